@@ -1,0 +1,110 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * Every setting Fenxiao reads from its environment, checked once at boot.
+ * docs/configuration.md documents each variable; keep the two in step.
+ */
+export const ConfigSchema = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  host: Type.String({ minLength: 1 }),
+  /** postgres://… selects a PostgreSQL server; unset selects embedded PGlite. */
+  databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  /** Connections per process to a PostgreSQL server. */
+  databasePoolSize: Type.Integer({ minimum: 1, maximum: 500 }),
+  dataDir: Type.String({ minLength: 1 }),
+  rootToken: Type.Optional(Type.String({ minLength: 16 })),
+  /** base64 of 32 bytes; generated into the data dir when unset. */
+  masterKey: Type.Optional(Type.String()),
+  redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  amqpUrl: Type.Optional(Type.String({ pattern: '^amqps?://' })),
+  /** Public base URL used in invite links and QR codes. */
+  publicUrl: Type.String({ pattern: '^https?://' }),
+  logLevel: Type.Union([
+    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
+    Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
+  ]),
+  /** Upper bound on a request body, bytes. */
+  bodyLimit: Type.Integer({ minimum: 1024 }),
+  /** Seconds a graceful shutdown waits for in-flight requests. */
+  shutdownGraceSeconds: Type.Integer({ minimum: 0, maximum: 600 }),
+  /** Run scheduled jobs (auto-receipt, settlement cycles, payout polling) in this process. */
+  runJobs: Type.Boolean(),
+  s3: Type.Optional(Type.Object({
+    endpoint: Type.Optional(Type.String()),
+    region: Type.String(),
+    bucket: Type.String({ minLength: 1 }),
+    accessKeyId: Type.String(),
+    secretAccessKey: Type.String(),
+    forcePathStyle: Type.Boolean(),
+  })),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  return Number(raw);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function opt(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/** Reads the configuration from the environment and refuses to boot on a bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, 'PORT', 8080);
+  const host = opt(env, 'HOST') ?? '127.0.0.1';
+  const bucket = opt(env, 'FENXIAO_S3_BUCKET');
+  const config: Config = {
+    port,
+    host,
+    databaseUrl: opt(env, 'DATABASE_URL'),
+    databasePoolSize: int(env, 'FENXIAO_DB_POOL_SIZE', 20),
+    dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',
+    rootToken: opt(env, 'FENXIAO_ROOT_TOKEN'),
+    masterKey: opt(env, 'FENXIAO_MASTER_KEY'),
+    redisUrl: opt(env, 'REDIS_URL'),
+    amqpUrl: opt(env, 'AMQP_URL'),
+    publicUrl: (opt(env, 'FENXIAO_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/+$/, ''),
+    logLevel: (opt(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'],
+    bodyLimit: int(env, 'FENXIAO_BODY_LIMIT', 1024 * 1024),
+    shutdownGraceSeconds: int(env, 'FENXIAO_SHUTDOWN_GRACE_SECONDS', 20),
+    runJobs: bool(env, 'FENXIAO_RUN_JOBS', true),
+    s3: bucket === undefined ? undefined : {
+      endpoint: opt(env, 'FENXIAO_S3_ENDPOINT'),
+      region: opt(env, 'FENXIAO_S3_REGION') ?? 'us-east-1',
+      bucket,
+      accessKeyId: opt(env, 'FENXIAO_S3_ACCESS_KEY_ID') ?? '',
+      secretAccessKey: opt(env, 'FENXIAO_S3_SECRET_ACCESS_KEY') ?? '',
+      forcePathStyle: bool(env, 'FENXIAO_S3_FORCE_PATH_STYLE', true),
+    },
+  };
+  if (config.databaseUrl === undefined) delete config.databaseUrl;
+  for (const key of ['rootToken', 'masterKey', 'redisUrl', 'amqpUrl', 's3'] as const) {
+    if (config[key] === undefined) delete config[key];
+  }
+  const errors = [...Value.Errors(ConfigSchema, config)];
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    throw new ConfigError(`invalid configuration at ${first.path || '/'}: ${first.message}`);
+  }
+  if (config.masterKey !== undefined && Buffer.from(config.masterKey, 'base64').length !== 32) {
+    throw new ConfigError('FENXIAO_MASTER_KEY must be base64 of exactly 32 bytes');
+  }
+  return config;
+}

@@ -1,0 +1,70 @@
+/**
+ * The closed catalogue of error codes, each with its HTTP status. CONTRACT.md fixes the first
+ * eight; the rest are Fenxiao's own. Handlers throw AppError; one handler maps it to HTTP.
+ */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  invalid_state: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  compliance_violation: 422,
+  insufficient_balance: 422,
+  admission_conditions_unmet: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = details;
+  }
+}
+
+export const invalid = (message: string, details?: Record<string, unknown>) => new AppError('invalid_request', message, details);
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
+export const conflict = (message: string) => new AppError('conflict', message);
+export const invalidState = (message: string) => new AppError('invalid_state', message);
+export const compliance = (message: string) => new AppError('compliance_violation', message);
+export const forbidden = (message = 'this role may not do that') => new AppError('forbidden', message);
+
+/** PostgreSQL SQLSTATEs worth translating; everything else is a 500. */
+export function fromPgError(err: unknown): AppError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  switch (code) {
+    case '23505': return new AppError('conflict', 'a record with the same key already exists');
+    case '23503': return new AppError('invalid_request', 'a referenced record does not exist');
+    case '23514': return new AppError('invalid_request', 'a value is outside what is allowed');
+    case '22003': return new AppError('invalid_request', 'a number is out of range');
+    case '22P02': return new AppError('invalid_request', 'a value has the wrong format');
+    case '22001': return new AppError('invalid_request', 'a text is too long');
+    default: return undefined;
+  }
+}
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  if (e?.code !== '23505') return false;
+  return constraint === undefined || e.constraint === constraint;
+}
+
+/** Serialization failure or deadlock: safe to retry the whole transaction. */
+export function isRetryableTxError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
+}

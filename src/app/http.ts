@@ -1,0 +1,171 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
+import { ulid } from '../lib/ids.ts';
+import { AppError, ERROR_STATUS, fromPgError, type ErrorCode } from './errors.ts';
+import type { Principal } from './principal.ts';
+import type { Actor } from './context.ts';
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** Who may call a route: the platform root token, a tenant's key or session, a distributor, anyone. */
+export type AuthMode = 'root' | 'tenant' | 'distributor' | 'tenant_or_distributor' | 'public';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+  }
+}
+
+export interface Authenticator {
+  authenticate(token: string): Promise<Principal | null>;
+}
+
+export function actor(req: FastifyRequest): Actor {
+  if (!req.principal) throw new AppError('unauthorized', 'missing or invalid credentials');
+  return { principal: req.principal, requestId: req.id };
+}
+
+function ajvFor(options: AjvOptions): Ajv {
+  const ajv = new Ajv({ strict: false, allErrors: false, useDefaults: true, removeAdditional: false, ...options });
+  (addFormats as unknown as (a: Ajv) => void)(ajv);
+  ajv.addKeyword({ keyword: 'x-pii' });
+  return ajv;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The Fastify instance with Fenxiao's conventions: request ids on every log line, schema
+ * validation that never coerces a body (a string is not a number), one error shape, and
+ * authentication before validation so an anonymous caller learns nothing about a route.
+ */
+export function createHttp(options: { logLevel: string; bodyLimit: number; authenticator: Authenticator; logger?: FastifyBaseLogger | undefined }): App {
+  const app = Fastify({
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : {
+          logger: {
+            level: options.logLevel,
+            redact: {
+              paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-fenxiao-signature"]', 'res.headers["set-cookie"]'],
+              censor: '[redacted]',
+            },
+          },
+        }),
+    bodyLimit: options.bodyLimit,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${ulid()}`;
+    },
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: false,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    trustProxy: false,
+    ajv: { customOptions: {} },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const bodyAjv = ajvFor({ coerceTypes: false });
+  const queryAjv = ajvFor({ coerceTypes: 'array' });
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const ajv = httpPart === 'body' ? bodyAjv : queryAjv;
+    return ajv.compile(schema) as ReturnType<Parameters<App['setValidatorCompiler']>[0]>;
+  });
+
+  app.decorateRequest('principal', null);
+
+  // An empty JSON body is no body: action routes (approve, reactivate…) take one or none.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, null);
+    return defaultJson(req, body as string, done);
+  });
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined) req.body = null;
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    const mode: AuthMode = req.routeOptions.config?.auth ?? 'public';
+    if (mode === 'public') return;
+    const header = req.headers.authorization;
+    const token = typeof header === 'string' && /^Bearer\s+\S+$/i.test(header) ? header.replace(/^Bearer\s+/i, '') : undefined;
+    const principal = token ? await options.authenticator.authenticate(token) : null;
+    if (!principal) throw new AppError('unauthorized', token ? 'invalid or expired credentials' : 'missing credentials: send Authorization: Bearer <token>');
+    const allowed =
+      (mode === 'root' && principal.kind === 'root') ||
+      (mode === 'tenant' && (principal.kind === 'api_key' || principal.kind === 'admin')) ||
+      (mode === 'distributor' && principal.kind === 'distributor') ||
+      (mode === 'tenant_or_distributor' && (principal.kind === 'api_key' || principal.kind === 'admin' || principal.kind === 'distributor'));
+    if (!allowed) {
+      throw new AppError(mode === 'root' ? 'unauthorized' : 'forbidden', mode === 'root' ? 'this route needs the platform root token' : 'these credentials cannot use this route');
+    }
+    req.principal = principal;
+  });
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    return payload;
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => sendError(err, req, reply));
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  return app as unknown as App;
+}
+
+function codeForStatus(status: number): ErrorCode {
+  const found = (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).find(([, s]) => s === status);
+  return found ? found[0] : status >= 500 ? 'internal_error' : 'invalid_request';
+}
+
+function validationMessage(err: FastifyError): string {
+  const v = err.validation?.[0];
+  if (!v) return err.message;
+  const where = `${err.validationContext ?? 'body'}${v.instancePath || ''}`;
+  if (v.keyword === 'additionalProperties') return `${where}: unknown field "${String((v.params as { additionalProperty?: string }).additionalProperty)}"`;
+  if (v.keyword === 'required') return `${where}: missing field "${String((v.params as { missingProperty?: string }).missingProperty)}"`;
+  return `${where} ${v.message ?? 'is invalid'}`;
+}
+
+export function sendError(err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) {
+  let status: number;
+  let code: ErrorCode;
+  let message: string;
+  let details: Record<string, unknown> | undefined;
+  const fe = err as FastifyError;
+  if (err instanceof AppError) {
+    ({ status, code, message, details } = err);
+  } else if (fe.validation) {
+    status = 400; code = 'invalid_request'; message = validationMessage(fe);
+  } else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    status = 413; code = 'payload_too_large'; message = 'the request body is too large';
+  } else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    status = 415; code = 'unsupported_media_type'; message = 'send JSON with Content-Type: application/json';
+  } else if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    status = fe.statusCode; code = codeForStatus(status);
+    message = fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? 'the body is not valid JSON' : err.message;
+  } else {
+    const mapped = fromPgError(err);
+    if (mapped) {
+      ({ status, code, message } = mapped);
+    } else {
+      status = 500; code = 'internal_error'; message = 'internal error';
+    }
+  }
+  if (status >= 500) req.log.error({ err }, 'request failed');
+  else req.log.info({ code, status }, message);
+  if (code === 'rate_limited' && typeof details?.retry_after_seconds === 'number') reply.header('retry-after', String(details.retry_after_seconds));
+  return reply.code(status).send({ error: { code, message } });
+}

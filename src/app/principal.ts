@@ -1,0 +1,77 @@
+import type { AdminRole } from '../db/schema.ts';
+import { AppError, forbidden } from './errors.ts';
+
+/** Who is calling. Every service call takes one first; nothing crosses tenants. */
+export type Principal =
+  | { kind: 'root' }
+  | { kind: 'api_key'; tenantId: string; keyId: string }
+  | { kind: 'admin'; tenantId: string; userId: string; role: AdminRole; sessionId: string }
+  | { kind: 'distributor'; tenantId: string; distributorId: string; sessionId: string }
+  | { kind: 'system'; tenantId: string; job: string };
+
+export type TenantPrincipal = Exclude<Principal, { kind: 'root' }>;
+
+/**
+ * What a caller may do. Roles are data, checked on every route; the merchant's API key acts for
+ * the merchant itself and may do everything an owner may.
+ */
+export type Permission =
+  | 'read'
+  | 'program:write'
+  | 'distributors:write'
+  | 'orders:write'
+  | 'finance:write'
+  | 'finance:approve'
+  | 'risk:write'
+  | 'users:write'
+  | 'pii:read'
+  | 'keys:write';
+
+const ROLE_PERMISSIONS: Record<AdminRole, readonly Permission[]> = {
+  owner: ['read', 'program:write', 'distributors:write', 'orders:write', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'keys:write'],
+  operator: ['read', 'program:write', 'distributors:write', 'orders:write', 'risk:write'],
+  finance: ['read', 'finance:write', 'finance:approve', 'pii:read'],
+  auditor: ['read'],
+};
+
+export function roleHas(role: AdminRole, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].includes(permission);
+}
+
+export function can(principal: Principal, permission: Permission): boolean {
+  switch (principal.kind) {
+    case 'root': return false;
+    case 'api_key': return true;
+    case 'system': return true;
+    case 'admin': return roleHas(principal.role, permission);
+    case 'distributor': return false;
+    default: {
+      const never: never = principal;
+      return never;
+    }
+  }
+}
+
+export function requirePermission(principal: Principal, permission: Permission): void {
+  if (!can(principal, permission)) throw forbidden(`this caller may not ${permission.replace(':', ' ')}`);
+}
+
+export function tenantOf(principal: Principal): string {
+  if (principal.kind === 'root') throw new AppError('forbidden', 'the root token acts on no tenant');
+  return principal.tenantId;
+}
+
+/** The actor as the audit log records it. */
+export function actorOf(principal: Principal): { actorType: string; actorId: string | null } {
+  switch (principal.kind) {
+    case 'root': return { actorType: 'root', actorId: null };
+    case 'api_key': return { actorType: 'api_key', actorId: principal.keyId };
+    case 'admin': return { actorType: 'admin', actorId: principal.userId };
+    case 'distributor': return { actorType: 'distributor', actorId: principal.distributorId };
+    case 'system': return { actorType: 'system', actorId: principal.job };
+    default: {
+      const never: never = principal;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import path from 'node:path';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import multipart from '@fastify/multipart';
+import type { FastifyBaseLogger } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { Config } from './config.ts';
+import { systemClock, type Clock } from './context.ts';
+import { createHttp, type App } from './http.ts';
+import { ErrorResponse, Strict } from './schema.ts';
+import { createServices, type Services } from './services.ts';
+import { openDatabase, type Database } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { createKeyRing, loadMasterKey } from '../lib/crypto.ts';
+import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
+import { createRedisRateLimiter } from '../adapters/ratelimit/redis.ts';
+import type { RateLimiter } from '../adapters/ratelimit/types.ts';
+import { createLocalStorage } from '../adapters/storage/local.ts';
+import { createS3Storage } from '../adapters/storage/s3.ts';
+import type { FileStorage } from '../adapters/storage/types.ts';
+import { tenantsRoutes } from '../modules/tenants/routes.ts';
+import { adminRoutes } from '../modules/admin/routes.ts';
+import { programRoutes } from '../modules/program/routes.ts';
+import { distributorsRoutes } from '../modules/distributors/routes.ts';
+import { referralRoutes } from '../modules/referral/routes.ts';
+
+export interface Server {
+  app: App;
+  services: Services;
+  database: Database;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export interface ServerOverrides {
+  database?: Database;
+  clock?: Clock;
+  limiter?: RateLimiter;
+  storage?: FileStorage;
+  logger?: FastifyBaseLogger;
+  /** Skip migrations (the caller ran them, e.g. a test suite's shared database). */
+  skipMigrations?: boolean;
+}
+
+/** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
+export async function buildServer(config: Config, overrides: ServerOverrides = {}): Promise<Server> {
+  const database = overrides.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  if (!overrides.skipMigrations) await migrateToLatest(database.db);
+  const keyring = createKeyRing(loadMasterKey(config.masterKey, config.dataDir));
+  const limiter = overrides.limiter ?? (config.redisUrl ? createRedisRateLimiter(config.redisUrl) : createMemoryRateLimiter());
+  const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
+  const clock = overrides.clock ?? systemClock;
+
+  const services = createServices({
+    db: database.db, clock, keyring, limiter, storage, publicUrl: config.publicUrl, rootToken: config.rootToken,
+  });
+
+  const app = createHttp({ logLevel: config.logLevel, bodyLimit: config.bodyLimit, authenticator: services, logger: overrides.logger });
+  app.addSchema(ErrorResponse);
+  await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Fenxiao API',
+        version: '1',
+        description: 'Distribution platform: distributors, referral bindings, commissions to the fen, settlement and payouts. Money is integer fen (`*_fen`), rates basis points (`*_bp`).',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'tenant API key (fxk_…), console session (fxs_…) or the platform root token' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, staticCSP: false });
+
+  app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/health', {
+    config: { auth: 'public' },
+    schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [], response: { 200: Strict({ status: Type.Literal('ok') }), 503: Strict({ status: Type.String() }) } },
+  }, async (_req, reply) => {
+    try {
+      await database.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
+      return { status: 'ok' as const };
+    } catch {
+      return reply.code(503).send({ status: 'database unavailable' });
+    }
+  });
+
+  tenantsRoutes(app, services);
+  adminRoutes(app, services);
+  programRoutes(app, services);
+  distributorsRoutes(app, services);
+  referralRoutes(app, services);
+
+  await app.ready();
+
+  let closed = false;
+  return {
+    app, services, database, config,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await limiter.close();
+      if (!overrides.database) await database.close();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { Command, Option } from 'commander';
+import { loadConfig } from '../app/config.ts';
+import { openDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { serve } from '../main.ts';
+import { createServices } from '../app/services.ts';
+import { systemClock } from '../app/context.ts';
+import { createKeyRing, loadMasterKey } from '../lib/crypto.ts';
+import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
+import { createLocalStorage } from '../adapters/storage/local.ts';
+import path from 'node:path';
+import type { AdminRole } from '../db/schema.ts';
+import { AppError } from '../app/errors.ts';
+
+/** Opens the configured database with every service, for one CLI command, then closes it. */
+async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
+  try {
+    await migrateToLatest(database.db);
+    const limiter = createMemoryRateLimiter();
+    const services = createServices({
+      db: database.db, clock: systemClock, keyring: createKeyRing(loadMasterKey(config.masterKey, config.dataDir)),
+      limiter, storage: createLocalStorage(path.resolve(config.dataDir, 'files')), publicUrl: config.publicUrl, rootToken: config.rootToken,
+    });
+    return await fn(services);
+  } finally {
+    await database.close();
+  }
+}
+
+const cli = new Command('fenxiao').description('Fenxiao distribution platform').showHelpAfterError();
+
+cli.command('serve').description('run migrations and serve HTTP (what npm start does)').action(async () => {
+  await serve();
+});
+
+cli.command('migrate').description('bring the database schema up to date').action(async () => {
+  const config = loadConfig();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    const applied = await migrateToLatest(database.db);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+  } finally {
+    await database.close();
+  }
+});
+
+const tenant = cli.command('tenant').description('tenants and their API keys');
+tenant.command('create').description('create a tenant and print its API key')
+  .requiredOption('--name <name>', 'the merchant\'s name')
+  .option('--json', 'print JSON')
+  .action(async (opts: { name: string; json?: boolean }) => {
+    const t = await withServices((s) => s.tenants.create({ principal: { kind: 'root' }, requestId: 'cli' }, { name: opts.name }));
+    if (opts.json) console.log(JSON.stringify(t));
+    else console.log(`tenant  ${t.id}\nname    ${t.name}\napi key ${t.api_key}\n(the key is shown once; keep it safe)`);
+  });
+tenant.command('list').description('list tenants').action(async () => {
+  const rows = await withServices((s) => s.db.selectFrom('tenants').selectAll().orderBy('id').execute());
+  for (const r of rows) console.log(`${r.id}\t${r.status}\t${r.name}`);
+});
+
+const user = cli.command('user').description('admin users of a tenant');
+user.command('create').description('create an admin user (the password comes from FENXIAO_PASSWORD or --password)')
+  .requiredOption('--tenant <id>', 'tenant id')
+  .requiredOption('--email <email>', 'login email')
+  .addOption(new Option('--role <role>', 'role').choices(['owner', 'operator', 'finance', 'auditor']).default('owner'))
+  .option('--password <password>', 'password (prefer FENXIAO_PASSWORD)')
+  .option('--name <name>', 'display name')
+  .action(async (opts: { tenant: string; email: string; role: AdminRole; password?: string; name?: string }) => {
+    const password = opts.password ?? process.env.FENXIAO_PASSWORD;
+    if (!password) throw new AppError('invalid_request', 'give a password with FENXIAO_PASSWORD or --password');
+    const u = await withServices((s) => s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, opts.tenant));
+    console.log(`user ${u.id} ${u.email} (${u.role})`);
+  });
+
+try {
+  await cli.parseAsync(process.argv);
+} catch (err) {
+  const message = err instanceof AppError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+  console.error(`fenxiao: ${message}`);
+  process.exit(1);
+}

@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, sql, type Transaction } from 'kysely';
+import { PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect.ts';
+import type { DB } from './schema.ts';
+import { isRetryableTxError } from '../app/errors.ts';
+
+export type Db = Kysely<DB>;
+export type Tx = Transaction<DB>;
+/** Either the database or a transaction: repositories accept both. */
+export type Executor = Kysely<DB> | Transaction<DB>;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** The PGlite instance when embedded (tests dump it; the CLI backs it up). */
+  pglite?: PGlite;
+  close(): Promise<void>;
+}
+
+/**
+ * int8 is how every amount in fen is stored. JavaScript numbers hold integers exactly up to
+ * 2^53 (90 trillion yuan), far above any amount Fenxiao accepts; beyond that we refuse to
+ * guess rather than round.
+ */
+export function parseInt8(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${value} is beyond the safe integer range`);
+  return n;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string | undefined;
+  dataDir?: string | undefined;
+  poolSize?: number | undefined;
+  /** Embedded only: start from a dump (a data dir tarball) instead of initdb. */
+  pgliteLoadFrom?: Blob | File | undefined;
+  /** Embedded only: keep the data in memory (tests). */
+  inMemory?: boolean | undefined;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 20,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // A pool error on an idle client must not crash the process; the next checkout reconnects.
+    pool.on('error', () => {});
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+
+  let dataDir: string | undefined;
+  if (!options.inMemory) {
+    dataDir = path.resolve(options.dataDir ?? './data', 'pgdata');
+    fs.mkdirSync(dataDir, { recursive: true });
+  }
+  const client = new PGlite({
+    ...(dataDir ? { dataDir } : {}),
+    ...(options.pgliteLoadFrom ? { loadDataDir: options.pgliteLoadFrom } : {}),
+    parsers: { [pgliteTypes.INT8]: parseInt8 },
+  });
+  await client.waitReady;
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+  return { db, kind: 'pglite', pglite: client, close: () => db.destroy() };
+}
+
+/**
+ * Runs `fn` in one READ COMMITTED transaction; every money change and its journal entry go
+ * through here together. Deadlocks and serialization failures are retried from the start, a
+ * few times, since the whole transaction rolled back.
+ */
+export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(fn);
+    } catch (err) {
+      if (attempt >= attempts || !isRetryableTxError(err)) throw err;
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
+    }
+  }
+}
+
+/** Transaction-scoped advisory lock: held until commit or rollback. */
+export async function advisoryXactLock(tx: Tx, scope: string, key: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${scope + ':' + key}, 0))`.execute(tx);
+}
+
+/** Non-blocking: true if this transaction got the lock, false if another holds it. */
+export async function tryAdvisoryXactLock(tx: Tx, scope: string, key: string): Promise<boolean> {
+  const r = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${scope + ':' + key}, 0)) as locked`.execute(tx);
+  return r.rows[0]?.locked === true;
+}
+
+/**
+ * Shared transaction-scoped advisory lock: many holders at once, but none while someone holds
+ * the exclusive lock of the same key.
+ */
+export async function advisoryXactLockShared(tx: Tx, scope: string, key: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock_shared(hashtextextended(${scope + ':' + key}, 0))`.execute(tx);
+}

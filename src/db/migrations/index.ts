@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as foundation from './2026_11_25_0001_foundation.ts';
+
+/**
+ * Every migration, in order. A static list rather than a directory scan: it works the same
+ * under tsx, in a bundle and in tests. Names are timestamped; never edit one that has shipped.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026_11_25_0001_foundation': foundation,
+};

@@ -1,0 +1,208 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+/** Row types of every table, as Kysely sees them. Migrations are the truth; keep these in step. */
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T extends object | null> = JSONColumnType<T, T | string, T | string>;
+type AnyJson = ColumnType<unknown, string | null, string | null>;
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  status: Generated<'active' | 'suspended'>;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: Generated<string>;
+  secret_hash: string;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+}
+
+export type AdminRole = 'owner' | 'operator' | 'finance' | 'auditor';
+
+export interface AdminUsersTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  name: Generated<string>;
+  password_hash: string;
+  role: AdminRole;
+  failed_logins: Generated<number>;
+  locked_until: NullableTimestamp;
+  disabled_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  tenant_id: string;
+  subject_type: 'admin' | 'distributor';
+  subject_id: string;
+  role: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  tenant_id: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  before: AnyJson;
+  after: AnyJson;
+  reason: string | null;
+  request_id: string | null;
+  at: Timestamp;
+}
+
+export interface ProgramsTable {
+  tenant_id: string;
+  settings: Json<Record<string, unknown>>;
+  version: Generated<number>;
+  updated_at: Timestamp;
+}
+
+export interface GradesTable {
+  tenant_id: string;
+  code: string;
+  name: string;
+  rank: number;
+  sales_bp: number;
+  override_bp: number[];
+  settings: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type DistributorStatus = 'pending' | 'active' | 'suspended' | 'rejected';
+
+export interface DistributorsTable {
+  id: string;
+  tenant_id: string;
+  external_id: string;
+  name: string;
+  phone_enc: string | null;
+  phone_bidx: string | null;
+  invite_code: string;
+  status: DistributorStatus;
+  referrer_id: string | null;
+  ancestors: ColumnType<string[], string[] | undefined, string[]>;
+  grade_code: string;
+  region_code: string | null;
+  profile: Json<Record<string, unknown>>;
+  source: Generated<'api' | 'application' | 'admin'>;
+  status_reason: string | null;
+  deposit_paid_fen: Generated<number>;
+  deposit_refunded_fen: Generated<number>;
+  training_completed_at: NullableTimestamp;
+  consent_at: NullableTimestamp;
+  approved_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CustomersTable {
+  tenant_id: string;
+  external_id: string;
+  distributor_id: string | null;
+  bound_at: NullableTimestamp;
+  binding_source: string | null;
+  tentative_distributor_id: string | null;
+  tentative_at: NullableTimestamp;
+  last_order_at: NullableTimestamp;
+  purchases_fen: Generated<number>;
+  created_at: Timestamp;
+}
+
+export interface BindingEventsTable {
+  id: string;
+  tenant_id: string;
+  customer_external_id: string;
+  kind: 'bind' | 'rebind' | 'tentative' | 'move' | 'unbind';
+  from_distributor_id: string | null;
+  to_distributor_id: string | null;
+  source: string;
+  reason: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  request_id: string | null;
+  at: Timestamp;
+}
+
+export interface VisitsTable {
+  id: Generated<number>;
+  tenant_id: string;
+  distributor_id: string;
+  visitor_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  referer: string | null;
+  at: Timestamp;
+}
+
+export interface DocumentsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  kind: string;
+  filename: string;
+  content_type: string;
+  size_bytes: number;
+  sha256: string;
+  storage_key: string;
+  created_at: Timestamp;
+}
+
+export interface RiskEventsTable {
+  id: string;
+  tenant_id: string;
+  kind: string;
+  severity: Generated<'flag' | 'hold' | 'block'>;
+  subject_type: string;
+  subject_id: string | null;
+  details: Json<Record<string, unknown>>;
+  status: Generated<'open' | 'released' | 'confirmed' | 'dismissed'>;
+  reviewed_by: string | null;
+  review_note: string | null;
+  reviewed_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  scope: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: AnyJson;
+  created_at: Timestamp;
+}
+
+export interface DB {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  admin_users: AdminUsersTable;
+  sessions: SessionsTable;
+  audit_log: AuditLogTable;
+  programs: ProgramsTable;
+  grades: GradesTable;
+  distributors: DistributorsTable;
+  customers: CustomersTable;
+  binding_events: BindingEventsTable;
+  visits: VisitsTable;
+  documents: DocumentsTable;
+  risk_events: RiskEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}

@@ -1,0 +1,143 @@
+import type { Db } from '../../db/database.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { AppError, invalid, isUniqueViolation, notFound } from '../../app/errors.ts';
+import { requirePermission, tenantOf, type Principal } from '../../app/principal.ts';
+import type { AdminRole, AdminUsersTable } from '../../db/schema.ts';
+import type { Selectable } from 'kysely';
+import { newId } from '../../lib/ids.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256Hex, verifyPassword } from '../../lib/crypto.ts';
+import type { AuditService } from '../audit/service.ts';
+import { adminRepo } from './repo.ts';
+
+export const SESSION_PREFIX = 'fxs_';
+const SESSION_HOURS = 12;
+const MAX_FAILED_LOGINS = 5;
+const LOCKOUT_MINUTES = 15;
+
+export interface AdminUserView {
+  id: string; email: string; name: string; role: AdminRole; disabled: boolean; created_at: string;
+}
+
+function view(u: Selectable<AdminUsersTable>): AdminUserView {
+  return { id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabled_at !== null, created_at: u.created_at.toISOString() };
+}
+
+export function checkPassword(password: string): void {
+  if (password.length < 10) throw invalid('password must be at least 10 characters');
+}
+
+export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditService }) {
+  const { db, clock, audit } = deps;
+
+  async function issueSession(tenantId: string, subjectType: 'admin' | 'distributor', subjectId: string, role: string) {
+    const token = SESSION_PREFIX + randomToken(32);
+    const expiresAt = new Date(clock.now().getTime() + SESSION_HOURS * 3600_000);
+    const id = newId('ses');
+    await adminRepo.insertSession(db, { id, token_hash: sha256Hex(token), tenant_id: tenantId, subject_type: subjectType, subject_id: subjectId, role, expires_at: expiresAt });
+    return { token, session_id: id, expires_at: expiresAt.toISOString() };
+  }
+
+  return {
+    issueSession,
+
+    async createUser(actor: Actor, input: { email: string; password: string; role: AdminRole; name?: string | undefined }, tenantIdOverride?: string): Promise<AdminUserView> {
+      // The CLI (root) creates a tenant's first owner; otherwise an owner manages users.
+      const tenantId = actor.principal.kind === 'root' && tenantIdOverride ? tenantIdOverride : tenantOf(actor.principal);
+      if (actor.principal.kind !== 'root') requirePermission(actor.principal, 'users:write');
+      checkPassword(input.password);
+      const id = newId('usr');
+      return inTransaction(db, async (tx) => {
+        try {
+          await adminRepo.insertUser(tx, { id, tenant_id: tenantId, email: input.email, name: input.name ?? '', password_hash: await hashPassword(input.password), role: input.role });
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new AppError('conflict', 'an admin user with this email exists');
+          throw err;
+        }
+        const user = view((await adminRepo.findUser(tx, tenantId, id))!);
+        await audit.record(tx, actor, { tenantId, action: 'admin_user.create', targetType: 'admin_user', targetId: id, after: { email: user.email, role: user.role } });
+        return user;
+      });
+    },
+
+    async listUsers(actor: Actor): Promise<AdminUserView[]> {
+      requirePermission(actor.principal, 'read');
+      return (await adminRepo.listUsers(db, tenantOf(actor.principal))).map(view);
+    },
+
+    async updateUser(actor: Actor, id: string, patch: { role?: AdminRole | undefined; name?: string | undefined; disabled?: boolean | undefined; password?: string | undefined }): Promise<AdminUserView> {
+      requirePermission(actor.principal, 'users:write');
+      const tenantId = tenantOf(actor.principal);
+      if (patch.password !== undefined) checkPassword(patch.password);
+      return inTransaction(db, async (tx) => {
+        const before = await adminRepo.findUser(tx, tenantId, id);
+        if (!before) throw notFound('admin user');
+        const disabling = patch.disabled === true && before.disabled_at === null;
+        const demoting = patch.role !== undefined && patch.role !== 'owner' && before.role === 'owner';
+        if ((disabling || demoting) && before.role === 'owner' && (await adminRepo.countOwners(tx, tenantId)) <= 1) {
+          throw new AppError('invalid_state', 'a tenant keeps at least one active owner');
+        }
+        const now = clock.now();
+        await adminRepo.updateUser(tx, tenantId, id, {
+          ...(patch.role !== undefined ? { role: patch.role } : {}),
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.disabled !== undefined ? { disabled_at: patch.disabled ? (before.disabled_at ?? now) : null } : {}),
+          ...(patch.password !== undefined ? { password_hash: await hashPassword(patch.password), failed_logins: 0, locked_until: null } : {}),
+          updated_at: now,
+        });
+        if (patch.disabled || patch.role !== undefined || patch.password !== undefined) {
+          await adminRepo.revokeSessionsOf(tx, tenantId, 'admin', id, now);
+        }
+        const after = view((await adminRepo.findUser(tx, tenantId, id))!);
+        await audit.record(tx, actor, {
+          action: 'admin_user.update', targetType: 'admin_user', targetId: id,
+          before: view(before), after: { ...after, ...(patch.password !== undefined ? { password: 'changed' } : {}) },
+        });
+        return after;
+      });
+    },
+
+    /**
+     * Password login for the console. Five wrong passwords lock the account for 15 minutes; an
+     * unknown email costs the same scrypt as a known one so the answer tells nothing.
+     */
+    async login(input: { tenant_id: string; email: string; password: string }) {
+      const user = await adminRepo.findUserByEmail(db, input.tenant_id, input.email);
+      const ok = await verifyPassword(input.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
+      const now = clock.now();
+      if (!user || user.disabled_at !== null) throw new AppError('unauthorized', 'wrong email or password');
+      if (user.locked_until && user.locked_until > now) throw new AppError('rate_limited', 'too many failed logins; try again later');
+      if (!ok) {
+        const failed = user.failed_logins + 1;
+        await adminRepo.updateUser(db, user.tenant_id, user.id, {
+          failed_logins: failed >= MAX_FAILED_LOGINS ? 0 : failed,
+          ...(failed >= MAX_FAILED_LOGINS ? { locked_until: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) } : {}),
+        });
+        throw new AppError('unauthorized', 'wrong email or password');
+      }
+      if (user.failed_logins !== 0 || user.locked_until !== null) {
+        await adminRepo.updateUser(db, user.tenant_id, user.id, { failed_logins: 0, locked_until: null });
+      }
+      const session = await issueSession(user.tenant_id, 'admin', user.id, user.role);
+      return { token: session.token, expires_at: session.expires_at, user: view(user), tenant_id: user.tenant_id };
+    },
+
+    async logout(actor: Actor): Promise<void> {
+      const p = actor.principal;
+      if (p.kind !== 'admin' && p.kind !== 'distributor') throw new AppError('invalid_request', 'only a session can log out');
+      await adminRepo.revokeSession(db, p.sessionId, clock.now());
+    },
+
+    async authenticateSession(token: string): Promise<Principal | null> {
+      if (!token.startsWith(SESSION_PREFIX)) return null;
+      const s = await adminRepo.findSessionByHash(db, sha256Hex(token));
+      if (!s || s.revoked_at !== null || s.expires_at <= clock.now()) return null;
+      if (s.subject_type === 'admin') {
+        return { kind: 'admin', tenantId: s.tenant_id, userId: s.subject_id, role: s.role as AdminRole, sessionId: s.id };
+      }
+      return { kind: 'distributor', tenantId: s.tenant_id, distributorId: s.subject_id, sessionId: s.id };
+    },
+  };
+}
+
+export type AdminService = ReturnType<typeof createAdminService>;

@@ -1,0 +1,85 @@
+import type { Executor } from '../../db/database.ts';
+import type { Actor } from '../../app/context.ts';
+import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
+import { auditRepo } from './repo.ts';
+
+export interface AuditRecord {
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  before?: unknown;
+  after?: unknown;
+  reason?: string | null;
+  /** Platform actions (tenant creation) name the tenant they concern. */
+  tenantId?: string;
+}
+
+export interface AuditService {
+  /** Writes one entry in the caller's transaction, so the change and its record commit together. */
+  record(tx: Executor, actor: Actor, entry: AuditRecord): Promise<void>;
+  list(db: Executor, actor: Actor, query: { limit: number; cursor?: string; targetType?: string; targetId?: string; action?: string }): Promise<{ items: AuditEntryView[]; next_cursor: string | null }>;
+}
+
+export interface AuditEntryView {
+  id: string;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+  request_id: string | null;
+  at: string;
+}
+
+export function createAuditService(): AuditService {
+  return {
+    async record(tx, actor, entry) {
+      const { actorType, actorId } = actorOf(actor.principal);
+      await auditRepo.insert(tx, {
+        tenantId: entry.tenantId ?? (actor.principal.kind === 'root' ? null : actor.principal.tenantId),
+        actorType,
+        actorId,
+        action: entry.action,
+        targetType: entry.targetType,
+        targetId: entry.targetId,
+        before: entry.before ?? null,
+        after: entry.after ?? null,
+        reason: entry.reason ?? null,
+        requestId: actor.requestId,
+      });
+    },
+
+    async list(db, actor, query) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const afterId = query.cursor && /^\d+$/.test(query.cursor) ? Number(query.cursor) : undefined;
+      const rows = await auditRepo.list(db, tenantId, {
+        ...(afterId !== undefined ? { afterId } : {}),
+        limit: query.limit + 1,
+        ...(query.targetType ? { targetType: query.targetType } : {}),
+        ...(query.targetId ? { targetId: query.targetId } : {}),
+        ...(query.action ? { action: query.action } : {}),
+      });
+      const page = rows.slice(0, query.limit);
+      return {
+        items: page.map((r) => ({
+          id: String(r.id),
+          actor_type: r.actor_type,
+          actor_id: r.actor_id,
+          action: r.action,
+          target_type: r.target_type,
+          target_id: r.target_id,
+          before: r.before,
+          after: r.after,
+          reason: r.reason,
+          request_id: r.request_id,
+          at: r.at.toISOString(),
+        })),
+        next_cursor: rows.length > query.limit ? String(page[page.length - 1]!.id) : null,
+      };
+    },
+  };
+}

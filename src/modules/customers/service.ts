@@ -1,0 +1,107 @@
+import type { Executor } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { actorOf } from '../../app/principal.ts';
+import { newId } from '../../lib/ids.ts';
+import { customersRepo } from './repo.ts';
+import { decideBinding, type BindingDecision, type BindingRules } from './rules.ts';
+
+export interface CustomerBindingView {
+  customer_external_id: string;
+  distributor_id: string | null;
+  bound_at: string | null;
+  source: string | null;
+  tentative_distributor_id: string | null;
+}
+
+/**
+ * The customer → distributor bindings and their history. Every change goes through `apply` or
+ * `move` inside the caller's transaction, with the customer row locked.
+ */
+export function createCustomersService(deps: { clock: Clock }) {
+  const { clock } = deps;
+
+  function view(row: { external_id: string; distributor_id: string | null; bound_at: Date | null; binding_source: string | null; tentative_distributor_id: string | null }): CustomerBindingView {
+    return {
+      customer_external_id: row.external_id,
+      distributor_id: row.distributor_id,
+      bound_at: row.bound_at?.toISOString() ?? null,
+      source: row.binding_source,
+      tentative_distributor_id: row.tentative_distributor_id,
+    };
+  }
+
+  return {
+    view,
+
+    async lock(tx: Executor, tenantId: string, externalId: string) {
+      return customersRepo.lockOrCreate(tx, tenantId, externalId, clock.now());
+    },
+
+    async find(ex: Executor, tenantId: string, externalId: string) {
+      return customersRepo.find(ex, tenantId, externalId);
+    },
+
+    /**
+     * Decides and applies one claimed binding. The customer row must be locked by `lock` in the
+     * same transaction. `tentative` records a claim that the first order makes final.
+     */
+    async apply(tx: Executor, actor: Actor, tenantId: string, input: {
+      customerExternalId: string; distributorId: string; source: string; rules: BindingRules; tentative?: boolean;
+      current: { distributor_id: string | null; bound_at: Date | null; last_order_at: Date | null };
+    }): Promise<BindingDecision> {
+      const now = clock.now();
+      const decision = decideBinding(
+        { distributorId: input.current.distributor_id, boundAt: input.current.bound_at, lastOrderAt: input.current.last_order_at },
+        input.distributorId, input.rules, now,
+      );
+      if (decision.action === 'keep') return decision;
+      const { actorType, actorId } = actorOf(actor.principal);
+      if (input.tentative) {
+        await customersRepo.setTentative(tx, tenantId, input.customerExternalId, input.distributorId, now);
+        await customersRepo.insertEvent(tx, {
+          id: newId('bnd'), tenant_id: tenantId, customer_external_id: input.customerExternalId, kind: 'tentative',
+          from_distributor_id: input.current.distributor_id, to_distributor_id: input.distributorId, source: input.source,
+          actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: now,
+        });
+        return decision;
+      }
+      await customersRepo.setBinding(tx, tenantId, input.customerExternalId, {
+        distributor_id: input.distributorId, bound_at: now, binding_source: input.source, tentative_distributor_id: null, tentative_at: null,
+      });
+      await customersRepo.insertEvent(tx, {
+        id: newId('bnd'), tenant_id: tenantId, customer_external_id: input.customerExternalId,
+        kind: decision.action === 'rebind' ? 'rebind' : 'bind',
+        from_distributor_id: decision.action === 'rebind' ? decision.from : null, to_distributor_id: input.distributorId,
+        source: input.source, actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: now,
+      });
+      return decision;
+    },
+
+    /** An admin's move of a binding, with its reason: the only way to change a permanent one. */
+    async move(tx: Executor, actor: Actor, tenantId: string, externalId: string, from: string | null, to: string | null, reason: string): Promise<void> {
+      const now = clock.now();
+      const { actorType, actorId } = actorOf(actor.principal);
+      await customersRepo.setBinding(tx, tenantId, externalId, {
+        distributor_id: to, bound_at: to === null ? null : now, binding_source: to === null ? null : 'admin_move', tentative_distributor_id: null, tentative_at: null,
+      });
+      await customersRepo.insertEvent(tx, {
+        id: newId('bnd'), tenant_id: tenantId, customer_external_id: externalId, kind: to === null ? 'unbind' : 'move',
+        from_distributor_id: from, to_distributor_id: to, source: 'admin', reason,
+        actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: now,
+      });
+    },
+
+    listBoundTo(ex: Executor, tenantId: string, distributorId: string, afterExternalId: string | undefined, limit: number) {
+      return customersRepo.listBoundTo(ex, tenantId, distributorId, afterExternalId, limit);
+    },
+
+    async history(ex: Executor, tenantId: string, externalId: string) {
+      return (await customersRepo.events(ex, tenantId, externalId)).map((e) => ({
+        id: e.id, kind: e.kind, from_distributor_id: e.from_distributor_id, to_distributor_id: e.to_distributor_id,
+        source: e.source, reason: e.reason, actor_type: e.actor_type, actor_id: e.actor_id, at: e.at.toISOString(),
+      }));
+    },
+  };
+}
+
+export type CustomersService = ReturnType<typeof createCustomersService>;

@@ -1,0 +1,142 @@
+import { sql, type Selectable } from 'kysely';
+import type { Executor } from '../../db/database.ts';
+import type { DistributorsTable, DistributorStatus } from '../../db/schema.ts';
+
+export type DistributorRow = Selectable<DistributorsTable>;
+
+export interface NewDistributor {
+  id: string;
+  tenant_id: string;
+  external_id: string;
+  name: string;
+  phone_enc: string | null;
+  phone_bidx: string | null;
+  invite_code: string;
+  status: DistributorStatus;
+  referrer_id: string | null;
+  ancestors: string[];
+  grade_code: string;
+  region_code: string | null;
+  profile: Record<string, unknown>;
+  source: 'api' | 'application' | 'admin';
+  consent_at: Date | null;
+  approved_at: Date | null;
+}
+
+export const distributorsRepo = {
+  async insert(db: Executor, d: NewDistributor) {
+    await db.insertInto('distributors').values({ ...d, profile: JSON.stringify(d.profile) }).execute();
+  },
+
+  async find(db: Executor, tenantId: string, id: string) {
+    return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  },
+
+  async findForUpdate(db: Executor, tenantId: string, id: string) {
+    return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+  },
+
+  /** A share lock on the referrer freezes its ancestors until the new child is written. */
+  async findForShare(db: Executor, tenantId: string, id: string) {
+    return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forShare().executeTakeFirst();
+  },
+
+  async findByExternalId(db: Executor, tenantId: string, externalId: string) {
+    return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
+  },
+
+  async findByExternalIdForUpdate(db: Executor, tenantId: string, externalId: string) {
+    return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).forUpdate().executeTakeFirst();
+  },
+
+  async findByInviteCode(db: Executor, code: string) {
+    return db.selectFrom('distributors').selectAll().where('invite_code', '=', code).executeTakeFirst();
+  },
+
+  async updateStatus(db: Executor, tenantId: string, id: string, from: DistributorStatus[], to: DistributorStatus, set: { status_reason?: string | null; approved_at?: Date | null; updated_at: Date }) {
+    const r = await db.updateTable('distributors').set({ status: to, ...set })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  async update(db: Executor, tenantId: string, id: string, set: Partial<{ name: string; phone_enc: string | null; phone_bidx: string | null; grade_code: string; region_code: string | null; profile: string; deposit_paid_fen: number; deposit_refunded_fen: number; training_completed_at: Date | null; updated_at: Date }>) {
+    await db.updateTable('distributors').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  },
+
+  async list(db: Executor, tenantId: string, f: { status?: DistributorStatus; grade?: string; q?: string; phoneBidx?: string; referrerId?: string; afterId?: string; limit: number }) {
+    let q = db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.grade) q = q.where('grade_code', '=', f.grade);
+    if (f.referrerId) q = q.where('referrer_id', '=', f.referrerId);
+    if (f.q) {
+      const term = f.q;
+      const like = '%' + term.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+      q = q.where((eb) => eb.or([
+        eb('external_id', '=', term),
+        eb('invite_code', '=', term.toUpperCase()),
+        eb('id', '=', term),
+        eb('name', 'ilike', like),
+        ...(f.phoneBidx ? [eb('phone_bidx', '=', f.phoneBidx)] : []),
+      ]));
+    }
+    if (f.afterId) q = q.where('id', '>', f.afterId);
+    return q.orderBy('id').limit(f.limit).execute();
+  },
+
+  // ------------------------------------------------------------------------------- the tree
+
+  /** The upline chain, nearest first, as rows (one index probe per id, in one query). */
+  async findMany(db: Executor, tenantId: string, ids: string[]) {
+    if (ids.length === 0) return [];
+    return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+  },
+
+  /** Level 1..3 below `id`, one keyset page. Served by the distributors_level{k} indexes. */
+  async downline(db: Executor, tenantId: string, id: string, level: 1 | 2 | 3, afterId: string | undefined, limit: number) {
+    let q = db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId);
+    q = level === 1
+      ? q.where('referrer_id', '=', id)
+      : q.where(sql<string>`ancestors[${sql.lit(level)}]`, '=', id);
+    if (afterId) q = q.where('id', '>', afterId);
+    return q.orderBy('id').limit(limit).execute();
+  },
+
+  async countLevel(db: Executor, tenantId: string, id: string, level: 1 | 2 | 3) {
+    let q = db.selectFrom('distributors').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId);
+    q = level === 1
+      ? q.where('referrer_id', '=', id)
+      : q.where(sql<string>`ancestors[${sql.lit(level)}]`, '=', id);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  },
+
+  /** Everyone under `id` at any depth (GIN on ancestors). */
+  async countSubtree(db: Executor, tenantId: string, id: string) {
+    const r = await db.selectFrom('distributors').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId).where(sql<boolean>`ancestors @> array[${id}]::text[]`).executeTakeFirstOrThrow();
+    return Number(r.n);
+  },
+
+  /** Locks `id` and every distributor under it, in id order (a fixed order: no deadlocks). */
+  async lockSubtree(db: Executor, tenantId: string, id: string) {
+    return db.selectFrom('distributors').select(['id', 'ancestors'])
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('id', '=', id), eb(sql<boolean>`ancestors @> array[${id}]::text[]`, '=', true)]))
+      .orderBy('id').forUpdate().execute();
+  },
+
+  /**
+   * Re-roots the subtree of `id` under a new upline chain. Each member keeps the part of its
+   * path below `id` and gets `newChain` (the new referrer and its ancestors) above it.
+   */
+  async rewriteSubtree(db: Executor, tenantId: string, id: string, newReferrerId: string | null, newChain: string[], at: Date) {
+    await db.updateTable('distributors')
+      .set({ referrer_id: newReferrerId, ancestors: newChain, updated_at: at })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    await sql`
+      update distributors
+         set ancestors = ancestors[1:array_position(ancestors, ${id})] || ${newChain}::text[],
+             updated_at = ${at}
+       where tenant_id = ${tenantId} and ancestors @> array[${id}]::text[]`.execute(db);
+  },
+};

@@ -1,0 +1,467 @@
+import { createHash } from 'node:crypto';
+import type { Db, Executor, Tx } from '../../db/database.ts';
+import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { AppError, compliance, conflict, invalid, invalidState, isUniqueViolation, notFound } from '../../app/errors.ts';
+import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { DistributorStatus } from '../../db/schema.ts';
+import type { KeyRing } from '../../lib/crypto.ts';
+import { maskTail } from '../../lib/crypto.ts';
+import { newId } from '../../lib/ids.ts';
+import { generateInviteCode, normalizeInviteCode } from '../../lib/invite-code.ts';
+import type { FileStorage } from '../../adapters/storage/types.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { CustomersService } from '../customers/service.ts';
+import type { ProgramService } from '../program/service.ts';
+import { programRepo } from '../program/repo.ts';
+import type { RiskService } from '../risk/service.ts';
+import { distributorsRepo, type DistributorRow } from './repo.ts';
+import type { ApplicationProfile, Conditions, Distributor } from './schema.ts';
+import type { ProgramSettings } from '../program/schema.ts';
+
+export const TREE_LOCK = 'tree';
+const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+const DOCUMENT_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'application/pdf']);
+
+export function normalizePhone(phone: string): string {
+  return phone.replace(/[\s-]/g, '');
+}
+
+export interface CreateInput {
+  external_id: string;
+  name: string;
+  phone?: string | undefined;
+  referrer_code?: string | undefined;
+  region_code?: string | undefined;
+  client_ip?: string | undefined;
+  device_id?: string | undefined;
+}
+
+interface CreateOptions {
+  source: 'api' | 'application' | 'admin';
+  profile?: ApplicationProfile | undefined;
+  consent?: boolean;
+}
+
+export function createDistributorsService(deps: {
+  db: Db; clock: Clock; audit: AuditService; keyring: KeyRing; risk: RiskService;
+  customers: CustomersService; program: ProgramService; storage: FileStorage; publicUrl: string;
+}) {
+  const { db, clock, audit, keyring, risk, customers, program, storage } = deps;
+
+  function view(d: DistributorRow): Distributor {
+    let phone: string | null = null;
+    if (d.phone_enc) {
+      try { phone = maskTail(normalizePhone(keyring.decrypt(d.phone_enc))); } catch { phone = '***'; }
+    }
+    return {
+      id: d.id,
+      external_id: d.external_id,
+      name: d.name,
+      invite_code: d.invite_code,
+      status: d.status,
+      referrer_id: d.referrer_id,
+      grade: d.grade_code,
+      phone,
+      region_code: d.region_code,
+      invite_url: `${deps.publicUrl}/i/${d.invite_code}`,
+      source: d.source,
+      status_reason: d.status_reason,
+      created_at: d.created_at.toISOString(),
+      approved_at: d.approved_at?.toISOString() ?? null,
+    };
+  }
+
+  async function load(ex: Executor, tenantId: string, id: string): Promise<DistributorRow> {
+    const d = await distributorsRepo.find(ex, tenantId, id);
+    if (!d) throw notFound('distributor');
+    return d;
+  }
+
+  /** Resolves an invite code within the tenant; codes of other tenants do not exist here. */
+  async function byInviteCode(ex: Executor, tenantId: string, input: string): Promise<DistributorRow | undefined> {
+    const code = normalizeInviteCode(input);
+    if (!code) return undefined;
+    const d = await distributorsRepo.findByInviteCode(ex, code);
+    return d && d.tenant_id === tenantId ? d : undefined;
+  }
+
+  async function insertWithFreshCode(tx: Tx, row: Omit<Parameters<typeof distributorsRepo.insert>[1], 'invite_code'>): Promise<string> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const code = generateInviteCode();
+      const taken = await distributorsRepo.findByInviteCode(tx, code);
+      if (taken) continue;
+      await distributorsRepo.insert(tx, { ...row, invite_code: code });
+      return code;
+    }
+    throw new AppError('internal_error', 'could not draw a free invite code');
+  }
+
+  async function conditionsOf(ex: Executor, d: DistributorRow, settings: ProgramSettings): Promise<Conditions> {
+    const c = settings.admission_conditions;
+    const customer = await customers.find(ex, d.tenant_id, d.external_id);
+    const purchases = customer?.purchases_fen ?? 0;
+    const depositHeld = d.deposit_paid_fen - d.deposit_refunded_fen;
+    const unmet: string[] = [];
+    if (c.deposit_fen > 0 && depositHeld < c.deposit_fen) unmet.push(`deposit: ${depositHeld} of ${c.deposit_fen} fen paid`);
+    if (c.training_required && d.training_completed_at === null) unmet.push('training: not completed');
+    if (c.min_purchases_fen > 0 && purchases < c.min_purchases_fen) unmet.push(`purchases: ${purchases} of ${c.min_purchases_fen} fen`);
+    return {
+      deposit_required_fen: c.deposit_fen,
+      deposit_paid_fen: d.deposit_paid_fen,
+      deposit_refunded_fen: d.deposit_refunded_fen,
+      training_required: c.training_required,
+      training_completed_at: d.training_completed_at?.toISOString() ?? null,
+      min_purchases_fen: c.min_purchases_fen,
+      purchases_fen: purchases,
+      met: unmet.length === 0,
+      unmet,
+    };
+  }
+
+  /**
+   * Moves `d` (and everyone under it) below `newReferrer`. The caller holds the exclusive tree
+   * lock. Refuses self-binding and any cycle: the new referrer may not be `d` or below it.
+   */
+  async function reparent(tx: Tx, d: DistributorRow, newReferrer: DistributorRow | null): Promise<void> {
+    if (newReferrer) {
+      if (newReferrer.id === d.id) throw compliance('a distributor cannot be its own referrer');
+      if (newReferrer.ancestors.includes(d.id)) throw compliance('the new referrer is in this distributor\'s own downline: that would close a cycle');
+    }
+    await distributorsRepo.lockSubtree(tx, d.tenant_id, d.id);
+    const chain = newReferrer ? [newReferrer.id, ...newReferrer.ancestors] : [];
+    await distributorsRepo.rewriteSubtree(tx, d.tenant_id, d.id, newReferrer?.id ?? null, chain, clock.now());
+  }
+
+  async function create(actor: Actor, input: CreateInput, options: CreateOptions): Promise<Distributor> {
+    const tenantId = tenantOf(actor.principal);
+    const settings = await program.read(db, tenantId);
+    await risk.enforceLimits(tenantId, 'registration', { ip: input.client_ip, deviceId: input.device_id, subjectId: input.external_id }, settings.anti_cheat.registration);
+    const now = clock.now();
+    try {
+      return await inTransaction(db, async (tx) => {
+        // Inserts share the tree lock; moves of existing subtrees take it alone (see reparent).
+        await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
+        let claimed: DistributorRow | undefined;
+        if (input.referrer_code !== undefined) {
+          claimed = await byInviteCode(tx, tenantId, input.referrer_code);
+          if (!claimed) throw invalid('unknown referrer_code');
+          if (claimed.status !== 'active') throw invalidState('the referrer is not an active distributor');
+        }
+        const customer = await customers.lock(tx, tenantId, input.external_id);
+        if (await distributorsRepo.findByExternalId(tx, tenantId, input.external_id)) {
+          throw conflict('a distributor with this external_id exists');
+        }
+        // A customer already bound keeps its binding under the program's rules; the referrer of
+        // the new distributor is whoever the customer ends up bound to.
+        let referrerId = customer.distributor_id;
+        if (claimed && referrerId !== claimed.id) {
+          const decision = await customers.apply(tx, actor, tenantId, {
+            customerExternalId: input.external_id, distributorId: claimed.id, source: 'registration',
+            rules: settings.binding, current: customer,
+          });
+          if (decision.action !== 'keep') referrerId = claimed.id;
+        }
+        let ancestors: string[] = [];
+        if (referrerId) {
+          const referrer = await distributorsRepo.findForShare(tx, tenantId, referrerId);
+          if (!referrer) throw notFound('referrer');
+          ancestors = [referrer.id, ...referrer.ancestors];
+        }
+        const grade = await programRepo.lowestGrade(tx, tenantId);
+        const status: DistributorStatus = settings.admission === 'open' ? 'active' : 'pending';
+        const id = newId('dst');
+        const phone = input.phone ? normalizePhone(input.phone) : null;
+        await insertWithFreshCode(tx, {
+          id, tenant_id: tenantId, external_id: input.external_id, name: input.name,
+          phone_enc: phone ? keyring.encrypt(phone) : null,
+          phone_bidx: phone ? keyring.blindIndex(phone) : null,
+          status, referrer_id: referrerId, ancestors, grade_code: grade?.code ?? 'default',
+          region_code: input.region_code ?? null,
+          profile: (options.profile ?? {}) as Record<string, unknown>,
+          source: options.source,
+          consent_at: options.consent ? now : null,
+          approved_at: status === 'active' ? now : null,
+        });
+        const row = await load(tx, tenantId, id);
+        if (actor.principal.kind === 'admin') {
+          await audit.record(tx, actor, { action: 'distributor.create', targetType: 'distributor', targetId: id, after: view(row) });
+        }
+        return view(row);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'distributors_external')) throw conflict('a distributor with this external_id exists');
+      throw err;
+    }
+  }
+
+  type Transition = { from: DistributorStatus[]; to: DistributorStatus; action: string; needsReason: boolean };
+  const TRANSITIONS = {
+    approve: { from: ['pending'], to: 'active', action: 'distributor.approve', needsReason: false },
+    reject: { from: ['pending'], to: 'rejected', action: 'distributor.reject', needsReason: true },
+    suspend: { from: ['active'], to: 'suspended', action: 'distributor.suspend', needsReason: true },
+    reactivate: { from: ['suspended'], to: 'active', action: 'distributor.reactivate', needsReason: false },
+  } satisfies Record<string, Transition>;
+
+  async function transition(actor: Actor, id: string, name: keyof typeof TRANSITIONS, reason: string | undefined): Promise<Distributor> {
+    requirePermission(actor.principal, 'distributors:write');
+    const tenantId = tenantOf(actor.principal);
+    const t: Transition = TRANSITIONS[name];
+    if (t.needsReason && !reason?.trim()) throw invalid('a reason is required');
+    return inTransaction(db, async (tx) => {
+      const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
+      if (!before) throw notFound('distributor');
+      // Approving an active distributor again answers as the first approval did.
+      if (name === 'approve' && before.status === 'active') return view(before);
+      if (!t.from.includes(before.status)) throw invalidState(`a ${before.status} distributor cannot be ${t.to === 'active' ? 'activated' : t.to}`);
+      if (name === 'approve') {
+        const settings = await program.read(tx, tenantId);
+        const c = await conditionsOf(tx, before, settings);
+        if (!c.met) throw new AppError('admission_conditions_unmet', `admission conditions not met: ${c.unmet.join('; ')}`);
+      }
+      const now = clock.now();
+      await distributorsRepo.updateStatus(tx, tenantId, id, t.from, t.to, {
+        status_reason: reason ?? null,
+        ...(t.to === 'active' && before.approved_at === null ? { approved_at: now } : {}),
+        updated_at: now,
+      });
+      const after = await load(tx, tenantId, id);
+      await audit.record(tx, actor, { action: t.action, targetType: 'distributor', targetId: id, before: view(before), after: view(after), reason: reason ?? null });
+      return view(after);
+    });
+  }
+
+  return {
+    view,
+    load,
+    byInviteCode,
+    reparent,
+    conditionsOf,
+
+    create(actor: Actor, input: CreateInput): Promise<Distributor> {
+      requirePermission(actor.principal, 'distributors:write');
+      return create(actor, input, { source: actor.principal.kind === 'admin' ? 'admin' : 'api' });
+    },
+
+    /** An application: the profile and documents a reviewer reads, and consent to use them. */
+    apply(actor: Actor, input: CreateInput & { profile?: ApplicationProfile | undefined; consent: true }): Promise<Distributor> {
+      if (actor.principal.kind !== 'distributor') requirePermission(actor.principal, 'distributors:write');
+      return create(actor, input, { source: 'application', profile: input.profile, consent: input.consent });
+    },
+
+    async get(actor: Actor, id: string): Promise<Distributor> {
+      requirePermission(actor.principal, 'read');
+      return view(await load(db, tenantOf(actor.principal), id));
+    },
+
+    async list(actor: Actor, q: { status?: DistributorStatus | undefined; grade?: string | undefined; q?: string | undefined; referrer_id?: string | undefined; cursor?: string | undefined; limit: number }) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const phoneLike = q.q && /^\+?[0-9][0-9 -]{3,18}[0-9]$/.test(q.q) ? keyring.blindIndex(normalizePhone(q.q)) : undefined;
+      const rows = await distributorsRepo.list(db, tenantId, {
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.grade ? { grade: q.grade } : {}),
+        ...(q.q ? { q: q.q } : {}),
+        ...(phoneLike ? { phoneBidx: phoneLike } : {}),
+        ...(q.referrer_id ? { referrerId: q.referrer_id } : {}),
+        ...(q.cursor ? { afterId: q.cursor } : {}),
+        limit: q.limit + 1,
+      });
+      const page = rows.slice(0, q.limit);
+      return { items: page.map(view), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+    },
+
+    async update(actor: Actor, id: string, patch: { name?: string | undefined; phone?: string | null | undefined; region_code?: string | null | undefined; grade?: string | undefined; reason?: string | undefined }): Promise<Distributor> {
+      requirePermission(actor.principal, 'distributors:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
+        if (!before) throw notFound('distributor');
+        if (patch.grade !== undefined && !(await programRepo.findGrade(tx, tenantId, patch.grade))) throw invalid('unknown grade');
+        const phone = patch.phone === undefined ? undefined : patch.phone === null ? null : normalizePhone(patch.phone);
+        await distributorsRepo.update(tx, tenantId, id, {
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(phone !== undefined ? { phone_enc: phone ? keyring.encrypt(phone) : null, phone_bidx: phone ? keyring.blindIndex(phone) : null } : {}),
+          ...(patch.region_code !== undefined ? { region_code: patch.region_code } : {}),
+          ...(patch.grade !== undefined ? { grade_code: patch.grade } : {}),
+          updated_at: clock.now(),
+        });
+        const after = await load(tx, tenantId, id);
+        await audit.record(tx, actor, { action: 'distributor.update', targetType: 'distributor', targetId: id, before: view(before), after: view(after), reason: patch.reason ?? null });
+        return view(after);
+      });
+    },
+
+    approve: (actor: Actor, id: string) => transition(actor, id, 'approve', undefined),
+    reject: (actor: Actor, id: string, reason: string) => transition(actor, id, 'reject', reason),
+    suspend: (actor: Actor, id: string, reason: string) => transition(actor, id, 'suspend', reason),
+    reactivate: (actor: Actor, id: string, reason?: string) => transition(actor, id, 'reactivate', reason),
+
+    async conditions(actor: Actor, id: string): Promise<Conditions> {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      return conditionsOf(db, await load(db, tenantId, id), await program.read(db, tenantId));
+    },
+
+    /** Records what the applicant has done towards admission: deposit received, training. */
+    async recordConditions(actor: Actor, id: string, input: { deposit_paid_fen?: number | undefined; training_completed?: boolean | undefined }): Promise<Conditions> {
+      requirePermission(actor.principal, 'distributors:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
+        if (!before) throw notFound('distributor');
+        if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen < before.deposit_refunded_fen) throw invalid('deposit paid cannot be less than what was refunded');
+        const now = clock.now();
+        await distributorsRepo.update(tx, tenantId, id, {
+          ...(input.deposit_paid_fen !== undefined ? { deposit_paid_fen: input.deposit_paid_fen } : {}),
+          ...(input.training_completed !== undefined ? { training_completed_at: input.training_completed ? (before.training_completed_at ?? now) : null } : {}),
+          updated_at: now,
+        });
+        const after = await load(tx, tenantId, id);
+        await audit.record(tx, actor, {
+          action: 'distributor.conditions', targetType: 'distributor', targetId: id,
+          before: { deposit_paid_fen: before.deposit_paid_fen, training_completed_at: before.training_completed_at },
+          after: { deposit_paid_fen: after.deposit_paid_fen, training_completed_at: after.training_completed_at },
+        });
+        return conditionsOf(tx, after, await program.read(tx, tenantId));
+      });
+    },
+
+    /** Deposits are refundable (compliance): records the refund of what is still held. */
+    async refundDeposit(actor: Actor, id: string, reason: string): Promise<Conditions> {
+      requirePermission(actor.principal, 'distributors:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
+        if (!before) throw notFound('distributor');
+        const held = before.deposit_paid_fen - before.deposit_refunded_fen;
+        if (held <= 0) throw invalidState('no deposit is held');
+        await distributorsRepo.update(tx, tenantId, id, { deposit_refunded_fen: before.deposit_paid_fen, updated_at: clock.now() });
+        const after = await load(tx, tenantId, id);
+        await audit.record(tx, actor, { action: 'distributor.deposit_refund', targetType: 'distributor', targetId: id, before: { held_fen: held }, after: { refunded_fen: held }, reason });
+        return conditionsOf(tx, after, await program.read(tx, tenantId));
+      });
+    },
+
+    /**
+     * An admin moves a distributor (and its team) to another referrer, or to none, with a reason.
+     * Audited; orders already paid keep the chain frozen on them.
+     */
+    async move(actor: Actor, id: string, input: { referrer_id: string | null; reason: string }): Promise<Distributor> {
+      requirePermission(actor.principal, 'distributors:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        await advisoryXactLock(tx, TREE_LOCK, tenantId);
+        const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
+        if (!before) throw notFound('distributor');
+        const target = input.referrer_id === null ? null : await distributorsRepo.find(tx, tenantId, input.referrer_id);
+        if (input.referrer_id !== null && !target) throw invalid('unknown referrer_id');
+        if (before.referrer_id === (target?.id ?? null)) throw invalidState('the distributor already has this referrer');
+        await reparent(tx, before, target ?? null);
+        await customers.lock(tx, tenantId, before.external_id);
+        await customers.move(tx, actor, tenantId, before.external_id, before.referrer_id, target?.id ?? null, input.reason);
+        const after = await load(tx, tenantId, id);
+        await audit.record(tx, actor, {
+          action: 'distributor.move', targetType: 'distributor', targetId: id,
+          before: { referrer_id: before.referrer_id, ancestors: before.ancestors },
+          after: { referrer_id: after.referrer_id, ancestors: after.ancestors }, reason: input.reason,
+        });
+        return view(after);
+      });
+    },
+
+    async upline(actor: Actor, id: string) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const d = await load(db, tenantId, id);
+      const rows = await distributorsRepo.findMany(db, tenantId, d.ancestors);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return d.ancestors.map((aid, i) => {
+        const a = byId.get(aid)!;
+        return { level: i + 1, id: a.id, external_id: a.external_id, name: a.name, status: a.status, grade: a.grade_code, invite_code: a.invite_code, joined_at: a.created_at.toISOString() };
+      });
+    },
+
+    async downline(actor: Actor, id: string, level: 1 | 2 | 3, cursor: string | undefined, limit: number) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      await load(db, tenantId, id);
+      const rows = await distributorsRepo.downline(db, tenantId, id, level, cursor, limit + 1);
+      const page = rows.slice(0, limit);
+      return {
+        items: page.map((a) => ({ id: a.id, external_id: a.external_id, name: a.name, status: a.status, grade: a.grade_code, level, invite_code: a.invite_code, joined_at: a.created_at.toISOString() })),
+        next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
+      };
+    },
+
+    async team(actor: Actor, id: string) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      await load(db, tenantId, id);
+      const [direct, level2, level3, total] = await Promise.all([
+        distributorsRepo.countLevel(db, tenantId, id, 1),
+        distributorsRepo.countLevel(db, tenantId, id, 2),
+        distributorsRepo.countLevel(db, tenantId, id, 3),
+        distributorsRepo.countSubtree(db, tenantId, id),
+      ]);
+      return { direct, level2, level3, total };
+    },
+
+    async uploadDocument(actor: Actor, id: string, file: { kind: string; filename: string; contentType: string; data: Buffer }) {
+      if (actor.principal.kind === 'distributor') {
+        if (actor.principal.distributorId !== id) throw notFound('distributor');
+      } else {
+        requirePermission(actor.principal, 'distributors:write');
+      }
+      const tenantId = tenantOf(actor.principal);
+      if (!DOCUMENT_TYPES.has(file.contentType)) throw new AppError('unsupported_media_type', `documents must be one of ${[...DOCUMENT_TYPES].join(', ')}`);
+      if (file.data.length === 0) throw invalid('the file is empty');
+      if (file.data.length > MAX_DOCUMENT_BYTES) throw new AppError('payload_too_large', 'documents are at most 10 MB');
+      await load(db, tenantId, id);
+      const docId = newId('doc');
+      const key = `${tenantId}/${id}/${docId}`;
+      const sha256 = createHash('sha256').update(file.data).digest('hex');
+      await storage.put(key, file.data, file.contentType);
+      try {
+        return await inTransaction(db, async (tx) => {
+          await tx.insertInto('documents').values({
+            id: docId, tenant_id: tenantId, distributor_id: id, kind: file.kind, filename: file.filename,
+            content_type: file.contentType, size_bytes: file.data.length, sha256, storage_key: key,
+          }).execute();
+          await audit.record(tx, actor, { action: 'document.upload', targetType: 'distributor', targetId: id, after: { document_id: docId, kind: file.kind, filename: file.filename, size_bytes: file.data.length } });
+          const row = await tx.selectFrom('documents').selectAll().where('id', '=', docId).executeTakeFirstOrThrow();
+          return documentView(row);
+        });
+      } catch (err) {
+        await storage.delete(key).catch(() => {});
+        throw err;
+      }
+    },
+
+    async listDocuments(actor: Actor, id: string) {
+      if (actor.principal.kind === 'distributor') {
+        if (actor.principal.distributorId !== id) throw notFound('distributor');
+      } else {
+        requirePermission(actor.principal, 'read');
+      }
+      const tenantId = tenantOf(actor.principal);
+      await load(db, tenantId, id);
+      const rows = await db.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', id).orderBy('id').execute();
+      return rows.map(documentView);
+    },
+
+    async readDocument(actor: Actor, docId: string) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const row = await db.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('id', '=', docId).executeTakeFirst();
+      if (!row) throw notFound('document');
+      return { meta: documentView(row), data: await storage.get(row.storage_key) };
+    },
+  };
+}
+
+function documentView(r: { id: string; distributor_id: string; kind: string; filename: string; content_type: string; size_bytes: number; sha256: string; created_at: Date }) {
+  return { id: r.id, distributor_id: r.distributor_id, kind: r.kind, filename: r.filename, content_type: r.content_type, size_bytes: r.size_bytes, sha256: r.sha256, created_at: r.created_at.toISOString() };
+}
+
+export type DistributorsService = ReturnType<typeof createDistributorsService>;

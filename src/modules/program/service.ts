@@ -1,0 +1,118 @@
+import type { Db, Executor } from '../../db/database.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { compliance, invalid, notFound } from '../../app/errors.ts';
+import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { AuditService } from '../audit/service.ts';
+import { programRepo } from './repo.ts';
+import { defaultProgramSettings, type DeepPartial, type Grade, type GradeBody, type ProgramSettings } from './schema.ts';
+
+/** Compliance: multi-level pay deeper than three levels is the mark of a pyramid scheme. */
+export const MAX_LEVELS = 3;
+
+/** Merges a patch into the settings: nested objects field by field, anything else replaced. */
+export function mergeSettings<T>(current: T, patch: DeepPartial<T> | undefined): T {
+  if (patch === undefined) return current;
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch) || current === null || typeof current !== 'object') {
+    return patch as T;
+  }
+  const out: Record<string, unknown> = { ...(current as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    out[k] = mergeSettings((current as Record<string, unknown>)[k], v as DeepPartial<unknown>);
+  }
+  return out as T;
+}
+
+/** Settings stored by an older version gain the fields added since, with their defaults. */
+export function normalizeSettings(stored: Record<string, unknown>): ProgramSettings {
+  return mergeSettings<ProgramSettings>(defaultProgramSettings(), stored as DeepPartial<ProgramSettings>);
+}
+
+export function complianceCheck(settings: ProgramSettings): void {
+  if (settings.levels > MAX_LEVELS) {
+    throw compliance(`levels ${settings.levels} exceeds ${MAX_LEVELS}: commission may reach at most three levels above the seller`);
+  }
+}
+
+export function gradeView(g: { code: string; name: string; rank: number; sales_bp: number; override_bp: number[] }): Grade {
+  return { code: g.code, name: g.name, rank: g.rank, sales_bp: g.sales_bp, override_bp: [...g.override_bp] };
+}
+
+export type RulesChangedHook = (tx: Executor, tenantId: string, reason: string) => Promise<void>;
+
+export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditService; onRulesChanged?: RulesChangedHook[] }) {
+  const { db, clock, audit } = deps;
+  const hooks = deps.onRulesChanged ?? [];
+
+  async function read(ex: Executor, tenantId: string): Promise<ProgramSettings> {
+    const row = await programRepo.find(ex, tenantId);
+    if (!row) throw notFound('program');
+    return normalizeSettings(row.settings);
+  }
+
+  return {
+    /** New tenant: default program and the `default` grade (rank 0, every rate 0). */
+    async initialize(tx: Executor, tenantId: string): Promise<void> {
+      await programRepo.insert(tx, tenantId, defaultProgramSettings());
+      await programRepo.upsertGrade(tx, { tenant_id: tenantId, code: 'default', name: 'default', rank: 0, sales_bp: 0, override_bp: [0, 0, 0], settings: {} }, clock.now());
+    },
+
+    read,
+
+    async get(actor: Actor): Promise<ProgramSettings> {
+      requirePermission(actor.principal, 'read');
+      return read(db, tenantOf(actor.principal));
+    },
+
+    async update(actor: Actor, patch: DeepPartial<ProgramSettings>): Promise<ProgramSettings> {
+      requirePermission(actor.principal, 'program:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const row = await programRepo.findForUpdate(tx, tenantId);
+        if (!row) throw notFound('program');
+        const before = normalizeSettings(row.settings);
+        const after = mergeSettings<ProgramSettings>(before, patch);
+        complianceCheck(after);
+        await programRepo.update(tx, tenantId, after, clock.now());
+        await audit.record(tx, actor, { action: 'program.update', targetType: 'program', targetId: tenantId, before, after });
+        for (const hook of hooks) await hook(tx, tenantId, 'program.update');
+        return after;
+      });
+    },
+
+    async listGrades(actor: Actor): Promise<Grade[]> {
+      requirePermission(actor.principal, 'read');
+      return (await programRepo.listGrades(db, tenantOf(actor.principal))).map(gradeView);
+    },
+
+    async getGrade(actor: Actor, code: string): Promise<Grade> {
+      requirePermission(actor.principal, 'read');
+      const g = await programRepo.findGrade(db, tenantOf(actor.principal), code);
+      if (!g) throw notFound('grade');
+      return gradeView(g);
+    },
+
+    async putGrade(actor: Actor, code: string, body: GradeBody): Promise<Grade> {
+      requirePermission(actor.principal, 'program:write');
+      const tenantId = tenantOf(actor.principal);
+      if (body.override_bp.length > MAX_LEVELS) throw invalid('override_bp holds at most 3 rates');
+      return inTransaction(db, async (tx) => {
+        await programRepo.findForUpdate(tx, tenantId);
+        const before = await programRepo.findGrade(tx, tenantId, code);
+        // Stored as given; a missing level reads as rate 0 (see rateAt).
+        const override = [...body.override_bp];
+        await programRepo.upsertGrade(tx, {
+          tenant_id: tenantId, code, name: body.name, rank: body.rank, sales_bp: body.sales_bp, override_bp: override,
+          settings: before?.settings ?? {},
+        }, clock.now());
+        const after = gradeView((await programRepo.findGrade(tx, tenantId, code))!);
+        await audit.record(tx, actor, { action: before ? 'grade.update' : 'grade.create', targetType: 'grade', targetId: code, before: before ? gradeView(before) : null, after });
+        for (const hook of hooks) await hook(tx, tenantId, 'grade.put');
+        return after;
+      });
+    },
+  };
+}
+
+export type ProgramService = ReturnType<typeof createProgramService>;

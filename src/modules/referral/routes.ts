@@ -1,0 +1,83 @@
+import { Type } from '@sinclair/typebox';
+import { randomBytes } from 'node:crypto';
+import { actor, type App } from '../../app/http.ts';
+import { ExternalId, List, Nullable, PageQuery, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
+import type { Services } from '../../app/services.ts';
+import { InviteCodeInput } from '../distributors/schema.ts';
+
+const Binding = Strict({
+  customer_external_id: Type.String(),
+  distributor_id: Type.String(),
+  status: Type.Union([Type.Literal('bound'), Type.Literal('tentative')], { description: 'tentative: claimed, made final by the first order (bind_on first_order)' }),
+  bound_at: Nullable(Timestamp()),
+});
+
+const BindingEvent = Strict({
+  id: Type.String(), kind: Type.String(), from_distributor_id: Nullable(Type.String()), to_distributor_id: Nullable(Type.String()),
+  source: Type.String(), reason: Nullable(Type.String()), actor_type: Type.String(), actor_id: Nullable(Type.String()), at: Timestamp(),
+});
+
+const Customer = Strict({
+  customer_external_id: Type.String(), distributor_id: Nullable(Type.String()), bound_at: Nullable(Timestamp()),
+  source: Nullable(Type.String()), tentative_distributor_id: Nullable(Type.String()), history: Type.Array(BindingEvent),
+});
+
+const VISITOR_COOKIE = 'fx_vid';
+
+export function referralRoutes(app: App, s: Services) {
+  app.post('/v1/bindings', {
+    config: { auth: 'tenant' },
+    schema: {
+      tags: ['bindings'], summary: 'Bind a customer to the distributor of an invite code',
+      body: Strict({
+        customer_external_id: ExternalId(), invite_code: InviteCodeInput,
+        client_ip: Type.Optional(Type.String({ minLength: 2, maxLength: 45, pattern: '^[0-9A-Fa-f:.]+$' })),
+        device_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' })),
+      }),
+      response: { 201: Binding, ...errors(403, 409, 422, 429) },
+    },
+  }, async (req, reply) => reply.code(201).send(await s.referral.bind(actor(req), req.body)));
+
+  app.get('/v1/customers/:external_id', {
+    config: { auth: 'tenant' },
+    schema: { tags: ['bindings'], summary: 'A customer\'s binding and its history', params: Strict({ external_id: ExternalId() }), response: { 200: Customer, ...errors(404) } },
+  }, async (req) => s.referral.getCustomer(actor(req), req.params.external_id));
+
+  app.post('/v1/customers/:external_id/move', {
+    config: { auth: 'tenant' },
+    schema: {
+      tags: ['bindings'], summary: 'Move a customer\'s binding (admin, with a reason, audited)',
+      params: Strict({ external_id: ExternalId() }),
+      body: Strict({ distributor_id: Nullable(Type.String({ minLength: 1, maxLength: 64 })), reason: Text(500, { minLength: 1 }) }),
+      response: { 200: Customer, ...errors(403, 404, 409, 422) },
+    },
+  }, async (req) => s.referral.moveCustomer(actor(req), req.params.external_id, req.body));
+
+  app.get('/v1/risk-events', {
+    config: { auth: 'tenant' },
+    schema: {
+      tags: ['risk'], summary: 'Risk events, newest first',
+      querystring: Strict({ ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('released'), Type.Literal('confirmed'), Type.Literal('dismissed')])), kind: Type.Optional(Text(64)) }),
+      response: {
+        200: List(Strict({ id: Type.String(), kind: Type.String(), severity: Type.String(), subject_type: Type.String(), subject_id: Nullable(Type.String()), details: Type.Record(Type.String(), Type.Unknown()), status: Type.String(), created_at: Timestamp() })),
+        ...errors(),
+      },
+    },
+  }, async (req) => s.risk.list(actor(req), { status: req.query.status, kind: req.query.kind, cursor: req.query.cursor, limit: req.query.limit ?? 50 }));
+
+  // The public invite link. A visitor cookie tells repeat visits from new ones for the funnel.
+  app.get('/i/:code', {
+    config: { auth: 'public' },
+    schema: { hide: true, params: Strict({ code: Type.String({ minLength: 1, maxLength: 32 }) }) },
+  }, async (req, reply) => {
+    const cookieHeader = req.headers.cookie ?? '';
+    const match = new RegExp(`(?:^|;\\s*)${VISITOR_COOKIE}=([A-Za-z0-9_-]{16,64})`).exec(cookieHeader);
+    const visitorId = match?.[1] ?? randomBytes(16).toString('base64url');
+    const referer = req.headers.referer ?? null;
+    const result = await s.referral.visit(req.params.code, {
+      visitorId, ip: req.ip ?? null, userAgent: req.headers['user-agent'] ?? null, referer,
+    });
+    if (!match) reply.header('set-cookie', `${VISITOR_COOKIE}=${visitorId}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax`);
+    return reply.header('cache-control', 'no-store').redirect(result.location, 302);
+  });
+}

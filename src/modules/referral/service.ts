@@ -1,0 +1,178 @@
+import QRCode from 'qrcode';
+import type { Db } from '../../db/database.ts';
+import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { compliance, conflict, invalid, invalidState, notFound } from '../../app/errors.ts';
+import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { normalizeInviteCode } from '../../lib/invite-code.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { CustomersService } from '../customers/service.ts';
+import { TREE_LOCK, type DistributorsService } from '../distributors/service.ts';
+import { distributorsRepo } from '../distributors/repo.ts';
+import type { ProgramService } from '../program/service.ts';
+import type { RiskService } from '../risk/service.ts';
+
+export interface BindInput {
+  customer_external_id: string;
+  invite_code: string;
+  client_ip?: string | undefined;
+  device_id?: string | undefined;
+}
+
+export interface BindingResult {
+  customer_external_id: string;
+  distributor_id: string;
+  status: 'bound' | 'tentative';
+  bound_at: string | null;
+}
+
+export function createReferralService(deps: {
+  db: Db; clock: Clock; audit: AuditService; risk: RiskService; customers: CustomersService;
+  distributors: DistributorsService; program: ProgramService; publicUrl: string;
+}) {
+  const { db, clock, audit, risk, customers, distributors, program } = deps;
+
+  return {
+    /**
+     * POST /v1/bindings. A plain customer is bound (or, in bind-at-first-order mode, claimed).
+     * A customer who is itself a distributor without a referrer gets one: its whole team moves
+     * under the new referrer, which may not be itself or anyone below it.
+     */
+    async bind(actor: Actor, input: BindInput): Promise<BindingResult> {
+      requirePermission(actor.principal, 'distributors:write');
+      const tenantId = tenantOf(actor.principal);
+      const settings = await program.read(db, tenantId);
+      await risk.enforceLimits(tenantId, 'binding', { ip: input.client_ip, deviceId: input.device_id, subjectId: input.customer_external_id }, settings.anti_cheat.binding);
+      return inTransaction(db, async (tx) => {
+        const target = await distributors.byInviteCode(tx, tenantId, input.invite_code);
+        if (!target) throw invalid('unknown invite_code');
+        if (target.external_id === input.customer_external_id) throw compliance('a distributor cannot bind to itself');
+        const asDistributor = await distributorsRepo.findByExternalId(tx, tenantId, input.customer_external_id);
+        if (asDistributor) {
+          // Attaching an existing distributor changes the tree: take the tree lock alone so no
+          // concurrent attach or registration sees a half-moved subtree.
+          await advisoryXactLock(tx, TREE_LOCK, tenantId);
+          const me = (await distributorsRepo.findForUpdate(tx, tenantId, asDistributor.id))!;
+          const fresh = (await distributorsRepo.find(tx, tenantId, target.id))!;
+          if (fresh.ancestors.includes(me.id)) throw compliance('the invite code belongs to this distributor\'s own downline: that would close a cycle');
+          if (me.referrer_id !== null) throw conflict('this customer is already bound');
+          if (fresh.status !== 'active') throw invalidState('the distributor of this invite code is not active');
+          await distributors.reparent(tx, me, fresh);
+          const customer = await customers.lock(tx, tenantId, input.customer_external_id);
+          await customers.apply(tx, actor, tenantId, {
+            customerExternalId: input.customer_external_id, distributorId: fresh.id, source: 'invite_code',
+            rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days }, current: { ...customer, distributor_id: null },
+          });
+          return { customer_external_id: input.customer_external_id, distributor_id: fresh.id, status: 'bound', bound_at: clock.now().toISOString() };
+        }
+        await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
+        if (target.status !== 'active') throw invalidState('the distributor of this invite code is not active');
+        const customer = await customers.lock(tx, tenantId, input.customer_external_id);
+        const tentative = settings.binding.bind_on === 'first_order' && customer.distributor_id === null;
+        const decision = await customers.apply(tx, actor, tenantId, {
+          customerExternalId: input.customer_external_id, distributorId: target.id, source: 'invite_code',
+          rules: settings.binding, current: customer, tentative,
+        });
+        if (decision.action === 'keep') throw conflict('this customer is already bound');
+        return {
+          customer_external_id: input.customer_external_id,
+          distributor_id: target.id,
+          status: tentative ? 'tentative' : 'bound',
+          bound_at: tentative ? null : clock.now().toISOString(),
+        };
+      });
+    },
+
+    async getCustomer(actor: Actor, externalId: string) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const row = await customers.find(db, tenantId, externalId);
+      if (!row) throw notFound('customer');
+      return { ...customers.view(row), history: await customers.history(db, tenantId, externalId) };
+    },
+
+    /**
+     * An admin moves a customer's binding, with a reason. A customer who is a distributor is
+     * moved through the tree (DistributorsService.move) so its team follows.
+     */
+    async moveCustomer(actor: Actor, externalId: string, input: { distributor_id: string | null; reason: string }) {
+      requirePermission(actor.principal, 'distributors:write');
+      const tenantId = tenantOf(actor.principal);
+      const asDistributor = await distributorsRepo.findByExternalId(db, tenantId, externalId);
+      if (asDistributor) {
+        await distributors.move(actor, asDistributor.id, { referrer_id: input.distributor_id, reason: input.reason });
+        return this.getCustomer(actor, externalId);
+      }
+      await inTransaction(db, async (tx) => {
+        const customer = await customers.find(tx, tenantId, externalId);
+        if (!customer) throw notFound('customer');
+        const locked = await customers.lock(tx, tenantId, externalId);
+        if (input.distributor_id !== null && !(await distributorsRepo.find(tx, tenantId, input.distributor_id))) throw invalid('unknown distributor_id');
+        if (locked.distributor_id === input.distributor_id) throw invalidState('the customer is already bound there');
+        await customers.move(tx, actor, tenantId, externalId, locked.distributor_id, input.distributor_id, input.reason);
+        await audit.record(tx, actor, {
+          action: 'binding.move', targetType: 'customer', targetId: externalId,
+          before: { distributor_id: locked.distributor_id }, after: { distributor_id: input.distributor_id }, reason: input.reason,
+        });
+      });
+      return this.getCustomer(actor, externalId);
+    },
+
+    async listCustomers(actor: Actor, distributorId: string, cursor: string | undefined, limit: number) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      await distributors.load(db, tenantId, distributorId);
+      const rows = await customers.listBoundTo(db, tenantId, distributorId, cursor, limit + 1);
+      const page = rows.slice(0, limit);
+      return { items: page.map(customers.view), next_cursor: rows.length > limit ? page[page.length - 1]!.external_id : null };
+    },
+
+    /**
+     * The public invite link: records the visit and sends the visitor on to the merchant's
+     * landing page with the code (or to the portal's application page when none is set).
+     */
+    async visit(codeInput: string, visitor: { visitorId: string; ip: string | null; userAgent: string | null; referer: string | null }) {
+      const code = normalizeInviteCode(codeInput);
+      if (!code) throw notFound('invite link');
+      const d = await distributorsRepo.findByInviteCode(db, code);
+      if (!d || d.status !== 'active') throw notFound('invite link');
+      const settings = await program.read(db, d.tenant_id);
+      await db.insertInto('visits').values({
+        tenant_id: d.tenant_id, distributor_id: d.id, visitor_id: visitor.visitorId,
+        ip: visitor.ip, user_agent: visitor.userAgent?.slice(0, 512) ?? null, referer: visitor.referer?.slice(0, 2000) ?? null,
+        at: clock.now(),
+      }).execute();
+      const landing = new URL(settings.landing_url ?? `${deps.publicUrl}/portal/`);
+      landing.searchParams.set('invite_code', code);
+      if (settings.landing_url === null) landing.searchParams.set('tenant', d.tenant_id);
+      return { location: landing.toString(), code };
+    },
+
+    async visitStats(actor: Actor, distributorId: string) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      await distributors.load(db, tenantId, distributorId);
+      const r = await db.selectFrom('visits')
+        .select((eb) => [eb.fn.countAll<number>().as('visits'), eb.fn.count<number>('visitor_id').distinct().as('visitors')])
+        .where('distributor_id', '=', distributorId).executeTakeFirstOrThrow();
+      return { visits: Number(r.visits), unique_visitors: Number(r.visitors) };
+    },
+
+    /** The invite link as a QR code, PNG or SVG. */
+    async qrCode(actor: Actor, distributorId: string, format: 'png' | 'svg', size: number): Promise<{ body: Buffer | string; contentType: string }> {
+      if (actor.principal.kind === 'distributor') {
+        if (actor.principal.distributorId !== distributorId) throw notFound('distributor');
+      } else {
+        requirePermission(actor.principal, 'read');
+      }
+      const d = await distributors.load(db, tenantOf(actor.principal), distributorId);
+      const url = `${deps.publicUrl}/i/${d.invite_code}`;
+      if (format === 'svg') {
+        return { body: await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2, width: size }), contentType: 'image/svg+xml' };
+      }
+      return { body: await QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: size }), contentType: 'image/png' };
+    },
+  };
+}
+
+export type ReferralService = ReturnType<typeof createReferralService>;

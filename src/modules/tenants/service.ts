@@ -1,0 +1,144 @@
+import type { Db, Executor } from '../../db/database.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { AppError, invalid, notFound } from '../../app/errors.ts';
+import { requirePermission, tenantOf, type Principal } from '../../app/principal.ts';
+import { newId, ulid } from '../../lib/ids.ts';
+import { randomToken, safeEqual, sha256Hex } from '../../lib/crypto.ts';
+import type { AuditService } from '../audit/service.ts';
+import { tenantsRepo } from './repo.ts';
+
+/** `fxk_` + the key's ulid (26) + a random secret. Only the secret's hash is stored. */
+const KEY_PREFIX = 'fxk_';
+
+export function formatApiKey(keyId: string, secret: string): string {
+  return KEY_PREFIX + keyId.slice('key_'.length) + secret;
+}
+
+export function parseApiKey(token: string): { keyId: string; secret: string } | null {
+  if (!token.startsWith(KEY_PREFIX) || token.length < KEY_PREFIX.length + 26 + 16) return null;
+  const ulidPart = token.slice(KEY_PREFIX.length, KEY_PREFIX.length + 26);
+  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(ulidPart)) return null;
+  return { keyId: `key_${ulidPart}`, secret: token.slice(KEY_PREFIX.length + 26) };
+}
+
+export interface TenantSetup {
+  /** Writes the new tenant's program defaults and default grade. */
+  initialize(tx: Executor, tenantId: string): Promise<void>;
+}
+
+export interface ApiKeyView { id: string; name: string; created_at: string; revoked_at: string | null; last_used_at: string | null }
+
+export function createTenantsService(deps: { db: Db; clock: Clock; audit: AuditService; setup: TenantSetup[] }) {
+  const { db, clock, audit } = deps;
+  // Verified keys are remembered briefly so that each request does not cost a query; a revoke
+  // in this process takes effect at once, in other processes within the TTL.
+  const keyCache = new Map<string, { tenantId: string; secretHash: string; until: number }>();
+  const KEY_CACHE_MS = 10_000;
+
+  function keyView(k: { id: string; name: string; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }): ApiKeyView {
+    return {
+      id: k.id,
+      name: k.name,
+      created_at: k.created_at.toISOString(),
+      revoked_at: k.revoked_at?.toISOString() ?? null,
+      last_used_at: k.last_used_at?.toISOString() ?? null,
+    };
+  }
+
+  async function issueKey(tx: Executor, tenantId: string, name: string): Promise<{ id: string; api_key: string }> {
+    const id = newId('key');
+    const secret = randomToken(24);
+    await tenantsRepo.insertKey(tx, { id, tenant_id: tenantId, name, secret_hash: sha256Hex(secret) });
+    return { id, api_key: formatApiKey(id, secret) };
+  }
+
+  return {
+    async create(actor: Actor, input: { name: string }): Promise<{ id: string; name: string; api_key: string }> {
+      if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator creates tenants');
+      if (input.name.trim() === '') throw invalid('name must not be blank');
+      return inTransaction(db, async (tx) => {
+        const id = `tnt_${ulid()}`;
+        await tenantsRepo.insert(tx, { id, name: input.name });
+        for (const s of deps.setup) await s.initialize(tx, id);
+        const key = await issueKey(tx, id, 'default');
+        await audit.record(tx, actor, { tenantId: id, action: 'tenant.create', targetType: 'tenant', targetId: id, after: { name: input.name, api_key_id: key.id } });
+        return { id, name: input.name, api_key: key.api_key };
+      });
+    },
+
+    async get(actor: Actor) {
+      const tenant = await tenantsRepo.find(db, tenantOf(actor.principal));
+      if (!tenant) throw notFound('tenant');
+      return { id: tenant.id, name: tenant.name, status: tenant.status, created_at: tenant.created_at.toISOString() };
+    },
+
+    async listKeys(actor: Actor): Promise<ApiKeyView[]> {
+      requirePermission(actor.principal, 'keys:write');
+      return (await tenantsRepo.listKeys(db, tenantOf(actor.principal))).map(keyView);
+    },
+
+    async createKey(actor: Actor, name: string): Promise<ApiKeyView & { api_key: string }> {
+      requirePermission(actor.principal, 'keys:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const key = await issueKey(tx, tenantId, name);
+        await audit.record(tx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: key.id, after: { name } });
+        const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, key.id);
+        return { ...keyView(row!), api_key: key.api_key };
+      });
+    },
+
+    /** A new key replaces the old one, which stops working at once. */
+    async rotateKey(actor: Actor, keyId: string): Promise<ApiKeyView & { api_key: string }> {
+      requirePermission(actor.principal, 'keys:write');
+      const tenantId = tenantOf(actor.principal);
+      const result = await inTransaction(db, async (tx) => {
+        const old = await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId);
+        if (!old) throw notFound('api key');
+        if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now()))) throw new AppError('invalid_state', 'the key is already revoked');
+        const key = await issueKey(tx, tenantId, old.name);
+        await audit.record(tx, actor, { action: 'api_key.rotate', targetType: 'api_key', targetId: keyId, after: { replaced_by: key.id } });
+        const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, key.id);
+        return { ...keyView(row!), api_key: key.api_key };
+      });
+      keyCache.delete(keyId);
+      return result;
+    },
+
+    async revokeKey(actor: Actor, keyId: string): Promise<ApiKeyView> {
+      requirePermission(actor.principal, 'keys:write');
+      const tenantId = tenantOf(actor.principal);
+      const view = await inTransaction(db, async (tx) => {
+        const old = await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId);
+        if (!old) throw notFound('api key');
+        if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now()))) throw new AppError('invalid_state', 'the key is already revoked');
+        await audit.record(tx, actor, { action: 'api_key.revoke', targetType: 'api_key', targetId: keyId });
+        return keyView((await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId))!);
+      });
+      keyCache.delete(keyId);
+      return view;
+    },
+
+    /** The principal an API key stands for, or null if it is unknown, wrong or revoked. */
+    async authenticateKey(token: string): Promise<Principal | null> {
+      const parsed = parseApiKey(token);
+      if (!parsed) return null;
+      const now = Date.now();
+      let cached = keyCache.get(parsed.keyId);
+      if (!cached || cached.until < now) {
+        const row = await tenantsRepo.findKey(db, parsed.keyId);
+        if (!row || row.revoked_at !== null || row.tenant_status !== 'active') {
+          keyCache.delete(parsed.keyId);
+          return null;
+        }
+        cached = { tenantId: row.tenant_id, secretHash: row.secret_hash, until: now + KEY_CACHE_MS };
+        keyCache.set(parsed.keyId, cached);
+      }
+      if (!safeEqual(sha256Hex(parsed.secret), cached.secretHash)) return null;
+      return { kind: 'api_key', tenantId: cached.tenantId, keyId: parsed.keyId };
+    },
+  };
+}
+
+export type TenantsService = ReturnType<typeof createTenantsService>;

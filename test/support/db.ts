@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.ts';
-import { PGLITE_TEMPLATE } from './global-setup.ts';
 
 export const onPostgres = (): boolean => inject('databaseUrl') !== '';
 
@@ -9,6 +8,6 @@ export const onPostgres = (): boolean => inject('databaseUrl') !== '';
 export async function openTestDatabase(poolSize = 10): Promise<Database> {
   const url = inject('databaseUrl');
   if (url) return openDatabase({ databaseUrl: url, poolSize });
-  const blob = new Blob([fs.readFileSync(PGLITE_TEMPLATE)]);
+  const blob = new Blob([fs.readFileSync(inject('pgliteTemplate'))]);
   return openDatabase({ inMemory: true, pgliteLoadFrom: blob });
 }

@@ -5,7 +5,6 @@ import { openDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 
 export const ARTIFACTS = path.resolve('.test-artifacts');
-export const PGLITE_TEMPLATE = path.join(ARTIFACTS, 'pglite-template.tar.gz');
 
 /**
  * Once per test run. On PostgreSQL (DATABASE_URL set): a fresh database for this run, migrated,
@@ -27,6 +26,7 @@ export default async function setup({ provide }: { provide: (key: string, value:
     await migrateToLatest(database.db);
     await database.close();
     provide('databaseUrl', url.toString());
+    provide('pgliteTemplate', '');
     return async () => {
       if (process.env.FENXIAO_KEEP_TEST_DB) return;
       const c = new pg.Client({ connectionString: base });
@@ -38,14 +38,18 @@ export default async function setup({ provide }: { provide: (key: string, value:
   const database = await openDatabase({ inMemory: true });
   await migrateToLatest(database.db);
   const dump = await database.pglite!.dumpDataDir('gzip');
-  fs.writeFileSync(PGLITE_TEMPLATE, Buffer.from(await dump.arrayBuffer()));
+  // One file per run: several runs (CI steps, developers) may share the checkout.
+  const template = path.join(ARTIFACTS, `pglite-template-${process.pid}-${Date.now()}.tar.gz`);
+  fs.writeFileSync(template, Buffer.from(await dump.arrayBuffer()));
   await database.close();
   provide('databaseUrl', '');
-  return undefined;
+  provide('pgliteTemplate', template);
+  return async () => { fs.rmSync(template, { force: true }); };
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
+    pgliteTemplate: string;
   }
 }

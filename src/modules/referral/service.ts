@@ -26,6 +26,9 @@ export interface BindingResult {
   bound_at: string | null;
 }
 
+/** A plain-customer binding found that its customer registered as a distributor meanwhile. */
+class BecameDistributor extends Error {}
+
 export function createReferralService(deps: {
   db: Db; clock: Clock; audit: AuditService; risk: RiskService; customers: CustomersService;
   distributors: DistributorsService; program: ProgramService; publicUrl: string;
@@ -43,44 +46,56 @@ export function createReferralService(deps: {
       const tenantId = tenantOf(actor.principal);
       const settings = await program.read(db, tenantId);
       await risk.enforceLimits(tenantId, 'binding', { ip: input.client_ip, deviceId: input.device_id, subjectId: input.customer_external_id }, settings.anti_cheat.binding);
-      return inTransaction(db, async (tx) => {
-        const target = await distributors.byInviteCode(tx, tenantId, input.invite_code);
-        if (!target) throw invalid('unknown invite_code');
-        if (target.external_id === input.customer_external_id) throw compliance('a distributor cannot bind to itself');
-        const asDistributor = await distributorsRepo.findByExternalId(tx, tenantId, input.customer_external_id);
-        if (asDistributor) {
-          // Attaching an existing distributor changes the tree: take the tree lock alone so no
-          // concurrent attach or registration sees a half-moved subtree.
-          await advisoryXactLock(tx, TREE_LOCK, tenantId);
-          const me = (await distributorsRepo.findForUpdate(tx, tenantId, asDistributor.id))!;
-          const fresh = (await distributorsRepo.find(tx, tenantId, target.id))!;
-          if (fresh.ancestors.includes(me.id)) throw compliance('the invite code belongs to this distributor\'s own downline: that would close a cycle');
-          if (me.referrer_id !== null) throw conflict('this customer is already bound');
-          if (fresh.status !== 'active') throw invalidState('the distributor of this invite code is not active');
-          await distributors.reparent(tx, me, fresh);
-          const customer = await customers.lock(tx, tenantId, input.customer_external_id);
-          await customers.apply(tx, actor, tenantId, {
-            customerExternalId: input.customer_external_id, distributorId: fresh.id, source: 'invite_code',
-            rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days }, current: { ...customer, distributor_id: null },
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await inTransaction(db, async (tx) => {
+            const target = await distributors.byInviteCode(tx, tenantId, input.invite_code);
+            if (!target) throw invalid('unknown invite_code');
+            if (target.external_id === input.customer_external_id) throw compliance('a distributor cannot bind to itself');
+            const asDistributor = await distributorsRepo.findByExternalId(tx, tenantId, input.customer_external_id);
+            if (asDistributor) {
+              // Attaching an existing distributor changes the tree: take the tree lock alone so no
+              // concurrent attach or registration sees a half-moved subtree.
+              await advisoryXactLock(tx, TREE_LOCK, tenantId);
+              const me = (await distributorsRepo.findForUpdate(tx, tenantId, asDistributor.id))!;
+              const fresh = (await distributorsRepo.find(tx, tenantId, target.id))!;
+              if (fresh.ancestors.includes(me.id)) throw compliance('the invite code belongs to this distributor\'s own downline: that would close a cycle');
+              if (me.referrer_id !== null) throw conflict('this customer is already bound');
+              if (fresh.status !== 'active') throw invalidState('the distributor of this invite code is not active');
+              await distributors.reparent(tx, me, fresh);
+              const customer = await customers.lock(tx, tenantId, input.customer_external_id);
+              await customers.apply(tx, actor, tenantId, {
+                customerExternalId: input.customer_external_id, distributorId: fresh.id, source: 'invite_code',
+                rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days }, current: { ...customer, distributor_id: null },
+              });
+              return { customer_external_id: input.customer_external_id, distributor_id: fresh.id, status: 'bound', bound_at: clock.now().toISOString() };
+            }
+            await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
+            if (target.status !== 'active') throw invalidState('the distributor of this invite code is not active');
+            const customer = await customers.lock(tx, tenantId, input.customer_external_id);
+            // The customer may have registered as a distributor since we looked: its registration
+            // held this row until it committed. Bound here as a plain customer, the new
+            // distributor would stay a root while its customer row names a referrer; start over,
+            // so it takes the distributor path above and moves in the tree.
+            if (await distributorsRepo.findByExternalId(tx, tenantId, input.customer_external_id)) throw new BecameDistributor();
+            const tentative = settings.binding.bind_on === 'first_order' && customer.distributor_id === null;
+            const decision = await customers.apply(tx, actor, tenantId, {
+              customerExternalId: input.customer_external_id, distributorId: target.id, source: 'invite_code',
+              rules: settings.binding, current: customer, tentative,
+            });
+            if (decision.action === 'keep') throw conflict('this customer is already bound');
+            return {
+              customer_external_id: input.customer_external_id,
+              distributor_id: target.id,
+              status: tentative ? 'tentative' : 'bound',
+              bound_at: tentative ? null : clock.now().toISOString(),
+            };
           });
-          return { customer_external_id: input.customer_external_id, distributor_id: fresh.id, status: 'bound', bound_at: clock.now().toISOString() };
+        } catch (err) {
+          if (err instanceof BecameDistributor && attempt < 3) continue;
+          throw err;
         }
-        await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
-        if (target.status !== 'active') throw invalidState('the distributor of this invite code is not active');
-        const customer = await customers.lock(tx, tenantId, input.customer_external_id);
-        const tentative = settings.binding.bind_on === 'first_order' && customer.distributor_id === null;
-        const decision = await customers.apply(tx, actor, tenantId, {
-          customerExternalId: input.customer_external_id, distributorId: target.id, source: 'invite_code',
-          rules: settings.binding, current: customer, tentative,
-        });
-        if (decision.action === 'keep') throw conflict('this customer is already bound');
-        return {
-          customer_external_id: input.customer_external_id,
-          distributor_id: target.id,
-          status: tentative ? 'tentative' : 'bound',
-          bound_at: tentative ? null : clock.now().toISOString(),
-        };
-      });
+      }
     },
 
     async getCustomer(actor: Actor, externalId: string) {

@@ -190,6 +190,34 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
 }
 
+export interface PortalSettingsTable {
+  tenant_id: string;
+  signing_secret_enc: string | null;
+  signing_secret_created_at: NullableTimestamp;
+  poster_background_key: string | null;
+  poster_background_type: 'image/png' | 'image/jpeg' | null;
+  poster_background_updated_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+export interface PortalCredentialsTable {
+  tenant_id: string;
+  distributor_id: string;
+  password_hash: string;
+  failed_logins: Generated<number>;
+  locked_until: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PortalTokenUsesTable {
+  tenant_id: string;
+  jti: string;
+  distributor_id: string;
+  expires_at: Timestamp;
+  used_at: Timestamp;
+}
+
 export interface DB {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -205,4 +233,7 @@ export interface DB {
   documents: DocumentsTable;
   risk_events: RiskEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  portal_settings: PortalSettingsTable;
+  portal_credentials: PortalCredentialsTable;
+  portal_token_uses: PortalTokenUsesTable;
 }

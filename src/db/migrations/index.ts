@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as foundation from './2026_11_25_0001_foundation.ts';
+import * as portal from './2026_11_25_0100_portal.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -7,4 +8,5 @@ import * as foundation from './2026_11_25_0001_foundation.ts';
  */
 export const migrations: Record<string, Migration> = {
   '2026_11_25_0001_foundation': foundation,
+  '2026_11_25_0100_portal': portal,
 };

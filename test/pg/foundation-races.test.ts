@@ -146,7 +146,7 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
     }
     // 6 pairs of teams three deep: each root binds to the other's grandchild.
     for (let q = 0; q < 6; q++) {
-      const teams = [];
+      const teams: { top: Dist; low: Dist }[] = [];
       for (const side of ['a', 'b']) {
         const top = await create(key, `t${q}${side}`);
         const mid = await create(key, `t${q}${side}1`, top.invite_code);
@@ -157,7 +157,7 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
       jobs.push({ label: `teams ${q}`, run: bind(q + 1, teams[1]!.top, teams[0]!.low.invite_code) });
     }
     // A ring of five roots.
-    const five = [];
+    const five: Dist[] = [];
     for (let k = 0; k < 5; k++) five.push(await create(key, `f${k}`));
     five.forEach((d, k) => jobs.push({ label: 'ring of five', run: bind(k, d, five[(k + 1) % 5]!.invite_code) }));
 

@@ -23,6 +23,8 @@ import { adminRoutes } from '../modules/admin/routes.ts';
 import { programRoutes } from '../modules/program/routes.ts';
 import { distributorsRoutes } from '../modules/distributors/routes.ts';
 import { referralRoutes } from '../modules/referral/routes.ts';
+import { portalRoutes } from '../modules/portal/routes.ts';
+import { registerWeb } from './web.ts';
 
 export interface Server {
   app: App;
@@ -93,6 +95,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   programRoutes(app, services);
   distributorsRoutes(app, services);
   referralRoutes(app, services);
+  portalRoutes(app, services);
+  registerWeb(app);
 
   await app.ready();
 

@@ -13,6 +13,7 @@ import { createRiskService } from '../modules/risk/service.ts';
 import { createCustomersService } from '../modules/customers/service.ts';
 import { createDistributorsService } from '../modules/distributors/service.ts';
 import { createReferralService } from '../modules/referral/service.ts';
+import { createPortalService } from '../modules/portal/service.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -35,6 +36,7 @@ export function createServices(deps: ServiceDeps) {
   const customers = createCustomersService({ clock });
   const distributors = createDistributorsService({ db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl });
   const referral = createReferralService({ db, clock, audit, risk, customers, distributors, program, publicUrl: deps.publicUrl });
+  const portal = createPortalService({ db, clock, keyring: deps.keyring, storage: deps.storage, audit, admin, tenants, distributors, referral, publicUrl: deps.publicUrl });
 
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
@@ -42,7 +44,7 @@ export function createServices(deps: ServiceDeps) {
     return admin.authenticateSession(token);
   }
 
-  return { db, clock, audit, program, tenants, admin, risk, customers, distributors, referral, authenticate };
+  return { db, clock, audit, program, tenants, admin, risk, customers, distributors, referral, portal, authenticate };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,99 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ExternalId, Nullable, Strict, Text, Timestamp } from '../../app/schema.ts';
+import { ApplicationProfile, Distributor, InviteCodeInput, Phone } from '../distributors/schema.ts';
+
+/**
+ * The distributor portal's wire types. The web portal imports these as types, so each shape is
+ * written once.
+ */
+
+export const TenantIdInput = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_]+$' });
+
+/** Portal passwords: shorter than the console's (typed on a phone), same scrypt and lockout. */
+export const PortalPassword = Type.String({ minLength: 8, maxLength: 200 });
+export const PORTAL_PASSWORD_MIN = 8;
+
+const DeviceId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
+
+export const TokenLoginBody = Strict({
+  tenant_id: TenantIdInput,
+  token: Type.String({ minLength: 16, maxLength: 4096, description: 'a JWT (HS256) minted by the merchant\'s backend with the portal signing secret' }),
+});
+
+export const PasswordLoginBody = Strict({
+  tenant_id: TenantIdInput,
+  phone: Phone,
+  password: Type.String({ minLength: 1, maxLength: 200 }),
+});
+
+export const SetPasswordBody = Strict({
+  password: PortalPassword,
+  current_password: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'required when a password is already set' })),
+});
+
+export const PortalApplyBody = Strict({
+  tenant_id: TenantIdInput,
+  external_id: Type.Optional(ExternalId('the merchant\'s user id, when the applicant has one; generated otherwise')),
+  name: Text(128, { minLength: 1 }),
+  phone: Phone,
+  password: PortalPassword,
+  referrer_code: Type.Optional(InviteCodeInput),
+  profile: Type.Optional(ApplicationProfile),
+  consent: Type.Literal(true, { description: 'the applicant agreed to the processing of personal data (PIPL)' }),
+  device_id: Type.Optional(DeviceId),
+});
+export type PortalApplyBody = Static<typeof PortalApplyBody>;
+
+export const PortalSession = Strict({
+  token: Type.String({ description: 'send as Authorization: Bearer <token>' }),
+  expires_at: Timestamp(),
+  tenant_id: Type.String(),
+  distributor_id: Type.String(),
+});
+export type PortalSession = Static<typeof PortalSession>;
+
+/** The distributor's own record, as the portal shows it. */
+export const Me = Strict({
+  ...Distributor.properties,
+  has_password: Type.Boolean(),
+  tenant_name: Type.String(),
+});
+export type Me = Static<typeof Me>;
+
+/** A team member as its upline sees it: no merchant user id, no phone. */
+export const PortalTeamMember = Strict({
+  id: Type.String(),
+  name: Type.String(),
+  level: Type.Integer({ minimum: 1, maximum: 3 }),
+  grade: Type.String(),
+  status: Type.String(),
+  joined_at: Timestamp(),
+});
+export type PortalTeamMember = Static<typeof PortalTeamMember>;
+
+export const DownlineQuery = Strict({
+  level: Type.Optional(Type.Integer({ minimum: 1, maximum: 3, default: 1 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+export const Invite = Strict({
+  invite_code: Type.String(),
+  invite_url: Type.String(),
+  qr_data_url: Type.String({ description: 'the invite link as a PNG QR code, data: URL' }),
+  qrcode_url: Type.String({ description: 'the same QR code from the API (needs this session)' }),
+  poster_url: Type.String(),
+  usable: Type.Boolean({ description: 'false until the distributor is active: the link answers 404 before that' }),
+});
+export type Invite = Static<typeof Invite>;
+
+export const SigningSecret = Strict({
+  secret: Type.String({ description: 'shown once; sign HS256 login tokens with its UTF-8 bytes' }),
+  created_at: Timestamp(),
+});
+
+export const PortalSettingsView = Strict({
+  signing_secret: Strict({ configured: Type.Boolean(), created_at: Nullable(Timestamp()) }),
+  poster_background: Strict({ configured: Type.Boolean(), content_type: Nullable(Type.String()), updated_at: Nullable(Timestamp()) }),
+});
+export type PortalSettingsView = Static<typeof PortalSettingsView>;

@@ -1,0 +1,347 @@
+import { createHash } from 'node:crypto';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import type { Db } from '../../db/database.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { AppError, conflict, forbidden, invalid, invalidState, notFound } from '../../app/errors.ts';
+import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { KeyRing } from '../../lib/crypto.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, verifyPassword } from '../../lib/crypto.ts';
+import { ulid } from '../../lib/ids.ts';
+import type { FileStorage } from '../../adapters/storage/types.ts';
+import type { AdminService } from '../admin/service.ts';
+import type { AuditService } from '../audit/service.ts';
+import { normalizePhone, type DistributorsService } from '../distributors/service.ts';
+import { distributorsRepo } from '../distributors/repo.ts';
+import type { ReferralService } from '../referral/service.ts';
+import type { TenantsService } from '../tenants/service.ts';
+import { portalRepo } from './repo.ts';
+import { renderPoster, sniffImage, type PosterLang } from './poster.ts';
+import type { Invite, Me, PortalApplyBody, PortalSession, PortalSettingsView, PortalTeamMember } from './schema.ts';
+
+const SECRET_PREFIX = 'fxp_';
+/** A login token may live at most this long: it is a hand-off, not a credential to keep. */
+export const TOKEN_MAX_SECONDS = 600;
+/** Clock skew allowed between the merchant's backend and Fenxiao. */
+const TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
+/** The same lockout as the console's login (admin/service.ts). */
+const MAX_FAILED_LOGINS = 5;
+const LOCKOUT_MINUTES = 15;
+const MAX_BACKGROUND_BYTES = 5 * 1024 * 1024;
+const MAX_BACKGROUND_SIDE = 4096;
+
+type DistributorActor = Actor & { principal: { kind: 'distributor'; tenantId: string; distributorId: string; sessionId: string } };
+
+function asDistributor(actor: Actor): DistributorActor {
+  if (actor.principal.kind !== 'distributor') throw forbidden('this route is for a distributor\'s own session');
+  return actor as DistributorActor;
+}
+
+/**
+ * Reads of the distributor's own data go through DistributorsService, whose reads need the
+ * console's `read` permission. The portal acts for the distributor as a system principal of the
+ * same tenant, and only ever passes the session's own distributor id.
+ */
+function onBehalfOf(actor: DistributorActor): Actor {
+  return { principal: { kind: 'system', tenantId: actor.principal.tenantId, job: `portal:${actor.principal.distributorId}` }, requestId: actor.requestId };
+}
+
+export function createPortalService(deps: {
+  db: Db; clock: Clock; keyring: KeyRing; storage: FileStorage; audit: AuditService;
+  admin: AdminService; tenants: TenantsService; distributors: DistributorsService; referral: ReferralService; publicUrl: string;
+}) {
+  const { db, clock, keyring, storage, audit, admin, tenants, distributors, referral } = deps;
+
+  async function activeTenant(tenantId: string, requestId: string | null) {
+    try {
+      const t = await tenants.get({ principal: { kind: 'system', tenantId, job: 'portal' }, requestId });
+      if (t.status !== 'active') throw notFound('tenant');
+      return t;
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') throw notFound('tenant');
+      throw err;
+    }
+  }
+
+  async function session(tenantId: string, distributorId: string): Promise<PortalSession> {
+    const s = await admin.issueSession(tenantId, 'distributor', distributorId, 'distributor');
+    return { token: s.token, expires_at: s.expires_at, tenant_id: tenantId, distributor_id: distributorId };
+  }
+
+  function settingsView(row: Awaited<ReturnType<typeof portalRepo.findSettings>>): PortalSettingsView {
+    return {
+      signing_secret: { configured: !!row?.signing_secret_enc, created_at: row?.signing_secret_created_at?.toISOString() ?? null },
+      poster_background: {
+        configured: !!row?.poster_background_key,
+        content_type: row?.poster_background_type ?? null,
+        updated_at: row?.poster_background_updated_at?.toISOString() ?? null,
+      },
+    };
+  }
+
+  return {
+    // ------------------------------------------------------------------ the merchant's settings
+
+    async settings(actor: Actor): Promise<PortalSettingsView> {
+      requirePermission(actor.principal, 'read');
+      return settingsView(await portalRepo.findSettings(db, tenantOf(actor.principal)));
+    },
+
+    /**
+     * A new signing secret for login tokens, shown once. It replaces the previous one at once:
+     * tokens live ten minutes at most, so a rotation costs at most the logins in flight.
+     */
+    async rotateSigningSecret(actor: Actor): Promise<{ secret: string; created_at: string }> {
+      requirePermission(actor.principal, 'keys:write');
+      const tenantId = tenantOf(actor.principal);
+      const secret = SECRET_PREFIX + randomToken(32);
+      const now = clock.now();
+      await inTransaction(db, async (tx) => {
+        const before = await portalRepo.findSettings(tx, tenantId);
+        await portalRepo.upsertSigningSecret(tx, tenantId, keyring.encrypt(secret), now);
+        await audit.record(tx, actor, {
+          action: before?.signing_secret_enc ? 'portal.signing_secret.rotate' : 'portal.signing_secret.create',
+          targetType: 'portal', targetId: tenantId,
+          before: { created_at: before?.signing_secret_created_at?.toISOString() ?? null },
+          after: { created_at: now.toISOString() },
+        });
+      });
+      return { secret, created_at: now.toISOString() };
+    },
+
+    async putPosterBackground(actor: Actor, data: Buffer): Promise<PortalSettingsView> {
+      requirePermission(actor.principal, 'program:write');
+      const tenantId = tenantOf(actor.principal);
+      if (data.length === 0) throw invalid('the file is empty');
+      if (data.length > MAX_BACKGROUND_BYTES) throw new AppError('payload_too_large', 'a poster background is at most 5 MB');
+      const image = sniffImage(data);
+      if (!image) throw new AppError('unsupported_media_type', 'a poster background must be a PNG or JPEG image');
+      if (image.width < 1 || image.height < 1 || image.width > MAX_BACKGROUND_SIDE || image.height > MAX_BACKGROUND_SIDE) {
+        throw invalid(`a poster background is at most ${MAX_BACKGROUND_SIDE}×${MAX_BACKGROUND_SIDE} pixels (750×1334 fits best)`);
+      }
+      const key = `${tenantId}/portal/poster-background-${ulid()}`;
+      await storage.put(key, data, image.contentType);
+      let previous: string | null = null;
+      try {
+        await inTransaction(db, async (tx) => {
+          const before = await portalRepo.findSettings(tx, tenantId);
+          previous = before?.poster_background_key ?? null;
+          await portalRepo.upsertPosterBackground(tx, tenantId, { key, type: image.contentType }, clock.now());
+          await audit.record(tx, actor, {
+            action: 'portal.poster_background.put', targetType: 'portal', targetId: tenantId,
+            after: { content_type: image.contentType, width: image.width, height: image.height, size_bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') },
+          });
+        });
+      } catch (err) {
+        await storage.delete(key).catch(() => {});
+        throw err;
+      }
+      if (previous) await storage.delete(previous).catch(() => {});
+      return settingsView(await portalRepo.findSettings(db, tenantId));
+    },
+
+    async deletePosterBackground(actor: Actor): Promise<PortalSettingsView> {
+      requirePermission(actor.principal, 'program:write');
+      const tenantId = tenantOf(actor.principal);
+      const previous = await inTransaction(db, async (tx) => {
+        const before = await portalRepo.findSettings(tx, tenantId);
+        if (!before?.poster_background_key) return null;
+        await portalRepo.upsertPosterBackground(tx, tenantId, { key: null, type: null }, clock.now());
+        await audit.record(tx, actor, { action: 'portal.poster_background.delete', targetType: 'portal', targetId: tenantId });
+        return before.poster_background_key;
+      });
+      if (previous) await storage.delete(previous).catch(() => {});
+      return settingsView(await portalRepo.findSettings(db, tenantId));
+    },
+
+    async readPosterBackground(actor: Actor): Promise<{ contentType: string; data: Buffer }> {
+      requirePermission(actor.principal, 'read');
+      const row = await portalRepo.findSettings(db, tenantOf(actor.principal));
+      if (!row?.poster_background_key || !row.poster_background_type) throw notFound('poster background');
+      return { contentType: row.poster_background_type, data: await storage.get(row.poster_background_key) };
+    },
+
+    // --------------------------------------------------------------------------- logging in
+
+    /**
+     * Login by a token the merchant's backend minted: a JWT signed HS256 with the tenant's
+     * portal signing secret, `sub` the distributor's external_id, `exp` at most ten minutes
+     * ahead, and a `jti` that is claimed here so the token logs in once.
+     */
+    async tokenLogin(input: { tenant_id: string; token: string }, requestId: string | null): Promise<PortalSession> {
+      await activeTenant(input.tenant_id, requestId);
+      const settings = await portalRepo.findSettings(db, input.tenant_id);
+      if (!settings?.signing_secret_enc) throw new AppError('unauthorized', 'token login is not set up for this tenant');
+      const key = new TextEncoder().encode(keyring.decrypt(settings.signing_secret_enc));
+      const now = clock.now();
+      let claims: { sub?: string; jti?: string; exp?: number; iat?: number };
+      try {
+        ({ payload: claims } = await jwtVerify(input.token, key, {
+          algorithms: ['HS256'],
+          currentDate: now,
+          clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
+          maxTokenAge: TOKEN_MAX_SECONDS,
+          requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+        }));
+      } catch (err) {
+        if (err instanceof joseErrors.JWTExpired) throw new AppError('unauthorized', 'the login token has expired');
+        if (err instanceof joseErrors.JWTClaimValidationFailed) throw new AppError('unauthorized', `invalid login token: ${err.message}`);
+        throw new AppError('unauthorized', 'invalid login token');
+      }
+      const nowSeconds = Math.floor(now.getTime() / 1000);
+      if (claims.exp! > nowSeconds + TOKEN_MAX_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS) {
+        throw new AppError('unauthorized', `invalid login token: exp may be at most ${TOKEN_MAX_SECONDS} seconds ahead`);
+      }
+      const jti = claims.jti!;
+      const sub = claims.sub!;
+      if (jti.length < 8 || jti.length > 128) throw new AppError('unauthorized', 'invalid login token: jti must be 8 to 128 characters');
+      const d = await distributorsRepo.findByExternalId(db, input.tenant_id, sub);
+      if (!d) throw new AppError('unauthorized', 'no distributor has this external_id (sub)');
+      if (d.status === 'rejected') throw new AppError('unauthorized', 'this distributor\'s application was rejected');
+      const claimed = await inTransaction(db, async (tx) => {
+        await portalRepo.pruneTokenIds(tx, new Date(now.getTime() - 86400_000));
+        return portalRepo.claimTokenId(tx, { tenant_id: input.tenant_id, jti, distributor_id: d.id, expires_at: new Date(claims.exp! * 1000), used_at: now });
+      });
+      if (!claimed) throw new AppError('unauthorized', 'this login token was already used');
+      return session(input.tenant_id, d.id);
+    },
+
+    /**
+     * Phone and password. Five wrong passwords lock the account for 15 minutes, as in the
+     * console; an unknown phone costs the same scrypt as a known one.
+     */
+    async passwordLogin(input: { tenant_id: string; phone: string; password: string }): Promise<PortalSession> {
+      const candidates = await portalRepo.credentialsByPhone(db, input.tenant_id, keyring.blindIndex(normalizePhone(input.phone)));
+      const now = clock.now();
+      if (candidates.length === 0) {
+        await verifyPassword(input.password, DUMMY_PASSWORD_HASH);
+        throw new AppError('unauthorized', 'wrong phone or password');
+      }
+      // Usually one; more only if an operator later gave two distributors the same phone.
+      let locked = 0;
+      for (const c of candidates) {
+        const ok = await verifyPassword(input.password, c.password_hash);
+        if (c.locked_until && c.locked_until > now) { locked++; continue; }
+        if (ok && c.status !== 'rejected') {
+          if (c.failed_logins !== 0 || c.locked_until !== null) {
+            await portalRepo.updateLoginCounters(db, input.tenant_id, c.distributor_id, { failed_logins: 0, locked_until: null });
+          }
+          return session(input.tenant_id, c.distributor_id);
+        }
+        const failed = c.failed_logins + 1;
+        await portalRepo.updateLoginCounters(db, input.tenant_id, c.distributor_id, {
+          failed_logins: failed >= MAX_FAILED_LOGINS ? 0 : failed,
+          ...(failed >= MAX_FAILED_LOGINS ? { locked_until: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) } : {}),
+        });
+      }
+      if (locked === candidates.length) throw new AppError('rate_limited', 'too many failed logins; try again later');
+      throw new AppError('unauthorized', 'wrong phone or password');
+    },
+
+    /** Sets or changes the distributor's own portal password; other sessions end. */
+    async setPassword(actorIn: Actor, input: { password: string; current_password?: string | undefined }): Promise<{ has_password: true }> {
+      const actor = asDistributor(actorIn);
+      const { tenantId, distributorId, sessionId } = actor.principal;
+      const d = await distributors.load(db, tenantId, distributorId);
+      if (!d.phone_bidx) throw invalidState('a password needs a phone number to log in with; ask the merchant to add one');
+      const existing = await portalRepo.findCredential(db, tenantId, distributorId);
+      if (existing) {
+        if (input.current_password === undefined) throw invalid('current_password is required to change the password');
+        if (!(await verifyPassword(input.current_password, existing.password_hash))) throw forbidden('the current password is wrong');
+      }
+      const others = (await portalRepo.credentialsByPhone(db, tenantId, d.phone_bidx)).filter((c) => c.distributor_id !== distributorId);
+      if (others.length > 0) throw conflict('another distributor with this phone number already has a password');
+      const hash = await hashPassword(input.password);
+      const now = clock.now();
+      await inTransaction(db, async (tx) => {
+        await portalRepo.upsertCredential(tx, tenantId, distributorId, hash, now);
+        await portalRepo.revokeOtherSessions(tx, tenantId, distributorId, sessionId, now);
+        await audit.record(tx, actor, { action: existing ? 'portal.password.change' : 'portal.password.set', targetType: 'distributor', targetId: distributorId });
+      });
+      return { has_password: true };
+    },
+
+    /**
+     * The portal's application page: an application through DistributorsService.apply (so
+     * admission, referrer binding and the per-IP/device registration limits all apply), a
+     * password, and a session.
+     */
+    async apply(input: PortalApplyBody, ctx: { ip: string | undefined; requestId: string | null }): Promise<PortalSession & { status: string }> {
+      await activeTenant(input.tenant_id, ctx.requestId);
+      const phone = normalizePhone(input.phone);
+      if ((await portalRepo.distributorIdsByPhone(db, input.tenant_id, keyring.blindIndex(phone))).length > 0) {
+        throw conflict('a distributor with this phone number exists: log in instead');
+      }
+      const hash = await hashPassword(input.password);
+      const actor: Actor = { principal: { kind: 'system', tenantId: input.tenant_id, job: 'portal.apply' }, requestId: ctx.requestId };
+      const created = await distributors.apply(actor, {
+        external_id: input.external_id ?? `portal-${ulid()}`,
+        name: input.name,
+        phone,
+        referrer_code: input.referrer_code,
+        profile: input.profile,
+        consent: true,
+        client_ip: ctx.ip,
+        device_id: input.device_id,
+      });
+      await portalRepo.upsertCredential(db, input.tenant_id, created.id, hash, clock.now());
+      return { ...(await session(input.tenant_id, created.id)), status: created.status };
+    },
+
+    // ------------------------------------------------------------------ the distributor's own
+
+    async me(actorIn: Actor): Promise<Me> {
+      const actor = asDistributor(actorIn);
+      const { tenantId, distributorId } = actor.principal;
+      const [row, credential, tenant] = await Promise.all([
+        distributors.load(db, tenantId, distributorId),
+        portalRepo.findCredential(db, tenantId, distributorId),
+        tenants.get(actor),
+      ]);
+      return { ...distributors.view(row), has_password: !!credential, tenant_name: tenant.name };
+    },
+
+    async team(actorIn: Actor) {
+      const actor = asDistributor(actorIn);
+      return distributors.team(onBehalfOf(actor), actor.principal.distributorId);
+    },
+
+    async downline(actorIn: Actor, level: 1 | 2 | 3, cursor: string | undefined, limit: number): Promise<{ items: PortalTeamMember[]; next_cursor: string | null }> {
+      const actor = asDistributor(actorIn);
+      const page = await distributors.downline(onBehalfOf(actor), actor.principal.distributorId, level, cursor, limit);
+      return {
+        items: page.items.map((m) => ({ id: m.id, name: m.name, level: m.level, grade: m.grade, status: m.status, joined_at: m.joined_at })),
+        next_cursor: page.next_cursor,
+      };
+    },
+
+    async invite(actorIn: Actor): Promise<Invite> {
+      const actor = asDistributor(actorIn);
+      const { tenantId, distributorId } = actor.principal;
+      const d = distributors.view(await distributors.load(db, tenantId, distributorId));
+      const qr = await referral.qrCode(actor, distributorId, 'png', 400);
+      return {
+        invite_code: d.invite_code,
+        invite_url: d.invite_url,
+        qr_data_url: `data:image/png;base64,${Buffer.from(qr.body).toString('base64')}`,
+        qrcode_url: `/v1/distributors/${distributorId}/qrcode`,
+        poster_url: '/v1/me/poster.png',
+        usable: d.status === 'active',
+      };
+    },
+
+    async poster(actorIn: Actor, lang: PosterLang): Promise<Buffer> {
+      const actor = asDistributor(actorIn);
+      const { tenantId, distributorId } = actor.principal;
+      const d = distributors.view(await distributors.load(db, tenantId, distributorId));
+      if (d.status !== 'active') throw invalidState('the invite poster is ready once the distributor is active');
+      const [tenant, settings] = await Promise.all([tenants.get(actor), portalRepo.findSettings(db, tenantId)]);
+      const background = settings?.poster_background_key && settings.poster_background_type
+        ? { contentType: settings.poster_background_type, data: await storage.get(settings.poster_background_key) }
+        : undefined;
+      return renderPoster({ distributorName: d.name, tenantName: tenant.name, inviteCode: d.invite_code, inviteUrl: d.invite_url, background, lang });
+    },
+  };
+}
+
+export type PortalService = ReturnType<typeof createPortalService>;

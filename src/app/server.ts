@@ -23,6 +23,10 @@ import { adminRoutes } from '../modules/admin/routes.ts';
 import { programRoutes } from '../modules/program/routes.ts';
 import { distributorsRoutes } from '../modules/distributors/routes.ts';
 import { referralRoutes } from '../modules/referral/routes.ts';
+import { ordersRoutes } from '../modules/orders/routes.ts';
+import { commissionsRoutes } from '../modules/commissions/routes.ts';
+import { rulesRoutes } from '../modules/rules/routes.ts';
+import { ledgerRoutes } from '../modules/ledger/routes.ts';
 import { portalRoutes } from '../modules/portal/routes.ts';
 import { registerWeb } from './web.ts';
 
@@ -95,6 +99,10 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   programRoutes(app, services);
   distributorsRoutes(app, services);
   referralRoutes(app, services);
+  ordersRoutes(app, services);
+  commissionsRoutes(app, services);
+  rulesRoutes(app, services);
+  ledgerRoutes(app, services);
   portalRoutes(app, services);
   registerWeb(app);
 

@@ -14,6 +14,12 @@ import { createCustomersService } from '../modules/customers/service.ts';
 import { createDistributorsService } from '../modules/distributors/service.ts';
 import { createReferralService } from '../modules/referral/service.ts';
 import { createPortalService } from '../modules/portal/service.ts';
+import { createLedger } from '../modules/ledger/service.ts';
+import type { LedgerCheck } from '../modules/ledger/verify.ts';
+import { createRulesService } from '../modules/rules/service.ts';
+import { createGradesService } from '../modules/grades/service.ts';
+import { createOrdersService } from '../modules/orders/service.ts';
+import { createCommissionsService } from '../modules/commissions/service.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -29,14 +35,30 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps) {
   const { db, clock } = deps;
   const audit = createAuditService();
-  const program = createProgramService({ db, clock, audit });
-  const tenants = createTenantsService({ db, clock, audit, setup: [program] });
+  const ledger = createLedger();
+  const rules = createRulesService({ db, clock, audit });
+  const program = createProgramService({ db, clock, audit, onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)] });
+  const tenants = createTenantsService({
+    db, clock, audit,
+    setup: [
+      program,
+      { initialize: async (tx, tenantId) => { await rules.bumpVersion(tx, tenantId, 'tenant.create'); } },
+      { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
+    ],
+  });
   const admin = createAdminService({ db, clock, audit });
   const risk = createRiskService({ db, clock, limiter: deps.limiter });
   const customers = createCustomersService({ clock });
-  const distributors = createDistributorsService({ db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl });
+  const distributors = createDistributorsService({
+    db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl,
+    onCreated: [(tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id)],
+  });
   const referral = createReferralService({ db, clock, audit, risk, customers, distributors, program, publicUrl: deps.publicUrl });
   const portal = createPortalService({ db, clock, keyring: deps.keyring, storage: deps.storage, audit, admin, tenants, distributors, referral, publicUrl: deps.publicUrl });
+
+  const grades = createGradesService({ db, clock });
+  const orders = createOrdersService({ db, clock, program, rules, ledger, customers, referral, distributors, grades });
+  const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades });
 
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
@@ -44,7 +66,12 @@ export function createServices(deps: ServiceDeps) {
     return admin.authenticateSession(token);
   }
 
-  return { db, clock, audit, program, tenants, admin, risk, customers, distributors, referral, portal, authenticate };
+  return {
+    db, clock, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, portal,
+    grades, orders, commissions, authenticate,
+    /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
+    ledgerChecks: [] as LedgerCheck[],
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -218,6 +218,175 @@ export interface PortalTokenUsesTable {
   used_at: Timestamp;
 }
 
+// ------------------------------------------------------------------------------- money
+
+export interface RuleVersionsTable {
+  tenant_id: string;
+  version: number;
+  effective_from: Timestamp;
+  snapshot: Json<Record<string, unknown>>;
+  reason: string;
+  created_at: Timestamp;
+}
+
+export interface SkuRulesTable {
+  tenant_id: string;
+  sku: string;
+  rates: Json<Record<string, unknown>>;
+  updated_at: Timestamp;
+}
+
+export type OrderStatus = 'paid' | 'shipped' | 'received' | 'completed' | 'cancelled' | 'refunded';
+
+export interface OrdersTable {
+  id: string;
+  tenant_id: string;
+  external_id: string;
+  request_hash: string;
+  buyer_external_id: string;
+  invite_code: string | null;
+  status: OrderStatus;
+  seller_id: string | null;
+  chain: ColumnType<string[], string[] | undefined, string[]>;
+  rule_version: number;
+  attribution: string;
+  region_code: string | null;
+  paid_fen: number;
+  refunded_fen: Generated<number>;
+  shipping_fen: Generated<number>;
+  tax_fen: Generated<number>;
+  paid_at: Timestamp;
+  shipped_at: NullableTimestamp;
+  received_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  cancelled_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OrderItemsTable {
+  id: string;
+  tenant_id: string;
+  order_id: string;
+  position: number;
+  sku: string;
+  quantity: number;
+  unit_price_fen: number;
+  paid_fen: number;
+  refunded_fen: Generated<number>;
+  refunded_quantity: Generated<number>;
+}
+
+export interface OrderEventsTable {
+  id: string;
+  tenant_id: string;
+  order_id: string;
+  type: string;
+  at: Timestamp;
+  refund_fen: number | null;
+  details: Json<Record<string, unknown>>;
+  actor_type: string;
+  actor_id: string | null;
+  request_id: string | null;
+  created_at: Timestamp;
+}
+
+export type CommissionStatus = 'pending' | 'available' | 'settled' | 'reversed';
+
+export interface CommissionsTable {
+  id: string;
+  tenant_id: string;
+  order_id: string;
+  order_item_id: string | null;
+  beneficiary_id: string;
+  level: number;
+  kind: Generated<'commission' | 'clawback'>;
+  clawback_of: string | null;
+  rule_version: number;
+  rate_source: 'sku' | 'grade' | 'default' | 'tier' | 'clawback';
+  rate_kind: 'percent' | 'fixed';
+  rate_bp: number;
+  fixed_fen: Generated<number>;
+  beneficiary_grade: string;
+  units: Generated<number>;
+  base_fen: number;
+  original_base_fen: number;
+  amount_fen: number;
+  original_amount_fen: number;
+  capped_fen: Generated<number>;
+  status: CommissionStatus;
+  held: Generated<boolean>;
+  statement_id: string | null;
+  available_at: NullableTimestamp;
+  settled_at: NullableTimestamp;
+  reversed_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface SalesMonthlyTable {
+  tenant_id: string;
+  distributor_id: string;
+  month: ColumnType<string, string, string>;
+  sales_fen: Generated<number>;
+  order_count: Generated<number>;
+  refunded_fen: Generated<number>;
+  settled_sales_fen: Generated<number>;
+}
+
+export interface CommissionDailyTable {
+  tenant_id: string;
+  distributor_id: string;
+  day: ColumnType<string, string, string>;
+  amount_fen: Generated<number>;
+}
+
+export interface GradeChangesTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  from_grade: string;
+  to_grade: string;
+  reason: string;
+  actor_type: string;
+  actor_id: string | null;
+  at: Timestamp;
+}
+
+export interface AccountsTable {
+  id: string;
+  tenant_id: string;
+  owner_type: 'distributor' | 'tenant';
+  owner_id: string;
+  purpose: string;
+  cached: boolean;
+  bounded: boolean;
+  balance: Generated<number>;
+  version: Generated<number>;
+  created_at: Timestamp;
+}
+
+export interface JournalEntriesTable {
+  id: string;
+  tenant_id: string;
+  kind: string;
+  ref_type: string;
+  ref_id: string;
+  memo: string | null;
+  created_at: Timestamp;
+}
+
+export interface PostingsTable {
+  id: Generated<number>;
+  journal_id: string;
+  tenant_id: string;
+  account_id: string;
+  amount: number;
+  party_id: string | null;
+  commission_id: string | null;
+  balance_after: number | null;
+  created_at: Timestamp;
+}
+
 export interface DB {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -236,4 +405,16 @@ export interface DB {
   portal_settings: PortalSettingsTable;
   portal_credentials: PortalCredentialsTable;
   portal_token_uses: PortalTokenUsesTable;
+  rule_versions: RuleVersionsTable;
+  sku_rules: SkuRulesTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  order_events: OrderEventsTable;
+  commissions: CommissionsTable;
+  sales_monthly: SalesMonthlyTable;
+  commission_daily: CommissionDailyTable;
+  grade_changes: GradeChangesTable;
+  accounts: AccountsTable;
+  journal_entries: JournalEntriesTable;
+  postings: PostingsTable;
 }

@@ -46,6 +46,8 @@ interface CreateOptions {
 export function createDistributorsService(deps: {
   db: Db; clock: Clock; audit: AuditService; keyring: KeyRing; risk: RiskService;
   customers: CustomersService; program: ProgramService; storage: FileStorage; publicUrl: string;
+  /** Run in the creating transaction (the ledger opens the distributor's accounts). */
+  onCreated?: ((tx: Executor, tenantId: string, distributorId: string) => Promise<void>)[];
 }) {
   const { db, clock, audit, keyring, risk, customers, program, storage } = deps;
 
@@ -183,6 +185,7 @@ export function createDistributorsService(deps: {
           consent_at: options.consent ? now : null,
           approved_at: status === 'active' ? now : null,
         });
+        for (const hook of deps.onCreated ?? []) await hook(tx, tenantId, id);
         const row = await load(tx, tenantId, id);
         if (actor.principal.kind === 'admin') {
           await audit.record(tx, actor, { action: 'distributor.create', targetType: 'distributor', targetId: id, after: view(row) });

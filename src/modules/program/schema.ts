@@ -44,6 +44,16 @@ export const ProgramSettings = Strict({
     binding: AntiCheatScope,
   }),
   landing_url: Nullable(Type.String({ maxLength: 2000, pattern: '^https?://' })),
+  default_rates: Strict({
+    sales_bp: Nullable(Bp('level-0 rate for a grade without one')),
+    override_bp: Type.Array(Nullable(Bp()), { maxItems: 3, description: 'level-k rates where the beneficiary\'s grade has none' }),
+  }),
+  caps: Strict({
+    per_order_fen: Fen({ description: 'most one beneficiary earns from one order; 0: no cap' }),
+    per_day_fen: Fen({ description: 'most one beneficiary earns from the orders of one day; 0: no cap' }),
+  }),
+  auto_receive_days: Type.Integer({ minimum: 1, maximum: 365, description: 'receipt is confirmed automatically this many days after shipping' }),
+  timezone: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$', description: 'IANA zone for days and months (caps, tiers, reports)' }),
 });
 export type ProgramSettings = Static<typeof ProgramSettings>;
 
@@ -62,6 +72,10 @@ export function defaultProgramSettings(): ProgramSettings {
       binding: { per_ip: { limit: 60, window_seconds: 3600 }, per_device: { limit: 10, window_seconds: 86400 } },
     },
     landing_url: null,
+    default_rates: { sales_bp: null, override_bp: [] },
+    caps: { per_order_fen: 0, per_day_fen: 0 },
+    auto_receive_days: 15,
+    timezone: 'Asia/Shanghai',
   };
 }
 
@@ -82,11 +96,24 @@ export type DeepPartial<T> = T extends (infer _U)[] ? T : T extends object ? { [
 
 export const GradeCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' });
 
+export const TierSchema = Strict({
+  min_monthly_sales_fen: Fen({ description: 'the bracket applies once the beneficiary\'s own sales this month reach this' }),
+  sales_bp: Type.Optional(Bp()),
+  override_bp: Type.Optional(Type.Array(Bp(), { maxItems: 3 })),
+});
+
+export const UpgradeRule = Strict({
+  metric: Type.Union([Type.Literal('sales_fen'), Type.Literal('settled_sales_fen')], { description: 'cumulative own sales (paid, less refunds), or only those past the return window' }),
+  min_fen: Fen({ minimum: 1 }),
+});
+
 export const GradeBody = Strict({
   name: Text(64, { minLength: 1 }),
   rank: Type.Integer({ minimum: 0, maximum: 1000 }),
   sales_bp: Bp('level-0 rate: the seller\'s own sales commission'),
   override_bp: Type.Array(Bp(), { maxItems: 3, description: 'override_bp[k-1]: the level-k rate for a beneficiary of this grade' }),
+  tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20, description: 'rates by the beneficiary\'s own sales this month' })),
+  upgrade: Type.Optional(Nullable(UpgradeRule)),
 });
 export type GradeBody = Static<typeof GradeBody>;
 
@@ -96,5 +123,7 @@ export const Grade = Strict({
   rank: Type.Integer(),
   sales_bp: Type.Integer(),
   override_bp: Type.Array(Type.Integer()),
+  tiers: Type.Optional(Type.Array(TierSchema)),
+  upgrade: Type.Optional(Nullable(UpgradeRule)),
 });
 export type Grade = Static<typeof Grade>;

@@ -6,6 +6,11 @@ import { requirePermission, tenantOf } from '../../app/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import { programRepo } from './repo.ts';
 import { defaultProgramSettings, type DeepPartial, type Grade, type GradeBody, type ProgramSettings } from './schema.ts';
+import type { Static } from '@sinclair/typebox';
+import type { TierSchema, UpgradeRule as UpgradeRuleSchema } from './schema.ts';
+
+type Tier = Static<typeof TierSchema>;
+type UpgradeRule = Static<typeof UpgradeRuleSchema>;
 
 /** Compliance: multi-level pay deeper than three levels is the mark of a pyramid scheme. */
 export const MAX_LEVELS = 3;
@@ -35,8 +40,16 @@ export function complianceCheck(settings: ProgramSettings): void {
   }
 }
 
-export function gradeView(g: { code: string; name: string; rank: number; sales_bp: number; override_bp: number[] }): Grade {
-  return { code: g.code, name: g.name, rank: g.rank, sales_bp: g.sales_bp, override_bp: [...g.override_bp] };
+export interface GradeSettings { tiers?: Tier[] | undefined; upgrade?: UpgradeRule | null | undefined }
+
+/** The contract's grade fields, plus tiers and the upgrade rule only where a grade has them. */
+export function gradeView(g: { code: string; name: string; rank: number; sales_bp: number; override_bp: number[]; settings?: Record<string, unknown> }): Grade {
+  const settings = (g.settings ?? {}) as GradeSettings;
+  return {
+    code: g.code, name: g.name, rank: g.rank, sales_bp: g.sales_bp, override_bp: [...g.override_bp],
+    ...(settings.tiers && settings.tiers.length > 0 ? { tiers: settings.tiers } : {}),
+    ...(settings.upgrade ? { upgrade: settings.upgrade } : {}),
+  };
 }
 
 export type RulesChangedHook = (tx: Executor, tenantId: string, reason: string) => Promise<void>;
@@ -102,9 +115,15 @@ export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditS
         const before = await programRepo.findGrade(tx, tenantId, code);
         // Stored as given; a missing level reads as rate 0 (see rateAt).
         const override = [...body.override_bp];
+        // Tiers and the upgrade rule are kept when a body leaves them out, replaced when it has them.
+        const previous = (before?.settings ?? {}) as GradeSettings;
+        const settings: GradeSettings = {
+          tiers: body.tiers ?? previous.tiers ?? [],
+          upgrade: body.upgrade === undefined ? (previous.upgrade ?? null) : body.upgrade,
+        };
         await programRepo.upsertGrade(tx, {
           tenant_id: tenantId, code, name: body.name, rank: body.rank, sales_bp: body.sales_bp, override_bp: override,
-          settings: before?.settings ?? {},
+          settings: settings as Record<string, unknown>,
         }, clock.now());
         const after = gradeView((await programRepo.findGrade(tx, tenantId, code))!);
         await audit.record(tx, actor, { action: before ? 'grade.update' : 'grade.create', targetType: 'grade', targetId: code, before: before ? gradeView(before) : null, after });

@@ -1,5 +1,5 @@
 import QRCode from 'qrcode';
-import type { Db } from '../../db/database.ts';
+import type { Db, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { compliance, conflict, invalid, invalidState, notFound } from '../../app/errors.ts';
@@ -8,8 +8,9 @@ import { normalizeInviteCode } from '../../lib/invite-code.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { CustomersService } from '../customers/service.ts';
 import { TREE_LOCK, type DistributorsService } from '../distributors/service.ts';
-import { distributorsRepo } from '../distributors/repo.ts';
+import { distributorsRepo, type DistributorRow } from '../distributors/repo.ts';
 import type { ProgramService } from '../program/service.ts';
+import type { ProgramSettings } from '../program/schema.ts';
 import type { RiskService } from '../risk/service.ts';
 
 export interface BindInput {
@@ -35,6 +36,51 @@ export function createReferralService(deps: {
 }) {
   const { db, clock, audit, risk, customers, distributors, program } = deps;
 
+  /**
+   * Binds a customer to `target` within the caller's transaction. Every check comes before any
+   * write, so a refusal (an AppError) leaves the transaction clean: an order that carried a
+   * code it may not use still goes through, just without that binding.
+   * A plain customer is bound (or, in bind-at-first-order mode and unless `final`, claimed).
+   * A customer who is itself a distributor without a referrer gets one: its whole team moves
+   * under the new referrer, which may not be itself or anyone below it.
+   */
+  async function bindWithin(tx: Tx, actor: Actor, tenantId: string, settings: ProgramSettings, customerExternalId: string, target: DistributorRow, opts: { source: string; final: boolean }): Promise<BindingResult> {
+    if (target.external_id === customerExternalId) throw compliance('a distributor cannot bind to itself');
+    const asDistributor = await distributorsRepo.findByExternalId(tx, tenantId, customerExternalId);
+    if (asDistributor) {
+      // Attaching an existing distributor changes the tree: take the tree lock alone so no
+      // concurrent attach or registration sees a half-moved subtree.
+      await advisoryXactLock(tx, TREE_LOCK, tenantId);
+      const me = (await distributorsRepo.findForUpdate(tx, tenantId, asDistributor.id))!;
+      const fresh = (await distributorsRepo.find(tx, tenantId, target.id))!;
+      if (fresh.ancestors.includes(me.id)) throw compliance('the invite code belongs to this distributor\'s own downline: that would close a cycle');
+      if (me.referrer_id !== null) throw conflict('this customer is already bound');
+      if (fresh.status !== 'active') throw invalidState('the distributor of this invite code is not active');
+      const customer = await customers.lock(tx, tenantId, customerExternalId);
+      await distributors.reparent(tx, me, fresh);
+      await customers.apply(tx, actor, tenantId, {
+        customerExternalId, distributorId: fresh.id, source: opts.source,
+        rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days }, current: { ...customer, distributor_id: null },
+      });
+      return { customer_external_id: customerExternalId, distributor_id: fresh.id, status: 'bound', bound_at: clock.now().toISOString() };
+    }
+    await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
+    if (target.status !== 'active') throw invalidState('the distributor of this invite code is not active');
+    const customer = await customers.lock(tx, tenantId, customerExternalId);
+    const tentative = !opts.final && settings.binding.bind_on === 'first_order' && customer.distributor_id === null;
+    const decision = await customers.apply(tx, actor, tenantId, {
+      customerExternalId, distributorId: target.id, source: opts.source,
+      rules: settings.binding, current: customer, tentative,
+    });
+    if (decision.action === 'keep') throw conflict('this customer is already bound');
+    return {
+      customer_external_id: customerExternalId,
+      distributor_id: target.id,
+      status: tentative ? 'tentative' : 'bound',
+      bound_at: tentative ? null : clock.now().toISOString(),
+    };
+  }
+
   return {
     /**
      * POST /v1/bindings. A plain customer is bound (or, in bind-at-first-order mode, claimed).
@@ -46,57 +92,14 @@ export function createReferralService(deps: {
       const tenantId = tenantOf(actor.principal);
       const settings = await program.read(db, tenantId);
       await risk.enforceLimits(tenantId, 'binding', { ip: input.client_ip, deviceId: input.device_id, subjectId: input.customer_external_id }, settings.anti_cheat.binding);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await inTransaction(db, async (tx) => {
-            const target = await distributors.byInviteCode(tx, tenantId, input.invite_code);
-            if (!target) throw invalid('unknown invite_code');
-            if (target.external_id === input.customer_external_id) throw compliance('a distributor cannot bind to itself');
-            const asDistributor = await distributorsRepo.findByExternalId(tx, tenantId, input.customer_external_id);
-            if (asDistributor) {
-              // Attaching an existing distributor changes the tree: take the tree lock alone so no
-              // concurrent attach or registration sees a half-moved subtree.
-              await advisoryXactLock(tx, TREE_LOCK, tenantId);
-              const me = (await distributorsRepo.findForUpdate(tx, tenantId, asDistributor.id))!;
-              const fresh = (await distributorsRepo.find(tx, tenantId, target.id))!;
-              if (fresh.ancestors.includes(me.id)) throw compliance('the invite code belongs to this distributor\'s own downline: that would close a cycle');
-              if (me.referrer_id !== null) throw conflict('this customer is already bound');
-              if (fresh.status !== 'active') throw invalidState('the distributor of this invite code is not active');
-              await distributors.reparent(tx, me, fresh);
-              const customer = await customers.lock(tx, tenantId, input.customer_external_id);
-              await customers.apply(tx, actor, tenantId, {
-                customerExternalId: input.customer_external_id, distributorId: fresh.id, source: 'invite_code',
-                rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days }, current: { ...customer, distributor_id: null },
-              });
-              return { customer_external_id: input.customer_external_id, distributor_id: fresh.id, status: 'bound', bound_at: clock.now().toISOString() };
-            }
-            await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
-            if (target.status !== 'active') throw invalidState('the distributor of this invite code is not active');
-            const customer = await customers.lock(tx, tenantId, input.customer_external_id);
-            // The customer may have registered as a distributor since we looked: its registration
-            // held this row until it committed. Bound here as a plain customer, the new
-            // distributor would stay a root while its customer row names a referrer; start over,
-            // so it takes the distributor path above and moves in the tree.
-            if (await distributorsRepo.findByExternalId(tx, tenantId, input.customer_external_id)) throw new BecameDistributor();
-            const tentative = settings.binding.bind_on === 'first_order' && customer.distributor_id === null;
-            const decision = await customers.apply(tx, actor, tenantId, {
-              customerExternalId: input.customer_external_id, distributorId: target.id, source: 'invite_code',
-              rules: settings.binding, current: customer, tentative,
-            });
-            if (decision.action === 'keep') throw conflict('this customer is already bound');
-            return {
-              customer_external_id: input.customer_external_id,
-              distributor_id: target.id,
-              status: tentative ? 'tentative' : 'bound',
-              bound_at: tentative ? null : clock.now().toISOString(),
-            };
-          });
-        } catch (err) {
-          if (err instanceof BecameDistributor && attempt < 3) continue;
-          throw err;
-        }
-      }
+      return inTransaction(db, async (tx) => {
+        const target = await distributors.byInviteCode(tx, tenantId, input.invite_code);
+        if (!target) throw invalid('unknown invite_code');
+        return bindWithin(tx, actor, tenantId, settings, input.customer_external_id, target, { source: 'invite_code', final: false });
+      });
     },
+
+    bindWithin,
 
     async getCustomer(actor: Actor, externalId: string) {
       requirePermission(actor.principal, 'read');

@@ -1,0 +1,163 @@
+import { sql } from 'kysely';
+import type { Db, Executor } from '../../db/database.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { notFound } from '../../app/errors.ts';
+import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { localMonth } from '../../lib/time.ts';
+import type { CommissionStatus } from '../../db/schema.ts';
+import type { Ledger, Leg } from '../ledger/service.ts';
+import type { ProgramService } from '../program/service.ts';
+import type { RulesService } from '../rules/service.ts';
+import type { GradesService } from '../grades/service.ts';
+import { commissionView } from '../orders/service.ts';
+import { ordersRepo } from '../orders/repo.ts';
+
+export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: Ledger; program: ProgramService; rules: RulesService; grades: GradesService }) {
+  const { db, clock, ledger, program, rules, grades } = deps;
+
+  /** Who may read a distributor's lines: the merchant, or that distributor itself. */
+  function scopeOf(actor: Actor, distributorId: string): string {
+    const p = actor.principal;
+    if (p.kind === 'distributor') {
+      if (p.distributorId !== distributorId) throw notFound('distributor');
+      return p.tenantId;
+    }
+    requirePermission(p, 'read');
+    return tenantOf(p);
+  }
+
+  return {
+    async listForDistributor(actor: Actor, distributorId: string, q: { status?: CommissionStatus | undefined; cursor?: string | undefined; limit: number }) {
+      const tenantId = scopeOf(actor, distributorId);
+      const exists = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+      if (!exists) throw notFound('distributor');
+      let query = db.selectFrom('commissions as c')
+        .innerJoin('orders as o', 'o.id', 'c.order_id')
+        .leftJoin('order_items as i', 'i.id', 'c.order_item_id')
+        .selectAll('c').select(['o.external_id as order_external_id', 'i.sku as sku'])
+        .where('c.tenant_id', '=', tenantId).where('c.beneficiary_id', '=', distributorId);
+      if (q.status) query = query.where('c.status', '=', q.status);
+      if (q.cursor) query = query.where('c.id', '<', q.cursor);
+      const rows = await query.orderBy('c.id', 'desc').limit(q.limit + 1).execute();
+      const page = rows.slice(0, q.limit);
+      return {
+        items: page.map((r) => commissionView(r, r.order_external_id, r.sku)),
+        next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
+      };
+    },
+
+    /**
+     * GET /v1/commissions/{id}: the line with everything that made it — the order line and its
+     * base, the beneficiary's level and grade, the rule version and where the rate came from,
+     * the arithmetic, the chain frozen on the order, and every journal posting of the line.
+     */
+    async explain(actor: Actor, id: string) {
+      const p = actor.principal;
+      const tenantId = p.kind === 'distributor' ? p.tenantId : (requirePermission(p, 'read'), tenantOf(p));
+      const c = await db.selectFrom('commissions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      if (!c || (p.kind === 'distributor' && c.beneficiary_id !== p.distributorId)) throw notFound('commission');
+      const order = (await db.selectFrom('orders').selectAll().where('id', '=', c.order_id).executeTakeFirst())!;
+      const item = c.order_item_id ? await db.selectFrom('order_items').selectAll().where('id', '=', c.order_item_id).executeTakeFirst() : undefined;
+      const chainRows = await db.selectFrom('distributors').select(['id', 'name']).where('id', 'in', order.chain.length ? order.chain : ['-']).execute();
+      const names = new Map(chainRows.map((r) => [r.id, r.name]));
+      const version = await db.selectFrom('rule_versions').select(['version', 'effective_from', 'reason']).where('tenant_id', '=', tenantId).where('version', '=', c.rule_version).executeTakeFirst();
+      const postings = await sql<{ kind: string; purpose: string; amount: number; at: Date; journal_id: string }>`
+        select j.kind, a.purpose, p.amount, p.created_at as at, p.journal_id
+          from postings p join accounts a on a.id = p.account_id join journal_entries j on j.id = p.journal_id
+         where p.commission_id = ${c.id} and a.owner_type = 'distributor' order by p.id`.execute(db);
+      const clawbacks = c.kind === 'commission'
+        ? await db.selectFrom('commissions').select(['id', 'amount_fen', 'created_at']).where('clawback_of', '=', c.id).orderBy('id').execute()
+        : [];
+      const formula = c.rate_kind === 'percent'
+        ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
+        : `${c.fixed_fen} × ${c.units} units = ${c.fixed_fen * c.units}`;
+      return {
+        ...commissionView(c, order.external_id, item?.sku ?? null),
+        original_base_fen: c.original_base_fen,
+        original_amount_fen: c.original_amount_fen,
+        capped_fen: c.capped_fen,
+        beneficiary_grade: c.beneficiary_grade,
+        explanation: {
+          level: c.level,
+          level_meaning: c.level === 0 ? 'sales commission: the beneficiary sold this order' : `override: the beneficiary is the seller's upline at level ${c.level}`,
+          base: item
+            ? { order_line_paid_fen: item.paid_fen, refunded_fen: item.refunded_fen, base_fen: c.base_fen, note: 'the line\'s paid price, without shipping and tax, less refunds' }
+            : null,
+          rate: { kind: c.rate_kind, rate_bp: c.rate_bp, fixed_fen: c.fixed_fen, source: c.rate_source, rule_version: c.rule_version, rule_effective_from: version?.effective_from.toISOString() ?? null, rule_reason: version?.reason ?? null },
+          formula,
+          capped_fen: c.capped_fen,
+          chain: order.chain.map((did, level) => ({ level, distributor_id: did, name: names.get(did) ?? null })),
+          order: { external_id: order.external_id, status: order.status, paid_at: order.paid_at.toISOString(), buyer_external_id: order.buyer_external_id, attribution: order.attribution },
+        },
+        clawbacks: clawbacks.map((k) => ({ id: k.id, amount_fen: k.amount_fen, created_at: k.created_at.toISOString() })),
+        postings: postings.rows.map((r) => ({ journal_id: r.journal_id, kind: r.kind, account: r.purpose, amount_fen: r.amount, at: new Date(r.at).toISOString() })),
+      };
+    },
+
+    /**
+     * Makes final every pending commission whose order was received at least `freeze_days`
+     * before `asOf`: pending → available, in the ledger too, and the order is completed. An
+     * order at a time, each in its own transaction, skipping orders another worker holds.
+     */
+    async makeAvailable(tenantId: string, asOf: Date): Promise<{ orders: number; lines: number; fen: number }> {
+      const settings = await program.read(db, tenantId);
+      const cutoff = new Date(asOf.getTime() - settings.freeze_days * 86_400_000);
+      const totals = { orders: 0, lines: 0, fen: 0 };
+      for (;;) {
+        const done = await inTransaction(db, async (tx) => {
+          const due = await tx.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'received')
+            .where('received_at', '<=', cutoff).orderBy('received_at').orderBy('id').limit(200).forUpdate().skipLocked().execute();
+          for (const order of due) {
+            const lines = await tx.selectFrom('commissions').selectAll().where('order_id', '=', order.id)
+              .where('status', '=', 'pending').orderBy('id').forUpdate().execute();
+            const legs: Leg[] = [];
+            for (const c of lines) {
+              legs.push({ owner: c.beneficiary_id, purpose: 'pending', amount: -c.amount_fen, commissionId: c.id });
+              legs.push({ owner: c.beneficiary_id, purpose: 'available', amount: c.amount_fen, commissionId: c.id });
+              totals.fen += c.amount_fen;
+            }
+            if (lines.length > 0) {
+              await tx.updateTable('commissions').set({ status: 'available', available_at: asOf })
+                .where('id', 'in', lines.map((c) => c.id)).where('status', '=', 'pending').execute();
+              if (legs.some((l) => l.amount !== 0)) {
+                await ledger.post(tx, { tenantId, kind: 'make_available', refType: 'order', refId: order.id, memo: order.external_id, legs });
+              }
+            }
+            await ordersRepo.updateStatus(tx, order.id, ['received'], { status: 'completed', completed_at: asOf, updated_at: clock.now() });
+            if (order.seller_id) {
+              await ordersRepo.addSettledSales(tx, tenantId, order.seller_id, localMonth(order.paid_at, settings.timezone), order.paid_fen - order.refunded_fen);
+              await grades.evaluate(tx, tenantId, order.seller_id, await rules.versionAt(tx, tenantId, asOf));
+            }
+            totals.lines += lines.length;
+          }
+          return due.length;
+        });
+        totals.orders += done;
+        if (done < 200) break;
+      }
+      return totals;
+    },
+
+    async balance(actor: Actor, distributorId: string) {
+      const tenantId = scopeOf(actor, distributorId);
+      return this.balanceOf(db, tenantId, distributorId);
+    },
+
+    async balanceOf(ex: Executor, tenantId: string, distributorId: string) {
+      const exists = await ex.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+      if (!exists) throw notFound('distributor');
+      const b = await ledger.balances(ex, tenantId, distributorId);
+      return {
+        pending_fen: b.pending,
+        available_fen: b.available,
+        withdrawable_fen: b.withdrawable,
+        // Requested withdrawals and those a payout channel has in hand, until they are paid.
+        withdrawing_fen: b.withdrawing + b.in_flight,
+        withdrawn_fen: b.withdrawn,
+      };
+    },
+  };
+}
+
+export type CommissionsService = ReturnType<typeof createCommissionsService>;

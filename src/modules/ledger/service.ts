@@ -1,0 +1,190 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/database.ts';
+import { newId } from '../../lib/ids.ts';
+
+/**
+ * The double-entry ledger. Amounts are signed integers in fen: a credit is positive, a debit
+ * negative, and every journal sums to zero (the database refuses one that does not, and refuses
+ * any UPDATE or DELETE of a posting). This is the only writer of journals: each is one statement
+ * of postings, written in the caller's transaction together with the change that caused it.
+ */
+
+export const DISTRIBUTOR_PURPOSES = ['pending', 'available', 'withdrawable', 'withdrawing', 'withdrawn'] as const;
+export const TENANT_PURPOSES = ['commission_expense', 'payout_clearing', 'fee_income'] as const;
+export type DistributorPurpose = (typeof DISTRIBUTOR_PURPOSES)[number];
+export type TenantPurpose = (typeof TENANT_PURPOSES)[number];
+
+export type Leg =
+  | { owner: 'tenant'; purpose: TenantPurpose; amount: number; party?: string | undefined; commissionId?: string | undefined }
+  | { owner: string; purpose: DistributorPurpose; amount: number; party?: string | undefined; commissionId?: string | undefined };
+
+export interface JournalInput {
+  tenantId: string;
+  kind: string;
+  refType: string;
+  refId: string;
+  memo?: string | undefined;
+  legs: Leg[];
+}
+
+export class UnbalancedJournal extends Error {}
+
+interface AccountInfo { id: string; cached: boolean }
+
+/** Distributor accounts are bounded at zero except withdrawable, which a clawback may overdraw. */
+function isBounded(purpose: string): boolean {
+  return purpose !== 'withdrawable' && !(TENANT_PURPOSES as readonly string[]).includes(purpose);
+}
+
+export function createLedger() {
+  // Account ids never change once made, so a process remembers them.
+  const accountIds = new Map<string, AccountInfo>();
+  const keyOf = (tenantId: string, owner: string, purpose: string) => `${tenantId}|${owner}|${purpose}`;
+
+  async function openAccounts(ex: Executor, tenantId: string, ownerType: 'distributor' | 'tenant', ownerId: string, purposes: readonly string[]): Promise<void> {
+    await ex.insertInto('accounts').values(purposes.map((purpose) => ({
+      id: newId('acc'), tenant_id: tenantId, owner_type: ownerType, owner_id: ownerId, purpose,
+      cached: ownerType === 'distributor', bounded: ownerType === 'distributor' && isBounded(purpose),
+    }))).onConflict((oc) => oc.columns(['tenant_id', 'owner_id', 'purpose']).doNothing()).execute();
+  }
+
+  async function resolve(ex: Executor, tenantId: string, legs: Leg[]): Promise<Map<string, AccountInfo>> {
+    const wanted = new Map<string, { owner: string; purpose: string }>();
+    for (const l of legs) {
+      const k = keyOf(tenantId, l.owner, l.purpose);
+      if (!accountIds.has(k)) wanted.set(k, { owner: l.owner, purpose: l.purpose });
+    }
+    if (wanted.size > 0) {
+      const owners = [...new Set([...wanted.values()].map((w) => w.owner))];
+      let rows = await ex.selectFrom('accounts').select(['id', 'owner_id', 'purpose', 'cached'])
+        .where('tenant_id', '=', tenantId).where('owner_id', 'in', owners).execute();
+      const missing = owners.filter((o) => !rows.some((r) => r.owner_id === o));
+      if (missing.length > 0) {
+        for (const o of missing) {
+          if (o === 'tenant') await openAccounts(ex, tenantId, 'tenant', 'tenant', TENANT_PURPOSES);
+          else await openAccounts(ex, tenantId, 'distributor', o, DISTRIBUTOR_PURPOSES);
+        }
+        rows = await ex.selectFrom('accounts').select(['id', 'owner_id', 'purpose', 'cached'])
+          .where('tenant_id', '=', tenantId).where('owner_id', 'in', owners).execute();
+      }
+      for (const r of rows) accountIds.set(keyOf(tenantId, r.owner_id, r.purpose), { id: r.id, cached: r.cached });
+    }
+    const out = new Map<string, AccountInfo>();
+    for (const l of legs) {
+      const k = keyOf(tenantId, l.owner, l.purpose);
+      const info = accountIds.get(k);
+      if (!info) throw new Error(`no account ${k}`);
+      out.set(k, info);
+    }
+    return out;
+  }
+
+  return {
+    openAccounts,
+
+    /** Opens the five accounts of a new distributor (pending … withdrawn). */
+    openDistributor(ex: Executor, tenantId: string, distributorId: string) {
+      return openAccounts(ex, tenantId, 'distributor', distributorId, DISTRIBUTOR_PURPOSES);
+    },
+
+    /** Opens the merchant's accounts (commission expense, payout clearing, fee income). */
+    openTenant(ex: Executor, tenantId: string) {
+      return openAccounts(ex, tenantId, 'tenant', 'tenant', TENANT_PURPOSES);
+    },
+
+    /**
+     * Writes one balanced journal. Cached accounts are locked in id order (concurrent journals
+     * over the same accounts queue instead of deadlocking) and their balances move in the same
+     * transaction; a bounded account that would go below zero fails the whole transaction.
+     */
+    async post(ex: Executor, j: JournalInput): Promise<string> {
+      const legs = j.legs.filter((l) => l.amount !== 0);
+      if (legs.length === 0) throw new UnbalancedJournal('a journal needs at least one non-zero leg');
+      let sum = 0;
+      for (const l of legs) {
+        if (!Number.isSafeInteger(l.amount)) throw new UnbalancedJournal(`leg amount ${l.amount} is not an integer in fen`);
+        sum += l.amount;
+      }
+      if (sum !== 0) throw new UnbalancedJournal(`journal ${j.kind} ${j.refId} is off by ${sum} fen`);
+
+      const accounts = await resolve(ex, j.tenantId, legs);
+      const deltas = new Map<string, { delta: number; n: number }>();
+      for (const l of legs) {
+        const a = accounts.get(keyOf(j.tenantId, l.owner, l.purpose))!;
+        if (!a.cached) continue;
+        const d = deltas.get(a.id) ?? { delta: 0, n: 0 };
+        d.delta += l.amount;
+        d.n += 1;
+        deltas.set(a.id, d);
+      }
+      const balanceAfter = new Map<string, number>();
+      if (deltas.size > 0) {
+        const ids = [...deltas.keys()].sort();
+        await sql`select id from accounts where id = any(${ids}::text[]) order by id for update`.execute(ex);
+        const values = sql.join(ids.map((id) => sql`(${id}::text, ${deltas.get(id)!.delta}::bigint, ${deltas.get(id)!.n}::bigint)`));
+        const updated = await sql<{ id: string; balance: number }>`
+          update accounts a set balance = a.balance + v.delta, version = a.version + v.n
+            from (values ${values}) as v(id, delta, n)
+           where a.id = v.id
+          returning a.id, a.balance`.execute(ex);
+        // Running balance per posting: start from the balance before this journal.
+        for (const r of updated.rows) balanceAfter.set(r.id, r.balance - deltas.get(r.id)!.delta);
+      }
+
+      const journalId = newId('je');
+      const rows = legs.map((l) => {
+        const a = accounts.get(keyOf(j.tenantId, l.owner, l.purpose))!;
+        let after: number | null = null;
+        if (a.cached) {
+          after = balanceAfter.get(a.id)! + l.amount;
+          balanceAfter.set(a.id, after);
+        }
+        return sql`(${journalId}, ${j.tenantId}, ${a.id}, ${l.amount}::bigint, ${l.party ?? (l.owner === 'tenant' ? null : l.owner)}, ${l.commissionId ?? null}, ${after}::bigint)`;
+      });
+      await sql`
+        with j as (
+          insert into journal_entries (id, tenant_id, kind, ref_type, ref_id, memo)
+          values (${journalId}, ${j.tenantId}, ${j.kind}, ${j.refType}, ${j.refId}, ${j.memo ?? null})
+          returning id
+        )
+        insert into postings (journal_id, tenant_id, account_id, amount, party_id, commission_id, balance_after)
+        select v.journal_id, v.tenant_id, v.account_id, v.amount, v.party_id, v.commission_id, v.balance_after
+          from (values ${sql.join(rows)}) as v(journal_id, tenant_id, account_id, amount, party_id, commission_id, balance_after)
+          join j on j.id = v.journal_id`.execute(ex);
+      return journalId;
+    },
+
+    /** A distributor's five balances, from the cached accounts (ledger verify proves them). */
+    async balances(ex: Executor, tenantId: string, distributorId: string): Promise<Record<DistributorPurpose, number> & { in_flight: number }> {
+      const rows = await ex.selectFrom('accounts').select(['id', 'purpose', 'balance'])
+        .where('tenant_id', '=', tenantId).where('owner_id', '=', distributorId).execute();
+      const out = { pending: 0, available: 0, withdrawable: 0, withdrawing: 0, withdrawn: 0, in_flight: 0 };
+      for (const r of rows) if ((DISTRIBUTOR_PURPOSES as readonly string[]).includes(r.purpose)) out[r.purpose as DistributorPurpose] = r.balance;
+      // Money handed to a payout channel and not yet confirmed sits in the merchant's clearing
+      // account, attributed to the distributor it belongs to.
+      const clearing = accountIds.get(keyOf(tenantId, 'tenant', 'payout_clearing'))?.id
+        ?? (await ex.selectFrom('accounts').select('id').where('tenant_id', '=', tenantId).where('owner_id', '=', 'tenant').where('purpose', '=', 'payout_clearing').executeTakeFirst())?.id;
+      if (clearing) {
+        const r = await ex.selectFrom('postings').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.val(0)).as('s'))
+          .where('account_id', '=', clearing).where('party_id', '=', distributorId).executeTakeFirst();
+        out.in_flight = Number(r?.s ?? 0);
+      }
+      return out;
+    },
+
+    /** The merchant-side balance of one purpose: the sum of its postings. */
+    async tenantBalance(ex: Executor, tenantId: string, purpose: TenantPurpose): Promise<number> {
+      const r = await sql<{ s: number | null }>`
+        select sum(p.amount)::bigint as s from postings p join accounts a on a.id = p.account_id
+         where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = ${purpose}`.execute(ex);
+      return Number(r.rows[0]?.s ?? 0);
+    },
+
+    /** Forgets cached account ids (tests that drop databases). */
+    reset() {
+      accountIds.clear();
+    },
+  };
+}
+
+export type Ledger = ReturnType<typeof createLedger>;

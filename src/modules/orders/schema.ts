@@ -1,0 +1,100 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ExternalId, Fen, Nullable, SignedFen, Strict, Text, Timestamp } from '../../app/schema.ts';
+import { InviteCodeInput, RegionCode } from '../distributors/schema.ts';
+
+export const OrderItemInput = Strict({
+  sku: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+  quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  unit_price_fen: Fen(),
+  paid_fen: Fen({ description: 'what the buyer actually paid for this line: the commission base' }),
+});
+
+export const CreateOrderBody = Strict({
+  external_id: ExternalId('the merchant\'s order id; the idempotency key'),
+  buyer_external_id: ExternalId('the merchant\'s user id of the buyer'),
+  invite_code: Type.Optional(InviteCodeInput),
+  paid_at: Type.Optional(Timestamp()),
+  items: Type.Array(OrderItemInput, { minItems: 1, maxItems: 500 }),
+  shipping_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
+  tax_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
+  region_code: Type.Optional(RegionCode),
+});
+export type CreateOrderBody = Static<typeof CreateOrderBody>;
+
+export const CommissionLine = Strict({
+  id: Type.String(),
+  beneficiary_id: Type.String(),
+  level: Type.Integer({ minimum: 0, maximum: 3 }),
+  base_fen: SignedFen(),
+  rate_bp: Type.Integer(),
+  amount_fen: SignedFen(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('available'), Type.Literal('settled'), Type.Literal('reversed')]),
+  kind: Type.Union([Type.Literal('commission'), Type.Literal('clawback')]),
+  order_external_id: Type.String(),
+  sku: Nullable(Type.String()),
+  rate_kind: Type.Union([Type.Literal('percent'), Type.Literal('fixed')]),
+  fixed_fen: Type.Integer({ description: 'fixed rate: fen per unit' }),
+  units: Type.Integer(),
+  rate_source: Type.String(),
+  rule_version: Type.Integer(),
+  held: Type.Boolean(),
+  clawback_of: Nullable(Type.String()),
+  statement_id: Nullable(Type.String()),
+  created_at: Timestamp(),
+});
+export type CommissionLine = Static<typeof CommissionLine>;
+
+export const OrderItemView = Strict({
+  position: Type.Integer(),
+  sku: Type.String(),
+  quantity: Type.Integer(),
+  unit_price_fen: Type.Integer(),
+  paid_fen: Type.Integer(),
+  refunded_fen: Type.Integer(),
+  refunded_quantity: Type.Integer(),
+});
+
+export const OrderView = Strict({
+  id: Type.String(),
+  external_id: Type.String(),
+  status: Type.Union([Type.Literal('paid'), Type.Literal('shipped'), Type.Literal('received'), Type.Literal('completed'), Type.Literal('cancelled'), Type.Literal('refunded')]),
+  seller_id: Nullable(Type.String()),
+  paid_fen: Type.Integer(),
+  commissions: Type.Array(CommissionLine),
+  buyer_external_id: Type.String(),
+  refunded_fen: Type.Integer(),
+  shipping_fen: Type.Integer(),
+  tax_fen: Type.Integer(),
+  chain: Type.Array(Type.String(), { description: 'the seller and its uplines, frozen when the order was paid' }),
+  rule_version: Type.Integer(),
+  attribution: Type.String({ description: 'how the seller was found' }),
+  paid_at: Timestamp(),
+  shipped_at: Nullable(Timestamp()),
+  received_at: Nullable(Timestamp()),
+  completed_at: Nullable(Timestamp()),
+  items: Type.Array(OrderItemView),
+});
+export type OrderView = Static<typeof OrderView>;
+
+export const OrderEventBody = Strict({
+  type: Type.Union([Type.Literal('shipped'), Type.Literal('received'), Type.Literal('refunded'), Type.Literal('cancelled')]),
+  at: Type.Optional(Timestamp()),
+  refund_fen: Type.Optional(Fen({ minimum: 1 })),
+  items: Type.Optional(Type.Array(Strict({
+    position: Type.Optional(Type.Integer({ minimum: 0, maximum: 499, description: 'the line\'s index in the order\'s items' })),
+    sku: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  }), { minItems: 1, maxItems: 500, description: 'refund by line and quantity instead of refund_fen' })),
+  reason: Type.Optional(Text(500)),
+});
+export type OrderEventBody = Static<typeof OrderEventBody>;
+
+export const OrderListQuery = Strict({
+  status: Type.Optional(Type.Union([Type.Literal('paid'), Type.Literal('shipped'), Type.Literal('received'), Type.Literal('completed'), Type.Literal('cancelled'), Type.Literal('refunded')])),
+  seller_id: Type.Optional(Type.String({ maxLength: 64 })),
+  buyer_external_id: Type.Optional(Type.String({ maxLength: 128 })),
+  from: Type.Optional(Timestamp()),
+  to: Type.Optional(Timestamp()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});

@@ -1,0 +1,46 @@
+import { Type } from '@sinclair/typebox';
+import { actor, type App } from '../../app/http.ts';
+import { Bp, Fen, Strict, Timestamp, errors } from '../../app/schema.ts';
+import type { Services } from '../../app/services.ts';
+
+const Rate = Type.Union([
+  Strict({ kind: Type.Literal('percent'), bp: Bp() }),
+  Strict({ kind: Type.Literal('fixed'), fen: Fen({ description: 'fen per unit, multiplied by the quantity' }) }),
+]);
+const Rates = Strict({ '0': Type.Optional(Rate), '1': Type.Optional(Rate), '2': Type.Optional(Rate), '3': Type.Optional(Rate) });
+const SkuParams = Strict({ sku: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f/]+$' }) });
+
+export function rulesRoutes(app: App, s: Services) {
+  const tags = ['program'];
+
+  app.get('/v1/sku-rules', {
+    config: { auth: 'tenant' },
+    schema: { tags, summary: 'Product/SKU rate overrides (they win over grade and default rates)', response: { 200: Strict({ items: Type.Array(Strict({ sku: Type.String(), rates: Rates, updated_at: Timestamp() })), next_cursor: Type.Null() }), ...errors() } },
+  }, async (req) => ({ items: await s.rules.listSkuRules(actor(req)), next_cursor: null }));
+
+  app.put('/v1/sku-rules/:sku', {
+    config: { auth: 'tenant' },
+    schema: {
+      tags, summary: 'Set a SKU\'s rates by level ("0" the seller, "1".."3" overrides): percent in bp, or fixed fen per unit',
+      params: SkuParams, body: Strict({ rates: Rates }),
+      response: { 200: Strict({ sku: Type.String(), rates: Rates, rule_version: Type.Integer() }), ...errors(403) },
+    },
+  }, async (req) => s.rules.putSkuRule(actor(req), req.params.sku, req.body.rates));
+
+  app.delete('/v1/sku-rules/:sku', {
+    config: { auth: 'tenant' },
+    schema: { tags, summary: 'Remove a SKU override', params: SkuParams, response: { 204: Type.Null(), ...errors(403, 404) } },
+  }, async (req, reply) => {
+    await s.rules.deleteSkuRule(actor(req), req.params.sku);
+    return reply.code(204).send(null);
+  });
+
+  app.get('/v1/rule-versions', {
+    config: { auth: 'tenant' },
+    schema: {
+      tags, summary: 'Rule versions, newest first: what each order was computed with',
+      querystring: Strict({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })) }),
+      response: { 200: Strict({ items: Type.Array(Strict({ version: Type.Integer(), effective_from: Timestamp(), reason: Type.String(), snapshot: Type.Unknown() })), next_cursor: Type.Null() }), ...errors() },
+    },
+  }, async (req) => ({ items: await s.rules.listVersions(actor(req), req.query.limit ?? 20), next_cursor: null }));
+}

@@ -1,0 +1,122 @@
+import { sql } from 'kysely';
+import type { Db, Executor } from '../../db/database.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { invalid, notFound } from '../../app/errors.ts';
+import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { AuditService } from '../audit/service.ts';
+import { programRepo } from '../program/repo.ts';
+import { normalizeSettings, type GradeSettings } from '../program/service.ts';
+import type { RateSpec, RulesSnapshot } from '../commissions/calculator.ts';
+
+export type SkuRates = Partial<Record<'0' | '1' | '2' | '3', RateSpec>>;
+
+/**
+ * Rule versions. Whenever the program, a grade or a SKU override changes, the rules as a whole
+ * are written down as a new version, in the same transaction. An order is computed with the
+ * version in force when it was paid and its lines name that version, so a commission can always
+ * explain itself however the rules have moved since.
+ */
+export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditService }) {
+  const { db, clock, audit } = deps;
+  const snapshots = new Map<string, RulesSnapshot>();
+
+  async function buildSnapshot(ex: Executor, tenantId: string, version: number): Promise<RulesSnapshot> {
+    const program = await programRepo.find(ex, tenantId);
+    if (!program) throw notFound('program');
+    const settings = normalizeSettings(program.settings);
+    const grades = await programRepo.listGrades(ex, tenantId);
+    const skus = await ex.selectFrom('sku_rules').select(['sku', 'rates']).where('tenant_id', '=', tenantId).execute();
+    return {
+      version,
+      levels: settings.levels,
+      self_purchase: settings.self_purchase,
+      default_rates: { sales_bp: settings.default_rates.sales_bp, override_bp: settings.default_rates.override_bp },
+      grades: Object.fromEntries(grades.map((g) => {
+        const gs = (g.settings ?? {}) as GradeSettings;
+        return [g.code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp, tiers: gs.tiers ?? [], upgrade: gs.upgrade ?? null }];
+      })),
+      sku: Object.fromEntries(skus.map((s) => [s.sku, s.rates as SkuRates])),
+      caps: { ...settings.caps },
+    };
+  }
+
+  return {
+    /** Writes the rules as they now stand as the next version (caller's transaction). */
+    async bumpVersion(tx: Executor, tenantId: string, reason: string): Promise<number> {
+      // Serialise version numbers per tenant on the program row.
+      await programRepo.findForUpdate(tx, tenantId);
+      const last = await tx.selectFrom('rule_versions').select((eb) => eb.fn.max('version').as('v')).where('tenant_id', '=', tenantId).executeTakeFirst();
+      const version = Number(last?.v ?? 0) + 1;
+      const snapshot = await buildSnapshot(tx, tenantId, version);
+      await tx.insertInto('rule_versions').values({
+        tenant_id: tenantId, version, effective_from: clock.now(), snapshot: JSON.stringify(snapshot), reason,
+      }).execute();
+      return version;
+    },
+
+    /** The rules in force at `at`: the newest version that took effect at or before it. */
+    async versionAt(ex: Executor, tenantId: string, at: Date): Promise<RulesSnapshot> {
+      let row = await ex.selectFrom('rule_versions').select(['version'])
+        .where('tenant_id', '=', tenantId).where('effective_from', '<=', at)
+        .orderBy('effective_from', 'desc').orderBy('version', 'desc').limit(1).executeTakeFirst();
+      // An order paid before the first version (back-dated) uses the first.
+      row ??= await ex.selectFrom('rule_versions').select(['version']).where('tenant_id', '=', tenantId).orderBy('version').limit(1).executeTakeFirst();
+      if (!row) throw notFound('rule version');
+      return this.version(ex, tenantId, row.version);
+    },
+
+    async version(ex: Executor, tenantId: string, version: number): Promise<RulesSnapshot> {
+      const key = `${tenantId}:${version}`;
+      const cached = snapshots.get(key);
+      if (cached) return cached;
+      const row = await ex.selectFrom('rule_versions').select(['snapshot']).where('tenant_id', '=', tenantId).where('version', '=', version).executeTakeFirst();
+      if (!row) throw notFound('rule version');
+      const snapshot = row.snapshot as unknown as RulesSnapshot;
+      if (snapshots.size > 10_000) snapshots.clear();
+      snapshots.set(key, snapshot);
+      return snapshot;
+    },
+
+    async listVersions(actor: Actor, limit: number) {
+      requirePermission(actor.principal, 'read');
+      const rows = await db.selectFrom('rule_versions').selectAll().where('tenant_id', '=', tenantOf(actor.principal))
+        .orderBy('version', 'desc').limit(limit).execute();
+      return rows.map((r) => ({ version: r.version, effective_from: r.effective_from.toISOString(), reason: r.reason, snapshot: r.snapshot }));
+    },
+
+    async listSkuRules(actor: Actor) {
+      requirePermission(actor.principal, 'read');
+      const rows = await db.selectFrom('sku_rules').selectAll().where('tenant_id', '=', tenantOf(actor.principal)).orderBy('sku').execute();
+      return rows.map((r) => ({ sku: r.sku, rates: r.rates as SkuRates, updated_at: r.updated_at.toISOString() }));
+    },
+
+    async putSkuRule(actor: Actor, sku: string, rates: SkuRates) {
+      requirePermission(actor.principal, 'program:write');
+      const tenantId = tenantOf(actor.principal);
+      if (Object.keys(rates).length === 0) throw invalid('give a rate for at least one level');
+      return inTransaction(db, async (tx) => {
+        const before = await tx.selectFrom('sku_rules').selectAll().where('tenant_id', '=', tenantId).where('sku', '=', sku).executeTakeFirst();
+        await tx.insertInto('sku_rules').values({ tenant_id: tenantId, sku, rates: JSON.stringify(rates), updated_at: clock.now() })
+          .onConflict((oc) => oc.columns(['tenant_id', 'sku']).doUpdateSet({ rates: JSON.stringify(rates), updated_at: clock.now() })).execute();
+        await audit.record(tx, actor, { action: 'sku_rule.put', targetType: 'sku_rule', targetId: sku, before: before?.rates ?? null, after: rates });
+        const version = await this.bumpVersion(tx, tenantId, `sku_rule.put ${sku}`);
+        return { sku, rates, rule_version: version };
+      });
+    },
+
+    async deleteSkuRule(actor: Actor, sku: string) {
+      requirePermission(actor.principal, 'program:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const before = await tx.selectFrom('sku_rules').selectAll().where('tenant_id', '=', tenantId).where('sku', '=', sku).executeTakeFirst();
+        if (!before) throw notFound('sku rule');
+        await sql`delete from sku_rules where tenant_id = ${tenantId} and sku = ${sku}`.execute(tx);
+        await audit.record(tx, actor, { action: 'sku_rule.delete', targetType: 'sku_rule', targetId: sku, before: before.rates });
+        await this.bumpVersion(tx, tenantId, `sku_rule.delete ${sku}`);
+      });
+    },
+  };
+}
+
+export type RulesService = ReturnType<typeof createRulesService>;

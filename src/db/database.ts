@@ -83,11 +83,17 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, attem
     try {
       return await db.transaction().execute(fn);
     } catch (err) {
-      if (attempt >= attempts || !isRetryableTxError(err)) throw err;
+      if (attempt >= attempts || !(isRetryableTxError(err) || err instanceof RetryTransaction)) throw err;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
     }
   }
 }
+
+/**
+ * Thrown inside a transaction that found the world changed under a lock it took too late (see
+ * ReferralService.bindWithin): everything rolls back and `inTransaction` runs it again.
+ */
+export class RetryTransaction extends Error {}
 
 /** Transaction-scoped advisory lock: held until commit or rollback. */
 export async function advisoryXactLock(tx: Tx, scope: string, key: string): Promise<void> {

@@ -1,6 +1,6 @@
 import QRCode from 'qrcode';
 import type { Db, Tx } from '../../db/database.ts';
-import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
+import { advisoryXactLock, advisoryXactLockShared, inTransaction, RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { compliance, conflict, invalid, invalidState, notFound } from '../../app/errors.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
@@ -27,8 +27,6 @@ export interface BindingResult {
   bound_at: string | null;
 }
 
-/** A plain-customer binding found that its customer registered as a distributor meanwhile. */
-class BecameDistributor extends Error {}
 
 export function createReferralService(deps: {
   db: Db; clock: Clock; audit: AuditService; risk: RiskService; customers: CustomersService;
@@ -67,6 +65,10 @@ export function createReferralService(deps: {
     await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
     if (target.status !== 'active') throw invalidState('the distributor of this invite code is not active');
     const customer = await customers.lock(tx, tenantId, customerExternalId);
+    // A registration of this customer may have committed between the lookup above and the row
+    // lock (it holds that row until it commits). Then this must be the distributor path, which
+    // needs the tree lock alone: start the transaction over.
+    if (await distributorsRepo.findByExternalId(tx, tenantId, customerExternalId)) throw new RetryTransaction('the customer became a distributor');
     const tentative = !opts.final && settings.binding.bind_on === 'first_order' && customer.distributor_id === null;
     const decision = await customers.apply(tx, actor, tenantId, {
       customerExternalId, distributorId: target.id, source: opts.source,

@@ -54,8 +54,13 @@ export interface PayoutResult {
 }
 
 export interface QueryResult extends PayoutResult {
-  /** False when the provider has no record of outNo (then an identical resend is safe). */
+  /**
+   * False only when the provider said, verifiably, that it has no record of outNo (then an
+   * identical resend is safe). A query that itself failed is `found: true, outcome: 'unknown'`.
+   */
   found: boolean;
+  /** The amount the provider holds for outNo, integer fen, to check against the payout row. */
+  amountFen?: number | undefined;
 }
 
 export interface CallbackResult {

@@ -169,6 +169,17 @@ describe('lifecycle and refunds before settlement', () => {
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data.breaks).toEqual([]);
   });
 
+  it('a line rounded to 0 by a partial refund still follows the rest of the refund (found by the property test)', async () => {
+    const { key, b } = await setup({ sales: 4989, levels: 0 });
+    await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: b.invite_code } });
+    await t.call('POST', '/v1/orders', { token: key, body: order('o-1', 'x', 49837) });
+    const r1 = (await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', refund_fen: 49836 } })).data;
+    expect(r1.commissions.map((l: Line) => [l.base_fen, l.amount_fen, l.status])).toEqual([[1, 0, 'reversed']]);
+    const r2 = (await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', refund_fen: 1 } })).data;
+    expect(r2.commissions.map((l: Line) => [l.base_fen, l.amount_fen, l.status])).toEqual([[0, 0, 'reversed']]);
+    expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data.breaks).toEqual([]);
+  });
+
   it('cancelling reverses every level\'s commission, not just one', async () => {
     const { key, a, b, c } = await setup({ sales: 200 });
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: c.invite_code } });

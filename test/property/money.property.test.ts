@@ -226,6 +226,6 @@ describe('money engine properties', () => {
         }
         await check();
       }
-    }), { numRuns: Number(process.env.FENXIAO_PROPERTY_RUNS ?? 12), endOnFailure: true });
+    }), { numRuns: Number(process.env.FENXIAO_PROPERTY_RUNS ?? 25), endOnFailure: true });
   }, 600_000);
 });

@@ -92,66 +92,97 @@ export function createLedger() {
       return openAccounts(ex, tenantId, 'tenant', 'tenant', TENANT_PURPOSES);
     },
 
-    /**
-     * Writes one balanced journal. Cached accounts are locked in id order (concurrent journals
-     * over the same accounts queue instead of deadlocking) and their balances move in the same
-     * transaction; a bounded account that would go below zero fails the whole transaction.
-     */
+    /** Writes one balanced journal (see postMany). */
     async post(ex: Executor, j: JournalInput): Promise<string> {
-      const legs = j.legs.filter((l) => l.amount !== 0);
-      if (legs.length === 0) throw new UnbalancedJournal('a journal needs at least one non-zero leg');
-      let sum = 0;
-      for (const l of legs) {
-        if (!Number.isSafeInteger(l.amount)) throw new UnbalancedJournal(`leg amount ${l.amount} is not an integer in fen`);
-        sum += l.amount;
-      }
-      if (sum !== 0) throw new UnbalancedJournal(`journal ${j.kind} ${j.refId} is off by ${sum} fen`);
+      return (await this.postMany(ex, [j]))[0]!;
+    },
 
-      const accounts = await resolve(ex, j.tenantId, legs);
+    /**
+     * Writes balanced journals of one tenant. Cached accounts are locked in id order (concurrent
+     * journals over the same accounts queue instead of deadlocking) and their balances move in
+     * the same transaction; a bounded account that would go below zero fails the transaction.
+     * All legs go in as one statement of arrays, so the balance trigger sees whole journals and
+     * a batch of thousands (a settlement run) costs a handful of round trips.
+     */
+    async postMany(ex: Executor, journals: JournalInput[]): Promise<string[]> {
+      if (journals.length === 0) return [];
+      const tenantId = journals[0]!.tenantId;
+      const all: { j: number; leg: Leg }[] = [];
+      journals.forEach((j, k) => {
+        if (j.tenantId !== tenantId) throw new UnbalancedJournal('postMany takes journals of one tenant');
+        const legs = j.legs.filter((l) => l.amount !== 0);
+        if (legs.length === 0) throw new UnbalancedJournal('a journal needs at least one non-zero leg');
+        let sum = 0;
+        for (const l of legs) {
+          if (!Number.isSafeInteger(l.amount)) throw new UnbalancedJournal(`leg amount ${l.amount} is not an integer in fen`);
+          sum += l.amount;
+          all.push({ j: k, leg: l });
+        }
+        if (sum !== 0) throw new UnbalancedJournal(`journal ${j.kind} ${j.refId} is off by ${sum} fen`);
+      });
+
+      const accounts = await resolve(ex, tenantId, all.map((x) => x.leg));
       const deltas = new Map<string, { delta: number; n: number }>();
-      for (const l of legs) {
-        const a = accounts.get(keyOf(j.tenantId, l.owner, l.purpose))!;
+      for (const { leg } of all) {
+        const a = accounts.get(keyOf(tenantId, leg.owner, leg.purpose))!;
         if (!a.cached) continue;
         const d = deltas.get(a.id) ?? { delta: 0, n: 0 };
-        d.delta += l.amount;
+        d.delta += leg.amount;
         d.n += 1;
         deltas.set(a.id, d);
       }
-      const balanceAfter = new Map<string, number>();
+      const running = new Map<string, number>();
       if (deltas.size > 0) {
         const ids = [...deltas.keys()].sort();
         await sql`select id from accounts where id = any(${ids}::text[]) order by id for update`.execute(ex);
-        const values = sql.join(ids.map((id) => sql`(${id}::text, ${deltas.get(id)!.delta}::bigint, ${deltas.get(id)!.n}::bigint)`));
         const updated = await sql<{ id: string; balance: number }>`
           update accounts a set balance = a.balance + v.delta, version = a.version + v.n
-            from (values ${values}) as v(id, delta, n)
+            from unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n)
            where a.id = v.id
           returning a.id, a.balance`.execute(ex);
-        // Running balance per posting: start from the balance before this journal.
-        for (const r of updated.rows) balanceAfter.set(r.id, r.balance - deltas.get(r.id)!.delta);
+        // Running balance per posting: start from the balance before these journals.
+        for (const r of updated.rows) running.set(r.id, r.balance - deltas.get(r.id)!.delta);
       }
 
-      const journalId = newId('je');
-      const rows = legs.map((l) => {
-        const a = accounts.get(keyOf(j.tenantId, l.owner, l.purpose))!;
+      const journalIds = journals.map(() => newId('je'));
+      const cols = { journal: [] as string[], account: [] as string[], amount: [] as number[], party: [] as (string | null)[], commission: [] as (string | null)[], after: [] as (number | null)[] };
+      for (const { j, leg } of all) {
+        const a = accounts.get(keyOf(tenantId, leg.owner, leg.purpose))!;
         let after: number | null = null;
         if (a.cached) {
-          after = balanceAfter.get(a.id)! + l.amount;
-          balanceAfter.set(a.id, after);
+          after = running.get(a.id)! + leg.amount;
+          running.set(a.id, after);
         }
-        return sql`(${journalId}, ${j.tenantId}, ${a.id}, ${l.amount}::bigint, ${l.party ?? (l.owner === 'tenant' ? null : l.owner)}, ${l.commissionId ?? null}, ${after}::bigint)`;
-      });
+        cols.journal.push(journalIds[j]!);
+        cols.account.push(a.id);
+        cols.amount.push(leg.amount);
+        cols.party.push(leg.party ?? (leg.owner === 'tenant' ? null : leg.owner));
+        cols.commission.push(leg.commissionId ?? null);
+        cols.after.push(after);
+      }
       await sql`
         with j as (
           insert into journal_entries (id, tenant_id, kind, ref_type, ref_id, memo)
-          values (${journalId}, ${j.tenantId}, ${j.kind}, ${j.refType}, ${j.refId}, ${j.memo ?? null})
+          select id, ${tenantId}, kind, ref_type, ref_id, memo
+            from unnest(${journalIds}::text[], ${journals.map((j) => j.kind)}::text[], ${journals.map((j) => j.refType)}::text[],
+                        ${journals.map((j) => j.refId)}::text[], ${journals.map((j) => j.memo ?? null)}::text[]) as v(id, kind, ref_type, ref_id, memo)
           returning id
         )
         insert into postings (journal_id, tenant_id, account_id, amount, party_id, commission_id, balance_after)
-        select v.journal_id, v.tenant_id, v.account_id, v.amount, v.party_id, v.commission_id, v.balance_after
-          from (values ${sql.join(rows)}) as v(journal_id, tenant_id, account_id, amount, party_id, commission_id, balance_after)
-          join j on j.id = v.journal_id`.execute(ex);
-      return journalId;
+        select v.journal_id, ${tenantId}, v.account_id, v.amount, v.party_id, v.commission_id, v.balance_after
+          from unnest(${cols.journal}::text[], ${cols.account}::text[], ${cols.amount}::bigint[], ${cols.party}::text[],
+                      ${cols.commission}::text[], ${cols.after}::bigint[]) with ordinality as v(journal_id, account_id, amount, party_id, commission_id, balance_after, n)
+         where exists (select 1 from j where j.id = v.journal_id)
+         order by v.n`.execute(ex);
+      return journalIds;
+    },
+
+    /** Locks a distributor account and answers its balance (a withdrawal checks it under the lock). */
+    async lockBalance(ex: Executor, tenantId: string, owner: string, purpose: DistributorPurpose): Promise<number> {
+      const accounts = await resolve(ex, tenantId, [{ owner, purpose, amount: 0 }]);
+      const id = accounts.get(keyOf(tenantId, owner, purpose))!.id;
+      const r = await sql<{ balance: number }>`select balance from accounts where id = ${id} for update`.execute(ex);
+      return r.rows[0]!.balance;
     },
 
     /** A distributor's five balances, from the cached accounts (ledger verify proves them). */

@@ -214,6 +214,9 @@ export function createOrdersService(deps: {
   async function applyRefund(tx: Tx, order: OrderRow, items: OrderItemRow[], refunds: Map<string, { fen: number; quantity: number }>, eventId: string, settings: { timezone: string; caps: { per_day_fen: number } }) {
     const now = clock.now();
     const total = [...refunds.values()].reduce((s, r) => s + r.fen, 0);
+    // The buyer's row first, before any ledger account: a new order of the same buyer locks the
+    // customer row and then its chain's accounts, so taking them the other way round here
+    // deadlocked a refund against a concurrent order (seen on PostgreSQL in orders-races).
     await ordersRepo.updateItemRefunds(tx, [...refunds.entries()].map(([id, r]) => ({ id, fen: r.fen, quantity: r.quantity })));
     const after = new Map(items.map((i) => {
       const r = refunds.get(i.id);
@@ -226,7 +229,7 @@ export function createOrdersService(deps: {
     const dailyDelta = new Map<string, number>();
     let reversedTotal = 0;
     for (const c of lines) {
-      if (c.kind !== 'commission' || c.status === 'reversed' || !c.order_item_id || !refunds.has(c.order_item_id)) continue;
+      if (c.kind !== 'commission' || !c.order_item_id || !refunds.has(c.order_item_id)) continue;
       const item = after.get(c.order_item_id)!;
       const effective = c.amount_fen + (clawedBack.get(c.id) ?? 0);
       const next = recomputeLine(
@@ -234,6 +237,11 @@ export function createOrdersService(deps: {
         { quantity: item.quantity, paid_fen: item.paid_fen, remaining_fen: item.paid_fen - item.refunded_fen, refunded_quantity: item.refunded_quantity },
       );
       const delta = effective - next.amountFen;
+      if (c.status === 'reversed') {
+        // Nothing left to take back, but the line still shows the base it stands on.
+        await tx.updateTable('commissions').set({ base_fen: next.baseFen, units: next.units }).where('id', '=', c.id).execute();
+        continue;
+      }
       if (c.status === 'settled') {
         if (delta <= 0) continue;
         const id = newId('cm');

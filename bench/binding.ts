@@ -255,6 +255,8 @@ async function runOne(kind: DbKind, size: number, o: { depth: number; registrati
     const depth = tree.levels.length;
     const upTo = (levelsBelow: number) => tree.levels[Math.max(0, depth - 1 - levelsBelow)]!.end;
     const reads: { op: string; url: () => string }[] = [
+      // What HTTP, the load generator and a trivial query cost on this machine, for scale.
+      { op: 'GET /health (baseline)', url: () => '/health' },
       { op: 'upline', url: () => `/v1/distributors/${seedId(rand(1, size))}/upline` },
       { op: 'downline level=1', url: () => `/v1/distributors/${seedId(rand(1, upTo(1)))}/downline?level=1` },
       { op: 'downline level=2', url: () => `/v1/distributors/${seedId(rand(1, upTo(2)))}/downline?level=2` },

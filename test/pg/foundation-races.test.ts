@@ -263,25 +263,27 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
     const t2 = await create(key, 'T2');
     const holder = new pg.Client({ connectionString: inject('databaseUrl') });
     await holder.connect();
-    // A second connection watches: pg_stat_activity is a snapshot per transaction, so the holder
-    // (inside its transaction) would keep seeing the first one.
+    // A second connection watches (pg_stat_activity is a snapshot per transaction, so the holder
+    // would keep seeing its first one), and only for backends blocked by a given one: other test
+    // files share this database and may be waiting on locks of their own.
     const watcher = new pg.Client({ connectionString: inject('databaseUrl') });
     await watcher.connect();
-    const waiting = async (n: number) => {
+    const blockedBy = async (blocker: number): Promise<number> => {
       for (let i = 0; i < 1000; i++) {
-        const r = await watcher.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'active' and wait_event_type = 'Lock'`);
-        if (r.rows[0].n >= n) return;
+        const r = await watcher.query(`select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid)) limit 1`, [blocker]);
+        if (r.rows.length > 0) return r.rows[0].pid as number;
         await new Promise((res) => setTimeout(res, 10));
       }
-      throw new Error(`never saw ${n} requests waiting on a lock`);
+      throw new Error(`no request became blocked by backend ${blocker}`);
     };
     try {
+      const holderPid = (await holder.query('select pg_backend_pid() as pid')).rows[0].pid as number;
       await holder.query('begin');
       await holder.query(`select 1 from grades where tenant_id = $1 and code = 'default' for update`, [tenantId]);
       const reg = a.call('POST', '/v1/distributors', { token: key, body: { external_id: 'late', name: 'late' } });
-      await waiting(1);
+      const registrationPid = await blockedBy(holderPid);
       const bind = b.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'late', invite_code: t2.invite_code } });
-      await waiting(2);
+      await blockedBy(registrationPid);
       await holder.query('commit');
       const [r, bnd] = await Promise.all([reg, bind]);
       expect(r.statusCode).toBe(201);

@@ -217,6 +217,8 @@ export function createOrdersService(deps: {
     // The buyer's row first, before any ledger account: a new order of the same buyer locks the
     // customer row and then its chain's accounts, so taking them the other way round here
     // deadlocked a refund against a concurrent order (seen on PostgreSQL in orders-races).
+    await tx.updateTable('customers').set((eb) => ({ purchases_fen: eb('purchases_fen', '-', total) }))
+      .where('tenant_id', '=', order.tenant_id).where('external_id', '=', order.buyer_external_id).execute();
     await ordersRepo.updateItemRefunds(tx, [...refunds.entries()].map(([id, r]) => ({ id, fen: r.fen, quantity: r.quantity })));
     const after = new Map(items.map((i) => {
       const r = refunds.get(i.id);
@@ -273,8 +275,6 @@ export function createOrdersService(deps: {
       await ordersRepo.lockDaily(tx, order.tenant_id, [...dailyDelta.keys()], localDate(order.paid_at, settings.timezone));
       await ordersRepo.addDaily(tx, dailyDelta, localDate(order.paid_at, settings.timezone));
     }
-    await tx.updateTable('customers').set((eb) => ({ purchases_fen: eb('purchases_fen', '-', total) }))
-      .where('tenant_id', '=', order.tenant_id).where('external_id', '=', order.buyer_external_id).execute();
     return total;
   }
 

@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { systemClock } from '../../src/app/context.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+export const CHROMIUM = process.env.FENXIAO_CHROMIUM ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.resolve('.test-artifacts/screenshots');
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LiveServer extends TestServer { base: string }
+
+/** The whole server (API and web apps) listening on a free local port, on the real clock. */
+export async function startLiveServer(): Promise<LiveServer> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const t = await startTestServer({ clock: systemClock, env: { FENXIAO_PUBLIC_URL: base, LOG_LEVEL: 'warn' } });
+  await t.app.listen({ port, host: '127.0.0.1' });
+  return Object.assign(t, { base });
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Dialogs (alert, confirm) any page opened: an injected script would show up here. */
+  dialogs: string[];
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A fontconfig file that adds the Noto Sans SC files the poster renderer bundles: a fresh
+ * machine may have no CJK font, and screenshots of boxes would show nothing. The pages
+ * themselves load no font; this only gives Chromium's fallback something to find.
+ */
+function fontConfig(dir: string): string {
+  const fonts = path.dirname(path.dirname(require.resolve('@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf')));
+  const file = path.join(dir, 'fonts.conf');
+  fs.writeFileSync(file, `<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+  <dir>${path.join(fonts, '400Regular')}</dir>
+  <dir>${path.join(fonts, '700Bold')}</dir>
+  <cachedir>${path.join(dir, 'fontconfig-cache')}</cachedir>
+</fontconfig>
+`);
+  return file;
+}
+
+/** Debian's Chromium with a fresh profile; `mobile` is a 390×844 phone. */
+export async function launch(options: { mobile?: boolean } = {}): Promise<Browser> {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-chromium-'));
+  const fontDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-fonts-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    env: { ...process.env, FONTCONFIG_FILE: fontConfig(fontDir) },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    locale: 'zh-CN',
+    acceptDownloads: true,
+    ...(options.mobile
+      ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
+      : { viewport: { width: 1440, height: 900 } }),
+  });
+  const dialogs: string[] = [];
+  const pageErrors: string[] = [];
+  const watch = (p: Page) => {
+    p.on('dialog', (d) => { dialogs.push(`${d.type()}: ${d.message()}`); void d.dismiss(); });
+    p.on('pageerror', (e) => { pageErrors.push(e.message); });
+  };
+  context.on('page', watch);
+  const page = context.pages()[0] ?? await context.newPage();
+  watch(page);
+  page.setDefaultTimeout(15_000);
+  return {
+    context, page, dialogs, pageErrors,
+    async close() {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+      fs.rmSync(fontDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: unknown[]; html: string }[] }
+
+/**
+ * Runs axe-core in the page (evaluated over the DevTools protocol, so the page's CSP does not
+ * block it) and fails on critical violations. The full report goes to the artifacts.
+ */
+export async function expectNoCriticalA11yViolations(page: Page, name: string): Promise<void> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate("axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)") as AxeViolation[];
+  fs.writeFileSync(path.join(SCREENSHOTS, `${name}.axe.json`), JSON.stringify(violations, null, 2));
+  const critical = violations.filter((v) => v.impact === 'critical');
+  expect(critical.map((v) => `${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.html).join(' | ')}`), `critical axe violations on ${name}`).toEqual([]);
+}
+
+/** The page shows `text` somewhere, as text. */
+export async function expectText(page: Page, text: string): Promise<void> {
+  await page.getByText(text, { exact: false }).first().waitFor({ state: 'visible' });
+}

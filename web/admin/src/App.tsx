@@ -1,0 +1,74 @@
+import { lazy, Suspense, type ReactNode } from 'react';
+import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router-dom';
+import { App as AntApp, ConfigProvider, Spin } from 'antd';
+import zhCN from 'antd/locale/zh_CN';
+import enUS from 'antd/locale/en_US';
+import { I18nProvider, useI18n } from './i18n.ts';
+import { SessionProvider, useSession } from './session.tsx';
+import { ConsoleLayout } from './Layout.tsx';
+import { LoginPage } from './pages/Login.tsx';
+import { NotFound } from './pages/NotFound.tsx';
+
+const ProgramPage = lazy(() => import('./pages/Program.tsx'));
+const GradesPage = lazy(() => import('./pages/Grades.tsx'));
+const DistributorsPage = lazy(() => import('./pages/Distributors.tsx'));
+const DistributorDetailPage = lazy(() => import('./pages/DistributorDetail.tsx'));
+const ApplicationsPage = lazy(() => import('./pages/Applications.tsx'));
+const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx'));
+const AdminUsersPage = lazy(() => import('./pages/AdminUsers.tsx'));
+const RiskEventsPage = lazy(() => import('./pages/RiskEvents.tsx'));
+const PortalSettingsPage = lazy(() => import('./pages/PortalSettings.tsx'));
+
+function RequireSession({ children }: { children: ReactNode }) {
+  const { session } = useSession();
+  const location = useLocation();
+  if (!session) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  return <>{children}</>;
+}
+
+/** antd's defaults, darkened where their grey and red text falls short of WCAG AA contrast. */
+const THEME = {
+  token: { colorPrimary: '#c2300a', colorError: '#cf1322', colorTextDescription: 'rgba(0, 0, 0, 0.62)', colorTextTertiary: 'rgba(0, 0, 0, 0.62)' },
+};
+
+function Localized({ children }: { children: ReactNode }) {
+  const { lang } = useI18n();
+  return (
+    <ConfigProvider locale={lang === 'en' ? enUS : zhCN} button={{ autoInsertSpace: false }} theme={THEME}>
+      <AntApp>{children}</AntApp>
+    </ConfigProvider>
+  );
+}
+
+const loading = <div style={{ padding: 48, textAlign: 'center' }}><Spin /></div>;
+
+export function App() {
+  return (
+    <I18nProvider>
+      <Localized>
+        <SessionProvider>
+          <BrowserRouter basename="/admin">
+            <Suspense fallback={loading}>
+              <Routes>
+                <Route path="/login" element={<LoginPage />} />
+                <Route element={<RequireSession><ConsoleLayout /></RequireSession>}>
+                  <Route index element={<Navigate to="/distributors" replace />} />
+                  <Route path="/distributors" element={<DistributorsPage />} />
+                  <Route path="/distributors/:id" element={<DistributorDetailPage />} />
+                  <Route path="/applications" element={<ApplicationsPage />} />
+                  <Route path="/program" element={<ProgramPage />} />
+                  <Route path="/grades" element={<GradesPage />} />
+                  <Route path="/risk-events" element={<RiskEventsPage />} />
+                  <Route path="/audit-log" element={<AuditLogPage />} />
+                  <Route path="/admin-users" element={<AdminUsersPage />} />
+                  <Route path="/portal" element={<PortalSettingsPage />} />
+                  <Route path="*" element={<NotFound />} />
+                </Route>
+              </Routes>
+            </Suspense>
+          </BrowserRouter>
+        </SessionProvider>
+      </Localized>
+    </I18nProvider>
+  );
+}

@@ -1,0 +1,133 @@
+import { useEffect, useState } from 'react';
+import { Alert, App, Button, Card, Checkbox, Form, Input, InputNumber, Radio, Select, Space, Spin, Switch, Typography } from 'antd';
+import { ApiError } from '../../../shared/api.ts';
+import type { ProgramSettings } from '../../../shared/types.ts';
+import { HundredthsInput } from '../components/HundredthsInput.tsx';
+import { messageOf } from '../components/errors.ts';
+import { useI18n } from '../i18n.ts';
+import { useAuthed } from '../session.tsx';
+
+type Window = { limit: number; window_seconds: number } | null;
+
+/** An anti-cheat limit: off (null), or at most `limit` events in `window_seconds`. */
+function WindowField({ value, onChange, label, disabled }: { value?: Window; onChange?: (v: Window) => void; label: string; disabled: boolean }) {
+  const { t } = useI18n();
+  const on = value !== null && value !== undefined;
+  return (
+    <Space wrap>
+      <Checkbox checked={on} disabled={disabled} onChange={(e) => onChange?.(e.target.checked ? { limit: 10, window_seconds: 3600 } : null)}>
+        {label}
+      </Checkbox>
+      <InputNumber aria-label={`${label} ${t('program.antiCheat.limit')}`} disabled={disabled || !on} min={1} precision={0}
+        value={value?.limit ?? null} onChange={(v) => value && onChange?.({ ...value, limit: v ?? 1 })} addonBefore={t('program.antiCheat.limit')} />
+      <InputNumber aria-label={`${label} ${t('program.antiCheat.window')}`} disabled={disabled || !on} min={1} precision={0} style={{ width: 220 }}
+        value={value?.window_seconds ?? null} onChange={(v) => value && onChange?.({ ...value, window_seconds: v ?? 1 })} addonBefore={t('program.antiCheat.window')} />
+    </Space>
+  );
+}
+
+export default function ProgramPage() {
+  const { t } = useI18n();
+  const { api, can } = useAuthed();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<ProgramSettings>();
+  const [loaded, setLoaded] = useState<ProgramSettings | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const writable = can('program:write');
+
+  useEffect(() => {
+    api.get<ProgramSettings>('/v1/program').then(setLoaded, (err: unknown) => setLoadError(messageOf(err)));
+  }, [api]);
+
+  async function save(values: ProgramSettings) {
+    setSaving(true);
+    try {
+      const body = { ...values, landing_url: values.landing_url ? values.landing_url : null };
+      const saved = await api.put<ProgramSettings>('/v1/program', body);
+      form.setFieldsValue(saved);
+      setLoaded(saved);
+      void message.success(t('common.saved'));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'compliance_violation') {
+        form.setFields([{ name: 'levels', errors: [t('program.compliance', { message: err.message })] }]);
+        form.scrollToField('levels');
+      } else {
+        void message.error(t('common.error', { message: messageOf(err) }));
+      }
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  if (loadError) return <Alert type="error" showIcon title={t('common.error', { message: loadError })} />;
+  if (!loaded) return <Spin />;
+
+  const yuan = t('common.yuan');
+  const pct = t('common.percent');
+  return (
+    <Space direction="vertical" size="large" style={{ width: '100%' }}>
+      <Typography.Title level={1} style={{ fontSize: 24 }}>{t('program.title')}</Typography.Title>
+      {!writable && <Alert type="info" showIcon title={t('common.readOnly')} />}
+      <Form form={form} layout="vertical" initialValues={loaded} disabled={!writable} onFinish={(v) => void save(v)} data-testid="program-form">
+        <Card title={t('program.section.basic')} style={{ marginBottom: 16 }}>
+          <Form.Item name="levels" label={t('program.levels')} extra={<span data-testid="levels-note">{t('program.levelsNote')}</span>} rules={[{ required: true }]}>
+            <InputNumber min={0} max={99} precision={0} style={{ width: 120 }} />
+          </Form.Item>
+          <Form.Item name="self_purchase" label={t('program.selfPurchase')} valuePropName="checked"><Switch /></Form.Item>
+          <Form.Item name="freeze_days" label={t('program.freezeDays')} rules={[{ required: true }]}>
+            <InputNumber min={0} max={3650} precision={0} style={{ width: 120 }} />
+          </Form.Item>
+          <Form.Item name="review_threshold_fen" label={t('program.reviewThreshold')} rules={[{ required: true }]}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name="admission" label={t('program.admission')}>
+            <Radio.Group options={[{ value: 'open', label: t('program.admission.open') }, { value: 'review', label: t('program.admission.review') }]} />
+          </Form.Item>
+          <Form.Item name="landing_url" label={t('program.landingUrl')} extra={t('program.landingUrlHint')} rules={[{ pattern: /^https?:\/\//, message: 'http(s)://…' }]}>
+            <Input type="url" placeholder="https://" />
+          </Form.Item>
+        </Card>
+        <Card title={t('program.section.withdrawal')} style={{ marginBottom: 16 }}>
+          <Form.Item name={['withdrawal', 'min_fen']} label={t('program.withdrawal.min')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['withdrawal', 'fee_bp']} label={t('program.withdrawal.feeBp')}><HundredthsInput suffix={pct} max={10000} /></Form.Item>
+          <Form.Item name={['withdrawal', 'fixed_fee_fen']} label={t('program.withdrawal.fixedFee')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['withdrawal', 'auto_approve_max_fen']} label={t('program.withdrawal.autoApproveMax')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['withdrawal', 'daily_count_limit']} label={t('program.withdrawal.dailyCount')}>
+            <InputNumber min={0} max={1000} precision={0} style={{ width: 120 }} />
+          </Form.Item>
+          <Form.Item name={['withdrawal', 'daily_amount_limit_fen']} label={t('program.withdrawal.dailyAmount')}><HundredthsInput suffix={yuan} /></Form.Item>
+        </Card>
+        <Card title={t('program.section.binding')} style={{ marginBottom: 16 }}>
+          <Form.Item name={['binding', 'mode']} label={t('program.binding.mode')}>
+            <Select style={{ width: 220 }} options={(['permanent', 'rebindable'] as const).map((v) => ({ value: v, label: t(`program.binding.mode.${v}`) }))} />
+          </Form.Item>
+          <Form.Item name={['binding', 'rebind_after_days']} label={t('program.binding.rebindAfter')}>
+            <InputNumber min={1} max={3650} precision={0} style={{ width: 120 }} />
+          </Form.Item>
+          <Form.Item name={['binding', 'bind_on']} label={t('program.binding.bindOn')}>
+            <Select style={{ width: 220 }} options={(['registration', 'first_order'] as const).map((v) => ({ value: v, label: t(`program.binding.bindOn.${v}`) }))} />
+          </Form.Item>
+        </Card>
+        <Card title={t('program.section.admission')} style={{ marginBottom: 16 }}>
+          <Form.Item name={['admission_conditions', 'deposit_fen']} label={t('program.admission.deposit')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['admission_conditions', 'training_required']} label={t('program.admission.training')} valuePropName="checked"><Switch /></Form.Item>
+          <Form.Item name={['admission_conditions', 'min_purchases_fen']} label={t('program.admission.minPurchases')}><HundredthsInput suffix={yuan} /></Form.Item>
+        </Card>
+        <Card title={t('program.section.antiCheat')} style={{ marginBottom: 16 }}>
+          {(['registration', 'binding'] as const).map((scope) => (
+            <Form.Item key={scope} label={t(`program.antiCheat.${scope}`)} style={{ marginBottom: 8 }}>
+              <Space direction="vertical">
+                <Form.Item name={['anti_cheat', scope, 'per_ip']} noStyle>
+                  <WindowField label={t('program.antiCheat.perIp')} disabled={!writable} />
+                </Form.Item>
+                <Form.Item name={['anti_cheat', scope, 'per_device']} noStyle>
+                  <WindowField label={t('program.antiCheat.perDevice')} disabled={!writable} />
+                </Form.Item>
+              </Space>
+            </Form.Item>
+          ))}
+        </Card>
+        {writable && <Button type="primary" htmlType="submit" loading={saving}>{t('common.save')}</Button>}
+      </Form>
+    </Space>
+  );
+}

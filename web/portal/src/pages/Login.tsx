@@ -1,0 +1,63 @@
+import { useEffect, useState } from 'react';
+import { Link, Navigate } from 'react-router-dom';
+import { Button, Form, Input, NavBar, NoticeBar } from 'antd-mobile';
+import type { PortalSession } from '../../../shared/types.ts';
+import { LangSwitch } from '../components/LangSwitch.tsx';
+import { messageOf } from '../errors.ts';
+import { useI18n } from '../i18n.ts';
+import { rememberTenant, takeExpired, useSession } from '../session.tsx';
+
+export const PHONE = /^\+?[0-9][0-9 -]{3,18}[0-9]$/;
+
+export function LoginPage() {
+  const { t } = useI18n();
+  const { session, api, signIn } = useSession();
+  const [tenant] = useState(() => rememberTenant(new URLSearchParams(window.location.search).get('tenant')));
+  const [expired] = useState(takeExpired);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => { document.title = `${t('login.title')} · ${t('app.title')}`; }, [t]);
+  if (session) return <Navigate to="/" replace />;
+
+  async function submit(v: { tenant_id?: string; phone: string; password: string }) {
+    const tenantId = (tenant ?? v.tenant_id ?? '').trim();
+    setBusy(true);
+    setError(null);
+    try {
+      signIn(await api.post<PortalSession>('/v1/portal/login', { tenant_id: tenantId, phone: v.phone.trim(), password: v.password }));
+    } catch (err) {
+      setError(t('login.failed', { message: messageOf(err) }));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div>
+      <header><NavBar backIcon={false} right={<LangSwitch />}><h1 style={{ fontSize: 17, margin: 0 }}>{t('login.title')}</h1></NavBar></header>
+      <main>
+        {expired && <NoticeBar color="alert" content={t('login.expired')} />}
+        {error && <NoticeBar color="error" content={error} data-testid="login-error" />}
+        <Form layout="vertical" onFinish={(v) => void submit(v as { tenant_id?: string; phone: string; password: string })} mode="card"
+          footer={<Button block type="submit" color="primary" size="large" loading={busy}>{t('login.submit')}</Button>}>
+          <Form.Header>{t('login.byPassword')}</Form.Header>
+          {!tenant && (
+            <Form.Item name="tenant_id" label={t('login.tenant')} rules={[{ required: true, message: t('form.required', { field: t('login.tenant') }) }]}>
+              <Input autoComplete="off" />
+            </Form.Item>
+          )}
+          <Form.Item name="phone" label={t('login.phone')} rules={[{ required: true, message: t('form.required', { field: t('login.phone') }) }, { pattern: PHONE, message: t('form.phoneInvalid') }]}>
+            <Input type="tel" inputMode="tel" autoComplete="tel" />
+          </Form.Item>
+          <Form.Item name="password" label={t('login.password')} rules={[{ required: true, message: t('form.required', { field: t('login.password') }) }]}>
+            <Input type="password" autoComplete="current-password" />
+          </Form.Item>
+        </Form>
+        <p style={{ textAlign: 'center', color: '#666' }}>
+          {t('login.noAccount')} <Link to={`/apply${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ''}`}>{t('login.apply')}</Link>
+        </p>
+      </main>
+    </div>
+  );
+}

@@ -26,7 +26,7 @@ export function portalRoutes(app: App, s: Services) {
     config: { auth: 'tenant' },
     schema: {
       tags, summary: 'Create or rotate the secret the merchant\'s backend signs portal login tokens with (shown once)',
-      description: 'Login tokens are JWTs signed HS256 with the UTF-8 bytes of this secret: `sub` the distributor\'s external_id, `iat`, `exp` at most 600 s ahead, a unique `jti` (8–128 characters). Send the distributor to `/portal/?tenant=<tenant id>&token=<jwt>`. A new secret replaces the old one at once. See docs/portal-login.md.',
+      description: 'Login tokens are JWTs signed HS256 with the UTF-8 bytes of this secret: `sub` the distributor\'s external_id, `iat`, `exp` at most 600 s ahead, a unique `jti` (8–128 characters). Send the distributor to `/portal/?tenant=<tenant id>&token=<jwt>`. A new secret replaces the old one at once. See docs/portal.md.',
       response: { 201: SigningSecret, ...errors(403) },
     },
   }, async (req, reply) => reply.code(201).send(await s.portal.rotateSigningSecret(actor(req))));

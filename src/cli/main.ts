@@ -11,6 +11,9 @@ import { createLocalStorage } from '../adapters/storage/local.ts';
 import path from 'node:path';
 import type { AdminRole } from '../db/schema.ts';
 import { AppError } from '../app/errors.ts';
+import { createPayoutChannels } from '../adapters/payout/index.ts';
+import { payoutConfigFromEnv } from '../app/payout-config.ts';
+import { verifyLedger } from '../modules/ledger/verify.ts';
 
 /** Opens the configured database with every service, for one CLI command, then closes it. */
 async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
@@ -22,6 +25,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
     const services = createServices({
       db: database.db, clock: systemClock, keyring: createKeyRing(loadMasterKey(config.masterKey, config.dataDir)),
       limiter, storage: createLocalStorage(path.resolve(config.dataDir, 'files')), publicUrl: config.publicUrl, rootToken: config.rootToken,
+      payoutChannels: createPayoutChannels(payoutConfigFromEnv(), { clock: systemClock }),
     });
     return await fn(services);
   } finally {
@@ -72,6 +76,22 @@ user.command('create').description('create an admin user (the password comes fro
     if (!password) throw new AppError('invalid_request', 'give a password with FENXIAO_PASSWORD or --password');
     const u = await withServices((s) => s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, opts.tenant));
     console.log(`user ${u.id} ${u.email} (${u.role})`);
+  });
+
+const ledger = cli.command('ledger').description('the double-entry ledger');
+ledger.command('verify').description('check every ledger invariant and name each break (exit 0: clean, 2: breaks found, 1: could not check)')
+  .option('--tenant <id>', 'one tenant (default: all tenants)')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { tenant?: string; json?: boolean }) => {
+    const report = await withServices((s) => verifyLedger(s.db, opts.tenant ?? null, s.ledgerChecks));
+    if (opts.json) console.log(JSON.stringify(report));
+    else {
+      const { journals, postings, accounts, commissions } = report.checked;
+      console.log(`${opts.tenant ? `tenant ${opts.tenant}` : 'all tenants'}: ${journals} journals, ${postings} postings, ${accounts} accounts, ${commissions} commission lines checked`);
+      for (const b of report.breaks) console.log(`BREAK ${b.invariant}: ${b.subject}: ${b.detail}`);
+      console.log(report.ok ? 'ledger ok' : `${report.breaks.length} break(s)`);
+    }
+    if (!report.ok) process.exitCode = 2;
   });
 
 try {

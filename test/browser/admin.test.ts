@@ -183,6 +183,39 @@ describe('admin console', () => {
     await expectNoCriticalA11yViolations(page, 'admin-distributors');
   });
 
+  it('changes a grade and moves a relation, each with a reason', async () => {
+    const { page } = b;
+    await page.getByTestId('distributors-table').getByRole('link', { name: '李四' }).click();
+    await page.getByTestId('distributor-name').filter({ hasText: '李四' }).waitFor();
+    const id = new URL(page.url()).pathname.split('/').pop()!;
+
+    await page.getByRole('button', { name: '调整等级' }).click();
+    let dialog = page.getByRole('dialog');
+    await dialog.getByRole('combobox').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: '金牌 (gold)' }).click();
+    await dialog.getByLabel('原因').fill('业绩达标');
+    await dialog.getByRole('button', { name: '确定' }).click();
+    await page.getByText('等级已调整').waitFor();
+    expect((await t.call('GET', `/v1/distributors/${id}`, { token: tenant.key })).data.grade).toBe('gold');
+
+    await page.getByRole('button', { name: '迁移关系' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByText('已支付的订单保留原有链路').waitFor();
+    await dialog.getByRole('button', { name: '确定' }).click();
+    await dialog.getByText('请填写原因').waitFor();
+    await dialog.getByRole('combobox').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: '无推荐人（成为顶级）' }).click();
+    await dialog.getByLabel('原因').fill('推荐人离职，转为直营');
+    await dialog.getByRole('button', { name: '确定' }).click();
+    await page.getByText('关系已迁移').waitFor();
+    await page.getByText('没有上级（顶级分销员）').waitFor();
+    expect((await t.call('GET', `/v1/distributors/${id}`, { token: tenant.key })).data.referrer_id).toBeNull();
+    const audit = (await t.call('GET', `/v1/audit-log?target_id=${id}`, { token: tenant.key })).data.items;
+    expect(audit.slice(0, 2).map((e: { action: string; reason: string }) => [e.action, e.reason])).toEqual([
+      ['distributor.move', '推荐人离职，转为直营'], ['distributor.update', '业绩达标'],
+    ]);
+  });
+
   it('shows the audit log with the before/after of a change', async () => {
     const { page } = b;
     await menu(page, '审计日志').click();

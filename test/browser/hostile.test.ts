@@ -65,7 +65,7 @@ describe('hostile names', () => {
       await page.getByLabel('邮箱').fill('owner@example.com');
       await page.getByLabel('密码').fill('owner-password-1');
       await page.getByRole('button', { name: '登录' }).click();
-      await page.getByTestId('distributors-table').getByRole('link', { name: HOSTILE[0] }).waitFor();
+      await page.getByTestId('distributors-table').getByRole('link', { name: HOSTILE[0]! }).waitFor();
       await expectNamesAsText(page);
       await expectNoInjection(page, b);
       await screenshot(page, 'hostile-admin-distributors');
@@ -75,20 +75,20 @@ describe('hostile names', () => {
       for (const name of HOSTILE) await tree.getByRole('link', { name, exact: true }).waitFor();
       await expectNoInjection(page, b);
 
-      await tree.getByRole('link', { name: HOSTILE[1], exact: true }).click();
-      await page.getByTestId('distributor-name').filter({ hasText: HOSTILE[1] }).waitFor();
-      expect(await page.getByTestId('distributor-name').textContent()).toBe(HOSTILE[1]);
+      await tree.getByRole('link', { name: HOSTILE[1]!, exact: true }).click();
+      await page.getByTestId('distributor-name').filter({ hasText: HOSTILE[1]! }).waitFor();
+      expect(await page.getByTestId('distributor-name').textContent()).toBe(HOSTILE[1]!);
       await expectNoInjection(page, b);
       await screenshot(page, 'hostile-admin-detail');
 
       // A change through the console puts the name into the audit log's before/after.
       await page.getByRole('button', { name: '暂停' }).click();
-      await page.getByRole('dialog').getByLabel('原因').fill(HOSTILE[2]);
+      await page.getByRole('dialog').getByLabel('原因').fill(HOSTILE[2]!);
       await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
       await page.getByText('已暂停').first().waitFor();
       await page.getByRole('menuitem').filter({ hasText: /^审计日志$/ }).click();
       const row = page.getByTestId('audit-table').getByRole('row').filter({ hasText: 'distributor.suspend' });
-      await row.getByText(HOSTILE[2], { exact: true }).waitFor();
+      await row.getByText(HOSTILE[2]!, { exact: true }).waitFor();
       await row.getByRole('button', { name: /展开|Expand/ }).click();
       await page.getByTestId('audit-diff').getByText('"suspended"').waitFor();
       await expectNoInjection(page, b);
@@ -114,8 +114,8 @@ describe('hostile names', () => {
 
       await page.evaluate(() => localStorage.removeItem('fenxiao.portal.session'));
       await page.goto(`${t.base}/portal/?token=${encodeURIComponent(await mint('hostile-0'))}&tenant=${tenant.id}`);
-      await page.getByTestId('me-name').filter({ hasText: HOSTILE[0] }).waitFor();
-      expect(await page.getByTestId('me-name').textContent()).toBe(`你好，${HOSTILE[0]}`);
+      await page.getByTestId('me-name').filter({ hasText: HOSTILE[0]! }).waitFor();
+      expect(await page.getByTestId('me-name').textContent()).toBe(`你好，${HOSTILE[0]!}`);
       await expectNoInjection(page, b);
       await screenshot(page, 'hostile-portal-home');
       expect(b.pageErrors).toEqual([]);

@@ -66,6 +66,13 @@ describe('distributor portal on a phone', () => {
     await screenshot(page, 'portal-home');
     await expectNoCriticalA11yViolations(page, 'portal-home');
 
+    // Documents for the reviewer, uploaded from the phone.
+    const licence = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082', 'hex');
+    await page.getByTestId('document-file').setInputFiles({ name: '营业执照.png', mimeType: 'image/png', buffer: licence });
+    await page.getByTestId('documents').getByText('营业执照.png').waitFor();
+    const docs = await t.call('GET', `/v1/distributors/${me.data.items[0].id}/documents`, { token: tenant.key });
+    expect(docs.data.items).toMatchObject([{ kind: 'licence', filename: '营业执照.png', content_type: 'image/png', size_bytes: licence.length }]);
+
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('poster-download').click()]);
     expect(download.suggestedFilename()).toBe(`invite-poster-${code}.png`);
     const png = fs.readFileSync(await download.path());

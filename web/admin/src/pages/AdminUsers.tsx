@@ -35,7 +35,8 @@ export default function AdminUsersPage() {
   }
 
   async function create() {
-    const v = await form.validateFields();
+    let v: { email: string; name: string; password: string; role: AdminRole };
+    try { v = await form.validateFields(); } catch { return; } // the form shows what is missing
     setBusy(true);
     try {
       await api.post('/v1/admin-users', { email: v.email.trim(), password: v.password, role: v.role, ...(v.name?.trim() ? { name: v.name.trim() } : {}) });

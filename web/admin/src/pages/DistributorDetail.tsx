@@ -163,7 +163,8 @@ export default function DistributorDetailPage() {
   }
 
   async function submitAction() {
-    const v = await form.validateFields() as { reason?: string; grade?: string; referrer_id?: string; deposit_paid_fen?: number; training_completed?: boolean };
+    let v: { reason?: string; grade?: string; referrer_id?: string; deposit_paid_fen?: number; training_completed?: boolean };
+    try { v = await form.validateFields(); } catch { return undefined; } // the form shows what is missing
     switch (action) {
       case 'reject': return run(t('detail.rejected'), () => api.post(`${path}/reject`, { reason: v.reason }));
       case 'suspend': return run(t('detail.suspended'), () => api.post(`${path}/suspend`, { reason: v.reason }));

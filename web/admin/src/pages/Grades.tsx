@@ -34,7 +34,8 @@ export default function GradesPage() {
   }
 
   async function save() {
-    const v = await form.validateFields();
+    let v: GradeForm;
+    try { v = await form.validateFields(); } catch { return; } // the form shows what is missing
     // Trailing empty levels are left out; a gap in the middle is a 0 rate.
     const levels = [v.l1, v.l2, v.l3];
     while (levels.length && (levels.at(-1) === null || levels.at(-1) === undefined)) levels.pop();

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useNavigate } from 'react-router-dom';
-import { Button, Card, DotLoading, ErrorBlock, Form, Input, List, NoticeBar, Space, Tag, Toast } from 'antd-mobile';
+import { Button, Card, DotLoading, ErrorBlock, Form, Input, List, NoticeBar, Selector, Space, Tag, Toast } from 'antd-mobile';
 import { saveBlob } from '../../../shared/api.ts';
-import type { Invite, Me, TeamCounts } from '../../../shared/types.ts';
+import { formatBytes } from '../../../shared/format.ts';
+import type { DocumentView, Invite, Me, TeamCounts } from '../../../shared/types.ts';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
@@ -50,6 +51,60 @@ function PasswordCard({ me, onSaved }: { me: Me; onSaved: () => void }) {
       ) : (
         <Button size="small" onClick={() => setOpen(true)}>{me.has_password ? t('home.changePassword') : t('home.setPassword')}</Button>
       )}
+    </Card>
+  );
+}
+
+const DOC_KINDS = ['licence', 'id_card', 'other'] as const;
+type DocKind = (typeof DOC_KINDS)[number];
+
+/** The documents a reviewer reads with the application: the distributor uploads its own. */
+function DocumentsCard({ me }: { me: Me }) {
+  const { t } = useI18n();
+  const { api } = useSession();
+  const [docs, setDocs] = useState<DocumentView[] | null>(null);
+  const [kind, setKind] = useState<DocKind>('licence');
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+  const path = `/v1/distributors/${encodeURIComponent(me.id)}/documents`;
+
+  const load = useCallback(() => {
+    api.get<{ items: DocumentView[] }>(path).then((r) => setDocs(r.items), () => setDocs([]));
+  }, [api, path]);
+  useEffect(load, [load]);
+
+  async function upload(file: File) {
+    setBusy(true);
+    try {
+      await api.upload('POST', path, file, { kind });
+      Toast.show({ icon: 'success', content: t('docs.uploaded') });
+      load();
+    } catch (err) {
+      Toast.show({ icon: 'fail', content: t('common.error', { message: messageOf(err) }) });
+    } finally {
+      setBusy(false);
+      if (input.current) input.current.value = '';
+    }
+  }
+
+  const kindLabel = (k: string) => ((DOC_KINDS as readonly string[]).includes(k) ? t(`docs.kind.${k as DocKind}`) : k);
+  return (
+    <Card title={t('docs.title')}>
+      <p style={{ margin: '0 0 8px', color: '#666' }}>{t('docs.hint')}</p>
+      <div role="group" aria-label={t('docs.kind')}>
+        <Selector value={[kind]} onChange={(v) => v[0] && setKind(v[0])} options={DOC_KINDS.map((k) => ({ value: k, label: kindLabel(k) }))} />
+      </div>
+      <input ref={input} type="file" accept="image/png,image/jpeg,image/webp,application/pdf" aria-label={t('docs.file')} data-testid="document-file"
+        style={{ display: 'none' }} onChange={(e) => { const f = e.target.files?.[0]; if (f) void upload(f); }} />
+      <Button block style={{ marginTop: 8 }} loading={busy} onClick={() => input.current?.click()}>{t('docs.upload')}</Button>
+      <List style={{ marginTop: 8 }} data-testid="documents">
+        {docs?.length === 0 && <List.Item>{t('docs.empty')}</List.Item>}
+        {docs?.map((d) => (
+          <List.Item key={d.id} description={`${kindLabel(d.kind)} · ${formatBytes(d.size_bytes)}`}>
+            <span style={{ wordBreak: 'break-all' }}>{d.filename}</span>
+          </List.Item>
+        ))}
+      </List>
     </Card>
   );
 }
@@ -132,6 +187,8 @@ export function HomePage() {
         <p style={{ margin: 0 }} data-testid="team-counts">{t('home.teamCounts', { direct: team.direct, level2: team.level2, level3: team.level3 })}</p>
         <Button size="small" fill="none" color="primary" style={{ paddingInline: 0 }} onClick={() => navigate('/team')}>{t('home.viewTeam')}</Button>
       </Card>
+
+      <DocumentsCard me={me} />
 
       <PasswordCard me={me} onSaved={() => void load()} />
     </Space>

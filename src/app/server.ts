@@ -28,6 +28,7 @@ import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
 import { ledgerRoutes } from '../modules/ledger/routes.ts';
 import { portalRoutes } from '../modules/portal/routes.ts';
+import { exportRoutes } from './export-routes.ts';
 import { registerWeb } from './web.ts';
 
 export interface Server {
@@ -104,6 +105,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   rulesRoutes(app, services);
   ledgerRoutes(app, services);
   portalRoutes(app, services);
+  exportRoutes(app, services, config);
   registerWeb(app);
 
   await app.ready();

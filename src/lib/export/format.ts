@@ -1,0 +1,254 @@
+/**
+ * Pure formatting for exports: amounts, rates, wall-clock times, CSV fields, file names.
+ * Amounts never pass through floating point on the way to text: fen are BigInt, divided by
+ * 100 with integer division and remainder.
+ */
+
+/**
+ * The largest magnitude written to an .xlsx as a number cell: 15 significant digits.
+ *
+ * Excel and LibreOffice keep numbers as IEEE-754 doubles and show at most 15 significant
+ * digits. Any decimal of at most 15 significant digits survives decimal → nearest double →
+ * decimal at 15 digits unchanged (DBL_DIG = 15), so every amount with |fen| ≤ 999 999 999 999 999
+ * (just under 10 trillion yuan) reads back as exactly its 2-decimal yuan text. Beyond that a
+ * double cannot promise it (from 2^46 yuan on, neighbouring doubles are more than a fen apart),
+ * so larger values are written as text cells carrying the exact decimal instead of a wrong number.
+ */
+export const XLSX_EXACT_LIMIT = 999_999_999_999_999n;
+
+/** Excel refuses longer cell text. */
+export const XLSX_MAX_TEXT = 32_767;
+
+export class ExportDataError extends Error {
+  override name = 'ExportDataError';
+}
+
+const INTEGER_TEXT = /^-?\d{1,40}$/;
+
+/** An integer from a row value: a safe-integer number, a bigint, or an integer string (a SQL sum). */
+export function toBigInt(value: unknown, where: string): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new ExportDataError(`${where}: ${value} is not a safe integer`);
+    return BigInt(value);
+  }
+  if (typeof value === 'string' && INTEGER_TEXT.test(value)) return BigInt(value);
+  throw new ExportDataError(`${where}: expected an integer, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`;
+  return typeof value;
+}
+
+function abs(n: bigint): bigint {
+  return n < 0n ? -n : n;
+}
+
+/** A fixed-point decimal of `n / 10^scale` with exactly `scale` decimals: (-12345, 2) → "-123.45". */
+export function fixedPoint(n: bigint, scale: number): string {
+  const a = abs(n);
+  const unit = 10n ** BigInt(scale);
+  const int = (a / unit).toString();
+  const frac = scale > 0 ? `.${(a % unit).toString().padStart(scale, '0')}` : '';
+  return `${n < 0n ? '-' : ''}${int}${frac}`;
+}
+
+/** Yuan with two decimals from fen: 1 → "0.01", -12345 → "-123.45", 0 → "0.00". */
+export function fenToYuan(fen: number | bigint): string {
+  return fixedPoint(typeof fen === 'bigint' ? fen : toBigInt(fen, 'fen'), 2);
+}
+
+/** Basis points as a percentage text with two decimals: 1234 → "12.34%". */
+export function bpToPercent(bp: number | bigint): string {
+  return `${fixedPoint(typeof bp === 'bigint' ? bp : toBigInt(bp, 'bp'), 2)}%`;
+}
+
+/** Basis points as the fraction a percentage-formatted cell holds: 1234 → "0.1234". */
+export function bpToFraction(bp: number | bigint): string {
+  return fixedPoint(typeof bp === 'bigint' ? bp : toBigInt(bp, 'bp'), 4);
+}
+
+/**
+ * The number an .xlsx cell holds for `n / 10^scale`, or null when it is beyond what a double
+ * shows exactly (see XLSX_EXACT_LIMIT). The value is parsed from the exact decimal text, which
+ * gives the double nearest the true decimal (for |n| ≤ 2^53 IEEE division `n / 100` happens to give
+ * the same double, being correctly rounded too; parsing the text states the intent).
+ */
+export function exactCellNumber(n: bigint, scale: number): number | null {
+  if (abs(n) > XLSX_EXACT_LIMIT) return null;
+  return Number(fixedPoint(n, scale));
+}
+
+export interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+const wallFormatters = new Map<string, Intl.DateTimeFormat>();
+
+function wallFormatter(timeZone: string): Intl.DateTimeFormat {
+  let f = wallFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    wallFormatters.set(timeZone, f);
+  }
+  return f;
+}
+
+function exactWallClock(at: Date, timeZone: string): WallClock {
+  const out: WallClock = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
+  for (const p of wallFormatter(timeZone).formatToParts(at)) {
+    switch (p.type) {
+      case 'year': out.year = Number(p.value); break;
+      case 'month': out.month = Number(p.value); break;
+      case 'day': out.day = Number(p.value); break;
+      case 'hour': out.hour = Number(p.value); break;
+      case 'minute': out.minute = Number(p.value); break;
+      case 'second': out.second = Number(p.value); break;
+      default: break;
+    }
+  }
+  return out;
+}
+
+const HOUR_MS = 3_600_000;
+/** Per zone: hour bucket → the zone's UTC offset (ms) throughout that hour, or NaN if it changes in it. */
+const offsets = new Map<string, Map<number, number>>();
+
+function offsetAt(ms: number, timeZone: string): number {
+  const w = exactWallClock(new Date(ms), timeZone);
+  return wallClockAsUtc(w).getTime() - Math.floor(ms / 1000) * 1000;
+}
+
+/**
+ * The wall-clock reading of an instant in an IANA time zone, to the second. Intl is slow
+ * (tens of µs a call, the largest cost of a big export), so the zone's offset is looked up once
+ * per hour of time and reused; an hour in which the offset changes (a DST switch) is answered
+ * by Intl call by call.
+ */
+export function wallClock(at: Date, timeZone: string): WallClock {
+  const t = at.getTime();
+  const bucket = Math.floor(t / HOUR_MS);
+  let zone = offsets.get(timeZone);
+  if (!zone) {
+    zone = new Map();
+    offsets.set(timeZone, zone);
+  }
+  let offset = zone.get(bucket);
+  if (offset === undefined) {
+    const start = bucket * HOUR_MS;
+    const first = offsetAt(start, timeZone);
+    offset = first === offsetAt(start + HOUR_MS - 1000, timeZone) ? first : Number.NaN;
+    if (zone.size >= 100_000) zone.clear();
+    zone.set(bucket, offset);
+  }
+  if (Number.isNaN(offset)) return exactWallClock(at, timeZone);
+  const d = new Date(Math.floor(t / 1000) * 1000 + offset);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
+}
+
+/** Exposed for the test that checks the fast path against Intl. */
+export const wallClockByIntl = exactWallClock;
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+export function formatWallDate(w: Pick<WallClock, 'year' | 'month' | 'day'>): string {
+  return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}`;
+}
+
+export function formatWallDateTime(w: WallClock): string {
+  return `${formatWallDate(w)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
+}
+
+/** "YYYY-MM-DD HH:mm:ss" of an instant in a time zone. */
+export function formatDateTime(at: Date, timeZone: string): string {
+  return formatWallDateTime(wallClock(at, timeZone));
+}
+
+/**
+ * A Date whose UTC fields are the wall-clock reading: what an .xlsx date cell must hold, since
+ * spreadsheet dates carry no zone (exceljs turns a Date into a serial from its UTC time).
+ */
+export function wallClockAsUtc(w: WallClock): Date {
+  const d = new Date(Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second));
+  // Date.UTC maps years 0–99 to 1900–1999.
+  if (w.year < 100) d.setUTCFullYear(w.year);
+  return d;
+}
+
+/** Characters a spreadsheet reads as the start of a formula when it opens a CSV. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * Formula-injection guard for CSV text cells (OWASP "CSV injection"): a text beginning with
+ * `=`, `+`, `-`, `@`, tab or CR gets a leading apostrophe, so Excel and LibreOffice show it as
+ * text instead of evaluating `=HYPERLINK(…)` or `@SUM(…)` typed by a distributor into a name.
+ */
+export function guardFormula(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
+/** One RFC 4180 field: quoted when it holds a quote, comma, CR or LF; quotes doubled. */
+export function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+// Characters XML 1.0 forbids (exceljs would drop them silently), DEL (exceljs drops it too),
+// and UTF-16 halves without their other half (they would become U+FFFD in UTF-8).
+// eslint-disable-next-line no-control-regex
+const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]/g;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text as an .xlsx cell will hold it: characters XML cannot carry removed, lone surrogates as
+ * U+FFFD, CR LF and CR as LF (XML normalises line ends anyway), cut at Excel's 32 767 limit
+ * without splitting a surrogate pair. Everything else, leading spaces and `=` included, is kept:
+ * an .xlsx text cell is never evaluated.
+ */
+export function xlsxText(text: string): string {
+  let t = text.replace(/\r\n?/g, '\n').replace(XML_INVALID, '').replace(LONE_SURROGATE, '\uFFFD');
+  if (t.length > XLSX_MAX_TEXT) {
+    const cut = /[\uD800-\uDBFF]/.test(t[XLSX_MAX_TEXT - 1] ?? '') ? XLSX_MAX_TEXT - 1 : XLSX_MAX_TEXT;
+    t = t.slice(0, cut);
+  }
+  return t;
+}
+
+/** A worksheet name Excel accepts: no []:*?/\, at most 31 characters, not empty. */
+export function sheetName(title: string, fallback: string): string {
+  const cleaned = title.replace(/[[\]:*?/\\]/g, ' ').replace(/^'+|'+$/g, '').trim();
+  const chars = Array.from(cleaned || fallback);
+  return chars.slice(0, 31).join('');
+}
+
+/**
+ * Content-Disposition for a download: an ASCII fallback `filename` for old clients and the real
+ * UTF-8 name in `filename*` (RFC 6266 with RFC 5987 encoding), so 提现台账.xlsx arrives intact.
+ */
+export function contentDisposition(filename: string): string {
+  const name = safeFilename(filename);
+  const ascii = name.replace(/[^\x20-\x7E]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** A file name without path separators, control characters or a leading dot. */
+export function safeFilename(filename: string): string {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = filename.replace(/[\u0000-\u001F\u007F/\\]/g, '_').replace(/^[.\s]+/, '').trim();
+  return Array.from(cleaned || 'export').slice(0, 150).join('');
+}
+
+/** The file name with the format's extension, added when missing. */
+export function withExtension(filename: string, format: 'xlsx' | 'csv'): string {
+  const name = safeFilename(filename);
+  return name.toLowerCase().endsWith(`.${format}`) ? name : `${name}.${format}`;
+}

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   compliance_violation: 422,
   insufficient_balance: 422,
   admission_conditions_unmet: 422,
+  limit_exceeded: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

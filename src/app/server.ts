@@ -27,6 +27,10 @@ import { ordersRoutes } from '../modules/orders/routes.ts';
 import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
 import { ledgerRoutes } from '../modules/ledger/routes.ts';
+import { settlementRoutes } from '../modules/settlement/routes.ts';
+import { withdrawalsRoutes } from '../modules/withdrawals/routes.ts';
+import { createPayoutChannels, type PayoutChannels } from '../adapters/payout/index.ts';
+import { payoutConfigFromEnv } from './payout-config.ts';
 import { portalRoutes } from '../modules/portal/routes.ts';
 import { exportRoutes } from './export-routes.ts';
 import { registerWeb } from './web.ts';
@@ -45,6 +49,9 @@ export interface ServerOverrides {
   limiter?: RateLimiter;
   storage?: FileStorage;
   logger?: FastifyBaseLogger;
+  /** Payout channels (tests point them at local provider simulators). */
+  payoutChannels?: PayoutChannels;
+  submitPayoutsInline?: boolean;
   /** Skip migrations (the caller ran them, e.g. a test suite's shared database). */
   skipMigrations?: boolean;
 }
@@ -60,6 +67,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
 
   const services = createServices({
     db: database.db, clock, keyring, limiter, storage, publicUrl: config.publicUrl, rootToken: config.rootToken,
+    payoutChannels: overrides.payoutChannels ?? createPayoutChannels(payoutConfigFromEnv(), { clock }),
+    ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
   });
 
   const app = createHttp({ logLevel: config.logLevel, bodyLimit: config.bodyLimit, authenticator: services, logger: overrides.logger });
@@ -104,6 +113,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   commissionsRoutes(app, services);
   rulesRoutes(app, services);
   ledgerRoutes(app, services);
+  settlementRoutes(app, services);
+  withdrawalsRoutes(app, services);
   portalRoutes(app, services);
   exportRoutes(app, services, config);
   registerWeb(app);

@@ -20,6 +20,10 @@ import { createRulesService } from '../modules/rules/service.ts';
 import { createGradesService } from '../modules/grades/service.ts';
 import { createOrdersService } from '../modules/orders/service.ts';
 import { createCommissionsService } from '../modules/commissions/service.ts';
+import { createSettlementService } from '../modules/settlement/service.ts';
+import { createWithdrawalsService } from '../modules/withdrawals/service.ts';
+import { createPayoutAccountsService } from '../modules/withdrawals/accounts.ts';
+import type { PayoutChannels } from '../adapters/payout/index.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -29,6 +33,9 @@ export interface ServiceDeps {
   storage: FileStorage;
   publicUrl: string;
   rootToken: string | undefined;
+  payoutChannels: PayoutChannels;
+  /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
+  submitPayoutsInline?: boolean;
 }
 
 /** The composition root: every service, built once with exactly what it uses. */
@@ -58,7 +65,16 @@ export function createServices(deps: ServiceDeps) {
 
   const grades = createGradesService({ db, clock });
   const orders = createOrdersService({ db, clock, program, rules, ledger, customers, referral, distributors, grades });
-  const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades });
+  const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
+
+  const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions });
+  const payoutAccounts = createPayoutAccountsService({ db, clock, keyring: deps.keyring, audit });
+  // Payouts handed to an online channel are submitted at once, off the request; the scheduler's
+  // poll picks up anything this misses (a crash, a busy process).
+  const withdrawals = createWithdrawalsService({
+    db, clock, audit, ledger, program, channels: deps.payoutChannels, accounts: payoutAccounts,
+    ...(deps.submitPayoutsInline === false ? {} : { onHandoff: (payoutId: string) => { setImmediate(() => { withdrawals.work(payoutId).catch(() => {}); }); } }),
+  });
 
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
@@ -68,7 +84,7 @@ export function createServices(deps: ServiceDeps) {
 
   return {
     db, clock, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, portal,
-    grades, orders, commissions, authenticate,
+    grades, orders, commissions, settlement, payoutAccounts, withdrawals, payoutChannels: deps.payoutChannels, authenticate,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks: [] as LedgerCheck[],
   };

@@ -387,6 +387,112 @@ export interface PostingsTable {
   created_at: Timestamp;
 }
 
+// ------------------------------------------------------------------------ settlement
+
+export interface SettlementRunsTable {
+  id: string;
+  tenant_id: string;
+  as_of: Timestamp;
+  trigger: string;
+  statements: Generated<number>;
+  lines: Generated<number>;
+  amount_fen: Generated<number>;
+  made_available: Generated<number>;
+  started_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
+export type StatementStatus = 'pending_review' | 'approved' | 'rejected';
+
+export interface StatementsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  run_id: string;
+  period_end: Timestamp;
+  amount_fen: number;
+  line_count: number;
+  debt_offset_fen: Generated<number>;
+  status: StatementStatus;
+  reviewed_by: string | null;
+  review_reason: string | null;
+  created_at: Timestamp;
+  approved_at: NullableTimestamp;
+  rejected_at: NullableTimestamp;
+}
+
+export interface PayoutAccountsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  channel: 'alipay' | 'wechat' | 'bank';
+  details_enc: string;
+  display: string;
+  identity_bidx: string;
+  is_default: Generated<boolean>;
+  created_at: Timestamp;
+  disabled_at: NullableTimestamp;
+}
+
+export type WithdrawalStatus = 'pending_review' | 'approved' | 'paid' | 'failed' | 'rejected';
+export type WithdrawalChannel = 'manual' | 'alipay' | 'wechat' | 'bank';
+
+export interface WithdrawalsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  amount_fen: number;
+  fee_fen: number;
+  channel: WithdrawalChannel;
+  payout_account_id: string | null;
+  status: WithdrawalStatus;
+  status_reason: string | null;
+  reference: string | null;
+  requested_by_type: string;
+  requested_by_id: string | null;
+  reviewed_by: string | null;
+  local_day: ColumnType<string, string, string>;
+  created_at: Timestamp;
+  approved_at: NullableTimestamp;
+  paid_at: NullableTimestamp;
+  failed_at: NullableTimestamp;
+  rejected_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+export type PayoutState = 'created' | 'submitted' | 'processing' | 'wait_user_confirm' | 'unknown' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface PayoutsTable {
+  id: string;
+  tenant_id: string;
+  withdrawal_id: string;
+  channel: string;
+  out_no: string;
+  amount_fen: number;
+  state: PayoutState;
+  provider_ref: string | null;
+  package_info: string | null;
+  fail_code: string | null;
+  fail_reason: string | null;
+  attempts: Generated<number>;
+  lease_until: NullableTimestamp;
+  next_attempt_at: Timestamp;
+  last_queried_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface PayoutEventsTable {
+  id: Generated<number>;
+  tenant_id: string;
+  payout_id: string;
+  source: string;
+  outcome: string;
+  detail: Json<Record<string, unknown>>;
+  at: Timestamp;
+}
+
 export interface DB {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -417,4 +523,10 @@ export interface DB {
   accounts: AccountsTable;
   journal_entries: JournalEntriesTable;
   postings: PostingsTable;
+  settlement_runs: SettlementRunsTable;
+  statements: StatementsTable;
+  payout_accounts: PayoutAccountsTable;
+  withdrawals: WithdrawalsTable;
+  payouts: PayoutsTable;
+  payout_events: PayoutEventsTable;
 }

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as foundation from './2026_11_25_0001_foundation.ts';
 import * as portal from './2026_11_25_0100_portal.ts';
 import * as money from './2026_11_25_0200_money.ts';
+import * as settlement from './2026_11_25_0300_settlement.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_0001_foundation': foundation,
   '2026_11_25_0100_portal': portal,
   '2026_11_25_0200_money': money,
+  '2026_11_25_0300_settlement': settlement,
 };

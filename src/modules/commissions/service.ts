@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
-import { notFound } from '../../app/errors.ts';
+import { invalidState, notFound } from '../../app/errors.ts';
+import type { AuditService } from '../audit/service.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
 import { localMonth } from '../../lib/time.ts';
 import type { CommissionStatus } from '../../db/schema.ts';
@@ -13,7 +14,7 @@ import type { GradesService } from '../grades/service.ts';
 import { commissionView } from '../orders/service.ts';
 import { ordersRepo } from '../orders/repo.ts';
 
-export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: Ledger; program: ProgramService; rules: RulesService; grades: GradesService }) {
+export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: Ledger; program: ProgramService; rules: RulesService; grades: GradesService; audit: AuditService }) {
   const { db, clock, ledger, program, rules, grades } = deps;
 
   /** Who may read a distributor's lines: the merchant, or that distributor itself. */
@@ -97,46 +98,77 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
 
     /**
      * Makes final every pending commission whose order was received at least `freeze_days`
-     * before `asOf`: pending → available, in the ledger too, and the order is completed. An
-     * order at a time, each in its own transaction, skipping orders another worker holds.
+     * before `asOf`: pending → available, in the ledger too, and the order is completed. In
+     * batches of orders, each batch in its own transaction, skipping orders another worker holds.
      */
     async makeAvailable(tenantId: string, asOf: Date): Promise<{ orders: number; lines: number; fen: number }> {
-      const settings = await program.read(db, tenantId);
-      const cutoff = new Date(asOf.getTime() - settings.freeze_days * 86_400_000);
       const totals = { orders: 0, lines: 0, fen: 0 };
       for (;;) {
-        const done = await inTransaction(db, async (tx) => {
-          const due = await tx.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'received')
-            .where('received_at', '<=', cutoff).orderBy('received_at').orderBy('id').limit(200).forUpdate().skipLocked().execute();
-          for (const order of due) {
-            const lines = await tx.selectFrom('commissions').selectAll().where('order_id', '=', order.id)
-              .where('status', '=', 'pending').orderBy('id').forUpdate().execute();
-            const legs: Leg[] = [];
-            for (const c of lines) {
-              legs.push({ owner: c.beneficiary_id, purpose: 'pending', amount: -c.amount_fen, commissionId: c.id });
-              legs.push({ owner: c.beneficiary_id, purpose: 'available', amount: c.amount_fen, commissionId: c.id });
-              totals.fen += c.amount_fen;
-            }
-            if (lines.length > 0) {
-              await tx.updateTable('commissions').set({ status: 'available', available_at: asOf })
-                .where('id', 'in', lines.map((c) => c.id)).where('status', '=', 'pending').execute();
-              if (legs.some((l) => l.amount !== 0)) {
-                await ledger.post(tx, { tenantId, kind: 'make_available', refType: 'order', refId: order.id, memo: order.external_id, legs });
-              }
-            }
-            await ordersRepo.updateStatus(tx, order.id, ['received'], { status: 'completed', completed_at: asOf, updated_at: clock.now() });
-            if (order.seller_id) {
-              await ordersRepo.addSettledSales(tx, tenantId, order.seller_id, localMonth(order.paid_at, settings.timezone), order.paid_fen - order.refunded_fen);
-              await grades.evaluate(tx, tenantId, order.seller_id, await rules.versionAt(tx, tenantId, asOf));
-            }
-            totals.lines += lines.length;
-          }
-          return due.length;
-        });
-        totals.orders += done;
-        if (done < 200) break;
+        const batch = await inTransaction(db, (tx) => this.makeAvailableWithin(tx, tenantId, asOf, 200));
+        totals.orders += batch.orders;
+        totals.lines += batch.lines;
+        totals.fen += batch.fen;
+        if (batch.orders < 200) break;
       }
       return totals;
+    },
+
+    /** The same inside the caller's transaction (a settlement run), up to `limit` orders (all by default). */
+    async makeAvailableWithin(tx: Executor, tenantId: string, asOf: Date, limit = Number.MAX_SAFE_INTEGER): Promise<{ orders: number; lines: number; fen: number }> {
+      const settings = await program.read(tx, tenantId);
+      const cutoff = new Date(asOf.getTime() - settings.freeze_days * 86_400_000);
+      const totals = { orders: 0, lines: 0, fen: 0 };
+      while (totals.orders < limit) {
+        const due = await tx.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'received')
+          .where('received_at', '<=', cutoff).orderBy('received_at').orderBy('id').limit(Math.min(200, limit - totals.orders))
+          .forUpdate().skipLocked().execute();
+        if (due.length === 0) break;
+        const lines = await tx.selectFrom('commissions').selectAll().where('order_id', 'in', due.map((o) => o.id))
+          .where('status', '=', 'pending').orderBy('id').forUpdate().execute();
+        if (lines.length > 0) {
+          await tx.updateTable('commissions').set({ status: 'available', available_at: asOf })
+            .where('id', 'in', lines.map((c) => c.id)).where('status', '=', 'pending').execute();
+          const byOrder = new Map<string, typeof lines>();
+          for (const c of lines) byOrder.set(c.order_id, [...(byOrder.get(c.order_id) ?? []), c]);
+          const journals = [...byOrder.entries()]
+            .filter(([, ls]) => ls.some((c) => c.amount_fen !== 0))
+            .map(([orderId, ls]) => ({
+              tenantId, kind: 'make_available', refType: 'order', refId: orderId,
+              legs: ls.flatMap((c): Leg[] => [
+                { owner: c.beneficiary_id, purpose: 'pending', amount: -c.amount_fen, commissionId: c.id },
+                { owner: c.beneficiary_id, purpose: 'available', amount: c.amount_fen, commissionId: c.id },
+              ]),
+            }));
+          await ledger.postMany(tx, journals);
+          for (const c of lines) totals.fen += c.amount_fen;
+        }
+        await tx.updateTable('orders').set({ status: 'completed', completed_at: asOf, updated_at: clock.now() })
+          .where('id', 'in', due.map((o) => o.id)).where('status', '=', 'received').execute();
+        const snapshot = await rules.versionAt(tx, tenantId, asOf);
+        for (const order of due) {
+          if (!order.seller_id) continue;
+          await ordersRepo.addSettledSales(tx, tenantId, order.seller_id, localMonth(order.paid_at, settings.timezone), order.paid_fen - order.refunded_fen);
+          await grades.evaluate(tx, tenantId, order.seller_id, snapshot);
+        }
+        totals.orders += due.length;
+        totals.lines += lines.length;
+      }
+      return totals;
+    },
+
+    /** Holds a line (risk review, a rejected statement): it is not settled until released. */
+    async setHeld(actor: Actor, id: string, held: boolean, reason: string) {
+      requirePermission(actor.principal, 'risk:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const c = await tx.selectFrom('commissions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+        if (!c) throw notFound('commission');
+        if (c.status === 'settled' || c.status === 'reversed') throw invalidState(`a ${c.status} line cannot be ${held ? 'held' : 'released'}`);
+        if (c.statement_id !== null && held) throw invalidState('the line is in a statement under review; reject the statement to hold it');
+        await tx.updateTable('commissions').set({ held }).where('id', '=', id).execute();
+        await deps.audit.record(tx, actor, { action: held ? 'commission.hold' : 'commission.release', targetType: 'commission', targetId: id, before: { held: c.held }, after: { held }, reason });
+        return { id, held };
+      });
     },
 
     async balance(actor: Actor, distributorId: string) {

@@ -102,8 +102,12 @@ export const distributorsRepo = {
     return q.orderBy('id').limit(limit).execute();
   },
 
-  async countLevel(db: Executor, tenantId: string, id: string, level: 1 | 2 | 3) {
-    let q = db.selectFrom('distributors').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId);
+  /**
+   * Ids are unique across tenants, so the caller (which loaded `id` within its tenant) needs no
+   * tenant filter here, and without one the count is answered from the level index alone.
+   */
+  async countLevel(db: Executor, _tenantId: string, id: string, level: 1 | 2 | 3) {
+    let q = db.selectFrom('distributors').select((eb) => eb.fn.countAll<number>().as('n'));
     q = level === 1
       ? q.where('referrer_id', '=', id)
       : q.where(sql<string>`ancestors[${sql.lit(level)}]`, '=', id);
@@ -111,9 +115,9 @@ export const distributorsRepo = {
   },
 
   /** Everyone under `id` at any depth (GIN on ancestors). */
-  async countSubtree(db: Executor, tenantId: string, id: string) {
+  async countSubtree(db: Executor, _tenantId: string, id: string) {
     const r = await db.selectFrom('distributors').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId).where(sql<boolean>`ancestors @> array[${id}]::text[]`).executeTakeFirstOrThrow();
+      .where(sql<boolean>`ancestors @> array[${id}]::text[]`).executeTakeFirstOrThrow();
     return Number(r.n);
   },
 

@@ -68,12 +68,15 @@ export const LEDGER_CHECKS: Check[] = [
         and (coalesce(s.total, 0) <> c.amount_fen or (c.status <> 'reversed' and coalesce(s.held, 0) <> c.amount_fen))`,
   },
   {
+    // A settled line keeps its figures; the clawbacks that later refunds added count against it.
     invariant: 'no commission line exceeds its rule\'s share of what its order line still paid',
-    query: (t) => sql`select c.id as subject, 'amount ' || c.amount_fen || ' on base ' || c.base_fen || ' (line paid ' || i.paid_fen || ', refunded ' || i.refunded_fen || ')' as detail
+    query: (t) => sql`select c.id as subject, 'amount ' || (c.amount_fen + coalesce(k.amount, 0)) || ' on base ' || (c.base_fen + coalesce(k.base, 0))
+        || ' (line paid ' || i.paid_fen || ', refunded ' || i.refunded_fen || ')' as detail
       from commissions c join order_items i on i.id = c.order_item_id
+      left join lateral (select sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x where x.clawback_of = c.id) k on true
       where c.kind = 'commission' and ${t('c')}
-        and (c.base_fen > i.paid_fen - i.refunded_fen
-          or c.amount_fen > case c.rate_kind when 'percent' then (c.base_fen * c.rate_bp) / 10000 else c.fixed_fen * c.units end
+        and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
+          or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end
           or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,
   },
   {

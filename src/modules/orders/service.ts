@@ -225,8 +225,14 @@ export function createOrdersService(deps: {
       return [i.id, { ...i, refunded_fen: i.refunded_fen + (r?.fen ?? 0), refunded_quantity: i.refunded_quantity + (r?.quantity ?? 0) }];
     }));
     const lines = await ordersRepo.lockCommissions(tx, order.id);
+    // A settled line keeps its figures; what refunds took back since lives in its clawback lines.
     const clawedBack = new Map<string, number>();
-    for (const c of lines) if (c.kind === 'clawback' && c.clawback_of) clawedBack.set(c.clawback_of, (clawedBack.get(c.clawback_of) ?? 0) + c.amount_fen);
+    const clawedBackBase = new Map<string, number>();
+    for (const c of lines) {
+      if (c.kind !== 'clawback' || !c.clawback_of) continue;
+      clawedBack.set(c.clawback_of, (clawedBack.get(c.clawback_of) ?? 0) + c.amount_fen);
+      clawedBackBase.set(c.clawback_of, (clawedBackBase.get(c.clawback_of) ?? 0) + c.base_fen);
+    }
     const legs: Leg[] = [];
     const dailyDelta = new Map<string, number>();
     let reversedTotal = 0;
@@ -250,7 +256,8 @@ export function createOrdersService(deps: {
         await ordersRepo.insertCommissions(tx, [{
           id, tenant_id: order.tenant_id, order_id: order.id, order_item_id: c.order_item_id, beneficiary_id: c.beneficiary_id, level: c.level,
           kind: 'clawback', clawback_of: c.id, rule_version: c.rule_version, rate_source: 'clawback', rate_kind: c.rate_kind, rate_bp: c.rate_bp,
-          fixed_fen: c.fixed_fen, beneficiary_grade: c.beneficiary_grade, units: 0, base_fen: next.baseFen - c.base_fen, original_base_fen: next.baseFen - c.base_fen,
+          fixed_fen: c.fixed_fen, beneficiary_grade: c.beneficiary_grade, units: 0,
+          base_fen: next.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0)), original_base_fen: next.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0)),
           amount_fen: -delta, original_amount_fen: -delta, status: 'settled', settled_at: now, created_at: now,
         }]);
         legs.push({ owner: c.beneficiary_id, purpose: 'withdrawable', amount: -delta, commissionId: id });

@@ -52,6 +52,13 @@ export const ProgramSettings = Strict({
     per_order_fen: Fen({ description: 'most one beneficiary earns from one order; 0: no cap' }),
     per_day_fen: Fen({ description: 'most one beneficiary earns from the orders of one day; 0: no cap' }),
   }),
+  settlement: Strict({
+    cycle: Type.Union([Type.Literal('manual'), Type.Literal('daily'), Type.Literal('weekly'), Type.Literal('monthly'), Type.Literal('threshold')], { description: 'when the scheduler settles; manual: only POST /v1/settlements/run' }),
+    weekday: Type.Integer({ minimum: 1, maximum: 7, description: 'weekly: 1 Monday … 7 Sunday' }),
+    day_of_month: Type.Integer({ minimum: 1, maximum: 28, description: 'monthly: the day it runs' }),
+    hour: Type.Integer({ minimum: 0, maximum: 23, description: 'local hour the cycle runs at' }),
+    threshold_fen: Fen({ description: 'threshold: settle a distributor once its available commission reaches this' }),
+  }),
   auto_receive_days: Type.Integer({ minimum: 1, maximum: 365, description: 'receipt is confirmed automatically this many days after shipping' }),
   timezone: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$', description: 'IANA zone for days and months (caps, tiers, reports)' }),
 });
@@ -74,6 +81,7 @@ export function defaultProgramSettings(): ProgramSettings {
     landing_url: null,
     default_rates: { sales_bp: null, override_bp: [] },
     caps: { per_order_fen: 0, per_day_fen: 0 },
+    settlement: { cycle: 'manual', weekday: 1, day_of_month: 1, hour: 2, threshold_fen: 10000 },
     auto_receive_days: 15,
     timezone: 'Asia/Shanghai',
   };

@@ -1,0 +1,424 @@
+import { sql, type Selectable } from 'kysely';
+import type { Db, Executor, Tx } from '../../db/database.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { AppError, conflict, invalid, invalidState, notFound } from '../../app/errors.ts';
+import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
+import type { PayoutState, PayoutsTable, WithdrawalChannel, WithdrawalsTable } from '../../db/schema.ts';
+import { newId, ulid } from '../../lib/ids.ts';
+import { requestHash } from '../../lib/hash.ts';
+import { localDate } from '../../lib/time.ts';
+import type { PayoutChannels, PayoutOutcome, PayoutResult } from '../../adapters/payout/index.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { Ledger } from '../ledger/service.ts';
+import type { ProgramService } from '../program/service.ts';
+import type { PayoutAccountsService } from './accounts.ts';
+
+export type WithdrawalRow = Selectable<WithdrawalsTable>;
+export type PayoutRow = Selectable<PayoutsTable>;
+
+export interface WithdrawalView {
+  id: string;
+  distributor_id: string;
+  amount_fen: number;
+  fee_fen: number;
+  status: WithdrawalRow['status'];
+  channel: WithdrawalChannel;
+  net_fen: number;
+  status_reason: string | null;
+  reference: string | null;
+  payout_account_id: string | null;
+  created_at: string;
+  approved_at: string | null;
+  paid_at: string | null;
+  failed_at: string | null;
+  payout: { id: string; out_no: string; state: PayoutState; provider_ref: string | null; package_info: string | null; fail_code: string | null; fail_reason: string | null } | null;
+}
+
+export function withdrawalView(w: WithdrawalRow, p: PayoutRow | undefined | null): WithdrawalView {
+  return {
+    id: w.id, distributor_id: w.distributor_id, amount_fen: w.amount_fen, fee_fen: w.fee_fen, status: w.status, channel: w.channel,
+    net_fen: w.amount_fen - w.fee_fen, status_reason: w.status_reason, reference: w.reference, payout_account_id: w.payout_account_id,
+    created_at: w.created_at.toISOString(), approved_at: w.approved_at?.toISOString() ?? null, paid_at: w.paid_at?.toISOString() ?? null,
+    failed_at: w.failed_at?.toISOString() ?? null,
+    payout: p ? { id: p.id, out_no: p.out_no, state: p.state, provider_ref: p.provider_ref, package_info: p.package_info, fail_code: p.fail_code, fail_reason: p.fail_reason } : null,
+  };
+}
+
+/** floor(amount × fee_bp / 10000) plus the fixed fee, never more than the amount. */
+export function withdrawalFee(amountFen: number, feeBp: number, fixedFeeFen: number): number {
+  const pct = Number((BigInt(amountFen) * BigInt(feeBp)) / 10000n);
+  return Math.min(amountFen, pct + fixedFeeFen);
+}
+
+const TERMINAL: PayoutState[] = ['succeeded', 'failed', 'cancelled'];
+const OPEN: PayoutState[] = ['created', 'submitted', 'processing', 'wait_user_confirm', 'unknown'];
+const LEASE_MS = 60_000;
+
+/** When to look at a payout again, by what it is waiting for. */
+function nextLook(outcome: PayoutOutcome | 'created', attempts: number, now: Date): Date {
+  const base = outcome === 'unknown' ? 15_000 : outcome === 'wait_user_confirm' ? 300_000 : 60_000;
+  const backoff = Math.min(base * 2 ** Math.min(attempts, 6), 3_600_000);
+  return new Date(now.getTime() + backoff);
+}
+
+/**
+ * Withdrawals and their payouts. The money path, each step one transaction with its journal:
+ * request (withdrawable → withdrawing) · approve, handing it to the channel (withdrawing → the
+ * merchant's payout clearing, attributed to the distributor) · paid (clearing → withdrawn, the
+ * fee to the merchant's fee income) or failed/rejected (back to withdrawable). Every payout
+ * outcome, from the provider's answer, a query, a callback or a person, goes through one
+ * compare-and-set transition: a payout reaches a terminal state once, and one withdrawal has one
+ * payout, so it is never paid twice.
+ */
+export function createWithdrawalsService(deps: {
+  db: Db; clock: Clock; audit: AuditService; ledger: Ledger; program: ProgramService; channels: PayoutChannels;
+  accounts: PayoutAccountsService;
+  /** Woken after a payout is handed to an online channel (the worker submits it). */
+  onHandoff?: (payoutId: string) => void;
+}) {
+  const { db, clock, audit, ledger, program, channels, accounts } = deps;
+
+  function scopeFor(actor: Actor, distributorId?: string): string {
+    const p = actor.principal;
+    if (p.kind === 'distributor') {
+      if (distributorId !== undefined && p.distributorId !== distributorId) throw notFound('distributor');
+      return p.tenantId;
+    }
+    return tenantOf(p);
+  }
+
+  async function load(ex: Executor, tenantId: string, id: string) {
+    const w = await ex.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    if (!w) throw notFound('withdrawal');
+    const p = await ex.selectFrom('payouts').selectAll().where('withdrawal_id', '=', id).executeTakeFirst();
+    return { w, p };
+  }
+
+  /** Approved: the money goes to the channel (clearing) and the payout is created. */
+  async function handoff(tx: Tx, w: WithdrawalRow): Promise<PayoutRow> {
+    const now = clock.now();
+    const online = channels.get(w.channel).online;
+    const payoutId = newId('po');
+    // Letters and digits only, ≤ 32: what WeChat (out_bill_no) and Alipay (out_biz_no) accept.
+    const outNo = `FX${ulid()}`;
+    await tx.insertInto('payouts').values({
+      id: payoutId, tenant_id: w.tenant_id, withdrawal_id: w.id, channel: w.channel, out_no: outNo, amount_fen: w.amount_fen - w.fee_fen,
+      state: online ? 'created' : 'submitted', next_attempt_at: now, created_at: now, updated_at: now,
+    }).execute();
+    await ledger.post(tx, {
+      tenantId: w.tenant_id, kind: 'payout_submit', refType: 'payout', refId: payoutId, memo: w.id,
+      legs: [
+        { owner: w.distributor_id, purpose: 'withdrawing', amount: -w.amount_fen },
+        { owner: 'tenant', purpose: 'payout_clearing', amount: w.amount_fen, party: w.distributor_id },
+      ],
+    });
+    return (await tx.selectFrom('payouts').selectAll().where('id', '=', payoutId).executeTakeFirstOrThrow());
+  }
+
+  /**
+   * The one transition to a payout's outcome. Terminal outcomes post the final journal and
+   * close the withdrawal; a payout already terminal ignores everything after (duplicate
+   * callbacks, late polls). Answers whether this call changed anything.
+   */
+  async function transition(tx: Tx, payoutId: string, result: PayoutResult & { source: string }): Promise<boolean> {
+    const p = await tx.selectFrom('payouts').selectAll().where('id', '=', payoutId).forUpdate().executeTakeFirst();
+    if (!p) throw notFound('payout');
+    const now = clock.now();
+    await tx.insertInto('payout_events').values({
+      tenant_id: p.tenant_id, payout_id: p.id, source: result.source, outcome: result.outcome,
+      detail: JSON.stringify({ provider_ref: result.providerRef ?? null, fail_code: result.failCode ?? null, fail_reason: result.failReason ?? null, raw: result.raw ?? null }),
+      at: now,
+    }).execute();
+    if (TERMINAL.includes(p.state)) return false;
+    const w = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).forUpdate().executeTakeFirst())!;
+    switch (result.outcome) {
+      case 'succeeded': {
+        await ledger.post(tx, {
+          tenantId: p.tenant_id, kind: 'payout_success', refType: 'payout', refId: p.id, memo: w.id,
+          legs: [
+            { owner: 'tenant', purpose: 'payout_clearing', amount: -w.amount_fen, party: w.distributor_id },
+            { owner: w.distributor_id, purpose: 'withdrawn', amount: w.amount_fen - w.fee_fen },
+            ...(w.fee_fen > 0 ? [{ owner: 'tenant' as const, purpose: 'fee_income' as const, amount: w.fee_fen, party: w.distributor_id }] : []),
+          ],
+        });
+        await tx.updateTable('payouts').set({ state: 'succeeded', provider_ref: result.providerRef ?? p.provider_ref, finished_at: now, updated_at: now, lease_until: null })
+          .where('id', '=', p.id).where('state', 'in', OPEN).execute();
+        await tx.updateTable('withdrawals').set({ status: 'paid', paid_at: now, updated_at: now, reference: w.reference ?? result.providerRef ?? null })
+          .where('id', '=', w.id).where('status', '=', 'approved').execute();
+        return true;
+      }
+      case 'failed':
+      case 'cancelled': {
+        await ledger.post(tx, {
+          tenantId: p.tenant_id, kind: 'payout_fail', refType: 'payout', refId: p.id, memo: w.id,
+          legs: [
+            { owner: 'tenant', purpose: 'payout_clearing', amount: -w.amount_fen, party: w.distributor_id },
+            { owner: w.distributor_id, purpose: 'withdrawable', amount: w.amount_fen },
+          ],
+        });
+        await tx.updateTable('payouts').set({
+          state: result.outcome, fail_code: result.failCode ?? null, fail_reason: result.failReason ?? null,
+          provider_ref: result.providerRef ?? p.provider_ref, finished_at: now, updated_at: now, lease_until: null,
+        }).where('id', '=', p.id).where('state', 'in', OPEN).execute();
+        await tx.updateTable('withdrawals').set({ status: 'failed', failed_at: now, updated_at: now, status_reason: result.failReason ?? result.failCode ?? result.outcome })
+          .where('id', '=', w.id).where('status', '=', 'approved').execute();
+        return true;
+      }
+      case 'processing':
+      case 'wait_user_confirm':
+      case 'unknown': {
+        await tx.updateTable('payouts').set({
+          state: result.outcome, provider_ref: result.providerRef ?? p.provider_ref, package_info: result.packageInfo ?? p.package_info,
+          next_attempt_at: nextLook(result.outcome, p.attempts, now), updated_at: now, lease_until: null,
+        }).where('id', '=', p.id).where('state', 'in', OPEN).execute();
+        return p.state !== result.outcome;
+      }
+      default: {
+        const never: never = result.outcome;
+        throw new Error(`unknown payout outcome ${String(never)}`);
+      }
+    }
+  }
+
+  async function create(actor: Actor, body: { distributor_id: string; amount_fen: number; channel: WithdrawalChannel; payout_account_id?: string | undefined }, idempotencyKey: string | undefined) {
+    const p = actor.principal;
+    if (p.kind !== 'distributor') requirePermission(p, 'finance:write');
+    const tenantId = scopeFor(actor, body.distributor_id);
+    const settings = await program.read(db, tenantId);
+    const w = settings.withdrawal;
+    if (body.amount_fen < w.min_fen) throw invalid(`the minimum withdrawal is ${w.min_fen} fen`);
+    if (!channels.configured.includes(body.channel)) throw invalid(`payout channel ${body.channel} is not available`);
+    const hash = requestHash(body);
+    const result = await inTransaction(db, async (tx) => {
+      if (idempotencyKey) {
+        // Claim the key first, in this transaction: a concurrent duplicate waits here, then
+        // finds the finished answer; a crash releases the claim with everything else.
+        const claimed = await tx.insertInto('idempotency_keys').values({
+          tenant_id: tenantId, scope: 'withdrawal', key: idempotencyKey, request_hash: hash, response_status: 0, response_body: 'null',
+        }).onConflict((oc) => oc.columns(['tenant_id', 'scope', 'key']).doNothing()).returning('key').executeTakeFirst();
+        if (!claimed) {
+          const prior = (await tx.selectFrom('idempotency_keys').selectAll().where('tenant_id', '=', tenantId).where('scope', '=', 'withdrawal').where('key', '=', idempotencyKey).executeTakeFirstOrThrow());
+          if (prior.request_hash !== hash) throw conflict('this Idempotency-Key was used with a different body');
+          return { replay: true as const, view: prior.response_body as WithdrawalView };
+        }
+      }
+      const d = await tx.selectFrom('distributors').select(['id', 'status']).where('tenant_id', '=', tenantId).where('id', '=', body.distributor_id).executeTakeFirst();
+      if (!d) throw notFound('distributor');
+      if (d.status !== 'active') throw invalidState(`a ${d.status} distributor cannot withdraw`);
+      const account = body.channel === 'manual' ? null : await accounts.pick(tx, tenantId, body.distributor_id, body.channel, body.payout_account_id);
+      // The balance is read under its row lock: concurrent withdrawals queue here, and each
+      // sees what the one before left. Never read, decide, then write blind.
+      const withdrawable = await ledger.lockBalance(tx, tenantId, body.distributor_id, 'withdrawable');
+      if (body.amount_fen > withdrawable) throw new AppError('insufficient_balance', `withdrawable balance is ${withdrawable} fen`);
+      const now = clock.now();
+      const day = localDate(now, settings.timezone);
+      if (w.daily_count_limit > 0 || w.daily_amount_limit_fen > 0) {
+        const today = await tx.selectFrom('withdrawals')
+          .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.coalesce(eb.fn.sum<number>('amount_fen'), eb.val(0)).as('total')])
+          .where('distributor_id', '=', body.distributor_id).where('local_day', '=', day).where('status', 'not in', ['rejected', 'failed'])
+          .executeTakeFirstOrThrow();
+        if (w.daily_count_limit > 0 && Number(today.n) + 1 > w.daily_count_limit) throw new AppError('limit_exceeded', `at most ${w.daily_count_limit} withdrawals a day`);
+        if (w.daily_amount_limit_fen > 0 && Number(today.total) + body.amount_fen > w.daily_amount_limit_fen) throw new AppError('limit_exceeded', `at most ${w.daily_amount_limit_fen} fen a day`);
+      }
+      const id = newId('wd');
+      const fee = withdrawalFee(body.amount_fen, w.fee_bp, w.fixed_fee_fen);
+      const autoApprove = body.amount_fen <= w.auto_approve_max_fen;
+      const { actorType, actorId } = actorOf(actor.principal);
+      await tx.insertInto('withdrawals').values({
+        id, tenant_id: tenantId, distributor_id: body.distributor_id, amount_fen: body.amount_fen, fee_fen: fee, channel: body.channel,
+        payout_account_id: account?.id ?? null, status: autoApprove ? 'approved' : 'pending_review', requested_by_type: actorType, requested_by_id: actorId,
+        local_day: day, created_at: now, updated_at: now, ...(autoApprove ? { approved_at: now } : {}),
+      }).execute();
+      await ledger.post(tx, {
+        tenantId, kind: 'withdraw_request', refType: 'withdrawal', refId: id,
+        legs: [
+          { owner: body.distributor_id, purpose: 'withdrawable', amount: -body.amount_fen },
+          { owner: body.distributor_id, purpose: 'withdrawing', amount: body.amount_fen },
+        ],
+      });
+      let payout: PayoutRow | undefined;
+      const row = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+      if (autoApprove) payout = await handoff(tx, row);
+      const view = withdrawalView(row, payout);
+      if (idempotencyKey) {
+        await tx.updateTable('idempotency_keys').set({ response_status: 201, response_body: JSON.stringify(view) })
+          .where('tenant_id', '=', tenantId).where('scope', '=', 'withdrawal').where('key', '=', idempotencyKey).execute();
+      }
+      return { replay: false as const, view };
+    });
+    if (!result.replay && result.view.payout?.state === 'created') deps.onHandoff?.(result.view.payout.id);
+    return result.view;
+  }
+
+  return {
+    handoff,
+    transition,
+    create,
+
+    async get(actor: Actor, id: string): Promise<WithdrawalView> {
+      const p = actor.principal;
+      if (p.kind !== 'distributor') requirePermission(p, 'read');
+      const tenantId = scopeFor(actor);
+      const { w, p: payout } = await load(db, tenantId, id);
+      if (p.kind === 'distributor' && w.distributor_id !== p.distributorId) throw notFound('withdrawal');
+      return withdrawalView(w, payout);
+    },
+
+    async list(actor: Actor, q: { status?: string | undefined; distributor_id?: string | undefined; channel?: string | undefined; cursor?: string | undefined; limit: number }) {
+      const p = actor.principal;
+      if (p.kind !== 'distributor') requirePermission(p, 'read');
+      const tenantId = scopeFor(actor);
+      let query = db.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId);
+      if (p.kind === 'distributor') query = query.where('distributor_id', '=', p.distributorId);
+      else if (q.distributor_id) query = query.where('distributor_id', '=', q.distributor_id);
+      if (q.status) query = query.where('status', '=', q.status as 'approved');
+      if (q.channel) query = query.where('channel', '=', q.channel as 'manual');
+      if (q.cursor) query = query.where('id', '<', q.cursor);
+      const rows = await query.orderBy('id', 'desc').limit(q.limit + 1).execute();
+      const page = rows.slice(0, q.limit);
+      const payouts = page.length ? await db.selectFrom('payouts').selectAll().where('withdrawal_id', 'in', page.map((w) => w.id)).execute() : [];
+      const byW = new Map(payouts.map((x) => [x.withdrawal_id, x]));
+      return { items: page.map((w) => withdrawalView(w, byW.get(w.id))), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+    },
+
+    async approve(actor: Actor, id: string): Promise<WithdrawalView> {
+      requirePermission(actor.principal, 'finance:approve');
+      const tenantId = tenantOf(actor.principal);
+      const view = await inTransaction(db, async (tx) => {
+        const w = await tx.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+        if (!w) throw notFound('withdrawal');
+        if (w.status !== 'pending_review') {
+          if (w.status === 'approved' || w.status === 'paid') return withdrawalView(w, await tx.selectFrom('payouts').selectAll().where('withdrawal_id', '=', id).executeTakeFirst());
+          throw invalidState(`a ${w.status} withdrawal cannot be approved`);
+        }
+        const now = clock.now();
+        const { actorId } = actorOf(actor.principal);
+        await tx.updateTable('withdrawals').set({ status: 'approved', approved_at: now, reviewed_by: actorId, updated_at: now }).where('id', '=', id).execute();
+        const row = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+        const payout = await handoff(tx, row);
+        await audit.record(tx, actor, { action: 'withdrawal.approve', targetType: 'withdrawal', targetId: id, before: { status: w.status }, after: { status: 'approved', payout_id: payout.id } });
+        return withdrawalView(row, payout);
+      });
+      if (view.payout?.state === 'created') deps.onHandoff?.(view.payout.id);
+      return view;
+    },
+
+    async reject(actor: Actor, id: string, reason: string): Promise<WithdrawalView> {
+      requirePermission(actor.principal, 'finance:approve');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const w = await tx.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+        if (!w) throw notFound('withdrawal');
+        if (w.status !== 'pending_review') throw invalidState(`a ${w.status} withdrawal cannot be rejected`);
+        const now = clock.now();
+        const { actorId } = actorOf(actor.principal);
+        await ledger.post(tx, {
+          tenantId, kind: 'withdraw_reject', refType: 'withdrawal', refId: id,
+          legs: [
+            { owner: w.distributor_id, purpose: 'withdrawing', amount: -w.amount_fen },
+            { owner: w.distributor_id, purpose: 'withdrawable', amount: w.amount_fen },
+          ],
+        });
+        await tx.updateTable('withdrawals').set({ status: 'rejected', rejected_at: now, status_reason: reason, reviewed_by: actorId, updated_at: now }).where('id', '=', id).execute();
+        await audit.record(tx, actor, { action: 'withdrawal.reject', targetType: 'withdrawal', targetId: id, before: { status: w.status }, after: { status: 'rejected' }, reason });
+        const row = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+        return withdrawalView(row, null);
+      });
+    },
+
+    /** Offline channels (manual, bank): a person records the outcome. */
+    async record(actor: Actor, id: string, outcome: { paid: true; reference: string } | { paid: false; reason: string }): Promise<WithdrawalView> {
+      requirePermission(actor.principal, 'finance:approve');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const { w, p } = await load(tx, tenantId, id);
+        if (channels.get(w.channel).online) throw invalidState(`${w.channel} payouts are settled by the provider, not by hand`);
+        if (w.status !== 'approved' || !p) throw invalidState(`a ${w.status} withdrawal cannot be ${outcome.paid ? 'completed' : 'failed'}`);
+        if (outcome.paid) {
+          await tx.updateTable('withdrawals').set({ reference: outcome.reference }).where('id', '=', id).execute();
+        }
+        const changed = await transition(tx, p.id, outcome.paid
+          ? { source: 'manual', outcome: 'succeeded', providerRef: outcome.reference }
+          : { source: 'manual', outcome: 'failed', failCode: 'MANUAL', failReason: outcome.reason });
+        if (!changed) throw invalidState('the payout already has its outcome');
+        await audit.record(tx, actor, {
+          action: outcome.paid ? 'withdrawal.complete' : 'withdrawal.fail', targetType: 'withdrawal', targetId: id,
+          before: { status: 'approved' }, after: { status: outcome.paid ? 'paid' : 'failed' }, reason: outcome.paid ? outcome.reference : outcome.reason,
+        });
+        const after = await load(tx, tenantId, id);
+        return withdrawalView(after.w, after.p);
+      });
+    },
+
+    /**
+     * The payout worker's step for one payout: take a lease, talk to the provider outside any
+     * transaction, then apply what it said through `transition`. Unknown outcomes are queried
+     * before anything is sent again; only a query that finds no record allows an identical
+     * resend with the same out number.
+     */
+    async work(payoutId: string): Promise<PayoutState | null> {
+      const now = clock.now();
+      const leased = await sql<PayoutRow>`
+        update payouts set lease_until = ${new Date(now.getTime() + LEASE_MS)}, attempts = attempts + 1, updated_at = ${now}
+         where id = ${payoutId} and state in ('created', 'processing', 'wait_user_confirm', 'unknown')
+           and (lease_until is null or lease_until < ${now})
+        returning *`.execute(db);
+      const p = leased.rows[0];
+      if (!p) return null;
+      const channel = channels.get(p.channel as WithdrawalChannel);
+      let result: PayoutResult & { source: string };
+      try {
+        if (p.state === 'created' && p.attempts === 1) {
+          result = { source: 'submit', ...await channel.submit(await requestFor(p)) };
+        } else {
+          // A submit may have reached the provider before a crash or a lost reply: ask first.
+          const q = await channel.query(p.out_no);
+          if (!q.found) result = { source: 'resubmit', ...await channel.submit(await requestFor(p)) };
+          else result = { source: 'query', ...q };
+          await db.updateTable('payouts').set({ last_queried_at: now }).where('id', '=', p.id).execute();
+        }
+      } catch (err) {
+        result = { source: 'error', outcome: 'unknown', failReason: err instanceof Error ? err.message : String(err) };
+      }
+      await inTransaction(db, (tx) => transition(tx, p.id, result));
+      const after = await db.selectFrom('payouts').select('state').where('id', '=', p.id).executeTakeFirst();
+      return after?.state ?? null;
+    },
+
+    /** Every online payout due for a look, a batch at a time (the scheduler and tests call this). */
+    async workDue(limit = 50): Promise<number> {
+      const now = clock.now();
+      const due = await db.selectFrom('payouts').select('id')
+        .where('state', 'in', ['created', 'processing', 'wait_user_confirm', 'unknown'])
+        .where('next_attempt_at', '<=', now)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+        .orderBy('next_attempt_at').limit(limit).execute();
+      for (const { id } of due) await this.work(id);
+      return due.length;
+    },
+
+    /** A provider's notification, verified on its raw bytes by the channel, then applied. */
+    async callback(channelName: 'wechat' | 'alipay', headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<{ applied: boolean }> {
+      const channel = channels.get(channelName);
+      if (!channel.verifyCallback) throw invalid(`${channelName} sends no callbacks`);
+      const cb = await channel.verifyCallback(headers, rawBody);
+      const p = await db.selectFrom('payouts').selectAll().where('out_no', '=', cb.outNo).where('channel', '=', channelName).executeTakeFirst();
+      if (!p) throw notFound('payout');
+      if (cb.amountFen !== undefined && cb.amountFen !== p.amount_fen) {
+        await db.insertInto('payout_events').values({ tenant_id: p.tenant_id, payout_id: p.id, source: 'callback', outcome: 'amount_mismatch', detail: JSON.stringify({ amount_fen: cb.amountFen, raw: cb.raw }), at: clock.now() }).execute();
+        throw invalid('the notification\'s amount does not match the payout');
+      }
+      const applied = await inTransaction(db, (tx) => transition(tx, p.id, { source: 'callback', outcome: cb.outcome, providerRef: cb.providerRef, failCode: cb.failCode, failReason: cb.failReason, raw: cb.raw }));
+      return { applied };
+    },
+  };
+
+  async function requestFor(p: PayoutRow) {
+    const w = (await db.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).executeTakeFirstOrThrow());
+    const account = w.payout_account_id ? await accounts.decrypt(db, w.payout_account_id) : { channel: 'manual' as const };
+    return { outNo: p.out_no, amountFen: p.amount_fen, account, remark: '佣金提现' };
+  }
+}
+
+export type WithdrawalsService = ReturnType<typeof createWithdrawalsService>;

@@ -10,6 +10,7 @@ export async function serve(): Promise<Server> {
   const server = await buildServer(config);
   const { app } = server;
   await app.listen({ port: config.port, host: config.host });
+  if (config.runJobs) server.scheduler.start();
   app.log.info({ port: config.port, host: config.host, database: server.database.kind, data_dir: server.database.kind === 'pglite' ? config.dataDir : undefined }, 'fenxiao is serving');
 
   let stopping = false;

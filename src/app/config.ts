@@ -30,6 +30,8 @@ export const ConfigSchema = Type.Object({
   shutdownGraceSeconds: Type.Integer({ minimum: 0, maximum: 600 }),
   /** Run scheduled jobs (auto-receipt, settlement cycles, payout polling) in this process. */
   runJobs: Type.Boolean(),
+  /** Seconds between scheduler passes (auto-receipt, settlement cycles, payout polling). */
+  jobsIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   s3: Type.Optional(Type.Object({
     endpoint: Type.Optional(Type.String()),
     region: Type.String(),
@@ -85,6 +87,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: int(env, 'FENXIAO_BODY_LIMIT', 1024 * 1024),
     shutdownGraceSeconds: int(env, 'FENXIAO_SHUTDOWN_GRACE_SECONDS', 20),
     runJobs: bool(env, 'FENXIAO_RUN_JOBS', true),
+    jobsIntervalSeconds: int(env, 'FENXIAO_JOBS_INTERVAL_SECONDS', 30),
     s3: bucket === undefined ? undefined : {
       endpoint: opt(env, 'FENXIAO_S3_ENDPOINT'),
       region: opt(env, 'FENXIAO_S3_REGION') ?? 'us-east-1',

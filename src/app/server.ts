@@ -31,12 +31,14 @@ import { settlementRoutes } from '../modules/settlement/routes.ts';
 import { withdrawalsRoutes } from '../modules/withdrawals/routes.ts';
 import { createPayoutChannels, type PayoutChannels } from '../adapters/payout/index.ts';
 import { payoutConfigFromEnv } from './payout-config.ts';
+import { createScheduler, type Scheduler } from '../jobs/scheduler.ts';
 import { portalRoutes } from '../modules/portal/routes.ts';
 import { exportRoutes } from './export-routes.ts';
 import { registerWeb } from './web.ts';
 
 export interface Server {
   app: App;
+  scheduler: Scheduler;
   services: Services;
   database: Database;
   config: Config;
@@ -121,12 +123,15 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
 
   await app.ready();
 
+  const scheduler = createScheduler({ services, log: app.log, tickMs: config.jobsIntervalSeconds * 1000 });
+
   let closed = false;
   return {
-    app, services, database, config,
+    app, services, database, config, scheduler,
     async close() {
       if (closed) return;
       closed = true;
+      await scheduler.stop();
       await app.close();
       await limiter.close();
       if (!overrides.database) await database.close();

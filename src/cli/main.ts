@@ -94,6 +94,17 @@ ledger.command('verify').description('check every ledger invariant and name each
     if (!report.ok) process.exitCode = 2;
   });
 
+cli.command('jobs').description('run one pass of the scheduled jobs (auto-receipt, settlement cycles, payouts) and print each outcome')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const { createScheduler } = await import('../jobs/scheduler.ts');
+    const pino = (await import('pino')).default;
+    const results = await withServices((s) => createScheduler({ services: s, log: pino({ level: 'warn' }, process.stderr) }).tick());
+    if (opts.json) console.log(JSON.stringify(results));
+    else for (const r of results) console.log(`${r.job}\t${r.tenant_id ?? '-'}\t${r.outcome}\t${r.run_id}\t${JSON.stringify(r.detail)}`);
+    if (results.some((r) => r.outcome === 'failed')) process.exitCode = 1;
+  });
+
 try {
   await cli.parseAsync(process.argv);
 } catch (err) {

@@ -118,11 +118,17 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
     };
   }
 
-  async function run(actor: Actor, input: { asOf: Date; trigger: string; thresholdOnly?: boolean }) {
+  async function run(actor: Actor, input: { asOf: Date; trigger: string; thresholdOnly?: boolean; onceFor?: boolean }) {
     const tenantId = tenantOf(actor.principal);
     return inTransaction(db, async (tx) => {
       // One run at a time per tenant: a second waits here, then finds nothing left to settle.
       await advisoryXactLock(tx, SETTLEMENT_LOCK, tenantId);
+      // A scheduled cycle runs once per boundary, whichever process gets here first.
+      if (input.onceFor) {
+        const done = await tx.selectFrom('settlement_runs').select('id').where('tenant_id', '=', tenantId)
+          .where('trigger', '=', input.trigger).where('as_of', '>=', input.asOf).limit(1).executeTakeFirst();
+        if (done) return null;
+      }
       const runId = newId('job');
       const now = clock.now();
       await tx.insertInto('settlement_runs').values({ id: runId, tenant_id: tenantId, as_of: input.asOf, trigger: input.trigger, started_at: now }).execute();
@@ -132,6 +138,11 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       const statements = await settleWithin(tx, tenantId, runId, input.asOf, settings, threshold);
       const lines = statements.reduce((s, x) => s + x.line_count, 0);
       const amount = statements.reduce((s, x) => s + x.amount_fen, 0);
+      if (input.trigger === 'threshold' && statements.length === 0 && made.lines === 0) {
+        // The threshold cycle looks on every tick; a look that found nothing leaves no run behind.
+        await tx.deleteFrom('settlement_runs').where('id', '=', runId).execute();
+        return { run_id: runId, made_available: 0, statements: [] };
+      }
       await tx.updateTable('settlement_runs').set({ statements: statements.length, lines, amount_fen: amount, made_available: made.lines, finished_at: clock.now() })
         .where('id', '=', runId).execute();
       if (actor.principal.kind === 'admin' || actor.principal.kind === 'api_key') {
@@ -148,7 +159,7 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
     /** POST /v1/settlements/run. */
     async runNow(actor: Actor, asOf: Date) {
       requirePermission(actor.principal, 'finance:write');
-      return run(actor, { asOf, trigger: 'api' });
+      return (await run(actor, { asOf, trigger: 'api' }))!;
     },
 
     async approve(actor: Actor, id: string): Promise<StatementView> {
@@ -225,20 +236,17 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       return { ...statementView(s), lines };
     },
 
-    /** Runs due cycles for a tenant (the scheduler calls this); answers what it ran. */
-    async runDue(tenantId: string, now: Date, lastRunAt: Date | null): Promise<{ ran: boolean; statements: number }> {
+    /** Runs the tenant's settlement cycle if one is due (the scheduler calls this on every tick). */
+    async runDue(tenantId: string, now: Date): Promise<{ ran: boolean; statements: number }> {
       const settings = await program.read(db, tenantId);
-      const due = settlementDue(settings.settlement, settings.timezone, now, lastRunAt);
+      const due = settlementDue(settings.settlement, settings.timezone, now, null);
       if (!due) return { ran: false, statements: 0 };
       const system: Actor = { principal: { kind: 'system', tenantId, job: `settlement-${settings.settlement.cycle}` }, requestId: null };
-      const r = await run(system, { asOf: due, trigger: settings.settlement.cycle, thresholdOnly: settings.settlement.cycle === 'threshold' });
-      return { ran: true, statements: r.statements.length };
-    },
-
-    async lastRunAt(ex: Executor, tenantId: string, triggers: string[]): Promise<Date | null> {
-      const r = await ex.selectFrom('settlement_runs').select('as_of').where('tenant_id', '=', tenantId).where('trigger', 'in', triggers)
-        .orderBy('as_of', 'desc').limit(1).executeTakeFirst();
-      return r?.as_of ?? null;
+      const r = await run(system, {
+        asOf: due, trigger: settings.settlement.cycle, thresholdOnly: settings.settlement.cycle === 'threshold',
+        onceFor: settings.settlement.cycle !== 'threshold',
+      });
+      return { ran: r !== null && (settings.settlement.cycle !== 'threshold' || r.statements.length > 0), statements: r?.statements.length ?? 0 };
     },
   };
 }

@@ -1,0 +1,95 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Services } from '../app/services.ts';
+import { ulid } from '../lib/ids.ts';
+
+export type JobName = 'auto-receive' | 'settlement' | 'payouts';
+export type JobOutcome = 'done' | 'skipped' | 'failed';
+
+export interface JobResult {
+  job: JobName;
+  tenant_id: string | null;
+  run_id: string;
+  outcome: JobOutcome;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * The scheduled work of every process: confirm receipt of shipped orders after
+ * auto_receive_days, run settlement cycles that are due, and look at payouts waiting on a
+ * provider. Any number of processes may run it at once: settlement takes a per-tenant advisory
+ * lock and skips a cycle another process already ran, auto-receipt skips locked orders, and
+ * payouts are leased one at a time. Each run logs its run id and an outcome: done, skipped or
+ * failed.
+ */
+export function createScheduler(deps: { services: Services; log: FastifyBaseLogger; tickMs?: number }) {
+  const { services, log } = deps;
+  const tickMs = deps.tickMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<JobResult[]> | undefined;
+  let stopped = false;
+
+  async function runJob(job: JobName, tenantId: string | null, fn: () => Promise<{ outcome: JobOutcome; detail: Record<string, unknown> }>): Promise<JobResult> {
+    const runId = `job_${ulid()}`;
+    try {
+      const { outcome, detail } = await fn();
+      const result = { job, tenant_id: tenantId, run_id: runId, outcome, detail };
+      if (outcome === 'done') log.info(result, `job ${job} done`);
+      else log.debug(result, `job ${job} ${outcome}`);
+      return result;
+    } catch (err) {
+      log.error({ job, tenant_id: tenantId, run_id: runId, err }, `job ${job} failed`);
+      return { job, tenant_id: tenantId, run_id: runId, outcome: 'failed', detail: { error: err instanceof Error ? err.message : String(err) } };
+    }
+  }
+
+  /** One pass over every job and active tenant. */
+  async function tick(): Promise<JobResult[]> {
+    const now = services.clock.now();
+    const results: JobResult[] = [];
+    const tenants = await services.db.selectFrom('tenants').select('id').where('status', '=', 'active').orderBy('id').execute();
+    for (const { id } of tenants) {
+      if (stopped) break;
+      results.push(await runJob('auto-receive', id, async () => {
+        const r = await services.orders.autoReceive(id, now);
+        return { outcome: r.received > 0 ? 'done' : 'skipped', detail: r };
+      }));
+      results.push(await runJob('settlement', id, async () => {
+        const r = await services.settlement.runDue(id, now);
+        return { outcome: r.ran ? 'done' : 'skipped', detail: r };
+      }));
+    }
+    if (!stopped) {
+      results.push(await runJob('payouts', null, async () => {
+        const worked = await services.withdrawals.workDue(200);
+        return { outcome: worked > 0 ? 'done' : 'skipped', detail: { payouts: worked } };
+      }));
+    }
+    return results;
+  }
+
+  return {
+    tick,
+
+    start() {
+      stopped = false;
+      const loop = () => {
+        if (stopped) return;
+        running = tick().finally(() => {
+          running = undefined;
+          if (!stopped) timer = setTimeout(loop, tickMs);
+        });
+      };
+      timer = setTimeout(loop, Math.min(tickMs, 1_000));
+      timer.unref();
+    },
+
+    /** Stops scheduling and waits for a pass in progress (graceful shutdown). */
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+export type Scheduler = ReturnType<typeof createScheduler>;

@@ -41,7 +41,7 @@ export interface ServiceDeps {
 /** The composition root: every service, built once with exactly what it uses. */
 export function createServices(deps: ServiceDeps) {
   const { db, clock } = deps;
-  const audit = createAuditService();
+  const audit = createAuditService({ clock });
   const ledger = createLedger();
   const rules = createRulesService({ db, clock, audit });
   const program = createProgramService({ db, clock, audit, onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)] });

@@ -94,6 +94,20 @@ ledger.command('verify').description('check every ledger invariant and name each
     if (!report.ok) process.exitCode = 2;
   });
 
+const audit = cli.command('audit').description('the tamper-evident audit log');
+audit.command('verify').description('walk the audit hash chains and name every edited or removed entry (exit 2 on a break)')
+  .option('--tenant <id>', 'one tenant (default: every chain)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { tenant?: string; json?: boolean }) => {
+    const report = await withServices((s) => s.audit.verify(s.db, opts.tenant ?? null));
+    if (opts.json) console.log(JSON.stringify(report));
+    else {
+      console.log(`${report.entries} entries checked: ${report.ok ? 'the chain is whole' : `${report.breaks.length} break(s)`}`);
+      for (const b of report.breaks) console.log(`  ${b.chain} #${b.seq ?? '-'} (audit id ${b.audit_id ?? '-'}): ${b.problem}`);
+    }
+    if (!report.ok) process.exitCode = 2;
+  });
+
 cli.command('jobs').description('run one pass of the scheduled jobs (auto-receipt, settlement cycles, payouts) and print each outcome')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {

@@ -11,6 +11,8 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'fenxiao_migrations',
     migrationLockTableName: 'fenxiao_migrations_lock',
+    // Features land in parallel, so a migration may be named before one already applied.
+    allowUnorderedMigrations: true,
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {

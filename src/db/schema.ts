@@ -65,6 +65,21 @@ export interface AuditLogTable {
   reason: string | null;
   request_id: string | null;
   at: Timestamp;
+  chain: string | null;
+  seq: number | null;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+export interface AuditHeadsTable {
+  chain: string;
+  seq: Generated<number>;
+  hash: Generated<string>;
+}
+
+export interface RiskEventLinesTable {
+  event_id: string;
+  commission_id: string;
 }
 
 export interface ProgramsTable {
@@ -106,6 +121,8 @@ export interface DistributorsTable {
   status_reason: string | null;
   deposit_paid_fen: Generated<number>;
   deposit_refunded_fen: Generated<number>;
+  risk_hold: Generated<boolean>;
+  device_bidx: string | null;
   training_completed_at: NullableTimestamp;
   consent_at: NullableTimestamp;
   approved_at: NullableTimestamp;
@@ -256,6 +273,8 @@ export interface OrdersTable {
   shipping_fen: Generated<number>;
   tax_fen: Generated<number>;
   paid_at: Timestamp;
+  device_bidx: string | null;
+  client_ip: string | null;
   shipped_at: NullableTimestamp;
   received_at: NullableTimestamp;
   completed_at: NullableTimestamp;
@@ -507,6 +526,8 @@ export interface DB {
   visits: VisitsTable;
   documents: DocumentsTable;
   risk_events: RiskEventsTable;
+  risk_event_lines: RiskEventLinesTable;
+  audit_heads: AuditHeadsTable;
   idempotency_keys: IdempotencyKeysTable;
   portal_settings: PortalSettingsTable;
   portal_credentials: PortalCredentialsTable;

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { actor, type App } from '../../app/http.ts';
 import { IdParams, Nullable, PageQuery, Strict, Text, Timestamp, errors, List } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
+import { requirePermission, tenantOf } from '../../app/principal.ts';
 
 const Role = Type.Union([Type.Literal('owner'), Type.Literal('operator'), Type.Literal('finance'), Type.Literal('auditor')]);
 const AdminUser = Strict({ id: Type.String(), email: Type.String(), name: Type.String(), role: Role, disabled: Type.Boolean(), created_at: Timestamp() });
@@ -25,7 +26,7 @@ export function adminRoutes(app: App, s: Services) {
   }, async (req) => s.admin.login(req.body));
 
   app.post('/v1/auth/logout', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'any' },
     schema: { tags: ['auth'], summary: 'End this session', response: { 204: Type.Null(), ...errors() } },
   }, async (req, reply) => {
     await s.admin.logout(actor(req));
@@ -33,12 +34,12 @@ export function adminRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/admin-users', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags: ['admin users'], summary: 'Admin users of the tenant', response: { 200: Strict({ items: Type.Array(AdminUser), next_cursor: Type.Null() }), ...errors(403) } },
   }, async (req) => ({ items: await s.admin.listUsers(actor(req)), next_cursor: null }));
 
   app.post('/v1/admin-users', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'users:write' },
     schema: {
       tags: ['admin users'], summary: 'Create an admin user',
       body: Strict({ email: Email, password: Password, role: Role, name: Type.Optional(Text(64)) }),
@@ -47,7 +48,7 @@ export function adminRoutes(app: App, s: Services) {
   }, async (req, reply) => reply.code(201).send(await s.admin.createUser(actor(req), req.body)));
 
   app.patch('/v1/admin-users/:id', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'users:write' },
     schema: {
       tags: ['admin users'], summary: 'Change role, name, password, or disable',
       params: IdParams,
@@ -56,8 +57,26 @@ export function adminRoutes(app: App, s: Services) {
     },
   }, async (req) => s.admin.updateUser(actor(req), req.params.id, req.body));
 
+  app.get('/v1/audit-log/verify', {
+    config: { auth: 'tenant', permission: 'read' },
+    schema: {
+      tags: ['audit'], summary: 'Walk the tenant\'s audit hash chain and name every edited or removed entry',
+      response: {
+        200: Strict({
+          ok: Type.Boolean(), entries: Type.Integer(),
+          breaks: Type.Array(Strict({ chain: Type.String(), seq: Nullable(Type.Integer()), audit_id: Nullable(Type.String()), problem: Type.String() })),
+        }),
+        ...errors(403),
+      },
+    },
+  }, async (req) => {
+    const a = actor(req);
+    requirePermission(a.principal, 'read');
+    return s.audit.verify(s.db, tenantOf(a.principal));
+  });
+
   app.get('/v1/audit-log', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags: ['audit'], summary: 'Every admin write, newest first',
       querystring: Strict({ ...PageQuery.properties, target_type: Type.Optional(Text(64)), target_id: Type.Optional(Text(128)), action: Type.Optional(Text(64)) }),

@@ -1,5 +1,5 @@
-import type { Executor } from '../../db/database.ts';
-import type { Actor } from '../../app/context.ts';
+import type { Db, Executor } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
 import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
 import { auditRepo } from './repo.ts';
 
@@ -17,7 +17,15 @@ export interface AuditRecord {
 export interface AuditService {
   /** Writes one entry in the caller's transaction, so the change and its record commit together. */
   record(tx: Executor, actor: Actor, entry: AuditRecord): Promise<void>;
+  /** Walks the hash chains (one tenant's, or all) and names every break. */
+  verify(db: Executor, tenantId: string | null): Promise<AuditVerifyReport>;
   list(db: Executor, actor: Actor, query: { limit: number; cursor?: string; targetType?: string; targetId?: string; action?: string }): Promise<{ items: AuditEntryView[]; next_cursor: string | null }>;
+}
+
+export interface AuditVerifyReport {
+  ok: boolean;
+  entries: number;
+  breaks: { chain: string; seq: number | null; audit_id: string | null; problem: string }[];
 }
 
 export interface AuditEntryView {
@@ -34,11 +42,13 @@ export interface AuditEntryView {
   at: string;
 }
 
-export function createAuditService(): AuditService {
+export function createAuditService(deps: { clock: Clock }): AuditService {
   return {
-    async record(tx, actor, entry) {
+    async record(ex, actor, entry) {
       const { actorType, actorId } = actorOf(actor.principal);
-      await auditRepo.insert(tx, {
+      // The chain head must stay locked from reading it to writing the entry: outside a
+      // transaction, open one.
+      const write = (tx: Executor) => auditRepo.insert(tx, {
         tenantId: entry.tenantId ?? (actor.principal.kind === 'root' ? null : actor.principal.tenantId),
         actorType,
         actorId,
@@ -49,7 +59,16 @@ export function createAuditService(): AuditService {
         after: entry.after ?? null,
         reason: entry.reason ?? null,
         requestId: actor.requestId,
-      });
+      }, deps.clock.now());
+      if ((ex as { isTransaction?: boolean }).isTransaction) await write(ex);
+      else await (ex as Db).transaction().execute(write);
+    },
+
+    async verify(db, tenantId) {
+      const breaks = await auditRepo.verify(db, tenantId);
+      const count = await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n'))
+        .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!)).executeTakeFirstOrThrow();
+      return { ok: breaks.length === 0, entries: Number(count.n), breaks };
     },
 
     async list(db, actor, query) {

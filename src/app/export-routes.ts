@@ -79,7 +79,7 @@ export function exportRoutes(app: App, s: Services, options: { dataDir: string; 
   }
 
   app.get('/v1/exports/:id', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'An export job: its status and progress (rows written of the total)',
       params: IdParams,
@@ -88,7 +88,7 @@ export function exportRoutes(app: App, s: Services, options: { dataDir: string; 
   }, async (req) => exportJobView(jobFor(actor(req).principal, req.params.id)));
 
   app.get('/v1/exports/:id/download', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'The finished export file (.xlsx or .csv); 409 until the job is done',
       params: IdParams,

@@ -5,7 +5,7 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ulid } from '../lib/ids.ts';
 import { AppError, ERROR_STATUS, fromPgError, type ErrorCode } from './errors.ts';
-import type { Principal } from './principal.ts';
+import { requirePermission, type Permission, type Principal } from './principal.ts';
 import type { Actor } from './context.ts';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -13,12 +13,21 @@ export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerRespo
 /** Who may call a route: the platform root token, a tenant's key or session, a distributor, anyone. */
 export type AuthMode = 'root' | 'tenant' | 'distributor' | 'tenant_or_distributor' | 'public';
 
+/**
+ * What a tenant caller (API key or console session) needs to use a route: a permission of
+ * principal.ts's role table, or 'any' for what every session may do (log out). Checked here before
+ * the body is read, and again by the service; a distributor on a tenant_or_distributor route is
+ * scoped to its own rows by the service instead. Published as `x-permission` in the OpenAPI.
+ */
+export type RoutePermission = Permission | 'any';
+
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
   interface FastifyContextConfig {
     auth?: AuthMode;
+    permission?: RoutePermission;
   }
 }
 
@@ -41,11 +50,28 @@ function ajvFor(options: AjvOptions): Ajv {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * Pages (the console, the portal, /docs) load only what this server ships and talk only to it;
+ * antd and Swagger UI put CSS into <style> elements, hence 'unsafe-inline' for styles, never for
+ * scripts. web.ts sends the same policy with its pages.
+ */
+export const HTML_CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+  "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+].join('; ');
+/** Everything else (JSON, images, files) is data: opened directly, it may run and embed nothing. */
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=()';
+
+/**
  * The Fastify instance with Fenxiao's conventions: request ids on every log line, schema
  * validation that never coerces a body (a string is not a number), one error shape, and
  * authentication before validation so an anonymous caller learns nothing about a route.
  */
-export function createHttp(options: { logLevel: string; bodyLimit: number; authenticator: Authenticator; logger?: FastifyBaseLogger | undefined }): App {
+export function createHttp(options: {
+  logLevel: string; bodyLimit: number; authenticator: Authenticator; logger?: FastifyBaseLogger | undefined;
+  /** FENXIAO_PUBLIC_URL: an https URL turns on Strict-Transport-Security. */
+  publicUrl?: string | undefined;
+}): App {
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -106,13 +132,25 @@ export function createHttp(options: { logLevel: string; bodyLimit: number; authe
     if (!allowed) {
       throw new AppError(mode === 'root' ? 'unauthorized' : 'forbidden', mode === 'root' ? 'this route needs the platform root token' : 'these credentials cannot use this route');
     }
+    const permission = req.routeOptions.config?.permission;
+    if (permission && permission !== 'any' && principal.kind !== 'distributor') requirePermission(principal, permission);
     req.principal = principal;
   });
 
-  app.addHook('onSend', async (_req, reply, payload) => {
+  const hsts = options.publicUrl?.startsWith('https://') ? 'max-age=31536000; includeSubDomains' : undefined;
+  app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('content-security-policy')) {
+      const type = String(reply.getHeader('content-type') ?? '');
+      reply.header('content-security-policy', type.startsWith('text/html') ? HTML_CSP : API_CSP);
+    }
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('permissions-policy', PERMISSIONS_POLICY);
+    if (hsts) reply.header('strict-transport-security', hsts);
+    // Answers of the API carry personal data and money: no shared or browser cache keeps them.
+    if (req.url.startsWith('/v1/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
 
@@ -168,4 +206,24 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
   else req.log.info({ code, status }, message);
   if (code === 'rate_limited' && typeof details?.retry_after_seconds === 'number') reply.header('retry-after', String(details.retry_after_seconds));
   return reply.code(status).send({ error: { code, message } });
+}
+
+/**
+ * @fastify/swagger's transform: each operation states who may call it, from the route's own
+ * config, so the document cannot drift from what the server enforces. `x-auth` is the auth mode,
+ * `x-permission` what a tenant caller needs (principal.ts), and public routes say `security: []`.
+ */
+export function openapiSecurityTransform({ schema, url, route }: { schema?: unknown; url: string; route: { config?: unknown } }) {
+  const config = (route.config ?? {}) as { auth?: AuthMode; permission?: RoutePermission };
+  const auth = config.auth ?? 'public';
+  const base = (schema ?? {}) as Record<string, unknown>;
+  return {
+    url,
+    schema: {
+      ...base,
+      'x-auth': auth,
+      ...(config.permission ? { 'x-permission': config.permission } : {}),
+      ...(auth === 'public' ? { security: [] } : {}),
+    },
+  };
 }

@@ -6,7 +6,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Config } from './config.ts';
 import { systemClock, type Clock } from './context.ts';
-import { createHttp, type App } from './http.ts';
+import { createHttp, openapiSecurityTransform, type App } from './http.ts';
 import { ErrorResponse, Strict } from './schema.ts';
 import { createServices, type Services } from './services.ts';
 import { openDatabase, type Database } from '../db/database.ts';
@@ -73,7 +73,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
   });
 
-  const app = createHttp({ logLevel: config.logLevel, bodyLimit: config.bodyLimit, authenticator: services, logger: overrides.logger });
+  const app = createHttp({ logLevel: config.logLevel, bodyLimit: config.bodyLimit, authenticator: services, logger: overrides.logger, publicUrl: config.publicUrl });
   app.addSchema(ErrorResponse);
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {
@@ -88,6 +88,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'tenant API key (fxk_…), console session (fxs_…) or the platform root token' } } },
       security: [{ bearer: [] }],
     },
+    transform: openapiSecurityTransform as never,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, staticCSP: false });

@@ -21,12 +21,12 @@ export function commissionsRoutes(app: App, s: Services) {
   const tags = ['commissions'];
 
   app.get('/v1/distributors/:id/balance', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: { tags, summary: 'Pending, available, withdrawable, withdrawing and withdrawn, from the ledger', params: IdParams, response: { 200: Balance, ...errors(404) } },
   }, async (req) => s.commissions.balance(actor(req), req.params.id));
 
   app.get('/v1/distributors/:id/commissions', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: {
       tags, summary: 'Commission lines of a beneficiary, newest first', params: IdParams,
       querystring: Strict({ ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('available'), Type.Literal('settled'), Type.Literal('reversed')])) }),
@@ -35,12 +35,12 @@ export function commissionsRoutes(app: App, s: Services) {
   }, async (req) => s.commissions.listForDistributor(actor(req), req.params.id, { status: req.query.status, cursor: req.query.cursor, limit: req.query.limit ?? 50 }));
 
   app.get('/v1/commissions/:id', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: { tags, summary: 'One line, explained: base, rate and its source, rule version, level, chain, postings', params: IdParams, response: { 200: Explained, ...errors(404) } },
   }, async (req) => s.commissions.explain(actor(req), req.params.id));
 
   app.get('/v1/distributors/:id/grade-history', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags: ['distributors'], summary: 'Grade changes (automatic upgrades on sales, admin changes)', params: IdParams,
       response: { 200: Strict({ items: Type.Array(Strict({ from_grade: Type.String(), to_grade: Type.String(), reason: Type.String(), actor_type: Type.String(), actor_id: Nullable(Type.String()), at: Timestamp() })), next_cursor: Type.Null() }), ...errors(404) },

@@ -17,77 +17,77 @@ export function distributorsRoutes(app: App, s: Services) {
   const tags = ['distributors'];
 
   app.post('/v1/distributors', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Create a distributor (active, or pending under review admission)', body: CreateDistributorBody, response: { 201: Distributor, ...errors(403, 409, 422, 429) } },
   }, async (req, reply) => reply.code(201).send(await s.distributors.create(actor(req), req.body)));
 
   app.post('/v1/applications', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'An application to become a distributor, with profile and consent', body: ApplicationBody, response: { 201: Distributor, ...errors(403, 409, 422, 429) } },
   }, async (req, reply) => reply.code(201).send(await s.distributors.apply(actor(req), req.body)));
 
   app.get('/v1/distributors', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'Search and filter distributors', querystring: DistributorListQuery, response: { 200: List(Distributor), ...errors() } },
   }, async (req) => s.distributors.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }));
 
   app.get('/v1/distributors/:id', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'One distributor', params: IdParams, response: { 200: Distributor, ...errors(404) } },
   }, async (req) => s.distributors.get(actor(req), req.params.id));
 
   app.patch('/v1/distributors/:id', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Change name, phone, region or grade (audited)', params: IdParams, body: UpdateDistributorBody, response: { 200: Distributor, ...errors(403, 404) } },
   }, async (req) => s.distributors.update(actor(req), req.params.id, req.body));
 
   app.post('/v1/distributors/:id/approve', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Approve a pending distributor (admission conditions are checked)', params: IdParams, body: OptionalBody(OptionalReasonBody), response: { 200: Distributor, ...errors(403, 404, 409, 422) } },
   }, async (req) => s.distributors.approve(actor(req), req.params.id));
 
   app.post('/v1/distributors/:id/reject', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Reject a pending distributor, with a reason', params: IdParams, body: ReasonBody, response: { 200: Distributor, ...errors(403, 404, 409) } },
   }, async (req) => s.distributors.reject(actor(req), req.params.id, req.body.reason));
 
   app.post('/v1/distributors/:id/suspend', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Suspend an active distributor, with a reason', params: IdParams, body: ReasonBody, response: { 200: Distributor, ...errors(403, 404, 409) } },
   }, async (req) => s.distributors.suspend(actor(req), req.params.id, req.body.reason));
 
   app.post('/v1/distributors/:id/reactivate', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Lift a suspension', params: IdParams, body: OptionalBody(OptionalReasonBody), response: { 200: Distributor, ...errors(403, 404, 409) } },
   }, async (req) => s.distributors.reactivate(actor(req), req.params.id, req.body?.reason));
 
   app.get('/v1/distributors/:id/conditions', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'Admission conditions and what is met', params: IdParams, response: { 200: Conditions, ...errors(404) } },
   }, async (req) => s.distributors.conditions(actor(req), req.params.id));
 
   app.post('/v1/distributors/:id/conditions', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Record the deposit received and training completed', params: IdParams, body: ConditionsBody, response: { 200: Conditions, ...errors(403, 404) } },
   }, async (req) => s.distributors.recordConditions(actor(req), req.params.id, req.body));
 
   app.post('/v1/distributors/:id/deposit/refund', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Record the refund of the deposit held', params: IdParams, body: ReasonBody, response: { 200: Conditions, ...errors(403, 404, 409) } },
   }, async (req) => s.distributors.refundDeposit(actor(req), req.params.id, req.body.reason));
 
   app.post('/v1/distributors/:id/move', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: { tags, summary: 'Move a distributor and its team under another referrer (audited; paid orders keep their chain)', params: IdParams, body: MoveBody, response: { 200: Distributor, ...errors(403, 404, 409, 422) } },
   }, async (req) => s.distributors.move(actor(req), req.params.id, req.body));
 
   app.get('/v1/distributors/:id/upline', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'The upline chain, nearest first', params: IdParams, response: { 200: Strict({ items: Type.Array(UplineMember), next_cursor: Type.Null() }), ...errors(404) } },
   }, async (req) => ({ items: await s.distributors.upline(actor(req), req.params.id), next_cursor: null }));
 
   app.get('/v1/distributors/:id/downline', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'The team at one level (1..3), a page at a time', params: IdParams,
       querystring: Strict({ level: Type.Optional(Type.Integer({ minimum: 1, maximum: 3, default: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 64 })) }),
@@ -96,12 +96,12 @@ export function distributorsRoutes(app: App, s: Services) {
   }, async (req) => s.distributors.downline(actor(req), req.params.id, (req.query.level ?? 1) as 1 | 2 | 3, req.query.cursor, req.query.limit ?? 50));
 
   app.get('/v1/distributors/:id/team', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'Team counts: direct, level 2, level 3 and everyone below', params: IdParams, response: { 200: TeamCounts, ...errors(404) } },
   }, async (req) => s.distributors.team(actor(req), req.params.id));
 
   app.get('/v1/distributors/:id/profile', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'Profile: the distributor, its team counts, admission conditions and link visits', params: IdParams,
       response: { 200: Strict({ distributor: Distributor, team: TeamCounts, conditions: Conditions, visits: Strict({ visits: Type.Integer(), unique_visitors: Type.Integer() }) }), ...errors(404) },
@@ -116,7 +116,7 @@ export function distributorsRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/distributors/:id/customers', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'Customers bound to this distributor', params: IdParams,
       querystring: Strict({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 128 })) }),
@@ -125,7 +125,7 @@ export function distributorsRoutes(app: App, s: Services) {
   }, async (req) => s.referral.listCustomers(actor(req), req.params.id, req.query.cursor, req.query.limit ?? 50));
 
   app.get('/v1/distributors/:id/qrcode', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: {
       tags, summary: 'The invite link as a QR code (PNG or SVG)', params: IdParams,
       querystring: Strict({ format: Type.Optional(Type.Union([Type.Literal('png'), Type.Literal('svg')], { default: 'png' })), size: Type.Optional(Type.Integer({ minimum: 64, maximum: 2048, default: 512 })) }),
@@ -137,12 +137,12 @@ export function distributorsRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/distributors/:id/documents', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: { tags, summary: 'Documents uploaded with the application', params: IdParams, response: { 200: Strict({ items: Type.Array(DocumentView), next_cursor: Type.Null() }), ...errors(404) } },
   }, async (req) => ({ items: await s.distributors.listDocuments(actor(req), req.params.id), next_cursor: null }));
 
   app.post('/v1/distributors/:id/documents', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'distributors:write' },
     schema: {
       tags, summary: 'Upload a document (multipart/form-data: field "kind", then the file; PNG, JPEG, WebP or PDF, ≤ 10 MB)', params: IdParams,
       consumes: ['multipart/form-data'],
@@ -167,7 +167,7 @@ export function distributorsRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/documents/:id/content', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'The document itself', params: IdParams },
   }, async (req, reply) => {
     const doc = await s.distributors.readDocument(actor(req), req.params.id);

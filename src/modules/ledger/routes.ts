@@ -9,7 +9,7 @@ export function ledgerRoutes(app: App, s: Services) {
   const tags = ['ledger'];
 
   app.get('/v1/ledger/verify', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'Check every ledger invariant for this tenant and name each break',
       response: {
@@ -28,7 +28,7 @@ export function ledgerRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/journal-entries', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'Journal entries with their postings, by what caused them',
       querystring: Strict({ ref_id: Text(64, { minLength: 1 }) }),

@@ -11,7 +11,7 @@ export function ordersRoutes(app: App, s: Services) {
   const tags = ['orders'];
 
   app.post('/v1/orders', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'orders:write' },
     schema: {
       tags, summary: 'Record a paid order and credit its commissions (idempotent on external_id)',
       description: 'The same external_id with the same body answers 200 with the order as it stands; with a different body, 409.',
@@ -24,17 +24,17 @@ export function ordersRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/orders', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'Orders, newest first', querystring: OrderListQuery, response: { 200: List(OrderView), ...errors() } },
   }, async (req) => s.orders.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }));
 
   app.get('/v1/orders/:external_id', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'An order with its commissions as they stand now', params: Strict({ external_id: ExternalId() }), response: { 200: OrderView, ...errors(404) } },
   }, async (req) => s.orders.get(actor(req), req.params.external_id));
 
   app.post('/v1/orders/:external_id/events', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'orders:write' },
     schema: {
       tags, summary: 'shipped, received, refunded (refund_fen or items) or cancelled; Idempotency-Key honoured',
       params: Strict({ external_id: ExternalId() }),
@@ -49,7 +49,7 @@ export function ordersRoutes(app: App, s: Services) {
   });
 
   app.post('/v1/jobs/auto-receive', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'orders:write' },
     schema: {
       tags: ['jobs'], summary: 'Confirm receipt of orders shipped auto_receive_days ago (the scheduler runs this too)',
       body: Type.Union([Strict({ as_of: Type.Optional(Timestamp()) }), Type.Null()]),

@@ -18,12 +18,12 @@ export function portalRoutes(app: App, s: Services) {
   // ------------------------------------------------------------- the merchant's portal settings
 
   app.get('/v1/portal/settings', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'Whether token login and a poster background are set up', response: { 200: PortalSettingsView, ...errors(403) } },
   }, async (req) => s.portal.settings(actor(req)));
 
   app.post('/v1/portal/signing-secret', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'keys:write' },
     schema: {
       tags, summary: 'Create or rotate the secret the merchant\'s backend signs portal login tokens with (shown once)',
       description: 'Login tokens are JWTs signed HS256 with the UTF-8 bytes of this secret: `sub` the distributor\'s external_id, `iat`, `exp` at most 600 s ahead, a unique `jti` (8–128 characters). Send the distributor to `/portal/?tenant=<tenant id>&token=<jwt>`. A new secret replaces the old one at once. See docs/portal.md.',
@@ -32,7 +32,7 @@ export function portalRoutes(app: App, s: Services) {
   }, async (req, reply) => reply.code(201).send(await s.portal.rotateSigningSecret(actor(req))));
 
   app.get('/v1/portal/poster-background', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'The uploaded poster background image', produces: IMAGE_TYPES },
   }, async (req, reply) => {
     const bg = await s.portal.readPosterBackground(actor(req));
@@ -40,7 +40,7 @@ export function portalRoutes(app: App, s: Services) {
   });
 
   app.delete('/v1/portal/poster-background', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'program:write' },
     schema: { tags, summary: 'Go back to the built-in poster design', response: { 200: PortalSettingsView, ...errors(403) } },
   }, async (req) => s.portal.deletePosterBackground(actor(req)));
 
@@ -49,7 +49,7 @@ export function portalRoutes(app: App, s: Services) {
   void app.register(async (scope) => {
     scope.addContentTypeParser(IMAGE_TYPES, { parseAs: 'buffer', bodyLimit: MAX_BACKGROUND_BYTES }, (_req, body, done) => done(null, body));
     scope.put('/v1/portal/poster-background', {
-      config: { auth: 'tenant' },
+      config: { auth: 'tenant', permission: 'program:write' },
       bodyLimit: MAX_BACKGROUND_BYTES,
       schema: {
         tags, summary: 'Upload the merchant\'s poster background (PNG or JPEG, at most 5 MB and 4096×4096; 750×1334 fits best)',

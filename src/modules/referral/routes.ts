@@ -26,7 +26,7 @@ const VISITOR_COOKIE = 'fx_vid';
 
 export function referralRoutes(app: App, s: Services) {
   app.post('/v1/bindings', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: {
       tags: ['bindings'], summary: 'Bind a customer to the distributor of an invite code',
       body: Strict({
@@ -39,12 +39,12 @@ export function referralRoutes(app: App, s: Services) {
   }, async (req, reply) => reply.code(201).send(await s.referral.bind(actor(req), req.body)));
 
   app.get('/v1/customers/:external_id', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags: ['bindings'], summary: 'A customer\'s binding and its history', params: Strict({ external_id: ExternalId() }), response: { 200: Customer, ...errors(404) } },
   }, async (req) => s.referral.getCustomer(actor(req), req.params.external_id));
 
   app.post('/v1/customers/:external_id/move', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'distributors:write' },
     schema: {
       tags: ['bindings'], summary: 'Move a customer\'s binding (admin, with a reason, audited)',
       params: Strict({ external_id: ExternalId() }),
@@ -54,7 +54,7 @@ export function referralRoutes(app: App, s: Services) {
   }, async (req) => s.referral.moveCustomer(actor(req), req.params.external_id, req.body));
 
   app.get('/v1/risk-events', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags: ['risk'], summary: 'Risk events, newest first',
       querystring: Strict({ ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('released'), Type.Literal('confirmed'), Type.Literal('dismissed')])), kind: Type.Optional(Text(64)) }),

@@ -14,12 +14,12 @@ export function rulesRoutes(app: App, s: Services) {
   const tags = ['program'];
 
   app.get('/v1/sku-rules', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: { tags, summary: 'Product/SKU rate overrides (they win over grade and default rates)', response: { 200: Strict({ items: Type.Array(Strict({ sku: Type.String(), rates: Rates, updated_at: Timestamp() })), next_cursor: Type.Null() }), ...errors() } },
   }, async (req) => ({ items: await s.rules.listSkuRules(actor(req)), next_cursor: null }));
 
   app.put('/v1/sku-rules/:sku', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'program:write' },
     schema: {
       tags, summary: 'Set a SKU\'s rates by level ("0" the seller, "1".."3" overrides): percent in bp, or fixed fen per unit',
       params: SkuParams, body: Strict({ rates: Rates }),
@@ -28,7 +28,7 @@ export function rulesRoutes(app: App, s: Services) {
   }, async (req) => s.rules.putSkuRule(actor(req), req.params.sku, req.body.rates));
 
   app.delete('/v1/sku-rules/:sku', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'program:write' },
     schema: { tags, summary: 'Remove a SKU override', params: SkuParams, response: { 204: Type.Null(), ...errors(403, 404) } },
   }, async (req, reply) => {
     await s.rules.deleteSkuRule(actor(req), req.params.sku);
@@ -36,7 +36,7 @@ export function rulesRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/rule-versions', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'Rule versions, newest first: what each order was computed with',
       querystring: Strict({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })) }),

@@ -14,7 +14,7 @@ export function settlementRoutes(app: App, s: Services) {
   const tags = ['settlement'];
 
   app.post('/v1/settlements/run', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'finance:write' },
     schema: {
       tags, summary: 'Make final what is past its freeze days, then settle each distributor\'s available commissions into a statement',
       body: Strict({ as_of: Timestamp() }),
@@ -23,7 +23,7 @@ export function settlementRoutes(app: App, s: Services) {
   }, async (req) => s.settlement.runNow(actor(req), new Date(req.body.as_of)));
 
   app.get('/v1/statements', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: {
       tags, summary: 'Statements, newest first (a distributor sees its own)',
       querystring: Strict({ ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('approved'), Type.Literal('pending_review'), Type.Literal('rejected')])), distributor_id: Type.Optional(Type.String({ maxLength: 64 })) }),
@@ -32,7 +32,7 @@ export function settlementRoutes(app: App, s: Services) {
   }, async (req) => s.settlement.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }));
 
   app.get('/v1/statements/:id', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: {
       tags, summary: 'A statement with its lines', params: IdParams,
       response: { 200: Strict({ ...Statement.properties, lines: Type.Array(Strict({ id: Type.String(), level: Type.Integer(), amount_fen: Type.Integer(), base_fen: Type.Integer(), rate_bp: Type.Integer(), status: Type.String(), order_external_id: Type.String() })) }), ...errors(404) },
@@ -40,12 +40,12 @@ export function settlementRoutes(app: App, s: Services) {
   }, async (req) => s.settlement.get(actor(req), req.params.id));
 
   app.post('/v1/statements/:id/approve', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'finance:approve' },
     schema: { tags, summary: 'Approve a statement under review: its amount moves to withdrawable', params: IdParams, body: OptionalBody(Strict({})), response: { 200: Statement, ...errors(403, 404, 409) } },
   }, async (req) => s.settlement.approve(actor(req), req.params.id));
 
   app.post('/v1/statements/:id/reject', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'finance:approve' },
     schema: {
       tags, summary: 'Reject a statement with a reason; its lines go back to available, or are held',
       params: IdParams,
@@ -55,12 +55,12 @@ export function settlementRoutes(app: App, s: Services) {
   }, async (req) => s.settlement.reject(actor(req), req.params.id, { reason: req.body.reason, lines: req.body.lines ?? 'available' }));
 
   app.post('/v1/commissions/:id/hold', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'risk:write' },
     schema: { tags: ['commissions'], summary: 'Hold a line: it is not settled until released', params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Strict({ id: Type.String(), held: Type.Boolean() }), ...errors(403, 404, 409) } },
   }, async (req) => s.commissions.setHeld(actor(req), req.params.id, true, req.body.reason));
 
   app.post('/v1/commissions/:id/release', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'risk:write' },
     schema: { tags: ['commissions'], summary: 'Release a held line', params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Strict({ id: Type.String(), held: Type.Boolean() }), ...errors(403, 404, 409) } },
   }, async (req) => s.commissions.setHeld(actor(req), req.params.id, false, req.body.reason));
 }

@@ -35,7 +35,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
   const tags = ['withdrawals'];
 
   app.post('/v1/withdrawals', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
     schema: {
       tags, summary: 'Ask for a payout of withdrawable money (Idempotency-Key honoured)',
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
@@ -49,7 +49,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/withdrawals', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: {
       tags, summary: 'Withdrawals, newest first (a distributor sees its own)',
       querystring: Strict({ ...PageQuery.properties, status: Type.Optional(Type.String({ maxLength: 32 })), distributor_id: Type.Optional(Type.String({ maxLength: 64 })), channel: Type.Optional(Channel) }),
@@ -58,42 +58,42 @@ export function withdrawalsRoutes(app: App, s: Services) {
   }, async (req) => s.withdrawals.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }));
 
   app.get('/v1/withdrawals/:id', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: { tags, summary: 'One withdrawal and its payout', params: IdParams, response: { 200: Withdrawal, ...errors(404) } },
   }, async (req) => s.withdrawals.get(actor(req), req.params.id));
 
   app.post('/v1/withdrawals/:id/approve', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'finance:approve' },
     schema: { tags, summary: 'Approve: the payout is handed to its channel', params: IdParams, body: OptionalBody(Strict({})), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
   }, async (req) => s.withdrawals.approve(actor(req), req.params.id));
 
   app.post('/v1/withdrawals/:id/reject', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'finance:approve' },
     schema: { tags, summary: 'Reject: the money goes back to withdrawable', params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
   }, async (req) => s.withdrawals.reject(actor(req), req.params.id, req.body.reason));
 
   app.post('/v1/withdrawals/:id/complete', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'finance:approve' },
     schema: { tags, summary: 'Manual and bank channels: record the payout as paid', params: IdParams, body: Strict({ reference: Text(128, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
   }, async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: true, reference: req.body.reference }));
 
   app.post('/v1/withdrawals/:id/fail', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'finance:approve' },
     schema: { tags, summary: 'Manual and bank channels: record the payout as failed; the money goes back', params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
   }, async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: false, reason: req.body.reason }));
 
   app.get('/v1/distributors/:id/payout-accounts', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: { tags, summary: 'Payout accounts (masked)', params: IdParams, response: { 200: Strict({ items: Type.Array(AccountView), next_cursor: Type.Null() }), ...errors(404) } },
   }, async (req) => ({ items: await s.payoutAccounts.list(actor(req), req.params.id), next_cursor: null }));
 
   app.post('/v1/distributors/:id/payout-accounts', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
     schema: { tags, summary: 'Add a payout account (stored encrypted; the newest of a channel is its default)', params: IdParams, body: AccountInput, response: { 201: AccountView, ...errors(403, 404) } },
   }, async (req, reply) => reply.code(201).send(await s.payoutAccounts.add(actor(req), req.params.id, req.body)));
 
   app.delete('/v1/distributors/:id/payout-accounts/:account_id', {
-    config: { auth: 'tenant_or_distributor' },
+    config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
     schema: { tags, summary: 'Remove a payout account', params: Strict({ id: Type.String({ maxLength: 64 }), account_id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), ...errors(403, 404) } },
   }, async (req, reply) => {
     await s.payoutAccounts.disable(actor(req), req.params.id, req.params.account_id);
@@ -101,7 +101,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/payouts/bank-file', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'pii:read' },
     schema: {
       tags, summary: 'The bank batch upload file (CSV) of bank payouts waiting to be sent; full account numbers: finance only',
       produces: ['text/csv'],

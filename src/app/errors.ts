@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   insufficient_balance: 422,
   admission_conditions_unmet: 422,
   limit_exceeded: 422,
+  risk_blocked: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

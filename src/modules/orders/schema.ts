@@ -18,6 +18,8 @@ export const CreateOrderBody = Strict({
   shipping_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
   tax_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
   region_code: Type.Optional(RegionCode),
+  client_ip: Type.Optional(Type.String({ minLength: 2, maxLength: 45, pattern: '^[0-9A-Fa-f:.]+$', description: 'the buyer\'s IP, for risk rules' })),
+  device_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$', description: 'the buyer\'s device id, for risk rules' })),
 });
 export type CreateOrderBody = Static<typeof CreateOrderBody>;
 

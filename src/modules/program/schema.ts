@@ -6,6 +6,10 @@ const Window = Strict({
   window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
 });
 
+export const RiskEffect = Type.Union([Type.Literal('flag'), Type.Literal('hold'), Type.Literal('block')], {
+  description: 'flag: a risk event to review; hold: the commissions concerned wait for review (not settled, not withdrawn); block: they are not credited at all',
+});
+
 const AntiCheatScope = Strict({
   per_ip: Nullable(Window),
   per_device: Nullable(Window),
@@ -36,6 +40,7 @@ export const ProgramSettings = Strict({
   }),
   admission_conditions: Strict({
     deposit_fen: Fen({ description: 'refundable deposit required before approval; 0: none' }),
+    deposit_refundable: Type.Boolean({ description: 'compliance: deposits are always refundable; false is refused' }),
     training_required: Type.Boolean(),
     min_purchases_fen: Fen({ description: 'own purchases required before approval; 0: none' }),
   }),
@@ -59,6 +64,28 @@ export const ProgramSettings = Strict({
     hour: Type.Integer({ minimum: 0, maximum: 23, description: 'local hour the cycle runs at' }),
     threshold_fen: Fen({ description: 'threshold: settle a distributor once its available commission reaches this' }),
   }),
+  rewards: Strict({
+    signup_fen: Fen({ description: 'compliance: pay for a sign-up is recruiting reward and refused unless 0' }),
+    per_head_fen: Fen({ description: 'compliance: pay per head in a team is refused unless 0' }),
+  }, { description: 'rewards other than commission on real sales; Fenxiao refuses any that is not 0' }),
+  risk: Strict({
+    order_ip: Strict({ limit: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'orders from one buyer IP in the window; 0: off' }), window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }), effect: RiskEffect }),
+    order_device: Strict({ limit: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'orders from one buyer device in the window; 0: off' }), window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }), effect: RiskEffect }),
+    surge: Strict({
+      multiplier: Type.Integer({ minimum: 0, maximum: 1000, description: 'a beneficiary\'s commission today above this many times its 7-day daily average; 0: off' }),
+      min_fen: Fen({ description: 'ignore days below this' }),
+      effect: RiskEffect,
+    }),
+    self_purchase_loop: Strict({ enabled: Type.Boolean({ description: 'a buyer earning on its own purchase through its own team, or from the device it registered with' }), effect: RiskEffect }),
+    refund_rate: Strict({
+      threshold_bp: Bp('a seller whose refunded share of sales in the window reaches this; 0: off'),
+      min_orders: Type.Integer({ minimum: 1, maximum: 100_000 }),
+      window_days: Type.Integer({ minimum: 1, maximum: 365 }),
+      effect: RiskEffect,
+    }),
+    shared_identity: Strict({ enabled: Type.Boolean({ description: 'one phone, ID number or payout account behind several distributors' }), effect: RiskEffect }),
+    caps_hit: Strict({ enabled: Type.Boolean({ description: 'a risk event when a per-order or per-day cap cut a commission' }) }),
+  }),
   auto_receive_days: Type.Integer({ minimum: 1, maximum: 365, description: 'receipt is confirmed automatically this many days after shipping' }),
   timezone: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$', description: 'IANA zone for days and months (caps, tiers, reports)' }),
 });
@@ -73,7 +100,7 @@ export function defaultProgramSettings(): ProgramSettings {
     admission: 'open',
     withdrawal: { min_fen: 100, fee_bp: 0, auto_approve_max_fen: 0, fixed_fee_fen: 0, daily_count_limit: 0, daily_amount_limit_fen: 0 },
     binding: { mode: 'permanent', rebind_after_days: 30, bind_on: 'registration' },
-    admission_conditions: { deposit_fen: 0, training_required: false, min_purchases_fen: 0 },
+    admission_conditions: { deposit_fen: 0, deposit_refundable: true, training_required: false, min_purchases_fen: 0 },
     anti_cheat: {
       registration: { per_ip: { limit: 20, window_seconds: 3600 }, per_device: { limit: 5, window_seconds: 86400 } },
       binding: { per_ip: { limit: 60, window_seconds: 3600 }, per_device: { limit: 10, window_seconds: 86400 } },
@@ -82,6 +109,16 @@ export function defaultProgramSettings(): ProgramSettings {
     default_rates: { sales_bp: null, override_bp: [] },
     caps: { per_order_fen: 0, per_day_fen: 0 },
     settlement: { cycle: 'manual', weekday: 1, day_of_month: 1, hour: 2, threshold_fen: 10000 },
+    rewards: { signup_fen: 0, per_head_fen: 0 },
+    risk: {
+      order_ip: { limit: 0, window_seconds: 3600, effect: 'flag' },
+      order_device: { limit: 0, window_seconds: 3600, effect: 'flag' },
+      surge: { multiplier: 0, min_fen: 100_000, effect: 'hold' },
+      self_purchase_loop: { enabled: true, effect: 'hold' },
+      refund_rate: { threshold_bp: 0, min_orders: 10, window_days: 30, effect: 'hold' },
+      shared_identity: { enabled: true, effect: 'flag' },
+      caps_hit: { enabled: true },
+    },
     auto_receive_days: 15,
     timezone: 'Asia/Shanghai',
   };
@@ -111,7 +148,9 @@ export const TierSchema = Strict({
 });
 
 export const UpgradeRule = Strict({
-  metric: Type.Union([Type.Literal('sales_fen'), Type.Literal('settled_sales_fen')], { description: 'cumulative own sales (paid, less refunds), or only those past the return window' }),
+  metric: Type.Union([Type.Literal('sales_fen'), Type.Literal('settled_sales_fen'), Type.Literal('team_size'), Type.Literal('direct_recruits')], {
+    description: 'cumulative own sales (paid, less refunds), or only those past the return window; team_size and direct_recruits (head count) are refused as compliance_violation',
+  }),
   min_fen: Fen({ minimum: 1 }),
 });
 

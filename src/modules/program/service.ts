@@ -2,6 +2,7 @@ import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { compliance, invalid, notFound } from '../../app/errors.ts';
+import { MAX_LEVELS, violations, type GradeForCompliance } from '../compliance/rules.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import { programRepo } from './repo.ts';
@@ -12,8 +13,7 @@ import type { TierSchema, UpgradeRule as UpgradeRuleSchema } from './schema.ts';
 type Tier = Static<typeof TierSchema>;
 type UpgradeRule = Static<typeof UpgradeRuleSchema>;
 
-/** Compliance: multi-level pay deeper than three levels is the mark of a pyramid scheme. */
-export const MAX_LEVELS = 3;
+export { MAX_LEVELS } from '../compliance/rules.ts';
 
 /** Merges a patch into the settings: nested objects field by field, anything else replaced. */
 export function mergeSettings<T>(current: T, patch: DeepPartial<T> | undefined): T {
@@ -34,10 +34,10 @@ export function normalizeSettings(stored: Record<string, unknown>): ProgramSetti
   return mergeSettings<ProgramSettings>(defaultProgramSettings(), stored as DeepPartial<ProgramSettings>);
 }
 
-export function complianceCheck(settings: ProgramSettings): void {
-  if (settings.levels > MAX_LEVELS) {
-    throw compliance(`levels ${settings.levels} exceeds ${MAX_LEVELS}: commission may reach at most three levels above the seller`);
-  }
+/** Refuses a program or grade change that breaks a compliance rule, naming every one it breaks. */
+export function complianceCheck(settings: ProgramSettings, grades: GradeForCompliance[] = []): void {
+  const found = violations(settings, grades);
+  if (found.length > 0) throw compliance(found.join('; '));
 }
 
 export interface GradeSettings { tiers?: Tier[] | undefined; upgrade?: UpgradeRule | null | undefined }
@@ -86,7 +86,7 @@ export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditS
         if (!row) throw notFound('program');
         const before = normalizeSettings(row.settings);
         const after = mergeSettings<ProgramSettings>(before, patch);
-        complianceCheck(after);
+        complianceCheck(after, (await programRepo.listGrades(tx, tenantId)).map((g) => ({ code: g.code, upgrade: (g.settings as GradeSettings).upgrade ?? null })));
         await programRepo.update(tx, tenantId, after, clock.now());
         await audit.record(tx, actor, { action: 'program.update', targetType: 'program', targetId: tenantId, before, after });
         for (const hook of hooks) await hook(tx, tenantId, 'program.update');
@@ -111,7 +111,7 @@ export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditS
       const tenantId = tenantOf(actor.principal);
       if (body.override_bp.length > MAX_LEVELS) throw invalid('override_bp holds at most 3 rates');
       return inTransaction(db, async (tx) => {
-        await programRepo.findForUpdate(tx, tenantId);
+        const row = await programRepo.findForUpdate(tx, tenantId);
         const before = await programRepo.findGrade(tx, tenantId, code);
         // Stored as given; a missing level reads as rate 0 (see rateAt).
         const override = [...body.override_bp];
@@ -121,6 +121,10 @@ export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditS
           tiers: body.tiers ?? previous.tiers ?? [],
           upgrade: body.upgrade === undefined ? (previous.upgrade ?? null) : body.upgrade,
         };
+        // Upgrades on head count pay for recruiting: refused like any other compliance breach.
+        const others = (await programRepo.listGrades(tx, tenantId)).filter((g) => g.code !== code)
+          .map((g) => ({ code: g.code, upgrade: (g.settings as GradeSettings).upgrade ?? null }));
+        complianceCheck(normalizeSettings(row!.settings), [...others, { code, upgrade: settings.upgrade ?? null }]);
         await programRepo.upsertGrade(tx, {
           tenant_id: tenantId, code, name: body.name, rank: body.rank, sales_bp: body.sales_bp, override_bp: override,
           settings: settings as Record<string, unknown>,

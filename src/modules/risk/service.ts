@@ -1,7 +1,10 @@
 import type { Db, Executor } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
-import { AppError } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { AppError, invalidState, notFound } from '../../app/errors.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Ledger, Leg } from '../ledger/service.ts';
+import type { AuditService } from '../audit/service.ts';
+import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
 import { newId } from '../../lib/ids.ts';
 import { riskRepo } from './repo.ts';
@@ -13,8 +16,12 @@ export interface RiskEventView {
 
 export interface WindowLimit { limit: number; window_seconds: number }
 
-export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLimiter }) {
-  const { db, clock, limiter } = deps;
+function eventView(r: { id: string; kind: string; severity: string; subject_type: string; subject_id: string | null; details: Record<string, unknown>; status: string; created_at: Date }): RiskEventView {
+  return { id: r.id, kind: r.kind, severity: r.severity, subject_type: r.subject_type, subject_id: r.subject_id, details: r.details, status: r.status, created_at: r.created_at.toISOString() };
+}
+
+export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLimiter; ledger: Ledger; audit: AuditService }) {
+  const { db, clock, limiter, ledger, audit } = deps;
 
   async function record(ex: Executor, tenantId: string, e: { kind: string; severity?: 'flag' | 'hold' | 'block'; subjectType: string; subjectId: string | null; details: Record<string, unknown> }): Promise<string> {
     const id = newId('rsk');
@@ -51,6 +58,70 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
       }
     },
 
+    /**
+     * The review queue's decision on an open event. release: its held lines go back to normal
+     * (unless another open event still holds them) and a distributor-level hold is lifted when
+     * no other holds remain. confirm: fraud — its held lines are reversed, with journal entries.
+     * dismiss: a flag that needs nothing.
+     */
+    async review(actor: Actor, eventId: string, action: 'release' | 'confirm' | 'dismiss', note: string) {
+      requirePermission(actor.principal, 'risk:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const ev = await tx.selectFrom('risk_events').selectAll().where('tenant_id', '=', tenantId).where('id', '=', eventId).forUpdate().executeTakeFirst();
+        if (!ev) throw notFound('risk event');
+        if (ev.status !== 'open') throw invalidState(`the event is already ${ev.status}`);
+        const lines = await tx.selectFrom('commissions').innerJoin('risk_event_lines as l', 'l.commission_id', 'commissions.id')
+          .selectAll('commissions').where('l.event_id', '=', eventId).orderBy('commissions.id').forUpdate().execute();
+        const now = clock.now();
+        const { actorId } = actorOf(actor.principal);
+        let changed = 0;
+        if (action === 'release' || action === 'dismiss') {
+          const stillHeld = lines.length === 0 ? [] : await tx.selectFrom('risk_event_lines as l').innerJoin('risk_events as e', 'e.id', 'l.event_id')
+            .select('l.commission_id').where('l.commission_id', 'in', lines.map((c) => c.id)).where('e.id', '<>', eventId).where('e.status', '=', 'open').execute();
+          const keep = new Set(stillHeld.map((r) => r.commission_id));
+          const release = lines.filter((c) => c.held && !keep.has(c.id) && (c.status === 'pending' || c.status === 'available'));
+          if (release.length > 0) await tx.updateTable('commissions').set({ held: false }).where('id', 'in', release.map((c) => c.id)).execute();
+          changed = release.length;
+        } else {
+          const reverse = lines.filter((c) => c.status === 'pending' || c.status === 'available');
+          const legs: Leg[] = [];
+          for (const c of reverse) {
+            if (c.amount_fen > 0) legs.push({ owner: c.beneficiary_id, purpose: c.status as 'pending' | 'available', amount: -c.amount_fen, commissionId: c.id });
+          }
+          if (reverse.length > 0) {
+            await tx.updateTable('commissions').set({ amount_fen: 0, status: 'reversed', reversed_at: now, held: false }).where('id', 'in', reverse.map((c) => c.id)).execute();
+          }
+          const total = legs.reduce((sum, l) => sum - l.amount, 0);
+          if (total > 0) {
+            legs.push({ owner: 'tenant', purpose: 'commission_expense', amount: total });
+            await ledger.post(tx, { tenantId, kind: 'risk_reverse', refType: 'risk_event', refId: eventId, memo: note, legs });
+          }
+          changed = reverse.length;
+        }
+        // A distributor-level hold ends when no open hold on the distributor remains.
+        if (ev.subject_type === 'distributor' && ev.subject_id && ev.severity === 'hold' && action !== 'confirm') {
+          const others = await tx.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).where('subject_type', '=', 'distributor')
+            .where('subject_id', '=', ev.subject_id).where('status', '=', 'open').where('severity', '=', 'hold').where('id', '<>', eventId).execute();
+          if (others.length === 0) await tx.updateTable('distributors').set({ risk_hold: false }).where('id', '=', ev.subject_id).execute();
+        }
+        const status = action === 'release' ? 'released' : action === 'confirm' ? 'confirmed' : 'dismissed';
+        await tx.updateTable('risk_events').set({ status, reviewed_by: actorId, review_note: note, reviewed_at: now }).where('id', '=', eventId).execute();
+        await audit.record(tx, actor, { action: `risk_event.${action}`, targetType: 'risk_event', targetId: eventId, before: { status: ev.status }, after: { status, lines: changed }, reason: note });
+        return { id: eventId, status, lines: changed };
+      });
+    },
+
+    async get(actor: Actor, id: string) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const r = await db.selectFrom('risk_events').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      if (!r) throw notFound('risk event');
+      const lines = await db.selectFrom('risk_event_lines as l').innerJoin('commissions as c', 'c.id', 'l.commission_id')
+        .select(['c.id', 'c.beneficiary_id', 'c.amount_fen', 'c.status', 'c.held', 'c.order_id']).where('l.event_id', '=', id).orderBy('c.id').execute();
+      return { ...eventView(r), review_note: r.review_note, reviewed_at: r.reviewed_at?.toISOString() ?? null, lines };
+    },
+
     async list(actor: Actor, opts: { status?: string | undefined; kind?: string | undefined; cursor?: string | undefined; limit: number }): Promise<{ items: RiskEventView[]; next_cursor: string | null }> {
       requirePermission(actor.principal, 'read');
       const rows = await riskRepo.list(db, tenantOf(actor.principal), {
@@ -61,7 +132,7 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
       });
       const page = rows.slice(0, opts.limit);
       return {
-        items: page.map((r) => ({ id: r.id, kind: r.kind, severity: r.severity, subject_type: r.subject_type, subject_id: r.subject_id, details: r.details, status: r.status, created_at: r.created_at.toISOString() })),
+        items: page.map(eventView),
         next_cursor: rows.length > opts.limit ? page[page.length - 1]!.id : null,
       };
     },

@@ -34,7 +34,10 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
       default_rates: { sales_bp: settings.default_rates.sales_bp, override_bp: settings.default_rates.override_bp },
       grades: Object.fromEntries(grades.map((g) => {
         const gs = (g.settings ?? {}) as GradeSettings;
-        return [g.code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp, tiers: gs.tiers ?? [], upgrade: gs.upgrade ?? null }];
+        // Only sales metrics can be stored (head-count upgrades are refused by compliance).
+        const upgrade = gs.upgrade && (gs.upgrade.metric === 'sales_fen' || gs.upgrade.metric === 'settled_sales_fen')
+          ? { metric: gs.upgrade.metric, min_fen: gs.upgrade.min_fen } : null;
+        return [g.code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp, tiers: gs.tiers ?? [], upgrade }];
       })),
       sku: Object.fromEntries(skus.map((s) => [s.sku, s.rates as SkuRates])),
       caps: { ...settings.caps },

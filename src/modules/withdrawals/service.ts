@@ -203,9 +203,10 @@ export function createWithdrawalsService(deps: {
           return { replay: true as const, view: prior.response_body as WithdrawalView };
         }
       }
-      const d = await tx.selectFrom('distributors').select(['id', 'status']).where('tenant_id', '=', tenantId).where('id', '=', body.distributor_id).executeTakeFirst();
+      const d = await tx.selectFrom('distributors').select(['id', 'status', 'risk_hold']).where('tenant_id', '=', tenantId).where('id', '=', body.distributor_id).executeTakeFirst();
       if (!d) throw notFound('distributor');
       if (d.status !== 'active') throw invalidState(`a ${d.status} distributor cannot withdraw`);
+      if (d.risk_hold) throw invalidState('the distributor is under risk review; withdrawals wait until the review ends');
       const account = body.channel === 'manual' ? null : await accounts.pick(tx, tenantId, body.distributor_id, body.channel, body.payout_account_id);
       // The balance is read under its row lock: concurrent withdrawals queue here, and each
       // sees what the one before left. Never read, decide, then write blind.

@@ -1,0 +1,244 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/database.ts';
+import type { Clock } from '../../app/context.ts';
+import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
+import { newId } from '../../lib/ids.ts';
+import type { ProgramSettings } from '../program/schema.ts';
+
+export type Effect = 'flag' | 'hold' | 'block';
+
+/** What the rules decided about one order's lines, by beneficiary. */
+export interface OrderRiskDecision {
+  /** Beneficiaries whose lines are created held (not settled or withdrawn until reviewed). */
+  hold: Set<string>;
+  /** Beneficiaries whose lines are not credited at all. */
+  block: Set<string>;
+  /** Events to write once the lines exist (they link the lines they held). */
+  events: PendingEvent[];
+}
+
+interface PendingEvent {
+  kind: string;
+  severity: Effect;
+  subjectType: string;
+  subjectId: string | null;
+  details: Record<string, unknown>;
+  /** Beneficiaries whose lines of this order belong to the event. */
+  beneficiaries: string[];
+  /** An open event to attach the lines to instead of writing a new one. */
+  existingId?: string;
+}
+
+export interface OrderRiskInput {
+  tenantId: string;
+  orderExternalId: string;
+  settings: ProgramSettings;
+  buyerDistributorId: string | null;
+  /** The chain frozen on the order, seller first, with each member's risk state. */
+  chain: { id: string; riskHold: boolean; deviceBidx: string | null }[];
+  /** What each beneficiary would earn from this order before risk, and the capped part. */
+  earning: Map<string, { amount: number; capped: number }>;
+  /** Commission already credited today per beneficiary (for surges), when tracked. */
+  earnedToday: Map<string, number> | null;
+  clientIp: string | null;
+  deviceBidx: string | null;
+  deviceId: string | null;
+  day: string;
+}
+
+const DISTRIBUTOR_HOLD_KINDS = ['refund_rate', 'shared_identity', 'surge'];
+
+/**
+ * The risk rules an order goes through, in its own transaction, before its lines are written:
+ * too many orders from one buyer IP or device, a beneficiary's commission surging against its
+ * 7-day average, a buyer earning on its own purchase (self-purchase loops), caps that cut a
+ * line, and beneficiaries already on hold. Each rule's effect is the program's choice.
+ */
+export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
+  const { clock, limiter } = deps;
+
+  async function openHoldOf(ex: Executor, tenantId: string, distributorId: string): Promise<string | undefined> {
+    const r = await ex.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).where('subject_type', '=', 'distributor')
+      .where('subject_id', '=', distributorId).where('status', '=', 'open').where('severity', '=', 'hold').where('kind', 'in', DISTRIBUTOR_HOLD_KINDS)
+      .orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return r?.id;
+  }
+
+  async function insertEvent(ex: Executor, tenantId: string, e: PendingEvent): Promise<string> {
+    const id = newId('rsk');
+    await ex.insertInto('risk_events').values({
+      id, tenant_id: tenantId, kind: e.kind, severity: e.severity, subject_type: e.subjectType, subject_id: e.subjectId,
+      details: JSON.stringify(e.details), created_at: clock.now(),
+    }).execute();
+    return id;
+  }
+
+  return {
+    async assessOrder(ex: Executor, input: OrderRiskInput): Promise<OrderRiskDecision> {
+      const risk = input.settings.risk;
+      const decision: OrderRiskDecision = { hold: new Set(), block: new Set(), events: [] };
+      const beneficiaries = [...input.earning.keys()];
+      const apply = (effect: Effect, who: string[]) => {
+        for (const id of who) {
+          if (effect === 'block') decision.block.add(id);
+          else if (effect === 'hold') decision.hold.add(id);
+        }
+      };
+
+      // Beneficiaries under a distributor-level hold: their new lines wait too.
+      for (const m of input.chain) {
+        if (!m.riskHold || !input.earning.has(m.id)) continue;
+        decision.hold.add(m.id);
+        const open = await openHoldOf(ex, input.tenantId, m.id);
+        if (open) decision.events.push({ kind: 'held', severity: 'hold', subjectType: 'distributor', subjectId: m.id, details: {}, beneficiaries: [m.id], existingId: open });
+      }
+
+      // Many orders from one buyer IP or device in a window.
+      const windows: ['ip' | 'device', string | null, { limit: number; window_seconds: number; effect: Effect }][] = [
+        ['ip', input.clientIp, risk.order_ip], ['device', input.deviceId, risk.order_device],
+      ];
+      for (const [dimension, value, rule] of windows) {
+        if (!value || rule.limit <= 0) continue;
+        const r = await limiter.hit(`${input.tenantId}:order:${dimension}:${value}`, rule.limit, rule.window_seconds * 1000, clock.now().getTime());
+        if (r.allowed) continue;
+        apply(rule.effect, beneficiaries);
+        decision.events.push({
+          kind: `order_${dimension}_limit`, severity: rule.effect, subjectType: dimension, subjectId: dimension === 'ip' ? value : input.deviceBidx,
+          details: { order: input.orderExternalId, limit: rule.limit, window_seconds: rule.window_seconds }, beneficiaries,
+        });
+      }
+
+      // Self-purchase loops: the buyer earning on its own purchase through its own team, or a
+      // beneficiary who registered from the device the order came from.
+      if (risk.self_purchase_loop.enabled) {
+        const loopers = input.chain
+          .filter((m, level) => (level > 0 && m.id === input.buyerDistributorId) || (input.deviceBidx !== null && m.deviceBidx === input.deviceBidx))
+          .map((m) => m.id).filter((id) => input.earning.has(id));
+        if (loopers.length > 0) {
+          apply(risk.self_purchase_loop.effect, loopers);
+          decision.events.push({
+            kind: 'self_purchase_loop', severity: risk.self_purchase_loop.effect, subjectType: 'order', subjectId: input.orderExternalId,
+            details: { beneficiaries: loopers, buyer_distributor: input.buyerDistributorId, same_device: input.deviceBidx !== null && input.chain.some((m) => m.deviceBidx === input.deviceBidx) },
+            beneficiaries: loopers,
+          });
+        }
+      }
+
+      // A surge: today's commission far above the beneficiary's 7-day daily average.
+      if (risk.surge.multiplier > 0 && input.earnedToday) {
+        const history = await sql<{ distributor_id: string; total: number }>`
+          select distributor_id, coalesce(sum(amount_fen), 0)::bigint as total from commission_daily
+           where distributor_id = any(${beneficiaries}::text[]) and day < ${input.day}::date and day >= ${input.day}::date - 7
+           group by distributor_id`.execute(ex);
+        const week = new Map(history.rows.map((r) => [r.distributor_id, Number(r.total)]));
+        for (const id of beneficiaries) {
+          const today = (input.earnedToday.get(id) ?? 0) + input.earning.get(id)!.amount;
+          const average = Math.floor((week.get(id) ?? 0) / 7);
+          if (today < risk.surge.min_fen || today <= risk.surge.multiplier * average) continue;
+          apply(risk.surge.effect, [id]);
+          const open = risk.surge.effect === 'hold' ? await openHoldOf(ex, input.tenantId, id) : undefined;
+          decision.events.push({
+            kind: 'surge', severity: risk.surge.effect, subjectType: 'distributor', subjectId: id,
+            details: { day: input.day, today_fen: today, seven_day_average_fen: average, multiplier: risk.surge.multiplier, order: input.orderExternalId },
+            beneficiaries: [id], ...(open ? { existingId: open } : {}),
+          });
+        }
+      }
+
+      // Caps that cut a line are worth a look.
+      if (risk.caps_hit.enabled) {
+        const capped = beneficiaries.filter((id) => input.earning.get(id)!.capped > 0);
+        for (const id of capped) {
+          decision.events.push({
+            kind: 'cap_hit', severity: 'flag', subjectType: 'distributor', subjectId: id,
+            details: { order: input.orderExternalId, capped_fen: input.earning.get(id)!.capped }, beneficiaries: [],
+          });
+        }
+      }
+      return decision;
+    },
+
+    /** Writes the order's events and links the lines each one held. */
+    async recordOrderEvents(ex: Executor, tenantId: string, decision: OrderRiskDecision, lines: { id: string; beneficiary_id: string; held?: boolean }[]) {
+      for (const e of decision.events) {
+        const eventId = e.existingId ?? await insertEvent(ex, tenantId, e);
+        const linked = lines.filter((l) => l.held && e.beneficiaries.includes(l.beneficiary_id));
+        if (e.severity === 'hold' && e.subjectType === 'distributor' && e.subjectId && !e.existingId) {
+          await ex.updateTable('distributors').set({ risk_hold: true }).where('id', '=', e.subjectId).execute();
+        }
+        if (linked.length > 0) {
+          await ex.insertInto('risk_event_lines').values(linked.map((l) => ({ event_id: eventId, commission_id: l.id })))
+            .onConflict((oc) => oc.doNothing()).execute();
+        }
+      }
+    },
+
+    /**
+     * After a refund: a seller whose refunded share of sales over the window reaches the
+     * threshold is flagged or held — its unsettled lines wait, and so do its new ones.
+     */
+    async assessRefund(ex: Executor, tenantId: string, settings: ProgramSettings, sellerId: string): Promise<string | null> {
+      const rule = settings.risk.refund_rate;
+      if (rule.threshold_bp <= 0) return null;
+      const since = new Date(clock.now().getTime() - rule.window_days * 86_400_000);
+      const r = await sql<{ n: number; paid: number; refunded: number }>`
+        select count(*)::bigint as n, coalesce(sum(paid_fen), 0)::bigint as paid, coalesce(sum(refunded_fen), 0)::bigint as refunded
+          from orders where seller_id = ${sellerId} and paid_at >= ${since}`.execute(ex);
+      const { n, paid, refunded } = r.rows[0]!;
+      if (Number(n) < rule.min_orders || Number(paid) === 0) return null;
+      const rateBp = Number((BigInt(refunded) * 10000n) / BigInt(paid));
+      if (rateBp < rule.threshold_bp) return null;
+      const open = await ex.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).where('kind', '=', 'refund_rate')
+        .where('subject_id', '=', sellerId).where('status', '=', 'open').executeTakeFirst();
+      if (open) return open.id;
+      const id = await insertEvent(ex, tenantId, {
+        kind: 'refund_rate', severity: rule.effect === 'block' ? 'hold' : rule.effect, subjectType: 'distributor', subjectId: sellerId,
+        details: { orders: Number(n), paid_fen: Number(paid), refunded_fen: Number(refunded), refund_rate_bp: rateBp, threshold_bp: rule.threshold_bp, window_days: rule.window_days },
+        beneficiaries: [],
+      });
+      if (rule.effect !== 'flag') await holdDistributor(ex, sellerId, id);
+      return id;
+    },
+
+    /**
+     * One identity (phone, ID number, payout account; compared by blind index) behind several
+     * distributors. Flags each, or holds them, or — block — answers true so the caller refuses.
+     */
+    async assessIdentity(ex: Executor, tenantId: string, settings: ProgramSettings, distributorId: string, identities: { kind: 'phone' | 'id_number' | 'payout_account'; bidx: string }[]): Promise<boolean> {
+      const rule = settings.risk.shared_identity;
+      if (!rule.enabled) return false;
+      let blocked = false;
+      for (const identity of identities) {
+        const others = identity.kind === 'payout_account'
+          ? await ex.selectFrom('payout_accounts').select('distributor_id').distinct().where('tenant_id', '=', tenantId)
+            .where('identity_bidx', '=', identity.bidx).where('distributor_id', '<>', distributorId).where('disabled_at', 'is', null).execute()
+          : await sql<{ distributor_id: string }>`select id as distributor_id from distributors
+              where tenant_id = ${tenantId} and id <> ${distributorId} and ${sql.ref(identity.kind === 'phone' ? 'phone_bidx' : 'id_number_bidx')} = ${identity.bidx}`.execute(ex)
+            .then((r) => r.rows);
+        if (others.length === 0) continue;
+        if (rule.effect === 'block') {
+          blocked = true;
+          continue;
+        }
+        const id = await insertEvent(ex, tenantId, {
+          kind: 'shared_identity', severity: rule.effect, subjectType: 'distributor', subjectId: distributorId,
+          details: { identity: identity.kind, shared_with: others.map((o) => o.distributor_id) }, beneficiaries: [],
+        });
+        if (rule.effect === 'hold') await holdDistributor(ex, distributorId, id);
+      }
+      return blocked;
+    },
+  };
+
+  /** A distributor-level hold: its unsettled lines and every new one wait for review. */
+  async function holdDistributor(ex: Executor, distributorId: string, eventId: string) {
+    await ex.updateTable('distributors').set({ risk_hold: true }).where('id', '=', distributorId).execute();
+    const lines = await ex.selectFrom('commissions').select('id').where('beneficiary_id', '=', distributorId)
+      .where('status', 'in', ['pending', 'available']).where('statement_id', 'is', null).where('kind', '=', 'commission').execute();
+    if (lines.length === 0) return;
+    await ex.updateTable('commissions').set({ held: true }).where('id', 'in', lines.map((l) => l.id)).execute();
+    await ex.insertInto('risk_event_lines').values(lines.map((l) => ({ event_id: eventId, commission_id: l.id }))).onConflict((oc) => oc.doNothing()).execute();
+  }
+}
+
+export type RiskEngine = ReturnType<typeof createRiskEngine>;

@@ -9,7 +9,7 @@ import { complianceFindings } from './rules.ts';
 
 export function complianceRoutes(app: App, s: Services) {
   app.get('/v1/compliance/report', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags: ['compliance'], summary: 'The program\'s settings against each compliance rule, for the merchant\'s legal review',
       response: {

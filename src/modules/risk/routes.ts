@@ -9,7 +9,7 @@ export function riskRoutes(app: App, s: Services) {
   const tags = ['risk'];
 
   app.get('/v1/risk-events/:id', {
-    config: { auth: 'tenant' },
+    config: { auth: 'tenant', permission: 'read' },
     schema: {
       tags, summary: 'A risk event with the commission lines it holds', params: IdParams,
       response: {
@@ -31,7 +31,7 @@ export function riskRoutes(app: App, s: Services) {
       dismiss: 'Review: dismiss a flag',
     }[action];
     app.post(`/v1/risk-events/:id/${action}`, {
-      config: { auth: 'tenant' },
+      config: { auth: 'tenant', permission: 'risk:write' },
       schema: { tags, summary, params: IdParams, body: Strict({ note: Text(500, { minLength: 1 }) }), response: { 200: Decision, ...errors(403, 404, 409) } },
     }, async (req) => s.risk.review(actor(req), (req.params as { id: string }).id, action, (req.body as { note: string }).note));
   }

@@ -96,6 +96,9 @@ export function createPayoutAccountsService(deps: { db: Db; clock: Clock; keyrin
     async list(actor: Actor, distributorId: string): Promise<PayoutAccountView[]> {
       const p = actor.principal;
       const tenantId = p.kind === 'distributor' ? scope(actor, distributorId) : (requirePermission(p, 'read'), tenantOf(p));
+      // Another tenant's distributor is not found, as if it did not exist: not an empty list.
+      const d = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+      if (!d) throw notFound('distributor');
       const rows = await db.selectFrom('payout_accounts').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
         .where('disabled_at', 'is', null).orderBy('id').execute();
       return rows.map(view);

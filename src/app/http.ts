@@ -211,7 +211,8 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
 /**
  * @fastify/swagger's transform: each operation states who may call it, from the route's own
  * config, so the document cannot drift from what the server enforces. `x-auth` is the auth mode,
- * `x-permission` what a tenant caller needs (principal.ts), and public routes say `security: []`.
+ * `x-permission` what a tenant caller needs (principal.ts), and public routes say `security: []`;
+ * an upload that reads its body in the handler lists what it takes as `x-consumes`.
  */
 export function openapiSecurityTransform({ schema, url, route }: { schema?: unknown; url: string; route: { config?: unknown } }) {
   const config = (route.config ?? {}) as { auth?: AuthMode; permission?: RoutePermission };
@@ -224,6 +225,8 @@ export function openapiSecurityTransform({ schema, url, route }: { schema?: unkn
       'x-auth': auth,
       ...(config.permission ? { 'x-permission': config.permission } : {}),
       ...(auth === 'public' ? { security: [] } : {}),
+      // Uploads read their body in the handler (no body schema): say what they take.
+      ...(Array.isArray(base.consumes) && !base.body ? { 'x-consumes': base.consumes } : {}),
     },
   };
 }

@@ -1,0 +1,226 @@
+/**
+ * A tenant with a realistic population, built through the API as a merchant would: a chain of
+ * distributors, a pending application with a document, customers, orders with commission lines,
+ * a settlement with statements (approved and under review), withdrawals in every state, payout
+ * accounts, SKU rules, admin users of each role with sessions, distributor portal sessions, an
+ * export job. The security tests then aim every route of the OpenAPI document at it.
+ */
+import { sql } from 'kysely';
+import { SignJWT } from 'jose';
+import { expect } from 'vitest';
+import type { TestServer } from '../support/server.ts';
+import { sampleRows, sampleSpec } from '../../src/lib/export/test-fixtures.ts';
+import { multipartBody, TINY_PNG } from './openapi.ts';
+
+export const ROLES = ['owner', 'operator', 'finance', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Kinds of ids a path may carry, named after the collection segment before them. */
+export type Kind =
+  | 'distributor' | 'commission' | 'statement' | 'withdrawal' | 'document' | 'api_key' | 'admin_user' | 'export'
+  | 'order' | 'customer' | 'grade' | 'sku' | 'payout_account' | 'risk_event' | 'payout' | 'settlement_run' | 'journal';
+
+export const KIND_OF_COLLECTION: Record<string, Kind> = {
+  distributors: 'distributor', commissions: 'commission', statements: 'statement', withdrawals: 'withdrawal',
+  documents: 'document', 'api-keys': 'api_key', 'admin-users': 'admin_user', exports: 'export', orders: 'order',
+  customers: 'customer', grades: 'grade', 'sku-rules': 'sku', 'payout-accounts': 'payout_account',
+  'risk-events': 'risk_event', payouts: 'payout', 'settlement-runs': 'settlement_run', settlements: 'settlement_run',
+  'journal-entries': 'journal',
+};
+
+export interface World {
+  tag: string;
+  tenantId: string;
+  key: string;
+  /** One id of each kind, for the merchant's own requests. */
+  ids: Partial<Record<Kind, string>>;
+  /** Ids belonging to distributor C (its portal session's own) and to A (another distributor of the tenant). */
+  own: Partial<Record<Kind, string>>;
+  other: Partial<Record<Kind, string>>;
+  distributors: { A: Dist; B: Dist; C: Dist; D: Dist; P: Dist };
+  /** Console sessions by role, and how to log in again. */
+  sessions: Record<Role, string>;
+  login(role: Role): Promise<string>;
+  passwords: Record<Role, string>;
+  emails: Record<Role, string>;
+  /** Portal sessions: C's (own), A's (another distributor). */
+  portal: { C: string; A: string };
+  signingSecret: string;
+  /** Every secret handed out while building this world (for the log scan). */
+  secrets: string[];
+}
+
+interface Dist { id: string; invite_code: string; external_id: string }
+
+async function ok<T = any>(t: TestServer, method: string, url: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> }, status = [200, 201, 204]): Promise<T> {
+  const res = await t.call(method, url, opts);
+  expect(status, `${method} ${url} → ${res.statusCode} ${res.body}`).toContain(res.statusCode);
+  return res.data as T;
+}
+
+export async function mintPortalToken(secret: string, sub: string, nowMs: number): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(iat).setExpirationTime(iat + 300).setSubject(sub)
+    .setJti(`jti-${sub}-${Math.random().toString(36).slice(2)}-${iat}`).sign(new TextEncoder().encode(secret));
+}
+
+export async function portalSession(t: TestServer, tenantId: string, secret: string, externalId: string): Promise<string> {
+  const token = await mintPortalToken(secret, externalId, t.clock.now().getTime());
+  const data = await ok(t, 'POST', '/v1/portal/token-login', { body: { tenant_id: tenantId, token } });
+  return data.token as string;
+}
+
+export async function buildWorld(t: TestServer, tag: string): Promise<World> {
+  const { id: tenantId, key } = await t.tenant(`Security ${tag} 商城`);
+  const secrets: string[] = [key];
+  const k = { token: key };
+  const now = () => t.clock.now();
+  const iso = (offsetMs = 0) => new Date(now().getTime() + offsetMs).toISOString();
+
+  await ok(t, 'PUT', '/v1/program', { ...k, body: { levels: 2, freeze_days: 0, review_threshold_fen: 25000, withdrawal: { min_fen: 100, auto_approve_max_fen: 0 } } });
+  await ok(t, 'PUT', '/v1/grades/default', { ...k, body: { name: '普通', rank: 0, sales_bp: 1000, override_bp: [500, 200] } });
+  await ok(t, 'PUT', `/v1/grades/gold-${tag}`, { ...k, body: { name: '金牌', rank: 10, sales_bp: 2000, override_bp: [800, 300] } });
+  await ok(t, 'PUT', `/v1/sku-rules/SKU-${tag}`, { ...k, body: { rates: { '0': { kind: 'percent', bp: 1500 } } } });
+
+  const dist = async (name: string, body: Record<string, unknown>): Promise<Dist> =>
+    ok(t, 'POST', '/v1/distributors', { ...k, body: { external_id: `${name}-${tag}`, name: `${name} ${tag}`, ...body } });
+  const A = await dist('A', { phone: '13800000001' });
+  const B = await dist('B', { referrer_code: A.invite_code, phone: '13800000002' });
+  const C = await dist('C', { referrer_code: B.invite_code, phone: '13800000003' });
+  const D = await dist('D', {});
+
+  // A pending application with a document.
+  await ok(t, 'PUT', '/v1/program', { ...k, body: { admission: 'review' } });
+  const P = await ok<Dist>(t, 'POST', '/v1/applications', { ...k, body: { external_id: `P-${tag}`, name: `P ${tag}`, phone: '13800000009', consent: true, referrer_code: A.invite_code } });
+  await ok(t, 'PUT', '/v1/program', { ...k, body: { admission: 'open' } });
+  const upload = multipartBody({ kind: 'id_card' }, { field: 'file', filename: 'id.png', contentType: 'image/png', data: TINY_PNG });
+  const docRes = await t.app.inject({ method: 'POST', url: `/v1/distributors/${P.id}/documents`, headers: { authorization: `Bearer ${key}`, 'content-type': upload.contentType }, payload: upload.payload });
+  expect(docRes.statusCode, docRes.body).toBe(201);
+  const documentId = (JSON.parse(docRes.body) as { id: string }).id;
+
+  // Customers and orders: C sells to buyer-1, B to buyer-2, A to buyer-3.
+  const buyers = [`buyer-1-${tag}`, `buyer-2-${tag}`, `buyer-3-${tag}`];
+  await ok(t, 'POST', '/v1/bindings', { ...k, body: { customer_external_id: buyers[0], invite_code: C.invite_code } });
+  await ok(t, 'POST', '/v1/bindings', { ...k, body: { customer_external_id: buyers[1], invite_code: B.invite_code } });
+  await ok(t, 'POST', '/v1/bindings', { ...k, body: { customer_external_id: buyers[2], invite_code: A.invite_code } });
+  const order = async (id: string, buyer: string, fen: number, sku = 'S') =>
+    ok(t, 'POST', '/v1/orders', { ...k, body: { external_id: `${id}-${tag}`, buyer_external_id: buyer, items: [{ sku, quantity: 1, unit_price_fen: fen, paid_fen: fen }] } });
+  const o1 = await order('o1', buyers[0]!, 100000);
+  await order('o2', buyers[1]!, 300000);
+  await order('o3', buyers[2]!, 50000);
+  const o4 = await order('o4', buyers[0]!, 20000, `SKU-${tag}`);
+  const o5 = await order('o5', buyers[1]!, 40000);
+  for (const o of ['o1', 'o2', 'o3', 'o5']) await ok(t, 'POST', `/v1/orders/${o}-${tag}/events`, { ...k, body: { type: 'received', at: iso() } });
+  await ok(t, 'POST', `/v1/orders/o5-${tag}/events`, { ...k, body: { type: 'refunded', refund_fen: 10000 } });
+  void o4;
+
+  const run = await ok(t, 'POST', '/v1/settlements/run', { ...k, body: { as_of: iso(60_000) } });
+  const statements = run.statements as { id: string; distributor_id: string; status: string }[];
+  const stC = statements.find((s) => s.distributor_id === C.id);
+  const stA = statements.find((s) => s.distributor_id === A.id);
+  const pending = statements.find((s) => s.status === 'pending_review');
+  expect(stC && stA && pending, JSON.stringify(statements)).toBeTruthy();
+
+  // Payout accounts and withdrawals of C in every state, and one of A.
+  const accC = await ok(t, 'POST', `/v1/distributors/${C.id}/payout-accounts`, { ...k, body: { channel: 'bank', account_no: '6222020200112233445', account_name: `C ${tag}`, bank_name: '工商银行' } });
+  const accA = await ok(t, 'POST', `/v1/distributors/${A.id}/payout-accounts`, { ...k, body: { channel: 'alipay', identity: '2088123412341234', identity_type: 'ALIPAY_USER_ID', name: `A ${tag}` } });
+  const withdraw = async (d: Dist) => ok(t, 'POST', '/v1/withdrawals', { ...k, body: { distributor_id: d.id, amount_fen: 500, channel: 'manual' } });
+  const wPending = await withdraw(C);
+  const wApproved = await withdraw(C);
+  await ok(t, 'POST', `/v1/withdrawals/${wApproved.id}/approve`, k);
+  const wPaid = await withdraw(C);
+  await ok(t, 'POST', `/v1/withdrawals/${wPaid.id}/approve`, k);
+  await ok(t, 'POST', `/v1/withdrawals/${wPaid.id}/complete`, { ...k, body: { reference: `BANK-${tag}` } });
+  const wFailed = await withdraw(C);
+  await ok(t, 'POST', `/v1/withdrawals/${wFailed.id}/approve`, k);
+  await ok(t, 'POST', `/v1/withdrawals/${wFailed.id}/fail`, { ...k, body: { reason: 'bank refused' } });
+  const wRejected = await withdraw(C);
+  await ok(t, 'POST', `/v1/withdrawals/${wRejected.id}/reject`, { ...k, body: { reason: 'check' } });
+  const wA = await withdraw(A);
+
+  // Admin users of each role, and one to be changed by the walker.
+  const passwords = {} as Record<Role, string>;
+  const emails = {} as Record<Role, string>;
+  const userIds = {} as Record<Role, string>;
+  for (const role of ROLES) {
+    passwords[role] = `pw-${role}-${tag}-0123456789`;
+    emails[role] = `${role}-${tag}@example.com`;
+    const u = await ok(t, 'POST', '/v1/admin-users', { ...k, body: { email: emails[role], password: passwords[role], role, name: `${role} ${tag}` } });
+    userIds[role] = u.id;
+    secrets.push(passwords[role]);
+  }
+  const victim = await ok(t, 'POST', '/v1/admin-users', { ...k, body: { email: `victim-${tag}@example.com`, password: `pw-victim-${tag}-0123456789`, role: 'auditor' } });
+  const victimKey = await ok(t, 'POST', '/v1/api-keys', { ...k, body: { name: `victim ${tag}` } });
+  secrets.push(victimKey.api_key, `pw-victim-${tag}-0123456789`);
+
+  const login = async (role: Role): Promise<string> => {
+    const data = await ok(t, 'POST', '/v1/auth/login', { body: { tenant_id: tenantId, email: emails[role], password: passwords[role] } });
+    secrets.push(data.token);
+    return data.token as string;
+  };
+  const sessions = {} as Record<Role, string>;
+  for (const role of ROLES) sessions[role] = await login(role);
+
+  const signing = await ok(t, 'POST', '/v1/portal/signing-secret', k);
+  secrets.push(signing.secret);
+  const portal = { C: await portalSession(t, tenantId, signing.secret, C.external_id), A: await portalSession(t, tenantId, signing.secret, A.external_id) };
+  secrets.push(portal.C, portal.A);
+
+  const job = t.app.exportJobs.start({ tenantId, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: `walker-${tag}` });
+
+  const lineOf = (o: { commissions: { id: string; beneficiary_id: string }[] }, d: Dist) => o.commissions.find((c) => c.beneficiary_id === d.id)?.id;
+  const commissionC = lineOf(o1, C);
+  const commissionA = lineOf(o1, A);
+  expect(commissionC && commissionA).toBeTruthy();
+
+  const riskEvent = await t.database.db.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).executeTakeFirst();
+  const payout = await t.database.db.selectFrom('payouts').select('id').where('tenant_id', '=', tenantId).executeTakeFirst();
+  const journal = await t.database.db.selectFrom('journal_entries').select('id').where('tenant_id', '=', tenantId).executeTakeFirst();
+
+  const ids: Partial<Record<Kind, string>> = {
+    distributor: C.id, commission: commissionC, statement: pending!.id, withdrawal: wPending.id, document: documentId,
+    api_key: victimKey.id, admin_user: victim.id, export: job.id, order: `o1-${tag}`, customer: buyers[0], grade: `gold-${tag}`,
+    sku: `SKU-${tag}`, payout_account: accC.id, settlement_run: run.run_id, ...(riskEvent ? { risk_event: riskEvent.id } : {}),
+    ...(payout ? { payout: payout.id } : {}), ...(journal ? { journal: journal.id } : {}),
+  };
+  const own: Partial<Record<Kind, string>> = { distributor: C.id, commission: commissionC, statement: stC!.id, withdrawal: wPending.id, payout_account: accC.id };
+  const other: Partial<Record<Kind, string>> = { distributor: A.id, commission: commissionA, statement: stA!.id, withdrawal: wA.id, payout_account: accA.id, document: documentId };
+  void wApproved; void wPaid; void wFailed; void wRejected; void userIds;
+
+  return {
+    tag, tenantId, key, ids, own, other, distributors: { A, B, C, D, P }, sessions, login, passwords, emails, portal,
+    signingSecret: signing.secret, secrets,
+  };
+}
+
+/** Tables with a tenant_id column (every table of tenant data), found at run time. */
+export async function tenantTables(t: TestServer): Promise<string[]> {
+  const r = await sql<{ table_name: string }>`select c.table_name from information_schema.columns c
+    join information_schema.tables x on x.table_schema = c.table_schema and x.table_name = c.table_name and x.table_type = 'BASE TABLE'
+    where c.table_schema = 'public' and c.column_name = 'tenant_id' order by 1`.execute(t.database.db);
+  return r.rows.map((x) => x.table_name);
+}
+
+/**
+ * Everything stored for one tenant: an md5 of each table's rows (and the tenant's own row). Two
+ * equal snapshots mean nothing of the tenant was written in between.
+ */
+export async function tenantSnapshot(t: TestServer, tenantId: string, tables?: string[]): Promise<Record<string, string>> {
+  const names = tables ?? await tenantTables(t);
+  const parts = names.map((n) => sql`select ${n}::text as name, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as hash, count(*)::int as n from ${sql.table(n)} x where x.tenant_id = ${tenantId}`);
+  parts.push(sql`select 'tenants' as name, md5(coalesce(string_agg(x::text, '|'), '')) as hash, count(*)::int as n from tenants x where x.id = ${tenantId}`);
+  const r = await sql<{ name: string; hash: string; n: number }>`${sql.join(parts, sql` union all `)}`.execute(t.database.db);
+  return Object.fromEntries(r.rows.map((x) => [x.name, `${x.n}:${x.hash}`]));
+}
+
+export function diffSnapshots(before: Record<string, string>, after: Record<string, string>): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => before[k] !== after[k]).map((k) => `${k}: ${before[k]} → ${after[k]}`);
+}
+
+/** Values of a world that must never appear in another tenant's answers. */
+export function identifiers(w: World): string[] {
+  const values = new Set<string>([w.tenantId, ...Object.values(w.ids), ...Object.values(w.own), ...Object.values(w.other)].filter((x): x is string => !!x));
+  for (const d of Object.values(w.distributors)) { values.add(d.id); values.add(d.invite_code); }
+  return [...values].filter((v) => v.length >= 6);
+}

@@ -24,13 +24,14 @@ export interface ServerProcess {
 }
 
 /** A real `fenxiao serve` process on a free port, answered once GET /health says ok. */
-export async function startServer(env: Record<string, string>, readyWithinMs = 600_000): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string>, readyWithinMs = 600_000, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && k !== 'DATABASE_URL' && k !== 'REDIS_URL' && !k.startsWith('FENXIAO_')) base[k] = v;
   }
-  const child = spawn(process.execPath, [path.join(REPO, 'bin/fenxiao.js'), 'serve'], {
+  // nodeArgs: flags for node itself, e.g. --cpu-prof (not allowed in NODE_OPTIONS).
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'bin/fenxiao.js'), 'serve'], {
     cwd: REPO,
     env: { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn', FENXIAO_RUN_JOBS: 'false', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,8 @@ export async function serve(): Promise<Server> {
   const { app } = server;
   await app.listen({ port: config.port, host: config.host });
   if (config.runJobs) server.scheduler.start();
+  // Resolves once consuming; while the broker is away it keeps retrying in the background.
+  if (config.runConsumers) server.orderConsumer.start().catch((err: unknown) => app.log.error({ err }, 'order consumer stopped'));
   app.log.info({ port: config.port, host: config.host, database: server.database.kind, data_dir: server.database.kind === 'pglite' ? config.dataDir : undefined }, 'fenxiao is serving');
 
   let stopping = false;

@@ -18,6 +18,16 @@ export const ConfigSchema = Type.Object({
   masterKey: Type.Optional(Type.String()),
   redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   amqpUrl: Type.Optional(Type.String({ pattern: '^amqps?://' })),
+  /** Order messages (docs/integration.md): the durable queue; `.retry` and `.dead` sit beside it. */
+  amqpQueue: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,200}$' }),
+  /** Order messages a consumer holds unacknowledged at once (its backpressure). */
+  amqpPrefetch: Type.Integer({ minimum: 1, maximum: 1000 }),
+  /** Tries of an order message before it is dead-lettered. */
+  amqpMaxAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
+  /** Order messages must carry x-fenxiao-signature under the tenant's generic webhook secret. */
+  amqpSigned: Type.Boolean(),
+  /** Consume order messages in this process (with AMQP_URL set). */
+  runConsumers: Type.Boolean(),
   /** Public base URL used in invite links and QR codes. */
   publicUrl: Type.String({ pattern: '^https?://' }),
   logLevel: Type.Union([
@@ -82,6 +92,11 @@ export function loadConfig(env: Env = process.env): Config {
     masterKey: opt(env, 'FENXIAO_MASTER_KEY'),
     redisUrl: opt(env, 'REDIS_URL'),
     amqpUrl: opt(env, 'AMQP_URL'),
+    amqpQueue: opt(env, 'FENXIAO_AMQP_QUEUE') ?? 'fenxiao.orders',
+    amqpPrefetch: int(env, 'FENXIAO_AMQP_PREFETCH', 16),
+    amqpMaxAttempts: int(env, 'FENXIAO_AMQP_MAX_ATTEMPTS', 5),
+    amqpSigned: bool(env, 'FENXIAO_AMQP_SIGNED', false),
+    runConsumers: bool(env, 'FENXIAO_RUN_CONSUMERS', true),
     publicUrl: (opt(env, 'FENXIAO_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/+$/, ''),
     logLevel: (opt(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'],
     bodyLimit: int(env, 'FENXIAO_BODY_LIMIT', 1024 * 1024),

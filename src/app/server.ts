@@ -35,10 +35,17 @@ import { createScheduler, type Scheduler } from '../jobs/scheduler.ts';
 import { portalRoutes } from '../modules/portal/routes.ts';
 import { exportRoutes } from './export-routes.ts';
 import { registerWeb } from './web.ts';
+import { ingestRoutes } from '../modules/ingest/routes.ts';
+import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } from '../modules/ingest/consumer.ts';
+import { createAmqpSource } from '../adapters/broker/amqp.ts';
+import { createMemorySource } from '../adapters/broker/memory.ts';
+import type { OrderEventSource } from '../adapters/broker/types.ts';
 
 export interface Server {
   app: App;
   scheduler: Scheduler;
+  /** Order messages: RabbitMQ with AMQP_URL, else the in-process queue; started by serve(). */
+  orderConsumer: OrderConsumer;
   services: Services;
   database: Database;
   config: Config;
@@ -56,6 +63,8 @@ export interface ServerOverrides {
   submitPayoutsInline?: boolean;
   /** Skip migrations (the caller ran them, e.g. a test suite's shared database). */
   skipMigrations?: boolean;
+  /** Where order messages come from (tests hand in a queue of their own). */
+  orderSource?: OrderEventSource;
 }
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
@@ -120,19 +129,26 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   withdrawalsRoutes(app, services);
   portalRoutes(app, services);
   exportRoutes(app, services, config);
+  ingestRoutes(app, services);
   registerWeb(app);
 
   await app.ready();
 
   const scheduler = createScheduler({ services, log: app.log, tickMs: config.jobsIntervalSeconds * 1000 });
+  const orderSource = overrides.orderSource ?? (config.amqpUrl
+    ? createAmqpSource({ url: config.amqpUrl, queue: config.amqpQueue, prefetch: config.amqpPrefetch, maxAttempts: config.amqpMaxAttempts, log: app.log })
+    : createMemorySource({ prefetch: config.amqpPrefetch, maxAttempts: config.amqpMaxAttempts }));
+  const orderConsumer = createOrderConsumer(orderSource, createOrderMessageHandler({ orders: services.orders, ingest: services.ingest, signed: config.amqpSigned, log: app.log }));
 
   let closed = false;
   return {
-    app, services, database, config, scheduler,
+    app, services, database, config, scheduler, orderConsumer,
     async close() {
       if (closed) return;
       closed = true;
       await scheduler.stop();
+      // Messages in flight finish and are acknowledged before the database closes.
+      await orderConsumer.stop();
       await app.close();
       await limiter.close();
       if (!overrides.database) await database.close();

@@ -24,6 +24,7 @@ import { createSettlementService } from '../modules/settlement/service.ts';
 import { createWithdrawalsService } from '../modules/withdrawals/service.ts';
 import { createPayoutAccountsService } from '../modules/withdrawals/accounts.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
+import { createIngestService } from '../modules/ingest/service.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -76,6 +77,9 @@ export function createServices(deps: ServiceDeps) {
     ...(deps.submitPayoutsInline === false ? {} : { onHandoff: (payoutId: string) => { setImmediate(() => { withdrawals.work(payoutId).catch(() => {}); }); } }),
   });
 
+  // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
+  const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
+
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
     if (token.startsWith('fxk_')) return tenants.authenticateKey(token);
@@ -84,7 +88,7 @@ export function createServices(deps: ServiceDeps) {
 
   return {
     db, clock, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, portal,
-    grades, orders, commissions, settlement, payoutAccounts, withdrawals, payoutChannels: deps.payoutChannels, authenticate,
+    grades, orders, commissions, settlement, payoutAccounts, withdrawals, payoutChannels: deps.payoutChannels, authenticate, ingest,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks: [] as LedgerCheck[],
   };

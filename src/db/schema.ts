@@ -512,6 +512,35 @@ export interface PayoutEventsTable {
   at: Timestamp;
 }
 
+export type IngestFormat = 'generic' | 'shopify' | 'woocommerce';
+export type IngestOutcome = 'applied' | 'duplicate' | 'ignored' | 'deferred' | 'rejected' | 'failed';
+
+export interface WebhookSecretsTable {
+  id: string;
+  tenant_id: string;
+  format: IngestFormat;
+  secret_enc: string;
+  hint: string;
+  created_at: Timestamp;
+  previous_secret_enc: string | null;
+  previous_valid_until: NullableTimestamp;
+}
+
+export interface IngestDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  format: IngestFormat;
+  topic: string | null;
+  delivery_id: string;
+  outcome: IngestOutcome;
+  reason: string | null;
+  order_external_id: string | null;
+  attempts: Generated<number>;
+  payload_enc: string | null;
+  received_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -550,4 +579,6 @@ export interface DB {
   withdrawals: WithdrawalsTable;
   payouts: PayoutsTable;
   payout_events: PayoutEventsTable;
+  webhook_secrets: WebhookSecretsTable;
+  ingest_deliveries: IngestDeliveriesTable;
 }

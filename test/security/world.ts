@@ -5,6 +5,7 @@
  * accounts, SKU rules, admin users of each role with sessions, distributor portal sessions, an
  * export job. The security tests then aim every route of the OpenAPI document at it.
  */
+import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import { SignJWT } from 'jose';
 import { expect } from 'vitest';
@@ -18,14 +19,14 @@ export type Role = (typeof ROLES)[number];
 /** Kinds of ids a path may carry, named after the collection segment before them. */
 export type Kind =
   | 'distributor' | 'commission' | 'statement' | 'withdrawal' | 'document' | 'api_key' | 'admin_user' | 'export'
-  | 'order' | 'customer' | 'grade' | 'sku' | 'payout_account' | 'risk_event' | 'payout' | 'settlement_run' | 'journal';
+  | 'order' | 'customer' | 'grade' | 'sku' | 'payout_account' | 'risk_event' | 'payout' | 'settlement_run' | 'journal' | 'delivery';
 
 export const KIND_OF_COLLECTION: Record<string, Kind> = {
   distributors: 'distributor', commissions: 'commission', statements: 'statement', withdrawals: 'withdrawal',
   documents: 'document', 'api-keys': 'api_key', 'admin-users': 'admin_user', exports: 'export', orders: 'order',
   customers: 'customer', grades: 'grade', 'sku-rules': 'sku', 'payout-accounts': 'payout_account',
   'risk-events': 'risk_event', payouts: 'payout', 'settlement-runs': 'settlement_run', settlements: 'settlement_run',
-  'journal-entries': 'journal',
+  'journal-entries': 'journal', deliveries: 'delivery',
 };
 
 export interface World {
@@ -166,6 +167,14 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const portal = { C: await portalSession(t, tenantId, signing.secret, C.external_id), A: await portalSession(t, tenantId, signing.secret, A.external_id) };
   secrets.push(portal.C, portal.A);
 
+  // A webhook delivery Fenxiao records and does nothing with (a topic it does not act on).
+  const shopSecret = `shpss_walker_${tag}_0123456789abcdef`;
+  secrets.push(shopSecret);
+  await ok(t, 'POST', '/v1/webhooks/secret', { ...k, body: { format: 'shopify', secret: shopSecret } });
+  const hookBody = JSON.stringify({ id: 1 });
+  await ok(t, 'POST', `/v1/webhooks/${tenantId}/orders/shopify`, { body: { id: 1 }, headers: { 'x-shopify-topic': 'app/uninstalled', 'x-shopify-webhook-id': `walker-${tag}`, 'x-shopify-hmac-sha256': createHmac('sha256', shopSecret).update(hookBody).digest('base64') } });
+  const delivery = (await ok(t, 'GET', '/v1/webhooks/deliveries', k)).items[0] as { id: string };
+
   const job = t.app.exportJobs.start({ tenantId, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: `walker-${tag}` });
 
   const lineOf = (o: { commissions: { id: string; beneficiary_id: string }[] }, d: Dist) => o.commissions.find((c) => c.beneficiary_id === d.id)?.id;
@@ -181,7 +190,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     distributor: C.id, commission: commissionC, statement: pending!.id, withdrawal: wPending.id, document: documentId,
     api_key: victimKey.id, admin_user: victim.id, export: job.id, order: `o1-${tag}`, customer: buyers[0], grade: `gold-${tag}`,
     sku: `SKU-${tag}`, payout_account: accC.id, settlement_run: run.run_id, ...(riskEvent ? { risk_event: riskEvent.id } : {}),
-    ...(payout ? { payout: payout.id } : {}), ...(journal ? { journal: journal.id } : {}),
+    ...(payout ? { payout: payout.id } : {}), ...(journal ? { journal: journal.id } : {}), delivery: delivery.id,
   };
   const own: Partial<Record<Kind, string>> = { distributor: C.id, commission: commissionC, statement: stC!.id, withdrawal: wPending.id, payout_account: accC.id };
   const other: Partial<Record<Kind, string>> = { distributor: A.id, commission: commissionA, statement: stA!.id, withdrawal: wA.id, payout_account: accA.id, document: documentId };

@@ -4,6 +4,7 @@ import * as portal from './2026_11_25_0100_portal.ts';
 import * as money from './2026_11_25_0200_money.ts';
 import * as settlement from './2026_11_25_0300_settlement.ts';
 import * as riskAudit from './2026_11_25_0600_risk_audit.ts';
+import * as ingest from './2026_11_25_0700_ingest.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_0200_money': money,
   '2026_11_25_0300_settlement': settlement,
   '2026_11_25_0600_risk_audit': riskAudit,
+  '2026_11_25_0700_ingest': ingest,
 };

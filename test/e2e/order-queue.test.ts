@@ -85,7 +85,7 @@ const memoryBroker = (): Broker => {
     source(queue) {
       // The in-process queue lives in its source: "another consumer" is the same queue started again.
       let s = sources.get(queue);
-      if (!s) sources.set(queue, s = createMemorySource({ prefetch: 8, maxAttempts: 5, retryDelayMs: () => 20 }));
+      if (!s) sources.set(queue, s = createMemorySource({ prefetch: 8, maxAttempts: 5, retryDelayMs: (attempt) => 20 * 2 ** attempt }));
       return s;
     },
     async idle(queue) {
@@ -103,7 +103,7 @@ const memoryBroker = (): Broker => {
 
 const rabbitBroker = (url: string): Broker => ({
   name: 'RabbitMQ',
-  source: (queue) => createAmqpSource({ url, queue, prefetch: 8, maxAttempts: 5, retryDelayMs: () => 50, reconnectDelayMs: () => 100 }),
+  source: (queue) => createAmqpSource({ url, queue, prefetch: 8, maxAttempts: 5, retryDelayMs: (attempt) => 50 * 2 ** attempt, reconnectDelayMs: () => 100 }),
   async idle(queue, ...sources) {
     const conn = await amqp.connect(url);
     try {
@@ -296,7 +296,8 @@ function scenarios(makeBroker: () => Broker) {
     const consumer = createOrderConsumer(source, handler());
     await consumer.start();
     await source.publish({ tenant_id: m.tenantId, type: 'event', order_external_id: 'q-late', idempotency_key: 'ship-late', body: { type: 'shipped' } });
-    await sleep(60);
+    // The order is published once the event has failed for want of it, and is retrying.
+    await until('the event to be retried', async () => source.stats().retried > 0);
     await source.publish({ ...orderMessage(m, 0), body: { ...orderMessage(m, 0).body, external_id: 'q-late' } });
     await until('the late order to be shipped', async () => (await t.call('GET', '/v1/orders/q-late', { token: m.key })).data?.status === 'shipped');
     await broker.idle(q, source);

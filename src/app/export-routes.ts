@@ -20,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-const ExportJobResponse = Strict({
+export const ExportJobResponse = Strict({
   id: Type.String(),
   name: Type.String(),
   title: Type.String(),

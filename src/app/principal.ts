@@ -20,6 +20,7 @@ export type Permission =
   | 'program:write'
   | 'distributors:write'
   | 'orders:write'
+  | 'finance:read'
   | 'finance:write'
   | 'finance:approve'
   | 'risk:write'
@@ -28,10 +29,12 @@ export type Permission =
   | 'keys:write';
 
 const ROLE_PERMISSIONS: Record<AdminRole, readonly Permission[]> = {
-  owner: ['read', 'program:write', 'distributors:write', 'orders:write', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'keys:write'],
+  owner: ['read', 'program:write', 'distributors:write', 'orders:write', 'finance:read', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'keys:write'],
   operator: ['read', 'program:write', 'distributors:write', 'orders:write', 'risk:write'],
-  finance: ['read', 'finance:write', 'finance:approve', 'pii:read'],
-  auditor: ['read'],
+  finance: ['read', 'finance:read', 'finance:write', 'finance:approve', 'pii:read'],
+  // Reconciliation and the money exports (statements, withdrawals, commission lines): finance
+  // reads them, and so do owners and auditors; an operator does not.
+  auditor: ['read', 'finance:read'],
 };
 
 export function roleHas(role: AdminRole, permission: Permission): boolean {

@@ -34,6 +34,8 @@ import { payoutConfigFromEnv } from './payout-config.ts';
 import { createScheduler, type Scheduler } from '../jobs/scheduler.ts';
 import { portalRoutes } from '../modules/portal/routes.ts';
 import { exportRoutes } from './export-routes.ts';
+import { reconciliationRoutes } from '../modules/reconciliation/routes.ts';
+import { exportsRoutes } from '../modules/exports/routes.ts';
 import { registerWeb } from './web.ts';
 import { ingestRoutes } from '../modules/ingest/routes.ts';
 import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } from '../modules/ingest/consumer.ts';
@@ -129,6 +131,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   withdrawalsRoutes(app, services);
   portalRoutes(app, services);
   exportRoutes(app, services, config);
+  reconciliationRoutes(app, services);
+  exportsRoutes(app, services);
   ingestRoutes(app, services);
   registerWeb(app);
 

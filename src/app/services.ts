@@ -23,6 +23,9 @@ import { createCommissionsService } from '../modules/commissions/service.ts';
 import { createSettlementService } from '../modules/settlement/service.ts';
 import { createWithdrawalsService } from '../modules/withdrawals/service.ts';
 import { createPayoutAccountsService } from '../modules/withdrawals/accounts.ts';
+import { createReconciliationService } from '../modules/reconciliation/service.ts';
+import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.ts';
+import { createExportsService } from '../modules/exports/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
 
@@ -80,6 +83,9 @@ export function createServices(deps: ServiceDeps) {
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
   const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
 
+  const reconciliation = createReconciliationService({ db, program });
+  const exportsService = createExportsService({ db, program, reconciliation });
+
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
     if (token.startsWith('fxk_')) return tenants.authenticateKey(token);
@@ -89,8 +95,9 @@ export function createServices(deps: ServiceDeps) {
   return {
     db, clock, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, portal,
     grades, orders, commissions, settlement, payoutAccounts, withdrawals, payoutChannels: deps.payoutChannels, authenticate, ingest,
+    reconciliation, exports: exportsService,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
-    ledgerChecks: [] as LedgerCheck[],
+    ledgerChecks: [...RECONCILIATION_LEDGER_CHECKS] as LedgerCheck[],
   };
 }
 

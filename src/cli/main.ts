@@ -119,6 +119,82 @@ cli.command('jobs').description('run one pass of the scheduled jobs (auto-receip
     if (results.some((r) => r.outcome === 'failed')) process.exitCode = 1;
   });
 
+const EXPORT_KIND_NAMES: Record<string, 'statements' | 'withdrawals' | 'commissions' | 'reconciliation' | 'reconciliation-mismatches'> = {
+  statements: 'statements', withdrawals: 'withdrawals', commissions: 'commissions', reconciliation: 'reconciliation', mismatches: 'reconciliation-mismatches',
+  'reconciliation-mismatches': 'reconciliation-mismatches',
+};
+const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+
+cli.command('export').description('write a business export (.xlsx or .csv) of one tenant to a file, with a progress line on stderr')
+  .argument('<kind>', 'statements | withdrawals | commissions | reconciliation | mismatches (reconciliation mismatches)')
+  .requiredOption('--tenant <id>', 'tenant id')
+  .addOption(new Option('--format <format>', 'file format').choices(['xlsx', 'csv']).makeOptionMandatory())
+  .requiredOption('--out <file>', 'where to write it (written to <file>.part, renamed when complete)')
+  .option('--from <when>', 'period start, inclusive: YYYY-MM-DD (local midnight) or an ISO date-time')
+  .option('--to <when>', 'period end, exclusive')
+  .option('--status <status>', 'only these statuses (repeat, or comma-separated)', collect)
+  .option('--channel <channel>', 'withdrawals: only these payout channels (repeat, or comma-separated)', collect)
+  .option('--distributor <id>', 'only this distributor (the beneficiary, for commission lines)')
+  .addOption(new Option('--lang <lang>', 'header language').choices(['zh', 'en']).default('zh'))
+  .action(async (kindName: string, opts: { tenant: string; format: 'xlsx' | 'csv'; out: string; from?: string; to?: string; status?: string[]; channel?: string[]; distributor?: string; lang: 'zh' | 'en' }) => {
+    const kind = EXPORT_KIND_NAMES[kindName];
+    if (!kind) throw new AppError('invalid_request', `unknown export "${kindName}": statements, withdrawals, commissions, reconciliation or mismatches`);
+    const fs = await import('node:fs');
+    const fsp = await import('node:fs/promises');
+    const { createProgress } = await import('./progress.ts');
+    const out = path.resolve(opts.out);
+    const part = `${out}.part`;
+    const result = await withServices(async (s) => {
+      const system = { principal: { kind: 'system' as const, tenantId: opts.tenant, job: 'cli-export' }, requestId: null };
+      const prepared = await s.exports.prepare(system, kind, {
+        from: opts.from, to: opts.to, status: opts.status, channel: opts.channel, distributor_id: opts.distributor,
+      }, opts.lang);
+      const progress = createProgress({ label: `export ${kindName}`, total: await prepared.count() });
+      try {
+        const file = fs.createWriteStream(part, { mode: 0o600 });
+        const written = await prepared.write(file, opts.format, { onProgress: (n) => progress.update(n) });
+        if (!file.closed) await new Promise((resolve) => file.once('close', resolve));
+        await fsp.rename(part, out);
+        progress.done(out);
+        return written;
+      } catch (err) {
+        progress.fail(err instanceof Error ? err.message : String(err));
+        await fsp.rm(part, { force: true });
+        throw err;
+      }
+    });
+    const totals = Object.entries(result.totals).map(([k, v]) => `${k}=${v}`).join(' ');
+    console.log(`${result.rows} rows written to ${out}${totals ? ` (totals: ${totals})` : ''}`);
+  });
+
+cli.command('reconcile').description('reconcile a tenant\'s withdrawals and payouts against the ledger: totals and every mismatch (exit 0: clean, 2: mismatches, 1: could not check)')
+  .requiredOption('--tenant <id>', 'tenant id')
+  .option('--from <when>', 'period start by withdrawal request time, inclusive: YYYY-MM-DD (local midnight) or an ISO date-time')
+  .option('--to <when>', 'period end, exclusive')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { tenant: string; from?: string; to?: string; json?: boolean }) => {
+    const report = await withServices(async (s) => {
+      const known = await s.db.selectFrom('tenants').select('id').where('id', '=', opts.tenant).executeTakeFirst();
+      if (!known) throw new AppError('not_found', `tenant ${opts.tenant} not found`);
+      return s.reconciliation.summary(opts.tenant, { from: opts.from, to: opts.to });
+    });
+    if (opts.json) console.log(JSON.stringify(report));
+    else {
+      const yuan = (fen: number) => `${fen < 0 ? '-' : ''}${Math.floor(Math.abs(fen) / 100)}.${String(Math.abs(fen) % 100).padStart(2, '0')}`;
+      const sum = (x: { count: number; amount_fen: number }) => `${x.count} / ${yuan(x.amount_fen)}`;
+      console.log(`tenant ${report.tenant_id}, withdrawals requested ${report.from ?? 'from the start'} to ${report.to ?? 'now'} (count / yuan)`);
+      console.log('channel\trequested\tpending review\tin flight\tpaid\tfailed\trejected\tfees');
+      for (const [name, t] of [['all', report.totals.overall] as const, ...report.totals.by_channel.map((c) => [c.channel, c] as const)]) {
+        console.log(`${name}\t${sum(t.requested)}\t${sum(t.pending_review)}\t${sum(t.in_flight)}\t${sum(t.paid)}\t${sum(t.failed)}\t${sum(t.rejected)}\t${yuan(t.fees_fen)}`);
+      }
+      const l = report.ledger;
+      console.log(`payout clearing ${yuan(l.payout_clearing_fen)} (payouts in flight ${yuan(l.in_flight_fen)}); fee income ${yuan(l.fee_income_fen)} (fees of paid withdrawals ${yuan(l.paid_fees_fen)})`);
+      for (const m of report.mismatches) console.log(`MISMATCH ${m.code} ${m.subject}: ${m.detail}`);
+      console.log(report.ok ? 'no mismatches' : `${report.mismatches.length} mismatch(es)`);
+    }
+    if (!report.ok) process.exitCode = 2;
+  });
+
 try {
   await cli.parseAsync(process.argv);
 } catch (err) {

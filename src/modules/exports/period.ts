@@ -1,0 +1,58 @@
+import { invalid } from '../../app/errors.ts';
+
+/**
+ * A period of exports and reconciliation: [from, to), either end open. Each end is an instant
+ * (ISO 8601 date-time) or a calendar date (YYYY-MM-DD), which means midnight at the start of that
+ * day in the tenant's time zone — so `from=2026-03-01&to=2026-04-01` is March, local time.
+ */
+export interface Period {
+  from: Date | null;
+  to: Date | null;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Text of a date or a date-time, for schemas: what `periodOf` accepts. */
+export const PERIOD_PATTERN = '^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:?\\d{2}))?$';
+
+export function periodOf(input: { from?: string | undefined; to?: string | undefined }, timeZone: string): Period {
+  const from = input.from === undefined ? null : boundOf(input.from, timeZone, 'from');
+  const to = input.to === undefined ? null : boundOf(input.to, timeZone, 'to');
+  if (from && to && from.getTime() >= to.getTime()) throw invalid('from must be before to (the period is [from, to))');
+  return { from, to };
+}
+
+const DATE_TIME = new RegExp(PERIOD_PATTERN);
+
+function boundOf(text: string, timeZone: string, name: string): Date {
+  const m = DATE.exec(text);
+  if (m) {
+    const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const probe = new Date(Date.UTC(year, month - 1, day));
+    if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) throw invalid(`${name} is not a calendar date`);
+    return localMidnight(year, month, day, timeZone);
+  }
+  const at = new Date(text);
+  if (!DATE_TIME.test(text) || Number.isNaN(at.getTime())) throw invalid(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time`);
+  return at;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function wallClock(at: Date, timeZone: string) {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
+  return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+}
+
+/** The instant at which the wall clock in `timeZone` reads year-month-day 00:00:00. */
+export function localMidnight(year: number, month: number, day: number, timeZone: string): Date {
+  const target = Date.UTC(year, month - 1, day);
+  // Two corrections settle any offset, including a day that starts inside a DST change.
+  let at = target;
+  for (let i = 0; i < 2; i++) at += target - wallClock(new Date(at), timeZone);
+  return new Date(at);
+}

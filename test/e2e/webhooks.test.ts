@@ -5,6 +5,7 @@ import {
   shopifyAmountRefund, shopifyExpectedOrder, shopifyFulfilled, shopifyLineRefund, shopifyPaidOrder, shopifySignature, wooExpectedOrder, wooOrder, wooSignature,
 } from '../support/webhooks.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
+import { ManualClock } from '../../src/app/context.ts';
 
 let t: TestServer;
 beforeAll(async () => { t = await startTestServer(); });
@@ -182,6 +183,21 @@ describe('generic webhook', () => {
     }
     expect(await countOrders(m)).toBe(0);
     expect((await deliveries(m)).map((d) => d.outcome)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+  });
+
+  it('the body is read as bytes whatever the content type says (curl -d sends form-urlencoded), or with none', async () => {
+    const m = await merchant();
+    const s = await secret(m, 'generic');
+    for (const [i, type] of [[1, 'application/x-www-form-urlencoded'], [2, 'text/plain; charset=utf-8'], [3, undefined]] as const) {
+      const body = JSON.stringify({ type: 'order', body: { external_id: `ct-${i}`, buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } });
+      const ts = Math.floor(t.clock.now().getTime() / 1000);
+      const res = await t.app.inject({
+        method: 'POST', url: `/v1/webhooks/${m.tenantId}/orders/generic`, payload: body,
+        headers: { 'x-fenxiao-timestamp': String(ts), 'x-fenxiao-signature': genericSignature(s, ts, body), ...(type ? { 'content-type': type } : {}) },
+      });
+      expect([type, res.statusCode, JSON.parse(res.body).outcome]).toEqual([type, 200, 'applied']);
+    }
+    expect(await countOrders(m)).toBe(3);
   });
 
   it('an event for an order not known is a 404, as the API answers', async () => {
@@ -387,5 +403,21 @@ describe('deliveries for support', () => {
     const replayed = await t.call('POST', `/v1/webhooks/deliveries/${row.id}/replay`, { token: m.key });
     expect(replayed.data).toMatchObject({ outcome: 'applied', attempts: 2 });
     expect((await t.call('GET', '/v1/orders/4400000000009', { token: m.key })).data.status).toBe('shipped');
+  });
+
+  it('keep a delivery\'s body 30 days, then only its record', async () => {
+    const clock = new ManualClock('2026-03-01T08:00:00Z');
+    const s2 = await startTestServer({ clock });
+    try {
+      const { id: tenantId, key } = await s2.tenant('保留');
+      const secretOf = (await s2.call('POST', '/v1/webhooks/secret', { token: key, body: { format: 'shopify', secret: 'shpss_retention_0123456789abcdef' } })).data.secret;
+      await sendShopify(s2, tenantId, secretOf, 'orders/updated', JSON.stringify({ id: 1 }), 'old');
+      clock.advance(31 * 86_400_000);
+      await sendShopify(s2, tenantId, secretOf, 'orders/updated', JSON.stringify({ id: 2 }), 'new');
+      const rows = (await s2.call('GET', '/v1/webhooks/deliveries', { token: key })).data.items;
+      expect(rows.map((r: any) => [r.delivery_id, r.has_payload])).toEqual([['new', true], ['old', false]]);
+    } finally {
+      await s2.close();
+    }
   });
 });

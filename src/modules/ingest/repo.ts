@@ -63,6 +63,17 @@ export const ingestRepo = {
     await db.updateTable('ingest_deliveries').set(set).where('id', '=', id).execute();
   },
 
+  /**
+   * Forgets the bodies (buyers' personal data) of a tenant's deliveries received before
+   * `beforeId` (ids are time-ordered, so this walks the (tenant_id, id) index); events still
+   * waiting for their order keep theirs.
+   */
+  async prunePayloads(db: Executor, tenantId: string, beforeId: string) {
+    await db.updateTable('ingest_deliveries').set({ payload_enc: null })
+      .where('tenant_id', '=', tenantId).where('id', '<', beforeId).where('payload_enc', 'is not', null).where('outcome', '<>', 'deferred')
+      .execute();
+  },
+
   /** Events that arrived before their order, oldest first. */
   async deferred(db: Executor, tenantId: string, format: IngestFormat, orderExternalId: string) {
     return db.selectFrom('ingest_deliveries').selectAll()

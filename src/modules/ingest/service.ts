@@ -25,6 +25,9 @@ export const TIMESTAMP_TOLERANCE_SECONDS = 300;
 /** After a rotation the previous secret still verifies this long, so deliveries in flight (and the platforms' retries) get through. */
 export const PREVIOUS_SECRET_GRACE_MS = 24 * 3600 * 1000;
 const SECRET_PREFIX = 'fxw_';
+/** A delivery's body is kept this long for replay and support, then only its record. */
+export const PAYLOAD_RETENTION_MS = 30 * 24 * 3600 * 1000;
+const PRUNE_EVERY_MS = 3600 * 1000;
 const PRINTABLE_ID = /^[\x21-\x7e]{1,128}$/;
 
 export interface IngestLog {
@@ -83,6 +86,16 @@ function mapPayload(format: IngestFormat, topic: string | null, payload: unknown
  */
 export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRing; audit: AuditService; orders: OrdersService; publicUrl: string }) {
   const { db, clock, keyring, audit, orders } = deps;
+  const prunedAt = new Map<string, number>();
+
+  /** At most hourly per tenant and process, on the tenant's own deliveries. */
+  async function prunePayloads(tenantId: string, now: Date, log: IngestLog) {
+    const last = prunedAt.get(tenantId);
+    if (last !== undefined && now.getTime() - last < PRUNE_EVERY_MS) return;
+    prunedAt.set(tenantId, now.getTime());
+    const cutoff = `whd_${ulid(now.getTime() - PAYLOAD_RETENTION_MS).slice(0, 10)}`;
+    await ingestRepo.prunePayloads(db, tenantId, cutoff).catch((err: unknown) => log.warn({ err, tenant_id: tenantId }, 'could not prune old webhook payloads'));
+  }
 
   const actorFor = (tenantId: string, job: string, requestId: string | null): Actor => ({ principal: { kind: 'system', tenantId, job }, requestId });
 
@@ -273,7 +286,7 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
 
       const text = raw.toString('utf8');
       const row = (r: Pick<Processed, 'outcome' | 'reason' | 'topic' | 'orderExternalId'>): Insertable<IngestDeliveriesTable> => ({
-        id: `whd_${ulid()}`, tenant_id: tenantId, format, topic: r.topic ?? topicHeader ?? null, delivery_id: deliveryId, outcome: r.outcome, reason: r.reason,
+        id: `whd_${ulid(now.getTime())}`, tenant_id: tenantId, format, topic: r.topic ?? topicHeader ?? null, delivery_id: deliveryId, outcome: r.outcome, reason: r.reason,
         order_external_id: r.orderExternalId, payload_enc: keyring.encrypt(text), received_at: now, updated_at: clock.now(),
       });
 
@@ -292,6 +305,7 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
       await ingestRepo.recordDelivery(db, row(result));
       log.info({ tenant_id: tenantId, format, topic: result.topic, delivery: deliveryId, outcome: result.outcome, reason: result.reason, order: result.orderExternalId }, 'webhook delivery');
       if (result.createdOrder && result.orderExternalId) await applyDeferred(tenantId, format, result.orderExternalId, log);
+      await prunePayloads(tenantId, now, log);
       if (result.error) throw result.error;
       const outcome = result.outcome as WebhookAnswer['outcome'];
       return {

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { systemClock } from '../../src/app/context.ts';
+import type { ServerOverrides } from '../../src/app/server.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 export const CHROMIUM = process.env.FENXIAO_CHROMIUM ?? '/usr/bin/chromium';
@@ -28,10 +29,10 @@ async function freePort(): Promise<number> {
 export interface LiveServer extends TestServer { base: string }
 
 /** The whole server (API and web apps) listening on a free local port, on the real clock. */
-export async function startLiveServer(): Promise<LiveServer> {
+export async function startLiveServer(options: { overrides?: Partial<ServerOverrides> } = {}): Promise<LiveServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const t = await startTestServer({ clock: systemClock, env: { FENXIAO_PUBLIC_URL: base, LOG_LEVEL: 'warn' } });
+  const t = await startTestServer({ clock: systemClock, env: { FENXIAO_PUBLIC_URL: base, LOG_LEVEL: 'warn' }, ...(options.overrides ? { overrides: options.overrides } : {}) });
   await t.app.listen({ port, host: '127.0.0.1' });
   return Object.assign(t, { base });
 }

@@ -27,7 +27,8 @@ export function withQuery(path: string, query?: Query): string {
 
 export interface ApiClient {
   get<T>(path: string, query?: Query): Promise<T>;
-  post<T>(path: string, body?: unknown): Promise<T>;
+  /** `headers` carries e.g. an Idempotency-Key. */
+  post<T>(path: string, body?: unknown, options?: { headers?: Record<string, string> }): Promise<T>;
   put<T>(path: string, body?: unknown): Promise<T>;
   patch<T>(path: string, body?: unknown): Promise<T>;
   del<T>(path: string): Promise<T>;
@@ -35,6 +36,19 @@ export interface ApiClient {
   upload<T>(method: 'POST' | 'PUT', path: string, file: Blob, fields?: Record<string, string>): Promise<T>;
   /** Binary content (documents, posters) with the bearer token. */
   blob(path: string, query?: Query): Promise<Blob>;
+  /** A file download with the name the server gave it (Content-Disposition), else `fallback`. */
+  file(path: string, fallback: string, query?: Query): Promise<{ blob: Blob; filename: string }>;
+}
+
+/** The file name of a Content-Disposition header: RFC 5987 `filename*` first, then `filename`. */
+export function filenameOf(disposition: string | null, fallback: string): string {
+  if (!disposition) return fallback;
+  const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(disposition);
+  if (star?.[1]) {
+    try { return decodeURIComponent(star[1].trim()); } catch { /* fall through */ }
+  }
+  const plain = /filename\s*=\s*"([^"]*)"|filename\s*=\s*([^;]+)/.exec(disposition);
+  return (plain?.[1] ?? plain?.[2]?.trim()) || fallback;
 }
 
 async function errorOf(res: Response): Promise<ApiError> {
@@ -62,15 +76,15 @@ export function createApiClient(options: { token: () => string | null; onUnautho
     return res;
   }
 
-  async function json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await send(method, path, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  async function json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const res = await send(method, path, body === undefined ? { headers } : { body: JSON.stringify(body), headers: { ...headers, 'content-type': 'application/json' } });
     if (res.status === 204) return undefined as T;
     return await res.json() as T;
   }
 
   return {
     get: (path, query) => json('GET', withQuery(path, query)),
-    post: (path, body) => json('POST', path, body),
+    post: (path, body, options) => json('POST', path, body, options?.headers),
     put: (path, body) => json('PUT', path, body),
     patch: (path, body) => json('PATCH', path, body),
     del: (path) => json('DELETE', path),
@@ -84,6 +98,10 @@ export function createApiClient(options: { token: () => string | null; onUnautho
     async blob(path, query) {
       const res = await send('GET', withQuery(path, query));
       return await res.blob();
+    },
+    async file(path, fallback, query) {
+      const res = await send('GET', withQuery(path, query));
+      return { blob: await res.blob(), filename: filenameOf(res.headers.get('content-disposition'), fallback) };
     },
   };
 }

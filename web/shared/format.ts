@@ -34,3 +34,47 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/** Fen as yuan with a currency sign and thousands separators: -4000 → "-¥40.00". */
+export function formatYuan(fen: number): string {
+  if (!Number.isSafeInteger(fen)) return String(fen);
+  const sign = fen < 0 ? '-' : '';
+  const [whole = '0', frac = '00'] = hundredths(Math.abs(fen)).split('.');
+  return `${sign}¥${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
+}
+
+/** Basis points as a percent: 1050 → "10.50%". */
+export function formatBp(bp: number): string {
+  return `${hundredths(bp)}%`;
+}
+
+/**
+ * The withdrawal fee as the server computes it (withdrawalFee in
+ * src/modules/withdrawals/service.ts): min(amount, floor(amount × fee_bp / 10000) + fixed), in
+ * BigInt so a large amount times a rate never leaves the safe integers.
+ */
+export function withdrawalFee(amountFen: number, feeBp: number, fixedFeeFen: number): number {
+  const pct = Number((BigInt(amountFen) * BigInt(feeBp)) / 10000n);
+  return Math.min(amountFen, pct + fixedFeeFen);
+}
+
+/** A value for <input type="datetime-local"> (local wall clock, minutes). */
+export function toLocalInput(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** An <input type="datetime-local"> or "date" value as an ISO instant; null when empty or invalid. */
+export function fromLocalInput(value: string, endOfDay = false): string | null {
+  if (!value) return null;
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00'}` : value;
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/** A fresh key for one form submission (Idempotency-Key): 128 random bits, hex. */
+export function newIdempotencyKey(prefix = 'fx'): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return `${prefix}-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}

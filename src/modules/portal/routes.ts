@@ -6,8 +6,9 @@ import type { Services } from '../../app/services.ts';
 import { TeamCounts } from '../distributors/schema.ts';
 import {
   DownlineQuery, Invite, Me, PasswordLoginBody, PortalApplyBody, PortalSession, PortalSettingsView, PortalTeamMember,
-  SetPasswordBody, SigningSecret, TokenLoginBody,
+  SetPasswordBody, SigningSecret, TokenLoginBody, WithdrawalRules,
 } from './schema.ts';
+import { withdrawalRules } from './withdrawal-rules.ts';
 
 const IMAGE_TYPES = ['image/png', 'image/jpeg'];
 const MAX_BACKGROUND_BYTES = 5 * 1024 * 1024;
@@ -148,4 +149,9 @@ export function portalRoutes(app: App, s: Services) {
       .header('cache-control', 'private, no-store')
       .send(png);
   });
+
+  app.get('/v1/me/withdrawal-rules', {
+    config: { auth: 'distributor' },
+    schema: { tags: me, summary: 'Minimum, fee and daily limits of withdrawals, and the payout channels on offer', response: { 200: WithdrawalRules, ...errors() } },
+  }, async (req) => withdrawalRules(actor(req), { db: s.db, program: s.program, channels: s.payoutChannels.configured }));
 }

@@ -97,3 +97,20 @@ export const PortalSettingsView = Strict({
   poster_background: Strict({ configured: Type.Boolean(), content_type: Nullable(Type.String()), updated_at: Nullable(Timestamp()) }),
 });
 export type PortalSettingsView = Static<typeof PortalSettingsView>;
+
+export const PayoutChannelName = Type.Union([Type.Literal('manual'), Type.Literal('alipay'), Type.Literal('wechat'), Type.Literal('bank')]);
+
+/**
+ * What the withdrawal form needs to know before the distributor asks: the program's minimum,
+ * fee and daily limits, and the payout channels this server can pay through.
+ */
+export const WithdrawalRules = Strict({
+  min_fen: Type.Integer({ description: 'the smallest withdrawal' }),
+  fee_bp: Type.Integer({ description: 'percentage fee in basis points' }),
+  fixed_fee_fen: Type.Integer({ description: 'fixed fee per withdrawal, added to the percentage fee' }),
+  fee_formula: Type.String({ description: 'how the fee is computed: min(amount, floor(amount × fee_bp / 10000) + fixed_fee_fen)' }),
+  daily_count_limit: Type.Integer({ description: 'withdrawals per day; 0: no limit' }),
+  daily_amount_limit_fen: Type.Integer({ description: 'amount per day; 0: no limit' }),
+  channels: Type.Array(PayoutChannelName, { description: 'payout channels configured on this server' }),
+});
+export type WithdrawalRules = Static<typeof WithdrawalRules>;

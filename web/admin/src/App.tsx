@@ -18,6 +18,12 @@ const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx'));
 const AdminUsersPage = lazy(() => import('./pages/AdminUsers.tsx'));
 const RiskEventsPage = lazy(() => import('./pages/RiskEvents.tsx'));
 const PortalSettingsPage = lazy(() => import('./pages/PortalSettings.tsx'));
+const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
+const OrderDetailPage = lazy(() => import('./pages/OrderDetail.tsx'));
+const RulesPage = lazy(() => import('./pages/Rules.tsx'));
+const SettlementPage = lazy(() => import('./pages/Settlement.tsx'));
+const WithdrawalsPage = lazy(() => import('./pages/Withdrawals.tsx'));
+const LedgerPage = lazy(() => import('./pages/Ledger.tsx'));
 
 function RequireSession({ children }: { children: ReactNode }) {
   const { session } = useSession();
@@ -56,6 +62,12 @@ export function App() {
                   <Route path="/distributors" element={<DistributorsPage />} />
                   <Route path="/distributors/:id" element={<DistributorDetailPage />} />
                   <Route path="/applications" element={<ApplicationsPage />} />
+                  <Route path="/orders" element={<OrdersPage />} />
+                  <Route path="/orders/:externalId" element={<OrderDetailPage />} />
+                  <Route path="/settlement" element={<SettlementPage />} />
+                  <Route path="/withdrawals" element={<WithdrawalsPage />} />
+                  <Route path="/rules" element={<RulesPage />} />
+                  <Route path="/ledger" element={<LedgerPage />} />
                   <Route path="/program" element={<ProgramPage />} />
                   <Route path="/grades" element={<GradesPage />} />
                   <Route path="/risk-events" element={<RiskEventsPage />} />

@@ -1,5 +1,7 @@
 /** Every string the admin console shows. Chinese first; English must have the same keys. */
-const zh = {
+import { moneyEn, moneyZh } from './messages-money.ts';
+
+const base = {
   'app.title': 'Fenxiao 分销管理后台',
   'app.brand': 'Fenxiao 分销',
   'lang.label': '语言',
@@ -246,7 +248,9 @@ const zh = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const en: Record<keyof typeof zh, string> = {
+const zh = { ...base, ...moneyZh };
+
+const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
   'app.brand': 'Fenxiao',
   'lang.label': 'Language',
@@ -492,6 +496,8 @@ const en: Record<keyof typeof zh, string> = {
   'portal.posterNone': 'Built-in design',
   'portal.posterPreview': 'Current poster background',
 };
+
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

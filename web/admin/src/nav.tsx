@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import {
-  ApartmentOutlined, AuditOutlined, CrownOutlined, MobileOutlined, SafetyOutlined, SettingOutlined, SolutionOutlined, TeamOutlined,
+  AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
+  SettingOutlined, ShoppingOutlined, SolutionOutlined, TeamOutlined, WalletOutlined,
 } from '@ant-design/icons';
 import type { Permission } from '../../../src/app/principal.ts';
 import type { MessageKey } from './messages.ts';
@@ -14,14 +15,19 @@ export interface NavEntry {
 }
 
 /**
- * The console's menu. The money pages (dashboard, orders, commissions, statements,
- * withdrawals) join this list with their issues, each when its page works — no entry before.
+ * The console's menu. A page joins it when the API behind it exists in this build — no entry
+ * before (the dashboard waits for the analytics API, reconciliation and exports for theirs).
  */
 export const NAV: NavEntry[] = [
   { path: '/distributors', label: 'nav.distributors', icon: <TeamOutlined />, anyOf: ['read'] },
   { path: '/applications', label: 'nav.applications', icon: <SolutionOutlined />, anyOf: ['distributors:write'] },
+  { path: '/orders', label: 'nav.orders', icon: <ShoppingOutlined />, anyOf: ['read'] },
+  { path: '/settlement', label: 'nav.settlement', icon: <AccountBookOutlined />, anyOf: ['read'] },
+  { path: '/withdrawals', label: 'nav.withdrawals', icon: <WalletOutlined />, anyOf: ['read'] },
   { path: '/program', label: 'nav.program', icon: <SettingOutlined />, anyOf: ['read'] },
   { path: '/grades', label: 'nav.grades', icon: <CrownOutlined />, anyOf: ['read'] },
+  { path: '/rules', label: 'nav.rules', icon: <ProfileOutlined />, anyOf: ['read'] },
+  { path: '/ledger', label: 'nav.ledger', icon: <ReconciliationOutlined />, anyOf: ['read'] },
   { path: '/risk-events', label: 'nav.risk', icon: <SafetyOutlined />, anyOf: ['read'] },
   { path: '/audit-log', label: 'nav.audit', icon: <AuditOutlined />, anyOf: ['read'] },
   { path: '/admin-users', label: 'nav.users', icon: <ApartmentOutlined />, anyOf: ['read'] },

@@ -1,21 +1,27 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { ConfigProvider, DotLoading, ErrorBlock, NavBar, SafeArea, TabBar } from 'antd-mobile';
-import { TeamOutline, UserOutline } from 'antd-mobile-icons';
+import { BankcardOutline, PayCircleOutline, TeamOutline, UserOutline } from 'antd-mobile-icons';
 import zhCN from 'antd-mobile/es/locales/zh-CN';
 import enUS from 'antd-mobile/es/locales/en-US';
 import type { PortalSession } from '../../shared/types.ts';
 import { LangSwitch } from './components/LangSwitch.tsx';
 import { messageOf } from './errors.ts';
 import { I18nProvider, useI18n } from './i18n.ts';
+import type { MessageKey } from './messages.ts';
 import { rememberTenant, SessionProvider, useSession } from './session.tsx';
 import { ApplyPage } from './pages/Apply.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { TeamPage } from './pages/Team.tsx';
+import { EarningsPage } from './pages/Earnings.tsx';
+import { CommissionPage, StatementPage } from './pages/Commission.tsx';
+import { WithdrawalHistoryPage, WithdrawalPage, WithdrawPage } from './pages/Withdraw.tsx';
 
-/** The signed-in frame: a title bar and the tab bar. Earnings and withdrawals join the tabs when they work. */
-function Shell({ title, children }: { title: string; children: ReactNode }) {
+const TABS = ['/earnings', '/withdraw', '/team'] as const;
+
+/** The signed-in frame: a title bar (with a way back on inner pages) and the tab bar. */
+function Shell({ title, back, children }: { title: string; back?: string; children: ReactNode }) {
   const { t } = useI18n();
   const { api, signOut } = useSession();
   const navigate = useNavigate();
@@ -29,14 +35,16 @@ function Shell({ title, children }: { title: string; children: ReactNode }) {
   return (
     <div style={{ minHeight: '100vh', display: 'flex', flexDirection: 'column' }}>
       <header>
-        <NavBar backIcon={false} left={<LangSwitch />} right={<button type="button" onClick={() => void logout()} style={{ border: 0, background: 'none', color: 'var(--adm-color-primary)', fontSize: 14 }}>{t('common.logout')}</button>}>
+        <NavBar backIcon={!!back} onBack={back ? () => navigate(back) : undefined} back={back ? t('common.back') : null} left={back ? undefined : <LangSwitch />} right={<button type="button" onClick={() => void logout()} style={{ border: 0, background: 'none', color: 'var(--adm-color-primary)', fontSize: 14 }}>{t('common.logout')}</button>}>
           <h1 style={{ fontSize: 17, margin: 0 }}>{title}</h1>
         </NavBar>
       </header>
       <main style={{ flex: 1, paddingBottom: 64 }}>{children}</main>
       <nav aria-label={t('app.title')} style={{ position: 'fixed', bottom: 0, left: 0, right: 0, background: '#fff', borderTop: '1px solid #eee' }}>
-        <TabBar activeKey={location.pathname.startsWith('/team') ? '/team' : '/'} onChange={(key) => navigate(key)}>
+        <TabBar activeKey={TABS.find((p) => location.pathname.startsWith(p)) ?? '/'} onChange={(key) => navigate(key)}>
           <TabBar.Item key="/" icon={<UserOutline />} title={t('nav.home')} />
+          <TabBar.Item key="/earnings" icon={<PayCircleOutline />} title={t('nav.earnings')} />
+          <TabBar.Item key="/withdraw" icon={<BankcardOutline />} title={t('nav.withdraw')} />
           <TabBar.Item key="/team" icon={<TeamOutline />} title={t('nav.team')} />
         </TabBar>
         <SafeArea position="bottom" />
@@ -91,9 +99,9 @@ function Localized({ children }: { children: ReactNode }) {
   return <ConfigProvider locale={lang === 'en' ? enUS : zhCN}>{children}</ConfigProvider>;
 }
 
-function TeamRoute() {
+function Page({ title, back, children }: { title: MessageKey; back?: string; children: ReactNode }) {
   const { t } = useI18n();
-  return <RequireSession><Shell title={t('team.title')}><TeamPage /></Shell></RequireSession>;
+  return <RequireSession><Shell title={t(title)} {...(back ? { back } : {})}>{children}</Shell></RequireSession>;
 }
 
 export function App() {
@@ -106,7 +114,13 @@ export function App() {
               <Route path="/" element={<Entry />} />
               <Route path="/login" element={<LoginPage />} />
               <Route path="/apply" element={<ApplyPage />} />
-              <Route path="/team" element={<TeamRoute />} />
+              <Route path="/team" element={<Page title="team.title"><TeamPage /></Page>} />
+              <Route path="/earnings" element={<Page title="earnings.title"><EarningsPage /></Page>} />
+              <Route path="/earnings/commissions/:id" element={<Page title="explain.title" back="/earnings"><CommissionPage /></Page>} />
+              <Route path="/earnings/statements/:id" element={<Page title="statement.title" back="/earnings"><StatementPage /></Page>} />
+              <Route path="/withdraw" element={<Page title="withdraw.title"><WithdrawPage /></Page>} />
+              <Route path="/withdraw/history" element={<Page title="withdraw.historyTitle" back="/withdraw"><WithdrawalHistoryPage /></Page>} />
+              <Route path="/withdraw/:id" element={<Page title="withdraw.detailTitle" back="/withdraw/history"><WithdrawalPage /></Page>} />
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>
           </BrowserRouter>

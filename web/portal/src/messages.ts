@@ -1,5 +1,7 @@
 /** Every string the distributor portal shows. Chinese first; English must have the same keys. */
-const zh = {
+import { moneyEn, moneyZh } from './messages-money.ts';
+
+const base = {
   'app.title': '分销员中心',
   'lang.switchTo': 'English',
   'lang.label': '切换语言',
@@ -45,6 +47,7 @@ const zh = {
   'home.status.pending': '审核中',
   'home.status.suspended': '已暂停',
   'home.status.rejected': '未通过',
+  'home.status.erased': '已注销',
   'home.pendingNotice': '你的申请正在审核，通过后即可使用邀请链接和海报。',
   'home.suspendedNotice': '你的分销资格已暂停，请联系商户。',
   'home.rejectedNotice': '你的申请未通过：{reason}',
@@ -88,7 +91,9 @@ const zh = {
   'team.noMore': '没有更多了',
 } satisfies Record<string, string>;
 
-const en: Record<keyof typeof zh, string> = {
+const zh = { ...base, ...moneyZh };
+
+const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Distributor centre',
   'lang.switchTo': '中文',
   'lang.label': 'Switch language',
@@ -134,6 +139,7 @@ const en: Record<keyof typeof zh, string> = {
   'home.status.pending': 'Under review',
   'home.status.suspended': 'Suspended',
   'home.status.rejected': 'Not approved',
+  'home.status.erased': 'Erased',
   'home.pendingNotice': 'Your application is being reviewed. Your invite link and poster work once you are approved.',
   'home.suspendedNotice': 'Your distributor account is suspended; contact the merchant.',
   'home.rejectedNotice': 'Your application was not approved: {reason}',
@@ -176,6 +182,8 @@ const en: Record<keyof typeof zh, string> = {
   'team.joined': 'joined {date}',
   'team.noMore': 'No more',
 };
+
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

@@ -43,7 +43,13 @@ export default function ProgramPage() {
   async function save(values: ProgramSettings) {
     setSaving(true);
     try {
-      const body = { ...values, landing_url: values.landing_url ? values.landing_url : null };
+      // Default override rates: empty levels at the end are left out, one in the middle stays null.
+      const overrides = [0, 1, 2].map((i) => values.default_rates?.override_bp?.[i] ?? null);
+      while (overrides.length && overrides.at(-1) === null) overrides.pop();
+      const body = {
+        ...values, landing_url: values.landing_url ? values.landing_url : null,
+        ...(values.default_rates ? { default_rates: { sales_bp: values.default_rates.sales_bp ?? null, override_bp: overrides } } : {}),
+      };
       const saved = await api.put<ProgramSettings>('/v1/program', body);
       form.setFieldsValue(saved);
       setLoaded(saved);
@@ -95,6 +101,26 @@ export default function ProgramPage() {
             <InputNumber min={0} max={1000} precision={0} style={{ width: 120 }} />
           </Form.Item>
           <Form.Item name={['withdrawal', 'daily_amount_limit_fen']} label={t('program.withdrawal.dailyAmount')}><HundredthsInput suffix={yuan} /></Form.Item>
+        </Card>
+        <Card title={t('program.section.rates')} style={{ marginBottom: 16 }}>
+          <Typography.Paragraph type="secondary">{t('program.rates.hint')}</Typography.Paragraph>
+          <Form.Item name={['default_rates', 'sales_bp']} label={t('program.rates.sales')}><HundredthsInput suffix={pct} max={10000} /></Form.Item>
+          {[0, 1, 2].map((i) => (
+            <Form.Item key={i} name={['default_rates', 'override_bp', i]} label={t('program.rates.override', { level: i + 1 })}><HundredthsInput suffix={pct} max={10000} /></Form.Item>
+          ))}
+          <Form.Item name={['caps', 'per_order_fen']} label={t('program.caps.perOrder')} extra={t('program.caps.zero')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['caps', 'per_day_fen']} label={t('program.caps.perDay')} extra={t('program.caps.zero')}><HundredthsInput suffix={yuan} /></Form.Item>
+        </Card>
+        <Card title={t('program.section.settlement')} style={{ marginBottom: 16 }}>
+          <Form.Item name={['settlement', 'cycle']} label={t('program.settlement.cycle')} extra={t('program.settlement.cycleHint')}>
+            <Select style={{ width: 220 }} options={(['manual', 'daily', 'weekly', 'monthly', 'threshold'] as const).map((v) => ({ value: v, label: t(`program.settlement.cycle.${v}`) }))} />
+          </Form.Item>
+          <Form.Item name={['settlement', 'weekday']} label={t('program.settlement.weekday')}><InputNumber min={1} max={7} precision={0} style={{ width: 120 }} /></Form.Item>
+          <Form.Item name={['settlement', 'day_of_month']} label={t('program.settlement.dayOfMonth')}><InputNumber min={1} max={28} precision={0} style={{ width: 120 }} /></Form.Item>
+          <Form.Item name={['settlement', 'hour']} label={t('program.settlement.hour')}><InputNumber min={0} max={23} precision={0} style={{ width: 120 }} /></Form.Item>
+          <Form.Item name={['settlement', 'threshold_fen']} label={t('program.settlement.threshold')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name="auto_receive_days" label={t('program.autoReceiveDays')}><InputNumber min={1} max={365} precision={0} style={{ width: 120 }} /></Form.Item>
+          <Form.Item name="timezone" label={t('program.timezone')} rules={[{ pattern: /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, message: 'Asia/Shanghai' }]}><Input style={{ width: 220 }} /></Form.Item>
         </Card>
         <Card title={t('program.section.binding')} style={{ marginBottom: 16 }}>
           <Form.Item name={['binding', 'mode']} label={t('program.binding.mode')}>

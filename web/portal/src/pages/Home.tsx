@@ -8,7 +8,8 @@ import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
 
-const STATUS_COLORS = { active: 'success', pending: 'warning', suspended: 'danger', rejected: 'default' } as const;
+// Keyed by string so a status the server adds later (e.g. erased) still shows.
+const STATUS_COLORS: Record<string, 'success' | 'warning' | 'danger' | 'default'> = { active: 'success', pending: 'warning', suspended: 'danger', rejected: 'default', erased: 'default' };
 
 function PasswordCard({ me, onSaved }: { me: Me; onSaved: () => void }) {
   const { t } = useI18n();
@@ -158,7 +159,7 @@ export function HomePage() {
       <Card>
         <h2 style={{ fontSize: 20, margin: '0 0 8px' }} data-testid="me-name">{t('home.hello', { name: me.name })}</h2>
         <Space wrap>
-          <Tag color={STATUS_COLORS[me.status]} fill="outline">{t(`home.status.${me.status}`)}</Tag>
+          <Tag color={STATUS_COLORS[me.status] ?? 'default'} fill="outline">{t(`home.status.${me.status}`)}</Tag>
           <span style={{ color: '#666' }}>{t('home.grade', { grade: me.grade })}</span>
           <span style={{ color: '#666' }}>{me.tenant_name}</span>
         </Space>

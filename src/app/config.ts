@@ -16,6 +16,11 @@ export const ConfigSchema = Type.Object({
   rootToken: Type.Optional(Type.String({ minLength: 16 })),
   /** base64 of 32 bytes; generated into the data dir when unset. */
   masterKey: Type.Optional(Type.String()),
+  /**
+   * Keys that only decrypt (base64 of 32 bytes each): the old master keys during a key rotation,
+   * until `fenxiao pii rotate-key` has rewritten every ciphertext under masterKey.
+   */
+  previousMasterKeys: Type.Optional(Type.Array(Type.String())),
   redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   amqpUrl: Type.Optional(Type.String({ pattern: '^amqps?://' })),
   /** Order messages (docs/integration.md): the durable queue; `.retry` and `.dead` sit beside it. */
@@ -90,6 +95,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',
     rootToken: opt(env, 'FENXIAO_ROOT_TOKEN'),
     masterKey: opt(env, 'FENXIAO_MASTER_KEY'),
+    previousMasterKeys: opt(env, 'FENXIAO_PREVIOUS_MASTER_KEYS')?.split(',').map((k) => k.trim()).filter((k) => k !== ''),
     redisUrl: opt(env, 'REDIS_URL'),
     amqpUrl: opt(env, 'AMQP_URL'),
     amqpQueue: opt(env, 'FENXIAO_AMQP_QUEUE') ?? 'fenxiao.orders',
@@ -113,7 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
   if (config.databaseUrl === undefined) delete config.databaseUrl;
-  for (const key of ['rootToken', 'masterKey', 'redisUrl', 'amqpUrl', 's3'] as const) {
+  for (const key of ['rootToken', 'masterKey', 'previousMasterKeys', 'redisUrl', 'amqpUrl', 's3'] as const) {
     if (config[key] === undefined) delete config[key];
   }
   const errors = [...Value.Errors(ConfigSchema, config)];
@@ -124,5 +130,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.masterKey !== undefined && Buffer.from(config.masterKey, 'base64').length !== 32) {
     throw new ConfigError('FENXIAO_MASTER_KEY must be base64 of exactly 32 bytes');
   }
+  // The position, never the value: a config error is printed and logged.
+  config.previousMasterKeys?.forEach((k, i) => {
+    if (Buffer.from(k, 'base64').length !== 32) throw new ConfigError(`FENXIAO_PREVIOUS_MASTER_KEYS: key ${i + 1} must be base64 of exactly 32 bytes`);
+  });
   return config;
 }

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ulid } from '../lib/ids.ts';
+import { LOG_REDACT, LOG_SERIALIZERS } from '../lib/log-safety.ts';
 import { AppError, ERROR_STATUS, fromPgError, type ErrorCode } from './errors.ts';
 import { requirePermission, type Permission, type Principal } from './principal.ts';
 import type { Actor } from './context.ts';
@@ -73,17 +74,11 @@ export function createHttp(options: {
   publicUrl?: string | undefined;
 }): App {
   const app = Fastify({
+    // No personal data in logs: query values, drivers' error parameters and secrets are cut out
+    // (lib/log-safety.ts), with Fenxiao's own logger and with one handed in (tests, embedders).
     ...(options.logger
-      ? { loggerInstance: options.logger }
-      : {
-          logger: {
-            level: options.logLevel,
-            redact: {
-              paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-fenxiao-signature"]', 'res.headers["set-cookie"]'],
-              censor: '[redacted]',
-            },
-          },
-        }),
+      ? { loggerInstance: options.logger.child({}, { serializers: LOG_SERIALIZERS, redact: LOG_REDACT }) }
+      : { logger: { level: options.logLevel, redact: LOG_REDACT, serializers: LOG_SERIALIZERS } }),
     bodyLimit: options.bodyLimit,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -168,12 +163,19 @@ function codeForStatus(status: number): ErrorCode {
   return found ? found[0] : status >= 500 ? 'internal_error' : 'invalid_request';
 }
 
+/**
+ * Names a field as the caller wrote it only when it looks like a field name: a JSON key or a
+ * record key is caller input too, and a phone number typed as a key must not come back in the
+ * error (or go into the log line that records it). Ajv's messages never quote the value itself.
+ */
+const fieldName = (name: string) => (/^[A-Za-z_][A-Za-z0-9_-]{0,63}$|^[0-9]{1,6}$/.test(name) ? name : '…');
+
 function validationMessage(err: FastifyError): string {
   const v = err.validation?.[0];
   if (!v) return err.message;
-  const where = `${err.validationContext ?? 'body'}${v.instancePath || ''}`;
-  if (v.keyword === 'additionalProperties') return `${where}: unknown field "${String((v.params as { additionalProperty?: string }).additionalProperty)}"`;
-  if (v.keyword === 'required') return `${where}: missing field "${String((v.params as { missingProperty?: string }).missingProperty)}"`;
+  const where = `${err.validationContext ?? 'body'}${(v.instancePath || '').split('/').map((p, i) => (i === 0 ? p : fieldName(p))).join('/')}`;
+  if (v.keyword === 'additionalProperties') return `${where}: unknown field "${fieldName(String((v.params as { additionalProperty?: string }).additionalProperty))}"`;
+  if (v.keyword === 'required') return `${where}: missing field "${fieldName(String((v.params as { missingProperty?: string }).missingProperty))}"`;
   return `${where} ${v.message ?? 'is invalid'}`;
 }
 

@@ -26,10 +26,12 @@ export type Permission =
   | 'risk:write'
   | 'users:write'
   | 'pii:read'
+  | 'pii:erase'
   | 'keys:write';
 
 const ROLE_PERMISSIONS: Record<AdminRole, readonly Permission[]> = {
-  owner: ['read', 'program:write', 'distributors:write', 'orders:write', 'finance:read', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'keys:write'],
+  // pii:erase (anonymise a distributor, PIPL) is the owner's alone: it cannot be undone.
+  owner: ['read', 'program:write', 'distributors:write', 'orders:write', 'finance:read', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'pii:erase', 'keys:write'],
   operator: ['read', 'program:write', 'distributors:write', 'orders:write', 'risk:write'],
   finance: ['read', 'finance:read', 'finance:write', 'finance:approve', 'pii:read'],
   // Reconciliation and the money exports (statements, withdrawals, commission lines): finance

@@ -11,7 +11,9 @@ import { ErrorResponse, Strict } from './schema.ts';
 import { createServices, type Services } from './services.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import { createKeyRing, loadMasterKey } from '../lib/crypto.ts';
+import { keyRingFromConfig } from '../modules/pii/keys.ts';
+import { encryptLegacyProfiles } from '../modules/pii/legacy.ts';
+import { piiRoutes } from '../modules/pii/routes.ts';
 import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
 import { createRedisRateLimiter } from '../adapters/ratelimit/redis.ts';
 import type { RateLimiter } from '../adapters/ratelimit/types.ts';
@@ -73,7 +75,9 @@ export interface ServerOverrides {
 export async function buildServer(config: Config, overrides: ServerOverrides = {}): Promise<Server> {
   const database = overrides.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
   if (!overrides.skipMigrations) await migrateToLatest(database.db);
-  const keyring = createKeyRing(loadMasterKey(config.masterKey, config.dataDir));
+  const keyring = keyRingFromConfig(config);
+  // Personal data that older versions kept in plaintext is encrypted before anything is served.
+  const legacyProfiles = await encryptLegacyProfiles(database.db, keyring);
   const limiter = overrides.limiter ?? (config.redisUrl ? createRedisRateLimiter(config.redisUrl) : createMemoryRateLimiter());
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
@@ -130,6 +134,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   settlementRoutes(app, services);
   withdrawalsRoutes(app, services);
   portalRoutes(app, services);
+  piiRoutes(app, services);
   exportRoutes(app, services, config);
   reconciliationRoutes(app, services);
   exportsRoutes(app, services);
@@ -137,6 +142,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   registerWeb(app);
 
   await app.ready();
+  if (legacyProfiles.moved > 0) app.log.info({ rows: legacyProfiles.moved }, 'personal data of older application profiles encrypted');
+  if (legacyProfiles.skipped.length > 0) app.log.warn({ rows: legacyProfiles.skipped.length, first: legacyProfiles.skipped[0] }, 'application profiles left in plaintext: their contact ciphertext needs a key that is not configured');
 
   const scheduler = createScheduler({ services, log: app.log, tickMs: config.jobsIntervalSeconds * 1000 });
   const orderSource = overrides.orderSource ?? (config.amqpUrl

@@ -23,6 +23,7 @@ import { createCommissionsService } from '../modules/commissions/service.ts';
 import { createSettlementService } from '../modules/settlement/service.ts';
 import { createWithdrawalsService } from '../modules/withdrawals/service.ts';
 import { createPayoutAccountsService } from '../modules/withdrawals/accounts.ts';
+import { createPiiService } from '../modules/pii/service.ts';
 import { createReconciliationService } from '../modules/reconciliation/service.ts';
 import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.ts';
 import { createExportsService } from '../modules/exports/service.ts';
@@ -79,6 +80,7 @@ export function createServices(deps: ServiceDeps) {
     db, clock, audit, ledger, program, channels: deps.payoutChannels, accounts: payoutAccounts,
     ...(deps.submitPayoutsInline === false ? {} : { onHandoff: (payoutId: string) => { setImmediate(() => { withdrawals.work(payoutId).catch(() => {}); }); } }),
   });
+  const pii = createPiiService({ db, clock, audit, keyring: deps.keyring, storage: deps.storage, ledger, program, distributors });
 
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
   const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
@@ -94,7 +96,7 @@ export function createServices(deps: ServiceDeps) {
 
   return {
     db, clock, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, portal,
-    grades, orders, commissions, settlement, payoutAccounts, withdrawals, payoutChannels: deps.payoutChannels, authenticate, ingest,
+    grades, orders, commissions, settlement, payoutAccounts, withdrawals, pii, payoutChannels: deps.payoutChannels, authenticate, ingest,
     reconciliation, exports: exportsService,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks: [...RECONCILIATION_LEDGER_CHECKS] as LedgerCheck[],

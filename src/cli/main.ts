@@ -5,7 +5,10 @@ import { migrateToLatest } from '../db/migrate.ts';
 import { serve } from '../main.ts';
 import { createServices } from '../app/services.ts';
 import { systemClock } from '../app/context.ts';
-import { createKeyRing, loadMasterKey } from '../lib/crypto.ts';
+import { keyRingFromConfig, newMasterKey } from '../modules/pii/keys.ts';
+import { encryptLegacyProfiles } from '../modules/pii/legacy.ts';
+import { rotateKeys, staleCounts } from '../modules/pii/rotate.ts';
+import { createProgress } from './progress.ts';
 import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
 import { createLocalStorage } from '../adapters/storage/local.ts';
 import path from 'node:path';
@@ -23,7 +26,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
     await migrateToLatest(database.db);
     const limiter = createMemoryRateLimiter();
     const services = createServices({
-      db: database.db, clock: systemClock, keyring: createKeyRing(loadMasterKey(config.masterKey, config.dataDir)),
+      db: database.db, clock: systemClock, keyring: keyRingFromConfig(config),
       limiter, storage: createLocalStorage(path.resolve(config.dataDir, 'files')), publicUrl: config.publicUrl, rootToken: config.rootToken,
       payoutChannels: createPayoutChannels(payoutConfigFromEnv(), { clock: systemClock }),
     });
@@ -45,6 +48,10 @@ cli.command('migrate').description('bring the database schema up to date').actio
   try {
     const applied = await migrateToLatest(database.db);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+    // Data migrations that need the key (it lives here, not in the database).
+    const legacy = await encryptLegacyProfiles(database.db, keyRingFromConfig(config));
+    if (legacy.moved > 0) console.log(`personal data of ${legacy.moved} application profile(s) encrypted`);
+    if (legacy.skipped.length > 0) console.log(`${legacy.skipped.length} profile(s) left: their key is not configured (first: ${legacy.skipped[0]})`);
   } finally {
     await database.close();
   }
@@ -191,6 +198,44 @@ cli.command('reconcile').description('reconcile a tenant\'s withdrawals and payo
       console.log(`payout clearing ${yuan(l.payout_clearing_fen)} (payouts in flight ${yuan(l.in_flight_fen)}); fee income ${yuan(l.fee_income_fen)} (fees of paid withdrawals ${yuan(l.paid_fees_fen)})`);
       for (const m of report.mismatches) console.log(`MISMATCH ${m.code} ${m.subject}: ${m.detail}`);
       console.log(report.ok ? 'no mismatches' : `${report.mismatches.length} mismatch(es)`);
+    }
+    if (!report.ok) process.exitCode = 2;
+  });
+
+const pii = cli.command('pii').description('personal data: encryption keys (see docs/privacy.md)');
+pii.command('new-key').description('print a new random master key (base64 of 32 bytes) for FENXIAO_MASTER_KEY')
+  .action(() => { console.log(newMasterKey()); });
+pii.command('status').description('how many encrypted values are not yet under the current key, per table')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const config = loadConfig();
+    const keyring = keyRingFromConfig(config);
+    const counts = await withServices((s) => staleCounts(s.db, keyring));
+    if (opts.json) console.log(JSON.stringify({ kid: keyring.currentKid, stale: counts }));
+    else {
+      console.log(`current key id ${keyring.currentKid}`);
+      for (const [table, n] of Object.entries(counts)) console.log(`${table}\t${n} row(s) under another key`);
+    }
+  });
+pii.command('rotate-key').description('re-encrypt every personal value under FENXIAO_MASTER_KEY and recompute blind indexes; the old keys go in FENXIAO_PREVIOUS_MASTER_KEYS (idempotent, resumable; exit 2 if a value no configured key opens)')
+  .option('--batch <n>', 'rows per transaction', '500')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { batch: string; json?: boolean }) => {
+    const batchSize = Number(opts.batch);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new AppError('invalid_request', '--batch must be an integer from 1 to 10000');
+    const config = loadConfig();
+    const keyring = keyRingFromConfig(config);
+    const report = await withServices(async (s) => {
+      await encryptLegacyProfiles(s.db, keyring);
+      return rotateKeys(s.db, keyring, { batchSize, progress: (label, total) => createProgress({ label, total }) });
+    });
+    if (opts.json) console.log(JSON.stringify(report));
+    else {
+      console.log(`current key id ${report.kid}`);
+      for (const t of report.tables) {
+        console.log(`${t.table}\t${t.rotated} re-encrypted, ${t.changed} changed meanwhile, ${t.failed} unreadable${t.failed ? ` (first: ${t.failed_ids.join(', ')})` : ''}`);
+      }
+      console.log(report.ok ? 'every value is under the current key' : 'some values need a key that is not configured: add it to FENXIAO_PREVIOUS_MASTER_KEYS and run again');
     }
     if (!report.ok) process.exitCode = 2;
   });

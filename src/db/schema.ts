@@ -101,7 +101,8 @@ export interface GradesTable {
   updated_at: Timestamp;
 }
 
-export type DistributorStatus = 'pending' | 'active' | 'suspended' | 'rejected';
+/** `erased`: personal data anonymised at the person's request (PIPL); terminal, the ledger kept. */
+export type DistributorStatus = 'pending' | 'active' | 'suspended' | 'rejected' | 'erased';
 
 export interface DistributorsTable {
   id: string;
@@ -110,6 +111,13 @@ export interface DistributorsTable {
   name: string;
   phone_enc: string | null;
   phone_bidx: string | null;
+  /** AES-256-GCM (KeyRing) ciphertexts; the pii module reads and writes them. */
+  real_name_enc: string | null;
+  id_number_enc: string | null;
+  id_number_bidx: string | null;
+  /** {"wechat","email","address"} as one ciphertext. */
+  contact_enc: string | null;
+  erased_at: NullableTimestamp;
   invite_code: string;
   status: DistributorStatus;
   referrer_id: string | null;
@@ -445,9 +453,10 @@ export interface PayoutAccountsTable {
   tenant_id: string;
   distributor_id: string;
   channel: 'alipay' | 'wechat' | 'bank';
-  details_enc: string;
+  /** Null once erased (the display then says so). */
+  details_enc: string | null;
   display: string;
-  identity_bidx: string;
+  identity_bidx: string | null;
   is_default: Generated<boolean>;
   created_at: Timestamp;
   disabled_at: NullableTimestamp;

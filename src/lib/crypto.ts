@@ -61,6 +61,11 @@ export interface KeyRing {
   decrypt(ciphertext: string): string;
   /** Deterministic keyed hash of a normalised value: equal values, equal index; no plaintext. */
   blindIndex(value: string): string;
+  /**
+   * The value's index under the current key, then under each previous key: lookups match any of
+   * them, so rows not yet rewritten by a key rotation are still found while it runs.
+   */
+  blindIndexes(value: string): string[];
   /** True if the ciphertext was written under an older key (the rotation command rewrites it). */
   isStale(ciphertext: string): boolean;
 }
@@ -72,6 +77,10 @@ function derive(master: Buffer): DerivedKey {
   const enc = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'fenxiao pii encryption v1', 32));
   const idx = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'fenxiao pii blind index v1', 32));
   return { kid, enc, idx };
+}
+
+function indexWith(key: DerivedKey, value: string): string {
+  return createHmac('sha256', key.idx).update(value.normalize('NFKC').trim().toLowerCase()).digest('base64url');
 }
 
 /**
@@ -107,7 +116,10 @@ export function createKeyRing(current: Buffer, previous: Buffer[] = []): KeyRing
       return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString('utf8');
     },
     blindIndex(value) {
-      return createHmac('sha256', cur.idx).update(value.normalize('NFKC').trim().toLowerCase()).digest('base64url');
+      return indexWith(cur, value);
+    },
+    blindIndexes(value) {
+      return [...byKid.values()].map((k) => indexWith(k, value));
     },
     isStale(ciphertext) {
       return ciphertext.split('.')[1] !== cur.kid;

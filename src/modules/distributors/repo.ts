@@ -11,6 +11,10 @@ export interface NewDistributor {
   name: string;
   phone_enc: string | null;
   phone_bidx: string | null;
+  real_name_enc: string | null;
+  id_number_enc: string | null;
+  id_number_bidx: string | null;
+  contact_enc: string | null;
   invite_code: string;
   status: DistributorStatus;
   referrer_id: string | null;
@@ -60,11 +64,15 @@ export const distributorsRepo = {
     return Number(r.numUpdatedRows) === 1;
   },
 
-  async update(db: Executor, tenantId: string, id: string, set: Partial<{ name: string; phone_enc: string | null; phone_bidx: string | null; grade_code: string; region_code: string | null; profile: string; deposit_paid_fen: number; deposit_refunded_fen: number; training_completed_at: Date | null; updated_at: Date }>) {
+  async update(db: Executor, tenantId: string, id: string, set: Partial<{
+    name: string; phone_enc: string | null; phone_bidx: string | null;
+    real_name_enc: string | null; id_number_enc: string | null; id_number_bidx: string | null; contact_enc: string | null; consent_at: Date;
+    grade_code: string; region_code: string | null; profile: string; deposit_paid_fen: number; deposit_refunded_fen: number; training_completed_at: Date | null; updated_at: Date }>) {
     await db.updateTable('distributors').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   },
 
-  async list(db: Executor, tenantId: string, f: { status?: DistributorStatus; grade?: string; q?: string; phoneBidx?: string; referrerId?: string; afterId?: string; limit: number }) {
+  /** phoneBidx and idNumberBidx: the value's blind indexes under every configured key. */
+  async list(db: Executor, tenantId: string, f: { status?: DistributorStatus; grade?: string; q?: string; phoneBidx?: string[]; idNumberBidx?: string[]; referrerId?: string; afterId?: string; limit: number }) {
     let q = db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId);
     if (f.status) q = q.where('status', '=', f.status);
     if (f.grade) q = q.where('grade_code', '=', f.grade);
@@ -77,7 +85,8 @@ export const distributorsRepo = {
         eb('invite_code', '=', term.toUpperCase()),
         eb('id', '=', term),
         eb('name', 'ilike', like),
-        ...(f.phoneBidx ? [eb('phone_bidx', '=', f.phoneBidx)] : []),
+        ...(f.phoneBidx ? [eb('phone_bidx', 'in', f.phoneBidx)] : []),
+        ...(f.idNumberBidx ? [eb('id_number_bidx', 'in', f.idNumberBidx)] : []),
       ]));
     }
     if (f.afterId) q = q.where('id', '>', f.afterId);

@@ -1,7 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ExternalId, Fen, Nullable, Strict, Text, Timestamp } from '../../app/schema.ts';
 
-export const Phone = Type.String({ minLength: 5, maxLength: 20, pattern: '^\\+?[0-9][0-9 -]{3,18}[0-9]$' });
+export const Phone = Type.String({ minLength: 5, maxLength: 20, pattern: '^\\+?[0-9][0-9 -]{3,18}[0-9]$', 'x-pii': true });
+/** PRC resident ID (18 characters); the check digit and birth date are checked by the service. */
+export const IdNumber = Type.String({ minLength: 18, maxLength: 18, pattern: '^[1-9][0-9]{16}[0-9Xx]$', 'x-pii': true, description: 'PRC resident ID number, encrypted at rest, masked in responses' });
+export const RealName = Text(64, { minLength: 1, description: 'legal name, encrypted at rest, masked in responses' });
 export const RegionCode = Type.String({ pattern: '^[0-9]{6}$', description: 'GB/T 2260 code, e.g. 440305' });
 export const InviteCodeInput = Type.String({ minLength: 1, maxLength: 32 });
 /** The end user's IP and device, passed on by the merchant's backend for anti-cheat limits. */
@@ -14,13 +17,18 @@ export const CreateDistributorBody = Strict({
   phone: Type.Optional(Phone),
   referrer_code: Type.Optional(InviteCodeInput),
   region_code: Type.Optional(RegionCode),
+  real_name: Type.Optional(RealName),
+  id_number: Type.Optional(IdNumber),
+  consent: Type.Optional(Type.Boolean({ description: 'the merchant obtained the person\'s consent to process personal data (PIPL); recorded as consent_at, and required with real_name or id_number' })),
   client_ip: Type.Optional(ClientIp),
   device_id: Type.Optional(DeviceId),
 });
 export type CreateDistributorBody = Static<typeof CreateDistributorBody>;
 
+/** real_name, id_number, wechat, email and address are encrypted at rest and masked in responses. */
 export const ApplicationProfile = Strict({
   real_name: Type.Optional(Text(64)),
+  id_number: Type.Optional(IdNumber),
   company: Type.Optional(Text(128)),
   licence_no: Type.Optional(Text(64, { pattern: '^[0-9A-Za-z-]*$' })),
   wechat: Type.Optional(Text(64)),
@@ -48,10 +56,21 @@ export const Distributor = Strict({
   external_id: Type.String(),
   name: Type.String(),
   invite_code: Type.String(),
-  status: Type.Union([Type.Literal('active'), Type.Literal('pending'), Type.Literal('suspended'), Type.Literal('rejected')]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('pending'), Type.Literal('suspended'), Type.Literal('rejected'), Type.Literal('erased')]),
   referrer_id: Nullable(Type.String()),
   grade: Type.String(),
-  phone: Nullable(Type.String({ description: 'masked' })),
+  phone: Nullable(Type.String({ description: 'masked: 138****5678' })),
+  real_name: Nullable(Type.String({ description: 'masked: *三' })),
+  id_number: Nullable(Type.String({ description: 'masked: 110***********1234' })),
+  profile: Strict({
+    company: Nullable(Type.String()),
+    licence_no: Nullable(Type.String()),
+    note: Nullable(Type.String()),
+    wechat: Nullable(Type.String({ description: 'masked' })),
+    email: Nullable(Type.String({ description: 'masked' })),
+    address: Nullable(Type.String({ description: 'masked' })),
+  }, { description: 'the application profile; personal fields masked (whole values: GET /v1/distributors/{id}/pii)' }),
+  consent_at: Nullable(Timestamp('when the person consented to the processing of personal data (PIPL)')),
   region_code: Nullable(Type.String()),
   invite_url: Type.String(),
   source: Type.String(),
@@ -90,6 +109,12 @@ export const MoveBody = Strict({
 export const UpdateDistributorBody = Strict({
   name: Type.Optional(Text(128, { minLength: 1 })),
   phone: Type.Optional(Nullable(Phone)),
+  real_name: Type.Optional(Nullable(RealName)),
+  id_number: Type.Optional(Nullable(IdNumber)),
+  wechat: Type.Optional(Nullable(Text(64, { minLength: 1 }))),
+  email: Type.Optional(Nullable(Text(254, { minLength: 1 }))),
+  address: Type.Optional(Nullable(Text(256, { minLength: 1 }))),
+  consent: Type.Optional(Type.Literal(true, { description: 'record that the person consented (PIPL); needed before adding real_name, id_number or contact fields' })),
   region_code: Type.Optional(Nullable(RegionCode)),
   grade: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
   reason: Type.Optional(Text(500)),
@@ -114,7 +139,7 @@ export const TeamCounts = Strict({
 });
 
 export const DistributorListQuery = Strict({
-  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('pending'), Type.Literal('suspended'), Type.Literal('rejected')])),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('pending'), Type.Literal('suspended'), Type.Literal('rejected'), Type.Literal('erased')])),
   grade: Type.Optional(Type.String({ maxLength: 32 })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   referrer_id: Type.Optional(Type.String({ maxLength: 64 })),

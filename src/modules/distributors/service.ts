@@ -6,7 +6,6 @@ import { AppError, compliance, conflict, invalid, invalidState, isUniqueViolatio
 import { requirePermission, tenantOf } from '../../app/principal.ts';
 import type { DistributorStatus } from '../../db/schema.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
-import { maskTail } from '../../lib/crypto.ts';
 import { newId } from '../../lib/ids.ts';
 import { generateInviteCode, normalizeInviteCode } from '../../lib/invite-code.ts';
 import type { FileStorage } from '../../adapters/storage/types.ts';
@@ -15,6 +14,8 @@ import type { CustomersService } from '../customers/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import { programRepo } from '../program/repo.ts';
 import type { RiskService } from '../risk/service.ts';
+import { checkIdNumber, createPersonalFields, PROFILE_PERSONAL_KEYS, type PersonalColumns } from '../pii/fields.ts';
+import { maskName } from '../pii/mask.ts';
 import { distributorsRepo, type DistributorRow } from './repo.ts';
 import type { ApplicationProfile, Conditions, Distributor } from './schema.ts';
 import type { ProgramSettings } from '../program/schema.ts';
@@ -33,6 +34,10 @@ export interface CreateInput {
   phone?: string | undefined;
   referrer_code?: string | undefined;
   region_code?: string | undefined;
+  real_name?: string | undefined;
+  id_number?: string | undefined;
+  /** The merchant obtained the person's consent (PIPL); POST /v1/distributors may say so. */
+  consent?: boolean | undefined;
   client_ip?: string | undefined;
   device_id?: string | undefined;
 }
@@ -50,12 +55,13 @@ export function createDistributorsService(deps: {
   onCreated?: ((tx: Executor, tenantId: string, distributorId: string) => Promise<void>)[];
 }) {
   const { db, clock, audit, keyring, risk, customers, program, storage } = deps;
+  // Personal data (phone, real name, ID number, contact) is encrypted at rest and masked here,
+  // in every response; whole values only through the pii module (pii:read, audited).
+  const personal = createPersonalFields(keyring);
 
   function view(d: DistributorRow): Distributor {
-    let phone: string | null = null;
-    if (d.phone_enc) {
-      try { phone = maskTail(normalizePhone(keyring.decrypt(d.phone_enc))); } catch { phone = '***'; }
-    }
+    const masked = personal.mask(d);
+    const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
     return {
       id: d.id,
       external_id: d.external_id,
@@ -64,7 +70,14 @@ export function createDistributorsService(deps: {
       status: d.status,
       referrer_id: d.referrer_id,
       grade: d.grade_code,
-      phone,
+      phone: masked.phone,
+      real_name: masked.real_name,
+      id_number: masked.id_number,
+      profile: {
+        company: text(d.profile.company), licence_no: text(d.profile.licence_no), note: text(d.profile.note),
+        wechat: masked.wechat, email: masked.email, address: masked.address,
+      },
+      consent_at: d.consent_at?.toISOString() ?? null,
       region_code: d.region_code,
       invite_url: `${deps.publicUrl}/i/${d.invite_code}`,
       source: d.source,
@@ -72,6 +85,41 @@ export function createDistributorsService(deps: {
       created_at: d.created_at.toISOString(),
       approved_at: d.approved_at?.toISOString() ?? null,
     };
+  }
+
+  /**
+   * What the audit log keeps of a distributor: the view, with the display name masked too. The
+   * audit log is append-only and hash-chained, so erasure cannot rewrite it: it must never hold
+   * personal data in the first place.
+   */
+  function auditView(d: DistributorRow) {
+    return { ...view(d), name: maskName(d.name) };
+  }
+
+  /**
+   * The personal columns of a new distributor. Beyond the phone (needed to log in and to perform
+   * the distributor agreement), PIPL wants a legal basis; Fenxiao asks for recorded consent before
+   * it stores a legal name, an ID number (sensitive personal information) or contact details.
+   */
+  function personalColumnsOf(input: CreateInput, profile: ApplicationProfile | undefined, consent: boolean): PersonalColumns {
+    const realName = input.real_name ?? profile?.real_name;
+    const idNumber = input.id_number ?? profile?.id_number;
+    const contact = { wechat: profile?.wechat, email: profile?.email, address: profile?.address };
+    const beyondPhone = !!realName?.trim() || !!idNumber || Object.values(contact).some((v) => !!v?.trim());
+    if (beyondPhone && !consent) throw compliance('real_name, id_number and contact details need the person\'s consent: send consent: true once the merchant has obtained it');
+    return {
+      ...personal.phone(input.phone ?? null),
+      ...personal.realName(realName ?? null),
+      ...personal.idNumber(idNumber ? checkIdNumber(idNumber) : null),
+      ...personal.contact(null, contact),
+    };
+  }
+
+  /** The application profile without its personal fields, which live encrypted in their own columns. */
+  function businessProfile(profile: ApplicationProfile | undefined): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...(profile ?? {}) };
+    for (const k of PROFILE_PERSONAL_KEYS) delete out[k];
+    return out;
   }
 
   async function load(ex: Executor, tenantId: string, id: string): Promise<DistributorRow> {
@@ -138,6 +186,7 @@ export function createDistributorsService(deps: {
   async function create(actor: Actor, input: CreateInput, options: CreateOptions): Promise<Distributor> {
     const tenantId = tenantOf(actor.principal);
     const settings = await program.read(db, tenantId);
+    const pii = personalColumnsOf(input, options.profile, options.consent === true);
     await risk.enforceLimits(tenantId, 'registration', { ip: input.client_ip, deviceId: input.device_id, subjectId: input.external_id }, settings.anti_cheat.registration);
     const now = clock.now();
     try {
@@ -173,14 +222,12 @@ export function createDistributorsService(deps: {
         const grade = await programRepo.lowestGrade(tx, tenantId);
         const status: DistributorStatus = settings.admission === 'open' ? 'active' : 'pending';
         const id = newId('dst');
-        const phone = input.phone ? normalizePhone(input.phone) : null;
         await insertWithFreshCode(tx, {
           id, tenant_id: tenantId, external_id: input.external_id, name: input.name,
-          phone_enc: phone ? keyring.encrypt(phone) : null,
-          phone_bidx: phone ? keyring.blindIndex(phone) : null,
+          ...pii,
           status, referrer_id: referrerId, ancestors, grade_code: grade?.code ?? 'default',
           region_code: input.region_code ?? null,
-          profile: (options.profile ?? {}) as Record<string, unknown>,
+          profile: businessProfile(options.profile),
           source: options.source,
           consent_at: options.consent ? now : null,
           approved_at: status === 'active' ? now : null,
@@ -188,7 +235,7 @@ export function createDistributorsService(deps: {
         for (const hook of deps.onCreated ?? []) await hook(tx, tenantId, id);
         const row = await load(tx, tenantId, id);
         if (actor.principal.kind === 'admin') {
-          await audit.record(tx, actor, { action: 'distributor.create', targetType: 'distributor', targetId: id, after: view(row) });
+          await audit.record(tx, actor, { action: 'distributor.create', targetType: 'distributor', targetId: id, after: auditView(row) });
         }
         return view(row);
       });
@@ -229,7 +276,7 @@ export function createDistributorsService(deps: {
         updated_at: now,
       });
       const after = await load(tx, tenantId, id);
-      await audit.record(tx, actor, { action: t.action, targetType: 'distributor', targetId: id, before: view(before), after: view(after), reason: reason ?? null });
+      await audit.record(tx, actor, { action: t.action, targetType: 'distributor', targetId: id, before: auditView(before), after: auditView(after), reason: reason ?? null });
       return view(after);
     });
   }
@@ -243,7 +290,7 @@ export function createDistributorsService(deps: {
 
     create(actor: Actor, input: CreateInput): Promise<Distributor> {
       requirePermission(actor.principal, 'distributors:write');
-      return create(actor, input, { source: actor.principal.kind === 'admin' ? 'admin' : 'api' });
+      return create(actor, input, { source: actor.principal.kind === 'admin' ? 'admin' : 'api', consent: input.consent === true });
     },
 
     /** An application: the profile and documents a reviewer reads, and consent to use them. */
@@ -260,12 +307,14 @@ export function createDistributorsService(deps: {
     async list(actor: Actor, q: { status?: DistributorStatus | undefined; grade?: string | undefined; q?: string | undefined; referrer_id?: string | undefined; cursor?: string | undefined; limit: number }) {
       requirePermission(actor.principal, 'read');
       const tenantId = tenantOf(actor.principal);
-      const phoneLike = q.q && /^\+?[0-9][0-9 -]{3,18}[0-9]$/.test(q.q) ? keyring.blindIndex(normalizePhone(q.q)) : undefined;
+      const phoneLike = q.q && /^\+?[0-9][0-9 -]{3,18}[0-9]$/.test(q.q) ? personal.phoneIndexes(q.q) : undefined;
+      const idNumberLike = q.q && /^[1-9][0-9]{16}[0-9Xx]$/.test(q.q) ? personal.idNumberIndexes(q.q) : undefined;
       const rows = await distributorsRepo.list(db, tenantId, {
         ...(q.status ? { status: q.status } : {}),
         ...(q.grade ? { grade: q.grade } : {}),
         ...(q.q ? { q: q.q } : {}),
         ...(phoneLike ? { phoneBidx: phoneLike } : {}),
+        ...(idNumberLike ? { idNumberBidx: idNumberLike } : {}),
         ...(q.referrer_id ? { referrerId: q.referrer_id } : {}),
         ...(q.cursor ? { afterId: q.cursor } : {}),
         limit: q.limit + 1,
@@ -274,23 +323,36 @@ export function createDistributorsService(deps: {
       return { items: page.map(view), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
     },
 
-    async update(actor: Actor, id: string, patch: { name?: string | undefined; phone?: string | null | undefined; region_code?: string | null | undefined; grade?: string | undefined; reason?: string | undefined }): Promise<Distributor> {
+    async update(actor: Actor, id: string, patch: {
+      name?: string | undefined; phone?: string | null | undefined; region_code?: string | null | undefined; grade?: string | undefined; reason?: string | undefined;
+      real_name?: string | null | undefined; id_number?: string | null | undefined;
+      wechat?: string | null | undefined; email?: string | null | undefined; address?: string | null | undefined; consent?: true | undefined;
+    }): Promise<Distributor> {
       requirePermission(actor.principal, 'distributors:write');
       const tenantId = tenantOf(actor.principal);
+      const idNumber = patch.id_number ? checkIdNumber(patch.id_number) : patch.id_number;
       return inTransaction(db, async (tx) => {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
         if (!before) throw notFound('distributor');
+        if (before.status === 'erased') throw invalidState('an erased distributor cannot be changed');
         if (patch.grade !== undefined && !(await programRepo.findGrade(tx, tenantId, patch.grade))) throw invalid('unknown grade');
-        const phone = patch.phone === undefined ? undefined : patch.phone === null ? null : normalizePhone(patch.phone);
+        const contactChanged = patch.wechat !== undefined || patch.email !== undefined || patch.address !== undefined;
+        const adds = [patch.real_name, idNumber, patch.wechat, patch.email, patch.address].some((v) => typeof v === 'string' && v.trim() !== '');
+        if (adds && before.consent_at === null && patch.consent !== true) throw compliance('real_name, id_number and contact details need the person\'s consent: send consent: true once the merchant has obtained it');
+        const now = clock.now();
         await distributorsRepo.update(tx, tenantId, id, {
           ...(patch.name !== undefined ? { name: patch.name } : {}),
-          ...(phone !== undefined ? { phone_enc: phone ? keyring.encrypt(phone) : null, phone_bidx: phone ? keyring.blindIndex(phone) : null } : {}),
+          ...(patch.phone !== undefined ? personal.phone(patch.phone) : {}),
+          ...(patch.real_name !== undefined ? personal.realName(patch.real_name) : {}),
+          ...(idNumber !== undefined ? personal.idNumber(idNumber) : {}),
+          ...(contactChanged ? personal.contact(before, { wechat: patch.wechat, email: patch.email, address: patch.address }) : {}),
+          ...(patch.consent === true && before.consent_at === null ? { consent_at: now } : {}),
           ...(patch.region_code !== undefined ? { region_code: patch.region_code } : {}),
           ...(patch.grade !== undefined ? { grade_code: patch.grade } : {}),
-          updated_at: clock.now(),
+          updated_at: now,
         });
         const after = await load(tx, tenantId, id);
-        await audit.record(tx, actor, { action: 'distributor.update', targetType: 'distributor', targetId: id, before: view(before), after: view(after), reason: patch.reason ?? null });
+        await audit.record(tx, actor, { action: 'distributor.update', targetType: 'distributor', targetId: id, before: auditView(before), after: auditView(after), reason: patch.reason ?? null });
         return view(after);
       });
     },
@@ -420,7 +482,7 @@ export function createDistributorsService(deps: {
       if (!DOCUMENT_TYPES.has(file.contentType)) throw new AppError('unsupported_media_type', `documents must be one of ${[...DOCUMENT_TYPES].join(', ')}`);
       if (file.data.length === 0) throw invalid('the file is empty');
       if (file.data.length > MAX_DOCUMENT_BYTES) throw new AppError('payload_too_large', 'documents are at most 10 MB');
-      await load(db, tenantId, id);
+      if ((await load(db, tenantId, id)).status === 'erased') throw invalidState('an erased distributor takes no documents');
       const docId = newId('doc');
       const key = `${tenantId}/${id}/${docId}`;
       const sha256 = createHash('sha256').update(file.data).digest('hex');
@@ -431,7 +493,8 @@ export function createDistributorsService(deps: {
             id: docId, tenant_id: tenantId, distributor_id: id, kind: file.kind, filename: file.filename,
             content_type: file.contentType, size_bytes: file.data.length, sha256, storage_key: key,
           }).execute();
-          await audit.record(tx, actor, { action: 'document.upload', targetType: 'distributor', targetId: id, after: { document_id: docId, kind: file.kind, filename: file.filename, size_bytes: file.data.length } });
+          // Not the file name: an applicant may name a file after itself, and the audit log outlives erasure.
+          await audit.record(tx, actor, { action: 'document.upload', targetType: 'distributor', targetId: id, after: { document_id: docId, kind: file.kind, content_type: file.contentType, size_bytes: file.data.length, sha256 } });
           const row = await tx.selectFrom('documents').selectAll().where('id', '=', docId).executeTakeFirstOrThrow();
           return documentView(row);
         });

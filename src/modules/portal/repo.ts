@@ -36,22 +36,25 @@ export const portalRepo = {
       .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).execute();
   },
 
-  /** Distributors of the tenant with this phone (blind index) that have a portal password. */
-  async credentialsByPhone(db: Executor, tenantId: string, phoneBidx: string) {
+  /**
+   * Distributors of the tenant with this phone that have a portal password. `phoneBidx`: the
+   * phone's blind indexes under every configured key (a key rotation may be under way).
+   */
+  async credentialsByPhone(db: Executor, tenantId: string, phoneBidx: readonly string[]) {
     return db.selectFrom('distributors')
       .innerJoin('portal_credentials', (j) => j
         .onRef('portal_credentials.distributor_id', '=', 'distributors.id')
         .onRef('portal_credentials.tenant_id', '=', 'distributors.tenant_id'))
       .select(['distributors.id as distributor_id', 'distributors.status', 'portal_credentials.password_hash',
         'portal_credentials.failed_logins', 'portal_credentials.locked_until'])
-      .where('distributors.tenant_id', '=', tenantId).where('distributors.phone_bidx', '=', phoneBidx)
+      .where('distributors.tenant_id', '=', tenantId).where('distributors.phone_bidx', 'in', phoneBidx)
       .orderBy('distributors.id').limit(5).execute();
   },
 
   /** Distributors of the tenant with this phone (blind index), with or without a password. */
-  async distributorIdsByPhone(db: Executor, tenantId: string, phoneBidx: string) {
+  async distributorIdsByPhone(db: Executor, tenantId: string, phoneBidx: readonly string[]) {
     const rows = await db.selectFrom('distributors').select('id')
-      .where('tenant_id', '=', tenantId).where('phone_bidx', '=', phoneBidx).orderBy('id').limit(5).execute();
+      .where('tenant_id', '=', tenantId).where('phone_bidx', 'in', phoneBidx).orderBy('id').limit(5).execute();
     return rows.map((r) => r.id);
   },
 

@@ -198,6 +198,8 @@ export function createPortalService(deps: {
       const d = await distributorsRepo.findByExternalId(db, input.tenant_id, sub);
       if (!d) throw new AppError('unauthorized', 'no distributor has this external_id (sub)');
       if (d.status === 'rejected') throw new AppError('unauthorized', 'this distributor\'s application was rejected');
+      // Erasure ends the account: its data is gone and it may not log in again, by token either.
+      if (d.status === 'erased') throw new AppError('unauthorized', 'this distributor\'s account was closed');
       const claimed = await inTransaction(db, async (tx) => {
         await portalRepo.pruneTokenIds(tx, new Date(now.getTime() - 86400_000));
         return portalRepo.claimTokenId(tx, { tenant_id: input.tenant_id, jti, distributor_id: d.id, expires_at: new Date(claims.exp! * 1000), used_at: now });
@@ -211,7 +213,7 @@ export function createPortalService(deps: {
      * console; an unknown phone costs the same scrypt as a known one.
      */
     async passwordLogin(input: { tenant_id: string; phone: string; password: string }): Promise<PortalSession> {
-      const candidates = await portalRepo.credentialsByPhone(db, input.tenant_id, keyring.blindIndex(normalizePhone(input.phone)));
+      const candidates = await portalRepo.credentialsByPhone(db, input.tenant_id, keyring.blindIndexes(normalizePhone(input.phone)));
       const now = clock.now();
       if (candidates.length === 0) {
         await verifyPassword(input.password, DUMMY_PASSWORD_HASH);
@@ -222,7 +224,7 @@ export function createPortalService(deps: {
       for (const c of candidates) {
         const ok = await verifyPassword(input.password, c.password_hash);
         if (c.locked_until && c.locked_until > now) { locked++; continue; }
-        if (ok && c.status !== 'rejected') {
+        if (ok && c.status !== 'rejected' && c.status !== 'erased') {
           if (c.failed_logins !== 0 || c.locked_until !== null) {
             await portalRepo.updateLoginCounters(db, input.tenant_id, c.distributor_id, { failed_logins: 0, locked_until: null });
           }
@@ -243,13 +245,13 @@ export function createPortalService(deps: {
       const actor = asDistributor(actorIn);
       const { tenantId, distributorId, sessionId } = actor.principal;
       const d = await distributors.load(db, tenantId, distributorId);
-      if (!d.phone_bidx) throw invalidState('a password needs a phone number to log in with; ask the merchant to add one');
+      if (!d.phone_bidx || !d.phone_enc) throw invalidState('a password needs a phone number to log in with; ask the merchant to add one');
       const existing = await portalRepo.findCredential(db, tenantId, distributorId);
       if (existing) {
         if (input.current_password === undefined) throw invalid('current_password is required to change the password');
         if (!(await verifyPassword(input.current_password, existing.password_hash))) throw forbidden('the current password is wrong');
       }
-      const others = (await portalRepo.credentialsByPhone(db, tenantId, d.phone_bidx)).filter((c) => c.distributor_id !== distributorId);
+      const others = (await portalRepo.credentialsByPhone(db, tenantId, keyring.blindIndexes(normalizePhone(keyring.decrypt(d.phone_enc))))).filter((c) => c.distributor_id !== distributorId);
       if (others.length > 0) throw conflict('another distributor with this phone number already has a password');
       const hash = await hashPassword(input.password);
       const now = clock.now();
@@ -269,7 +271,7 @@ export function createPortalService(deps: {
     async apply(input: PortalApplyBody, ctx: { ip: string | undefined; requestId: string | null }): Promise<PortalSession & { status: string }> {
       await activeTenant(input.tenant_id, ctx.requestId);
       const phone = normalizePhone(input.phone);
-      if ((await portalRepo.distributorIdsByPhone(db, input.tenant_id, keyring.blindIndex(phone))).length > 0) {
+      if ((await portalRepo.distributorIdsByPhone(db, input.tenant_id, keyring.blindIndexes(phone))).length > 0) {
         throw conflict('a distributor with this phone number exists: log in instead');
       }
       const hash = await hashPassword(input.password);

@@ -1,7 +1,7 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
-import { invalid, notFound } from '../../app/errors.ts';
+import { invalid, invalidState, notFound } from '../../app/errors.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
 import { maskTail } from '../../lib/crypto.ts';
@@ -23,7 +23,8 @@ export interface PayoutAccountView {
   created_at: string;
 }
 
-function identityOf(a: PayoutAccountInput): string {
+/** What the identity blind index is computed from (the pii module recomputes it on key rotation). */
+export function identityOf(a: PayoutAccountInput): string {
   switch (a.channel) {
     case 'alipay': return `alipay:${a.identity}`;
     case 'wechat': return `wechat:${a.openid}`;
@@ -79,8 +80,9 @@ export function createPayoutAccountsService(deps: { db: Db; clock: Clock; keyrin
     async add(actor: Actor, distributorId: string, input: PayoutAccountInput): Promise<PayoutAccountView> {
       const tenantId = scope(actor, distributorId);
       return inTransaction(db, async (tx) => {
-        const d = await tx.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+        const d = await tx.selectFrom('distributors').select(['id', 'status']).where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
         if (!d) throw notFound('distributor');
+        if (d.status === 'erased') throw invalidState('an erased distributor takes no payout account');
         // The newest account of a channel is its default.
         await tx.updateTable('payout_accounts').set({ is_default: false }).where('distributor_id', '=', distributorId).where('channel', '=', input.channel).execute();
         const id = newId('pac');
@@ -131,6 +133,8 @@ export function createPayoutAccountsService(deps: { db: Db; clock: Clock; keyrin
     /** Decrypted, for the payout call only; never returned by the API. */
     async decrypt(ex: Executor, accountId: string): Promise<PayoutAccount> {
       const row = await ex.selectFrom('payout_accounts').select('details_enc').where('id', '=', accountId).executeTakeFirstOrThrow();
+      // Erasure destroys the details; it waits until no withdrawal is in flight, so none pays here.
+      if (row.details_enc === null) throw invalidState('this payout account was erased');
       const a = JSON.parse(keyring.decrypt(row.details_enc)) as PayoutAccountInput;
       switch (a.channel) {
         case 'alipay': return { channel: 'alipay', identity: a.identity, identityType: a.identity_type, name: a.name };

@@ -1,0 +1,150 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { KeyRing } from '../../lib/crypto.ts';
+import type { Progress } from '../../cli/progress.ts';
+import { identityOf, type PayoutAccountInput } from '../withdrawals/accounts.ts';
+import { normalizePhone } from './fields.ts';
+import { idNumberProblem, normalizeIdNumber } from './idnumber.ts';
+
+/**
+ * Every column Fenxiao encrypts with the key ring, and the blind indexes computed from them.
+ * A module that adds an encrypted column adds it here, so that key rotation rewrites it too.
+ * (A blind index with no ciphertext beside it cannot be recomputed: keep the value encrypted
+ * next to any index that must survive a rotation.)
+ */
+export interface EncryptedTable {
+  table: string;
+  /** The primary key (one column). */
+  key: string;
+  /** Ciphertext columns (`v1.<kid>.…`), nullable. */
+  columns: readonly string[];
+  /** Blind indexes recomputed from the plaintexts, under the current key. */
+  indexes?: (plain: Record<string, string | null>, keyring: KeyRing) => Record<string, string | null>;
+}
+
+export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
+  {
+    table: 'distributors', key: 'id',
+    columns: ['phone_enc', 'real_name_enc', 'id_number_enc', 'contact_enc'],
+    indexes: (p, k) => {
+      const id = p.id_number_enc ? normalizeIdNumber(p.id_number_enc) : null;
+      return {
+        phone_bidx: p.phone_enc ? k.blindIndex(normalizePhone(p.phone_enc)) : null,
+        id_number_bidx: id && idNumberProblem(id) === null ? k.blindIndex(id) : null,
+      };
+    },
+  },
+  {
+    table: 'payout_accounts', key: 'id',
+    columns: ['details_enc'],
+    indexes: (p, k): Record<string, string | null> => (p.details_enc ? { identity_bidx: k.blindIndex(identityOf(JSON.parse(p.details_enc) as PayoutAccountInput)) } : {}),
+  },
+  { table: 'portal_settings', key: 'tenant_id', columns: ['signing_secret_enc'] },
+  // Webhook signing secrets, and raw webhook deliveries (they carry buyers' personal data).
+  { table: 'webhook_secrets', key: 'id', columns: ['secret_enc', 'previous_secret_enc'] },
+  { table: 'ingest_deliveries', key: 'id', columns: ['payload_enc'] },
+];
+
+export interface RotationTableReport {
+  table: string;
+  /** Rows with a ciphertext under another key when the table's pass began. */
+  stale: number;
+  rotated: number;
+  /** Rows changed by the application between read and write (they were written under the current key). */
+  changed: number;
+  /** Rows with a ciphertext no configured key opens: left as they are. */
+  failed: number;
+  failed_ids: string[];
+}
+
+export interface RotationReport {
+  kid: string;
+  tables: RotationTableReport[];
+  ok: boolean;
+}
+
+const ref = (name: string) => sql.ref(name);
+
+/** The tables of the registry this database has (a module's migration may not have run here). */
+async function present(db: Db, tables: readonly EncryptedTable[]): Promise<EncryptedTable[]> {
+  const out: EncryptedTable[] = [];
+  for (const t of tables) {
+    const r = await sql<{ oid: string | null }>`select to_regclass(${t.table})::text as oid`.execute(db);
+    if (r.rows[0]?.oid) out.push(t);
+  }
+  return out;
+}
+
+function staleWhere(t: EncryptedTable, kid: string): RawBuilder<boolean> {
+  const prefix = `v1.${kid}.%`;
+  return sql<boolean>`(${sql.join(t.columns.map((c) => sql`(${ref(c)} is not null and ${ref(c)} not like ${prefix})`), sql` or `)})`;
+}
+
+/**
+ * Rewrites every ciphertext not under the key ring's current key, and recomputes the blind
+ * indexes beside it, table by table in key order, a batch per transaction.
+ *
+ * Idempotent and resumable: a row is selected only while one of its ciphertexts names another key,
+ * so a second run (or one after a crash) only does what is left. Each row is written with a
+ * compare-and-set on the ciphertexts it read, so a value the application changed meanwhile is
+ * kept. Run it once every process has the new FENXIAO_MASTER_KEY and the old one in
+ * FENXIAO_PREVIOUS_MASTER_KEYS: lookups by blind index try every configured key until it is done.
+ */
+export async function rotateKeys(db: Db, keyring: KeyRing, options: {
+  batchSize?: number;
+  tables?: readonly EncryptedTable[];
+  progress?: (label: string, total: number) => Progress;
+} = {}): Promise<RotationReport> {
+  const batchSize = options.batchSize ?? 500;
+  const reports: RotationTableReport[] = [];
+  for (const t of await present(db, options.tables ?? ENCRYPTED_TABLES)) {
+    const counted = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(t.table)} where ${staleWhere(t, keyring.currentKid)}`.execute(db);
+    const report: RotationTableReport = { table: t.table, stale: Number(counted.rows[0]?.n ?? 0), rotated: 0, changed: 0, failed: 0, failed_ids: [] };
+    reports.push(report);
+    const progress = options.progress?.(`re-encrypt ${t.table}`, report.stale);
+    let after: string | null = null;
+    for (;;) {
+      const cols = sql.join([ref(t.key), ...t.columns.map(ref)]);
+      const page: Record<string, string | null>[] = (await sql<Record<string, string | null>>`
+        select ${cols} from ${sql.table(t.table)}
+         where ${staleWhere(t, keyring.currentKid)} ${after === null ? sql`` : sql`and ${ref(t.key)} > ${after}`}
+         order by ${ref(t.key)} limit ${batchSize}`.execute(db)).rows;
+      if (page.length === 0) break;
+      after = page[page.length - 1]![t.key]!;
+      await inTransaction(db, async (tx) => {
+        for (const row of page) {
+          const plain: Record<string, string | null> = {};
+          try {
+            for (const c of t.columns) plain[c] = row[c] ? keyring.decrypt(row[c]!) : null;
+          } catch {
+            report.failed++;
+            if (report.failed_ids.length < 20) report.failed_ids.push(row[t.key]!);
+            continue;
+          }
+          const set: Record<string, string | null> = {};
+          for (const c of t.columns) set[c] = row[c] && keyring.isStale(row[c]!) ? keyring.encrypt(plain[c]!) : row[c] ?? null;
+          Object.assign(set, t.indexes?.(plain, keyring) ?? {});
+          const assignments = sql.join(Object.entries(set).map(([c, v]) => sql`${ref(c)} = ${v}`));
+          const unchanged = sql.join(t.columns.map((c) => sql`${ref(c)} is not distinct from ${row[c] ?? null}`), sql` and `);
+          const r = await sql`update ${sql.table(t.table)} set ${assignments} where ${ref(t.key)} = ${row[t.key]} and ${unchanged}`.execute(tx);
+          if (Number(r.numAffectedRows ?? 0) === 1) report.rotated++;
+          else report.changed++;
+        }
+      });
+      progress?.update(report.rotated + report.changed + report.failed);
+    }
+    progress?.done(report.failed ? `${report.failed} row(s) no configured key opens` : undefined);
+  }
+  return { kid: keyring.currentKid, tables: reports, ok: reports.every((r) => r.failed === 0) };
+}
+
+/** Ciphertexts still under another key than the current one, per table (0 everywhere: rotation done). */
+export async function staleCounts(db: Db, keyring: KeyRing, tables: readonly EncryptedTable[] = ENCRYPTED_TABLES): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of await present(db, tables)) {
+    const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(t.table)} where ${staleWhere(t, keyring.currentKid)}`.execute(db);
+    out[t.table] = Number(r.rows[0]?.n ?? 0);
+  }
+  return out;
+}

@@ -289,6 +289,35 @@ function scenarios(makeBroker: () => Broker) {
     expect((await verifyLedger(t.database.db, m.tenantId)).breaks).toEqual([]);
   });
 
+  it('a graceful stop waits for the messages in flight and acknowledges them', async () => {
+    const m = await merchant();
+    const q = fresh();
+    const source = broker.source(q);
+    const real = handler();
+    let finished = 0;
+    const slow: MessageHandler = async (msg) => {
+      await sleep(300);
+      const d = await real(msg);
+      finished++;
+      return d;
+    };
+    for (let i = 0; i < 5; i++) await source.publish(orderMessage(m, i));
+    await source.start(slow);
+    await until('messages in flight', async () => source.stats().inFlight > 0);
+    await source.stop();
+    // Everything handed to the consumer finished before stop() returned, and was acknowledged:
+    // nothing is left for the next consumer.
+    expect(finished).toBe(source.stats().delivered);
+    expect(source.stats().acked).toBe(finished);
+    const next = broker.source(q);
+    let redelivered = 0;
+    await next.start(async (msg) => { if (msg.redelivered) redelivered++; return real(msg); });
+    await broker.idle(q, next);
+    await next.stop();
+    expect(redelivered).toBe(0);
+    expect((await counts(m.tenantId)).orders.length).toBe(5);
+  });
+
   it('an event that arrives before its order is retried until the order is there', async () => {
     const m = await merchant();
     const q = fresh();

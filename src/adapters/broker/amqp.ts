@@ -214,6 +214,13 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
       for (let attempt = 1; !stopping; attempt++) {
         try {
           await connectOnce();
+          // stop() came while connecting: it found nothing to close yet.
+          if (stopping) {
+            const c = conn;
+            conn = null;
+            ch = null;
+            await closeQuietly(c);
+          }
           return;
         } catch (err) {
           const delay = reconnectDelay(attempt);
@@ -247,9 +254,13 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
       if (ch && consumerTag) await ch.cancel(consumerTag).catch(() => {});
       await Promise.allSettled([...inFlight]);
       const c = conn;
+      const channel = ch;
       conn = null;
       ch = null;
       consumerTag = null;
+      // The channel first: its close follows the acknowledgements on the channel's own stream,
+      // whereas closing the connection at once may overtake them (and every message comes back).
+      if (channel) await channel.close().catch(() => {});
       await closeQuietly(c);
       const p = publisher;
       publisher = null;

@@ -6,6 +6,7 @@
  * arrives before its order.
  */
 import { createHmac } from 'node:crypto';
+import net from 'node:net';
 import amqp from 'amqplib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -370,6 +371,42 @@ describe('the in-process queue', () => {
 
 describe.skipIf(!AMQP_URL)('RabbitMQ (AMQP_URL)', () => {
   scenarios(() => rabbitBroker(AMQP_URL!));
+
+  it('reconnects after the connection drops (through a TCP proxy that cuts it), and goes on', async () => {
+    const m = await merchant();
+    const queue = queueName();
+    const target = new URL(AMQP_URL!);
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5672), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const proxied = new URL(AMQP_URL!);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String((proxy.address() as net.AddressInfo).port);
+    const consumerSource = createAmqpSource({ url: proxied.toString(), queue, prefetch: 4, reconnectDelayMs: () => 100, retryDelayMs: () => 50 });
+    const publisher = createAmqpSource({ url: AMQP_URL!, queue });
+    try {
+      await consumerSource.start(handler());
+      for (let i = 0; i < 3; i++) await publisher.publish(orderMessage(m, i));
+      await until('the first orders', async () => (await counts(m.tenantId)).orders.length === 3);
+      for (const s of sockets) s.destroy();
+      for (let i = 3; i < 6; i++) await publisher.publish(orderMessage(m, i));
+      await until('the orders after the reconnect', async () => (await counts(m.tenantId)).orders.length === 6);
+      expect(sockets.size).toBeGreaterThan(0);
+    } finally {
+      await consumerSource.stop();
+      await publisher.stop();
+      await new Promise<void>((r) => proxy.close(() => r()));
+      await rabbitBroker(AMQP_URL!).cleanup(queue);
+    }
+  });
 
   it('the server consumes the configured queue when AMQP_URL is set, and stops with it', async () => {
     const queue = queueName();

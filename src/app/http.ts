@@ -89,6 +89,8 @@ export function createHttp(options: {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     trustProxy: false,
+    // A URL Fastify cannot decode (bad escapes, overlong UTF-8) answers in Fenxiao's error shape too.
+    frameworkErrors: (error, req, reply) => { void sendError(error, req, reply); },
     ajv: { customOptions: {} },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -194,7 +196,9 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
   } else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     status = 415; code = 'unsupported_media_type'; message = 'send JSON with Content-Type: application/json';
   } else if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    status = fe.statusCode; code = codeForStatus(status);
+    // The status follows the code: a framework 4xx without a code of its own (414 for a path
+    // parameter over maxParamLength) is an invalid request, answered as such.
+    code = codeForStatus(fe.statusCode); status = ERROR_STATUS[code];
     message = fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? 'the body is not valid JSON' : err.message;
   } else {
     const mapped = fromPgError(err);

@@ -55,6 +55,8 @@ export function fromPgError(err: unknown): AppError | undefined {
     case '22003': return new AppError('invalid_request', 'a number is out of range');
     case '22P02': return new AppError('invalid_request', 'a value has the wrong format');
     case '22001': return new AppError('invalid_request', 'a text is too long');
+    // PostgreSQL text cannot hold U+0000 (the HTTP layer refuses it first; this is the backstop).
+    case '22021': case '22P05': return new AppError('invalid_request', 'a text holds a character that cannot be stored');
     default: return undefined;
   }
 }

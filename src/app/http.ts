@@ -111,6 +111,11 @@ export function createHttp(options: {
   });
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined) req.body = null;
+    // PostgreSQL text cannot hold U+0000: refused here, for every route and field, rather than
+    // failing in the database as a 500 (the fuzzer found ids and reasons carrying %00).
+    for (const [part, value] of [['path', req.params], ['query', req.query], ['body', req.body]] as const) {
+      if (holdsNul(value)) throw new AppError('invalid_request', `${part}: text must not contain the NUL character (U+0000)`);
+    }
   });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -158,6 +163,23 @@ export function createHttp(options: {
   });
 
   return app as unknown as App;
+}
+
+/** Whether any string (or key) in a parsed input holds U+0000; iterative, so any nesting is fine. */
+function holdsNul(input: unknown): boolean {
+  const stack: unknown[] = [input];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return true;
+    } else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(x);
+      }
+    }
+  }
+  return false;
 }
 
 function codeForStatus(status: number): ErrorCode {

@@ -165,6 +165,14 @@ export function createHttp(options: {
   return app as unknown as App;
 }
 
+/**
+ * Busboy (under @fastify/multipart) throws plain errors on a malformed upload: no boundary, a body
+ * cut short, a broken part header. Each is the client's mistake, wherever the upload is read.
+ */
+function isMultipartParseError(err: Error): boolean {
+  return typeof (err as FastifyError).statusCode !== 'number' && /[\\/]@fastify[\\/]busboy[\\/]/.test(err.stack ?? '');
+}
+
 /** Whether any string (or key) in a parsed input holds U+0000; iterative, so any nesting is fine. */
 function holdsNul(input: unknown): boolean {
   const stack: unknown[] = [input];
@@ -215,6 +223,8 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
     status = 400; code = 'invalid_request'; message = validationMessage(fe);
   } else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     status = 413; code = 'payload_too_large'; message = 'the request body is too large';
+  } else if (isMultipartParseError(err)) {
+    status = 400; code = 'invalid_request'; message = 'the multipart/form-data body is malformed';
   } else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     status = 415; code = 'unsupported_media_type'; message = 'send JSON with Content-Type: application/json';
   } else if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -57,6 +57,10 @@ export function fromPgError(err: unknown): AppError | undefined {
     case '22001': return new AppError('invalid_request', 'a text is too long');
     // PostgreSQL text cannot hold U+0000 (the HTTP layer refuses it first; this is the backstop).
     case '22021': case '22P05': return new AppError('invalid_request', 'a text holds a character that cannot be stored');
+    // A date the schema's date-time format lets through but PostgreSQL cannot hold (year 0000),
+    // and a value too large to index: the caller's input, not a server fault.
+    case '22007': case '22008': return new AppError('invalid_request', 'a date or time is out of range');
+    case '54000': return new AppError('invalid_request', 'a value is too large');
     default: return undefined;
   }
 }

@@ -166,12 +166,15 @@ export function example(doc: OpenApiDoc, schema: Schema | undefined, hints: Hint
   }
 }
 
+/** Percent-encodes any string, unpaired surrogates too (as U+FFFD, as a UTF-8 encoder would send them). */
+export const pct = (v: string) => encodeURIComponent((v as string & { toWellFormed(): string }).toWellFormed());
+
 /** Fills a path template: /v1/distributors/{id} with { id: 'dst_1' }. */
 export function fillPath(path: string, values: Record<string, string>): string {
   return path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const v = values[name];
     if (v === undefined) throw new Error(`no value for {${name}} of ${path}`);
-    return encodeURIComponent(v);
+    return pct(v);
   });
 }
 
@@ -190,8 +193,8 @@ export function queryString(values: Record<string, Json | undefined>): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(values)) {
     if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(x))}`);
-    else parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))}`);
+    if (Array.isArray(v)) for (const x of v) parts.push(`${pct(k)}=${pct(String(x))}`);
+    else parts.push(`${pct(k)}=${pct(typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))}`);
   }
   return parts.length ? `?${parts.join('&')}` : '';
 }

@@ -275,7 +275,7 @@ describe('admin console', () => {
     const { page } = b;
     await login(AUDITOR);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['分销员', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '账本核对', '风控事件', '审计日志', '管理员与角色']);
+    expect(entries).toEqual(['分销员', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色']);
     await menu(page, '方案设置').click();
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
     await page.getByText('当前角色只读').waitFor();

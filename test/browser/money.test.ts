@@ -103,7 +103,7 @@ describe('money pages: console and portal', () => {
     const { page } = desk;
     await login(OWNER);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '账本核对', '风控事件', '审计日志', '管理员与角色', '分销员门户']);
+    expect(entries).toEqual(['分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色', '分销员门户']);
     await menu(page, '方案设置').click();
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
     await page.getByRole('radio', { name: '审核' }).check();
@@ -463,6 +463,35 @@ describe('money pages: console and portal', () => {
     await entries.getByText('申请提现').waitFor();
     await screenshot(page, 'money-ledger');
     await expectNoCriticalA11yViolations(page, 'money-ledger');
+  });
+
+  it('reconciles the withdrawals against the ledger and exports the report and the withdrawals', async () => {
+    const { page } = desk;
+    await menu(page, '对账').click();
+    await page.getByRole('heading', { name: '对账' }).waitFor();
+    await page.getByTestId('recon-run').click();
+    await page.getByTestId('recon-ok').waitFor();
+    const report = await api('GET', '/v1/reconciliation');
+    expect(report.ok).toBe(true);
+    await expect(page.getByTestId('recon-clearing').getAttribute('data-fen')).resolves.toBe(String(report.ledger.payout_clearing_fen));
+    const items = page.getByTestId('recon-items');
+    for (const item of report.items as { withdrawal_id: string }[]) await items.getByRole('link', { name: item.withdrawal_id }).waitFor();
+    await page.getByTestId('recon-totals').getByText('1 笔 · ¥5.00').first().waitFor();
+    await screenshot(page, 'money-reconciliation');
+    await expectNoCriticalA11yViolations(page, 'money-reconciliation');
+
+    await page.getByTestId('export-recon').hover();
+    const [xlsx] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: 'Excel（.xlsx）' }).click()]);
+    expect(xlsx.suggestedFilename()).toMatch(/\.xlsx$/);
+    expect(fs.readFileSync(await xlsx.path()).subarray(0, 2).toString('latin1')).toBe('PK');
+
+    await menu(page, '提现').click();
+    await page.getByTestId('export-withdrawals').hover();
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: 'CSV（.csv）' }).click()]);
+    expect(csv.suggestedFilename()).toMatch(/\.csv$/);
+    const text = fs.readFileSync(await csv.path(), 'utf8');
+    for (const item of report.items as { withdrawal_id: string }[]) expect(text).toContain(item.withdrawal_id);
+    await screenshot(page, 'money-withdrawals-export');
   });
 
   it('a refund after settlement leaves the withdrawable balance negative, shown as a debt', async () => {

@@ -3,6 +3,7 @@ import type * as DistributorSchemas from '../../src/modules/distributors/schema.
 import type * as ProgramSchemas from '../../src/modules/program/schema.ts';
 import type * as PortalSchemas from '../../src/modules/portal/schema.ts';
 import type * as OrderSchemas from '../../src/modules/orders/schema.ts';
+import type * as ReconciliationSchemas from '../../src/modules/reconciliation/schema.ts';
 import type { AdminRole } from '../../src/db/schema.ts';
 
 /**
@@ -26,6 +27,10 @@ export type OrderItem = OrderView['items'][number];
 export type CommissionLine = Static<typeof OrderSchemas.CommissionLine>;
 export type CommissionStatus = CommissionLine['status'];
 export type WithdrawalRules = Static<typeof PortalSchemas.WithdrawalRules>;
+export type ReconciliationReport = Static<typeof ReconciliationSchemas.ReconciliationReport>;
+export type ReconciliationItem = ReconciliationReport['items'][number];
+export type Mismatch = ReconciliationReport['mismatches'][number];
+export type ReconciliationTotals = ReconciliationReport['totals']['overall'];
 export type Me = Static<typeof PortalSchemas.Me>;
 export type PortalTeamMember = Static<typeof PortalSchemas.PortalTeamMember>;
 export type Invite = Static<typeof PortalSchemas.Invite>;
@@ -132,3 +137,14 @@ export interface JournalEntry {
   postings: { account_id: string; owner_id: string; purpose: string; amount_fen: number; commission_id: string | null; balance_after: number | null }[];
 }
 export interface GradeChange { from_grade: string; to_grade: string; reason: string; actor_type: string; actor_id: string | null; at: string }
+
+/** An export job (src/app/export-routes.ts ExportJobResponse, which lives beside the Fastify app). */
+export type ExportKind = 'statements' | 'withdrawals' | 'commissions' | 'reconciliation' | 'reconciliation-mismatches';
+export interface ExportFilters { from?: string; to?: string; status?: string[]; channel?: string[]; distributor_id?: string }
+export interface ExportJob {
+  id: string; name: string; title: string; format: 'xlsx' | 'csv'; filename: string;
+  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  rows_written: number; total: number | null; percent: number | null; totals: Record<string, string> | null; size: number | null;
+  created_at: string; started_at: string | null; finished_at: string | null; expires_at: string | null;
+  error: { code: string; message: string } | null; download_url: string | null;
+}

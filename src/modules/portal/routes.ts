@@ -91,7 +91,7 @@ export function portalRoutes(app: App, s: Services) {
       tags, summary: 'Log a distributor in with phone and password (five failures lock it for 15 minutes)', security: [],
       body: PasswordLoginBody, response: { 200: PortalSession, ...errors(429) },
     },
-  }, async (req) => s.portal.passwordLogin(req.body));
+  }, async (req) => s.portal.passwordLogin(req.body, { ip: req.ip }));
 
   app.post('/v1/portal/apply', {
     config: { auth: 'public' },

@@ -24,6 +24,7 @@ const RulesPage = lazy(() => import('./pages/Rules.tsx'));
 const SettlementPage = lazy(() => import('./pages/Settlement.tsx'));
 const WithdrawalsPage = lazy(() => import('./pages/Withdrawals.tsx'));
 const LedgerPage = lazy(() => import('./pages/Ledger.tsx'));
+const ReconciliationPage = lazy(() => import('./pages/Reconciliation.tsx'));
 
 function RequireSession({ children }: { children: ReactNode }) {
   const { session } = useSession();
@@ -68,6 +69,7 @@ export function App() {
                   <Route path="/withdrawals" element={<WithdrawalsPage />} />
                   <Route path="/rules" element={<RulesPage />} />
                   <Route path="/ledger" element={<LedgerPage />} />
+                  <Route path="/reconciliation" element={<ReconciliationPage />} />
                   <Route path="/program" element={<ProgramPage />} />
                   <Route path="/grades" element={<GradesPage />} />
                   <Route path="/risk-events" element={<RiskEventsPage />} />

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import {
-  AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
+  AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, FileSearchOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
   SettingOutlined, ShoppingOutlined, SolutionOutlined, TeamOutlined, WalletOutlined,
 } from '@ant-design/icons';
 import type { Permission } from '../../../src/app/principal.ts';
@@ -16,7 +16,7 @@ export interface NavEntry {
 
 /**
  * The console's menu. A page joins it when the API behind it exists in this build — no entry
- * before (the dashboard waits for the analytics API, reconciliation and exports for theirs).
+ * before (the dashboard waits for the analytics API).
  */
 export const NAV: NavEntry[] = [
   { path: '/distributors', label: 'nav.distributors', icon: <TeamOutlined />, anyOf: ['read'] },
@@ -27,6 +27,7 @@ export const NAV: NavEntry[] = [
   { path: '/program', label: 'nav.program', icon: <SettingOutlined />, anyOf: ['read'] },
   { path: '/grades', label: 'nav.grades', icon: <CrownOutlined />, anyOf: ['read'] },
   { path: '/rules', label: 'nav.rules', icon: <ProfileOutlined />, anyOf: ['read'] },
+  { path: '/reconciliation', label: 'nav.reconciliation', icon: <FileSearchOutlined />, anyOf: ['finance:read'] },
   { path: '/ledger', label: 'nav.ledger', icon: <ReconciliationOutlined />, anyOf: ['read'] },
   { path: '/risk-events', label: 'nav.risk', icon: <SafetyOutlined />, anyOf: ['read'] },
   { path: '/audit-log', label: 'nav.audit', icon: <AuditOutlined />, anyOf: ['read'] },

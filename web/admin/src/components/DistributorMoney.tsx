@@ -5,6 +5,7 @@ import { formatTime, formatYuan } from '../../../shared/format.ts';
 import type { Balance, CommissionLine, GradeChange, Page, Statement, Withdrawal } from '../../../shared/types.ts';
 import { rateText } from '../pages/OrderDetail.tsx';
 import { CommissionDrawer } from './CommissionExplanation.tsx';
+import { ExportButton } from './ExportButton.tsx';
 import { messageOf } from './errors.ts';
 import { ChannelLabel, CommissionStatusTag, Money, StatementStatusTag, WithdrawalStatusTag } from './money.tsx';
 import { useI18n } from '../i18n.ts';
@@ -51,7 +52,12 @@ export function DistributorMoney({ id }: { id: string }) {
 
   const more = (m: (() => void) | null) => m && <Button onClick={m} style={{ marginTop: 8 }}>{t('common.loadMore')}</Button>;
   return (
-    <Card title={t('detail.money')} extra={<Link to={`/orders?seller_id=${encodeURIComponent(id)}`}>{t('detail.ordersSold')}</Link>}>
+    <Card title={t('detail.money')} extra={(
+      <span style={{ display: 'inline-flex', gap: 12, alignItems: 'center' }}>
+        <Link to={`/orders?seller_id=${encodeURIComponent(id)}`}>{t('detail.ordersSold')}</Link>
+        <ExportButton kind="commissions" filters={{ distributor_id: id }} label={t('detail.exportLines')} testId="export-commissions" />
+      </span>
+    )}>
       {error && <Alert type="error" showIcon title={t('common.error', { message: error })} />}
       {balance && (
         <Row gutter={[16, 16]} data-testid="balance">

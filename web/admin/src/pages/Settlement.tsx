@@ -3,6 +3,7 @@ import { Alert, App, Button, Card, Descriptions, Form, Input, Popconfirm, Radio,
 import { formatTime, formatYuan, fromLocalInput, toLocalInput } from '../../../shared/format.ts';
 import type { CommissionLine, Page, SettlementRun, Statement, StatementDetail, StatementLine, StatementStatus } from '../../../shared/types.ts';
 import { CommissionDrawer } from '../components/CommissionExplanation.tsx';
+import { ExportButton } from '../components/ExportButton.tsx';
 import { messageOf } from '../components/errors.ts';
 import { CommissionStatusTag, DistributorLink, Money, ReasonDialog, StatementStatusTag } from '../components/money.tsx';
 import { useI18n } from '../i18n.ts';
@@ -156,6 +157,8 @@ function Statements({ version: outer, onChanged }: { version: number; onChanged:
         <Select aria-label={t('settlement.status')} style={{ width: 180 }} value={status} onChange={(v) => { setStatus(v); setCursors([null]); }} data-testid="statement-status-filter"
           options={[{ value: '', label: `${t('settlement.status')}: ${t('common.all')}` }, ...(['pending_review', 'approved', 'rejected'] as const).map((s) => ({ value: s, label: t(`statementStatus.${s}`) }))]} />
         <DistributorPicker value={distributor} onChange={(v) => { setDistributor(v); setCursors([null]); }} ariaLabel={t('settlement.distributor')} placeholder={t('orders.sellerSearch')} />
+        <ExportButton kind="statements" testId="export-statements"
+          filters={{ ...(status ? { status: [status] } : {}), ...(distributor ? { distributor_id: distributor } : {}) }} />
       </Space>
       {error && <Typography.Text type="danger">{t('common.error', { message: error })}</Typography.Text>}
       <StatementTable items={page?.items ?? []} loading={page === null && !error} testId="statements-table"

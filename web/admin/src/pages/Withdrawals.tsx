@@ -5,6 +5,7 @@ import { DownloadOutlined } from '@ant-design/icons';
 import { saveBlob } from '../../../shared/api.ts';
 import { formatTime } from '../../../shared/format.ts';
 import type { Page, PayoutAccount, PayoutChannel, Withdrawal, WithdrawalStatus } from '../../../shared/types.ts';
+import { ExportButton } from '../components/ExportButton.tsx';
 import { messageOf } from '../components/errors.ts';
 import { ChannelLabel, DistributorLink, Money, PayoutStateTag, ReasonDialog, WithdrawalStatusTag } from '../components/money.tsx';
 import { useI18n } from '../i18n.ts';
@@ -162,12 +163,16 @@ export default function WithdrawalsPage() {
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
       <Space style={{ justifyContent: 'space-between', width: '100%' }} wrap>
         <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>{t('withdrawals.title')}</Typography.Title>
-        {can('pii:read') && (
-          <Space>
-            <Typography.Text type="secondary">{t('withdrawals.bankFileHint')}</Typography.Text>
-            <Button icon={<DownloadOutlined />} loading={downloading} onClick={() => void bankFile()} data-testid="bank-file">{t('withdrawals.bankFile')}</Button>
-          </Space>
-        )}
+        <Space wrap>
+          <ExportButton kind="withdrawals" testId="export-withdrawals"
+            filters={{ ...(status ? { status: [status] } : {}), ...(channel ? { channel: [channel] } : {}), ...(distributor ? { distributor_id: distributor } : {}) }} />
+          {can('pii:read') && (
+            <>
+              <Typography.Text type="secondary">{t('withdrawals.bankFileHint')}</Typography.Text>
+              <Button icon={<DownloadOutlined />} loading={downloading} onClick={() => void bankFile()} data-testid="bank-file">{t('withdrawals.bankFile')}</Button>
+            </>
+          )}
+        </Space>
       </Space>
       <Space wrap role="search" aria-label={t('withdrawals.filters')}>
         <Select aria-label={t('withdrawals.status')} style={{ width: 170 }} value={status} onChange={(v) => { setStatus(v); setCursors([null]); }} data-testid="wd-status-filter"

@@ -39,6 +39,12 @@ export const ConfigSchema = Type.Object({
     Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
     Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
   ]),
+  /**
+   * Whose address a request comes from behind a reverse proxy (X-Forwarded-For): false (the
+   * socket's), true (any proxy), a number of proxy hops, or the proxies' addresses/CIDRs. Login
+   * throttling and the registration limits count per client address.
+   */
+  trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1, maximum: 10 }), Type.String({ minLength: 1 })]),
   /** Upper bound on a request body, bytes. */
   bodyLimit: Type.Integer({ minimum: 1024 }),
   /** Seconds a graceful shutdown waits for in-flight requests. */
@@ -82,6 +88,13 @@ function opt(env: Env, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+function trustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || /^false$/i.test(raw)) return false;
+  if (/^true$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
 /** Reads the configuration from the environment and refuses to boot on a bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 8080);
@@ -105,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
     runConsumers: bool(env, 'FENXIAO_RUN_CONSUMERS', true),
     publicUrl: (opt(env, 'FENXIAO_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/+$/, ''),
     logLevel: (opt(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'],
+    trustProxy: trustProxy(opt(env, 'FENXIAO_TRUST_PROXY')),
     bodyLimit: int(env, 'FENXIAO_BODY_LIMIT', 1024 * 1024),
     shutdownGraceSeconds: int(env, 'FENXIAO_SHUTDOWN_GRACE_SECONDS', 20),
     runJobs: bool(env, 'FENXIAO_RUN_JOBS', true),

@@ -50,6 +50,8 @@ function ajvFor(options: AjvOptions): Ajv {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const hopsOf = (hops: number) => (_address: string, i: number) => i < hops;
+
 /**
  * Pages (the console, the portal, /docs) load only what this server ships and talk only to it;
  * antd and Swagger UI put CSS into <style> elements, hence 'unsafe-inline' for styles, never for
@@ -72,6 +74,8 @@ export function createHttp(options: {
   logLevel: string; bodyLimit: number; authenticator: Authenticator; logger?: FastifyBaseLogger | undefined;
   /** FENXIAO_PUBLIC_URL: an https URL turns on Strict-Transport-Security. */
   publicUrl?: string | undefined;
+  /** FENXIAO_TRUST_PROXY: whose address req.ip is behind a reverse proxy. */
+  trustProxy?: boolean | number | string | undefined;
 }): App {
   const app = Fastify({
     // No personal data in logs: query values, drivers' error parameters and secrets are cut out
@@ -88,7 +92,8 @@ export function createHttp(options: {
     disableRequestLogging: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    trustProxy: false,
+    // A number is a count of proxy hops (Fastify's types take it as a function).
+    trustProxy: typeof options.trustProxy === 'number' ? hopsOf(options.trustProxy) : options.trustProxy ?? false,
     // A URL Fastify cannot decode (bad escapes, overlong UTF-8) answers in Fenxiao's error shape too.
     frameworkErrors: (error, req, reply) => { void sendError(error, req, reply); },
     ajv: { customOptions: {} },

@@ -88,7 +88,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
   });
 
-  const app = createHttp({ logLevel: config.logLevel, bodyLimit: config.bodyLimit, authenticator: services, logger: overrides.logger, publicUrl: config.publicUrl });
+  const app = createHttp({ logLevel: config.logLevel, bodyLimit: config.bodyLimit, authenticator: services, logger: overrides.logger, publicUrl: config.publicUrl, trustProxy: config.trustProxy });
   app.addSchema(ErrorResponse);
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {

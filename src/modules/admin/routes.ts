@@ -23,7 +23,7 @@ export function adminRoutes(app: App, s: Services) {
       body: Strict({ tenant_id: Type.String({ minLength: 1, maxLength: 64 }), email: Email, password: Type.String({ minLength: 1, maxLength: 200 }) }),
       response: { 200: Strict({ token: Type.String(), expires_at: Timestamp(), tenant_id: Type.String(), user: AdminUser }), ...errors(429) },
     },
-  }, async (req) => s.admin.login(req.body));
+  }, async (req) => s.admin.login(req.body, { ip: req.ip }));
 
   app.post('/v1/auth/logout', {
     config: { auth: 'tenant_or_distributor', permission: 'any' },

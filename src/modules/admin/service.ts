@@ -9,6 +9,8 @@ import { newId } from '../../lib/ids.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256Hex, verifyPassword } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/service.ts';
 import { adminRepo } from './repo.ts';
+import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
+import { createLoginThrottle } from './throttle.ts';
 
 export const SESSION_PREFIX = 'fxs_';
 const SESSION_HOURS = 12;
@@ -27,8 +29,9 @@ export function checkPassword(password: string): void {
   if (password.length < 10) throw invalid('password must be at least 10 characters');
 }
 
-export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditService }) {
+export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditService; limiter?: RateLimiter }) {
   const { db, clock, audit } = deps;
+  const loginThrottle = createLoginThrottle({ limiter: deps.limiter, clock });
 
   async function issueSession(tenantId: string, subjectType: 'admin' | 'distributor', subjectId: string, role: string) {
     const token = SESSION_PREFIX + randomToken(32);
@@ -40,6 +43,8 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
 
   return {
     issueSession,
+    /** Failed logins per client address, shared with the portal's password login. */
+    loginThrottle,
 
     async createUser(actor: Actor, input: { email: string; password: string; role: AdminRole; name?: string | undefined }, tenantIdOverride?: string): Promise<AdminUserView> {
       // The CLI (root) creates a tenant's first owner; otherwise an owner manages users.
@@ -99,12 +104,15 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
 
     /**
      * Password login for the console. Five wrong passwords lock the account for 15 minutes; an
-     * unknown email costs the same scrypt as a known one so the answer tells nothing.
+     * unknown email costs the same scrypt as a known one so the answer tells nothing; an address
+     * with too many failures across accounts is refused before any password is checked.
      */
-    async login(input: { tenant_id: string; email: string; password: string }) {
+    async login(input: { tenant_id: string; email: string; password: string }, ctx: { ip?: string | undefined } = {}) {
+      await loginThrottle.check('console', ctx.ip);
       const user = await adminRepo.findUserByEmail(db, input.tenant_id, input.email);
       const ok = await verifyPassword(input.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
       const now = clock.now();
+      if (!user || user.disabled_at !== null || (user.locked_until && user.locked_until > now) || !ok) await loginThrottle.failed('console', ctx.ip);
       if (!user || user.disabled_at !== null) throw new AppError('unauthorized', 'wrong email or password');
       if (user.locked_until && user.locked_until > now) throw new AppError('rate_limited', 'too many failed logins; try again later');
       if (!ok) {

@@ -212,11 +212,13 @@ export function createPortalService(deps: {
      * Phone and password. Five wrong passwords lock the account for 15 minutes, as in the
      * console; an unknown phone costs the same scrypt as a known one.
      */
-    async passwordLogin(input: { tenant_id: string; phone: string; password: string }): Promise<PortalSession> {
+    async passwordLogin(input: { tenant_id: string; phone: string; password: string }, ctx: { ip?: string | undefined } = {}): Promise<PortalSession> {
+      await admin.loginThrottle.check('portal', ctx.ip);
       const candidates = await portalRepo.credentialsByPhone(db, input.tenant_id, keyring.blindIndexes(normalizePhone(input.phone)));
       const now = clock.now();
       if (candidates.length === 0) {
         await verifyPassword(input.password, DUMMY_PASSWORD_HASH);
+        await admin.loginThrottle.failed('portal', ctx.ip);
         throw new AppError('unauthorized', 'wrong phone or password');
       }
       // Usually one; more only if an operator later gave two distributors the same phone.
@@ -236,6 +238,7 @@ export function createPortalService(deps: {
           ...(failed >= MAX_FAILED_LOGINS ? { locked_until: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) } : {}),
         });
       }
+      await admin.loginThrottle.failed('portal', ctx.ip);
       if (locked === candidates.length) throw new AppError('rate_limited', 'too many failed logins; try again later');
       throw new AppError('unauthorized', 'wrong phone or password');
     },

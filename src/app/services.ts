@@ -58,7 +58,7 @@ export function createServices(deps: ServiceDeps) {
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
     ],
   });
-  const admin = createAdminService({ db, clock, audit });
+  const admin = createAdminService({ db, clock, audit, limiter: deps.limiter });
   const risk = createRiskService({ db, clock, limiter: deps.limiter });
   const customers = createCustomersService({ clock });
   const distributors = createDistributorsService({

@@ -29,7 +29,7 @@ export type Permission =
   | 'pii:erase'
   | 'keys:write';
 
-const ROLE_PERMISSIONS: Record<AdminRole, readonly Permission[]> = {
+export const ROLE_PERMISSIONS: Record<AdminRole, readonly Permission[]> = {
   // pii:erase (anonymise a distributor, PIPL) is the owner's alone: it cannot be undone.
   owner: ['read', 'program:write', 'distributors:write', 'orders:write', 'finance:read', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'pii:erase', 'keys:write'],
   operator: ['read', 'program:write', 'distributors:write', 'orders:write', 'risk:write'],

@@ -30,7 +30,11 @@ import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
 import { ledgerRoutes } from '../modules/ledger/routes.ts';
 import { settlementRoutes } from '../modules/settlement/routes.ts';
+import { riskRoutes } from '../modules/risk/routes.ts';
+import { complianceRoutes } from '../modules/compliance/routes.ts';
 import { withdrawalsRoutes } from '../modules/withdrawals/routes.ts';
+import { analyticsRoutes } from '../modules/analytics/routes.ts';
+import { registerMetrics } from './metrics.ts';
 import { createPayoutChannels, type PayoutChannels } from '../adapters/payout/index.ts';
 import { payoutConfigFromEnv } from './payout-config.ts';
 import { createScheduler, type Scheduler } from '../jobs/scheduler.ts';
@@ -108,6 +112,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, staticCSP: false });
 
+  registerMetrics(app, services, { token: config.metricsToken });
+
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   app.get('/health', {
@@ -132,7 +138,10 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   rulesRoutes(app, services);
   ledgerRoutes(app, services);
   settlementRoutes(app, services);
+  riskRoutes(app, services);
+  complianceRoutes(app, services);
   withdrawalsRoutes(app, services);
+  analyticsRoutes(app, services);
   portalRoutes(app, services);
   piiRoutes(app, services);
   exportRoutes(app, services, config);

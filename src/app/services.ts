@@ -5,6 +5,7 @@ import type { RateLimiter } from '../adapters/ratelimit/types.ts';
 import type { FileStorage } from '../adapters/storage/types.ts';
 import type { Principal } from './principal.ts';
 import { safeEqual } from '../lib/crypto.ts';
+import { AppError } from './errors.ts';
 import { createAuditService } from '../modules/audit/service.ts';
 import { createTenantsService } from '../modules/tenants/service.ts';
 import { createAdminService } from '../modules/admin/service.ts';
@@ -15,6 +16,7 @@ import { createDistributorsService } from '../modules/distributors/service.ts';
 import { createReferralService } from '../modules/referral/service.ts';
 import { createPortalService } from '../modules/portal/service.ts';
 import { createLedger } from '../modules/ledger/service.ts';
+import { createRiskEngine } from '../modules/risk/engine.ts';
 import type { LedgerCheck } from '../modules/ledger/verify.ts';
 import { createRulesService } from '../modules/rules/service.ts';
 import { createGradesService } from '../modules/grades/service.ts';
@@ -24,11 +26,13 @@ import { createSettlementService } from '../modules/settlement/service.ts';
 import { createWithdrawalsService } from '../modules/withdrawals/service.ts';
 import { createPayoutAccountsService } from '../modules/withdrawals/accounts.ts';
 import { createPiiService } from '../modules/pii/service.ts';
+import { createAnalyticsRecorder } from '../modules/analytics/recorder.ts';
+import { createAnalyticsService } from '../modules/analytics/service.ts';
 import { createReconciliationService } from '../modules/reconciliation/service.ts';
 import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.ts';
 import { createExportsService } from '../modules/exports/service.ts';
-import type { PayoutChannels } from '../adapters/payout/index.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
+import type { PayoutChannels } from '../adapters/payout/index.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -47,9 +51,11 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps) {
   const { db, clock } = deps;
   const audit = createAuditService({ clock });
-  const ledger = createLedger();
   const rules = createRulesService({ db, clock, audit });
   const program = createProgramService({ db, clock, audit, onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)] });
+  // Rollups kept in the transaction of each event; the ledger tells it every journal.
+  const analyticsRecorder = createAnalyticsRecorder({ clock, program });
+  const ledger = createLedger({ onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)] });
   const tenants = createTenantsService({
     db, clock, audit,
     setup: [
@@ -59,20 +65,41 @@ export function createServices(deps: ServiceDeps) {
     ],
   });
   const admin = createAdminService({ db, clock, audit, limiter: deps.limiter });
-  const risk = createRiskService({ db, clock, limiter: deps.limiter });
-  const customers = createCustomersService({ clock });
+  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit });
+  const riskEngine = createRiskEngine({ clock, limiter: deps.limiter });
+  const customers = createCustomersService({
+    clock, onBound: [(tx, tenantId, distributorId, at) => analyticsRecorder.record(tx, { type: 'bound', tenantId, distributorId, at })],
+  });
   const distributors = createDistributorsService({
     db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl,
-    onCreated: [(tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id)],
+    onCreated: [
+      (tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id),
+      // One identity behind several distributors: flagged, held, or (block) refused here.
+      async (tx, tenantId, id) => {
+        const d = await tx.selectFrom('distributors').select(['phone_bidx']).where('id', '=', id).executeTakeFirstOrThrow();
+        if (!d.phone_bidx) return;
+        const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, [{ kind: 'phone', bidx: d.phone_bidx }]);
+        if (blocked) throw new AppError('risk_blocked', 'this phone number already belongs to another distributor');
+      },
+      (tx, tenantId, id) => analyticsRecorder.record(tx, { type: 'distributor_created', tenantId, distributorId: id }),
+    ],
   });
-  const referral = createReferralService({ db, clock, audit, risk, customers, distributors, program, publicUrl: deps.publicUrl });
+  const referral = createReferralService({
+    db, clock, audit, risk, customers, distributors, program, publicUrl: deps.publicUrl,
+    onVisit: [(tx, tenantId, distributorId, at, timezone) => analyticsRecorder.record(tx, { type: 'visit', tenantId, distributorId, at, timezone })],
+  });
   const portal = createPortalService({ db, clock, keyring: deps.keyring, storage: deps.storage, audit, admin, tenants, distributors, referral, publicUrl: deps.publicUrl });
 
   const grades = createGradesService({ db, clock });
-  const orders = createOrdersService({ db, clock, program, rules, ledger, customers, referral, distributors, grades });
+  const orders = createOrdersService({
+    db, clock, program, rules, ledger, customers, referral, distributors, grades, riskEngine,
+    deviceIndex: (deviceId) => deps.keyring.blindIndex(`device:${deviceId}`),
+    analytics: analyticsRecorder,
+  });
   const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
 
   const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions });
+  const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({ db, clock, keyring: deps.keyring, audit });
   // Payouts handed to an online channel are submitted at once, off the request; the scheduler's
   // poll picks up anything this misses (a crash, a busy process).
@@ -82,11 +109,10 @@ export function createServices(deps: ServiceDeps) {
   });
   const pii = createPiiService({ db, clock, audit, keyring: deps.keyring, storage: deps.storage, ledger, program, distributors });
 
-  // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
-  const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
-
   const reconciliation = createReconciliationService({ db, program });
   const exportsService = createExportsService({ db, program, reconciliation });
+  // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
+  const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
 
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
@@ -96,8 +122,8 @@ export function createServices(deps: ServiceDeps) {
 
   return {
     db, clock, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, portal,
-    grades, orders, commissions, settlement, payoutAccounts, withdrawals, pii, payoutChannels: deps.payoutChannels, authenticate, ingest,
-    reconciliation, exports: exportsService,
+    grades, orders, commissions, settlement, analytics, riskEngine, payoutAccounts, withdrawals, pii, payoutChannels: deps.payoutChannels, authenticate,
+    reconciliation, exports: exportsService, ingest,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks: [...RECONCILIATION_LEDGER_CHECKS] as LedgerCheck[],
   };

@@ -521,6 +521,83 @@ export interface PayoutEventsTable {
   at: Timestamp;
 }
 
+export interface AnalyticsDailyTable {
+  tenant_id: string;
+  day: ColumnType<string, string, string>;
+  slot: number;
+  orders: Generated<number>;
+  gross_sales_fen: Generated<number>;
+  refunded_fen: Generated<number>;
+  refunds: Generated<number>;
+  commission_fen: Generated<number>;
+  commission_reversed_fen: Generated<number>;
+  new_distributors: Generated<number>;
+  new_bindings: Generated<number>;
+  visits: Generated<number>;
+  last_order_distributors: Generated<number>;
+  ledger_pending_fen: Generated<number>;
+  ledger_available_fen: Generated<number>;
+  ledger_withdrawable_fen: Generated<number>;
+  ledger_withdrawing_fen: Generated<number>;
+  ledger_withdrawn_fen: Generated<number>;
+  ledger_clearing_fen: Generated<number>;
+  ledger_fee_income_fen: Generated<number>;
+  ledger_expense_fen: Generated<number>;
+  made_available_fen: Generated<number>;
+  settled_fen: Generated<number>;
+}
+
+export interface AnalyticsSegmentDailyTable {
+  tenant_id: string;
+  day: ColumnType<string, string, string>;
+  grade_code: string;
+  region_code: string;
+  slot: number;
+  orders: Generated<number>;
+  gross_sales_fen: Generated<number>;
+  refunded_fen: Generated<number>;
+  commission_fen: Generated<number>;
+  new_distributors: Generated<number>;
+}
+
+export interface AnalyticsSegmentMonthlyTable {
+  tenant_id: string;
+  month: ColumnType<string, string, string>;
+  grade_code: string;
+  region_code: string;
+  slot: number;
+  orders: Generated<number>;
+  gross_sales_fen: Generated<number>;
+  refunded_fen: Generated<number>;
+  commission_fen: Generated<number>;
+  new_distributors: Generated<number>;
+}
+
+export interface AnalyticsDistributorDailyTable {
+  distributor_id: string;
+  day: ColumnType<string, string, string>;
+  tenant_id: string;
+  orders: Generated<number>;
+  sales_fen: Generated<number>;
+  commission_fen: Generated<number>;
+}
+
+export interface AnalyticsDistributorMonthlyTable {
+  distributor_id: string;
+  month: ColumnType<string, string, string>;
+  tenant_id: string;
+  orders: Generated<number>;
+  sales_fen: Generated<number>;
+  commission_fen: Generated<number>;
+}
+
+export interface AnalyticsDistributorActivityTable {
+  distributor_id: string;
+  tenant_id: string;
+  last_order_day: ColumnType<string, string, string>;
+  prev_order_day: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
 export type IngestFormat = 'generic' | 'shopify' | 'woocommerce';
 export type IngestOutcome = 'applied' | 'duplicate' | 'ignored' | 'deferred' | 'rejected' | 'failed';
 
@@ -588,6 +665,12 @@ export interface DB {
   withdrawals: WithdrawalsTable;
   payouts: PayoutsTable;
   payout_events: PayoutEventsTable;
+  analytics_daily: AnalyticsDailyTable;
+  analytics_segment_daily: AnalyticsSegmentDailyTable;
+  analytics_segment_monthly: AnalyticsSegmentMonthlyTable;
+  analytics_distributor_daily: AnalyticsDistributorDailyTable;
+  analytics_distributor_monthly: AnalyticsDistributorMonthlyTable;
+  analytics_distributor_activity: AnalyticsDistributorActivityTable;
   webhook_secrets: WebhookSecretsTable;
   ingest_deliveries: IngestDeliveriesTable;
 }

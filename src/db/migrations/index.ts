@@ -4,6 +4,7 @@ import * as portal from './2026_11_25_0100_portal.ts';
 import * as money from './2026_11_25_0200_money.ts';
 import * as settlement from './2026_11_25_0300_settlement.ts';
 import * as pii from './2026_11_25_0500_pii.ts';
+import * as analytics from './2026_11_25_0400_analytics.ts';
 import * as riskAudit from './2026_11_25_0600_risk_audit.ts';
 import * as ingest from './2026_11_25_0700_ingest.ts';
 
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_0200_money': money,
   '2026_11_25_0300_settlement': settlement,
   '2026_11_25_0500_pii': pii,
+  '2026_11_25_0400_analytics': analytics,
   '2026_11_25_0600_risk_audit': riskAudit,
   '2026_11_25_0700_ingest': ingest,
 };

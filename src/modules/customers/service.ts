@@ -17,7 +17,11 @@ export interface CustomerBindingView {
  * The customer → distributor bindings and their history. Every change goes through `apply` or
  * `move` inside the caller's transaction, with the customer row locked.
  */
-export function createCustomersService(deps: { clock: Clock }) {
+export function createCustomersService(deps: {
+  clock: Clock;
+  /** Run in the binding's transaction when a customer is bound or rebound (analytics counts them). */
+  onBound?: ((tx: Executor, tenantId: string, distributorId: string, at: Date) => Promise<void>)[];
+}) {
   const { clock } = deps;
 
   function view(row: { external_id: string; distributor_id: string | null; bound_at: Date | null; binding_source: string | null; tentative_distributor_id: string | null }): CustomerBindingView {
@@ -74,6 +78,7 @@ export function createCustomersService(deps: { clock: Clock }) {
         from_distributor_id: decision.action === 'rebind' ? decision.from : null, to_distributor_id: input.distributorId,
         source: input.source, actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: now,
       });
+      for (const hook of deps.onBound ?? []) await hook(tx, tenantId, input.distributorId, now);
       return decision;
     },
 

@@ -25,6 +25,7 @@ export interface NewDistributor {
   source: 'api' | 'application' | 'admin';
   consent_at: Date | null;
   approved_at: Date | null;
+  device_bidx?: string | null;
 }
 
 export const distributorsRepo = {

@@ -227,6 +227,8 @@ export function createDistributorsService(deps: {
           ...pii,
           status, referrer_id: referrerId, ancestors, grade_code: grade?.code ?? 'default',
           region_code: input.region_code ?? null,
+          // The registering device, as a blind index: the risk rules spot a buyer on the same device.
+          device_bidx: input.device_id ? keyring.blindIndex(`device:${input.device_id}`) : null,
           profile: businessProfile(options.profile),
           source: options.source,
           consent_at: options.consent ? now : null,

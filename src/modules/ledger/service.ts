@@ -36,7 +36,10 @@ function isBounded(purpose: string): boolean {
   return purpose !== 'withdrawable' && !(TENANT_PURPOSES as readonly string[]).includes(purpose);
 }
 
-export function createLedger() {
+/** Told every journal's legs, in the journal's transaction (analytics keeps its balances by day). */
+export type PostedHook = (ex: Executor, tenantId: string, legs: { kind: string; owner: string; purpose: string; amount: number; commissionId: string | null }[]) => Promise<void>;
+
+export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
   // Account ids never change once made, so a process remembers them.
   const accountIds = new Map<string, AccountInfo>();
   const keyOf = (tenantId: string, owner: string, purpose: string) => `${tenantId}|${owner}|${purpose}`;
@@ -174,6 +177,7 @@ export function createLedger() {
                       ${cols.commission}::text[], ${cols.after}::bigint[]) with ordinality as v(journal_id, account_id, amount, party_id, commission_id, balance_after, n)
          where exists (select 1 from j where j.id = v.journal_id)
          order by v.n`.execute(ex);
+      for (const hook of options.onPosted ?? []) await hook(ex, tenantId, all.map(({ j, leg }) => ({ kind: journals[j]!.kind, owner: leg.owner, purpose: leg.purpose, amount: leg.amount, commissionId: leg.commissionId ?? null })));
       return journalIds;
     },
 

@@ -19,6 +19,8 @@ import type { ProgramService } from '../program/service.ts';
 import type { ReferralService } from '../referral/service.ts';
 import type { RulesService } from '../rules/service.ts';
 import type { GradesService } from '../grades/service.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
+import type { RiskEngine } from '../risk/engine.ts';
 import { ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
 import type { CommissionLine, CreateOrderBody, OrderEventBody, OrderView } from './schema.ts';
 
@@ -62,9 +64,12 @@ const TRANSITIONS: Record<'shipped' | 'received' | 'cancelled' | 'refunded', Ord
 
 export function createOrdersService(deps: {
   db: Db; clock: Clock; program: ProgramService; rules: RulesService; ledger: Ledger; customers: CustomersService;
-  referral: ReferralService; distributors: DistributorsService; grades: GradesService;
+  referral: ReferralService; distributors: DistributorsService; grades: GradesService; riskEngine: RiskEngine;
+  /** The blind index of a buyer's device id (the risk rules compare devices without keeping them). */
+  deviceIndex: (deviceId: string) => string;
+  analytics: AnalyticsRecorder;
 }) {
-  const { db, clock, program, rules, ledger, customers, referral, distributors, grades } = deps;
+  const { db, clock, program, rules, ledger, customers, referral, distributors, grades, riskEngine } = deps;
 
   async function view(ex: Executor, order: OrderRow): Promise<OrderView> {
     const [items, lines] = await Promise.all([ordersRepo.items(ex, order.id), ordersRepo.commissions(ex, order.id)]);
@@ -150,7 +155,9 @@ export function createOrdersService(deps: {
     for (const r of await distributorsRepo.findMany(tx, tenantId, chain.filter((id) => !rows.has(id)))) rows.set(r.id, r);
     const needsTiers = Object.values(snapshot.grades).some((g) => g.tiers.length > 0);
     const monthly = needsTiers ? await ordersRepo.monthlySales(tx, chain, month) : new Map<string, number>();
-    const daily = snapshot.caps.per_day_fen > 0 ? await ordersRepo.lockDaily(tx, tenantId, chain, day) : new Map<string, number>();
+    // Commission per beneficiary per day: for per-day caps, and for the surge rule.
+    const trackDaily = snapshot.caps.per_day_fen > 0 || settings.risk.surge.multiplier > 0;
+    const daily = trackDaily ? await ordersRepo.lockDaily(tx, tenantId, chain, day) : new Map<string, number>();
     const beneficiaries: Beneficiary[] = chain.map((id, level) => {
       const r = rows.get(id)!;
       return { id, level, grade: r.grade_code, active: r.status === 'active', monthly_sales_fen: monthly.get(id) ?? 0, earned_today_fen: daily.get(id) ?? 0 };
@@ -158,14 +165,31 @@ export function createOrdersService(deps: {
 
     const orderId = newId('ord');
     const items = body.items.map((it, position) => ({ id: newId('oit'), position, ...it }));
-    const lines = computeOrderCommissions(items.map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen })), beneficiaries, snapshot);
+    const computed = computeOrderCommissions(items.map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen })), beneficiaries, snapshot);
     const paidFen = items.reduce((s, i) => s + i.paid_fen, 0);
+
+    // Risk rules: lines of a blocked beneficiary are not credited, a held one's wait for review.
+    const earning = new Map<string, { amount: number; capped: number }>();
+    for (const l of computed) {
+      const e = earning.get(l.beneficiaryId) ?? { amount: 0, capped: 0 };
+      e.amount += l.amountFen;
+      e.capped += l.uncappedFen - l.amountFen;
+      earning.set(l.beneficiaryId, e);
+    }
+    const deviceBidx = body.device_id ? deps.deviceIndex(body.device_id) : null;
+    const riskDecision = await riskEngine.assessOrder(tx, {
+      tenantId, orderExternalId: body.external_id, settings,
+      buyerDistributorId: (await distributorsRepo.findByExternalId(tx, tenantId, body.buyer_external_id))?.id ?? null,
+      chain: chain.map((id) => ({ id, riskHold: rows.get(id)!.risk_hold, deviceBidx: rows.get(id)!.device_bidx })),
+      earning, earnedToday: trackDaily ? daily : null, clientIp: body.client_ip ?? null, deviceBidx, deviceId: body.device_id ?? null, day,
+    });
+    const lines = computed.filter((l) => !riskDecision.block.has(l.beneficiaryId));
 
     const inserted = await ordersRepo.insertIfNew(tx, {
       id: orderId, tenant_id: tenantId, external_id: body.external_id, request_hash: hash, buyer_external_id: body.buyer_external_id,
       invite_code: body.invite_code ?? null, status: 'paid', seller_id: seller?.id ?? null, chain, rule_version: snapshot.version,
       attribution, region_code: body.region_code ?? null, paid_fen: paidFen, shipping_fen: body.shipping_fen ?? 0, tax_fen: body.tax_fen ?? 0,
-      paid_at: paidAt, created_at: now, updated_at: now,
+      paid_at: paidAt, created_at: now, updated_at: now, device_bidx: deviceBidx, client_ip: body.client_ip ?? null,
     });
     if (!inserted) throw new DuplicateOrder();
     await ordersRepo.insertItems(tx, items.map((i) => ({
@@ -176,8 +200,12 @@ export function createOrdersService(deps: {
       rule_version: snapshot.version, rate_source: l.source, rate_kind: l.rateKind, rate_bp: l.rateBp, fixed_fen: l.fixedFen,
       beneficiary_grade: l.grade, units: l.units, base_fen: l.baseFen, original_base_fen: l.baseFen, amount_fen: l.amountFen,
       original_amount_fen: l.amountFen, capped_fen: l.uncappedFen - l.amountFen, status: 'pending', created_at: now,
+      held: riskDecision.hold.has(l.beneficiaryId),
     }));
     await ordersRepo.insertCommissions(tx, commissionRows);
+    if (riskDecision.events.length > 0) {
+      await riskEngine.recordOrderEvents(tx, tenantId, riskDecision, commissionRows.map((c) => ({ id: c.id, beneficiary_id: c.beneficiary_id, held: c.held ?? false })));
+    }
     if (commissionRows.length > 0) {
       const total = commissionRows.reduce((s, c) => s + c.amount_fen, 0);
       await ledger.post(tx, {
@@ -203,6 +231,7 @@ export function createOrdersService(deps: {
       details: JSON.stringify({ lines: commissionRows.length }), actor_type: actorType, actor_id: actorId, request_id: actor.requestId,
     }).execute();
     if (seller) await grades.evaluate(tx, tenantId, seller.id, snapshot);
+    await deps.analytics.record(tx, { type: 'order_paid', tenantId, timezone: tz, paidAt, paidFen, seller, lines: commissionRows });
     return (await ordersRepo.findByExternal(tx, tenantId, body.external_id))!;
   }
 
@@ -342,6 +371,7 @@ export function createOrdersService(deps: {
         await ordersRepo.updateStatus(tx, order.id, allowed, {
           status, refunded_fen: refunded, updated_at: now, ...(body.type === 'cancelled' ? { cancelled_at: at } : {}),
         });
+        if (order.seller_id) await riskEngine.assessRefund(tx, order.tenant_id, settings, order.seller_id);
         break;
       }
       default: {
@@ -355,6 +385,7 @@ export function createOrdersService(deps: {
       details: JSON.stringify({ ...(body.items ? { items: body.items } : {}), ...(body.reason ? { reason: body.reason } : {}) }),
       actor_type: actorType, actor_id: actorId, request_id: actor.requestId,
     }).execute();
+    await deps.analytics.record(tx, { type: 'order_event', tenantId: order.tenant_id, timezone: settings.timezone, eventId, kind: body.type, refundFen, order });
   }
 
   return {

@@ -1,5 +1,5 @@
 import QRCode from 'qrcode';
-import type { Db, Tx } from '../../db/database.ts';
+import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction, RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { compliance, conflict, invalid, invalidState, notFound } from '../../app/errors.ts';
@@ -31,6 +31,8 @@ export interface BindingResult {
 export function createReferralService(deps: {
   db: Db; clock: Clock; audit: AuditService; risk: RiskService; customers: CustomersService;
   distributors: DistributorsService; program: ProgramService; publicUrl: string;
+  /** Run in the visit's transaction (analytics counts visits per day). */
+  onVisit?: ((tx: Executor, tenantId: string, distributorId: string, at: Date, timezone: string) => Promise<void>)[];
 }) {
   const { db, clock, audit, risk, customers, distributors, program } = deps;
 
@@ -157,11 +159,15 @@ export function createReferralService(deps: {
       const d = await distributorsRepo.findByInviteCode(db, code);
       if (!d || d.status !== 'active') throw notFound('invite link');
       const settings = await program.read(db, d.tenant_id);
-      await db.insertInto('visits').values({
-        tenant_id: d.tenant_id, distributor_id: d.id, visitor_id: visitor.visitorId,
-        ip: visitor.ip, user_agent: visitor.userAgent?.slice(0, 512) ?? null, referer: visitor.referer?.slice(0, 2000) ?? null,
-        at: clock.now(),
-      }).execute();
+      const at = clock.now();
+      await inTransaction(db, async (tx) => {
+        await tx.insertInto('visits').values({
+          tenant_id: d.tenant_id, distributor_id: d.id, visitor_id: visitor.visitorId,
+          ip: visitor.ip, user_agent: visitor.userAgent?.slice(0, 512) ?? null, referer: visitor.referer?.slice(0, 2000) ?? null,
+          at,
+        }).execute();
+        for (const hook of deps.onVisit ?? []) await hook(tx, d.tenant_id, d.id, at, settings.timezone);
+      });
       const landing = new URL(settings.landing_url ?? `${deps.publicUrl}/portal/`);
       landing.searchParams.set('invite_code', code);
       if (settings.landing_url === null) landing.searchParams.set('tenant', d.tenant_id);

@@ -1,0 +1,214 @@
+import type { Executor } from '../../db/database.ts';
+import type { Clock } from '../../app/context.ts';
+import { localDate } from '../../lib/time.ts';
+import type { ProgramService } from '../program/service.ts';
+import { analyticsRepo, type DailyCounter, type DistributorDelta, type SegmentCounter } from './repo.ts';
+import { cityOf, monthOf } from './periods.ts';
+
+/** What happened, as the service where it happened tells it; each is recorded in its transaction. */
+export type AnalyticsEvent =
+  | {
+    type: 'order_paid'; tenantId: string; timezone: string; paidAt: Date; paidFen: number;
+    seller: { id: string; grade_code: string; region_code: string | null } | null;
+    lines: readonly { beneficiary_id: string; amount_fen: number }[];
+  }
+  | {
+    type: 'order_event'; tenantId: string; timezone: string; eventId: string;
+    kind: 'shipped' | 'received' | 'cancelled' | 'refunded'; refundFen: number | null;
+    order: { seller_id: string | null; paid_at: Date };
+  }
+  | { type: 'distributor_created'; tenantId: string; distributorId: string }
+  | { type: 'bound'; tenantId: string; distributorId: string; at: Date }
+  | { type: 'visit'; tenantId: string; distributorId: string; at: Date; timezone?: string | undefined };
+
+/** A leg as the ledger wrote it, with its journal's kind. */
+export interface PostedLeg { kind: string; owner: string; purpose: string; amount: number; commissionId?: string | null | undefined }
+
+export interface AnalyticsRecorder {
+  record(ex: Executor, event: AnalyticsEvent): Promise<void>;
+  /** The ledger's hook: every journal's legs, in the journal's transaction. */
+  posted(ex: Executor, tenantId: string, legs: readonly PostedLeg[]): Promise<void>;
+}
+
+const LEDGER_COLUMN: Record<string, DailyCounter> = {
+  pending: 'ledger_pending_fen',
+  available: 'ledger_available_fen',
+  withdrawable: 'ledger_withdrawable_fen',
+  withdrawing: 'ledger_withdrawing_fen',
+  withdrawn: 'ledger_withdrawn_fen',
+  payout_clearing: 'ledger_clearing_fen',
+  fee_income: 'ledger_fee_income_fen',
+  commission_expense: 'ledger_expense_fen',
+};
+
+/** How long a tenant's time zone is remembered: a change takes at most this long to reach the day of events. */
+const TZ_TTL_MS = 60_000;
+
+/**
+ * Keeps the analytics rollups as events happen. Every write lands in the caller's transaction,
+ * after the event's own rows and locks, and in one fixed order (distributor rows by id, then the
+ * seller's activity row, then slot rows, which never wait), so it adds no deadlock to the paths
+ * it rides on.
+ */
+export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramService }): AnalyticsRecorder {
+  const { clock, program } = deps;
+  const zones = new Map<string, { tz: string; until: number }>();
+
+  async function timezoneOf(ex: Executor, tenantId: string): Promise<string> {
+    const now = Date.now();
+    const hit = zones.get(tenantId);
+    if (hit && hit.until > now) return hit.tz;
+    const tz = (await program.read(ex, tenantId)).timezone;
+    zones.set(tenantId, { tz, until: now + TZ_TTL_MS });
+    return tz;
+  }
+
+  async function addDaily(ex: Executor, tenantId: string, day: string, deltas: Partial<Record<DailyCounter, number>>) {
+    await analyticsRepo.addToSlot(ex, 'analytics_daily', { tenant_id: tenantId, day }, deltas);
+  }
+
+  async function addSegment(ex: Executor, tenantId: string, day: string, segment: { grade_code: string; region_code: string | null } | null, deltas: Partial<Record<SegmentCounter, number>>) {
+    const key = { grade_code: segment?.grade_code ?? '', region_code: cityOf(segment?.region_code) };
+    await analyticsRepo.addToSlot(ex, 'analytics_segment_daily', { tenant_id: tenantId, day, ...key }, deltas);
+    await analyticsRepo.addToSlot(ex, 'analytics_segment_monthly', { tenant_id: tenantId, month: monthOf(day), ...key }, deltas);
+  }
+
+  /**
+   * One statement on the hot path (see analyticsRepo.recordOrderPaid); a slot row with no free
+   * slot yet (the day's first order, or every slot busy) is opened after it.
+   */
+  async function orderPaid(ex: Executor, e: Extract<AnalyticsEvent, { type: 'order_paid' }>) {
+    const day = localDate(e.paidAt, e.timezone);
+    const month = monthOf(day);
+    const commission = e.lines.reduce((s, l) => s + l.amount_fen, 0);
+    const perDistributor = new Map<string, DistributorDelta>();
+    const at = (id: string) => {
+      let d = perDistributor.get(id);
+      if (!d) perDistributor.set(id, d = { id, orders: 0, sales: 0, commission: 0 });
+      return d;
+    };
+    if (e.seller) {
+      const s = at(e.seller.id);
+      s.orders += 1;
+      s.sales += e.paidFen;
+    }
+    for (const l of e.lines) at(l.beneficiary_id).commission += l.amount_fen;
+    const distributors = [...perDistributor.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const segment = e.seller ? { grade_code: e.seller.grade_code, region_code: e.seller.region_code } : null;
+    const r = await analyticsRepo.recordOrderPaid(ex, {
+      tenantId: e.tenantId, day, month, paidFen: e.paidFen, commissionFen: commission, distributors,
+      seller: e.seller ? { id: e.seller.id, grade: e.seller.grade_code, city: cityOf(e.seller.region_code) } : null,
+    });
+    const open = { skipFirstUpdate: true };
+    if (!r.daily) {
+      await analyticsRepo.addToSlot(ex, 'analytics_daily', { tenant_id: e.tenantId, day }, {
+        orders: 1, gross_sales_fen: e.paidFen, commission_fen: commission, ledger_pending_fen: commission, ledger_expense_fen: -commission,
+        last_order_distributors: r.moved ? 1 : 0,
+      }, open);
+    }
+    if (r.moved && r.prev !== null && !r.prevDaily) await analyticsRepo.addToSlot(ex, 'analytics_daily', { tenant_id: e.tenantId, day: r.prev }, { last_order_distributors: -1 }, open);
+    const key = { grade_code: segment?.grade_code ?? '', region_code: cityOf(segment?.region_code) };
+    const figures = { orders: 1, gross_sales_fen: e.paidFen, commission_fen: commission };
+    if (!r.segmentDaily) await analyticsRepo.addToSlot(ex, 'analytics_segment_daily', { tenant_id: e.tenantId, day, ...key }, figures, open);
+    if (!r.segmentMonthly) await analyticsRepo.addToSlot(ex, 'analytics_segment_monthly', { tenant_id: e.tenantId, month, ...key }, figures, open);
+  }
+
+  /**
+   * A journal outside the order path that changed commission lines' amounts (a confirmed risk
+   * event reverses held lines): the lines' beneficiaries, days and segments move with it.
+   */
+  async function linesChanged(ex: Executor, tenantId: string, byLine: Map<string, number>) {
+    const lines = await analyticsRepo.linesOf(ex, tenantId, [...byLine.keys()]);
+    const tz = await timezoneOf(ex, tenantId);
+    type Group = { day: string; sellerId: string | null; fen: number };
+    const groups = new Map<string, Group>();
+    const perDistributorDay = new Map<string, { day: string; row: DistributorDelta }>();
+    for (const l of lines) {
+      const fen = byLine.get(l.id) ?? 0;
+      const day = localDate(l.paid_at, tz);
+      const g = groups.get(`${day}|${l.seller_id ?? ''}`) ?? { day, sellerId: l.seller_id, fen: 0 };
+      g.fen += fen;
+      groups.set(`${day}|${l.seller_id ?? ''}`, g);
+      const k = `${day}|${l.beneficiary_id}`;
+      const d = perDistributorDay.get(k) ?? { day, row: { id: l.beneficiary_id, orders: 0, sales: 0, commission: 0 } };
+      d.row.commission += fen;
+      perDistributorDay.set(k, d);
+    }
+    for (const { day, row } of [...perDistributorDay.values()].sort((a, b) => (a.row.id < b.row.id ? -1 : a.row.id > b.row.id ? 1 : 0))) {
+      await analyticsRepo.addToDistributors(ex, tenantId, day, monthOf(day), [row]);
+    }
+    for (const g of groups.values()) {
+      await addDaily(ex, tenantId, g.day, { commission_fen: g.fen, commission_reversed_fen: -g.fen });
+      const segment = g.sellerId ? (await analyticsRepo.segmentOf(ex, tenantId, g.sellerId)) ?? null : null;
+      await addSegment(ex, tenantId, g.day, segment, { commission_fen: g.fen });
+    }
+  }
+
+  async function orderRefunded(ex: Executor, e: Extract<AnalyticsEvent, { type: 'order_event' }>, refundFen: number) {
+    const day = localDate(e.order.paid_at, e.timezone);
+    // What the refund's journal took from each beneficiary: exactly the commission it reversed.
+    const taken = await analyticsRepo.refundByParty(ex, e.tenantId, e.eventId);
+    const reversed = -[...taken.values()].reduce((s, v) => s + v, 0);
+    const rows = new Map<string, DistributorDelta>([...taken.entries()].map(([id, amount]) => [id, { id, orders: 0, sales: 0, commission: amount }]));
+    const sellerId = e.order.seller_id;
+    if (sellerId) {
+      const s = rows.get(sellerId) ?? { id: sellerId, orders: 0, sales: 0, commission: 0 };
+      s.sales -= refundFen;
+      rows.set(sellerId, s);
+    }
+    await analyticsRepo.addToDistributors(ex, e.tenantId, day, monthOf(day), [...rows.values()]);
+    await addDaily(ex, e.tenantId, day, { refunded_fen: refundFen, refunds: 1, commission_fen: -reversed, commission_reversed_fen: reversed });
+    const segment = sellerId ? (await analyticsRepo.segmentOf(ex, e.tenantId, sellerId)) ?? null : null;
+    await addSegment(ex, e.tenantId, day, segment, { refunded_fen: refundFen, commission_fen: -reversed });
+  }
+
+  return {
+    async record(ex, e) {
+      switch (e.type) {
+        case 'order_paid':
+          return orderPaid(ex, e);
+        case 'order_event':
+          if ((e.kind === 'refunded' || e.kind === 'cancelled') && e.refundFen !== null && e.refundFen > 0) return orderRefunded(ex, e, e.refundFen);
+          return;
+        case 'distributor_created': {
+          const d = await analyticsRepo.segmentOf(ex, e.tenantId, e.distributorId);
+          const day = localDate(clock.now(), await timezoneOf(ex, e.tenantId));
+          await addDaily(ex, e.tenantId, day, { new_distributors: 1 });
+          await addSegment(ex, e.tenantId, day, d ?? null, { new_distributors: 1 });
+          return;
+        }
+        case 'bound':
+          return addDaily(ex, e.tenantId, localDate(e.at, await timezoneOf(ex, e.tenantId)), { new_bindings: 1 });
+        case 'visit':
+          return addDaily(ex, e.tenantId, localDate(e.at, e.timezone ?? await timezoneOf(ex, e.tenantId)), { visits: 1 });
+        default: {
+          const never: never = e;
+          throw new Error(`unknown analytics event ${String((never as { type?: unknown }).type)}`);
+        }
+      }
+    },
+
+    async posted(ex, tenantId, legs) {
+      const deltas: Partial<Record<DailyCounter, number>> = {};
+      const add = (c: DailyCounter, v: number) => { deltas[c] = (deltas[c] ?? 0) + v; };
+      // What each commission line's amount moved by (a line moving between accounts nets to 0).
+      const byLine = new Map<string, number>();
+      let any = false;
+      for (const l of legs) {
+        // An accrual is the order's own: order_paid records its ledger columns in its one statement.
+        if (l.kind === 'accrue') continue;
+        any = true;
+        const column = LEDGER_COLUMN[l.purpose];
+        if (column) add(column, l.amount);
+        if (l.kind === 'make_available' && l.purpose === 'available') add('made_available_fen', l.amount);
+        if (l.kind === 'settle' && l.purpose === 'withdrawable') add('settled_fen', l.amount);
+        // Refunds are recorded by order_event, which reads the refund's journal.
+        if (l.commissionId && l.owner !== 'tenant' && l.kind !== 'refund') byLine.set(l.commissionId, (byLine.get(l.commissionId) ?? 0) + l.amount);
+      }
+      if (!any) return;
+      await addDaily(ex, tenantId, localDate(clock.now(), await timezoneOf(ex, tenantId)), deltas);
+      for (const [id, fen] of byLine) if (fen === 0) byLine.delete(id);
+      if (byLine.size > 0) await linesChanged(ex, tenantId, byLine);
+    },
+  };
+}

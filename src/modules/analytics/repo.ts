@@ -1,0 +1,348 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Executor } from '../../db/database.ts';
+import type { RangeParts } from './periods.ts';
+
+/** Tables whose rows are spread over slots (see the analytics migration). */
+export type SlotTable = 'analytics_daily' | 'analytics_segment_daily' | 'analytics_segment_monthly';
+
+export const DAILY_COUNTERS = [
+  'orders', 'gross_sales_fen', 'refunded_fen', 'refunds', 'commission_fen', 'commission_reversed_fen',
+  'new_distributors', 'new_bindings', 'visits', 'last_order_distributors',
+  'ledger_pending_fen', 'ledger_available_fen', 'ledger_withdrawable_fen', 'ledger_withdrawing_fen', 'ledger_withdrawn_fen',
+  'ledger_clearing_fen', 'ledger_fee_income_fen', 'ledger_expense_fen', 'made_available_fen', 'settled_fen',
+] as const;
+export type DailyCounter = (typeof DAILY_COUNTERS)[number];
+
+export const SEGMENT_COUNTERS = ['orders', 'gross_sales_fen', 'refunded_fen', 'commission_fen', 'new_distributors'] as const;
+export type SegmentCounter = (typeof SEGMENT_COUNTERS)[number];
+
+/** New slots are drawn from 0..SLOTS-1 when every existing slot of a row is held by others. */
+const SLOTS = 64;
+
+export interface DistributorDelta { id: string; orders: number; sales: number; commission: number }
+
+type Key = Record<string, string | RawBuilder<unknown>>;
+
+const eq = (alias: string, key: Key): RawBuilder<unknown> =>
+  sql.join(Object.entries(key).map(([k, v]) => sql`${sql.ref(`${alias}.${k}`)} = ${v}`), sql` and `);
+
+type Deltas = Partial<Record<string, number | RawBuilder<unknown>>>;
+
+/**
+ * UPDATE of the lowest slot of one logical row that no other transaction holds (SKIP LOCKED: it
+ * never waits), adding `deltas`; RETURNING one row when it found one. A delta may be SQL (a value
+ * another part of the same statement computes).
+ */
+function slotUpdate(table: SlotTable, key: Key, deltas: Deltas, only: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+  const t = sql.table(table);
+  const entries = Object.entries(deltas).filter((e): e is [string, number | RawBuilder<unknown>] => e[1] !== undefined && e[1] !== 0);
+  return sql`
+    update ${t} as t set ${sql.join(entries.map(([c, v]) => sql`${sql.ref(c)} = ${sql.ref(`t.${c}`)} + ${v}`))}
+     where ${only} and ${eq('t', key)}
+       and t.slot = (select s.slot from ${t} as s where ${eq('s', key)} order by s.slot limit 1 for update skip locked)
+    returning t.slot`;
+}
+
+export interface OrderPaidRollup {
+  tenantId: string; day: string; month: string;
+  seller: { id: string; grade: string; city: string } | null;
+  paidFen: number; commissionFen: number;
+  /** Per distributor (the seller, the beneficiaries), sorted by id. */
+  distributors: DistributorDelta[];
+}
+
+export const analyticsRepo = {
+  /**
+   * Adds `deltas` to one logical row: into the lowest slot no other transaction holds, else into
+   * a new slot. Exact under any concurrency (every add is an UPDATE of a row this transaction
+   * locked) and it does not wait on other writers: a binding adds to the day's row early in an
+   * order's transaction, so a wait here could close a cycle with an order holding the accounts.
+   * Only when new slots keep colliding does it fall back to an upsert that may wait.
+   */
+  async addToSlot(ex: Executor, table: SlotTable, key: Record<string, string>, deltas: Partial<Record<string, number>>, opts: { skipFirstUpdate?: boolean } = {}): Promise<void> {
+    const entries = Object.entries(deltas).filter((e): e is [string, number] => e[1] !== undefined && e[1] !== 0);
+    if (entries.length === 0) return;
+    const t = sql.table(table);
+    const keyCols = Object.keys(key);
+    const cols = sql.join([...keyCols, 'slot', ...entries.map(([c]) => c)].map((c) => sql.ref(c)));
+    const values = (slot: number) => sql.join([...keyCols.map((k) => sql`${key[k]}`), sql`${slot}`, ...entries.map(([, v]) => sql`${v}`)]);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (attempt > 0 || !opts.skipFirstUpdate) {
+        const updated = await slotUpdate(table, key, deltas).execute(ex);
+        if (updated.rows.length > 0) return;
+      }
+      const opened = await sql<{ slot: number }>`
+        insert into ${t} (${cols}) values (${values(attempt === 0 ? 0 : Math.floor(Math.random() * SLOTS))})
+        on conflict do nothing returning slot`.execute(ex);
+      if (opened.rows.length > 0) return;
+    }
+    await sql`
+      insert into ${t} as t (${cols}) values (${values(Math.floor(Math.random() * SLOTS))})
+      on conflict (${sql.join([...keyCols, 'slot'].map((c) => sql.ref(c)))}) do update
+        set ${sql.join(entries.map(([c]) => sql`${sql.ref(c)} = ${sql.ref(`t.${c}`)} + ${sql.ref(`excluded.${c}`)}`))}`.execute(ex);
+  },
+
+  /**
+   * Everything an order adds, in one statement (it runs while the order holds its chain's ledger
+   * accounts, so every round trip here is time other orders of the chain wait): the distributors'
+   * daily and monthly rows, the seller's latest order day, the tenant's day (with the accrual's
+   * ledger columns) and the seller's segment, day and month. Locks are taken in that order. Slot
+   * rows it found no free slot of are answered, for addToSlot to open.
+   */
+  async recordOrderPaid(ex: Executor, p: OrderPaidRollup): Promise<{ daily: boolean; prevDaily: boolean; segmentDaily: boolean; segmentMonthly: boolean; moved: boolean; prev: string | null }> {
+    const rows = p.distributors;
+    const seg = { grade_code: p.seller?.grade ?? '', region_code: p.seller?.city ?? '' };
+    const dailyKey = { tenant_id: p.tenantId, day: p.day };
+    const r = await sql<{ daily: number; prev_daily: number; segment_daily: number; segment_monthly: number; moved: number; prev: string | null }>`
+      with v as (
+        select * from unnest(${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.orders)}::int[], ${rows.map((x) => x.sales)}::bigint[], ${rows.map((x) => x.commission)}::bigint[])
+          with ordinality as v(id, orders, sales, commission, n)
+      ), dd as (
+        insert into analytics_distributor_daily as t (distributor_id, day, tenant_id, orders, sales_fen, commission_fen)
+        select v.id, ${p.day}::date, ${p.tenantId}, v.orders, v.sales, v.commission from v order by v.n
+        on conflict (distributor_id, day) do update
+          set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
+        returning 1
+      ), dm as (
+        insert into analytics_distributor_monthly as t (distributor_id, month, tenant_id, orders, sales_fen, commission_fen)
+        select v.id, ${p.month}::date, ${p.tenantId}, v.orders, v.sales, v.commission from v where (select count(*) from dd) >= 0 order by v.n
+        on conflict (distributor_id, month) do update
+          set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
+        returning 1
+      ), act as (
+        insert into analytics_distributor_activity as a (distributor_id, tenant_id, last_order_day)
+        select ${p.seller?.id ?? null}::text, ${p.tenantId}, ${p.day}::date where ${p.seller?.id ?? null}::text is not null and (select count(*) from dm) >= 0
+        on conflict (distributor_id) do update set prev_order_day = a.last_order_day, last_order_day = excluded.last_order_day
+          where a.last_order_day < excluded.last_order_day
+        returning prev_order_day
+      ), moved as (
+        select count(*)::int as n, max(prev_order_day) as prev from act
+      ), d1 as (${slotUpdate('analytics_daily', dailyKey, {
+        orders: 1, gross_sales_fen: p.paidFen, commission_fen: p.commissionFen, ledger_pending_fen: p.commissionFen, ledger_expense_fen: -p.commissionFen,
+        last_order_distributors: sql`(select n from moved)`,
+      })}), d0 as (${slotUpdate('analytics_daily', { tenant_id: p.tenantId, day: sql`(select prev from moved)` }, { last_order_distributors: -1 }, sql`(select prev from moved) is not null`)
+      }), sd as (${slotUpdate('analytics_segment_daily', { tenant_id: p.tenantId, day: p.day, ...seg }, { orders: 1, gross_sales_fen: p.paidFen, commission_fen: p.commissionFen })
+      }), sm as (${slotUpdate('analytics_segment_monthly', { tenant_id: p.tenantId, month: p.month, ...seg }, { orders: 1, gross_sales_fen: p.paidFen, commission_fen: p.commissionFen })})
+      select (select count(*) from d1)::int as daily, (select count(*) from d0)::int as prev_daily, (select count(*) from sd)::int as segment_daily,
+             (select count(*) from sm)::int as segment_monthly, (select n from moved) as moved, (select prev::text from moved) as prev`.execute(ex);
+    const x = r.rows[0]!;
+    return { daily: x.daily > 0, prevDaily: x.prev_daily > 0, segmentDaily: x.segment_daily > 0, segmentMonthly: x.segment_monthly > 0, moved: x.moved > 0, prev: x.prev };
+  },
+
+  /**
+   * Adds to distributors' daily and monthly rows, in distributor id order (concurrent writers of
+   * overlapping sets lock them in the same order).
+   */
+  async addToDistributors(ex: Executor, tenantId: string, day: string, month: string, rows: DistributorDelta[]): Promise<void> {
+    const live = rows.filter((r) => r.orders !== 0 || r.sales !== 0 || r.commission !== 0).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (live.length === 0) return;
+    const ids = live.map((r) => r.id);
+    const orders = live.map((r) => r.orders);
+    const sales = live.map((r) => r.sales);
+    const commission = live.map((r) => r.commission);
+    await sql`
+      with v as (
+        select * from unnest(${ids}::text[], ${orders}::int[], ${sales}::bigint[], ${commission}::bigint[]) with ordinality as v(id, orders, sales, commission, n)
+      ), d as (
+        insert into analytics_distributor_daily as t (distributor_id, day, tenant_id, orders, sales_fen, commission_fen)
+        select v.id, ${day}::date, ${tenantId}, v.orders, v.sales, v.commission from v order by v.n
+        on conflict (distributor_id, day) do update
+          set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
+        returning 1
+      )
+      insert into analytics_distributor_monthly as t (distributor_id, month, tenant_id, orders, sales_fen, commission_fen)
+      select v.id, ${month}::date, ${tenantId}, v.orders, v.sales, v.commission from v where (select count(*) from d) >= 0 order by v.n
+      on conflict (distributor_id, month) do update
+        set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen`.execute(ex);
+  },
+
+  /** What a refund's journal took back from each distributor (negative amounts). */
+  async refundByParty(ex: Executor, tenantId: string, eventId: string): Promise<Map<string, number>> {
+    const r = await sql<{ party_id: string; amount: number }>`
+      select p.party_id, sum(p.amount)::bigint as amount
+        from journal_entries j join postings p on p.journal_id = j.id
+       where j.tenant_id = ${tenantId} and j.ref_type = 'order_event' and j.ref_id = ${eventId} and p.party_id is not null
+       group by p.party_id`.execute(ex);
+    return new Map(r.rows.map((x) => [x.party_id, Number(x.amount)]));
+  },
+
+  /** Commission lines with their beneficiary and their order's payment and seller. */
+  async linesOf(ex: Executor, tenantId: string, ids: string[]) {
+    return ex.selectFrom('commissions as c').innerJoin('orders as o', 'o.id', 'c.order_id')
+      .select(['c.id', 'c.beneficiary_id', 'o.paid_at', 'o.seller_id']).where('c.tenant_id', '=', tenantId).where('c.id', 'in', ids).execute();
+  },
+
+  async segmentOf(ex: Executor, tenantId: string, distributorId: string): Promise<{ grade_code: string; region_code: string | null } | undefined> {
+    return ex.selectFrom('distributors').select(['grade_code', 'region_code']).where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+  },
+
+  // ------------------------------------------------------------------------------- reading
+
+  /**
+   * One pass over the tenant's daily rows: the period's sums, the all-time ledger sums (the
+   * balances), distributors up to `to`, and the latest-order histogram from `activeFrom` on.
+   */
+  async kpiSums(ex: Executor, tenantId: string, from: string, to: string, activeFrom: string) {
+    const inRange = sql`t.day between ${from}::date and ${to}::date`;
+    const r = await sql<Record<string, number | null>>`
+      select
+        sum(t.orders) filter (where ${inRange})::bigint as orders,
+        sum(t.gross_sales_fen) filter (where ${inRange})::bigint as gross_sales_fen,
+        sum(t.refunded_fen) filter (where ${inRange})::bigint as refunded_fen,
+        sum(t.refunds) filter (where ${inRange})::bigint as refunds,
+        sum(t.commission_fen) filter (where ${inRange})::bigint as commission_fen,
+        sum(t.commission_reversed_fen) filter (where ${inRange})::bigint as commission_reversed_fen,
+        sum(t.new_distributors) filter (where ${inRange})::bigint as new_distributors,
+        sum(t.new_distributors) filter (where t.day <= ${to}::date)::bigint as distributors,
+        sum(t.new_bindings) filter (where ${inRange})::bigint as new_bindings,
+        sum(t.visits) filter (where ${inRange})::bigint as visits,
+        sum(t.ledger_withdrawn_fen) filter (where ${inRange})::bigint as withdrawn_fen,
+        sum(t.ledger_fee_income_fen) filter (where ${inRange})::bigint as withdrawal_fee_fen,
+        sum(t.settled_fen) filter (where ${inRange})::bigint as settled_fen,
+        sum(t.made_available_fen) filter (where ${inRange})::bigint as made_available_fen,
+        sum(t.last_order_distributors) filter (where t.day >= ${activeFrom}::date)::bigint as active_distributors,
+        sum(t.ledger_pending_fen)::bigint as pending_fen,
+        sum(t.ledger_available_fen)::bigint as available_fen,
+        sum(t.ledger_withdrawable_fen)::bigint as withdrawable_fen,
+        sum(t.ledger_withdrawing_fen)::bigint as withdrawing_fen,
+        sum(t.ledger_clearing_fen)::bigint as in_flight_fen,
+        sum(t.ledger_withdrawn_fen)::bigint as withdrawn_total_fen,
+        sum(t.ledger_expense_fen)::bigint as expense_fen
+      from analytics_daily t where t.tenant_id = ${tenantId}`.execute(ex);
+    const row = r.rows[0] ?? {};
+    const n = (k: string) => Number(row[k] ?? 0);
+    return {
+      orders: n('orders'), gross_sales_fen: n('gross_sales_fen'), refunded_fen: n('refunded_fen'), refunds: n('refunds'),
+      commission_fen: n('commission_fen'), commission_reversed_fen: n('commission_reversed_fen'),
+      new_distributors: n('new_distributors'), distributors: n('distributors'), new_bindings: n('new_bindings'), visits: n('visits'),
+      withdrawn_fen: n('withdrawn_fen'), withdrawal_fee_fen: n('withdrawal_fee_fen'), settled_fen: n('settled_fen'), made_available_fen: n('made_available_fen'),
+      active_distributors: n('active_distributors'),
+      pending_fen: n('pending_fen'), available_fen: n('available_fen'), withdrawable_fen: n('withdrawable_fen'), withdrawing_fen: n('withdrawing_fen'),
+      in_flight_fen: n('in_flight_fen'), withdrawn_total_fen: n('withdrawn_total_fen'), expense_fen: n('expense_fen'),
+    };
+  },
+
+  /** Per period, the sum of one column expression of the daily rows. */
+  async series(ex: Executor, tenantId: string, expr: RawBuilder<unknown>, from: string, to: string, trunc: 'day' | 'week' | 'month'): Promise<Map<string, number>> {
+    const period = trunc === 'day' ? sql`t.day` : sql`date_trunc(${trunc}, t.day)::date`;
+    const r = await sql<{ period: string; value: number | null }>`
+      select (${period})::text as period, sum(${expr})::bigint as value
+        from analytics_daily t
+       where t.tenant_id = ${tenantId} and t.day between ${from}::date and ${to}::date
+       group by 1`.execute(ex);
+    return new Map(r.rows.map((x) => [x.period, Number(x.value ?? 0)]));
+  },
+
+  /** Segment sums over whole months and loose days, grouped by grade or by region prefix. */
+  async segments(ex: Executor, tenantId: string, parts: RangeParts, group: RawBuilder<unknown>) {
+    const days = parts.dayRuns.length ? sql.join(parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`), sql` or `) : sql`false`;
+    const months = parts.monthSpan ? sql`month between ${parts.monthSpan[0]}::date and ${parts.monthSpan[1]}::date` : sql`false`;
+    const r = await sql<{ key: string; orders: number; gross_sales_fen: number; refunded_fen: number; commission_fen: number; new_distributors: number }>`
+      select ${group} as key, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as gross_sales_fen, sum(refunded_fen)::bigint as refunded_fen,
+             sum(commission_fen)::bigint as commission_fen, sum(new_distributors)::bigint as new_distributors
+        from (
+          select grade_code, region_code, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors
+            from analytics_segment_monthly where tenant_id = ${tenantId} and (${months})
+          union all
+          select grade_code, region_code, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors
+            from analytics_segment_daily where tenant_id = ${tenantId} and (${days})
+        ) s
+       group by 1`.execute(ex);
+    return r.rows.map((x) => ({
+      key: x.key, orders: Number(x.orders), gross_sales_fen: Number(x.gross_sales_fen), refunded_fen: Number(x.refunded_fen),
+      commission_fen: Number(x.commission_fen), new_distributors: Number(x.new_distributors),
+    }));
+  },
+
+  /**
+   * The first `depth` entries of each period's ranking by `metric`, all periods in one statement
+   * (each a short index range on (tenant, period, metric desc)).
+   */
+  async rankings(ex: Executor, tenantId: string, metric: 'sales_fen' | 'commission_fen', months: string[], days: string[], depth: number) {
+    const m = sql.ref(metric);
+    const r = await sql<{ list: string; distributor_id: string; value: number }>`
+      select 'm' || l.k::text as list, x.distributor_id, x.value
+        from unnest(${months}::date[]) as l(k)
+        cross join lateral (
+          select distributor_id, ${m} as value from analytics_distributor_monthly
+           where tenant_id = ${tenantId} and month = l.k and ${m} > 0 order by ${m} desc, distributor_id limit ${depth}
+        ) x
+      union all
+      select 'd' || l.k::text as list, x.distributor_id, x.value
+        from unnest(${days}::date[]) as l(k)
+        cross join lateral (
+          select distributor_id, ${m} as value from analytics_distributor_daily
+           where tenant_id = ${tenantId} and day = l.k and ${m} > 0 order by ${m} desc, distributor_id limit ${depth}
+        ) x`.execute(ex);
+    return r.rows.map((x) => ({ list: x.list, distributor_id: x.distributor_id, value: Number(x.value) }));
+  },
+
+  /**
+   * Exact totals over the range for the given distributors: per distributor, one index range of
+   * its monthly rows and one of its daily rows per run of loose days.
+   */
+  async totalsFor(ex: Executor, ids: string[], parts: RangeParts) {
+    if (ids.length === 0) return [];
+    const pieces: RawBuilder<unknown>[] = [];
+    if (parts.monthSpan) {
+      pieces.push(sql`select sum(orders) as orders, sum(sales_fen) as sales_fen, sum(commission_fen) as commission_fen from analytics_distributor_monthly
+        where distributor_id = v.id and month between ${parts.monthSpan[0]}::date and ${parts.monthSpan[1]}::date`);
+    }
+    for (const [a, b] of parts.dayRuns) {
+      pieces.push(sql`select sum(orders) as orders, sum(sales_fen) as sales_fen, sum(commission_fen) as commission_fen from analytics_distributor_daily
+        where distributor_id = v.id and day between ${a}::date and ${b}::date`);
+    }
+    if (pieces.length === 0) return [];
+    const r = await sql<{ distributor_id: string; orders: number | null; sales_fen: number | null; commission_fen: number | null }>`
+      select v.id as distributor_id, sum(p.orders)::bigint as orders, sum(p.sales_fen)::bigint as sales_fen, sum(p.commission_fen)::bigint as commission_fen
+        from unnest(${ids}::text[]) as v(id)
+        cross join lateral (${sql.join(pieces, sql` union all `)}) p
+       group by v.id`.execute(ex);
+    return r.rows.map((x) => ({ distributor_id: x.distributor_id, orders: Number(x.orders ?? 0), sales_fen: Number(x.sales_fen ?? 0), commission_fen: Number(x.commission_fen ?? 0) }));
+  },
+
+  /** The same for every distributor of the tenant (the fallback when rankings are flat). */
+  async totalsAll(ex: Executor, tenantId: string, metric: 'sales_fen' | 'commission_fen', parts: RangeParts, limit: number) {
+    const m = sql.ref(metric);
+    const days = parts.dayRuns.length ? sql.join(parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`), sql` or `) : sql`false`;
+    const months = parts.monthSpan ? sql`month between ${parts.monthSpan[0]}::date and ${parts.monthSpan[1]}::date` : sql`false`;
+    const r = await sql<{ distributor_id: string; orders: number; sales_fen: number; commission_fen: number }>`
+      select distributor_id, sum(orders)::bigint as orders, sum(sales_fen)::bigint as sales_fen, sum(commission_fen)::bigint as commission_fen
+        from (
+          select distributor_id, orders, sales_fen, commission_fen from analytics_distributor_monthly where tenant_id = ${tenantId} and (${months})
+          union all
+          select distributor_id, orders, sales_fen, commission_fen from analytics_distributor_daily where tenant_id = ${tenantId} and (${days})
+        ) s
+       group by distributor_id having sum(${m}) > 0
+       order by sum(${m}) desc, distributor_id limit ${limit}`.execute(ex);
+    return r.rows.map((x) => ({ distributor_id: x.distributor_id, orders: Number(x.orders), sales_fen: Number(x.sales_fen), commission_fen: Number(x.commission_fen) }));
+  },
+
+  /** One distributor's daily rows in [from, to]. */
+  async distributorDays(ex: Executor, distributorId: string, from: string, to: string) {
+    const r = await sql<{ day: string; orders: number; sales_fen: number; commission_fen: number }>`
+      select day::text as day, orders, sales_fen, commission_fen from analytics_distributor_daily
+       where distributor_id = ${distributorId} and day between ${from}::date and ${to}::date order by day`.execute(ex);
+    return r.rows.map((x) => ({ day: x.day, orders: Number(x.orders), sales_fen: Number(x.sales_fen), commission_fen: Number(x.commission_fen) }));
+  },
+
+  /** The funnel's counts for one distributor between two instants, from the base tables' per-distributor indexes. */
+  async funnelCounts(ex: Executor, tenantId: string, distributorId: string, start: Date, end: Date) {
+    const [visits, bindings, orders] = await Promise.all([
+      sql<{ visits: number; visitors: number }>`
+        select count(*)::bigint as visits, count(distinct visitor_id)::bigint as visitors from visits
+         where distributor_id = ${distributorId} and tenant_id = ${tenantId} and at >= ${start} and at < ${end}`.execute(ex),
+      sql<{ bindings: number }>`
+        select count(*)::bigint as bindings from binding_events
+         where to_distributor_id = ${distributorId} and tenant_id = ${tenantId} and kind in ('bind', 'rebind') and at >= ${start} and at < ${end}`.execute(ex),
+      sql<{ orders: number; buyers: number; sales_fen: number | null }>`
+        select count(*)::bigint as orders, count(distinct buyer_external_id)::bigint as buyers, sum(paid_fen - refunded_fen)::bigint as sales_fen from orders
+         where seller_id = ${distributorId} and tenant_id = ${tenantId} and paid_at >= ${start} and paid_at < ${end}`.execute(ex),
+    ]);
+    return {
+      visits: Number(visits.rows[0]?.visits ?? 0), unique_visitors: Number(visits.rows[0]?.visitors ?? 0),
+      bindings: Number(bindings.rows[0]?.bindings ?? 0),
+      orders: Number(orders.rows[0]?.orders ?? 0), buyers: Number(orders.rows[0]?.buyers ?? 0), sales_fen: Number(orders.rows[0]?.sales_fen ?? 0),
+    };
+  },
+};

@@ -45,6 +45,8 @@ export const ConfigSchema = Type.Object({
    * throttling and the registration limits count per client address.
    */
   trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1, maximum: 10 }), Type.String({ minLength: 1 })]),
+  /** Bearer token a Prometheus scraper must send to GET /metrics; unset, /metrics is open (keep it behind the proxy). */
+  metricsToken: Type.Optional(Type.String({ minLength: 16 })),
   /** Upper bound on a request body, bytes. */
   bodyLimit: Type.Integer({ minimum: 1024 }),
   /** Seconds a graceful shutdown waits for in-flight requests. */
@@ -119,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: (opt(env, 'FENXIAO_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/+$/, ''),
     logLevel: (opt(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'],
     trustProxy: trustProxy(opt(env, 'FENXIAO_TRUST_PROXY')),
+    metricsToken: opt(env, 'FENXIAO_METRICS_TOKEN'),
     bodyLimit: int(env, 'FENXIAO_BODY_LIMIT', 1024 * 1024),
     shutdownGraceSeconds: int(env, 'FENXIAO_SHUTDOWN_GRACE_SECONDS', 20),
     runJobs: bool(env, 'FENXIAO_RUN_JOBS', true),
@@ -133,7 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
   if (config.databaseUrl === undefined) delete config.databaseUrl;
-  for (const key of ['rootToken', 'masterKey', 'previousMasterKeys', 'redisUrl', 'amqpUrl', 's3'] as const) {
+  for (const key of ['rootToken', 'metricsToken', 'masterKey', 'previousMasterKeys', 'redisUrl', 'amqpUrl', 's3'] as const) {
     if (config[key] === undefined) delete config[key];
   }
   const errors = [...Value.Errors(ConfigSchema, config)];

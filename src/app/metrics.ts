@@ -1,0 +1,71 @@
+import client from 'prom-client';
+import { sql } from 'kysely';
+import type { App } from './http.ts';
+import type { Services } from './services.ts';
+
+/**
+ * Prometheus metrics at GET /metrics: HTTP requests by route and status with their latency, the
+ * process's own (memory, event loop lag, GC), and the money the operator watches — payouts waiting
+ * on a provider, the merchants' payout clearing, open risk events — read from the database when
+ * scraped. Route labels are the route patterns (`/v1/orders/:external_id`), never raw URLs, so
+ * ids and personal data never become label values.
+ */
+export function registerMetrics(app: App, services: Services, options: { token?: string | undefined } = {}): client.Registry {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'fenxiao_' });
+
+  const requests = new client.Counter({
+    name: 'fenxiao_http_requests_total', help: 'HTTP requests answered, by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+  });
+  const duration = new client.Histogram({
+    name: 'fenxiao_http_request_duration_seconds', help: 'Time to answer, by method and route',
+    labelNames: ['method', 'route'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+  });
+  new client.Gauge({
+    name: 'fenxiao_payouts_open', help: 'Payouts handed to a channel and not yet final, by channel and state',
+    labelNames: ['channel', 'state'] as const, registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await services.db.selectFrom('payouts').select(['channel', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('state', 'in', ['created', 'submitted', 'processing', 'wait_user_confirm', 'unknown']).groupBy(['channel', 'state']).execute();
+      for (const r of rows) this.set({ channel: r.channel, state: r.state }, Number(r.n));
+    },
+  });
+  new client.Gauge({
+    name: 'fenxiao_payout_clearing_fen', help: 'Money handed to payout channels and not yet confirmed, all tenants, in fen',
+    registers: [registry],
+    async collect() {
+      const r = await sql<{ s: number | null }>`select sum(p.amount)::bigint as s from postings p join accounts a on a.id = p.account_id
+        where a.owner_type = 'tenant' and a.purpose = 'payout_clearing'`.execute(services.db);
+      this.set(Number(r.rows[0]?.s ?? 0));
+    },
+  });
+  new client.Gauge({
+    name: 'fenxiao_risk_events_open', help: 'Risk events waiting for review, by kind and severity',
+    labelNames: ['kind', 'severity'] as const, registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await services.db.selectFrom('risk_events').select(['kind', 'severity', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', '=', 'open').groupBy(['kind', 'severity']).execute();
+      for (const r of rows) this.set({ kind: r.kind, severity: r.severity }, Number(r.n));
+    },
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    if (route === '/metrics') return;
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', { config: { auth: 'public' }, schema: { hide: true } }, async (req, reply) => {
+    // Scrapers send a bearer token when FENXIAO_METRICS_TOKEN is set; without one, keep
+    // /metrics off the public internet at the proxy.
+    if (options.token && req.headers.authorization !== `Bearer ${options.token}`) {
+      return reply.code(401).send({ error: { code: 'unauthorized', message: 'send the metrics token' } });
+    }
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+  return registry;
+}

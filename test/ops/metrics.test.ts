@@ -1,0 +1,37 @@
+/**
+ * GET /metrics: Prometheus text behind its bearer token, request counts labelled by route pattern
+ * (never a raw URL with an id or a phone number in it), and the money gauges read from the database.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+const TOKEN = 'metrics-token-0123456789';
+let t: TestServer;
+beforeAll(async () => { t = await startTestServer({ env: { FENXIAO_METRICS_TOKEN: TOKEN } }); });
+afterAll(async () => { await t?.close(); });
+
+const scrape = (token?: string) => t.app.inject({ method: 'GET', url: '/metrics', headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+describe('metrics', () => {
+  it('refuses a scrape without the token', async () => {
+    expect((await scrape()).statusCode).toBe(401);
+    expect((await scrape('wrong-token-0123456789')).statusCode).toBe(401);
+  });
+
+  it('counts requests by route pattern and reads the open-risk gauge', async () => {
+    const { key } = await t.tenant();
+    const created = await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'M-13800001234', name: 'M' } });
+    expect(created.statusCode).toBe(201);
+    await t.call('GET', `/v1/distributors/${created.data.id}`, { token: key });
+    const res = await scrape(TOKEN);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    const text = res.body;
+    expect(text).toMatch(/fenxiao_http_requests_total\{method="POST",route="\/v1\/distributors",status="201"\} [1-9]/);
+    expect(text).toMatch(/fenxiao_http_requests_total\{method="GET",route="\/v1\/distributors\/:id",status="200"\} [1-9]/);
+    expect(text).not.toContain(created.data.id);
+    expect(text).not.toContain('13800001234');
+    expect(text).toMatch(/^fenxiao_payout_clearing_fen \d+$/m);
+    expect(text).toContain('fenxiao_process_resident_memory_bytes');
+  });
+});

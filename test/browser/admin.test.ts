@@ -39,7 +39,7 @@ async function login(user: { email: string; password: string }) {
   await page.getByLabel('邮箱').fill(user.email);
   await page.getByLabel('密码').fill(user.password);
   await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('heading', { name: '分销员' }).waitFor();
+  await page.getByRole('heading', { name: '经营概览' }).waitFor();
 }
 
 describe('admin console', () => {
@@ -65,8 +65,11 @@ describe('admin console', () => {
     expect(await page.evaluate(() => Object.keys(sessionStorage))).toContain('fenxiao.admin.session');
     expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes('session')))).toEqual([]);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '账本核对', '风控事件', '审计日志', '管理员与角色', '分销员门户']);
+    expect(entries).toEqual(['经营概览', '分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '账本核对', '风控事件', '审计日志', '管理员与角色', '分销员门户']);
     await expect(page.getByTestId('signed-in-as').textContent()).resolves.toBe('运营小王（运营）');
+    await screenshot(page, 'admin-dashboard-empty');
+    await menu(page, '分销员').click();
+    await page.getByRole('heading', { name: '分销员' }).waitFor();
     await screenshot(page, 'admin-distributors-empty');
   });
 
@@ -275,7 +278,7 @@ describe('admin console', () => {
     const { page } = b;
     await login(AUDITOR);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['分销员', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色']);
+    expect(entries).toEqual(['经营概览', '分销员', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色']);
     await menu(page, '方案设置').click();
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
     await page.getByText('当前角色只读').waitFor();

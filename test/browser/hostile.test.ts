@@ -65,6 +65,8 @@ describe('hostile names', () => {
       await page.getByLabel('邮箱').fill('owner@example.com');
       await page.getByLabel('密码').fill('owner-password-1');
       await page.getByRole('button', { name: '登录' }).click();
+      await page.getByRole('heading', { name: '经营概览' }).waitFor();
+      await page.getByRole('menuitem').filter({ hasText: /^分销员$/ }).click();
       await page.getByTestId('distributors-table').getByRole('link', { name: HOSTILE[0]! }).waitFor();
       await expectNamesAsText(page);
       await expectNoInjection(page, b);

@@ -46,6 +46,13 @@ function localInput(d: Date) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** Fen as the pages show yuan: 103000 → "¥1,030.00". */
+function formatYuanLike(fen: number) {
+  const sign = fen < 0 ? '-' : '';
+  const abs = Math.abs(fen);
+  return `${sign}¥${String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${String(abs % 100).padStart(2, '0')}`;
+}
+
 function menu(page: Page, label: string) {
   return page.getByRole('menuitem').filter({ hasText: new RegExp(`^${label}$`) });
 }
@@ -59,7 +66,7 @@ async function login(user: { email: string; password: string }) {
   await page.getByLabel('邮箱').fill(user.email);
   await page.getByLabel('密码').fill(user.password);
   await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('heading', { name: '分销员' }).waitFor();
+  await page.getByRole('heading', { name: '经营概览' }).waitFor();
 }
 
 /** Confirms the open Popconfirm. */
@@ -103,7 +110,7 @@ describe('money pages: console and portal', () => {
     const { page } = desk;
     await login(OWNER);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色', '分销员门户']);
+    expect(entries).toEqual(['经营概览', '分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色', '分销员门户']);
     await menu(page, '方案设置').click();
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
     await page.getByRole('radio', { name: '审核' }).check();
@@ -492,6 +499,43 @@ describe('money pages: console and portal', () => {
     const text = fs.readFileSync(await csv.path(), 'utf8');
     for (const item of report.items as { withdrawal_id: string }[]) expect(text).toContain(item.withdrawal_id);
     await screenshot(page, 'money-withdrawals-export');
+  });
+
+  it('shows the dashboard with the analytics API\'s own figures: KPIs, the trend, breakdowns and the top 10', async () => {
+    const { page } = desk;
+    await menu(page, '经营概览').click();
+    await page.getByRole('heading', { name: '经营概览' }).waitFor();
+    const kpis = await api('GET', '/v1/analytics/kpis');
+    expect(kpis.orders).toBe(1);
+    const kpi = (name: string) => page.getByTestId(`kpi-${name}`);
+    for (const name of ['sales_fen', 'orders', 'commission_fen', 'distributors', 'new_distributors', 'active_distributors', 'settled_fen', 'withdrawn_fen'] as const) {
+      await expect.poll(() => kpi(name).getAttribute('data-value')).toBe(String(kpis[name]));
+    }
+    await expect(kpi('sales_fen').textContent()).resolves.toContain('¥1,030.00');
+    for (const name of ['pending_fen', 'available_fen', 'withdrawable_fen', 'withdrawing_fen', 'withdrawn_fen', 'commission_expense_fen'] as const) {
+      await expect(kpi(`balance-${name}`).getAttribute('data-value')).resolves.toBe(String(kpis.balances[name]));
+    }
+    const series = await api('GET', '/v1/analytics/timeseries?metric=sales_fen&interval=day');
+    await expect.poll(() => page.getByTestId('series-total').getAttribute('data-value')).toBe(String(series.total));
+    expect(series.total).toBe(kpis.sales_fen);
+    await page.getByTestId('series-chart').locator('canvas').waitFor();
+    await page.getByTestId('series-interval').getByText('按月').click();
+    const monthly = await api('GET', '/v1/analytics/timeseries?metric=sales_fen&interval=month');
+    await expect.poll(() => page.getByTestId('series-chart').getAttribute('aria-label')).toContain(`${monthly.points.length} 个时段`);
+    const top = await api('GET', '/v1/analytics/top?metric=sales&limit=10');
+    const topRows = page.getByTestId('top-table').locator('tbody tr');
+    await expect.poll(() => topRows.count()).toBe(top.items.length);
+    await topRows.first().getByRole('link', { name: top.items[0].name }).waitFor();
+    const byGrade = await api('GET', '/v1/analytics/breakdown?by=grade');
+    await page.getByTestId('breakdown-grade').getByText(formatYuanLike(byGrade.totals.sales_fen)).first().waitFor();
+    await page.getByTestId('breakdown-region').waitFor();
+    await screenshot(page, 'money-dashboard');
+    await expectNoCriticalA11yViolations(page, 'money-dashboard');
+
+    // A distributor's funnel on its page.
+    await page.goto(`${t.base}/admin/distributors/${wang.id}`);
+    const funnel = await api('GET', `/v1/analytics/funnel?distributor_id=${wang.id}`);
+    await page.getByTestId('funnel').getByText(String(funnel.orders), { exact: true }).first().waitFor();
   });
 
   it('a refund after settlement leaves the withdrawable balance negative, shown as a debt', async () => {

@@ -4,6 +4,7 @@ import type * as ProgramSchemas from '../../src/modules/program/schema.ts';
 import type * as PortalSchemas from '../../src/modules/portal/schema.ts';
 import type * as OrderSchemas from '../../src/modules/orders/schema.ts';
 import type * as ReconciliationSchemas from '../../src/modules/reconciliation/schema.ts';
+import type * as AnalyticsSchemas from '../../src/modules/analytics/schema.ts';
 import type { AdminRole } from '../../src/db/schema.ts';
 
 /**
@@ -27,6 +28,13 @@ export type OrderItem = OrderView['items'][number];
 export type CommissionLine = Static<typeof OrderSchemas.CommissionLine>;
 export type CommissionStatus = CommissionLine['status'];
 export type WithdrawalRules = Static<typeof PortalSchemas.WithdrawalRules>;
+export type AnalyticsKpis = Static<typeof AnalyticsSchemas.Kpis>;
+export type AnalyticsSeries = Static<typeof AnalyticsSchemas.Series>;
+export type AnalyticsBreakdown = Static<typeof AnalyticsSchemas.Breakdown>;
+export type AnalyticsTop = Static<typeof AnalyticsSchemas.Top>;
+export type AnalyticsFunnel = Static<typeof AnalyticsSchemas.Funnel>;
+export type MyEarnings = Static<typeof AnalyticsSchemas.Earnings>;
+export type SeriesMetric = (typeof AnalyticsSchemas.METRICS)[number];
 export type ReconciliationReport = Static<typeof ReconciliationSchemas.ReconciliationReport>;
 export type ReconciliationItem = ReconciliationReport['items'][number];
 export type Mismatch = ReconciliationReport['mismatches'][number];

@@ -25,6 +25,7 @@ const SettlementPage = lazy(() => import('./pages/Settlement.tsx'));
 const WithdrawalsPage = lazy(() => import('./pages/Withdrawals.tsx'));
 const LedgerPage = lazy(() => import('./pages/Ledger.tsx'));
 const ReconciliationPage = lazy(() => import('./pages/Reconciliation.tsx'));
+const DashboardPage = lazy(() => import('./pages/Dashboard.tsx'));
 
 function RequireSession({ children }: { children: ReactNode }) {
   const { session } = useSession();
@@ -59,7 +60,8 @@ export function App() {
               <Routes>
                 <Route path="/login" element={<LoginPage />} />
                 <Route element={<RequireSession><ConsoleLayout /></RequireSession>}>
-                  <Route index element={<Navigate to="/distributors" replace />} />
+                  <Route index element={<Navigate to="/dashboard" replace />} />
+                  <Route path="/dashboard" element={<DashboardPage />} />
                   <Route path="/distributors" element={<DistributorsPage />} />
                   <Route path="/distributors/:id" element={<DistributorDetailPage />} />
                   <Route path="/applications" element={<ApplicationsPage />} />

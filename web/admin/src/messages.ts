@@ -1,4 +1,5 @@
 /** Every string the admin console shows. Chinese first; English must have the same keys. */
+import { analyticsEn, analyticsZh } from './messages-analytics.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
 
 const base = {
@@ -248,7 +249,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -497,7 +498,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

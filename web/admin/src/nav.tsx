@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import {
-  AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, FileSearchOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
+  AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, DashboardOutlined, FileSearchOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
   SettingOutlined, ShoppingOutlined, SolutionOutlined, TeamOutlined, WalletOutlined,
 } from '@ant-design/icons';
 import type { Permission } from '../../../src/app/principal.ts';
@@ -16,9 +16,10 @@ export interface NavEntry {
 
 /**
  * The console's menu. A page joins it when the API behind it exists in this build — no entry
- * before (the dashboard waits for the analytics API).
+ * before.
  */
 export const NAV: NavEntry[] = [
+  { path: '/dashboard', label: 'nav.dashboard', icon: <DashboardOutlined />, anyOf: ['read'] },
   { path: '/distributors', label: 'nav.distributors', icon: <TeamOutlined />, anyOf: ['read'] },
   { path: '/applications', label: 'nav.applications', icon: <SolutionOutlined />, anyOf: ['distributors:write'] },
   { path: '/orders', label: 'nav.orders', icon: <ShoppingOutlined />, anyOf: ['read'] },

@@ -8,6 +8,7 @@ import { saveBlob } from '../../../shared/api.ts';
 import { fenToYuan, formatBytes, formatTime } from '../../../shared/format.ts';
 import type { Distributor, DocumentView, Grade, Page, Profile, TeamMember, UplineMember } from '../../../shared/types.ts';
 import { Chart } from '../components/Chart.tsx';
+import { DistributorFunnel } from '../components/DistributorFunnel.tsx';
 import { DistributorMoney } from '../components/DistributorMoney.tsx';
 import { HundredthsInput } from '../components/HundredthsInput.tsx';
 import { StatusTag } from '../components/StatusTag.tsx';
@@ -305,6 +306,8 @@ export default function DistributorDetailPage() {
       </Card>
 
       <DistributorMoney id={d.id} />
+
+      <DistributorFunnel id={d.id} />
 
       <Card title={t('detail.documents')}>
         <Table<DocumentView> rowKey="id" dataSource={documents} pagination={false} size="small" data-testid="documents-table"

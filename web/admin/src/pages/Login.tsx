@@ -21,7 +21,7 @@ export function LoginPage() {
 
   if (session) {
     const from = (location.state as { from?: string } | null)?.from;
-    return <Navigate to={from && from !== '/login' ? from : '/distributors'} replace />;
+    return <Navigate to={from && from !== '/login' ? from : '/'} replace />;
   }
 
   async function submit(values: { tenant_id: string; email: string; password: string }) {

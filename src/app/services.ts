@@ -76,10 +76,14 @@ export function createServices(deps: ServiceDeps) {
       (tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id),
       // One identity behind several distributors: flagged, held, or (block) refused here.
       async (tx, tenantId, id) => {
-        const d = await tx.selectFrom('distributors').select(['phone_bidx']).where('id', '=', id).executeTakeFirstOrThrow();
-        if (!d.phone_bidx) return;
-        const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, [{ kind: 'phone', bidx: d.phone_bidx }]);
-        if (blocked) throw new AppError('risk_blocked', 'this phone number already belongs to another distributor');
+        const d = await tx.selectFrom('distributors').select(['phone_bidx', 'id_number_bidx']).where('id', '=', id).executeTakeFirstOrThrow();
+        const identities = [
+          ...(d.phone_bidx ? [{ kind: 'phone' as const, bidx: d.phone_bidx }] : []),
+          ...(d.id_number_bidx ? [{ kind: 'id_number' as const, bidx: d.id_number_bidx }] : []),
+        ];
+        if (identities.length === 0) return;
+        const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, identities);
+        if (blocked) throw new AppError('risk_blocked', 'this phone number or ID number already belongs to another distributor');
       },
       (tx, tenantId, id) => analyticsRecorder.record(tx, { type: 'distributor_created', tenantId, distributorId: id }),
     ],
@@ -100,7 +104,13 @@ export function createServices(deps: ServiceDeps) {
 
   const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
-  const payoutAccounts = createPayoutAccountsService({ db, clock, keyring: deps.keyring, audit });
+  const payoutAccounts = createPayoutAccountsService({
+    db, clock, keyring: deps.keyring, audit,
+    onAdded: [async (tx, tenantId, distributorId, bidx) => {
+      const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), distributorId, [{ kind: 'payout_account', bidx }]);
+      if (blocked) throw new AppError('risk_blocked', 'this payout account already belongs to another distributor');
+    }],
+  });
   // Payouts handed to an online channel are submitted at once, off the request; the scheduler's
   // poll picks up anything this misses (a crash, a busy process).
   const withdrawals = createWithdrawalsService({

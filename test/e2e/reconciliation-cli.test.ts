@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { parseCsv, readXlsxWithLibreOffice, yuanTextToFen } from '../../src/lib/export/testing.ts';
+import { WITHOUT_LIBREOFFICE, parseCsv, readXlsxWithLibreOffice, yuanTextToFen } from '../../src/lib/export/testing.ts';
 import { runCli } from '../pg/support/spawn.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { startTestServer } from '../support/server.ts';
@@ -77,7 +77,7 @@ describe('fenxiao export', () => {
     expect(Number(yuanTextToFen(total[7]!))).toBe([...made.fees.values()].reduce((a, b) => a + b, 0));
   });
 
-  it('writes reconciliation as .xlsx in English; LibreOffice reads back the ledger\'s totals', { timeout: 300_000 }, async () => {
+  it.skipIf(WITHOUT_LIBREOFFICE)('writes reconciliation as .xlsx in English; LibreOffice reads back the ledger\'s totals', { timeout: 300_000 }, async () => {
     const r = await runCli(['export', 'reconciliation', '--tenant', made.tenantId, '--format', 'xlsx', '--lang', 'en', '--out', out('r.xlsx')], env);
     expect(r.code, r.stderr).toBe(0);
     const sheets = await readXlsxWithLibreOffice(out('r.xlsx'), { timeoutMs: 240_000 });

@@ -168,6 +168,35 @@ describe('risk rules', () => {
     expect((await t.call('GET', '/v1/distributors?q=p3', { token: s.key })).data.items).toEqual([]);
   });
 
+  it('one ID number, or one payout account, behind several distributors is flagged, or refused when the rule blocks', async () => {
+    const s = await setup();
+    const idNumber = '11010519491231002X';
+    await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'i1', name: 'I1', id_number: idNumber, consent: true } });
+    const second = await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'i2', name: 'I2', id_number: idNumber.toLowerCase(), consent: true } });
+    expect(second.statusCode).toBe(201);
+    const [ev] = await s.events('shared_identity');
+    expect(ev).toMatchObject({ subject_id: second.data.id, severity: 'flag', details: { identity: 'id_number' } });
+
+    const account = { channel: 'alipay', identity: '2088000011112222', identity_type: 'ALIPAY_USER_ID', name: '张三' };
+    expect((await t.call('POST', `/v1/distributors/${s.a.id}/payout-accounts`, { token: s.key, body: account })).statusCode).toBe(201);
+    // The distributor's own second account of the same identity is no one else's.
+    expect((await t.call('POST', `/v1/distributors/${s.a.id}/payout-accounts`, { token: s.key, body: account })).statusCode).toBe(201);
+    expect(await s.events('shared_identity')).toHaveLength(1);
+    expect((await t.call('POST', `/v1/distributors/${s.b.id}/payout-accounts`, { token: s.key, body: account })).statusCode).toBe(201);
+    const events = await s.events('shared_identity');
+    expect(events).toHaveLength(2);
+    expect(events.find((e) => e.details.identity === 'payout_account')).toMatchObject({ subject_id: s.b.id, details: { shared_with: [s.a.id] } });
+
+    await t.call('PUT', '/v1/program', { token: s.key, body: { risk: { shared_identity: { effect: 'block' } } } });
+    const refused = await t.call('POST', `/v1/distributors/${second.data.id}/payout-accounts`, { token: s.key, body: account });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.data.error.code).toBe('risk_blocked');
+    expect((await t.call('GET', `/v1/distributors/${second.data.id}/payout-accounts`, { token: s.key })).data.items).toEqual([]);
+    const third = await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'i3', name: 'I3', id_number: idNumber, consent: true } });
+    expect(third.statusCode).toBe(422);
+    expect(third.data.error.code).toBe('risk_blocked');
+  });
+
   it('a cap that cuts a commission is flagged', async () => {
     const s = await setup({ caps: { per_order_fen: 300 } });
     const o = await s.order('cap', 'c1', 10000);

@@ -60,7 +60,11 @@ export function maskName(name: string): string {
  * screens get a masked text; a blind index of the account identity finds one account behind
  * several distributors without decrypting anything.
  */
-export function createPayoutAccountsService(deps: { db: Db; clock: Clock; keyring: KeyRing; audit: AuditService }) {
+export function createPayoutAccountsService(deps: {
+  db: Db; clock: Clock; keyring: KeyRing; audit: AuditService;
+  /** Told of each new account's identity blind index in its transaction (the shared-identity risk rule); may refuse it by throwing. */
+  onAdded?: ((tx: Executor, tenantId: string, distributorId: string, identityBidx: string) => Promise<void>)[];
+}) {
   const { db, clock, keyring, audit } = deps;
 
   function scope(actor: Actor, distributorId: string): string {
@@ -86,9 +90,11 @@ export function createPayoutAccountsService(deps: { db: Db; clock: Clock; keyrin
         // The newest account of a channel is its default.
         await tx.updateTable('payout_accounts').set({ is_default: false }).where('distributor_id', '=', distributorId).where('channel', '=', input.channel).execute();
         const id = newId('pac');
+        const identityBidx = keyring.blindIndex(identityOf(input));
+        for (const hook of deps.onAdded ?? []) await hook(tx, tenantId, distributorId, identityBidx);
         await tx.insertInto('payout_accounts').values({
           id, tenant_id: tenantId, distributor_id: distributorId, channel: input.channel, details_enc: keyring.encrypt(JSON.stringify(input)),
-          display: displayOf(input), identity_bidx: keyring.blindIndex(identityOf(input)), is_default: true, created_at: clock.now(),
+          display: displayOf(input), identity_bidx: identityBidx, is_default: true, created_at: clock.now(),
         }).execute();
         await audit.record(tx, actor, { action: 'payout_account.add', targetType: 'distributor', targetId: distributorId, after: { account_id: id, channel: input.channel, display: displayOf(input) } });
         return view((await tx.selectFrom('payout_accounts').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));

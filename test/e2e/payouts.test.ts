@@ -210,12 +210,14 @@ describe('WeChat Pay merchant transfer', () => {
     await drain(12);
     let paid = 0;
     let returned = 0;
+    let paidCount = 0;
     for (const m of made) {
       const w = await f.get(m.id);
       expect(['paid', 'failed']).toContain(w.status);
       expect(wx.createdCount(m.outNo)).toBeLessThanOrEqual(1);
       if (w.status === 'paid') {
         paid += m.amount;
+        paidCount += 1;
         expect(wx.bills.get(m.outNo)?.state).toBe('SUCCESS');
       } else {
         returned += m.amount;
@@ -229,6 +231,16 @@ describe('WeChat Pay merchant transfer', () => {
     const bal = await f.balance();
     expect(bal).toMatchObject({ withdrawn_fen: paid, withdrawing_fen: 0, withdrawable_fen: 10_000_000 - paid });
     expect(await f.verify()).toEqual([]);
+    // Reconciliation of the whole history is clean and its totals are what was paid and returned.
+    const rec = (await t.call('GET', '/v1/reconciliation?limit=1000', { token: f.key })).data;
+    expect(rec.mismatches).toEqual([]);
+    expect(rec.ok).toBe(true);
+    expect(rec.totals.overall.paid).toMatchObject({ count: paidCount, amount_fen: paid });
+    expect(rec.totals.overall.failed.count).toBe(made.length - paidCount);
+    expect(rec.totals.overall.failed.amount_fen).toBe(returned);
+    expect(rec.totals.overall.in_flight.count).toBe(0);
+    expect(rec.ledger).toMatchObject({ payout_clearing_fen: 0, in_flight_fen: 0 });
+    expect(rec.items.every((i: { mismatches: string[]; clearing_fen: number }) => i.mismatches.length === 0 && i.clearing_fen === 0)).toBe(true);
   });
 });
 

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
-import addFormats from 'ajv-formats';
+import { addFenxiaoFormats } from './formats.ts';
 import { ulid } from '../lib/ids.ts';
 import { LOG_REDACT, LOG_SERIALIZERS } from '../lib/log-safety.ts';
 import { AppError, ERROR_STATUS, fromPgError, type ErrorCode } from './errors.ts';
@@ -43,7 +43,7 @@ export function actor(req: FastifyRequest): Actor {
 
 function ajvFor(options: AjvOptions): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: false, useDefaults: true, removeAdditional: false, ...options });
-  (addFormats as unknown as (a: Ajv) => void)(ajv);
+  addFenxiaoFormats(ajv);
   ajv.addKeyword({ keyword: 'x-pii' });
   return ajv;
 }

@@ -71,8 +71,14 @@ export const analyticsRepo = {
         const updated = await slotUpdate(table, key, deltas).execute(ex);
         if (updated.rows.length > 0) return;
       }
+      // A slot another transaction is inserting (not yet committed) would make this insert wait
+      // for it, and such a wait can close a cycle with that transaction (deadlock): whoever opens
+      // a slot holds a transaction-scoped advisory lock on it, and an insert that cannot take the
+      // lock at once tries another slot instead. A committed row is no wait: nothing is inserted.
+      const slot = attempt === 0 ? 0 : Math.floor(Math.random() * SLOTS);
+      const lockKey = `analytics|${table}|${keyCols.map((k) => key[k]).join('|')}|${slot}`;
       const opened = await sql<{ slot: number }>`
-        insert into ${t} (${cols}) values (${values(attempt === 0 ? 0 : Math.floor(Math.random() * SLOTS))})
+        insert into ${t} (${cols}) select ${values(slot)} where pg_try_advisory_xact_lock(hashtextextended(${lockKey}, 0))
         on conflict do nothing returning slot`.execute(ex);
       if (opened.rows.length > 0) return;
     }

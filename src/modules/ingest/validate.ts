@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
-import addFormats from 'ajv-formats';
+import { addFenxiaoFormats } from '../../app/formats.ts';
 import { MappingError } from './formats/types.ts';
 
 /**
@@ -9,7 +9,7 @@ import { MappingError } from './formats/types.ts';
  * message from the queue or a mapped webhook passes exactly what POST /v1/orders would.
  */
 const ajv = new Ajv({ strict: false, allErrors: false, useDefaults: true, removeAdditional: false, coerceTypes: false });
-(addFormats as unknown as (a: Ajv) => void)(ajv);
+addFenxiaoFormats(ajv);
 ajv.addKeyword({ keyword: 'x-pii' });
 
 /** Field names only when they look like one: a key is caller input and may hold personal data. */

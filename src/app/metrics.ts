@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import { sql } from 'kysely';
 import type { App } from './http.ts';
+import { safeEqual } from '../lib/crypto.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -62,7 +63,7 @@ export function registerMetrics(app: App, services: Services, options: { token?:
   app.get('/metrics', { config: { auth: 'public' }, schema: { hide: true } }, async (req, reply) => {
     // Scrapers send a bearer token when FENXIAO_METRICS_TOKEN is set; without one, keep
     // /metrics off the public internet at the proxy.
-    if (options.token && req.headers.authorization !== `Bearer ${options.token}`) {
+    if (options.token && !safeEqual(req.headers.authorization ?? '', `Bearer ${options.token}`)) {
       return reply.code(401).send({ error: { code: 'unauthorized', message: 'send the metrics token' } });
     }
     return reply.type(registry.contentType).send(await registry.metrics());

@@ -74,19 +74,13 @@ export function createServices(deps: ServiceDeps) {
     db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl,
     onCreated: [
       (tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id),
-      // One identity behind several distributors: flagged, held, or (block) refused here.
-      async (tx, tenantId, id) => {
-        const d = await tx.selectFrom('distributors').select(['phone_bidx', 'id_number_bidx']).where('id', '=', id).executeTakeFirstOrThrow();
-        const identities = [
-          ...(d.phone_bidx ? [{ kind: 'phone' as const, bidx: d.phone_bidx }] : []),
-          ...(d.id_number_bidx ? [{ kind: 'id_number' as const, bidx: d.id_number_bidx }] : []),
-        ];
-        if (identities.length === 0) return;
-        const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, identities);
-        if (blocked) throw new AppError('risk_blocked', 'this phone number or ID number already belongs to another distributor');
-      },
       (tx, tenantId, id) => analyticsRecorder.record(tx, { type: 'distributor_created', tenantId, distributorId: id }),
     ],
+    // One identity behind several distributors: flagged, held, or (block) refused here.
+    onIdentity: [async (tx, tenantId, id, identities) => {
+      const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, identities);
+      if (blocked) throw new AppError('risk_blocked', 'this phone number or ID number already belongs to another distributor');
+    }],
   });
   const referral = createReferralService({
     db, clock, audit, risk, customers, distributors, program, publicUrl: deps.publicUrl,

@@ -278,6 +278,10 @@ describe('distributors', () => {
     const got = await t.app.inject({ method: 'GET', url: `/v1/documents/${doc.id}/content`, headers: { authorization: `Bearer ${key}` } });
     expect(got.statusCode).toBe(200);
     expect(Buffer.compare(got.rawPayload, png)).toBe(0);
+    // Each read of a document is in the audit log.
+    const reads = (await t.call('GET', `/v1/audit-log?action=document.read&target_id=${d.id}`, { token: key })).data.items;
+    expect(reads).toHaveLength(1);
+    expect(reads[0].after).toMatchObject({ document_id: doc.id, kind: 'licence' });
     const other = await t.tenant();
     expect((await t.app.inject({ method: 'GET', url: `/v1/documents/${doc.id}/content`, headers: { authorization: `Bearer ${other.key}` } })).statusCode).toBe(404);
   });

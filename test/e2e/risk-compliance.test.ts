@@ -195,6 +195,15 @@ describe('risk rules', () => {
     const third = await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'i3', name: 'I3', id_number: idNumber, consent: true } });
     expect(third.statusCode).toBe(422);
     expect(third.data.error.code).toBe('risk_blocked');
+    // A change to someone else's phone is caught as well, and refused whole.
+    await t.call('PATCH', `/v1/distributors/${s.a.id}`, { token: s.key, body: { phone: '13600005678' } });
+    const change = await t.call('PATCH', `/v1/distributors/${s.b.id}`, { token: s.key, body: { phone: '13600005678', name: 'B renamed' } });
+    expect(change.statusCode).toBe(422);
+    expect(change.data.error.code).toBe('risk_blocked');
+    expect((await t.call('GET', `/v1/distributors/${s.b.id}`, { token: s.key })).data).toMatchObject({ name: s.b.name, phone: null });
+    await t.call('PUT', '/v1/program', { token: s.key, body: { risk: { shared_identity: { effect: 'flag' } } } });
+    expect((await t.call('PATCH', `/v1/distributors/${s.b.id}`, { token: s.key, body: { phone: '13600005678' } })).statusCode).toBe(200);
+    expect((await s.events('shared_identity')).find((e) => e.subject_id === s.b.id && e.details.identity === 'phone')).toMatchObject({ details: { shared_with: [s.a.id] } });
   });
 
   it('a cap that cuts a commission is flagged', async () => {

@@ -167,8 +167,10 @@ export function distributorsRoutes(app: App, s: Services) {
   });
 
   app.get('/v1/documents/:id/content', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: { tags, summary: 'The document itself', params: IdParams },
+    // Documents are personal data (ID card photos, licences): for those who review applications,
+    // not for finance or auditors, and every read is in the audit log.
+    config: { auth: 'tenant', permission: 'distributors:write' },
+    schema: { tags, summary: 'The document itself (each read is audited)', params: IdParams },
   }, async (req, reply) => {
     const doc = await s.distributors.readDocument(actor(req), req.params.id);
     return reply.type(doc.meta.content_type)

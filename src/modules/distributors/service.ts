@@ -53,11 +53,28 @@ export function createDistributorsService(deps: {
   customers: CustomersService; program: ProgramService; storage: FileStorage; publicUrl: string;
   /** Run in the creating transaction (the ledger opens the distributor's accounts). */
   onCreated?: ((tx: Executor, tenantId: string, distributorId: string) => Promise<void>)[];
+  /**
+   * Run in the transaction that gave a distributor a phone or ID number, at creation or by a
+   * change, with the blind indexes now held (the shared-identity risk rule); may refuse by throwing.
+   */
+  onIdentity?: ((tx: Executor, tenantId: string, distributorId: string, identities: { kind: 'phone' | 'id_number'; bidx: string }[]) => Promise<void>)[];
 }) {
   const { db, clock, audit, keyring, risk, customers, program, storage } = deps;
   // Personal data (phone, real name, ID number, contact) is encrypted at rest and masked here,
   // in every response; whole values only through the pii module (pii:read, audited).
   const personal = createPersonalFields(keyring);
+
+  /** Tells onIdentity of the phone and ID number a distributor holds now and did not before (`before` null: all it holds). */
+  async function identityChanged(tx: Executor, tenantId: string, id: string, before: { phone_bidx: string | null; id_number_bidx: string | null } | null) {
+    if (!deps.onIdentity?.length) return;
+    const now = await tx.selectFrom('distributors').select(['phone_bidx', 'id_number_bidx']).where('id', '=', id).executeTakeFirstOrThrow();
+    const identities = [
+      ...(now.phone_bidx && now.phone_bidx !== before?.phone_bidx ? [{ kind: 'phone' as const, bidx: now.phone_bidx }] : []),
+      ...(now.id_number_bidx && now.id_number_bidx !== before?.id_number_bidx ? [{ kind: 'id_number' as const, bidx: now.id_number_bidx }] : []),
+    ];
+    if (identities.length === 0) return;
+    for (const hook of deps.onIdentity) await hook(tx, tenantId, id, identities);
+  }
 
   function view(d: DistributorRow): Distributor {
     const masked = personal.mask(d);
@@ -235,6 +252,7 @@ export function createDistributorsService(deps: {
           approved_at: status === 'active' ? now : null,
         });
         for (const hook of deps.onCreated ?? []) await hook(tx, tenantId, id);
+        await identityChanged(tx, tenantId, id, null);
         const row = await load(tx, tenantId, id);
         if (actor.principal.kind === 'admin') {
           await audit.record(tx, actor, { action: 'distributor.create', targetType: 'distributor', targetId: id, after: auditView(row) });
@@ -353,6 +371,7 @@ export function createDistributorsService(deps: {
           ...(patch.grade !== undefined ? { grade_code: patch.grade } : {}),
           updated_at: now,
         });
+        await identityChanged(tx, tenantId, id, before);
         const after = await load(tx, tenantId, id);
         await audit.record(tx, actor, { action: 'distributor.update', targetType: 'distributor', targetId: id, before: auditView(before), after: auditView(after), reason: patch.reason ?? null });
         return view(after);
@@ -519,11 +538,13 @@ export function createDistributorsService(deps: {
     },
 
     async readDocument(actor: Actor, docId: string) {
-      requirePermission(actor.principal, 'read');
+      requirePermission(actor.principal, 'distributors:write');
       const tenantId = tenantOf(actor.principal);
       const row = await db.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('id', '=', docId).executeTakeFirst();
       if (!row) throw notFound('document');
-      return { meta: documentView(row), data: await storage.get(row.storage_key) };
+      const data = await storage.get(row.storage_key);
+      await audit.record(db, actor, { action: 'document.read', targetType: 'distributor', targetId: row.distributor_id, after: { document_id: row.id, kind: row.kind } });
+      return { meta: documentView(row), data };
     },
   };
 }

@@ -153,6 +153,42 @@ describe('risk rules', () => {
     expect(await s.verify()).toEqual([]);
   });
 
+  it('after fraud is confirmed the distributor stays on hold until someone lifts it, and only then withdraws again', async () => {
+    const s = await setup({ risk: { refund_rate: { threshold_bp: 5000, min_orders: 2, window_days: 30, effect: 'hold' } } });
+    await s.order('f1', 'c1', 10000);
+    await s.order('f2', 'c2', 10000);
+    await t.call('POST', '/v1/orders/f1/events', { token: s.key, body: { type: 'refunded', refund_fen: 10000 } });
+    const [ev] = await s.events('refund_rate');
+    // Not liftable while the event is open.
+    const early = await t.call('POST', `/v1/distributors/${s.b.id}/risk-hold/lift`, { token: s.key, body: { note: 'too early' } });
+    expect(early.statusCode).toBe(409);
+    expect((await t.call('POST', `/v1/risk-events/${ev!.id}/confirm`, { token: s.key, body: { note: 'returns were staged' } })).data.status).toBe('confirmed');
+    const f2 = (await t.call('GET', '/v1/orders/f2', { token: s.key })).data.commissions as Line[];
+    expect(f2.find((l) => l.beneficiary_id === s.b.id)).toMatchObject({ status: 'reversed', amount_fen: 0 });
+    // Still on hold: a new line of B waits, and B cannot withdraw.
+    const f3 = await s.order('f3', 'c3', 10000);
+    expect(f3.commissions.find((l) => l.beneficiary_id === s.b.id)!.held).toBe(true);
+    await s.receive('f3');
+    await s.settle();
+    expect((await t.call('POST', '/v1/withdrawals', { token: s.key, body: { distributor_id: s.b.id, amount_fen: 100, channel: 'manual' } })).statusCode).toBe(409);
+    // An auditor may not lift it; an operator (who reviews risk) does, with a note, audited.
+    const tenantId = (await t.call('GET', '/v1/tenant', { token: s.key })).data.id;
+    const login = async (role: string) => {
+      expect((await t.call('POST', '/v1/admin-users', { token: s.key, body: { email: `${role}@example.com`, password: `${role}-password-1`, role } })).statusCode).toBe(201);
+      return (await t.call('POST', '/v1/auth/login', { body: { tenant_id: tenantId, email: `${role}@example.com`, password: `${role}-password-1` } })).data.token as string;
+    };
+    expect((await t.call('POST', `/v1/distributors/${s.b.id}/risk-hold/lift`, { token: await login('auditor'), body: { note: 'x' } })).statusCode).toBe(403);
+    const lifted = await t.call('POST', `/v1/distributors/${s.b.id}/risk-hold/lift`, { token: await login('operator'), body: { note: 'account reviewed with the merchant' } });
+    expect(lifted.data).toEqual({ distributor_id: s.b.id, risk_hold: false, lines: 1 });
+    expect((await t.call('POST', `/v1/distributors/${s.b.id}/risk-hold/lift`, { token: s.key, body: { note: 'again' } })).statusCode).toBe(409);
+    expect(((await t.call('GET', '/v1/orders/f3', { token: s.key })).data.commissions as Line[]).every((l) => !l.held)).toBe(true);
+    await s.settle();
+    expect((await t.call('POST', '/v1/withdrawals', { token: s.key, body: { distributor_id: s.b.id, amount_fen: 100, channel: 'manual' } })).statusCode).toBe(201);
+    const audit = (await t.call('GET', `/v1/audit-log?action=distributor.risk_hold_lift&target_id=${s.b.id}`, { token: s.key })).data.items;
+    expect(audit).toHaveLength(1);
+    expect(await s.verify()).toEqual([]);
+  });
+
   it('one phone behind several distributors is flagged, or refused when the rule blocks', async () => {
     const s = await setup();
     await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'p1', name: 'P1', phone: '13700001234' } });

@@ -35,4 +35,13 @@ export function riskRoutes(app: App, s: Services) {
       schema: { tags, summary, params: IdParams, body: Strict({ note: Text(500, { minLength: 1 }) }), response: { 200: Decision, ...errors(403, 404, 409) } },
     }, async (req) => s.risk.review(actor(req), (req.params as { id: string }).id, action, (req.body as { note: string }).note));
   }
+
+  app.post('/v1/distributors/:id/risk-hold/lift', {
+    config: { auth: 'tenant', permission: 'risk:write' },
+    schema: {
+      tags, summary: 'Lift a distributor\'s risk hold that no open event keeps (after confirmed fraud was dealt with); its held lines no open event holds are released',
+      params: IdParams, body: Strict({ note: Text(500, { minLength: 1 }) }),
+      response: { 200: Strict({ distributor_id: Type.String(), risk_hold: Type.Boolean(), lines: Type.Integer({ minimum: 0 }) }), ...errors(403, 404, 409) },
+    },
+  }, async (req) => s.risk.liftHold(actor(req), req.params.id, req.body.note));
 }

@@ -61,8 +61,9 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
     /**
      * The review queue's decision on an open event. release: its held lines go back to normal
      * (unless another open event still holds them) and a distributor-level hold is lifted when
-     * no other holds remain. confirm: fraud — its held lines are reversed, with journal entries.
-     * dismiss: a flag that needs nothing.
+     * no other holds remain. confirm: fraud — its held lines are reversed, with journal entries,
+     * and a distributor-level hold stays until someone lifts it (liftHold). dismiss: nothing was
+     * wrong — as release, recorded as a false alarm.
      */
     async review(actor: Actor, eventId: string, action: 'release' | 'confirm' | 'dismiss', note: string) {
       requirePermission(actor.principal, 'risk:write');
@@ -109,6 +110,33 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
         await tx.updateTable('risk_events').set({ status, reviewed_by: actorId, review_note: note, reviewed_at: now }).where('id', '=', eventId).execute();
         await audit.record(tx, actor, { action: `risk_event.${action}`, targetType: 'risk_event', targetId: eventId, before: { status: ev.status }, after: { status, lines: changed }, reason: note });
         return { id: eventId, status, lines: changed };
+      });
+    },
+
+    /**
+     * Lifts a distributor-level hold that no open event keeps (after fraud was confirmed and dealt
+     * with): the distributor may withdraw again and its held lines that no open event holds are
+     * released. Refused while an open hold event on the distributor waits for review.
+     */
+    async liftHold(actor: Actor, distributorId: string, note: string) {
+      requirePermission(actor.principal, 'risk:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const d = await tx.selectFrom('distributors').select(['id', 'risk_hold']).where('tenant_id', '=', tenantId).where('id', '=', distributorId).forUpdate().executeTakeFirst();
+        if (!d) throw notFound('distributor');
+        if (!d.risk_hold) throw invalidState('the distributor is not on hold');
+        const open = await tx.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).where('subject_type', '=', 'distributor')
+          .where('subject_id', '=', distributorId).where('status', '=', 'open').where('severity', '=', 'hold').limit(1).executeTakeFirst();
+        if (open) throw invalidState(`risk event ${open.id} still holds the distributor: review it`);
+        const held = await tx.selectFrom('commissions').select('id').where('tenant_id', '=', tenantId).where('beneficiary_id', '=', distributorId)
+          .where('held', '=', true).where('status', 'in', ['pending', 'available'])
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('risk_event_lines as l').innerJoin('risk_events as e', 'e.id', 'l.event_id')
+            .select('l.commission_id').whereRef('l.commission_id', '=', 'commissions.id').where('e.status', '=', 'open'))))
+          .execute();
+        if (held.length > 0) await tx.updateTable('commissions').set({ held: false }).where('id', 'in', held.map((c) => c.id)).execute();
+        await tx.updateTable('distributors').set({ risk_hold: false }).where('id', '=', distributorId).execute();
+        await audit.record(tx, actor, { action: 'distributor.risk_hold_lift', targetType: 'distributor', targetId: distributorId, before: { risk_hold: true }, after: { risk_hold: false, lines: held.length }, reason: note });
+        return { distributor_id: distributorId, risk_hold: false, lines: held.length };
       });
     },
 

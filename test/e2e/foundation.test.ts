@@ -83,6 +83,10 @@ describe('tenants', () => {
     expect((await t.call('GET', '/v1/program', { token: second.data.api_key })).statusCode).toBe(401);
     const audit = await t.call('GET', '/v1/audit-log?target_type=api_key', { token: newKey });
     expect(audit.data.items.map((e: { action: string }) => e.action)).toEqual(['api_key.revoke', 'api_key.create', 'api_key.rotate']);
+    // When each key was last used, to the minute; a key never used says null.
+    const keys = (await t.call('GET', '/v1/api-keys', { token: newKey })).data.items as { id: string; last_used_at: string | null }[];
+    expect(keys.find((k) => k.id === rotated.data.id)!.last_used_at).toBe(t.clock.now().toISOString());
+    expect(keys.find((k) => k.id === second.data.id)!.last_used_at).toBeNull();
   });
 });
 

@@ -35,6 +35,8 @@ export function createTenantsService(deps: { db: Db; clock: Clock; audit: AuditS
   // in this process takes effect at once, in other processes within the TTL.
   const keyCache = new Map<string, { tenantId: string; secretHash: string; until: number }>();
   const KEY_CACHE_MS = 10_000;
+  const LAST_USED_RESOLUTION_MS = 60_000;
+  const lastTouched = new Map<string, number>();
 
   function keyView(k: { id: string; name: string; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }): ApiKeyView {
     return {
@@ -136,6 +138,13 @@ export function createTenantsService(deps: { db: Db; clock: Clock; audit: AuditS
         keyCache.set(parsed.keyId, cached);
       }
       if (!safeEqual(sha256Hex(parsed.secret), cached.secretHash)) return null;
+      // last_used_at to the minute: one write per key per minute per process, not one per request.
+      const at = clock.now();
+      if ((lastTouched.get(parsed.keyId) ?? 0) + LAST_USED_RESOLUTION_MS <= at.getTime()) {
+        lastTouched.set(parsed.keyId, at.getTime());
+        await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', parsed.keyId)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - LAST_USED_RESOLUTION_MS))])).execute();
+      }
       return { kind: 'api_key', tenantId: cached.tenantId, keyId: parsed.keyId };
     },
   };

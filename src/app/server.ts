@@ -132,7 +132,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   adminRoutes(app, services);
   programRoutes(app, services);
   distributorsRoutes(app, services);
-  referralRoutes(app, services);
+  referralRoutes(app, services, { secureCookies: config.publicUrl.startsWith('https:') });
   ordersRoutes(app, services);
   commissionsRoutes(app, services);
   rulesRoutes(app, services);

@@ -115,6 +115,11 @@ describe('CSRF', () => {
     expect(cookie).toMatch(/^fx_vid=[A-Za-z0-9_-]+; /);
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Lax');
+    expect(cookie).not.toContain('Secure');
+    // Behind an https public URL the cookie travels over https only.
+    const { key } = await https.tenant();
+    const code = (await https.call('POST', '/v1/distributors', { token: key, body: { external_id: 'sec', name: 'S' } })).data.invite_code;
+    expect(String((await https.app.inject({ method: 'GET', url: `/i/${code}` })).headers['set-cookie'])).toMatch(/; Secure$/);
     const withIt = await t.app.inject({ method: 'GET', url: '/v1/tenant', headers: { cookie: cookie.split(';')[0]! } });
     expect(withIt.statusCode).toBe(401);
   });

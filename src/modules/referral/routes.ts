@@ -24,7 +24,8 @@ const Customer = Strict({
 
 const VISITOR_COOKIE = 'fx_vid';
 
-export function referralRoutes(app: App, s: Services) {
+/** secureCookies: the public URL is https, so the visitor cookie is sent over https only. */
+export function referralRoutes(app: App, s: Services, options: { secureCookies?: boolean } = {}) {
   app.post('/v1/bindings', {
     config: { auth: 'tenant', permission: 'distributors:write' },
     schema: {
@@ -77,7 +78,7 @@ export function referralRoutes(app: App, s: Services) {
     const result = await s.referral.visit(req.params.code, {
       visitorId, ip: req.ip ?? null, userAgent: req.headers['user-agent'] ?? null, referer,
     });
-    if (!match) reply.header('set-cookie', `${VISITOR_COOKIE}=${visitorId}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax`);
+    if (!match) reply.header('set-cookie', `${VISITOR_COOKIE}=${visitorId}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax${options.secureCookies ? '; Secure' : ''}`);
     return reply.header('cache-control', 'no-store').redirect(result.location, 302);
   });
 }

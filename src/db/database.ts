@@ -59,18 +59,66 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 
   let dataDir: string | undefined;
+  let unlock = () => {};
   if (!options.inMemory) {
     dataDir = path.resolve(options.dataDir ?? './data', 'pgdata');
     fs.mkdirSync(dataDir, { recursive: true });
+    unlock = lockDataDir(path.dirname(dataDir));
   }
-  const client = new PGlite({
-    ...(dataDir ? { dataDir } : {}),
-    ...(options.pgliteLoadFrom ? { loadDataDir: options.pgliteLoadFrom } : {}),
-    parsers: { [pgliteTypes.INT8]: parseInt8 },
-  });
-  await client.waitReady;
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
-  return { db, kind: 'pglite', pglite: client, close: () => db.destroy() };
+  try {
+    const client = new PGlite({
+      ...(dataDir ? { dataDir } : {}),
+      ...(options.pgliteLoadFrom ? { loadDataDir: options.pgliteLoadFrom } : {}),
+      parsers: { [pgliteTypes.INT8]: parseInt8 },
+    });
+    await client.waitReady;
+    const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+    return { db, kind: 'pglite', pglite: client, close: () => db.destroy().finally(unlock) };
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+export class DataDirInUse extends Error {}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same folder (a `fenxiao`
+ * command while the server runs) would corrupt it. The folder is claimed by a lock file holding
+ * the owner's pid; a lock whose process is gone (a crash, SIGKILL) is taken over. Returns the release.
+ */
+export function lockDataDir(dir: string): () => void {
+  const file = path.join(dir, 'fenxiao.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
+        } catch { /* already gone */ }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder = NaN;
+      try { holder = Number(fs.readFileSync(file, 'utf8').trim()); } catch { /* removed meanwhile */ }
+      // This process (a test opening the folder again, or pid 1 in a container after a restart).
+      if (holder === process.pid) return () => {};
+      if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
+        throw new DataDirInUse(`the data folder ${dir} is in use by process ${holder} (a running fenxiao serve?): stop it first, or use PostgreSQL (DATABASE_URL) to run commands beside the server; if no such process is Fenxiao, delete ${file}`);
+      }
+      try { fs.unlinkSync(file); } catch { /* another process took it over first */ }
+    }
+  }
+  throw new DataDirInUse(`could not claim the data folder ${dir} (${file})`);
 }
 
 /**

@@ -101,16 +101,25 @@ ledger.command('verify').description('check every ledger invariant and name each
     if (!report.ok) process.exitCode = 2;
   });
 
+const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+
 const audit = cli.command('audit').description('the tamper-evident audit log');
 audit.command('verify').description('walk the audit hash chains and name every edited or removed entry (exit 2 on a break)')
   .option('--tenant <id>', 'one tenant (default: every chain)')
+  .option('--anchor <chain:seq:hash>', 'a head printed by an earlier verify and kept elsewhere: that entry must still carry that hash (repeatable)', collect, [])
   .option('--json', 'print JSON')
-  .action(async (opts: { tenant?: string; json?: boolean }) => {
-    const report = await withServices((s) => s.audit.verify(s.db, opts.tenant ?? null));
+  .action(async (opts: { tenant?: string; anchor: string[]; json?: boolean }) => {
+    const anchors = opts.anchor.map((text) => {
+      const m = /^([^:]+):([0-9]{1,15}):([0-9a-f]{64})$/.exec(text);
+      if (!m) throw new AppError('invalid_request', `--anchor takes <chain>:<seq>:<hash> as verify prints the heads, got "${text.slice(0, 100)}"`);
+      return { chain: m[1]!, seq: Number(m[2]), hash: m[3]! };
+    });
+    const report = await withServices((s) => s.audit.verify(s.db, opts.tenant ?? null, anchors));
     if (opts.json) console.log(JSON.stringify(report));
     else {
       console.log(`${report.entries} entries checked: ${report.ok ? 'the chain is whole' : `${report.breaks.length} break(s)`}`);
       for (const b of report.breaks) console.log(`  ${b.chain} #${b.seq ?? '-'} (audit id ${b.audit_id ?? '-'}): ${b.problem}`);
+      for (const h of report.heads) console.log(`head ${h.chain}:${h.seq}:${h.hash}`);
     }
     if (!report.ok) process.exitCode = 2;
   });
@@ -130,7 +139,6 @@ const EXPORT_KIND_NAMES: Record<string, 'statements' | 'withdrawals' | 'commissi
   statements: 'statements', withdrawals: 'withdrawals', commissions: 'commissions', reconciliation: 'reconciliation', mismatches: 'reconciliation-mismatches',
   'reconciliation-mismatches': 'reconciliation-mismatches',
 };
-const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
 cli.command('export').description('write a business export (.xlsx or .csv) of one tenant to a file, with a progress line on stderr')
   .argument('<kind>', 'statements | withdrawals | commissions | reconciliation | mismatches (reconciliation mismatches)')

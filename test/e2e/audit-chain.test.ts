@@ -41,7 +41,28 @@ describe('the tamper-evident audit log', () => {
       expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
     });
     const report = (await t.call('GET', '/v1/audit-log/verify', { token: key })).data;
-    expect(report).toEqual({ ok: true, entries: rows.length, breaks: [] });
+    expect(report).toEqual({ ok: true, entries: rows.length, breaks: [], heads: [{ chain: id, seq: rows.length, hash: rows.at(-1)!.hash }] });
+  });
+
+  it('an anchor kept from an earlier head finds a chain rewritten whole, head included', async () => {
+    const { id, key } = await audited();
+    const head = (await t.call('GET', '/v1/audit-log/verify', { token: key })).data.heads[0] as { seq: number; hash: string };
+    const anchor = `${head.seq}:${head.hash}`;
+    expect((await t.call('GET', `/v1/audit-log/verify?anchor=${anchor}`, { token: key })).data).toMatchObject({ ok: true, breaks: [] });
+    // An attacker with the database rewrites entry 2 and re-hashes every later entry and the head:
+    // the chain alone verifies, the anchor does not.
+    await tamper(sql`update audit_log set reason = 'rewritten' where chain = ${id} and seq = 2`);
+    const rows = await t.database.db.selectFrom('audit_log').select(['id', 'seq']).where('chain', '=', id).orderBy('seq').execute();
+    for (const r of rows.filter((x) => x.seq >= 2)) {
+      await tamper(sql`update audit_log a set prev_hash = coalesce((select hash from audit_log p where p.chain = a.chain and p.seq = a.seq - 1), '') where a.id = ${r.id}`);
+      await tamper(sql`update audit_log set hash = fenxiao_audit_hash(prev_hash, chain, seq, actor_type, actor_id, action, target_type, target_id, before, after, reason, request_id, at) where id = ${r.id}`);
+    }
+    await sql`update audit_heads h set hash = (select hash from audit_log a where a.chain = h.chain order by seq desc limit 1) where chain = ${id}`.execute(t.database.db);
+    expect((await t.call('GET', '/v1/audit-log/verify', { token: key })).data.ok).toBe(true);
+    const anchored = (await t.call('GET', `/v1/audit-log/verify?anchor=${anchor}`, { token: key })).data;
+    expect(anchored.ok).toBe(false);
+    expect(anchored.breaks).toEqual([expect.objectContaining({ seq: head.seq, problem: expect.stringContaining('rewritten') })]);
+    expect((await t.call('GET', '/v1/audit-log/verify?anchor=12:nothex', { token: key })).statusCode).toBe(400);
   });
 
   it('refuses UPDATE and DELETE of entries', async () => {
@@ -86,6 +107,9 @@ describe('the tamper-evident audit log', () => {
     const tenantId = JSON.parse(made.stdout).id as string;
     const ok = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--tenant', tenantId], { env });
     expect(ok.stdout).toContain('the chain is whole');
+    const head = /^head (\S+)$/m.exec(ok.stdout)![1]!;
+    expect(head).toMatch(new RegExp(`^${tenantId}:1:[0-9a-f]{64}$`));
+    expect((await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', head], { env })).stdout).toContain('the chain is whole');
     const { openDatabase } = await import('../../src/db/database.ts');
     const db = await openDatabase({ dataDir: env.FENXIAO_DATA_DIR });
     await sql`alter table audit_log disable trigger audit_log_append_only`.execute(db.db);
@@ -94,5 +118,8 @@ describe('the tamper-evident audit log', () => {
     const broken = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--tenant', tenantId], { env }).then(() => null, (err: { code: number; stdout: string }) => err);
     expect(broken?.code).toBe(2);
     expect(broken?.stdout).toContain('edited');
+    const anchored = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', head], { env }).then(() => null, (err: { code: number; stdout: string }) => err);
+    expect(anchored?.code).toBe(2);
+    expect((await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', 'bad'], { env }).then(() => null, (err: { code: number; stderr: string }) => err))?.stderr).toContain('--anchor takes');
   }, 120_000);
 });

@@ -3,6 +3,7 @@ import { actor, type App } from '../../app/http.ts';
 import { IdParams, Nullable, PageQuery, Strict, Text, Timestamp, errors, List } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { AuditAnchor } from '../audit/service.ts';
 
 const Role = Type.Union([Type.Literal('owner'), Type.Literal('operator'), Type.Literal('finance'), Type.Literal('auditor')]);
 const AdminUser = Strict({ id: Type.String(), email: Type.String(), name: Type.String(), role: Role, disabled: Type.Boolean(), created_at: Timestamp() });
@@ -14,6 +15,14 @@ const AuditEntry = Strict({
   target_type: Type.String(), target_id: Nullable(Type.String()), before: Type.Unknown(), after: Type.Unknown(),
   reason: Nullable(Type.String()), request_id: Nullable(Type.String()), at: Timestamp(),
 });
+
+const AnchorText = Type.String({ pattern: '^[0-9]{1,15}:[0-9a-f]{64}$', description: '<seq>:<hash> of an earlier head of this tenant\'s chain' });
+
+/** `<seq>:<hash>` as the verify report's heads print it. */
+export function parseAnchor(chain: string, text: string): AuditAnchor {
+  const [seq, hash] = text.split(':');
+  return { chain, seq: Number(seq), hash: hash! };
+}
 
 export function adminRoutes(app: App, s: Services) {
   app.post('/v1/auth/login', {
@@ -60,11 +69,15 @@ export function adminRoutes(app: App, s: Services) {
   app.get('/v1/audit-log/verify', {
     config: { auth: 'tenant', permission: 'read' },
     schema: {
-      tags: ['audit'], summary: 'Walk the tenant\'s audit hash chain and name every edited or removed entry',
+      tags: ['audit'], summary: 'Walk the tenant\'s audit hash chain and name every edited or removed entry; give anchors kept from earlier heads to detect a rewritten chain',
+      querystring: Strict({
+        anchor: Type.Optional(Type.Union([AnchorText, Type.Array(AnchorText, { maxItems: 100 })])),
+      }),
       response: {
         200: Strict({
           ok: Type.Boolean(), entries: Type.Integer(),
           breaks: Type.Array(Strict({ chain: Type.String(), seq: Nullable(Type.Integer()), audit_id: Nullable(Type.String()), problem: Type.String() })),
+          heads: Type.Array(Strict({ chain: Type.String(), seq: Type.Integer(), hash: Type.String() }), { description: 'the chain\'s last entry: keep it elsewhere and pass it back later as anchor=<seq>:<hash>' }),
         }),
         ...errors(403),
       },
@@ -72,7 +85,9 @@ export function adminRoutes(app: App, s: Services) {
   }, async (req) => {
     const a = actor(req);
     requirePermission(a.principal, 'read');
-    return s.audit.verify(s.db, tenantOf(a.principal));
+    const chain = tenantOf(a.principal);
+    const raw = req.query.anchor === undefined ? [] : Array.isArray(req.query.anchor) ? req.query.anchor : [req.query.anchor];
+    return s.audit.verify(s.db, chain, raw.map((text) => parseAnchor(chain, text)));
   });
 
   app.get('/v1/audit-log', {

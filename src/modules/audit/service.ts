@@ -18,14 +18,23 @@ export interface AuditService {
   /** Writes one entry in the caller's transaction, so the change and its record commit together. */
   record(tx: Executor, actor: Actor, entry: AuditRecord): Promise<void>;
   /** Walks the hash chains (one tenant's, or all) and names every break. */
-  verify(db: Executor, tenantId: string | null): Promise<AuditVerifyReport>;
+  verify(db: Executor, tenantId: string | null, anchors?: AuditAnchor[]): Promise<AuditVerifyReport>;
   list(db: Executor, actor: Actor, query: { limit: number; cursor?: string; targetType?: string; targetId?: string; action?: string }): Promise<{ items: AuditEntryView[]; next_cursor: string | null }>;
 }
+
+/**
+ * A chain's head as it was once read and kept outside the database (a ticket, another system).
+ * Whoever can write the database could rewrite a whole chain and its head consistently; an anchor
+ * kept elsewhere still tells: the entry at `seq` must still carry `hash`.
+ */
+export interface AuditAnchor { chain: string; seq: number; hash: string }
 
 export interface AuditVerifyReport {
   ok: boolean;
   entries: number;
   breaks: { chain: string; seq: number | null; audit_id: string | null; problem: string }[];
+  /** Each chain's last entry: keep these elsewhere, and verify later against them as anchors. */
+  heads: AuditAnchor[];
 }
 
 export interface AuditEntryView {
@@ -64,11 +73,18 @@ export function createAuditService(deps: { clock: Clock }): AuditService {
       else await (ex as Db).transaction().execute(write);
     },
 
-    async verify(db, tenantId) {
-      const breaks = await auditRepo.verify(db, tenantId);
+    async verify(db, tenantId, anchors = []) {
+      const breaks: AuditVerifyReport['breaks'] = await auditRepo.verify(db, tenantId);
+      for (const anchor of anchors) {
+        const entry = await db.selectFrom('audit_log').select(['id', 'hash']).where('chain', '=', anchor.chain).where('seq', '=', anchor.seq).executeTakeFirst();
+        if (!entry) breaks.push({ chain: anchor.chain, seq: anchor.seq, audit_id: null, problem: 'the anchored entry is gone' });
+        else if (entry.hash !== anchor.hash) breaks.push({ chain: anchor.chain, seq: anchor.seq, audit_id: String(entry.id), problem: 'the anchored entry no longer has the anchored hash (the chain was rewritten)' });
+      }
       const count = await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n'))
         .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!)).executeTakeFirstOrThrow();
-      return { ok: breaks.length === 0, entries: Number(count.n), breaks };
+      const heads = await db.selectFrom('audit_heads').select(['chain', 'seq', 'hash'])
+        .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!)).where('seq', '>', 0).orderBy('chain').execute();
+      return { ok: breaks.length === 0, entries: Number(count.n), breaks, heads: heads.map((h) => ({ chain: h.chain, seq: Number(h.seq), hash: h.hash })) };
     },
 
     async list(db, actor, query) {

@@ -19,6 +19,7 @@ import { createLedger } from '../modules/ledger/service.ts';
 import { createRiskEngine } from '../modules/risk/engine.ts';
 import type { LedgerCheck } from '../modules/ledger/verify.ts';
 import { createRulesService } from '../modules/rules/service.ts';
+import { createRuleSimulator } from '../modules/rules/simulator.ts';
 import { createGradesService } from '../modules/grades/service.ts';
 import { createOrdersService } from '../modules/orders/service.ts';
 import { createCommissionsService } from '../modules/commissions/service.ts';
@@ -96,6 +97,7 @@ export function createServices(deps: ServiceDeps) {
   });
   const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
 
+  const ruleSimulator = createRuleSimulator({ db, clock, program, rules });
   const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
@@ -126,7 +128,7 @@ export function createServices(deps: ServiceDeps) {
 
   return {
     db, clock, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, portal,
-    grades, orders, commissions, settlement, analytics, riskEngine, payoutAccounts, withdrawals, pii, payoutChannels: deps.payoutChannels, authenticate,
+    grades, orders, commissions, ruleSimulator, settlement, analytics, riskEngine, payoutAccounts, withdrawals, pii, payoutChannels: deps.payoutChannels, authenticate,
     reconciliation, exports: exportsService, ingest,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks: [...RECONCILIATION_LEDGER_CHECKS] as LedgerCheck[],

@@ -53,7 +53,7 @@ describe('the tamper-evident audit log', () => {
     // the chain alone verifies, the anchor does not.
     await tamper(sql`update audit_log set reason = 'rewritten' where chain = ${id} and seq = 2`);
     const rows = await t.database.db.selectFrom('audit_log').select(['id', 'seq']).where('chain', '=', id).orderBy('seq').execute();
-    for (const r of rows.filter((x) => x.seq >= 2)) {
+    for (const r of rows.filter((x) => Number(x.seq) >= 2)) {
       await tamper(sql`update audit_log a set prev_hash = coalesce((select hash from audit_log p where p.chain = a.chain and p.seq = a.seq - 1), '') where a.id = ${r.id}`);
       await tamper(sql`update audit_log set hash = fenxiao_audit_hash(prev_hash, chain, seq, actor_type, actor_id, action, target_type, target_id, before, after, reason, request_id, at) where id = ${r.id}`);
     }

@@ -1,0 +1,212 @@
+import type { Db } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { AppError, invalid } from '../../app/errors.ts';
+import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { localDate } from '../../lib/time.ts';
+import { addDays, daysBetween, monthOf, startOfLocalDay } from '../analytics/periods.ts';
+import { computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
+import type { ProgramService } from '../program/service.ts';
+import type { RulesService, SkuRates } from './service.ts';
+
+/** A proposed change to the rules in force, as the simulator takes it: only what changes. */
+export interface RuleChanges {
+  levels?: number | undefined;
+  default_rates?: { sales_bp?: number | null | undefined; override_bp?: (number | null)[] | undefined } | undefined;
+  caps?: { per_order_fen?: number | undefined; per_day_fen?: number | undefined } | undefined;
+  grades?: Record<string, { sales_bp?: number | undefined; override_bp?: number[] | undefined; tiers?: Tier[] | undefined }> | undefined;
+  /** A SKU's new rates by level, or null to remove its override. */
+  sku?: Record<string, SkuRates | null> | undefined;
+}
+
+export interface SimulationInput {
+  /** First day replayed (YYYY-MM-DD, the tenant's time zone). */
+  from: string;
+  /** Day after the last one replayed. */
+  to: string;
+  changes: RuleChanges;
+}
+
+interface Figures { current_fen: number; proposed_fen: number }
+
+/** Orders replayed per simulation at most: a bigger period is refused, to split. */
+export const MAX_SIMULATED_ORDERS = 1_000_000;
+const MAX_DAYS = 366;
+const PAGE = 2000;
+
+/** The rules in force with the changes laid over them (a new object; the snapshot is shared). */
+export function applyChanges(base: RulesSnapshot, changes: RuleChanges): RulesSnapshot {
+  const grades: Record<string, GradeRules> = { ...base.grades };
+  for (const [code, g] of Object.entries(changes.grades ?? {})) {
+    const was = grades[code];
+    if (!was) throw invalid(`no grade ${code}: the simulator changes rates of existing grades`);
+    grades[code] = { ...was, ...(g.sales_bp !== undefined ? { sales_bp: g.sales_bp } : {}), ...(g.override_bp !== undefined ? { override_bp: g.override_bp } : {}), ...(g.tiers !== undefined ? { tiers: g.tiers } : {}) };
+  }
+  const sku = { ...base.sku };
+  for (const [code, rates] of Object.entries(changes.sku ?? {})) {
+    if (rates === null) delete sku[code];
+    else sku[code] = rates;
+  }
+  return {
+    ...base,
+    levels: changes.levels ?? base.levels,
+    default_rates: {
+      sales_bp: changes.default_rates?.sales_bp !== undefined ? changes.default_rates.sales_bp : base.default_rates.sales_bp,
+      override_bp: changes.default_rates?.override_bp ?? base.default_rates.override_bp,
+    },
+    caps: { ...base.caps, ...Object.fromEntries(Object.entries(changes.caps ?? {}).filter(([, v]) => v !== undefined)) },
+    grades,
+    sku,
+  };
+}
+
+/** Running state of one rule set through the replay: tiers read monthly sales, the per-day cap daily earnings. */
+class Replay {
+  readonly monthly = new Map<string, number>();
+  readonly daily = new Map<string, number>();
+  constructor(readonly rules: RulesSnapshot) {}
+}
+
+/**
+ * The rule simulator: replays the orders paid in a period, each with the chain it was paid with
+ * (frozen on the order) and its items as paid, under the rules in force today and under the
+ * proposed change, and says what the change would have cost, in total, by level, by grade and for
+ * the distributors it moves most. Nothing is written. Beneficiaries keep the grade recorded on
+ * the order's lines (today's grade where the order has no line of theirs); per-day caps and
+ * monthly tiers run over the replayed orders, with the month's sales before `from` counted in.
+ * Refunds after payment are not replayed: the figures are commissions as computed at payment.
+ */
+export function createRuleSimulator(deps: { db: Db; clock: Clock; program: ProgramService; rules: RulesService }) {
+  const { db, program, rules } = deps;
+
+  return {
+    async simulate(actor: Actor, input: SimulationInput) {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const days = daysBetween(input.from, input.to);
+      if (days <= 0) throw invalid('to must be after from');
+      if (days > MAX_DAYS) throw invalid(`a simulation covers at most ${MAX_DAYS} days`);
+      if (input.changes.levels !== undefined && input.changes.levels > 3) {
+        throw new AppError('compliance_violation', 'at most 3 levels: a program may not pay more than three levels (multi-level marketing rules)');
+      }
+      const settings = await program.read(db, tenantId);
+      const tz = settings.timezone;
+      const current = await rules.versionAt(db, tenantId, deps.clock.now());
+      const proposed = applyChanges(current, input.changes);
+      const fromAt = startOfLocalDay(input.from, tz);
+      const toAt = startOfLocalDay(input.to, tz);
+
+      const count = await db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId).where('paid_at', '>=', fromAt).where('paid_at', '<', toAt).executeTakeFirstOrThrow();
+      if (Number(count.n) > MAX_SIMULATED_ORDERS) throw new AppError('limit_exceeded', `the period holds ${Number(count.n)} orders; simulate at most ${MAX_SIMULATED_ORDERS} at once (a shorter period)`);
+
+      // Own sales of the month of `from` before it, for monthly tiers.
+      const monthStart = startOfLocalDay(`${monthOf(input.from)}`, tz);
+      const before = monthStart < fromAt
+        ? await db.selectFrom('orders').select(['seller_id', (eb) => eb.fn.sum<number>('paid_fen').as('s')])
+          .where('tenant_id', '=', tenantId).where('paid_at', '>=', monthStart).where('paid_at', '<', fromAt).where('seller_id', 'is not', null)
+          .groupBy('seller_id').execute()
+        : [];
+      const replays = [new Replay(current), new Replay(proposed)];
+      for (const r of replays) for (const b of before) r.monthly.set(`${b.seller_id}|${monthOf(input.from)}`, Number(b.s));
+
+      const totals = { orders: 0, paid_fen: 0, refunded_fen: 0, actual_fen: 0 };
+      const sum: Figures = { current_fen: 0, proposed_fen: 0 };
+      const byLevel = new Map<number, Figures>();
+      const byGrade = new Map<string, Figures>();
+      const byDistributor = new Map<string, Figures>();
+      const add = <K>(m: Map<K, Figures>, k: K, which: 0 | 1, fen: number) => {
+        const f = m.get(k) ?? { current_fen: 0, proposed_fen: 0 };
+        if (which === 0) f.current_fen += fen;
+        else f.proposed_fen += fen;
+        m.set(k, f);
+      };
+      const gradeOf = new Map<string, { grade: string; active: boolean }>();
+
+      let cursor: { paid_at: Date; id: string } | null = null;
+      for (;;) {
+        let q = db.selectFrom('orders').select(['id', 'seller_id', 'chain', 'paid_at', 'paid_fen', 'refunded_fen'])
+          .where('tenant_id', '=', tenantId).where('paid_at', '>=', fromAt).where('paid_at', '<', toAt);
+        if (cursor) {
+          const c = cursor;
+          q = q.where((eb) => eb.or([eb('paid_at', '>', c.paid_at), eb.and([eb('paid_at', '=', c.paid_at), eb('id', '>', c.id)])]));
+        }
+        const page = await q.orderBy('paid_at').orderBy('id').limit(PAGE).execute();
+        if (page.length === 0) break;
+        cursor = { paid_at: page.at(-1)!.paid_at, id: page.at(-1)!.id };
+        const ids = page.map((o) => o.id);
+        const items = await db.selectFrom('order_items').select(['id', 'order_id', 'sku', 'quantity', 'paid_fen']).where('order_id', 'in', ids).orderBy('order_id').orderBy('position').execute();
+        const lines = await db.selectFrom('commissions').select(['order_id', 'beneficiary_id', 'beneficiary_grade', 'original_amount_fen'])
+          .where('order_id', 'in', ids).where('kind', '=', 'commission').execute();
+        const unknown = [...new Set(page.flatMap((o) => o.chain))].filter((id) => !gradeOf.has(id));
+        if (unknown.length > 0) {
+          for (const d of await db.selectFrom('distributors').select(['id', 'grade_code', 'status']).where('tenant_id', '=', tenantId).where('id', 'in', unknown).execute()) {
+            gradeOf.set(d.id, { grade: d.grade_code, active: d.status === 'active' });
+          }
+        }
+        const itemsOf = new Map<string, typeof items>();
+        for (const i of items) (itemsOf.get(i.order_id) ?? itemsOf.set(i.order_id, []).get(i.order_id)!).push(i);
+        const recorded = new Map<string, string>();
+        for (const l of lines) {
+          recorded.set(`${l.order_id}|${l.beneficiary_id}`, l.beneficiary_grade);
+          totals.actual_fen += l.original_amount_fen;
+        }
+
+        for (const o of page) {
+          totals.orders += 1;
+          totals.paid_fen += o.paid_fen;
+          totals.refunded_fen += o.refunded_fen;
+          const day = localDate(o.paid_at, tz);
+          const month = monthOf(day);
+          const orderItems = (itemsOf.get(o.id) ?? []).map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen }));
+          replays.forEach((r, which) => {
+            const chain: Beneficiary[] = o.chain.map((id, level) => {
+              const grade = recorded.get(`${o.id}|${id}`);
+              const now = gradeOf.get(id);
+              return {
+                id, level, grade: grade ?? now?.grade ?? 'default', active: grade !== undefined || (now?.active ?? false),
+                monthly_sales_fen: r.monthly.get(`${id}|${month}`) ?? 0, earned_today_fen: r.daily.get(`${id}|${day}`) ?? 0,
+              };
+            });
+            for (const l of computeOrderCommissions(orderItems, chain, r.rules)) {
+              const w = which as 0 | 1;
+              if (w === 0) sum.current_fen += l.amountFen;
+              else sum.proposed_fen += l.amountFen;
+              add(byLevel, l.level, w, l.amountFen);
+              add(byGrade, l.grade, w, l.amountFen);
+              add(byDistributor, l.beneficiaryId, w, l.amountFen);
+              r.daily.set(`${l.beneficiaryId}|${day}`, (r.daily.get(`${l.beneficiaryId}|${day}`) ?? 0) + l.amountFen);
+            }
+            if (o.seller_id) r.monthly.set(`${o.seller_id}|${month}`, (r.monthly.get(`${o.seller_id}|${month}`) ?? 0) + o.paid_fen);
+          });
+        }
+        if (page.length < PAGE) break;
+      }
+
+      const moved = [...byDistributor.entries()].map(([id, f]) => ({ id, ...f, delta_fen: f.proposed_fen - f.current_fen })).filter((d) => d.delta_fen !== 0);
+      const top = moved.sort((a, b) => Math.abs(b.delta_fen) - Math.abs(a.delta_fen) || (a.id < b.id ? -1 : 1)).slice(0, 10);
+      const names = top.length === 0 ? [] : await db.selectFrom('distributors').select(['id', 'name']).where('tenant_id', '=', tenantId).where('id', 'in', top.map((d) => d.id)).execute();
+      const nameOf = new Map(names.map((n) => [n.id, n.name]));
+      const rate = (fen: number) => (totals.paid_fen > 0 ? Number((BigInt(fen) * 10_000n) / BigInt(totals.paid_fen)) : 0);
+      return {
+        from: input.from, to: input.to, timezone: tz, rule_version: current.version,
+        orders: totals.orders, paid_fen: totals.paid_fen, refunded_fen: totals.refunded_fen,
+        actual_fen: totals.actual_fen, current_fen: sum.current_fen, proposed_fen: sum.proposed_fen,
+        delta_fen: sum.proposed_fen - sum.current_fen,
+        current_rate_bp: rate(sum.current_fen), proposed_rate_bp: rate(sum.proposed_fen),
+        by_level: [...byLevel.entries()].sort((a, b) => a[0] - b[0]).map(([level, f]) => ({ level, ...f, delta_fen: f.proposed_fen - f.current_fen })),
+        by_grade: [...byGrade.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([grade, f]) => ({ grade, ...f, delta_fen: f.proposed_fen - f.current_fen })),
+        distributors_gaining: moved.filter((d) => d.delta_fen > 0).length,
+        distributors_losing: moved.filter((d) => d.delta_fen < 0).length,
+        top_changes: top.map((d) => ({ distributor_id: d.id, name: nameOf.get(d.id) ?? '', current_fen: d.current_fen, proposed_fen: d.proposed_fen, delta_fen: d.delta_fen })),
+      };
+    },
+  };
+}
+
+export type RuleSimulator = ReturnType<typeof createRuleSimulator>;
+
+/** The default period: the last `n` days in the tenant's zone, today included. */
+export function lastDays(now: Date, timeZone: string, n: number): { from: string; to: string } {
+  const to = addDays(localDate(now, timeZone), 1);
+  return { from: addDays(to, -n), to };
+}

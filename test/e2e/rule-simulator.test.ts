@@ -1,0 +1,85 @@
+/**
+ * The rule simulator replays a period's orders, with their frozen chains, under today's rules and
+ * under a proposed change, and nothing is written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+let t: TestServer;
+beforeAll(async () => { t = await startTestServer(); });
+afterAll(async () => { await t?.close(); });
+
+async function world() {
+  const { key } = await t.tenant();
+  await t.call('PUT', '/v1/program', { token: key, body: { levels: 2, timezone: 'Asia/Shanghai' } });
+  await t.call('PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: 0, override_bp: [1000, 500] } });
+  const a = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'A', name: 'A' } })).data;
+  const b = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B', referrer_code: a.invite_code } })).data;
+  const c = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'C', name: 'C', referrer_code: b.invite_code } })).data;
+  await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer-b', invite_code: b.invite_code } });
+  await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer-c', invite_code: c.invite_code } });
+  const order = async (id: string, buyer: string, items: { sku: string; quantity: number; paid_fen: number }[]) => {
+    const res = await t.call('POST', '/v1/orders', { token: key, body: { external_id: id, buyer_external_id: buyer, items: items.map((i) => ({ ...i, unit_price_fen: Math.floor(i.paid_fen / i.quantity) })) } });
+    expect(res.statusCode).toBe(201);
+  };
+  // The article's example: A earns 10 yuan on B's 100 yuan sale; B 5 and A 2.50 on C's 50 yuan sale.
+  await order('o1', 'buyer-b', [{ sku: 'tea', quantity: 1, paid_fen: 10000 }]);
+  await order('o2', 'buyer-c', [{ sku: 'tea', quantity: 1, paid_fen: 5000 }]);
+  await order('o3', 'buyer-c', [{ sku: 'cup', quantity: 3, paid_fen: 3001 }]);
+  const day = new Date(t.clock.now().getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  const simulate = (changes: Record<string, unknown>, period: { from?: string; to?: string } = { from: day, to: next }, token = key) =>
+    t.call('POST', '/v1/rules/simulate', { token, body: { ...period, changes } });
+  return { key, a, b, c, simulate, day, next };
+}
+
+describe('rule simulator', () => {
+  it('replays today\'s rules to exactly what was credited, and a raise of level 1 to exactly its cost', async () => {
+    const w = await world();
+    const same = (await w.simulate({})).data;
+    // o1: A 1000. o2: B 500, A 250. o3: B floor(3001 × 10%) = 300, A floor(3001 × 5%) = 150.
+    expect(same).toMatchObject({ orders: 3, paid_fen: 18001, actual_fen: 2200, current_fen: 2200, proposed_fen: 2200, delta_fen: 0, top_changes: [] });
+    const raised = (await w.simulate({ grades: { default: { override_bp: [1200, 500] } } })).data;
+    // Level 1 at 12%: 1200 + 600 + floor(3001 × 12%) = 360 → +200 +100 +60.
+    expect(raised).toMatchObject({ current_fen: 2200, proposed_fen: 2560, delta_fen: 360, distributors_gaining: 2, distributors_losing: 0 });
+    expect(raised.by_level).toEqual([
+      { level: 1, current_fen: 1800, proposed_fen: 2160, delta_fen: 360 },
+      { level: 2, current_fen: 400, proposed_fen: 400, delta_fen: 0 },
+    ]);
+    expect(raised.top_changes).toEqual([
+      { distributor_id: w.a.id, name: 'A', current_fen: 1400, proposed_fen: 1600, delta_fen: 200 },
+      { distributor_id: w.b.id, name: 'B', current_fen: 800, proposed_fen: 960, delta_fen: 160 },
+    ]);
+    expect(raised.current_rate_bp).toBe(Math.floor(2200 * 10000 / 18001));
+    // Nothing was written: the orders and the rules are as they were.
+    expect((await t.call('GET', '/v1/orders/o3', { token: w.key })).data.commissions.map((l: { amount_fen: number }) => l.amount_fen).sort()).toEqual([150, 300]);
+    expect((await t.call('GET', '/v1/grades', { token: w.key })).data.items[0].override_bp).toEqual([1000, 500]);
+  });
+
+  it('one level fewer, a fixed SKU rate, a cap and a seller commission each cost what the calculator says', async () => {
+    const w = await world();
+    expect((await w.simulate({ levels: 1 })).data).toMatchObject({ proposed_fen: 1800, delta_fen: -400, distributors_losing: 1 });
+    // cup at 2 yuan per unit for level 1: 3 × 200 = 600 instead of 300.
+    expect((await w.simulate({ sku: { cup: { 1: { kind: 'fixed', fen: 200 } } } })).data.delta_fen).toBe(300);
+    // A per-order cap of 2 yuan per beneficiary: o1 A 1000 → 200; o2 B 500 → 200, A 250 → 200; o3 B 300 → 200.
+    expect((await w.simulate({ caps: { per_order_fen: 200 } })).data.delta_fen).toBe(-800 - 300 - 50 - 100);
+    // Sellers at 3%: B on o1 300, C on o2 150 and o3 90.
+    expect((await w.simulate({ grades: { default: { sales_bp: 300 } } })).data.by_level[0]).toEqual({ level: 0, current_fen: 0, proposed_fen: 540, delta_fen: 540 });
+  });
+
+  it('refuses more than three levels as a compliance violation, a bad period, an unknown grade; sees only its tenant\'s orders', async () => {
+    const w = await world();
+    const four = await w.simulate({ levels: 4 });
+    expect(four.statusCode).toBe(422);
+    expect(four.data.error.code).toBe('compliance_violation');
+    expect((await w.simulate({}, { from: w.next, to: w.day })).statusCode).toBe(400);
+    expect((await w.simulate({}, { from: '2026-02-30', to: w.next })).statusCode).toBe(400);
+    expect((await w.simulate({ grades: { nosuch: { sales_bp: 1 } } })).statusCode).toBe(400);
+    expect((await w.simulate({ grades: { default: { sales_bp: 20000 } } })).statusCode).toBe(400);
+    expect((await w.simulate({ surprise: 1 })).statusCode).toBe(400);
+    const other = await t.tenant();
+    expect((await t.call('POST', '/v1/rules/simulate', { token: other.key, body: { from: w.day, to: w.next, changes: {} } })).data).toMatchObject({ orders: 0, current_fen: 0 });
+    // The default period is the last 30 days, today included.
+    expect((await w.simulate({}, {})).data).toMatchObject({ orders: 3, to: w.next });
+  });
+});

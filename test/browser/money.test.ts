@@ -538,6 +538,33 @@ describe('money pages: console and portal', () => {
     await page.getByTestId('funnel').getByText(String(funnel.orders), { exact: true }).first().waitFor();
   });
 
+  it('simulates a rule change on the orders so far: the page shows what the API computes', async () => {
+    const { page } = desk;
+    await menu(page, '佣金规则').click();
+    await page.getByRole('heading', { name: '佣金规则' }).waitFor();
+    const sim = page.getByTestId('rule-simulator');
+    const day = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().slice(0, 10);
+    const from = day(t.clock.now().getTime() - 60 * 86_400_000);
+    const to = day(t.clock.now().getTime() + 86_400_000);
+    await sim.getByLabel('从').fill(from);
+    await sim.getByLabel('到（不含）').fill(to);
+    await sim.getByLabel('等级').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: '(default)' }).click();
+    await sim.getByLabel('1 级佣金', { exact: true }).fill('8');
+    await sim.getByRole('button', { name: '模拟' }).click();
+    await sim.getByTestId('simulation').waitFor();
+    const grade = await api('GET', '/v1/grades/default');
+    const expected = await api('POST', '/v1/rules/simulate', { from, to, changes: { grades: { default: { override_bp: [800, ...grade.override_bp.slice(1)] } } } });
+    expect(expected.orders).toBeGreaterThan(0);
+    expect(expected.delta_fen).not.toBe(0);
+    await expect(sim.getByTestId('sim-delta').getAttribute('data-value')).resolves.toBe(String(expected.delta_fen));
+    await sim.getByTestId('sim-chart').locator('canvas').waitFor();
+    await expect(sim.getByTestId('sim-top').locator('tbody tr').count()).resolves.toBe(expected.top_changes.length);
+    await screenshot(page, 'money-rule-simulator');
+    // Nothing changed: the grade is as it was.
+    expect((await api('GET', '/v1/grades/default')).override_bp).toEqual(grade.override_bp);
+  });
+
   it('a refund after settlement leaves the withdrawable balance negative, shown as a debt', async () => {
     await api('POST', `/v1/orders/${ORDER}/events`, { type: 'refunded', refund_fen: 103000 });
     expect((await api('GET', `/v1/distributors/${wang.id}/balance`)).withdrawable_fen).toBe(-500);

@@ -5,6 +5,7 @@ import type * as PortalSchemas from '../../src/modules/portal/schema.ts';
 import type * as OrderSchemas from '../../src/modules/orders/schema.ts';
 import type * as ReconciliationSchemas from '../../src/modules/reconciliation/schema.ts';
 import type * as AnalyticsSchemas from '../../src/modules/analytics/schema.ts';
+import type * as RulesSchemas from '../../src/modules/rules/schema.ts';
 import type { AdminRole } from '../../src/db/schema.ts';
 
 /**
@@ -156,3 +157,7 @@ export interface ExportJob {
   created_at: string; started_at: string | null; finished_at: string | null; expires_at: string | null;
   error: { code: string; message: string } | null; download_url: string | null;
 }
+
+/** POST /v1/rules/simulate. */
+export type SimulateBody = Static<typeof RulesSchemas.SimulateBody>;
+export type RuleSimulation = Static<typeof RulesSchemas.Simulation>;

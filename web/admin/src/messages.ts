@@ -1,5 +1,6 @@
 /** Every string the admin console shows. Chinese first; English must have the same keys. */
 import { analyticsEn, analyticsZh } from './messages-analytics.ts';
+import { simulatorEn, simulatorZh } from './messages-simulator.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
 
 const base = {
@@ -249,7 +250,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -498,7 +499,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

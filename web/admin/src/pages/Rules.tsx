@@ -9,6 +9,7 @@ import { messageOf } from '../components/errors.ts';
 import { useWord } from '../components/CommissionExplanation.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
+import { RuleSimulator } from '../components/RuleSimulator.tsx';
 
 const LEVELS: LevelKey[] = ['0', '1', '2', '3'];
 
@@ -218,6 +219,7 @@ export default function RulesPage() {
       <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>{t('rules.title')}</Typography.Title>
       <Alert type="info" showIcon title={t('rules.order')} />
       <SkuRules onChanged={() => setChanges((n) => n + 1)} />
+      <RuleSimulator />
       <RuleVersions changes={changes} />
     </Space>
   );

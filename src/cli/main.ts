@@ -42,6 +42,40 @@ cli.command('serve').description('run migrations and serve HTTP (what npm start 
   await serve();
 });
 
+cli.command('demo').description('create a demo merchant with a team, sixty days of orders, a settlement and payouts, and print how to sign in to the console')
+  .option('--name <name>', 'the demo merchant\'s name', '演示茶叶商城')
+  .option('--email <email>', 'the owner\'s login', 'owner@demo.fenxiao')
+  .option('--password <password>', 'the owner\'s password (prefer FENXIAO_PASSWORD)')
+  .option('--distributors <n>', 'distributors', (v) => Number(v), 40)
+  .option('--orders <n>', 'orders over the last 60 days', (v) => Number(v), 300)
+  .option('--seed <n>', 'random seed (the same seed, the same demo)', (v) => Number(v), 20261125)
+  .option('--json', 'print JSON')
+  .action(async (opts: { name: string; email: string; password?: string; distributors: number; orders: number; seed: number; json?: boolean }) => {
+    for (const [name, v, max] of [['--distributors', opts.distributors, 10_000], ['--orders', opts.orders, 100_000]] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > max) throw new AppError('invalid_request', `${name} takes a whole number from 1 to ${max}`);
+    }
+    const password = opts.password ?? process.env.FENXIAO_PASSWORD ?? 'demo-password-2026';
+    const { buildServer } = await import('../app/server.ts');
+    const { seedDemo } = await import('./demo.ts');
+    const config = loadConfig({ ...process.env, FENXIAO_RUN_JOBS: 'false', FENXIAO_RUN_CONSUMERS: 'false', LOG_LEVEL: 'warn' });
+    // The demo is written along its own timeline: a clock the seeder moves from 62 days ago to now.
+    const { ManualClock } = await import('../app/context.ts');
+    const clock = new ManualClock(new Date());
+    const server = await buildServer(config, { clock });
+    try {
+      const r = await seedDemo(server, clock, { name: opts.name, email: opts.email, password, distributors: opts.distributors, orders: opts.orders, seed: opts.seed, now: new Date() },
+        (label, total) => createProgress({ label, total, unit: label === 'orders and events' ? 'steps' : 'rows' }));
+      if (opts.json) console.log(JSON.stringify({ tenant_id: r.tenantId, api_key: r.apiKey, email: opts.email, ...r }));
+      else {
+        console.log(`demo tenant ${r.tenantId}: ${r.distributors} distributors, ${r.orders} orders, ${r.statements} statements, ${r.withdrawals} withdrawals`);
+        console.log(`api key  ${r.apiKey}  (shown once)`);
+        console.log(`console  ${config.publicUrl}/admin/  tenant ${r.tenantId}, ${opts.email} / ${opts.password || process.env.FENXIAO_PASSWORD ? '(the password you gave)' : password}`);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
 cli.command('migrate').description('bring the database schema up to date').action(async () => {
   const config = loadConfig();
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });

@@ -7,6 +7,7 @@ import * as pii from './2026_11_25_0500_pii.ts';
 import * as analytics from './2026_11_25_0400_analytics.ts';
 import * as riskAudit from './2026_11_25_0600_risk_audit.ts';
 import * as ingest from './2026_11_25_0700_ingest.ts';
+import * as clawbackIndex from './2026_11_25_0800_clawback_index.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_0400_analytics': analytics,
   '2026_11_25_0600_risk_audit': riskAudit,
   '2026_11_25_0700_ingest': ingest,
+  '2026_11_25_0800_clawback_index': clawbackIndex,
 };

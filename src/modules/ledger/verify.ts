@@ -73,7 +73,8 @@ export const LEDGER_CHECKS: Check[] = [
     query: (t) => sql`select c.id as subject, 'amount ' || (c.amount_fen + coalesce(k.amount, 0)) || ' on base ' || (c.base_fen + coalesce(k.base, 0))
         || ' (line paid ' || i.paid_fen || ', refunded ' || i.refunded_fen || ')' as detail
       from commissions c join order_items i on i.id = c.order_item_id
-      left join lateral (select sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x where x.clawback_of = c.id) k on true
+      left join (select x.clawback_of, sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x
+                  where x.clawback_of is not null and ${t('x')} group by x.clawback_of) k on k.clawback_of = c.id
       where c.kind = 'commission' and ${t('c')}
         and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
           or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end

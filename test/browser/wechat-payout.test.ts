@@ -112,4 +112,35 @@ describe('a WeChat payout waiting for the payee, on the phone', () => {
     expect(b.pageErrors).toEqual([]);
     expect(b.dialogs).toEqual([]);
   });
+
+  it('finance cancels in the console a transfer the payee never confirmed; the money goes back', async () => {
+    wx.behave('*', { outcome: 'wait_user_confirm' });
+    const before = (await api('GET', `/v1/distributors/${d.id}/balance`)).withdrawable_fen as number;
+    const w = await api('POST', '/v1/withdrawals', { distributor_id: d.id, amount_fen: 5_000, channel: 'wechat' });
+    await expect.poll(async () => (await api('GET', `/v1/withdrawals/${w.id}`)).payout?.state, { timeout: 15_000 }).toBe('wait_user_confirm');
+    await api('POST', '/v1/admin-users', { email: 'finance@wx.test', password: 'finance-password-1', role: 'finance' });
+    const desk = await launch();
+    try {
+      const { page } = desk;
+      await page.goto(`${t.base}/admin/login`);
+      await page.getByLabel('商户编号').fill(tenant.id);
+      await page.getByLabel('邮箱').fill('finance@wx.test');
+      await page.getByLabel('密码').fill('finance-password-1');
+      await page.getByRole('button', { name: '登录' }).click();
+      await page.getByRole('heading', { name: '经营概览' }).waitFor();
+      await page.getByRole('menuitem').filter({ hasText: /^提现$/ }).click();
+      await page.getByTestId(`wd-cancel-${w.id}`).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('原因').fill('收款人一周未确认');
+      await screenshot(page, 'admin-wechat-cancel');
+      await dialog.getByRole('button', { name: /确\s*定|确认|提交/ }).click();
+      await expect.poll(async () => (await api('GET', `/v1/withdrawals/${w.id}`)).status).toBe('failed');
+      expect((await api('GET', `/v1/withdrawals/${w.id}`)).payout.state).toBe('cancelled');
+      expect((await api('GET', `/v1/distributors/${d.id}/balance`)).withdrawable_fen).toBe(before);
+      await page.getByTestId(`wd-cancel-${w.id}`).waitFor({ state: 'detached' });
+      expect(desk.pageErrors).toEqual([]);
+    } finally {
+      await desk.close();
+    }
+  });
 });

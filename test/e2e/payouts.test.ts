@@ -156,6 +156,29 @@ describe('WeChat Pay merchant transfer', () => {
     expect(await f.verify()).toEqual([]);
   });
 
+  it('a transfer the payee never confirms is cancelled by finance: the money goes back once WeChat confirms the cancel', async () => {
+    const f = await funded(100_000);
+    wx.behave('*', { outcome: 'wait_user_confirm' });
+    const w = await f.withdraw(20_000);
+    expect(await t.services.withdrawals.work(w.payout.id)).toBe('wait_user_confirm');
+    const res = await t.call('POST', `/v1/withdrawals/${w.id}/cancel`, { token: f.key, body: { reason: 'the payee did not confirm within a week' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.data).toMatchObject({ status: 'failed', payout: { state: 'cancelled' } });
+    expect(wx.bills.get(w.payout.out_no)?.state).toBe('CANCELLED');
+    expect(wx.paidToFen(f.openid)).toBe(0);
+    expect(await f.balance()).toMatchObject({ withdrawable_fen: 100_000, withdrawing_fen: 0, withdrawn_fen: 0 });
+    // Nothing left to cancel; a paid one cannot be cancelled either.
+    expect((await t.call('POST', `/v1/withdrawals/${w.id}/cancel`, { token: f.key, body: { reason: 'again' } })).statusCode).toBe(409);
+    wx.behave('*', { outcome: 'succeed' });
+    const paid = await f.withdraw(1_000);
+    expect(await t.services.withdrawals.work(paid.payout.id)).toBe('succeeded');
+    expect((await t.call('POST', `/v1/withdrawals/${paid.id}/cancel`, { token: f.key, body: { reason: 'too late' } })).statusCode).toBe(409);
+    const audit = (await t.call('GET', `/v1/audit-log?action=payout.cancel&target_id=${w.id}`, { token: f.key })).data.items;
+    expect(audit).toHaveLength(1);
+    expect(audit[0].reason).toBe('the payee did not confirm within a week');
+    expect(await f.verify()).toEqual([]);
+  });
+
   it('refuses forged callbacks: wrong signer, tampered ciphertext, stale timestamp, unknown serial, wrong amount', async () => {
     const f = await funded(100_000);
     wx.behave('*', { outcome: 'processing' });

@@ -82,6 +82,14 @@ export function withdrawalsRoutes(app: App, s: Services) {
     schema: { tags, summary: 'Manual and bank channels: record the payout as failed; the money goes back', params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
   }, async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: false, reason: req.body.reason }));
 
+  app.post('/v1/withdrawals/:id/cancel', {
+    config: { auth: 'tenant', permission: 'finance:approve' },
+    schema: {
+      tags, summary: 'WeChat Pay: cancel a transfer still waiting for the payee to confirm; once WeChat confirms the cancel the money goes back to withdrawable (audited)',
+      params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) },
+    },
+  }, async (req) => s.withdrawals.cancelPayout(actor(req), req.params.id, req.body.reason));
+
   app.get('/v1/distributors/:id/payout-accounts', {
     config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: { tags, summary: 'Payout accounts (masked)', params: IdParams, response: { 200: Strict({ items: Type.Array(AccountView), next_cursor: Type.Null() }), ...errors(404) } },

@@ -387,6 +387,43 @@ export function createWithdrawalsService(deps: {
       return after?.state ?? null;
     },
 
+    /**
+     * Cancels a WeChat transfer still waiting for the payee to confirm (the payee never opened it,
+     * or the merchant withdrew it): the cancel is sent under the payout's lease, then the bill is
+     * queried, and whatever WeChat says goes through `transition` — cancelled: the money goes back
+     * to withdrawable; still CANCELING or unknown: the poll finishes it; confirmed meanwhile: paid.
+     */
+    async cancelPayout(actor: Actor, withdrawalId: string, reason: string): Promise<WithdrawalView> {
+      requirePermission(actor.principal, 'finance:approve');
+      const tenantId = tenantOf(actor.principal);
+      const w = await db.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', withdrawalId).executeTakeFirst();
+      if (!w) throw notFound('withdrawal');
+      const p = await db.selectFrom('payouts').selectAll().where('withdrawal_id', '=', w.id).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+      const channel = p ? channels.get(p.channel as WithdrawalChannel) : null;
+      if (!p || p.state !== 'wait_user_confirm' || !channel?.cancel) throw invalidState('only a transfer waiting for the payee to confirm can be cancelled');
+      const now = clock.now();
+      const leased = await sql<PayoutRow>`
+        update payouts set lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = ${now}
+         where id = ${p.id} and state = 'wait_user_confirm' and (lease_until is null or lease_until < ${now})
+        returning *`.execute(db);
+      if (leased.rows.length === 0) throw conflict('the payout is being worked on; try again in a minute');
+      let result: PayoutResult & { source: string };
+      try {
+        result = { source: 'cancel', ...await channel.cancel(p.out_no) };
+        if (result.outcome !== 'cancelled') {
+          const q = await channel.query(p.out_no);
+          if (q.found) result = { source: 'query', ...q };
+        }
+      } catch (err) {
+        result = { source: 'error', outcome: 'unknown', failReason: err instanceof Error ? err.message : String(err) };
+      }
+      await inTransaction(db, async (tx) => {
+        await transition(tx, p.id, result);
+        await audit.record(tx, actor, { action: 'payout.cancel', targetType: 'withdrawal', targetId: w.id, before: { payout_state: p.state }, after: { outcome: result.outcome }, reason });
+      });
+      return this.get(actor, w.id);
+    },
+
     /** Every online payout due for a look, a batch at a time (the scheduler and tests call this). */
     async workDue(limit = 50): Promise<number> {
       const now = clock.now();

@@ -18,7 +18,7 @@ const CHANNELS: PayoutChannel[] = ['manual', 'bank', 'alipay', 'wechat'];
 const OFFLINE: readonly string[] = ['manual', 'bank'];
 const OPEN_PAYOUT: readonly string[] = ['created', 'submitted', 'processing', 'wait_user_confirm', 'unknown'];
 
-type Action = { kind: 'reject' | 'complete' | 'fail'; w: Withdrawal } | null;
+type Action = { kind: 'reject' | 'complete' | 'fail' | 'cancel'; w: Withdrawal } | null;
 
 /** What a finance person may do next with a withdrawal, by its status and channel. */
 function WithdrawalActions({ w, onAction, onApprove }: { w: Withdrawal; onAction: (a: Action) => void; onApprove: (w: Withdrawal) => void }) {
@@ -42,6 +42,9 @@ function WithdrawalActions({ w, onAction, onApprove }: { w: Withdrawal; onAction
         <Button size="small" danger onClick={() => onAction({ kind: 'fail', w })} data-testid={`wd-fail-${w.id}`}>{t('withdrawals.fail')}</Button>
       </Space>
     );
+  }
+  if (w.status === 'approved' && w.payout?.state === 'wait_user_confirm') {
+    return <Button size="small" danger onClick={() => onAction({ kind: 'cancel', w })} data-testid={`wd-cancel-${w.id}`}>{t('withdrawals.cancelTransfer')}</Button>;
   }
   return null;
 }
@@ -156,6 +159,7 @@ export default function WithdrawalsPage() {
     reject: { title: t('withdrawals.rejectTitle'), field: { name: 'reason', label: t('common.reason') }, path: 'reject', done: t('withdrawals.rejected') },
     complete: { title: t('withdrawals.completeTitle'), field: { name: 'reference', label: t('withdrawals.reference'), multiline: false, max: 128 }, path: 'complete', done: t('withdrawals.completed') },
     fail: { title: t('withdrawals.failTitle'), field: { name: 'reason', label: t('withdrawals.failReasonInput') }, path: 'fail', done: t('withdrawals.failed') },
+    cancel: { title: t('withdrawals.cancelTitle'), field: { name: 'reason', label: t('common.reason') }, path: 'cancel', done: t('withdrawals.cancelled') },
   } as const;
   const dialog = action ? dialogs[action.kind] : null;
 

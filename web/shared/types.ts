@@ -6,6 +6,7 @@ import type * as OrderSchemas from '../../src/modules/orders/schema.ts';
 import type * as ReconciliationSchemas from '../../src/modules/reconciliation/schema.ts';
 import type * as AnalyticsSchemas from '../../src/modules/analytics/schema.ts';
 import type * as RulesSchemas from '../../src/modules/rules/schema.ts';
+import type * as PiiSchemas from '../../src/modules/pii/schema.ts';
 import type { AdminRole } from '../../src/db/schema.ts';
 
 /**
@@ -161,3 +162,7 @@ export interface ExportJob {
 /** POST /v1/rules/simulate. */
 export type SimulateBody = Static<typeof RulesSchemas.SimulateBody>;
 export type RuleSimulation = Static<typeof RulesSchemas.Simulation>;
+
+/** GET /v1/distributors/{id}/pii and POST /v1/distributors/{id}/erase. */
+export type RevealedPersonalData = Static<typeof PiiSchemas.Revealed>;
+export type Erasure = Static<typeof PiiSchemas.Erasure>;

@@ -1,6 +1,7 @@
 /** Every string the admin console shows. Chinese first; English must have the same keys. */
 import { analyticsEn, analyticsZh } from './messages-analytics.ts';
 import { simulatorEn, simulatorZh } from './messages-simulator.ts';
+import { piiEn, piiZh } from './messages-pii.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
 
 const base = {
@@ -250,7 +251,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -499,7 +500,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...piiEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

@@ -10,6 +10,7 @@ import type { Distributor, DocumentView, Grade, Page, Profile, TeamMember, Uplin
 import { Chart } from '../components/Chart.tsx';
 import { DistributorFunnel } from '../components/DistributorFunnel.tsx';
 import { DistributorMoney } from '../components/DistributorMoney.tsx';
+import { PersonalData } from '../components/PersonalData.tsx';
 import { HundredthsInput } from '../components/HundredthsInput.tsx';
 import { StatusTag } from '../components/StatusTag.tsx';
 import { messageOf } from '../components/errors.ts';
@@ -309,6 +310,8 @@ export default function DistributorDetailPage() {
 
       <DistributorFunnel id={d.id} />
 
+      <PersonalData distributor={d} onErased={() => void load()} />
+
       <Card title={t('detail.documents')}>
         <Table<DocumentView> rowKey="id" dataSource={documents} pagination={false} size="small" data-testid="documents-table"
           locale={{ emptyText: t('detail.documentsEmpty') }}
@@ -318,7 +321,8 @@ export default function DistributorDetailPage() {
             { title: t('detail.docSize'), dataIndex: 'size_bytes', render: (n: number) => formatBytes(n) },
             { title: t('common.createdAt'), dataIndex: 'created_at', render: (v: string) => formatTime(v, lang) },
             { title: t('common.actions'), key: 'actions', render: (_: unknown, doc) => (
-              <Space>
+              // Documents are personal data: open to those who review applications (each read audited).
+              !writable ? '—' : <Space>
                 <Button size="small" onClick={() => void openDocument(doc, false)}>{t('common.view')}</Button>
                 <Button size="small" onClick={() => void openDocument(doc, true)} data-testid={`download-${doc.id}`}>{t('common.download')}</Button>
               </Space>

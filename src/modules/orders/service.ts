@@ -206,6 +206,18 @@ export function createOrdersService(deps: {
     if (riskDecision.events.length > 0) {
       await riskEngine.recordOrderEvents(tx, tenantId, riskDecision, commissionRows.map((c) => ({ id: c.id, beneficiary_id: c.beneficiary_id, held: c.held ?? false })));
     }
+    // Rows no other order of the chain touches first; then, last before commit, the rows every
+    // order of the chain shares (the ledger's accounts, monthly sales, the rollups), so the time
+    // those locks are held — what orders of one team queue on — is as short as it can be.
+    await sql`update customers set purchases_fen = purchases_fen + ${paidFen},
+        last_order_at = greatest(coalesce(last_order_at, ${paidAt}::timestamptz), ${paidAt}::timestamptz)
+      where tenant_id = ${tenantId} and external_id = ${body.buyer_external_id}`.execute(tx);
+    const { actorType, actorId } = actorOf(actor.principal);
+    await tx.insertInto('order_events').values({
+      id: newId('evt'), tenant_id: tenantId, order_id: orderId, type: 'paid', at: paidAt, refund_fen: null,
+      details: JSON.stringify({ lines: commissionRows.length }), actor_type: actorType, actor_id: actorId, request_id: actor.requestId,
+    }).execute();
+    const row = (await ordersRepo.findByExternal(tx, tenantId, body.external_id))!;
     if (commissionRows.length > 0) {
       const total = commissionRows.reduce((s, c) => s + c.amount_fen, 0);
       await ledger.post(tx, {
@@ -222,17 +234,9 @@ export function createOrdersService(deps: {
       for (const c of commissionRows) earned.set(c.beneficiary_id, (earned.get(c.beneficiary_id) ?? 0) + c.amount_fen);
       await ordersRepo.addDaily(tx, earned, day);
     }
-    await sql`update customers set purchases_fen = purchases_fen + ${paidFen},
-        last_order_at = greatest(coalesce(last_order_at, ${paidAt}::timestamptz), ${paidAt}::timestamptz)
-      where tenant_id = ${tenantId} and external_id = ${body.buyer_external_id}`.execute(tx);
-    const { actorType, actorId } = actorOf(actor.principal);
-    await tx.insertInto('order_events').values({
-      id: newId('evt'), tenant_id: tenantId, order_id: orderId, type: 'paid', at: paidAt, refund_fen: null,
-      details: JSON.stringify({ lines: commissionRows.length }), actor_type: actorType, actor_id: actorId, request_id: actor.requestId,
-    }).execute();
     if (seller) await grades.evaluate(tx, tenantId, seller.id, snapshot);
     await deps.analytics.record(tx, { type: 'order_paid', tenantId, timezone: tz, paidAt, paidFen, seller, lines: commissionRows });
-    return (await ordersRepo.findByExternal(tx, tenantId, body.external_id))!;
+    return row;
   }
 
   /**

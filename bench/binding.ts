@@ -21,6 +21,7 @@ import { INVITE_ALPHABET } from '../src/lib/invite-code.ts';
 import { intOption, listOption, parseArgs } from './lib/args.ts';
 import { closedLoop, type LoadResult } from './lib/load.ts';
 import { log, progress } from './lib/progress.ts';
+import { scratchDatabase } from './lib/pgdb.ts';
 import { startServer } from './lib/server.ts';
 import { summarize } from './lib/stats.ts';
 import { int, ms, printTable } from './lib/table.ts';
@@ -172,23 +173,16 @@ async function createDatabase(kind: DbKind, size: number): Promise<{ env: Record
   if (kind === 'postgres') {
     const base = process.env.DATABASE_URL;
     if (!base) throw new Error('--db postgres needs DATABASE_URL');
-    const name = `fenxiao_bench_${Date.now()}_${size}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
+    const scratch = await scratchDatabase(base, `fenxiao_bench_${Date.now()}_${size}`);
+    const name = scratch.name;
+    const url = new URL(scratch.url);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-bench-pg-'));
     return {
       env: { DATABASE_URL: url.toString(), FENXIAO_DATA_DIR: dataDir },
       open: () => openDatabase({ databaseUrl: url.toString(), poolSize: 1 }),
       where: url.toString(),
       drop: async () => {
-        const c = new pg.Client({ connectionString: base });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
+        await scratch.drop();
         fs.rmSync(dataDir, { recursive: true, force: true });
       },
     };

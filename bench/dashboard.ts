@@ -34,6 +34,7 @@ import { intOption, listOption, parseArgs } from './lib/args.ts';
 import { closedLoopFor, httpClient, type PhaseResult } from './lib/http.ts';
 import { log, progress } from './lib/progress.ts';
 import { startServer, type ServerProcess } from './lib/server.ts';
+import { scratchDatabase, type ScratchDatabase } from './lib/pgdb.ts';
 import { summarize, percentile } from './lib/stats.ts';
 import { int, ms, printTable } from './lib/table.ts';
 import { formatDuration, nowMs, peakRssMiB, peakRssOfPid } from './lib/timing.ts';
@@ -64,29 +65,12 @@ const PROVINCES: [string, number][] = [
 
 const SEED_ID = (col: string) => `'dst_' || lpad((${col})::text, 26, '0')`;
 
-interface Db { url: string; name: string; drop(): Promise<void> }
+type Db = ScratchDatabase;
 
 async function createDatabase(keepName?: string): Promise<Db> {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('the dashboard bench needs DATABASE_URL (PostgreSQL)');
-  const name = keepName ?? `fenxiao_bench_dash_${Date.now()}`;
-  if (!keepName) {
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-  }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(), name,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
+  return scratchDatabase(base, keepName ?? `fenxiao_bench_dash_${Date.now()}`, { reuse: keepName !== undefined });
 }
 
 async function api(server: ServerProcess, token: string, method: string, route: string, body?: unknown) {

@@ -30,6 +30,7 @@ import { closedLoopFor, httpClient, openLoop, type PhaseResult } from './lib/htt
 import { cpuMsOfPid, watchPostgresCpu } from './lib/cpu.ts';
 import { runPgbench, pgbenchPath, type PgbenchResult } from './lib/pgbench.ts';
 import { log, progress } from './lib/progress.ts';
+import { scratchDatabase } from './lib/pgdb.ts';
 import { startServer, type ServerProcess } from './lib/server.ts';
 import { summarize } from './lib/stats.ts';
 import { int, ms, printTable } from './lib/table.ts';
@@ -73,13 +74,9 @@ async function createDatabase(kind: DbKind): Promise<{ env: Record<string, strin
   if (kind === 'postgres') {
     const base = process.env.DATABASE_URL;
     if (!base) throw new Error('--db postgres needs DATABASE_URL');
-    const name = `fenxiao_bench_ingest_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
+    const scratch = await scratchDatabase(base, `fenxiao_bench_ingest_${Date.now()}`);
+    const name = scratch.name;
+    const url = new URL(scratch.url);
     return {
       env: { DATABASE_URL: url.toString(), FENXIAO_DATA_DIR: dataDir },
       url: url.toString(),
@@ -87,10 +84,7 @@ async function createDatabase(kind: DbKind): Promise<{ env: Record<string, strin
       open: () => openDatabase({ databaseUrl: url.toString(), poolSize: 2 }),
       where: url.toString(),
       drop: async () => {
-        const c = new pg.Client({ connectionString: base });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
+        await scratch.drop();
         fs.rmSync(dataDir, { recursive: true, force: true });
       },
     };

@@ -21,6 +21,7 @@ import pg from 'pg';
 import { intOption, parseArgs } from './lib/args.ts';
 import { log, progress } from './lib/progress.ts';
 import { startServer, type ServerProcess } from './lib/server.ts';
+import { scratchDatabase } from './lib/pgdb.ts';
 import { int, printTable } from './lib/table.ts';
 import { formatDuration, nowMs, peakRssMiB, peakRssOfPid } from './lib/timing.ts';
 
@@ -163,15 +164,9 @@ export async function main(argv: string[]): Promise<void> {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('the settlement bench needs DATABASE_URL (PostgreSQL)');
   log(`settlement bench: ${int(o.lines)} available lines over ${int(o.distributors)} distributors; ${os.cpus().length} cpus, node ${process.version}`);
-  const name = o.reuse ?? `fenxiao_bench_settle_${Date.now()}`;
-  if (!o.reuse) {
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-  }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
+  const scratch = await scratchDatabase(base, o.reuse ?? `fenxiao_bench_settle_${Date.now()}`, { reuse: o.reuse !== undefined });
+  const name = scratch.name;
+  const url = new URL(scratch.url);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-bench-settle-'));
   const rootToken = `bench-${randomBytes(16).toString('hex')}`;
   const keyFile = path.join(os.tmpdir(), `${name}.key`);
@@ -275,10 +270,7 @@ export async function main(argv: string[]): Promise<void> {
     fs.rmSync(dataDir, { recursive: true, force: true });
     if (o.keep) log(`kept: ${name}`);
     else {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
+      await scratch.drop();
       fs.rmSync(keyFile, { force: true });
     }
   }

@@ -101,6 +101,18 @@ export async function launch(options: { mobile?: boolean } = {}): Promise<Browse
   };
 }
 
+/** Signs in to the console afresh (any earlier session of the tab dropped) and waits for the dashboard. */
+export async function consoleLogin(page: Page, base: string, tenantId: string, email: string, password: string): Promise<void> {
+  await page.goto(`${base}/admin/login`);
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(`${base}/admin/login`);
+  await page.getByLabel('商户编号').fill(tenantId);
+  await page.getByLabel('邮箱').fill(email);
+  await page.getByLabel('密码').fill(password);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('heading', { name: '经营概览' }).waitFor();
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { SignJWT } from 'jose';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
+import { consoleLogin, expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
 
 /**
  * The money pages end to end: an owner sets up the program, grades with tiers and a SKU rule,
@@ -58,15 +58,7 @@ function menu(page: Page, label: string) {
 }
 
 async function login(user: { email: string; password: string }) {
-  const { page } = desk;
-  await page.goto(`${t.base}/admin/login`);
-  await page.evaluate(() => sessionStorage.clear());
-  await page.goto(`${t.base}/admin/login`);
-  await page.getByLabel('商户编号').fill(tenant.id);
-  await page.getByLabel('邮箱').fill(user.email);
-  await page.getByLabel('密码').fill(user.password);
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('heading', { name: '经营概览' }).waitFor();
+  await consoleLogin(desk.page, t.base, tenant.id, user.email, user.password);
 }
 
 /** Confirms the open Popconfirm. */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
+import { consoleLogin, expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
 
 let t: LiveServer;
 let desk: Browser;
@@ -18,17 +18,7 @@ async function api(method: string, url: string, body?: unknown) {
   return res.data;
 }
 
-async function login(email: string, password: string) {
-  const { page } = desk;
-  await page.goto(`${t.base}/admin/login`);
-  await page.evaluate(() => sessionStorage.clear());
-  await page.goto(`${t.base}/admin/login`);
-  await page.getByLabel('商户编号').fill(tenant.id);
-  await page.getByLabel('邮箱').fill(email);
-  await page.getByLabel('密码').fill(password);
-  await page.getByRole('button', { name: '登录' }).click();
-  await page.getByRole('heading', { name: '经营概览' }).waitFor();
-}
+const login = (email: string, password: string) => consoleLogin(desk.page, t.base, tenant.id, email, password);
 
 beforeAll(async () => {
   t = await startLiveServer();

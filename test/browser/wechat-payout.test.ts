@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPayoutChannels } from '../../src/adapters/payout/index.ts';
 import { generateRsaKeyPair } from '../support/providers/pki.ts';
 import { WechatPaySimulator } from '../support/providers/wechat-server.ts';
-import { expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
+import { consoleLogin, expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
 
 /**
  * A WeChat Pay merchant transfer that waits for the payee (WAIT_USER_CONFIRM), against the local
@@ -122,12 +122,7 @@ describe('a WeChat payout waiting for the payee, on the phone', () => {
     const desk = await launch();
     try {
       const { page } = desk;
-      await page.goto(`${t.base}/admin/login`);
-      await page.getByLabel('商户编号').fill(tenant.id);
-      await page.getByLabel('邮箱').fill('finance@wx.test');
-      await page.getByLabel('密码').fill('finance-password-1');
-      await page.getByRole('button', { name: '登录' }).click();
-      await page.getByRole('heading', { name: '经营概览' }).waitFor();
+      await consoleLogin(page, t.base, tenant.id, 'finance@wx.test', 'finance-password-1');
       await page.getByRole('menuitem').filter({ hasText: /^提现$/ }).click();
       await page.getByTestId(`wd-cancel-${w.id}`).click();
       const dialog = page.getByRole('dialog');

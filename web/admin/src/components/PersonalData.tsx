@@ -79,7 +79,7 @@ export function PersonalData({ distributor, onErased }: { distributor: Distribut
       <Modal open={erasing} title={t('pii.eraseTitle')} onCancel={() => setErasing(false)} onOk={() => void erase()} okText={t('pii.erase')}
         okButtonProps={{ danger: true }} cancelText={t('common.cancel')} confirmLoading={busy === 'erase'} destroyOnHidden forceRender>
         <Alert type="warning" showIcon title={t('pii.eraseWarning')} style={{ marginBottom: 16 }} />
-        <Form form={form} layout="vertical">
+        <Form form={form} name="pii-erase" layout="vertical">
           <Form.Item name="reason" label={t('pii.eraseReason')} rules={[{ required: true, whitespace: true, message: t('common.reasonRequired') }]}>
             <Input.TextArea rows={3} maxLength={500} showCount />
           </Form.Item>

@@ -70,7 +70,7 @@ export function RuleSimulator() {
   return (
     <Card title={t('sim.title')} data-testid="rule-simulator">
       <Typography.Paragraph type="secondary">{t('sim.intro')}</Typography.Paragraph>
-      <Form form={form} layout="inline" initialValues={initial} onFinish={run} style={{ rowGap: 12 }}>
+      <Form form={form} name="rule-simulator" layout="inline" initialValues={initial} onFinish={run} style={{ rowGap: 12 }}>
         <Form.Item name="from" label={t('sim.from')} rules={[{ required: true }]}><Input type="date" /></Form.Item>
         <Form.Item name="to" label={t('sim.to')} rules={[{ required: true }]}><Input type="date" /></Form.Item>
         <Form.Item name="levels" label={t('sim.levels')}>

@@ -11,6 +11,7 @@ import { rotateKeys, staleCounts } from '../modules/pii/rotate.ts';
 import { createProgress } from './progress.ts';
 import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
 import { createLocalStorage } from '../adapters/storage/local.ts';
+import { createS3Storage } from '../adapters/storage/s3.ts';
 import path from 'node:path';
 import type { AdminRole } from '../db/schema.ts';
 import { AppError } from '../app/errors.ts';
@@ -27,7 +28,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
     const limiter = createMemoryRateLimiter();
     const services = createServices({
       db: database.db, clock: systemClock, keyring: keyRingFromConfig(config),
-      limiter, storage: createLocalStorage(path.resolve(config.dataDir, 'files')), publicUrl: config.publicUrl, rootToken: config.rootToken,
+      limiter, storage: config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')), publicUrl: config.publicUrl, rootToken: config.rootToken,
       payoutChannels: createPayoutChannels(payoutConfigFromEnv(), { clock: systemClock }),
     });
     return await fn(services);

@@ -32,7 +32,7 @@ export function ulid(now = Date.now()): string {
 
 export type IdPrefix =
   | 'tnt' | 'key' | 'usr' | 'ses' | 'dst' | 'bnd' | 'doc' | 'rsk'
-  | 'ord' | 'oit' | 'cm' | 'je' | 'acc' | 'evt' | 'stm' | 'wd' | 'po' | 'job' | 'exp' | 'pac';
+  | 'ord' | 'oit' | 'cm' | 'je' | 'acc' | 'evt' | 'stm' | 'wd' | 'po' | 'job' | 'exp' | 'pac' | 'sjob';
 
 /** A time-ordered id with a type prefix: `dst_01JD…`. */
 export function newId(prefix: IdPrefix): string {

@@ -268,6 +268,8 @@ describe('money pages: console and portal', () => {
     await page.getByLabel('截止时间').fill(localInput(new Date(Date.now() + 2 * 86400_000)));
     await page.getByTestId('settlement-run').click();
     await confirmPop(page);
+    // The run goes to the background; the page shows its progress until the statements come.
+    await page.getByTestId('settlement-progress').getByText('正在结算').waitFor();
     const result = page.getByTestId('settlement-result');
     await expect.poll(() => result.getByTestId('settlement-total').getAttribute('data-fen')).toBe('16050');
     await result.getByText(HOSTILE, { exact: true }).waitFor();

@@ -41,6 +41,30 @@ describe('settlement', () => {
     expect(await verify()).toEqual([]);
   });
 
+  it('runs in the background as a job: 202 at once, progress over the distributors found, then the statements', async () => {
+    const { key, a, buy, balance, verify } = await setup();
+    await buy('j-1', 100000);
+    const started = await t.call('POST', '/v1/settlements/jobs', { token: key, body: { as_of: '2026-03-09T00:00:00Z' } });
+    expect(started.statusCode).toBe(202);
+    expect(started.data).toMatchObject({ status: 'running', done: 0, result: null, error: null });
+    let job = started.data;
+    for (let i = 0; i < 200 && job.status === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      job = (await t.call('GET', `/v1/settlements/jobs/${started.data.id}`, { token: key })).data;
+    }
+    expect(job).toMatchObject({ status: 'done', done: 1, total: 1, error: null });
+    expect(job.result.statements).toEqual([expect.objectContaining({ distributor_id: a.id, amount_fen: 10000, status: 'approved' })]);
+    expect(job.finished_at).toEqual(expect.any(String));
+    expect(await balance()).toMatchObject({ withdrawable_fen: 10000 });
+    // The same as the synchronous run: nothing left for another.
+    expect((await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: '2026-03-10T00:00:00Z' } })).data.statements).toEqual([]);
+    // Another tenant's job is not found; a bad body changes nothing.
+    const other = await t.tenant();
+    expect((await t.call('GET', `/v1/settlements/jobs/${started.data.id}`, { token: other.key })).statusCode).toBe(404);
+    expect((await t.call('POST', '/v1/settlements/jobs', { token: key, body: { as_of: 'yesterday' } })).statusCode).toBe(400);
+    expect(await verify()).toEqual([]);
+  });
+
   it('a statement above review_threshold_fen waits for approval, then moves to withdrawable', async () => {
     const { key, a, buy, balance, verify } = await setup({ review_threshold_fen: 5000 });
     await buy('o-1', 100000);

@@ -19,14 +19,14 @@ export type Role = (typeof ROLES)[number];
 /** Kinds of ids a path may carry, named after the collection segment before them. */
 export type Kind =
   | 'distributor' | 'commission' | 'statement' | 'withdrawal' | 'document' | 'api_key' | 'admin_user' | 'export'
-  | 'order' | 'customer' | 'grade' | 'sku' | 'payout_account' | 'risk_event' | 'payout' | 'settlement_run' | 'journal' | 'delivery';
+  | 'order' | 'customer' | 'grade' | 'sku' | 'payout_account' | 'risk_event' | 'payout' | 'settlement_run' | 'settlement_job' | 'journal' | 'delivery';
 
 export const KIND_OF_COLLECTION: Record<string, Kind> = {
   distributors: 'distributor', commissions: 'commission', statements: 'statement', withdrawals: 'withdrawal',
   documents: 'document', 'api-keys': 'api_key', 'admin-users': 'admin_user', exports: 'export', orders: 'order',
   customers: 'customer', grades: 'grade', 'sku-rules': 'sku', 'payout-accounts': 'payout_account',
   'risk-events': 'risk_event', payouts: 'payout', 'settlement-runs': 'settlement_run', settlements: 'settlement_run',
-  'journal-entries': 'journal', deliveries: 'delivery',
+  'journal-entries': 'journal', deliveries: 'delivery', jobs: 'settlement_job',
 };
 
 export interface World {
@@ -175,6 +175,14 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   await ok(t, 'POST', `/v1/webhooks/${tenantId}/orders/shopify`, { body: { id: 1 }, headers: { 'x-shopify-topic': 'app/uninstalled', 'x-shopify-webhook-id': `walker-${tag}`, 'x-shopify-hmac-sha256': createHmac('sha256', shopSecret).update(hookBody).digest('base64') } });
   const delivery = (await ok(t, 'GET', '/v1/webhooks/deliveries', k)).items[0] as { id: string };
 
+  // A background settlement run, finished (it settles nothing new) before anything else is looked at.
+  let settlementJob = await ok<{ id: string; status: string }>(t, 'POST', '/v1/settlements/jobs', { ...k, body: { as_of: iso(60_000) } }, [202]);
+  for (let i = 0; i < 500 && settlementJob.status === 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    settlementJob = await ok(t, 'GET', `/v1/settlements/jobs/${settlementJob.id}`, k);
+  }
+  expect(settlementJob.status).toBe('done');
+
   const job = t.app.exportJobs.start({ tenantId, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: `walker-${tag}` });
 
   const lineOf = (o: { commissions: { id: string; beneficiary_id: string }[] }, d: Dist) => o.commissions.find((c) => c.beneficiary_id === d.id)?.id;
@@ -189,7 +197,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const ids: Partial<Record<Kind, string>> = {
     distributor: C.id, commission: commissionC, statement: pending!.id, withdrawal: wPending.id, document: documentId,
     api_key: victimKey.id, admin_user: victim.id, export: job.id, order: `o1-${tag}`, customer: buyers[0], grade: `gold-${tag}`,
-    sku: `SKU-${tag}`, payout_account: accC.id, settlement_run: run.run_id, ...(riskEvent ? { risk_event: riskEvent.id } : {}),
+    sku: `SKU-${tag}`, payout_account: accC.id, settlement_run: run.run_id, settlement_job: settlementJob.id, ...(riskEvent ? { risk_event: riskEvent.id } : {}),
     ...(payout ? { payout: payout.id } : {}), ...(journal ? { journal: journal.id } : {}), delivery: delivery.id,
   };
   const own: Partial<Record<Kind, string>> = { distributor: C.id, commission: commissionC, statement: stC!.id, withdrawal: wPending.id, payout_account: accC.id };

@@ -103,6 +103,11 @@ export interface Statement {
 export interface StatementLine { id: string; level: number; amount_fen: number; base_fen: number; rate_bp: number; status: string; order_external_id: string }
 export interface StatementDetail extends Statement { lines: StatementLine[] }
 export interface SettlementRun { run_id: string; made_available: number; statements: Statement[] }
+/** POST /v1/settlements/jobs: a run in the background, polled for its progress. */
+export interface SettlementJob {
+  id: string; status: 'running' | 'done' | 'failed'; as_of: string; done: number; total: number | null;
+  started_at: string; finished_at: string | null; result: SettlementRun | null; error: { code: string; message: string } | null;
+}
 
 export type WithdrawalStatus = 'pending_review' | 'approved' | 'paid' | 'failed' | 'rejected';
 export type PayoutState = 'created' | 'submitted' | 'processing' | 'wait_user_confirm' | 'unknown' | 'succeeded' | 'failed' | 'cancelled';

@@ -22,6 +22,29 @@ export function settlementRoutes(app: App, s: Services) {
     },
   }, async (req) => s.settlement.runNow(actor(req), new Date(req.body.as_of)));
 
+  const Job = Strict({
+    id: Type.String(), status: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]), as_of: Timestamp(),
+    done: Type.Integer({ minimum: 0, description: 'distributors settled so far' }),
+    total: Nullable(Type.Integer({ minimum: 0, description: 'distributors the run found to settle; null until it has looked' })),
+    started_at: Timestamp(), finished_at: Nullable(Timestamp()),
+    result: Nullable(Strict({ run_id: Type.String(), made_available: Type.Integer(), statements: Type.Array(Statement) })),
+    error: Nullable(Strict({ code: Type.String(), message: Type.String() })),
+  }, { title: 'SettlementJob' });
+  const jobView = ({ tenantId: _tenant, ...job }: ReturnType<typeof s.settlement.getJob>) => job;
+
+  app.post('/v1/settlements/jobs', {
+    config: { auth: 'tenant', permission: 'finance:write' },
+    schema: {
+      tags, summary: 'The same run as POST /v1/settlements/run, in the background: answers at once with a job to poll for its progress and result (kept an hour, in the process that runs it)',
+      body: Strict({ as_of: Timestamp() }), response: { 202: Job, ...errors(403) },
+    },
+  }, async (req, reply) => reply.code(202).send(jobView(s.settlement.startJob(actor(req), new Date(req.body.as_of), req.log))));
+
+  app.get('/v1/settlements/jobs/:id', {
+    config: { auth: 'tenant', permission: 'finance:read' },
+    schema: { tags, summary: 'A background settlement run: how far it has got, then its statements or why it failed', params: IdParams, response: { 200: Job, ...errors(404) } },
+  }, async (req) => jobView(s.settlement.getJob(actor(req), req.params.id)));
+
   app.get('/v1/statements', {
     config: { auth: 'tenant_or_distributor', permission: 'read' },
     schema: {

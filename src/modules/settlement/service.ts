@@ -2,7 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
-import { invalid, invalidState, notFound } from '../../app/errors.ts';
+import { AppError, invalid, invalidState, notFound } from '../../app/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
 import type { StatementsTable } from '../../db/schema.ts';
 import { newId } from '../../lib/ids.ts';
@@ -37,6 +37,26 @@ export function statementView(s: StatementRow): StatementView {
 }
 
 const BATCH = 1000;
+
+/** Distributors settled so far of those the run found (a run's progress, for a page to show). */
+type Progress = (done: number, total: number) => void;
+
+/** A settlement run started in the background from the console, with its progress. */
+export interface SettlementJob {
+  id: string;
+  tenantId: string;
+  status: 'running' | 'done' | 'failed';
+  as_of: string;
+  done: number;
+  total: number | null;
+  started_at: string;
+  finished_at: string | null;
+  result: { run_id: string; made_available: number; statements: StatementView[] } | null;
+  error: { code: string; message: string } | null;
+}
+
+/** Finished jobs are kept this long for the page that polls them, then forgotten. */
+const JOB_TTL_MS = 60 * 60_000;
 export const SETTLEMENT_LOCK = 'settlement';
 
 /**
@@ -48,9 +68,10 @@ export const SETTLEMENT_LOCK = 'settlement';
  */
 export function createSettlementService(deps: { db: Db; clock: Clock; audit: AuditService; ledger: Ledger; program: ProgramService; commissions: CommissionsService }) {
   const { db, clock, audit, ledger, program, commissions } = deps;
+  const jobs = new Map<string, SettlementJob>();
 
   /** Settles the unsettled available lines of the given distributors (all when omitted). */
-  async function settleWithin(tx: Tx, tenantId: string, runId: string, asOf: Date, settings: ProgramSettings, threshold: number | null): Promise<StatementRow[]> {
+  async function settleWithin(tx: Tx, tenantId: string, runId: string, asOf: Date, settings: ProgramSettings, threshold: number | null, onProgress?: Progress): Promise<StatementRow[]> {
     const candidates = await sql<{ beneficiary_id: string }>`
       select beneficiary_id from commissions
        where tenant_id = ${tenantId} and status = 'available' and statement_id is null and not held and amount_fen > 0
@@ -59,6 +80,7 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
        order by beneficiary_id`.execute(tx);
     const ids = candidates.rows.map((r) => r.beneficiary_id);
     const made: StatementRow[] = [];
+    onProgress?.(0, ids.length);
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids.slice(i, i + BATCH);
       const lines = await sql<{ id: string; beneficiary_id: string; amount_fen: number }>`
@@ -103,6 +125,7 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       const journals: JournalInput[] = statements.filter((s) => s.approved).map((s) => settleJournal(tenantId, s.id, s.lines.map((l) => ({ ...l, beneficiary_id: s.distributorId }))));
       await ledger.postMany(tx, journals);
       made.push(...await tx.selectFrom('statements').selectAll().where('id', 'in', statements.map((s) => s.id)).orderBy('distributor_id').execute());
+      onProgress?.(Math.min(i + BATCH, ids.length), ids.length);
     }
     return made;
   }
@@ -118,7 +141,7 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
     };
   }
 
-  async function run(actor: Actor, input: { asOf: Date; trigger: string; thresholdOnly?: boolean; onceFor?: boolean }) {
+  async function run(actor: Actor, input: { asOf: Date; trigger: string; thresholdOnly?: boolean; onceFor?: boolean; onProgress?: Progress }) {
     const tenantId = tenantOf(actor.principal);
     return inTransaction(db, async (tx) => {
       // One run at a time per tenant: a second waits here, then finds nothing left to settle.
@@ -135,7 +158,7 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       const made = await commissions.makeAvailableWithin(tx, tenantId, input.asOf);
       const settings = await program.read(tx, tenantId);
       const threshold = input.thresholdOnly ? settings.settlement.threshold_fen : null;
-      const statements = await settleWithin(tx, tenantId, runId, input.asOf, settings, threshold);
+      const statements = await settleWithin(tx, tenantId, runId, input.asOf, settings, threshold, input.onProgress);
       const lines = statements.reduce((s, x) => s + x.line_count, 0);
       const amount = statements.reduce((s, x) => s + x.amount_fen, 0);
       if (input.trigger === 'threshold' && statements.length === 0 && made.lines === 0) {
@@ -155,6 +178,40 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
   return {
     settleWithin,
     run,
+
+    /**
+     * POST /v1/settlements/jobs: the same run as POST /v1/settlements/run, in the background, so
+     * the console can show how far a large run has got (distributors settled of those found) and
+     * no proxy times the request out. Jobs live in this process for an hour after they finish.
+     */
+    startJob(actor: Actor, asOf: Date, log?: { error(obj: object, msg: string): void }): SettlementJob {
+      requirePermission(actor.principal, 'finance:write');
+      const tenantId = tenantOf(actor.principal);
+      const now = Date.now();
+      for (const [id, j] of jobs) if (j.finished_at && Date.parse(j.finished_at) + JOB_TTL_MS < now) jobs.delete(id);
+      const job: SettlementJob = {
+        id: newId('sjob'), tenantId, status: 'running', as_of: asOf.toISOString(), done: 0, total: null,
+        started_at: clock.now().toISOString(), finished_at: null, result: null, error: null,
+      };
+      jobs.set(job.id, job);
+      run(actor, { asOf, trigger: 'api', onProgress: (done, total) => { job.done = done; job.total = total; } }).then(
+        (r) => { job.result = r; job.status = 'done'; job.finished_at = clock.now().toISOString(); },
+        (err: unknown) => {
+          job.status = 'failed';
+          job.finished_at = clock.now().toISOString();
+          job.error = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'internal', message: 'the run failed; nothing of it was kept (see the server log)' };
+          if (!(err instanceof AppError)) log?.error({ err, job: job.id }, 'settlement job failed');
+        },
+      );
+      return { ...job };
+    },
+
+    getJob(actor: Actor, id: string): SettlementJob {
+      requirePermission(actor.principal, 'finance:read');
+      const job = jobs.get(id);
+      if (!job || job.tenantId !== tenantOf(actor.principal)) throw notFound('settlement job');
+      return { ...job };
+    },
 
     /** POST /v1/settlements/run. */
     async runNow(actor: Actor, asOf: Date) {

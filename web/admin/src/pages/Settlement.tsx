@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import { Alert, App, Button, Card, Descriptions, Form, Input, Popconfirm, Radio, Select, Space, Table, Tabs, Typography } from 'antd';
+import { Alert, App, Button, Card, Descriptions, Form, Input, Popconfirm, Progress, Radio, Select, Space, Table, Tabs, Typography } from 'antd';
 import { formatTime, formatYuan, fromLocalInput, toLocalInput } from '../../../shared/format.ts';
-import type { CommissionLine, Page, SettlementRun, Statement, StatementDetail, StatementLine, StatementStatus } from '../../../shared/types.ts';
+import type { CommissionLine, Page, SettlementJob, SettlementRun, Statement, StatementDetail, StatementLine, StatementStatus } from '../../../shared/types.ts';
 import { CommissionDrawer } from '../components/CommissionExplanation.tsx';
 import { ExportButton } from '../components/ExportButton.tsx';
 import { messageOf } from '../components/errors.ts';
@@ -70,20 +70,32 @@ function RunSettlement({ onRan }: { onRan: () => void }) {
   const [asOf, setAsOf] = useState(() => toLocalInput(new Date()));
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<SettlementRun | null>(null);
+  const [job, setJob] = useState<SettlementJob | null>(null);
   const writable = can('finance:write');
 
+  // The run goes to the background (a large one takes minutes); the page polls its progress.
   async function run() {
     const iso = fromLocalInput(asOf);
     if (!iso) { void message.error(t('settlement.asOfInvalid')); return; }
     setBusy(true);
+    setResult(null);
     try {
-      setResult(await api.post<SettlementRun>('/v1/settlements/run', { as_of: iso }));
+      let current = await api.post<SettlementJob>('/v1/settlements/jobs', { as_of: iso });
+      setJob(current);
+      while (current.status === 'running') {
+        await new Promise((r) => setTimeout(r, 500));
+        current = await api.get<SettlementJob>(`/v1/settlements/jobs/${encodeURIComponent(current.id)}`);
+        setJob(current);
+      }
+      if (current.status === 'failed' || !current.result) throw new Error(current.error?.message ?? 'failed');
+      setResult(current.result);
       void message.success(t('settlement.ran'));
       onRan();
     } catch (err) {
       void message.error(t('common.error', { message: messageOf(err) }));
     } finally {
       setBusy(false);
+      setJob(null);
     }
   }
 
@@ -102,6 +114,12 @@ function RunSettlement({ onRan }: { onRan: () => void }) {
           </Popconfirm>
         </Form.Item>
       </Form>
+      {job && job.status === 'running' && (
+        <div data-testid="settlement-progress">
+          <Typography.Text>{job.total === null ? t('settlement.progressStarting') : t('settlement.progress', { done: job.done, total: job.total })}</Typography.Text>
+          <Progress percent={job.total ? Math.floor((job.done * 100) / job.total) : 0} status="active" />
+        </div>
+      )}
       {result && (
         <Card size="small" title={t('settlement.result')} data-testid="settlement-result">
           <Descriptions size="small" column={{ xs: 1, md: 4 }} items={[

@@ -34,7 +34,7 @@ import { intOption, listOption, parseArgs } from './lib/args.ts';
 import { closedLoopFor, httpClient, type PhaseResult } from './lib/http.ts';
 import { log, progress } from './lib/progress.ts';
 import { startServer, type ServerProcess } from './lib/server.ts';
-import { scratchDatabase, type ScratchDatabase } from './lib/pgdb.ts';
+import { dropSecondaryIndexes, scratchDatabase, type ScratchDatabase } from './lib/pgdb.ts';
 import { summarize, percentile } from './lib/stats.ts';
 import { int, ms, printTable } from './lib/table.ts';
 import { formatDuration, nowMs, peakRssMiB, peakRssOfPid } from './lib/timing.ts';
@@ -95,12 +95,7 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
   await c.query(`set synchronous_commit = off; set maintenance_work_mem = '1GB'; set work_mem = '256MB'; set session_replication_role = replica`);
   const tables = ['distributors', 'orders', 'analytics_daily', 'analytics_segment_daily', 'analytics_segment_monthly',
     'analytics_distributor_daily', 'analytics_distributor_monthly', 'analytics_distributor_activity'];
-  const idx = await c.query<{ tablename: string; indexname: string; indexdef: string }>(
-    `select i.tablename, i.indexname, i.indexdef from pg_indexes i
-      where i.schemaname = current_schema() and i.tablename = any($1)
-        and not exists (select 1 from pg_constraint k where k.conname = i.indexname)`, [tables]);
-  for (const r of idx.rows) await c.query(`drop index ${r.indexname}`);
-  log(`dropped ${idx.rows.length} secondary indexes for the load`);
+  const indexes = await dropSecondaryIndexes(c, tables);
   const started = nowMs();
 
   // ------------------------------------------------------------------------------ distributors
@@ -231,14 +226,7 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
   await c.query('drop table seed_lines');
   const seedMs = nowMs() - started;
 
-  const ip = progress('indexes', idx.rows.length);
-  let built = 0;
-  for (const r of idx.rows) {
-    ip.note(`building ${r.indexname}`);
-    await c.query(r.indexdef);
-    ip.update(++built);
-  }
-  const indexMs = ip.finish(built);
+  const indexMs = await indexes.rebuild();
   const vt = nowMs();
   await c.query('set session_replication_role = origin');
   for (const t of tables) await c.query(`vacuum analyze ${t}`);

@@ -21,7 +21,7 @@ import pg from 'pg';
 import { intOption, parseArgs } from './lib/args.ts';
 import { log, progress } from './lib/progress.ts';
 import { startServer, type ServerProcess } from './lib/server.ts';
-import { scratchDatabase } from './lib/pgdb.ts';
+import { dropSecondaryIndexes, scratchDatabase } from './lib/pgdb.ts';
 import { int, printTable } from './lib/table.ts';
 import { formatDuration, nowMs, peakRssMiB, peakRssOfPid } from './lib/timing.ts';
 
@@ -47,12 +47,7 @@ async function step(c: pg.Client, label: string, text: string, params: unknown[]
 async function seed(c: pg.Client, tenantId: string, o: { distributors: number; lines: number }) {
   await c.query(`set synchronous_commit = off; set maintenance_work_mem = '1GB'; set work_mem = '256MB'; set session_replication_role = replica`);
   const tables = ['distributors', 'accounts', 'orders', 'order_items', 'commissions', 'journal_entries', 'postings'];
-  const idx = await c.query<{ indexname: string; indexdef: string }>(
-    `select i.indexname, i.indexdef from pg_indexes i
-      where i.schemaname = current_schema() and i.tablename = any($1)
-        and not exists (select 1 from pg_constraint k where k.conname = i.indexname)`, [tables]);
-  for (const r of idx.rows) await c.query(`drop index ${r.indexname}`);
-  log(`dropped ${idx.rows.length} secondary indexes for the load`);
+  const indexes = await dropSecondaryIndexes(c, tables);
   const started = nowMs();
   const N = o.distributors;
   const D = (col: string) => SEED('dst', col);
@@ -133,14 +128,7 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; l
      where a.id = s.account_id and a.cached`, [tenantId]);
   const seedMs = nowMs() - started;
 
-  const ip = progress('indexes', idx.rows.length);
-  let built = 0;
-  for (const r of idx.rows) {
-    ip.note(`building ${r.indexname}`);
-    await c.query(r.indexdef);
-    ip.update(++built);
-  }
-  const indexMs = ip.finish(built);
+  const indexMs = await indexes.rebuild();
   await c.query('set session_replication_role = origin');
   const vt = nowMs();
   for (const t of tables) await c.query(`vacuum analyze ${t}`);

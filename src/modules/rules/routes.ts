@@ -2,11 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { actor, type App } from '../../app/http.ts';
 import { Strict, Timestamp, errors } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
-import { invalid } from '../../app/errors.ts';
-import { tenantOf } from '../../app/principal.ts';
 import { Rates, SimulateBody, Simulation } from './schema.ts';
-import { addDays, parseDay } from '../analytics/periods.ts';
-import { lastDays } from './simulator.ts';
 
 const SkuParams = Strict({ sku: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f/]+$' }) });
 
@@ -41,15 +37,7 @@ export function rulesRoutes(app: App, s: Services) {
       tags, summary: 'Simulate a rule change on past orders: what the orders of a period would have paid under today\'s rules and under the proposed ones, in total, by level, by grade and for the distributors it moves most. Nothing is written',
       body: SimulateBody, response: { 200: Simulation, ...errors(403, 422) },
     },
-  }, async (req) => {
-    const a = actor(req);
-    const tz = (await s.program.read(s.db, tenantOf(a.principal))).timezone;
-    const fallback = lastDays(s.clock.now(), tz, 30);
-    const to = req.body.to ?? fallback.to;
-    const from = req.body.from ?? (req.body.to ? addDays(to, -30) : fallback.from);
-    if (!parseDay(from) || !parseDay(to)) throw invalid('from and to must be calendar dates');
-    return s.ruleSimulator.simulate(a, { from, to, changes: req.body.changes });
-  });
+  }, async (req) => s.ruleSimulator.simulate(actor(req), req.body));
 
   app.get('/v1/rule-versions', {
     config: { auth: 'tenant', permission: 'read' },

@@ -3,7 +3,7 @@ import type { Actor, Clock } from '../../app/context.ts';
 import { AppError, invalid } from '../../app/errors.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
 import { localDate } from '../../lib/time.ts';
-import { addDays, daysBetween, monthOf, startOfLocalDay } from '../analytics/periods.ts';
+import { addDays, daysBetween, monthOf, parseDay, startOfLocalDay } from '../analytics/periods.ts';
 import { computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { RulesService, SkuRates } from './service.ts';
@@ -19,10 +19,10 @@ export interface RuleChanges {
 }
 
 export interface SimulationInput {
-  /** First day replayed (YYYY-MM-DD, the tenant's time zone). */
-  from: string;
-  /** Day after the last one replayed. */
-  to: string;
+  /** First day replayed (YYYY-MM-DD, the tenant's time zone); default 30 days before `to`. */
+  from?: string | undefined;
+  /** Day after the last one replayed; default tomorrow (today included). */
+  to?: string | undefined;
   changes: RuleChanges;
 }
 
@@ -82,32 +82,35 @@ export function createRuleSimulator(deps: { db: Db; clock: Clock; program: Progr
     async simulate(actor: Actor, input: SimulationInput) {
       requirePermission(actor.principal, 'read');
       const tenantId = tenantOf(actor.principal);
-      const days = daysBetween(input.from, input.to);
+      const settings = await program.read(db, tenantId);
+      const tz = settings.timezone;
+      const to = input.to ?? addDays(localDate(deps.clock.now(), tz), 1);
+      const from = input.from ?? addDays(to, -30);
+      if (!parseDay(from) || !parseDay(to)) throw invalid('from and to must be calendar dates');
+      const days = daysBetween(from, to);
       if (days <= 0) throw invalid('to must be after from');
       if (days > MAX_DAYS) throw invalid(`a simulation covers at most ${MAX_DAYS} days`);
       if (input.changes.levels !== undefined && input.changes.levels > 3) {
         throw new AppError('compliance_violation', 'at most 3 levels: a program may not pay more than three levels (multi-level marketing rules)');
       }
-      const settings = await program.read(db, tenantId);
-      const tz = settings.timezone;
       const current = await rules.versionAt(db, tenantId, deps.clock.now());
       const proposed = applyChanges(current, input.changes);
-      const fromAt = startOfLocalDay(input.from, tz);
-      const toAt = startOfLocalDay(input.to, tz);
+      const fromAt = startOfLocalDay(from, tz);
+      const toAt = startOfLocalDay(to, tz);
 
       const count = await db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n'))
         .where('tenant_id', '=', tenantId).where('paid_at', '>=', fromAt).where('paid_at', '<', toAt).executeTakeFirstOrThrow();
       if (Number(count.n) > MAX_SIMULATED_ORDERS) throw new AppError('limit_exceeded', `the period holds ${Number(count.n)} orders; simulate at most ${MAX_SIMULATED_ORDERS} at once (a shorter period)`);
 
       // Own sales of the month of `from` before it, for monthly tiers.
-      const monthStart = startOfLocalDay(`${monthOf(input.from)}`, tz);
+      const monthStart = startOfLocalDay(`${monthOf(from)}`, tz);
       const before = monthStart < fromAt
         ? await db.selectFrom('orders').select(['seller_id', (eb) => eb.fn.sum<number>('paid_fen').as('s')])
           .where('tenant_id', '=', tenantId).where('paid_at', '>=', monthStart).where('paid_at', '<', fromAt).where('seller_id', 'is not', null)
           .groupBy('seller_id').execute()
         : [];
       const replays = [new Replay(current), new Replay(proposed)];
-      for (const r of replays) for (const b of before) r.monthly.set(`${b.seller_id}|${monthOf(input.from)}`, Number(b.s));
+      for (const r of replays) for (const b of before) r.monthly.set(`${b.seller_id}|${monthOf(from)}`, Number(b.s));
 
       const totals = { orders: 0, paid_fen: 0, refunded_fen: 0, actual_fen: 0 };
       const sum: Figures = { current_fen: 0, proposed_fen: 0 };
@@ -188,7 +191,7 @@ export function createRuleSimulator(deps: { db: Db; clock: Clock; program: Progr
       const nameOf = new Map(names.map((n) => [n.id, n.name]));
       const rate = (fen: number) => (totals.paid_fen > 0 ? Number((BigInt(fen) * 10_000n) / BigInt(totals.paid_fen)) : 0);
       return {
-        from: input.from, to: input.to, timezone: tz, rule_version: current.version,
+        from, to, timezone: tz, rule_version: current.version,
         orders: totals.orders, paid_fen: totals.paid_fen, refunded_fen: totals.refunded_fen,
         actual_fen: totals.actual_fen, current_fen: sum.current_fen, proposed_fen: sum.proposed_fen,
         delta_fen: sum.proposed_fen - sum.current_fen,
@@ -205,8 +208,3 @@ export function createRuleSimulator(deps: { db: Db; clock: Clock; program: Progr
 
 export type RuleSimulator = ReturnType<typeof createRuleSimulator>;
 
-/** The default period: the last `n` days in the tenant's zone, today included. */
-export function lastDays(now: Date, timeZone: string, n: number): { from: string; to: string } {
-  const to = addDays(localDate(now, timeZone), 1);
-  return { from: addDays(to, -n), to };
-}

@@ -53,6 +53,8 @@ export function withdrawalFee(amountFen: number, feeBp: number, fixedFeeFen: num
 
 const TERMINAL: PayoutState[] = ['succeeded', 'failed', 'cancelled'];
 const OPEN: PayoutState[] = ['created', 'submitted', 'processing', 'wait_user_confirm', 'unknown'];
+/** Open payouts an online channel's worker looks at (submitted ones are a person's, offline). */
+const WORKABLE: PayoutState[] = ['created', 'processing', 'wait_user_confirm', 'unknown'];
 const LEASE_MS = 60_000;
 
 /** When to look at a payout again, by what it is waiting for. */
@@ -121,6 +123,19 @@ export function createWithdrawalsService(deps: {
    * close the withdrawal; a payout already terminal ignores everything after (duplicate
    * callbacks, late polls). Answers whether this call changed anything.
    */
+  /**
+   * Leases a payout in one of `states` for one process to talk to its provider: null when it is
+   * in another state or another process holds it. The worker counts the attempt; a cancel does not.
+   */
+  async function lease(payoutId: string, states: readonly PayoutState[], countAttempt: boolean): Promise<PayoutRow | null> {
+    const now = clock.now();
+    const leased = await sql<PayoutRow>`
+      update payouts set lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = ${now}${countAttempt ? sql`, attempts = attempts + 1` : sql``}
+       where id = ${payoutId} and state = any(${[...states]}::text[]) and (lease_until is null or lease_until < ${now})
+      returning *`.execute(db);
+    return leased.rows[0] ?? null;
+  }
+
   async function transition(tx: Tx, payoutId: string, result: PayoutResult & { source: string }): Promise<boolean> {
     const p = await tx.selectFrom('payouts').selectAll().where('id', '=', payoutId).forUpdate().executeTakeFirst();
     if (!p) throw notFound('payout');
@@ -359,14 +374,9 @@ export function createWithdrawalsService(deps: {
      * resend with the same out number.
      */
     async work(payoutId: string): Promise<PayoutState | null> {
-      const now = clock.now();
-      const leased = await sql<PayoutRow>`
-        update payouts set lease_until = ${new Date(now.getTime() + LEASE_MS)}, attempts = attempts + 1, updated_at = ${now}
-         where id = ${payoutId} and state in ('created', 'processing', 'wait_user_confirm', 'unknown')
-           and (lease_until is null or lease_until < ${now})
-        returning *`.execute(db);
-      const p = leased.rows[0];
+      const p = await lease(payoutId, WORKABLE, true);
       if (!p) return null;
+      const now = clock.now();
       const channel = channels.get(p.channel as WithdrawalChannel);
       let result: PayoutResult & { source: string };
       try {
@@ -401,12 +411,7 @@ export function createWithdrawalsService(deps: {
       const p = await db.selectFrom('payouts').selectAll().where('withdrawal_id', '=', w.id).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
       const channel = p ? channels.get(p.channel as WithdrawalChannel) : null;
       if (!p || p.state !== 'wait_user_confirm' || !channel?.cancel) throw invalidState('only a transfer waiting for the payee to confirm can be cancelled');
-      const now = clock.now();
-      const leased = await sql<PayoutRow>`
-        update payouts set lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = ${now}
-         where id = ${p.id} and state = 'wait_user_confirm' and (lease_until is null or lease_until < ${now})
-        returning *`.execute(db);
-      if (leased.rows.length === 0) throw conflict('the payout is being worked on; try again in a minute');
+      if (!(await lease(p.id, ['wait_user_confirm'], false))) throw conflict('the payout is being worked on; try again in a minute');
       let result: PayoutResult & { source: string };
       try {
         result = { source: 'cancel', ...await channel.cancel(p.out_no) };
@@ -428,7 +433,7 @@ export function createWithdrawalsService(deps: {
     async workDue(limit = 50): Promise<number> {
       const now = clock.now();
       const due = await db.selectFrom('payouts').select('id')
-        .where('state', 'in', ['created', 'processing', 'wait_user_confirm', 'unknown'])
+        .where('state', 'in', WORKABLE)
         .where('next_attempt_at', '<=', now)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
         .orderBy('next_attempt_at').limit(limit).execute();

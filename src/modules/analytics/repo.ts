@@ -65,25 +65,34 @@ export const analyticsRepo = {
     const t = sql.table(table);
     const keyCols = Object.keys(key);
     const cols = sql.join([...keyCols, 'slot', ...entries.map(([c]) => c)].map((c) => sql.ref(c)));
-    const values = (slot: number) => sql.join([...keyCols.map((k) => sql`${key[k]}`), sql`${slot}`, ...entries.map(([, v]) => sql`${v}`)]);
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // An insert must never wait, or it can close a cycle with another transaction (deadlock). It
+    // would wait on a row of the same slot that another transaction is inserting or updating (not
+    // yet committed). So a new slot is only ever one no visible row has (an existing row may be
+    // mid-update), and whoever inserts a slot row holds a transaction-scoped advisory lock on that
+    // slot first, taken without waiting: two transactions never insert the same slot at once.
+    const lockPrefix = `analytics|${table}|${keyCols.map((k) => key[k]).join('|')}|`;
+    const keyValues = sql.join(keyCols.map((k) => sql`${key[k]}`));
+    const deltaValues = sql.join(entries.map(([, v]) => sql`${v}`));
+    const openFreeSlot = () => sql<{ slot: number }>`
+      insert into ${t} (${cols})
+      select ${keyValues}, x.s, ${deltaValues} from (
+        select g.s from generate_series(0, ${SLOTS - 1}) as g(s)
+         where not exists (select 1 from ${t} as e where ${eq('e', key)} and e.slot = g.s)
+           and pg_try_advisory_xact_lock(hashtextextended(${lockPrefix} || g.s::text, 0))
+         order by g.s limit 1) as x
+      on conflict do nothing returning slot`.execute(ex);
+    for (let attempt = 0; attempt < 4; attempt++) {
       if (attempt > 0 || !opts.skipFirstUpdate) {
         const updated = await slotUpdate(table, key, deltas).execute(ex);
         if (updated.rows.length > 0) return;
       }
-      // A slot another transaction is inserting (not yet committed) would make this insert wait
-      // for it, and such a wait can close a cycle with that transaction (deadlock): whoever opens
-      // a slot holds a transaction-scoped advisory lock on it, and an insert that cannot take the
-      // lock at once tries another slot instead. A committed row is no wait: nothing is inserted.
-      const slot = attempt === 0 ? 0 : Math.floor(Math.random() * SLOTS);
-      const lockKey = `analytics|${table}|${keyCols.map((k) => key[k]).join('|')}|${slot}`;
-      const opened = await sql<{ slot: number }>`
-        insert into ${t} (${cols}) select ${values(slot)} where pg_try_advisory_xact_lock(hashtextextended(${lockKey}, 0))
-        on conflict do nothing returning slot`.execute(ex);
-      if (opened.rows.length > 0) return;
+      if ((await openFreeSlot()).rows.length > 0) return;
     }
+    // Every slot exists and is busy, or is being opened: wait for one slot's lock, then add to it.
+    const slot = Math.floor(Math.random() * SLOTS);
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`${lockPrefix}${slot}`}, 0))`.execute(ex);
     await sql`
-      insert into ${t} as t (${cols}) values (${values(Math.floor(Math.random() * SLOTS))})
+      insert into ${t} as t (${cols}) values (${keyValues}, ${slot}, ${deltaValues})
       on conflict (${sql.join([...keyCols, 'slot'].map((c) => sql.ref(c)))}) do update
         set ${sql.join(entries.map(([c]) => sql`${sql.ref(c)} = ${sql.ref(`t.${c}`)} + ${sql.ref(`excluded.${c}`)}`))}`.execute(ex);
   },

@@ -201,7 +201,13 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       finish(e, 'done');
       log?.info({ export_job: job.id, export: job.name, rows: result.rows, tenant_id: job.tenantId }, 'export job done');
     } catch (err) {
-      out?.destroy();
+      // The stream opens its file asynchronously: wait until it is closed, or the file could be
+      // created after it was removed and stay behind.
+      if (out && !out.closed) {
+        const closed = once(out, 'close').catch(() => {});
+        out.destroy();
+        await closed;
+      }
       await fsp.rm(part, { force: true }).catch(() => {});
       if (signal.aborted || err instanceof ExportAbortedError) {
         finish(e, 'cancelled');

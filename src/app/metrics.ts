@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { App } from './http.ts';
 import { safeEqual } from '../lib/crypto.ts';
 import type { Services } from './services.ts';
+import { dbStats } from '../db/counting.ts';
 
 /**
  * Prometheus metrics at GET /metrics: HTTP requests by route and status with their latency, the
@@ -52,6 +53,15 @@ export function registerMetrics(app: App, services: Services, options: { token?:
       for (const r of rows) this.set({ kind: r.kind, severity: r.severity }, Number(r.n));
     },
   });
+
+  // Round trips to the database and commits, as counters: per order they show what batching saves.
+  for (const [name, help, read] of [
+    ['fenxiao_db_queries_total', 'Queries sent to the database (each one round trip), BEGIN and COMMIT included', () => dbStats.queries],
+    ['fenxiao_db_commits_total', 'Transactions committed', () => dbStats.commits],
+    ['fenxiao_db_rollbacks_total', 'Transactions rolled back', () => dbStats.rollbacks],
+  ] as const) {
+    new client.Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+  }
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -5,6 +5,7 @@ import { Kysely, sql, type Transaction } from 'kysely';
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { countingDialect } from './counting.ts';
 import type { DB } from './schema.ts';
 import { isRetryableTxError } from '../app/errors.ts';
 
@@ -54,7 +55,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     // A pool error on an idle client must not crash the process; the next checkout reconnects.
     pool.on('error', () => {});
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({ dialect: countingDialect(new PostgresDialect({ pool })) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
 
@@ -72,7 +73,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       parsers: { [pgliteTypes.INT8]: parseInt8 },
     });
     await client.waitReady;
-    const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+    const db = new Kysely<DB>({ dialect: countingDialect(new PGliteDialect(client)) });
     return { db, kind: 'pglite', pglite: client, close: () => db.destroy().finally(unlock) };
   } catch (err) {
     unlock();

@@ -34,4 +34,18 @@ describe('metrics', () => {
     expect(text).toMatch(/^fenxiao_payout_clearing_fen \d+$/m);
     expect(text).toContain('fenxiao_process_resident_memory_bytes');
   });
+
+  it('counts round trips to the database and commits', async () => {
+    const read = async () => {
+      const text = (await scrape(TOKEN)).body;
+      const num = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+      return { queries: num('fenxiao_db_queries_total'), commits: num('fenxiao_db_commits_total') };
+    };
+    const before = await read();
+    const { key } = await t.tenant();
+    expect((await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'Q-1', name: 'Q' } })).statusCode).toBe(201);
+    const after = await read();
+    expect(after.queries).toBeGreaterThan(before.queries + 2);
+    expect(after.commits).toBeGreaterThanOrEqual(before.commits + 2);
+  });
 });

@@ -1,8 +1,10 @@
+import cluster from 'node:cluster';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../app/config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { serve } from '../main.ts';
+import { MAX_WORKERS, processLogger, servePrimary, workerCount } from './workers.ts';
 import { createServices } from '../app/services.ts';
 import { systemClock } from '../app/context.ts';
 import { keyRingFromConfig, newMasterKey } from '../modules/pii/keys.ts';
@@ -39,9 +41,21 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
 
 const cli = new Command('fenxiao').description('Fenxiao distribution platform').showHelpAfterError();
 
-cli.command('serve').description('run migrations and serve HTTP (what npm start does)').action(async () => {
-  await serve();
-});
+cli.command('serve').description('run migrations and serve HTTP (what npm start does)')
+  .option('--workers <n>', `processes sharing the port (node:cluster), each with its own database pool; default: one per core on PostgreSQL, 1 on the embedded database (which one process owns)`, (v) => Number(v))
+  .action(async (opts: { workers?: number }) => {
+    // A worker of `serve --workers N` runs this command again (cluster forks the same argv).
+    if (cluster.isWorker) { await serve(); return; }
+    if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > MAX_WORKERS)) {
+      throw new AppError('invalid_request', `--workers takes a whole number from 1 to ${MAX_WORKERS}`);
+    }
+    const config = loadConfig();
+    const { count, note } = workerCount(opts.workers, config);
+    if (note) processLogger(config).warn({ workers: count }, note);
+    // One process is exactly what serve always was: no cluster primary in between.
+    if (count === 1) await serve();
+    else await servePrimary(config, count);
+  });
 
 cli.command('demo').description('create a demo merchant with a team, sixty days of orders, a settlement and payouts, and print how to sign in to the console')
   .option('--name <name>', 'the demo merchant\'s name', '演示茶叶商城')

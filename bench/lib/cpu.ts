@@ -33,6 +33,42 @@ export function cpuMsOfPid(pid: number): number | undefined {
   }
 }
 
+/** The process and its descendants (a cluster primary and its workers), from /proc's parent ids. */
+export function processTree(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  try {
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+        parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch { /* gone meanwhile */ }
+    }
+  } catch {
+    return [pid];
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parentOf) if (parent === tree[i] && !tree.includes(child)) tree.push(child);
+  }
+  return tree;
+}
+
+/**
+ * CPU time of a process tree over a phase, ms: the primary and every worker, including a worker
+ * that started meanwhile (its whole life counts). Call at the start; the answer's stop() at the end.
+ */
+export function watchTreeCpu(pid: number) {
+  const first = new Map(processTree(pid).map((p) => [p, cpuMsOfPid(p) ?? 0]));
+  return {
+    stop(): number {
+      let total = 0;
+      for (const p of processTree(pid)) total += (cpuMsOfPid(p) ?? first.get(p) ?? 0) - (first.get(p) ?? 0);
+      return total;
+    },
+  };
+}
+
 /** Sum of cpuMsOfPid over processes; those gone (or unreadable) count 0. */
 export function cpuMsOfPids(pids: number[]): number {
   return pids.reduce((s, p) => s + (cpuMsOfPid(p) ?? 0), 0);

@@ -23,15 +23,19 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** A real `fenxiao serve` process on a free port, answered once GET /health says ok. */
-export async function startServer(env: Record<string, string>, readyWithinMs = 600_000, nodeArgs: string[] = []): Promise<ServerProcess> {
+/**
+ * A real `fenxiao serve` process on a free port, answered once GET /health says ok. `serveArgs`
+ * default to one process (`--workers 1`): on PostgreSQL serve would otherwise fork one worker per
+ * core, and a bench measuring one process's CPU and memory would measure the cluster's primary.
+ */
+export async function startServer(env: Record<string, string>, readyWithinMs = 600_000, nodeArgs: string[] = [], serveArgs: string[] = ['--workers', '1']): Promise<ServerProcess> {
   const port = await freePort();
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && k !== 'DATABASE_URL' && k !== 'REDIS_URL' && !k.startsWith('FENXIAO_')) base[k] = v;
   }
   // nodeArgs: flags for node itself, e.g. --cpu-prof (not allowed in NODE_OPTIONS).
-  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'bin/fenxiao.js'), 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'bin/fenxiao.js'), 'serve', ...serveArgs], {
     cwd: REPO,
     env: { ...base, HOST: '127.0.0.1', LOG_LEVEL: 'warn', FENXIAO_RUN_JOBS: 'false', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

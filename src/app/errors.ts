@@ -65,6 +65,44 @@ export function fromPgError(err: unknown): AppError | undefined {
   }
 }
 
+/**
+ * What says the database is away rather than that the statement was wrong: the server shutting
+ * down or not yet accepting connections (57P01 admin_shutdown on every backend of a fast stop,
+ * 57P02 crash_shutdown, 57P03 cannot_connect_now while it starts), out of connection slots (53300),
+ * a connection exception (class 08, less 08P01, a protocol bug), and the socket-level failures of
+ * node-postgres: refused, reset, or closed under a client ("Connection terminated unexpectedly").
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+/**
+ * Whether `err` is the database being unreachable (restarting, failing over, out of
+ * connections): the caller may try again in a moment, which the HTTP layer says with a 503
+ * `service_unavailable` and Retry-After. Not a reason to retry here: a COMMIT that failed this
+ * way may have been applied, and only the client's idempotency key makes a second try safe.
+ * Looks through `cause` and AggregateError (a connect to every address of a host) too.
+ */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (err === null || typeof err !== 'object' || depth > 4) return false;
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') {
+    if (UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNOS.has(e.code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(e.code) && e.code !== '08P01') return true;
+  }
+  if (err instanceof Error && UNAVAILABLE_MESSAGES.test(err.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true;
+  return isDatabaseUnavailable(e.cause, depth + 1);
+}
+
+/** How long a client is asked to wait (Retry-After) while the database is away: a restart takes a few seconds. */
+export const DATABASE_RETRY_AFTER_SECONDS = 3;
+
+/** The answer to a request that found the database away: 503, Retry-After, no internals. */
+export function databaseUnavailable(): AppError {
+  return new AppError('service_unavailable', 'the database is unavailable for a moment; retry shortly (with the same idempotency key or external_id)', { retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS });
+}
+
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: unknown; constraint?: unknown } | null;
   if (e?.code !== '23505') return false;

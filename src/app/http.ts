@@ -5,7 +5,7 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import { addFenxiaoFormats } from './formats.ts';
 import { ulid } from '../lib/ids.ts';
 import { LOG_REDACT, LOG_SERIALIZERS } from '../lib/log-safety.ts';
-import { AppError, ERROR_STATUS, fromPgError, type ErrorCode } from './errors.ts';
+import { AppError, DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, ERROR_STATUS, fromPgError, isDatabaseUnavailable, type ErrorCode } from './errors.ts';
 import { requirePermission, type Permission, type Principal } from './principal.ts';
 import type { Actor } from './context.ts';
 
@@ -238,16 +238,21 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
     code = codeForStatus(fe.statusCode); status = ERROR_STATUS[code];
     message = fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? 'the body is not valid JSON' : err.message;
   } else {
-    const mapped = fromPgError(err);
+    const mapped = fromPgError(err) ?? (isDatabaseUnavailable(err) ? databaseUnavailable() : undefined);
     if (mapped) {
-      ({ status, code, message } = mapped);
+      ({ status, code, message, details } = mapped);
     } else {
       status = 500; code = 'internal_error'; message = 'internal error';
     }
   }
-  if (status >= 500) req.log.error({ err }, 'request failed');
+  // The database away answers every request 503 until it is back: one line each without a
+  // stack, not a page of them (database.ts logs the connections lost, once each).
+  if (code === 'service_unavailable') req.log.warn({ code, status, reason: err.message }, message);
+  else if (status >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code, status }, message);
   if (code === 'rate_limited' && typeof details?.retry_after_seconds === 'number') reply.header('retry-after', String(details.retry_after_seconds));
+  // A 503 always says when to come back, so clients and proxies retry rather than give up.
+  if (code === 'service_unavailable') reply.header('retry-after', String(typeof details?.retry_after_seconds === 'number' ? details.retry_after_seconds : DATABASE_RETRY_AFTER_SECONDS));
   return reply.code(status).send({ error: { code, message } });
 }
 

@@ -59,6 +59,7 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     ['fenxiao_db_queries_total', 'Queries sent to the database (each one round trip), BEGIN and COMMIT included', () => dbStats.queries],
     ['fenxiao_db_commits_total', 'Transactions committed', () => dbStats.commits],
     ['fenxiao_db_rollbacks_total', 'Transactions rolled back', () => dbStats.rollbacks],
+    ['fenxiao_db_connections_lost_total', 'Pooled connections the database dropped (a restart, a failover, a network cut)', () => dbStats.connectionsLost],
   ] as const) {
     new client.Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
   }

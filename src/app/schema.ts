@@ -56,10 +56,13 @@ export const PageQuery = Strict({
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
-/** Error responses every authenticated route may give, for the OpenAPI document. */
+/**
+ * Error responses every authenticated route may give, for the OpenAPI document; 503
+ * service_unavailable (with Retry-After) while the database is away.
+ */
 export function errors(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
-  for (const s of [400, 401, ...statuses]) out[s] = ErrorRef;
+  for (const s of [400, 401, ...statuses, 503]) out[s] = ErrorRef;
   return out;
 }
 

@@ -94,6 +94,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
 
   const app = createHttp({ logLevel: config.logLevel, bodyLimit: config.bodyLimit, authenticator: services, logger: overrides.logger, publicUrl: config.publicUrl, trustProxy: config.trustProxy });
   app.addSchema(ErrorResponse);
+  // Requests meanwhile answer 503 service_unavailable (http.ts); this says why, once per connection.
+  database.onConnectionLost = (err) => app.log.warn({ reason: err.message, code: (err as { code?: unknown }).code }, 'a database connection was lost (PostgreSQL restarting or unreachable?); it is replaced on the next query');
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {
     openapi: {

@@ -4,8 +4,9 @@ import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, T
  * What this process has sent to its database: every query is one round trip (node-postgres and
  * PGlite send one statement at a time), BEGIN and COMMIT included, and each committed transaction.
  * Exposed on /metrics; the ingest bench reads it to print round trips and commits per order.
+ * `connectionsLost`: pooled connections PostgreSQL dropped under us (database.ts).
  */
-export const dbStats = { queries: 0, commits: 0, rollbacks: 0 };
+export const dbStats = { queries: 0, commits: 0, rollbacks: 0, connectionsLost: 0 };
 
 /** Wraps a dialect so every query through it, and every commit, is counted in `dbStats`. */
 export function countingDialect(inner: Dialect): Dialect {

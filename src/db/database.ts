@@ -5,7 +5,7 @@ import { Kysely, sql, type Transaction } from 'kysely';
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
-import { countingDialect } from './counting.ts';
+import { countingDialect, dbStats } from './counting.ts';
 import type { DB } from './schema.ts';
 import { isRetryableTxError } from '../app/errors.ts';
 
@@ -19,6 +19,12 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** The PGlite instance when embedded (tests dump it; the CLI backs it up). */
   pglite?: PGlite;
+  /**
+   * Told of each pooled connection PostgreSQL dropped (a restart, a failover, a network cut), once
+   * per connection; the server points it at its log. The connection is discarded either way and
+   * the next query opens a new one, so the server recovers when the database is back.
+   */
+  onConnectionLost?: ((err: Error) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -53,10 +59,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
           oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
-    // A pool error on an idle client must not crash the process; the next checkout reconnects.
+    // node-postgres emits 'error' on a Client whose connection dies, and an 'error' event nobody
+    // listens to ends the process. The pool listens only while a client is idle in it; a client
+    // checked out (by Kysely for a query, or held between the statements of a transaction) has
+    // no listener of its own, and a fast shutdown of PostgreSQL (57P01 on every backend) or a
+    // dropped socket crashed the server (issue 15). Every client gets a listener as the pool
+    // makes it, for its whole life: the error is reported once, the query in flight (if any)
+    // fails with it and answers 503, and the pool discards the client when it comes back
+    // (_queryable is false), so nothing reconnects by hand.
+    pool.on('connect', (client) => {
+      let reported = false;
+      client.on('error', (err: Error) => {
+        if (reported) return;
+        reported = true;
+        dbStats.connectionsLost++;
+        try { database.onConnectionLost?.(err); } catch { /* a logger failing must not become the crash */ }
+      });
+    });
+    // The pool re-emits an idle client's error after removing the client; the client's own
+    // listener above has reported it already.
     pool.on('error', () => {});
     const db = new Kysely<DB>({ dialect: countingDialect(new PostgresDialect({ pool })) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    const database: Database = { db, kind: 'postgres', close: () => db.destroy() };
+    return database;
   }
 
   let dataDir: string | undefined;

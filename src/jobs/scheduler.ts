@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from '../app/services.ts';
 import { ulid } from '../lib/ids.ts';
+import { isDatabaseUnavailable } from '../app/errors.ts';
 
 export type JobName = 'auto-receive' | 'settlement' | 'payouts';
 export type JobOutcome = 'done' | 'skipped' | 'failed';
@@ -37,7 +38,9 @@ export function createScheduler(deps: { services: Services; log: FastifyBaseLogg
       else log.debug(result, `job ${job} ${outcome}`);
       return result;
     } catch (err) {
-      log.error({ job, tenant_id: tenantId, run_id: runId, err }, `job ${job} failed`);
+      // The database away fails every job of the pass the same way: a line each, no stack.
+      if (isDatabaseUnavailable(err)) log.warn({ job, tenant_id: tenantId, run_id: runId, reason: err instanceof Error ? err.message : String(err) }, `job ${job} failed: the database is unavailable`);
+      else log.error({ job, tenant_id: tenantId, run_id: runId, err }, `job ${job} failed`);
       return { job, tenant_id: tenantId, run_id: runId, outcome: 'failed', detail: { error: err instanceof Error ? err.message : String(err) } };
     }
   }
@@ -74,7 +77,14 @@ export function createScheduler(deps: { services: Services; log: FastifyBaseLogg
       stopped = false;
       const loop = () => {
         if (stopped) return;
-        running = tick().finally(() => {
+        // A pass that fails outside a job (the list of tenants, with the database away) is
+        // logged and the next one comes at the next tick: a rejection left unhandled here ended
+        // the process (issue 15).
+        running = tick().catch((err: unknown): JobResult[] => {
+          if (isDatabaseUnavailable(err)) log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'scheduled jobs skipped this pass: the database is unavailable');
+          else log.error({ err }, 'scheduled jobs pass failed');
+          return [];
+        }).finally(() => {
           running = undefined;
           if (!stopped) timer = setTimeout(loop, tickMs);
         });

@@ -32,6 +32,8 @@ export function isEmbedded(db: Db): Promise<boolean> {
   if (!known) {
     known = sql<{ v: string }>`select version() as v`.execute(db).then((r) => /PGlite/i.test(r.rows[0]?.v ?? ''));
     embedded.set(db, known);
+    // Asked while the database was away: ask again next time rather than fail every export after.
+    known.catch(() => { if (embedded.get(db) === known) embedded.delete(db); });
   }
   return known;
 }

@@ -319,6 +319,30 @@ function scenarios(makeBroker: () => Broker) {
     expect((await counts(m.tenantId)).orders.length).toBe(5);
   });
 
+  it('a message that finds the database away is put back for as long as that lasts, never dead-lettered', async () => {
+    const m = await merchant();
+    const q = fresh();
+    const source = broker.source(q);
+    // Away for more tries than maxAttempts (5) allows a retry: the sixth would have dead-lettered it.
+    let away = 6;
+    const orders: typeof t.services.orders = {
+      ...t.services.orders,
+      async create(...args) {
+        if (away-- > 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        return t.services.orders.create(...args);
+      },
+    };
+    const consumer = createOrderConsumer(source, createOrderMessageHandler({ orders, ingest: t.services.ingest, signed: false, log: silent }));
+    await consumer.start();
+    await source.publish(orderMessage(m, 0));
+    await until('the order, once the database is back', async () => (await counts(m.tenantId)).orders.length === 1);
+    await broker.idle(q, source);
+    await consumer.stop();
+    expect(source.stats().requeued).toBe(6);
+    expect(source.stats().retried).toBe(0);
+    expect(await broker.deadLetters(q, source)).toEqual([]);
+  });
+
   it('an event that arrives before its order is retried until the order is there', async () => {
     const m = await merchant();
     const q = fresh();

@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 import {
-  backoffMs, contentOf, HEADER_ATTEMPT, HEADER_DEAD_AT, HEADER_DEAD_REASON, HEADER_LAST_ERROR,
+  backoffMs, contentOf, HEADER_ATTEMPT, HEADER_DEAD_AT, HEADER_DEAD_REASON, HEADER_LAST_ERROR, HEADER_REQUEUES, requeuesOf,
   type BrokerMessage, type Disposition, type MessageHandler, type OrderEventSource, type PublishOptions, type SourceStats,
 } from './types.ts';
 
@@ -69,7 +69,7 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
   const retryDelay = options.retryDelayMs ?? ((attempt: number) => backoffMs(attempt));
   const reconnectDelay = options.reconnectDelayMs ?? ((attempt: number) => backoffMs(attempt, 500, 30_000));
   const log = options.log ?? silent;
-  const stats: Omit<SourceStats, 'inFlight'> = { delivered: 0, acked: 0, retried: 0, dead: 0 };
+  const stats: Omit<SourceStats, 'inFlight'> = { delivered: 0, acked: 0, retried: 0, requeued: 0, dead: 0 };
   const inFlight = new Set<Promise<void>>();
 
   let handler: MessageHandler | null = null;
@@ -105,6 +105,17 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
       });
       stats.retried++;
       log.warn({ queue: topology.queue, message_id: m.messageId, attempt: m.attempt, retry_in_ms: delay, reason: d.reason }, 'order message will be retried');
+    } else if (d.action === 'requeue') {
+      // Through the retry queue like a retry (a nack with requeue would come straight back and
+      // spin while the database is away), keeping its attempt number.
+      const n = requeuesOf(m) + 1;
+      const delay = retryDelay(n);
+      await confirmSend(channel, topology.retryQueue, msg.content, {
+        ...base, expiration: String(delay),
+        headers: { ...m.headers, [HEADER_ATTEMPT]: String(m.attempt), [HEADER_REQUEUES]: String(n), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) },
+      });
+      stats.requeued++;
+      log.warn({ queue: topology.queue, message_id: m.messageId, requeues: n, retry_in_ms: delay, reason: d.reason }, 'order message put back: the database is unavailable');
     } else if (d.action !== 'ack') {
       const reason = d.action === 'retry' ? `gave up after ${m.attempt} attempts: ${d.reason}` : d.reason;
       await confirmSend(channel, topology.deadQueue, msg.content, {

@@ -1,5 +1,5 @@
 import {
-  backoffMs, contentOf, HEADER_ATTEMPT, HEADER_LAST_ERROR, type BrokerMessage, type Disposition, type MessageHandler,
+  backoffMs, contentOf, HEADER_ATTEMPT, HEADER_LAST_ERROR, HEADER_REQUEUES, requeuesOf, type BrokerMessage, type Disposition, type MessageHandler,
   type OrderEventSource, type PublishOptions, type SourceStats,
 } from './types.ts';
 
@@ -21,7 +21,8 @@ export interface MemorySource extends OrderEventSource {
 
 /**
  * The in-process queue beside RabbitMQ, with its semantics: at most `prefetch` messages in
- * flight, acknowledgement after the handler, retries with backoff up to `maxAttempts`, a
+ * flight, acknowledgement after the handler, retries with backoff up to `maxAttempts`
+ * (requeues while the database is away do not count), a
  * dead-letter list with reasons, a graceful stop that waits for messages in flight, and
  * redelivery of what a crashed consumer held. It lives in the process: what it holds is lost
  * when the process ends, so it suits the embedded single-process default and tests, not a
@@ -35,7 +36,7 @@ export function createMemorySource(options: { prefetch?: number; maxAttempts?: n
   const waiting = new Map<NodeJS.Timeout, BrokerMessage>();
   const inFlight = new Map<BrokerMessage, Promise<void>>();
   const dead: DeadLetter[] = [];
-  const stats: Omit<SourceStats, 'inFlight'> = { delivered: 0, acked: 0, retried: 0, dead: 0 };
+  const stats: Omit<SourceStats, 'inFlight'> = { delivered: 0, acked: 0, retried: 0, requeued: 0, dead: 0 };
   let handler: MessageHandler | null = null;
   let running = false;
   // Bumped by abandon(): the outcome of a handler started under an older generation is dropped.
@@ -50,6 +51,16 @@ export function createMemorySource(options: { prefetch?: number; maxAttempts?: n
     }
   };
 
+  const later = (next: BrokerMessage, delayMs: number) => {
+    const timer = setTimeout(() => {
+      waiting.delete(timer);
+      queue.push(next);
+      pump();
+    }, delayMs);
+    timer.unref?.();
+    waiting.set(timer, next);
+  };
+
   const settle = (m: BrokerMessage, d: Disposition) => {
     switch (d.action) {
       case 'ack':
@@ -61,14 +72,13 @@ export function createMemorySource(options: { prefetch?: number; maxAttempts?: n
           return;
         }
         stats.retried++;
-        const next: BrokerMessage = { ...m, attempt: m.attempt + 1, redelivered: false, headers: { ...m.headers, [HEADER_ATTEMPT]: String(m.attempt + 1), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) } };
-        const timer = setTimeout(() => {
-          waiting.delete(timer);
-          queue.push(next);
-          pump();
-        }, retryDelay(m.attempt));
-        timer.unref?.();
-        waiting.set(timer, next);
+        later({ ...m, attempt: m.attempt + 1, redelivered: false, headers: { ...m.headers, [HEADER_ATTEMPT]: String(m.attempt + 1), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) } }, retryDelay(m.attempt));
+        return;
+      }
+      case 'requeue': {
+        stats.requeued++;
+        const n = requeuesOf(m) + 1;
+        later({ ...m, redelivered: false, headers: { ...m.headers, [HEADER_REQUEUES]: String(n), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) } }, retryDelay(n));
         return;
       }
       case 'dead':

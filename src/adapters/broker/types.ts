@@ -7,7 +7,8 @@
  * the handler makes a second delivery count once (orders are idempotent on external_id, events
  * on their idempotency key). A handler that cannot finish asks for a retry, with backoff, up to
  * a number of attempts; then, or at once for a message that can never succeed, the message goes
- * to the dead-letter queue with the reason.
+ * to the dead-letter queue with the reason. A message that found the database away is requeued,
+ * with backoff, for as long as that lasts: it is not the message that failed.
  */
 export interface BrokerMessage {
   /** The message body, as published. */
@@ -25,8 +26,14 @@ export interface BrokerMessage {
 /** What to do with a message once handled. */
 export type Disposition =
   | { action: 'ack' }
-  /** Could not finish now (the order of an event not there yet, the database away): try again later. */
+  /** Could not finish now (the order of an event not there yet): try again later, up to maxAttempts. */
   | { action: 'retry'; reason: string }
+  /**
+   * Not the message's fault: something it needs is away (the database restarting or
+   * unreachable). Delivered again after a pause that grows with each requeue, without spending
+   * one of its attempts, so an outage of any length dead-letters nothing.
+   */
+  | { action: 'requeue'; reason: string }
   /** Can never succeed as it is (not JSON, fails the schema, unknown tenant): dead-letter it. */
   | { action: 'dead'; reason: string };
 
@@ -42,6 +49,8 @@ export interface SourceStats {
   delivered: number;
   acked: number;
   retried: number;
+  /** Put back for later because the database was away (not counted as attempts). */
+  requeued: number;
   dead: number;
   inFlight: number;
 }
@@ -65,9 +74,16 @@ export interface OrderEventSource {
 
 /** Header names Fenxiao writes on retried and dead-lettered messages. */
 export const HEADER_ATTEMPT = 'x-fenxiao-attempt';
+/** How many times the message was put back because the database was away (its backoff grows with it). */
+export const HEADER_REQUEUES = 'x-fenxiao-requeues';
 export const HEADER_LAST_ERROR = 'x-fenxiao-last-error';
 export const HEADER_DEAD_REASON = 'x-fenxiao-dead-reason';
 export const HEADER_DEAD_AT = 'x-fenxiao-dead-at';
+
+/** The requeue count a message carries (0 when it was never requeued). */
+export function requeuesOf(m: BrokerMessage): number {
+  return Math.max(0, Number.parseInt(m.headers[HEADER_REQUEUES] ?? '0', 10) || 0);
+}
 
 /** Exponential backoff with jitter, in ms: ~1 s, 2 s, 4 s … capped at `maxMs`. */
 export function backoffMs(attempt: number, baseMs = 1000, maxMs = 60_000): number {

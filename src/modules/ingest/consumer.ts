@@ -1,4 +1,4 @@
-import { AppError, fromPgError, isRetryableTxError } from '../../app/errors.ts';
+import { AppError, fromPgError, isDatabaseUnavailable, isRetryableTxError } from '../../app/errors.ts';
 import type { BrokerMessage, Disposition, MessageHandler, OrderEventSource } from '../../adapters/broker/types.ts';
 import type { OrdersService } from '../orders/service.ts';
 import { MappingError } from './formats/types.ts';
@@ -40,7 +40,7 @@ export function parseQueueMessage(content: Buffer): QueueMessage {
  */
 export function createOrderMessageHandler(deps: { orders: OrdersService; ingest: IngestService; signed: boolean; log: IngestLog }): MessageHandler {
   const { orders, ingest, log } = deps;
-  return async (m: BrokerMessage): Promise<Disposition> => {
+  const handle = async (m: BrokerMessage): Promise<Disposition> => {
     let msg: QueueMessage;
     try {
       msg = parseQueueMessage(m.content);
@@ -72,7 +72,21 @@ export function createOrderMessageHandler(deps: { orders: OrdersService; ingest:
       if (err instanceof AppError && err.status < 500) return { action: 'dead', reason: `${err.code}: ${err.message}` };
       const pg = fromPgError(err);
       if (pg && !isRetryableTxError(err)) return { action: 'dead', reason: `${pg.code}: ${pg.message}` };
-      // Anything else (the database away, a deadlock after the transaction's own retries): later.
+      // Anything else (a deadlock after the transaction's own retries): later, as an attempt.
+      throw err;
+    }
+  };
+  // The database away (a restart, a failover) is no fault of the message, wherever it struck (the
+  // tenant lookup, the order's transaction, even its COMMIT, whose outcome is then unknown: the
+  // redelivery counts once by the order's external_id or the event's key). Requeued for as long
+  // as it lasts, never dead-lettered for it.
+  return async (m: BrokerMessage): Promise<Disposition> => {
+    try {
+      return await handle(m);
+    } catch (err) {
+      if (isDatabaseUnavailable(err) || (err instanceof AppError && err.code === 'service_unavailable')) {
+        return { action: 'requeue', reason: `the database is unavailable: ${err instanceof Error ? err.message : String(err)}` };
+      }
       throw err;
     }
   };

@@ -69,7 +69,7 @@ export function createServices(deps: ServiceDeps) {
   const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit });
   const riskEngine = createRiskEngine({ clock, limiter: deps.limiter });
   const customers = createCustomersService({
-    clock, onBound: [(tx, tenantId, distributorId, at) => analyticsRecorder.record(tx, { type: 'bound', tenantId, distributorId, at })],
+    clock, onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
   });
   const distributors = createDistributorsService({
     db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl,

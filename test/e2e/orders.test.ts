@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { sql } from 'kysely';
 import type { ManualClock } from '../../src/app/context.ts';
 
 let t: TestServer;
@@ -101,6 +102,88 @@ describe('attribution', () => {
     expect(summary(after.commissions)).toEqual(summary(before.commissions));
     const next = (await t.call('POST', '/v1/orders', { token: key, body: order('o-2', 'x', 5000) })).data;
     expect(summary(next.commissions)).toEqual([[a.id, 1, 500, 'pending']]);
+  });
+});
+
+describe('group commit', () => {
+  it('orders that arrive together are written in one batch, each answered as if alone', async () => {
+    const { key, a, b } = await setup();
+    await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'gc-buyer', invite_code: b.invite_code } });
+    const before = t.services.orders.batchStats();
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => t.call('POST', '/v1/orders', { token: key, body: order(`gc-${i}`, 'gc-buyer', 1000 + i) })));
+    expect(answers.map((r) => r.statusCode)).toEqual(answers.map(() => 201));
+    answers.forEach((r, i) => {
+      expect(r.data).toMatchObject({ external_id: `gc-${i}`, seller_id: b.id, paid_fen: 1000 + i });
+      expect(summary(r.data.commissions)).toEqual([[a.id, 1, Math.floor((1000 + i) / 10), 'pending']]);
+    });
+    const after = t.services.orders.batchStats();
+    // 30 orders, fewer transactions: some batch held more than one.
+    expect(after.items - before.items).toBe(30);
+    expect(after.batches - before.batches).toBeLessThan(30);
+    // What each answered is what the order says when read back.
+    for (const r of answers.slice(0, 5)) expect((await t.call('GET', `/v1/orders/${r.data.external_id}`, { token: key })).data).toEqual(r.data);
+    expect((await t.call('GET', `/v1/distributors/${a.id}/balance`, { token: key })).data.pending_fen).toBe(answers.reduce((s, r) => s + r.data.commissions[0].amount_fen, 0));
+    expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
+  });
+
+  it('an order whose invite code attaches a top-level distributor moves its team, and the next order of the batch sees the new chain', async () => {
+    const { key, a } = await setup({ sales: 500 });
+    const mk = async (external_id: string, referrer_code?: string) =>
+      (await t.call('POST', '/v1/distributors', { token: key, body: { external_id, name: external_id, ...(referrer_code ? { referrer_code } : {}) } })).data;
+    const top = await mk('TOP');
+    const under = await mk('UNDER', top.invite_code);
+    await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer-of-under', invite_code: under.invite_code } });
+    const [first, second] = await Promise.all([
+      t.call('POST', '/v1/orders', { token: key, body: order('tree-1', 'TOP', 10000, { invite_code: a.invite_code }) }),
+      t.call('POST', '/v1/orders', { token: key, body: order('tree-2', 'buyer-of-under', 20000) }),
+    ]);
+    expect(first!.statusCode).toBe(201);
+    // TOP bought as a customer of A (self-purchase off): A sells, and TOP now sits under A.
+    expect(first!.data).toMatchObject({ seller_id: a.id, attribution: 'invite_code', chain: [a.id] });
+    expect((await t.call('GET', `/v1/distributors/${top.id}`, { token: key })).data.referrer_id).toBe(a.id);
+    // UNDER's sale reaches TOP (level 1) and, through the move, A (level 2).
+    expect(second!.data.chain).toEqual([under.id, top.id, a.id]);
+    expect(summary(second!.data.commissions)).toEqual([[under.id, 0, 1000, 'pending'], [top.id, 1, 2000, 'pending'], [a.id, 2, 1000, 'pending']]);
+    expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
+  });
+
+  it('one order the database refuses fails alone: the rest of its batch is written and answered', async () => {
+    const { key, b } = await setup();
+    await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'split-buyer', invite_code: b.invite_code } });
+    // A fault only the database sees, on one order of the batch: the batch splits until that
+    // order stands alone.
+    await sql.raw(`create or replace function fenxiao_test_poison() returns trigger language plpgsql as $$
+      begin if new.external_id = 'poisoned' then raise exception 'refused by the test'; end if; return new; end $$;
+      drop trigger if exists fenxiao_test_poison on orders;
+      create trigger fenxiao_test_poison before insert on orders for each row execute function fenxiao_test_poison();`).execute(t.database.db);
+    try {
+      const ids = ['ok-1', 'ok-2', 'poisoned', 'ok-3', 'ok-4', 'ok-5'];
+      const answers = await Promise.all(ids.map((id) => t.call('POST', '/v1/orders', { token: key, body: order(id, 'split-buyer', 5000) })));
+      expect(answers.map((r) => r.statusCode)).toEqual([201, 201, 500, 201, 201, 201]);
+      expect(answers[2]!.data).toEqual({ error: { code: 'internal_error', message: 'internal error' } });
+      for (const id of ids.filter((x) => x !== 'poisoned')) expect((await t.call('GET', `/v1/orders/${id}`, { token: key })).statusCode).toBe(200);
+      expect((await t.call('GET', '/v1/orders/poisoned', { token: key })).statusCode).toBe(404);
+    } finally {
+      await sql.raw('drop trigger if exists fenxiao_test_poison on orders; drop function if exists fenxiao_test_poison();').execute(t.database.db);
+    }
+    expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
+  });
+
+  it('duplicates inside one batch: the same body answers the order once created, another body is 409', async () => {
+    const { key, b } = await setup();
+    await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'dup-buyer', invite_code: b.invite_code } });
+    const body = order('dup-1', 'dup-buyer', 7000);
+    const answers = await Promise.all([
+      t.call('POST', '/v1/orders', { token: key, body }),
+      t.call('POST', '/v1/orders', { token: key, body }),
+      t.call('POST', '/v1/orders', { token: key, body: { ...body, items: [{ sku: 'sku-1', quantity: 1, unit_price_fen: 7001, paid_fen: 7001 }] } }),
+    ]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 201, 409]);
+    const created = answers.find((r) => r.statusCode === 201)!;
+    expect(answers.find((r) => r.statusCode === 200)!.data).toEqual(created.data);
+    expect(answers.find((r) => r.statusCode === 409)!.data.error.code).toBe('conflict');
+    expect((await t.call('GET', `/v1/distributors/${b.id}/balance`, { token: key })).data.pending_fen).toBe(0);
+    expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
   });
 });
 

@@ -2,15 +2,19 @@ import type { Executor } from '../../db/database.ts';
 import type { Clock } from '../../app/context.ts';
 import { localDate } from '../../lib/time.ts';
 import type { ProgramService } from '../program/service.ts';
-import { analyticsRepo, type DailyCounter, type DistributorDelta, type SegmentCounter } from './repo.ts';
+import { analyticsRepo, type DailyCounter, type DistributorDayDelta, type DistributorDelta, type SegmentCounter, type SlotDelta, type SlotTable } from './repo.ts';
 import { cityOf, monthOf } from './periods.ts';
 
 /** What happened, as the service where it happened tells it; each is recorded in its transaction. */
 export type AnalyticsEvent =
   | {
-    type: 'order_paid'; tenantId: string; timezone: string; paidAt: Date; paidFen: number;
-    seller: { id: string; grade_code: string; region_code: string | null } | null;
-    lines: readonly { beneficiary_id: string; amount_fen: number }[];
+    /** A batch of orders, in the order they were paid in; each seller as it stood when its order was. */
+    type: 'orders_paid'; tenantId: string; timezone: string;
+    orders: readonly {
+      paidAt: Date; paidFen: number;
+      seller: { id: string; grade_code: string; region_code: string | null } | null;
+      lines: readonly { beneficiary_id: string; amount_fen: number }[];
+    }[];
   }
   | {
     type: 'order_event'; tenantId: string; timezone: string; eventId: string;
@@ -18,7 +22,7 @@ export type AnalyticsEvent =
     order: { seller_id: string | null; paid_at: Date };
   }
   | { type: 'distributor_created'; tenantId: string; distributorId: string }
-  | { type: 'bound'; tenantId: string; distributorId: string; at: Date }
+  | { type: 'bound'; tenantId: string; bindings: readonly { distributorId: string; at: Date }[] }
   | { type: 'visit'; tenantId: string; distributorId: string; at: Date; timezone?: string | undefined };
 
 /** A leg as the ledger wrote it, with its journal's kind. */
@@ -74,43 +78,67 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
   }
 
   /**
-   * One statement on the hot path (see analyticsRepo.recordOrderPaid); a slot row with no free
-   * slot yet (the day's first order, or every slot busy) is opened after it.
+   * A batch of orders: the distributors' rows and the sellers' latest order days in one
+   * statement, the tenant's days and the sellers' segments in a second (slot rows, which never
+   * wait); a slot row with no free slot yet (a day's first order, or every slot busy) is opened
+   * after them. The same sums as recording the orders one by one: a seller whose latest order day
+   * moved twice in the batch moved once, from where it was to the last.
    */
-  async function orderPaid(ex: Executor, e: Extract<AnalyticsEvent, { type: 'order_paid' }>) {
-    const day = localDate(e.paidAt, e.timezone);
-    const month = monthOf(day);
-    const commission = e.lines.reduce((s, l) => s + l.amount_fen, 0);
-    const perDistributor = new Map<string, DistributorDelta>();
-    const at = (id: string) => {
-      let d = perDistributor.get(id);
-      if (!d) perDistributor.set(id, d = { id, orders: 0, sales: 0, commission: 0 });
-      return d;
+  async function ordersPaid(ex: Executor, e: Extract<AnalyticsEvent, { type: 'orders_paid' }>) {
+    const perDistributorDay = new Map<string, DistributorDayDelta>();
+    const latest = new Map<string, string>();
+    const slots = new Map<string, SlotDelta>();
+    const slot = (table: SlotTable, key: Record<string, string>) => {
+      const k = `${table}|${Object.values(key).join('|')}`;
+      let x = slots.get(k);
+      if (!x) slots.set(k, x = { table, key, deltas: {} });
+      return x.deltas;
     };
-    if (e.seller) {
-      const s = at(e.seller.id);
-      s.orders += 1;
-      s.sales += e.paidFen;
+    const add = (d: Partial<Record<string, number>>, col: string, v: number) => { d[col] = (d[col] ?? 0) + v; };
+    for (const o of e.orders) {
+      const day = localDate(o.paidAt, e.timezone);
+      const month = monthOf(day);
+      const commission = o.lines.reduce((s, l) => s + l.amount_fen, 0);
+      const at = (id: string) => {
+        const k = `${id}|${day}`;
+        let d = perDistributorDay.get(k);
+        if (!d) perDistributorDay.set(k, d = { id, day, month, orders: 0, sales: 0, commission: 0 });
+        return d;
+      };
+      if (o.seller) {
+        const s = at(o.seller.id);
+        s.orders += 1;
+        s.sales += o.paidFen;
+        if ((latest.get(o.seller.id) ?? '') < day) latest.set(o.seller.id, day);
+      }
+      for (const l of o.lines) at(l.beneficiary_id).commission += l.amount_fen;
+      const daily = slot('analytics_daily', { tenant_id: e.tenantId, day });
+      add(daily, 'orders', 1);
+      add(daily, 'gross_sales_fen', o.paidFen);
+      add(daily, 'commission_fen', commission);
+      add(daily, 'ledger_pending_fen', commission);
+      add(daily, 'ledger_expense_fen', -commission);
+      const seg = { grade_code: o.seller?.grade_code ?? '', region_code: cityOf(o.seller?.region_code) };
+      for (const d of [slot('analytics_segment_daily', { tenant_id: e.tenantId, day, ...seg }), slot('analytics_segment_monthly', { tenant_id: e.tenantId, month, ...seg })]) {
+        add(d, 'orders', 1);
+        add(d, 'gross_sales_fen', o.paidFen);
+        add(d, 'commission_fen', commission);
+      }
     }
-    for (const l of e.lines) at(l.beneficiary_id).commission += l.amount_fen;
-    const distributors = [...perDistributor.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const segment = e.seller ? { grade_code: e.seller.grade_code, region_code: e.seller.region_code } : null;
-    const r = await analyticsRepo.recordOrderPaid(ex, {
-      tenantId: e.tenantId, day, month, paidFen: e.paidFen, commissionFen: commission, distributors,
-      seller: e.seller ? { id: e.seller.id, grade: e.seller.grade_code, city: cityOf(e.seller.region_code) } : null,
-    });
-    const open = { skipFirstUpdate: true };
-    if (!r.daily) {
-      await analyticsRepo.addToSlot(ex, 'analytics_daily', { tenant_id: e.tenantId, day }, {
-        orders: 1, gross_sales_fen: e.paidFen, commission_fen: commission, ledger_pending_fen: commission, ledger_expense_fen: -commission,
-        last_order_distributors: r.moved ? 1 : 0,
-      }, open);
+    const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const rows = [...perDistributorDay.values()].sort((a, b) => byId(a, b) || (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+    const sellers = [...latest.entries()].map(([id, day]) => ({ id, day })).sort(byId);
+    // Active distributors by latest order day: one more on the day a seller's latest order moved
+    // to, one fewer on the day it moved from.
+    for (const m of await analyticsRepo.recordDistributorOrders(ex, e.tenantId, rows, sellers)) {
+      add(slot('analytics_daily', { tenant_id: e.tenantId, day: m.day }), 'last_order_distributors', 1);
+      if (m.prev !== null) add(slot('analytics_daily', { tenant_id: e.tenantId, day: m.prev }), 'last_order_distributors', -1);
     }
-    if (r.moved && r.prev !== null && !r.prevDaily) await analyticsRepo.addToSlot(ex, 'analytics_daily', { tenant_id: e.tenantId, day: r.prev }, { last_order_distributors: -1 }, open);
-    const key = { grade_code: segment?.grade_code ?? '', region_code: cityOf(segment?.region_code) };
-    const figures = { orders: 1, gross_sales_fen: e.paidFen, commission_fen: commission };
-    if (!r.segmentDaily) await analyticsRepo.addToSlot(ex, 'analytics_segment_daily', { tenant_id: e.tenantId, day, ...key }, figures, open);
-    if (!r.segmentMonthly) await analyticsRepo.addToSlot(ex, 'analytics_segment_monthly', { tenant_id: e.tenantId, month, ...key }, figures, open);
+    const updates = [...slots.values()];
+    const found = await analyticsRepo.slotUpdates(ex, updates);
+    for (let i = 0; i < updates.length; i++) {
+      if (!found[i]) await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas as Partial<Record<string, number>>, { skipFirstUpdate: true });
+    }
   }
 
   /**
@@ -165,8 +193,8 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
   return {
     async record(ex, e) {
       switch (e.type) {
-        case 'order_paid':
-          return orderPaid(ex, e);
+        case 'orders_paid':
+          return ordersPaid(ex, e);
         case 'order_event':
           if ((e.kind === 'refunded' || e.kind === 'cancelled') && e.refundFen !== null && e.refundFen > 0) return orderRefunded(ex, e, e.refundFen);
           return;
@@ -177,8 +205,13 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
           await addSegment(ex, e.tenantId, day, d ?? null, { new_distributors: 1 });
           return;
         }
-        case 'bound':
-          return addDaily(ex, e.tenantId, localDate(e.at, await timezoneOf(ex, e.tenantId)), { new_bindings: 1 });
+        case 'bound': {
+          const tz = await timezoneOf(ex, e.tenantId);
+          const perDay = new Map<string, number>();
+          for (const b of e.bindings) perDay.set(localDate(b.at, tz), (perDay.get(localDate(b.at, tz)) ?? 0) + 1);
+          for (const [day, n] of perDay) await addDaily(ex, e.tenantId, day, { new_bindings: n });
+          return;
+        }
         case 'visit':
           return addDaily(ex, e.tenantId, localDate(e.at, e.timezone ?? await timezoneOf(ex, e.tenantId)), { visits: 1 });
         default: {

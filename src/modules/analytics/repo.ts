@@ -43,13 +43,10 @@ function slotUpdate(table: SlotTable, key: Key, deltas: Deltas, only: RawBuilder
     returning t.slot`;
 }
 
-export interface OrderPaidRollup {
-  tenantId: string; day: string; month: string;
-  seller: { id: string; grade: string; city: string } | null;
-  paidFen: number; commissionFen: number;
-  /** Per distributor (the seller, the beneficiaries), sorted by id. */
-  distributors: DistributorDelta[];
-}
+/** One logical row's deltas, for slotUpdates. */
+export interface SlotDelta { table: SlotTable; key: Record<string, string>; deltas: Partial<Record<string, number>> }
+
+export interface DistributorDayDelta extends DistributorDelta { day: string; month: string }
 
 export const analyticsRepo = {
   /**
@@ -98,50 +95,68 @@ export const analyticsRepo = {
   },
 
   /**
-   * Everything an order adds, in one statement (it runs while the order holds its chain's ledger
-   * accounts, so every round trip here is time other orders of the chain wait): the distributors'
-   * daily and monthly rows, the seller's latest order day, the tenant's day (with the accrual's
-   * ledger columns) and the seller's segment, day and month. Locks are taken in that order. Slot
-   * rows it found no free slot of are answered, for addToSlot to open.
+   * What a batch of orders adds to distributors, in one statement (it runs while the batch holds
+   * its chains' ledger accounts, so every round trip here is time other orders wait): their daily
+   * and monthly rows, in (distributor, day) order, then the sellers' latest order days, in id
+   * order. Answers each seller whose latest order day moved, with the day it moved from.
    */
-  async recordOrderPaid(ex: Executor, p: OrderPaidRollup): Promise<{ daily: boolean; prevDaily: boolean; segmentDaily: boolean; segmentMonthly: boolean; moved: boolean; prev: string | null }> {
-    const rows = p.distributors;
-    const seg = { grade_code: p.seller?.grade ?? '', region_code: p.seller?.city ?? '' };
-    const dailyKey = { tenant_id: p.tenantId, day: p.day };
-    const r = await sql<{ daily: number; prev_daily: number; segment_daily: number; segment_monthly: number; moved: number; prev: string | null }>`
+  async recordDistributorOrders(ex: Executor, tenantId: string, rows: DistributorDayDelta[], sellers: { id: string; day: string }[]): Promise<{ id: string; day: string; prev: string | null }[]> {
+    const byMonth = new Map<string, DistributorDayDelta>();
+    for (const r of rows) {
+      const k = `${r.id}|${r.month}`;
+      const m = byMonth.get(k);
+      if (m) { m.orders += r.orders; m.sales += r.sales; m.commission += r.commission; } else byMonth.set(k, { ...r });
+    }
+    const months = [...byMonth.values()];
+    const r = await sql<{ id: string; day: string; prev: string | null }>`
       with v as (
-        select * from unnest(${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.orders)}::int[], ${rows.map((x) => x.sales)}::bigint[], ${rows.map((x) => x.commission)}::bigint[])
-          with ordinality as v(id, orders, sales, commission, n)
+        select * from unnest(${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.day)}::date[], ${rows.map((x) => x.orders)}::int[],
+                             ${rows.map((x) => x.sales)}::bigint[], ${rows.map((x) => x.commission)}::bigint[])
+          with ordinality as v(id, day, orders, sales, commission, n)
       ), dd as (
         insert into analytics_distributor_daily as t (distributor_id, day, tenant_id, orders, sales_fen, commission_fen)
-        select v.id, ${p.day}::date, ${p.tenantId}, v.orders, v.sales, v.commission from v order by v.n
+        select v.id, v.day, ${tenantId}, v.orders, v.sales, v.commission from v order by v.n
         on conflict (distributor_id, day) do update
           set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
         returning 1
+      ), m as (
+        select * from unnest(${months.map((x) => x.id)}::text[], ${months.map((x) => x.month)}::date[], ${months.map((x) => x.orders)}::int[],
+                             ${months.map((x) => x.sales)}::bigint[], ${months.map((x) => x.commission)}::bigint[])
+          with ordinality as m(id, month, orders, sales, commission, n)
       ), dm as (
         insert into analytics_distributor_monthly as t (distributor_id, month, tenant_id, orders, sales_fen, commission_fen)
-        select v.id, ${p.month}::date, ${p.tenantId}, v.orders, v.sales, v.commission from v where (select count(*) from dd) >= 0 order by v.n
+        select m.id, m.month, ${tenantId}, m.orders, m.sales, m.commission from m where (select count(*) from dd) >= 0 order by m.n
         on conflict (distributor_id, month) do update
           set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
         returning 1
       ), act as (
         insert into analytics_distributor_activity as a (distributor_id, tenant_id, last_order_day)
-        select ${p.seller?.id ?? null}::text, ${p.tenantId}, ${p.day}::date where ${p.seller?.id ?? null}::text is not null and (select count(*) from dm) >= 0
+        select s.id, ${tenantId}, s.day from unnest(${sellers.map((x) => x.id)}::text[], ${sellers.map((x) => x.day)}::date[]) with ordinality as s(id, day, n)
+         where (select count(*) from dm) >= 0 order by s.n
         on conflict (distributor_id) do update set prev_order_day = a.last_order_day, last_order_day = excluded.last_order_day
           where a.last_order_day < excluded.last_order_day
-        returning prev_order_day
-      ), moved as (
-        select count(*)::int as n, max(prev_order_day) as prev from act
-      ), d1 as (${slotUpdate('analytics_daily', dailyKey, {
-        orders: 1, gross_sales_fen: p.paidFen, commission_fen: p.commissionFen, ledger_pending_fen: p.commissionFen, ledger_expense_fen: -p.commissionFen,
-        last_order_distributors: sql`(select n from moved)`,
-      })}), d0 as (${slotUpdate('analytics_daily', { tenant_id: p.tenantId, day: sql`(select prev from moved)` }, { last_order_distributors: -1 }, sql`(select prev from moved) is not null`)
-      }), sd as (${slotUpdate('analytics_segment_daily', { tenant_id: p.tenantId, day: p.day, ...seg }, { orders: 1, gross_sales_fen: p.paidFen, commission_fen: p.commissionFen })
-      }), sm as (${slotUpdate('analytics_segment_monthly', { tenant_id: p.tenantId, month: p.month, ...seg }, { orders: 1, gross_sales_fen: p.paidFen, commission_fen: p.commissionFen })})
-      select (select count(*) from d1)::int as daily, (select count(*) from d0)::int as prev_daily, (select count(*) from sd)::int as segment_daily,
-             (select count(*) from sm)::int as segment_monthly, (select n from moved) as moved, (select prev::text from moved) as prev`.execute(ex);
-    const x = r.rows[0]!;
-    return { daily: x.daily > 0, prevDaily: x.prev_daily > 0, segmentDaily: x.segment_daily > 0, segmentMonthly: x.segment_monthly > 0, moved: x.moved > 0, prev: x.prev };
+        returning distributor_id, last_order_day, prev_order_day
+      )
+      select distributor_id as id, last_order_day::text as day, prev_order_day::text as prev from act`.execute(ex);
+    return r.rows;
+  },
+
+  /**
+   * Adds to many logical slot rows in one statement, each into its lowest slot no other
+   * transaction holds (slotUpdate: it never waits). Answers, per row, whether it found one; the
+   * caller opens a slot (addToSlot) for those that did not.
+   */
+  async slotUpdates(ex: Executor, updates: SlotDelta[]): Promise<boolean[]> {
+    const live = updates.map((u, i) => ({ u, i, entries: Object.entries(u.deltas).filter(([, v]) => v !== undefined && v !== 0) }));
+    const found = updates.map(() => true);
+    const todo = live.filter((x) => x.entries.length > 0);
+    if (todo.length === 0) return found;
+    const ctes = sql.join(todo.map((x, k) => sql`${sql.raw(`u${k}`)} as (${slotUpdate(x.u.table, x.u.key, Object.fromEntries(x.entries))})`));
+    const cols = sql.join(todo.map((_x, k) => sql`(select count(*) from ${sql.raw(`u${k}`)})::int as ${sql.raw(`u${k}`)}`));
+    const r = await sql<Record<string, number>>`with ${ctes} select ${cols}`.execute(ex);
+    const row = r.rows[0]!;
+    todo.forEach((x, k) => { found[x.i] = Number(row[`u${k}`]) > 0; });
+    return found;
   },
 
   /**

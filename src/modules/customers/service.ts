@@ -2,7 +2,9 @@ import type { Executor } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { actorOf } from '../../app/principal.ts';
 import { newId } from '../../lib/ids.ts';
-import { customersRepo } from './repo.ts';
+import type { Insertable } from 'kysely';
+import type { BindingEventsTable } from '../../db/schema.ts';
+import { customersRepo, type CustomerRow } from './repo.ts';
 import { decideBinding, type BindingDecision, type BindingRules } from './rules.ts';
 
 export interface CustomerBindingView {
@@ -19,8 +21,8 @@ export interface CustomerBindingView {
  */
 export function createCustomersService(deps: {
   clock: Clock;
-  /** Run in the binding's transaction when a customer is bound or rebound (analytics counts them). */
-  onBound?: ((tx: Executor, tenantId: string, distributorId: string, at: Date) => Promise<void>)[];
+  /** Run in the binding's transaction when customers are bound or rebound (analytics counts them). */
+  onBound?: ((tx: Executor, tenantId: string, bindings: { distributorId: string; at: Date }[]) => Promise<void>)[];
 }) {
   const { clock } = deps;
 
@@ -78,8 +80,41 @@ export function createCustomersService(deps: {
         from_distributor_id: decision.action === 'rebind' ? decision.from : null, to_distributor_id: input.distributorId,
         source: input.source, actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: now,
       });
-      for (const hook of deps.onBound ?? []) await hook(tx, tenantId, input.distributorId, now);
+      for (const hook of deps.onBound ?? []) await hook(tx, tenantId, [{ distributorId: input.distributorId, at: now }]);
       return decision;
+    },
+
+    /** Many customers created where missing and locked, in one go (a batch of orders); by external id. */
+    async lockMany(tx: Executor, tenantId: string, externalIds: string[]): Promise<Map<string, CustomerRow>> {
+      const rows = await customersRepo.lockOrCreateMany(tx, tenantId, externalIds, clock.now());
+      return new Map(rows.map((r) => [r.external_id, r]));
+    },
+
+    /**
+     * A binding decided in memory by a batch of orders (the same decideBinding as `apply`): changes
+     * the locked row in place and answers the binding event to write with `saveMany`.
+     */
+    bindInMemory(actor: Actor, row: CustomerRow, input: { distributorId: string; source: string; rules: BindingRules; now: Date }): { decision: BindingDecision; event?: Insertable<BindingEventsTable> } {
+      const decision = decideBinding(
+        { distributorId: row.distributor_id, boundAt: row.bound_at, lastOrderAt: row.last_order_at }, input.distributorId, input.rules, input.now,
+      );
+      if (decision.action === 'keep') return { decision };
+      const { actorType, actorId } = actorOf(actor.principal);
+      const event: Insertable<BindingEventsTable> = {
+        id: newId('bnd'), tenant_id: row.tenant_id, customer_external_id: row.external_id, kind: decision.action === 'rebind' ? 'rebind' : 'bind',
+        from_distributor_id: decision.action === 'rebind' ? decision.from : null, to_distributor_id: input.distributorId,
+        source: input.source, actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: input.now,
+      };
+      Object.assign(row, { distributor_id: input.distributorId, bound_at: input.now, binding_source: input.source, tentative_distributor_id: null, tentative_at: null });
+      return { decision, event };
+    },
+
+    /** Writes the rows a batch changed in memory and its binding events, then tells the hooks. */
+    async saveMany(tx: Executor, tenantId: string, rows: CustomerRow[], events: Insertable<BindingEventsTable>[]) {
+      await customersRepo.saveMany(tx, tenantId, rows);
+      await customersRepo.insertEvents(tx, events);
+      const bindings = events.filter((e) => e.to_distributor_id).map((e) => ({ distributorId: e.to_distributor_id!, at: new Date(e.at as Date) }));
+      if (bindings.length > 0) for (const hook of deps.onBound ?? []) await hook(tx, tenantId, bindings);
     },
 
     /** An admin's move of a binding, with its reason: the only way to change a permanent one. */

@@ -97,6 +97,24 @@ export const distributorsRepo = {
   // ------------------------------------------------------------------------------- the tree
 
   /** The upline chain, nearest first, as rows (one index probe per id, in one query). */
+  /**
+   * What a batch of orders may need of the tree, in one query: the distributors among these
+   * external ids (buyers), invite codes and ids (bindings, claims), and their uplines up to 3
+   * levels (the chains an order can credit).
+   */
+  async findForOrders(db: Executor, tenantId: string, f: { externalIds: string[]; inviteCodes: string[]; ids: string[] }): Promise<DistributorRow[]> {
+    const r = await sql<DistributorRow>`
+      with base as (
+        select * from distributors
+         where tenant_id = ${tenantId} and (external_id = any(${f.externalIds}::text[]) or invite_code = any(${f.inviteCodes}::text[]) or id = any(${f.ids}::text[]))
+      )
+      select * from base
+      union all
+      select d.* from distributors d
+       where d.tenant_id = ${tenantId} and d.id in (select unnest(b.ancestors[1:3]) from base b) and d.id not in (select id from base)`.execute(db);
+    return r.rows;
+  },
+
   async findMany(db: Executor, tenantId: string, ids: string[]) {
     if (ids.length === 0) return [];
     return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();

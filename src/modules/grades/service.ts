@@ -7,6 +7,22 @@ import type { RulesSnapshot } from '../commissions/calculator.ts';
 import { ordersRepo } from '../orders/repo.ts';
 
 /**
+ * The grade a distributor of grade `current` with these lifetime sales moves up to, if any: the
+ * highest-ranked grade above its own whose sales rule it meets. Pure.
+ */
+export function upgradeFor(snapshot: RulesSnapshot, current: string, sales: { sales_fen: number; settled_sales_fen: number }): { to: string; reason: string } | null {
+  const currentRank = snapshot.grades[current]?.rank ?? 0;
+  const met = Object.entries(snapshot.grades)
+    .filter(([, g]) => g.upgrade && g.rank > currentRank && (g.upgrade.metric === 'sales_fen' ? sales.sales_fen : sales.settled_sales_fen) >= g.upgrade.min_fen)
+    .sort(([, a], [, b]) => b.rank - a.rank);
+  const best = met[0];
+  if (!best) return null;
+  const [code, grade] = best;
+  const value = grade.upgrade!.metric === 'sales_fen' ? sales.sales_fen : sales.settled_sales_fen;
+  return { to: code, reason: `${grade.upgrade!.metric} ${value} ≥ ${grade.upgrade!.min_fen}` };
+}
+
+/**
  * Grade upgrades. A distributor moves up when its own sales reach a grade's threshold — never on
  * head count (that would pay for recruiting) — checked whenever its sales change. Upgrades are
  * automatic; nothing here ever moves a distributor down.
@@ -26,30 +42,40 @@ export function createGradesService(deps: { db: Db; clock: Clock }) {
 
     /** Upgrades `distributorId` to the highest grade its sales now qualify for, if above its own. */
     async evaluate(tx: Executor, tenantId: string, distributorId: string, snapshot: RulesSnapshot): Promise<string | null> {
-      const candidates = Object.entries(snapshot.grades).filter(([, g]) => g.upgrade);
-      if (candidates.length === 0) return null;
+      if (!Object.values(snapshot.grades).some((g) => g.upgrade)) return null;
       const d = await tx.selectFrom('distributors').select(['grade_code']).where('id', '=', distributorId).executeTakeFirst();
       if (!d) return null;
-      const currentRank = snapshot.grades[d.grade_code]?.rank ?? 0;
-      const higher = candidates.filter(([, g]) => g.rank > currentRank);
-      if (higher.length === 0) return null;
-      const sales = await ordersRepo.lifetimeSales(tx, distributorId);
-      const met = higher
-        .filter(([, g]) => (g.upgrade!.metric === 'sales_fen' ? sales.sales_fen : sales.settled_sales_fen) >= g.upgrade!.min_fen)
-        .sort(([, a], [, b]) => b.rank - a.rank);
-      const best = met[0];
-      if (!best) return null;
-      const [code, grade] = best;
+      const up = upgradeFor(snapshot, d.grade_code, await ordersRepo.lifetimeSales(tx, distributorId));
+      if (!up) return null;
       // Compare-and-set: two orders crossing the threshold at once upgrade it once.
-      const r = await tx.updateTable('distributors').set({ grade_code: code, updated_at: clock.now() })
+      const r = await tx.updateTable('distributors').set({ grade_code: up.to, updated_at: clock.now() })
         .where('id', '=', distributorId).where('grade_code', '=', d.grade_code).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return null;
-      const value = grade.upgrade!.metric === 'sales_fen' ? sales.sales_fen : sales.settled_sales_fen;
-      await record(tx, {
-        tenantId, distributorId, from: d.grade_code, to: code,
-        reason: `${grade.upgrade!.metric} ${value} ≥ ${grade.upgrade!.min_fen}`, actorType: 'system', actorId: 'grade-upgrade',
-      });
-      return code;
+      await record(tx, { tenantId, distributorId, from: d.grade_code, to: up.to, reason: up.reason, actorType: 'system', actorId: 'grade-upgrade' });
+      return up.to;
+    },
+
+    /**
+     * Upgrades decided in memory by a batch of orders (upgradeFor, on sales it kept), in order:
+     * each moves the grade from what it was to what it became and is written down.
+     */
+    async applyUpgrades(tx: Executor, tenantId: string, upgrades: { distributorId: string; from: string; to: string; reason: string }[]) {
+      if (upgrades.length === 0) return;
+      const now = clock.now();
+      const last = new Map<string, { from: string; to: string }>();
+      for (const u of upgrades) last.set(u.distributorId, { from: last.get(u.distributorId)?.from ?? u.from, to: u.to });
+      // Compare-and-set, as evaluate: a grade someone changed meanwhile is left as they set it.
+      const moved = new Set<string>();
+      for (const [id, { from, to }] of [...last.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const r = await tx.updateTable('distributors').set({ grade_code: to, updated_at: now }).where('id', '=', id).where('grade_code', '=', from).executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 1) moved.add(id);
+      }
+      const written = upgrades.filter((u) => moved.has(u.distributorId));
+      if (written.length === 0) return;
+      await tx.insertInto('grade_changes').values(written.map((u) => ({
+        id: newId('evt'), tenant_id: tenantId, distributor_id: u.distributorId, from_grade: u.from, to_grade: u.to,
+        reason: u.reason, actor_type: 'system', actor_id: 'grade-upgrade', at: now,
+      }))).execute();
     },
 
     async history(actor: Actor, distributorId: string) {

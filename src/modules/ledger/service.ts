@@ -137,11 +137,13 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
       const running = new Map<string, number>();
       if (deltas.size > 0) {
         const ids = [...deltas.keys()].sort();
-        await sql`select id from accounts where id = any(${ids}::text[]) order by id for update`.execute(ex);
+        // One round trip: the rows are locked in id order by the CTE (each before the UPDATE can
+        // reach it), then each moves once by the sum of its legs.
         const updated = await sql<{ id: string; balance: number }>`
+          with locked as materialized (select id from accounts where id = any(${ids}::text[]) order by id for update)
           update accounts a set balance = a.balance + v.delta, version = a.version + v.n
-            from unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n)
-           where a.id = v.id
+            from locked l join unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n) on v.id = l.id
+           where a.id = l.id
           returning a.id, a.balance`.execute(ex);
         // Running balance per posting: start from the balance before these journals.
         for (const r of updated.rows) running.set(r.id, r.balance - deltas.get(r.id)!.delta);

@@ -22,6 +22,9 @@ import type { GradesService } from '../grades/service.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { RiskEngine } from '../risk/engine.ts';
 import { ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
+import { createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.ts';
+import { createGroupCommit, type Settled } from '../../lib/group-commit.ts';
+import { isDatabaseUnavailable } from '../../app/errors.ts';
 import type { CommissionLine, CreateOrderBody, OrderEventBody, OrderView } from './schema.ts';
 
 class DuplicateOrder extends Error {}
@@ -68,8 +71,49 @@ export function createOrdersService(deps: {
   /** The blind index of a buyer's device id (the risk rules compare devices without keeping them). */
   deviceIndex: (deviceId: string) => string;
   analytics: AnalyticsRecorder;
+  /** The most orders one transaction writes (default 256). */
+  maxBatch?: number | undefined;
 }) {
-  const { db, clock, program, rules, ledger, customers, referral, distributors, grades, riskEngine } = deps;
+  const { db, clock, program, ledger, riskEngine } = deps;
+  const batch = createOrderBatch(deps);
+
+  /**
+   * One batch in one transaction. If it fails as a whole (a fault no order's own checks caught),
+   * it is split in halves until each order has its own answer: one bad order never fails the
+   * others. A database that is away fails every order of the batch at once (503) instead.
+   */
+  async function settle(tenantId: string, requests: OrderRequest[]): Promise<Settled<{ created: boolean; order: OrderView }>[]> {
+    let outcomes: OrderOutcome[];
+    try {
+      outcomes = await inTransaction(db, (tx) => batch.createMany(tx, tenantId, requests));
+    } catch (error) {
+      if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
+      const half = Math.ceil(requests.length / 2);
+      return [...await settle(tenantId, requests.slice(0, half)), ...await settle(tenantId, requests.slice(half))];
+    }
+    return Promise.all(outcomes.map(async (o): Promise<Settled<{ created: boolean; order: OrderView }>> => {
+      switch (o.kind) {
+        case 'created': return { ok: true, value: { created: true, order: o.order } };
+        case 'replay': {
+          const first = outcomes[o.of]!;
+          return first.kind === 'created' ? { ok: true, value: { created: false, order: first.order } } : { ok: false, error: new Error('replay of an order that was not created') };
+        }
+        case 'existing':
+          try {
+            return { ok: true, value: { created: false, order: await view(db, o.row) } };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        case 'refused': return { ok: false, error: o.error };
+        default: {
+          const never: never = o;
+          return { ok: false, error: new Error(`unknown outcome ${JSON.stringify(never)}`) };
+        }
+      }
+    }));
+  }
+
+  const commits = createGroupCommit<OrderRequest, { created: boolean; order: OrderView }>({ maxBatch: deps.maxBatch ?? 256, run: settle });
 
   async function view(ex: Executor, order: OrderRow): Promise<OrderView> {
     const [items, lines] = await Promise.all([ordersRepo.items(ex, order.id), ordersRepo.commissions(ex, order.id)]);
@@ -94,149 +138,6 @@ export function createOrdersService(deps: {
       completed_at: order.completed_at?.toISOString() ?? null,
       items: items.map((i) => ({ position: i.position, sku: i.sku, quantity: i.quantity, unit_price_fen: i.unit_price_fen, paid_fen: i.paid_fen, refunded_fen: i.refunded_fen, refunded_quantity: i.refunded_quantity })),
     };
-  }
-
-  /**
-   * Who sells: the buyer itself when self-purchase is on and it is an active distributor, else
-   * the distributor the buyer is bound to. An invite code on the order first binds a buyer not
-   * yet bound, as POST /v1/bindings would; a code it may not use is noted, never fatal: the
-   * order is real money and goes through.
-   */
-  async function attribute(tx: Tx, actor: Actor, tenantId: string, body: CreateOrderBody, snapshot: RulesSnapshot) {
-    const settings = await program.read(tx, tenantId);
-    const customer = await customers.lock(tx, tenantId, body.buyer_external_id);
-    let boundTo = customer.distributor_id;
-    let how = boundTo ? 'binding' : 'none';
-    const notes: string[] = [];
-    const claim = async (target: DistributorRow, source: string) => {
-      try {
-        const r = await referral.bindWithin(tx, actor, tenantId, settings, body.buyer_external_id, target, { source, final: true });
-        boundTo = r.distributor_id;
-        how = source;
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        if (err.code !== 'conflict') notes.push(err.message);
-      }
-    };
-    if (body.invite_code !== undefined && (boundTo === null || settings.binding.mode === 'rebindable')) {
-      const target = await distributors.byInviteCode(tx, tenantId, body.invite_code);
-      if (!target) notes.push('unknown invite_code');
-      else if (target.id !== boundTo) await claim(target, 'invite_code');
-    }
-    if (boundTo === null && customer.tentative_distributor_id) {
-      // Bind at first order: the latest claim becomes the binding now.
-      const target = await distributorsRepo.find(tx, tenantId, customer.tentative_distributor_id);
-      if (target) await claim(target, 'first_order');
-    }
-    const buyer = await distributorsRepo.findByExternalId(tx, tenantId, body.buyer_external_id);
-    let seller: DistributorRow | undefined;
-    if (snapshot.self_purchase && buyer?.status === 'active') {
-      seller = buyer;
-      how = 'self_purchase';
-    } else if (boundTo) {
-      seller = await distributorsRepo.find(tx, tenantId, boundTo);
-    }
-    return { seller: seller ?? null, attribution: notes.length ? `${how} (${notes.join('; ')})` : how, settings };
-  }
-
-  async function createWithin(tx: Tx, actor: Actor, tenantId: string, body: CreateOrderBody, hash: string): Promise<OrderRow> {
-    const now = clock.now();
-    const paidAt = body.paid_at ? new Date(body.paid_at) : now;
-    const snapshot = await rules.versionAt(tx, tenantId, paidAt);
-    const { seller, attribution, settings } = await attribute(tx, actor, tenantId, body, snapshot);
-    const tz = settings.timezone;
-    const month = localMonth(paidAt, tz);
-    const day = localDate(paidAt, tz);
-
-    // The chain is frozen onto the order: later relation moves never change what it paid.
-    const chain = chainOf(seller?.id ?? null, seller?.ancestors ?? [], snapshot.levels);
-    const rows = new Map<string, DistributorRow>();
-    if (seller) rows.set(seller.id, seller);
-    for (const r of await distributorsRepo.findMany(tx, tenantId, chain.filter((id) => !rows.has(id)))) rows.set(r.id, r);
-    const needsTiers = Object.values(snapshot.grades).some((g) => g.tiers.length > 0);
-    const monthly = needsTiers ? await ordersRepo.monthlySales(tx, chain, month) : new Map<string, number>();
-    // Commission per beneficiary per day: for per-day caps, and for the surge rule.
-    const trackDaily = snapshot.caps.per_day_fen > 0 || settings.risk.surge.multiplier > 0;
-    const daily = trackDaily ? await ordersRepo.lockDaily(tx, tenantId, chain, day) : new Map<string, number>();
-    const beneficiaries: Beneficiary[] = chain.map((id, level) => {
-      const r = rows.get(id)!;
-      return { id, level, grade: r.grade_code, active: r.status === 'active', monthly_sales_fen: monthly.get(id) ?? 0, earned_today_fen: daily.get(id) ?? 0 };
-    });
-
-    const orderId = newId('ord');
-    const items = body.items.map((it, position) => ({ id: newId('oit'), position, ...it }));
-    const computed = computeOrderCommissions(items.map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen })), beneficiaries, snapshot);
-    const paidFen = items.reduce((s, i) => s + i.paid_fen, 0);
-
-    // Risk rules: lines of a blocked beneficiary are not credited, a held one's wait for review.
-    const earning = new Map<string, { amount: number; capped: number }>();
-    for (const l of computed) {
-      const e = earning.get(l.beneficiaryId) ?? { amount: 0, capped: 0 };
-      e.amount += l.amountFen;
-      e.capped += l.uncappedFen - l.amountFen;
-      earning.set(l.beneficiaryId, e);
-    }
-    const deviceBidx = body.device_id ? deps.deviceIndex(body.device_id) : null;
-    const riskDecision = await riskEngine.assessOrder(tx, {
-      tenantId, orderExternalId: body.external_id, settings,
-      buyerDistributorId: (await distributorsRepo.findByExternalId(tx, tenantId, body.buyer_external_id))?.id ?? null,
-      chain: chain.map((id) => ({ id, riskHold: rows.get(id)!.risk_hold, deviceBidx: rows.get(id)!.device_bidx })),
-      earning, earnedToday: trackDaily ? daily : null, clientIp: body.client_ip ?? null, deviceBidx, deviceId: body.device_id ?? null, day,
-    });
-    const lines = computed.filter((l) => !riskDecision.block.has(l.beneficiaryId));
-
-    const inserted = await ordersRepo.insertIfNew(tx, {
-      id: orderId, tenant_id: tenantId, external_id: body.external_id, request_hash: hash, buyer_external_id: body.buyer_external_id,
-      invite_code: body.invite_code ?? null, status: 'paid', seller_id: seller?.id ?? null, chain, rule_version: snapshot.version,
-      attribution, region_code: body.region_code ?? null, paid_fen: paidFen, shipping_fen: body.shipping_fen ?? 0, tax_fen: body.tax_fen ?? 0,
-      paid_at: paidAt, created_at: now, updated_at: now, device_bidx: deviceBidx, client_ip: body.client_ip ?? null,
-    });
-    if (!inserted) throw new DuplicateOrder();
-    await ordersRepo.insertItems(tx, items.map((i) => ({
-      id: i.id, tenant_id: tenantId, order_id: orderId, position: i.position, sku: i.sku, quantity: i.quantity, unit_price_fen: i.unit_price_fen, paid_fen: i.paid_fen,
-    })));
-    const commissionRows: Insertable<CommissionsTable>[] = lines.map((l) => ({
-      id: newId('cm'), tenant_id: tenantId, order_id: orderId, order_item_id: l.itemId, beneficiary_id: l.beneficiaryId, level: l.level,
-      rule_version: snapshot.version, rate_source: l.source, rate_kind: l.rateKind, rate_bp: l.rateBp, fixed_fen: l.fixedFen,
-      beneficiary_grade: l.grade, units: l.units, base_fen: l.baseFen, original_base_fen: l.baseFen, amount_fen: l.amountFen,
-      original_amount_fen: l.amountFen, capped_fen: l.uncappedFen - l.amountFen, status: 'pending', created_at: now,
-      held: riskDecision.hold.has(l.beneficiaryId),
-    }));
-    await ordersRepo.insertCommissions(tx, commissionRows);
-    if (riskDecision.events.length > 0) {
-      await riskEngine.recordOrderEvents(tx, tenantId, riskDecision, commissionRows.map((c) => ({ id: c.id, beneficiary_id: c.beneficiary_id, held: c.held ?? false })));
-    }
-    // Rows no other order of the chain touches first; then, last before commit, the rows every
-    // order of the chain shares (the ledger's accounts, monthly sales, the rollups), so the time
-    // those locks are held — what orders of one team queue on — is as short as it can be.
-    await sql`update customers set purchases_fen = purchases_fen + ${paidFen},
-        last_order_at = greatest(coalesce(last_order_at, ${paidAt}::timestamptz), ${paidAt}::timestamptz)
-      where tenant_id = ${tenantId} and external_id = ${body.buyer_external_id}`.execute(tx);
-    const { actorType, actorId } = actorOf(actor.principal);
-    await tx.insertInto('order_events').values({
-      id: newId('evt'), tenant_id: tenantId, order_id: orderId, type: 'paid', at: paidAt, refund_fen: null,
-      details: JSON.stringify({ lines: commissionRows.length }), actor_type: actorType, actor_id: actorId, request_id: actor.requestId,
-    }).execute();
-    const row = (await ordersRepo.findByExternal(tx, tenantId, body.external_id))!;
-    if (commissionRows.length > 0) {
-      const total = commissionRows.reduce((s, c) => s + c.amount_fen, 0);
-      await ledger.post(tx, {
-        tenantId, kind: 'accrue', refType: 'order', refId: orderId, memo: body.external_id,
-        legs: [
-          ...commissionRows.map((c): Leg => ({ owner: c.beneficiary_id, purpose: 'pending', amount: c.amount_fen, commissionId: c.id })),
-          { owner: 'tenant', purpose: 'commission_expense', amount: -total },
-        ],
-      });
-    }
-    if (seller) await ordersRepo.addSales(tx, tenantId, seller.id, month, paidFen, 1, 0);
-    if (daily.size > 0) {
-      const earned = new Map<string, number>();
-      for (const c of commissionRows) earned.set(c.beneficiary_id, (earned.get(c.beneficiary_id) ?? 0) + c.amount_fen);
-      await ordersRepo.addDaily(tx, earned, day);
-    }
-    if (seller) await grades.evaluate(tx, tenantId, seller.id, snapshot);
-    await deps.analytics.record(tx, { type: 'order_paid', tenantId, timezone: tz, paidAt, paidFen, seller, lines: commissionRows });
-    return row;
   }
 
   /**
@@ -396,27 +297,20 @@ export function createOrdersService(deps: {
     view,
 
     /**
-     * POST /v1/orders. Idempotent on the external id: the same body answers the order again
-     * (created: false), a different body is a conflict; concurrent duplicates make one order.
+     * POST /v1/orders (and orders from webhooks and the queue). Idempotent on the external id:
+     * the same body answers the order again (created: false), a different body is a conflict;
+     * concurrent duplicates make one order. The order joins its tenant's next batch (group
+     * commit) and is answered once that batch has committed.
      */
     async create(actor: Actor, body: CreateOrderBody): Promise<{ created: boolean; order: OrderView }> {
       requirePermission(actor.principal, 'orders:write');
-      const tenantId = tenantOf(actor.principal);
-      const hash = requestHash(body);
-      const answerExisting = async (existing: OrderRow) => {
-        if (existing.request_hash !== hash) throw conflict('an order with this external_id exists with a different body');
-        return { created: false, order: await view(db, existing) };
-      };
-      const existing = await ordersRepo.findByExternal(db, tenantId, body.external_id);
-      if (existing) return answerExisting(existing);
-      try {
-        const order = await inTransaction(db, (tx) => createWithin(tx, actor, tenantId, body, hash));
-        return { created: true, order: await view(db, order) };
-      } catch (err) {
-        if (!(err instanceof DuplicateOrder)) throw err;
-        return answerExisting((await ordersRepo.findByExternal(db, tenantId, body.external_id))!);
-      }
+      return commits.submit(tenantOf(actor.principal), { actor, body, hash: requestHash(body) });
     },
+
+    /** Resolves when no batch of orders is queued or running. */
+    idle: () => commits.idle(),
+
+    batchStats: () => ({ ...commits.stats }),
 
     async get(actor: Actor, externalId: string): Promise<OrderView> {
       requirePermission(actor.principal, 'read');

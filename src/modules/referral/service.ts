@@ -2,7 +2,7 @@ import QRCode from 'qrcode';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction, RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
-import { compliance, conflict, invalid, invalidState, notFound } from '../../app/errors.ts';
+import { compliance, conflict, invalid, invalidState, notFound, type AppError } from '../../app/errors.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
 import { normalizeInviteCode } from '../../lib/invite-code.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -28,6 +28,27 @@ export interface BindingResult {
 }
 
 
+/** A customer claiming a distributor of its own external id: it is that distributor. */
+export function selfBindingRefusal(target: DistributorRow, customerExternalId: string): AppError | null {
+  return target.external_id === customerExternalId ? compliance('a distributor cannot bind to itself') : null;
+}
+
+/**
+ * Why distributor `me` may not be attached under `target` (the tree must stay a forest, and a
+ * distributor that has a referrer keeps it), or null. `target` as it stands under the tree lock.
+ */
+export function attachRefusal(me: DistributorRow, target: DistributorRow): AppError | null {
+  if (target.ancestors.includes(me.id)) return compliance('the invite code belongs to this distributor\'s own downline: that would close a cycle');
+  if (me.referrer_id !== null) return conflict('this customer is already bound');
+  if (target.status !== 'active') return invalidState('the distributor of this invite code is not active');
+  return null;
+}
+
+/** Why a plain customer may not be bound to `target`, or null. */
+export function bindingTargetRefusal(target: DistributorRow): AppError | null {
+  return target.status !== 'active' ? invalidState('the distributor of this invite code is not active') : null;
+}
+
 export function createReferralService(deps: {
   db: Db; clock: Clock; audit: AuditService; risk: RiskService; customers: CustomersService;
   distributors: DistributorsService; program: ProgramService; publicUrl: string;
@@ -45,7 +66,8 @@ export function createReferralService(deps: {
    * under the new referrer, which may not be itself or anyone below it.
    */
   async function bindWithin(tx: Tx, actor: Actor, tenantId: string, settings: ProgramSettings, customerExternalId: string, target: DistributorRow, opts: { source: string; final: boolean }): Promise<BindingResult> {
-    if (target.external_id === customerExternalId) throw compliance('a distributor cannot bind to itself');
+    const self = selfBindingRefusal(target, customerExternalId);
+    if (self) throw self;
     const asDistributor = await distributorsRepo.findByExternalId(tx, tenantId, customerExternalId);
     if (asDistributor) {
       // Attaching an existing distributor changes the tree: take the tree lock alone so no
@@ -53,9 +75,8 @@ export function createReferralService(deps: {
       await advisoryXactLock(tx, TREE_LOCK, tenantId);
       const me = (await distributorsRepo.findForUpdate(tx, tenantId, asDistributor.id))!;
       const fresh = (await distributorsRepo.find(tx, tenantId, target.id))!;
-      if (fresh.ancestors.includes(me.id)) throw compliance('the invite code belongs to this distributor\'s own downline: that would close a cycle');
-      if (me.referrer_id !== null) throw conflict('this customer is already bound');
-      if (fresh.status !== 'active') throw invalidState('the distributor of this invite code is not active');
+      const refusal = attachRefusal(me, fresh);
+      if (refusal) throw refusal;
       const customer = await customers.lock(tx, tenantId, customerExternalId);
       await distributors.reparent(tx, me, fresh);
       await customers.apply(tx, actor, tenantId, {
@@ -65,7 +86,8 @@ export function createReferralService(deps: {
       return { customer_external_id: customerExternalId, distributor_id: fresh.id, status: 'bound', bound_at: clock.now().toISOString() };
     }
     await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
-    if (target.status !== 'active') throw invalidState('the distributor of this invite code is not active');
+    const refusal = bindingTargetRefusal(target);
+    if (refusal) throw refusal;
     const customer = await customers.lock(tx, tenantId, customerExternalId);
     // A registration of this customer may have committed between the lookup above and the row
     // lock (it holds that row until it commits). Then this must be the distributor path, which

@@ -17,7 +17,9 @@ export interface OrderRiskDecision {
   events: PendingEvent[];
 }
 
-interface PendingEvent {
+export interface PendingEvent {
+  /** The id it is written under: made when the rules decide, so later orders of a batch can name it. */
+  id: string;
   kind: string;
   severity: Effect;
   subjectType: string;
@@ -31,6 +33,7 @@ interface PendingEvent {
 
 export interface OrderRiskInput {
   tenantId: string;
+  now: Date;
   orderExternalId: string;
   settings: ProgramSettings;
   buyerDistributorId: string | null;
@@ -44,9 +47,20 @@ export interface OrderRiskInput {
   deviceBidx: string | null;
   deviceId: string | null;
   day: string;
+  /** The newest open distributor-level hold event of each chain member on hold. */
+  openHolds: ReadonlyMap<string, string>;
+  /** Each beneficiary's commission on each of the 7 days before `day` (surge rule), when tracked. */
+  earnedOn: (distributorId: string, day: string) => number;
 }
 
-const DISTRIBUTOR_HOLD_KINDS = ['refund_rate', 'shared_identity', 'surge'];
+/** The day `n` days before an ISO date (YYYY-MM-DD). */
+export function daysBefore(day: string, n: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - n);
+  return d.toISOString().slice(0, 10);
+}
+
+export const DISTRIBUTOR_HOLD_KINDS = ['refund_rate', 'shared_identity', 'surge'];
 
 /**
  * The risk rules an order goes through, in its own transaction, before its lines are written:
@@ -57,14 +71,7 @@ const DISTRIBUTOR_HOLD_KINDS = ['refund_rate', 'shared_identity', 'surge'];
 export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
   const { clock, limiter } = deps;
 
-  async function openHoldOf(ex: Executor, tenantId: string, distributorId: string): Promise<string | undefined> {
-    const r = await ex.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).where('subject_type', '=', 'distributor')
-      .where('subject_id', '=', distributorId).where('status', '=', 'open').where('severity', '=', 'hold').where('kind', 'in', DISTRIBUTOR_HOLD_KINDS)
-      .orderBy('id', 'desc').limit(1).executeTakeFirst();
-    return r?.id;
-  }
-
-  async function insertEvent(ex: Executor, tenantId: string, e: PendingEvent): Promise<string> {
+  async function insertEvent(ex: Executor, tenantId: string, e: Omit<PendingEvent, 'id'>): Promise<string> {
     const id = newId('rsk');
     await ex.insertInto('risk_events').values({
       id, tenant_id: tenantId, kind: e.kind, severity: e.severity, subject_type: e.subjectType, subject_id: e.subjectId,
@@ -74,7 +81,7 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
   }
 
   return {
-    async assessOrder(ex: Executor, input: OrderRiskInput): Promise<OrderRiskDecision> {
+    async assessOrder(input: OrderRiskInput): Promise<OrderRiskDecision> {
       const risk = input.settings.risk;
       const decision: OrderRiskDecision = { hold: new Set(), block: new Set(), events: [] };
       const beneficiaries = [...input.earning.keys()];
@@ -89,8 +96,8 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
       for (const m of input.chain) {
         if (!m.riskHold || !input.earning.has(m.id)) continue;
         decision.hold.add(m.id);
-        const open = await openHoldOf(ex, input.tenantId, m.id);
-        if (open) decision.events.push({ kind: 'held', severity: 'hold', subjectType: 'distributor', subjectId: m.id, details: {}, beneficiaries: [m.id], existingId: open });
+        const open = input.openHolds.get(m.id);
+        if (open) decision.events.push({ id: open, kind: 'held', severity: 'hold', subjectType: 'distributor', subjectId: m.id, details: {}, beneficiaries: [m.id], existingId: open });
       }
 
       // Many orders from one buyer IP or device in a window.
@@ -99,11 +106,11 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
       ];
       for (const [dimension, value, rule] of windows) {
         if (!value || rule.limit <= 0) continue;
-        const r = await limiter.hit(`${input.tenantId}:order:${dimension}:${value}`, rule.limit, rule.window_seconds * 1000, clock.now().getTime());
+        const r = await limiter.hit(`${input.tenantId}:order:${dimension}:${value}`, rule.limit, rule.window_seconds * 1000, input.now.getTime());
         if (r.allowed) continue;
         apply(rule.effect, beneficiaries);
         decision.events.push({
-          kind: `order_${dimension}_limit`, severity: rule.effect, subjectType: dimension, subjectId: dimension === 'ip' ? value : input.deviceBidx,
+          id: newId('rsk'), kind: `order_${dimension}_limit`, severity: rule.effect, subjectType: dimension, subjectId: dimension === 'ip' ? value : input.deviceBidx,
           details: { order: input.orderExternalId, limit: rule.limit, window_seconds: rule.window_seconds }, beneficiaries,
         });
       }
@@ -117,7 +124,7 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         if (loopers.length > 0) {
           apply(risk.self_purchase_loop.effect, loopers);
           decision.events.push({
-            kind: 'self_purchase_loop', severity: risk.self_purchase_loop.effect, subjectType: 'order', subjectId: input.orderExternalId,
+            id: newId('rsk'), kind: 'self_purchase_loop', severity: risk.self_purchase_loop.effect, subjectType: 'order', subjectId: input.orderExternalId,
             details: { beneficiaries: loopers, buyer_distributor: input.buyerDistributorId, same_device: input.deviceBidx !== null && input.chain.some((m) => m.deviceBidx === input.deviceBidx) },
             beneficiaries: loopers,
           });
@@ -126,19 +133,19 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
 
       // A surge: today's commission far above the beneficiary's 7-day daily average.
       if (risk.surge.multiplier > 0 && input.earnedToday) {
-        const history = await sql<{ distributor_id: string; total: number }>`
-          select distributor_id, coalesce(sum(amount_fen), 0)::bigint as total from commission_daily
-           where distributor_id = any(${beneficiaries}::text[]) and day < ${input.day}::date and day >= ${input.day}::date - 7
-           group by distributor_id`.execute(ex);
-        const week = new Map(history.rows.map((r) => [r.distributor_id, Number(r.total)]));
+        const week = (id: string) => {
+          let total = 0;
+          for (let n = 1; n <= 7; n++) total += input.earnedOn(id, daysBefore(input.day, n));
+          return total;
+        };
         for (const id of beneficiaries) {
           const today = (input.earnedToday.get(id) ?? 0) + input.earning.get(id)!.amount;
-          const average = Math.floor((week.get(id) ?? 0) / 7);
+          const average = Math.floor(week(id) / 7);
           if (today < risk.surge.min_fen || today <= risk.surge.multiplier * average) continue;
           apply(risk.surge.effect, [id]);
-          const open = risk.surge.effect === 'hold' ? await openHoldOf(ex, input.tenantId, id) : undefined;
+          const open = risk.surge.effect === 'hold' ? input.openHolds.get(id) : undefined;
           decision.events.push({
-            kind: 'surge', severity: risk.surge.effect, subjectType: 'distributor', subjectId: id,
+            id: open ?? newId('rsk'), kind: 'surge', severity: risk.surge.effect, subjectType: 'distributor', subjectId: id,
             details: { day: input.day, today_fen: today, seven_day_average_fen: average, multiplier: risk.surge.multiplier, order: input.orderExternalId },
             beneficiaries: [id], ...(open ? { existingId: open } : {}),
           });
@@ -150,7 +157,7 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         const capped = beneficiaries.filter((id) => input.earning.get(id)!.capped > 0);
         for (const id of capped) {
           decision.events.push({
-            kind: 'cap_hit', severity: 'flag', subjectType: 'distributor', subjectId: id,
+            id: newId('rsk'), kind: 'cap_hit', severity: 'flag', subjectType: 'distributor', subjectId: id,
             details: { order: input.orderExternalId, capped_fen: input.earning.get(id)!.capped }, beneficiaries: [],
           });
         }
@@ -158,19 +165,40 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
       return decision;
     },
 
-    /** Writes the order's events and links the lines each one held. */
-    async recordOrderEvents(ex: Executor, tenantId: string, decision: OrderRiskDecision, lines: { id: string; beneficiary_id: string; held?: boolean }[]) {
-      for (const e of decision.events) {
-        const eventId = e.existingId ?? await insertEvent(ex, tenantId, e);
-        const linked = lines.filter((l) => l.held && e.beneficiaries.includes(l.beneficiary_id));
-        if (e.severity === 'hold' && e.subjectType === 'distributor' && e.subjectId && !e.existingId) {
-          await ex.updateTable('distributors').set({ risk_hold: true }).where('id', '=', e.subjectId).execute();
-        }
-        if (linked.length > 0) {
-          await ex.insertInto('risk_event_lines').values(linked.map((l) => ({ event_id: eventId, commission_id: l.id })))
-            .onConflict((oc) => oc.doNothing()).execute();
+    /**
+     * Writes the events of a batch of orders, in the orders' order, and links the lines each one
+     * held: the new events in one statement, the distributors they put on hold in another, the
+     * links in a third.
+     */
+    async recordOrderEvents(ex: Executor, tenantId: string, orders: { decision: OrderRiskDecision; lines: { id: string; beneficiary_id: string; held?: boolean | undefined }[] }[]) {
+      const now = clock.now();
+      const fresh: PendingEvent[] = [];
+      const holds: string[] = [];
+      const links: { event_id: string; commission_id: string }[] = [];
+      for (const { decision, lines } of orders) {
+        for (const e of decision.events) {
+          if (!e.existingId) fresh.push(e);
+          if (e.severity === 'hold' && e.subjectType === 'distributor' && e.subjectId && !e.existingId) holds.push(e.subjectId);
+          for (const l of lines) if (l.held && e.beneficiaries.includes(l.beneficiary_id)) links.push({ event_id: e.id, commission_id: l.id });
         }
       }
+      if (fresh.length > 0) {
+        await ex.insertInto('risk_events').values(fresh.map((e) => ({
+          id: e.id, tenant_id: tenantId, kind: e.kind, severity: e.severity, subject_type: e.subjectType, subject_id: e.subjectId,
+          details: JSON.stringify(e.details), created_at: now,
+        }))).execute();
+      }
+      if (holds.length > 0) await ex.updateTable('distributors').set({ risk_hold: true }).where('id', 'in', [...new Set(holds)].sort()).execute();
+      if (links.length > 0) await ex.insertInto('risk_event_lines').values(links).onConflict((oc) => oc.doNothing()).execute();
+    },
+
+    /** The newest open distributor-level hold event of each of these distributors. */
+    async openHolds(ex: Executor, tenantId: string, distributorIds: string[]): Promise<Map<string, string>> {
+      if (distributorIds.length === 0) return new Map();
+      const rows = await ex.selectFrom('risk_events').select(['subject_id', (eb) => eb.fn.max('id').as('id')]).where('tenant_id', '=', tenantId)
+        .where('subject_type', '=', 'distributor').where('subject_id', 'in', distributorIds).where('status', '=', 'open').where('severity', '=', 'hold')
+        .where('kind', 'in', DISTRIBUTOR_HOLD_KINDS).groupBy('subject_id').execute();
+      return new Map(rows.map((r) => [r.subject_id!, r.id]));
     },
 
     /**

@@ -17,6 +17,25 @@ export type SkuRates = Partial<Record<'0' | '1' | '2' | '3', RateSpec>>;
  * version in force when it was paid and its lines name that version, so a commission can always
  * explain itself however the rules have moved since.
  */
+export interface VersionTime { version: number; effective_from: Date }
+
+/**
+ * The version in force at `at` among a tenant's versions (as versionsOf lists them): the newest to
+ * take effect at or before it; before the first, the first (an order back-dated before the
+ * program existed). Pure: a batch of orders reads the list once.
+ */
+export function pickVersion(versions: readonly VersionTime[], at: Date): number {
+  let best: VersionTime | undefined;
+  for (const v of versions) {
+    if (v.effective_from.getTime() > at.getTime()) continue;
+    if (!best || v.effective_from.getTime() > best.effective_from.getTime() || (v.effective_from.getTime() === best.effective_from.getTime() && v.version > best.version)) best = v;
+  }
+  if (best) return best.version;
+  const first = versions.reduce<VersionTime | undefined>((m, v) => (!m || v.version < m.version ? v : m), undefined);
+  if (!first) throw notFound('rule version');
+  return first.version;
+}
+
 export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditService }) {
   const { db, clock, audit } = deps;
   const snapshots = new Map<string, RulesSnapshot>();
@@ -68,6 +87,13 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
       if (!row) throw notFound('rule version');
       return this.version(ex, tenantId, row.version);
     },
+
+    /** Every version of a tenant's rules with when it took effect. */
+    async versionsOf(ex: Executor, tenantId: string): Promise<VersionTime[]> {
+      return ex.selectFrom('rule_versions').select(['version', 'effective_from']).where('tenant_id', '=', tenantId).orderBy('version').execute();
+    },
+
+    pickVersion,
 
     async version(ex: Executor, tenantId: string, version: number): Promise<RulesSnapshot> {
       const key = `${tenantId}:${version}`;

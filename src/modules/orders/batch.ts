@@ -1,0 +1,427 @@
+import type { Insertable } from 'kysely';
+import type { Tx } from '../../db/database.ts';
+import { advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { AppError, conflict } from '../../app/errors.ts';
+import { actorOf } from '../../app/principal.ts';
+import type { BindingEventsTable, CommissionsTable, OrderEventsTable, OrderItemsTable, OrdersTable } from '../../db/schema.ts';
+import { newId } from '../../lib/ids.ts';
+import { normalizeInviteCode } from '../../lib/invite-code.ts';
+import { localDate, localMonth } from '../../lib/time.ts';
+import { chainOf, computeOrderCommissions, type Beneficiary, type RulesSnapshot } from '../commissions/calculator.ts';
+import type { CustomersService } from '../customers/service.ts';
+import type { CustomerRow } from '../customers/repo.ts';
+import { distributorsRepo, type DistributorRow } from '../distributors/repo.ts';
+import { TREE_LOCK } from '../distributors/service.ts';
+import type { GradesService } from '../grades/service.ts';
+import { upgradeFor } from '../grades/service.ts';
+import type { JournalInput, Ledger, Leg } from '../ledger/service.ts';
+import type { ProgramService } from '../program/service.ts';
+import type { ProgramSettings } from '../program/schema.ts';
+import { attachRefusal, bindingTargetRefusal, selfBindingRefusal, type ReferralService } from '../referral/service.ts';
+import type { RulesService } from '../rules/service.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
+import { daysBefore, type OrderRiskDecision, type RiskEngine } from '../risk/engine.ts';
+import { ordersRepo, type OrderRow } from './repo.ts';
+import type { CommissionLine, CreateOrderBody, OrderView } from './schema.ts';
+
+/** One POST /v1/orders (or a webhook's or a queue message's order) waiting for its batch. */
+export interface OrderRequest {
+  actor: Actor;
+  body: CreateOrderBody;
+  /** requestHash(body): the same external id with another body is a conflict. */
+  hash: string;
+}
+
+/** What became of one request of a batch, in the batch's transaction. */
+export type OrderOutcome =
+  | { kind: 'created'; order: OrderView }
+  /** The same body as an earlier request of this batch: answered as that one, not created again. */
+  | { kind: 'replay'; of: number }
+  /** Recorded before this batch, with the same body: answered as it stands after the batch. */
+  | { kind: 'existing'; row: OrderRow }
+  | { kind: 'refused'; error: AppError };
+
+/** How far an order's attribution got before a binding that moves the tree (see `runSegment`). */
+interface Resume { stage: 'invite' | 'first_order'; boundTo: string | null; how: string; notes: string[] }
+
+/** What attribution decided for one order. */
+interface Attribution {
+  seller: DistributorRow | null;
+  attribution: string;
+  buyerDistributorId: string | null;
+}
+
+/** A binding that moves a distributor under another (its whole team follows): done by ReferralService. */
+interface TreeBinding { target: DistributorRow; source: string; stage: Resume['stage']; boundTo: string | null; how: string; notes: string[] }
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Group commit of orders. A batch of one tenant's orders is written in one transaction with the
+ * same result as writing them one at a time in the order they came: order k sees what orders
+ * 1..k-1 did (bindings made by an invite code, monthly sales for tiers, per-day caps, risk holds
+ * and windows, grade upgrades, customers' last orders), because everything each order reads is
+ * loaded once for the batch and then kept in memory as the batch goes. What it writes goes in as
+ * one statement per table; each account's balance moves once by the sum of its legs.
+ *
+ * The one thing not kept in memory is a binding that attaches an existing distributor (and its
+ * team) under another: the batch writes what it has, ReferralService moves the subtree, and the
+ * rest of the batch starts again from the database (a new segment, same transaction).
+ */
+export function createOrderBatch(deps: {
+  clock: Clock; program: ProgramService; rules: RulesService; ledger: Ledger; customers: CustomersService;
+  referral: ReferralService; grades: GradesService; riskEngine: RiskEngine; analytics: AnalyticsRecorder;
+  deviceIndex: (deviceId: string) => string;
+}) {
+  const { clock, program, rules, ledger, customers, referral, grades, riskEngine } = deps;
+
+  async function createMany(tx: Tx, tenantId: string, requests: OrderRequest[]): Promise<OrderOutcome[]> {
+    const outcomes: OrderOutcome[] = new Array(requests.length);
+    const existing = new Map((await ordersRepo.findManyByExternal(tx, tenantId, [...new Set(requests.map((r) => r.body.external_id))]))
+      .map((o) => [o.external_id, o]));
+    const firstOf = new Map<string, number>();
+    const work: number[] = [];
+    requests.forEach((r, i) => {
+      const ext = r.body.external_id;
+      const prior = existing.get(ext);
+      const earlier = firstOf.get(ext);
+      if (prior) {
+        outcomes[i] = prior.request_hash === r.hash ? { kind: 'existing', row: prior } : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
+      } else if (earlier !== undefined) {
+        outcomes[i] = requests[earlier]!.hash === r.hash ? { kind: 'replay', of: earlier } : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
+      } else {
+        firstOf.set(ext, i);
+        work.push(i);
+      }
+    });
+    if (work.length === 0) return outcomes;
+
+    const settings = await program.read(tx, tenantId);
+    const versions = await rules.versionsOf(tx, tenantId);
+    const snapshots = new Map<number, RulesSnapshot>();
+    const snapshotAt = async (at: Date) => {
+      const v = rules.pickVersion(versions, at);
+      let s = snapshots.get(v);
+      if (!s) snapshots.set(v, s = await rules.version(tx, tenantId, v));
+      return s;
+    };
+
+    let pos = 0;
+    let resume: Resume | undefined;
+    while (pos < work.length) {
+      const segment = work.slice(pos);
+      const r = await runSegment(tx, tenantId, settings, segment.map((i) => requests[i]!), snapshotAt, resume);
+      r.created.forEach((order, k) => { outcomes[segment[k]!] = { kind: 'created', order }; });
+      pos += r.created.length;
+      resume = undefined;
+      if (r.tree) {
+        const req = requests[work[pos]!]!;
+        const t = r.tree;
+        let boundTo = t.boundTo;
+        let how = t.how;
+        const notes = [...t.notes];
+        try {
+          const done = await referral.bindWithin(tx, req.actor, tenantId, settings, req.body.buyer_external_id, t.target, { source: t.source, final: true });
+          boundTo = done.distributor_id;
+          how = t.source;
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          if (err.code !== 'conflict') notes.push(err.message);
+        }
+        resume = { stage: t.stage, boundTo, how, notes };
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * Orders from the first of `requests` on, until one needs a binding that moves the tree (then
+   * everything before it is written and that binding is answered for the caller to make).
+   */
+  async function runSegment(
+    tx: Tx, tenantId: string, settings: ProgramSettings, requests: OrderRequest[],
+    snapshotAt: (at: Date) => Promise<RulesSnapshot>, resume: Resume | undefined,
+  ): Promise<{ created: OrderView[]; tree?: TreeBinding }> {
+    const tz = settings.timezone;
+    // ---- what the batch reads, once
+    const customerRows = await customers.lockMany(tx, tenantId, requests.map((r) => r.body.buyer_external_id));
+    const codes = [...new Set(requests.map((r) => (r.body.invite_code === undefined ? null : normalizeInviteCode(r.body.invite_code))).filter((c): c is string => c !== null))];
+    const candidateIds = new Set<string>();
+    for (const c of customerRows.values()) {
+      if (c.distributor_id) candidateIds.add(c.distributor_id);
+      if (c.tentative_distributor_id) candidateIds.add(c.tentative_distributor_id);
+    }
+    if (resume?.boundTo) candidateIds.add(resume.boundTo);
+    const loaded = await distributorsRepo.findForOrders(tx, tenantId, { externalIds: [...customerRows.keys()], inviteCodes: codes, ids: [...candidateIds] });
+    const byId = new Map(loaded.map((d) => [d.id, d]));
+    const byExternal = new Map(loaded.map((d) => [d.external_id, d]));
+    const byCode = new Map(loaded.map((d) => [d.invite_code, d]));
+    if (requests.some((r) => r.body.invite_code !== undefined) || [...customerRows.values()].some((c) => c.tentative_distributor_id !== null)) {
+      // Bindings of plain customers share the tree lock, as in ReferralService.bindWithin.
+      await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
+    }
+
+    // ---- attribution, order by order (bindings an order makes are seen by the next)
+    const bindingEvents: Insertable<BindingEventsTable>[] = [];
+    const touched = new Set<CustomerRow>();
+    const planned: { req: OrderRequest; now: Date; paidAt: Date; snapshot: RulesSnapshot; a: Attribution }[] = [];
+    let tree: TreeBinding | undefined;
+    for (let k = 0; k < requests.length; k++) {
+      const req = requests[k]!;
+      const now = clock.now();
+      const paidAt = req.body.paid_at ? new Date(req.body.paid_at) : now;
+      const snapshot = await snapshotAt(paidAt);
+      const customer = customerRows.get(req.body.buyer_external_id)!;
+      const a = attribute(req, customer, snapshot, now, k === 0 ? resume : undefined);
+      if ('tree' in a) {
+        tree = a.tree;
+        break;
+      }
+      touched.add(customer);
+      const paidFen = req.body.items.reduce((s, i) => s + i.paid_fen, 0);
+      customer.purchases_fen += paidFen;
+      if (customer.last_order_at === null || customer.last_order_at < paidAt) customer.last_order_at = paidAt;
+      planned.push({ req, now, paidAt, snapshot, a });
+    }
+
+    function attribute(req: OrderRequest, customer: CustomerRow, snapshot: RulesSnapshot, now: Date, from: Resume | undefined): Attribution | { tree: TreeBinding } {
+      const buyerId = req.body.buyer_external_id;
+      let boundTo = from ? from.boundTo : customer.distributor_id;
+      let how = from ? from.how : boundTo ? 'binding' : 'none';
+      const notes = from ? [...from.notes] : [];
+      const asDistributor = byExternal.get(buyerId);
+      /** A claim as ReferralService.bindWithin decides it; refusals are noted, never fatal. */
+      const claim = (target: DistributorRow, source: string, stage: Resume['stage']): TreeBinding | undefined => {
+        const self = selfBindingRefusal(target, buyerId);
+        if (self) { notes.push(self.message); return undefined; }
+        if (asDistributor) {
+          const refusal = attachRefusal(asDistributor, target);
+          if (refusal) { if (refusal.code !== 'conflict') notes.push(refusal.message); return undefined; }
+          return { target, source, stage, boundTo, how, notes };
+        }
+        const refusal = bindingTargetRefusal(target);
+        if (refusal) { notes.push(refusal.message); return undefined; }
+        const { event } = customers.bindInMemory(req.actor, customer, { distributorId: target.id, source, rules: settings.binding, now });
+        if (!event) return undefined;
+        bindingEvents.push(event);
+        boundTo = target.id;
+        how = source;
+        return undefined;
+      };
+      if (!from && req.body.invite_code !== undefined && (boundTo === null || settings.binding.mode === 'rebindable')) {
+        const code = normalizeInviteCode(req.body.invite_code);
+        const target = code === null ? undefined : byCode.get(code);
+        if (!target) notes.push('unknown invite_code');
+        else if (target.id !== boundTo) {
+          const t = claim(target, 'invite_code', 'invite');
+          if (t) return { tree: t };
+        }
+      }
+      if ((!from || from.stage === 'invite') && boundTo === null && customer.tentative_distributor_id) {
+        // Bind at first order: the latest claim becomes the binding now.
+        const target = byId.get(customer.tentative_distributor_id);
+        if (target) {
+          const t = claim(target, 'first_order', 'first_order');
+          if (t) return { tree: t };
+        }
+      }
+      let seller: DistributorRow | null = null;
+      if (snapshot.self_purchase && asDistributor?.status === 'active') {
+        seller = asDistributor;
+        how = 'self_purchase';
+      } else if (boundTo) {
+        seller = byId.get(boundTo) ?? null;
+      }
+      return { seller, attribution: notes.length ? `${how} (${notes.join('; ')})` : how, buyerDistributorId: asDistributor?.id ?? null };
+    }
+
+    // ---- what the commissions read: for exactly the chains, months and days of these orders
+    const chains = planned.map((p) => chainOf(p.a.seller?.id ?? null, p.a.seller?.ancestors ?? [], p.snapshot.levels));
+    const members = [...new Set(chains.flat())].sort(byString);
+    const tiered = planned.filter((p, k) => chains[k]!.length > 0 && Object.values(p.snapshot.grades).some((g) => g.tiers.length > 0));
+    const monthly = await ordersRepo.monthlySalesMany(tx, members, [...new Set(tiered.map((p) => localMonth(p.paidAt, tz)))]);
+    const trackDaily = (p: (typeof planned)[number]) => p.snapshot.caps.per_day_fen > 0 || settings.risk.surge.multiplier > 0;
+    const dayPairs: { id: string; day: string }[] = [];
+    planned.forEach((p, k) => { if (trackDaily(p)) for (const id of chains[k]!) dayPairs.push({ id, day: localDate(p.paidAt, tz) }); });
+    const daily = new Map<string, number>();
+    if (dayPairs.length > 0 && settings.risk.surge.multiplier > 0) {
+      const days = dayPairs.map((p) => p.day).sort(byString);
+      for (const [k, v] of await ordersRepo.dailyBetween(tx, members, daysBefore(days[0]!, 7), days[days.length - 1]!)) daily.set(k, v);
+    }
+    for (const [k, v] of await ordersRepo.lockDailyMany(tx, tenantId, dayPairs)) daily.set(k, v);
+    const sellers = [...new Set(planned.map((p) => p.a.seller?.id).filter((id): id is string => !!id))];
+    const upgrades = planned.some((p) => Object.values(p.snapshot.grades).some((g) => g.upgrade));
+    const lifetime = upgrades ? await ordersRepo.lifetimeSalesMany(tx, sellers) : new Map<string, { sales_fen: number; settled_sales_fen: number }>();
+    const openHolds = await riskEngine.openHolds(tx, tenantId, members.filter((id) => byId.get(id)?.risk_hold));
+
+    // ---- the orders, one after another, in memory
+    const orderRows: Insertable<OrdersTable>[] = [];
+    const itemRows: Insertable<OrderItemsTable>[] = [];
+    const lineRows: Insertable<CommissionsTable>[] = [];
+    const eventRows: Insertable<OrderEventsTable>[] = [];
+    const journals: JournalInput[] = [];
+    const risky: { decision: OrderRiskDecision; lines: { id: string; beneficiary_id: string; held?: boolean | undefined }[] }[] = [];
+    const sales = new Map<string, { distributorId: string; month: string; salesFen: number; orders: number }>();
+    const dailyAdds = new Map<string, { id: string; day: string; amount: number }>();
+    const gradeUps: { distributorId: string; from: string; to: string; reason: string }[] = [];
+    const paidForAnalytics: { paidAt: Date; paidFen: number; seller: { id: string; grade_code: string; region_code: string | null } | null; lines: { beneficiary_id: string; amount_fen: number }[] }[] = [];
+    const created: OrderView[] = [];
+
+    for (let k = 0; k < planned.length; k++) {
+      const { req, now, paidAt, snapshot, a } = planned[k]!;
+      const body = req.body;
+      const chain = chains[k]!;
+      const month = localMonth(paidAt, tz);
+      const day = localDate(paidAt, tz);
+      const needsTiers = Object.values(snapshot.grades).some((g) => g.tiers.length > 0);
+      const tracked = trackDaily(planned[k]!);
+      const beneficiaries: Beneficiary[] = chain.map((id, level) => {
+        const r = byId.get(id)!;
+        return {
+          id, level, grade: r.grade_code, active: r.status === 'active',
+          monthly_sales_fen: needsTiers ? monthly.get(`${id}|${month}`) ?? 0 : 0,
+          earned_today_fen: tracked ? daily.get(`${id}|${day}`) ?? 0 : 0,
+        };
+      });
+      const orderId = newId('ord');
+      const items = body.items.map((it, position) => ({ id: newId('oit'), position, ...it }));
+      const computed = computeOrderCommissions(items.map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen })), beneficiaries, snapshot);
+      const paidFen = items.reduce((s, i) => s + i.paid_fen, 0);
+
+      // Risk rules: lines of a blocked beneficiary are not credited, a held one's wait for review.
+      const earning = new Map<string, { amount: number; capped: number }>();
+      for (const l of computed) {
+        const e = earning.get(l.beneficiaryId) ?? { amount: 0, capped: 0 };
+        e.amount += l.amountFen;
+        e.capped += l.uncappedFen - l.amountFen;
+        earning.set(l.beneficiaryId, e);
+      }
+      const deviceBidx = body.device_id ? deps.deviceIndex(body.device_id) : null;
+      const decision = await riskEngine.assessOrder({
+        tenantId, now, orderExternalId: body.external_id, settings, buyerDistributorId: a.buyerDistributorId,
+        chain: chain.map((id) => ({ id, riskHold: byId.get(id)!.risk_hold, deviceBidx: byId.get(id)!.device_bidx })),
+        earning, earnedToday: tracked ? new Map(chain.map((id) => [id, daily.get(`${id}|${day}`) ?? 0])) : null,
+        clientIp: body.client_ip ?? null, deviceBidx, deviceId: body.device_id ?? null, day,
+        openHolds, earnedOn: (id, d) => daily.get(`${id}|${d}`) ?? 0,
+      });
+      const lines = computed.filter((l) => !decision.block.has(l.beneficiaryId));
+
+      orderRows.push({
+        id: orderId, tenant_id: tenantId, external_id: body.external_id, request_hash: req.hash, buyer_external_id: body.buyer_external_id,
+        invite_code: body.invite_code ?? null, status: 'paid', seller_id: a.seller?.id ?? null, chain, rule_version: snapshot.version,
+        attribution: a.attribution, region_code: body.region_code ?? null, paid_fen: paidFen, shipping_fen: body.shipping_fen ?? 0, tax_fen: body.tax_fen ?? 0,
+        paid_at: paidAt, created_at: now, updated_at: now, device_bidx: deviceBidx, client_ip: body.client_ip ?? null,
+      });
+      for (const i of items) {
+        itemRows.push({ id: i.id, tenant_id: tenantId, order_id: orderId, position: i.position, sku: i.sku, quantity: i.quantity, unit_price_fen: i.unit_price_fen, paid_fen: i.paid_fen });
+      }
+      const commissionRows = lines.map((l) => ({
+        id: newId('cm'), tenant_id: tenantId, order_id: orderId, order_item_id: l.itemId, beneficiary_id: l.beneficiaryId, level: l.level,
+        kind: 'commission' as const, clawback_of: null, rule_version: snapshot.version, rate_source: l.source, rate_kind: l.rateKind, rate_bp: l.rateBp, fixed_fen: l.fixedFen,
+        beneficiary_grade: l.grade, units: l.units, base_fen: l.baseFen, original_base_fen: l.baseFen, amount_fen: l.amountFen,
+        original_amount_fen: l.amountFen, capped_fen: l.uncappedFen - l.amountFen, status: 'pending' as const, created_at: now,
+        held: decision.hold.has(l.beneficiaryId), statement_id: null,
+      }));
+      lineRows.push(...commissionRows);
+      if (decision.events.length > 0) {
+        risky.push({ decision, lines: commissionRows });
+        // What the events do to later orders of this batch: a new distributor-level hold holds
+        // that distributor's next lines too, under this event.
+        for (const e of decision.events) {
+          if (e.severity !== 'hold' || e.subjectType !== 'distributor' || !e.subjectId || e.existingId) continue;
+          const held = byId.get(e.subjectId);
+          if (held) held.risk_hold = true;
+          if (e.kind === 'surge') openHolds.set(e.subjectId, e.id);
+        }
+      }
+      const { actorType, actorId } = actorOf(req.actor.principal);
+      eventRows.push({
+        id: newId('evt'), tenant_id: tenantId, order_id: orderId, type: 'paid', at: paidAt, refund_fen: null,
+        details: JSON.stringify({ lines: commissionRows.length }), actor_type: actorType, actor_id: actorId, request_id: req.actor.requestId,
+      });
+      if (commissionRows.length > 0) {
+        const total = commissionRows.reduce((s, c) => s + c.amount_fen, 0);
+        journals.push({
+          tenantId, kind: 'accrue', refType: 'order', refId: orderId, memo: body.external_id,
+          legs: [
+            ...commissionRows.map((c): Leg => ({ owner: c.beneficiary_id, purpose: 'pending', amount: c.amount_fen, commissionId: c.id })),
+            { owner: 'tenant', purpose: 'commission_expense', amount: -total },
+          ],
+        });
+      }
+      const sellerAtPayment = a.seller ? { id: a.seller.id, grade_code: a.seller.grade_code, region_code: a.seller.region_code } : null;
+      if (a.seller) {
+        const sk = `${a.seller.id}|${month}`;
+        const s = sales.get(sk) ?? { distributorId: a.seller.id, month, salesFen: 0, orders: 0 };
+        s.salesFen += paidFen;
+        s.orders += 1;
+        sales.set(sk, s);
+        monthly.set(sk, (monthly.get(sk) ?? 0) + paidFen);
+      }
+      if (tracked) {
+        for (const c of commissionRows) {
+          const dk = `${c.beneficiary_id}|${day}`;
+          daily.set(dk, (daily.get(dk) ?? 0) + c.amount_fen);
+          const add = dailyAdds.get(dk) ?? { id: c.beneficiary_id, day, amount: 0 };
+          add.amount += c.amount_fen;
+          dailyAdds.set(dk, add);
+        }
+      }
+      if (a.seller && upgrades) {
+        const life = lifetime.get(a.seller.id) ?? { sales_fen: 0, settled_sales_fen: 0 };
+        life.sales_fen += paidFen;
+        lifetime.set(a.seller.id, life);
+        const up = upgradeFor(snapshot, a.seller.grade_code, life);
+        if (up) {
+          gradeUps.push({ distributorId: a.seller.id, from: a.seller.grade_code, to: up.to, reason: up.reason });
+          a.seller.grade_code = up.to;
+        }
+      }
+      paidForAnalytics.push({ paidAt, paidFen, seller: sellerAtPayment, lines: commissionRows });
+      created.push(viewOf(orderRows[orderRows.length - 1]!, items, commissionRows, body.external_id));
+    }
+
+    // ---- written: rows only these orders touch first, then the rows every order of a team
+    // shares (ledger accounts, monthly sales, rollups) last before commit, so the locks other
+    // batches of the same team queue on are held as briefly as they can be.
+    if (planned.length > 0) {
+      // A concurrent copy of one of these orders (another process) won: start the batch over,
+      // it will find that order and answer it.
+      if (await ordersRepo.insertManyIfNew(tx, orderRows) !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
+      await ordersRepo.insertItems(tx, itemRows);
+      await ordersRepo.insertCommissions(tx, lineRows);
+      if (risky.length > 0) await riskEngine.recordOrderEvents(tx, tenantId, risky);
+      await customers.saveMany(tx, tenantId, [...touched], bindingEvents);
+      await ordersRepo.insertEvents(tx, eventRows);
+      await ledger.postMany(tx, journals);
+      await ordersRepo.addSalesMany(tx, tenantId, [...sales.values()]);
+      await ordersRepo.addDailyMany(tx, [...dailyAdds.values()]);
+      await grades.applyUpgrades(tx, tenantId, gradeUps);
+      await deps.analytics.record(tx, { type: 'orders_paid', tenantId, timezone: tz, orders: paidForAnalytics });
+    }
+    return tree ? { created, tree } : { created };
+  }
+
+  /** The order as GET /v1/orders/{external_id} answers it, from what was just written. */
+  function viewOf(o: Insertable<OrdersTable>, items: { id: string; position: number; sku: string; quantity: number; unit_price_fen: number; paid_fen: number }[], lines: (Insertable<CommissionsTable> & { id: string; created_at: Date })[], externalId: string): OrderView {
+    const skuOf = new Map(items.map((i) => [i.id, i.sku]));
+    const commissions: CommissionLine[] = lines.map((c) => ({
+      id: c.id, beneficiary_id: c.beneficiary_id, level: c.level, base_fen: c.base_fen, rate_bp: c.rate_bp, amount_fen: c.amount_fen,
+      status: 'pending', kind: 'commission', order_external_id: externalId, sku: (c.order_item_id ? skuOf.get(c.order_item_id) : undefined) ?? null,
+      rate_kind: c.rate_kind, fixed_fen: c.fixed_fen ?? 0, units: c.units ?? 0, rate_source: c.rate_source, rule_version: c.rule_version,
+      held: c.held ?? false, clawback_of: null, statement_id: null, created_at: c.created_at.toISOString(),
+    }));
+    return {
+      id: o.id, external_id: o.external_id, status: 'paid', seller_id: o.seller_id ?? null, paid_fen: o.paid_fen, commissions,
+      buyer_external_id: o.buyer_external_id, refunded_fen: 0, shipping_fen: o.shipping_fen ?? 0, tax_fen: o.tax_fen ?? 0,
+      chain: o.chain ?? [], rule_version: o.rule_version, attribution: o.attribution, paid_at: (o.paid_at as Date).toISOString(),
+      shipped_at: null, received_at: null, completed_at: null,
+      items: items.map((i) => ({ position: i.position, sku: i.sku, quantity: i.quantity, unit_price_fen: i.unit_price_fen, paid_fen: i.paid_fen, refunded_fen: 0, refunded_quantity: 0 })),
+    };
+  }
+
+  return { createMany };
+}
+
+export type OrderBatch = ReturnType<typeof createOrderBatch>;

@@ -228,6 +228,10 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
     }
     const verify = await call(server.url, 'GET', '/v1/ledger/verify', { token: key });
     expect(verify.data.breaks).toEqual([]);
+    // The last round wrote its orders in batches of several (group commit), not one by one.
+    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
+    const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    expect(counter('fenxiao_order_batch_orders_total')).toBeGreaterThan(counter('fenxiao_order_batches_total'));
     expect(verify.data.ok).toBe(true);
     expect(await server.stop('SIGTERM')).toBe(0);
 

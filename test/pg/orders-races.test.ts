@@ -241,8 +241,15 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       const buyers = Array.from({ length: 25 }, (_, i) => `buyer-${i}`);
       for (const buyer of buyers) await bind(buyer);
       const bodies = Array.from({ length: 200 }, (_, i) => orderBody(`o-${i}`, buyers[i % buyers.length]!, [1 + Math.floor(Math.random() * 500_000), 1 + Math.floor(Math.random() * 90_000)]));
+      const batchesBefore = [a, b].map((s) => s.services.orders.batchStats());
       const results = await Promise.all(bodies.map((body, i) => pick(i).call('POST', '/v1/orders', { token: key, body })));
       expect(statusCounts(results.map((r) => r.statusCode))).toEqual({ 201: 200 });
+      // Both servers wrote batches of several orders at once, concurrently with each other.
+      const batchesAfter = [a, b].map((s) => s.services.orders.batchStats());
+      for (const [k, after] of batchesAfter.entries()) {
+        expect(after.items - batchesBefore[k]!.items).toBe(100);
+        expect(after.batches - batchesBefore[k]!.batches).toBeLessThan(100);
+      }
 
       // What each distributor must have: the rate on each item, floored per line, summed.
       const want = new Map<string, number>();

@@ -524,6 +524,9 @@ async function runOne(kind: DbKind, shape: Shape, logLevel: string, o: Options):
       const r = await phase();
       const clientUs = process.cpuUsage(client0);
       const postgres = await pgWatch?.stop();
+      const backends = pgWatch?.backends();
+      // New backends during a phase start with cold caches (a pool closing idle connections shows here).
+      if (backends) log(`    PostgreSQL backends of the bench database over the phase: ${backends.seen}, ${backends.started} of them new`);
       const serverMs = server0?.stop();
       const n = r.ok ?? r.transactions ?? 0;
       const per = (v: number | undefined) => (v === undefined || n === 0 ? undefined : v / n);
@@ -537,7 +540,7 @@ async function runOne(kind: DbKind, shape: Shape, logLevel: string, o: Options):
     };
     try {
       const wp = progress('  warm-up');
-      const warm = await closedLoopFor({ seconds: Math.min(5, o.seconds), concurrency: o.concurrency, send: order('warm'), ok: created, onProgress: (n) => wp.update(n) });
+      const warm = await closedLoopFor({ seconds: Math.min(3, o.seconds), concurrency: o.concurrency, send: order('warm'), ok: created, onProgress: (n) => wp.update(n) });
       wp.finish();
       if (warm.errors > 0) throw new Error(`warm-up: ${warm.errors} errors, first: ${warm.firstError}\nserver output:\n${s.output().slice(-4000)}`);
       await metrics.calibrate();
@@ -574,6 +577,12 @@ async function runOne(kind: DbKind, shape: Shape, logLevel: string, o: Options):
         pgbench = { closed: closedPg, open: openPg, statements: statementsIn(script) };
       }
       return { db: kind, shape, logLevel, workers, closed, open, rate, verify, verifyOk, serverRssMiB, pgbench };
+    } catch (err) {
+      // A server that died mid-phase shows as refused connections: say so, with its last words.
+      if (server && (s.child.exitCode !== null || s.child.signalCode !== null)) {
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\nthe server exited (${s.child.exitCode ?? s.child.signalCode}); its last output:\n${s.output().slice(-4000)}`);
+      }
+      throw err;
     } finally {
       api.close();
       metrics.close();
@@ -647,7 +656,8 @@ export async function main(argv: string[]): Promise<void> {
     rows.push({
       db: r.db, shape: SHAPE_NAME[r.shape], log: '-', phase, load, count: p.transactions, errors: p.failed, rate: p.tps, p50: st.p50, p99: st.p99, max: st.max,
       keptUp: rate ? (p.failed === 0 && achieved >= 0.98 * rate ? `yes (max lag ${ms(p.maxLagMs)} ms)` : `NO: ${int(achieved)}/s`) : '',
-      cpu: p.cpu, statements, roundTrips: statements, commits: 1,
+      // pgbench's own CPU is not watched: this process only waits meanwhile.
+      cpu: { ...p.cpu, client: undefined }, statements, roundTrips: statements, commits: 1,
     });
   };
   for (const r of runs) {
@@ -674,6 +684,7 @@ export async function main(argv: string[]): Promise<void> {
     { header: 'max', value: (r) => ms(r.max), align: 'right' },
     { header: 'server CPU/order', value: (r) => (r.cpu.server === undefined ? '-' : ms(r.cpu.server)), align: 'right' },
     { header: 'PG CPU/order', value: (r) => (r.cpu.postgres === undefined ? '-' : ms(r.cpu.postgres)), align: 'right' },
+    { header: 'bench CPU/order', value: (r) => (r.cpu.client === undefined ? '-' : ms(r.cpu.client)), align: 'right' },
     { header: 'statements/order', value: (r) => perOrder(r.statements), align: 'right' },
     { header: 'round trips/order', value: (r) => perOrder(r.roundTrips), align: 'right' },
     { header: 'commits/order', value: (r) => perOrder(r.commits), align: 'right' },
@@ -681,12 +692,13 @@ export async function main(argv: string[]): Promise<void> {
   ], rows);
   process.stdout.write([
     '',
-    'CPU/order: ms of CPU time per order (user + system) of the server processes and of the PostgreSQL backends of the bench',
-    'database, over the phase; unlike orders/s and latency it does not depend on how busy the rest of the machine is (on PGlite',
-    'the database runs inside the server process). Round trips and commits per order: the server\'s own counters on /metrics',
-    '(fenxiao_db_queries_total, BEGIN and COMMIT included, and fenxiao_db_commits_total) before and after the phase, read from',
-    'one worker with the orders that worker answered. Statements = round trips: node-postgres and PGlite send one statement per',
-    'query. pgbench: the script\'s statements, each one round trip in its simple protocol.',
+    'CPU/order: ms of CPU time per order (user + system) of the server processes, of the PostgreSQL backends of the bench',
+    'database and of this load generator (bench), over the phase; unlike orders/s and latency it hardly depends on how busy',
+    'the rest of the machine is (on PGlite the database runs inside the server process). Round trips and commits per order:',
+    'the server\'s own counters on /metrics (fenxiao_db_queries_total, BEGIN and COMMIT included, and fenxiao_db_commits_total)',
+    'before and after the phase, read from one worker with the orders that worker answered. Statements = round trips:',
+    'node-postgres and PGlite send one statement per query. pgbench: the script\'s statements, each one round trip in its',
+    'simple protocol.',
     '',
   ].join('\n'));
 

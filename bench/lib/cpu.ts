@@ -93,6 +93,7 @@ export async function watchPostgresCpu(client: { query(sql: string, values?: unk
     }
   };
   await sample();
+  const atStart = new Set(first.keys());
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -108,6 +109,10 @@ export async function watchPostgresCpu(client: { query(sql: string, values?: unk
       let total = 0;
       for (const [pid, end] of last) total += end - (first.get(pid) ?? end);
       return total;
+    },
+    /** Backends seen over the phase, and how many of them were not there at its start (new connections). */
+    backends(): { seen: number; started: number } {
+      return { seen: last.size, started: [...last.keys()].filter((p) => !atStart.has(p)).length };
     },
   };
 }

@@ -78,7 +78,7 @@ export async function servePrimary(config: Config, count: number): Promise<void>
     // Scheduled jobs run in the first worker only. Running them in every worker would be correct
     // too (settlement takes an advisory lock, auto-receipt skips locked orders, payouts are
     // leased), but N passes over every tenant per interval would buy nothing.
-    const worker = cluster.fork({ ...(slot === 1 ? {} : { FENXIAO_RUN_JOBS: 'false' }), FENXIAO_WORKER: String(slot) });
+    const worker = cluster.fork(slot === 1 ? {} : { FENXIAO_RUN_JOBS: 'false' });
     live.set(worker, { slot, startedAt: Date.now() });
   };
 

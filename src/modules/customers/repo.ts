@@ -1,9 +1,20 @@
 import type { Executor } from '../../db/database.ts';
 import type { BindingEventsTable } from '../../db/schema.ts';
-import { sql, type Insertable, type Selectable } from 'kysely';
+import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
+import { columnsOf, selectOf, unnestRows, type UnnestColumn } from '../../db/unnest.ts';
 import type { CustomersTable } from '../../db/schema.ts';
 
 export type CustomerRow = Selectable<CustomersTable>;
+
+type NewBindingEvent = Insertable<BindingEventsTable>;
+const BINDING_EVENT_COLUMNS: UnnestColumn<NewBindingEvent>[] = [
+  { name: 'id', type: 'text', value: (e) => e.id }, { name: 'tenant_id', type: 'text', value: (e) => e.tenant_id },
+  { name: 'customer_external_id', type: 'text', value: (e) => e.customer_external_id }, { name: 'kind', type: 'text', value: (e) => e.kind },
+  { name: 'from_distributor_id', type: 'text', value: (e) => e.from_distributor_id }, { name: 'to_distributor_id', type: 'text', value: (e) => e.to_distributor_id },
+  { name: 'source', type: 'text', value: (e) => e.source }, { name: 'reason', type: 'text', value: (e) => e.reason },
+  { name: 'actor_type', type: 'text', value: (e) => e.actor_type }, { name: 'actor_id', type: 'text', value: (e) => e.actor_id },
+  { name: 'request_id', type: 'text', value: (e) => e.request_id }, { name: 'at', type: 'timestamptz', value: (e) => e.at },
+];
 
 export const customersRepo = {
   /** Creates the customer row if missing, then locks it: bindings of one customer serialise here. */
@@ -16,34 +27,50 @@ export const customersRepo = {
   },
 
   /**
-   * The same for many customers at once: created where missing, then locked in external-id order
-   * (two batches sharing buyers lock them in the same order, so they queue instead of deadlocking).
+   * The same for many customers at once: created where missing, and locked, in one statement.
+   * The new rows are locked by their insert, the others by the select, each in external-id order
+   * (batches sharing buyers queue on them instead of deadlocking). A row another transaction
+   * inserted meanwhile is in neither half (the insert found it, the select's snapshot did not):
+   * it is locked by a second statement.
    */
   async lockOrCreateMany(db: Executor, tenantId: string, externalIds: string[], at: Date): Promise<CustomerRow[]> {
     const ids = [...new Set(externalIds)].sort();
-    await sql`insert into customers (tenant_id, external_id, created_at)
-      select ${tenantId}, e, ${at}::timestamptz from unnest(${ids}::text[]) as e
-      on conflict (tenant_id, external_id) do nothing`.execute(db);
-    const r = await sql<CustomerRow>`select * from customers where tenant_id = ${tenantId} and external_id = any(${ids}::text[])
-      order by external_id for update`.execute(db);
-    return r.rows;
+    const r = await sql<CustomerRow>`
+      with created as (
+        insert into customers (tenant_id, external_id, created_at)
+        select ${tenantId}, e, ${at}::timestamptz from unnest(${ids}::text[]) with ordinality as v(e, n) order by v.n
+        on conflict (tenant_id, external_id) do nothing returning *
+      ), locked as (
+        select * from customers where tenant_id = ${tenantId} and external_id = any(${ids}::text[]) order by external_id for update
+      )
+      select * from locked union all select * from created`.execute(db);
+    const rows = r.rows;
+    if (rows.length < ids.length) {
+      const have = new Set(rows.map((x) => x.external_id));
+      const more = await sql<CustomerRow>`select * from customers where tenant_id = ${tenantId} and external_id = any(${ids.filter((i) => !have.has(i))}::text[])
+        order by external_id for update`.execute(db);
+      rows.push(...more.rows);
+    }
+    return rows;
   },
 
-  /** Writes customers' rows as they now stand (rows this transaction has locked). */
-  async saveMany(db: Executor, tenantId: string, rows: CustomerRow[]) {
-    if (rows.length === 0) return;
+  /** Customers' rows as they now stand (rows this transaction has locked), as a WITH entry `customers_saved`. */
+  saveCte(tenantId: string, rows: CustomerRow[]): RawBuilder<unknown> {
     const col = <K extends keyof CustomerRow>(k: K) => rows.map((r) => r[k]);
-    await sql`update customers c set distributor_id = v.distributor_id, bound_at = v.bound_at, binding_source = v.binding_source,
+    return sql`customers_saved as (update customers c set distributor_id = v.distributor_id, bound_at = v.bound_at, binding_source = v.binding_source,
         tentative_distributor_id = v.tentative_distributor_id, tentative_at = v.tentative_at, last_order_at = v.last_order_at, purchases_fen = v.purchases_fen
       from unnest(${col('external_id')}::text[], ${col('distributor_id')}::text[], ${col('bound_at')}::timestamptz[], ${col('binding_source')}::text[],
                   ${col('tentative_distributor_id')}::text[], ${col('tentative_at')}::timestamptz[], ${col('last_order_at')}::timestamptz[], ${col('purchases_fen')}::bigint[])
         as v(external_id, distributor_id, bound_at, binding_source, tentative_distributor_id, tentative_at, last_order_at, purchases_fen)
-      where c.tenant_id = ${tenantId} and c.external_id = v.external_id`.execute(db);
+      where c.tenant_id = ${tenantId} and c.external_id = v.external_id returning 1)`;
   },
 
-  async insertEvents(db: Executor, events: Insertable<BindingEventsTable>[]) {
-    if (events.length > 0) await db.insertInto('binding_events').values(events).execute();
+  /** Binding events as a WITH entry `bindings_new`. */
+  eventsCte(events: Insertable<BindingEventsTable>[]): RawBuilder<unknown> {
+    return sql`bindings_new as (insert into binding_events (${columnsOf(BINDING_EVENT_COLUMNS)})
+      select ${selectOf(BINDING_EVENT_COLUMNS, 'v')} from ${unnestRows(BINDING_EVENT_COLUMNS, events, 'v')} order by v.n returning 1)`;
   },
+
 
   async find(db: Executor, tenantId: string, externalId: string) {
     return db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();

@@ -109,12 +109,19 @@ export function createCustomersService(deps: {
       return { decision, event };
     },
 
-    /** Writes the rows a batch changed in memory and its binding events, then tells the hooks. */
-    async saveMany(tx: Executor, tenantId: string, rows: CustomerRow[], events: Insertable<BindingEventsTable>[]) {
-      await customersRepo.saveMany(tx, tenantId, rows);
-      await customersRepo.insertEvents(tx, events);
+    /**
+     * What a batch changed in memory, to be written as part of the batch's one statement (`ctes`
+     * go into its WITH), and what to run after it (the hooks told of new bindings).
+     */
+    batchWrite(tenantId: string, rows: CustomerRow[], events: Insertable<BindingEventsTable>[]) {
+      const ctes = [customersRepo.saveCte(tenantId, rows), ...(events.length > 0 ? [customersRepo.eventsCte(events)] : [])];
       const bindings = events.filter((e) => e.to_distributor_id).map((e) => ({ distributorId: e.to_distributor_id!, at: new Date(e.at as Date) }));
-      if (bindings.length > 0) for (const hook of deps.onBound ?? []) await hook(tx, tenantId, bindings);
+      return {
+        ctes,
+        async after(tx: Executor) {
+          if (bindings.length > 0) for (const hook of deps.onBound ?? []) await hook(tx, tenantId, bindings);
+        },
+      };
     },
 
     /** An admin's move of a binding, with its reason: the only way to change a permanent one. */

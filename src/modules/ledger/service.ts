@@ -134,51 +134,46 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
         d.n += 1;
         deltas.set(a.id, d);
       }
-      const running = new Map<string, number>();
-      if (deltas.size > 0) {
-        const ids = [...deltas.keys()].sort();
-        // One round trip: the rows are locked in id order by the CTE (each before the UPDATE can
-        // reach it), then each moves once by the sum of its legs.
-        const updated = await sql<{ id: string; balance: number }>`
-          with locked as materialized (select id from accounts where id = any(${ids}::text[]) order by id for update)
-          update accounts a set balance = a.balance + v.delta, version = a.version + v.n
-            from locked l join unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n) on v.id = l.id
-           where a.id = l.id
-          returning a.id, a.balance`.execute(ex);
-        // Running balance per posting: start from the balance before these journals.
-        for (const r of updated.rows) running.set(r.id, r.balance - deltas.get(r.id)!.delta);
-      }
-
+      const ids = [...deltas.keys()].sort();
       const journalIds = journals.map(() => newId('je'));
-      const cols = { journal: [] as string[], account: [] as string[], amount: [] as number[], party: [] as (string | null)[], commission: [] as (string | null)[], after: [] as (number | null)[] };
+      const cols = { journal: [] as string[], account: [] as string[], amount: [] as number[], party: [] as (string | null)[], commission: [] as (string | null)[], cached: [] as boolean[] };
       for (const { j, leg } of all) {
         const a = accounts.get(keyOf(tenantId, leg.owner, leg.purpose))!;
-        let after: number | null = null;
-        if (a.cached) {
-          after = running.get(a.id)! + leg.amount;
-          running.set(a.id, after);
-        }
         cols.journal.push(journalIds[j]!);
         cols.account.push(a.id);
         cols.amount.push(leg.amount);
         cols.party.push(leg.party ?? (leg.owner === 'tenant' ? null : leg.owner));
         cols.commission.push(leg.commissionId ?? null);
-        cols.after.push(after);
+        cols.cached.push(a.cached);
       }
+      // One statement, one round trip. The cached accounts are locked in id order (the `locked`
+      // CTE takes each before the UPDATE can reach it) and each moves once by the sum of its
+      // legs; each posting's balance_after is the balance before these journals plus the
+      // running sum of that account's legs up to it, in the order the legs were given.
       await sql`
-        with j as (
+        with locked as materialized (
+          select id from accounts where id = any(${ids}::text[]) order by id for update
+        ), moved as (
+          update accounts a set balance = a.balance + v.delta, version = a.version + v.n
+            from locked l join unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n) on v.id = l.id
+           where a.id = l.id
+          returning a.id, a.balance - v.delta as before
+        ), j as (
           insert into journal_entries (id, tenant_id, kind, ref_type, ref_id, memo)
           select id, ${tenantId}, kind, ref_type, ref_id, memo
             from unnest(${journalIds}::text[], ${journals.map((j) => j.kind)}::text[], ${journals.map((j) => j.refType)}::text[],
                         ${journals.map((j) => j.refId)}::text[], ${journals.map((j) => j.memo ?? null)}::text[]) as v(id, kind, ref_type, ref_id, memo)
           returning id
+        ), legs as (
+          select * from unnest(${cols.journal}::text[], ${cols.account}::text[], ${cols.amount}::bigint[], ${cols.party}::text[],
+                               ${cols.commission}::text[], ${cols.cached}::boolean[]) with ordinality as v(journal_id, account_id, amount, party_id, commission_id, cached, n)
         )
         insert into postings (journal_id, tenant_id, account_id, amount, party_id, commission_id, balance_after)
-        select v.journal_id, ${tenantId}, v.account_id, v.amount, v.party_id, v.commission_id, v.balance_after
-          from unnest(${cols.journal}::text[], ${cols.account}::text[], ${cols.amount}::bigint[], ${cols.party}::text[],
-                      ${cols.commission}::text[], ${cols.after}::bigint[]) with ordinality as v(journal_id, account_id, amount, party_id, commission_id, balance_after, n)
-         where exists (select 1 from j where j.id = v.journal_id)
-         order by v.n`.execute(ex);
+        select l.journal_id, ${tenantId}, l.account_id, l.amount, l.party_id, l.commission_id,
+               case when l.cached then m.before + sum(l.amount) over (partition by l.account_id order by l.n) end
+          from legs l left join moved m on m.id = l.account_id
+         where exists (select 1 from j where j.id = l.journal_id)
+         order by l.n`.execute(ex);
       for (const hook of options.onPosted ?? []) await hook(ex, tenantId, all.map(({ j, leg }) => ({ kind: journals[j]!.kind, owner: leg.owner, purpose: leg.purpose, amount: leg.amount, commissionId: leg.commissionId ?? null })));
       return journalIds;
     },

@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
@@ -19,7 +19,7 @@ import type { JournalInput, Ledger, Leg } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import { attachRefusal, bindingTargetRefusal, selfBindingRefusal, type ReferralService } from '../referral/service.ts';
-import type { RulesService } from '../rules/service.ts';
+import type { RulesService, VersionTime } from '../rules/service.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import { daysBefore, type OrderRiskDecision, type RiskEngine } from '../risk/engine.ts';
 import { ordersRepo, type OrderRow } from './repo.ts';
@@ -76,10 +76,25 @@ export function createOrderBatch(deps: {
 }) {
   const { clock, program, rules, ledger, customers, referral, grades, riskEngine } = deps;
 
+  /** Per tenant, the program and the rule versions as of the newest version number (see latestVersionSql). */
+  const contexts = new Map<string, { version: number; settings: ProgramSettings; versions: VersionTime[] }>();
+
   async function createMany(tx: Tx, tenantId: string, requests: OrderRequest[]): Promise<OrderOutcome[]> {
     const outcomes: OrderOutcome[] = new Array(requests.length);
-    const existing = new Map((await ordersRepo.findManyByExternal(tx, tenantId, [...new Set(requests.map((r) => r.body.external_id))]))
-      .map((o) => [o.external_id, o]));
+    // One round trip: whether the rules changed since the last batch, and which orders exist.
+    const head = (await sql<{ version: number | null; existing: { external_id: string; request_hash: string }[] | null }>`
+      select ${rules.latestVersionSql(tenantId)} as version, ${ordersRepo.existingSql(tenantId, [...new Set(requests.map((r) => r.body.external_id))])} as existing`
+      .execute(tx)).rows[0]!;
+    const existing = new Map<string, OrderRow>();
+    if (head.existing && head.existing.length > 0) {
+      for (const o of await ordersRepo.findManyByExternal(tx, tenantId, head.existing.map((e) => e.external_id))) existing.set(o.external_id, o);
+    }
+    let context = contexts.get(tenantId);
+    if (!context || context.version !== head.version) {
+      context = { version: head.version ?? 0, settings: await program.read(tx, tenantId), versions: await rules.versionsOf(tx, tenantId) };
+      if (contexts.size > 10_000) contexts.clear();
+      contexts.set(tenantId, context);
+    }
     const firstOf = new Map<string, number>();
     const work: number[] = [];
     requests.forEach((r, i) => {
@@ -97,8 +112,7 @@ export function createOrderBatch(deps: {
     });
     if (work.length === 0) return outcomes;
 
-    const settings = await program.read(tx, tenantId);
-    const versions = await rules.versionsOf(tx, tenantId);
+    const { settings, versions } = context;
     const snapshots = new Map<number, RulesSnapshot>();
     const snapshotAt = async (at: Date) => {
       const v = rules.pickVersion(versions, at);
@@ -386,17 +400,21 @@ export function createOrderBatch(deps: {
     // shares (ledger accounts, monthly sales, rollups) last before commit, so the locks other
     // batches of the same team queue on are held as briefly as they can be.
     if (planned.length > 0) {
-      // A concurrent copy of one of these orders (another process) won: start the batch over,
-      // it will find that order and answer it.
-      if (await ordersRepo.insertManyIfNew(tx, orderRows) !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
-      await ordersRepo.insertItems(tx, itemRows);
-      await ordersRepo.insertCommissions(tx, lineRows);
+      // One statement: the orders with their items, lines and paid events, the customers, the
+      // monthly sales and daily totals. An order a concurrent copy (another process) beat is
+      // left out of it: then the batch starts over and will find that order and answer it.
+      const customerWrite = customers.batchWrite(tenantId, [...touched], bindingEvents);
+      const ctes = [
+        ...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows }),
+        ...customerWrite.ctes,
+        ...(sales.size > 0 ? [ordersRepo.salesCte(tenantId, [...sales.values()])] : []),
+        ...(dailyAdds.size > 0 ? [ordersRepo.dailyCte([...dailyAdds.values()])] : []),
+      ];
+      const written = await sql<{ orders: number }>`with ${sql.join(ctes)} select (select count(*) from orders_new)::int as orders`.execute(tx);
+      if (written.rows[0]!.orders !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
+      await customerWrite.after(tx);
       if (risky.length > 0) await riskEngine.recordOrderEvents(tx, tenantId, risky);
-      await customers.saveMany(tx, tenantId, [...touched], bindingEvents);
-      await ordersRepo.insertEvents(tx, eventRows);
       await ledger.postMany(tx, journals);
-      await ordersRepo.addSalesMany(tx, tenantId, [...sales.values()]);
-      await ordersRepo.addDailyMany(tx, [...dailyAdds.values()]);
       await grades.applyUpgrades(tx, tenantId, gradeUps);
       await deps.analytics.record(tx, { type: 'orders_paid', tenantId, timezone: tz, orders: paidForAnalytics });
     }

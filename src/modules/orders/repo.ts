@@ -1,4 +1,5 @@
-import { sql, type Insertable, type Selectable } from 'kysely';
+import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
+import { columnsOf, selectOf, unnestRows, type UnnestColumn } from '../../db/unnest.ts';
 import type { Executor } from '../../db/database.ts';
 import type { CommissionsTable, OrderEventsTable, OrderItemsTable, OrdersTable, OrderStatus } from '../../db/schema.ts';
 
@@ -6,7 +7,99 @@ export type OrderRow = Selectable<OrdersTable>;
 export type OrderItemRow = Selectable<OrderItemsTable>;
 export type CommissionRow = Selectable<CommissionsTable>;
 
+type NewOrder = Insertable<OrdersTable>;
+type NewItem = Insertable<OrderItemsTable>;
+type NewLine = Insertable<CommissionsTable>;
+type NewEvent = Insertable<OrderEventsTable>;
+
+const ORDER_COLUMNS: UnnestColumn<NewOrder>[] = [
+  { name: 'id', type: 'text', value: (o) => o.id }, { name: 'tenant_id', type: 'text', value: (o) => o.tenant_id },
+  { name: 'external_id', type: 'text', value: (o) => o.external_id }, { name: 'request_hash', type: 'text', value: (o) => o.request_hash },
+  { name: 'buyer_external_id', type: 'text', value: (o) => o.buyer_external_id }, { name: 'invite_code', type: 'text', value: (o) => o.invite_code },
+  { name: 'status', type: 'text', value: (o) => o.status }, { name: 'seller_id', type: 'text', value: (o) => o.seller_id },
+  { name: 'chain', type: 'text[]', value: (o) => o.chain ?? [] }, { name: 'rule_version', type: 'integer', value: (o) => o.rule_version },
+  { name: 'attribution', type: 'text', value: (o) => o.attribution }, { name: 'region_code', type: 'text', value: (o) => o.region_code },
+  { name: 'paid_fen', type: 'bigint', value: (o) => o.paid_fen }, { name: 'shipping_fen', type: 'bigint', value: (o) => o.shipping_fen ?? 0 },
+  { name: 'tax_fen', type: 'bigint', value: (o) => o.tax_fen ?? 0 }, { name: 'paid_at', type: 'timestamptz', value: (o) => o.paid_at },
+  { name: 'created_at', type: 'timestamptz', value: (o) => o.created_at }, { name: 'updated_at', type: 'timestamptz', value: (o) => o.updated_at },
+  { name: 'device_bidx', type: 'text', value: (o) => o.device_bidx }, { name: 'client_ip', type: 'text', value: (o) => o.client_ip },
+];
+const ITEM_COLUMNS: UnnestColumn<NewItem>[] = [
+  { name: 'id', type: 'text', value: (i) => i.id }, { name: 'tenant_id', type: 'text', value: (i) => i.tenant_id },
+  { name: 'order_id', type: 'text', value: (i) => i.order_id }, { name: 'position', type: 'integer', value: (i) => i.position },
+  { name: 'sku', type: 'text', value: (i) => i.sku }, { name: 'quantity', type: 'integer', value: (i) => i.quantity },
+  { name: 'unit_price_fen', type: 'bigint', value: (i) => i.unit_price_fen }, { name: 'paid_fen', type: 'bigint', value: (i) => i.paid_fen },
+];
+const LINE_COLUMNS: UnnestColumn<NewLine>[] = [
+  { name: 'id', type: 'text', value: (c) => c.id }, { name: 'tenant_id', type: 'text', value: (c) => c.tenant_id },
+  { name: 'order_id', type: 'text', value: (c) => c.order_id }, { name: 'order_item_id', type: 'text', value: (c) => c.order_item_id },
+  { name: 'beneficiary_id', type: 'text', value: (c) => c.beneficiary_id }, { name: 'level', type: 'integer', value: (c) => c.level },
+  { name: 'kind', type: 'text', value: (c) => c.kind ?? 'commission' }, { name: 'rule_version', type: 'integer', value: (c) => c.rule_version },
+  { name: 'rate_source', type: 'text', value: (c) => c.rate_source }, { name: 'rate_kind', type: 'text', value: (c) => c.rate_kind },
+  { name: 'rate_bp', type: 'integer', value: (c) => c.rate_bp }, { name: 'fixed_fen', type: 'integer', value: (c) => c.fixed_fen ?? 0 },
+  { name: 'beneficiary_grade', type: 'text', value: (c) => c.beneficiary_grade }, { name: 'units', type: 'integer', value: (c) => c.units ?? 0 },
+  { name: 'base_fen', type: 'bigint', value: (c) => c.base_fen }, { name: 'original_base_fen', type: 'bigint', value: (c) => c.original_base_fen },
+  { name: 'amount_fen', type: 'bigint', value: (c) => c.amount_fen }, { name: 'original_amount_fen', type: 'bigint', value: (c) => c.original_amount_fen },
+  { name: 'capped_fen', type: 'bigint', value: (c) => c.capped_fen ?? 0 }, { name: 'status', type: 'text', value: (c) => c.status },
+  { name: 'held', type: 'boolean', value: (c) => c.held ?? false }, { name: 'created_at', type: 'timestamptz', value: (c) => c.created_at },
+];
+const EVENT_COLUMNS: UnnestColumn<NewEvent>[] = [
+  { name: 'id', type: 'text', value: (e) => e.id }, { name: 'tenant_id', type: 'text', value: (e) => e.tenant_id },
+  { name: 'order_id', type: 'text', value: (e) => e.order_id }, { name: 'type', type: 'text', value: (e) => e.type },
+  { name: 'at', type: 'timestamptz', value: (e) => e.at }, { name: 'refund_fen', type: 'bigint', value: (e) => e.refund_fen },
+  { name: 'details', type: 'jsonb', value: (e) => e.details }, { name: 'actor_type', type: 'text', value: (e) => e.actor_type },
+  { name: 'actor_id', type: 'text', value: (e) => e.actor_id }, { name: 'request_id', type: 'text', value: (e) => e.request_id },
+];
+
+/** INSERT … SELECT of many rows from one array per column, in the rows' order; `where` filters them. */
+function insertRows<R>(table: string, columns: UnnestColumn<R>[], rows: readonly R[], tail: RawBuilder<unknown> = sql``, where: RawBuilder<unknown> = sql`true`) {
+  return sql`insert into ${sql.table(table)} (${columnsOf(columns)})
+    select ${selectOf(columns, 'v')} from ${unnestRows(columns, rows, 'v')} where ${where} order by v.n ${tail}`;
+}
+
 export const ordersRepo = {
+  /**
+   * A batch's new orders with their items, lines and paid events, as common table expressions of
+   * one statement: `orders_new` answers the ids that went in (an order a concurrent copy beat is
+   * left out, and so are its items, lines and event). The caller puts them in a WITH.
+   */
+  batchInsertCtes(b: { orders: NewOrder[]; items: NewItem[]; lines: NewLine[]; events: NewEvent[] }): RawBuilder<unknown>[] {
+    const mine = sql`v.order_id in (select id from orders_new)`;
+    return [
+      sql`orders_new as (${insertRows('orders', ORDER_COLUMNS, b.orders, sql`on conflict (tenant_id, external_id) do nothing returning id`)})`,
+      sql`items_new as (${insertRows('order_items', ITEM_COLUMNS, b.items, sql`returning 1`, mine)})`,
+      sql`lines_new as (${insertRows('commissions', LINE_COLUMNS, b.lines, sql`returning 1`, mine)})`,
+      sql`events_new as (${insertRows('order_events', EVENT_COLUMNS, b.events, sql`returning 1`, mine)})`,
+    ];
+  },
+
+  /** Sales added to (distributor, month) rows, in distributor id order, as a WITH entry `sales_added`. */
+  salesCte(tenantId: string, rows: { distributorId: string; month: string; salesFen: number; orders: number }[]): RawBuilder<unknown> {
+    const sorted = [...rows].sort((a, b) => (a.distributorId < b.distributorId ? -1 : a.distributorId > b.distributorId ? 1 : a.month < b.month ? -1 : 1));
+    return sql`sales_added as (insert into sales_monthly (tenant_id, distributor_id, month, sales_fen, order_count, refunded_fen)
+      select ${tenantId}, v.id, v.month, v.sales, v.orders, 0
+        from unnest(${sorted.map((r) => r.distributorId)}::text[], ${sorted.map((r) => r.month)}::date[], ${sorted.map((r) => r.salesFen)}::bigint[], ${sorted.map((r) => r.orders)}::int[])
+          with ordinality as v(id, month, sales, orders, n)
+       order by v.n
+      on conflict (distributor_id, month) do update
+        set sales_fen = sales_monthly.sales_fen + excluded.sales_fen, order_count = sales_monthly.order_count + excluded.order_count
+      returning 1)`;
+  },
+
+  /** Additions to locked (beneficiary, day) totals, as a WITH entry `daily_added`. */
+  dailyCte(rows: { id: string; day: string; amount: number }[]): RawBuilder<unknown> {
+    const live = rows.filter((r) => r.amount !== 0);
+    return sql`daily_added as (update commission_daily d set amount_fen = d.amount_fen + v.a
+      from unnest(${live.map((r) => r.id)}::text[], ${live.map((r) => r.day)}::date[], ${live.map((r) => r.amount)}::bigint[]) as v(id, day, a)
+      where d.distributor_id = v.id and d.day = v.day returning 1)`;
+  },
+
+  /** The external ids (and request hashes) of these that exist already, as a scalar subquery (JSON). */
+  existingSql(tenantId: string, externalIds: string[]): RawBuilder<{ external_id: string; request_hash: string }[] | null> {
+    return sql`(select json_agg(json_build_object('external_id', external_id, 'request_hash', request_hash)) from orders
+      where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[]))`;
+  },
+
   async findByExternal(db: Executor, tenantId: string, externalId: string) {
     return db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
   },
@@ -15,13 +108,6 @@ export const ordersRepo = {
     return db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).forUpdate().executeTakeFirst();
   },
 
-  /** Inserts unless the external id exists; answers false when a concurrent or earlier copy won. */
-  async insertIfNew(db: Executor, order: Insertable<OrdersTable>): Promise<boolean> {
-    const r = await db.insertInto('orders').values(order)
-      .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doNothing())
-      .returning('id').executeTakeFirst();
-    return r !== undefined;
-  },
 
   /** The orders of these external ids that exist already. */
   async findManyByExternal(db: Executor, tenantId: string, externalIds: string[]) {
@@ -29,33 +115,6 @@ export const ordersRepo = {
     return db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('external_id', 'in', externalIds).execute();
   },
 
-  /**
-   * Inserts orders whose external ids are new; answers how many went in (fewer means a concurrent
-   * copy of one of them committed first, or is about to: the unique index waited for it).
-   */
-  async insertManyIfNew(db: Executor, orders: Insertable<OrdersTable>[]): Promise<number> {
-    if (orders.length === 0) return 0;
-    const r = await db.insertInto('orders').values(orders)
-      .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doNothing()).executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0n);
-  },
-
-  async insertEvents(db: Executor, events: Insertable<OrderEventsTable>[]) {
-    if (events.length > 0) await db.insertInto('order_events').values(events).execute();
-  },
-
-  /** Adds sales to (distributor, month) rows, in distributor id order. */
-  async addSalesMany(db: Executor, tenantId: string, rows: { distributorId: string; month: string; salesFen: number; orders: number }[]) {
-    if (rows.length === 0) return;
-    const sorted = [...rows].sort((a, b) => (a.distributorId < b.distributorId ? -1 : a.distributorId > b.distributorId ? 1 : a.month < b.month ? -1 : 1));
-    await sql`insert into sales_monthly (tenant_id, distributor_id, month, sales_fen, order_count, refunded_fen)
-      select ${tenantId}, v.id, v.month, v.sales, v.orders, 0
-        from unnest(${sorted.map((r) => r.distributorId)}::text[], ${sorted.map((r) => r.month)}::date[], ${sorted.map((r) => r.salesFen)}::bigint[], ${sorted.map((r) => r.orders)}::int[])
-          with ordinality as v(id, month, sales, orders, n)
-       order by v.n
-      on conflict (distributor_id, month) do update
-        set sales_fen = sales_monthly.sales_fen + excluded.sales_fen, order_count = sales_monthly.order_count + excluded.order_count`.execute(db);
-  },
 
   /** Sales per (distributor, month) of these distributors and months. */
   async monthlySalesMany(db: Executor, ids: string[], months: string[]): Promise<Map<string, number>> {
@@ -104,18 +163,6 @@ export const ordersRepo = {
     return new Map(rows.rows.map((r) => [`${r.distributor_id}|${r.day}`, r.amount_fen]));
   },
 
-  /** Adds to locked (beneficiary, day) totals. */
-  async addDailyMany(db: Executor, rows: { id: string; day: string; amount: number }[]) {
-    const live = rows.filter((r) => r.amount !== 0);
-    if (live.length === 0) return;
-    await sql`update commission_daily d set amount_fen = d.amount_fen + v.a
-      from unnest(${live.map((r) => r.id)}::text[], ${live.map((r) => r.day)}::date[], ${live.map((r) => r.amount)}::bigint[]) as v(id, day, a)
-      where d.distributor_id = v.id and d.day = v.day`.execute(db);
-  },
-
-  async insertItems(db: Executor, items: Insertable<OrderItemsTable>[]) {
-    await db.insertInto('order_items').values(items).execute();
-  },
 
   async insertCommissions(db: Executor, lines: Insertable<CommissionsTable>[]) {
     if (lines.length > 0) await db.insertInto('commissions').values(lines).execute();
@@ -171,12 +218,6 @@ export const ordersRepo = {
       on conflict (distributor_id, month) do update set settled_sales_fen = sales_monthly.settled_sales_fen + excluded.settled_sales_fen`.execute(db);
   },
 
-  async monthlySales(db: Executor, ids: string[], month: string): Promise<Map<string, number>> {
-    if (ids.length === 0) return new Map();
-    const rows = await sql<{ distributor_id: string; sales_fen: number }>`
-      select distributor_id, sales_fen from sales_monthly where distributor_id = any(${ids}::text[]) and month = ${month}::date`.execute(db);
-    return new Map(rows.rows.map((r) => [r.distributor_id, r.sales_fen]));
-  },
 
   async lifetimeSales(db: Executor, distributorId: string): Promise<{ sales_fen: number; settled_sales_fen: number }> {
     const r = await sql<{ sales_fen: number | null; settled_sales_fen: number | null }>`

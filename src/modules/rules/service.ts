@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
@@ -94,6 +94,15 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
     },
 
     pickVersion,
+
+    /**
+     * The tenant's newest version number, as a scalar subquery to read with other things in one
+     * round trip. Every change of the program, a grade or a SKU rule writes a new version, so a
+     * cache of the rules (and of the program) keyed by it is fresh while it is unchanged.
+     */
+    latestVersionSql(tenantId: string): RawBuilder<number | null> {
+      return sql<number | null>`(select max(version) from rule_versions where tenant_id = ${tenantId})`;
+    },
 
     async version(ex: Executor, tenantId: string, version: number): Promise<RulesSnapshot> {
       const key = `${tenantId}:${version}`;

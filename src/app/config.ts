@@ -12,6 +12,9 @@ export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   /** Connections per process to a PostgreSQL server. */
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 500 }),
+  orderBatchMax: Type.Integer({ minimum: 1, maximum: 5000 }),
+  /** 0: chosen by the database (one at a time on PGlite, which has one connection; two on PostgreSQL). */
+  orderBatchesInFlight: Type.Integer({ minimum: 0, maximum: 16 }),
   dataDir: Type.String({ minLength: 1 }),
   rootToken: Type.Optional(Type.String({ minLength: 16 })),
   /** base64 of 32 bytes; generated into the data dir when unset. */
@@ -107,6 +110,8 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl: opt(env, 'DATABASE_URL'),
     databasePoolSize: int(env, 'FENXIAO_DB_POOL_SIZE', 20),
+    orderBatchMax: int(env, 'FENXIAO_ORDER_BATCH_MAX', 256),
+    orderBatchesInFlight: int(env, 'FENXIAO_ORDER_BATCHES_IN_FLIGHT', 0),
     dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',
     rootToken: opt(env, 'FENXIAO_ROOT_TOKEN'),
     masterKey: opt(env, 'FENXIAO_MASTER_KEY'),

@@ -88,6 +88,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
 
   const services = createServices({
     db: database.db, clock, keyring, limiter, storage, publicUrl: config.publicUrl, rootToken: config.rootToken,
+    // PGlite is one connection: a second batch in flight would only wait for it, smaller.
+    orderBatchMax: config.orderBatchMax, orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(payoutConfigFromEnv(), { clock }),
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
   });

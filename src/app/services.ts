@@ -44,6 +44,9 @@ export interface ServiceDeps {
   publicUrl: string;
   rootToken: string | undefined;
   payoutChannels: PayoutChannels;
+  /** Group commit of orders: the most orders one transaction writes, and batches of a tenant at once. */
+  orderBatchMax?: number | undefined;
+  orderBatchesInFlight?: number | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
   submitPayoutsInline?: boolean;
 }
@@ -93,7 +96,7 @@ export function createServices(deps: ServiceDeps) {
   const orders = createOrdersService({
     db, clock, program, rules, ledger, customers, referral, distributors, grades, riskEngine,
     deviceIndex: (deviceId) => deps.keyring.blindIndex(`device:${deviceId}`),
-    analytics: analyticsRecorder,
+    analytics: analyticsRecorder, maxBatch: deps.orderBatchMax, maxInFlight: deps.orderBatchesInFlight,
   });
   const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
 

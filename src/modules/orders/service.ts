@@ -73,6 +73,8 @@ export function createOrdersService(deps: {
   analytics: AnalyticsRecorder;
   /** The most orders one transaction writes (default 256). */
   maxBatch?: number | undefined;
+  /** Batches of one tenant written at once by this process (default 2). */
+  maxInFlight?: number | undefined;
 }) {
   const { db, clock, program, ledger, riskEngine } = deps;
   const batch = createOrderBatch(deps);
@@ -113,7 +115,7 @@ export function createOrdersService(deps: {
     }));
   }
 
-  const commits = createGroupCommit<OrderRequest, { created: boolean; order: OrderView }>({ maxBatch: deps.maxBatch ?? 256, run: settle });
+  const commits = createGroupCommit<OrderRequest, { created: boolean; order: OrderView }>({ maxBatch: deps.maxBatch ?? 256, maxInFlight: deps.maxInFlight ?? 2, run: settle });
 
   async function view(ex: Executor, order: OrderRow): Promise<OrderView> {
     const [items, lines] = await Promise.all([ordersRepo.items(ex, order.id), ordersRepo.commissions(ex, order.id)]);

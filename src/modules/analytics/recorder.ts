@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { Clock } from '../../app/context.ts';
 import { localDate } from '../../lib/time.ts';
@@ -7,15 +8,6 @@ import { cityOf, monthOf } from './periods.ts';
 
 /** What happened, as the service where it happened tells it; each is recorded in its transaction. */
 export type AnalyticsEvent =
-  | {
-    /** A batch of orders, in the order they were paid in; each seller as it stood when its order was. */
-    type: 'orders_paid'; tenantId: string; timezone: string;
-    orders: readonly {
-      paidAt: Date; paidFen: number;
-      seller: { id: string; grade_code: string; region_code: string | null } | null;
-      lines: readonly { beneficiary_id: string; amount_fen: number }[];
-    }[];
-  }
   | {
     type: 'order_event'; tenantId: string; timezone: string; eventId: string;
     kind: 'shipped' | 'received' | 'cancelled' | 'refunded'; refundFen: number | null;
@@ -28,8 +20,30 @@ export type AnalyticsEvent =
 /** A leg as the ledger wrote it, with its journal's kind. */
 export interface PostedLeg { kind: string; owner: string; purpose: string; amount: number; commissionId?: string | null | undefined }
 
+/** A batch of orders, in the order they were paid in; each seller as it stood when its order was. */
+export interface PaidOrder {
+  paidAt: Date; paidFen: number;
+  seller: { id: string; grade_code: string; region_code: string | null } | null;
+  lines: readonly { beneficiary_id: string; amount_fen: number }[];
+}
+
+/**
+ * What a batch of orders adds to the rollups, in two parts for two of the batch's statements: the
+ * distributors' rows and the sellers' latest order days (`distributorCtes`, run after the WITH
+ * entry named `after`; `moved` says whose latest day moved), then the tenant's days and the
+ * sellers' segments (`slots`, given what moved), whose `finish` opens any slot row that had no
+ * free slot yet.
+ */
+export interface OrdersPaidPlan {
+  distributorCtes: RawBuilder<unknown>[];
+  moved: RawBuilder<unknown>;
+  slots(moved: { id: string; day: string; prev: string | null }[] | null): { ctes: RawBuilder<unknown>[]; found: RawBuilder<unknown>; finish(ex: Executor, found: number[] | null): Promise<void> };
+}
+
 export interface AnalyticsRecorder {
   record(ex: Executor, event: AnalyticsEvent): Promise<void>;
+  /** A batch of orders and the customers its invite codes bound (see OrdersPaidPlan). */
+  planOrdersPaid(tenantId: string, timezone: string, orders: readonly PaidOrder[], bindings: readonly Date[], after: string): OrdersPaidPlan;
   /** The ledger's hook: every journal's legs, in the journal's transaction. */
   posted(ex: Executor, tenantId: string, legs: readonly PostedLeg[]): Promise<void>;
 }
@@ -78,13 +92,10 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
   }
 
   /**
-   * A batch of orders: the distributors' rows and the sellers' latest order days in one
-   * statement, the tenant's days and the sellers' segments in a second (slot rows, which never
-   * wait); a slot row with no free slot yet (a day's first order, or every slot busy) is opened
-   * after them. The same sums as recording the orders one by one: a seller whose latest order day
-   * moved twice in the batch moved once, from where it was to the last.
+   * A batch of orders: the same sums as recording the orders one by one. A seller whose latest
+   * order day moved twice in the batch moved once, from where it was to the last.
    */
-  async function ordersPaid(ex: Executor, e: Extract<AnalyticsEvent, { type: 'orders_paid' }>) {
+  function planOrdersPaid(tenantId: string, timezone: string, orders: readonly PaidOrder[], bindings: readonly Date[], after: string): OrdersPaidPlan {
     const perDistributorDay = new Map<string, DistributorDayDelta>();
     const latest = new Map<string, string>();
     const slots = new Map<string, SlotDelta>();
@@ -95,8 +106,8 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       return x.deltas;
     };
     const add = (d: Partial<Record<string, number>>, col: string, v: number) => { d[col] = (d[col] ?? 0) + v; };
-    for (const o of e.orders) {
-      const day = localDate(o.paidAt, e.timezone);
+    for (const o of orders) {
+      const day = localDate(o.paidAt, timezone);
       const month = monthOf(day);
       const commission = o.lines.reduce((s, l) => s + l.amount_fen, 0);
       const at = (id: string) => {
@@ -112,33 +123,48 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
         if ((latest.get(o.seller.id) ?? '') < day) latest.set(o.seller.id, day);
       }
       for (const l of o.lines) at(l.beneficiary_id).commission += l.amount_fen;
-      const daily = slot('analytics_daily', { tenant_id: e.tenantId, day });
+      const daily = slot('analytics_daily', { tenant_id: tenantId, day });
       add(daily, 'orders', 1);
       add(daily, 'gross_sales_fen', o.paidFen);
       add(daily, 'commission_fen', commission);
       add(daily, 'ledger_pending_fen', commission);
       add(daily, 'ledger_expense_fen', -commission);
       const seg = { grade_code: o.seller?.grade_code ?? '', region_code: cityOf(o.seller?.region_code) };
-      for (const d of [slot('analytics_segment_daily', { tenant_id: e.tenantId, day, ...seg }), slot('analytics_segment_monthly', { tenant_id: e.tenantId, month, ...seg })]) {
+      for (const d of [slot('analytics_segment_daily', { tenant_id: tenantId, day, ...seg }), slot('analytics_segment_monthly', { tenant_id: tenantId, month, ...seg })]) {
         add(d, 'orders', 1);
         add(d, 'gross_sales_fen', o.paidFen);
         add(d, 'commission_fen', commission);
       }
     }
+    for (const b of bindings) add(slot('analytics_daily', { tenant_id: tenantId, day: localDate(b, timezone) }), 'new_bindings', 1);
     const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     const rows = [...perDistributorDay.values()].sort((a, b) => byId(a, b) || (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
     const sellers = [...latest.entries()].map(([id, day]) => ({ id, day })).sort(byId);
-    // Active distributors by latest order day: one more on the day a seller's latest order moved
-    // to, one fewer on the day it moved from.
-    for (const m of await analyticsRepo.recordDistributorOrders(ex, e.tenantId, rows, sellers)) {
-      add(slot('analytics_daily', { tenant_id: e.tenantId, day: m.day }), 'last_order_distributors', 1);
-      if (m.prev !== null) add(slot('analytics_daily', { tenant_id: e.tenantId, day: m.prev }), 'last_order_distributors', -1);
-    }
-    const updates = [...slots.values()];
-    const found = await analyticsRepo.slotUpdates(ex, updates);
-    for (let i = 0; i < updates.length; i++) {
-      if (!found[i]) await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas as Partial<Record<string, number>>, { skipFirstUpdate: true });
-    }
+    const { ctes, moved } = analyticsRepo.distributorOrdersCtes(tenantId, rows, sellers, after);
+    return {
+      distributorCtes: ctes,
+      moved,
+      slots(movedRows) {
+        // Active distributors by latest order day: one more on the day a seller's latest order
+        // moved to, one fewer on the day it moved from.
+        for (const m of movedRows ?? []) {
+          add(slot('analytics_daily', { tenant_id: tenantId, day: m.day }), 'last_order_distributors', 1);
+          if (m.prev !== null) add(slot('analytics_daily', { tenant_id: tenantId, day: m.prev }), 'last_order_distributors', -1);
+        }
+        const updates = [...slots.values()];
+        const { ctes: slotCtes, found } = analyticsRepo.slotUpdateCtes(updates);
+        return {
+          ctes: slotCtes,
+          found,
+          async finish(ex, flags) {
+            for (let i = 0; i < updates.length; i++) {
+              if (flags && Number(flags[i]) > 0) continue;
+              await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas as Partial<Record<string, number>>, { skipFirstUpdate: true });
+            }
+          },
+        };
+      },
+    };
   }
 
   /**
@@ -191,10 +217,10 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
   }
 
   return {
+    planOrdersPaid,
+
     async record(ex, e) {
       switch (e.type) {
-        case 'orders_paid':
-          return ordersPaid(ex, e);
         case 'order_event':
           if ((e.kind === 'refunded' || e.kind === 'cancelled') && e.refundFen !== null && e.refundFen > 0) return orderRefunded(ex, e, e.refundFen);
           return;

@@ -43,7 +43,7 @@ function slotUpdate(table: SlotTable, key: Key, deltas: Deltas, only: RawBuilder
     returning t.slot`;
 }
 
-/** One logical row's deltas, for slotUpdates. */
+/** One logical row's deltas, for slotUpdateCtes. */
 export interface SlotDelta { table: SlotTable; key: Record<string, string>; deltas: Partial<Record<string, number>> }
 
 export interface DistributorDayDelta extends DistributorDelta { day: string; month: string }
@@ -95,12 +95,14 @@ export const analyticsRepo = {
   },
 
   /**
-   * What a batch of orders adds to distributors, in one statement (it runs while the batch holds
-   * its chains' ledger accounts, so every round trip here is time other orders wait): their daily
-   * and monthly rows, in (distributor, day) order, then the sellers' latest order days, in id
-   * order. Answers each seller whose latest order day moved, with the day it moved from.
+   * What a batch of orders adds to distributors, as common table expressions of the batch's
+   * statement (which runs while other orders of the team wait, so it saves them round trips):
+   * their daily and monthly rows, in (distributor, day) order, then the sellers' latest order
+   * days, in id order, all after the WITH entry `after` (the ledger's: accounts are locked
+   * before rollup rows everywhere). `moved` (a scalar subquery, JSON) answers each seller whose
+   * latest order day moved, with the day it moved from.
    */
-  async recordDistributorOrders(ex: Executor, tenantId: string, rows: DistributorDayDelta[], sellers: { id: string; day: string }[]): Promise<{ id: string; day: string; prev: string | null }[]> {
+  distributorOrdersCtes(tenantId: string, rows: DistributorDayDelta[], sellers: { id: string; day: string }[], after: string): { ctes: RawBuilder<unknown>[]; moved: RawBuilder<{ id: string; day: string; prev: string | null }[] | null> } {
     const byMonth = new Map<string, DistributorDayDelta>();
     for (const r of rows) {
       const k = `${r.id}|${r.month}`;
@@ -108,55 +110,54 @@ export const analyticsRepo = {
       if (m) { m.orders += r.orders; m.sales += r.sales; m.commission += r.commission; } else byMonth.set(k, { ...r });
     }
     const months = [...byMonth.values()];
-    const r = await sql<{ id: string; day: string; prev: string | null }>`
-      with v as (
-        select * from unnest(${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.day)}::date[], ${rows.map((x) => x.orders)}::int[],
-                             ${rows.map((x) => x.sales)}::bigint[], ${rows.map((x) => x.commission)}::bigint[])
-          with ordinality as v(id, day, orders, sales, commission, n)
-      ), dd as (
-        insert into analytics_distributor_daily as t (distributor_id, day, tenant_id, orders, sales_fen, commission_fen)
-        select v.id, v.day, ${tenantId}, v.orders, v.sales, v.commission from v order by v.n
-        on conflict (distributor_id, day) do update
-          set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
-        returning 1
-      ), m as (
-        select * from unnest(${months.map((x) => x.id)}::text[], ${months.map((x) => x.month)}::date[], ${months.map((x) => x.orders)}::int[],
-                             ${months.map((x) => x.sales)}::bigint[], ${months.map((x) => x.commission)}::bigint[])
-          with ordinality as m(id, month, orders, sales, commission, n)
-      ), dm as (
-        insert into analytics_distributor_monthly as t (distributor_id, month, tenant_id, orders, sales_fen, commission_fen)
-        select m.id, m.month, ${tenantId}, m.orders, m.sales, m.commission from m where (select count(*) from dd) >= 0 order by m.n
-        on conflict (distributor_id, month) do update
-          set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
-        returning 1
-      ), act as (
-        insert into analytics_distributor_activity as a (distributor_id, tenant_id, last_order_day)
-        select s.id, ${tenantId}, s.day from unnest(${sellers.map((x) => x.id)}::text[], ${sellers.map((x) => x.day)}::date[]) with ordinality as s(id, day, n)
-         where (select count(*) from dm) >= 0 order by s.n
-        on conflict (distributor_id) do update set prev_order_day = a.last_order_day, last_order_day = excluded.last_order_day
-          where a.last_order_day < excluded.last_order_day
-        returning distributor_id, last_order_day, prev_order_day
-      )
-      select distributor_id as id, last_order_day::text as day, prev_order_day::text as prev from act`.execute(ex);
-    return r.rows;
+    return {
+      ctes: [
+        sql`analytics_days as (
+          insert into analytics_distributor_daily as t (distributor_id, day, tenant_id, orders, sales_fen, commission_fen)
+          select v.id, v.day, ${tenantId}, v.orders, v.sales, v.commission
+            from unnest(${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.day)}::date[], ${rows.map((x) => x.orders)}::int[],
+                        ${rows.map((x) => x.sales)}::bigint[], ${rows.map((x) => x.commission)}::bigint[]) with ordinality as v(id, day, orders, sales, commission, n)
+           where (select count(*) from ${sql.raw(after)}) >= 0
+           order by v.n
+          on conflict (distributor_id, day) do update
+            set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
+          returning 1)`,
+        sql`analytics_months as (
+          insert into analytics_distributor_monthly as t (distributor_id, month, tenant_id, orders, sales_fen, commission_fen)
+          select m.id, m.month, ${tenantId}, m.orders, m.sales, m.commission
+            from unnest(${months.map((x) => x.id)}::text[], ${months.map((x) => x.month)}::date[], ${months.map((x) => x.orders)}::int[],
+                        ${months.map((x) => x.sales)}::bigint[], ${months.map((x) => x.commission)}::bigint[]) with ordinality as m(id, month, orders, sales, commission, n)
+           where (select count(*) from analytics_days) >= 0
+           order by m.n
+          on conflict (distributor_id, month) do update
+            set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen
+          returning 1)`,
+        sql`analytics_latest as (
+          insert into analytics_distributor_activity as a (distributor_id, tenant_id, last_order_day)
+          select s.id, ${tenantId}, s.day from unnest(${sellers.map((x) => x.id)}::text[], ${sellers.map((x) => x.day)}::date[]) with ordinality as s(id, day, n)
+           where (select count(*) from analytics_months) >= 0
+           order by s.n
+          on conflict (distributor_id) do update set prev_order_day = a.last_order_day, last_order_day = excluded.last_order_day
+            where a.last_order_day < excluded.last_order_day
+          returning distributor_id, last_order_day, prev_order_day)`,
+      ],
+      moved: sql`(select json_agg(json_build_object('id', distributor_id, 'day', last_order_day::text, 'prev', prev_order_day::text)) from analytics_latest)`,
+    };
   },
 
   /**
-   * Adds to many logical slot rows in one statement, each into its lowest slot no other
-   * transaction holds (slotUpdate: it never waits). Answers, per row, whether it found one; the
-   * caller opens a slot (addToSlot) for those that did not.
+   * Adds to many logical slot rows, each into its lowest slot no other transaction holds
+   * (slotUpdate: it never waits), as common table expressions of the caller's statement.
+   * `found` (a scalar subquery, JSON array) answers, per row, whether it found one; the caller
+   * opens a slot (addToSlot) for those that did not.
    */
-  async slotUpdates(ex: Executor, updates: SlotDelta[]): Promise<boolean[]> {
+  slotUpdateCtes(updates: SlotDelta[]): { ctes: RawBuilder<unknown>[]; found: RawBuilder<number[] | null> } {
     const live = updates.map((u, i) => ({ u, i, entries: Object.entries(u.deltas).filter(([, v]) => v !== undefined && v !== 0) }));
-    const found = updates.map(() => true);
-    const todo = live.filter((x) => x.entries.length > 0);
-    if (todo.length === 0) return found;
-    const ctes = sql.join(todo.map((x, k) => sql`${sql.raw(`u${k}`)} as (${slotUpdate(x.u.table, x.u.key, Object.fromEntries(x.entries))})`));
-    const cols = sql.join(todo.map((_x, k) => sql`(select count(*) from ${sql.raw(`u${k}`)})::int as ${sql.raw(`u${k}`)}`));
-    const r = await sql<Record<string, number>>`with ${ctes} select ${cols}`.execute(ex);
-    const row = r.rows[0]!;
-    todo.forEach((x, k) => { found[x.i] = Number(row[`u${k}`]) > 0; });
-    return found;
+    const ctes = live.map((x) => (x.entries.length > 0
+      ? sql`${sql.raw(`slot_${x.i}`)} as (${slotUpdate(x.u.table, x.u.key, Object.fromEntries(x.entries))})`
+      : sql`${sql.raw(`slot_${x.i}`)} as (select 0 as slot)`));
+    const counts = live.map((x) => sql`(select count(*) from ${sql.raw(`slot_${x.i}`)})`);
+    return { ctes, found: counts.length > 0 ? sql`json_build_array(${sql.join(counts)})` : sql`null` };
   },
 
   /**

@@ -33,9 +33,12 @@ export const customersRepo = {
    * inserted meanwhile is in neither half (the insert found it, the select's snapshot did not):
    * it is locked by a second statement.
    */
-  async lockOrCreateMany(db: Executor, tenantId: string, externalIds: string[], at: Date): Promise<CustomerRow[]> {
+  async lockOrCreateMany(db: Executor, tenantId: string, externalIds: string[], at: Date, extra: Record<string, RawBuilder<unknown>> = {}): Promise<{ rows: CustomerRow[]; extra: Record<string, unknown> }> {
     const ids = [...new Set(externalIds)].sort();
-    const r = await sql<CustomerRow>`
+    const names = Object.keys(extra);
+    // Extra scalars come back as `x_<name>` on every row (the buyers of a batch are never none).
+    const extras = names.length > 0 ? sql`, ${sql.join(names.map((n) => sql`${extra[n]} as ${sql.ref(`x_${n}`)}`))}` : sql``;
+    const r = await sql<CustomerRow & Record<string, unknown>>`
       with created as (
         insert into customers (tenant_id, external_id, created_at)
         select ${tenantId}, e, ${at}::timestamptz from unnest(${ids}::text[]) with ordinality as v(e, n) order by v.n
@@ -43,15 +46,20 @@ export const customersRepo = {
       ), locked as (
         select * from customers where tenant_id = ${tenantId} and external_id = any(${ids}::text[]) order by external_id for update
       )
-      select * from locked union all select * from created`.execute(db);
-    const rows = r.rows;
+      select c.*${extras} from (select * from locked union all select * from created) c`.execute(db);
+    const out: Record<string, unknown> = {};
+    for (const n of names) out[n] = r.rows[0]?.[`x_${n}`] ?? null;
+    const rows = r.rows.map((row) => {
+      for (const n of names) delete row[`x_${n}`];
+      return row as CustomerRow;
+    });
     if (rows.length < ids.length) {
       const have = new Set(rows.map((x) => x.external_id));
       const more = await sql<CustomerRow>`select * from customers where tenant_id = ${tenantId} and external_id = any(${ids.filter((i) => !have.has(i))}::text[])
         order by external_id for update`.execute(db);
       rows.push(...more.rows);
     }
-    return rows;
+    return { rows, extra: out };
   },
 
   /** Customers' rows as they now stand (rows this transaction has locked), as a WITH entry `customers_saved`. */

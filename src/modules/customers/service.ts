@@ -2,7 +2,7 @@ import type { Executor } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { actorOf } from '../../app/principal.ts';
 import { newId } from '../../lib/ids.ts';
-import type { Insertable } from 'kysely';
+import type { Insertable, RawBuilder } from 'kysely';
 import type { BindingEventsTable } from '../../db/schema.ts';
 import { customersRepo, type CustomerRow } from './repo.ts';
 import { decideBinding, type BindingDecision, type BindingRules } from './rules.ts';
@@ -86,8 +86,13 @@ export function createCustomersService(deps: {
 
     /** Many customers created where missing and locked, in one go (a batch of orders); by external id. */
     async lockMany(tx: Executor, tenantId: string, externalIds: string[]): Promise<Map<string, CustomerRow>> {
-      const rows = await customersRepo.lockOrCreateMany(tx, tenantId, externalIds, clock.now());
-      return new Map(rows.map((r) => [r.external_id, r]));
+      return (await this.lockManyWith(tx, tenantId, externalIds, {})).rows;
+    },
+
+    /** The same, reading `extra` scalar subqueries (other modules' reads) in the same round trip. */
+    async lockManyWith(tx: Executor, tenantId: string, externalIds: string[], extra: Record<string, RawBuilder<unknown>>): Promise<{ rows: Map<string, CustomerRow>; extra: Record<string, unknown> }> {
+      const r = await customersRepo.lockOrCreateMany(tx, tenantId, externalIds, clock.now(), extra);
+      return { rows: new Map(r.rows.map((x) => [x.external_id, x])), extra: r.extra };
     },
 
     /**
@@ -110,18 +115,13 @@ export function createCustomersService(deps: {
     },
 
     /**
-     * What a batch changed in memory, to be written as part of the batch's one statement (`ctes`
-     * go into its WITH), and what to run after it (the hooks told of new bindings).
+     * What a batch changed in memory, to be written as part of the batch's statement (`ctes` go
+     * into its WITH), and when the bindings it made were made: the batch counts them with its
+     * rollups in the same statements instead of calling onBound once more.
      */
     batchWrite(tenantId: string, rows: CustomerRow[], events: Insertable<BindingEventsTable>[]) {
       const ctes = [customersRepo.saveCte(tenantId, rows), ...(events.length > 0 ? [customersRepo.eventsCte(events)] : [])];
-      const bindings = events.filter((e) => e.to_distributor_id).map((e) => ({ distributorId: e.to_distributor_id!, at: new Date(e.at as Date) }));
-      return {
-        ctes,
-        async after(tx: Executor) {
-          if (bindings.length > 0) for (const hook of deps.onBound ?? []) await hook(tx, tenantId, bindings);
-        },
-      };
+      return { ctes, bindings: events.filter((e) => e.to_distributor_id).map((e) => new Date(e.at as Date)) };
     },
 
     /** An admin's move of a binding, with its reason: the only way to change a permanent one. */

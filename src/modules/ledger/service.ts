@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import { newId } from '../../lib/ids.ts';
 
@@ -109,6 +109,20 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
      */
     async postMany(ex: Executor, journals: JournalInput[]): Promise<string[]> {
       if (journals.length === 0) return [];
+      const plan = await this.plan(ex, journals);
+      await sql`with ${sql.join(plan.ctes)} select count(*) from ledger_postings`.execute(ex);
+      await plan.after(ex);
+      return plan.journalIds;
+    },
+
+    /**
+     * The same as postMany, as common table expressions for the caller to run in a statement of
+     * its own (a batch of orders writes its journals together with other rows in one round trip);
+     * `after` tells the hooks once that statement has run. Accounts are resolved here (a query
+     * only for accounts this process has not seen yet).
+     */
+    async plan(ex: Executor, journals: JournalInput[]): Promise<{ ctes: RawBuilder<unknown>[]; journalIds: string[]; after: (ex: Executor) => Promise<void> }> {
+      if (journals.length === 0) return { ctes: [], journalIds: [], after: async () => {} };
       const tenantId = journals[0]!.tenantId;
       const all: { j: number; leg: Leg }[] = [];
       journals.forEach((j, k) => {
@@ -146,36 +160,40 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
         cols.commission.push(leg.commissionId ?? null);
         cols.cached.push(a.cached);
       }
-      // One statement, one round trip. The cached accounts are locked in id order (the `locked`
-      // CTE takes each before the UPDATE can reach it) and each moves once by the sum of its
-      // legs; each posting's balance_after is the balance before these journals plus the
-      // running sum of that account's legs up to it, in the order the legs were given.
-      await sql`
-        with locked as materialized (
-          select id from accounts where id = any(${ids}::text[]) order by id for update
-        ), moved as (
+      // The cached accounts are locked in id order (ledger_locked takes each before the UPDATE
+      // can reach it) and each moves once by the sum of its legs; each posting's balance_after
+      // is the balance before these journals plus the running sum of that account's legs up to
+      // it, in the order the legs were given.
+      const ctes = [
+        sql`ledger_locked as materialized (select id from accounts where id = any(${ids}::text[]) order by id for update)`,
+        sql`ledger_moved as (
           update accounts a set balance = a.balance + v.delta, version = a.version + v.n
-            from locked l join unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n) on v.id = l.id
+            from ledger_locked l join unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n) on v.id = l.id
            where a.id = l.id
-          returning a.id, a.balance - v.delta as before
-        ), j as (
+          returning a.id, a.balance - v.delta as before)`,
+        sql`ledger_journals as (
           insert into journal_entries (id, tenant_id, kind, ref_type, ref_id, memo)
           select id, ${tenantId}, kind, ref_type, ref_id, memo
             from unnest(${journalIds}::text[], ${journals.map((j) => j.kind)}::text[], ${journals.map((j) => j.refType)}::text[],
                         ${journals.map((j) => j.refId)}::text[], ${journals.map((j) => j.memo ?? null)}::text[]) as v(id, kind, ref_type, ref_id, memo)
-          returning id
-        ), legs as (
+          returning id)`,
+        sql`ledger_legs as (
           select * from unnest(${cols.journal}::text[], ${cols.account}::text[], ${cols.amount}::bigint[], ${cols.party}::text[],
-                               ${cols.commission}::text[], ${cols.cached}::boolean[]) with ordinality as v(journal_id, account_id, amount, party_id, commission_id, cached, n)
-        )
-        insert into postings (journal_id, tenant_id, account_id, amount, party_id, commission_id, balance_after)
-        select l.journal_id, ${tenantId}, l.account_id, l.amount, l.party_id, l.commission_id,
-               case when l.cached then m.before + sum(l.amount) over (partition by l.account_id order by l.n) end
-          from legs l left join moved m on m.id = l.account_id
-         where exists (select 1 from j where j.id = l.journal_id)
-         order by l.n`.execute(ex);
-      for (const hook of options.onPosted ?? []) await hook(ex, tenantId, all.map(({ j, leg }) => ({ kind: journals[j]!.kind, owner: leg.owner, purpose: leg.purpose, amount: leg.amount, commissionId: leg.commissionId ?? null })));
-      return journalIds;
+                               ${cols.commission}::text[], ${cols.cached}::boolean[]) with ordinality as v(journal_id, account_id, amount, party_id, commission_id, cached, n))`,
+        sql`ledger_postings as (
+          insert into postings (journal_id, tenant_id, account_id, amount, party_id, commission_id, balance_after)
+          select l.journal_id, ${tenantId}, l.account_id, l.amount, l.party_id, l.commission_id,
+                 case when l.cached then m.before + sum(l.amount) over (partition by l.account_id order by l.n) end
+            from ledger_legs l left join ledger_moved m on m.id = l.account_id
+           where exists (select 1 from ledger_journals j where j.id = l.journal_id)
+           order by l.n
+          returning 1)`,
+      ];
+      const posted = all.map(({ j, leg }) => ({ kind: journals[j]!.kind, owner: leg.owner, purpose: leg.purpose, amount: leg.amount, commissionId: leg.commissionId ?? null }));
+      return {
+        ctes, journalIds,
+        after: async (x: Executor) => { for (const hook of options.onPosted ?? []) await hook(x, tenantId, posted); },
+      };
     },
 
     /** Locks a distributor account and answers its balance (a withdrawal checks it under the lock). */

@@ -81,10 +81,13 @@ export function createOrderBatch(deps: {
 
   async function createMany(tx: Tx, tenantId: string, requests: OrderRequest[]): Promise<OrderOutcome[]> {
     const outcomes: OrderOutcome[] = new Array(requests.length);
-    // One round trip: whether the rules changed since the last batch, and which orders exist.
-    const head = (await sql<{ version: number | null; existing: { external_id: string; request_hash: string }[] | null }>`
-      select ${rules.latestVersionSql(tenantId)} as version, ${ordersRepo.existingSql(tenantId, [...new Set(requests.map((r) => r.body.external_id))])} as existing`
-      .execute(tx)).rows[0]!;
+    // One round trip: the buyers created where missing and locked, whether the rules changed
+    // since the last batch, and which orders exist.
+    const first = await customers.lockManyWith(tx, tenantId, requests.map((r) => r.body.buyer_external_id), {
+      version: rules.latestVersionSql(tenantId),
+      existing: ordersRepo.existingSql(tenantId, [...new Set(requests.map((r) => r.body.external_id))]),
+    });
+    const head = { version: first.extra.version as number | null, existing: first.extra.existing as { external_id: string; request_hash: string }[] | null };
     const existing = new Map<string, OrderRow>();
     if (head.existing && head.existing.length > 0) {
       for (const o of await ordersRepo.findManyByExternal(tx, tenantId, head.existing.map((e) => e.external_id))) existing.set(o.external_id, o);
@@ -123,9 +126,13 @@ export function createOrderBatch(deps: {
 
     let pos = 0;
     let resume: Resume | undefined;
+    // The first segment uses the buyers locked with the batch's first read; after a binding that
+    // moved the tree, the next one reads them again (that binding changed a buyer's row).
+    let locked: Map<string, CustomerRow> | undefined = first.rows;
     while (pos < work.length) {
       const segment = work.slice(pos);
-      const r = await runSegment(tx, tenantId, settings, segment.map((i) => requests[i]!), snapshotAt, resume);
+      const r = await runSegment(tx, tenantId, settings, segment.map((i) => requests[i]!), snapshotAt, resume, locked);
+      locked = undefined;
       r.created.forEach((order, k) => { outcomes[segment[k]!] = { kind: 'created', order }; });
       pos += r.created.length;
       resume = undefined;
@@ -155,11 +162,11 @@ export function createOrderBatch(deps: {
    */
   async function runSegment(
     tx: Tx, tenantId: string, settings: ProgramSettings, requests: OrderRequest[],
-    snapshotAt: (at: Date) => Promise<RulesSnapshot>, resume: Resume | undefined,
+    snapshotAt: (at: Date) => Promise<RulesSnapshot>, resume: Resume | undefined, locked: Map<string, CustomerRow> | undefined,
   ): Promise<{ created: OrderView[]; tree?: TreeBinding }> {
     const tz = settings.timezone;
-    // ---- what the batch reads, once
-    const customerRows = await customers.lockMany(tx, tenantId, requests.map((r) => r.body.buyer_external_id));
+    // ---- what the batch reads, once (the first segment's buyers came with the batch's first read)
+    const customerRows = locked ?? await customers.lockMany(tx, tenantId, requests.map((r) => r.body.buyer_external_id));
     const codes = [...new Set(requests.map((r) => (r.body.invite_code === undefined ? null : normalizeInviteCode(r.body.invite_code))).filter((c): c is string => c !== null))];
     const candidateIds = new Set<string>();
     for (const c of customerRows.values()) {
@@ -400,23 +407,36 @@ export function createOrderBatch(deps: {
     // shares (ledger accounts, monthly sales, rollups) last before commit, so the locks other
     // batches of the same team queue on are held as briefly as they can be.
     if (planned.length > 0) {
-      // One statement: the orders with their items, lines and paid events, the customers, the
-      // monthly sales and daily totals. An order a concurrent copy (another process) beat is
-      // left out of it: then the batch starts over and will find that order and answer it.
+      // Locks are taken in the order every transaction takes them — the buyers (above), the rows
+      // only these orders touch, the ledger's accounts, then the monthly sales, daily totals and
+      // rollup rows of the distributors — so batches, refunds and settlements queue instead of
+      // deadlocking, and the rows every order of a team shares are held as briefly as they can be.
+      // Statement one: the orders with their items, lines and paid events, and the customers. An
+      // order a concurrent copy (another process) beat is left out: then the batch starts over
+      // and will find that order and answer it.
       const customerWrite = customers.batchWrite(tenantId, [...touched], bindingEvents);
-      const ctes = [
-        ...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows }),
-        ...customerWrite.ctes,
-        ...(sales.size > 0 ? [ordersRepo.salesCte(tenantId, [...sales.values()])] : []),
-        ...(dailyAdds.size > 0 ? [ordersRepo.dailyCte([...dailyAdds.values()])] : []),
-      ];
-      const written = await sql<{ orders: number }>`with ${sql.join(ctes)} select (select count(*) from orders_new)::int as orders`.execute(tx);
-      if (written.rows[0]!.orders !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
-      await customerWrite.after(tx);
+      const written = (await sql<{ orders: number }>`
+        with ${sql.join([...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows }), ...customerWrite.ctes])}
+        select (select count(*) from orders_new)::int as orders`.execute(tx)).rows[0]!;
+      if (written.orders !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
       if (risky.length > 0) await riskEngine.recordOrderEvents(tx, tenantId, risky);
-      await ledger.postMany(tx, journals);
+      // Statement two: the journals (accounts locked in id order), then, in that order, monthly
+      // sales, daily totals and the distributors' rollup rows.
+      const journal = await ledger.plan(tx, journals);
+      let last = journal.ctes.length > 0 ? 'ledger_postings' : 'orders_none';
+      const ctes = [...journal.ctes, ...(journal.ctes.length > 0 ? [] : [sql`orders_none as (select 1)`])];
+      if (sales.size > 0) { ctes.push(ordersRepo.salesCte(tenantId, [...sales.values()], last)); last = 'sales_added'; }
+      if (dailyAdds.size > 0) { ctes.push(ordersRepo.dailyCte([...dailyAdds.values()], last)); last = 'daily_added'; }
+      const rollups = deps.analytics.planOrdersPaid(tenantId, tz, paidForAnalytics, customerWrite.bindings, last);
+      ctes.push(...rollups.distributorCtes);
+      const moved = (await sql<{ moved: { id: string; day: string; prev: string | null }[] | null }>`
+        with ${sql.join(ctes)} select ${rollups.moved} as moved`.execute(tx)).rows[0]!.moved;
+      await journal.after(tx);
       await grades.applyUpgrades(tx, tenantId, gradeUps);
-      await deps.analytics.record(tx, { type: 'orders_paid', tenantId, timezone: tz, orders: paidForAnalytics });
+      // Statement three: the tenant's days and segments (slot rows, which never wait).
+      const slots = rollups.slots(moved);
+      const found = (await sql<{ found: number[] | null }>`with ${sql.join(slots.ctes)} select ${slots.found} as found`.execute(tx)).rows[0]!.found;
+      await slots.finish(tx, found);
     }
     return tree ? { created, tree } : { created };
   }

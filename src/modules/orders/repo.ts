@@ -73,25 +73,30 @@ export const ordersRepo = {
     ];
   },
 
-  /** Sales added to (distributor, month) rows, in distributor id order, as a WITH entry `sales_added`. */
-  salesCte(tenantId: string, rows: { distributorId: string; month: string; salesFen: number; orders: number }[]): RawBuilder<unknown> {
+  /**
+   * Sales added to (distributor, month) rows, in distributor id order, as a WITH entry
+   * `sales_added`, run after the WITH entry `after` (data-modifying CTEs otherwise run in no
+   * promised order, and the order rows are locked in is what keeps transactions from deadlocking).
+   */
+  salesCte(tenantId: string, rows: { distributorId: string; month: string; salesFen: number; orders: number }[], after: string): RawBuilder<unknown> {
     const sorted = [...rows].sort((a, b) => (a.distributorId < b.distributorId ? -1 : a.distributorId > b.distributorId ? 1 : a.month < b.month ? -1 : 1));
     return sql`sales_added as (insert into sales_monthly (tenant_id, distributor_id, month, sales_fen, order_count, refunded_fen)
       select ${tenantId}, v.id, v.month, v.sales, v.orders, 0
         from unnest(${sorted.map((r) => r.distributorId)}::text[], ${sorted.map((r) => r.month)}::date[], ${sorted.map((r) => r.salesFen)}::bigint[], ${sorted.map((r) => r.orders)}::int[])
           with ordinality as v(id, month, sales, orders, n)
+       where (select count(*) from ${sql.raw(after)}) >= 0
        order by v.n
       on conflict (distributor_id, month) do update
         set sales_fen = sales_monthly.sales_fen + excluded.sales_fen, order_count = sales_monthly.order_count + excluded.order_count
       returning 1)`;
   },
 
-  /** Additions to locked (beneficiary, day) totals, as a WITH entry `daily_added`. */
-  dailyCte(rows: { id: string; day: string; amount: number }[]): RawBuilder<unknown> {
+  /** Additions to locked (beneficiary, day) totals, as a WITH entry `daily_added`, run after `after`. */
+  dailyCte(rows: { id: string; day: string; amount: number }[], after: string): RawBuilder<unknown> {
     const live = rows.filter((r) => r.amount !== 0);
     return sql`daily_added as (update commission_daily d set amount_fen = d.amount_fen + v.a
       from unnest(${live.map((r) => r.id)}::text[], ${live.map((r) => r.day)}::date[], ${live.map((r) => r.amount)}::bigint[]) as v(id, day, a)
-      where d.distributor_id = v.id and d.day = v.day returning 1)`;
+      where d.distributor_id = v.id and d.day = v.day and (select count(*) from ${sql.raw(after)}) >= 0 returning 1)`;
   },
 
   /** The external ids (and request hashes) of these that exist already, as a scalar subquery (JSON). */

@@ -141,6 +141,8 @@ describe('group commit', () => {
     // TOP bought as a customer of A (self-purchase off): A sells, and TOP now sits under A.
     expect(first!.data).toMatchObject({ seller_id: a.id, attribution: 'invite_code', chain: [a.id] });
     expect((await t.call('GET', `/v1/distributors/${top.id}`, { token: key })).data.referrer_id).toBe(a.id);
+    // …and as a customer it stays bound to A (the batch must not write back the row it read before the move).
+    expect((await t.call('GET', '/v1/customers/TOP', { token: key })).data).toMatchObject({ distributor_id: a.id, source: 'invite_code' });
     // UNDER's sale reaches TOP (level 1) and, through the move, A (level 2).
     expect(second!.data.chain).toEqual([under.id, top.id, a.id]);
     expect(summary(second!.data.commissions)).toEqual([[under.id, 0, 1000, 'pending'], [top.id, 1, 2000, 'pending'], [a.id, 2, 1000, 'pending']]);

@@ -15,7 +15,8 @@
  * dropped afterwards; PGlite: a temp folder, removed afterwards) and a real `fenxiao serve` child
  * process (`--workers N`, default 1), loaded over HTTP from this process (keep-alive node:http).
  *
- * Phases: a warm-up; a closed loop (N clients, each sending the next order when the last was
+ * Phases: a warm-up (then, on PostgreSQL, ANALYZE, as autovacuum keeps a database in service
+ * analyzed); a closed loop (N clients, each sending the next order when the last was
  * answered) for the maximum rate; an open loop at half that rate (orders due every 1/rate s
  * whatever happened before; latency counted from when each was due). Over each phase: CPU time
  * per order of the server processes and of the PostgreSQL backends, and from the server's
@@ -543,6 +544,12 @@ async function runOne(kind: DbKind, shape: Shape, logLevel: string, o: Options):
       const warm = await closedLoopFor({ seconds: Math.min(3, o.seconds), concurrency: o.concurrency, send: order('warm'), ok: created, onProgress: (n) => wp.update(n) });
       wp.finish();
       if (warm.errors > 0) throw new Error(`warm-up: ${warm.errors} errors, first: ${warm.firstError}\nserver output:\n${s.output().slice(-4000)}`);
+      // Statistics as a database in service has them (autovacuum analyzes tables as they grow):
+      // a fresh database's tables go from empty to thousands of rows within the run, and an
+      // automatic analyze early on (stats of a near-empty table) leaves foreign-key checks and the
+      // journal trigger scanning whole tables until the next one, a minute later — the bench
+      // would measure that accident instead of the steady state. PGlite has no autovacuum.
+      if (watcher) await watcher.query('analyze');
       await metrics.calibrate();
 
       const cp = progress(`  closed loop c=${o.concurrency} for ${o.seconds} s`);

@@ -165,7 +165,7 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
       // is the balance before these journals plus the running sum of that account's legs up to
       // it, in the order the legs were given.
       const ctes = [
-        sql`ledger_locked as materialized (select id from accounts where id = any(${ids}::text[]) order by id for update)`,
+        sql`ledger_locked as materialized (select id from accounts where id = any(${ids}::text[]) order by id for no key update)`,
         sql`ledger_moved as (
           update accounts a set balance = a.balance + v.delta, version = a.version + v.n
             from ledger_locked l join unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n) on v.id = l.id

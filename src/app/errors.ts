@@ -51,7 +51,10 @@ export function fromPgError(err: unknown): AppError | undefined {
   switch (code) {
     case '23505': return new AppError('conflict', 'a record with the same key already exists');
     case '23503': return new AppError('invalid_request', 'a referenced record does not exist');
-    case '23514': return new AppError('invalid_request', 'a value is outside what is allowed');
+    case '23514':
+      // A balance past its bound (accounts_balance_limit): the amount is allowed, the total is not.
+      if ((err as { constraint?: unknown }).constraint === 'accounts_balance_limit') return new AppError('limit_exceeded', 'this would take a balance past the largest Fenxiao keeps (a trillion yuan)');
+      return new AppError('invalid_request', 'a value is outside what is allowed');
     case '22003': return new AppError('invalid_request', 'a number is out of range');
     case '22P02': return new AppError('invalid_request', 'a value has the wrong format');
     case '22001': return new AppError('invalid_request', 'a text is too long');

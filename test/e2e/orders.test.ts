@@ -386,3 +386,33 @@ describe('bad input', () => {
     expect((await t.call('POST', '/v1/orders', { token: other.key, body: order('o-1', 'x', 1) })).statusCode).toBe(201);
   });
 });
+
+describe('limits', () => {
+  it('an order totalling more than 10 billion yuan is refused with 422 and writes nothing', async () => {
+    const { key } = await setup();
+    const big = { external_id: 'too-big', buyer_external_id: 'rich', items: [
+      { sku: 'a', quantity: 1, unit_price_fen: 1_000_000_000_000, paid_fen: 1_000_000_000_000 },
+      { sku: 'b', quantity: 1, unit_price_fen: 1, paid_fen: 1 },
+    ] };
+    const res = await t.call('POST', '/v1/orders', { token: key, body: big });
+    expect(res.statusCode).toBe(422);
+    expect(res.data.error.code).toBe('limit_exceeded');
+    expect((await t.call('GET', '/v1/orders/too-big', { token: key })).statusCode).toBe(404);
+  });
+
+  it('orders that would carry a balance past a trillion yuan are refused with 422; the others of their batch go through', async () => {
+    const { key, b } = await setup({ levels: 0, sales: 10000 });
+    await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'whale', invite_code: b.invite_code } });
+    // Each order pays B 10 billion yuan (100 %): the hundredth reaches the bound, the next passes it.
+    const huge = (i: number) => ({ external_id: `whale-${i}`, buyer_external_id: 'whale', items: [{ sku: 'x', quantity: 1, unit_price_fen: 1_000_000_000_000, paid_fen: 1_000_000_000_000 }] });
+    const first = await Promise.all(Array.from({ length: 100 }, (_, i) => t.call('POST', '/v1/orders', { token: key, body: huge(i) })));
+    expect(first.map((r) => r.statusCode)).toEqual(first.map(() => 201));
+    const more = await Promise.all([100, 101, 102].map((i) => t.call('POST', '/v1/orders', { token: key, body: huge(i) })));
+    expect(more.map((r) => r.statusCode)).toEqual([422, 422, 422]);
+    expect(more[0]!.data.error.code).toBe('limit_exceeded');
+    const small = await t.call('POST', '/v1/orders', { token: key, body: { external_id: 'whale-small', buyer_external_id: 'someone-else', items: [{ sku: 'x', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } });
+    expect(small.statusCode).toBe(201);
+    expect((await t.call('GET', `/v1/distributors/${b.id}/balance`, { token: key })).data.pending_fen).toBe(100 * 1_000_000_000_000);
+    expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true });
+  });
+});

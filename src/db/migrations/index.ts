@@ -8,6 +8,7 @@ import * as analytics from './2026_11_25_0400_analytics.ts';
 import * as riskAudit from './2026_11_25_0600_risk_audit.ts';
 import * as ingest from './2026_11_25_0700_ingest.ts';
 import * as clawbackIndex from './2026_11_25_0800_clawback_index.ts';
+import * as balanceLimits from './2026_12_06_0100_balance_limits.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_0600_risk_audit': riskAudit,
   '2026_11_25_0700_ingest': ingest,
   '2026_11_25_0800_clawback_index': clawbackIndex,
+  '2026_12_06_0100_balance_limits': balanceLimits,
 };

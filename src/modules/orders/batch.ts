@@ -3,6 +3,7 @@ import type { Tx } from '../../db/database.ts';
 import { advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { AppError, conflict } from '../../app/errors.ts';
+import { MAX_FEN } from '../../app/schema.ts';
 import { actorOf } from '../../app/principal.ts';
 import type { BindingEventsTable, CommissionsTable, OrderEventsTable, OrderItemsTable, OrdersTable } from '../../db/schema.ts';
 import { newId } from '../../lib/ids.ts';
@@ -104,7 +105,11 @@ export function createOrderBatch(deps: {
       const ext = r.body.external_id;
       const prior = existing.get(ext);
       const earlier = firstOf.get(ext);
-      if (prior) {
+      if (r.body.items.reduce((sum, it) => sum + it.paid_fen, 0) > MAX_FEN) {
+        // Each line is at most MAX_FEN; so is an order: past it, a few orders could carry a
+        // distributor's balance beyond what an integer in fen holds exactly.
+        outcomes[i] = { kind: 'refused', error: new AppError('limit_exceeded', `an order may total at most ${MAX_FEN} fen`) };
+      } else if (prior) {
         outcomes[i] = prior.request_hash === r.hash ? { kind: 'existing', row: prior } : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
       } else if (earlier !== undefined) {
         outcomes[i] = requests[earlier]!.hash === r.hash ? { kind: 'replay', of: earlier } : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };

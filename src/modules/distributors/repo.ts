@@ -103,16 +103,25 @@ export const distributorsRepo = {
    * levels (the chains an order can credit).
    */
   async findForOrders(db: Executor, tenantId: string, f: { externalIds: string[]; inviteCodes: string[]; ids: string[] }): Promise<DistributorRow[]> {
+    // Three index lookups (external id, invite code, id), not one OR the planner may answer with
+    // a scan of the tenant's whole tree; then the uplines the chains can reach, by primary key.
     const r = await sql<DistributorRow>`
       with base as (
-        select * from distributors
-         where tenant_id = ${tenantId} and (external_id = any(${f.externalIds}::text[]) or invite_code = any(${f.inviteCodes}::text[]) or id = any(${f.ids}::text[]))
+        select * from distributors where tenant_id = ${tenantId} and external_id = any(${f.externalIds}::text[])
+        union all
+        select * from distributors where invite_code = any(${f.inviteCodes}::text[]) and tenant_id = ${tenantId}
+        union all
+        select * from distributors where id = any(${f.ids}::text[]) and tenant_id = ${tenantId}
+      ), up as (
+        select distinct u.id from base b cross join lateral unnest(b.ancestors[1:3]) as u(id)
       )
       select * from base
       union all
-      select d.* from distributors d
-       where d.tenant_id = ${tenantId} and d.id in (select unnest(b.ancestors[1:3]) from base b) and d.id not in (select id from base)`.execute(db);
-    return r.rows;
+      select d.* from distributors d join up on d.id = up.id where d.tenant_id = ${tenantId}`.execute(db);
+    // A distributor found twice (the buyer and its own referrer's code…) is one row.
+    const byId = new Map<string, DistributorRow>();
+    for (const row of r.rows) if (!byId.has(row.id)) byId.set(row.id, row);
+    return [...byId.values()];
   },
 
   async findMany(db: Executor, tenantId: string, ids: string[]) {

@@ -65,6 +65,29 @@ function nextLook(outcome: PayoutOutcome | 'created', attempts: number, now: Dat
 }
 
 /**
+ * Each caller has its own Idempotency-Keys: one API key, one console user, one distributor. In one
+ * namespace per tenant a distributor could take the key a merchant's integration uses next, or
+ * learn from a 409 that a key was used (issue 14).
+ */
+export function idempotencyScope(actorType: string, actorId: string | null): string {
+  return `withdrawal:${actorType}:${actorId ?? ''}`;
+}
+
+/**
+ * Keys claimed before they were scoped by caller were stored under plain `withdrawal`. A retry of
+ * such a request still finds its answer, but only for the caller that made it: the withdrawal it
+ * names records who asked for it.
+ */
+async function legacyReplay(tx: Executor, tenantId: string, key: string, actorType: string, actorId: string | null) {
+  const row = await tx.selectFrom('idempotency_keys as k')
+    .innerJoin('withdrawals as w', (j) => j.on('w.tenant_id', '=', tenantId).on(sql<boolean>`w.id = k.response_body->>'id'`))
+    .select(['k.request_hash', 'k.response_body', 'w.requested_by_type', 'w.requested_by_id'])
+    .where('k.tenant_id', '=', tenantId).where('k.scope', '=', 'withdrawal').where('k.key', '=', key).where('k.response_status', '=', 201)
+    .executeTakeFirst();
+  return row && row.requested_by_type === actorType && row.requested_by_id === actorId ? row : undefined;
+}
+
+/**
  * Withdrawals and their payouts. The money path, each step one transaction with its journal:
  * request (withdrawable → withdrawing) · approve, handing it to the channel (withdrawing → the
  * merchant's payout clearing, attributed to the distributor) · paid (clearing → withdrawn, the
@@ -205,15 +228,22 @@ export function createWithdrawalsService(deps: {
     if (body.amount_fen < w.min_fen) throw invalid(`the minimum withdrawal is ${w.min_fen} fen`);
     if (!channels.configured.includes(body.channel)) throw invalid(`payout channel ${body.channel} is not available`);
     const hash = requestHash(body);
+    const { actorType, actorId } = actorOf(actor.principal);
+    const scope = idempotencyScope(actorType, actorId);
     const result = await inTransaction(db, async (tx) => {
       if (idempotencyKey) {
+        const legacy = await legacyReplay(tx, tenantId, idempotencyKey, actorType, actorId);
+        if (legacy) {
+          if (legacy.request_hash !== hash) throw conflict('this Idempotency-Key was used with a different body');
+          return { replay: true as const, view: legacy.response_body as WithdrawalView };
+        }
         // Claim the key first, in this transaction: a concurrent duplicate waits here, then
         // finds the finished answer; a crash releases the claim with everything else.
         const claimed = await tx.insertInto('idempotency_keys').values({
-          tenant_id: tenantId, scope: 'withdrawal', key: idempotencyKey, request_hash: hash, response_status: 0, response_body: 'null',
+          tenant_id: tenantId, scope, key: idempotencyKey, request_hash: hash, response_status: 0, response_body: 'null',
         }).onConflict((oc) => oc.columns(['tenant_id', 'scope', 'key']).doNothing()).returning('key').executeTakeFirst();
         if (!claimed) {
-          const prior = (await tx.selectFrom('idempotency_keys').selectAll().where('tenant_id', '=', tenantId).where('scope', '=', 'withdrawal').where('key', '=', idempotencyKey).executeTakeFirstOrThrow());
+          const prior = (await tx.selectFrom('idempotency_keys').selectAll().where('tenant_id', '=', tenantId).where('scope', '=', scope).where('key', '=', idempotencyKey).executeTakeFirstOrThrow());
           if (prior.request_hash !== hash) throw conflict('this Idempotency-Key was used with a different body');
           return { replay: true as const, view: prior.response_body as WithdrawalView };
         }
@@ -240,7 +270,6 @@ export function createWithdrawalsService(deps: {
       const id = newId('wd');
       const fee = withdrawalFee(body.amount_fen, w.fee_bp, w.fixed_fee_fen);
       const autoApprove = body.amount_fen <= w.auto_approve_max_fen;
-      const { actorType, actorId } = actorOf(actor.principal);
       await tx.insertInto('withdrawals').values({
         id, tenant_id: tenantId, distributor_id: body.distributor_id, amount_fen: body.amount_fen, fee_fen: fee, channel: body.channel,
         payout_account_id: account?.id ?? null, status: autoApprove ? 'approved' : 'pending_review', requested_by_type: actorType, requested_by_id: actorId,
@@ -259,7 +288,7 @@ export function createWithdrawalsService(deps: {
       const view = withdrawalView(row, payout);
       if (idempotencyKey) {
         await tx.updateTable('idempotency_keys').set({ response_status: 201, response_body: JSON.stringify(view) })
-          .where('tenant_id', '=', tenantId).where('scope', '=', 'withdrawal').where('key', '=', idempotencyKey).execute();
+          .where('tenant_id', '=', tenantId).where('scope', '=', scope).where('key', '=', idempotencyKey).execute();
       }
       return { replay: false as const, view };
     });

@@ -47,6 +47,11 @@ describe('bank batch file', () => {
     expect(rows[2]).toBe("WD0002,'@SUM(A1),6222021234567890123,'+cmd,'-1,1.00,佣金提现");
   });
 
+  it('defuses formulas behind blanks and in full-width signs (issue 14)', () => {
+    const text = renderBankBatchFile([line('WD0003', 100, { accountName: '＝HYPERLINK("http://x")', bankName: '\u00a0=1+2', branch: ' @SUM(A1)' })]).subarray(3).toString('utf8');
+    expect(text.split('\r\n')[1]).toBe('WD0003,"\'＝HYPERLINK(""http://x"")",6222021234567890123,\'\u00a0=1+2,\' @SUM(A1),1.00,佣金提现');
+  });
+
   it('refuses a payout twice in one file, a non-positive or fractional amount, and an account number that is not digits', () => {
     expect(() => renderBankBatchFile([line('WD0001', 100), line('WD0001', 100)])).toThrow(/twice/);
     expect(() => renderBankBatchFile([line('WD0001', 0)])).toThrow(RangeError);

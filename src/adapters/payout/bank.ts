@@ -1,3 +1,4 @@
+import { guardFormula } from '../../lib/export/format.ts';
 import { fenToYuan } from './amount.ts';
 import type { PayoutAccount, PayoutChannel, PayoutRequest, QueryResult } from './types.ts';
 
@@ -31,12 +32,10 @@ export const BANK_BATCH_HEADER = ['付款单号', '收款户名', '收款账号'
 
 /**
  * Fields typed by distributors (names, bank, branch, remark) are defused against spreadsheet
- * formula injection, since finance opens these files in Excel: a leading = + - @ tab or CR gets
- * an apostrophe. No real name or bank starts that way.
+ * formula injection, since finance opens these files in Excel: the exports' guard, one rule for
+ * every CSV Fenxiao writes. No real name or bank starts that way.
  */
-function defuse(text: string): string {
-  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-}
+const defuse = guardFormula;
 
 /** RFC 4180 quoting. */
 function csvField(value: string): string {

@@ -101,9 +101,18 @@ describe('wall-clock time', () => {
 describe('CSV text', () => {
   it.each([
     ['=1+2', "'=1+2"], ['+86 138', "'+86 138"], ['-5', "'-5"], ['@SUM(A1)', "'@SUM(A1)"], ['\tx', "'\tx"], ['\rx', "'\rx"],
-    ['张三', '张三'], ['a=b', 'a=b'], [' =1', ' =1'], ['', ''], ['<script>', '<script>'],
+    ['张三', '张三'], ['a=b', 'a=b'], ['', ''], ['<script>', '<script>'], [' x', ' x'], ['a-b', 'a-b'],
   ])('guardFormula(%j) = %j', (input, out) => {
     expect(guardFormula(input)).toBe(out);
+  });
+
+  // Issue 14: spreadsheets skip blanks before a formula, and read the full-width signs of a
+  // Chinese input method as formula signs too; each of these opened as a live formula.
+  it.each([
+    [' =HYPERLINK("http://x")'], ['\n=1+2'], ['\u00a0=1+2'], ['＝1+2'], ['＋86 138'], ['－5'], ['＠SUM(A1)'],
+    ['\u3000=1'], ['\u200b=1'], ['\r\n@SUM(A1)'], ['\nplain'], ['  \t =cmd|'],
+  ])('guards %j, which a spreadsheet reads as a formula', (input) => {
+    expect(guardFormula(input)).toBe(`'${input}`);
   });
 
   it('quotes per RFC 4180 only when needed', () => {

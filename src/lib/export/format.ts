@@ -184,13 +184,19 @@ export function wallClockAsUtc(w: WallClock): Date {
   return d;
 }
 
-/** Characters a spreadsheet reads as the start of a formula when it opens a CSV. */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * What a spreadsheet reads as the start of a formula when it opens a CSV: a formula sign, after
+ * any blanks it skips first (spaces, the no-break and ideographic spaces, line feeds, zero-width
+ * and direction marks), where the full-width signs a Chinese input method types (＝ ＋ － ＠)
+ * count as signs too; or a cell that begins with a tab or a line break at all.
+ */
+const FORMULA_START = /^[\s\u200b-\u200f\u202a-\u202e\u2060-\u2069]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r\n]/;
 
 /**
- * Formula-injection guard for CSV text cells (OWASP "CSV injection"): a text beginning with
- * `=`, `+`, `-`, `@`, tab or CR gets a leading apostrophe, so Excel and LibreOffice show it as
- * text instead of evaluating `=HYPERLINK(…)` or `@SUM(…)` typed by a distributor into a name.
+ * Formula-injection guard for CSV text cells (OWASP "CSV injection"): a text a spreadsheet would
+ * evaluate (see FORMULA_START) gets a leading apostrophe, so Excel and LibreOffice show it as text
+ * instead of evaluating `=HYPERLINK(…)` or `@SUM(…)` typed by a distributor into a name. The blank
+ * and full-width forms matter: ` =1+2` and `＝1+2` both open as live formulas.
  */
 export function guardFormula(text: string): string {
   return FORMULA_START.test(text) ? `'${text}` : text;

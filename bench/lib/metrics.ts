@@ -28,10 +28,10 @@ function counter(text: string, name: string, labels: Record<string, string> = {}
 }
 
 /**
- * Reads GET /metrics over one kept-alive socket. With `fenxiao serve --workers N` each process
- * counts for itself and a connection stays with the worker that accepted it, so a before and an
- * after scrape on the same socket read the same worker: its round trips divided by the orders it
- * answered is the cost per order (the workers share the load alike, so one stands for all).
+ * Reads GET /metrics over one kept-alive socket. With `fenxiao serve --workers N` the worker that
+ * answers asks the primary for every worker's counters summed, so round trips divided by orders
+ * answered is the cost per order of the whole server (a scrape's own queries, which every worker
+ * makes for its gauges, are measured by `calibrate` and taken off).
  */
 export function metricsReader(baseUrl: string, token: string) {
   const base = new URL(baseUrl);

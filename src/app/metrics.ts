@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import client from 'prom-client';
 import { sql } from 'kysely';
 import type { App } from './http.ts';
@@ -26,7 +27,7 @@ export function registerMetrics(app: App, services: Services, options: { token?:
   });
   new client.Gauge({
     name: 'fenxiao_payouts_open', help: 'Payouts handed to a channel and not yet final, by channel and state',
-    labelNames: ['channel', 'state'] as const, registers: [registry],
+    labelNames: ['channel', 'state'] as const, registers: [registry], aggregator: 'first',
     async collect() {
       this.reset();
       const rows = await services.db.selectFrom('payouts').select(['channel', 'state', (eb) => eb.fn.countAll<number>().as('n')])
@@ -36,7 +37,7 @@ export function registerMetrics(app: App, services: Services, options: { token?:
   });
   new client.Gauge({
     name: 'fenxiao_payout_clearing_fen', help: 'Money handed to payout channels and not yet confirmed, all tenants, in fen',
-    registers: [registry],
+    registers: [registry], aggregator: 'first',
     async collect() {
       const r = await sql<{ s: number | null }>`select sum(p.amount)::bigint as s from postings p join accounts a on a.id = p.account_id
         where a.owner_type = 'tenant' and a.purpose = 'payout_clearing'`.execute(services.db);
@@ -45,7 +46,7 @@ export function registerMetrics(app: App, services: Services, options: { token?:
   });
   new client.Gauge({
     name: 'fenxiao_risk_events_open', help: 'Risk events waiting for review, by kind and severity',
-    labelNames: ['kind', 'severity'] as const, registers: [registry],
+    labelNames: ['kind', 'severity'] as const, registers: [registry], aggregator: 'first',
     async collect() {
       this.reset();
       const rows = await services.db.selectFrom('risk_events').select(['kind', 'severity', (eb) => eb.fn.countAll<number>().as('n')])
@@ -79,7 +80,54 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     if (options.token && !safeEqual(req.headers.authorization ?? '', `Bearer ${options.token}`)) {
       return reply.code(401).send({ error: { code: 'unauthorized', message: 'send the metrics token' } });
     }
-    return reply.type(registry.contentType).send(await registry.metrics());
+    return reply.type(registry.contentType).send(cluster.isWorker ? await clusterMetrics(registry) : await registry.metrics());
   });
+  // Under `fenxiao serve --workers N` each worker counts what it did; the primary sums them
+  // (gauges read from the database are taken once), so any worker answers for all.
+  if (cluster.isWorker) {
+    // Constructing one starts the worker's side of prom-client's cluster protocol (it answers the
+    // primary's requests with the registries set here).
+    new client.AggregatorRegistry();
+    client.AggregatorRegistry.setRegistries([registry]);
+  }
   return registry;
+}
+
+let metricsRequest = 0;
+
+/** Asks the primary for every worker's metrics summed; this worker's own if it does not answer in time. */
+function clusterMetrics(local: client.Registry): Promise<string> {
+  if (!process.send) return local.metrics();
+  const id = ++metricsRequest;
+  return new Promise((resolve) => {
+    const done = (text: string | null) => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (text !== null) resolve(text);
+      else void local.metrics().then(resolve);
+    };
+    const onMessage = (m: unknown) => {
+      const msg = m as { type?: unknown; id?: unknown; text?: unknown };
+      if (msg?.type === CLUSTER_METRICS_RESULT && msg.id === id) done(typeof msg.text === 'string' ? msg.text : null);
+    };
+    const timer = setTimeout(() => done(null), 5_000);
+    process.on('message', onMessage);
+    process.send!({ type: CLUSTER_METRICS_REQUEST, id });
+  });
+}
+
+export const CLUSTER_METRICS_REQUEST = 'fenxiao:metrics';
+export const CLUSTER_METRICS_RESULT = 'fenxiao:metrics-result';
+
+/** In the primary: answers workers' requests with the metrics of all workers summed. */
+export function serveClusterMetrics(): void {
+  const aggregator = new client.AggregatorRegistry();
+  cluster.on('message', (worker, m: unknown) => {
+    const msg = m as { type?: unknown; id?: unknown };
+    if (msg?.type !== CLUSTER_METRICS_REQUEST) return;
+    aggregator.clusterMetrics().then(
+      (text) => { if (worker.isConnected()) worker.send({ type: CLUSTER_METRICS_RESULT, id: msg.id, text }); },
+      () => { if (worker.isConnected()) worker.send({ type: CLUSTER_METRICS_RESULT, id: msg.id, text: null }); },
+    );
+  });
 }

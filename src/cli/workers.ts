@@ -7,6 +7,7 @@ import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { LOG_REDACT, LOG_SERIALIZERS } from '../lib/log-safety.ts';
 import { keyRingFromConfig } from '../modules/pii/keys.ts';
+import { serveClusterMetrics } from '../app/metrics.ts';
 
 /** Upper bound of --workers: far above any machine's cores, low enough to catch a typo. */
 export const MAX_WORKERS = 256;
@@ -134,6 +135,7 @@ export async function servePrimary(config: Config, count: number): Promise<void>
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 
+  serveClusterMetrics();
   log.info({ workers: count, database: 'postgres' }, `starting ${count} workers`);
   for (let slot = 1; slot <= count; slot++) fork(slot);
 }

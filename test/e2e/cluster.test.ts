@@ -51,9 +51,9 @@ async function startServe(args: string[], env: Record<string, string>) {
 }
 
 /** GET on a fresh connection each time, so the cluster hands each request to a worker in turn. */
-function getOnce(port: number, route: string): Promise<{ status: number; body: string }> {
+function getOnce(port: number, route: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: route, agent: false, headers: { connection: 'close' } }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: route, agent: false, headers: { connection: 'close', ...headers } }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c.toString(); });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -70,7 +70,8 @@ const workerPids = (lines: Record<string, unknown>[]) => lines.filter((l) => l.m
 
 describe('fenxiao serve --workers', () => {
   it.skipIf(!inject('databaseUrl'))('on PostgreSQL: two workers share the port and both answer, a killed worker is restarted, SIGTERM stops them all', { timeout: 240_000 }, async () => {
-    const s = await startServe(['--workers', '2'], { DATABASE_URL: inject('databaseUrl') });
+    const metricsToken = 'cluster-metrics-token-0123456789';
+    const s = await startServe(['--workers', '2'], { DATABASE_URL: inject('databaseUrl'), FENXIAO_METRICS_TOKEN: metricsToken });
     await s.waitFor((ls) => ls.some((l) => l.msg === 'fenxiao is serving with 2 workers'), 'both workers listening');
     const first = workerPids(s.lines());
     expect(new Set(first).size).toBe(2);
@@ -80,6 +81,15 @@ describe('fenxiao serve --workers', () => {
     // Connections go to the workers in turn: each one logs requests it answered.
     for (let i = 0; i < 10; i++) expect(await getOnce(s.port, '/health')).toEqual({ status: 200, body: '{"status":"ok"}' });
     await s.waitFor((ls) => first.every((pid) => ls.some((l) => l.pid === pid && l.msg === 'request completed')), 'a request answered by each worker', 10_000);
+
+    // /metrics counts for every worker, whichever answers: two scrapes (one per worker) agree.
+    const healthCount = async () => {
+      const text = (await getOnce(s.port, '/metrics', { authorization: `Bearer ${metricsToken}` })).body;
+      return Number(/^fenxiao_http_requests_total\{method="GET",route="\/health",status="200"\} (\d+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    const [m1, m2] = [await healthCount(), await healthCount()];
+    expect(m1).toBeGreaterThanOrEqual(10);
+    expect(m2).toBe(m1);
 
     // A worker that dies is replaced; the other one serves meanwhile.
     process.kill(first[0]!, 'SIGKILL');

@@ -20,7 +20,8 @@ import type { JournalInput, Ledger, Leg } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import { attachRefusal, bindingTargetRefusal, selfBindingRefusal, type ReferralService } from '../referral/service.ts';
-import type { RulesService, VersionTime } from '../rules/service.ts';
+import type { RulesService } from '../rules/service.ts';
+import { createTenantContexts, type TenantContexts } from './contexts.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import { daysBefore, type OrderRiskDecision, type RiskEngine } from '../risk/engine.ts';
 import { ordersRepo, type OrderRow } from './repo.ts';
@@ -74,11 +75,11 @@ export function createOrderBatch(deps: {
   clock: Clock; program: ProgramService; rules: RulesService; ledger: Ledger; customers: CustomersService;
   referral: ReferralService; grades: GradesService; riskEngine: RiskEngine; analytics: AnalyticsRecorder;
   deviceIndex: (deviceId: string) => string;
+  /** The program and rule versions cached by the newest version number (shared with order events). */
+  contexts?: TenantContexts | undefined;
 }) {
-  const { clock, program, rules, ledger, customers, referral, grades, riskEngine } = deps;
-
-  /** Per tenant, the program and the rule versions as of the newest version number (see latestVersionSql). */
-  const contexts = new Map<string, { version: number; settings: ProgramSettings; versions: VersionTime[] }>();
+  const { clock, rules, ledger, customers, referral, grades, riskEngine } = deps;
+  const contexts = deps.contexts ?? createTenantContexts(deps);
 
   async function createMany(tx: Tx, tenantId: string, requests: OrderRequest[]): Promise<OrderOutcome[]> {
     const outcomes: OrderOutcome[] = new Array(requests.length);
@@ -93,12 +94,7 @@ export function createOrderBatch(deps: {
     if (head.existing && head.existing.length > 0) {
       for (const o of await ordersRepo.findManyByExternal(tx, tenantId, head.existing.map((e) => e.external_id))) existing.set(o.external_id, o);
     }
-    let context = contexts.get(tenantId);
-    if (!context || context.version !== head.version) {
-      context = { version: head.version ?? 0, settings: await program.read(tx, tenantId), versions: await rules.versionsOf(tx, tenantId) };
-      if (contexts.size > 10_000) contexts.clear();
-      contexts.set(tenantId, context);
-    }
+    const context = await contexts.at(tx, tenantId, head.version);
     const firstOf = new Map<string, number>();
     const work: number[] = [];
     requests.forEach((r, i) => {

@@ -13,6 +13,7 @@ import type { RulesService } from '../rules/service.ts';
 import type { GradesService } from '../grades/service.ts';
 import { commissionView } from '../orders/service.ts';
 import { ordersRepo } from '../orders/repo.ts';
+import { maskExternalId } from '../pii/mask.ts';
 
 export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: Ledger; program: ProgramService; rules: RulesService; grades: GradesService; audit: AuditService }) {
   const { db, clock, ledger, program, rules, grades } = deps;
@@ -89,7 +90,13 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
           formula,
           capped_fen: c.capped_fen,
           chain: order.chain.map((did, level) => ({ level, distributor_id: did, name: names.get(did) ?? null })),
-          order: { external_id: order.external_id, status: order.status, paid_at: order.paid_at.toISOString(), buyer_external_id: order.buyer_external_id, attribution: order.attribution },
+          order: {
+            external_id: order.external_id, status: order.status, paid_at: order.paid_at.toISOString(),
+            // Merchants' user ids are phone numbers and openids: a distributor reading an override
+            // line sees its downline's buyer masked, as it sees no customer of its team whole.
+            buyer_external_id: p.kind === 'distributor' && c.level > 0 ? maskExternalId(order.buyer_external_id) : order.buyer_external_id,
+            attribution: order.attribution,
+          },
         },
         clawbacks: clawbacks.map((k) => ({ id: k.id, amount_fen: k.amount_fen, created_at: k.created_at.toISOString() })),
         postings: postings.rows.map((r) => ({ journal_id: r.journal_id, kind: r.kind, account: r.purpose, amount_fen: r.amount, at: new Date(r.at).toISOString() })),

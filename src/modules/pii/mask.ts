@@ -11,6 +11,15 @@ export function maskPhone(phone: string): string {
   return maskTail(phone, 3, 4);
 }
 
+/**
+ * A merchant's user id as another distributor may see it: merchants use phone numbers and WeChat
+ * openids as ids, so it is masked like a phone (13812345678 → 138****5678, an openid keeps its
+ * first three and last four characters).
+ */
+export function maskExternalId(id: string): string {
+  return maskTail(id, 3, 4);
+}
+
 /** 110105194912310021 → 110***********0021: the region prefix and the last four. */
 export function maskIdNumber(id: string): string {
   return maskTail(id, 3, 4);

@@ -138,7 +138,9 @@ export function withdrawalsRoutes(app: App, s: Services) {
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
-    for (const channel of ['wechat', 'alipay'] as const) {
+    // Only the channels this deployment offers have a callback route: a notification for another
+    // answers 404 like any unknown path, not a 500 from a channel that is not there.
+    for (const channel of (['wechat', 'alipay'] as const).filter((c) => s.payoutChannels.configured.includes(c))) {
       scope.post(`/v1/payouts/callbacks/${channel}`, { config: { auth: 'public' }, schema: { hide: true } }, async (req, reply) => {
         try {
           const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

@@ -34,8 +34,10 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
 
     /**
      * Anti-cheat on registration and binding: the end user's IP and device id (which the
-     * merchant's backend passes on) each get a sliding window. Over a limit: a risk event, then
-     * 429 rate_limited; nothing else is written.
+     * merchant's backend passes on) each get a sliding window. Over a limit: 429 rate_limited,
+     * and a risk event for the first refusal of the address or device in a window only. A
+     * refused request writes nothing else: an anonymous caller repeating it (the portal's
+     * application page is public) must not get a row inserted per request.
      */
     async enforceLimits(tenantId: string, scope: 'registration' | 'binding', subject: { ip?: string | undefined; deviceId?: string | undefined; subjectId?: string | undefined }, limits: { per_ip: WindowLimit | null; per_device: WindowLimit | null }): Promise<void> {
       const nowMs = clock.now().getTime();
@@ -45,7 +47,10 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
       for (const c of checks) {
         const r = await limiter.hit(`${tenantId}:${scope}:${c.dimension}:${c.value}`, c.limit.limit, c.limit.window_seconds * 1000, nowMs);
         if (!r.allowed) {
-          await record(db, tenantId, {
+          // One event per window per subject: the limiter itself says whether this window has one
+          // (the same store, so every process agrees, Redis included).
+          const firstRefusal = await limiter.hit(`${tenantId}:${scope}:${c.dimension}:${c.value}:event`, 1, c.limit.window_seconds * 1000, nowMs);
+          if (firstRefusal.allowed) await record(db, tenantId, {
             kind: `${scope}_${c.dimension}_limit`,
             subjectType: c.dimension,
             subjectId: c.value,

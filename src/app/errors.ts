@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  /** Fenxiao's four-eyes rules: the same person may not both ask and approve (issue 14). */
+  second_person_required: 403,
   not_found: 404,
   conflict: 409,
   invalid_state: 409,

@@ -460,6 +460,13 @@ export interface PayoutAccountsTable {
   is_default: Generated<boolean>;
   created_at: Timestamp;
   disabled_at: NullableTimestamp;
+  /** Who added it (actor type and id, as the audit log names them). */
+  added_by_type: string | null;
+  added_by_id: string | null;
+  /** Null while an account a console user added waits for the distributor or a second person. */
+  confirmed_at: NullableTimestamp;
+  confirmed_by_type: string | null;
+  confirmed_by_id: string | null;
 }
 
 export type WithdrawalStatus = 'pending_review' | 'approved' | 'paid' | 'failed' | 'rejected';

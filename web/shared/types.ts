@@ -123,7 +123,8 @@ export interface Withdrawal {
   created_at: string; approved_at: string | null; paid_at: string | null; failed_at: string | null;
   payout: Payout | null;
 }
-export interface PayoutAccount { id: string; distributor_id: string; channel: string; display: string; is_default: boolean; created_at: string }
+/** `confirmed` false: a console user added it and it waits for the distributor (or a second person); nothing is paid to it. */
+export interface PayoutAccount { id: string; distributor_id: string; channel: string; display: string; is_default: boolean; confirmed: boolean; added_by: string | null; created_at: string }
 export type PayoutAccountInput =
   | { channel: 'alipay'; identity: string; identity_type: 'ALIPAY_USER_ID' | 'ALIPAY_LOGON_ID' | 'ALIPAY_OPEN_ID'; name?: string }
   | { channel: 'wechat'; openid: string; user_name?: string }

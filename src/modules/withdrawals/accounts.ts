@@ -1,8 +1,8 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
-import { invalid, invalidState, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { AppError, invalid, invalidState, notFound } from '../../app/errors.ts';
+import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
 import { maskTail } from '../../lib/crypto.ts';
 import { newId } from '../../lib/ids.ts';
@@ -20,6 +20,10 @@ export interface PayoutAccountView {
   channel: 'alipay' | 'wechat' | 'bank';
   display: string;
   is_default: boolean;
+  /** False while an account a console user added waits for the distributor's (or a second person's) confirmation: nothing is paid to it. */
+  confirmed: boolean;
+  /** Who added it: distributor, api_key or admin (null before this was recorded). */
+  added_by: string | null;
   created_at: string;
 }
 
@@ -55,6 +59,11 @@ export function maskName(name: string): string {
   return '*'.repeat(Math.min(chars.length - 1, 3)) + chars[chars.length - 1];
 }
 
+/** An account added by a console user needs a second person: the distributor, or another finance user. */
+function needsConfirmation(actor: Actor): boolean {
+  return actor.principal.kind === 'admin';
+}
+
 /**
  * Where distributors are paid. Details are encrypted at rest (AES-256-GCM under the key ring);
  * screens get a masked text; a blind index of the account identity finds one account behind
@@ -77,27 +86,67 @@ export function createPayoutAccountsService(deps: {
     return tenantOf(p);
   }
 
-  const view = (r: { id: string; distributor_id: string; channel: 'alipay' | 'wechat' | 'bank'; display: string; is_default: boolean; created_at: Date }): PayoutAccountView =>
-    ({ id: r.id, distributor_id: r.distributor_id, channel: r.channel, display: r.display, is_default: r.is_default, created_at: r.created_at.toISOString() });
+  const view = (r: { id: string; distributor_id: string; channel: 'alipay' | 'wechat' | 'bank'; display: string; is_default: boolean; confirmed_at: Date | null; added_by_type: string | null; created_at: Date }): PayoutAccountView => ({
+    id: r.id, distributor_id: r.distributor_id, channel: r.channel, display: r.display, is_default: r.is_default,
+    confirmed: r.confirmed_at !== null, added_by: r.added_by_type, created_at: r.created_at.toISOString(),
+  });
 
   return {
+    /**
+     * An account the distributor adds itself, or the merchant's integration (its API key: the
+     * merchant collected it from the distributor), is confirmed at once and becomes its channel's
+     * default. One a console user adds waits, unconfirmed and never the default, until the
+     * distributor confirms it in the portal or a second person with finance:approve does: else
+     * one finance user could send a distributor's balance to an account of its own choosing.
+     */
     async add(actor: Actor, distributorId: string, input: PayoutAccountInput): Promise<PayoutAccountView> {
       const tenantId = scope(actor, distributorId);
+      const { actorType, actorId } = actorOf(actor.principal);
+      const confirmed = !needsConfirmation(actor);
       return inTransaction(db, async (tx) => {
         const d = await tx.selectFrom('distributors').select(['id', 'status']).where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
         if (!d) throw notFound('distributor');
         if (d.status === 'erased') throw invalidState('an erased distributor takes no payout account');
-        // The newest account of a channel is its default.
-        await tx.updateTable('payout_accounts').set({ is_default: false }).where('distributor_id', '=', distributorId).where('channel', '=', input.channel).execute();
+        // The newest confirmed account of a channel is its default.
+        if (confirmed) await tx.updateTable('payout_accounts').set({ is_default: false }).where('distributor_id', '=', distributorId).where('channel', '=', input.channel).execute();
         const id = newId('pac');
         const identityBidx = keyring.blindIndex(identityOf(input));
         for (const hook of deps.onAdded ?? []) await hook(tx, tenantId, distributorId, identityBidx);
+        const now = clock.now();
         await tx.insertInto('payout_accounts').values({
           id, tenant_id: tenantId, distributor_id: distributorId, channel: input.channel, details_enc: keyring.encrypt(JSON.stringify(input)),
-          display: displayOf(input), identity_bidx: identityBidx, is_default: true, created_at: clock.now(),
+          display: displayOf(input), identity_bidx: identityBidx, is_default: confirmed, created_at: now,
+          added_by_type: actorType, added_by_id: actorId,
+          ...(confirmed ? { confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId } : {}),
         }).execute();
-        await audit.record(tx, actor, { action: 'payout_account.add', targetType: 'distributor', targetId: distributorId, after: { account_id: id, channel: input.channel, display: displayOf(input) } });
+        await audit.record(tx, actor, { action: 'payout_account.add', targetType: 'distributor', targetId: distributorId, after: { account_id: id, channel: input.channel, display: displayOf(input), confirmed } });
         return view((await tx.selectFrom('payout_accounts').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
+      });
+    },
+
+    /**
+     * Confirms an account a console user added: by the distributor itself, or by a tenant caller
+     * with finance:approve other than the user who added it. It then becomes its channel's
+     * default. Confirming a confirmed account changes nothing.
+     */
+    async confirm(actor: Actor, distributorId: string, accountId: string): Promise<PayoutAccountView> {
+      const p = actor.principal;
+      const tenantId = p.kind === 'distributor' ? scope(actor, distributorId) : (requirePermission(p, 'finance:approve'), tenantOf(p));
+      const { actorType, actorId } = actorOf(p);
+      return inTransaction(db, async (tx) => {
+        const a = await tx.selectFrom('payout_accounts').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
+          .where('id', '=', accountId).where('disabled_at', 'is', null).forUpdate().executeTakeFirst();
+        if (!a) throw notFound('payout account');
+        if (a.confirmed_at !== null) return view(a);
+        if (a.details_enc === null) throw invalidState('this payout account was erased');
+        if (p.kind === 'admin' && a.added_by_type === 'admin' && a.added_by_id === p.userId) {
+          throw new AppError('second_person_required', 'the user who added a payout account cannot confirm it: the distributor or another finance user must');
+        }
+        const now = clock.now();
+        await tx.updateTable('payout_accounts').set({ is_default: false }).where('distributor_id', '=', distributorId).where('channel', '=', a.channel).execute();
+        await tx.updateTable('payout_accounts').set({ confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId, is_default: true }).where('id', '=', a.id).execute();
+        await audit.record(tx, actor, { action: 'payout_account.confirm', targetType: 'distributor', targetId: distributorId, before: { account_id: a.id, confirmed: false, added_by: { type: a.added_by_type, id: a.added_by_id } }, after: { account_id: a.id, confirmed: true, display: a.display } });
+        return view((await tx.selectFrom('payout_accounts').selectAll().where('id', '=', a.id).executeTakeFirstOrThrow()));
       });
     },
 
@@ -128,12 +177,19 @@ export function createPayoutAccountsService(deps: {
      * bank file by hand.
      */
     async pick(ex: Executor, tenantId: string, distributorId: string, channel: 'alipay' | 'wechat' | 'bank', accountId?: string): Promise<{ id: string } | null> {
-      let q = ex.selectFrom('payout_accounts').select(['id', 'channel']).where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).where('disabled_at', 'is', null);
+      let q = ex.selectFrom('payout_accounts').select(['id', 'channel', 'confirmed_at']).where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).where('disabled_at', 'is', null);
       q = accountId ? q.where('id', '=', accountId) : q.where('channel', '=', channel).where('is_default', '=', true);
       const row = await q.executeTakeFirst();
       if (accountId && (!row || row.channel !== channel)) throw invalid('payout_account_id is not an account of this distributor for this channel');
-      if (!row && channel !== 'bank') throw invalid(`the distributor has no ${channel} payout account`);
-      return row ?? null;
+      // Money never goes to an account a console user added until the distributor (or a second person) confirms it.
+      if (row && row.confirmed_at === null) throw invalidState('this payout account waits for the distributor\'s confirmation');
+      if (!row) {
+        const waiting = await ex.selectFrom('payout_accounts').select('id').where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
+          .where('channel', '=', channel).where('disabled_at', 'is', null).where('confirmed_at', 'is', null).executeTakeFirst();
+        if (waiting) throw invalidState(`the distributor's ${channel} payout account waits for its confirmation`);
+        if (channel !== 'bank') throw invalid(`the distributor has no ${channel} payout account`);
+      }
+      return row ? { id: row.id } : null;
     },
 
     /** Decrypted, for the payout call only; never returned by the API. */

@@ -27,7 +27,13 @@ const AccountInput = Type.Union([
   Strict({ channel: Type.Literal('wechat'), openid: Text(128, { minLength: 1, pattern: '^[A-Za-z0-9_-]+$' }), user_name: Type.Optional(Text(64, { minLength: 1 })) }),
   Strict({ channel: Type.Literal('bank'), account_no: Type.String({ minLength: 8, maxLength: 34, pattern: '^[0-9 ]+$' }), account_name: Text(64, { minLength: 1 }), bank_name: Text(64, { minLength: 1 }), branch: Type.Optional(Text(128)) }),
 ]);
-const AccountView = Strict({ id: Type.String(), distributor_id: Type.String(), channel: Type.String(), display: Type.String({ description: 'masked' }), is_default: Type.Boolean(), created_at: Timestamp() });
+const AccountView = Strict({
+  id: Type.String(), distributor_id: Type.String(), channel: Type.String(), display: Type.String({ description: 'masked' }), is_default: Type.Boolean(),
+  confirmed: Type.Boolean({ description: 'false while an account a console user added waits for the distributor (or a second finance user) to confirm it: no withdrawal goes to it, and it is not the default' }),
+  added_by: Nullable(Type.String({ description: 'who added it: distributor, api_key or admin' })),
+  created_at: Timestamp(),
+});
+const AccountParams = Strict({ id: Type.String({ maxLength: 64 }), account_id: Type.String({ maxLength: 64 }) });
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
@@ -97,12 +103,23 @@ export function withdrawalsRoutes(app: App, s: Services) {
 
   app.post('/v1/distributors/:id/payout-accounts', {
     config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
-    schema: { tags, summary: 'Add a payout account (stored encrypted; the newest of a channel is its default)', params: IdParams, body: AccountInput, response: { 201: AccountView, ...errors(403, 404) } },
+    schema: {
+      tags, summary: 'Add a payout account (stored encrypted; the newest confirmed one of a channel is its default). One a console user adds waits for confirmation',
+      params: IdParams, body: AccountInput, response: { 201: AccountView, ...errors(403, 404) },
+    },
   }, async (req, reply) => reply.code(201).send(await s.payoutAccounts.add(actor(req), req.params.id, req.body)));
+
+  app.post('/v1/distributors/:id/payout-accounts/:account_id/confirm', {
+    config: { auth: 'tenant_or_distributor', permission: 'finance:approve' },
+    schema: {
+      tags, summary: 'Confirm a payout account a console user added: the distributor itself, or a second person (not the user who added it); it becomes its channel\'s default',
+      params: AccountParams, body: OptionalBody(Strict({})), response: { 200: AccountView, ...errors(403, 404, 409) },
+    },
+  }, async (req) => s.payoutAccounts.confirm(actor(req), req.params.id, req.params.account_id));
 
   app.delete('/v1/distributors/:id/payout-accounts/:account_id', {
     config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
-    schema: { tags, summary: 'Remove a payout account', params: Strict({ id: Type.String({ maxLength: 64 }), account_id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), ...errors(403, 404) } },
+    schema: { tags, summary: 'Remove a payout account', params: AccountParams, response: { 204: Type.Null(), ...errors(403, 404) } },
   }, async (req, reply) => {
     await s.payoutAccounts.disable(actor(req), req.params.id, req.params.account_id);
     return reply.code(204).send(null);

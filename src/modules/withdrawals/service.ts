@@ -73,6 +73,24 @@ export function idempotencyScope(actorType: string, actorId: string | null): str
   return `withdrawal:${actorType}:${actorId ?? ''}`;
 }
 
+/** The system principal that acts for a rule (automatic approvals), with the request that set it off. */
+function systemActor(tenantId: string, job: string, requestId: string | null): Actor {
+  return { principal: { kind: 'system', tenantId, job }, requestId };
+}
+
+/**
+ * The four-eyes rule on payouts: the console user who asked for a withdrawal may neither approve
+ * it nor record it paid (issue 14: one finance user could request, approve and complete a payout
+ * alone). The merchant's API key is the merchant itself, not a person: the contract's flow, a
+ * request and its approval by the same key, stays.
+ */
+function refuseRequester(actor: Actor, w: WithdrawalRow, what: 'approve' | 'complete'): void {
+  const p = actor.principal;
+  if (p.kind === 'admin' && w.requested_by_type === 'admin' && w.requested_by_id === p.userId) {
+    throw new AppError('second_person_required', `the user who asked for a withdrawal cannot ${what} it: another finance user must`);
+  }
+}
+
 /**
  * Keys claimed before they were scoped by caller were stored under plain `withdrawal`. A retry of
  * such a request still finds its answer, but only for the caller that made it: the withdrawal it
@@ -269,7 +287,9 @@ export function createWithdrawalsService(deps: {
       }
       const id = newId('wd');
       const fee = withdrawalFee(body.amount_fen, w.fee_bp, w.fixed_fee_fen);
-      const autoApprove = body.amount_fen <= w.auto_approve_max_fen;
+      // A console user's request always waits for a second person: the rule approves only what a
+      // distributor or the merchant's integration asks for.
+      const autoApprove = body.amount_fen <= w.auto_approve_max_fen && actor.principal.kind !== 'admin';
       await tx.insertInto('withdrawals').values({
         id, tenant_id: tenantId, distributor_id: body.distributor_id, amount_fen: body.amount_fen, fee_fen: fee, channel: body.channel,
         payout_account_id: account?.id ?? null, status: autoApprove ? 'approved' : 'pending_review', requested_by_type: actorType, requested_by_id: actorId,
@@ -284,7 +304,20 @@ export function createWithdrawalsService(deps: {
       });
       let payout: PayoutRow | undefined;
       const row = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
-      if (autoApprove) payout = await handoff(tx, row);
+      if (actor.principal.kind === 'admin') {
+        await audit.record(tx, actor, { action: 'withdrawal.request', targetType: 'withdrawal', targetId: id, after: { distributor_id: body.distributor_id, amount_fen: body.amount_fen, channel: body.channel, payout_account_id: account?.id ?? null } });
+      }
+      if (autoApprove) {
+        payout = await handoff(tx, row);
+        // No person approved it: the rule did. The entry names the rule and the values that allowed it.
+        await audit.record(tx, systemActor(tenantId, 'withdrawal-auto-approve', actor.requestId), {
+          action: 'withdrawal.auto_approve', targetType: 'withdrawal', targetId: id, before: { status: 'requested' },
+          after: {
+            status: 'approved', payout_id: payout.id, rule: 'withdrawal.auto_approve_max_fen', auto_approve_max_fen: w.auto_approve_max_fen,
+            amount_fen: body.amount_fen, distributor_id: body.distributor_id, channel: body.channel, requested_by: { type: actorType, id: actorId },
+          },
+        });
+      }
       const view = withdrawalView(row, payout);
       if (idempotencyKey) {
         await tx.updateTable('idempotency_keys').set({ response_status: 201, response_body: JSON.stringify(view) })
@@ -337,6 +370,7 @@ export function createWithdrawalsService(deps: {
           if (w.status === 'approved' || w.status === 'paid') return withdrawalView(w, await tx.selectFrom('payouts').selectAll().where('withdrawal_id', '=', id).executeTakeFirst());
           throw invalidState(`a ${w.status} withdrawal cannot be approved`);
         }
+        refuseRequester(actor, w, 'approve');
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
         await tx.updateTable('withdrawals').set({ status: 'approved', approved_at: now, reviewed_by: actorId, updated_at: now }).where('id', '=', id).execute();
@@ -380,6 +414,8 @@ export function createWithdrawalsService(deps: {
         const { w, p } = await load(tx, tenantId, id);
         if (channels.get(w.channel).online) throw invalidState(`${w.channel} payouts are settled by the provider, not by hand`);
         if (w.status !== 'approved' || !p) throw invalidState(`a ${w.status} withdrawal cannot be ${outcome.paid ? 'completed' : 'failed'}`);
+        // Failing gives the money back; completing says it left: not by the person who asked for it.
+        if (outcome.paid) refuseRequester(actor, w, 'complete');
         if (outcome.paid) {
           await tx.updateTable('withdrawals').set({ reference: outcome.reference }).where('id', '=', id).execute();
         }

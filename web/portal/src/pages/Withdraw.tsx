@@ -120,7 +120,9 @@ export function WithdrawPage() {
   const channelAccounts = accounts.filter((a) => a.channel === channel);
   useEffect(() => {
     if (channel === 'manual' || channel === null) { setAccountId(null); return; }
-    setAccountId((id) => (channelAccounts.some((a) => a.id === id) ? id : (channelAccounts.find((a) => a.is_default) ?? channelAccounts[0])?.id ?? null));
+    // Only a confirmed account can be paid to; one staff added waits for the distributor's confirmation below.
+    const payable = channelAccounts.filter((a) => a.confirmed);
+    setAccountId((id) => (payable.some((a) => a.id === id) ? id : (payable.find((a) => a.is_default) ?? payable[0])?.id ?? null));
   }, [channel, accounts]); // eslint-disable-line react-hooks/exhaustive-deps -- channelAccounts derives from these
 
   if (error || balanceError) return <ErrorBlock status="default" title={t('common.error', { message: error ?? balanceError ?? '' })} />;
@@ -157,6 +159,18 @@ export function WithdrawPage() {
       Toast.show({ icon: 'fail', content: t('common.error', { message: messageOf(err) }) });
     } finally {
       setBusy(false);
+    }
+  }
+
+  async function confirmAccount(a: PayoutAccount) {
+    if (!await Dialog.confirm({ content: t('withdraw.confirmAccountAsk', { account: a.display }), confirmText: t('withdraw.confirmAccount'), cancelText: t('common.cancel') })) return;
+    try {
+      await api.post(`${distributorPath}/payout-accounts/${encodeURIComponent(a.id)}/confirm`, {});
+      Toast.show({ icon: 'success', content: t('withdraw.accountConfirmed') });
+      await loadAccounts();
+      setAccountId(a.id);
+    } catch (err) {
+      Toast.show({ icon: 'fail', content: t('common.error', { message: messageOf(err) }) });
     }
   }
 
@@ -202,8 +216,14 @@ export function WithdrawPage() {
               <Radio.Group value={accountId} onChange={(v) => setAccountId(String(v))}>
                 <List aria-labelledby="account-label" data-testid="accounts">
                   {channelAccounts.map((a) => (
-                    <List.Item key={a.id} prefix={<Radio value={a.id} aria-label={a.display} />}
-                      extra={<Button size="mini" fill="none" onClick={() => void removeAccount(a)}>{t('withdraw.remove')}</Button>}>
+                    <List.Item key={a.id} prefix={<Radio value={a.id} aria-label={a.display} disabled={!a.confirmed} />}
+                      description={a.confirmed ? undefined : <span data-testid="account-unconfirmed">{t('withdraw.unconfirmed')}</span>}
+                      extra={(
+                        <Space>
+                          {!a.confirmed && <Button size="mini" color="primary" onClick={() => void confirmAccount(a)} data-testid={`account-confirm-${a.id}`}>{t('withdraw.confirmAccount')}</Button>}
+                          <Button size="mini" fill="none" onClick={() => void removeAccount(a)}>{t('withdraw.remove')}</Button>
+                        </Space>
+                      )}>
                       <span data-testid="account-display">{a.display}</span>
                     </List.Item>
                   ))}

@@ -105,6 +105,128 @@ export const ordersRepo = {
       where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[]))`;
   },
 
+  /**
+   * Locks the orders of these external ids in id order (a batch of events takes its orders' rows
+   * first, as one event always has, and in one order, so batches sharing orders queue on them).
+   */
+  async lockManyByExternal(db: Executor, tenantId: string, externalIds: string[]): Promise<OrderRow[]> {
+    if (externalIds.length === 0) return [];
+    return db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('external_id', 'in', externalIds).orderBy('id').forUpdate().execute();
+  },
+
+  /**
+   * What a batch of events reads once its orders are locked, in one round trip: the answers kept
+   * under these Idempotency-Keys, the tenant's newest rule version (`version`, a scalar subquery)
+   * and the orders' items (by position) and lines (by level, creation, id, as `commissions` reads
+   * them). A separate statement from the lock on purpose: a statement that waited for a row lock
+   * still reads everything else as it stood when it started, and would miss the key and the
+   * refund the transaction it waited for had just committed.
+   */
+  async eventBatchRead(db: Executor, tenantId: string, orderIds: string[], keys: { scope: string; key: string }[], version: RawBuilder<number | null>): Promise<{
+    version: number | null; keys: { scope: string; key: string; request_hash: string; response_body: unknown }[]; items: OrderItemRow[]; lines: CommissionRow[];
+  }> {
+    const r = await sql<{ version: number | null; keys: { scope: string; key: string; request_hash: string; response_body: unknown }[] | null; items: OrderItemRow[] | null; lines: (Omit<CommissionRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at'> & Record<'created_at' | 'available_at' | 'settled_at' | 'reversed_at', string | null>)[] | null }>`
+      select ${version} as version,
+        (select json_agg(json_build_object('scope', k.scope, 'key', k.key, 'request_hash', k.request_hash, 'response_body', k.response_body))
+           from idempotency_keys k join unnest(${keys.map((k) => k.scope)}::text[], ${keys.map((k) => k.key)}::text[]) as v(scope, key)
+             on k.tenant_id = ${tenantId} and k.scope = v.scope and k.key = v.key) as keys,
+        (select json_agg(i order by i.order_id, i.position) from order_items i where i.order_id = any(${orderIds}::text[])) as items,
+        (select json_agg(c order by c.order_id, c.level, c.created_at, c.id) from commissions c where c.order_id = any(${orderIds}::text[])) as lines`.execute(db);
+    const row = r.rows[0]!;
+    const date = (v: string | null) => (v === null ? null : new Date(v));
+    return {
+      version: row.version,
+      keys: row.keys ?? [],
+      items: row.items ?? [],
+      lines: (row.lines ?? []).map((c) => ({ ...c, created_at: new Date(c.created_at!), available_at: date(c.available_at), settled_at: date(c.settled_at), reversed_at: date(c.reversed_at) })),
+    };
+  },
+
+  /**
+   * Locks what refunds of these orders will lock, in the order every transaction takes them: the
+   * buyers' customer rows (by external id), the orders' lines (by id), then the ledger accounts
+   * those lines' money sits in (by id). A batch of refunds then takes nothing later that another
+   * transaction could hold while waiting for something the batch already has: refund by refund,
+   * the second would lock its buyer after the first's accounts.
+   */
+  async lockForRefunds(db: Executor, tenantId: string, buyers: string[], orderIds: string[]): Promise<void> {
+    await sql`
+      with buyers as materialized (
+        select external_id from customers where tenant_id = ${tenantId} and external_id = any(${buyers}::text[]) order by external_id for update
+      ), lines as materialized (
+        select id, beneficiary_id, status from commissions
+         where order_id = any(${orderIds}::text[]) and (select count(*) from buyers) >= 0 order by id for update
+      ), owed as (
+        select distinct beneficiary_id as owner_id, case status when 'settled' then 'withdrawable' else status end as purpose
+          from lines where status <> 'reversed'
+      ), locked as materialized (
+        select a.id from accounts a join owed o on a.owner_id = o.owner_id and a.purpose = o.purpose
+         where a.tenant_id = ${tenantId} and a.cached order by a.id for no key update
+      )
+      select count(*) from locked`.execute(db);
+  },
+
+  /**
+   * An order's state after an event, written whole (a refund writes the statuses and times that
+   * shipped and received events of the same batch left in memory, together with its amount).
+   */
+  async saveState(db: Executor, o: OrderRow): Promise<void> {
+    await db.updateTable('orders').set({
+      status: o.status, refunded_fen: o.refunded_fen, shipped_at: o.shipped_at, received_at: o.received_at, cancelled_at: o.cancelled_at, updated_at: o.updated_at,
+    }).where('id', '=', o.id).execute();
+  },
+
+  /**
+   * What a batch of events writes at its end, in one statement: the orders' new statuses and
+   * times, the events, and the answers kept under Idempotency-Keys.
+   */
+  async eventBatchWrite(db: Executor, tenantId: string, w: { orders: OrderRow[]; events: NewEvent[]; keys: { scope: string; key: string; request_hash: string; response_body: string }[] }): Promise<void> {
+    if (w.orders.length === 0 && w.events.length === 0 && w.keys.length === 0) return;
+    const o = w.orders;
+    await sql`
+      with states as (
+        update orders t set status = v.status, shipped_at = v.shipped_at, received_at = v.received_at, cancelled_at = v.cancelled_at, updated_at = v.updated_at
+          from unnest(${o.map((x) => x.id)}::text[], ${o.map((x) => x.status)}::text[], ${o.map((x) => x.shipped_at)}::timestamptz[],
+                      ${o.map((x) => x.received_at)}::timestamptz[], ${o.map((x) => x.cancelled_at)}::timestamptz[], ${o.map((x) => x.updated_at)}::timestamptz[])
+            as v(id, status, shipped_at, received_at, cancelled_at, updated_at)
+         where t.id = v.id returning 1
+      ), events as (${insertRows('order_events', EVENT_COLUMNS, w.events, sql`returning 1`)}),
+      keys as (
+        insert into idempotency_keys (tenant_id, scope, key, request_hash, response_status, response_body)
+        select ${tenantId}, v.scope, v.key, v.hash, 200, v.body::jsonb
+          from unnest(${w.keys.map((k) => k.scope)}::text[], ${w.keys.map((k) => k.key)}::text[], ${w.keys.map((k) => k.request_hash)}::text[], ${w.keys.map((k) => k.response_body)}::text[])
+            as v(scope, key, hash, body)
+        returning 1
+      )
+      select (select count(*) from states) + (select count(*) from events) + (select count(*) from keys) as n`.execute(db);
+  },
+
+  /**
+   * Receipt of up to `limit` orders of a tenant shipped at or before `cutoff` that the buyer never
+   * confirmed, in one statement: each received `days` after it was shipped, with its event. SKIP
+   * LOCKED: several workers share the due orders, and an order whose event is being applied is
+   * left for the next pass.
+   */
+  async autoReceive(db: Executor, tenantId: string, a: { cutoff: Date; days: number; now: Date; limit: number; eventIds: string[]; actorType: string; actorId: string | null }): Promise<number> {
+    const r = await sql<{ n: number }>`
+      with due as (
+        select id from orders where tenant_id = ${tenantId} and status = 'shipped' and shipped_at <= ${a.cutoff}
+         order by shipped_at, id limit ${a.limit} for update skip locked
+      ), received as (
+        update orders o set status = 'received', received_at = o.shipped_at + ${a.days * 86_400} * interval '1 second', updated_at = ${a.now}
+          from due where o.id = due.id
+        returning o.id, o.received_at, o.shipped_at
+      ), events as (
+        insert into order_events (id, tenant_id, order_id, type, at, refund_fen, details, actor_type, actor_id, request_id)
+        select (${a.eventIds}::text[])[(row_number() over (order by r.shipped_at, r.id))::int], ${tenantId}, r.id, 'received', r.received_at, null, '{}'::jsonb,
+               ${a.actorType}, ${a.actorId}, null
+          from received r
+        returning 1
+      )
+      select count(*)::int as n from events`.execute(db);
+    return r.rows[0]!.n;
+  },
+
   async findByExternal(db: Executor, tenantId: string, externalId: string) {
     return db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
   },

@@ -1,0 +1,351 @@
+import { sql, type Insertable } from 'kysely';
+import type { Tx } from '../../db/database.ts';
+import { RetryTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../app/context.ts';
+import { AppError, conflict, invalid, invalidState, isDatabaseUnavailable, isRetryableTxError, notFound } from '../../app/errors.ts';
+import { actorOf } from '../../app/principal.ts';
+import type { OrderEventsTable, OrderStatus } from '../../db/schema.ts';
+import { newId } from '../../lib/ids.ts';
+import { localDate, localMonth } from '../../lib/time.ts';
+import type { Settled } from '../../lib/group-commit.ts';
+import { allocateRefund, recomputeLine, refundForUnits } from '../commissions/calculator.ts';
+import type { Ledger, Leg } from '../ledger/service.ts';
+import type { RulesService } from '../rules/service.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
+import type { RiskEngine } from '../risk/engine.ts';
+import type { ProgramSettings } from '../program/schema.ts';
+import type { TenantContexts } from './contexts.ts';
+import { ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
+import type { OrderEventBody, OrderView } from './schema.ts';
+import { accountOfStatus, orderViewOf, TRANSITIONS } from './view.ts';
+
+/** One POST /v1/orders/{external_id}/events (or a webhook's or a queue message's event) waiting for its batch. */
+export interface EventRequest {
+  actor: Actor;
+  externalId: string;
+  body: OrderEventBody;
+  /** requestHash(body): the same Idempotency-Key with another body is a conflict. */
+  hash: string;
+  idempotencyKey: string | undefined;
+}
+
+/** An event's answer: the order after it, and whether it is the answer kept under its Idempotency-Key. */
+export interface EventAnswer { order: OrderView; replayed: boolean }
+
+/** One order of a batch as the events so far have left it. */
+interface Working {
+  row: OrderRow;
+  items: OrderItemRow[];
+  lines: CommissionRow[];
+  /** Its row differs from the database's: written with the batch's last statement. */
+  dirty: boolean;
+}
+
+/** Per-line refunds of an event: fen and units per order item id. */
+type RefundPlan = Map<string, { fen: number; quantity: number }>;
+
+/**
+ * Group commit of order events (shipped, received, refunded, cancelled). A batch of one tenant's
+ * events is applied in one transaction with the same result as applying them one at a time in
+ * the order they came: the batch's orders are locked in one statement (id order: an order's row is
+ * what its events have always locked first), what the events read — the Idempotency-Keys' kept
+ * answers, the orders' items and lines, the program — in one more, and then each event is decided
+ * in memory against the order as the events before it left it. Status changes, the events'
+ * rows and the answers kept under keys go in together as the last statement. A refund or a
+ * cancellation reverses commission lines, which touches the ledger, sales, caps and rollups: it
+ * runs its statements where it stands in the sequence, under a savepoint of its own, so one that
+ * fails is answered with its error and the others stand.
+ *
+ * Errors per event, as one at a time: not_found (no such order), conflict (a key used with
+ * another body), invalid_state (a transition the order's state does not allow, or nothing left
+ * to refund) and invalid_request (a refund that does not fit).
+ */
+export function createOrderEvents(deps: {
+  clock: Clock; ledger: Ledger; riskEngine: RiskEngine; analytics: AnalyticsRecorder; rules: RulesService; contexts: TenantContexts;
+}) {
+  const { clock, ledger, riskEngine, rules, contexts } = deps;
+
+  async function applyMany(tx: Tx, tenantId: string, requests: EventRequest[]): Promise<Settled<EventAnswer>[]> {
+    const out: Settled<EventAnswer>[] = new Array(requests.length);
+    // ---- locked and read once: the orders (one statement), then keys, items, lines and the rule version (one more)
+    const rows = await ordersRepo.lockManyByExternal(tx, tenantId, [...new Set(requests.map((r) => r.externalId))]);
+    const orders = new Map(rows.map((o): [string, Working] => [o.external_id, { row: o, items: [], lines: [], dirty: false }]));
+    const scopeOf = (w: Working) => `order_event:${w.row.id}`;
+    const wanted = requests.flatMap((r) => {
+      const w = orders.get(r.externalId);
+      return w && r.idempotencyKey !== undefined ? [{ scope: scopeOf(w), key: r.idempotencyKey }] : [];
+    });
+    const read = rows.length === 0
+      ? { version: null, keys: [], items: [], lines: [] }
+      : await ordersRepo.eventBatchRead(tx, tenantId, rows.map((o) => o.id), wanted, rules.latestVersionSql(tenantId));
+    const byId = new Map([...orders.values()].map((w) => [w.row.id, w]));
+    for (const i of read.items) byId.get(i.order_id)?.items.push(i);
+    for (const c of read.lines) byId.get(c.order_id)?.lines.push(c);
+    /** The answers kept under keys, and those this batch keeps, by scope and key. */
+    const kept = new Map<string, { hash: string; answer: OrderView }>();
+    const keyOf = (scope: string, key: string) => `${scope}\u0000${key}`;
+    for (const k of read.keys) kept.set(keyOf(k.scope, k.key), { hash: k.request_hash, answer: k.response_body as OrderView });
+
+    // ---- what refunds need, taken once before the first of them runs
+    let settings: ProgramSettings | undefined;
+    const refunding = requests.filter((r) => (r.body.type === 'refunded' || r.body.type === 'cancelled') && orders.has(r.externalId));
+    const prepareRefunds = async (): Promise<ProgramSettings> => {
+      if (settings) return settings;
+      settings = (await contexts.at(tx, tenantId, read.version)).settings;
+      // One refund locks its buyer, its lines and its accounts in that order by itself; several
+      // take all of theirs first, so no refund of the batch locks a buyer after another's accounts.
+      if (refunding.length > 1) {
+        const ws = refunding.map((r) => orders.get(r.externalId)!);
+        await ordersRepo.lockForRefunds(tx, tenantId, [...new Set(ws.map((w) => w.row.buyer_external_id))], [...new Set(ws.map((w) => w.row.id))]);
+      }
+      return settings;
+    };
+
+    // ---- the events, one after another, in memory (refunds run their statements as they come)
+    const eventRows: Insertable<OrderEventsTable>[] = [];
+    const newKeys: { scope: string; key: string; request_hash: string; response_body: string }[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i]!;
+      const w = orders.get(r.externalId);
+      if (!w) {
+        out[i] = { ok: false, error: notFound('order') };
+        continue;
+      }
+      const scope = scopeOf(w);
+      if (r.idempotencyKey !== undefined) {
+        const prior = kept.get(keyOf(scope, r.idempotencyKey));
+        if (prior) {
+          out[i] = prior.hash === r.hash
+            ? { ok: true, value: { order: prior.answer, replayed: true } }
+            : { ok: false, error: conflict('this Idempotency-Key was used with a different body') };
+          continue;
+        }
+      }
+      try {
+        const event = await apply(tx, w, r, i, requests.length === 1, prepareRefunds);
+        eventRows.push(event);
+        const answer = orderViewOf(w.row, w.items, w.lines);
+        out[i] = { ok: true, value: { order: answer, replayed: false } };
+        if (r.idempotencyKey !== undefined) {
+          kept.set(keyOf(scope, r.idempotencyKey), { hash: r.hash, answer });
+          newKeys.push({ scope, key: r.idempotencyKey, request_hash: r.hash, response_body: JSON.stringify(answer) });
+        }
+      } catch (error) {
+        // A fault of the whole transaction (a deadlock, the database away, a lone refund that
+        // failed midway) is the batch's: it rolls back, and is retried or split.
+        if (error instanceof FailBatch) throw error.error;
+        if (!(error instanceof AppError) && mustFailBatch(error)) throw error;
+        out[i] = { ok: false, error };
+      }
+    }
+
+    // ---- written: the orders' statuses and times, the events, the kept answers
+    await ordersRepo.eventBatchWrite(tx, tenantId, { orders: [...orders.values()].filter((w) => w.dirty).map((w) => w.row), events: eventRows, keys: newKeys });
+    return out;
+  }
+
+  /**
+   * One event against the order as the batch has left it; answers its row for order_events and
+   * leaves `w` as the order stands after it. Refused before anything is written (invalid_state,
+   * invalid_request), or, for a refund, rolled back to its savepoint when it fails midway.
+   */
+  async function apply(tx: Tx, w: Working, r: EventRequest, index: number, alone: boolean, prepareRefunds: () => Promise<ProgramSettings>): Promise<Insertable<OrderEventsTable>> {
+    const body = r.body;
+    const now = clock.now();
+    const at = body.at ? new Date(body.at) : now;
+    const order = w.row;
+    if (!TRANSITIONS[body.type].includes(order.status)) throw invalidState(`a ${order.status} order cannot be ${body.type}`);
+    const eventId = newId('evt');
+    let refundFen: number | null = null;
+    switch (body.type) {
+      case 'shipped':
+        w.row = { ...order, status: 'shipped', shipped_at: at, updated_at: now };
+        w.dirty = true;
+        break;
+      case 'received':
+        w.row = { ...order, status: 'received', received_at: at, updated_at: now };
+        w.dirty = true;
+        break;
+      case 'cancelled':
+      case 'refunded': {
+        const cancel = body.type === 'cancelled';
+        if (!cancel && order.paid_fen - order.refunded_fen === 0 && !body.items) throw invalidState('nothing is left to refund');
+        const plan = planRefund(w.items, body, cancel);
+        const settings = await prepareRefunds().catch((error: unknown) => { throw new FailBatch(error); });
+        const run = async () => {
+          const total = await applyRefund(tx, order, w.items, plan, eventId, settings);
+          const refunded = order.refunded_fen + total;
+          const status: OrderStatus = cancel ? 'cancelled' : refunded >= order.paid_fen ? 'refunded' : order.status;
+          const next: OrderRow = { ...order, status, refunded_fen: refunded, updated_at: now, ...(cancel ? { cancelled_at: at } : {}) };
+          // Written whole: with it go the statuses and times that events of this batch before it
+          // left in memory, so the order row is as it stands before anything below reads it.
+          await ordersRepo.saveState(tx, next);
+          if (next.seller_id) await riskEngine.assessRefund(tx, next.tenant_id, settings, next.seller_id);
+          // The recorder keeps refunds only (shipped and received change no rollup).
+          await deps.analytics.record(tx, { type: 'order_event', tenantId: next.tenant_id, timezone: settings.timezone, eventId, kind: body.type, refundFen: total, order: next });
+          return { next, total, lines: await ordersRepo.commissions(tx, order.id) };
+        };
+        // Alone in its batch, a refund that fails fails its transaction, as it always has; among
+        // others it rolls back to its own savepoint. Savepoints are not released: a release is a
+        // round trip and buys nothing, they all commit with the batch.
+        const done = alone ? await run().catch((error: unknown) => { throw new FailBatch(error); }) : await underSavepoint(tx, `order_event_${index}`, run);
+        w.row = done.next;
+        w.items = w.items.map((i) => {
+          const p = plan.get(i.id);
+          return p ? { ...i, refunded_fen: i.refunded_fen + p.fen, refunded_quantity: i.refunded_quantity + p.quantity } : i;
+        });
+        w.lines = done.lines;
+        w.dirty = false;
+        refundFen = done.total;
+        break;
+      }
+      default: {
+        const never: never = body.type;
+        throw invalid(`unknown event ${String(never)}`);
+      }
+    }
+    const { actorType, actorId } = actorOf(r.actor.principal);
+    return {
+      id: eventId, tenant_id: order.tenant_id, order_id: order.id, type: body.type, at, refund_fen: refundFen,
+      details: JSON.stringify({ ...(body.items ? { items: body.items } : {}), ...(body.reason ? { reason: body.reason } : {}) }),
+      actor_type: actorType, actor_id: actorId, request_id: r.actor.requestId,
+    };
+  }
+
+  /**
+   * Applies refunds to order lines and recomputes each commission line on what remains. Before
+   * settlement a line changes itself (and is reversed at 0); after settlement a clawback line
+   * takes the difference from the withdrawable balance, which may go negative.
+   */
+  async function applyRefund(tx: Tx, order: OrderRow, items: OrderItemRow[], refunds: RefundPlan, eventId: string, settings: { timezone: string; caps: { per_day_fen: number } }) {
+    const now = clock.now();
+    const total = [...refunds.values()].reduce((s, r) => s + r.fen, 0);
+    // The buyer's row first, before any ledger account: a new order of the same buyer locks the
+    // customer row and then its chain's accounts, so taking them the other way round here
+    // deadlocked a refund against a concurrent order (seen on PostgreSQL in orders-races).
+    await tx.updateTable('customers').set((eb) => ({ purchases_fen: eb('purchases_fen', '-', total) }))
+      .where('tenant_id', '=', order.tenant_id).where('external_id', '=', order.buyer_external_id).execute();
+    await ordersRepo.updateItemRefunds(tx, [...refunds.entries()].map(([id, r]) => ({ id, fen: r.fen, quantity: r.quantity })));
+    const after = new Map(items.map((i) => {
+      const r = refunds.get(i.id);
+      return [i.id, { ...i, refunded_fen: i.refunded_fen + (r?.fen ?? 0), refunded_quantity: i.refunded_quantity + (r?.quantity ?? 0) }];
+    }));
+    const lines = await ordersRepo.lockCommissions(tx, order.id);
+    // A settled line keeps its figures; what refunds took back since lives in its clawback lines.
+    const clawedBack = new Map<string, number>();
+    const clawedBackBase = new Map<string, number>();
+    for (const c of lines) {
+      if (c.kind !== 'clawback' || !c.clawback_of) continue;
+      clawedBack.set(c.clawback_of, (clawedBack.get(c.clawback_of) ?? 0) + c.amount_fen);
+      clawedBackBase.set(c.clawback_of, (clawedBackBase.get(c.clawback_of) ?? 0) + c.base_fen);
+    }
+    const legs: Leg[] = [];
+    const dailyDelta = new Map<string, number>();
+    let reversedTotal = 0;
+    for (const c of lines) {
+      if (c.kind !== 'commission' || !c.order_item_id || !refunds.has(c.order_item_id)) continue;
+      const item = after.get(c.order_item_id)!;
+      const effective = c.amount_fen + (clawedBack.get(c.id) ?? 0);
+      const next = recomputeLine(
+        { rateKind: c.rate_kind, rateBp: c.rate_bp, fixedFen: c.fixed_fen, currentFen: effective },
+        { quantity: item.quantity, paid_fen: item.paid_fen, remaining_fen: item.paid_fen - item.refunded_fen, refunded_quantity: item.refunded_quantity },
+      );
+      const delta = effective - next.amountFen;
+      if (c.status === 'reversed') {
+        // Nothing left to take back, but the line still shows the base it stands on.
+        await tx.updateTable('commissions').set({ base_fen: next.baseFen, units: next.units }).where('id', '=', c.id).execute();
+        continue;
+      }
+      if (c.status === 'settled') {
+        if (delta <= 0) continue;
+        const id = newId('cm');
+        await ordersRepo.insertCommissions(tx, [{
+          id, tenant_id: order.tenant_id, order_id: order.id, order_item_id: c.order_item_id, beneficiary_id: c.beneficiary_id, level: c.level,
+          kind: 'clawback', clawback_of: c.id, rule_version: c.rule_version, rate_source: 'clawback', rate_kind: c.rate_kind, rate_bp: c.rate_bp,
+          fixed_fen: c.fixed_fen, beneficiary_grade: c.beneficiary_grade, units: 0,
+          base_fen: next.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0)), original_base_fen: next.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0)),
+          amount_fen: -delta, original_amount_fen: -delta, status: 'settled', settled_at: now, created_at: now,
+        }]);
+        legs.push({ owner: c.beneficiary_id, purpose: 'withdrawable', amount: -delta, commissionId: id });
+      } else {
+        await tx.updateTable('commissions').set({
+          base_fen: next.baseFen, units: next.units, amount_fen: next.amountFen,
+          ...(next.amountFen === 0 ? { status: 'reversed' as const, reversed_at: now } : {}),
+        }).where('id', '=', c.id).execute();
+        if (delta > 0) legs.push({ owner: c.beneficiary_id, purpose: accountOfStatus(c.status), amount: -delta, commissionId: c.id });
+      }
+      if (delta > 0) {
+        reversedTotal += delta;
+        dailyDelta.set(c.beneficiary_id, (dailyDelta.get(c.beneficiary_id) ?? 0) - delta);
+      }
+    }
+    if (legs.length > 0) {
+      legs.push({ owner: 'tenant', purpose: 'commission_expense', amount: reversedTotal });
+      await ledger.post(tx, { tenantId: order.tenant_id, kind: 'refund', refType: 'order_event', refId: eventId, memo: order.external_id, legs });
+    }
+    if (order.seller_id) await ordersRepo.addSales(tx, order.tenant_id, order.seller_id, localMonth(order.paid_at, settings.timezone), -total, 0, total);
+    if (settings.caps.per_day_fen > 0 && dailyDelta.size > 0) {
+      await ordersRepo.lockDaily(tx, order.tenant_id, [...dailyDelta.keys()], localDate(order.paid_at, settings.timezone));
+      await ordersRepo.addDaily(tx, dailyDelta, localDate(order.paid_at, settings.timezone));
+    }
+    return total;
+  }
+
+  return { applyMany };
+}
+
+/** Turns a refund request (an amount, or lines and quantities) into per-line refunds. Pure. */
+export function planRefund(items: OrderItemRow[], body: OrderEventBody, cancelAll: boolean): RefundPlan {
+  const plan: RefundPlan = new Map();
+  const remaining = items.map((i) => i.paid_fen - i.refunded_fen);
+  const still = remaining.reduce((s, r) => s + r, 0);
+  if (cancelAll) {
+    items.forEach((i, k) => { if (remaining[k]! > 0 || i.quantity > i.refunded_quantity) plan.set(i.id, { fen: remaining[k]!, quantity: i.quantity - i.refunded_quantity }); });
+    return plan;
+  }
+  if (body.items && body.refund_fen !== undefined) throw invalid('give refund_fen or items, not both');
+  if (body.items) {
+    for (const r of body.items) {
+      const matches = items.filter((i) => (r.position !== undefined ? i.position === r.position : r.sku !== undefined && i.sku === r.sku));
+      if (r.position === undefined && r.sku === undefined) throw invalid('each refunded item needs a position or a sku');
+      const item = matches.find((i) => i.quantity - i.refunded_quantity - (plan.get(i.id)?.quantity ?? 0) >= r.quantity);
+      if (!item) throw invalid(`no order line ${r.position ?? r.sku} with ${r.quantity} unit(s) left to refund`);
+      const prior = plan.get(item.id) ?? { fen: 0, quantity: 0 };
+      const heldUnits = item.quantity - item.refunded_quantity - prior.quantity;
+      const fen = refundForUnits(item.paid_fen - item.refunded_fen - prior.fen, heldUnits, r.quantity);
+      plan.set(item.id, { fen: prior.fen + fen, quantity: prior.quantity + r.quantity });
+    }
+    return plan;
+  }
+  if (body.refund_fen === undefined) throw invalid('refunded needs refund_fen (or items)');
+  if (body.refund_fen > still) throw invalid(`refund_fen ${body.refund_fen} exceeds what is still paid (${still})`);
+  const shares = allocateRefund(remaining, body.refund_fen);
+  items.forEach((i, k) => { if (shares[k]! > 0) plan.set(i.id, { fen: shares[k]!, quantity: 0 }); });
+  return plan;
+}
+
+/** Thrown out of an event to fail the batch's transaction with `error`. */
+class FailBatch extends Error {
+  constructor(readonly error: unknown) { super('the batch fails'); }
+}
+
+/** Faults that are the transaction's, not one event's: the batch fails (and is retried or split). */
+function mustFailBatch(error: unknown): boolean {
+  return isRetryableTxError(error) || isDatabaseUnavailable(error) || error instanceof RetryTransaction;
+}
+
+/** Runs `fn` under a savepoint; on its failure rolls back to it (unless the whole transaction must fail) and rethrows. */
+async function underSavepoint<T>(tx: Tx, name: string, fn: () => Promise<T>): Promise<T> {
+  await sql`savepoint ${sql.raw(name)}`.execute(tx);
+  try {
+    return await fn();
+  } catch (error) {
+    if (mustFailBatch(error)) throw error;
+    try {
+      await sql`rollback to savepoint ${sql.raw(name)}`.execute(tx);
+    } catch (rollback) {
+      throw new FailBatch(rollback);
+    }
+    throw error;
+  }
+}

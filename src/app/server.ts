@@ -158,7 +158,11 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   if (legacyProfiles.moved > 0) app.log.info({ rows: legacyProfiles.moved }, 'personal data of older application profiles encrypted');
   if (legacyProfiles.skipped.length > 0) app.log.warn({ rows: legacyProfiles.skipped.length, first: legacyProfiles.skipped[0] }, 'application profiles left in plaintext: their contact ciphertext needs a key that is not configured');
 
-  const scheduler = createScheduler({ services, log: app.log, tickMs: config.jobsIntervalSeconds * 1000 });
+  const scheduler = createScheduler({
+    services, log: app.log, tickMs: config.jobsIntervalSeconds * 1000,
+    // PGlite has no autovacuum: statistics hourly, dead rows reclaimed daily.
+    ...(database.kind === 'pglite' ? { maintenance: { analyzeEveryMs: 3_600_000, vacuumEveryMs: 86_400_000 } } : {}),
+  });
   const orderSource = overrides.orderSource ?? (config.amqpUrl
     ? createAmqpSource({ url: config.amqpUrl, queue: config.amqpQueue, prefetch: config.amqpPrefetch, maxAttempts: config.amqpMaxAttempts, log: app.log })
     : createMemorySource({ prefetch: config.amqpPrefetch, maxAttempts: config.amqpMaxAttempts }));

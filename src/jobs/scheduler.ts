@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from '../app/services.ts';
+import { sql } from 'kysely';
 import { ulid } from '../lib/ids.ts';
 import { isDatabaseUnavailable } from '../app/errors.ts';
 
-export type JobName = 'auto-receive' | 'settlement' | 'payouts';
+export type JobName = 'auto-receive' | 'settlement' | 'payouts' | 'maintenance';
 export type JobOutcome = 'done' | 'skipped' | 'failed';
 
 export interface JobResult {
@@ -22,9 +23,21 @@ export interface JobResult {
  * payouts are leased one at a time. Each run logs its run id and an outcome: done, skipped or
  * failed.
  */
-export function createScheduler(deps: { services: Services; log: FastifyBaseLogger; tickMs?: number }) {
+export function createScheduler(deps: {
+  services: Services; log: FastifyBaseLogger; tickMs?: number;
+  /**
+   * The embedded database has no autovacuum: without this, its statistics are never refreshed
+   * (or go stale after a manual ANALYZE of small tables, and foreign-key checks scan whole
+   * tables) and dead rows are never reclaimed. `analyzeEveryMs` ANALYZEs, `vacuumEveryMs`
+   * VACUUMs (which holds the one connection meanwhile, so rarely). PostgreSQL does both itself.
+   */
+  maintenance?: { analyzeEveryMs: number; vacuumEveryMs: number } | undefined;
+}) {
   const { services, log } = deps;
   const tickMs = deps.tickMs ?? 30_000;
+  const started = Date.now();
+  let analyzedAt = started;
+  let vacuumedAt = started;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<JobResult[]> | undefined;
   let stopped = false;
@@ -60,6 +73,20 @@ export function createScheduler(deps: { services: Services; log: FastifyBaseLogg
         const r = await services.settlement.runDue(id, now);
         return { outcome: r.ran ? 'done' : 'skipped', detail: r };
       }));
+    }
+    if (!stopped && deps.maintenance) {
+      const m = deps.maintenance;
+      const due = Date.now();
+      if (due - vacuumedAt >= m.vacuumEveryMs || due - analyzedAt >= m.analyzeEveryMs) {
+        const vacuum = due - vacuumedAt >= m.vacuumEveryMs;
+        results.push(await runJob('maintenance', null, async () => {
+          const t0 = Date.now();
+          await sql.raw(vacuum ? 'vacuum (analyze)' : 'analyze').execute(services.db);
+          analyzedAt = Date.now();
+          if (vacuum) vacuumedAt = analyzedAt;
+          return { outcome: 'done', detail: { vacuum, ms: Date.now() - t0 } };
+        }));
+      }
     }
     if (!stopped) {
       results.push(await runJob('payouts', null, async () => {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { ManualClock } from '../../src/app/context.ts';
@@ -103,5 +104,29 @@ describe('the scheduler', () => {
     const results = await t.scheduler.tick();
     expect(mine(results, id, 'settlement')).toEqual(['skipped']);
     expect((await t.call('GET', `/v1/distributors/${a.id}/balance`, { token: key })).data.pending_fen).toBe(1000);
+  });
+});
+
+describe('database maintenance (the embedded database has no autovacuum)', () => {
+  let t: TestServer;
+  beforeAll(async () => { t = await startTestServer(); });
+  afterAll(async () => { await t?.close(); });
+
+  it('analyzes when due and vacuums when due, as a job with an outcome; not at all without the option', async () => {
+    const { createScheduler } = await import('../../src/jobs/scheduler.ts');
+    const lastAnalyze = async () => (await sql<{ at: Date | null }>`select greatest(last_analyze, last_autoanalyze) as at from pg_stat_user_tables where relname = 'orders'`.execute(t.database.db)).rows[0]?.at ?? null;
+    const without = createScheduler({ services: t.services, log: t.app.log });
+    expect((await without.tick()).map((r) => r.job)).not.toContain('maintenance');
+
+    const before = await lastAnalyze();
+    const due = createScheduler({ services: t.services, log: t.app.log, maintenance: { analyzeEveryMs: 0, vacuumEveryMs: 60_000 } });
+    const analyzed = (await due.tick()).filter((r) => r.job === 'maintenance');
+    expect(analyzed).toMatchObject([{ outcome: 'done', detail: { vacuum: false } }]);
+    const after = await lastAnalyze();
+    expect(after).not.toBeNull();
+    if (before) expect(after!.getTime()).toBeGreaterThan(before.getTime());
+
+    const vacuums = createScheduler({ services: t.services, log: t.app.log, maintenance: { analyzeEveryMs: 0, vacuumEveryMs: 0 } });
+    expect((await vacuums.tick()).filter((r) => r.job === 'maintenance')).toMatchObject([{ outcome: 'done', detail: { vacuum: true } }]);
   });
 });

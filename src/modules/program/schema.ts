@@ -87,7 +87,7 @@ export const ProgramSettings = Strict({
     caps_hit: Strict({ enabled: Type.Boolean({ description: 'a risk event when a per-order or per-day cap cut a commission' }) }),
   }),
   auto_receive_days: Type.Integer({ minimum: 1, maximum: 365, description: 'receipt is confirmed automatically this many days after shipping' }),
-  timezone: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$', description: 'IANA zone for days and months (caps, tiers, reports)' }),
+  timezone: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$', format: 'time-zone', description: 'IANA zone for days and months (caps, tiers, reports); one the server\'s zone list knows' }),
 });
 export type ProgramSettings = Static<typeof ProgramSettings>;
 

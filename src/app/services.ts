@@ -60,15 +60,16 @@ export function createServices(deps: ServiceDeps) {
   // Rollups kept in the transaction of each event; the ledger tells it every journal.
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   const ledger = createLedger({ onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)] });
+  const admin = createAdminService({ db, clock, audit, limiter: deps.limiter, keyring: deps.keyring });
   const tenants = createTenantsService({
     db, clock, audit,
+    onSuspended: [async (tx, tenantId) => { await admin.endTenantSessions(tx, tenantId); }],
     setup: [
       program,
       { initialize: async (tx, tenantId) => { await rules.bumpVersion(tx, tenantId, 'tenant.create'); } },
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
     ],
   });
-  const admin = createAdminService({ db, clock, audit, limiter: deps.limiter });
   const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit });
   const riskEngine = createRiskEngine({ clock, limiter: deps.limiter });
   const customers = createCustomersService({
@@ -80,6 +81,8 @@ export function createServices(deps: ServiceDeps) {
       (tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id),
       (tx, tenantId, id) => analyticsRecorder.record(tx, { type: 'distributor_created', tenantId, distributorId: id }),
     ],
+    // A suspended or rejected distributor's sessions end with the change.
+    onShutOut: [(tx, tenantId, id) => admin.endSessionsOf(tx, tenantId, 'distributor', id)],
     // One identity behind several distributors: flagged, held, or (block) refused here.
     onIdentity: [async (tx, tenantId, id, identities) => {
       const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, identities);

@@ -115,6 +115,19 @@ tenant.command('create').description('create a tenant and print its API key')
     if (opts.json) console.log(JSON.stringify(t));
     else console.log(`tenant  ${t.id}\nname    ${t.name}\napi key ${t.api_key}\n(the key is shown once; keep it safe)`);
   });
+tenant.command('suspend').description('suspend a tenant: its API keys and sessions stop, its sessions end, nobody of it signs in')
+  .requiredOption('--tenant <id>', 'tenant id')
+  .requiredOption('--reason <text>', 'why (kept in the audit log)')
+  .action(async (opts: { tenant: string; reason: string }) => {
+    const t = await withServices((s) => s.tenants.suspend({ principal: { kind: 'root' }, requestId: 'cli' }, opts.tenant, opts.reason));
+    console.log(`tenant ${t.id} ${t.status}`);
+  });
+tenant.command('reactivate').description('reactivate a suspended tenant')
+  .requiredOption('--tenant <id>', 'tenant id')
+  .action(async (opts: { tenant: string }) => {
+    const t = await withServices((s) => s.tenants.reactivate({ principal: { kind: 'root' }, requestId: 'cli' }, opts.tenant));
+    console.log(`tenant ${t.id} ${t.status}`);
+  });
 tenant.command('list').description('list tenants').action(async () => {
   const rows = await withServices((s) => s.db.selectFrom('tenants').selectAll().orderBy('id').execute());
   for (const r of rows) console.log(`${r.id}\t${r.status}\t${r.name}`);

@@ -46,10 +46,12 @@ for (const { name, make, skip } of limiters) {
       const k = key('basic');
       for (let i = 0; i < 3; i++) {
         const r = await limiter.hit(k, 3, 60_000, T0 + i * 1000);
-        expect(r).toEqual({ allowed: true, count: i + 1, retryAfterMs: 0 });
+        expect(r).toMatchObject({ allowed: true, count: i + 1, retryAfterMs: 0 });
+        expect(typeof r.id).toBe('string');
       }
       const refused = await limiter.hit(k, 3, 60_000, T0 + 5000);
       expect(refused.allowed).toBe(false);
+      expect(refused.id).toBeUndefined();
       expect(refused.count).toBe(3);
       // The oldest hit (T0) leaves the window at T0 + 60 s.
       expect(refused.retryAfterMs).toBe(55_000);
@@ -94,6 +96,35 @@ for (const { name, make, skip } of limiters) {
       expect((await limiter.hit(k1, 1, 60_000, T0)).allowed).toBe(true);
       expect((await limiter.hit(k1, 1, 60_000, T0)).allowed).toBe(false);
       expect((await limiter.hit(k2, 1, 60_000, T0)).allowed).toBe(true);
+    });
+
+    it('takes one hit back with undo, and forgets a key with reset', async () => {
+      const k = key('undo');
+      const first = await limiter.hit(k, 2, 60_000, T0);
+      const second = await limiter.hit(k, 2, 60_000, T0 + 1);
+      expect((await limiter.hit(k, 2, 60_000, T0 + 2)).allowed).toBe(false);
+      await limiter.undo(k, second.id!);
+      // Undoing the same hit twice, or a hit of another key, takes nothing more.
+      await limiter.undo(k, second.id!);
+      await limiter.undo(key('other'), first.id!);
+      const third = await limiter.hit(k, 2, 60_000, T0 + 3);
+      expect(third).toMatchObject({ allowed: true, count: 2 });
+      expect((await limiter.hit(k, 2, 60_000, T0 + 4)).allowed).toBe(false);
+      await limiter.reset(k);
+      expect(await limiter.hit(k, 2, 60_000, T0 + 5)).toMatchObject({ allowed: true, count: 1 });
+    });
+
+    it('admits exactly `limit` of many concurrent hits, and of hits undone as they go', async () => {
+      const k2 = key('burst-undo');
+      // Half of the admitted hits are taken back at once (successful logins): at no moment are
+      // more than `limit` counted, so the ones kept never exceed it.
+      const kept = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        const r = await limiter.hit(k2, 7, 60_000, T0);
+        if (r.allowed && i % 2 === 0) { await limiter.undo(k2, r.id!); return false; }
+        return r.allowed;
+      }));
+      expect(kept.filter(Boolean).length).toBeLessThanOrEqual(7);
+      expect((await limiter.hit(k2, 7, 60_000, T0 + 1)).count).toBeLessThanOrEqual(7);
     });
 
     it('admits exactly `limit` of many concurrent hits', async () => {

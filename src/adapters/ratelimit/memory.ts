@@ -1,21 +1,27 @@
 import type { RateLimiter } from './types.ts';
 
-/** One process's limiter: a log of hit times per key. Used when no REDIS_URL is set. */
+interface Hit { at: number; id: string }
+
+/** One process's limiter: a log of hits per key. Used when no REDIS_URL is set. */
 export function createMemoryRateLimiter(maxKeys = 100_000): RateLimiter {
-  const logs = new Map<string, number[]>();
+  const logs = new Map<string, Hit[]>();
+  let seq = 0;
   return {
+    // No await inside: the read, the decision and the write happen in one turn of the event
+    // loop, so concurrent callers in this process never both take the last place.
     async hit(key, limit, windowMs, nowMs) {
       const since = nowMs - windowMs;
       let log = logs.get(key);
       if (log) {
         let drop = 0;
-        while (drop < log.length && log[drop]! <= since) drop++;
+        while (drop < log.length && log[drop]!.at <= since) drop++;
         if (drop > 0) log = log.slice(drop);
       } else {
         log = [];
       }
       const allowed = log.length < limit;
-      if (allowed) log.push(nowMs);
+      const id = allowed ? `${nowMs}:${(seq++).toString(36)}` : undefined;
+      if (id) log.push({ at: nowMs, id });
       // Re-insert to keep Map order as recency, then evict the stalest keys past the cap.
       logs.delete(key);
       logs.set(key, log);
@@ -23,8 +29,17 @@ export function createMemoryRateLimiter(maxKeys = 100_000): RateLimiter {
         const oldest = logs.keys().next().value;
         if (oldest !== undefined) logs.delete(oldest);
       }
-      const retryAfterMs = allowed || log.length === 0 ? 0 : Math.max(0, log[0]! + windowMs - nowMs);
-      return { allowed, count: log.length, retryAfterMs };
+      const retryAfterMs = allowed || log.length === 0 ? 0 : Math.max(0, log[0]!.at + windowMs - nowMs);
+      return { allowed, count: log.length, retryAfterMs, ...(id ? { id } : {}) };
+    },
+    async undo(key, id) {
+      const log = logs.get(key);
+      if (!log) return;
+      const i = log.findIndex((h) => h.id === id);
+      if (i >= 0) log.splice(i, 1);
+    },
+    async reset(key) {
+      logs.delete(key);
     },
     async close() {
       logs.clear();

@@ -33,7 +33,13 @@ export function createRedisRateLimiter(url: string, prefix = 'fenxiao:rl:'): Rat
     async hit(key, limit, windowMs, nowMs) {
       const member = `${nowMs}:${randomBytes(6).toString('hex')}`;
       const [allowed, count, retry] = await run(prefix + key, nowMs, windowMs, limit, member);
-      return { allowed: allowed === 1, count, retryAfterMs: Math.max(0, retry) };
+      return { allowed: allowed === 1, count, retryAfterMs: Math.max(0, retry), ...(allowed === 1 ? { id: member } : {}) };
+    },
+    async undo(key, id) {
+      await redis.zrem(prefix + key, id);
+    },
+    async reset(key) {
+      await redis.del(prefix + key);
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());

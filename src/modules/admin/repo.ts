@@ -17,7 +17,15 @@ export const adminRepo = {
   async listUsers(db: Executor, tenantId: string) {
     return db.selectFrom('admin_users').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
   },
-  async updateUser(db: Executor, tenantId: string, id: string, set: Partial<{ role: AdminRole; name: string; password_hash: string; disabled_at: Date | null; failed_logins: number; locked_until: Date | null; updated_at: Date }>) {
+  /** The user an email logs in as, with its tenant's status. */
+  async findLoginUser(db: Executor, tenantId: string, email: string) {
+    return db.selectFrom('admin_users').innerJoin('tenants', 'tenants.id', 'admin_users.tenant_id')
+      .selectAll('admin_users').select('tenants.status as tenant_status')
+      .where('admin_users.tenant_id', '=', tenantId)
+      .where((eb) => eb(eb.fn('lower', ['admin_users.email']), '=', email.toLowerCase()))
+      .executeTakeFirst();
+  },
+  async updateUser(db: Executor, tenantId: string, id: string, set: Partial<{ role: AdminRole; name: string; password_hash: string; disabled_at: Date | null; updated_at: Date }>) {
     await db.updateTable('admin_users').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   },
   async countOwners(db: Executor, tenantId: string) {
@@ -28,11 +36,30 @@ export const adminRepo = {
   async insertSession(db: Executor, s: { id: string; token_hash: string; tenant_id: string; subject_type: 'admin' | 'distributor'; subject_id: string; role: string; expires_at: Date }) {
     await db.insertInto('sessions').values(s).execute();
   },
+  /**
+   * A session by its token's hash, with what decides whether it still works: its tenant's status
+   * and its subject's (an admin user's role and whether it is disabled, a distributor's status).
+   * The subject tables are read, never written, here.
+   */
   async findSessionByHash(db: Executor, tokenHash: string) {
-    return db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return db.selectFrom('sessions')
+      .innerJoin('tenants', 'tenants.id', 'sessions.tenant_id')
+      .leftJoin('admin_users', (j) => j.onRef('admin_users.id', '=', 'sessions.subject_id').onRef('admin_users.tenant_id', '=', 'sessions.tenant_id').on('sessions.subject_type', '=', 'admin'))
+      .leftJoin('distributors', (j) => j.onRef('distributors.id', '=', 'sessions.subject_id').onRef('distributors.tenant_id', '=', 'sessions.tenant_id').on('sessions.subject_type', '=', 'distributor'))
+      .select([
+        'sessions.id', 'sessions.tenant_id', 'sessions.subject_type', 'sessions.subject_id', 'sessions.expires_at', 'sessions.revoked_at',
+        'tenants.status as tenant_status', 'admin_users.role as admin_role', 'admin_users.disabled_at as admin_disabled_at', 'distributors.status as distributor_status',
+      ])
+      .where('sessions.token_hash', '=', tokenHash)
+      .executeTakeFirst();
   },
   async revokeSession(db: Executor, id: string, at: Date) {
     await db.updateTable('sessions').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  },
+  /** Ends every live session of a tenant (its suspension). */
+  async revokeTenantSessions(db: Executor, tenantId: string, at: Date) {
+    const r = await db.updateTable('sessions').set({ revoked_at: at }).where('tenant_id', '=', tenantId).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows);
   },
   async revokeSessionsOf(db: Executor, tenantId: string, subjectType: 'admin' | 'distributor', subjectId: string, at: Date) {
     await db.updateTable('sessions').set({ revoked_at: at })

@@ -1,12 +1,12 @@
-import type { Db } from '../../db/database.ts';
+import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { AppError, invalid, isUniqueViolation, notFound } from '../../app/errors.ts';
 import { requirePermission, tenantOf, type Principal } from '../../app/principal.ts';
-import type { AdminRole, AdminUsersTable } from '../../db/schema.ts';
+import type { AdminRole, AdminUsersTable, DistributorStatus } from '../../db/schema.ts';
 import type { Selectable } from 'kysely';
 import { newId } from '../../lib/ids.ts';
-import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256Hex, verifyPassword } from '../../lib/crypto.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256Hex, verifyPassword, type KeyRing } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/service.ts';
 import { adminRepo } from './repo.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
@@ -14,8 +14,13 @@ import { createLoginThrottle } from './throttle.ts';
 
 export const SESSION_PREFIX = 'fxs_';
 const SESSION_HOURS = 12;
-const MAX_FAILED_LOGINS = 5;
-const LOCKOUT_MINUTES = 15;
+
+/**
+ * The distributor statuses that may hold a portal session: an applicant waiting for review sees
+ * its status; a suspended, rejected or erased distributor has no session at all (its payout
+ * accounts, uploads and password are not its to change while it is shut out).
+ */
+export const SIGN_IN_STATUSES: ReadonlySet<DistributorStatus> = new Set<DistributorStatus>(['active', 'pending']);
 
 export interface AdminUserView {
   id: string; email: string; name: string; role: AdminRole; disabled: boolean; created_at: string;
@@ -29,9 +34,10 @@ export function checkPassword(password: string): void {
   if (password.length < 10) throw invalid('password must be at least 10 characters');
 }
 
-export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditService; limiter?: RateLimiter }) {
+export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditService; limiter: RateLimiter; keyring: KeyRing }) {
   const { db, clock, audit } = deps;
-  const loginThrottle = createLoginThrottle({ limiter: deps.limiter, clock });
+  // Login names (emails, phones) are personal data: the throttle's keys hold their blind index.
+  const loginThrottle = createLoginThrottle({ limiter: deps.limiter, clock, hash: (account) => deps.keyring.blindIndex(`login:${account}`) });
 
   async function issueSession(tenantId: string, subjectType: 'admin' | 'distributor', subjectId: string, role: string) {
     const token = SESSION_PREFIX + randomToken(32);
@@ -43,7 +49,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
 
   return {
     issueSession,
-    /** Failed logins per client address, shared with the portal's password login. */
+    /** Login attempts per address and per (login name, address), shared with the portal's password login. */
     loginThrottle,
 
     async createUser(actor: Actor, input: { email: string; password: string; role: AdminRole; name?: string | undefined }, tenantIdOverride?: string): Promise<AdminUserView> {
@@ -87,7 +93,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
           ...(patch.role !== undefined ? { role: patch.role } : {}),
           ...(patch.name !== undefined ? { name: patch.name } : {}),
           ...(patch.disabled !== undefined ? { disabled_at: patch.disabled ? (before.disabled_at ?? now) : null } : {}),
-          ...(patch.password !== undefined ? { password_hash: await hashPassword(patch.password), failed_logins: 0, locked_until: null } : {}),
+          ...(patch.password !== undefined ? { password_hash: await hashPassword(patch.password) } : {}),
           updated_at: now,
         });
         if (patch.disabled || patch.role !== undefined || patch.password !== undefined) {
@@ -103,31 +109,35 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
     },
 
     /**
-     * Password login for the console. Five wrong passwords lock the account for 15 minutes; an
-     * unknown email costs the same scrypt as a known one so the answer tells nothing; an address
-     * with too many failures across accounts is refused before any password is checked.
+     * Password login for the console. The attempt is counted before the password is checked
+     * (throttle.ts): 20 failures per address, and 5 per (email, address), refuse further attempts
+     * for 15 minutes, alike for an email that exists and one that does not; an unknown email costs
+     * the same scrypt as a known one. A suspended tenant's users cannot sign in.
      */
     async login(input: { tenant_id: string; email: string; password: string }, ctx: { ip?: string | undefined } = {}) {
-      await loginThrottle.check('console', ctx.ip);
-      const user = await adminRepo.findUserByEmail(db, input.tenant_id, input.email);
+      const attempt = await loginThrottle.begin('console', { ip: ctx.ip, account: `${input.tenant_id}:${input.email.toLowerCase()}` });
+      const user = await adminRepo.findLoginUser(db, input.tenant_id, input.email);
       const ok = await verifyPassword(input.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
-      const now = clock.now();
-      if (!user || user.disabled_at !== null || (user.locked_until && user.locked_until > now) || !ok) await loginThrottle.failed('console', ctx.ip);
-      if (!user || user.disabled_at !== null) throw new AppError('unauthorized', 'wrong email or password');
-      if (user.locked_until && user.locked_until > now) throw new AppError('rate_limited', 'too many failed logins; try again later');
-      if (!ok) {
-        const failed = user.failed_logins + 1;
-        await adminRepo.updateUser(db, user.tenant_id, user.id, {
-          failed_logins: failed >= MAX_FAILED_LOGINS ? 0 : failed,
-          ...(failed >= MAX_FAILED_LOGINS ? { locked_until: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) } : {}),
-        });
-        throw new AppError('unauthorized', 'wrong email or password');
+      // A failure keeps its place in the throttle's windows: nothing to write.
+      if (!user || user.disabled_at !== null || !ok) throw new AppError('unauthorized', 'wrong email or password');
+      if (user.tenant_status !== 'active') {
+        // The right password: no guess, but no session while the merchant is suspended.
+        await attempt.void();
+        throw new AppError('unauthorized', 'this merchant is suspended: signing in is closed');
       }
-      if (user.failed_logins !== 0 || user.locked_until !== null) {
-        await adminRepo.updateUser(db, user.tenant_id, user.id, { failed_logins: 0, locked_until: null });
-      }
+      await attempt.succeeded();
       const session = await issueSession(user.tenant_id, 'admin', user.id, user.role);
       return { token: session.token, expires_at: session.expires_at, user: view(user), tenant_id: user.tenant_id };
+    },
+
+    /** Ends every session of one admin user or distributor, in the caller's transaction (suspension, rejection). */
+    async endSessionsOf(tx: Executor, tenantId: string, subjectType: 'admin' | 'distributor', subjectId: string): Promise<void> {
+      await adminRepo.revokeSessionsOf(tx, tenantId, subjectType, subjectId, clock.now());
+    },
+
+    /** Ends every session of a tenant, in the caller's transaction (the tenant's suspension). */
+    async endTenantSessions(tx: Executor, tenantId: string): Promise<number> {
+      return adminRepo.revokeTenantSessions(tx, tenantId, clock.now());
     },
 
     async logout(actor: Actor): Promise<void> {
@@ -138,11 +148,17 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
 
     async authenticateSession(token: string): Promise<Principal | null> {
       if (!token.startsWith(SESSION_PREFIX)) return null;
+      // The session with its tenant's and its subject's standing, in one query: a session ends
+      // when it is revoked or expires, and also works no longer once the tenant is suspended,
+      // the admin user disabled, or the distributor suspended, rejected or erased, whatever
+      // path changed them (the changes revoke sessions as well; this is the backstop).
       const s = await adminRepo.findSessionByHash(db, sha256Hex(token));
-      if (!s || s.revoked_at !== null || s.expires_at <= clock.now()) return null;
+      if (!s || s.revoked_at !== null || s.expires_at <= clock.now() || s.tenant_status !== 'active') return null;
       if (s.subject_type === 'admin') {
-        return { kind: 'admin', tenantId: s.tenant_id, userId: s.subject_id, role: s.role as AdminRole, sessionId: s.id };
+        if (!s.admin_role || s.admin_disabled_at !== null) return null;
+        return { kind: 'admin', tenantId: s.tenant_id, userId: s.subject_id, role: s.admin_role, sessionId: s.id };
       }
+      if (!s.distributor_status || !SIGN_IN_STATUSES.has(s.distributor_status)) return null;
       return { kind: 'distributor', tenantId: s.tenant_id, distributorId: s.subject_id, sessionId: s.id };
     },
   };

@@ -58,6 +58,8 @@ export function createDistributorsService(deps: {
    * change, with the blind indexes now held (the shared-identity risk rule); may refuse by throwing.
    */
   onIdentity?: ((tx: Executor, tenantId: string, distributorId: string, identities: { kind: 'phone' | 'id_number'; bidx: string }[]) => Promise<void>)[];
+  /** Run in the transaction that suspended or rejected a distributor (the admin module ends its sessions). */
+  onShutOut?: ((tx: Executor, tenantId: string, distributorId: string) => Promise<void>)[];
 }) {
   const { db, clock, audit, keyring, risk, customers, program, storage } = deps;
   // Personal data (phone, real name, ID number, contact) is encrypted at rest and masked here,
@@ -295,6 +297,7 @@ export function createDistributorsService(deps: {
         ...(t.to === 'active' && before.approved_at === null ? { approved_at: now } : {}),
         updated_at: now,
       });
+      if (t.to === 'suspended' || t.to === 'rejected') for (const hook of deps.onShutOut ?? []) await hook(tx, tenantId, id);
       const after = await load(tx, tenantId, id);
       await audit.record(tx, actor, { action: t.action, targetType: 'distributor', targetId: id, before: auditView(before), after: auditView(after), reason: reason ?? null });
       return view(after);

@@ -27,13 +27,8 @@ export const portalRepo = {
   async upsertCredential(db: Executor, tenantId: string, distributorId: string, passwordHash: string, at: Date) {
     await db.insertInto('portal_credentials')
       .values({ tenant_id: tenantId, distributor_id: distributorId, password_hash: passwordHash, created_at: at, updated_at: at })
-      .onConflict((oc) => oc.columns(['tenant_id', 'distributor_id']).doUpdateSet({ password_hash: passwordHash, failed_logins: 0, locked_until: null, updated_at: at }))
+      .onConflict((oc) => oc.columns(['tenant_id', 'distributor_id']).doUpdateSet({ password_hash: passwordHash, updated_at: at }))
       .execute();
-  },
-
-  async updateLoginCounters(db: Executor, tenantId: string, distributorId: string, set: { failed_logins: number; locked_until?: Date | null }) {
-    await db.updateTable('portal_credentials').set(set)
-      .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).execute();
   },
 
   /**
@@ -45,8 +40,7 @@ export const portalRepo = {
       .innerJoin('portal_credentials', (j) => j
         .onRef('portal_credentials.distributor_id', '=', 'distributors.id')
         .onRef('portal_credentials.tenant_id', '=', 'distributors.tenant_id'))
-      .select(['distributors.id as distributor_id', 'distributors.status', 'portal_credentials.password_hash',
-        'portal_credentials.failed_logins', 'portal_credentials.locked_until'])
+      .select(['distributors.id as distributor_id', 'distributors.status', 'portal_credentials.password_hash'])
       .where('distributors.tenant_id', '=', tenantId).where('distributors.phone_bidx', 'in', phoneBidx)
       .orderBy('distributors.id').limit(5).execute();
   },

@@ -9,7 +9,7 @@ import type { KeyRing } from '../../lib/crypto.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, verifyPassword } from '../../lib/crypto.ts';
 import { ulid } from '../../lib/ids.ts';
 import type { FileStorage } from '../../adapters/storage/types.ts';
-import type { AdminService } from '../admin/service.ts';
+import { SIGN_IN_STATUSES, type AdminService } from '../admin/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import { normalizePhone, type DistributorsService } from '../distributors/service.ts';
 import { distributorsRepo } from '../distributors/repo.ts';
@@ -24,9 +24,6 @@ const SECRET_PREFIX = 'fxp_';
 export const TOKEN_MAX_SECONDS = 600;
 /** Clock skew allowed between the merchant's backend and Fenxiao. */
 const TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
-/** The same lockout as the console's login (admin/service.ts). */
-const MAX_FAILED_LOGINS = 5;
-const LOCKOUT_MINUTES = 15;
 const MAX_BACKGROUND_BYTES = 5 * 1024 * 1024;
 const MAX_BACKGROUND_SIDE = 4096;
 
@@ -174,7 +171,7 @@ export function createPortalService(deps: {
       if (!settings?.signing_secret_enc) throw new AppError('unauthorized', 'token login is not set up for this tenant');
       const key = new TextEncoder().encode(keyring.decrypt(settings.signing_secret_enc));
       const now = clock.now();
-      let claims: { sub?: string; jti?: string; exp?: number; iat?: number };
+      let claims: { sub?: unknown; jti?: unknown; exp?: number; iat?: number };
       try {
         ({ payload: claims } = await jwtVerify(input.token, key, {
           algorithms: ['HS256'],
@@ -192,14 +189,17 @@ export function createPortalService(deps: {
       if (claims.exp! > nowSeconds + TOKEN_MAX_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS) {
         throw new AppError('unauthorized', `invalid login token: exp may be at most ${TOKEN_MAX_SECONDS} seconds ahead`);
       }
-      const jti = claims.jti!;
-      const sub = claims.sub!;
+      // jose checks that the claims are present, not their types: a number or an object as `sub`
+      // must not reach the lookup (PostgreSQL would compare it as text, or fail).
+      if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string') throw new AppError('unauthorized', 'invalid login token: sub and jti must be strings');
+      const { jti, sub } = claims;
       if (jti.length < 8 || jti.length > 128) throw new AppError('unauthorized', 'invalid login token: jti must be 8 to 128 characters');
+      if (sub.length < 1 || sub.length > 128) throw new AppError('unauthorized', 'invalid login token: sub must be 1 to 128 characters');
       const d = await distributorsRepo.findByExternalId(db, input.tenant_id, sub);
       if (!d) throw new AppError('unauthorized', 'no distributor has this external_id (sub)');
-      if (d.status === 'rejected') throw new AppError('unauthorized', 'this distributor\'s application was rejected');
-      // Erasure ends the account: its data is gone and it may not log in again, by token either.
-      if (d.status === 'erased') throw new AppError('unauthorized', 'this distributor\'s account was closed');
+      // Erasure ends the account: its data is gone and it may not log in again, by token either;
+      // a suspended or rejected distributor is shut out until the merchant lets it back in.
+      if (!SIGN_IN_STATUSES.has(d.status)) throw new AppError('unauthorized', `this distributor is ${d.status}: signing in is closed`);
       const claimed = await inTransaction(db, async (tx) => {
         await portalRepo.pruneTokenIds(tx, new Date(now.getTime() - 86400_000));
         return portalRepo.claimTokenId(tx, { tenant_id: input.tenant_id, jti, distributor_id: d.id, expires_at: new Date(claims.exp! * 1000), used_at: now });
@@ -209,37 +209,29 @@ export function createPortalService(deps: {
     },
 
     /**
-     * Phone and password. Five wrong passwords lock the account for 15 minutes, as in the
-     * console; an unknown phone costs the same scrypt as a known one.
+     * Phone and password. The attempt is counted before any password is checked, as in the
+     * console (admin/throttle.ts): 50 failures per address, 5 per (phone, address), alike for a
+     * phone that has an account and one that does not; an unknown phone costs the same scrypt.
      */
     async passwordLogin(input: { tenant_id: string; phone: string; password: string }, ctx: { ip?: string | undefined } = {}): Promise<PortalSession> {
-      await admin.loginThrottle.check('portal', ctx.ip);
-      const candidates = await portalRepo.credentialsByPhone(db, input.tenant_id, keyring.blindIndexes(normalizePhone(input.phone)));
-      const now = clock.now();
-      if (candidates.length === 0) {
-        await verifyPassword(input.password, DUMMY_PASSWORD_HASH);
-        await admin.loginThrottle.failed('portal', ctx.ip);
-        throw new AppError('unauthorized', 'wrong phone or password');
-      }
+      const phone = normalizePhone(input.phone);
+      const attempt = await admin.loginThrottle.begin('portal', { ip: ctx.ip, account: `${input.tenant_id}:${phone}` });
+      const tenant = await tenants.status(input.tenant_id);
+      const candidates = await portalRepo.credentialsByPhone(db, input.tenant_id, keyring.blindIndexes(phone));
+      if (candidates.length === 0) await verifyPassword(input.password, DUMMY_PASSWORD_HASH);
       // Usually one; more only if an operator later gave two distributors the same phone.
-      let locked = 0;
       for (const c of candidates) {
-        const ok = await verifyPassword(input.password, c.password_hash);
-        if (c.locked_until && c.locked_until > now) { locked++; continue; }
-        if (ok && c.status !== 'rejected' && c.status !== 'erased') {
-          if (c.failed_logins !== 0 || c.locked_until !== null) {
-            await portalRepo.updateLoginCounters(db, input.tenant_id, c.distributor_id, { failed_logins: 0, locked_until: null });
-          }
-          return session(input.tenant_id, c.distributor_id);
+        if (!(await verifyPassword(input.password, c.password_hash))) continue;
+        if (c.status === 'erased') break;
+        // The right password, so no guess: a distributor shut out (or a suspended merchant's) is told so.
+        if (tenant !== 'active' || !SIGN_IN_STATUSES.has(c.status)) {
+          await attempt.void();
+          throw new AppError('unauthorized', tenant !== 'active' ? 'this merchant is suspended: signing in is closed' : `this distributor is ${c.status}: signing in is closed; contact the merchant`);
         }
-        const failed = c.failed_logins + 1;
-        await portalRepo.updateLoginCounters(db, input.tenant_id, c.distributor_id, {
-          failed_logins: failed >= MAX_FAILED_LOGINS ? 0 : failed,
-          ...(failed >= MAX_FAILED_LOGINS ? { locked_until: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) } : {}),
-        });
+        await attempt.succeeded();
+        return session(input.tenant_id, c.distributor_id);
       }
-      await admin.loginThrottle.failed('portal', ctx.ip);
-      if (locked === candidates.length) throw new AppError('rate_limited', 'too many failed logins; try again later');
+      // A failure keeps its place in the throttle's windows: nothing to write.
       throw new AppError('unauthorized', 'wrong phone or password');
     },
 

@@ -7,6 +7,14 @@ export const tenantsRepo = {
   async find(db: Executor, id: string) {
     return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
   },
+  /** Compare-and-set of the tenant's status: false when it was not in `from` (or does not exist). */
+  async setStatus(db: Executor, id: string, from: 'active' | 'suspended', to: 'active' | 'suspended') {
+    const r = await db.updateTable('tenants').set({ status: to }).where('id', '=', id).where('status', '=', from).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+  async findForUpdate(db: Executor, id: string) {
+    return db.selectFrom('tenants').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  },
   async list(db: Executor) {
     return db.selectFrom('tenants').selectAll().orderBy('id').execute();
   },

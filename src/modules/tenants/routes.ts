@@ -6,6 +6,8 @@ import type { Services } from '../../app/services.ts';
 const ApiKey = Strict({ id: Type.String(), name: Type.String(), created_at: Timestamp(), revoked_at: Nullable(Timestamp()), last_used_at: Nullable(Timestamp()) });
 const NewApiKey = Strict({ ...ApiKey.properties, api_key: Type.String({ description: 'shown once; only its hash is stored' }) });
 
+const Tenant = Strict({ id: Type.String(), name: Type.String(), status: Type.String(), created_at: Timestamp() });
+
 export function tenantsRoutes(app: App, s: Services) {
   app.post('/v1/tenants', {
     config: { auth: 'root' },
@@ -16,9 +18,26 @@ export function tenantsRoutes(app: App, s: Services) {
     },
   }, async (req, reply) => reply.code(201).send(await s.tenants.create(actor(req), req.body)));
 
+  app.post('/v1/tenants/:id/suspend', {
+    config: { auth: 'root' },
+    schema: {
+      tags: ['tenants'], summary: 'Suspend a tenant (platform root token): its keys and sessions stop, its sessions end, nobody of it signs in',
+      params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }),
+      response: { 200: Tenant, ...errors(404, 409) },
+    },
+  }, async (req) => s.tenants.suspend(actor(req), req.params.id, req.body.reason));
+
+  app.post('/v1/tenants/:id/reactivate', {
+    config: { auth: 'root' },
+    schema: {
+      tags: ['tenants'], summary: 'Reactivate a suspended tenant (platform root token); sessions the suspension ended stay ended',
+      params: IdParams, response: { 200: Tenant, ...errors(404, 409) },
+    },
+  }, async (req) => s.tenants.reactivate(actor(req), req.params.id));
+
   app.get('/v1/tenant', {
     config: { auth: 'tenant', permission: 'read' },
-    schema: { tags: ['tenants'], summary: 'The calling tenant', response: { 200: Strict({ id: Type.String(), name: Type.String(), status: Type.String(), created_at: Timestamp() }), ...errors() } },
+    schema: { tags: ['tenants'], summary: 'The calling tenant', response: { 200: Tenant, ...errors() } },
   }, async (req) => s.tenants.get(actor(req)));
 
   app.get('/v1/api-keys', {

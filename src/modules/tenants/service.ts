@@ -29,7 +29,11 @@ export interface TenantSetup {
 
 export interface ApiKeyView { id: string; name: string; created_at: string; revoked_at: string | null; last_used_at: string | null }
 
-export function createTenantsService(deps: { db: Db; clock: Clock; audit: AuditService; setup: TenantSetup[] }) {
+export function createTenantsService(deps: {
+  db: Db; clock: Clock; audit: AuditService; setup: TenantSetup[];
+  /** Run in the suspending transaction: end what the tenant's people hold (the admin module ends its sessions). */
+  onSuspended?: ((tx: Executor, tenantId: string) => Promise<void>)[];
+}) {
   const { db, clock, audit } = deps;
   // Verified keys are remembered briefly so that each request does not cost a query; a revoke
   // in this process takes effect at once, in other processes within the TTL.
@@ -55,7 +59,48 @@ export function createTenantsService(deps: { db: Db; clock: Clock; audit: AuditS
     return { id, api_key: formatApiKey(id, secret) };
   }
 
+  /** Refuses a write for a tenant that is not active (409): a suspended merchant makes no new credentials. */
+  async function requireActive(ex: Executor, tenantId: string): Promise<void> {
+    const tenant = await tenantsRepo.find(ex, tenantId);
+    if (!tenant) throw notFound('tenant');
+    if (tenant.status !== 'active') throw new AppError('invalid_state', 'this tenant is suspended');
+  }
+
+  async function changeStatus(actor: Actor, tenantId: string, to: 'active' | 'suspended', reason: string | undefined) {
+    if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator suspends and reactivates tenants');
+    const from = to === 'active' ? 'suspended' : 'active';
+    const result = await inTransaction(db, async (tx) => {
+      const before = await tenantsRepo.findForUpdate(tx, tenantId);
+      if (!before) throw notFound('tenant');
+      if (before.status === to) throw new AppError('invalid_state', `the tenant is already ${to}`);
+      if (!(await tenantsRepo.setStatus(tx, tenantId, from, to))) throw new AppError('invalid_state', `the tenant is not ${from}`);
+      if (to === 'suspended') for (const hook of deps.onSuspended ?? []) await hook(tx, tenantId);
+      await audit.record(tx, actor, {
+        tenantId, action: to === 'suspended' ? 'tenant.suspend' : 'tenant.reactivate', targetType: 'tenant', targetId: tenantId,
+        before: { status: before.status }, after: { status: to }, reason: reason ?? null,
+      });
+      const t = (await tenantsRepo.find(tx, tenantId))!;
+      return { id: t.id, name: t.name, status: t.status, created_at: t.created_at.toISOString() };
+    });
+    // This process stops the tenant's keys at once; other processes within KEY_CACHE_MS.
+    for (const [keyId, cached] of keyCache) if (cached.tenantId === tenantId) keyCache.delete(keyId);
+    return result;
+  }
+
   return {
+    /**
+     * Suspends a tenant (platform root): its API keys, console and portal sessions stop at once,
+     * its sessions are ended, and nobody of it can sign in or make keys until it is reactivated.
+     */
+    suspend: (actor: Actor, tenantId: string, reason: string) => changeStatus(actor, tenantId, 'suspended', reason),
+    /** Reactivates a suspended tenant. Sessions ended by the suspension stay ended. */
+    reactivate: (actor: Actor, tenantId: string) => changeStatus(actor, tenantId, 'active', undefined),
+
+    /** The tenant's status, or null when there is no such tenant (the logins' check). */
+    async status(tenantId: string): Promise<'active' | 'suspended' | null> {
+      return (await tenantsRepo.find(db, tenantId))?.status ?? null;
+    },
+
     async create(actor: Actor, input: { name: string }): Promise<{ id: string; name: string; api_key: string }> {
       if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator creates tenants');
       if (input.name.trim() === '') throw invalid('name must not be blank');
@@ -84,6 +129,7 @@ export function createTenantsService(deps: { db: Db; clock: Clock; audit: AuditS
       requirePermission(actor.principal, 'keys:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
+        await requireActive(tx, tenantId);
         const key = await issueKey(tx, tenantId, name);
         await audit.record(tx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: key.id, after: { name } });
         const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, key.id);
@@ -96,6 +142,7 @@ export function createTenantsService(deps: { db: Db; clock: Clock; audit: AuditS
       requirePermission(actor.principal, 'keys:write');
       const tenantId = tenantOf(actor.principal);
       const result = await inTransaction(db, async (tx) => {
+        await requireActive(tx, tenantId);
         const old = await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId);
         if (!old) throw notFound('api key');
         if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now()))) throw new AppError('invalid_state', 'the key is already revoked');

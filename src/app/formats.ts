@@ -1,6 +1,7 @@
-import type { Ajv } from 'ajv';
+import type { Ajv, SchemaValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { holdsBidiControl } from '../lib/text.ts';
 import { isValidTimeZone } from '../lib/time.ts';
 
 /**
@@ -24,5 +25,13 @@ export function addFenxiaoFormats(ajv: Ajv): Ajv {
   (addFormats as unknown as (a: Ajv) => void)(ajv);
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => isRfc3339(s) && Number(s.slice(0, 4)) >= MIN_YEAR });
   ajv.addFormat('time-zone', { type: 'string', validate: isValidTimeZone });
+  // `x-no-bidi` (schema.ts's Text): no bidirectional control characters, which reorder what a
+  // screen shows (lib/text.ts). A keyword rather than a pattern, so a Text keeps a pattern of its own.
+  const noBidi: SchemaValidateFunction = (on: boolean, data: string) => {
+    if (!on || !holdsBidiControl(data)) return true;
+    noBidi.errors = [{ keyword: 'x-no-bidi', message: 'must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C): they reorder what screens show', params: {} }];
+    return false;
+  };
+  ajv.addKeyword({ keyword: 'x-no-bidi', type: 'string', schemaType: 'boolean', errors: true, validate: noBidi });
   return ajv;
 }

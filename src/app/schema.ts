@@ -1,4 +1,5 @@
 import { Type, type TObject, type TProperties, type TSchema, type ObjectOptions } from '@sinclair/typebox';
+import { BIDI_CONTROLS_CLASS } from '../lib/text.ts';
 
 /**
  * Building blocks for route schemas. Each route schema is defined once: it validates, strips
@@ -23,12 +24,17 @@ export const SignedFen = (description?: string) =>
 export const Bp = (description?: string) =>
   Type.Integer({ minimum: 0, maximum: 10000, ...(description ? { description } : {}) });
 
+/**
+ * Text people type and others read (names, reasons, notes): refuses bidirectional control
+ * characters (`x-no-bidi`, formats.ts), which make a screen show `invoice\u202efdp.exe` as
+ * `invoiceexe.pdf` or one name as another.
+ */
 export const Text = (maxLength: number, options: { minLength?: number; description?: string; pattern?: string } = {}) =>
-  Type.String({ minLength: options.minLength ?? 0, maxLength, ...options });
+  Type.String({ minLength: options.minLength ?? 0, maxLength, ...options, 'x-no-bidi': true });
 
-/** Merchant-side ids (user ids, order ids): printable, no control characters. */
+/** Merchant-side ids (user ids, order ids): printable, no control or bidirectional control characters. */
 export const ExternalId = (description?: string) =>
-  Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$', ...(description ? { description } : {}) });
+  Type.String({ minLength: 1, maxLength: 128, pattern: `^[^\\u0000-\\u001f\\u007f${BIDI_CONTROLS_CLASS}]+$`, ...(description ? { description } : {}) });
 
 export const Id = (prefix: string) => Type.String({ minLength: 1, maxLength: 64, description: `id, ${prefix}_…` });
 

@@ -3,6 +3,7 @@ import { actor, type App } from '../../app/http.ts';
 import { AppError } from '../../app/errors.ts';
 import { IdParams, List, Nullable, OptionalBody, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
+import { safeFileName } from '../../lib/text.ts';
 import {
   ApplicationBody, Conditions, ConditionsBody, CreateDistributorBody, Distributor, DistributorListQuery, DocumentView,
   MoveBody, OptionalReasonBody, ReasonBody, TeamCounts, TeamMember, UpdateDistributorBody,
@@ -12,6 +13,9 @@ const UplineMember = Strict({
   level: Type.Integer(), id: Type.String(), external_id: Type.String(), name: Type.String(),
   status: Type.String(), grade: Type.String(), invite_code: Type.String(), joined_at: Timestamp(),
 });
+
+/** The extension a document's file name ends with, by its type. */
+const DOCUMENT_EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'application/pdf': 'pdf' };
 
 export function distributorsRoutes(app: App, s: Services) {
   const tags = ['distributors'];
@@ -159,7 +163,7 @@ export function distributorsRoutes(app: App, s: Services) {
       }
       const data = await part.toBuffer();
       if (part.file.truncated) throw new AppError('payload_too_large', 'documents are at most 10 MB');
-      const filename = (part.filename || 'upload').replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 200);
+      const filename = safeFileName(part.filename || 'upload', DOCUMENT_EXTENSIONS[part.mimetype] ?? 'bin');
       const doc = await s.distributors.uploadDocument(actor(req), req.params.id, { kind, filename, contentType: part.mimetype, data });
       return reply.code(201).send(doc);
     }

@@ -48,8 +48,10 @@ export const ConfigSchema = Type.Object({
    * throttling and the registration limits count per client address.
    */
   trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1, maximum: 10 }), Type.String({ minLength: 1 })]),
-  /** Bearer token a Prometheus scraper must send to GET /metrics; unset, /metrics is open (keep it behind the proxy). */
+  /** Bearer token a Prometheus scraper must send to GET /metrics; unset, /metrics answers nobody unless metricsPublic. */
   metricsToken: Type.Optional(Type.String({ minLength: 16 })),
+  /** GET /metrics answers without a token (the operator keeps it off the internet at the proxy). Off unless set. */
+  metricsPublic: Type.Boolean(),
   /** Upper bound on a request body, bytes. */
   bodyLimit: Type.Integer({ minimum: 1024 }),
   /** Seconds a graceful shutdown waits for in-flight requests. */
@@ -127,6 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: (opt(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'],
     trustProxy: trustProxy(opt(env, 'FENXIAO_TRUST_PROXY')),
     metricsToken: opt(env, 'FENXIAO_METRICS_TOKEN'),
+    metricsPublic: bool(env, 'FENXIAO_METRICS_PUBLIC', false),
     bodyLimit: int(env, 'FENXIAO_BODY_LIMIT', 1024 * 1024),
     shutdownGraceSeconds: int(env, 'FENXIAO_SHUTDOWN_GRACE_SECONDS', 20),
     runJobs: bool(env, 'FENXIAO_RUN_JOBS', true),

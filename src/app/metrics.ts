@@ -11,9 +11,11 @@ import { dbStats } from '../db/counting.ts';
  * process's own (memory, event loop lag, GC), and the money the operator watches — payouts waiting
  * on a provider, the merchants' payout clearing, open risk events — read from the database when
  * scraped. Route labels are the route patterns (`/v1/orders/:external_id`), never raw URLs, so
- * ids and personal data never become label values.
+ * ids and personal data never become label values. The database gauges are the platform's: they
+ * sum over all tenants and their help says so; no tenant id becomes a label (a merchant's money
+ * and volume would then sit in the monitoring system, readable by whoever reads dashboards).
  */
-export function registerMetrics(app: App, services: Services, options: { token?: string | undefined } = {}): client.Registry {
+export function registerMetrics(app: App, services: Services, options: { token?: string | undefined; public?: boolean } = {}): client.Registry {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'fenxiao_' });
 
@@ -26,7 +28,7 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     labelNames: ['method', 'route'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
   });
   new client.Gauge({
-    name: 'fenxiao_payouts_open', help: 'Payouts handed to a channel and not yet final, by channel and state',
+    name: 'fenxiao_payouts_open', help: 'Payouts handed to a channel and not yet final, by channel and state, counted over all tenants together',
     labelNames: ['channel', 'state'] as const, registers: [registry], aggregator: 'first',
     async collect() {
       this.reset();
@@ -36,7 +38,7 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     },
   });
   new client.Gauge({
-    name: 'fenxiao_payout_clearing_fen', help: 'Money handed to payout channels and not yet confirmed, all tenants, in fen',
+    name: 'fenxiao_payout_clearing_fen', help: 'Money handed to payout channels and not yet confirmed, in fen, summed over all tenants together (the platform\'s whole float in flight, not one merchant\'s)',
     registers: [registry], aggregator: 'first',
     async collect() {
       const r = await sql<{ s: number | null }>`select sum(p.amount)::bigint as s from postings p join accounts a on a.id = p.account_id
@@ -45,7 +47,7 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     },
   });
   new client.Gauge({
-    name: 'fenxiao_risk_events_open', help: 'Risk events waiting for review, by kind and severity',
+    name: 'fenxiao_risk_events_open', help: 'Risk events waiting for review, by kind and severity, counted over all tenants together',
     labelNames: ['kind', 'severity'] as const, registers: [registry], aggregator: 'first',
     async collect() {
       this.reset();
@@ -75,10 +77,14 @@ export function registerMetrics(app: App, services: Services, options: { token?:
   });
 
   app.get('/metrics', { config: { auth: 'public' }, schema: { hide: true } }, async (req, reply) => {
-    // Scrapers send a bearer token when FENXIAO_METRICS_TOKEN is set; without one, keep
-    // /metrics off the public internet at the proxy.
-    if (options.token && !safeEqual(req.headers.authorization ?? '', `Bearer ${options.token}`)) {
-      return reply.code(401).send({ error: { code: 'unauthorized', message: 'send the metrics token' } });
+    // Closed unless opened: a scraper sends FENXIAO_METRICS_TOKEN as a bearer token, or the
+    // operator opens /metrics with FENXIAO_METRICS_PUBLIC=1 (and keeps it off the internet at the
+    // proxy). It shows the platform's money in flight and the load of every merchant.
+    if (!options.public) {
+      if (!options.token) return reply.code(401).send({ error: { code: 'unauthorized', message: '/metrics is closed: set FENXIAO_METRICS_TOKEN and send it as a bearer token, or FENXIAO_METRICS_PUBLIC=1' } });
+      if (!safeEqual(req.headers.authorization ?? '', `Bearer ${options.token}`)) {
+        return reply.code(401).send({ error: { code: 'unauthorized', message: 'send the metrics token (FENXIAO_METRICS_TOKEN) as a bearer token' } });
+      }
     }
     return reply.type(registry.contentType).send(cluster.isWorker ? await clusterMetrics(registry) : await registry.metrics());
   });

@@ -116,7 +116,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, staticCSP: false });
 
-  registerMetrics(app, services, { token: config.metricsToken });
+  registerMetrics(app, services, { token: config.metricsToken, public: config.metricsPublic });
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 

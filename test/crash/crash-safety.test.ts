@@ -28,6 +28,7 @@ import { runCli, spawnServer, type ServerProcess } from '../pg/support/spawn.ts'
 import { openDatabase } from '../../src/db/database.ts';
 
 const ROOT = `crash-root-${randomBytes(8).toString('hex')}`;
+const METRICS_TOKEN = `crash-metrics-${randomBytes(8).toString('hex')}`;
 const SALES_BP = 500;
 const OVERRIDE_BP = [1000, 500, 200];
 const ORDERS = 300;
@@ -68,7 +69,7 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-crash-'));
     dirs.push(dataDir);
     const env: Record<string, string> = {
-      FENXIAO_DATA_DIR: dataDir, FENXIAO_ROOT_TOKEN: ROOT, FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn',
+      FENXIAO_DATA_DIR: dataDir, FENXIAO_ROOT_TOKEN: ROOT, FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', FENXIAO_METRICS_TOKEN: METRICS_TOKEN,
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     };
     const start = async () => {
@@ -229,7 +230,7 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
     const verify = await call(server.url, 'GET', '/v1/ledger/verify', { token: key });
     expect(verify.data.breaks).toEqual([]);
     // The last round wrote its orders in batches of several (group commit), not one by one.
-    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then((r) => r.text());
     const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
     expect(counter('fenxiao_order_batch_orders_total')).toBeGreaterThan(counter('fenxiao_order_batches_total'));
     expect(verify.data.ok).toBe(true);

@@ -18,6 +18,38 @@ describe('metrics', () => {
     expect((await scrape('wrong-token-0123456789')).statusCode).toBe(401);
   });
 
+  // Issue 14, item 14: /metrics was open by default and showed money summed over every tenant.
+  it('is closed without a token unless FENXIAO_METRICS_PUBLIC opens it', async () => {
+    const closed = await startTestServer();
+    try {
+      for (const headers of [{}, { authorization: 'Bearer ' }, { authorization: 'Bearer undefined' }]) {
+        const res = await closed.app.inject({ method: 'GET', url: '/metrics', headers });
+        expect(res.statusCode).toBe(401);
+        expect(JSON.parse(res.body).error).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('FENXIAO_METRICS_TOKEN') });
+        expect(res.body).not.toContain('fenxiao_');
+      }
+    } finally {
+      await closed.close();
+    }
+    const open = await startTestServer({ env: { FENXIAO_METRICS_PUBLIC: 'true' } });
+    try {
+      const res = await open.app.inject({ method: 'GET', url: '/metrics' });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('fenxiao_http_requests_total');
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('says so of every gauge that sums over tenants', async () => {
+    const text = (await scrape(TOKEN)).body;
+    for (const name of ['fenxiao_payout_clearing_fen', 'fenxiao_payouts_open', 'fenxiao_risk_events_open']) {
+      expect(new RegExp(`^# HELP ${name} .*all tenants`, 'm').test(text), name).toBe(true);
+    }
+    // No tenant id becomes a label value.
+    expect(text).not.toMatch(/tnt_[0-9A-Z]{10,}/);
+  });
+
   it('counts requests by route pattern and reads the open-risk gauge', async () => {
     const { key } = await t.tenant();
     const created = await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'M-13800001234', name: 'M' } });

@@ -4,7 +4,8 @@ import { AppError, forbidden } from './errors.ts';
 /** Who is calling. Every service call takes one first; nothing crosses tenants. */
 export type Principal =
   | { kind: 'root' }
-  | { kind: 'api_key'; tenantId: string; keyId: string }
+  /** `scope` absent (a principal built in code, never from a request): full. */
+  | { kind: 'api_key'; tenantId: string; keyId: string; scope?: ApiKeyScope | undefined }
   | { kind: 'admin'; tenantId: string; userId: string; role: AdminRole; sessionId: string }
   | { kind: 'distributor'; tenantId: string; distributorId: string; sessionId: string }
   | { kind: 'system'; tenantId: string; job: string };
@@ -13,7 +14,7 @@ export type TenantPrincipal = Exclude<Principal, { kind: 'root' }>;
 
 /**
  * What a caller may do. Roles are data, checked on every route; the merchant's API key acts for
- * the merchant itself and may do everything an owner may.
+ * the merchant itself within its scope (a full key may do everything an owner may).
  */
 export type Permission =
   | 'read'
@@ -43,10 +44,28 @@ export function roleHas(role: AdminRole, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].includes(permission);
 }
 
+/**
+ * What an API key may do. A `full` key acts for the merchant itself, as an owner; the others give a
+ * system only what it needs, so a leaked key costs less: `read` reads (as an auditor: personal data
+ * masked, no keys or secrets), `orders` only sends orders and their events (a shop or an ERP).
+ * The tenant's first key, from POST /v1/tenants, is `full`.
+ */
+export type ApiKeyScope = 'full' | 'read' | 'orders';
+export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['full', 'read', 'orders'];
+export const SCOPE_PERMISSIONS: Record<ApiKeyScope, readonly Permission[]> = {
+  full: ROLE_PERMISSIONS.owner,
+  read: ['read', 'finance:read'],
+  orders: ['orders:write'],
+};
+
+export function scopeHas(scope: ApiKeyScope, permission: Permission): boolean {
+  return SCOPE_PERMISSIONS[scope].includes(permission);
+}
+
 export function can(principal: Principal, permission: Permission): boolean {
   switch (principal.kind) {
     case 'root': return false;
-    case 'api_key': return true;
+    case 'api_key': return scopeHas(principal.scope ?? 'full', permission);
     case 'system': return true;
     case 'admin': return roleHas(principal.role, permission);
     case 'distributor': return false;

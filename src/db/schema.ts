@@ -19,10 +19,14 @@ export interface ApiKeysTable {
   tenant_id: string;
   name: Generated<string>;
   secret_hash: string;
+  /** What the key may do (principal.ts SCOPE_PERMISSIONS). */
+  scope: Generated<ApiKeyScope>;
   created_at: Timestamp;
   revoked_at: NullableTimestamp;
   last_used_at: NullableTimestamp;
 }
+
+export type ApiKeyScope = 'full' | 'read' | 'orders';
 
 export type AdminRole = 'owner' | 'operator' | 'finance' | 'auditor';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/app/context.ts';
 import { ERROR_STATUS } from '../../src/app/errors.ts';
-import { roleHas, type Permission } from '../../src/app/principal.ts';
+import { roleHas, scopeHas, type ApiKeyScope, type Permission } from '../../src/app/principal.ts';
 import { ARTIFACTS } from '../support/global-setup.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { deref, operationsOf, type Json, type OpenApiDoc, type Operation } from './openapi.ts';
@@ -271,6 +271,36 @@ describe('(c) console roles', () => {
     fs.writeFileSync(path.join(ARTIFACTS, 'security-roles.txt'), `${seen.join('\n')}\n`);
     expect(failures).toEqual([]);
     expect(seen.length).toBeGreaterThan(300);
+  });
+});
+
+describe('(e) API key scopes', () => {
+  it('allows or forbids each operation for a read-only and an orders-only key exactly as principal.ts\'s scope table says', async () => {
+    const failures: string[] = [];
+    const seen: string[] = [];
+    const scopes = ['read', 'orders'] as const satisfies readonly ApiKeyScope[];
+    for (const op of ops.filter((o) => TENANT_MODES.includes(o.auth) && !SESSION_ROUTES.has(o.label))) {
+      const { values, missing } = await pathValues(t, w1, op);
+      if (missing.length > 0) { failures.push(`${op.label}: no id for ${missing.join(', ')}`); continue; }
+      for (const scope of scopes) {
+        const { body, query } = requestFor(doc, op, hintsFor(w1, now));
+        const sent = await send(t, op, { token: w1.scopedKeys[scope], path: values, body, query });
+        const status = sent.res.statusCode;
+        const allowed = !!op.permission && scopeHas(scope, op.permission as Permission);
+        seen.push(`key:${scope} ${op.label} ${status}`);
+        if (status >= 500) failures.push(`${scope} key: 5xx ${sent.describe()}`);
+        if (allowed && (status === 401 || status === 403)) failures.push(`${scope} key may (${op.permission}), refused: ${sent.describe()}`);
+        if (!allowed && status !== 403) failures.push(`${scope} key may not (${op.permission}), expected 403: ${sent.describe()}`);
+        // The issue's own words: a read-only key writes nothing; an orders key touches nothing but orders.
+        if (scope === 'read' && writes(op) && status !== 403) failures.push(`a read-only key wrote: ${sent.describe()}`);
+        // (Orders: creating them and their events, receiving them in bulk, replaying a shop's order webhook.)
+        if (scope === 'orders' && status < 400 && !/^POST \/v1\/(orders|jobs\/auto-receive|webhooks\/deliveries\/\{id\}\/replay)/.test(op.label)) failures.push(`an orders key reached beyond orders: ${sent.describe()}`);
+      }
+    }
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(ARTIFACTS, 'security-key-scopes.txt'), `${seen.join('\n')}\n`);
+    expect(failures).toEqual([]);
+    expect(seen.length).toBeGreaterThan(100);
   });
 });
 

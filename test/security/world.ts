@@ -44,6 +44,8 @@ export interface World {
   login(role: Role): Promise<string>;
   passwords: Record<Role, string>;
   emails: Record<Role, string>;
+  /** API keys limited to a scope (principal.ts SCOPE_PERMISSIONS); `key` is the tenant's full one. */
+  scopedKeys: { read: string; orders: string };
   /** Portal sessions: C's (own), A's (another distributor). */
   portal: { C: string; A: string };
   signingSecret: string;
@@ -153,6 +155,11 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const victim = await ok(t, 'POST', '/v1/admin-users', { ...k, body: { email: `victim-${tag}@example.com`, password: `pw-victim-${tag}-0123456789`, role: 'auditor' } });
   const victimKey = await ok(t, 'POST', '/v1/api-keys', { ...k, body: { name: `victim ${tag}` } });
   secrets.push(victimKey.api_key, `pw-victim-${tag}-0123456789`);
+  const scopedKeys = {
+    read: (await ok(t, 'POST', '/v1/api-keys', { ...k, body: { name: `read ${tag}`, scope: 'read' } })).api_key as string,
+    orders: (await ok(t, 'POST', '/v1/api-keys', { ...k, body: { name: `orders ${tag}`, scope: 'orders' } })).api_key as string,
+  };
+  secrets.push(scopedKeys.read, scopedKeys.orders);
 
   const login = async (role: Role): Promise<string> => {
     const data = await ok(t, 'POST', '/v1/auth/login', { body: { tenant_id: tenantId, email: emails[role], password: passwords[role] } });
@@ -205,7 +212,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   void wApproved; void wPaid; void wFailed; void wRejected; void userIds;
 
   return {
-    tag, tenantId, key, ids, own, other, distributors: { A, B, C, D, P }, sessions, login, passwords, emails, portal,
+    tag, tenantId, key, scopedKeys, ids, own, other, distributors: { A, B, C, D, P }, sessions, login, passwords, emails, portal,
     signingSecret: signing.secret, secrets,
   };
 }

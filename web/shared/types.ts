@@ -53,6 +53,8 @@ export interface Page<T> { items: T[]; next_cursor: string | null }
 // Shapes declared inline in their routes (src/modules/admin/routes.ts, referral/routes.ts,
 // distributors/routes.ts); kept in step by hand.
 export interface AdminUser { id: string; email: string; name: string; role: AdminRole; disabled: boolean; created_at: string }
+export type ApiKeyScope = 'full' | 'read' | 'orders';
+export interface ApiKeyView { id: string; name: string; scope: ApiKeyScope; created_at: string; revoked_at: string | null; last_used_at: string | null }
 export interface LoginResponse { token: string; expires_at: string; tenant_id: string; user: AdminUser }
 export interface AuditEntry {
   id: string; actor_type: string; actor_id: string | null; action: string; target_type: string; target_id: string | null;

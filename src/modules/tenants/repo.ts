@@ -1,3 +1,4 @@
+import type { ApiKeyScope } from '../../db/schema.ts';
 import type { Executor } from '../../db/database.ts';
 
 export const tenantsRepo = {
@@ -18,18 +19,18 @@ export const tenantsRepo = {
   async list(db: Executor) {
     return db.selectFrom('tenants').selectAll().orderBy('id').execute();
   },
-  async insertKey(db: Executor, k: { id: string; tenant_id: string; name: string; secret_hash: string }) {
+  async insertKey(db: Executor, k: { id: string; tenant_id: string; name: string; secret_hash: string; scope: ApiKeyScope }) {
     await db.insertInto('api_keys').values(k).execute();
   },
   async findKey(db: Executor, id: string) {
     return db.selectFrom('api_keys')
       .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
-      .select(['api_keys.id', 'api_keys.tenant_id', 'api_keys.secret_hash', 'api_keys.revoked_at', 'tenants.status as tenant_status'])
+      .select(['api_keys.id', 'api_keys.tenant_id', 'api_keys.secret_hash', 'api_keys.scope', 'api_keys.revoked_at', 'tenants.status as tenant_status'])
       .where('api_keys.id', '=', id)
       .executeTakeFirst();
   },
   async listKeys(db: Executor, tenantId: string) {
-    return db.selectFrom('api_keys').select(['id', 'name', 'created_at', 'revoked_at', 'last_used_at'])
+    return db.selectFrom('api_keys').select(['id', 'name', 'scope', 'created_at', 'revoked_at', 'last_used_at'])
       .where('tenant_id', '=', tenantId).orderBy('id').execute();
   },
   async revokeKey(db: Executor, tenantId: string, id: string, at: Date) {
@@ -39,7 +40,7 @@ export const tenantsRepo = {
     return Number(r.numUpdatedRows) === 1;
   },
   async findKeyOfTenant(db: Executor, tenantId: string, id: string) {
-    return db.selectFrom('api_keys').select(['id', 'name', 'created_at', 'revoked_at', 'last_used_at'])
+    return db.selectFrom('api_keys').select(['id', 'name', 'scope', 'created_at', 'revoked_at', 'last_used_at'])
       .where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   },
 };

@@ -2,8 +2,12 @@ import { Type } from '@sinclair/typebox';
 import { actor, type App } from '../../app/http.ts';
 import { IdParams, Nullable, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
+import { API_KEY_SCOPES } from '../../app/principal.ts';
 
-const ApiKey = Strict({ id: Type.String(), name: Type.String(), created_at: Timestamp(), revoked_at: Nullable(Timestamp()), last_used_at: Nullable(Timestamp()) });
+const Scope = Type.Union(API_KEY_SCOPES.map((s) => Type.Literal(s)), {
+  description: 'what the key may do: full (everything an owner may), read (reads, as an auditor), orders (orders and their events only)',
+});
+const ApiKey = Strict({ id: Type.String(), name: Type.String(), scope: Scope, created_at: Timestamp(), revoked_at: Nullable(Timestamp()), last_used_at: Nullable(Timestamp()) });
 const NewApiKey = Strict({ ...ApiKey.properties, api_key: Type.String({ description: 'shown once; only its hash is stored' }) });
 
 const Tenant = Strict({ id: Type.String(), name: Type.String(), status: Type.String(), created_at: Timestamp() });
@@ -47,8 +51,11 @@ export function tenantsRoutes(app: App, s: Services) {
 
   app.post('/v1/api-keys', {
     config: { auth: 'tenant', permission: 'keys:write' },
-    schema: { tags: ['tenants'], summary: 'Create an API key', body: Strict({ name: Text(64, { minLength: 1 }) }), response: { 201: NewApiKey, ...errors(403) } },
-  }, async (req, reply) => reply.code(201).send(await s.tenants.createKey(actor(req), req.body.name)));
+    schema: {
+      tags: ['tenants'], summary: 'Create an API key, full (the default) or limited to reads or to orders',
+      body: Strict({ name: Text(64, { minLength: 1 }), scope: Type.Optional(Scope) }), response: { 201: NewApiKey, ...errors(403, 409) },
+    },
+  }, async (req, reply) => reply.code(201).send(await s.tenants.createKey(actor(req), req.body.name, req.body.scope ?? 'full')));
 
   app.post('/v1/api-keys/:id/rotate', {
     config: { auth: 'tenant', permission: 'keys:write' },

@@ -3,6 +3,7 @@ import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { AppError, invalid, notFound } from '../../app/errors.ts';
 import { requirePermission, tenantOf, type Principal } from '../../app/principal.ts';
+import type { ApiKeyScope } from '../../db/schema.ts';
 import { newId, ulid } from '../../lib/ids.ts';
 import { randomToken, safeEqual, sha256Hex } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -27,7 +28,7 @@ export interface TenantSetup {
   initialize(tx: Executor, tenantId: string): Promise<void>;
 }
 
-export interface ApiKeyView { id: string; name: string; created_at: string; revoked_at: string | null; last_used_at: string | null }
+export interface ApiKeyView { id: string; name: string; scope: ApiKeyScope; created_at: string; revoked_at: string | null; last_used_at: string | null }
 
 export function createTenantsService(deps: {
   db: Db; clock: Clock; audit: AuditService; setup: TenantSetup[];
@@ -37,25 +38,26 @@ export function createTenantsService(deps: {
   const { db, clock, audit } = deps;
   // Verified keys are remembered briefly so that each request does not cost a query; a revoke
   // in this process takes effect at once, in other processes within the TTL.
-  const keyCache = new Map<string, { tenantId: string; secretHash: string; until: number }>();
+  const keyCache = new Map<string, { tenantId: string; secretHash: string; scope: ApiKeyScope; until: number }>();
   const KEY_CACHE_MS = 10_000;
   const LAST_USED_RESOLUTION_MS = 60_000;
   const lastTouched = new Map<string, number>();
 
-  function keyView(k: { id: string; name: string; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }): ApiKeyView {
+  function keyView(k: { id: string; name: string; scope: ApiKeyScope; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }): ApiKeyView {
     return {
       id: k.id,
       name: k.name,
+      scope: k.scope,
       created_at: k.created_at.toISOString(),
       revoked_at: k.revoked_at?.toISOString() ?? null,
       last_used_at: k.last_used_at?.toISOString() ?? null,
     };
   }
 
-  async function issueKey(tx: Executor, tenantId: string, name: string): Promise<{ id: string; api_key: string }> {
+  async function issueKey(tx: Executor, tenantId: string, name: string, scope: ApiKeyScope): Promise<{ id: string; api_key: string }> {
     const id = newId('key');
     const secret = randomToken(24);
-    await tenantsRepo.insertKey(tx, { id, tenant_id: tenantId, name, secret_hash: sha256Hex(secret) });
+    await tenantsRepo.insertKey(tx, { id, tenant_id: tenantId, name, secret_hash: sha256Hex(secret), scope });
     return { id, api_key: formatApiKey(id, secret) };
   }
 
@@ -108,7 +110,8 @@ export function createTenantsService(deps: {
         const id = `tnt_${ulid()}`;
         await tenantsRepo.insert(tx, { id, name: input.name });
         for (const s of deps.setup) await s.initialize(tx, id);
-        const key = await issueKey(tx, id, 'default');
+        // The tenant's first key acts for the merchant in full: the integration contract's flows use it.
+        const key = await issueKey(tx, id, 'default', 'full');
         await audit.record(tx, actor, { tenantId: id, action: 'tenant.create', targetType: 'tenant', targetId: id, after: { name: input.name, api_key_id: key.id } });
         return { id, name: input.name, api_key: key.api_key };
       });
@@ -125,13 +128,13 @@ export function createTenantsService(deps: {
       return (await tenantsRepo.listKeys(db, tenantOf(actor.principal))).map(keyView);
     },
 
-    async createKey(actor: Actor, name: string): Promise<ApiKeyView & { api_key: string }> {
+    async createKey(actor: Actor, name: string, scope: ApiKeyScope = 'full'): Promise<ApiKeyView & { api_key: string }> {
       requirePermission(actor.principal, 'keys:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
         await requireActive(tx, tenantId);
-        const key = await issueKey(tx, tenantId, name);
-        await audit.record(tx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: key.id, after: { name } });
+        const key = await issueKey(tx, tenantId, name, scope);
+        await audit.record(tx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: key.id, after: { name, scope } });
         const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, key.id);
         return { ...keyView(row!), api_key: key.api_key };
       });
@@ -146,7 +149,8 @@ export function createTenantsService(deps: {
         const old = await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId);
         if (!old) throw notFound('api key');
         if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now()))) throw new AppError('invalid_state', 'the key is already revoked');
-        const key = await issueKey(tx, tenantId, old.name);
+        // The new key does what the old one did.
+        const key = await issueKey(tx, tenantId, old.name, old.scope);
         await audit.record(tx, actor, { action: 'api_key.rotate', targetType: 'api_key', targetId: keyId, after: { replaced_by: key.id } });
         const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, key.id);
         return { ...keyView(row!), api_key: key.api_key };
@@ -181,7 +185,7 @@ export function createTenantsService(deps: {
           keyCache.delete(parsed.keyId);
           return null;
         }
-        cached = { tenantId: row.tenant_id, secretHash: row.secret_hash, until: now + KEY_CACHE_MS };
+        cached = { tenantId: row.tenant_id, secretHash: row.secret_hash, scope: row.scope, until: now + KEY_CACHE_MS };
         keyCache.set(parsed.keyId, cached);
       }
       if (!safeEqual(sha256Hex(parsed.secret), cached.secretHash)) return null;
@@ -192,7 +196,7 @@ export function createTenantsService(deps: {
         await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', parsed.keyId)
           .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - LAST_USED_RESOLUTION_MS))])).execute();
       }
-      return { kind: 'api_key', tenantId: cached.tenantId, keyId: parsed.keyId };
+      return { kind: 'api_key', tenantId: cached.tenantId, keyId: parsed.keyId, scope: cached.scope };
     },
   };
 }

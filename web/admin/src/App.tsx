@@ -18,6 +18,7 @@ const AuditLogPage = lazy(() => import('./pages/AuditLog.tsx'));
 const AdminUsersPage = lazy(() => import('./pages/AdminUsers.tsx'));
 const RiskEventsPage = lazy(() => import('./pages/RiskEvents.tsx'));
 const PortalSettingsPage = lazy(() => import('./pages/PortalSettings.tsx'));
+const ApiKeysPage = lazy(() => import('./pages/ApiKeys.tsx'));
 const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
 const OrderDetailPage = lazy(() => import('./pages/OrderDetail.tsx'));
 const RulesPage = lazy(() => import('./pages/Rules.tsx'));
@@ -78,6 +79,7 @@ export function App() {
                   <Route path="/audit-log" element={<AuditLogPage />} />
                   <Route path="/admin-users" element={<AdminUsersPage />} />
                   <Route path="/portal" element={<PortalSettingsPage />} />
+                  <Route path="/api-keys" element={<ApiKeysPage />} />
                   <Route path="*" element={<NotFound />} />
                 </Route>
               </Routes>

@@ -3,6 +3,7 @@ import { analyticsEn, analyticsZh } from './messages-analytics.ts';
 import { simulatorEn, simulatorZh } from './messages-simulator.ts';
 import { piiEn, piiZh } from './messages-pii.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
+import { authEn, authZh } from './messages-auth.ts';
 
 const base = {
   'app.title': 'Fenxiao 分销管理后台',
@@ -251,7 +252,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -500,7 +501,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...piiEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...piiEn, ...authEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import {
-  AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, DashboardOutlined, FileSearchOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
+  AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, DashboardOutlined, FileSearchOutlined, KeyOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
   SettingOutlined, ShoppingOutlined, SolutionOutlined, TeamOutlined, WalletOutlined,
 } from '@ant-design/icons';
 import type { Permission } from '../../../src/app/principal.ts';
@@ -33,5 +33,6 @@ export const NAV: NavEntry[] = [
   { path: '/risk-events', label: 'nav.risk', icon: <SafetyOutlined />, anyOf: ['read'] },
   { path: '/audit-log', label: 'nav.audit', icon: <AuditOutlined />, anyOf: ['read'] },
   { path: '/admin-users', label: 'nav.users', icon: <ApartmentOutlined />, anyOf: ['read'] },
+  { path: '/api-keys', label: 'nav.keys', icon: <KeyOutlined />, anyOf: ['keys:write'] },
   { path: '/portal', label: 'nav.portal', icon: <MobileOutlined />, anyOf: ['keys:write', 'program:write'] },
 ];

@@ -39,6 +39,8 @@ interface Working {
   lines: CommissionRow[];
   /** Its row differs from the database's: written with the batch's last statement. */
   dirty: boolean;
+  /** A refund of the batch may have changed its lines since they were read (a risk hold). */
+  stale: boolean;
 }
 
 /** Per-line refunds of an event: fen and units per order item id. */
@@ -69,7 +71,7 @@ export function createOrderEvents(deps: {
     const out: Settled<EventAnswer>[] = new Array(requests.length);
     // ---- locked and read once: the orders (one statement), then keys, items, lines and the rule version (one more)
     const rows = await ordersRepo.lockManyByExternal(tx, tenantId, [...new Set(requests.map((r) => r.externalId))]);
-    const orders = new Map(rows.map((o): [string, Working] => [o.external_id, { row: o, items: [], lines: [], dirty: false }]));
+    const orders = new Map(rows.map((o): [string, Working] => [o.external_id, { row: o, items: [], lines: [], dirty: false, stale: false }]));
     const scopeOf = (w: Working) => `order_event:${w.row.id}`;
     const wanted = requests.flatMap((r) => {
       const w = orders.get(r.externalId);
@@ -122,8 +124,19 @@ export function createOrderEvents(deps: {
         }
       }
       try {
-        const event = await apply(tx, w, r, i, requests.length === 1, prepareRefunds);
+        const { event, held } = await apply(tx, w, r, i, requests.length === 1, prepareRefunds);
         eventRows.push(event);
+        // A refund that found its seller past the refund-rate rule holds the seller's lines in
+        // every order: read again before an answer shows them.
+        if (held) for (const x of orders.values()) if (x !== w) x.stale = true;
+        if (w.stale) {
+          const stale = [...orders.values()].filter((x) => x.stale);
+          const lines = await ordersRepo.commissionsOfOrders(tx, stale.map((x) => x.row.id));
+          for (const x of stale) {
+            x.lines = lines.filter((c) => c.order_id === x.row.id);
+            x.stale = false;
+          }
+        }
         const answer = orderViewOf(w.row, w.items, w.lines);
         out[i] = { ok: true, value: { order: answer, replayed: false } };
         if (r.idempotencyKey !== undefined) {
@@ -149,7 +162,7 @@ export function createOrderEvents(deps: {
    * leaves `w` as the order stands after it. Refused before anything is written (invalid_state,
    * invalid_request), or, for a refund, rolled back to its savepoint when it fails midway.
    */
-  async function apply(tx: Tx, w: Working, r: EventRequest, index: number, alone: boolean, prepareRefunds: () => Promise<ProgramSettings>): Promise<Insertable<OrderEventsTable>> {
+  async function apply(tx: Tx, w: Working, r: EventRequest, index: number, alone: boolean, prepareRefunds: () => Promise<ProgramSettings>): Promise<{ event: Insertable<OrderEventsTable>; held: boolean }> {
     const body = r.body;
     const now = clock.now();
     const at = body.at ? new Date(body.at) : now;
@@ -157,6 +170,7 @@ export function createOrderEvents(deps: {
     if (!TRANSITIONS[body.type].includes(order.status)) throw invalidState(`a ${order.status} order cannot be ${body.type}`);
     const eventId = newId('evt');
     let refundFen: number | null = null;
+    let held = false;
     switch (body.type) {
       case 'shipped':
         w.row = { ...order, status: 'shipped', shipped_at: at, updated_at: now };
@@ -180,10 +194,10 @@ export function createOrderEvents(deps: {
           // Written whole: with it go the statuses and times that events of this batch before it
           // left in memory, so the order row is as it stands before anything below reads it.
           await ordersRepo.saveState(tx, next);
-          if (next.seller_id) await riskEngine.assessRefund(tx, next.tenant_id, settings, next.seller_id);
+          const risk = next.seller_id ? await riskEngine.assessRefund(tx, next.tenant_id, settings, next.seller_id) : null;
           // The recorder keeps refunds only (shipped and received change no rollup).
           await deps.analytics.record(tx, { type: 'order_event', tenantId: next.tenant_id, timezone: settings.timezone, eventId, kind: body.type, refundFen: total, order: next });
-          return { next, total, lines: await ordersRepo.commissions(tx, order.id) };
+          return { next, total, held: risk !== null, lines: await ordersRepo.commissions(tx, order.id) };
         };
         // Alone in its batch, a refund that fails fails its transaction, as it always has; among
         // others it rolls back to its own savepoint. Savepoints are not released: a release is a
@@ -195,7 +209,9 @@ export function createOrderEvents(deps: {
           return p ? { ...i, refunded_fen: i.refunded_fen + p.fen, refunded_quantity: i.refunded_quantity + p.quantity } : i;
         });
         w.lines = done.lines;
+        w.stale = false;
         w.dirty = false;
+        held = done.held;
         refundFen = done.total;
         break;
       }
@@ -206,9 +222,12 @@ export function createOrderEvents(deps: {
     }
     const { actorType, actorId } = actorOf(r.actor.principal);
     return {
-      id: eventId, tenant_id: order.tenant_id, order_id: order.id, type: body.type, at, refund_fen: refundFen,
-      details: JSON.stringify({ ...(body.items ? { items: body.items } : {}), ...(body.reason ? { reason: body.reason } : {}) }),
-      actor_type: actorType, actor_id: actorId, request_id: r.actor.requestId,
+      event: {
+        id: eventId, tenant_id: order.tenant_id, order_id: order.id, type: body.type, at, refund_fen: refundFen,
+        details: JSON.stringify({ ...(body.items ? { items: body.items } : {}), ...(body.reason ? { reason: body.reason } : {}) }),
+        actor_type: actorType, actor_id: actorId, request_id: r.actor.requestId,
+      },
+      held,
     };
   }
 
@@ -257,13 +276,21 @@ export function createOrderEvents(deps: {
         continue;
       }
       if (c.status === 'settled') {
-        if (delta <= 0) continue;
+        const baseDelta = next.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0));
+        if (delta <= 0) {
+          // A refund too small to move the amount still moves the base the line stands on, as a
+          // reversed line's does: there is no clawback (of 0 fen) to carry it. Without this the
+          // line claimed a base larger than what its order line still paid, and ledger verify
+          // named it (found by the events property test).
+          if (baseDelta !== 0) await tx.updateTable('commissions').set({ base_fen: c.base_fen + baseDelta }).where('id', '=', c.id).execute();
+          continue;
+        }
         const id = newId('cm');
         await ordersRepo.insertCommissions(tx, [{
           id, tenant_id: order.tenant_id, order_id: order.id, order_item_id: c.order_item_id, beneficiary_id: c.beneficiary_id, level: c.level,
           kind: 'clawback', clawback_of: c.id, rule_version: c.rule_version, rate_source: 'clawback', rate_kind: c.rate_kind, rate_bp: c.rate_bp,
           fixed_fen: c.fixed_fen, beneficiary_grade: c.beneficiary_grade, units: 0,
-          base_fen: next.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0)), original_base_fen: next.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0)),
+          base_fen: baseDelta, original_base_fen: baseDelta,
           amount_fen: -delta, original_amount_fen: -delta, status: 'settled', settled_at: now, created_at: now,
         }]);
         legs.push({ owner: c.beneficiary_id, purpose: 'withdrawable', amount: -delta, commissionId: id });

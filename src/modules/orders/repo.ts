@@ -303,6 +303,12 @@ export const ordersRepo = {
     return db.selectFrom('commissions').selectAll().where('order_id', '=', orderId).orderBy('level').orderBy('created_at').orderBy('id').execute();
   },
 
+  /** The lines of these orders, each order's as `commissions` reads them. */
+  async commissionsOfOrders(db: Executor, orderIds: string[]) {
+    if (orderIds.length === 0) return [];
+    return db.selectFrom('commissions').selectAll().where('order_id', 'in', orderIds).orderBy('order_id').orderBy('level').orderBy('created_at').orderBy('id').execute();
+  },
+
   async lockCommissions(db: Executor, orderId: string) {
     return db.selectFrom('commissions').selectAll().where('order_id', '=', orderId).orderBy('id').forUpdate().execute();
   },

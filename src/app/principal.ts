@@ -19,6 +19,7 @@ export type TenantPrincipal = Exclude<Principal, { kind: 'root' }>;
 export type Permission =
   | 'read'
   | 'program:write'
+  | 'program:money'
   | 'distributors:write'
   | 'orders:write'
   | 'finance:read'
@@ -32,9 +33,12 @@ export type Permission =
 
 export const ROLE_PERMISSIONS: Record<AdminRole, readonly Permission[]> = {
   // pii:erase (anonymise a distributor, PIPL) is the owner's alone: it cannot be undone.
-  owner: ['read', 'program:write', 'distributors:write', 'orders:write', 'finance:read', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'pii:erase', 'keys:write'],
+  owner: ['read', 'program:write', 'program:money', 'distributors:write', 'orders:write', 'finance:read', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'pii:erase', 'keys:write'],
+  // program:money (the program's money controls: freeze days, review threshold, settlement
+  // cycle, withdrawal limits) is finance's and the owner's: an operator's change to one waits
+  // for them to confirm it (issue 14).
   operator: ['read', 'program:write', 'distributors:write', 'orders:write', 'risk:write'],
-  finance: ['read', 'finance:read', 'finance:write', 'finance:approve', 'pii:read'],
+  finance: ['read', 'program:money', 'finance:read', 'finance:write', 'finance:approve', 'pii:read'],
   // Reconciliation and the money exports (statements, withdrawals, commission lines): finance
   // reads them, and so do owners and auditors; an operator does not.
   auditor: ['read', 'finance:read'],

@@ -473,6 +473,24 @@ export interface PayoutAccountsTable {
   confirmed_by_id: string | null;
 }
 
+/** One money control a proposal changes: its dotted name, what was in force, what it would be. */
+export interface ProposalChangeRow { field: string; from: unknown; to: unknown }
+
+/** A change to a program's money controls waiting for a second person (program:money). */
+export interface ProgramProposalsTable {
+  id: string;
+  tenant_id: string;
+  status: 'pending' | 'confirmed' | 'rejected';
+  changes: Json<ProposalChangeRow[]>;
+  proposed_by_type: string;
+  proposed_by_id: string | null;
+  created_at: Timestamp;
+  decided_by_type: string | null;
+  decided_by_id: string | null;
+  decided_at: NullableTimestamp;
+  reason: string | null;
+}
+
 export type WithdrawalStatus = 'pending_review' | 'approved' | 'paid' | 'failed' | 'rejected';
 export type WithdrawalChannel = 'manual' | 'alipay' | 'wechat' | 'bank';
 
@@ -673,6 +691,7 @@ export interface DB {
   settlement_runs: SettlementRunsTable;
   statements: StatementsTable;
   payout_accounts: PayoutAccountsTable;
+  program_proposals: ProgramProposalsTable;
   withdrawals: WithdrawalsTable;
   payouts: PayoutsTable;
   payout_events: PayoutEventsTable;

@@ -168,6 +168,9 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   };
   const sessions = {} as Record<Role, string>;
   for (const role of ROLES) sessions[role] = await login(role);
+  // An operator's change to a money control waits for finance: a proposal for the walker to decide.
+  const proposed = await ok(t, 'PUT', '/v1/program', { token: sessions.operator, body: { settlement: { hour: 3 } } });
+  expect(proposed.pending_proposal?.status).toBe('pending');
 
   const signing = await ok(t, 'POST', '/v1/portal/signing-secret', k);
   secrets.push(signing.secret);

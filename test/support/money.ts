@@ -19,7 +19,8 @@ export interface MoneyTenant {
   call(method: string, url: string, token: string, body?: unknown, headers?: Record<string, string>): ReturnType<TestServer['call']>;
 }
 
-export async function moneyTenant(t: TestServer, funded = 100_000): Promise<MoneyTenant> {
+/** `program`: what the merchant's key sets first (default: one level, no freeze, a review threshold no test reaches, 1 fen minimum). */
+export async function moneyTenant(t: TestServer, funded = 100_000, program: Record<string, unknown> = { levels: 1, freeze_days: 0, review_threshold_fen: 100_000_000, withdrawal: { min_fen: 1 } }): Promise<MoneyTenant> {
   const { id: tenantId, key } = await t.tenant();
   const call = (method: string, url: string, token: string, body?: unknown, headers?: Record<string, string>) =>
     t.call(method, url, { token, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
@@ -28,7 +29,7 @@ export async function moneyTenant(t: TestServer, funded = 100_000): Promise<Mone
     expect(res.statusCode, `${method} ${url} → ${res.statusCode} ${res.body}`).toBeLessThan(300);
     return res.data;
   };
-  await must('PUT', '/v1/program', key, { levels: 1, freeze_days: 0, review_threshold_fen: 100_000_000, withdrawal: { min_fen: 1 } });
+  await must('PUT', '/v1/program', key, program);
   await must('PUT', '/v1/grades/default', key, { name: 'g', rank: 0, sales_bp: 10000, override_bp: [] });
   const d = await must('POST', '/v1/distributors', key, { external_id: `d-${tenantId}`, name: '张三' });
   if (funded > 0) {

@@ -10,6 +10,7 @@ import * as ingest from './2026_11_25_0700_ingest.ts';
 import * as clawbackIndex from './2026_11_25_0800_clawback_index.ts';
 import * as balanceLimits from './2026_12_06_0100_balance_limits.ts';
 import * as payoutAccountConfirmation from './2026_12_06_0500_payout_account_confirmation.ts';
+import * as programProposals from './2026_12_06_0600_program_proposals.ts';
 import * as programTimeZones from './2026_12_06_0710_program_time_zones.ts';
 import * as apiKeyScopes from './2026_12_06_0900_api_key_scopes.ts';
 
@@ -29,6 +30,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_0800_clawback_index': clawbackIndex,
   '2026_12_06_0100_balance_limits': balanceLimits,
   '2026_12_06_0500_payout_account_confirmation': payoutAccountConfirmation,
+  '2026_12_06_0600_program_proposals': programProposals,
   '2026_12_06_0710_program_time_zones': programTimeZones,
   '2026_12_06_0900_api_key_scopes': apiKeyScopes,
 };

@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/database.ts';
+import type { ProposalChangeRow } from '../../db/schema.ts';
 import type { ProgramSettings } from './schema.ts';
 
 export const programRepo = {
@@ -28,6 +29,27 @@ export const programRepo = {
   },
   async listGrades(db: Executor, tenantId: string) {
     return db.selectFrom('grades').selectAll().where('tenant_id', '=', tenantId).orderBy('rank').orderBy('code').execute();
+  },
+  async insertProposal(db: Executor, p: { id: string; tenant_id: string; changes: ProposalChangeRow[]; proposed_by_type: string; proposed_by_id: string | null; created_at: Date }) {
+    await db.insertInto('program_proposals').values({ ...p, status: 'pending', changes: JSON.stringify(p.changes) }).execute();
+  },
+  async findProposal(db: Executor, tenantId: string, id: string) {
+    return db.selectFrom('program_proposals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  },
+  async findProposalForUpdate(db: Executor, tenantId: string, id: string) {
+    return db.selectFrom('program_proposals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+  },
+  async pendingProposals(db: Executor, tenantId: string) {
+    return db.selectFrom('program_proposals').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'pending').orderBy('id').execute();
+  },
+  async listProposals(db: Executor, tenantId: string, q: { status?: 'pending' | 'confirmed' | 'rejected' | undefined; before?: string | undefined; limit: number }) {
+    let query = db.selectFrom('program_proposals').selectAll().where('tenant_id', '=', tenantId);
+    if (q.status) query = query.where('status', '=', q.status);
+    if (q.before) query = query.where('id', '<', q.before);
+    return query.orderBy('id', 'desc').limit(q.limit).execute();
+  },
+  async decideProposal(db: Executor, id: string, d: { status: 'confirmed' | 'rejected'; decided_by_type: string; decided_by_id: string | null; decided_at: Date; reason: string | null }) {
+    await db.updateTable('program_proposals').set(d).where('id', '=', id).where('status', '=', 'pending').execute();
   },
   /** The grade new distributors get: the lowest rank (code breaks ties). */
   async lowestGrade(db: Executor, tenantId: string) {

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { actor, type App } from '../../app/http.ts';
-import { Strict, errors } from '../../app/schema.ts';
+import { IdParams, List, OptionalBody, PageQuery, Strict, Text, errors } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
-import { Grade, GradeBody, GradeCode, ProgramPatch, ProgramSettings, type DeepPartial } from './schema.ts';
+import { Grade, GradeBody, GradeCode, MoneyControlsPatch, ProgramAnswer, ProgramPatch, ProgramProposal, ProgramSettings, type DeepPartial } from './schema.ts';
 
 export function programRoutes(app: App, s: Services) {
   app.get('/v1/program', {
@@ -13,11 +13,45 @@ export function programRoutes(app: App, s: Services) {
   app.put('/v1/program', {
     config: { auth: 'tenant', permission: 'program:write' },
     schema: {
-      tags: ['program'], summary: 'Partial update: nested objects merge field by field; answers the whole program',
+      tags: ['program'],
+      summary: 'Partial update: nested objects merge field by field; answers the whole program. A change to a money control (freeze_days, review_threshold_fen, settlement.*, withdrawal.*) by a caller without program:money is not applied: it waits as pending_proposal for a second person',
       body: ProgramPatch,
-      response: { 200: ProgramSettings, ...errors(403, 422) },
+      response: { 200: ProgramAnswer, ...errors(403, 422) },
     },
   }, async (req) => s.program.update(actor(req), req.body as DeepPartial<ProgramSettings>));
+
+  app.put('/v1/program/money-controls', {
+    config: { auth: 'tenant', permission: 'program:money' },
+    schema: {
+      tags: ['program'], summary: 'Finance sets the money controls directly (freeze days, review threshold, settlement, withdrawal limits); answers the whole program',
+      body: MoneyControlsPatch, response: { 200: ProgramAnswer, ...errors(403, 422) },
+    },
+  }, async (req) => s.program.updateMoneyControls(actor(req), req.body as DeepPartial<ProgramSettings>));
+
+  app.get('/v1/program-proposals', {
+    config: { auth: 'tenant', permission: 'read' },
+    schema: {
+      tags: ['program'], summary: 'Proposed changes to the money controls, newest first',
+      querystring: Strict({ ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('rejected')])) }),
+      response: { 200: List(ProgramProposal), ...errors() },
+    },
+  }, async (req) => s.program.listProposals(actor(req), { ...req.query, limit: req.query.limit ?? 50 }));
+
+  app.post('/v1/program-proposals/:id/confirm', {
+    config: { auth: 'tenant', permission: 'program:money' },
+    schema: {
+      tags: ['program'], summary: 'A second person applies a proposed change to the money controls (not its proposer; 409 when they changed since)',
+      params: IdParams, body: OptionalBody(Strict({})), response: { 200: ProgramProposal, ...errors(403, 404, 409, 422) },
+    },
+  }, async (req) => s.program.confirmProposal(actor(req), req.params.id));
+
+  app.post('/v1/program-proposals/:id/reject', {
+    config: { auth: 'tenant', permission: 'program:money' },
+    schema: {
+      tags: ['program'], summary: 'Reject a proposed change to the money controls, with a reason',
+      params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: ProgramProposal, ...errors(403, 404, 409) },
+    },
+  }, async (req) => s.program.rejectProposal(actor(req), req.params.id, req.body.reason));
 
   app.get('/v1/grades', {
     config: { auth: 'tenant', permission: 'read' },

@@ -137,6 +137,38 @@ export function deepPartial(schema: TSchema): TSchema {
 
 export const ProgramPatch = deepPartial(ProgramSettings);
 
+/** The money controls alone (money-controls.ts), as a partial update: what finance sets directly. */
+export const MoneyControlsPatch = deepPartial(Strict({
+  freeze_days: ProgramSettings.properties.freeze_days,
+  review_threshold_fen: ProgramSettings.properties.review_threshold_fen,
+  withdrawal: ProgramSettings.properties.withdrawal,
+  settlement: ProgramSettings.properties.settlement,
+}));
+
+const Actor = Strict({ type: Type.String({ description: 'admin, api_key, …' }), id: Nullable(Type.String()) });
+export const ProgramProposal = Strict({
+  id: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('rejected')]),
+  changes: Type.Array(Strict({
+    field: Type.String({ description: 'dotted name of the money control, e.g. withdrawal.auto_approve_max_fen' }),
+    from: Type.Union([Type.Integer(), Type.String()], { description: 'in force when proposed' }),
+    to: Type.Union([Type.Integer(), Type.String()], { description: 'what it becomes once confirmed' }),
+  })),
+  proposed_by: Actor,
+  created_at: Type.String({ format: 'date-time' }),
+  decided_by: Nullable(Actor),
+  decided_at: Nullable(Type.String({ format: 'date-time' })),
+  reason: Nullable(Type.String()),
+}, { title: 'ProgramProposal', description: 'a change to money controls waiting for a second person with program:money' });
+export type ProgramProposal = Static<typeof ProgramProposal>;
+
+/** What PUT /v1/program answers: the program in force, and the proposal a change to a money control became. */
+export const ProgramAnswer = Strict({
+  ...ProgramSettings.properties,
+  pending_proposal: Type.Optional(ProgramProposal),
+}, { description: 'the whole program in force; pending_proposal when the caller changed a money control it may not change alone: the change waits there for a second person' });
+export type ProgramAnswer = Static<typeof ProgramAnswer>;
+
 export type DeepPartial<T> = T extends (infer _U)[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 export const GradeCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' });

@@ -1,12 +1,17 @@
-import type { Db, Executor } from '../../db/database.ts';
+import { isDeepStrictEqual } from 'node:util';
+import type { Selectable } from 'kysely';
+import type { Db, Executor, Tx } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
+import type { ProgramProposalsTable } from '../../db/schema.ts';
 import type { Actor, Clock } from '../../app/context.ts';
-import { compliance, invalid, notFound } from '../../app/errors.ts';
+import { AppError, compliance, invalid, invalidState, notFound } from '../../app/errors.ts';
 import { MAX_LEVELS, violations, type GradeForCompliance } from '../compliance/rules.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { actorOf, can, requirePermission, tenantOf } from '../../app/principal.ts';
+import { newId } from '../../lib/ids.ts';
 import type { AuditService } from '../audit/service.ts';
+import { moneyChanges, moneyValue, withMoneyValues, type MoneyChange } from './money-controls.ts';
 import { programRepo } from './repo.ts';
-import { defaultProgramSettings, type DeepPartial, type Grade, type GradeBody, type ProgramSettings } from './schema.ts';
+import { defaultProgramSettings, type DeepPartial, type Grade, type GradeBody, type ProgramAnswer, type ProgramProposal, type ProgramSettings } from './schema.ts';
 import type { Static } from '@sinclair/typebox';
 import type { TierSchema, UpgradeRule as UpgradeRuleSchema } from './schema.ts';
 
@@ -54,6 +59,15 @@ export function gradeView(g: { code: string; name: string; rank: number; sales_b
 
 export type RulesChangedHook = (tx: Executor, tenantId: string, reason: string) => Promise<void>;
 
+export function proposalView(r: Selectable<ProgramProposalsTable>): ProgramProposal {
+  return {
+    id: r.id, status: r.status, changes: r.changes as ProgramProposal['changes'],
+    proposed_by: { type: r.proposed_by_type, id: r.proposed_by_id }, created_at: r.created_at.toISOString(),
+    decided_by: r.decided_by_type ? { type: r.decided_by_type, id: r.decided_by_id } : null,
+    decided_at: r.decided_at?.toISOString() ?? null, reason: r.reason,
+  };
+}
+
 export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditService; onRulesChanged?: RulesChangedHook[] }) {
   const { db, clock, audit } = deps;
   const hooks = deps.onRulesChanged ?? [];
@@ -62,6 +76,63 @@ export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditS
     const row = await programRepo.find(ex, tenantId);
     if (!row) throw notFound('program');
     return normalizeSettings(row.settings);
+  }
+
+  async function gradesForCompliance(tx: Executor, tenantId: string): Promise<GradeForCompliance[]> {
+    return (await programRepo.listGrades(tx, tenantId)).map((g) => ({ code: g.code, upgrade: (g.settings as GradeSettings).upgrade ?? null }));
+  }
+
+  /** Writes the program, audited, and tells the rule versions (the caller holds the program row). */
+  async function apply(tx: Tx, actor: Actor, tenantId: string, before: ProgramSettings, after: ProgramSettings, reason: string | null): Promise<void> {
+    complianceCheck(after, await gradesForCompliance(tx, tenantId));
+    await programRepo.update(tx, tenantId, after, clock.now());
+    await audit.record(tx, actor, { action: 'program.update', targetType: 'program', targetId: tenantId, before, after, reason });
+    for (const hook of hooks) await hook(tx, tenantId, 'program.update');
+  }
+
+  async function change(actor: Actor, patch: DeepPartial<ProgramSettings>): Promise<ProgramAnswer> {
+    const tenantId = tenantOf(actor.principal);
+    return inTransaction(db, async (tx) => {
+      const row = await programRepo.findForUpdate(tx, tenantId);
+      if (!row) throw notFound('program');
+      const before = normalizeSettings(row.settings);
+      const merged = mergeSettings<ProgramSettings>(before, patch);
+      const money = moneyChanges(before, merged);
+      if (money.length === 0 || can(actor.principal, 'program:money')) {
+        await apply(tx, actor, tenantId, before, merged, null);
+        return merged;
+      }
+      // The whole change must be valid, the proposed part included, before any of it is kept.
+      complianceCheck(merged, await gradesForCompliance(tx, tenantId));
+      const after = withMoneyValues(merged, money, 'from');
+      if (!isDeepStrictEqual(before, after)) await apply(tx, actor, tenantId, before, after, null);
+      const proposal = await propose(tx, actor, tenantId, money);
+      return { ...after, pending_proposal: proposal };
+    });
+  }
+
+  /** A pending proposal of these changes: the one already waiting with exactly them, else a new one (audited). */
+  async function propose(tx: Tx, actor: Actor, tenantId: string, changes: MoneyChange[]): Promise<ProgramProposal> {
+    const same = (await programRepo.pendingProposals(tx, tenantId)).find((p) => isDeepStrictEqual(p.changes, changes));
+    if (same) return proposalView(same);
+    const { actorType, actorId } = actorOf(actor.principal);
+    const id = newId('ppr');
+    await programRepo.insertProposal(tx, { id, tenant_id: tenantId, changes, proposed_by_type: actorType, proposed_by_id: actorId, created_at: clock.now() });
+    const view = proposalView((await programRepo.findProposal(tx, tenantId, id))!);
+    await audit.record(tx, actor, { action: 'program.propose', targetType: 'program_proposal', targetId: id, after: view });
+    return view;
+  }
+
+  /** A pending proposal of the tenant, locked, that this caller may decide: not its proposer. */
+  async function decidable(tx: Tx, actor: Actor, tenantId: string, id: string, what: 'confirm' | 'reject') {
+    const p = await programRepo.findProposalForUpdate(tx, tenantId, id);
+    if (!p) throw notFound('proposal');
+    if (p.status !== 'pending') throw invalidState(`a ${p.status} proposal cannot be ${what}ed`);
+    const { actorType, actorId } = actorOf(actor.principal);
+    if (what === 'confirm' && actorType === p.proposed_by_type && actorId === p.proposed_by_id) {
+      throw new AppError('second_person_required', 'a change to the money controls is confirmed by a second person, not the one who proposed it');
+    }
+    return p;
   }
 
   return {
@@ -78,19 +149,68 @@ export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditS
       return read(db, tenantOf(actor.principal));
     },
 
-    async update(actor: Actor, patch: DeepPartial<ProgramSettings>): Promise<ProgramSettings> {
+    /**
+     * PUT /v1/program. A caller with program:money (finance, the owner, the API key) changes
+     * anything; for anyone else (an operator) the rest applies and a change to a money control
+     * becomes a pending proposal, answered as `pending_proposal`, that a second person with
+     * program:money confirms or rejects. Never applied by the one who proposed it.
+     */
+    async update(actor: Actor, patch: DeepPartial<ProgramSettings>): Promise<ProgramAnswer> {
       requirePermission(actor.principal, 'program:write');
+      return change(actor, patch);
+    },
+
+    /** PUT /v1/program/money-controls: finance sets the money controls directly (audited). */
+    async updateMoneyControls(actor: Actor, patch: DeepPartial<ProgramSettings>): Promise<ProgramAnswer> {
+      requirePermission(actor.principal, 'program:money');
+      return change(actor, patch);
+    },
+
+    async listProposals(actor: Actor, q: { status?: 'pending' | 'confirmed' | 'rejected' | undefined; cursor?: string | undefined; limit: number }) {
+      requirePermission(actor.principal, 'read');
+      const rows = await programRepo.listProposals(db, tenantOf(actor.principal), { status: q.status, before: q.cursor, limit: q.limit + 1 });
+      const page = rows.slice(0, q.limit);
+      return { items: page.map(proposalView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+    },
+
+    /**
+     * A second person applies a pending proposal. Refused when the money controls it changes no
+     * longer hold what they held when it was proposed (the confirmer would not be confirming what
+     * it reads), and to the user who proposed it.
+     */
+    async confirmProposal(actor: Actor, id: string): Promise<ProgramProposal> {
+      requirePermission(actor.principal, 'program:money');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
+        // The program row first, as every writer of the program takes it.
         const row = await programRepo.findForUpdate(tx, tenantId);
         if (!row) throw notFound('program');
+        const p = await decidable(tx, actor, tenantId, id, 'confirm');
         const before = normalizeSettings(row.settings);
-        const after = mergeSettings<ProgramSettings>(before, patch);
-        complianceCheck(after, (await programRepo.listGrades(tx, tenantId)).map((g) => ({ code: g.code, upgrade: (g.settings as GradeSettings).upgrade ?? null })));
-        await programRepo.update(tx, tenantId, after, clock.now());
-        await audit.record(tx, actor, { action: 'program.update', targetType: 'program', targetId: tenantId, before, after });
-        for (const hook of hooks) await hook(tx, tenantId, 'program.update');
-        return after;
+        const changes = p.changes as MoneyChange[];
+        const moved = changes.filter((c) => !isDeepStrictEqual(moneyValue(before, c.field), c.from)).map((c) => c.field);
+        if (moved.length > 0) throw invalidState(`${moved.join(', ')} changed since this was proposed: reject it and propose again`);
+        const after = withMoneyValues(before, changes, 'to');
+        const { actorType, actorId } = actorOf(actor.principal);
+        await programRepo.decideProposal(tx, id, { status: 'confirmed', decided_by_type: actorType, decided_by_id: actorId, decided_at: clock.now(), reason: null });
+        await apply(tx, actor, tenantId, before, after, `proposal ${id}`);
+        const view = proposalView((await programRepo.findProposal(tx, tenantId, id))!);
+        await audit.record(tx, actor, { action: 'program.proposal_confirm', targetType: 'program_proposal', targetId: id, before: { status: 'pending' }, after: view });
+        return view;
+      });
+    },
+
+    async rejectProposal(actor: Actor, id: string, reason: string): Promise<ProgramProposal> {
+      requirePermission(actor.principal, 'program:money');
+      const tenantId = tenantOf(actor.principal);
+      if (!reason.trim()) throw invalid('a reason is required');
+      return inTransaction(db, async (tx) => {
+        await decidable(tx, actor, tenantId, id, 'reject');
+        const { actorType, actorId } = actorOf(actor.principal);
+        await programRepo.decideProposal(tx, id, { status: 'rejected', decided_by_type: actorType, decided_by_id: actorId, decided_at: clock.now(), reason });
+        const view = proposalView((await programRepo.findProposal(tx, tenantId, id))!);
+        await audit.record(tx, actor, { action: 'program.proposal_reject', targetType: 'program_proposal', targetId: id, before: { status: 'pending' }, after: view, reason });
+        return view;
       });
     },
 

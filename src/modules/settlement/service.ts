@@ -71,7 +71,7 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
   const jobs = new Map<string, SettlementJob>();
 
   /** Settles the unsettled available lines of the given distributors (all when omitted). */
-  async function settleWithin(tx: Tx, tenantId: string, runId: string, asOf: Date, settings: ProgramSettings, threshold: number | null, onProgress?: Progress): Promise<StatementRow[]> {
+  async function settleWithin(tx: Tx, tenantId: string, runId: string, asOf: Date, settings: ProgramSettings, threshold: number | null, onProgress?: Progress, requestId: string | null = null): Promise<StatementRow[]> {
     const candidates = await sql<{ beneficiary_id: string }>`
       select beneficiary_id from commissions
        where tenant_id = ${tenantId} and status = 'available' and statement_id is null and not held and amount_fen > 0
@@ -124,6 +124,19 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
          where c.id = v.id`.execute(tx);
       const journals: JournalInput[] = statements.filter((s) => s.approved).map((s) => settleJournal(tenantId, s.id, s.lines.map((l) => ({ ...l, beneficiary_id: s.distributorId }))));
       await ledger.postMany(tx, journals);
+      const automatic = statements.filter((s) => s.approved);
+      if (automatic.length > 0) {
+        // No person approved these: the threshold did. One entry per batch names the rule, its
+        // value and every statement it let through.
+        await audit.record(tx, { principal: { kind: 'system', tenantId, job: 'statement-auto-approve' }, requestId }, {
+          action: 'statement.auto_approve', targetType: 'settlement_run', targetId: runId,
+          after: {
+            rule: 'review_threshold_fen', review_threshold_fen: settings.review_threshold_fen, statements: automatic.length,
+            amount_fen: automatic.reduce((sum, x) => sum + x.amount, 0),
+            approved: automatic.map((x) => ({ statement_id: x.id, distributor_id: x.distributorId, amount_fen: x.amount })),
+          },
+        });
+      }
       made.push(...await tx.selectFrom('statements').selectAll().where('id', 'in', statements.map((s) => s.id)).orderBy('distributor_id').execute());
       onProgress?.(Math.min(i + BATCH, ids.length), ids.length);
     }
@@ -158,7 +171,7 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       const made = await commissions.makeAvailableWithin(tx, tenantId, input.asOf);
       const settings = await program.read(tx, tenantId);
       const threshold = input.thresholdOnly ? settings.settlement.threshold_fen : null;
-      const statements = await settleWithin(tx, tenantId, runId, input.asOf, settings, threshold, input.onProgress);
+      const statements = await settleWithin(tx, tenantId, runId, input.asOf, settings, threshold, input.onProgress, actor.requestId);
       const lines = statements.reduce((s, x) => s + x.line_count, 0);
       const amount = statements.reduce((s, x) => s + x.amount_fen, 0);
       if (input.trigger === 'threshold' && statements.length === 0 && made.lines === 0) {
@@ -168,9 +181,10 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       }
       await tx.updateTable('settlement_runs').set({ statements: statements.length, lines, amount_fen: amount, made_available: made.lines, finished_at: clock.now() })
         .where('id', '=', runId).execute();
-      if (actor.principal.kind === 'admin' || actor.principal.kind === 'api_key') {
-        await audit.record(tx, actor, { action: 'settlement.run', targetType: 'settlement_run', targetId: runId, after: { as_of: input.asOf.toISOString(), statements: statements.length, lines, amount_fen: amount } });
-      }
+      // A run the scheduler started is audited too, with the cycle that made it due: it is what
+      // settles (and, under the threshold, approves) money without a person.
+      const rule = actor.principal.kind === 'system' ? { rule: 'settlement.cycle', settlement: settings.settlement, freeze_days: settings.freeze_days } : {};
+      await audit.record(tx, actor, { action: 'settlement.run', targetType: 'settlement_run', targetId: runId, after: { as_of: input.asOf.toISOString(), trigger: input.trigger, statements: statements.length, lines, amount_fen: amount, made_available: made.lines, ...rule } });
       return { run_id: runId, made_available: made.lines, statements: statements.map(statementView) };
     });
   }

@@ -1,8 +1,9 @@
-import { useEffect, useState } from 'react';
-import { Alert, App, Button, Card, Checkbox, Form, Input, InputNumber, Radio, Select, Space, Spin, Switch, Typography } from 'antd';
+import { useCallback, useEffect, useState } from 'react';
+import { Alert, App, Button, Card, Checkbox, Form, Input, InputNumber, Radio, Select, Space, Spin, Switch, Tag, Typography } from 'antd';
 import { ApiError } from '../../../shared/api.ts';
 import type { ProgramSettings } from '../../../shared/types.ts';
 import { HundredthsInput } from '../components/HundredthsInput.tsx';
+import { ProgramProposals, type ProgramProposal } from '../components/ProgramProposals.tsx';
 import { messageOf } from '../components/errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
@@ -26,6 +27,8 @@ function WindowField({ value, onChange, label, disabled }: { value?: Window; onC
   );
 }
 
+type ProgramAnswer = ProgramSettings & { pending_proposal?: ProgramProposal };
+
 export default function ProgramPage() {
   const { t } = useI18n();
   const { api, can } = useAuthed();
@@ -34,26 +37,51 @@ export default function ProgramPage() {
   const [loaded, setLoaded] = useState<ProgramSettings | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  const [proposals, setProposals] = useState(0);
   const writable = can('program:write');
+  // The money controls (issue 14): finance and the owner set them; an operator's change to one
+  // becomes a proposal that a second person confirms. Finance edits only those.
+  const moneyDirect = can('program:money');
+  const moneyEditable = writable || moneyDirect;
+  const moneyTag = writable && !moneyDirect ? <Tag color="orange" style={{ marginInlineStart: 8 }}>{t('program.money.tag')}</Tag> : null;
+  const money = (label: string) => <span>{label}{moneyTag}</span>;
 
   useEffect(() => {
     api.get<ProgramSettings>('/v1/program').then(setLoaded, (err: unknown) => setLoadError(messageOf(err)));
   }, [api]);
 
+  // A proposal confirmed here changed what is in force: show it.
+  const reload = useCallback(() => {
+    api.get<ProgramSettings>('/v1/program').then((p) => { form.setFieldsValue(p); setLoaded(p); }, (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })));
+  }, [api, form, message, t]);
+
   async function save(values: ProgramSettings) {
     setSaving(true);
     try {
-      // Default override rates: empty levels at the end are left out, one in the middle stays null.
-      const overrides = [0, 1, 2].map((i) => values.default_rates?.override_bp?.[i] ?? null);
-      while (overrides.length && overrides.at(-1) === null) overrides.pop();
-      const body = {
-        ...values, landing_url: values.landing_url ? values.landing_url : null,
-        ...(values.default_rates ? { default_rates: { sales_bp: values.default_rates.sales_bp ?? null, override_bp: overrides } } : {}),
-      };
-      const saved = await api.put<ProgramSettings>('/v1/program', body);
+      let answer: ProgramAnswer;
+      if (writable) {
+        // Default override rates: empty levels at the end are left out, one in the middle stays null.
+        const overrides = [0, 1, 2].map((i) => values.default_rates?.override_bp?.[i] ?? null);
+        while (overrides.length && overrides.at(-1) === null) overrides.pop();
+        const body = {
+          ...values, landing_url: values.landing_url ? values.landing_url : null,
+          ...(values.default_rates ? { default_rates: { sales_bp: values.default_rates.sales_bp ?? null, override_bp: overrides } } : {}),
+        };
+        answer = await api.put<ProgramAnswer>('/v1/program', body);
+      } else {
+        const { freeze_days, review_threshold_fen, withdrawal, settlement } = values;
+        answer = await api.put<ProgramAnswer>('/v1/program/money-controls', { freeze_days, review_threshold_fen, withdrawal, settlement });
+      }
+      const { pending_proposal: proposal, ...saved } = answer;
+      // What is in force: a proposed money change goes back to its current value until confirmed.
       form.setFieldsValue(saved);
       setLoaded(saved);
-      void message.success(t('common.saved'));
+      if (proposal) {
+        void message.info(t('program.proposal.submitted'));
+        setProposals((v) => v + 1);
+      } else {
+        void message.success(t('common.saved'));
+      }
     } catch (err) {
       if (err instanceof ApiError && err.code === 'compliance_violation') {
         form.setFields([{ name: 'levels', errors: [t('program.compliance', { message: err.message })] }]);
@@ -74,17 +102,20 @@ export default function ProgramPage() {
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
       <Typography.Title level={1} style={{ fontSize: 24 }}>{t('program.title')}</Typography.Title>
-      {!writable && <Alert type="info" showIcon title={t('common.readOnly')} />}
+      {!moneyEditable && <Alert type="info" showIcon title={t('common.readOnly')} />}
+      {writable && !moneyDirect && <Alert type="warning" showIcon title={t('program.money.hint')} data-testid="money-hint" />}
+      {!writable && moneyDirect && <Alert type="info" showIcon title={t('program.money.financeHint')} />}
+      <ProgramProposals version={proposals} onDecided={reload} />
       <Form form={form} layout="vertical" initialValues={loaded} disabled={!writable} onFinish={(v) => void save(v)} data-testid="program-form">
         <Card title={t('program.section.basic')} style={{ marginBottom: 16 }}>
           <Form.Item name="levels" label={t('program.levels')} extra={<span data-testid="levels-note">{t('program.levelsNote')}</span>} rules={[{ required: true }]}>
             <InputNumber min={0} max={99} precision={0} style={{ width: 120 }} />
           </Form.Item>
           <Form.Item name="self_purchase" label={t('program.selfPurchase')} valuePropName="checked"><Switch /></Form.Item>
-          <Form.Item name="freeze_days" label={t('program.freezeDays')} rules={[{ required: true }]}>
-            <InputNumber min={0} max={3650} precision={0} style={{ width: 120 }} />
+          <Form.Item name="freeze_days" label={money(t('program.freezeDays'))} rules={[{ required: true }]}>
+            <InputNumber min={0} max={3650} precision={0} style={{ width: 120 }} disabled={!moneyEditable} />
           </Form.Item>
-          <Form.Item name="review_threshold_fen" label={t('program.reviewThreshold')} rules={[{ required: true }]}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name="review_threshold_fen" label={money(t('program.reviewThreshold'))} rules={[{ required: true }]}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
           <Form.Item name="admission" label={t('program.admission')}>
             <Radio.Group options={[{ value: 'open', label: t('program.admission.open') }, { value: 'review', label: t('program.admission.review') }]} />
           </Form.Item>
@@ -92,15 +123,15 @@ export default function ProgramPage() {
             <Input type="url" placeholder="https://" />
           </Form.Item>
         </Card>
-        <Card title={t('program.section.withdrawal')} style={{ marginBottom: 16 }}>
-          <Form.Item name={['withdrawal', 'min_fen']} label={t('program.withdrawal.min')}><HundredthsInput suffix={yuan} /></Form.Item>
-          <Form.Item name={['withdrawal', 'fee_bp']} label={t('program.withdrawal.feeBp')}><HundredthsInput suffix={pct} max={10000} /></Form.Item>
-          <Form.Item name={['withdrawal', 'fixed_fee_fen']} label={t('program.withdrawal.fixedFee')}><HundredthsInput suffix={yuan} /></Form.Item>
-          <Form.Item name={['withdrawal', 'auto_approve_max_fen']} label={t('program.withdrawal.autoApproveMax')}><HundredthsInput suffix={yuan} /></Form.Item>
+        <Card title={money(t('program.section.withdrawal'))} style={{ marginBottom: 16 }}>
+          <Form.Item name={['withdrawal', 'min_fen']} label={t('program.withdrawal.min')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
+          <Form.Item name={['withdrawal', 'fee_bp']} label={t('program.withdrawal.feeBp')}><HundredthsInput suffix={pct} max={10000} disabled={!moneyEditable} /></Form.Item>
+          <Form.Item name={['withdrawal', 'fixed_fee_fen']} label={t('program.withdrawal.fixedFee')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
+          <Form.Item name={['withdrawal', 'auto_approve_max_fen']} label={t('program.withdrawal.autoApproveMax')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
           <Form.Item name={['withdrawal', 'daily_count_limit']} label={t('program.withdrawal.dailyCount')}>
-            <InputNumber min={0} max={1000} precision={0} style={{ width: 120 }} />
+            <InputNumber min={0} max={1000} precision={0} style={{ width: 120 }} disabled={!moneyEditable} />
           </Form.Item>
-          <Form.Item name={['withdrawal', 'daily_amount_limit_fen']} label={t('program.withdrawal.dailyAmount')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['withdrawal', 'daily_amount_limit_fen']} label={t('program.withdrawal.dailyAmount')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
         </Card>
         <Card title={t('program.section.rates')} style={{ marginBottom: 16 }}>
           <Typography.Paragraph type="secondary">{t('program.rates.hint')}</Typography.Paragraph>
@@ -111,14 +142,14 @@ export default function ProgramPage() {
           <Form.Item name={['caps', 'per_order_fen']} label={t('program.caps.perOrder')} extra={t('program.caps.zero')}><HundredthsInput suffix={yuan} /></Form.Item>
           <Form.Item name={['caps', 'per_day_fen']} label={t('program.caps.perDay')} extra={t('program.caps.zero')}><HundredthsInput suffix={yuan} /></Form.Item>
         </Card>
-        <Card title={t('program.section.settlement')} style={{ marginBottom: 16 }}>
+        <Card title={money(t('program.section.settlement'))} style={{ marginBottom: 16 }}>
           <Form.Item name={['settlement', 'cycle']} label={t('program.settlement.cycle')} extra={t('program.settlement.cycleHint')}>
-            <Select style={{ width: 220 }} options={(['manual', 'daily', 'weekly', 'monthly', 'threshold'] as const).map((v) => ({ value: v, label: t(`program.settlement.cycle.${v}`) }))} />
+            <Select style={{ width: 220 }} disabled={!moneyEditable} options={(['manual', 'daily', 'weekly', 'monthly', 'threshold'] as const).map((v) => ({ value: v, label: t(`program.settlement.cycle.${v}`) }))} />
           </Form.Item>
-          <Form.Item name={['settlement', 'weekday']} label={t('program.settlement.weekday')}><InputNumber min={1} max={7} precision={0} style={{ width: 120 }} /></Form.Item>
-          <Form.Item name={['settlement', 'day_of_month']} label={t('program.settlement.dayOfMonth')}><InputNumber min={1} max={28} precision={0} style={{ width: 120 }} /></Form.Item>
-          <Form.Item name={['settlement', 'hour']} label={t('program.settlement.hour')}><InputNumber min={0} max={23} precision={0} style={{ width: 120 }} /></Form.Item>
-          <Form.Item name={['settlement', 'threshold_fen']} label={t('program.settlement.threshold')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['settlement', 'weekday']} label={t('program.settlement.weekday')}><InputNumber min={1} max={7} precision={0} style={{ width: 120 }} disabled={!moneyEditable} /></Form.Item>
+          <Form.Item name={['settlement', 'day_of_month']} label={t('program.settlement.dayOfMonth')}><InputNumber min={1} max={28} precision={0} style={{ width: 120 }} disabled={!moneyEditable} /></Form.Item>
+          <Form.Item name={['settlement', 'hour']} label={t('program.settlement.hour')}><InputNumber min={0} max={23} precision={0} style={{ width: 120 }} disabled={!moneyEditable} /></Form.Item>
+          <Form.Item name={['settlement', 'threshold_fen']} label={t('program.settlement.threshold')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
           <Form.Item name="auto_receive_days" label={t('program.autoReceiveDays')}><InputNumber min={1} max={365} precision={0} style={{ width: 120 }} /></Form.Item>
           <Form.Item name="timezone" label={t('program.timezone')} rules={[{ pattern: /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, message: 'Asia/Shanghai' }]}><Input style={{ width: 220 }} /></Form.Item>
         </Card>
@@ -152,7 +183,7 @@ export default function ProgramPage() {
             </Form.Item>
           ))}
         </Card>
-        {writable && <Button type="primary" htmlType="submit" loading={saving}>{t('common.save')}</Button>}
+        {moneyEditable && <Button type="primary" htmlType="submit" loading={saving} disabled={false}>{t('common.save')}</Button>}
       </Form>
     </Space>
   );

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_DOCUMENT_LIMITS } from '../modules/distributors/documents.ts';
 
 /**
  * Every setting Fenxiao reads from its environment, checked once at boot.
@@ -60,6 +61,14 @@ export const ConfigSchema = Type.Object({
   runJobs: Type.Boolean(),
   /** Seconds between scheduler passes (auto-receipt, settlement cycles, payout polling). */
   jobsIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  /** Caps on identity documents (modules/distributors/documents.ts): bytes per file, count and bytes per distributor and per tenant. */
+  documents: Type.Object({
+    maxBytes: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024 }),
+    perDistributor: Type.Integer({ minimum: 1, maximum: 1000 }),
+    bytesPerDistributor: Type.Integer({ minimum: 1024 }),
+    perTenant: Type.Integer({ minimum: 1 }),
+    bytesPerTenant: Type.Integer({ minimum: 1024 }),
+  }),
   s3: Type.Optional(Type.Object({
     endpoint: Type.Optional(Type.String()),
     region: Type.String(),
@@ -134,6 +143,13 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceSeconds: int(env, 'FENXIAO_SHUTDOWN_GRACE_SECONDS', 20),
     runJobs: bool(env, 'FENXIAO_RUN_JOBS', true),
     jobsIntervalSeconds: int(env, 'FENXIAO_JOBS_INTERVAL_SECONDS', 30),
+    documents: {
+      maxBytes: int(env, 'FENXIAO_DOCUMENT_MAX_BYTES', DEFAULT_DOCUMENT_LIMITS.maxBytes),
+      perDistributor: int(env, 'FENXIAO_DOCUMENTS_PER_DISTRIBUTOR', DEFAULT_DOCUMENT_LIMITS.perDistributor),
+      bytesPerDistributor: int(env, 'FENXIAO_DOCUMENT_BYTES_PER_DISTRIBUTOR', DEFAULT_DOCUMENT_LIMITS.bytesPerDistributor),
+      perTenant: int(env, 'FENXIAO_DOCUMENTS_PER_TENANT', DEFAULT_DOCUMENT_LIMITS.perTenant),
+      bytesPerTenant: int(env, 'FENXIAO_DOCUMENT_BYTES_PER_TENANT', DEFAULT_DOCUMENT_LIMITS.bytesPerTenant),
+    },
     s3: bucket === undefined ? undefined : {
       endpoint: opt(env, 'FENXIAO_S3_ENDPOINT'),
       region: opt(env, 'FENXIAO_S3_REGION') ?? 'us-east-1',

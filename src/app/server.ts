@@ -91,6 +91,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     // PGlite is one connection: a second batch in flight would only wait for it, smaller.
     orderBatchMax: config.orderBatchMax, orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(payoutConfigFromEnv(), { clock }),
+    documentLimits: config.documents,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
   });
 

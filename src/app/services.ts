@@ -13,6 +13,7 @@ import { createProgramService } from '../modules/program/service.ts';
 import { createRiskService } from '../modules/risk/service.ts';
 import { createCustomersService } from '../modules/customers/service.ts';
 import { createDistributorsService } from '../modules/distributors/service.ts';
+import type { DocumentLimits } from '../modules/distributors/documents.ts';
 import { createReferralService } from '../modules/referral/service.ts';
 import { createPortalService } from '../modules/portal/service.ts';
 import { createLedger } from '../modules/ledger/service.ts';
@@ -49,6 +50,8 @@ export interface ServiceDeps {
   orderBatchesInFlight?: number | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
   submitPayoutsInline?: boolean;
+  /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults when left out. */
+  documentLimits?: DocumentLimits | undefined;
 }
 
 /** The composition root: every service, built once with exactly what it uses. */
@@ -76,7 +79,7 @@ export function createServices(deps: ServiceDeps) {
     clock, onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
   });
   const distributors = createDistributorsService({
-    db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl,
+    db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl, documentLimits: deps.documentLimits,
     onCreated: [
       (tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id),
       (tx, tenantId, id) => analyticsRecorder.record(tx, { type: 'distributor_created', tenantId, distributorId: id }),

@@ -10,6 +10,8 @@ import { systemClock } from '../app/context.ts';
 import { keyRingFromConfig, newMasterKey } from '../modules/pii/keys.ts';
 import { encryptLegacyProfiles } from '../modules/pii/legacy.ts';
 import { rotateKeys, staleCounts } from '../modules/pii/rotate.ts';
+import { encryptLegacyDocuments, plaintextDocumentCount } from '../modules/distributors/documents.ts';
+import { storageFromConfig } from '../adapters/storage/index.ts';
 import { createProgress } from './progress.ts';
 import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
 import { createLocalStorage } from '../adapters/storage/local.ts';
@@ -31,6 +33,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
     const services = createServices({
       db: database.db, clock: systemClock, keyring: keyRingFromConfig(config),
       limiter, storage: config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')), publicUrl: config.publicUrl, rootToken: config.rootToken,
+      documentLimits: config.documents,
       payoutChannels: createPayoutChannels(payoutConfigFromEnv(), { clock: systemClock }),
     });
     return await fn(services);
@@ -101,6 +104,9 @@ cli.command('migrate').description('bring the database schema up to date').actio
     const legacy = await encryptLegacyProfiles(database.db, keyRingFromConfig(config));
     if (legacy.moved > 0) console.log(`personal data of ${legacy.moved} application profile(s) encrypted`);
     if (legacy.skipped.length > 0) console.log(`${legacy.skipped.length} profile(s) left: their key is not configured (first: ${legacy.skipped[0]})`);
+    const documents = await encryptLegacyDocuments({ db: database.db, storage: storageFromConfig(config), keyring: keyRingFromConfig(config) }, Number.MAX_SAFE_INTEGER);
+    if (documents.encrypted > 0) console.log(`${documents.encrypted} document(s) stored in plaintext encrypted`);
+    if (documents.failed > 0) console.log(`${documents.failed} document(s) left in plaintext: their file could not be read (first: ${documents.failed_ids[0]})`);
   } finally {
     await database.close();
   }
@@ -280,11 +286,12 @@ pii.command('status').description('how many encrypted values are not yet under t
   .action(async (opts: { json?: boolean }) => {
     const config = loadConfig();
     const keyring = keyRingFromConfig(config);
-    const counts = await withServices((s) => staleCounts(s.db, keyring));
-    if (opts.json) console.log(JSON.stringify({ kid: keyring.currentKid, stale: counts }));
+    const [counts, plaintextDocuments] = await withServices((s) => Promise.all([staleCounts(s.db, keyring), plaintextDocumentCount(s.db)]));
+    if (opts.json) console.log(JSON.stringify({ kid: keyring.currentKid, stale: counts, plaintext_documents: plaintextDocuments }));
     else {
       console.log(`current key id ${keyring.currentKid}`);
       for (const [table, n] of Object.entries(counts)) console.log(`${table}\t${n} row(s) under another key`);
+      console.log(`documents\t${plaintextDocuments} stored in plaintext by an earlier version`);
     }
   });
 pii.command('rotate-key').description('re-encrypt every personal value under FENXIAO_MASTER_KEY and recompute blind indexes; the old keys go in FENXIAO_PREVIOUS_MASTER_KEYS (idempotent, resumable; exit 2 if a value no configured key opens)')
@@ -295,17 +302,25 @@ pii.command('rotate-key').description('re-encrypt every personal value under FEN
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new AppError('invalid_request', '--batch must be an integer from 1 to 10000');
     const config = loadConfig();
     const keyring = keyRingFromConfig(config);
-    const report = await withServices(async (s) => {
+    const { documents, ...report } = await withServices(async (s) => {
       await encryptLegacyProfiles(s.db, keyring);
-      return rotateKeys(s.db, keyring, { batchSize, progress: (label, total) => createProgress({ label, total }) });
+      // Documents an earlier version stored in plaintext get a data key first, so the pass
+      // below leaves every document's key under the current master key.
+      const documents = await s.distributors.encryptLegacyDocuments(Number.MAX_SAFE_INTEGER);
+      const rotated = await rotateKeys(s.db, keyring, { batchSize, progress: (label, total) => createProgress({ label, total }) });
+      return { ...rotated, ok: rotated.ok && documents.failed === 0, documents };
     });
-    if (opts.json) console.log(JSON.stringify(report));
+    if (opts.json) console.log(JSON.stringify({ ...report, documents }));
     else {
       console.log(`current key id ${report.kid}`);
       for (const t of report.tables) {
         console.log(`${t.table}\t${t.rotated} re-encrypted, ${t.changed} changed meanwhile, ${t.failed} unreadable${t.failed ? ` (first: ${t.failed_ids.join(', ')})` : ''}`);
       }
-      console.log(report.ok ? 'every value is under the current key' : 'some values need a key that is not configured: add it to FENXIAO_PREVIOUS_MASTER_KEYS and run again');
+      if (documents.encrypted > 0) console.log(`documents\t${documents.encrypted} stored in plaintext encrypted`);
+      if (documents.failed > 0) console.log(`documents\t${documents.failed} left in plaintext: their file could not be read (first: ${documents.failed_ids.join(', ')})`);
+      console.log(report.ok ? 'every value is under the current key' : documents.failed > 0 && report.tables.every((t) => t.failed === 0)
+        ? 'some documents could not be read from storage: check the files named and run again'
+        : 'some values need a key that is not configured: add it to FENXIAO_PREVIOUS_MASTER_KEYS and run again');
     }
     if (!report.ok) process.exitCode = 2;
   });

@@ -191,6 +191,8 @@ export interface DocumentsTable {
   size_bytes: number;
   sha256: string;
   storage_key: string;
+  /** The document's data key wrapped under the master key; null: stored in plaintext by an earlier version. */
+  data_key_enc: string | null;
   created_at: Timestamp;
 }
 

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { ulid } from '../lib/ids.ts';
 import { isDatabaseUnavailable } from '../app/errors.ts';
 
-export type JobName = 'auto-receive' | 'settlement' | 'payouts' | 'maintenance';
+export type JobName = 'auto-receive' | 'settlement' | 'payouts' | 'maintenance' | 'documents';
 export type JobOutcome = 'done' | 'skipped' | 'failed';
 
 export interface JobResult {
@@ -18,7 +18,8 @@ export interface JobResult {
 /**
  * The scheduled work of every process: confirm receipt of shipped orders after
  * auto_receive_days, run settlement cycles that are due, and look at payouts waiting on a
- * provider. Any number of processes may run it at once: settlement takes a per-tenant advisory
+ * provider, and encrypt identity documents an earlier version left in plaintext. Any number of
+ * processes may run it at once: settlement takes a per-tenant advisory
  * lock and skips a cycle another process already ran, auto-receipt skips locked orders, and
  * payouts are leased one at a time. Each run logs its run id and an outcome: done, skipped or
  * failed.
@@ -99,6 +100,14 @@ export function createScheduler(deps: {
       results.push(await runJob('payouts', null, async () => {
         const worked = await services.withdrawals.workDue(200);
         return { outcome: worked > 0 ? 'done' : 'skipped', detail: { payouts: worked } };
+      }));
+    }
+    if (!stopped) {
+      // Identity documents an earlier version stored in plaintext, a batch per pass until none
+      // is left (then one empty index probe); processes share the work (SKIP LOCKED).
+      results.push(await runJob('documents', null, async () => {
+        const r = await services.distributors.encryptLegacyDocuments(100);
+        return { outcome: r.encrypted > 0 || r.failed > 0 ? 'done' : 'skipped', detail: r };
       }));
     }
     return results;

@@ -127,6 +127,51 @@ export function createKeyRing(current: Buffer, previous: Buffer[] = []): KeyRing
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Files at rest (identity documents): envelope encryption. Each file has its own random data key
+// that encrypts its bytes with AES-256-GCM; the data key is kept wrapped under the key ring
+// (`keyring.encrypt`), so a key rotation re-wraps 32 bytes per file instead of re-encrypting it,
+// and deleting the wrapped key makes the file unreadable wherever copies of it remain.
+
+/** `FXE1`: the first bytes of a sealed file, then the IV (12 bytes), the ciphertext and the tag (16). */
+const SEALED_MAGIC = Buffer.from('FXE1', 'latin1');
+
+export function newDataKey(): Buffer {
+  return randomBytes(32);
+}
+
+/** The data key as stored: wrapped under the key ring's current key (`v1.<kid>.…`). */
+export function wrapDataKey(keyring: KeyRing, key: Buffer): string {
+  return keyring.encrypt(key.toString('base64'));
+}
+
+export function unwrapDataKey(keyring: KeyRing, wrapped: string): Buffer {
+  const key = Buffer.from(keyring.decrypt(wrapped), 'base64');
+  if (key.length !== 32) throw new Error('a wrapped data key is not 32 bytes');
+  return key;
+}
+
+/**
+ * Encrypts `plaintext` under a data key. `aad` binds the result to what it belongs to (a
+ * document's id): a sealed file copied under another document's row does not open.
+ */
+export function sealBytes(key: Buffer, plaintext: Buffer, aad: string): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  return Buffer.concat([SEALED_MAGIC, iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** The plaintext of a sealed file; throws if it is not one, or was changed, or belongs to another `aad`. */
+export function openBytes(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  if (sealed.length < SEALED_MAGIC.length + 12 + 16 || !sealed.subarray(0, SEALED_MAGIC.length).equals(SEALED_MAGIC)) throw new Error('not a sealed Fenxiao file');
+  const iv = sealed.subarray(4, 16);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+  return Buffer.concat([decipher.update(sealed.subarray(16, sealed.length - 16)), decipher.final()]);
+}
+
 /** The master key from configuration, else the one in the data dir, else a new one saved there. */
 export function loadMasterKey(configured: string | undefined, dataDir: string): Buffer {
   if (configured) return Buffer.from(configured, 'base64');

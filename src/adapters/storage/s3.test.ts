@@ -106,7 +106,7 @@ describe('document upload through the server with FENXIAO_S3_* set', () => {
   });
   afterAll(async () => { await t?.close(); });
 
-  it('lands the uploaded file in the bucket and serves it back from there', async () => {
+  it('lands the uploaded file in the bucket, sealed, and serves it back from there', async () => {
     expect(t.config.s3).toMatchObject({ bucket: BUCKET, endpoint, forcePathStyle: true });
     const { key } = await t.tenant();
     const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 's3-user', name: 'S3' } })).data;
@@ -124,15 +124,39 @@ describe('document upload through the server with FENXIAO_S3_* set', () => {
 
     const row = await t.database.db.selectFrom('documents').select('storage_key').where('id', '=', doc.id).executeTakeFirstOrThrow();
     expect(await listKeys()).toContain(row.storage_key);
-    // In the bucket, byte for byte — and not in the local folder.
+    // In the bucket, encrypted under the document's data key (issue 14, item 7): whoever reads
+    // the bucket sees neither the PDF nor any part of it — and not in the local folder.
     const direct = new AwsClient({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1', service: 's3' });
     const obj = await direct.fetch(`${endpoint}/${BUCKET}/${row.storage_key}`);
     expect(obj.status).toBe(200);
-    expect(Buffer.compare(Buffer.from(await obj.arrayBuffer()), pdf)).toBe(0);
+    const stored = Buffer.from(await obj.arrayBuffer());
+    expect(stored.subarray(0, 4).toString('latin1')).toBe('FXE1');
+    expect(stored.includes(Buffer.from('%PDF'))).toBe(false);
+    expect(stored.includes(pdf.subarray(100, 132))).toBe(false);
     expect(fs.existsSync(path.join(t.dataDir, 'files'))).toBe(false);
 
     const got = await t.app.inject({ method: 'GET', url: `/v1/documents/${doc.id}/content`, headers: { authorization: `Bearer ${key}` } });
     expect(got.statusCode).toBe(200);
     expect(Buffer.compare(got.rawPayload, pdf)).toBe(0);
+  });
+
+  it('encrypts a document an earlier version left in the bucket in plaintext, and deletes the plaintext object', async () => {
+    const { id: tenantId, key } = await t.tenant();
+    const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 's3-legacy', name: 'L' } })).data;
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082', 'hex');
+    const docId = 'doc_S3LEGACY0000000000000001';
+    const plainKey = `${tenantId}/${d.id}/${docId}`;
+    await createS3Storage(config).put(plainKey, png, 'image/png');
+    await t.database.db.insertInto('documents').values({
+      id: docId, tenant_id: tenantId, distributor_id: d.id, kind: 'licence', filename: 'old.png', content_type: 'image/png',
+      size_bytes: png.length, sha256: crypto.createHash('sha256').update(png).digest('hex'), storage_key: plainKey, data_key_enc: null,
+    }).execute();
+    expect(await t.services.distributors.encryptLegacyDocuments(100)).toMatchObject({ encrypted: 1, failed: 0 });
+    const keys = await listKeys();
+    expect(keys).not.toContain(plainKey);
+    expect(keys).toContain(`${plainKey}.fxe`);
+    const got = await t.app.inject({ method: 'GET', url: `/v1/documents/${docId}/content`, headers: { authorization: `Bearer ${key}` } });
+    expect(got.statusCode).toBe(200);
+    expect(Buffer.compare(got.rawPayload, png)).toBe(0);
   });
 });

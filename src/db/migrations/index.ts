@@ -13,6 +13,7 @@ import * as payoutAccountConfirmation from './2026_12_06_0500_payout_account_con
 import * as programProposals from './2026_12_06_0600_program_proposals.ts';
 import * as programTimeZones from './2026_12_06_0710_program_time_zones.ts';
 import * as apiKeyScopes from './2026_12_06_0900_api_key_scopes.ts';
+import * as documentEncryption from './2026_12_06_0720_document_encryption.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0600_program_proposals': programProposals,
   '2026_12_06_0710_program_time_zones': programTimeZones,
   '2026_12_06_0900_api_key_scopes': apiKeyScopes,
+  '2026_12_06_0720_document_encryption': documentEncryption,
 };

@@ -3,7 +3,6 @@ import { actor, type App } from '../../app/http.ts';
 import { AppError } from '../../app/errors.ts';
 import { IdParams, List, Nullable, OptionalBody, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
-import { safeFileName } from '../../lib/text.ts';
 import {
   ApplicationBody, Conditions, ConditionsBody, CreateDistributorBody, Distributor, DistributorListQuery, DocumentView,
   MoveBody, OptionalReasonBody, ReasonBody, TeamCounts, TeamMember, UpdateDistributorBody,
@@ -13,9 +12,6 @@ const UplineMember = Strict({
   level: Type.Integer(), id: Type.String(), external_id: Type.String(), name: Type.String(),
   status: Type.String(), grade: Type.String(), invite_code: Type.String(), joined_at: Timestamp(),
 });
-
-/** The extension a document's file name ends with, by its type. */
-const DOCUMENT_EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'application/pdf': 'pdf' };
 
 export function distributorsRoutes(app: App, s: Services) {
   const tags = ['distributors'];
@@ -148,26 +144,36 @@ export function distributorsRoutes(app: App, s: Services) {
   app.post('/v1/distributors/:id/documents', {
     config: { auth: 'tenant_or_distributor', permission: 'distributors:write' },
     schema: {
-      tags, summary: 'Upload a document (multipart/form-data: field "kind", then the file; PNG, JPEG, WebP or PDF, ≤ 10 MB)', params: IdParams,
+      tags, summary: `Upload a document (multipart/form-data: field "kind", then the file). PNG, JPEG, WebP or PDF, told by its bytes (a claimed type that disagrees is refused, 415); at most ${s.distributors.documentLimits.maxBytes} bytes (413); a distributor holds at most ${s.distributors.documentLimits.perDistributor} (422 limit_exceeded). Stored encrypted`,
+      params: IdParams,
       consumes: ['multipart/form-data'],
-      response: { 201: DocumentView, ...errors(403, 404, 413, 415) },
+      response: { 201: DocumentView, ...errors(403, 404, 409, 413, 415, 422) },
     },
   }, async (req, reply) => {
     if (!req.isMultipart()) throw new AppError('unsupported_media_type', 'send the document as multipart/form-data');
+    const maxBytes = s.distributors.documentLimits.maxBytes;
     let kind = 'document';
-    for await (const part of req.parts({ limits: { fileSize: 10 * 1024 * 1024, files: 1, fields: 5 } })) {
+    for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 1, fields: 5 } })) {
       if (part.type === 'field') {
         if (part.fieldname === 'kind' && typeof part.value === 'string' && /^[a-z_]{1,32}$/.test(part.value)) kind = part.value;
         else if (part.fieldname === 'kind') throw new AppError('invalid_request', 'kind must be 1-32 lower-case letters or _');
         continue;
       }
       const data = await part.toBuffer();
-      if (part.file.truncated) throw new AppError('payload_too_large', 'documents are at most 10 MB');
-      const filename = safeFileName(part.filename || 'upload', DOCUMENT_EXTENSIONS[part.mimetype] ?? 'bin');
-      const doc = await s.distributors.uploadDocument(actor(req), req.params.id, { kind, filename, contentType: part.mimetype, data });
+      if (part.file.truncated) throw new AppError('payload_too_large', `documents are at most ${maxBytes} bytes`);
+      const doc = await s.distributors.uploadDocument(actor(req), req.params.id, { kind, filename: part.filename || 'upload', claimedType: part.mimetype ?? '', data });
       return reply.code(201).send(doc);
     }
     throw new AppError('invalid_request', 'no file in the upload');
+  });
+
+  app.delete('/v1/documents/:id', {
+    // A reviewer removes a wrong, unreadable or no longer needed scan; audited with the reason.
+    config: { auth: 'tenant', permission: 'distributors:write' },
+    schema: { tags, summary: 'Delete a document (audited; the file and its key are destroyed)', params: IdParams, body: OptionalBody(OptionalReasonBody), response: { 204: Type.Null(), ...errors(403, 404) } },
+  }, async (req, reply) => {
+    await s.distributors.deleteDocument(actor(req), req.params.id, req.body?.reason);
+    return reply.code(204).send(null);
   });
 
   app.get('/v1/documents/:id/content', {
@@ -177,7 +183,7 @@ export function distributorsRoutes(app: App, s: Services) {
     schema: { tags, summary: 'The document itself (each read is audited)', params: IdParams },
   }, async (req, reply) => {
     const doc = await s.distributors.readDocument(actor(req), req.params.id);
-    return reply.type(doc.meta.content_type)
+    return reply.type(doc.contentType)
       .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(doc.meta.filename)}`)
       .header('cache-control', 'private, no-store')
       .send(doc.data);

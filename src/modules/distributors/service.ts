@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
@@ -17,12 +16,11 @@ import type { RiskService } from '../risk/service.ts';
 import { checkIdNumber, createPersonalFields, PROFILE_PERSONAL_KEYS, type PersonalColumns } from '../pii/fields.ts';
 import { maskName } from '../pii/mask.ts';
 import { distributorsRepo, type DistributorRow } from './repo.ts';
+import { createDocuments, DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from './documents.ts';
 import type { ApplicationProfile, Conditions, Distributor } from './schema.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 
 export const TREE_LOCK = 'tree';
-const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
-const DOCUMENT_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'application/pdf']);
 
 export function normalizePhone(phone: string): string {
   return phone.replace(/[\s-]/g, '');
@@ -51,6 +49,8 @@ interface CreateOptions {
 export function createDistributorsService(deps: {
   db: Db; clock: Clock; audit: AuditService; keyring: KeyRing; risk: RiskService;
   customers: CustomersService; program: ProgramService; storage: FileStorage; publicUrl: string;
+  /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults otherwise. */
+  documentLimits?: DocumentLimits | undefined;
   /** Run in the creating transaction (the ledger opens the distributor's accounts). */
   onCreated?: ((tx: Executor, tenantId: string, distributorId: string) => Promise<void>)[];
   /**
@@ -65,6 +65,10 @@ export function createDistributorsService(deps: {
   // Personal data (phone, real name, ID number, contact) is encrypted at rest and masked here,
   // in every response; whole values only through the pii module (pii:read, audited).
   const personal = createPersonalFields(keyring);
+  const documents = createDocuments({
+    db, audit, keyring, storage, limits: deps.documentLimits ?? DEFAULT_DOCUMENT_LIMITS,
+    loadDistributor: (ex, tenantId, id) => load(ex, tenantId, id),
+  });
 
   /** Tells onIdentity of the phone and ID number a distributor holds now and did not before (`before` null: all it holds). */
   async function identityChanged(tx: Executor, tenantId: string, id: string, before: { phone_bidx: string | null; id_number_bidx: string | null } | null) {
@@ -496,64 +500,15 @@ export function createDistributorsService(deps: {
       return { direct, level2, level3, total };
     },
 
-    async uploadDocument(actor: Actor, id: string, file: { kind: string; filename: string; contentType: string; data: Buffer }) {
-      if (actor.principal.kind === 'distributor') {
-        if (actor.principal.distributorId !== id) throw notFound('distributor');
-      } else {
-        requirePermission(actor.principal, 'distributors:write');
-      }
-      const tenantId = tenantOf(actor.principal);
-      if (!DOCUMENT_TYPES.has(file.contentType)) throw new AppError('unsupported_media_type', `documents must be one of ${[...DOCUMENT_TYPES].join(', ')}`);
-      if (file.data.length === 0) throw invalid('the file is empty');
-      if (file.data.length > MAX_DOCUMENT_BYTES) throw new AppError('payload_too_large', 'documents are at most 10 MB');
-      if ((await load(db, tenantId, id)).status === 'erased') throw invalidState('an erased distributor takes no documents');
-      const docId = newId('doc');
-      const key = `${tenantId}/${id}/${docId}`;
-      const sha256 = createHash('sha256').update(file.data).digest('hex');
-      await storage.put(key, file.data, file.contentType);
-      try {
-        return await inTransaction(db, async (tx) => {
-          await tx.insertInto('documents').values({
-            id: docId, tenant_id: tenantId, distributor_id: id, kind: file.kind, filename: file.filename,
-            content_type: file.contentType, size_bytes: file.data.length, sha256, storage_key: key,
-          }).execute();
-          // Not the file name: an applicant may name a file after itself, and the audit log outlives erasure.
-          await audit.record(tx, actor, { action: 'document.upload', targetType: 'distributor', targetId: id, after: { document_id: docId, kind: file.kind, content_type: file.contentType, size_bytes: file.data.length, sha256 } });
-          const row = await tx.selectFrom('documents').selectAll().where('id', '=', docId).executeTakeFirstOrThrow();
-          return documentView(row);
-        });
-      } catch (err) {
-        await storage.delete(key).catch(() => {});
-        throw err;
-      }
-    },
-
-    async listDocuments(actor: Actor, id: string) {
-      if (actor.principal.kind === 'distributor') {
-        if (actor.principal.distributorId !== id) throw notFound('distributor');
-      } else {
-        requirePermission(actor.principal, 'read');
-      }
-      const tenantId = tenantOf(actor.principal);
-      await load(db, tenantId, id);
-      const rows = await db.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', id).orderBy('id').execute();
-      return rows.map(documentView);
-    },
-
-    async readDocument(actor: Actor, docId: string) {
-      requirePermission(actor.principal, 'distributors:write');
-      const tenantId = tenantOf(actor.principal);
-      const row = await db.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('id', '=', docId).executeTakeFirst();
-      if (!row) throw notFound('document');
-      const data = await storage.get(row.storage_key);
-      await audit.record(db, actor, { action: 'document.read', targetType: 'distributor', targetId: row.distributor_id, after: { document_id: row.id, kind: row.kind } });
-      return { meta: documentView(row), data };
-    },
+    /** Identity documents: typed by their bytes, encrypted at rest, capped, deleted by a reviewer (documents.ts). */
+    uploadDocument: (actor: Actor, id: string, file: { kind: string; filename: string; claimedType: string; data: Buffer }) => documents.upload(actor, id, file),
+    listDocuments: (actor: Actor, id: string) => documents.list(actor, id),
+    readDocument: (actor: Actor, docId: string) => documents.read(actor, docId),
+    deleteDocument: (actor: Actor, docId: string, reason: string | undefined) => documents.remove(actor, docId, reason),
+    encryptLegacyDocuments: (limit: number) => documents.encryptLegacy(limit),
+    plaintextDocuments: () => documents.plaintextCount(),
+    documentLimits: documents.limits,
   };
-}
-
-function documentView(r: { id: string; distributor_id: string; kind: string; filename: string; content_type: string; size_bytes: number; sha256: string; created_at: Date }) {
-  return { id: r.id, distributor_id: r.distributor_id, kind: r.kind, filename: r.filename, content_type: r.content_type, size_bytes: r.size_bytes, sha256: r.sha256, created_at: r.created_at.toISOString() };
 }
 
 export type DistributorsService = ReturnType<typeof createDistributorsService>;

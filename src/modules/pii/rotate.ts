@@ -44,6 +44,9 @@ export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
   // Webhook signing secrets, and raw webhook deliveries (they carry buyers' personal data).
   { table: 'webhook_secrets', key: 'id', columns: ['secret_enc', 'previous_secret_enc'] },
   { table: 'ingest_deliveries', key: 'id', columns: ['payload_enc'] },
+  // Identity documents: each file's data key, wrapped under the master key. Rotation re-wraps the
+  // 32-byte key; the file itself, sealed under that key, stays as it is (envelope encryption).
+  { table: 'documents', key: 'id', columns: ['data_key_enc'] },
 ];
 
 export interface RotationTableReport {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import {
-  Alert, App, Button, Card, Checkbox, Col, Descriptions, Empty, Form, Input, List, Modal, Row, Select, Space, Spin, Statistic, Table, Tree, Typography,
+  Alert, App, Button, Card, Checkbox, Col, Descriptions, Empty, Form, Input, List, Modal, Popconfirm, Row, Select, Space, Spin, Statistic, Table, Tree, Typography,
 } from 'antd';
 import type { TreeDataNode } from 'antd';
 import { saveBlob } from '../../../shared/api.ts';
@@ -197,6 +197,17 @@ export default function DistributorDetailPage() {
     }
   }
 
+  // A wrong or no longer needed scan: the server deletes the file and its key, audited.
+  async function deleteDocument(doc: DocumentView) {
+    try {
+      await api.del(`/v1/documents/${encodeURIComponent(doc.id)}`);
+      void message.success(t('detail.docDeleted'));
+      await load();
+    } catch (err) {
+      void message.error(t('common.error', { message: messageOf(err) }));
+    }
+  }
+
   if (error) return <Alert type="error" showIcon title={t('common.error', { message: error })} />;
   if (!profile) return <Spin />;
   const d = profile.distributor;
@@ -325,6 +336,9 @@ export default function DistributorDetailPage() {
               !writable ? '—' : <Space>
                 <Button size="small" onClick={() => void openDocument(doc, false)}>{t('common.view')}</Button>
                 <Button size="small" onClick={() => void openDocument(doc, true)} data-testid={`download-${doc.id}`}>{t('common.download')}</Button>
+                <Popconfirm title={t('detail.docDeleteAsk')} okText={t('common.confirm')} cancelText={t('common.cancel')} onConfirm={() => void deleteDocument(doc)}>
+                  <Button size="small" danger data-testid={`delete-${doc.id}`}>{t('detail.docDelete')}</Button>
+                </Popconfirm>
               </Space>
             ) },
           ]} />

@@ -8,11 +8,6 @@ import { cityOf, monthOf } from './periods.ts';
 
 /** What happened, as the service where it happened tells it; each is recorded in its transaction. */
 export type AnalyticsEvent =
-  | {
-    type: 'order_event'; tenantId: string; timezone: string; eventId: string;
-    kind: 'shipped' | 'received' | 'cancelled' | 'refunded'; refundFen: number | null;
-    order: { seller_id: string | null; paid_at: Date };
-  }
   | { type: 'distributor_created'; tenantId: string; distributorId: string }
   | { type: 'bound'; tenantId: string; bindings: readonly { distributorId: string; at: Date }[] }
   | { type: 'visit'; tenantId: string; distributorId: string; at: Date; timezone?: string | undefined };
@@ -40,8 +35,26 @@ export interface OrdersPaidPlan {
   slots(moved: { id: string; day: string; prev: string | null }[] | null): { ctes: RawBuilder<unknown>[]; found: RawBuilder<unknown>; finish(ex: Executor, found: number[] | null): Promise<void> };
 }
 
+/**
+ * What a refund of an order adds to the rollups, as parts of the refund's own statement: the
+ * distributors' rows (`ctes`, run after the WITH entry named `after`) and the tenant's day and the
+ * seller's segments (slot rows, which never wait), with `found` saying which slot rows found a
+ * slot; `finish` opens a slot for the others.
+ */
+export interface OrderRefundedPlan {
+  ctes: RawBuilder<unknown>[];
+  found: RawBuilder<unknown>;
+  finish(ex: Executor, found: number[] | null): Promise<void>;
+}
+
 export interface AnalyticsRecorder {
   record(ex: Executor, event: AnalyticsEvent): Promise<void>;
+  /**
+   * A refund of `refundFen` (> 0) of an order paid at `paidAt`: the same sums as record() of its
+   * order_event, from what its journal took from each distributor (`taken`, negative) and the
+   * seller's segment as it stands, so nothing is read back.
+   */
+  planOrderRefunded(tenantId: string, timezone: string, e: { paidAt: Date; sellerId: string | null; segment: { grade_code: string; region_code: string | null } | null; refundFen: number; taken: ReadonlyMap<string, number> }, after: string): OrderRefundedPlan;
   /** A batch of orders and the customers its invite codes bound (see OrdersPaidPlan). */
   planOrdersPaid(tenantId: string, timezone: string, orders: readonly PaidOrder[], bindings: readonly Date[], after: string): OrdersPaidPlan;
   /** The ledger's hook: every journal's legs, in the journal's transaction. */
@@ -198,32 +211,44 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     }
   }
 
-  async function orderRefunded(ex: Executor, e: Extract<AnalyticsEvent, { type: 'order_event' }>, refundFen: number) {
-    const day = localDate(e.order.paid_at, e.timezone);
-    // What the refund's journal took from each beneficiary: exactly the commission it reversed.
-    const taken = await analyticsRepo.refundByParty(ex, e.tenantId, e.eventId);
-    const reversed = -[...taken.values()].reduce((s, v) => s + v, 0);
-    const rows = new Map<string, DistributorDelta>([...taken.entries()].map(([id, amount]) => [id, { id, orders: 0, sales: 0, commission: amount }]));
-    const sellerId = e.order.seller_id;
-    if (sellerId) {
-      const s = rows.get(sellerId) ?? { id: sellerId, orders: 0, sales: 0, commission: 0 };
-      s.sales -= refundFen;
-      rows.set(sellerId, s);
+  function planOrderRefunded(tenantId: string, timezone: string, e: { paidAt: Date; sellerId: string | null; segment: { grade_code: string; region_code: string | null } | null; refundFen: number; taken: ReadonlyMap<string, number> }, after: string): OrderRefundedPlan {
+    const day = localDate(e.paidAt, timezone);
+    const month = monthOf(day);
+    // As orderRefunded: each beneficiary loses what the journal took, the seller the refund.
+    const reversed = -[...e.taken.values()].reduce((s, v) => s + v, 0);
+    const rows = new Map<string, DistributorDayDelta>([...e.taken.entries()].map(([id, amount]) => [id, { id, day, month, orders: 0, sales: 0, commission: amount }]));
+    if (e.sellerId) {
+      const s = rows.get(e.sellerId) ?? { id: e.sellerId, day, month, orders: 0, sales: 0, commission: 0 };
+      s.sales -= e.refundFen;
+      rows.set(e.sellerId, s);
     }
-    await analyticsRepo.addToDistributors(ex, e.tenantId, day, monthOf(day), [...rows.values()]);
-    await addDaily(ex, e.tenantId, day, { refunded_fen: refundFen, refunds: 1, commission_fen: -reversed, commission_reversed_fen: reversed });
-    const segment = sellerId ? (await analyticsRepo.segmentOf(ex, e.tenantId, sellerId)) ?? null : null;
-    await addSegment(ex, e.tenantId, day, segment, { refunded_fen: refundFen, commission_fen: -reversed });
+    const live = [...rows.values()].filter((r) => r.sales !== 0 || r.commission !== 0).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const { ctes } = analyticsRepo.distributorOrdersCtes(tenantId, live, [], after);
+    const segment = { grade_code: e.segment?.grade_code ?? '', region_code: cityOf(e.segment?.region_code) };
+    const updates: SlotDelta[] = [
+      { table: 'analytics_daily', key: { tenant_id: tenantId, day }, deltas: { refunded_fen: e.refundFen, refunds: 1, commission_fen: -reversed, commission_reversed_fen: reversed } },
+      { table: 'analytics_segment_daily', key: { tenant_id: tenantId, day, ...segment }, deltas: { refunded_fen: e.refundFen, commission_fen: -reversed } },
+      { table: 'analytics_segment_monthly', key: { tenant_id: tenantId, month, ...segment }, deltas: { refunded_fen: e.refundFen, commission_fen: -reversed } },
+    ];
+    const slots = analyticsRepo.slotUpdateCtes(updates);
+    return {
+      ctes: [...ctes, ...slots.ctes],
+      found: slots.found,
+      async finish(ex, flags) {
+        for (let i = 0; i < updates.length; i++) {
+          if (flags && Number(flags[i]) > 0) continue;
+          await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas, { skipFirstUpdate: true });
+        }
+      },
+    };
   }
 
   return {
     planOrdersPaid,
+    planOrderRefunded,
 
     async record(ex, e) {
       switch (e.type) {
-        case 'order_event':
-          if ((e.kind === 'refunded' || e.kind === 'cancelled') && e.refundFen !== null && e.refundFen > 0) return orderRefunded(ex, e, e.refundFen);
-          return;
         case 'distributor_created': {
           const d = await analyticsRepo.segmentOf(ex, e.tenantId, e.distributorId);
           const day = localDate(clock.now(), await timezoneOf(ex, e.tenantId));

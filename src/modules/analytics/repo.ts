@@ -187,16 +187,6 @@ export const analyticsRepo = {
         set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen`.execute(ex);
   },
 
-  /** What a refund's journal took back from each distributor (negative amounts). */
-  async refundByParty(ex: Executor, tenantId: string, eventId: string): Promise<Map<string, number>> {
-    const r = await sql<{ party_id: string; amount: number }>`
-      select p.party_id, sum(p.amount)::bigint as amount
-        from journal_entries j join postings p on p.journal_id = j.id
-       where j.tenant_id = ${tenantId} and j.ref_type = 'order_event' and j.ref_id = ${eventId} and p.party_id is not null
-       group by p.party_id`.execute(ex);
-    return new Map(r.rows.map((x) => [x.party_id, Number(x.amount)]));
-  },
-
   /** Commission lines with their beneficiary and their order's payment and seller. */
   async linesOf(ex: Executor, tenantId: string, ids: string[]) {
     return ex.selectFrom('commissions as c').innerJoin('orders as o', 'o.id', 'c.order_id')

@@ -4,14 +4,14 @@ import { RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
 import { AppError, conflict, invalid, invalidState, isDatabaseUnavailable, isRetryableTxError, notFound } from '../../app/errors.ts';
 import { actorOf } from '../../app/principal.ts';
-import type { OrderEventsTable, OrderStatus } from '../../db/schema.ts';
+import type { CommissionsTable, OrderEventsTable, OrderStatus } from '../../db/schema.ts';
 import { newId } from '../../lib/ids.ts';
 import { localDate, localMonth } from '../../lib/time.ts';
 import type { Settled } from '../../lib/group-commit.ts';
 import { allocateRefund, recomputeLine, refundForUnits } from '../commissions/calculator.ts';
 import type { Ledger, Leg } from '../ledger/service.ts';
 import type { RulesService } from '../rules/service.ts';
-import type { AnalyticsRecorder } from '../analytics/recorder.ts';
+import type { AnalyticsRecorder, OrderRefundedPlan } from '../analytics/recorder.ts';
 import type { RiskEngine } from '../risk/engine.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { TenantContexts } from './contexts.ts';
@@ -127,8 +127,8 @@ export function createOrderEvents(deps: {
         const { event, held } = await apply(tx, w, r, i, requests.length === 1, prepareRefunds);
         eventRows.push(event);
         // A refund that found its seller past the refund-rate rule holds the seller's lines in
-        // every order: read again before an answer shows them.
-        if (held) for (const x of orders.values()) if (x !== w) x.stale = true;
+        // every order (its own too): read again before an answer shows them.
+        if (held) for (const x of orders.values()) x.stale = true;
         if (w.stale) {
           const stale = [...orders.values()].filter((x) => x.stale);
           const lines = await ordersRepo.commissionsOfOrders(tx, stale.map((x) => x.row.id));
@@ -186,19 +186,13 @@ export function createOrderEvents(deps: {
         if (!cancel && order.paid_fen - order.refunded_fen === 0 && !body.items) throw invalidState('nothing is left to refund');
         const plan = planRefund(w.items, body, cancel);
         const settings = await prepareRefunds().catch((error: unknown) => { throw new FailBatch(error); });
-        const run = async () => {
-          const total = await applyRefund(tx, order, w.items, plan, eventId, settings);
-          const refunded = order.refunded_fen + total;
-          const status: OrderStatus = cancel ? 'cancelled' : refunded >= order.paid_fen ? 'refunded' : order.status;
-          const next: OrderRow = { ...order, status, refunded_fen: refunded, updated_at: now, ...(cancel ? { cancelled_at: at } : {}) };
-          // Written whole: with it go the statuses and times that events of this batch before it
-          // left in memory, so the order row is as it stands before anything below reads it.
-          await ordersRepo.saveState(tx, next);
-          const risk = next.seller_id ? await riskEngine.assessRefund(tx, next.tenant_id, settings, next.seller_id) : null;
-          // The recorder keeps refunds only (shipped and received change no rollup).
-          await deps.analytics.record(tx, { type: 'order_event', tenantId: next.tenant_id, timezone: settings.timezone, eventId, kind: body.type, refundFen: total, order: next });
-          return { next, total, held: risk !== null, lines: await ordersRepo.commissions(tx, order.id) };
-        };
+        const total = [...plan.values()].reduce((sum, p) => sum + p.fen, 0);
+        const refunded = order.refunded_fen + total;
+        const status: OrderStatus = cancel ? 'cancelled' : refunded >= order.paid_fen ? 'refunded' : order.status;
+        // Written whole: with it go the statuses and times that events of this batch before it
+        // left in memory, so the order row is as it stands before the risk rule reads it.
+        const next: OrderRow = { ...order, status, refunded_fen: refunded, updated_at: now, ...(cancel ? { cancelled_at: at } : {}) };
+        const run = async () => ({ next, total, ...await applyRefund(tx, order, next, w.items, plan, eventId, settings) });
         // Alone in its batch, a refund that fails fails its transaction, as it always has; among
         // others it rolls back to its own savepoint. Savepoints are not released: a release is a
         // round trip and buys nothing, they all commit with the batch.
@@ -209,7 +203,6 @@ export function createOrderEvents(deps: {
           return p ? { ...i, refunded_fen: i.refunded_fen + p.fen, refunded_quantity: i.refunded_quantity + p.quantity } : i;
         });
         w.lines = done.lines;
-        w.stale = false;
         w.dirty = false;
         held = done.held;
         refundFen = done.total;
@@ -234,22 +227,24 @@ export function createOrderEvents(deps: {
   /**
    * Applies refunds to order lines and recomputes each commission line on what remains. Before
    * settlement a line changes itself (and is reversed at 0); after settlement a clawback line
-   * takes the difference from the withdrawable balance, which may go negative.
+   * takes the difference from the withdrawable balance, which may go negative. Two statements
+   * (three with the ledger's hook, four with the refund-rate rule): the buyer, the order lines
+   * and the commission lines locked, then, decided in memory, the lines, the journal, the
+   * seller's sales, the day's totals, the rollups and the order row. Answers the order's lines
+   * as they then stand, and whether the seller was found past the refund-rate rule.
    */
-  async function applyRefund(tx: Tx, order: OrderRow, items: OrderItemRow[], refunds: RefundPlan, eventId: string, settings: { timezone: string; caps: { per_day_fen: number } }) {
+  async function applyRefund(tx: Tx, order: OrderRow, next: OrderRow, items: OrderItemRow[], refunds: RefundPlan, eventId: string, settings: ProgramSettings): Promise<{ lines: CommissionRow[]; held: boolean }> {
     const now = clock.now();
-    const total = [...refunds.values()].reduce((s, r) => s + r.fen, 0);
-    // The buyer's row first, before any ledger account: a new order of the same buyer locks the
-    // customer row and then its chain's accounts, so taking them the other way round here
-    // deadlocked a refund against a concurrent order (seen on PostgreSQL in orders-races).
-    await tx.updateTable('customers').set((eb) => ({ purchases_fen: eb('purchases_fen', '-', total) }))
-      .where('tenant_id', '=', order.tenant_id).where('external_id', '=', order.buyer_external_id).execute();
-    await ordersRepo.updateItemRefunds(tx, [...refunds.entries()].map(([id, r]) => ({ id, fen: r.fen, quantity: r.quantity })));
+    const tenantId = order.tenant_id;
+    const total = next.refunded_fen - order.refunded_fen;
+    const begun = await ordersRepo.refundBegin(tx, tenantId, {
+      buyer: order.buyer_external_id, total, items: [...refunds.entries()].map(([id, r]) => ({ id, fen: r.fen, quantity: r.quantity })), orderId: order.id, sellerId: order.seller_id,
+    });
     const after = new Map(items.map((i) => {
       const r = refunds.get(i.id);
       return [i.id, { ...i, refunded_fen: i.refunded_fen + (r?.fen ?? 0), refunded_quantity: i.refunded_quantity + (r?.quantity ?? 0) }];
     }));
-    const lines = await ordersRepo.lockCommissions(tx, order.id);
+    const lines = begun.lines;
     // A settled line keeps its figures; what refunds took back since lives in its clawback lines.
     const clawedBack = new Map<string, number>();
     const clawedBackBase = new Map<string, number>();
@@ -258,6 +253,8 @@ export function createOrderEvents(deps: {
       clawedBack.set(c.clawback_of, (clawedBack.get(c.clawback_of) ?? 0) + c.amount_fen);
       clawedBackBase.set(c.clawback_of, (clawedBackBase.get(c.clawback_of) ?? 0) + c.base_fen);
     }
+    const changes: { id: string; base_fen: number; units: number; amount_fen: number; status: string; reversed_at: Date | null }[] = [];
+    const clawbacks: Insertable<CommissionsTable>[] = [];
     const legs: Leg[] = [];
     const dailyDelta = new Map<string, number>();
     let reversedTotal = 0;
@@ -265,40 +262,40 @@ export function createOrderEvents(deps: {
       if (c.kind !== 'commission' || !c.order_item_id || !refunds.has(c.order_item_id)) continue;
       const item = after.get(c.order_item_id)!;
       const effective = c.amount_fen + (clawedBack.get(c.id) ?? 0);
-      const next = recomputeLine(
+      const line = recomputeLine(
         { rateKind: c.rate_kind, rateBp: c.rate_bp, fixedFen: c.fixed_fen, currentFen: effective },
         { quantity: item.quantity, paid_fen: item.paid_fen, remaining_fen: item.paid_fen - item.refunded_fen, refunded_quantity: item.refunded_quantity },
       );
-      const delta = effective - next.amountFen;
+      const delta = effective - line.amountFen;
+      const unchanged = { id: c.id, base_fen: c.base_fen, units: c.units, amount_fen: c.amount_fen, status: c.status, reversed_at: c.reversed_at };
       if (c.status === 'reversed') {
         // Nothing left to take back, but the line still shows the base it stands on.
-        await tx.updateTable('commissions').set({ base_fen: next.baseFen, units: next.units }).where('id', '=', c.id).execute();
+        changes.push({ ...unchanged, base_fen: line.baseFen, units: line.units });
         continue;
       }
       if (c.status === 'settled') {
-        const baseDelta = next.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0));
+        const baseDelta = line.baseFen - (c.base_fen + (clawedBackBase.get(c.id) ?? 0));
         if (delta <= 0) {
           // A refund too small to move the amount still moves the base the line stands on, as a
           // reversed line's does: there is no clawback (of 0 fen) to carry it. Without this the
           // line claimed a base larger than what its order line still paid, and ledger verify
           // named it (found by the events property test).
-          if (baseDelta !== 0) await tx.updateTable('commissions').set({ base_fen: c.base_fen + baseDelta }).where('id', '=', c.id).execute();
+          if (baseDelta !== 0) changes.push({ ...unchanged, base_fen: c.base_fen + baseDelta });
           continue;
         }
         const id = newId('cm');
-        await ordersRepo.insertCommissions(tx, [{
-          id, tenant_id: order.tenant_id, order_id: order.id, order_item_id: c.order_item_id, beneficiary_id: c.beneficiary_id, level: c.level,
+        clawbacks.push({
+          id, tenant_id: tenantId, order_id: order.id, order_item_id: c.order_item_id, beneficiary_id: c.beneficiary_id, level: c.level,
           kind: 'clawback', clawback_of: c.id, rule_version: c.rule_version, rate_source: 'clawback', rate_kind: c.rate_kind, rate_bp: c.rate_bp,
-          fixed_fen: c.fixed_fen, beneficiary_grade: c.beneficiary_grade, units: 0,
-          base_fen: baseDelta, original_base_fen: baseDelta,
+          fixed_fen: c.fixed_fen, beneficiary_grade: c.beneficiary_grade, units: 0, base_fen: baseDelta, original_base_fen: baseDelta,
           amount_fen: -delta, original_amount_fen: -delta, status: 'settled', settled_at: now, created_at: now,
-        }]);
+        });
         legs.push({ owner: c.beneficiary_id, purpose: 'withdrawable', amount: -delta, commissionId: id });
       } else {
-        await tx.updateTable('commissions').set({
-          base_fen: next.baseFen, units: next.units, amount_fen: next.amountFen,
-          ...(next.amountFen === 0 ? { status: 'reversed' as const, reversed_at: now } : {}),
-        }).where('id', '=', c.id).execute();
+        changes.push({
+          ...unchanged, base_fen: line.baseFen, units: line.units, amount_fen: line.amountFen,
+          ...(line.amountFen === 0 ? { status: 'reversed', reversed_at: now } : {}),
+        });
         if (delta > 0) legs.push({ owner: c.beneficiary_id, purpose: accountOfStatus(c.status), amount: -delta, commissionId: c.id });
       }
       if (delta > 0) {
@@ -306,16 +303,40 @@ export function createOrderEvents(deps: {
         dailyDelta.set(c.beneficiary_id, (dailyDelta.get(c.beneficiary_id) ?? 0) - delta);
       }
     }
+
+    // Locks in the order every transaction takes them: the lines (above), the ledger's accounts,
+    // then the seller's sales, the day's totals and the distributors' rollup rows.
+    const ctes = [ordersRepo.lineChangesCte(changes), ordersRepo.clawbacksCte(clawbacks)];
+    let last = 'refund_clawbacks';
+    let journal: Awaited<ReturnType<Ledger['plan']>> | undefined;
     if (legs.length > 0) {
       legs.push({ owner: 'tenant', purpose: 'commission_expense', amount: reversedTotal });
-      await ledger.post(tx, { tenantId: order.tenant_id, kind: 'refund', refType: 'order_event', refId: eventId, memo: order.external_id, legs });
+      journal = await ledger.plan(tx, [{ tenantId, kind: 'refund', refType: 'order_event', refId: eventId, memo: order.external_id, legs }]);
+      ctes.push(...journal.ctes);
+      last = 'ledger_postings';
     }
-    if (order.seller_id) await ordersRepo.addSales(tx, order.tenant_id, order.seller_id, localMonth(order.paid_at, settings.timezone), -total, 0, total);
+    if (order.seller_id) {
+      ctes.push(ordersRepo.refundSalesCte(tenantId, order.seller_id, localMonth(order.paid_at, settings.timezone), total, last));
+      last = 'refund_sales';
+    }
     if (settings.caps.per_day_fen > 0 && dailyDelta.size > 0) {
-      await ordersRepo.lockDaily(tx, order.tenant_id, [...dailyDelta.keys()], localDate(order.paid_at, settings.timezone));
-      await ordersRepo.addDaily(tx, dailyDelta, localDate(order.paid_at, settings.timezone));
+      ctes.push(ordersRepo.refundDailyCte(tenantId, localDate(order.paid_at, settings.timezone), dailyDelta, last));
+      last = 'refund_daily';
     }
-    return total;
+    let rollups: OrderRefundedPlan | undefined;
+    if (total > 0) {
+      // What the journal takes from each distributor, as the rollups count it.
+      const taken = new Map<string, number>();
+      for (const l of legs) if (l.owner !== 'tenant') taken.set(l.owner, (taken.get(l.owner) ?? 0) + l.amount);
+      rollups = deps.analytics.planOrderRefunded(tenantId, settings.timezone, { paidAt: order.paid_at, sellerId: order.seller_id, segment: begun.segment, refundFen: total, taken }, last);
+      ctes.push(...rollups.ctes);
+    }
+    ctes.push(ordersRepo.orderStateCte(next));
+    const written = await ordersRepo.refundWrite(tx, order.id, ctes, rollups ? rollups.found : sql`null`);
+    await journal?.after(tx);
+    await rollups?.finish(tx, written.extra as number[] | null);
+    const risk = next.seller_id ? await riskEngine.assessRefund(tx, tenantId, settings, next.seller_id) : null;
+    return { lines: written.lines, held: risk !== null };
   }
 
   return { applyMany };

@@ -51,6 +51,19 @@ const EVENT_COLUMNS: UnnestColumn<NewEvent>[] = [
   { name: 'actor_id', type: 'text', value: (e) => e.actor_id }, { name: 'request_id', type: 'text', value: (e) => e.request_id },
 ];
 
+const CLAWBACK_COLUMNS: UnnestColumn<NewLine>[] = [
+  ...LINE_COLUMNS.filter((c) => c.name !== 'capped_fen' && c.name !== 'held'),
+  { name: 'clawback_of', type: 'text', value: (c) => c.clawback_of }, { name: 'settled_at', type: 'timestamptz', value: (c) => c.settled_at },
+];
+
+/** A commission row as to_json wrote it (timestamps as text). */
+type CommissionJson = Omit<CommissionRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at'> & Record<'created_at' | 'available_at' | 'settled_at' | 'reversed_at', string | null>;
+
+function commissionOfJson(c: CommissionJson): CommissionRow {
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  return { ...c, created_at: new Date(c.created_at!), available_at: date(c.available_at), settled_at: date(c.settled_at), reversed_at: date(c.reversed_at) };
+}
+
 /** INSERT … SELECT of many rows from one array per column, in the rows' order; `where` filters them. */
 function insertRows<R>(table: string, columns: UnnestColumn<R>[], rows: readonly R[], tail: RawBuilder<unknown> = sql``, where: RawBuilder<unknown> = sql`true`) {
   return sql`insert into ${sql.table(table)} (${columnsOf(columns)})
@@ -125,7 +138,7 @@ export const ordersRepo = {
   async eventBatchRead(db: Executor, tenantId: string, orderIds: string[], keys: { scope: string; key: string }[], version: RawBuilder<number | null>): Promise<{
     version: number | null; keys: { scope: string; key: string; request_hash: string; response_body: unknown }[]; items: OrderItemRow[]; lines: CommissionRow[];
   }> {
-    const r = await sql<{ version: number | null; keys: { scope: string; key: string; request_hash: string; response_body: unknown }[] | null; items: OrderItemRow[] | null; lines: (Omit<CommissionRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at'> & Record<'created_at' | 'available_at' | 'settled_at' | 'reversed_at', string | null>)[] | null }>`
+    const r = await sql<{ version: number | null; keys: { scope: string; key: string; request_hash: string; response_body: unknown }[] | null; items: OrderItemRow[] | null; lines: CommissionJson[] | null }>`
       select ${version} as version,
         (select json_agg(json_build_object('scope', k.scope, 'key', k.key, 'request_hash', k.request_hash, 'response_body', k.response_body))
            from idempotency_keys k join unnest(${keys.map((k) => k.scope)}::text[], ${keys.map((k) => k.key)}::text[]) as v(scope, key)
@@ -133,13 +146,7 @@ export const ordersRepo = {
         (select json_agg(i order by i.order_id, i.position) from order_items i where i.order_id = any(${orderIds}::text[])) as items,
         (select json_agg(c order by c.order_id, c.level, c.created_at, c.id) from commissions c where c.order_id = any(${orderIds}::text[])) as lines`.execute(db);
     const row = r.rows[0]!;
-    const date = (v: string | null) => (v === null ? null : new Date(v));
-    return {
-      version: row.version,
-      keys: row.keys ?? [],
-      items: row.items ?? [],
-      lines: (row.lines ?? []).map((c) => ({ ...c, created_at: new Date(c.created_at!), available_at: date(c.available_at), settled_at: date(c.settled_at), reversed_at: date(c.reversed_at) })),
-    };
+    return { version: row.version, keys: row.keys ?? [], items: row.items ?? [], lines: (row.lines ?? []).map(commissionOfJson) };
   },
 
   /**
@@ -167,13 +174,88 @@ export const ordersRepo = {
   },
 
   /**
-   * An order's state after an event, written whole (a refund writes the statuses and times that
-   * shipped and received events of the same batch left in memory, together with its amount).
+   * The first statement of a refund: the buyer's purchases and the order lines' refunded amounts
+   * go down and up, then the order's commission lines are locked (id order) and answered, with the
+   * seller's grade and region (the rollups' segment). In that order: a customer's row is what
+   * every transaction on a buyer takes before its lines and accounts (an order takes the buyer
+   * and then its chain's accounts; the other way round deadlocked a refund against an order).
    */
-  async saveState(db: Executor, o: OrderRow): Promise<void> {
-    await db.updateTable('orders').set({
-      status: o.status, refunded_fen: o.refunded_fen, shipped_at: o.shipped_at, received_at: o.received_at, cancelled_at: o.cancelled_at, updated_at: o.updated_at,
-    }).where('id', '=', o.id).execute();
+  async refundBegin(db: Executor, tenantId: string, r: { buyer: string; total: number; items: { id: string; fen: number; quantity: number }[]; orderId: string; sellerId: string | null }): Promise<{ lines: CommissionRow[]; segment: { grade_code: string; region_code: string | null } | null }> {
+    const q = await sql<{ lines: CommissionJson[] | null; segment: { grade_code: string; region_code: string | null } | null }>`
+      with buyer as (
+        update customers set purchases_fen = purchases_fen - ${r.total} where tenant_id = ${tenantId} and external_id = ${r.buyer} returning 1
+      ), items as (
+        update order_items i set refunded_fen = i.refunded_fen + v.fen, refunded_quantity = i.refunded_quantity + v.qty
+          from unnest(${r.items.map((i) => i.id)}::text[], ${r.items.map((i) => i.fen)}::bigint[], ${r.items.map((i) => i.quantity)}::int[]) as v(id, fen, qty)
+         where i.id = v.id and (select count(*) from buyer) >= 0
+        returning 1
+      ), locked as materialized (
+        select * from commissions where order_id = ${r.orderId} and (select count(*) from items) >= 0 order by id for update
+      )
+      select (select json_agg(l order by l.id) from locked l) as lines,
+             (select json_build_object('grade_code', d.grade_code, 'region_code', d.region_code) from distributors d where d.tenant_id = ${tenantId} and d.id = ${r.sellerId}) as segment`.execute(db);
+    const row = q.rows[0]!;
+    return { lines: (row.lines ?? []).map(commissionOfJson), segment: row.segment };
+  },
+
+  /** New figures of commission lines, as a WITH entry `refund_lines` answering the lines changed. */
+  lineChangesCte(changes: { id: string; base_fen: number; units: number; amount_fen: number; status: string; reversed_at: Date | null }[]): RawBuilder<unknown> {
+    return sql`refund_lines as (update commissions c set base_fen = v.base, units = v.units, amount_fen = v.amount, status = v.status, reversed_at = v.reversed_at
+      from unnest(${changes.map((c) => c.id)}::text[], ${changes.map((c) => c.base_fen)}::bigint[], ${changes.map((c) => c.units)}::int[],
+                  ${changes.map((c) => c.amount_fen)}::bigint[], ${changes.map((c) => c.status)}::text[], ${changes.map((c) => c.reversed_at)}::timestamptz[])
+        as v(id, base, units, amount, status, reversed_at)
+      where c.id = v.id returning c.*)`;
+  },
+
+  /** Clawback lines, as a WITH entry `refund_clawbacks` answering them. */
+  clawbacksCte(lines: NewLine[]): RawBuilder<unknown> {
+    return sql`refund_clawbacks as (${insertRows('commissions', CLAWBACK_COLUMNS, lines, sql`returning *`)})`;
+  },
+
+  /** A refund taken off the seller's sales of the order's month, as a WITH entry `refund_sales`, run after `after`. */
+  refundSalesCte(tenantId: string, sellerId: string, month: string, fen: number, after: string): RawBuilder<unknown> {
+    return sql`refund_sales as (insert into sales_monthly (tenant_id, distributor_id, month, sales_fen, order_count, refunded_fen)
+      select ${tenantId}, ${sellerId}, ${month}::date, ${-fen}, 0, ${fen} where (select count(*) from ${sql.raw(after)}) >= 0
+      on conflict (distributor_id, month) do update
+        set sales_fen = sales_monthly.sales_fen + excluded.sales_fen, refunded_fen = sales_monthly.refunded_fen + excluded.refunded_fen
+      returning 1)`;
+  },
+
+  /**
+   * Additions to beneficiaries' totals of one day (per-day caps), made where missing, in id order,
+   * as a WITH entry `refund_daily`, run after `after`.
+   */
+  refundDailyCte(tenantId: string, day: string, amounts: Map<string, number>, after: string): RawBuilder<unknown> {
+    const live = [...amounts.entries()].filter(([, a]) => a !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return sql`refund_daily as (insert into commission_daily as d (tenant_id, distributor_id, day, amount_fen)
+      select ${tenantId}, v.id, ${day}::date, v.a from unnest(${live.map(([id]) => id)}::text[], ${live.map(([, a]) => a)}::bigint[]) with ordinality as v(id, a, n)
+       where (select count(*) from ${sql.raw(after)}) >= 0 order by v.n
+      on conflict (distributor_id, day) do update set amount_fen = d.amount_fen + excluded.amount_fen
+      returning 1)`;
+  },
+
+  /** The order row after an event, as a WITH entry `refund_order` (see saveState). */
+  orderStateCte(o: OrderRow): RawBuilder<unknown> {
+    return sql`refund_order as (update orders set status = ${o.status}, refunded_fen = ${o.refunded_fen}, shipped_at = ${o.shipped_at}, received_at = ${o.received_at},
+      cancelled_at = ${o.cancelled_at}, updated_at = ${o.updated_at} where id = ${o.id} returning 1)`;
+  },
+
+  /**
+   * Runs a refund's second statement (`ctes`, refund_lines and refund_clawbacks among them) and
+   * answers the order's lines as they then stand, as `commissions` reads them, and `extra`.
+   */
+  async refundWrite(db: Executor, orderId: string, ctes: RawBuilder<unknown>[], extra: RawBuilder<unknown>): Promise<{ lines: CommissionRow[]; extra: unknown }> {
+    // The main query sees the lines as they were before this statement: the changed ones come
+    // from what refund_lines and refund_clawbacks answered.
+    const r = await sql<{ lines: CommissionJson[] | null; extra: unknown }>`
+      with ${sql.join(ctes)}
+      select (select json_agg(x order by x.level, x.created_at, x.id) from (
+                select * from refund_lines
+                union all select * from refund_clawbacks
+                union all select * from commissions c where c.order_id = ${orderId} and not exists (select 1 from refund_lines l where l.id = c.id)) x) as lines,
+             ${extra} as extra`.execute(db);
+    const row = r.rows[0]!;
+    return { lines: (row.lines ?? []).map(commissionOfJson), extra: row.extra };
   },
 
   /**
@@ -291,10 +373,6 @@ export const ordersRepo = {
   },
 
 
-  async insertCommissions(db: Executor, lines: Insertable<CommissionsTable>[]) {
-    if (lines.length > 0) await db.insertInto('commissions').values(lines).execute();
-  },
-
   async items(db: Executor, orderId: string) {
     return db.selectFrom('order_items').selectAll().where('order_id', '=', orderId).orderBy('position').execute();
   },
@@ -309,22 +387,6 @@ export const ordersRepo = {
     return db.selectFrom('commissions').selectAll().where('order_id', 'in', orderIds).orderBy('order_id').orderBy('level').orderBy('created_at').orderBy('id').execute();
   },
 
-  async lockCommissions(db: Executor, orderId: string) {
-    return db.selectFrom('commissions').selectAll().where('order_id', '=', orderId).orderBy('id').forUpdate().execute();
-  },
-
-  async updateStatus(db: Executor, id: string, from: OrderStatus[], set: Partial<{ status: OrderStatus; shipped_at: Date; received_at: Date; completed_at: Date; cancelled_at: Date; refunded_fen: number; updated_at: Date }>) {
-    const r = await db.updateTable('orders').set(set).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  },
-
-  async updateItemRefunds(db: Executor, changes: { id: string; fen: number; quantity: number }[]) {
-    if (changes.length === 0) return;
-    const values = sql.join(changes.map((c) => sql`(${c.id}::text, ${c.fen}::bigint, ${c.quantity}::int)`));
-    await sql`update order_items i set refunded_fen = i.refunded_fen + v.fen, refunded_quantity = i.refunded_quantity + v.qty
-      from (values ${values}) as v(id, fen, qty) where i.id = v.id`.execute(db);
-  },
-
   async list(db: Executor, tenantId: string, f: { status?: OrderStatus; sellerId?: string; buyer?: string; from?: Date; to?: Date; beforeId?: string; limit: number }) {
     let q = db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId);
     if (f.status) q = q.where('status', '=', f.status);
@@ -334,15 +396,6 @@ export const ordersRepo = {
     if (f.to) q = q.where('paid_at', '<', f.to);
     if (f.beforeId) q = q.where('id', '<', f.beforeId);
     return q.orderBy('id', 'desc').limit(f.limit).execute();
-  },
-
-  async addSales(db: Executor, tenantId: string, distributorId: string, month: string, salesFen: number, orders: number, refundedFen: number) {
-    await sql`insert into sales_monthly (tenant_id, distributor_id, month, sales_fen, order_count, refunded_fen)
-      values (${tenantId}, ${distributorId}, ${month}::date, ${salesFen}, ${orders}, ${refundedFen})
-      on conflict (distributor_id, month) do update
-        set sales_fen = sales_monthly.sales_fen + excluded.sales_fen,
-            order_count = sales_monthly.order_count + excluded.order_count,
-            refunded_fen = sales_monthly.refunded_fen + excluded.refunded_fen`.execute(db);
   },
 
   async addSettledSales(db: Executor, tenantId: string, distributorId: string, month: string, fen: number) {
@@ -356,24 +409,5 @@ export const ordersRepo = {
     const r = await sql<{ sales_fen: number | null; settled_sales_fen: number | null }>`
       select sum(sales_fen)::bigint as sales_fen, sum(settled_sales_fen)::bigint as settled_sales_fen from sales_monthly where distributor_id = ${distributorId}`.execute(db);
     return { sales_fen: Number(r.rows[0]?.sales_fen ?? 0), settled_sales_fen: Number(r.rows[0]?.settled_sales_fen ?? 0) };
-  },
-
-  /** Locks each beneficiary's commission total for the day (per-day caps), in id order. */
-  async lockDaily(db: Executor, tenantId: string, ids: string[], day: string): Promise<Map<string, number>> {
-    if (ids.length === 0) return new Map();
-    const sorted = [...new Set(ids)].sort();
-    await sql`insert into commission_daily (tenant_id, distributor_id, day)
-      select ${tenantId}, unnest(${sorted}::text[]), ${day}::date on conflict do nothing`.execute(db);
-    const rows = await sql<{ distributor_id: string; amount_fen: number }>`
-      select distributor_id, amount_fen from commission_daily where distributor_id = any(${sorted}::text[]) and day = ${day}::date order by distributor_id for update`.execute(db);
-    return new Map(rows.rows.map((r) => [r.distributor_id, r.amount_fen]));
-  },
-
-  async addDaily(db: Executor, amounts: Map<string, number>, day: string) {
-    const entries = [...amounts.entries()].filter(([, a]) => a !== 0);
-    if (entries.length === 0) return;
-    const values = sql.join(entries.map(([id, a]) => sql`(${id}::text, ${a}::bigint)`));
-    await sql`update commission_daily d set amount_fen = d.amount_fen + v.a from (values ${values}) as v(id, a)
-      where d.distributor_id = v.id and d.day = ${day}::date`.execute(db);
   },
 };

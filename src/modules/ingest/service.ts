@@ -138,15 +138,16 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
    * are the platform's own ids); from the generic format both are answered as the API would.
    */
   async function applyEvent(actor: Actor, shop: boolean, before: OrderView, externalId: string, body: Parameters<OrdersService['event']>[2], key: string | undefined): Promise<Step> {
+    let answer: Awaited<ReturnType<OrdersService['eventOutcome']>>;
     try {
-      await orders.event(actor, externalId, body, key);
+      answer = await orders.eventOutcome(actor, externalId, body, key);
     } catch (err) {
       if (shop && err instanceof AppError && err.code === 'invalid_state') return { outcome: 'ignored', reason: err.message };
       if (shop && err instanceof AppError && err.code === 'conflict') return { outcome: 'duplicate', reason: `${body.type} was applied before` };
       throw err;
     }
-    const after = await findOrder(actor, externalId);
-    return after && stateOf(after) !== stateOf(before) ? { outcome: 'applied' } : { outcome: 'duplicate', reason: `${body.type} was applied before` };
+    // The event's own answer says what it did (no read-back): a kept answer replayed is a duplicate.
+    return !answer.replayed && stateOf(answer.order) !== stateOf(before) ? { outcome: 'applied' } : { outcome: 'duplicate', reason: `${body.type} was applied before` };
   }
 
   async function execute(actor: Actor, format: IngestFormat, intent: Intent): Promise<Step> {

@@ -26,6 +26,12 @@ export const ConfigSchema = Type.Object({
    */
   previousMasterKeys: Type.Optional(Type.Array(Type.String())),
   redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /**
+   * The SMS gateway the portal's verification codes go to (adapters/sms/webhook.ts), and the
+   * secret its requests are signed with; unset, codes go to the log (development only).
+   */
+  smsWebhookUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  smsWebhookSecret: Type.Optional(Type.String({ minLength: 16 })),
   amqpUrl: Type.Optional(Type.String({ pattern: '^amqps?://' })),
   /** Order messages (docs/integration.md): the durable queue; `.retry` and `.dead` sit beside it. */
   amqpQueue: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,200}$' }),
@@ -128,6 +134,8 @@ export function loadConfig(env: Env = process.env): Config {
     masterKey: opt(env, 'FENXIAO_MASTER_KEY'),
     previousMasterKeys: opt(env, 'FENXIAO_PREVIOUS_MASTER_KEYS')?.split(',').map((k) => k.trim()).filter((k) => k !== ''),
     redisUrl: opt(env, 'REDIS_URL'),
+    smsWebhookUrl: opt(env, 'FENXIAO_SMS_WEBHOOK_URL'),
+    smsWebhookSecret: opt(env, 'FENXIAO_SMS_WEBHOOK_SECRET'),
     amqpUrl: opt(env, 'AMQP_URL'),
     amqpQueue: opt(env, 'FENXIAO_AMQP_QUEUE') ?? 'fenxiao.orders',
     amqpPrefetch: int(env, 'FENXIAO_AMQP_PREFETCH', 16),
@@ -160,13 +168,16 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
   if (config.databaseUrl === undefined) delete config.databaseUrl;
-  for (const key of ['rootToken', 'metricsToken', 'masterKey', 'previousMasterKeys', 'redisUrl', 'amqpUrl', 's3'] as const) {
+  for (const key of ['rootToken', 'metricsToken', 'masterKey', 'previousMasterKeys', 'redisUrl', 'smsWebhookUrl', 'smsWebhookSecret', 'amqpUrl', 's3'] as const) {
     if (config[key] === undefined) delete config[key];
   }
   const errors = [...Value.Errors(ConfigSchema, config)];
   if (errors.length > 0) {
     const first = errors[0]!;
     throw new ConfigError(`invalid configuration at ${first.path || '/'}: ${first.message}`);
+  }
+  if (config.smsWebhookUrl !== undefined && config.smsWebhookSecret === undefined) {
+    throw new ConfigError('FENXIAO_SMS_WEBHOOK_URL needs FENXIAO_SMS_WEBHOOK_SECRET (16 characters or more) to sign its requests');
   }
   if (config.masterKey !== undefined && Buffer.from(config.masterKey, 'base64').length !== 32) {
     throw new ConfigError('FENXIAO_MASTER_KEY must be base64 of exactly 32 bytes');

@@ -17,6 +17,9 @@ import { piiRoutes } from '../modules/pii/routes.ts';
 import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
 import { createRedisRateLimiter } from '../adapters/ratelimit/redis.ts';
 import type { RateLimiter } from '../adapters/ratelimit/types.ts';
+import { createLogSmsSender } from '../adapters/sms/log.ts';
+import type { SmsSender } from '../adapters/sms/types.ts';
+import { createWebhookSmsSender } from '../adapters/sms/webhook.ts';
 import { createLocalStorage } from '../adapters/storage/local.ts';
 import { createS3Storage } from '../adapters/storage/s3.ts';
 import type { FileStorage } from '../adapters/storage/types.ts';
@@ -35,6 +38,7 @@ import { complianceRoutes } from '../modules/compliance/routes.ts';
 import { withdrawalsRoutes } from '../modules/withdrawals/routes.ts';
 import { analyticsRoutes } from '../modules/analytics/routes.ts';
 import { registerMetrics } from './metrics.ts';
+import type { ResolveTxt } from '../modules/referral/landing.ts';
 import { createPayoutChannels, type PayoutChannels } from '../adapters/payout/index.ts';
 import { payoutConfigFromEnv } from './payout-config.ts';
 import { createScheduler, type Scheduler } from '../jobs/scheduler.ts';
@@ -64,6 +68,8 @@ export interface ServerOverrides {
   database?: Database;
   clock?: Clock;
   limiter?: RateLimiter;
+  /** Text messages (the portal's verification codes); default: the gateway configured, else the log. */
+  sms?: SmsSender;
   storage?: FileStorage;
   logger?: FastifyBaseLogger;
   /** Payout channels (tests point them at local provider simulators). */
@@ -73,6 +79,8 @@ export interface ServerOverrides {
   skipMigrations?: boolean;
   /** Where order messages come from (tests hand in a queue of their own). */
   orderSource?: OrderEventSource;
+  /** DNS TXT lookups (landing domain verification); tests hand in their own records. */
+  resolveTxt?: ResolveTxt;
 }
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
@@ -83,14 +91,20 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   // Personal data that older versions kept in plaintext is encrypted before anything is served.
   const legacyProfiles = await encryptLegacyProfiles(database.db, keyring);
   const limiter = overrides.limiter ?? (config.redisUrl ? createRedisRateLimiter(config.redisUrl) : createMemoryRateLimiter());
+  // Without a gateway the codes go to the log: development only (docs/configuration.md). The log
+  // is the server's, made below; a message is only ever sent once it serves.
+  const sms = overrides.sms ?? (config.smsWebhookUrl && config.smsWebhookSecret
+    ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
+    : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
 
   const services = createServices({
-    db: database.db, clock, keyring, limiter, storage, publicUrl: config.publicUrl, rootToken: config.rootToken,
+    db: database.db, clock, keyring, limiter, sms, storage, publicUrl: config.publicUrl, rootToken: config.rootToken,
     // PGlite is one connection: a second batch in flight would only wait for it, smaller.
     orderBatchMax: config.orderBatchMax, orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(payoutConfigFromEnv(), { clock }),
+    ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
   });

@@ -2,6 +2,7 @@ import type { Db } from '../db/database.ts';
 import type { Clock } from './context.ts';
 import type { KeyRing } from '../lib/crypto.ts';
 import type { RateLimiter } from '../adapters/ratelimit/types.ts';
+import type { SmsSender } from '../adapters/sms/types.ts';
 import type { FileStorage } from '../adapters/storage/types.ts';
 import type { Principal } from './principal.ts';
 import { safeEqual } from '../lib/crypto.ts';
@@ -15,6 +16,8 @@ import { createCustomersService } from '../modules/customers/service.ts';
 import { createDistributorsService } from '../modules/distributors/service.ts';
 import type { DocumentLimits } from '../modules/distributors/documents.ts';
 import { createReferralService } from '../modules/referral/service.ts';
+import { createLandingDomains, type ResolveTxt } from '../modules/referral/landing.ts';
+import { systemResolveTxt } from '../adapters/dns.ts';
 import { createPortalService } from '../modules/portal/service.ts';
 import { createLedger } from '../modules/ledger/service.ts';
 import { createRiskEngine } from '../modules/risk/engine.ts';
@@ -41,6 +44,7 @@ export interface ServiceDeps {
   clock: Clock;
   keyring: KeyRing;
   limiter: RateLimiter;
+  sms: SmsSender;
   storage: FileStorage;
   publicUrl: string;
   rootToken: string | undefined;
@@ -50,6 +54,8 @@ export interface ServiceDeps {
   orderBatchesInFlight?: number | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
   submitPayoutsInline?: boolean;
+  /** DNS TXT lookups for landing domain verification (tests hand in their own records); the system resolver otherwise. */
+  resolveTxt?: ResolveTxt | undefined;
   /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults when left out. */
   documentLimits?: DocumentLimits | undefined;
 }
@@ -59,7 +65,15 @@ export function createServices(deps: ServiceDeps) {
   const { db, clock } = deps;
   const audit = createAuditService({ clock });
   const rules = createRulesService({ db, clock, audit });
-  const program = createProgramService({ db, clock, audit, onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)] });
+  // Where the invite links may land: verified domains, checked when landing_url is set and at each redirect.
+  const landing = createLandingDomains({
+    db, clock, audit, publicUrl: deps.publicUrl, resolveTxt: deps.resolveTxt ?? systemResolveTxt,
+    landingUrlOf: async (ex, tenantId) => (await program.read(ex, tenantId)).landing_url,
+  });
+  const program = createProgramService({
+    db, clock, audit, onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)],
+    validate: [(tx, tenantId, before, after) => (after.landing_url === before.landing_url ? Promise.resolve() : landing.check(tx, tenantId, after.landing_url))],
+  });
   // Rollups kept in the transaction of each event; the ledger tells it every journal.
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   const ledger = createLedger({ onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)] });
@@ -93,10 +107,13 @@ export function createServices(deps: ServiceDeps) {
     }],
   });
   const referral = createReferralService({
-    db, clock, audit, risk, customers, distributors, program, publicUrl: deps.publicUrl,
+    db, clock, audit, risk, customers, distributors, program, publicUrl: deps.publicUrl, landing,
     onVisit: [(tx, tenantId, distributorId, at, timezone) => analyticsRecorder.record(tx, { type: 'visit', tenantId, distributorId, at, timezone })],
   });
-  const portal = createPortalService({ db, clock, keyring: deps.keyring, storage: deps.storage, audit, admin, tenants, distributors, referral, publicUrl: deps.publicUrl });
+  const portal = createPortalService({
+    db, clock, keyring: deps.keyring, storage: deps.storage, audit, admin, tenants, distributors, referral, publicUrl: deps.publicUrl,
+    limiter: deps.limiter, sms: deps.sms,
+  });
 
   const grades = createGradesService({ db, clock });
   const orders = createOrdersService({
@@ -136,7 +153,7 @@ export function createServices(deps: ServiceDeps) {
   }
 
   return {
-    db, clock, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, portal,
+    db, clock, sms: deps.sms, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, landing, portal,
     grades, orders, commissions, ruleSimulator, settlement, analytics, riskEngine, payoutAccounts, withdrawals, pii, payoutChannels: deps.payoutChannels, authenticate,
     reconciliation, exports: exportsService, ingest,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */

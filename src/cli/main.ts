@@ -22,6 +22,8 @@ import { AppError } from '../app/errors.ts';
 import { createPayoutChannels } from '../adapters/payout/index.ts';
 import { payoutConfigFromEnv } from '../app/payout-config.ts';
 import { verifyLedger } from '../modules/ledger/verify.ts';
+import { createLogSmsSender } from '../adapters/sms/log.ts';
+import { createWebhookSmsSender } from '../adapters/sms/webhook.ts';
 
 /** Opens the configured database with every service, for one CLI command, then closes it. */
 async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
@@ -33,6 +35,10 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
     const services = createServices({
       db: database.db, clock: systemClock, keyring: keyRingFromConfig(config),
       limiter, storage: config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')), publicUrl: config.publicUrl, rootToken: config.rootToken,
+      // No command sends a text; should one, it goes where the server's would.
+      sms: config.smsWebhookUrl && config.smsWebhookSecret
+        ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
+        : createLogSmsSender((m) => console.warn(`SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): to ${m.to}: ${m.text}`)),
       documentLimits: config.documents,
       payoutChannels: createPayoutChannels(payoutConfigFromEnv(), { clock: systemClock }),
     });

@@ -37,8 +37,6 @@ export interface AdminUsersTable {
   name: Generated<string>;
   password_hash: string;
   role: AdminRole;
-  failed_logins: Generated<number>;
-  locked_until: NullableTimestamp;
   disabled_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -196,6 +194,17 @@ export interface DocumentsTable {
   created_at: Timestamp;
 }
 
+export interface LandingDomainsTable {
+  id: string;
+  tenant_id: string;
+  /** Lower case, ASCII (IDNA), no trailing dot. */
+  domain: string;
+  /** Published as `fenxiao-verification=<token>` in the TXT record `_fenxiao-challenge.<domain>`. */
+  token: string;
+  verified_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 export interface RiskEventsTable {
   id: string;
   tenant_id: string;
@@ -235,10 +244,27 @@ export interface PortalCredentialsTable {
   tenant_id: string;
   distributor_id: string;
   password_hash: string;
-  failed_logins: Generated<number>;
-  locked_until: NullableTimestamp;
+  /** Made by the portal's public application form: a login token adopts it only once linked_at is set. */
+  self_registered: Generated<boolean>;
+  linked_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** An application from the portal waiting for its phone's code (migration 2026_12_06_0910). */
+export interface PortalApplicationsTable {
+  id: string;
+  tenant_id: string;
+  phone_bidx: string;
+  /** The application as typed (name, phone, referrer code, profile, device), encrypted. */
+  payload_enc: string;
+  password_hash: string;
+  /** sha256 of "<id>:<code>". */
+  code_hash: string;
+  attempts: Generated<number>;
+  expires_at: Timestamp;
+  consumed_at: NullableTimestamp;
+  created_at: Timestamp;
 }
 
 export interface PortalTokenUsesTable {
@@ -671,12 +697,14 @@ export interface DB {
   binding_events: BindingEventsTable;
   visits: VisitsTable;
   documents: DocumentsTable;
+  landing_domains: LandingDomainsTable;
   risk_events: RiskEventsTable;
   risk_event_lines: RiskEventLinesTable;
   audit_heads: AuditHeadsTable;
   idempotency_keys: IdempotencyKeysTable;
   portal_settings: PortalSettingsTable;
   portal_credentials: PortalCredentialsTable;
+  portal_applications: PortalApplicationsTable;
   portal_token_uses: PortalTokenUsesTable;
   rule_versions: RuleVersionsTable;
   sku_rules: SkuRulesTable;

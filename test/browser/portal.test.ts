@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
+import { lastCode } from '../support/portal.ts';
 
 let t: LiveServer;
 let b: Browser;
@@ -52,6 +53,18 @@ describe('distributor portal on a phone', () => {
     await page.getByText('请先阅读并同意个人信息处理').waitFor();
     await page.getByTestId('consent').click();
     await page.getByRole('button', { name: '提交申请' }).click();
+
+    // The code texted to the phone (the test server's outbox), and nothing made before it.
+    await page.getByRole('heading', { name: '输入短信验证码' }).waitFor();
+    await expect(page.getByTestId('code-sent').textContent()).resolves.toContain('139****5678');
+    expect((await t.call('GET', '/v1/distributors?q=王小明', { token: tenant.key })).data.items).toHaveLength(0);
+    await screenshot(page, 'portal-apply-code');
+    await expectNoCriticalA11yViolations(page, 'portal-apply-code');
+    await page.getByLabel('验证码').fill('000000' === lastCode(t, PHONE) ? '111111' : '000000');
+    await page.getByRole('button', { name: '确认并完成申请' }).click();
+    await expect(page.getByTestId('apply-error').textContent()).resolves.toContain('wrong code');
+    await page.getByLabel('验证码').fill(lastCode(t, PHONE)!);
+    await page.getByRole('button', { name: '确认并完成申请' }).click();
 
     await page.getByTestId('me-name').filter({ hasText: '你好，王小明' }).waitFor();
     expect(new URL(page.url()).pathname).toMatch(/^\/portal\/?$/);
@@ -113,9 +126,40 @@ describe('distributor portal on a phone', () => {
     await screenshot(page, 'portal-team');
     await expectNoCriticalA11yViolations(page, 'portal-team');
 
-    // The same token again is a replay.
+    // The same distributor's link while signed in keeps the session, without asking.
+    await page.goto(`${t.base}/portal/?token=${encodeURIComponent(await mintToken('alice'))}&tenant=${tenant.id}`);
+    await page.getByTestId('me-name').filter({ hasText: 'Alice 张' }).waitFor();
+    expect(await page.getByTestId('link-switch').count()).toBe(0);
+    // Signed out, the same token again is a replay.
+    await page.evaluate(() => localStorage.removeItem('fenxiao.portal.session'));
     await page.goto(`${t.base}/portal/?token=${encodeURIComponent(token)}&tenant=${tenant.id}`);
     await page.getByText('登录链接无效或已过期：this login token was already used').waitFor();
+  });
+
+  it('asks before a sign-in link replaces another distributor\'s session (issue 14, item 17)', async () => {
+    const { page } = b;
+    expect((await t.call('POST', '/v1/distributors', { token: tenant.key, body: { external_id: 'bob', name: 'Bob 李' } })).statusCode).toBe(201);
+    await page.goto(`${t.base}/portal/?token=${encodeURIComponent(await mintToken('alice'))}&tenant=${tenant.id}`);
+    await page.getByTestId('me-name').filter({ hasText: 'Alice 张' }).waitFor();
+    const aliceSession = JSON.parse((await page.evaluate(() => localStorage.getItem('fenxiao.portal.session')))!) as { token: string };
+
+    // A link for someone else: asked, and staying keeps Alice (the link is not used).
+    const forBob = await mintToken('bob');
+    await page.goto(`${t.base}/portal/?token=${encodeURIComponent(forBob)}&tenant=${tenant.id}`);
+    await page.getByTestId('link-switch').waitFor();
+    expect(page.url()).not.toContain('token=');
+    await expect(page.getByTestId('link-current').textContent()).resolves.toContain('Alice 张');
+    await screenshot(page, 'portal-link-switch');
+    await expectNoCriticalA11yViolations(page, 'portal-link-switch');
+    await page.getByTestId('link-switch-stay').click();
+    await page.getByTestId('me-name').filter({ hasText: 'Alice 张' }).waitFor();
+    expect((await t.call('GET', '/v1/me', { token: aliceSession.token })).statusCode).toBe(200);
+
+    // Asked again, and switching signs Alice out (her session ends) and Bob in.
+    await page.goto(`${t.base}/portal/?token=${encodeURIComponent(await mintToken('bob'))}&tenant=${tenant.id}`);
+    await page.getByTestId('link-switch-confirm').click();
+    await page.getByTestId('me-name').filter({ hasText: 'Bob 李' }).waitFor();
+    expect((await t.call('GET', '/v1/me', { token: aliceSession.token })).statusCode).toBe(401);
   });
 
   it('switches to English', async () => {

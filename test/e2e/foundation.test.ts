@@ -382,7 +382,11 @@ describe('bindings', () => {
 describe('invite links and QR codes', () => {
   it('records a visit and redirects to the landing page carrying the code', async () => {
     const { key } = await t.tenant();
-    await t.call('PUT', '/v1/program', { token: key, body: { landing_url: 'https://shop.example.com/welcome?src=fx' } });
+    // The landing page's domain is the merchant's, proven by a DNS TXT record (security.md).
+    const domain = (await t.call('POST', '/v1/landing-domains', { token: key, body: { domain: 'shop.example.com' } })).data;
+    t.dns.set(domain.verification.name, [[domain.verification.value]]);
+    expect((await t.call('POST', `/v1/landing-domains/${domain.id}/verify`, { token: key })).statusCode).toBe(200);
+    expect((await t.call('PUT', '/v1/program', { token: key, body: { landing_url: 'https://shop.example.com/welcome?src=fx' } })).statusCode).toBe(200);
     const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'v1', name: 'V' } })).data;
     expect(d.invite_url).toBe(`http://fenxiao.test/i/${d.invite_code}`);
     const res = await t.call('GET', `/i/${d.invite_code.toLowerCase()}`, { headers: { 'user-agent': 'Mozilla/5.0 test', referer: 'https://weixin.qq.com/moments' } });

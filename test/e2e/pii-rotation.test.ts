@@ -24,6 +24,7 @@ import { idNumberCheckChar } from '../../src/modules/pii/idnumber.ts';
 import { rotateKeys, staleCounts } from '../../src/modules/pii/rotate.ts';
 import { runCli } from '../pg/support/spawn.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { applyInPortal } from '../support/portal.ts';
 
 const key1 = randomBytes(32).toString('base64');
 const key2 = randomBytes(32).toString('base64');
@@ -102,7 +103,7 @@ async function dump(): Promise<string> {
   return parts.join('\n');
 }
 
-const s: { tenantId: string; key: string; secret: string; a: string; b: string; legacy: string; legacyWithId: string } = {} as never;
+const s: { tenantId: string; key: string; secret: string; a: string; aExternal: string; b: string; legacy: string; legacyWithId: string } = {} as never;
 
 async function tokenLogin(t: TestServer, externalId: string) {
   const now = Math.floor((t.clock as ManualClock).now().getTime() / 1000);
@@ -118,11 +119,13 @@ describe('PII key rotation', () => {
       const tenant = await t.tenant('Rotation merchant');
       Object.assign(s, { tenantId: tenant.id, key: tenant.key });
       s.secret = (await t.call('POST', '/v1/portal/signing-secret', { token: s.key })).data.secret;
-      const applied = await t.call('POST', '/v1/portal/apply', {
-        body: { tenant_id: s.tenantId, external_id: 'rot-a', name: 'A', phone: V.phone, password: PASSWORD, consent: true, profile: { real_name: V.realName, id_number: ID1, wechat: V.wechat, email: V.email, address: V.address } },
-      });
+      const applied = await applyInPortal(t, { tenant_id: s.tenantId, name: 'A', phone: V.phone, password: PASSWORD, consent: true, profile: { real_name: V.realName, id_number: ID1, wechat: V.wechat, email: V.email, address: V.address } });
       expect(applied.statusCode, applied.body).toBe(201);
       s.a = applied.data.distributor_id;
+      // The merchant links the account the form made, so login tokens (with its made-up id) sign it in.
+      const link = await t.call('POST', `/v1/distributors/${s.a}/portal-link`, { token: s.key });
+      expect(link.statusCode, link.body).toBe(200);
+      s.aExternal = link.data.external_id;
       const b = await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'rot-b', name: 'B', phone: V.phone2, id_number: ID2, consent: true } });
       s.b = b.data.id;
       for (const body of [
@@ -169,7 +172,7 @@ describe('PII key rotation', () => {
       expect((await t.call('GET', `/v1/distributors/${s.a}`, { token: s.key })).data).toMatchObject({ phone: '133****6677', real_name: '***月' });
       expect((await t.call('GET', `/v1/distributors?q=${V.phone}`, { token: s.key })).data.items.map((d: { id: string }) => d.id)).toEqual([s.a]);
       expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: s.tenantId, phone: V.phone, password: PASSWORD } })).statusCode).toBe(200);
-      expect((await tokenLogin(t, 'rot-a')).statusCode).toBe(200);
+      expect((await tokenLogin(t, s.aExternal)).statusCode).toBe(200);
       expect((await t.call('GET', `/v1/distributors/${s.legacy}`, { token: s.key })).data).toMatchObject({ real_name: '**秋', profile: { company: 'Legacy Co', wechat: 'wx***cy' } });
     } finally {
       await t.close();
@@ -233,7 +236,7 @@ describe('PII key rotation', () => {
       expect(whole.data.payout_accounts.map((p: { details: Record<string, string> }) => p.details.account_no ?? p.details.identity ?? p.details.openid).sort()).toEqual([V.alipayId, V.bankNo, V.openid].sort());
       expect((await t.call('GET', `/v1/distributors/${s.legacy}/pii?fields=real_name,email`, { token: s.key })).data).toEqual({ distributor_id: s.legacy, real_name: V.legacyName, email: V.legacyEmail });
       expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: s.tenantId, phone: V.phone, password: PASSWORD } })).statusCode).toBe(200);
-      expect((await tokenLogin(t, 'rot-a')).statusCode).toBe(200);
+      expect((await tokenLogin(t, s.aExternal)).statusCode).toBe(200);
       expect((await t.call('GET', `/v1/distributors?q=${ID2}`, { token: s.key })).data.items.map((d: { id: string }) => d.id).sort()).toEqual([s.b, s.legacyWithId].sort());
       const shared = (await t.call('GET', `/v1/distributors/${s.b}/shared-identities`, { token: s.key })).data.items;
       expect(shared.map((g: { kind: string; distributor_ids: string[] }) => [g.kind, g.distributor_ids])).toEqual([['id_number', [s.b, s.legacyWithId].sort()], ['payout_account', [s.a, s.b].sort()]]);

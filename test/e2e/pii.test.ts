@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/app/context.ts';
 import { idNumberCheckChar } from '../../src/modules/pii/idnumber.ts';
 import { ROOT_TOKEN, startTestServer, type TestServer } from '../support/server.ts';
+import { applyInPortal } from '../support/portal.ts';
 
 const withCheck = (first17: string) => first17 + idNumberCheckChar(first17);
 const wrongCheck = (id: string) => id.slice(0, 17) + (id[17] === '1' ? '2' : '1');
@@ -119,13 +120,12 @@ describe('personal data (PIPL): a full run', () => {
   });
 
   it('takes an application from the portal with phone, ID number, real name and contact, consented', async () => {
-    const res = await call('POST', '/v1/portal/apply', {
-      body: {
-        tenant_id: s.tenantId, external_id: 'u-wang', name: 'Xiaoming Shop', phone: P.phone, password: P.portalPassword, consent: true,
-        profile: { real_name: P.realName, id_number: P.idNumber, wechat: P.wechat, email: P.email, address: P.address, company: 'Ming Trading', note: 'I sell tea' },
-      },
-      headers: { 'user-agent': 'pii-test' },
+    // Both steps: the form, then the code texted to the phone (no merchant id: the form makes one up).
+    const res = await applyInPortal(t, {
+      tenant_id: s.tenantId, name: 'Xiaoming Shop', phone: P.phone, password: P.portalPassword, consent: true,
+      profile: { real_name: P.realName, id_number: P.idNumber, wechat: P.wechat, email: P.email, address: P.address, company: 'Ming Trading', note: 'I sell tea' },
     });
+    if (res.statusCode >= 400) s.errorBodies.push(res.body);
     expect(res.statusCode, res.body).toBe(201);
     s.portalToken = res.data.token;
     s.secrets.push(res.data.token);
@@ -284,7 +284,7 @@ describe('personal data (PIPL): a full run', () => {
     expect(res.headers['cache-control']).toContain('no-store');
     const x = res.data;
     expect(x.personal).toEqual({ phone: P.phone, real_name: P.realName, id_number: P.idNumber, wechat: P.wechat, email: P.email, address: P.address });
-    expect(x.distributor).toMatchObject({ id: s.a.id, external_id: 'u-wang', company: 'Ming Trading', note: 'I sell tea', status: 'active' });
+    expect(x.distributor).toMatchObject({ id: s.a.id, external_id: s.a.external_id, company: 'Ming Trading', note: 'I sell tea', status: 'active' });
     expect(x.distributor.consent_at).not.toBeNull();
     expect(x.payout_accounts.map((p: { details: { channel: string } }) => p.details.channel).sort()).toEqual(['alipay', 'bank']);
     expect(x.orders).toEqual([expect.objectContaining({ external_id: 'pii-o2', paid_fen: 3000 })]);
@@ -363,7 +363,7 @@ describe('personal data (PIPL): a full run', () => {
     expect(res.data.distributor).toMatchObject({
       id: s.a.id, status: 'erased', name: `已注销用户 ${s.a.id.slice(-6)}`, phone: null, real_name: null, id_number: null,
       profile: { company: null, licence_no: null, note: null, wechat: null, email: null, address: null },
-      invite_code: s.a.invite_code, external_id: 'u-wang',
+      invite_code: s.a.invite_code, external_id: s.a.external_id,
     });
     expect(res.data.erasure).toEqual({ already_erased: false, payout_accounts: 2, documents: 1, documents_not_deleted: 0, sessions_revoked: 2, visits_anonymised: 1 });
 
@@ -386,7 +386,7 @@ describe('personal data (PIPL): a full run', () => {
     s.secrets.push(secret);
     const { SignJWT } = await import('jose');
     const now = Math.floor(clock().now().getTime() / 1000);
-    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u-wang').setJti('jti-erased-0001').setIssuedAt(now).setExpirationTime(now + 300).sign(new TextEncoder().encode(secret));
+    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(s.a.external_id).setJti('jti-erased-0001').setIssuedAt(now).setExpirationTime(now + 300).sign(new TextEncoder().encode(secret));
     expect((await call('POST', '/v1/portal/token-login', { body: { tenant_id: s.tenantId, token: jwt } })).statusCode).toBe(401);
     // No way back, no new personal data, no payout account.
     expect((await call('POST', `/v1/distributors/${s.a.id}/reactivate`, { token: s.key })).statusCode).toBe(409);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/app/context.ts';
 import { ACCOUNT_LOCKOUT, LOGIN_FAILURE_LIMITS } from '../../src/modules/admin/throttle.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { applyInPortal } from '../support/portal.ts';
 
 let t: TestServer;
 let proxied: TestServer;
@@ -119,7 +120,7 @@ describe('console login throttling per address', () => {
 describe('portal login throttling per address', () => {
   it('refuses an address after 50 failures across phones, while other addresses log in', async () => {
     const tenant = await t.tenant();
-    const applied = await t.call('POST', '/v1/portal/apply', { body: { tenant_id: tenant.id, name: '王', phone: '13700000001', password: 'portal-password-01', consent: true } });
+    const applied = await applyInPortal(t, { tenant_id: tenant.id, name: '王', phone: '13700000001', password: 'portal-password-01', consent: true });
     expect(applied.statusCode, applied.body).toBe(201);
     const attacker = '203.0.113.9';
     for (let i = 0; i < LOGIN_FAILURE_LIMITS.portal.limit; i++) {
@@ -138,7 +139,7 @@ describe('portal login throttling per address', () => {
     const tenant = await t.tenant();
     const phone = '13700000002';
     const right = { tenant_id: tenant.id, phone, password: 'portal-password-02' };
-    expect((await t.call('POST', '/v1/portal/apply', { body: { ...right, name: '李', consent: true } })).statusCode).toBe(201);
+    expect((await applyInPortal(t, { ...right, name: '李', consent: true })).statusCode).toBe(201);
     const onAccount = await Promise.all(Array.from({ length: 40 }, (_, i) =>
       login(t, { ...right, password: i === 20 ? right.password : `guess-${i}-x` }, { ip: '203.0.113.31' }, '/v1/portal/login')));
     expect(onAccount.filter((r) => r.status !== 429).length).toBeLessThanOrEqual(ACCOUNT_LOCKOUT.failures);

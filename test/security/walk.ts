@@ -42,6 +42,7 @@ export function hintsFor(w: World, now: () => Date, overrides: Record<string, Js
       case 'customer_external_id': case 'buyer_external_id': return `cust-${unique()}`;
       case 'external_id': return `ext-${unique()}`;
       case 'email': return `walker-${unique()}@example.com`;
+      case 'domain': return `walker-${unique()}.example.com`;
       case 'password': case 'current_password': return 'walker-password-0123';
       case 'amount_fen': return 100;
       case 'refund_fen': return 1;

@@ -92,6 +92,9 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const C = await dist('C', { referrer_code: B.invite_code, phone: '13800000003' });
   const D = await dist('D', {});
 
+  // A landing domain, not yet verified (its routes take its id).
+  await ok(t, 'POST', '/v1/landing-domains', { ...k, body: { domain: `shop-${tag}.example.com` } });
+
   // A pending application with a document.
   await ok(t, 'PUT', '/v1/program', { ...k, body: { admission: 'review' } });
   const P = await ok<Dist>(t, 'POST', '/v1/applications', { ...k, body: { external_id: `P-${tag}`, name: `P ${tag}`, phone: '13800000009', consent: true, referrer_code: A.invite_code } });

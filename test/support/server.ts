@@ -19,6 +19,8 @@ export interface TestServer extends Server {
   /** A new tenant; answers its id and API key. */
   tenant(name?: string): Promise<{ id: string; key: string }>;
   logLines: string[];
+  /** The DNS TXT records this server's lookups see (name → records, each a list of strings): no test asks the real DNS. */
+  dns: Map<string, string[][]>;
 }
 
 export async function startTestServer(options: { clock?: Clock; env?: Record<string, string>; database?: Database; overrides?: Partial<ServerOverrides> } = {}): Promise<TestServer> {
@@ -35,13 +37,20 @@ export async function startTestServer(options: { clock?: Clock; env?: Record<str
   const logLines: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => { logLines.push(line); } });
   const clock = options.clock ?? new ManualClock('2026-03-01T08:00:00Z');
-  const server = await buildServer(config, { database, clock, logger, skipMigrations: true, ...options.overrides });
+  const dns = new Map<string, string[][]>();
+  const resolveTxt = async (name: string) => {
+    const records = dns.get(name.toLowerCase());
+    if (!records) throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    return records;
+  };
+  const server = await buildServer(config, { database, clock, logger, skipMigrations: true, resolveTxt, ...options.overrides });
   const close = server.close.bind(server);
   return {
     ...server,
     clock,
     dataDir,
     logLines,
+    dns,
     async close() {
       await close();
       if (!options.database) await database.close();

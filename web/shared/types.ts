@@ -45,6 +45,7 @@ export type Me = Static<typeof PortalSchemas.Me>;
 export type PortalTeamMember = Static<typeof PortalSchemas.PortalTeamMember>;
 export type Invite = Static<typeof PortalSchemas.Invite>;
 export type PortalSession = Static<typeof PortalSchemas.PortalSession>;
+export type ApplyStarted = Static<typeof PortalSchemas.ApplyStarted>;
 export type PortalSettingsView = Static<typeof PortalSchemas.PortalSettingsView>;
 export type { AdminRole };
 

@@ -13,7 +13,9 @@ import * as payoutAccountConfirmation from './2026_12_06_0500_payout_account_con
 import * as programProposals from './2026_12_06_0600_program_proposals.ts';
 import * as programTimeZones from './2026_12_06_0710_program_time_zones.ts';
 import * as apiKeyScopes from './2026_12_06_0900_api_key_scopes.ts';
+import * as portalApplyVerification from './2026_12_06_0910_portal_apply_verification.ts';
 import * as documentEncryption from './2026_12_06_0720_document_encryption.ts';
+import * as landingDomains from './2026_12_06_0730_landing_domains.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -34,5 +36,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0600_program_proposals': programProposals,
   '2026_12_06_0710_program_time_zones': programTimeZones,
   '2026_12_06_0900_api_key_scopes': apiKeyScopes,
+  '2026_12_06_0910_portal_apply_verification': portalApplyVerification,
   '2026_12_06_0720_document_encryption': documentEncryption,
+  '2026_12_06_0730_landing_domains': landingDomains,
 };

@@ -41,6 +41,11 @@ export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
     indexes: (p, k): Record<string, string | null> => (p.details_enc ? { identity_bidx: k.blindIndex(identityOf(JSON.parse(p.details_enc) as PayoutAccountInput)) } : {}),
   },
   { table: 'portal_settings', key: 'tenant_id', columns: ['signing_secret_enc'] },
+  // Portal applications waiting for their phone's code (at most ten minutes, pruned after a day).
+  {
+    table: 'portal_applications', key: 'id', columns: ['payload_enc'],
+    indexes: (p, k): Record<string, string | null> => (p.payload_enc ? { phone_bidx: k.blindIndex(normalizePhone((JSON.parse(p.payload_enc) as { phone: string }).phone)) } : {}),
+  },
   // Webhook signing secrets, and raw webhook deliveries (they carry buyers' personal data).
   { table: 'webhook_secrets', key: 'id', columns: ['secret_enc', 'previous_secret_enc'] },
   { table: 'ingest_deliveries', key: 'id', columns: ['payload_enc'] },

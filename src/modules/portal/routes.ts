@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import { actor, type App } from '../../app/http.ts';
 import { AppError } from '../../app/errors.ts';
-import { List, Strict, errors } from '../../app/schema.ts';
+import { IdParams, List, OptionalBody, Strict, errors } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { TeamCounts } from '../distributors/schema.ts';
 import {
-  DownlineQuery, Invite, Me, PasswordLoginBody, PortalApplyBody, PortalSession, PortalSettingsView, PortalTeamMember,
+  ApplyStarted, ApplyVerifyBody, DownlineQuery, Invite, Me, PasswordLoginBody, PortalApplyBody, PortalLink, PortalSession, PortalSettingsView, PortalTeamMember,
   SetPasswordBody, SigningSecret, TokenLoginBody, WithdrawalRules,
 } from './schema.ts';
 import { withdrawalRules } from './withdrawal-rules.ts';
@@ -96,12 +96,32 @@ export function portalRoutes(app: App, s: Services) {
   app.post('/v1/portal/apply', {
     config: { auth: 'public' },
     schema: {
-      tags, summary: 'Apply to become a distributor from the portal, and log in', security: [],
-      description: 'An application (as POST /v1/applications) with a portal password. The caller\'s IP counts against the tenant\'s registration limits. Under admission "review" the applicant is pending until approved.',
+      tags, summary: 'Apply to become a distributor from the portal: a code is texted to the phone', security: [],
+      description: 'Step one of an application (as POST /v1/applications) with a portal password. Codes are limited per caller address and per phone (429). The answer is the same whether or not the phone belongs to a distributor; the application is kept until the code comes back to POST /v1/portal/apply/verify, within 10 minutes.',
       body: PortalApplyBody,
+      response: { 202: ApplyStarted, ...errors(404, 409, 422, 429) },
+    },
+  }, async (req, reply) => reply.code(202).send(await s.portal.apply(req.body, { ip: req.ip, requestId: req.id })));
+
+  app.post('/v1/portal/apply/verify', {
+    config: { auth: 'public' },
+    schema: {
+      tags, summary: 'Complete an application with the code texted to its phone, and log in', security: [],
+      description: 'Five tries per application. With the right code the distributor is made (the tenant\'s admission and registration limits apply; the caller\'s IP from step one counts) and signed in; a phone that already belongs to a distributor answers 409 (log in instead). Under admission "review" the applicant is pending until approved.',
+      body: ApplyVerifyBody,
       response: { 201: Strict({ ...PortalSession.properties, status: Type.String() }), ...errors(404, 409, 422, 429) },
     },
-  }, async (req, reply) => reply.code(201).send(await s.portal.apply(req.body, { ip: req.ip, requestId: req.id })));
+  }, async (req, reply) => reply.code(201).send(await s.portal.verifyApplication(req.body, { requestId: req.id })));
+
+  app.post('/v1/distributors/:id/portal-link', {
+    config: { auth: 'tenant', permission: 'distributors:write' },
+    schema: {
+      tags, summary: 'Let login tokens sign in a distributor that registered through the portal\'s form',
+      description: 'The public form cannot prove who an applicant is in the merchant\'s systems, so a login token does not sign such a distributor in until the merchant, having checked, links it; the token then names its external_id as `sub`. 409 for a distributor that did not register through the form.',
+      params: IdParams, body: OptionalBody(Strict({})),
+      response: { 200: PortalLink, ...errors(403, 404, 409) },
+    },
+  }, async (req) => s.portal.linkForTokenLogin(actor(req), req.params.id));
 
   app.post('/v1/portal/password', {
     config: { auth: 'distributor' },

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ExternalId, Nullable, Strict, Text, Timestamp } from '../../app/schema.ts';
+import { Nullable, Strict, Text, Timestamp } from '../../app/schema.ts';
 import { ApplicationProfile, Distributor, InviteCodeInput, Phone } from '../distributors/schema.ts';
 
 /**
@@ -31,9 +31,12 @@ export const SetPasswordBody = Strict({
   current_password: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'required when a password is already set' })),
 });
 
+/**
+ * The public application form. No `external_id`: an id chosen by an anonymous caller could be
+ * one of the merchant's own user ids, claimed in advance; Fenxiao makes one up (`portal-…`).
+ */
 export const PortalApplyBody = Strict({
   tenant_id: TenantIdInput,
-  external_id: Type.Optional(ExternalId('the merchant\'s user id, when the applicant has one; generated otherwise')),
   name: Text(128, { minLength: 1 }),
   phone: Phone,
   password: PortalPassword,
@@ -43,6 +46,26 @@ export const PortalApplyBody = Strict({
   device_id: Type.Optional(DeviceId),
 });
 export type PortalApplyBody = Static<typeof PortalApplyBody>;
+
+/** The same answer whatever the phone: it never says whether the phone belongs to a distributor. */
+export const ApplyStarted = Strict({
+  verification_id: Type.String({ description: 'send it back with the code (POST /v1/portal/apply/verify)' }),
+  expires_at: Timestamp('the code works until then (10 minutes)'),
+  status: Type.Literal('code_sent'),
+});
+export type ApplyStarted = Static<typeof ApplyStarted>;
+
+export const ApplyVerifyBody = Strict({
+  tenant_id: TenantIdInput,
+  verification_id: Type.String({ minLength: 1, maxLength: 64 }),
+  code: Type.String({ pattern: '^[0-9]{6}$', description: 'the six digits texted to the phone' }),
+});
+
+export const PortalLink = Strict({
+  distributor_id: Type.String(),
+  external_id: Type.String({ description: 'the `sub` a login token names to sign this distributor in' }),
+  linked_at: Timestamp(),
+});
 
 export const PortalSession = Strict({
   token: Type.String({ description: 'send as Authorization: Bearer <token>' }),

@@ -1,14 +1,17 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import type { Db } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, conflict, forbidden, invalid, invalidState, notFound } from '../../app/errors.ts';
+import { AppError, conflict, forbidden, invalid, invalidState, isUniqueViolation, notFound } from '../../app/errors.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
-import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, verifyPassword } from '../../lib/crypto.ts';
-import { ulid } from '../../lib/ids.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, safeEqual, sha256Hex, verifyPassword } from '../../lib/crypto.ts';
+import { newId, ulid } from '../../lib/ids.ts';
 import type { FileStorage } from '../../adapters/storage/types.ts';
+import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
+import type { SmsSender } from '../../adapters/sms/types.ts';
+import { checkIdNumber } from '../pii/fields.ts';
 import { SIGN_IN_STATUSES, type AdminService } from '../admin/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import { normalizePhone, type DistributorsService } from '../distributors/service.ts';
@@ -17,7 +20,7 @@ import type { ReferralService } from '../referral/service.ts';
 import type { TenantsService } from '../tenants/service.ts';
 import { portalRepo } from './repo.ts';
 import { renderPoster, sniffImage, type PosterLang } from './poster.ts';
-import type { Invite, Me, PortalApplyBody, PortalSession, PortalSettingsView, PortalTeamMember } from './schema.ts';
+import type { ApplyStarted, Invite, Me, PortalApplyBody, PortalSession, PortalSettingsView, PortalTeamMember } from './schema.ts';
 
 const SECRET_PREFIX = 'fxp_';
 /** A login token may live at most this long: it is a hand-off, not a credential to keep. */
@@ -43,11 +46,37 @@ function onBehalfOf(actor: DistributorActor): Actor {
   return { principal: { kind: 'system', tenantId: actor.principal.tenantId, job: `portal:${actor.principal.distributorId}` }, requestId: actor.requestId };
 }
 
+/** A code lives ten minutes and takes five tries. */
+const APPLY_CODE_MINUTES = 10;
+const MAX_CODE_ATTEMPTS = 5;
+/**
+ * Codes texted per tenant and address, and per phone: the form cannot be used to flood a phone
+ * with texts, or the merchant's SMS bill. The registration limits of the program count the
+ * distributors made (step two).
+ */
+export const APPLY_CODE_LIMITS = {
+  perAddress: { limit: 20, windowMs: 3600_000 },
+  perPhone: { limit: 5, windowMs: 3600_000 },
+} as const;
+
+/** What step one keeps (encrypted) for step two. */
+interface PendingApplication {
+  name: string;
+  phone: string;
+  referrer_code?: string | undefined;
+  profile?: PortalApplyBody['profile'];
+  device_id?: string | undefined;
+  client_ip?: string | undefined;
+}
+
+const codeHash = (id: string, code: string) => sha256Hex(`${id}:${code}`);
+
 export function createPortalService(deps: {
   db: Db; clock: Clock; keyring: KeyRing; storage: FileStorage; audit: AuditService;
   admin: AdminService; tenants: TenantsService; distributors: DistributorsService; referral: ReferralService; publicUrl: string;
+  limiter: RateLimiter; sms: SmsSender;
 }) {
-  const { db, clock, keyring, storage, audit, admin, tenants, distributors, referral } = deps;
+  const { db, clock, keyring, storage, audit, admin, tenants, distributors, referral, limiter, sms } = deps;
 
   async function activeTenant(tenantId: string, requestId: string | null) {
     try {
@@ -200,6 +229,12 @@ export function createPortalService(deps: {
       // Erasure ends the account: its data is gone and it may not log in again, by token either;
       // a suspended or rejected distributor is shut out until the merchant lets it back in.
       if (!SIGN_IN_STATUSES.has(d.status)) throw new AppError('unauthorized', `this distributor is ${d.status}: signing in is closed`);
+      // A token is the merchant's word for its own user; an account the public form made was never
+      // vouched for, so a token does not adopt it until the merchant links it.
+      const credential = await portalRepo.findCredential(db, input.tenant_id, d.id);
+      if (credential?.self_registered && !credential.linked_at) {
+        throw new AppError('unauthorized', 'this distributor registered through the portal\'s form: the merchant links it (POST /v1/distributors/{id}/portal-link) before a login token signs it in');
+      }
       const claimed = await inTransaction(db, async (tx) => {
         await portalRepo.pruneTokenIds(tx, new Date(now.getTime() - 86400_000));
         return portalRepo.claimTokenId(tx, { tenant_id: input.tenant_id, jti, distributor_id: d.id, expires_at: new Date(claims.exp! * 1000), used_at: now });
@@ -259,30 +294,115 @@ export function createPortalService(deps: {
     },
 
     /**
-     * The portal's application page: an application through DistributorsService.apply (so
-     * admission, referrer binding and the per-IP/device registration limits all apply), a
-     * password, and a session.
+     * The portal's application form, step one: limits first (codes per address and per phone,
+     * counted before anything else), then what can be checked without the phone (the referrer
+     * code, an ID number's form), then a code texted to the phone. The answer is the same whether
+     * the phone belongs to a distributor or not, and nothing about the phone is looked up here:
+     * the application waits, encrypted, until the code comes back (step two). So nobody learns
+     * which numbers are distributors', and nobody applies in someone else's phone number.
      */
-    async apply(input: PortalApplyBody, ctx: { ip: string | undefined; requestId: string | null }): Promise<PortalSession & { status: string }> {
-      await activeTenant(input.tenant_id, ctx.requestId);
+    async apply(input: PortalApplyBody, ctx: { ip: string | undefined; requestId: string | null }): Promise<ApplyStarted> {
+      const tenant = await activeTenant(input.tenant_id, ctx.requestId);
       const phone = normalizePhone(input.phone);
-      if ((await portalRepo.distributorIdsByPhone(db, input.tenant_id, keyring.blindIndexes(phone))).length > 0) {
+      const nowMs = clock.now().getTime();
+      for (const [key, { limit, windowMs }] of [
+        [`portal:apply:ip:${input.tenant_id}:${ctx.ip ?? 'unknown'}`, APPLY_CODE_LIMITS.perAddress],
+        [`portal:apply:phone:${keyring.blindIndex(`apply:${input.tenant_id}:${phone}`)}`, APPLY_CODE_LIMITS.perPhone],
+      ] as const) {
+        const hit = await limiter.hit(key, limit, windowMs, nowMs);
+        if (!hit.allowed) {
+          throw new AppError('rate_limited', 'too many applications from here or for this phone; try again later', { retry_after_seconds: Math.max(1, Math.ceil(hit.retryAfterMs / 1000)) });
+        }
+      }
+      if (input.referrer_code !== undefined) {
+        const referrer = await distributors.byInviteCode(db, input.tenant_id, input.referrer_code);
+        if (!referrer) throw invalid('unknown referrer_code');
+        if (referrer.status !== 'active') throw invalidState('the referrer is not an active distributor');
+      }
+      if (input.profile?.id_number) checkIdNumber(input.profile.id_number);
+      const id = newId('pap');
+      const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+      const now = clock.now();
+      const expiresAt = new Date(now.getTime() + APPLY_CODE_MINUTES * 60_000);
+      const payload: PendingApplication = {
+        name: input.name, phone, referrer_code: input.referrer_code, profile: input.profile, device_id: input.device_id, client_ip: ctx.ip,
+      };
+      await portalRepo.pruneApplications(db, new Date(now.getTime() - 86400_000));
+      await portalRepo.insertApplication(db, {
+        id, tenant_id: input.tenant_id, phone_bidx: keyring.blindIndex(phone), payload_enc: keyring.encrypt(JSON.stringify(payload)),
+        password_hash: await hashPassword(input.password), code_hash: codeHash(id, code), expires_at: expiresAt, created_at: now,
+      });
+      try {
+        await sms.send({
+          to: phone, template: 'portal_apply_code', params: { code, merchant: tenant.name },
+          text: `【${tenant.name}】验证码 ${code}，${APPLY_CODE_MINUTES} 分钟内有效，用于申请成为分销员。如非本人操作，请忽略。`,
+        });
+      } catch {
+        throw new AppError('service_unavailable', 'the code could not be sent; try again in a minute', { retry_after_seconds: 60 });
+      }
+      return { verification_id: id, expires_at: expiresAt.toISOString(), status: 'code_sent' };
+    },
+
+    /**
+     * Step two: the code from the phone. The attempt is counted before the code is compared (five
+     * per application). With the right code the caller holds the phone: an existing distributor of
+     * that phone is named (log in instead), else the distributor is made through
+     * DistributorsService.apply (admission, referrer binding, the per-IP/device registration
+     * limits), with a `portal-…` external id and the password chosen in step one, and signed in.
+     */
+    async verifyApplication(input: { tenant_id: string; verification_id: string; code: string }, ctx: { requestId: string | null }): Promise<PortalSession & { status: string }> {
+      await activeTenant(input.tenant_id, ctx.requestId);
+      const now = clock.now();
+      const row = await portalRepo.claimApplicationAttempt(db, input.tenant_id, input.verification_id, now, MAX_CODE_ATTEMPTS);
+      if (!row) throw invalidState('this application has expired, was completed, or had too many wrong codes: apply again');
+      if (!safeEqual(codeHash(row.id, input.code), row.code_hash)) throw invalid('wrong code');
+      const app = JSON.parse(keyring.decrypt(row.payload_enc)) as PendingApplication;
+      if ((await portalRepo.distributorIdsByPhone(db, input.tenant_id, keyring.blindIndexes(app.phone))).length > 0) {
         throw conflict('a distributor with this phone number exists: log in instead');
       }
-      const hash = await hashPassword(input.password);
+      let consumed = false;
+      try {
+        consumed = await portalRepo.consumeApplication(db, input.tenant_id, row.id, now);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+      if (!consumed) throw conflict('this phone number is being registered already: log in instead');
       const actor: Actor = { principal: { kind: 'system', tenantId: input.tenant_id, job: 'portal.apply' }, requestId: ctx.requestId };
-      const created = await distributors.apply(actor, {
-        external_id: input.external_id ?? `portal-${ulid()}`,
-        name: input.name,
-        phone,
-        referrer_code: input.referrer_code,
-        profile: input.profile,
-        consent: true,
-        client_ip: ctx.ip,
-        device_id: input.device_id,
+      try {
+        const created = await distributors.apply(actor, {
+          external_id: `portal-${ulid()}`,
+          name: app.name, phone: app.phone, referrer_code: app.referrer_code, profile: app.profile,
+          consent: true, client_ip: app.client_ip, device_id: app.device_id,
+        });
+        await portalRepo.upsertCredential(db, input.tenant_id, created.id, row.password_hash, clock.now(), true);
+        // Done with: what the applicant typed lives on in the distributor, encrypted there.
+        await portalRepo.deleteApplication(db, input.tenant_id, row.id);
+        return { ...(await session(input.tenant_id, created.id)), status: created.status };
+      } catch (err) {
+        // Not made (a registration limit, the referrer gone): the code may be entered again while it lives.
+        await portalRepo.releaseApplication(db, input.tenant_id, row.id);
+        throw err;
+      }
+    },
+
+    /**
+     * The merchant vouches for an account the public form made (it checked who it is): from now
+     * on a login token naming its external_id signs it in. Before, token login refuses it, so an
+     * account made by someone else can never take the place of the merchant's own user.
+     */
+    async linkForTokenLogin(actor: Actor, distributorId: string): Promise<{ distributor_id: string; external_id: string; linked_at: string }> {
+      requirePermission(actor.principal, 'distributors:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        const d = await distributors.load(tx, tenantId, distributorId);
+        const credential = await portalRepo.findCredential(tx, tenantId, distributorId);
+        if (!credential?.self_registered) throw invalidState('this distributor did not register through the portal\'s form: login tokens sign it in already');
+        if (credential.linked_at) return { distributor_id: d.id, external_id: d.external_id, linked_at: credential.linked_at.toISOString() };
+        const now = clock.now();
+        await portalRepo.linkCredential(tx, tenantId, distributorId, now);
+        await audit.record(tx, actor, { action: 'distributor.portal_link', targetType: 'distributor', targetId: distributorId, after: { external_id: d.external_id } });
+        return { distributor_id: d.id, external_id: d.external_id, linked_at: now.toISOString() };
       });
-      await portalRepo.upsertCredential(db, input.tenant_id, created.id, hash, clock.now());
-      return { ...(await session(input.tenant_id, created.id)), status: created.status };
     },
 
     // ------------------------------------------------------------------ the distributor's own

@@ -68,7 +68,14 @@ export function proposalView(r: Selectable<ProgramProposalsTable>): ProgramPropo
   };
 }
 
-export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditService; onRulesChanged?: RulesChangedHook[] }) {
+export function createProgramService(deps: {
+  db: Db; clock: Clock; audit: AuditService; onRulesChanged?: RulesChangedHook[];
+  /**
+   * Checks of other modules on a change, in its transaction before it is written; throwing
+   * refuses it (the referral module: landing_url on a verified domain).
+   */
+  validate?: ((tx: Executor, tenantId: string, before: ProgramSettings, after: ProgramSettings) => Promise<void>)[];
+}) {
   const { db, clock, audit } = deps;
   const hooks = deps.onRulesChanged ?? [];
 
@@ -85,6 +92,7 @@ export function createProgramService(deps: { db: Db; clock: Clock; audit: AuditS
   /** Writes the program, audited, and tells the rule versions (the caller holds the program row). */
   async function apply(tx: Tx, actor: Actor, tenantId: string, before: ProgramSettings, after: ProgramSettings, reason: string | null): Promise<void> {
     complianceCheck(after, await gradesForCompliance(tx, tenantId));
+    for (const check of deps.validate ?? []) await check(tx, tenantId, before, after);
     await programRepo.update(tx, tenantId, after, clock.now());
     await audit.record(tx, actor, { action: 'program.update', targetType: 'program', targetId: tenantId, before, after, reason });
     for (const hook of hooks) await hook(tx, tenantId, 'program.update');

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { randomBytes } from 'node:crypto';
 import { actor, type App } from '../../app/http.ts';
-import { ExternalId, List, Nullable, PageQuery, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
+import { ExternalId, IdParams, List, Nullable, OptionalBody, PageQuery, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { InviteCodeInput } from '../distributors/schema.ts';
 
@@ -65,6 +65,40 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
       },
     },
   }, async (req) => s.risk.list(actor(req), { status: req.query.status, kind: req.query.kind, cursor: req.query.cursor, limit: req.query.limit ?? 50 }));
+
+  // Where the invite links may land: domains the owner adds and proves by a DNS TXT record.
+  const LandingDomain = Strict({
+    id: Type.String(), domain: Type.String(), status: Type.Union([Type.Literal('pending'), Type.Literal('verified')]), verified_at: Nullable(Timestamp()),
+    verification: Strict({ type: Type.Literal('dns_txt'), name: Type.String({ description: 'the TXT record to publish' }), value: Type.String({ description: 'its value' }) }),
+    created_at: Timestamp(),
+  });
+  const landingTags = ['landing'];
+  app.get('/v1/landing-domains', {
+    config: { auth: 'tenant', permission: 'read' },
+    schema: { tags: landingTags, summary: 'The domains the landing page (landing_url) may be on', response: { 200: Strict({ items: Type.Array(LandingDomain), next_cursor: Type.Null() }), ...errors() } },
+  }, async (req) => ({ items: await s.landing.list(actor(req)), next_cursor: null }));
+
+  app.post('/v1/landing-domains', {
+    config: { auth: 'tenant', permission: 'keys:write' },
+    schema: {
+      tags: landingTags, summary: 'Add a domain for the landing page; answers the DNS TXT record that proves it is yours',
+      body: Strict({ domain: Text(253, { minLength: 1, description: 'a host name, e.g. shop.example.com (its subdomains are covered too)' }) }),
+      response: { 201: LandingDomain, ...errors(403, 409) },
+    },
+  }, async (req, reply) => reply.code(201).send(await s.landing.add(actor(req), req.body.domain)));
+
+  app.post('/v1/landing-domains/:id/verify', {
+    config: { auth: 'tenant', permission: 'keys:write' },
+    schema: { tags: landingTags, summary: 'Look the TXT record up and mark the domain verified (409 while it is not there)', params: IdParams, body: OptionalBody(Strict({})), response: { 200: LandingDomain, ...errors(403, 404, 409) } },
+  }, async (req) => s.landing.verify(actor(req), req.params.id));
+
+  app.delete('/v1/landing-domains/:id', {
+    config: { auth: 'tenant', permission: 'keys:write' },
+    schema: { tags: landingTags, summary: 'Remove a domain (409 while landing_url is on it)', params: IdParams, response: { 204: Type.Null(), ...errors(403, 404, 409) } },
+  }, async (req, reply) => {
+    await s.landing.remove(actor(req), req.params.id);
+    return reply.code(204).send(null);
+  });
 
   // The public invite link. A visitor cookie tells repeat visits from new ones for the funnel.
   app.get('/i/:code', {

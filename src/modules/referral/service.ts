@@ -12,6 +12,7 @@ import { distributorsRepo, type DistributorRow } from '../distributors/repo.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { RiskService } from '../risk/service.ts';
+import type { LandingDomains } from './landing.ts';
 
 export interface BindInput {
   customer_external_id: string;
@@ -52,6 +53,8 @@ export function bindingTargetRefusal(target: DistributorRow): AppError | null {
 export function createReferralService(deps: {
   db: Db; clock: Clock; audit: AuditService; risk: RiskService; customers: CustomersService;
   distributors: DistributorsService; program: ProgramService; publicUrl: string;
+  /** Where a landing page may be: checked again at each redirect (landing.ts). */
+  landing: LandingDomains;
   /** Run in the visit's transaction (analytics counts visits per day). */
   onVisit?: ((tx: Executor, tenantId: string, distributorId: string, at: Date, timezone: string) => Promise<void>)[];
 }) {
@@ -173,7 +176,8 @@ export function createReferralService(deps: {
 
     /**
      * The public invite link: records the visit and sends the visitor on to the merchant's
-     * landing page with the code (or to the portal's application page when none is set).
+     * landing page with the code (or to the portal's application page when none is set, or when
+     * it is not on a domain the merchant verified).
      */
     async visit(codeInput: string, visitor: { visitorId: string; ip: string | null; userAgent: string | null; referer: string | null }) {
       const code = normalizeInviteCode(codeInput);
@@ -190,9 +194,12 @@ export function createReferralService(deps: {
         }).execute();
         for (const hook of deps.onVisit ?? []) await hook(tx, d.tenant_id, d.id, at, settings.timezone);
       });
-      const landing = new URL(settings.landing_url ?? `${deps.publicUrl}/portal/`);
+      // Followed only while it is on a domain the tenant has verified (or the platform): a value
+      // stored before the rule, or a domain removed since, sends the visitor to the portal.
+      const landingUrl = settings.landing_url !== null && await deps.landing.allowed(db, d.tenant_id, settings.landing_url) ? settings.landing_url : null;
+      const landing = new URL(landingUrl ?? `${deps.publicUrl}/portal/`);
       landing.searchParams.set('invite_code', code);
-      if (settings.landing_url === null) landing.searchParams.set('tenant', d.tenant_id);
+      if (landingUrl === null) landing.searchParams.set('tenant', d.tenant_id);
       return { location: landing.toString(), code };
     },
 

@@ -1,10 +1,10 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
-import { ConfigProvider, DotLoading, ErrorBlock, NavBar, SafeArea, TabBar } from 'antd-mobile';
+import { Button, ConfigProvider, DotLoading, ErrorBlock, NavBar, SafeArea, Space, TabBar } from 'antd-mobile';
 import { BankcardOutline, PayCircleOutline, TeamOutline, UserOutline } from 'antd-mobile-icons';
 import zhCN from 'antd-mobile/es/locales/zh-CN';
 import enUS from 'antd-mobile/es/locales/en-US';
-import type { PortalSession } from '../../shared/types.ts';
+import type { Me, PortalSession } from '../../shared/types.ts';
 import { LangSwitch } from './components/LangSwitch.tsx';
 import { messageOf } from './errors.ts';
 import { I18nProvider, useI18n } from './i18n.ts';
@@ -53,31 +53,83 @@ function Shell({ title, back, children }: { title: string; back?: string; childr
   );
 }
 
+/** The `sub` a login token names, read without checking it: only to tell whether it is the session's own. */
+function tokenSubject(token: string): string | null {
+  try {
+    const part = token.split('.')[1] ?? '';
+    const bytes = Uint8Array.from(window.atob(part.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as { sub?: unknown };
+    return typeof json.sub === 'string' ? json.sub : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The portal's front door: `?token=…&tenant=…` (from the merchant's backend) signs in at once;
- * `?invite_code=…` (from an invite link) goes to the application page; otherwise home or login.
+ * The portal's front door: `?token=…&tenant=…` (from the merchant's backend) signs in; when
+ * another distributor is signed in on this device, it asks before replacing that session (a link
+ * someone else sent must not silently swap accounts); `?invite_code=…` (from an invite link) goes
+ * to the application page; otherwise home or login.
  */
 function Entry() {
   const { t } = useI18n();
-  const { session, api, signIn } = useSession();
+  const { session, api, signIn, signOut } = useSession();
   const location = useLocation();
   const navigate = useNavigate();
   const params = new URLSearchParams(location.search);
-  const token = params.get('token');
+  const [token, setToken] = useState(() => params.get('token'));
   const tenant = rememberTenant(params.get('tenant'));
   const [tokenError, setTokenError] = useState<string | null>(null);
+  /** The signed-in distributor a link would replace, while the question is open. */
+  const [asking, setAsking] = useState<Me | null>(null);
   const started = useRef(false);
+
+  const redeem = useCallback(async (link: string, replacing: boolean) => {
+    if (!tenant) { setTokenError(t('login.noTenant')); return; }
+    if (replacing) {
+      try { await api.post('/v1/auth/logout'); } catch { /* signed out here either way */ }
+      signOut();
+    }
+    try {
+      const s = await api.post<PortalSession>('/v1/portal/token-login', { tenant_id: tenant, token: link });
+      signIn(s);
+      setToken(null);
+      navigate('/', { replace: true });
+    } catch (err) {
+      setTokenError(messageOf(err));
+    }
+  }, [tenant, api, signIn, signOut, navigate, t]);
 
   useEffect(() => {
     if (!token || started.current) return;
     started.current = true;
     // The token is single-use: take it out of the address bar and history at once.
     window.history.replaceState(null, '', `${window.location.pathname}${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ''}`);
-    if (!tenant) { setTokenError(t('login.noTenant')); return; }
-    api.post<PortalSession>('/v1/portal/token-login', { tenant_id: tenant, token })
-      .then((s) => { signIn(s); navigate('/', { replace: true }); }, (err: unknown) => setTokenError(messageOf(err)));
-  }, [token, tenant, api, signIn, navigate, t]);
+    if (!session) { void redeem(token, false); return; }
+    // Someone is signed in here already: the same distributor keeps its session; another one is asked about.
+    api.get<Me>('/v1/me').then((me) => {
+      if (session.tenant_id === tenant && me.external_id === tokenSubject(token)) {
+        setToken(null);
+        navigate('/', { replace: true });
+      } else {
+        setAsking(me);
+      }
+    }, () => { void redeem(token, false); });
+  }, [token, tenant, session, api, redeem, navigate]);
 
+  if (asking && token) {
+    return (
+      <div style={{ padding: 24 }} data-testid="link-switch">
+        <h1 style={{ fontSize: 20 }}>{t('link.title')}</h1>
+        <p data-testid="link-current">{t('link.signedInAs', { name: asking.name })}</p>
+        <p>{t('link.question')}</p>
+        <Space direction="vertical" block>
+          <Button block color="primary" size="large" data-testid="link-switch-confirm" onClick={() => { setAsking(null); void redeem(token, true); }}>{t('link.switch')}</Button>
+          <Button block size="large" data-testid="link-switch-stay" onClick={() => { setAsking(null); setToken(null); navigate('/', { replace: true }); }}>{t('link.stay')}</Button>
+        </Space>
+      </div>
+    );
+  }
   if (token || tokenError) {
     return tokenError
       ? <ErrorBlock status="default" title={t('login.tokenFailed', { message: tokenError })} description={<a href="/portal/login">{t('login.title')}</a>} />

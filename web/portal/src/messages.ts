@@ -1,5 +1,6 @@
 /** Every string the distributor portal shows. Chinese first; English must have the same keys. */
 import { moneyEn, moneyZh } from './messages-money.ts';
+import { authEn, authZh } from './messages-auth.ts';
 
 const base = {
   'app.title': '分销员中心',
@@ -91,7 +92,7 @@ const base = {
   'team.noMore': '没有更多了',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh };
+const zh = { ...base, ...moneyZh, ...authZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Distributor centre',
@@ -183,7 +184,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'team.noMore': 'No more',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

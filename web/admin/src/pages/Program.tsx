@@ -3,6 +3,7 @@ import { Alert, App, Button, Card, Checkbox, Form, Input, InputNumber, Radio, Se
 import { ApiError } from '../../../shared/api.ts';
 import type { ProgramSettings } from '../../../shared/types.ts';
 import { HundredthsInput } from '../components/HundredthsInput.tsx';
+import { LandingDomains } from '../components/LandingDomains.tsx';
 import { ProgramProposals, type ProgramProposal } from '../components/ProgramProposals.tsx';
 import { messageOf } from '../components/errors.ts';
 import { useI18n } from '../i18n.ts';
@@ -185,6 +186,7 @@ export default function ProgramPage() {
         </Card>
         {moneyEditable && <Button type="primary" htmlType="submit" loading={saving} disabled={false}>{t('common.save')}</Button>}
       </Form>
+      <LandingDomains />
     </Space>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Link, Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { Button, Checkbox, Form, Input, NavBar, NoticeBar, Toast } from 'antd-mobile';
-import type { PortalSession } from '../../../shared/types.ts';
+import type { ApplyStarted, PortalSession } from '../../../shared/types.ts';
 import { LangSwitch } from '../components/LangSwitch.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
@@ -9,6 +9,11 @@ import { rememberTenant, useSession } from '../session.tsx';
 import { PHONE } from './Login.tsx';
 
 const MIN_PASSWORD = 8;
+
+const maskPhone = (phone: string) => {
+  const digits = phone.replace(/[\s-]/g, '');
+  return digits.length > 7 ? `${digits.slice(0, 3)}****${digits.slice(-4)}` : digits;
+};
 
 interface ApplyForm { tenant_id?: string; name: string; phone: string; password: string; wechat?: string; referrer_code?: string; consent?: boolean }
 
@@ -23,23 +28,44 @@ export function ApplyPage() {
   const [tenant] = useState(() => rememberTenant(params.get('tenant')));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** After the form: the application waiting for the code texted to its phone. */
+  const [pending, setPending] = useState<{ tenantId: string; phone: string; started: ApplyStarted } | null>(null);
 
-  useEffect(() => { document.title = `${t('apply.title')} · ${t('app.title')}`; }, [t]);
+  useEffect(() => { document.title = `${t(pending ? 'apply.codeTitle' : 'apply.title')} · ${t('app.title')}`; }, [t, pending]);
   if (session) return <Navigate to="/" replace />;
 
+  // Step one: the form. The server texts a code to the phone and answers the same for any phone.
   async function submit(v: ApplyForm) {
     setBusy(true);
     setError(null);
     try {
       const referrer = (inviteCode ?? v.referrer_code ?? '').trim();
-      const s = await api.post<PortalSession & { status: string }>('/v1/portal/apply', {
-        tenant_id: (tenant ?? v.tenant_id ?? '').trim(),
+      const tenantId = (tenant ?? v.tenant_id ?? '').trim();
+      const started = await api.post<ApplyStarted>('/v1/portal/apply', {
+        tenant_id: tenantId,
         name: v.name.trim(),
         phone: v.phone.trim(),
         password: v.password,
         ...(referrer ? { referrer_code: referrer } : {}),
         ...(v.wechat?.trim() ? { profile: { wechat: v.wechat.trim() } } : {}),
         consent: true,
+      });
+      setPending({ tenantId, phone: v.phone.trim(), started });
+    } catch (err) {
+      setError(t('apply.failed', { message: messageOf(err) }));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // Step two: the code. The distributor is made and signed in.
+  async function verify(v: { code: string }) {
+    if (!pending) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const s = await api.post<PortalSession & { status: string }>('/v1/portal/apply/verify', {
+        tenant_id: pending.tenantId, verification_id: pending.started.verification_id, code: v.code.trim(),
       });
       signIn(s);
       Toast.show({ icon: 'success', content: t('apply.done') });
@@ -49,6 +75,27 @@ export function ApplyPage() {
     } finally {
       setBusy(false);
     }
+  }
+
+  if (pending) {
+    return (
+      <div>
+        <header><NavBar backIcon={false} right={<LangSwitch />}><h1 style={{ fontSize: 17, margin: 0 }}>{t('apply.codeTitle')}</h1></NavBar></header>
+        <main>
+          <NoticeBar color="info" content={t('apply.codeSent', { phone: maskPhone(pending.phone) })} data-testid="code-sent" wrap />
+          {error && <NoticeBar color="error" content={error} data-testid="apply-error" wrap />}
+          <Form layout="vertical" mode="card" onFinish={(v) => void verify(v as { code: string })}
+            footer={<Button block type="submit" color="primary" size="large" loading={busy}>{t('apply.verify')}</Button>}>
+            <Form.Item name="code" label={t('apply.code')} rules={[{ required: true, pattern: /^\s*[0-9]{6}\s*$/, message: t('apply.codeInvalid') }]}>
+              <Input inputMode="numeric" autoComplete="one-time-code" maxLength={6} data-testid="apply-code" />
+            </Form.Item>
+          </Form>
+          <p style={{ textAlign: 'center' }}>
+            <Button fill="none" color="primary" onClick={() => { setPending(null); setError(null); }}>{t('apply.resend')}</Button>
+          </p>
+        </main>
+      </div>
+    );
   }
 
   return (

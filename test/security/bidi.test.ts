@@ -6,6 +6,7 @@
  * the extension of what the file really is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { up as stripBidiControls } from '../../src/db/migrations/2026_12_06_0740_strip_bidi_controls.ts';
 import { startTestServer, ROOT_TOKEN, type TestServer } from '../support/server.ts';
 import { multipartBody } from './openapi.ts';
 
@@ -40,6 +41,15 @@ describe('Text fields and ids', () => {
     ];
     for (const res of refused) expect(res.statusCode, res.body).toBe(400);
     expect((await t.call('GET', `/v1/distributors/${d.id}`, { token: key })).data).toMatchObject({ name: '张三 محمد', status: 'active' });
+  });
+});
+
+describe('names stored before the rule', () => {
+  it('lose their bidirectional controls in a migration', async () => {
+    const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'bidi-old', name: 'Old' } })).data;
+    await t.database.db.updateTable('distributors').set({ name: `Zhang\u202eSan\u2067 ${SPOOF}` }).where('id', '=', d.id).execute();
+    await stripBidiControls(t.database.db);
+    expect((await t.call('GET', `/v1/distributors/${d.id}`, { token: key })).data.name).toBe('ZhangSan invoicefdp.exe');
   });
 });
 

@@ -147,6 +147,17 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
     expect(report.ok).toBe(true);
   }
 
+  /**
+   * `events` events went through the two servers' group commits since `before`, in batches of
+   * several: fewer batches than events on each server, and one batch of more than one at least.
+   */
+  function expectEventBatches(before: { batches: number; items: number; largest: number }[], events: number) {
+    const after = servers.map((s) => s.services.orders.eventBatchStats());
+    expect(after.reduce((n, x, k) => n + x.items - before[k]!.items, 0)).toBe(events);
+    for (const [k, x] of after.entries()) expect(x.batches - before[k]!.batches, `server ${k}`).toBeLessThan(x.items - before[k]!.items);
+    expect(Math.max(...after.map((x) => x.largest))).toBeGreaterThan(1);
+  }
+
   /** Each distributor's pending balance, through the API, equals the sum of its lines. */
   async function expectBalancesEqualLines(key: string, tenantId: string, ids: string[], want?: Map<string, number>) {
     const sums = await a.database.db.selectFrom('commissions').select(['beneficiary_id', (eb) => eb.fn.sum<number>('amount_fen').as('total')])
@@ -295,11 +306,15 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       expect(statusCounts(created.map((r) => r.statusCode))).toEqual({ 201: 120 });
       // Refund a third of them partly while new orders for the same distributors arrive.
       const more = Array.from({ length: 60 }, (_, i) => orderBody(`n-${i}`, i % 2 === 0 ? `x-${i % 10}` : `y-${i % 10}`, [7_000 + i, 70]));
+      const eventsBefore = servers.map((s) => s.services.orders.eventBatchStats());
       const work = await Promise.all([
         ...bodies.filter((_, i) => i % 3 === 0).map((body, i) => pick(i).call('POST', `/v1/orders/${body.external_id}/events`, { token: key, body: { type: 'refunded', refund_fen: 1_234 } })),
         ...more.map((body, i) => pick(i + 1).call('POST', '/v1/orders', { token: key, body })),
       ]);
       expect(statusCounts(work.map((r) => r.statusCode))).toEqual({ 200: 40, 201: 60 });
+      // Refunds of several buyers and chains in one batch lock their buyers, lines and accounts
+      // before any of them runs: batches of orders for the same distributors queue, never deadlock.
+      expectEventBatches(eventsBefore, 40);
       const want = new Map<string, number>();
       for (const body of [...bodies, ...more]) {
         const order = (await a.call('GET', `/v1/orders/${body.external_id}`, { token: key })).data as Order;
@@ -325,6 +340,7 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       }
       for (const [i, o] of orders.entries()) expect((await pick(i).call('POST', '/v1/orders', { token: key, body: o.body })).statusCode).toBe(201);
 
+      const eventsBefore = servers.map((s) => s.services.orders.eventBatchStats());
       await Promise.all(orders.map(async (o, n) => {
         const url = `/v1/orders/${o.body.external_id}/events`;
         const results = await Promise.all(o.refunds.map((fen, i) => pick(n + i).call('POST', url, { token: key, body: { type: 'refunded', refund_fen: fen } })));
@@ -357,6 +373,9 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
         const events = await a.database.db.selectFrom('order_events').select('refund_fen').where('order_id', '=', order.id).where('type', '=', 'refunded').execute();
         expect(events.map((e) => e.refund_fen).sort((x, y) => x! - y!)).toEqual(ok.map((x) => x.fen).sort((x, y) => x - y));
       }));
+      // The refunds raced as batches of several (group commit) on both servers, each under its
+      // own savepoint, and still every one was answered as some serial order would.
+      expectEventBatches(eventsBefore, 200);
       await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]));
       await expectLedgerClean(tenantId);
     });
@@ -406,6 +425,7 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       };
       let cancelledWon = 0;
       let refundsWon = 0;
+      const eventsBefore = servers.map((s) => s.services.orders.eventBatchStats());
       for (let batch = 0; batch < 3; batch++) {
         const cases = Array.from({ length: 15 }, (_, i) => {
           const paid: [number, number] = [8_000 + 101 * i, 3_000 + batch];
@@ -448,6 +468,7 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       // The race went both ways at least once (not a test of speed: 45 orders of five requests).
       expect(cancelledWon).toBeGreaterThan(0);
       expect(refundsWon).toBeGreaterThan(0);
+      expectEventBatches(eventsBefore, 225);
       await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]));
       await expectLedgerClean(tenantId);
     });
@@ -507,6 +528,69 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
         await watcher.end();
       }
       await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]));
+      await expectLedgerClean(tenantId);
+    });
+
+    /**
+     * A batch of two refunds (buyers x and y, on two chains sharing B and A) and a new order of
+     * buyer y, made to meet: a test transaction holds the chains' pending accounts; the refund
+     * batch starts first and queues there, then the order. Refund by refund, the batch would lock
+     * y's customer row only after the first refund's accounts, while the order holds that row
+     * from its start and waits for the accounts: a deadlock. The batch locks both buyers, both
+     * orders' lines and all their accounts before either refund runs, so the order queues behind it.
+     */
+    it('a batch of refunds of several buyers and an order of one of them queue instead of deadlocking', async () => {
+      const { tenantId, key, B, rates } = await chainTenant();
+      const c2 = (await a.call('POST', '/v1/distributors', { token: key, body: { external_id: 'C2', name: 'C2', referrer_code: B.invite_code } })).data as Dist;
+      await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: (await a.call('GET', `/v1/distributors/${rates[0][0]}`, { token: key })).data.invite_code } });
+      await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'y', invite_code: c2.invite_code } });
+      const holder = new pg.Client({ connectionString: url });
+      const watcher = new pg.Client({ connectionString: url });
+      await holder.connect();
+      await watcher.connect();
+      const lockWaiters = async () => (await watcher.query<{ pid: number; by: number[] }>(
+        `select pid, pg_blocking_pids(pid) as by from pg_stat_activity where datname = current_database() and state = 'active' and wait_event_type = 'Lock'`)).rows;
+      const waiting = async (n: number) => {
+        for (let i = 0; i < 2000; i++) {
+          if ((await lockWaiters()).length >= n) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        throw new Error(`never saw ${n} requests waiting on a lock`);
+      };
+      const actor = { principal: { kind: 'api_key' as const, tenantId, keyId: 'key_race' }, requestId: null };
+      try {
+        for (let round = 0; round < 3; round++) {
+          for (const buyer of ['x', 'y']) expect((await a.call('POST', '/v1/orders', { token: key, body: orderBody(`q-${round}-${buyer}`, buyer, [10_000, 2_000]) })).statusCode).toBe(201);
+          await holder.query('begin');
+          await holder.query(`select id from accounts where tenant_id = $1 and owner_id = any($2) and purpose = 'pending' order by id for update`, [tenantId, [...rates.map((r) => r[0]), c2.id]]);
+          const before = a.services.orders.eventBatchStats();
+          let settled = 0;
+          // Submitted in one turn of the event loop: one batch of two refunds.
+          const refunds = Promise.all(['x', 'y'].map((buyer) => a.services.orders.event(actor, `q-${round}-${buyer}`, { type: 'refunded', refund_fen: 3_000 }))).finally(() => { settled++; });
+          await waiting(1);
+          const order = b.call('POST', '/v1/orders', { token: key, body: orderBody(`q-${round}-y-next`, 'y', [5_000, 500]) }).finally(() => { settled++; });
+          await waiting(2);
+          await holder.query('commit');
+          let deadlock: string | null = null;
+          while (settled < 2 && deadlock === null) {
+            const rows = await lockWaiters();
+            for (const r of rows) {
+              if (rows.some((o) => o.pid !== r.pid && r.by.includes(o.pid) && o.by.includes(r.pid))) deadlock = JSON.stringify(rows);
+            }
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          expect(deadlock, 'the refund batch and the order wait for each other').toBeNull();
+          expect((await refunds).map((o) => o.refunded_fen)).toEqual([3_000, 3_000]);
+          expect((await order).statusCode).toBe(201);
+          const after = a.services.orders.eventBatchStats();
+          expect({ batches: after.batches - before.batches, items: after.items - before.items }).toEqual({ batches: 1, items: 2 });
+        }
+      } finally {
+        await holder.query('rollback').catch(() => {});
+        await holder.end();
+        await watcher.end();
+      }
+      await expectBalancesEqualLines(key, tenantId, [...rates.map((r) => r[0]), c2.id]);
       await expectLedgerClean(tenantId);
     });
 

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { lastCode } from '../support/portal.ts';
 import { createRedisRateLimiter } from '../../src/adapters/ratelimit/redis.ts';
 import { ACCOUNT_LOCKOUT, LOGIN_FAILURE_LIMITS } from '../../src/modules/admin/throttle.ts';
 
@@ -118,6 +119,35 @@ for (const shape of shapes) {
       expect(count(onAccount, 401)).toBe(ACCOUNT_LOCKOUT.failures);
       expect(await post(0, '/v1/portal/login', { tenant_id: tenant.id, phone, password }, ip2)).toBe(429);
       expect(await post(1, '/v1/portal/login', { tenant_id: tenant.id, phone, password }, `198.51.100.${120 + servers.length}`)).toBe(200);
+    });
+
+    it('portal application codes: 30 concurrent guesses compare 5; two applications of one phone verified at once make one distributor', async () => {
+      const t = servers[0]!;
+      const tenant = await t.tenant();
+      const phone = '13700000004';
+      const body = { tenant_id: tenant.id, name: 'Race', phone, password: 'race-password', consent: true };
+      const started = await t.call('POST', '/v1/portal/apply', { body });
+      expect(started.statusCode).toBe(202);
+      const code = lastCode(t, phone)!;
+      const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+      const guesses = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+        post(i, '/v1/portal/apply/verify', { tenant_id: tenant.id, verification_id: started.data.verification_id, code: wrong }, '192.0.2.40')));
+      expect(count(guesses, 400)).toBe(5);
+      expect(count(guesses, 409)).toBe(25);
+
+      // Two live applications of one phone, each with its right code, completed at once (over
+      // both servers): one distributor; the other is told the phone is taken.
+      const first = await t.call('POST', '/v1/portal/apply', { body });
+      const firstCode = lastCode(t, phone)!;
+      const second = await t.call('POST', '/v1/portal/apply', { body });
+      const secondCode = lastCode(t, phone)!;
+      const done = await Promise.all([
+        post(0, '/v1/portal/apply/verify', { tenant_id: tenant.id, verification_id: first.data.verification_id, code: firstCode }, '192.0.2.41'),
+        post(1, '/v1/portal/apply/verify', { tenant_id: tenant.id, verification_id: second.data.verification_id, code: secondCode }, '192.0.2.42'),
+      ]);
+      expect(done.sort()).toEqual([201, 409]);
+      const made = await t.call('GET', '/v1/distributors', { token: tenant.key });
+      expect(made.data.items).toHaveLength(1);
     });
   });
 }

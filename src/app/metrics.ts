@@ -65,6 +65,8 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     ['fenxiao_db_connections_lost_total', 'Pooled connections the database dropped (a restart, a failover, a network cut)', () => dbStats.connectionsLost],
     ['fenxiao_order_batches_total', 'Batches of orders written (group commit: one transaction each, first try)', () => services.orders.batchStats().batches],
     ['fenxiao_order_batch_orders_total', 'Orders written in those batches (divided by the batches: the mean batch size)', () => services.orders.batchStats().items],
+    ['fenxiao_order_event_batches_total', 'Batches of order events applied (group commit: one transaction each, first try)', () => services.orders.eventBatchStats().batches],
+    ['fenxiao_order_event_batch_events_total', 'Order events applied in those batches (divided by the batches: the mean batch size)', () => services.orders.eventBatchStats().items],
   ] as const) {
     new client.Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
   }

@@ -1,15 +1,16 @@
 /**
  * Crash safety. A real `fenxiao serve` process (on a temp PGlite folder, or on the run's
  * PostgreSQL when DATABASE_URL is set) takes a burst of hundreds of concurrent orders, with
- * refunds under Idempotency-Key following some of them, and is SIGKILLed in the middle. It is
- * started again on the same data, every request is sent again (same bodies, same keys) and it is
- * killed once more halfway through; then it is started a third time and everything is sent once
- * more. After that:
+ * shipping and refunds under Idempotency-Key following some of them (orders and events both in
+ * batches: group commit), and is SIGKILLed in the middle. It is started again on the same data,
+ * every request is sent again (same bodies, same keys) and it is killed once more halfway
+ * through; then it is started a third time and everything is sent once more. After that:
  *
  * - nothing a client was told had happened was lost: an order answered 201 before a kill is
  *   answered 200 with the same order afterwards, a refund's stored answer is the same answer;
  * - every order exists once, with its lines once, one accrual journal, and each refund applied
- *   once (its journal once, its amount once);
+ *   once (its journal once, its amount once), each shipping once, and every event's kept answer
+ *   is the answer it got first;
  * - balances equal the sums of the lines, and ledger verify (the API and `fenxiao ledger
  *   verify` on the data) is clean; the CLI also names a break when there is one.
  *
@@ -109,18 +110,21 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
           { sku: 'sku-b', quantity: 1, unit_price_fen: paid[1]!, paid_fen: paid[1]! },
         ],
       };
-      // A refund with its Idempotency-Key follows every seventh order.
+      // Every other order is shipped, under an Idempotency-Key (events of the burst meet in
+      // batches of several); a refund with its key follows every seventh order.
+      const ship = i % 2 === 0 ? { key: `ship-${i}`, body: { type: 'shipped' as const } } : null;
       const refund = i % 7 === 3 ? { key: `refund-${i}`, body: { type: 'refunded' as const, refund_fen: Math.floor((paid[0]! + paid[1]!) * 0.3) + i } } : null;
-      return { body, refund };
+      return { body, ship, refund };
     });
 
     /** Every answer each request got, in order, over all rounds (errors of a dying server too). */
     const orderAnswers = new Map<string, Answer[]>();
     const refundAnswers = new Map<string, Answer[]>();
+    const shipAnswers = new Map<string, Answer[]>();
     const note = (m: Map<string, Answer[]>, k: string, a: Answer) => m.set(k, [...(m.get(k) ?? []), a]);
 
     /**
-     * Sends every order (then its refund) with CONCURRENCY in flight. With `killAfter`, the
+     * Sends every order (then its shipping and its refund) with CONCURRENCY in flight. With `killAfter`, the
      * server is SIGKILLed once that many orders were answered; requests that then fail are
      * simply left for the next round, as a client would retry them.
      */
@@ -145,6 +149,11 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
             if (killAfter !== null && ++answered >= killAfter && !killed) {
               killed = true;
               s.child.kill('SIGKILL');
+            }
+            if (job.o.ship && !killed) {
+              const sh = await call(s.url, 'POST', `/v1/orders/${job.o.body.external_id}/events`, { token: key, body: job.o.ship.body, headers: { 'idempotency-key': job.o.ship.key } });
+              note(shipAnswers, job.o.ship.key, sh);
+              if (sh.status >= 500) throw new Error(`shipping ${job.o.ship.key}: ${sh.status} ${JSON.stringify(sh.data)}`);
             }
             if (job.o.refund && !killed) {
               const rf = await call(s.url, 'POST', `/v1/orders/${job.o.body.external_id}/events`, { token: key, body: job.o.refund.body, headers: { 'idempotency-key': job.o.refund.key } });
@@ -178,8 +187,8 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
 
     // Nothing acknowledged was lost: one 201 per order at most over all rounds (none when the
     // order committed but the server died before answering), and every answer after the first
-    // is 200 with the same order (lines included) unless a refund has changed it since.
-    for (const { body, refund } of orders) {
+    // is 200 with the same order (lines included) unless an event has changed it since.
+    for (const { body, ship, refund } of orders) {
       const answers = orderAnswers.get(body.external_id)!;
       const statuses = answers.map((a) => a.status);
       expect(statuses.filter((s) => s === 201).length, `${body.external_id}: ${statuses.join(', ')}`).toBeLessThanOrEqual(1);
@@ -189,12 +198,21 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
       const created = answers[0]!.data as Order;
       for (const a of answers.slice(1)) {
         expect(a.status).toBe(200);
-        if (refund) {
+        if (refund || ship) {
           expect(a.data.id).toBe(created.id);
           expect((a.data as Order).commissions.map((l) => l.id).sort()).toEqual(created.commissions.map((l) => l.id).sort());
         } else {
           expect(a.data).toEqual(created);
         }
+      }
+      if (ship) {
+        const sa = shipAnswers.get(ship.key)!;
+        expect(sa.length).toBeGreaterThan(0);
+        for (const a of sa) {
+          expect(a.status, `${ship.key}: ${JSON.stringify(a.data)}`).toBe(200);
+          expect(a.data).toEqual(sa[0]!.data);
+        }
+        expect((sa[0]!.data as Order).status).toBe('shipped');
       }
       if (refund) {
         const ra = refundAnswers.get(refund.key)!;
@@ -211,16 +229,19 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
     // The orders as they stand: each refund applied once, each line exact.
     const want = new Map<string, number>();
     let refunds = 0;
-    for (const { body, refund } of orders) {
+    let ships = 0;
+    for (const { body, ship, refund } of orders) {
       const o = await call(server.url, 'GET', `/v1/orders/${body.external_id}`, { token: key });
       expect(o.status).toBe(200);
       const order = o.data as Order;
       expect(order.refunded_fen).toBe(refund ? refund.body.refund_fen : 0);
+      expect(order.status).toBe(ship ? 'shipped' : 'paid');
       expect(order.items.reduce((s, it) => s + it.refunded_fen, 0)).toBe(order.refunded_fen);
       const expected = rates.flatMap(([id, bp], level) => order.items.map((it) => [id, level, it.sku, floorBp(it.paid_fen - it.refunded_fen, bp)].join('|')));
       expect(order.commissions.map((l) => [l.beneficiary_id, l.level, l.sku, l.amount_fen].join('|')).sort()).toEqual(expected.sort());
       for (const l of order.commissions) want.set(l.beneficiary_id, (want.get(l.beneficiary_id) ?? 0) + l.amount_fen);
       if (refund) refunds++;
+      if (ship) ships++;
     }
     for (const [id] of rates) {
       const bal = await call(server.url, 'GET', `/v1/distributors/${id}/balance`, { token: key });
@@ -233,6 +254,8 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
     const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then((r) => r.text());
     const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
     expect(counter('fenxiao_order_batch_orders_total')).toBeGreaterThan(counter('fenxiao_order_batches_total'));
+    // So did its events (their kept answers, this round).
+    expect(counter('fenxiao_order_event_batch_events_total')).toBeGreaterThan(counter('fenxiao_order_event_batches_total'));
     expect(verify.data.ok).toBe(true);
     expect(await server.stop('SIGTERM')).toBe(0);
 
@@ -259,7 +282,8 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
       expect(await count(sql`select count(*) as n from journal_entries where tenant_id = ${tenantId} and kind = 'refund'`)).toBe(refunds);
       expect(await count(sql`select count(*) as n from order_events where tenant_id = ${tenantId} and type = 'refunded'`)).toBe(refunds);
       expect(await count(sql`select count(*) as n from order_events where tenant_id = ${tenantId} and type = 'paid'`)).toBe(ORDERS);
-      expect(await count(sql`select count(*) as n from idempotency_keys where tenant_id = ${tenantId}`)).toBe(refunds);
+      expect(await count(sql`select count(*) as n from order_events where tenant_id = ${tenantId} and type = 'shipped'`)).toBe(ships);
+      expect(await count(sql`select count(*) as n from idempotency_keys where tenant_id = ${tenantId}`)).toBe(refunds + ships);
       const sales = await count(sql`select coalesce(sum(order_count), 0) as n from sales_monthly where tenant_id = ${tenantId}`);
       expect(sales).toBe(ORDERS);
 

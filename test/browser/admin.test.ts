@@ -274,6 +274,35 @@ describe('admin console', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('fenxiao.admin.session'))).toBeNull();
   });
 
+  it('lets an owner make an orders-only API key, and shows each key\'s scope (issue 14, item 17)', async () => {
+    const { page } = b;
+    const owner = { email: 'owner@example.com', password: 'owner-password-1' };
+    expect((await t.call('POST', '/v1/admin-users', { token: tenant.key, body: { ...owner, role: 'owner' } })).statusCode).toBe(201);
+    await login(owner);
+    await menu(page, 'API 密钥').click();
+    await page.getByRole('heading', { name: 'API 密钥' }).waitFor();
+    // The tenant's first key acts in full.
+    await page.getByTestId('keys-table').getByText('全部（同所有者）').waitFor();
+    await page.getByTestId('key-create').click();
+    await page.getByLabel('名称').fill('商城订单');
+    await page.getByText('只能创建订单和推送订单事件').waitFor();
+    await page.getByRole('button', { name: '新建', exact: true }).click();
+    const key = (await page.getByTestId('api-key').textContent())!.trim();
+    expect(key).toMatch(/^fxk_/);
+    await page.getByRole('button', { name: '确定' }).click();
+    await page.getByTestId('keys-table').getByText('仅订单').waitFor();
+    await screenshot(page, 'admin-api-keys');
+    await expectNoCriticalA11yViolations(page, 'admin-api-keys');
+    // What the page said is what the key does.
+    const order = { external_id: 'browser-key-1', buyer_external_id: 'buyer-key', items: [{ sku: 'S', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] };
+    expect((await t.call('POST', '/v1/orders', { token: key, body: order })).statusCode).toBe(201);
+    expect((await t.call('GET', '/v1/distributors', { token: key })).statusCode).toBe(403);
+    const listed = await t.call('GET', '/v1/api-keys', { token: tenant.key });
+    expect(listed.data.items.find((k: { name: string }) => k.name === '商城订单')).toMatchObject({ scope: 'orders' });
+    // Signed out again, for the next test's login.
+    await page.evaluate(() => sessionStorage.removeItem('fenxiao.admin.session'));
+  });
+
   it('gives an auditor a read-only console', async () => {
     const { page } = b;
     await login(AUDITOR);

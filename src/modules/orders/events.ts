@@ -123,32 +123,34 @@ export function createOrderEvents(deps: {
           continue;
         }
       }
+      let applied: Awaited<ReturnType<typeof apply>>;
       try {
-        const { event, held } = await apply(tx, w, r, i, requests.length === 1, prepareRefunds);
-        eventRows.push(event);
-        // A refund that found its seller past the refund-rate rule holds the seller's lines in
-        // every order (its own too): read again before an answer shows them.
-        if (held) for (const x of orders.values()) x.stale = true;
-        if (w.stale) {
-          const stale = [...orders.values()].filter((x) => x.stale);
-          const lines = await ordersRepo.commissionsOfOrders(tx, stale.map((x) => x.row.id));
-          for (const x of stale) {
-            x.lines = lines.filter((c) => c.order_id === x.row.id);
-            x.stale = false;
-          }
-        }
-        const answer = orderViewOf(w.row, w.items, w.lines);
-        out[i] = { ok: true, value: { order: answer, replayed: false } };
-        if (r.idempotencyKey !== undefined) {
-          kept.set(keyOf(scope, r.idempotencyKey), { hash: r.hash, answer });
-          newKeys.push({ scope, key: r.idempotencyKey, request_hash: r.hash, response_body: JSON.stringify(answer) });
-        }
+        applied = await apply(tx, w, r, i, requests.length === 1, prepareRefunds);
       } catch (error) {
         // A fault of the whole transaction (a deadlock, the database away, a lone refund that
         // failed midway) is the batch's: it rolls back, and is retried or split.
         if (error instanceof FailBatch) throw error.error;
         if (!(error instanceof AppError) && mustFailBatch(error)) throw error;
         out[i] = { ok: false, error };
+        continue;
+      }
+      eventRows.push(applied.event);
+      // A refund that found its seller past the refund-rate rule holds the seller's lines in
+      // every order (its own too): read again before an answer shows them.
+      if (applied.held) for (const x of orders.values()) x.stale = true;
+      if (w.stale) {
+        const stale = [...orders.values()].filter((x) => x.stale);
+        const lines = await ordersRepo.commissionsOfOrders(tx, stale.map((x) => x.row.id));
+        for (const x of stale) {
+          x.lines = lines.filter((c) => c.order_id === x.row.id);
+          x.stale = false;
+        }
+      }
+      const answer = orderViewOf(w.row, w.items, w.lines);
+      out[i] = { ok: true, value: { order: answer, replayed: false } };
+      if (r.idempotencyKey !== undefined) {
+        kept.set(keyOf(scope, r.idempotencyKey), { hash: r.hash, answer });
+        newKeys.push({ scope, key: r.idempotencyKey, request_hash: r.hash, response_body: JSON.stringify(answer) });
       }
     }
 

@@ -234,7 +234,10 @@ export const ordersRepo = {
       returning 1)`;
   },
 
-  /** The order row after an event, as a WITH entry `refund_order` (see saveState). */
+  /**
+   * The order row as a refund left it, written whole, as a WITH entry `refund_order`: with it go
+   * the statuses and times that earlier events of the batch left in memory.
+   */
   orderStateCte(o: OrderRow): RawBuilder<unknown> {
     return sql`refund_order as (update orders set status = ${o.status}, refunded_fen = ${o.refunded_fen}, shipped_at = ${o.shipped_at}, received_at = ${o.received_at},
       cancelled_at = ${o.cancelled_at}, updated_at = ${o.updated_at} where id = ${o.id} returning 1)`;

@@ -91,10 +91,14 @@ describe('admin console', () => {
     await page.getByRole('radio', { name: '审核' }).check();
     await page.getByLabel('冻结天数（退货期）').fill('10');
     await page.getByRole('button', { name: '保存' }).click();
-    await page.getByText('已保存').waitFor();
+    // Freeze days are a money control: an operator's change waits for finance (issue 14).
+    await page.getByText('已保存；资金相关的修改已提交，等待财务或所有者确认').waitFor();
     await expect(explain.count()).resolves.toBe(0);
     const program = (await t.call('GET', '/v1/program', { token: tenant.key })).data;
-    expect(program).toMatchObject({ levels: 3, admission: 'review', freeze_days: 10, review_threshold_fen: 1000000 });
+    expect(program).toMatchObject({ levels: 3, admission: 'review', freeze_days: 7, review_threshold_fen: 1000000 });
+    const proposals = (await t.call('GET', '/v1/program-proposals?status=pending', { token: tenant.key })).data.items;
+    expect(proposals.map((p: { changes: unknown }) => p.changes)).toEqual([[{ field: 'freeze_days', from: 7, to: 10 }]]);
+    await page.getByTestId('program-proposals').getByText('你的提议，等待他人确认').waitFor();
     await screenshot(page, 'admin-program');
   });
 

@@ -102,7 +102,7 @@ describe('money pages: console and portal', () => {
     const { page } = desk;
     await login(OWNER);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['经营概览', '分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色', '分销员门户']);
+    expect(entries).toEqual(['经营概览', '分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色', 'API 密钥', '分销员门户']);
     await menu(page, '方案设置').click();
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
     await page.getByRole('radio', { name: '审核' }).check();

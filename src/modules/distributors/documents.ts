@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
 import type { Actor } from '../../app/context.ts';
 import { AppError, invalid, invalidState, notFound } from '../../app/errors.ts';
 import { requirePermission, tenantOf } from '../../app/principal.ts';
 import type { DocumentsTable } from '../../db/schema.ts';
-import type { Selectable } from 'kysely';
 import { newDataKey, openBytes, sealBytes, unwrapDataKey, wrapDataKey, type KeyRing } from '../../lib/crypto.ts';
 import { newId } from '../../lib/ids.ts';
 import { safeFileName } from '../../lib/text.ts';

@@ -152,15 +152,18 @@ export function createLandingDomains(deps: {
       const row = await find(db, tenantId, id);
       const name = `${CHALLENGE_PREFIX}.${row.domain}`;
       let records: string[][] = [];
+      let failure = '';
       try {
         records = await deps.resolveTxt(name);
       } catch (err) {
+        // No such name, no TXT record, a server that does not answer: the record is not there
+        // (yet), which the owner fixes in its DNS; never a fault of Fenxiao's.
         const code = (err as { code?: unknown }).code;
-        if (code !== 'ENOTFOUND' && code !== 'ENODATA' && code !== 'ENOTIMP' && code !== 'ESERVFAIL' && code !== 'ETIMEOUT' && code !== 'ECONNREFUSED') throw err;
+        failure = typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code) ? ` (the lookup answered ${code})` : '';
       }
       // A long TXT record arrives in chunks of 255 characters: each record is their concatenation.
       if (!records.some((chunks) => chunks.join('').trim() === `${TXT_PREFIX}${row.token}`)) {
-        throw invalidState(`no TXT record ${name} holding ${TXT_PREFIX}${row.token} was found; publish it and try again (DNS changes can take minutes)`);
+        throw invalidState(`no TXT record ${name} holding ${TXT_PREFIX}${row.token} was found${failure}; publish it and try again (DNS changes can take minutes)`);
       }
       return inTransaction(db, async (tx) => {
         const locked = await find(tx, tenantId, id, true);

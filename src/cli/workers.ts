@@ -13,17 +13,27 @@ import { serveClusterMetrics } from '../app/metrics.ts';
 export const MAX_WORKERS = 256;
 
 /**
- * How many processes `fenxiao serve` runs. On PostgreSQL the default is one per core. The
- * embedded database is a folder one process owns (it is locked while open), so on PGlite there
- * is one process whatever was asked, and `note` says why.
+ * How many processes `fenxiao serve` runs. On PostgreSQL with Redis the default is one per core.
+ * Without Redis the default is one: rate limits (failed logins above all) are counted in each
+ * process, so N workers would let an attacker try N times as many passwords; `--workers N` still
+ * asks for N, with a warning from the primary. The embedded database is a folder one process owns
+ * (it is locked while open), so on PGlite there is one process whatever was asked, and `note`
+ * says why.
  */
-export function workerCount(requested: number | undefined, config: Pick<Config, 'databaseUrl'>): { count: number; note?: string } {
+export function workerCount(requested: number | undefined, config: Pick<Config, 'databaseUrl' | 'redisUrl'>): { count: number; note?: string } {
   if (!config.databaseUrl) {
     return requested !== undefined && requested > 1
       ? { count: 1, note: `--workers ${requested} needs PostgreSQL (DATABASE_URL): the embedded database is owned by one process, so one process serves` }
       : { count: 1 };
   }
-  return { count: requested ?? os.availableParallelism() };
+  if (requested !== undefined) return { count: requested };
+  if (!config.redisUrl) {
+    const cores = os.availableParallelism();
+    return cores > 1
+      ? { count: 1, note: `one process serves: set REDIS_URL (rate limits shared across processes) to run one worker per core (${cores}), or ask for them with --workers` }
+      : { count: 1 };
+  }
+  return { count: os.availableParallelism() };
 }
 
 /** JSON log lines like the workers' (Fastify's pino, the same serializers and redaction). */

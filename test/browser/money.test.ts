@@ -169,7 +169,7 @@ describe('money pages: console and portal', () => {
     await snapshot.getByText('≥ ¥10,000.00 · L0 12.00%').waitFor();
     await screenshot(page, 'money-rule-snapshot');
     await expectNoCriticalA11yViolations(page, 'money-rule-snapshot');
-    await page.keyboard.press('Escape');
+    await dismissDialog(page);
     await screenshot(page, 'money-rules');
   });
 
@@ -255,7 +255,7 @@ describe('money pages: console and portal', () => {
     await expectNoInjection(page, desk);
     await screenshot(page, 'money-commission-explanation');
     await expectNoCriticalA11yViolations(page, 'money-commission-explanation');
-    await page.keyboard.press('Escape');
+    await dismissDialog(page);
   });
 
   it('runs settlement with an as-of time, approves one statement and rejects the other into hold', async () => {
@@ -430,7 +430,7 @@ describe('money pages: console and portal', () => {
     await page.getByRole('dialog').filter({ hasText: '登记打款失败' }).getByLabel('失败原因').fill('户名与卡号不符');
     await page.getByRole('dialog').filter({ hasText: '登记打款失败' }).getByRole('button', { name: '确定' }).click();
     await page.getByText('已登记失败，金额已退回').waitFor();
-    await page.keyboard.press('Escape');
+    await dismissDialog(page);
 
     await page.getByTestId(`wd-complete-${manual.id}`).click();
     await page.getByRole('dialog').getByLabel('打款凭证号').fill('CMB-2026-0042');

@@ -63,7 +63,7 @@ describe('personal data in the console', () => {
     await shown.getByText('2088123412341234', { exact: false }).waitFor();
     await screenshot(page, 'admin-pii-revealed');
     await expectNoCriticalA11yViolations(page, 'admin-pii-revealed');
-    await page.keyboard.press('Escape');
+    await dismissDialog(page);
     const reveals = (await api('GET', `/v1/audit-log?action=pii.reveal&target_id=${d.id}`)).items;
     expect(reveals).toHaveLength(1);
     expect(JSON.stringify(reveals)).not.toContain('13912344382');

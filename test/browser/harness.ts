@@ -142,16 +142,17 @@ export async function expectText(page: Page, text: string): Promise<void> {
  * moment later (the key went to no element of it: under load the focus can be elsewhere after an
  * accessibility scan), its close button. Waits until it is gone, so the next click reaches the page.
  */
+/** In the page: no drawer open and every modal wrapper hidden (a string: the test code has no DOM types). */
+const DIALOGS_CLOSED = "document.querySelectorAll('.ant-drawer-open').length === 0 && [...document.querySelectorAll('.ant-modal-wrap')].every((w) => getComputedStyle(w).display === 'none')";
+
 export async function dismissDialog(page: Page): Promise<void> {
   const open = page.locator('.ant-modal-wrap:visible, .ant-drawer-open');
   if ((await open.count()) === 0) return;
   await page.keyboard.press('Escape');
   try {
-    await page.waitForFunction(() => document.querySelectorAll('.ant-drawer-open').length === 0
-      && [...document.querySelectorAll<HTMLElement>('.ant-modal-wrap')].every((w) => getComputedStyle(w).display === 'none'), undefined, { timeout: 2_000 });
+    await page.waitForFunction(DIALOGS_CLOSED, undefined, { timeout: 2_000 });
     return;
   } catch { /* still open: close it by its button */ }
   await page.locator('.ant-modal-wrap:visible .ant-modal-close, .ant-drawer-open .ant-drawer-close').last().click();
-  await page.waitForFunction(() => document.querySelectorAll('.ant-drawer-open').length === 0
-    && [...document.querySelectorAll<HTMLElement>('.ant-modal-wrap')].every((w) => getComputedStyle(w).display === 'none'));
+  await page.waitForFunction(DIALOGS_CLOSED);
 }

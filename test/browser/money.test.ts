@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { SignJWT } from 'jose';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleLogin, expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
+import { consoleLogin, dismissDialog, expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
 
 /**
  * The money pages end to end: an owner sets up the program, grades with tiers and a SKU rule,

@@ -2,44 +2,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
-import { addFenxiaoFormats } from './formats.ts';
-import { ulid } from '../lib/ids.ts';
+import { addFenxiaoFormats } from '../core/formats.ts';
+import { ulid } from '../core/ids.ts';
 import { LOG_REDACT, LOG_SERIALIZERS } from '../lib/log-safety.ts';
-import { AppError, DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, ERROR_STATUS, fromPgError, isDatabaseUnavailable, type ErrorCode } from './errors.ts';
-import { requirePermission, type Permission, type Principal } from './principal.ts';
-import type { Actor } from './context.ts';
-
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
-
-/** Who may call a route: the platform root token, a tenant's key or session, a distributor, anyone. */
-export type AuthMode = 'root' | 'tenant' | 'distributor' | 'tenant_or_distributor' | 'public';
-
-/**
- * What a tenant caller (API key or console session) needs to use a route: a permission of
- * principal.ts's role table, or 'any' for what every session may do (log out). Checked here before
- * the body is read, and again by the service; a distributor on a tenant_or_distributor route is
- * scoped to its own rows by the service instead. Published as `x-permission` in the OpenAPI.
- */
-export type RoutePermission = Permission | 'any';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
-  interface FastifyContextConfig {
-    auth?: AuthMode;
-    permission?: RoutePermission;
-  }
-}
-
-export interface Authenticator {
-  authenticate(token: string): Promise<Principal | null>;
-}
-
-export function actor(req: FastifyRequest): Actor {
-  if (!req.principal) throw new AppError('unauthorized', 'missing or invalid credentials');
-  return { principal: req.principal, requestId: req.id };
-}
+import { AppError, DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, ERROR_STATUS, fromPgError, isDatabaseUnavailable, type ErrorCode } from '../core/errors.ts';
+import { requirePermission } from '../core/principal.ts';
+import { actor, type App, type AuthMode, type Authenticator, type RoutePermission } from '../core/route.ts';
+export { actor, type App, type AuthMode, type Authenticator, type RoutePermission };
 
 function ajvFor(options: AjvOptions): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: false, useDefaults: true, removeAdditional: false, ...options });

@@ -1,12 +1,12 @@
 import type { Db } from '../db/database.ts';
-import type { Clock } from './context.ts';
+import type { Clock } from '../core/context.ts';
 import type { KeyRing } from '../lib/crypto.ts';
 import type { RateLimiter } from '../adapters/ratelimit/types.ts';
 import type { SmsSender } from '../adapters/sms/types.ts';
 import type { FileStorage } from '../adapters/storage/types.ts';
-import type { Principal } from './principal.ts';
+import type { Principal } from '../core/principal.ts';
 import { safeEqual } from '../lib/crypto.ts';
-import { AppError } from './errors.ts';
+import { AppError } from '../core/errors.ts';
 import { createAuditService } from '../modules/audit/service.ts';
 import { createTenantsService } from '../modules/tenants/service.ts';
 import { createAdminService } from '../modules/admin/service.ts';

@@ -1,4 +1,4 @@
-import type { ManualClock } from '../app/context.ts';
+import type { ManualClock } from '../core/context.ts';
 import type { Server } from '../app/server.ts';
 import type { Progress } from './progress.ts';
 

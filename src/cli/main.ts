@@ -6,7 +6,7 @@ import { migrateToLatest } from '../db/migrate.ts';
 import { serve } from '../main.ts';
 import { MAX_WORKERS, processLogger, servePrimary, workerCount } from './workers.ts';
 import { createServices } from '../app/services.ts';
-import { systemClock } from '../app/context.ts';
+import { systemClock } from '../core/context.ts';
 import { keyRingFromConfig, newMasterKey } from '../modules/pii/keys.ts';
 import { encryptLegacyProfiles } from '../modules/pii/legacy.ts';
 import { rotateKeys, staleCounts } from '../modules/pii/rotate.ts';
@@ -18,7 +18,7 @@ import { createLocalStorage } from '../adapters/storage/local.ts';
 import { createS3Storage } from '../adapters/storage/s3.ts';
 import path from 'node:path';
 import type { AdminRole } from '../db/schema.ts';
-import { AppError } from '../app/errors.ts';
+import { AppError } from '../core/errors.ts';
 import { createPayoutChannels } from '../adapters/payout/index.ts';
 import { payoutConfigFromEnv } from '../app/payout-config.ts';
 import { verifyLedger } from '../modules/ledger/verify.ts';
@@ -83,7 +83,7 @@ cli.command('demo').description('create a demo merchant with a team, sixty days 
     const { seedDemo } = await import('./demo.ts');
     const config = loadConfig({ ...process.env, FENXIAO_RUN_JOBS: 'false', FENXIAO_RUN_CONSUMERS: 'false', LOG_LEVEL: 'warn' });
     // The demo is written along its own timeline: a clock the seeder moves from 62 days ago to now.
-    const { ManualClock } = await import('../app/context.ts');
+    const { ManualClock } = await import('../core/context.ts');
     const clock = new ManualClock(new Date());
     const server = await buildServer(config, { clock });
     try {
@@ -201,7 +201,7 @@ audit.command('verify').description('walk the audit hash chains and name every e
 cli.command('jobs').description('run one pass of the scheduled jobs (auto-receipt, settlement cycles, payouts) and print each outcome')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
-    const { createScheduler } = await import('../jobs/scheduler.ts');
+    const { createScheduler } = await import('../app/scheduler.ts');
     const pino = (await import('pino')).default;
     const results = await withServices((s) => createScheduler({ services: s, log: pino({ level: 'warn' }, process.stderr) }).tick());
     if (opts.json) console.log(JSON.stringify(results));

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { countingDialect, dbStats } from './counting.ts';
 import type { DB } from './schema.ts';
-import { isRetryableTxError } from '../app/errors.ts';
+import { isRetryableTxError } from '../core/errors.ts';
 
 export type Db = Kysely<DB>;
 export type Tx = Transaction<DB>;

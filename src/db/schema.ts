@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { AdminRole, ApiKeyScope } from '../core/principal.ts';
 
 /** Row types of every table, as Kysely sees them. Migrations are the truth; keep these in step. */
 
@@ -26,9 +27,7 @@ export interface ApiKeysTable {
   last_used_at: NullableTimestamp;
 }
 
-export type ApiKeyScope = 'full' | 'read' | 'orders';
-
-export type AdminRole = 'owner' | 'operator' | 'finance' | 'auditor';
+export type { AdminRole, ApiKeyScope };
 
 export interface AdminUsersTable {
   id: string;

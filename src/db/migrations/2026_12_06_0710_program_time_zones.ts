@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { isValidTimeZone } from '../../lib/time.ts';
+import { isValidTimeZone } from '../../core/time.ts';
 
 /** The default program's zone (program/schema.ts), what a tenant with an unknown one gets back. */
 const FALLBACK_ZONE = 'Asia/Shanghai';

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { BIDI_CONTROLS_CLASS } from '../../lib/text.ts';
+import { BIDI_CONTROLS_CLASS } from '../../core/text.ts';
 
 /**
  * Names and file names stored before Text fields refused bidirectional control characters

@@ -1,7 +1,7 @@
 import type { ColumnType, ExportSpec, Lang } from './spec.ts';
 import { validateSpec } from './spec.ts';
 import { ExportDataError, toBigInt, wallClock, type WallClock } from './format.ts';
-import { isValidTimeZone } from '../time.ts';
+import { isValidTimeZone } from '../../core/time.ts';
 
 /** A row value checked against its column type, ready for either writer. */
 export type Cell =

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttp, type App } from '../../app/http.ts';
-import { AppError } from '../../app/errors.ts';
+import { AppError } from '../../core/errors.ts';
 import { sendExport } from './http.ts';
 import { keysetPages } from './source.ts';
 import { parseCsv, yuanTextToFen } from './testing.ts';

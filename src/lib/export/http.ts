@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import { invalid } from '../../app/errors.ts';
-import { isValidTimeZone } from '../time.ts';
+import { invalid } from '../../core/errors.ts';
+import { isValidTimeZone } from '../../core/time.ts';
 import { isExportFormat, isLang, type ExportFormat, type ExportSpec, type Lang, type RowSource } from './spec.ts';
 import { plan } from './cells.ts';
 import { contentDisposition, withExtension } from './format.ts';

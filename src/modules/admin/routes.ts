@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { IdParams, Nullable, PageQuery, Strict, Text, Timestamp, errors, List } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { IdParams, Nullable, PageQuery, Strict, Text, Timestamp, errors, List } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { AuditAnchor } from '../audit/service.ts';
 
 const Role = Type.Union([Type.Literal('owner'), Type.Literal('operator'), Type.Literal('finance'), Type.Literal('auditor')]);

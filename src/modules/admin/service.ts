@@ -1,11 +1,11 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, invalid, isUniqueViolation, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf, type Principal } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, invalid, isUniqueViolation, notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf, type Principal } from '../../core/principal.ts';
 import type { AdminRole, AdminUsersTable, DistributorStatus } from '../../db/schema.ts';
 import type { Selectable } from 'kysely';
-import { newId } from '../../lib/ids.ts';
+import { newId } from '../../core/ids.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256Hex, verifyPassword, type KeyRing } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/service.ts';
 import { adminRepo } from './repo.ts';

@@ -1,5 +1,5 @@
-import type { Clock } from '../../app/context.ts';
-import { AppError } from '../../app/errors.ts';
+import type { Clock } from '../../core/context.ts';
+import { AppError } from '../../core/errors.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
 
 /**

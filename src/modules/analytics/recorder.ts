@@ -1,7 +1,7 @@
 import type { RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
-import type { Clock } from '../../app/context.ts';
-import { localDate } from '../../lib/time.ts';
+import type { Clock } from '../../core/context.ts';
+import { localDate } from '../../core/time.ts';
 import type { ProgramService } from '../program/service.ts';
 import { analyticsRepo, type DailyCounter, type DistributorDayDelta, type DistributorDelta, type SegmentCounter, type SlotDelta, type SlotTable } from './repo.ts';
 import { cityOf, monthOf } from './periods.ts';

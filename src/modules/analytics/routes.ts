@@ -1,5 +1,5 @@
-import { actor, type App } from '../../app/http.ts';
-import { errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { Breakdown, BreakdownQuery, Earnings, EarningsQuery, Funnel, FunnelQuery, Kpis, RangeQuery, Series, SeriesQuery, Top, TopQuery } from './schema.ts';
 

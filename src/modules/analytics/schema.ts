@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, SignedFen, Strict } from '../../app/schema.ts';
+import { Nullable, SignedFen, Strict } from '../../core/schema.ts';
 
 const Day = (description: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description });
 

@@ -1,9 +1,9 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { invalid, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
-import { localDate } from '../../lib/time.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { invalid, notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
+import { localDate } from '../../core/time.ts';
 import type { Ledger } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import { analyticsRepo } from './repo.ts';

@@ -1,6 +1,6 @@
 import type { Db, Executor } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import { auditRepo } from './repo.ts';
 
 export interface AuditRecord {

@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { invalidState, notFound } from '../../app/errors.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { invalidState, notFound } from '../../core/errors.ts';
 import type { AuditService } from '../audit/service.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
-import { localMonth } from '../../lib/time.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
+import { localMonth } from '../../core/time.ts';
 import type { CommissionStatus } from '../../db/schema.ts';
 import type { Ledger, Leg } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { Strict, Timestamp, errors } from '../../app/schema.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { actor, type App } from '../../core/route.ts';
+import { Strict, Timestamp, errors } from '../../core/schema.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { Services } from '../../app/services.ts';
 import { programRepo } from '../program/repo.ts';
 import type { GradeSettings } from '../program/service.ts';

@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { actorOf } from '../../app/principal.ts';
-import { newId } from '../../lib/ids.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { actorOf } from '../../core/principal.ts';
+import { newId } from '../../core/ids.ts';
 import type { Insertable, RawBuilder } from 'kysely';
 import type { BindingEventsTable } from '../../db/schema.ts';
 import { customersRepo, type CustomerRow } from './repo.ts';

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
-import type { Actor } from '../../app/context.ts';
-import { AppError, invalid, invalidState, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor } from '../../core/context.ts';
+import { AppError, invalid, invalidState, notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { DocumentsTable } from '../../db/schema.ts';
 import { newDataKey, openBytes, sealBytes, unwrapDataKey, wrapDataKey, type KeyRing } from '../../lib/crypto.ts';
-import { newId } from '../../lib/ids.ts';
-import { safeFileName } from '../../lib/text.ts';
+import { newId } from '../../core/ids.ts';
+import { safeFileName } from '../../core/text.ts';
 import type { FileStorage } from '../../adapters/storage/types.ts';
 import type { AuditService } from '../audit/service.ts';
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { AppError } from '../../app/errors.ts';
-import { IdParams, List, Nullable, OptionalBody, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { AppError } from '../../core/errors.ts';
+import { IdParams, List, Nullable, OptionalBody, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import {
   ApplicationBody, Conditions, ConditionsBody, CreateDistributorBody, Distributor, DistributorListQuery, DocumentView,

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ExternalId, Fen, Nullable, Strict, Text, Timestamp } from '../../app/schema.ts';
+import { ExternalId, Fen, Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
 
 export const Phone = Type.String({ minLength: 5, maxLength: 20, pattern: '^\\+?[0-9][0-9 -]{3,18}[0-9]$', 'x-pii': true });
 /** PRC resident ID (18 characters); the check digit and birth date are checked by the service. */

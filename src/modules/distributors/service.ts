@@ -1,11 +1,11 @@
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, compliance, conflict, invalid, invalidState, isUniqueViolation, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, compliance, conflict, invalid, invalidState, isUniqueViolation, notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { DistributorStatus } from '../../db/schema.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
-import { newId } from '../../lib/ids.ts';
+import { newId } from '../../core/ids.ts';
 import { generateInviteCode, normalizeInviteCode } from '../../lib/invite-code.ts';
 import type { FileStorage } from '../../adapters/storage/types.ts';
 import type { AuditService } from '../audit/service.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../app/errors.ts';
+import { AppError } from '../../core/errors.ts';
 import { localMidnight, periodOf } from './period.ts';
 
 describe('periodOf', () => {

@@ -1,4 +1,4 @@
-import { invalid } from '../../app/errors.ts';
+import { invalid } from '../../core/errors.ts';
 
 /**
  * A period of exports and reconciliation: [from, to), either end open. Each end is an instant

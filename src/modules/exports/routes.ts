@@ -1,6 +1,6 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { Strict, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { Strict, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { ExportJobResponse, exportJobView } from '../../app/export-routes.ts';
 import { EXPORT_FORMATS, contentTypeOf, type ExportFormat } from '../../lib/export/index.ts';

@@ -1,14 +1,14 @@
 import type { Writable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Db, Tx } from '../../db/database.ts';
-import type { Actor } from '../../app/context.ts';
-import { invalid, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor } from '../../core/context.ts';
+import { invalid, notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { CommissionStatus, StatementStatus, WithdrawalChannel, WithdrawalStatus } from '../../db/schema.ts';
 import {
   keysetPages, sendExport, writeExport, type ExportFormat, type ExportJob, type ExportJobs, type ExportResult, type ExportSpec, type Lang,
 } from '../../lib/export/index.ts';
-import { localDate } from '../../lib/time.ts';
+import { localDate } from '../../core/time.ts';
 import type { ProgramService } from '../program/service.ts';
 import { mismatchIndex, type ReconciliationService } from '../reconciliation/service.ts';
 import { exportsRepo, type ListFilter } from './repo.ts';

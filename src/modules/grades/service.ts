@@ -1,8 +1,8 @@
 import type { Db, Executor } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
-import { newId } from '../../lib/ids.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
+import { newId } from '../../core/ids.ts';
 import type { RulesSnapshot } from '../commissions/calculator.ts';
 import { ordersRepo } from '../orders/repo.ts';
 

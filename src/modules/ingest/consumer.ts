@@ -1,4 +1,4 @@
-import { AppError, fromPgError, isDatabaseUnavailable, isRetryableTxError } from '../../app/errors.ts';
+import { AppError, fromPgError, isDatabaseUnavailable, isRetryableTxError } from '../../core/errors.ts';
 import type { BrokerMessage, Disposition, MessageHandler, OrderEventSource } from '../../adapters/broker/types.ts';
 import type { OrdersService } from '../orders/service.ts';
 import { MappingError } from './formats/types.ts';

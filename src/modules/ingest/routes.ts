@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { actor, type App } from '../../app/http.ts';
-import { IdParams, List, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { IdParams, List, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { DeliveryListQuery, DeliveryView, RotateSecretBody, WebhookAnswer, WebhookParams, WebhookSecretView, WebhookSettingsView } from './schema.ts';
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ExternalId, Nullable, Strict, Text, Timestamp } from '../../app/schema.ts';
+import { ExternalId, Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
 import { CreateOrderBody, OrderEventBody } from '../orders/schema.ts';
 
 export const INGEST_FORMATS = ['generic', 'shopify', 'woocommerce'] as const;

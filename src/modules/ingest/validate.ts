@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
-import { addFenxiaoFormats } from '../../app/formats.ts';
+import { addFenxiaoFormats } from '../../core/formats.ts';
 import { MappingError } from './formats/types.ts';
 
 /**

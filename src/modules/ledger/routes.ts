@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { Nullable, SignedFen, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { actor, type App } from '../../core/route.ts';
+import { Nullable, SignedFen, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { Services } from '../../app/services.ts';
 import { verifyLedger } from './verify.ts';
 

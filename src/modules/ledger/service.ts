@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
-import { newId } from '../../lib/ids.ts';
+import { newId } from '../../core/ids.ts';
 
 /**
  * The double-entry ledger. Amounts are signed integers in fen: a credit is positive, a debit

@@ -1,12 +1,12 @@
 import { sql, type Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { RetryTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, conflict, invalid, invalidState, isDatabaseUnavailable, isRetryableTxError, notFound } from '../../app/errors.ts';
-import { actorOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, conflict, invalid, invalidState, isDatabaseUnavailable, isRetryableTxError, notFound } from '../../core/errors.ts';
+import { actorOf } from '../../core/principal.ts';
 import type { CommissionsTable, OrderEventsTable, OrderStatus } from '../../db/schema.ts';
-import { newId } from '../../lib/ids.ts';
-import { localDate, localMonth } from '../../lib/time.ts';
+import { newId } from '../../core/ids.ts';
+import { localDate, localMonth } from '../../core/time.ts';
 import type { Settled } from '../../lib/group-commit.ts';
 import { allocateRefund, recomputeLine, refundForUnits } from '../commissions/calculator.ts';
 import type { Ledger, Leg } from '../ledger/service.ts';

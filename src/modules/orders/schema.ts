@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ExternalId, Fen, Nullable, SignedFen, Strict, Text, Timestamp } from '../../app/schema.ts';
+import { ExternalId, Fen, Nullable, SignedFen, Strict, Text, Timestamp } from '../../core/schema.ts';
 import { InviteCodeInput, RegionCode } from '../distributors/schema.ts';
 
 export const OrderItemInput = Strict({

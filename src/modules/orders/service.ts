@@ -1,10 +1,10 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { invalid, isDatabaseUnavailable, notFound } from '../../app/errors.ts';
-import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { invalid, isDatabaseUnavailable, notFound } from '../../core/errors.ts';
+import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { OrderStatus } from '../../db/schema.ts';
-import { newId } from '../../lib/ids.ts';
+import { newId } from '../../core/ids.ts';
 import { requestHash } from '../../lib/hash.ts';
 import { createGroupCommit, type Settled } from '../../lib/group-commit.ts';
 import type { CustomersService } from '../customers/service.ts';

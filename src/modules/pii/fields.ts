@@ -1,5 +1,5 @@
 import type { KeyRing } from '../../lib/crypto.ts';
-import { invalid } from '../../app/errors.ts';
+import { invalid } from '../../core/errors.ts';
 import { idNumberMessage, idNumberProblem, normalizeIdNumber } from './idnumber.ts';
 import { maskAddress, maskEmail, maskIdNumber, maskName, maskPhone, maskWechat } from './mask.ts';
 

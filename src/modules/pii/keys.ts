@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../../app/config.ts';
 import { createKeyRing, loadMasterKey, type KeyRing } from '../../lib/crypto.ts';
 
 /**
@@ -7,7 +6,7 @@ import { createKeyRing, loadMasterKey, type KeyRing } from '../../lib/crypto.ts'
  * indexes; FENXIAO_PREVIOUS_MASTER_KEYS only decrypt, while `fenxiao pii rotate-key` rewrites
  * what was written under them. The server and the CLI build it the same way.
  */
-export function keyRingFromConfig(config: Pick<Config, 'masterKey' | 'previousMasterKeys' | 'dataDir'>): KeyRing {
+export function keyRingFromConfig(config: { masterKey?: string | undefined; previousMasterKeys?: string[] | undefined; dataDir: string }): KeyRing {
   const previous = (config.previousMasterKeys ?? []).map((k) => Buffer.from(k, 'base64'));
   return createKeyRing(loadMasterKey(config.masterKey, config.dataDir), previous);
 }

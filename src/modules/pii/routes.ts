@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import { actor, type App } from '../../app/http.ts';
-import { IdParams, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { IdParams, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { contentDisposition } from '../../lib/export/format.ts';
 import { XLSX_CONTENT_TYPE } from '../../lib/export/xlsx.ts';

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Nullable, Strict, Text, Timestamp } from '../../app/schema.ts';
+import { Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
 import { Distributor } from '../distributors/schema.ts';
 
 const Whole = (description: string) => Type.Optional(Nullable(Type.String({ description, 'x-pii': true })));

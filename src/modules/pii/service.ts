@@ -1,8 +1,8 @@
 import type { Db } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { invalid, invalidState, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { invalid, invalidState, notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
 import type { FileStorage } from '../../adapters/storage/types.ts';
 import type { AuditService } from '../audit/service.ts';

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { AppError } from '../../app/errors.ts';
-import { IdParams, List, OptionalBody, Strict, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { AppError } from '../../core/errors.ts';
+import { IdParams, List, OptionalBody, Strict, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { TeamCounts } from '../distributors/schema.ts';
 import {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Strict, Text, Timestamp } from '../../app/schema.ts';
+import { Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
 import { ApplicationProfile, Distributor, InviteCodeInput, Phone } from '../distributors/schema.ts';
 
 /**

@@ -1,5 +1,5 @@
-import type { Actor } from '../../app/context.ts';
-import { forbidden } from '../../app/errors.ts';
+import type { Actor } from '../../core/context.ts';
+import { forbidden } from '../../core/errors.ts';
 import type { Executor } from '../../db/database.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { WithdrawalRules } from './schema.ts';

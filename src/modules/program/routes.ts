@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { IdParams, List, OptionalBody, PageQuery, Strict, Text, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { IdParams, List, OptionalBody, PageQuery, Strict, Text, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { Grade, GradeBody, GradeCode, MoneyControlsPatch, ProgramAnswer, ProgramPatch, ProgramProposal, ProgramSettings, type DeepPartial } from './schema.ts';
 

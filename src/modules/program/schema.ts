@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Bp, Fen, Nullable, Strict, Text } from '../../app/schema.ts';
+import { Bp, Fen, Nullable, Strict, Text } from '../../core/schema.ts';
 
 const Window = Strict({
   limit: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'most events allowed in the window' }),

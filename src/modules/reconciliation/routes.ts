@@ -1,5 +1,5 @@
-import { actor, type App } from '../../app/http.ts';
-import { errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { ReconciliationQuery, ReconciliationReport } from './schema.ts';
 

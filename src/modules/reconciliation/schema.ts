@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Nullable, SignedFen, Strict, Timestamp } from '../../app/schema.ts';
+import { Nullable, SignedFen, Strict, Timestamp } from '../../core/schema.ts';
 import { PERIOD_PATTERN } from '../exports/period.ts';
 import { MISMATCH_CODES } from './checks.ts';
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
-import type { Actor } from '../../app/context.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor } from '../../core/context.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { WithdrawalChannel, WithdrawalStatus } from '../../db/schema.ts';
 import { keysetPages } from '../../lib/export/index.ts';
 import type { ProgramService } from '../program/service.ts';

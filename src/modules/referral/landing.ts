@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, conflict, invalid, invalidState, isUniqueViolation, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
-import { newId } from '../../lib/ids.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, conflict, invalid, invalidState, isUniqueViolation, notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
+import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 
 /**

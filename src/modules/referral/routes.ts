@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { randomBytes } from 'node:crypto';
-import { actor, type App } from '../../app/http.ts';
-import { ExternalId, IdParams, List, Nullable, OptionalBody, PageQuery, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { ExternalId, IdParams, List, Nullable, OptionalBody, PageQuery, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { InviteCodeInput } from '../distributors/schema.ts';
 

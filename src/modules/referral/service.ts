@@ -1,9 +1,9 @@
 import QRCode from 'qrcode';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction, RetryTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { compliance, conflict, invalid, invalidState, notFound, type AppError } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { compliance, conflict, invalid, invalidState, notFound, type AppError } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { normalizeInviteCode } from '../../lib/invite-code.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { CustomersService } from '../customers/service.ts';

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.ts';
-import type { Clock } from '../../app/context.ts';
+import type { Clock } from '../../core/context.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
-import { newId } from '../../lib/ids.ts';
+import { newId } from '../../core/ids.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 
 export type Effect = 'flag' | 'hold' | 'block';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { IdParams, Nullable, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { IdParams, Nullable, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 
 const Decision = Strict({ id: Type.String(), status: Type.String(), lines: Type.Integer({ description: 'commission lines released or reversed' }) });

@@ -1,12 +1,12 @@
 import type { Db, Executor } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, invalidState, notFound } from '../../app/errors.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, invalidState, notFound } from '../../core/errors.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Ledger, Leg } from '../ledger/service.ts';
 import type { AuditService } from '../audit/service.ts';
-import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
+import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
-import { newId } from '../../lib/ids.ts';
+import { newId } from '../../core/ids.ts';
 import { riskRepo } from './repo.ts';
 
 export interface RiskEventView {

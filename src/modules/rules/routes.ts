@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { Strict, Timestamp, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { Strict, Timestamp, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { Rates, SimulateBody, Simulation } from './schema.ts';
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Bp, Fen, Nullable, Strict } from '../../app/schema.ts';
+import { Bp, Fen, Nullable, Strict } from '../../core/schema.ts';
 import { TierSchema } from '../program/schema.ts';
 
 export const Rate = Type.Union([

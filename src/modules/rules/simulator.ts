@@ -1,8 +1,8 @@
 import type { Db } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, invalid } from '../../app/errors.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
-import { localDate } from '../../lib/time.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, invalid } from '../../core/errors.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
+import { localDate } from '../../core/time.ts';
 import { addDays, daysBetween, monthOf, parseDay, startOfLocalDay } from '../analytics/periods.ts';
 import { computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
 import type { ProgramService } from '../program/service.ts';

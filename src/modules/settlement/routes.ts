@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 
 const Statement = Strict({

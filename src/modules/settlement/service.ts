@@ -1,11 +1,11 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, invalid, invalidState, notFound } from '../../app/errors.ts';
-import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, invalid, invalidState, notFound } from '../../core/errors.ts';
+import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { StatementsTable } from '../../db/schema.ts';
-import { newId } from '../../lib/ids.ts';
+import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { CommissionsService } from '../commissions/service.ts';
 import type { JournalInput, Ledger, Leg } from '../ledger/service.ts';

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { IdParams, Nullable, Strict, Text, Timestamp, errors } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { IdParams, Nullable, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
-import { API_KEY_SCOPES } from '../../app/principal.ts';
+import { API_KEY_SCOPES } from '../../core/principal.ts';
 
 const Scope = Type.Union(API_KEY_SCOPES.map((s) => Type.Literal(s)), {
   description: 'what the key may do: full (everything an owner may), read (reads, as an auditor), orders (orders and their events only)',

@@ -1,10 +1,10 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, invalid, notFound } from '../../app/errors.ts';
-import { requirePermission, tenantOf, type Principal } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, invalid, notFound } from '../../core/errors.ts';
+import { requirePermission, tenantOf, type Principal } from '../../core/principal.ts';
 import type { ApiKeyScope } from '../../db/schema.ts';
-import { newId, ulid } from '../../lib/ids.ts';
+import { newId, ulid } from '../../core/ids.ts';
 import { randomToken, safeEqual, sha256Hex } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/service.ts';
 import { tenantsRepo } from './repo.ts';

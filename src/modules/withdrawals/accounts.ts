@@ -1,11 +1,11 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, invalid, invalidState, notFound } from '../../app/errors.ts';
-import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, invalid, invalidState, notFound } from '../../core/errors.ts';
+import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
 import { maskTail } from '../../lib/crypto.ts';
-import { newId } from '../../lib/ids.ts';
+import { newId } from '../../core/ids.ts';
 import type { PayoutAccount } from '../../adapters/payout/index.ts';
 import type { AuditService } from '../audit/service.ts';
 

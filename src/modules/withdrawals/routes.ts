@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../app/http.ts';
-import { AppError } from '../../app/errors.ts';
-import { Fen, IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../app/schema.ts';
+import { actor, type App } from '../../core/route.ts';
+import { AppError } from '../../core/errors.ts';
+import { Fen, IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../core/schema.ts';
 import type { Services } from '../../app/services.ts';
 import { CallbackRejected } from '../../adapters/payout/index.ts';
-import { requirePermission, tenantOf } from '../../app/principal.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { renderBankBatchFile, type BankBatchLine } from '../../adapters/payout/index.ts';
 
 const Channel = Type.Union([Type.Literal('manual'), Type.Literal('alipay'), Type.Literal('wechat'), Type.Literal('bank')]);

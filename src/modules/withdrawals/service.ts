@@ -1,13 +1,13 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Actor, Clock } from '../../app/context.ts';
-import { AppError, conflict, invalid, invalidState, notFound } from '../../app/errors.ts';
-import { actorOf, requirePermission, tenantOf } from '../../app/principal.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, conflict, invalid, invalidState, notFound } from '../../core/errors.ts';
+import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { PayoutState, PayoutsTable, WithdrawalChannel, WithdrawalsTable } from '../../db/schema.ts';
-import { newId, ulid } from '../../lib/ids.ts';
+import { newId, ulid } from '../../core/ids.ts';
 import { requestHash } from '../../lib/hash.ts';
-import { localDate } from '../../lib/time.ts';
+import { localDate } from '../../core/time.ts';
 import type { PayoutChannels, PayoutOutcome, PayoutResult } from '../../adapters/payout/index.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Ledger } from '../ledger/service.ts';

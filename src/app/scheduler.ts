@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Services } from '../app/services.ts';
+import type { Services } from './services.ts';
 import { sql } from 'kysely';
-import { ulid } from '../lib/ids.ts';
-import { isDatabaseUnavailable } from '../app/errors.ts';
+import { ulid } from '../core/ids.ts';
+import { isDatabaseUnavailable } from '../core/errors.ts';
 
 export type JobName = 'auto-receive' | 'settlement' | 'payouts' | 'maintenance' | 'documents';
 export type JobOutcome = 'done' | 'skipped' | 'failed';

@@ -1,5 +1,5 @@
 import { Type, type TObject, type TProperties, type TSchema, type ObjectOptions } from '@sinclair/typebox';
-import { BIDI_CONTROLS_CLASS } from '../lib/text.ts';
+import { BIDI_CONTROLS_CLASS } from './text.ts';
 
 /**
  * Building blocks for route schemas. Each route schema is defined once: it validates, strips

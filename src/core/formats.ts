@@ -1,8 +1,8 @@
 import type { Ajv, SchemaValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
-import { holdsBidiControl } from '../lib/text.ts';
-import { isValidTimeZone } from '../lib/time.ts';
+import { holdsBidiControl } from './text.ts';
+import { isValidTimeZone } from './time.ts';
 
 /**
  * The years a timestamp may carry. RFC 3339 allows 0000–9999, but year 0 is 1 BC to PostgreSQL

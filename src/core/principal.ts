@@ -1,5 +1,7 @@
-import type { AdminRole } from '../db/schema.ts';
 import { AppError, forbidden } from './errors.ts';
+
+/** The console's roles; what each may do is ROLE_PERMISSIONS. */
+export type AdminRole = 'owner' | 'operator' | 'finance' | 'auditor';
 
 /** Who is calling. Every service call takes one first; nothing crosses tenants. */
 export type Principal =

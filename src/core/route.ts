@@ -1,0 +1,44 @@
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AppError } from './errors.ts';
+import type { Permission, Principal } from './principal.ts';
+import type { Actor } from './context.ts';
+
+/**
+ * What a module's routes need of the HTTP layer: the app type they register on, the auth and
+ * permission every route declares, and the actor of a request. The HTTP layer itself (app/http.ts)
+ * checks them; modules never import it.
+ */
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** Who may call a route: the platform root token, a tenant's key or session, a distributor, anyone. */
+export type AuthMode = 'root' | 'tenant' | 'distributor' | 'tenant_or_distributor' | 'public';
+
+/**
+ * What a tenant caller (API key or console session) needs to use a route: a permission of
+ * principal.ts's role table, or 'any' for what every session may do (log out). Checked here before
+ * the body is read, and again by the service; a distributor on a tenant_or_distributor route is
+ * scoped to its own rows by the service instead. Published as `x-permission` in the OpenAPI.
+ */
+export type RoutePermission = Permission | 'any';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+    permission?: RoutePermission;
+  }
+}
+
+export interface Authenticator {
+  authenticate(token: string): Promise<Principal | null>;
+}
+
+export function actor(req: FastifyRequest): Actor {
+  if (!req.principal) throw new AppError('unauthorized', 'missing or invalid credentials');
+  return { principal: req.principal, requestId: req.id };
+}
+

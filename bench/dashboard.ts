@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.ts';
-import { localDate } from '../src/lib/time.ts';
+import { localDate } from '../src/core/time.ts';
 import { daysBetween } from '../src/modules/analytics/periods.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { intOption, listOption, parseArgs } from './lib/args.ts';

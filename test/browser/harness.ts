@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { systemClock } from '../../src/app/context.ts';
+import { systemClock } from '../../src/core/context.ts';
 import type { ServerOverrides } from '../../src/app/server.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 

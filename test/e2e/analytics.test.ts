@@ -10,7 +10,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { rollupBreaks } from '../support/analytics.ts';
-import type { ManualClock } from '../../src/app/context.ts';
+import type { ManualClock } from '../../src/core/context.ts';
 
 let t: TestServer;
 beforeAll(async () => { t = await startTestServer(); });

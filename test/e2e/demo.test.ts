@@ -3,7 +3,7 @@
  * shop like any other, its ledger whole, its figures consistent, its owner able to sign in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/app/context.ts';
+import { ManualClock } from '../../src/core/context.ts';
 import { seedDemo } from '../../src/cli/demo.ts';
 import { createProgress } from '../../src/cli/progress.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';

@@ -342,7 +342,7 @@ describe('bindings', () => {
     await t.call('PUT', '/v1/program', { token: key, body: { binding: { mode: 'rebindable', rebind_after_days: 30 } } });
     expect((await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'cx', invite_code: a.invite_code } })).statusCode).toBe(201);
     expect((await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'cx', invite_code: b.invite_code } })).statusCode).toBe(409);
-    (t.clock as import('../../src/app/context.ts').ManualClock).advance(31 * 86400_000);
+    (t.clock as import('../../src/core/context.ts').ManualClock).advance(31 * 86400_000);
     const re = await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'cx', invite_code: b.invite_code } });
     expect(re.statusCode).toBe(201);
     expect(re.data.distributor_id).toBe(b.id);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { ManualClock } from '../../src/app/context.ts';
+import { ManualClock } from '../../src/core/context.ts';
 import { createPayoutChannels } from '../../src/adapters/payout/index.ts';
 import { generateRsaKeyPair } from '../support/providers/pki.ts';
 import { WechatPaySimulator, type WechatFault, type WechatOutcome } from '../support/providers/wechat-server.ts';

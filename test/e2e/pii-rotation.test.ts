@@ -16,7 +16,7 @@ import { SignJWT } from 'jose';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ManualClock } from '../../src/app/context.ts';
+import type { ManualClock } from '../../src/core/context.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { createKeyRing } from '../../src/lib/crypto.ts';

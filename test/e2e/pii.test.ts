@@ -11,7 +11,7 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManualClock } from '../../src/app/context.ts';
+import type { ManualClock } from '../../src/core/context.ts';
 import { idNumberCheckChar } from '../../src/modules/pii/idnumber.ts';
 import { ROOT_TOKEN, startTestServer, type TestServer } from '../support/server.ts';
 import { applyInPortal } from '../support/portal.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManualClock } from '../../src/app/context.ts';
+import type { ManualClock } from '../../src/core/context.ts';
 import { createHttp } from '../../src/app/http.ts';
 import { registerWeb } from '../../src/app/web.ts';
 import { fitText, posterSvg, sniffImage, xmlText } from '../../src/modules/portal/poster.ts';

@@ -16,13 +16,13 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { ManualClock } from '../../src/app/context.ts';
+import { ManualClock } from '../../src/core/context.ts';
 import { createPayoutChannels } from '../../src/adapters/payout/index.ts';
 import { generateRsaKeyPair } from '../support/providers/pki.ts';
 import { WechatPaySimulator } from '../support/providers/wechat-server.ts';
 import { WITHOUT_LIBREOFFICE, parseCsv, percentTextToBp, readXlsxWithLibreOffice, yuanTextToFen } from '../../src/lib/export/testing.ts';
 import { guardFormula, xlsxText } from '../../src/lib/export/format.ts';
-import { localDate } from '../../src/lib/time.ts';
+import { localDate } from '../../src/core/time.ts';
 import { inSnapshot, snapshotRows } from '../../src/modules/exports/snapshot.ts';
 import { download, postingsOf, smallTenant } from '../support/reconciliation.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import type { ManualClock } from '../../src/app/context.ts';
+import type { ManualClock } from '../../src/core/context.ts';
 
 let t: TestServer;
 beforeAll(async () => { t = await startTestServer(); });

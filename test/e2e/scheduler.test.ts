@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { ManualClock } from '../../src/app/context.ts';
+import { ManualClock } from '../../src/core/context.ts';
 import { latestBoundary, settlementDue } from '../../src/modules/settlement/service.ts';
 
 describe('settlement cycle boundaries (Asia/Shanghai, UTC+8)', () => {
@@ -113,7 +113,7 @@ describe('database maintenance (the embedded database has no autovacuum)', () =>
   afterAll(async () => { await t?.close(); });
 
   it('analyzes when due and vacuums when due, as a job with an outcome; not at all without the option', async () => {
-    const { createScheduler } = await import('../../src/jobs/scheduler.ts');
+    const { createScheduler } = await import('../../src/app/scheduler.ts');
     const lastAnalyze = async () => (await sql<{ at: Date | null }>`select greatest(last_analyze, last_autoanalyze) as at from pg_stat_user_tables where relname = 'order_items'`.execute(t.database.db)).rows[0]?.at ?? null;
     const without = createScheduler({ services: t.services, log: t.app.log });
     expect((await without.tick()).map((r) => r.job)).not.toContain('maintenance');

@@ -5,7 +5,7 @@ import {
   shopifyAmountRefund, shopifyExpectedOrder, shopifyFulfilled, shopifyLineRefund, shopifyPaidOrder, shopifySignature, wooExpectedOrder, wooOrder, wooSignature,
 } from '../support/webhooks.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
-import { ManualClock } from '../../src/app/context.ts';
+import { ManualClock } from '../../src/core/context.ts';
 
 let t: TestServer;
 beforeAll(async () => { t = await startTestServer(); });

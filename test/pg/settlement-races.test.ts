@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { ManualClock } from '../../src/app/context.ts';
+import { ManualClock } from '../../src/core/context.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
 
 describe.skipIf(!onPostgres())('settlement and withdrawal races on PostgreSQL', () => {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
-import type { Actor } from '../../src/app/context.ts';
+import type { Actor } from '../../src/core/context.ts';
 import type { CreateOrderBody, OrderEventBody } from '../../src/modules/orders/schema.ts';
 
 /**

@@ -16,8 +16,8 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_STATUS } from '../../src/app/errors.ts';
-import { MAX_FEN } from '../../src/app/schema.ts';
+import { ERROR_STATUS } from '../../src/core/errors.ts';
+import { MAX_FEN } from '../../src/core/schema.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
 import { onPostgres } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';

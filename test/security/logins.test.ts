@@ -4,7 +4,7 @@
  * one X-Forwarded-For names, and only when FENXIAO_TRUST_PROXY says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManualClock } from '../../src/app/context.ts';
+import type { ManualClock } from '../../src/core/context.ts';
 import { ACCOUNT_LOCKOUT, LOGIN_FAILURE_LIMITS } from '../../src/modules/admin/throttle.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { applyInPortal } from '../support/portal.ts';

@@ -9,7 +9,7 @@
  * that allowed it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/app/context.ts';
+import { ManualClock } from '../../src/core/context.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { moneyTenant, type MoneyTenant } from '../support/money.ts';
 

@@ -5,7 +5,7 @@
  * application, or through a merchant backend relaying its users' requests).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManualClock } from '../../src/app/context.ts';
+import type { ManualClock } from '../../src/core/context.ts';
 import { applyInPortal } from '../support/portal.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 

@@ -9,9 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManualClock } from '../../src/app/context.ts';
-import { ERROR_STATUS } from '../../src/app/errors.ts';
-import { roleHas, scopeHas, type ApiKeyScope, type Permission } from '../../src/app/principal.ts';
+import type { ManualClock } from '../../src/core/context.ts';
+import { ERROR_STATUS } from '../../src/core/errors.ts';
+import { roleHas, scopeHas, type ApiKeyScope, type Permission } from '../../src/core/principal.ts';
 import { ARTIFACTS } from '../support/global-setup.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { deref, operationsOf, type Json, type OpenApiDoc, type Operation } from './openapi.ts';

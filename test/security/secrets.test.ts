@@ -9,7 +9,7 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/app/context.ts';
+import { ManualClock } from '../../src/core/context.ts';
 import { createPayoutChannels } from '../../src/adapters/payout/index.ts';
 import { WechatPaySimulator } from '../support/providers/wechat-server.ts';
 import { ROOT_TOKEN, startTestServer, type TestServer } from '../support/server.ts';

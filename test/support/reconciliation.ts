@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/database.ts';
-import { newId } from '../../src/lib/ids.ts';
+import { newId } from '../../src/core/ids.ts';
 import type { TestServer } from './server.ts';
 
 export interface SmallTenant {

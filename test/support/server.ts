@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import type { LightMyRequestResponse } from 'fastify';
 import { loadConfig, type Config } from '../../src/app/config.ts';
-import { ManualClock, type Clock } from '../../src/app/context.ts';
+import { ManualClock, type Clock } from '../../src/core/context.ts';
 import { buildServer, type Server, type ServerOverrides } from '../../src/app/server.ts';
 import type { Database } from '../../src/db/database.ts';
 import { openTestDatabase } from './db.ts';

@@ -3,7 +3,7 @@ import {
   AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, DashboardOutlined, FileSearchOutlined, KeyOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
   SettingOutlined, ShoppingOutlined, SolutionOutlined, TeamOutlined, WalletOutlined,
 } from '@ant-design/icons';
-import type { Permission } from '../../../src/app/principal.ts';
+import type { Permission } from '../../../src/core/principal.ts';
 import type { MessageKey } from './messages.ts';
 
 export interface NavEntry {

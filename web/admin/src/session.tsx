@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { roleHas, type Permission } from '../../../src/app/principal.ts';
+import { roleHas, type Permission } from '../../../src/core/principal.ts';
 import { createApiClient, type ApiClient } from '../../shared/api.ts';
 import type { AdminUser, LoginResponse } from '../../shared/types.ts';
 

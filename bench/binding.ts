@@ -51,10 +51,21 @@ interface Row {
   throughput: number;
 }
 
-interface RunInfo { db: DbKind; size: number; seedMs: number; indexMs: number; serverRssMiB: number | undefined; maxDepth: number; explain: string[] }
+interface RunInfo {
+  db: DbKind;
+  size: number;
+  seedMs: number;
+  indexMs: number;
+  serverRssMiB: number | undefined;
+  maxDepth: number;
+  explain: string[];
+}
 
 /** The seeded tree: contiguous index ranges per level; index i has id dst_<i padded>. */
-interface Tree { levels: { start: number; end: number }[]; size: number }
+interface Tree {
+  levels: { start: number; end: number }[];
+  size: number;
+}
 
 const seedId = (i: number) => `dst_${String(i).padStart(26, '0')}`;
 const SQL_ID = (col: string) => sql.raw(`'dst_' || lpad((${col})::text, 26, '0')`);
@@ -137,7 +148,9 @@ async function seed(database: Database, tenantId: string, tree: Tree, kind: DbKi
   }
   await sql`analyze distributors`.execute(db);
   const indexMs = ip.finish(built);
-  log(`seeded ${tree.size.toLocaleString('en-US')} distributors in ${formatDuration(seedMs)}, indexes in ${formatDuration(indexMs)} (total ${formatDuration(nowMs() - started)})`);
+  log(
+    `seeded ${tree.size.toLocaleString('en-US')} distributors in ${formatDuration(seedMs)}, indexes in ${formatDuration(indexMs)} (total ${formatDuration(nowMs() - started)})`,
+  );
   return { seedMs, indexMs };
 }
 
@@ -151,12 +164,36 @@ async function explain(database: Database, tenantId: string, tree: Tree): Promis
   const deep = seedId(tree.size);
   const deepRow = await db.selectFrom('distributors').select('ancestors').where('id', '=', deep).executeTakeFirstOrThrow();
   const queries: { label: string; expect: RegExp; q: ReturnType<typeof sql> }[] = [
-    { label: 'downline level 1', expect: /distributors_level1/, q: sql`select * from distributors where tenant_id = ${tenantId} and referrer_id = ${root} order by id limit 51` },
-    { label: 'downline level 2', expect: /distributors_level2/, q: sql`select * from distributors where tenant_id = ${tenantId} and ancestors[2] = ${root} order by id limit 51` },
-    { label: 'downline level 3', expect: /distributors_level3/, q: sql`select * from distributors where tenant_id = ${tenantId} and ancestors[3] = ${root} order by id limit 51` },
-    { label: 'count level 2', expect: /distributors_level2/, q: sql`select count(*) from distributors where tenant_id = ${tenantId} and ancestors[2] = ${root}` },
-    { label: 'upline (id in ancestors)', expect: /distributors_pkey/, q: sql`select * from distributors where tenant_id = ${tenantId} and id in (${sql.join(deepRow.ancestors.length ? deepRow.ancestors : [root])})` },
-    { label: 'team total (ancestors @>)', expect: /distributors_subtree/, q: sql`select count(*) from distributors where tenant_id = ${tenantId} and ancestors @> array[${root}]::text[]` },
+    {
+      label: 'downline level 1',
+      expect: /distributors_level1/,
+      q: sql`select * from distributors where tenant_id = ${tenantId} and referrer_id = ${root} order by id limit 51`,
+    },
+    {
+      label: 'downline level 2',
+      expect: /distributors_level2/,
+      q: sql`select * from distributors where tenant_id = ${tenantId} and ancestors[2] = ${root} order by id limit 51`,
+    },
+    {
+      label: 'downline level 3',
+      expect: /distributors_level3/,
+      q: sql`select * from distributors where tenant_id = ${tenantId} and ancestors[3] = ${root} order by id limit 51`,
+    },
+    {
+      label: 'count level 2',
+      expect: /distributors_level2/,
+      q: sql`select count(*) from distributors where tenant_id = ${tenantId} and ancestors[2] = ${root}`,
+    },
+    {
+      label: 'upline (id in ancestors)',
+      expect: /distributors_pkey/,
+      q: sql`select * from distributors where tenant_id = ${tenantId} and id in (${sql.join(deepRow.ancestors.length ? deepRow.ancestors : [root])})`,
+    },
+    {
+      label: 'team total (ancestors @>)',
+      expect: /distributors_subtree/,
+      q: sql`select count(*) from distributors where tenant_id = ${tenantId} and ancestors @> array[${root}]::text[]`,
+    },
   ];
   const out: string[] = [];
   for (const { label, expect, q } of queries) {
@@ -169,7 +206,10 @@ async function explain(database: Database, tenantId: string, tree: Tree): Promis
   return out;
 }
 
-async function createDatabase(kind: DbKind, size: number): Promise<{ env: Record<string, string>; open: () => Promise<Database>; drop: () => Promise<void>; where: string }> {
+async function createDatabase(
+  kind: DbKind,
+  size: number,
+): Promise<{ env: Record<string, string>; open: () => Promise<Database>; drop: () => Promise<void>; where: string }> {
   if (kind === 'postgres') {
     const base = process.env.DATABASE_URL;
     if (!base) throw new Error('--db postgres needs DATABASE_URL');
@@ -192,7 +232,9 @@ async function createDatabase(kind: DbKind, size: number): Promise<{ env: Record
     env: { FENXIAO_DATA_DIR: dataDir },
     open: () => openDatabase({ dataDir }),
     where: dataDir,
-    drop: async () => { fs.rmSync(dataDir, { recursive: true, force: true }); },
+    drop: async () => {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -202,7 +244,11 @@ function rowOf(db: DbKind, size: number, op: string, r: LoadResult): Row {
   return { db, size, op, count: r.latencies.length, errors: r.errors, p50: s.p50, p99: s.p99, throughput: (r.latencies.length * 1000) / r.elapsedMs };
 }
 
-async function runOne(kind: DbKind, size: number, o: { depth: number; registrations: number; samples: number; concurrency: number; readConcurrency: number; keep: boolean }): Promise<{ rows: Row[]; info: RunInfo }> {
+async function runOne(
+  kind: DbKind,
+  size: number,
+  o: { depth: number; registrations: number; samples: number; concurrency: number; readConcurrency: number; keep: boolean },
+): Promise<{ rows: Row[]; info: RunInfo }> {
   log(`\n== ${kind}, ${size.toLocaleString('en-US')} distributors`);
   const target = await createDatabase(kind, size);
   const rootToken = `bench-${randomBytes(16).toString('hex')}`;
@@ -211,9 +257,13 @@ async function runOne(kind: DbKind, size: number, o: { depth: number; registrati
   try {
     // 1. The server migrates the fresh database and creates the tenant, as in production.
     let server = await startServer(env);
-    const t = await fetch(`${server.url}/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bench' }) });
+    const t = await fetch(`${server.url}/v1/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rootToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Bench' }),
+    });
     if (t.status !== 201) throw new Error(`tenant: ${t.status} ${await t.text()}`);
-    const tenant = await t.json() as { id: string; api_key: string };
+    const tenant = (await t.json()) as { id: string; api_key: string };
     await server.stop();
 
     // 2. Seed the tree directly, then look at the plans.
@@ -238,7 +288,11 @@ async function runOne(kind: DbKind, size: number, o: { depth: number; registrati
     const runId = Date.now().toString(36);
     const register = (prefix: string) => (i: number) => ({
       url: `${server.url}/v1/distributors`,
-      init: { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ external_id: `${prefix}-${runId}-${i}`, name: `Bench ${i}`, referrer_code: seedCode(rand(1, size)) }) },
+      init: {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ external_id: `${prefix}-${runId}-${i}`, name: `Bench ${i}`, referrer_code: seedCode(rand(1, size)) }),
+      },
     });
     await closedLoop({ total: 100, concurrency: o.concurrency, request: register('warm') });
     const rp = progress(`  registrations`, o.registrations);
@@ -262,7 +316,12 @@ async function runOne(kind: DbKind, size: number, o: { depth: number; registrati
     for (const r of reads) {
       await closedLoop({ total: 50, concurrency: o.readConcurrency, request: () => ({ url: server.url + r.url(), init: { headers: auth } }) });
       const pr = progress(`  ${r.op}`, o.samples);
-      const res = await closedLoop({ total: o.samples, concurrency: o.readConcurrency, request: () => ({ url: server.url + r.url(), init: { headers: auth } }), onProgress: (n) => pr.update(n) });
+      const res = await closedLoop({
+        total: o.samples,
+        concurrency: o.readConcurrency,
+        request: () => ({ url: server.url + r.url(), init: { headers: auth } }),
+        onProgress: (n) => pr.update(n),
+      });
       pr.finish();
       rows.push(rowOf(kind, size, `${r.op} (c=${o.readConcurrency})`, res));
     }
@@ -278,7 +337,14 @@ async function runOne(kind: DbKind, size: number, o: { depth: number; registrati
 export async function main(argv: string[]): Promise<void> {
   const { options } = parseArgs(argv);
   const dbOpt = options.get('db') ?? (process.env.DATABASE_URL ? 'both' : 'pglite');
-  const dbs: DbKind[] = dbOpt === 'both' ? ['pglite', 'postgres'] : dbOpt === 'pglite' || dbOpt === 'postgres' ? [dbOpt] : (() => { throw new Error(`--db must be pglite, postgres or both, got ${dbOpt}`); })();
+  const dbs: DbKind[] =
+    dbOpt === 'both'
+      ? ['pglite', 'postgres']
+      : dbOpt === 'pglite' || dbOpt === 'postgres'
+        ? [dbOpt]
+        : (() => {
+            throw new Error(`--db must be pglite, postgres or both, got ${dbOpt}`);
+          })();
   const sizes = listOption(options, 'sizes', ['100000', '1000000']).map((s) => {
     const n = Number(s.replace(/_/g, ''));
     if (!Number.isInteger(n) || n < 10) throw new Error(`bad size ${s}`);
@@ -292,7 +358,9 @@ export async function main(argv: string[]): Promise<void> {
     readConcurrency: intOption(options, 'read-concurrency', 4),
     keep: options.has('keep'),
   };
-  log(`binding bench: db ${dbs.join(', ')}; sizes ${sizes.map((s) => s.toLocaleString('en-US')).join(', ')}; ${os.cpus().length} cpus, node ${process.version}`);
+  log(
+    `binding bench: db ${dbs.join(', ')}; sizes ${sizes.map((s) => s.toLocaleString('en-US')).join(', ')}; ${os.cpus().length} cpus, node ${process.version}`,
+  );
 
   const rows: Row[] = [];
   const infos: RunInfo[] = [];
@@ -304,50 +372,66 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
 
-  printTable('Seeding (set-based SQL, secondary indexes rebuilt after the load)', [
-    { header: 'database', value: (i: RunInfo) => i.db },
-    { header: 'distributors', value: (i) => int(i.size), align: 'right' },
-    { header: 'levels', value: (i) => i.maxDepth, align: 'right' },
-    { header: 'rows', value: (i) => formatDuration(i.seedMs), align: 'right' },
-    { header: 'indexes', value: (i) => formatDuration(i.indexMs), align: 'right' },
-    { header: 'rows/s', value: (i) => int((i.size * 1000) / i.seedMs), align: 'right' },
-    { header: 'server peak RSS MiB', value: (i) => (i.serverRssMiB === undefined ? '-' : int(i.serverRssMiB)), align: 'right' },
-  ], infos);
+  printTable(
+    'Seeding (set-based SQL, secondary indexes rebuilt after the load)',
+    [
+      { header: 'database', value: (i: RunInfo) => i.db },
+      { header: 'distributors', value: (i) => int(i.size), align: 'right' },
+      { header: 'levels', value: (i) => i.maxDepth, align: 'right' },
+      { header: 'rows', value: (i) => formatDuration(i.seedMs), align: 'right' },
+      { header: 'indexes', value: (i) => formatDuration(i.indexMs), align: 'right' },
+      { header: 'rows/s', value: (i) => int((i.size * 1000) / i.seedMs), align: 'right' },
+      { header: 'server peak RSS MiB', value: (i) => (i.serverRssMiB === undefined ? '-' : int(i.serverRssMiB)), align: 'right' },
+    ],
+    infos,
+  );
 
-  printTable('Requests over HTTP to a real fenxiao serve process (latency in ms, send to end of body)', [
-    { header: 'database', value: (r: Row) => r.db },
-    { header: 'distributors', value: (r) => int(r.size), align: 'right' },
-    { header: 'operation', value: (r) => r.op },
-    { header: 'count', value: (r) => int(r.count), align: 'right' },
-    { header: 'errors', value: (r) => r.errors, align: 'right' },
-    { header: 'p50', value: (r) => ms(r.p50), align: 'right' },
-    { header: 'p99', value: (r) => ms(r.p99), align: 'right' },
-    { header: 'req/s', value: (r) => int(r.throughput), align: 'right' },
-  ], rows);
+  printTable(
+    'Requests over HTTP to a real fenxiao serve process (latency in ms, send to end of body)',
+    [
+      { header: 'database', value: (r: Row) => r.db },
+      { header: 'distributors', value: (r) => int(r.size), align: 'right' },
+      { header: 'operation', value: (r) => r.op },
+      { header: 'count', value: (r) => int(r.count), align: 'right' },
+      { header: 'errors', value: (r) => r.errors, align: 'right' },
+      { header: 'p50', value: (r) => ms(r.p50), align: 'right' },
+      { header: 'p99', value: (r) => ms(r.p99), align: 'right' },
+      { header: 'req/s', value: (r) => int(r.throughput), align: 'right' },
+    ],
+    rows,
+  );
 
   // Ratios: PGlite against PostgreSQL at each size, and each database's largest size against its smallest.
   const find = (db: DbKind, size: number, op: string) => rows.find((r) => r.db === db && r.size === size && r.op === op);
   const ops = [...new Set(rows.map((r) => r.op))];
   if (dbs.length === 2) {
     const ratioRows = sizes.flatMap((size) => ops.map((op) => ({ size, op, a: find('pglite', size, op), b: find('postgres', size, op) })));
-    printTable('PGlite / PostgreSQL (above 1: PGlite slower; throughput: PostgreSQL / PGlite)', [
-      { header: 'distributors', value: (r: (typeof ratioRows)[number]) => int(r.size), align: 'right' },
-      { header: 'operation', value: (r) => r.op },
-      { header: 'p50 ×', value: (r) => (r.a && r.b ? (r.a.p50 / r.b.p50).toFixed(2) : '-'), align: 'right' },
-      { header: 'p99 ×', value: (r) => (r.a && r.b ? (r.a.p99 / r.b.p99).toFixed(2) : '-'), align: 'right' },
-      { header: 'req/s ×', value: (r) => (r.a && r.b ? (r.b.throughput / r.a.throughput).toFixed(2) : '-'), align: 'right' },
-    ], ratioRows);
+    printTable(
+      'PGlite / PostgreSQL (above 1: PGlite slower; throughput: PostgreSQL / PGlite)',
+      [
+        { header: 'distributors', value: (r: (typeof ratioRows)[number]) => int(r.size), align: 'right' },
+        { header: 'operation', value: (r) => r.op },
+        { header: 'p50 ×', value: (r) => (r.a && r.b ? (r.a.p50 / r.b.p50).toFixed(2) : '-'), align: 'right' },
+        { header: 'p99 ×', value: (r) => (r.a && r.b ? (r.a.p99 / r.b.p99).toFixed(2) : '-'), align: 'right' },
+        { header: 'req/s ×', value: (r) => (r.a && r.b ? (r.b.throughput / r.a.throughput).toFixed(2) : '-'), align: 'right' },
+      ],
+      ratioRows,
+    );
   }
   if (sizes.length >= 2) {
     const lo = Math.min(...sizes);
     const hi = Math.max(...sizes);
     const scaleRows = dbs.flatMap((db) => ops.map((op) => ({ db, op, a: find(db, hi, op), b: find(db, lo, op) })));
-    printTable(`${int(hi)} / ${int(lo)} distributors (1.00: does not grow with the tree)`, [
-      { header: 'database', value: (r: (typeof scaleRows)[number]) => r.db },
-      { header: 'operation', value: (r) => r.op },
-      { header: 'p50 ×', value: (r) => (r.a && r.b ? (r.a.p50 / r.b.p50).toFixed(2) : '-'), align: 'right' },
-      { header: 'p99 ×', value: (r) => (r.a && r.b ? (r.a.p99 / r.b.p99).toFixed(2) : '-'), align: 'right' },
-    ], scaleRows);
+    printTable(
+      `${int(hi)} / ${int(lo)} distributors (1.00: does not grow with the tree)`,
+      [
+        { header: 'database', value: (r: (typeof scaleRows)[number]) => r.db },
+        { header: 'operation', value: (r) => r.op },
+        { header: 'p50 ×', value: (r) => (r.a && r.b ? (r.a.p50 / r.b.p50).toFixed(2) : '-'), align: 'right' },
+        { header: 'p99 ×', value: (r) => (r.a && r.b ? (r.a.p99 / r.b.p99).toFixed(2) : '-'), align: 'right' },
+      ],
+      scaleRows,
+    );
   }
   for (const i of infos) {
     process.stdout.write(`\nQuery plans, ${i.db}, ${int(i.size)} distributors (EXPLAIN ANALYZE on the root with the biggest team)\n`);

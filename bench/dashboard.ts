@@ -58,9 +58,37 @@ const GRADES = [
 ];
 /** Province prefixes with a weight (roughly where online shoppers are). */
 const PROVINCES: [string, number][] = [
-  ['44', 14], ['32', 9], ['33', 9], ['37', 7], ['11', 5], ['31', 5], ['41', 5], ['51', 5], ['42', 4], ['43', 4], ['35', 4], ['34', 3],
-  ['13', 3], ['50', 3], ['61', 3], ['36', 3], ['21', 3], ['45', 3], ['53', 2], ['12', 2], ['14', 2], ['52', 2], ['23', 2], ['22', 2],
-  ['15', 1], ['62', 1], ['65', 1], ['46', 1], ['64', 1], ['63', 1], ['54', 1],
+  ['44', 14],
+  ['32', 9],
+  ['33', 9],
+  ['37', 7],
+  ['11', 5],
+  ['31', 5],
+  ['41', 5],
+  ['51', 5],
+  ['42', 4],
+  ['43', 4],
+  ['35', 4],
+  ['34', 3],
+  ['13', 3],
+  ['50', 3],
+  ['61', 3],
+  ['36', 3],
+  ['21', 3],
+  ['45', 3],
+  ['53', 2],
+  ['12', 2],
+  ['14', 2],
+  ['52', 2],
+  ['23', 2],
+  ['22', 2],
+  ['15', 1],
+  ['62', 1],
+  ['65', 1],
+  ['46', 1],
+  ['64', 1],
+  ['63', 1],
+  ['54', 1],
 ];
 
 const SEED_ID = (col: string) => `'dst_' || lpad((${col})::text, 26, '0')`;
@@ -75,7 +103,8 @@ async function createDatabase(keepName?: string): Promise<Db> {
 
 async function api(server: ServerProcess, token: string, method: string, route: string, body?: unknown) {
   const res = await fetch(server.url + route, {
-    method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -93,19 +122,35 @@ async function step(c: pg.Client, label: string, text: string, params: unknown[]
 
 async function seed(c: pg.Client, tenantId: string, o: { distributors: number; orders: number }) {
   await c.query(`set synchronous_commit = off; set maintenance_work_mem = '1GB'; set work_mem = '256MB'; set session_replication_role = replica`);
-  const tables = ['distributors', 'orders', 'analytics_daily', 'analytics_segment_daily', 'analytics_segment_monthly',
-    'analytics_distributor_daily', 'analytics_distributor_monthly', 'analytics_distributor_activity'];
+  const tables = [
+    'distributors',
+    'orders',
+    'analytics_daily',
+    'analytics_segment_daily',
+    'analytics_segment_monthly',
+    'analytics_distributor_daily',
+    'analytics_distributor_monthly',
+    'analytics_distributor_activity',
+  ];
   const indexes = await dropSecondaryIndexes(c, tables);
   const started = nowMs();
 
   // ------------------------------------------------------------------------------ distributors
   const N = o.distributors;
   const roots = Math.max(1, Math.round(N / 100));
-  const levels = [[1, roots], [roots + 1, Math.round(N * 0.1)], [Math.round(N * 0.1) + 1, Math.round(N * 0.4)], [Math.round(N * 0.4) + 1, N]] as const;
+  const levels = [
+    [1, roots],
+    [roots + 1, Math.round(N * 0.1)],
+    [Math.round(N * 0.1) + 1, Math.round(N * 0.4)],
+    [Math.round(N * 0.4) + 1, N],
+  ] as const;
   const provinceCase = (() => {
     const total = PROVINCES.reduce((s, [, w]) => s + w, 0);
     let acc = 0;
-    return `case ${PROVINCES.map(([p, w]) => { acc += w; return `when h < ${(acc / total).toFixed(6)} then '${p}'`; }).join(' ')} else '44' end`;
+    return `case ${PROVINCES.map(([p, w]) => {
+      acc += w;
+      return `when h < ${(acc / total).toFixed(6)} then '${p}'`;
+    }).join(' ')} else '44' end`;
   })();
   const dp = progress('distributors', N);
   let done = 0;
@@ -114,7 +159,8 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
     for (let s = lo; s <= hi; s += chunk) {
       const e = Math.min(hi, s + chunk - 1);
       const parent = k === 0 ? null : levels[k - 1]!;
-      await c.query(`
+      await c.query(
+        `
         insert into distributors (id, tenant_id, external_id, name, invite_code, status, referrer_id, ancestors, grade_code, region_code, source, approved_at, created_at, updated_at)
         select ${SEED_ID('x.g')}, $1, 'seed-' || x.g, '分销商 ' || x.g, 'S' || upper(to_hex(x.g::bigint)) || 'Z',
                'active', ${parent ? 'p.id' : 'null'}, ${parent ? 'array[p.id] || p.ancestors' : `'{}'::text[]`},
@@ -125,7 +171,9 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
                        now() - make_interval(secs => floor(random() * 730 * 86400)::int) as joined,
                        ${parent ? `${parent[0]}::bigint + floor(power(random(), 2) * ${parent[1] - parent[0] + 1})::bigint` : 'null::bigint'} as pi
                   from (select g, random() as h from generate_series($2::bigint, $3::bigint) g) q offset 0) x
-          ${parent ? `join distributors p on p.id = ${SEED_ID('x.pi')}` : ''}`, [tenantId, s, e]);
+          ${parent ? `join distributors p on p.id = ${SEED_ID('x.pi')}` : ''}`,
+        [tenantId, s, e],
+      );
       done += e - s + 1;
       dp.update(done, `level ${k}`);
     }
@@ -143,7 +191,8 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
   const chunk = 250_000;
   for (let s = 1; s <= o.orders; s += chunk) {
     const e = Math.min(o.orders, s + chunk - 1);
-    await c.query(`
+    await c.query(
+      `
       insert into orders (id, tenant_id, external_id, request_hash, buyer_external_id, status, seller_id, chain, rule_version, attribution,
                           paid_fen, refunded_fen, paid_at, received_at, completed_at, created_at, updated_at)
       select 'ord_' || lpad(x.g::text, 26, '0'), $1, 'seed-' || x.g, 'seed', 'buyer-' || x.buyer,
@@ -165,14 +214,19 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
             from generate_series($2::bigint, $3::bigint) g
             offset 0
         ) x
-        left join distributors d on d.id = ${SEED_ID('x.si')}`, [tenantId, s, e, double11]);
+        left join distributors d on d.id = ${SEED_ID('x.si')}`,
+      [tenantId, s, e, double11],
+    );
     op.update(e);
   }
   op.finish(o.orders);
 
   // ------------------------------------------------------------------------------------ rollups
   log('rollups from the seeded orders:');
-  await step(c, 'each order\'s commission (seller and referrer at their grades\' rates)', `
+  await step(
+    c,
+    "each order's commission (seller and referrer at their grades' rates)",
+    `
     create unlogged table seed_lines as
     select o.id, (o.paid_at at time zone '${TZ}')::date as day, o.seller_id, o.chain[2] as upline, o.paid_fen as paid, o.paid_fen - o.refunded_fen as net,
            (o.refunded_fen > 0)::int as refunded_order, o.refunded_fen as refunded,
@@ -185,22 +239,42 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
       left join grades gs on gs.tenant_id = o.tenant_id and gs.code = s.grade_code
       left join distributors u on u.id = o.chain[2]
       left join grades gu on gu.tenant_id = o.tenant_id and gu.code = u.grade_code
-     where o.tenant_id = $1`, [tenantId]);
-  await step(c, 'analytics_distributor_daily', `
+     where o.tenant_id = $1`,
+    [tenantId],
+  );
+  await step(
+    c,
+    'analytics_distributor_daily',
+    `
     insert into analytics_distributor_daily (distributor_id, day, tenant_id, orders, sales_fen, commission_fen)
     select id, day, $1, sum(orders), sum(sales), sum(commission) from (
       select seller_id as id, day, 1 as orders, net as sales, c0 as commission from seed_lines where seller_id is not null
       union all
       select upline, day, 0, 0, c1 from seed_lines where upline is not null
-    ) x group by id, day`, [tenantId]);
-  await step(c, 'analytics_distributor_monthly', `
+    ) x group by id, day`,
+    [tenantId],
+  );
+  await step(
+    c,
+    'analytics_distributor_monthly',
+    `
     insert into analytics_distributor_monthly (distributor_id, month, tenant_id, orders, sales_fen, commission_fen)
     select distributor_id, date_trunc('month', day)::date, $1, sum(orders), sum(sales_fen), sum(commission_fen)
-      from analytics_distributor_daily where tenant_id = $1 group by 1, 2`, [tenantId]);
-  await step(c, 'analytics_distributor_activity', `
+      from analytics_distributor_daily where tenant_id = $1 group by 1, 2`,
+    [tenantId],
+  );
+  await step(
+    c,
+    'analytics_distributor_activity',
+    `
     insert into analytics_distributor_activity (distributor_id, tenant_id, last_order_day)
-    select seller_id, $1, max(day) from seed_lines where seller_id is not null group by seller_id`, [tenantId]);
-  await step(c, 'analytics_daily (8 slots a day)', `
+    select seller_id, $1, max(day) from seed_lines where seller_id is not null group by seller_id`,
+    [tenantId],
+  );
+  await step(
+    c,
+    'analytics_daily (8 slots a day)',
+    `
     insert into analytics_daily (tenant_id, day, slot, orders, gross_sales_fen, refunded_fen, refunds, commission_fen, commission_reversed_fen, new_distributors, last_order_distributors)
     select $1, coalesce(a.day, b.day), coalesce(a.slot, b.slot), coalesce(a.orders, 0), coalesce(a.gross, 0), coalesce(a.refunded, 0), coalesce(a.refunds, 0),
            coalesce(a.commission, 0), coalesce(a.reversed, 0), coalesce(b.new_distributors, 0), coalesce(h.n, 0)
@@ -210,9 +284,17 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
       full join (select (created_at at time zone '${TZ}')::date as day, (abs(hashtext(id)) % 8) as slot, count(*) as new_distributors
                    from distributors where tenant_id = $1 group by 1, 2) b on b.day = a.day and b.slot = a.slot
       left join (select last_order_day as day, 0 as slot, count(*) as n from analytics_distributor_activity where tenant_id = $1 group by 1) h
-        on h.day = coalesce(a.day, b.day) and h.slot = coalesce(a.slot, b.slot)`, [tenantId]);
-  for (const [table, period, trunc] of [['analytics_segment_daily', 'day', 'day'], ['analytics_segment_monthly', 'month', 'month']] as const) {
-    await step(c, `${table} (2 slots)`, `
+        on h.day = coalesce(a.day, b.day) and h.slot = coalesce(a.slot, b.slot)`,
+    [tenantId],
+  );
+  for (const [table, period, trunc] of [
+    ['analytics_segment_daily', 'day', 'day'],
+    ['analytics_segment_monthly', 'month', 'month'],
+  ] as const) {
+    await step(
+      c,
+      `${table} (2 slots)`,
+      `
       insert into ${table} (tenant_id, ${period}, grade_code, region_code, slot, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors)
       select $1, coalesce(a.p, b.p), coalesce(a.grade, b.grade), coalesce(a.city, b.city), coalesce(a.slot, b.slot),
              coalesce(a.orders, 0), coalesce(a.gross, 0), coalesce(a.refunded, 0), coalesce(a.commission, 0), coalesce(b.n, 0)
@@ -221,7 +303,9 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
         full join (select date_trunc('${trunc}', (created_at at time zone '${TZ}')::date)::date as p, grade_code as grade, left(region_code, 4) || '00' as city,
                           abs(hashtext(id)) % 2 as slot, count(*) as n
                      from distributors where tenant_id = $1 group by 1, 2, 3, 4) b
-          on b.p = a.p and b.grade = a.grade and b.city = a.city and b.slot = a.slot`, [tenantId]);
+          on b.p = a.p and b.grade = a.grade and b.city = a.city and b.slot = a.slot`,
+      [tenantId],
+    );
   }
   await c.query('drop table seed_lines');
   const seedMs = nowMs() - started;
@@ -231,13 +315,20 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
   await c.query('set session_replication_role = origin');
   for (const t of tables) await c.query(`vacuum analyze ${t}`);
   log(`vacuum analyze in ${formatDuration(nowMs() - vt)}`);
-  const sizes = await c.query<{ t: string; rows: string; size: string }>(`
+  const sizes = await c.query<{ t: string; rows: string; size: string }>(
+    `
     select c.relname as t, c.reltuples::bigint::text as rows, pg_size_pretty(pg_total_relation_size(c.oid)) as size
-      from pg_class c where c.relname = any($1) and c.relkind = 'r' order by c.relname`, [tables]);
+      from pg_class c where c.relname = any($1) and c.relkind = 'r' order by c.relname`,
+    [tables],
+  );
   return { seedMs, indexMs, sizes: sizes.rows };
 }
 
-interface Row { op: string; concurrency: number; r: PhaseResult }
+interface Row {
+  op: string;
+  concurrency: number;
+  r: PhaseResult;
+}
 
 export async function main(argv: string[]): Promise<void> {
   const { options } = parseArgs(argv);
@@ -268,7 +359,8 @@ export async function main(argv: string[]): Promise<void> {
       key = tenant.api_key as string;
       fs.writeFileSync(keyFile, key, { mode: 0o600 });
       await api(server, key, 'PUT', '/v1/program', { levels: 2, timezone: TZ });
-      for (const g of GRADES) await api(server, key, 'PUT', `/v1/grades/${g.code}`, { name: g.name, rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp });
+      for (const g of GRADES)
+        await api(server, key, 'PUT', `/v1/grades/${g.code}`, { name: g.name, rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp });
       await server.stop();
       server = undefined;
       const database = await openDatabase({ databaseUrl: target.url, poolSize: 1 });
@@ -297,7 +389,10 @@ export async function main(argv: string[]): Promise<void> {
       const end = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 0));
       return `from=${m.toISOString().slice(0, 10)}&to=${end.toISOString().slice(0, 10)}`;
     };
-    const random30 = () => { const end = dayBefore(today, Math.floor(Math.random() * 330)); return `from=${dayBefore(end, 29)}&to=${end}`; };
+    const random30 = () => {
+      const end = dayBefore(today, Math.floor(Math.random() * 330));
+      return `from=${dayBefore(end, 29)}&to=${end}`;
+    };
     const year = `from=${yearFrom}&to=${today}`;
     const ops: { op: string; url: () => string }[] = [
       { op: 'GET /health (baseline)', url: () => '/health' },
@@ -315,7 +410,9 @@ export async function main(argv: string[]): Promise<void> {
       { op: 'breakdown by grade, a random 30 days', url: () => `/v1/analytics/breakdown?by=grade&${random30()}` },
     ];
     const sample = await api(s, key, 'GET', `/v1/analytics/kpis?${year}`);
-    log(`the year's KPIs: ${int(sample.orders)} orders, sales ${int(sample.sales_fen / 100)} yuan, commission ${int(sample.commission_fen / 100)} yuan, ${int(sample.distributors)} distributors, ${int(sample.active_distributors)} active`);
+    log(
+      `the year's KPIs: ${int(sample.orders)} orders, sales ${int(sample.sales_fen / 100)} yuan, commission ${int(sample.commission_fen / 100)} yuan, ${int(sample.distributors)} distributors, ${int(sample.active_distributors)} active`,
+    );
     const top = await api(s, key, 'GET', `/v1/analytics/top?metric=sales&limit=10&${year}`);
     log(`top seller of the year: ${top.items[0]?.name} with ${int((top.items[0]?.sales_fen ?? 0) / 100)} yuan over ${int(top.items[0]?.orders ?? 0)} orders`);
 
@@ -335,25 +432,56 @@ export async function main(argv: string[]): Promise<void> {
     client.close();
 
     if (seedInfo) {
-      process.stdout.write(`\nSeeded ${int(o.distributors)} distributors and ${int(o.orders)} orders with their rollups in ${formatDuration(seedInfo.seedMs)}, indexes in ${formatDuration(seedInfo.indexMs)}\n`);
-      printTable('Tables', [
-        { header: 'table', value: (r: { t: string }) => r.t },
-        { header: 'rows', value: (r: { rows: string }) => int(Number(r.rows)), align: 'right' },
-        { header: 'size', value: (r: { size: string }) => r.size, align: 'right' },
-      ], seedInfo.sizes);
+      process.stdout.write(
+        `\nSeeded ${int(o.distributors)} distributors and ${int(o.orders)} orders with their rollups in ${formatDuration(seedInfo.seedMs)}, indexes in ${formatDuration(seedInfo.indexMs)}\n`,
+      );
+      printTable(
+        'Tables',
+        [
+          { header: 'table', value: (r: { t: string }) => r.t },
+          { header: 'rows', value: (r: { rows: string }) => int(Number(r.rows)), align: 'right' },
+          { header: 'size', value: (r: { size: string }) => r.size, align: 'right' },
+        ],
+        seedInfo.sizes,
+      );
     }
-    printTable('Dashboard queries over HTTP to a fenxiao serve process on PostgreSQL (closed loop; latency ms, send to end of body)', [
-      { header: 'query', value: (r: Row) => r.op },
-      { header: 'c', value: (r) => r.concurrency, align: 'right' },
-      { header: 'count', value: (r) => int(r.r.ok), align: 'right' },
-      { header: 'errors', value: (r) => r.r.errors, align: 'right' },
-      { header: 'p50', value: (r) => ms(summarize(r.r.latencies).p50), align: 'right' },
-      { header: 'p95', value: (r) => ms(percentile([...r.r.latencies].sort((a, b) => a - b), 95)), align: 'right' },
-      { header: 'p99', value: (r) => ms(summarize(r.r.latencies).p99), align: 'right' },
-      { header: 'max', value: (r) => ms(summarize(r.r.latencies).max), align: 'right' },
-      { header: 'req/s', value: (r) => int((r.r.ok * 1000) / r.r.elapsedMs), align: 'right' },
-      { header: 'p95 < 200 ms', value: (r) => (r.op.includes('baseline') ? '' : percentile([...r.r.latencies].sort((a, b) => a - b), 95) < 200 ? 'yes' : 'NO') },
-    ], rows);
+    printTable(
+      'Dashboard queries over HTTP to a fenxiao serve process on PostgreSQL (closed loop; latency ms, send to end of body)',
+      [
+        { header: 'query', value: (r: Row) => r.op },
+        { header: 'c', value: (r) => r.concurrency, align: 'right' },
+        { header: 'count', value: (r) => int(r.r.ok), align: 'right' },
+        { header: 'errors', value: (r) => r.r.errors, align: 'right' },
+        { header: 'p50', value: (r) => ms(summarize(r.r.latencies).p50), align: 'right' },
+        {
+          header: 'p95',
+          value: (r) =>
+            ms(
+              percentile(
+                [...r.r.latencies].sort((a, b) => a - b),
+                95,
+              ),
+            ),
+          align: 'right',
+        },
+        { header: 'p99', value: (r) => ms(summarize(r.r.latencies).p99), align: 'right' },
+        { header: 'max', value: (r) => ms(summarize(r.r.latencies).max), align: 'right' },
+        { header: 'req/s', value: (r) => int((r.r.ok * 1000) / r.r.elapsedMs), align: 'right' },
+        {
+          header: 'p95 < 200 ms',
+          value: (r) =>
+            r.op.includes('baseline')
+              ? ''
+              : percentile(
+                    [...r.r.latencies].sort((a, b) => a - b),
+                    95,
+                  ) < 200
+                ? 'yes'
+                : 'NO',
+        },
+      ],
+      rows,
+    );
     process.stdout.write(`\nserver peak RSS ${serverRss === undefined ? '-' : `${int(serverRss)} MiB`}; bench process peak RSS ${int(peakRssMiB())} MiB\n`);
   } finally {
     if (server) await server.stop();

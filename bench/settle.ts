@@ -32,7 +32,7 @@ export const usage = [
   '--reuse NAME                run on a database seeded before (with --keep); it must not have been settled',
   '--keep                      keep the database (prints its name)',
   '--seed-only                 seed and keep the database, without running (then --reuse NAME)',
-  '--cpu-prof DIR              write the server\'s V8 CPU profile into DIR',
+  "--cpu-prof DIR              write the server's V8 CPU profile into DIR",
 ].join('\n');
 
 const RATE_BP = 1000;
@@ -52,14 +52,24 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; l
   const N = o.distributors;
   const D = (col: string) => SEED('dst', col);
 
-  await step(c, 'distributors', `
+  await step(
+    c,
+    'distributors',
+    `
     insert into distributors (id, tenant_id, external_id, name, invite_code, status, grade_code, source, approved_at)
     select ${D('g')}, $1, 'seed-' || g, '分销商 ' || g, 'S' || upper(to_hex(g)) || 'Z', 'active', 'default', 'api', now()
-      from generate_series(1, $2::int) g`, [tenantId, N]);
-  await step(c, 'accounts (five each)', `
+      from generate_series(1, $2::int) g`,
+    [tenantId, N],
+  );
+  await step(
+    c,
+    'accounts (five each)',
+    `
     insert into accounts (id, tenant_id, owner_type, owner_id, purpose, cached, bounded)
     select 'acc_' || p.purpose || '_' || lpad(g::text, 26, '0'), $1, 'distributor', ${D('g')}, p.purpose, true, p.purpose <> 'withdrawable'
-      from generate_series(1, $2::int) g, unnest(array['pending', 'available', 'withdrawable', 'withdrawing', 'withdrawn']) as p(purpose)`, [tenantId, N]);
+      from generate_series(1, $2::int) g, unnest(array['pending', 'available', 'withdrawable', 'withdrawing', 'withdrawn']) as p(purpose)`,
+    [tenantId, N],
+  );
 
   // Orders, items and lines; line g belongs to distributor 1 + (g - 1) % N, so each has lines/N.
   const lp = progress('orders, items and lines', o.lines);
@@ -67,29 +77,44 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; l
   for (let s = 1; s <= o.lines; s += chunk) {
     const e = Math.min(o.lines, s + chunk - 1);
     await c.query('begin');
-    await c.query(`
+    await c.query(
+      `
       create temp table chunk on commit drop as
       select g, ${D(`1 + (g - 1) % ${N}`)} as seller, 1000 + floor(random() * 99000)::bigint as paid,
              now() - interval '40 days' - make_interval(secs => floor(random() * 86400 * 30)::int) as paid_at
-        from generate_series($1::bigint, $2::bigint) g`, [s, e]);
-    await c.query(`
+        from generate_series($1::bigint, $2::bigint) g`,
+      [s, e],
+    );
+    await c.query(
+      `
       insert into orders (id, tenant_id, external_id, request_hash, buyer_external_id, status, seller_id, chain, rule_version, attribution,
                           paid_fen, paid_at, shipped_at, received_at, completed_at, created_at, updated_at)
       select ${SEED('ord', 'g')}, $1, 'seed-' || g, 'seed', 'buyer-' || g, 'completed', seller, array[seller], 1, 'binding',
-             paid, paid_at, paid_at + interval '1 day', paid_at + interval '3 days', paid_at + interval '10 days', paid_at, paid_at from chunk`, [tenantId]);
-    await c.query(`
+             paid, paid_at, paid_at + interval '1 day', paid_at + interval '3 days', paid_at + interval '10 days', paid_at, paid_at from chunk`,
+      [tenantId],
+    );
+    await c.query(
+      `
       insert into order_items (id, tenant_id, order_id, position, sku, quantity, unit_price_fen, paid_fen)
-      select ${SEED('oit', 'g')}, $1, ${SEED('ord', 'g')}, 0, 'sku-' || (g % 500), 1, paid, paid from chunk`, [tenantId]);
-    await c.query(`
+      select ${SEED('oit', 'g')}, $1, ${SEED('ord', 'g')}, 0, 'sku-' || (g % 500), 1, paid, paid from chunk`,
+      [tenantId],
+    );
+    await c.query(
+      `
       insert into commissions (id, tenant_id, order_id, order_item_id, beneficiary_id, level, rule_version, rate_source, rate_kind, rate_bp,
                                beneficiary_grade, units, base_fen, original_base_fen, amount_fen, original_amount_fen, status, available_at, created_at)
       select ${SEED('cm', 'g')}, $1, ${SEED('ord', 'g')}, ${SEED('oit', 'g')}, seller, 0, 1, 'grade', 'percent', ${RATE_BP},
-             'default', 1, paid, paid, paid * ${RATE_BP} / 10000, paid * ${RATE_BP} / 10000, 'available', paid_at + interval '10 days', paid_at from chunk`, [tenantId]);
-    await c.query(`
+             'default', 1, paid, paid, paid * ${RATE_BP} / 10000, paid * ${RATE_BP} / 10000, 'available', paid_at + interval '10 days', paid_at from chunk`,
+      [tenantId],
+    );
+    await c.query(
+      `
       insert into journal_entries (id, tenant_id, kind, ref_type, ref_id, memo, created_at)
       select ${SEED('jea', 'g')}, $1, 'accrue', 'order', ${SEED('ord', 'g')}, 'seed-' || g, paid_at from chunk
       union all
-      select ${SEED('jem', 'g')}, $1, 'make_available', 'order', ${SEED('ord', 'g')}, null, paid_at + interval '10 days' from chunk`, [tenantId]);
+      select ${SEED('jem', 'g')}, $1, 'make_available', 'order', ${SEED('ord', 'g')}, null, paid_at + interval '10 days' from chunk`,
+      [tenantId],
+    );
     await c.query('commit');
     lp.update(e);
   }
@@ -97,12 +122,15 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; l
 
   // Postings, a slice of distributors at a time so each account's postings are in one statement
   // and balance_after is the running balance in posting id order (what ledger verify checks).
-  const expense = (await c.query<{ id: string }>(`select id from accounts where tenant_id = $1 and owner_id = 'tenant' and purpose = 'commission_expense'`, [tenantId])).rows[0]!.id;
+  const expense = (
+    await c.query<{ id: string }>(`select id from accounts where tenant_id = $1 and owner_id = 'tenant' and purpose = 'commission_expense'`, [tenantId])
+  ).rows[0]!.id;
   const pp = progress('postings (accrue: 2 legs, make available: 2 legs)', N);
   const slice = 10_000;
   for (let a = 1; a <= N; a += slice) {
     const b = Math.min(N, a + slice - 1);
-    await c.query(`
+    await c.query(
+      `
       insert into postings (journal_id, tenant_id, account_id, amount, party_id, commission_id, balance_after, created_at)
       select journal_id, $1, account_id, amount, party_id, commission_id,
              case when cached then sum(amount) over (partition by account_id order by seq) end, at
@@ -118,14 +146,21 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; l
               (3, ${SEED('jem', 'c.n')}, 'acc_available_' || lpad(c.d::text, 26, '0'), c.amount_fen, true, c.created_at + interval '10 days')
             ) as v(leg, journal_id, account_id, amount, cached, at)
         ) x
-       order by seq`, [tenantId, expense, `dst_${String(a).padStart(26, '0')}`, `dst_${String(b).padStart(26, '0')}`]);
+       order by seq`,
+      [tenantId, expense, `dst_${String(a).padStart(26, '0')}`, `dst_${String(b).padStart(26, '0')}`],
+    );
     pp.update(b);
   }
   pp.finish(N);
-  await step(c, 'cached balances', `
+  await step(
+    c,
+    'cached balances',
+    `
     update accounts a set balance = s.total, version = s.n
       from (select account_id, sum(amount) as total, count(*) as n from postings where tenant_id = $1 group by account_id) s
-     where a.id = s.account_id and a.cached`, [tenantId]);
+     where a.id = s.account_id and a.cached`,
+    [tenantId],
+  );
   const seedMs = nowMs() - started;
 
   const indexMs = await indexes.rebuild();
@@ -133,9 +168,12 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; l
   const vt = nowMs();
   for (const t of tables) await c.query(`vacuum analyze ${t}`);
   log(`vacuum analyze in ${formatDuration(nowMs() - vt)}`);
-  const sizes = await c.query<{ t: string; rows: string; size: string }>(`
+  const sizes = await c.query<{ t: string; rows: string; size: string }>(
+    `
     select c.relname as t, c.reltuples::bigint::text as rows, pg_size_pretty(pg_total_relation_size(c.oid)) as size
-      from pg_class c where c.relname = any($1) and c.relkind = 'r' order by c.relname`, [tables]);
+      from pg_class c where c.relname = any($1) and c.relkind = 'r' order by c.relname`,
+    [tables],
+  );
   return { seedMs, indexMs, sizes: sizes.rows };
 }
 
@@ -158,11 +196,18 @@ export async function main(argv: string[]): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-bench-settle-'));
   const rootToken = `bench-${randomBytes(16).toString('hex')}`;
   const keyFile = path.join(os.tmpdir(), `${name}.key`);
-  const env = { DATABASE_URL: url.toString(), FENXIAO_DATA_DIR: dataDir, FENXIAO_ROOT_TOKEN: rootToken, FENXIAO_MASTER_KEY: randomBytes(32).toString('base64') };
+  const env = {
+    DATABASE_URL: url.toString(),
+    FENXIAO_DATA_DIR: dataDir,
+    FENXIAO_ROOT_TOKEN: rootToken,
+    FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'),
+  };
   const call = async (server: ServerProcess, token: string, method: string, route: string, body?: unknown) => {
     const res = await fetch(server.url + route, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(3_600_000),
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(3_600_000),
     });
     const text = await res.text();
     if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 2000)}`);
@@ -204,7 +249,9 @@ export async function main(argv: string[]): Promise<void> {
       const c = new pg.Client({ connectionString: url.toString() });
       await c.connect();
       try {
-        const r = await c.query<{ purpose: string; s: string }>(`select purpose, sum(balance)::text as s from accounts where owner_type = 'distributor' and purpose in ('available', 'withdrawable') group by purpose`);
+        const r = await c.query<{ purpose: string; s: string }>(
+          `select purpose, sum(balance)::text as s from accounts where owner_type = 'distributor' and purpose in ('available', 'withdrawable') group by purpose`,
+        );
         const of = (p: string) => Number(r.rows.find((x) => x.purpose === p)?.s ?? 0);
         return { balances: { available_fen: of('available'), withdrawable_fen: of('withdrawable') } };
       } finally {
@@ -231,11 +278,15 @@ export async function main(argv: string[]): Promise<void> {
 
     if (seeded) {
       process.stdout.write(`\nSeeded in ${formatDuration(seeded.seedMs)}, indexes in ${formatDuration(seeded.indexMs)}\n`);
-      printTable('Tables', [
-        { header: 'table', value: (r: { t: string }) => r.t },
-        { header: 'rows', value: (r: { rows: string }) => int(Number(r.rows)), align: 'right' },
-        { header: 'size', value: (r: { size: string }) => r.size, align: 'right' },
-      ], seeded.sizes);
+      printTable(
+        'Tables',
+        [
+          { header: 'table', value: (r: { t: string }) => r.t },
+          { header: 'rows', value: (r: { rows: string }) => int(Number(r.rows)), align: 'right' },
+          { header: 'size', value: (r: { size: string }) => r.size, align: 'right' },
+        ],
+        seeded.sizes,
+      );
     }
     const rows = [
       { what: 'POST /v1/settlements/run', value: `${(runMs / 1000).toFixed(1)} s (target < 60 s: ${runMs < 60_000 ? 'met' : 'NOT met'})` },
@@ -245,13 +296,22 @@ export async function main(argv: string[]): Promise<void> {
       { what: 'server peak RSS', value: rss === undefined ? '-' : `${int(rss)} MiB` },
       { what: 'available before → after', value: `${int(before.balances.available_fen)} → ${int(after.balances.available_fen)} fen` },
       { what: 'withdrawable before → after', value: `${int(before.balances.withdrawable_fen)} → ${int(after.balances.withdrawable_fen)} fen` },
-      { what: 'ledger verify', value: `${verify.ok ? 'ok' : `${verify.breaks.length} BREAKS`} (${int(verify.checked.postings)} postings, ${int(verify.checked.commissions)} lines) in ${formatDuration(verifyMs)}` },
+      {
+        what: 'ledger verify',
+        value: `${verify.ok ? 'ok' : `${verify.breaks.length} BREAKS`} (${int(verify.checked.postings)} postings, ${int(verify.checked.commissions)} lines) in ${formatDuration(verifyMs)}`,
+      },
     ];
-    printTable(`Settlement of ${int(o.lines)} available lines over ${int(o.distributors)} distributors, one run, one transaction (PostgreSQL)`, [
-      { header: 'measure', value: (r: { what: string }) => r.what },
-      { header: 'value', value: (r: { value: string }) => r.value, align: 'right' },
-    ], rows);
-    if (!verify.ok) for (const b of (verify.breaks as { invariant: string; subject: string; detail: string }[]).slice(0, 20)) process.stdout.write(`  ${b.invariant}: ${b.subject} ${b.detail}\n`);
+    printTable(
+      `Settlement of ${int(o.lines)} available lines over ${int(o.distributors)} distributors, one run, one transaction (PostgreSQL)`,
+      [
+        { header: 'measure', value: (r: { what: string }) => r.what },
+        { header: 'value', value: (r: { value: string }) => r.value, align: 'right' },
+      ],
+      rows,
+    );
+    if (!verify.ok)
+      for (const b of (verify.breaks as { invariant: string; subject: string; detail: string }[]).slice(0, 20))
+        process.stdout.write(`  ${b.invariant}: ${b.subject} ${b.detail}\n`);
     process.stdout.write(`\nbench process peak RSS ${int(peakRssMiB())} MiB\n`);
   } finally {
     if (server) await server.stop();

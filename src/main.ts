@@ -13,7 +13,10 @@ export async function serve(): Promise<Server> {
   if (config.runJobs) server.scheduler.start();
   // Resolves once consuming; while the broker is away it keeps retrying in the background.
   if (config.runConsumers) server.orderConsumer.start().catch((err: unknown) => app.log.error({ err }, 'order consumer stopped'));
-  app.log.info({ port: config.port, host: config.host, database: server.database.kind, data_dir: server.database.kind === 'pglite' ? config.dataDir : undefined }, 'fenxiao is serving');
+  app.log.info(
+    { port: config.port, host: config.host, database: server.database.kind, data_dir: server.database.kind === 'pglite' ? config.dataDir : undefined },
+    'fenxiao is serving',
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -26,8 +29,14 @@ export async function serve(): Promise<Server> {
     }, config.shutdownGraceSeconds * 1000);
     timer.unref();
     server.close().then(
-      () => { app.log.info('stopped'); process.exit(0); },
-      (err: unknown) => { app.log.error({ err }, 'error while stopping'); process.exit(1); },
+      () => {
+        app.log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        app.log.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
     );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -4,11 +4,20 @@ export function parseArgs(argv: string[]): { options: Map<string, string>; posit
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (!a.startsWith('--')) { positional.push(a); continue; }
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
     const eq = a.indexOf('=');
-    if (eq > 0) { options.set(a.slice(2, eq), a.slice(eq + 1)); continue; }
+    if (eq > 0) {
+      options.set(a.slice(2, eq), a.slice(eq + 1));
+      continue;
+    }
     const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('--')) { options.set(a.slice(2), next); i++; } else options.set(a.slice(2), 'true');
+    if (next !== undefined && !next.startsWith('--')) {
+      options.set(a.slice(2), next);
+      i++;
+    } else options.set(a.slice(2), 'true');
   }
   return { options, positional };
 }
@@ -23,5 +32,10 @@ export function intOption(options: Map<string, string>, name: string, fallback: 
 
 export function listOption(options: Map<string, string>, name: string, fallback: string[]): string[] {
   const raw = options.get(name);
-  return raw === undefined ? fallback : raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw === undefined
+    ? fallback
+    : raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }

@@ -42,7 +42,9 @@ export function processTree(pid: number): number[] {
       try {
         const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
         parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      } catch { /* gone meanwhile */ }
+      } catch {
+        /* gone meanwhile */
+      }
     }
   } catch {
     return [pid];

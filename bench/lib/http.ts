@@ -1,7 +1,10 @@
 import http from 'node:http';
 import { nowMs } from './timing.ts';
 
-export interface HttpAnswer { status: number; body: string }
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
 
 /**
  * A small keep-alive HTTP/1.1 client on node:http. A load generator sharing two cores with the
@@ -29,7 +32,9 @@ export function httpClient(baseUrl: string, maxSockets: number) {
         req.end(opts.body);
       });
     },
-    close() { agent.destroy(); },
+    close() {
+      agent.destroy();
+    },
   };
 }
 
@@ -69,7 +74,10 @@ export async function closedLoopFor(opts: {
       try {
         const a = await opts.send(i);
         if (ok(a)) latencies.push(nowMs() - t0);
-        else { errors++; firstError ??= `${a.status} ${a.body.slice(0, 300)}`; }
+        else {
+          errors++;
+          firstError ??= `${a.status} ${a.body.slice(0, 300)}`;
+        }
       } catch (err) {
         errors++;
         firstError ??= String(err);
@@ -115,13 +123,27 @@ export async function openLoop(opts: {
       maxLateMs = Math.max(maxLateMs, now - due);
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      pending.push(opts.send(i).then(
-        (a) => {
-          if (ok(a)) latencies.push(nowMs() - due);
-          else { errors++; firstError ??= `${a.status} ${a.body.slice(0, 300)}`; }
-        },
-        (err: unknown) => { errors++; firstError ??= String(err); },
-      ).finally(() => { inFlight--; opts.onProgress?.(++done); }));
+      pending.push(
+        opts
+          .send(i)
+          .then(
+            (a) => {
+              if (ok(a)) latencies.push(nowMs() - due);
+              else {
+                errors++;
+                firstError ??= `${a.status} ${a.body.slice(0, 300)}`;
+              }
+            },
+            (err: unknown) => {
+              errors++;
+              firstError ??= String(err);
+            },
+          )
+          .finally(() => {
+            inFlight--;
+            opts.onProgress?.(++done);
+          }),
+      );
     }
     const wait = dueAt(sent) - nowMs();
     if (wait > 0) await new Promise((r) => setTimeout(r, Math.max(1, Math.floor(wait))));
@@ -129,7 +151,11 @@ export async function openLoop(opts: {
   }
   await Promise.all(pending);
   return {
-    latencies, ok: latencies.length, errors, elapsedMs: nowMs() - started, ...(firstError ? { firstError } : {}),
+    latencies,
+    ok: latencies.length,
+    errors,
+    elapsedMs: nowMs() - started,
+    ...(firstError ? { firstError } : {}),
     target: { rate: opts.rate, sent, maxInFlight, maxLateMs },
   };
 }

@@ -39,7 +39,10 @@ export async function closedLoop(opts: {
         const t1 = nowMs();
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (ok(res.status)) latencies.push(t1 - t0);
-        else { errors++; firstError ??= `${res.status} ${body.slice(0, 200)}`; }
+        else {
+          errors++;
+          firstError ??= `${res.status} ${body.slice(0, 200)}`;
+        }
       } catch (err) {
         errors++;
         firstError ??= String(err);

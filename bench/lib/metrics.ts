@@ -13,7 +13,10 @@ export interface DbCounters {
 }
 
 /** Per order over a phase: round trips and commits; undefined where it cannot be told. */
-export interface PerOrder { roundTrips: number | undefined; commits: number | undefined }
+export interface PerOrder {
+  roundTrips: number | undefined;
+  commits: number | undefined;
+}
 
 function counter(text: string, name: string, labels: Record<string, string> = {}): number {
   let total = 0;
@@ -38,27 +41,31 @@ export function metricsReader(baseUrl: string, token: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
   let perScrape = { queries: 0, commits: 0 };
 
-  const scrape = (): Promise<DbCounters> => new Promise((resolve, reject) => {
-    const req = http.request({ host: base.hostname, port: base.port, path: '/metrics', agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      // Read now: once the body is in, the socket goes back to the agent and res.socket is null.
-      const socket = String(res.socket?.localPort);
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        if (res.statusCode !== 200) { reject(new Error(`GET /metrics: ${res.statusCode} ${text.slice(0, 200)}`)); return; }
-        resolve({
-          queries: counter(text, 'fenxiao_db_queries_total'),
-          commits: counter(text, 'fenxiao_db_commits_total'),
-          orders: counter(text, 'fenxiao_http_requests_total', { method: 'POST', route: '/v1/orders', status: '201' }),
-          socket,
+  const scrape = (): Promise<DbCounters> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: base.hostname, port: base.port, path: '/metrics', agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        // Read now: once the body is in, the socket goes back to the agent and res.socket is null.
+        const socket = String(res.socket?.localPort);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) {
+            reject(new Error(`GET /metrics: ${res.statusCode} ${text.slice(0, 200)}`));
+            return;
+          }
+          resolve({
+            queries: counter(text, 'fenxiao_db_queries_total'),
+            commits: counter(text, 'fenxiao_db_commits_total'),
+            orders: counter(text, 'fenxiao_http_requests_total', { method: 'POST', route: '/v1/orders', status: '201' }),
+            socket,
+          });
         });
       });
+      req.on('error', reject);
+      req.end();
     });
-    req.on('error', reject);
-    req.end();
-  });
 
   return {
     scrape,
@@ -80,6 +87,8 @@ export function metricsReader(baseUrl: string, token: string) {
       };
     },
 
-    close() { agent.destroy(); },
+    close() {
+      agent.destroy();
+    },
   };
 }

@@ -17,7 +17,8 @@ export interface PgbenchResult {
 /** Finds pgbench: on PATH, or where Debian's postgresql-client puts it. */
 export function pgbenchPath(): string | null {
   const candidates = [...(process.env.PATH ?? '').split(':').map((d) => path.join(d, 'pgbench')), '/usr/bin/pgbench'];
-  for (const dir of fs.existsSync('/usr/lib/postgresql') ? fs.readdirSync('/usr/lib/postgresql') : []) candidates.push(`/usr/lib/postgresql/${dir}/bin/pgbench`);
+  for (const dir of fs.existsSync('/usr/lib/postgresql') ? fs.readdirSync('/usr/lib/postgresql') : [])
+    candidates.push(`/usr/lib/postgresql/${dir}/bin/pgbench`);
   return candidates.find((c) => fs.existsSync(c)) ?? null;
 }
 
@@ -27,8 +28,14 @@ export function pgbenchPath(): string | null {
  * latency from its log.
  */
 export async function runPgbench(opts: {
-  url: string; script: string; clients: number; threads: number; seconds: number; rate?: number | undefined;
-  vars?: Record<string, string | number>; protocol?: 'simple' | 'extended' | 'prepared';
+  url: string;
+  script: string;
+  clients: number;
+  threads: number;
+  seconds: number;
+  rate?: number | undefined;
+  vars?: Record<string, string | number>;
+  protocol?: 'simple' | 'extended' | 'prepared';
 }): Promise<PgbenchResult> {
   const bin = pgbenchPath();
   if (!bin) throw new Error('pgbench is not installed (apt-get install postgresql-client or postgresql-contrib)');
@@ -37,8 +44,19 @@ export async function runPgbench(opts: {
     const scriptFile = path.join(dir, 'script.sql');
     fs.writeFileSync(scriptFile, opts.script);
     const args = [
-      '-n', '-f', scriptFile, '-c', String(opts.clients), '-j', String(Math.min(opts.threads, opts.clients)), '-T', String(opts.seconds),
-      '-M', opts.protocol ?? 'simple', '-l', `--log-prefix=${path.join(dir, 'log')}`,
+      '-n',
+      '-f',
+      scriptFile,
+      '-c',
+      String(opts.clients),
+      '-j',
+      String(Math.min(opts.threads, opts.clients)),
+      '-T',
+      String(opts.seconds),
+      '-M',
+      opts.protocol ?? 'simple',
+      '-l',
+      `--log-prefix=${path.join(dir, 'log')}`,
       ...(opts.rate ? ['-R', String(opts.rate)] : []),
       ...Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
       opts.url,
@@ -47,8 +65,12 @@ export async function runPgbench(opts: {
       const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
       child.on('error', reject);
       child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
     });

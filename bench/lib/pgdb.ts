@@ -39,7 +39,9 @@ export async function dropSecondaryIndexes(c: pg.Client, tables: string[]): Prom
   const idx = await c.query<{ indexname: string; indexdef: string }>(
     `select i.indexname, i.indexdef from pg_indexes i
       where i.schemaname = current_schema() and i.tablename = any($1)
-        and not exists (select 1 from pg_constraint k where k.conname = i.indexname)`, [tables]);
+        and not exists (select 1 from pg_constraint k where k.conname = i.indexname)`,
+    [tables],
+  );
   for (const r of idx.rows) await c.query(`drop index ${r.indexname}`);
   log(`dropped ${idx.rows.length} secondary indexes for the load`);
   return {

@@ -28,7 +28,12 @@ export interface ServerProcess {
  * default to one process (`--workers 1`): on PostgreSQL serve would otherwise fork one worker per
  * core, and a bench measuring one process's CPU and memory would measure the cluster's primary.
  */
-export async function startServer(env: Record<string, string>, readyWithinMs = 600_000, nodeArgs: string[] = [], serveArgs: string[] = ['--workers', '1']): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  readyWithinMs = 600_000,
+  nodeArgs: string[] = [],
+  serveArgs: string[] = ['--workers', '1'],
+): Promise<ServerProcess> {
   const port = await freePort();
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -41,19 +46,38 @@ export async function startServer(env: Record<string, string>, readyWithinMs = 6
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-20_000); });
-  child.stderr!.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-20_000); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+  });
   let gone = false;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { gone = true; resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      gone = true;
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyWithinMs;
   while (!gone && Date.now() < deadline) {
     try {
       const res = await fetch(`${url}/health`);
       if (res.status === 200) {
-        return { url, child, output: () => out, stop: async () => { if (!gone) child.kill('SIGTERM'); return exited; } };
+        return {
+          url,
+          child,
+          output: () => out,
+          stop: async () => {
+            if (!gone) child.kill('SIGTERM');
+            return exited;
+          },
+        };
       }
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   if (!gone) child.kill('SIGKILL');

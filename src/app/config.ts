@@ -46,8 +46,13 @@ export const ConfigSchema = Type.Object({
   /** Public base URL used in invite links and QR codes. */
   publicUrl: Type.String({ pattern: '^https?://' }),
   logLevel: Type.Union([
-    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'),
-    Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
+    Type.Literal('fatal'),
+    Type.Literal('error'),
+    Type.Literal('warn'),
+    Type.Literal('info'),
+    Type.Literal('debug'),
+    Type.Literal('trace'),
+    Type.Literal('silent'),
   ]),
   /**
    * Whose address a request comes from behind a reverse proxy (X-Forwarded-For): false (the
@@ -75,14 +80,16 @@ export const ConfigSchema = Type.Object({
     perTenant: Type.Integer({ minimum: 1 }),
     bytesPerTenant: Type.Integer({ minimum: 1024 }),
   }),
-  s3: Type.Optional(Type.Object({
-    endpoint: Type.Optional(Type.String()),
-    region: Type.String(),
-    bucket: Type.String({ minLength: 1 }),
-    accessKeyId: Type.String(),
-    secretAccessKey: Type.String(),
-    forcePathStyle: Type.Boolean(),
-  })),
+  s3: Type.Optional(
+    Type.Object({
+      endpoint: Type.Optional(Type.String()),
+      region: Type.String(),
+      bucket: Type.String({ minLength: 1 }),
+      accessKeyId: Type.String(),
+      secretAccessKey: Type.String(),
+      forcePathStyle: Type.Boolean(),
+    }),
+  ),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -132,7 +139,10 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',
     rootToken: opt(env, 'FENXIAO_ROOT_TOKEN'),
     masterKey: opt(env, 'FENXIAO_MASTER_KEY'),
-    previousMasterKeys: opt(env, 'FENXIAO_PREVIOUS_MASTER_KEYS')?.split(',').map((k) => k.trim()).filter((k) => k !== ''),
+    previousMasterKeys: opt(env, 'FENXIAO_PREVIOUS_MASTER_KEYS')
+      ?.split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== ''),
     redisUrl: opt(env, 'REDIS_URL'),
     smsWebhookUrl: opt(env, 'FENXIAO_SMS_WEBHOOK_URL'),
     smsWebhookSecret: opt(env, 'FENXIAO_SMS_WEBHOOK_SECRET'),
@@ -158,17 +168,30 @@ export function loadConfig(env: Env = process.env): Config {
       perTenant: int(env, 'FENXIAO_DOCUMENTS_PER_TENANT', DEFAULT_DOCUMENT_LIMITS.perTenant),
       bytesPerTenant: int(env, 'FENXIAO_DOCUMENT_BYTES_PER_TENANT', DEFAULT_DOCUMENT_LIMITS.bytesPerTenant),
     },
-    s3: bucket === undefined ? undefined : {
-      endpoint: opt(env, 'FENXIAO_S3_ENDPOINT'),
-      region: opt(env, 'FENXIAO_S3_REGION') ?? 'us-east-1',
-      bucket,
-      accessKeyId: opt(env, 'FENXIAO_S3_ACCESS_KEY_ID') ?? '',
-      secretAccessKey: opt(env, 'FENXIAO_S3_SECRET_ACCESS_KEY') ?? '',
-      forcePathStyle: bool(env, 'FENXIAO_S3_FORCE_PATH_STYLE', true),
-    },
+    s3:
+      bucket === undefined
+        ? undefined
+        : {
+            endpoint: opt(env, 'FENXIAO_S3_ENDPOINT'),
+            region: opt(env, 'FENXIAO_S3_REGION') ?? 'us-east-1',
+            bucket,
+            accessKeyId: opt(env, 'FENXIAO_S3_ACCESS_KEY_ID') ?? '',
+            secretAccessKey: opt(env, 'FENXIAO_S3_SECRET_ACCESS_KEY') ?? '',
+            forcePathStyle: bool(env, 'FENXIAO_S3_FORCE_PATH_STYLE', true),
+          },
   };
   if (config.databaseUrl === undefined) delete config.databaseUrl;
-  for (const key of ['rootToken', 'metricsToken', 'masterKey', 'previousMasterKeys', 'redisUrl', 'smsWebhookUrl', 'smsWebhookSecret', 'amqpUrl', 's3'] as const) {
+  for (const key of [
+    'rootToken',
+    'metricsToken',
+    'masterKey',
+    'previousMasterKeys',
+    'redisUrl',
+    'smsWebhookUrl',
+    'smsWebhookSecret',
+    'amqpUrl',
+    's3',
+  ] as const) {
     if (config[key] === undefined) delete config[key];
   }
   const errors = [...Value.Errors(ConfigSchema, config)];

@@ -1,11 +1,26 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawServerDefault,
+} from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import { addFenxiaoFormats } from '../core/formats.ts';
 import { ulid } from '../core/ids.ts';
 import { LOG_REDACT, LOG_SERIALIZERS } from '../lib/log-safety.ts';
-import { AppError, DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, ERROR_STATUS, fromPgError, isDatabaseUnavailable, type ErrorCode } from '../core/errors.ts';
+import {
+  AppError,
+  DATABASE_RETRY_AFTER_SECONDS,
+  databaseUnavailable,
+  ERROR_STATUS,
+  fromPgError,
+  isDatabaseUnavailable,
+  type ErrorCode,
+} from '../core/errors.ts';
 import { requirePermission } from '../core/principal.ts';
 import { actor, type App, type AuthMode, type Authenticator, type RoutePermission } from '../core/route.ts';
 export { actor, type App, type AuthMode, type Authenticator, type RoutePermission };
@@ -27,8 +42,16 @@ const hopsOf = (hops: number) => (_address: string, i: number) => i < hops;
  * scripts. web.ts sends the same policy with its pages.
  */
 export const HTML_CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
-  "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
 ].join('; ');
 /** Everything else (JSON, images, files) is data: opened directly, it may run and embed nothing. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -40,7 +63,10 @@ const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=()
  * authentication before validation so an anonymous caller learns nothing about a route.
  */
 export function createHttp(options: {
-  logLevel: string; bodyLimit: number; authenticator: Authenticator; logger?: FastifyBaseLogger | undefined;
+  logLevel: string;
+  bodyLimit: number;
+  authenticator: Authenticator;
+  logger?: FastifyBaseLogger | undefined;
   /** FENXIAO_PUBLIC_URL: an https URL turns on Strict-Transport-Security. */
   publicUrl?: string | undefined;
   /** FENXIAO_TRUST_PROXY: whose address req.ip is behind a reverse proxy. */
@@ -62,9 +88,11 @@ export function createHttp(options: {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // A number is a count of proxy hops (Fastify's types take it as a function).
-    trustProxy: typeof options.trustProxy === 'number' ? hopsOf(options.trustProxy) : options.trustProxy ?? false,
+    trustProxy: typeof options.trustProxy === 'number' ? hopsOf(options.trustProxy) : (options.trustProxy ?? false),
     // A URL Fastify cannot decode (bad escapes, overlong UTF-8) answers in Fenxiao's error shape too.
-    frameworkErrors: (error, req, reply) => { void sendError(error, req, reply); },
+    frameworkErrors: (error, req, reply) => {
+      void sendError(error, req, reply);
+    },
     ajv: { customOptions: {} },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -87,7 +115,11 @@ export function createHttp(options: {
     if (req.body === undefined) req.body = null;
     // PostgreSQL text cannot hold U+0000: refused here, for every route and field, rather than
     // failing in the database as a 500 (the fuzzer found ids and reasons carrying %00).
-    for (const [part, value] of [['path', req.params], ['query', req.query], ['body', req.body]] as const) {
+    for (const [part, value] of [
+      ['path', req.params],
+      ['query', req.query],
+      ['body', req.body],
+    ] as const) {
       if (holdsNul(value)) throw new AppError('invalid_request', `${part}: text must not contain the NUL character (U+0000)`);
     }
   });
@@ -106,7 +138,10 @@ export function createHttp(options: {
       (mode === 'distributor' && principal.kind === 'distributor') ||
       (mode === 'tenant_or_distributor' && (principal.kind === 'api_key' || principal.kind === 'admin' || principal.kind === 'distributor'));
     if (!allowed) {
-      throw new AppError(mode === 'root' ? 'unauthorized' : 'forbidden', mode === 'root' ? 'this route needs the platform root token' : 'these credentials cannot use this route');
+      throw new AppError(
+        mode === 'root' ? 'unauthorized' : 'forbidden',
+        mode === 'root' ? 'this route needs the platform root token' : 'these credentials cannot use this route',
+      );
     }
     const permission = req.routeOptions.config?.permission;
     if (permission && permission !== 'any' && principal.kind !== 'distributor') requirePermission(principal, permission);
@@ -179,8 +214,12 @@ const fieldName = (name: string) => (/^[A-Za-z_][A-Za-z0-9_-]{0,63}$|^[0-9]{1,6}
 function validationMessage(err: FastifyError): string {
   const v = err.validation?.[0];
   if (!v) return err.message;
-  const where = `${err.validationContext ?? 'body'}${(v.instancePath || '').split('/').map((p, i) => (i === 0 ? p : fieldName(p))).join('/')}`;
-  if (v.keyword === 'additionalProperties') return `${where}: unknown field "${fieldName(String((v.params as { additionalProperty?: string }).additionalProperty))}"`;
+  const where = `${err.validationContext ?? 'body'}${(v.instancePath || '')
+    .split('/')
+    .map((p, i) => (i === 0 ? p : fieldName(p)))
+    .join('/')}`;
+  if (v.keyword === 'additionalProperties')
+    return `${where}: unknown field "${fieldName(String((v.params as { additionalProperty?: string }).additionalProperty))}"`;
   if (v.keyword === 'required') return `${where}: missing field "${fieldName(String((v.params as { missingProperty?: string }).missingProperty))}"`;
   return `${where} ${v.message ?? 'is invalid'}`;
 }
@@ -194,24 +233,35 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
   if (err instanceof AppError) {
     ({ status, code, message, details } = err);
   } else if (fe.validation) {
-    status = 400; code = 'invalid_request'; message = validationMessage(fe);
+    status = 400;
+    code = 'invalid_request';
+    message = validationMessage(fe);
   } else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    status = 413; code = 'payload_too_large'; message = 'the request body is too large';
+    status = 413;
+    code = 'payload_too_large';
+    message = 'the request body is too large';
   } else if (isMultipartParseError(err)) {
-    status = 400; code = 'invalid_request'; message = 'the multipart/form-data body is malformed';
+    status = 400;
+    code = 'invalid_request';
+    message = 'the multipart/form-data body is malformed';
   } else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    status = 415; code = 'unsupported_media_type'; message = 'send JSON with Content-Type: application/json';
+    status = 415;
+    code = 'unsupported_media_type';
+    message = 'send JSON with Content-Type: application/json';
   } else if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // The status follows the code: a framework 4xx without a code of its own (414 for a path
     // parameter over maxParamLength) is an invalid request, answered as such.
-    code = codeForStatus(fe.statusCode); status = ERROR_STATUS[code];
+    code = codeForStatus(fe.statusCode);
+    status = ERROR_STATUS[code];
     message = fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? 'the body is not valid JSON' : err.message;
   } else {
     const mapped = fromPgError(err) ?? (isDatabaseUnavailable(err) ? databaseUnavailable() : undefined);
     if (mapped) {
       ({ status, code, message, details } = mapped);
     } else {
-      status = 500; code = 'internal_error'; message = 'internal error';
+      status = 500;
+      code = 'internal_error';
+      message = 'internal error';
     }
   }
   // The database away answers every request 503 until it is back: one line each without a
@@ -221,7 +271,8 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
   else req.log.info({ code, status }, message);
   if (code === 'rate_limited' && typeof details?.retry_after_seconds === 'number') reply.header('retry-after', String(details.retry_after_seconds));
   // A 503 always says when to come back, so clients and proxies retry rather than give up.
-  if (code === 'service_unavailable') reply.header('retry-after', String(typeof details?.retry_after_seconds === 'number' ? details.retry_after_seconds : DATABASE_RETRY_AFTER_SECONDS));
+  if (code === 'service_unavailable')
+    reply.header('retry-after', String(typeof details?.retry_after_seconds === 'number' ? details.retry_after_seconds : DATABASE_RETRY_AFTER_SECONDS));
   return reply.code(status).send({ error: { code, message } });
 }
 

@@ -20,26 +20,40 @@ export function registerMetrics(app: App, services: Services, options: { token?:
   client.collectDefaultMetrics({ register: registry, prefix: 'fenxiao_' });
 
   const requests = new client.Counter({
-    name: 'fenxiao_http_requests_total', help: 'HTTP requests answered, by method, route and status',
-    labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+    name: 'fenxiao_http_requests_total',
+    help: 'HTTP requests answered, by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
   });
   const duration = new client.Histogram({
-    name: 'fenxiao_http_request_duration_seconds', help: 'Time to answer, by method and route',
-    labelNames: ['method', 'route'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+    name: 'fenxiao_http_request_duration_seconds',
+    help: 'Time to answer, by method and route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
   });
   new client.Gauge({
-    name: 'fenxiao_payouts_open', help: 'Payouts handed to a channel and not yet final, by channel and state, counted over all tenants together',
-    labelNames: ['channel', 'state'] as const, registers: [registry], aggregator: 'first',
+    name: 'fenxiao_payouts_open',
+    help: 'Payouts handed to a channel and not yet final, by channel and state, counted over all tenants together',
+    labelNames: ['channel', 'state'] as const,
+    registers: [registry],
+    aggregator: 'first',
     async collect() {
       this.reset();
-      const rows = await services.db.selectFrom('payouts').select(['channel', 'state', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('state', 'in', ['created', 'submitted', 'processing', 'wait_user_confirm', 'unknown']).groupBy(['channel', 'state']).execute();
+      const rows = await services.db
+        .selectFrom('payouts')
+        .select(['channel', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('state', 'in', ['created', 'submitted', 'processing', 'wait_user_confirm', 'unknown'])
+        .groupBy(['channel', 'state'])
+        .execute();
       for (const r of rows) this.set({ channel: r.channel, state: r.state }, Number(r.n));
     },
   });
   new client.Gauge({
-    name: 'fenxiao_payout_clearing_fen', help: 'Money handed to payout channels and not yet confirmed, in fen, summed over all tenants together (the platform\'s whole float in flight, not one merchant\'s)',
-    registers: [registry], aggregator: 'first',
+    name: 'fenxiao_payout_clearing_fen',
+    help: "Money handed to payout channels and not yet confirmed, in fen, summed over all tenants together (the platform's whole float in flight, not one merchant's)",
+    registers: [registry],
+    aggregator: 'first',
     async collect() {
       const r = await sql<{ s: number | null }>`select sum(p.amount)::bigint as s from postings p join accounts a on a.id = p.account_id
         where a.owner_type = 'tenant' and a.purpose = 'payout_clearing'`.execute(services.db);
@@ -47,12 +61,19 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     },
   });
   new client.Gauge({
-    name: 'fenxiao_risk_events_open', help: 'Risk events waiting for review, by kind and severity, counted over all tenants together',
-    labelNames: ['kind', 'severity'] as const, registers: [registry], aggregator: 'first',
+    name: 'fenxiao_risk_events_open',
+    help: 'Risk events waiting for review, by kind and severity, counted over all tenants together',
+    labelNames: ['kind', 'severity'] as const,
+    registers: [registry],
+    aggregator: 'first',
     async collect() {
       this.reset();
-      const rows = await services.db.selectFrom('risk_events').select(['kind', 'severity', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', '=', 'open').groupBy(['kind', 'severity']).execute();
+      const rows = await services.db
+        .selectFrom('risk_events')
+        .select(['kind', 'severity', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', '=', 'open')
+        .groupBy(['kind', 'severity'])
+        .execute();
       for (const r of rows) this.set({ kind: r.kind, severity: r.severity }, Number(r.n));
     },
   });
@@ -64,11 +85,31 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     ['fenxiao_db_rollbacks_total', 'Transactions rolled back', () => dbStats.rollbacks],
     ['fenxiao_db_connections_lost_total', 'Pooled connections the database dropped (a restart, a failover, a network cut)', () => dbStats.connectionsLost],
     ['fenxiao_order_batches_total', 'Batches of orders written (group commit: one transaction each, first try)', () => services.orders.batchStats().batches],
-    ['fenxiao_order_batch_orders_total', 'Orders written in those batches (divided by the batches: the mean batch size)', () => services.orders.batchStats().items],
-    ['fenxiao_order_event_batches_total', 'Batches of order events applied (group commit: one transaction each, first try)', () => services.orders.eventBatchStats().batches],
-    ['fenxiao_order_event_batch_events_total', 'Order events applied in those batches (divided by the batches: the mean batch size)', () => services.orders.eventBatchStats().items],
+    [
+      'fenxiao_order_batch_orders_total',
+      'Orders written in those batches (divided by the batches: the mean batch size)',
+      () => services.orders.batchStats().items,
+    ],
+    [
+      'fenxiao_order_event_batches_total',
+      'Batches of order events applied (group commit: one transaction each, first try)',
+      () => services.orders.eventBatchStats().batches,
+    ],
+    [
+      'fenxiao_order_event_batch_events_total',
+      'Order events applied in those batches (divided by the batches: the mean batch size)',
+      () => services.orders.eventBatchStats().items,
+    ],
   ] as const) {
-    new client.Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+    new client.Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
   }
 
   app.addHook('onResponse', async (req, reply) => {
@@ -83,7 +124,13 @@ export function registerMetrics(app: App, services: Services, options: { token?:
     // operator opens /metrics with FENXIAO_METRICS_PUBLIC=1 (and keeps it off the internet at the
     // proxy). It shows the platform's money in flight and the load of every merchant.
     if (!options.public) {
-      if (!options.token) return reply.code(401).send({ error: { code: 'unauthorized', message: '/metrics is closed: set FENXIAO_METRICS_TOKEN and send it as a bearer token, or FENXIAO_METRICS_PUBLIC=1' } });
+      if (!options.token)
+        return reply.code(401).send({
+          error: {
+            code: 'unauthorized',
+            message: '/metrics is closed: set FENXIAO_METRICS_TOKEN and send it as a bearer token, or FENXIAO_METRICS_PUBLIC=1',
+          },
+        });
       if (!safeEqual(req.headers.authorization ?? '', `Bearer ${options.token}`)) {
         return reply.code(401).send({ error: { code: 'unauthorized', message: 'send the metrics token (FENXIAO_METRICS_TOKEN) as a bearer token' } });
       }
@@ -134,8 +181,12 @@ export function serveClusterMetrics(): void {
     const msg = m as { type?: unknown; id?: unknown };
     if (msg?.type !== CLUSTER_METRICS_REQUEST) return;
     aggregator.clusterMetrics().then(
-      (text) => { if (worker.isConnected()) worker.send({ type: CLUSTER_METRICS_RESULT, id: msg.id, text }); },
-      () => { if (worker.isConnected()) worker.send({ type: CLUSTER_METRICS_RESULT, id: msg.id, text: null }); },
+      (text) => {
+        if (worker.isConnected()) worker.send({ type: CLUSTER_METRICS_RESULT, id: msg.id, text });
+      },
+      () => {
+        if (worker.isConnected()) worker.send({ type: CLUSTER_METRICS_RESULT, id: msg.id, text: null });
+      },
     );
   });
 }

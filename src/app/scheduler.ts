@@ -25,7 +25,9 @@ export interface JobResult {
  * failed.
  */
 export function createScheduler(deps: {
-  services: Services; log: FastifyBaseLogger; tickMs?: number;
+  services: Services;
+  log: FastifyBaseLogger;
+  tickMs?: number;
   /**
    * The embedded database has no autovacuum: without this, its statistics are never refreshed
    * (or go stale after a manual ANALYZE of small tables, and foreign-key checks scan whole
@@ -43,7 +45,11 @@ export function createScheduler(deps: {
   let running: Promise<JobResult[]> | undefined;
   let stopped = false;
 
-  async function runJob(job: JobName, tenantId: string | null, fn: () => Promise<{ outcome: JobOutcome; detail: Record<string, unknown> }>): Promise<JobResult> {
+  async function runJob(
+    job: JobName,
+    tenantId: string | null,
+    fn: () => Promise<{ outcome: JobOutcome; detail: Record<string, unknown> }>,
+  ): Promise<JobResult> {
     const runId = `job_${ulid()}`;
     try {
       const { outcome, detail } = await fn();
@@ -53,7 +59,11 @@ export function createScheduler(deps: {
       return result;
     } catch (err) {
       // The database away fails every job of the pass the same way: a line each, no stack.
-      if (isDatabaseUnavailable(err)) log.warn({ job, tenant_id: tenantId, run_id: runId, reason: err instanceof Error ? err.message : String(err) }, `job ${job} failed: the database is unavailable`);
+      if (isDatabaseUnavailable(err))
+        log.warn(
+          { job, tenant_id: tenantId, run_id: runId, reason: err instanceof Error ? err.message : String(err) },
+          `job ${job} failed: the database is unavailable`,
+        );
       else log.error({ job, tenant_id: tenantId, run_id: runId, err }, `job ${job} failed`);
       return { job, tenant_id: tenantId, run_id: runId, outcome: 'failed', detail: { error: err instanceof Error ? err.message : String(err) } };
     }
@@ -66,49 +76,59 @@ export function createScheduler(deps: {
     const tenants = await services.db.selectFrom('tenants').select('id').where('status', '=', 'active').orderBy('id').execute();
     for (const { id } of tenants) {
       if (stopped) break;
-      results.push(await runJob('auto-receive', id, async () => {
-        const r = await services.orders.autoReceive(id, now);
-        return { outcome: r.received > 0 ? 'done' : 'skipped', detail: r };
-      }));
-      results.push(await runJob('settlement', id, async () => {
-        const r = await services.settlement.runDue(id, now);
-        return { outcome: r.ran ? 'done' : 'skipped', detail: r };
-      }));
+      results.push(
+        await runJob('auto-receive', id, async () => {
+          const r = await services.orders.autoReceive(id, now);
+          return { outcome: r.received > 0 ? 'done' : 'skipped', detail: r };
+        }),
+      );
+      results.push(
+        await runJob('settlement', id, async () => {
+          const r = await services.settlement.runDue(id, now);
+          return { outcome: r.ran ? 'done' : 'skipped', detail: r };
+        }),
+      );
     }
     if (!stopped && deps.maintenance) {
       const m = deps.maintenance;
       const due = Date.now();
       if (due - vacuumedAt >= m.vacuumEveryMs || due - analyzedAt >= m.analyzeEveryMs) {
         const vacuum = due - vacuumedAt >= m.vacuumEveryMs;
-        results.push(await runJob('maintenance', null, async () => {
-          const t0 = Date.now();
-          // Only tables past a few pages: statistics of an empty table say "no rows" for good
-          // (estimates scale its density, zero, by its size), and foreign-key checks into it would
-          // scan it however large it grows.
-          const tables = await sql<{ name: string }>`select quote_ident(c.relname) as name from pg_class c
+        results.push(
+          await runJob('maintenance', null, async () => {
+            const t0 = Date.now();
+            // Only tables past a few pages: statistics of an empty table say "no rows" for good
+            // (estimates scale its density, zero, by its size), and foreign-key checks into it would
+            // scan it however large it grows.
+            const tables = await sql<{ name: string }>`select quote_ident(c.relname) as name from pg_class c
             where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace and pg_relation_size(c.oid) > 65536 order by c.relname`.execute(services.db);
-          if (tables.rows.length > 0) {
-            await sql.raw(`${vacuum ? 'vacuum (analyze)' : 'analyze'} ${tables.rows.map((t) => t.name).join(', ')}`).execute(services.db);
-          }
-          analyzedAt = Date.now();
-          if (vacuum) vacuumedAt = analyzedAt;
-          return { outcome: 'done', detail: { vacuum, tables: tables.rows.length, ms: Date.now() - t0 } };
-        }));
+            if (tables.rows.length > 0) {
+              await sql.raw(`${vacuum ? 'vacuum (analyze)' : 'analyze'} ${tables.rows.map((t) => t.name).join(', ')}`).execute(services.db);
+            }
+            analyzedAt = Date.now();
+            if (vacuum) vacuumedAt = analyzedAt;
+            return { outcome: 'done', detail: { vacuum, tables: tables.rows.length, ms: Date.now() - t0 } };
+          }),
+        );
       }
     }
     if (!stopped) {
-      results.push(await runJob('payouts', null, async () => {
-        const worked = await services.withdrawals.workDue(200);
-        return { outcome: worked > 0 ? 'done' : 'skipped', detail: { payouts: worked } };
-      }));
+      results.push(
+        await runJob('payouts', null, async () => {
+          const worked = await services.withdrawals.workDue(200);
+          return { outcome: worked > 0 ? 'done' : 'skipped', detail: { payouts: worked } };
+        }),
+      );
     }
     if (!stopped) {
       // Identity documents an earlier version stored in plaintext, a batch per pass until none
       // is left (then one empty index probe); processes share the work (SKIP LOCKED).
-      results.push(await runJob('documents', null, async () => {
-        const r = await services.distributors.encryptLegacyDocuments(100);
-        return { outcome: r.encrypted > 0 || r.failed > 0 ? 'done' : 'skipped', detail: r };
-      }));
+      results.push(
+        await runJob('documents', null, async () => {
+          const r = await services.distributors.encryptLegacyDocuments(100);
+          return { outcome: r.encrypted > 0 || r.failed > 0 ? 'done' : 'skipped', detail: r };
+        }),
+      );
     }
     return results;
   }
@@ -123,14 +143,17 @@ export function createScheduler(deps: {
         // A pass that fails outside a job (the list of tenants, with the database away) is
         // logged and the next one comes at the next tick: a rejection left unhandled here ended
         // the process (issue 15).
-        running = tick().catch((err: unknown): JobResult[] => {
-          if (isDatabaseUnavailable(err)) log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'scheduled jobs skipped this pass: the database is unavailable');
-          else log.error({ err }, 'scheduled jobs pass failed');
-          return [];
-        }).finally(() => {
-          running = undefined;
-          if (!stopped) timer = setTimeout(loop, tickMs);
-        });
+        running = tick()
+          .catch((err: unknown): JobResult[] => {
+            if (isDatabaseUnavailable(err))
+              log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'scheduled jobs skipped this pass: the database is unavailable');
+            else log.error({ err }, 'scheduled jobs pass failed');
+            return [];
+          })
+          .finally(() => {
+            running = undefined;
+            if (!stopped) timer = setTimeout(loop, tickMs);
+          });
       };
       timer = setTimeout(loop, Math.min(tickMs, 1_000));
       timer.unref();

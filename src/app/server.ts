@@ -85,7 +85,7 @@ export interface ServerOverrides {
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
 export async function buildServer(config: Config, overrides: ServerOverrides = {}): Promise<Server> {
-  const database = overrides.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  const database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
   if (!overrides.skipMigrations) await migrateToLatest(database.db);
   const keyring = keyRingFromConfig(config);
   // Personal data that older versions kept in plaintext is encrypted before anything is served.
@@ -93,26 +93,47 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   const limiter = overrides.limiter ?? (config.redisUrl ? createRedisRateLimiter(config.redisUrl) : createMemoryRateLimiter());
   // Without a gateway the codes go to the log: development only (docs/configuration.md). The log
   // is the server's, made below; a message is only ever sent once it serves.
-  const sms = overrides.sms ?? (config.smsWebhookUrl && config.smsWebhookSecret
-    ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
-    : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
+  const sms =
+    overrides.sms ??
+    (config.smsWebhookUrl && config.smsWebhookSecret
+      ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
+      : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
 
   const services = createServices({
-    db: database.db, clock, keyring, limiter, sms, storage, publicUrl: config.publicUrl, rootToken: config.rootToken,
+    db: database.db,
+    clock,
+    keyring,
+    limiter,
+    sms,
+    storage,
+    publicUrl: config.publicUrl,
+    rootToken: config.rootToken,
     // PGlite is one connection: a second batch in flight would only wait for it, smaller.
-    orderBatchMax: config.orderBatchMax, orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
+    orderBatchMax: config.orderBatchMax,
+    orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(payoutConfigFromEnv(), { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
   });
 
-  const app = createHttp({ logLevel: config.logLevel, bodyLimit: config.bodyLimit, authenticator: services, logger: overrides.logger, publicUrl: config.publicUrl, trustProxy: config.trustProxy });
+  const app = createHttp({
+    logLevel: config.logLevel,
+    bodyLimit: config.bodyLimit,
+    authenticator: services,
+    logger: overrides.logger,
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+  });
   app.addSchema(ErrorResponse);
   // Requests meanwhile answer 503 service_unavailable (http.ts); this says why, once per connection.
-  database.onConnectionLost = (err) => app.log.warn({ reason: err.message, code: (err as { code?: unknown }).code }, 'a database connection was lost (PostgreSQL restarting or unreachable?); it is replaced on the next query');
+  database.onConnectionLost = (err) =>
+    app.log.warn(
+      { reason: err.message, code: (err as { code?: unknown }).code },
+      'a database connection was lost (PostgreSQL restarting or unreachable?); it is replaced on the next query',
+    );
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {
     openapi: {
@@ -120,10 +141,15 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       info: {
         title: 'Fenxiao API',
         version: '1',
-        description: 'Distribution platform: distributors, referral bindings, commissions to the fen, settlement and payouts. Money is integer fen (`*_fen`), rates basis points (`*_bp`).',
+        description:
+          'Distribution platform: distributors, referral bindings, commissions to the fen, settlement and payouts. Money is integer fen (`*_fen`), rates basis points (`*_bp`).',
       },
       servers: [{ url: config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'tenant API key (fxk_…), console session (fxs_…) or the platform root token' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'tenant API key (fxk_…), console session (fxs_…) or the platform root token' },
+        },
+      },
       security: [{ bearer: [] }],
     },
     transform: openapiSecurityTransform as never,
@@ -135,17 +161,26 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  app.get('/health', {
-    config: { auth: 'public' },
-    schema: { tags: ['operations'], summary: 'Liveness and database reachability', security: [], response: { 200: Strict({ status: Type.Literal('ok') }), 503: Strict({ status: Type.String() }) } },
-  }, async (_req, reply) => {
-    try {
-      await database.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
-      return { status: 'ok' as const };
-    } catch {
-      return reply.code(503).send({ status: 'database unavailable' });
-    }
-  });
+  app.get(
+    '/health',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness and database reachability',
+        security: [],
+        response: { 200: Strict({ status: Type.Literal('ok') }), 503: Strict({ status: Type.String() }) },
+      },
+    },
+    async (_req, reply) => {
+      try {
+        await database.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
+        return { status: 'ok' as const };
+      } catch {
+        return reply.code(503).send({ status: 'database unavailable' });
+      }
+    },
+  );
 
   tenantsRoutes(app, services);
   adminRoutes(app, services);
@@ -171,21 +206,37 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
 
   await app.ready();
   if (legacyProfiles.moved > 0) app.log.info({ rows: legacyProfiles.moved }, 'personal data of older application profiles encrypted');
-  if (legacyProfiles.skipped.length > 0) app.log.warn({ rows: legacyProfiles.skipped.length, first: legacyProfiles.skipped[0] }, 'application profiles left in plaintext: their contact ciphertext needs a key that is not configured');
+  if (legacyProfiles.skipped.length > 0)
+    app.log.warn(
+      { rows: legacyProfiles.skipped.length, first: legacyProfiles.skipped[0] },
+      'application profiles left in plaintext: their contact ciphertext needs a key that is not configured',
+    );
 
   const scheduler = createScheduler({
-    services, log: app.log, tickMs: config.jobsIntervalSeconds * 1000,
+    services,
+    log: app.log,
+    tickMs: config.jobsIntervalSeconds * 1000,
     // PGlite has no autovacuum: statistics hourly, dead rows reclaimed daily.
     ...(database.kind === 'pglite' ? { maintenance: { analyzeEveryMs: 3_600_000, vacuumEveryMs: 86_400_000 } } : {}),
   });
-  const orderSource = overrides.orderSource ?? (config.amqpUrl
-    ? createAmqpSource({ url: config.amqpUrl, queue: config.amqpQueue, prefetch: config.amqpPrefetch, maxAttempts: config.amqpMaxAttempts, log: app.log })
-    : createMemorySource({ prefetch: config.amqpPrefetch, maxAttempts: config.amqpMaxAttempts }));
-  const orderConsumer = createOrderConsumer(orderSource, createOrderMessageHandler({ orders: services.orders, ingest: services.ingest, signed: config.amqpSigned, log: app.log }));
+  const orderSource =
+    overrides.orderSource ??
+    (config.amqpUrl
+      ? createAmqpSource({ url: config.amqpUrl, queue: config.amqpQueue, prefetch: config.amqpPrefetch, maxAttempts: config.amqpMaxAttempts, log: app.log })
+      : createMemorySource({ prefetch: config.amqpPrefetch, maxAttempts: config.amqpMaxAttempts }));
+  const orderConsumer = createOrderConsumer(
+    orderSource,
+    createOrderMessageHandler({ orders: services.orders, ingest: services.ingest, signed: config.amqpSigned, log: app.log }),
+  );
 
   let closed = false;
   return {
-    app, services, database, config, scheduler, orderConsumer,
+    app,
+    services,
+    database,
+    config,
+    scheduler,
+    orderConsumer,
     async close() {
       if (closed) return;
       closed = true;

@@ -67,33 +67,62 @@ export function createServices(deps: ServiceDeps) {
   const rules = createRulesService({ db, clock, audit });
   // Where the invite links may land: verified domains, checked when landing_url is set and at each redirect.
   const landing = createLandingDomains({
-    db, clock, audit, publicUrl: deps.publicUrl, resolveTxt: deps.resolveTxt ?? systemResolveTxt,
+    db,
+    clock,
+    audit,
+    publicUrl: deps.publicUrl,
+    resolveTxt: deps.resolveTxt ?? systemResolveTxt,
     landingUrlOf: async (ex, tenantId) => (await program.read(ex, tenantId)).landing_url,
   });
   const program = createProgramService({
-    db, clock, audit, onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)],
-    validate: [(tx, tenantId, before, after) => (after.landing_url === before.landing_url ? Promise.resolve() : landing.check(tx, tenantId, after.landing_url))],
+    db,
+    clock,
+    audit,
+    onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)],
+    validate: [
+      (tx, tenantId, before, after) => (after.landing_url === before.landing_url ? Promise.resolve() : landing.check(tx, tenantId, after.landing_url)),
+    ],
   });
   // Rollups kept in the transaction of each event; the ledger tells it every journal.
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   const ledger = createLedger({ onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)] });
   const admin = createAdminService({ db, clock, audit, limiter: deps.limiter, keyring: deps.keyring });
   const tenants = createTenantsService({
-    db, clock, audit,
-    onSuspended: [async (tx, tenantId) => { await admin.endTenantSessions(tx, tenantId); }],
+    db,
+    clock,
+    audit,
+    onSuspended: [
+      async (tx, tenantId) => {
+        await admin.endTenantSessions(tx, tenantId);
+      },
+    ],
     setup: [
       program,
-      { initialize: async (tx, tenantId) => { await rules.bumpVersion(tx, tenantId, 'tenant.create'); } },
+      {
+        initialize: async (tx, tenantId) => {
+          await rules.bumpVersion(tx, tenantId, 'tenant.create');
+        },
+      },
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
     ],
   });
   const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit });
   const riskEngine = createRiskEngine({ clock, limiter: deps.limiter });
   const customers = createCustomersService({
-    clock, onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
+    clock,
+    onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
   });
   const distributors = createDistributorsService({
-    db, clock, audit, keyring: deps.keyring, risk, customers, program, storage: deps.storage, publicUrl: deps.publicUrl, documentLimits: deps.documentLimits,
+    db,
+    clock,
+    audit,
+    keyring: deps.keyring,
+    risk,
+    customers,
+    program,
+    storage: deps.storage,
+    publicUrl: deps.publicUrl,
+    documentLimits: deps.documentLimits,
     onCreated: [
       (tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id),
       (tx, tenantId, id) => analyticsRecorder.record(tx, { type: 'distributor_created', tenantId, distributorId: id }),
@@ -101,25 +130,56 @@ export function createServices(deps: ServiceDeps) {
     // A suspended or rejected distributor's sessions end with the change.
     onShutOut: [(tx, tenantId, id) => admin.endSessionsOf(tx, tenantId, 'distributor', id)],
     // One identity behind several distributors: flagged, held, or (block) refused here.
-    onIdentity: [async (tx, tenantId, id, identities) => {
-      const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, identities);
-      if (blocked) throw new AppError('risk_blocked', 'this phone number or ID number already belongs to another distributor');
-    }],
+    onIdentity: [
+      async (tx, tenantId, id, identities) => {
+        const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, identities);
+        if (blocked) throw new AppError('risk_blocked', 'this phone number or ID number already belongs to another distributor');
+      },
+    ],
   });
   const referral = createReferralService({
-    db, clock, audit, risk, customers, distributors, program, publicUrl: deps.publicUrl, landing,
+    db,
+    clock,
+    audit,
+    risk,
+    customers,
+    distributors,
+    program,
+    publicUrl: deps.publicUrl,
+    landing,
     onVisit: [(tx, tenantId, distributorId, at, timezone) => analyticsRecorder.record(tx, { type: 'visit', tenantId, distributorId, at, timezone })],
   });
   const portal = createPortalService({
-    db, clock, keyring: deps.keyring, storage: deps.storage, audit, admin, tenants, distributors, referral, publicUrl: deps.publicUrl,
-    limiter: deps.limiter, sms: deps.sms,
+    db,
+    clock,
+    keyring: deps.keyring,
+    storage: deps.storage,
+    audit,
+    admin,
+    tenants,
+    distributors,
+    referral,
+    publicUrl: deps.publicUrl,
+    limiter: deps.limiter,
+    sms: deps.sms,
   });
 
   const grades = createGradesService({ db, clock });
   const orders = createOrdersService({
-    db, clock, program, rules, ledger, customers, referral, distributors, grades, riskEngine,
+    db,
+    clock,
+    program,
+    rules,
+    ledger,
+    customers,
+    referral,
+    distributors,
+    grades,
+    riskEngine,
     deviceIndex: (deviceId) => deps.keyring.blindIndex(`device:${deviceId}`),
-    analytics: analyticsRecorder, maxBatch: deps.orderBatchMax, maxInFlight: deps.orderBatchesInFlight,
+    analytics: analyticsRecorder,
+    maxBatch: deps.orderBatchMax,
+    maxInFlight: deps.orderBatchesInFlight,
   });
   const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
 
@@ -127,17 +187,36 @@ export function createServices(deps: ServiceDeps) {
   const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
-    db, clock, keyring: deps.keyring, audit,
-    onAdded: [async (tx, tenantId, distributorId, bidx) => {
-      const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), distributorId, [{ kind: 'payout_account', bidx }]);
-      if (blocked) throw new AppError('risk_blocked', 'this payout account already belongs to another distributor');
-    }],
+    db,
+    clock,
+    keyring: deps.keyring,
+    audit,
+    onAdded: [
+      async (tx, tenantId, distributorId, bidx) => {
+        const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), distributorId, [{ kind: 'payout_account', bidx }]);
+        if (blocked) throw new AppError('risk_blocked', 'this payout account already belongs to another distributor');
+      },
+    ],
   });
   // Payouts handed to an online channel are submitted at once, off the request; the scheduler's
   // poll picks up anything this misses (a crash, a busy process).
   const withdrawals = createWithdrawalsService({
-    db, clock, audit, ledger, program, channels: deps.payoutChannels, accounts: payoutAccounts,
-    ...(deps.submitPayoutsInline === false ? {} : { onHandoff: (payoutId: string) => { setImmediate(() => { withdrawals.work(payoutId).catch(() => {}); }); } }),
+    db,
+    clock,
+    audit,
+    ledger,
+    program,
+    channels: deps.payoutChannels,
+    accounts: payoutAccounts,
+    ...(deps.submitPayoutsInline === false
+      ? {}
+      : {
+          onHandoff: (payoutId: string) => {
+            setImmediate(() => {
+              withdrawals.work(payoutId).catch(() => {});
+            });
+          },
+        }),
   });
   const pii = createPiiService({ db, clock, audit, keyring: deps.keyring, storage: deps.storage, ledger, program, distributors });
 
@@ -153,9 +232,36 @@ export function createServices(deps: ServiceDeps) {
   }
 
   return {
-    db, clock, sms: deps.sms, audit, ledger, rules, program, tenants, admin, risk, customers, distributors, referral, landing, portal,
-    grades, orders, commissions, ruleSimulator, settlement, analytics, riskEngine, payoutAccounts, withdrawals, pii, payoutChannels: deps.payoutChannels, authenticate,
-    reconciliation, exports: exportsService, ingest,
+    db,
+    clock,
+    sms: deps.sms,
+    audit,
+    ledger,
+    rules,
+    program,
+    tenants,
+    admin,
+    risk,
+    customers,
+    distributors,
+    referral,
+    landing,
+    portal,
+    grades,
+    orders,
+    commissions,
+    ruleSimulator,
+    settlement,
+    analytics,
+    riskEngine,
+    payoutAccounts,
+    withdrawals,
+    pii,
+    payoutChannels: deps.payoutChannels,
+    authenticate,
+    reconciliation,
+    exports: exportsService,
+    ingest,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks: [...RECONCILIATION_LEDGER_CHECKS] as LedgerCheck[],
   };

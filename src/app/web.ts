@@ -20,8 +20,16 @@ const APPS = [
  * styles (never for scripts).
  */
 const CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
-  "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 function missingBuild(reply: FastifyReply, title: string) {
@@ -65,7 +73,9 @@ export function registerWeb(app: App, dist: string = WEB_DIST): void {
         // loudly rather than parse HTML as JavaScript.
         if (rel !== '' && (!inside || rel.startsWith('assets/') || /\.[A-Za-z0-9]{1,8}$/.test(rel))) return reply.callNotFound();
         if (!fs.existsSync(path.join(root, 'index.html'))) return missingBuild(reply, web.title);
-        return reply.header('cache-control', 'no-cache').header('content-security-policy', CSP)
+        return reply
+          .header('cache-control', 'no-cache')
+          .header('content-security-policy', CSP)
           .sendFile(path.join(web.dir, 'index.html'), dist, { cacheControl: false });
       });
     }

@@ -32,8 +32,12 @@ const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '吴',
 const GIVEN = ['小明', '晓燕', '建国', '丽娜', '志强', '秀英', '海涛', '静', '伟', '芳', '磊', '婷', '军', '洋', '勇', '艳', '杰', '娟', '涛', '敏'];
 const REGIONS = ['440300', '440100', '310100', '110100', '330100', '320500', '510100', '420100', '370200', '350200'];
 const PRODUCTS = [
-  { sku: 'TEA-LJ-250', price: 12800 }, { sku: 'TEA-PE-357', price: 29800 }, { sku: 'CUP-CERAMIC', price: 6800 },
-  { sku: 'HONEY-500', price: 8800 }, { sku: 'GIFT-BOX', price: 49900 }, { sku: 'SNACK-MIX', price: 3900 },
+  { sku: 'TEA-LJ-250', price: 12800 },
+  { sku: 'TEA-PE-357', price: 29800 },
+  { sku: 'CUP-CERAMIC', price: 6800 },
+  { sku: 'HONEY-500', price: 8800 },
+  { sku: 'GIFT-BOX', price: 49900 },
+  { sku: 'SNACK-MIX', price: 3900 },
 ];
 
 /** A small deterministic generator (mulberry32): the same seed, the same demo. */
@@ -59,23 +63,49 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
   clock.set(new Date(t0));
   const tenant = await server.services.tenants.create({ principal: { kind: 'root' }, requestId: 'demo' }, { name: o.name });
   const key = tenant.api_key;
-  async function call<T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async function call<T = Record<string, unknown>>(
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const res = await server.app.inject({
-      method, url, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      method,
+      url,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     });
     if (res.statusCode >= 300) throw new Error(`${method} ${url} answered ${res.statusCode}: ${res.body.slice(0, 300)}`);
     return (res.body ? JSON.parse(res.body) : {}) as T;
   }
 
-  await server.services.admin.createUser({ principal: { kind: 'root' }, requestId: 'demo' }, { email: o.email, password: o.password, role: 'owner', name: '店长' }, tenant.id);
+  await server.services.admin.createUser(
+    { principal: { kind: 'root' }, requestId: 'demo' },
+    { email: o.email, password: o.password, role: 'owner', name: '店长' },
+    tenant.id,
+  );
   await call('PUT', '/v1/program', {
-    levels: 2, freeze_days: 7, auto_receive_days: 10, review_threshold_fen: 500_000,
+    levels: 2,
+    freeze_days: 7,
+    auto_receive_days: 10,
+    review_threshold_fen: 500_000,
     withdrawal: { min_fen: 100, fee_bp: 0, auto_approve_max_fen: 0 },
   });
   await call('PUT', '/v1/grades/default', { name: '普通分销员', rank: 0, sales_bp: 500, override_bp: [1000, 500] });
-  await call('PUT', '/v1/grades/silver', { name: '银牌', rank: 1, sales_bp: 800, override_bp: [1200, 600], upgrade: { metric: 'sales_fen', min_fen: 300_000 } });
-  await call('PUT', '/v1/grades/gold', { name: '金牌', rank: 2, sales_bp: 1000, override_bp: [1500, 800], upgrade: { metric: 'sales_fen', min_fen: 1_000_000 } });
+  await call('PUT', '/v1/grades/silver', {
+    name: '银牌',
+    rank: 1,
+    sales_bp: 800,
+    override_bp: [1200, 600],
+    upgrade: { metric: 'sales_fen', min_fen: 300_000 },
+  });
+  await call('PUT', '/v1/grades/gold', {
+    name: '金牌',
+    rank: 2,
+    sales_bp: 1000,
+    override_bp: [1500, 800],
+    upgrade: { metric: 'sales_fen', min_fen: 1_000_000 },
+  });
 
   // The team: a few leaders, each recruited distributors, and theirs.
   const team: { id: string; code: string }[] = [];
@@ -84,7 +114,9 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
     clock.set(new Date(t0 + DAY + Math.floor((i * 10 * DAY) / o.distributors)));
     const referrer = i < Math.max(1, Math.floor(o.distributors / 10)) ? null : team[rnd.int(Math.min(team.length, Math.max(1, Math.floor(i / 2))))]!;
     const d = await call<{ id: string; invite_code: string }>('POST', '/v1/distributors', {
-      external_id: `demo-d${String(i + 1).padStart(3, '0')}`, name: `${rnd.pick(SURNAMES)}${rnd.pick(GIVEN)}的小店`, region_code: rnd.pick(REGIONS),
+      external_id: `demo-d${String(i + 1).padStart(3, '0')}`,
+      name: `${rnd.pick(SURNAMES)}${rnd.pick(GIVEN)}的小店`,
+      region_code: rnd.pick(REGIONS),
       ...(referrer ? { referrer_code: referrer.code } : {}),
     });
     team.push({ id: d.id, code: d.invite_code });
@@ -100,7 +132,11 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
     clock.set(new Date(t0 + 11 * DAY + Math.floor((i * 6 * DAY) / customerCount)));
     const d = rnd.pick(team);
     for (let v = 0; v < 1 + rnd.int(3); v++) {
-      await server.app.inject({ method: 'GET', url: `/i/${d.code}`, headers: { 'user-agent': 'Mozilla/5.0 (iPhone) demo', referer: 'https://weixin.qq.com/' } });
+      await server.app.inject({
+        method: 'GET',
+        url: `/i/${d.code}`,
+        headers: { 'user-agent': 'Mozilla/5.0 (iPhone) demo', referer: 'https://weixin.qq.com/' },
+      });
     }
     const external = `demo-c${String(i + 1).padStart(4, '0')}`;
     await call('POST', '/v1/bindings', { customer_external_id: external, invite_code: d.code });
@@ -124,28 +160,59 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
     const id = `demo-o${String(i + 1).padStart(5, '0')}`;
     const buyer = rnd.pick(customers);
     const refund = rnd.next() < 0.08 ? (rnd.next() < 0.5 ? paid : Math.floor(paid / 2)) : 0;
-    steps.push({ at: paidAt, run: async () => { await call('POST', '/v1/orders', { external_id: id, buyer_external_id: buyer, items, shipping_fen: 1000 }); } });
+    steps.push({
+      at: paidAt,
+      run: async () => {
+        await call('POST', '/v1/orders', { external_id: id, buyer_external_id: buyer, items, shipping_fen: 1000 });
+      },
+    });
     const shipAt = paidAt + DAY + rnd.int(DAY);
-    if (shipAt < end) steps.push({ at: shipAt, run: async () => { await call('POST', `/v1/orders/${id}/events`, { type: 'shipped' }); } });
+    if (shipAt < end)
+      steps.push({
+        at: shipAt,
+        run: async () => {
+          await call('POST', `/v1/orders/${id}/events`, { type: 'shipped' });
+        },
+      });
     const refundAt = shipAt + DAY;
-    if (refund > 0 && refundAt < end) steps.push({ at: refundAt, run: async () => { await call('POST', `/v1/orders/${id}/events`, { type: 'refunded', refund_fen: refund }); } });
+    if (refund > 0 && refundAt < end)
+      steps.push({
+        at: refundAt,
+        run: async () => {
+          await call('POST', `/v1/orders/${id}/events`, { type: 'refunded', refund_fen: refund });
+        },
+      });
     const receiveAt = shipAt + 2 * DAY + rnd.int(2 * DAY);
-    if (receiveAt < end && refund < paid) steps.push({ at: receiveAt, run: async () => { await call('POST', `/v1/orders/${id}/events`, { type: 'received' }); } });
+    if (receiveAt < end && refund < paid)
+      steps.push({
+        at: receiveAt,
+        run: async () => {
+          await call('POST', `/v1/orders/${id}/events`, { type: 'received' });
+        },
+      });
   }
   let statements = 0;
   let withdrawals = 0;
   for (let at = t0 + 21 * DAY; at < end; at += 7 * DAY) {
     const last = at + 7 * DAY >= end;
     steps.push({
-      at, run: async () => {
-        const run = await call<{ statements: { id: string; distributor_id: string; amount_fen: number; status: string }[] }>('POST', '/v1/settlements/run', { as_of: new Date(at).toISOString() });
+      at,
+      run: async () => {
+        const run = await call<{ statements: { id: string; distributor_id: string; amount_fen: number; status: string }[] }>('POST', '/v1/settlements/run', {
+          as_of: new Date(at).toISOString(),
+        });
         statements += run.statements.length;
         for (const st of run.statements.filter((x) => x.status === 'pending_review')) await call('POST', `/v1/statements/${st.id}/approve`);
         // The best earners of the week ask for half; most are paid, the last week's wait for review.
         for (const st of [...run.statements].sort((a, b) => b.amount_fen - a.amount_fen).slice(0, 2)) {
           const amount = Math.floor(st.amount_fen / 2);
           if (amount < 100) continue;
-          const w = await call<{ id: string }>('POST', '/v1/withdrawals', { distributor_id: st.distributor_id, amount_fen: amount, channel: 'manual' }, { 'idempotency-key': `demo-w-${st.id}` });
+          const w = await call<{ id: string }>(
+            'POST',
+            '/v1/withdrawals',
+            { distributor_id: st.distributor_id, amount_fen: amount, channel: 'manual' },
+            { 'idempotency-key': `demo-w-${st.id}` },
+          );
           withdrawals += 1;
           if (last) continue;
           await call('POST', `/v1/withdrawals/${w.id}/approve`);

@@ -33,12 +33,18 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
     await migrateToLatest(database.db);
     const limiter = createMemoryRateLimiter();
     const services = createServices({
-      db: database.db, clock: systemClock, keyring: keyRingFromConfig(config),
-      limiter, storage: config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')), publicUrl: config.publicUrl, rootToken: config.rootToken,
+      db: database.db,
+      clock: systemClock,
+      keyring: keyRingFromConfig(config),
+      limiter,
+      storage: config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')),
+      publicUrl: config.publicUrl,
+      rootToken: config.rootToken,
       // No command sends a text; should one, it goes where the server's would.
-      sms: config.smsWebhookUrl && config.smsWebhookSecret
-        ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
-        : createLogSmsSender((m) => console.warn(`SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): to ${m.to}: ${m.text}`)),
+      sms:
+        config.smsWebhookUrl && config.smsWebhookSecret
+          ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
+          : createLogSmsSender((m) => console.warn(`SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): to ${m.to}: ${m.text}`)),
       documentLimits: config.documents,
       payoutChannels: createPayoutChannels(payoutConfigFromEnv(), { clock: systemClock }),
     });
@@ -50,11 +56,20 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
 
 const cli = new Command('fenxiao').description('Fenxiao distribution platform').showHelpAfterError();
 
-cli.command('serve').description('run migrations and serve HTTP (what npm start does)')
-  .option('--workers <n>', `processes sharing the port (node:cluster), each with its own database pool; default: one per core on PostgreSQL, 1 on the embedded database (which one process owns)`, (v) => Number(v))
+cli
+  .command('serve')
+  .description('run migrations and serve HTTP (what npm start does)')
+  .option(
+    '--workers <n>',
+    `processes sharing the port (node:cluster), each with its own database pool; default: one per core on PostgreSQL, 1 on the embedded database (which one process owns)`,
+    (v) => Number(v),
+  )
   .action(async (opts: { workers?: number }) => {
     // A worker of `serve --workers N` runs this command again (cluster forks the same argv).
-    if (cluster.isWorker) { await serve(); return; }
+    if (cluster.isWorker) {
+      await serve();
+      return;
+    }
     if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > MAX_WORKERS)) {
       throw new AppError('invalid_request', `--workers takes a whole number from 1 to ${MAX_WORKERS}`);
     }
@@ -66,16 +81,21 @@ cli.command('serve').description('run migrations and serve HTTP (what npm start 
     else await servePrimary(config, count);
   });
 
-cli.command('demo').description('create a demo merchant with a team, sixty days of orders, a settlement and payouts, and print how to sign in to the console')
-  .option('--name <name>', 'the demo merchant\'s name', '演示茶叶商城')
-  .option('--email <email>', 'the owner\'s login', 'owner@demo.fenxiao')
-  .option('--password <password>', 'the owner\'s password (prefer FENXIAO_PASSWORD)')
+cli
+  .command('demo')
+  .description('create a demo merchant with a team, sixty days of orders, a settlement and payouts, and print how to sign in to the console')
+  .option('--name <name>', "the demo merchant's name", '演示茶叶商城')
+  .option('--email <email>', "the owner's login", 'owner@demo.fenxiao')
+  .option('--password <password>', "the owner's password (prefer FENXIAO_PASSWORD)")
   .option('--distributors <n>', 'distributors', (v) => Number(v), 40)
   .option('--orders <n>', 'orders over the last 60 days', (v) => Number(v), 300)
   .option('--seed <n>', 'random seed (the same seed, the same demo)', (v) => Number(v), 20261125)
   .option('--json', 'print JSON')
   .action(async (opts: { name: string; email: string; password?: string; distributors: number; orders: number; seed: number; json?: boolean }) => {
-    for (const [name, v, max] of [['--distributors', opts.distributors, 10_000], ['--orders', opts.orders, 100_000]] as const) {
+    for (const [name, v, max] of [
+      ['--distributors', opts.distributors, 10_000],
+      ['--orders', opts.orders, 100_000],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1 || v > max) throw new AppError('invalid_request', `${name} takes a whole number from 1 to ${max}`);
     }
     const password = opts.password ?? process.env.FENXIAO_PASSWORD ?? 'demo-password-2026';
@@ -87,66 +107,90 @@ cli.command('demo').description('create a demo merchant with a team, sixty days 
     const clock = new ManualClock(new Date());
     const server = await buildServer(config, { clock });
     try {
-      const r = await seedDemo(server, clock, { name: opts.name, email: opts.email, password, distributors: opts.distributors, orders: opts.orders, seed: opts.seed, now: new Date() },
-        (label, total) => createProgress({ label, total, unit: label === 'orders and events' ? 'steps' : 'rows' }));
+      const r = await seedDemo(
+        server,
+        clock,
+        { name: opts.name, email: opts.email, password, distributors: opts.distributors, orders: opts.orders, seed: opts.seed, now: new Date() },
+        (label, total) => createProgress({ label, total, unit: label === 'orders and events' ? 'steps' : 'rows' }),
+      );
       if (opts.json) console.log(JSON.stringify({ tenant_id: r.tenantId, api_key: r.apiKey, email: opts.email, ...r }));
       else {
         console.log(`demo tenant ${r.tenantId}: ${r.distributors} distributors, ${r.orders} orders, ${r.statements} statements, ${r.withdrawals} withdrawals`);
         console.log(`api key  ${r.apiKey}  (shown once)`);
-        console.log(`console  ${config.publicUrl}/admin/  tenant ${r.tenantId}, ${opts.email} / ${opts.password || process.env.FENXIAO_PASSWORD ? '(the password you gave)' : password}`);
+        console.log(
+          `console  ${config.publicUrl}/admin/  tenant ${r.tenantId}, ${opts.email} / ${opts.password || process.env.FENXIAO_PASSWORD ? '(the password you gave)' : password}`,
+        );
       }
     } finally {
       await server.close();
     }
   });
 
-cli.command('migrate').description('bring the database schema up to date').action(async () => {
-  const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
-  try {
-    const applied = await migrateToLatest(database.db);
-    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
-    // Data migrations that need the key (it lives here, not in the database).
-    const legacy = await encryptLegacyProfiles(database.db, keyRingFromConfig(config));
-    if (legacy.moved > 0) console.log(`personal data of ${legacy.moved} application profile(s) encrypted`);
-    if (legacy.skipped.length > 0) console.log(`${legacy.skipped.length} profile(s) left: their key is not configured (first: ${legacy.skipped[0]})`);
-    const documents = await encryptLegacyDocuments({ db: database.db, storage: storageFromConfig(config), keyring: keyRingFromConfig(config) }, Number.MAX_SAFE_INTEGER);
-    if (documents.encrypted > 0) console.log(`${documents.encrypted} document(s) stored in plaintext encrypted`);
-    if (documents.failed > 0) console.log(`${documents.failed} document(s) left in plaintext: their file could not be read (first: ${documents.failed_ids[0]})`);
-  } finally {
-    await database.close();
-  }
-});
+cli
+  .command('migrate')
+  .description('bring the database schema up to date')
+  .action(async () => {
+    const config = loadConfig();
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    try {
+      const applied = await migrateToLatest(database.db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+      // Data migrations that need the key (it lives here, not in the database).
+      const legacy = await encryptLegacyProfiles(database.db, keyRingFromConfig(config));
+      if (legacy.moved > 0) console.log(`personal data of ${legacy.moved} application profile(s) encrypted`);
+      if (legacy.skipped.length > 0) console.log(`${legacy.skipped.length} profile(s) left: their key is not configured (first: ${legacy.skipped[0]})`);
+      const documents = await encryptLegacyDocuments(
+        { db: database.db, storage: storageFromConfig(config), keyring: keyRingFromConfig(config) },
+        Number.MAX_SAFE_INTEGER,
+      );
+      if (documents.encrypted > 0) console.log(`${documents.encrypted} document(s) stored in plaintext encrypted`);
+      if (documents.failed > 0)
+        console.log(`${documents.failed} document(s) left in plaintext: their file could not be read (first: ${documents.failed_ids[0]})`);
+    } finally {
+      await database.close();
+    }
+  });
 
 const tenant = cli.command('tenant').description('tenants and their API keys');
-tenant.command('create').description('create a tenant and print its API key')
-  .requiredOption('--name <name>', 'the merchant\'s name')
+tenant
+  .command('create')
+  .description('create a tenant and print its API key')
+  .requiredOption('--name <name>', "the merchant's name")
   .option('--json', 'print JSON')
   .action(async (opts: { name: string; json?: boolean }) => {
     const t = await withServices((s) => s.tenants.create({ principal: { kind: 'root' }, requestId: 'cli' }, { name: opts.name }));
     if (opts.json) console.log(JSON.stringify(t));
     else console.log(`tenant  ${t.id}\nname    ${t.name}\napi key ${t.api_key}\n(the key is shown once; keep it safe)`);
   });
-tenant.command('suspend').description('suspend a tenant: its API keys and sessions stop, its sessions end, nobody of it signs in')
+tenant
+  .command('suspend')
+  .description('suspend a tenant: its API keys and sessions stop, its sessions end, nobody of it signs in')
   .requiredOption('--tenant <id>', 'tenant id')
   .requiredOption('--reason <text>', 'why (kept in the audit log)')
   .action(async (opts: { tenant: string; reason: string }) => {
     const t = await withServices((s) => s.tenants.suspend({ principal: { kind: 'root' }, requestId: 'cli' }, opts.tenant, opts.reason));
     console.log(`tenant ${t.id} ${t.status}`);
   });
-tenant.command('reactivate').description('reactivate a suspended tenant')
+tenant
+  .command('reactivate')
+  .description('reactivate a suspended tenant')
   .requiredOption('--tenant <id>', 'tenant id')
   .action(async (opts: { tenant: string }) => {
     const t = await withServices((s) => s.tenants.reactivate({ principal: { kind: 'root' }, requestId: 'cli' }, opts.tenant));
     console.log(`tenant ${t.id} ${t.status}`);
   });
-tenant.command('list').description('list tenants').action(async () => {
-  const rows = await withServices((s) => s.db.selectFrom('tenants').selectAll().orderBy('id').execute());
-  for (const r of rows) console.log(`${r.id}\t${r.status}\t${r.name}`);
-});
+tenant
+  .command('list')
+  .description('list tenants')
+  .action(async () => {
+    const rows = await withServices((s) => s.db.selectFrom('tenants').selectAll().orderBy('id').execute());
+    for (const r of rows) console.log(`${r.id}\t${r.status}\t${r.name}`);
+  });
 
 const user = cli.command('user').description('admin users of a tenant');
-user.command('create').description('create an admin user (the password comes from FENXIAO_PASSWORD or --password)')
+user
+  .command('create')
+  .description('create an admin user (the password comes from FENXIAO_PASSWORD or --password)')
   .requiredOption('--tenant <id>', 'tenant id')
   .requiredOption('--email <email>', 'login email')
   .addOption(new Option('--role <role>', 'role').choices(['owner', 'operator', 'finance', 'auditor']).default('owner'))
@@ -155,12 +199,16 @@ user.command('create').description('create an admin user (the password comes fro
   .action(async (opts: { tenant: string; email: string; role: AdminRole; password?: string; name?: string }) => {
     const password = opts.password ?? process.env.FENXIAO_PASSWORD;
     if (!password) throw new AppError('invalid_request', 'give a password with FENXIAO_PASSWORD or --password');
-    const u = await withServices((s) => s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, opts.tenant));
+    const u = await withServices((s) =>
+      s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, opts.tenant),
+    );
     console.log(`user ${u.id} ${u.email} (${u.role})`);
   });
 
 const ledger = cli.command('ledger').description('the double-entry ledger');
-ledger.command('verify').description('check every ledger invariant and name each break (exit 0: clean, 2: breaks found, 1: could not check)')
+ledger
+  .command('verify')
+  .description('check every ledger invariant and name each break (exit 0: clean, 2: breaks found, 1: could not check)')
   .option('--tenant <id>', 'one tenant (default: all tenants)')
   .option('--json', 'print the report as JSON')
   .action(async (opts: { tenant?: string; json?: boolean }) => {
@@ -168,19 +216,34 @@ ledger.command('verify').description('check every ledger invariant and name each
     if (opts.json) console.log(JSON.stringify(report));
     else {
       const { journals, postings, accounts, commissions } = report.checked;
-      console.log(`${opts.tenant ? `tenant ${opts.tenant}` : 'all tenants'}: ${journals} journals, ${postings} postings, ${accounts} accounts, ${commissions} commission lines checked`);
+      console.log(
+        `${opts.tenant ? `tenant ${opts.tenant}` : 'all tenants'}: ${journals} journals, ${postings} postings, ${accounts} accounts, ${commissions} commission lines checked`,
+      );
       for (const b of report.breaks) console.log(`BREAK ${b.invariant}: ${b.subject}: ${b.detail}`);
       console.log(report.ok ? 'ledger ok' : `${report.breaks.length} break(s)`);
     }
     if (!report.ok) process.exitCode = 2;
   });
 
-const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+const collect = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
 
 const audit = cli.command('audit').description('the tamper-evident audit log');
-audit.command('verify').description('walk the audit hash chains and name every edited or removed entry (exit 2 on a break)')
+audit
+  .command('verify')
+  .description('walk the audit hash chains and name every edited or removed entry (exit 2 on a break)')
   .option('--tenant <id>', 'one tenant (default: every chain)')
-  .option('--anchor <chain:seq:hash>', 'a head printed by an earlier verify and kept elsewhere: that entry must still carry that hash (repeatable)', collect, [])
+  .option(
+    '--anchor <chain:seq:hash>',
+    'a head printed by an earlier verify and kept elsewhere: that entry must still carry that hash (repeatable)',
+    collect,
+    [],
+  )
   .option('--json', 'print JSON')
   .action(async (opts: { tenant?: string; anchor: string[]; json?: boolean }) => {
     const anchors = opts.anchor.map((text) => {
@@ -198,7 +261,9 @@ audit.command('verify').description('walk the audit hash chains and name every e
     if (!report.ok) process.exitCode = 2;
   });
 
-cli.command('jobs').description('run one pass of the scheduled jobs (auto-receipt, settlement cycles, payouts) and print each outcome')
+cli
+  .command('jobs')
+  .description('run one pass of the scheduled jobs (auto-receipt, settlement cycles, payouts) and print each outcome')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
     const { createScheduler } = await import('../app/scheduler.ts');
@@ -210,11 +275,17 @@ cli.command('jobs').description('run one pass of the scheduled jobs (auto-receip
   });
 
 const EXPORT_KIND_NAMES: Record<string, 'statements' | 'withdrawals' | 'commissions' | 'reconciliation' | 'reconciliation-mismatches'> = {
-  statements: 'statements', withdrawals: 'withdrawals', commissions: 'commissions', reconciliation: 'reconciliation', mismatches: 'reconciliation-mismatches',
+  statements: 'statements',
+  withdrawals: 'withdrawals',
+  commissions: 'commissions',
+  reconciliation: 'reconciliation',
+  mismatches: 'reconciliation-mismatches',
   'reconciliation-mismatches': 'reconciliation-mismatches',
 };
 
-cli.command('export').description('write a business export (.xlsx or .csv) of one tenant to a file, with a progress line on stderr')
+cli
+  .command('export')
+  .description('write a business export (.xlsx or .csv) of one tenant to a file, with a progress line on stderr')
   .argument('<kind>', 'statements | withdrawals | commissions | reconciliation | mismatches (reconciliation mismatches)')
   .requiredOption('--tenant <id>', 'tenant id')
   .addOption(new Option('--format <format>', 'file format').choices(['xlsx', 'csv']).makeOptionMandatory())
@@ -225,38 +296,66 @@ cli.command('export').description('write a business export (.xlsx or .csv) of on
   .option('--channel <channel>', 'withdrawals: only these payout channels (repeat, or comma-separated)', collect)
   .option('--distributor <id>', 'only this distributor (the beneficiary, for commission lines)')
   .addOption(new Option('--lang <lang>', 'header language').choices(['zh', 'en']).default('zh'))
-  .action(async (kindName: string, opts: { tenant: string; format: 'xlsx' | 'csv'; out: string; from?: string; to?: string; status?: string[]; channel?: string[]; distributor?: string; lang: 'zh' | 'en' }) => {
-    const kind = EXPORT_KIND_NAMES[kindName];
-    if (!kind) throw new AppError('invalid_request', `unknown export "${kindName}": statements, withdrawals, commissions, reconciliation or mismatches`);
-    const fs = await import('node:fs');
-    const fsp = await import('node:fs/promises');
-    const { createProgress } = await import('./progress.ts');
-    const out = path.resolve(opts.out);
-    const part = `${out}.part`;
-    const result = await withServices(async (s) => {
-      const system = { principal: { kind: 'system' as const, tenantId: opts.tenant, job: 'cli-export' }, requestId: null };
-      const prepared = await s.exports.prepare(system, kind, {
-        from: opts.from, to: opts.to, status: opts.status, channel: opts.channel, distributor_id: opts.distributor,
-      }, opts.lang);
-      const progress = createProgress({ label: `export ${kindName}`, total: await prepared.count() });
-      try {
-        const file = fs.createWriteStream(part, { mode: 0o600 });
-        const written = await prepared.write(file, opts.format, { onProgress: (n) => progress.update(n) });
-        if (!file.closed) await new Promise((resolve) => file.once('close', resolve));
-        await fsp.rename(part, out);
-        progress.done(out);
-        return written;
-      } catch (err) {
-        progress.fail(err instanceof Error ? err.message : String(err));
-        await fsp.rm(part, { force: true });
-        throw err;
-      }
-    });
-    const totals = Object.entries(result.totals).map(([k, v]) => `${k}=${v}`).join(' ');
-    console.log(`${result.rows} rows written to ${out}${totals ? ` (totals: ${totals})` : ''}`);
-  });
+  .action(
+    async (
+      kindName: string,
+      opts: {
+        tenant: string;
+        format: 'xlsx' | 'csv';
+        out: string;
+        from?: string;
+        to?: string;
+        status?: string[];
+        channel?: string[];
+        distributor?: string;
+        lang: 'zh' | 'en';
+      },
+    ) => {
+      const kind = EXPORT_KIND_NAMES[kindName];
+      if (!kind) throw new AppError('invalid_request', `unknown export "${kindName}": statements, withdrawals, commissions, reconciliation or mismatches`);
+      const fs = await import('node:fs');
+      const fsp = await import('node:fs/promises');
+      const { createProgress } = await import('./progress.ts');
+      const out = path.resolve(opts.out);
+      const part = `${out}.part`;
+      const result = await withServices(async (s) => {
+        const system = { principal: { kind: 'system' as const, tenantId: opts.tenant, job: 'cli-export' }, requestId: null };
+        const prepared = await s.exports.prepare(
+          system,
+          kind,
+          {
+            from: opts.from,
+            to: opts.to,
+            status: opts.status,
+            channel: opts.channel,
+            distributor_id: opts.distributor,
+          },
+          opts.lang,
+        );
+        const progress = createProgress({ label: `export ${kindName}`, total: await prepared.count() });
+        try {
+          const file = fs.createWriteStream(part, { mode: 0o600 });
+          const written = await prepared.write(file, opts.format, { onProgress: (n) => progress.update(n) });
+          if (!file.closed) await new Promise((resolve) => file.once('close', resolve));
+          await fsp.rename(part, out);
+          progress.done(out);
+          return written;
+        } catch (err) {
+          progress.fail(err instanceof Error ? err.message : String(err));
+          await fsp.rm(part, { force: true });
+          throw err;
+        }
+      });
+      const totals = Object.entries(result.totals)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      console.log(`${result.rows} rows written to ${out}${totals ? ` (totals: ${totals})` : ''}`);
+    },
+  );
 
-cli.command('reconcile').description('reconcile a tenant\'s withdrawals and payouts against the ledger: totals and every mismatch (exit 0: clean, 2: mismatches, 1: could not check)')
+cli
+  .command('reconcile')
+  .description("reconcile a tenant's withdrawals and payouts against the ledger: totals and every mismatch (exit 0: clean, 2: mismatches, 1: could not check)")
   .requiredOption('--tenant <id>', 'tenant id')
   .option('--from <when>', 'period start by withdrawal request time, inclusive: YYYY-MM-DD (local midnight) or an ISO date-time')
   .option('--to <when>', 'period end, exclusive')
@@ -274,10 +373,14 @@ cli.command('reconcile').description('reconcile a tenant\'s withdrawals and payo
       console.log(`tenant ${report.tenant_id}, withdrawals requested ${report.from ?? 'from the start'} to ${report.to ?? 'now'} (count / yuan)`);
       console.log('channel\trequested\tpending review\tin flight\tpaid\tfailed\trejected\tfees');
       for (const [name, t] of [['all', report.totals.overall] as const, ...report.totals.by_channel.map((c) => [c.channel, c] as const)]) {
-        console.log(`${name}\t${sum(t.requested)}\t${sum(t.pending_review)}\t${sum(t.in_flight)}\t${sum(t.paid)}\t${sum(t.failed)}\t${sum(t.rejected)}\t${yuan(t.fees_fen)}`);
+        console.log(
+          `${name}\t${sum(t.requested)}\t${sum(t.pending_review)}\t${sum(t.in_flight)}\t${sum(t.paid)}\t${sum(t.failed)}\t${sum(t.rejected)}\t${yuan(t.fees_fen)}`,
+        );
       }
       const l = report.ledger;
-      console.log(`payout clearing ${yuan(l.payout_clearing_fen)} (payouts in flight ${yuan(l.in_flight_fen)}); fee income ${yuan(l.fee_income_fen)} (fees of paid withdrawals ${yuan(l.paid_fees_fen)})`);
+      console.log(
+        `payout clearing ${yuan(l.payout_clearing_fen)} (payouts in flight ${yuan(l.in_flight_fen)}); fee income ${yuan(l.fee_income_fen)} (fees of paid withdrawals ${yuan(l.paid_fees_fen)})`,
+      );
       for (const m of report.mismatches) console.log(`MISMATCH ${m.code} ${m.subject}: ${m.detail}`);
       console.log(report.ok ? 'no mismatches' : `${report.mismatches.length} mismatch(es)`);
     }
@@ -285,9 +388,15 @@ cli.command('reconcile').description('reconcile a tenant\'s withdrawals and payo
   });
 
 const pii = cli.command('pii').description('personal data: encryption keys (see docs/privacy.md)');
-pii.command('new-key').description('print a new random master key (base64 of 32 bytes) for FENXIAO_MASTER_KEY')
-  .action(() => { console.log(newMasterKey()); });
-pii.command('status').description('how many encrypted values are not yet under the current key, per table')
+pii
+  .command('new-key')
+  .description('print a new random master key (base64 of 32 bytes) for FENXIAO_MASTER_KEY')
+  .action(() => {
+    console.log(newMasterKey());
+  });
+pii
+  .command('status')
+  .description('how many encrypted values are not yet under the current key, per table')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
     const config = loadConfig();
@@ -300,12 +409,17 @@ pii.command('status').description('how many encrypted values are not yet under t
       console.log(`documents\t${plaintextDocuments} stored in plaintext by an earlier version`);
     }
   });
-pii.command('rotate-key').description('re-encrypt every personal value under FENXIAO_MASTER_KEY and recompute blind indexes; the old keys go in FENXIAO_PREVIOUS_MASTER_KEYS (idempotent, resumable; exit 2 if a value no configured key opens)')
+pii
+  .command('rotate-key')
+  .description(
+    're-encrypt every personal value under FENXIAO_MASTER_KEY and recompute blind indexes; the old keys go in FENXIAO_PREVIOUS_MASTER_KEYS (idempotent, resumable; exit 2 if a value no configured key opens)',
+  )
   .option('--batch <n>', 'rows per transaction', '500')
   .option('--json', 'print the report as JSON')
   .action(async (opts: { batch: string; json?: boolean }) => {
     const batchSize = Number(opts.batch);
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new AppError('invalid_request', '--batch must be an integer from 1 to 10000');
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+      throw new AppError('invalid_request', '--batch must be an integer from 1 to 10000');
     const config = loadConfig();
     const keyring = keyRingFromConfig(config);
     const { documents, ...report } = await withServices(async (s) => {
@@ -320,13 +434,20 @@ pii.command('rotate-key').description('re-encrypt every personal value under FEN
     else {
       console.log(`current key id ${report.kid}`);
       for (const t of report.tables) {
-        console.log(`${t.table}\t${t.rotated} re-encrypted, ${t.changed} changed meanwhile, ${t.failed} unreadable${t.failed ? ` (first: ${t.failed_ids.join(', ')})` : ''}`);
+        console.log(
+          `${t.table}\t${t.rotated} re-encrypted, ${t.changed} changed meanwhile, ${t.failed} unreadable${t.failed ? ` (first: ${t.failed_ids.join(', ')})` : ''}`,
+        );
       }
       if (documents.encrypted > 0) console.log(`documents\t${documents.encrypted} stored in plaintext encrypted`);
-      if (documents.failed > 0) console.log(`documents\t${documents.failed} left in plaintext: their file could not be read (first: ${documents.failed_ids.join(', ')})`);
-      console.log(report.ok ? 'every value is under the current key' : documents.failed > 0 && report.tables.every((t) => t.failed === 0)
-        ? 'some documents could not be read from storage: check the files named and run again'
-        : 'some values need a key that is not configured: add it to FENXIAO_PREVIOUS_MASTER_KEYS and run again');
+      if (documents.failed > 0)
+        console.log(`documents\t${documents.failed} left in plaintext: their file could not be read (first: ${documents.failed_ids.join(', ')})`);
+      console.log(
+        report.ok
+          ? 'every value is under the current key'
+          : documents.failed > 0 && report.tables.every((t) => t.failed === 0)
+            ? 'some documents could not be read from storage: check the files named and run again'
+            : 'some values need a key that is not configured: add it to FENXIAO_PREVIOUS_MASTER_KEYS and run again',
+      );
     }
     if (!report.ok) process.exitCode = 2;
   });

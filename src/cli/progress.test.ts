@@ -3,30 +3,56 @@ import { createProgress, formatDuration, progressLine } from './progress.ts';
 
 function fakeStream(tty: boolean, columns?: number) {
   const writes: string[] = [];
-  return { writes, stream: { isTTY: tty, ...(columns ? { columns } : {}), write: (s: string) => { writes.push(s); return true; } } };
+  return {
+    writes,
+    stream: {
+      isTTY: tty,
+      ...(columns ? { columns } : {}),
+      write: (s: string) => {
+        writes.push(s);
+        return true;
+      },
+    },
+  };
 }
 
 function fakeClock() {
   let t = 1000;
-  return { now: () => t, advance: (ms: number) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 describe('formatDuration', () => {
-  it.each([[0, '0.0s'], [400, '0.4s'], [9_949, '9.9s'], [12_000, '12s'], [185_000, '3m05s'], [3_720_000, '1h02m'], [Number.POSITIVE_INFINITY, '?']])('%s ms → %s', (ms, text) => {
+  it.each([
+    [0, '0.0s'],
+    [400, '0.4s'],
+    [9_949, '9.9s'],
+    [12_000, '12s'],
+    [185_000, '3m05s'],
+    [3_720_000, '1h02m'],
+    [Number.POSITIVE_INFINITY, '?'],
+  ])('%s ms → %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
 });
 
 describe('progressLine', () => {
   it('shows count, total, percent, rate and ETA', () => {
-    expect(progressLine({ label: 'export withdrawals', unit: 'rows', done: 50_000, total: 200_000, elapsedMs: 10_000 }))
-      .toBe('export withdrawals: 50,000/200,000 rows · 25.0% · 5,000 rows/s · ETA 30s');
+    expect(progressLine({ label: 'export withdrawals', unit: 'rows', done: 50_000, total: 200_000, elapsedMs: 10_000 })).toBe(
+      'export withdrawals: 50,000/200,000 rows · 25.0% · 5,000 rows/s · ETA 30s',
+    );
   });
   it('without a total: count, rate and elapsed time', () => {
     expect(progressLine({ label: 'replay', unit: 'orders', done: 1234, total: null, elapsedMs: 2000 })).toBe('replay: 1,234 orders · 617 orders/s · 2.0s');
   });
   it('the final line says how long it took', () => {
-    expect(progressLine({ label: 'x', unit: 'rows', done: 10, total: 10, elapsedMs: 65_000, final: true })).toBe('x: 10/10 rows · 100.0% · 0 rows/s · in 1m05s');
+    expect(progressLine({ label: 'x', unit: 'rows', done: 10, total: 10, elapsedMs: 65_000, final: true })).toBe(
+      'x: 10/10 rows · 100.0% · 0 rows/s · in 1m05s',
+    );
   });
 });
 

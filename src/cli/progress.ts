@@ -76,7 +76,7 @@ export function createProgress(options: ProgressOptions): Progress {
   const tty = options.tty ?? stream.isTTY === true;
   const now = options.now ?? (() => performance.now());
   const unit = options.unit ?? 'rows';
-  const every = tty ? options.redrawEveryMs ?? 100 : options.logEveryMs ?? 5000;
+  const every = tty ? (options.redrawEveryMs ?? 100) : (options.logEveryMs ?? 5000);
   const started = now();
   let total = options.total ?? null;
   let done = 0;

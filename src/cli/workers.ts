@@ -30,7 +30,10 @@ export function workerCount(requested: number | undefined, config: Pick<Config, 
   if (!config.redisUrl) {
     const cores = os.availableParallelism();
     return cores > 1
-      ? { count: 1, note: `one process serves: set REDIS_URL (rate limits shared across processes) to run one worker per core (${cores}), or ask for them with --workers` }
+      ? {
+          count: 1,
+          note: `one process serves: set REDIS_URL (rate limits shared across processes) to run one worker per core (${cores}), or ask for them with --workers`,
+        }
       : { count: 1 };
   }
   return { count: os.availableParallelism() };
@@ -71,11 +74,16 @@ export async function servePrimary(config: Config, count: number): Promise<void>
   }
   // Each worker opens its own pool: N × FENXIAO_DB_POOL_SIZE connections in all.
   if (maxConnections !== undefined && count * config.databasePoolSize > maxConnections) {
-    log.warn({ workers: count, pool_size: config.databasePoolSize, max_connections: maxConnections },
-      `${count} workers × FENXIAO_DB_POOL_SIZE ${config.databasePoolSize} connections is more than PostgreSQL's max_connections ${maxConnections}: lower one of them or put PgBouncer in between`);
+    log.warn(
+      { workers: count, pool_size: config.databasePoolSize, max_connections: maxConnections },
+      `${count} workers × FENXIAO_DB_POOL_SIZE ${config.databasePoolSize} connections is more than PostgreSQL's max_connections ${maxConnections}: lower one of them or put PgBouncer in between`,
+    );
   }
   if (!config.redisUrl) {
-    log.warn({ workers: count }, 'rate limits (failed logins, registrations and bindings per IP or device) count in each worker, not across them: set REDIS_URL to share them');
+    log.warn(
+      { workers: count },
+      'rate limits (failed logins, registrations and bindings per IP or device) count in each worker, not across them: set REDIS_URL to share them',
+    );
   }
 
   const live = new Map<Worker, { slot: number; startedAt: number }>();
@@ -109,10 +117,13 @@ export async function servePrimary(config: Config, count: number): Promise<void>
       return;
     }
     const lived = Date.now() - w.startedAt;
-    const failed = lived >= HEALTHY_AFTER_MS ? 0 : failures.get(w.slot) ?? 0;
+    const failed = lived >= HEALTHY_AFTER_MS ? 0 : (failures.get(w.slot) ?? 0);
     failures.set(w.slot, failed + 1);
     const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** failed);
-    log.error({ worker: w.slot, worker_pid: worker.process.pid, code, signal, lived_ms: lived, restart_in_ms: delay }, 'worker exited unexpectedly; restarting it');
+    log.error(
+      { worker: w.slot, worker_pid: worker.process.pid, code, signal, lived_ms: lived, restart_in_ms: delay },
+      'worker exited unexpectedly; restarting it',
+    );
     const timer = setTimeout(() => {
       restarts.delete(timer);
       if (!stopping) fork(w.slot);
@@ -133,13 +144,19 @@ export async function servePrimary(config: Config, count: number): Promise<void>
     log.info({ signal, workers: live.size }, 'shutting down: each worker finishes its in-flight requests');
     // Each worker's own handler (src/main.ts serve) stops it gracefully within the grace period;
     // this timer only catches a worker that hangs past it.
-    const timer = setTimeout(() => {
-      log.error({ workers: live.size }, 'shutdown grace period over; killing the workers left');
-      for (const worker of live.keys()) worker.process.kill('SIGKILL');
-      process.exit(1);
-    }, (config.shutdownGraceSeconds + 5) * 1000);
+    const timer = setTimeout(
+      () => {
+        log.error({ workers: live.size }, 'shutdown grace period over; killing the workers left');
+        for (const worker of live.keys()) worker.process.kill('SIGKILL');
+        process.exit(1);
+      },
+      (config.shutdownGraceSeconds + 5) * 1000,
+    );
     timer.unref();
-    if (live.size === 0) { finish(); return; }
+    if (live.size === 0) {
+      finish();
+      return;
+    }
     for (const worker of live.keys()) worker.process.kill('SIGTERM');
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -17,7 +17,15 @@ describe('isDatabaseUnavailable: the database away, not the statement wrong', ()
     ['node-postgres: connect timed out', new Error('Connection terminated due to connection timeout')],
     ['node-postgres: a client whose connection died, used again', new Error('Client has encountered a connection error and is not queryable')],
     ['node-postgres pool: no connection within the timeout', new Error('timeout exceeded when trying to connect')],
-    ['AggregateError of every address of a host', Object.assign(new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED'), withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')], 'connect failed'))],
+    [
+      'AggregateError of every address of a host',
+      Object.assign(
+        new AggregateError(
+          [withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED'), withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
+          'connect failed',
+        ),
+      ),
+    ],
     ['wrapped as a cause', new Error('outer', { cause: withCode('read ECONNRESET', 'ECONNRESET') })],
   ];
   for (const [label, err] of away) it(`away: ${label}`, () => expect(isDatabaseUnavailable(err)).toBe(true));

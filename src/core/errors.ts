@@ -51,22 +51,34 @@ export function fromPgError(err: unknown): AppError | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return undefined;
   switch (code) {
-    case '23505': return new AppError('conflict', 'a record with the same key already exists');
-    case '23503': return new AppError('invalid_request', 'a referenced record does not exist');
+    case '23505':
+      return new AppError('conflict', 'a record with the same key already exists');
+    case '23503':
+      return new AppError('invalid_request', 'a referenced record does not exist');
     case '23514':
       // A balance past its bound (accounts_balance_limit): the amount is allowed, the total is not.
-      if ((err as { constraint?: unknown }).constraint === 'accounts_balance_limit') return new AppError('limit_exceeded', 'this would take a balance past the largest Fenxiao keeps (a trillion yuan)');
+      if ((err as { constraint?: unknown }).constraint === 'accounts_balance_limit')
+        return new AppError('limit_exceeded', 'this would take a balance past the largest Fenxiao keeps (a trillion yuan)');
       return new AppError('invalid_request', 'a value is outside what is allowed');
-    case '22003': return new AppError('invalid_request', 'a number is out of range');
-    case '22P02': return new AppError('invalid_request', 'a value has the wrong format');
-    case '22001': return new AppError('invalid_request', 'a text is too long');
+    case '22003':
+      return new AppError('invalid_request', 'a number is out of range');
+    case '22P02':
+      return new AppError('invalid_request', 'a value has the wrong format');
+    case '22001':
+      return new AppError('invalid_request', 'a text is too long');
     // PostgreSQL text cannot hold U+0000 (the HTTP layer refuses it first; this is the backstop).
-    case '22021': case '22P05': return new AppError('invalid_request', 'a text holds a character that cannot be stored');
+    case '22021':
+    case '22P05':
+      return new AppError('invalid_request', 'a text holds a character that cannot be stored');
     // A date the schema's date-time format lets through but PostgreSQL cannot hold (year 0000),
     // and a value too large to index: the caller's input, not a server fault.
-    case '22007': case '22008': return new AppError('invalid_request', 'a date or time is out of range');
-    case '54000': return new AppError('invalid_request', 'a value is too large');
-    default: return undefined;
+    case '22007':
+    case '22008':
+      return new AppError('invalid_request', 'a date or time is out of range');
+    case '54000':
+      return new AppError('invalid_request', 'a value is too large');
+    default:
+      return undefined;
   }
 }
 
@@ -78,8 +90,20 @@ export function fromPgError(err: unknown): AppError | undefined {
  * node-postgres: refused, reset, or closed under a client ("Connection terminated unexpectedly").
  */
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN']);
-const UNAVAILABLE_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
 
 /**
  * Whether `err` is the database being unreachable (restarting, failing over, out of
@@ -105,7 +129,9 @@ export const DATABASE_RETRY_AFTER_SECONDS = 3;
 
 /** The answer to a request that found the database away: 503, Retry-After, no internals. */
 export function databaseUnavailable(): AppError {
-  return new AppError('service_unavailable', 'the database is unavailable for a moment; retry shortly (with the same idempotency key or external_id)', { retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS });
+  return new AppError('service_unavailable', 'the database is unavailable for a moment; retry shortly (with the same idempotency key or external_id)', {
+    retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS,
+  });
 }
 
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {

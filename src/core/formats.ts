@@ -29,7 +29,13 @@ export function addFenxiaoFormats(ajv: Ajv): Ajv {
   // screen shows (lib/text.ts). A keyword rather than a pattern, so a Text keeps a pattern of its own.
   const noBidi: SchemaValidateFunction = (on: boolean, data: string) => {
     if (!on || !holdsBidiControl(data)) return true;
-    noBidi.errors = [{ keyword: 'x-no-bidi', message: 'must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C): they reorder what screens show', params: {} }];
+    noBidi.errors = [
+      {
+        keyword: 'x-no-bidi',
+        message: 'must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C): they reorder what screens show',
+        params: {},
+      },
+    ];
     return false;
   };
   ajv.addKeyword({ keyword: 'x-no-bidi', type: 'string', schemaType: 'boolean', errors: true, validate: noBidi });

@@ -57,8 +57,30 @@ export function ulid(at?: number): string {
 }
 
 export type IdPrefix =
-  | 'tnt' | 'key' | 'usr' | 'ses' | 'dst' | 'bnd' | 'doc' | 'rsk'
-  | 'ord' | 'oit' | 'cm' | 'je' | 'acc' | 'evt' | 'stm' | 'wd' | 'po' | 'job' | 'exp' | 'pac' | 'sjob' | 'pap' | 'ppr' | 'ldm';
+  | 'tnt'
+  | 'key'
+  | 'usr'
+  | 'ses'
+  | 'dst'
+  | 'bnd'
+  | 'doc'
+  | 'rsk'
+  | 'ord'
+  | 'oit'
+  | 'cm'
+  | 'je'
+  | 'acc'
+  | 'evt'
+  | 'stm'
+  | 'wd'
+  | 'po'
+  | 'job'
+  | 'exp'
+  | 'pac'
+  | 'sjob'
+  | 'pap'
+  | 'ppr'
+  | 'ldm';
 
 /** A time-ordered id with a type prefix: `dst_01JD…`. */
 export function newId(prefix: IdPrefix): string {

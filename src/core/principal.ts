@@ -35,7 +35,21 @@ export type Permission =
 
 export const ROLE_PERMISSIONS: Record<AdminRole, readonly Permission[]> = {
   // pii:erase (anonymise a distributor, PIPL) is the owner's alone: it cannot be undone.
-  owner: ['read', 'program:write', 'program:money', 'distributors:write', 'orders:write', 'finance:read', 'finance:write', 'finance:approve', 'risk:write', 'users:write', 'pii:read', 'pii:erase', 'keys:write'],
+  owner: [
+    'read',
+    'program:write',
+    'program:money',
+    'distributors:write',
+    'orders:write',
+    'finance:read',
+    'finance:write',
+    'finance:approve',
+    'risk:write',
+    'users:write',
+    'pii:read',
+    'pii:erase',
+    'keys:write',
+  ],
   // program:money (the program's money controls: freeze days, review threshold, settlement
   // cycle, withdrawal limits) is finance's and the owner's: an operator's change to one waits
   // for them to confirm it (issue 14).
@@ -70,11 +84,16 @@ export function scopeHas(scope: ApiKeyScope, permission: Permission): boolean {
 
 export function can(principal: Principal, permission: Permission): boolean {
   switch (principal.kind) {
-    case 'root': return false;
-    case 'api_key': return scopeHas(principal.scope ?? 'full', permission);
-    case 'system': return true;
-    case 'admin': return roleHas(principal.role, permission);
-    case 'distributor': return false;
+    case 'root':
+      return false;
+    case 'api_key':
+      return scopeHas(principal.scope ?? 'full', permission);
+    case 'system':
+      return true;
+    case 'admin':
+      return roleHas(principal.role, permission);
+    case 'distributor':
+      return false;
     default: {
       const never: never = principal;
       return never;
@@ -94,11 +113,16 @@ export function tenantOf(principal: Principal): string {
 /** The actor as the audit log records it. */
 export function actorOf(principal: Principal): { actorType: string; actorId: string | null } {
   switch (principal.kind) {
-    case 'root': return { actorType: 'root', actorId: null };
-    case 'api_key': return { actorType: 'api_key', actorId: principal.keyId };
-    case 'admin': return { actorType: 'admin', actorId: principal.userId };
-    case 'distributor': return { actorType: 'distributor', actorId: principal.distributorId };
-    case 'system': return { actorType: 'system', actorId: principal.job };
+    case 'root':
+      return { actorType: 'root', actorId: null };
+    case 'api_key':
+      return { actorType: 'api_key', actorId: principal.keyId };
+    case 'admin':
+      return { actorType: 'admin', actorId: principal.userId };
+    case 'distributor':
+      return { actorType: 'distributor', actorId: principal.distributorId };
+    case 'system':
+      return { actorType: 'system', actorId: principal.job };
     default: {
       const never: never = principal;
       return never;

@@ -41,4 +41,3 @@ export function actor(req: FastifyRequest): Actor {
   if (!req.principal) throw new AppError('unauthorized', 'missing or invalid credentials');
   return { principal: req.principal, requestId: req.id };
 }
-

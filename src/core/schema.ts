@@ -18,11 +18,9 @@ export const Fen = (options: { minimum?: number; description?: string } = {}) =>
   Type.Integer({ minimum: options.minimum ?? 0, maximum: MAX_FEN, ...(options.description ? { description: options.description } : {}) });
 
 /** A signed amount in fen (balances after a clawback, negative clawback lines). */
-export const SignedFen = (description?: string) =>
-  Type.Integer({ minimum: -MAX_FEN * 10, maximum: MAX_FEN * 10, ...(description ? { description } : {}) });
+export const SignedFen = (description?: string) => Type.Integer({ minimum: -MAX_FEN * 10, maximum: MAX_FEN * 10, ...(description ? { description } : {}) });
 
-export const Bp = (description?: string) =>
-  Type.Integer({ minimum: 0, maximum: 10000, ...(description ? { description } : {}) });
+export const Bp = (description?: string) => Type.Integer({ minimum: 0, maximum: 10000, ...(description ? { description } : {}) });
 
 /**
  * Text people type and others read (names, reasons, notes): refuses bidirectional control
@@ -38,24 +36,27 @@ export const ExternalId = (description?: string) =>
 
 export const Id = (prefix: string) => Type.String({ minLength: 1, maxLength: 64, description: `id, ${prefix}_…` });
 
-export const Timestamp = (description?: string) =>
-  Type.String({ format: 'date-time', ...(description ? { description } : {}) });
+export const Timestamp = (description?: string) => Type.String({ format: 'date-time', ...(description ? { description } : {}) });
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const ErrorResponse = Strict({
-  error: Strict({
-    code: Type.String(),
-    message: Type.String(),
-  }),
-}, { $id: 'ErrorResponse', title: 'Error' });
+export const ErrorResponse = Strict(
+  {
+    error: Strict({
+      code: Type.String(),
+      message: Type.String(),
+    }),
+  },
+  { $id: 'ErrorResponse', title: 'Error' },
+);
 
 export const ErrorRef = Type.Ref('ErrorResponse');
 
-export const List = <T extends TSchema>(item: T) => Strict({
-  items: Type.Array(item),
-  next_cursor: Nullable(Type.String()),
-});
+export const List = <T extends TSchema>(item: T) =>
+  Strict({
+    items: Type.Array(item),
+    next_cursor: Nullable(Type.String()),
+  });
 
 export const PageQuery = Strict({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),

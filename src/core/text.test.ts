@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { holdsBidiControl, safeFileName } from './text.ts';
 
 describe('holdsBidiControl', () => {
-  it.each([['invoice\u202efdp.exe', true], ['a\u2067b', true], ['\u200fx', true], ['\u061c', true], ['张三', false], ['محمد', false], ['plain', false]])('%j → %s', (text, held) => {
+  it.each([
+    ['invoice\u202efdp.exe', true],
+    ['a\u2067b', true],
+    ['\u200fx', true],
+    ['\u061c', true],
+    ['张三', false],
+    ['محمد', false],
+    ['plain', false],
+  ])('%j → %s', (text, held) => {
     expect(holdsBidiControl(text)).toBe(held);
   });
 });

@@ -23,7 +23,10 @@ export function holdsBidiControl(text: string): boolean {
  */
 export function safeFileName(name: string, extension: string, fallback = 'upload'): string {
   // eslint-disable-next-line no-control-regex
-  let base = name.replace(BIDI_CONTROLS_ALL, '').replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim();
+  let base = name
+    .replace(BIDI_CONTROLS_ALL, '')
+    .replace(/[\u0000-\u001f\u007f/\\]/g, '_')
+    .trim();
   if (base === '' || /^\.+$/.test(base)) base = fallback;
   const ext = `.${extension.toLowerCase()}`;
   const hasExt = base.toLowerCase().endsWith(ext) || (extension === 'jpg' && base.toLowerCase().endsWith('.jpeg'));

@@ -24,7 +24,9 @@ class CountingDriver implements Driver {
 
   constructor(private readonly inner: Driver) {}
 
-  init(): Promise<void> { return this.inner.init(); }
+  init(): Promise<void> {
+    return this.inner.init();
+  }
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const c = await this.inner.acquireConnection();
@@ -46,7 +48,9 @@ class CountingDriver implements Driver {
     return w;
   }
 
-  private raw(c: DatabaseConnection): DatabaseConnection { return this.unwrapped.get(c) ?? c; }
+  private raw(c: DatabaseConnection): DatabaseConnection {
+    return this.unwrapped.get(c) ?? c;
+  }
 
   beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     dbStats.queries++;
@@ -83,7 +87,11 @@ class CountingDriver implements Driver {
     return this.inner.releaseSavepoint(this.raw(c), name, compile);
   }
 
-  releaseConnection(c: DatabaseConnection): Promise<void> { return this.inner.releaseConnection(this.raw(c)); }
+  releaseConnection(c: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(this.raw(c));
+  }
 
-  destroy(): Promise<void> { return this.inner.destroy(); }
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
 }

@@ -73,7 +73,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         if (reported) return;
         reported = true;
         dbStats.connectionsLost++;
-        try { database.onConnectionLost?.(err); } catch { /* a logger failing must not become the crash */ }
+        try {
+          database.onConnectionLost?.(err);
+        } catch {
+          /* a logger failing must not become the crash */
+        }
       });
     });
     // The pool re-emits an idle client's error after removing the client; the client's own
@@ -130,18 +134,30 @@ export function lockDataDir(dir: string): () => void {
       return () => {
         try {
           if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       let holder = NaN;
-      try { holder = Number(fs.readFileSync(file, 'utf8').trim()); } catch { /* removed meanwhile */ }
+      try {
+        holder = Number(fs.readFileSync(file, 'utf8').trim());
+      } catch {
+        /* removed meanwhile */
+      }
       // This process (a test opening the folder again, or pid 1 in a container after a restart).
       if (holder === process.pid) return () => {};
       if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
-        throw new DataDirInUse(`the data folder ${dir} is in use by process ${holder} (a running fenxiao serve?): stop it first, or use PostgreSQL (DATABASE_URL) to run commands beside the server; if no such process is Fenxiao, delete ${file}`);
+        throw new DataDirInUse(
+          `the data folder ${dir} is in use by process ${holder} (a running fenxiao serve?): stop it first, or use PostgreSQL (DATABASE_URL) to run commands beside the server; if no such process is Fenxiao, delete ${file}`,
+        );
       }
-      try { fs.unlinkSync(file); } catch { /* another process took it over first */ }
+      try {
+        fs.unlinkSync(file);
+      } catch {
+        /* another process took it over first */
+      }
     }
   }
   throw new DataDirInUse(`could not claim the data folder ${dir} (${file})`);

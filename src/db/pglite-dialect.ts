@@ -22,10 +22,18 @@ import {
  */
 export class PGliteDialect implements Dialect {
   constructor(private readonly client: PGlite) {}
-  createAdapter() { return new PostgresAdapter(); }
-  createDriver(): Driver { return new PGliteDriver(this.client); }
-  createQueryCompiler() { return new PostgresQueryCompiler(); }
-  createIntrospector(db: Kysely<any>) { return new PostgresIntrospector(db); }
+  createAdapter() {
+    return new PostgresAdapter();
+  }
+  createDriver(): Driver {
+    return new PGliteDriver(this.client);
+  }
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
+  }
+  createIntrospector(db: Kysely<any>) {
+    return new PostgresIntrospector(db);
+  }
 }
 
 class PGliteDriver implements Driver {
@@ -42,7 +50,9 @@ class PGliteDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     let release!: () => void;
-    const held = new Promise<void>((resolve) => { release = resolve; });
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const previous = this.tail;
     this.tail = previous.then(() => held);
     await previous;
@@ -82,15 +92,14 @@ class PGliteConnection implements DatabaseConnection {
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     // Without parameters the simple protocol runs scripts of several statements (migrations);
     // its last result is the one a caller expects.
-    const result = compiledQuery.parameters.length === 0
-      ? lastOf(await this.client.exec(compiledQuery.sql)) as Results<R>
-      : await this.client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
+    const result =
+      compiledQuery.parameters.length === 0
+        ? (lastOf(await this.client.exec(compiledQuery.sql)) as Results<R>)
+        : await this.client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
     const affected = result.affectedRows;
     return {
       rows: result.rows,
-      ...(affected !== undefined && /^\s*(insert|update|delete|merge|with)/i.test(compiledQuery.sql)
-        ? { numAffectedRows: BigInt(affected) }
-        : {}),
+      ...(affected !== undefined && /^\s*(insert|update|delete|merge|with)/i.test(compiledQuery.sql) ? { numAffectedRows: BigInt(affected) } : {}),
     };
   }
 

@@ -501,7 +501,11 @@ export interface PayoutAccountsTable {
 }
 
 /** One money control a proposal changes: its dotted name, what was in force, what it would be. */
-export interface ProposalChangeRow { field: string; from: unknown; to: unknown }
+export interface ProposalChangeRow {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
 
 /** A change to a program's money controls waiting for a second person (program:money). */
 export interface ProgramProposalsTable {

@@ -30,12 +30,14 @@ export function unnestRows<R>(columns: readonly UnnestColumn<R>[], rows: readonl
 
 /** The select list that turns `unnestRows` columns back into their types (alias.col…). */
 export function selectOf<R>(columns: readonly UnnestColumn<R>[], alias: string): RawBuilder<unknown> {
-  return sql.join(columns.map((c) => {
-    const ref = sql.ref(`${alias}.${c.name}`);
-    if (c.type === 'text[]') return sql`coalesce(array(select jsonb_array_elements_text(${ref}::jsonb)), '{}')::text[]`;
-    if (c.type === 'jsonb') return sql`${ref}::jsonb`;
-    return ref;
-  }));
+  return sql.join(
+    columns.map((c) => {
+      const ref = sql.ref(`${alias}.${c.name}`);
+      if (c.type === 'text[]') return sql`coalesce(array(select jsonb_array_elements_text(${ref}::jsonb)), '{}')::text[]`;
+      if (c.type === 'jsonb') return sql`${ref}::jsonb`;
+      return ref;
+    }),
+  );
 }
 
 /** The column list of an INSERT matching `selectOf`. */

@@ -1,7 +1,4 @@
-import {
-  createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, scrypt,
-  timingSafeEqual, type BinaryLike,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, scrypt, timingSafeEqual, type BinaryLike } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -70,7 +67,11 @@ export interface KeyRing {
   isStale(ciphertext: string): boolean;
 }
 
-interface DerivedKey { kid: string; enc: Buffer; idx: Buffer }
+interface DerivedKey {
+  kid: string;
+  enc: Buffer;
+  idx: Buffer;
+}
 
 function derive(master: Buffer): DerivedKey {
   const kid = createHash('sha256').update(master).digest('hex').slice(0, 8);
@@ -164,7 +165,8 @@ export function sealBytes(key: Buffer, plaintext: Buffer, aad: string): Buffer {
 
 /** The plaintext of a sealed file; throws if it is not one, or was changed, or belongs to another `aad`. */
 export function openBytes(key: Buffer, sealed: Buffer, aad: string): Buffer {
-  if (sealed.length < SEALED_MAGIC.length + 12 + 16 || !sealed.subarray(0, SEALED_MAGIC.length).equals(SEALED_MAGIC)) throw new Error('not a sealed Fenxiao file');
+  if (sealed.length < SEALED_MAGIC.length + 12 + 16 || !sealed.subarray(0, SEALED_MAGIC.length).equals(SEALED_MAGIC))
+    throw new Error('not a sealed Fenxiao file');
   const iv = sealed.subarray(4, 16);
   const decipher = createDecipheriv('aes-256-gcm', key, iv);
   decipher.setAAD(Buffer.from(aad, 'utf8'));

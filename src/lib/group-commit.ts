@@ -16,9 +16,17 @@ export interface GroupCommit<I, O> {
 /** One item's answer: its value, or the error to reject its caller with. */
 export type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown };
 
-interface Waiting<I, O> { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }
+interface Waiting<I, O> {
+  item: I;
+  resolve: (o: O) => void;
+  reject: (e: unknown) => void;
+}
 
-interface Lane<I, O> { queue: Waiting<I, O>[]; active: number; scheduled: boolean }
+interface Lane<I, O> {
+  queue: Waiting<I, O>[];
+  active: number;
+  scheduled: boolean;
+}
 
 export function createGroupCommit<I, O>(options: {
   /** Runs one batch; answers one Settled per item, in order. It should not throw, but if it does every item gets the error. */
@@ -59,7 +67,10 @@ export function createGroupCommit<I, O>(options: {
   async function runBatch(key: string, batch: Waiting<I, O>[]) {
     let results: Settled<O>[];
     try {
-      results = await options.run(key, batch.map((w) => w.item));
+      results = await options.run(
+        key,
+        batch.map((w) => w.item),
+      );
     } catch (error) {
       results = batch.map(() => ({ ok: false, error }));
     }
@@ -76,7 +87,7 @@ export function createGroupCommit<I, O>(options: {
     submit(key, item) {
       return new Promise<O>((resolve, reject) => {
         let lane = lanes.get(key);
-        if (!lane) lanes.set(key, lane = { queue: [], active: 0, scheduled: false });
+        if (!lane) lanes.set(key, (lane = { queue: [], active: 0, scheduled: false }));
         lane.queue.push({ item, resolve, reject });
         // Started on the next turn of the event loop, so requests read in the same turn join it.
         if (!lane.scheduled && lane.active < maxInFlight) {
@@ -91,7 +102,9 @@ export function createGroupCommit<I, O>(options: {
     },
     idle() {
       if (lanes.size === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => { idleWaiters.push(resolve); });
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+      });
     },
   };
 }

@@ -12,9 +12,13 @@ describe('log safety', () => {
     expect(redactUrl(url)).toBe(safe);
   });
 
-  it('keeps an error\'s type, message and SQLSTATE, drops the driver\'s parameters and failing row', () => {
+  it("keeps an error's type, message and SQLSTATE, drops the driver's parameters and failing row", () => {
     const err = Object.assign(new Error('null value in column "external_id" violates not-null constraint'), {
-      code: '23502', table: 'distributors', detail: 'Failing row contains (dst_1, 13812345678).', params: ['13812345678'], query: 'insert …',
+      code: '23502',
+      table: 'distributors',
+      detail: 'Failing row contains (dst_1, 13812345678).',
+      params: ['13812345678'],
+      query: 'insert …',
     });
     const out = safeError(err) as Record<string, unknown>;
     expect(out).toMatchObject({ type: 'Error', code: '23502', table: 'distributors', message: err.message });
@@ -36,8 +40,21 @@ describe('log safety', () => {
 
   it('a pino logger with these serializers writes none of it', () => {
     const lines: string[] = [];
-    const log = pino({ level: 'info' }, { write: (l: string) => { lines.push(l); } }).child({}, { serializers: LOG_SERIALIZERS, redact: LOG_REDACT });
-    log.error({ err: Object.assign(new Error('boom'), { params: ['13812345678'] }), req: { method: 'GET', url: '/v1/distributors?q=13812345678', headers: { authorization: 'Bearer fxk_secret' } } }, 'failed');
+    const log = pino(
+      { level: 'info' },
+      {
+        write: (l: string) => {
+          lines.push(l);
+        },
+      },
+    ).child({}, { serializers: LOG_SERIALIZERS, redact: LOG_REDACT });
+    log.error(
+      {
+        err: Object.assign(new Error('boom'), { params: ['13812345678'] }),
+        req: { method: 'GET', url: '/v1/distributors?q=13812345678', headers: { authorization: 'Bearer fxk_secret' } },
+      },
+      'failed',
+    );
     log.info({ password: 'hunter2-password' }, 'x');
     expect(lines.join('')).not.toMatch(/13812345678|fxk_secret|hunter2/);
     expect(lines.join('')).toContain('/v1/distributors?q=…');

@@ -21,10 +21,14 @@ const REDACTED = '[redacted]';
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
-  const names = url.slice(q + 1).split('&').filter(Boolean).map((pair) => {
-    const name = pair.split('=')[0] ?? '';
-    return `${/^[A-Za-z_][A-Za-z0-9_.[\]-]{0,63}$/.test(name) ? name : '…'}=…`;
-  });
+  const names = url
+    .slice(q + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const name = pair.split('=')[0] ?? '';
+      return `${/^[A-Za-z_][A-Za-z0-9_.[\]-]{0,63}$/.test(name) ? name : '…'}=…`;
+    });
   return `${url.slice(0, q)}?${names.join('&')}`;
 }
 
@@ -78,6 +82,14 @@ const errSerializer = (err: Error): SerializedError => safeError(err) as Seriali
 export const LOG_SERIALIZERS = { req: safeRequest, err: errSerializer, error: errSerializer };
 
 export const LOG_REDACT = {
-  paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-fenxiao-signature"]', 'res.headers["set-cookie"]', 'headers.authorization', 'password', '*.password'],
+  paths: [
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'req.headers["x-fenxiao-signature"]',
+    'res.headers["set-cookie"]',
+    'headers.authorization',
+    'password',
+    '*.password',
+  ],
   censor: REDACTED,
 };

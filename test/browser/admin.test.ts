@@ -9,12 +9,18 @@ let tenant: { id: string; key: string };
 
 const OPERATOR = { email: 'operator@example.com', password: 'operator-password-1' };
 const AUDITOR = { email: 'auditor@example.com', password: 'auditor-password-1' };
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082',
+  'hex',
+);
 
 beforeAll(async () => {
   t = await startLiveServer();
   tenant = await t.tenant('浏览器测试商城');
-  for (const [u, role] of [[OPERATOR, 'operator'], [AUDITOR, 'auditor']] as const) {
+  for (const [u, role] of [
+    [OPERATOR, 'operator'],
+    [AUDITOR, 'auditor'],
+  ] as const) {
     const res = await t.call('POST', '/v1/admin-users', { token: tenant.key, body: { ...u, role, name: role === 'operator' ? '运营小王' : '审计小李' } });
     expect(res.statusCode).toBe(201);
   }
@@ -65,7 +71,22 @@ describe('admin console', () => {
     expect(await page.evaluate(() => Object.keys(sessionStorage))).toContain('fenxiao.admin.session');
     expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes('session')))).toEqual([]);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['经营概览', '分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '账本核对', '风控事件', '审计日志', '管理员与角色', '分销员门户']);
+    expect(entries).toEqual([
+      '经营概览',
+      '分销员',
+      '申请审核',
+      '订单与佣金',
+      '结算',
+      '提现',
+      '方案设置',
+      '等级',
+      '佣金规则',
+      '账本核对',
+      '风控事件',
+      '审计日志',
+      '管理员与角色',
+      '分销员门户',
+    ]);
     await expect(page.getByTestId('signed-in-as').textContent()).resolves.toBe('运营小王（运营）');
     await screenshot(page, 'admin-dashboard-empty');
     await menu(page, '分销员').click();
@@ -134,11 +155,15 @@ describe('admin console', () => {
     expect(app.data.status).toBe('pending');
     const boundary = '----fenxiao-browser';
     const upload = await t.app.inject({
-      method: 'POST', url: `/v1/distributors/${app.data.id}/documents`,
+      method: 'POST',
+      url: `/v1/distributors/${app.data.id}/documents`,
       headers: { authorization: `Bearer ${tenant.key}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
       payload: Buffer.concat([
-        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlicence\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="营业执照.png"\r\nContent-Type: image/png\r\n\r\n`),
-        PNG, Buffer.from(`\r\n--${boundary}--\r\n`),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlicence\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="营业执照.png"\r\nContent-Type: image/png\r\n\r\n`,
+        ),
+        PNG,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
       ]),
     });
     expect(upload.statusCode).toBe(201);
@@ -219,7 +244,8 @@ describe('admin console', () => {
     expect((await t.call('GET', `/v1/distributors/${id}`, { token: tenant.key })).data.referrer_id).toBeNull();
     const audit = (await t.call('GET', `/v1/audit-log?target_id=${id}`, { token: tenant.key })).data.items;
     expect(audit.slice(0, 2).map((e: { action: string; reason: string }) => [e.action, e.reason])).toEqual([
-      ['distributor.move', '推荐人离职，转为直营'], ['distributor.update', '业绩达标'],
+      ['distributor.move', '推荐人离职，转为直营'],
+      ['distributor.update', '业绩达标'],
     ]);
   });
 
@@ -278,7 +304,7 @@ describe('admin console', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('fenxiao.admin.session'))).toBeNull();
   });
 
-  it('lets an owner make an orders-only API key, and shows each key\'s scope (issue 14, item 17)', async () => {
+  it("lets an owner make an orders-only API key, and shows each key's scope (issue 14, item 17)", async () => {
     const { page } = b;
     const owner = { email: 'owner@example.com', password: 'owner-password-1' };
     expect((await t.call('POST', '/v1/admin-users', { token: tenant.key, body: { ...owner, role: 'owner' } })).statusCode).toBe(201);
@@ -311,7 +337,21 @@ describe('admin console', () => {
     const { page } = b;
     await login(AUDITOR);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['经营概览', '分销员', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色']);
+    expect(entries).toEqual([
+      '经营概览',
+      '分销员',
+      '订单与佣金',
+      '结算',
+      '提现',
+      '方案设置',
+      '等级',
+      '佣金规则',
+      '对账',
+      '账本核对',
+      '风控事件',
+      '审计日志',
+      '管理员与角色',
+    ]);
     await menu(page, '方案设置').click();
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
     await page.getByText('当前角色只读').waitFor();

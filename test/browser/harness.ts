@@ -26,13 +26,19 @@ async function freePort(): Promise<number> {
   });
 }
 
-export interface LiveServer extends TestServer { base: string }
+export interface LiveServer extends TestServer {
+  base: string;
+}
 
 /** The whole server (API and web apps) listening on a free local port, on the real clock. */
 export async function startLiveServer(options: { overrides?: Partial<ServerOverrides> } = {}): Promise<LiveServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const t = await startTestServer({ clock: systemClock, env: { FENXIAO_PUBLIC_URL: base, LOG_LEVEL: 'warn' }, ...(options.overrides ? { overrides: options.overrides } : {}) });
+  const t = await startTestServer({
+    clock: systemClock,
+    env: { FENXIAO_PUBLIC_URL: base, LOG_LEVEL: 'warn' },
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  });
   await t.app.listen({ port, host: '127.0.0.1' });
   return Object.assign(t, { base });
 }
@@ -54,7 +60,9 @@ export interface Browser {
 function fontConfig(dir: string): string {
   const fonts = path.dirname(path.dirname(require.resolve('@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf')));
   const file = path.join(dir, 'fonts.conf');
-  fs.writeFileSync(file, `<?xml version="1.0"?>
+  fs.writeFileSync(
+    file,
+    `<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 <fontconfig>
   <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
@@ -62,7 +70,8 @@ function fontConfig(dir: string): string {
   <dir>${path.join(fonts, '700Bold')}</dir>
   <cachedir>${path.join(dir, 'fontconfig-cache')}</cachedir>
 </fontconfig>
-`);
+`,
+  );
   return file;
 }
 
@@ -74,7 +83,16 @@ export async function launch(options: { mobile?: boolean } = {}): Promise<Browse
     executablePath: CHROMIUM,
     headless: true,
     env: { ...process.env, FONTCONFIG_FILE: fontConfig(fontDir) },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     locale: 'zh-CN',
     acceptDownloads: true,
     ...(options.mobile
@@ -84,15 +102,23 @@ export async function launch(options: { mobile?: boolean } = {}): Promise<Browse
   const dialogs: string[] = [];
   const pageErrors: string[] = [];
   const watch = (p: Page) => {
-    p.on('dialog', (d) => { dialogs.push(`${d.type()}: ${d.message()}`); void d.dismiss(); });
-    p.on('pageerror', (e) => { pageErrors.push(e.message); });
+    p.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.dismiss();
+    });
+    p.on('pageerror', (e) => {
+      pageErrors.push(e.message);
+    });
   };
   context.on('page', watch);
-  const page = context.pages()[0] ?? await context.newPage();
+  const page = context.pages()[0] ?? (await context.newPage());
   watch(page);
   page.setDefaultTimeout(15_000);
   return {
-    context, page, dialogs, pageErrors,
+    context,
+    page,
+    dialogs,
+    pageErrors,
     async close() {
       await context.close();
       fs.rmSync(userDataDir, { recursive: true, force: true });
@@ -118,7 +144,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: unknown[]; html: string }[] }
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[]; html: string }[];
+}
 
 /**
  * Runs axe-core in the page (evaluated over the DevTools protocol, so the page's CSP does not
@@ -126,10 +157,19 @@ interface AxeViolation { id: string; impact: string | null; help: string; nodes:
  */
 export async function expectNoCriticalA11yViolations(page: Page, name: string): Promise<void> {
   await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate("axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)") as AxeViolation[];
+  const violations = (await page.evaluate("axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)")) as AxeViolation[];
   fs.writeFileSync(path.join(SCREENSHOTS, `${name}.axe.json`), JSON.stringify(violations, null, 2));
   const critical = violations.filter((v) => v.impact === 'critical');
-  expect(critical.map((v) => `${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.html).join(' | ')}`), `critical axe violations on ${name}`).toEqual([]);
+  expect(
+    critical.map(
+      (v) =>
+        `${v.id}: ${v.help} — ${v.nodes
+          .slice(0, 3)
+          .map((n) => n.html)
+          .join(' | ')}`,
+    ),
+    `critical axe violations on ${name}`,
+  ).toEqual([]);
 }
 
 /** The page shows `text` somewhere, as text. */
@@ -143,7 +183,8 @@ export async function expectText(page: Page, text: string): Promise<void> {
  * accessibility scan), its close button. Waits until it is gone, so the next click reaches the page.
  */
 /** In the page: no drawer open and every modal wrapper hidden (a string: the test code has no DOM types). */
-const DIALOGS_CLOSED = "document.querySelectorAll('.ant-drawer-open').length === 0 && [...document.querySelectorAll('.ant-modal-wrap')].every((w) => getComputedStyle(w).display === 'none')";
+const DIALOGS_CLOSED =
+  "document.querySelectorAll('.ant-drawer-open').length === 0 && [...document.querySelectorAll('.ant-modal-wrap')].every((w) => getComputedStyle(w).display === 'none')";
 
 export async function dismissDialog(page: Page): Promise<void> {
   const open = page.locator('.ant-modal-wrap:visible, .ant-drawer-open');
@@ -152,7 +193,9 @@ export async function dismissDialog(page: Page): Promise<void> {
   try {
     await page.waitForFunction(DIALOGS_CLOSED, undefined, { timeout: 2_000 });
     return;
-  } catch { /* still open: close it by its button */ }
+  } catch {
+    /* still open: close it by its button */
+  }
   await page.locator('.ant-modal-wrap:visible .ant-modal-close, .ant-drawer-open .ant-drawer-close').last().click();
   await page.waitForFunction(DIALOGS_CLOSED);
 }

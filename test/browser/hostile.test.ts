@@ -7,12 +7,7 @@ import { launch, screenshot, startLiveServer, type Browser, type LiveServer } fr
  * Names are whatever a distributor typed. Each one below would run script or draw an element if
  * a page ever put it into the DOM as markup; every page must show it as the text it is.
  */
-const HOSTILE = [
-  '<img src=x onerror=alert(1)>',
-  '<script>window.__pwned=1</script>',
-  '"><svg onload=alert(2)>',
-  '<b data-hostile="1">粗体</b>',
-];
+const HOSTILE = ['<img src=x onerror=alert(1)>', '<script>window.__pwned=1</script>', '"><svg onload=alert(2)>', '<b data-hostile="1">粗体</b>'];
 
 let t: LiveServer;
 let tenant: { id: string; key: string };
@@ -35,8 +30,13 @@ async function expectNamesAsText(page: Page) {
 
 async function mint(sub: string) {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300)
-    .setJti(`hostile-${sub}-${Math.random().toString(36).slice(2)}`).sign(new TextEncoder().encode(secret));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .setJti(`hostile-${sub}-${Math.random().toString(36).slice(2)}`)
+    .sign(new TextEncoder().encode(secret));
 }
 
 beforeAll(async () => {
@@ -53,7 +53,9 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('hostile names', () => {
   it('render as text in the admin console: list, detail, team tree, audit log', async () => {
@@ -66,7 +68,10 @@ describe('hostile names', () => {
       await page.getByLabel('密码').fill('owner-password-1');
       await page.getByRole('button', { name: '登录' }).click();
       await page.getByRole('heading', { name: '经营概览' }).waitFor();
-      await page.getByRole('menuitem').filter({ hasText: /^分销员$/ }).click();
+      await page
+        .getByRole('menuitem')
+        .filter({ hasText: /^分销员$/ })
+        .click();
       await page.getByTestId('distributors-table').getByRole('link', { name: HOSTILE[0]! }).waitFor();
       await expectNamesAsText(page);
       await expectNoInjection(page, b);
@@ -88,7 +93,10 @@ describe('hostile names', () => {
       await page.getByRole('dialog').getByLabel('原因').fill(HOSTILE[2]!);
       await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
       await page.getByText('已暂停').first().waitFor();
-      await page.getByRole('menuitem').filter({ hasText: /^审计日志$/ }).click();
+      await page
+        .getByRole('menuitem')
+        .filter({ hasText: /^审计日志$/ })
+        .click();
       const row = page.getByTestId('audit-table').getByRole('row').filter({ hasText: 'distributor.suspend' });
       await row.getByText(HOSTILE[2]!, { exact: true }).waitFor();
       await row.getByRole('button', { name: /展开|Expand/ }).click();
@@ -100,7 +108,7 @@ describe('hostile names', () => {
     }
   });
 
-  it('render as text in the portal: the team list and the distributor\'s own home', async () => {
+  it("render as text in the portal: the team list and the distributor's own home", async () => {
     const b = await launch({ mobile: true });
     try {
       const { page } = b;

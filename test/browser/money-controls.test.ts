@@ -22,7 +22,10 @@ async function api(method: string, url: string, body?: unknown) {
 
 const login = (u: { email: string; password: string }) => consoleLogin(desk.page, t.base, tenant.id, u.email, u.password);
 const programPage = async (page: Page) => {
-  await page.getByRole('menuitem').filter({ hasText: /^方案设置$/ }).click();
+  await page
+    .getByRole('menuitem')
+    .filter({ hasText: /^方案设置$/ })
+    .click();
   await page.getByRole('heading', { name: '分销方案' }).waitFor();
 };
 
@@ -40,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('money controls in the console', () => {
-  it('an operator\'s change to the automatic approval limit waits as a proposal', async () => {
+  it("an operator's change to the automatic approval limit waits as a proposal", async () => {
     const { page } = desk;
     await login(OPERATOR);
     await programPage(page);

@@ -36,8 +36,13 @@ async function api(method: string, url: string, body?: unknown) {
 
 async function mint(sub: string) {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300)
-    .setJti(`money-${sub}-${Math.random().toString(36).slice(2)}`).sign(new TextEncoder().encode(secret));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .setJti(`money-${sub}-${Math.random().toString(36).slice(2)}`)
+    .sign(new TextEncoder().encode(secret));
 }
 
 /** A value for <input type="datetime-local"> in this machine's zone (the browser's too). */
@@ -82,7 +87,11 @@ beforeAll(async () => {
   t = await startLiveServer();
   tenant = await t.tenant('资金测试商城');
   secret = (await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key })).data.secret;
-  for (const [u, role, name] of [[OWNER, 'owner', '老板'], [FINANCE, 'finance', '财务小张'], [OPERATOR, 'operator', '运营小王']] as const) {
+  for (const [u, role, name] of [
+    [OWNER, 'owner', '老板'],
+    [FINANCE, 'finance', '财务小张'],
+    [OPERATOR, 'operator', '运营小王'],
+  ] as const) {
     expect((await t.call('POST', '/v1/admin-users', { token: tenant.key, body: { ...u, role, name } })).statusCode).toBe(201);
   }
   // The upline exists before the program asks for review: a hostile name, active.
@@ -102,7 +111,24 @@ describe('money pages: console and portal', () => {
     const { page } = desk;
     await login(OWNER);
     const entries = await page.getByRole('menuitem').allTextContents();
-    expect(entries).toEqual(['经营概览', '分销员', '申请审核', '订单与佣金', '结算', '提现', '方案设置', '等级', '佣金规则', '对账', '账本核对', '风控事件', '审计日志', '管理员与角色', 'API 密钥', '分销员门户']);
+    expect(entries).toEqual([
+      '经营概览',
+      '分销员',
+      '申请审核',
+      '订单与佣金',
+      '结算',
+      '提现',
+      '方案设置',
+      '等级',
+      '佣金规则',
+      '对账',
+      '账本核对',
+      '风控事件',
+      '审计日志',
+      '管理员与角色',
+      'API 密钥',
+      '分销员门户',
+    ]);
     await menu(page, '方案设置').click();
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
     await page.getByRole('radio', { name: '审核' }).check();
@@ -113,7 +139,12 @@ describe('money pages: console and portal', () => {
     await page.getByRole('button', { name: '保存' }).click();
     await page.getByText('已保存').waitFor();
     const program = await api('GET', '/v1/program');
-    expect(program).toMatchObject({ admission: 'review', freeze_days: 1, review_threshold_fen: 5000, withdrawal: { fee_bp: 100, fixed_fee_fen: 100, min_fen: 100 } });
+    expect(program).toMatchObject({
+      admission: 'review',
+      freeze_days: 1,
+      review_threshold_fen: 5000,
+      withdrawal: { fee_bp: 100, fixed_fee_fen: 100, min_fen: 100 },
+    });
     await screenshot(page, 'money-program');
   });
 
@@ -140,7 +171,11 @@ describe('money pages: console and portal', () => {
     await dialog.getByLabel('升级门槛').fill('50000');
     await dialog.getByRole('button', { name: '保存' }).click();
     await page.getByTestId('grades-table').getByText('累计销售额（已支付，扣除退款） 达到 ¥50,000.00').waitFor();
-    expect(await api('GET', '/v1/grades/default')).toMatchObject({ sales_bp: 1000, override_bp: [500, 0, 0], tiers: [{ min_monthly_sales_fen: 1000000, sales_bp: 1200 }] });
+    expect(await api('GET', '/v1/grades/default')).toMatchObject({
+      sales_bp: 1000,
+      override_bp: [500, 0, 0],
+      tiers: [{ min_monthly_sales_fen: 1000000, sales_bp: 1200 }],
+    });
     expect(await api('GET', '/v1/grades/gold')).toMatchObject({ sales_bp: 1500, upgrade: { metric: 'sales_fen', min_fen: 5000000 } });
     await screenshot(page, 'money-grades');
     await expectNoCriticalA11yViolations(page, 'money-grades');
@@ -175,7 +210,13 @@ describe('money pages: console and portal', () => {
 
   it('approves an application', async () => {
     const { page } = desk;
-    wang = await api('POST', '/v1/applications', { external_id: 'wang', name: '王小明', phone: '13912345678', referrer_code: upline.invite_code, consent: true });
+    wang = await api('POST', '/v1/applications', {
+      external_id: 'wang',
+      name: '王小明',
+      phone: '13912345678',
+      referrer_code: upline.invite_code,
+      consent: true,
+    });
     expect(wang).toMatchObject({ status: 'pending' });
     await menu(page, '申请审核').click();
     await page.getByTestId('distributors-table').getByRole('row').filter({ hasText: '王小明' }).getByRole('link', { name: '查看资料' }).click();
@@ -188,16 +229,30 @@ describe('money pages: console and portal', () => {
     // The merchant's shop sends the order: 2 × 500 yuan, and 3 units of the fixed-rate SKU.
     await api('POST', '/v1/bindings', { customer_external_id: 'buyer-1', invite_code: wang.invite_code });
     const order = await api('POST', '/v1/orders', {
-      external_id: ORDER, buyer_external_id: 'buyer-1', shipping_fen: 1200,
-      items: [{ sku: 'SKU-1', quantity: 2, unit_price_fen: 50000, paid_fen: 100000 }, { sku: 'SKU-FIXED', quantity: 3, unit_price_fen: 1000, paid_fen: 3000 }],
+      external_id: ORDER,
+      buyer_external_id: 'buyer-1',
+      shipping_fen: 1200,
+      items: [
+        { sku: 'SKU-1', quantity: 2, unit_price_fen: 50000, paid_fen: 100000 },
+        { sku: 'SKU-FIXED', quantity: 3, unit_price_fen: 1000, paid_fen: 3000 },
+      ],
     });
     const lines = order.commissions as { beneficiary_id: string; amount_fen: number }[];
-    expect(lines.filter((l) => l.beneficiary_id === wang.id).map((l) => l.amount_fen).sort()).toEqual([10000, 900]);
+    expect(
+      lines
+        .filter((l) => l.beneficiary_id === wang.id)
+        .map((l) => l.amount_fen)
+        .sort(),
+    ).toEqual([10000, 900]);
 
     const { page } = phone;
     await page.goto(`${t.base}/portal/?token=${encodeURIComponent(await mint('wang'))}&tenant=${tenant.id}`);
     await page.getByTestId('me-name').filter({ hasText: '王小明' }).waitFor();
-    await page.getByRole('tab', { name: '收益' }).or(page.getByText('收益', { exact: true })).first().click();
+    await page
+      .getByRole('tab', { name: '收益' })
+      .or(page.getByText('收益', { exact: true }))
+      .first()
+      .click();
     await page.waitForURL(/\/portal\/earnings$/);
     await expect.poll(() => page.getByTestId('balance-pending').getAttribute('data-fen')).toBe('10900');
     await expect(page.getByTestId('balance-withdrawable').textContent()).resolves.toBe('¥0.00');
@@ -221,7 +276,7 @@ describe('money pages: console and portal', () => {
     await expectNoCriticalA11yViolations(page, 'portal-commission-explanation');
   });
 
-  it('shows the order with items, chain, timeline and each line\'s explanation in the console', async () => {
+  it("shows the order with items, chain, timeline and each line's explanation in the console", async () => {
     const { page } = desk;
     await menu(page, '订单与佣金').click();
     await page.getByRole('heading', { name: '订单与佣金' }).waitFor();
@@ -311,7 +366,10 @@ describe('money pages: console and portal', () => {
     await page.getByText('已解除暂扣，下次结算将包含').waitFor();
     await expect.poll(async () => held.getByRole('row').filter({ hasText: '¥' }).count()).toBe(1);
     const uplineLines = (await api('GET', `/v1/distributors/${upline.id}/commissions`)).items as { amount_fen: number; held: boolean }[];
-    expect(uplineLines.map((l) => [l.amount_fen, l.held]).sort()).toEqual([[150, true], [5000, false]]);
+    expect(uplineLines.map((l) => [l.amount_fen, l.held]).sort()).toEqual([
+      [150, true],
+      [5000, false],
+    ]);
     await expectNoInjection(page, desk);
     expect(await page.locator('b').filter({ hasText: '核实' }).count()).toBe(0);
   });
@@ -319,7 +377,9 @@ describe('money pages: console and portal', () => {
   it('the distributor adds a bank card and asks for withdrawals, each with its own Idempotency-Key', async () => {
     const { page } = phone;
     const keys: string[] = [];
-    const watch = (r: Request) => { if (r.method() === 'POST' && r.url().endsWith('/v1/withdrawals')) keys.push(r.headers()['idempotency-key'] ?? ''); };
+    const watch = (r: Request) => {
+      if (r.method() === 'POST' && r.url().endsWith('/v1/withdrawals')) keys.push(r.headers()['idempotency-key'] ?? '');
+    };
     page.on('request', watch);
     await page.goto(`${t.base}/portal/earnings`);
     await expect(page.getByTestId('balance-withdrawable').textContent()).resolves.toBe('¥109.00');
@@ -327,7 +387,10 @@ describe('money pages: console and portal', () => {
     await page.waitForURL(/\/portal\/withdraw$/);
     await expect(page.getByTestId('withdraw-rules').textContent()).resolves.toContain('最低提现 ¥1.00，手续费 1.00% + 每笔 ¥1.00。');
 
-    await page.getByTestId('channel').getByRole('option', { name: /^银行卡/ }).click();
+    await page
+      .getByTestId('channel')
+      .getByRole('option', { name: /^银行卡/ })
+      .click();
     await page.getByText('还没有该渠道的收款账户，请先添加').waitFor();
     await page.getByTestId('add-account-open').click();
     const sheet = page.getByTestId('add-account');
@@ -358,7 +421,10 @@ describe('money pages: console and portal', () => {
 
     // A second one, by hand: a new form, a new key.
     await page.goto(`${t.base}/portal/withdraw`);
-    await page.getByTestId('channel').getByRole('option', { name: /^人工打款/ }).click();
+    await page
+      .getByTestId('channel')
+      .getByRole('option', { name: /^人工打款/ })
+      .click();
     await page.getByTestId('amount').locator('input').fill('5');
     await expect(page.getByTestId('fee').textContent()).resolves.toBe('¥1.05');
     await page.getByTestId('withdraw-submit').click();
@@ -439,7 +505,13 @@ describe('money pages: console and portal', () => {
     expect(await api('GET', `/v1/withdrawals/${manual.id}`)).toMatchObject({ status: 'paid', reference: 'CMB-2026-0042', payout: { state: 'succeeded' } });
     expect(await api('GET', `/v1/withdrawals/${bank.id}`)).toMatchObject({ status: 'failed', status_reason: '户名与卡号不符' });
     // The bank payout's 100 yuan came back; withdrawn is what reached the payee (the fee stays with the merchant).
-    expect(await api('GET', `/v1/distributors/${wang.id}/balance`)).toEqual({ pending_fen: 0, available_fen: 0, withdrawable_fen: 10400, withdrawing_fen: 0, withdrawn_fen: 395 });
+    expect(await api('GET', `/v1/distributors/${wang.id}/balance`)).toEqual({
+      pending_fen: 0,
+      available_fen: 0,
+      withdrawable_fen: 10400,
+      withdrawing_fen: 0,
+      withdrawn_fen: 395,
+    });
   });
 
   it('the distributor sees one paid and one returned withdrawal', async () => {
@@ -453,7 +525,7 @@ describe('money pages: console and portal', () => {
     await screenshot(page, 'portal-withdrawal-failed');
   });
 
-  it('verifies the ledger and looks up a withdrawal\'s journal entries', async () => {
+  it("verifies the ledger and looks up a withdrawal's journal entries", async () => {
     const { page } = desk;
     await menu(page, '账本核对').click();
     await page.getByTestId('ledger-ok').waitFor();
@@ -484,7 +556,12 @@ describe('money pages: console and portal', () => {
     await page.getByTestId('export-recon').hover();
     const [xlsx] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: 'Excel（.xlsx）' }).click()]);
     expect(xlsx.suggestedFilename()).toMatch(/\.xlsx$/);
-    expect(fs.readFileSync(await xlsx.path()).subarray(0, 2).toString('latin1')).toBe('PK');
+    expect(
+      fs
+        .readFileSync(await xlsx.path())
+        .subarray(0, 2)
+        .toString('latin1'),
+    ).toBe('PK');
 
     await menu(page, '提现').click();
     await page.getByTestId('export-withdrawals').hover();
@@ -495,14 +572,23 @@ describe('money pages: console and portal', () => {
     await screenshot(page, 'money-withdrawals-export');
   });
 
-  it('shows the dashboard with the analytics API\'s own figures: KPIs, the trend, breakdowns and the top 10', async () => {
+  it("shows the dashboard with the analytics API's own figures: KPIs, the trend, breakdowns and the top 10", async () => {
     const { page } = desk;
     await menu(page, '经营概览').click();
     await page.getByRole('heading', { name: '经营概览' }).waitFor();
     const kpis = await api('GET', '/v1/analytics/kpis');
     expect(kpis.orders).toBe(1);
     const kpi = (name: string) => page.getByTestId(`kpi-${name}`);
-    for (const name of ['sales_fen', 'orders', 'commission_fen', 'distributors', 'new_distributors', 'active_distributors', 'settled_fen', 'withdrawn_fen'] as const) {
+    for (const name of [
+      'sales_fen',
+      'orders',
+      'commission_fen',
+      'distributors',
+      'new_distributors',
+      'active_distributors',
+      'settled_fen',
+      'withdrawn_fen',
+    ] as const) {
       await expect.poll(() => kpi(name).getAttribute('data-value')).toBe(String(kpis[name]));
     }
     await expect(kpi('sales_fen').textContent()).resolves.toContain('¥1,030.00');
@@ -548,7 +634,11 @@ describe('money pages: console and portal', () => {
     await sim.getByRole('button', { name: '模拟' }).click();
     await sim.getByTestId('simulation').waitFor();
     const grade = await api('GET', '/v1/grades/default');
-    const expected = await api('POST', '/v1/rules/simulate', { from, to, changes: { grades: { default: { override_bp: [800, ...grade.override_bp.slice(1)] } } } });
+    const expected = await api('POST', '/v1/rules/simulate', {
+      from,
+      to,
+      changes: { grades: { default: { override_bp: [800, ...grade.override_bp.slice(1)] } } },
+    });
     expect(expected.orders).toBeGreaterThan(0);
     expect(expected.delta_fen).not.toBe(0);
     await expect(sim.getByTestId('sim-delta').getAttribute('data-value')).resolves.toBe(String(expected.delta_fen));

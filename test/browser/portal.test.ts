@@ -15,8 +15,13 @@ const PASSWORD = 'portal-pass-1';
 
 async function mintToken(sub: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300)
-    .setJti(`browser-${sub}-${now}-${Math.random().toString(36).slice(2)}`).sign(new TextEncoder().encode(secret));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .setJti(`browser-${sub}-${now}-${Math.random().toString(36).slice(2)}`)
+    .sign(new TextEncoder().encode(secret));
 }
 
 beforeAll(async () => {
@@ -80,7 +85,10 @@ describe('distributor portal on a phone', () => {
     await expectNoCriticalA11yViolations(page, 'portal-home');
 
     // Documents for the reviewer, uploaded from the phone.
-    const licence = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082', 'hex');
+    const licence = Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082',
+      'hex',
+    );
     await page.getByTestId('document-file').setInputFiles({ name: '营业执照.png', mimeType: 'image/png', buffer: licence });
     await page.getByTestId('documents').getByText('营业执照.png').waitFor();
     const docs = await t.call('GET', `/v1/distributors/${me.data.items[0].id}/documents`, { token: tenant.key });
@@ -113,7 +121,7 @@ describe('distributor portal on a phone', () => {
     await page.waitForURL(/\/portal\/login$/);
   });
 
-  it('logs in with the merchant\'s signed token, drops it from the address, and shows the team', async () => {
+  it("logs in with the merchant's signed token, drops it from the address, and shows the team", async () => {
     const { page } = b;
     const token = await mintToken('alice');
     await page.goto(`${t.base}/portal/?token=${encodeURIComponent(token)}&tenant=${tenant.id}`);
@@ -136,7 +144,7 @@ describe('distributor portal on a phone', () => {
     await page.getByText('登录链接无效或已过期：this login token was already used').waitFor();
   });
 
-  it('asks before a sign-in link replaces another distributor\'s session (issue 14, item 17)', async () => {
+  it("asks before a sign-in link replaces another distributor's session (issue 14, item 17)", async () => {
     const { page } = b;
     expect((await t.call('POST', '/v1/distributors', { token: tenant.key, body: { external_id: 'bob', name: 'Bob 李' } })).statusCode).toBe(201);
     await page.goto(`${t.base}/portal/?token=${encodeURIComponent(await mintToken('alice'))}&tenant=${tenant.id}`);

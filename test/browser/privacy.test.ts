@@ -27,9 +27,19 @@ beforeAll(async () => {
     await api('POST', '/v1/admin-users', { email: `${role}@privacy.test`, password: `${role}-password-1`, role });
   }
   d = await api('POST', '/v1/distributors', {
-    external_id: 'p-1', name: '隐私小店', phone: '13912344382', real_name: '李四', id_number: '11010519491231002X', consent: true,
+    external_id: 'p-1',
+    name: '隐私小店',
+    phone: '13912344382',
+    real_name: '李四',
+    id_number: '11010519491231002X',
+    consent: true,
   });
-  await api('POST', `/v1/distributors/${d.id}/payout-accounts`, { channel: 'alipay', identity: '2088123412341234', identity_type: 'ALIPAY_USER_ID', name: '李四' });
+  await api('POST', `/v1/distributors/${d.id}/payout-accounts`, {
+    channel: 'alipay',
+    identity: '2088123412341234',
+    identity_type: 'ALIPAY_USER_ID',
+    name: '李四',
+  });
   desk = await launch();
 });
 
@@ -71,7 +81,12 @@ describe('personal data in the console', () => {
     await shown.waitFor({ state: 'hidden' });
     const [xlsx] = await Promise.all([page.waitForEvent('download'), card.getByTestId('pii-export').click()]);
     expect(xlsx.suggestedFilename()).toMatch(/\.xlsx$/);
-    expect(fs.readFileSync(await xlsx.path()).subarray(0, 2).toString('latin1')).toBe('PK');
+    expect(
+      fs
+        .readFileSync(await xlsx.path())
+        .subarray(0, 2)
+        .toString('latin1'),
+    ).toBe('PK');
   });
 
   it('the owner erases the distributor: anonymised, status erased, the button gone', async () => {

@@ -35,20 +35,39 @@ beforeAll(async () => {
   wx = await WechatPaySimulator.start({ mchId: MCH_ID, appId: WX_APP, merchantPublicKeyPem: merchant.publicKeyPem, merchantSerialNo: SERIAL, apiV3Key: APIV3 });
   const channels = createPayoutChannels({
     wechat: {
-      mchId: MCH_ID, appId: WX_APP, merchantPrivateKey: merchant.privateKeyPem, merchantSerialNo: SERIAL,
-      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }], apiV3Key: APIV3,
-      transferSceneId: '1005', transferSceneReportInfos: [{ infoType: '岗位类型', infoContent: '分销员' }, { infoType: '报酬说明', infoContent: '分销佣金' }],
-      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat', baseUrl: wx.origin, timeoutMs: 3000,
+      mchId: MCH_ID,
+      appId: WX_APP,
+      merchantPrivateKey: merchant.privateKeyPem,
+      merchantSerialNo: SERIAL,
+      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }],
+      apiV3Key: APIV3,
+      transferSceneId: '1005',
+      transferSceneReportInfos: [
+        { infoType: '岗位类型', infoContent: '分销员' },
+        { infoType: '报酬说明', infoContent: '分销佣金' },
+      ],
+      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat',
+      baseUrl: wx.origin,
+      timeoutMs: 3000,
     },
   });
   t = await startLiveServer({ overrides: { payoutChannels: channels } });
   tenant = await t.tenant('微信打款商城');
   secret = (await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key })).data.secret;
-  await api('PUT', '/v1/program', { levels: 1, freeze_days: 0, review_threshold_fen: 100_000_000, withdrawal: { auto_approve_max_fen: 100_000_000, min_fen: 100 } });
+  await api('PUT', '/v1/program', {
+    levels: 1,
+    freeze_days: 0,
+    review_threshold_fen: 100_000_000,
+    withdrawal: { auto_approve_max_fen: 100_000_000, min_fen: 100 },
+  });
   await api('PUT', '/v1/grades/default', { name: '默认', rank: 0, sales_bp: 1000, override_bp: [] });
   d = await api('POST', '/v1/distributors', { external_id: 'wx-d', name: '张三' });
   await api('POST', '/v1/bindings', { customer_external_id: 'buyer', invite_code: d.invite_code });
-  await api('POST', '/v1/orders', { external_id: 'wx-o', buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: 200_000, paid_fen: 200_000 }] });
+  await api('POST', '/v1/orders', {
+    external_id: 'wx-o',
+    buyer_external_id: 'buyer',
+    items: [{ sku: 's', quantity: 1, unit_price_fen: 200_000, paid_fen: 200_000 }],
+  });
   await api('POST', '/v1/orders/wx-o/events', { type: 'received' });
   await api('POST', '/v1/settlements/run', { as_of: new Date(Date.now() + 1000).toISOString() });
   expect((await api('GET', `/v1/distributors/${d.id}/balance`)).withdrawable_fen).toBe(20_000);
@@ -62,16 +81,24 @@ afterAll(async () => {
 });
 
 describe('a WeChat payout waiting for the payee, on the phone', () => {
-  it('shows the package and what to do in WeChat, and becomes paid only on WeChat Pay\'s callback', async () => {
+  it("shows the package and what to do in WeChat, and becomes paid only on WeChat Pay's callback", async () => {
     wx.behave('*', { outcome: 'wait_user_confirm' });
     const { page } = b;
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('wx-d').setIssuedAt(now).setExpirationTime(now + 300)
-      .setJti(`wx-${now}-${Math.random().toString(36).slice(2)}`).sign(new TextEncoder().encode(secret));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('wx-d')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .setJti(`wx-${now}-${Math.random().toString(36).slice(2)}`)
+      .sign(new TextEncoder().encode(secret));
     await page.goto(`${t.base}/portal/?token=${encodeURIComponent(token)}&tenant=${tenant.id}`);
     await page.getByTestId('me-name').waitFor();
     await page.goto(`${t.base}/portal/withdraw`);
-    await page.getByTestId('channel').getByRole('option', { name: /^微信零钱/ }).click();
+    await page
+      .getByTestId('channel')
+      .getByRole('option', { name: /^微信零钱/ })
+      .click();
     await page.getByTestId('add-account-open').click();
     await page.getByTestId('add-account').getByText('OpenID 是你在商户公众号或小程序里的微信身份编号', { exact: false }).waitFor();
     await page.getByTestId('add-account').getByLabel('OpenID').fill('oUpF8uMuAJO_M2pxb1Q9zNjWeS6o');
@@ -103,7 +130,12 @@ describe('a WeChat payout waiting for the payee, on the phone', () => {
     const { out_no: outNo } = (await api('GET', `/v1/withdrawals/${id}`)).payout as { out_no: string };
     await wx.setState(outNo, 'SUCCESS');
     const cb = wx.buildCallback(outNo);
-    const res = await t.app.inject({ method: 'POST', url: '/v1/payouts/callbacks/wechat', headers: { ...cb.headers, 'content-type': 'application/json' }, payload: cb.body });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/payouts/callbacks/wechat',
+      headers: { ...cb.headers, 'content-type': 'application/json' },
+      payload: cb.body,
+    });
     expect(res.statusCode).toBe(200);
     await page.reload();
     await page.getByTestId('withdrawal-status').getByText('已到账').waitFor();
@@ -123,7 +155,10 @@ describe('a WeChat payout waiting for the payee, on the phone', () => {
     try {
       const { page } = desk;
       await consoleLogin(page, t.base, tenant.id, 'finance@wx.test', 'finance-password-1');
-      await page.getByRole('menuitem').filter({ hasText: /^提现$/ }).click();
+      await page
+        .getByRole('menuitem')
+        .filter({ hasText: /^提现$/ })
+        .click();
       await page.getByTestId(`wd-cancel-${w.id}`).click();
       const dialog = page.getByRole('dialog');
       await dialog.getByLabel('原因').fill('收款人一周未确认');

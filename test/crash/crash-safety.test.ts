@@ -42,13 +42,36 @@ afterAll(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-interface Line { id: string; beneficiary_id: string; level: number; amount_fen: number; status: string; sku: string | null }
-interface Order { id: string; external_id: string; status: string; paid_fen: number; refunded_fen: number; commissions: Line[]; items: { sku: string; paid_fen: number; refunded_fen: number }[] }
-interface Answer { status: number; data: any }
+interface Line {
+  id: string;
+  beneficiary_id: string;
+  level: number;
+  amount_fen: number;
+  status: string;
+  sku: string | null;
+}
+interface Order {
+  id: string;
+  external_id: string;
+  status: string;
+  paid_fen: number;
+  refunded_fen: number;
+  commissions: Line[];
+  items: { sku: string; paid_fen: number; refunded_fen: number }[];
+}
+interface Answer {
+  status: number;
+  data: any;
+}
 
 const floorBp = (base: number, bp: number) => Number((BigInt(base) * BigInt(bp)) / 10000n);
 
-async function call(url: string, method: string, route: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  url: string,
+  method: string,
+  route: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const res = await fetch(url + route, {
     method,
     headers: {
@@ -60,7 +83,11 @@ async function call(url: string, method: string, route: string, opts: { token?: 
   });
   const text = await res.text();
   let data: unknown;
-  try { data = text ? JSON.parse(text) : undefined; } catch { data = text; }
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = text;
+  }
   return { status: res.status, data };
 }
 
@@ -70,7 +97,11 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-crash-'));
     dirs.push(dataDir);
     const env: Record<string, string> = {
-      FENXIAO_DATA_DIR: dataDir, FENXIAO_ROOT_TOKEN: ROOT, FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', FENXIAO_METRICS_TOKEN: METRICS_TOKEN,
+      FENXIAO_DATA_DIR: dataDir,
+      FENXIAO_ROOT_TOKEN: ROOT,
+      FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'warn',
+      FENXIAO_METRICS_TOKEN: METRICS_TOKEN,
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     };
     const start = async () => {
@@ -86,25 +117,39 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
     const tenantId = t.data.id as string;
     const key = t.data.api_key as string;
     expect((await call(server.url, 'PUT', '/v1/program', { token: key, body: { levels: 3 } })).status).toBe(200);
-    expect((await call(server.url, 'PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: SALES_BP, override_bp: OVERRIDE_BP } })).status).toBe(200);
+    expect(
+      (await call(server.url, 'PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: SALES_BP, override_bp: OVERRIDE_BP } }))
+        .status,
+    ).toBe(200);
     const chain: { id: string; invite_code: string }[] = [];
     for (const name of ['A', 'B', 'C', 'D']) {
       const referrer = chain[chain.length - 1];
-      const d = await call(server.url, 'POST', '/v1/distributors', { token: key, body: { external_id: name, name, ...(referrer ? { referrer_code: referrer.invite_code } : {}) } });
+      const d = await call(server.url, 'POST', '/v1/distributors', {
+        token: key,
+        body: { external_id: name, name, ...(referrer ? { referrer_code: referrer.invite_code } : {}) },
+      });
       expect(d.status).toBe(201);
       chain.push(d.data);
     }
     const buyers = Array.from({ length: 30 }, (_, i) => `buyer-${i}`);
     for (const buyer of buyers) {
-      expect((await call(server.url, 'POST', '/v1/bindings', { token: key, body: { customer_external_id: buyer, invite_code: chain[3]!.invite_code } })).status).toBe(201);
+      expect(
+        (await call(server.url, 'POST', '/v1/bindings', { token: key, body: { customer_external_id: buyer, invite_code: chain[3]!.invite_code } })).status,
+      ).toBe(201);
     }
     // Beneficiary and rate by level: D sells, C, B and A are its uplines at levels 1..3.
-    const rates: [string, number][] = [[chain[3]!.id, SALES_BP], [chain[2]!.id, OVERRIDE_BP[0]!], [chain[1]!.id, OVERRIDE_BP[1]!], [chain[0]!.id, OVERRIDE_BP[2]!]];
+    const rates: [string, number][] = [
+      [chain[3]!.id, SALES_BP],
+      [chain[2]!.id, OVERRIDE_BP[0]!],
+      [chain[1]!.id, OVERRIDE_BP[1]!],
+      [chain[0]!.id, OVERRIDE_BP[2]!],
+    ];
 
     const orders = Array.from({ length: ORDERS }, (_, i) => {
       const paid = [2_000 + ((i * 7919) % 300_000), 500 + ((i * 104_729) % 50_000)];
       const body = {
-        external_id: `crash-${i}`, buyer_external_id: buyers[i % buyers.length]!,
+        external_id: `crash-${i}`,
+        buyer_external_id: buyers[i % buyers.length]!,
         items: [
           { sku: 'sku-a', quantity: 3, unit_price_fen: Math.ceil(paid[0]! / 3), paid_fen: paid[0]! },
           { sku: 'sku-b', quantity: 1, unit_price_fen: paid[1]!, paid_fen: paid[1]! },
@@ -151,12 +196,20 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
               s.child.kill('SIGKILL');
             }
             if (job.o.ship && !killed) {
-              const sh = await call(s.url, 'POST', `/v1/orders/${job.o.body.external_id}/events`, { token: key, body: job.o.ship.body, headers: { 'idempotency-key': job.o.ship.key } });
+              const sh = await call(s.url, 'POST', `/v1/orders/${job.o.body.external_id}/events`, {
+                token: key,
+                body: job.o.ship.body,
+                headers: { 'idempotency-key': job.o.ship.key },
+              });
               note(shipAnswers, job.o.ship.key, sh);
               if (sh.status >= 500) throw new Error(`shipping ${job.o.ship.key}: ${sh.status} ${JSON.stringify(sh.data)}`);
             }
             if (job.o.refund && !killed) {
-              const rf = await call(s.url, 'POST', `/v1/orders/${job.o.body.external_id}/events`, { token: key, body: job.o.refund.body, headers: { 'idempotency-key': job.o.refund.key } });
+              const rf = await call(s.url, 'POST', `/v1/orders/${job.o.body.external_id}/events`, {
+                token: key,
+                body: job.o.refund.body,
+                headers: { 'idempotency-key': job.o.refund.key },
+              });
               note(refundAnswers, job.o.refund.key, rf);
               if (rf.status >= 500) throw new Error(`refund ${job.o.refund.key}: ${rf.status} ${JSON.stringify(rf.data)}`);
             }
@@ -276,7 +329,9 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
       expect(await count(sql`select count(distinct external_id) as n from orders where tenant_id = ${tenantId}`)).toBe(ORDERS);
       expect(await count(sql`select count(*) as n from order_items where tenant_id = ${tenantId}`)).toBe(ORDERS * 2);
       expect(await count(sql`select count(*) as n from commissions where tenant_id = ${tenantId}`)).toBe(ORDERS * 8);
-      expect(await count(sql`select count(*) as n from (select order_id from commissions where tenant_id = ${tenantId} group by order_id having count(*) <> 8) x`)).toBe(0);
+      expect(
+        await count(sql`select count(*) as n from (select order_id from commissions where tenant_id = ${tenantId} group by order_id having count(*) <> 8) x`),
+      ).toBe(0);
       expect(await count(sql`select count(*) as n from journal_entries where tenant_id = ${tenantId} and kind = 'accrue'`)).toBe(ORDERS);
       expect(await count(sql`select count(distinct ref_id) as n from journal_entries where tenant_id = ${tenantId} and kind = 'accrue'`)).toBe(ORDERS);
       expect(await count(sql`select count(*) as n from journal_entries where tenant_id = ${tenantId} and kind = 'refund'`)).toBe(refunds);
@@ -288,7 +343,9 @@ describe('crash safety: SIGKILL in the middle of a burst of orders', () => {
       expect(sales).toBe(ORDERS);
 
       // The CLI names a break: a cached balance off by one fen (put right again afterwards).
-      const account = (await sql<{ id: string }>`select id from accounts where tenant_id = ${tenantId} and owner_id = ${rates[0]![0]} and purpose = 'pending'`.execute(db)).rows[0]!.id;
+      const account = (
+        await sql<{ id: string }>`select id from accounts where tenant_id = ${tenantId} and owner_id = ${rates[0]![0]} and purpose = 'pending'`.execute(db)
+      ).rows[0]!.id;
       await sql`update accounts set balance = balance + 1 where id = ${account}`.execute(db);
       if (!databaseUrl) await database.close();
       const broken = await runCli(['ledger', 'verify', '--tenant', tenantId], env);

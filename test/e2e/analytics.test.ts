@@ -13,13 +13,34 @@ import { rollupBreaks } from '../support/analytics.ts';
 import type { ManualClock } from '../../src/core/context.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 const TZ = 'Asia/Shanghai';
-const METRICS = ['sales_fen', 'gross_sales_fen', 'refunded_fen', 'orders', 'refunds', 'commission_fen', 'commission_reversed_fen', 'new_distributors', 'new_bindings', 'visits', 'settled_fen', 'withdrawn_fen'] as const;
+const METRICS = [
+  'sales_fen',
+  'gross_sales_fen',
+  'refunded_fen',
+  'orders',
+  'refunds',
+  'commission_fen',
+  'commission_reversed_fen',
+  'new_distributors',
+  'new_bindings',
+  'visits',
+  'settled_fen',
+  'withdrawn_fen',
+] as const;
 
-interface Dist { id: string; invite_code: string; external_id: string }
+interface Dist {
+  id: string;
+  invite_code: string;
+  external_id: string;
+}
 
 async function ok(res: Promise<{ statusCode: number; body: string; data: any }>, status = 200) {
   const r = await res;
@@ -38,11 +59,14 @@ async function scenario() {
   clock.set('2026-01-10T04:00:00Z');
   const tenant = await t.tenant('Analytics 商城');
   const key = tenant.key;
-  await ok(t.call('PUT', '/v1/program', { token: key, body: { levels: 2, freeze_days: 7, withdrawal: { min_fen: 100, fee_bp: 100, auto_approve_max_fen: 0 } } }));
+  await ok(
+    t.call('PUT', '/v1/program', { token: key, body: { levels: 2, freeze_days: 7, withdrawal: { min_fen: 100, fee_bp: 100, auto_approve_max_fen: 0 } } }),
+  );
   await ok(t.call('PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: 500, override_bp: [1000, 500] } }));
   await ok(t.call('PUT', '/v1/grades/gold', { token: key, body: { name: '金牌', rank: 1, sales_bp: 800, override_bp: [1500, 800] } }));
   const secret = (await ok(t.call('POST', '/v1/portal/signing-secret', { token: key }), 201)).secret as string;
-  const mk = async (externalId: string, extra: Record<string, unknown>) => (await ok(t.call('POST', '/v1/distributors', { token: key, body: { external_id: externalId, name: externalId, ...extra } }), 201)) as Dist;
+  const mk = async (externalId: string, extra: Record<string, unknown>) =>
+    (await ok(t.call('POST', '/v1/distributors', { token: key, body: { external_id: externalId, name: externalId, ...extra } }), 201)) as Dist;
   const A = await mk('A', { region_code: '440305' });
   clock.set('2026-01-12T04:00:00Z');
   const B = await mk('B', { referrer_code: A.invite_code, region_code: '440106' });
@@ -62,16 +86,27 @@ async function scenario() {
   clock.set('2026-01-14T02:00:00Z');
   await visit(C.invite_code);
   await visit(B.invite_code);
-  const bind = async (buyer: string, d: Dist) => ok(t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: buyer, invite_code: d.invite_code } }), 201);
+  const bind = async (buyer: string, d: Dist) =>
+    ok(t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: buyer, invite_code: d.invite_code } }), 201);
   await bind('b1', C);
   await bind('b2', C);
   clock.set('2026-01-15T02:00:00Z');
   await bind('b3', B);
   await bind('b4', D);
 
-  const order = async (externalId: string, buyer: string, paidAt: string, items: number[]) => ok(t.call('POST', '/v1/orders', {
-    token: key, body: { external_id: externalId, buyer_external_id: buyer, paid_at: paidAt, items: items.map((p, i) => ({ sku: `s${i}`, quantity: 1, unit_price_fen: p, paid_fen: p })) },
-  }), 201);
+  const order = async (externalId: string, buyer: string, paidAt: string, items: number[]) =>
+    ok(
+      t.call('POST', '/v1/orders', {
+        token: key,
+        body: {
+          external_id: externalId,
+          buyer_external_id: buyer,
+          paid_at: paidAt,
+          items: items.map((p, i) => ({ sku: `s${i}`, quantity: 1, unit_price_fen: p, paid_fen: p })),
+        },
+      }),
+      201,
+    );
   const event = async (externalId: string, body: Record<string, unknown>) => ok(t.call('POST', `/v1/orders/${externalId}/events`, { token: key, body }));
   clock.set('2026-03-01T08:00:00Z');
   await order('o6', 'b1', '2026-01-15T03:00:00Z', [15000]);
@@ -88,7 +123,8 @@ async function scenario() {
   expect(run.statements.length).toBeGreaterThan(0);
   clock.set('2026-03-06T08:00:00Z');
   await event('o1', { type: 'refunded', refund_fen: 3000 }); // after settlement: clawbacks
-  const withdraw = async (d: Dist, amount: number) => ok(t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: d.id, amount_fen: amount, channel: 'manual' } }), 201);
+  const withdraw = async (d: Dist, amount: number) =>
+    ok(t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: d.id, amount_fen: amount, channel: 'manual' } }), 201);
   const wc = await withdraw(C, 1000);
   await ok(t.call('POST', `/v1/withdrawals/${wc.id}/approve`, { token: key }));
   await ok(t.call('POST', `/v1/withdrawals/${wc.id}/complete`, { token: key, body: { reference: 'BANK-1' } }));
@@ -116,12 +152,22 @@ async function base(tenantId: string, from: string, to: string) {
       (select count(*) from distributors where tenant_id = ${tenantId}) as distributors`.execute(db);
   const x = r.rows[0]!;
   const n = (k: string) => Number(x[k]);
-  return { orders: n('orders'), gross: n('gross'), refunded: n('refunded'), commission: n('commission'), withdrawn: n('withdrawn'), withdrawn_postings: n('withdrawn_postings'), distributors: n('distributors') };
+  return {
+    orders: n('orders'),
+    gross: n('gross'),
+    refunded: n('refunded'),
+    commission: n('commission'),
+    withdrawn: n('withdrawn'),
+    withdrawn_postings: n('withdrawn_postings'),
+    distributors: n('distributors'),
+  };
 }
 
 describe('analytics', () => {
   let s: Awaited<ReturnType<typeof scenario>>;
-  beforeAll(async () => { s = await scenario(); });
+  beforeAll(async () => {
+    s = await scenario();
+  });
 
   it('keeps every rollup equal to the base tables, and the ledger verifies', async () => {
     expect(await rollupBreaks(t.services.db, s.tenant.id, TZ)).toEqual([]);
@@ -154,17 +200,34 @@ describe('analytics', () => {
     expect(k.new_bindings).toBe(6); // b1..b4, and B and C, bound to their referrers when they registered
     expect(k.visits).toBe(4);
     // Balances now equal the sum of the distributors' accounts.
-    const sums = await sql<{ purpose: string; total: number }>`select purpose, sum(balance)::bigint as total from accounts where tenant_id = ${s.tenant.id} and owner_type = 'distributor' group by purpose`.execute(t.services.db);
+    const sums = await sql<{
+      purpose: string;
+      total: number;
+    }>`select purpose, sum(balance)::bigint as total from accounts where tenant_id = ${s.tenant.id} and owner_type = 'distributor' group by purpose`.execute(
+      t.services.db,
+    );
     const bal = Object.fromEntries(sums.rows.map((r) => [r.purpose, Number(r.total)]));
-    expect(k.balances).toMatchObject({ pending_fen: bal.pending, available_fen: bal.available, withdrawable_fen: bal.withdrawable, withdrawn_fen: bal.withdrawn });
+    expect(k.balances).toMatchObject({
+      pending_fen: bal.pending,
+      available_fen: bal.available,
+      withdrawable_fen: bal.withdrawable,
+      withdrawn_fen: bal.withdrawn,
+    });
     expect(k.balances.withdrawing_fen).toBe(bal.withdrawing! + 0);
     expect(k.balances.withdrawing_fen).toBe(700);
-    const settled = await sql<{ s: number }>`select coalesce(sum(amount_fen), 0)::bigint as s from statements where tenant_id = ${s.tenant.id} and status = 'approved'`.execute(t.services.db);
+    const settled = await sql<{
+      s: number;
+    }>`select coalesce(sum(amount_fen), 0)::bigint as s from statements where tenant_id = ${s.tenant.id} and status = 'approved'`.execute(t.services.db);
     expect(k.settled_fen).toBe(Number(settled.rows[0]!.s));
   });
 
   it('a sub-range counts orders by their local paid day, refunds included', async () => {
-    for (const [from, to] of [['2026-02-01', '2026-02-28'], ['2026-02-26', '2026-02-26'], ['2026-02-25', '2026-02-25'], ['2026-01-01', '2026-01-31']] as const) {
+    for (const [from, to] of [
+      ['2026-02-01', '2026-02-28'],
+      ['2026-02-26', '2026-02-26'],
+      ['2026-02-25', '2026-02-25'],
+      ['2026-01-01', '2026-01-31'],
+    ] as const) {
       const k = await ok(t.call('GET', `/v1/analytics/kpis?from=${from}&to=${to}`, { token: s.key }));
       const b = await base(s.tenant.id, from, to);
       expect([k.orders, k.gross_sales_fen, k.refunded_fen, k.commission_fen], `${from}..${to}`).toEqual([b.orders, b.gross, b.refunded, b.commission]);
@@ -211,22 +274,40 @@ describe('analytics', () => {
     }
     const days = await ok(t.call('GET', '/v1/analytics/timeseries?metric=gross_sales_fen&interval=day&from=2026-02-20&to=2026-02-26', { token: s.key }));
     expect(days.points).toEqual([
-      { period: '2026-02-20', value: 20000 }, { period: '2026-02-21', value: 0 }, { period: '2026-02-22', value: 0 }, { period: '2026-02-23', value: 0 },
-      { period: '2026-02-24', value: 0 }, { period: '2026-02-25', value: 0 }, { period: '2026-02-26', value: 30000 },
+      { period: '2026-02-20', value: 20000 },
+      { period: '2026-02-21', value: 0 },
+      { period: '2026-02-22', value: 0 },
+      { period: '2026-02-23', value: 0 },
+      { period: '2026-02-24', value: 0 },
+      { period: '2026-02-25', value: 0 },
+      { period: '2026-02-26', value: 30000 },
     ]);
     const months = await ok(t.call('GET', '/v1/analytics/timeseries?metric=sales_fen&interval=month&from=2026-01-01&to=2026-03-31', { token: s.key }));
     expect(months.points).toEqual([
-      { period: '2026-01-01', value: 0 }, { period: '2026-02-01', value: 10000 - 3000 + 20000 - 5000 + 30000 }, { period: '2026-03-01', value: 5000 + 7000 + 9999 },
+      { period: '2026-01-01', value: 0 },
+      { period: '2026-02-01', value: 10000 - 3000 + 20000 - 5000 + 30000 },
+      { period: '2026-03-01', value: 5000 + 7000 + 9999 },
     ]);
     const weeks = await ok(t.call('GET', '/v1/analytics/timeseries?metric=orders&interval=week&from=2026-02-20&to=2026-03-03', { token: s.key }));
-    expect(weeks.points).toEqual([{ period: '2026-02-16', value: 1 }, { period: '2026-02-23', value: 4 }, { period: '2026-03-02', value: 0 }]);
+    expect(weeks.points).toEqual([
+      { period: '2026-02-16', value: 1 },
+      { period: '2026-02-23', value: 4 },
+      { period: '2026-03-02', value: 0 },
+    ]);
   });
 
   it('breakdowns by grade and by region sum to the totals', async () => {
     const k = await ok(t.call('GET', '/v1/analytics/kpis?from=2026-01-01&to=2026-03-31', { token: s.key }));
     const grade = await ok(t.call('GET', '/v1/analytics/breakdown?by=grade&from=2026-01-01&to=2026-03-31', { token: s.key }));
     const byKey = (items: { key: string | null }[]) => Object.fromEntries(items.map((i) => [String(i.key), i]));
-    expect(grade.totals).toMatchObject({ orders: k.orders, gross_sales_fen: k.gross_sales_fen, refunded_fen: k.refunded_fen, sales_fen: k.sales_fen, commission_fen: k.commission_fen, new_distributors: k.new_distributors });
+    expect(grade.totals).toMatchObject({
+      orders: k.orders,
+      gross_sales_fen: k.gross_sales_fen,
+      refunded_fen: k.refunded_fen,
+      sales_fen: k.sales_fen,
+      commission_fen: k.commission_fen,
+      new_distributors: k.new_distributors,
+    });
     const g = byKey(grade.items);
     expect(g.gold).toMatchObject({ name: '金牌', orders: 1, gross_sales_fen: 30000 }); // B sold o3 as gold
     expect(g.null).toMatchObject({ name: null, orders: 1, gross_sales_fen: 7000 }); // o5 had no seller
@@ -261,28 +342,41 @@ describe('analytics', () => {
       select seller_id as id, sum(paid_fen - refunded_fen)::bigint as v from orders where tenant_id = ${s.tenant.id} and seller_id is not null
        group by 1 having sum(paid_fen - refunded_fen) > 0 order by 2 desc, 1`.execute(db);
     const top = await ok(t.call('GET', '/v1/analytics/top?metric=sales&limit=10&from=2026-01-01&to=2026-03-31', { token: s.key }));
-    expect(top.items.map((i: { distributor_id: string; sales_fen: number }) => [i.distributor_id, i.sales_fen])).toEqual(sales.rows.map((r) => [r.id, Number(r.v)]));
+    expect(top.items.map((i: { distributor_id: string; sales_fen: number }) => [i.distributor_id, i.sales_fen])).toEqual(
+      sales.rows.map((r) => [r.id, Number(r.v)]),
+    );
     expect(top.items[0]).toMatchObject({ rank: 1, distributor_id: s.C.id, external_id: 'C', name: 'C', region_code: '310101', orders: 4 });
     const commission = await sql<{ id: string; v: number }>`
       select beneficiary_id as id, sum(amount_fen)::bigint as v from commissions where tenant_id = ${s.tenant.id}
        group by 1 having sum(amount_fen) > 0 order by 2 desc, 1`.execute(db);
     const topC = await ok(t.call('GET', '/v1/analytics/top?metric=commission&from=2026-01-01&to=2026-03-31', { token: s.key }));
-    expect(topC.items.map((i: { distributor_id: string; commission_fen: number }) => [i.distributor_id, i.commission_fen])).toEqual(commission.rows.map((r) => [r.id, Number(r.v)]));
+    expect(topC.items.map((i: { distributor_id: string; commission_fen: number }) => [i.distributor_id, i.commission_fen])).toEqual(
+      commission.rows.map((r) => [r.id, Number(r.v)]),
+    );
     const one = await ok(t.call('GET', '/v1/analytics/top?metric=commission&limit=1&from=2026-01-01&to=2026-03-31', { token: s.key }));
     expect(one.items).toHaveLength(1);
     expect(one.items[0].distributor_id).toBe(commission.rows[0]!.id);
     // Only February: B's 30000 (o3) over C's 10000 - 3000 + 15000.
     const feb = await ok(t.call('GET', '/v1/analytics/top?metric=sales&from=2026-02-01&to=2026-02-28', { token: s.key }));
-    expect(feb.items.map((i: { external_id: string; sales_fen: number }) => [i.external_id, i.sales_fen])).toEqual([['B', 30000], ['C', 22000]]);
+    expect(feb.items.map((i: { external_id: string; sales_fen: number }) => [i.external_id, i.sales_fen])).toEqual([
+      ['B', 30000],
+      ['C', 22000],
+    ]);
     // No whole month: days only (02-15..03-05), and a whole month with days on both sides.
     const loose = await ok(t.call('GET', '/v1/analytics/top?metric=sales&from=2026-02-15&to=2026-03-05', { token: s.key }));
-    expect(loose.items.map((i: { external_id: string; sales_fen: number }) => [i.external_id, i.sales_fen])).toEqual([['B', 30000], ['C', 15000 + 9999], ['D', 5000]]);
+    expect(loose.items.map((i: { external_id: string; sales_fen: number }) => [i.external_id, i.sales_fen])).toEqual([
+      ['B', 30000],
+      ['C', 15000 + 9999],
+      ['D', 5000],
+    ]);
     const around = await ok(t.call('GET', '/v1/analytics/top?metric=commission&from=2026-01-31&to=2026-03-01', { token: s.key }));
     const c31 = await sql<{ id: string; v: number }>`
       select c.beneficiary_id as id, sum(c.amount_fen)::bigint as v from commissions c join orders o on o.id = c.order_id
        where c.tenant_id = ${s.tenant.id} and (o.paid_at at time zone 'Asia/Shanghai')::date between date '2026-01-31' and date '2026-03-01'
        group by 1 having sum(c.amount_fen) > 0 order by 2 desc, 1`.execute(db);
-    expect(around.items.map((i: { distributor_id: string; commission_fen: number }) => [i.distributor_id, i.commission_fen])).toEqual(c31.rows.map((r) => [r.id, Number(r.v)]));
+    expect(around.items.map((i: { distributor_id: string; commission_fen: number }) => [i.distributor_id, i.commission_fen])).toEqual(
+      c31.rows.map((r) => [r.id, Number(r.v)]),
+    );
   });
 
   it('the funnel of a distributor: visits → bindings → orders, with rates in basis points', async () => {
@@ -293,11 +387,31 @@ describe('analytics', () => {
     expect(f.binding_to_order_bp).toBe(10000);
     expect(f.visit_to_order_bp).toBe(10000);
     const b = await ok(t.call('GET', `/v1/analytics/funnel?distributor_id=${s.B.id}&from=2026-01-01&to=2026-03-31`, { token: s.key }));
-    expect(b).toMatchObject({ visits: 1, unique_visitors: 1, bindings: 2, orders: 1, buyers: 1, visit_to_binding_bp: 20000, binding_to_order_bp: 5000, visit_to_order_bp: 10000 });
-    const lines = await sql<{ v: number }>`select coalesce(sum(amount_fen), 0)::bigint as v from commissions where beneficiary_id = ${s.B.id}`.execute(t.services.db);
+    expect(b).toMatchObject({
+      visits: 1,
+      unique_visitors: 1,
+      bindings: 2,
+      orders: 1,
+      buyers: 1,
+      visit_to_binding_bp: 20000,
+      binding_to_order_bp: 5000,
+      visit_to_order_bp: 10000,
+    });
+    const lines = await sql<{ v: number }>`select coalesce(sum(amount_fen), 0)::bigint as v from commissions where beneficiary_id = ${s.B.id}`.execute(
+      t.services.db,
+    );
     expect(b.commission_fen).toBe(Number(lines.rows[0]!.v));
     const d = await ok(t.call('GET', `/v1/analytics/funnel?distributor_id=${s.D.id}&from=2026-01-01&to=2026-03-31`, { token: s.key }));
-    expect(d).toMatchObject({ visits: 0, unique_visitors: 0, bindings: 1, orders: 1, buyers: 1, visit_to_binding_bp: null, binding_to_order_bp: 10000, visit_to_order_bp: null });
+    expect(d).toMatchObject({
+      visits: 0,
+      unique_visitors: 0,
+      bindings: 1,
+      orders: 1,
+      buyers: 1,
+      visit_to_binding_bp: null,
+      binding_to_order_bp: 10000,
+      visit_to_order_bp: null,
+    });
     // Visits were on 13 and 14 January (Shanghai), the bindings on the 14th: a range of that day sees one visit of C's.
     const one = await ok(t.call('GET', `/v1/analytics/funnel?distributor_id=${s.C.id}&from=2026-01-14&to=2026-01-14`, { token: s.key }));
     expect(one).toMatchObject({ visits: 1, unique_visitors: 1, bindings: 2, orders: 0, visit_to_binding_bp: 20000 });
@@ -305,7 +419,12 @@ describe('analytics', () => {
 
   it('a distributor sees its own funnel and earnings in the portal', async () => {
     const iat = Math.floor(t.clock.now().getTime() / 1000);
-    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(iat).setExpirationTime(iat + 300).setSubject('C').setJti(`jti-${Date.now()}`)
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 300)
+      .setSubject('C')
+      .setJti(`jti-${Date.now()}`)
       .sign(new TextEncoder().encode(s.secret));
     const session = (await ok(t.call('POST', '/v1/portal/token-login', { body: { tenant_id: s.tenant.id, token: jwt } }))).token as string;
     const f = await ok(t.call('GET', '/v1/me/funnel?from=2026-01-01&to=2026-03-31', { token: session }));
@@ -313,7 +432,9 @@ describe('analytics', () => {
     const e = await ok(t.call('GET', '/v1/me/earnings?from=2026-01-01&to=2026-03-31&interval=month', { token: session }));
     const bal = await ok(t.call('GET', `/v1/distributors/${s.C.id}/balance`, { token: s.key }));
     expect(e.balances).toEqual(bal);
-    const lines = await sql<{ v: number }>`select coalesce(sum(amount_fen), 0)::bigint as v from commissions where beneficiary_id = ${s.C.id}`.execute(t.services.db);
+    const lines = await sql<{ v: number }>`select coalesce(sum(amount_fen), 0)::bigint as v from commissions where beneficiary_id = ${s.C.id}`.execute(
+      t.services.db,
+    );
     expect(e.commission_fen).toBe(Number(lines.rows[0]!.v));
     expect(e.orders).toBe(4);
     expect(e.sales_fen).toBe(f.sales_fen);
@@ -338,11 +459,19 @@ describe('analytics', () => {
     const login = await ok(t.call('POST', '/v1/auth/login', { body: { tenant_id: s.tenant.id, email: 'audit@example.com', password: 'auditor-password-1' } }));
     expect((await ok(t.call('GET', '/v1/analytics/kpis?from=2026-01-01&to=2026-03-31', { token: login.token }))).orders).toBe(7);
     for (const url of [
-      '/v1/analytics/kpis?from=2026-03-02&to=2026-03-01', '/v1/analytics/kpis?from=2026-02-30', '/v1/analytics/kpis?to=20260301',
-      '/v1/analytics/kpis?from=2000-01-01&to=2026-01-01', '/v1/analytics/kpis?x=1',
-      '/v1/analytics/timeseries?metric=profit', '/v1/analytics/timeseries?metric=orders&interval=year',
+      '/v1/analytics/kpis?from=2026-03-02&to=2026-03-01',
+      '/v1/analytics/kpis?from=2026-02-30',
+      '/v1/analytics/kpis?to=20260301',
+      '/v1/analytics/kpis?from=2000-01-01&to=2026-01-01',
+      '/v1/analytics/kpis?x=1',
+      '/v1/analytics/timeseries?metric=profit',
+      '/v1/analytics/timeseries?metric=orders&interval=year',
       '/v1/analytics/timeseries?metric=orders&interval=day&from=2020-01-01&to=2026-01-01',
-      '/v1/analytics/breakdown?by=sku', '/v1/analytics/top?limit=101', '/v1/analytics/top?limit=0', '/v1/analytics/top?metric=orders', '/v1/analytics/funnel',
+      '/v1/analytics/breakdown?by=sku',
+      '/v1/analytics/top?limit=101',
+      '/v1/analytics/top?limit=0',
+      '/v1/analytics/top?metric=orders',
+      '/v1/analytics/funnel',
     ]) {
       const r = await t.call('GET', url, { token: s.key });
       expect(r.statusCode, url).toBe(400);
@@ -352,7 +481,15 @@ describe('analytics', () => {
 
   it('is in the OpenAPI document', async () => {
     const doc = (await t.call('GET', '/openapi.json')).data;
-    for (const p of ['/v1/analytics/kpis', '/v1/analytics/timeseries', '/v1/analytics/breakdown', '/v1/analytics/top', '/v1/analytics/funnel', '/v1/me/funnel', '/v1/me/earnings']) {
+    for (const p of [
+      '/v1/analytics/kpis',
+      '/v1/analytics/timeseries',
+      '/v1/analytics/breakdown',
+      '/v1/analytics/top',
+      '/v1/analytics/funnel',
+      '/v1/me/funnel',
+      '/v1/me/earnings',
+    ]) {
       expect(doc.paths[p]?.get, p).toBeDefined();
     }
   });

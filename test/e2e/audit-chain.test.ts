@@ -6,8 +6,12 @@ import { onPostgres } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 /** A tenant with a few audited admin writes. */
 async function audited() {
@@ -54,10 +58,16 @@ describe('the tamper-evident audit log', () => {
     await tamper(sql`update audit_log set reason = 'rewritten' where chain = ${id} and seq = 2`);
     const rows = await t.database.db.selectFrom('audit_log').select(['id', 'seq']).where('chain', '=', id).orderBy('seq').execute();
     for (const r of rows.filter((x) => Number(x.seq) >= 2)) {
-      await tamper(sql`update audit_log a set prev_hash = coalesce((select hash from audit_log p where p.chain = a.chain and p.seq = a.seq - 1), '') where a.id = ${r.id}`);
-      await tamper(sql`update audit_log set hash = fenxiao_audit_hash(prev_hash, chain, seq, actor_type, actor_id, action, target_type, target_id, before, after, reason, request_id, at) where id = ${r.id}`);
+      await tamper(
+        sql`update audit_log a set prev_hash = coalesce((select hash from audit_log p where p.chain = a.chain and p.seq = a.seq - 1), '') where a.id = ${r.id}`,
+      );
+      await tamper(
+        sql`update audit_log set hash = fenxiao_audit_hash(prev_hash, chain, seq, actor_type, actor_id, action, target_type, target_id, before, after, reason, request_id, at) where id = ${r.id}`,
+      );
     }
-    await sql`update audit_heads h set hash = (select hash from audit_log a where a.chain = h.chain order by seq desc limit 1) where chain = ${id}`.execute(t.database.db);
+    await sql`update audit_heads h set hash = (select hash from audit_log a where a.chain = h.chain order by seq desc limit 1) where chain = ${id}`.execute(
+      t.database.db,
+    );
     expect((await t.call('GET', '/v1/audit-log/verify', { token: key })).data.ok).toBe(true);
     const anchored = (await t.call('GET', `/v1/audit-log/verify?anchor=${anchor}`, { token: key })).data;
     expect(anchored.ok).toBe(false);
@@ -85,7 +95,11 @@ describe('the tamper-evident audit log', () => {
     const r1 = (await t.call('GET', '/v1/audit-log/verify', { token: middle.key })).data;
     expect(r1.breaks).toEqual([expect.objectContaining({ seq: 4, problem: expect.stringContaining('missing') })]);
     const end = await audited();
-    const last = await t.database.db.selectFrom('audit_log').select((eb) => eb.fn.max('seq').as('m')).where('chain', '=', end.id).executeTakeFirstOrThrow();
+    const last = await t.database.db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.max('seq').as('m'))
+      .where('chain', '=', end.id)
+      .executeTakeFirstOrThrow();
     await tamper(sql`delete from audit_log where chain = ${end.id} and seq = ${Number(last.m)}`);
     const r2 = (await t.call('GET', '/v1/audit-log/verify', { token: end.key })).data;
     expect(r2.breaks).toEqual([expect.objectContaining({ seq: null, problem: expect.stringContaining('chain head') })]);
@@ -94,32 +108,51 @@ describe('the tamper-evident audit log', () => {
   it('finds an entry re-hashed by someone who does not hold the previous links', async () => {
     const { id, key } = await audited();
     // Rewrite entry 2 with a self-consistent hash: entry 3's link to it breaks.
-    await tamper(sql`update audit_log set reason = 'rewritten', hash = fenxiao_audit_hash(prev_hash, chain, seq, actor_type, actor_id, action, target_type, target_id, before, after, 'rewritten', request_id, at) where chain = ${id} and seq = 2`);
+    await tamper(
+      sql`update audit_log set reason = 'rewritten', hash = fenxiao_audit_hash(prev_hash, chain, seq, actor_type, actor_id, action, target_type, target_id, before, after, 'rewritten', request_id, at) where chain = ${id} and seq = 2`,
+    );
     const report = (await t.call('GET', '/v1/audit-log/verify', { token: key })).data;
     expect(report.breaks).toEqual([expect.objectContaining({ seq: 3, problem: expect.stringContaining('previous') })]);
   });
 
-  it.skipIf(onPostgres())('fenxiao audit verify exits 2 on a break and names it', async () => {
-    // The CLI opens the database itself; on PGlite it needs a data dir of its own: make one.
-    const run = promisify(execFile);
-    const env = { ...process.env, FENXIAO_DATA_DIR: t.dataDir + '-cli', FENXIAO_ROOT_TOKEN: '' };
-    const made = await run('node', ['bin/fenxiao.js', 'tenant', 'create', '--name', 'cli', '--json'], { env });
-    const tenantId = JSON.parse(made.stdout).id as string;
-    const ok = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--tenant', tenantId], { env });
-    expect(ok.stdout).toContain('the chain is whole');
-    const head = /^head (\S+)$/m.exec(ok.stdout)![1]!;
-    expect(head).toMatch(new RegExp(`^${tenantId}:1:[0-9a-f]{64}$`));
-    expect((await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', head], { env })).stdout).toContain('the chain is whole');
-    const { openDatabase } = await import('../../src/db/database.ts');
-    const db = await openDatabase({ dataDir: env.FENXIAO_DATA_DIR });
-    await sql`alter table audit_log disable trigger audit_log_append_only`.execute(db.db);
-    await sql`update audit_log set action = 'tenant.delete' where chain = ${tenantId}`.execute(db.db);
-    await db.close();
-    const broken = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--tenant', tenantId], { env }).then(() => null, (err: { code: number; stdout: string }) => err);
-    expect(broken?.code).toBe(2);
-    expect(broken?.stdout).toContain('edited');
-    const anchored = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', head], { env }).then(() => null, (err: { code: number; stdout: string }) => err);
-    expect(anchored?.code).toBe(2);
-    expect((await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', 'bad'], { env }).then(() => null, (err: { code: number; stderr: string }) => err))?.stderr).toContain('--anchor takes');
-  }, 120_000);
+  it.skipIf(onPostgres())(
+    'fenxiao audit verify exits 2 on a break and names it',
+    async () => {
+      // The CLI opens the database itself; on PGlite it needs a data dir of its own: make one.
+      const run = promisify(execFile);
+      const env = { ...process.env, FENXIAO_DATA_DIR: t.dataDir + '-cli', FENXIAO_ROOT_TOKEN: '' };
+      const made = await run('node', ['bin/fenxiao.js', 'tenant', 'create', '--name', 'cli', '--json'], { env });
+      const tenantId = JSON.parse(made.stdout).id as string;
+      const ok = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--tenant', tenantId], { env });
+      expect(ok.stdout).toContain('the chain is whole');
+      const head = /^head (\S+)$/m.exec(ok.stdout)![1]!;
+      expect(head).toMatch(new RegExp(`^${tenantId}:1:[0-9a-f]{64}$`));
+      expect((await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', head], { env })).stdout).toContain('the chain is whole');
+      const { openDatabase } = await import('../../src/db/database.ts');
+      const db = await openDatabase({ dataDir: env.FENXIAO_DATA_DIR });
+      await sql`alter table audit_log disable trigger audit_log_append_only`.execute(db.db);
+      await sql`update audit_log set action = 'tenant.delete' where chain = ${tenantId}`.execute(db.db);
+      await db.close();
+      const broken = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--tenant', tenantId], { env }).then(
+        () => null,
+        (err: { code: number; stdout: string }) => err,
+      );
+      expect(broken?.code).toBe(2);
+      expect(broken?.stdout).toContain('edited');
+      const anchored = await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', head], { env }).then(
+        () => null,
+        (err: { code: number; stdout: string }) => err,
+      );
+      expect(anchored?.code).toBe(2);
+      expect(
+        (
+          await run('node', ['bin/fenxiao.js', 'audit', 'verify', '--anchor', 'bad'], { env }).then(
+            () => null,
+            (err: { code: number; stderr: string }) => err,
+          )
+        )?.stderr,
+      ).toContain('--anchor takes');
+    },
+    120_000,
+  );
 });

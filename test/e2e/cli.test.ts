@@ -43,7 +43,10 @@ describe('fenxiao CLI', () => {
     const tenant = JSON.parse(made.stdout.trim().split('\n').at(-1)!) as { id: string; name: string; api_key: string };
     expect(tenant).toEqual({ id: expect.stringMatching(/^tnt_/), name: 'CLI 商城', api_key: expect.stringMatching(/^fxk_/) });
 
-    const user = await runCli(['user', 'create', '--tenant', tenant.id, '--email', 'boss@cli.example', '--role', 'owner'], { ...env, FENXIAO_PASSWORD: 'correct horse battery staple' });
+    const user = await runCli(['user', 'create', '--tenant', tenant.id, '--email', 'boss@cli.example', '--role', 'owner'], {
+      ...env,
+      FENXIAO_PASSWORD: 'correct horse battery staple',
+    });
     expect(user.code, user.stderr).toBe(0);
     expect(user.stdout).toMatch(/user usr_\S+ boss@cli\.example \(owner\)/);
     // The password never appears in what the command prints.
@@ -62,19 +65,28 @@ describe('fenxiao CLI', () => {
     const d = await json(`${server.url}/v1/distributors`, { method: 'POST', token: tenant.api_key, body: { external_id: 'cli-d1', name: 'D1' } });
     expect(d.status).toBe(201);
 
-    const login = await json(`${server.url}/v1/auth/login`, { method: 'POST', body: { tenant_id: tenant.id, email: 'boss@cli.example', password: 'correct horse battery staple' } });
+    const login = await json(`${server.url}/v1/auth/login`, {
+      method: 'POST',
+      body: { tenant_id: tenant.id, email: 'boss@cli.example', password: 'correct horse battery staple' },
+    });
     expect(login.status).toBe(200);
     expect(login.data).toMatchObject({ tenant_id: tenant.id, token: expect.any(String), user: { email: 'boss@cli.example', role: 'owner' } });
     const session = await json(`${server.url}/v1/distributors/${d.data.id}`, { token: login.data.token });
     expect(session.status).toBe(200);
 
     for (let i = 1; i <= 5; i++) {
-      const wrong = await json(`${server.url}/v1/auth/login`, { method: 'POST', body: { tenant_id: tenant.id, email: 'boss@cli.example', password: `wrong-${i}` } });
+      const wrong = await json(`${server.url}/v1/auth/login`, {
+        method: 'POST',
+        body: { tenant_id: tenant.id, email: 'boss@cli.example', password: `wrong-${i}` },
+      });
       expect(wrong.status, `wrong password #${i}`).toBe(401);
       expect(wrong.data.error.code).toBe('unauthorized');
     }
     // Locked: even the right password is refused for now.
-    const locked = await json(`${server.url}/v1/auth/login`, { method: 'POST', body: { tenant_id: tenant.id, email: 'boss@cli.example', password: 'correct horse battery staple' } });
+    const locked = await json(`${server.url}/v1/auth/login`, {
+      method: 'POST',
+      body: { tenant_id: tenant.id, email: 'boss@cli.example', password: 'correct horse battery staple' },
+    });
     expect(locked.status).toBe(429);
     expect(locked.data.error.code).toBe('rate_limited');
 
@@ -83,47 +95,66 @@ describe('fenxiao CLI', () => {
 });
 
 describe('fenxiao serve (what npm start runs)', () => {
-  it('boots on a fresh PGlite folder, answers /health, and on SIGTERM finishes the request in flight, logs "stopped" and exits 0', { timeout: 180_000 }, async () => {
-    const dataDir = tempDir();
-    const root = 'cli-test-root-token-0123456789';
-    const server = await spawnServer({ FENXIAO_DATA_DIR: dataDir, FENXIAO_ROOT_TOKEN: root, LOG_LEVEL: 'info' });
-    servers.push(server);
-    expect(await json(`${server.url}/health`)).toEqual({ status: 200, data: { status: 'ok' } });
-    expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(true);
-    expect(server.output()).toContain('fenxiao is serving');
+  it(
+    'boots on a fresh PGlite folder, answers /health, and on SIGTERM finishes the request in flight, logs "stopped" and exits 0',
+    { timeout: 180_000 },
+    async () => {
+      const dataDir = tempDir();
+      const root = 'cli-test-root-token-0123456789';
+      const server = await spawnServer({ FENXIAO_DATA_DIR: dataDir, FENXIAO_ROOT_TOKEN: root, LOG_LEVEL: 'info' });
+      servers.push(server);
+      expect(await json(`${server.url}/health`)).toEqual({ status: 200, data: { status: 'ok' } });
+      expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(true);
+      expect(server.output()).toContain('fenxiao is serving');
 
-    const waitFor = async (pattern: RegExp, what: string) => {
-      for (let i = 0; i < 600; i++) {
-        if (pattern.test(server.output())) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`never saw ${what} in the log:\n${server.output().slice(-3000)}`);
-    };
+      const waitFor = async (pattern: RegExp, what: string) => {
+        for (let i = 0; i < 600; i++) {
+          if (pattern.test(server.output())) return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`never saw ${what} in the log:\n${server.output().slice(-3000)}`);
+      };
 
-    // A request whose body is still arriving when the signal comes: its headers are in (the
-    // server logged it), half its body is not.
-    const payload = JSON.stringify({ name: 'created during shutdown' });
-    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${server.url}/v1/tenants`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${root}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-request-id': 'slow-request-1' },
-      }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => { body += c.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      // A request whose body is still arriving when the signal comes: its headers are in (the
+      // server logged it), half its body is not.
+      const payload = JSON.stringify({ name: 'created during shutdown' });
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          `${server.url}/v1/tenants`,
+          {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${root}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(payload),
+              'x-request-id': 'slow-request-1',
+            },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => {
+              body += c.toString();
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.write(payload.slice(0, 10));
+        void waitFor(/"request_id":"slow-request-1"/, 'the slow request arrive')
+          .then(() => {
+            server.child.kill('SIGTERM');
+            return waitFor(/shutting down/, 'the shutdown start');
+          })
+          .then(() => {
+            req.end(payload.slice(10));
+          }, reject);
       });
-      req.on('error', reject);
-      req.write(payload.slice(0, 10));
-      void waitFor(/"request_id":"slow-request-1"/, 'the slow request arrive').then(() => {
-        server.child.kill('SIGTERM');
-        return waitFor(/shutting down/, 'the shutdown start');
-      }).then(() => { req.end(payload.slice(10)); }, reject);
-    });
 
-    const res = await answer;
-    expect(res.status).toBe(201);
-    expect(JSON.parse(res.body)).toMatchObject({ name: 'created during shutdown', api_key: expect.stringMatching(/^fxk_/) });
-    expect(await server.exited).toBe(0);
-    expect(server.output()).toMatch(/"msg":"stopped"/);
-  });
+      const res = await answer;
+      expect(res.status).toBe(201);
+      expect(JSON.parse(res.body)).toMatchObject({ name: 'created during shutdown', api_key: expect.stringMatching(/^fxk_/) });
+      expect(await server.exited).toBe(0);
+      expect(server.output()).toMatch(/"msg":"stopped"/);
+    },
+  );
 });

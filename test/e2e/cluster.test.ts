@@ -25,7 +25,8 @@ async function startServe(args: string[], env: Record<string, string>) {
   const port = await freePort();
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(DATABASE_URL|REDIS_URL|AMQP_URL|PORT|NODE_OPTIONS)$/.test(k) && !k.startsWith('FENXIAO_') && !k.startsWith('VITEST')) base[k] = v;
+    if (v !== undefined && !/^(DATABASE_URL|REDIS_URL|AMQP_URL|PORT|NODE_OPTIONS)$/.test(k) && !k.startsWith('FENXIAO_') && !k.startsWith('VITEST'))
+      base[k] = v;
   }
   const child = spawn(process.execPath, [path.join(REPO, 'bin/fenxiao.js'), 'serve', ...args], {
     cwd: REPO,
@@ -34,10 +35,18 @@ async function startServe(args: string[], env: Record<string, string>) {
   });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const waitFor = async (test: (lines: Record<string, unknown>[]) => boolean, what: string, withinMs = 90_000) => {
     const deadline = Date.now() + withinMs;
     while (Date.now() < deadline) {
@@ -55,7 +64,9 @@ function getOnce(port: number, route: string, headers: Record<string, string> = 
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: route, agent: false, headers: { connection: 'close', ...headers } }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -63,51 +74,67 @@ function getOnce(port: number, route: string, headers: Record<string, string> = 
 }
 
 const alive = (pid: number) => {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 const workerPids = (lines: Record<string, unknown>[]) => lines.filter((l) => l.msg === 'worker listening').map((l) => l.worker_pid as number);
 
 describe('fenxiao serve --workers', () => {
-  it.skipIf(!inject('databaseUrl'))('on PostgreSQL: two workers share the port and both answer, a killed worker is restarted, SIGTERM stops them all', { timeout: 240_000 }, async () => {
-    const metricsToken = 'cluster-metrics-token-0123456789';
-    const s = await startServe(['--workers', '2'], { DATABASE_URL: inject('databaseUrl'), FENXIAO_METRICS_TOKEN: metricsToken });
-    await s.waitFor((ls) => ls.some((l) => l.msg === 'fenxiao is serving with 2 workers'), 'both workers listening');
-    const first = workerPids(s.lines());
-    expect(new Set(first).size).toBe(2);
-    expect(first).not.toContain(s.child.pid);
-    for (const pid of first) expect(alive(pid)).toBe(true);
+  it.skipIf(!inject('databaseUrl'))(
+    'on PostgreSQL: two workers share the port and both answer, a killed worker is restarted, SIGTERM stops them all',
+    { timeout: 240_000 },
+    async () => {
+      const metricsToken = 'cluster-metrics-token-0123456789';
+      const s = await startServe(['--workers', '2'], { DATABASE_URL: inject('databaseUrl'), FENXIAO_METRICS_TOKEN: metricsToken });
+      await s.waitFor((ls) => ls.some((l) => l.msg === 'fenxiao is serving with 2 workers'), 'both workers listening');
+      const first = workerPids(s.lines());
+      expect(new Set(first).size).toBe(2);
+      expect(first).not.toContain(s.child.pid);
+      for (const pid of first) expect(alive(pid)).toBe(true);
 
-    // Connections go to the workers in turn: each one logs requests it answered.
-    for (let i = 0; i < 10; i++) expect(await getOnce(s.port, '/health')).toEqual({ status: 200, body: '{"status":"ok"}' });
-    await s.waitFor((ls) => first.every((pid) => ls.some((l) => l.pid === pid && l.msg === 'request completed')), 'a request answered by each worker', 10_000);
+      // Connections go to the workers in turn: each one logs requests it answered.
+      for (let i = 0; i < 10; i++) expect(await getOnce(s.port, '/health')).toEqual({ status: 200, body: '{"status":"ok"}' });
+      await s.waitFor(
+        (ls) => first.every((pid) => ls.some((l) => l.pid === pid && l.msg === 'request completed')),
+        'a request answered by each worker',
+        10_000,
+      );
 
-    // /metrics counts for every worker, whichever answers: two scrapes (one per worker) agree.
-    const healthCount = async () => {
-      const text = (await getOnce(s.port, '/metrics', { authorization: `Bearer ${metricsToken}` })).body;
-      return Number(/^fenxiao_http_requests_total\{method="GET",route="\/health",status="200"\} (\d+)$/m.exec(text)?.[1] ?? NaN);
-    };
-    const [m1, m2] = [await healthCount(), await healthCount()];
-    expect(m1).toBeGreaterThanOrEqual(10);
-    expect(m2).toBe(m1);
+      // /metrics counts for every worker, whichever answers: two scrapes (one per worker) agree.
+      const healthCount = async () => {
+        const text = (await getOnce(s.port, '/metrics', { authorization: `Bearer ${metricsToken}` })).body;
+        return Number(/^fenxiao_http_requests_total\{method="GET",route="\/health",status="200"\} (\d+)$/m.exec(text)?.[1] ?? NaN);
+      };
+      const [m1, m2] = [await healthCount(), await healthCount()];
+      expect(m1).toBeGreaterThanOrEqual(10);
+      expect(m2).toBe(m1);
 
-    // A worker that dies is replaced; the other one serves meanwhile.
-    process.kill(first[0]!, 'SIGKILL');
-    await s.waitFor((ls) => ls.some((l) => l.msg === 'worker exited unexpectedly; restarting it' && l.worker_pid === first[0] && l.signal === 'SIGKILL'), 'the death logged');
-    await s.waitFor((ls) => workerPids(ls).length === 3, 'a new worker listening');
-    const now = workerPids(s.lines()).slice(1);
-    const restarted = now.find((pid) => !first.includes(pid))!;
-    expect(alive(restarted)).toBe(true);
-    expect(alive(first[0]!)).toBe(false);
-    for (let i = 0; i < 4; i++) expect((await getOnce(s.port, '/health')).status).toBe(200);
+      // A worker that dies is replaced; the other one serves meanwhile.
+      process.kill(first[0]!, 'SIGKILL');
+      await s.waitFor(
+        (ls) => ls.some((l) => l.msg === 'worker exited unexpectedly; restarting it' && l.worker_pid === first[0] && l.signal === 'SIGKILL'),
+        'the death logged',
+      );
+      await s.waitFor((ls) => workerPids(ls).length === 3, 'a new worker listening');
+      const now = workerPids(s.lines()).slice(1);
+      const restarted = now.find((pid) => !first.includes(pid))!;
+      expect(alive(restarted)).toBe(true);
+      expect(alive(first[0]!)).toBe(false);
+      for (let i = 0; i < 4; i++) expect((await getOnce(s.port, '/health')).status).toBe(200);
 
-    s.child.kill('SIGTERM');
-    expect(await s.exited).toBe(0);
-    for (const pid of [first[1]!, restarted]) expect(alive(pid), `worker ${pid} after the primary exited`).toBe(false);
-    const msgs = s.lines().map((l) => l.msg);
-    expect(msgs.filter((m) => m === 'shutting down: finishing in-flight requests')).toHaveLength(2);
-    expect(msgs.at(-1)).toBe('stopped');
-  });
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+      for (const pid of [first[1]!, restarted]) expect(alive(pid), `worker ${pid} after the primary exited`).toBe(false);
+      const msgs = s.lines().map((l) => l.msg);
+      expect(msgs.filter((m) => m === 'shutting down: finishing in-flight requests')).toHaveLength(2);
+      expect(msgs.at(-1)).toBe('stopped');
+    },
+  );
 
   it('on the embedded database: one process, and a log line saying why', { timeout: 120_000 }, async () => {
     const s = await startServe(['--workers', '2'], {});

@@ -11,15 +11,29 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 
 let t: TestServer;
 const clock = new ManualClock('2026-11-25T04:00:00Z');
-beforeAll(async () => { t = await startTestServer({ clock }); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer({ clock });
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('fenxiao demo', () => {
   it('builds a shop whose ledger verifies, whose dashboard adds up, and whose owner signs in', async () => {
     const lines: string[] = [];
-    const stream = { write: (s: string) => { lines.push(s); return true; }, isTTY: false };
-    const r = await seedDemo(t, clock, { name: '演示', email: 'owner@demo.test', password: 'demo-password-1', distributors: 12, orders: 60, seed: 7, now: clock.now() },
-      (label, total) => createProgress({ label, total, stream, logEveryMs: 0 }));
+    const stream = {
+      write: (s: string) => {
+        lines.push(s);
+        return true;
+      },
+      isTTY: false,
+    };
+    const r = await seedDemo(
+      t,
+      clock,
+      { name: '演示', email: 'owner@demo.test', password: 'demo-password-1', distributors: 12, orders: 60, seed: 7, now: clock.now() },
+      (label, total) => createProgress({ label, total, stream, logEveryMs: 0 }),
+    );
     expect(clock.now().toISOString()).toBe('2026-11-25T04:00:00.000Z');
     expect(r).toMatchObject({ distributors: 12, orders: 60 });
     expect(r.statements).toBeGreaterThan(0);
@@ -31,12 +45,20 @@ describe('fenxiao demo', () => {
     expect(kpis.orders).toBe(60);
     expect(kpis.distributors).toBe(12);
     expect(kpis.withdrawn_fen).toBeGreaterThan(0);
-    const orders = await t.database.db.selectFrom('orders').select((eb) => eb.fn.sum<number>('paid_fen').as('paid')).where('tenant_id', '=', r.tenantId).executeTakeFirstOrThrow();
+    const orders = await t.database.db
+      .selectFrom('orders')
+      .select((eb) => eb.fn.sum<number>('paid_fen').as('paid'))
+      .where('tenant_id', '=', r.tenantId)
+      .executeTakeFirstOrThrow();
     expect(kpis.gross_sales_fen).toBe(Number(orders.paid));
     expect(kpis.sales_fen).toBe(kpis.gross_sales_fen - kpis.refunded_fen);
     // The rules were in force before the first order: every order earned commission.
-    const without = await t.database.db.selectFrom('orders').select('id').where('tenant_id', '=', r.tenantId)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('commissions').select('id').whereRef('commissions.order_id', '=', 'orders.id')))).execute();
+    const without = await t.database.db
+      .selectFrom('orders')
+      .select('id')
+      .where('tenant_id', '=', r.tenantId)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('commissions').select('id').whereRef('commissions.order_id', '=', 'orders.id'))))
+      .execute();
     expect(without).toEqual([]);
 
     const login = await t.call('POST', '/v1/auth/login', { body: { tenant_id: r.tenantId, email: 'owner@demo.test', password: 'demo-password-1' } });

@@ -33,7 +33,10 @@ let ownUrl: string | undefined;
 let dbName: string | undefined;
 let database: Database;
 
-const env = (key: string, previous?: string): Record<string, string> => ({ FENXIAO_MASTER_KEY: key, ...(previous ? { FENXIAO_PREVIOUS_MASTER_KEYS: previous } : {}) });
+const env = (key: string, previous?: string): Record<string, string> => ({
+  FENXIAO_MASTER_KEY: key,
+  ...(previous ? { FENXIAO_PREVIOUS_MASTER_KEYS: previous } : {}),
+});
 const openDb = () => (ownUrl ? openDatabase({ databaseUrl: ownUrl, poolSize: 4 }) : openDatabase({ dataDir: dir }));
 // Servers and the CLI share one storage folder, the CLI's <data dir>/files.
 const boot = (e: Record<string, string>) => startTestServer({ database, env: e, overrides: { storage: createLocalStorage(path.join(dir, 'files')) } });
@@ -75,13 +78,19 @@ async function read(t: TestServer, id: string): Promise<Buffer> {
 function storedBytes(): Buffer {
   const root = path.join(dir, 'files');
   const out: Buffer[] = [];
-  const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else out.push(fs.readFileSync(p)); } };
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(fs.readFileSync(p));
+    }
+  };
   if (fs.existsSync(root)) walk(root);
   return Buffer.concat(out);
 }
 
 describe('documents under key rotation', () => {
-  it('are sealed under key 1; an earlier version\'s plaintext one sits beside them', async () => {
+  it("are sealed under key 1; an earlier version's plaintext one sits beside them", async () => {
     const t = await boot(env(key1));
     try {
       const tenant = await t.tenant('Document rotation merchant');
@@ -89,8 +98,16 @@ describe('documents under key rotation', () => {
       const d = (await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'rot-doc', name: 'R' } })).data.id as string;
       const boundary = '----fenxiao-doc-rotation';
       const up = await t.app.inject({
-        method: 'POST', url: `/v1/distributors/${d}/documents`, headers: { authorization: `Bearer ${s.key}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
-        payload: Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nid_card\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="id.pdf"\r\nContent-Type: application/pdf\r\n\r\n`), SCAN, Buffer.from(`\r\n--${boundary}--\r\n`)]),
+        method: 'POST',
+        url: `/v1/distributors/${d}/documents`,
+        headers: { authorization: `Bearer ${s.key}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        payload: Buffer.concat([
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nid_card\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="id.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+          ),
+          SCAN,
+          Buffer.from(`\r\n--${boundary}--\r\n`),
+        ]),
       });
       expect(up.statusCode, up.body).toBe(201);
       s.doc = JSON.parse(up.body).id;
@@ -98,10 +115,21 @@ describe('documents under key rotation', () => {
       const legacyKey = `${s.tenantId}/${d}/${s.legacyDoc}`;
       fs.mkdirSync(path.join(dir, 'files', s.tenantId, d), { recursive: true });
       fs.writeFileSync(path.join(dir, 'files', legacyKey), OLD_SCAN);
-      await database.db.insertInto('documents').values({
-        id: s.legacyDoc, tenant_id: s.tenantId, distributor_id: d, kind: 'licence', filename: 'old.pdf', content_type: 'application/pdf',
-        size_bytes: OLD_SCAN.length, sha256: createHash('sha256').update(OLD_SCAN).digest('hex'), storage_key: legacyKey, data_key_enc: null,
-      }).execute();
+      await database.db
+        .insertInto('documents')
+        .values({
+          id: s.legacyDoc,
+          tenant_id: s.tenantId,
+          distributor_id: d,
+          kind: 'licence',
+          filename: 'old.pdf',
+          content_type: 'application/pdf',
+          size_bytes: OLD_SCAN.length,
+          sha256: createHash('sha256').update(OLD_SCAN).digest('hex'),
+          storage_key: legacyKey,
+          data_key_enc: null,
+        })
+        .execute();
       expect(Buffer.compare(await read(t, s.doc), SCAN)).toBe(0);
       expect(Buffer.compare(await read(t, s.legacyDoc), OLD_SCAN)).toBe(0);
     } finally {

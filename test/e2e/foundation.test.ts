@@ -2,8 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_TOKEN, startTestServer, type TestServer } from '../support/server.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 const ERROR_SHAPE = { error: { code: expect.any(String), message: expect.any(String) } };
 
@@ -18,7 +22,15 @@ describe('running', () => {
     const res = await t.call('GET', '/openapi.json');
     expect(res.statusCode).toBe(200);
     expect(res.data.openapi).toMatch(/^3\./);
-    for (const p of ['/v1/tenants', '/v1/program', '/v1/grades/{code}', '/v1/distributors', '/v1/distributors/{id}', '/v1/distributors/{id}/approve', '/v1/bindings']) {
+    for (const p of [
+      '/v1/tenants',
+      '/v1/program',
+      '/v1/grades/{code}',
+      '/v1/distributors',
+      '/v1/distributors/{id}',
+      '/v1/distributors/{id}/approve',
+      '/v1/bindings',
+    ]) {
       expect(Object.keys(res.data.paths)).toContain(p);
     }
     const docs = await t.call('GET', '/docs/');
@@ -26,7 +38,7 @@ describe('running', () => {
     expect(docs.body).toContain('swagger');
   });
 
-  it('puts a request id on every response, and keeps a caller\'s own', async () => {
+  it("puts a request id on every response, and keeps a caller's own", async () => {
     const a = await t.call('GET', '/health');
     expect(a.headers['x-request-id']).toMatch(/^req_/);
     const b = await t.call('GET', '/health', { headers: { 'x-request-id': 'merchant-trace-42' } });
@@ -91,12 +103,16 @@ describe('tenants', () => {
 });
 
 describe('program and grades', () => {
-  it('starts with the contract\'s defaults', async () => {
+  it("starts with the contract's defaults", async () => {
     const { key } = await t.tenant();
     const res = await t.call('GET', '/v1/program', { token: key });
     expect(res.statusCode).toBe(200);
     expect(res.data).toMatchObject({
-      levels: 2, self_purchase: false, freeze_days: 7, review_threshold_fen: 1000000, admission: 'open',
+      levels: 2,
+      self_purchase: false,
+      freeze_days: 7,
+      review_threshold_fen: 1000000,
+      admission: 'open',
       withdrawal: { min_fen: 100, fee_bp: 0, auto_approve_max_fen: 0 },
     });
     const grades = await t.call('GET', '/v1/grades', { token: key });
@@ -127,9 +143,17 @@ describe('program and grades', () => {
   it('refuses bad program input with 400 and changes nothing', async () => {
     const { key } = await t.tenant();
     for (const body of [
-      { levels: '2' }, { levels: 1.5 }, { levels: -1 }, { self_purchase: 'yes' }, { freeze_days: null },
-      { admission: 'closed' }, { withdrawal: { fee_bp: 10001 } }, { withdrawal: { unknown: 1 } }, { colour: 'red' },
-      { review_threshold_fen: -5 }, { withdrawal: { min_fen: 1e15 } },
+      { levels: '2' },
+      { levels: 1.5 },
+      { levels: -1 },
+      { self_purchase: 'yes' },
+      { freeze_days: null },
+      { admission: 'closed' },
+      { withdrawal: { fee_bp: 10001 } },
+      { withdrawal: { unknown: 1 } },
+      { colour: 'red' },
+      { review_threshold_fen: -5 },
+      { withdrawal: { min_fen: 1e15 } },
     ]) {
       const res = await t.call('PUT', '/v1/program', { token: key, body });
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
@@ -164,8 +188,14 @@ describe('distributors', () => {
     const res = await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'user-1', name: '张三', phone: '13800138000' } });
     expect(res.statusCode).toBe(201);
     expect(res.data).toMatchObject({
-      id: expect.stringMatching(/^dst_/), external_id: 'user-1', name: '张三', status: 'active', referrer_id: null, grade: 'default',
-      invite_code: expect.stringMatching(/^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/), phone: '138****8000',
+      id: expect.stringMatching(/^dst_/),
+      external_id: 'user-1',
+      name: '张三',
+      status: 'active',
+      referrer_id: null,
+      grade: 'default',
+      invite_code: expect.stringMatching(/^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/),
+      phone: '138****8000',
     });
     const got = await t.call('GET', `/v1/distributors/${res.data.id}`, { token: key });
     expect(got.statusCode).toBe(200);
@@ -195,12 +225,16 @@ describe('distributors', () => {
   it('builds the chain A ← B ← C from referrer codes, case-insensitively', async () => {
     const { key } = await t.tenant();
     const a = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'A', name: 'A' } })).data;
-    const b = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B', referrer_code: a.invite_code.toLowerCase() } })).data;
+    const b = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B', referrer_code: a.invite_code.toLowerCase() } }))
+      .data;
     const c = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'C', name: 'C', referrer_code: b.invite_code } })).data;
     expect(b.referrer_id).toBe(a.id);
     expect(c.referrer_id).toBe(b.id);
     const up = await t.call('GET', `/v1/distributors/${c.id}/upline`, { token: key });
-    expect(up.data.items.map((x: { id: string; level: number }) => [x.level, x.id])).toEqual([[1, b.id], [2, a.id]]);
+    expect(up.data.items.map((x: { id: string; level: number }) => [x.level, x.id])).toEqual([
+      [1, b.id],
+      [2, a.id],
+    ]);
     const down2 = await t.call('GET', `/v1/distributors/${a.id}/downline?level=2`, { token: key });
     expect(down2.data.items.map((x: { id: string }) => x.id)).toEqual([c.id]);
     const team = await t.call('GET', `/v1/distributors/${a.id}/team`, { token: key });
@@ -261,7 +295,17 @@ describe('distributors', () => {
     await t.call('PUT', '/v1/program', { token: key, body: { admission: 'review' } });
     const noConsent = await t.call('POST', '/v1/applications', { token: key, body: { external_id: 'ap1', name: 'A', phone: '13900001111' } });
     expect(noConsent.statusCode).toBe(400);
-    const ok = await t.call('POST', '/v1/applications', { token: key, body: { external_id: 'ap1', name: 'A', phone: '13900001111', consent: true, profile: { real_name: '李四', licence_no: '91310000MA1FL0XX1X' }, region_code: '310101' } });
+    const ok = await t.call('POST', '/v1/applications', {
+      token: key,
+      body: {
+        external_id: 'ap1',
+        name: 'A',
+        phone: '13900001111',
+        consent: true,
+        profile: { real_name: '李四', licence_no: '91310000MA1FL0XX1X' },
+        region_code: '310101',
+      },
+    });
     expect(ok.statusCode).toBe(201);
     expect(ok.data).toMatchObject({ status: 'pending', source: 'application', region_code: '310101' });
   });
@@ -269,13 +313,24 @@ describe('distributors', () => {
   it('stores uploaded documents in the local folder and serves them back', async () => {
     const { key } = await t.tenant();
     const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'doc1', name: 'D' } })).data;
-    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082', 'hex');
+    const png = Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082',
+      'hex',
+    );
     const boundary = '----fenxiao';
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlicence\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="licence.png"\r\nContent-Type: image/png\r\n\r\n`),
-      png, Buffer.from(`\r\n--${boundary}--\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlicence\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="licence.png"\r\nContent-Type: image/png\r\n\r\n`,
+      ),
+      png,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const up = await t.app.inject({ method: 'POST', url: `/v1/distributors/${d.id}/documents`, headers: { authorization: `Bearer ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
+    const up = await t.app.inject({
+      method: 'POST',
+      url: `/v1/distributors/${d.id}/documents`,
+      headers: { authorization: `Bearer ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: body,
+    });
     expect(up.statusCode).toBe(201);
     const doc = JSON.parse(up.body);
     expect(doc).toMatchObject({ kind: 'licence', filename: 'licence.png', content_type: 'image/png', size_bytes: png.length });
@@ -287,7 +342,9 @@ describe('distributors', () => {
     expect(reads).toHaveLength(1);
     expect(reads[0].after).toMatchObject({ document_id: doc.id, kind: 'licence' });
     const other = await t.tenant();
-    expect((await t.app.inject({ method: 'GET', url: `/v1/documents/${doc.id}/content`, headers: { authorization: `Bearer ${other.key}` } })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: `/v1/documents/${doc.id}/content`, headers: { authorization: `Bearer ${other.key}` } })).statusCode).toBe(
+      404,
+    );
   });
 });
 
@@ -311,7 +368,7 @@ describe('bindings', () => {
     expect((await t.call('GET', '/v1/customers/buyer-1', { token: key })).data.distributor_id).toBe(a.id);
   });
 
-  it('refuses self-binding and binding into one\'s own downline (compliance_violation)', async () => {
+  it("refuses self-binding and binding into one's own downline (compliance_violation)", async () => {
     const { key } = await t.tenant();
     const { a, c } = await chain(key);
     const self = await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'A', invite_code: a.invite_code } });
@@ -389,7 +446,9 @@ describe('invite links and QR codes', () => {
     expect((await t.call('PUT', '/v1/program', { token: key, body: { landing_url: 'https://shop.example.com/welcome?src=fx' } })).statusCode).toBe(200);
     const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'v1', name: 'V' } })).data;
     expect(d.invite_url).toBe(`http://fenxiao.test/i/${d.invite_code}`);
-    const res = await t.call('GET', `/i/${d.invite_code.toLowerCase()}`, { headers: { 'user-agent': 'Mozilla/5.0 test', referer: 'https://weixin.qq.com/moments' } });
+    const res = await t.call('GET', `/i/${d.invite_code.toLowerCase()}`, {
+      headers: { 'user-agent': 'Mozilla/5.0 test', referer: 'https://weixin.qq.com/moments' },
+    });
     expect(res.statusCode).toBe(302);
     const location = new URL(res.headers.location as string);
     expect(location.origin + location.pathname).toBe('https://shop.example.com/welcome');
@@ -470,7 +529,7 @@ describe('bad input', () => {
     expect(search.data.items.map((d: { name: string }) => d.name)).toEqual([names[3]]);
   });
 
-  it('answers 404 for another tenant\'s objects, as if they did not exist', async () => {
+  it("answers 404 for another tenant's objects, as if they did not exist", async () => {
     const one = await t.tenant();
     const two = await t.tenant();
     const d = (await t.call('POST', '/v1/distributors', { token: one.key, body: { external_id: 'mine', name: 'M' } })).data;

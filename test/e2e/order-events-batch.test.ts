@@ -18,10 +18,23 @@ import { dbStats } from '../../src/db/counting.ts';
 import type { ManualClock } from '../../src/core/context.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
-interface Order { id: string; external_id: string; status: string; paid_fen: number; refunded_fen: number; shipped_at: string | null; received_at: string | null; commissions: { beneficiary_id: string; amount_fen: number; status: string }[] }
+interface Order {
+  id: string;
+  external_id: string;
+  status: string;
+  paid_fen: number;
+  refunded_fen: number;
+  shipped_at: string | null;
+  received_at: string | null;
+  commissions: { beneficiary_id: string; amount_fen: number; status: string }[];
+}
 
 /** A tenant with levels 3 and the chain A ← B ← C; buyers bound to C. */
 async function chainTenant() {
@@ -29,12 +42,18 @@ async function chainTenant() {
   await t.call('PUT', '/v1/program', { token: key, body: { levels: 3 } });
   await t.call('PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: 500, override_bp: [1000, 500, 200] } });
   let code: string | undefined;
-  for (const name of ['A', 'B', 'C']) code = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: name, name, ...(code ? { referrer_code: code } : {}) } })).data.invite_code;
+  for (const name of ['A', 'B', 'C'])
+    code = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: name, name, ...(code ? { referrer_code: code } : {}) } })).data
+      .invite_code;
   for (const buyer of ['buyer', 'buyer-2']) await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: buyer, invite_code: code } });
   const orders = async (n: number, prefix = 'o') => {
     const bodies = Array.from({ length: n }, (_, i) => ({
-      external_id: `${prefix}-${i}`, buyer_external_id: i % 2 === 0 ? 'buyer' : 'buyer-2',
-      items: [{ sku: 'a', quantity: 2, unit_price_fen: 5_000, paid_fen: 10_000 + i }, { sku: 'b', quantity: 1, unit_price_fen: 3_000, paid_fen: 3_000 }],
+      external_id: `${prefix}-${i}`,
+      buyer_external_id: i % 2 === 0 ? 'buyer' : 'buyer-2',
+      items: [
+        { sku: 'a', quantity: 2, unit_price_fen: 5_000, paid_fen: 10_000 + i },
+        { sku: 'b', quantity: 1, unit_price_fen: 3_000, paid_fen: 3_000 },
+      ],
     }));
     const created = await Promise.all(bodies.map((body) => t.call('POST', '/v1/orders', { token: key, body })));
     for (const r of created) expect(r.statusCode).toBe(201);
@@ -84,7 +103,17 @@ describe('order events arriving together', () => {
       event(key, ids[3]!, { type: 'refunded', items: [{ sku: 'b', quantity: 1 }] }),
     ]);
     expect(mixed.map((r) => r.statusCode)).toEqual([200, 200, 409, 400, 409, 404, 200, 409, 200]);
-    expect(mixed.map((r) => r.data.error?.code ?? null)).toEqual([null, null, 'conflict', 'invalid_request', 'invalid_state', 'not_found', null, 'invalid_state', null]);
+    expect(mixed.map((r) => r.data.error?.code ?? null)).toEqual([
+      null,
+      null,
+      'conflict',
+      'invalid_request',
+      'invalid_state',
+      'not_found',
+      null,
+      'invalid_state',
+      null,
+    ]);
     expect(mixed[1]!.data).toEqual(mixed[0]!.data);
     expect((mixed[0]!.data as Order).refunded_fen).toBe(1_000);
     expect((mixed[6]!.data as Order).status).toBe('refunded');
@@ -98,25 +127,42 @@ describe('order events arriving together', () => {
   it('one refund the database refuses midway fails alone: the rest of its batch is applied and answered', async () => {
     const { tenantId, key, orders } = await chainTenant();
     const ids = await orders(6, 'p');
-    const poisoned = (await t.database.db.selectFrom('orders').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', 'p-3').executeTakeFirstOrThrow()).id;
+    const poisoned = (
+      await t.database.db.selectFrom('orders').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', 'p-3').executeTakeFirstOrThrow()
+    ).id;
     // A fault only the database sees, after the refund has begun writing (the buyer's row is
     // updated first): the batch rolls that event back to its savepoint and goes on.
-    await sql.raw(`create or replace function fenxiao_test_poison_item() returns trigger language plpgsql as $$
+    await sql
+      .raw(
+        `create or replace function fenxiao_test_poison_item() returns trigger language plpgsql as $$
       begin if new.order_id = '${poisoned}' and new.refunded_fen > old.refunded_fen then raise exception 'refused by the test'; end if; return new; end $$;
       drop trigger if exists fenxiao_test_poison_item on order_items;
-      create trigger fenxiao_test_poison_item before update on order_items for each row execute function fenxiao_test_poison_item();`).execute(t.database.db);
+      create trigger fenxiao_test_poison_item before update on order_items for each row execute function fenxiao_test_poison_item();`,
+      )
+      .execute(t.database.db);
     try {
-      const answers = await Promise.all(ids.map((id, i) => event(key, id, i === 2 ? { type: 'refunded', items: [{ sku: 'b', quantity: 1 }], reason: 'x' } : { type: 'refunded', refund_fen: 1_000 })));
+      const answers = await Promise.all(
+        ids.map((id, i) =>
+          event(key, id, i === 2 ? { type: 'refunded', items: [{ sku: 'b', quantity: 1 }], reason: 'x' } : { type: 'refunded', refund_fen: 1_000 }),
+        ),
+      );
       expect(answers.map((r) => r.statusCode)).toEqual([200, 200, 200, 500, 200, 200]);
       expect((await t.call('GET', '/v1/orders/p-3', { token: key })).data.refunded_fen).toBe(0);
       // buyer-2 bought p-1, p-3 and p-5: of their refunds only p-1's and p-5's count.
-      const buyer = await t.database.db.selectFrom('customers').select('purchases_fen').where('tenant_id', '=', tenantId).where('external_id', '=', 'buyer-2').executeTakeFirstOrThrow();
+      const buyer = await t.database.db
+        .selectFrom('customers')
+        .select('purchases_fen')
+        .where('tenant_id', '=', tenantId)
+        .where('external_id', '=', 'buyer-2')
+        .executeTakeFirstOrThrow();
       expect(buyer.purchases_fen).toBe(13_001 + 13_003 + 13_005 - 2_000);
       for (const [i, id] of ids.entries()) {
         if (i !== 3) expect((await t.call('GET', `/v1/orders/${id}`, { token: key })).data).toEqual(answers[i]!.data);
       }
     } finally {
-      await sql.raw('drop trigger if exists fenxiao_test_poison_item on order_items; drop function if exists fenxiao_test_poison_item();').execute(t.database.db);
+      await sql
+        .raw('drop trigger if exists fenxiao_test_poison_item on order_items; drop function if exists fenxiao_test_poison_item();')
+        .execute(t.database.db);
     }
     expect((await event(key, 'p-3', { type: 'refunded', refund_fen: 1_000 })).statusCode).toBe(200);
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
@@ -125,18 +171,26 @@ describe('order events arriving together', () => {
   it('a batch whose last statement fails is split until each event has its own answer', async () => {
     const { tenantId, key, orders } = await chainTenant();
     const ids = await orders(5, 's');
-    const poisoned = (await t.database.db.selectFrom('orders').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', 's-2').executeTakeFirstOrThrow()).id;
-    await sql.raw(`create or replace function fenxiao_test_poison_event() returns trigger language plpgsql as $$
+    const poisoned = (
+      await t.database.db.selectFrom('orders').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', 's-2').executeTakeFirstOrThrow()
+    ).id;
+    await sql
+      .raw(
+        `create or replace function fenxiao_test_poison_event() returns trigger language plpgsql as $$
       begin if new.order_id = '${poisoned}' and new.type = 'shipped' then raise exception 'refused by the test'; end if; return new; end $$;
       drop trigger if exists fenxiao_test_poison_event on order_events;
-      create trigger fenxiao_test_poison_event before insert on order_events for each row execute function fenxiao_test_poison_event();`).execute(t.database.db);
+      create trigger fenxiao_test_poison_event before insert on order_events for each row execute function fenxiao_test_poison_event();`,
+      )
+      .execute(t.database.db);
     try {
       const answers = await Promise.all(ids.map((id) => event(key, id, { type: 'shipped' })));
       expect(answers.map((r) => r.statusCode)).toEqual([200, 200, 500, 200, 200]);
       expect((await t.call('GET', '/v1/orders/s-2', { token: key })).data.status).toBe('paid');
       expect((await t.call('GET', '/v1/orders/s-4', { token: key })).data.status).toBe('shipped');
     } finally {
-      await sql.raw('drop trigger if exists fenxiao_test_poison_event on order_events; drop function if exists fenxiao_test_poison_event();').execute(t.database.db);
+      await sql
+        .raw('drop trigger if exists fenxiao_test_poison_event on order_events; drop function if exists fenxiao_test_poison_event();')
+        .execute(t.database.db);
     }
   });
 });
@@ -151,7 +205,9 @@ describe('round trips per event', () => {
     const refund = await roundTrips(() => event(key, ids[0]!, { type: 'refunded', refund_fen: 1_000 }));
     const refunds = await roundTrips(() => Promise.all(ids.slice(22, 42).map((id) => event(key, id, { type: 'refunded', refund_fen: 1_000 }))));
     const replay = await roundTrips(() => event(key, ids[1]!, { type: 'shipped' }, 'ship-1'));
-    console.log(`round trips per event: shipped ${alone} alone, ${aloneKeyed} with a key, ${batch / 20} in a batch of 20; refunded ${refund} alone, ${refunds / 20} in a batch of 20; a replayed key ${replay}`);
+    console.log(
+      `round trips per event: shipped ${alone} alone, ${aloneKeyed} with a key, ${batch / 20} in a batch of 20; refunded ${refund} alone, ${refunds / 20} in a batch of 20; a replayed key ${replay}`,
+    );
     expect(alone).toBeLessThanOrEqual(5);
     expect(aloneKeyed).toBeLessThanOrEqual(5);
     expect(batch / 20).toBeLessThan(1);
@@ -177,10 +233,15 @@ describe('round trips per event', () => {
     const order = (await t.call('GET', `/v1/orders/${ids[7]}`, { token: key })).data as Order;
     expect(order).toMatchObject({ status: 'received', received_at: received });
     expect((await t.call('GET', `/v1/orders/${ids[145]}`, { token: key })).data.status).toBe('paid');
-    const events = await t.database.db.selectFrom('order_events').select(['type', 'at', 'actor_type', 'actor_id', 'details'])
-      .where('tenant_id', '=', tenantId).where('type', '=', 'received').execute();
+    const events = await t.database.db
+      .selectFrom('order_events')
+      .select(['type', 'at', 'actor_type', 'actor_id', 'details'])
+      .where('tenant_id', '=', tenantId)
+      .where('type', '=', 'received')
+      .execute();
     expect(events).toHaveLength(140);
-    for (const e of events) expect({ ...e, at: e.at.toISOString() }).toEqual({ type: 'received', at: received, actor_type: 'system', actor_id: 'auto-receive', details: {} });
+    for (const e of events)
+      expect({ ...e, at: e.at.toISOString() }).toEqual({ type: 'received', at: received, actor_type: 'system', actor_id: 'auto-receive', details: {} });
     expect((await t.call('POST', '/v1/jobs/auto-receive', { token: key, body: {} })).data).toEqual({ received: 0 });
   });
 });

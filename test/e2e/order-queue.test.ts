@@ -27,7 +27,9 @@ beforeAll(async () => {
   memory = createMemorySource({ prefetch: 8, maxAttempts: 5, retryDelayMs: () => 20 });
   t = await startTestServer({ overrides: { orderSource: memory } });
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -37,7 +39,12 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
-interface Merchant { tenantId: string; key: string; a: { id: string }; b: { id: string; invite_code: string } }
+interface Merchant {
+  tenantId: string;
+  key: string;
+  a: { id: string };
+  b: { id: string; invite_code: string };
+}
 
 async function merchant(): Promise<Merchant> {
   const { id: tenantId, key } = await t.tenant('队列商户');
@@ -49,8 +56,14 @@ async function merchant(): Promise<Merchant> {
 }
 
 const orderMessage = (m: Merchant, i: number) => ({
-  tenant_id: m.tenantId, type: 'order',
-  body: { external_id: `q-${i}`, buyer_external_id: `buyer-${i % 7}`, invite_code: m.b.invite_code, items: [{ sku: 'tea', quantity: 1, unit_price_fen: 10_000 + i, paid_fen: 10_000 + i }] },
+  tenant_id: m.tenantId,
+  type: 'order',
+  body: {
+    external_id: `q-${i}`,
+    buyer_external_id: `buyer-${i % 7}`,
+    invite_code: m.b.invite_code,
+    items: [{ sku: 'tea', quantity: 1, unit_price_fen: 10_000 + i, paid_fen: 10_000 + i }],
+  },
 });
 
 function handler(signed = false): MessageHandler {
@@ -59,13 +72,19 @@ function handler(signed = false): MessageHandler {
 
 /** Every order of the tenant with its events and accrual journals counted: each must be 1. */
 async function counts(tenantId: string) {
-  const orders = await t.database.db.selectFrom('orders').select(['external_id', 'status', 'refunded_fen', 'paid_fen']).where('tenant_id', '=', tenantId).execute();
+  const orders = await t.database.db
+    .selectFrom('orders')
+    .select(['external_id', 'status', 'refunded_fen', 'paid_fen'])
+    .where('tenant_id', '=', tenantId)
+    .execute();
   const events = await sql<{ external_id: string; type: string; n: number }>`
     select o.external_id, e.type, count(*)::int as n from order_events e join orders o on o.id = e.order_id
      where o.tenant_id = ${tenantId} group by 1, 2`.execute(t.database.db);
   const accruals = await sql<{ ref_id: string; n: number }>`
     select ref_id, count(*)::int as n from journal_entries where tenant_id = ${tenantId} and kind = 'accrue' group by 1`.execute(t.database.db);
-  const refunds = await sql<{ n: number }>`select count(*)::int as n from journal_entries where tenant_id = ${tenantId} and kind = 'refund'`.execute(t.database.db);
+  const refunds = await sql<{ n: number }>`select count(*)::int as n from journal_entries where tenant_id = ${tenantId} and kind = 'refund'`.execute(
+    t.database.db,
+  );
   return { orders, events: events.rows, accruals: accruals.rows, refundJournals: refunds.rows[0]!.n };
 }
 
@@ -86,7 +105,7 @@ const memoryBroker = (): Broker => {
     source(queue) {
       // The in-process queue lives in its source: "another consumer" is the same queue started again.
       let s = sources.get(queue);
-      if (!s) sources.set(queue, s = createMemorySource({ prefetch: 8, maxAttempts: 5, retryDelayMs: (attempt) => 20 * 2 ** attempt }));
+      if (!s) sources.set(queue, (s = createMemorySource({ prefetch: 8, maxAttempts: 5, retryDelayMs: (attempt) => 20 * 2 ** attempt })));
       return s;
     },
     async idle(queue) {
@@ -96,7 +115,10 @@ const memoryBroker = (): Broker => {
       });
     },
     async deadLetters(queue) {
-      return sources.get(queue)!.deadLetters().map((d) => ({ reason: d.reason, body: d.message.content.toString('utf8') }));
+      return sources
+        .get(queue)!
+        .deadLetters()
+        .map((d) => ({ reason: d.reason, body: d.message.content.toString('utf8') }));
     },
     async cleanup() {},
   };
@@ -155,7 +177,9 @@ function scenarios(makeBroker: () => Broker) {
     used.push(q);
     return q;
   };
-  afterAll(async () => { for (const q of used) await broker.cleanup(q); });
+  afterAll(async () => {
+    for (const q of used) await broker.cleanup(q);
+  });
 
   it('orders and events published twice are applied exactly once; the ledger verifies', async () => {
     const m = await merchant();
@@ -174,7 +198,17 @@ function scenarios(makeBroker: () => Broker) {
     for (let i = 0; i < n; i++) {
       const events = [
         ...(i % 2 === 0 ? [{ tenant_id: m.tenantId, type: 'event', order_external_id: `q-${i}`, body: { type: 'shipped' } }] : []),
-        ...(i % 3 === 0 ? [{ tenant_id: m.tenantId, type: 'event', order_external_id: `q-${i}`, idempotency_key: `refund-${i}`, body: { type: 'refunded', refund_fen: 1000 } }] : []),
+        ...(i % 3 === 0
+          ? [
+              {
+                tenant_id: m.tenantId,
+                type: 'event',
+                order_external_id: `q-${i}`,
+                idempotency_key: `refund-${i}`,
+                body: { type: 'refunded', refund_fen: 1000 },
+              },
+            ]
+          : []),
       ];
       for (const e of events) {
         await source.publish(e);
@@ -182,8 +216,14 @@ function scenarios(makeBroker: () => Broker) {
       }
     }
     // A refund keyed by the AMQP message id instead, published twice.
-    await source.publish({ tenant_id: m.tenantId, type: 'event', order_external_id: 'q-1', body: { type: 'refunded', refund_fen: 500 } }, { messageId: 'msg-refund-q1' });
-    await source.publish({ tenant_id: m.tenantId, type: 'event', order_external_id: 'q-1', body: { type: 'refunded', refund_fen: 500 } }, { messageId: 'msg-refund-q1' });
+    await source.publish(
+      { tenant_id: m.tenantId, type: 'event', order_external_id: 'q-1', body: { type: 'refunded', refund_fen: 500 } },
+      { messageId: 'msg-refund-q1' },
+    );
+    await source.publish(
+      { tenant_id: m.tenantId, type: 'event', order_external_id: 'q-1', body: { type: 'refunded', refund_fen: 500 } },
+      { messageId: 'msg-refund-q1' },
+    );
     await broker.idle(q, source);
     await consumer.stop();
 
@@ -201,9 +241,12 @@ function scenarios(makeBroker: () => Broker) {
       expect([i, o.paid_fen, o.refunded_fen, o.status]).toEqual([i, 10_000 + i, i % 3 === 0 ? 1000 : i === 1 ? 500 : 0, i % 2 === 0 ? 'shipped' : 'paid']);
     }
     const one = (await t.call('GET', '/v1/orders/q-3', { token: m.key })).data;
-    expect(one.commissions.map((l: any) => [l.beneficiary_id, l.level, l.base_fen, l.amount_fen]).sort()).toEqual([
-      [m.a.id, 1, 9003, 450], [m.b.id, 0, 9003, 900],
-    ].sort());
+    expect(one.commissions.map((l: any) => [l.beneficiary_id, l.level, l.base_fen, l.amount_fen]).sort()).toEqual(
+      [
+        [m.a.id, 1, 9003, 450],
+        [m.b.id, 0, 9003, 900],
+      ].sort(),
+    );
     expect(await broker.deadLetters(q, source)).toEqual([]);
     expect((await verifyLedger(t.database.db, m.tenantId)).breaks).toEqual([]);
   });
@@ -240,7 +283,7 @@ function scenarios(makeBroker: () => Broker) {
     const consumer = createOrderConsumer(second, counting);
     await consumer.start();
     await broker.idle(q, first, second);
-    await until('the killed consumer\'s handlers to end', async () => first.stats().inFlight === 0);
+    await until("the killed consumer's handlers to end", async () => first.stats().inFlight === 0);
     await consumer.stop();
 
     expect(redelivered).toBeGreaterThan(0);
@@ -269,7 +312,13 @@ function scenarios(makeBroker: () => Broker) {
     await source.publish(orderMessage(m, 6));
     await broker.idle(q, source);
     await source.publish({ tenant_id: m.tenantId, type: 'event', order_external_id: 'q-6', body: { type: 'refunded', refund_fen: 10 } });
-    await source.publish({ tenant_id: m.tenantId, type: 'event', order_external_id: 'q-6', idempotency_key: 'too-much', body: { type: 'refunded', refund_fen: 999_999 } });
+    await source.publish({
+      tenant_id: m.tenantId,
+      type: 'event',
+      order_external_id: 'q-6',
+      idempotency_key: 'too-much',
+      body: { type: 'refunded', refund_fen: 999_999 },
+    });
     await broker.idle(q, source);
     await consumer.stop();
 
@@ -312,7 +361,10 @@ function scenarios(makeBroker: () => Broker) {
     expect(source.stats().acked).toBe(finished);
     const next = broker.source(q);
     let redelivered = 0;
-    await next.start(async (msg) => { if (msg.redelivered) redelivered++; return real(msg); });
+    await next.start(async (msg) => {
+      if (msg.redelivered) redelivered++;
+      return real(msg);
+    });
     await broker.idle(q, next);
     await next.stop();
     expect(redelivered).toBe(0);
@@ -364,7 +416,7 @@ function scenarios(makeBroker: () => Broker) {
 describe('the in-process queue', () => {
   scenarios(memoryBroker);
 
-  it('signed mode: a message must carry the HMAC of its body under the tenant\'s generic secret', async () => {
+  it("signed mode: a message must carry the HMAC of its body under the tenant's generic secret", async () => {
     const m = await merchant();
     const secret = (await t.call('POST', '/v1/webhooks/secret', { token: m.key, body: { format: 'generic' } })).data.secret as string;
     const source = createMemorySource({ retryDelayMs: () => 10 });
@@ -378,11 +430,16 @@ describe('the in-process queue', () => {
     await source.publish(Buffer.from(JSON.stringify(orderMessage(m, 3))));
     await source.drained();
     await consumer.stop();
-    expect(source.deadLetters().map((d) => d.reason).sort()).toEqual(['signature: missing x-fenxiao-signature header', 'signature: signature does not match']);
+    expect(
+      source
+        .deadLetters()
+        .map((d) => d.reason)
+        .sort(),
+    ).toEqual(['signature: missing x-fenxiao-signature header', 'signature: signature does not match']);
     expect((await counts(m.tenantId)).orders.map((o) => o.external_id)).toEqual(['q-1']);
   });
 
-  it('is the server\'s default source: started with it, stopped by its close after messages in flight', async () => {
+  it("is the server's default source: started with it, stopped by its close after messages in flight", async () => {
     const m = await merchant();
     expect(t.orderConsumer.source).toBe(memory);
     await t.orderConsumer.start();
@@ -439,7 +496,11 @@ describe.skipIf(!AMQP_URL)('RabbitMQ (AMQP_URL)', () => {
       const { id: tenantId, key } = await s.tenant('经由服务器');
       expect(s.orderConsumer.source.kind).toBe('amqp');
       await s.orderConsumer.start();
-      await s.orderConsumer.source.publish({ tenant_id: tenantId, type: 'order', body: { external_id: 'srv-1', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } });
+      await s.orderConsumer.source.publish({
+        tenant_id: tenantId,
+        type: 'order',
+        body: { external_id: 'srv-1', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] },
+      });
       await until('the order', async () => (await s.call('GET', '/v1/orders/srv-1', { token: key })).statusCode === 200);
     } finally {
       await s.close();

@@ -4,15 +4,31 @@ import { sql } from 'kysely';
 import type { ManualClock } from '../../src/core/context.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
-interface Line { id: string; beneficiary_id: string; level: number; base_fen: number; rate_bp: number; amount_fen: number; status: string; kind: string }
+interface Line {
+  id: string;
+  beneficiary_id: string;
+  level: number;
+  base_fen: number;
+  rate_bp: number;
+  amount_fen: number;
+  status: string;
+  kind: string;
+}
 
 async function setup(opts: { levels?: number; override?: number[]; sales?: number; program?: Record<string, unknown> } = {}) {
   const { key } = await t.tenant();
   await t.call('PUT', '/v1/program', { token: key, body: { levels: opts.levels ?? 2, ...(opts.program ?? {}) } });
-  await t.call('PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: opts.sales ?? 0, override_bp: opts.override ?? [1000, 500] } });
+  await t.call('PUT', '/v1/grades/default', {
+    token: key,
+    body: { name: '普通', rank: 0, sales_bp: opts.sales ?? 0, override_bp: opts.override ?? [1000, 500] },
+  });
   const mk = async (external_id: string, referrer_code?: string) =>
     (await t.call('POST', '/v1/distributors', { token: key, body: { external_id, name: external_id, ...(referrer_code ? { referrer_code } : {}) } })).data;
   const a = await mk('A');
@@ -22,12 +38,15 @@ async function setup(opts: { levels?: number; override?: number[]; sales?: numbe
 }
 
 const order = (external_id: string, buyer: string, paid: number, extra: Record<string, unknown> = {}) => ({
-  external_id, buyer_external_id: buyer, items: [{ sku: 'sku-1', quantity: 1, unit_price_fen: paid, paid_fen: paid }], ...extra,
+  external_id,
+  buyer_external_id: buyer,
+  items: [{ sku: 'sku-1', quantity: 1, unit_price_fen: paid, paid_fen: paid }],
+  ...extra,
 });
 const summary = (lines: Line[]) => lines.map((l) => [l.beneficiary_id, l.level, l.amount_fen, l.status]);
 
-describe('the article\'s example through the API', () => {
-  it('A earns 10 yuan on B\'s 100 yuan sale; B 5 and A 2.50 on C\'s 50 yuan sale', async () => {
+describe("the article's example through the API", () => {
+  it("A earns 10 yuan on B's 100 yuan sale; B 5 and A 2.50 on C's 50 yuan sale", async () => {
     const { key, a, b, c } = await setup();
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer-of-b', invite_code: b.invite_code } });
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer-of-c', invite_code: c.invite_code } });
@@ -37,13 +56,16 @@ describe('the article\'s example through the API', () => {
     expect(summary(one.data.commissions)).toEqual([[a.id, 1, 1000, 'pending']]);
     expect(one.data.commissions[0]).toMatchObject({ base_fen: 10000, rate_bp: 1000 });
     const two = await t.call('POST', '/v1/orders', { token: key, body: order('o-2', 'buyer-of-c', 5000) });
-    expect(summary(two.data.commissions)).toEqual([[b.id, 1, 500, 'pending'], [a.id, 2, 250, 'pending']]);
+    expect(summary(two.data.commissions)).toEqual([
+      [b.id, 1, 500, 'pending'],
+      [a.id, 2, 250, 'pending'],
+    ]);
     const bal = await t.call('GET', `/v1/distributors/${a.id}/balance`, { token: key });
     expect(bal.data).toEqual({ pending_fen: 1250, available_fen: 0, withdrawable_fen: 0, withdrawing_fen: 0, withdrawn_fen: 0 });
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
   });
 
-  it('single-level mode: A earns nothing from C\'s sale', async () => {
+  it("single-level mode: A earns nothing from C's sale", async () => {
     const { key, a, b, c } = await setup({ levels: 1 });
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: c.invite_code } });
     const res = await t.call('POST', '/v1/orders', { token: key, body: order('o-1', 'x', 5000) });
@@ -89,7 +111,10 @@ describe('attribution', () => {
     const { key, a, b } = await setup({ sales: 300, program: { self_purchase: true } });
     const res = await t.call('POST', '/v1/orders', { token: key, body: order('o-1', 'B', 10000) });
     expect(res.data.seller_id).toBe(b.id);
-    expect(summary(res.data.commissions)).toEqual([[b.id, 0, 300, 'pending'], [a.id, 1, 1000, 'pending']]);
+    expect(summary(res.data.commissions)).toEqual([
+      [b.id, 0, 300, 'pending'],
+      [a.id, 1, 1000, 'pending'],
+    ]);
   });
 
   it('a relation moved after payment never changes what a paid order credited', async () => {
@@ -110,7 +135,9 @@ describe('group commit', () => {
     const { key, a, b } = await setup();
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'gc-buyer', invite_code: b.invite_code } });
     const before = t.services.orders.batchStats();
-    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => t.call('POST', '/v1/orders', { token: key, body: order(`gc-${i}`, 'gc-buyer', 1000 + i) })));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => t.call('POST', '/v1/orders', { token: key, body: order(`gc-${i}`, 'gc-buyer', 1000 + i) })),
+    );
     expect(answers.map((r) => r.statusCode)).toEqual(answers.map(() => 201));
     answers.forEach((r, i) => {
       expect(r.data).toMatchObject({ external_id: `gc-${i}`, seller_id: b.id, paid_fen: 1000 + i });
@@ -122,7 +149,9 @@ describe('group commit', () => {
     expect(after.batches - before.batches).toBeLessThan(30);
     // What each answered is what the order says when read back.
     for (const r of answers.slice(0, 5)) expect((await t.call('GET', `/v1/orders/${r.data.external_id}`, { token: key })).data).toEqual(r.data);
-    expect((await t.call('GET', `/v1/distributors/${a.id}/balance`, { token: key })).data.pending_fen).toBe(answers.reduce((s, r) => s + r.data.commissions[0].amount_fen, 0));
+    expect((await t.call('GET', `/v1/distributors/${a.id}/balance`, { token: key })).data.pending_fen).toBe(
+      answers.reduce((s, r) => s + r.data.commissions[0].amount_fen, 0),
+    );
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
   });
 
@@ -145,7 +174,11 @@ describe('group commit', () => {
     expect((await t.call('GET', '/v1/customers/TOP', { token: key })).data).toMatchObject({ distributor_id: a.id, source: 'invite_code' });
     // UNDER's sale reaches TOP (level 1) and, through the move, A (level 2).
     expect(second!.data.chain).toEqual([under.id, top.id, a.id]);
-    expect(summary(second!.data.commissions)).toEqual([[under.id, 0, 1000, 'pending'], [top.id, 1, 2000, 'pending'], [a.id, 2, 1000, 'pending']]);
+    expect(summary(second!.data.commissions)).toEqual([
+      [under.id, 0, 1000, 'pending'],
+      [top.id, 1, 2000, 'pending'],
+      [a.id, 2, 1000, 'pending'],
+    ]);
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
   });
 
@@ -154,10 +187,14 @@ describe('group commit', () => {
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'split-buyer', invite_code: b.invite_code } });
     // A fault only the database sees, on one order of the batch: the batch splits until that
     // order stands alone.
-    await sql.raw(`create or replace function fenxiao_test_poison() returns trigger language plpgsql as $$
+    await sql
+      .raw(
+        `create or replace function fenxiao_test_poison() returns trigger language plpgsql as $$
       begin if new.external_id = 'poisoned' then raise exception 'refused by the test'; end if; return new; end $$;
       drop trigger if exists fenxiao_test_poison on orders;
-      create trigger fenxiao_test_poison before insert on orders for each row execute function fenxiao_test_poison();`).execute(t.database.db);
+      create trigger fenxiao_test_poison before insert on orders for each row execute function fenxiao_test_poison();`,
+      )
+      .execute(t.database.db);
     try {
       const ids = ['ok-1', 'ok-2', 'poisoned', 'ok-3', 'ok-4', 'ok-5'];
       const answers = await Promise.all(ids.map((id) => t.call('POST', '/v1/orders', { token: key, body: order(id, 'split-buyer', 5000) })));
@@ -242,13 +279,17 @@ describe('lifecycle and refunds before settlement', () => {
     await t.call('POST', '/v1/orders', { token: key, body: order('o-1', 'x', 5000) });
     const r1 = await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', refund_fen: 1999 } });
     expect(r1.data.commissions.map((l: Line) => [l.beneficiary_id, l.base_fen, l.amount_fen, l.status])).toEqual([
-      [b.id, 3001, 300, 'pending'], [a.id, 3001, 150, 'pending'],
+      [b.id, 3001, 300, 'pending'],
+      [a.id, 3001, 150, 'pending'],
     ]);
     const over = await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', refund_fen: 3002 } });
     expect(over.statusCode).toBe(400);
     const r2 = await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', refund_fen: 3001 } });
     expect(r2.data.status).toBe('refunded');
-    expect(r2.data.commissions.map((l: Line) => [l.amount_fen, l.status])).toEqual([[0, 'reversed'], [0, 'reversed']]);
+    expect(r2.data.commissions.map((l: Line) => [l.amount_fen, l.status])).toEqual([
+      [0, 'reversed'],
+      [0, 'reversed'],
+    ]);
     expect((await t.call('GET', `/v1/distributors/${a.id}/balance`, { token: key })).data.pending_fen).toBe(0);
     expect((await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', refund_fen: 1 } })).statusCode).toBe(409);
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data.breaks).toEqual([]);
@@ -265,13 +306,17 @@ describe('lifecycle and refunds before settlement', () => {
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data.breaks).toEqual([]);
   });
 
-  it('cancelling reverses every level\'s commission, not just one', async () => {
+  it("cancelling reverses every level's commission, not just one", async () => {
     const { key, a, b, c } = await setup({ sales: 200 });
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: c.invite_code } });
     await t.call('POST', '/v1/orders', { token: key, body: order('o-1', 'x', 5000) });
     const res = await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'cancelled' } });
     expect(res.data.status).toBe('cancelled');
-    expect(res.data.commissions.map((l: Line) => [l.level, l.amount_fen, l.status])).toEqual([[0, 0, 'reversed'], [1, 0, 'reversed'], [2, 0, 'reversed']]);
+    expect(res.data.commissions.map((l: Line) => [l.level, l.amount_fen, l.status])).toEqual([
+      [0, 0, 'reversed'],
+      [1, 0, 'reversed'],
+      [2, 0, 'reversed'],
+    ]);
     for (const d of [a, b, c]) expect((await t.call('GET', `/v1/distributors/${d.id}/balance`, { token: key })).data.pending_fen).toBe(0);
   });
 
@@ -279,7 +324,10 @@ describe('lifecycle and refunds before settlement', () => {
     const { key, a, b } = await setup();
     await t.call('PUT', '/v1/sku-rules/kit', { token: key, body: { rates: { '1': { kind: 'fixed', fen: 300 } } } });
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: b.invite_code } });
-    const res = await t.call('POST', '/v1/orders', { token: key, body: { external_id: 'o-1', buyer_external_id: 'x', items: [{ sku: 'kit', quantity: 3, unit_price_fen: 10000, paid_fen: 29700 }] } });
+    const res = await t.call('POST', '/v1/orders', {
+      token: key,
+      body: { external_id: 'o-1', buyer_external_id: 'x', items: [{ sku: 'kit', quantity: 3, unit_price_fen: 10000, paid_fen: 29700 }] },
+    });
     expect(summary(res.data.commissions)).toEqual([[a.id, 1, 900, 'pending']]);
     expect(res.data.commissions[0]).toMatchObject({ rate_kind: 'fixed', fixed_fen: 300, units: 3, rate_source: 'sku' });
     const r = await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', items: [{ sku: 'kit', quantity: 1 }] } });
@@ -323,7 +371,15 @@ describe('rules', () => {
     expect(back.rule_version).toBe(o1.rule_version);
     expect(back.commissions[0].amount_fen).toBe(1000);
     const ex = (await t.call('GET', `/v1/commissions/${o1.commissions[0].id}`, { token: key })).data;
-    expect(ex).toMatchObject({ beneficiary_id: a.id, level: 1, base_fen: 10000, rate_bp: 1000, amount_fen: 1000, rule_version: o1.rule_version, rate_source: 'grade' });
+    expect(ex).toMatchObject({
+      beneficiary_id: a.id,
+      level: 1,
+      base_fen: 10000,
+      rate_bp: 1000,
+      amount_fen: 1000,
+      rule_version: o1.rule_version,
+      rate_source: 'grade',
+    });
     expect(ex.explanation.formula).toBe('floor(10000 × 1000 / 10000) = 1000');
     expect(ex.explanation.chain.map((x: { distributor_id: string }) => x.distributor_id)).toEqual([b.id, a.id]);
     expect(ex.postings).toEqual([expect.objectContaining({ kind: 'accrue', account: 'pending', amount_fen: 1000 })]);
@@ -333,9 +389,13 @@ describe('rules', () => {
 
   it('grades upgrade on sales, never on head count, with history', async () => {
     const { key, a, b } = await setup();
-    await t.call('PUT', '/v1/grades/senior', { token: key, body: { name: '高级', rank: 10, sales_bp: 0, override_bp: [1500, 500], upgrade: { metric: 'sales_fen', min_fen: 10_000_000 } } });
+    await t.call('PUT', '/v1/grades/senior', {
+      token: key,
+      body: { name: '高级', rank: 10, sales_bp: 0, override_bp: [1500, 500], upgrade: { metric: 'sales_fen', min_fen: 10_000_000 } },
+    });
     // Recruiting does not upgrade.
-    for (let i = 0; i < 5; i++) await t.call('POST', '/v1/distributors', { token: key, body: { external_id: `r${i}`, name: 'r', referrer_code: a.invite_code } });
+    for (let i = 0; i < 5; i++)
+      await t.call('POST', '/v1/distributors', { token: key, body: { external_id: `r${i}`, name: 'r', referrer_code: a.invite_code } });
     expect((await t.call('GET', `/v1/distributors/${a.id}`, { token: key })).data.grade).toBe('default');
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'big', invite_code: b.invite_code } });
     await t.call('POST', '/v1/orders', { token: key, body: order('o-1', 'big', 9_999_999) });
@@ -373,7 +433,7 @@ describe('bad input', () => {
     }
   });
 
-  it('another tenant\'s orders and commissions are not found', async () => {
+  it("another tenant's orders and commissions are not found", async () => {
     const { key, b } = await setup();
     const other = await t.tenant();
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: b.invite_code } });
@@ -390,10 +450,14 @@ describe('bad input', () => {
 describe('limits', () => {
   it('an order totalling more than 10 billion yuan is refused with 422 and writes nothing', async () => {
     const { key } = await setup();
-    const big = { external_id: 'too-big', buyer_external_id: 'rich', items: [
-      { sku: 'a', quantity: 1, unit_price_fen: 1_000_000_000_000, paid_fen: 1_000_000_000_000 },
-      { sku: 'b', quantity: 1, unit_price_fen: 1, paid_fen: 1 },
-    ] };
+    const big = {
+      external_id: 'too-big',
+      buyer_external_id: 'rich',
+      items: [
+        { sku: 'a', quantity: 1, unit_price_fen: 1_000_000_000_000, paid_fen: 1_000_000_000_000 },
+        { sku: 'b', quantity: 1, unit_price_fen: 1, paid_fen: 1 },
+      ],
+    };
     const res = await t.call('POST', '/v1/orders', { token: key, body: big });
     expect(res.statusCode).toBe(422);
     expect(res.data.error.code).toBe('limit_exceeded');
@@ -404,13 +468,20 @@ describe('limits', () => {
     const { key, b } = await setup({ levels: 0, sales: 10000 });
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'whale', invite_code: b.invite_code } });
     // Each order pays B 10 billion yuan (100 %): the hundredth reaches the bound, the next passes it.
-    const huge = (i: number) => ({ external_id: `whale-${i}`, buyer_external_id: 'whale', items: [{ sku: 'x', quantity: 1, unit_price_fen: 1_000_000_000_000, paid_fen: 1_000_000_000_000 }] });
+    const huge = (i: number) => ({
+      external_id: `whale-${i}`,
+      buyer_external_id: 'whale',
+      items: [{ sku: 'x', quantity: 1, unit_price_fen: 1_000_000_000_000, paid_fen: 1_000_000_000_000 }],
+    });
     const first = await Promise.all(Array.from({ length: 100 }, (_, i) => t.call('POST', '/v1/orders', { token: key, body: huge(i) })));
     expect(first.map((r) => r.statusCode)).toEqual(first.map(() => 201));
     const more = await Promise.all([100, 101, 102].map((i) => t.call('POST', '/v1/orders', { token: key, body: huge(i) })));
     expect(more.map((r) => r.statusCode)).toEqual([422, 422, 422]);
     expect(more[0]!.data.error.code).toBe('limit_exceeded');
-    const small = await t.call('POST', '/v1/orders', { token: key, body: { external_id: 'whale-small', buyer_external_id: 'someone-else', items: [{ sku: 'x', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } });
+    const small = await t.call('POST', '/v1/orders', {
+      token: key,
+      body: { external_id: 'whale-small', buyer_external_id: 'someone-else', items: [{ sku: 'x', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] },
+    });
     expect(small.statusCode).toBe(201);
     expect((await t.call('GET', `/v1/distributors/${b.id}/balance`, { token: key })).data.pending_fen).toBe(100 * 1_000_000_000_000);
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true });

@@ -31,14 +31,29 @@ beforeAll(async () => {
   ali = await AlipaySimulator.start({ appId: ALI_APP });
   const channels = createPayoutChannels({
     wechat: {
-      mchId: MCH_ID, appId: WX_APP, merchantPrivateKey: merchant.privateKeyPem, merchantSerialNo: SERIAL,
-      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }], apiV3Key: APIV3,
-      transferSceneId: '1005', transferSceneReportInfos: [{ infoType: '岗位类型', infoContent: '分销员' }, { infoType: '报酬说明', infoContent: '分销佣金' }],
-      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat', baseUrl: wx.origin, timeoutMs: 1500,
+      mchId: MCH_ID,
+      appId: WX_APP,
+      merchantPrivateKey: merchant.privateKeyPem,
+      merchantSerialNo: SERIAL,
+      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }],
+      apiV3Key: APIV3,
+      transferSceneId: '1005',
+      transferSceneReportInfos: [
+        { infoType: '岗位类型', infoContent: '分销员' },
+        { infoType: '报酬说明', infoContent: '分销佣金' },
+      ],
+      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat',
+      baseUrl: wx.origin,
+      timeoutMs: 1500,
     },
     alipay: {
-      appId: ALI_APP, privateKey: aliKey.privateKeyPem, appCert: ali.issueAppCert(aliKey.privateKeyPem),
-      alipayPublicCert: ali.alipayPublicCertPem, alipayRootCert: ali.rootCertBundlePem, gateway: ali.gatewayUrl, timeoutMs: 1500,
+      appId: ALI_APP,
+      privateKey: aliKey.privateKeyPem,
+      appCert: ali.issueAppCert(aliKey.privateKeyPem),
+      alipayPublicCert: ali.alipayPublicCertPem,
+      alipayRootCert: ali.rootCertBundlePem,
+      gateway: ali.gatewayUrl,
+      timeoutMs: 1500,
     },
   });
   clock = new ManualClock(new Date());
@@ -54,16 +69,31 @@ afterAll(async () => {
 /** A distributor with `fen` withdrawable and a WeChat and an Alipay payout account. */
 async function funded(fen: number) {
   const { id: tenantId, key } = await t.tenant();
-  await t.call('PUT', '/v1/program', { token: key, body: { levels: 1, freeze_days: 0, review_threshold_fen: 100_000_000, withdrawal: { auto_approve_max_fen: 100_000_000, min_fen: 1 } } });
+  await t.call('PUT', '/v1/program', {
+    token: key,
+    body: { levels: 1, freeze_days: 0, review_threshold_fen: 100_000_000, withdrawal: { auto_approve_max_fen: 100_000_000, min_fen: 1 } },
+  });
   await t.call('PUT', '/v1/grades/default', { token: key, body: { name: 'g', rank: 0, sales_bp: 10000, override_bp: [] } });
   const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'D', name: '张三' } })).data;
   await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer', invite_code: d.invite_code } });
-  await t.call('POST', '/v1/orders', { token: key, body: { external_id: 'o', buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: fen, paid_fen: fen }] } });
+  await t.call('POST', '/v1/orders', {
+    token: key,
+    body: { external_id: 'o', buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: fen, paid_fen: fen }] },
+  });
   await t.call('POST', '/v1/orders/o/events', { token: key, body: { type: 'received', at: new Date(clock.now().getTime() - 1000).toISOString() } });
   await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: clock.now().toISOString() } });
   const openid = `o-${d.id}`;
-  expect((await t.call('POST', `/v1/distributors/${d.id}/payout-accounts`, { token: key, body: { channel: 'wechat', openid, user_name: '张三' } })).statusCode).toBe(201);
-  expect((await t.call('POST', `/v1/distributors/${d.id}/payout-accounts`, { token: key, body: { channel: 'alipay', identity: '2088123412341234', identity_type: 'ALIPAY_USER_ID', name: '张三' } })).statusCode).toBe(201);
+  expect(
+    (await t.call('POST', `/v1/distributors/${d.id}/payout-accounts`, { token: key, body: { channel: 'wechat', openid, user_name: '张三' } })).statusCode,
+  ).toBe(201);
+  expect(
+    (
+      await t.call('POST', `/v1/distributors/${d.id}/payout-accounts`, {
+        token: key,
+        body: { channel: 'alipay', identity: '2088123412341234', identity_type: 'ALIPAY_USER_ID', name: '张三' },
+      })
+    ).statusCode,
+  ).toBe(201);
   const withdraw = async (amount: number, channel: 'wechat' | 'alipay' = 'wechat') => {
     const res = await t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: d.id, amount_fen: amount, channel } });
     expect(res.statusCode).toBe(201);
@@ -145,7 +175,12 @@ describe('WeChat Pay merchant transfer', () => {
     await wx.setState(w.payout.out_no, 'SUCCESS');
     const cb = wx.buildCallback(w.payout.out_no);
     for (let i = 0; i < 3; i++) {
-      const res = await t.app.inject({ method: 'POST', url: '/v1/payouts/callbacks/wechat', headers: { ...cb.headers, 'content-type': 'application/json' }, payload: cb.body });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/payouts/callbacks/wechat',
+        headers: { ...cb.headers, 'content-type': 'application/json' },
+        payload: cb.body,
+      });
       expect(res.statusCode).toBe(200);
       expect(JSON.parse(res.body)).toEqual({ code: 'SUCCESS', message: '成功' });
     }
@@ -196,16 +231,35 @@ describe('WeChat Pay merchant transfer', () => {
     ];
     for (const forgery of forgeries) {
       const cb = wx.buildCallback(w.payout.out_no, forgery);
-      const res = await t.app.inject({ method: 'POST', url: '/v1/payouts/callbacks/wechat', headers: { ...cb.headers, 'content-type': 'application/json' }, payload: cb.body });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/payouts/callbacks/wechat',
+        headers: { ...cb.headers, 'content-type': 'application/json' },
+        payload: cb.body,
+      });
       expect(res.statusCode, JSON.stringify(Object.keys(forgery))).toBe(401);
     }
     const wrongAmount = wx.buildCallback(w.payout.out_no, { payload: { transfer_amount: 999_999 } });
-    const res = await t.app.inject({ method: 'POST', url: '/v1/payouts/callbacks/wechat', headers: { ...wrongAmount.headers, 'content-type': 'application/json' }, payload: wrongAmount.body });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/payouts/callbacks/wechat',
+      headers: { ...wrongAmount.headers, 'content-type': 'application/json' },
+      payload: wrongAmount.body,
+    });
     expect(res.statusCode).toBe(400);
     // A body re-serialised after signing fails the raw-byte check.
     const cb = wx.buildCallback(w.payout.out_no);
     const reserialised = Buffer.from(JSON.stringify(JSON.parse(cb.body.toString()), null, 1));
-    expect((await t.app.inject({ method: 'POST', url: '/v1/payouts/callbacks/wechat', headers: { ...cb.headers, 'content-type': 'application/json' }, payload: reserialised })).statusCode).toBe(401);
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/v1/payouts/callbacks/wechat',
+          headers: { ...cb.headers, 'content-type': 'application/json' },
+          payload: reserialised,
+        })
+      ).statusCode,
+    ).toBe(401);
     expect(await f.get(w.id)).toMatchObject({ status: 'approved', payout: { state: 'processing' } });
     expect(await f.verify()).toEqual([]);
   });
@@ -215,7 +269,10 @@ describe('WeChat Pay merchant transfer', () => {
     const faults: WechatFault[] = ['none', 'timeout', 'lost_reply', 'http_500', 'system_error', 'frequency_limited', 'unfamiliar_code', 'bad_signature'];
     const outcomes: WechatOutcome[] = ['succeed', 'succeed', 'succeed', 'fail', 'processing', 'accepted'];
     let seed = 20261125;
-    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
     const made: { id: string; payoutId: string; outNo: string; amount: number }[] = [];
     for (let i = 0; i < 100; i++) {
       const amount = 1000 + rand(5000);
@@ -228,7 +285,8 @@ describe('WeChat Pay merchant transfer', () => {
     wx.behave('*', { outcome: 'succeed' });
     for (const m of made) {
       const bill = wx.bills.get(m.outNo);
-      if (bill && !['SUCCESS', 'FAIL', 'CANCELLED'].includes(bill.state)) await wx.setState(m.outNo, rand(2) === 0 ? 'SUCCESS' : 'FAIL', 'PAYEE_ACCOUNT_ABNORMAL');
+      if (bill && !['SUCCESS', 'FAIL', 'CANCELLED'].includes(bill.state))
+        await wx.setState(m.outNo, rand(2) === 0 ? 'SUCCESS' : 'FAIL', 'PAYEE_ACCOUNT_ABNORMAL');
     }
     await drain(12);
     let paid = 0;
@@ -246,7 +304,12 @@ describe('WeChat Pay merchant transfer', () => {
         returned += m.amount;
         expect(wx.bills.get(m.outNo)?.state ?? 'none').not.toBe('SUCCESS');
       }
-      const finals = await t.database.db.selectFrom('journal_entries').select('kind').where('ref_id', '=', m.payoutId).where('kind', 'in', ['payout_success', 'payout_fail']).execute();
+      const finals = await t.database.db
+        .selectFrom('journal_entries')
+        .select('kind')
+        .where('ref_id', '=', m.payoutId)
+        .where('kind', 'in', ['payout_success', 'payout_fail'])
+        .execute();
       expect(finals).toHaveLength(1);
     }
     expect(paid + returned).toBe(made.reduce((s, m) => s + m.amount, 0));
@@ -288,13 +351,27 @@ describe('Alipay single transfer', () => {
     expect(await t.services.withdrawals.work(w.payout.id)).toBe('processing');
     ali.setStatus(w.payout.out_no, 'SUCCESS');
     const body = ali.buildNotify(w.payout.out_no);
-    const res = await t.app.inject({ method: 'POST', url: '/v1/payouts/callbacks/alipay', headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' }, payload: body });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/payouts/callbacks/alipay',
+      headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' },
+      payload: body,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.body).toBe('success');
     expect(await f.get(w.id)).toMatchObject({ status: 'paid' });
     const { createPrivateKey } = await import('node:crypto');
     const forged = ali.buildNotify(w.payout.out_no, { signWith: createPrivateKey(generateRsaKeyPair().privateKeyPem) });
-    expect((await t.app.inject({ method: 'POST', url: '/v1/payouts/callbacks/alipay', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: forged })).statusCode).toBe(401);
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/v1/payouts/callbacks/alipay',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: forged,
+        })
+      ).statusCode,
+    ).toBe(401);
     expect(await f.verify()).toEqual([]);
   });
 });

@@ -36,9 +36,19 @@ const ring2only = createKeyRing(Buffer.from(key2, 'base64'));
 const ID1 = '31010119880808123' + idNumberCheckChar('31010119880808123');
 const ID2 = '51010719790214567' + idNumberCheckChar('51010719790214567');
 const V = {
-  phone: '13344556677', phone2: '18866554433', realName: '上官明月', wechat: 'wx_shangguan88', email: 'sgmy@example.org',
-  address: '浙江省杭州市西湖区文三路90号', bankNo: '6228480402564890018', alipayId: '2088102122334455', openid: 'oRotate_openid_123456',
-  legacyName: '慕容秋', legacyWechat: 'wx_murong_legacy', legacyEmail: 'murong@legacy.example', legacyAddress: '江苏省南京市鼓楼区中山路1号',
+  phone: '13344556677',
+  phone2: '18866554433',
+  realName: '上官明月',
+  wechat: 'wx_shangguan88',
+  email: 'sgmy@example.org',
+  address: '浙江省杭州市西湖区文三路90号',
+  bankNo: '6228480402564890018',
+  alipayId: '2088102122334455',
+  openid: 'oRotate_openid_123456',
+  legacyName: '慕容秋',
+  legacyWechat: 'wx_murong_legacy',
+  legacyEmail: 'murong@legacy.example',
+  legacyAddress: '江苏省南京市鼓楼区中山路1号',
 };
 const PASSWORD = 'rotate-me-password-1';
 
@@ -49,7 +59,8 @@ let dbName: string | undefined;
 let database: Database;
 
 const env = (key: string, previous?: string): Record<string, string> => ({
-  FENXIAO_MASTER_KEY: key, ...(previous ? { FENXIAO_PREVIOUS_MASTER_KEYS: previous } : {}),
+  FENXIAO_MASTER_KEY: key,
+  ...(previous ? { FENXIAO_PREVIOUS_MASTER_KEYS: previous } : {}),
 });
 const openDb = () => (ownUrl ? openDatabase({ databaseUrl: ownUrl, poolSize: 4 }) : openDatabase({ dataDir: dir }));
 const boot = (e: Record<string, string>) => startTestServer({ database, env: e });
@@ -84,7 +95,11 @@ afterAll(async () => {
 /** Every ciphertext and blind index of the database, as (table, column, value). */
 async function encryptedValues() {
   const out: { table: string; column: string; value: string }[] = [];
-  for (const [table, cols] of [['distributors', ['phone_enc', 'real_name_enc', 'id_number_enc', 'contact_enc']], ['payout_accounts', ['details_enc']], ['portal_settings', ['signing_secret_enc']]] as const) {
+  for (const [table, cols] of [
+    ['distributors', ['phone_enc', 'real_name_enc', 'id_number_enc', 'contact_enc']],
+    ['payout_accounts', ['details_enc']],
+    ['portal_settings', ['signing_secret_enc']],
+  ] as const) {
     for (const column of cols) {
       const rows = await sql<{ v: string }>`select ${sql.ref(column)} as v from ${sql.table(table)} where ${sql.ref(column)} is not null`.execute(database.db);
       for (const r of rows.rows) out.push({ table, column, value: r.v });
@@ -94,7 +109,9 @@ async function encryptedValues() {
 }
 
 async function dump(): Promise<string> {
-  const tables = await sql<{ t: string }>`select table_name as t from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(database.db);
+  const tables = await sql<{
+    t: string;
+  }>`select table_name as t from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(database.db);
   const parts: string[] = [];
   for (const { t } of tables.rows) {
     const rows = await sql<{ j: string }>`select row_to_json(x)::text as j from ${sql.table(t)} x`.execute(database.db);
@@ -107,8 +124,13 @@ const s: { tenantId: string; key: string; secret: string; a: string; aExternal: 
 
 async function tokenLogin(t: TestServer, externalId: string) {
   const now = Math.floor((t.clock as ManualClock).now().getTime() / 1000);
-  const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(externalId).setJti(`jti-${randomBytes(8).toString('hex')}`)
-    .setIssuedAt(now).setExpirationTime(now + 300).sign(new TextEncoder().encode(s.secret));
+  const jwt = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(externalId)
+    .setJti(`jti-${randomBytes(8).toString('hex')}`)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .sign(new TextEncoder().encode(s.secret));
   return t.call('POST', '/v1/portal/token-login', { body: { tenant_id: s.tenantId, token: jwt } });
 }
 
@@ -119,27 +141,64 @@ describe('PII key rotation', () => {
       const tenant = await t.tenant('Rotation merchant');
       Object.assign(s, { tenantId: tenant.id, key: tenant.key });
       s.secret = (await t.call('POST', '/v1/portal/signing-secret', { token: s.key })).data.secret;
-      const applied = await applyInPortal(t, { tenant_id: s.tenantId, name: 'A', phone: V.phone, password: PASSWORD, consent: true, profile: { real_name: V.realName, id_number: ID1, wechat: V.wechat, email: V.email, address: V.address } });
+      const applied = await applyInPortal(t, {
+        tenant_id: s.tenantId,
+        name: 'A',
+        phone: V.phone,
+        password: PASSWORD,
+        consent: true,
+        profile: { real_name: V.realName, id_number: ID1, wechat: V.wechat, email: V.email, address: V.address },
+      });
       expect(applied.statusCode, applied.body).toBe(201);
       s.a = applied.data.distributor_id;
       // The merchant links the account the form made, so login tokens (with its made-up id) sign it in.
       const link = await t.call('POST', `/v1/distributors/${s.a}/portal-link`, { token: s.key });
       expect(link.statusCode, link.body).toBe(200);
       s.aExternal = link.data.external_id;
-      const b = await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'rot-b', name: 'B', phone: V.phone2, id_number: ID2, consent: true } });
+      const b = await t.call('POST', '/v1/distributors', {
+        token: s.key,
+        body: { external_id: 'rot-b', name: 'B', phone: V.phone2, id_number: ID2, consent: true },
+      });
       s.b = b.data.id;
       for (const body of [
         { channel: 'bank', account_no: V.bankNo, account_name: V.realName, bank_name: '农业银行' },
         { channel: 'alipay', identity: V.alipayId, identity_type: 'ALIPAY_USER_ID' },
         { channel: 'wechat', openid: V.openid },
-      ]) expect((await t.call('POST', `/v1/distributors/${s.a}/payout-accounts`, { token: s.key, body })).statusCode).toBe(201);
-      expect((await t.call('POST', `/v1/distributors/${s.b}/payout-accounts`, { token: s.key, body: { channel: 'bank', account_no: V.bankNo, account_name: V.realName, bank_name: '农业银行' } })).statusCode).toBe(201);
+      ])
+        expect((await t.call('POST', `/v1/distributors/${s.a}/payout-accounts`, { token: s.key, body })).statusCode).toBe(201);
+      expect(
+        (
+          await t.call('POST', `/v1/distributors/${s.b}/payout-accounts`, {
+            token: s.key,
+            body: { channel: 'bank', account_no: V.bankNo, account_name: V.realName, bank_name: '农业银行' },
+          })
+        ).statusCode,
+      ).toBe(201);
 
       // What versions before the pii module wrote: personal fields in the profile, in plaintext.
       s.legacy = (await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'rot-legacy', name: 'L' } })).data.id;
-      s.legacyWithId = (await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'rot-legacy-2', name: 'L2', phone: '13100001111' } })).data.id;
-      await database.db.updateTable('distributors').set({ profile: JSON.stringify({ real_name: V.legacyName, wechat: V.legacyWechat, email: V.legacyEmail, address: V.legacyAddress, company: 'Legacy Co', note: 'old' }) }).where('id', '=', s.legacy).execute();
-      await database.db.updateTable('distributors').set({ profile: JSON.stringify({ real_name: '', id_number: ID2.toLowerCase(), licence_no: '91330100MA2B0XXXX1' }) }).where('id', '=', s.legacyWithId).execute();
+      s.legacyWithId = (
+        await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'rot-legacy-2', name: 'L2', phone: '13100001111' } })
+      ).data.id;
+      await database.db
+        .updateTable('distributors')
+        .set({
+          profile: JSON.stringify({
+            real_name: V.legacyName,
+            wechat: V.legacyWechat,
+            email: V.legacyEmail,
+            address: V.legacyAddress,
+            company: 'Legacy Co',
+            note: 'old',
+          }),
+        })
+        .where('id', '=', s.legacy)
+        .execute();
+      await database.db
+        .updateTable('distributors')
+        .set({ profile: JSON.stringify({ real_name: '', id_number: ID2.toLowerCase(), licence_no: '91330100MA2B0XXXX1' }) })
+        .where('id', '=', s.legacyWithId)
+        .execute();
     } finally {
       await t.close();
     }
@@ -149,7 +208,7 @@ describe('PII key rotation', () => {
     expect(await dump()).toContain(V.legacyName);
   });
 
-  it('a server with the new key encrypts the old plaintext at boot, and reads and finds key 1\'s data before rotation', async () => {
+  it("a server with the new key encrypts the old plaintext at boot, and reads and finds key 1's data before rotation", async () => {
     const t = await boot(env(key2, key1));
     try {
       const legacy = await database.db.selectFrom('distributors').selectAll().where('id', '=', s.legacy).executeTakeFirstOrThrow();
@@ -173,7 +232,10 @@ describe('PII key rotation', () => {
       expect((await t.call('GET', `/v1/distributors?q=${V.phone}`, { token: s.key })).data.items.map((d: { id: string }) => d.id)).toEqual([s.a]);
       expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: s.tenantId, phone: V.phone, password: PASSWORD } })).statusCode).toBe(200);
       expect((await tokenLogin(t, s.aExternal)).statusCode).toBe(200);
-      expect((await t.call('GET', `/v1/distributors/${s.legacy}`, { token: s.key })).data).toMatchObject({ real_name: '**秋', profile: { company: 'Legacy Co', wechat: 'wx***cy' } });
+      expect((await t.call('GET', `/v1/distributors/${s.legacy}`, { token: s.key })).data).toMatchObject({
+        real_name: '**秋',
+        profile: { company: 'Legacy Co', wechat: 'wx***cy' },
+      });
     } finally {
       await t.close();
     }
@@ -186,10 +248,20 @@ describe('PII key rotation', () => {
     expect(before.portal_settings).toBe(1);
     // A crash after the first batch of one row.
     let batches = 0;
-    await expect(rotateKeys(database.db, ring2, {
-      batchSize: 1,
-      progress: () => ({ update: () => { if (++batches === 1) throw new Error('killed'); }, add: () => {}, done: () => {}, fail: () => {}, count: 0 }),
-    })).rejects.toThrow('killed');
+    await expect(
+      rotateKeys(database.db, ring2, {
+        batchSize: 1,
+        progress: () => ({
+          update: () => {
+            if (++batches === 1) throw new Error('killed');
+          },
+          add: () => {},
+          done: () => {},
+          fail: () => {},
+          count: 0,
+        }),
+      }),
+    ).rejects.toThrow('killed');
     const mid = await staleCounts(database.db, ring2);
     expect(mid.distributors).toBe(2);
 
@@ -212,7 +284,9 @@ describe('PII key rotation', () => {
       expect(Object.values(after.stale).every((n) => n === 0)).toBe(true);
       const noop = await runCli(['pii', 'rotate-key', '--json'], cliEnv(env(key2, key1)));
       expect(noop.code).toBe(0);
-      expect(JSON.parse(noop.stdout.trim().split('\n').at(-1)!).tables.every((r: { stale: number; rotated: number }) => r.stale === 0 && r.rotated === 0)).toBe(true);
+      expect(JSON.parse(noop.stdout.trim().split('\n').at(-1)!).tables.every((r: { stale: number; rotated: number }) => r.stale === 0 && r.rotated === 0)).toBe(
+        true,
+      );
     } finally {
       database = await openDb();
     }
@@ -233,13 +307,24 @@ describe('PII key rotation', () => {
     try {
       const whole = await t.call('GET', `/v1/distributors/${s.a}/pii`, { token: s.key });
       expect(whole.data).toMatchObject({ phone: V.phone, real_name: V.realName, id_number: ID1, wechat: V.wechat, email: V.email, address: V.address });
-      expect(whole.data.payout_accounts.map((p: { details: Record<string, string> }) => p.details.account_no ?? p.details.identity ?? p.details.openid).sort()).toEqual([V.alipayId, V.bankNo, V.openid].sort());
-      expect((await t.call('GET', `/v1/distributors/${s.legacy}/pii?fields=real_name,email`, { token: s.key })).data).toEqual({ distributor_id: s.legacy, real_name: V.legacyName, email: V.legacyEmail });
+      expect(
+        whole.data.payout_accounts.map((p: { details: Record<string, string> }) => p.details.account_no ?? p.details.identity ?? p.details.openid).sort(),
+      ).toEqual([V.alipayId, V.bankNo, V.openid].sort());
+      expect((await t.call('GET', `/v1/distributors/${s.legacy}/pii?fields=real_name,email`, { token: s.key })).data).toEqual({
+        distributor_id: s.legacy,
+        real_name: V.legacyName,
+        email: V.legacyEmail,
+      });
       expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: s.tenantId, phone: V.phone, password: PASSWORD } })).statusCode).toBe(200);
       expect((await tokenLogin(t, s.aExternal)).statusCode).toBe(200);
-      expect((await t.call('GET', `/v1/distributors?q=${ID2}`, { token: s.key })).data.items.map((d: { id: string }) => d.id).sort()).toEqual([s.b, s.legacyWithId].sort());
+      expect((await t.call('GET', `/v1/distributors?q=${ID2}`, { token: s.key })).data.items.map((d: { id: string }) => d.id).sort()).toEqual(
+        [s.b, s.legacyWithId].sort(),
+      );
       const shared = (await t.call('GET', `/v1/distributors/${s.b}/shared-identities`, { token: s.key })).data.items;
-      expect(shared.map((g: { kind: string; distributor_ids: string[] }) => [g.kind, g.distributor_ids])).toEqual([['id_number', [s.b, s.legacyWithId].sort()], ['payout_account', [s.a, s.b].sort()]]);
+      expect(shared.map((g: { kind: string; distributor_ids: string[] }) => [g.kind, g.distributor_ids])).toEqual([
+        ['id_number', [s.b, s.legacyWithId].sort()],
+        ['payout_account', [s.a, s.b].sort()],
+      ]);
       expect((await t.call('GET', `/v1/distributors/${s.a}/personal-data?format=xlsx`, { token: s.key })).statusCode).toBe(200);
     } finally {
       await t.close();

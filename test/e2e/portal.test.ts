@@ -12,15 +12,22 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { applyInPortal } from '../support/portal.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 const clock = () => t.clock as ManualClock;
 const nowSeconds = () => Math.floor(clock().now().getTime() / 1000);
 
 async function mint(secret: string, claims: { sub?: string; jti?: string | null; iat?: number; exp?: number; alg?: string }) {
   const iat = claims.iat ?? nowSeconds();
-  let jwt = new SignJWT({}).setProtectedHeader({ alg: claims.alg ?? 'HS256' }).setIssuedAt(iat).setExpirationTime(claims.exp ?? iat + 300);
+  let jwt = new SignJWT({})
+    .setProtectedHeader({ alg: claims.alg ?? 'HS256' })
+    .setIssuedAt(iat)
+    .setExpirationTime(claims.exp ?? iat + 300);
   if (claims.sub !== undefined) jwt = jwt.setSubject(claims.sub);
   if (claims.jti !== null) jwt = jwt.setJti(claims.jti ?? `jti-${Math.random().toString(36).slice(2)}-${Date.now()}`);
   return jwt.sign(new TextEncoder().encode(secret));
@@ -56,7 +63,10 @@ describe('portal signing secret', () => {
     const tenant = await t.tenant();
     expect((await t.call('POST', '/v1/portal/signing-secret')).statusCode).toBe(401);
     const before = await t.call('GET', '/v1/portal/settings', { token: tenant.key });
-    expect(before.data).toEqual({ signing_secret: { configured: false, created_at: null }, poster_background: { configured: false, content_type: null, updated_at: null } });
+    expect(before.data).toEqual({
+      signing_secret: { configured: false, created_at: null },
+      poster_background: { configured: false, content_type: null, updated_at: null },
+    });
     const first = await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key });
     expect(first.statusCode).toBe(201);
     expect(first.data.secret).toMatch(/^fxp_[A-Za-z0-9_-]{40,}$/);
@@ -97,7 +107,15 @@ describe('portal token login', () => {
     expect(res.data).toEqual({ token: expect.stringMatching(/^fxs_/), expires_at: expect.any(String), tenant_id: tenant.id, distributor_id: d.id });
     const me = await t.call('GET', '/v1/me', { token: res.data.token });
     expect(me.statusCode).toBe(200);
-    expect(me.data).toMatchObject({ id: d.id, external_id: 'tok-a', name: '王小明', phone: '138****8000', has_password: false, tenant_name: 'Token 商城', status: 'active' });
+    expect(me.data).toMatchObject({
+      id: d.id,
+      external_id: 'tok-a',
+      name: '王小明',
+      phone: '138****8000',
+      has_password: false,
+      tenant_name: 'Token 商城',
+      status: 'active',
+    });
   });
 
   it('refuses a replayed token: each jti logs in once', async () => {
@@ -123,14 +141,21 @@ describe('portal token login', () => {
       ['lives too long', await mint(tenant.secret, { sub: 'tok-x', iat: now, exp: now + 3600 }), /invalid login token/],
       ['issued in the future', await mint(tenant.secret, { sub: 'tok-x', iat: now + 600, exp: now + 700 }), /invalid login token/],
       ['issued too long ago', await mint(tenant.secret, { sub: 'tok-x', iat: now - 1200, exp: now + 60 }), /expired|invalid/],
-      ['signed with another tenant\'s secret', await mint(other.secret, { sub: 'tok-x' }), /invalid login token/],
+      ["signed with another tenant's secret", await mint(other.secret, { sub: 'tok-x' }), /invalid login token/],
       ['signed with a guessed secret', await mint('fxp_not-the-secret-at-all-0123456789abcdef', { sub: 'tok-x' }), /invalid login token/],
       ['HS512', await mint(tenant.secret + tenant.secret, { sub: 'tok-x', alg: 'HS512' }), /invalid login token/],
       ['no jti', await mint(tenant.secret, { sub: 'tok-x', jti: null }), /jti/],
       ['no sub', await mint(tenant.secret, {}), /sub/],
       ['short jti', await mint(tenant.secret, { sub: 'tok-x', jti: 'abc' }), /jti/],
       ['unknown distributor', await mint(tenant.secret, { sub: 'nobody' }), /external_id/],
-      ['alg none', new UnsecuredJWT({ sub: 'tok-x', jti: 'unsigned-jti-000' }).setIssuedAt(now).setExpirationTime(now + 60).encode(), /invalid login token/],
+      [
+        'alg none',
+        new UnsecuredJWT({ sub: 'tok-x', jti: 'unsigned-jti-000' })
+          .setIssuedAt(now)
+          .setExpirationTime(now + 60)
+          .encode(),
+        /invalid login token/,
+      ],
       ['garbage', 'not.a.jwt-at-all-really', /invalid login token/],
     ];
     // A valid token with its payload swapped for another subject's.
@@ -156,7 +181,12 @@ describe('portal token login', () => {
     expect(res.statusCode).toBe(401);
     expect(res.data.error.message).toMatch(/not set up/);
     expect((await t.call('POST', '/v1/portal/token-login', { body: { tenant_id: 'tnt_NOPE', token: 'x'.repeat(20) } })).statusCode).toBe(404);
-    for (const body of [{ tenant_id: plain.id }, { tenant_id: plain.id, token: 'x'.repeat(20), extra: 1 }, { tenant_id: 5, token: 'x'.repeat(20) }, { tenant_id: 'a b', token: 'x'.repeat(20) }]) {
+    for (const body of [
+      { tenant_id: plain.id },
+      { tenant_id: plain.id, token: 'x'.repeat(20), extra: 1 },
+      { tenant_id: 5, token: 'x'.repeat(20) },
+      { tenant_id: 'a b', token: 'x'.repeat(20) },
+    ]) {
       const bad = await t.call('POST', '/v1/portal/token-login', { body });
       expect(bad.statusCode, JSON.stringify(body)).toBe(400);
       expect(bad.data.error.code).toBe('invalid_request');
@@ -215,13 +245,19 @@ describe('portal password login', () => {
     await t.call('POST', '/v1/portal/password', { token: first, body: { password: 'first password' } });
     const second = (await t.call('POST', '/v1/portal/login', { body: { tenant_id: tenant.id, phone: '13900002222', password: 'first password' } })).data.token;
     expect((await t.call('POST', '/v1/portal/password', { token: second, body: { password: 'second password' } })).statusCode).toBe(400);
-    expect((await t.call('POST', '/v1/portal/password', { token: second, body: { password: 'second password', current_password: 'nope nope' } })).statusCode).toBe(403);
+    expect(
+      (await t.call('POST', '/v1/portal/password', { token: second, body: { password: 'second password', current_password: 'nope nope' } })).statusCode,
+    ).toBe(403);
     const changed = await t.call('POST', '/v1/portal/password', { token: second, body: { password: 'second password', current_password: 'first password' } });
     expect(changed.statusCode).toBe(200);
     expect((await t.call('GET', '/v1/me', { token: first })).statusCode).toBe(401);
     expect((await t.call('GET', '/v1/me', { token: second })).statusCode).toBe(200);
-    expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: tenant.id, phone: '13900002222', password: 'first password' } })).statusCode).toBe(401);
-    expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: tenant.id, phone: '13900002222', password: 'second password' } })).statusCode).toBe(200);
+    expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: tenant.id, phone: '13900002222', password: 'first password' } })).statusCode).toBe(
+      401,
+    );
+    expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: tenant.id, phone: '13900002222', password: 'second password' } })).statusCode).toBe(
+      200,
+    );
   });
 
   it('needs a phone to set a password; the same phone in another tenant is another account', async () => {
@@ -237,7 +273,9 @@ describe('portal password login', () => {
     await t.call('POST', '/v1/portal/password', { token: await tokenSession(tenant, 'ph-a'), body: { password: 'tenant one pw' } });
     await distributor(other.key, { external_id: 'ph-b', name: 'B', phone: '13700003333' });
     expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: other.id, phone: '13700003333', password: 'tenant one pw' } })).statusCode).toBe(401);
-    expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: tenant.id, phone: '13700003333', password: 'tenant one pw' } })).statusCode).toBe(200);
+    expect((await t.call('POST', '/v1/portal/login', { body: { tenant_id: tenant.id, phone: '13700003333', password: 'tenant one pw' } })).statusCode).toBe(
+      200,
+    );
   });
 });
 
@@ -282,9 +320,12 @@ describe('/v1/me isolation', () => {
 
     const invite = await t.call('GET', '/v1/me/invite', { token: sa });
     expect(invite.data).toEqual({
-      invite_code: a.invite_code, invite_url: `http://fenxiao.test/i/${a.invite_code}`,
-      qr_data_url: expect.stringMatching(/^data:image\/png;base64,/), qrcode_url: `/v1/distributors/${a.id}/qrcode`,
-      poster_url: '/v1/me/poster.png', usable: true,
+      invite_code: a.invite_code,
+      invite_url: `http://fenxiao.test/i/${a.invite_code}`,
+      qr_data_url: expect.stringMatching(/^data:image\/png;base64,/),
+      qrcode_url: `/v1/distributors/${a.id}/qrcode`,
+      poster_url: '/v1/me/poster.png',
+      usable: true,
     });
     const qr = Buffer.from(invite.data.qr_data_url.split(',')[1], 'base64');
     expect(pngSize(qr).width).toBe(400);
@@ -296,7 +337,7 @@ describe('/v1/me isolation', () => {
 });
 
 describe('invite poster', () => {
-  it('is a 750×1334 PNG with the name, escaped, and the merchant\'s background when uploaded', async () => {
+  it("is a 750×1334 PNG with the name, escaped, and the merchant's background when uploaded", async () => {
     const tenant = await tenantWithSecret('Poster & Co <商城>');
     await distributor(tenant.key, { external_id: 'poster-1', name: '<img src=x onerror=alert(1)> & 王\u0001小明 ]]>' });
     const s = await tokenSession(tenant, 'poster-1');
@@ -313,9 +354,19 @@ describe('invite poster', () => {
 
     // A background: a PNG as the raw body; a text file is refused by its bytes.
     const bg = await QRCode.toBuffer('background', { width: 750, color: { dark: '#225588', light: '#ffeecc' } });
-    const bad = await t.app.inject({ method: 'PUT', url: '/v1/portal/poster-background', headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'image/png' }, payload: Buffer.from('not a png at all') });
+    const bad = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/portal/poster-background',
+      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'image/png' },
+      payload: Buffer.from('not a png at all'),
+    });
     expect(bad.statusCode).toBe(415);
-    const put = await t.app.inject({ method: 'PUT', url: '/v1/portal/poster-background', headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'image/png' }, payload: bg });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/portal/poster-background',
+      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'image/png' },
+      payload: bg,
+    });
     expect(put.statusCode, put.body).toBe(200);
     expect(JSON.parse(put.body).poster_background).toMatchObject({ configured: true, content_type: 'image/png' });
     const got = await t.app.inject({ method: 'GET', url: '/v1/portal/poster-background', headers: { authorization: `Bearer ${tenant.key}` } });
@@ -327,8 +378,17 @@ describe('invite poster', () => {
 
     // Multipart works too, and replaces the stored file; DELETE goes back to the built-in design.
     const boundary = '----fenxiao-bg';
-    const body = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bg.png"\r\nContent-Type: image/png\r\n\r\n`), bg, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-    const multi = await t.app.inject({ method: 'PUT', url: '/v1/portal/poster-background', headers: { authorization: `Bearer ${tenant.key}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bg.png"\r\nContent-Type: image/png\r\n\r\n`),
+      bg,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const multi = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/portal/poster-background',
+      headers: { authorization: `Bearer ${tenant.key}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: body,
+    });
     expect(multi.statusCode, multi.body).toBe(200);
     const files = fs.readdirSync(path.join(t.dataDir, 'files', tenant.id, 'portal'));
     expect(files).toHaveLength(1);
@@ -347,7 +407,12 @@ describe('invite poster', () => {
     const poster = await t.call('GET', '/v1/me/poster.png', { token: s });
     expect(poster.statusCode).toBe(409);
     expect((await t.call('GET', '/v1/me/invite', { token: s })).data.usable).toBe(false);
-    const up = await t.app.inject({ method: 'PUT', url: '/v1/portal/poster-background', headers: { authorization: `Bearer ${s}`, 'content-type': 'image/png' }, payload: Buffer.alloc(10) });
+    const up = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/portal/poster-background',
+      headers: { authorization: `Bearer ${s}`, 'content-type': 'image/png' },
+      payload: Buffer.alloc(10),
+    });
     expect(up.statusCode).toBe(403);
   });
 
@@ -356,7 +421,13 @@ describe('invite poster', () => {
     expect(fitText('王小明', 13)).toBe('王小明');
     expect(fitText('一二三四五六七八九十一二三四五', 13)).toBe('一二三四五六七八九十一二…');
     expect(fitText('x'.repeat(40), 13)).toBe('x'.repeat(20) + '…');
-    const svg = posterSvg({ distributorName: '<script>x</script>', tenantName: 'A & B', inviteCode: 'ABCD2345', inviteUrl: 'http://x/i/ABCD2345', lang: 'zh-CN' });
+    const svg = posterSvg({
+      distributorName: '<script>x</script>',
+      tenantName: 'A & B',
+      inviteCode: 'ABCD2345',
+      inviteUrl: 'http://x/i/ABCD2345',
+      lang: 'zh-CN',
+    });
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&lt;script&gt;x&lt;/script&gt;');
     expect(svg).toContain('A &amp; B');
@@ -377,11 +448,26 @@ describe('portal application', () => {
   it('applies with an invite code, logs in, and the phone logs in afterwards', async () => {
     const tenant = await t.tenant('Apply 商城');
     const a = await distributor(tenant.key, { external_id: 'ap-ref', name: 'Referrer' });
-    const res = await applyInPortal(t, { tenant_id: tenant.id, name: '新人', phone: '13600004444', password: 'apply password', referrer_code: a.invite_code.toLowerCase(), profile: { wechat: 'newbie' }, consent: true });
+    const res = await applyInPortal(t, {
+      tenant_id: tenant.id,
+      name: '新人',
+      phone: '13600004444',
+      password: 'apply password',
+      referrer_code: a.invite_code.toLowerCase(),
+      profile: { wechat: 'newbie' },
+      consent: true,
+    });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.data).toMatchObject({ token: expect.stringMatching(/^fxs_/), tenant_id: tenant.id, status: 'active' });
     const me = await t.call('GET', '/v1/me', { token: res.data.token });
-    expect(me.data).toMatchObject({ name: '新人', referrer_id: a.id, phone: '136****4444', source: 'application', has_password: true, tenant_name: 'Apply 商城' });
+    expect(me.data).toMatchObject({
+      name: '新人',
+      referrer_id: a.id,
+      phone: '136****4444',
+      source: 'application',
+      has_password: true,
+      tenant_name: 'Apply 商城',
+    });
     expect(me.data.external_id).toMatch(/^portal-/);
     const admin = await t.call('GET', `/v1/distributors/${me.data.id}`, { token: tenant.key });
     expect(admin.data.referrer_id).toBe(a.id);
@@ -396,7 +482,9 @@ describe('portal application', () => {
     const again = await applyInPortal(t, { tenant_id: tenant.id, name: 'Dup', phone: '136 0000 4444', password: 'apply password', consent: true });
     expect(again.statusCode).toBe(409);
     // The form takes no merchant user id (test/security/portal-apply.test.ts).
-    const withId = await t.call('POST', '/v1/portal/apply', { body: { tenant_id: tenant.id, external_id: 'merchant-user-9', name: 'Known', phone: '13600005555', password: 'apply password', consent: true } });
+    const withId = await t.call('POST', '/v1/portal/apply', {
+      body: { tenant_id: tenant.id, external_id: 'merchant-user-9', name: 'Known', phone: '13600005555', password: 'apply password', consent: true },
+    });
     expect(withId.statusCode).toBe(400);
   });
 
@@ -415,8 +503,14 @@ describe('portal application', () => {
     const tenant = await t.tenant();
     const base = { tenant_id: tenant.id, name: 'Bad', phone: '13600007777', password: 'apply password', consent: true };
     for (const body of [
-      { ...base, consent: false }, { ...base, consent: undefined }, { ...base, extra: 1 }, { ...base, phone: 'call me' },
-      { ...base, password: 'short' }, { ...base, name: '' }, { ...base, profile: { colour: 'red' } }, { ...base, external_id: '' },
+      { ...base, consent: false },
+      { ...base, consent: undefined },
+      { ...base, extra: 1 },
+      { ...base, phone: 'call me' },
+      { ...base, password: 'short' },
+      { ...base, name: '' },
+      { ...base, profile: { colour: 'red' } },
+      { ...base, external_id: '' },
     ]) {
       const res = await t.call('POST', '/v1/portal/apply', { body });
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
@@ -426,11 +520,12 @@ describe('portal application', () => {
     expect((await t.call('GET', '/v1/distributors', { token: tenant.key })).data.items).toEqual([]);
   });
 
-  it('counts the caller\'s IP against the registration limit', async () => {
+  it("counts the caller's IP against the registration limit", async () => {
     const tenant = await t.tenant();
     await t.call('PUT', '/v1/program', { token: tenant.key, body: { anti_cheat: { registration: { per_ip: { limit: 2, window_seconds: 3600 } } } } });
     // Counted when the distributor is made (the code's step), from the address that applied.
-    const apply = (i: number, ip: string) => applyInPortal(t, { tenant_id: tenant.id, name: `IP ${i}`, phone: `1350000000${i}`, password: 'apply password', consent: true }, { ip });
+    const apply = (i: number, ip: string) =>
+      applyInPortal(t, { tenant_id: tenant.id, name: `IP ${i}`, phone: `1350000000${i}`, password: 'apply password', consent: true }, { ip });
     expect((await apply(1, '203.0.113.7')).statusCode).toBe(201);
     expect((await apply(2, '203.0.113.7')).statusCode).toBe(201);
     const third = await apply(3, '203.0.113.7');

@@ -32,7 +32,15 @@ async function open(migrate: boolean): Promise<Database> {
   return database;
 }
 
-interface Made { tenantId: string; ids: string[]; amounts: Map<string, number>; fees: Map<string, number>; withdrawn: number; feeIncome: number; clearing: number }
+interface Made {
+  tenantId: string;
+  ids: string[];
+  amounts: Map<string, number>;
+  fees: Map<string, number>;
+  withdrawn: number;
+  feeIncome: number;
+  clearing: number;
+}
 let made: Made;
 
 beforeAll(async () => {
@@ -41,13 +49,24 @@ beforeAll(async () => {
   try {
     const s = await smallTenant(t, 200_000, '命令行商户');
     const ws = [
-      await s.withdraw(10_000, 'paid'), await s.withdraw(20_000, 'paid'), await s.withdraw(5_000, 'failed'),
-      await s.withdraw(7_000, 'approved'), await s.withdraw(3_000, 'rejected'), await s.withdraw(1_000, 'pending_review'),
+      await s.withdraw(10_000, 'paid'),
+      await s.withdraw(20_000, 'paid'),
+      await s.withdraw(5_000, 'failed'),
+      await s.withdraw(7_000, 'approved'),
+      await s.withdraw(3_000, 'rejected'),
+      await s.withdraw(1_000, 'pending_review'),
     ];
-    const rows = await database.db.selectFrom('withdrawals').select(['id', 'amount_fen', 'fee_fen']).where('tenant_id', '=', s.tenantId).orderBy('id').execute();
+    const rows = await database.db
+      .selectFrom('withdrawals')
+      .select(['id', 'amount_fen', 'fee_fen'])
+      .where('tenant_id', '=', s.tenantId)
+      .orderBy('id')
+      .execute();
     made = {
-      tenantId: s.tenantId, ids: ws.map((w) => w.id),
-      amounts: new Map(rows.map((r) => [r.id, r.amount_fen])), fees: new Map(rows.map((r) => [r.id, r.fee_fen])),
+      tenantId: s.tenantId,
+      ids: ws.map((w) => w.id),
+      amounts: new Map(rows.map((r) => [r.id, r.amount_fen])),
+      fees: new Map(rows.map((r) => [r.id, r.fee_fen])),
       withdrawn: await postingsOf(database.db, s.tenantId, 'withdrawn'),
       feeIncome: await postingsOf(database.db, s.tenantId, 'fee_income'),
       clearing: await postingsOf(database.db, s.tenantId, 'payout_clearing'),
@@ -77,7 +96,7 @@ describe('fenxiao export', () => {
     expect(Number(yuanTextToFen(total[7]!))).toBe([...made.fees.values()].reduce((a, b) => a + b, 0));
   });
 
-  it.skipIf(WITHOUT_LIBREOFFICE)('writes reconciliation as .xlsx in English; LibreOffice reads back the ledger\'s totals', { timeout: 300_000 }, async () => {
+  it.skipIf(WITHOUT_LIBREOFFICE)("writes reconciliation as .xlsx in English; LibreOffice reads back the ledger's totals", { timeout: 300_000 }, async () => {
     const r = await runCli(['export', 'reconciliation', '--tenant', made.tenantId, '--format', 'xlsx', '--lang', 'en', '--out', out('r.xlsx')], env);
     expect(r.code, r.stderr).toBe(0);
     const sheets = await readXlsxWithLibreOffice(out('r.xlsx'), { timeoutMs: 240_000 });
@@ -95,13 +114,23 @@ describe('fenxiao export', () => {
   });
 
   it('filters by status (repeated or comma-separated) and refuses what it cannot do', { timeout: 300_000 }, async () => {
-    const r = await runCli(['export', 'withdrawals', '--tenant', made.tenantId, '--format', 'csv', '--status', 'paid,failed', '--status', 'rejected', '--out', out('f.csv')], env);
+    const r = await runCli(
+      ['export', 'withdrawals', '--tenant', made.tenantId, '--format', 'csv', '--status', 'paid,failed', '--status', 'rejected', '--out', out('f.csv')],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
-    expect(parseCsv(fs.readFileSync(out('f.csv'), 'utf8')).rows.slice(1, -1).map((x) => x[9])).toEqual(['paid', 'paid', 'failed', 'rejected']);
+    expect(
+      parseCsv(fs.readFileSync(out('f.csv'), 'utf8'))
+        .rows.slice(1, -1)
+        .map((x) => x[9]),
+    ).toEqual(['paid', 'paid', 'failed', 'rejected']);
     for (const [args, message] of [
       [['export', 'payouts', '--tenant', made.tenantId, '--format', 'csv', '--out', out('x.csv')], /unknown export "payouts"/],
       [['export', 'withdrawals', '--tenant', made.tenantId, '--format', 'pdf', '--out', out('x.pdf')], /format/],
-      [['export', 'withdrawals', '--tenant', made.tenantId, '--format', 'csv', '--status', 'settled', '--out', out('x.csv')], /invalid_request: status "settled"/],
+      [
+        ['export', 'withdrawals', '--tenant', made.tenantId, '--format', 'csv', '--status', 'settled', '--out', out('x.csv')],
+        /invalid_request: status "settled"/,
+      ],
       [['reconcile', '--tenant', 'tnt_nobody'], /not_found: tenant tnt_nobody not found/],
     ] as const) {
       const bad = await runCli([...args], env);
@@ -118,7 +147,12 @@ describe('fenxiao reconcile', () => {
     const json = await runCli(['reconcile', '--tenant', made.tenantId, '--json'], env);
     expect(json.code, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout);
-    expect(report).toMatchObject({ tenant_id: made.tenantId, ok: true, mismatches: [], ledger: { payout_clearing_fen: 7_000, in_flight_fen: 7_000, fee_income_fen: made.feeIncome } });
+    expect(report).toMatchObject({
+      tenant_id: made.tenantId,
+      ok: true,
+      mismatches: [],
+      ledger: { payout_clearing_fen: 7_000, in_flight_fen: 7_000, fee_income_fen: made.feeIncome },
+    });
     expect(report.totals.overall.requested).toMatchObject({ count: 6, amount_fen: 46_000 });
     expect(report.totals.overall.paid).toMatchObject({ count: 2, amount_fen: 30_000 });
     const text = await runCli(['reconcile', '--tenant', made.tenantId], env);
@@ -129,19 +163,33 @@ describe('fenxiao reconcile', () => {
     // A fee booked past the services: fee income no longer equals the paid withdrawals' fees.
     const database = await open(false);
     try {
-      await insertJournal(database.db, made.tenantId, { kind: 'adjustment', refType: 'manual', refId: 'cli-adj', legs: [{ purpose: 'fee_income', amount: 123 }, { purpose: 'commission_expense', amount: -123 }] });
+      await insertJournal(database.db, made.tenantId, {
+        kind: 'adjustment',
+        refType: 'manual',
+        refId: 'cli-adj',
+        legs: [
+          { purpose: 'fee_income', amount: 123 },
+          { purpose: 'commission_expense', amount: -123 },
+        ],
+      });
     } finally {
       await database.close();
     }
     const broken = await runCli(['reconcile', '--tenant', made.tenantId], env);
     expect(broken.code, broken.stderr).toBe(2);
-    expect(broken.stdout).toContain(`MISMATCH fee_income_mismatch ${made.tenantId}: fee income is ${made.feeIncome + 123} fen; the paid withdrawals' fees are ${made.feeIncome} fen`);
+    expect(broken.stdout).toContain(
+      `MISMATCH fee_income_mismatch ${made.tenantId}: fee income is ${made.feeIncome + 123} fen; the paid withdrawals' fees are ${made.feeIncome} fen`,
+    );
     expect(broken.stdout.trim().split('\n').at(-1)).toBe('1 mismatch(es)');
     const verify = await runCli(['ledger', 'verify', '--tenant', made.tenantId], env);
     expect(verify.code).toBe(2);
     expect(verify.stdout).toContain(`BREAK reconciliation: fee income equals the fees of the paid withdrawals: ${made.tenantId}:`);
     const mismatches = await runCli(['export', 'mismatches', '--tenant', made.tenantId, '--format', 'csv', '--out', out('m.csv')], env);
     expect(mismatches.code, mismatches.stderr).toBe(0);
-    expect(parseCsv(fs.readFileSync(out('m.csv'), 'utf8')).rows.slice(1).map((x) => [x[0], x[1]])).toEqual([['fee_income_mismatch', made.tenantId]]);
+    expect(
+      parseCsv(fs.readFileSync(out('m.csv'), 'utf8'))
+        .rows.slice(1)
+        .map((x) => [x[0], x[1]]),
+    ).toEqual([['fee_income_mismatch', made.tenantId]]);
   });
 });

@@ -53,10 +53,20 @@ beforeAll(async () => {
   wx = await WechatPaySimulator.start({ mchId: MCH_ID, appId: WX_APP, merchantPublicKeyPem: merchant.publicKeyPem, merchantSerialNo: SERIAL, apiV3Key: APIV3 });
   const channels = createPayoutChannels({
     wechat: {
-      mchId: MCH_ID, appId: WX_APP, merchantPrivateKey: merchant.privateKeyPem, merchantSerialNo: SERIAL,
-      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }], apiV3Key: APIV3,
-      transferSceneId: '1005', transferSceneReportInfos: [{ infoType: '岗位类型', infoContent: '分销员' }, { infoType: '报酬说明', infoContent: '分销佣金' }],
-      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat', baseUrl: wx.origin, timeoutMs: 1500,
+      mchId: MCH_ID,
+      appId: WX_APP,
+      merchantPrivateKey: merchant.privateKeyPem,
+      merchantSerialNo: SERIAL,
+      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }],
+      apiV3Key: APIV3,
+      transferSceneId: '1005',
+      transferSceneReportInfos: [
+        { infoType: '岗位类型', infoContent: '分销员' },
+        { infoType: '报酬说明', infoContent: '分销佣金' },
+      ],
+      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat',
+      baseUrl: wx.origin,
+      timeoutMs: 1500,
     },
   });
   // Local noon, so the two days of withdrawals fall on two calendar days in Shanghai.
@@ -81,7 +91,12 @@ async function ok(p: Promise<{ statusCode: number; body: string; data: any }>, s
 async function buildWorld(): Promise<World> {
   const { id: tenantId, key } = await t.tenant('对账商户');
   const call = (method: string, url: string, body?: unknown, status = 200) => ok(t.call(method, url, { token: key, body }), status);
-  await call('PUT', '/v1/program', { levels: 2, freeze_days: 7, review_threshold_fen: 20_000, withdrawal: { min_fen: 100, fee_bp: 60, fixed_fee_fen: 100, auto_approve_max_fen: 0 } });
+  await call('PUT', '/v1/program', {
+    levels: 2,
+    freeze_days: 7,
+    review_threshold_fen: 20_000,
+    withdrawal: { min_fen: 100, fee_bp: 60, fixed_fee_fen: 100, auto_approve_max_fen: 0 },
+  });
   await call('PUT', '/v1/grades/default', { name: '普通', rank: 0, sales_bp: 1000, override_bp: [500, 200] });
   const A = await call('POST', '/v1/distributors', { external_id: 'dA', name: '张三' }, 201);
   const B = await call('POST', '/v1/distributors', { external_id: 'dB', name: '李四的小店（深圳）', referrer_code: A.invite_code }, 201);
@@ -89,7 +104,10 @@ async function buildWorld(): Promise<World> {
   await call('POST', '/v1/bindings', { customer_external_id: 'bc', invite_code: C.invite_code }, 201);
   await call('POST', '/v1/bindings', { customer_external_id: 'bb', invite_code: B.invite_code }, 201);
   const order = (id: string, buyer: string, items: unknown[]) => call('POST', '/v1/orders', { external_id: id, buyer_external_id: buyer, items }, 201);
-  await order('o-1', 'bc', [{ sku: 'tea', quantity: 2, unit_price_fen: 10_000, paid_fen: 19_000 }, { sku: 'cup', quantity: 1, unit_price_fen: 5_000, paid_fen: 5_000 }]);
+  await order('o-1', 'bc', [
+    { sku: 'tea', quantity: 2, unit_price_fen: 10_000, paid_fen: 19_000 },
+    { sku: 'cup', quantity: 1, unit_price_fen: 5_000, paid_fen: 5_000 },
+  ]);
   await order('o-2', 'bb', [{ sku: 'tea', quantity: 3, unit_price_fen: 100_000, paid_fen: 300_000 }]);
   await order('o-3', 'bc', [{ sku: 'cup', quantity: 1, unit_price_fen: 8_000, paid_fen: 8_000 }]);
   await order('o-4', 'bb', [{ sku: 'tea', quantity: 1, unit_price_fen: 50_000, paid_fen: 50_000 }]);
@@ -102,7 +120,12 @@ async function buildWorld(): Promise<World> {
   await call('POST', `/v1/statements/${held[0].id}/approve`);
 
   await call('POST', `/v1/distributors/${A.id}/payout-accounts`, { channel: 'wechat', openid: `o-${A.id}`, user_name: '张三' }, 201);
-  await call('POST', `/v1/distributors/${B.id}/payout-accounts`, { channel: 'bank', account_no: '6222 0202 0011 2233 445', account_name: '李四', bank_name: '招商银行' }, 201);
+  await call(
+    'POST',
+    `/v1/distributors/${B.id}/payout-accounts`,
+    { channel: 'bank', account_no: '6222 0202 0011 2233 445', account_name: '李四', bank_name: '招商银行' },
+    201,
+  );
 
   const w: Record<string, string> = {};
   const ask = async (name: string, d: { id: string }, amount: number, channel: string) => {
@@ -125,7 +148,7 @@ async function buildWorld(): Promise<World> {
   await ask('B3', B, 3_000, 'manual');
   await call('POST', `/v1/withdrawals/${w.B3}/reject`, { reason: '身份核验未通过' });
   await approve(await ask('C1', C, 1_000, 'manual'));
-  await call('POST', `/v1/withdrawals/${w.C1}/complete`, { reference: '=cmd|\' /C calc\'!A0' });
+  await call('POST', `/v1/withdrawals/${w.C1}/complete`, { reference: "=cmd|' /C calc'!A0" });
   wx.behave('*', { outcome: 'processing' });
   expect(await t.services.withdrawals.work((await approve(await ask('A3', A, 2_000, 'wechat'))).id)).toBe('processing');
   await approve(await ask('B4', B, 2_000, 'manual'));
@@ -141,7 +164,21 @@ async function buildWorld(): Promise<World> {
 const db = () => t.database.db;
 
 async function withdrawalsBySql(tenantId: string) {
-  const rows = await sql<{ id: string; distributor_id: string; external_id: string; name: string; channel: string; amount_fen: number; fee_fen: number; status: string; created_at: Date; payout_id: string | null; out_no: string | null; provider_ref: string | null; state: string | null }>`
+  const rows = await sql<{
+    id: string;
+    distributor_id: string;
+    external_id: string;
+    name: string;
+    channel: string;
+    amount_fen: number;
+    fee_fen: number;
+    status: string;
+    created_at: Date;
+    payout_id: string | null;
+    out_no: string | null;
+    provider_ref: string | null;
+    state: string | null;
+  }>`
     select w.id, w.distributor_id, d.external_id, d.name, w.channel, w.amount_fen, w.fee_fen, w.status, w.created_at,
            p.id as payout_id, p.out_no, coalesce(p.provider_ref, w.reference) as provider_ref, p.state
       from withdrawals w join distributors d on d.id = w.distributor_id left join payouts p on p.withdrawal_id = w.id
@@ -164,7 +201,9 @@ async function withdrawalsBySql(tenantId: string) {
       feeIncome: sum((l) => l.kind === 'payout_success' && l.purpose === 'fee_income'),
       returned: sum((l) => ['withdraw_reject', 'payout_fail'].includes(l.kind) && l.purpose === 'withdrawable'),
       clearing: sum((l) => l.purpose === 'payout_clearing'),
-      requestJournal: jid(['withdraw_request']), submitJournal: jid(['payout_submit']), finalJournal: jid(['payout_success', 'payout_fail', 'withdraw_reject']),
+      requestJournal: jid(['withdraw_request']),
+      submitJournal: jid(['payout_submit']),
+      finalJournal: jid(['payout_success', 'payout_fail', 'withdraw_reject']),
     };
   });
 }
@@ -202,7 +241,7 @@ async function both(kind: string, query = '', token = world.key) {
 }
 
 describe('reconciliation on a healthy tenant', () => {
-  it('is clean, and its totals by channel and status are the ledger\'s', async () => {
+  it("is clean, and its totals by channel and status are the ledger's", async () => {
     const { key, tenantId, w } = world;
     const r = await ok(t.call('GET', '/v1/reconciliation', { token: key }));
     expect(r.mismatches).toEqual([]);
@@ -230,17 +269,42 @@ describe('reconciliation on a healthy tenant', () => {
     expect(o.returned).toMatchObject({ count: 3, amount_fen: 10_000 });
     expect(r.ledger).toEqual({ payout_clearing_fen: clearing, in_flight_fen: 4_000, fee_income_fen: feeIncome, paid_fees_fen: 396 });
     const wechat = r.totals.by_channel.find((c: { channel: string }) => c.channel === 'wechat');
-    expect(wechat).toMatchObject({ requested: { count: 3, amount_fen: 10_000 }, paid: { count: 1, amount_fen: 5_000 }, failed: { count: 1, amount_fen: 3_000 }, in_flight: { count: 1, amount_fen: 2_000 }, fees_fen: 130 });
+    expect(wechat).toMatchObject({
+      requested: { count: 3, amount_fen: 10_000 },
+      paid: { count: 1, amount_fen: 5_000 },
+      failed: { count: 1, amount_fen: 3_000 },
+      in_flight: { count: 1, amount_fen: 2_000 },
+      fees_fen: 130,
+    });
     expect(r.totals.by_channel.map((c: { channel: string }) => c.channel).sort()).toEqual(['bank', 'manual', 'wechat']);
 
     const a1 = r.items.find((i: { withdrawal_id: string }) => i.withdrawal_id === w.A1);
-    expect(a1).toMatchObject({ channel: 'wechat', status: 'paid', payout_state: 'succeeded', amount_fen: 5_000, fee_fen: 130, net_fen: 4_870, paid_fen: 4_870, fee_income_fen: 130, clearing_fen: 0, mismatches: [] });
-    expect(a1.journals.map((j: { kind: string; amount_fen: number }) => [j.kind, j.amount_fen])).toEqual([['withdraw_request', 5_000], ['payout_submit', 5_000], ['payout_success', 5_000]]);
-    expect(r.items.find((i: { withdrawal_id: string }) => i.withdrawal_id === w.A3)).toMatchObject({ payout_state: 'processing', clearing_fen: 2_000, provider_state: null });
+    expect(a1).toMatchObject({
+      channel: 'wechat',
+      status: 'paid',
+      payout_state: 'succeeded',
+      amount_fen: 5_000,
+      fee_fen: 130,
+      net_fen: 4_870,
+      paid_fen: 4_870,
+      fee_income_fen: 130,
+      clearing_fen: 0,
+      mismatches: [],
+    });
+    expect(a1.journals.map((j: { kind: string; amount_fen: number }) => [j.kind, j.amount_fen])).toEqual([
+      ['withdraw_request', 5_000],
+      ['payout_submit', 5_000],
+      ['payout_success', 5_000],
+    ]);
+    expect(r.items.find((i: { withdrawal_id: string }) => i.withdrawal_id === w.A3)).toMatchObject({
+      payout_state: 'processing',
+      clearing_fen: 2_000,
+      provider_state: null,
+    });
     expect((await ok(t.call('GET', '/v1/ledger/verify', { token: key }))).breaks).toEqual([]);
   });
 
-  it('pages its withdrawals while totals and mismatches cover the whole period; the period is by request day in the tenant\'s zone', async () => {
+  it("pages its withdrawals while totals and mismatches cover the whole period; the period is by request day in the tenant's zone", async () => {
     const { key, w, day2 } = world;
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -276,13 +340,26 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('exports read back with LibreOffice equal t
     expect([...got.xlsx.keys()].sort()).toEqual(['提现台账', '说明'].sort());
     const x = table(got.xlsx.get('提现台账')!, true);
     const c = table(got.csv.rows, true);
-    expect(x.header.slice(0, 9)).toEqual(['提现单号', '分销员ID', '分销员编号', '分销员', '渠道', '收款账户（脱敏）', '提现金额（元）', '手续费（元）', '实付金额（元）']);
+    expect(x.header.slice(0, 9)).toEqual([
+      '提现单号',
+      '分销员ID',
+      '分销员编号',
+      '分销员',
+      '渠道',
+      '收款账户（脱敏）',
+      '提现金额（元）',
+      '手续费（元）',
+      '实付金额（元）',
+    ]);
     expect(c.header).toEqual(x.header);
     const truth = await withdrawalsBySql(tenantId);
     expect(x.data.map((r) => r[0])).toEqual(truth.map((r) => r.id));
     expect(c.data.map((r) => r[0])).toEqual(truth.map((r) => r.id));
     for (const r of truth) {
-      for (const [t2, text] of [[x, xlsxText], [c, guardFormula]] as const) {
+      for (const [t2, text] of [
+        [x, xlsxText],
+        [c, guardFormula],
+      ] as const) {
         const row = t2.byId.get(r.id)!;
         expect(t2.at(row, '分销员编号')).toBe(r.external_id);
         expect(t2.at(row, '分销员')).toBe(text(r.name));
@@ -325,23 +402,52 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('exports read back with LibreOffice equal t
     const got = await both('commissions');
     const x = table(got.xlsx.get('佣金明细')!, true);
     const c = table(got.csv.rows, true);
-    const truth = (await sql<{ id: string; order: string; sku: string | null; beneficiary: string; level: number; kind: string; base_fen: number; rate_kind: string; rate_bp: number; amount_fen: number; status: string; rule_version: number; rate_source: string; statement_id: string | null; created_at: Date; settled_at: Date | null }>`
+    const truth = (
+      await sql<{
+        id: string;
+        order: string;
+        sku: string | null;
+        beneficiary: string;
+        level: number;
+        kind: string;
+        base_fen: number;
+        rate_kind: string;
+        rate_bp: number;
+        amount_fen: number;
+        status: string;
+        rule_version: number;
+        rate_source: string;
+        statement_id: string | null;
+        created_at: Date;
+        settled_at: Date | null;
+      }>`
       select c.id, o.external_id as order, i.sku, d.external_id as beneficiary, c.level, c.kind, c.base_fen, c.rate_kind, c.rate_bp, c.amount_fen,
              c.status, c.rule_version, c.rate_source, c.statement_id, c.created_at, c.settled_at
         from commissions c join orders o on o.id = c.order_id join distributors d on d.id = c.beneficiary_id left join order_items i on i.id = c.order_item_id
-       where c.tenant_id = ${tenantId} order by c.id`.execute(db())).rows;
+       where c.tenant_id = ${tenantId} order by c.id`.execute(db())
+    ).rows;
     expect(truth.some((l) => l.kind === 'clawback')).toBe(true);
     expect(truth.some((l) => l.status === 'pending')).toBe(true);
     for (const tbl of [x, c]) {
       expect(tbl.data.map((r) => r[0])).toEqual(truth.map((l) => l.id));
       for (const l of truth) {
         const row = tbl.byId.get(l.id)!;
-        expect([tbl.at(row, '订单号'), tbl.at(row, 'SKU'), tbl.at(row, '受益人编号'), tbl.at(row, '层级'), tbl.at(row, '类型'), tbl.at(row, '状态')])
-          .toEqual([l.order, l.sku ?? '', l.beneficiary, String(l.level), l.kind, l.status]);
+        expect([tbl.at(row, '订单号'), tbl.at(row, 'SKU'), tbl.at(row, '受益人编号'), tbl.at(row, '层级'), tbl.at(row, '类型'), tbl.at(row, '状态')]).toEqual([
+          l.order,
+          l.sku ?? '',
+          l.beneficiary,
+          String(l.level),
+          l.kind,
+          l.status,
+        ]);
         expect(fen(tbl.at(row, '计佣基数（元）'))).toBe(l.base_fen);
         expect(fen(tbl.at(row, '佣金（元）'))).toBe(l.amount_fen);
         if (l.rate_kind === 'percent') expect(Number(percentTextToBp(tbl.at(row, '比例')))).toBe(l.rate_bp);
-        expect([tbl.at(row, '规则版本'), tbl.at(row, '比例来源'), tbl.at(row, '结算单号')]).toEqual([String(l.rule_version), l.rate_source, l.statement_id ?? '']);
+        expect([tbl.at(row, '规则版本'), tbl.at(row, '比例来源'), tbl.at(row, '结算单号')]).toEqual([
+          String(l.rule_version),
+          l.rate_source,
+          l.statement_id ?? '',
+        ]);
         expect([tbl.at(row, '产生时间'), tbl.at(row, '结算时间')]).toEqual([shanghai(l.created_at), shanghai(l.settled_at)]);
       }
       const total = fen(tbl.at(tbl.totals!, '佣金（元）'));
@@ -361,21 +467,30 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('exports read back with LibreOffice equal t
     const got = await both('statements');
     const x = table(got.xlsx.get('结算单')!, true);
     const c = table(got.csv.rows, true);
-    const truth = (await sql<{ id: string; distributor_id: string; status: string; amount_fen: number; line_count: number; journal: string | null; credited: number }>`
+    const truth = (
+      await sql<{ id: string; distributor_id: string; status: string; amount_fen: number; line_count: number; journal: string | null; credited: number }>`
       select s.id, s.distributor_id, s.status, s.amount_fen, s.line_count,
              (select je.id from journal_entries je where je.ref_type = 'statement' and je.ref_id = s.id) as journal,
              (select coalesce(sum(x.amount), 0)::bigint from journal_entries je join postings x on x.journal_id = je.id join accounts a on a.id = x.account_id
                where je.ref_type = 'statement' and je.ref_id = s.id and a.purpose = 'withdrawable') as credited
-        from statements s where s.tenant_id = ${tenantId} order by s.id`.execute(db())).rows;
+        from statements s where s.tenant_id = ${tenantId} order by s.id`.execute(db())
+    ).rows;
     expect(truth).toHaveLength(3);
-    const settledByJournals = (await sql<{ s: number }>`
+    const settledByJournals = (
+      await sql<{ s: number }>`
       select coalesce(sum(x.amount), 0)::bigint as s from journal_entries je join postings x on x.journal_id = je.id join accounts a on a.id = x.account_id
-       where je.tenant_id = ${tenantId} and je.kind = 'settle' and a.purpose = 'withdrawable'`.execute(db())).rows[0]!.s;
+       where je.tenant_id = ${tenantId} and je.kind = 'settle' and a.purpose = 'withdrawable'`.execute(db())
+    ).rows[0]!.s;
     for (const tbl of [x, c]) {
       expect(tbl.data.map((r) => r[0])).toEqual(truth.map((s) => s.id));
       for (const s of truth) {
         const row = tbl.byId.get(s.id)!;
-        expect([tbl.at(row, '分销员ID'), tbl.at(row, '状态'), tbl.at(row, '佣金笔数'), tbl.at(row, '结算凭证')]).toEqual([s.distributor_id, s.status, String(s.line_count), s.journal ?? '']);
+        expect([tbl.at(row, '分销员ID'), tbl.at(row, '状态'), tbl.at(row, '佣金笔数'), tbl.at(row, '结算凭证')]).toEqual([
+          s.distributor_id,
+          s.status,
+          String(s.line_count),
+          s.journal ?? '',
+        ]);
         expect(fen(tbl.at(row, '结算金额（元）'))).toBe(s.amount_fen);
         expect(fen(tbl.at(row, '入可提现（元）'))).toBe(s.credited);
       }
@@ -385,7 +500,7 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('exports read back with LibreOffice equal t
     }
   });
 
-  it('reconciliation: each withdrawal with what its journals moved; the columns add up to the merchant\'s accounts', { timeout: 300_000 }, async () => {
+  it("reconciliation: each withdrawal with what its journals moved; the columns add up to the merchant's accounts", { timeout: 300_000 }, async () => {
     const { tenantId } = world;
     const got = await both('reconciliation');
     const x = table(got.xlsx.get('提现对账')!, true);
@@ -418,10 +533,13 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('exports read back with LibreOffice equal t
 });
 
 /** The ids of a CSV export's data rows. */
-const ids = (text: string) => parseCsv(text).rows.slice(1).map((r) => r[0]!).filter((id) => /^(wd|cm|stm)_/.test(id));
+const ids = (text: string) =>
+  parseCsv(text)
+    .rows.slice(1)
+    .map((r) => r[0]!)
+    .filter((id) => /^(wd|cm|stm)_/.test(id));
 
 describe('export filters, language and background jobs', () => {
-
   it('filters by status, channel, distributor and period; refuses what does not fit the export', async () => {
     const { key, w, dist, day2 } = world;
     const get = async (url: string) => {
@@ -437,13 +555,19 @@ describe('export filters, language and background jobs', () => {
     const pending = await get('/v1/exports/commissions.csv?status=pending');
     const o4 = (await ok(t.call('GET', '/v1/orders/o-4', { token: key }))).commissions.map((l: { id: string }) => l.id);
     expect(pending).toEqual([...o4].sort());
-    const settledOfC = (await t.database.db.selectFrom('commissions').select('id').where('beneficiary_id', '=', dist.C.id).where('status', '=', 'settled').orderBy('id').execute()).map((r) => r.id);
+    const settledOfC = (
+      await t.database.db.selectFrom('commissions').select('id').where('beneficiary_id', '=', dist.C.id).where('status', '=', 'settled').orderBy('id').execute()
+    ).map((r) => r.id);
     expect(settledOfC.length).toBeGreaterThan(2);
     expect(await get(`/v1/exports/commissions.csv?distributor_id=${dist.C.id}&status=settled`)).toEqual(settledOfC);
     expect(await get(`/v1/exports/statements.csv?distributor_id=${dist.B.id}&status=approved`)).toHaveLength(1);
     for (const url of [
-      '/v1/exports/withdrawals.csv?status=settled', '/v1/exports/reconciliation.csv?status=paid', '/v1/exports/statements.csv?channel=wechat',
-      `/v1/exports/withdrawals.csv?from=${day2}&to=${world.day1}`, '/v1/exports/withdrawals.csv?lang=fr', '/v1/exports/commissions.csv?from=soon',
+      '/v1/exports/withdrawals.csv?status=settled',
+      '/v1/exports/reconciliation.csv?status=paid',
+      '/v1/exports/statements.csv?channel=wechat',
+      `/v1/exports/withdrawals.csv?from=${day2}&to=${world.day1}`,
+      '/v1/exports/withdrawals.csv?lang=fr',
+      '/v1/exports/commissions.csv?from=soon',
     ]) {
       const r = await download(t, url, key);
       expect(r.status, url).toBe(400);
@@ -455,7 +579,17 @@ describe('export filters, language and background jobs', () => {
   it('headers in English with lang=en', async () => {
     const r = await download(t, '/v1/exports/withdrawals.csv?lang=en', world.key);
     const rows = parseCsv(r.text).rows;
-    expect(rows[0]!.slice(0, 9)).toEqual(['Withdrawal', 'Distributor ID', 'Distributor external ID', 'Distributor', 'Channel', 'Payee account (masked)', 'Amount (CNY)', 'Fee (CNY)', 'Net paid out (CNY)']);
+    expect(rows[0]!.slice(0, 9)).toEqual([
+      'Withdrawal',
+      'Distributor ID',
+      'Distributor external ID',
+      'Distributor',
+      'Channel',
+      'Payee account (masked)',
+      'Amount (CNY)',
+      'Fee (CNY)',
+      'Net paid out (CNY)',
+    ]);
     expect(rows.at(-1)![0]).toBe('Total');
     expect(String(r.headers['content-disposition'])).toContain('Withdrawal%20ledger.csv');
   });
@@ -468,7 +602,13 @@ describe('export filters, language and background jobs', () => {
     expect(start.data).toMatchObject({ name: 'reconciliation', format: 'csv', status: expect.stringMatching(/^(queued|running)$/) });
     await t.app.exportJobs.settled(tenantId, start.data.id);
     const job = await ok(t.call('GET', `/v1/exports/${start.data.id}`, { token: key }));
-    expect(job).toMatchObject({ status: 'done', rows_written: 9, total: 9, percent: 100, totals: { amount_fen: '30500', paid_fen: String(await postingsOf(db(), tenantId, 'withdrawn')) } });
+    expect(job).toMatchObject({
+      status: 'done',
+      rows_written: 9,
+      total: 9,
+      percent: 100,
+      totals: { amount_fen: '30500', paid_fen: String(await postingsOf(db(), tenantId, 'withdrawn')) },
+    });
     const file = await download(t, job.download_url, key);
     const direct = await download(t, `/v1/exports/reconciliation.csv?from=${world.day1}`, key);
     expect(file.text).toBe(direct.text);
@@ -482,8 +622,14 @@ describe('export filters, language and background jobs', () => {
 
 describe('one snapshot per export', () => {
   it('runs at REPEATABLE READ, read only, on either database', async () => {
-    const r = await inSnapshot(db(), async (tx) => (await sql<{ iso: string; ro: string }>`
-      select current_setting('transaction_isolation') as iso, current_setting('transaction_read_only') as ro`.execute(tx)).rows[0]);
+    const r = await inSnapshot(
+      db(),
+      async (tx) =>
+        (
+          await sql<{ iso: string; ro: string }>`
+      select current_setting('transaction_isolation') as iso, current_setting('transaction_read_only') as ro`.execute(tx)
+        ).rows[0],
+    );
     expect(r).toEqual({ iso: 'repeatable read', ro: 'on' });
   });
 
@@ -521,8 +667,14 @@ describe('who may read', () => {
     await t.app.exportJobs.settled(world.tenantId, job.id);
     const operator = await login('operator');
     for (const [method, url, body] of [
-      ['GET', '/v1/reconciliation'], ['GET', '/v1/exports/withdrawals.csv'], ['GET', '/v1/exports/commissions.xlsx'], ['GET', '/v1/exports/statements.csv'],
-      ['GET', '/v1/exports/reconciliation-mismatches.csv'], ['POST', '/v1/exports', { kind: 'statements', format: 'csv' }], ['GET', `/v1/exports/${job.id}`], ['GET', `/v1/exports/${job.id}/download`],
+      ['GET', '/v1/reconciliation'],
+      ['GET', '/v1/exports/withdrawals.csv'],
+      ['GET', '/v1/exports/commissions.xlsx'],
+      ['GET', '/v1/exports/statements.csv'],
+      ['GET', '/v1/exports/reconciliation-mismatches.csv'],
+      ['POST', '/v1/exports', { kind: 'statements', format: 'csv' }],
+      ['GET', `/v1/exports/${job.id}`],
+      ['GET', `/v1/exports/${job.id}/download`],
     ] as const) {
       const r = await t.call(method, url, { token: operator, body });
       expect(r.statusCode, `${method} ${url}`).toBe(403);
@@ -539,7 +691,7 @@ describe('who may read', () => {
     expect((await t.call('GET', '/v1/reconciliation')).statusCode).toBe(401);
   });
 
-  it('another tenant\'s reconciliation and exports hold none of our rows, and our jobs are not there for it', async () => {
+  it("another tenant's reconciliation and exports hold none of our rows, and our jobs are not there for it", async () => {
     const other = await smallTenant(t, 50_000, '别家商户');
     const theirs = await other.withdraw(2_000, 'paid');
     const ours = new Set(Object.values(world.w));

@@ -29,10 +29,20 @@ beforeAll(async () => {
   wx = await WechatPaySimulator.start({ mchId: MCH_ID, appId: WX_APP, merchantPublicKeyPem: merchant.publicKeyPem, merchantSerialNo: SERIAL, apiV3Key: APIV3 });
   const channels = createPayoutChannels({
     wechat: {
-      mchId: MCH_ID, appId: WX_APP, merchantPrivateKey: merchant.privateKeyPem, merchantSerialNo: SERIAL,
-      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }], apiV3Key: APIV3,
-      transferSceneId: '1005', transferSceneReportInfos: [{ infoType: '岗位类型', infoContent: '分销员' }, { infoType: '报酬说明', infoContent: '分销佣金' }],
-      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat', baseUrl: wx.origin, timeoutMs: 1500,
+      mchId: MCH_ID,
+      appId: WX_APP,
+      merchantPrivateKey: merchant.privateKeyPem,
+      merchantSerialNo: SERIAL,
+      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }],
+      apiV3Key: APIV3,
+      transferSceneId: '1005',
+      transferSceneReportInfos: [
+        { infoType: '岗位类型', infoContent: '分销员' },
+        { infoType: '报酬说明', infoContent: '分销佣金' },
+      ],
+      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat',
+      baseUrl: wx.origin,
+      timeoutMs: 1500,
     },
   });
   t = await startTestServer({ clock: new ManualClock(new Date()), overrides: { payoutChannels: channels, submitPayoutsInline: false } });
@@ -42,7 +52,16 @@ afterAll(async () => {
   await wx?.close();
 });
 
-interface Mismatch { code: string; subject: string; withdrawal_id: string | null; payout_id: string | null; journal_id: string | null; expected_fen: number | null; actual_fen: number | null; detail: string }
+interface Mismatch {
+  code: string;
+  subject: string;
+  withdrawal_id: string | null;
+  payout_id: string | null;
+  journal_id: string | null;
+  expected_fen: number | null;
+  actual_fen: number | null;
+  detail: string;
+}
 
 async function reconcile(key: string): Promise<{ ok: boolean; mismatches: Mismatch[]; items: { withdrawal_id: string; mismatches: string[] }[] }> {
   const res = await t.call('GET', '/v1/reconciliation', { token: key });
@@ -50,10 +69,17 @@ async function reconcile(key: string): Promise<{ ok: boolean; mismatches: Mismat
   return res.data;
 }
 const codes = (ms: Mismatch[]) => [...new Set(ms.map((m) => m.code))].sort();
-const verifyBreaks = async (key: string) => (await t.call('GET', '/v1/ledger/verify', { token: key })).data.breaks as { invariant: string; subject: string; detail: string }[];
+const verifyBreaks = async (key: string) =>
+  (await t.call('GET', '/v1/ledger/verify', { token: key })).data.breaks as { invariant: string; subject: string; detail: string }[];
 
 /** A tenant with one withdrawal in each end state, reconciled clean before anything is broken. */
-async function cleanTenant(): Promise<SmallTenant & { paid: { id: string; payout: { id: string; out_no: string } }; inFlight: { id: string; payout: { id: string; out_no: string } }; failed: { id: string; payout: { id: string; out_no: string } } }> {
+async function cleanTenant(): Promise<
+  SmallTenant & {
+    paid: { id: string; payout: { id: string; out_no: string } };
+    inFlight: { id: string; payout: { id: string; out_no: string } };
+    failed: { id: string; payout: { id: string; out_no: string } };
+  }
+> {
   const s = await smallTenant(t);
   const paid = await s.withdraw(10_000, 'paid');
   const inFlight = await s.withdraw(7_000, 'approved');
@@ -75,7 +101,11 @@ describe('each mismatch is named', () => {
     expect(r.ok).toBe(false);
     // Its fee now counts as earned, but no journal brought it to fee income.
     expect(codes(r.mismatches)).toEqual(['fee_income_mismatch', 'paid_without_payout_success', 'withdrawal_payout_status_mismatch']);
-    expect(r.mismatches.find((m) => m.code === 'paid_without_payout_success')).toMatchObject({ subject: s.inFlight.id, withdrawal_id: s.inFlight.id, payout_id: s.inFlight.payout.id });
+    expect(r.mismatches.find((m) => m.code === 'paid_without_payout_success')).toMatchObject({
+      subject: s.inFlight.id,
+      withdrawal_id: s.inFlight.id,
+      payout_id: s.inFlight.payout.id,
+    });
     expect(r.mismatches.find((m) => m.code === 'fee_income_mismatch')).toMatchObject({ expected_fen: 200 + 170, actual_fen: 200 });
     expect(r.items.find((i) => i.withdrawal_id === s.inFlight.id)!.mismatches).toEqual(['paid_without_payout_success', 'withdrawal_payout_status_mismatch']);
     expect(r.items.find((i) => i.withdrawal_id === s.paid.id)!.mismatches).toEqual([]);
@@ -86,8 +116,13 @@ describe('each mismatch is named', () => {
   it('a payout_success journal for no payout (an entry without payout)', async () => {
     const s = await cleanTenant();
     const ghost = await insertJournal(t.database.db, s.tenantId, {
-      kind: 'payout_success', refType: 'payout', refId: 'po_GHOST000000000000000000000',
-      legs: [{ purpose: 'payout_clearing', amount: 500, party: s.d.id }, { purpose: 'payout_clearing', amount: -500, party: s.d.id }],
+      kind: 'payout_success',
+      refType: 'payout',
+      refId: 'po_GHOST000000000000000000000',
+      legs: [
+        { purpose: 'payout_clearing', amount: 500, party: s.d.id },
+        { purpose: 'payout_clearing', amount: -500, party: s.d.id },
+      ],
     });
     const r = await reconcile(s.key);
     expect(r.mismatches).toEqual([expect.objectContaining({ code: 'journal_without_payout', subject: ghost, journal_id: ghost, payout_id: null })]);
@@ -106,21 +141,31 @@ describe('each mismatch is named', () => {
     expect(r.mismatches.find((x) => x.code === 'payout_without_terminal_journal')).toMatchObject({ subject: s.failed.payout.id });
   });
 
-  it('payout clearing not at zero for a finished payout, and the tenant\'s clearing not equal to the payouts in flight', async () => {
+  it("payout clearing not at zero for a finished payout, and the tenant's clearing not equal to the payouts in flight", async () => {
     const s = await cleanTenant();
     // The in-flight payout is marked failed without its journal: its 7 000 fen stay in clearing.
     await sql`update payouts set state = 'failed', finished_at = now() where id = ${s.inFlight.payout.id}`.execute(t.database.db);
     const r = await reconcile(s.key);
-    expect(codes(r.mismatches)).toEqual(['clearing_balance_mismatch', 'clearing_not_zero', 'payout_without_terminal_journal', 'withdrawal_payout_status_mismatch']);
+    expect(codes(r.mismatches)).toEqual([
+      'clearing_balance_mismatch',
+      'clearing_not_zero',
+      'payout_without_terminal_journal',
+      'withdrawal_payout_status_mismatch',
+    ]);
     expect(r.mismatches.find((m) => m.code === 'clearing_not_zero')).toMatchObject({ subject: s.inFlight.payout.id, expected_fen: 0, actual_fen: 7_000 });
     expect(r.mismatches.find((m) => m.code === 'clearing_balance_mismatch')).toMatchObject({ subject: s.tenantId, expected_fen: 0, actual_fen: 7_000 });
   });
 
-  it('an extra journal moving a finished payout\'s clearing', async () => {
+  it("an extra journal moving a finished payout's clearing", async () => {
     const s = await cleanTenant();
     const extra = await insertJournal(t.database.db, s.tenantId, {
-      kind: 'adjustment', refType: 'payout', refId: s.paid.payout.id,
-      legs: [{ purpose: 'payout_clearing', amount: 300, party: s.d.id }, { purpose: 'commission_expense', amount: -300 }],
+      kind: 'adjustment',
+      refType: 'payout',
+      refId: s.paid.payout.id,
+      legs: [
+        { purpose: 'payout_clearing', amount: 300, party: s.d.id },
+        { purpose: 'commission_expense', amount: -300 },
+      ],
     });
     const r = await reconcile(s.key);
     expect(codes(r.mismatches)).toEqual(['clearing_balance_mismatch', 'clearing_not_zero', 'journal_unexpected']);
@@ -146,25 +191,38 @@ describe('each mismatch is named', () => {
       'withdraw_request withdrawing should move 10001 fen, the journal moves 10000',
     ]);
     // 10 000 fen less a fee of 1% + 100 = 200: the request set aside 10 000, the withdrawal now says 10 001.
-    expect(r.mismatches).toContainEqual(expect.objectContaining({ expected_fen: -10_001, actual_fen: -10_000, detail: expect.stringMatching(/^withdraw_request je_\S+: withdrawable should move -10001 fen, the journal moves -10000$/) }));
+    expect(r.mismatches).toContainEqual(
+      expect.objectContaining({
+        expected_fen: -10_001,
+        actual_fen: -10_000,
+        detail: expect.stringMatching(/^withdraw_request je_\S+: withdrawable should move -10001 fen, the journal moves -10000$/),
+      }),
+    );
     expect(r.mismatches).toContainEqual(expect.objectContaining({ expected_fen: 9_801, actual_fen: 9_800, detail: expect.stringContaining('withdrawn') }));
   });
 
   it('fee income that is not the fees of the paid withdrawals', async () => {
     const s = await cleanTenant();
     await insertJournal(t.database.db, s.tenantId, {
-      kind: 'adjustment', refType: 'manual', refId: 'adj-1',
-      legs: [{ purpose: 'fee_income', amount: 100 }, { purpose: 'commission_expense', amount: -100 }],
+      kind: 'adjustment',
+      refType: 'manual',
+      refId: 'adj-1',
+      legs: [
+        { purpose: 'fee_income', amount: 100 },
+        { purpose: 'commission_expense', amount: -100 },
+      ],
     });
     const r = await reconcile(s.key);
     // The paid withdrawal's fee: 1% of 10 000 + 100.
     expect(r.mismatches).toEqual([expect.objectContaining({ code: 'fee_income_mismatch', subject: s.tenantId, expected_fen: 200, actual_fen: 300 })]);
   });
 
-  it('a finished payout that the provider\'s last word contradicts (a verified WeChat callback saying FAIL after success)', async () => {
+  it("a finished payout that the provider's last word contradicts (a verified WeChat callback saying FAIL after success)", async () => {
     const s = await smallTenant(t);
     const openid = `o-${s.d.id}`;
-    expect((await t.call('POST', `/v1/distributors/${s.d.id}/payout-accounts`, { token: s.key, body: { channel: 'wechat', openid, user_name: '王五' } })).statusCode).toBe(201);
+    expect(
+      (await t.call('POST', `/v1/distributors/${s.d.id}/payout-accounts`, { token: s.key, body: { channel: 'wechat', openid, user_name: '王五' } })).statusCode,
+    ).toBe(201);
     wx.behave('*', { outcome: 'succeed' });
     const w = (await t.call('POST', '/v1/withdrawals', { token: s.key, body: { distributor_id: s.d.id, amount_fen: 20_000, channel: 'wechat' } })).data;
     const approved = (await t.call('POST', `/v1/withdrawals/${w.id}/approve`, { token: s.key })).data;

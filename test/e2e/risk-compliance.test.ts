@@ -3,10 +3,21 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import type { ManualClock } from '../../src/core/context.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
-interface Line { id: string; beneficiary_id: string; amount_fen: number; status: string; held: boolean; kind: string }
+interface Line {
+  id: string;
+  beneficiary_id: string;
+  amount_fen: number;
+  status: string;
+  held: boolean;
+  kind: string;
+}
 
 /** A ← B, buyers bound to B; A earns 10% of each order. */
 async function setup(program: Record<string, unknown> = {}) {
@@ -17,13 +28,25 @@ async function setup(program: Record<string, unknown> = {}) {
   const b = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B', referrer_code: a.invite_code } })).data;
   for (const c of ['c1', 'c2', 'c3', 'c4']) await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: c, invite_code: b.invite_code } });
   const order = async (id: string, buyer: string, paid: number, extra: Record<string, unknown> = {}) => {
-    const res = await t.call('POST', '/v1/orders', { token: key, body: { external_id: id, buyer_external_id: buyer, items: [{ sku: 's', quantity: 1, unit_price_fen: paid, paid_fen: paid }], ...extra } });
+    const res = await t.call('POST', '/v1/orders', {
+      token: key,
+      body: { external_id: id, buyer_external_id: buyer, items: [{ sku: 's', quantity: 1, unit_price_fen: paid, paid_fen: paid }], ...extra },
+    });
     expect(res.statusCode).toBe(201);
     return res.data as { commissions: Line[] };
   };
-  const events = async (kind?: string) => (await t.call('GET', `/v1/risk-events${kind ? `?kind=${kind}` : ''}`, { token: key })).data.items as { id: string; kind: string; severity: string; status: string; subject_id: string; details: Record<string, unknown> }[];
+  const events = async (kind?: string) =>
+    (await t.call('GET', `/v1/risk-events${kind ? `?kind=${kind}` : ''}`, { token: key })).data.items as {
+      id: string;
+      kind: string;
+      severity: string;
+      status: string;
+      subject_id: string;
+      details: Record<string, unknown>;
+    }[];
   const settle = async () => (await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: t.clock.now().toISOString() } })).data;
-  const receive = (id: string) => t.call('POST', `/v1/orders/${id}/events`, { token: key, body: { type: 'received', at: new Date(t.clock.now().getTime() - 1000).toISOString() } });
+  const receive = (id: string) =>
+    t.call('POST', `/v1/orders/${id}/events`, { token: key, body: { type: 'received', at: new Date(t.clock.now().getTime() - 1000).toISOString() } });
   const verify = async () => (await t.call('GET', '/v1/ledger/verify', { token: key })).data.breaks;
   return { key, a, b, order, events, settle, receive, verify };
 }
@@ -52,11 +75,21 @@ describe('compliance guard', () => {
   it('states the program against each rule in the report', async () => {
     const { key } = await t.tenant();
     await t.call('PUT', '/v1/program', { token: key, body: { levels: 3, admission_conditions: { deposit_fen: 20000 } } });
-    await t.call('PUT', '/v1/grades/senior', { token: key, body: { name: '高级', rank: 10, sales_bp: 0, override_bp: [], upgrade: { metric: 'sales_fen', min_fen: 10_000_000 } } });
+    await t.call('PUT', '/v1/grades/senior', {
+      token: key,
+      body: { name: '高级', rank: 10, sales_bp: 0, override_bp: [], upgrade: { metric: 'sales_fen', min_fen: 10_000_000 } },
+    });
     const report = (await t.call('GET', '/v1/compliance/report', { token: key })).data;
     expect(report.compliant).toBe(true);
     const byRule = Object.fromEntries(report.rules.map((r: { rule: string }) => [r.rule, r]));
-    expect(Object.keys(byRule).sort()).toEqual(['commission_caps', 'max_levels', 'no_recruitment_rewards', 'refundable_deposits', 'rewards_from_real_sales', 'upgrades_on_sales_only']);
+    expect(Object.keys(byRule).sort()).toEqual([
+      'commission_caps',
+      'max_levels',
+      'no_recruitment_rewards',
+      'refundable_deposits',
+      'rewards_from_real_sales',
+      'upgrades_on_sales_only',
+    ]);
     expect(byRule.max_levels).toMatchObject({ status: 'compliant', setting: { levels: 3 } });
     expect(byRule.refundable_deposits).toMatchObject({ status: 'compliant', setting: { deposit_fen: 20000, deposit_refundable: true } });
     expect(byRule.upgrades_on_sales_only.setting).toEqual([{ grade: 'senior', upgrade: { metric: 'sales_fen', min_fen: 10_000_000 } }]);
@@ -79,7 +112,10 @@ describe('risk rules', () => {
     await s.settle();
     const held = (await t.call('GET', '/v1/orders/o2', { token: s.key })).data.commissions as Line[];
     expect(held.map((l) => l.status)).toEqual(['available', 'available']);
-    expect((await t.call('POST', `/v1/risk-events/${ev!.id}/release`, { token: s.key, body: { note: 'a shared office network' } })).data).toMatchObject({ status: 'released', lines: 2 });
+    expect((await t.call('POST', `/v1/risk-events/${ev!.id}/release`, { token: s.key, body: { note: 'a shared office network' } })).data).toMatchObject({
+      status: 'released',
+      lines: 2,
+    });
     await s.settle();
     expect(((await t.call('GET', '/v1/orders/o2', { token: s.key })).data.commissions as Line[]).map((l) => l.status)).toEqual(['settled', 'settled']);
     expect((await t.call('POST', `/v1/risk-events/${ev!.id}/release`, { token: s.key, body: { note: 'again' } })).statusCode).toBe(409);
@@ -122,7 +158,7 @@ describe('risk rules', () => {
     expect(await s.verify()).toEqual([]);
   });
 
-  it('a self-purchase loop (the buyer on a beneficiary\'s own registration device) is held', async () => {
+  it("a self-purchase loop (the buyer on a beneficiary's own registration device) is held", async () => {
     const s = await setup();
     const o = await s.order('loop', 'c1', 10000, { device_id: 'device-of-a' });
     expect(o.commissions.find((l) => l.beneficiary_id === s.a.id)!.held).toBe(true);
@@ -170,20 +206,30 @@ describe('risk rules', () => {
     expect(f3.commissions.find((l) => l.beneficiary_id === s.b.id)!.held).toBe(true);
     await s.receive('f3');
     await s.settle();
-    expect((await t.call('POST', '/v1/withdrawals', { token: s.key, body: { distributor_id: s.b.id, amount_fen: 100, channel: 'manual' } })).statusCode).toBe(409);
+    expect((await t.call('POST', '/v1/withdrawals', { token: s.key, body: { distributor_id: s.b.id, amount_fen: 100, channel: 'manual' } })).statusCode).toBe(
+      409,
+    );
     // An auditor may not lift it; an operator (who reviews risk) does, with a note, audited.
     const tenantId = (await t.call('GET', '/v1/tenant', { token: s.key })).data.id;
     const login = async (role: string) => {
-      expect((await t.call('POST', '/v1/admin-users', { token: s.key, body: { email: `${role}@example.com`, password: `${role}-password-1`, role } })).statusCode).toBe(201);
-      return (await t.call('POST', '/v1/auth/login', { body: { tenant_id: tenantId, email: `${role}@example.com`, password: `${role}-password-1` } })).data.token as string;
+      expect(
+        (await t.call('POST', '/v1/admin-users', { token: s.key, body: { email: `${role}@example.com`, password: `${role}-password-1`, role } })).statusCode,
+      ).toBe(201);
+      return (await t.call('POST', '/v1/auth/login', { body: { tenant_id: tenantId, email: `${role}@example.com`, password: `${role}-password-1` } })).data
+        .token as string;
     };
     expect((await t.call('POST', `/v1/distributors/${s.b.id}/risk-hold/lift`, { token: await login('auditor'), body: { note: 'x' } })).statusCode).toBe(403);
-    const lifted = await t.call('POST', `/v1/distributors/${s.b.id}/risk-hold/lift`, { token: await login('operator'), body: { note: 'account reviewed with the merchant' } });
+    const lifted = await t.call('POST', `/v1/distributors/${s.b.id}/risk-hold/lift`, {
+      token: await login('operator'),
+      body: { note: 'account reviewed with the merchant' },
+    });
     expect(lifted.data).toEqual({ distributor_id: s.b.id, risk_hold: false, lines: 1 });
     expect((await t.call('POST', `/v1/distributors/${s.b.id}/risk-hold/lift`, { token: s.key, body: { note: 'again' } })).statusCode).toBe(409);
     expect(((await t.call('GET', '/v1/orders/f3', { token: s.key })).data.commissions as Line[]).every((l) => !l.held)).toBe(true);
     await s.settle();
-    expect((await t.call('POST', '/v1/withdrawals', { token: s.key, body: { distributor_id: s.b.id, amount_fen: 100, channel: 'manual' } })).statusCode).toBe(201);
+    expect((await t.call('POST', '/v1/withdrawals', { token: s.key, body: { distributor_id: s.b.id, amount_fen: 100, channel: 'manual' } })).statusCode).toBe(
+      201,
+    );
     const audit = (await t.call('GET', `/v1/audit-log?action=distributor.risk_hold_lift&target_id=${s.b.id}`, { token: s.key })).data.items;
     expect(audit).toHaveLength(1);
     expect(await s.verify()).toEqual([]);
@@ -208,7 +254,10 @@ describe('risk rules', () => {
     const s = await setup();
     const idNumber = '11010519491231002X';
     await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'i1', name: 'I1', id_number: idNumber, consent: true } });
-    const second = await t.call('POST', '/v1/distributors', { token: s.key, body: { external_id: 'i2', name: 'I2', id_number: idNumber.toLowerCase(), consent: true } });
+    const second = await t.call('POST', '/v1/distributors', {
+      token: s.key,
+      body: { external_id: 'i2', name: 'I2', id_number: idNumber.toLowerCase(), consent: true },
+    });
     expect(second.statusCode).toBe(201);
     const [ev] = await s.events('shared_identity');
     expect(ev).toMatchObject({ subject_id: second.data.id, severity: 'flag', details: { identity: 'id_number' } });
@@ -239,7 +288,9 @@ describe('risk rules', () => {
     expect((await t.call('GET', `/v1/distributors/${s.b.id}`, { token: s.key })).data).toMatchObject({ name: s.b.name, phone: null });
     await t.call('PUT', '/v1/program', { token: s.key, body: { risk: { shared_identity: { effect: 'flag' } } } });
     expect((await t.call('PATCH', `/v1/distributors/${s.b.id}`, { token: s.key, body: { phone: '13600005678' } })).statusCode).toBe(200);
-    expect((await s.events('shared_identity')).find((e) => e.subject_id === s.b.id && e.details.identity === 'phone')).toMatchObject({ details: { shared_with: [s.a.id] } });
+    expect((await s.events('shared_identity')).find((e) => e.subject_id === s.b.id && e.details.identity === 'phone')).toMatchObject({
+      details: { shared_with: [s.a.id] },
+    });
   });
 
   it('a cap that cuts a commission is flagged', async () => {
@@ -251,7 +302,7 @@ describe('risk rules', () => {
     expect(flags[0]!.details).toMatchObject({ order: 'cap' });
   });
 
-  it('review is for risk roles only, and another tenant\'s events are not found', async () => {
+  it("review is for risk roles only, and another tenant's events are not found", async () => {
     const s = await setup({ risk: { order_ip: { limit: 1, window_seconds: 3600, effect: 'hold' } } });
     await s.order('o0', 'c1', 100, { client_ip: '198.51.100.1' });
     await s.order('o1', 'c2', 100, { client_ip: '198.51.100.1' });

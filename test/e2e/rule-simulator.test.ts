@@ -6,8 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 async function world() {
   const { key } = await t.tenant();
@@ -19,7 +23,10 @@ async function world() {
   await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer-b', invite_code: b.invite_code } });
   await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer-c', invite_code: c.invite_code } });
   const order = async (id: string, buyer: string, items: { sku: string; quantity: number; paid_fen: number }[]) => {
-    const res = await t.call('POST', '/v1/orders', { token: key, body: { external_id: id, buyer_external_id: buyer, items: items.map((i) => ({ ...i, unit_price_fen: Math.floor(i.paid_fen / i.quantity) })) } });
+    const res = await t.call('POST', '/v1/orders', {
+      token: key,
+      body: { external_id: id, buyer_external_id: buyer, items: items.map((i) => ({ ...i, unit_price_fen: Math.floor(i.paid_fen / i.quantity) })) },
+    });
     expect(res.statusCode).toBe(201);
   };
   // The article's example: A earns 10 yuan on B's 100 yuan sale; B 5 and A 2.50 on C's 50 yuan sale.
@@ -34,7 +41,7 @@ async function world() {
 }
 
 describe('rule simulator', () => {
-  it('replays today\'s rules to exactly what was credited, and a raise of level 1 to exactly its cost', async () => {
+  it("replays today's rules to exactly what was credited, and a raise of level 1 to exactly its cost", async () => {
     const w = await world();
     const same = (await w.simulate({})).data;
     // o1: A 1000. o2: B 500, A 250. o3: B floor(3001 × 10%) = 300, A floor(3001 × 5%) = 150.
@@ -50,9 +57,11 @@ describe('rule simulator', () => {
       { distributor_id: w.a.id, name: 'A', current_fen: 1400, proposed_fen: 1600, delta_fen: 200 },
       { distributor_id: w.b.id, name: 'B', current_fen: 800, proposed_fen: 960, delta_fen: 160 },
     ]);
-    expect(raised.current_rate_bp).toBe(Math.floor(2200 * 10000 / 18001));
+    expect(raised.current_rate_bp).toBe(Math.floor((2200 * 10000) / 18001));
     // Nothing was written: the orders and the rules are as they were.
-    expect((await t.call('GET', '/v1/orders/o3', { token: w.key })).data.commissions.map((l: { amount_fen: number }) => l.amount_fen).sort()).toEqual([150, 300]);
+    expect((await t.call('GET', '/v1/orders/o3', { token: w.key })).data.commissions.map((l: { amount_fen: number }) => l.amount_fen).sort()).toEqual([
+      150, 300,
+    ]);
     expect((await t.call('GET', '/v1/grades', { token: w.key })).data.items[0].override_bp).toEqual([1000, 500]);
   });
 
@@ -64,10 +73,15 @@ describe('rule simulator', () => {
     // A per-order cap of 2 yuan per beneficiary: o1 A 1000 → 200; o2 B 500 → 200, A 250 → 200; o3 B 300 → 200.
     expect((await w.simulate({ caps: { per_order_fen: 200 } })).data.delta_fen).toBe(-800 - 300 - 50 - 100);
     // Sellers at 3%: B on o1 300, C on o2 150 and o3 90.
-    expect((await w.simulate({ grades: { default: { sales_bp: 300 } } })).data.by_level[0]).toEqual({ level: 0, current_fen: 0, proposed_fen: 540, delta_fen: 540 });
+    expect((await w.simulate({ grades: { default: { sales_bp: 300 } } })).data.by_level[0]).toEqual({
+      level: 0,
+      current_fen: 0,
+      proposed_fen: 540,
+      delta_fen: 540,
+    });
   });
 
-  it('refuses more than three levels as a compliance violation, a bad period, an unknown grade; sees only its tenant\'s orders', async () => {
+  it("refuses more than three levels as a compliance violation, a bad period, an unknown grade; sees only its tenant's orders", async () => {
     const w = await world();
     const four = await w.simulate({ levels: 4 });
     expect(four.statusCode).toBe(422);
@@ -78,7 +92,10 @@ describe('rule simulator', () => {
     expect((await w.simulate({ grades: { default: { sales_bp: 20000 } } })).statusCode).toBe(400);
     expect((await w.simulate({ surprise: 1 })).statusCode).toBe(400);
     const other = await t.tenant();
-    expect((await t.call('POST', '/v1/rules/simulate', { token: other.key, body: { from: w.day, to: w.next, changes: {} } })).data).toMatchObject({ orders: 0, current_fen: 0 });
+    expect((await t.call('POST', '/v1/rules/simulate', { token: other.key, body: { from: w.day, to: w.next, changes: {} } })).data).toMatchObject({
+      orders: 0,
+      current_fen: 0,
+    });
     // The default period is the last 30 days, today included.
     expect((await w.simulate({}, {})).data).toMatchObject({ orders: 3, to: w.next });
   });

@@ -18,7 +18,9 @@ describe('settlement cycle boundaries (Asia/Shanghai, UTC+8)', () => {
   });
   it('monthly on day 1 at 02:00 local', () => {
     expect(latestBoundary({ ...base, cycle: 'monthly' }, tz, new Date('2026-03-20T00:00:00Z'))?.toISOString()).toBe('2026-02-28T18:00:00.000Z');
-    expect(latestBoundary({ ...base, cycle: 'monthly', day_of_month: 15, hour: 0 }, 'UTC', new Date('2026-03-20T00:00:00Z'))?.toISOString()).toBe('2026-03-15T00:00:00.000Z');
+    expect(latestBoundary({ ...base, cycle: 'monthly', day_of_month: 15, hour: 0 }, 'UTC', new Date('2026-03-20T00:00:00Z'))?.toISOString()).toBe(
+      '2026-03-15T00:00:00.000Z',
+    );
   });
   it('due once per boundary; manual never; threshold whenever looked at', () => {
     const daily = { ...base, cycle: 'daily' as const };
@@ -37,7 +39,9 @@ describe('the scheduler', () => {
     clock = new ManualClock('2026-03-01T00:00:00Z');
     t = await startTestServer({ clock });
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   async function setup(program: Record<string, unknown>) {
     const { id, key } = await t.tenant();
@@ -54,7 +58,10 @@ describe('the scheduler', () => {
   it('confirms receipt after auto_receive_days and settles a daily cycle once per boundary', async () => {
     const { id, key, a } = await setup({ settlement: { cycle: 'daily', hour: 2 } });
     clock.set('2026-03-01T01:00:00Z');
-    await t.call('POST', '/v1/orders', { token: key, body: { external_id: 'o', buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] } });
+    await t.call('POST', '/v1/orders', {
+      token: key,
+      body: { external_id: 'o', buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] },
+    });
     await t.call('POST', '/v1/orders/o/events', { token: key, body: { type: 'shipped', at: '2026-03-01T01:00:00Z' } });
     // Day 3 after shipping passes: the order is received automatically.
     clock.set('2026-03-04T01:00:00Z');
@@ -75,14 +82,19 @@ describe('the scheduler', () => {
     expect(mine(results, id, 'settlement')).toEqual(['done']);
     expect((await t.call('GET', `/v1/distributors/${a.id}/balance`, { token: key })).data).toMatchObject({ pending_fen: 0, withdrawable_fen: 1000 });
     const statements = (await t.call('GET', '/v1/statements', { token: key })).data.items;
-    expect(statements).toEqual([expect.objectContaining({ distributor_id: a.id, amount_fen: 1000, status: 'approved', period_end: '2026-03-05T18:00:00.000Z' })]);
+    expect(statements).toEqual([
+      expect.objectContaining({ distributor_id: a.id, amount_fen: 1000, status: 'approved', period_end: '2026-03-05T18:00:00.000Z' }),
+    ]);
   });
 
   it('a threshold cycle settles a distributor once its available commission reaches the threshold', async () => {
     const { id, key, a } = await setup({ freeze_days: 0, settlement: { cycle: 'threshold', threshold_fen: 1500 } });
     clock.set('2026-03-10T00:00:00Z');
     const buy = async (n: number) => {
-      await t.call('POST', '/v1/orders', { token: key, body: { external_id: `t${n}`, buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] } });
+      await t.call('POST', '/v1/orders', {
+        token: key,
+        body: { external_id: `t${n}`, buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] },
+      });
       await t.call('POST', `/v1/orders/t${n}/events`, { token: key, body: { type: 'received', at: '2026-03-09T00:00:00Z' } });
     };
     await buy(1);
@@ -99,7 +111,10 @@ describe('the scheduler', () => {
   it('manual programs are never settled by the scheduler', async () => {
     const { id, key, a } = await setup({ freeze_days: 0 });
     clock.set('2026-03-20T00:00:00Z');
-    await t.call('POST', '/v1/orders', { token: key, body: { external_id: 'm', buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] } });
+    await t.call('POST', '/v1/orders', {
+      token: key,
+      body: { external_id: 'm', buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] },
+    });
     await t.call('POST', '/v1/orders/m/events', { token: key, body: { type: 'received', at: '2026-03-19T00:00:00Z' } });
     const results = await t.scheduler.tick();
     expect(mine(results, id, 'settlement')).toEqual(['skipped']);
@@ -109,12 +124,21 @@ describe('the scheduler', () => {
 
 describe('database maintenance (the embedded database has no autovacuum)', () => {
   let t: TestServer;
-  beforeAll(async () => { t = await startTestServer(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it('analyzes when due and vacuums when due, as a job with an outcome; not at all without the option', async () => {
     const { createScheduler } = await import('../../src/app/scheduler.ts');
-    const lastAnalyze = async () => (await sql<{ at: Date | null }>`select greatest(last_analyze, last_autoanalyze) as at from pg_stat_user_tables where relname = 'order_items'`.execute(t.database.db)).rows[0]?.at ?? null;
+    const lastAnalyze = async () =>
+      (
+        await sql<{ at: Date | null }>`select greatest(last_analyze, last_autoanalyze) as at from pg_stat_user_tables where relname = 'order_items'`.execute(
+          t.database.db,
+        )
+      ).rows[0]?.at ?? null;
     const without = createScheduler({ services: t.services, log: t.app.log });
     expect((await without.tick()).map((r) => r.job)).not.toContain('maintenance');
 
@@ -122,7 +146,14 @@ describe('database maintenance (the embedded database has no autovacuum)', () =>
     // "no rows" for good).
     const { key } = await t.tenant();
     for (let i = 0; i < 3; i++) {
-      await t.call('POST', '/v1/orders', { token: key, body: { external_id: `m-${i}`, buyer_external_id: 'b', items: Array.from({ length: 200 }, (_, k) => ({ sku: `s${k}`, quantity: 1, unit_price_fen: 1, paid_fen: 1 })) } });
+      await t.call('POST', '/v1/orders', {
+        token: key,
+        body: {
+          external_id: `m-${i}`,
+          buyer_external_id: 'b',
+          items: Array.from({ length: 200 }, (_, k) => ({ sku: `s${k}`, quantity: 1, unit_price_fen: 1, paid_fen: 1 })),
+        },
+      });
     }
     const before = await lastAnalyze();
     const due = createScheduler({ services: t.services, log: t.app.log, maintenance: { analyzeEveryMs: 0, vacuumEveryMs: 60_000 } });

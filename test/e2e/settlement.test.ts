@@ -2,8 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 /** A tenant with A ← B, a buyer bound to B, and orders crediting A at 10%. */
 async function setup(program: Record<string, unknown> = {}) {
@@ -14,7 +18,12 @@ async function setup(program: Record<string, unknown> = {}) {
   const b = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B', referrer_code: a.invite_code } })).data;
   await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer', invite_code: b.invite_code } });
   const buy = async (id: string, paid: number, receivedAt = '2026-03-02T00:00:00Z') => {
-    const o = (await t.call('POST', '/v1/orders', { token: key, body: { external_id: id, buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: paid, paid_fen: paid }] } })).data;
+    const o = (
+      await t.call('POST', '/v1/orders', {
+        token: key,
+        body: { external_id: id, buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: paid, paid_fen: paid }] },
+      })
+    ).data;
     await t.call('POST', `/v1/orders/${id}/events`, { token: key, body: { type: 'received', at: receivedAt } });
     return o;
   };
@@ -80,14 +89,17 @@ describe('settlement', () => {
     expect(await verify()).toEqual([]);
   });
 
-  it('a rejected statement\'s lines go back to available or on hold, as the reviewer chooses', async () => {
+  it("a rejected statement's lines go back to available or on hold, as the reviewer chooses", async () => {
     const { key, buy, balance, verify } = await setup({ review_threshold_fen: 0 });
     const o = await buy('o-1', 100000);
     const st = (await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: '2026-03-10T00:00:00Z' } })).data.statements[0];
     const rej = await t.call('POST', `/v1/statements/${st.id}/reject`, { token: key, body: { reason: 'check the buyer', lines: 'hold' } });
     expect(rej.data).toMatchObject({ status: 'rejected', review_reason: 'check the buyer' });
     expect((await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: '2026-03-11T00:00:00Z' } })).data.statements).toEqual([]);
-    expect((await t.call('POST', `/v1/commissions/${o.commissions[0].id}/release`, { token: key, body: { reason: 'buyer checked' } })).data).toEqual({ id: o.commissions[0].id, held: false });
+    expect((await t.call('POST', `/v1/commissions/${o.commissions[0].id}/release`, { token: key, body: { reason: 'buyer checked' } })).data).toEqual({
+      id: o.commissions[0].id,
+      held: false,
+    });
     const again = (await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: '2026-03-12T00:00:00Z' } })).data.statements;
     expect(again).toHaveLength(1);
     expect(again[0]).toMatchObject({ status: 'pending_review', amount_fen: 10000 });
@@ -106,7 +118,8 @@ describe('settlement', () => {
     expect(await balance()).toMatchObject({ withdrawable_fen: 0, withdrawing_fen: 10000 });
     const refund = (await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', refund_fen: 40000 } })).data;
     expect(refund.commissions.map((l: { amount_fen: number; status: string; kind: string }) => [l.kind, l.amount_fen, l.status])).toEqual([
-      ['commission', 10000, 'settled'], ['clawback', -4000, 'settled'],
+      ['commission', 10000, 'settled'],
+      ['clawback', -4000, 'settled'],
     ]);
     expect((await balance()).withdrawable_fen).toBe(-4000);
     const tooMuch = await t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: a.id, amount_fen: 100, channel: 'manual' } });
@@ -199,18 +212,31 @@ describe('withdrawals (manual channel)', () => {
     expect(over.statusCode).toBe(422);
     expect(over.data.error.code).toBe('limit_exceeded');
     expect((await t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: a.id, amount_fen: 4000, channel: 'manual' } })).statusCode).toBe(201);
-    expect((await t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: a.id, amount_fen: 100, channel: 'manual' } })).data.error.code).toBe('limit_exceeded');
+    expect((await t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: a.id, amount_fen: 100, channel: 'manual' } })).data.error.code).toBe(
+      'limit_exceeded',
+    );
   });
 
   it('another tenant cannot see or act on a withdrawal; a bad body is 400', async () => {
     const { key, a } = await funded();
     const other = await t.tenant();
     const w = (await t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: a.id, amount_fen: 1000, channel: 'manual' } })).data;
-    for (const [m, u, b] of [['GET', `/v1/withdrawals/${w.id}`], ['POST', `/v1/withdrawals/${w.id}/approve`], ['POST', `/v1/withdrawals/${w.id}/reject`, { reason: 'x' }]] as const) {
+    for (const [m, u, b] of [
+      ['GET', `/v1/withdrawals/${w.id}`],
+      ['POST', `/v1/withdrawals/${w.id}/approve`],
+      ['POST', `/v1/withdrawals/${w.id}/reject`, { reason: 'x' }],
+    ] as const) {
       expect((await t.call(m, u, { token: other.key, body: b })).statusCode).toBe(404);
     }
-    expect((await t.call('POST', '/v1/withdrawals', { token: other.key, body: { distributor_id: a.id, amount_fen: 1000, channel: 'manual' } })).statusCode).toBe(404);
-    for (const body of [{ distributor_id: a.id, amount_fen: '1000', channel: 'manual' }, { distributor_id: a.id, amount_fen: 1000, channel: 'cash' }, { distributor_id: a.id, amount_fen: -5, channel: 'manual' }, { distributor_id: a.id, amount_fen: 1000, channel: 'manual', x: 1 }]) {
+    expect(
+      (await t.call('POST', '/v1/withdrawals', { token: other.key, body: { distributor_id: a.id, amount_fen: 1000, channel: 'manual' } })).statusCode,
+    ).toBe(404);
+    for (const body of [
+      { distributor_id: a.id, amount_fen: '1000', channel: 'manual' },
+      { distributor_id: a.id, amount_fen: 1000, channel: 'cash' },
+      { distributor_id: a.id, amount_fen: -5, channel: 'manual' },
+      { distributor_id: a.id, amount_fen: 1000, channel: 'manual', x: 1 },
+    ]) {
       expect((await t.call('POST', '/v1/withdrawals', { token: key, body })).statusCode).toBe(400);
     }
   });

@@ -1,17 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import {
-  SHOPIFY_CUSTOMER_ID, SHOPIFY_ORDER_ID, genericSignature, postWebhook, sendGeneric, sendShopify, sendWoo,
-  shopifyAmountRefund, shopifyExpectedOrder, shopifyFulfilled, shopifyLineRefund, shopifyPaidOrder, shopifySignature, wooExpectedOrder, wooOrder, wooSignature,
+  SHOPIFY_CUSTOMER_ID,
+  SHOPIFY_ORDER_ID,
+  genericSignature,
+  postWebhook,
+  sendGeneric,
+  sendShopify,
+  sendWoo,
+  shopifyAmountRefund,
+  shopifyExpectedOrder,
+  shopifyFulfilled,
+  shopifyLineRefund,
+  shopifyPaidOrder,
+  shopifySignature,
+  wooExpectedOrder,
+  wooOrder,
+  wooSignature,
 } from '../support/webhooks.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
 import { ManualClock } from '../../src/core/context.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
-interface Merchant { tenantId: string; key: string; a: { id: string; invite_code: string }; b: { id: string; invite_code: string }; names: Map<string, string> }
+interface Merchant {
+  tenantId: string;
+  key: string;
+  a: { id: string; invite_code: string };
+  b: { id: string; invite_code: string };
+  names: Map<string, string>;
+}
 
 /**
  * A merchant with two levels (B sells at 10%, A above it earns 5%), a fixed 2 yuan per mug for
@@ -19,13 +43,24 @@ interface Merchant { tenantId: string; key: string; a: { id: string; invite_code
  */
 async function merchant(): Promise<Merchant> {
   const { id: tenantId, key } = await t.tenant('网店');
-  const ok = (r: { statusCode: number; body: string }) => { if (r.statusCode >= 300) throw new Error(`${r.statusCode} ${r.body}`); };
+  const ok = (r: { statusCode: number; body: string }) => {
+    if (r.statusCode >= 300) throw new Error(`${r.statusCode} ${r.body}`);
+  };
   ok(await t.call('PUT', '/v1/program', { token: key, body: { levels: 2, freeze_days: 0 } }));
   ok(await t.call('PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: 1000, override_bp: [500] } }));
   ok(await t.call('PUT', '/v1/sku-rules/MUG-01', { token: key, body: { rates: { '0': { kind: 'fixed', fen: 200 } } } }));
   const a = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'A', name: 'A' } })).data;
   const b = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B', referrer_code: a.invite_code } })).data;
-  return { tenantId, key, a, b, names: new Map([[a.id, 'A'], [b.id, 'B']]) };
+  return {
+    tenantId,
+    key,
+    a,
+    b,
+    names: new Map([
+      [a.id, 'A'],
+      [b.id, 'B'],
+    ]),
+  };
 }
 
 async function secret(m: Merchant, format: string, given?: string): Promise<string> {
@@ -38,9 +73,15 @@ async function secret(m: Merchant, format: string, given?: string): Promise<stri
 async function lines(m: Merchant, externalId: string) {
   const o = (await t.call('GET', `/v1/orders/${encodeURIComponent(externalId)}`, { token: m.key })).data;
   return {
-    status: o.status, paid_fen: o.paid_fen, refunded_fen: o.refunded_fen, shipping_fen: o.shipping_fen, tax_fen: o.tax_fen,
+    status: o.status,
+    paid_fen: o.paid_fen,
+    refunded_fen: o.refunded_fen,
+    shipping_fen: o.shipping_fen,
+    tax_fen: o.tax_fen,
     items: o.items.map((i: any) => [i.sku, i.quantity, i.unit_price_fen, i.paid_fen, i.refunded_fen, i.refunded_quantity]),
-    commissions: o.commissions.map((c: any) => [m.names.get(c.beneficiary_id), c.sku, c.level, c.base_fen, c.rate_kind, c.rate_bp, c.fixed_fen, c.amount_fen, c.status]).sort(),
+    commissions: o.commissions
+      .map((c: any) => [m.names.get(c.beneficiary_id), c.sku, c.level, c.base_fen, c.rate_kind, c.rate_bp, c.fixed_fen, c.amount_fen, c.status])
+      .sort(),
   };
 }
 
@@ -56,17 +97,29 @@ describe('signing secrets', () => {
   it('are shown once, kept encrypted, masked in the settings, and rotate with a grace period', async () => {
     const m = await merchant();
     const before = await t.call('GET', '/v1/webhooks/settings', { token: m.key });
-    expect(before.data.formats.map((f: any) => [f.format, f.configured])).toEqual([['generic', false], ['shopify', false], ['woocommerce', false]]);
+    expect(before.data.formats.map((f: any) => [f.format, f.configured])).toEqual([
+      ['generic', false],
+      ['shopify', false],
+      ['woocommerce', false],
+    ]);
     const first = await secret(m, 'generic');
     expect(first).toMatch(/^fxw_[A-Za-z0-9_-]{43}$/);
     const settings = await t.call('GET', '/v1/webhooks/settings', { token: m.key });
     expect(settings.body).not.toContain(first);
-    expect(settings.data.formats[0]).toMatchObject({ format: 'generic', configured: true, secret_hint: `…${first.slice(-4)}`, endpoint: `http://fenxiao.test/v1/webhooks/${m.tenantId}/orders/generic` });
+    expect(settings.data.formats[0]).toMatchObject({
+      format: 'generic',
+      configured: true,
+      secret_hint: `…${first.slice(-4)}`,
+      endpoint: `http://fenxiao.test/v1/webhooks/${m.tenantId}/orders/generic`,
+    });
     const row = await t.database.db.selectFrom('webhook_secrets').selectAll().where('tenant_id', '=', m.tenantId).executeTakeFirstOrThrow();
     expect(row.secret_enc).not.toContain(first);
     expect(row.secret_enc).toMatch(/^v1\./);
 
-    const order = { type: 'order', body: { external_id: 'g-rot', buyer_external_id: 'u1', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } };
+    const order = {
+      type: 'order',
+      body: { external_id: 'g-rot', buyer_external_id: 'u1', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] },
+    };
     const second = await secret(m, 'generic');
     // The previous secret still verifies for a day; the new one does at once.
     expect((await sendGeneric(t, m.tenantId, first, order)).statusCode).toBe(200);
@@ -91,10 +144,25 @@ describe('generic webhook', () => {
     const hook = await merchant();
     const api = await merchant();
     const s = await secret(hook, 'generic');
-    const body = { external_id: 'g-1', buyer_external_id: 'buyer-1', invite_code: hook.b.invite_code, items: [{ sku: 'TEE', quantity: 2, unit_price_fen: 9900, paid_fen: 17999 }, { sku: 'MUG-01', quantity: 3, unit_price_fen: 1990, paid_fen: 5970 }], shipping_fen: 800 };
+    const body = {
+      external_id: 'g-1',
+      buyer_external_id: 'buyer-1',
+      invite_code: hook.b.invite_code,
+      items: [
+        { sku: 'TEE', quantity: 2, unit_price_fen: 9900, paid_fen: 17999 },
+        { sku: 'MUG-01', quantity: 3, unit_price_fen: 1990, paid_fen: 5970 },
+      ],
+      shipping_fen: 800,
+    };
     const res = await sendGeneric(t, hook.tenantId, s, { type: 'order', body });
     expect(res.statusCode).toBe(200);
-    expect(res.data).toEqual({ delivery_id: expect.stringMatching(/^sig:[0-9a-f]{40}$/), outcome: 'applied', topic: 'order', order_external_id: 'g-1', message: null });
+    expect(res.data).toEqual({
+      delivery_id: expect.stringMatching(/^sig:[0-9a-f]{40}$/),
+      outcome: 'applied',
+      topic: 'order',
+      order_external_id: 'g-1',
+      message: null,
+    });
     expect((await t.call('POST', '/v1/orders', { token: api.key, body: { ...body, invite_code: api.b.invite_code } })).statusCode).toBe(201);
     const got = await lines(hook, 'g-1');
     expect(got).toEqual(await lines(api, 'g-1'));
@@ -117,10 +185,17 @@ describe('generic webhook', () => {
   it('tampered body, wrong secret, stale or future timestamp, missing headers: 401, and nothing is stored', async () => {
     const m = await merchant();
     const s = await secret(m, 'generic');
-    const body = JSON.stringify({ type: 'order', body: { external_id: 'g-bad', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } });
+    const body = JSON.stringify({
+      type: 'order',
+      body: { external_id: 'g-bad', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] },
+    });
     const now = Math.floor(t.clock.now().getTime() / 1000);
     const cases: [string, Record<string, string>, string][] = [
-      ['tampered body', { 'x-fenxiao-timestamp': String(now), 'x-fenxiao-signature': genericSignature(s, now, body) }, body.replace('"paid_fen":100', '"paid_fen":900')],
+      [
+        'tampered body',
+        { 'x-fenxiao-timestamp': String(now), 'x-fenxiao-signature': genericSignature(s, now, body) },
+        body.replace('"paid_fen":100', '"paid_fen":900'),
+      ],
       ['wrong secret', { 'x-fenxiao-timestamp': String(now), 'x-fenxiao-signature': genericSignature(`${s}x`, now, body) }, body],
       ['stale timestamp', { 'x-fenxiao-timestamp': String(now - 301), 'x-fenxiao-signature': genericSignature(s, now - 301, body) }, body],
       ['future timestamp', { 'x-fenxiao-timestamp': String(now + 301), 'x-fenxiao-signature': genericSignature(s, now + 301, body) }, body],
@@ -135,7 +210,10 @@ describe('generic webhook', () => {
       expect([what, res.statusCode, res.data]).toEqual([what, 401, { error: { code: 'unauthorized', message: 'invalid webhook signature' } }]);
     }
     // Inside the tolerance it is accepted.
-    const ok = await postWebhook(t, m.tenantId, 'generic', body, { 'x-fenxiao-timestamp': String(now - 299), 'x-fenxiao-signature': genericSignature(s, now - 299, body) });
+    const ok = await postWebhook(t, m.tenantId, 'generic', body, {
+      'x-fenxiao-timestamp': String(now - 299),
+      'x-fenxiao-signature': genericSignature(s, now - 299, body),
+    });
     expect(ok.statusCode).toBe(200);
     expect(await countOrders(m)).toBe(1);
     expect((await deliveries(m)).length).toBe(1);
@@ -153,7 +231,10 @@ describe('generic webhook', () => {
   it('the same signed request again is a replay: answered from the record, applied once', async () => {
     const m = await merchant();
     const s = await secret(m, 'generic');
-    const body = JSON.stringify({ type: 'order', body: { external_id: 'g-replay', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } });
+    const body = JSON.stringify({
+      type: 'order',
+      body: { external_id: 'g-replay', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] },
+    });
     const now = Math.floor(t.clock.now().getTime() / 1000);
     const headers = { 'x-fenxiao-timestamp': String(now), 'x-fenxiao-signature': genericSignature(s, now, body) };
     const first = await postWebhook(t, m.tenantId, 'generic', body, headers);
@@ -169,8 +250,14 @@ describe('generic webhook', () => {
     const m = await merchant();
     const s = await secret(m, 'generic');
     const cases: [unknown, string][] = [
-      [{ type: 'order', body: { external_id: 'g', buyer_external_id: 'u', items: [{ sku: 's', quantity: 0, unit_price_fen: 1, paid_fen: 1 }] } }, 'body/body/items/0/quantity must be >= 1'],
-      [{ type: 'order', body: { external_id: 'g', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 1, paid_fen: -1 }] } }, 'body/body/items/0/paid_fen must be >= 0'],
+      [
+        { type: 'order', body: { external_id: 'g', buyer_external_id: 'u', items: [{ sku: 's', quantity: 0, unit_price_fen: 1, paid_fen: 1 }] } },
+        'body/body/items/0/quantity must be >= 1',
+      ],
+      [
+        { type: 'order', body: { external_id: 'g', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 1, paid_fen: -1 }] } },
+        'body/body/items/0/paid_fen must be >= 0',
+      ],
       [{ type: 'order', body: { external_id: 'g', buyer_external_id: 'u', items: [] } }, 'body/body/items must NOT have fewer than 1 items'],
       [{ type: 'pay' }, 'body/type must be "order" or "event"'],
       ['[1,2', 'the body is not valid JSON'],
@@ -178,7 +265,10 @@ describe('generic webhook', () => {
     for (const [payload, reason] of cases) {
       const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
       const now = Math.floor(t.clock.now().getTime() / 1000);
-      const res = await postWebhook(t, m.tenantId, 'generic', body, { 'x-fenxiao-timestamp': String(now), 'x-fenxiao-signature': genericSignature(s, now, body) });
+      const res = await postWebhook(t, m.tenantId, 'generic', body, {
+        'x-fenxiao-timestamp': String(now),
+        'x-fenxiao-signature': genericSignature(s, now, body),
+      });
       expect([res.statusCode, res.data]).toEqual([400, { error: { code: 'invalid_request', message: reason } }]);
     }
     expect(await countOrders(m)).toBe(0);
@@ -188,11 +278,20 @@ describe('generic webhook', () => {
   it('the body is read as bytes whatever the content type says (curl -d sends form-urlencoded), or with none', async () => {
     const m = await merchant();
     const s = await secret(m, 'generic');
-    for (const [i, type] of [[1, 'application/x-www-form-urlencoded'], [2, 'text/plain; charset=utf-8'], [3, undefined]] as const) {
-      const body = JSON.stringify({ type: 'order', body: { external_id: `ct-${i}`, buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } });
+    for (const [i, type] of [
+      [1, 'application/x-www-form-urlencoded'],
+      [2, 'text/plain; charset=utf-8'],
+      [3, undefined],
+    ] as const) {
+      const body = JSON.stringify({
+        type: 'order',
+        body: { external_id: `ct-${i}`, buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] },
+      });
       const ts = Math.floor(t.clock.now().getTime() / 1000);
       const res = await t.app.inject({
-        method: 'POST', url: `/v1/webhooks/${m.tenantId}/orders/generic`, payload: body,
+        method: 'POST',
+        url: `/v1/webhooks/${m.tenantId}/orders/generic`,
+        payload: body,
         headers: { 'x-fenxiao-timestamp': String(ts), 'x-fenxiao-signature': genericSignature(s, ts, body), ...(type ? { 'content-type': type } : {}) },
       });
       expect([type, res.statusCode, JSON.parse(res.body).outcome]).toEqual([type, 200, 'applied']);
@@ -215,7 +314,9 @@ describe('Shopify webhooks', () => {
     const s = await secret(hook, 'shopify', 'shpss_0123456789abcdef0123456789abcdef');
     const paid = await sendShopify(t, hook.tenantId, s, 'orders/paid', shopifyPaidOrder({ inviteCode: hook.b.invite_code }), 'wh-paid-1');
     expect([paid.statusCode, paid.data.outcome, paid.data.order_external_id]).toEqual([200, 'applied', SHOPIFY_ORDER_ID]);
-    expect((await t.call('POST', '/v1/orders', { token: api.key, body: shopifyExpectedOrder(SHOPIFY_ORDER_ID, SHOPIFY_CUSTOMER_ID, api.b.invite_code) })).statusCode).toBe(201);
+    expect(
+      (await t.call('POST', '/v1/orders', { token: api.key, body: shopifyExpectedOrder(SHOPIFY_ORDER_ID, SHOPIFY_CUSTOMER_ID, api.b.invite_code) })).statusCode,
+    ).toBe(201);
     const got = await lines(hook, SHOPIFY_ORDER_ID);
     expect(got).toEqual(await lines(api, SHOPIFY_ORDER_ID));
     expect(got.items).toEqual([
@@ -312,7 +413,14 @@ describe('Shopify webhooks', () => {
   it('an order that cannot be mapped is a 400 with the reason; an unused topic is 200 ignored', async () => {
     const m = await merchant();
     const s = await secret(m, 'shopify', 'shpss_mapping_0123456789abcdef012');
-    const bad = await sendShopify(t, m.tenantId, s, 'orders/paid', JSON.stringify({ id: 77, line_items: [{ id: 1, sku: 'a', quantity: 1, price: '十元' }] }), 'w-bad');
+    const bad = await sendShopify(
+      t,
+      m.tenantId,
+      s,
+      'orders/paid',
+      JSON.stringify({ id: 77, line_items: [{ id: 1, sku: 'a', quantity: 1, price: '十元' }] }),
+      'w-bad',
+    );
     expect([bad.statusCode, bad.data.error.message]).toEqual([400, 'line_items[0].price is not a money amount: "十元"']);
     const other = await sendShopify(t, m.tenantId, s, 'orders/updated', JSON.stringify({ id: 77 }), 'w-upd');
     expect([other.statusCode, other.data.outcome]).toEqual([200, 'ignored']);
@@ -334,7 +442,10 @@ describe('WooCommerce webhooks', () => {
     expect((await t.call('POST', '/v1/orders', { token: api.key, body: wooExpectedOrder('727', '26', api.b.invite_code) })).statusCode).toBe(201);
     const got = await lines(hook, '727');
     expect(got).toEqual(await lines(api, '727'));
-    expect(got.items).toEqual([['TEA-GREEN-250', 2, 6000, 10800, 0, 0], ['product:22:23', 1, 12000, 10800, 0, 0]]);
+    expect(got.items).toEqual([
+      ['TEA-GREEN-250', 2, 6000, 10800, 0, 0],
+      ['product:22:23', 1, 12000, 10800, 0, 0],
+    ]);
     expect(got.commissions).toEqual([
       ['A', 'TEA-GREEN-250', 1, 10800, 'percent', 500, 0, 540, 'pending'],
       ['A', 'product:22:23', 1, 10800, 'percent', 500, 0, 540, 'pending'],
@@ -353,13 +464,41 @@ describe('WooCommerce webhooks', () => {
     expect(refunded).toEqual(await lines(api, '727'));
     expect(refunded.refunded_fen).toBe(2500);
 
-    const completed = await sendWoo(t, hook.tenantId, s, 'order.updated', wooOrder({ status: 'completed', inviteCode: hook.b.invite_code, refunds: [{ id: 901, total: '-25.00' }] }), '1005');
+    const completed = await sendWoo(
+      t,
+      hook.tenantId,
+      s,
+      'order.updated',
+      wooOrder({ status: 'completed', inviteCode: hook.b.invite_code, refunds: [{ id: 901, total: '-25.00' }] }),
+      '1005',
+    );
     expect(completed.data.outcome).toBe('applied');
-    expect((await t.call('GET', '/v1/orders/727', { token: hook.key })).data).toMatchObject({ status: 'shipped', shipped_at: '2026-03-02T10:00:00.000Z', refunded_fen: 2500 });
+    expect((await t.call('GET', '/v1/orders/727', { token: hook.key })).data).toMatchObject({
+      status: 'shipped',
+      shipped_at: '2026-03-02T10:00:00.000Z',
+      refunded_fen: 2500,
+    });
     expect(await countOrders(hook)).toBe(1);
 
     // Refunded in full: what remains comes back.
-    expect((await sendWoo(t, hook.tenantId, s, 'order.updated', wooOrder({ status: 'refunded', refunds: [{ id: 901, total: '-25.00' }, { id: 902, total: '-213.96' }] }), '1006')).data.outcome).toBe('applied');
+    expect(
+      (
+        await sendWoo(
+          t,
+          hook.tenantId,
+          s,
+          'order.updated',
+          wooOrder({
+            status: 'refunded',
+            refunds: [
+              { id: 901, total: '-25.00' },
+              { id: 902, total: '-213.96' },
+            ],
+          }),
+          '1006',
+        )
+      ).data.outcome,
+    ).toBe('applied');
     expect((await t.call('GET', '/v1/orders/727', { token: hook.key })).data).toMatchObject({ status: 'refunded', refunded_fen: 21600 });
     expect((await verifyLedger(t.database.db, hook.tenantId)).breaks).toEqual([]);
   });
@@ -372,7 +511,10 @@ describe('WooCommerce webhooks', () => {
       expect([status, r.statusCode, r.data.outcome]).toEqual([status, 200, 'ignored']);
     }
     expect(await countOrders(m)).toBe(0);
-    const ping = await postWebhook(t, m.tenantId, 'woocommerce', 'webhook_id=12', { 'content-type': 'application/x-www-form-urlencoded', 'x-wc-webhook-id': '12' });
+    const ping = await postWebhook(t, m.tenantId, 'woocommerce', 'webhook_id=12', {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-wc-webhook-id': '12',
+    });
     expect([ping.statusCode, ping.data.outcome]).toEqual([200, 'ignored']);
   });
 
@@ -382,7 +524,10 @@ describe('WooCommerce webhooks', () => {
     const body = JSON.stringify(wooOrder({ id: 801 }));
     const headers = { 'x-wc-webhook-topic': 'order.created', 'x-wc-webhook-delivery-id': '9' };
     expect((await postWebhook(t, m.tenantId, 'woocommerce', body, { ...headers, 'x-wc-webhook-signature': wooSignature(`${s}!`, body) })).statusCode).toBe(401);
-    expect((await postWebhook(t, m.tenantId, 'woocommerce', body.replace('"108.00"', '"1080.00"'), { ...headers, 'x-wc-webhook-signature': wooSignature(s, body) })).statusCode).toBe(401);
+    expect(
+      (await postWebhook(t, m.tenantId, 'woocommerce', body.replace('"108.00"', '"1080.00"'), { ...headers, 'x-wc-webhook-signature': wooSignature(s, body) }))
+        .statusCode,
+    ).toBe(401);
     expect(await countOrders(m)).toBe(0);
     expect(await deliveries(m)).toEqual([]);
   });
@@ -395,27 +540,41 @@ describe('deliveries for support', () => {
     const s = await secret(m, 'shopify', 'shpss_support_0123456789abcdef012');
     await sendShopify(t, m.tenantId, s, 'orders/fulfilled', shopifyFulfilled('4400000000009'), 'w-early');
     const [row] = await deliveries(m);
-    expect(row).toMatchObject({ format: 'shopify', topic: 'orders/fulfilled', delivery_id: 'w-early', outcome: 'deferred', order_external_id: '4400000000009', attempts: 1 });
+    expect(row).toMatchObject({
+      format: 'shopify',
+      topic: 'orders/fulfilled',
+      delivery_id: 'w-early',
+      outcome: 'deferred',
+      order_external_id: '4400000000009',
+      attempts: 1,
+    });
     expect(await deliveries(other)).toEqual([]);
     expect((await t.call('POST', `/v1/webhooks/deliveries/${row.id}/replay`, { token: other.key })).statusCode).toBe(404);
     // The order arrives by the API instead: a replay applies the waiting event.
-    await t.call('POST', '/v1/orders', { token: m.key, body: { external_id: '4400000000009', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] } });
+    await t.call('POST', '/v1/orders', {
+      token: m.key,
+      body: { external_id: '4400000000009', buyer_external_id: 'u', items: [{ sku: 's', quantity: 1, unit_price_fen: 100, paid_fen: 100 }] },
+    });
     const replayed = await t.call('POST', `/v1/webhooks/deliveries/${row.id}/replay`, { token: m.key });
     expect(replayed.data).toMatchObject({ outcome: 'applied', attempts: 2 });
     expect((await t.call('GET', '/v1/orders/4400000000009', { token: m.key })).data.status).toBe('shipped');
   });
 
-  it('keep a delivery\'s body 30 days, then only its record', async () => {
+  it("keep a delivery's body 30 days, then only its record", async () => {
     const clock = new ManualClock('2026-03-01T08:00:00Z');
     const s2 = await startTestServer({ clock });
     try {
       const { id: tenantId, key } = await s2.tenant('保留');
-      const secretOf = (await s2.call('POST', '/v1/webhooks/secret', { token: key, body: { format: 'shopify', secret: 'shpss_retention_0123456789abcdef' } })).data.secret;
+      const secretOf = (await s2.call('POST', '/v1/webhooks/secret', { token: key, body: { format: 'shopify', secret: 'shpss_retention_0123456789abcdef' } }))
+        .data.secret;
       await sendShopify(s2, tenantId, secretOf, 'orders/updated', JSON.stringify({ id: 1 }), 'old');
       clock.advance(31 * 86_400_000);
       await sendShopify(s2, tenantId, secretOf, 'orders/updated', JSON.stringify({ id: 2 }), 'new');
       const rows = (await s2.call('GET', '/v1/webhooks/deliveries', { token: key })).data.items;
-      expect(rows.map((r: any) => [r.delivery_id, r.has_payload])).toEqual([['new', true], ['old', false]]);
+      expect(rows.map((r: any) => [r.delivery_id, r.has_payload])).toEqual([
+        ['new', true],
+        ['old', false],
+      ]);
     } finally {
       await s2.close();
     }

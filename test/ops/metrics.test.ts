@@ -7,8 +7,12 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 
 const TOKEN = 'metrics-token-0123456789';
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer({ env: { FENXIAO_METRICS_TOKEN: TOKEN } }); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer({ env: { FENXIAO_METRICS_TOKEN: TOKEN } });
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 const scrape = (token?: string) => t.app.inject({ method: 'GET', url: '/metrics', headers: token ? { authorization: `Bearer ${token}` } : {} });
 

@@ -16,7 +16,11 @@ import { openDatabase, type Database } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
 
-interface Dist { id: string; external_id: string; invite_code: string }
+interface Dist {
+  id: string;
+  external_id: string;
+  invite_code: string;
+}
 
 describe.skipIf(!onPostgres())('analytics rollups under concurrency on PostgreSQL', () => {
   let a: TestServer;
@@ -64,12 +68,19 @@ describe.skipIf(!onPostgres())('analytics rollups under concurrency on PostgreSQ
     await call(0, 'PUT', '/v1/program', key, { levels: 2, freeze_days: 0 });
     await call(0, 'PUT', '/v1/grades/default', key, { name: '普通', rank: 0, sales_bp: 500, override_bp: [1000, 500] });
     const mk = async (externalId: string, referrer?: Dist, region?: string) =>
-      await call(0, 'POST', '/v1/distributors', key, { external_id: externalId, name: externalId, ...(referrer ? { referrer_code: referrer.invite_code } : {}), ...(region ? { region_code: region } : {}) }) as Dist;
+      (await call(0, 'POST', '/v1/distributors', key, {
+        external_id: externalId,
+        name: externalId,
+        ...(referrer ? { referrer_code: referrer.invite_code } : {}),
+        ...(region ? { region_code: region } : {}),
+      })) as Dist;
     const top = await mk('top', undefined, '440305');
     const sellers: Dist[] = [];
     for (let i = 0; i < 6; i++) sellers.push(await mk(`s${i}`, i < 3 ? top : sellers[i - 3], i % 2 ? '310101' : undefined));
     const buyers = Array.from({ length: 60 }, (_, i) => `buyer-${i}`);
-    await Promise.all(buyers.map((buyer, i) => call(i, 'POST', '/v1/bindings', key, { customer_external_id: buyer, invite_code: sellers[i % sellers.length]!.invite_code })));
+    await Promise.all(
+      buyers.map((buyer, i) => call(i, 'POST', '/v1/bindings', key, { customer_external_id: buyer, invite_code: sellers[i % sellers.length]!.invite_code })),
+    );
 
     // 300 orders from both servers at once, mostly today (one tenant-day, the hot row that slots
     // spread), some on the two days before; with registrations, bindings and visits racing them.
@@ -78,23 +89,46 @@ describe.skipIf(!onPostgres())('analytics rollups under concurrency on PostgreSQ
       external_id: `o-${i}`,
       buyer_external_id: i % 10 === 9 ? `walk-in-${i}` : buyers[i % buyers.length]!,
       paid_at: new Date(now - (i % 7 === 0 ? 86_400_000 * (1 + (i % 2)) : 0)).toISOString(),
-      items: [{ sku: 'a', quantity: 1, unit_price_fen: 1000 + i, paid_fen: 1000 + i }, { sku: 'b', quantity: 2, unit_price_fen: 250, paid_fen: 500 }],
+      items: [
+        { sku: 'a', quantity: 1, unit_price_fen: 1000 + i, paid_fen: 1000 + i },
+        { sku: 'b', quantity: 2, unit_price_fen: 250, paid_fen: 500 },
+      ],
     }));
     const work: Promise<unknown>[] = [
       ...orders.map((o, i) => call(i, 'POST', '/v1/orders', key, o)),
-      ...Array.from({ length: 20 }, (_, i) => call(i + 1, 'POST', '/v1/distributors', key, { external_id: `late-${i}`, name: `late ${i}`, referrer_code: sellers[i % 6]!.invite_code })),
-      ...Array.from({ length: 40 }, (_, i) => call(i, 'POST', '/v1/bindings', key, { customer_external_id: `new-buyer-${i}`, invite_code: sellers[i % 6]!.invite_code })),
-      ...Array.from({ length: 40 }, (_, i) => pick(i).call('GET', `/i/${sellers[i % 6]!.invite_code}`).then((r) => { if (r.statusCode !== 302) throw new Error(`visit: ${r.statusCode}`); })),
+      ...Array.from({ length: 20 }, (_, i) =>
+        call(i + 1, 'POST', '/v1/distributors', key, { external_id: `late-${i}`, name: `late ${i}`, referrer_code: sellers[i % 6]!.invite_code }),
+      ),
+      ...Array.from({ length: 40 }, (_, i) =>
+        call(i, 'POST', '/v1/bindings', key, { customer_external_id: `new-buyer-${i}`, invite_code: sellers[i % 6]!.invite_code }),
+      ),
+      ...Array.from({ length: 40 }, (_, i) =>
+        pick(i)
+          .call('GET', `/i/${sellers[i % 6]!.invite_code}`)
+          .then((r) => {
+            if (r.statusCode !== 302) throw new Error(`visit: ${r.statusCode}`);
+          }),
+      ),
     ];
     await Promise.all(work);
 
     // Refunds and cancellations racing each other and more orders of the same buyers.
     await Promise.all([
-      ...orders.slice(0, 120).map((o, i) => call(i, 'POST', `/v1/orders/${o.external_id}/events`, key, i % 6 === 0 ? { type: 'cancelled' } : { type: 'refunded', refund_fen: 300 + i })),
-      ...Array.from({ length: 60 }, (_, i) => call(i + 1, 'POST', '/v1/orders', key, { ...orders[i]!, external_id: `again-${i}`, paid_at: new Date().toISOString() })),
+      ...orders
+        .slice(0, 120)
+        .map((o, i) =>
+          call(i, 'POST', `/v1/orders/${o.external_id}/events`, key, i % 6 === 0 ? { type: 'cancelled' } : { type: 'refunded', refund_fen: 300 + i }),
+        ),
+      ...Array.from({ length: 60 }, (_, i) =>
+        call(i + 1, 'POST', '/v1/orders', key, { ...orders[i]!, external_id: `again-${i}`, paid_at: new Date().toISOString() }),
+      ),
     ]);
     // Settle what is received, concurrently with a last wave of refunds after settlement.
-    await Promise.all(orders.slice(120, 200).map((o, i) => call(i, 'POST', `/v1/orders/${o.external_id}/events`, key, { type: 'received', at: new Date(now - 86_400_000).toISOString() })));
+    await Promise.all(
+      orders
+        .slice(120, 200)
+        .map((o, i) => call(i, 'POST', `/v1/orders/${o.external_id}/events`, key, { type: 'received', at: new Date(now - 86_400_000).toISOString() })),
+    );
     await call(0, 'POST', '/v1/settlements/run', key, { as_of: new Date().toISOString() });
     await Promise.all(orders.slice(120, 160).map((o, i) => call(i, 'POST', `/v1/orders/${o.external_id}/events`, key, { type: 'refunded', refund_fen: 200 })));
 

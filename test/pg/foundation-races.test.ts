@@ -10,7 +10,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { onPostgres } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
-interface Dist { id: string; external_id: string; invite_code: string; referrer_id: string | null }
+interface Dist {
+  id: string;
+  external_id: string;
+  invite_code: string;
+  referrer_id: string | null;
+}
 
 describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
   let a: TestServer;
@@ -30,7 +35,10 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
   });
 
   async function create(key: string, externalId: string, referrerCode?: string, via = a): Promise<Dist> {
-    const res = await via.call('POST', '/v1/distributors', { token: key, body: { external_id: externalId, name: externalId, ...(referrerCode ? { referrer_code: referrerCode } : {}) } });
+    const res = await via.call('POST', '/v1/distributors', {
+      token: key,
+      body: { external_id: externalId, name: externalId, ...(referrerCode ? { referrer_code: referrerCode } : {}) },
+    });
     if (res.statusCode !== 201) throw new Error(`create ${externalId}: ${res.statusCode} ${res.body}`);
     return res.data as Dist;
   }
@@ -79,14 +87,30 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
     const root = await create(key, 'root');
     for (const round of [0, 1, 2]) {
       const externalId = `dup-${round}`;
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-        pick(i).call('POST', '/v1/distributors', { token: key, body: { external_id: externalId, name: `try ${i}`, ...(round > 0 ? { referrer_code: root.invite_code } : {}) } })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          pick(i).call('POST', '/v1/distributors', {
+            token: key,
+            body: { external_id: externalId, name: `try ${i}`, ...(round > 0 ? { referrer_code: root.invite_code } : {}) },
+          }),
+        ),
+      );
       expect(statusCounts(results.map((r) => r.statusCode))).toEqual({ 201: 1, 409: 49 });
       for (const r of results.filter((x) => x.statusCode === 409)) expect(r.data.error.code).toBe('conflict');
-      const rows = await a.database.db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', externalId).execute();
+      const rows = await a.database.db
+        .selectFrom('distributors')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('external_id', '=', externalId)
+        .execute();
       expect(rows).toHaveLength(1);
       expect(rows[0]!.id).toBe(results.find((r) => r.statusCode === 201)!.data.id);
-      const events = await a.database.db.selectFrom('binding_events').select('id').where('tenant_id', '=', tenantId).where('customer_external_id', '=', externalId).execute();
+      const events = await a.database.db
+        .selectFrom('binding_events')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('customer_external_id', '=', externalId)
+        .execute();
       expect(events).toHaveLength(round > 0 ? 1 : 0);
     }
     await expectConsistentTree(tenantId);
@@ -98,16 +122,31 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
     const customers = Array.from({ length: 8 }, (_, i) => `buyer-${i}`);
     // Every customer gets a request from every distributor's code, all in flight together.
     const attempts = customers.flatMap((c) => ds.map((d) => ({ c, d })));
-    const results = await Promise.all(attempts.map(({ c, d }, i) =>
-      pick(i).call('POST', '/v1/bindings', { token: key, body: { customer_external_id: c, invite_code: d.invite_code } }).then((res) => ({ c, d, res }))));
+    const results = await Promise.all(
+      attempts.map(({ c, d }, i) =>
+        pick(i)
+          .call('POST', '/v1/bindings', { token: key, body: { customer_external_id: c, invite_code: d.invite_code } })
+          .then((res) => ({ c, d, res })),
+      ),
+    );
     for (const c of customers) {
       const mine = results.filter((r) => r.c === c);
       expect(statusCounts(mine.map((r) => r.res.statusCode)), c).toEqual({ 201: 1, 409: ds.length - 1 });
       const winner = mine.find((r) => r.res.statusCode === 201)!;
       expect(winner.res.data.distributor_id).toBe(winner.d.id);
-      const row = await a.database.db.selectFrom('customers').select('distributor_id').where('tenant_id', '=', tenantId).where('external_id', '=', c).executeTakeFirstOrThrow();
+      const row = await a.database.db
+        .selectFrom('customers')
+        .select('distributor_id')
+        .where('tenant_id', '=', tenantId)
+        .where('external_id', '=', c)
+        .executeTakeFirstOrThrow();
       expect(row.distributor_id).toBe(winner.d.id);
-      const events = await a.database.db.selectFrom('binding_events').select(['kind', 'to_distributor_id']).where('tenant_id', '=', tenantId).where('customer_external_id', '=', c).execute();
+      const events = await a.database.db
+        .selectFrom('binding_events')
+        .select(['kind', 'to_distributor_id'])
+        .where('tenant_id', '=', tenantId)
+        .where('customer_external_id', '=', c)
+        .execute();
       expect(events).toEqual([{ kind: 'bind', to_distributor_id: winner.d.id }]);
     }
   });
@@ -118,8 +157,9 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
     const x = await create(key, 'x');
     const x1 = await create(key, 'x1', x.invite_code);
     await create(key, 'x2', x1.invite_code);
-    const results = await Promise.all(referrers.map((r, i) =>
-      pick(i).call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: r.invite_code } })));
+    const results = await Promise.all(
+      referrers.map((r, i) => pick(i).call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: r.invite_code } })),
+    );
     expect(statusCounts(results.map((r) => r.statusCode))).toEqual({ 201: 1, 409: referrers.length - 1 });
     const winner = results.find((r) => r.statusCode === 201)!.data.distributor_id as string;
     expect((await a.call('GET', `/v1/distributors/${x.id}`, { token: key })).data.referrer_id).toBe(winner);
@@ -130,7 +170,9 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
     const { id: tenantId, key } = await a.tenant();
     const jobs: { label: string; run: () => Promise<number> }[] = [];
     const bind = (i: number, customer: Dist, code: string) => () =>
-      pick(i).call('POST', '/v1/bindings', { token: key, body: { customer_external_id: customer.external_id, invite_code: code } }).then((r) => r.statusCode);
+      pick(i)
+        .call('POST', '/v1/bindings', { token: key, body: { customer_external_id: customer.external_id, invite_code: code } })
+        .then((r) => r.statusCode);
 
     // 15 pairs: X binds to Y's code while Y binds to X's.
     const pairs: [Dist, Dist][] = [];
@@ -180,25 +222,29 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
   it('(c) concurrent admin moves that together would close a cycle: one succeeds, one is refused', async () => {
     const { id: tenantId, key } = await a.tenant();
     const results: number[][] = [];
-    const rounds = await Promise.all(Array.from({ length: 10 }, async (_, q) => {
-      const x = await create(key, `mx${q}`);
-      const x1 = await create(key, `mx${q}1`, x.invite_code);
-      const y = await create(key, `my${q}`);
-      const y1 = await create(key, `my${q}1`, y.invite_code);
-      return { x, x1, y, y1, q };
-    }));
-    await Promise.all(rounds.map(async ({ x, x1, y, y1, q }) => {
-      const [r1, r2] = await Promise.all([
-        pick(q).call('POST', `/v1/distributors/${x.id}/move`, { token: key, body: { referrer_id: y1.id, reason: 'race' } }),
-        pick(q + 1).call('POST', `/v1/distributors/${y.id}/move`, { token: key, body: { referrer_id: x1.id, reason: 'race' } }),
-      ]);
-      results.push([r1.statusCode, r2.statusCode].sort());
-    }));
+    const rounds = await Promise.all(
+      Array.from({ length: 10 }, async (_, q) => {
+        const x = await create(key, `mx${q}`);
+        const x1 = await create(key, `mx${q}1`, x.invite_code);
+        const y = await create(key, `my${q}`);
+        const y1 = await create(key, `my${q}1`, y.invite_code);
+        return { x, x1, y, y1, q };
+      }),
+    );
+    await Promise.all(
+      rounds.map(async ({ x, x1, y, y1, q }) => {
+        const [r1, r2] = await Promise.all([
+          pick(q).call('POST', `/v1/distributors/${x.id}/move`, { token: key, body: { referrer_id: y1.id, reason: 'race' } }),
+          pick(q + 1).call('POST', `/v1/distributors/${y.id}/move`, { token: key, body: { referrer_id: x1.id, reason: 'race' } }),
+        ]);
+        results.push([r1.statusCode, r2.statusCode].sort());
+      }),
+    );
     for (const r of results) expect(r).toEqual([200, 422]);
     await expectConsistentTree(tenantId);
   });
 
-  it('(d) registrations racing an admin move of their referrer\'s subtree keep consistent chains', async () => {
+  it("(d) registrations racing an admin move of their referrer's subtree keep consistent chains", async () => {
     const { id: tenantId, key } = await a.tenant();
     const p = await create(key, 'P');
     const q = await create(key, 'Q');
@@ -208,14 +254,20 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
     const targets = [x, x1, x2];
     const work: Promise<unknown>[] = [];
     // Move X (and its team) back and forth between P and Q while people register under it.
-    work.push((async () => {
-      for (let m = 0; m < 8; m++) {
-        const res = await pick(m).call('POST', `/v1/distributors/${x.id}/move`, { token: key, body: { referrer_id: m % 2 === 0 ? q.id : p.id, reason: `move ${m}` } });
-        expect(res.statusCode).toBe(200);
-      }
-    })());
+    work.push(
+      (async () => {
+        for (let m = 0; m < 8; m++) {
+          const res = await pick(m).call('POST', `/v1/distributors/${x.id}/move`, {
+            token: key,
+            body: { referrer_id: m % 2 === 0 ? q.id : p.id, reason: `move ${m}` },
+          });
+          expect(res.statusCode).toBe(200);
+        }
+      })(),
+    );
     const registrations = Array.from({ length: 60 }, (_, i) =>
-      pick(i).call('POST', '/v1/distributors', { token: key, body: { external_id: `new-${i}`, name: `N${i}`, referrer_code: targets[i % 3]!.invite_code } }));
+      pick(i).call('POST', '/v1/distributors', { token: key, body: { external_id: `new-${i}`, name: `N${i}`, referrer_code: targets[i % 3]!.invite_code } }),
+    );
     work.push(...registrations);
     await Promise.all(work);
     const created = await Promise.all(registrations);
@@ -231,19 +283,24 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
     }
   });
 
-  it('(d) a customer\'s binding racing its own registration leaves the tree and the binding in agreement', async () => {
+  it("(d) a customer's binding racing its own registration leaves the tree and the binding in agreement", async () => {
     const { id: tenantId, key } = await a.tenant();
     const t1 = await create(key, 'T1');
     const t2 = await create(key, 'T2');
     // Each customer registers (sometimes with a referrer) while a binding for it is in flight.
-    const results = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
-      const ext = `cust-${i}`;
-      const [reg, bind] = await Promise.all([
-        pick(i).call('POST', '/v1/distributors', { token: key, body: { external_id: ext, name: ext, ...(i % 2 === 0 ? { referrer_code: t1.invite_code } : {}) } }),
-        pick(i + 1).call('POST', '/v1/bindings', { token: key, body: { customer_external_id: ext, invite_code: t2.invite_code } }),
-      ]);
-      return { ext, reg: reg.statusCode, bind: bind.statusCode };
-    }));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const ext = `cust-${i}`;
+        const [reg, bind] = await Promise.all([
+          pick(i).call('POST', '/v1/distributors', {
+            token: key,
+            body: { external_id: ext, name: ext, ...(i % 2 === 0 ? { referrer_code: t1.invite_code } : {}) },
+          }),
+          pick(i + 1).call('POST', '/v1/bindings', { token: key, body: { customer_external_id: ext, invite_code: t2.invite_code } }),
+        ]);
+        return { ext, reg: reg.statusCode, bind: bind.statusCode };
+      }),
+    );
     for (const r of results) {
       expect(r.reg, r.ext).toBe(201);
       expect([201, 409], r.ext).toContain(r.bind);
@@ -258,7 +315,7 @@ describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
    * released. Before the fix, the binding went down the plain-customer path and bound the
    * customer to T2 while the new distributor stayed a root with no referrer.
    */
-  it('(d) a binding that queued behind its customer\'s registration follows the distributor path', async () => {
+  it("(d) a binding that queued behind its customer's registration follows the distributor path", async () => {
     const { id: tenantId, key } = await a.tenant();
     const t2 = await create(key, 'T2');
     const holder = new pg.Client({ connectionString: inject('databaseUrl') });

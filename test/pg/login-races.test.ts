@@ -25,7 +25,8 @@ type Shape = { name: string; skip: boolean; start: () => Promise<TestServer[]> }
 const shapes: Shape[] = [
   { name: 'one server, in-process limiter', skip: false, start: async () => [await startTestServer()] },
   {
-    name: 'two servers sharing Redis', skip: !redisUrl,
+    name: 'two servers sharing Redis',
+    skip: !redisUrl,
     // Processes of one deployment share the master key (the throttle's keys are blind indexes under it).
     start: async () => {
       const env = { FENXIAO_MASTER_KEY: randomBytes(32).toString('base64') };
@@ -53,8 +54,12 @@ for (const shape of shapes) {
   describe.skipIf(!onPostgres() || shape.skip)(`login throttles under concurrent guesses on PostgreSQL: ${shape.name}`, () => {
     let servers: TestServer[];
     const pick = (i: number) => servers[i % servers.length]!;
-    beforeAll(async () => { servers = await shape.start(); });
-    afterAll(async () => { await Promise.all((servers ?? []).map((s) => s.close())); });
+    beforeAll(async () => {
+      servers = await shape.start();
+    });
+    afterAll(async () => {
+      await Promise.all((servers ?? []).map((s) => s.close()));
+    });
 
     async function post(i: number, url: string, body: Record<string, unknown>, ip: string) {
       const res = await pick(i).app.inject({ method: 'POST', url, payload: body, remoteAddress: ip, headers: { 'content-type': 'application/json' } });
@@ -74,8 +79,11 @@ for (const shape of shapes) {
     it('console: 150 concurrent failures from one address get exactly 20 passwords checked', async () => {
       const { tenantId } = await consoleAccount();
       const ip = `203.0.113.${10 + servers.length}`;
-      const codes = await Promise.all(Array.from({ length: 150 }, (_, i) =>
-        post(i, '/v1/auth/login', { tenant_id: tenantId, email: `guess-${i}@example.com`, password: 'wrong-password' }, ip)));
+      const codes = await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          post(i, '/v1/auth/login', { tenant_id: tenantId, email: `guess-${i}@example.com`, password: 'wrong-password' }, ip),
+        ),
+      );
       expect(count(codes, 401)).toBe(LOGIN_FAILURE_LIMITS.console.limit);
       expect(count(codes, 429)).toBe(150 - LOGIN_FAILURE_LIMITS.console.limit);
     });
@@ -83,7 +91,9 @@ for (const shape of shapes) {
     it('console: 40 concurrent wrong passwords for one account from one address check 5 and lock the pair; the right password inside the burst only counts among the first 5', async () => {
       const { tenantId, email, password } = await consoleAccount();
       const ip = `203.0.113.${20 + servers.length}`;
-      const wrong = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i, '/v1/auth/login', { tenant_id: tenantId, email, password: `wrong-${i}` }, ip)));
+      const wrong = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => post(i, '/v1/auth/login', { tenant_id: tenantId, email, password: `wrong-${i}` }, ip)),
+      );
       expect(count(wrong, 401)).toBe(ACCOUNT_LOCKOUT.failures);
       expect(count(wrong, 429)).toBe(40 - ACCOUNT_LOCKOUT.failures);
       // Locked for this address, the right password too; the owner elsewhere is not.
@@ -91,7 +101,9 @@ for (const shape of shapes) {
       expect(await post(1, '/v1/auth/login', { tenant_id: tenantId, email, password }, `203.0.113.${120 + servers.length}`)).toBe(200);
 
       const ip2 = `203.0.113.${30 + servers.length}`;
-      const mixed = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i, '/v1/auth/login', { tenant_id: tenantId, email, password: i === 25 ? password : `wrong-${i}` }, ip2)));
+      const mixed = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => post(i, '/v1/auth/login', { tenant_id: tenantId, email, password: i === 25 ? password : `wrong-${i}` }, ip2)),
+      );
       expect(count(mixed, 401) + count(mixed, 200)).toBe(ACCOUNT_LOCKOUT.failures);
       expect(count(mixed, 429)).toBe(40 - ACCOUNT_LOCKOUT.failures);
     });
@@ -106,16 +118,23 @@ for (const shape of shapes) {
       expect(d.statusCode).toBe(201);
       const secret = await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key });
       const { mintPortalToken } = await import('../security/world.ts');
-      const session = await t.call('POST', '/v1/portal/token-login', { body: { tenant_id: tenant.id, token: await mintPortalToken(secret.data.secret, 'race-d', t.clock.now().getTime()) } });
+      const session = await t.call('POST', '/v1/portal/token-login', {
+        body: { tenant_id: tenant.id, token: await mintPortalToken(secret.data.secret, 'race-d', t.clock.now().getTime()) },
+      });
       expect((await t.call('POST', '/v1/portal/password', { token: session.data.token, body: { password } })).statusCode).toBe(200);
 
       const ip = `198.51.100.${10 + servers.length}`;
-      const burst = await Promise.all(Array.from({ length: 150 }, (_, i) =>
-        post(i, '/v1/portal/login', { tenant_id: tenant.id, phone: `1360000${String(i).padStart(4, '0')}`, password: 'guess-guess' }, ip)));
+      const burst = await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          post(i, '/v1/portal/login', { tenant_id: tenant.id, phone: `1360000${String(i).padStart(4, '0')}`, password: 'guess-guess' }, ip),
+        ),
+      );
       expect(count(burst, 401)).toBe(LOGIN_FAILURE_LIMITS.portal.limit);
 
       const ip2 = `198.51.100.${20 + servers.length}`;
-      const onAccount = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i, '/v1/portal/login', { tenant_id: tenant.id, phone, password: `guess-${i}-x` }, ip2)));
+      const onAccount = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => post(i, '/v1/portal/login', { tenant_id: tenant.id, phone, password: `guess-${i}-x` }, ip2)),
+      );
       expect(count(onAccount, 401)).toBe(ACCOUNT_LOCKOUT.failures);
       expect(await post(0, '/v1/portal/login', { tenant_id: tenant.id, phone, password }, ip2)).toBe(429);
       expect(await post(1, '/v1/portal/login', { tenant_id: tenant.id, phone, password }, `198.51.100.${120 + servers.length}`)).toBe(200);
@@ -130,8 +149,11 @@ for (const shape of shapes) {
       expect(started.statusCode).toBe(202);
       const code = lastCode(t, phone)!;
       const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-      const guesses = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-        post(i, '/v1/portal/apply/verify', { tenant_id: tenant.id, verification_id: started.data.verification_id, code: wrong }, '192.0.2.40')));
+      const guesses = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          post(i, '/v1/portal/apply/verify', { tenant_id: tenant.id, verification_id: started.data.verification_id, code: wrong }, '192.0.2.40'),
+        ),
+      );
       expect(count(guesses, 400)).toBe(5);
       expect(count(guesses, 409)).toBe(25);
 

@@ -18,9 +18,31 @@ import { openDatabase, type Database } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
 
-interface Dist { id: string; external_id: string; invite_code: string }
-interface Line { id: string; beneficiary_id: string; level: number; base_fen: number; rate_bp: number; amount_fen: number; status: string; kind: string; sku: string | null }
-interface Order { id: string; external_id: string; status: string; paid_fen: number; refunded_fen: number; commissions: Line[]; items: { sku: string; paid_fen: number; refunded_fen: number }[] }
+interface Dist {
+  id: string;
+  external_id: string;
+  invite_code: string;
+}
+interface Line {
+  id: string;
+  beneficiary_id: string;
+  level: number;
+  base_fen: number;
+  rate_bp: number;
+  amount_fen: number;
+  status: string;
+  kind: string;
+  sku: string | null;
+}
+interface Order {
+  id: string;
+  external_id: string;
+  status: string;
+  paid_fen: number;
+  refunded_fen: number;
+  commissions: Line[];
+  items: { sku: string; paid_fen: number; refunded_fen: number }[];
+}
 type EventBody = { type: 'shipped' | 'received' | 'cancelled' } | { type: 'refunded'; refund_fen: number };
 
 const floorBp = (base: number, bp: number) => Number((BigInt(base) * BigInt(bp)) / 10000n);
@@ -97,9 +119,14 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
   async function chainTenant() {
     const { id: tenantId, key } = await a.tenant();
     expect((await a.call('PUT', '/v1/program', { token: key, body: { levels: 3 } })).statusCode).toBe(200);
-    expect((await a.call('PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: SALES_BP, override_bp: OVERRIDE_BP } })).statusCode).toBe(200);
+    expect(
+      (await a.call('PUT', '/v1/grades/default', { token: key, body: { name: '普通', rank: 0, sales_bp: SALES_BP, override_bp: OVERRIDE_BP } })).statusCode,
+    ).toBe(200);
     const mk = async (externalId: string, referrer?: Dist): Promise<Dist> => {
-      const res = await a.call('POST', '/v1/distributors', { token: key, body: { external_id: externalId, name: externalId, ...(referrer ? { referrer_code: referrer.invite_code } : {}) } });
+      const res = await a.call('POST', '/v1/distributors', {
+        token: key,
+        body: { external_id: externalId, name: externalId, ...(referrer ? { referrer_code: referrer.invite_code } : {}) },
+      });
       if (res.statusCode !== 201) throw new Error(`distributor ${externalId}: ${res.statusCode} ${res.body}`);
       return res.data as Dist;
     };
@@ -111,12 +138,17 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       if (res.statusCode !== 201) throw new Error(`binding ${buyer}: ${res.statusCode} ${res.body}`);
     };
     /** Beneficiary and rate by level: C sells (level 0), B and A are its uplines. */
-    const rates = [[C.id, SALES_BP], [B.id, OVERRIDE_BP[0]!], [A.id, OVERRIDE_BP[1]!]] as const;
+    const rates = [
+      [C.id, SALES_BP],
+      [B.id, OVERRIDE_BP[0]!],
+      [A.id, OVERRIDE_BP[1]!],
+    ] as const;
     return { tenantId, key, A, B, C, bind, rates };
   }
 
   const orderBody = (externalId: string, buyer: string, paid: [number, number], extra: Record<string, unknown> = {}) => ({
-    external_id: externalId, buyer_external_id: buyer,
+    external_id: externalId,
+    buyer_external_id: buyer,
     items: [
       { sku: 'sku-a', quantity: 2, unit_price_fen: Math.ceil(paid[0] / 2), paid_fen: paid[0] },
       { sku: 'sku-b', quantity: 1, unit_price_fen: paid[1], paid_fen: paid[1] },
@@ -128,10 +160,14 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
 
   /** What the lines of an order must be now: each level's rate on what each item still has paid. */
   function expectedLines(order: Order, rates: readonly (readonly [string, number])[]) {
-    return rates.flatMap(([beneficiary, bp], level) => order.items.map((item) => {
-      const base = item.paid_fen - item.refunded_fen;
-      return { beneficiary_id: beneficiary, level, sku: item.sku, base_fen: base, amount_fen: floorBp(base, bp), original: floorBp(item.paid_fen, bp) };
-    })).filter((l) => l.original > 0);
+    return rates
+      .flatMap(([beneficiary, bp], level) =>
+        order.items.map((item) => {
+          const base = item.paid_fen - item.refunded_fen;
+          return { beneficiary_id: beneficiary, level, sku: item.sku, base_fen: base, amount_fen: floorBp(base, bp), original: floorBp(item.paid_fen, bp) };
+        }),
+      )
+      .filter((l) => l.original > 0);
   }
 
   function expectLinesExact(order: Order, rates: readonly (readonly [string, number])[]) {
@@ -160,8 +196,12 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
 
   /** Each distributor's pending balance, through the API, equals the sum of its lines. */
   async function expectBalancesEqualLines(key: string, tenantId: string, ids: string[], want?: Map<string, number>) {
-    const sums = await a.database.db.selectFrom('commissions').select(['beneficiary_id', (eb) => eb.fn.sum<number>('amount_fen').as('total')])
-      .where('tenant_id', '=', tenantId).groupBy('beneficiary_id').execute();
+    const sums = await a.database.db
+      .selectFrom('commissions')
+      .select(['beneficiary_id', (eb) => eb.fn.sum<number>('amount_fen').as('total')])
+      .where('tenant_id', '=', tenantId)
+      .groupBy('beneficiary_id')
+      .execute();
     const byLine = new Map(sums.map((s) => [s.beneficiary_id, Number(s.total)]));
     for (const [i, id] of ids.entries()) {
       const bal = await pick(i).call('GET', `/v1/distributors/${id}/balance`, { token: key });
@@ -181,9 +221,10 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       // code binds, so the duplicates also race the binding.
       for (let round = 0; round < 6; round++) {
         const externalId = `dup-${round}`;
-        const body = round % 2 === 0
-          ? orderBody(externalId, 'bound-buyer', [12_345 + round, 6_789])
-          : orderBody(externalId, `new-buyer-${round}`, [20_001, 333 + round], { invite_code: inviteCode });
+        const body =
+          round % 2 === 0
+            ? orderBody(externalId, 'bound-buyer', [12_345 + round, 6_789])
+            : orderBody(externalId, `new-buyer-${round}`, [20_001, 333 + round], { invite_code: inviteCode });
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pick(i).call('POST', '/v1/orders', { token: key, body })));
         expect(statusCounts(results.map((r) => r.statusCode)), externalId).toEqual({ 201: 1, 200: 19 });
         const first = results.find((r) => r.statusCode === 201)!.data as Order;
@@ -195,25 +236,45 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
         const lines = await a.database.db.selectFrom('commissions').select('id').where('order_id', '=', first.id).execute();
         expect(lines.map((l) => l.id).sort()).toEqual(first.commissions.map((l) => l.id).sort());
         expect(lines).toHaveLength(6);
-        const journals = await a.database.db.selectFrom('journal_entries').select(['id', 'kind']).where('tenant_id', '=', tenantId).where('ref_type', '=', 'order').where('ref_id', '=', first.id).execute();
+        const journals = await a.database.db
+          .selectFrom('journal_entries')
+          .select(['id', 'kind'])
+          .where('tenant_id', '=', tenantId)
+          .where('ref_type', '=', 'order')
+          .where('ref_id', '=', first.id)
+          .execute();
         expect(journals.map((j) => j.kind)).toEqual(['accrue']);
         const events = await a.database.db.selectFrom('order_events').select('type').where('order_id', '=', first.id).execute();
         expect(events).toEqual([{ type: 'paid' }]);
         if (round % 2 === 1) {
-          const bindings = await a.database.db.selectFrom('binding_events').select('kind').where('tenant_id', '=', tenantId).where('customer_external_id', '=', `new-buyer-${round}`).execute();
+          const bindings = await a.database.db
+            .selectFrom('binding_events')
+            .select('kind')
+            .where('tenant_id', '=', tenantId)
+            .where('customer_external_id', '=', `new-buyer-${round}`)
+            .execute();
           expect(bindings).toEqual([{ kind: 'bind' }]);
         }
       }
       // Counted once: the buyer's purchases and the seller's monthly sales.
-      const buyer = await a.database.db.selectFrom('customers').select('purchases_fen').where('tenant_id', '=', tenantId).where('external_id', '=', 'bound-buyer').executeTakeFirstOrThrow();
+      const buyer = await a.database.db
+        .selectFrom('customers')
+        .select('purchases_fen')
+        .where('tenant_id', '=', tenantId)
+        .where('external_id', '=', 'bound-buyer')
+        .executeTakeFirstOrThrow();
       expect(buyer.purchases_fen).toBe([0, 2, 4].reduce((s, r) => s + 12_345 + r + 6_789, 0));
       const sales = await a.database.db.selectFrom('sales_monthly').select(['order_count']).where('distributor_id', '=', C).execute();
       expect(sales).toEqual([{ order_count: 6 }]);
-      await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]));
+      await expectBalancesEqualLines(
+        key,
+        tenantId,
+        rates.map((r) => r[0]),
+      );
       await expectLedgerClean(tenantId);
     });
 
-    it('20 concurrent POSTs of one external_id with different bodies: one 201, nineteen 409, the winner\'s body stored', async () => {
+    it("20 concurrent POSTs of one external_id with different bodies: one 201, nineteen 409, the winner's body stored", async () => {
       const { tenantId, key, bind, rates } = await chainTenant();
       await bind('buyer');
       for (let round = 0; round < 4; round++) {
@@ -241,7 +302,11 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       }
       const journals = await a.database.db.selectFrom('journal_entries').select('id').where('tenant_id', '=', tenantId).where('kind', '=', 'accrue').execute();
       expect(journals).toHaveLength(4);
-      await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]));
+      await expectBalancesEqualLines(
+        key,
+        tenantId,
+        rates.map((r) => r[0]),
+      );
       await expectLedgerClean(tenantId);
     });
   });
@@ -251,7 +316,9 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       const { tenantId, key, bind, rates } = await chainTenant();
       const buyers = Array.from({ length: 25 }, (_, i) => `buyer-${i}`);
       for (const buyer of buyers) await bind(buyer);
-      const bodies = Array.from({ length: 200 }, (_, i) => orderBody(`o-${i}`, buyers[i % buyers.length]!, [1 + Math.floor(Math.random() * 500_000), 1 + Math.floor(Math.random() * 90_000)]));
+      const bodies = Array.from({ length: 200 }, (_, i) =>
+        orderBody(`o-${i}`, buyers[i % buyers.length]!, [1 + Math.floor(Math.random() * 500_000), 1 + Math.floor(Math.random() * 90_000)]),
+      );
       const batchesBefore = [a, b].map((s) => s.services.orders.batchStats());
       const results = await Promise.all(bodies.map((body, i) => pick(i).call('POST', '/v1/orders', { token: key, body })));
       expect(statusCounts(results.map((r) => r.statusCode))).toEqual({ 201: 200 });
@@ -272,14 +339,24 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
         for (const l of order.commissions) fromResponses.set(l.beneficiary_id, (fromResponses.get(l.beneficiary_id) ?? 0) + l.amount_fen);
       }
       expect(fromResponses).toEqual(want);
-      await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]), want);
+      await expectBalancesEqualLines(
+        key,
+        tenantId,
+        rates.map((r) => r[0]),
+        want,
+      );
 
       // The other running totals written by every order: the seller's monthly sales and each
       // buyer's purchases (several orders per buyer were in flight at once).
       const total = bodies.reduce((s, o) => s + paidOf(o), 0);
       const sales = await a.database.db.selectFrom('sales_monthly').select(['sales_fen', 'order_count']).where('distributor_id', '=', rates[0][0]).execute();
       expect(sales).toEqual([{ sales_fen: total, order_count: 200 }]);
-      const purchases = await a.database.db.selectFrom('customers').select(['external_id', 'purchases_fen']).where('tenant_id', '=', tenantId).where('external_id', 'in', buyers).execute();
+      const purchases = await a.database.db
+        .selectFrom('customers')
+        .select(['external_id', 'purchases_fen'])
+        .where('tenant_id', '=', tenantId)
+        .where('external_id', 'in', buyers)
+        .execute();
       for (const p of purchases) {
         const mine = bodies.filter((o) => o.buyer_external_id === p.external_id).reduce((s, o) => s + paidOf(o), 0);
         expect(p.purchases_fen, p.external_id).toBe(mine);
@@ -297,10 +374,21 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       // A second seller C2 under B: A and B are credited by both chains.
       const c2 = (await a.call('POST', '/v1/distributors', { token: key, body: { external_id: 'C2', name: 'C2', referrer_code: B.invite_code } })).data as Dist;
       for (let i = 0; i < 10; i++) {
-        expect((await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: `x-${i}`, invite_code: C.invite_code } })).statusCode).toBe(201);
-        expect((await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: `y-${i}`, invite_code: c2.invite_code } })).statusCode).toBe(201);
+        expect((await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: `x-${i}`, invite_code: C.invite_code } })).statusCode).toBe(
+          201,
+        );
+        expect((await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: `y-${i}`, invite_code: c2.invite_code } })).statusCode).toBe(
+          201,
+        );
       }
-      const ratesOf = (buyer: string) => (buyer.startsWith('y') ? [[c2.id, SALES_BP], [B.id, OVERRIDE_BP[0]!], [A.id, OVERRIDE_BP[1]!]] as const : rates);
+      const ratesOf = (buyer: string) =>
+        buyer.startsWith('y')
+          ? ([
+              [c2.id, SALES_BP],
+              [B.id, OVERRIDE_BP[0]!],
+              [A.id, OVERRIDE_BP[1]!],
+            ] as const)
+          : rates;
       const bodies = Array.from({ length: 120 }, (_, i) => orderBody(`m-${i}`, i % 2 === 0 ? `x-${i % 10}` : `y-${i % 10}`, [5_000 + 37 * i, 1_000 + i]));
       const created = await Promise.all(bodies.map((body, i) => pick(i).call('POST', '/v1/orders', { token: key, body })));
       expect(statusCounts(created.map((r) => r.statusCode))).toEqual({ 201: 120 });
@@ -308,7 +396,9 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       const more = Array.from({ length: 60 }, (_, i) => orderBody(`n-${i}`, i % 2 === 0 ? `x-${i % 10}` : `y-${i % 10}`, [7_000 + i, 70]));
       const eventsBefore = servers.map((s) => s.services.orders.eventBatchStats());
       const work = await Promise.all([
-        ...bodies.filter((_, i) => i % 3 === 0).map((body, i) => pick(i).call('POST', `/v1/orders/${body.external_id}/events`, { token: key, body: { type: 'refunded', refund_fen: 1_234 } })),
+        ...bodies
+          .filter((_, i) => i % 3 === 0)
+          .map((body, i) => pick(i).call('POST', `/v1/orders/${body.external_id}/events`, { token: key, body: { type: 'refunded', refund_fen: 1_234 } })),
         ...more.map((body, i) => pick(i + 1).call('POST', '/v1/orders', { token: key, body })),
       ]);
       expect(statusCounts(work.map((r) => r.statusCode))).toEqual({ 200: 40, 201: 60 });
@@ -326,7 +416,7 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
     });
   });
 
-  describe('(c) refunds racing refunds and the order\'s other events', () => {
+  describe("(c) refunds racing refunds and the order's other events", () => {
     it('50 orders × 4 concurrent refunds that together exceed what was paid: never more refunded than paid, each success exact', async () => {
       const { tenantId, key, bind, rates } = await chainTenant();
       await bind('buyer');
@@ -336,47 +426,66 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
         const body = orderBody(`r-${i}`, 'buyer', paid);
         const total = paid[0] + paid[1];
         // Four refunds whose sum is more than what was paid; one of them is alone the whole.
-        orders.push({ body, refunds: shuffle([Math.floor(total * 0.4), Math.floor(total * 0.35) + i, Math.floor(total * 0.3), i % 5 === 0 ? total : Math.floor(total * 0.2)]) });
+        orders.push({
+          body,
+          refunds: shuffle([Math.floor(total * 0.4), Math.floor(total * 0.35) + i, Math.floor(total * 0.3), i % 5 === 0 ? total : Math.floor(total * 0.2)]),
+        });
       }
       for (const [i, o] of orders.entries()) expect((await pick(i).call('POST', '/v1/orders', { token: key, body: o.body })).statusCode).toBe(201);
 
       const eventsBefore = servers.map((s) => s.services.orders.eventBatchStats());
-      await Promise.all(orders.map(async (o, n) => {
-        const url = `/v1/orders/${o.body.external_id}/events`;
-        const results = await Promise.all(o.refunds.map((fen, i) => pick(n + i).call('POST', url, { token: key, body: { type: 'refunded', refund_fen: fen } })));
-        const paid = paidOf(o.body);
-        const ok = results.map((r, i) => ({ r, fen: o.refunds[i]! })).filter((x) => x.r.statusCode === 200);
-        for (const r of results) expect([200, 400, 409], r.body).toContain(r.statusCode);
-        const refused = results.filter((r) => r.statusCode !== 200);
-        for (const r of refused) expect(['invalid_request', 'invalid_state']).toContain(r.data.error.code);
-        const refunded = ok.reduce((s, x) => s + x.fen, 0);
-        expect(refunded).toBeLessThanOrEqual(paid);
-        // Each success saw exactly its own amount added to what the ones before it refunded.
-        const seen = ok.map((x) => ({ after: (x.r.data as Order).refunded_fen, fen: x.fen })).sort((x, y) => x.after - y.after);
-        let before = 0;
-        for (const s of seen) {
-          expect(s.after - before, o.body.external_id).toBe(s.fen);
-          before = s.after;
-        }
-        // A refused refund was refused rightly: it did not fit in what was left when it ran.
-        for (const [i, r] of results.entries()) {
-          if (r.statusCode === 200) continue;
-          const fen = o.refunds[i]!;
-          const leftAtSomePoint = [0, ...seen.map((s) => s.after)].map((x) => paid - x);
-          expect(leftAtSomePoint.some((left) => fen > left), `${o.body.external_id} refused ${fen}`).toBe(true);
-        }
-        const order = (await a.call('GET', `/v1/orders/${o.body.external_id}`, { token: key })).data as Order;
-        expect(order.refunded_fen).toBe(refunded);
-        expect(order.items.reduce((s, it) => s + it.refunded_fen, 0)).toBe(refunded);
-        expect(order.status).toBe(refunded === paid ? 'refunded' : 'paid');
-        expectLinesExact(order, rates);
-        const events = await a.database.db.selectFrom('order_events').select('refund_fen').where('order_id', '=', order.id).where('type', '=', 'refunded').execute();
-        expect(events.map((e) => e.refund_fen).sort((x, y) => x! - y!)).toEqual(ok.map((x) => x.fen).sort((x, y) => x - y));
-      }));
+      await Promise.all(
+        orders.map(async (o, n) => {
+          const url = `/v1/orders/${o.body.external_id}/events`;
+          const results = await Promise.all(
+            o.refunds.map((fen, i) => pick(n + i).call('POST', url, { token: key, body: { type: 'refunded', refund_fen: fen } })),
+          );
+          const paid = paidOf(o.body);
+          const ok = results.map((r, i) => ({ r, fen: o.refunds[i]! })).filter((x) => x.r.statusCode === 200);
+          for (const r of results) expect([200, 400, 409], r.body).toContain(r.statusCode);
+          const refused = results.filter((r) => r.statusCode !== 200);
+          for (const r of refused) expect(['invalid_request', 'invalid_state']).toContain(r.data.error.code);
+          const refunded = ok.reduce((s, x) => s + x.fen, 0);
+          expect(refunded).toBeLessThanOrEqual(paid);
+          // Each success saw exactly its own amount added to what the ones before it refunded.
+          const seen = ok.map((x) => ({ after: (x.r.data as Order).refunded_fen, fen: x.fen })).sort((x, y) => x.after - y.after);
+          let before = 0;
+          for (const s of seen) {
+            expect(s.after - before, o.body.external_id).toBe(s.fen);
+            before = s.after;
+          }
+          // A refused refund was refused rightly: it did not fit in what was left when it ran.
+          for (const [i, r] of results.entries()) {
+            if (r.statusCode === 200) continue;
+            const fen = o.refunds[i]!;
+            const leftAtSomePoint = [0, ...seen.map((s) => s.after)].map((x) => paid - x);
+            expect(
+              leftAtSomePoint.some((left) => fen > left),
+              `${o.body.external_id} refused ${fen}`,
+            ).toBe(true);
+          }
+          const order = (await a.call('GET', `/v1/orders/${o.body.external_id}`, { token: key })).data as Order;
+          expect(order.refunded_fen).toBe(refunded);
+          expect(order.items.reduce((s, it) => s + it.refunded_fen, 0)).toBe(refunded);
+          expect(order.status).toBe(refunded === paid ? 'refunded' : 'paid');
+          expectLinesExact(order, rates);
+          const events = await a.database.db
+            .selectFrom('order_events')
+            .select('refund_fen')
+            .where('order_id', '=', order.id)
+            .where('type', '=', 'refunded')
+            .execute();
+          expect(events.map((e) => e.refund_fen).sort((x, y) => x! - y!)).toEqual(ok.map((x) => x.fen).sort((x, y) => x - y));
+        }),
+      );
       // The refunds raced as batches of several (group commit) on both servers, each under its
       // own savepoint, and still every one was answered as some serial order would.
       expectEventBatches(eventsBefore, 200);
-      await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]));
+      await expectBalancesEqualLines(
+        key,
+        tenantId,
+        rates.map((r) => r[0]),
+      );
       await expectLedgerClean(tenantId);
     });
 
@@ -386,9 +495,15 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       for (let i = 0; i < 10; i++) {
         const body = orderBody(`k-${i}`, 'buyer', [9_000, 1_000]);
         expect((await a.call('POST', '/v1/orders', { token: key, body })).statusCode).toBe(201);
-        const results = await Promise.all(Array.from({ length: 8 }, (_, n) => pick(n).call('POST', `/v1/orders/k-${i}/events`, {
-          token: key, headers: { 'idempotency-key': `refund-${i}` }, body: { type: 'refunded', refund_fen: 2_500 },
-        })));
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, n) =>
+            pick(n).call('POST', `/v1/orders/k-${i}/events`, {
+              token: key,
+              headers: { 'idempotency-key': `refund-${i}` },
+              body: { type: 'refunded', refund_fen: 2_500 },
+            }),
+          ),
+        );
         expect(statusCounts(results.map((r) => r.statusCode))).toEqual({ 200: 8 });
         for (const r of results) expect(r.data).toEqual(results[0]!.data);
         expect((results[0]!.data as Order).refunded_fen).toBe(2_500);
@@ -404,7 +519,12 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
     it('refunds racing shipped, received and cancelled: the outcome is one some serial order of the same requests gives', async () => {
       const { tenantId, key, bind, rates } = await chainTenant();
       await bind('buyer');
-      const TRANSITIONS: Record<string, string[]> = { shipped: ['paid'], received: ['paid', 'shipped'], cancelled: ['paid', 'shipped'], refunded: ['paid', 'shipped', 'received', 'completed'] };
+      const TRANSITIONS: Record<string, string[]> = {
+        shipped: ['paid'],
+        received: ['paid', 'shipped'],
+        cancelled: ['paid', 'shipped'],
+        refunded: ['paid', 'shipped', 'received', 'completed'],
+      };
       /** The serial model: each event's status code and the order's state after it. */
       const run = (paid: number, events: EventBody[]) => {
         let status = 'paid';
@@ -440,36 +560,55 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
           return { body: orderBody(`e-${batch}-${i}`, 'buyer', paid), total, events };
         });
         for (const [i, c] of cases.entries()) expect((await pick(i).call('POST', '/v1/orders', { token: key, body: c.body })).statusCode).toBe(201);
-        await Promise.all(cases.map(async (c, n) => {
-          const results = await Promise.all(c.events.map((e, i) => pick(n + i).call('POST', `/v1/orders/${c.body.external_id}/events`, { token: key, body: e })));
-          const observed = results.map((r) => (r.statusCode === 200 ? { code: 200, status: (r.data as Order).status, refunded: (r.data as Order).refunded_fen } : { code: r.statusCode }));
-          const order = (await a.call('GET', `/v1/orders/${c.body.external_id}`, { token: key })).data as Order;
-          // Some serial order of the five requests answers each exactly as it was answered and
-          // ends where the order is.
-          const serial = permutations(c.events.map((_, i) => i)).some((perm) => {
-            const outcome = run(c.total, perm.map((i) => c.events[i]!));
-            const byRequest = new Map(perm.map((i, k) => [i, outcome[k]!]));
-            const last = outcome[outcome.length - 1]!;
-            return last.status === order.status && last.refunded === order.refunded_fen
-              && observed.every((o, i) => {
-                const m = byRequest.get(i)!;
-                return o.code === m.code && (o.code !== 200 || (o.status === m.status && o.refunded === m.refunded));
-              });
-          });
-          expect(serial, `${c.body.external_id}: ${JSON.stringify(c.events)} → ${JSON.stringify(observed)}, final ${order.status} ${order.refunded_fen}`).toBe(true);
-          expect(order.refunded_fen).toBeLessThanOrEqual(order.paid_fen);
-          expectLinesExact(order, rates);
-          if (order.status === 'cancelled') cancelledWon++;
-          refundsWon += observed.filter((o, i) => o.code === 200 && c.events[i]!.type === 'refunded').length;
-          const events = await a.database.db.selectFrom('order_events').select('type').where('order_id', '=', order.id).execute();
-          expect(events.map((e) => e.type).sort()).toEqual(['paid', ...observed.flatMap((o, i) => (o.code === 200 ? [c.events[i]!.type] : []))].sort());
-        }));
+        await Promise.all(
+          cases.map(async (c, n) => {
+            const results = await Promise.all(
+              c.events.map((e, i) => pick(n + i).call('POST', `/v1/orders/${c.body.external_id}/events`, { token: key, body: e })),
+            );
+            const observed = results.map((r) =>
+              r.statusCode === 200 ? { code: 200, status: (r.data as Order).status, refunded: (r.data as Order).refunded_fen } : { code: r.statusCode },
+            );
+            const order = (await a.call('GET', `/v1/orders/${c.body.external_id}`, { token: key })).data as Order;
+            // Some serial order of the five requests answers each exactly as it was answered and
+            // ends where the order is.
+            const serial = permutations(c.events.map((_, i) => i)).some((perm) => {
+              const outcome = run(
+                c.total,
+                perm.map((i) => c.events[i]!),
+              );
+              const byRequest = new Map(perm.map((i, k) => [i, outcome[k]!]));
+              const last = outcome[outcome.length - 1]!;
+              return (
+                last.status === order.status &&
+                last.refunded === order.refunded_fen &&
+                observed.every((o, i) => {
+                  const m = byRequest.get(i)!;
+                  return o.code === m.code && (o.code !== 200 || (o.status === m.status && o.refunded === m.refunded));
+                })
+              );
+            });
+            expect(
+              serial,
+              `${c.body.external_id}: ${JSON.stringify(c.events)} → ${JSON.stringify(observed)}, final ${order.status} ${order.refunded_fen}`,
+            ).toBe(true);
+            expect(order.refunded_fen).toBeLessThanOrEqual(order.paid_fen);
+            expectLinesExact(order, rates);
+            if (order.status === 'cancelled') cancelledWon++;
+            refundsWon += observed.filter((o, i) => o.code === 200 && c.events[i]!.type === 'refunded').length;
+            const events = await a.database.db.selectFrom('order_events').select('type').where('order_id', '=', order.id).execute();
+            expect(events.map((e) => e.type).sort()).toEqual(['paid', ...observed.flatMap((o, i) => (o.code === 200 ? [c.events[i]!.type] : []))].sort());
+          }),
+        );
       }
       // The race went both ways at least once (not a test of speed: 45 orders of five requests).
       expect(cancelledWon).toBeGreaterThan(0);
       expect(refundsWon).toBeGreaterThan(0);
       expectEventBatches(eventsBefore, 225);
-      await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]));
+      await expectBalancesEqualLines(
+        key,
+        tenantId,
+        rates.map((r) => r[0]),
+      );
       await expectLedgerClean(tenantId);
     });
   });
@@ -489,8 +628,12 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       const watcher = new pg.Client({ connectionString: url });
       await holder.connect();
       await watcher.connect();
-      const lockWaiters = async () => (await watcher.query<{ pid: number; by: number[] }>(
-        `select pid, pg_blocking_pids(pid) as by from pg_stat_activity where datname = current_database() and state = 'active' and wait_event_type = 'Lock'`)).rows;
+      const lockWaiters = async () =>
+        (
+          await watcher.query<{ pid: number; by: number[] }>(
+            `select pid, pg_blocking_pids(pid) as by from pg_stat_activity where datname = current_database() and state = 'active' and wait_event_type = 'Lock'`,
+          )
+        ).rows;
       const waiting = async (n: number) => {
         for (let i = 0; i < 2000; i++) {
           if ((await lockWaiters()).length >= n) return;
@@ -502,11 +645,18 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
         for (let round = 0; round < 3; round++) {
           expect((await a.call('POST', '/v1/orders', { token: key, body: orderBody(`d-${round}`, 'buyer', [10_000, 2_000]) })).statusCode).toBe(201);
           await holder.query('begin');
-          await holder.query(`select id from accounts where tenant_id = $1 and owner_id = any($2) and purpose = 'pending' order by id for update`, [tenantId, rates.map((r) => r[0])]);
+          await holder.query(`select id from accounts where tenant_id = $1 and owner_id = any($2) and purpose = 'pending' order by id for update`, [
+            tenantId,
+            rates.map((r) => r[0]),
+          ]);
           let settled = 0;
-          const refund = a.call('POST', `/v1/orders/d-${round}/events`, { token: key, body: { type: 'refunded', refund_fen: 3_000 } }).finally(() => { settled++; });
+          const refund = a.call('POST', `/v1/orders/d-${round}/events`, { token: key, body: { type: 'refunded', refund_fen: 3_000 } }).finally(() => {
+            settled++;
+          });
           await waiting(1);
-          const order = b.call('POST', '/v1/orders', { token: key, body: orderBody(`d-${round}-next`, 'buyer', [5_000, 500]) }).finally(() => { settled++; });
+          const order = b.call('POST', '/v1/orders', { token: key, body: orderBody(`d-${round}-next`, 'buyer', [5_000, 500]) }).finally(() => {
+            settled++;
+          });
           await waiting(2);
           await holder.query('commit');
           // Until both answer, look for two requests each waiting for the other.
@@ -527,7 +677,11 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
         await holder.end();
         await watcher.end();
       }
-      await expectBalancesEqualLines(key, tenantId, rates.map((r) => r[0]));
+      await expectBalancesEqualLines(
+        key,
+        tenantId,
+        rates.map((r) => r[0]),
+      );
       await expectLedgerClean(tenantId);
     });
 
@@ -542,14 +696,21 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
     it('a batch of refunds of several buyers and an order of one of them queue instead of deadlocking', async () => {
       const { tenantId, key, B, rates } = await chainTenant();
       const c2 = (await a.call('POST', '/v1/distributors', { token: key, body: { external_id: 'C2', name: 'C2', referrer_code: B.invite_code } })).data as Dist;
-      await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'x', invite_code: (await a.call('GET', `/v1/distributors/${rates[0][0]}`, { token: key })).data.invite_code } });
+      await a.call('POST', '/v1/bindings', {
+        token: key,
+        body: { customer_external_id: 'x', invite_code: (await a.call('GET', `/v1/distributors/${rates[0][0]}`, { token: key })).data.invite_code },
+      });
       await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'y', invite_code: c2.invite_code } });
       const holder = new pg.Client({ connectionString: url });
       const watcher = new pg.Client({ connectionString: url });
       await holder.connect();
       await watcher.connect();
-      const lockWaiters = async () => (await watcher.query<{ pid: number; by: number[] }>(
-        `select pid, pg_blocking_pids(pid) as by from pg_stat_activity where datname = current_database() and state = 'active' and wait_event_type = 'Lock'`)).rows;
+      const lockWaiters = async () =>
+        (
+          await watcher.query<{ pid: number; by: number[] }>(
+            `select pid, pg_blocking_pids(pid) as by from pg_stat_activity where datname = current_database() and state = 'active' and wait_event_type = 'Lock'`,
+          )
+        ).rows;
       const waiting = async (n: number) => {
         for (let i = 0; i < 2000; i++) {
           if ((await lockWaiters()).length >= n) return;
@@ -560,15 +721,25 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
       const actor = { principal: { kind: 'api_key' as const, tenantId, keyId: 'key_race' }, requestId: null };
       try {
         for (let round = 0; round < 3; round++) {
-          for (const buyer of ['x', 'y']) expect((await a.call('POST', '/v1/orders', { token: key, body: orderBody(`q-${round}-${buyer}`, buyer, [10_000, 2_000]) })).statusCode).toBe(201);
+          for (const buyer of ['x', 'y'])
+            expect((await a.call('POST', '/v1/orders', { token: key, body: orderBody(`q-${round}-${buyer}`, buyer, [10_000, 2_000]) })).statusCode).toBe(201);
           await holder.query('begin');
-          await holder.query(`select id from accounts where tenant_id = $1 and owner_id = any($2) and purpose = 'pending' order by id for update`, [tenantId, [...rates.map((r) => r[0]), c2.id]]);
+          await holder.query(`select id from accounts where tenant_id = $1 and owner_id = any($2) and purpose = 'pending' order by id for update`, [
+            tenantId,
+            [...rates.map((r) => r[0]), c2.id],
+          ]);
           const before = a.services.orders.eventBatchStats();
           let settled = 0;
           // Submitted in one turn of the event loop: one batch of two refunds.
-          const refunds = Promise.all(['x', 'y'].map((buyer) => a.services.orders.event(actor, `q-${round}-${buyer}`, { type: 'refunded', refund_fen: 3_000 }))).finally(() => { settled++; });
+          const refunds = Promise.all(
+            ['x', 'y'].map((buyer) => a.services.orders.event(actor, `q-${round}-${buyer}`, { type: 'refunded', refund_fen: 3_000 })),
+          ).finally(() => {
+            settled++;
+          });
           await waiting(1);
-          const order = b.call('POST', '/v1/orders', { token: key, body: orderBody(`q-${round}-y-next`, 'y', [5_000, 500]) }).finally(() => { settled++; });
+          const order = b.call('POST', '/v1/orders', { token: key, body: orderBody(`q-${round}-y-next`, 'y', [5_000, 500]) }).finally(() => {
+            settled++;
+          });
           await waiting(2);
           await holder.query('commit');
           let deadlock: string | null = null;

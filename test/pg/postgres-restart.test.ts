@@ -48,7 +48,9 @@ function processTree(root: number): number[] {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
       if (fs.readlinkSync(`/proc/${name}/exe`) !== node) continue;
       parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone meanwhile, or not ours to read */ }
+    } catch {
+      /* gone meanwhile, or not ours to read */
+    }
   }
   const tree = [root];
   for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parent) if (ppid === tree[i]) tree.push(pid);
@@ -95,7 +97,9 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server surviv
       FENXIAO_JOBS_INTERVAL_SECONDS: '1',
       LOG_LEVEL: 'warn',
     });
-    void server.exited.then((code) => { exitedEarly = code; });
+    void server.exited.then((code) => {
+      exitedEarly = code;
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -112,7 +116,11 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server surviv
     });
     const text = await res.text();
     let data: unknown;
-    try { data = text ? JSON.parse(text) : undefined; } catch { data = text; }
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = text;
+    }
     return { status: res.status, headers: res.headers, data: data as Record<string, unknown> & { error?: { code?: string } } };
   }
 
@@ -121,7 +129,9 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server surviv
     while (Date.now() < deadline) {
       try {
         if ((await fetch(`${server!.url}/health`)).status === 200) return true;
-      } catch { /* the process is checked separately */ }
+      } catch {
+        /* the process is checked separately */
+      }
       await sleep(100);
     }
     return false;
@@ -192,7 +202,12 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server surviv
           // A longer outage: the database stays down for a while, and /health says so.
           await db.stop(mode);
           await sleep(300);
-          healthDuringOutage.push(await fetch(`${srv.url}/health`).then((r) => r.status, () => 0));
+          healthDuringOutage.push(
+            await fetch(`${srv.url}/health`).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          );
           await sleep(400 + Math.floor(Math.random() * 600));
           await db.start();
         }
@@ -215,12 +230,17 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server surviv
     expect(srv.child.exitCode).toBeNull();
     expect(processTree(srv.child.pid!), 'a process of the server died and was replaced').toEqual(processes);
     expect(await healthy(5_000)).toBe(true);
-    expect(healthDuringOutage.every((s) => s === 503), `health while down: ${healthDuringOutage.join(',')}`).toBe(true);
+    expect(
+      healthDuringOutage.every((s) => s === 503),
+      `health while down: ${healthDuringOutage.join(',')}`,
+    ).toBe(true);
 
     // Every request was answered, with success or the shaped 503; nothing else.
     const byStatus: Record<string, number> = {};
     for (const a of answers) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
-    const unexpected = answers.filter((a) => !(a.status === 201 || a.status === 200 || (a.status === 503 && a.code === 'service_unavailable' && /^[1-9][0-9]*$/.test(a.retryAfter ?? ''))));
+    const unexpected = answers.filter(
+      (a) => !(a.status === 201 || a.status === 200 || (a.status === 503 && a.code === 'service_unavailable' && /^[1-9][0-9]*$/.test(a.retryAfter ?? ''))),
+    );
     expect(unexpected.slice(0, 10), `answers by status ${JSON.stringify(byStatus)}`).toEqual([]);
     // The drill did hit the outages, and did get work done around them.
     expect(byStatus[503] ?? 0, JSON.stringify(byStatus)).toBeGreaterThan(0);
@@ -232,9 +252,11 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server surviv
     // one that got a 503 may have committed (200) or not (201, created now).
     const resend: Answer[] = [];
     const queue = [...bodies.values()];
-    await Promise.all(Array.from({ length: WORKERS }, async () => {
-      for (let body = queue.pop(); body; body = queue.pop()) resend.push(await post(body));
-    }));
+    await Promise.all(
+      Array.from({ length: WORKERS }, async () => {
+        for (let body = queue.pop(); body; body = queue.pop()) resend.push(await post(body));
+      }),
+    );
     const resentWrong = resend.filter((a) => (acknowledged.has(a.externalId) ? a.status !== 200 : a.status !== 200 && a.status !== 201));
     expect(resentWrong.slice(0, 10)).toEqual([]);
 
@@ -242,18 +264,30 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server surviv
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const rows = (await client.query<{ external_id: string; paid_fen: string; lines: string[] }>(
-        `select o.external_id, o.paid_fen::text,
+      const rows = (
+        await client.query<{ external_id: string; paid_fen: string; lines: string[] }>(
+          `select o.external_id, o.paid_fen::text,
                 coalesce(array_agg(c.beneficiary_id || ':' || c.level || ':' || c.amount_fen order by c.level) filter (where c.id is not null), '{}') as lines
            from orders o left join commissions c on c.order_id = o.id
-          where o.tenant_id = $1 group by o.id`, [tenantId])).rows;
+          where o.tenant_id = $1 group by o.id`,
+          [tenantId],
+        )
+      ).rows;
       expect(rows.length).toBe(bodies.size);
       expect(new Set(rows.map((r) => r.external_id)).size).toBe(bodies.size);
-      for (const id of acknowledged) expect(rows.some((r) => r.external_id === id), id).toBe(true);
+      for (const id of acknowledged)
+        expect(
+          rows.some((r) => r.external_id === id),
+          id,
+        ).toBe(true);
       const wrong = rows.filter((r) => {
         const body = bodies.get(r.external_id)!;
         const paid = body.items.reduce((s, it) => s + it.paid_fen, 0);
-        const want = [[C.id, SALES_BP], [B.id, OVERRIDE_BP[0]!], [A.id, OVERRIDE_BP[1]!]].map(([who, bp], level) => `${who}:${level}:${floorBp(paid, bp as number)}`);
+        const want = [
+          [C.id, SALES_BP],
+          [B.id, OVERRIDE_BP[0]!],
+          [A.id, OVERRIDE_BP[1]!],
+        ].map(([who, bp], level) => `${who}:${level}:${floorBp(paid, bp as number)}`);
         return Number(r.paid_fen) !== paid || JSON.stringify(r.lines) !== JSON.stringify(want);
       });
       expect(wrong.slice(0, 5)).toEqual([]);
@@ -267,6 +301,8 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server surviv
     expect(verify.data.ok).toBe(true);
     // Answered 503 yet committed: the answer was lost with the connection, and only the re-send told.
     const committedUnanswered = resend.filter((a) => !acknowledged.has(a.externalId) && a.status === 200).length;
-    console.info(`restart drill: ${answers.length} requests ${JSON.stringify(byStatus)}, ${acknowledged.size} acknowledged, ${committedUnanswered} committed but answered 503, ${bodies.size} orders in all`);
+    console.info(
+      `restart drill: ${answers.length} requests ${JSON.stringify(byStatus)}, ${acknowledged.size} acknowledged, ${committedUnanswered} committed but answered 503, ${bodies.size} orders in all`,
+    );
   }, 180_000);
 });

@@ -98,7 +98,13 @@ describe.skipIf(!redisUrl || !onPostgres())('registration limits across two proc
     }
     // Nothing was written for the refused ones.
     const list = await call(one, 'GET', '/v1/distributors?limit=100', key);
-    expect(list.data.items.map((d: { external_id: string }) => d.external_id).sort()).toEqual(['ip-user-0', 'ip-user-1', 'ip-user-2', 'ip-user-3', 'ip-user-4']);
+    expect(list.data.items.map((d: { external_id: string }) => d.external_id).sort()).toEqual([
+      'ip-user-0',
+      'ip-user-1',
+      'ip-user-2',
+      'ip-user-3',
+      'ip-user-4',
+    ]);
     // Another IP has its own window.
     expect((await call(two, 'POST', '/v1/distributors', key, { external_id: 'other-ip', name: 'O', client_ip: '198.51.100.1' })).status).toBe(201);
     // The first refusal left a risk event (one per window per address, whichever process refused
@@ -107,14 +113,22 @@ describe.skipIf(!redisUrl || !onPostgres())('registration limits across two proc
       const events = await call(server, 'GET', '/v1/risk-events?kind=registration_ip_limit&limit=100', key);
       expect(events.status).toBe(200);
       expect(events.data.items).toHaveLength(1);
-      expect(events.data.items[0]).toMatchObject({ kind: 'registration_ip_limit', subject_type: 'ip', subject_id: ip, details: { scope: 'registration', limit: 5, window_seconds: 3600, attempted_for: 'ip-user-5' } });
+      expect(events.data.items[0]).toMatchObject({
+        kind: 'registration_ip_limit',
+        subject_type: 'ip',
+        subject_id: ip,
+        details: { scope: 'registration', limit: 5, window_seconds: 3600, attempted_for: 'ip-user-5' },
+      });
     }
   });
 
   it('admits exactly the limit of many concurrent registrations spread over both processes', async () => {
     const { key } = await tenantWithLimit(5);
-    const results = await Promise.all(Array.from({ length: 24 }, (_, i) =>
-      call(i % 2 === 0 ? one : two, 'POST', '/v1/distributors', key, { external_id: `burst-${i}`, name: `B${i}`, client_ip: '2001:db8::42' })));
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        call(i % 2 === 0 ? one : two, 'POST', '/v1/distributors', key, { external_id: `burst-${i}`, name: `B${i}`, client_ip: '2001:db8::42' }),
+      ),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(5);
     expect(results.filter((r) => r.status === 429)).toHaveLength(19);
     const events = await call(one, 'GET', '/v1/risk-events?kind=registration_ip_limit&limit=100', key);

@@ -19,7 +19,9 @@ describe.skipIf(!onPostgres())('settlement and withdrawal races on PostgreSQL', 
     const env = { FENXIAO_MASTER_KEY: randomBytes(32).toString('base64') };
     [a, b] = await Promise.all([startTestServer({ env, clock }), startTestServer({ env, clock })]);
   });
-  afterAll(async () => { await Promise.all([a?.close(), b?.close()]); });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
 
   /** A tenant where `buyers` buyers are bound to B, whose referrer A earns 10% of each order. */
   async function tenant(program: Record<string, unknown> = {}) {
@@ -30,11 +32,15 @@ describe.skipIf(!onPostgres())('settlement and withdrawal races on PostgreSQL', 
     const B = (await a.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B', referrer_code: A.invite_code } })).data;
     await a.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer', invite_code: B.invite_code } });
     const order = async (externalId: string, paid: number, via = a) => {
-      const res = await via.call('POST', '/v1/orders', { token: key, body: { external_id: externalId, buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: paid, paid_fen: paid }] } });
+      const res = await via.call('POST', '/v1/orders', {
+        token: key,
+        body: { external_id: externalId, buyer_external_id: 'buyer', items: [{ sku: 's', quantity: 1, unit_price_fen: paid, paid_fen: paid }] },
+      });
       expect(res.statusCode).toBe(201);
       return res.data;
     };
-    const receive = (externalId: string, via = a) => via.call('POST', `/v1/orders/${externalId}/events`, { token: key, body: { type: 'received', at: '2026-03-31T00:00:00Z' } });
+    const receive = (externalId: string, via = a) =>
+      via.call('POST', `/v1/orders/${externalId}/events`, { token: key, body: { type: 'received', at: '2026-03-31T00:00:00Z' } });
     const balance = async () => (await a.call('GET', `/v1/distributors/${A.id}/balance`, { token: key })).data;
     return { id, key, A, B, order, receive, balance };
   }
@@ -46,8 +52,11 @@ describe.skipIf(!onPostgres())('settlement and withdrawal races on PostgreSQL', 
     await a.call('POST', '/v1/settlements/run', { token: t.key, body: { as_of: '2026-04-01T00:00:00Z' } });
     expect((await t.balance()).withdrawable_fen).toBe(25_000);
     // Each asks for 6,000: at most 4 fit in 25,000.
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-      (i % 2 ? b : a).call('POST', '/v1/withdrawals', { token: t.key, body: { distributor_id: t.A.id, amount_fen: 6000, channel: 'manual' } })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? b : a).call('POST', '/v1/withdrawals', { token: t.key, body: { distributor_id: t.A.id, amount_fen: 6000, channel: 'manual' } }),
+      ),
+    );
     const codes = results.map((r) => r.statusCode).sort();
     expect(codes.filter((c) => c === 201)).toHaveLength(4);
     expect(codes.filter((c) => c === 422)).toHaveLength(6);
@@ -62,14 +71,28 @@ describe.skipIf(!onPostgres())('settlement and withdrawal races on PostgreSQL', 
     await t.receive('o');
     await a.call('POST', '/v1/settlements/run', { token: t.key, body: { as_of: '2026-04-01T00:00:00Z' } });
     const amounts = [3000, 2500, 4100, 999, 1234, 5000, 777, 2222, 3333, 1111];
-    const results = await Promise.all(amounts.map((amount, i) =>
-      (i % 2 ? b : a).call('POST', '/v1/withdrawals', { token: t.key, body: { distributor_id: t.A.id, amount_fen: amount, channel: 'manual' }, headers: { 'idempotency-key': `k${i}` } })));
+    const results = await Promise.all(
+      amounts.map((amount, i) =>
+        (i % 2 ? b : a).call('POST', '/v1/withdrawals', {
+          token: t.key,
+          body: { distributor_id: t.A.id, amount_fen: amount, channel: 'manual' },
+          headers: { 'idempotency-key': `k${i}` },
+        }),
+      ),
+    );
     const granted = results.filter((r) => r.statusCode === 201).reduce((s, r) => s + (r.data.amount_fen as number), 0);
     expect(granted).toBeLessThanOrEqual(10_000);
     expect(await t.balance()).toMatchObject({ withdrawable_fen: 10_000 - granted, withdrawing_fen: granted });
     // Replays of the same keys at once change nothing.
-    const again = await Promise.all(amounts.map((amount, i) =>
-      (i % 2 ? a : b).call('POST', '/v1/withdrawals', { token: t.key, body: { distributor_id: t.A.id, amount_fen: amount, channel: 'manual' }, headers: { 'idempotency-key': `k${i}` } })));
+    const again = await Promise.all(
+      amounts.map((amount, i) =>
+        (i % 2 ? a : b).call('POST', '/v1/withdrawals', {
+          token: t.key,
+          body: { distributor_id: t.A.id, amount_fen: amount, channel: 'manual' },
+          headers: { 'idempotency-key': `k${i}` },
+        }),
+      ),
+    );
     again.forEach((r, i) => {
       if (results[i]!.statusCode === 201) expect(r.data).toEqual(results[i]!.data);
     });

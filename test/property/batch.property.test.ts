@@ -21,8 +21,12 @@ import type { CreateOrderBody } from '../../src/modules/orders/schema.ts';
  */
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 const programArb = fc.record({
   levels: fc.integer({ min: 0, max: 3 }),
@@ -38,21 +42,42 @@ const programArb = fc.record({
   upgrade_at: fc.constantFrom(0, 20_000, 60_000),
 });
 
-type OrderAction = { kind: 'order'; buyer: number; code: number | null; days_back: number; ip: number | null; items: { sku: 'plain' | 'promo'; quantity: number; paid: number }[] };
+type OrderAction = {
+  kind: 'order';
+  buyer: number;
+  code: number | null;
+  days_back: number;
+  ip: number | null;
+  items: { sku: 'plain' | 'promo'; quantity: number; paid: number }[];
+};
 type Action = OrderAction | { kind: 'replay'; which: number } | { kind: 'conflict'; which: number };
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({
-    kind: fc.constant('order' as const), buyer: fc.nat(40), code: fc.option(fc.nat(12), { freq: 3 }), days_back: fc.constantFrom(0, 0, 0, 1, 9, 40),
-    ip: fc.option(fc.nat(2), { freq: 2 }),
-    items: fc.array(fc.record({ sku: fc.constantFrom('plain' as const, 'promo' as const), quantity: fc.integer({ min: 1, max: 3 }), paid: fc.integer({ min: 0, max: 40_000 }) }), { minLength: 1, maxLength: 3 }),
-  }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('order' as const),
+      buyer: fc.nat(40),
+      code: fc.option(fc.nat(12), { freq: 3 }),
+      days_back: fc.constantFrom(0, 0, 0, 1, 9, 40),
+      ip: fc.option(fc.nat(2), { freq: 2 }),
+      items: fc.array(
+        fc.record({
+          sku: fc.constantFrom('plain' as const, 'promo' as const),
+          quantity: fc.integer({ min: 1, max: 3 }),
+          paid: fc.integer({ min: 0, max: 40_000 }),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replay' as const), which: fc.nat(60) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('conflict' as const), which: fc.nat(60) }) },
 );
 
-const treeArb = fc.integer({ min: 3, max: 8 }).chain((n) =>
-  fc.tuple(...Array.from({ length: n }, (_, i) => (i === 0 ? fc.constant(null) : fc.option(fc.integer({ min: 0, max: i - 1 }), { freq: 3 })))));
+const treeArb = fc
+  .integer({ min: 3, max: 8 })
+  .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => (i === 0 ? fc.constant(null) : fc.option(fc.integer({ min: 0, max: i - 1 }), { freq: 3 })))));
 
 /** Sets a tenant up; answers what the sequence needs to address it. */
 type Program = typeof programArb extends fc.Arbitrary<infer P> ? P : never;
@@ -65,7 +90,8 @@ async function setUp(name: string, program: Program, parents: (number | null)[])
     return r.data;
   };
   await call('PUT', '/v1/program', {
-    levels: program.levels, self_purchase: program.self_purchase,
+    levels: program.levels,
+    self_purchase: program.self_purchase,
     binding: { mode: program.mode, rebind_after_days: 1, bind_on: program.bind_on },
     caps: { per_order_fen: program.per_order_cap, per_day_fen: program.per_day_cap },
     risk: {
@@ -75,18 +101,28 @@ async function setUp(name: string, program: Program, parents: (number | null)[])
     },
   });
   await call('PUT', '/v1/grades/default', {
-    name: '普通', rank: 0, sales_bp: 800, override_bp: [500, 300, 200],
+    name: '普通',
+    rank: 0,
+    sales_bp: 800,
+    override_bp: [500, 300, 200],
     ...(program.tiers ? { tiers: [{ min_monthly_sales_fen: 30_000, sales_bp: 1_200, override_bp: [700] }] } : {}),
   });
   await call('PUT', '/v1/grades/gold', {
-    name: '金牌', rank: 5, sales_bp: 1_500, override_bp: [900, 400, 100],
+    name: '金牌',
+    rank: 5,
+    sales_bp: 1_500,
+    override_bp: [900, 400, 100],
     ...(program.upgrade_at > 0 ? { upgrade: { metric: 'sales_fen', min_fen: program.upgrade_at } } : {}),
   });
   await call('PUT', '/v1/sku-rules/promo', { rates: { '0': { kind: 'fixed', fen: 150 }, '1': { kind: 'percent', bp: 2_000 } } });
   const codes: string[] = [];
   for (let i = 0; i < parents.length; i++) {
     const p = parents[i];
-    const d = await call('POST', '/v1/distributors', { external_id: `d${i}`, name: `d${i}`, ...(p !== null && p !== undefined ? { referrer_code: codes[p] } : {}) });
+    const d = await call('POST', '/v1/distributors', {
+      external_id: `d${i}`,
+      name: `d${i}`,
+      ...(p !== null && p !== undefined ? { referrer_code: codes[p] } : {}),
+    });
     codes.push(d.invite_code);
   }
   // Customers: c{i} bound (or, binding on first order, claimed) to d{i}; u* nobody's.
@@ -97,57 +133,74 @@ async function setUp(name: string, program: Program, parents: (number | null)[])
 describe('group commit', () => {
   it('a sequence of orders written in batches gives exactly what it gives one at a time', async () => {
     let run = 0;
-    await fc.assert(fc.asyncProperty(programArb, treeArb, fc.array(actionArb, { minLength: 5, maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }),
-      async (program, parents, actions, chunkSizes) => {
-        run++;
-        const one = await setUp(`one ${run}`, program, parents);
-        const many = await setUp(`many ${run}`, program, parents);
-        // Bindings made at set-up lapse (rebindable mode) unless an order came since.
-        (t.clock as ManualClock).advance(2 * 86_400_000);
-        const buyers = [...parents.flatMap((_, i) => [`c${i}`, `d${i}`]), 'u0', 'u1', 'u2'];
-        const bodies: CreateOrderBody[] = [];
-        const build = (codes: string[]): CreateOrderBody[] => {
-          const out: CreateOrderBody[] = [];
-          for (const a of actions) {
-            if (a.kind === 'order') {
-              const paidAt = new Date(t.clock.now().getTime() - a.days_back * 86_400_000).toISOString();
-              out.push({
-                external_id: `o${out.length}`, buyer_external_id: buyers[a.buyer % buyers.length]!, paid_at: paidAt,
-                ...(a.code === null ? {} : { invite_code: a.code >= codes.length ? 'ZZZZZZZZ' : codes[a.code]! }),
-                ...(a.ip === null ? {} : { client_ip: `10.0.0.${a.ip}` }),
-                items: a.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unit_price_fen: i.paid, paid_fen: i.paid })),
-              });
-            } else if (out.length > 0) {
-              const earlier = out[a.which % out.length]!;
-              out.push(a.kind === 'replay' ? earlier : { ...earlier, items: [...earlier.items, { sku: 'extra', quantity: 1, unit_price_fen: 1, paid_fen: 1 }] });
+    await fc.assert(
+      fc.asyncProperty(
+        programArb,
+        treeArb,
+        fc.array(actionArb, { minLength: 5, maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }),
+        async (program, parents, actions, chunkSizes) => {
+          run++;
+          const one = await setUp(`one ${run}`, program, parents);
+          const many = await setUp(`many ${run}`, program, parents);
+          // Bindings made at set-up lapse (rebindable mode) unless an order came since.
+          (t.clock as ManualClock).advance(2 * 86_400_000);
+          const buyers = [...parents.flatMap((_, i) => [`c${i}`, `d${i}`]), 'u0', 'u1', 'u2'];
+          const bodies: CreateOrderBody[] = [];
+          const build = (codes: string[]): CreateOrderBody[] => {
+            const out: CreateOrderBody[] = [];
+            for (const a of actions) {
+              if (a.kind === 'order') {
+                const paidAt = new Date(t.clock.now().getTime() - a.days_back * 86_400_000).toISOString();
+                out.push({
+                  external_id: `o${out.length}`,
+                  buyer_external_id: buyers[a.buyer % buyers.length]!,
+                  paid_at: paidAt,
+                  ...(a.code === null ? {} : { invite_code: a.code >= codes.length ? 'ZZZZZZZZ' : codes[a.code]! }),
+                  ...(a.ip === null ? {} : { client_ip: `10.0.0.${a.ip}` }),
+                  items: a.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unit_price_fen: i.paid, paid_fen: i.paid })),
+                });
+              } else if (out.length > 0) {
+                const earlier = out[a.which % out.length]!;
+                out.push(
+                  a.kind === 'replay' ? earlier : { ...earlier, items: [...earlier.items, { sku: 'extra', quantity: 1, unit_price_fen: 1, paid_fen: 1 }] },
+                );
+              }
             }
+            return out;
+          };
+          bodies.push(...build(one.codes));
+          const actorOf = (tenantId: string, n: number): Actor => ({ principal: { kind: 'api_key', tenantId, keyId: 'key_test' }, requestId: `req_${n}` });
+          const answer = async (p: Promise<{ created: boolean; order: unknown }>) =>
+            p.then(
+              (r) => ({ created: r.created, order: r.order }),
+              (e: { code?: string }) => ({ error: e.code ?? 'thrown' }),
+            );
+
+          const oneAnswers = [];
+          for (const [n, b] of bodies.entries()) oneAnswers.push(await answer(t.services.orders.create(actorOf(one.tenantId, n), b)));
+
+          const manyBodies = build(many.codes);
+          const manyAnswers: unknown[] = [];
+          const largestBefore = t.services.orders.batchStats().largest;
+          for (let start = 0, c = 0; start < manyBodies.length; c++) {
+            const size = chunkSizes[c % chunkSizes.length]!;
+            const chunk = manyBodies.slice(start, start + size);
+            // Submitted in one turn of the event loop: one batch, one transaction.
+            manyAnswers.push(...(await Promise.all(chunk.map((b, k) => answer(t.services.orders.create(actorOf(many.tenantId, start + k), b))))));
+            start += size;
           }
-          return out;
-        };
-        bodies.push(...build(one.codes));
-        const actorOf = (tenantId: string, n: number): Actor => ({ principal: { kind: 'api_key', tenantId, keyId: 'key_test' }, requestId: `req_${n}` });
-        const answer = async (p: Promise<{ created: boolean; order: unknown }>) => p.then((r) => ({ created: r.created, order: r.order }), (e: { code?: string }) => ({ error: e.code ?? 'thrown' }));
+          if (chunkSizes.some((s) => s > 1) && manyBodies.length > 1)
+            expect(t.services.orders.batchStats().largest).toBeGreaterThan(Math.min(1, largestBefore));
 
-        const oneAnswers = [];
-        for (const [n, b] of bodies.entries()) oneAnswers.push(await answer(t.services.orders.create(actorOf(one.tenantId, n), b)));
-
-        const manyBodies = build(many.codes);
-        const manyAnswers: unknown[] = [];
-        const largestBefore = t.services.orders.batchStats().largest;
-        for (let start = 0, c = 0; start < manyBodies.length; c++) {
-          const size = chunkSizes[c % chunkSizes.length]!;
-          const chunk = manyBodies.slice(start, start + size);
-          // Submitted in one turn of the event loop: one batch, one transaction.
-          manyAnswers.push(...await Promise.all(chunk.map((b, k) => answer(t.services.orders.create(actorOf(many.tenantId, start + k), b)))));
-          start += size;
-        }
-        if (chunkSizes.some((s) => s > 1) && manyBodies.length > 1) expect(t.services.orders.batchStats().largest).toBeGreaterThan(Math.min(1, largestBefore));
-
-        const a = await stateOf(one.tenantId, oneAnswers);
-        const b = await stateOf(many.tenantId, manyAnswers);
-        expect(b).toEqual(a);
-        expect((await verifyLedger(t.database.db, many.tenantId)).breaks).toEqual([]);
-      }), { numRuns: Number(process.env.FENXIAO_PROPERTY_RUNS ?? 25), endOnFailure: true });
+          const a = await stateOf(one.tenantId, oneAnswers);
+          const b = await stateOf(many.tenantId, manyAnswers);
+          expect(b).toEqual(a);
+          expect((await verifyLedger(t.database.db, many.tenantId)).breaks).toEqual([]);
+        },
+      ),
+      { numRuns: Number(process.env.FENXIAO_PROPERTY_RUNS ?? 25), endOnFailure: true },
+    );
   }, 900_000);
 });
 
@@ -156,52 +209,75 @@ async function stateOf(tenantId: string, answers: unknown[]) {
   const db = t.database.db;
   const rows = async <T = Record<string, unknown>>(q: ReturnType<typeof sql>) => (await q.execute(db)).rows as T[];
   const names = new Map<string, string>();
-  for (const d of await rows<{ id: string; external_id: string; invite_code: string }>(sql`select id, external_id, invite_code from distributors where tenant_id = ${tenantId}`)) {
+  for (const d of await rows<{ id: string; external_id: string; invite_code: string }>(
+    sql`select id, external_id, invite_code from distributors where tenant_id = ${tenantId}`,
+  )) {
     names.set(d.id, `D:${d.external_id}`);
     names.set(d.invite_code, `CODE:${d.external_id}`);
   }
-  for (const o of await rows<{ id: string; external_id: string }>(sql`select id, external_id from orders where tenant_id = ${tenantId}`)) names.set(o.id, `O:${o.external_id}`);
-  for (const i of await rows<{ id: string; ext: string; position: number }>(sql`select i.id, o.external_id as ext, i.position from order_items i join orders o on o.id = i.order_id where i.tenant_id = ${tenantId}`)) names.set(i.id, `I:${i.ext}/${i.position}`);
+  for (const o of await rows<{ id: string; external_id: string }>(sql`select id, external_id from orders where tenant_id = ${tenantId}`))
+    names.set(o.id, `O:${o.external_id}`);
+  for (const i of await rows<{ id: string; ext: string; position: number }>(
+    sql`select i.id, o.external_id as ext, i.position from order_items i join orders o on o.id = i.order_id where i.tenant_id = ${tenantId}`,
+  ))
+    names.set(i.id, `I:${i.ext}/${i.position}`);
   for (const c of await rows<{ id: string; item: string | null; level: number; kind: string; n: number }>(sql`
     select c.id, c.order_item_id as item, c.level, c.kind, row_number() over (partition by c.order_item_id, c.level, c.kind order by c.id) as n
-      from commissions c where c.tenant_id = ${tenantId}`)) names.set(c.id, `C:${names.get(c.item ?? '') ?? '-'}/${c.level}/${c.kind}/${c.n}`);
+      from commissions c where c.tenant_id = ${tenantId}`))
+    names.set(c.id, `C:${names.get(c.item ?? '') ?? '-'}/${c.level}/${c.kind}/${c.n}`);
   const ruleVersionBase = Number((await rows<{ v: number }>(sql`select min(version) as v from rule_versions where tenant_id = ${tenantId}`))[0]!.v);
   const rename = (v: unknown): unknown => {
     if (typeof v === 'string') return names.get(v) ?? (/^(rsk|evt|bnd|je|acc)_/.test(v) ? v.slice(0, 3) : v);
     if (v instanceof Date) return v.toISOString();
     if (Array.isArray(v)) return v.map(rename);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'rule_version' && typeof x === 'number' ? x - ruleVersionBase : rename(x)]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'rule_version' && typeof x === 'number' ? x - ruleVersionBase : rename(x)]));
     return v;
   };
   const q = async (query: ReturnType<typeof sql>) => rename(await rows(query));
   return {
     answers: rename(answers),
-    orders: await q(sql`select external_id, buyer_external_id, invite_code, status, seller_id, chain, rule_version, attribution, paid_fen, paid_at, region_code, client_ip
+    orders:
+      await q(sql`select external_id, buyer_external_id, invite_code, status, seller_id, chain, rule_version, attribution, paid_fen, paid_at, region_code, client_ip
       from orders where tenant_id = ${tenantId} order by external_id`),
     items: await q(sql`select order_id, position, sku, quantity, paid_fen from order_items where tenant_id = ${tenantId} order by order_id, position`),
-    lines: await q(sql`select id, order_id, order_item_id, beneficiary_id, level, kind, rule_version, rate_source, rate_kind, rate_bp, fixed_fen, beneficiary_grade,
+    lines:
+      await q(sql`select id, order_id, order_item_id, beneficiary_id, level, kind, rule_version, rate_source, rate_kind, rate_bp, fixed_fen, beneficiary_grade,
         units, base_fen, amount_fen, capped_fen, status, held from commissions where tenant_id = ${tenantId} order by id`),
     postings: await q(sql`select j.kind, j.ref_type, j.ref_id, j.memo, a.owner_id, a.purpose, p.amount, p.party_id, p.commission_id, p.balance_after
       from postings p join journal_entries j on j.id = p.journal_id join accounts a on a.id = p.account_id where p.tenant_id = ${tenantId} order by p.id`),
     accounts: await q(sql`select owner_id, purpose, balance, version from accounts where tenant_id = ${tenantId} order by owner_id, purpose`),
     customers: await q(sql`select external_id, distributor_id, bound_at, binding_source, tentative_distributor_id, last_order_at, purchases_fen
       from customers where tenant_id = ${tenantId} order by external_id`),
-    bindings: await q(sql`select customer_external_id, kind, from_distributor_id, to_distributor_id, source from binding_events where tenant_id = ${tenantId} order by id`),
-    distributors: await q(sql`select external_id, referrer_id, ancestors, grade_code, risk_hold from distributors where tenant_id = ${tenantId} order by external_id`),
+    bindings: await q(
+      sql`select customer_external_id, kind, from_distributor_id, to_distributor_id, source from binding_events where tenant_id = ${tenantId} order by id`,
+    ),
+    distributors: await q(
+      sql`select external_id, referrer_id, ancestors, grade_code, risk_hold from distributors where tenant_id = ${tenantId} order by external_id`,
+    ),
     grades: await q(sql`select distributor_id, from_grade, to_grade, reason from grade_changes where tenant_id = ${tenantId} order by id`),
     risk: await q(sql`select e.kind, e.severity, e.subject_type, case when e.subject_type = 'distributor' then e.subject_id else e.subject_type end as subject, e.status,
         (select array_agg(l.commission_id order by l.commission_id) from risk_event_lines l where l.event_id = e.id) as lines
       from risk_events e where e.tenant_id = ${tenantId} order by e.id`),
-    sales: await q(sql`select distributor_id, month::text, sales_fen, order_count from sales_monthly where tenant_id = ${tenantId} order by distributor_id, month`),
-    daily: await q(sql`select distributor_id, day::text, amount_fen from commission_daily where tenant_id = ${tenantId} and amount_fen <> 0 order by distributor_id, day`),
-    analyticsDaily: await q(sql`select day::text, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission,
+    sales: await q(
+      sql`select distributor_id, month::text, sales_fen, order_count from sales_monthly where tenant_id = ${tenantId} order by distributor_id, month`,
+    ),
+    daily: await q(
+      sql`select distributor_id, day::text, amount_fen from commission_daily where tenant_id = ${tenantId} and amount_fen <> 0 order by distributor_id, day`,
+    ),
+    analyticsDaily:
+      await q(sql`select day::text, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission,
         sum(new_bindings)::bigint as bindings, sum(last_order_distributors)::bigint as active, sum(ledger_pending_fen)::bigint as pending, sum(ledger_expense_fen)::bigint as expense
       from analytics_daily where tenant_id = ${tenantId} group by day order by day`),
-    analyticsSegments: await q(sql`select day::text, grade_code, region_code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission
+    analyticsSegments:
+      await q(sql`select day::text, grade_code, region_code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission
       from analytics_segment_daily where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
-    analyticsMonths: await q(sql`select month::text, grade_code, region_code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission
+    analyticsMonths:
+      await q(sql`select month::text, grade_code, region_code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission
       from analytics_segment_monthly where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
-    analyticsDistributors: await q(sql`select distributor_id, day::text, orders, sales_fen, commission_fen from analytics_distributor_daily where tenant_id = ${tenantId} order by 1, 2`),
+    analyticsDistributors: await q(
+      sql`select distributor_id, day::text, orders, sales_fen, commission_fen from analytics_distributor_daily where tenant_id = ${tenantId} order by 1, 2`,
+    ),
     activity: await q(sql`select distributor_id, last_order_day::text from analytics_distributor_activity where tenant_id = ${tenantId} order by 1`),
   };
 }

@@ -17,7 +17,9 @@ beforeAll(async () => {
   t = await startTestServer();
   ({ id: tenantId, key } = await t.tenant('Bidi merchant'));
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 const CONTROLS = ['\u202e', '\u202d', '\u202a', '\u202b', '\u202c', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c'];
 const SPOOF = 'invoice\u202efdp.exe';
@@ -35,9 +37,14 @@ describe('Text fields and ids', () => {
       await t.call('PATCH', `/v1/distributors/${d.id}`, { token: key, body: { name: SPOOF } }),
       await t.call('POST', '/v1/distributors', { token: key, body: { external_id: `x${SPOOF}`, name: 'ok' } }),
       await t.call('POST', `/v1/distributors/${d.id}/suspend`, { token: key, body: { reason: `fraud ${SPOOF}` } }),
-      await t.call('POST', '/v1/portal/apply', { body: { tenant_id: tenantId, name: SPOOF, phone: '13911112222', password: 'bidi-password-1', consent: true } }),
+      await t.call('POST', '/v1/portal/apply', {
+        body: { tenant_id: tenantId, name: SPOOF, phone: '13911112222', password: 'bidi-password-1', consent: true },
+      }),
       await t.call('POST', '/v1/tenants', { token: ROOT_TOKEN, body: { name: `Shop${SPOOF}` } }),
-      await t.call('POST', '/v1/admin-users', { token: key, body: { email: 'bidi@example.com', password: 'bidi-password-0123', role: 'auditor', name: SPOOF } }),
+      await t.call('POST', '/v1/admin-users', {
+        token: key,
+        body: { email: 'bidi@example.com', password: 'bidi-password-0123', role: 'auditor', name: SPOOF },
+      }),
     ];
     for (const res of refused) expect(res.statusCode, res.body).toBe(400);
     expect((await t.call('GET', `/v1/distributors/${d.id}`, { token: key })).data).toMatchObject({ name: '张三 محمد', status: 'active' });
@@ -47,7 +54,11 @@ describe('Text fields and ids', () => {
 describe('names stored before the rule', () => {
   it('lose their bidirectional controls in a migration', async () => {
     const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'bidi-old', name: 'Old' } })).data;
-    await t.database.db.updateTable('distributors').set({ name: `Zhang\u202eSan\u2067 ${SPOOF}` }).where('id', '=', d.id).execute();
+    await t.database.db
+      .updateTable('distributors')
+      .set({ name: `Zhang\u202eSan\u2067 ${SPOOF}` })
+      .where('id', '=', d.id)
+      .execute();
     await stripBidiControls(t.database.db);
     expect((await t.call('GET', `/v1/distributors/${d.id}`, { token: key })).data.name).toBe('ZhangSan invoicefdp.exe');
   });
@@ -58,7 +69,12 @@ describe('uploaded file names', () => {
     const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'bidi-doc', name: 'Doc' } })).data;
     const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
     const m = multipartBody({ kind: 'licence' }, { field: 'file', filename: SPOOF, contentType: 'application/pdf', data: pdf });
-    const res = await t.app.inject({ method: 'POST', url: `/v1/distributors/${d.id}/documents`, headers: { authorization: `Bearer ${key}`, 'content-type': m.contentType }, payload: m.payload });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v1/distributors/${d.id}/documents`,
+      headers: { authorization: `Bearer ${key}`, 'content-type': m.contentType },
+      payload: m.payload,
+    });
     expect(res.statusCode, res.body).toBe(201);
     const doc = JSON.parse(res.body) as { id: string; filename: string };
     expect(doc.filename).not.toMatch(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);

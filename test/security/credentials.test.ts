@@ -8,8 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 const order = (id: string) => ({ external_id: id, buyer_external_id: `buyer-${id}`, items: [{ sku: 'S', quantity: 1, unit_price_fen: 1000, paid_fen: 1000 }] });
 
@@ -69,9 +73,15 @@ describe('portal login token claims', () => {
     const secret = new TextEncoder().encode((await t.call('POST', '/v1/portal/signing-secret', { token: key })).data.secret as string);
     const iat = Math.floor(t.clock.now().getTime() / 1000);
     const sign = (claims: Record<string, unknown>) => new SignJWT({ iat, exp: iat + 300, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(secret);
-    const login = async (claims: Record<string, unknown>) => t.call('POST', '/v1/portal/token-login', { body: { tenant_id: tenantId, token: await sign(claims) } });
+    const login = async (claims: Record<string, unknown>) =>
+      t.call('POST', '/v1/portal/token-login', { body: { tenant_id: tenantId, token: await sign(claims) } });
 
-    for (const claims of [{ sub: 12345, jti: 'jti-numeric-sub' }, { sub: '12345', jti: 123456789 }, { sub: ['12345'], jti: 'jti-array-sub' }, { sub: { id: '12345' }, jti: 'jti-object-sub' }]) {
+    for (const claims of [
+      { sub: 12345, jti: 'jti-numeric-sub' },
+      { sub: '12345', jti: 123456789 },
+      { sub: ['12345'], jti: 'jti-array-sub' },
+      { sub: { id: '12345' }, jti: 'jti-object-sub' },
+    ]) {
       const res = await login(claims);
       expect(res.statusCode, `${JSON.stringify(claims)} → ${res.body}`).toBe(401);
       expect(res.data.error.code).toBe('unauthorized');

@@ -32,12 +32,21 @@ const LIMITS = {
   FENXIAO_DOCUMENTS_PER_TENANT: '1000',
   FENXIAO_DOCUMENT_BYTES_PER_TENANT: '12000',
 };
-beforeAll(async () => { t = await startTestServer({ env: LIMITS }); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer({ env: LIMITS });
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 async function upload(token: string, distributorId: string, data: Buffer, contentType: string, filename = 'file.bin') {
   const m = multipartBody({ kind: 'id_card' }, { field: 'file', filename, contentType, data });
-  const res = await t.app.inject({ method: 'POST', url: `/v1/distributors/${distributorId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': m.contentType }, payload: m.payload });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `/v1/distributors/${distributorId}/documents`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': m.contentType },
+    payload: m.payload,
+  });
   return { status: res.statusCode, body: res.body, data: res.body ? JSON.parse(res.body) : undefined };
 }
 
@@ -88,9 +97,13 @@ describe('documents at rest', () => {
     const root = path.join(t.dataDir, 'files');
     const saved = fs.readFileSync(path.join(root, other.storage_key));
     fs.writeFileSync(path.join(root, other.storage_key), file.data);
-    expect((await t.app.inject({ method: 'GET', url: `/v1/documents/${second.data.id}/content`, headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(500);
+    expect(
+      (await t.app.inject({ method: 'GET', url: `/v1/documents/${second.data.id}/content`, headers: { authorization: `Bearer ${key}` } })).statusCode,
+    ).toBe(500);
     fs.writeFileSync(path.join(root, other.storage_key), saved);
-    expect((await t.app.inject({ method: 'GET', url: `/v1/documents/${second.data.id}/content`, headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'GET', url: `/v1/documents/${second.data.id}/content`, headers: { authorization: `Bearer ${key}` } })).statusCode,
+    ).toBe(200);
   });
 });
 
@@ -99,8 +112,12 @@ describe('document types', () => {
     const { key, d } = await tenantWithDistributor('types');
     const before = storedFiles().length;
     for (const [data, type, what] of [
-      [EXE, 'application/pdf', 'an EXE claimed as a PDF'], [HTML, 'image/png', 'HTML claimed as a PNG'], [SVG, 'image/svg+xml', 'SVG'],
-      [HTML, 'text/html', 'HTML'], [PDF, 'image/png', 'a PDF claimed as a PNG'], [Buffer.from('%PD'), 'application/pdf', 'three bytes'],
+      [EXE, 'application/pdf', 'an EXE claimed as a PDF'],
+      [HTML, 'image/png', 'HTML claimed as a PNG'],
+      [SVG, 'image/svg+xml', 'SVG'],
+      [HTML, 'text/html', 'HTML'],
+      [PDF, 'image/png', 'a PDF claimed as a PNG'],
+      [Buffer.from('%PD'), 'application/pdf', 'three bytes'],
       [PNG, 'text/html', 'a PNG claimed as HTML'],
     ] as const) {
       const res = await upload(key, d, data, type);
@@ -109,7 +126,11 @@ describe('document types', () => {
     }
     expect(storedFiles().length).toBe(before);
     expect((await t.call('GET', `/v1/distributors/${d}/documents`, { token: key })).data.items).toEqual([]);
-    for (const [data, claimed, type] of [[PNG, 'image/png', 'image/png'], [JPEG, 'application/octet-stream', 'image/jpeg'], [WEBP, '', 'image/webp']] as const) {
+    for (const [data, claimed, type] of [
+      [PNG, 'image/png', 'image/png'],
+      [JPEG, 'application/octet-stream', 'image/jpeg'],
+      [WEBP, '', 'image/webp'],
+    ] as const) {
       const res = await upload(key, d, data, claimed, 'photo');
       expect(res.status, res.body).toBe(201);
       expect(res.data.content_type).toBe(type);
@@ -176,7 +197,9 @@ describe('deleting a document', () => {
     expect((await t.call('DELETE', `/v1/documents/${up.data.id}`, { token: other.key })).statusCode).toBe(404);
     const res = await t.call('DELETE', `/v1/documents/${up.data.id}`, { token: key, body: { reason: 'wrong person on the card' } });
     expect(res.statusCode, res.body).toBe(204);
-    expect((await t.app.inject({ method: 'GET', url: `/v1/documents/${up.data.id}/content`, headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: `/v1/documents/${up.data.id}/content`, headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(
+      404,
+    );
     expect((await t.call('GET', `/v1/distributors/${d}/documents`, { token: key })).data.items).toEqual([]);
     expect(storedFiles().map((f) => f.key)).not.toContain(row.storage_key);
     const audit = (await t.call('GET', `/v1/audit-log?action=document.delete&target_id=${d}`, { token: key })).data.items;
@@ -189,7 +212,7 @@ describe('deleting a document', () => {
 });
 
 describe('documents stored in plaintext by an earlier version', () => {
-  it('stay readable, and the scheduler\'s pass encrypts them and removes the plaintext', async () => {
+  it("stay readable, and the scheduler's pass encrypts them and removes the plaintext", async () => {
     const { id: tenantId, key, d } = await tenantWithDistributor('legacy');
     const docId = `doc_LEGACY${randomBytes(6).toString('hex').toUpperCase()}`;
     const storageKey = `${tenantId}/${d}/${docId}`;
@@ -197,10 +220,21 @@ describe('documents stored in plaintext by an earlier version', () => {
     const file = path.join(t.dataDir, 'files', storageKey);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, plaintext);
-    await t.database.db.insertInto('documents').values({
-      id: docId, tenant_id: tenantId, distributor_id: d, kind: 'licence', filename: 'old.pdf', content_type: 'application/pdf',
-      size_bytes: plaintext.length, sha256: createHash('sha256').update(plaintext).digest('hex'), storage_key: storageKey, data_key_enc: null,
-    }).execute();
+    await t.database.db
+      .insertInto('documents')
+      .values({
+        id: docId,
+        tenant_id: tenantId,
+        distributor_id: d,
+        kind: 'licence',
+        filename: 'old.pdf',
+        content_type: 'application/pdf',
+        size_bytes: plaintext.length,
+        sha256: createHash('sha256').update(plaintext).digest('hex'),
+        storage_key: storageKey,
+        data_key_enc: null,
+      })
+      .execute();
     const read = async () => t.app.inject({ method: 'GET', url: `/v1/documents/${docId}/content`, headers: { authorization: `Bearer ${key}` } });
     expect(Buffer.compare((await read()).rawPayload, plaintext)).toBe(0);
 

@@ -9,13 +9,21 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { portalSession } from './world.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('payout callbacks of a channel that is not configured', () => {
   it.each(['wechat', 'alipay'])('%s: 404 not_found, whatever the body', async (channel) => {
     expect(t.services.payoutChannels.configured).not.toContain(channel);
-    for (const [type, body] of [['application/json', '{"id":"x","resource":{}}'], ['application/x-www-form-urlencoded', 'out_biz_no=WD1&sign=x'], ['text/plain', '']] as const) {
+    for (const [type, body] of [
+      ['application/json', '{"id":"x","resource":{}}'],
+      ['application/x-www-form-urlencoded', 'out_biz_no=WD1&sign=x'],
+      ['text/plain', ''],
+    ] as const) {
       const res = await t.app.inject({ method: 'POST', url: `/v1/payouts/callbacks/${channel}`, headers: { 'content-type': type }, payload: body });
       expect(res.statusCode, res.body).toBe(404);
     }
@@ -23,16 +31,21 @@ describe('payout callbacks of a channel that is not configured', () => {
 });
 
 describe('an override line read by the upline', () => {
-  it('shows the downline buyer\'s external id masked; the seller\'s own line and the merchant see it whole', async () => {
+  it("shows the downline buyer's external id masked; the seller's own line and the merchant see it whole", async () => {
     const { id: tenantId, key } = await t.tenant('Masking merchant');
     const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: key })).data.secret as string;
     expect((await t.call('PUT', '/v1/program', { token: key, body: { levels: 2 } })).statusCode).toBe(200);
-    expect((await t.call('PUT', '/v1/grades/default', { token: key, body: { name: 'default', rank: 0, sales_bp: 1000, override_bp: [500, 200] } })).statusCode).toBe(200);
+    expect(
+      (await t.call('PUT', '/v1/grades/default', { token: key, body: { name: 'default', rank: 0, sales_bp: 1000, override_bp: [500, 200] } })).statusCode,
+    ).toBe(200);
     const a = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'up-a', name: 'A' } })).data;
     const b = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'seller-b', name: 'B', referrer_code: a.invite_code } })).data;
     const buyer = '13812345678';
     expect((await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: buyer, invite_code: b.invite_code } })).statusCode).toBe(201);
-    const order = await t.call('POST', '/v1/orders', { token: key, body: { external_id: 'mask-1', buyer_external_id: buyer, items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] } });
+    const order = await t.call('POST', '/v1/orders', {
+      token: key,
+      body: { external_id: 'mask-1', buyer_external_id: buyer, items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] },
+    });
     expect(order.statusCode, order.body).toBe(201);
     const lineOf = (id: string) => (order.data.commissions as { id: string; beneficiary_id: string }[]).find((c) => c.beneficiary_id === id)!.id;
 

@@ -18,7 +18,10 @@ beforeAll(async () => {
   t = await startTestServer();
   https = await startTestServer({ env: { FENXIAO_PUBLIC_URL: 'https://fenxiao.example.com' } });
   tenant = await t.tenant();
-  expect((await t.call('POST', '/v1/admin-users', { token: tenant.key, body: { email: 'o@example.com', password: 'owner-password-0123', role: 'owner' } })).statusCode).toBe(201);
+  expect(
+    (await t.call('POST', '/v1/admin-users', { token: tenant.key, body: { email: 'o@example.com', password: 'owner-password-0123', role: 'owner' } }))
+      .statusCode,
+  ).toBe(201);
   session = (await t.call('POST', '/v1/auth/login', { body: { tenant_id: tenant.id, email: 'o@example.com', password: 'owner-password-0123' } })).data.token;
   distributor = (await t.call('POST', '/v1/distributors', { token: tenant.key, body: { external_id: 'd1', name: 'D' } })).data;
 });
@@ -27,11 +30,20 @@ afterAll(async () => {
   await https?.close();
 });
 
-const directive = (csp: string, name: string) => csp.split(';').map((d) => d.trim()).find((d) => d.startsWith(`${name} `)) ?? '';
+const directive = (csp: string, name: string) =>
+  csp
+    .split(';')
+    .map((d) => d.trim())
+    .find((d) => d.startsWith(`${name} `)) ?? '';
 
 describe('security headers', () => {
   it('on API answers, errors included: nosniff, no referrer, no framing, a CSP that allows nothing, no-store, COOP', async () => {
-    for (const [url, token, status] of [['/v1/tenant', tenant.key, 200], ['/v1/distributors', session, 200], ['/v1/program', undefined, 401], ['/v1/nothing-here', tenant.key, 404]] as const) {
+    for (const [url, token, status] of [
+      ['/v1/tenant', tenant.key, 200],
+      ['/v1/distributors', session, 200],
+      ['/v1/program', undefined, 401],
+      ['/v1/nothing-here', tenant.key, 404],
+    ] as const) {
       const res = await t.call('GET', url, { token });
       expect(res.statusCode, url).toBe(status);
       expect(res.headers['x-content-type-options'], url).toBe('nosniff');
@@ -64,7 +76,7 @@ describe('security headers', () => {
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
   });
 
-  it('pages get the console\'s CSP: scripts only from this server, never inline; no framing; /docs still works', async () => {
+  it("pages get the console's CSP: scripts only from this server, never inline; no framing; /docs still works", async () => {
     expect(directive(HTML_CSP, 'script-src')).toBe("script-src 'self'");
     expect(directive(HTML_CSP, 'frame-ancestors')).toBe("frame-ancestors 'none'");
     expect(directive(HTML_CSP, 'object-src')).toBe("object-src 'none'");
@@ -94,14 +106,28 @@ describe('CSRF', () => {
     const cookie = [`session=${session}`, `token=${session}`, `fxs=${session}`, `api_key=${tenant.key}`, `authorization=Bearer ${session}`].join('; ');
     for (const op of ops) {
       const url = op.path.replace(/\{[^}]+\}/g, distributor.id);
-      const res = await t.app.inject({ method: op.method, url, headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, payload: op.method === 'GET' ? undefined : '{}' });
+      const res = await t.app.inject({
+        method: op.method,
+        url,
+        headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' },
+        payload: op.method === 'GET' ? undefined : '{}',
+      });
       expect(res.statusCode, op.label).toBe(401);
     }
   });
 
   it('a cross-site form cannot send what the API takes: form and text bodies are refused even with a valid token', async () => {
-    for (const [type, body] of [['application/x-www-form-urlencoded', 'external_id=x&name=y'], ['text/plain', '{"external_id":"x","name":"y"}'], ['multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="name"\r\n\r\ny\r\n--b--\r\n']]) {
-      const res = await t.app.inject({ method: 'POST', url: '/v1/distributors', headers: { authorization: `Bearer ${tenant.key}`, 'content-type': type, origin: 'https://evil.example' }, payload: body });
+    for (const [type, body] of [
+      ['application/x-www-form-urlencoded', 'external_id=x&name=y'],
+      ['text/plain', '{"external_id":"x","name":"y"}'],
+      ['multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="name"\r\n\r\ny\r\n--b--\r\n'],
+    ]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/distributors',
+        headers: { authorization: `Bearer ${tenant.key}`, 'content-type': type, origin: 'https://evil.example' },
+        payload: body,
+      });
       expect(res.statusCode, type).toBeGreaterThanOrEqual(400);
       expect(res.statusCode, type).toBeLessThan(500);
     }
@@ -135,7 +161,12 @@ describe('hostile input answered as 400 (each was a 500 once, found by the fuzze
       ['POST', `/v1/distributors/${distributor.id}/suspend`, JSON.stringify({ reason: 'a\u0000b' })],
       ['POST', '/v1/distributors', JSON.stringify({ external_id: 'n1', name: 'N', 'x\u0000': 1 })],
     ] as const) {
-      const res = await t.app.inject({ method, url, headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' }, ...(payload ? { payload } : {}) });
+      const res = await t.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+        ...(payload ? { payload } : {}),
+      });
       expect(res.statusCode, url).toBe(400);
       expect(errorOf(res.body).code).toBe('invalid_request');
     }
@@ -152,9 +183,18 @@ describe('hostile input answered as 400 (each was a 500 once, found by the fuzze
 
   it('a malformed multipart upload', async () => {
     const m = multipartBody({ kind: 'id_card' }, { field: 'file', filename: 'a.png', contentType: 'image/png', data: TINY_PNG });
-    for (const [type, payload] of [[m.contentType, m.payload.subarray(0, m.payload.length - 10)], ['multipart/form-data', Buffer.from('x')], [m.contentType, Buffer.from('garbage')]] as const) {
+    for (const [type, payload] of [
+      [m.contentType, m.payload.subarray(0, m.payload.length - 10)],
+      ['multipart/form-data', Buffer.from('x')],
+      [m.contentType, Buffer.from('garbage')],
+    ] as const) {
       for (const url of [`/v1/distributors/${distributor.id}/documents`, '/v1/portal/poster-background']) {
-        const res = await t.app.inject({ method: url.includes('poster') ? 'PUT' : 'POST', url, headers: { authorization: `Bearer ${tenant.key}`, 'content-type': type }, payload });
+        const res = await t.app.inject({
+          method: url.includes('poster') ? 'PUT' : 'POST',
+          url,
+          headers: { authorization: `Bearer ${tenant.key}`, 'content-type': type },
+          payload,
+        });
         expect(res.statusCode, `${url} ${type}`).toBe(400);
         expect(errorOf(res.body).code).toBe('invalid_request');
       }

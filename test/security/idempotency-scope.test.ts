@@ -15,7 +15,9 @@ beforeAll(async () => {
   t = await startTestServer();
   m = await moneyTenant(t);
 }, 120_000);
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 const body = (amount: number) => ({ distributor_id: m.d.id, amount_fen: amount, channel: 'manual' });
 

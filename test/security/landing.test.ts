@@ -9,8 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 async function merchant(name: string) {
   const { id, key } = await t.tenant(name);
@@ -24,7 +28,7 @@ async function merchant(name: string) {
 }
 
 describe('landing_url', () => {
-  it('may not send the platform\'s invite links to a site the tenant has not verified', async () => {
+  it("may not send the platform's invite links to a site the tenant has not verified", async () => {
     const m = await merchant('phisher');
     for (const url of ['https://evil.example/login', 'https://fenxiao.test.evil.example/', 'https://evil.example\\@fenxiao.test/', 'http://evil.example/']) {
       const res = await t.call('PUT', '/v1/program', { token: m.key, body: { landing_url: url } });
@@ -36,7 +40,11 @@ describe('landing_url', () => {
 
     // A value stored before the rule (or by any other way) is not followed either.
     const row = await t.database.db.selectFrom('programs').select('settings').where('tenant_id', '=', m.id).executeTakeFirstOrThrow();
-    await t.database.db.updateTable('programs').set({ settings: JSON.stringify({ ...(row.settings as object), landing_url: 'https://evil.example/login' }) }).where('tenant_id', '=', m.id).execute();
+    await t.database.db
+      .updateTable('programs')
+      .set({ settings: JSON.stringify({ ...(row.settings as object), landing_url: 'https://evil.example/login' }) })
+      .where('tenant_id', '=', m.id)
+      .execute();
     const landed = await m.visit();
     expect(landed.origin + landed.pathname).toBe('http://fenxiao.test/portal/');
   });
@@ -45,7 +53,11 @@ describe('landing_url', () => {
     const m = await merchant('shop');
     const added = await t.call('POST', '/v1/landing-domains', { token: m.key, body: { domain: 'Shop.Example.COM.' } });
     expect(added.statusCode, added.body).toBe(201);
-    expect(added.data).toMatchObject({ domain: 'shop.example.com', status: 'pending', verification: { type: 'dns_txt', name: '_fenxiao-challenge.shop.example.com', value: expect.stringMatching(/^fenxiao-verification=[A-Za-z0-9_-]{20,}$/) } });
+    expect(added.data).toMatchObject({
+      domain: 'shop.example.com',
+      status: 'pending',
+      verification: { type: 'dns_txt', name: '_fenxiao-challenge.shop.example.com', value: expect.stringMatching(/^fenxiao-verification=[A-Za-z0-9_-]{20,}$/) },
+    });
     expect((await t.call('POST', '/v1/landing-domains', { token: m.key, body: { domain: 'shop.example.com' } })).statusCode).toBe(409);
     for (const bad of ['localhost', '127.0.0.1', '[::1]', 'http://shop.example.com', 'shop.example.com/path', '*.example.com', 'example', 'a..b.com']) {
       expect((await t.call('POST', '/v1/landing-domains', { token: m.key, body: { domain: bad } })).statusCode, bad).toBe(400);

@@ -22,7 +22,9 @@ afterAll(async () => {
 
 async function login(s: TestServer, body: Record<string, string>, from: { ip?: string; forwarded?: string }, path = '/v1/auth/login') {
   const res = await s.app.inject({
-    method: 'POST', url: path, payload: body,
+    method: 'POST',
+    url: path,
+    payload: body,
     headers: { 'content-type': 'application/json', ...(from.forwarded ? { 'x-forwarded-for': from.forwarded } : {}) },
     ...(from.ip ? { remoteAddress: from.ip } : {}),
   });
@@ -100,8 +102,9 @@ describe('console login throttling per address', () => {
     const { id, email, password } = await consoleTenant(t);
     const { limit } = LOGIN_FAILURE_LIMITS.console;
     // 150 at once from one address, each for another account: only 20 passwords are checked.
-    const burst = await Promise.all(Array.from({ length: 150 }, (_, i) =>
-      login(t, { tenant_id: id, email: `stuff-${i}@example.com`, password: 'wrong-password' }, { ip: '198.51.100.60' })));
+    const burst = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => login(t, { tenant_id: id, email: `stuff-${i}@example.com`, password: 'wrong-password' }, { ip: '198.51.100.60' })),
+    );
     expect(burst.filter((r) => r.status === 401)).toHaveLength(limit);
     expect(burst.filter((r) => r.status === 429)).toHaveLength(150 - limit);
     // 40 at once at one account from one address, the right password among them: five checked
@@ -124,7 +127,12 @@ describe('portal login throttling per address', () => {
     expect(applied.statusCode, applied.body).toBe(201);
     const attacker = '203.0.113.9';
     for (let i = 0; i < LOGIN_FAILURE_LIMITS.portal.limit; i++) {
-      const r = await login(t, { tenant_id: tenant.id, phone: `1360000${String(i).padStart(4, '0')}`, password: 'guess-guess' }, { ip: attacker }, '/v1/portal/login');
+      const r = await login(
+        t,
+        { tenant_id: tenant.id, phone: `1360000${String(i).padStart(4, '0')}`, password: 'guess-guess' },
+        { ip: attacker },
+        '/v1/portal/login',
+      );
       expect(r.status, `attempt ${i}`).toBe(401);
     }
     const right = { tenant_id: tenant.id, phone: '13700000001', password: 'portal-password-01' };
@@ -140,13 +148,19 @@ describe('portal login throttling per address', () => {
     const phone = '13700000002';
     const right = { tenant_id: tenant.id, phone, password: 'portal-password-02' };
     expect((await applyInPortal(t, { ...right, name: '李', consent: true })).statusCode).toBe(201);
-    const onAccount = await Promise.all(Array.from({ length: 40 }, (_, i) =>
-      login(t, { ...right, password: i === 20 ? right.password : `guess-${i}-x` }, { ip: '203.0.113.31' }, '/v1/portal/login')));
+    const onAccount = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        login(t, { ...right, password: i === 20 ? right.password : `guess-${i}-x` }, { ip: '203.0.113.31' }, '/v1/portal/login'),
+      ),
+    );
     expect(onAccount.filter((r) => r.status !== 429).length).toBeLessThanOrEqual(ACCOUNT_LOCKOUT.failures);
     if (!onAccount.some((r) => r.status === 200)) expect((await login(t, right, { ip: '203.0.113.31' }, '/v1/portal/login')).status).toBe(429);
     expect((await login(t, right, { ip: '203.0.113.32' }, '/v1/portal/login')).status).toBe(200);
-    const burst = await Promise.all(Array.from({ length: 120 }, (_, i) =>
-      login(t, { tenant_id: tenant.id, phone: `1350000${String(i).padStart(4, '0')}`, password: 'guess-guess' }, { ip: '203.0.113.33' }, '/v1/portal/login')));
+    const burst = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        login(t, { tenant_id: tenant.id, phone: `1350000${String(i).padStart(4, '0')}`, password: 'guess-guess' }, { ip: '203.0.113.33' }, '/v1/portal/login'),
+      ),
+    );
     expect(burst.filter((r) => r.status === 401)).toHaveLength(LOGIN_FAILURE_LIMITS.portal.limit);
     // An unknown phone's lock answers as a real one's.
     const unknown: number[] = [];

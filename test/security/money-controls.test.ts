@@ -19,13 +19,26 @@ beforeAll(async () => {
   clock = new ManualClock('2026-03-01T08:00:00Z');
   t = await startTestServer({ clock });
 }, 120_000);
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 /** The merchant's program: the defaults (freeze 7 days, statements above 10,000 yuan reviewed, every withdrawal reviewed, settlement by hand). */
 const DEFAULTS = { levels: 1, withdrawal: { min_fen: 1 } };
-const LOOSE = { review_threshold_fen: 100_000_000, freeze_days: 0, withdrawal: { auto_approve_max_fen: 100_000_000 }, settlement: { cycle: 'threshold', threshold_fen: 1 } };
+const LOOSE = {
+  review_threshold_fen: 100_000_000,
+  freeze_days: 0,
+  withdrawal: { auto_approve_max_fen: 100_000_000 },
+  settlement: { cycle: 'threshold', threshold_fen: 1 },
+};
 
-interface AuditItem { action: string; actor_type: string; actor_id: string | null; target_id: string | null; after: any }
+interface AuditItem {
+  action: string;
+  actor_type: string;
+  actor_id: string | null;
+  target_id: string | null;
+  after: any;
+}
 async function auditOf(m: MoneyTenant, query: string): Promise<AuditItem[]> {
   return (await m.call('GET', `/v1/audit-log?limit=200&${query}`, m.key)).data.items;
 }
@@ -36,7 +49,12 @@ async function cashOut(m: MoneyTenant, tag: string) {
   expect((await m.call('PUT', '/v1/grades/default', op, { name: 'g', rank: 0, sales_bp: 5000, override_bp: [] })).statusCode).toBe(200);
   const mine = await m.call('POST', '/v1/distributors', op, { external_id: `op-self-${tag}`, name: '运营自己' });
   expect(mine.statusCode, mine.body).toBe(201);
-  const order = await m.call('POST', '/v1/orders', op, { external_id: `fake-${tag}`, buyer_external_id: `friend-${tag}`, invite_code: mine.data.invite_code, items: [{ sku: 's', quantity: 1, unit_price_fen: 2_000_000, paid_fen: 2_000_000 }] });
+  const order = await m.call('POST', '/v1/orders', op, {
+    external_id: `fake-${tag}`,
+    buyer_external_id: `friend-${tag}`,
+    invite_code: mine.data.invite_code,
+    items: [{ sku: 's', quantity: 1, unit_price_fen: 2_000_000, paid_fen: 2_000_000 }],
+  });
   expect(order.statusCode, order.body).toBe(201);
   const dayBack = new Date(clock.now().getTime() - 86_400_000).toISOString();
   expect((await m.call('POST', `/v1/orders/fake-${tag}/events`, op, { type: 'shipped', at: dayBack })).statusCode).toBe(200);
@@ -51,14 +69,19 @@ async function cashOut(m: MoneyTenant, tag: string) {
 }
 
 describe('money controls need finance (issue 14, item 1)', () => {
-  it('the attack: an operator\'s change to the money controls waits for finance, and no money moves', async () => {
+  it("the attack: an operator's change to the money controls waits for finance, and no money moves", async () => {
     const m = await moneyTenant(t, 0, DEFAULTS);
     const op = m.staff.operator.token;
     const before = (await m.call('GET', '/v1/program', m.key)).data;
     const put = await m.call('PUT', '/v1/program', op, { ...LOOSE, self_purchase: false, admission: 'open' });
     // The contract's answer: 200 and the whole program — the one in force, the change pending.
     expect(put.statusCode, put.body).toBe(200);
-    expect(put.data).toMatchObject({ review_threshold_fen: before.review_threshold_fen, freeze_days: before.freeze_days, withdrawal: before.withdrawal, settlement: before.settlement });
+    expect(put.data).toMatchObject({
+      review_threshold_fen: before.review_threshold_fen,
+      freeze_days: before.freeze_days,
+      withdrawal: before.withdrawal,
+      settlement: before.settlement,
+    });
     expect(put.data.pending_proposal).toMatchObject({ status: 'pending', proposed_by: { type: 'admin', id: m.staff.operator.id } });
     expect(put.data.pending_proposal.changes).toEqual([
       { field: 'freeze_days', from: 7, to: 0 },
@@ -93,7 +116,11 @@ describe('money controls need finance (issue 14, item 1)', () => {
     const confirmed = await m.call('POST', `/v1/program-proposals/${id}/confirm`, m.staff.finance.token);
     expect(confirmed.statusCode, confirmed.body).toBe(200);
     expect(confirmed.data).toMatchObject({ status: 'confirmed', decided_by: { type: 'admin', id: m.staff.finance.id } });
-    expect((await m.call('GET', '/v1/program', m.key)).data).toMatchObject({ review_threshold_fen: 100_000_000, withdrawal: { auto_approve_max_fen: 100_000_000 }, settlement: { cycle: 'threshold' } });
+    expect((await m.call('GET', '/v1/program', m.key)).data).toMatchObject({
+      review_threshold_fen: 100_000_000,
+      withdrawal: { auto_approve_max_fen: 100_000_000 },
+      settlement: { cycle: 'threshold' },
+    });
     expect((await m.call('POST', `/v1/program-proposals/${id}/confirm`, m.staff.owner.token)).statusCode).toBe(409);
 
     // With finance's consent the same run goes through, and leaves its trail.
@@ -103,10 +130,22 @@ describe('money controls need finance (issue 14, item 1)', () => {
     const run = (await auditOf(m, 'action=settlement.run'))[0]!;
     expect(run).toMatchObject({ actor_type: 'system', after: { rule: 'settlement.cycle', settlement: { cycle: 'threshold', threshold_fen: 1 } } });
     const statements = (await auditOf(m, 'action=statement.auto_approve'))[0]!;
-    expect(statements).toMatchObject({ actor_type: 'system', target_id: run.target_id, after: { rule: 'review_threshold_fen', review_threshold_fen: 100_000_000, statements: 1, amount_fen: 1_000_000 } });
+    expect(statements).toMatchObject({
+      actor_type: 'system',
+      target_id: run.target_id,
+      after: { rule: 'review_threshold_fen', review_threshold_fen: 100_000_000, statements: 1, amount_fen: 1_000_000 },
+    });
     expect(statements.after.approved).toEqual([expect.objectContaining({ distributor_id: distributor.id, amount_fen: 1_000_000 })]);
     const wd = await auditOf(m, `action=withdrawal.auto_approve&target_id=${withdrawal.data.id}`);
-    expect(wd[0]).toMatchObject({ actor_type: 'system', after: { rule: 'withdrawal.auto_approve_max_fen', auto_approve_max_fen: 100_000_000, amount_fen: 1_000_000, requested_by: { type: 'distributor', id: distributor.id } } });
+    expect(wd[0]).toMatchObject({
+      actor_type: 'system',
+      after: {
+        rule: 'withdrawal.auto_approve_max_fen',
+        auto_approve_max_fen: 100_000_000,
+        amount_fen: 1_000_000,
+        requested_by: { type: 'distributor', id: distributor.id },
+      },
+    });
     const decided = await auditOf(m, 'action=program.proposal_confirm');
     expect(decided[0]).toMatchObject({ actor_id: m.staff.finance.id, target_id: id });
     expect((await t.call('GET', '/v1/audit-log/verify', { token: m.key })).data.ok).toBe(true);

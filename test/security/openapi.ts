@@ -50,7 +50,9 @@ export function operationsOf(doc: OpenApiDoc): Operation[] {
         permission: op['x-permission'],
         pathParams: params.filter((p) => p.in === 'path').map((p) => ({ name: p.name, schema: p.schema ?? {} })),
         queryParams: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema ?? {}, required: !!p.required })),
-        headerParams: params.filter((p) => p.in === 'header').map((p) => ({ name: String(p.name).toLowerCase(), schema: p.schema ?? {}, required: !!p.required })),
+        headerParams: params
+          .filter((p) => p.in === 'header')
+          .map((p) => ({ name: String(p.name).toLowerCase(), schema: p.schema ?? {}, required: !!p.required })),
         body: json?.schema,
         bodyRequired: !!op.requestBody?.required,
         consumes,
@@ -89,12 +91,34 @@ export function typeOf(s: Schema): string | undefined {
 
 /** Strings tried, in order, against a pattern nobody gave an example for. */
 const PATTERN_CANDIDATES = [
-  'walker', 'Walker1', 'abc', 'a_b', 'ABCDEFGH', '13900000000', '440305', '110101199003074578', '2088123412341234',
-  'sku-1', 'W1', '0001', '6222020200112233445', 'ab-12', 'o_walker', '127.0.0.1', 'device-1', 'A', '1', 'a',
+  'walker',
+  'Walker1',
+  'abc',
+  'a_b',
+  'ABCDEFGH',
+  '13900000000',
+  '440305',
+  '110101199003074578',
+  '2088123412341234',
+  'sku-1',
+  'W1',
+  '0001',
+  '6222020200112233445',
+  'ab-12',
+  'o_walker',
+  '127.0.0.1',
+  'device-1',
+  'A',
+  '1',
+  'a',
 ];
 
 function patternTest(pattern: string, value: string): boolean {
-  try { return new RegExp(pattern, 'u').test(value); } catch { return new RegExp(pattern).test(value); }
+  try {
+    return new RegExp(pattern, 'u').test(value);
+  } catch {
+    return new RegExp(pattern).test(value);
+  }
 }
 
 /** A string the schema accepts (length, pattern, format). */
@@ -157,12 +181,17 @@ export function example(doc: OpenApiDoc, schema: Schema | undefined, hints: Hint
       const n = Math.max(s.minItems ?? 0, 0);
       return Array.from({ length: n }, () => example(doc, s.items, hints, name.replace(/s$/, ''), depth + 1));
     }
-    case 'string': return validString(s);
+    case 'string':
+      return validString(s);
     case 'integer':
-    case 'number': return validNumber(s);
-    case 'boolean': return false;
-    case 'null': return null;
-    default: return {};
+    case 'number':
+      return validNumber(s);
+    case 'boolean':
+      return false;
+    case 'null':
+      return null;
+    default:
+      return {};
   }
 }
 
@@ -200,18 +229,22 @@ export function queryString(values: Record<string, Json | undefined>): string {
 }
 
 /** A 1×1 PNG: the smallest real image, for document and poster uploads. */
-export const TINY_PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
-  'base64',
-);
+export const TINY_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
-export function multipartBody(fields: Record<string, string>, file: { field: string; filename: string; contentType: string; data: Buffer }): { payload: Buffer; contentType: string } {
+export function multipartBody(
+  fields: Record<string, string>,
+  file: { field: string; filename: string; contentType: string; data: Buffer },
+): { payload: Buffer; contentType: string } {
   const boundary = `----fenxiao-walker-${Math.random().toString(16).slice(2)}`;
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(fields)) {
     parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   }
-  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.filename}"\r\nContent-Type: ${file.contentType}\r\n\r\n`));
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.filename}"\r\nContent-Type: ${file.contentType}\r\n\r\n`,
+    ),
+  );
   parts.push(file.data);
   parts.push(Buffer.from(`\r\n--${boundary}--\r\n`));
   return { payload: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };

@@ -15,11 +15,13 @@ beforeAll(async () => {
   t = await startTestServer();
   m = await moneyTenant(t);
 }, 120_000);
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 const card = (no: string) => ({ channel: 'bank', account_no: no, account_name: '李四', bank_name: '工商银行' });
 
-describe('a finance user alone cannot divert a distributor\'s balance (issue 14, item 6)', () => {
+describe("a finance user alone cannot divert a distributor's balance (issue 14, item 6)", () => {
   it('the attack: add an account, ask, approve and complete, alone — every step that moves money is refused', async () => {
     const finance = m.staff.finance.token;
     const before = (await m.call('GET', `/v1/distributors/${m.d.id}/balance`, m.key)).data;
@@ -34,7 +36,12 @@ describe('a finance user alone cannot divert a distributor\'s balance (issue 14,
     const byDefault = await m.call('POST', '/v1/withdrawals', finance, { distributor_id: m.d.id, amount_fen: 30_000, channel: 'bank' });
     expect(byDefault.statusCode, byDefault.body).toBe(409);
     expect(byDefault.data.error.code).toBe('invalid_state');
-    const named = await m.call('POST', '/v1/withdrawals', finance, { distributor_id: m.d.id, amount_fen: 30_000, channel: 'bank', payout_account_id: added.data.id });
+    const named = await m.call('POST', '/v1/withdrawals', finance, {
+      distributor_id: m.d.id,
+      amount_fen: 30_000,
+      channel: 'bank',
+      payout_account_id: added.data.id,
+    });
     expect(named.statusCode, named.body).toBe(409);
     expect(named.data.error.code).toBe('invalid_state');
     // Nor can the user who added it confirm it.
@@ -62,8 +69,17 @@ describe('a finance user alone cannot divert a distributor\'s balance (issue 14,
 
     const after = (await m.call('GET', `/v1/distributors/${m.d.id}/balance`, m.key)).data;
     expect(after.withdrawn_fen - before.withdrawn_fen).toBe(30_000);
-    const audit = (await m.call('GET', `/v1/audit-log?target_id=${asked.data.id}`, m.key)).data.items.map((e: { action: string; actor_id: string }) => [e.action, e.actor_id]);
-    expect(audit).toEqual(expect.arrayContaining([['withdrawal.request', m.staff.finance.id], ['withdrawal.approve', m.staff.finance2.id], ['withdrawal.complete', m.staff.finance2.id]]));
+    const audit = (await m.call('GET', `/v1/audit-log?target_id=${asked.data.id}`, m.key)).data.items.map((e: { action: string; actor_id: string }) => [
+      e.action,
+      e.actor_id,
+    ]);
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        ['withdrawal.request', m.staff.finance.id],
+        ['withdrawal.approve', m.staff.finance2.id],
+        ['withdrawal.complete', m.staff.finance2.id],
+      ]),
+    );
   });
 
   it('the distributor confirms an account staff added in the portal; it becomes the default and can be paid', async () => {
@@ -97,7 +113,7 @@ describe('a finance user alone cannot divert a distributor\'s balance (issue 14,
     expect(ok.data).toMatchObject({ confirmed: true, is_default: true });
   });
 
-  it('the merchant\'s API key keeps the contract\'s flow: its account is confirmed, it asks, approves and completes', async () => {
+  it("the merchant's API key keeps the contract's flow: its account is confirmed, it asks, approves and completes", async () => {
     const acc = (await m.call('POST', `/v1/distributors/${m.d.id}/payout-accounts`, m.key, card('6222020200112233003'))).data;
     expect(acc).toMatchObject({ confirmed: true, is_default: true, added_by: 'api_key' });
     const w = (await m.call('POST', '/v1/withdrawals', m.key, { distributor_id: m.d.id, amount_fen: 1_000, channel: 'manual' })).data;

@@ -17,8 +17,12 @@ import { APPLY_CODE_LIMITS } from '../../src/modules/portal/service.ts';
 import { mintPortalToken } from './world.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 async function post(url: string, body: unknown, ip = '192.0.2.1') {
   const res = await t.app.inject({ method: 'POST', url, payload: JSON.stringify(body), remoteAddress: ip, headers: { 'content-type': 'application/json' } });
@@ -32,7 +36,7 @@ function shape(r: { status: number; data: Record<string, any> }) {
 }
 
 describe('the application form tells nobody whether a phone belongs to a distributor (item 3)', () => {
-  it('answers a distributor\'s phone exactly as a new one, with a made-up referrer code too, and writes no distributor before the code', async () => {
+  it("answers a distributor's phone exactly as a new one, with a made-up referrer code too, and writes no distributor before the code", async () => {
     const { id: tenantId, key } = await t.tenant('Probe');
     const known = '13900000001';
     expect((await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'known', name: 'Known', phone: known } })).statusCode).toBe(201);
@@ -74,8 +78,11 @@ describe('the application form tells nobody whether a phone belongs to a distrib
       expect(limited.status).toBe(429);
       expect(Number(limited.retryAfter)).toBeGreaterThan(0);
     }
-    const burst = await Promise.all(Array.from({ length: perAddress.limit + 10 }, (_, i) =>
-      post('/v1/portal/apply', { ...base, phone: `1380000${String(i).padStart(4, '0')}` }, '198.51.100.77')));
+    const burst = await Promise.all(
+      Array.from({ length: perAddress.limit + 10 }, (_, i) =>
+        post('/v1/portal/apply', { ...base, phone: `1380000${String(i).padStart(4, '0')}` }, '198.51.100.77'),
+      ),
+    );
     expect(burst.filter((r) => r.status === 202)).toHaveLength(perAddress.limit);
     expect(burst.filter((r) => r.status === 429)).toHaveLength(10);
   });
@@ -87,7 +94,9 @@ describe('the application form tells nobody whether a phone belongs to a distrib
     const started = await post('/v1/portal/apply', body);
     const code = lastCode(t, phone)!;
     const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-    const guesses = await Promise.all(Array.from({ length: 30 }, () => post('/v1/portal/apply/verify', { tenant_id: tenantId, verification_id: started.data.verification_id, code: wrong })));
+    const guesses = await Promise.all(
+      Array.from({ length: 30 }, () => post('/v1/portal/apply/verify', { tenant_id: tenantId, verification_id: started.data.verification_id, code: wrong })),
+    );
     expect(guesses.filter((g) => g.status === 400)).toHaveLength(5);
     expect(guesses.filter((g) => g.status === 409)).toHaveLength(25);
     const late = await post('/v1/portal/apply/verify', { tenant_id: tenantId, verification_id: started.data.verification_id, code });
@@ -95,20 +104,32 @@ describe('the application form tells nobody whether a phone belongs to a distrib
     // Another tenant cannot complete it either, nor a code of another application.
     const again = await post('/v1/portal/apply', body);
     const other = await t.tenant('Other');
-    expect((await post('/v1/portal/apply/verify', { tenant_id: other.id, verification_id: again.data.verification_id, code: lastCode(t, phone) })).status).toBe(409);
-    expect((await post('/v1/portal/apply/verify', { tenant_id: tenantId, verification_id: again.data.verification_id, code: lastCode(t, phone) })).status).toBe(201);
+    expect((await post('/v1/portal/apply/verify', { tenant_id: other.id, verification_id: again.data.verification_id, code: lastCode(t, phone) })).status).toBe(
+      409,
+    );
+    expect((await post('/v1/portal/apply/verify', { tenant_id: tenantId, verification_id: again.data.verification_id, code: lastCode(t, phone) })).status).toBe(
+      201,
+    );
     expect(sentTexts(t).at(-1)!.text).toContain('验证码');
   });
 });
 
-describe('ids chosen by anonymous callers never become the merchant\'s (item 4)', () => {
+describe("ids chosen by anonymous callers never become the merchant's (item 4)", () => {
   it('the form takes no external_id; a login token does not adopt an account the form made until the merchant links it', async () => {
     const { id: tenantId, key } = await t.tenant('Squat');
     const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: key })).data.secret as string;
-    const tokenLogin = async (sub: string) => t.call('POST', '/v1/portal/token-login', { body: { tenant_id: tenantId, token: await mintPortalToken(secret, sub, t.clock.now().getTime()) } });
+    const tokenLogin = async (sub: string) =>
+      t.call('POST', '/v1/portal/token-login', { body: { tenant_id: tenantId, token: await mintPortalToken(secret, sub, t.clock.now().getTime()) } });
 
     // The squatter's attempt: the id of the merchant's user 9, before the merchant knows them.
-    const squat = await post('/v1/portal/apply', { tenant_id: tenantId, external_id: 'merchant-user-9', name: 'Squatter', phone: '13900000031', password: 'squatter-password', consent: true });
+    const squat = await post('/v1/portal/apply', {
+      tenant_id: tenantId,
+      external_id: 'merchant-user-9',
+      name: 'Squatter',
+      phone: '13900000031',
+      password: 'squatter-password',
+      consent: true,
+    });
     expect(squat.status).toBe(400);
     const applied = await applyInPortal(t, { tenant_id: tenantId, name: 'Squatter', phone: '13900000031', password: 'squatter-password', consent: true });
     expect(applied.statusCode, applied.body).toBe(201);
@@ -133,7 +154,7 @@ describe('ids chosen by anonymous callers never become the merchant\'s (item 4)'
     expect(audit.data.items.map((e: { action: string }) => e.action)).toContain('distributor.portal_link');
   });
 
-  it('an account the form made before (its id chosen by the applicant) is not adopted by the merchant\'s token either', async () => {
+  it("an account the form made before (its id chosen by the applicant) is not adopted by the merchant's token either", async () => {
     const { id: tenantId, key } = await t.tenant('Legacy squat');
     const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: key })).data.secret as string;
     const applied = await applyInPortal(t, { tenant_id: tenantId, name: 'Old squatter', phone: '13900000041', password: 'squatter-password', consent: true });

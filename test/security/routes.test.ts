@@ -44,10 +44,13 @@ beforeAll(async () => {
   doc = res.data as OpenApiDoc;
   ops = operationsOf(doc);
 }, 300_000);
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 const now = () => t.clock.now();
-const leaks = (sent: Sent, secretsOf: string[]) => secretsOf.filter((v) => sent.res.body.includes(v) && !sent.url.includes(encodeURIComponent(v)) && !JSON.stringify(sent.body ?? null).includes(v));
+const leaks = (sent: Sent, secretsOf: string[]) =>
+  secretsOf.filter((v) => sent.res.body.includes(v) && !sent.url.includes(encodeURIComponent(v)) && !JSON.stringify(sent.body ?? null).includes(v));
 const errorShape = (sent: Sent): string | null => {
   try {
     const body = JSON.parse(sent.res.body) as { error?: { code?: unknown; message?: unknown } };
@@ -67,7 +70,9 @@ describe('the OpenAPI document', () => {
     // Public operations say so to clients too (security: []), and are exactly the public routes.
     for (const op of ops) {
       const security = doc.paths[op.path]![op.method.toLowerCase()].security;
-      expect(op.auth === 'public', `${op.label}: x-auth ${op.auth}, security ${JSON.stringify(security)}`).toBe(Array.isArray(security) && security.length === 0);
+      expect(op.auth === 'public', `${op.label}: x-auth ${op.auth}, security ${JSON.stringify(security)}`).toBe(
+        Array.isArray(security) && security.length === 0,
+      );
     }
   });
 
@@ -93,7 +98,8 @@ describe('(b) credentials', () => {
       if (op.auth === 'public') {
         const sent = await send(t, op, { path: fill, body, query });
         // Logins and signed webhooks check credentials of their own, and say 401 when they fail.
-        if (sent.res.statusCode === 401 && !op.path.includes('login') && !op.path.startsWith('/v1/webhooks/{tenant_id}/')) failures.push(`public, yet 401 without a token: ${sent.describe()}`);
+        if (sent.res.statusCode === 401 && !op.path.includes('login') && !op.path.startsWith('/v1/webhooks/{tenant_id}/'))
+          failures.push(`public, yet 401 without a token: ${sent.describe()}`);
         if (sent.res.statusCode >= 500) failures.push(`5xx: ${sent.describe()}`);
         continue;
       }
@@ -101,7 +107,11 @@ describe('(b) credentials', () => {
         ['no token', {}, undefined],
         ...forged.map((f): [string, Record<string, string>, string | undefined] => [`token ${f.slice(0, 12)}…`, {}, f]),
         ['Basic auth', { authorization: `Basic ${Buffer.from(`${w1.key}:x`).toString('base64')}` }, undefined],
-        ['cookie-only session', { cookie: `session=${w1.sessions.owner}; token=${w1.sessions.owner}; fxs=${w1.sessions.owner}; authorization=Bearer%20${w1.key}` }, undefined],
+        [
+          'cookie-only session',
+          { cookie: `session=${w1.sessions.owner}; token=${w1.sessions.owner}; fxs=${w1.sessions.owner}; authorization=Bearer%20${w1.key}` },
+          undefined,
+        ],
         ['key in the query', {}, undefined],
       ];
       for (const [label, headers, token] of attempts) {
@@ -116,7 +126,7 @@ describe('(b) credentials', () => {
 });
 
 describe('(a) tenant isolation', () => {
-  it('answers 404 to one tenant\'s key with another tenant\'s ids on every route, and changes nothing of the other tenant', async () => {
+  it("answers 404 to one tenant's key with another tenant's ids on every route, and changes nothing of the other tenant", async () => {
     const before = await tenantSnapshot(t, w2.tenantId);
     const secrets2 = identifiers(w2);
     const failures: string[] = [];
@@ -127,7 +137,10 @@ describe('(a) tenant isolation', () => {
     const aimed = ops.filter((o) => TENANT_MODES.includes(o.auth) && o.pathParams.length > 0);
     for (const op of [...aimed.filter((o) => o.method !== 'PUT'), ...aimed.filter((o) => o.method === 'PUT')]) {
       const { values, missing } = await pathValues(t, w2, op);
-      if (missing.length > 0) { untested.push(`${op.label}: no tenant-2 id for ${missing.join(', ')}`); continue; }
+      if (missing.length > 0) {
+        untested.push(`${op.label}: no tenant-2 id for ${missing.join(', ')}`);
+        continue;
+      }
       const { body, query } = requestFor(doc, op, hintsFor(w1, now));
       const sent = await send(t, op, { token: w1.key, path: values, body, query });
       walked++;
@@ -146,7 +159,7 @@ describe('(a) tenant isolation', () => {
     expect(walked).toBeGreaterThan(50);
   });
 
-  it('refuses another tenant\'s ids in bodies and query strings, or answers without them', async () => {
+  it("refuses another tenant's ids in bodies and query strings, or answers without them", async () => {
     const before = await tenantSnapshot(t, w2.tenantId);
     const secrets2 = identifiers(w2);
     const failures: string[] = [];
@@ -157,7 +170,10 @@ describe('(a) tenant isolation', () => {
       const { values, missing } = await pathValues(t, w1, op);
       if (missing.length > 0) continue;
       const foreign: Record<string, Json> = {};
-      for (const f of fields) { const v = ID_FIELDS[f]!(w2); if (v) foreign[f] = v; }
+      for (const f of fields) {
+        const v = ID_FIELDS[f]!(w2);
+        if (v) foreign[f] = v;
+      }
       const { body, query } = requestFor(doc, op, hintsFor(w1, now, foreign));
       const q = { ...query };
       for (const p of op.queryParams) if (foreign[p.name] !== undefined) q[p.name] = foreign[p.name];
@@ -181,7 +197,7 @@ describe('(a) tenant isolation', () => {
   });
 });
 
-describe('(d) a distributor\'s portal session', () => {
+describe("(d) a distributor's portal session", () => {
   it('is refused on merchant routes (403), and finds nothing of another distributor or tenant (404)', async () => {
     const failures: string[] = [];
     const otherIds = [...identifiers(w2), w1.distributors.A.id, w1.other.withdrawal!, w1.other.statement!, w1.other.commission!, w1.other.payout_account!];
@@ -220,9 +236,15 @@ describe('(d) a distributor\'s portal session', () => {
         }
         continue;
       }
-      for (const [who, source] of [['another distributor', w1.other], ['another tenant', w2.own]] as const) {
+      for (const [who, source] of [
+        ['another distributor', w1.other],
+        ['another tenant', w2.own],
+      ] as const) {
         const { values: foreign, missing } = await pathValues(t, who === 'another tenant' ? w2 : w1, op, source);
-        if (missing.length > 0) { failures.push(`${op.label}: no ${who}'s id for ${missing.join(', ')}`); continue; }
+        if (missing.length > 0) {
+          failures.push(`${op.label}: no ${who}'s id for ${missing.join(', ')}`);
+          continue;
+        }
         const sent = await send(t, op, { token, path: foreign, body, query });
         if (sent.res.statusCode !== 404) failures.push(`${who}'s ids, expected 404: ${sent.describe()}`);
       }
@@ -237,7 +259,7 @@ describe('(d) a distributor\'s portal session', () => {
 });
 
 describe('(c) console roles', () => {
-  it('allows or forbids each operation for owner, operator, finance and auditor exactly as principal.ts\'s role table says', async () => {
+  it("allows or forbids each operation for owner, operator, finance and auditor exactly as principal.ts's role table says", async () => {
     const failures: string[] = [];
     const seen: string[] = [];
     const sessions = { ...w1.sessions };
@@ -246,7 +268,10 @@ describe('(c) console roles', () => {
     expect([...order].sort()).toEqual([...ROLES].sort());
     for (const op of ops.filter((o) => TENANT_MODES.includes(o.auth))) {
       const { values, missing } = await pathValues(t, w1, op);
-      if (missing.length > 0) { failures.push(`${op.label}: no id for ${missing.join(', ')}`); continue; }
+      if (missing.length > 0) {
+        failures.push(`${op.label}: no id for ${missing.join(', ')}`);
+        continue;
+      }
       for (const role of order) {
         const { body, query } = requestFor(doc, op, hintsFor(w1, now));
         const sent = await send(t, op, { token: sessions[role], path: values, body, query });
@@ -275,13 +300,16 @@ describe('(c) console roles', () => {
 });
 
 describe('(e) API key scopes', () => {
-  it('allows or forbids each operation for a read-only and an orders-only key exactly as principal.ts\'s scope table says', async () => {
+  it("allows or forbids each operation for a read-only and an orders-only key exactly as principal.ts's scope table says", async () => {
     const failures: string[] = [];
     const seen: string[] = [];
     const scopes = ['read', 'orders'] as const satisfies readonly ApiKeyScope[];
     for (const op of ops.filter((o) => TENANT_MODES.includes(o.auth) && !SESSION_ROUTES.has(o.label))) {
       const { values, missing } = await pathValues(t, w1, op);
-      if (missing.length > 0) { failures.push(`${op.label}: no id for ${missing.join(', ')}`); continue; }
+      if (missing.length > 0) {
+        failures.push(`${op.label}: no id for ${missing.join(', ')}`);
+        continue;
+      }
       for (const scope of scopes) {
         const { body, query } = requestFor(doc, op, hintsFor(w1, now));
         const sent = await send(t, op, { token: w1.scopedKeys[scope], path: values, body, query });
@@ -294,7 +322,8 @@ describe('(e) API key scopes', () => {
         // The issue's own words: a read-only key writes nothing; an orders key touches nothing but orders.
         if (scope === 'read' && writes(op) && status !== 403) failures.push(`a read-only key wrote: ${sent.describe()}`);
         // (Orders: creating them and their events, receiving them in bulk, replaying a shop's order webhook.)
-        if (scope === 'orders' && status < 400 && !/^POST \/v1\/(orders|jobs\/auto-receive|webhooks\/deliveries\/\{id\}\/replay)/.test(op.label)) failures.push(`an orders key reached beyond orders: ${sent.describe()}`);
+        if (scope === 'orders' && status < 400 && !/^POST \/v1\/(orders|jobs\/auto-receive|webhooks\/deliveries\/\{id\}\/replay)/.test(op.label))
+          failures.push(`an orders key reached beyond orders: ${sent.describe()}`);
       }
     }
     fs.mkdirSync(ARTIFACTS, { recursive: true });

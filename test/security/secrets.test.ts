@@ -19,26 +19,48 @@ import { buildWorld, mintPortalToken, type World } from './world.ts';
 
 const MASTER_KEY = randomBytes(32).toString('base64');
 const APIV3 = `v3${randomBytes(15).toString('hex')}`;
-const merchant = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+const merchant = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
 
 let wx: WechatPaySimulator;
 let t: TestServer;
 let w: World;
 const secrets: { what: string; value: string }[] = [];
-const remember = (what: string, value: string | undefined) => { if (value && value.length >= 8) secrets.push({ what, value }); };
+const remember = (what: string, value: string | undefined) => {
+  if (value && value.length >= 8) secrets.push({ what, value });
+};
 
 beforeAll(async () => {
-  wx = await WechatPaySimulator.start({ mchId: '1900000109', appId: 'wxd678efh567hg6787', merchantPublicKeyPem: merchant.publicKey, merchantSerialNo: 'SERIAL0001', apiV3Key: APIV3 });
+  wx = await WechatPaySimulator.start({
+    mchId: '1900000109',
+    appId: 'wxd678efh567hg6787',
+    merchantPublicKeyPem: merchant.publicKey,
+    merchantSerialNo: 'SERIAL0001',
+    apiV3Key: APIV3,
+  });
   // Real time: the provider checks the signed requests' timestamps.
   const clock = new ManualClock(new Date());
-  const payoutChannels = createPayoutChannels({
-    wechat: {
-      mchId: '1900000109', appId: 'wxd678efh567hg6787', merchantPrivateKey: merchant.privateKey, merchantSerialNo: 'SERIAL0001',
-      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }], apiV3Key: APIV3,
-      transferSceneId: '1005', transferSceneReportInfos: [{ infoType: '岗位类型', infoContent: '分销员' }],
-      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat', baseUrl: wx.origin, timeoutMs: 1000,
+  const payoutChannels = createPayoutChannels(
+    {
+      wechat: {
+        mchId: '1900000109',
+        appId: 'wxd678efh567hg6787',
+        merchantPrivateKey: merchant.privateKey,
+        merchantSerialNo: 'SERIAL0001',
+        platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }],
+        apiV3Key: APIV3,
+        transferSceneId: '1005',
+        transferSceneReportInfos: [{ infoType: '岗位类型', infoContent: '分销员' }],
+        notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat',
+        baseUrl: wx.origin,
+        timeoutMs: 1000,
+      },
     },
-  }, { clock });
+    { clock },
+  );
   t = await startTestServer({ clock, env: { FENXIAO_MASTER_KEY: MASTER_KEY, LOG_LEVEL: 'debug' }, overrides: { payoutChannels, submitPayoutsInline: false } });
   w = await buildWorld(t, 'sx');
 }, 300_000);
@@ -65,7 +87,11 @@ describe('secrets in logs', () => {
       const { values } = await pathValues(t, w, op);
       const path = Object.fromEntries(op.pathParams.map((p) => [p.name, values[p.name] ?? 'x']));
       for (const token of [w.key, w.sessions.owner]) {
-        const { body, query } = requestFor(doc, op, hintsFor(w, () => t.clock.now()));
+        const { body, query } = requestFor(
+          doc,
+          op,
+          hintsFor(w, () => t.clock.now()),
+        );
         const sent = await send(t, op, { token, path, body, query });
         for (const k of ['api_key', 'secret', 'token', 'password', 'signing_secret']) {
           const m = sent.res.body.match(new RegExp(`"${k}":"([^"]{8,})"`));
@@ -102,7 +128,10 @@ describe('secrets in logs', () => {
     const program = await t.call('PUT', '/v1/program', { token: w.key, body: { withdrawal: { auto_approve_max_fen: 100_000, min_fen: 1 } } });
     expect(program.statusCode).toBe(200);
     const C = w.distributors.C;
-    expect((await t.call('POST', `/v1/distributors/${C.id}/payout-accounts`, { token: w.key, body: { channel: 'wechat', openid: `o-${C.id}`, user_name: 'C' } })).statusCode).toBe(201);
+    expect(
+      (await t.call('POST', `/v1/distributors/${C.id}/payout-accounts`, { token: w.key, body: { channel: 'wechat', openid: `o-${C.id}`, user_name: 'C' } }))
+        .statusCode,
+    ).toBe(201);
     for (const behaviour of [{ outcome: 'succeed' }, { outcome: 'fail', failReason: 'ACCOUNT_FROZEN' }, { outcome: 'succeed', fault: 'timeout' }] as const) {
       wx.behave('*', behaviour);
       const wd = await t.call('POST', '/v1/withdrawals', { token: w.key, body: { distributor_id: C.id, amount_fen: 100, channel: 'wechat' } });
@@ -110,7 +139,18 @@ describe('secrets in logs', () => {
     }
     wx.behave('*', {});
     expect(wx.paidToFen(`o-${C.id}`), 'a payout went through WeChat Pay').toBeGreaterThan(0);
-    await t.app.inject({ method: 'POST', url: '/v1/payouts/callbacks/wechat', headers: { 'content-type': 'application/json', 'wechatpay-signature': 'forged', 'wechatpay-serial': 'x', 'wechatpay-timestamp': '1', 'wechatpay-nonce': 'n' }, payload: JSON.stringify({ resource: { ciphertext: 'x' } }) });
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/payouts/callbacks/wechat',
+      headers: {
+        'content-type': 'application/json',
+        'wechatpay-signature': 'forged',
+        'wechatpay-serial': 'x',
+        'wechatpay-timestamp': '1',
+        'wechatpay-nonce': 'n',
+      },
+      payload: JSON.stringify({ resource: { ciphertext: 'x' } }),
+    });
 
     expect(t.logLines.length).toBeGreaterThan(500);
     const leaks: string[] = [];

@@ -10,8 +10,12 @@ import { ROOT_TOKEN, startTestServer, type TestServer } from '../support/server.
 import { mintPortalToken } from './world.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
 const OWNER_PASSWORD = 'owner-password-0123456789';
 const PORTAL_PASSWORD = 'portal-password-01';
@@ -28,7 +32,8 @@ async function populated(tag: string) {
   const d = await t.call('POST', '/v1/distributors', { token: key, body: { external_id: `d-${tag}`, name: 'D', phone } });
   expect(d.statusCode).toBe(201);
   const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: key })).data.secret as string;
-  const tokenLogin = async () => t.call('POST', '/v1/portal/token-login', { body: { tenant_id: tenantId, token: await mintPortalToken(secret, `d-${tag}`, t.clock.now().getTime()) } });
+  const tokenLogin = async () =>
+    t.call('POST', '/v1/portal/token-login', { body: { tenant_id: tenantId, token: await mintPortalToken(secret, `d-${tag}`, t.clock.now().getTime()) } });
   const portal = (await tokenLogin()).data.token as string;
   expect((await t.call('POST', '/v1/portal/password', { token: portal, body: { password: PORTAL_PASSWORD } })).statusCode).toBe(200);
   const portalLogin = async () => t.call('POST', '/v1/portal/login', { body: { tenant_id: tenantId, phone, password: PORTAL_PASSWORD } });
@@ -58,7 +63,12 @@ describe('a suspended tenant (issue 14, item 5)', () => {
     expect((await w.portalLogin()).statusCode).toBe(401);
     expect([401, 404]).toContain((await w.tokenLogin()).statusCode);
     // A key made by the service itself (a caller holding a principal from before) is refused too.
-    await expect(t.services.tenants.createKey({ principal: { kind: 'admin', tenantId: w.tenantId, userId: 'usr_x', role: 'owner', sessionId: 'ses_x' }, requestId: null }, 'late')).rejects.toMatchObject({ code: 'invalid_state' });
+    await expect(
+      t.services.tenants.createKey(
+        { principal: { kind: 'admin', tenantId: w.tenantId, userId: 'usr_x', role: 'owner', sessionId: 'ses_x' }, requestId: null },
+        'late',
+      ),
+    ).rejects.toMatchObject({ code: 'invalid_state' });
 
     // The sessions were ended, not only refused: the rows say so.
     const live = await t.database.db.selectFrom('sessions').select('id').where('tenant_id', '=', w.tenantId).where('revoked_at', 'is', null).execute();
@@ -84,7 +94,14 @@ describe('a suspended tenant (issue 14, item 5)', () => {
     await t.database.db.updateTable('tenants').set({ status: 'suspended' }).where('id', '=', w.tenantId).execute();
     expect((await t.call('GET', '/v1/tenant', { token: w.owner })).statusCode).toBe(401);
     expect((await t.call('GET', '/v1/me', { token: w.portal })).statusCode).toBe(401);
-    expect((await t.call('POST', `/v1/distributors/${w.distributorId}/payout-accounts`, { token: w.portal, body: { channel: 'alipay', identity: 'a@example.com', identity_type: 'ALIPAY_LOGON_ID', name: 'D' } })).statusCode).toBe(401);
+    expect(
+      (
+        await t.call('POST', `/v1/distributors/${w.distributorId}/payout-accounts`, {
+          token: w.portal,
+          body: { channel: 'alipay', identity: 'a@example.com', identity_type: 'ALIPAY_LOGON_ID', name: 'D' },
+        })
+      ).statusCode,
+    ).toBe(401);
     expect((await w.consoleLogin()).statusCode).toBe(401);
     expect((await w.portalLogin()).statusCode).toBe(401);
     expect([401, 404]).toContain((await w.tokenLogin()).statusCode);
@@ -99,8 +116,17 @@ describe('a suspended or rejected distributor (issue 14, item 11)', () => {
     expect(s.statusCode).toBe(200);
     for (const token of [w.portal, other]) {
       expect((await t.call('GET', '/v1/me', { token })).statusCode).toBe(401);
-      expect((await t.call('POST', `/v1/distributors/${w.distributorId}/payout-accounts`, { token, body: { channel: 'alipay', identity: 'a@example.com', identity_type: 'ALIPAY_LOGON_ID', name: 'D' } })).statusCode).toBe(401);
-      expect((await t.call('POST', '/v1/portal/password', { token, body: { password: 'another-password', current_password: PORTAL_PASSWORD } })).statusCode).toBe(401);
+      expect(
+        (
+          await t.call('POST', `/v1/distributors/${w.distributorId}/payout-accounts`, {
+            token,
+            body: { channel: 'alipay', identity: 'a@example.com', identity_type: 'ALIPAY_LOGON_ID', name: 'D' },
+          })
+        ).statusCode,
+      ).toBe(401);
+      expect(
+        (await t.call('POST', '/v1/portal/password', { token, body: { password: 'another-password', current_password: PORTAL_PASSWORD } })).statusCode,
+      ).toBe(401);
     }
     const accounts = await t.call('GET', `/v1/distributors/${w.distributorId}/payout-accounts`, { token: w.key });
     expect(accounts.data.items).toEqual([]);
@@ -113,13 +139,15 @@ describe('a suspended or rejected distributor (issue 14, item 11)', () => {
     expect((await w.portalLogin()).statusCode).toBe(200);
   });
 
-  it('rejection ends an applicant\'s session', async () => {
+  it("rejection ends an applicant's session", async () => {
     const { id: tenantId, key } = await t.tenant('Rejection');
     expect((await t.call('PUT', '/v1/program', { token: key, body: { admission: 'review' } })).statusCode).toBe(200);
     const d = await t.call('POST', '/v1/applications', { token: key, body: { external_id: 'applicant', name: 'A', phone: '13700009999', consent: true } });
     expect(d.data.status).toBe('pending');
     const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: key })).data.secret as string;
-    const session = await t.call('POST', '/v1/portal/token-login', { body: { tenant_id: tenantId, token: await mintPortalToken(secret, 'applicant', t.clock.now().getTime()) } });
+    const session = await t.call('POST', '/v1/portal/token-login', {
+      body: { tenant_id: tenantId, token: await mintPortalToken(secret, 'applicant', t.clock.now().getTime()) },
+    });
     expect(session.statusCode).toBe(200);
     expect((await t.call('GET', '/v1/me', { token: session.data.token })).data.status).toBe('pending');
     expect((await t.call('POST', `/v1/distributors/${d.data.id}/reject`, { token: key, body: { reason: 'incomplete' } })).statusCode).toBe(200);

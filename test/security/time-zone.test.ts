@@ -9,10 +9,18 @@ import { up as repairTimeZones } from '../../src/db/migrations/2026_12_06_0710_p
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 let t: TestServer;
-beforeAll(async () => { t = await startTestServer(); });
-afterAll(async () => { await t?.close(); });
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
 
-const order = (key: string, id: string, buyer: string) => t.call('POST', '/v1/orders', { token: key, body: { external_id: id, buyer_external_id: buyer, items: [{ sku: 's', quantity: 1, unit_price_fen: 1000, paid_fen: 1000 }] } });
+const order = (key: string, id: string, buyer: string) =>
+  t.call('POST', '/v1/orders', {
+    token: key,
+    body: { external_id: id, buyer_external_id: buyer, items: [{ sku: 's', quantity: 1, unit_price_fen: 1000, paid_fen: 1000 }] },
+  });
 
 describe('the program time zone', () => {
   it('refuses a zone the runtime does not know, and the tenant keeps working', async () => {
@@ -38,7 +46,11 @@ describe('the program time zone', () => {
     const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'tz-d2', name: 'D2' } })).data;
     await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'tz-buyer2', invite_code: d.invite_code } });
     const row = await t.database.db.selectFrom('programs').select('settings').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
-    await t.database.db.updateTable('programs').set({ settings: JSON.stringify({ ...(row.settings as object), timezone: 'Mars/Olympus' }) }).where('tenant_id', '=', tenantId).execute();
+    await t.database.db
+      .updateTable('programs')
+      .set({ settings: JSON.stringify({ ...(row.settings as object), timezone: 'Mars/Olympus' }) })
+      .where('tenant_id', '=', tenantId)
+      .execute();
     await repairTimeZones(t.database.db);
     expect((await t.call('GET', '/v1/program', { token: key })).data.timezone).toBe('Asia/Shanghai');
     expect((await order(key, 'tz-2', 'tz-buyer2')).statusCode).toBe(201);

@@ -6,7 +6,17 @@ import { sql } from 'kysely';
 import type { LightMyRequestResponse } from 'fastify';
 import type { TestServer } from '../support/server.ts';
 import {
-  example, fillPath, multipartBody, paramCollections, queryString, TINY_PNG, type Hints, type Json, type OpenApiDoc, type Operation, type Schema,
+  example,
+  fillPath,
+  multipartBody,
+  paramCollections,
+  queryString,
+  TINY_PNG,
+  type Hints,
+  type Json,
+  type OpenApiDoc,
+  type Operation,
+  type Schema,
 } from './openapi.ts';
 import { KIND_OF_COLLECTION, type Kind, type World } from './world.ts';
 
@@ -38,24 +48,47 @@ export function hintsFor(w: World, now: () => Date, overrides: Record<string, Js
     const idOf = ID_FIELDS[name];
     if (idOf) return idOf(w);
     switch (name) {
-      case 'tenant_id': return w.tenantId;
-      case 'customer_external_id': case 'buyer_external_id': return `cust-${unique()}`;
-      case 'external_id': return `ext-${unique()}`;
-      case 'email': return `walker-${unique()}@example.com`;
-      case 'domain': return `walker-${unique()}.example.com`;
-      case 'password': case 'current_password': return 'walker-password-0123';
-      case 'amount_fen': return 100;
-      case 'refund_fen': return 1;
-      case 'as_of': case 'at': case 'paid_at': return now().toISOString();
-      case 'from': return new Date(now().getTime() - 30 * 86_400_000).toISOString();
-      case 'to': return now().toISOString();
-      case 'reason': case 'note': return 'security walker';
-      case 'rates': return { '0': { kind: 'percent', bp: 100 } };
-      case 'reference': return `WALKER-${unique()}`;
-      case 'name': return 'Walker';
-      case 'phone': return '13912345678';
-      case 'role': return 'auditor';
-      default: return undefined;
+      case 'tenant_id':
+        return w.tenantId;
+      case 'customer_external_id':
+      case 'buyer_external_id':
+        return `cust-${unique()}`;
+      case 'external_id':
+        return `ext-${unique()}`;
+      case 'email':
+        return `walker-${unique()}@example.com`;
+      case 'domain':
+        return `walker-${unique()}.example.com`;
+      case 'password':
+      case 'current_password':
+        return 'walker-password-0123';
+      case 'amount_fen':
+        return 100;
+      case 'refund_fen':
+        return 1;
+      case 'as_of':
+      case 'at':
+      case 'paid_at':
+        return now().toISOString();
+      case 'from':
+        return new Date(now().getTime() - 30 * 86_400_000).toISOString();
+      case 'to':
+        return now().toISOString();
+      case 'reason':
+      case 'note':
+        return 'security walker';
+      case 'rates':
+        return { '0': { kind: 'percent', bp: 100 } };
+      case 'reference':
+        return `WALKER-${unique()}`;
+      case 'name':
+        return 'Walker';
+      case 'phone':
+        return '13912345678';
+      case 'role':
+        return 'auditor';
+      default:
+        return undefined;
     }
   };
 }
@@ -67,7 +100,9 @@ export async function idFor(t: TestServer, w: World, collection: string, source:
   if (source !== w.ids) return undefined;
   const table = collection.replace(/-/g, '_');
   try {
-    const r = await sql<{ id: string }>`select id::text as id from ${sql.table(table)} where tenant_id = ${w.tenantId} order by 1 limit 1`.execute(t.database.db);
+    const r = await sql<{ id: string }>`select id::text as id from ${sql.table(table)} where tenant_id = ${w.tenantId} order by 1 limit 1`.execute(
+      t.database.db,
+    );
     return r.rows[0]?.id;
   } catch {
     return undefined;
@@ -109,8 +144,11 @@ export async function send(t: TestServer, op: Operation, o: SendOptions): Promis
   }
   const res = await t.app.inject({ method: op.method, url, headers, ...(payload !== undefined ? { payload } : {}) });
   return {
-    res, url, body: o.body,
-    describe: () => `${op.method} ${url}${o.body !== undefined ? ` ${JSON.stringify(o.body).slice(0, 300)}` : ''} → ${res.statusCode} ${res.body.slice(0, 300)}`,
+    res,
+    url,
+    body: o.body,
+    describe: () =>
+      `${op.method} ${url}${o.body !== undefined ? ` ${JSON.stringify(o.body).slice(0, 300)}` : ''} → ${res.statusCode} ${res.body.slice(0, 300)}`,
   };
 }
 
@@ -123,7 +161,12 @@ export function requestFor(doc: OpenApiDoc, op: Operation, hints: Hints): { body
 }
 
 /** Path values of an operation from a source of ids; the names it could not fill. */
-export async function pathValues(t: TestServer, w: World, op: Operation, source?: Partial<Record<Kind, string>>): Promise<{ values: Record<string, string>; missing: string[] }> {
+export async function pathValues(
+  t: TestServer,
+  w: World,
+  op: Operation,
+  source?: Partial<Record<Kind, string>>,
+): Promise<{ values: Record<string, string>; missing: string[] }> {
   const collections = paramCollections(op.path);
   const values: Record<string, string> = {};
   const missing: string[] = [];

@@ -18,15 +18,47 @@ export type Role = (typeof ROLES)[number];
 
 /** Kinds of ids a path may carry, named after the collection segment before them. */
 export type Kind =
-  | 'distributor' | 'commission' | 'statement' | 'withdrawal' | 'document' | 'api_key' | 'admin_user' | 'export'
-  | 'order' | 'customer' | 'grade' | 'sku' | 'payout_account' | 'risk_event' | 'payout' | 'settlement_run' | 'settlement_job' | 'journal' | 'delivery';
+  | 'distributor'
+  | 'commission'
+  | 'statement'
+  | 'withdrawal'
+  | 'document'
+  | 'api_key'
+  | 'admin_user'
+  | 'export'
+  | 'order'
+  | 'customer'
+  | 'grade'
+  | 'sku'
+  | 'payout_account'
+  | 'risk_event'
+  | 'payout'
+  | 'settlement_run'
+  | 'settlement_job'
+  | 'journal'
+  | 'delivery';
 
 export const KIND_OF_COLLECTION: Record<string, Kind> = {
-  distributors: 'distributor', commissions: 'commission', statements: 'statement', withdrawals: 'withdrawal',
-  documents: 'document', 'api-keys': 'api_key', 'admin-users': 'admin_user', exports: 'export', orders: 'order',
-  customers: 'customer', grades: 'grade', 'sku-rules': 'sku', 'payout-accounts': 'payout_account',
-  'risk-events': 'risk_event', payouts: 'payout', 'settlement-runs': 'settlement_run', settlements: 'settlement_run',
-  'journal-entries': 'journal', deliveries: 'delivery', jobs: 'settlement_job',
+  distributors: 'distributor',
+  commissions: 'commission',
+  statements: 'statement',
+  withdrawals: 'withdrawal',
+  documents: 'document',
+  'api-keys': 'api_key',
+  'admin-users': 'admin_user',
+  exports: 'export',
+  orders: 'order',
+  customers: 'customer',
+  grades: 'grade',
+  'sku-rules': 'sku',
+  'payout-accounts': 'payout_account',
+  'risk-events': 'risk_event',
+  payouts: 'payout',
+  'settlement-runs': 'settlement_run',
+  settlements: 'settlement_run',
+  'journal-entries': 'journal',
+  deliveries: 'delivery',
+  jobs: 'settlement_job',
 };
 
 export interface World {
@@ -53,9 +85,19 @@ export interface World {
   secrets: string[];
 }
 
-interface Dist { id: string; invite_code: string; external_id: string }
+interface Dist {
+  id: string;
+  invite_code: string;
+  external_id: string;
+}
 
-async function ok<T = any>(t: TestServer, method: string, url: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> }, status = [200, 201, 204]): Promise<T> {
+async function ok<T = any>(
+  t: TestServer,
+  method: string,
+  url: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> },
+  status = [200, 201, 204],
+): Promise<T> {
   const res = await t.call(method, url, opts);
   expect(status, `${method} ${url} → ${res.statusCode} ${res.body}`).toContain(res.statusCode);
   return res.data as T;
@@ -63,8 +105,13 @@ async function ok<T = any>(t: TestServer, method: string, url: string, opts: { t
 
 export async function mintPortalToken(secret: string, sub: string, nowMs: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(iat).setExpirationTime(iat + 300).setSubject(sub)
-    .setJti(`jti-${sub}-${Math.random().toString(36).slice(2)}-${iat}`).sign(new TextEncoder().encode(secret));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 300)
+    .setSubject(sub)
+    .setJti(`jti-${sub}-${Math.random().toString(36).slice(2)}-${iat}`)
+    .sign(new TextEncoder().encode(secret));
 }
 
 export async function portalSession(t: TestServer, tenantId: string, secret: string, externalId: string): Promise<string> {
@@ -80,7 +127,10 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const now = () => t.clock.now();
   const iso = (offsetMs = 0) => new Date(now().getTime() + offsetMs).toISOString();
 
-  await ok(t, 'PUT', '/v1/program', { ...k, body: { levels: 2, freeze_days: 0, review_threshold_fen: 25000, withdrawal: { min_fen: 100, auto_approve_max_fen: 0 } } });
+  await ok(t, 'PUT', '/v1/program', {
+    ...k,
+    body: { levels: 2, freeze_days: 0, review_threshold_fen: 25000, withdrawal: { min_fen: 100, auto_approve_max_fen: 0 } },
+  });
   await ok(t, 'PUT', '/v1/grades/default', { ...k, body: { name: '普通', rank: 0, sales_bp: 1000, override_bp: [500, 200] } });
   await ok(t, 'PUT', `/v1/grades/gold-${tag}`, { ...k, body: { name: '金牌', rank: 10, sales_bp: 2000, override_bp: [800, 300] } });
   await ok(t, 'PUT', `/v1/sku-rules/SKU-${tag}`, { ...k, body: { rates: { '0': { kind: 'percent', bp: 1500 } } } });
@@ -97,10 +147,18 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
 
   // A pending application with a document.
   await ok(t, 'PUT', '/v1/program', { ...k, body: { admission: 'review' } });
-  const P = await ok<Dist>(t, 'POST', '/v1/applications', { ...k, body: { external_id: `P-${tag}`, name: `P ${tag}`, phone: '13800000009', consent: true, referrer_code: A.invite_code } });
+  const P = await ok<Dist>(t, 'POST', '/v1/applications', {
+    ...k,
+    body: { external_id: `P-${tag}`, name: `P ${tag}`, phone: '13800000009', consent: true, referrer_code: A.invite_code },
+  });
   await ok(t, 'PUT', '/v1/program', { ...k, body: { admission: 'open' } });
   const upload = multipartBody({ kind: 'id_card' }, { field: 'file', filename: 'id.png', contentType: 'image/png', data: TINY_PNG });
-  const docRes = await t.app.inject({ method: 'POST', url: `/v1/distributors/${P.id}/documents`, headers: { authorization: `Bearer ${key}`, 'content-type': upload.contentType }, payload: upload.payload });
+  const docRes = await t.app.inject({
+    method: 'POST',
+    url: `/v1/distributors/${P.id}/documents`,
+    headers: { authorization: `Bearer ${key}`, 'content-type': upload.contentType },
+    payload: upload.payload,
+  });
   expect(docRes.statusCode, docRes.body).toBe(201);
   const documentId = (JSON.parse(docRes.body) as { id: string }).id;
 
@@ -110,7 +168,10 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   await ok(t, 'POST', '/v1/bindings', { ...k, body: { customer_external_id: buyers[1], invite_code: B.invite_code } });
   await ok(t, 'POST', '/v1/bindings', { ...k, body: { customer_external_id: buyers[2], invite_code: A.invite_code } });
   const order = async (id: string, buyer: string, fen: number, sku = 'S') =>
-    ok(t, 'POST', '/v1/orders', { ...k, body: { external_id: `${id}-${tag}`, buyer_external_id: buyer, items: [{ sku, quantity: 1, unit_price_fen: fen, paid_fen: fen }] } });
+    ok(t, 'POST', '/v1/orders', {
+      ...k,
+      body: { external_id: `${id}-${tag}`, buyer_external_id: buyer, items: [{ sku, quantity: 1, unit_price_fen: fen, paid_fen: fen }] },
+    });
   const o1 = await order('o1', buyers[0]!, 100000);
   await order('o2', buyers[1]!, 300000);
   await order('o3', buyers[2]!, 50000);
@@ -128,8 +189,14 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   expect(stC && stA && pending, JSON.stringify(statements)).toBeTruthy();
 
   // Payout accounts and withdrawals of C in every state, and one of A.
-  const accC = await ok(t, 'POST', `/v1/distributors/${C.id}/payout-accounts`, { ...k, body: { channel: 'bank', account_no: '6222020200112233445', account_name: `C ${tag}`, bank_name: '工商银行' } });
-  const accA = await ok(t, 'POST', `/v1/distributors/${A.id}/payout-accounts`, { ...k, body: { channel: 'alipay', identity: '2088123412341234', identity_type: 'ALIPAY_USER_ID', name: `A ${tag}` } });
+  const accC = await ok(t, 'POST', `/v1/distributors/${C.id}/payout-accounts`, {
+    ...k,
+    body: { channel: 'bank', account_no: '6222020200112233445', account_name: `C ${tag}`, bank_name: '工商银行' },
+  });
+  const accA = await ok(t, 'POST', `/v1/distributors/${A.id}/payout-accounts`, {
+    ...k,
+    body: { channel: 'alipay', identity: '2088123412341234', identity_type: 'ALIPAY_USER_ID', name: `A ${tag}` },
+  });
   const withdraw = async (d: Dist) => ok(t, 'POST', '/v1/withdrawals', { ...k, body: { distributor_id: d.id, amount_fen: 500, channel: 'manual' } });
   const wPending = await withdraw(C);
   const wApproved = await withdraw(C);
@@ -155,7 +222,10 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     userIds[role] = u.id;
     secrets.push(passwords[role]);
   }
-  const victim = await ok(t, 'POST', '/v1/admin-users', { ...k, body: { email: `victim-${tag}@example.com`, password: `pw-victim-${tag}-0123456789`, role: 'auditor' } });
+  const victim = await ok(t, 'POST', '/v1/admin-users', {
+    ...k,
+    body: { email: `victim-${tag}@example.com`, password: `pw-victim-${tag}-0123456789`, role: 'auditor' },
+  });
   const victimKey = await ok(t, 'POST', '/v1/api-keys', { ...k, body: { name: `victim ${tag}` } });
   secrets.push(victimKey.api_key, `pw-victim-${tag}-0123456789`);
   const scopedKeys = {
@@ -185,7 +255,14 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   secrets.push(shopSecret);
   await ok(t, 'POST', '/v1/webhooks/secret', { ...k, body: { format: 'shopify', secret: shopSecret } });
   const hookBody = JSON.stringify({ id: 1 });
-  await ok(t, 'POST', `/v1/webhooks/${tenantId}/orders/shopify`, { body: { id: 1 }, headers: { 'x-shopify-topic': 'app/uninstalled', 'x-shopify-webhook-id': `walker-${tag}`, 'x-shopify-hmac-sha256': createHmac('sha256', shopSecret).update(hookBody).digest('base64') } });
+  await ok(t, 'POST', `/v1/webhooks/${tenantId}/orders/shopify`, {
+    body: { id: 1 },
+    headers: {
+      'x-shopify-topic': 'app/uninstalled',
+      'x-shopify-webhook-id': `walker-${tag}`,
+      'x-shopify-hmac-sha256': createHmac('sha256', shopSecret).update(hookBody).digest('base64'),
+    },
+  });
   const delivery = (await ok(t, 'GET', '/v1/webhooks/deliveries', k)).items[0] as { id: string };
 
   // A background settlement run, finished (it settles nothing new) before anything else is looked at.
@@ -208,18 +285,63 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const journal = await t.database.db.selectFrom('journal_entries').select('id').where('tenant_id', '=', tenantId).executeTakeFirst();
 
   const ids: Partial<Record<Kind, string>> = {
-    distributor: C.id, commission: commissionC, statement: pending!.id, withdrawal: wPending.id, document: documentId,
-    api_key: victimKey.id, admin_user: victim.id, export: job.id, order: `o1-${tag}`, customer: buyers[0], grade: `gold-${tag}`,
-    sku: `SKU-${tag}`, payout_account: accC.id, settlement_run: run.run_id, settlement_job: settlementJob.id, ...(riskEvent ? { risk_event: riskEvent.id } : {}),
-    ...(payout ? { payout: payout.id } : {}), ...(journal ? { journal: journal.id } : {}), delivery: delivery.id,
+    distributor: C.id,
+    commission: commissionC,
+    statement: pending!.id,
+    withdrawal: wPending.id,
+    document: documentId,
+    api_key: victimKey.id,
+    admin_user: victim.id,
+    export: job.id,
+    order: `o1-${tag}`,
+    customer: buyers[0],
+    grade: `gold-${tag}`,
+    sku: `SKU-${tag}`,
+    payout_account: accC.id,
+    settlement_run: run.run_id,
+    settlement_job: settlementJob.id,
+    ...(riskEvent ? { risk_event: riskEvent.id } : {}),
+    ...(payout ? { payout: payout.id } : {}),
+    ...(journal ? { journal: journal.id } : {}),
+    delivery: delivery.id,
   };
-  const own: Partial<Record<Kind, string>> = { distributor: C.id, commission: commissionC, statement: stC!.id, withdrawal: wPending.id, payout_account: accC.id };
-  const other: Partial<Record<Kind, string>> = { distributor: A.id, commission: commissionA, statement: stA!.id, withdrawal: wA.id, payout_account: accA.id, document: documentId };
-  void wApproved; void wPaid; void wFailed; void wRejected; void userIds;
+  const own: Partial<Record<Kind, string>> = {
+    distributor: C.id,
+    commission: commissionC,
+    statement: stC!.id,
+    withdrawal: wPending.id,
+    payout_account: accC.id,
+  };
+  const other: Partial<Record<Kind, string>> = {
+    distributor: A.id,
+    commission: commissionA,
+    statement: stA!.id,
+    withdrawal: wA.id,
+    payout_account: accA.id,
+    document: documentId,
+  };
+  void wApproved;
+  void wPaid;
+  void wFailed;
+  void wRejected;
+  void userIds;
 
   return {
-    tag, tenantId, key, scopedKeys, ids, own, other, distributors: { A, B, C, D, P }, sessions, login, passwords, emails, portal,
-    signingSecret: signing.secret, secrets,
+    tag,
+    tenantId,
+    key,
+    scopedKeys,
+    ids,
+    own,
+    other,
+    distributors: { A, B, C, D, P },
+    sessions,
+    login,
+    passwords,
+    emails,
+    portal,
+    signingSecret: signing.secret,
+    secrets,
   };
 }
 
@@ -236,8 +358,11 @@ export async function tenantTables(t: TestServer): Promise<string[]> {
  * equal snapshots mean nothing of the tenant was written in between.
  */
 export async function tenantSnapshot(t: TestServer, tenantId: string, tables?: string[]): Promise<Record<string, string>> {
-  const names = tables ?? await tenantTables(t);
-  const parts = names.map((n) => sql`select ${n}::text as name, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as hash, count(*)::int as n from ${sql.table(n)} x where x.tenant_id = ${tenantId}`);
+  const names = tables ?? (await tenantTables(t));
+  const parts = names.map(
+    (n) =>
+      sql`select ${n}::text as name, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as hash, count(*)::int as n from ${sql.table(n)} x where x.tenant_id = ${tenantId}`,
+  );
   parts.push(sql`select 'tenants' as name, md5(coalesce(string_agg(x::text, '|'), '')) as hash, count(*)::int as n from tenants x where x.id = ${tenantId}`);
   const r = await sql<{ name: string; hash: string; n: number }>`${sql.join(parts, sql` union all `)}`.execute(t.database.db);
   return Object.fromEntries(r.rows.map((x) => [x.name, `${x.n}:${x.hash}`]));
@@ -251,6 +376,9 @@ export function diffSnapshots(before: Record<string, string>, after: Record<stri
 /** Values of a world that must never appear in another tenant's answers. */
 export function identifiers(w: World): string[] {
   const values = new Set<string>([w.tenantId, ...Object.values(w.ids), ...Object.values(w.own), ...Object.values(w.other)].filter((x): x is string => !!x));
-  for (const d of Object.values(w.distributors)) { values.add(d.id); values.add(d.invite_code); }
+  for (const d of Object.values(w.distributors)) {
+    values.add(d.id);
+    values.add(d.invite_code);
+  }
   return [...values].filter((v) => v.length >= 6);
 }

@@ -1,7 +1,12 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../src/db/database.ts';
 
-export interface RollupBreak { check: string; key: string; rollup: string; base: string }
+export interface RollupBreak {
+  check: string;
+  key: string;
+  rollup: string;
+  base: string;
+}
 
 /**
  * Every analytics rollup of a tenant against the same figures computed independently from the
@@ -15,12 +20,15 @@ export async function rollupBreaks(db: Executor, tenantId: string, timeZone: str
   const breaks: RollupBreak[] = [];
   const compare = async (check: string, query: ReturnType<typeof sql>) => {
     const r = await query.execute(db);
-    for (const row of r.rows as { key: string; rollup: string; base: string }[]) breaks.push({ check, key: String(row.key), rollup: String(row.rollup), base: String(row.base) });
+    for (const row of r.rows as { key: string; rollup: string; base: string }[])
+      breaks.push({ check, key: String(row.key), rollup: String(row.rollup), base: String(row.base) });
   };
   const localDay = (col: string) => sql.raw(`(${col} at time zone '${timeZone.replace(/'/g, '')}')::date`);
 
   // Per local day of payment: orders, gross, refunded, refund events, commission net and reversed.
-  await compare('daily order figures', sql`
+  await compare(
+    'daily order figures',
+    sql`
     with r as (
       select day, sum(orders) as orders, sum(gross_sales_fen) as gross, sum(refunded_fen) as refunded, sum(refunds) as refunds,
              sum(commission_fen) as commission, sum(commission_reversed_fen) as reversed
@@ -46,33 +54,45 @@ export async function rollupBreaks(db: Executor, tenantId: string, timeZone: str
            concat_ws(' ', b.orders, b.gross, b.refunded, b.refunds, b.commission, b.reversed) as base
       from r full join b on b.day = r.day
      where (coalesce(r.orders, 0), coalesce(r.gross, 0), coalesce(r.refunded, 0), coalesce(r.refunds, 0), coalesce(r.commission, 0), coalesce(r.reversed, 0))
-       is distinct from (coalesce(b.orders, 0), coalesce(b.gross, 0), coalesce(b.refunded, 0), coalesce(b.refunds, 0), coalesce(b.commission, 0), coalesce(b.reversed, 0))`);
+       is distinct from (coalesce(b.orders, 0), coalesce(b.gross, 0), coalesce(b.refunded, 0), coalesce(b.refunds, 0), coalesce(b.commission, 0), coalesce(b.reversed, 0))`,
+  );
 
   // Bindings and visits by the local day they happened (the application clock writes both).
-  await compare('daily bindings and visits', sql`
+  await compare(
+    'daily bindings and visits',
+    sql`
     with r as (select day, sum(new_bindings) as bindings, sum(visits) as visits from analytics_daily where tenant_id = ${tenantId} group by day),
     bd as (select ${localDay('at')} as day, count(*) as bindings from binding_events where tenant_id = ${tenantId} and kind in ('bind', 'rebind') group by 1),
     v as (select ${localDay('at')} as day, count(*) as visits from visits where tenant_id = ${tenantId} group by 1),
     b as (select coalesce(bd.day, v.day) as day, coalesce(bd.bindings, 0) as bindings, coalesce(v.visits, 0) as visits from bd full join v on v.day = bd.day)
     select coalesce(r.day, b.day)::text as key, concat_ws(' ', r.bindings, r.visits) as rollup, concat_ws(' ', b.bindings, b.visits) as base
       from r full join b on b.day = r.day
-     where (coalesce(r.bindings, 0), coalesce(r.visits, 0)) is distinct from (coalesce(b.bindings, 0), coalesce(b.visits, 0))`);
+     where (coalesce(r.bindings, 0), coalesce(r.visits, 0)) is distinct from (coalesce(b.bindings, 0), coalesce(b.visits, 0))`,
+  );
 
   // The latest-order histogram: per day, how many sellers have that day as their latest order.
-  await compare('latest order day histogram', sql`
+  await compare(
+    'latest order day histogram',
+    sql`
     with r as (select day, sum(last_order_distributors) as n from analytics_daily where tenant_id = ${tenantId} group by day having sum(last_order_distributors) <> 0),
     b as (select day, count(*) as n from (select seller_id, max(${localDay('paid_at')}) as day from orders where tenant_id = ${tenantId} and seller_id is not null group by seller_id) s group by day)
     select coalesce(r.day, b.day)::text as key, r.n::text as rollup, b.n::text as base
-      from r full join b on b.day = r.day where coalesce(r.n, 0) <> coalesce(b.n, 0)`);
-  await compare('each seller\'s latest order day', sql`
+      from r full join b on b.day = r.day where coalesce(r.n, 0) <> coalesce(b.n, 0)`,
+  );
+  await compare(
+    "each seller's latest order day",
+    sql`
     select coalesce(a.distributor_id, s.seller_id) as key, a.last_order_day::text as rollup, s.day::text as base
       from (select * from analytics_distributor_activity where tenant_id = ${tenantId}) a
       full join (select seller_id, max(${localDay('paid_at')}) as day from orders where tenant_id = ${tenantId} and seller_id is not null group by seller_id) s
         on s.seller_id = a.distributor_id
-     where a.last_order_day is distinct from s.day`);
+     where a.last_order_day is distinct from s.day`,
+  );
 
   // Ledger-fed columns: summed over all days they are the balances of each account purpose.
-  await compare('ledger balances', sql`
+  await compare(
+    'ledger balances',
+    sql`
     with r as (
       select sum(ledger_pending_fen) as pending, sum(ledger_available_fen) as available, sum(ledger_withdrawable_fen) as withdrawable,
              sum(ledger_withdrawing_fen) as withdrawing, sum(ledger_withdrawn_fen) as withdrawn, sum(ledger_clearing_fen) as clearing,
@@ -99,17 +119,26 @@ export async function rollupBreaks(db: Executor, tenantId: string, timeZone: str
       from r, b
      where (coalesce(r.pending, 0), coalesce(r.available, 0), coalesce(r.withdrawable, 0), coalesce(r.withdrawing, 0), coalesce(r.withdrawn, 0),
             coalesce(r.clearing, 0), coalesce(r.fee_income, 0), coalesce(r.expense, 0), coalesce(r.settled, 0), coalesce(r.made_available, 0))
-       is distinct from (b.pending, b.available, b.withdrawable, b.withdrawing, b.withdrawn, b.clearing, b.fee_income, b.expense, b.settled, b.made_available)`);
+       is distinct from (b.pending, b.available, b.withdrawable, b.withdrawing, b.withdrawn, b.clearing, b.fee_income, b.expense, b.settled, b.made_available)`,
+  );
 
-  await compare('distributors registered', sql`
+  await compare(
+    'distributors registered',
+    sql`
     select 'total' as key, (select coalesce(sum(new_distributors), 0) from analytics_daily where tenant_id = ${tenantId})::text as rollup,
            (select count(*) from distributors where tenant_id = ${tenantId})::text as base
-     where (select coalesce(sum(new_distributors), 0) from analytics_daily where tenant_id = ${tenantId}) <> (select count(*) from distributors where tenant_id = ${tenantId})`);
+     where (select coalesce(sum(new_distributors), 0) from analytics_daily where tenant_id = ${tenantId}) <> (select count(*) from distributors where tenant_id = ${tenantId})`,
+  );
 
   // Per distributor and day, and per month: own sales and orders as seller, commission earned.
-  for (const [table, period] of [['analytics_distributor_daily', 'day'], ['analytics_distributor_monthly', 'month']] as const) {
+  for (const [table, period] of [
+    ['analytics_distributor_daily', 'day'],
+    ['analytics_distributor_monthly', 'month'],
+  ] as const) {
     const bucket = period === 'day' ? localDay('o.paid_at') : sql`date_trunc('month', ${localDay('o.paid_at')})::date`;
-    await compare(`${table}`, sql`
+    await compare(
+      `${table}`,
+      sql`
       with r as (select distributor_id, ${sql.ref(period)} as p, orders, sales_fen, commission_fen from ${sql.table(table)} where tenant_id = ${tenantId}),
       s as (select o.seller_id as id, ${bucket} as p, count(*) as orders, sum(o.paid_fen - o.refunded_fen) as sales from orders o
              where o.tenant_id = ${tenantId} and o.seller_id is not null group by 1, 2),
@@ -120,12 +149,18 @@ export async function rollupBreaks(db: Executor, tenantId: string, timeZone: str
       select coalesce(r.distributor_id, b.id) || ' ' || coalesce(r.p, b.p)::text as key,
              concat_ws(' ', r.orders, r.sales_fen, r.commission_fen) as rollup, concat_ws(' ', b.orders, b.sales, b.commission) as base
         from r full join b on b.id = r.distributor_id and b.p = r.p
-       where (coalesce(r.orders, 0), coalesce(r.sales_fen, 0), coalesce(r.commission_fen, 0)) is distinct from (coalesce(b.orders, 0), coalesce(b.sales, 0), coalesce(b.commission, 0))`);
+       where (coalesce(r.orders, 0), coalesce(r.sales_fen, 0), coalesce(r.commission_fen, 0)) is distinct from (coalesce(b.orders, 0), coalesce(b.sales, 0), coalesce(b.commission, 0))`,
+    );
   }
 
   // Segments: whatever the grade and region, each day's and month's segments sum to the day's totals.
-  for (const [table, period, trunc] of [['analytics_segment_daily', 'day', 'day'], ['analytics_segment_monthly', 'month', 'month']] as const) {
-    await compare(`${table} sums to the totals`, sql`
+  for (const [table, period, trunc] of [
+    ['analytics_segment_daily', 'day', 'day'],
+    ['analytics_segment_monthly', 'month', 'month'],
+  ] as const) {
+    await compare(
+      `${table} sums to the totals`,
+      sql`
       with r as (select ${sql.ref(period)} as p, sum(orders) as orders, sum(gross_sales_fen) as gross, sum(refunded_fen) as refunded, sum(commission_fen) as commission, sum(new_distributors) as nd
                    from ${sql.table(table)} where tenant_id = ${tenantId} group by 1),
       t as (select date_trunc(${trunc}, day)::date as p, sum(orders) as orders, sum(gross_sales_fen) as gross, sum(refunded_fen) as refunded, sum(commission_fen) as commission, sum(new_distributors) as nd
@@ -133,7 +168,8 @@ export async function rollupBreaks(db: Executor, tenantId: string, timeZone: str
       select coalesce(r.p, t.p)::text as key, concat_ws(' ', r.orders, r.gross, r.refunded, r.commission, r.nd) as rollup, concat_ws(' ', t.orders, t.gross, t.refunded, t.commission, t.nd) as base
         from r full join t on t.p = r.p
        where (coalesce(r.orders, 0), coalesce(r.gross, 0), coalesce(r.refunded, 0), coalesce(r.commission, 0), coalesce(r.nd, 0))
-         is distinct from (coalesce(t.orders, 0), coalesce(t.gross, 0), coalesce(t.refunded, 0), coalesce(t.commission, 0), coalesce(t.nd, 0))`);
+         is distinct from (coalesce(t.orders, 0), coalesce(t.gross, 0), coalesce(t.refunded, 0), coalesce(t.commission, 0), coalesce(t.nd, 0))`,
+    );
   }
   return breaks;
 }

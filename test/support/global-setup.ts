@@ -44,7 +44,9 @@ export default async function setup({ provide }: { provide: (key: string, value:
   await database.close();
   provide('databaseUrl', '');
   provide('pgliteTemplate', template);
-  return async () => { fs.rmSync(template, { force: true }); };
+  return async () => {
+    fs.rmSync(template, { force: true });
+  };
 }
 
 declare module 'vitest' {

@@ -20,7 +20,11 @@ export interface MoneyTenant {
 }
 
 /** `program`: what the merchant's key sets first (default: one level, no freeze, a review threshold no test reaches, 1 fen minimum). */
-export async function moneyTenant(t: TestServer, funded = 100_000, program: Record<string, unknown> = { levels: 1, freeze_days: 0, review_threshold_fen: 100_000_000, withdrawal: { min_fen: 1 } }): Promise<MoneyTenant> {
+export async function moneyTenant(
+  t: TestServer,
+  funded = 100_000,
+  program: Record<string, unknown> = { levels: 1, freeze_days: 0, review_threshold_fen: 100_000_000, withdrawal: { min_fen: 1 } },
+): Promise<MoneyTenant> {
   const { id: tenantId, key } = await t.tenant();
   const call = (method: string, url: string, token: string, body?: unknown, headers?: Record<string, string>) =>
     t.call(method, url, { token, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
@@ -34,12 +38,22 @@ export async function moneyTenant(t: TestServer, funded = 100_000, program: Reco
   const d = await must('POST', '/v1/distributors', key, { external_id: `d-${tenantId}`, name: '张三' });
   if (funded > 0) {
     await must('POST', '/v1/bindings', key, { customer_external_id: `buyer-${tenantId}`, invite_code: d.invite_code });
-    await must('POST', '/v1/orders', key, { external_id: `o-${tenantId}`, buyer_external_id: `buyer-${tenantId}`, items: [{ sku: 's', quantity: 1, unit_price_fen: funded, paid_fen: funded }] });
+    await must('POST', '/v1/orders', key, {
+      external_id: `o-${tenantId}`,
+      buyer_external_id: `buyer-${tenantId}`,
+      items: [{ sku: 's', quantity: 1, unit_price_fen: funded, paid_fen: funded }],
+    });
     await must('POST', `/v1/orders/o-${tenantId}/events`, key, { type: 'received', at: new Date(t.clock.now().getTime() - 1000).toISOString() });
     await must('POST', '/v1/settlements/run', key, { as_of: t.clock.now().toISOString() });
   }
   const staff = {} as MoneyTenant['staff'];
-  for (const [name, role] of [['owner', 'owner'], ['operator', 'operator'], ['finance', 'finance'], ['finance2', 'finance'], ['auditor', 'auditor']] as const) {
+  for (const [name, role] of [
+    ['owner', 'owner'],
+    ['operator', 'operator'],
+    ['finance', 'finance'],
+    ['finance2', 'finance'],
+    ['auditor', 'auditor'],
+  ] as const) {
     const email = `${name}-${tenantId.toLowerCase()}@example.com`;
     const password = `pw-${name}-0123456789`;
     const u = await must('POST', '/v1/admin-users', key, { email, password, role, name });

@@ -12,10 +12,18 @@ export function sentTexts(t: Pick<TestServer, 'services'>): SmsMessage[] {
 /** The last code texted to a phone. */
 export function lastCode(t: Pick<TestServer, 'services'>, phone: string): string | undefined {
   const to = phone.replace(/[\s-]/g, '');
-  return sentTexts(t).filter((m) => m.to === to).at(-1)?.params.code;
+  return sentTexts(t)
+    .filter((m) => m.to === to)
+    .at(-1)?.params.code;
 }
 
-type Inject = (opts: { method: 'POST'; url: string; payload: string; headers: Record<string, string>; remoteAddress?: string }) => Promise<LightMyRequestResponse>;
+type Inject = (opts: {
+  method: 'POST';
+  url: string;
+  payload: string;
+  headers: Record<string, string>;
+  remoteAddress?: string;
+}) => Promise<LightMyRequestResponse>;
 
 /**
  * The portal's application in both steps: the form (202, a code texted), then the code. Answers
@@ -24,9 +32,19 @@ type Inject = (opts: { method: 'POST'; url: string; payload: string; headers: Re
 export async function applyInPortal(t: TestServer, body: Record<string, unknown>, opts: { ip?: string } = {}): Promise<LightMyRequestResponse & { data: any }> {
   const inject = t.app.inject.bind(t.app) as unknown as Inject;
   const post = async (url: string, payload: unknown) => {
-    const res = await inject({ method: 'POST', url, payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' }, ...(opts.ip ? { remoteAddress: opts.ip } : {}) });
+    const res = await inject({
+      method: 'POST',
+      url,
+      payload: JSON.stringify(payload),
+      headers: { 'content-type': 'application/json' },
+      ...(opts.ip ? { remoteAddress: opts.ip } : {}),
+    });
     let data: unknown;
-    try { data = res.body ? JSON.parse(res.body) : undefined; } catch { data = res.body; }
+    try {
+      data = res.body ? JSON.parse(res.body) : undefined;
+    } catch {
+      data = res.body;
+    }
     return Object.assign(res, { data });
   };
   const started = await post('/v1/portal/apply', body);

@@ -13,7 +13,10 @@ export interface SmallTenant {
   key: string;
   d: { id: string; external_id: string; name: string };
   /** A manual-channel withdrawal left in the given state. */
-  withdraw(amount: number, end: 'pending_review' | 'approved' | 'paid' | 'failed' | 'rejected'): Promise<{ id: string; payout: { id: string; out_no: string } | null }>;
+  withdraw(
+    amount: number,
+    end: 'pending_review' | 'approved' | 'paid' | 'failed' | 'rejected',
+  ): Promise<{ id: string; payout: { id: string; out_no: string } | null }>;
 }
 
 /**
@@ -25,17 +28,39 @@ export async function smallTenant(t: TestServer, fen = 100_000, name = '小店')
   const ok = (res: { statusCode: number; body: string }, what: string) => {
     if (res.statusCode >= 300) throw new Error(`${what}: ${res.statusCode} ${res.body}`);
   };
-  ok(await t.call('PUT', '/v1/program', { token: key, body: { levels: 1, freeze_days: 0, review_threshold_fen: 100_000_000, withdrawal: { min_fen: 1, fee_bp: 100, fixed_fee_fen: 100, auto_approve_max_fen: 0 } } }), 'program');
+  ok(
+    await t.call('PUT', '/v1/program', {
+      token: key,
+      body: {
+        levels: 1,
+        freeze_days: 0,
+        review_threshold_fen: 100_000_000,
+        withdrawal: { min_fen: 1, fee_bp: 100, fixed_fee_fen: 100, auto_approve_max_fen: 0 },
+      },
+    }),
+    'program',
+  );
   ok(await t.call('PUT', '/v1/grades/default', { token: key, body: { name: 'g', rank: 0, sales_bp: 10000, override_bp: [] } }), 'grade');
   const dr = await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'D1', name: '王五' } });
   ok(dr, 'distributor');
   const d = dr.data as { id: string; external_id: string; name: string; invite_code: string };
   ok(await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'buyer-1', invite_code: d.invite_code } }), 'binding');
-  ok(await t.call('POST', '/v1/orders', { token: key, body: { external_id: 'o-1', buyer_external_id: 'buyer-1', items: [{ sku: 's', quantity: 1, unit_price_fen: fen, paid_fen: fen }] } }), 'order');
-  ok(await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'received', at: new Date(t.clock.now().getTime() - 1000).toISOString() } }), 'received');
+  ok(
+    await t.call('POST', '/v1/orders', {
+      token: key,
+      body: { external_id: 'o-1', buyer_external_id: 'buyer-1', items: [{ sku: 's', quantity: 1, unit_price_fen: fen, paid_fen: fen }] },
+    }),
+    'order',
+  );
+  ok(
+    await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'received', at: new Date(t.clock.now().getTime() - 1000).toISOString() } }),
+    'received',
+  );
   ok(await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: t.clock.now().toISOString() } }), 'settlement');
   return {
-    tenantId, key, d,
+    tenantId,
+    key,
+    d,
     async withdraw(amount, end) {
       const w = await t.call('POST', '/v1/withdrawals', { token: key, body: { distributor_id: d.id, amount_fen: amount, channel: 'manual' } });
       ok(w, 'withdrawal');
@@ -60,7 +85,13 @@ export async function postingsOf(db: Db, tenantId: string, purpose: string): Pro
 }
 
 export async function accountId(db: Db, tenantId: string, owner: string, purpose: string): Promise<string> {
-  const r = await db.selectFrom('accounts').select('id').where('tenant_id', '=', tenantId).where('owner_id', '=', owner).where('purpose', '=', purpose).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('accounts')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('owner_id', '=', owner)
+    .where('purpose', '=', purpose)
+    .executeTakeFirstOrThrow();
   return r.id;
 }
 
@@ -68,12 +99,25 @@ export async function accountId(db: Db, tenantId: string, owner: string, purpose
  * Writes a journal straight into the tables, past every service (postings are append-only, but
  * inserts are allowed): legs on merchant accounts only, so no cached balance is touched.
  */
-export async function insertJournal(db: Db, tenantId: string, j: { kind: string; refType: string; refId: string; legs: { purpose: string; amount: number; party?: string | null }[] }): Promise<string> {
+export async function insertJournal(
+  db: Db,
+  tenantId: string,
+  j: { kind: string; refType: string; refId: string; legs: { purpose: string; amount: number; party?: string | null }[] },
+): Promise<string> {
   const id = newId('je');
-  await db.insertInto('journal_entries').values({ id, tenant_id: tenantId, kind: j.kind, ref_type: j.refType, ref_id: j.refId, memo: 'written by a test' }).execute();
-  const legs = await Promise.all(j.legs.map(async (l) => ({
-    journal_id: id, tenant_id: tenantId, account_id: await accountId(db, tenantId, 'tenant', l.purpose), amount: l.amount, party_id: l.party ?? null,
-  })));
+  await db
+    .insertInto('journal_entries')
+    .values({ id, tenant_id: tenantId, kind: j.kind, ref_type: j.refType, ref_id: j.refId, memo: 'written by a test' })
+    .execute();
+  const legs = await Promise.all(
+    j.legs.map(async (l) => ({
+      journal_id: id,
+      tenant_id: tenantId,
+      account_id: await accountId(db, tenantId, 'tenant', l.purpose),
+      amount: l.amount,
+      party_id: l.party ?? null,
+    })),
+  );
   await db.insertInto('postings').values(legs).execute();
   return id;
 }

@@ -15,7 +15,11 @@ export interface TestServer extends Server {
   clock: Clock;
   dataDir: string;
   /** JSON request through Fastify's inject; `token` goes into Authorization. */
-  call(method: string, url: string, opts?: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<LightMyRequestResponse & { data: any }>;
+  call(
+    method: string,
+    url: string,
+    opts?: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string },
+  ): Promise<LightMyRequestResponse & { data: any }>;
   /** A new tenant; answers its id and API key. */
   tenant(name?: string): Promise<{ id: string; key: string }>;
   logLines: string[];
@@ -23,7 +27,9 @@ export interface TestServer extends Server {
   dns: Map<string, string[][]>;
 }
 
-export async function startTestServer(options: { clock?: Clock; env?: Record<string, string>; database?: Database; overrides?: Partial<ServerOverrides> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { clock?: Clock; env?: Record<string, string>; database?: Database; overrides?: Partial<ServerOverrides> } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-test-'));
   const config: Config = loadConfig({
     FENXIAO_DATA_DIR: dataDir,
@@ -33,9 +39,16 @@ export async function startTestServer(options: { clock?: Clock; env?: Record<str
     FENXIAO_RUN_JOBS: 'false',
     ...options.env,
   });
-  const database = options.database ?? await openTestDatabase();
+  const database = options.database ?? (await openTestDatabase());
   const logLines: string[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => { logLines.push(line); } });
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        logLines.push(line);
+      },
+    },
+  );
   const clock = options.clock ?? new ManualClock('2026-03-01T08:00:00Z');
   const dns = new Map<string, string[][]>();
   const resolveTxt = async (name: string) => {
@@ -65,11 +78,20 @@ export async function startTestServer(options: { clock?: Clock; env?: Record<str
       if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
       const res = await server.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload } : {}) });
       let data: unknown = undefined;
-      try { data = res.body ? JSON.parse(res.body) : undefined; } catch { data = res.body; }
+      try {
+        data = res.body ? JSON.parse(res.body) : undefined;
+      } catch {
+        data = res.body;
+      }
       return Object.assign(res, { data });
     },
     async tenant(name = 'Test merchant') {
-      const res = await server.app.inject({ method: 'POST', url: '/v1/tenants', headers: { authorization: `Bearer ${ROOT_TOKEN}`, 'content-type': 'application/json' }, payload: JSON.stringify({ name }) });
+      const res = await server.app.inject({
+        method: 'POST',
+        url: '/v1/tenants',
+        headers: { authorization: `Bearer ${ROOT_TOKEN}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ name }),
+      });
       if (res.statusCode !== 201) throw new Error(`tenant creation failed: ${res.statusCode} ${res.body}`);
       const t = JSON.parse(res.body) as { id: string; api_key: string };
       return { id: t.id, key: t.api_key };

@@ -45,7 +45,11 @@ export function filenameOf(disposition: string | null, fallback: string): string
   if (!disposition) return fallback;
   const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(disposition);
   if (star?.[1]) {
-    try { return decodeURIComponent(star[1].trim()); } catch { /* fall through */ }
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      /* fall through */
+    }
   }
   const plain = /filename\s*=\s*"([^"]*)"|filename\s*=\s*([^;]+)/.exec(disposition);
   return (plain?.[1] ?? plain?.[2]?.trim()) || fallback;
@@ -55,10 +59,12 @@ async function errorOf(res: Response): Promise<ApiError> {
   let code = 'http_' + res.status;
   let message = res.statusText || `HTTP ${res.status}`;
   try {
-    const body = await res.json() as { error?: { code?: string; message?: string } };
+    const body = (await res.json()) as { error?: { code?: string; message?: string } };
     if (body.error?.code) code = body.error.code;
     if (body.error?.message) message = body.error.message;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return new ApiError(res.status, code, message);
 }
 
@@ -77,9 +83,13 @@ export function createApiClient(options: { token: () => string | null; onUnautho
   }
 
   async function json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const res = await send(method, path, body === undefined ? { headers } : { body: JSON.stringify(body), headers: { ...headers, 'content-type': 'application/json' } });
+    const res = await send(
+      method,
+      path,
+      body === undefined ? { headers } : { body: JSON.stringify(body), headers: { ...headers, 'content-type': 'application/json' } },
+    );
     if (res.status === 204) return undefined as T;
-    return await res.json() as T;
+    return (await res.json()) as T;
   }
 
   return {

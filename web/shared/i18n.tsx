@@ -42,13 +42,20 @@ export function createI18n<D extends Record<string, string>>(dictionaries: { 'zh
       document.documentElement.lang = lang;
     }, [lang]);
     const setLang = useCallback((next: Lang) => {
-      try { window.localStorage.setItem(LANG_STORAGE_KEY, next); } catch { /* private mode: the choice lasts this page */ }
+      try {
+        window.localStorage.setItem(LANG_STORAGE_KEY, next);
+      } catch {
+        /* private mode: the choice lasts this page */
+      }
       setLangState(next);
     }, []);
-    const t = useCallback((key: Key, params?: Params) => {
-      const dict = dictionaries[lang] as Record<string, string>;
-      return interpolate(dict[key] ?? (dictionaries['zh-CN'] as Record<string, string>)[key] ?? key, params);
-    }, [lang]);
+    const t = useCallback(
+      (key: Key, params?: Params) => {
+        const dict = dictionaries[lang] as Record<string, string>;
+        return interpolate(dict[key] ?? (dictionaries['zh-CN'] as Record<string, string>)[key] ?? key, params);
+      },
+      [lang],
+    );
     const value = useMemo(() => ({ lang, setLang, t }), [lang, setLang, t]);
     return <Context.Provider value={value}>{children}</Context.Provider>;
   }

@@ -1,7 +1,19 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 import {
-  backoffMs, contentOf, HEADER_ATTEMPT, HEADER_DEAD_AT, HEADER_DEAD_REASON, HEADER_LAST_ERROR, HEADER_REQUEUES, requeuesOf,
-  type BrokerMessage, type Disposition, type MessageHandler, type OrderEventSource, type PublishOptions, type SourceStats,
+  backoffMs,
+  contentOf,
+  HEADER_ATTEMPT,
+  HEADER_DEAD_AT,
+  HEADER_DEAD_REASON,
+  HEADER_LAST_ERROR,
+  HEADER_REQUEUES,
+  requeuesOf,
+  type BrokerMessage,
+  type Disposition,
+  type MessageHandler,
+  type OrderEventSource,
+  type PublishOptions,
+  type SourceStats,
 } from './types.ts';
 
 export interface AmqpSourceOptions {
@@ -86,7 +98,9 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
   const confirmSend = (channel: ConfirmChannel, queue: string, content: Buffer, opts: Options.Publish) =>
     new Promise<void>((resolve, reject) => {
       try {
-        channel.sendToQueue(queue, content, { persistent: true, ...opts }, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+        channel.sendToQueue(queue, content, { persistent: true, ...opts }, (err: unknown) =>
+          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+        );
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
       }
@@ -100,7 +114,8 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
     if (d.action === 'retry' && m.attempt < maxAttempts) {
       const delay = retryDelay(m.attempt);
       await confirmSend(channel, topology.retryQueue, msg.content, {
-        ...base, expiration: String(delay),
+        ...base,
+        expiration: String(delay),
         headers: { ...m.headers, [HEADER_ATTEMPT]: String(m.attempt + 1), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) },
       });
       stats.retried++;
@@ -111,11 +126,15 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
       const n = requeuesOf(m) + 1;
       const delay = retryDelay(n);
       await confirmSend(channel, topology.retryQueue, msg.content, {
-        ...base, expiration: String(delay),
+        ...base,
+        expiration: String(delay),
         headers: { ...m.headers, [HEADER_ATTEMPT]: String(m.attempt), [HEADER_REQUEUES]: String(n), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) },
       });
       stats.requeued++;
-      log.warn({ queue: topology.queue, message_id: m.messageId, requeues: n, retry_in_ms: delay, reason: d.reason }, 'order message put back: the database is unavailable');
+      log.warn(
+        { queue: topology.queue, message_id: m.messageId, requeues: n, retry_in_ms: delay, reason: d.reason },
+        'order message put back: the database is unavailable',
+      );
     } else if (d.action !== 'ack') {
       const reason = d.action === 'retry' ? `gave up after ${m.attempt} attempts: ${d.reason}` : d.reason;
       await confirmSend(channel, topology.deadQueue, msg.content, {
@@ -140,8 +159,11 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
     const headers = stringHeaders(msg.properties.headers as Record<string, unknown> | undefined);
     const attempt = Math.max(1, Number.parseInt(headers[HEADER_ATTEMPT] ?? '1', 10) || 1);
     const m: BrokerMessage = {
-      content: msg.content, messageId: typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined,
-      headers, attempt, redelivered: msg.fields.redelivered,
+      content: msg.content,
+      messageId: typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined,
+      headers,
+      attempt,
+      redelivered: msg.fields.redelivered,
     };
     stats.delivered++;
     const h = handler!;
@@ -157,7 +179,10 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
       } catch (err) {
         // The channel is gone (connection lost, or abandoned): the broker hands the message to
         // the next consumer, whose handler finds it already applied.
-        log.warn({ queue: topology.queue, message_id: m.messageId, err: err instanceof Error ? err.message : String(err) }, 'could not acknowledge an order message; it will be delivered again');
+        log.warn(
+          { queue: topology.queue, message_id: m.messageId, err: err instanceof Error ? err.message : String(err) },
+          'could not acknowledge an order message; it will be delivered again',
+        );
       }
     })();
     inFlight.add(p);
@@ -202,10 +227,14 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
     log.warn({ queue: topology.queue, attempt: reconnectAttempt, delay_ms: delay }, 'AMQP connection lost; reconnecting');
     reconnectTimer = setTimeout(() => {
       reconnectTimer = null;
-      connecting = connectOnce().catch((err: unknown) => {
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'AMQP reconnect failed');
-        scheduleReconnect();
-      }).finally(() => { connecting = null; });
+      connecting = connectOnce()
+        .catch((err: unknown) => {
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'AMQP reconnect failed');
+          scheduleReconnect();
+        })
+        .finally(() => {
+          connecting = null;
+        });
     }, delay);
     reconnectTimer.unref?.();
   }
@@ -235,7 +264,10 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
           return;
         } catch (err) {
           const delay = reconnectDelay(attempt);
-          log.warn({ queue: topology.queue, attempt, delay_ms: delay, err: err instanceof Error ? err.message : String(err) }, 'cannot reach the AMQP broker; retrying');
+          log.warn(
+            { queue: topology.queue, attempt, delay_ms: delay, err: err instanceof Error ? err.message : String(err) },
+            'cannot reach the AMQP broker; retrying',
+          );
           await new Promise((r) => setTimeout(r, delay));
         }
       }
@@ -249,10 +281,14 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
         channel.on('error', () => {});
         await assertTopology(channel, topology);
         publisher = { conn: c, ch: channel };
-        c.on('close', () => { if (publisher?.conn === c) publisher = null; });
+        c.on('close', () => {
+          if (publisher?.conn === c) publisher = null;
+        });
       }
       await confirmSend(publisher.ch, topology.queue, contentOf(content), {
-        contentType: 'application/json', ...(opts.messageId ? { messageId: opts.messageId } : {}), headers: { ...(opts.headers ?? {}) },
+        contentType: 'application/json',
+        ...(opts.messageId ? { messageId: opts.messageId } : {}),
+        headers: { ...(opts.headers ?? {}) },
       });
     },
 

@@ -1,6 +1,16 @@
 import {
-  backoffMs, contentOf, HEADER_ATTEMPT, HEADER_LAST_ERROR, HEADER_REQUEUES, requeuesOf, type BrokerMessage, type Disposition, type MessageHandler,
-  type OrderEventSource, type PublishOptions, type SourceStats,
+  backoffMs,
+  contentOf,
+  HEADER_ATTEMPT,
+  HEADER_LAST_ERROR,
+  HEADER_REQUEUES,
+  requeuesOf,
+  type BrokerMessage,
+  type Disposition,
+  type MessageHandler,
+  type OrderEventSource,
+  type PublishOptions,
+  type SourceStats,
 } from './types.ts';
 
 export interface DeadLetter {
@@ -72,13 +82,24 @@ export function createMemorySource(options: { prefetch?: number; maxAttempts?: n
           return;
         }
         stats.retried++;
-        later({ ...m, attempt: m.attempt + 1, redelivered: false, headers: { ...m.headers, [HEADER_ATTEMPT]: String(m.attempt + 1), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) } }, retryDelay(m.attempt));
+        later(
+          {
+            ...m,
+            attempt: m.attempt + 1,
+            redelivered: false,
+            headers: { ...m.headers, [HEADER_ATTEMPT]: String(m.attempt + 1), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) },
+          },
+          retryDelay(m.attempt),
+        );
         return;
       }
       case 'requeue': {
         stats.requeued++;
         const n = requeuesOf(m) + 1;
-        later({ ...m, redelivered: false, headers: { ...m.headers, [HEADER_REQUEUES]: String(n), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) } }, retryDelay(n));
+        later(
+          { ...m, redelivered: false, headers: { ...m.headers, [HEADER_REQUEUES]: String(n), [HEADER_LAST_ERROR]: d.reason.slice(0, 500) } },
+          retryDelay(n),
+        );
         return;
       }
       case 'dead':
@@ -151,9 +172,10 @@ export function createMemorySource(options: { prefetch?: number; maxAttempts?: n
     stats: () => ({ ...stats, inFlight: inFlight.size }),
     deadLetters: () => [...dead],
     depth: () => queue.length + waiting.size,
-    drained: () => new Promise<void>((resolve) => {
-      idleWaiters.push(resolve);
-      checkIdle();
-    }),
+    drained: () =>
+      new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        checkIdle();
+      }),
   };
 }

@@ -7,9 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AlipaySimulator } from '../../../test/support/providers/alipay-server.ts';
 import { alipayCertSn, generateRsaKeyPair } from '../../../test/support/providers/pki.ts';
-import {
-  alipayNotifySignContent, alipayStatusOutcome, beijingTimestamp, createAlipayChannel, type AlipayChannel, type AlipayConfig,
-} from './alipay.ts';
+import { alipayNotifySignContent, alipayStatusOutcome, beijingTimestamp, createAlipayChannel, type AlipayChannel, type AlipayConfig } from './alipay.ts';
 import { CallbackRejected, type PayoutRequest } from './types.ts';
 
 const APP_ID = '2021000000000001';
@@ -73,7 +71,11 @@ describe('certificate mode', () => {
   it('reads keys and certificates from files, and a PKCS#1 private key as the key tool prints it (bare base64)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-alipay-'));
     try {
-      const files = { app: path.join(dir, `appCertPublicKey_${APP_ID}.crt`), alipay: path.join(dir, 'alipayCertPublicKey_RSA2.crt'), root: path.join(dir, 'alipayRootCert.crt') };
+      const files = {
+        app: path.join(dir, `appCertPublicKey_${APP_ID}.crt`),
+        alipay: path.join(dir, 'alipayCertPublicKey_RSA2.crt'),
+        root: path.join(dir, 'alipayRootCert.crt'),
+      };
       fs.writeFileSync(files.app, appCert);
       fs.writeFileSync(files.alipay, sim.alipayPublicCertPem);
       fs.writeFileSync(files.root, sim.rootCertBundlePem);
@@ -102,8 +104,15 @@ describe('certificate mode', () => {
 
 describe('status mapping', () => {
   it.each([
-    ['SUCCESS', 'succeeded'], ['DEALING', 'processing'], ['WAIT_PAY', 'processing'], ['INIT', 'processing'],
-    ['FAIL', 'failed'], ['CLOSED', 'failed'], ['REFUND', 'failed'], ['NEW_STATUS', 'unknown'], [undefined, 'unknown'],
+    ['SUCCESS', 'succeeded'],
+    ['DEALING', 'processing'],
+    ['WAIT_PAY', 'processing'],
+    ['INIT', 'processing'],
+    ['FAIL', 'failed'],
+    ['CLOSED', 'failed'],
+    ['REFUND', 'failed'],
+    ['NEW_STATUS', 'unknown'],
+    [undefined, 'unknown'],
   ])('%s → %s', (status, outcome) => {
     expect(alipayStatusOutcome(status)).toBe(outcome);
   });
@@ -121,7 +130,9 @@ describe('transfers against the simulated gateway', () => {
   });
 
   it.each([
-    [10, '0.10'], [100, '1.00'], [100_000_000, '1000000.00'],
+    [10, '0.10'],
+    [100, '1.00'],
+    [100_000_000, '1000000.00'],
   ])('sends %i fen as "%s"', async (fen, yuan) => {
     const no = outNo();
     await channel.submit(request(no, { amountFen: fen }));
@@ -296,13 +307,18 @@ describe('order.changed notifications', () => {
 
   it('refuses a bad signature', async () => {
     const no = await paidOrder();
-    await expect(channel.verifyCallback({}, sim.buildNotify(no, { signWith: createPrivateKey(generateRsaKeyPair().privateKeyPem) })))
-      .rejects.toThrow(CallbackRejected);
+    await expect(channel.verifyCallback({}, sim.buildNotify(no, { signWith: createPrivateKey(generateRsaKeyPair().privateKeyPem) }))).rejects.toThrow(
+      CallbackRejected,
+    );
   });
 
   it('refuses a biz_content changed after signing (a different amount)', async () => {
     const no = await paidOrder();
-    const body = sim.buildNotify(no, { tamperBizContent: (biz) => { biz.trans_amount = '9999.00'; } });
+    const body = sim.buildNotify(no, {
+      tamperBizContent: (biz) => {
+        biz.trans_amount = '9999.00';
+      },
+    });
     await expect(channel.verifyCallback({}, body)).rejects.toThrow(/bad signature/);
   });
 
@@ -320,7 +336,14 @@ describe('order.changed notifications', () => {
   });
 
   it('signs over every non-empty parameter but sign and sign_type, sorted by key', () => {
-    const params = new Map([['sign', 'S'], ['sign_type', 'RSA2'], ['b', '2'], ['a', '1'], ['empty', ''], ['biz_content', '{"x":"a b"}']]);
+    const params = new Map([
+      ['sign', 'S'],
+      ['sign_type', 'RSA2'],
+      ['b', '2'],
+      ['a', '1'],
+      ['empty', ''],
+      ['biz_content', '{"x":"a b"}'],
+    ]);
     expect(alipayNotifySignContent(params)).toBe('a=1&b=2&biz_content={"x":"a b"}');
   });
 

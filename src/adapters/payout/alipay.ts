@@ -1,10 +1,7 @@
 import { AlipaySdk } from 'alipay-sdk';
 import { fenToYuan, yuanToFen } from './amount.ts';
 import { loadCertificate, loadPrivateKey } from './keys.ts';
-import {
-  CallbackRejected,
-  type CallbackResult, type PayoutChannel, type PayoutOutcome, type PayoutResult, type QueryResult,
-} from './types.ts';
+import { CallbackRejected, type CallbackResult, type PayoutChannel, type PayoutOutcome, type PayoutResult, type QueryResult } from './types.ts';
 
 /**
  * Alipay 单笔转账 (`alipay.fund.trans.uni.transfer`) through the official alipay-sdk (v4) in
@@ -181,7 +178,12 @@ export function createAlipayChannel(config: AlipayConfig, deps: AlipayDeps = {})
     async submit(request) {
       if (request.account.channel !== 'alipay') throw new TypeError(`alipay channel got a ${request.account.channel} account`);
       if (!Number.isSafeInteger(request.amountFen) || request.amountFen <= 0) {
-        return { outcome: 'failed', failCode: 'LOCAL_INVALID_AMOUNT', failReason: 'trans_amount must be a positive integer of fen', raw: { local: 'LOCAL_INVALID_AMOUNT' } };
+        return {
+          outcome: 'failed',
+          failCode: 'LOCAL_INVALID_AMOUNT',
+          failReason: 'trans_amount must be a positive integer of fen',
+          raw: { local: 'LOCAL_INVALID_AMOUNT' },
+        };
       }
       const account = request.account;
       const payeeInfo: Record<string, string> = { identity: account.identity, identity_type: account.identityType };

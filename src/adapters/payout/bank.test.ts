@@ -41,14 +41,18 @@ describe('bank batch file', () => {
     const text = renderBankBatchFile([
       line('WD0001', 100, { accountName: '=HYPERLINK("http://x","点我")', branch: '海淀,中关村支行' }, '第一行\n第二行'),
       line('WD0002', 100, { accountName: '@SUM(A1)', bankName: '+cmd', branch: '-1' }),
-    ]).subarray(3).toString('utf8');
+    ])
+      .subarray(3)
+      .toString('utf8');
     const rows = text.split('\r\n');
     expect(rows[1]).toBe('WD0001,"\'=HYPERLINK(""http://x"",""点我"")",6222021234567890123,中国工商银行,"海淀,中关村支行",1.00,"第一行\n第二行"');
     expect(rows[2]).toBe("WD0002,'@SUM(A1),6222021234567890123,'+cmd,'-1,1.00,佣金提现");
   });
 
   it('defuses formulas behind blanks and in full-width signs (issue 14)', () => {
-    const text = renderBankBatchFile([line('WD0003', 100, { accountName: '＝HYPERLINK("http://x")', bankName: '\u00a0=1+2', branch: ' @SUM(A1)' })]).subarray(3).toString('utf8');
+    const text = renderBankBatchFile([line('WD0003', 100, { accountName: '＝HYPERLINK("http://x")', bankName: '\u00a0=1+2', branch: ' @SUM(A1)' })])
+      .subarray(3)
+      .toString('utf8');
     expect(text.split('\r\n')[1]).toBe('WD0003,"\'＝HYPERLINK(""http://x"")",6222021234567890123,\'\u00a0=1+2,\' @SUM(A1),1.00,佣金提现');
   });
 

@@ -12,19 +12,35 @@ let full: PayoutChannelsConfig;
 
 beforeAll(async () => {
   wechatSim = await WechatPaySimulator.start({
-    mchId: '1900000109', appId: 'wx0000000000000001', merchantPublicKeyPem: merchant.publicKeyPem, merchantSerialNo: 'SERIAL1', apiV3Key: 'k'.repeat(32),
+    mchId: '1900000109',
+    appId: 'wx0000000000000001',
+    merchantPublicKeyPem: merchant.publicKeyPem,
+    merchantSerialNo: 'SERIAL1',
+    apiV3Key: 'k'.repeat(32),
   });
   alipaySim = await AlipaySimulator.start({ appId: '2021000000000002' });
   full = {
     wechat: {
-      mchId: '1900000109', appId: 'wx0000000000000001', merchantPrivateKey: merchant.privateKeyPem, merchantSerialNo: 'SERIAL1',
-      platformPublicKeys: [{ serial: wechatSim.platformPublicKeyId, publicKey: wechatSim.platformPublicKeyPem }], apiV3Key: 'k'.repeat(32),
-      transferSceneId: '1005', transferSceneReportInfos: [{ infoType: '岗位类型', infoContent: '分销员' }, { infoType: '报酬说明', infoContent: '分销佣金' }],
+      mchId: '1900000109',
+      appId: 'wx0000000000000001',
+      merchantPrivateKey: merchant.privateKeyPem,
+      merchantSerialNo: 'SERIAL1',
+      platformPublicKeys: [{ serial: wechatSim.platformPublicKeyId, publicKey: wechatSim.platformPublicKeyPem }],
+      apiV3Key: 'k'.repeat(32),
+      transferSceneId: '1005',
+      transferSceneReportInfos: [
+        { infoType: '岗位类型', infoContent: '分销员' },
+        { infoType: '报酬说明', infoContent: '分销佣金' },
+      ],
       baseUrl: wechatSim.origin,
     },
     alipay: {
-      appId: '2021000000000002', privateKey: alipayApp.privateKeyPem, appCert: alipaySim.issueAppCert(alipayApp.privateKeyPem),
-      alipayPublicCert: alipaySim.alipayPublicCertPem, alipayRootCert: alipaySim.rootCertBundlePem, gateway: alipaySim.gatewayUrl,
+      appId: '2021000000000002',
+      privateKey: alipayApp.privateKeyPem,
+      appCert: alipaySim.issueAppCert(alipayApp.privateKeyPem),
+      alipayPublicCert: alipaySim.alipayPublicCertPem,
+      alipayRootCert: alipaySim.rootCertBundlePem,
+      gateway: alipaySim.gatewayUrl,
     },
   };
 });
@@ -48,7 +64,10 @@ describe('createPayoutChannels', () => {
     expect(channels.configured).toEqual(['manual', 'bank', 'wechat', 'alipay']);
     const wechat = await channels.get('wechat').submit({ outNo: 'IDX0001', amountFen: 100, remark: '佣金', account: { channel: 'wechat', openid: 'o1' } });
     const alipay = await channels.get('alipay').submit({
-      outNo: 'IDX0001', amountFen: 100, remark: '佣金', account: { channel: 'alipay', identity: '2088000000000001', identityType: 'ALIPAY_USER_ID' },
+      outNo: 'IDX0001',
+      amountFen: 100,
+      remark: '佣金',
+      account: { channel: 'alipay', identity: '2088000000000001', identityType: 'ALIPAY_USER_ID' },
     });
     expect([wechat.outcome, alipay.outcome]).toEqual(['succeeded', 'succeeded']);
     expect(wechatSim.createdCount('IDX0001')).toBe(1);

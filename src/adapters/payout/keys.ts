@@ -19,7 +19,11 @@ export function readKeyMaterial(valueOrPath: string): string {
 }
 
 function wrapPem(base64Body: string, label: string): string {
-  const body = base64Body.replace(/\s+/g, '').match(/.{1,64}/g)?.join('\n') ?? '';
+  const body =
+    base64Body
+      .replace(/\s+/g, '')
+      .match(/.{1,64}/g)
+      ?.join('\n') ?? '';
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 

@@ -10,8 +10,13 @@ import { generateRsaKeyPair } from '../../../test/support/providers/pki.ts';
 import { WechatPaySimulator } from '../../../test/support/providers/wechat-server.ts';
 import { CallbackRejected, type PayoutRequest } from './types.ts';
 import {
-  createWechatPayChannel, signWechatMessage, wechatAuthorization, wechatRequestMessage, wechatStateOutcome,
-  type WechatPayChannel, type WechatPayConfig,
+  createWechatPayChannel,
+  signWechatMessage,
+  wechatAuthorization,
+  wechatRequestMessage,
+  wechatStateOutcome,
+  type WechatPayChannel,
+  type WechatPayConfig,
 } from './wechat.ts';
 
 const MCH_ID = '1900000109';
@@ -42,7 +47,10 @@ function config(over: Partial<WechatPayConfig> = {}): WechatPayConfig {
     platformPublicKeys: [{ serial: sim.platformPublicKeyId, publicKey: sim.platformPublicKeyPem }],
     apiV3Key: APIV3_KEY,
     transferSceneId: '1005',
-    transferSceneReportInfos: [{ infoType: '岗位类型', infoContent: '分销员' }, { infoType: '报酬说明', infoContent: '分销佣金' }],
+    transferSceneReportInfos: [
+      { infoType: '岗位类型', infoContent: '分销员' },
+      { infoType: '报酬说明', infoContent: '分销佣金' },
+    ],
     notifyUrl: 'https://fenxiao.test/callbacks/wechat',
     baseUrl: sim.origin,
     // Generous for a loaded CI machine; the timeout tests use their own short-fused channel.
@@ -55,7 +63,11 @@ let channel: WechatPayChannel;
 
 beforeAll(async () => {
   sim = await WechatPaySimulator.start({
-    mchId: MCH_ID, appId: APP_ID, merchantPublicKeyPem: merchant.publicKeyPem, merchantSerialNo: MERCHANT_SERIAL, apiV3Key: APIV3_KEY,
+    mchId: MCH_ID,
+    appId: APP_ID,
+    merchantPublicKeyPem: merchant.publicKeyPem,
+    merchantSerialNo: MERCHANT_SERIAL,
+    apiV3Key: APIV3_KEY,
   });
   channel = createWechatPayChannel(config());
 });
@@ -93,8 +105,9 @@ describe('request signing', () => {
   });
 
   it('writes the Authorization header with every field', () => {
-    expect(wechatAuthorization({ mchId: '1900009191', nonce: 'NONCE', timestamp: '1554208460', serialNo: 'SERIAL', signature: 'SIG==' }))
-      .toBe('WECHATPAY2-SHA256-RSA2048 mchid="1900009191",nonce_str="NONCE",timestamp="1554208460",serial_no="SERIAL",signature="SIG=="');
+    expect(wechatAuthorization({ mchId: '1900009191', nonce: 'NONCE', timestamp: '1554208460', serialNo: 'SERIAL', signature: 'SIG==' })).toBe(
+      'WECHATPAY2-SHA256-RSA2048 mchid="1900009191",nonce_str="NONCE",timestamp="1554208460",serial_no="SERIAL",signature="SIG=="',
+    );
   });
 
   it('is refused with 401 by the provider when signed with another key, and nothing is created', async () => {
@@ -110,9 +123,16 @@ describe('request signing', () => {
 
 describe('state mapping', () => {
   it.each([
-    ['ACCEPTED', 'processing'], ['PROCESSING', 'processing'], ['TRANSFERING', 'processing'], ['CANCELING', 'processing'],
-    ['WAIT_USER_CONFIRM', 'wait_user_confirm'], ['SUCCESS', 'succeeded'], ['FAIL', 'failed'], ['CANCELLED', 'cancelled'],
-    ['SOMETHING_NEW', 'unknown'], [undefined, 'unknown'],
+    ['ACCEPTED', 'processing'],
+    ['PROCESSING', 'processing'],
+    ['TRANSFERING', 'processing'],
+    ['CANCELING', 'processing'],
+    ['WAIT_USER_CONFIRM', 'wait_user_confirm'],
+    ['SUCCESS', 'succeeded'],
+    ['FAIL', 'failed'],
+    ['CANCELLED', 'cancelled'],
+    ['SOMETHING_NEW', 'unknown'],
+    [undefined, 'unknown'],
   ])('%s → %s', (state, outcome) => {
     expect(wechatStateOutcome(state)).toBe(outcome);
   });
@@ -268,8 +288,10 @@ describe('transfers against the simulated provider', () => {
   it('refuses locally what WeChat Pay would refuse, sending nothing', async () => {
     const before = sim.requests.length;
     const no = outNo();
-    expect(await channel.submit(request(no, { amountFen: 200_000, account: { channel: 'wechat', openid: 'o-payee-1' } })))
-      .toMatchObject({ outcome: 'failed', failCode: 'LOCAL_USER_NAME_REQUIRED' });
+    expect(await channel.submit(request(no, { amountFen: 200_000, account: { channel: 'wechat', openid: 'o-payee-1' } }))).toMatchObject({
+      outcome: 'failed',
+      failCode: 'LOCAL_USER_NAME_REQUIRED',
+    });
     expect(await channel.submit(request(no, { remark: '这'.repeat(33) }))).toMatchObject({ outcome: 'failed', failCode: 'LOCAL_REMARK_TOO_LONG' });
     expect(await channel.submit(request('WD-bad_no'))).toMatchObject({ outcome: 'failed', failCode: 'LOCAL_INVALID_OUT_NO' });
     expect(await channel.submit(request(no, { amountFen: 10.5 }))).toMatchObject({ outcome: 'failed', failCode: 'LOCAL_INVALID_AMOUNT' });
@@ -279,8 +301,9 @@ describe('transfers against the simulated provider', () => {
   });
 
   it('refuses an account of another channel as a programming error', async () => {
-    await expect(channel.submit(request(outNo(), { account: { channel: 'alipay', identity: 'x', identityType: 'ALIPAY_USER_ID' } })))
-      .rejects.toThrow(TypeError);
+    await expect(channel.submit(request(outNo(), { account: { channel: 'alipay', identity: 'x', identityType: 'ALIPAY_USER_ID' } }))).rejects.toThrow(
+      TypeError,
+    );
   });
 });
 
@@ -336,11 +359,18 @@ describe('callbacks', () => {
 
   it('is sent by the provider on its own to notify_url when a bill finishes', async () => {
     const auto = await WechatPaySimulator.start({
-      mchId: MCH_ID, appId: APP_ID, merchantPublicKeyPem: merchant.publicKeyPem, merchantSerialNo: MERCHANT_SERIAL, apiV3Key: APIV3_KEY, autoNotify: true,
+      mchId: MCH_ID,
+      appId: APP_ID,
+      merchantPublicKeyPem: merchant.publicKeyPem,
+      merchantSerialNo: MERCHANT_SERIAL,
+      apiV3Key: APIV3_KEY,
+      autoNotify: true,
     });
     try {
       const autoChannel = createWechatPayChannel({
-        ...config(), baseUrl: auto.origin, notifyUrl: receiverUrl,
+        ...config(),
+        baseUrl: auto.origin,
+        notifyUrl: receiverUrl,
         platformPublicKeys: [{ serial: auto.platformPublicKeyId, publicKey: auto.platformPublicKeyPem }],
       });
       const no = outNo();
@@ -416,10 +446,12 @@ describe('callbacks', () => {
     try {
       fs.writeFileSync(path.join(dir, 'pub_key.pem'), sim.platformPublicKeyPem);
       fs.writeFileSync(path.join(dir, 'apiclient_key.pem'), merchant.privateKeyPem);
-      const fromFiles = createWechatPayChannel(config({
-        merchantPrivateKey: path.join(dir, 'apiclient_key.pem'),
-        platformPublicKeys: [{ serial: sim.platformPublicKeyId, publicKey: path.join(dir, 'pub_key.pem') }],
-      }));
+      const fromFiles = createWechatPayChannel(
+        config({
+          merchantPrivateKey: path.join(dir, 'apiclient_key.pem'),
+          platformPublicKeys: [{ serial: sim.platformPublicKeyId, publicKey: path.join(dir, 'pub_key.pem') }],
+        }),
+      );
       const no = outNo();
       expect((await fromFiles.submit(request(no))).outcome).toBe('succeeded');
       const { headers, body } = sim.buildCallback(no);

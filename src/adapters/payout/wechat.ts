@@ -1,10 +1,13 @@
-import {
-  constants, createDecipheriv, createSign, createVerify, publicEncrypt, randomBytes, type KeyObject,
-} from 'node:crypto';
+import { constants, createDecipheriv, createSign, createVerify, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { loadPrivateKey, loadPublicKey } from './keys.ts';
 import {
   CallbackRejected,
-  type CallbackResult, type PayoutChannel, type PayoutOutcome, type PayoutRequest, type PayoutResult, type QueryResult,
+  type CallbackResult,
+  type PayoutChannel,
+  type PayoutOutcome,
+  type PayoutRequest,
+  type PayoutResult,
+  type QueryResult,
 } from './types.ts';
 
 /**
@@ -81,8 +84,10 @@ export function signWechatMessage(privateKey: KeyObject, message: string): strin
 }
 
 export function wechatAuthorization(fields: { mchId: string; nonce: string; timestamp: string; serialNo: string; signature: string }): string {
-  return `${AUTH_SCHEMA} mchid="${fields.mchId}",nonce_str="${fields.nonce}",timestamp="${fields.timestamp}",`
-    + `serial_no="${fields.serialNo}",signature="${fields.signature}"`;
+  return (
+    `${AUTH_SCHEMA} mchid="${fields.mchId}",nonce_str="${fields.nonce}",timestamp="${fields.timestamp}",` +
+    `serial_no="${fields.serialNo}",signature="${fields.signature}"`
+  );
 }
 
 /**
@@ -219,8 +224,13 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
 
   /** Which verification step refused a signed message, or undefined when it holds. */
-  function checkSigned(timestamp: string | undefined, nonceValue: string | undefined, signature: string | undefined,
-    serial: string | undefined, rawBody: Buffer): string | undefined {
+  function checkSigned(
+    timestamp: string | undefined,
+    nonceValue: string | undefined,
+    signature: string | undefined,
+    serial: string | undefined,
+    rawBody: Buffer,
+  ): string | undefined {
     if (!timestamp || !nonceValue || !signature || !serial) return 'missing signature headers';
     const key = platformKeys.get(serial);
     if (!key) return `unknown Wechatpay-Serial ${serial}`;
@@ -257,8 +267,13 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
       return { kind: 'no_reply', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
     }
     const text = raw.toString('utf8');
-    const refused = checkSigned(headers.get('wechatpay-timestamp') ?? undefined, headers.get('wechatpay-nonce') ?? undefined,
-      headers.get('wechatpay-signature') ?? undefined, headers.get('wechatpay-serial') ?? undefined, raw);
+    const refused = checkSigned(
+      headers.get('wechatpay-timestamp') ?? undefined,
+      headers.get('wechatpay-nonce') ?? undefined,
+      headers.get('wechatpay-signature') ?? undefined,
+      headers.get('wechatpay-serial') ?? undefined,
+      raw,
+    );
     if (refused) return { kind: 'unverified', status, body: text, reason: refused };
     let json: Record<string, unknown> | undefined;
     if (text !== '') {
@@ -290,7 +305,8 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
   function localRefusal(request: PayoutRequest): PayoutResult | undefined {
     const refuse = (failCode: string, failReason: string): PayoutResult => ({ outcome: 'failed', failCode, failReason, raw: { local: failCode } });
     if (!/^[A-Za-z0-9]{1,32}$/.test(request.outNo)) return refuse('LOCAL_INVALID_OUT_NO', 'out_bill_no must be 1-32 letters and digits');
-    if (!Number.isSafeInteger(request.amountFen) || request.amountFen <= 0) return refuse('LOCAL_INVALID_AMOUNT', 'transfer_amount must be a positive integer of fen');
+    if (!Number.isSafeInteger(request.amountFen) || request.amountFen <= 0)
+      return refuse('LOCAL_INVALID_AMOUNT', 'transfer_amount must be a positive integer of fen');
     if ([...request.remark].length > REMARK_MAX_CHARS) return refuse('LOCAL_REMARK_TOO_LONG', `transfer_remark is limited to ${REMARK_MAX_CHARS} characters`);
     if (request.account.channel === 'wechat' && request.amountFen >= USER_NAME_REQUIRED_FROM_FEN && !request.account.userName) {
       return refuse('LOCAL_USER_NAME_REQUIRED', 'user_name is required from 2,000 yuan');
@@ -366,8 +382,13 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
     },
 
     async verifyCallback(headers, rawBody) {
-      const refused = checkSigned(headerValue(headers, 'wechatpay-timestamp'), headerValue(headers, 'wechatpay-nonce'),
-        headerValue(headers, 'wechatpay-signature'), headerValue(headers, 'wechatpay-serial'), rawBody);
+      const refused = checkSigned(
+        headerValue(headers, 'wechatpay-timestamp'),
+        headerValue(headers, 'wechatpay-nonce'),
+        headerValue(headers, 'wechatpay-signature'),
+        headerValue(headers, 'wechatpay-serial'),
+        rawBody,
+      );
       if (refused) throw new CallbackRejected(`wechat callback: ${refused}`);
 
       let envelope: Record<string, unknown>;
@@ -380,9 +401,15 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
       }
       if (envelope.event_type !== FINISHED_EVENT) throw new CallbackRejected(`wechat callback: unsupported event_type ${String(envelope.event_type)}`);
       const resource = envelope.resource as Record<string, unknown> | undefined;
-      if (envelope.resource_type !== 'encrypt-resource' || !resource || typeof resource !== 'object'
-        || typeof resource.ciphertext !== 'string' || typeof resource.nonce !== 'string' || typeof resource.algorithm !== 'string'
-        || (resource.associated_data !== undefined && typeof resource.associated_data !== 'string')) {
+      if (
+        envelope.resource_type !== 'encrypt-resource' ||
+        !resource ||
+        typeof resource !== 'object' ||
+        typeof resource.ciphertext !== 'string' ||
+        typeof resource.nonce !== 'string' ||
+        typeof resource.algorithm !== 'string' ||
+        (resource.associated_data !== undefined && typeof resource.associated_data !== 'string')
+      ) {
         throw new CallbackRejected('wechat callback: malformed resource');
       }
 

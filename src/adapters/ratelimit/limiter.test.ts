@@ -37,7 +37,9 @@ afterAll(async () => {
 for (const { name, make, skip } of limiters) {
   describe.skipIf(skip)(`${name} rate limiter`, () => {
     const limiter = make();
-    afterAll(async () => { await limiter.close(); });
+    afterAll(async () => {
+      await limiter.close();
+    });
     // Each test uses its own key, so the Redis runs do not see one another.
     const key = (label: string) => `${label}:${randomBytes(4).toString('hex')}`;
     const T0 = 1_700_000_000_000;
@@ -118,11 +120,16 @@ for (const { name, make, skip } of limiters) {
       const k2 = key('burst-undo');
       // Half of the admitted hits are taken back at once (successful logins): at no moment are
       // more than `limit` counted, so the ones kept never exceed it.
-      const kept = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
-        const r = await limiter.hit(k2, 7, 60_000, T0);
-        if (r.allowed && i % 2 === 0) { await limiter.undo(k2, r.id!); return false; }
-        return r.allowed;
-      }));
+      const kept = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+          const r = await limiter.hit(k2, 7, 60_000, T0);
+          if (r.allowed && i % 2 === 0) {
+            await limiter.undo(k2, r.id!);
+            return false;
+          }
+          return r.allowed;
+        }),
+      );
       expect(kept.filter(Boolean).length).toBeLessThanOrEqual(7);
       expect((await limiter.hit(k2, 7, 60_000, T0 + 1)).count).toBeLessThanOrEqual(7);
     });

@@ -1,6 +1,9 @@
 import type { RateLimiter } from './types.ts';
 
-interface Hit { at: number; id: string }
+interface Hit {
+  at: number;
+  id: string;
+}
 
 /** One process's limiter: a log of hits per key. Used when no REDIS_URL is set. */
 export function createMemoryRateLimiter(maxKeys = 100_000): RateLimiter {

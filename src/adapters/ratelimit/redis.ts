@@ -28,7 +28,9 @@ export function createRedisRateLimiter(url: string, prefix = 'fenxiao:rl:'): Rat
   const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
   redis.on('error', () => {});
   redis.defineCommand('fxSlidingWindow', { numberOfKeys: 1, lua: SCRIPT });
-  const run = (redis as unknown as { fxSlidingWindow(key: string, ...args: (string | number)[]): Promise<[number, number, number]> }).fxSlidingWindow.bind(redis);
+  const run = (redis as unknown as { fxSlidingWindow(key: string, ...args: (string | number)[]): Promise<[number, number, number]> }).fxSlidingWindow.bind(
+    redis,
+  );
   return {
     async hit(key, limit, windowMs, nowMs) {
       const member = `${nowMs}:${randomBytes(6).toString('hex')}`;

@@ -16,7 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { createS3Storage, type S3Config } from './s3.ts';
 
-interface S3rverInstance { run(): Promise<AddressInfo>; close(): Promise<void> }
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
 
@@ -104,7 +107,9 @@ describe('document upload through the server with FENXIAO_S3_* set', () => {
       },
     });
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it('lands the uploaded file in the bucket, sealed, and serves it back from there', async () => {
     expect(t.config.s3).toMatchObject({ bucket: BUCKET, endpoint, forcePathStyle: true });
@@ -113,10 +118,18 @@ describe('document upload through the server with FENXIAO_S3_* set', () => {
     const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), crypto.randomBytes(4096), Buffer.from('\n%%EOF\n')]);
     const boundary = '----fenxiao-s3';
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlicence\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="licence.pdf"\r\nContent-Type: application/pdf\r\n\r\n`),
-      pdf, Buffer.from(`\r\n--${boundary}--\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nlicence\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="licence.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+      ),
+      pdf,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const up = await t.app.inject({ method: 'POST', url: `/v1/distributors/${d.id}/documents`, headers: { authorization: `Bearer ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
+    const up = await t.app.inject({
+      method: 'POST',
+      url: `/v1/distributors/${d.id}/documents`,
+      headers: { authorization: `Bearer ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: body,
+    });
     expect(up.statusCode).toBe(201);
     const doc = JSON.parse(up.body) as { id: string; size_bytes: number; sha256: string };
     expect(doc.size_bytes).toBe(pdf.length);
@@ -143,14 +156,28 @@ describe('document upload through the server with FENXIAO_S3_* set', () => {
   it('encrypts a document an earlier version left in the bucket in plaintext, and deletes the plaintext object', async () => {
     const { id: tenantId, key } = await t.tenant();
     const d = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 's3-legacy', name: 'L' } })).data;
-    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082', 'hex');
+    const png = Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3b7a30000000049454e44ae426082',
+      'hex',
+    );
     const docId = 'doc_S3LEGACY0000000000000001';
     const plainKey = `${tenantId}/${d.id}/${docId}`;
     await createS3Storage(config).put(plainKey, png, 'image/png');
-    await t.database.db.insertInto('documents').values({
-      id: docId, tenant_id: tenantId, distributor_id: d.id, kind: 'licence', filename: 'old.png', content_type: 'image/png',
-      size_bytes: png.length, sha256: crypto.createHash('sha256').update(png).digest('hex'), storage_key: plainKey, data_key_enc: null,
-    }).execute();
+    await t.database.db
+      .insertInto('documents')
+      .values({
+        id: docId,
+        tenant_id: tenantId,
+        distributor_id: d.id,
+        kind: 'licence',
+        filename: 'old.png',
+        content_type: 'image/png',
+        size_bytes: png.length,
+        sha256: crypto.createHash('sha256').update(png).digest('hex'),
+        storage_key: plainKey,
+        data_key_enc: null,
+      })
+      .execute();
     expect(await t.services.distributors.encryptLegacyDocuments(100)).toMatchObject({ encrypted: 1, failed: 0 });
     const keys = await listKeys();
     expect(keys).not.toContain(plainKey);

@@ -9,7 +9,11 @@ import { BIDI_CONTROLS_CLASS } from '../../core/text.ts';
  * screen draws them in. The audit log is hash-chained and keeps what it recorded.
  */
 const COLUMNS: readonly [table: string, column: string][] = [
-  ['distributors', 'name'], ['tenants', 'name'], ['admin_users', 'name'], ['grades', 'name'], ['documents', 'filename'],
+  ['distributors', 'name'],
+  ['tenants', 'name'],
+  ['admin_users', 'name'],
+  ['grades', 'name'],
+  ['documents', 'filename'],
 ];
 
 export async function up(db: Kysely<any>): Promise<void> {

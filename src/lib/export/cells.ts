@@ -4,11 +4,7 @@ import { ExportDataError, toBigInt, wallClock, type WallClock } from './format.t
 import { isValidTimeZone } from '../../core/time.ts';
 
 /** A row value checked against its column type, ready for either writer. */
-export type Cell =
-  | { t: 'empty' }
-  | { t: 'text'; v: string }
-  | { t: 'fen' | 'int' | 'bp'; v: bigint }
-  | { t: 'datetime' | 'date'; v: WallClock };
+export type Cell = { t: 'empty' } | { t: 'text'; v: string } | { t: 'fen' | 'int' | 'bp'; v: bigint } | { t: 'datetime' | 'date'; v: WallClock };
 
 export const EMPTY: Cell = { t: 'empty' };
 
@@ -16,7 +12,8 @@ const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 function instant(value: unknown, where: string): Date {
   const d = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : null;
-  if (!d || Number.isNaN(d.getTime())) throw new ExportDataError(`${where}: expected a date-time, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
+  if (!d || Number.isNaN(d.getTime()))
+    throw new ExportDataError(`${where}: expected a date-time, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
   return d;
 }
 
@@ -81,7 +78,10 @@ export function plan<Row>(spec: ExportSpec<Row>, lang: Lang, timeZone: string): 
   const columns = spec.columns.map((c): PlannedColumn => {
     const header = c.header[lang];
     return {
-      key: c.key, type: c.type, header, summed: totals.has(c.key),
+      key: c.key,
+      type: c.type,
+      header,
+      summed: totals.has(c.key),
       width: c.width ?? Math.max(DEFAULT_WIDTH[c.type], Math.min(60, displayWidth(header) + 2)),
     };
   });

@@ -42,7 +42,11 @@ describe('writeCsv', () => {
     const n = 3000;
     const file = path.join(dir, 'lines.csv');
     const progress: number[] = [];
-    const result = await writeCsv(sampleSpec, sampleSource(n).rows, fs.createWriteStream(file), { tz: 'Asia/Shanghai', onProgress: (r) => progress.push(r), progressEvery: 1000 });
+    const result = await writeCsv(sampleSpec, sampleSource(n).rows, fs.createWriteStream(file), {
+      tz: 'Asia/Shanghai',
+      onProgress: (r) => progress.push(r),
+      progressEvery: 1000,
+    });
     const bytes = fs.readFileSync(file);
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const parsed = parseCsv(bytes.toString('utf8'));
@@ -123,7 +127,9 @@ describe('writeCsv', () => {
     // A 64 KiB chunk plus the stream's buffers: a few hundred rows, nowhere near all of them.
     expect(stalledAt).toBeLessThan(5_000);
     let bytes = 0;
-    out.on('data', (c: Buffer) => { bytes += c.length; });
+    out.on('data', (c: Buffer) => {
+      bytes += c.length;
+    });
     const result = await done;
     expect(result.rows).toBe(n);
     expect(state.pulled).toBe(n);
@@ -133,8 +139,19 @@ describe('writeCsv', () => {
   it('an abort stops the rows (their return() runs) and destroys the destination', async () => {
     const { rows, state } = sampleSource(1_000_000);
     const ac = new AbortController();
-    const out = new Writable({ write(_c, _e, cb) { cb(); } });
-    const done = writeCsv(sampleSpec, rows, out, { tz: 'Asia/Shanghai', signal: ac.signal, progressEvery: 10_000, onProgress: (r) => { if (r >= 20_000) ac.abort(); } });
+    const out = new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
+    const done = writeCsv(sampleSpec, rows, out, {
+      tz: 'Asia/Shanghai',
+      signal: ac.signal,
+      progressEvery: 10_000,
+      onProgress: (r) => {
+        if (r >= 20_000) ac.abort();
+      },
+    });
     await expect(done).rejects.toBeInstanceOf(ExportAbortedError);
     expect(state.returned).toBe(true);
     expect(state.pulled).toBeLessThan(100_000);
@@ -159,8 +176,12 @@ describe('writeCsv', () => {
     const out = new PassThrough();
     out.resume();
     let ended = false;
-    out.on('end', () => { ended = true; });
-    await expect(writeCsv(sampleSpec, rows, out, { tz: 'Asia/Shanghai' })).rejects.toThrow(new ExportDataError('row 7, column amount_fen: 12.5 is not a safe integer'));
+    out.on('end', () => {
+      ended = true;
+    });
+    await expect(writeCsv(sampleSpec, rows, out, { tz: 'Asia/Shanghai' })).rejects.toThrow(
+      new ExportDataError('row 7, column amount_fen: 12.5 is not a safe integer'),
+    );
     expect(out.destroyed).toBe(true);
     expect(ended).toBe(false);
   });

@@ -18,13 +18,20 @@ const CHUNK = 64 * 1024;
  */
 export function csvCell(cell: Cell): string {
   switch (cell.t) {
-    case 'empty': return '';
-    case 'text': return csvField(guardFormula(cell.v));
-    case 'fen': return fenToYuan(cell.v);
-    case 'int': return cell.v.toString();
-    case 'bp': return bpToPercent(cell.v);
-    case 'datetime': return formatWallDateTime(cell.v);
-    case 'date': return formatWallDate(cell.v);
+    case 'empty':
+      return '';
+    case 'text':
+      return csvField(guardFormula(cell.v));
+    case 'fen':
+      return fenToYuan(cell.v);
+    case 'int':
+      return cell.v.toString();
+    case 'bp':
+      return bpToPercent(cell.v);
+    case 'datetime':
+      return formatWallDateTime(cell.v);
+    case 'date':
+      return formatWallDate(cell.v);
     default: {
       const never: never = cell;
       return never;
@@ -65,10 +72,13 @@ export async function writeCsv<Row>(spec: ExportSpec<Row>, rows: RowSource<Row>,
       if (buf.length >= CHUNK) await flush();
     }
     if (p.hasTotals) {
-      buf += p.columns.map((c, i) => {
-        if (c.summed) return c.type === 'fen' ? fenToYuan(totals.get(c.key)) : totals.get(c.key).toString();
-        return i === p.totalsLabelAt ? TOTAL_LABEL[lang] : '';
-      }).join(',') + CRLF;
+      buf +=
+        p.columns
+          .map((c, i) => {
+            if (c.summed) return c.type === 'fen' ? fenToYuan(totals.get(c.key)) : totals.get(c.key).toString();
+            return i === p.totalsLabelAt ? TOTAL_LABEL[lang] : '';
+          })
+          .join(',') + CRLF;
     }
     await flush();
     flow.check();

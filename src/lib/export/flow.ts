@@ -45,15 +45,25 @@ export class Flow {
   private readonly disposers: (() => void)[] = [];
 
   constructor(out: Writable, signal?: AbortSignal) {
-    this.failure = new Promise<never>((_, reject) => { this.rejectFailure = reject; });
+    this.failure = new Promise<never>((_, reject) => {
+      this.rejectFailure = reject;
+    });
     this.failure.catch(() => {});
-    const onFinish = () => { this.finished = true; };
-    const onClose = () => { if (!this.finished) this.fail(new ExportAbortedError('the destination closed before the export finished')); };
+    const onFinish = () => {
+      this.finished = true;
+    };
+    const onClose = () => {
+      if (!this.finished) this.fail(new ExportAbortedError('the destination closed before the export finished'));
+    };
     const onError = (err: Error) => this.fail(err);
     out.on('finish', onFinish);
     out.on('close', onClose);
     out.on('error', onError);
-    this.disposers.push(() => { out.off('finish', onFinish); out.off('close', onClose); out.off('error', onError); });
+    this.disposers.push(() => {
+      out.off('finish', onFinish);
+      out.off('close', onClose);
+      out.off('error', onError);
+    });
     if (out.destroyed) this.fail(new ExportAbortedError('the destination is already closed'));
     if (signal) {
       const onAbort = () => this.fail(new ExportAbortedError(signal.reason instanceof Error ? signal.reason.message : 'the export was aborted'));
@@ -112,8 +122,18 @@ export function progressReporter(options: Pick<WriteOptions, 'onProgress' | 'pro
   const cb = options.onProgress;
   let last = -1;
   return {
-    row(n: number) { if (cb && n % every === 0) { last = n; cb(n); } },
-    end(n: number) { if (cb && last !== n) { last = n; cb(n); } },
+    row(n: number) {
+      if (cb && n % every === 0) {
+        last = n;
+        cb(n);
+      }
+    },
+    end(n: number) {
+      if (cb && last !== n) {
+        last = n;
+        cb(n);
+      }
+    },
   };
 }
 

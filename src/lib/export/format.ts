@@ -96,7 +96,14 @@ function wallFormatter(timeZone: string): Intl.DateTimeFormat {
   let f = wallFormatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     wallFormatters.set(timeZone, f);
   }
@@ -107,13 +114,26 @@ function exactWallClock(at: Date, timeZone: string): WallClock {
   const out: WallClock = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
   for (const p of wallFormatter(timeZone).formatToParts(at)) {
     switch (p.type) {
-      case 'year': out.year = Number(p.value); break;
-      case 'month': out.month = Number(p.value); break;
-      case 'day': out.day = Number(p.value); break;
-      case 'hour': out.hour = Number(p.value); break;
-      case 'minute': out.minute = Number(p.value); break;
-      case 'second': out.second = Number(p.value); break;
-      default: break;
+      case 'year':
+        out.year = Number(p.value);
+        break;
+      case 'month':
+        out.month = Number(p.value);
+        break;
+      case 'day':
+        out.day = Number(p.value);
+        break;
+      case 'hour':
+        out.hour = Number(p.value);
+        break;
+      case 'minute':
+        out.minute = Number(p.value);
+        break;
+      case 'second':
+        out.second = Number(p.value);
+        break;
+      default:
+        break;
     }
   }
   return out;
@@ -152,7 +172,14 @@ export function wallClock(at: Date, timeZone: string): WallClock {
   }
   if (Number.isNaN(offset)) return exactWallClock(at, timeZone);
   const d = new Date(Math.floor(t / 1000) * 1000 + offset);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  };
 }
 
 /** Exposed for the test that checks the fast path against Intl. */
@@ -230,7 +257,10 @@ export function xlsxText(text: string): string {
 
 /** A worksheet name Excel accepts: no []:*?/\, at most 31 characters, not empty. */
 export function sheetName(title: string, fallback: string): string {
-  const cleaned = title.replace(/[[\]:*?/\\]/g, ' ').replace(/^'+|'+$/g, '').trim();
+  const cleaned = title
+    .replace(/[[\]:*?/\\]/g, ' ')
+    .replace(/^'+|'+$/g, '')
+    .trim();
   const chars = Array.from(cleaned || fallback);
   return chars.slice(0, 31).join('');
 }
@@ -249,8 +279,13 @@ export function contentDisposition(filename: string): string {
 /** A file name without path separators, control characters or a leading dot. */
 export function safeFilename(filename: string): string {
   // eslint-disable-next-line no-control-regex
-  const cleaned = filename.replace(/[\u0000-\u001F\u007F/\\]/g, '_').replace(/^[.\s]+/, '').trim();
-  return Array.from(cleaned || 'export').slice(0, 150).join('');
+  const cleaned = filename
+    .replace(/[\u0000-\u001F\u007F/\\]/g, '_')
+    .replace(/^[.\s]+/, '')
+    .trim();
+  return Array.from(cleaned || 'export')
+    .slice(0, 150)
+    .join('');
 }
 
 /** The file name with the format's extension, added when missing. */

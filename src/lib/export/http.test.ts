@@ -11,28 +11,48 @@ import { keysetPages } from './source.ts';
 import { parseCsv, yuanTextToFen } from './testing.ts';
 import { sampleRow, sampleRows, sampleSource, sampleSpec, type SampleRow } from './test-fixtures.ts';
 
-interface Source { pulled: number; returned: boolean }
+interface Source {
+  pulled: number;
+  returned: boolean;
+}
 
 /** A bare server with Fenxiao's conventions (error shape, hooks) and one export route. */
 function buildApp(makeRows: (q: { n: number; fail_at?: number; app_error?: boolean }) => { rows: AsyncIterable<SampleRow>; state: Source }) {
-  const app: App = createHttp({ logLevel: 'silent', bodyLimit: 1024 * 1024, authenticator: { authenticate: async () => null }, logger: pino({ level: 'silent' }) });
-  const sources: Source[] = [];
-  app.get('/export', {
-    config: { auth: 'public' },
-    schema: {
-      querystring: Type.Object({
-        format: Type.String(), lang: Type.Optional(Type.String()), n: Type.Integer({ minimum: 0 }),
-        fail_at: Type.Optional(Type.Integer()), app_error: Type.Optional(Type.Boolean()), tz: Type.Optional(Type.String()),
-      }),
-    },
-  }, async (req, reply) => {
-    const q = req.query;
-    const { rows, state } = makeRows(q);
-    sources.push(state);
-    return sendExport(reply, sampleSpec, rows, {
-      format: q.format as 'xlsx', lang: q.lang as 'zh', tz: q.tz ?? 'Asia/Shanghai', filename: '佣金明细 2026-03', params: { n: q.n },
-    });
+  const app: App = createHttp({
+    logLevel: 'silent',
+    bodyLimit: 1024 * 1024,
+    authenticator: { authenticate: async () => null },
+    logger: pino({ level: 'silent' }),
   });
+  const sources: Source[] = [];
+  app.get(
+    '/export',
+    {
+      config: { auth: 'public' },
+      schema: {
+        querystring: Type.Object({
+          format: Type.String(),
+          lang: Type.Optional(Type.String()),
+          n: Type.Integer({ minimum: 0 }),
+          fail_at: Type.Optional(Type.Integer()),
+          app_error: Type.Optional(Type.Boolean()),
+          tz: Type.Optional(Type.String()),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const { rows, state } = makeRows(q);
+      sources.push(state);
+      return sendExport(reply, sampleSpec, rows, {
+        format: q.format as 'xlsx',
+        lang: q.lang as 'zh',
+        tz: q.tz ?? 'Asia/Shanghai',
+        filename: '佣金明细 2026-03',
+        params: { n: q.n },
+      });
+    },
+  );
   return { app, sources };
 }
 
@@ -73,7 +93,9 @@ describe('sendExport through Fastify', () => {
     const res = await app.inject({ method: 'GET', url: '/export?format=xlsx&n=500' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="____ 2026-03.xlsx"; filename*=UTF-8''${encodeURIComponent('佣金明细 2026-03.xlsx')}`);
+    expect(res.headers['content-disposition']).toBe(
+      `attachment; filename="____ 2026-03.xlsx"; filename*=UTF-8''${encodeURIComponent('佣金明细 2026-03.xlsx')}`,
+    );
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     const wb = new ExcelJS.Workbook();
@@ -162,7 +184,9 @@ describe('sendExport over a real socket', () => {
           });
           res.on('error', () => {});
         });
-        req.on('error', (err) => { if (received <= 200_000) reject(err); });
+        req.on('error', (err) => {
+          if (received <= 200_000) reject(err);
+        });
       });
       const state = sources.at(-1)!;
       await until(() => state.returned, 'the source to be closed');
@@ -201,7 +225,11 @@ describe('sendExport over a real socket', () => {
     expect(seen).toEqual(rows.map((r) => r.seq));
     expect(queries).toEqual([null, 7, 14, 21, 28, 35, 42, 49]);
 
-    const endless = keysetPages<{ seq: number }, number>({ pageSize: 100, fetch: async (after, limit) => Array.from({ length: limit }, (_, i) => ({ seq: (after ?? 0) + i + 1 })), cursorOf: (r) => r.seq });
+    const endless = keysetPages<{ seq: number }, number>({
+      pageSize: 100,
+      fetch: async (after, limit) => Array.from({ length: limit }, (_, i) => ({ seq: (after ?? 0) + i + 1 })),
+      cursorOf: (r) => r.seq,
+    });
     let count = 0;
     for await (const r of endless) {
       count = r.seq;

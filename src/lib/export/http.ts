@@ -55,7 +55,9 @@ export async function sendExport<Row>(reply: FastifyReply, spec: ExportSpec<Row>
   const body = new PassThrough();
   const log = reply.log;
   const writeOptions = {
-    lang, tz: options.tz, signal: controller.signal,
+    lang,
+    tz: options.tz,
+    signal: controller.signal,
     ...(options.params ? { params: options.params } : {}),
     ...(options.generatedAt ? { generatedAt: options.generatedAt } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -13,7 +13,9 @@ import { sampleRow, sampleRows, sampleSpec, type SampleRow } from './test-fixtur
 /** Rows that stop at `holdAt` until released: a job caught mid-way, deterministically. */
 function gatedRows(n: number, holdAt: number) {
   let release: () => void = () => {};
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   const state = { pulled: 0, returned: false };
   async function* gen(): AsyncGenerator<SampleRow> {
     try {
@@ -56,15 +58,36 @@ describe('export job routes', () => {
     const n = 5000;
     const gated = gatedRows(n, 2500);
     const job = t.app.exportJobs.start({
-      tenantId: a.id, spec: sampleSpec, rows: () => gated.rows(), total: n,
-      format: 'xlsx', tz: 'Asia/Shanghai', filename: '佣金明细 2026-03', params: { month: '2026-03' },
+      tenantId: a.id,
+      spec: sampleSpec,
+      rows: () => gated.rows(),
+      total: n,
+      format: 'xlsx',
+      tz: 'Asia/Shanghai',
+      filename: '佣金明细 2026-03',
+      params: { month: '2026-03' },
     });
     expect(job.id).toMatch(/^exp_/);
     expect(['queued', 'running']).toContain(job.status);
 
-    const mid = await until(() => t.call('GET', `/v1/exports/${job.id}`, { token: a.key }), (r) => r.data?.rows_written === 2500, 'half the rows');
+    const mid = await until(
+      () => t.call('GET', `/v1/exports/${job.id}`, { token: a.key }),
+      (r) => r.data?.rows_written === 2500,
+      'half the rows',
+    );
     expect(mid.statusCode).toBe(200);
-    expect(mid.data).toMatchObject({ id: job.id, status: 'running', rows_written: 2500, total: n, percent: 50, download_url: null, name: 'sample-lines', title: '佣金明细', format: 'xlsx', filename: '佣金明细 2026-03.xlsx' });
+    expect(mid.data).toMatchObject({
+      id: job.id,
+      status: 'running',
+      rows_written: 2500,
+      total: n,
+      percent: 50,
+      download_url: null,
+      name: 'sample-lines',
+      title: '佣金明细',
+      format: 'xlsx',
+      filename: '佣金明细 2026-03.xlsx',
+    });
     const early = await t.call('GET', `/v1/exports/${job.id}/download`, { token: a.key });
     expect(early.statusCode).toBe(409);
     expect(early.data.error.code).toBe('invalid_state');
@@ -84,13 +107,18 @@ describe('export job routes', () => {
     const status = await t.call('GET', `/v1/exports/${job.id}`, { token: a.key });
     const rows = sampleRows(n);
     expect(status.data).toMatchObject({
-      status: 'done', rows_written: n, total: n, percent: 100, download_url: `/v1/exports/${job.id}/download`,
+      status: 'done',
+      rows_written: n,
+      total: n,
+      percent: 100,
+      download_url: `/v1/exports/${job.id}/download`,
       totals: {
         amount_fen: rows.reduce((s, r) => s + BigInt(r.amount_fen), 0n).toString(),
         fee_fen: rows.reduce((s, r) => s + r.fee_fen, 0n).toString(),
         quantity: rows.reduce((s, r) => s + BigInt(r.quantity), 0n).toString(),
       },
-      finished_at: '2026-03-01T08:00:00.000Z', expires_at: '2026-03-01T09:00:00.000Z',
+      finished_at: '2026-03-01T08:00:00.000Z',
+      expires_at: '2026-03-01T09:00:00.000Z',
     });
 
     const file = await t.call('GET', `/v1/exports/${job.id}/download`, { token: a.key });
@@ -119,7 +147,15 @@ describe('export job routes', () => {
   });
 
   it('a CSV job downloads the same rows and totals', async () => {
-    const job = t.app.exportJobs.start({ tenantId: b.id, spec: sampleSpec, rows: sampleRows(300), format: 'csv', lang: 'en', tz: 'Asia/Shanghai', filename: 'lines' });
+    const job = t.app.exportJobs.start({
+      tenantId: b.id,
+      spec: sampleSpec,
+      rows: sampleRows(300),
+      format: 'csv',
+      lang: 'en',
+      tz: 'Asia/Shanghai',
+      filename: 'lines',
+    });
     await t.app.exportJobs.settled(b.id, job.id);
     const status = await t.call('GET', `/v1/exports/${job.id}`, { token: b.key });
     expect(status.data).toMatchObject({ status: 'done', rows_written: 300, total: null, percent: 100 });
@@ -151,16 +187,30 @@ describe('export job routes', () => {
     }
     const j2 = t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: () => refused(), format: 'csv', tz: 'Asia/Shanghai', filename: 'x' });
     await t.app.exportJobs.settled(a.id, j2.id);
-    expect((await t.call('GET', `/v1/exports/${j2.id}`, { token: a.key })).data.error).toEqual({ code: 'invalid_request', message: 'the period is not closed yet' });
+    expect((await t.call('GET', `/v1/exports/${j2.id}`, { token: a.key })).data.error).toEqual({
+      code: 'invalid_request',
+      message: 'the period is not closed yet',
+    });
   });
 
   it('an export that needs a permission is refused to a role without it', async () => {
-    const created = await t.call('POST', '/v1/admin-users', { token: a.key, body: { email: 'audit@example.com', password: 'auditor-password-1', role: 'auditor' } });
+    const created = await t.call('POST', '/v1/admin-users', {
+      token: a.key,
+      body: { email: 'audit@example.com', password: 'auditor-password-1', role: 'auditor' },
+    });
     expect(created.statusCode).toBe(201);
     const login = await t.call('POST', '/v1/auth/login', { body: { tenant_id: a.id, email: 'audit@example.com', password: 'auditor-password-1' } });
     expect(login.statusCode).toBe(200);
     const auditor = login.data.token as string;
-    const pii = t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: 'bank', permission: 'pii:read' });
+    const pii = t.app.exportJobs.start({
+      tenantId: a.id,
+      spec: sampleSpec,
+      rows: sampleRows(3),
+      format: 'csv',
+      tz: 'Asia/Shanghai',
+      filename: 'bank',
+      permission: 'pii:read',
+    });
     const plain = t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: 'plain' });
     await t.app.exportJobs.settled(a.id, pii.id);
     await t.app.exportJobs.settled(a.id, plain.id);
@@ -197,7 +247,11 @@ describe('the export job registry', () => {
     // Another tenant is not limited by t1's jobs (but waits for a slot).
     const j3 = jobs.start({ tenantId: 't2', spec: sampleSpec, rows: sampleRows(5), format: 'xlsx', tz: 'UTC', filename: 'd' });
 
-    await until(() => first.state.pulled, (p) => p === 100, 'the first job to reach its gate');
+    await until(
+      () => first.state.pulled,
+      (p) => p === 100,
+      'the first job to reach its gate',
+    );
     expect(jobs.get('t1', j2.id)!.status).toBe('queued');
     expect(jobs.get('t2', j3.id)!.status).toBe('queued');
     expect(jobs.get('t2', j1.id)).toBeUndefined();

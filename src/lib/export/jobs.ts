@@ -135,9 +135,12 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
   let running = 0;
   let closed = false;
 
-  const timer = (options.sweepEveryMs ?? 60_000) > 0
-    ? setInterval(() => { void sweep().catch((err: unknown) => log?.error({ err }, 'export sweep failed')); }, options.sweepEveryMs ?? 60_000)
-    : null;
+  const timer =
+    (options.sweepEveryMs ?? 60_000) > 0
+      ? setInterval(() => {
+          void sweep().catch((err: unknown) => log?.error({ err }, 'export sweep failed'));
+        }, options.sweepEveryMs ?? 60_000)
+      : null;
   timer?.unref();
 
   const snapshot = (e: Entry): ExportJob => ({
@@ -188,8 +191,14 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       out = fs.createWriteStream(part, { flags: 'wx', mode: 0o600 });
       const rows = typeof input.rows === 'function' ? input.rows(signal) : input.rows;
       const result = await writeExport(job.format, input.spec, rows, out, {
-        lang: input.lang ?? 'zh', tz: input.tz, generatedAt: job.startedAt, signal, progressEvery: 500,
-        onProgress: (n) => { job.rowsWritten = n; },
+        lang: input.lang ?? 'zh',
+        tz: input.tz,
+        generatedAt: job.startedAt,
+        signal,
+        progressEvery: 500,
+        onProgress: (n) => {
+          job.rowsWritten = n;
+        },
         ...(input.params ? { params: input.params } : {}),
       });
       if (!out.closed) await once(out, 'close');
@@ -212,7 +221,10 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       if (signal.aborted || err instanceof ExportAbortedError) {
         finish(e, 'cancelled');
       } else {
-        job.error = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'internal_error', message: `the export failed (job ${job.id}); the server log has the cause` };
+        job.error =
+          err instanceof AppError
+            ? { code: err.code, message: err.message }
+            : { code: 'internal_error', message: `the export failed (job ${job.id}); the server log has the cause` };
         log?.error({ err, export_job: job.id, export: job.name, tenant_id: job.tenantId }, 'export job failed');
         finish(e, 'failed');
       }
@@ -232,16 +244,31 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       throw new AppError('rate_limited', `${active} exports are already in progress; wait for one to finish`, { retry_after_seconds: 30 });
     }
     const job: ExportJob = {
-      id: newId('exp'), tenantId: input.tenantId, name: p.name, title: p.title, format: input.format,
-      filename: withExtension(input.filename, input.format), contentType: contentTypeOf(input.format),
-      status: 'queued', rowsWritten: 0, total: typeof input.total === 'number' ? input.total : null,
+      id: newId('exp'),
+      tenantId: input.tenantId,
+      name: p.name,
+      title: p.title,
+      format: input.format,
+      filename: withExtension(input.filename, input.format),
+      contentType: contentTypeOf(input.format),
+      status: 'queued',
+      rowsWritten: 0,
+      total: typeof input.total === 'number' ? input.total : null,
       permission: input.permission ?? 'read',
-      createdAt: clock.now(), startedAt: null, finishedAt: null, expiresAt: null, error: null, totals: null, size: null,
+      createdAt: clock.now(),
+      startedAt: null,
+      finishedAt: null,
+      expiresAt: null,
+      error: null,
+      totals: null,
+      size: null,
     };
     // A count query that fails is no reason to fail the export (the percentage is just unknown).
     if (input.total instanceof Promise) input.total.catch(() => {});
     let resolve: () => void = () => {};
-    const done = new Promise<void>((r) => { resolve = r; });
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
     const e: Entry = { job, input: input as StartExportJob<unknown>, controller: new AbortController(), done, resolve, path: null };
     entries.set(job.id, e);
     queue.push(e);

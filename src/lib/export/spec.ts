@@ -28,10 +28,11 @@ export type ColumnType = 'text' | 'fen' | 'int' | 'bp' | 'datetime' | 'date';
 type Present<V> = Exclude<V, null | undefined>;
 
 /** The column types a field of type V may be exported as; a mismatch is a compile error. */
-export type ColumnTypeFor<V> = unknown extends V ? ColumnType :
-  | ([Present<V>] extends [Date | string] ? 'date' | 'datetime' : never)
-  | ([Present<V>] extends [number | bigint | string] ? 'fen' | 'int' | 'bp' : never)
-  | ([Present<V>] extends [string | number | bigint | boolean] ? 'text' : never);
+export type ColumnTypeFor<V> = unknown extends V
+  ? ColumnType
+  : | ([Present<V>] extends [Date | string] ? 'date' | 'datetime' : never)
+    | ([Present<V>] extends [number | bigint | string] ? 'fen' | 'int' | 'bp' : never)
+    | ([Present<V>] extends [string | number | bigint | boolean] ? 'text' : never);
 
 export type ExportColumn<Row> = {
   [K in keyof Row & string]: {
@@ -80,7 +81,8 @@ export function validateSpec<Row>(spec: ExportSpec<Row>): void {
     if (seen.has(c.key)) throw new ExportSpecError(`export ${spec.name}: column "${c.key}" appears twice`);
     seen.add(c.key);
     if (!c.header.zh.trim() || !c.header.en.trim()) throw new ExportSpecError(`export ${spec.name}: column "${c.key}" needs a zh and an en header`);
-    if (c.width !== undefined && !(Number.isFinite(c.width) && c.width >= 1 && c.width <= 255)) throw new ExportSpecError(`export ${spec.name}: column "${c.key}" width must be 1..255`);
+    if (c.width !== undefined && !(Number.isFinite(c.width) && c.width >= 1 && c.width <= 255))
+      throw new ExportSpecError(`export ${spec.name}: column "${c.key}" width must be 1..255`);
   }
   for (const key of spec.totals ?? []) {
     const c = spec.columns.find((col) => col.key === key);

@@ -67,12 +67,12 @@ export function sampleRow(i: number, rnd: () => number = lcg(i + 1)): SampleRow 
   return {
     seq: i + 1,
     name: i % 3 === 0 ? HOSTILE_NAMES[(i / 3) % HOSTILE_NAMES.length]! : `分销员${i}号`,
-    note: i % 5 === 0 ? null : i % 7 === 0 ? '=cmd|\' /C calc\'!A0' : `订单 ORD-${i}，备注 "${i}"`,
+    note: i % 5 === 0 ? null : i % 7 === 0 ? "=cmd|' /C calc'!A0" : `订单 ORD-${i}，备注 "${i}"`,
     amount_fen: amount,
     fee_fen: BigInt(rnd() % 100_000) - 20_000n,
     rate_bp: i % 4 === 0 ? [0, 1, 10000, 1234, 9999, 5][i % 6]! : rnd() % 10001,
     // Seconds-precise instants spread over a year, across midnight in Shanghai.
-    paid_at: new Date(BASE + i * 2_777_777_000 % (365 * 86_400_000) + (rnd() % 86_400) * 1000),
+    paid_at: new Date(BASE + ((i * 2_777_777_000) % (365 * 86_400_000)) + (rnd() % 86_400) * 1000),
     period: `2026-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}`,
     quantity: (i % 50) - 10,
   };

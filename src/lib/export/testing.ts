@@ -29,7 +29,8 @@ function sofficeInstalled(): boolean {
  * needs nothing but Node.js), and never in CI, where .ci/run installs it and a missing soffice fails.
  */
 export const WITHOUT_LIBREOFFICE = !sofficeInstalled() && !process.env.CI;
-if (WITHOUT_LIBREOFFICE) console.warn('fenxiao tests: LibreOffice (soffice) not found, so the .xlsx read-back tests are skipped; apt-get install libreoffice-calc-nogui to run them');
+if (WITHOUT_LIBREOFFICE)
+  console.warn('fenxiao tests: LibreOffice (soffice) not found, so the .xlsx read-back tests are skipped; apt-get install libreoffice-calc-nogui to run them');
 
 export interface LibreOfficeOptions {
   /** soffice's first start builds its profile: allow minutes on a busy CI machine. */
@@ -49,7 +50,17 @@ export async function readXlsxWithLibreOffice(file: string, options: LibreOffice
   const outDir = path.join(work, 'out');
   fs.mkdirSync(outDir);
   const binary = options.binary ?? process.env.SOFFICE ?? 'soffice';
-  const args = [`-env:UserInstallation=${pathToFileURL(profile).href}`, '--headless', '--norestore', '--nolockcheck', '--convert-to', LIBREOFFICE_CSV_FILTER, '--outdir', outDir, path.resolve(file)];
+  const args = [
+    `-env:UserInstallation=${pathToFileURL(profile).href}`,
+    '--headless',
+    '--norestore',
+    '--nolockcheck',
+    '--convert-to',
+    LIBREOFFICE_CSV_FILTER,
+    '--outdir',
+    outDir,
+    path.resolve(file),
+  ];
   try {
     const { code, output } = await run(binary, args, options.timeoutMs ?? 180_000);
     const names = fs.readdirSync(outDir).filter((n) => n.endsWith('.csv'));
@@ -71,15 +82,25 @@ function run(binary: string, args: string[], timeoutMs: number): Promise<{ code:
     // Its own process group: soffice is a script that starts soffice.bin, and a timeout must end both.
     const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: process.env.HOME ?? os.tmpdir() } });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     const timer = setTimeout(() => {
-      try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       reject(new Error(`soffice did not finish in ${timeoutMs} ms:\n${output}`));
     }, timeoutMs);
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(err.code === 'ENOENT' ? new Error(`${binary} not found: install LibreOffice (Debian: apt-get install libreoffice-calc-nogui) or set SOFFICE`) : err);
+      reject(
+        err.code === 'ENOENT' ? new Error(`${binary} not found: install LibreOffice (Debian: apt-get install libreoffice-calc-nogui) or set SOFFICE`) : err,
+      );
     });
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -110,7 +131,11 @@ export function parseCsv(text: string): ParsedCsv {
     const c = s[i]!;
     if (quoted) {
       if (c === '"') {
-        if (s[i + 1] === '"') { field += '"'; i += 2; continue; }
+        if (s[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
         quoted = false;
         i++;
         if (i < s.length && s[i] !== ',' && s[i] !== '\r' && s[i] !== '\n') throw new Error(`CSV: text after a closing quote at ${i}`);
@@ -127,7 +152,13 @@ export function parseCsv(text: string): ParsedCsv {
       i++;
       continue;
     }
-    if (c === ',') { row.push(field); field = ''; fieldStarted = false; i++; continue; }
+    if (c === ',') {
+      row.push(field);
+      field = '';
+      fieldStarted = false;
+      i++;
+      continue;
+    }
     if (c === '\r' || c === '\n') {
       const end = c === '\r' && s[i + 1] === '\n' ? '\r\n' : c;
       lineEnds.add(end);
@@ -144,7 +175,10 @@ export function parseCsv(text: string): ParsedCsv {
     i++;
   }
   if (quoted) throw new Error('CSV: unterminated quoted field');
-  if (field !== '' || fieldStarted || row.length > 0) { row.push(field); rows.push(row); }
+  if (field !== '' || fieldStarted || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
   return { rows, lineEnds: [...lineEnds], bom };
 }
 

@@ -45,8 +45,11 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('writeXlsx read back by LibreOffice', () =>
 
   beforeAll(async () => {
     result = await writeXlsx(sampleSpec, sampleSource(n).rows, fs.createWriteStream(file), {
-      tz: 'Asia/Shanghai', generatedAt, params: { status: 'paid', from: '2026-01-01', distributor: '=evil()' },
-      onProgress: (r) => progress.push(r), progressEvery: 1000,
+      tz: 'Asia/Shanghai',
+      generatedAt,
+      params: { status: 'paid', from: '2026-01-01', distributor: '=evil()' },
+      onProgress: (r) => progress.push(r),
+      progressEvery: 1000,
     });
     sheets = await readXlsxWithLibreOffice(file, { timeoutMs: 240_000 });
   }, 300_000);
@@ -77,7 +80,20 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('writeXlsx read back by LibreOffice', () =>
 
   it('hostile text survives verbatim and unevaluated', () => {
     const names = new Set(sheets.get('佣金明细')!.map((r) => r[1]));
-    for (const s of ['=1+2', '@SUM(A1)', '<script>alert(1)</script>', '+8613800138000', '-5', '\tindented', '\ncarriage', ' leading space', 'two\nlines', '=HYPERLINK("http://evil.example","点我")', '😀 emoji', '李四的小店（深圳）']) {
+    for (const s of [
+      '=1+2',
+      '@SUM(A1)',
+      '<script>alert(1)</script>',
+      '+8613800138000',
+      '-5',
+      '\tindented',
+      '\ncarriage',
+      ' leading space',
+      'two\nlines',
+      '=HYPERLINK("http://evil.example","点我")',
+      '😀 emoji',
+      '李四的小店（深圳）',
+    ]) {
       expect(names.has(s), s).toBe(true);
     }
     expect(names.has('3')).toBe(false);
@@ -137,9 +153,14 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('writeXlsx read back by LibreOffice', () =>
 
 describe.skipIf(WITHOUT_LIBREOFFICE)('writeXlsx in English, with a small export', () => {
   it('headers and labels follow lang; amounts of up to 15 digits are numbers read back exactly', async () => {
-    interface Line { who: string; amount_fen: bigint; at: string }
+    interface Line {
+      who: string;
+      amount_fen: bigint;
+      at: string;
+    }
     const spec = defineExport<Line>({
-      name: 'edge', title: { zh: '边界', en: 'Edges' },
+      name: 'edge',
+      title: { zh: '边界', en: 'Edges' },
       columns: [
         { key: 'who', header: { zh: '谁', en: 'Who' }, type: 'text' },
         { key: 'amount_fen', header: { zh: '金额', en: 'Amount' }, type: 'fen' },
@@ -149,7 +170,12 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('writeXlsx in English, with a small export'
     });
     const amounts = [999_999_999_999_999n, -999_999_999_999_999n, 123_456_789_012_345n, 1n, -1n, 0n, 99n, 100n, -12345n];
     const file = path.join(dir, 'edges.xlsx');
-    await writeXlsx(spec, amounts.map((a, i) => ({ who: `w${i}`, amount_fen: a, at: '2026-03-08T07:00:00Z' })), fs.createWriteStream(file), { tz: 'America/New_York', lang: 'en' });
+    await writeXlsx(
+      spec,
+      amounts.map((a, i) => ({ who: `w${i}`, amount_fen: a, at: '2026-03-08T07:00:00Z' })),
+      fs.createWriteStream(file),
+      { tz: 'America/New_York', lang: 'en' },
+    );
     const sheets = await readXlsxWithLibreOffice(file, { timeoutMs: 240_000 });
     const data = sheets.get('Edges')!;
     expect(data[0]).toEqual(['Who', 'Amount', 'At']);
@@ -179,7 +205,9 @@ describe('writeXlsx streams', () => {
     const file = path.join(dir, 'big.xlsx');
     const n = 200_000;
     const r = await writeXlsx(sampleSpec, sampleSource(n).rows, fs.createWriteStream(file), {
-      tz: 'Asia/Shanghai', progressEvery: 20_000, onProgress: (rows) => samples.push({ rows, bytes: live() }),
+      tz: 'Asia/Shanghai',
+      progressEvery: 20_000,
+      onProgress: (rows) => samples.push({ rows, bytes: live() }),
     });
     expect(r.rows).toBe(n);
     const base = samples.find((s) => s.rows === 20_000)!.bytes;
@@ -187,7 +215,9 @@ describe('writeXlsx streams', () => {
     const growthMb = (peak - base) / 2 ** 20;
     // The sheet's XML is about 95 MB for these rows; buffered anywhere (a non-streaming workbook,
     // shared strings, rows kept), live memory would grow by about that. Streaming, it stays put.
-    console.info(`xlsx 200k rows: live memory at 20k rows ${(base / 2 ** 20).toFixed(1)} MiB, growth after ${growthMb.toFixed(1)} MiB; file ${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB`);
+    console.info(
+      `xlsx 200k rows: live memory at 20k rows ${(base / 2 ** 20).toFixed(1)} MiB, growth after ${growthMb.toFixed(1)} MiB; file ${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB`,
+    );
     expect(growthMb).toBeLessThan(24);
   }, 600_000);
 
@@ -216,9 +246,22 @@ describe('writeXlsx streams', () => {
     const { rows, state } = sampleSource(1_000_000);
     const ac = new AbortController();
     let finished = false;
-    const out = new Writable({ write(_c, _e, cb) { cb(); } });
-    out.on('finish', () => { finished = true; });
-    const done = writeXlsx(sampleSpec, rows, out, { tz: 'Asia/Shanghai', signal: ac.signal, progressEvery: 5000, onProgress: (r) => { if (r >= 10_000) ac.abort(); } });
+    const out = new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
+    out.on('finish', () => {
+      finished = true;
+    });
+    const done = writeXlsx(sampleSpec, rows, out, {
+      tz: 'Asia/Shanghai',
+      signal: ac.signal,
+      progressEvery: 5000,
+      onProgress: (r) => {
+        if (r >= 10_000) ac.abort();
+      },
+    });
     await expect(done).rejects.toBeInstanceOf(ExportAbortedError);
     expect(state.returned).toBe(true);
     expect(state.pulled).toBeLessThan(50_000);

@@ -19,9 +19,34 @@ const NUM_FMT = {
   date: 'yyyy-mm-dd',
 } as const;
 
-const ABOUT: Record<Lang, { sheet: string; field: string; value: string; title: string; name: string; generatedAt: string; tz: string; rows: string; filters: string; none: string }> = {
-  zh: { sheet: '说明', field: '项目', value: '内容', title: '导出名称', name: '导出标识', generatedAt: '生成时间', tz: '时区', rows: '数据行数', filters: '筛选条件', none: '（无）' },
-  en: { sheet: 'About', field: 'Field', value: 'Value', title: 'Export', name: 'Export id', generatedAt: 'Generated at', tz: 'Time zone', rows: 'Data rows', filters: 'Filters', none: '(none)' },
+const ABOUT: Record<
+  Lang,
+  { sheet: string; field: string; value: string; title: string; name: string; generatedAt: string; tz: string; rows: string; filters: string; none: string }
+> = {
+  zh: {
+    sheet: '说明',
+    field: '项目',
+    value: '内容',
+    title: '导出名称',
+    name: '导出标识',
+    generatedAt: '生成时间',
+    tz: '时区',
+    rows: '数据行数',
+    filters: '筛选条件',
+    none: '（无）',
+  },
+  en: {
+    sheet: 'About',
+    field: 'Field',
+    value: 'Value',
+    title: 'Export',
+    name: 'Export id',
+    generatedAt: 'Generated at',
+    tz: 'Time zone',
+    rows: 'Data rows',
+    filters: 'Filters',
+    none: '(none)',
+  },
 };
 
 /**
@@ -59,13 +84,19 @@ function scaled(n: bigint, scale: number, asText: (n: bigint) => string): CellVa
 
 function cellValue(cell: Cell): CellValue {
   switch (cell.t) {
-    case 'empty': return null;
-    case 'text': return text(cell.v);
-    case 'fen': return scaled(cell.v, 2, fenToYuan);
-    case 'int': return scaled(cell.v, 0, (n) => n.toString());
-    case 'bp': return scaled(cell.v, 4, bpToFraction);
+    case 'empty':
+      return null;
+    case 'text':
+      return text(cell.v);
+    case 'fen':
+      return scaled(cell.v, 2, fenToYuan);
+    case 'int':
+      return scaled(cell.v, 0, (n) => n.toString());
+    case 'bp':
+      return scaled(cell.v, 4, bpToFraction);
     case 'datetime':
-    case 'date': return wallClockAsUtc(cell.v);
+    case 'date':
+      return wallClockAsUtc(cell.v);
     default: {
       const never: never = cell;
       return never;
@@ -232,7 +263,10 @@ export async function writeXlsx<Row>(spec: ExportSpec<Row>, rows: RowSource<Row>
     // archiver zips entries in order, so the data sheet has streamed out already.
     const a = ABOUT[lang];
     const about = wb.addWorksheet(a.sheet === dataName ? `${a.sheet} (about)` : a.sheet);
-    about.columns = [{ key: 'field', width: 16 }, { key: 'value', width: 48 }];
+    about.columns = [
+      { key: 'field', width: 16 },
+      { key: 'value', width: 48 },
+    ];
     const aboutHeader = about.addRow([text(a.field), text(a.value)]);
     aboutHeader.font = { bold: true };
     aboutHeader.commit();
@@ -252,4 +286,3 @@ export async function writeXlsx<Row>(spec: ExportSpec<Row>, rows: RowSource<Row>
     flow.dispose();
   }
 }
-

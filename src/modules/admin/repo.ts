@@ -9,7 +9,9 @@ export const adminRepo = {
     return db.selectFrom('admin_users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   },
   async findUserByEmail(db: Executor, tenantId: string, email: string) {
-    return db.selectFrom('admin_users').selectAll()
+    return db
+      .selectFrom('admin_users')
+      .selectAll()
       .where('tenant_id', '=', tenantId)
       .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
       .executeTakeFirst();
@@ -19,21 +21,37 @@ export const adminRepo = {
   },
   /** The user an email logs in as, with its tenant's status. */
   async findLoginUser(db: Executor, tenantId: string, email: string) {
-    return db.selectFrom('admin_users').innerJoin('tenants', 'tenants.id', 'admin_users.tenant_id')
-      .selectAll('admin_users').select('tenants.status as tenant_status')
+    return db
+      .selectFrom('admin_users')
+      .innerJoin('tenants', 'tenants.id', 'admin_users.tenant_id')
+      .selectAll('admin_users')
+      .select('tenants.status as tenant_status')
       .where('admin_users.tenant_id', '=', tenantId)
       .where((eb) => eb(eb.fn('lower', ['admin_users.email']), '=', email.toLowerCase()))
       .executeTakeFirst();
   },
-  async updateUser(db: Executor, tenantId: string, id: string, set: Partial<{ role: AdminRole; name: string; password_hash: string; disabled_at: Date | null; updated_at: Date }>) {
+  async updateUser(
+    db: Executor,
+    tenantId: string,
+    id: string,
+    set: Partial<{ role: AdminRole; name: string; password_hash: string; disabled_at: Date | null; updated_at: Date }>,
+  ) {
     await db.updateTable('admin_users').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   },
   async countOwners(db: Executor, tenantId: string) {
-    const r = await db.selectFrom('admin_users').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId).where('role', '=', 'owner').where('disabled_at', 'is', null).executeTakeFirstOrThrow();
+    const r = await db
+      .selectFrom('admin_users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('role', '=', 'owner')
+      .where('disabled_at', 'is', null)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   },
-  async insertSession(db: Executor, s: { id: string; token_hash: string; tenant_id: string; subject_type: 'admin' | 'distributor'; subject_id: string; role: string; expires_at: Date }) {
+  async insertSession(
+    db: Executor,
+    s: { id: string; token_hash: string; tenant_id: string; subject_type: 'admin' | 'distributor'; subject_id: string; role: string; expires_at: Date },
+  ) {
     await db.insertInto('sessions').values(s).execute();
   },
   /**
@@ -42,13 +60,32 @@ export const adminRepo = {
    * The subject tables are read, never written, here.
    */
   async findSessionByHash(db: Executor, tokenHash: string) {
-    return db.selectFrom('sessions')
+    return db
+      .selectFrom('sessions')
       .innerJoin('tenants', 'tenants.id', 'sessions.tenant_id')
-      .leftJoin('admin_users', (j) => j.onRef('admin_users.id', '=', 'sessions.subject_id').onRef('admin_users.tenant_id', '=', 'sessions.tenant_id').on('sessions.subject_type', '=', 'admin'))
-      .leftJoin('distributors', (j) => j.onRef('distributors.id', '=', 'sessions.subject_id').onRef('distributors.tenant_id', '=', 'sessions.tenant_id').on('sessions.subject_type', '=', 'distributor'))
+      .leftJoin('admin_users', (j) =>
+        j
+          .onRef('admin_users.id', '=', 'sessions.subject_id')
+          .onRef('admin_users.tenant_id', '=', 'sessions.tenant_id')
+          .on('sessions.subject_type', '=', 'admin'),
+      )
+      .leftJoin('distributors', (j) =>
+        j
+          .onRef('distributors.id', '=', 'sessions.subject_id')
+          .onRef('distributors.tenant_id', '=', 'sessions.tenant_id')
+          .on('sessions.subject_type', '=', 'distributor'),
+      )
       .select([
-        'sessions.id', 'sessions.tenant_id', 'sessions.subject_type', 'sessions.subject_id', 'sessions.expires_at', 'sessions.revoked_at',
-        'tenants.status as tenant_status', 'admin_users.role as admin_role', 'admin_users.disabled_at as admin_disabled_at', 'distributors.status as distributor_status',
+        'sessions.id',
+        'sessions.tenant_id',
+        'sessions.subject_type',
+        'sessions.subject_id',
+        'sessions.expires_at',
+        'sessions.revoked_at',
+        'tenants.status as tenant_status',
+        'admin_users.role as admin_role',
+        'admin_users.disabled_at as admin_disabled_at',
+        'distributors.status as distributor_status',
       ])
       .where('sessions.token_hash', '=', tokenHash)
       .executeTakeFirst();
@@ -62,8 +99,13 @@ export const adminRepo = {
     return Number(r.numUpdatedRows);
   },
   async revokeSessionsOf(db: Executor, tenantId: string, subjectType: 'admin' | 'distributor', subjectId: string, at: Date) {
-    await db.updateTable('sessions').set({ revoked_at: at })
-      .where('tenant_id', '=', tenantId).where('subject_type', '=', subjectType).where('subject_id', '=', subjectId)
-      .where('revoked_at', 'is', null).execute();
+    await db
+      .updateTable('sessions')
+      .set({ revoked_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('subject_type', '=', subjectType)
+      .where('subject_id', '=', subjectId)
+      .where('revoked_at', 'is', null)
+      .execute();
   },
 };

@@ -23,7 +23,12 @@ const SESSION_HOURS = 12;
 export const SIGN_IN_STATUSES: ReadonlySet<DistributorStatus> = new Set<DistributorStatus>(['active', 'pending']);
 
 export interface AdminUserView {
-  id: string; email: string; name: string; role: AdminRole; disabled: boolean; created_at: string;
+  id: string;
+  email: string;
+  name: string;
+  role: AdminRole;
+  disabled: boolean;
+  created_at: string;
 }
 
 function view(u: Selectable<AdminUsersTable>): AdminUserView {
@@ -43,7 +48,15 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
     const token = SESSION_PREFIX + randomToken(32);
     const expiresAt = new Date(clock.now().getTime() + SESSION_HOURS * 3600_000);
     const id = newId('ses');
-    await adminRepo.insertSession(db, { id, token_hash: sha256Hex(token), tenant_id: tenantId, subject_type: subjectType, subject_id: subjectId, role, expires_at: expiresAt });
+    await adminRepo.insertSession(db, {
+      id,
+      token_hash: sha256Hex(token),
+      tenant_id: tenantId,
+      subject_type: subjectType,
+      subject_id: subjectId,
+      role,
+      expires_at: expiresAt,
+    });
     return { token, session_id: id, expires_at: expiresAt.toISOString() };
   }
 
@@ -52,7 +65,11 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
     /** Login attempts per address and per (login name, address), shared with the portal's password login. */
     loginThrottle,
 
-    async createUser(actor: Actor, input: { email: string; password: string; role: AdminRole; name?: string | undefined }, tenantIdOverride?: string): Promise<AdminUserView> {
+    async createUser(
+      actor: Actor,
+      input: { email: string; password: string; role: AdminRole; name?: string | undefined },
+      tenantIdOverride?: string,
+    ): Promise<AdminUserView> {
       // The CLI (root) creates a tenant's first owner; otherwise an owner manages users.
       const tenantId = actor.principal.kind === 'root' && tenantIdOverride ? tenantIdOverride : tenantOf(actor.principal);
       if (actor.principal.kind !== 'root') requirePermission(actor.principal, 'users:write');
@@ -60,13 +77,26 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
       const id = newId('usr');
       return inTransaction(db, async (tx) => {
         try {
-          await adminRepo.insertUser(tx, { id, tenant_id: tenantId, email: input.email, name: input.name ?? '', password_hash: await hashPassword(input.password), role: input.role });
+          await adminRepo.insertUser(tx, {
+            id,
+            tenant_id: tenantId,
+            email: input.email,
+            name: input.name ?? '',
+            password_hash: await hashPassword(input.password),
+            role: input.role,
+          });
         } catch (err) {
           if (isUniqueViolation(err)) throw new AppError('conflict', 'an admin user with this email exists');
           throw err;
         }
         const user = view((await adminRepo.findUser(tx, tenantId, id))!);
-        await audit.record(tx, actor, { tenantId, action: 'admin_user.create', targetType: 'admin_user', targetId: id, after: { email: user.email, role: user.role } });
+        await audit.record(tx, actor, {
+          tenantId,
+          action: 'admin_user.create',
+          targetType: 'admin_user',
+          targetId: id,
+          after: { email: user.email, role: user.role },
+        });
         return user;
       });
     },
@@ -76,7 +106,11 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
       return (await adminRepo.listUsers(db, tenantOf(actor.principal))).map(view);
     },
 
-    async updateUser(actor: Actor, id: string, patch: { role?: AdminRole | undefined; name?: string | undefined; disabled?: boolean | undefined; password?: string | undefined }): Promise<AdminUserView> {
+    async updateUser(
+      actor: Actor,
+      id: string,
+      patch: { role?: AdminRole | undefined; name?: string | undefined; disabled?: boolean | undefined; password?: string | undefined },
+    ): Promise<AdminUserView> {
       requirePermission(actor.principal, 'users:write');
       const tenantId = tenantOf(actor.principal);
       if (patch.password !== undefined) checkPassword(patch.password);
@@ -101,8 +135,11 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
         }
         const after = view((await adminRepo.findUser(tx, tenantId, id))!);
         await audit.record(tx, actor, {
-          action: 'admin_user.update', targetType: 'admin_user', targetId: id,
-          before: view(before), after: { ...after, ...(patch.password !== undefined ? { password: 'changed' } : {}) },
+          action: 'admin_user.update',
+          targetType: 'admin_user',
+          targetId: id,
+          before: view(before),
+          after: { ...after, ...(patch.password !== undefined ? { password: 'changed' } : {}) },
         });
         return after;
       });

@@ -49,9 +49,10 @@ export interface LoginThrottle {
 
 export function createLoginThrottle(deps: { limiter: RateLimiter; clock: Clock; hash: (account: string) => string }): LoginThrottle {
   const { limiter, clock } = deps;
-  const refuse = (retryAfterMs: number) => new AppError('rate_limited', 'too many failed logins; try again later', {
-    retry_after_seconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
-  });
+  const refuse = (retryAfterMs: number) =>
+    new AppError('rate_limited', 'too many failed logins; try again later', {
+      retry_after_seconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+    });
   return {
     async begin(scope, input) {
       // Without an address (never over HTTP) the pair still counts, under one shared name.

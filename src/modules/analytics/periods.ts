@@ -51,9 +51,12 @@ export function weekOf(day: string): string {
 
 export function periodOf(day: string, interval: Interval): string {
   switch (interval) {
-    case 'day': return day;
-    case 'week': return weekOf(day);
-    case 'month': return monthOf(day);
+    case 'day':
+      return day;
+    case 'week':
+      return weekOf(day);
+    case 'month':
+      return monthOf(day);
     default: {
       const never: never = interval;
       throw new Error(`unknown interval ${String(never)}`);
@@ -97,7 +100,12 @@ export function splitRange(from: string, to: string): { months: string[]; days: 
 }
 
 /** A range as splitRange cuts it, with the whole months as one span and the loose days as runs. */
-export interface RangeParts { months: string[]; days: string[]; monthSpan: [string, string] | null; dayRuns: [string, string][] }
+export interface RangeParts {
+  months: string[];
+  days: string[];
+  monthSpan: [string, string] | null;
+  dayRuns: [string, string][];
+}
 
 export function rangeParts(from: string, to: string): RangeParts {
   const { months, days } = splitRange(from, to);
@@ -116,7 +124,16 @@ const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
 function zoneOffset(ms: number, timeZone: string): number {
   let f = offsetFormatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
     offsetFormatters.set(timeZone, f);
   }
   const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
@@ -150,11 +167,38 @@ export function provinceOf(cityCode: string): string {
 
 /** GB/T 2260 provincial-level divisions (the first two digits of a code). */
 export const PROVINCES: Readonly<Record<string, string>> = {
-  '11': '北京市', '12': '天津市', '13': '河北省', '14': '山西省', '15': '内蒙古自治区',
-  '21': '辽宁省', '22': '吉林省', '23': '黑龙江省',
-  '31': '上海市', '32': '江苏省', '33': '浙江省', '34': '安徽省', '35': '福建省', '36': '江西省', '37': '山东省',
-  '41': '河南省', '42': '湖北省', '43': '湖南省', '44': '广东省', '45': '广西壮族自治区', '46': '海南省',
-  '50': '重庆市', '51': '四川省', '52': '贵州省', '53': '云南省', '54': '西藏自治区',
-  '61': '陕西省', '62': '甘肃省', '63': '青海省', '64': '宁夏回族自治区', '65': '新疆维吾尔自治区',
-  '71': '台湾省', '81': '香港特别行政区', '82': '澳门特别行政区',
+  '11': '北京市',
+  '12': '天津市',
+  '13': '河北省',
+  '14': '山西省',
+  '15': '内蒙古自治区',
+  '21': '辽宁省',
+  '22': '吉林省',
+  '23': '黑龙江省',
+  '31': '上海市',
+  '32': '江苏省',
+  '33': '浙江省',
+  '34': '安徽省',
+  '35': '福建省',
+  '36': '江西省',
+  '37': '山东省',
+  '41': '河南省',
+  '42': '湖北省',
+  '43': '湖南省',
+  '44': '广东省',
+  '45': '广西壮族自治区',
+  '46': '海南省',
+  '50': '重庆市',
+  '51': '四川省',
+  '52': '贵州省',
+  '53': '云南省',
+  '54': '西藏自治区',
+  '61': '陕西省',
+  '62': '甘肃省',
+  '63': '青海省',
+  '64': '宁夏回族自治区',
+  '65': '新疆维吾尔自治区',
+  '71': '台湾省',
+  '81': '香港特别行政区',
+  '82': '澳门特别行政区',
 };

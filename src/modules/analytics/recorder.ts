@@ -3,7 +3,15 @@ import type { Executor } from '../../db/database.ts';
 import type { Clock } from '../../core/context.ts';
 import { localDate } from '../../core/time.ts';
 import type { ProgramService } from '../program/service.ts';
-import { analyticsRepo, type DailyCounter, type DistributorDayDelta, type DistributorDelta, type SegmentCounter, type SlotDelta, type SlotTable } from './repo.ts';
+import {
+  analyticsRepo,
+  type DailyCounter,
+  type DistributorDayDelta,
+  type DistributorDelta,
+  type SegmentCounter,
+  type SlotDelta,
+  type SlotTable,
+} from './repo.ts';
 import { cityOf, monthOf } from './periods.ts';
 
 /** What happened, as the service where it happened tells it; each is recorded in its transaction. */
@@ -13,11 +21,18 @@ export type AnalyticsEvent =
   | { type: 'visit'; tenantId: string; distributorId: string; at: Date; timezone?: string | undefined };
 
 /** A leg as the ledger wrote it, with its journal's kind. */
-export interface PostedLeg { kind: string; owner: string; purpose: string; amount: number; commissionId?: string | null | undefined }
+export interface PostedLeg {
+  kind: string;
+  owner: string;
+  purpose: string;
+  amount: number;
+  commissionId?: string | null | undefined;
+}
 
 /** A batch of orders, in the order they were paid in; each seller as it stood when its order was. */
 export interface PaidOrder {
-  paidAt: Date; paidFen: number;
+  paidAt: Date;
+  paidFen: number;
   seller: { id: string; grade_code: string; region_code: string | null } | null;
   lines: readonly { beneficiary_id: string; amount_fen: number }[];
 }
@@ -32,7 +47,11 @@ export interface PaidOrder {
 export interface OrdersPaidPlan {
   distributorCtes: RawBuilder<unknown>[];
   moved: RawBuilder<unknown>;
-  slots(moved: { id: string; day: string; prev: string | null }[] | null): { ctes: RawBuilder<unknown>[]; found: RawBuilder<unknown>; finish(ex: Executor, found: number[] | null): Promise<void> };
+  slots(moved: { id: string; day: string; prev: string | null }[] | null): {
+    ctes: RawBuilder<unknown>[];
+    found: RawBuilder<unknown>;
+    finish(ex: Executor, found: number[] | null): Promise<void>;
+  };
 }
 
 /**
@@ -54,7 +73,18 @@ export interface AnalyticsRecorder {
    * order_event, from what its journal took from each distributor (`taken`, negative) and the
    * seller's segment as it stands, so nothing is read back.
    */
-  planOrderRefunded(tenantId: string, timezone: string, e: { paidAt: Date; sellerId: string | null; segment: { grade_code: string; region_code: string | null } | null; refundFen: number; taken: ReadonlyMap<string, number> }, after: string): OrderRefundedPlan;
+  planOrderRefunded(
+    tenantId: string,
+    timezone: string,
+    e: {
+      paidAt: Date;
+      sellerId: string | null;
+      segment: { grade_code: string; region_code: string | null } | null;
+      refundFen: number;
+      taken: ReadonlyMap<string, number>;
+    },
+    after: string,
+  ): OrderRefundedPlan;
   /** A batch of orders and the customers its invite codes bound (see OrdersPaidPlan). */
   planOrdersPaid(tenantId: string, timezone: string, orders: readonly PaidOrder[], bindings: readonly Date[], after: string): OrdersPaidPlan;
   /** The ledger's hook: every journal's legs, in the journal's transaction. */
@@ -98,7 +128,13 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     await analyticsRepo.addToSlot(ex, 'analytics_daily', { tenant_id: tenantId, day }, deltas);
   }
 
-  async function addSegment(ex: Executor, tenantId: string, day: string, segment: { grade_code: string; region_code: string | null } | null, deltas: Partial<Record<SegmentCounter, number>>) {
+  async function addSegment(
+    ex: Executor,
+    tenantId: string,
+    day: string,
+    segment: { grade_code: string; region_code: string | null } | null,
+    deltas: Partial<Record<SegmentCounter, number>>,
+  ) {
     const key = { grade_code: segment?.grade_code ?? '', region_code: cityOf(segment?.region_code) };
     await analyticsRepo.addToSlot(ex, 'analytics_segment_daily', { tenant_id: tenantId, day, ...key }, deltas);
     await analyticsRepo.addToSlot(ex, 'analytics_segment_monthly', { tenant_id: tenantId, month: monthOf(day), ...key }, deltas);
@@ -115,10 +151,12 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     const slot = (table: SlotTable, key: Record<string, string>) => {
       const k = `${table}|${Object.values(key).join('|')}`;
       let x = slots.get(k);
-      if (!x) slots.set(k, x = { table, key, deltas: {} });
+      if (!x) slots.set(k, (x = { table, key, deltas: {} }));
       return x.deltas;
     };
-    const add = (d: Partial<Record<string, number>>, col: string, v: number) => { d[col] = (d[col] ?? 0) + v; };
+    const add = (d: Partial<Record<string, number>>, col: string, v: number) => {
+      d[col] = (d[col] ?? 0) + v;
+    };
     for (const o of orders) {
       const day = localDate(o.paidAt, timezone);
       const month = monthOf(day);
@@ -126,7 +164,7 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       const at = (id: string) => {
         const k = `${id}|${day}`;
         let d = perDistributorDay.get(k);
-        if (!d) perDistributorDay.set(k, d = { id, day, month, orders: 0, sales: 0, commission: 0 });
+        if (!d) perDistributorDay.set(k, (d = { id, day, month, orders: 0, sales: 0, commission: 0 }));
         return d;
       };
       if (o.seller) {
@@ -143,7 +181,10 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       add(daily, 'ledger_pending_fen', commission);
       add(daily, 'ledger_expense_fen', -commission);
       const seg = { grade_code: o.seller?.grade_code ?? '', region_code: cityOf(o.seller?.region_code) };
-      for (const d of [slot('analytics_segment_daily', { tenant_id: tenantId, day, ...seg }), slot('analytics_segment_monthly', { tenant_id: tenantId, month, ...seg })]) {
+      for (const d of [
+        slot('analytics_segment_daily', { tenant_id: tenantId, day, ...seg }),
+        slot('analytics_segment_monthly', { tenant_id: tenantId, month, ...seg }),
+      ]) {
         add(d, 'orders', 1);
         add(d, 'gross_sales_fen', o.paidFen);
         add(d, 'commission_fen', commission);
@@ -172,7 +213,9 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
           async finish(ex, flags) {
             for (let i = 0; i < updates.length; i++) {
               if (flags && Number(flags[i]) > 0) continue;
-              await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas as Partial<Record<string, number>>, { skipFirstUpdate: true });
+              await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas as Partial<Record<string, number>>, {
+                skipFirstUpdate: true,
+              });
             }
           },
         };
@@ -206,17 +249,30 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     }
     for (const g of groups.values()) {
       await addDaily(ex, tenantId, g.day, { commission_fen: g.fen, commission_reversed_fen: -g.fen });
-      const segment = g.sellerId ? (await analyticsRepo.segmentOf(ex, tenantId, g.sellerId)) ?? null : null;
+      const segment = g.sellerId ? ((await analyticsRepo.segmentOf(ex, tenantId, g.sellerId)) ?? null) : null;
       await addSegment(ex, tenantId, g.day, segment, { commission_fen: g.fen });
     }
   }
 
-  function planOrderRefunded(tenantId: string, timezone: string, e: { paidAt: Date; sellerId: string | null; segment: { grade_code: string; region_code: string | null } | null; refundFen: number; taken: ReadonlyMap<string, number> }, after: string): OrderRefundedPlan {
+  function planOrderRefunded(
+    tenantId: string,
+    timezone: string,
+    e: {
+      paidAt: Date;
+      sellerId: string | null;
+      segment: { grade_code: string; region_code: string | null } | null;
+      refundFen: number;
+      taken: ReadonlyMap<string, number>;
+    },
+    after: string,
+  ): OrderRefundedPlan {
     const day = localDate(e.paidAt, timezone);
     const month = monthOf(day);
     // As orderRefunded: each beneficiary loses what the journal took, the seller the refund.
     const reversed = -[...e.taken.values()].reduce((s, v) => s + v, 0);
-    const rows = new Map<string, DistributorDayDelta>([...e.taken.entries()].map(([id, amount]) => [id, { id, day, month, orders: 0, sales: 0, commission: amount }]));
+    const rows = new Map<string, DistributorDayDelta>(
+      [...e.taken.entries()].map(([id, amount]) => [id, { id, day, month, orders: 0, sales: 0, commission: amount }]),
+    );
     if (e.sellerId) {
       const s = rows.get(e.sellerId) ?? { id: e.sellerId, day, month, orders: 0, sales: 0, commission: 0 };
       s.sales -= e.refundFen;
@@ -226,7 +282,11 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     const { ctes } = analyticsRepo.distributorOrdersCtes(tenantId, live, [], after);
     const segment = { grade_code: e.segment?.grade_code ?? '', region_code: cityOf(e.segment?.region_code) };
     const updates: SlotDelta[] = [
-      { table: 'analytics_daily', key: { tenant_id: tenantId, day }, deltas: { refunded_fen: e.refundFen, refunds: 1, commission_fen: -reversed, commission_reversed_fen: reversed } },
+      {
+        table: 'analytics_daily',
+        key: { tenant_id: tenantId, day },
+        deltas: { refunded_fen: e.refundFen, refunds: 1, commission_fen: -reversed, commission_reversed_fen: reversed },
+      },
       { table: 'analytics_segment_daily', key: { tenant_id: tenantId, day, ...segment }, deltas: { refunded_fen: e.refundFen, commission_fen: -reversed } },
       { table: 'analytics_segment_monthly', key: { tenant_id: tenantId, month, ...segment }, deltas: { refunded_fen: e.refundFen, commission_fen: -reversed } },
     ];
@@ -264,7 +324,7 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
           return;
         }
         case 'visit':
-          return addDaily(ex, e.tenantId, localDate(e.at, e.timezone ?? await timezoneOf(ex, e.tenantId)), { visits: 1 });
+          return addDaily(ex, e.tenantId, localDate(e.at, e.timezone ?? (await timezoneOf(ex, e.tenantId))), { visits: 1 });
         default: {
           const never: never = e;
           throw new Error(`unknown analytics event ${String((never as { type?: unknown }).type)}`);
@@ -274,7 +334,9 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
 
     async posted(ex, tenantId, legs) {
       const deltas: Partial<Record<DailyCounter, number>> = {};
-      const add = (c: DailyCounter, v: number) => { deltas[c] = (deltas[c] ?? 0) + v; };
+      const add = (c: DailyCounter, v: number) => {
+        deltas[c] = (deltas[c] ?? 0) + v;
+      };
       // What each commission line's amount moved by (a line moving between accounts nets to 0).
       const byLine = new Map<string, number>();
       let any = false;

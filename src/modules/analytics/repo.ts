@@ -6,10 +6,26 @@ import type { RangeParts } from './periods.ts';
 export type SlotTable = 'analytics_daily' | 'analytics_segment_daily' | 'analytics_segment_monthly';
 
 export const DAILY_COUNTERS = [
-  'orders', 'gross_sales_fen', 'refunded_fen', 'refunds', 'commission_fen', 'commission_reversed_fen',
-  'new_distributors', 'new_bindings', 'visits', 'last_order_distributors',
-  'ledger_pending_fen', 'ledger_available_fen', 'ledger_withdrawable_fen', 'ledger_withdrawing_fen', 'ledger_withdrawn_fen',
-  'ledger_clearing_fen', 'ledger_fee_income_fen', 'ledger_expense_fen', 'made_available_fen', 'settled_fen',
+  'orders',
+  'gross_sales_fen',
+  'refunded_fen',
+  'refunds',
+  'commission_fen',
+  'commission_reversed_fen',
+  'new_distributors',
+  'new_bindings',
+  'visits',
+  'last_order_distributors',
+  'ledger_pending_fen',
+  'ledger_available_fen',
+  'ledger_withdrawable_fen',
+  'ledger_withdrawing_fen',
+  'ledger_withdrawn_fen',
+  'ledger_clearing_fen',
+  'ledger_fee_income_fen',
+  'ledger_expense_fen',
+  'made_available_fen',
+  'settled_fen',
 ] as const;
 export type DailyCounter = (typeof DAILY_COUNTERS)[number];
 
@@ -19,12 +35,20 @@ export type SegmentCounter = (typeof SEGMENT_COUNTERS)[number];
 /** New slots are drawn from 0..SLOTS-1 when every existing slot of a row is held by others. */
 const SLOTS = 64;
 
-export interface DistributorDelta { id: string; orders: number; sales: number; commission: number }
+export interface DistributorDelta {
+  id: string;
+  orders: number;
+  sales: number;
+  commission: number;
+}
 
 type Key = Record<string, string | RawBuilder<unknown>>;
 
 const eq = (alias: string, key: Key): RawBuilder<unknown> =>
-  sql.join(Object.entries(key).map(([k, v]) => sql`${sql.ref(`${alias}.${k}`)} = ${v}`), sql` and `);
+  sql.join(
+    Object.entries(key).map(([k, v]) => sql`${sql.ref(`${alias}.${k}`)} = ${v}`),
+    sql` and `,
+  );
 
 type Deltas = Partial<Record<string, number | RawBuilder<unknown>>>;
 
@@ -44,9 +68,16 @@ function slotUpdate(table: SlotTable, key: Key, deltas: Deltas, only: RawBuilder
 }
 
 /** One logical row's deltas, for slotUpdateCtes. */
-export interface SlotDelta { table: SlotTable; key: Record<string, string>; deltas: Partial<Record<string, number>> }
+export interface SlotDelta {
+  table: SlotTable;
+  key: Record<string, string>;
+  deltas: Partial<Record<string, number>>;
+}
 
-export interface DistributorDayDelta extends DistributorDelta { day: string; month: string }
+export interface DistributorDayDelta extends DistributorDelta {
+  day: string;
+  month: string;
+}
 
 export const analyticsRepo = {
   /**
@@ -56,7 +87,13 @@ export const analyticsRepo = {
    * order's transaction, so a wait here could close a cycle with an order holding the accounts.
    * Only when new slots keep colliding does it fall back to an upsert that may wait.
    */
-  async addToSlot(ex: Executor, table: SlotTable, key: Record<string, string>, deltas: Partial<Record<string, number>>, opts: { skipFirstUpdate?: boolean } = {}): Promise<void> {
+  async addToSlot(
+    ex: Executor,
+    table: SlotTable,
+    key: Record<string, string>,
+    deltas: Partial<Record<string, number>>,
+    opts: { skipFirstUpdate?: boolean } = {},
+  ): Promise<void> {
     const entries = Object.entries(deltas).filter((e): e is [string, number] => e[1] !== undefined && e[1] !== 0);
     if (entries.length === 0) return;
     const t = sql.table(table);
@@ -70,7 +107,8 @@ export const analyticsRepo = {
     const lockPrefix = `analytics|${table}|${keyCols.map((k) => key[k]).join('|')}|`;
     const keyValues = sql.join(keyCols.map((k) => sql`${key[k]}`));
     const deltaValues = sql.join(entries.map(([, v]) => sql`${v}`));
-    const openFreeSlot = () => sql<{ slot: number }>`
+    const openFreeSlot = () =>
+      sql<{ slot: number }>`
       insert into ${t} (${cols})
       select ${keyValues}, x.s, ${deltaValues} from (
         select g.s from generate_series(0, ${SLOTS - 1}) as g(s)
@@ -102,12 +140,21 @@ export const analyticsRepo = {
    * before rollup rows everywhere). `moved` (a scalar subquery, JSON) answers each seller whose
    * latest order day moved, with the day it moved from.
    */
-  distributorOrdersCtes(tenantId: string, rows: DistributorDayDelta[], sellers: { id: string; day: string }[], after: string): { ctes: RawBuilder<unknown>[]; moved: RawBuilder<{ id: string; day: string; prev: string | null }[] | null> } {
+  distributorOrdersCtes(
+    tenantId: string,
+    rows: DistributorDayDelta[],
+    sellers: { id: string; day: string }[],
+    after: string,
+  ): { ctes: RawBuilder<unknown>[]; moved: RawBuilder<{ id: string; day: string; prev: string | null }[] | null> } {
     const byMonth = new Map<string, DistributorDayDelta>();
     for (const r of rows) {
       const k = `${r.id}|${r.month}`;
       const m = byMonth.get(k);
-      if (m) { m.orders += r.orders; m.sales += r.sales; m.commission += r.commission; } else byMonth.set(k, { ...r });
+      if (m) {
+        m.orders += r.orders;
+        m.sales += r.sales;
+        m.commission += r.commission;
+      } else byMonth.set(k, { ...r });
     }
     const months = [...byMonth.values()];
     return {
@@ -153,9 +200,11 @@ export const analyticsRepo = {
    */
   slotUpdateCtes(updates: SlotDelta[]): { ctes: RawBuilder<unknown>[]; found: RawBuilder<number[] | null> } {
     const live = updates.map((u, i) => ({ u, i, entries: Object.entries(u.deltas).filter(([, v]) => v !== undefined && v !== 0) }));
-    const ctes = live.map((x) => (x.entries.length > 0
-      ? sql`${sql.raw(`slot_${x.i}`)} as (${slotUpdate(x.u.table, x.u.key, Object.fromEntries(x.entries))})`
-      : sql`${sql.raw(`slot_${x.i}`)} as (select 0 as slot)`));
+    const ctes = live.map((x) =>
+      x.entries.length > 0
+        ? sql`${sql.raw(`slot_${x.i}`)} as (${slotUpdate(x.u.table, x.u.key, Object.fromEntries(x.entries))})`
+        : sql`${sql.raw(`slot_${x.i}`)} as (select 0 as slot)`,
+    );
     const counts = live.map((x) => sql`(select count(*) from ${sql.raw(`slot_${x.i}`)})`);
     return { ctes, found: counts.length > 0 ? sql`json_build_array(${sql.join(counts)})` : sql`null` };
   },
@@ -184,17 +233,29 @@ export const analyticsRepo = {
       insert into analytics_distributor_monthly as t (distributor_id, month, tenant_id, orders, sales_fen, commission_fen)
       select v.id, ${month}::date, ${tenantId}, v.orders, v.sales, v.commission from v where (select count(*) from d) >= 0 order by v.n
       on conflict (distributor_id, month) do update
-        set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen`.execute(ex);
+        set orders = t.orders + excluded.orders, sales_fen = t.sales_fen + excluded.sales_fen, commission_fen = t.commission_fen + excluded.commission_fen`.execute(
+      ex,
+    );
   },
 
   /** Commission lines with their beneficiary and their order's payment and seller. */
   async linesOf(ex: Executor, tenantId: string, ids: string[]) {
-    return ex.selectFrom('commissions as c').innerJoin('orders as o', 'o.id', 'c.order_id')
-      .select(['c.id', 'c.beneficiary_id', 'o.paid_at', 'o.seller_id']).where('c.tenant_id', '=', tenantId).where('c.id', 'in', ids).execute();
+    return ex
+      .selectFrom('commissions as c')
+      .innerJoin('orders as o', 'o.id', 'c.order_id')
+      .select(['c.id', 'c.beneficiary_id', 'o.paid_at', 'o.seller_id'])
+      .where('c.tenant_id', '=', tenantId)
+      .where('c.id', 'in', ids)
+      .execute();
   },
 
   async segmentOf(ex: Executor, tenantId: string, distributorId: string): Promise<{ grade_code: string; region_code: string | null } | undefined> {
-    return ex.selectFrom('distributors').select(['grade_code', 'region_code']).where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+    return ex
+      .selectFrom('distributors')
+      .select(['grade_code', 'region_code'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', distributorId)
+      .executeTakeFirst();
   },
 
   // ------------------------------------------------------------------------------- reading
@@ -233,18 +294,40 @@ export const analyticsRepo = {
     const row = r.rows[0] ?? {};
     const n = (k: string) => Number(row[k] ?? 0);
     return {
-      orders: n('orders'), gross_sales_fen: n('gross_sales_fen'), refunded_fen: n('refunded_fen'), refunds: n('refunds'),
-      commission_fen: n('commission_fen'), commission_reversed_fen: n('commission_reversed_fen'),
-      new_distributors: n('new_distributors'), distributors: n('distributors'), new_bindings: n('new_bindings'), visits: n('visits'),
-      withdrawn_fen: n('withdrawn_fen'), withdrawal_fee_fen: n('withdrawal_fee_fen'), settled_fen: n('settled_fen'), made_available_fen: n('made_available_fen'),
+      orders: n('orders'),
+      gross_sales_fen: n('gross_sales_fen'),
+      refunded_fen: n('refunded_fen'),
+      refunds: n('refunds'),
+      commission_fen: n('commission_fen'),
+      commission_reversed_fen: n('commission_reversed_fen'),
+      new_distributors: n('new_distributors'),
+      distributors: n('distributors'),
+      new_bindings: n('new_bindings'),
+      visits: n('visits'),
+      withdrawn_fen: n('withdrawn_fen'),
+      withdrawal_fee_fen: n('withdrawal_fee_fen'),
+      settled_fen: n('settled_fen'),
+      made_available_fen: n('made_available_fen'),
       active_distributors: n('active_distributors'),
-      pending_fen: n('pending_fen'), available_fen: n('available_fen'), withdrawable_fen: n('withdrawable_fen'), withdrawing_fen: n('withdrawing_fen'),
-      in_flight_fen: n('in_flight_fen'), withdrawn_total_fen: n('withdrawn_total_fen'), expense_fen: n('expense_fen'),
+      pending_fen: n('pending_fen'),
+      available_fen: n('available_fen'),
+      withdrawable_fen: n('withdrawable_fen'),
+      withdrawing_fen: n('withdrawing_fen'),
+      in_flight_fen: n('in_flight_fen'),
+      withdrawn_total_fen: n('withdrawn_total_fen'),
+      expense_fen: n('expense_fen'),
     };
   },
 
   /** Per period, the sum of one column expression of the daily rows. */
-  async series(ex: Executor, tenantId: string, expr: RawBuilder<unknown>, from: string, to: string, trunc: 'day' | 'week' | 'month'): Promise<Map<string, number>> {
+  async series(
+    ex: Executor,
+    tenantId: string,
+    expr: RawBuilder<unknown>,
+    from: string,
+    to: string,
+    trunc: 'day' | 'week' | 'month',
+  ): Promise<Map<string, number>> {
     const period = trunc === 'day' ? sql`t.day` : sql`date_trunc(${trunc}, t.day)::date`;
     const r = await sql<{ period: string; value: number | null }>`
       select (${period})::text as period, sum(${expr})::bigint as value
@@ -256,7 +339,12 @@ export const analyticsRepo = {
 
   /** Segment sums over whole months and loose days, grouped by grade or by region prefix. */
   async segments(ex: Executor, tenantId: string, parts: RangeParts, group: RawBuilder<unknown>) {
-    const days = parts.dayRuns.length ? sql.join(parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`), sql` or `) : sql`false`;
+    const days = parts.dayRuns.length
+      ? sql.join(
+          parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`),
+          sql` or `,
+        )
+      : sql`false`;
     const months = parts.monthSpan ? sql`month between ${parts.monthSpan[0]}::date and ${parts.monthSpan[1]}::date` : sql`false`;
     const r = await sql<{ key: string; orders: number; gross_sales_fen: number; refunded_fen: number; commission_fen: number; new_distributors: number }>`
       select ${group} as key, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as gross_sales_fen, sum(refunded_fen)::bigint as refunded_fen,
@@ -270,8 +358,12 @@ export const analyticsRepo = {
         ) s
        group by 1`.execute(ex);
     return r.rows.map((x) => ({
-      key: x.key, orders: Number(x.orders), gross_sales_fen: Number(x.gross_sales_fen), refunded_fen: Number(x.refunded_fen),
-      commission_fen: Number(x.commission_fen), new_distributors: Number(x.new_distributors),
+      key: x.key,
+      orders: Number(x.orders),
+      gross_sales_fen: Number(x.gross_sales_fen),
+      refunded_fen: Number(x.refunded_fen),
+      commission_fen: Number(x.commission_fen),
+      new_distributors: Number(x.new_distributors),
     }));
   },
 
@@ -319,13 +411,23 @@ export const analyticsRepo = {
         from unnest(${ids}::text[]) as v(id)
         cross join lateral (${sql.join(pieces, sql` union all `)}) p
        group by v.id`.execute(ex);
-    return r.rows.map((x) => ({ distributor_id: x.distributor_id, orders: Number(x.orders ?? 0), sales_fen: Number(x.sales_fen ?? 0), commission_fen: Number(x.commission_fen ?? 0) }));
+    return r.rows.map((x) => ({
+      distributor_id: x.distributor_id,
+      orders: Number(x.orders ?? 0),
+      sales_fen: Number(x.sales_fen ?? 0),
+      commission_fen: Number(x.commission_fen ?? 0),
+    }));
   },
 
   /** The same for every distributor of the tenant (the fallback when rankings are flat). */
   async totalsAll(ex: Executor, tenantId: string, metric: 'sales_fen' | 'commission_fen', parts: RangeParts, limit: number) {
     const m = sql.ref(metric);
-    const days = parts.dayRuns.length ? sql.join(parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`), sql` or `) : sql`false`;
+    const days = parts.dayRuns.length
+      ? sql.join(
+          parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`),
+          sql` or `,
+        )
+      : sql`false`;
     const months = parts.monthSpan ? sql`month between ${parts.monthSpan[0]}::date and ${parts.monthSpan[1]}::date` : sql`false`;
     const r = await sql<{ distributor_id: string; orders: number; sales_fen: number; commission_fen: number }>`
       select distributor_id, sum(orders)::bigint as orders, sum(sales_fen)::bigint as sales_fen, sum(commission_fen)::bigint as commission_fen
@@ -336,7 +438,12 @@ export const analyticsRepo = {
         ) s
        group by distributor_id having sum(${m}) > 0
        order by sum(${m}) desc, distributor_id limit ${limit}`.execute(ex);
-    return r.rows.map((x) => ({ distributor_id: x.distributor_id, orders: Number(x.orders), sales_fen: Number(x.sales_fen), commission_fen: Number(x.commission_fen) }));
+    return r.rows.map((x) => ({
+      distributor_id: x.distributor_id,
+      orders: Number(x.orders),
+      sales_fen: Number(x.sales_fen),
+      commission_fen: Number(x.commission_fen),
+    }));
   },
 
   /** One distributor's daily rows in [from, to]. */
@@ -361,9 +468,12 @@ export const analyticsRepo = {
          where seller_id = ${distributorId} and tenant_id = ${tenantId} and paid_at >= ${start} and paid_at < ${end}`.execute(ex),
     ]);
     return {
-      visits: Number(visits.rows[0]?.visits ?? 0), unique_visitors: Number(visits.rows[0]?.visitors ?? 0),
+      visits: Number(visits.rows[0]?.visits ?? 0),
+      unique_visitors: Number(visits.rows[0]?.visitors ?? 0),
       bindings: Number(bindings.rows[0]?.bindings ?? 0),
-      orders: Number(orders.rows[0]?.orders ?? 0), buyers: Number(orders.rows[0]?.buyers ?? 0), sales_fen: Number(orders.rows[0]?.sales_fen ?? 0),
+      orders: Number(orders.rows[0]?.orders ?? 0),
+      buyers: Number(orders.rows[0]?.buyers ?? 0),
+      sales_fen: Number(orders.rows[0]?.sales_fen ?? 0),
     };
   },
 };

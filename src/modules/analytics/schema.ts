@@ -5,7 +5,7 @@ const Day = (description: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{
 
 /** from/to: local dates (the program's time zone), both included; default the last 30 days. */
 export const RangeQuery = Strict({
-  from: Type.Optional(Day('first day, YYYY-MM-DD in the program\'s time zone (default: 29 days before `to`)')),
+  from: Type.Optional(Day("first day, YYYY-MM-DD in the program's time zone (default: 29 days before `to`)")),
   to: Type.Optional(Day('last day, included (default: today)')),
 });
 
@@ -30,20 +30,33 @@ export const Kpis = Strict({
   settled_fen: SignedFen('moved to withdrawable by settlement in the range'),
   withdrawn_fen: SignedFen('paid out to distributors in the range (after fees)'),
   withdrawal_fee_fen: SignedFen('withdrawal fees kept in the range'),
-  balances: Strict({
-    pending_fen: SignedFen('all distributors\' pending balances now'),
-    available_fen: SignedFen(),
-    withdrawable_fen: SignedFen('may include negative balances after clawbacks'),
-    withdrawing_fen: SignedFen('requested withdrawals and payouts in flight'),
-    withdrawn_fen: SignedFen('paid out, ever'),
-    commission_expense_fen: SignedFen('commission ever accrued, net (the merchant\'s expense)'),
-  }, { description: 'from the ledger, as of now' }),
+  balances: Strict(
+    {
+      pending_fen: SignedFen("all distributors' pending balances now"),
+      available_fen: SignedFen(),
+      withdrawable_fen: SignedFen('may include negative balances after clawbacks'),
+      withdrawing_fen: SignedFen('requested withdrawals and payouts in flight'),
+      withdrawn_fen: SignedFen('paid out, ever'),
+      commission_expense_fen: SignedFen("commission ever accrued, net (the merchant's expense)"),
+    },
+    { description: 'from the ledger, as of now' },
+  ),
 });
 export type KpisView = Static<typeof Kpis>;
 
 export const METRICS = [
-  'sales_fen', 'gross_sales_fen', 'refunded_fen', 'orders', 'refunds', 'commission_fen', 'commission_reversed_fen',
-  'new_distributors', 'new_bindings', 'visits', 'settled_fen', 'withdrawn_fen',
+  'sales_fen',
+  'gross_sales_fen',
+  'refunded_fen',
+  'orders',
+  'refunds',
+  'commission_fen',
+  'commission_reversed_fen',
+  'new_distributors',
+  'new_bindings',
+  'visits',
+  'settled_fen',
+  'withdrawn_fen',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -58,10 +71,12 @@ export const Series = Strict({
   metric: Type.String(),
   interval: Type.String(),
   total: SignedFen('the sum of the points: the KPI of the same name over the range'),
-  points: Type.Array(Strict({
-    period: Type.String({ description: 'the day, the Monday of the week, or the first of the month; ends are clipped to the range' }),
-    value: SignedFen(),
-  })),
+  points: Type.Array(
+    Strict({
+      period: Type.String({ description: 'the day, the Monday of the week, or the first of the month; ends are clipped to the range' }),
+      value: SignedFen(),
+    }),
+  ),
 });
 
 export const BreakdownQuery = Strict({
@@ -75,7 +90,7 @@ const SegmentFigures = {
   gross_sales_fen: SignedFen(),
   refunded_fen: SignedFen(),
   sales_fen: SignedFen(),
-  commission_fen: SignedFen('commission on these sellers\' orders, net'),
+  commission_fen: SignedFen("commission on these sellers' orders, net"),
   new_distributors: Count(),
 };
 
@@ -83,11 +98,13 @@ export const Breakdown = Strict({
   range: Range,
   by: Type.String(),
   level: Nullable(Type.String()),
-  items: Type.Array(Strict({
-    key: Nullable(Type.String({ description: 'grade code, or GB/T 2260 code of the province (xx0000) or city (xxxx00); null: no seller, or no region' })),
-    name: Nullable(Type.String()),
-    ...SegmentFigures,
-  })),
+  items: Type.Array(
+    Strict({
+      key: Nullable(Type.String({ description: 'grade code, or GB/T 2260 code of the province (xx0000) or city (xxxx00); null: no seller, or no region' })),
+      name: Nullable(Type.String()),
+      ...SegmentFigures,
+    }),
+  ),
   totals: Strict(SegmentFigures),
 });
 
@@ -100,17 +117,19 @@ export const TopQuery = Strict({
 export const Top = Strict({
   range: Range,
   metric: Type.String(),
-  items: Type.Array(Strict({
-    rank: Type.Integer({ minimum: 1 }),
-    distributor_id: Type.String(),
-    external_id: Type.String(),
-    name: Type.String(),
-    grade: Type.String(),
-    region_code: Nullable(Type.String()),
-    orders: Count('orders sold in the range'),
-    sales_fen: SignedFen('own sales, net of refunds'),
-    commission_fen: SignedFen('commission earned on orders paid in the range, net'),
-  })),
+  items: Type.Array(
+    Strict({
+      rank: Type.Integer({ minimum: 1 }),
+      distributor_id: Type.String(),
+      external_id: Type.String(),
+      name: Type.String(),
+      grade: Type.String(),
+      region_code: Nullable(Type.String()),
+      orders: Count('orders sold in the range'),
+      sales_fen: SignedFen('own sales, net of refunds'),
+      commission_fen: SignedFen('commission earned on orders paid in the range, net'),
+    }),
+  ),
 });
 
 export const FunnelQuery = Strict({
@@ -144,7 +163,11 @@ export const Earnings = Strict({
   sales_fen: SignedFen('my own sales in the range, net of refunds'),
   commission_fen: SignedFen('what I earned on orders paid in the range, net'),
   balances: Strict({
-    pending_fen: SignedFen(), available_fen: SignedFen(), withdrawable_fen: SignedFen(), withdrawing_fen: SignedFen(), withdrawn_fen: SignedFen(),
+    pending_fen: SignedFen(),
+    available_fen: SignedFen(),
+    withdrawable_fen: SignedFen(),
+    withdrawing_fen: SignedFen(),
+    withdrawn_fen: SignedFen(),
   }),
   points: Type.Array(Strict({ period: Type.String(), orders: Count(), sales_fen: SignedFen(), commission_fen: SignedFen() })),
 });

@@ -7,9 +7,7 @@ import { localDate } from '../../core/time.ts';
 import type { Ledger } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import { analyticsRepo } from './repo.ts';
-import {
-  addDays, daysBetween, parseDay, periodOf, periodsBetween, PROVINCES, rangeParts, rateBp, startOfLocalDay, type Interval,
-} from './periods.ts';
+import { addDays, daysBetween, parseDay, periodOf, periodsBetween, PROVINCES, rangeParts, rateBp, startOfLocalDay, type Interval } from './periods.ts';
 import type { KpisView, Metric } from './schema.ts';
 import { round, thresholdReached } from './topk.ts';
 
@@ -36,7 +34,12 @@ const SERIES_EXPR: Record<Metric, RawBuilder<unknown>> = {
   withdrawn_fen: sql`t.ledger_withdrawn_fen`,
 };
 
-interface Range { from: string; to: string; timezone: string; today: string }
+interface Range {
+  from: string;
+  to: string;
+  timezone: string;
+  today: string;
+}
 
 /**
  * The dashboard and portal figures, read from the rollups the recorder keeps: a KPI or a series
@@ -75,7 +78,9 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       analyticsRepo.distributorDays(db, distributorId, r.from, r.to),
     ]);
     return {
-      range: rangeView(r), distributor_id: distributorId, ...c,
+      range: rangeView(r),
+      distributor_id: distributorId,
+      ...c,
       commission_fen: days.reduce((s, d) => s + d.commission_fen, 0),
       visit_to_binding_bp: rateBp(c.bindings, c.unique_visitors),
       binding_to_order_bp: rateBp(c.buyers, c.bindings),
@@ -101,8 +106,18 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       // Exact totals of the contenders only, each looked up once across rounds.
       const fresh = contenders.filter((id) => !known.has(id));
       for (const t of await analyticsRepo.totalsFor(db, fresh, parts)) known.set(t.distributor_id, t);
-      const totals = contenders.map((id) => known.get(id)).filter((t): t is Totals => t !== undefined && t[metric] > 0).sort(order);
-      if (thresholdReached(totals.map((t) => t[metric]), k, threshold, exhausted)) {
+      const totals = contenders
+        .map((id) => known.get(id))
+        .filter((t): t is Totals => t !== undefined && t[metric] > 0)
+        .sort(order);
+      if (
+        thresholdReached(
+          totals.map((t) => t[metric]),
+          k,
+          threshold,
+          exhausted,
+        )
+      ) {
         best = totals.slice(0, k);
         break;
       }
@@ -110,14 +125,26 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
     best ??= await analyticsRepo.totalsAll(db, tenantId, metric, parts, k);
     const ids = best.map((b) => b.distributor_id);
     const info = ids.length
-      ? await db.selectFrom('distributors').select(['id', 'external_id', 'name', 'grade_code', 'region_code']).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()
+      ? await db
+          .selectFrom('distributors')
+          .select(['id', 'external_id', 'name', 'grade_code', 'region_code'])
+          .where('tenant_id', '=', tenantId)
+          .where('id', 'in', ids)
+          .execute()
       : [];
     const byId = new Map(info.map((d) => [d.id, d]));
     return best.map((b, i) => {
       const d = byId.get(b.distributor_id);
       return {
-        rank: i + 1, distributor_id: b.distributor_id, external_id: d?.external_id ?? '', name: d?.name ?? '', grade: d?.grade_code ?? '',
-        region_code: d?.region_code ?? null, orders: b.orders, sales_fen: b.sales_fen, commission_fen: b.commission_fen,
+        rank: i + 1,
+        distributor_id: b.distributor_id,
+        external_id: d?.external_id ?? '',
+        name: d?.name ?? '',
+        grade: d?.grade_code ?? '',
+        region_code: d?.region_code ?? null,
+        orders: b.orders,
+        sales_fen: b.sales_fen,
+        commission_fen: b.commission_fen,
       };
     });
   }
@@ -132,16 +159,29 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const s = await analyticsRepo.kpiSums(db, tenantId, r.from, r.to, activeFrom);
       return {
         range: rangeView(r),
-        sales_fen: s.gross_sales_fen - s.refunded_fen, gross_sales_fen: s.gross_sales_fen, refunded_fen: s.refunded_fen,
-        orders: s.orders, refunds: s.refunds,
-        commission_fen: s.commission_fen, commission_reversed_fen: s.commission_reversed_fen,
-        distributors: s.distributors, new_distributors: s.new_distributors,
-        active_distributors: s.active_distributors, active_window: { from: activeFrom, to: r.today },
-        new_bindings: s.new_bindings, visits: s.visits,
-        settled_fen: s.settled_fen, withdrawn_fen: s.withdrawn_fen, withdrawal_fee_fen: s.withdrawal_fee_fen,
+        sales_fen: s.gross_sales_fen - s.refunded_fen,
+        gross_sales_fen: s.gross_sales_fen,
+        refunded_fen: s.refunded_fen,
+        orders: s.orders,
+        refunds: s.refunds,
+        commission_fen: s.commission_fen,
+        commission_reversed_fen: s.commission_reversed_fen,
+        distributors: s.distributors,
+        new_distributors: s.new_distributors,
+        active_distributors: s.active_distributors,
+        active_window: { from: activeFrom, to: r.today },
+        new_bindings: s.new_bindings,
+        visits: s.visits,
+        settled_fen: s.settled_fen,
+        withdrawn_fen: s.withdrawn_fen,
+        withdrawal_fee_fen: s.withdrawal_fee_fen,
         balances: {
-          pending_fen: s.pending_fen, available_fen: s.available_fen, withdrawable_fen: s.withdrawable_fen,
-          withdrawing_fen: s.withdrawing_fen + s.in_flight_fen, withdrawn_fen: s.withdrawn_total_fen, commission_expense_fen: -s.expense_fen,
+          pending_fen: s.pending_fen,
+          available_fen: s.available_fen,
+          withdrawable_fen: s.withdrawable_fen,
+          withdrawing_fen: s.withdrawing_fen + s.in_flight_fen,
+          withdrawn_fen: s.withdrawn_total_fen,
+          commission_expense_fen: -s.expense_fen,
         },
       };
     },
@@ -160,10 +200,13 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
     async breakdown(actor: Actor, q: { from?: string | undefined; to?: string | undefined; by: 'grade' | 'region'; level?: 'province' | 'city' | undefined }) {
       const tenantId = tenantReader(actor);
       const r = await rangeOf(tenantId, q);
-      const level = q.by === 'region' ? q.level ?? 'province' : null;
-      const group = q.by === 'grade' ? sql`grade_code`
-        : level === 'city' ? sql`region_code`
-        : sql`case when region_code = '' then '' else left(region_code, 2) || '0000' end`;
+      const level = q.by === 'region' ? (q.level ?? 'province') : null;
+      const group =
+        q.by === 'grade'
+          ? sql`grade_code`
+          : level === 'city'
+            ? sql`region_code`
+            : sql`case when region_code = '' then '' else left(region_code, 2) || '0000' end`;
       const rows = await analyticsRepo.segments(db, tenantId, rangeParts(r.from, r.to), group);
       const names = new Map<string, string>();
       if (q.by === 'grade') {
@@ -173,9 +216,14 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       }
       const items = rows
         .map((x) => ({
-          key: x.key === '' ? null : x.key, name: x.key === '' ? null : names.get(x.key) ?? null,
-          orders: x.orders, gross_sales_fen: x.gross_sales_fen, refunded_fen: x.refunded_fen, sales_fen: x.gross_sales_fen - x.refunded_fen,
-          commission_fen: x.commission_fen, new_distributors: x.new_distributors,
+          key: x.key === '' ? null : x.key,
+          name: x.key === '' ? null : (names.get(x.key) ?? null),
+          orders: x.orders,
+          gross_sales_fen: x.gross_sales_fen,
+          refunded_fen: x.refunded_fen,
+          sales_fen: x.gross_sales_fen - x.refunded_fen,
+          commission_fen: x.commission_fen,
+          new_distributors: x.new_distributors,
         }))
         .sort((a, b) => b.sales_fen - a.sales_fen || b.new_distributors - a.new_distributors || String(a.key).localeCompare(String(b.key)));
       const totals = { orders: 0, gross_sales_fen: 0, refunded_fen: 0, sales_fen: 0, commission_fen: 0, new_distributors: 0 };
@@ -183,7 +231,10 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       return { range: rangeView(r), by: q.by, level, items, totals };
     },
 
-    async top(actor: Actor, q: { from?: string | undefined; to?: string | undefined; metric?: 'sales' | 'commission' | undefined; limit?: number | undefined }) {
+    async top(
+      actor: Actor,
+      q: { from?: string | undefined; to?: string | undefined; metric?: 'sales' | 'commission' | undefined; limit?: number | undefined },
+    ) {
       const tenantId = tenantReader(actor);
       const r = await rangeOf(tenantId, q);
       const metric = q.metric ?? 'sales';
@@ -224,7 +275,13 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
         orders: points.reduce((s, x) => s + x.orders, 0),
         sales_fen: points.reduce((s, x) => s + x.sales_fen, 0),
         commission_fen: points.reduce((s, x) => s + x.commission_fen, 0),
-        balances: { pending_fen: b.pending, available_fen: b.available, withdrawable_fen: b.withdrawable, withdrawing_fen: b.withdrawing + b.in_flight, withdrawn_fen: b.withdrawn },
+        balances: {
+          pending_fen: b.pending,
+          available_fen: b.available,
+          withdrawable_fen: b.withdrawable,
+          withdrawing_fen: b.withdrawing + b.in_flight,
+          withdrawn_fen: b.withdrawn,
+        },
         points,
       };
     },

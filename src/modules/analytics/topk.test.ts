@@ -9,14 +9,18 @@ describe('thresholdReached (the stopping rule)', () => {
     { totals: [900], k: 2, threshold: 10, exhausted: false, want: false, why: 'fewer than k candidates while lists go on' },
     { totals: [900], k: 2, threshold: 10, exhausted: true, want: true, why: 'every list read to its end' },
     { totals: [900], k: 2, threshold: 0, exhausted: false, want: true, why: 'nobody unread can total above zero' },
-  ])('$why', ({ totals, k, threshold, exhausted, want }) => { expect(thresholdReached(totals, k, threshold, exhausted)).toBe(want); });
+  ])('$why', ({ totals, k, threshold, exhausted, want }) => {
+    expect(thresholdReached(totals, k, threshold, exhausted)).toBe(want);
+  });
 });
 
 describe('round', () => {
   it('sums the last values of unfinished lists and keeps only who can still make the top k', () => {
     const rows: RankedRow[] = [
-      { list: 'm1', distributor_id: 'a', value: 100 }, { list: 'm1', distributor_id: 'b', value: 90 },
-      { list: 'm2', distributor_id: 'c', value: 80 }, { list: 'm2', distributor_id: 'a', value: 50 },
+      { list: 'm1', distributor_id: 'a', value: 100 },
+      { list: 'm1', distributor_id: 'b', value: 90 },
+      { list: 'm2', distributor_id: 'c', value: 80 },
+      { list: 'm2', distributor_id: 'a', value: 50 },
       { list: 'd1', distributor_id: 'e', value: 5 },
     ];
     const r = round(rows, 2, 1);
@@ -33,26 +37,45 @@ describe('round', () => {
       values: fc.array(fc.array(fc.nat({ max: 60 }), { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 30 }),
       k: fc.integer({ min: 1, max: 6 }),
     });
-    fc.assert(fc.property(arb, ({ values, k }) => {
-      // values[d][l]: distributor d's value in list l (0: not in it).
-      const width = Math.max(...values.map((v) => v.length));
-      const ids = values.map((_, d) => `d${String(d).padStart(2, '0')}`);
-      const total = (d: number) => values[d]!.reduce((s, v) => s + v, 0);
-      const sortedLists = Array.from({ length: width }, (_, l) => ids
-        .map((id, d) => ({ list: `l${l}`, distributor_id: id, value: values[d]![l] ?? 0 }))
-        .filter((r) => r.value > 0)
-        .sort((a, b) => b.value - a.value || (a.distributor_id < b.distributor_id ? -1 : 1)));
-      const truth = ids.map((id, d) => ({ id, t: total(d) })).filter((x) => x.t > 0).sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : 1)).slice(0, k);
-      for (let depth = 1; ; depth *= 2) {
-        const rows = sortedLists.flatMap((l) => l.slice(0, depth));
-        const r = round(rows, depth, k);
-        const exact = r.contenders.map((id) => ({ id, t: total(ids.indexOf(id)) })).filter((x) => x.t > 0).sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : 1));
-        if (thresholdReached(exact.map((x) => x.t), k, r.threshold, r.exhausted)) {
-          expect(exact.slice(0, k)).toEqual(truth);
-          return;
+    fc.assert(
+      fc.property(arb, ({ values, k }) => {
+        // values[d][l]: distributor d's value in list l (0: not in it).
+        const width = Math.max(...values.map((v) => v.length));
+        const ids = values.map((_, d) => `d${String(d).padStart(2, '0')}`);
+        const total = (d: number) => values[d]!.reduce((s, v) => s + v, 0);
+        const sortedLists = Array.from({ length: width }, (_, l) =>
+          ids
+            .map((id, d) => ({ list: `l${l}`, distributor_id: id, value: values[d]![l] ?? 0 }))
+            .filter((r) => r.value > 0)
+            .sort((a, b) => b.value - a.value || (a.distributor_id < b.distributor_id ? -1 : 1)),
+        );
+        const truth = ids
+          .map((id, d) => ({ id, t: total(d) }))
+          .filter((x) => x.t > 0)
+          .sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : 1))
+          .slice(0, k);
+        for (let depth = 1; ; depth *= 2) {
+          const rows = sortedLists.flatMap((l) => l.slice(0, depth));
+          const r = round(rows, depth, k);
+          const exact = r.contenders
+            .map((id) => ({ id, t: total(ids.indexOf(id)) }))
+            .filter((x) => x.t > 0)
+            .sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : 1));
+          if (
+            thresholdReached(
+              exact.map((x) => x.t),
+              k,
+              r.threshold,
+              r.exhausted,
+            )
+          ) {
+            expect(exact.slice(0, k)).toEqual(truth);
+            return;
+          }
+          if (depth > 64) throw new Error('did not stop');
         }
-        if (depth > 64) throw new Error('did not stop');
-      }
-    }), { numRuns: 500 });
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -5,7 +5,11 @@
  * its no-random-access variant to decide whose exact totals are worth looking up. No I/O here.
  */
 
-export interface RankedRow { list: string; distributor_id: string; value: number }
+export interface RankedRow {
+  list: string;
+  distributor_id: string;
+  value: number;
+}
 
 export interface Round {
   /** What anyone not yet read can at most total: the sum of each unfinished list's last value. */
@@ -30,7 +34,7 @@ export function round(rows: readonly RankedRow[], depth: number, k: number): Rou
     l.last = r.value;
     lists.set(r.list, l);
     let s = seen.get(r.distributor_id);
-    if (!s) seen.set(r.distributor_id, s = new Map());
+    if (!s) seen.set(r.distributor_id, (s = new Map()));
     s.set(r.list, r.value);
   }
   // A list read to its end (fewer rows than asked) holds nothing more: 0 for whoever is not in it.

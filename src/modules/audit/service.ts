@@ -19,7 +19,11 @@ export interface AuditService {
   record(tx: Executor, actor: Actor, entry: AuditRecord): Promise<void>;
   /** Walks the hash chains (one tenant's, or all) and names every break. */
   verify(db: Executor, tenantId: string | null, anchors?: AuditAnchor[]): Promise<AuditVerifyReport>;
-  list(db: Executor, actor: Actor, query: { limit: number; cursor?: string; targetType?: string; targetId?: string; action?: string }): Promise<{ items: AuditEntryView[]; next_cursor: string | null }>;
+  list(
+    db: Executor,
+    actor: Actor,
+    query: { limit: number; cursor?: string; targetType?: string; targetId?: string; action?: string },
+  ): Promise<{ items: AuditEntryView[]; next_cursor: string | null }>;
 }
 
 /**
@@ -27,7 +31,11 @@ export interface AuditService {
  * Whoever can write the database could rewrite a whole chain and its head consistently; an anchor
  * kept elsewhere still tells: the entry at `seq` must still carry `hash`.
  */
-export interface AuditAnchor { chain: string; seq: number; hash: string }
+export interface AuditAnchor {
+  chain: string;
+  seq: number;
+  hash: string;
+}
 
 export interface AuditVerifyReport {
   ok: boolean;
@@ -57,18 +65,23 @@ export function createAuditService(deps: { clock: Clock }): AuditService {
       const { actorType, actorId } = actorOf(actor.principal);
       // The chain head must stay locked from reading it to writing the entry: outside a
       // transaction, open one.
-      const write = (tx: Executor) => auditRepo.insert(tx, {
-        tenantId: entry.tenantId ?? (actor.principal.kind === 'root' ? null : actor.principal.tenantId),
-        actorType,
-        actorId,
-        action: entry.action,
-        targetType: entry.targetType,
-        targetId: entry.targetId,
-        before: entry.before ?? null,
-        after: entry.after ?? null,
-        reason: entry.reason ?? null,
-        requestId: actor.requestId,
-      }, deps.clock.now());
+      const write = (tx: Executor) =>
+        auditRepo.insert(
+          tx,
+          {
+            tenantId: entry.tenantId ?? (actor.principal.kind === 'root' ? null : actor.principal.tenantId),
+            actorType,
+            actorId,
+            action: entry.action,
+            targetType: entry.targetType,
+            targetId: entry.targetId,
+            before: entry.before ?? null,
+            after: entry.after ?? null,
+            reason: entry.reason ?? null,
+            requestId: actor.requestId,
+          },
+          deps.clock.now(),
+        );
       if ((ex as { isTransaction?: boolean }).isTransaction) await write(ex);
       else await (ex as Db).transaction().execute(write);
     },
@@ -76,14 +89,33 @@ export function createAuditService(deps: { clock: Clock }): AuditService {
     async verify(db, tenantId, anchors = []) {
       const breaks: AuditVerifyReport['breaks'] = await auditRepo.verify(db, tenantId);
       for (const anchor of anchors) {
-        const entry = await db.selectFrom('audit_log').select(['id', 'hash']).where('chain', '=', anchor.chain).where('seq', '=', anchor.seq).executeTakeFirst();
+        const entry = await db
+          .selectFrom('audit_log')
+          .select(['id', 'hash'])
+          .where('chain', '=', anchor.chain)
+          .where('seq', '=', anchor.seq)
+          .executeTakeFirst();
         if (!entry) breaks.push({ chain: anchor.chain, seq: anchor.seq, audit_id: null, problem: 'the anchored entry is gone' });
-        else if (entry.hash !== anchor.hash) breaks.push({ chain: anchor.chain, seq: anchor.seq, audit_id: String(entry.id), problem: 'the anchored entry no longer has the anchored hash (the chain was rewritten)' });
+        else if (entry.hash !== anchor.hash)
+          breaks.push({
+            chain: anchor.chain,
+            seq: anchor.seq,
+            audit_id: String(entry.id),
+            problem: 'the anchored entry no longer has the anchored hash (the chain was rewritten)',
+          });
       }
-      const count = await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n'))
-        .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!)).executeTakeFirstOrThrow();
-      const heads = await db.selectFrom('audit_heads').select(['chain', 'seq', 'hash'])
-        .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!)).where('seq', '>', 0).orderBy('chain').execute();
+      const count = await db
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!))
+        .executeTakeFirstOrThrow();
+      const heads = await db
+        .selectFrom('audit_heads')
+        .select(['chain', 'seq', 'hash'])
+        .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!))
+        .where('seq', '>', 0)
+        .orderBy('chain')
+        .execute();
       return { ok: breaks.length === 0, entries: Number(count.n), breaks, heads: heads.map((h) => ({ chain: h.chain, seq: Number(h.seq), hash: h.hash })) };
     },
 

@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  allocateRefund, applyCap, chainOf, chooseRate, computeOrderCommissions, paidUnits, percentOf, recomputeLine, refundForUnits,
-  type Beneficiary, type ItemInput, type RulesSnapshot,
+  allocateRefund,
+  applyCap,
+  chainOf,
+  chooseRate,
+  computeOrderCommissions,
+  paidUnits,
+  percentOf,
+  recomputeLine,
+  refundForUnits,
+  type Beneficiary,
+  type ItemInput,
+  type RulesSnapshot,
 } from './calculator.ts';
 
 function rules(over: Partial<RulesSnapshot> = {}): RulesSnapshot {
@@ -18,26 +28,35 @@ function rules(over: Partial<RulesSnapshot> = {}): RulesSnapshot {
   };
 }
 
-const who = (id: string, level: number, extra: Partial<Beneficiary> = {}): Beneficiary =>
-  ({ id, level, grade: 'default', active: true, monthly_sales_fen: 0, earned_today_fen: 0, ...extra });
+const who = (id: string, level: number, extra: Partial<Beneficiary> = {}): Beneficiary => ({
+  id,
+  level,
+  grade: 'default',
+  active: true,
+  monthly_sales_fen: 0,
+  earned_today_fen: 0,
+  ...extra,
+});
 const item = (id: string, paid: number, extra: Partial<ItemInput> = {}): ItemInput => ({ id, sku: 'sku-1', quantity: 1, paid_fen: paid, ...extra });
-const amounts = (lines: { beneficiaryId: string; level: number; amountFen: number }[]) =>
-  lines.map((l) => [l.beneficiaryId, l.level, l.amountFen]);
+const amounts = (lines: { beneficiaryId: string; level: number; amountFen: number }[]) => lines.map((l) => [l.beneficiaryId, l.level, l.amountFen]);
 
-describe('the article\'s worked example (levels 2, overrides 10% and 5%, A ← B ← C)', () => {
-  it('A earns 10 yuan on B\'s 100 yuan sale (level 1)', () => {
+describe("the article's worked example (levels 2, overrides 10% and 5%, A ← B ← C)", () => {
+  it("A earns 10 yuan on B's 100 yuan sale (level 1)", () => {
     const lines = computeOrderCommissions([item('i1', 10000)], [who('B', 0), who('A', 1)], rules());
     expect(amounts(lines)).toEqual([['A', 1, 1000]]);
   });
-  it('on C\'s 50 yuan sale B earns 5 yuan (level 1) and A 2.50 yuan (level 2)', () => {
+  it("on C's 50 yuan sale B earns 5 yuan (level 1) and A 2.50 yuan (level 2)", () => {
     const lines = computeOrderCommissions([item('i1', 5000)], [who('C', 0), who('B', 1), who('A', 2)], rules());
-    expect(amounts(lines)).toEqual([['B', 1, 500], ['A', 2, 250]]);
+    expect(amounts(lines)).toEqual([
+      ['B', 1, 500],
+      ['A', 2, 250],
+    ]);
   });
-  it('single-level (levels 1): A earns nothing from C\'s sale', () => {
+  it("single-level (levels 1): A earns nothing from C's sale", () => {
     const lines = computeOrderCommissions([item('i1', 5000)], [who('C', 0), who('B', 1), who('A', 2)], rules({ levels: 1 }));
     expect(amounts(lines)).toEqual([['B', 1, 500]]);
   });
-  it('levels 0: only the seller\'s own sales commission', () => {
+  it("levels 0: only the seller's own sales commission", () => {
     const r = rules({ levels: 0, grades: { default: { rank: 0, sales_bp: 800, override_bp: [1000, 500], tiers: [] } } });
     expect(amounts(computeOrderCommissions([item('i1', 5000)], [who('C', 0), who('B', 1)], r))).toEqual([['C', 0, 400]]);
   });
@@ -50,14 +69,22 @@ describe('labelled calculator cases', () => {
       items: [item('i1', 19900)],
       chain: [who('S', 0), who('U1', 1), who('U2', 2)],
       rules: rules({ grades: { default: { rank: 0, sales_bp: 1500, override_bp: [300, 100], tiers: [] } } }),
-      expected: [['S', 0, 2985], ['U1', 1, 597], ['U2', 2, 199]],
+      expected: [
+        ['S', 0, 2985],
+        ['U1', 1, 597],
+        ['U2', 2, 199],
+      ],
     },
     {
       label: 'floor per line, not per order: 3 lines of 33.33 yuan at 10% give 3 × 3.33 = 9.99',
       items: [item('i1', 3333), item('i2', 3333), item('i3', 3333)],
       chain: [who('S', 0), who('U', 1)],
       rules: rules(),
-      expected: [['U', 1, 333], ['U', 1, 333], ['U', 1, 333]],
+      expected: [
+        ['U', 1, 333],
+        ['U', 1, 333],
+        ['U', 1, 333],
+      ],
     },
     {
       label: 'floor rounding never rounds up (1 fen at 99.99%)',
@@ -71,14 +98,20 @@ describe('labelled calculator cases', () => {
       items: [item('i1', 30000, { sku: 'kit', quantity: 3 })],
       chain: [who('S', 0), who('U', 1)],
       rules: rules({ sku: { kit: { '0': { kind: 'fixed', fen: 500 }, '1': { kind: 'fixed', fen: 200 } } } }),
-      expected: [['S', 0, 1500], ['U', 1, 600]],
+      expected: [
+        ['S', 0, 1500],
+        ['U', 1, 600],
+      ],
     },
     {
       label: 'SKU override wins over the grade, other SKUs keep the grade rate',
       items: [item('i1', 10000, { sku: 'promo' }), item('i2', 10000)],
       chain: [who('S', 0), who('U', 1)],
       rules: rules({ sku: { promo: { '1': { kind: 'percent', bp: 2000 } } } }),
-      expected: [['U', 1, 2000], ['U', 1, 1000]],
+      expected: [
+        ['U', 1, 2000],
+        ['U', 1, 1000],
+      ],
     },
     {
       label: 'a SKU override of 0 excludes the product',
@@ -88,25 +121,48 @@ describe('labelled calculator cases', () => {
       expected: [],
     },
     {
-      label: 'the beneficiary\'s grade sets its rate (a senior upline earns more)',
+      label: "the beneficiary's grade sets its rate (a senior upline earns more)",
       items: [item('i1', 10000)],
       chain: [who('S', 0), who('U', 1, { grade: 'senior' })],
-      rules: rules({ grades: { default: { rank: 0, sales_bp: 0, override_bp: [1000, 500], tiers: [] }, senior: { rank: 10, sales_bp: 0, override_bp: [1500], tiers: [] } } }),
+      rules: rules({
+        grades: { default: { rank: 0, sales_bp: 0, override_bp: [1000, 500], tiers: [] }, senior: { rank: 10, sales_bp: 0, override_bp: [1500], tiers: [] } },
+      }),
       expected: [['U', 1, 1500]],
     },
     {
       label: 'program default fills a level the grade leaves out',
       items: [item('i1', 10000)],
       chain: [who('S', 0), who('U1', 1), who('U2', 2)],
-      rules: rules({ default_rates: { sales_bp: null, override_bp: [null, 300] }, grades: { default: { rank: 0, sales_bp: 0, override_bp: [1000], tiers: [] } } }),
-      expected: [['U1', 1, 1000], ['U2', 2, 300]],
+      rules: rules({
+        default_rates: { sales_bp: null, override_bp: [null, 300] },
+        grades: { default: { rank: 0, sales_bp: 0, override_bp: [1000], tiers: [] } },
+      }),
+      expected: [
+        ['U1', 1, 1000],
+        ['U2', 2, 300],
+      ],
     },
     {
       label: 'tier: sales this month at or above the bracket raise the rate',
       items: [item('i1', 10000)],
       chain: [who('S', 0, { monthly_sales_fen: 5_000_000 }), who('U', 1, { monthly_sales_fen: 100 })],
-      rules: rules({ grades: { default: { rank: 0, sales_bp: 500, override_bp: [1000], tiers: [{ min_monthly_sales_fen: 1_000_000, sales_bp: 800 }, { min_monthly_sales_fen: 5_000_000, sales_bp: 1200 }] } } }),
-      expected: [['S', 0, 1200], ['U', 1, 1000]],
+      rules: rules({
+        grades: {
+          default: {
+            rank: 0,
+            sales_bp: 500,
+            override_bp: [1000],
+            tiers: [
+              { min_monthly_sales_fen: 1_000_000, sales_bp: 800 },
+              { min_monthly_sales_fen: 5_000_000, sales_bp: 1200 },
+            ],
+          },
+        },
+      }),
+      expected: [
+        ['S', 0, 1200],
+        ['U', 1, 1000],
+      ],
     },
     {
       label: 'tier: just below the bracket keeps the grade rate',
@@ -120,7 +176,10 @@ describe('labelled calculator cases', () => {
       items: [item('i1', 100000), item('i2', 100000)],
       chain: [who('S', 0), who('U', 1)],
       rules: rules({ caps: { per_order_fen: 15000, per_day_fen: 0 } }),
-      expected: [['U', 1, 10000], ['U', 1, 5000]],
+      expected: [
+        ['U', 1, 10000],
+        ['U', 1, 5000],
+      ],
     },
     {
       label: 'per-day cap counts what the beneficiary already earned today',
@@ -152,14 +211,20 @@ describe('labelled calculator cases', () => {
 
   it('self-purchase on: the buyer is its own seller (chain built by the caller)', () => {
     const r = rules({ self_purchase: true, grades: { default: { rank: 0, sales_bp: 500, override_bp: [1000, 500], tiers: [] } } });
-    expect(amounts(computeOrderCommissions([item('i1', 10000)], [who('BUYER', 0), who('REF', 1)], r))).toEqual([['BUYER', 0, 500], ['REF', 1, 1000]]);
+    expect(amounts(computeOrderCommissions([item('i1', 10000)], [who('BUYER', 0), who('REF', 1)], r))).toEqual([
+      ['BUYER', 0, 500],
+      ['REF', 1, 1000],
+    ]);
   });
-  it('self-purchase off: the buyer\'s referrer is the seller', () => {
+  it("self-purchase off: the buyer's referrer is the seller", () => {
     const r = rules({ grades: { default: { rank: 0, sales_bp: 500, override_bp: [1000, 500], tiers: [] } } });
-    expect(amounts(computeOrderCommissions([item('i1', 10000)], [who('REF', 0), who('REF_UP', 1)], r))).toEqual([['REF', 0, 500], ['REF_UP', 1, 1000]]);
+    expect(amounts(computeOrderCommissions([item('i1', 10000)], [who('REF', 0), who('REF_UP', 1)], r))).toEqual([
+      ['REF', 0, 500],
+      ['REF_UP', 1, 1000],
+    ]);
   });
 
-  it('chainOf stops at the program\'s levels and never beyond three', () => {
+  it("chainOf stops at the program's levels and never beyond three", () => {
     expect(chainOf('S', ['A', 'B', 'C', 'D'], 2)).toEqual(['S', 'A', 'B']);
     expect(chainOf('S', ['A', 'B', 'C', 'D'], 9)).toEqual(['S', 'A', 'B', 'C']);
     expect(chainOf(null, ['A'], 2)).toEqual([]);
@@ -197,7 +262,10 @@ describe('refunds', () => {
     let reversed = 0;
     for (const refund of [3333, 3333, 3334]) {
       remaining -= refund;
-      const next = recomputeLine({ rateKind: 'percent', rateBp: 1000, fixedFen: 0, currentFen: current }, { quantity: 1, paid_fen: 10000, remaining_fen: remaining, refunded_quantity: 0 });
+      const next = recomputeLine(
+        { rateKind: 'percent', rateBp: 1000, fixedFen: 0, currentFen: current },
+        { quantity: 1, paid_fen: 10000, remaining_fen: remaining, refunded_quantity: 0 },
+      );
       reversed += current - next.amountFen;
       current = next.amountFen;
     }
@@ -220,7 +288,10 @@ describe('refunds', () => {
   });
 
   it('a capped line never rises on a refund', () => {
-    const next = recomputeLine({ rateKind: 'percent', rateBp: 1000, fixedFen: 0, currentFen: 5000 }, { quantity: 1, paid_fen: 100000, remaining_fen: 90000, refunded_quantity: 0 });
+    const next = recomputeLine(
+      { rateKind: 'percent', rateBp: 1000, fixedFen: 0, currentFen: 5000 },
+      { quantity: 1, paid_fen: 100000, remaining_fen: 90000, refunded_quantity: 0 },
+    );
     expect(next.amountFen).toBe(5000);
   });
 
@@ -232,50 +303,63 @@ describe('refunds', () => {
 
 describe('properties', () => {
   it('floor(base × bp / 10000) is exact for every base up to 10 billion yuan', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 1_000_000_000_000 }), fc.integer({ min: 0, max: 10000 }), (base, bp) => {
-      const a = percentOf(base, bp);
-      // a ≤ base·bp/10000 < a + 1, checked in BigInt.
-      return BigInt(a) * 10000n <= BigInt(base) * BigInt(bp) && (BigInt(a) + 1n) * 10000n > BigInt(base) * BigInt(bp);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1_000_000_000_000 }), fc.integer({ min: 0, max: 10000 }), (base, bp) => {
+        const a = percentOf(base, bp);
+        // a ≤ base·bp/10000 < a + 1, checked in BigInt.
+        return BigInt(a) * 10000n <= BigInt(base) * BigInt(bp) && (BigInt(a) + 1n) * 10000n > BigInt(base) * BigInt(bp);
+      }),
+    );
   });
 
   it('any sequence of partial refunds reverses exactly what was credited', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: 0, max: 10000 }), fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 8 }),
-      (paid, bp, parts) => {
-        const total = parts.reduce((s, p) => s + p, 0);
-        let remaining = paid;
-        let current = percentOf(paid, bp);
-        const original = current;
-        let reversed = 0;
-        let given = 0;
-        parts.forEach((p, i) => {
-          const refund = i === parts.length - 1 ? paid - given : Math.floor((paid * p) / total);
-          given += refund;
-          remaining -= refund;
-          const next = recomputeLine({ rateKind: 'percent', rateBp: bp, fixedFen: 0, currentFen: current }, { quantity: 1, paid_fen: paid, remaining_fen: remaining, refunded_quantity: 0 });
-          if (next.amountFen > current) throw new Error('a refund raised a line');
-          reversed += current - next.amountFen;
-          current = next.amountFen;
-        });
-        return remaining === 0 && current === 0 && reversed === original;
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.integer({ min: 0, max: 10000 }),
+        fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 8 }),
+        (paid, bp, parts) => {
+          const total = parts.reduce((s, p) => s + p, 0);
+          let remaining = paid;
+          let current = percentOf(paid, bp);
+          const original = current;
+          let reversed = 0;
+          let given = 0;
+          parts.forEach((p, i) => {
+            const refund = i === parts.length - 1 ? paid - given : Math.floor((paid * p) / total);
+            given += refund;
+            remaining -= refund;
+            const next = recomputeLine(
+              { rateKind: 'percent', rateBp: bp, fixedFen: 0, currentFen: current },
+              { quantity: 1, paid_fen: paid, remaining_fen: remaining, refunded_quantity: 0 },
+            );
+            if (next.amountFen > current) throw new Error('a refund raised a line');
+            reversed += current - next.amountFen;
+            current = next.amountFen;
+          });
+          return remaining === 0 && current === 0 && reversed === original;
+        },
+      ),
+    );
   });
 
   it('a refund allocation sums to the refund and never exceeds a line', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 10 }), fc.double({ min: 0, max: 1, noNaN: true }), (rem, f) => {
-      const total = rem.reduce((s, r) => s + r, 0);
-      const refund = Math.floor(total * f);
-      const shares = allocateRefund(rem, refund);
-      return shares.reduce((s, x) => s + x, 0) === refund && shares.every((s, i) => s >= 0 && s <= rem[i]!);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 10 }), fc.double({ min: 0, max: 1, noNaN: true }), (rem, f) => {
+        const total = rem.reduce((s, r) => s + r, 0);
+        const refund = Math.floor(total * f);
+        const shares = allocateRefund(rem, refund);
+        return shares.reduce((s, x) => s + x, 0) === refund && shares.every((s, i) => s >= 0 && s <= rem[i]!);
+      }),
+    );
   });
 
   it('caps never give more than the cap nor more than a line', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 100000 }), { maxLength: 8 }), fc.integer({ min: -10, max: 500000 }), (a, cap) => {
-      const out = applyCap(a, cap);
-      return out.reduce((s, x) => s + x, 0) <= Math.max(0, cap) && out.every((x, i) => x >= 0 && x <= a[i]!);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 100000 }), { maxLength: 8 }), fc.integer({ min: -10, max: 500000 }), (a, cap) => {
+        const out = applyCap(a, cap);
+        return out.reduce((s, x) => s + x, 0) <= Math.max(0, cap) && out.every((x, i) => x >= 0 && x <= a[i]!);
+      }),
+    );
   });
 });

@@ -172,7 +172,9 @@ export function computeOrderCommissions(items: ItemInput[], chain: Beneficiary[]
     let amounts = own.map((l) => l.amountFen);
     if (rules.caps.per_order_fen > 0) amounts = applyCap(amounts, rules.caps.per_order_fen);
     if (rules.caps.per_day_fen > 0) amounts = applyCap(amounts, rules.caps.per_day_fen - b.earned_today_fen);
-    own.forEach((l, i) => { l.amountFen = amounts[i]!; });
+    own.forEach((l, i) => {
+      l.amountFen = amounts[i]!;
+    });
     lines.push(...own.filter((l) => l.amountFen > 0));
   }
   return lines;

@@ -15,7 +15,15 @@ import { commissionView } from '../orders/service.ts';
 import { ordersRepo } from '../orders/repo.ts';
 import { maskExternalId } from '../pii/mask.ts';
 
-export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: Ledger; program: ProgramService; rules: RulesService; grades: GradesService; audit: AuditService }) {
+export function createCommissionsService(deps: {
+  db: Db;
+  clock: Clock;
+  ledger: Ledger;
+  program: ProgramService;
+  rules: RulesService;
+  grades: GradesService;
+  audit: AuditService;
+}) {
   const { db, clock, ledger, program, rules, grades } = deps;
 
   /** Who may read a distributor's lines: the merchant, or that distributor itself. */
@@ -34,14 +42,20 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
       const tenantId = scopeOf(actor, distributorId);
       const exists = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
       if (!exists) throw notFound('distributor');
-      let query = db.selectFrom('commissions as c')
+      let query = db
+        .selectFrom('commissions as c')
         .innerJoin('orders as o', 'o.id', 'c.order_id')
         .leftJoin('order_items as i', 'i.id', 'c.order_item_id')
-        .selectAll('c').select(['o.external_id as order_external_id', 'i.sku as sku'])
-        .where('c.tenant_id', '=', tenantId).where('c.beneficiary_id', '=', distributorId);
+        .selectAll('c')
+        .select(['o.external_id as order_external_id', 'i.sku as sku'])
+        .where('c.tenant_id', '=', tenantId)
+        .where('c.beneficiary_id', '=', distributorId);
       if (q.status) query = query.where('c.status', '=', q.status);
       if (q.cursor) query = query.where('c.id', '<', q.cursor);
-      const rows = await query.orderBy('c.id', 'desc').limit(q.limit + 1).execute();
+      const rows = await query
+        .orderBy('c.id', 'desc')
+        .limit(q.limit + 1)
+        .execute();
       const page = rows.slice(0, q.limit);
       return {
         items: page.map((r) => commissionView(r, r.order_external_id, r.sku)),
@@ -61,19 +75,30 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
       if (!c || (p.kind === 'distributor' && c.beneficiary_id !== p.distributorId)) throw notFound('commission');
       const order = (await db.selectFrom('orders').selectAll().where('id', '=', c.order_id).executeTakeFirst())!;
       const item = c.order_item_id ? await db.selectFrom('order_items').selectAll().where('id', '=', c.order_item_id).executeTakeFirst() : undefined;
-      const chainRows = await db.selectFrom('distributors').select(['id', 'name']).where('id', 'in', order.chain.length ? order.chain : ['-']).execute();
+      const chainRows = await db
+        .selectFrom('distributors')
+        .select(['id', 'name'])
+        .where('id', 'in', order.chain.length ? order.chain : ['-'])
+        .execute();
       const names = new Map(chainRows.map((r) => [r.id, r.name]));
-      const version = await db.selectFrom('rule_versions').select(['version', 'effective_from', 'reason']).where('tenant_id', '=', tenantId).where('version', '=', c.rule_version).executeTakeFirst();
+      const version = await db
+        .selectFrom('rule_versions')
+        .select(['version', 'effective_from', 'reason'])
+        .where('tenant_id', '=', tenantId)
+        .where('version', '=', c.rule_version)
+        .executeTakeFirst();
       const postings = await sql<{ kind: string; purpose: string; amount: number; at: Date; journal_id: string }>`
         select j.kind, a.purpose, p.amount, p.created_at as at, p.journal_id
           from postings p join accounts a on a.id = p.account_id join journal_entries j on j.id = p.journal_id
          where p.commission_id = ${c.id} and a.owner_type = 'distributor' order by p.id`.execute(db);
-      const clawbacks = c.kind === 'commission'
-        ? await db.selectFrom('commissions').select(['id', 'amount_fen', 'created_at']).where('clawback_of', '=', c.id).orderBy('id').execute()
-        : [];
-      const formula = c.rate_kind === 'percent'
-        ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
-        : `${c.fixed_fen} × ${c.units} units = ${c.fixed_fen * c.units}`;
+      const clawbacks =
+        c.kind === 'commission'
+          ? await db.selectFrom('commissions').select(['id', 'amount_fen', 'created_at']).where('clawback_of', '=', c.id).orderBy('id').execute()
+          : [];
+      const formula =
+        c.rate_kind === 'percent'
+          ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
+          : `${c.fixed_fen} × ${c.units} units = ${c.fixed_fen * c.units}`;
       return {
         ...commissionView(c, order.external_id, item?.sku ?? null),
         original_base_fen: c.original_base_fen,
@@ -82,16 +107,32 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
         beneficiary_grade: c.beneficiary_grade,
         explanation: {
           level: c.level,
-          level_meaning: c.level === 0 ? 'sales commission: the beneficiary sold this order' : `override: the beneficiary is the seller's upline at level ${c.level}`,
+          level_meaning:
+            c.level === 0 ? 'sales commission: the beneficiary sold this order' : `override: the beneficiary is the seller's upline at level ${c.level}`,
           base: item
-            ? { order_line_paid_fen: item.paid_fen, refunded_fen: item.refunded_fen, base_fen: c.base_fen, note: 'the line\'s paid price, without shipping and tax, less refunds' }
+            ? {
+                order_line_paid_fen: item.paid_fen,
+                refunded_fen: item.refunded_fen,
+                base_fen: c.base_fen,
+                note: "the line's paid price, without shipping and tax, less refunds",
+              }
             : null,
-          rate: { kind: c.rate_kind, rate_bp: c.rate_bp, fixed_fen: c.fixed_fen, source: c.rate_source, rule_version: c.rule_version, rule_effective_from: version?.effective_from.toISOString() ?? null, rule_reason: version?.reason ?? null },
+          rate: {
+            kind: c.rate_kind,
+            rate_bp: c.rate_bp,
+            fixed_fen: c.fixed_fen,
+            source: c.rate_source,
+            rule_version: c.rule_version,
+            rule_effective_from: version?.effective_from.toISOString() ?? null,
+            rule_reason: version?.reason ?? null,
+          },
           formula,
           capped_fen: c.capped_fen,
           chain: order.chain.map((did, level) => ({ level, distributor_id: did, name: names.get(did) ?? null })),
           order: {
-            external_id: order.external_id, status: order.status, paid_at: order.paid_at.toISOString(),
+            external_id: order.external_id,
+            status: order.status,
+            paid_at: order.paid_at.toISOString(),
             // Merchants' user ids are phone numbers and openids: a distributor reading an override
             // line sees its downline's buyer masked, as it sees no customer of its team whole.
             buyer_external_id: p.kind === 'distributor' && c.level > 0 ? maskExternalId(order.buyer_external_id) : order.buyer_external_id,
@@ -99,7 +140,13 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
           },
         },
         clawbacks: clawbacks.map((k) => ({ id: k.id, amount_fen: k.amount_fen, created_at: k.created_at.toISOString() })),
-        postings: postings.rows.map((r) => ({ journal_id: r.journal_id, kind: r.kind, account: r.purpose, amount_fen: r.amount, at: new Date(r.at).toISOString() })),
+        postings: postings.rows.map((r) => ({
+          journal_id: r.journal_id,
+          kind: r.kind,
+          account: r.purpose,
+          amount_fen: r.amount,
+          at: new Date(r.at).toISOString(),
+        })),
       };
     },
 
@@ -121,26 +168,61 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
     },
 
     /** The same inside the caller's transaction (a settlement run), up to `limit` orders (all by default). */
-    async makeAvailableWithin(tx: Executor, tenantId: string, asOf: Date, limit = Number.MAX_SAFE_INTEGER): Promise<{ orders: number; lines: number; fen: number }> {
+    async makeAvailableWithin(
+      tx: Executor,
+      tenantId: string,
+      asOf: Date,
+      limit = Number.MAX_SAFE_INTEGER,
+    ): Promise<{ orders: number; lines: number; fen: number }> {
       const settings = await program.read(tx, tenantId);
       const cutoff = new Date(asOf.getTime() - settings.freeze_days * 86_400_000);
       const totals = { orders: 0, lines: 0, fen: 0 };
       while (totals.orders < limit) {
-        const due = await tx.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'received')
-          .where('received_at', '<=', cutoff).orderBy('received_at').orderBy('id').limit(Math.min(200, limit - totals.orders))
-          .forUpdate().skipLocked().execute();
+        const due = await tx
+          .selectFrom('orders')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('status', '=', 'received')
+          .where('received_at', '<=', cutoff)
+          .orderBy('received_at')
+          .orderBy('id')
+          .limit(Math.min(200, limit - totals.orders))
+          .forUpdate()
+          .skipLocked()
+          .execute();
         if (due.length === 0) break;
-        const lines = await tx.selectFrom('commissions').selectAll().where('order_id', 'in', due.map((o) => o.id))
-          .where('status', '=', 'pending').orderBy('id').forUpdate().execute();
+        const lines = await tx
+          .selectFrom('commissions')
+          .selectAll()
+          .where(
+            'order_id',
+            'in',
+            due.map((o) => o.id),
+          )
+          .where('status', '=', 'pending')
+          .orderBy('id')
+          .forUpdate()
+          .execute();
         if (lines.length > 0) {
-          await tx.updateTable('commissions').set({ status: 'available', available_at: asOf })
-            .where('id', 'in', lines.map((c) => c.id)).where('status', '=', 'pending').execute();
+          await tx
+            .updateTable('commissions')
+            .set({ status: 'available', available_at: asOf })
+            .where(
+              'id',
+              'in',
+              lines.map((c) => c.id),
+            )
+            .where('status', '=', 'pending')
+            .execute();
           const byOrder = new Map<string, typeof lines>();
           for (const c of lines) byOrder.set(c.order_id, [...(byOrder.get(c.order_id) ?? []), c]);
           const journals = [...byOrder.entries()]
             .filter(([, ls]) => ls.some((c) => c.amount_fen !== 0))
             .map(([orderId, ls]) => ({
-              tenantId, kind: 'make_available', refType: 'order', refId: orderId,
+              tenantId,
+              kind: 'make_available',
+              refType: 'order',
+              refId: orderId,
               legs: ls.flatMap((c): Leg[] => [
                 { owner: c.beneficiary_id, purpose: 'pending', amount: -c.amount_fen, commissionId: c.id },
                 { owner: c.beneficiary_id, purpose: 'available', amount: c.amount_fen, commissionId: c.id },
@@ -149,8 +231,16 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
           await ledger.postMany(tx, journals);
           for (const c of lines) totals.fen += c.amount_fen;
         }
-        await tx.updateTable('orders').set({ status: 'completed', completed_at: asOf, updated_at: clock.now() })
-          .where('id', 'in', due.map((o) => o.id)).where('status', '=', 'received').execute();
+        await tx
+          .updateTable('orders')
+          .set({ status: 'completed', completed_at: asOf, updated_at: clock.now() })
+          .where(
+            'id',
+            'in',
+            due.map((o) => o.id),
+          )
+          .where('status', '=', 'received')
+          .execute();
         const snapshot = await rules.versionAt(tx, tenantId, asOf);
         for (const order of due) {
           if (!order.seller_id) continue;
@@ -173,7 +263,14 @@ export function createCommissionsService(deps: { db: Db; clock: Clock; ledger: L
         if (c.status === 'settled' || c.status === 'reversed') throw invalidState(`a ${c.status} line cannot be ${held ? 'held' : 'released'}`);
         if (c.statement_id !== null && held) throw invalidState('the line is in a statement under review; reject the statement to hold it');
         await tx.updateTable('commissions').set({ held }).where('id', '=', id).execute();
-        await deps.audit.record(tx, actor, { action: held ? 'commission.hold' : 'commission.release', targetType: 'commission', targetId: id, before: { held: c.held }, after: { held }, reason });
+        await deps.audit.record(tx, actor, {
+          action: held ? 'commission.hold' : 'commission.release',
+          targetType: 'commission',
+          targetId: id,
+          before: { held: c.held },
+          after: { held },
+          reason,
+        });
         return { id, held };
       });
     },

@@ -7,7 +7,8 @@ import type { ProgramSettings } from '../program/schema.ts';
  */
 export const MAX_LEVELS = 3;
 
-export type ComplianceRuleId = 'max_levels' | 'no_recruitment_rewards' | 'upgrades_on_sales_only' | 'refundable_deposits' | 'rewards_from_real_sales' | 'commission_caps';
+export type ComplianceRuleId =
+  'max_levels' | 'no_recruitment_rewards' | 'upgrades_on_sales_only' | 'refundable_deposits' | 'rewards_from_real_sales' | 'commission_caps';
 
 export interface Finding {
   rule: ComplianceRuleId;
@@ -17,7 +18,10 @@ export interface Finding {
   detail: string;
 }
 
-export interface GradeForCompliance { code: string; upgrade?: { metric: string; min_fen: number } | null | undefined }
+export interface GradeForCompliance {
+  code: string;
+  upgrade?: { metric: string; min_fen: number } | null | undefined;
+}
 
 const HEAD_COUNT_METRICS = new Set(['team_size', 'direct_recruits']);
 
@@ -31,9 +35,10 @@ export function complianceFindings(settings: ProgramSettings, grades: GradeForCo
       status: settings.levels > MAX_LEVELS ? 'violation' : 'compliant',
       title: { zh: '分润层级不超过三级', en: 'Commission reaches at most three levels' },
       setting: { levels: settings.levels },
-      detail: settings.levels > MAX_LEVELS
-        ? `levels ${settings.levels} exceeds ${MAX_LEVELS}: commission may reach at most three levels above the seller`
-        : `override commission reaches ${settings.levels} level(s) above the seller (at most ${MAX_LEVELS})`,
+      detail:
+        settings.levels > MAX_LEVELS
+          ? `levels ${settings.levels} exceeds ${MAX_LEVELS}: commission may reach at most three levels above the seller`
+          : `override commission reaches ${settings.levels} level(s) above the seller (at most ${MAX_LEVELS})`,
     },
     {
       rule: 'no_recruitment_rewards',
@@ -49,9 +54,10 @@ export function complianceFindings(settings: ProgramSettings, grades: GradeForCo
       status: headCountGrades.length > 0 ? 'violation' : 'compliant',
       title: { zh: '等级晋升只看销售业绩，不看人头', en: 'Grade upgrades on sales only, never on head count' },
       setting: grades.filter((g) => g.upgrade).map((g) => ({ grade: g.code, upgrade: g.upgrade })),
-      detail: headCountGrades.length > 0
-        ? `grade(s) ${headCountGrades.map((g) => g.code).join(', ')} upgrade on head count (${headCountGrades.map((g) => g.upgrade!.metric).join(', ')})`
-        : 'every automatic upgrade is on the distributor\'s own sales',
+      detail:
+        headCountGrades.length > 0
+          ? `grade(s) ${headCountGrades.map((g) => g.code).join(', ')} upgrade on head count (${headCountGrades.map((g) => g.upgrade!.metric).join(', ')})`
+          : "every automatic upgrade is on the distributor's own sales",
     },
     {
       rule: 'refundable_deposits',
@@ -59,7 +65,9 @@ export function complianceFindings(settings: ProgramSettings, grades: GradeForCo
       title: { zh: '保证金可退还，不收取入门费', en: 'Deposits are refundable; no entry fee' },
       setting: { deposit_fen: settings.admission_conditions.deposit_fen, deposit_refundable: settings.admission_conditions.deposit_refundable },
       detail: settings.admission_conditions.deposit_refundable
-        ? (settings.admission_conditions.deposit_fen > 0 ? `a deposit of ${settings.admission_conditions.deposit_fen} fen is required and refundable; no commission is ever paid on it` : 'no deposit is required')
+        ? settings.admission_conditions.deposit_fen > 0
+          ? `a deposit of ${settings.admission_conditions.deposit_fen} fen is required and refundable; no commission is ever paid on it`
+          : 'no deposit is required'
         : 'a non-refundable deposit is an entry fee',
     },
     {
@@ -81,5 +89,7 @@ export function complianceFindings(settings: ProgramSettings, grades: GradeForCo
 
 /** The violations only, as one sentence each (the program and grade writes refuse on these). */
 export function violations(settings: ProgramSettings, grades: GradeForCompliance[]): string[] {
-  return complianceFindings(settings, grades).filter((f) => f.status === 'violation').map((f) => f.detail);
+  return complianceFindings(settings, grades)
+    .filter((f) => f.status === 'violation')
+    .map((f) => f.detail);
 }

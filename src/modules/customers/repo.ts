@@ -8,22 +8,29 @@ export type CustomerRow = Selectable<CustomersTable>;
 
 type NewBindingEvent = Insertable<BindingEventsTable>;
 const BINDING_EVENT_COLUMNS: UnnestColumn<NewBindingEvent>[] = [
-  { name: 'id', type: 'text', value: (e) => e.id }, { name: 'tenant_id', type: 'text', value: (e) => e.tenant_id },
-  { name: 'customer_external_id', type: 'text', value: (e) => e.customer_external_id }, { name: 'kind', type: 'text', value: (e) => e.kind },
-  { name: 'from_distributor_id', type: 'text', value: (e) => e.from_distributor_id }, { name: 'to_distributor_id', type: 'text', value: (e) => e.to_distributor_id },
-  { name: 'source', type: 'text', value: (e) => e.source }, { name: 'reason', type: 'text', value: (e) => e.reason },
-  { name: 'actor_type', type: 'text', value: (e) => e.actor_type }, { name: 'actor_id', type: 'text', value: (e) => e.actor_id },
-  { name: 'request_id', type: 'text', value: (e) => e.request_id }, { name: 'at', type: 'timestamptz', value: (e) => e.at },
+  { name: 'id', type: 'text', value: (e) => e.id },
+  { name: 'tenant_id', type: 'text', value: (e) => e.tenant_id },
+  { name: 'customer_external_id', type: 'text', value: (e) => e.customer_external_id },
+  { name: 'kind', type: 'text', value: (e) => e.kind },
+  { name: 'from_distributor_id', type: 'text', value: (e) => e.from_distributor_id },
+  { name: 'to_distributor_id', type: 'text', value: (e) => e.to_distributor_id },
+  { name: 'source', type: 'text', value: (e) => e.source },
+  { name: 'reason', type: 'text', value: (e) => e.reason },
+  { name: 'actor_type', type: 'text', value: (e) => e.actor_type },
+  { name: 'actor_id', type: 'text', value: (e) => e.actor_id },
+  { name: 'request_id', type: 'text', value: (e) => e.request_id },
+  { name: 'at', type: 'timestamptz', value: (e) => e.at },
 ];
 
 export const customersRepo = {
   /** Creates the customer row if missing, then locks it: bindings of one customer serialise here. */
   async lockOrCreate(db: Executor, tenantId: string, externalId: string, at: Date) {
-    await db.insertInto('customers').values({ tenant_id: tenantId, external_id: externalId, created_at: at })
-      .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doNothing()).execute();
-    return db.selectFrom('customers').selectAll()
-      .where('tenant_id', '=', tenantId).where('external_id', '=', externalId)
-      .forUpdate().executeTakeFirstOrThrow();
+    await db
+      .insertInto('customers')
+      .values({ tenant_id: tenantId, external_id: externalId, created_at: at })
+      .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doNothing())
+      .execute();
+    return db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).forUpdate().executeTakeFirstOrThrow();
   },
 
   /**
@@ -33,7 +40,13 @@ export const customersRepo = {
    * inserted meanwhile is in neither half (the insert found it, the select's snapshot did not):
    * it is locked by a second statement.
    */
-  async lockOrCreateMany(db: Executor, tenantId: string, externalIds: string[], at: Date, extra: Record<string, RawBuilder<unknown>> = {}): Promise<{ rows: CustomerRow[]; extra: Record<string, unknown> }> {
+  async lockOrCreateMany(
+    db: Executor,
+    tenantId: string,
+    externalIds: string[],
+    at: Date,
+    extra: Record<string, RawBuilder<unknown>> = {},
+  ): Promise<{ rows: CustomerRow[]; extra: Record<string, unknown> }> {
     const ids = [...new Set(externalIds)].sort();
     const names = Object.keys(extra);
     // Extra scalars come back as `x_<name>` on every row (the buyers of a batch are never none).
@@ -55,7 +68,8 @@ export const customersRepo = {
     });
     if (rows.length < ids.length) {
       const have = new Set(rows.map((x) => x.external_id));
-      const more = await sql<CustomerRow>`select * from customers where tenant_id = ${tenantId} and external_id = any(${ids.filter((i) => !have.has(i))}::text[])
+      const more =
+        await sql<CustomerRow>`select * from customers where tenant_id = ${tenantId} and external_id = any(${ids.filter((i) => !have.has(i))}::text[])
         order by external_id for update`.execute(db);
       rows.push(...more.rows);
     }
@@ -79,18 +93,26 @@ export const customersRepo = {
       select ${selectOf(BINDING_EVENT_COLUMNS, 'v')} from ${unnestRows(BINDING_EVENT_COLUMNS, events, 'v')} order by v.n returning 1)`;
   },
 
-
   async find(db: Executor, tenantId: string, externalId: string) {
     return db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
   },
 
-  async setBinding(db: Executor, tenantId: string, externalId: string, set: { distributor_id: string | null; bound_at: Date | null; binding_source: string | null; tentative_distributor_id?: null; tentative_at?: null }) {
+  async setBinding(
+    db: Executor,
+    tenantId: string,
+    externalId: string,
+    set: { distributor_id: string | null; bound_at: Date | null; binding_source: string | null; tentative_distributor_id?: null; tentative_at?: null },
+  ) {
     await db.updateTable('customers').set(set).where('tenant_id', '=', tenantId).where('external_id', '=', externalId).execute();
   },
 
   async setTentative(db: Executor, tenantId: string, externalId: string, distributorId: string, at: Date) {
-    await db.updateTable('customers').set({ tentative_distributor_id: distributorId, tentative_at: at })
-      .where('tenant_id', '=', tenantId).where('external_id', '=', externalId).execute();
+    await db
+      .updateTable('customers')
+      .set({ tentative_distributor_id: distributorId, tentative_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('external_id', '=', externalId)
+      .execute();
   },
 
   async insertEvent(db: Executor, e: Insertable<BindingEventsTable>) {
@@ -98,9 +120,14 @@ export const customersRepo = {
   },
 
   async events(db: Executor, tenantId: string, externalId: string) {
-    return db.selectFrom('binding_events').selectAll()
-      .where('tenant_id', '=', tenantId).where('customer_external_id', '=', externalId)
-      .orderBy('at').orderBy('id').execute();
+    return db
+      .selectFrom('binding_events')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('customer_external_id', '=', externalId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
   },
 
   async listBoundTo(db: Executor, tenantId: string, distributorId: string, afterExternalId: string | undefined, limit: number) {

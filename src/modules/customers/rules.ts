@@ -13,10 +13,7 @@ export interface BindingRules {
   rebind_after_days: number;
 }
 
-export type BindingDecision =
-  | { action: 'bind' }
-  | { action: 'rebind'; from: string }
-  | { action: 'keep'; why: 'same' | 'permanent' | 'recent' };
+export type BindingDecision = { action: 'bind' } | { action: 'rebind'; from: string } | { action: 'keep'; why: 'same' | 'permanent' | 'recent' };
 
 const DAY_MS = 86_400_000;
 

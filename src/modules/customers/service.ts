@@ -26,7 +26,13 @@ export function createCustomersService(deps: {
 }) {
   const { clock } = deps;
 
-  function view(row: { external_id: string; distributor_id: string | null; bound_at: Date | null; binding_source: string | null; tentative_distributor_id: string | null }): CustomerBindingView {
+  function view(row: {
+    external_id: string;
+    distributor_id: string | null;
+    bound_at: Date | null;
+    binding_source: string | null;
+    tentative_distributor_id: string | null;
+  }): CustomerBindingView {
     return {
       customer_external_id: row.external_id,
       distributor_id: row.distributor_id,
@@ -51,34 +57,64 @@ export function createCustomersService(deps: {
      * Decides and applies one claimed binding. The customer row must be locked by `lock` in the
      * same transaction. `tentative` records a claim that the first order makes final.
      */
-    async apply(tx: Executor, actor: Actor, tenantId: string, input: {
-      customerExternalId: string; distributorId: string; source: string; rules: BindingRules; tentative?: boolean;
-      current: { distributor_id: string | null; bound_at: Date | null; last_order_at: Date | null };
-    }): Promise<BindingDecision> {
+    async apply(
+      tx: Executor,
+      actor: Actor,
+      tenantId: string,
+      input: {
+        customerExternalId: string;
+        distributorId: string;
+        source: string;
+        rules: BindingRules;
+        tentative?: boolean;
+        current: { distributor_id: string | null; bound_at: Date | null; last_order_at: Date | null };
+      },
+    ): Promise<BindingDecision> {
       const now = clock.now();
       const decision = decideBinding(
         { distributorId: input.current.distributor_id, boundAt: input.current.bound_at, lastOrderAt: input.current.last_order_at },
-        input.distributorId, input.rules, now,
+        input.distributorId,
+        input.rules,
+        now,
       );
       if (decision.action === 'keep') return decision;
       const { actorType, actorId } = actorOf(actor.principal);
       if (input.tentative) {
         await customersRepo.setTentative(tx, tenantId, input.customerExternalId, input.distributorId, now);
         await customersRepo.insertEvent(tx, {
-          id: newId('bnd'), tenant_id: tenantId, customer_external_id: input.customerExternalId, kind: 'tentative',
-          from_distributor_id: input.current.distributor_id, to_distributor_id: input.distributorId, source: input.source,
-          actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: now,
+          id: newId('bnd'),
+          tenant_id: tenantId,
+          customer_external_id: input.customerExternalId,
+          kind: 'tentative',
+          from_distributor_id: input.current.distributor_id,
+          to_distributor_id: input.distributorId,
+          source: input.source,
+          actor_type: actorType,
+          actor_id: actorId,
+          request_id: actor.requestId,
+          at: now,
         });
         return decision;
       }
       await customersRepo.setBinding(tx, tenantId, input.customerExternalId, {
-        distributor_id: input.distributorId, bound_at: now, binding_source: input.source, tentative_distributor_id: null, tentative_at: null,
+        distributor_id: input.distributorId,
+        bound_at: now,
+        binding_source: input.source,
+        tentative_distributor_id: null,
+        tentative_at: null,
       });
       await customersRepo.insertEvent(tx, {
-        id: newId('bnd'), tenant_id: tenantId, customer_external_id: input.customerExternalId,
+        id: newId('bnd'),
+        tenant_id: tenantId,
+        customer_external_id: input.customerExternalId,
         kind: decision.action === 'rebind' ? 'rebind' : 'bind',
-        from_distributor_id: decision.action === 'rebind' ? decision.from : null, to_distributor_id: input.distributorId,
-        source: input.source, actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: now,
+        from_distributor_id: decision.action === 'rebind' ? decision.from : null,
+        to_distributor_id: input.distributorId,
+        source: input.source,
+        actor_type: actorType,
+        actor_id: actorId,
+        request_id: actor.requestId,
+        at: now,
       });
       for (const hook of deps.onBound ?? []) await hook(tx, tenantId, [{ distributorId: input.distributorId, at: now }]);
       return decision;
@@ -90,7 +126,12 @@ export function createCustomersService(deps: {
     },
 
     /** The same, reading `extra` scalar subqueries (other modules' reads) in the same round trip. */
-    async lockManyWith(tx: Executor, tenantId: string, externalIds: string[], extra: Record<string, RawBuilder<unknown>>): Promise<{ rows: Map<string, CustomerRow>; extra: Record<string, unknown> }> {
+    async lockManyWith(
+      tx: Executor,
+      tenantId: string,
+      externalIds: string[],
+      extra: Record<string, RawBuilder<unknown>>,
+    ): Promise<{ rows: Map<string, CustomerRow>; extra: Record<string, unknown> }> {
       const r = await customersRepo.lockOrCreateMany(tx, tenantId, externalIds, clock.now(), extra);
       return { rows: new Map(r.rows.map((x) => [x.external_id, x])), extra: r.extra };
     },
@@ -99,18 +140,39 @@ export function createCustomersService(deps: {
      * A binding decided in memory by a batch of orders (the same decideBinding as `apply`): changes
      * the locked row in place and answers the binding event to write with `saveMany`.
      */
-    bindInMemory(actor: Actor, row: CustomerRow, input: { distributorId: string; source: string; rules: BindingRules; now: Date }): { decision: BindingDecision; event?: Insertable<BindingEventsTable> } {
+    bindInMemory(
+      actor: Actor,
+      row: CustomerRow,
+      input: { distributorId: string; source: string; rules: BindingRules; now: Date },
+    ): { decision: BindingDecision; event?: Insertable<BindingEventsTable> } {
       const decision = decideBinding(
-        { distributorId: row.distributor_id, boundAt: row.bound_at, lastOrderAt: row.last_order_at }, input.distributorId, input.rules, input.now,
+        { distributorId: row.distributor_id, boundAt: row.bound_at, lastOrderAt: row.last_order_at },
+        input.distributorId,
+        input.rules,
+        input.now,
       );
       if (decision.action === 'keep') return { decision };
       const { actorType, actorId } = actorOf(actor.principal);
       const event: Insertable<BindingEventsTable> = {
-        id: newId('bnd'), tenant_id: row.tenant_id, customer_external_id: row.external_id, kind: decision.action === 'rebind' ? 'rebind' : 'bind',
-        from_distributor_id: decision.action === 'rebind' ? decision.from : null, to_distributor_id: input.distributorId,
-        source: input.source, actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: input.now,
+        id: newId('bnd'),
+        tenant_id: row.tenant_id,
+        customer_external_id: row.external_id,
+        kind: decision.action === 'rebind' ? 'rebind' : 'bind',
+        from_distributor_id: decision.action === 'rebind' ? decision.from : null,
+        to_distributor_id: input.distributorId,
+        source: input.source,
+        actor_type: actorType,
+        actor_id: actorId,
+        request_id: actor.requestId,
+        at: input.now,
       };
-      Object.assign(row, { distributor_id: input.distributorId, bound_at: input.now, binding_source: input.source, tentative_distributor_id: null, tentative_at: null });
+      Object.assign(row, {
+        distributor_id: input.distributorId,
+        bound_at: input.now,
+        binding_source: input.source,
+        tentative_distributor_id: null,
+        tentative_at: null,
+      });
       return { decision, event };
     },
 
@@ -129,12 +191,25 @@ export function createCustomersService(deps: {
       const now = clock.now();
       const { actorType, actorId } = actorOf(actor.principal);
       await customersRepo.setBinding(tx, tenantId, externalId, {
-        distributor_id: to, bound_at: to === null ? null : now, binding_source: to === null ? null : 'admin_move', tentative_distributor_id: null, tentative_at: null,
+        distributor_id: to,
+        bound_at: to === null ? null : now,
+        binding_source: to === null ? null : 'admin_move',
+        tentative_distributor_id: null,
+        tentative_at: null,
       });
       await customersRepo.insertEvent(tx, {
-        id: newId('bnd'), tenant_id: tenantId, customer_external_id: externalId, kind: to === null ? 'unbind' : 'move',
-        from_distributor_id: from, to_distributor_id: to, source: 'admin', reason,
-        actor_type: actorType, actor_id: actorId, request_id: actor.requestId, at: now,
+        id: newId('bnd'),
+        tenant_id: tenantId,
+        customer_external_id: externalId,
+        kind: to === null ? 'unbind' : 'move',
+        from_distributor_id: from,
+        to_distributor_id: to,
+        source: 'admin',
+        reason,
+        actor_type: actorType,
+        actor_id: actorId,
+        request_id: actor.requestId,
+        at: now,
       });
     },
 
@@ -144,8 +219,15 @@ export function createCustomersService(deps: {
 
     async history(ex: Executor, tenantId: string, externalId: string) {
       return (await customersRepo.events(ex, tenantId, externalId)).map((e) => ({
-        id: e.id, kind: e.kind, from_distributor_id: e.from_distributor_id, to_distributor_id: e.to_distributor_id,
-        source: e.source, reason: e.reason, actor_type: e.actor_type, actor_id: e.actor_id, at: e.at.toISOString(),
+        id: e.id,
+        kind: e.kind,
+        from_distributor_id: e.from_distributor_id,
+        to_distributor_id: e.to_distributor_id,
+        source: e.source,
+        reason: e.reason,
+        actor_type: e.actor_type,
+        actor_id: e.actor_id,
+        at: e.at.toISOString(),
       }));
     },
   };

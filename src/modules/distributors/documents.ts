@@ -26,12 +26,26 @@ import type { AuditService } from '../audit/service.ts';
  * - a reviewer may delete one, audited.
  */
 
-export interface DocumentType { contentType: string; extension: string; label: string }
+export interface DocumentType {
+  contentType: string;
+  extension: string;
+  label: string;
+}
 
 const TYPES: readonly (DocumentType & { matches: (b: Buffer) => boolean })[] = [
-  { contentType: 'image/png', extension: 'png', label: 'a PNG', matches: (b) => b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
+  {
+    contentType: 'image/png',
+    extension: 'png',
+    label: 'a PNG',
+    matches: (b) => b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  },
   { contentType: 'image/jpeg', extension: 'jpg', label: 'a JPEG', matches: (b) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
-  { contentType: 'image/webp', extension: 'webp', label: 'a WebP image', matches: (b) => b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP' },
+  {
+    contentType: 'image/webp',
+    extension: 'webp',
+    label: 'a WebP image',
+    matches: (b) => b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP',
+  },
   { contentType: 'application/pdf', extension: 'pdf', label: 'a PDF', matches: (b) => b.length >= 5 && b.toString('latin1', 0, 5) === '%PDF-' },
 ];
 
@@ -54,7 +68,11 @@ const NO_CLAIM = new Set(['', 'application/octet-stream', 'binary/octet-stream',
 export function documentTypeOf(data: Buffer, claimed: string): DocumentType {
   const sniffed = sniffDocumentType(data);
   const claim = claimed.split(';')[0]!.trim().toLowerCase();
-  if (!sniffed) throw new AppError('unsupported_media_type', `documents must be PNG, JPEG, WebP or PDF files (${DOCUMENT_CONTENT_TYPES.join(', ')}); this file is none of them`);
+  if (!sniffed)
+    throw new AppError(
+      'unsupported_media_type',
+      `documents must be PNG, JPEG, WebP or PDF files (${DOCUMENT_CONTENT_TYPES.join(', ')}); this file is none of them`,
+    );
   if (!NO_CLAIM.has(claim) && claim !== sniffed.contentType && !(claim === 'image/jpg' && sniffed.contentType === 'image/jpeg')) {
     throw new AppError('unsupported_media_type', `the file is ${sniffed.label}, not ${claim.slice(0, 100)}`);
   }
@@ -84,22 +102,49 @@ export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = {
 export type DocumentRow = Selectable<DocumentsTable>;
 
 export interface DocumentView {
-  id: string; distributor_id: string; kind: string; filename: string; content_type: string; size_bytes: number; sha256: string; created_at: string;
+  id: string;
+  distributor_id: string;
+  kind: string;
+  filename: string;
+  content_type: string;
+  size_bytes: number;
+  sha256: string;
+  created_at: string;
 }
 
 export function documentView(r: DocumentRow): DocumentView {
-  return { id: r.id, distributor_id: r.distributor_id, kind: r.kind, filename: r.filename, content_type: r.content_type, size_bytes: Number(r.size_bytes), sha256: r.sha256, created_at: r.created_at.toISOString() };
+  return {
+    id: r.id,
+    distributor_id: r.distributor_id,
+    kind: r.kind,
+    filename: r.filename,
+    content_type: r.content_type,
+    size_bytes: Number(r.size_bytes),
+    sha256: r.sha256,
+    created_at: r.created_at.toISOString(),
+  };
 }
 
-interface Usage { distributorCount: number; distributorBytes: number; tenantCount: number; tenantBytes: number }
+interface Usage {
+  distributorCount: number;
+  distributorBytes: number;
+  tenantCount: number;
+  tenantBytes: number;
+}
 
 /** Why one more document of `size` bytes does not fit, or null. */
 export function quotaRefusal(limits: DocumentLimits, usage: Usage, size: number): AppError | null {
   const mb = (n: number) => (n >= 1024 * 1024 ? ` (${Math.round(n / 1024 / 1024)} MB)` : '');
-  if (usage.distributorCount + 1 > limits.perDistributor) return new AppError('limit_exceeded', `a distributor holds at most ${limits.perDistributor} documents: a reviewer deletes one before another is uploaded`);
-  if (usage.distributorBytes + size > limits.bytesPerDistributor) return new AppError('limit_exceeded', `a distributor's documents take at most ${limits.bytesPerDistributor} bytes${mb(limits.bytesPerDistributor)} in all; ${usage.distributorBytes} are taken`);
+  if (usage.distributorCount + 1 > limits.perDistributor)
+    return new AppError('limit_exceeded', `a distributor holds at most ${limits.perDistributor} documents: a reviewer deletes one before another is uploaded`);
+  if (usage.distributorBytes + size > limits.bytesPerDistributor)
+    return new AppError(
+      'limit_exceeded',
+      `a distributor's documents take at most ${limits.bytesPerDistributor} bytes${mb(limits.bytesPerDistributor)} in all; ${usage.distributorBytes} are taken`,
+    );
   if (usage.tenantCount + 1 > limits.perTenant) return new AppError('limit_exceeded', `this merchant holds at most ${limits.perTenant} documents`);
-  if (usage.tenantBytes + size > limits.bytesPerTenant) return new AppError('limit_exceeded', `this merchant's documents take at most ${limits.bytesPerTenant} bytes${mb(limits.bytesPerTenant)} in all`);
+  if (usage.tenantBytes + size > limits.bytesPerTenant)
+    return new AppError('limit_exceeded', `this merchant's documents take at most ${limits.bytesPerTenant} bytes${mb(limits.bytesPerTenant)} in all`);
   return null;
 }
 
@@ -107,7 +152,11 @@ export function quotaRefusal(limits: DocumentLimits, usage: Usage, size: number)
 const sealedKey = (tenantId: string, distributorId: string, docId: string) => `${tenantId}/${distributorId}/${docId}.fxe`;
 
 export function createDocuments(deps: {
-  db: Db; audit: AuditService; keyring: KeyRing; storage: FileStorage; limits: DocumentLimits;
+  db: Db;
+  audit: AuditService;
+  keyring: KeyRing;
+  storage: FileStorage;
+  limits: DocumentLimits;
   /** The distributor, within the tenant (404 otherwise). */
   loadDistributor: (ex: Executor, tenantId: string, id: string) => Promise<{ status: string }>;
 }) {
@@ -164,13 +213,29 @@ export function createDocuments(deps: {
           await advisoryXactLock(tx, 'documents', tenantId);
           const refusal = quotaRefusal(limits, await usage(tx, tenantId, distributorId), file.data.length);
           if (refusal) throw refusal;
-          const row = await tx.insertInto('documents').values({
-            id: docId, tenant_id: tenantId, distributor_id: distributorId, kind: file.kind,
-            filename: safeFileName(file.filename, type.extension), content_type: type.contentType,
-            size_bytes: file.data.length, sha256, storage_key: key, data_key_enc: wrapDataKey(keyring, dataKey),
-          }).returningAll().executeTakeFirstOrThrow();
+          const row = await tx
+            .insertInto('documents')
+            .values({
+              id: docId,
+              tenant_id: tenantId,
+              distributor_id: distributorId,
+              kind: file.kind,
+              filename: safeFileName(file.filename, type.extension),
+              content_type: type.contentType,
+              size_bytes: file.data.length,
+              sha256,
+              storage_key: key,
+              data_key_enc: wrapDataKey(keyring, dataKey),
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
           // Not the file name: an applicant may name a file after itself, and the audit log outlives erasure.
-          await audit.record(tx, actor, { action: 'document.upload', targetType: 'distributor', targetId: distributorId, after: { document_id: docId, kind: file.kind, content_type: type.contentType, size_bytes: file.data.length, sha256 } });
+          await audit.record(tx, actor, {
+            action: 'document.upload',
+            targetType: 'distributor',
+            targetId: distributorId,
+            after: { document_id: docId, kind: file.kind, content_type: type.contentType, size_bytes: file.data.length, sha256 },
+          });
           return documentView(row);
         });
       } catch (err) {
@@ -183,7 +248,13 @@ export function createDocuments(deps: {
       authorizeOwn(actor, distributorId, 'read');
       const tenantId = tenantOf(actor.principal);
       await deps.loadDistributor(db, tenantId, distributorId);
-      const rows = await db.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).orderBy('id').execute();
+      const rows = await db
+        .selectFrom('documents')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('distributor_id', '=', distributorId)
+        .orderBy('id')
+        .execute();
       return rows.map(documentView);
     },
 
@@ -194,7 +265,12 @@ export function createDocuments(deps: {
       const row = await db.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('id', '=', docId).executeTakeFirst();
       if (!row) throw notFound('document');
       const data = await contentOf(row);
-      await audit.record(db, actor, { action: 'document.read', targetType: 'distributor', targetId: row.distributor_id, after: { document_id: row.id, kind: row.kind } });
+      await audit.record(db, actor, {
+        action: 'document.read',
+        targetType: 'distributor',
+        targetId: row.distributor_id,
+        after: { document_id: row.id, kind: row.kind },
+      });
       // A document an earlier version stored under its claimed type is served as what its bytes are.
       const contentType = sniffDocumentType(data)?.contentType === row.content_type ? row.content_type : 'application/octet-stream';
       return { meta: documentView(row), data, contentType };
@@ -213,7 +289,9 @@ export function createDocuments(deps: {
         if (!row) throw notFound('document');
         await tx.deleteFrom('documents').where('id', '=', docId).execute();
         await audit.record(tx, actor, {
-          action: 'document.delete', targetType: 'distributor', targetId: row.distributor_id,
+          action: 'document.delete',
+          targetType: 'distributor',
+          targetId: row.distributor_id,
           before: { document_id: row.id, kind: row.kind, content_type: row.content_type, size_bytes: Number(row.size_bytes), sha256: row.sha256 },
           ...(reason ? { reason } : {}),
         });
@@ -238,14 +316,25 @@ export function createDocuments(deps: {
  * sealed file the next pass overwrites). A file the storage cannot give back is counted as failed
  * and left for the next pass; the document stays readable as it was.
  */
-export async function encryptLegacyDocuments(deps: { db: Db; storage: FileStorage; keyring: KeyRing }, limit: number): Promise<{ encrypted: number; failed: number; failed_ids: string[] }> {
+export async function encryptLegacyDocuments(
+  deps: { db: Db; storage: FileStorage; keyring: KeyRing },
+  limit: number,
+): Promise<{ encrypted: number; failed: number; failed_ids: string[] }> {
   const { db, storage, keyring } = deps;
   const out = { encrypted: 0, failed: 0, failed_ids: [] as string[] };
   let after = '';
   while (out.encrypted + out.failed < limit) {
     const { rows, plaintextKeys } = await inTransaction(db, async (tx) => {
-      const rows = await tx.selectFrom('documents').selectAll().where('data_key_enc', 'is', null).where('id', '>', after)
-        .orderBy('id').limit(Math.min(20, limit - out.encrypted - out.failed)).forUpdate().skipLocked().execute();
+      const rows = await tx
+        .selectFrom('documents')
+        .selectAll()
+        .where('data_key_enc', 'is', null)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(Math.min(20, limit - out.encrypted - out.failed))
+        .forUpdate()
+        .skipLocked()
+        .execute();
       const plaintextKeys: string[] = [];
       for (const r of rows) {
         let plain: Buffer;
@@ -259,7 +348,11 @@ export async function encryptLegacyDocuments(deps: { db: Db; storage: FileStorag
         const dataKey = newDataKey();
         const key = sealedKey(r.tenant_id, r.distributor_id, r.id);
         await storage.put(key, sealBytes(dataKey, plain, r.id), 'application/octet-stream');
-        await tx.updateTable('documents').set({ data_key_enc: wrapDataKey(keyring, dataKey), storage_key: key }).where('id', '=', r.id).execute();
+        await tx
+          .updateTable('documents')
+          .set({ data_key_enc: wrapDataKey(keyring, dataKey), storage_key: key })
+          .where('id', '=', r.id)
+          .execute();
         if (key !== r.storage_key) plaintextKeys.push(r.storage_key);
         out.encrypted++;
       }
@@ -274,7 +367,11 @@ export async function encryptLegacyDocuments(deps: { db: Db; storage: FileStorag
 
 /** Documents still in plaintext. */
 export async function plaintextDocumentCount(db: Db): Promise<number> {
-  const r = await db.selectFrom('documents').select((eb) => eb.fn.countAll<number>().as('n')).where('data_key_enc', 'is', null).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('documents')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('data_key_enc', 'is', null)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 

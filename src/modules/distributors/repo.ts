@@ -30,7 +30,10 @@ export interface NewDistributor {
 
 export const distributorsRepo = {
   async insert(db: Executor, d: NewDistributor) {
-    await db.insertInto('distributors').values({ ...d, profile: JSON.stringify(d.profile) }).execute();
+    await db
+      .insertInto('distributors')
+      .values({ ...d, profile: JSON.stringify(d.profile) })
+      .execute();
   },
 
   async find(db: Executor, tenantId: string, id: string) {
@@ -58,22 +61,64 @@ export const distributorsRepo = {
     return db.selectFrom('distributors').selectAll().where('invite_code', '=', code).executeTakeFirst();
   },
 
-  async updateStatus(db: Executor, tenantId: string, id: string, from: DistributorStatus[], to: DistributorStatus, set: { status_reason?: string | null; approved_at?: Date | null; updated_at: Date }) {
-    const r = await db.updateTable('distributors').set({ status: to, ...set })
-      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', from)
+  async updateStatus(
+    db: Executor,
+    tenantId: string,
+    id: string,
+    from: DistributorStatus[],
+    to: DistributorStatus,
+    set: { status_reason?: string | null; approved_at?: Date | null; updated_at: Date },
+  ) {
+    const r = await db
+      .updateTable('distributors')
+      .set({ status: to, ...set })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', 'in', from)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   },
 
-  async update(db: Executor, tenantId: string, id: string, set: Partial<{
-    name: string; phone_enc: string | null; phone_bidx: string | null;
-    real_name_enc: string | null; id_number_enc: string | null; id_number_bidx: string | null; contact_enc: string | null; consent_at: Date;
-    grade_code: string; region_code: string | null; profile: string; deposit_paid_fen: number; deposit_refunded_fen: number; training_completed_at: Date | null; updated_at: Date }>) {
+  async update(
+    db: Executor,
+    tenantId: string,
+    id: string,
+    set: Partial<{
+      name: string;
+      phone_enc: string | null;
+      phone_bidx: string | null;
+      real_name_enc: string | null;
+      id_number_enc: string | null;
+      id_number_bidx: string | null;
+      contact_enc: string | null;
+      consent_at: Date;
+      grade_code: string;
+      region_code: string | null;
+      profile: string;
+      deposit_paid_fen: number;
+      deposit_refunded_fen: number;
+      training_completed_at: Date | null;
+      updated_at: Date;
+    }>,
+  ) {
     await db.updateTable('distributors').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   },
 
   /** phoneBidx and idNumberBidx: the value's blind indexes under every configured key. */
-  async list(db: Executor, tenantId: string, f: { status?: DistributorStatus; grade?: string; q?: string; phoneBidx?: string[]; idNumberBidx?: string[]; referrerId?: string; afterId?: string; limit: number }) {
+  async list(
+    db: Executor,
+    tenantId: string,
+    f: {
+      status?: DistributorStatus;
+      grade?: string;
+      q?: string;
+      phoneBidx?: string[];
+      idNumberBidx?: string[];
+      referrerId?: string;
+      afterId?: string;
+      limit: number;
+    },
+  ) {
     let q = db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId);
     if (f.status) q = q.where('status', '=', f.status);
     if (f.grade) q = q.where('grade_code', '=', f.grade);
@@ -81,14 +126,16 @@ export const distributorsRepo = {
     if (f.q) {
       const term = f.q;
       const like = '%' + term.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-      q = q.where((eb) => eb.or([
-        eb('external_id', '=', term),
-        eb('invite_code', '=', term.toUpperCase()),
-        eb('id', '=', term),
-        eb('name', 'ilike', like),
-        ...(f.phoneBidx ? [eb('phone_bidx', 'in', f.phoneBidx)] : []),
-        ...(f.idNumberBidx ? [eb('id_number_bidx', 'in', f.idNumberBidx)] : []),
-      ]));
+      q = q.where((eb) =>
+        eb.or([
+          eb('external_id', '=', term),
+          eb('invite_code', '=', term.toUpperCase()),
+          eb('id', '=', term),
+          eb('name', 'ilike', like),
+          ...(f.phoneBidx ? [eb('phone_bidx', 'in', f.phoneBidx)] : []),
+          ...(f.idNumberBidx ? [eb('id_number_bidx', 'in', f.idNumberBidx)] : []),
+        ]),
+      );
     }
     if (f.afterId) q = q.where('id', '>', f.afterId);
     return q.orderBy('id').limit(f.limit).execute();
@@ -132,9 +179,7 @@ export const distributorsRepo = {
   /** Level 1..3 below `id`, one keyset page. Served by the distributors_level{k} indexes. */
   async downline(db: Executor, tenantId: string, id: string, level: 1 | 2 | 3, afterId: string | undefined, limit: number) {
     let q = db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId);
-    q = level === 1
-      ? q.where('referrer_id', '=', id)
-      : q.where(sql<string>`ancestors[${sql.lit(level)}]`, '=', id);
+    q = level === 1 ? q.where('referrer_id', '=', id) : q.where(sql<string>`ancestors[${sql.lit(level)}]`, '=', id);
     if (afterId) q = q.where('id', '>', afterId);
     return q.orderBy('id').limit(limit).execute();
   },
@@ -145,25 +190,30 @@ export const distributorsRepo = {
    */
   async countLevel(db: Executor, _tenantId: string, id: string, level: 1 | 2 | 3) {
     let q = db.selectFrom('distributors').select((eb) => eb.fn.countAll<number>().as('n'));
-    q = level === 1
-      ? q.where('referrer_id', '=', id)
-      : q.where(sql<string>`ancestors[${sql.lit(level)}]`, '=', id);
+    q = level === 1 ? q.where('referrer_id', '=', id) : q.where(sql<string>`ancestors[${sql.lit(level)}]`, '=', id);
     return Number((await q.executeTakeFirstOrThrow()).n);
   },
 
   /** Everyone under `id` at any depth (GIN on ancestors). */
   async countSubtree(db: Executor, _tenantId: string, id: string) {
-    const r = await db.selectFrom('distributors').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where(sql<boolean>`ancestors @> array[${id}]::text[]`).executeTakeFirstOrThrow();
+    const r = await db
+      .selectFrom('distributors')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where(sql<boolean>`ancestors @> array[${id}]::text[]`)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   },
 
   /** Locks `id` and every distributor under it, in id order (a fixed order: no deadlocks). */
   async lockSubtree(db: Executor, tenantId: string, id: string) {
-    return db.selectFrom('distributors').select(['id', 'ancestors'])
+    return db
+      .selectFrom('distributors')
+      .select(['id', 'ancestors'])
       .where('tenant_id', '=', tenantId)
       .where((eb) => eb.or([eb('id', '=', id), eb(sql<boolean>`ancestors @> array[${id}]::text[]`, '=', true)]))
-      .orderBy('id').forUpdate().execute();
+      .orderBy('id')
+      .forUpdate()
+      .execute();
   },
 
   /**
@@ -171,9 +221,12 @@ export const distributorsRepo = {
    * path below `id` and gets `newChain` (the new referrer and its ancestors) above it.
    */
   async rewriteSubtree(db: Executor, tenantId: string, id: string, newReferrerId: string | null, newChain: string[], at: Date) {
-    await db.updateTable('distributors')
+    await db
+      .updateTable('distributors')
       .set({ referrer_id: newReferrerId, ancestors: newChain, updated_at: at })
-      .where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
     await sql`
       update distributors
          set ancestors = ancestors[1:array_position(ancestors, ${id})] || ${newChain}::text[],

@@ -3,7 +3,13 @@ import { ExternalId, Fen, Nullable, Strict, Text, Timestamp } from '../../core/s
 
 export const Phone = Type.String({ minLength: 5, maxLength: 20, pattern: '^\\+?[0-9][0-9 -]{3,18}[0-9]$', 'x-pii': true });
 /** PRC resident ID (18 characters); the check digit and birth date are checked by the service. */
-export const IdNumber = Type.String({ minLength: 18, maxLength: 18, pattern: '^[1-9][0-9]{16}[0-9Xx]$', 'x-pii': true, description: 'PRC resident ID number, encrypted at rest, masked in responses' });
+export const IdNumber = Type.String({
+  minLength: 18,
+  maxLength: 18,
+  pattern: '^[1-9][0-9]{16}[0-9Xx]$',
+  'x-pii': true,
+  description: 'PRC resident ID number, encrypted at rest, masked in responses',
+});
 export const RealName = Text(64, { minLength: 1, description: 'legal name, encrypted at rest, masked in responses' });
 export const RegionCode = Type.String({ pattern: '^[0-9]{6}$', description: 'GB/T 2260 code, e.g. 440305' });
 export const InviteCodeInput = Type.String({ minLength: 1, maxLength: 32 });
@@ -12,14 +18,19 @@ const ClientIp = Type.String({ minLength: 2, maxLength: 45, pattern: '^[0-9A-Fa-
 const DeviceId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
 
 export const CreateDistributorBody = Strict({
-  external_id: ExternalId('the merchant\'s user id; the same id buys as buyer_external_id'),
+  external_id: ExternalId("the merchant's user id; the same id buys as buyer_external_id"),
   name: Text(128, { minLength: 1 }),
   phone: Type.Optional(Phone),
   referrer_code: Type.Optional(InviteCodeInput),
   region_code: Type.Optional(RegionCode),
   real_name: Type.Optional(RealName),
   id_number: Type.Optional(IdNumber),
-  consent: Type.Optional(Type.Boolean({ description: 'the merchant obtained the person\'s consent to process personal data (PIPL); recorded as consent_at, and required with real_name or id_number' })),
+  consent: Type.Optional(
+    Type.Boolean({
+      description:
+        "the merchant obtained the person's consent to process personal data (PIPL); recorded as consent_at, and required with real_name or id_number",
+    }),
+  ),
   client_ip: Type.Optional(ClientIp),
   device_id: Type.Optional(DeviceId),
 });
@@ -62,14 +73,17 @@ export const Distributor = Strict({
   phone: Nullable(Type.String({ description: 'masked: 138****5678' })),
   real_name: Nullable(Type.String({ description: 'masked: *三' })),
   id_number: Nullable(Type.String({ description: 'masked: 110***********1234' })),
-  profile: Strict({
-    company: Nullable(Type.String()),
-    licence_no: Nullable(Type.String()),
-    note: Nullable(Type.String()),
-    wechat: Nullable(Type.String({ description: 'masked' })),
-    email: Nullable(Type.String({ description: 'masked' })),
-    address: Nullable(Type.String({ description: 'masked' })),
-  }, { description: 'the application profile; personal fields masked (whole values: GET /v1/distributors/{id}/pii)' }),
+  profile: Strict(
+    {
+      company: Nullable(Type.String()),
+      licence_no: Nullable(Type.String()),
+      note: Nullable(Type.String()),
+      wechat: Nullable(Type.String({ description: 'masked' })),
+      email: Nullable(Type.String({ description: 'masked' })),
+      address: Nullable(Type.String({ description: 'masked' })),
+    },
+    { description: 'the application profile; personal fields masked (whole values: GET /v1/distributors/{id}/pii)' },
+  ),
   consent_at: Nullable(Timestamp('when the person consented to the processing of personal data (PIPL)')),
   region_code: Nullable(Type.String()),
   invite_url: Type.String(),
@@ -114,7 +128,9 @@ export const UpdateDistributorBody = Strict({
   wechat: Type.Optional(Nullable(Text(64, { minLength: 1 }))),
   email: Type.Optional(Nullable(Text(254, { minLength: 1 }))),
   address: Type.Optional(Nullable(Text(256, { minLength: 1 }))),
-  consent: Type.Optional(Type.Literal(true, { description: 'record that the person consented (PIPL); needed before adding real_name, id_number or contact fields' })),
+  consent: Type.Optional(
+    Type.Literal(true, { description: 'record that the person consented (PIPL); needed before adding real_name, id_number or contact fields' }),
+  ),
   region_code: Type.Optional(Nullable(RegionCode)),
   grade: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
   reason: Type.Optional(Text(500)),
@@ -139,7 +155,9 @@ export const TeamCounts = Strict({
 });
 
 export const DistributorListQuery = Strict({
-  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('pending'), Type.Literal('suspended'), Type.Literal('rejected'), Type.Literal('erased')])),
+  status: Type.Optional(
+    Type.Union([Type.Literal('active'), Type.Literal('pending'), Type.Literal('suspended'), Type.Literal('rejected'), Type.Literal('erased')]),
+  ),
   grade: Type.Optional(Type.String({ maxLength: 32 })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   referrer_id: Type.Optional(Type.String({ maxLength: 64 })),

@@ -47,8 +47,15 @@ interface CreateOptions {
 }
 
 export function createDistributorsService(deps: {
-  db: Db; clock: Clock; audit: AuditService; keyring: KeyRing; risk: RiskService;
-  customers: CustomersService; program: ProgramService; storage: FileStorage; publicUrl: string;
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  keyring: KeyRing;
+  risk: RiskService;
+  customers: CustomersService;
+  program: ProgramService;
+  storage: FileStorage;
+  publicUrl: string;
   /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults otherwise. */
   documentLimits?: DocumentLimits | undefined;
   /** Run in the creating transaction (the ledger opens the distributor's accounts). */
@@ -66,7 +73,11 @@ export function createDistributorsService(deps: {
   // in every response; whole values only through the pii module (pii:read, audited).
   const personal = createPersonalFields(keyring);
   const documents = createDocuments({
-    db, audit, keyring, storage, limits: deps.documentLimits ?? DEFAULT_DOCUMENT_LIMITS,
+    db,
+    audit,
+    keyring,
+    storage,
+    limits: deps.documentLimits ?? DEFAULT_DOCUMENT_LIMITS,
     loadDistributor: (ex, tenantId, id) => load(ex, tenantId, id),
   });
 
@@ -97,8 +108,12 @@ export function createDistributorsService(deps: {
       real_name: masked.real_name,
       id_number: masked.id_number,
       profile: {
-        company: text(d.profile.company), licence_no: text(d.profile.licence_no), note: text(d.profile.note),
-        wechat: masked.wechat, email: masked.email, address: masked.address,
+        company: text(d.profile.company),
+        licence_no: text(d.profile.licence_no),
+        note: text(d.profile.note),
+        wechat: masked.wechat,
+        email: masked.email,
+        address: masked.address,
       },
       consent_at: d.consent_at?.toISOString() ?? null,
       region_code: d.region_code,
@@ -129,7 +144,8 @@ export function createDistributorsService(deps: {
     const idNumber = input.id_number ?? profile?.id_number;
     const contact = { wechat: profile?.wechat, email: profile?.email, address: profile?.address };
     const beyondPhone = !!realName?.trim() || !!idNumber || Object.values(contact).some((v) => !!v?.trim());
-    if (beyondPhone && !consent) throw compliance('real_name, id_number and contact details need the person\'s consent: send consent: true once the merchant has obtained it');
+    if (beyondPhone && !consent)
+      throw compliance("real_name, id_number and contact details need the person's consent: send consent: true once the merchant has obtained it");
     return {
       ...personal.phone(input.phone ?? null),
       ...personal.realName(realName ?? null),
@@ -199,7 +215,7 @@ export function createDistributorsService(deps: {
   async function reparent(tx: Tx, d: DistributorRow, newReferrer: DistributorRow | null): Promise<void> {
     if (newReferrer) {
       if (newReferrer.id === d.id) throw compliance('a distributor cannot be its own referrer');
-      if (newReferrer.ancestors.includes(d.id)) throw compliance('the new referrer is in this distributor\'s own downline: that would close a cycle');
+      if (newReferrer.ancestors.includes(d.id)) throw compliance("the new referrer is in this distributor's own downline: that would close a cycle");
     }
     await distributorsRepo.lockSubtree(tx, d.tenant_id, d.id);
     const chain = newReferrer ? [newReferrer.id, ...newReferrer.ancestors] : [];
@@ -210,7 +226,12 @@ export function createDistributorsService(deps: {
     const tenantId = tenantOf(actor.principal);
     const settings = await program.read(db, tenantId);
     const pii = personalColumnsOf(input, options.profile, options.consent === true);
-    await risk.enforceLimits(tenantId, 'registration', { ip: input.client_ip, deviceId: input.device_id, subjectId: input.external_id }, settings.anti_cheat.registration);
+    await risk.enforceLimits(
+      tenantId,
+      'registration',
+      { ip: input.client_ip, deviceId: input.device_id, subjectId: input.external_id },
+      settings.anti_cheat.registration,
+    );
     const now = clock.now();
     try {
       return await inTransaction(db, async (tx) => {
@@ -231,8 +252,11 @@ export function createDistributorsService(deps: {
         let referrerId = customer.distributor_id;
         if (claimed && referrerId !== claimed.id) {
           const decision = await customers.apply(tx, actor, tenantId, {
-            customerExternalId: input.external_id, distributorId: claimed.id, source: 'registration',
-            rules: settings.binding, current: customer,
+            customerExternalId: input.external_id,
+            distributorId: claimed.id,
+            source: 'registration',
+            rules: settings.binding,
+            current: customer,
           });
           if (decision.action !== 'keep') referrerId = claimed.id;
         }
@@ -246,9 +270,15 @@ export function createDistributorsService(deps: {
         const status: DistributorStatus = settings.admission === 'open' ? 'active' : 'pending';
         const id = newId('dst');
         await insertWithFreshCode(tx, {
-          id, tenant_id: tenantId, external_id: input.external_id, name: input.name,
+          id,
+          tenant_id: tenantId,
+          external_id: input.external_id,
+          name: input.name,
           ...pii,
-          status, referrer_id: referrerId, ancestors, grade_code: grade?.code ?? 'default',
+          status,
+          referrer_id: referrerId,
+          ancestors,
+          grade_code: grade?.code ?? 'default',
           region_code: input.region_code ?? null,
           // The registering device, as a blind index: the risk rules spot a buyer on the same device.
           device_bidx: input.device_id ? keyring.blindIndex(`device:${input.device_id}`) : null,
@@ -303,7 +333,14 @@ export function createDistributorsService(deps: {
       });
       if (t.to === 'suspended' || t.to === 'rejected') for (const hook of deps.onShutOut ?? []) await hook(tx, tenantId, id);
       const after = await load(tx, tenantId, id);
-      await audit.record(tx, actor, { action: t.action, targetType: 'distributor', targetId: id, before: auditView(before), after: auditView(after), reason: reason ?? null });
+      await audit.record(tx, actor, {
+        action: t.action,
+        targetType: 'distributor',
+        targetId: id,
+        before: auditView(before),
+        after: auditView(after),
+        reason: reason ?? null,
+      });
       return view(after);
     });
   }
@@ -331,7 +368,17 @@ export function createDistributorsService(deps: {
       return view(await load(db, tenantOf(actor.principal), id));
     },
 
-    async list(actor: Actor, q: { status?: DistributorStatus | undefined; grade?: string | undefined; q?: string | undefined; referrer_id?: string | undefined; cursor?: string | undefined; limit: number }) {
+    async list(
+      actor: Actor,
+      q: {
+        status?: DistributorStatus | undefined;
+        grade?: string | undefined;
+        q?: string | undefined;
+        referrer_id?: string | undefined;
+        cursor?: string | undefined;
+        limit: number;
+      },
+    ) {
       requirePermission(actor.principal, 'read');
       const tenantId = tenantOf(actor.principal);
       const phoneLike = q.q && /^\+?[0-9][0-9 -]{3,18}[0-9]$/.test(q.q) ? personal.phoneIndexes(q.q) : undefined;
@@ -350,11 +397,23 @@ export function createDistributorsService(deps: {
       return { items: page.map(view), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
     },
 
-    async update(actor: Actor, id: string, patch: {
-      name?: string | undefined; phone?: string | null | undefined; region_code?: string | null | undefined; grade?: string | undefined; reason?: string | undefined;
-      real_name?: string | null | undefined; id_number?: string | null | undefined;
-      wechat?: string | null | undefined; email?: string | null | undefined; address?: string | null | undefined; consent?: true | undefined;
-    }): Promise<Distributor> {
+    async update(
+      actor: Actor,
+      id: string,
+      patch: {
+        name?: string | undefined;
+        phone?: string | null | undefined;
+        region_code?: string | null | undefined;
+        grade?: string | undefined;
+        reason?: string | undefined;
+        real_name?: string | null | undefined;
+        id_number?: string | null | undefined;
+        wechat?: string | null | undefined;
+        email?: string | null | undefined;
+        address?: string | null | undefined;
+        consent?: true | undefined;
+      },
+    ): Promise<Distributor> {
       requirePermission(actor.principal, 'distributors:write');
       const tenantId = tenantOf(actor.principal);
       const idNumber = patch.id_number ? checkIdNumber(patch.id_number) : patch.id_number;
@@ -365,7 +424,8 @@ export function createDistributorsService(deps: {
         if (patch.grade !== undefined && !(await programRepo.findGrade(tx, tenantId, patch.grade))) throw invalid('unknown grade');
         const contactChanged = patch.wechat !== undefined || patch.email !== undefined || patch.address !== undefined;
         const adds = [patch.real_name, idNumber, patch.wechat, patch.email, patch.address].some((v) => typeof v === 'string' && v.trim() !== '');
-        if (adds && before.consent_at === null && patch.consent !== true) throw compliance('real_name, id_number and contact details need the person\'s consent: send consent: true once the merchant has obtained it');
+        if (adds && before.consent_at === null && patch.consent !== true)
+          throw compliance("real_name, id_number and contact details need the person's consent: send consent: true once the merchant has obtained it");
         const now = clock.now();
         await distributorsRepo.update(tx, tenantId, id, {
           ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -380,7 +440,14 @@ export function createDistributorsService(deps: {
         });
         await identityChanged(tx, tenantId, id, before);
         const after = await load(tx, tenantId, id);
-        await audit.record(tx, actor, { action: 'distributor.update', targetType: 'distributor', targetId: id, before: auditView(before), after: auditView(after), reason: patch.reason ?? null });
+        await audit.record(tx, actor, {
+          action: 'distributor.update',
+          targetType: 'distributor',
+          targetId: id,
+          before: auditView(before),
+          after: auditView(after),
+          reason: patch.reason ?? null,
+        });
         return view(after);
       });
     },
@@ -397,13 +464,18 @@ export function createDistributorsService(deps: {
     },
 
     /** Records what the applicant has done towards admission: deposit received, training. */
-    async recordConditions(actor: Actor, id: string, input: { deposit_paid_fen?: number | undefined; training_completed?: boolean | undefined }): Promise<Conditions> {
+    async recordConditions(
+      actor: Actor,
+      id: string,
+      input: { deposit_paid_fen?: number | undefined; training_completed?: boolean | undefined },
+    ): Promise<Conditions> {
       requirePermission(actor.principal, 'distributors:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
         if (!before) throw notFound('distributor');
-        if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen < before.deposit_refunded_fen) throw invalid('deposit paid cannot be less than what was refunded');
+        if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen < before.deposit_refunded_fen)
+          throw invalid('deposit paid cannot be less than what was refunded');
         const now = clock.now();
         await distributorsRepo.update(tx, tenantId, id, {
           ...(input.deposit_paid_fen !== undefined ? { deposit_paid_fen: input.deposit_paid_fen } : {}),
@@ -412,7 +484,9 @@ export function createDistributorsService(deps: {
         });
         const after = await load(tx, tenantId, id);
         await audit.record(tx, actor, {
-          action: 'distributor.conditions', targetType: 'distributor', targetId: id,
+          action: 'distributor.conditions',
+          targetType: 'distributor',
+          targetId: id,
           before: { deposit_paid_fen: before.deposit_paid_fen, training_completed_at: before.training_completed_at },
           after: { deposit_paid_fen: after.deposit_paid_fen, training_completed_at: after.training_completed_at },
         });
@@ -431,7 +505,14 @@ export function createDistributorsService(deps: {
         if (held <= 0) throw invalidState('no deposit is held');
         await distributorsRepo.update(tx, tenantId, id, { deposit_refunded_fen: before.deposit_paid_fen, updated_at: clock.now() });
         const after = await load(tx, tenantId, id);
-        await audit.record(tx, actor, { action: 'distributor.deposit_refund', targetType: 'distributor', targetId: id, before: { held_fen: held }, after: { refunded_fen: held }, reason });
+        await audit.record(tx, actor, {
+          action: 'distributor.deposit_refund',
+          targetType: 'distributor',
+          targetId: id,
+          before: { held_fen: held },
+          after: { refunded_fen: held },
+          reason,
+        });
         return conditionsOf(tx, after, await program.read(tx, tenantId));
       });
     },
@@ -455,9 +536,12 @@ export function createDistributorsService(deps: {
         await customers.move(tx, actor, tenantId, before.external_id, before.referrer_id, target?.id ?? null, input.reason);
         const after = await load(tx, tenantId, id);
         await audit.record(tx, actor, {
-          action: 'distributor.move', targetType: 'distributor', targetId: id,
+          action: 'distributor.move',
+          targetType: 'distributor',
+          targetId: id,
           before: { referrer_id: before.referrer_id, ancestors: before.ancestors },
-          after: { referrer_id: after.referrer_id, ancestors: after.ancestors }, reason: input.reason,
+          after: { referrer_id: after.referrer_id, ancestors: after.ancestors },
+          reason: input.reason,
         });
         return view(after);
       });
@@ -471,7 +555,16 @@ export function createDistributorsService(deps: {
       const byId = new Map(rows.map((r) => [r.id, r]));
       return d.ancestors.map((aid, i) => {
         const a = byId.get(aid)!;
-        return { level: i + 1, id: a.id, external_id: a.external_id, name: a.name, status: a.status, grade: a.grade_code, invite_code: a.invite_code, joined_at: a.created_at.toISOString() };
+        return {
+          level: i + 1,
+          id: a.id,
+          external_id: a.external_id,
+          name: a.name,
+          status: a.status,
+          grade: a.grade_code,
+          invite_code: a.invite_code,
+          joined_at: a.created_at.toISOString(),
+        };
       });
     },
 
@@ -482,7 +575,16 @@ export function createDistributorsService(deps: {
       const rows = await distributorsRepo.downline(db, tenantId, id, level, cursor, limit + 1);
       const page = rows.slice(0, limit);
       return {
-        items: page.map((a) => ({ id: a.id, external_id: a.external_id, name: a.name, status: a.status, grade: a.grade_code, level, invite_code: a.invite_code, joined_at: a.created_at.toISOString() })),
+        items: page.map((a) => ({
+          id: a.id,
+          external_id: a.external_id,
+          name: a.name,
+          status: a.status,
+          grade: a.grade_code,
+          level,
+          invite_code: a.invite_code,
+          joined_at: a.created_at.toISOString(),
+        })),
         next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
       };
     },
@@ -501,7 +603,8 @@ export function createDistributorsService(deps: {
     },
 
     /** Identity documents: typed by their bytes, encrypted at rest, capped, deleted by a reviewer (documents.ts). */
-    uploadDocument: (actor: Actor, id: string, file: { kind: string; filename: string; claimedType: string; data: Buffer }) => documents.upload(actor, id, file),
+    uploadDocument: (actor: Actor, id: string, file: { kind: string; filename: string; claimedType: string; data: Buffer }) =>
+      documents.upload(actor, id, file),
     listDocuments: (actor: Actor, id: string) => documents.list(actor, id),
     readDocument: (actor: Actor, docId: string) => documents.read(actor, docId),
     deleteDocument: (actor: Actor, docId: string, reason: string | undefined) => documents.remove(actor, docId, reason),

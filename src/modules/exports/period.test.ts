@@ -4,11 +4,26 @@ import { localMidnight, periodOf } from './period.ts';
 
 describe('periodOf', () => {
   it.each([
-    ['a date is midnight in the tenant\'s zone', { from: '2026-03-01', to: '2026-04-01' }, 'Asia/Shanghai', ['2026-02-28T16:00:00.000Z', '2026-03-31T16:00:00.000Z']],
-    ['a date-time is that instant', { from: '2026-03-01T08:30:00+08:00', to: '2026-03-01T01:00:00.5Z' }, 'Asia/Shanghai', ['2026-03-01T00:30:00.000Z', '2026-03-01T01:00:00.500Z']],
+    [
+      "a date is midnight in the tenant's zone",
+      { from: '2026-03-01', to: '2026-04-01' },
+      'Asia/Shanghai',
+      ['2026-02-28T16:00:00.000Z', '2026-03-31T16:00:00.000Z'],
+    ],
+    [
+      'a date-time is that instant',
+      { from: '2026-03-01T08:30:00+08:00', to: '2026-03-01T01:00:00.5Z' },
+      'Asia/Shanghai',
+      ['2026-03-01T00:30:00.000Z', '2026-03-01T01:00:00.500Z'],
+    ],
     ['either end may be open', { to: '2026-01-01' }, 'UTC', [null, '2026-01-01T00:00:00.000Z']],
     ['no ends: all time', {}, 'UTC', [null, null]],
-    ['a day that starts in summer time (New York, DST from 8 March 2026)', { from: '2026-03-08', to: '2026-03-09' }, 'America/New_York', ['2026-03-08T05:00:00.000Z', '2026-03-09T04:00:00.000Z']],
+    [
+      'a day that starts in summer time (New York, DST from 8 March 2026)',
+      { from: '2026-03-08', to: '2026-03-09' },
+      'America/New_York',
+      ['2026-03-08T05:00:00.000Z', '2026-03-09T04:00:00.000Z'],
+    ],
   ] as const)('%s', (_label, input, tz, [from, to]) => {
     const p = periodOf(input, tz);
     expect([p.from?.toISOString() ?? null, p.to?.toISOString() ?? null]).toEqual([from, to]);

@@ -76,7 +76,12 @@ const after = (column: string, cursor: string | null) => (cursor === null ? sql`
 export const exportsRepo = {
   /** A keyset page of statements (by id), with the journal that settled each. */
   async statementPage(ex: Executor, f: ListFilter<StatementStatus>, cursor: string | null, limit: number): Promise<StatementExportRow[]> {
-    type Raw = Omit<StatementExportRow, 'period_end' | 'created_at' | 'approved_at' | 'rejected_at'> & { period_end: Date; created_at: Date; approved_at: Date | null; rejected_at: Date | null };
+    type Raw = Omit<StatementExportRow, 'period_end' | 'created_at' | 'approved_at' | 'rejected_at'> & {
+      period_end: Date;
+      created_at: Date;
+      approved_at: Date | null;
+      rejected_at: Date | null;
+    };
     const r = await sql<Raw>`
       select s.id as statement_id, s.distributor_id, d.external_id as distributor_external_id, d.name as distributor_name, s.status,
              s.amount_fen, s.line_count, s.debt_offset_fen, s.period_end, s.run_id, s.created_at, s.approved_at, s.rejected_at, s.review_reason,
@@ -92,7 +97,11 @@ export const exportsRepo = {
        order by s.id
        limit ${limit}`.execute(ex);
     return r.rows.map((row) => ({
-      ...row, period_end: iso(row.period_end)!, created_at: iso(row.created_at)!, approved_at: iso(row.approved_at), rejected_at: iso(row.rejected_at),
+      ...row,
+      period_end: iso(row.period_end)!,
+      created_at: iso(row.created_at)!,
+      approved_at: iso(row.approved_at),
+      rejected_at: iso(row.rejected_at),
     }));
   },
 
@@ -102,7 +111,12 @@ export const exportsRepo = {
 
   /** A keyset page of commission lines (by id), clawbacks included, with their order line and beneficiary. */
   async commissionPage(ex: Executor, f: ListFilter<CommissionStatus>, cursor: string | null, limit: number): Promise<CommissionExportRow[]> {
-    type Raw = Omit<CommissionExportRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at'> & { created_at: Date; available_at: Date | null; settled_at: Date | null; reversed_at: Date | null };
+    type Raw = Omit<CommissionExportRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at'> & {
+      created_at: Date;
+      available_at: Date | null;
+      settled_at: Date | null;
+      reversed_at: Date | null;
+    };
     const r = await sql<Raw>`
       select c.id as commission_id, o.external_id as order_external_id, i.sku, c.beneficiary_id, d.external_id as beneficiary_external_id,
              d.name as beneficiary_name, c.level, c.kind, c.base_fen,
@@ -118,7 +132,11 @@ export const exportsRepo = {
        order by c.id
        limit ${limit}`.execute(ex);
     return r.rows.map((row) => ({
-      ...row, created_at: iso(row.created_at)!, available_at: iso(row.available_at), settled_at: iso(row.settled_at), reversed_at: iso(row.reversed_at),
+      ...row,
+      created_at: iso(row.created_at)!,
+      available_at: iso(row.available_at),
+      settled_at: iso(row.settled_at),
+      reversed_at: iso(row.reversed_at),
     }));
   },
 

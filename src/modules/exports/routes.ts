@@ -6,13 +6,21 @@ import { ExportJobResponse, exportJobView } from '../../app/export-routes.ts';
 import { EXPORT_FORMATS, contentTypeOf, type ExportFormat } from '../../lib/export/index.ts';
 import { PeriodBound } from '../reconciliation/schema.ts';
 import {
-  COMMISSION_STATUSES, EXPORT_KINDS, STATEMENT_STATUSES, WITHDRAWAL_CHANNELS, WITHDRAWAL_STATUSES, type ExportFilters, type ExportKind,
+  COMMISSION_STATUSES,
+  EXPORT_KINDS,
+  STATEMENT_STATUSES,
+  WITHDRAWAL_CHANNELS,
+  WITHDRAWAL_STATUSES,
+  type ExportFilters,
+  type ExportKind,
 } from './service.ts';
 
 const oneOf = <T extends string>(values: readonly T[]): TUnion<TLiteral<T>[]> => Type.Union(values.map((v) => Type.Literal(v)));
 /** `?status=paid&status=failed` (or a single value). */
 const Many = <T extends string>(values: readonly T[], what: string) =>
-  Type.Optional(Type.Array(oneOf(values), { minItems: 1, maxItems: values.length, uniqueItems: true, description: `${what}; repeat the parameter for several` }));
+  Type.Optional(
+    Type.Array(oneOf(values), { minItems: 1, maxItems: values.length, uniqueItems: true, description: `${what}; repeat the parameter for several` }),
+  );
 
 const Period = {
   from: Type.Optional(PeriodBound('start of the period, inclusive')),
@@ -25,7 +33,12 @@ const Format = Type.Union([Type.Literal('xlsx'), Type.Literal('csv')]);
 /** Each export's filters; the period is by creation time (withdrawals: request time). */
 const FILTERS = {
   statements: Strict({ ...Period, status: Many(STATEMENT_STATUSES, 'statement status'), distributor_id: Distributor }),
-  withdrawals: Strict({ ...Period, status: Many(WITHDRAWAL_STATUSES, 'withdrawal status'), channel: Many(WITHDRAWAL_CHANNELS, 'payout channel'), distributor_id: Distributor }),
+  withdrawals: Strict({
+    ...Period,
+    status: Many(WITHDRAWAL_STATUSES, 'withdrawal status'),
+    channel: Many(WITHDRAWAL_CHANNELS, 'payout channel'),
+    distributor_id: Distributor,
+  }),
   commissions: Strict({ ...Period, status: Many(COMMISSION_STATUSES, 'commission line status'), distributor_id: Distributor }),
   reconciliation: Strict({ ...Period }),
   'reconciliation-mismatches': Strict({ ...Period }),
@@ -33,7 +46,8 @@ const FILTERS = {
 
 const SUMMARY: Record<ExportKind, string> = {
   statements: 'Statements: amount, lines, debt paid off, review, and the journal that settled each',
-  withdrawals: 'The withdrawal ledger: one row per withdrawal with its payee account (masked), amount, fee, net, payout, provider reference, times and journals',
+  withdrawals:
+    'The withdrawal ledger: one row per withdrawal with its payee account (masked), amount, fee, net, payout, provider reference, times and journals',
   commissions: 'Commission lines (clawbacks included): order, SKU, beneficiary, level, base, rate, amount, status, rule version and rate source',
   reconciliation: 'Reconciliation: each withdrawal of the period with what its journals moved, its payout clearing and the mismatches that name it',
   'reconciliation-mismatches': 'Reconciliation mismatches of the period, each named with what was expected and what the ledger holds',
@@ -50,35 +64,52 @@ export function exportsRoutes(app: App, s: Services) {
   const tags = ['exports'];
 
   function route(kind: ExportKind, format: ExportFormat) {
-    app.get(`/v1/exports/${kind}.${format}`, {
-      config: { auth: 'tenant', permission: 'finance:read' },
-      schema: {
-        tags, summary: `${SUMMARY[kind]} (.${format})`,
-        querystring: Strict({ ...FILTERS[kind].properties, lang: Lang }),
-        produces: [contentTypeOf(format)],
-        response: { ...errors(403) },
+    app.get(
+      `/v1/exports/${kind}.${format}`,
+      {
+        config: { auth: 'tenant', permission: 'finance:read' },
+        schema: {
+          tags,
+          summary: `${SUMMARY[kind]} (.${format})`,
+          querystring: Strict({ ...FILTERS[kind].properties, lang: Lang }),
+          produces: [contentTypeOf(format)],
+          response: { ...errors(403) },
+        },
       },
-    }, async (req, reply) => {
-      const { lang, ...filters } = req.query as ExportFilters & { lang?: 'zh' | 'en' };
-      const prepared = await s.exports.prepare(actor(req), kind, filters, lang ?? 'zh');
-      return prepared.send(reply, format);
-    });
+      async (req, reply) => {
+        const { lang, ...filters } = req.query as ExportFilters & { lang?: 'zh' | 'en' };
+        const prepared = await s.exports.prepare(actor(req), kind, filters, lang ?? 'zh');
+        return prepared.send(reply, format);
+      },
+    );
   }
   for (const kind of EXPORT_KINDS) for (const format of EXPORT_FORMATS) route(kind, format);
 
-  app.post('/v1/exports', {
-    config: { auth: 'tenant', permission: 'finance:read' },
-    schema: {
-      tags, summary: 'Start an export as a background job; follow it at GET /v1/exports/{id}, download when done',
-      body: Type.Union(EXPORT_KINDS.map((kind) => Strict({
-        kind: Type.Literal(kind), format: Format, lang: Lang, filters: Type.Optional(FILTERS[kind]),
-      }))),
-      response: { 202: ExportJobResponse, ...errors(403, 429) },
+  app.post(
+    '/v1/exports',
+    {
+      config: { auth: 'tenant', permission: 'finance:read' },
+      schema: {
+        tags,
+        summary: 'Start an export as a background job; follow it at GET /v1/exports/{id}, download when done',
+        body: Type.Union(
+          EXPORT_KINDS.map((kind) =>
+            Strict({
+              kind: Type.Literal(kind),
+              format: Format,
+              lang: Lang,
+              filters: Type.Optional(FILTERS[kind]),
+            }),
+          ),
+        ),
+        response: { 202: ExportJobResponse, ...errors(403, 429) },
+      },
     },
-  }, async (req, reply) => {
-    const body = req.body as { kind: ExportKind; format: ExportFormat; lang?: 'zh' | 'en'; filters?: ExportFilters };
-    const prepared = await s.exports.prepare(actor(req), body.kind, body.filters ?? {}, body.lang ?? 'zh');
-    const job = prepared.startJob(app.exportJobs, body.format);
-    return reply.code(202).header('location', `/v1/exports/${job.id}`).send(exportJobView(job));
-  });
+    async (req, reply) => {
+      const body = req.body as { kind: ExportKind; format: ExportFormat; lang?: 'zh' | 'en'; filters?: ExportFilters };
+      const prepared = await s.exports.prepare(actor(req), body.kind, body.filters ?? {}, body.lang ?? 'zh');
+      const job = prepared.startJob(app.exportJobs, body.format);
+      return reply.code(202).header('location', `/v1/exports/${job.id}`).send(exportJobView(job));
+    },
+  );
 }

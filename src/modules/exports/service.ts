@@ -6,7 +6,15 @@ import { invalid, notFound } from '../../core/errors.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { CommissionStatus, StatementStatus, WithdrawalChannel, WithdrawalStatus } from '../../db/schema.ts';
 import {
-  keysetPages, sendExport, writeExport, type ExportFormat, type ExportJob, type ExportJobs, type ExportResult, type ExportSpec, type Lang,
+  keysetPages,
+  sendExport,
+  writeExport,
+  type ExportFormat,
+  type ExportJob,
+  type ExportJobs,
+  type ExportResult,
+  type ExportSpec,
+  type Lang,
 } from '../../lib/export/index.ts';
 import { localDate } from '../../core/time.ts';
 import type { ProgramService } from '../program/service.ts';
@@ -63,7 +71,10 @@ export interface PreparedExport {
 
 function check(kind: ExportKind, f: ExportFilters): void {
   const allowed = ALLOWED[kind];
-  for (const [name, values, ok] of [['status', f.status, allowed.status], ['channel', f.channel, allowed.channel]] as const) {
+  for (const [name, values, ok] of [
+    ['status', f.status, allowed.status],
+    ['channel', f.channel, allowed.channel],
+  ] as const) {
     if (!values?.length) continue;
     if (!ok) throw invalid(`the ${kind} export takes no ${name} filter`);
     const bad = values.find((v) => !ok.includes(v));
@@ -82,17 +93,29 @@ export function createExportsService(deps: { db: Db; program: ProgramService; re
   const { db, program, reconciliation } = deps;
   const pageSize = deps.pageSize ?? 1000;
 
-  function prepared<Row>(base: Omit<PreparedExport, 'send' | 'startJob' | 'write' | 'name'>, spec: ExportSpec<Row>, rows: () => AsyncIterable<Row>): PreparedExport {
+  function prepared<Row>(
+    base: Omit<PreparedExport, 'send' | 'startJob' | 'write' | 'name'>,
+    spec: ExportSpec<Row>,
+    rows: () => AsyncIterable<Row>,
+  ): PreparedExport {
     const common = { tz: base.tz, lang: base.lang, params: base.params };
     return {
       ...base,
       name: spec.name,
       send: (reply, format) => sendExport(reply, spec, rows(), { ...common, format, filename: base.filename }),
-      startJob: (jobs, format) => jobs.start({
-        tenantId: base.tenantId, spec, rows: () => rows(), total: base.count(), format, filename: base.filename,
-        permission: 'finance:read', ...common,
-      }),
-      write: (out, format, options = {}) => writeExport(format, spec, rows(), out, { ...common, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }),
+      startJob: (jobs, format) =>
+        jobs.start({
+          tenantId: base.tenantId,
+          spec,
+          rows: () => rows(),
+          total: base.count(),
+          format,
+          filename: base.filename,
+          permission: 'finance:read',
+          ...common,
+        }),
+      write: (out, format, options = {}) =>
+        writeExport(format, spec, rows(), out, { ...common, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }),
     };
   }
 
@@ -121,46 +144,93 @@ export function createExportsService(deps: { db: Db; program: ProgramService; re
     const tz = (await program.read(db, tenantId)).timezone;
     const period = periodOf(filters, tz);
     const params: Record<string, unknown> = {
-      from: filters.from, to: filters.to,
+      from: filters.from,
+      to: filters.to,
       ...(filters.status?.length ? { status: [...filters.status] } : {}),
       ...(filters.channel?.length ? { channel: [...filters.channel] } : {}),
       distributor_id: filters.distributor_id,
       ...(kind.startsWith('reconciliation') ? { basis: 'withdrawal requested at' } : {}),
     };
     const distributorId = filters.distributor_id;
-    const base = (title: { zh: string; en: string }, count: () => Promise<number | null>) =>
-      ({ kind, tenantId, tz, lang, params, count, filename: fileName(title[lang], period, tz) });
+    const base = (title: { zh: string; en: string }, count: () => Promise<number | null>) => ({
+      kind,
+      tenantId,
+      tz,
+      lang,
+      params,
+      count,
+      filename: fileName(title[lang], period, tz),
+    });
 
     switch (kind) {
       case 'statements': {
         const f: ListFilter<StatementStatus> = { tenantId, period, statuses: filters.status as readonly StatementStatus[] | undefined, distributorId };
-        return prepared(base(statementsExport.title, () => exportsRepo.countStatements(db, f)), statementsExport,
-          () => snapshotRows(db, (tx) => pages(tx, (ex, after, limit) => exportsRepo.statementPage(ex, f, after, limit), (r) => r.statement_id)));
+        return prepared(
+          base(statementsExport.title, () => exportsRepo.countStatements(db, f)),
+          statementsExport,
+          () =>
+            snapshotRows(db, (tx) =>
+              pages(
+                tx,
+                (ex, after, limit) => exportsRepo.statementPage(ex, f, after, limit),
+                (r) => r.statement_id,
+              ),
+            ),
+        );
       }
       case 'commissions': {
         const f: ListFilter<CommissionStatus> = { tenantId, period, statuses: filters.status as readonly CommissionStatus[] | undefined, distributorId };
-        return prepared(base(commissionsExport.title, () => exportsRepo.countCommissions(db, f)), commissionsExport,
-          () => snapshotRows(db, (tx) => pages(tx, (ex, after, limit) => exportsRepo.commissionPage(ex, f, after, limit), (r) => r.commission_id)));
+        return prepared(
+          base(commissionsExport.title, () => exportsRepo.countCommissions(db, f)),
+          commissionsExport,
+          () =>
+            snapshotRows(db, (tx) =>
+              pages(
+                tx,
+                (ex, after, limit) => exportsRepo.commissionPage(ex, f, after, limit),
+                (r) => r.commission_id,
+              ),
+            ),
+        );
       }
       case 'withdrawals': {
-        const f = { tenantId, period, statuses: filters.status as readonly WithdrawalStatus[] | undefined, channels: filters.channel as readonly WithdrawalChannel[] | undefined, distributorId };
-        return prepared(base(withdrawalsExport.title, () => reconciliation.countWithdrawals(db, f)), withdrawalsExport,
-          () => snapshotRows(db, (tx) => reconciliation.withdrawalsWithin(tx, f, pageSize)));
+        const f = {
+          tenantId,
+          period,
+          statuses: filters.status as readonly WithdrawalStatus[] | undefined,
+          channels: filters.channel as readonly WithdrawalChannel[] | undefined,
+          distributorId,
+        };
+        return prepared(
+          base(withdrawalsExport.title, () => reconciliation.countWithdrawals(db, f)),
+          withdrawalsExport,
+          () => snapshotRows(db, (tx) => reconciliation.withdrawalsWithin(tx, f, pageSize)),
+        );
       }
       case 'reconciliation': {
         const f = { tenantId, period };
-        return prepared(base(reconciliationExport.title, () => reconciliation.countWithdrawals(db, f)), reconciliationExport,
-          () => snapshotRows(db, async function* (tx) {
-            // The mismatches first, in the same snapshot, so each row can name its own.
-            const codesOf = mismatchIndex(await reconciliation.mismatchesWithin(tx, tenantId, period));
-            for await (const r of reconciliation.withdrawalsWithin(tx, f, pageSize)) {
-              yield { ...r, mismatches: codesOf(r.withdrawal_id, r.payout_id).join(', ') };
-            }
-          }));
+        return prepared(
+          base(reconciliationExport.title, () => reconciliation.countWithdrawals(db, f)),
+          reconciliationExport,
+          () =>
+            snapshotRows(db, async function* (tx) {
+              // The mismatches first, in the same snapshot, so each row can name its own.
+              const codesOf = mismatchIndex(await reconciliation.mismatchesWithin(tx, tenantId, period));
+              for await (const r of reconciliation.withdrawalsWithin(tx, f, pageSize)) {
+                yield { ...r, mismatches: codesOf(r.withdrawal_id, r.payout_id).join(', ') };
+              }
+            }),
+        );
       }
       case 'reconciliation-mismatches':
-        return prepared(base(mismatchesExport.title, async () => null), mismatchesExport,
-          () => snapshotRows(db, async function* (tx) { yield* await reconciliation.mismatchesWithin(tx, tenantId, period); }));
+        return prepared(
+          base(mismatchesExport.title, async () => null),
+          mismatchesExport,
+          () =>
+            snapshotRows(db, async function* (tx) {
+              yield* await reconciliation.mismatchesWithin(tx, tenantId, period);
+            }),
+        );
       default: {
         const never: never = kind;
         throw invalid(`unknown export ${String(never)}`);

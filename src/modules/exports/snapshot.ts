@@ -33,7 +33,9 @@ export function isEmbedded(db: Db): Promise<boolean> {
     known = sql<{ v: string }>`select version() as v`.execute(db).then((r) => /PGlite/i.test(r.rows[0]?.v ?? ''));
     embedded.set(db, known);
     // Asked while the database was away: ask again next time rather than fail every export after.
-    known.catch(() => { if (embedded.get(db) === known) embedded.delete(db); });
+    known.catch(() => {
+      if (embedded.get(db) === known) embedded.delete(db);
+    });
   }
   return known;
 }
@@ -68,7 +70,11 @@ async function* direct<Row>(db: Db, produce: (tx: Tx) => AsyncIterable<Row>): As
   } finally {
     // Read only: commit and rollback are the same; rollback also covers a consumer that left.
     if (done) await trx.commit().execute();
-    else await trx.rollback().execute().catch(() => {});
+    else
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => {});
   }
 }
 

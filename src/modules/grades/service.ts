@@ -10,7 +10,11 @@ import { ordersRepo } from '../orders/repo.ts';
  * The grade a distributor of grade `current` with these lifetime sales moves up to, if any: the
  * highest-ranked grade above its own whose sales rule it meets. Pure.
  */
-export function upgradeFor(snapshot: RulesSnapshot, current: string, sales: { sales_fen: number; settled_sales_fen: number }): { to: string; reason: string } | null {
+export function upgradeFor(
+  snapshot: RulesSnapshot,
+  current: string,
+  sales: { sales_fen: number; settled_sales_fen: number },
+): { to: string; reason: string } | null {
   const currentRank = snapshot.grades[current]?.rank ?? 0;
   const met = Object.entries(snapshot.grades)
     .filter(([, g]) => g.upgrade && g.rank > currentRank && (g.upgrade.metric === 'sales_fen' ? sales.sales_fen : sales.settled_sales_fen) >= g.upgrade.min_fen)
@@ -30,11 +34,24 @@ export function upgradeFor(snapshot: RulesSnapshot, current: string, sales: { sa
 export function createGradesService(deps: { db: Db; clock: Clock }) {
   const { db, clock } = deps;
 
-  async function record(ex: Executor, e: { tenantId: string; distributorId: string; from: string; to: string; reason: string; actorType: string; actorId: string | null }) {
-    await ex.insertInto('grade_changes').values({
-      id: newId('evt'), tenant_id: e.tenantId, distributor_id: e.distributorId, from_grade: e.from, to_grade: e.to,
-      reason: e.reason, actor_type: e.actorType, actor_id: e.actorId, at: clock.now(),
-    }).execute();
+  async function record(
+    ex: Executor,
+    e: { tenantId: string; distributorId: string; from: string; to: string; reason: string; actorType: string; actorId: string | null },
+  ) {
+    await ex
+      .insertInto('grade_changes')
+      .values({
+        id: newId('evt'),
+        tenant_id: e.tenantId,
+        distributor_id: e.distributorId,
+        from_grade: e.from,
+        to_grade: e.to,
+        reason: e.reason,
+        actor_type: e.actorType,
+        actor_id: e.actorId,
+        at: clock.now(),
+      })
+      .execute();
   }
 
   return {
@@ -48,8 +65,12 @@ export function createGradesService(deps: { db: Db; clock: Clock }) {
       const up = upgradeFor(snapshot, d.grade_code, await ordersRepo.lifetimeSales(tx, distributorId));
       if (!up) return null;
       // Compare-and-set: two orders crossing the threshold at once upgrade it once.
-      const r = await tx.updateTable('distributors').set({ grade_code: up.to, updated_at: clock.now() })
-        .where('id', '=', distributorId).where('grade_code', '=', d.grade_code).executeTakeFirst();
+      const r = await tx
+        .updateTable('distributors')
+        .set({ grade_code: up.to, updated_at: clock.now() })
+        .where('id', '=', distributorId)
+        .where('grade_code', '=', d.grade_code)
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return null;
       await record(tx, { tenantId, distributorId, from: d.grade_code, to: up.to, reason: up.reason, actorType: 'system', actorId: 'grade-upgrade' });
       return up.to;
@@ -67,15 +88,32 @@ export function createGradesService(deps: { db: Db; clock: Clock }) {
       // Compare-and-set, as evaluate: a grade someone changed meanwhile is left as they set it.
       const moved = new Set<string>();
       for (const [id, { from, to }] of [...last.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        const r = await tx.updateTable('distributors').set({ grade_code: to, updated_at: now }).where('id', '=', id).where('grade_code', '=', from).executeTakeFirst();
+        const r = await tx
+          .updateTable('distributors')
+          .set({ grade_code: to, updated_at: now })
+          .where('id', '=', id)
+          .where('grade_code', '=', from)
+          .executeTakeFirst();
         if (Number(r.numUpdatedRows) === 1) moved.add(id);
       }
       const written = upgrades.filter((u) => moved.has(u.distributorId));
       if (written.length === 0) return;
-      await tx.insertInto('grade_changes').values(written.map((u) => ({
-        id: newId('evt'), tenant_id: tenantId, distributor_id: u.distributorId, from_grade: u.from, to_grade: u.to,
-        reason: u.reason, actor_type: 'system', actor_id: 'grade-upgrade', at: now,
-      }))).execute();
+      await tx
+        .insertInto('grade_changes')
+        .values(
+          written.map((u) => ({
+            id: newId('evt'),
+            tenant_id: tenantId,
+            distributor_id: u.distributorId,
+            from_grade: u.from,
+            to_grade: u.to,
+            reason: u.reason,
+            actor_type: 'system',
+            actor_id: 'grade-upgrade',
+            at: now,
+          })),
+        )
+        .execute();
     },
 
     async history(actor: Actor, distributorId: string) {
@@ -83,8 +121,22 @@ export function createGradesService(deps: { db: Db; clock: Clock }) {
       const tenantId = tenantOf(actor.principal);
       const exists = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
       if (!exists) throw notFound('distributor');
-      const rows = await db.selectFrom('grade_changes').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).orderBy('at').orderBy('id').execute();
-      return rows.map((r) => ({ from_grade: r.from_grade, to_grade: r.to_grade, reason: r.reason, actor_type: r.actor_type, actor_id: r.actor_id, at: r.at.toISOString() }));
+      const rows = await db
+        .selectFrom('grade_changes')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('distributor_id', '=', distributorId)
+        .orderBy('at')
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({
+        from_grade: r.from_grade,
+        to_grade: r.to_grade,
+        reason: r.reason,
+        actor_type: r.actor_type,
+        actor_id: r.actor_id,
+        at: r.at.toISOString(),
+      }));
     },
   };
 }

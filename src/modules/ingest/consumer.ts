@@ -57,18 +57,28 @@ export function createOrderMessageHandler(deps: { orders: OrdersService; ingest:
     try {
       if (msg.type === 'order') {
         const r = await orders.create(actor, msg.body);
-        log.info({ tenant_id: msg.tenant_id, order: msg.body.external_id, created: r.created, attempt: m.attempt, redelivered: m.redelivered }, 'order message applied');
+        log.info(
+          { tenant_id: msg.tenant_id, order: msg.body.external_id, created: r.created, attempt: m.attempt, redelivered: m.redelivered },
+          'order message applied',
+        );
         return { action: 'ack' };
       }
-      const key = msg.idempotency_key ?? (m.messageId && PRINTABLE_ID.test(m.messageId) ? m.messageId : undefined)
-        ?? (msg.body.type === 'refunded' ? undefined : `queue:${msg.body.type}`);
-      if (key === undefined) return { action: 'dead', reason: 'a refunded event needs an idempotency_key (or an AMQP message_id): without one a redelivery would refund twice' };
+      const key =
+        msg.idempotency_key ??
+        (m.messageId && PRINTABLE_ID.test(m.messageId) ? m.messageId : undefined) ??
+        (msg.body.type === 'refunded' ? undefined : `queue:${msg.body.type}`);
+      if (key === undefined)
+        return { action: 'dead', reason: 'a refunded event needs an idempotency_key (or an AMQP message_id): without one a redelivery would refund twice' };
       await orders.event(actor, msg.order_external_id, msg.body, key);
-      log.info({ tenant_id: msg.tenant_id, order: msg.order_external_id, event: msg.body.type, attempt: m.attempt, redelivered: m.redelivered }, 'order event message applied');
+      log.info(
+        { tenant_id: msg.tenant_id, order: msg.order_external_id, event: msg.body.type, attempt: m.attempt, redelivered: m.redelivered },
+        'order event message applied',
+      );
       return { action: 'ack' };
     } catch (err) {
       // The event's order may still be on its way (another message, another consumer): retry.
-      if (err instanceof AppError && err.code === 'not_found') return { action: 'retry', reason: `order ${msg.type === 'event' ? msg.order_external_id : ''} not found (yet)` };
+      if (err instanceof AppError && err.code === 'not_found')
+        return { action: 'retry', reason: `order ${msg.type === 'event' ? msg.order_external_id : ''} not found (yet)` };
       if (err instanceof AppError && err.status < 500) return { action: 'dead', reason: `${err.code}: ${err.message}` };
       const pg = fromPgError(err);
       if (pg && !isRetryableTxError(err)) return { action: 'dead', reason: `${pg.code}: ${pg.message}` };

@@ -10,30 +10,57 @@ const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 export function ingestRoutes(app: App, s: Services) {
   const tags = ['webhooks'];
 
-  app.get('/v1/webhooks/settings', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: { tags, summary: 'Each format\'s webhook URL and whether its signing secret is set (masked)', response: { 200: WebhookSettingsView, ...errors(403) } },
-  }, async (req) => s.ingest.settings(actor(req)));
-
-  app.post('/v1/webhooks/secret', {
-    config: { auth: 'tenant', permission: 'keys:write' },
-    schema: {
-      tags, summary: 'Create or rotate a format\'s webhook signing secret (shown once)',
-      description: 'Without `secret` Fenxiao generates one (generic, WooCommerce: paste it into the platform). Shopify chooses its own: send the app\'s client secret, or the key shown under Settings → Notifications → Webhooks. The previous secret keeps verifying for 24 hours unless `revoke_previous`. See docs/integration.md.',
-      body: RotateSecretBody,
-      response: { 201: WebhookSecretView, ...errors(403) },
+  app.get(
+    '/v1/webhooks/settings',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: "Each format's webhook URL and whether its signing secret is set (masked)",
+        response: { 200: WebhookSettingsView, ...errors(403) },
+      },
     },
-  }, async (req, reply) => reply.code(201).send(await s.ingest.rotateSecret(actor(req), req.body)));
+    async (req) => s.ingest.settings(actor(req)),
+  );
 
-  app.get('/v1/webhooks/deliveries', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: { tags, summary: 'Webhook deliveries received, newest first, with their outcome', querystring: DeliveryListQuery, response: { 200: List(DeliveryView), ...errors(403) } },
-  }, async (req) => s.ingest.listDeliveries(actor(req), { ...req.query, limit: req.query.limit ?? 50 }));
+  app.post(
+    '/v1/webhooks/secret',
+    {
+      config: { auth: 'tenant', permission: 'keys:write' },
+      schema: {
+        tags,
+        summary: "Create or rotate a format's webhook signing secret (shown once)",
+        description:
+          "Without `secret` Fenxiao generates one (generic, WooCommerce: paste it into the platform). Shopify chooses its own: send the app's client secret, or the key shown under Settings → Notifications → Webhooks. The previous secret keeps verifying for 24 hours unless `revoke_previous`. See docs/integration.md.",
+        body: RotateSecretBody,
+        response: { 201: WebhookSecretView, ...errors(403) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await s.ingest.rotateSecret(actor(req), req.body)),
+  );
 
-  app.post('/v1/webhooks/deliveries/:id/replay', {
-    config: { auth: 'tenant', permission: 'orders:write' },
-    schema: { tags, summary: 'Run a recorded delivery again (idempotent)', params: IdParams, response: { 200: DeliveryView, ...errors(403, 404) } },
-  }, async (req) => s.ingest.replay(actor(req), req.params.id, req.log));
+  app.get(
+    '/v1/webhooks/deliveries',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: 'Webhook deliveries received, newest first, with their outcome',
+        querystring: DeliveryListQuery,
+        response: { 200: List(DeliveryView), ...errors(403) },
+      },
+    },
+    async (req) => s.ingest.listDeliveries(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+  );
+
+  app.post(
+    '/v1/webhooks/deliveries/:id/replay',
+    {
+      config: { auth: 'tenant', permission: 'orders:write' },
+      schema: { tags, summary: 'Run a recorded delivery again (idempotent)', params: IdParams, response: { 200: DeliveryView, ...errors(403, 404) } },
+    },
+    async (req) => s.ingest.replay(actor(req), req.params.id, req.log),
+  );
 
   // The signature covers the body's exact bytes: in this scope every body is kept as a Buffer,
   // whatever its content type, and parsed only after it is verified.
@@ -41,22 +68,33 @@ export function ingestRoutes(app: App, s: Services) {
     const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
-    scope.post('/v1/webhooks/:tenant_id/orders/:format', {
-      config: { auth: 'public' },
-      bodyLimit: WEBHOOK_BODY_LIMIT,
-      schema: {
-        tags, summary: 'Orders and their events from a merchant\'s shop: generic, shopify or woocommerce (signed; no bearer token)',
-        description: 'generic: `X-Fenxiao-Timestamp` and `X-Fenxiao-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`; shopify: `X-Shopify-Hmac-Sha256` and `X-Shopify-Topic`; woocommerce: `X-WC-Webhook-Signature` and `X-WC-Webhook-Topic`. 200 applied, duplicate or ignored; 202 deferred (an event before its order); 401 bad signature; 400 a payload that cannot be mapped. See docs/integration.md.',
-        params: WebhookParams,
-        consumes: ['application/json'],
-        response: { 200: WebhookAnswer, 202: WebhookAnswer, ...errors(404, 409, 413) },
+    scope.post(
+      '/v1/webhooks/:tenant_id/orders/:format',
+      {
+        config: { auth: 'public' },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+        schema: {
+          tags,
+          summary: "Orders and their events from a merchant's shop: generic, shopify or woocommerce (signed; no bearer token)",
+          description:
+            'generic: `X-Fenxiao-Timestamp` and `X-Fenxiao-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`; shopify: `X-Shopify-Hmac-Sha256` and `X-Shopify-Topic`; woocommerce: `X-WC-Webhook-Signature` and `X-WC-Webhook-Topic`. 200 applied, duplicate or ignored; 202 deferred (an event before its order); 401 bad signature; 400 a payload that cannot be mapped. See docs/integration.md.',
+          params: WebhookParams,
+          consumes: ['application/json'],
+          response: { 200: WebhookAnswer, 202: WebhookAnswer, ...errors(404, 409, 413) },
+        },
       },
-    }, async (req, reply) => {
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const { status, answer } = await s.ingest.receive({
-        tenantId: req.params.tenant_id, format: req.params.format, headers: req.headers, raw, requestId: req.id, log: req.log,
-      });
-      return reply.code(status).send(answer);
-    });
+      async (req, reply) => {
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const { status, answer } = await s.ingest.receive({
+          tenantId: req.params.tenant_id,
+          format: req.params.format,
+          headers: req.headers,
+          raw,
+          requestId: req.id,
+          log: req.log,
+        });
+        return reply.code(status).send(answer);
+      },
+    );
   });
 }

@@ -5,7 +5,12 @@ import { CreateOrderBody, OrderEventBody } from '../orders/schema.ts';
 export const INGEST_FORMATS = ['generic', 'shopify', 'woocommerce'] as const;
 export const IngestFormatSchema = Type.Union([Type.Literal('generic'), Type.Literal('shopify'), Type.Literal('woocommerce')]);
 
-export const IdempotencyKey = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$', description: 'printable ASCII, as the Idempotency-Key header' });
+export const IdempotencyKey = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[\\x21-\\x7e]+$',
+  description: 'printable ASCII, as the Idempotency-Key header',
+});
 
 /**
  * The two things a merchant's system can send by the generic webhook or by RabbitMQ: an order,
@@ -18,7 +23,7 @@ export const OrderCommand = Strict({
 });
 export const EventCommand = Strict({
   type: Type.Literal('event'),
-  order_external_id: ExternalId('the order\'s external_id'),
+  order_external_id: ExternalId("the order's external_id"),
   body: OrderEventBody,
   idempotency_key: Type.Optional(IdempotencyKey),
 });
@@ -50,10 +55,15 @@ export type WebhookAnswer = Static<typeof WebhookAnswer>;
 
 export const RotateSecretBody = Strict({
   format: IngestFormatSchema,
-  secret: Type.Optional(Type.String({
-    minLength: 16, maxLength: 256, pattern: '^[\\x21-\\x7e]+$',
-    description: 'the secret the platform signs with, when it chooses it (Shopify: the app\'s client secret, or the key shown under Settings → Notifications → Webhooks); leave out to have Fenxiao generate one (generic, WooCommerce)',
-  })),
+  secret: Type.Optional(
+    Type.String({
+      minLength: 16,
+      maxLength: 256,
+      pattern: '^[\\x21-\\x7e]+$',
+      description:
+        "the secret the platform signs with, when it chooses it (Shopify: the app's client secret, or the key shown under Settings → Notifications → Webhooks); leave out to have Fenxiao generate one (generic, WooCommerce)",
+    }),
+  ),
   revoke_previous: Type.Optional(Type.Boolean({ description: 'stop accepting the previous secret now (it leaked) instead of after the grace period' })),
 });
 export type RotateSecretBody = Static<typeof RotateSecretBody>;
@@ -76,7 +86,7 @@ export const WebhookFormatSettings = Strict({
 });
 export const WebhookSettingsView = Strict({
   formats: Type.Array(WebhookFormatSettings),
-  timestamp_tolerance_seconds: Type.Integer({ description: 'generic format: how far X-Fenxiao-Timestamp may be from Fenxiao\'s clock' }),
+  timestamp_tolerance_seconds: Type.Integer({ description: "generic format: how far X-Fenxiao-Timestamp may be from Fenxiao's clock" }),
 });
 export type WebhookSettingsView = Static<typeof WebhookSettingsView>;
 
@@ -85,7 +95,14 @@ export const DeliveryView = Strict({
   format: IngestFormatSchema,
   topic: Nullable(Type.String()),
   delivery_id: Type.String(),
-  outcome: Type.Union([Type.Literal('applied'), Type.Literal('duplicate'), Type.Literal('ignored'), Type.Literal('deferred'), Type.Literal('rejected'), Type.Literal('failed')]),
+  outcome: Type.Union([
+    Type.Literal('applied'),
+    Type.Literal('duplicate'),
+    Type.Literal('ignored'),
+    Type.Literal('deferred'),
+    Type.Literal('rejected'),
+    Type.Literal('failed'),
+  ]),
   reason: Nullable(Type.String()),
   order_external_id: Nullable(Type.String()),
   attempts: Type.Integer(),
@@ -97,7 +114,16 @@ export type DeliveryView = Static<typeof DeliveryView>;
 
 export const DeliveryListQuery = Strict({
   format: Type.Optional(IngestFormatSchema),
-  outcome: Type.Optional(Type.Union([Type.Literal('applied'), Type.Literal('duplicate'), Type.Literal('ignored'), Type.Literal('deferred'), Type.Literal('rejected'), Type.Literal('failed')])),
+  outcome: Type.Optional(
+    Type.Union([
+      Type.Literal('applied'),
+      Type.Literal('duplicate'),
+      Type.Literal('ignored'),
+      Type.Literal('deferred'),
+      Type.Literal('rejected'),
+      Type.Literal('failed'),
+    ]),
+  ),
   order_external_id: Type.Optional(Text(128, { minLength: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   cursor: Type.Optional(Type.String({ maxLength: 64 })),

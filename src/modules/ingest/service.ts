@@ -39,7 +39,11 @@ export interface IngestLog {
 type Headers = Record<string, string | string[] | undefined>;
 
 /** What one intent came to. */
-interface Step { outcome: 'applied' | 'duplicate' | 'ignored' | 'deferred'; reason?: string; createdOrder?: boolean }
+interface Step {
+  outcome: 'applied' | 'duplicate' | 'ignored' | 'deferred';
+  reason?: string;
+  createdOrder?: boolean;
+}
 
 /** What a delivery came to: an outcome for the record, and the error to answer when rejected. */
 interface Processed {
@@ -62,14 +66,19 @@ function header(headers: Headers, name: string): string | undefined {
 
 /** What changed in an order when an event applied: status, refunds, or a new date. */
 function stateOf(o: OrderView): string {
-  return [o.status, o.refunded_fen, o.shipped_at, o.received_at, o.completed_at, o.items.map((i) => `${i.refunded_fen}/${i.refunded_quantity}`).join(',')].join('|');
+  return [o.status, o.refunded_fen, o.shipped_at, o.received_at, o.completed_at, o.items.map((i) => `${i.refunded_fen}/${i.refunded_quantity}`).join(',')].join(
+    '|',
+  );
 }
 
 function mapPayload(format: IngestFormat, topic: string | null, payload: unknown): Mapped {
   switch (format) {
-    case 'generic': return mapGeneric(payload);
-    case 'shopify': return mapShopify(topic ?? '', payload);
-    case 'woocommerce': return mapWooCommerce(topic ?? '', payload);
+    case 'generic':
+      return mapGeneric(payload);
+    case 'shopify':
+      return mapShopify(topic ?? '', payload);
+    case 'woocommerce':
+      return mapWooCommerce(topic ?? '', payload);
     default: {
       const never: never = format;
       throw new MappingError(`unknown format ${String(never)}`);
@@ -94,7 +103,9 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
     if (last !== undefined && now.getTime() - last < PRUNE_EVERY_MS) return;
     prunedAt.set(tenantId, now.getTime());
     const cutoff = `whd_${ulid(now.getTime() - PAYLOAD_RETENTION_MS).slice(0, 10)}`;
-    await ingestRepo.prunePayloads(db, tenantId, cutoff).catch((err: unknown) => log.warn({ err, tenant_id: tenantId }, 'could not prune old webhook payloads'));
+    await ingestRepo
+      .prunePayloads(db, tenantId, cutoff)
+      .catch((err: unknown) => log.warn({ err, tenant_id: tenantId }, 'could not prune old webhook payloads'));
   }
 
   const actorFor = (tenantId: string, job: string, requestId: string | null): Actor => ({ principal: { kind: 'system', tenantId, job }, requestId });
@@ -121,9 +132,12 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
 
   function unknownOrder(policy: UnknownOrder, externalId: string): Step {
     switch (policy) {
-      case 'defer': return { outcome: 'deferred', reason: `order ${externalId} not known yet: applied when it arrives` };
-      case 'ignore': return { outcome: 'ignored', reason: `order ${externalId} was never paid here` };
-      case 'error': throw notFound('order');
+      case 'defer':
+        return { outcome: 'deferred', reason: `order ${externalId} not known yet: applied when it arrives` };
+      case 'ignore':
+        return { outcome: 'ignored', reason: `order ${externalId} was never paid here` };
+      case 'error':
+        throw notFound('order');
       default: {
         const never: never = policy;
         throw new Error(`unknown policy ${String(never)}`);
@@ -137,7 +151,14 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
    * already used with another body means the platform's change was applied before (the keys
    * are the platform's own ids); from the generic format both are answered as the API would.
    */
-  async function applyEvent(actor: Actor, shop: boolean, before: OrderView, externalId: string, body: Parameters<OrdersService['event']>[2], key: string | undefined): Promise<Step> {
+  async function applyEvent(
+    actor: Actor,
+    shop: boolean,
+    before: OrderView,
+    externalId: string,
+    body: Parameters<OrdersService['event']>[2],
+    key: string | undefined,
+  ): Promise<Step> {
     let answer: Awaited<ReturnType<OrdersService['eventOutcome']>>;
     try {
       answer = await orders.eventOutcome(actor, externalId, body, key);
@@ -147,7 +168,9 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
       throw err;
     }
     // The event's own answer says what it did (no read-back): a kept answer replayed is a duplicate.
-    return !answer.replayed && stateOf(answer.order) !== stateOf(before) ? { outcome: 'applied' } : { outcome: 'duplicate', reason: `${body.type} was applied before` };
+    return !answer.replayed && stateOf(answer.order) !== stateOf(before)
+      ? { outcome: 'applied' }
+      : { outcome: 'duplicate', reason: `${body.type} was applied before` };
   }
 
   async function execute(actor: Actor, format: IngestFormat, intent: Intent): Promise<Step> {
@@ -158,12 +181,13 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
       case 'order': {
         // Orders are immutable once paid: a shop that sends the order again (WooCommerce on every
         // update) finds it recorded; later edits of its lines come as refunds.
-        if (shop && await findOrder(actor, intent.body.external_id)) return { outcome: 'duplicate', reason: 'order already recorded' };
+        if (shop && (await findOrder(actor, intent.body.external_id))) return { outcome: 'duplicate', reason: 'order already recorded' };
         try {
           const r = await orders.create(actor, intent.body);
           return r.created ? { outcome: 'applied', createdOrder: true } : { outcome: 'duplicate', reason: 'order already recorded' };
         } catch (err) {
-          if (shop && err instanceof AppError && err.code === 'conflict') return { outcome: 'duplicate', reason: 'order already recorded with other lines; later edits are not applied' };
+          if (shop && err instanceof AppError && err.code === 'conflict')
+            return { outcome: 'duplicate', reason: 'order already recorded with other lines; later edits are not applied' };
           throw err;
         }
       }
@@ -178,9 +202,19 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
         const remaining = before.paid_fen - before.refunded_fen;
         if (remaining <= 0) return { outcome: 'ignored', reason: 'nothing left to refund' };
         const fen = intent.refundFen === null ? remaining : Math.min(intent.refundFen, remaining);
-        return applyEvent(actor, shop, before, intent.orderExternalId, {
-          type: 'refunded', refund_fen: fen, ...(intent.at ? { at: intent.at } : {}), ...(intent.reason ? { reason: intent.reason } : {}),
-        }, intent.idempotencyKey);
+        return applyEvent(
+          actor,
+          shop,
+          before,
+          intent.orderExternalId,
+          {
+            type: 'refunded',
+            refund_fen: fen,
+            ...(intent.at ? { at: intent.at } : {}),
+            ...(intent.reason ? { reason: intent.reason } : {}),
+          },
+          intent.idempotencyKey,
+        );
       }
       default: {
         const never: never = intent;
@@ -190,7 +224,14 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
   }
 
   /** Maps and applies one payload. Bad input becomes a rejected outcome, never an exception. */
-  async function process(tenantId: string, format: IngestFormat, topic: string | null, text: string, requestId: string | null, log: IngestLog): Promise<Processed> {
+  async function process(
+    tenantId: string,
+    format: IngestFormat,
+    topic: string | null,
+    text: string,
+    requestId: string | null,
+    log: IngestLog,
+  ): Promise<Processed> {
     let mapped: Mapped;
     try {
       mapped = mapPayload(format, topic, parseJsonPreservingIds(text));
@@ -205,13 +246,23 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
       for (const intent of mapped.intents) steps.push(await execute(actor, format, intent));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
-      return { outcome: 'rejected', reason: `${err.code}: ${err.message}`, topic: mapped.topic, orderExternalId: mapped.orderExternalId, createdOrder: steps.some((s) => s.createdOrder), error: err };
+      return {
+        outcome: 'rejected',
+        reason: `${err.code}: ${err.message}`,
+        topic: mapped.topic,
+        orderExternalId: mapped.orderExternalId,
+        createdOrder: steps.some((s) => s.createdOrder),
+        error: err,
+      };
     }
     const best = steps.reduce<Step>((a, s) => (RANK[s.outcome] > RANK[a.outcome] ? s : a), { outcome: 'ignored' });
     const reasons = [...new Set([...steps.map((s) => s.reason), ...(mapped.notes ?? [])].filter((r): r is string => !!r))];
     return {
-      outcome: best.outcome, reason: reasons.length ? reasons.join('; ').slice(0, 1000) : null, topic: mapped.topic,
-      orderExternalId: mapped.orderExternalId, createdOrder: steps.some((s) => s.createdOrder),
+      outcome: best.outcome,
+      reason: reasons.length ? reasons.join('; ').slice(0, 1000) : null,
+      topic: mapped.topic,
+      orderExternalId: mapped.orderExternalId,
+      createdOrder: steps.some((s) => s.createdOrder),
     };
   }
 
@@ -229,10 +280,31 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
     }
   }
 
-  function deliveryView(r: { id: string; format: IngestFormat; topic: string | null; delivery_id: string; outcome: IngestOutcome; reason: string | null; order_external_id: string | null; attempts: number; payload_enc: string | null; received_at: Date; updated_at: Date }): DeliveryView {
+  function deliveryView(r: {
+    id: string;
+    format: IngestFormat;
+    topic: string | null;
+    delivery_id: string;
+    outcome: IngestOutcome;
+    reason: string | null;
+    order_external_id: string | null;
+    attempts: number;
+    payload_enc: string | null;
+    received_at: Date;
+    updated_at: Date;
+  }): DeliveryView {
     return {
-      id: r.id, format: r.format, topic: r.topic, delivery_id: r.delivery_id, outcome: r.outcome, reason: r.reason, order_external_id: r.order_external_id,
-      attempts: r.attempts, has_payload: r.payload_enc !== null, received_at: r.received_at.toISOString(), updated_at: r.updated_at.toISOString(),
+      id: r.id,
+      format: r.format,
+      topic: r.topic,
+      delivery_id: r.delivery_id,
+      outcome: r.outcome,
+      reason: r.reason,
+      order_external_id: r.order_external_id,
+      attempts: r.attempts,
+      has_payload: r.payload_enc !== null,
+      received_at: r.received_at.toISOString(),
+      updated_at: r.updated_at.toISOString(),
     };
   }
 
@@ -241,7 +313,14 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
      * One webhook delivery: 401 for a bad signature (nothing stored), 400 for a payload that
      * cannot be mapped, 2xx otherwise, the same answer again for a delivery already handled.
      */
-    async receive(input: { tenantId: string; format: IngestFormat; headers: Headers; raw: Buffer; requestId: string | null; log: IngestLog }): Promise<{ status: 200 | 202; answer: WebhookAnswer }> {
+    async receive(input: {
+      tenantId: string;
+      format: IngestFormat;
+      headers: Headers;
+      raw: Buffer;
+      requestId: string | null;
+      log: IngestLog;
+    }): Promise<{ status: 200 | 202; answer: WebhookAnswer }> {
       const { tenantId, format, headers, raw, log } = input;
       const now = clock.now();
       // WooCommerce pings a new webhook's URL with an unsigned form body; answering 2xx lets the
@@ -257,7 +336,14 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
         verdict = { ok: false, reason: 'no secret for this format (or no such active tenant)' };
       } else if (format === 'generic') {
         const signature = header(headers, 'x-fenxiao-signature');
-        verdict = verifyGeneric({ timestamp: header(headers, 'x-fenxiao-timestamp'), signature, raw, secrets, nowMs: now.getTime(), toleranceSeconds: TIMESTAMP_TOLERANCE_SECONDS });
+        verdict = verifyGeneric({
+          timestamp: header(headers, 'x-fenxiao-timestamp'),
+          signature,
+          raw,
+          secrets,
+          nowMs: now.getTime(),
+          toleranceSeconds: TIMESTAMP_TOLERANCE_SECONDS,
+        });
         signatureId = signature?.split(',')[0]?.trim().slice(3, 43).toLowerCase();
       } else if (format === 'shopify') {
         verdict = verifyBase64Body({ header: header(headers, 'x-shopify-hmac-sha256'), headerName: 'X-Shopify-Hmac-Sha256', raw, secrets });
@@ -270,25 +356,51 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
         throw new AppError('unauthorized', 'invalid webhook signature');
       }
 
-      const given = format === 'generic' ? header(headers, 'x-fenxiao-delivery-id')
-        : format === 'shopify' ? header(headers, 'x-shopify-webhook-id') ?? header(headers, 'x-shopify-event-id')
-          : header(headers, 'x-wc-webhook-delivery-id');
+      const given =
+        format === 'generic'
+          ? header(headers, 'x-fenxiao-delivery-id')
+          : format === 'shopify'
+            ? (header(headers, 'x-shopify-webhook-id') ?? header(headers, 'x-shopify-event-id'))
+            : header(headers, 'x-wc-webhook-delivery-id');
       // Without an id of the platform's, the signature (generic: it covers the timestamp) or the
       // body's hash stands for the delivery: a replay of the same bytes is the same delivery.
-      const deliveryId = given && PRINTABLE_ID.test(given) ? given
-        : signatureId ? `sig:${signatureId}` : `sha256:${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`;
-      const topicHeader = format === 'shopify' ? header(headers, 'x-shopify-topic') : format === 'woocommerce' ? header(headers, 'x-wc-webhook-topic') : undefined;
+      const deliveryId =
+        given && PRINTABLE_ID.test(given)
+          ? given
+          : signatureId
+            ? `sig:${signatureId}`
+            : `sha256:${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`;
+      const topicHeader =
+        format === 'shopify' ? header(headers, 'x-shopify-topic') : format === 'woocommerce' ? header(headers, 'x-wc-webhook-topic') : undefined;
 
       const prior = await ingestRepo.findDelivery(db, tenantId, format, deliveryId);
       if (prior && FINAL.includes(prior.outcome)) {
         await ingestRepo.countAttempt(db, prior.id, now);
-        return { status: 200, answer: { delivery_id: deliveryId, outcome: 'duplicate', topic: prior.topic, order_external_id: prior.order_external_id, message: `already handled: ${prior.outcome}` } };
+        return {
+          status: 200,
+          answer: {
+            delivery_id: deliveryId,
+            outcome: 'duplicate',
+            topic: prior.topic,
+            order_external_id: prior.order_external_id,
+            message: `already handled: ${prior.outcome}`,
+          },
+        };
       }
 
       const text = raw.toString('utf8');
       const row = (r: Pick<Processed, 'outcome' | 'reason' | 'topic' | 'orderExternalId'>): Insertable<IngestDeliveriesTable> => ({
-        id: `whd_${ulid(now.getTime())}`, tenant_id: tenantId, format, topic: r.topic ?? topicHeader ?? null, delivery_id: deliveryId, outcome: r.outcome, reason: r.reason,
-        order_external_id: r.orderExternalId, payload_enc: keyring.encrypt(text), received_at: now, updated_at: clock.now(),
+        id: `whd_${ulid(now.getTime())}`,
+        tenant_id: tenantId,
+        format,
+        topic: r.topic ?? topicHeader ?? null,
+        delivery_id: deliveryId,
+        outcome: r.outcome,
+        reason: r.reason,
+        order_external_id: r.orderExternalId,
+        payload_enc: keyring.encrypt(text),
+        received_at: now,
+        updated_at: clock.now(),
       });
 
       let result: Processed;
@@ -299,12 +411,25 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
         try {
           result = await process(tenantId, format, topicHeader ?? null, text, input.requestId, log);
         } catch (err) {
-          await ingestRepo.recordDelivery(db, row({ outcome: 'failed', reason: 'internal error', topic: topicHeader ?? null, orderExternalId: null })).catch(() => {});
+          await ingestRepo
+            .recordDelivery(db, row({ outcome: 'failed', reason: 'internal error', topic: topicHeader ?? null, orderExternalId: null }))
+            .catch(() => {});
           throw err;
         }
       }
       await ingestRepo.recordDelivery(db, row(result));
-      log.info({ tenant_id: tenantId, format, topic: result.topic, delivery: deliveryId, outcome: result.outcome, reason: result.reason, order: result.orderExternalId }, 'webhook delivery');
+      log.info(
+        {
+          tenant_id: tenantId,
+          format,
+          topic: result.topic,
+          delivery: deliveryId,
+          outcome: result.outcome,
+          reason: result.reason,
+          order: result.orderExternalId,
+        },
+        'webhook delivery',
+      );
       if (result.createdOrder && result.orderExternalId) await applyDeferred(tenantId, format, result.orderExternalId, log);
       await prunePayloads(tenantId, now, log);
       if (result.error) throw result.error;
@@ -324,8 +449,12 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
         formats: INGEST_FORMATS.map((format) => {
           const r = rows.get(format);
           return {
-            format, configured: !!r, secret_hint: r ? `…${r.hint}` : null, created_at: r?.created_at.toISOString() ?? null,
-            previous_valid_until: r?.previous_secret_enc && r.previous_valid_until && r.previous_valid_until > now ? r.previous_valid_until.toISOString() : null,
+            format,
+            configured: !!r,
+            secret_hint: r ? `…${r.hint}` : null,
+            created_at: r?.created_at.toISOString() ?? null,
+            previous_valid_until:
+              r?.previous_secret_enc && r.previous_valid_until && r.previous_valid_until > now ? r.previous_valid_until.toISOString() : null,
             endpoint: endpoint(tenantId, format),
           };
         }),
@@ -348,26 +477,53 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
         const before = (await ingestRepo.listSecrets(tx, tenantId)).find((r) => r.format === body.format);
         keptPrevious = !!before && body.revoke_previous !== true;
         await ingestRepo.upsertSecret(tx, {
-          id: `whs_${ulid()}`, tenant_id: tenantId, format: body.format, secret_enc: keyring.encrypt(secret), hint: secret.slice(-4), created_at: now,
-          previous_secret_enc: keptPrevious ? before!.secret_enc : null, previous_valid_until: keptPrevious ? previousValidUntil : null,
+          id: `whs_${ulid()}`,
+          tenant_id: tenantId,
+          format: body.format,
+          secret_enc: keyring.encrypt(secret),
+          hint: secret.slice(-4),
+          created_at: now,
+          previous_secret_enc: keptPrevious ? before!.secret_enc : null,
+          previous_valid_until: keptPrevious ? previousValidUntil : null,
         });
         await audit.record(tx, actor, {
-          action: before ? 'webhooks.secret.rotate' : 'webhooks.secret.create', targetType: 'webhook_secret', targetId: body.format,
+          action: before ? 'webhooks.secret.rotate' : 'webhooks.secret.create',
+          targetType: 'webhook_secret',
+          targetId: body.format,
           before: before ? { created_at: before.created_at.toISOString() } : null,
-          after: { created_at: now.toISOString(), provided: body.secret !== undefined, previous_valid_until: keptPrevious ? previousValidUntil.toISOString() : null },
+          after: {
+            created_at: now.toISOString(),
+            provided: body.secret !== undefined,
+            previous_valid_until: keptPrevious ? previousValidUntil.toISOString() : null,
+          },
         });
       });
       return {
-        format: body.format, secret, created_at: now.toISOString(),
-        previous_valid_until: keptPrevious ? previousValidUntil.toISOString() : null, endpoint: endpoint(tenantId, body.format),
+        format: body.format,
+        secret,
+        created_at: now.toISOString(),
+        previous_valid_until: keptPrevious ? previousValidUntil.toISOString() : null,
+        endpoint: endpoint(tenantId, body.format),
       };
     },
 
-    async listDeliveries(actor: Actor, q: { format?: IngestFormat | undefined; outcome?: IngestOutcome | undefined; order_external_id?: string | undefined; cursor?: string | undefined; limit: number }) {
+    async listDeliveries(
+      actor: Actor,
+      q: {
+        format?: IngestFormat | undefined;
+        outcome?: IngestOutcome | undefined;
+        order_external_id?: string | undefined;
+        cursor?: string | undefined;
+        limit: number;
+      },
+    ) {
       requirePermission(actor.principal, 'read');
       const rows = await ingestRepo.list(db, tenantOf(actor.principal), {
-        ...(q.format ? { format: q.format } : {}), ...(q.outcome ? { outcome: q.outcome } : {}),
-        ...(q.order_external_id ? { orderExternalId: q.order_external_id } : {}), ...(q.cursor ? { beforeId: q.cursor } : {}), limit: q.limit + 1,
+        ...(q.format ? { format: q.format } : {}),
+        ...(q.outcome ? { outcome: q.outcome } : {}),
+        ...(q.order_external_id ? { orderExternalId: q.order_external_id } : {}),
+        ...(q.cursor ? { beforeId: q.cursor } : {}),
+        limit: q.limit + 1,
       });
       const page = rows.slice(0, q.limit);
       return { items: page.map(deliveryView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
@@ -382,7 +538,7 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
       const tenantId = tenantOf(actor.principal);
       const row = await ingestRepo.getDelivery(db, tenantId, id);
       if (!row) throw notFound('delivery');
-      if (!row.payload_enc) throw invalid('this delivery\'s payload is no longer kept');
+      if (!row.payload_enc) throw invalid("this delivery's payload is no longer kept");
       const r = await process(tenantId, row.format, row.topic, keyring.decrypt(row.payload_enc), actor.requestId, log);
       const now = clock.now();
       await ingestRepo.updateOutcome(db, row.id, { outcome: r.outcome, reason: r.reason, updated_at: now });

@@ -30,13 +30,24 @@ export type Verdict = { ok: true } | { ok: false; reason: string };
  * comma-separated, are accepted, so a sender can sign with an old and a new secret during a
  * rotation). The timestamp inside the MAC bounds how long a captured request can be replayed.
  */
-export function verifyGeneric(input: { timestamp: string | undefined; signature: string | undefined; raw: Buffer; secrets: string[]; nowMs: number; toleranceSeconds: number }): Verdict {
+export function verifyGeneric(input: {
+  timestamp: string | undefined;
+  signature: string | undefined;
+  raw: Buffer;
+  secrets: string[];
+  nowMs: number;
+  toleranceSeconds: number;
+}): Verdict {
   const { timestamp, signature } = input;
   if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'missing or malformed X-Fenxiao-Timestamp' };
   if (!signature) return { ok: false, reason: 'missing X-Fenxiao-Signature' };
   const skew = Math.abs(input.nowMs / 1000 - Number(timestamp));
   if (skew > input.toleranceSeconds) return { ok: false, reason: `timestamp outside the ${input.toleranceSeconds} s tolerance` };
-  const given = signature.split(',').map((p) => p.trim()).filter((p) => p.startsWith('v1=') && /^[0-9a-fA-F]{64}$/.test(p.slice(3))).map((p) => Buffer.from(p.slice(3), 'hex'));
+  const given = signature
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.startsWith('v1=') && /^[0-9a-fA-F]{64}$/.test(p.slice(3)))
+    .map((p) => Buffer.from(p.slice(3), 'hex'));
   if (given.length === 0) return { ok: false, reason: 'X-Fenxiao-Signature has no v1= value' };
   const signed = Buffer.concat([Buffer.from(`${timestamp}.`, 'utf8'), input.raw]);
   return matchAny(input.secrets, (s) => hmac(s, signed), given) ? { ok: true } : { ok: false, reason: 'signature does not match' };
@@ -58,7 +69,11 @@ export function verifyBase64Body(input: { header: string | undefined; headerName
 /** RabbitMQ messages in signed mode: `x-fenxiao-signature: v1=<hex HMAC-SHA256 of the message body>`. */
 export function verifyMessage(input: { signature: string | undefined; raw: Buffer; secrets: string[] }): Verdict {
   if (!input.signature) return { ok: false, reason: 'missing x-fenxiao-signature header' };
-  const given = input.signature.split(',').map((p) => p.trim()).filter((p) => p.startsWith('v1=') && /^[0-9a-fA-F]{64}$/.test(p.slice(3))).map((p) => Buffer.from(p.slice(3), 'hex'));
+  const given = input.signature
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.startsWith('v1=') && /^[0-9a-fA-F]{64}$/.test(p.slice(3)))
+    .map((p) => Buffer.from(p.slice(3), 'hex'));
   if (given.length === 0) return { ok: false, reason: 'x-fenxiao-signature has no v1= value' };
   return matchAny(input.secrets, (s) => hmac(s, input.raw), given) ? { ok: true } : { ok: false, reason: 'signature does not match' };
 }

@@ -16,8 +16,12 @@ ajv.addKeyword({ keyword: 'x-pii' });
 const fieldName = (name: string) => (/^[A-Za-z_][A-Za-z0-9_-]{0,63}$|^[0-9]{1,6}$/.test(name) ? name : '…');
 
 function message(where: string, e: ErrorObject): string {
-  const path = `${where}${e.instancePath.split('/').map((p, i) => (i === 0 ? p : fieldName(p))).join('/')}`;
-  if (e.keyword === 'additionalProperties') return `${path}: unknown field "${fieldName(String((e.params as { additionalProperty?: string }).additionalProperty))}"`;
+  const path = `${where}${e.instancePath
+    .split('/')
+    .map((p, i) => (i === 0 ? p : fieldName(p)))
+    .join('/')}`;
+  if (e.keyword === 'additionalProperties')
+    return `${path}: unknown field "${fieldName(String((e.params as { additionalProperty?: string }).additionalProperty))}"`;
   if (e.keyword === 'required') return `${path}: missing field "${fieldName(String((e.params as { missingProperty?: string }).missingProperty))}"`;
   return `${path} ${e.message ?? 'is invalid'}`;
 }

@@ -29,7 +29,10 @@ export interface JournalInput {
 
 export class UnbalancedJournal extends Error {}
 
-interface AccountInfo { id: string; cached: boolean }
+interface AccountInfo {
+  id: string;
+  cached: boolean;
+}
 
 /** Distributor accounts are bounded at zero except withdrawable, which a clawback may overdraw. */
 function isBounded(purpose: string): boolean {
@@ -37,18 +40,39 @@ function isBounded(purpose: string): boolean {
 }
 
 /** Told every journal's legs, in the journal's transaction (analytics keeps its balances by day). */
-export type PostedHook = (ex: Executor, tenantId: string, legs: { kind: string; owner: string; purpose: string; amount: number; commissionId: string | null }[]) => Promise<void>;
+export type PostedHook = (
+  ex: Executor,
+  tenantId: string,
+  legs: { kind: string; owner: string; purpose: string; amount: number; commissionId: string | null }[],
+) => Promise<void>;
 
 export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
   // Account ids never change once made, so a process remembers them.
   const accountIds = new Map<string, AccountInfo>();
   const keyOf = (tenantId: string, owner: string, purpose: string) => `${tenantId}|${owner}|${purpose}`;
 
-  async function openAccounts(ex: Executor, tenantId: string, ownerType: 'distributor' | 'tenant', ownerId: string, purposes: readonly string[]): Promise<void> {
-    await ex.insertInto('accounts').values(purposes.map((purpose) => ({
-      id: newId('acc'), tenant_id: tenantId, owner_type: ownerType, owner_id: ownerId, purpose,
-      cached: ownerType === 'distributor', bounded: ownerType === 'distributor' && isBounded(purpose),
-    }))).onConflict((oc) => oc.columns(['tenant_id', 'owner_id', 'purpose']).doNothing()).execute();
+  async function openAccounts(
+    ex: Executor,
+    tenantId: string,
+    ownerType: 'distributor' | 'tenant',
+    ownerId: string,
+    purposes: readonly string[],
+  ): Promise<void> {
+    await ex
+      .insertInto('accounts')
+      .values(
+        purposes.map((purpose) => ({
+          id: newId('acc'),
+          tenant_id: tenantId,
+          owner_type: ownerType,
+          owner_id: ownerId,
+          purpose,
+          cached: ownerType === 'distributor',
+          bounded: ownerType === 'distributor' && isBounded(purpose),
+        })),
+      )
+      .onConflict((oc) => oc.columns(['tenant_id', 'owner_id', 'purpose']).doNothing())
+      .execute();
   }
 
   async function resolve(ex: Executor, tenantId: string, legs: Leg[]): Promise<Map<string, AccountInfo>> {
@@ -59,16 +83,24 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
     }
     if (wanted.size > 0) {
       const owners = [...new Set([...wanted.values()].map((w) => w.owner))];
-      let rows = await ex.selectFrom('accounts').select(['id', 'owner_id', 'purpose', 'cached'])
-        .where('tenant_id', '=', tenantId).where('owner_id', 'in', owners).execute();
+      let rows = await ex
+        .selectFrom('accounts')
+        .select(['id', 'owner_id', 'purpose', 'cached'])
+        .where('tenant_id', '=', tenantId)
+        .where('owner_id', 'in', owners)
+        .execute();
       const missing = owners.filter((o) => !rows.some((r) => r.owner_id === o));
       if (missing.length > 0) {
         for (const o of missing) {
           if (o === 'tenant') await openAccounts(ex, tenantId, 'tenant', 'tenant', TENANT_PURPOSES);
           else await openAccounts(ex, tenantId, 'distributor', o, DISTRIBUTOR_PURPOSES);
         }
-        rows = await ex.selectFrom('accounts').select(['id', 'owner_id', 'purpose', 'cached'])
-          .where('tenant_id', '=', tenantId).where('owner_id', 'in', owners).execute();
+        rows = await ex
+          .selectFrom('accounts')
+          .select(['id', 'owner_id', 'purpose', 'cached'])
+          .where('tenant_id', '=', tenantId)
+          .where('owner_id', 'in', owners)
+          .execute();
       }
       for (const r of rows) accountIds.set(keyOf(tenantId, r.owner_id, r.purpose), { id: r.id, cached: r.cached });
     }
@@ -138,7 +170,11 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
         if (sum !== 0) throw new UnbalancedJournal(`journal ${j.kind} ${j.refId} is off by ${sum} fen`);
       });
 
-      const accounts = await resolve(ex, tenantId, all.map((x) => x.leg));
+      const accounts = await resolve(
+        ex,
+        tenantId,
+        all.map((x) => x.leg),
+      );
       const deltas = new Map<string, { delta: number; n: number }>();
       for (const { leg } of all) {
         const a = accounts.get(keyOf(tenantId, leg.owner, leg.purpose))!;
@@ -150,7 +186,14 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
       }
       const ids = [...deltas.keys()].sort();
       const journalIds = journals.map(() => newId('je'));
-      const cols = { journal: [] as string[], account: [] as string[], amount: [] as number[], party: [] as (string | null)[], commission: [] as (string | null)[], cached: [] as boolean[] };
+      const cols = {
+        journal: [] as string[],
+        account: [] as string[],
+        amount: [] as number[],
+        party: [] as (string | null)[],
+        commission: [] as (string | null)[],
+        cached: [] as boolean[],
+      };
       for (const { j, leg } of all) {
         const a = accounts.get(keyOf(tenantId, leg.owner, leg.purpose))!;
         cols.journal.push(journalIds[j]!);
@@ -189,10 +232,19 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
            order by l.n
           returning 1)`,
       ];
-      const posted = all.map(({ j, leg }) => ({ kind: journals[j]!.kind, owner: leg.owner, purpose: leg.purpose, amount: leg.amount, commissionId: leg.commissionId ?? null }));
+      const posted = all.map(({ j, leg }) => ({
+        kind: journals[j]!.kind,
+        owner: leg.owner,
+        purpose: leg.purpose,
+        amount: leg.amount,
+        commissionId: leg.commissionId ?? null,
+      }));
       return {
-        ctes, journalIds,
-        after: async (x: Executor) => { for (const hook of options.onPosted ?? []) await hook(x, tenantId, posted); },
+        ctes,
+        journalIds,
+        after: async (x: Executor) => {
+          for (const hook of options.onPosted ?? []) await hook(x, tenantId, posted);
+        },
       };
     },
 
@@ -206,17 +258,34 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
 
     /** A distributor's five balances, from the cached accounts (ledger verify proves them). */
     async balances(ex: Executor, tenantId: string, distributorId: string): Promise<Record<DistributorPurpose, number> & { in_flight: number }> {
-      const rows = await ex.selectFrom('accounts').select(['id', 'purpose', 'balance'])
-        .where('tenant_id', '=', tenantId).where('owner_id', '=', distributorId).execute();
+      const rows = await ex
+        .selectFrom('accounts')
+        .select(['id', 'purpose', 'balance'])
+        .where('tenant_id', '=', tenantId)
+        .where('owner_id', '=', distributorId)
+        .execute();
       const out = { pending: 0, available: 0, withdrawable: 0, withdrawing: 0, withdrawn: 0, in_flight: 0 };
       for (const r of rows) if ((DISTRIBUTOR_PURPOSES as readonly string[]).includes(r.purpose)) out[r.purpose as DistributorPurpose] = r.balance;
       // Money handed to a payout channel and not yet confirmed sits in the merchant's clearing
       // account, attributed to the distributor it belongs to.
-      const clearing = accountIds.get(keyOf(tenantId, 'tenant', 'payout_clearing'))?.id
-        ?? (await ex.selectFrom('accounts').select('id').where('tenant_id', '=', tenantId).where('owner_id', '=', 'tenant').where('purpose', '=', 'payout_clearing').executeTakeFirst())?.id;
+      const clearing =
+        accountIds.get(keyOf(tenantId, 'tenant', 'payout_clearing'))?.id ??
+        (
+          await ex
+            .selectFrom('accounts')
+            .select('id')
+            .where('tenant_id', '=', tenantId)
+            .where('owner_id', '=', 'tenant')
+            .where('purpose', '=', 'payout_clearing')
+            .executeTakeFirst()
+        )?.id;
       if (clearing) {
-        const r = await ex.selectFrom('postings').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.val(0)).as('s'))
-          .where('account_id', '=', clearing).where('party_id', '=', distributorId).executeTakeFirst();
+        const r = await ex
+          .selectFrom('postings')
+          .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.val(0)).as('s'))
+          .where('account_id', '=', clearing)
+          .where('party_id', '=', distributorId)
+          .executeTakeFirst();
         out.in_flight = Number(r?.s ?? 0);
       }
       return out;

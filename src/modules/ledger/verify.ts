@@ -42,7 +42,7 @@ export const LEDGER_CHECKS: Check[] = [
       where a.cached and ${t('a')} and (a.balance <> coalesce(s.total, 0) or a.version <> coalesce(s.n, 0))`,
   },
   {
-    invariant: 'each posting\'s balance_after is the running balance of its account',
+    invariant: "each posting's balance_after is the running balance of its account",
     query: (t) => sql`select r.id::text as subject, 'balance_after ' || r.balance_after || ', running ' || r.running as detail
       from (select p.id, p.balance_after, sum(p.amount) over (partition by p.account_id order by p.id) as running
               from postings p join accounts a on a.id = p.account_id where a.cached and ${t('p')}) r
@@ -54,7 +54,7 @@ export const LEDGER_CHECKS: Check[] = [
       from accounts a where a.bounded and a.balance < 0 and ${t('a')}`,
   },
   {
-    invariant: 'each commission line\'s postings add up to its amount, in the account of its status',
+    invariant: "each commission line's postings add up to its amount, in the account of its status",
     // One grouped pass over the postings joined to the lines (hash joins), not a lookup per line:
     // the plan stays sound whatever the statistics say (a bulk load not yet analyzed made the
     // per-line form scan the accounts for each line and run for many minutes).
@@ -76,7 +76,7 @@ export const LEDGER_CHECKS: Check[] = [
   },
   {
     // A settled line keeps its figures; the clawbacks that later refunds added count against it.
-    invariant: 'no commission line exceeds its rule\'s share of what its order line still paid',
+    invariant: "no commission line exceeds its rule's share of what its order line still paid",
     query: (t) => sql`select c.id as subject, 'amount ' || (c.amount_fen + coalesce(k.amount, 0)) || ' on base ' || (c.base_fen + coalesce(k.base, 0))
         || ' (line paid ' || i.paid_fen || ', refunded ' || i.refunded_fen || ')' as detail
       from commissions c join order_items i on i.id = c.order_item_id
@@ -88,7 +88,7 @@ export const LEDGER_CHECKS: Check[] = [
           or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,
   },
   {
-    invariant: 'the merchant\'s commission expense equals the sum of all commission lines',
+    invariant: "the merchant's commission expense equals the sum of all commission lines",
     query: (t) => sql`select x.tenant_id as subject, 'expense ' || x.expense || ', lines ' || coalesce(y.lines, 0) as detail
       from (select a.tenant_id, -sum(p.amount) as expense from postings p join accounts a on a.id = p.account_id
              where a.owner_id = 'tenant' and a.purpose = 'commission_expense' and ${t('a')} group by a.tenant_id) x
@@ -117,7 +117,12 @@ export async function verifyLedger(db: Executor, tenantId: string | null, extraC
   return {
     ok: breaks.length === 0,
     tenant_id: tenantId,
-    checked: { journals: await count('journal_entries'), postings: await count('postings'), accounts: await count('accounts'), commissions: await count('commissions') },
+    checked: {
+      journals: await count('journal_entries'),
+      postings: await count('postings'),
+      accounts: await count('accounts'),
+      commissions: await count('commissions'),
+    },
     breaks,
   };
 }

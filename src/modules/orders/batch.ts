@@ -45,7 +45,12 @@ export type OrderOutcome =
   | { kind: 'refused'; error: AppError };
 
 /** How far an order's attribution got before a binding that moves the tree (see `runSegment`). */
-interface Resume { stage: 'invite' | 'first_order'; boundTo: string | null; how: string; notes: string[] }
+interface Resume {
+  stage: 'invite' | 'first_order';
+  boundTo: string | null;
+  how: string;
+  notes: string[];
+}
 
 /** What attribution decided for one order. */
 interface Attribution {
@@ -55,7 +60,14 @@ interface Attribution {
 }
 
 /** A binding that moves a distributor under another (its whole team follows): done by ReferralService. */
-interface TreeBinding { target: DistributorRow; source: string; stage: Resume['stage']; boundTo: string | null; how: string; notes: string[] }
+interface TreeBinding {
+  target: DistributorRow;
+  source: string;
+  stage: Resume['stage'];
+  boundTo: string | null;
+  how: string;
+  notes: string[];
+}
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -72,8 +84,15 @@ const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * rest of the batch starts again from the database (a new segment, same transaction).
  */
 export function createOrderBatch(deps: {
-  clock: Clock; program: ProgramService; rules: RulesService; ledger: Ledger; customers: CustomersService;
-  referral: ReferralService; grades: GradesService; riskEngine: RiskEngine; analytics: AnalyticsRecorder;
+  clock: Clock;
+  program: ProgramService;
+  rules: RulesService;
+  ledger: Ledger;
+  customers: CustomersService;
+  referral: ReferralService;
+  grades: GradesService;
+  riskEngine: RiskEngine;
+  analytics: AnalyticsRecorder;
   deviceIndex: (deviceId: string) => string;
   /** The program and rule versions cached by the newest version number (shared with order events). */
   contexts?: TenantContexts | undefined;
@@ -85,14 +104,24 @@ export function createOrderBatch(deps: {
     const outcomes: OrderOutcome[] = new Array(requests.length);
     // One round trip: the buyers created where missing and locked, whether the rules changed
     // since the last batch, and which orders exist.
-    const first = await customers.lockManyWith(tx, tenantId, requests.map((r) => r.body.buyer_external_id), {
-      version: rules.latestVersionSql(tenantId),
-      existing: ordersRepo.existingSql(tenantId, [...new Set(requests.map((r) => r.body.external_id))]),
-    });
+    const first = await customers.lockManyWith(
+      tx,
+      tenantId,
+      requests.map((r) => r.body.buyer_external_id),
+      {
+        version: rules.latestVersionSql(tenantId),
+        existing: ordersRepo.existingSql(tenantId, [...new Set(requests.map((r) => r.body.external_id))]),
+      },
+    );
     const head = { version: first.extra.version as number | null, existing: first.extra.existing as { external_id: string; request_hash: string }[] | null };
     const existing = new Map<string, OrderRow>();
     if (head.existing && head.existing.length > 0) {
-      for (const o of await ordersRepo.findManyByExternal(tx, tenantId, head.existing.map((e) => e.external_id))) existing.set(o.external_id, o);
+      for (const o of await ordersRepo.findManyByExternal(
+        tx,
+        tenantId,
+        head.existing.map((e) => e.external_id),
+      ))
+        existing.set(o.external_id, o);
     }
     const context = await contexts.at(tx, tenantId, head.version);
     const firstOf = new Map<string, number>();
@@ -106,9 +135,15 @@ export function createOrderBatch(deps: {
         // distributor's balance beyond what an integer in fen holds exactly.
         outcomes[i] = { kind: 'refused', error: new AppError('limit_exceeded', `an order may total at most ${MAX_FEN} fen`) };
       } else if (prior) {
-        outcomes[i] = prior.request_hash === r.hash ? { kind: 'existing', row: prior } : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
+        outcomes[i] =
+          prior.request_hash === r.hash
+            ? { kind: 'existing', row: prior }
+            : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
       } else if (earlier !== undefined) {
-        outcomes[i] = requests[earlier]!.hash === r.hash ? { kind: 'replay', of: earlier } : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
+        outcomes[i] =
+          requests[earlier]!.hash === r.hash
+            ? { kind: 'replay', of: earlier }
+            : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
       } else {
         firstOf.set(ext, i);
         work.push(i);
@@ -121,7 +156,7 @@ export function createOrderBatch(deps: {
     const snapshotAt = async (at: Date) => {
       const v = rules.pickVersion(versions, at);
       let s = snapshots.get(v);
-      if (!s) snapshots.set(v, s = await rules.version(tx, tenantId, v));
+      if (!s) snapshots.set(v, (s = await rules.version(tx, tenantId, v)));
       return s;
     };
 
@@ -132,9 +167,19 @@ export function createOrderBatch(deps: {
     let locked: Map<string, CustomerRow> | undefined = first.rows;
     while (pos < work.length) {
       const segment = work.slice(pos);
-      const r = await runSegment(tx, tenantId, settings, segment.map((i) => requests[i]!), snapshotAt, resume, locked);
+      const r = await runSegment(
+        tx,
+        tenantId,
+        settings,
+        segment.map((i) => requests[i]!),
+        snapshotAt,
+        resume,
+        locked,
+      );
       locked = undefined;
-      r.created.forEach((order, k) => { outcomes[segment[k]!] = { kind: 'created', order }; });
+      r.created.forEach((order, k) => {
+        outcomes[segment[k]!] = { kind: 'created', order };
+      });
       pos += r.created.length;
       resume = undefined;
       if (r.tree) {
@@ -162,13 +207,28 @@ export function createOrderBatch(deps: {
    * everything before it is written and that binding is answered for the caller to make).
    */
   async function runSegment(
-    tx: Tx, tenantId: string, settings: ProgramSettings, requests: OrderRequest[],
-    snapshotAt: (at: Date) => Promise<RulesSnapshot>, resume: Resume | undefined, locked: Map<string, CustomerRow> | undefined,
+    tx: Tx,
+    tenantId: string,
+    settings: ProgramSettings,
+    requests: OrderRequest[],
+    snapshotAt: (at: Date) => Promise<RulesSnapshot>,
+    resume: Resume | undefined,
+    locked: Map<string, CustomerRow> | undefined,
   ): Promise<{ created: OrderView[]; tree?: TreeBinding }> {
     const tz = settings.timezone;
     // ---- what the batch reads, once (the first segment's buyers came with the batch's first read)
-    const customerRows = locked ?? await customers.lockMany(tx, tenantId, requests.map((r) => r.body.buyer_external_id));
-    const codes = [...new Set(requests.map((r) => (r.body.invite_code === undefined ? null : normalizeInviteCode(r.body.invite_code))).filter((c): c is string => c !== null))];
+    const customerRows =
+      locked ??
+      (await customers.lockMany(
+        tx,
+        tenantId,
+        requests.map((r) => r.body.buyer_external_id),
+      ));
+    const codes = [
+      ...new Set(
+        requests.map((r) => (r.body.invite_code === undefined ? null : normalizeInviteCode(r.body.invite_code))).filter((c): c is string => c !== null),
+      ),
+    ];
     const candidateIds = new Set<string>();
     for (const c of customerRows.values()) {
       if (c.distributor_id) candidateIds.add(c.distributor_id);
@@ -207,7 +267,13 @@ export function createOrderBatch(deps: {
       planned.push({ req, now, paidAt, snapshot, a });
     }
 
-    function attribute(req: OrderRequest, customer: CustomerRow, snapshot: RulesSnapshot, now: Date, from: Resume | undefined): Attribution | { tree: TreeBinding } {
+    function attribute(
+      req: OrderRequest,
+      customer: CustomerRow,
+      snapshot: RulesSnapshot,
+      now: Date,
+      from: Resume | undefined,
+    ): Attribution | { tree: TreeBinding } {
       const buyerId = req.body.buyer_external_id;
       let boundTo = from ? from.boundTo : customer.distributor_id;
       let how = from ? from.how : boundTo ? 'binding' : 'none';
@@ -216,14 +282,23 @@ export function createOrderBatch(deps: {
       /** A claim as ReferralService.bindWithin decides it; refusals are noted, never fatal. */
       const claim = (target: DistributorRow, source: string, stage: Resume['stage']): TreeBinding | undefined => {
         const self = selfBindingRefusal(target, buyerId);
-        if (self) { notes.push(self.message); return undefined; }
+        if (self) {
+          notes.push(self.message);
+          return undefined;
+        }
         if (asDistributor) {
           const refusal = attachRefusal(asDistributor, target);
-          if (refusal) { if (refusal.code !== 'conflict') notes.push(refusal.message); return undefined; }
+          if (refusal) {
+            if (refusal.code !== 'conflict') notes.push(refusal.message);
+            return undefined;
+          }
           return { target, source, stage, boundTo, how, notes };
         }
         const refusal = bindingTargetRefusal(target);
-        if (refusal) { notes.push(refusal.message); return undefined; }
+        if (refusal) {
+          notes.push(refusal.message);
+          return undefined;
+        }
         const { event } = customers.bindInMemory(req.actor, customer, { distributorId: target.id, source, rules: settings.binding, now });
         if (!event) return undefined;
         bindingEvents.push(event);
@@ -265,7 +340,9 @@ export function createOrderBatch(deps: {
     const monthly = await ordersRepo.monthlySalesMany(tx, members, [...new Set(tiered.map((p) => localMonth(p.paidAt, tz)))]);
     const trackDaily = (p: (typeof planned)[number]) => p.snapshot.caps.per_day_fen > 0 || settings.risk.surge.multiplier > 0;
     const dayPairs: { id: string; day: string }[] = [];
-    planned.forEach((p, k) => { if (trackDaily(p)) for (const id of chains[k]!) dayPairs.push({ id, day: localDate(p.paidAt, tz) }); });
+    planned.forEach((p, k) => {
+      if (trackDaily(p)) for (const id of chains[k]!) dayPairs.push({ id, day: localDate(p.paidAt, tz) });
+    });
     const daily = new Map<string, number>();
     if (dayPairs.length > 0 && settings.risk.surge.multiplier > 0) {
       const days = dayPairs.map((p) => p.day).sort(byString);
@@ -275,7 +352,11 @@ export function createOrderBatch(deps: {
     const sellers = [...new Set(planned.map((p) => p.a.seller?.id).filter((id): id is string => !!id))];
     const upgrades = planned.some((p) => Object.values(p.snapshot.grades).some((g) => g.upgrade));
     const lifetime = upgrades ? await ordersRepo.lifetimeSalesMany(tx, sellers) : new Map<string, { sales_fen: number; settled_sales_fen: number }>();
-    const openHolds = await riskEngine.openHolds(tx, tenantId, members.filter((id) => byId.get(id)?.risk_hold));
+    const openHolds = await riskEngine.openHolds(
+      tx,
+      tenantId,
+      members.filter((id) => byId.get(id)?.risk_hold),
+    );
 
     // ---- the orders, one after another, in memory
     const orderRows: Insertable<OrdersTable>[] = [];
@@ -287,7 +368,12 @@ export function createOrderBatch(deps: {
     const sales = new Map<string, { distributorId: string; month: string; salesFen: number; orders: number }>();
     const dailyAdds = new Map<string, { id: string; day: string; amount: number }>();
     const gradeUps: { distributorId: string; from: string; to: string; reason: string }[] = [];
-    const paidForAnalytics: { paidAt: Date; paidFen: number; seller: { id: string; grade_code: string; region_code: string | null } | null; lines: { beneficiary_id: string; amount_fen: number }[] }[] = [];
+    const paidForAnalytics: {
+      paidAt: Date;
+      paidFen: number;
+      seller: { id: string; grade_code: string; region_code: string | null } | null;
+      lines: { beneficiary_id: string; amount_fen: number }[];
+    }[] = [];
     const created: OrderView[] = [];
 
     for (let k = 0; k < planned.length; k++) {
@@ -301,14 +387,21 @@ export function createOrderBatch(deps: {
       const beneficiaries: Beneficiary[] = chain.map((id, level) => {
         const r = byId.get(id)!;
         return {
-          id, level, grade: r.grade_code, active: r.status === 'active',
-          monthly_sales_fen: needsTiers ? monthly.get(`${id}|${month}`) ?? 0 : 0,
-          earned_today_fen: tracked ? daily.get(`${id}|${day}`) ?? 0 : 0,
+          id,
+          level,
+          grade: r.grade_code,
+          active: r.status === 'active',
+          monthly_sales_fen: needsTiers ? (monthly.get(`${id}|${month}`) ?? 0) : 0,
+          earned_today_fen: tracked ? (daily.get(`${id}|${day}`) ?? 0) : 0,
         };
       });
       const orderId = newId('ord');
       const items = body.items.map((it, position) => ({ id: newId('oit'), position, ...it }));
-      const computed = computeOrderCommissions(items.map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen })), beneficiaries, snapshot);
+      const computed = computeOrderCommissions(
+        items.map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen })),
+        beneficiaries,
+        snapshot,
+      );
       const paidFen = items.reduce((s, i) => s + i.paid_fen, 0);
 
       // Risk rules: lines of a blocked beneficiary are not credited, a held one's wait for review.
@@ -321,29 +414,82 @@ export function createOrderBatch(deps: {
       }
       const deviceBidx = body.device_id ? deps.deviceIndex(body.device_id) : null;
       const decision = await riskEngine.assessOrder({
-        tenantId, now, orderExternalId: body.external_id, settings, buyerDistributorId: a.buyerDistributorId,
+        tenantId,
+        now,
+        orderExternalId: body.external_id,
+        settings,
+        buyerDistributorId: a.buyerDistributorId,
         chain: chain.map((id) => ({ id, riskHold: byId.get(id)!.risk_hold, deviceBidx: byId.get(id)!.device_bidx })),
-        earning, earnedToday: tracked ? new Map(chain.map((id) => [id, daily.get(`${id}|${day}`) ?? 0])) : null,
-        clientIp: body.client_ip ?? null, deviceBidx, deviceId: body.device_id ?? null, day,
-        openHolds, earnedOn: (id, d) => daily.get(`${id}|${d}`) ?? 0,
+        earning,
+        earnedToday: tracked ? new Map(chain.map((id) => [id, daily.get(`${id}|${day}`) ?? 0])) : null,
+        clientIp: body.client_ip ?? null,
+        deviceBidx,
+        deviceId: body.device_id ?? null,
+        day,
+        openHolds,
+        earnedOn: (id, d) => daily.get(`${id}|${d}`) ?? 0,
       });
       const lines = computed.filter((l) => !decision.block.has(l.beneficiaryId));
 
       orderRows.push({
-        id: orderId, tenant_id: tenantId, external_id: body.external_id, request_hash: req.hash, buyer_external_id: body.buyer_external_id,
-        invite_code: body.invite_code ?? null, status: 'paid', seller_id: a.seller?.id ?? null, chain, rule_version: snapshot.version,
-        attribution: a.attribution, region_code: body.region_code ?? null, paid_fen: paidFen, shipping_fen: body.shipping_fen ?? 0, tax_fen: body.tax_fen ?? 0,
-        paid_at: paidAt, created_at: now, updated_at: now, device_bidx: deviceBidx, client_ip: body.client_ip ?? null,
+        id: orderId,
+        tenant_id: tenantId,
+        external_id: body.external_id,
+        request_hash: req.hash,
+        buyer_external_id: body.buyer_external_id,
+        invite_code: body.invite_code ?? null,
+        status: 'paid',
+        seller_id: a.seller?.id ?? null,
+        chain,
+        rule_version: snapshot.version,
+        attribution: a.attribution,
+        region_code: body.region_code ?? null,
+        paid_fen: paidFen,
+        shipping_fen: body.shipping_fen ?? 0,
+        tax_fen: body.tax_fen ?? 0,
+        paid_at: paidAt,
+        created_at: now,
+        updated_at: now,
+        device_bidx: deviceBidx,
+        client_ip: body.client_ip ?? null,
       });
       for (const i of items) {
-        itemRows.push({ id: i.id, tenant_id: tenantId, order_id: orderId, position: i.position, sku: i.sku, quantity: i.quantity, unit_price_fen: i.unit_price_fen, paid_fen: i.paid_fen });
+        itemRows.push({
+          id: i.id,
+          tenant_id: tenantId,
+          order_id: orderId,
+          position: i.position,
+          sku: i.sku,
+          quantity: i.quantity,
+          unit_price_fen: i.unit_price_fen,
+          paid_fen: i.paid_fen,
+        });
       }
       const commissionRows = lines.map((l) => ({
-        id: newId('cm'), tenant_id: tenantId, order_id: orderId, order_item_id: l.itemId, beneficiary_id: l.beneficiaryId, level: l.level,
-        kind: 'commission' as const, clawback_of: null, rule_version: snapshot.version, rate_source: l.source, rate_kind: l.rateKind, rate_bp: l.rateBp, fixed_fen: l.fixedFen,
-        beneficiary_grade: l.grade, units: l.units, base_fen: l.baseFen, original_base_fen: l.baseFen, amount_fen: l.amountFen,
-        original_amount_fen: l.amountFen, capped_fen: l.uncappedFen - l.amountFen, status: 'pending' as const, created_at: now,
-        held: decision.hold.has(l.beneficiaryId), statement_id: null,
+        id: newId('cm'),
+        tenant_id: tenantId,
+        order_id: orderId,
+        order_item_id: l.itemId,
+        beneficiary_id: l.beneficiaryId,
+        level: l.level,
+        kind: 'commission' as const,
+        clawback_of: null,
+        rule_version: snapshot.version,
+        rate_source: l.source,
+        rate_kind: l.rateKind,
+        rate_bp: l.rateBp,
+        fixed_fen: l.fixedFen,
+        beneficiary_grade: l.grade,
+        units: l.units,
+        base_fen: l.baseFen,
+        original_base_fen: l.baseFen,
+        amount_fen: l.amountFen,
+        original_amount_fen: l.amountFen,
+        capped_fen: l.uncappedFen - l.amountFen,
+        status: 'pending' as const,
+        created_at: now,
+        held: decision.hold.has(l.beneficiaryId),
+        statement_id: null,
       }));
       lineRows.push(...commissionRows);
       if (decision.events.length > 0) {
@@ -359,13 +505,25 @@ export function createOrderBatch(deps: {
       }
       const { actorType, actorId } = actorOf(req.actor.principal);
       eventRows.push({
-        id: newId('evt'), tenant_id: tenantId, order_id: orderId, type: 'paid', at: paidAt, refund_fen: null,
-        details: JSON.stringify({ lines: commissionRows.length }), actor_type: actorType, actor_id: actorId, request_id: req.actor.requestId,
+        id: newId('evt'),
+        tenant_id: tenantId,
+        order_id: orderId,
+        type: 'paid',
+        at: paidAt,
+        refund_fen: null,
+        details: JSON.stringify({ lines: commissionRows.length }),
+        actor_type: actorType,
+        actor_id: actorId,
+        request_id: req.actor.requestId,
       });
       if (commissionRows.length > 0) {
         const total = commissionRows.reduce((s, c) => s + c.amount_fen, 0);
         journals.push({
-          tenantId, kind: 'accrue', refType: 'order', refId: orderId, memo: body.external_id,
+          tenantId,
+          kind: 'accrue',
+          refType: 'order',
+          refId: orderId,
+          memo: body.external_id,
           legs: [
             ...commissionRows.map((c): Leg => ({ owner: c.beneficiary_id, purpose: 'pending', amount: c.amount_fen, commissionId: c.id })),
             { owner: 'tenant', purpose: 'commission_expense', amount: -total },
@@ -416,9 +574,11 @@ export function createOrderBatch(deps: {
       // order a concurrent copy (another process) beat is left out: then the batch starts over
       // and will find that order and answer it.
       const customerWrite = customers.batchWrite(tenantId, [...touched], bindingEvents);
-      const written = (await sql<{ orders: number }>`
+      const written = (
+        await sql<{ orders: number }>`
         with ${sql.join([...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows }), ...customerWrite.ctes])}
-        select (select count(*) from orders_new)::int as orders`.execute(tx)).rows[0]!;
+        select (select count(*) from orders_new)::int as orders`.execute(tx)
+      ).rows[0]!;
       if (written.orders !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
       if (risky.length > 0) await riskEngine.recordOrderEvents(tx, tenantId, risky);
       // Statement two: the journals (accounts locked in id order), then, in that order, monthly
@@ -426,12 +586,20 @@ export function createOrderBatch(deps: {
       const journal = await ledger.plan(tx, journals);
       let last = journal.ctes.length > 0 ? 'ledger_postings' : 'orders_none';
       const ctes = [...journal.ctes, ...(journal.ctes.length > 0 ? [] : [sql`orders_none as (select 1)`])];
-      if (sales.size > 0) { ctes.push(ordersRepo.salesCte(tenantId, [...sales.values()], last)); last = 'sales_added'; }
-      if (dailyAdds.size > 0) { ctes.push(ordersRepo.dailyCte([...dailyAdds.values()], last)); last = 'daily_added'; }
+      if (sales.size > 0) {
+        ctes.push(ordersRepo.salesCte(tenantId, [...sales.values()], last));
+        last = 'sales_added';
+      }
+      if (dailyAdds.size > 0) {
+        ctes.push(ordersRepo.dailyCte([...dailyAdds.values()], last));
+        last = 'daily_added';
+      }
       const rollups = deps.analytics.planOrdersPaid(tenantId, tz, paidForAnalytics, customerWrite.bindings, last);
       ctes.push(...rollups.distributorCtes);
-      const moved = (await sql<{ moved: { id: string; day: string; prev: string | null }[] | null }>`
-        with ${sql.join(ctes)} select ${rollups.moved} as moved`.execute(tx)).rows[0]!.moved;
+      const moved = (
+        await sql<{ moved: { id: string; day: string; prev: string | null }[] | null }>`
+        with ${sql.join(ctes)} select ${rollups.moved} as moved`.execute(tx)
+      ).rows[0]!.moved;
       await journal.after(tx);
       await grades.applyUpgrades(tx, tenantId, gradeUps);
       // Statement three: the tenant's days and segments (slot rows, which never wait).
@@ -443,20 +611,61 @@ export function createOrderBatch(deps: {
   }
 
   /** The order as GET /v1/orders/{external_id} answers it, from what was just written. */
-  function viewOf(o: Insertable<OrdersTable>, items: { id: string; position: number; sku: string; quantity: number; unit_price_fen: number; paid_fen: number }[], lines: (Insertable<CommissionsTable> & { id: string; created_at: Date })[], externalId: string): OrderView {
+  function viewOf(
+    o: Insertable<OrdersTable>,
+    items: { id: string; position: number; sku: string; quantity: number; unit_price_fen: number; paid_fen: number }[],
+    lines: (Insertable<CommissionsTable> & { id: string; created_at: Date })[],
+    externalId: string,
+  ): OrderView {
     const skuOf = new Map(items.map((i) => [i.id, i.sku]));
     const commissions: CommissionLine[] = lines.map((c) => ({
-      id: c.id, beneficiary_id: c.beneficiary_id, level: c.level, base_fen: c.base_fen, rate_bp: c.rate_bp, amount_fen: c.amount_fen,
-      status: 'pending', kind: 'commission', order_external_id: externalId, sku: (c.order_item_id ? skuOf.get(c.order_item_id) : undefined) ?? null,
-      rate_kind: c.rate_kind, fixed_fen: c.fixed_fen ?? 0, units: c.units ?? 0, rate_source: c.rate_source, rule_version: c.rule_version,
-      held: c.held ?? false, clawback_of: null, statement_id: null, created_at: c.created_at.toISOString(),
+      id: c.id,
+      beneficiary_id: c.beneficiary_id,
+      level: c.level,
+      base_fen: c.base_fen,
+      rate_bp: c.rate_bp,
+      amount_fen: c.amount_fen,
+      status: 'pending',
+      kind: 'commission',
+      order_external_id: externalId,
+      sku: (c.order_item_id ? skuOf.get(c.order_item_id) : undefined) ?? null,
+      rate_kind: c.rate_kind,
+      fixed_fen: c.fixed_fen ?? 0,
+      units: c.units ?? 0,
+      rate_source: c.rate_source,
+      rule_version: c.rule_version,
+      held: c.held ?? false,
+      clawback_of: null,
+      statement_id: null,
+      created_at: c.created_at.toISOString(),
     }));
     return {
-      id: o.id, external_id: o.external_id, status: 'paid', seller_id: o.seller_id ?? null, paid_fen: o.paid_fen, commissions,
-      buyer_external_id: o.buyer_external_id, refunded_fen: 0, shipping_fen: o.shipping_fen ?? 0, tax_fen: o.tax_fen ?? 0,
-      chain: o.chain ?? [], rule_version: o.rule_version, attribution: o.attribution, paid_at: (o.paid_at as Date).toISOString(),
-      shipped_at: null, received_at: null, completed_at: null,
-      items: items.map((i) => ({ position: i.position, sku: i.sku, quantity: i.quantity, unit_price_fen: i.unit_price_fen, paid_fen: i.paid_fen, refunded_fen: 0, refunded_quantity: 0 })),
+      id: o.id,
+      external_id: o.external_id,
+      status: 'paid',
+      seller_id: o.seller_id ?? null,
+      paid_fen: o.paid_fen,
+      commissions,
+      buyer_external_id: o.buyer_external_id,
+      refunded_fen: 0,
+      shipping_fen: o.shipping_fen ?? 0,
+      tax_fen: o.tax_fen ?? 0,
+      chain: o.chain ?? [],
+      rule_version: o.rule_version,
+      attribution: o.attribution,
+      paid_at: (o.paid_at as Date).toISOString(),
+      shipped_at: null,
+      received_at: null,
+      completed_at: null,
+      items: items.map((i) => ({
+        position: i.position,
+        sku: i.sku,
+        quantity: i.quantity,
+        unit_price_fen: i.unit_price_fen,
+        paid_fen: i.paid_fen,
+        refunded_fen: 0,
+        refunded_quantity: 0,
+      })),
     };
   }
 

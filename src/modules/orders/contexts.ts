@@ -4,7 +4,11 @@ import type { ProgramSettings } from '../program/schema.ts';
 import type { RulesService, VersionTime } from '../rules/service.ts';
 
 /** A tenant's program and rule versions as they stood at one rule version number. */
-export interface TenantContext { version: number; settings: ProgramSettings; versions: VersionTime[] }
+export interface TenantContext {
+  version: number;
+  settings: ProgramSettings;
+  versions: VersionTime[];
+}
 
 /**
  * Per tenant, the program and the rule versions as of the newest version number. Every change of

@@ -30,7 +30,10 @@ export interface EventRequest {
 }
 
 /** An event's answer: the order after it, and whether it is the answer kept under its Idempotency-Key. */
-export interface EventAnswer { order: OrderView; replayed: boolean }
+export interface EventAnswer {
+  order: OrderView;
+  replayed: boolean;
+}
 
 /** One order of a batch as the events so far have left it. */
 interface Working {
@@ -63,7 +66,12 @@ type RefundPlan = Map<string, { fen: number; quantity: number }>;
  * to refund) and invalid_request (a refund that does not fit).
  */
 export function createOrderEvents(deps: {
-  clock: Clock; ledger: Ledger; riskEngine: RiskEngine; analytics: AnalyticsRecorder; rules: RulesService; contexts: TenantContexts;
+  clock: Clock;
+  ledger: Ledger;
+  riskEngine: RiskEngine;
+  analytics: AnalyticsRecorder;
+  rules: RulesService;
+  contexts: TenantContexts;
 }) {
   const { clock, ledger, riskEngine, rules, contexts } = deps;
 
@@ -77,9 +85,16 @@ export function createOrderEvents(deps: {
       const w = orders.get(r.externalId);
       return w && r.idempotencyKey !== undefined ? [{ scope: scopeOf(w), key: r.idempotencyKey }] : [];
     });
-    const read = rows.length === 0
-      ? { version: null, keys: [], items: [], lines: [] }
-      : await ordersRepo.eventBatchRead(tx, tenantId, rows.map((o) => o.id), wanted, rules.latestVersionSql(tenantId));
+    const read =
+      rows.length === 0
+        ? { version: null, keys: [], items: [], lines: [] }
+        : await ordersRepo.eventBatchRead(
+            tx,
+            tenantId,
+            rows.map((o) => o.id),
+            wanted,
+            rules.latestVersionSql(tenantId),
+          );
     const byId = new Map([...orders.values()].map((w) => [w.row.id, w]));
     for (const i of read.items) byId.get(i.order_id)?.items.push(i);
     for (const c of read.lines) byId.get(c.order_id)?.lines.push(c);
@@ -117,9 +132,10 @@ export function createOrderEvents(deps: {
       if (r.idempotencyKey !== undefined) {
         const prior = kept.get(keyOf(scope, r.idempotencyKey));
         if (prior) {
-          out[i] = prior.hash === r.hash
-            ? { ok: true, value: { order: prior.answer, replayed: true } }
-            : { ok: false, error: conflict('this Idempotency-Key was used with a different body') };
+          out[i] =
+            prior.hash === r.hash
+              ? { ok: true, value: { order: prior.answer, replayed: true } }
+              : { ok: false, error: conflict('this Idempotency-Key was used with a different body') };
           continue;
         }
       }
@@ -140,7 +156,10 @@ export function createOrderEvents(deps: {
       if (applied.held) for (const x of orders.values()) x.stale = true;
       if (w.stale) {
         const stale = [...orders.values()].filter((x) => x.stale);
-        const lines = await ordersRepo.commissionsOfOrders(tx, stale.map((x) => x.row.id));
+        const lines = await ordersRepo.commissionsOfOrders(
+          tx,
+          stale.map((x) => x.row.id),
+        );
         for (const x of stale) {
           x.lines = lines.filter((c) => c.order_id === x.row.id);
           x.stale = false;
@@ -164,7 +183,14 @@ export function createOrderEvents(deps: {
    * leaves `w` as the order stands after it. Refused before anything is written (invalid_state,
    * invalid_request), or, for a refund, rolled back to its savepoint when it fails midway.
    */
-  async function apply(tx: Tx, w: Working, r: EventRequest, index: number, alone: boolean, prepareRefunds: () => Promise<ProgramSettings>): Promise<{ event: Insertable<OrderEventsTable>; held: boolean }> {
+  async function apply(
+    tx: Tx,
+    w: Working,
+    r: EventRequest,
+    index: number,
+    alone: boolean,
+    prepareRefunds: () => Promise<ProgramSettings>,
+  ): Promise<{ event: Insertable<OrderEventsTable>; held: boolean }> {
     const body = r.body;
     const now = clock.now();
     const at = body.at ? new Date(body.at) : now;
@@ -187,18 +213,24 @@ export function createOrderEvents(deps: {
         const cancel = body.type === 'cancelled';
         if (!cancel && order.paid_fen - order.refunded_fen === 0 && !body.items) throw invalidState('nothing is left to refund');
         const plan = planRefund(w.items, body, cancel);
-        const settings = await prepareRefunds().catch((error: unknown) => { throw new FailBatch(error); });
+        const settings = await prepareRefunds().catch((error: unknown) => {
+          throw new FailBatch(error);
+        });
         const total = [...plan.values()].reduce((sum, p) => sum + p.fen, 0);
         const refunded = order.refunded_fen + total;
         const status: OrderStatus = cancel ? 'cancelled' : refunded >= order.paid_fen ? 'refunded' : order.status;
         // Written whole: with it go the statuses and times that events of this batch before it
         // left in memory, so the order row is as it stands before the risk rule reads it.
         const next: OrderRow = { ...order, status, refunded_fen: refunded, updated_at: now, ...(cancel ? { cancelled_at: at } : {}) };
-        const run = async () => ({ next, total, ...await applyRefund(tx, order, next, w.items, plan, eventId, settings) });
+        const run = async () => ({ next, total, ...(await applyRefund(tx, order, next, w.items, plan, eventId, settings)) });
         // Alone in its batch, a refund that fails fails its transaction, as it always has; among
         // others it rolls back to its own savepoint. Savepoints are not released: a release is a
         // round trip and buys nothing, they all commit with the batch.
-        const done = alone ? await run().catch((error: unknown) => { throw new FailBatch(error); }) : await underSavepoint(tx, `order_event_${index}`, run);
+        const done = alone
+          ? await run().catch((error: unknown) => {
+              throw new FailBatch(error);
+            })
+          : await underSavepoint(tx, `order_event_${index}`, run);
         w.row = done.next;
         w.items = w.items.map((i) => {
           const p = plan.get(i.id);
@@ -218,9 +250,16 @@ export function createOrderEvents(deps: {
     const { actorType, actorId } = actorOf(r.actor.principal);
     return {
       event: {
-        id: eventId, tenant_id: order.tenant_id, order_id: order.id, type: body.type, at, refund_fen: refundFen,
+        id: eventId,
+        tenant_id: order.tenant_id,
+        order_id: order.id,
+        type: body.type,
+        at,
+        refund_fen: refundFen,
         details: JSON.stringify({ ...(body.items ? { items: body.items } : {}), ...(body.reason ? { reason: body.reason } : {}) }),
-        actor_type: actorType, actor_id: actorId, request_id: r.actor.requestId,
+        actor_type: actorType,
+        actor_id: actorId,
+        request_id: r.actor.requestId,
       },
       held,
     };
@@ -235,17 +274,31 @@ export function createOrderEvents(deps: {
    * seller's sales, the day's totals, the rollups and the order row. Answers the order's lines
    * as they then stand, and whether the seller was found past the refund-rate rule.
    */
-  async function applyRefund(tx: Tx, order: OrderRow, next: OrderRow, items: OrderItemRow[], refunds: RefundPlan, eventId: string, settings: ProgramSettings): Promise<{ lines: CommissionRow[]; held: boolean }> {
+  async function applyRefund(
+    tx: Tx,
+    order: OrderRow,
+    next: OrderRow,
+    items: OrderItemRow[],
+    refunds: RefundPlan,
+    eventId: string,
+    settings: ProgramSettings,
+  ): Promise<{ lines: CommissionRow[]; held: boolean }> {
     const now = clock.now();
     const tenantId = order.tenant_id;
     const total = next.refunded_fen - order.refunded_fen;
     const begun = await ordersRepo.refundBegin(tx, tenantId, {
-      buyer: order.buyer_external_id, total, items: [...refunds.entries()].map(([id, r]) => ({ id, fen: r.fen, quantity: r.quantity })), orderId: order.id, sellerId: order.seller_id,
+      buyer: order.buyer_external_id,
+      total,
+      items: [...refunds.entries()].map(([id, r]) => ({ id, fen: r.fen, quantity: r.quantity })),
+      orderId: order.id,
+      sellerId: order.seller_id,
     });
-    const after = new Map(items.map((i) => {
-      const r = refunds.get(i.id);
-      return [i.id, { ...i, refunded_fen: i.refunded_fen + (r?.fen ?? 0), refunded_quantity: i.refunded_quantity + (r?.quantity ?? 0) }];
-    }));
+    const after = new Map(
+      items.map((i) => {
+        const r = refunds.get(i.id);
+        return [i.id, { ...i, refunded_fen: i.refunded_fen + (r?.fen ?? 0), refunded_quantity: i.refunded_quantity + (r?.quantity ?? 0) }];
+      }),
+    );
     const lines = begun.lines;
     // A settled line keeps its figures; what refunds took back since lives in its clawback lines.
     const clawedBack = new Map<string, number>();
@@ -287,15 +340,36 @@ export function createOrderEvents(deps: {
         }
         const id = newId('cm');
         clawbacks.push({
-          id, tenant_id: tenantId, order_id: order.id, order_item_id: c.order_item_id, beneficiary_id: c.beneficiary_id, level: c.level,
-          kind: 'clawback', clawback_of: c.id, rule_version: c.rule_version, rate_source: 'clawback', rate_kind: c.rate_kind, rate_bp: c.rate_bp,
-          fixed_fen: c.fixed_fen, beneficiary_grade: c.beneficiary_grade, units: 0, base_fen: baseDelta, original_base_fen: baseDelta,
-          amount_fen: -delta, original_amount_fen: -delta, status: 'settled', settled_at: now, created_at: now,
+          id,
+          tenant_id: tenantId,
+          order_id: order.id,
+          order_item_id: c.order_item_id,
+          beneficiary_id: c.beneficiary_id,
+          level: c.level,
+          kind: 'clawback',
+          clawback_of: c.id,
+          rule_version: c.rule_version,
+          rate_source: 'clawback',
+          rate_kind: c.rate_kind,
+          rate_bp: c.rate_bp,
+          fixed_fen: c.fixed_fen,
+          beneficiary_grade: c.beneficiary_grade,
+          units: 0,
+          base_fen: baseDelta,
+          original_base_fen: baseDelta,
+          amount_fen: -delta,
+          original_amount_fen: -delta,
+          status: 'settled',
+          settled_at: now,
+          created_at: now,
         });
         legs.push({ owner: c.beneficiary_id, purpose: 'withdrawable', amount: -delta, commissionId: id });
       } else {
         changes.push({
-          ...unchanged, base_fen: line.baseFen, units: line.units, amount_fen: line.amountFen,
+          ...unchanged,
+          base_fen: line.baseFen,
+          units: line.units,
+          amount_fen: line.amountFen,
           ...(line.amountFen === 0 ? { status: 'reversed', reversed_at: now } : {}),
         });
         if (delta > 0) legs.push({ owner: c.beneficiary_id, purpose: accountOfStatus(c.status), amount: -delta, commissionId: c.id });
@@ -330,7 +404,12 @@ export function createOrderEvents(deps: {
       // What the journal takes from each distributor, as the rollups count it.
       const taken = new Map<string, number>();
       for (const l of legs) if (l.owner !== 'tenant') taken.set(l.owner, (taken.get(l.owner) ?? 0) + l.amount);
-      rollups = deps.analytics.planOrderRefunded(tenantId, settings.timezone, { paidAt: order.paid_at, sellerId: order.seller_id, segment: begun.segment, refundFen: total, taken }, last);
+      rollups = deps.analytics.planOrderRefunded(
+        tenantId,
+        settings.timezone,
+        { paidAt: order.paid_at, sellerId: order.seller_id, segment: begun.segment, refundFen: total, taken },
+        last,
+      );
       ctes.push(...rollups.ctes);
     }
     ctes.push(ordersRepo.orderStateCte(next));
@@ -350,7 +429,9 @@ export function planRefund(items: OrderItemRow[], body: OrderEventBody, cancelAl
   const remaining = items.map((i) => i.paid_fen - i.refunded_fen);
   const still = remaining.reduce((s, r) => s + r, 0);
   if (cancelAll) {
-    items.forEach((i, k) => { if (remaining[k]! > 0 || i.quantity > i.refunded_quantity) plan.set(i.id, { fen: remaining[k]!, quantity: i.quantity - i.refunded_quantity }); });
+    items.forEach((i, k) => {
+      if (remaining[k]! > 0 || i.quantity > i.refunded_quantity) plan.set(i.id, { fen: remaining[k]!, quantity: i.quantity - i.refunded_quantity });
+    });
     return plan;
   }
   if (body.items && body.refund_fen !== undefined) throw invalid('give refund_fen or items, not both');
@@ -370,13 +451,17 @@ export function planRefund(items: OrderItemRow[], body: OrderEventBody, cancelAl
   if (body.refund_fen === undefined) throw invalid('refunded needs refund_fen (or items)');
   if (body.refund_fen > still) throw invalid(`refund_fen ${body.refund_fen} exceeds what is still paid (${still})`);
   const shares = allocateRefund(remaining, body.refund_fen);
-  items.forEach((i, k) => { if (shares[k]! > 0) plan.set(i.id, { fen: shares[k]!, quantity: 0 }); });
+  items.forEach((i, k) => {
+    if (shares[k]! > 0) plan.set(i.id, { fen: shares[k]!, quantity: 0 });
+  });
   return plan;
 }
 
 /** Thrown out of an event to fail the batch's transaction with `error`. */
 class FailBatch extends Error {
-  constructor(readonly error: unknown) { super('the batch fails'); }
+  constructor(readonly error: unknown) {
+    super('the batch fails');
+  }
 }
 
 /** Faults that are the transaction's, not one event's: the batch fails (and is retried or split). */

@@ -13,51 +13,83 @@ type NewLine = Insertable<CommissionsTable>;
 type NewEvent = Insertable<OrderEventsTable>;
 
 const ORDER_COLUMNS: UnnestColumn<NewOrder>[] = [
-  { name: 'id', type: 'text', value: (o) => o.id }, { name: 'tenant_id', type: 'text', value: (o) => o.tenant_id },
-  { name: 'external_id', type: 'text', value: (o) => o.external_id }, { name: 'request_hash', type: 'text', value: (o) => o.request_hash },
-  { name: 'buyer_external_id', type: 'text', value: (o) => o.buyer_external_id }, { name: 'invite_code', type: 'text', value: (o) => o.invite_code },
-  { name: 'status', type: 'text', value: (o) => o.status }, { name: 'seller_id', type: 'text', value: (o) => o.seller_id },
-  { name: 'chain', type: 'text[]', value: (o) => o.chain ?? [] }, { name: 'rule_version', type: 'integer', value: (o) => o.rule_version },
-  { name: 'attribution', type: 'text', value: (o) => o.attribution }, { name: 'region_code', type: 'text', value: (o) => o.region_code },
-  { name: 'paid_fen', type: 'bigint', value: (o) => o.paid_fen }, { name: 'shipping_fen', type: 'bigint', value: (o) => o.shipping_fen ?? 0 },
-  { name: 'tax_fen', type: 'bigint', value: (o) => o.tax_fen ?? 0 }, { name: 'paid_at', type: 'timestamptz', value: (o) => o.paid_at },
-  { name: 'created_at', type: 'timestamptz', value: (o) => o.created_at }, { name: 'updated_at', type: 'timestamptz', value: (o) => o.updated_at },
-  { name: 'device_bidx', type: 'text', value: (o) => o.device_bidx }, { name: 'client_ip', type: 'text', value: (o) => o.client_ip },
+  { name: 'id', type: 'text', value: (o) => o.id },
+  { name: 'tenant_id', type: 'text', value: (o) => o.tenant_id },
+  { name: 'external_id', type: 'text', value: (o) => o.external_id },
+  { name: 'request_hash', type: 'text', value: (o) => o.request_hash },
+  { name: 'buyer_external_id', type: 'text', value: (o) => o.buyer_external_id },
+  { name: 'invite_code', type: 'text', value: (o) => o.invite_code },
+  { name: 'status', type: 'text', value: (o) => o.status },
+  { name: 'seller_id', type: 'text', value: (o) => o.seller_id },
+  { name: 'chain', type: 'text[]', value: (o) => o.chain ?? [] },
+  { name: 'rule_version', type: 'integer', value: (o) => o.rule_version },
+  { name: 'attribution', type: 'text', value: (o) => o.attribution },
+  { name: 'region_code', type: 'text', value: (o) => o.region_code },
+  { name: 'paid_fen', type: 'bigint', value: (o) => o.paid_fen },
+  { name: 'shipping_fen', type: 'bigint', value: (o) => o.shipping_fen ?? 0 },
+  { name: 'tax_fen', type: 'bigint', value: (o) => o.tax_fen ?? 0 },
+  { name: 'paid_at', type: 'timestamptz', value: (o) => o.paid_at },
+  { name: 'created_at', type: 'timestamptz', value: (o) => o.created_at },
+  { name: 'updated_at', type: 'timestamptz', value: (o) => o.updated_at },
+  { name: 'device_bidx', type: 'text', value: (o) => o.device_bidx },
+  { name: 'client_ip', type: 'text', value: (o) => o.client_ip },
 ];
 const ITEM_COLUMNS: UnnestColumn<NewItem>[] = [
-  { name: 'id', type: 'text', value: (i) => i.id }, { name: 'tenant_id', type: 'text', value: (i) => i.tenant_id },
-  { name: 'order_id', type: 'text', value: (i) => i.order_id }, { name: 'position', type: 'integer', value: (i) => i.position },
-  { name: 'sku', type: 'text', value: (i) => i.sku }, { name: 'quantity', type: 'integer', value: (i) => i.quantity },
-  { name: 'unit_price_fen', type: 'bigint', value: (i) => i.unit_price_fen }, { name: 'paid_fen', type: 'bigint', value: (i) => i.paid_fen },
+  { name: 'id', type: 'text', value: (i) => i.id },
+  { name: 'tenant_id', type: 'text', value: (i) => i.tenant_id },
+  { name: 'order_id', type: 'text', value: (i) => i.order_id },
+  { name: 'position', type: 'integer', value: (i) => i.position },
+  { name: 'sku', type: 'text', value: (i) => i.sku },
+  { name: 'quantity', type: 'integer', value: (i) => i.quantity },
+  { name: 'unit_price_fen', type: 'bigint', value: (i) => i.unit_price_fen },
+  { name: 'paid_fen', type: 'bigint', value: (i) => i.paid_fen },
 ];
 const LINE_COLUMNS: UnnestColumn<NewLine>[] = [
-  { name: 'id', type: 'text', value: (c) => c.id }, { name: 'tenant_id', type: 'text', value: (c) => c.tenant_id },
-  { name: 'order_id', type: 'text', value: (c) => c.order_id }, { name: 'order_item_id', type: 'text', value: (c) => c.order_item_id },
-  { name: 'beneficiary_id', type: 'text', value: (c) => c.beneficiary_id }, { name: 'level', type: 'integer', value: (c) => c.level },
-  { name: 'kind', type: 'text', value: (c) => c.kind ?? 'commission' }, { name: 'rule_version', type: 'integer', value: (c) => c.rule_version },
-  { name: 'rate_source', type: 'text', value: (c) => c.rate_source }, { name: 'rate_kind', type: 'text', value: (c) => c.rate_kind },
-  { name: 'rate_bp', type: 'integer', value: (c) => c.rate_bp }, { name: 'fixed_fen', type: 'integer', value: (c) => c.fixed_fen ?? 0 },
-  { name: 'beneficiary_grade', type: 'text', value: (c) => c.beneficiary_grade }, { name: 'units', type: 'integer', value: (c) => c.units ?? 0 },
-  { name: 'base_fen', type: 'bigint', value: (c) => c.base_fen }, { name: 'original_base_fen', type: 'bigint', value: (c) => c.original_base_fen },
-  { name: 'amount_fen', type: 'bigint', value: (c) => c.amount_fen }, { name: 'original_amount_fen', type: 'bigint', value: (c) => c.original_amount_fen },
-  { name: 'capped_fen', type: 'bigint', value: (c) => c.capped_fen ?? 0 }, { name: 'status', type: 'text', value: (c) => c.status },
-  { name: 'held', type: 'boolean', value: (c) => c.held ?? false }, { name: 'created_at', type: 'timestamptz', value: (c) => c.created_at },
+  { name: 'id', type: 'text', value: (c) => c.id },
+  { name: 'tenant_id', type: 'text', value: (c) => c.tenant_id },
+  { name: 'order_id', type: 'text', value: (c) => c.order_id },
+  { name: 'order_item_id', type: 'text', value: (c) => c.order_item_id },
+  { name: 'beneficiary_id', type: 'text', value: (c) => c.beneficiary_id },
+  { name: 'level', type: 'integer', value: (c) => c.level },
+  { name: 'kind', type: 'text', value: (c) => c.kind ?? 'commission' },
+  { name: 'rule_version', type: 'integer', value: (c) => c.rule_version },
+  { name: 'rate_source', type: 'text', value: (c) => c.rate_source },
+  { name: 'rate_kind', type: 'text', value: (c) => c.rate_kind },
+  { name: 'rate_bp', type: 'integer', value: (c) => c.rate_bp },
+  { name: 'fixed_fen', type: 'integer', value: (c) => c.fixed_fen ?? 0 },
+  { name: 'beneficiary_grade', type: 'text', value: (c) => c.beneficiary_grade },
+  { name: 'units', type: 'integer', value: (c) => c.units ?? 0 },
+  { name: 'base_fen', type: 'bigint', value: (c) => c.base_fen },
+  { name: 'original_base_fen', type: 'bigint', value: (c) => c.original_base_fen },
+  { name: 'amount_fen', type: 'bigint', value: (c) => c.amount_fen },
+  { name: 'original_amount_fen', type: 'bigint', value: (c) => c.original_amount_fen },
+  { name: 'capped_fen', type: 'bigint', value: (c) => c.capped_fen ?? 0 },
+  { name: 'status', type: 'text', value: (c) => c.status },
+  { name: 'held', type: 'boolean', value: (c) => c.held ?? false },
+  { name: 'created_at', type: 'timestamptz', value: (c) => c.created_at },
 ];
 const EVENT_COLUMNS: UnnestColumn<NewEvent>[] = [
-  { name: 'id', type: 'text', value: (e) => e.id }, { name: 'tenant_id', type: 'text', value: (e) => e.tenant_id },
-  { name: 'order_id', type: 'text', value: (e) => e.order_id }, { name: 'type', type: 'text', value: (e) => e.type },
-  { name: 'at', type: 'timestamptz', value: (e) => e.at }, { name: 'refund_fen', type: 'bigint', value: (e) => e.refund_fen },
-  { name: 'details', type: 'jsonb', value: (e) => e.details }, { name: 'actor_type', type: 'text', value: (e) => e.actor_type },
-  { name: 'actor_id', type: 'text', value: (e) => e.actor_id }, { name: 'request_id', type: 'text', value: (e) => e.request_id },
+  { name: 'id', type: 'text', value: (e) => e.id },
+  { name: 'tenant_id', type: 'text', value: (e) => e.tenant_id },
+  { name: 'order_id', type: 'text', value: (e) => e.order_id },
+  { name: 'type', type: 'text', value: (e) => e.type },
+  { name: 'at', type: 'timestamptz', value: (e) => e.at },
+  { name: 'refund_fen', type: 'bigint', value: (e) => e.refund_fen },
+  { name: 'details', type: 'jsonb', value: (e) => e.details },
+  { name: 'actor_type', type: 'text', value: (e) => e.actor_type },
+  { name: 'actor_id', type: 'text', value: (e) => e.actor_id },
+  { name: 'request_id', type: 'text', value: (e) => e.request_id },
 ];
 
 const CLAWBACK_COLUMNS: UnnestColumn<NewLine>[] = [
   ...LINE_COLUMNS.filter((c) => c.name !== 'capped_fen' && c.name !== 'held'),
-  { name: 'clawback_of', type: 'text', value: (c) => c.clawback_of }, { name: 'settled_at', type: 'timestamptz', value: (c) => c.settled_at },
+  { name: 'clawback_of', type: 'text', value: (c) => c.clawback_of },
+  { name: 'settled_at', type: 'timestamptz', value: (c) => c.settled_at },
 ];
 
 /** A commission row as to_json wrote it (timestamps as text). */
-type CommissionJson = Omit<CommissionRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at'> & Record<'created_at' | 'available_at' | 'settled_at' | 'reversed_at', string | null>;
+type CommissionJson = Omit<CommissionRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at'> &
+  Record<'created_at' | 'available_at' | 'settled_at' | 'reversed_at', string | null>;
 
 function commissionOfJson(c: CommissionJson): CommissionRow {
   const date = (v: string | null) => (v === null ? null : new Date(v));
@@ -65,7 +97,13 @@ function commissionOfJson(c: CommissionJson): CommissionRow {
 }
 
 /** INSERT … SELECT of many rows from one array per column, in the rows' order; `where` filters them. */
-function insertRows<R>(table: string, columns: UnnestColumn<R>[], rows: readonly R[], tail: RawBuilder<unknown> = sql``, where: RawBuilder<unknown> = sql`true`) {
+function insertRows<R>(
+  table: string,
+  columns: UnnestColumn<R>[],
+  rows: readonly R[],
+  tail: RawBuilder<unknown> = sql``,
+  where: RawBuilder<unknown> = sql`true`,
+) {
   return sql`insert into ${sql.table(table)} (${columnsOf(columns)})
     select ${selectOf(columns, 'v')} from ${unnestRows(columns, rows, 'v')} where ${where} order by v.n ${tail}`;
 }
@@ -135,16 +173,32 @@ export const ordersRepo = {
    * still reads everything else as it stood when it started, and would miss the key and the
    * refund the transaction it waited for had just committed.
    */
-  async eventBatchRead(db: Executor, tenantId: string, orderIds: string[], keys: { scope: string; key: string }[], version: RawBuilder<number | null>): Promise<{
-    version: number | null; keys: { scope: string; key: string; request_hash: string; response_body: unknown }[]; items: OrderItemRow[]; lines: CommissionRow[];
+  async eventBatchRead(
+    db: Executor,
+    tenantId: string,
+    orderIds: string[],
+    keys: { scope: string; key: string }[],
+    version: RawBuilder<number | null>,
+  ): Promise<{
+    version: number | null;
+    keys: { scope: string; key: string; request_hash: string; response_body: unknown }[];
+    items: OrderItemRow[];
+    lines: CommissionRow[];
   }> {
-    const r = await sql<{ version: number | null; keys: { scope: string; key: string; request_hash: string; response_body: unknown }[] | null; items: OrderItemRow[] | null; lines: CommissionJson[] | null }>`
+    const r = await sql<{
+      version: number | null;
+      keys: { scope: string; key: string; request_hash: string; response_body: unknown }[] | null;
+      items: OrderItemRow[] | null;
+      lines: CommissionJson[] | null;
+    }>`
       select ${version} as version,
         (select json_agg(json_build_object('scope', k.scope, 'key', k.key, 'request_hash', k.request_hash, 'response_body', k.response_body))
            from idempotency_keys k join unnest(${keys.map((k) => k.scope)}::text[], ${keys.map((k) => k.key)}::text[]) as v(scope, key)
              on k.tenant_id = ${tenantId} and k.scope = v.scope and k.key = v.key) as keys,
         (select json_agg(i order by i.order_id, i.position) from order_items i where i.order_id = any(${orderIds}::text[])) as items,
-        (select json_agg(c order by c.order_id, c.level, c.created_at, c.id) from commissions c where c.order_id = any(${orderIds}::text[])) as lines`.execute(db);
+        (select json_agg(c order by c.order_id, c.level, c.created_at, c.id) from commissions c where c.order_id = any(${orderIds}::text[])) as lines`.execute(
+      db,
+    );
     const row = r.rows[0]!;
     return { version: row.version, keys: row.keys ?? [], items: row.items ?? [], lines: (row.lines ?? []).map(commissionOfJson) };
   },
@@ -180,7 +234,11 @@ export const ordersRepo = {
    * every transaction on a buyer takes before its lines and accounts (an order takes the buyer
    * and then its chain's accounts; the other way round deadlocked a refund against an order).
    */
-  async refundBegin(db: Executor, tenantId: string, r: { buyer: string; total: number; items: { id: string; fen: number; quantity: number }[]; orderId: string; sellerId: string | null }): Promise<{ lines: CommissionRow[]; segment: { grade_code: string; region_code: string | null } | null }> {
+  async refundBegin(
+    db: Executor,
+    tenantId: string,
+    r: { buyer: string; total: number; items: { id: string; fen: number; quantity: number }[]; orderId: string; sellerId: string | null },
+  ): Promise<{ lines: CommissionRow[]; segment: { grade_code: string; region_code: string | null } | null }> {
     const q = await sql<{ lines: CommissionJson[] | null; segment: { grade_code: string; region_code: string | null } | null }>`
       with buyer as (
         update customers set purchases_fen = purchases_fen - ${r.total} where tenant_id = ${tenantId} and external_id = ${r.buyer} returning 1
@@ -193,13 +251,17 @@ export const ordersRepo = {
         select * from commissions where order_id = ${r.orderId} and (select count(*) from items) >= 0 order by id for update
       )
       select (select json_agg(l order by l.id) from locked l) as lines,
-             (select json_build_object('grade_code', d.grade_code, 'region_code', d.region_code) from distributors d where d.tenant_id = ${tenantId} and d.id = ${r.sellerId}) as segment`.execute(db);
+             (select json_build_object('grade_code', d.grade_code, 'region_code', d.region_code) from distributors d where d.tenant_id = ${tenantId} and d.id = ${r.sellerId}) as segment`.execute(
+      db,
+    );
     const row = q.rows[0]!;
     return { lines: (row.lines ?? []).map(commissionOfJson), segment: row.segment };
   },
 
   /** New figures of commission lines, as a WITH entry `refund_lines` answering the lines changed. */
-  lineChangesCte(changes: { id: string; base_fen: number; units: number; amount_fen: number; status: string; reversed_at: Date | null }[]): RawBuilder<unknown> {
+  lineChangesCte(
+    changes: { id: string; base_fen: number; units: number; amount_fen: number; status: string; reversed_at: Date | null }[],
+  ): RawBuilder<unknown> {
     return sql`refund_lines as (update commissions c set base_fen = v.base, units = v.units, amount_fen = v.amount, status = v.status, reversed_at = v.reversed_at
       from unnest(${changes.map((c) => c.id)}::text[], ${changes.map((c) => c.base_fen)}::bigint[], ${changes.map((c) => c.units)}::int[],
                   ${changes.map((c) => c.amount_fen)}::bigint[], ${changes.map((c) => c.status)}::text[], ${changes.map((c) => c.reversed_at)}::timestamptz[])
@@ -247,7 +309,12 @@ export const ordersRepo = {
    * Runs a refund's second statement (`ctes`, refund_lines and refund_clawbacks among them) and
    * answers the order's lines as they then stand, as `commissions` reads them, and `extra`.
    */
-  async refundWrite(db: Executor, orderId: string, ctes: RawBuilder<unknown>[], extra: RawBuilder<unknown>): Promise<{ lines: CommissionRow[]; extra: unknown }> {
+  async refundWrite(
+    db: Executor,
+    orderId: string,
+    ctes: RawBuilder<unknown>[],
+    extra: RawBuilder<unknown>,
+  ): Promise<{ lines: CommissionRow[]; extra: unknown }> {
     // The main query sees the lines as they were before this statement: the changed ones come
     // from what refund_lines and refund_clawbacks answered.
     const r = await sql<{ lines: CommissionJson[] | null; extra: unknown }>`
@@ -265,7 +332,11 @@ export const ordersRepo = {
    * What a batch of events writes at its end, in one statement: the orders' new statuses and
    * times, the events, and the answers kept under Idempotency-Keys.
    */
-  async eventBatchWrite(db: Executor, tenantId: string, w: { orders: OrderRow[]; events: NewEvent[]; keys: { scope: string; key: string; request_hash: string; response_body: string }[] }): Promise<void> {
+  async eventBatchWrite(
+    db: Executor,
+    tenantId: string,
+    w: { orders: OrderRow[]; events: NewEvent[]; keys: { scope: string; key: string; request_hash: string; response_body: string }[] },
+  ): Promise<void> {
     if (w.orders.length === 0 && w.events.length === 0 && w.keys.length === 0) return;
     const o = w.orders;
     await sql`
@@ -292,7 +363,11 @@ export const ordersRepo = {
    * LOCKED: several workers share the due orders, and an order whose event is being applied is
    * left for the next pass.
    */
-  async autoReceive(db: Executor, tenantId: string, a: { cutoff: Date; days: number; now: Date; limit: number; eventIds: string[]; actorType: string; actorId: string | null }): Promise<number> {
+  async autoReceive(
+    db: Executor,
+    tenantId: string,
+    a: { cutoff: Date; days: number; now: Date; limit: number; eventIds: string[]; actorType: string; actorId: string | null },
+  ): Promise<number> {
     const r = await sql<{ n: number }>`
       with due as (
         select id from orders where tenant_id = ${tenantId} and status = 'shipped' and shipped_at <= ${a.cutoff}
@@ -320,13 +395,11 @@ export const ordersRepo = {
     return db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).forUpdate().executeTakeFirst();
   },
 
-
   /** The orders of these external ids that exist already. */
   async findManyByExternal(db: Executor, tenantId: string, externalIds: string[]) {
     if (externalIds.length === 0) return [];
     return db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('external_id', 'in', externalIds).execute();
   },
-
 
   /** Sales per (distributor, month) of these distributors and months. */
   async monthlySalesMany(db: Executor, ids: string[], months: string[]): Promise<Map<string, number>> {
@@ -352,8 +425,9 @@ export const ordersRepo = {
    */
   async lockDailyMany(db: Executor, tenantId: string, pairs: { id: string; day: string }[]): Promise<Map<string, number>> {
     if (pairs.length === 0) return new Map();
-    const keys = [...new Map(pairs.map((p) => [`${p.id}|${p.day}`, p])).values()]
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+    const keys = [...new Map(pairs.map((p) => [`${p.id}|${p.day}`, p])).values()].sort((a, b) =>
+      a.id < b.id ? -1 : a.id > b.id ? 1 : a.day < b.day ? -1 : a.day > b.day ? 1 : 0,
+    );
     const ids = keys.map((k) => k.id);
     const days = keys.map((k) => k.day);
     await sql`insert into commission_daily (tenant_id, distributor_id, day)
@@ -375,7 +449,6 @@ export const ordersRepo = {
     return new Map(rows.rows.map((r) => [`${r.distributor_id}|${r.day}`, r.amount_fen]));
   },
 
-
   async items(db: Executor, orderId: string) {
     return db.selectFrom('order_items').selectAll().where('order_id', '=', orderId).orderBy('position').execute();
   },
@@ -387,10 +460,22 @@ export const ordersRepo = {
   /** The lines of these orders, each order's as `commissions` reads them. */
   async commissionsOfOrders(db: Executor, orderIds: string[]) {
     if (orderIds.length === 0) return [];
-    return db.selectFrom('commissions').selectAll().where('order_id', 'in', orderIds).orderBy('order_id').orderBy('level').orderBy('created_at').orderBy('id').execute();
+    return db
+      .selectFrom('commissions')
+      .selectAll()
+      .where('order_id', 'in', orderIds)
+      .orderBy('order_id')
+      .orderBy('level')
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
   },
 
-  async list(db: Executor, tenantId: string, f: { status?: OrderStatus; sellerId?: string; buyer?: string; from?: Date; to?: Date; beforeId?: string; limit: number }) {
+  async list(
+    db: Executor,
+    tenantId: string,
+    f: { status?: OrderStatus; sellerId?: string; buyer?: string; from?: Date; to?: Date; beforeId?: string; limit: number },
+  ) {
     let q = db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId);
     if (f.status) q = q.where('status', '=', f.status);
     if (f.sellerId) q = q.where('seller_id', '=', f.sellerId);
@@ -407,10 +492,11 @@ export const ordersRepo = {
       on conflict (distributor_id, month) do update set settled_sales_fen = sales_monthly.settled_sales_fen + excluded.settled_sales_fen`.execute(db);
   },
 
-
   async lifetimeSales(db: Executor, distributorId: string): Promise<{ sales_fen: number; settled_sales_fen: number }> {
     const r = await sql<{ sales_fen: number | null; settled_sales_fen: number | null }>`
-      select sum(sales_fen)::bigint as sales_fen, sum(settled_sales_fen)::bigint as settled_sales_fen from sales_monthly where distributor_id = ${distributorId}`.execute(db);
+      select sum(sales_fen)::bigint as sales_fen, sum(settled_sales_fen)::bigint as settled_sales_fen from sales_monthly where distributor_id = ${distributorId}`.execute(
+      db,
+    );
     return { sales_fen: Number(r.rows[0]?.sales_fen ?? 0), settled_sales_fen: Number(r.rows[0]?.settled_sales_fen ?? 0) };
   },
 };

@@ -10,16 +10,16 @@ export const OrderItemInput = Strict({
 });
 
 export const CreateOrderBody = Strict({
-  external_id: ExternalId('the merchant\'s order id; the idempotency key'),
-  buyer_external_id: ExternalId('the merchant\'s user id of the buyer'),
+  external_id: ExternalId("the merchant's order id; the idempotency key"),
+  buyer_external_id: ExternalId("the merchant's user id of the buyer"),
   invite_code: Type.Optional(InviteCodeInput),
   paid_at: Type.Optional(Timestamp()),
   items: Type.Array(OrderItemInput, { minItems: 1, maxItems: 500 }),
   shipping_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
   tax_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
   region_code: Type.Optional(RegionCode),
-  client_ip: Type.Optional(Type.String({ minLength: 2, maxLength: 45, pattern: '^[0-9A-Fa-f:.]+$', description: 'the buyer\'s IP, for risk rules' })),
-  device_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$', description: 'the buyer\'s device id, for risk rules' })),
+  client_ip: Type.Optional(Type.String({ minLength: 2, maxLength: 45, pattern: '^[0-9A-Fa-f:.]+$', description: "the buyer's IP, for risk rules" })),
+  device_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$', description: "the buyer's device id, for risk rules" })),
 });
 export type CreateOrderBody = Static<typeof CreateOrderBody>;
 
@@ -59,7 +59,14 @@ export const OrderItemView = Strict({
 export const OrderView = Strict({
   id: Type.String(),
   external_id: Type.String(),
-  status: Type.Union([Type.Literal('paid'), Type.Literal('shipped'), Type.Literal('received'), Type.Literal('completed'), Type.Literal('cancelled'), Type.Literal('refunded')]),
+  status: Type.Union([
+    Type.Literal('paid'),
+    Type.Literal('shipped'),
+    Type.Literal('received'),
+    Type.Literal('completed'),
+    Type.Literal('cancelled'),
+    Type.Literal('refunded'),
+  ]),
   seller_id: Nullable(Type.String()),
   paid_fen: Type.Integer(),
   commissions: Type.Array(CommissionLine),
@@ -82,17 +89,31 @@ export const OrderEventBody = Strict({
   type: Type.Union([Type.Literal('shipped'), Type.Literal('received'), Type.Literal('refunded'), Type.Literal('cancelled')]),
   at: Type.Optional(Timestamp()),
   refund_fen: Type.Optional(Fen({ minimum: 1 })),
-  items: Type.Optional(Type.Array(Strict({
-    position: Type.Optional(Type.Integer({ minimum: 0, maximum: 499, description: 'the line\'s index in the order\'s items' })),
-    sku: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
-  }), { minItems: 1, maxItems: 500, description: 'refund by line and quantity instead of refund_fen' })),
+  items: Type.Optional(
+    Type.Array(
+      Strict({
+        position: Type.Optional(Type.Integer({ minimum: 0, maximum: 499, description: "the line's index in the order's items" })),
+        sku: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+        quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      }),
+      { minItems: 1, maxItems: 500, description: 'refund by line and quantity instead of refund_fen' },
+    ),
+  ),
   reason: Type.Optional(Text(500)),
 });
 export type OrderEventBody = Static<typeof OrderEventBody>;
 
 export const OrderListQuery = Strict({
-  status: Type.Optional(Type.Union([Type.Literal('paid'), Type.Literal('shipped'), Type.Literal('received'), Type.Literal('completed'), Type.Literal('cancelled'), Type.Literal('refunded')])),
+  status: Type.Optional(
+    Type.Union([
+      Type.Literal('paid'),
+      Type.Literal('shipped'),
+      Type.Literal('received'),
+      Type.Literal('completed'),
+      Type.Literal('cancelled'),
+      Type.Literal('refunded'),
+    ]),
+  ),
   seller_id: Type.Optional(Type.String({ maxLength: 64 })),
   buyer_external_id: Type.Optional(Type.String({ maxLength: 128 })),
   from: Type.Optional(Timestamp()),

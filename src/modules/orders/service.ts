@@ -26,8 +26,16 @@ import type { CreateOrderBody, OrderEventBody, OrderView } from './schema.ts';
 export { accountOfStatus, commissionView } from './view.ts';
 
 export function createOrdersService(deps: {
-  db: Db; clock: Clock; program: ProgramService; rules: RulesService; ledger: Ledger; customers: CustomersService;
-  referral: ReferralService; distributors: DistributorsService; grades: GradesService; riskEngine: RiskEngine;
+  db: Db;
+  clock: Clock;
+  program: ProgramService;
+  rules: RulesService;
+  ledger: Ledger;
+  customers: CustomersService;
+  referral: ReferralService;
+  distributors: DistributorsService;
+  grades: GradesService;
+  riskEngine: RiskEngine;
   /** The blind index of a buyer's device id (the risk rules compare devices without keeping them). */
   deviceIndex: (deviceId: string) => string;
   analytics: AnalyticsRecorder;
@@ -59,31 +67,41 @@ export function createOrdersService(deps: {
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);
-      return [...await settle(tenantId, requests.slice(0, half)), ...await settle(tenantId, requests.slice(half))];
+      return [...(await settle(tenantId, requests.slice(0, half))), ...(await settle(tenantId, requests.slice(half)))];
     }
-    return Promise.all(outcomes.map(async (o): Promise<Settled<{ created: boolean; order: OrderView }>> => {
-      switch (o.kind) {
-        case 'created': return { ok: true, value: { created: true, order: o.order } };
-        case 'replay': {
-          const first = outcomes[o.of]!;
-          return first.kind === 'created' ? { ok: true, value: { created: false, order: first.order } } : { ok: false, error: new Error('replay of an order that was not created') };
-        }
-        case 'existing':
-          try {
-            return { ok: true, value: { created: false, order: await view(db, o.row) } };
-          } catch (error) {
-            return { ok: false, error };
+    return Promise.all(
+      outcomes.map(async (o): Promise<Settled<{ created: boolean; order: OrderView }>> => {
+        switch (o.kind) {
+          case 'created':
+            return { ok: true, value: { created: true, order: o.order } };
+          case 'replay': {
+            const first = outcomes[o.of]!;
+            return first.kind === 'created'
+              ? { ok: true, value: { created: false, order: first.order } }
+              : { ok: false, error: new Error('replay of an order that was not created') };
           }
-        case 'refused': return { ok: false, error: o.error };
-        default: {
-          const never: never = o;
-          return { ok: false, error: new Error(`unknown outcome ${JSON.stringify(never)}`) };
+          case 'existing':
+            try {
+              return { ok: true, value: { created: false, order: await view(db, o.row) } };
+            } catch (error) {
+              return { ok: false, error };
+            }
+          case 'refused':
+            return { ok: false, error: o.error };
+          default: {
+            const never: never = o;
+            return { ok: false, error: new Error(`unknown outcome ${JSON.stringify(never)}`) };
+          }
         }
-      }
-    }));
+      }),
+    );
   }
 
-  const commits = createGroupCommit<OrderRequest, { created: boolean; order: OrderView }>({ maxBatch: deps.maxBatch ?? 256, maxInFlight: deps.maxInFlight ?? 2, run: settle });
+  const commits = createGroupCommit<OrderRequest, { created: boolean; order: OrderView }>({
+    maxBatch: deps.maxBatch ?? 256,
+    maxInFlight: deps.maxInFlight ?? 2,
+    run: settle,
+  });
 
   /** A batch of events in one transaction; split in halves when it fails as a whole, as `settle` does. */
   async function settleEvents(tenantId: string, requests: EventRequest[]): Promise<Settled<EventAnswer>[]> {
@@ -92,11 +110,15 @@ export function createOrdersService(deps: {
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);
-      return [...await settleEvents(tenantId, requests.slice(0, half)), ...await settleEvents(tenantId, requests.slice(half))];
+      return [...(await settleEvents(tenantId, requests.slice(0, half))), ...(await settleEvents(tenantId, requests.slice(half)))];
     }
   }
 
-  const eventCommits = createGroupCommit<EventRequest, EventAnswer>({ maxBatch: deps.maxEventBatch ?? 64, maxInFlight: deps.maxInFlight ?? 2, run: settleEvents });
+  const eventCommits = createGroupCommit<EventRequest, EventAnswer>({
+    maxBatch: deps.maxEventBatch ?? 64,
+    maxInFlight: deps.maxInFlight ?? 2,
+    run: settleEvents,
+  });
 
   /** Checks what needs no database, then joins the tenant's next batch of events. */
   function submitEvent(actor: Actor, externalId: string, body: OrderEventBody, idempotencyKey: string | undefined): Promise<EventAnswer> {
@@ -126,7 +148,9 @@ export function createOrdersService(deps: {
     },
 
     /** Resolves when no batch of orders or of events is queued or running. */
-    idle: async () => { await Promise.all([commits.idle(), eventCommits.idle()]); },
+    idle: async () => {
+      await Promise.all([commits.idle(), eventCommits.idle()]);
+    },
 
     batchStats: () => ({ ...commits.stats }),
 
@@ -137,13 +161,27 @@ export function createOrdersService(deps: {
       return view(db, order);
     },
 
-    async list(actor: Actor, q: { status?: OrderStatus | undefined; seller_id?: string | undefined; buyer_external_id?: string | undefined; from?: string | undefined; to?: string | undefined; cursor?: string | undefined; limit: number }) {
+    async list(
+      actor: Actor,
+      q: {
+        status?: OrderStatus | undefined;
+        seller_id?: string | undefined;
+        buyer_external_id?: string | undefined;
+        from?: string | undefined;
+        to?: string | undefined;
+        cursor?: string | undefined;
+        limit: number;
+      },
+    ) {
       requirePermission(actor.principal, 'read');
       const rows = await ordersRepo.list(db, tenantOf(actor.principal), {
-        ...(q.status ? { status: q.status } : {}), ...(q.seller_id ? { sellerId: q.seller_id } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.seller_id ? { sellerId: q.seller_id } : {}),
         ...(q.buyer_external_id ? { buyer: q.buyer_external_id } : {}),
-        ...(q.from ? { from: new Date(q.from) } : {}), ...(q.to ? { to: new Date(q.to) } : {}),
-        ...(q.cursor ? { beforeId: q.cursor } : {}), limit: q.limit + 1,
+        ...(q.from ? { from: new Date(q.from) } : {}),
+        ...(q.to ? { to: new Date(q.to) } : {}),
+        ...(q.cursor ? { beforeId: q.cursor } : {}),
+        limit: q.limit + 1,
       });
       const page = rows.slice(0, q.limit);
       return { items: await Promise.all(page.map((o) => view(db, o))), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
@@ -180,7 +218,13 @@ export function createOrdersService(deps: {
       for (;;) {
         // One statement is one transaction: nothing more is needed around it.
         const n = await ordersRepo.autoReceive(db, tenantId, {
-          cutoff, days: settings.auto_receive_days, now: clock.now(), limit, eventIds: Array.from({ length: limit }, () => newId('evt')), actorType, actorId,
+          cutoff,
+          days: settings.auto_receive_days,
+          now: clock.now(),
+          limit,
+          eventIds: Array.from({ length: limit }, () => newId('evt')),
+          actorType,
+          actorId,
         });
         received += n;
         if (n < limit) break;

@@ -52,7 +52,7 @@ export function orderViewOf(order: OrderRow, items: readonly OrderItemRow[], lin
     status: order.status,
     seller_id: order.seller_id,
     paid_fen: order.paid_fen,
-    commissions: lines.map((c) => commissionView(c, order.external_id, c.order_item_id ? skuOf.get(c.order_item_id) ?? null : null)),
+    commissions: lines.map((c) => commissionView(c, order.external_id, c.order_item_id ? (skuOf.get(c.order_item_id) ?? null) : null)),
     buyer_external_id: order.buyer_external_id,
     refunded_fen: order.refunded_fen,
     shipping_fen: order.shipping_fen,
@@ -64,6 +64,14 @@ export function orderViewOf(order: OrderRow, items: readonly OrderItemRow[], lin
     shipped_at: order.shipped_at?.toISOString() ?? null,
     received_at: order.received_at?.toISOString() ?? null,
     completed_at: order.completed_at?.toISOString() ?? null,
-    items: items.map((i) => ({ position: i.position, sku: i.sku, quantity: i.quantity, unit_price_fen: i.unit_price_fen, paid_fen: i.paid_fen, refunded_fen: i.refunded_fen, refunded_quantity: i.refunded_quantity })),
+    items: items.map((i) => ({
+      position: i.position,
+      sku: i.sku,
+      quantity: i.quantity,
+      unit_price_fen: i.unit_price_fen,
+      paid_fen: i.paid_fen,
+      refunded_fen: i.refunded_fen,
+      refunded_quantity: i.refunded_quantity,
+    })),
   };
 }

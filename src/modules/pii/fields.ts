@@ -141,7 +141,10 @@ export function createPersonalFields(keyring: KeyRing) {
       let contact: Contact | null = null;
       const readContact = () => (contact ??= contactOf(row));
       return {
-        phone: masked(() => open(row.phone_enc), (v) => maskPhone(normalizePhone(v))),
+        phone: masked(
+          () => open(row.phone_enc),
+          (v) => maskPhone(normalizePhone(v)),
+        ),
         real_name: masked(() => open(row.real_name_enc), maskName),
         id_number: masked(() => open(row.id_number_enc), maskIdNumber),
         wechat: masked(() => readContact().wechat ?? null, maskWechat),

@@ -38,8 +38,9 @@ export async function distributorsSharingIdentity(
   const only = options.distributorId;
   const out: SharedIdentity[] = [];
   for (const kind of kinds) {
-    const q = kind === 'payout_account'
-      ? sql<{ bidx: string; ids: string[] }>`
+    const q =
+      kind === 'payout_account'
+        ? sql<{ bidx: string; ids: string[] }>`
           select identity_bidx as bidx, array_agg(distinct distributor_id order by distributor_id) as ids
             from payout_accounts
            where tenant_id = ${tenantId} and identity_bidx is not null and disabled_at is null
@@ -47,7 +48,7 @@ export async function distributorsSharingIdentity(
            group by identity_bidx
           having count(distinct distributor_id) > 1
            order by identity_bidx`
-      : sql<{ bidx: string; ids: string[] }>`
+        : sql<{ bidx: string; ids: string[] }>`
           select ${sql.ref(`${kind}_bidx`)} as bidx, array_agg(id order by id) as ids
             from distributors
            where tenant_id = ${tenantId} and ${sql.ref(`${kind}_bidx`)} is not null

@@ -43,9 +43,12 @@ export function isValidIdNumber(value: string): boolean {
  */
 export function idNumberMessage(problem: IdNumberProblem): string {
   switch (problem) {
-    case 'format': return 'id_number must be 18 characters: 17 digits and a check digit or X';
-    case 'birth_date': return 'id_number does not hold a valid birth date';
-    case 'checksum': return 'id_number fails its check digit';
+    case 'format':
+      return 'id_number must be 18 characters: 17 digits and a check digit or X';
+    case 'birth_date':
+      return 'id_number does not hold a valid birth date';
+    case 'checksum':
+      return 'id_number fails its check digit';
     default: {
       const never: never = problem;
       return never;

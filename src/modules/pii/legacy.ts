@@ -28,11 +28,16 @@ export async function encryptLegacyProfiles(db: Db, keyring: KeyRing, options: {
   let after = '';
   for (;;) {
     const rows = await inTransaction(db, async (tx) => {
-      const batch = await tx.selectFrom('distributors')
+      const batch = await tx
+        .selectFrom('distributors')
         .select(['id', 'profile', 'real_name_enc', 'id_number_enc', 'id_number_bidx', 'contact_enc'])
         .where(sql<boolean>`profile ?| ${PERSONAL_KEYS_SQL}`)
         .where('id', '>', after)
-        .orderBy('id').limit(batchSize).forUpdate().skipLocked().execute();
+        .orderBy('id')
+        .limit(batchSize)
+        .forUpdate()
+        .skipLocked()
+        .execute();
       for (const r of batch) {
         const p = r.profile as Record<string, unknown>;
         const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
@@ -52,12 +57,16 @@ export async function encryptLegacyProfiles(db: Db, keyring: KeyRing, options: {
             ? { id_number_enc: keyring.encrypt(legacyId), id_number_bidx: idNumberProblem(legacyId) ? null : keyring.blindIndex(legacyId) }
             : {}),
           ...personal.contact(null, {
-            wechat: contact.wechat ?? str(p.wechat), email: contact.email ?? str(p.email), address: contact.address ?? str(p.address),
+            wechat: contact.wechat ?? str(p.wechat),
+            email: contact.email ?? str(p.email),
+            address: contact.address ?? str(p.address),
           }),
         };
-        await tx.updateTable('distributors')
+        await tx
+          .updateTable('distributors')
           .set({ ...set, profile: sql`profile - ${PERSONAL_KEYS_SQL}` })
-          .where('id', '=', r.id).execute();
+          .where('id', '=', r.id)
+          .execute();
         moved++;
       }
       return batch;

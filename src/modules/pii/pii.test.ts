@@ -56,14 +56,30 @@ describe('personal fields', () => {
 
   it('encrypts each field, indexes the phone and the ID number, and masks or decodes', () => {
     const row = {
-      ...fields.phone('138 1234-5678'), ...fields.realName(' 张三 '), ...fields.idNumber('11010519491231002x'),
+      ...fields.phone('138 1234-5678'),
+      ...fields.realName(' 张三 '),
+      ...fields.idNumber('11010519491231002x'),
       ...fields.contact(null, { wechat: 'wxid_zhangsan88', email: 'zs@example.com', address: null }),
     };
     expect(JSON.stringify(row)).not.toMatch(/13812345678|张三|11010519491231002|zhangsan|zs@/);
     expect(row.phone_bidx).toBe(ring.blindIndex('13812345678'));
     expect(row.id_number_bidx).toBe(ring.blindIndex('11010519491231002X'));
-    expect(fields.decode(row)).toEqual({ phone: '13812345678', real_name: '张三', id_number: '11010519491231002X', wechat: 'wxid_zhangsan88', email: 'zs@example.com', address: null });
-    expect(fields.mask(row)).toEqual({ phone: '138****5678', real_name: '*三', id_number: '110***********002X', wechat: 'wx***88', email: 'z***@example.com', address: null });
+    expect(fields.decode(row)).toEqual({
+      phone: '13812345678',
+      real_name: '张三',
+      id_number: '11010519491231002X',
+      wechat: 'wxid_zhangsan88',
+      email: 'zs@example.com',
+      address: null,
+    });
+    expect(fields.mask(row)).toEqual({
+      phone: '138****5678',
+      real_name: '*三',
+      id_number: '110***********002X',
+      wechat: 'wx***88',
+      email: 'z***@example.com',
+      address: null,
+    });
     expect(fields.present(row)).toEqual(['phone', 'real_name', 'id_number', 'wechat', 'email']);
     // A contact change merges; null removes one field; nothing left is no ciphertext at all.
     const changed = fields.contact(row, { email: null, address: '上海市黄浦区' });

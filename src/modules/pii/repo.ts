@@ -16,33 +16,55 @@ export const piiRepo = {
 
   /** The person's own binding history, as a customer (who referred them, moves). */
   async bindingEvents(db: Executor, tenantId: string, externalId: string) {
-    return db.selectFrom('binding_events')
+    return db
+      .selectFrom('binding_events')
       .select(['id', 'kind', 'from_distributor_id', 'to_distributor_id', 'source', 'reason', 'at'])
-      .where('tenant_id', '=', tenantId).where('customer_external_id', '=', externalId).orderBy('at').orderBy('id').execute();
+      .where('tenant_id', '=', tenantId)
+      .where('customer_external_id', '=', externalId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
   },
 
   async ordersAsBuyer(db: Executor, tenantId: string, externalId: string) {
-    return db.selectFrom('orders')
+    return db
+      .selectFrom('orders')
       .select(['id', 'external_id', 'status', 'paid_fen', 'refunded_fen', 'paid_at'])
-      .where('tenant_id', '=', tenantId).where('buyer_external_id', '=', externalId).orderBy('paid_at').orderBy('id').execute();
+      .where('tenant_id', '=', tenantId)
+      .where('buyer_external_id', '=', externalId)
+      .orderBy('paid_at')
+      .orderBy('id')
+      .execute();
   },
 
   async commissionsEarned(db: Executor, tenantId: string, distributorId: string) {
-    return db.selectFrom('commissions')
+    return db
+      .selectFrom('commissions')
       .select(['id', 'order_id', 'level', 'kind', 'base_fen', 'rate_bp', 'amount_fen', 'status', 'created_at', 'settled_at'])
-      .where('tenant_id', '=', tenantId).where('beneficiary_id', '=', distributorId).orderBy('id').execute();
+      .where('tenant_id', '=', tenantId)
+      .where('beneficiary_id', '=', distributorId)
+      .orderBy('id')
+      .execute();
   },
 
   async statements(db: Executor, tenantId: string, distributorId: string) {
-    return db.selectFrom('statements')
+    return db
+      .selectFrom('statements')
       .select(['id', 'period_end', 'amount_fen', 'status', 'created_at', 'approved_at'])
-      .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).orderBy('id').execute();
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .orderBy('id')
+      .execute();
   },
 
   async withdrawals(db: Executor, tenantId: string, distributorId: string) {
-    return db.selectFrom('withdrawals')
+    return db
+      .selectFrom('withdrawals')
       .select(['id', 'amount_fen', 'fee_fen', 'channel', 'status', 'created_at', 'paid_at'])
-      .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).orderBy('id').execute();
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .orderBy('id')
+      .execute();
   },
 
   /**
@@ -58,34 +80,58 @@ export const piiRepo = {
   },
 
   async documents(db: Executor, tenantId: string, distributorId: string) {
-    return db.selectFrom('documents')
+    return db
+      .selectFrom('documents')
       .select(['id', 'kind', 'filename', 'content_type', 'size_bytes', 'storage_key', 'created_at'])
-      .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).orderBy('id').execute();
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .orderBy('id')
+      .execute();
   },
 
   async openWithdrawals(db: Executor, tenantId: string, distributorId: string): Promise<number> {
-    const r = await db.selectFrom('withdrawals').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
-      .where('status', 'in', ['pending_review', 'approved']).executeTakeFirstOrThrow();
+    const r = await db
+      .selectFrom('withdrawals')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .where('status', 'in', ['pending_review', 'approved'])
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   },
 
   // ------------------------------------------------------------------------------- erasure
 
   async anonymiseDistributor(db: Executor, tenantId: string, id: string, set: { name: string; status_reason: string; at: Date }) {
-    await db.updateTable('distributors').set({
-      name: set.name,
-      phone_enc: null, phone_bidx: null, real_name_enc: null, id_number_enc: null, id_number_bidx: null, contact_enc: null,
-      profile: '{}',
-      status: 'erased', status_reason: set.status_reason, erased_at: set.at, updated_at: set.at,
-    }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    await db
+      .updateTable('distributors')
+      .set({
+        name: set.name,
+        phone_enc: null,
+        phone_bidx: null,
+        real_name_enc: null,
+        id_number_enc: null,
+        id_number_bidx: null,
+        contact_enc: null,
+        profile: '{}',
+        status: 'erased',
+        status_reason: set.status_reason,
+        erased_at: set.at,
+        updated_at: set.at,
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
   },
 
   /** The rows stay (withdrawals point at them); what identified the account goes. */
   async destroyPayoutAccounts(db: Executor, tenantId: string, distributorId: string, display: string, at: Date): Promise<number> {
-    const r = await db.updateTable('payout_accounts')
+    const r = await db
+      .updateTable('payout_accounts')
       .set((eb) => ({ details_enc: null, identity_bidx: null, display, is_default: false, disabled_at: eb.fn.coalesce('disabled_at', eb.val(at)) }))
-      .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).executeTakeFirst();
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows);
   },
 
@@ -95,24 +141,36 @@ export const piiRepo = {
   },
 
   async revokeSessions(db: Executor, tenantId: string, distributorId: string, at: Date): Promise<number> {
-    const r = await db.updateTable('sessions').set({ revoked_at: at })
-      .where('tenant_id', '=', tenantId).where('subject_type', '=', 'distributor').where('subject_id', '=', distributorId)
-      .where('revoked_at', 'is', null).executeTakeFirst();
+    const r = await db
+      .updateTable('sessions')
+      .set({ revoked_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('subject_type', '=', 'distributor')
+      .where('subject_id', '=', distributorId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows);
   },
 
   /** The link's visits keep their time and visitor cookie id (counts, funnels); IP, browser and referer go. */
   async anonymiseVisits(db: Executor, tenantId: string, distributorId: string): Promise<number> {
-    const r = await db.updateTable('visits').set({ ip: null, user_agent: null, referer: null })
-      .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
+    const r = await db
+      .updateTable('visits')
+      .set({ ip: null, user_agent: null, referer: null })
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
       .where((eb) => eb.or([eb('ip', 'is not', null), eb('user_agent', 'is not', null), eb('referer', 'is not', null)]))
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   },
 
   async deleteDocuments(db: Executor, tenantId: string, distributorId: string): Promise<string[]> {
-    const rows = await db.deleteFrom('documents').where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
-      .returning('storage_key').execute();
+    const rows = await db
+      .deleteFrom('documents')
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .returning('storage_key')
+      .execute();
     return rows.map((r) => r.storage_key);
   },
 };

@@ -25,7 +25,8 @@ export interface EncryptedTable {
 
 export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
   {
-    table: 'distributors', key: 'id',
+    table: 'distributors',
+    key: 'id',
     columns: ['phone_enc', 'real_name_enc', 'id_number_enc', 'contact_enc'],
     indexes: (p, k) => {
       const id = p.id_number_enc ? normalizeIdNumber(p.id_number_enc) : null;
@@ -36,15 +37,20 @@ export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
     },
   },
   {
-    table: 'payout_accounts', key: 'id',
+    table: 'payout_accounts',
+    key: 'id',
     columns: ['details_enc'],
-    indexes: (p, k): Record<string, string | null> => (p.details_enc ? { identity_bidx: k.blindIndex(identityOf(JSON.parse(p.details_enc) as PayoutAccountInput)) } : {}),
+    indexes: (p, k): Record<string, string | null> =>
+      p.details_enc ? { identity_bidx: k.blindIndex(identityOf(JSON.parse(p.details_enc) as PayoutAccountInput)) } : {},
   },
   { table: 'portal_settings', key: 'tenant_id', columns: ['signing_secret_enc'] },
   // Portal applications waiting for their phone's code (at most ten minutes, pruned after a day).
   {
-    table: 'portal_applications', key: 'id', columns: ['payload_enc'],
-    indexes: (p, k): Record<string, string | null> => (p.payload_enc ? { phone_bidx: k.blindIndex(normalizePhone((JSON.parse(p.payload_enc) as { phone: string }).phone)) } : {}),
+    table: 'portal_applications',
+    key: 'id',
+    columns: ['payload_enc'],
+    indexes: (p, k): Record<string, string | null> =>
+      p.payload_enc ? { phone_bidx: k.blindIndex(normalizePhone((JSON.parse(p.payload_enc) as { phone: string }).phone)) } : {},
   },
   // Webhook signing secrets, and raw webhook deliveries (they carry buyers' personal data).
   { table: 'webhook_secrets', key: 'id', columns: ['secret_enc', 'previous_secret_enc'] },
@@ -86,7 +92,10 @@ async function present(db: Db, tables: readonly EncryptedTable[]): Promise<Encry
 
 function staleWhere(t: EncryptedTable, kid: string): RawBuilder<boolean> {
   const prefix = `v1.${kid}.%`;
-  return sql<boolean>`(${sql.join(t.columns.map((c) => sql`(${ref(c)} is not null and ${ref(c)} not like ${prefix})`), sql` or `)})`;
+  return sql<boolean>`(${sql.join(
+    t.columns.map((c) => sql`(${ref(c)} is not null and ${ref(c)} not like ${prefix})`),
+    sql` or `,
+  )})`;
 }
 
 /**
@@ -99,11 +108,15 @@ function staleWhere(t: EncryptedTable, kid: string): RawBuilder<boolean> {
  * kept. Run it once every process has the new FENXIAO_MASTER_KEY and the old one in
  * FENXIAO_PREVIOUS_MASTER_KEYS: lookups by blind index try every configured key until it is done.
  */
-export async function rotateKeys(db: Db, keyring: KeyRing, options: {
-  batchSize?: number;
-  tables?: readonly EncryptedTable[];
-  progress?: (label: string, total: number) => Progress;
-} = {}): Promise<RotationReport> {
+export async function rotateKeys(
+  db: Db,
+  keyring: KeyRing,
+  options: {
+    batchSize?: number;
+    tables?: readonly EncryptedTable[];
+    progress?: (label: string, total: number) => Progress;
+  } = {},
+): Promise<RotationReport> {
   const batchSize = options.batchSize ?? 500;
   const reports: RotationTableReport[] = [];
   for (const t of await present(db, options.tables ?? ENCRYPTED_TABLES)) {
@@ -114,10 +127,12 @@ export async function rotateKeys(db: Db, keyring: KeyRing, options: {
     let after: string | null = null;
     for (;;) {
       const cols = sql.join([ref(t.key), ...t.columns.map(ref)]);
-      const page: Record<string, string | null>[] = (await sql<Record<string, string | null>>`
+      const page: Record<string, string | null>[] = (
+        await sql<Record<string, string | null>>`
         select ${cols} from ${sql.table(t.table)}
          where ${staleWhere(t, keyring.currentKid)} ${after === null ? sql`` : sql`and ${ref(t.key)} > ${after}`}
-         order by ${ref(t.key)} limit ${batchSize}`.execute(db)).rows;
+         order by ${ref(t.key)} limit ${batchSize}`.execute(db)
+      ).rows;
       if (page.length === 0) break;
       after = page[page.length - 1]![t.key]!;
       await inTransaction(db, async (tx) => {
@@ -131,10 +146,13 @@ export async function rotateKeys(db: Db, keyring: KeyRing, options: {
             continue;
           }
           const set: Record<string, string | null> = {};
-          for (const c of t.columns) set[c] = row[c] && keyring.isStale(row[c]!) ? keyring.encrypt(plain[c]!) : row[c] ?? null;
+          for (const c of t.columns) set[c] = row[c] && keyring.isStale(row[c]!) ? keyring.encrypt(plain[c]!) : (row[c] ?? null);
           Object.assign(set, t.indexes?.(plain, keyring) ?? {});
           const assignments = sql.join(Object.entries(set).map(([c, v]) => sql`${ref(c)} = ${v}`));
-          const unchanged = sql.join(t.columns.map((c) => sql`${ref(c)} is not distinct from ${row[c] ?? null}`), sql` and `);
+          const unchanged = sql.join(
+            t.columns.map((c) => sql`${ref(c)} is not distinct from ${row[c] ?? null}`),
+            sql` and `,
+          );
           const r = await sql`update ${sql.table(t.table)} set ${assignments} where ${ref(t.key)} = ${row[t.key]} and ${unchanged}`.execute(tx);
           if (Number(r.numAffectedRows ?? 0) === 1) report.rotated++;
           else report.changed++;

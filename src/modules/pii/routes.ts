@@ -17,54 +17,92 @@ function sendPersonalData(reply: FastifyReply, out: { data: PersonalDataExport; 
 export function piiRoutes(app: App, s: Services) {
   const tags = ['personal data'];
 
-  app.get('/v1/distributors/:id/pii', {
-    config: { auth: 'tenant', permission: 'pii:read' },
-    schema: {
-      tags, summary: 'Whole values of a distributor\'s personal data (pii:read: owner, finance, API key; each call is audited)',
-      description: 'Every other response masks personal data (138****5678, 110***********1234, *三). This one shows the fields asked for in full and writes a `pii.reveal` audit entry naming them (never the values) with the request id.',
-      params: IdParams, querystring: RevealQuery, response: { 200: Revealed, ...errors(403, 404) },
+  app.get(
+    '/v1/distributors/:id/pii',
+    {
+      config: { auth: 'tenant', permission: 'pii:read' },
+      schema: {
+        tags,
+        summary: "Whole values of a distributor's personal data (pii:read: owner, finance, API key; each call is audited)",
+        description:
+          'Every other response masks personal data (138****5678, 110***********1234, *三). This one shows the fields asked for in full and writes a `pii.reveal` audit entry naming them (never the values) with the request id.',
+        params: IdParams,
+        querystring: RevealQuery,
+        response: { 200: Revealed, ...errors(403, 404) },
+      },
     },
-  }, async (req) => s.pii.reveal(actor(req), req.params.id, req.query.fields ? (req.query.fields.split(',') as RevealField[]) : undefined));
+    async (req) => s.pii.reveal(actor(req), req.params.id, req.query.fields ? (req.query.fields.split(',') as RevealField[]) : undefined),
+  );
 
-  app.get('/v1/distributors/:id/personal-data', {
-    config: { auth: 'tenant', permission: 'pii:read' },
-    schema: {
-      tags, summary: 'Everything Fenxiao holds about the person, for a request under PIPL (JSON, or .xlsx with a sheet per section; audited)',
-      description: 'Profile and personal data decrypted, balances, payout accounts decrypted, binding history as a customer, orders as buyer, commissions earned, statements, withdrawals, invite-link visits per day, consent time and the documents list.',
-      params: IdParams, querystring: PersonalDataQuery, produces: ['application/json', XLSX_CONTENT_TYPE], response: errors(403, 404),
+  app.get(
+    '/v1/distributors/:id/personal-data',
+    {
+      config: { auth: 'tenant', permission: 'pii:read' },
+      schema: {
+        tags,
+        summary: 'Everything Fenxiao holds about the person, for a request under PIPL (JSON, or .xlsx with a sheet per section; audited)',
+        description:
+          'Profile and personal data decrypted, balances, payout accounts decrypted, binding history as a customer, orders as buyer, commissions earned, statements, withdrawals, invite-link visits per day, consent time and the documents list.',
+        params: IdParams,
+        querystring: PersonalDataQuery,
+        produces: ['application/json', XLSX_CONTENT_TYPE],
+        response: errors(403, 404),
+      },
     },
-  }, async (req, reply) => {
-    const format = req.query.format ?? 'json';
-    return sendPersonalData(reply, await s.pii.exportPersonalData(actor(req), req.params.id, format, req.query.lang ?? 'zh'), format);
-  });
+    async (req, reply) => {
+      const format = req.query.format ?? 'json';
+      return sendPersonalData(reply, await s.pii.exportPersonalData(actor(req), req.params.id, format, req.query.lang ?? 'zh'), format);
+    },
+  );
 
-  app.post('/v1/distributors/:id/erase', {
-    config: { auth: 'tenant', permission: 'pii:erase' },
-    schema: {
-      tags, summary: 'Erase a distributor\'s personal data at its request (owner only; audited; the ledger stays whole)',
-      description: 'Anonymises the person: name → 已注销用户 <id>, phone, real name, ID number and contact destroyed with their blind indexes, payout account details destroyed, documents deleted, portal password and sessions revoked, the invite link\'s visits stripped of IP and browser; status becomes `erased` (no login, no new commission). Journals, commission lines, statements and withdrawals keep their amounts and ids. 409 while money is still owed to the person or on its way. Repeating it answers the erased record.',
-      params: IdParams, body: EraseBody, response: { 200: Erasure, ...errors(403, 404, 409) },
+  app.post(
+    '/v1/distributors/:id/erase',
+    {
+      config: { auth: 'tenant', permission: 'pii:erase' },
+      schema: {
+        tags,
+        summary: "Erase a distributor's personal data at its request (owner only; audited; the ledger stays whole)",
+        description:
+          "Anonymises the person: name → 已注销用户 <id>, phone, real name, ID number and contact destroyed with their blind indexes, payout account details destroyed, documents deleted, portal password and sessions revoked, the invite link's visits stripped of IP and browser; status becomes `erased` (no login, no new commission). Journals, commission lines, statements and withdrawals keep their amounts and ids. 409 while money is still owed to the person or on its way. Repeating it answers the erased record.",
+        params: IdParams,
+        body: EraseBody,
+        response: { 200: Erasure, ...errors(403, 404, 409) },
+      },
     },
-  }, async (req) => s.pii.erase(actor(req), req.params.id, req.body.reason));
+    async (req) => s.pii.erase(actor(req), req.params.id, req.body.reason),
+  );
 
-  app.get('/v1/distributors/:id/shared-identities', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: {
-      tags, summary: 'Other distributors with the same phone, ID number or payout account (compared by blind index; no values shown)',
-      params: IdParams, response: { 200: SharedIdentities, ...errors(404) },
+  app.get(
+    '/v1/distributors/:id/shared-identities',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: 'Other distributors with the same phone, ID number or payout account (compared by blind index; no values shown)',
+        params: IdParams,
+        response: { 200: SharedIdentities, ...errors(404) },
+      },
     },
-  }, async (req) => ({ items: await s.pii.sharedIdentities(actor(req), req.params.id), next_cursor: null }));
+    async (req) => ({ items: await s.pii.sharedIdentities(actor(req), req.params.id), next_cursor: null }),
+  );
 
-  app.get('/v1/me/personal-data', {
-    config: { auth: 'distributor' },
-    schema: {
-      tags: ['portal: me'], summary: 'My personal data, everything Fenxiao holds about me (JSON or .xlsx)',
-      querystring: PersonalDataQuery, produces: ['application/json', XLSX_CONTENT_TYPE], response: errors(),
+  app.get(
+    '/v1/me/personal-data',
+    {
+      config: { auth: 'distributor' },
+      schema: {
+        tags: ['portal: me'],
+        summary: 'My personal data, everything Fenxiao holds about me (JSON or .xlsx)',
+        querystring: PersonalDataQuery,
+        produces: ['application/json', XLSX_CONTENT_TYPE],
+        response: errors(),
+      },
     },
-  }, async (req, reply) => {
-    const a = actor(req);
-    if (a.principal.kind !== 'distributor') throw new Error('unreachable: auth mode distributor');
-    const format = req.query.format ?? 'json';
-    return sendPersonalData(reply, await s.pii.exportPersonalData(a, a.principal.distributorId, format, req.query.lang ?? 'zh'), format);
-  });
+    async (req, reply) => {
+      const a = actor(req);
+      if (a.principal.kind !== 'distributor') throw new Error('unreachable: auth mode distributor');
+      const format = req.query.format ?? 'json';
+      return sendPersonalData(reply, await s.pii.exportPersonalData(a, a.principal.distributorId, format, req.query.lang ?? 'zh'), format);
+    },
+  );
 }

@@ -5,11 +5,13 @@ import { Distributor } from '../distributors/schema.ts';
 const Whole = (description: string) => Type.Optional(Nullable(Type.String({ description, 'x-pii': true })));
 
 export const RevealQuery = Strict({
-  fields: Type.Optional(Type.String({
-    maxLength: 200,
-    pattern: '^(phone|real_name|id_number|wechat|email|address|payout_accounts)(,(phone|real_name|id_number|wechat|email|address|payout_accounts))*$',
-    description: 'comma-separated: phone, real_name, id_number, wechat, email, address, payout_accounts (default: all)',
-  })),
+  fields: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      pattern: '^(phone|real_name|id_number|wechat|email|address|payout_accounts)(,(phone|real_name|id_number|wechat|email|address|payout_accounts))*$',
+      description: 'comma-separated: phone, real_name, id_number, wechat, email, address, payout_accounts (default: all)',
+    }),
+  ),
 });
 
 export const RevealedPayoutAccount = Strict({
@@ -22,16 +24,19 @@ export const RevealedPayoutAccount = Strict({
   disabled_at: Nullable(Timestamp()),
 });
 
-export const Revealed = Strict({
-  distributor_id: Type.String(),
-  phone: Whole('whole phone number'),
-  real_name: Whole('legal name'),
-  id_number: Whole('resident ID number'),
-  wechat: Whole('WeChat id'),
-  email: Whole('email'),
-  address: Whole('address'),
-  payout_accounts: Type.Optional(Type.Array(RevealedPayoutAccount)),
-}, { description: 'only the fields asked for' });
+export const Revealed = Strict(
+  {
+    distributor_id: Type.String(),
+    phone: Whole('whole phone number'),
+    real_name: Whole('legal name'),
+    id_number: Whole('resident ID number'),
+    wechat: Whole('WeChat id'),
+    email: Whole('email'),
+    address: Whole('address'),
+    payout_accounts: Type.Optional(Type.Array(RevealedPayoutAccount)),
+  },
+  { description: 'only the fields asked for' },
+);
 
 export const PersonalDataQuery = Strict({
   format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xlsx')], { default: 'json' })),
@@ -39,7 +44,7 @@ export const PersonalDataQuery = Strict({
 });
 
 export const EraseBody = Strict({
-  reason: Text(500, { minLength: 1, description: 'why (e.g. the person\'s request and its date); kept in the audit log, so name no personal data here' }),
+  reason: Text(500, { minLength: 1, description: "why (e.g. the person's request and its date); kept in the audit log, so name no personal data here" }),
 });
 
 export const Erasure = Strict({
@@ -55,10 +60,12 @@ export const Erasure = Strict({
 });
 
 export const SharedIdentities = Strict({
-  items: Type.Array(Strict({
-    kind: Type.Union([Type.Literal('phone'), Type.Literal('id_number'), Type.Literal('payout_account')]),
-    group: Type.String({ description: 'an opaque name of the shared value' }),
-    distributor_ids: Type.Array(Type.String()),
-  })),
+  items: Type.Array(
+    Strict({
+      kind: Type.Union([Type.Literal('phone'), Type.Literal('id_number'), Type.Literal('payout_account')]),
+      group: Type.String({ description: 'an opaque name of the shared value' }),
+      distributor_ids: Type.Array(Type.String()),
+    }),
+  ),
   next_cursor: Type.Null(),
 });

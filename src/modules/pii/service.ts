@@ -42,17 +42,49 @@ export interface PersonalDataExport {
   generated_at: string;
   tenant_id: string;
   distributor: {
-    id: string; external_id: string; name: string; status: string; status_reason: string | null; invite_code: string;
-    referrer_id: string | null; grade: string; region_code: string | null; source: string;
-    company: string | null; licence_no: string | null; note: string | null;
-    consent_at: string | null; created_at: string; approved_at: string | null; erased_at: string | null;
+    id: string;
+    external_id: string;
+    name: string;
+    status: string;
+    status_reason: string | null;
+    invite_code: string;
+    referrer_id: string | null;
+    grade: string;
+    region_code: string | null;
+    source: string;
+    company: string | null;
+    licence_no: string | null;
+    note: string | null;
+    consent_at: string | null;
+    created_at: string;
+    approved_at: string | null;
+    erased_at: string | null;
   };
   personal: PersonalData;
   balances: { pending_fen: number; available_fen: number; withdrawable_fen: number; withdrawing_fen: number; withdrawn_fen: number };
   payout_accounts: RevealedPayoutAccount[];
-  bindings: { id: string; kind: string; from_distributor_id: string | null; to_distributor_id: string | null; source: string; reason: string | null; at: string }[];
+  bindings: {
+    id: string;
+    kind: string;
+    from_distributor_id: string | null;
+    to_distributor_id: string | null;
+    source: string;
+    reason: string | null;
+    at: string;
+  }[];
   orders: { id: string; external_id: string; status: string; paid_fen: number; refunded_fen: number; paid_at: string }[];
-  commissions: { id: string; order_id: string; level: number; kind: string; base_fen: number; rate_bp: number; amount_fen: number; status: string; created_at: string; settled_at: string | null }[];
+  commissions: {
+    id: string;
+    order_id: string;
+    level: number;
+    kind: string;
+    base_fen: number;
+    rate_bp: number;
+    amount_fen: number;
+    status: string;
+    created_at: string;
+    settled_at: string | null;
+  }[];
   statements: { id: string; period_end: string; amount_fen: number; status: string; created_at: string; approved_at: string | null }[];
   withdrawals: { id: string; amount_fen: number; fee_fen: number; channel: string; status: string; created_at: string; paid_at: string | null }[];
   visits: { day: string; visits: number; unique_visitors: number }[];
@@ -74,8 +106,14 @@ export interface ErasureResult {
  * the person while the ledger keeps every amount and id.
  */
 export function createPiiService(deps: {
-  db: Db; clock: Clock; audit: AuditService; keyring: KeyRing; storage: FileStorage;
-  ledger: Ledger; program: ProgramService; distributors: DistributorsService;
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  keyring: KeyRing;
+  storage: FileStorage;
+  ledger: Ledger;
+  program: ProgramService;
+  distributors: DistributorsService;
 }) {
   const { db, clock, audit, keyring, storage, ledger, program, distributors } = deps;
   const personal = createPersonalFields(keyring);
@@ -93,9 +131,13 @@ export function createPiiService(deps: {
 
   function accountView(r: Awaited<ReturnType<typeof piiRepo.payoutAccounts>>[number]): RevealedPayoutAccount {
     return {
-      id: r.id, channel: r.channel,
+      id: r.id,
+      channel: r.channel,
       details: r.details_enc ? (JSON.parse(keyring.decrypt(r.details_enc)) as PayoutAccountInput) : null,
-      display: r.display, is_default: r.is_default, created_at: r.created_at.toISOString(), disabled_at: r.disabled_at?.toISOString() ?? null,
+      display: r.display,
+      is_default: r.is_default,
+      created_at: r.created_at.toISOString(),
+      disabled_at: r.disabled_at?.toISOString() ?? null,
     };
   }
 
@@ -119,24 +161,52 @@ export function createPiiService(deps: {
       generated_at: clock.now().toISOString(),
       tenant_id: tenantId,
       distributor: {
-        id: d.id, external_id: d.external_id, name: d.name, status: d.status, status_reason: d.status_reason, invite_code: d.invite_code,
-        referrer_id: d.referrer_id, grade: d.grade_code, region_code: d.region_code, source: d.source,
-        company: text(d.profile.company), licence_no: text(d.profile.licence_no), note: text(d.profile.note),
-        consent_at: iso(d.consent_at), created_at: d.created_at.toISOString(), approved_at: iso(d.approved_at), erased_at: iso(d.erased_at),
+        id: d.id,
+        external_id: d.external_id,
+        name: d.name,
+        status: d.status,
+        status_reason: d.status_reason,
+        invite_code: d.invite_code,
+        referrer_id: d.referrer_id,
+        grade: d.grade_code,
+        region_code: d.region_code,
+        source: d.source,
+        company: text(d.profile.company),
+        licence_no: text(d.profile.licence_no),
+        note: text(d.profile.note),
+        consent_at: iso(d.consent_at),
+        created_at: d.created_at.toISOString(),
+        approved_at: iso(d.approved_at),
+        erased_at: iso(d.erased_at),
       },
       personal: personal.decode(d),
       balances: {
-        pending_fen: balances.pending, available_fen: balances.available, withdrawable_fen: balances.withdrawable,
-        withdrawing_fen: balances.withdrawing, withdrawn_fen: balances.withdrawn,
+        pending_fen: balances.pending,
+        available_fen: balances.available,
+        withdrawable_fen: balances.withdrawable,
+        withdrawing_fen: balances.withdrawing,
+        withdrawn_fen: balances.withdrawn,
       },
       payout_accounts: accounts.map(accountView),
       bindings: bindings.map((b) => ({ ...b, at: b.at.toISOString() })),
       orders: orders.map((o) => ({ ...o, paid_at: o.paid_at.toISOString() })),
       commissions: commissions.map((c) => ({ ...c, created_at: c.created_at.toISOString(), settled_at: iso(c.settled_at) })),
-      statements: statements.map((s) => ({ ...s, period_end: s.period_end.toISOString(), created_at: s.created_at.toISOString(), approved_at: iso(s.approved_at) })),
+      statements: statements.map((s) => ({
+        ...s,
+        period_end: s.period_end.toISOString(),
+        created_at: s.created_at.toISOString(),
+        approved_at: iso(s.approved_at),
+      })),
       withdrawals: withdrawals.map((w) => ({ ...w, created_at: w.created_at.toISOString(), paid_at: iso(w.paid_at) })),
       visits,
-      documents: documents.map((f) => ({ id: f.id, kind: f.kind, filename: f.filename, content_type: f.content_type, size_bytes: f.size_bytes, created_at: f.created_at.toISOString() })),
+      documents: documents.map((f) => ({
+        id: f.id,
+        kind: f.kind,
+        filename: f.filename,
+        content_type: f.content_type,
+        size_bytes: f.size_bytes,
+        created_at: f.created_at.toISOString(),
+      })),
     };
   }
 
@@ -167,7 +237,12 @@ export function createPiiService(deps: {
      * Everything Fenxiao holds about the person, decrypted, as JSON or a workbook with a sheet per
      * section. For pii:read callers and for the distributor itself (its portal); audited either way.
      */
-    async exportPersonalData(actor: Actor, distributorId: string, format: 'json' | 'xlsx', lang: Lang = 'zh'): Promise<{ data: PersonalDataExport; body: Buffer | null }> {
+    async exportPersonalData(
+      actor: Actor,
+      distributorId: string,
+      format: 'json' | 'xlsx',
+      lang: Lang = 'zh',
+    ): Promise<{ data: PersonalDataExport; body: Buffer | null }> {
       const tenantId = scope(actor, distributorId);
       const data = await collect(tenantId, distributorId);
       await audit.record(db, actor, { action: 'pii.export', targetType: 'distributor', targetId: distributorId, after: { format } });
@@ -196,11 +271,19 @@ export function createPiiService(deps: {
       const outcome = await inTransaction(db, async (tx) => {
         const before = await piiRepo.findForUpdate(tx, tenantId, distributorId);
         if (!before) throw notFound('distributor');
-        if (before.status === 'erased') return { keys: [] as string[], result: { already_erased: true, payout_accounts: 0, documents: 0, sessions_revoked: 0, visits_anonymised: 0 } };
+        if (before.status === 'erased')
+          return { keys: [] as string[], result: { already_erased: true, payout_accounts: 0, documents: 0, sessions_revoked: 0, visits_anonymised: 0 } };
         const b = await ledger.balances(tx, tenantId, distributorId);
         const open = await piiRepo.openWithdrawals(tx, tenantId, distributorId);
-        const owed = ([['pending', b.pending], ['available', b.available], ['withdrawable', b.withdrawable], ['withdrawing', b.withdrawing], ['in payout', b.in_flight]] as const)
-          .filter(([, v]) => v > 0);
+        const owed = (
+          [
+            ['pending', b.pending],
+            ['available', b.available],
+            ['withdrawable', b.withdrawable],
+            ['withdrawing', b.withdrawing],
+            ['in payout', b.in_flight],
+          ] as const
+        ).filter(([, v]) => v > 0);
         if (owed.length > 0 || open > 0) {
           const parts = [...owed.map(([k, v]) => `${k} ${v} fen`), ...(open > 0 ? [`${open} withdrawal(s) under review or being paid`] : [])];
           throw invalidState(`the distributor still has money in Fenxiao (${parts.join(', ')}): settle and pay it out before erasing`);
@@ -213,18 +296,27 @@ export function createPiiService(deps: {
         const visits = await piiRepo.anonymiseVisits(tx, tenantId, distributorId);
         const keys = await piiRepo.deleteDocuments(tx, tenantId, distributorId);
         await audit.record(tx, actor, {
-          action: 'distributor.erase', targetType: 'distributor', targetId: distributorId,
+          action: 'distributor.erase',
+          targetType: 'distributor',
+          targetId: distributorId,
           before: { status: before.status, fields: present, had_consent: before.consent_at !== null },
           after: { status: 'erased', payout_accounts: payoutAccounts, documents: keys.length, sessions_revoked: sessions, visits_anonymised: visits },
           reason,
         });
-        return { keys, result: { already_erased: false, payout_accounts: payoutAccounts, documents: keys.length, sessions_revoked: sessions, visits_anonymised: visits } };
+        return {
+          keys,
+          result: { already_erased: false, payout_accounts: payoutAccounts, documents: keys.length, sessions_revoked: sessions, visits_anonymised: visits },
+        };
       });
       // Files go once the rows that named them are gone; a file that cannot be deleted now is
       // counted (its key holds only ids) and stays unreachable through Fenxiao.
       let notDeleted = 0;
       for (const key of outcome.keys) {
-        try { await storage.delete(key); } catch { notDeleted++; }
+        try {
+          await storage.delete(key);
+        } catch {
+          notDeleted++;
+        }
       }
       const erasure: ErasureResult = { ...outcome.result, documents_not_deleted: notDeleted };
       return { distributor: distributors.view(await distributors.load(db, tenantId, distributorId)), erasure };

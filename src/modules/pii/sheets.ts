@@ -4,19 +4,33 @@ import type { AnySheet } from './workbook.ts';
 
 /** The personal-data export as a workbook: one sheet per section of the JSON export. */
 
-interface FieldRow { field: string; value: string | null }
+interface FieldRow {
+  field: string;
+  value: string | null;
+}
 
 const profileSpec = defineExport<FieldRow>({
-  name: 'personal-data', title: { zh: '个人资料', en: 'Personal data' },
+  name: 'personal-data',
+  title: { zh: '个人资料', en: 'Personal data' },
   columns: [
     { key: 'field', header: { zh: '项目', en: 'Field' }, type: 'text', width: 24 },
     { key: 'value', header: { zh: '内容', en: 'Value' }, type: 'text', width: 48 },
   ],
 });
 
-interface AccountRow { id: string; channel: string; account: string | null; holder: string | null; bank: string | null; display: string; created_at: string; disabled_at: string | null }
+interface AccountRow {
+  id: string;
+  channel: string;
+  account: string | null;
+  holder: string | null;
+  bank: string | null;
+  display: string;
+  created_at: string;
+  disabled_at: string | null;
+}
 const accountsSpec = defineExport<AccountRow>({
-  name: 'payout-accounts', title: { zh: '收款账户', en: 'Payout accounts' },
+  name: 'payout-accounts',
+  title: { zh: '收款账户', en: 'Payout accounts' },
   columns: [
     { key: 'id', header: { zh: '账户编号', en: 'Account' }, type: 'text' },
     { key: 'channel', header: { zh: '渠道', en: 'Channel' }, type: 'text', width: 10 },
@@ -30,7 +44,8 @@ const accountsSpec = defineExport<AccountRow>({
 });
 
 const bindingsSpec = defineExport<PersonalDataExport['bindings'][number]>({
-  name: 'bindings', title: { zh: '绑定记录', en: 'Bindings' },
+  name: 'bindings',
+  title: { zh: '绑定记录', en: 'Bindings' },
   columns: [
     { key: 'at', header: { zh: '时间', en: 'At' }, type: 'datetime' },
     { key: 'kind', header: { zh: '类型', en: 'Kind' }, type: 'text', width: 10 },
@@ -42,7 +57,8 @@ const bindingsSpec = defineExport<PersonalDataExport['bindings'][number]>({
 });
 
 const ordersSpec = defineExport<PersonalDataExport['orders'][number]>({
-  name: 'orders', title: { zh: '购买订单', en: 'Orders as buyer' },
+  name: 'orders',
+  title: { zh: '购买订单', en: 'Orders as buyer' },
   columns: [
     { key: 'id', header: { zh: '订单编号', en: 'Order' }, type: 'text' },
     { key: 'external_id', header: { zh: '商户订单号', en: 'Merchant order id' }, type: 'text' },
@@ -55,7 +71,8 @@ const ordersSpec = defineExport<PersonalDataExport['orders'][number]>({
 });
 
 const commissionsSpec = defineExport<PersonalDataExport['commissions'][number]>({
-  name: 'commissions', title: { zh: '佣金明细', en: 'Commissions' },
+  name: 'commissions',
+  title: { zh: '佣金明细', en: 'Commissions' },
   columns: [
     { key: 'id', header: { zh: '佣金编号', en: 'Line' }, type: 'text' },
     { key: 'order_id', header: { zh: '订单编号', en: 'Order' }, type: 'text' },
@@ -72,7 +89,8 @@ const commissionsSpec = defineExport<PersonalDataExport['commissions'][number]>(
 });
 
 const statementsSpec = defineExport<PersonalDataExport['statements'][number]>({
-  name: 'statements', title: { zh: '结算单', en: 'Statements' },
+  name: 'statements',
+  title: { zh: '结算单', en: 'Statements' },
   columns: [
     { key: 'id', header: { zh: '结算单号', en: 'Statement' }, type: 'text' },
     { key: 'period_end', header: { zh: '结算截止', en: 'Period end' }, type: 'datetime' },
@@ -84,7 +102,8 @@ const statementsSpec = defineExport<PersonalDataExport['statements'][number]>({
 });
 
 const withdrawalsSpec = defineExport<PersonalDataExport['withdrawals'][number]>({
-  name: 'withdrawals', title: { zh: '提现记录', en: 'Withdrawals' },
+  name: 'withdrawals',
+  title: { zh: '提现记录', en: 'Withdrawals' },
   columns: [
     { key: 'id', header: { zh: '提现单号', en: 'Withdrawal' }, type: 'text' },
     { key: 'amount_fen', header: { zh: '金额（元）', en: 'Amount (CNY)' }, type: 'fen' },
@@ -98,7 +117,8 @@ const withdrawalsSpec = defineExport<PersonalDataExport['withdrawals'][number]>(
 });
 
 const visitsSpec = defineExport<PersonalDataExport['visits'][number]>({
-  name: 'visits', title: { zh: '推广链接访问', en: 'Invite link visits' },
+  name: 'visits',
+  title: { zh: '推广链接访问', en: 'Invite link visits' },
   columns: [
     { key: 'day', header: { zh: '日期', en: 'Day' }, type: 'date' },
     { key: 'visits', header: { zh: '访问次数', en: 'Visits' }, type: 'int' },
@@ -108,7 +128,8 @@ const visitsSpec = defineExport<PersonalDataExport['visits'][number]>({
 });
 
 const documentsSpec = defineExport<PersonalDataExport['documents'][number]>({
-  name: 'documents', title: { zh: '资料文件', en: 'Documents' },
+  name: 'documents',
+  title: { zh: '资料文件', en: 'Documents' },
   columns: [
     { key: 'id', header: { zh: '文件编号', en: 'Document' }, type: 'text' },
     { key: 'kind', header: { zh: '类型', en: 'Kind' }, type: 'text' },
@@ -124,9 +145,12 @@ function accountRow(a: RevealedPayoutAccount): AccountRow {
   const base = { id: a.id, channel: a.channel, display: a.display, created_at: a.created_at, disabled_at: a.disabled_at };
   if (!d) return { ...base, account: null, holder: null, bank: null };
   switch (d.channel) {
-    case 'alipay': return { ...base, account: d.identity, holder: d.name ?? null, bank: null };
-    case 'wechat': return { ...base, account: d.openid, holder: d.user_name ?? null, bank: null };
-    case 'bank': return { ...base, account: d.account_no, holder: d.account_name, bank: [d.bank_name, d.branch].filter(Boolean).join(' ') };
+    case 'alipay':
+      return { ...base, account: d.identity, holder: d.name ?? null, bank: null };
+    case 'wechat':
+      return { ...base, account: d.openid, holder: d.user_name ?? null, bank: null };
+    case 'bank':
+      return { ...base, account: d.account_no, holder: d.account_name, bank: [d.bank_name, d.branch].filter(Boolean).join(' ') };
     default: {
       const never: never = d;
       return never;
@@ -138,14 +162,34 @@ export function personalDataSheets(x: PersonalDataExport): AnySheet[] {
   const d = x.distributor;
   const p = x.personal;
   const fields: FieldRow[] = [
-    ['id', d.id], ['external_id', d.external_id], ['name', d.name], ['status', d.status], ['grade', d.grade],
-    ['invite_code', d.invite_code], ['referrer_id', d.referrer_id], ['region_code', d.region_code], ['source', d.source],
-    ['phone', p.phone], ['real_name', p.real_name], ['id_number', p.id_number], ['wechat', p.wechat], ['email', p.email], ['address', p.address],
-    ['company', d.company], ['licence_no', d.licence_no], ['note', d.note],
-    ['consent_at', d.consent_at], ['created_at', d.created_at], ['approved_at', d.approved_at], ['erased_at', d.erased_at],
-    ['pending_fen', String(x.balances.pending_fen)], ['available_fen', String(x.balances.available_fen)],
-    ['withdrawable_fen', String(x.balances.withdrawable_fen)], ['withdrawing_fen', String(x.balances.withdrawing_fen)],
-    ['withdrawn_fen', String(x.balances.withdrawn_fen)], ['generated_at', x.generated_at],
+    ['id', d.id],
+    ['external_id', d.external_id],
+    ['name', d.name],
+    ['status', d.status],
+    ['grade', d.grade],
+    ['invite_code', d.invite_code],
+    ['referrer_id', d.referrer_id],
+    ['region_code', d.region_code],
+    ['source', d.source],
+    ['phone', p.phone],
+    ['real_name', p.real_name],
+    ['id_number', p.id_number],
+    ['wechat', p.wechat],
+    ['email', p.email],
+    ['address', p.address],
+    ['company', d.company],
+    ['licence_no', d.licence_no],
+    ['note', d.note],
+    ['consent_at', d.consent_at],
+    ['created_at', d.created_at],
+    ['approved_at', d.approved_at],
+    ['erased_at', d.erased_at],
+    ['pending_fen', String(x.balances.pending_fen)],
+    ['available_fen', String(x.balances.available_fen)],
+    ['withdrawable_fen', String(x.balances.withdrawable_fen)],
+    ['withdrawing_fen', String(x.balances.withdrawing_fen)],
+    ['withdrawn_fen', String(x.balances.withdrawn_fen)],
+    ['generated_at', x.generated_at],
   ].map(([field, value]) => ({ field: field!, value: value ?? null }));
   return [
     { spec: profileSpec, rows: fields },

@@ -22,13 +22,19 @@ const NUM_FMT = { fen: '#,##0.00', int: '#,##0', bp: '0.00%', datetime: 'yyyy-mm
 
 function value(cell: Cell): ExcelJS.CellValue {
   switch (cell.t) {
-    case 'empty': return null;
-    case 'text': return xlsxText(cell.v);
-    case 'fen': return exactCellNumber(cell.v, 2) ?? fenToYuan(cell.v);
-    case 'int': return exactCellNumber(cell.v, 0) ?? cell.v.toString();
-    case 'bp': return exactCellNumber(cell.v, 4) ?? cell.v.toString();
+    case 'empty':
+      return null;
+    case 'text':
+      return xlsxText(cell.v);
+    case 'fen':
+      return exactCellNumber(cell.v, 2) ?? fenToYuan(cell.v);
+    case 'int':
+      return exactCellNumber(cell.v, 0) ?? cell.v.toString();
+    case 'bp':
+      return exactCellNumber(cell.v, 4) ?? cell.v.toString();
     case 'datetime':
-    case 'date': return wallClockAsUtc(cell.v);
+    case 'date':
+      return wallClockAsUtc(cell.v);
     default: {
       const never: never = cell;
       return never;

@@ -42,9 +42,15 @@ export function xmlText(value: string): string {
 /** Rough advance width in em: CJK and other wide characters take 1, the rest about 0.6. */
 function emWidth(ch: string): number {
   const cp = ch.codePointAt(0)!;
-  const wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3)
-    || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60)
-    || (cp >= 0xffe0 && cp <= 0xffe6) || cp >= 0x1f300;
+  const wide =
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    cp >= 0x1f300;
   return wide ? 1 : 0.6;
 }
 
@@ -144,7 +150,11 @@ export async function renderPoster(input: PosterInput): Promise<Buffer> {
 
 /** What an uploaded background is, by its bytes, not by what the client claimed. */
 export function sniffImage(data: Buffer): { contentType: 'image/png' | 'image/jpeg'; width: number; height: number } | null {
-  if (data.length >= 24 && data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) && data.subarray(12, 16).toString('latin1') === 'IHDR') {
+  if (
+    data.length >= 24 &&
+    data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) &&
+    data.subarray(12, 16).toString('latin1') === 'IHDR'
+  ) {
     return { contentType: 'image/png', width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
   }
   if (data.length >= 4 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) {
@@ -152,8 +162,14 @@ export function sniffImage(data: Buffer): { contentType: 'image/png' | 'image/jp
     while (i + 9 < data.length) {
       if (data[i] !== 0xff) return null;
       const marker = data[i + 1]!;
-      if (marker === 0xff) { i++; continue; }
-      if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { i += 2; continue; }
+      if (marker === 0xff) {
+        i++;
+        continue;
+      }
+      if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+        i += 2;
+        continue;
+      }
       const length = data.readUInt16BE(i + 2);
       // SOF0..SOF15 carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) are not frames.
       if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {

@@ -17,7 +17,7 @@ const DeviceId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\
 
 export const TokenLoginBody = Strict({
   tenant_id: TenantIdInput,
-  token: Type.String({ minLength: 16, maxLength: 4096, description: 'a JWT (HS256) minted by the merchant\'s backend with the portal signing secret' }),
+  token: Type.String({ minLength: 16, maxLength: 4096, description: "a JWT (HS256) minted by the merchant's backend with the portal signing secret" }),
 });
 
 export const PasswordLoginBody = Strict({

@@ -33,7 +33,7 @@ const MAX_BACKGROUND_SIDE = 4096;
 type DistributorActor = Actor & { principal: { kind: 'distributor'; tenantId: string; distributorId: string; sessionId: string } };
 
 function asDistributor(actor: Actor): DistributorActor {
-  if (actor.principal.kind !== 'distributor') throw forbidden('this route is for a distributor\'s own session');
+  if (actor.principal.kind !== 'distributor') throw forbidden("this route is for a distributor's own session");
   return actor as DistributorActor;
 }
 
@@ -72,9 +72,18 @@ interface PendingApplication {
 const codeHash = (id: string, code: string) => sha256Hex(`${id}:${code}`);
 
 export function createPortalService(deps: {
-  db: Db; clock: Clock; keyring: KeyRing; storage: FileStorage; audit: AuditService;
-  admin: AdminService; tenants: TenantsService; distributors: DistributorsService; referral: ReferralService; publicUrl: string;
-  limiter: RateLimiter; sms: SmsSender;
+  db: Db;
+  clock: Clock;
+  keyring: KeyRing;
+  storage: FileStorage;
+  audit: AuditService;
+  admin: AdminService;
+  tenants: TenantsService;
+  distributors: DistributorsService;
+  referral: ReferralService;
+  publicUrl: string;
+  limiter: RateLimiter;
+  sms: SmsSender;
 }) {
   const { db, clock, keyring, storage, audit, admin, tenants, distributors, referral, limiter, sms } = deps;
 
@@ -127,7 +136,8 @@ export function createPortalService(deps: {
         await portalRepo.upsertSigningSecret(tx, tenantId, keyring.encrypt(secret), now);
         await audit.record(tx, actor, {
           action: before?.signing_secret_enc ? 'portal.signing_secret.rotate' : 'portal.signing_secret.create',
-          targetType: 'portal', targetId: tenantId,
+          targetType: 'portal',
+          targetId: tenantId,
           before: { created_at: before?.signing_secret_created_at?.toISOString() ?? null },
           after: { created_at: now.toISOString() },
         });
@@ -154,8 +164,16 @@ export function createPortalService(deps: {
           previous = before?.poster_background_key ?? null;
           await portalRepo.upsertPosterBackground(tx, tenantId, { key, type: image.contentType }, clock.now());
           await audit.record(tx, actor, {
-            action: 'portal.poster_background.put', targetType: 'portal', targetId: tenantId,
-            after: { content_type: image.contentType, width: image.width, height: image.height, size_bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') },
+            action: 'portal.poster_background.put',
+            targetType: 'portal',
+            targetId: tenantId,
+            after: {
+              content_type: image.contentType,
+              width: image.width,
+              height: image.height,
+              size_bytes: data.length,
+              sha256: createHash('sha256').update(data).digest('hex'),
+            },
           });
         });
       } catch (err) {
@@ -220,7 +238,8 @@ export function createPortalService(deps: {
       }
       // jose checks that the claims are present, not their types: a number or an object as `sub`
       // must not reach the lookup (PostgreSQL would compare it as text, or fail).
-      if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string') throw new AppError('unauthorized', 'invalid login token: sub and jti must be strings');
+      if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string')
+        throw new AppError('unauthorized', 'invalid login token: sub and jti must be strings');
       const { jti, sub } = claims;
       if (jti.length < 8 || jti.length > 128) throw new AppError('unauthorized', 'invalid login token: jti must be 8 to 128 characters');
       if (sub.length < 1 || sub.length > 128) throw new AppError('unauthorized', 'invalid login token: sub must be 1 to 128 characters');
@@ -233,7 +252,10 @@ export function createPortalService(deps: {
       // vouched for, so a token does not adopt it until the merchant links it.
       const credential = await portalRepo.findCredential(db, input.tenant_id, d.id);
       if (credential?.self_registered && !credential.linked_at) {
-        throw new AppError('unauthorized', 'this distributor registered through the portal\'s form: the merchant links it (POST /v1/distributors/{id}/portal-link) before a login token signs it in');
+        throw new AppError(
+          'unauthorized',
+          "this distributor registered through the portal's form: the merchant links it (POST /v1/distributors/{id}/portal-link) before a login token signs it in",
+        );
       }
       const claimed = await inTransaction(db, async (tx) => {
         await portalRepo.pruneTokenIds(tx, new Date(now.getTime() - 86400_000));
@@ -261,7 +283,12 @@ export function createPortalService(deps: {
         // The right password, so no guess: a distributor shut out (or a suspended merchant's) is told so.
         if (tenant !== 'active' || !SIGN_IN_STATUSES.has(c.status)) {
           await attempt.void();
-          throw new AppError('unauthorized', tenant !== 'active' ? 'this merchant is suspended: signing in is closed' : `this distributor is ${c.status}: signing in is closed; contact the merchant`);
+          throw new AppError(
+            'unauthorized',
+            tenant !== 'active'
+              ? 'this merchant is suspended: signing in is closed'
+              : `this distributor is ${c.status}: signing in is closed; contact the merchant`,
+          );
         }
         await attempt.succeeded();
         return session(input.tenant_id, c.distributor_id);
@@ -281,14 +308,20 @@ export function createPortalService(deps: {
         if (input.current_password === undefined) throw invalid('current_password is required to change the password');
         if (!(await verifyPassword(input.current_password, existing.password_hash))) throw forbidden('the current password is wrong');
       }
-      const others = (await portalRepo.credentialsByPhone(db, tenantId, keyring.blindIndexes(normalizePhone(keyring.decrypt(d.phone_enc))))).filter((c) => c.distributor_id !== distributorId);
+      const others = (await portalRepo.credentialsByPhone(db, tenantId, keyring.blindIndexes(normalizePhone(keyring.decrypt(d.phone_enc))))).filter(
+        (c) => c.distributor_id !== distributorId,
+      );
       if (others.length > 0) throw conflict('another distributor with this phone number already has a password');
       const hash = await hashPassword(input.password);
       const now = clock.now();
       await inTransaction(db, async (tx) => {
         await portalRepo.upsertCredential(tx, tenantId, distributorId, hash, now);
         await portalRepo.revokeOtherSessions(tx, tenantId, distributorId, sessionId, now);
-        await audit.record(tx, actor, { action: existing ? 'portal.password.change' : 'portal.password.set', targetType: 'distributor', targetId: distributorId });
+        await audit.record(tx, actor, {
+          action: existing ? 'portal.password.change' : 'portal.password.set',
+          targetType: 'distributor',
+          targetId: distributorId,
+        });
       });
       return { has_password: true };
     },
@@ -311,7 +344,9 @@ export function createPortalService(deps: {
       ] as const) {
         const hit = await limiter.hit(key, limit, windowMs, nowMs);
         if (!hit.allowed) {
-          throw new AppError('rate_limited', 'too many applications from here or for this phone; try again later', { retry_after_seconds: Math.max(1, Math.ceil(hit.retryAfterMs / 1000)) });
+          throw new AppError('rate_limited', 'too many applications from here or for this phone; try again later', {
+            retry_after_seconds: Math.max(1, Math.ceil(hit.retryAfterMs / 1000)),
+          });
         }
       }
       if (input.referrer_code !== undefined) {
@@ -325,16 +360,29 @@ export function createPortalService(deps: {
       const now = clock.now();
       const expiresAt = new Date(now.getTime() + APPLY_CODE_MINUTES * 60_000);
       const payload: PendingApplication = {
-        name: input.name, phone, referrer_code: input.referrer_code, profile: input.profile, device_id: input.device_id, client_ip: ctx.ip,
+        name: input.name,
+        phone,
+        referrer_code: input.referrer_code,
+        profile: input.profile,
+        device_id: input.device_id,
+        client_ip: ctx.ip,
       };
       await portalRepo.pruneApplications(db, new Date(now.getTime() - 86400_000));
       await portalRepo.insertApplication(db, {
-        id, tenant_id: input.tenant_id, phone_bidx: keyring.blindIndex(phone), payload_enc: keyring.encrypt(JSON.stringify(payload)),
-        password_hash: await hashPassword(input.password), code_hash: codeHash(id, code), expires_at: expiresAt, created_at: now,
+        id,
+        tenant_id: input.tenant_id,
+        phone_bidx: keyring.blindIndex(phone),
+        payload_enc: keyring.encrypt(JSON.stringify(payload)),
+        password_hash: await hashPassword(input.password),
+        code_hash: codeHash(id, code),
+        expires_at: expiresAt,
+        created_at: now,
       });
       try {
         await sms.send({
-          to: phone, template: 'portal_apply_code', params: { code, merchant: tenant.name },
+          to: phone,
+          template: 'portal_apply_code',
+          params: { code, merchant: tenant.name },
           text: `【${tenant.name}】验证码 ${code}，${APPLY_CODE_MINUTES} 分钟内有效，用于申请成为分销员。如非本人操作，请忽略。`,
         });
       } catch {
@@ -350,7 +398,10 @@ export function createPortalService(deps: {
      * DistributorsService.apply (admission, referrer binding, the per-IP/device registration
      * limits), with a `portal-…` external id and the password chosen in step one, and signed in.
      */
-    async verifyApplication(input: { tenant_id: string; verification_id: string; code: string }, ctx: { requestId: string | null }): Promise<PortalSession & { status: string }> {
+    async verifyApplication(
+      input: { tenant_id: string; verification_id: string; code: string },
+      ctx: { requestId: string | null },
+    ): Promise<PortalSession & { status: string }> {
       await activeTenant(input.tenant_id, ctx.requestId);
       const now = clock.now();
       const row = await portalRepo.claimApplicationAttempt(db, input.tenant_id, input.verification_id, now, MAX_CODE_ATTEMPTS);
@@ -371,8 +422,13 @@ export function createPortalService(deps: {
       try {
         const created = await distributors.apply(actor, {
           external_id: `portal-${ulid()}`,
-          name: app.name, phone: app.phone, referrer_code: app.referrer_code, profile: app.profile,
-          consent: true, client_ip: app.client_ip, device_id: app.device_id,
+          name: app.name,
+          phone: app.phone,
+          referrer_code: app.referrer_code,
+          profile: app.profile,
+          consent: true,
+          client_ip: app.client_ip,
+          device_id: app.device_id,
         });
         await portalRepo.upsertCredential(db, input.tenant_id, created.id, row.password_hash, clock.now(), true);
         // Done with: what the applicant typed lives on in the distributor, encrypted there.
@@ -396,11 +452,16 @@ export function createPortalService(deps: {
       return inTransaction(db, async (tx) => {
         const d = await distributors.load(tx, tenantId, distributorId);
         const credential = await portalRepo.findCredential(tx, tenantId, distributorId);
-        if (!credential?.self_registered) throw invalidState('this distributor did not register through the portal\'s form: login tokens sign it in already');
+        if (!credential?.self_registered) throw invalidState("this distributor did not register through the portal's form: login tokens sign it in already");
         if (credential.linked_at) return { distributor_id: d.id, external_id: d.external_id, linked_at: credential.linked_at.toISOString() };
         const now = clock.now();
         await portalRepo.linkCredential(tx, tenantId, distributorId, now);
-        await audit.record(tx, actor, { action: 'distributor.portal_link', targetType: 'distributor', targetId: distributorId, after: { external_id: d.external_id } });
+        await audit.record(tx, actor, {
+          action: 'distributor.portal_link',
+          targetType: 'distributor',
+          targetId: distributorId,
+          after: { external_id: d.external_id },
+        });
         return { distributor_id: d.id, external_id: d.external_id, linked_at: now.toISOString() };
       });
     },
@@ -423,7 +484,12 @@ export function createPortalService(deps: {
       return distributors.team(onBehalfOf(actor), actor.principal.distributorId);
     },
 
-    async downline(actorIn: Actor, level: 1 | 2 | 3, cursor: string | undefined, limit: number): Promise<{ items: PortalTeamMember[]; next_cursor: string | null }> {
+    async downline(
+      actorIn: Actor,
+      level: 1 | 2 | 3,
+      cursor: string | undefined,
+      limit: number,
+    ): Promise<{ items: PortalTeamMember[]; next_cursor: string | null }> {
       const actor = asDistributor(actorIn);
       const page = await distributors.downline(onBehalfOf(actor), actor.principal.distributorId, level, cursor, limit);
       return {
@@ -453,9 +519,10 @@ export function createPortalService(deps: {
       const d = distributors.view(await distributors.load(db, tenantId, distributorId));
       if (d.status !== 'active') throw invalidState('the invite poster is ready once the distributor is active');
       const [tenant, settings] = await Promise.all([tenants.get(actor), portalRepo.findSettings(db, tenantId)]);
-      const background = settings?.poster_background_key && settings.poster_background_type
-        ? { contentType: settings.poster_background_type, data: await storage.get(settings.poster_background_key) }
-        : undefined;
+      const background =
+        settings?.poster_background_key && settings.poster_background_type
+          ? { contentType: settings.poster_background_type, data: await storage.get(settings.poster_background_key) }
+          : undefined;
       return renderPoster({ distributorName: d.name, tenantName: tenant.name, inviteCode: d.invite_code, inviteUrl: d.invite_url, background, lang });
     },
   };

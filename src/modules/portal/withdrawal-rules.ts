@@ -15,7 +15,7 @@ export async function withdrawalRules(
   deps: { db: Executor; program: { read(ex: Executor, tenantId: string): Promise<ProgramSettings> }; channels: readonly string[] },
 ): Promise<WithdrawalRules> {
   const p = actor.principal;
-  if (p.kind !== 'distributor') throw forbidden('this route is for a distributor\'s own session');
+  if (p.kind !== 'distributor') throw forbidden("this route is for a distributor's own session");
   const w = (await deps.program.read(deps.db, p.tenantId)).withdrawal;
   return {
     min_fen: w.min_fen,

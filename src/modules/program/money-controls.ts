@@ -18,7 +18,11 @@ export const MONEY_CONTROLS = ['freeze_days', 'review_threshold_fen', 'withdrawa
 type MoneyControl = (typeof MONEY_CONTROLS)[number];
 
 /** One money control a change touches, by dotted name (`withdrawal.auto_approve_max_fen`). */
-export interface MoneyChange { field: string; from: unknown; to: unknown }
+export interface MoneyChange {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
 
 /** Every money control whose value differs between two programs, in a stable order. */
 export function moneyChanges(before: ProgramSettings, after: ProgramSettings): MoneyChange[] {

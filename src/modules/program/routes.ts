@@ -5,66 +5,125 @@ import type { Services } from '../../app/services.ts';
 import { Grade, GradeBody, GradeCode, MoneyControlsPatch, ProgramAnswer, ProgramPatch, ProgramProposal, ProgramSettings, type DeepPartial } from './schema.ts';
 
 export function programRoutes(app: App, s: Services) {
-  app.get('/v1/program', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: { tags: ['program'], summary: 'The program settings', response: { 200: ProgramSettings, ...errors() } },
-  }, async (req) => s.program.get(actor(req)));
-
-  app.put('/v1/program', {
-    config: { auth: 'tenant', permission: 'program:write' },
-    schema: {
-      tags: ['program'],
-      summary: 'Partial update: nested objects merge field by field; answers the whole program. A change to a money control (freeze_days, review_threshold_fen, settlement.*, withdrawal.*) by a caller without program:money is not applied: it waits as pending_proposal for a second person',
-      body: ProgramPatch,
-      response: { 200: ProgramAnswer, ...errors(403, 422) },
+  app.get(
+    '/v1/program',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: { tags: ['program'], summary: 'The program settings', response: { 200: ProgramSettings, ...errors() } },
     },
-  }, async (req) => s.program.update(actor(req), req.body as DeepPartial<ProgramSettings>));
+    async (req) => s.program.get(actor(req)),
+  );
 
-  app.put('/v1/program/money-controls', {
-    config: { auth: 'tenant', permission: 'program:money' },
-    schema: {
-      tags: ['program'], summary: 'Finance sets the money controls directly (freeze days, review threshold, settlement, withdrawal limits); answers the whole program',
-      body: MoneyControlsPatch, response: { 200: ProgramAnswer, ...errors(403, 422) },
+  app.put(
+    '/v1/program',
+    {
+      config: { auth: 'tenant', permission: 'program:write' },
+      schema: {
+        tags: ['program'],
+        summary:
+          'Partial update: nested objects merge field by field; answers the whole program. A change to a money control (freeze_days, review_threshold_fen, settlement.*, withdrawal.*) by a caller without program:money is not applied: it waits as pending_proposal for a second person',
+        body: ProgramPatch,
+        response: { 200: ProgramAnswer, ...errors(403, 422) },
+      },
     },
-  }, async (req) => s.program.updateMoneyControls(actor(req), req.body as DeepPartial<ProgramSettings>));
+    async (req) => s.program.update(actor(req), req.body as DeepPartial<ProgramSettings>),
+  );
 
-  app.get('/v1/program-proposals', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: {
-      tags: ['program'], summary: 'Proposed changes to the money controls, newest first',
-      querystring: Strict({ ...PageQuery.properties, status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('rejected')])) }),
-      response: { 200: List(ProgramProposal), ...errors() },
+  app.put(
+    '/v1/program/money-controls',
+    {
+      config: { auth: 'tenant', permission: 'program:money' },
+      schema: {
+        tags: ['program'],
+        summary: 'Finance sets the money controls directly (freeze days, review threshold, settlement, withdrawal limits); answers the whole program',
+        body: MoneyControlsPatch,
+        response: { 200: ProgramAnswer, ...errors(403, 422) },
+      },
     },
-  }, async (req) => s.program.listProposals(actor(req), { ...req.query, limit: req.query.limit ?? 50 }));
+    async (req) => s.program.updateMoneyControls(actor(req), req.body as DeepPartial<ProgramSettings>),
+  );
 
-  app.post('/v1/program-proposals/:id/confirm', {
-    config: { auth: 'tenant', permission: 'program:money' },
-    schema: {
-      tags: ['program'], summary: 'A second person applies a proposed change to the money controls (not its proposer; 409 when they changed since)',
-      params: IdParams, body: OptionalBody(Strict({})), response: { 200: ProgramProposal, ...errors(403, 404, 409, 422) },
+  app.get(
+    '/v1/program-proposals',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags: ['program'],
+        summary: 'Proposed changes to the money controls, newest first',
+        querystring: Strict({
+          ...PageQuery.properties,
+          status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('rejected')])),
+        }),
+        response: { 200: List(ProgramProposal), ...errors() },
+      },
     },
-  }, async (req) => s.program.confirmProposal(actor(req), req.params.id));
+    async (req) => s.program.listProposals(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+  );
 
-  app.post('/v1/program-proposals/:id/reject', {
-    config: { auth: 'tenant', permission: 'program:money' },
-    schema: {
-      tags: ['program'], summary: 'Reject a proposed change to the money controls, with a reason',
-      params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: ProgramProposal, ...errors(403, 404, 409) },
+  app.post(
+    '/v1/program-proposals/:id/confirm',
+    {
+      config: { auth: 'tenant', permission: 'program:money' },
+      schema: {
+        tags: ['program'],
+        summary: 'A second person applies a proposed change to the money controls (not its proposer; 409 when they changed since)',
+        params: IdParams,
+        body: OptionalBody(Strict({})),
+        response: { 200: ProgramProposal, ...errors(403, 404, 409, 422) },
+      },
     },
-  }, async (req) => s.program.rejectProposal(actor(req), req.params.id, req.body.reason));
+    async (req) => s.program.confirmProposal(actor(req), req.params.id),
+  );
 
-  app.get('/v1/grades', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: { tags: ['program'], summary: 'Grades, lowest rank first', response: { 200: Strict({ items: Type.Array(Grade), next_cursor: Type.Null() }), ...errors() } },
-  }, async (req) => ({ items: await s.program.listGrades(actor(req)), next_cursor: null }));
+  app.post(
+    '/v1/program-proposals/:id/reject',
+    {
+      config: { auth: 'tenant', permission: 'program:money' },
+      schema: {
+        tags: ['program'],
+        summary: 'Reject a proposed change to the money controls, with a reason',
+        params: IdParams,
+        body: Strict({ reason: Text(500, { minLength: 1 }) }),
+        response: { 200: ProgramProposal, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => s.program.rejectProposal(actor(req), req.params.id, req.body.reason),
+  );
 
-  app.get('/v1/grades/:code', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: { tags: ['program'], summary: 'One grade', params: Strict({ code: GradeCode }), response: { 200: Grade, ...errors(404) } },
-  }, async (req) => s.program.getGrade(actor(req), req.params.code));
+  app.get(
+    '/v1/grades',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags: ['program'],
+        summary: 'Grades, lowest rank first',
+        response: { 200: Strict({ items: Type.Array(Grade), next_cursor: Type.Null() }), ...errors() },
+      },
+    },
+    async (req) => ({ items: await s.program.listGrades(actor(req)), next_cursor: null }),
+  );
 
-  app.put('/v1/grades/:code', {
-    config: { auth: 'tenant', permission: 'program:write' },
-    schema: { tags: ['program'], summary: 'Create or replace a grade', params: Strict({ code: GradeCode }), body: GradeBody, response: { 200: Grade, ...errors(403, 422) } },
-  }, async (req) => s.program.putGrade(actor(req), req.params.code, req.body));
+  app.get(
+    '/v1/grades/:code',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: { tags: ['program'], summary: 'One grade', params: Strict({ code: GradeCode }), response: { 200: Grade, ...errors(404) } },
+    },
+    async (req) => s.program.getGrade(actor(req), req.params.code),
+  );
+
+  app.put(
+    '/v1/grades/:code',
+    {
+      config: { auth: 'tenant', permission: 'program:write' },
+      schema: {
+        tags: ['program'],
+        summary: 'Create or replace a grade',
+        params: Strict({ code: GradeCode }),
+        body: GradeBody,
+        response: { 200: Grade, ...errors(403, 422) },
+      },
+    },
+    async (req) => s.program.putGrade(actor(req), req.params.code, req.body),
+  );
 }

@@ -7,7 +7,8 @@ const Window = Strict({
 });
 
 export const RiskEffect = Type.Union([Type.Literal('flag'), Type.Literal('hold'), Type.Literal('block')], {
-  description: 'flag: a risk event to review; hold: the commissions concerned wait for review (not settled, not withdrawn); block: they are not credited at all',
+  description:
+    'flag: a risk event to review; hold: the commissions concerned wait for review (not settled, not withdrawn); block: they are not credited at all',
 });
 
 const AntiCheatScope = Strict({
@@ -51,43 +52,72 @@ export const ProgramSettings = Strict({
   landing_url: Nullable(Type.String({ maxLength: 2000, pattern: '^https?://' })),
   default_rates: Strict({
     sales_bp: Nullable(Bp('level-0 rate for a grade without one')),
-    override_bp: Type.Array(Nullable(Bp()), { maxItems: 3, description: 'level-k rates where the beneficiary\'s grade has none' }),
+    override_bp: Type.Array(Nullable(Bp()), { maxItems: 3, description: "level-k rates where the beneficiary's grade has none" }),
   }),
   caps: Strict({
     per_order_fen: Fen({ description: 'most one beneficiary earns from one order; 0: no cap' }),
     per_day_fen: Fen({ description: 'most one beneficiary earns from the orders of one day; 0: no cap' }),
   }),
   settlement: Strict({
-    cycle: Type.Union([Type.Literal('manual'), Type.Literal('daily'), Type.Literal('weekly'), Type.Literal('monthly'), Type.Literal('threshold')], { description: 'when the scheduler settles; manual: only POST /v1/settlements/run' }),
+    cycle: Type.Union([Type.Literal('manual'), Type.Literal('daily'), Type.Literal('weekly'), Type.Literal('monthly'), Type.Literal('threshold')], {
+      description: 'when the scheduler settles; manual: only POST /v1/settlements/run',
+    }),
     weekday: Type.Integer({ minimum: 1, maximum: 7, description: 'weekly: 1 Monday … 7 Sunday' }),
     day_of_month: Type.Integer({ minimum: 1, maximum: 28, description: 'monthly: the day it runs' }),
     hour: Type.Integer({ minimum: 0, maximum: 23, description: 'local hour the cycle runs at' }),
     threshold_fen: Fen({ description: 'threshold: settle a distributor once its available commission reaches this' }),
   }),
-  rewards: Strict({
-    signup_fen: Fen({ description: 'compliance: pay for a sign-up is recruiting reward and refused unless 0' }),
-    per_head_fen: Fen({ description: 'compliance: pay per head in a team is refused unless 0' }),
-  }, { description: 'rewards other than commission on real sales; Fenxiao refuses any that is not 0' }),
+  rewards: Strict(
+    {
+      signup_fen: Fen({ description: 'compliance: pay for a sign-up is recruiting reward and refused unless 0' }),
+      per_head_fen: Fen({ description: 'compliance: pay per head in a team is refused unless 0' }),
+    },
+    { description: 'rewards other than commission on real sales; Fenxiao refuses any that is not 0' },
+  ),
   risk: Strict({
-    order_ip: Strict({ limit: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'orders from one buyer IP in the window; 0: off' }), window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }), effect: RiskEffect }),
-    order_device: Strict({ limit: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'orders from one buyer device in the window; 0: off' }), window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }), effect: RiskEffect }),
+    order_ip: Strict({
+      limit: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'orders from one buyer IP in the window; 0: off' }),
+      window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
+      effect: RiskEffect,
+    }),
+    order_device: Strict({
+      limit: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'orders from one buyer device in the window; 0: off' }),
+      window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
+      effect: RiskEffect,
+    }),
     surge: Strict({
-      multiplier: Type.Integer({ minimum: 0, maximum: 1000, description: 'a beneficiary\'s commission today above this many times its 7-day daily average; 0: off' }),
+      multiplier: Type.Integer({
+        minimum: 0,
+        maximum: 1000,
+        description: "a beneficiary's commission today above this many times its 7-day daily average; 0: off",
+      }),
       min_fen: Fen({ description: 'ignore days below this' }),
       effect: RiskEffect,
     }),
-    self_purchase_loop: Strict({ enabled: Type.Boolean({ description: 'a buyer earning on its own purchase through its own team, or from the device it registered with' }), effect: RiskEffect }),
+    self_purchase_loop: Strict({
+      enabled: Type.Boolean({ description: 'a buyer earning on its own purchase through its own team, or from the device it registered with' }),
+      effect: RiskEffect,
+    }),
     refund_rate: Strict({
       threshold_bp: Bp('a seller whose refunded share of sales in the window reaches this; 0: off'),
       min_orders: Type.Integer({ minimum: 1, maximum: 100_000 }),
       window_days: Type.Integer({ minimum: 1, maximum: 365 }),
       effect: RiskEffect,
     }),
-    shared_identity: Strict({ enabled: Type.Boolean({ description: 'one phone, ID number or payout account behind several distributors' }), effect: RiskEffect }),
+    shared_identity: Strict({
+      enabled: Type.Boolean({ description: 'one phone, ID number or payout account behind several distributors' }),
+      effect: RiskEffect,
+    }),
     caps_hit: Strict({ enabled: Type.Boolean({ description: 'a risk event when a per-order or per-day cap cut a commission' }) }),
   }),
   auto_receive_days: Type.Integer({ minimum: 1, maximum: 365, description: 'receipt is confirmed automatically this many days after shipping' }),
-  timezone: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$', format: 'time-zone', description: 'IANA zone for days and months (caps, tiers, reports); one the server\'s zone list knows' }),
+  timezone: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$',
+    format: 'time-zone',
+    description: "IANA zone for days and months (caps, tiers, reports); one the server's zone list knows",
+  }),
 });
 export type ProgramSettings = Static<typeof ProgramSettings>;
 
@@ -138,35 +168,48 @@ export function deepPartial(schema: TSchema): TSchema {
 export const ProgramPatch = deepPartial(ProgramSettings);
 
 /** The money controls alone (money-controls.ts), as a partial update: what finance sets directly. */
-export const MoneyControlsPatch = deepPartial(Strict({
-  freeze_days: ProgramSettings.properties.freeze_days,
-  review_threshold_fen: ProgramSettings.properties.review_threshold_fen,
-  withdrawal: ProgramSettings.properties.withdrawal,
-  settlement: ProgramSettings.properties.settlement,
-}));
+export const MoneyControlsPatch = deepPartial(
+  Strict({
+    freeze_days: ProgramSettings.properties.freeze_days,
+    review_threshold_fen: ProgramSettings.properties.review_threshold_fen,
+    withdrawal: ProgramSettings.properties.withdrawal,
+    settlement: ProgramSettings.properties.settlement,
+  }),
+);
 
 const Actor = Strict({ type: Type.String({ description: 'admin, api_key, …' }), id: Nullable(Type.String()) });
-export const ProgramProposal = Strict({
-  id: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('rejected')]),
-  changes: Type.Array(Strict({
-    field: Type.String({ description: 'dotted name of the money control, e.g. withdrawal.auto_approve_max_fen' }),
-    from: Type.Union([Type.Integer(), Type.String()], { description: 'in force when proposed' }),
-    to: Type.Union([Type.Integer(), Type.String()], { description: 'what it becomes once confirmed' }),
-  })),
-  proposed_by: Actor,
-  created_at: Type.String({ format: 'date-time' }),
-  decided_by: Nullable(Actor),
-  decided_at: Nullable(Type.String({ format: 'date-time' })),
-  reason: Nullable(Type.String()),
-}, { title: 'ProgramProposal', description: 'a change to money controls waiting for a second person with program:money' });
+export const ProgramProposal = Strict(
+  {
+    id: Type.String(),
+    status: Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('rejected')]),
+    changes: Type.Array(
+      Strict({
+        field: Type.String({ description: 'dotted name of the money control, e.g. withdrawal.auto_approve_max_fen' }),
+        from: Type.Union([Type.Integer(), Type.String()], { description: 'in force when proposed' }),
+        to: Type.Union([Type.Integer(), Type.String()], { description: 'what it becomes once confirmed' }),
+      }),
+    ),
+    proposed_by: Actor,
+    created_at: Type.String({ format: 'date-time' }),
+    decided_by: Nullable(Actor),
+    decided_at: Nullable(Type.String({ format: 'date-time' })),
+    reason: Nullable(Type.String()),
+  },
+  { title: 'ProgramProposal', description: 'a change to money controls waiting for a second person with program:money' },
+);
 export type ProgramProposal = Static<typeof ProgramProposal>;
 
 /** What PUT /v1/program answers: the program in force, and the proposal a change to a money control became. */
-export const ProgramAnswer = Strict({
-  ...ProgramSettings.properties,
-  pending_proposal: Type.Optional(ProgramProposal),
-}, { description: 'the whole program in force; pending_proposal when the caller changed a money control it may not change alone: the change waits there for a second person' });
+export const ProgramAnswer = Strict(
+  {
+    ...ProgramSettings.properties,
+    pending_proposal: Type.Optional(ProgramProposal),
+  },
+  {
+    description:
+      'the whole program in force; pending_proposal when the caller changed a money control it may not change alone: the change waits there for a second person',
+  },
+);
 export type ProgramAnswer = Static<typeof ProgramAnswer>;
 
 export type DeepPartial<T> = T extends (infer _U)[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -174,14 +217,15 @@ export type DeepPartial<T> = T extends (infer _U)[] ? T : T extends object ? { [
 export const GradeCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' });
 
 export const TierSchema = Strict({
-  min_monthly_sales_fen: Fen({ description: 'the bracket applies once the beneficiary\'s own sales this month reach this' }),
+  min_monthly_sales_fen: Fen({ description: "the bracket applies once the beneficiary's own sales this month reach this" }),
   sales_bp: Type.Optional(Bp()),
   override_bp: Type.Optional(Type.Array(Bp(), { maxItems: 3 })),
 });
 
 export const UpgradeRule = Strict({
   metric: Type.Union([Type.Literal('sales_fen'), Type.Literal('settled_sales_fen'), Type.Literal('team_size'), Type.Literal('direct_recruits')], {
-    description: 'cumulative own sales (paid, less refunds), or only those past the return window; team_size and direct_recruits (head count) are refused as compliance_violation',
+    description:
+      'cumulative own sales (paid, less refunds), or only those past the return window; team_size and direct_recruits (head count) are refused as compliance_violation',
   }),
   min_fen: Fen({ minimum: 1 }),
 });
@@ -189,9 +233,9 @@ export const UpgradeRule = Strict({
 export const GradeBody = Strict({
   name: Text(64, { minLength: 1 }),
   rank: Type.Integer({ minimum: 0, maximum: 1000 }),
-  sales_bp: Bp('level-0 rate: the seller\'s own sales commission'),
+  sales_bp: Bp("level-0 rate: the seller's own sales commission"),
   override_bp: Type.Array(Bp(), { maxItems: 3, description: 'override_bp[k-1]: the level-k rate for a beneficiary of this grade' }),
-  tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20, description: 'rates by the beneficiary\'s own sales this month' })),
+  tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20, description: "rates by the beneficiary's own sales this month" })),
   upgrade: Type.Optional(Nullable(UpgradeRule)),
 });
 export type GradeBody = Static<typeof GradeBody>;

@@ -11,7 +11,15 @@ import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import { moneyChanges, moneyValue, withMoneyValues, type MoneyChange } from './money-controls.ts';
 import { programRepo } from './repo.ts';
-import { defaultProgramSettings, type DeepPartial, type Grade, type GradeBody, type ProgramAnswer, type ProgramProposal, type ProgramSettings } from './schema.ts';
+import {
+  defaultProgramSettings,
+  type DeepPartial,
+  type Grade,
+  type GradeBody,
+  type ProgramAnswer,
+  type ProgramProposal,
+  type ProgramSettings,
+} from './schema.ts';
 import type { Static } from '@sinclair/typebox';
 import type { TierSchema, UpgradeRule as UpgradeRuleSchema } from './schema.ts';
 
@@ -45,13 +53,20 @@ export function complianceCheck(settings: ProgramSettings, grades: GradeForCompl
   if (found.length > 0) throw compliance(found.join('; '));
 }
 
-export interface GradeSettings { tiers?: Tier[] | undefined; upgrade?: UpgradeRule | null | undefined }
+export interface GradeSettings {
+  tiers?: Tier[] | undefined;
+  upgrade?: UpgradeRule | null | undefined;
+}
 
 /** The contract's grade fields, plus tiers and the upgrade rule only where a grade has them. */
 export function gradeView(g: { code: string; name: string; rank: number; sales_bp: number; override_bp: number[]; settings?: Record<string, unknown> }): Grade {
   const settings = (g.settings ?? {}) as GradeSettings;
   return {
-    code: g.code, name: g.name, rank: g.rank, sales_bp: g.sales_bp, override_bp: [...g.override_bp],
+    code: g.code,
+    name: g.name,
+    rank: g.rank,
+    sales_bp: g.sales_bp,
+    override_bp: [...g.override_bp],
     ...(settings.tiers && settings.tiers.length > 0 ? { tiers: settings.tiers } : {}),
     ...(settings.upgrade ? { upgrade: settings.upgrade } : {}),
   };
@@ -61,15 +76,22 @@ export type RulesChangedHook = (tx: Executor, tenantId: string, reason: string) 
 
 export function proposalView(r: Selectable<ProgramProposalsTable>): ProgramProposal {
   return {
-    id: r.id, status: r.status, changes: r.changes as ProgramProposal['changes'],
-    proposed_by: { type: r.proposed_by_type, id: r.proposed_by_id }, created_at: r.created_at.toISOString(),
+    id: r.id,
+    status: r.status,
+    changes: r.changes as ProgramProposal['changes'],
+    proposed_by: { type: r.proposed_by_type, id: r.proposed_by_id },
+    created_at: r.created_at.toISOString(),
     decided_by: r.decided_by_type ? { type: r.decided_by_type, id: r.decided_by_id } : null,
-    decided_at: r.decided_at?.toISOString() ?? null, reason: r.reason,
+    decided_at: r.decided_at?.toISOString() ?? null,
+    reason: r.reason,
   };
 }
 
 export function createProgramService(deps: {
-  db: Db; clock: Clock; audit: AuditService; onRulesChanged?: RulesChangedHook[];
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  onRulesChanged?: RulesChangedHook[];
   /**
    * Checks of other modules on a change, in its transaction before it is written; throwing
    * refuses it (the referral module: landing_url on a verified domain).
@@ -147,7 +169,11 @@ export function createProgramService(deps: {
     /** New tenant: default program and the `default` grade (rank 0, every rate 0). */
     async initialize(tx: Executor, tenantId: string): Promise<void> {
       await programRepo.insert(tx, tenantId, defaultProgramSettings());
-      await programRepo.upsertGrade(tx, { tenant_id: tenantId, code: 'default', name: 'default', rank: 0, sales_bp: 0, override_bp: [0, 0, 0], settings: {} }, clock.now());
+      await programRepo.upsertGrade(
+        tx,
+        { tenant_id: tenantId, code: 'default', name: 'default', rank: 0, sales_bp: 0, override_bp: [0, 0, 0], settings: {} },
+        clock.now(),
+      );
     },
 
     read,
@@ -200,10 +226,22 @@ export function createProgramService(deps: {
         if (moved.length > 0) throw invalidState(`${moved.join(', ')} changed since this was proposed: reject it and propose again`);
         const after = withMoneyValues(before, changes, 'to');
         const { actorType, actorId } = actorOf(actor.principal);
-        await programRepo.decideProposal(tx, id, { status: 'confirmed', decided_by_type: actorType, decided_by_id: actorId, decided_at: clock.now(), reason: null });
+        await programRepo.decideProposal(tx, id, {
+          status: 'confirmed',
+          decided_by_type: actorType,
+          decided_by_id: actorId,
+          decided_at: clock.now(),
+          reason: null,
+        });
         await apply(tx, actor, tenantId, before, after, `proposal ${id}`);
         const view = proposalView((await programRepo.findProposal(tx, tenantId, id))!);
-        await audit.record(tx, actor, { action: 'program.proposal_confirm', targetType: 'program_proposal', targetId: id, before: { status: 'pending' }, after: view });
+        await audit.record(tx, actor, {
+          action: 'program.proposal_confirm',
+          targetType: 'program_proposal',
+          targetId: id,
+          before: { status: 'pending' },
+          after: view,
+        });
         return view;
       });
     },
@@ -217,7 +255,14 @@ export function createProgramService(deps: {
         const { actorType, actorId } = actorOf(actor.principal);
         await programRepo.decideProposal(tx, id, { status: 'rejected', decided_by_type: actorType, decided_by_id: actorId, decided_at: clock.now(), reason });
         const view = proposalView((await programRepo.findProposal(tx, tenantId, id))!);
-        await audit.record(tx, actor, { action: 'program.proposal_reject', targetType: 'program_proposal', targetId: id, before: { status: 'pending' }, after: view, reason });
+        await audit.record(tx, actor, {
+          action: 'program.proposal_reject',
+          targetType: 'program_proposal',
+          targetId: id,
+          before: { status: 'pending' },
+          after: view,
+          reason,
+        });
         return view;
       });
     },
@@ -250,15 +295,31 @@ export function createProgramService(deps: {
           upgrade: body.upgrade === undefined ? (previous.upgrade ?? null) : body.upgrade,
         };
         // Upgrades on head count pay for recruiting: refused like any other compliance breach.
-        const others = (await programRepo.listGrades(tx, tenantId)).filter((g) => g.code !== code)
+        const others = (await programRepo.listGrades(tx, tenantId))
+          .filter((g) => g.code !== code)
           .map((g) => ({ code: g.code, upgrade: (g.settings as GradeSettings).upgrade ?? null }));
         complianceCheck(normalizeSettings(row!.settings), [...others, { code, upgrade: settings.upgrade ?? null }]);
-        await programRepo.upsertGrade(tx, {
-          tenant_id: tenantId, code, name: body.name, rank: body.rank, sales_bp: body.sales_bp, override_bp: override,
-          settings: settings as Record<string, unknown>,
-        }, clock.now());
+        await programRepo.upsertGrade(
+          tx,
+          {
+            tenant_id: tenantId,
+            code,
+            name: body.name,
+            rank: body.rank,
+            sales_bp: body.sales_bp,
+            override_bp: override,
+            settings: settings as Record<string, unknown>,
+          },
+          clock.now(),
+        );
         const after = gradeView((await programRepo.findGrade(tx, tenantId, code))!);
-        await audit.record(tx, actor, { action: before ? 'grade.update' : 'grade.create', targetType: 'grade', targetId: code, before: before ? gradeView(before) : null, after });
+        await audit.record(tx, actor, {
+          action: before ? 'grade.update' : 'grade.create',
+          targetType: 'grade',
+          targetId: code,
+          before: before ? gradeView(before) : null,
+          after,
+        });
         for (const hook of hooks) await hook(tx, tenantId, 'grade.put');
         return after;
       });

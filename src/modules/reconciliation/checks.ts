@@ -78,7 +78,7 @@ function withdrawalsIn(t: Scope, within: Within) {
 export const RECONCILIATION_CHECKS: readonly ReconciliationCheck[] = [
   {
     codes: ['journal_amount_mismatch'],
-    invariant: 'each withdrawal journal moves exactly the withdrawal\'s amount and fee',
+    invariant: "each withdrawal journal moves exactly the withdrawal's amount and fee",
     scope: 'period',
     query: (t, within) => sql<MismatchRow>`
       with ${withdrawalsIn(t, within)},
@@ -184,7 +184,7 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck[] = [
   },
   {
     codes: ['withdrawal_payout_status_mismatch'],
-    invariant: 'each withdrawal\'s status agrees with its payout\'s state',
+    invariant: "each withdrawal's status agrees with its payout's state",
     scope: 'period',
     query: (t, within) => sql<MismatchRow>`
       with ${withdrawalsIn(t, within)}
@@ -246,7 +246,7 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck[] = [
   },
   {
     codes: ['provider_state_mismatch'],
-    invariant: 'each payout agrees with the provider\'s last word on it (its last query or callback with an outcome)',
+    invariant: "each payout agrees with the provider's last word on it (its last query or callback with an outcome)",
     scope: 'period',
     // Failed and cancelled are both "not paid" and move the same money back; only paid versus
     // not paid, or a provider outcome on a payout still open, is a disagreement.

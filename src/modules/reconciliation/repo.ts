@@ -78,7 +78,12 @@ function withdrawalWhere(f: WithdrawalFilter): RawBuilder<unknown> {
 }
 
 type RawRow = Omit<WithdrawalLedgerRow, 'requested_at' | 'approved_at' | 'paid_at' | 'failed_at' | 'rejected_at' | 'finished_at'> & {
-  requested_at: Date; approved_at: Date | null; paid_at: Date | null; failed_at: Date | null; rejected_at: Date | null; finished_at: Date | null;
+  requested_at: Date;
+  approved_at: Date | null;
+  paid_at: Date | null;
+  failed_at: Date | null;
+  rejected_at: Date | null;
+  finished_at: Date | null;
 };
 
 export const reconciliationRepo = {
@@ -116,8 +121,12 @@ export const reconciliationRepo = {
        limit ${limit}`.execute(ex);
     return r.rows.map((row) => ({
       ...row,
-      requested_at: iso(row.requested_at)!, approved_at: iso(row.approved_at), paid_at: iso(row.paid_at),
-      failed_at: iso(row.failed_at), rejected_at: iso(row.rejected_at), finished_at: iso(row.finished_at),
+      requested_at: iso(row.requested_at)!,
+      approved_at: iso(row.approved_at),
+      paid_at: iso(row.paid_at),
+      failed_at: iso(row.failed_at),
+      rejected_at: iso(row.rejected_at),
+      finished_at: iso(row.finished_at),
     }));
   },
 
@@ -144,7 +153,9 @@ export const reconciliationRepo = {
                where p.tenant_id = ${tenantId} and p.state in ('created', 'submitted', 'processing', 'wait_user_confirm', 'unknown'))::bigint as in_flight_fen,
              (select coalesce(sum(x.amount), 0) from postings x join accounts a on a.id = x.account_id
                where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = 'fee_income')::bigint as fee_income_fen,
-             (select coalesce(sum(w.fee_fen), 0) from withdrawals w where w.tenant_id = ${tenantId} and w.status = 'paid')::bigint as paid_fees_fen`.execute(ex);
+             (select coalesce(sum(w.fee_fen), 0) from withdrawals w where w.tenant_id = ${tenantId} and w.status = 'paid')::bigint as paid_fees_fen`.execute(
+      ex,
+    );
     return r.rows[0]!;
   },
 

@@ -52,7 +52,14 @@ export interface ReconciliationReport {
 
 const zero = (): Sum => ({ count: 0, amount_fen: 0, fee_fen: 0, net_fen: 0 });
 const emptyTotals = (): StatusTotals => ({
-  requested: zero(), pending_review: zero(), in_flight: zero(), paid: zero(), failed: zero(), rejected: zero(), returned: zero(), fees_fen: 0,
+  requested: zero(),
+  pending_review: zero(),
+  in_flight: zero(),
+  paid: zero(),
+  failed: zero(),
+  rejected: zero(),
+  returned: zero(),
+  fees_fen: 0,
 });
 
 function add(s: Sum, n: number, amount: number, fee: number): void {
@@ -64,11 +71,16 @@ function add(s: Sum, n: number, amount: number, fee: number): void {
 
 function bucketOf(t: StatusTotals, status: WithdrawalStatus): Sum {
   switch (status) {
-    case 'pending_review': return t.pending_review;
-    case 'approved': return t.in_flight;
-    case 'paid': return t.paid;
-    case 'failed': return t.failed;
-    case 'rejected': return t.rejected;
+    case 'pending_review':
+      return t.pending_review;
+    case 'approved':
+      return t.in_flight;
+    case 'paid':
+      return t.paid;
+    case 'failed':
+      return t.failed;
+    case 'rejected':
+      return t.rejected;
     default: {
       const never: never = status;
       throw new Error(`unknown withdrawal status ${String(never)}`);
@@ -78,10 +90,12 @@ function bucketOf(t: StatusTotals, status: WithdrawalStatus): Sum {
 
 /** Sorted by the order of MISMATCH_CODES, then subject: a stable list for people and diffs. */
 function byCode(a: MismatchRow, b: MismatchRow): number {
-  return MISMATCH_CODES.indexOf(a.code) - MISMATCH_CODES.indexOf(b.code)
-    || a.subject.localeCompare(b.subject)
-    || (a.journal_id ?? '').localeCompare(b.journal_id ?? '')
-    || a.detail.localeCompare(b.detail);
+  return (
+    MISMATCH_CODES.indexOf(a.code) - MISMATCH_CODES.indexOf(b.code) ||
+    a.subject.localeCompare(b.subject) ||
+    (a.journal_id ?? '').localeCompare(b.journal_id ?? '') ||
+    a.detail.localeCompare(b.detail)
+  );
 }
 
 /**
@@ -150,7 +164,10 @@ export function createReconciliationService(deps: { db: Db; program: ProgramServ
     countWithdrawals: (ex: Executor, filter: WithdrawalFilter) => repo.countWithdrawals(ex, filter),
 
     /** GET /v1/reconciliation: totals, ledger figures and every mismatch of the period, and a page of its withdrawals. */
-    async report(actor: Actor, q: { from?: string | undefined; to?: string | undefined; limit: number; cursor?: string | undefined }): Promise<ReconciliationReport> {
+    async report(
+      actor: Actor,
+      q: { from?: string | undefined; to?: string | undefined; limit: number; cursor?: string | undefined },
+    ): Promise<ReconciliationReport> {
       const tenantId = authorize(actor);
       const period = await periodFor(db, tenantId, q);
       return inSnapshot(db, async (tx) => {
@@ -160,7 +177,11 @@ export function createReconciliationService(deps: { db: Db; program: ProgramServ
         const ledger = await repo.ledgerTotals(tx, tenantId);
         const rows = await repo.withdrawalPage(tx, { tenantId, period }, q.cursor ?? null, q.limit + 1);
         const page = rows.slice(0, q.limit);
-        const journals = await repo.journalsOf(tx, tenantId, page.map((r) => r.withdrawal_id));
+        const journals = await repo.journalsOf(
+          tx,
+          tenantId,
+          page.map((r) => r.withdrawal_id),
+        );
         const codesOf = mismatchIndex(mismatches);
         return {
           tenant_id: tenantId,
@@ -174,7 +195,8 @@ export function createReconciliationService(deps: { db: Db; program: ProgramServ
           mismatches,
           items: page.map((r) => ({
             ...r,
-            journals: journals.filter((j) => j.withdrawal_id === r.withdrawal_id)
+            journals: journals
+              .filter((j) => j.withdrawal_id === r.withdrawal_id)
               .map((j) => ({ id: j.id, kind: j.kind, amount_fen: j.amount_fen, created_at: new Date(j.created_at).toISOString() })),
             mismatches: codesOf(r.withdrawal_id, r.payout_id),
           })),
@@ -189,9 +211,14 @@ export function createReconciliationService(deps: { db: Db; program: ProgramServ
       return inSnapshot(db, async (tx) => {
         const mismatches = await mismatchesWithin(tx, tenantId, period);
         return {
-          tenant_id: tenantId, from: period.from?.toISOString() ?? null, to: period.to?.toISOString() ?? null,
-          basis: 'withdrawal_requested_at' as const, ok: mismatches.length === 0,
-          totals: await totalsWithin(tx, tenantId, period), ledger: await repo.ledgerTotals(tx, tenantId), mismatches,
+          tenant_id: tenantId,
+          from: period.from?.toISOString() ?? null,
+          to: period.to?.toISOString() ?? null,
+          basis: 'withdrawal_requested_at' as const,
+          ok: mismatches.length === 0,
+          totals: await totalsWithin(tx, tenantId, period),
+          ledger: await repo.ledgerTotals(tx, tenantId),
+          mismatches,
         };
       });
     },
@@ -210,7 +237,7 @@ export function mismatchIndex(mismatches: readonly MismatchRow[]): (withdrawalId
     }
   }
   return (withdrawalId, payoutId) => {
-    const codes = new Set([...(byKey.get(withdrawalId) ?? []), ...(payoutId ? byKey.get(payoutId) ?? [] : [])]);
+    const codes = new Set([...(byKey.get(withdrawalId) ?? []), ...(payoutId ? (byKey.get(payoutId) ?? []) : [])]);
     return MISMATCH_CODES.filter((c) => codes.has(c));
   };
 }

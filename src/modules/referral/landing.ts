@@ -71,7 +71,7 @@ export function landingRefusal(landingUrl: string, verified: readonly string[], 
   const platform = new URL(platformUrl);
   if (url.username || url.password) return 'landing_url may not carry a user name or password';
   if (url.host === platform.host && url.protocol === platform.protocol) return null;
-  if (url.protocol !== 'https:') return 'landing_url must be https (or the platform\'s own address)';
+  if (url.protocol !== 'https:') return "landing_url must be https (or the platform's own address)";
   if (!verified.some((d) => within(url.hostname, d))) {
     return `landing_url must be on a domain this merchant has verified (POST /v1/landing-domains, then its DNS TXT record and POST /v1/landing-domains/{id}/verify); ${url.hostname} is not`;
   }
@@ -80,14 +80,20 @@ export function landingRefusal(landingUrl: string, verified: readonly string[], 
 
 function view(r: { id: string; domain: string; token: string; verified_at: Date | null; created_at: Date }): LandingDomainView {
   return {
-    id: r.id, domain: r.domain, status: r.verified_at ? 'verified' : 'pending', verified_at: r.verified_at?.toISOString() ?? null,
+    id: r.id,
+    domain: r.domain,
+    status: r.verified_at ? 'verified' : 'pending',
+    verified_at: r.verified_at?.toISOString() ?? null,
     verification: { type: 'dns_txt', name: `${CHALLENGE_PREFIX}.${r.domain}`, value: `${TXT_PREFIX}${r.token}` },
     created_at: r.created_at.toISOString(),
   };
 }
 
 export function createLandingDomains(deps: {
-  db: Db; clock: Clock; audit: AuditService; publicUrl: string;
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  publicUrl: string;
   resolveTxt: ResolveTxt;
   /** The tenant's landing_url in force (the program module owns it). */
   landingUrlOf: (ex: Executor, tenantId: string) => Promise<string | null>;
@@ -131,11 +137,14 @@ export function createLandingDomains(deps: {
       const tenantId = tenantOf(actor.principal);
       const domain = normalizeDomain(input);
       if (!domain) throw invalid('domain must be a host name such as shop.example.com: no scheme, path, port, wildcard or IP address');
-      if (within(domain, new URL(deps.publicUrl).hostname)) throw invalid('the platform\'s own domain needs no verification');
+      if (within(domain, new URL(deps.publicUrl).hostname)) throw invalid("the platform's own domain needs no verification");
       try {
         return await inTransaction(db, async (tx) => {
-          const row = await tx.insertInto('landing_domains').values({ id: newId('ldm'), tenant_id: tenantId, domain, token: randomBytes(24).toString('base64url'), verified_at: null })
-            .returningAll().executeTakeFirstOrThrow();
+          const row = await tx
+            .insertInto('landing_domains')
+            .values({ id: newId('ldm'), tenant_id: tenantId, domain, token: randomBytes(24).toString('base64url'), verified_at: null })
+            .returningAll()
+            .executeTakeFirstOrThrow();
           await audit.record(tx, actor, { action: 'landing_domain.add', targetType: 'landing_domain', targetId: row.id, after: { domain } });
           return view(row);
         });
@@ -163,13 +172,20 @@ export function createLandingDomains(deps: {
       }
       // A long TXT record arrives in chunks of 255 characters: each record is their concatenation.
       if (!records.some((chunks) => chunks.join('').trim() === `${TXT_PREFIX}${row.token}`)) {
-        throw invalidState(`no TXT record ${name} holding ${TXT_PREFIX}${row.token} was found${failure}; publish it and try again (DNS changes can take minutes)`);
+        throw invalidState(
+          `no TXT record ${name} holding ${TXT_PREFIX}${row.token} was found${failure}; publish it and try again (DNS changes can take minutes)`,
+        );
       }
       return inTransaction(db, async (tx) => {
         const locked = await find(tx, tenantId, id, true);
         if (locked.verified_at) return view(locked);
         const after = await tx.updateTable('landing_domains').set({ verified_at: clock.now() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-        await audit.record(tx, actor, { action: 'landing_domain.verify', targetType: 'landing_domain', targetId: id, after: { domain: after.domain, record: name } });
+        await audit.record(tx, actor, {
+          action: 'landing_domain.verify',
+          targetType: 'landing_domain',
+          targetId: id,
+          after: { domain: after.domain, record: name },
+        });
         return view(after);
       });
     },
@@ -188,7 +204,12 @@ export function createLandingDomains(deps: {
           }
         }
         await tx.deleteFrom('landing_domains').where('id', '=', id).execute();
-        await audit.record(tx, actor, { action: 'landing_domain.remove', targetType: 'landing_domain', targetId: id, before: { domain: row.domain, verified: row.verified_at !== null } });
+        await audit.record(tx, actor, {
+          action: 'landing_domain.remove',
+          targetType: 'landing_domain',
+          targetId: id,
+          before: { domain: row.domain, verified: row.verified_at !== null },
+        });
       });
     },
   };

@@ -28,7 +28,6 @@ export interface BindingResult {
   bound_at: string | null;
 }
 
-
 /** A customer claiming a distributor of its own external id: it is that distributor. */
 export function selfBindingRefusal(target: DistributorRow, customerExternalId: string): AppError | null {
   return target.external_id === customerExternalId ? compliance('a distributor cannot bind to itself') : null;
@@ -39,7 +38,7 @@ export function selfBindingRefusal(target: DistributorRow, customerExternalId: s
  * distributor that has a referrer keeps it), or null. `target` as it stands under the tree lock.
  */
 export function attachRefusal(me: DistributorRow, target: DistributorRow): AppError | null {
-  if (target.ancestors.includes(me.id)) return compliance('the invite code belongs to this distributor\'s own downline: that would close a cycle');
+  if (target.ancestors.includes(me.id)) return compliance("the invite code belongs to this distributor's own downline: that would close a cycle");
   if (me.referrer_id !== null) return conflict('this customer is already bound');
   if (target.status !== 'active') return invalidState('the distributor of this invite code is not active');
   return null;
@@ -51,8 +50,14 @@ export function bindingTargetRefusal(target: DistributorRow): AppError | null {
 }
 
 export function createReferralService(deps: {
-  db: Db; clock: Clock; audit: AuditService; risk: RiskService; customers: CustomersService;
-  distributors: DistributorsService; program: ProgramService; publicUrl: string;
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  risk: RiskService;
+  customers: CustomersService;
+  distributors: DistributorsService;
+  program: ProgramService;
+  publicUrl: string;
   /** Where a landing page may be: checked again at each redirect (landing.ts). */
   landing: LandingDomains;
   /** Run in the visit's transaction (analytics counts visits per day). */
@@ -68,7 +73,15 @@ export function createReferralService(deps: {
    * A customer who is itself a distributor without a referrer gets one: its whole team moves
    * under the new referrer, which may not be itself or anyone below it.
    */
-  async function bindWithin(tx: Tx, actor: Actor, tenantId: string, settings: ProgramSettings, customerExternalId: string, target: DistributorRow, opts: { source: string; final: boolean }): Promise<BindingResult> {
+  async function bindWithin(
+    tx: Tx,
+    actor: Actor,
+    tenantId: string,
+    settings: ProgramSettings,
+    customerExternalId: string,
+    target: DistributorRow,
+    opts: { source: string; final: boolean },
+  ): Promise<BindingResult> {
     const self = selfBindingRefusal(target, customerExternalId);
     if (self) throw self;
     const asDistributor = await distributorsRepo.findByExternalId(tx, tenantId, customerExternalId);
@@ -83,8 +96,11 @@ export function createReferralService(deps: {
       const customer = await customers.lock(tx, tenantId, customerExternalId);
       await distributors.reparent(tx, me, fresh);
       await customers.apply(tx, actor, tenantId, {
-        customerExternalId, distributorId: fresh.id, source: opts.source,
-        rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days }, current: { ...customer, distributor_id: null },
+        customerExternalId,
+        distributorId: fresh.id,
+        source: opts.source,
+        rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days },
+        current: { ...customer, distributor_id: null },
       });
       return { customer_external_id: customerExternalId, distributor_id: fresh.id, status: 'bound', bound_at: clock.now().toISOString() };
     }
@@ -98,8 +114,12 @@ export function createReferralService(deps: {
     if (await distributorsRepo.findByExternalId(tx, tenantId, customerExternalId)) throw new RetryTransaction('the customer became a distributor');
     const tentative = !opts.final && settings.binding.bind_on === 'first_order' && customer.distributor_id === null;
     const decision = await customers.apply(tx, actor, tenantId, {
-      customerExternalId, distributorId: target.id, source: opts.source,
-      rules: settings.binding, current: customer, tentative,
+      customerExternalId,
+      distributorId: target.id,
+      source: opts.source,
+      rules: settings.binding,
+      current: customer,
+      tentative,
     });
     if (decision.action === 'keep') throw conflict('this customer is already bound');
     return {
@@ -120,7 +140,12 @@ export function createReferralService(deps: {
       requirePermission(actor.principal, 'distributors:write');
       const tenantId = tenantOf(actor.principal);
       const settings = await program.read(db, tenantId);
-      await risk.enforceLimits(tenantId, 'binding', { ip: input.client_ip, deviceId: input.device_id, subjectId: input.customer_external_id }, settings.anti_cheat.binding);
+      await risk.enforceLimits(
+        tenantId,
+        'binding',
+        { ip: input.client_ip, deviceId: input.device_id, subjectId: input.customer_external_id },
+        settings.anti_cheat.binding,
+      );
       return inTransaction(db, async (tx) => {
         const target = await distributors.byInviteCode(tx, tenantId, input.invite_code);
         if (!target) throw invalid('unknown invite_code');
@@ -158,8 +183,12 @@ export function createReferralService(deps: {
         if (locked.distributor_id === input.distributor_id) throw invalidState('the customer is already bound there');
         await customers.move(tx, actor, tenantId, externalId, locked.distributor_id, input.distributor_id, input.reason);
         await audit.record(tx, actor, {
-          action: 'binding.move', targetType: 'customer', targetId: externalId,
-          before: { distributor_id: locked.distributor_id }, after: { distributor_id: input.distributor_id }, reason: input.reason,
+          action: 'binding.move',
+          targetType: 'customer',
+          targetId: externalId,
+          before: { distributor_id: locked.distributor_id },
+          after: { distributor_id: input.distributor_id },
+          reason: input.reason,
         });
       });
       return this.getCustomer(actor, externalId);
@@ -187,16 +216,23 @@ export function createReferralService(deps: {
       const settings = await program.read(db, d.tenant_id);
       const at = clock.now();
       await inTransaction(db, async (tx) => {
-        await tx.insertInto('visits').values({
-          tenant_id: d.tenant_id, distributor_id: d.id, visitor_id: visitor.visitorId,
-          ip: visitor.ip, user_agent: visitor.userAgent?.slice(0, 512) ?? null, referer: visitor.referer?.slice(0, 2000) ?? null,
-          at,
-        }).execute();
+        await tx
+          .insertInto('visits')
+          .values({
+            tenant_id: d.tenant_id,
+            distributor_id: d.id,
+            visitor_id: visitor.visitorId,
+            ip: visitor.ip,
+            user_agent: visitor.userAgent?.slice(0, 512) ?? null,
+            referer: visitor.referer?.slice(0, 2000) ?? null,
+            at,
+          })
+          .execute();
         for (const hook of deps.onVisit ?? []) await hook(tx, d.tenant_id, d.id, at, settings.timezone);
       });
       // Followed only while it is on a domain the tenant has verified (or the platform): a value
       // stored before the rule, or a domain removed since, sends the visitor to the portal.
-      const landingUrl = settings.landing_url !== null && await deps.landing.allowed(db, d.tenant_id, settings.landing_url) ? settings.landing_url : null;
+      const landingUrl = settings.landing_url !== null && (await deps.landing.allowed(db, d.tenant_id, settings.landing_url)) ? settings.landing_url : null;
       const landing = new URL(landingUrl ?? `${deps.publicUrl}/portal/`);
       landing.searchParams.set('invite_code', code);
       if (landingUrl === null) landing.searchParams.set('tenant', d.tenant_id);
@@ -207,9 +243,11 @@ export function createReferralService(deps: {
       requirePermission(actor.principal, 'read');
       const tenantId = tenantOf(actor.principal);
       await distributors.load(db, tenantId, distributorId);
-      const r = await db.selectFrom('visits')
+      const r = await db
+        .selectFrom('visits')
         .select((eb) => [eb.fn.countAll<number>().as('visits'), eb.fn.count<number>('visitor_id').distinct().as('visitors')])
-        .where('distributor_id', '=', distributorId).executeTakeFirstOrThrow();
+        .where('distributor_id', '=', distributorId)
+        .executeTakeFirstOrThrow();
       return { visits: Number(r.visits), unique_visitors: Number(r.visitors) };
     },
 

@@ -73,10 +73,19 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
 
   async function insertEvent(ex: Executor, tenantId: string, e: Omit<PendingEvent, 'id'>): Promise<string> {
     const id = newId('rsk');
-    await ex.insertInto('risk_events').values({
-      id, tenant_id: tenantId, kind: e.kind, severity: e.severity, subject_type: e.subjectType, subject_id: e.subjectId,
-      details: JSON.stringify(e.details), created_at: clock.now(),
-    }).execute();
+    await ex
+      .insertInto('risk_events')
+      .values({
+        id,
+        tenant_id: tenantId,
+        kind: e.kind,
+        severity: e.severity,
+        subject_type: e.subjectType,
+        subject_id: e.subjectId,
+        details: JSON.stringify(e.details),
+        created_at: clock.now(),
+      })
+      .execute();
     return id;
   }
 
@@ -97,12 +106,23 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         if (!m.riskHold || !input.earning.has(m.id)) continue;
         decision.hold.add(m.id);
         const open = input.openHolds.get(m.id);
-        if (open) decision.events.push({ id: open, kind: 'held', severity: 'hold', subjectType: 'distributor', subjectId: m.id, details: {}, beneficiaries: [m.id], existingId: open });
+        if (open)
+          decision.events.push({
+            id: open,
+            kind: 'held',
+            severity: 'hold',
+            subjectType: 'distributor',
+            subjectId: m.id,
+            details: {},
+            beneficiaries: [m.id],
+            existingId: open,
+          });
       }
 
       // Many orders from one buyer IP or device in a window.
       const windows: ['ip' | 'device', string | null, { limit: number; window_seconds: number; effect: Effect }][] = [
-        ['ip', input.clientIp, risk.order_ip], ['device', input.deviceId, risk.order_device],
+        ['ip', input.clientIp, risk.order_ip],
+        ['device', input.deviceId, risk.order_device],
       ];
       for (const [dimension, value, rule] of windows) {
         if (!value || rule.limit <= 0) continue;
@@ -110,8 +130,13 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         if (r.allowed) continue;
         apply(rule.effect, beneficiaries);
         decision.events.push({
-          id: newId('rsk'), kind: `order_${dimension}_limit`, severity: rule.effect, subjectType: dimension, subjectId: dimension === 'ip' ? value : input.deviceBidx,
-          details: { order: input.orderExternalId, limit: rule.limit, window_seconds: rule.window_seconds }, beneficiaries,
+          id: newId('rsk'),
+          kind: `order_${dimension}_limit`,
+          severity: rule.effect,
+          subjectType: dimension,
+          subjectId: dimension === 'ip' ? value : input.deviceBidx,
+          details: { order: input.orderExternalId, limit: rule.limit, window_seconds: rule.window_seconds },
+          beneficiaries,
         });
       }
 
@@ -120,12 +145,21 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
       if (risk.self_purchase_loop.enabled) {
         const loopers = input.chain
           .filter((m, level) => (level > 0 && m.id === input.buyerDistributorId) || (input.deviceBidx !== null && m.deviceBidx === input.deviceBidx))
-          .map((m) => m.id).filter((id) => input.earning.has(id));
+          .map((m) => m.id)
+          .filter((id) => input.earning.has(id));
         if (loopers.length > 0) {
           apply(risk.self_purchase_loop.effect, loopers);
           decision.events.push({
-            id: newId('rsk'), kind: 'self_purchase_loop', severity: risk.self_purchase_loop.effect, subjectType: 'order', subjectId: input.orderExternalId,
-            details: { beneficiaries: loopers, buyer_distributor: input.buyerDistributorId, same_device: input.deviceBidx !== null && input.chain.some((m) => m.deviceBidx === input.deviceBidx) },
+            id: newId('rsk'),
+            kind: 'self_purchase_loop',
+            severity: risk.self_purchase_loop.effect,
+            subjectType: 'order',
+            subjectId: input.orderExternalId,
+            details: {
+              beneficiaries: loopers,
+              buyer_distributor: input.buyerDistributorId,
+              same_device: input.deviceBidx !== null && input.chain.some((m) => m.deviceBidx === input.deviceBidx),
+            },
             beneficiaries: loopers,
           });
         }
@@ -145,9 +179,14 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
           apply(risk.surge.effect, [id]);
           const open = risk.surge.effect === 'hold' ? input.openHolds.get(id) : undefined;
           decision.events.push({
-            id: open ?? newId('rsk'), kind: 'surge', severity: risk.surge.effect, subjectType: 'distributor', subjectId: id,
+            id: open ?? newId('rsk'),
+            kind: 'surge',
+            severity: risk.surge.effect,
+            subjectType: 'distributor',
+            subjectId: id,
             details: { day: input.day, today_fen: today, seven_day_average_fen: average, multiplier: risk.surge.multiplier, order: input.orderExternalId },
-            beneficiaries: [id], ...(open ? { existingId: open } : {}),
+            beneficiaries: [id],
+            ...(open ? { existingId: open } : {}),
           });
         }
       }
@@ -157,8 +196,13 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         const capped = beneficiaries.filter((id) => input.earning.get(id)!.capped > 0);
         for (const id of capped) {
           decision.events.push({
-            id: newId('rsk'), kind: 'cap_hit', severity: 'flag', subjectType: 'distributor', subjectId: id,
-            details: { order: input.orderExternalId, capped_fen: input.earning.get(id)!.capped }, beneficiaries: [],
+            id: newId('rsk'),
+            kind: 'cap_hit',
+            severity: 'flag',
+            subjectType: 'distributor',
+            subjectId: id,
+            details: { order: input.orderExternalId, capped_fen: input.earning.get(id)!.capped },
+            beneficiaries: [],
           });
         }
       }
@@ -170,7 +214,11 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
      * held: the new events in one statement, the distributors they put on hold in another, the
      * links in a third.
      */
-    async recordOrderEvents(ex: Executor, tenantId: string, orders: { decision: OrderRiskDecision; lines: { id: string; beneficiary_id: string; held?: boolean | undefined }[] }[]) {
+    async recordOrderEvents(
+      ex: Executor,
+      tenantId: string,
+      orders: { decision: OrderRiskDecision; lines: { id: string; beneficiary_id: string; held?: boolean | undefined }[] }[],
+    ) {
       const now = clock.now();
       const fresh: PendingEvent[] = [];
       const holds: string[] = [];
@@ -183,21 +231,50 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         }
       }
       if (fresh.length > 0) {
-        await ex.insertInto('risk_events').values(fresh.map((e) => ({
-          id: e.id, tenant_id: tenantId, kind: e.kind, severity: e.severity, subject_type: e.subjectType, subject_id: e.subjectId,
-          details: JSON.stringify(e.details), created_at: now,
-        }))).execute();
+        await ex
+          .insertInto('risk_events')
+          .values(
+            fresh.map((e) => ({
+              id: e.id,
+              tenant_id: tenantId,
+              kind: e.kind,
+              severity: e.severity,
+              subject_type: e.subjectType,
+              subject_id: e.subjectId,
+              details: JSON.stringify(e.details),
+              created_at: now,
+            })),
+          )
+          .execute();
       }
-      if (holds.length > 0) await ex.updateTable('distributors').set({ risk_hold: true }).where('id', 'in', [...new Set(holds)].sort()).execute();
-      if (links.length > 0) await ex.insertInto('risk_event_lines').values(links).onConflict((oc) => oc.doNothing()).execute();
+      if (holds.length > 0)
+        await ex
+          .updateTable('distributors')
+          .set({ risk_hold: true })
+          .where('id', 'in', [...new Set(holds)].sort())
+          .execute();
+      if (links.length > 0)
+        await ex
+          .insertInto('risk_event_lines')
+          .values(links)
+          .onConflict((oc) => oc.doNothing())
+          .execute();
     },
 
     /** The newest open distributor-level hold event of each of these distributors. */
     async openHolds(ex: Executor, tenantId: string, distributorIds: string[]): Promise<Map<string, string>> {
       if (distributorIds.length === 0) return new Map();
-      const rows = await ex.selectFrom('risk_events').select(['subject_id', (eb) => eb.fn.max('id').as('id')]).where('tenant_id', '=', tenantId)
-        .where('subject_type', '=', 'distributor').where('subject_id', 'in', distributorIds).where('status', '=', 'open').where('severity', '=', 'hold')
-        .where('kind', 'in', DISTRIBUTOR_HOLD_KINDS).groupBy('subject_id').execute();
+      const rows = await ex
+        .selectFrom('risk_events')
+        .select(['subject_id', (eb) => eb.fn.max('id').as('id')])
+        .where('tenant_id', '=', tenantId)
+        .where('subject_type', '=', 'distributor')
+        .where('subject_id', 'in', distributorIds)
+        .where('status', '=', 'open')
+        .where('severity', '=', 'hold')
+        .where('kind', 'in', DISTRIBUTOR_HOLD_KINDS)
+        .groupBy('subject_id')
+        .execute();
       return new Map(rows.map((r) => [r.subject_id!, r.id]));
     },
 
@@ -216,12 +293,28 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
       if (Number(n) < rule.min_orders || Number(paid) === 0) return null;
       const rateBp = Number((BigInt(refunded) * 10000n) / BigInt(paid));
       if (rateBp < rule.threshold_bp) return null;
-      const open = await ex.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).where('kind', '=', 'refund_rate')
-        .where('subject_id', '=', sellerId).where('status', '=', 'open').executeTakeFirst();
+      const open = await ex
+        .selectFrom('risk_events')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('kind', '=', 'refund_rate')
+        .where('subject_id', '=', sellerId)
+        .where('status', '=', 'open')
+        .executeTakeFirst();
       if (open) return open.id;
       const id = await insertEvent(ex, tenantId, {
-        kind: 'refund_rate', severity: rule.effect === 'block' ? 'hold' : rule.effect, subjectType: 'distributor', subjectId: sellerId,
-        details: { orders: Number(n), paid_fen: Number(paid), refunded_fen: Number(refunded), refund_rate_bp: rateBp, threshold_bp: rule.threshold_bp, window_days: rule.window_days },
+        kind: 'refund_rate',
+        severity: rule.effect === 'block' ? 'hold' : rule.effect,
+        subjectType: 'distributor',
+        subjectId: sellerId,
+        details: {
+          orders: Number(n),
+          paid_fen: Number(paid),
+          refunded_fen: Number(refunded),
+          refund_rate_bp: rateBp,
+          threshold_bp: rule.threshold_bp,
+          window_days: rule.window_days,
+        },
         beneficiaries: [],
       });
       if (rule.effect !== 'flag') await holdDistributor(ex, sellerId, id);
@@ -232,25 +325,44 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
      * One identity (phone, ID number, payout account; compared by blind index) behind several
      * distributors. Flags each, or holds them, or — block — answers true so the caller refuses.
      */
-    async assessIdentity(ex: Executor, tenantId: string, settings: ProgramSettings, distributorId: string, identities: { kind: 'phone' | 'id_number' | 'payout_account'; bidx: string }[]): Promise<boolean> {
+    async assessIdentity(
+      ex: Executor,
+      tenantId: string,
+      settings: ProgramSettings,
+      distributorId: string,
+      identities: { kind: 'phone' | 'id_number' | 'payout_account'; bidx: string }[],
+    ): Promise<boolean> {
       const rule = settings.risk.shared_identity;
       if (!rule.enabled) return false;
       let blocked = false;
       for (const identity of identities) {
-        const others = identity.kind === 'payout_account'
-          ? await ex.selectFrom('payout_accounts').select('distributor_id').distinct().where('tenant_id', '=', tenantId)
-            .where('identity_bidx', '=', identity.bidx).where('distributor_id', '<>', distributorId).where('disabled_at', 'is', null).execute()
-          : await sql<{ distributor_id: string }>`select id as distributor_id from distributors
-              where tenant_id = ${tenantId} and id <> ${distributorId} and ${sql.ref(identity.kind === 'phone' ? 'phone_bidx' : 'id_number_bidx')} = ${identity.bidx}`.execute(ex)
-            .then((r) => r.rows);
+        const others =
+          identity.kind === 'payout_account'
+            ? await ex
+                .selectFrom('payout_accounts')
+                .select('distributor_id')
+                .distinct()
+                .where('tenant_id', '=', tenantId)
+                .where('identity_bidx', '=', identity.bidx)
+                .where('distributor_id', '<>', distributorId)
+                .where('disabled_at', 'is', null)
+                .execute()
+            : await sql<{ distributor_id: string }>`select id as distributor_id from distributors
+              where tenant_id = ${tenantId} and id <> ${distributorId} and ${sql.ref(identity.kind === 'phone' ? 'phone_bidx' : 'id_number_bidx')} = ${identity.bidx}`
+                .execute(ex)
+                .then((r) => r.rows);
         if (others.length === 0) continue;
         if (rule.effect === 'block') {
           blocked = true;
           continue;
         }
         const id = await insertEvent(ex, tenantId, {
-          kind: 'shared_identity', severity: rule.effect, subjectType: 'distributor', subjectId: distributorId,
-          details: { identity: identity.kind, shared_with: others.map((o) => o.distributor_id) }, beneficiaries: [],
+          kind: 'shared_identity',
+          severity: rule.effect,
+          subjectType: 'distributor',
+          subjectId: distributorId,
+          details: { identity: identity.kind, shared_with: others.map((o) => o.distributor_id) },
+          beneficiaries: [],
         });
         if (rule.effect === 'hold') await holdDistributor(ex, distributorId, id);
       }
@@ -261,11 +373,29 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
   /** A distributor-level hold: its unsettled lines and every new one wait for review. */
   async function holdDistributor(ex: Executor, distributorId: string, eventId: string) {
     await ex.updateTable('distributors').set({ risk_hold: true }).where('id', '=', distributorId).execute();
-    const lines = await ex.selectFrom('commissions').select('id').where('beneficiary_id', '=', distributorId)
-      .where('status', 'in', ['pending', 'available']).where('statement_id', 'is', null).where('kind', '=', 'commission').execute();
+    const lines = await ex
+      .selectFrom('commissions')
+      .select('id')
+      .where('beneficiary_id', '=', distributorId)
+      .where('status', 'in', ['pending', 'available'])
+      .where('statement_id', 'is', null)
+      .where('kind', '=', 'commission')
+      .execute();
     if (lines.length === 0) return;
-    await ex.updateTable('commissions').set({ held: true }).where('id', 'in', lines.map((l) => l.id)).execute();
-    await ex.insertInto('risk_event_lines').values(lines.map((l) => ({ event_id: eventId, commission_id: l.id }))).onConflict((oc) => oc.doNothing()).execute();
+    await ex
+      .updateTable('commissions')
+      .set({ held: true })
+      .where(
+        'id',
+        'in',
+        lines.map((l) => l.id),
+      )
+      .execute();
+    await ex
+      .insertInto('risk_event_lines')
+      .values(lines.map((l) => ({ event_id: eventId, commission_id: l.id })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 }
 

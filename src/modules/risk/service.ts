@@ -10,22 +10,61 @@ import { newId } from '../../core/ids.ts';
 import { riskRepo } from './repo.ts';
 
 export interface RiskEventView {
-  id: string; kind: string; severity: string; subject_type: string; subject_id: string | null;
-  details: Record<string, unknown>; status: string; created_at: string;
+  id: string;
+  kind: string;
+  severity: string;
+  subject_type: string;
+  subject_id: string | null;
+  details: Record<string, unknown>;
+  status: string;
+  created_at: string;
 }
 
-export interface WindowLimit { limit: number; window_seconds: number }
+export interface WindowLimit {
+  limit: number;
+  window_seconds: number;
+}
 
-function eventView(r: { id: string; kind: string; severity: string; subject_type: string; subject_id: string | null; details: Record<string, unknown>; status: string; created_at: Date }): RiskEventView {
-  return { id: r.id, kind: r.kind, severity: r.severity, subject_type: r.subject_type, subject_id: r.subject_id, details: r.details, status: r.status, created_at: r.created_at.toISOString() };
+function eventView(r: {
+  id: string;
+  kind: string;
+  severity: string;
+  subject_type: string;
+  subject_id: string | null;
+  details: Record<string, unknown>;
+  status: string;
+  created_at: Date;
+}): RiskEventView {
+  return {
+    id: r.id,
+    kind: r.kind,
+    severity: r.severity,
+    subject_type: r.subject_type,
+    subject_id: r.subject_id,
+    details: r.details,
+    status: r.status,
+    created_at: r.created_at.toISOString(),
+  };
 }
 
 export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLimiter; ledger: Ledger; audit: AuditService }) {
   const { db, clock, limiter, ledger, audit } = deps;
 
-  async function record(ex: Executor, tenantId: string, e: { kind: string; severity?: 'flag' | 'hold' | 'block'; subjectType: string; subjectId: string | null; details: Record<string, unknown> }): Promise<string> {
+  async function record(
+    ex: Executor,
+    tenantId: string,
+    e: { kind: string; severity?: 'flag' | 'hold' | 'block'; subjectType: string; subjectId: string | null; details: Record<string, unknown> },
+  ): Promise<string> {
     const id = newId('rsk');
-    await riskRepo.insert(ex, { id, tenant_id: tenantId, kind: e.kind, severity: e.severity ?? 'flag', subject_type: e.subjectType, subject_id: e.subjectId, details: e.details });
+    await riskRepo.insert(ex, {
+      id,
+      tenant_id: tenantId,
+      kind: e.kind,
+      severity: e.severity ?? 'flag',
+      subject_type: e.subjectType,
+      subject_id: e.subjectId,
+      details: e.details,
+    });
     return id;
   }
 
@@ -39,7 +78,12 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
      * refused request writes nothing else: an anonymous caller repeating it (the portal's
      * application page is public) must not get a row inserted per request.
      */
-    async enforceLimits(tenantId: string, scope: 'registration' | 'binding', subject: { ip?: string | undefined; deviceId?: string | undefined; subjectId?: string | undefined }, limits: { per_ip: WindowLimit | null; per_device: WindowLimit | null }): Promise<void> {
+    async enforceLimits(
+      tenantId: string,
+      scope: 'registration' | 'binding',
+      subject: { ip?: string | undefined; deviceId?: string | undefined; subjectId?: string | undefined },
+      limits: { per_ip: WindowLimit | null; per_device: WindowLimit | null },
+    ): Promise<void> {
       const nowMs = clock.now().getTime();
       const checks: { dimension: 'ip' | 'device'; value: string; limit: WindowLimit }[] = [];
       if (subject.ip && limits.per_ip) checks.push({ dimension: 'ip', value: subject.ip, limit: limits.per_ip });
@@ -50,15 +94,25 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
           // One event per window per subject: the limiter itself says whether this window has one
           // (the same store, so every process agrees, Redis included).
           const firstRefusal = await limiter.hit(`${tenantId}:${scope}:${c.dimension}:${c.value}:event`, 1, c.limit.window_seconds * 1000, nowMs);
-          if (firstRefusal.allowed) await record(db, tenantId, {
-            kind: `${scope}_${c.dimension}_limit`,
-            subjectType: c.dimension,
-            subjectId: c.value,
-            details: { scope, limit: c.limit.limit, window_seconds: c.limit.window_seconds, ...(subject.subjectId ? { attempted_for: subject.subjectId } : {}) },
-          });
-          throw new AppError('rate_limited', `too many ${scope === 'registration' ? 'registrations' : 'bindings'} from this ${c.dimension === 'ip' ? 'IP address' : 'device'}; try again later`, {
-            retry_after_seconds: Math.ceil(r.retryAfterMs / 1000),
-          });
+          if (firstRefusal.allowed)
+            await record(db, tenantId, {
+              kind: `${scope}_${c.dimension}_limit`,
+              subjectType: c.dimension,
+              subjectId: c.value,
+              details: {
+                scope,
+                limit: c.limit.limit,
+                window_seconds: c.limit.window_seconds,
+                ...(subject.subjectId ? { attempted_for: subject.subjectId } : {}),
+              },
+            });
+          throw new AppError(
+            'rate_limited',
+            `too many ${scope === 'registration' ? 'registrations' : 'bindings'} from this ${c.dimension === 'ip' ? 'IP address' : 'device'}; try again later`,
+            {
+              retry_after_seconds: Math.ceil(r.retryAfterMs / 1000),
+            },
+          );
         }
       }
     },
@@ -77,26 +131,63 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
         const ev = await tx.selectFrom('risk_events').selectAll().where('tenant_id', '=', tenantId).where('id', '=', eventId).forUpdate().executeTakeFirst();
         if (!ev) throw notFound('risk event');
         if (ev.status !== 'open') throw invalidState(`the event is already ${ev.status}`);
-        const lines = await tx.selectFrom('commissions').innerJoin('risk_event_lines as l', 'l.commission_id', 'commissions.id')
-          .selectAll('commissions').where('l.event_id', '=', eventId).orderBy('commissions.id').forUpdate().execute();
+        const lines = await tx
+          .selectFrom('commissions')
+          .innerJoin('risk_event_lines as l', 'l.commission_id', 'commissions.id')
+          .selectAll('commissions')
+          .where('l.event_id', '=', eventId)
+          .orderBy('commissions.id')
+          .forUpdate()
+          .execute();
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
         let changed = 0;
         if (action === 'release' || action === 'dismiss') {
-          const stillHeld = lines.length === 0 ? [] : await tx.selectFrom('risk_event_lines as l').innerJoin('risk_events as e', 'e.id', 'l.event_id')
-            .select('l.commission_id').where('l.commission_id', 'in', lines.map((c) => c.id)).where('e.id', '<>', eventId).where('e.status', '=', 'open').execute();
+          const stillHeld =
+            lines.length === 0
+              ? []
+              : await tx
+                  .selectFrom('risk_event_lines as l')
+                  .innerJoin('risk_events as e', 'e.id', 'l.event_id')
+                  .select('l.commission_id')
+                  .where(
+                    'l.commission_id',
+                    'in',
+                    lines.map((c) => c.id),
+                  )
+                  .where('e.id', '<>', eventId)
+                  .where('e.status', '=', 'open')
+                  .execute();
           const keep = new Set(stillHeld.map((r) => r.commission_id));
           const release = lines.filter((c) => c.held && !keep.has(c.id) && (c.status === 'pending' || c.status === 'available'));
-          if (release.length > 0) await tx.updateTable('commissions').set({ held: false }).where('id', 'in', release.map((c) => c.id)).execute();
+          if (release.length > 0)
+            await tx
+              .updateTable('commissions')
+              .set({ held: false })
+              .where(
+                'id',
+                'in',
+                release.map((c) => c.id),
+              )
+              .execute();
           changed = release.length;
         } else {
           const reverse = lines.filter((c) => c.status === 'pending' || c.status === 'available');
           const legs: Leg[] = [];
           for (const c of reverse) {
-            if (c.amount_fen > 0) legs.push({ owner: c.beneficiary_id, purpose: c.status as 'pending' | 'available', amount: -c.amount_fen, commissionId: c.id });
+            if (c.amount_fen > 0)
+              legs.push({ owner: c.beneficiary_id, purpose: c.status as 'pending' | 'available', amount: -c.amount_fen, commissionId: c.id });
           }
           if (reverse.length > 0) {
-            await tx.updateTable('commissions').set({ amount_fen: 0, status: 'reversed', reversed_at: now, held: false }).where('id', 'in', reverse.map((c) => c.id)).execute();
+            await tx
+              .updateTable('commissions')
+              .set({ amount_fen: 0, status: 'reversed', reversed_at: now, held: false })
+              .where(
+                'id',
+                'in',
+                reverse.map((c) => c.id),
+              )
+              .execute();
           }
           const total = legs.reduce((sum, l) => sum - l.amount, 0);
           if (total > 0) {
@@ -107,13 +198,28 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
         }
         // A distributor-level hold ends when no open hold on the distributor remains.
         if (ev.subject_type === 'distributor' && ev.subject_id && ev.severity === 'hold' && action !== 'confirm') {
-          const others = await tx.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).where('subject_type', '=', 'distributor')
-            .where('subject_id', '=', ev.subject_id).where('status', '=', 'open').where('severity', '=', 'hold').where('id', '<>', eventId).execute();
+          const others = await tx
+            .selectFrom('risk_events')
+            .select('id')
+            .where('tenant_id', '=', tenantId)
+            .where('subject_type', '=', 'distributor')
+            .where('subject_id', '=', ev.subject_id)
+            .where('status', '=', 'open')
+            .where('severity', '=', 'hold')
+            .where('id', '<>', eventId)
+            .execute();
           if (others.length === 0) await tx.updateTable('distributors').set({ risk_hold: false }).where('id', '=', ev.subject_id).execute();
         }
         const status = action === 'release' ? 'released' : action === 'confirm' ? 'confirmed' : 'dismissed';
         await tx.updateTable('risk_events').set({ status, reviewed_by: actorId, review_note: note, reviewed_at: now }).where('id', '=', eventId).execute();
-        await audit.record(tx, actor, { action: `risk_event.${action}`, targetType: 'risk_event', targetId: eventId, before: { status: ev.status }, after: { status, lines: changed }, reason: note });
+        await audit.record(tx, actor, {
+          action: `risk_event.${action}`,
+          targetType: 'risk_event',
+          targetId: eventId,
+          before: { status: ev.status },
+          after: { status, lines: changed },
+          reason: note,
+        });
         return { id: eventId, status, lines: changed };
       });
     },
@@ -127,20 +233,64 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
       requirePermission(actor.principal, 'risk:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
-        const d = await tx.selectFrom('distributors').select(['id', 'risk_hold']).where('tenant_id', '=', tenantId).where('id', '=', distributorId).forUpdate().executeTakeFirst();
+        const d = await tx
+          .selectFrom('distributors')
+          .select(['id', 'risk_hold'])
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', distributorId)
+          .forUpdate()
+          .executeTakeFirst();
         if (!d) throw notFound('distributor');
         if (!d.risk_hold) throw invalidState('the distributor is not on hold');
-        const open = await tx.selectFrom('risk_events').select('id').where('tenant_id', '=', tenantId).where('subject_type', '=', 'distributor')
-          .where('subject_id', '=', distributorId).where('status', '=', 'open').where('severity', '=', 'hold').limit(1).executeTakeFirst();
+        const open = await tx
+          .selectFrom('risk_events')
+          .select('id')
+          .where('tenant_id', '=', tenantId)
+          .where('subject_type', '=', 'distributor')
+          .where('subject_id', '=', distributorId)
+          .where('status', '=', 'open')
+          .where('severity', '=', 'hold')
+          .limit(1)
+          .executeTakeFirst();
         if (open) throw invalidState(`risk event ${open.id} still holds the distributor: review it`);
-        const held = await tx.selectFrom('commissions').select('id').where('tenant_id', '=', tenantId).where('beneficiary_id', '=', distributorId)
-          .where('held', '=', true).where('status', 'in', ['pending', 'available'])
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('risk_event_lines as l').innerJoin('risk_events as e', 'e.id', 'l.event_id')
-            .select('l.commission_id').whereRef('l.commission_id', '=', 'commissions.id').where('e.status', '=', 'open'))))
+        const held = await tx
+          .selectFrom('commissions')
+          .select('id')
+          .where('tenant_id', '=', tenantId)
+          .where('beneficiary_id', '=', distributorId)
+          .where('held', '=', true)
+          .where('status', 'in', ['pending', 'available'])
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('risk_event_lines as l')
+                  .innerJoin('risk_events as e', 'e.id', 'l.event_id')
+                  .select('l.commission_id')
+                  .whereRef('l.commission_id', '=', 'commissions.id')
+                  .where('e.status', '=', 'open'),
+              ),
+            ),
+          )
           .execute();
-        if (held.length > 0) await tx.updateTable('commissions').set({ held: false }).where('id', 'in', held.map((c) => c.id)).execute();
+        if (held.length > 0)
+          await tx
+            .updateTable('commissions')
+            .set({ held: false })
+            .where(
+              'id',
+              'in',
+              held.map((c) => c.id),
+            )
+            .execute();
         await tx.updateTable('distributors').set({ risk_hold: false }).where('id', '=', distributorId).execute();
-        await audit.record(tx, actor, { action: 'distributor.risk_hold_lift', targetType: 'distributor', targetId: distributorId, before: { risk_hold: true }, after: { risk_hold: false, lines: held.length }, reason: note });
+        await audit.record(tx, actor, {
+          action: 'distributor.risk_hold_lift',
+          targetType: 'distributor',
+          targetId: distributorId,
+          before: { risk_hold: true },
+          after: { risk_hold: false, lines: held.length },
+          reason: note,
+        });
         return { distributor_id: distributorId, risk_hold: false, lines: held.length };
       });
     },
@@ -150,12 +300,20 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
       const tenantId = tenantOf(actor.principal);
       const r = await db.selectFrom('risk_events').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
       if (!r) throw notFound('risk event');
-      const lines = await db.selectFrom('risk_event_lines as l').innerJoin('commissions as c', 'c.id', 'l.commission_id')
-        .select(['c.id', 'c.beneficiary_id', 'c.amount_fen', 'c.status', 'c.held', 'c.order_id']).where('l.event_id', '=', id).orderBy('c.id').execute();
+      const lines = await db
+        .selectFrom('risk_event_lines as l')
+        .innerJoin('commissions as c', 'c.id', 'l.commission_id')
+        .select(['c.id', 'c.beneficiary_id', 'c.amount_fen', 'c.status', 'c.held', 'c.order_id'])
+        .where('l.event_id', '=', id)
+        .orderBy('c.id')
+        .execute();
       return { ...eventView(r), review_note: r.review_note, reviewed_at: r.reviewed_at?.toISOString() ?? null, lines };
     },
 
-    async list(actor: Actor, opts: { status?: string | undefined; kind?: string | undefined; cursor?: string | undefined; limit: number }): Promise<{ items: RiskEventView[]; next_cursor: string | null }> {
+    async list(
+      actor: Actor,
+      opts: { status?: string | undefined; kind?: string | undefined; cursor?: string | undefined; limit: number },
+    ): Promise<{ items: RiskEventView[]; next_cursor: string | null }> {
       requirePermission(actor.principal, 'read');
       const rows = await riskRepo.list(db, tenantOf(actor.principal), {
         ...(opts.status ? { status: opts.status } : {}),

@@ -9,42 +9,81 @@ const SkuParams = Strict({ sku: Type.String({ minLength: 1, maxLength: 128, patt
 export function rulesRoutes(app: App, s: Services) {
   const tags = ['program'];
 
-  app.get('/v1/sku-rules', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: { tags, summary: 'Product/SKU rate overrides (they win over grade and default rates)', response: { 200: Strict({ items: Type.Array(Strict({ sku: Type.String(), rates: Rates, updated_at: Timestamp() })), next_cursor: Type.Null() }), ...errors() } },
-  }, async (req) => ({ items: await s.rules.listSkuRules(actor(req)), next_cursor: null }));
-
-  app.put('/v1/sku-rules/:sku', {
-    config: { auth: 'tenant', permission: 'program:write' },
-    schema: {
-      tags, summary: 'Set a SKU\'s rates by level ("0" the seller, "1".."3" overrides): percent in bp, or fixed fen per unit',
-      params: SkuParams, body: Strict({ rates: Rates }),
-      response: { 200: Strict({ sku: Type.String(), rates: Rates, rule_version: Type.Integer() }), ...errors(403) },
+  app.get(
+    '/v1/sku-rules',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: 'Product/SKU rate overrides (they win over grade and default rates)',
+        response: {
+          200: Strict({ items: Type.Array(Strict({ sku: Type.String(), rates: Rates, updated_at: Timestamp() })), next_cursor: Type.Null() }),
+          ...errors(),
+        },
+      },
     },
-  }, async (req) => s.rules.putSkuRule(actor(req), req.params.sku, req.body.rates));
+    async (req) => ({ items: await s.rules.listSkuRules(actor(req)), next_cursor: null }),
+  );
 
-  app.delete('/v1/sku-rules/:sku', {
-    config: { auth: 'tenant', permission: 'program:write' },
-    schema: { tags, summary: 'Remove a SKU override', params: SkuParams, response: { 204: Type.Null(), ...errors(403, 404) } },
-  }, async (req, reply) => {
-    await s.rules.deleteSkuRule(actor(req), req.params.sku);
-    return reply.code(204).send(null);
-  });
-
-  app.post('/v1/rules/simulate', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: {
-      tags, summary: 'Simulate a rule change on past orders: what the orders of a period would have paid under today\'s rules and under the proposed ones, in total, by level, by grade and for the distributors it moves most. Nothing is written',
-      body: SimulateBody, response: { 200: Simulation, ...errors(403, 422) },
+  app.put(
+    '/v1/sku-rules/:sku',
+    {
+      config: { auth: 'tenant', permission: 'program:write' },
+      schema: {
+        tags,
+        summary: 'Set a SKU\'s rates by level ("0" the seller, "1".."3" overrides): percent in bp, or fixed fen per unit',
+        params: SkuParams,
+        body: Strict({ rates: Rates }),
+        response: { 200: Strict({ sku: Type.String(), rates: Rates, rule_version: Type.Integer() }), ...errors(403) },
+      },
     },
-  }, async (req) => s.ruleSimulator.simulate(actor(req), req.body));
+    async (req) => s.rules.putSkuRule(actor(req), req.params.sku, req.body.rates),
+  );
 
-  app.get('/v1/rule-versions', {
-    config: { auth: 'tenant', permission: 'read' },
-    schema: {
-      tags, summary: 'Rule versions, newest first: what each order was computed with',
-      querystring: Strict({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })) }),
-      response: { 200: Strict({ items: Type.Array(Strict({ version: Type.Integer(), effective_from: Timestamp(), reason: Type.String(), snapshot: Type.Unknown() })), next_cursor: Type.Null() }), ...errors() },
+  app.delete(
+    '/v1/sku-rules/:sku',
+    {
+      config: { auth: 'tenant', permission: 'program:write' },
+      schema: { tags, summary: 'Remove a SKU override', params: SkuParams, response: { 204: Type.Null(), ...errors(403, 404) } },
     },
-  }, async (req) => ({ items: await s.rules.listVersions(actor(req), req.query.limit ?? 20), next_cursor: null }));
+    async (req, reply) => {
+      await s.rules.deleteSkuRule(actor(req), req.params.sku);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/rules/simulate',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary:
+          "Simulate a rule change on past orders: what the orders of a period would have paid under today's rules and under the proposed ones, in total, by level, by grade and for the distributors it moves most. Nothing is written",
+        body: SimulateBody,
+        response: { 200: Simulation, ...errors(403, 422) },
+      },
+    },
+    async (req) => s.ruleSimulator.simulate(actor(req), req.body),
+  );
+
+  app.get(
+    '/v1/rule-versions',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: 'Rule versions, newest first: what each order was computed with',
+        querystring: Strict({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })) }),
+        response: {
+          200: Strict({
+            items: Type.Array(Strict({ version: Type.Integer(), effective_from: Timestamp(), reason: Type.String(), snapshot: Type.Unknown() })),
+            next_cursor: Type.Null(),
+          }),
+          ...errors(),
+        },
+      },
+    },
+    async (req) => ({ items: await s.rules.listVersions(actor(req), req.query.limit ?? 20), next_cursor: null }),
+  );
 }

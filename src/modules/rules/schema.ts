@@ -12,26 +12,54 @@ const Figures = { current_fen: Type.Integer(), proposed_fen: Type.Integer(), del
 export const SimulateBody = Strict({
   from: Type.Optional(Day('first day replayed; default 30 days before to')),
   to: Type.Optional(Day('the day after the last one replayed; default today')),
-  changes: Strict({
-    levels: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'override levels; above 3 is refused as compliance_violation' })),
-    default_rates: Type.Optional(Strict({ sales_bp: Type.Optional(Nullable(Bp())), override_bp: Type.Optional(Type.Array(Nullable(Bp()), { maxItems: 3 })) })),
-    caps: Type.Optional(Strict({ per_order_fen: Type.Optional(Fen()), per_day_fen: Type.Optional(Fen()) })),
-    grades: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }), Strict({
-      sales_bp: Type.Optional(Bp()), override_bp: Type.Optional(Type.Array(Bp(), { maxItems: 3 })), tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20 })),
-    }), { maxProperties: 100 })),
-    sku: Type.Optional(Type.Record(Type.String({ pattern: '^[^\\u0000-\\u001f\\u007f/]{1,128}$' }), Nullable(Rates), { maxProperties: 1000, description: 'a SKU\'s proposed rates, or null to drop its override' })),
-  }, { description: 'only what changes, over the rules in force today' }),
+  changes: Strict(
+    {
+      levels: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'override levels; above 3 is refused as compliance_violation' })),
+      default_rates: Type.Optional(
+        Strict({ sales_bp: Type.Optional(Nullable(Bp())), override_bp: Type.Optional(Type.Array(Nullable(Bp()), { maxItems: 3 })) }),
+      ),
+      caps: Type.Optional(Strict({ per_order_fen: Type.Optional(Fen()), per_day_fen: Type.Optional(Fen()) })),
+      grades: Type.Optional(
+        Type.Record(
+          Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }),
+          Strict({
+            sales_bp: Type.Optional(Bp()),
+            override_bp: Type.Optional(Type.Array(Bp(), { maxItems: 3 })),
+            tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20 })),
+          }),
+          { maxProperties: 100 },
+        ),
+      ),
+      sku: Type.Optional(
+        Type.Record(Type.String({ pattern: '^[^\\u0000-\\u001f\\u007f/]{1,128}$' }), Nullable(Rates), {
+          maxProperties: 1000,
+          description: "a SKU's proposed rates, or null to drop its override",
+        }),
+      ),
+    },
+    { description: 'only what changes, over the rules in force today' },
+  ),
 });
-export const Simulation = Strict({
-  from: Type.String(), to: Type.String(), timezone: Type.String(), rule_version: Type.Integer({ description: 'the rules in force the change is laid over' }),
-  orders: Type.Integer(), paid_fen: Type.Integer(), refunded_fen: Type.Integer(),
-  actual_fen: Type.Integer({ description: 'what these orders were credited when paid' }),
-  current_fen: Type.Integer({ description: 'these orders replayed under today\'s rules' }),
-  proposed_fen: Type.Integer({ description: 'these orders replayed under the proposed rules' }),
-  delta_fen: Type.Integer(), current_rate_bp: Type.Integer(), proposed_rate_bp: Type.Integer(),
-  by_level: Type.Array(Strict({ level: Type.Integer(), ...Figures })),
-  by_grade: Type.Array(Strict({ grade: Type.String(), ...Figures })),
-  distributors_gaining: Type.Integer(), distributors_losing: Type.Integer(),
-  top_changes: Type.Array(Strict({ distributor_id: Type.String(), name: Type.String(), ...Figures })),
-}, { title: 'RuleSimulation' });
-
+export const Simulation = Strict(
+  {
+    from: Type.String(),
+    to: Type.String(),
+    timezone: Type.String(),
+    rule_version: Type.Integer({ description: 'the rules in force the change is laid over' }),
+    orders: Type.Integer(),
+    paid_fen: Type.Integer(),
+    refunded_fen: Type.Integer(),
+    actual_fen: Type.Integer({ description: 'what these orders were credited when paid' }),
+    current_fen: Type.Integer({ description: "these orders replayed under today's rules" }),
+    proposed_fen: Type.Integer({ description: 'these orders replayed under the proposed rules' }),
+    delta_fen: Type.Integer(),
+    current_rate_bp: Type.Integer(),
+    proposed_rate_bp: Type.Integer(),
+    by_level: Type.Array(Strict({ level: Type.Integer(), ...Figures })),
+    by_grade: Type.Array(Strict({ grade: Type.String(), ...Figures })),
+    distributors_gaining: Type.Integer(),
+    distributors_losing: Type.Integer(),
+    top_changes: Type.Array(Strict({ distributor_id: Type.String(), name: Type.String(), ...Figures })),
+  },
+  { title: 'RuleSimulation' },
+);

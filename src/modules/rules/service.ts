@@ -17,7 +17,10 @@ export type SkuRates = Partial<Record<'0' | '1' | '2' | '3', RateSpec>>;
  * version in force when it was paid and its lines name that version, so a commission can always
  * explain itself however the rules have moved since.
  */
-export interface VersionTime { version: number; effective_from: Date }
+export interface VersionTime {
+  version: number;
+  effective_from: Date;
+}
 
 /**
  * The version in force at `at` among a tenant's versions (as versionsOf lists them): the newest to
@@ -28,7 +31,12 @@ export function pickVersion(versions: readonly VersionTime[], at: Date): number 
   let best: VersionTime | undefined;
   for (const v of versions) {
     if (v.effective_from.getTime() > at.getTime()) continue;
-    if (!best || v.effective_from.getTime() > best.effective_from.getTime() || (v.effective_from.getTime() === best.effective_from.getTime() && v.version > best.version)) best = v;
+    if (
+      !best ||
+      v.effective_from.getTime() > best.effective_from.getTime() ||
+      (v.effective_from.getTime() === best.effective_from.getTime() && v.version > best.version)
+    )
+      best = v;
   }
   if (best) return best.version;
   const first = versions.reduce<VersionTime | undefined>((m, v) => (!m || v.version < m.version ? v : m), undefined);
@@ -51,13 +59,17 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
       levels: settings.levels,
       self_purchase: settings.self_purchase,
       default_rates: { sales_bp: settings.default_rates.sales_bp, override_bp: settings.default_rates.override_bp },
-      grades: Object.fromEntries(grades.map((g) => {
-        const gs = (g.settings ?? {}) as GradeSettings;
-        // Only sales metrics can be stored (head-count upgrades are refused by compliance).
-        const upgrade = gs.upgrade && (gs.upgrade.metric === 'sales_fen' || gs.upgrade.metric === 'settled_sales_fen')
-          ? { metric: gs.upgrade.metric, min_fen: gs.upgrade.min_fen } : null;
-        return [g.code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp, tiers: gs.tiers ?? [], upgrade }];
-      })),
+      grades: Object.fromEntries(
+        grades.map((g) => {
+          const gs = (g.settings ?? {}) as GradeSettings;
+          // Only sales metrics can be stored (head-count upgrades are refused by compliance).
+          const upgrade =
+            gs.upgrade && (gs.upgrade.metric === 'sales_fen' || gs.upgrade.metric === 'settled_sales_fen')
+              ? { metric: gs.upgrade.metric, min_fen: gs.upgrade.min_fen }
+              : null;
+          return [g.code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp, tiers: gs.tiers ?? [], upgrade }];
+        }),
+      ),
       sku: Object.fromEntries(skus.map((s) => [s.sku, s.rates as SkuRates])),
       caps: { ...settings.caps },
     };
@@ -68,20 +80,37 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
     async bumpVersion(tx: Executor, tenantId: string, reason: string): Promise<number> {
       // Serialise version numbers per tenant on the program row.
       await programRepo.findForUpdate(tx, tenantId);
-      const last = await tx.selectFrom('rule_versions').select((eb) => eb.fn.max('version').as('v')).where('tenant_id', '=', tenantId).executeTakeFirst();
+      const last = await tx
+        .selectFrom('rule_versions')
+        .select((eb) => eb.fn.max('version').as('v'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
       const version = Number(last?.v ?? 0) + 1;
       const snapshot = await buildSnapshot(tx, tenantId, version);
-      await tx.insertInto('rule_versions').values({
-        tenant_id: tenantId, version, effective_from: clock.now(), snapshot: JSON.stringify(snapshot), reason,
-      }).execute();
+      await tx
+        .insertInto('rule_versions')
+        .values({
+          tenant_id: tenantId,
+          version,
+          effective_from: clock.now(),
+          snapshot: JSON.stringify(snapshot),
+          reason,
+        })
+        .execute();
       return version;
     },
 
     /** The rules in force at `at`: the newest version that took effect at or before it. */
     async versionAt(ex: Executor, tenantId: string, at: Date): Promise<RulesSnapshot> {
-      let row = await ex.selectFrom('rule_versions').select(['version'])
-        .where('tenant_id', '=', tenantId).where('effective_from', '<=', at)
-        .orderBy('effective_from', 'desc').orderBy('version', 'desc').limit(1).executeTakeFirst();
+      let row = await ex
+        .selectFrom('rule_versions')
+        .select(['version'])
+        .where('tenant_id', '=', tenantId)
+        .where('effective_from', '<=', at)
+        .orderBy('effective_from', 'desc')
+        .orderBy('version', 'desc')
+        .limit(1)
+        .executeTakeFirst();
       // An order paid before the first version (back-dated) uses the first.
       row ??= await ex.selectFrom('rule_versions').select(['version']).where('tenant_id', '=', tenantId).orderBy('version').limit(1).executeTakeFirst();
       if (!row) throw notFound('rule version');
@@ -118,8 +147,13 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
 
     async listVersions(actor: Actor, limit: number) {
       requirePermission(actor.principal, 'read');
-      const rows = await db.selectFrom('rule_versions').selectAll().where('tenant_id', '=', tenantOf(actor.principal))
-        .orderBy('version', 'desc').limit(limit).execute();
+      const rows = await db
+        .selectFrom('rule_versions')
+        .selectAll()
+        .where('tenant_id', '=', tenantOf(actor.principal))
+        .orderBy('version', 'desc')
+        .limit(limit)
+        .execute();
       return rows.map((r) => ({ version: r.version, effective_from: r.effective_from.toISOString(), reason: r.reason, snapshot: r.snapshot }));
     },
 
@@ -135,8 +169,11 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
       if (Object.keys(rates).length === 0) throw invalid('give a rate for at least one level');
       return inTransaction(db, async (tx) => {
         const before = await tx.selectFrom('sku_rules').selectAll().where('tenant_id', '=', tenantId).where('sku', '=', sku).executeTakeFirst();
-        await tx.insertInto('sku_rules').values({ tenant_id: tenantId, sku, rates: JSON.stringify(rates), updated_at: clock.now() })
-          .onConflict((oc) => oc.columns(['tenant_id', 'sku']).doUpdateSet({ rates: JSON.stringify(rates), updated_at: clock.now() })).execute();
+        await tx
+          .insertInto('sku_rules')
+          .values({ tenant_id: tenantId, sku, rates: JSON.stringify(rates), updated_at: clock.now() })
+          .onConflict((oc) => oc.columns(['tenant_id', 'sku']).doUpdateSet({ rates: JSON.stringify(rates), updated_at: clock.now() }))
+          .execute();
         await audit.record(tx, actor, { action: 'sku_rule.put', targetType: 'sku_rule', targetId: sku, before: before?.rates ?? null, after: rates });
         const version = await this.bumpVersion(tx, tenantId, `sku_rule.put ${sku}`);
         return { sku, rates, rule_version: version };

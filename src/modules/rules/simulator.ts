@@ -26,7 +26,10 @@ export interface SimulationInput {
   changes: RuleChanges;
 }
 
-interface Figures { current_fen: number; proposed_fen: number }
+interface Figures {
+  current_fen: number;
+  proposed_fen: number;
+}
 
 /** Orders replayed per simulation at most: a bigger period is refused, to split. */
 export const MAX_SIMULATED_ORDERS = 1_000_000;
@@ -39,7 +42,12 @@ export function applyChanges(base: RulesSnapshot, changes: RuleChanges): RulesSn
   for (const [code, g] of Object.entries(changes.grades ?? {})) {
     const was = grades[code];
     if (!was) throw invalid(`no grade ${code}: the simulator changes rates of existing grades`);
-    grades[code] = { ...was, ...(g.sales_bp !== undefined ? { sales_bp: g.sales_bp } : {}), ...(g.override_bp !== undefined ? { override_bp: g.override_bp } : {}), ...(g.tiers !== undefined ? { tiers: g.tiers } : {}) };
+    grades[code] = {
+      ...was,
+      ...(g.sales_bp !== undefined ? { sales_bp: g.sales_bp } : {}),
+      ...(g.override_bp !== undefined ? { override_bp: g.override_bp } : {}),
+      ...(g.tiers !== undefined ? { tiers: g.tiers } : {}),
+    };
   }
   const sku = { ...base.sku };
   for (const [code, rates] of Object.entries(changes.sku ?? {})) {
@@ -98,17 +106,30 @@ export function createRuleSimulator(deps: { db: Db; clock: Clock; program: Progr
       const fromAt = startOfLocalDay(from, tz);
       const toAt = startOfLocalDay(to, tz);
 
-      const count = await db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('tenant_id', '=', tenantId).where('paid_at', '>=', fromAt).where('paid_at', '<', toAt).executeTakeFirstOrThrow();
-      if (Number(count.n) > MAX_SIMULATED_ORDERS) throw new AppError('limit_exceeded', `the period holds ${Number(count.n)} orders; simulate at most ${MAX_SIMULATED_ORDERS} at once (a shorter period)`);
+      const count = await db
+        .selectFrom('orders')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('paid_at', '>=', fromAt)
+        .where('paid_at', '<', toAt)
+        .executeTakeFirstOrThrow();
+      if (Number(count.n) > MAX_SIMULATED_ORDERS)
+        throw new AppError('limit_exceeded', `the period holds ${Number(count.n)} orders; simulate at most ${MAX_SIMULATED_ORDERS} at once (a shorter period)`);
 
       // Own sales of the month of `from` before it, for monthly tiers.
       const monthStart = startOfLocalDay(`${monthOf(from)}`, tz);
-      const before = monthStart < fromAt
-        ? await db.selectFrom('orders').select(['seller_id', (eb) => eb.fn.sum<number>('paid_fen').as('s')])
-          .where('tenant_id', '=', tenantId).where('paid_at', '>=', monthStart).where('paid_at', '<', fromAt).where('seller_id', 'is not', null)
-          .groupBy('seller_id').execute()
-        : [];
+      const before =
+        monthStart < fromAt
+          ? await db
+              .selectFrom('orders')
+              .select(['seller_id', (eb) => eb.fn.sum<number>('paid_fen').as('s')])
+              .where('tenant_id', '=', tenantId)
+              .where('paid_at', '>=', monthStart)
+              .where('paid_at', '<', fromAt)
+              .where('seller_id', 'is not', null)
+              .groupBy('seller_id')
+              .execute()
+          : [];
       const replays = [new Replay(current), new Replay(proposed)];
       for (const r of replays) for (const b of before) r.monthly.set(`${b.seller_id}|${monthOf(from)}`, Number(b.s));
 
@@ -127,8 +148,12 @@ export function createRuleSimulator(deps: { db: Db; clock: Clock; program: Progr
 
       let cursor: { paid_at: Date; id: string } | null = null;
       for (;;) {
-        let q = db.selectFrom('orders').select(['id', 'seller_id', 'chain', 'paid_at', 'paid_fen', 'refunded_fen'])
-          .where('tenant_id', '=', tenantId).where('paid_at', '>=', fromAt).where('paid_at', '<', toAt);
+        let q = db
+          .selectFrom('orders')
+          .select(['id', 'seller_id', 'chain', 'paid_at', 'paid_fen', 'refunded_fen'])
+          .where('tenant_id', '=', tenantId)
+          .where('paid_at', '>=', fromAt)
+          .where('paid_at', '<', toAt);
         if (cursor) {
           const c = cursor;
           q = q.where((eb) => eb.or([eb('paid_at', '>', c.paid_at), eb.and([eb('paid_at', '=', c.paid_at), eb('id', '>', c.id)])]));
@@ -137,12 +162,27 @@ export function createRuleSimulator(deps: { db: Db; clock: Clock; program: Progr
         if (page.length === 0) break;
         cursor = { paid_at: page.at(-1)!.paid_at, id: page.at(-1)!.id };
         const ids = page.map((o) => o.id);
-        const items = await db.selectFrom('order_items').select(['id', 'order_id', 'sku', 'quantity', 'paid_fen']).where('order_id', 'in', ids).orderBy('order_id').orderBy('position').execute();
-        const lines = await db.selectFrom('commissions').select(['order_id', 'beneficiary_id', 'beneficiary_grade', 'original_amount_fen'])
-          .where('order_id', 'in', ids).where('kind', '=', 'commission').execute();
+        const items = await db
+          .selectFrom('order_items')
+          .select(['id', 'order_id', 'sku', 'quantity', 'paid_fen'])
+          .where('order_id', 'in', ids)
+          .orderBy('order_id')
+          .orderBy('position')
+          .execute();
+        const lines = await db
+          .selectFrom('commissions')
+          .select(['order_id', 'beneficiary_id', 'beneficiary_grade', 'original_amount_fen'])
+          .where('order_id', 'in', ids)
+          .where('kind', '=', 'commission')
+          .execute();
         const unknown = [...new Set(page.flatMap((o) => o.chain))].filter((id) => !gradeOf.has(id));
         if (unknown.length > 0) {
-          for (const d of await db.selectFrom('distributors').select(['id', 'grade_code', 'status']).where('tenant_id', '=', tenantId).where('id', 'in', unknown).execute()) {
+          for (const d of await db
+            .selectFrom('distributors')
+            .select(['id', 'grade_code', 'status'])
+            .where('tenant_id', '=', tenantId)
+            .where('id', 'in', unknown)
+            .execute()) {
             gradeOf.set(d.id, { grade: d.grade_code, active: d.status === 'active' });
           }
         }
@@ -166,8 +206,12 @@ export function createRuleSimulator(deps: { db: Db; clock: Clock; program: Progr
               const grade = recorded.get(`${o.id}|${id}`);
               const now = gradeOf.get(id);
               return {
-                id, level, grade: grade ?? now?.grade ?? 'default', active: grade !== undefined || (now?.active ?? false),
-                monthly_sales_fen: r.monthly.get(`${id}|${month}`) ?? 0, earned_today_fen: r.daily.get(`${id}|${day}`) ?? 0,
+                id,
+                level,
+                grade: grade ?? now?.grade ?? 'default',
+                active: grade !== undefined || (now?.active ?? false),
+                monthly_sales_fen: r.monthly.get(`${id}|${month}`) ?? 0,
+                earned_today_fen: r.daily.get(`${id}|${day}`) ?? 0,
               };
             });
             for (const l of computeOrderCommissions(orderItems, chain, r.rules)) {
@@ -187,24 +231,51 @@ export function createRuleSimulator(deps: { db: Db; clock: Clock; program: Progr
 
       const moved = [...byDistributor.entries()].map(([id, f]) => ({ id, ...f, delta_fen: f.proposed_fen - f.current_fen })).filter((d) => d.delta_fen !== 0);
       const top = moved.sort((a, b) => Math.abs(b.delta_fen) - Math.abs(a.delta_fen) || (a.id < b.id ? -1 : 1)).slice(0, 10);
-      const names = top.length === 0 ? [] : await db.selectFrom('distributors').select(['id', 'name']).where('tenant_id', '=', tenantId).where('id', 'in', top.map((d) => d.id)).execute();
+      const names =
+        top.length === 0
+          ? []
+          : await db
+              .selectFrom('distributors')
+              .select(['id', 'name'])
+              .where('tenant_id', '=', tenantId)
+              .where(
+                'id',
+                'in',
+                top.map((d) => d.id),
+              )
+              .execute();
       const nameOf = new Map(names.map((n) => [n.id, n.name]));
       const rate = (fen: number) => (totals.paid_fen > 0 ? Number((BigInt(fen) * 10_000n) / BigInt(totals.paid_fen)) : 0);
       return {
-        from, to, timezone: tz, rule_version: current.version,
-        orders: totals.orders, paid_fen: totals.paid_fen, refunded_fen: totals.refunded_fen,
-        actual_fen: totals.actual_fen, current_fen: sum.current_fen, proposed_fen: sum.proposed_fen,
+        from,
+        to,
+        timezone: tz,
+        rule_version: current.version,
+        orders: totals.orders,
+        paid_fen: totals.paid_fen,
+        refunded_fen: totals.refunded_fen,
+        actual_fen: totals.actual_fen,
+        current_fen: sum.current_fen,
+        proposed_fen: sum.proposed_fen,
         delta_fen: sum.proposed_fen - sum.current_fen,
-        current_rate_bp: rate(sum.current_fen), proposed_rate_bp: rate(sum.proposed_fen),
+        current_rate_bp: rate(sum.current_fen),
+        proposed_rate_bp: rate(sum.proposed_fen),
         by_level: [...byLevel.entries()].sort((a, b) => a[0] - b[0]).map(([level, f]) => ({ level, ...f, delta_fen: f.proposed_fen - f.current_fen })),
-        by_grade: [...byGrade.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([grade, f]) => ({ grade, ...f, delta_fen: f.proposed_fen - f.current_fen })),
+        by_grade: [...byGrade.entries()]
+          .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+          .map(([grade, f]) => ({ grade, ...f, delta_fen: f.proposed_fen - f.current_fen })),
         distributors_gaining: moved.filter((d) => d.delta_fen > 0).length,
         distributors_losing: moved.filter((d) => d.delta_fen < 0).length,
-        top_changes: top.map((d) => ({ distributor_id: d.id, name: nameOf.get(d.id) ?? '', current_fen: d.current_fen, proposed_fen: d.proposed_fen, delta_fen: d.delta_fen })),
+        top_changes: top.map((d) => ({
+          distributor_id: d.id,
+          name: nameOf.get(d.id) ?? '',
+          current_fen: d.current_fen,
+          proposed_fen: d.proposed_fen,
+          delta_fen: d.delta_fen,
+        })),
       };
     },
   };
 }
 
 export type RuleSimulator = ReturnType<typeof createRuleSimulator>;
-

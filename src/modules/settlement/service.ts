@@ -30,9 +30,17 @@ export interface StatementView {
 
 export function statementView(s: StatementRow): StatementView {
   return {
-    id: s.id, distributor_id: s.distributor_id, amount_fen: s.amount_fen, status: s.status, line_count: s.line_count,
-    debt_offset_fen: s.debt_offset_fen, period_end: s.period_end.toISOString(), run_id: s.run_id, review_reason: s.review_reason,
-    created_at: s.created_at.toISOString(), approved_at: s.approved_at?.toISOString() ?? null,
+    id: s.id,
+    distributor_id: s.distributor_id,
+    amount_fen: s.amount_fen,
+    status: s.status,
+    line_count: s.line_count,
+    debt_offset_fen: s.debt_offset_fen,
+    period_end: s.period_end.toISOString(),
+    run_id: s.run_id,
+    review_reason: s.review_reason,
+    created_at: s.created_at.toISOString(),
+    approved_at: s.approved_at?.toISOString() ?? null,
   };
 }
 
@@ -66,12 +74,28 @@ export const SETTLEMENT_LOCK = 'settlement';
  * threshold it waits for a person. A run is one transaction under a per-tenant lock, so two runs
  * started at once make one set of statements, and a crash leaves all of a run or none of it.
  */
-export function createSettlementService(deps: { db: Db; clock: Clock; audit: AuditService; ledger: Ledger; program: ProgramService; commissions: CommissionsService }) {
+export function createSettlementService(deps: {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  ledger: Ledger;
+  program: ProgramService;
+  commissions: CommissionsService;
+}) {
   const { db, clock, audit, ledger, program, commissions } = deps;
   const jobs = new Map<string, SettlementJob>();
 
   /** Settles the unsettled available lines of the given distributors (all when omitted). */
-  async function settleWithin(tx: Tx, tenantId: string, runId: string, asOf: Date, settings: ProgramSettings, threshold: number | null, onProgress?: Progress, requestId: string | null = null): Promise<StatementRow[]> {
+  async function settleWithin(
+    tx: Tx,
+    tenantId: string,
+    runId: string,
+    asOf: Date,
+    settings: ProgramSettings,
+    threshold: number | null,
+    onProgress?: Progress,
+    requestId: string | null = null,
+  ): Promise<StatementRow[]> {
     const candidates = await sql<{ beneficiary_id: string }>`
       select beneficiary_id from commissions
        where tenant_id = ${tenantId} and status = 'available' and statement_id is null and not held and amount_fen > 0
@@ -110,11 +134,18 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
                case when v.status = 'approved' then ${clock.now()}::timestamptz end
           from unnest(${statements.map((s) => s.id)}::text[], ${statements.map((s) => s.distributorId)}::text[], ${statements.map((s) => s.amount)}::bigint[],
                       ${statements.map((s) => s.lines.length)}::int[], ${statements.map((s) => s.debtOffset)}::bigint[],
-                      ${statements.map((s) => (s.approved ? 'approved' : 'pending_review'))}::text[]) as v(id, distributor_id, amount, n, debt, status)`.execute(tx);
+                      ${statements.map((s) => (s.approved ? 'approved' : 'pending_review'))}::text[]) as v(id, distributor_id, amount, n, debt, status)`.execute(
+        tx,
+      );
       const lineIds: string[] = [];
       const lineStatements: string[] = [];
       const lineSettled: boolean[] = [];
-      for (const s of statements) for (const l of s.lines) { lineIds.push(l.id); lineStatements.push(s.id); lineSettled.push(s.approved); }
+      for (const s of statements)
+        for (const l of s.lines) {
+          lineIds.push(l.id);
+          lineStatements.push(s.id);
+          lineSettled.push(s.approved);
+        }
       await sql`
         update commissions c
            set statement_id = v.sid,
@@ -122,22 +153,49 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
                settled_at = case when v.settled then ${asOf}::timestamptz else null end
           from unnest(${lineIds}::text[], ${lineStatements}::text[], ${lineSettled}::boolean[]) as v(id, sid, settled)
          where c.id = v.id`.execute(tx);
-      const journals: JournalInput[] = statements.filter((s) => s.approved).map((s) => settleJournal(tenantId, s.id, s.lines.map((l) => ({ ...l, beneficiary_id: s.distributorId }))));
+      const journals: JournalInput[] = statements
+        .filter((s) => s.approved)
+        .map((s) =>
+          settleJournal(
+            tenantId,
+            s.id,
+            s.lines.map((l) => ({ ...l, beneficiary_id: s.distributorId })),
+          ),
+        );
       await ledger.postMany(tx, journals);
       const automatic = statements.filter((s) => s.approved);
       if (automatic.length > 0) {
         // No person approved these: the threshold did. One entry per batch names the rule, its
         // value and every statement it let through.
-        await audit.record(tx, { principal: { kind: 'system', tenantId, job: 'statement-auto-approve' }, requestId }, {
-          action: 'statement.auto_approve', targetType: 'settlement_run', targetId: runId,
-          after: {
-            rule: 'review_threshold_fen', review_threshold_fen: settings.review_threshold_fen, statements: automatic.length,
-            amount_fen: automatic.reduce((sum, x) => sum + x.amount, 0),
-            approved: automatic.map((x) => ({ statement_id: x.id, distributor_id: x.distributorId, amount_fen: x.amount })),
+        await audit.record(
+          tx,
+          { principal: { kind: 'system', tenantId, job: 'statement-auto-approve' }, requestId },
+          {
+            action: 'statement.auto_approve',
+            targetType: 'settlement_run',
+            targetId: runId,
+            after: {
+              rule: 'review_threshold_fen',
+              review_threshold_fen: settings.review_threshold_fen,
+              statements: automatic.length,
+              amount_fen: automatic.reduce((sum, x) => sum + x.amount, 0),
+              approved: automatic.map((x) => ({ statement_id: x.id, distributor_id: x.distributorId, amount_fen: x.amount })),
+            },
           },
-        });
+        );
       }
-      made.push(...await tx.selectFrom('statements').selectAll().where('id', 'in', statements.map((s) => s.id)).orderBy('distributor_id').execute());
+      made.push(
+        ...(await tx
+          .selectFrom('statements')
+          .selectAll()
+          .where(
+            'id',
+            'in',
+            statements.map((s) => s.id),
+          )
+          .orderBy('distributor_id')
+          .execute()),
+      );
       onProgress?.(Math.min(i + BATCH, ids.length), ids.length);
     }
     return made;
@@ -146,7 +204,10 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
   /** available → withdrawable, line by line, so each fen still names the line it came from. */
   function settleJournal(tenantId: string, statementId: string, lines: { id: string; beneficiary_id: string; amount_fen: number }[]): JournalInput {
     return {
-      tenantId, kind: 'settle', refType: 'statement', refId: statementId,
+      tenantId,
+      kind: 'settle',
+      refType: 'statement',
+      refId: statementId,
       legs: lines.flatMap((l): Leg[] => [
         { owner: l.beneficiary_id, purpose: 'available', amount: -l.amount_fen, commissionId: l.id },
         { owner: l.beneficiary_id, purpose: 'withdrawable', amount: l.amount_fen, commissionId: l.id },
@@ -161,8 +222,14 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       await advisoryXactLock(tx, SETTLEMENT_LOCK, tenantId);
       // A scheduled cycle runs once per boundary, whichever process gets here first.
       if (input.onceFor) {
-        const done = await tx.selectFrom('settlement_runs').select('id').where('tenant_id', '=', tenantId)
-          .where('trigger', '=', input.trigger).where('as_of', '>=', input.asOf).limit(1).executeTakeFirst();
+        const done = await tx
+          .selectFrom('settlement_runs')
+          .select('id')
+          .where('tenant_id', '=', tenantId)
+          .where('trigger', '=', input.trigger)
+          .where('as_of', '>=', input.asOf)
+          .limit(1)
+          .executeTakeFirst();
         if (done) return null;
       }
       const runId = newId('job');
@@ -179,12 +246,28 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
         await tx.deleteFrom('settlement_runs').where('id', '=', runId).execute();
         return { run_id: runId, made_available: 0, statements: [] };
       }
-      await tx.updateTable('settlement_runs').set({ statements: statements.length, lines, amount_fen: amount, made_available: made.lines, finished_at: clock.now() })
-        .where('id', '=', runId).execute();
+      await tx
+        .updateTable('settlement_runs')
+        .set({ statements: statements.length, lines, amount_fen: amount, made_available: made.lines, finished_at: clock.now() })
+        .where('id', '=', runId)
+        .execute();
       // A run the scheduler started is audited too, with the cycle that made it due: it is what
       // settles (and, under the threshold, approves) money without a person.
       const rule = actor.principal.kind === 'system' ? { rule: 'settlement.cycle', settlement: settings.settlement, freeze_days: settings.freeze_days } : {};
-      await audit.record(tx, actor, { action: 'settlement.run', targetType: 'settlement_run', targetId: runId, after: { as_of: input.asOf.toISOString(), trigger: input.trigger, statements: statements.length, lines, amount_fen: amount, made_available: made.lines, ...rule } });
+      await audit.record(tx, actor, {
+        action: 'settlement.run',
+        targetType: 'settlement_run',
+        targetId: runId,
+        after: {
+          as_of: input.asOf.toISOString(),
+          trigger: input.trigger,
+          statements: statements.length,
+          lines,
+          amount_fen: amount,
+          made_available: made.lines,
+          ...rule,
+        },
+      });
       return { run_id: runId, made_available: made.lines, statements: statements.map(statementView) };
     });
   }
@@ -204,16 +287,38 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       const now = Date.now();
       for (const [id, j] of jobs) if (j.finished_at && Date.parse(j.finished_at) + JOB_TTL_MS < now) jobs.delete(id);
       const job: SettlementJob = {
-        id: newId('sjob'), tenantId, status: 'running', as_of: asOf.toISOString(), done: 0, total: null,
-        started_at: clock.now().toISOString(), finished_at: null, result: null, error: null,
+        id: newId('sjob'),
+        tenantId,
+        status: 'running',
+        as_of: asOf.toISOString(),
+        done: 0,
+        total: null,
+        started_at: clock.now().toISOString(),
+        finished_at: null,
+        result: null,
+        error: null,
       };
       jobs.set(job.id, job);
-      run(actor, { asOf, trigger: 'api', onProgress: (done, total) => { job.done = done; job.total = total; } }).then(
-        (r) => { job.result = r; job.status = 'done'; job.finished_at = clock.now().toISOString(); },
+      run(actor, {
+        asOf,
+        trigger: 'api',
+        onProgress: (done, total) => {
+          job.done = done;
+          job.total = total;
+        },
+      }).then(
+        (r) => {
+          job.result = r;
+          job.status = 'done';
+          job.finished_at = clock.now().toISOString();
+        },
         (err: unknown) => {
           job.status = 'failed';
           job.finished_at = clock.now().toISOString();
-          job.error = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'internal', message: 'the run failed; nothing of it was kept (see the server log)' };
+          job.error =
+            err instanceof AppError
+              ? { code: err.code, message: err.message }
+              : { code: 'internal', message: 'the run failed; nothing of it was kept (see the server log)' };
           if (!(err instanceof AppError)) log?.error({ err, job: job.id }, 'settlement job failed');
         },
       );
@@ -242,23 +347,51 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
         if (s.status === 'approved') return statementView(s);
         if (s.status !== 'pending_review') throw invalidState(`a ${s.status} statement cannot be approved`);
         // Lines refunded while the statement waited changed themselves; it pays what they are now.
-        const lines = await tx.selectFrom('commissions').select(['id', 'beneficiary_id', 'amount_fen'])
-          .where('statement_id', '=', id).where('status', '=', 'available').orderBy('id').forUpdate().execute();
+        const lines = await tx
+          .selectFrom('commissions')
+          .select(['id', 'beneficiary_id', 'amount_fen'])
+          .where('statement_id', '=', id)
+          .where('status', '=', 'available')
+          .orderBy('id')
+          .forUpdate()
+          .execute();
         const amount = lines.reduce((sum, l) => sum + l.amount_fen, 0);
         const withdrawable = await ledger.lockBalance(tx, tenantId, s.distributor_id, 'withdrawable');
         const now = clock.now();
         if (lines.length > 0) {
-          await tx.updateTable('commissions').set({ status: 'settled', settled_at: now }).where('id', 'in', lines.map((l) => l.id)).execute();
+          await tx
+            .updateTable('commissions')
+            .set({ status: 'settled', settled_at: now })
+            .where(
+              'id',
+              'in',
+              lines.map((l) => l.id),
+            )
+            .execute();
           const payable = lines.filter((l) => l.amount_fen > 0);
           if (payable.length > 0) await ledger.post(tx, settleJournal(tenantId, id, payable));
         }
         const { actorId } = actorOf(actor.principal);
-        await tx.updateTable('statements').set({
-          status: 'approved', amount_fen: amount, line_count: lines.length, debt_offset_fen: Math.min(amount, Math.max(0, -withdrawable)),
-          approved_at: now, reviewed_by: actorId,
-        }).where('id', '=', id).execute();
-        const after = (await tx.selectFrom('statements').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
-        await audit.record(tx, actor, { action: 'statement.approve', targetType: 'statement', targetId: id, before: statementView(s), after: statementView(after) });
+        await tx
+          .updateTable('statements')
+          .set({
+            status: 'approved',
+            amount_fen: amount,
+            line_count: lines.length,
+            debt_offset_fen: Math.min(amount, Math.max(0, -withdrawable)),
+            approved_at: now,
+            reviewed_by: actorId,
+          })
+          .where('id', '=', id)
+          .execute();
+        const after = await tx.selectFrom('statements').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        await audit.record(tx, actor, {
+          action: 'statement.approve',
+          targetType: 'statement',
+          targetId: id,
+          before: statementView(s),
+          after: statementView(after),
+        });
         return statementView(after);
       });
     },
@@ -273,12 +406,27 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
         if (!s) throw notFound('statement');
         if (s.status !== 'pending_review') throw invalidState(`a ${s.status} statement cannot be rejected`);
         const now = clock.now();
-        await tx.updateTable('commissions').set({ statement_id: null, held: input.lines === 'hold' })
-          .where('statement_id', '=', id).where('status', '=', 'available').execute();
+        await tx
+          .updateTable('commissions')
+          .set({ statement_id: null, held: input.lines === 'hold' })
+          .where('statement_id', '=', id)
+          .where('status', '=', 'available')
+          .execute();
         const { actorId } = actorOf(actor.principal);
-        await tx.updateTable('statements').set({ status: 'rejected', rejected_at: now, reviewed_by: actorId, review_reason: input.reason }).where('id', '=', id).execute();
+        await tx
+          .updateTable('statements')
+          .set({ status: 'rejected', rejected_at: now, reviewed_by: actorId, review_reason: input.reason })
+          .where('id', '=', id)
+          .execute();
         const after = await tx.selectFrom('statements').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-        await audit.record(tx, actor, { action: 'statement.reject', targetType: 'statement', targetId: id, before: statementView(s), after: { ...statementView(after), lines: input.lines }, reason: input.reason });
+        await audit.record(tx, actor, {
+          action: 'statement.reject',
+          targetType: 'statement',
+          targetId: id,
+          before: statementView(s),
+          after: { ...statementView(after), lines: input.lines },
+          reason: input.reason,
+        });
         return statementView(after);
       });
     },
@@ -291,7 +439,10 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       else if (q.distributor_id) query = query.where('distributor_id', '=', q.distributor_id);
       if (q.status) query = query.where('status', '=', q.status as 'approved');
       if (q.cursor) query = query.where('id', '<', q.cursor);
-      const rows = await query.orderBy('id', 'desc').limit(q.limit + 1).execute();
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(q.limit + 1)
+        .execute();
       const page = rows.slice(0, q.limit);
       return { items: page.map(statementView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
     },
@@ -301,9 +452,13 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       const tenantId = p.kind === 'distributor' ? p.tenantId : (requirePermission(p, 'read'), tenantOf(p));
       const s = await db.selectFrom('statements').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
       if (!s || (p.kind === 'distributor' && s.distributor_id !== p.distributorId)) throw notFound('statement');
-      const lines = await db.selectFrom('commissions as c').innerJoin('orders as o', 'o.id', 'c.order_id')
+      const lines = await db
+        .selectFrom('commissions as c')
+        .innerJoin('orders as o', 'o.id', 'c.order_id')
         .select(['c.id', 'c.level', 'c.amount_fen', 'c.base_fen', 'c.rate_bp', 'c.status', 'o.external_id as order_external_id'])
-        .where('c.statement_id', '=', id).orderBy('c.id').execute();
+        .where('c.statement_id', '=', id)
+        .orderBy('c.id')
+        .execute();
       return { ...statementView(s), lines };
     },
 
@@ -314,7 +469,9 @@ export function createSettlementService(deps: { db: Db; clock: Clock; audit: Aud
       if (!due) return { ran: false, statements: 0 };
       const system: Actor = { principal: { kind: 'system', tenantId, job: `settlement-${settings.settlement.cycle}` }, requestId: null };
       const r = await run(system, {
-        asOf: due, trigger: settings.settlement.cycle, thresholdOnly: settings.settlement.cycle === 'threshold',
+        asOf: due,
+        trigger: settings.settlement.cycle,
+        thresholdOnly: settings.settlement.cycle === 'threshold',
         onceFor: settings.settlement.cycle !== 'threshold',
       });
       return { ran: r !== null && (settings.settlement.cycle !== 'threshold' || r.statements.length > 0), statements: r?.statements.length ?? 0 };
@@ -342,9 +499,7 @@ export function latestBoundary(s: ProgramSettings['settlement'], timeZone: strin
   for (let back = 0; back <= 62; back++) {
     const probe = new Date(now.getTime() - back * 86_400_000);
     const local = localParts(probe, timeZone);
-    const matches = s.cycle === 'daily'
-      || (s.cycle === 'weekly' && local.weekday === s.weekday)
-      || (s.cycle === 'monthly' && local.day === s.day_of_month);
+    const matches = s.cycle === 'daily' || (s.cycle === 'weekly' && local.weekday === s.weekday) || (s.cycle === 'monthly' && local.day === s.day_of_month);
     if (!matches) continue;
     const at = zonedTime(local.year, local.month, local.day, s.hour, timeZone);
     if (at.getTime() <= now.getTime()) return at;
@@ -356,7 +511,16 @@ const partFormatters = new Map<string, Intl.DateTimeFormat>();
 function localParts(at: Date, timeZone: string) {
   let f = partFormatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', weekday: 'short', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      weekday: 'short',
+      hour: 'numeric',
+      minute: 'numeric',
+      hourCycle: 'h23',
+    });
     partFormatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));

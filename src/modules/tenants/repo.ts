@@ -23,24 +23,37 @@ export const tenantsRepo = {
     await db.insertInto('api_keys').values(k).execute();
   },
   async findKey(db: Executor, id: string) {
-    return db.selectFrom('api_keys')
+    return db
+      .selectFrom('api_keys')
       .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
       .select(['api_keys.id', 'api_keys.tenant_id', 'api_keys.secret_hash', 'api_keys.scope', 'api_keys.revoked_at', 'tenants.status as tenant_status'])
       .where('api_keys.id', '=', id)
       .executeTakeFirst();
   },
   async listKeys(db: Executor, tenantId: string) {
-    return db.selectFrom('api_keys').select(['id', 'name', 'scope', 'created_at', 'revoked_at', 'last_used_at'])
-      .where('tenant_id', '=', tenantId).orderBy('id').execute();
+    return db
+      .selectFrom('api_keys')
+      .select(['id', 'name', 'scope', 'created_at', 'revoked_at', 'last_used_at'])
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id')
+      .execute();
   },
   async revokeKey(db: Executor, tenantId: string, id: string, at: Date) {
-    const r = await db.updateTable('api_keys').set({ revoked_at: at })
-      .where('tenant_id', '=', tenantId).where('id', '=', id).where('revoked_at', 'is', null)
+    const r = await db
+      .updateTable('api_keys')
+      .set({ revoked_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   },
   async findKeyOfTenant(db: Executor, tenantId: string, id: string) {
-    return db.selectFrom('api_keys').select(['id', 'name', 'scope', 'created_at', 'revoked_at', 'last_used_at'])
-      .where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return db
+      .selectFrom('api_keys')
+      .select(['id', 'name', 'scope', 'created_at', 'revoked_at', 'last_used_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
   },
 };

@@ -28,10 +28,20 @@ export interface TenantSetup {
   initialize(tx: Executor, tenantId: string): Promise<void>;
 }
 
-export interface ApiKeyView { id: string; name: string; scope: ApiKeyScope; created_at: string; revoked_at: string | null; last_used_at: string | null }
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  scope: ApiKeyScope;
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
 
 export function createTenantsService(deps: {
-  db: Db; clock: Clock; audit: AuditService; setup: TenantSetup[];
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  setup: TenantSetup[];
   /** Run in the suspending transaction: end what the tenant's people hold (the admin module ends its sessions). */
   onSuspended?: ((tx: Executor, tenantId: string) => Promise<void>)[];
 }) {
@@ -78,8 +88,13 @@ export function createTenantsService(deps: {
       if (!(await tenantsRepo.setStatus(tx, tenantId, from, to))) throw new AppError('invalid_state', `the tenant is not ${from}`);
       if (to === 'suspended') for (const hook of deps.onSuspended ?? []) await hook(tx, tenantId);
       await audit.record(tx, actor, {
-        tenantId, action: to === 'suspended' ? 'tenant.suspend' : 'tenant.reactivate', targetType: 'tenant', targetId: tenantId,
-        before: { status: before.status }, after: { status: to }, reason: reason ?? null,
+        tenantId,
+        action: to === 'suspended' ? 'tenant.suspend' : 'tenant.reactivate',
+        targetType: 'tenant',
+        targetId: tenantId,
+        before: { status: before.status },
+        after: { status: to },
+        reason: reason ?? null,
       });
       const t = (await tenantsRepo.find(tx, tenantId))!;
       return { id: t.id, name: t.name, status: t.status, created_at: t.created_at.toISOString() };
@@ -112,7 +127,13 @@ export function createTenantsService(deps: {
         for (const s of deps.setup) await s.initialize(tx, id);
         // The tenant's first key acts for the merchant in full: the integration contract's flows use it.
         const key = await issueKey(tx, id, 'default', 'full');
-        await audit.record(tx, actor, { tenantId: id, action: 'tenant.create', targetType: 'tenant', targetId: id, after: { name: input.name, api_key_id: key.id } });
+        await audit.record(tx, actor, {
+          tenantId: id,
+          action: 'tenant.create',
+          targetType: 'tenant',
+          targetId: id,
+          after: { name: input.name, api_key_id: key.id },
+        });
         return { id, name: input.name, api_key: key.api_key };
       });
     },
@@ -193,8 +214,12 @@ export function createTenantsService(deps: {
       const at = clock.now();
       if ((lastTouched.get(parsed.keyId) ?? 0) + LAST_USED_RESOLUTION_MS <= at.getTime()) {
         lastTouched.set(parsed.keyId, at.getTime());
-        await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', parsed.keyId)
-          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - LAST_USED_RESOLUTION_MS))])).execute();
+        await db
+          .updateTable('api_keys')
+          .set({ last_used_at: at })
+          .where('id', '=', parsed.keyId)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - LAST_USED_RESOLUTION_MS))]))
+          .execute();
       }
       return { kind: 'api_key', tenantId: cached.tenantId, keyId: parsed.keyId, scope: cached.scope };
     },

@@ -30,9 +30,12 @@ export interface PayoutAccountView {
 /** What the identity blind index is computed from (the pii module recomputes it on key rotation). */
 export function identityOf(a: PayoutAccountInput): string {
   switch (a.channel) {
-    case 'alipay': return `alipay:${a.identity}`;
-    case 'wechat': return `wechat:${a.openid}`;
-    case 'bank': return `bank:${a.account_no.replace(/\s/g, '')}`;
+    case 'alipay':
+      return `alipay:${a.identity}`;
+    case 'wechat':
+      return `wechat:${a.openid}`;
+    case 'bank':
+      return `bank:${a.account_no.replace(/\s/g, '')}`;
     default: {
       const never: never = a;
       return never;
@@ -42,9 +45,12 @@ export function identityOf(a: PayoutAccountInput): string {
 
 function displayOf(a: PayoutAccountInput): string {
   switch (a.channel) {
-    case 'alipay': return `支付宝 ${maskTail(a.identity, 3, 4)}${a.name ? ` ${maskName(a.name)}` : ''}`;
-    case 'wechat': return `微信 ${maskTail(a.openid, 4, 4)}`;
-    case 'bank': return `${a.bank_name} ${maskTail(a.account_no.replace(/\s/g, ''), 0, 4)} ${maskName(a.account_name)}`;
+    case 'alipay':
+      return `支付宝 ${maskTail(a.identity, 3, 4)}${a.name ? ` ${maskName(a.name)}` : ''}`;
+    case 'wechat':
+      return `微信 ${maskTail(a.openid, 4, 4)}`;
+    case 'bank':
+      return `${a.bank_name} ${maskTail(a.account_no.replace(/\s/g, ''), 0, 4)} ${maskName(a.account_name)}`;
     default: {
       const never: never = a;
       return never;
@@ -70,7 +76,10 @@ function needsConfirmation(actor: Actor): boolean {
  * several distributors without decrypting anything.
  */
 export function createPayoutAccountsService(deps: {
-  db: Db; clock: Clock; keyring: KeyRing; audit: AuditService;
+  db: Db;
+  clock: Clock;
+  keyring: KeyRing;
+  audit: AuditService;
   /** Told of each new account's identity blind index in its transaction (the shared-identity risk rule); may refuse it by throwing. */
   onAdded?: ((tx: Executor, tenantId: string, distributorId: string, identityBidx: string) => Promise<void>)[];
 }) {
@@ -86,9 +95,24 @@ export function createPayoutAccountsService(deps: {
     return tenantOf(p);
   }
 
-  const view = (r: { id: string; distributor_id: string; channel: 'alipay' | 'wechat' | 'bank'; display: string; is_default: boolean; confirmed_at: Date | null; added_by_type: string | null; created_at: Date }): PayoutAccountView => ({
-    id: r.id, distributor_id: r.distributor_id, channel: r.channel, display: r.display, is_default: r.is_default,
-    confirmed: r.confirmed_at !== null, added_by: r.added_by_type, created_at: r.created_at.toISOString(),
+  const view = (r: {
+    id: string;
+    distributor_id: string;
+    channel: 'alipay' | 'wechat' | 'bank';
+    display: string;
+    is_default: boolean;
+    confirmed_at: Date | null;
+    added_by_type: string | null;
+    created_at: Date;
+  }): PayoutAccountView => ({
+    id: r.id,
+    distributor_id: r.distributor_id,
+    channel: r.channel,
+    display: r.display,
+    is_default: r.is_default,
+    confirmed: r.confirmed_at !== null,
+    added_by: r.added_by_type,
+    created_at: r.created_at.toISOString(),
   });
 
   return {
@@ -104,23 +128,50 @@ export function createPayoutAccountsService(deps: {
       const { actorType, actorId } = actorOf(actor.principal);
       const confirmed = !needsConfirmation(actor);
       return inTransaction(db, async (tx) => {
-        const d = await tx.selectFrom('distributors').select(['id', 'status']).where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+        const d = await tx
+          .selectFrom('distributors')
+          .select(['id', 'status'])
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', distributorId)
+          .executeTakeFirst();
         if (!d) throw notFound('distributor');
         if (d.status === 'erased') throw invalidState('an erased distributor takes no payout account');
         // The newest confirmed account of a channel is its default.
-        if (confirmed) await tx.updateTable('payout_accounts').set({ is_default: false }).where('distributor_id', '=', distributorId).where('channel', '=', input.channel).execute();
+        if (confirmed)
+          await tx
+            .updateTable('payout_accounts')
+            .set({ is_default: false })
+            .where('distributor_id', '=', distributorId)
+            .where('channel', '=', input.channel)
+            .execute();
         const id = newId('pac');
         const identityBidx = keyring.blindIndex(identityOf(input));
         for (const hook of deps.onAdded ?? []) await hook(tx, tenantId, distributorId, identityBidx);
         const now = clock.now();
-        await tx.insertInto('payout_accounts').values({
-          id, tenant_id: tenantId, distributor_id: distributorId, channel: input.channel, details_enc: keyring.encrypt(JSON.stringify(input)),
-          display: displayOf(input), identity_bidx: identityBidx, is_default: confirmed, created_at: now,
-          added_by_type: actorType, added_by_id: actorId,
-          ...(confirmed ? { confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId } : {}),
-        }).execute();
-        await audit.record(tx, actor, { action: 'payout_account.add', targetType: 'distributor', targetId: distributorId, after: { account_id: id, channel: input.channel, display: displayOf(input), confirmed } });
-        return view((await tx.selectFrom('payout_accounts').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
+        await tx
+          .insertInto('payout_accounts')
+          .values({
+            id,
+            tenant_id: tenantId,
+            distributor_id: distributorId,
+            channel: input.channel,
+            details_enc: keyring.encrypt(JSON.stringify(input)),
+            display: displayOf(input),
+            identity_bidx: identityBidx,
+            is_default: confirmed,
+            created_at: now,
+            added_by_type: actorType,
+            added_by_id: actorId,
+            ...(confirmed ? { confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId } : {}),
+          })
+          .execute();
+        await audit.record(tx, actor, {
+          action: 'payout_account.add',
+          targetType: 'distributor',
+          targetId: distributorId,
+          after: { account_id: id, channel: input.channel, display: displayOf(input), confirmed },
+        });
+        return view(await tx.selectFrom('payout_accounts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
       });
     },
 
@@ -134,8 +185,15 @@ export function createPayoutAccountsService(deps: {
       const tenantId = p.kind === 'distributor' ? scope(actor, distributorId) : (requirePermission(p, 'finance:approve'), tenantOf(p));
       const { actorType, actorId } = actorOf(p);
       return inTransaction(db, async (tx) => {
-        const a = await tx.selectFrom('payout_accounts').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
-          .where('id', '=', accountId).where('disabled_at', 'is', null).forUpdate().executeTakeFirst();
+        const a = await tx
+          .selectFrom('payout_accounts')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('distributor_id', '=', distributorId)
+          .where('id', '=', accountId)
+          .where('disabled_at', 'is', null)
+          .forUpdate()
+          .executeTakeFirst();
         if (!a) throw notFound('payout account');
         if (a.confirmed_at !== null) return view(a);
         if (a.details_enc === null) throw invalidState('this payout account was erased');
@@ -143,10 +201,25 @@ export function createPayoutAccountsService(deps: {
           throw new AppError('second_person_required', 'the user who added a payout account cannot confirm it: the distributor or another finance user must');
         }
         const now = clock.now();
-        await tx.updateTable('payout_accounts').set({ is_default: false }).where('distributor_id', '=', distributorId).where('channel', '=', a.channel).execute();
-        await tx.updateTable('payout_accounts').set({ confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId, is_default: true }).where('id', '=', a.id).execute();
-        await audit.record(tx, actor, { action: 'payout_account.confirm', targetType: 'distributor', targetId: distributorId, before: { account_id: a.id, confirmed: false, added_by: { type: a.added_by_type, id: a.added_by_id } }, after: { account_id: a.id, confirmed: true, display: a.display } });
-        return view((await tx.selectFrom('payout_accounts').selectAll().where('id', '=', a.id).executeTakeFirstOrThrow()));
+        await tx
+          .updateTable('payout_accounts')
+          .set({ is_default: false })
+          .where('distributor_id', '=', distributorId)
+          .where('channel', '=', a.channel)
+          .execute();
+        await tx
+          .updateTable('payout_accounts')
+          .set({ confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId, is_default: true })
+          .where('id', '=', a.id)
+          .execute();
+        await audit.record(tx, actor, {
+          action: 'payout_account.confirm',
+          targetType: 'distributor',
+          targetId: distributorId,
+          before: { account_id: a.id, confirmed: false, added_by: { type: a.added_by_type, id: a.added_by_id } },
+          after: { account_id: a.id, confirmed: true, display: a.display },
+        });
+        return view(await tx.selectFrom('payout_accounts').selectAll().where('id', '=', a.id).executeTakeFirstOrThrow());
       });
     },
 
@@ -156,18 +229,35 @@ export function createPayoutAccountsService(deps: {
       // Another tenant's distributor is not found, as if it did not exist: not an empty list.
       const d = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
       if (!d) throw notFound('distributor');
-      const rows = await db.selectFrom('payout_accounts').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
-        .where('disabled_at', 'is', null).orderBy('id').execute();
+      const rows = await db
+        .selectFrom('payout_accounts')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('distributor_id', '=', distributorId)
+        .where('disabled_at', 'is', null)
+        .orderBy('id')
+        .execute();
       return rows.map(view);
     },
 
     async disable(actor: Actor, distributorId: string, accountId: string): Promise<void> {
       const tenantId = scope(actor, distributorId);
       await inTransaction(db, async (tx) => {
-        const r = await tx.updateTable('payout_accounts').set({ disabled_at: clock.now(), is_default: false })
-          .where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).where('id', '=', accountId).where('disabled_at', 'is', null).executeTakeFirst();
+        const r = await tx
+          .updateTable('payout_accounts')
+          .set({ disabled_at: clock.now(), is_default: false })
+          .where('tenant_id', '=', tenantId)
+          .where('distributor_id', '=', distributorId)
+          .where('id', '=', accountId)
+          .where('disabled_at', 'is', null)
+          .executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) throw notFound('payout account');
-        await audit.record(tx, actor, { action: 'payout_account.disable', targetType: 'distributor', targetId: distributorId, after: { account_id: accountId } });
+        await audit.record(tx, actor, {
+          action: 'payout_account.disable',
+          targetType: 'distributor',
+          targetId: distributorId,
+          after: { account_id: accountId },
+        });
       });
     },
 
@@ -176,16 +266,34 @@ export function createPayoutAccountsService(deps: {
      * Alipay cannot pay without one; a bank withdrawal without one waits for finance to fill the
      * bank file by hand.
      */
-    async pick(ex: Executor, tenantId: string, distributorId: string, channel: 'alipay' | 'wechat' | 'bank', accountId?: string): Promise<{ id: string } | null> {
-      let q = ex.selectFrom('payout_accounts').select(['id', 'channel', 'confirmed_at']).where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).where('disabled_at', 'is', null);
+    async pick(
+      ex: Executor,
+      tenantId: string,
+      distributorId: string,
+      channel: 'alipay' | 'wechat' | 'bank',
+      accountId?: string,
+    ): Promise<{ id: string } | null> {
+      let q = ex
+        .selectFrom('payout_accounts')
+        .select(['id', 'channel', 'confirmed_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('distributor_id', '=', distributorId)
+        .where('disabled_at', 'is', null);
       q = accountId ? q.where('id', '=', accountId) : q.where('channel', '=', channel).where('is_default', '=', true);
       const row = await q.executeTakeFirst();
       if (accountId && (!row || row.channel !== channel)) throw invalid('payout_account_id is not an account of this distributor for this channel');
       // Money never goes to an account a console user added until the distributor (or a second person) confirms it.
-      if (row && row.confirmed_at === null) throw invalidState('this payout account waits for the distributor\'s confirmation');
+      if (row && row.confirmed_at === null) throw invalidState("this payout account waits for the distributor's confirmation");
       if (!row) {
-        const waiting = await ex.selectFrom('payout_accounts').select('id').where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId)
-          .where('channel', '=', channel).where('disabled_at', 'is', null).where('confirmed_at', 'is', null).executeTakeFirst();
+        const waiting = await ex
+          .selectFrom('payout_accounts')
+          .select('id')
+          .where('tenant_id', '=', tenantId)
+          .where('distributor_id', '=', distributorId)
+          .where('channel', '=', channel)
+          .where('disabled_at', 'is', null)
+          .where('confirmed_at', 'is', null)
+          .executeTakeFirst();
         if (waiting) throw invalidState(`the distributor's ${channel} payout account waits for its confirmation`);
         if (channel !== 'bank') throw invalid(`the distributor has no ${channel} payout account`);
       }
@@ -199,9 +307,12 @@ export function createPayoutAccountsService(deps: {
       if (row.details_enc === null) throw invalidState('this payout account was erased');
       const a = JSON.parse(keyring.decrypt(row.details_enc)) as PayoutAccountInput;
       switch (a.channel) {
-        case 'alipay': return { channel: 'alipay', identity: a.identity, identityType: a.identity_type, name: a.name };
-        case 'wechat': return { channel: 'wechat', openid: a.openid, userName: a.user_name };
-        case 'bank': return { channel: 'bank', accountNo: a.account_no, accountName: a.account_name, bankName: a.bank_name, branch: a.branch };
+        case 'alipay':
+          return { channel: 'alipay', identity: a.identity, identityType: a.identity_type, name: a.name };
+        case 'wechat':
+          return { channel: 'wechat', openid: a.openid, userName: a.user_name };
+        case 'bank':
+          return { channel: 'bank', accountNo: a.account_no, accountName: a.account_name, bankName: a.bank_name, branch: a.branch };
         default: {
           const never: never = a;
           return never;
@@ -211,9 +322,14 @@ export function createPayoutAccountsService(deps: {
 
     /** Distributors sharing one payout account (compared by blind index): a risk signal. */
     async sharedIdentities(ex: Executor, tenantId: string) {
-      return ex.selectFrom('payout_accounts').select(['identity_bidx', (eb) => eb.fn.count<number>('distributor_id').distinct().as('n')])
-        .where('tenant_id', '=', tenantId).where('disabled_at', 'is', null).groupBy('identity_bidx')
-        .having((eb) => eb.fn.count('distributor_id').distinct(), '>', 1).execute();
+      return ex
+        .selectFrom('payout_accounts')
+        .select(['identity_bidx', (eb) => eb.fn.count<number>('distributor_id').distinct().as('n')])
+        .where('tenant_id', '=', tenantId)
+        .where('disabled_at', 'is', null)
+        .groupBy('identity_bidx')
+        .having((eb) => eb.fn.count('distributor_id').distinct(), '>', 1)
+        .execute();
     },
   };
 }

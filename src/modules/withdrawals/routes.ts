@@ -10,26 +10,63 @@ import { renderBankBatchFile, type BankBatchLine } from '../../adapters/payout/i
 const Channel = Type.Union([Type.Literal('manual'), Type.Literal('alipay'), Type.Literal('wechat'), Type.Literal('bank')]);
 
 const Withdrawal = Strict({
-  id: Type.String(), distributor_id: Type.String(), amount_fen: Type.Integer(), fee_fen: Type.Integer(),
+  id: Type.String(),
+  distributor_id: Type.String(),
+  amount_fen: Type.Integer(),
+  fee_fen: Type.Integer(),
   status: Type.Union([Type.Literal('pending_review'), Type.Literal('approved'), Type.Literal('paid'), Type.Literal('failed'), Type.Literal('rejected')]),
-  channel: Channel, net_fen: Type.Integer({ description: 'what the payee receives: amount less fee' }),
-  status_reason: Nullable(Type.String()), reference: Nullable(Type.String()), payout_account_id: Nullable(Type.String()),
-  created_at: Timestamp(), approved_at: Nullable(Timestamp()), paid_at: Nullable(Timestamp()), failed_at: Nullable(Timestamp()),
-  payout: Nullable(Strict({
-    id: Type.String(), out_no: Type.String(), state: Type.String(), provider_ref: Nullable(Type.String()),
-    package_info: Nullable(Type.String({ description: 'WeChat: what the portal passes to wx.requestMerchantTransfer when the payee must confirm' })),
-    fail_code: Nullable(Type.String()), fail_reason: Nullable(Type.String()),
-  })),
+  channel: Channel,
+  net_fen: Type.Integer({ description: 'what the payee receives: amount less fee' }),
+  status_reason: Nullable(Type.String()),
+  reference: Nullable(Type.String()),
+  payout_account_id: Nullable(Type.String()),
+  created_at: Timestamp(),
+  approved_at: Nullable(Timestamp()),
+  paid_at: Nullable(Timestamp()),
+  failed_at: Nullable(Timestamp()),
+  payout: Nullable(
+    Strict({
+      id: Type.String(),
+      out_no: Type.String(),
+      state: Type.String(),
+      provider_ref: Nullable(Type.String()),
+      package_info: Nullable(Type.String({ description: 'WeChat: what the portal passes to wx.requestMerchantTransfer when the payee must confirm' })),
+      fail_code: Nullable(Type.String()),
+      fail_reason: Nullable(Type.String()),
+    }),
+  ),
 });
 
 const AccountInput = Type.Union([
-  Strict({ channel: Type.Literal('alipay'), identity: Text(100, { minLength: 1 }), identity_type: Type.Union([Type.Literal('ALIPAY_USER_ID'), Type.Literal('ALIPAY_LOGON_ID'), Type.Literal('ALIPAY_OPEN_ID')]), name: Type.Optional(Text(64, { minLength: 1 })) }),
-  Strict({ channel: Type.Literal('wechat'), openid: Text(128, { minLength: 1, pattern: '^[A-Za-z0-9_-]+$' }), user_name: Type.Optional(Text(64, { minLength: 1 })) }),
-  Strict({ channel: Type.Literal('bank'), account_no: Type.String({ minLength: 8, maxLength: 34, pattern: '^[0-9 ]+$' }), account_name: Text(64, { minLength: 1 }), bank_name: Text(64, { minLength: 1 }), branch: Type.Optional(Text(128)) }),
+  Strict({
+    channel: Type.Literal('alipay'),
+    identity: Text(100, { minLength: 1 }),
+    identity_type: Type.Union([Type.Literal('ALIPAY_USER_ID'), Type.Literal('ALIPAY_LOGON_ID'), Type.Literal('ALIPAY_OPEN_ID')]),
+    name: Type.Optional(Text(64, { minLength: 1 })),
+  }),
+  Strict({
+    channel: Type.Literal('wechat'),
+    openid: Text(128, { minLength: 1, pattern: '^[A-Za-z0-9_-]+$' }),
+    user_name: Type.Optional(Text(64, { minLength: 1 })),
+  }),
+  Strict({
+    channel: Type.Literal('bank'),
+    account_no: Type.String({ minLength: 8, maxLength: 34, pattern: '^[0-9 ]+$' }),
+    account_name: Text(64, { minLength: 1 }),
+    bank_name: Text(64, { minLength: 1 }),
+    branch: Type.Optional(Text(128)),
+  }),
 ]);
 const AccountView = Strict({
-  id: Type.String(), distributor_id: Type.String(), channel: Type.String(), display: Type.String({ description: 'masked' }), is_default: Type.Boolean(),
-  confirmed: Type.Boolean({ description: 'false while an account a console user added waits for the distributor (or a second finance user) to confirm it: no withdrawal goes to it, and it is not the default' }),
+  id: Type.String(),
+  distributor_id: Type.String(),
+  channel: Type.String(),
+  display: Type.String({ description: 'masked' }),
+  is_default: Type.Boolean(),
+  confirmed: Type.Boolean({
+    description:
+      'false while an account a console user added waits for the distributor (or a second finance user) to confirm it: no withdrawal goes to it, and it is not the default',
+  }),
   added_by: Nullable(Type.String({ description: 'who added it: distributor, api_key or admin' })),
   created_at: Timestamp(),
 });
@@ -40,116 +77,232 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 export function withdrawalsRoutes(app: App, s: Services) {
   const tags = ['withdrawals'];
 
-  app.post('/v1/withdrawals', {
-    config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
-    schema: {
-      tags, summary: 'Ask for a payout of withdrawable money (Idempotency-Key honoured)',
-      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
-      body: Strict({ distributor_id: Type.String({ minLength: 1, maxLength: 64 }), amount_fen: Fen({ minimum: 1 }), channel: Channel, payout_account_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }),
-      response: { 201: Withdrawal, ...errors(403, 404, 409, 422) },
+  app.post(
+    '/v1/withdrawals',
+    {
+      config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
+      schema: {
+        tags,
+        summary: 'Ask for a payout of withdrawable money (Idempotency-Key honoured)',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
+        body: Strict({
+          distributor_id: Type.String({ minLength: 1, maxLength: 64 }),
+          amount_fen: Fen({ minimum: 1 }),
+          channel: Channel,
+          payout_account_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        }),
+        response: { 201: Withdrawal, ...errors(403, 404, 409, 422) },
+      },
     },
-  }, async (req, reply) => {
-    const key = req.headers['idempotency-key'];
-    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1-128 printable ASCII characters');
-    return reply.code(201).send(await s.withdrawals.create(actor(req), req.body, key));
-  });
-
-  app.get('/v1/withdrawals', {
-    config: { auth: 'tenant_or_distributor', permission: 'read' },
-    schema: {
-      tags, summary: 'Withdrawals, newest first (a distributor sees its own)',
-      querystring: Strict({ ...PageQuery.properties, status: Type.Optional(Type.String({ maxLength: 32 })), distributor_id: Type.Optional(Type.String({ maxLength: 64 })), channel: Type.Optional(Channel) }),
-      response: { 200: List(Withdrawal), ...errors() },
+    async (req, reply) => {
+      const key = req.headers['idempotency-key'];
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1-128 printable ASCII characters');
+      return reply.code(201).send(await s.withdrawals.create(actor(req), req.body, key));
     },
-  }, async (req) => s.withdrawals.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }));
+  );
 
-  app.get('/v1/withdrawals/:id', {
-    config: { auth: 'tenant_or_distributor', permission: 'read' },
-    schema: { tags, summary: 'One withdrawal and its payout', params: IdParams, response: { 200: Withdrawal, ...errors(404) } },
-  }, async (req) => s.withdrawals.get(actor(req), req.params.id));
-
-  app.post('/v1/withdrawals/:id/approve', {
-    config: { auth: 'tenant', permission: 'finance:approve' },
-    schema: { tags, summary: 'Approve: the payout is handed to its channel', params: IdParams, body: OptionalBody(Strict({})), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
-  }, async (req) => s.withdrawals.approve(actor(req), req.params.id));
-
-  app.post('/v1/withdrawals/:id/reject', {
-    config: { auth: 'tenant', permission: 'finance:approve' },
-    schema: { tags, summary: 'Reject: the money goes back to withdrawable', params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
-  }, async (req) => s.withdrawals.reject(actor(req), req.params.id, req.body.reason));
-
-  app.post('/v1/withdrawals/:id/complete', {
-    config: { auth: 'tenant', permission: 'finance:approve' },
-    schema: { tags, summary: 'Manual and bank channels: record the payout as paid', params: IdParams, body: Strict({ reference: Text(128, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
-  }, async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: true, reference: req.body.reference }));
-
-  app.post('/v1/withdrawals/:id/fail', {
-    config: { auth: 'tenant', permission: 'finance:approve' },
-    schema: { tags, summary: 'Manual and bank channels: record the payout as failed; the money goes back', params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) } },
-  }, async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: false, reason: req.body.reason }));
-
-  app.post('/v1/withdrawals/:id/cancel', {
-    config: { auth: 'tenant', permission: 'finance:approve' },
-    schema: {
-      tags, summary: 'WeChat Pay: cancel a transfer still waiting for the payee to confirm; once WeChat confirms the cancel the money goes back to withdrawable (audited)',
-      params: IdParams, body: Strict({ reason: Text(500, { minLength: 1 }) }), response: { 200: Withdrawal, ...errors(403, 404, 409) },
+  app.get(
+    '/v1/withdrawals',
+    {
+      config: { auth: 'tenant_or_distributor', permission: 'read' },
+      schema: {
+        tags,
+        summary: 'Withdrawals, newest first (a distributor sees its own)',
+        querystring: Strict({
+          ...PageQuery.properties,
+          status: Type.Optional(Type.String({ maxLength: 32 })),
+          distributor_id: Type.Optional(Type.String({ maxLength: 64 })),
+          channel: Type.Optional(Channel),
+        }),
+        response: { 200: List(Withdrawal), ...errors() },
+      },
     },
-  }, async (req) => s.withdrawals.cancelPayout(actor(req), req.params.id, req.body.reason));
+    async (req) => s.withdrawals.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+  );
 
-  app.get('/v1/distributors/:id/payout-accounts', {
-    config: { auth: 'tenant_or_distributor', permission: 'read' },
-    schema: { tags, summary: 'Payout accounts (masked)', params: IdParams, response: { 200: Strict({ items: Type.Array(AccountView), next_cursor: Type.Null() }), ...errors(404) } },
-  }, async (req) => ({ items: await s.payoutAccounts.list(actor(req), req.params.id), next_cursor: null }));
-
-  app.post('/v1/distributors/:id/payout-accounts', {
-    config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
-    schema: {
-      tags, summary: 'Add a payout account (stored encrypted; the newest confirmed one of a channel is its default). One a console user adds waits for confirmation',
-      params: IdParams, body: AccountInput, response: { 201: AccountView, ...errors(403, 404) },
+  app.get(
+    '/v1/withdrawals/:id',
+    {
+      config: { auth: 'tenant_or_distributor', permission: 'read' },
+      schema: { tags, summary: 'One withdrawal and its payout', params: IdParams, response: { 200: Withdrawal, ...errors(404) } },
     },
-  }, async (req, reply) => reply.code(201).send(await s.payoutAccounts.add(actor(req), req.params.id, req.body)));
+    async (req) => s.withdrawals.get(actor(req), req.params.id),
+  );
 
-  app.post('/v1/distributors/:id/payout-accounts/:account_id/confirm', {
-    config: { auth: 'tenant_or_distributor', permission: 'finance:approve' },
-    schema: {
-      tags, summary: 'Confirm a payout account a console user added: the distributor itself, or a second person (not the user who added it); it becomes its channel\'s default',
-      params: AccountParams, body: OptionalBody(Strict({})), response: { 200: AccountView, ...errors(403, 404, 409) },
+  app.post(
+    '/v1/withdrawals/:id/approve',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags,
+        summary: 'Approve: the payout is handed to its channel',
+        params: IdParams,
+        body: OptionalBody(Strict({})),
+        response: { 200: Withdrawal, ...errors(403, 404, 409) },
+      },
     },
-  }, async (req) => s.payoutAccounts.confirm(actor(req), req.params.id, req.params.account_id));
+    async (req) => s.withdrawals.approve(actor(req), req.params.id),
+  );
 
-  app.delete('/v1/distributors/:id/payout-accounts/:account_id', {
-    config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
-    schema: { tags, summary: 'Remove a payout account', params: AccountParams, response: { 204: Type.Null(), ...errors(403, 404) } },
-  }, async (req, reply) => {
-    await s.payoutAccounts.disable(actor(req), req.params.id, req.params.account_id);
-    return reply.code(204).send(null);
-  });
-
-  app.get('/v1/payouts/bank-file', {
-    config: { auth: 'tenant', permission: 'pii:read' },
-    schema: {
-      tags, summary: 'The bank batch upload file (CSV) of bank payouts waiting to be sent; full account numbers: finance only',
-      produces: ['text/csv'],
+  app.post(
+    '/v1/withdrawals/:id/reject',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags,
+        summary: 'Reject: the money goes back to withdrawable',
+        params: IdParams,
+        body: Strict({ reason: Text(500, { minLength: 1 }) }),
+        response: { 200: Withdrawal, ...errors(403, 404, 409) },
+      },
     },
-  }, async (req, reply) => {
-    const a = actor(req);
-    requirePermission(a.principal, 'pii:read');
-    const tenantId = tenantOf(a.principal);
-    const rows = await s.db.selectFrom('payouts as p').innerJoin('withdrawals as w', 'w.id', 'p.withdrawal_id')
-      .select(['p.out_no', 'p.amount_fen', 'w.payout_account_id', 'w.id as withdrawal_id'])
-      .where('p.tenant_id', '=', tenantId).where('p.channel', '=', 'bank').where('p.state', '=', 'submitted').orderBy('p.id').execute();
-    // Payouts without a bank account on file cannot be in the upload; finance pays those by hand.
-    const lines: BankBatchLine[] = [];
-    for (const r of rows) {
-      if (!r.payout_account_id) continue;
-      const account = await s.payoutAccounts.decrypt(s.db, r.payout_account_id);
-      if (account.channel !== 'bank') continue;
-      lines.push({ outNo: r.out_no, amountFen: r.amount_fen, remark: '佣金提现', account });
-    }
-    await s.audit.record(s.db, a, { action: 'payout.bank_file', targetType: 'payout', targetId: null, after: { rows: lines.length } });
-    const file = renderBankBatchFile(lines);
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="fenxiao-bank-batch.csv"').header('cache-control', 'no-store').send(file);
-  });
+    async (req) => s.withdrawals.reject(actor(req), req.params.id, req.body.reason),
+  );
+
+  app.post(
+    '/v1/withdrawals/:id/complete',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags,
+        summary: 'Manual and bank channels: record the payout as paid',
+        params: IdParams,
+        body: Strict({ reference: Text(128, { minLength: 1 }) }),
+        response: { 200: Withdrawal, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: true, reference: req.body.reference }),
+  );
+
+  app.post(
+    '/v1/withdrawals/:id/fail',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags,
+        summary: 'Manual and bank channels: record the payout as failed; the money goes back',
+        params: IdParams,
+        body: Strict({ reason: Text(500, { minLength: 1 }) }),
+        response: { 200: Withdrawal, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: false, reason: req.body.reason }),
+  );
+
+  app.post(
+    '/v1/withdrawals/:id/cancel',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags,
+        summary:
+          'WeChat Pay: cancel a transfer still waiting for the payee to confirm; once WeChat confirms the cancel the money goes back to withdrawable (audited)',
+        params: IdParams,
+        body: Strict({ reason: Text(500, { minLength: 1 }) }),
+        response: { 200: Withdrawal, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => s.withdrawals.cancelPayout(actor(req), req.params.id, req.body.reason),
+  );
+
+  app.get(
+    '/v1/distributors/:id/payout-accounts',
+    {
+      config: { auth: 'tenant_or_distributor', permission: 'read' },
+      schema: {
+        tags,
+        summary: 'Payout accounts (masked)',
+        params: IdParams,
+        response: { 200: Strict({ items: Type.Array(AccountView), next_cursor: Type.Null() }), ...errors(404) },
+      },
+    },
+    async (req) => ({ items: await s.payoutAccounts.list(actor(req), req.params.id), next_cursor: null }),
+  );
+
+  app.post(
+    '/v1/distributors/:id/payout-accounts',
+    {
+      config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
+      schema: {
+        tags,
+        summary:
+          'Add a payout account (stored encrypted; the newest confirmed one of a channel is its default). One a console user adds waits for confirmation',
+        params: IdParams,
+        body: AccountInput,
+        response: { 201: AccountView, ...errors(403, 404) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await s.payoutAccounts.add(actor(req), req.params.id, req.body)),
+  );
+
+  app.post(
+    '/v1/distributors/:id/payout-accounts/:account_id/confirm',
+    {
+      config: { auth: 'tenant_or_distributor', permission: 'finance:approve' },
+      schema: {
+        tags,
+        summary:
+          "Confirm a payout account a console user added: the distributor itself, or a second person (not the user who added it); it becomes its channel's default",
+        params: AccountParams,
+        body: OptionalBody(Strict({})),
+        response: { 200: AccountView, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => s.payoutAccounts.confirm(actor(req), req.params.id, req.params.account_id),
+  );
+
+  app.delete(
+    '/v1/distributors/:id/payout-accounts/:account_id',
+    {
+      config: { auth: 'tenant_or_distributor', permission: 'finance:write' },
+      schema: { tags, summary: 'Remove a payout account', params: AccountParams, response: { 204: Type.Null(), ...errors(403, 404) } },
+    },
+    async (req, reply) => {
+      await s.payoutAccounts.disable(actor(req), req.params.id, req.params.account_id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/payouts/bank-file',
+    {
+      config: { auth: 'tenant', permission: 'pii:read' },
+      schema: {
+        tags,
+        summary: 'The bank batch upload file (CSV) of bank payouts waiting to be sent; full account numbers: finance only',
+        produces: ['text/csv'],
+      },
+    },
+    async (req, reply) => {
+      const a = actor(req);
+      requirePermission(a.principal, 'pii:read');
+      const tenantId = tenantOf(a.principal);
+      const rows = await s.db
+        .selectFrom('payouts as p')
+        .innerJoin('withdrawals as w', 'w.id', 'p.withdrawal_id')
+        .select(['p.out_no', 'p.amount_fen', 'w.payout_account_id', 'w.id as withdrawal_id'])
+        .where('p.tenant_id', '=', tenantId)
+        .where('p.channel', '=', 'bank')
+        .where('p.state', '=', 'submitted')
+        .orderBy('p.id')
+        .execute();
+      // Payouts without a bank account on file cannot be in the upload; finance pays those by hand.
+      const lines: BankBatchLine[] = [];
+      for (const r of rows) {
+        if (!r.payout_account_id) continue;
+        const account = await s.payoutAccounts.decrypt(s.db, r.payout_account_id);
+        if (account.channel !== 'bank') continue;
+        lines.push({ outNo: r.out_no, amountFen: r.amount_fen, remark: '佣金提现', account });
+      }
+      await s.audit.record(s.db, a, { action: 'payout.bank_file', targetType: 'payout', targetId: null, after: { rows: lines.length } });
+      const file = renderBankBatchFile(lines);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="fenxiao-bank-batch.csv"')
+        .header('cache-control', 'no-store')
+        .send(file);
+    },
+  );
 
   // Provider notifications. Verified on the raw bytes before anything is parsed.
   app.register(async (scope) => {

@@ -32,16 +32,44 @@ export interface WithdrawalView {
   approved_at: string | null;
   paid_at: string | null;
   failed_at: string | null;
-  payout: { id: string; out_no: string; state: PayoutState; provider_ref: string | null; package_info: string | null; fail_code: string | null; fail_reason: string | null } | null;
+  payout: {
+    id: string;
+    out_no: string;
+    state: PayoutState;
+    provider_ref: string | null;
+    package_info: string | null;
+    fail_code: string | null;
+    fail_reason: string | null;
+  } | null;
 }
 
 export function withdrawalView(w: WithdrawalRow, p: PayoutRow | undefined | null): WithdrawalView {
   return {
-    id: w.id, distributor_id: w.distributor_id, amount_fen: w.amount_fen, fee_fen: w.fee_fen, status: w.status, channel: w.channel,
-    net_fen: w.amount_fen - w.fee_fen, status_reason: w.status_reason, reference: w.reference, payout_account_id: w.payout_account_id,
-    created_at: w.created_at.toISOString(), approved_at: w.approved_at?.toISOString() ?? null, paid_at: w.paid_at?.toISOString() ?? null,
+    id: w.id,
+    distributor_id: w.distributor_id,
+    amount_fen: w.amount_fen,
+    fee_fen: w.fee_fen,
+    status: w.status,
+    channel: w.channel,
+    net_fen: w.amount_fen - w.fee_fen,
+    status_reason: w.status_reason,
+    reference: w.reference,
+    payout_account_id: w.payout_account_id,
+    created_at: w.created_at.toISOString(),
+    approved_at: w.approved_at?.toISOString() ?? null,
+    paid_at: w.paid_at?.toISOString() ?? null,
     failed_at: w.failed_at?.toISOString() ?? null,
-    payout: p ? { id: p.id, out_no: p.out_no, state: p.state, provider_ref: p.provider_ref, package_info: p.package_info, fail_code: p.fail_code, fail_reason: p.fail_reason } : null,
+    payout: p
+      ? {
+          id: p.id,
+          out_no: p.out_no,
+          state: p.state,
+          provider_ref: p.provider_ref,
+          package_info: p.package_info,
+          fail_code: p.fail_code,
+          fail_reason: p.fail_reason,
+        }
+      : null,
   };
 }
 
@@ -97,10 +125,14 @@ function refuseRequester(actor: Actor, w: WithdrawalRow, what: 'approve' | 'comp
  * names records who asked for it.
  */
 async function legacyReplay(tx: Executor, tenantId: string, key: string, actorType: string, actorId: string | null) {
-  const row = await tx.selectFrom('idempotency_keys as k')
+  const row = await tx
+    .selectFrom('idempotency_keys as k')
     .innerJoin('withdrawals as w', (j) => j.on('w.tenant_id', '=', tenantId).on(sql<boolean>`w.id = k.response_body->>'id'`))
     .select(['k.request_hash', 'k.response_body', 'w.requested_by_type', 'w.requested_by_id'])
-    .where('k.tenant_id', '=', tenantId).where('k.scope', '=', 'withdrawal').where('k.key', '=', key).where('k.response_status', '=', 201)
+    .where('k.tenant_id', '=', tenantId)
+    .where('k.scope', '=', 'withdrawal')
+    .where('k.key', '=', key)
+    .where('k.response_status', '=', 201)
     .executeTakeFirst();
   return row && row.requested_by_type === actorType && row.requested_by_id === actorId ? row : undefined;
 }
@@ -115,7 +147,12 @@ async function legacyReplay(tx: Executor, tenantId: string, key: string, actorTy
  * payout, so it is never paid twice.
  */
 export function createWithdrawalsService(deps: {
-  db: Db; clock: Clock; audit: AuditService; ledger: Ledger; program: ProgramService; channels: PayoutChannels;
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  ledger: Ledger;
+  program: ProgramService;
+  channels: PayoutChannels;
   accounts: PayoutAccountsService;
   /** Woken after a payout is handed to an online channel (the worker submits it). */
   onHandoff?: (payoutId: string) => void;
@@ -145,18 +182,33 @@ export function createWithdrawalsService(deps: {
     const payoutId = newId('po');
     // Letters and digits only, ≤ 32: what WeChat (out_bill_no) and Alipay (out_biz_no) accept.
     const outNo = `FX${ulid()}`;
-    await tx.insertInto('payouts').values({
-      id: payoutId, tenant_id: w.tenant_id, withdrawal_id: w.id, channel: w.channel, out_no: outNo, amount_fen: w.amount_fen - w.fee_fen,
-      state: online ? 'created' : 'submitted', next_attempt_at: now, created_at: now, updated_at: now,
-    }).execute();
+    await tx
+      .insertInto('payouts')
+      .values({
+        id: payoutId,
+        tenant_id: w.tenant_id,
+        withdrawal_id: w.id,
+        channel: w.channel,
+        out_no: outNo,
+        amount_fen: w.amount_fen - w.fee_fen,
+        state: online ? 'created' : 'submitted',
+        next_attempt_at: now,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     await ledger.post(tx, {
-      tenantId: w.tenant_id, kind: 'payout_submit', refType: 'payout', refId: payoutId, memo: w.id,
+      tenantId: w.tenant_id,
+      kind: 'payout_submit',
+      refType: 'payout',
+      refId: payoutId,
+      memo: w.id,
       legs: [
         { owner: w.distributor_id, purpose: 'withdrawing', amount: -w.amount_fen },
         { owner: 'tenant', purpose: 'payout_clearing', amount: w.amount_fen, party: w.distributor_id },
       ],
     });
-    return (await tx.selectFrom('payouts').selectAll().where('id', '=', payoutId).executeTakeFirstOrThrow());
+    return await tx.selectFrom('payouts').selectAll().where('id', '=', payoutId).executeTakeFirstOrThrow();
   }
 
   /**
@@ -181,53 +233,103 @@ export function createWithdrawalsService(deps: {
     const p = await tx.selectFrom('payouts').selectAll().where('id', '=', payoutId).forUpdate().executeTakeFirst();
     if (!p) throw notFound('payout');
     const now = clock.now();
-    await tx.insertInto('payout_events').values({
-      tenant_id: p.tenant_id, payout_id: p.id, source: result.source, outcome: result.outcome,
-      detail: JSON.stringify({ provider_ref: result.providerRef ?? null, fail_code: result.failCode ?? null, fail_reason: result.failReason ?? null, raw: result.raw ?? null }),
-      at: now,
-    }).execute();
+    await tx
+      .insertInto('payout_events')
+      .values({
+        tenant_id: p.tenant_id,
+        payout_id: p.id,
+        source: result.source,
+        outcome: result.outcome,
+        detail: JSON.stringify({
+          provider_ref: result.providerRef ?? null,
+          fail_code: result.failCode ?? null,
+          fail_reason: result.failReason ?? null,
+          raw: result.raw ?? null,
+        }),
+        at: now,
+      })
+      .execute();
     if (TERMINAL.includes(p.state)) return false;
     const w = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).forUpdate().executeTakeFirst())!;
     switch (result.outcome) {
       case 'succeeded': {
         await ledger.post(tx, {
-          tenantId: p.tenant_id, kind: 'payout_success', refType: 'payout', refId: p.id, memo: w.id,
+          tenantId: p.tenant_id,
+          kind: 'payout_success',
+          refType: 'payout',
+          refId: p.id,
+          memo: w.id,
           legs: [
             { owner: 'tenant', purpose: 'payout_clearing', amount: -w.amount_fen, party: w.distributor_id },
             { owner: w.distributor_id, purpose: 'withdrawn', amount: w.amount_fen - w.fee_fen },
             ...(w.fee_fen > 0 ? [{ owner: 'tenant' as const, purpose: 'fee_income' as const, amount: w.fee_fen, party: w.distributor_id }] : []),
           ],
         });
-        await tx.updateTable('payouts').set({ state: 'succeeded', provider_ref: result.providerRef ?? p.provider_ref, finished_at: now, updated_at: now, lease_until: null })
-          .where('id', '=', p.id).where('state', 'in', OPEN).execute();
-        await tx.updateTable('withdrawals').set({ status: 'paid', paid_at: now, updated_at: now, reference: w.reference ?? result.providerRef ?? null })
-          .where('id', '=', w.id).where('status', '=', 'approved').execute();
+        await tx
+          .updateTable('payouts')
+          .set({ state: 'succeeded', provider_ref: result.providerRef ?? p.provider_ref, finished_at: now, updated_at: now, lease_until: null })
+          .where('id', '=', p.id)
+          .where('state', 'in', OPEN)
+          .execute();
+        await tx
+          .updateTable('withdrawals')
+          .set({ status: 'paid', paid_at: now, updated_at: now, reference: w.reference ?? result.providerRef ?? null })
+          .where('id', '=', w.id)
+          .where('status', '=', 'approved')
+          .execute();
         return true;
       }
       case 'failed':
       case 'cancelled': {
         await ledger.post(tx, {
-          tenantId: p.tenant_id, kind: 'payout_fail', refType: 'payout', refId: p.id, memo: w.id,
+          tenantId: p.tenant_id,
+          kind: 'payout_fail',
+          refType: 'payout',
+          refId: p.id,
+          memo: w.id,
           legs: [
             { owner: 'tenant', purpose: 'payout_clearing', amount: -w.amount_fen, party: w.distributor_id },
             { owner: w.distributor_id, purpose: 'withdrawable', amount: w.amount_fen },
           ],
         });
-        await tx.updateTable('payouts').set({
-          state: result.outcome, fail_code: result.failCode ?? null, fail_reason: result.failReason ?? null,
-          provider_ref: result.providerRef ?? p.provider_ref, finished_at: now, updated_at: now, lease_until: null,
-        }).where('id', '=', p.id).where('state', 'in', OPEN).execute();
-        await tx.updateTable('withdrawals').set({ status: 'failed', failed_at: now, updated_at: now, status_reason: result.failReason ?? result.failCode ?? result.outcome })
-          .where('id', '=', w.id).where('status', '=', 'approved').execute();
+        await tx
+          .updateTable('payouts')
+          .set({
+            state: result.outcome,
+            fail_code: result.failCode ?? null,
+            fail_reason: result.failReason ?? null,
+            provider_ref: result.providerRef ?? p.provider_ref,
+            finished_at: now,
+            updated_at: now,
+            lease_until: null,
+          })
+          .where('id', '=', p.id)
+          .where('state', 'in', OPEN)
+          .execute();
+        await tx
+          .updateTable('withdrawals')
+          .set({ status: 'failed', failed_at: now, updated_at: now, status_reason: result.failReason ?? result.failCode ?? result.outcome })
+          .where('id', '=', w.id)
+          .where('status', '=', 'approved')
+          .execute();
         return true;
       }
       case 'processing':
       case 'wait_user_confirm':
       case 'unknown': {
-        await tx.updateTable('payouts').set({
-          state: result.outcome, provider_ref: result.providerRef ?? p.provider_ref, package_info: result.packageInfo ?? p.package_info,
-          next_attempt_at: nextLook(result.outcome, p.attempts, now), updated_at: now, lease_until: null,
-        }).where('id', '=', p.id).where('state', 'in', OPEN).execute();
+        await tx
+          .updateTable('payouts')
+          .set({
+            state: result.outcome,
+            provider_ref: result.providerRef ?? p.provider_ref,
+            package_info: result.packageInfo ?? p.package_info,
+            next_attempt_at: nextLook(result.outcome, p.attempts, now),
+            updated_at: now,
+            lease_until: null,
+          })
+          .where('id', '=', p.id)
+          .where('state', 'in', OPEN)
+          .execute();
         return p.state !== result.outcome;
       }
       default: {
@@ -237,7 +339,11 @@ export function createWithdrawalsService(deps: {
     }
   }
 
-  async function create(actor: Actor, body: { distributor_id: string; amount_fen: number; channel: WithdrawalChannel; payout_account_id?: string | undefined }, idempotencyKey: string | undefined) {
+  async function create(
+    actor: Actor,
+    body: { distributor_id: string; amount_fen: number; channel: WithdrawalChannel; payout_account_id?: string | undefined },
+    idempotencyKey: string | undefined,
+  ) {
     const p = actor.principal;
     if (p.kind !== 'distributor') requirePermission(p, 'finance:write');
     const tenantId = scopeFor(actor, body.distributor_id);
@@ -257,16 +363,37 @@ export function createWithdrawalsService(deps: {
         }
         // Claim the key first, in this transaction: a concurrent duplicate waits here, then
         // finds the finished answer; a crash releases the claim with everything else.
-        const claimed = await tx.insertInto('idempotency_keys').values({
-          tenant_id: tenantId, scope, key: idempotencyKey, request_hash: hash, response_status: 0, response_body: 'null',
-        }).onConflict((oc) => oc.columns(['tenant_id', 'scope', 'key']).doNothing()).returning('key').executeTakeFirst();
+        const claimed = await tx
+          .insertInto('idempotency_keys')
+          .values({
+            tenant_id: tenantId,
+            scope,
+            key: idempotencyKey,
+            request_hash: hash,
+            response_status: 0,
+            response_body: 'null',
+          })
+          .onConflict((oc) => oc.columns(['tenant_id', 'scope', 'key']).doNothing())
+          .returning('key')
+          .executeTakeFirst();
         if (!claimed) {
-          const prior = (await tx.selectFrom('idempotency_keys').selectAll().where('tenant_id', '=', tenantId).where('scope', '=', scope).where('key', '=', idempotencyKey).executeTakeFirstOrThrow());
+          const prior = await tx
+            .selectFrom('idempotency_keys')
+            .selectAll()
+            .where('tenant_id', '=', tenantId)
+            .where('scope', '=', scope)
+            .where('key', '=', idempotencyKey)
+            .executeTakeFirstOrThrow();
           if (prior.request_hash !== hash) throw conflict('this Idempotency-Key was used with a different body');
           return { replay: true as const, view: prior.response_body as WithdrawalView };
         }
       }
-      const d = await tx.selectFrom('distributors').select(['id', 'status', 'risk_hold']).where('tenant_id', '=', tenantId).where('id', '=', body.distributor_id).executeTakeFirst();
+      const d = await tx
+        .selectFrom('distributors')
+        .select(['id', 'status', 'risk_hold'])
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', body.distributor_id)
+        .executeTakeFirst();
       if (!d) throw notFound('distributor');
       if (d.status !== 'active') throw invalidState(`a ${d.status} distributor cannot withdraw`);
       if (d.risk_hold) throw invalidState('the distributor is under risk review; withdrawals wait until the review ends');
@@ -278,50 +405,91 @@ export function createWithdrawalsService(deps: {
       const now = clock.now();
       const day = localDate(now, settings.timezone);
       if (w.daily_count_limit > 0 || w.daily_amount_limit_fen > 0) {
-        const today = await tx.selectFrom('withdrawals')
+        const today = await tx
+          .selectFrom('withdrawals')
           .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.coalesce(eb.fn.sum<number>('amount_fen'), eb.val(0)).as('total')])
-          .where('distributor_id', '=', body.distributor_id).where('local_day', '=', day).where('status', 'not in', ['rejected', 'failed'])
+          .where('distributor_id', '=', body.distributor_id)
+          .where('local_day', '=', day)
+          .where('status', 'not in', ['rejected', 'failed'])
           .executeTakeFirstOrThrow();
-        if (w.daily_count_limit > 0 && Number(today.n) + 1 > w.daily_count_limit) throw new AppError('limit_exceeded', `at most ${w.daily_count_limit} withdrawals a day`);
-        if (w.daily_amount_limit_fen > 0 && Number(today.total) + body.amount_fen > w.daily_amount_limit_fen) throw new AppError('limit_exceeded', `at most ${w.daily_amount_limit_fen} fen a day`);
+        if (w.daily_count_limit > 0 && Number(today.n) + 1 > w.daily_count_limit)
+          throw new AppError('limit_exceeded', `at most ${w.daily_count_limit} withdrawals a day`);
+        if (w.daily_amount_limit_fen > 0 && Number(today.total) + body.amount_fen > w.daily_amount_limit_fen)
+          throw new AppError('limit_exceeded', `at most ${w.daily_amount_limit_fen} fen a day`);
       }
       const id = newId('wd');
       const fee = withdrawalFee(body.amount_fen, w.fee_bp, w.fixed_fee_fen);
       // A console user's request always waits for a second person: the rule approves only what a
       // distributor or the merchant's integration asks for.
       const autoApprove = body.amount_fen <= w.auto_approve_max_fen && actor.principal.kind !== 'admin';
-      await tx.insertInto('withdrawals').values({
-        id, tenant_id: tenantId, distributor_id: body.distributor_id, amount_fen: body.amount_fen, fee_fen: fee, channel: body.channel,
-        payout_account_id: account?.id ?? null, status: autoApprove ? 'approved' : 'pending_review', requested_by_type: actorType, requested_by_id: actorId,
-        local_day: day, created_at: now, updated_at: now, ...(autoApprove ? { approved_at: now } : {}),
-      }).execute();
+      await tx
+        .insertInto('withdrawals')
+        .values({
+          id,
+          tenant_id: tenantId,
+          distributor_id: body.distributor_id,
+          amount_fen: body.amount_fen,
+          fee_fen: fee,
+          channel: body.channel,
+          payout_account_id: account?.id ?? null,
+          status: autoApprove ? 'approved' : 'pending_review',
+          requested_by_type: actorType,
+          requested_by_id: actorId,
+          local_day: day,
+          created_at: now,
+          updated_at: now,
+          ...(autoApprove ? { approved_at: now } : {}),
+        })
+        .execute();
       await ledger.post(tx, {
-        tenantId, kind: 'withdraw_request', refType: 'withdrawal', refId: id,
+        tenantId,
+        kind: 'withdraw_request',
+        refType: 'withdrawal',
+        refId: id,
         legs: [
           { owner: body.distributor_id, purpose: 'withdrawable', amount: -body.amount_fen },
           { owner: body.distributor_id, purpose: 'withdrawing', amount: body.amount_fen },
         ],
       });
       let payout: PayoutRow | undefined;
-      const row = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+      const row = await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       if (actor.principal.kind === 'admin') {
-        await audit.record(tx, actor, { action: 'withdrawal.request', targetType: 'withdrawal', targetId: id, after: { distributor_id: body.distributor_id, amount_fen: body.amount_fen, channel: body.channel, payout_account_id: account?.id ?? null } });
+        await audit.record(tx, actor, {
+          action: 'withdrawal.request',
+          targetType: 'withdrawal',
+          targetId: id,
+          after: { distributor_id: body.distributor_id, amount_fen: body.amount_fen, channel: body.channel, payout_account_id: account?.id ?? null },
+        });
       }
       if (autoApprove) {
         payout = await handoff(tx, row);
         // No person approved it: the rule did. The entry names the rule and the values that allowed it.
         await audit.record(tx, systemActor(tenantId, 'withdrawal-auto-approve', actor.requestId), {
-          action: 'withdrawal.auto_approve', targetType: 'withdrawal', targetId: id, before: { status: 'requested' },
+          action: 'withdrawal.auto_approve',
+          targetType: 'withdrawal',
+          targetId: id,
+          before: { status: 'requested' },
           after: {
-            status: 'approved', payout_id: payout.id, rule: 'withdrawal.auto_approve_max_fen', auto_approve_max_fen: w.auto_approve_max_fen,
-            amount_fen: body.amount_fen, distributor_id: body.distributor_id, channel: body.channel, requested_by: { type: actorType, id: actorId },
+            status: 'approved',
+            payout_id: payout.id,
+            rule: 'withdrawal.auto_approve_max_fen',
+            auto_approve_max_fen: w.auto_approve_max_fen,
+            amount_fen: body.amount_fen,
+            distributor_id: body.distributor_id,
+            channel: body.channel,
+            requested_by: { type: actorType, id: actorId },
           },
         });
       }
       const view = withdrawalView(row, payout);
       if (idempotencyKey) {
-        await tx.updateTable('idempotency_keys').set({ response_status: 201, response_body: JSON.stringify(view) })
-          .where('tenant_id', '=', tenantId).where('scope', '=', scope).where('key', '=', idempotencyKey).execute();
+        await tx
+          .updateTable('idempotency_keys')
+          .set({ response_status: 201, response_body: JSON.stringify(view) })
+          .where('tenant_id', '=', tenantId)
+          .where('scope', '=', scope)
+          .where('key', '=', idempotencyKey)
+          .execute();
       }
       return { replay: false as const, view };
     });
@@ -343,7 +511,10 @@ export function createWithdrawalsService(deps: {
       return withdrawalView(w, payout);
     },
 
-    async list(actor: Actor, q: { status?: string | undefined; distributor_id?: string | undefined; channel?: string | undefined; cursor?: string | undefined; limit: number }) {
+    async list(
+      actor: Actor,
+      q: { status?: string | undefined; distributor_id?: string | undefined; channel?: string | undefined; cursor?: string | undefined; limit: number },
+    ) {
       const p = actor.principal;
       if (p.kind !== 'distributor') requirePermission(p, 'read');
       const tenantId = scopeFor(actor);
@@ -353,9 +524,22 @@ export function createWithdrawalsService(deps: {
       if (q.status) query = query.where('status', '=', q.status as 'approved');
       if (q.channel) query = query.where('channel', '=', q.channel as 'manual');
       if (q.cursor) query = query.where('id', '<', q.cursor);
-      const rows = await query.orderBy('id', 'desc').limit(q.limit + 1).execute();
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(q.limit + 1)
+        .execute();
       const page = rows.slice(0, q.limit);
-      const payouts = page.length ? await db.selectFrom('payouts').selectAll().where('withdrawal_id', 'in', page.map((w) => w.id)).execute() : [];
+      const payouts = page.length
+        ? await db
+            .selectFrom('payouts')
+            .selectAll()
+            .where(
+              'withdrawal_id',
+              'in',
+              page.map((w) => w.id),
+            )
+            .execute()
+        : [];
       const byW = new Map(payouts.map((x) => [x.withdrawal_id, x]));
       return { items: page.map((w) => withdrawalView(w, byW.get(w.id))), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
     },
@@ -367,16 +551,23 @@ export function createWithdrawalsService(deps: {
         const w = await tx.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
         if (!w) throw notFound('withdrawal');
         if (w.status !== 'pending_review') {
-          if (w.status === 'approved' || w.status === 'paid') return withdrawalView(w, await tx.selectFrom('payouts').selectAll().where('withdrawal_id', '=', id).executeTakeFirst());
+          if (w.status === 'approved' || w.status === 'paid')
+            return withdrawalView(w, await tx.selectFrom('payouts').selectAll().where('withdrawal_id', '=', id).executeTakeFirst());
           throw invalidState(`a ${w.status} withdrawal cannot be approved`);
         }
         refuseRequester(actor, w, 'approve');
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
         await tx.updateTable('withdrawals').set({ status: 'approved', approved_at: now, reviewed_by: actorId, updated_at: now }).where('id', '=', id).execute();
-        const row = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+        const row = await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
         const payout = await handoff(tx, row);
-        await audit.record(tx, actor, { action: 'withdrawal.approve', targetType: 'withdrawal', targetId: id, before: { status: w.status }, after: { status: 'approved', payout_id: payout.id } });
+        await audit.record(tx, actor, {
+          action: 'withdrawal.approve',
+          targetType: 'withdrawal',
+          targetId: id,
+          before: { status: w.status },
+          after: { status: 'approved', payout_id: payout.id },
+        });
         return withdrawalView(row, payout);
       });
       if (view.payout?.state === 'created') deps.onHandoff?.(view.payout.id);
@@ -393,15 +584,29 @@ export function createWithdrawalsService(deps: {
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
         await ledger.post(tx, {
-          tenantId, kind: 'withdraw_reject', refType: 'withdrawal', refId: id,
+          tenantId,
+          kind: 'withdraw_reject',
+          refType: 'withdrawal',
+          refId: id,
           legs: [
             { owner: w.distributor_id, purpose: 'withdrawing', amount: -w.amount_fen },
             { owner: w.distributor_id, purpose: 'withdrawable', amount: w.amount_fen },
           ],
         });
-        await tx.updateTable('withdrawals').set({ status: 'rejected', rejected_at: now, status_reason: reason, reviewed_by: actorId, updated_at: now }).where('id', '=', id).execute();
-        await audit.record(tx, actor, { action: 'withdrawal.reject', targetType: 'withdrawal', targetId: id, before: { status: w.status }, after: { status: 'rejected' }, reason });
-        const row = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+        await tx
+          .updateTable('withdrawals')
+          .set({ status: 'rejected', rejected_at: now, status_reason: reason, reviewed_by: actorId, updated_at: now })
+          .where('id', '=', id)
+          .execute();
+        await audit.record(tx, actor, {
+          action: 'withdrawal.reject',
+          targetType: 'withdrawal',
+          targetId: id,
+          before: { status: w.status },
+          after: { status: 'rejected' },
+          reason,
+        });
+        const row = await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
         return withdrawalView(row, null);
       });
     },
@@ -419,13 +624,21 @@ export function createWithdrawalsService(deps: {
         if (outcome.paid) {
           await tx.updateTable('withdrawals').set({ reference: outcome.reference }).where('id', '=', id).execute();
         }
-        const changed = await transition(tx, p.id, outcome.paid
-          ? { source: 'manual', outcome: 'succeeded', providerRef: outcome.reference }
-          : { source: 'manual', outcome: 'failed', failCode: 'MANUAL', failReason: outcome.reason });
+        const changed = await transition(
+          tx,
+          p.id,
+          outcome.paid
+            ? { source: 'manual', outcome: 'succeeded', providerRef: outcome.reference }
+            : { source: 'manual', outcome: 'failed', failCode: 'MANUAL', failReason: outcome.reason },
+        );
         if (!changed) throw invalidState('the payout already has its outcome');
         await audit.record(tx, actor, {
-          action: outcome.paid ? 'withdrawal.complete' : 'withdrawal.fail', targetType: 'withdrawal', targetId: id,
-          before: { status: 'approved' }, after: { status: outcome.paid ? 'paid' : 'failed' }, reason: outcome.paid ? outcome.reference : outcome.reason,
+          action: outcome.paid ? 'withdrawal.complete' : 'withdrawal.fail',
+          targetType: 'withdrawal',
+          targetId: id,
+          before: { status: 'approved' },
+          after: { status: outcome.paid ? 'paid' : 'failed' },
+          reason: outcome.paid ? outcome.reference : outcome.reason,
         });
         const after = await load(tx, tenantId, id);
         return withdrawalView(after.w, after.p);
@@ -446,11 +659,11 @@ export function createWithdrawalsService(deps: {
       let result: PayoutResult & { source: string };
       try {
         if (p.state === 'created' && p.attempts === 1) {
-          result = { source: 'submit', ...await channel.submit(await requestFor(p)) };
+          result = { source: 'submit', ...(await channel.submit(await requestFor(p))) };
         } else {
           // A submit may have reached the provider before a crash or a lost reply: ask first.
           const q = await channel.query(p.out_no);
-          if (!q.found) result = { source: 'resubmit', ...await channel.submit(await requestFor(p)) };
+          if (!q.found) result = { source: 'resubmit', ...(await channel.submit(await requestFor(p))) };
           else result = { source: 'query', ...q };
           await db.updateTable('payouts').set({ last_queried_at: now }).where('id', '=', p.id).execute();
         }
@@ -479,7 +692,7 @@ export function createWithdrawalsService(deps: {
       if (!(await lease(p.id, ['wait_user_confirm'], false))) throw conflict('the payout is being worked on; try again in a minute');
       let result: PayoutResult & { source: string };
       try {
-        result = { source: 'cancel', ...await channel.cancel(p.out_no) };
+        result = { source: 'cancel', ...(await channel.cancel(p.out_no)) };
         if (result.outcome !== 'cancelled') {
           const q = await channel.query(p.out_no);
           if (q.found) result = { source: 'query', ...q };
@@ -489,7 +702,14 @@ export function createWithdrawalsService(deps: {
       }
       await inTransaction(db, async (tx) => {
         await transition(tx, p.id, result);
-        await audit.record(tx, actor, { action: 'payout.cancel', targetType: 'withdrawal', targetId: w.id, before: { payout_state: p.state }, after: { outcome: result.outcome }, reason });
+        await audit.record(tx, actor, {
+          action: 'payout.cancel',
+          targetType: 'withdrawal',
+          targetId: w.id,
+          before: { payout_state: p.state },
+          after: { outcome: result.outcome },
+          reason,
+        });
       });
       return this.get(actor, w.id);
     },
@@ -497,11 +717,15 @@ export function createWithdrawalsService(deps: {
     /** Every online payout due for a look, a batch at a time (the scheduler and tests call this). */
     async workDue(limit = 50): Promise<number> {
       const now = clock.now();
-      const due = await db.selectFrom('payouts').select('id')
+      const due = await db
+        .selectFrom('payouts')
+        .select('id')
         .where('state', 'in', WORKABLE)
         .where('next_attempt_at', '<=', now)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-        .orderBy('next_attempt_at').limit(limit).execute();
+        .orderBy('next_attempt_at')
+        .limit(limit)
+        .execute();
       for (const { id } of due) await this.work(id);
       return due.length;
     },
@@ -514,16 +738,35 @@ export function createWithdrawalsService(deps: {
       const p = await db.selectFrom('payouts').selectAll().where('out_no', '=', cb.outNo).where('channel', '=', channelName).executeTakeFirst();
       if (!p) throw notFound('payout');
       if (cb.amountFen !== undefined && cb.amountFen !== p.amount_fen) {
-        await db.insertInto('payout_events').values({ tenant_id: p.tenant_id, payout_id: p.id, source: 'callback', outcome: 'amount_mismatch', detail: JSON.stringify({ amount_fen: cb.amountFen, raw: cb.raw }), at: clock.now() }).execute();
-        throw invalid('the notification\'s amount does not match the payout');
+        await db
+          .insertInto('payout_events')
+          .values({
+            tenant_id: p.tenant_id,
+            payout_id: p.id,
+            source: 'callback',
+            outcome: 'amount_mismatch',
+            detail: JSON.stringify({ amount_fen: cb.amountFen, raw: cb.raw }),
+            at: clock.now(),
+          })
+          .execute();
+        throw invalid("the notification's amount does not match the payout");
       }
-      const applied = await inTransaction(db, (tx) => transition(tx, p.id, { source: 'callback', outcome: cb.outcome, providerRef: cb.providerRef, failCode: cb.failCode, failReason: cb.failReason, raw: cb.raw }));
+      const applied = await inTransaction(db, (tx) =>
+        transition(tx, p.id, {
+          source: 'callback',
+          outcome: cb.outcome,
+          providerRef: cb.providerRef,
+          failCode: cb.failCode,
+          failReason: cb.failReason,
+          raw: cb.raw,
+        }),
+      );
       return { applied };
     },
   };
 
   async function requestFor(p: PayoutRow) {
-    const w = (await db.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).executeTakeFirstOrThrow());
+    const w = await db.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).executeTakeFirstOrThrow();
     const account = w.payout_account_id ? await accounts.decrypt(db, w.payout_account_id) : { channel: 'manual' as const };
     return { outNo: p.out_no, amountFen: p.amount_fen, account, remark: '佣金提现' };
   }

@@ -33,7 +33,10 @@ export function privateClusterUnavailable(): string | null {
 }
 
 function postgresUser(): { uid: number; gid: number } {
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('no postgres user');
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -81,10 +84,21 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
       throw new Error(`${tool} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}\n${readLog().slice(-2000)}`);
     }
   };
-  const readLog = () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } };
+  const readLog = () => {
+    try {
+      return fs.readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   const options = [
-    `-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c full_page_writes=off',
-    '-c max_connections=60', '-c shared_buffers=32MB',
+    `-p ${port}`,
+    `-k ${dir}`,
+    '-c listen_addresses=127.0.0.1',
+    '-c fsync=off',
+    '-c full_page_writes=off',
+    '-c max_connections=60',
+    '-c shared_buffers=32MB',
   ].join(' ');
   const start = () => pgTool('pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', logFile, '-o', options]);
 
@@ -107,7 +121,9 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
 
   let destroyed = false;
   return {
-    url: `${url}/fenxiao`, port, dir,
+    url: `${url}/fenxiao`,
+    port,
+    dir,
     stop: (mode) => pgTool('pg_ctl', ['stop', '-w', '-t', '60', '-m', mode, '-D', data]),
     start,
     restart: (mode) => pgTool('pg_ctl', ['restart', '-w', '-t', '60', '-m', mode, '-D', data, '-l', logFile, '-o', options]),

@@ -24,8 +24,12 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
     const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -47,7 +51,16 @@ function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (k === 'DATABASE_URL' || k === 'REDIS_URL' || k === 'AMQP_URL' || k === 'PORT' || k.startsWith('FENXIAO_') || k.startsWith('VITEST') || k === 'NODE_OPTIONS') continue;
+    if (
+      k === 'DATABASE_URL' ||
+      k === 'REDIS_URL' ||
+      k === 'AMQP_URL' ||
+      k === 'PORT' ||
+      k.startsWith('FENXIAO_') ||
+      k.startsWith('VITEST') ||
+      k === 'NODE_OPTIONS'
+    )
+      continue;
     env[k] = v;
   }
   return env;
@@ -66,24 +79,38 @@ export async function spawnServer(env: Record<string, string>, readyWithinMs = 9
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let gone = false;
-    void exited.then(() => { gone = true; });
+    void exited.then(() => {
+      gone = true;
+    });
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + readyWithinMs;
     let ready = false;
     while (!gone && Date.now() < deadline) {
       try {
         const res = await fetch(`${url}/health`);
-        if (res.status === 200 && (await res.json() as { status?: string }).status === 'ok') { ready = true; break; }
-      } catch { /* not listening yet */ }
+        if (res.status === 200 && ((await res.json()) as { status?: string }).status === 'ok') {
+          ready = true;
+          break;
+        }
+      } catch {
+        /* not listening yet */
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     if (ready) {
       return {
-        url, port, child, exited,
+        url,
+        port,
+        child,
+        exited,
         output: () => out,
         async stop(signal = 'SIGTERM') {
           if (!gone) child.kill(signal);
@@ -91,7 +118,10 @@ export async function spawnServer(env: Record<string, string>, readyWithinMs = 9
         },
       };
     }
-    if (!gone) { child.kill('SIGKILL'); await exited; }
+    if (!gone) {
+      child.kill('SIGKILL');
+      await exited;
+    }
     if (attempt < 3 && /EADDRINUSE/.test(out)) continue;
     throw new Error(`fenxiao serve did not become ready on port ${port}:\n${out.slice(-4000)}`);
   }

@@ -30,8 +30,7 @@ export type AlipayOutcome = 'succeed' | 'processing' | 'fail' | 'reject';
  * - service_unavailable: 20000 (服务不可用), nothing recorded;
  * - unfamiliar_code: 40004 with a sub_code no document lists, nothing recorded.
  */
-export type AlipayFault =
-  | 'none' | 'timeout' | 'lost_reply' | 'bad_signature' | 'http_500' | 'system_error' | 'service_unavailable' | 'unfamiliar_code';
+export type AlipayFault = 'none' | 'timeout' | 'lost_reply' | 'bad_signature' | 'http_500' | 'system_error' | 'service_unavailable' | 'unfamiliar_code';
 
 export interface AlipayBehaviour {
   outcome?: AlipayOutcome;
@@ -184,11 +183,23 @@ export class AlipaySimulator {
     record.status = 200;
     record.code = String(payload.code);
     record.subCode = typeof payload.sub_code === 'string' ? payload.sub_code : undefined;
-    res.writeHead(200, { 'content-type': 'text/html;charset=utf-8', 'content-length': String(Buffer.byteLength(body)), trace_id: randomBytes(12).toString('hex') });
+    res.writeHead(200, {
+      'content-type': 'text/html;charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      trace_id: randomBytes(12).toString('hex'),
+    });
     res.end(body);
   }
 
-  private gatewayError(res: http.ServerResponse, record: RecordedRequest, responseKey: string, code: string, msg: string, subCode: string, subMsg: string): void {
+  private gatewayError(
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    responseKey: string,
+    code: string,
+    msg: string,
+    subCode: string,
+    subMsg: string,
+  ): void {
     this.reply(res, record, responseKey, { code, msg, sub_code: subCode, sub_msg: subMsg });
   }
 
@@ -213,7 +224,13 @@ export class AlipaySimulator {
     }
   }
 
-  private postRecordReply(fault: AlipayFault | undefined, res: http.ServerResponse, record: RecordedRequest, responseKey: string, payload: Record<string, unknown>): void {
+  private postRecordReply(
+    fault: AlipayFault | undefined,
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    responseKey: string,
+    payload: Record<string, unknown>,
+  ): void {
     switch (fault) {
       case 'timeout':
         record.status = 'held';
@@ -290,8 +307,11 @@ export class AlipaySimulator {
     if (params.get('alipay_root_cert_sn') !== this.rootCertSn) return { subCode: 'isv.alipay-root-cert-sn-invalid', subMsg: '支付宝根证书序列号不匹配' };
     const sign = params.get('sign') ?? '';
     // Request signing keeps sign_type; only sign itself is left out.
-    const content = [...params.entries()].filter(([k, v]) => k !== 'sign' && v !== '').sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([k, v]) => `${k}=${v}`).join('&');
+    const content = [...params.entries()]
+      .filter(([k, v]) => k !== 'sign' && v !== '')
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('&');
     if (!createVerify('RSA-SHA256').update(content, 'utf8').verify(appKey, sign, 'base64')) {
       return { subCode: 'isv.invalid-signature', subMsg: '验签出错' };
     }
@@ -439,8 +459,13 @@ export class AlipaySimulator {
     ]);
     if (forgery.alipayCertSn !== undefined) params.set('alipay_cert_sn', forgery.alipayCertSn);
     // Notifications are signed without sign and sign_type.
-    const content = [...params.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join('&');
-    const sign = createSign('RSA-SHA256').update(content, 'utf8').sign(forgery.signWith ?? this.alipayPrivateKey, 'base64');
+    const content = [...params.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('&');
+    const sign = createSign('RSA-SHA256')
+      .update(content, 'utf8')
+      .sign(forgery.signWith ?? this.alipayPrivateKey, 'base64');
     params.set('sign_type', forgery.signType ?? 'RSA2');
     params.set('sign', sign);
     if (forgery.tamperBizContent) {

@@ -51,13 +51,16 @@ export interface IssuedCert {
 
 /** A self-signed root. `ec` makes an ECDSA root, which Alipay's root-SN rule must skip. */
 export function makeRootCert(subject: string, kind: 'rsa' | 'ec' = 'rsa'): IssuedCert {
-  const keyPem = kind === 'rsa'
-    ? generateRsaKeyPair().privateKeyPem
-    : generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const keyPem =
+    kind === 'rsa'
+      ? generateRsaKeyPair().privateKeyPem
+      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const certPem = withTempDir((dir) => {
     fs.writeFileSync(path.join(dir, 'root.key'), keyPem);
-    return openssl(['req', '-x509', '-new', '-key', 'root.key', '-subj', subject, '-days', '3650', '-sha256',
-      '-set_serial', `0x${randomSerialHex()}`, '-out', '-'], { cwd: dir }).toString();
+    return openssl(
+      ['req', '-x509', '-new', '-key', 'root.key', '-subj', subject, '-days', '3650', '-sha256', '-set_serial', `0x${randomSerialHex()}`, '-out', '-'],
+      { cwd: dir },
+    ).toString();
   });
   return { certPem, keyPem };
 }
@@ -69,8 +72,26 @@ export function issueCert(issuer: IssuedCert, subject: string, keyPem: string): 
     fs.writeFileSync(path.join(dir, 'ca.pem'), issuer.certPem);
     fs.writeFileSync(path.join(dir, 'ca.key'), issuer.keyPem);
     openssl(['req', '-new', '-key', 'leaf.key', '-subj', subject, '-out', 'leaf.csr'], { cwd: dir });
-    return openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-days', '3650', '-sha256',
-      '-set_serial', `0x${randomSerialHex()}`, '-out', '-'], { cwd: dir }).toString();
+    return openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        'leaf.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-days',
+        '3650',
+        '-sha256',
+        '-set_serial',
+        `0x${randomSerialHex()}`,
+        '-out',
+        '-',
+      ],
+      { cwd: dir },
+    ).toString();
   });
 }
 
@@ -87,7 +108,9 @@ export function alipayCertSn(certPem: string): string {
   const cert = new X509Certificate(certPem);
   const issuer = cert.issuer.split('\n').reverse().join(',');
   const serialDecimal = BigInt(`0x${cert.serialNumber}`).toString(10);
-  return createHash('md5').update(issuer + serialDecimal, 'utf8').digest('hex');
+  return createHash('md5')
+    .update(issuer + serialDecimal, 'utf8')
+    .digest('hex');
 }
 
 /** The root SN: the SNs of the bundle's RSA-signed certificates joined by `_` (others skipped). */

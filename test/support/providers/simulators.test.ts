@@ -17,7 +17,13 @@ describe('WeChat Pay simulator', () => {
   let sim: WechatPaySimulator;
 
   beforeAll(async () => {
-    sim = await WechatPaySimulator.start({ mchId: '1900000001', appId: 'wx1', merchantPublicKeyPem: merchant.publicKeyPem, merchantSerialNo: 'MSERIAL', apiV3Key });
+    sim = await WechatPaySimulator.start({
+      mchId: '1900000001',
+      appId: 'wx1',
+      merchantPublicKeyPem: merchant.publicKeyPem,
+      merchantSerialNo: 'MSERIAL',
+      apiV3Key,
+    });
   });
   afterAll(async () => {
     await sim.close();
@@ -29,20 +35,32 @@ describe('WeChat Pay simulator', () => {
     const signature = createSign('RSA-SHA256').update(`${method}\n${path}\n${ts}\n${nonce}\n${body}\n`).sign(key, 'base64');
     const res = await fetch(sim.origin + path, {
       method,
-      headers: { authorization: `WECHATPAY2-SHA256-RSA2048 mchid="1900000001",serial_no="MSERIAL",nonce_str="${nonce}",timestamp="${ts}",signature="${signature}"`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `WECHATPAY2-SHA256-RSA2048 mchid="1900000001",serial_no="MSERIAL",nonce_str="${nonce}",timestamp="${ts}",signature="${signature}"`,
+        'content-type': 'application/json',
+      },
       body: method === 'GET' ? undefined : body,
     });
     const text = await res.text();
     const verified = createVerify('RSA-SHA256')
       .update(`${res.headers.get('wechatpay-timestamp')}\n${res.headers.get('wechatpay-nonce')}\n${text}\n`)
       .verify(sim.platformPublicKeyPem, res.headers.get('wechatpay-signature') ?? '', 'base64');
-    return { status: res.status, json: text ? JSON.parse(text) as Record<string, unknown> : {}, verified, serial: res.headers.get('wechatpay-serial') };
+    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {}, verified, serial: res.headers.get('wechatpay-serial') };
   }
 
-  const bill = (outBillNo: string, amount = 500) => JSON.stringify({
-    appid: 'wx1', out_bill_no: outBillNo, transfer_scene_id: '1000', openid: 'o1', transfer_amount: amount, transfer_remark: '奖励',
-    transfer_scene_report_infos: [{ info_type: '活动名称', info_content: '新人' }, { info_type: '奖励说明', info_content: '现金' }],
-  });
+  const bill = (outBillNo: string, amount = 500) =>
+    JSON.stringify({
+      appid: 'wx1',
+      out_bill_no: outBillNo,
+      transfer_scene_id: '1000',
+      openid: 'o1',
+      transfer_amount: amount,
+      transfer_remark: '奖励',
+      transfer_scene_report_infos: [
+        { info_type: '活动名称', info_content: '新人' },
+        { info_type: '奖励说明', info_content: '现金' },
+      ],
+    });
 
   it('refuses a request signed with another key with 401 SIGN_ERROR, and records nothing', async () => {
     const res = await call('POST', '/v3/fund-app/mch-transfer/transfer-bills', bill('SIMW1'), generateRsaKeyPair().privateKeyPem);
@@ -100,12 +118,27 @@ describe('Alipay simulator', () => {
 
   async function gateway(method: string, biz: Record<string, unknown>, over: Record<string, string> = {}, signKey = app.privateKeyPem) {
     const params: Record<string, string> = {
-      app_id: '2021000000000009', method, charset: 'utf-8', sign_type: 'RSA2', version: '1.0', timestamp: beijingPlain(Date.now()),
-      app_cert_sn: appCertSn, alipay_root_cert_sn: sim.rootCertSn, biz_content: JSON.stringify(biz), ...over,
+      app_id: '2021000000000009',
+      method,
+      charset: 'utf-8',
+      sign_type: 'RSA2',
+      version: '1.0',
+      timestamp: beijingPlain(Date.now()),
+      app_cert_sn: appCertSn,
+      alipay_root_cert_sn: sim.rootCertSn,
+      biz_content: JSON.stringify(biz),
+      ...over,
     };
-    const content = Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join('&');
+    const content = Object.keys(params)
+      .sort()
+      .map((k) => `${k}=${params[k]}`)
+      .join('&');
     params.sign = createSign('RSA-SHA256').update(content).sign(createPrivateKey(signKey), 'base64');
-    const res = await fetch(sim.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });
+    const res = await fetch(sim.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params),
+    });
     const text = await res.text();
     const key = `${method.replace(/\./g, '_')}_response`;
     const parsed = JSON.parse(text) as Record<string, unknown>;
@@ -117,7 +150,11 @@ describe('Alipay simulator', () => {
   }
 
   const transfer = (outBizNo: string, amount = '1.00') => ({
-    out_biz_no: outBizNo, trans_amount: amount, product_code: 'TRANS_ACCOUNT_NO_PWD', biz_scene: 'DIRECT_TRANSFER', order_title: '佣金',
+    out_biz_no: outBizNo,
+    trans_amount: amount,
+    product_code: 'TRANS_ACCOUNT_NO_PWD',
+    biz_scene: 'DIRECT_TRANSFER',
+    order_title: '佣金',
     payee_info: { identity: '2088000000000001', identity_type: 'ALIPAY_USER_ID' },
   });
 
@@ -136,14 +173,22 @@ describe('Alipay simulator', () => {
   });
 
   it('refuses a wrong signature, a wrong root SN, a UTC timestamp, and an amount that is not a 2-decimal yuan string', async () => {
-    expect((await gateway('alipay.fund.trans.uni.transfer', transfer('SIMA2'), {}, generateRsaKeyPair().privateKeyPem)).body)
-      .toMatchObject({ code: '40002', sub_code: 'isv.invalid-signature' });
-    expect((await gateway('alipay.fund.trans.uni.transfer', transfer('SIMA2'), { timestamp: new Date().toISOString().slice(0, 19).replace('T', ' ') })).body)
-      .toMatchObject({ code: '40002', sub_code: 'isv.invalid-timestamp' });
-    expect((await gateway('alipay.fund.trans.uni.transfer', transfer('SIMA2'), { alipay_root_cert_sn: 'abc' })).body)
-      .toMatchObject({ code: '40002', sub_code: 'isv.alipay-root-cert-sn-invalid' });
+    expect((await gateway('alipay.fund.trans.uni.transfer', transfer('SIMA2'), {}, generateRsaKeyPair().privateKeyPem)).body).toMatchObject({
+      code: '40002',
+      sub_code: 'isv.invalid-signature',
+    });
+    expect(
+      (await gateway('alipay.fund.trans.uni.transfer', transfer('SIMA2'), { timestamp: new Date().toISOString().slice(0, 19).replace('T', ' ') })).body,
+    ).toMatchObject({ code: '40002', sub_code: 'isv.invalid-timestamp' });
+    expect((await gateway('alipay.fund.trans.uni.transfer', transfer('SIMA2'), { alipay_root_cert_sn: 'abc' })).body).toMatchObject({
+      code: '40002',
+      sub_code: 'isv.alipay-root-cert-sn-invalid',
+    });
     expect((await gateway('alipay.fund.trans.uni.transfer', transfer('SIMA2', '1.5'))).body).toMatchObject({ code: '40004', sub_code: 'INVALID_PARAMETER' });
-    expect((await gateway('alipay.fund.trans.uni.transfer', { ...transfer('SIMA2'), trans_amount: 100 })).body).toMatchObject({ code: '40004', sub_code: 'INVALID_PARAMETER' });
+    expect((await gateway('alipay.fund.trans.uni.transfer', { ...transfer('SIMA2'), trans_amount: 100 })).body).toMatchObject({
+      code: '40004',
+      sub_code: 'INVALID_PARAMETER',
+    });
     expect(sim.createdCount('SIMA2')).toBe(0);
   });
 
@@ -151,8 +196,11 @@ describe('Alipay simulator', () => {
     await gateway('alipay.fund.trans.uni.transfer', transfer('SIMA3'));
     const params = new URLSearchParams(sim.buildNotify('SIMA3').toString('utf8'));
     expect(params.get('sign_type')).toBe('RSA2');
-    const content = [...params.entries()].filter(([k]) => k !== 'sign' && k !== 'sign_type').sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([k, v]) => `${k}=${v}`).join('&');
+    const content = [...params.entries()]
+      .filter(([k]) => k !== 'sign' && k !== 'sign_type')
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('&');
     expect(createVerify('RSA-SHA256').update(content).verify(sim.alipayPublicKey, params.get('sign')!, 'base64')).toBe(true);
     expect(JSON.parse(params.get('biz_content')!)).toMatchObject({ out_biz_no: 'SIMA3', status: 'SUCCESS', trans_amount: '1.00' });
   });

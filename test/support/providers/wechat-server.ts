@@ -1,5 +1,13 @@
 import {
-  constants, createCipheriv, createPrivateKey, createPublicKey, createSign, createVerify, privateDecrypt, randomBytes, randomUUID,
+  constants,
+  createCipheriv,
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  privateDecrypt,
+  randomBytes,
+  randomUUID,
   type KeyObject,
 } from 'node:crypto';
 import type http from 'node:http';
@@ -18,8 +26,7 @@ import { beijingIso, canonicalJson, listen, type RunningServer } from './http.ts
 
 const TRANSFER_PATH = '/v3/fund-app/mch-transfer/transfer-bills';
 
-export type WechatBillState =
-  | 'ACCEPTED' | 'PROCESSING' | 'WAIT_USER_CONFIRM' | 'TRANSFERING' | 'SUCCESS' | 'FAIL' | 'CANCELING' | 'CANCELLED';
+export type WechatBillState = 'ACCEPTED' | 'PROCESSING' | 'WAIT_USER_CONFIRM' | 'TRANSFERING' | 'SUCCESS' | 'FAIL' | 'CANCELING' | 'CANCELLED';
 
 /** Where a new bill lands. */
 export type WechatOutcome = 'succeed' | 'fail' | 'processing' | 'accepted' | 'wait_user_confirm';
@@ -33,8 +40,7 @@ export type WechatOutcome = 'succeed' | 'fail' | 'processing' | 'accepted' | 'wa
  * - frequency_limited: 429 FREQUENCY_LIMITED, nothing recorded;
  * - unfamiliar_code: 400 with a code no document lists, nothing recorded.
  */
-export type WechatFault =
-  | 'none' | 'timeout' | 'lost_reply' | 'bad_signature' | 'http_500' | 'system_error' | 'frequency_limited' | 'unfamiliar_code';
+export type WechatFault = 'none' | 'timeout' | 'lost_reply' | 'bad_signature' | 'http_500' | 'system_error' | 'frequency_limited' | 'unfamiliar_code';
 
 export interface WechatBehaviour {
   outcome?: WechatOutcome;
@@ -318,17 +324,27 @@ export class WechatPaySimulator {
       return invalid('transfer_remark 必填且不超过32个字符');
     }
     const reportInfos = input.transfer_scene_report_infos;
-    if (!Array.isArray(reportInfos) || reportInfos.length === 0
-      || !reportInfos.every((i: unknown) => i && typeof i === 'object' && typeof (i as Record<string, unknown>).info_type === 'string'
-        && typeof (i as Record<string, unknown>).info_content === 'string')) {
+    if (
+      !Array.isArray(reportInfos) ||
+      reportInfos.length === 0 ||
+      !reportInfos.every(
+        (i: unknown) =>
+          i &&
+          typeof i === 'object' &&
+          typeof (i as Record<string, unknown>).info_type === 'string' &&
+          typeof (i as Record<string, unknown>).info_content === 'string',
+      )
+    ) {
       return invalid('transfer_scene_report_infos 必填');
     }
     let userName: string | undefined;
     if (input.user_name !== undefined) {
       if (req.headers['wechatpay-serial'] !== this.platformPublicKeyId) return invalid('Wechatpay-Serial 与加密公钥不一致');
       try {
-        userName = privateDecrypt({ key: this.platformPrivateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
-          Buffer.from(String(input.user_name), 'base64')).toString('utf8');
+        userName = privateDecrypt(
+          { key: this.platformPrivateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
+          Buffer.from(String(input.user_name), 'base64'),
+        ).toString('utf8');
       } catch {
         return invalid('user_name 解密失败');
       }
@@ -349,9 +365,15 @@ export class WechatPaySimulator {
 
     const now = this.now();
     const outcome = behaviour.outcome ?? 'succeed';
-    const state: WechatBillState = ({
-      succeed: 'SUCCESS', fail: 'FAIL', processing: 'PROCESSING', accepted: 'ACCEPTED', wait_user_confirm: 'WAIT_USER_CONFIRM',
-    } as const)[outcome];
+    const state: WechatBillState = (
+      {
+        succeed: 'SUCCESS',
+        fail: 'FAIL',
+        processing: 'PROCESSING',
+        accepted: 'ACCEPTED',
+        wait_user_confirm: 'WAIT_USER_CONFIRM',
+      } as const
+    )[outcome];
     this.billSeq += 1;
     const bill: WechatBill = {
       outBillNo,
@@ -477,7 +499,8 @@ export class WechatPaySimulator {
     const body = JSON.stringify(envelope);
     const timestamp = String(forgery.timestamp ?? Math.floor(this.now() / 1000));
     const signNonce = randomBytes(16).toString('hex');
-    const signature = createSign('RSA-SHA256').update(`${timestamp}\n${signNonce}\n${body}\n`, 'utf8')
+    const signature = createSign('RSA-SHA256')
+      .update(`${timestamp}\n${signNonce}\n${body}\n`, 'utf8')
       .sign(forgery.signWith ?? this.platformPrivateKey, 'base64');
     return {
       headers: {

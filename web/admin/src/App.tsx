@@ -49,7 +49,11 @@ function Localized({ children }: { children: ReactNode }) {
   );
 }
 
-const loading = <div style={{ padding: 48, textAlign: 'center' }}><Spin /></div>;
+const loading = (
+  <div style={{ padding: 48, textAlign: 'center' }}>
+    <Spin />
+  </div>
+);
 
 export function App() {
   return (
@@ -60,7 +64,13 @@ export function App() {
             <Suspense fallback={loading}>
               <Routes>
                 <Route path="/login" element={<LoginPage />} />
-                <Route element={<RequireSession><ConsoleLayout /></RequireSession>}>
+                <Route
+                  element={
+                    <RequireSession>
+                      <ConsoleLayout />
+                    </RequireSession>
+                  }
+                >
                   <Route index element={<Navigate to="/dashboard" replace />} />
                   <Route path="/dashboard" element={<DashboardPage />} />
                   <Route path="/distributors" element={<DistributorsPage />} />

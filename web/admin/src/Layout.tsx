@@ -15,10 +15,16 @@ export function ConsoleLayout() {
   const entries = NAV.filter((e) => e.anyOf.some((p) => can(p)));
   const selected = entries.find((e) => location.pathname === e.path || location.pathname.startsWith(e.path + '/'))?.path;
 
-  useEffect(() => { document.title = t('app.title'); }, [t]);
+  useEffect(() => {
+    document.title = t('app.title');
+  }, [t]);
 
   async function logout() {
-    try { await api.post('/v1/auth/logout'); } catch { /* the session ends here either way */ }
+    try {
+      await api.post('/v1/auth/logout');
+    } catch {
+      /* the session ends here either way */
+    }
     signOut('logged_out');
   }
 
@@ -27,8 +33,12 @@ export function ConsoleLayout() {
       <Layout.Sider breakpoint="lg" collapsedWidth={0} theme="light" width={220}>
         <div style={{ padding: '20px 24px', fontWeight: 600, fontSize: 18 }}>{t('app.brand')}</div>
         <nav aria-label={t('app.title')}>
-          <Menu mode="inline" selectedKeys={selected ? [selected] : []} onClick={({ key }) => navigate(key)}
-            items={entries.map((e) => ({ key: e.path, icon: e.icon, label: t(e.label) }))} />
+          <Menu
+            mode="inline"
+            selectedKeys={selected ? [selected] : []}
+            onClick={({ key }) => navigate(key)}
+            items={entries.map((e) => ({ key: e.path, icon: e.icon, label: t(e.label) }))}
+          />
         </nav>
       </Layout.Sider>
       <Layout>
@@ -38,12 +48,20 @@ export function ConsoleLayout() {
               {t('layout.signedInAs', { name: session.user.name || session.user.email, role: t(`role.${session.user.role}`) })}
             </Typography.Text>
             <LangSwitch />
-            <Button icon={<LogoutOutlined />} onClick={() => void logout()}>{t('layout.logout')}</Button>
+            <Button icon={<LogoutOutlined />} onClick={() => void logout()}>
+              {t('layout.logout')}
+            </Button>
           </Space>
         </Layout.Header>
         {/* antd renders Layout.Content as the page's <main>. */}
         <Layout.Content style={{ margin: 24 }}>
-          <Suspense fallback={<div style={{ padding: 48, textAlign: 'center' }}><Spin /></div>}>
+          <Suspense
+            fallback={
+              <div style={{ padding: 48, textAlign: 'center' }}>
+                <Spin />
+              </div>
+            }
+          >
             <Outlet />
           </Suspense>
         </Layout.Content>

@@ -27,7 +27,8 @@ export const authZh = {
 export const authEn: Record<keyof typeof authZh, string> = {
   'nav.keys': 'API keys',
   'keys.title': 'API keys',
-  'keys.help': 'The merchant\'s systems (shop, ERP, mini-program backend) call the API with keys. Give each the least it needs: "orders only" for a system that only sends orders, "read only" for reporting. A key is shown once, when it is made.',
+  'keys.help':
+    'The merchant\'s systems (shop, ERP, mini-program backend) call the API with keys. Give each the least it needs: "orders only" for a system that only sends orders, "read only" for reporting. A key is shown once, when it is made.',
   'keys.name': 'Name',
   'keys.scope': 'Scope',
   'keys.scope.full': 'Full (as an owner)',

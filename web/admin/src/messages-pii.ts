@@ -7,7 +7,8 @@ export const piiZh = {
   'pii.export': '导出个人信息（.xlsx）',
   'pii.erase': '注销并匿名化',
   'pii.eraseTitle': '注销分销员并匿名化个人信息',
-  'pii.eraseWarning': '姓名、手机号、身份证号、联系方式、收款账户和证件照片将被永久销毁，账号不能再登录，也不再产生新佣金；账本、佣金与提现记录保留金额。尚有待结算或在途资金时无法注销。此操作不能撤销。',
+  'pii.eraseWarning':
+    '姓名、手机号、身份证号、联系方式、收款账户和证件照片将被永久销毁，账号不能再登录，也不再产生新佣金；账本、佣金与提现记录保留金额。尚有待结算或在途资金时无法注销。此操作不能撤销。',
   'pii.eraseReason': '原因（例如本人申请及日期；请勿填写个人信息）',
   'pii.erased': '已注销并匿名化',
   'pii.phone': '手机号',
@@ -28,8 +29,9 @@ export const piiEn: Record<keyof typeof piiZh, string> = {
   'pii.export': 'Export personal data (.xlsx)',
   'pii.erase': 'Erase and anonymise',
   'pii.eraseTitle': 'Erase the distributor and anonymise its personal data',
-  'pii.eraseWarning': 'Name, phone, ID number, contact details, payout accounts and documents are destroyed for good; the account can no longer sign in and earns nothing new; the ledger, commissions and withdrawals keep their amounts. Refused while money is still owed or on its way. This cannot be undone.',
-  'pii.eraseReason': 'Reason (e.g. the person\'s request and its date; no personal data here)',
+  'pii.eraseWarning':
+    'Name, phone, ID number, contact details, payout accounts and documents are destroyed for good; the account can no longer sign in and earns nothing new; the ledger, commissions and withdrawals keep their amounts. Refused while money is still owed or on its way. This cannot be undone.',
+  'pii.eraseReason': "Reason (e.g. the person's request and its date; no personal data here)",
   'pii.erased': 'Erased and anonymised',
   'pii.phone': 'Phone',
   'pii.realName': 'Real name',

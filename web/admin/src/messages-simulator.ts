@@ -29,7 +29,8 @@ export const simulatorZh = {
 
 export const simulatorEn: Record<keyof typeof simulatorZh, string> = {
   'sim.title': 'Rule simulator: see the cost before changing the rules',
-  'sim.intro': 'Replays the real orders of a period (with the chains frozen when they were paid) under the rules in force and under the proposal. Nothing is written.',
+  'sim.intro':
+    'Replays the real orders of a period (with the chains frozen when they were paid) under the rules in force and under the proposal. Nothing is written.',
   'sim.from': 'From',
   'sim.to': 'To (exclusive)',
   'sim.grade': 'Grade',

@@ -1,7 +1,21 @@
 import type { ReactNode } from 'react';
 import {
-  AccountBookOutlined, ApartmentOutlined, AuditOutlined, CrownOutlined, DashboardOutlined, FileSearchOutlined, KeyOutlined, MobileOutlined, ProfileOutlined, ReconciliationOutlined, SafetyOutlined,
-  SettingOutlined, ShoppingOutlined, SolutionOutlined, TeamOutlined, WalletOutlined,
+  AccountBookOutlined,
+  ApartmentOutlined,
+  AuditOutlined,
+  CrownOutlined,
+  DashboardOutlined,
+  FileSearchOutlined,
+  KeyOutlined,
+  MobileOutlined,
+  ProfileOutlined,
+  ReconciliationOutlined,
+  SafetyOutlined,
+  SettingOutlined,
+  ShoppingOutlined,
+  SolutionOutlined,
+  TeamOutlined,
+  WalletOutlined,
 } from '@ant-design/icons';
 import type { Permission } from '../../../src/core/principal.ts';
 import type { MessageKey } from './messages.ts';

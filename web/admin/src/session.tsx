@@ -12,7 +12,12 @@ import type { AdminUser, LoginResponse } from '../../shared/types.ts';
 const STORAGE_KEY = 'fenxiao.admin.session';
 const FLASH_KEY = 'fenxiao.admin.flash';
 
-export interface AdminSession { token: string; expires_at: string; tenant_id: string; user: AdminUser }
+export interface AdminSession {
+  token: string;
+  expires_at: string;
+  tenant_id: string;
+  user: AdminUser;
+}
 
 export type Flash = 'expired' | 'logged_out';
 
@@ -52,10 +57,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setSession(null);
   }, []);
 
-  const api = useMemo(() => createApiClient({
-    token: () => readSession()?.token ?? null,
-    onUnauthorized: () => signOut('expired'),
-  }), [signOut]);
+  const api = useMemo(
+    () =>
+      createApiClient({
+        token: () => readSession()?.token ?? null,
+        onUnauthorized: () => signOut('expired'),
+      }),
+    [signOut],
+  );
 
   const signIn = useCallback((res: LoginResponse) => {
     const s: AdminSession = { token: res.token, expires_at: res.expires_at, tenant_id: res.tenant_id, user: res.user };

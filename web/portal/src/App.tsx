@@ -26,16 +26,32 @@ function Shell({ title, back, children }: { title: string; back?: string; childr
   const { api, signOut } = useSession();
   const navigate = useNavigate();
   const location = useLocation();
-  useEffect(() => { document.title = `${title} · ${t('app.title')}`; }, [title, t]);
+  useEffect(() => {
+    document.title = `${title} · ${t('app.title')}`;
+  }, [title, t]);
   async function logout() {
-    try { await api.post('/v1/auth/logout'); } catch { /* signed out here either way */ }
+    try {
+      await api.post('/v1/auth/logout');
+    } catch {
+      /* signed out here either way */
+    }
     signOut();
     navigate('/login', { replace: true });
   }
   return (
     <div style={{ minHeight: '100vh', display: 'flex', flexDirection: 'column' }}>
       <header>
-        <NavBar backIcon={!!back} onBack={back ? () => navigate(back) : undefined} back={back ? t('common.back') : null} left={back ? undefined : <LangSwitch />} right={<button type="button" onClick={() => void logout()} style={{ border: 0, background: 'none', color: 'var(--adm-color-primary)', fontSize: 14 }}>{t('common.logout')}</button>}>
+        <NavBar
+          backIcon={!!back}
+          onBack={back ? () => navigate(back) : undefined}
+          back={back ? t('common.back') : null}
+          left={back ? undefined : <LangSwitch />}
+          right={
+            <button type="button" onClick={() => void logout()} style={{ border: 0, background: 'none', color: 'var(--adm-color-primary)', fontSize: 14 }}>
+              {t('common.logout')}
+            </button>
+          }
+        >
           <h1 style={{ fontSize: 17, margin: 0 }}>{title}</h1>
         </NavBar>
       </header>
@@ -84,37 +100,55 @@ function Entry() {
   const [asking, setAsking] = useState<Me | null>(null);
   const started = useRef(false);
 
-  const redeem = useCallback(async (link: string, replacing: boolean) => {
-    if (!tenant) { setTokenError(t('login.noTenant')); return; }
-    if (replacing) {
-      try { await api.post('/v1/auth/logout'); } catch { /* signed out here either way */ }
-      signOut();
-    }
-    try {
-      const s = await api.post<PortalSession>('/v1/portal/token-login', { tenant_id: tenant, token: link });
-      signIn(s);
-      setToken(null);
-      navigate('/', { replace: true });
-    } catch (err) {
-      setTokenError(messageOf(err));
-    }
-  }, [tenant, api, signIn, signOut, navigate, t]);
+  const redeem = useCallback(
+    async (link: string, replacing: boolean) => {
+      if (!tenant) {
+        setTokenError(t('login.noTenant'));
+        return;
+      }
+      if (replacing) {
+        try {
+          await api.post('/v1/auth/logout');
+        } catch {
+          /* signed out here either way */
+        }
+        signOut();
+      }
+      try {
+        const s = await api.post<PortalSession>('/v1/portal/token-login', { tenant_id: tenant, token: link });
+        signIn(s);
+        setToken(null);
+        navigate('/', { replace: true });
+      } catch (err) {
+        setTokenError(messageOf(err));
+      }
+    },
+    [tenant, api, signIn, signOut, navigate, t],
+  );
 
   useEffect(() => {
     if (!token || started.current) return;
     started.current = true;
     // The token is single-use: take it out of the address bar and history at once.
     window.history.replaceState(null, '', `${window.location.pathname}${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ''}`);
-    if (!session) { void redeem(token, false); return; }
+    if (!session) {
+      void redeem(token, false);
+      return;
+    }
     // Someone is signed in here already: the same distributor keeps its session; another one is asked about.
-    api.get<Me>('/v1/me').then((me) => {
-      if (session.tenant_id === tenant && me.external_id === tokenSubject(token)) {
-        setToken(null);
-        navigate('/', { replace: true });
-      } else {
-        setAsking(me);
-      }
-    }, () => { void redeem(token, false); });
+    api.get<Me>('/v1/me').then(
+      (me) => {
+        if (session.tenant_id === tenant && me.external_id === tokenSubject(token)) {
+          setToken(null);
+          navigate('/', { replace: true });
+        } else {
+          setAsking(me);
+        }
+      },
+      () => {
+        void redeem(token, false);
+      },
+    );
   }, [token, tenant, session, api, redeem, navigate]);
 
   if (asking && token) {
@@ -124,18 +158,50 @@ function Entry() {
         <p data-testid="link-current">{t('link.signedInAs', { name: asking.name })}</p>
         <p>{t('link.question')}</p>
         <Space direction="vertical" block>
-          <Button block color="primary" size="large" data-testid="link-switch-confirm" onClick={() => { setAsking(null); void redeem(token, true); }}>{t('link.switch')}</Button>
-          <Button block size="large" data-testid="link-switch-stay" onClick={() => { setAsking(null); setToken(null); navigate('/', { replace: true }); }}>{t('link.stay')}</Button>
+          <Button
+            block
+            color="primary"
+            size="large"
+            data-testid="link-switch-confirm"
+            onClick={() => {
+              setAsking(null);
+              void redeem(token, true);
+            }}
+          >
+            {t('link.switch')}
+          </Button>
+          <Button
+            block
+            size="large"
+            data-testid="link-switch-stay"
+            onClick={() => {
+              setAsking(null);
+              setToken(null);
+              navigate('/', { replace: true });
+            }}
+          >
+            {t('link.stay')}
+          </Button>
         </Space>
       </div>
     );
   }
   if (token || tokenError) {
-    return tokenError
-      ? <ErrorBlock status="default" title={t('login.tokenFailed', { message: tokenError })} description={<a href="/portal/login">{t('login.title')}</a>} />
-      : <div style={{ padding: 48, textAlign: 'center' }} role="status">{t('login.tokenWorking')}<DotLoading /></div>;
+    return tokenError ? (
+      <ErrorBlock status="default" title={t('login.tokenFailed', { message: tokenError })} description={<a href="/portal/login">{t('login.title')}</a>} />
+    ) : (
+      <div style={{ padding: 48, textAlign: 'center' }} role="status">
+        {t('login.tokenWorking')}
+        <DotLoading />
+      </div>
+    );
   }
-  if (session) return <Shell title={t('nav.home')}><HomePage /></Shell>;
+  if (session)
+    return (
+      <Shell title={t('nav.home')}>
+        <HomePage />
+      </Shell>
+    );
   if (params.get('invite_code')) return <Navigate to={`/apply${location.search}`} replace />;
   return <Navigate to="/login" replace />;
 }
@@ -153,7 +219,13 @@ function Localized({ children }: { children: ReactNode }) {
 
 function Page({ title, back, children }: { title: MessageKey; back?: string; children: ReactNode }) {
   const { t } = useI18n();
-  return <RequireSession><Shell title={t(title)} {...(back ? { back } : {})}>{children}</Shell></RequireSession>;
+  return (
+    <RequireSession>
+      <Shell title={t(title)} {...(back ? { back } : {})}>
+        {children}
+      </Shell>
+    </RequireSession>
+  );
 }
 
 export function App() {
@@ -166,13 +238,62 @@ export function App() {
               <Route path="/" element={<Entry />} />
               <Route path="/login" element={<LoginPage />} />
               <Route path="/apply" element={<ApplyPage />} />
-              <Route path="/team" element={<Page title="team.title"><TeamPage /></Page>} />
-              <Route path="/earnings" element={<Page title="earnings.title"><EarningsPage /></Page>} />
-              <Route path="/earnings/commissions/:id" element={<Page title="explain.title" back="/earnings"><CommissionPage /></Page>} />
-              <Route path="/earnings/statements/:id" element={<Page title="statement.title" back="/earnings"><StatementPage /></Page>} />
-              <Route path="/withdraw" element={<Page title="withdraw.title"><WithdrawPage /></Page>} />
-              <Route path="/withdraw/history" element={<Page title="withdraw.historyTitle" back="/withdraw"><WithdrawalHistoryPage /></Page>} />
-              <Route path="/withdraw/:id" element={<Page title="withdraw.detailTitle" back="/withdraw/history"><WithdrawalPage /></Page>} />
+              <Route
+                path="/team"
+                element={
+                  <Page title="team.title">
+                    <TeamPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/earnings"
+                element={
+                  <Page title="earnings.title">
+                    <EarningsPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/earnings/commissions/:id"
+                element={
+                  <Page title="explain.title" back="/earnings">
+                    <CommissionPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/earnings/statements/:id"
+                element={
+                  <Page title="statement.title" back="/earnings">
+                    <StatementPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/withdraw"
+                element={
+                  <Page title="withdraw.title">
+                    <WithdrawPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/withdraw/history"
+                element={
+                  <Page title="withdraw.historyTitle" back="/withdraw">
+                    <WithdrawalHistoryPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/withdraw/:id"
+                element={
+                  <Page title="withdraw.detailTitle" back="/withdraw/history">
+                    <WithdrawalPage />
+                  </Page>
+                }
+              />
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>
           </BrowserRouter>

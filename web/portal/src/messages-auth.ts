@@ -22,7 +22,7 @@ export const authEn: Record<keyof typeof authZh, string> = {
   'apply.resend': 'Start again',
   'link.title': 'Switch accounts?',
   'link.signedInAs': 'Signed in on this device: {name}',
-  'link.question': 'The merchant\'s sign-in link signs you in as a distributor, and signs the current one out. Switch?',
+  'link.question': "The merchant's sign-in link signs you in as a distributor, and signs the current one out. Switch?",
   'link.switch': 'Switch accounts',
   'link.stay': 'Stay signed in',
 };

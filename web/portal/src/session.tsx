@@ -57,7 +57,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const api = useMemo(() => createApiClient({ token: () => readSession()?.token ?? null, onUnauthorized: () => signOut(true) }), [signOut]);
 
   const signIn = useCallback((s: PortalSession) => {
-    window.localStorage.setItem(SESSION_KEY, JSON.stringify({ token: s.token, expires_at: s.expires_at, tenant_id: s.tenant_id, distributor_id: s.distributor_id }));
+    window.localStorage.setItem(
+      SESSION_KEY,
+      JSON.stringify({ token: s.token, expires_at: s.expires_at, tenant_id: s.tenant_id, distributor_id: s.distributor_id }),
+    );
     rememberTenant(s.tenant_id);
     setSession(s);
   }, []);

@@ -20,7 +20,8 @@ export function mapGeneric(payload: unknown): Mapped {
     case 'event': {
       const c = checkEvent(payload);
       return {
-        topic: `event:${c.body.type}`, orderExternalId: c.order_external_id,
+        topic: `event:${c.body.type}`,
+        orderExternalId: c.order_external_id,
         intents: [{ kind: 'event', orderExternalId: c.order_external_id, body: c.body, idempotencyKey: c.idempotency_key, unknownOrder: 'error' }],
       };
     }

@@ -1,8 +1,19 @@
 import type { CreateOrderBody } from '../../orders/schema.ts';
 import { decimalToFen } from './money.ts';
 import {
-  clientIp, idString, inviteCodeOfUrl, isObject, isoTime, MappingError, optionalIdString, positiveInt, text, usableInviteCode,
-  type Intent, type JsonObject, type Mapped,
+  clientIp,
+  idString,
+  inviteCodeOfUrl,
+  isObject,
+  isoTime,
+  MappingError,
+  optionalIdString,
+  positiveInt,
+  text,
+  usableInviteCode,
+  type Intent,
+  type JsonObject,
+  type Mapped,
 } from './types.ts';
 
 /** The topics Fenxiao subscribes to; any other topic is answered 200 and ignored. */
@@ -43,9 +54,10 @@ export function shopifyLinePaid(line: JsonObject, taxesIncluded: boolean, where:
   const unit = shopMoney(line, 'price', `${where}.price`);
   if (unit === undefined || unit < 0) throw new MappingError(`${where}.price is missing`);
   const allocations = Array.isArray(line.discount_allocations) ? arr(line.discount_allocations) : null;
-  const discount = allocations !== null
-    ? allocations.reduce((s, a, k) => s + (shopMoney(a, 'amount', `${where}.discount_allocations[${k}].amount`) ?? 0), 0)
-    : shopMoney(line, 'total_discount', `${where}.total_discount`) ?? 0;
+  const discount =
+    allocations !== null
+      ? allocations.reduce((s, a, k) => s + (shopMoney(a, 'amount', `${where}.discount_allocations[${k}].amount`) ?? 0), 0)
+      : (shopMoney(line, 'total_discount', `${where}.total_discount`) ?? 0);
   const tax = taxesIncluded ? arr(line.tax_lines).reduce((s, t, k) => s + (shopMoney(t, 'price', `${where}.tax_lines[${k}].price`) ?? 0), 0) : 0;
   const paid = unit * quantity - discount - tax;
   return { unit, quantity, paid: Math.max(0, paid) };
@@ -70,8 +82,9 @@ export function shopifyOrder(order: JsonObject): { body: CreateOrderBody; notes:
     });
   if (items.length === 0) throw new MappingError('the order has no line items');
   const customer = isObject(order.customer) ? optionalIdString(order.customer.id) : undefined;
-  const shipping = shopMoney(order, 'total_shipping_price', 'total_shipping_price_set')
-    ?? arr(order.shipping_lines).reduce((s, l, k) => s + (shopMoney(l, 'price', `shipping_lines[${k}].price`) ?? 0), 0);
+  const shipping =
+    shopMoney(order, 'total_shipping_price', 'total_shipping_price_set') ??
+    arr(order.shipping_lines).reduce((s, l, k) => s + (shopMoney(l, 'price', `shipping_lines[${k}].price`) ?? 0), 0);
   const tax = shopMoney(order, 'total_tax', 'total_tax') ?? 0;
   const code = inviteCode(order, notes);
   const paidAt = isoTime(order.processed_at) ?? isoTime(order.created_at);
@@ -115,22 +128,39 @@ export function shopifyRefund(refund: JsonObject): { orderExternalId: string; in
     return {
       orderExternalId,
       intent: {
-        kind: 'event', orderExternalId, idempotencyKey: key, unknownOrder: 'defer',
+        kind: 'event',
+        orderExternalId,
+        idempotencyKey: key,
+        unknownOrder: 'defer',
         body: { type: 'refunded', items, ...(at ? { at } : {}), ...(reason ? { reason } : {}) },
       },
     };
   }
   const returned = arr(refund.transactions)
     .filter((t) => t.kind === 'refund' && (t.status === undefined || t.status === 'success'))
-    .reduce((s, t, k) => s + (decimalToFen(t.amount, `transactions[${k}].amount`)), 0);
+    .reduce((s, t, k) => s + decimalToFen(t.amount, `transactions[${k}].amount`), 0);
   const shipping = arr(refund.order_adjustments)
     .filter((a) => a.kind === 'shipping_refund')
-    .reduce((s, a, k) => s + Math.abs(shopMoney(a, 'amount', `order_adjustments[${k}].amount`) ?? 0) + Math.abs(shopMoney(a, 'tax_amount', `order_adjustments[${k}].tax_amount`) ?? 0), 0);
+    .reduce(
+      (s, a, k) =>
+        s +
+        Math.abs(shopMoney(a, 'amount', `order_adjustments[${k}].amount`) ?? 0) +
+        Math.abs(shopMoney(a, 'tax_amount', `order_adjustments[${k}].tax_amount`) ?? 0),
+      0,
+    );
   const fen = returned - shipping;
   if (fen <= 0) return { orderExternalId, intent: { kind: 'ignore', reason: 'the refund returned no money for the goods (shipping only, or nothing)' } };
   return {
     orderExternalId,
-    intent: { kind: 'refund_amount', orderExternalId, refundFen: fen, idempotencyKey: key, unknownOrder: 'defer', ...(at ? { at } : {}), ...(reason ? { reason } : {}) },
+    intent: {
+      kind: 'refund_amount',
+      orderExternalId,
+      refundFen: fen,
+      idempotencyKey: key,
+      unknownOrder: 'defer',
+      ...(at ? { at } : {}),
+      ...(reason ? { reason } : {}),
+    },
   };
 }
 
@@ -150,7 +180,13 @@ export function mapShopify(topic: string, payload: unknown): Mapped {
       const id = idString(payload.id, 'id');
       const fulfillments = arr(payload.fulfillments);
       const at = isoTime(fulfillments[fulfillments.length - 1]?.created_at) ?? isoTime(payload.updated_at);
-      return { topic, orderExternalId: id, intents: [{ kind: 'event', orderExternalId: id, idempotencyKey: 'shopify:fulfilled', unknownOrder: 'defer', body: { type: 'shipped', ...(at ? { at } : {}) } }] };
+      return {
+        topic,
+        orderExternalId: id,
+        intents: [
+          { kind: 'event', orderExternalId: id, idempotencyKey: 'shopify:fulfilled', unknownOrder: 'defer', body: { type: 'shipped', ...(at ? { at } : {}) } },
+        ],
+      };
     }
     case 'refunds/create': {
       const { orderExternalId, intent } = shopifyRefund(payload);
@@ -160,9 +196,25 @@ export function mapShopify(topic: string, payload: unknown): Mapped {
       const id = idString(payload.id, 'id');
       const at = isoTime(payload.cancelled_at);
       const reason = text(payload.cancel_reason, 500);
-      return { topic, orderExternalId: id, intents: [{ kind: 'event', orderExternalId: id, idempotencyKey: 'shopify:cancelled', unknownOrder: 'defer', body: { type: 'cancelled', ...(at ? { at } : {}), ...(reason ? { reason } : {}) } }] };
+      return {
+        topic,
+        orderExternalId: id,
+        intents: [
+          {
+            kind: 'event',
+            orderExternalId: id,
+            idempotencyKey: 'shopify:cancelled',
+            unknownOrder: 'defer',
+            body: { type: 'cancelled', ...(at ? { at } : {}), ...(reason ? { reason } : {}) },
+          },
+        ],
+      };
     }
     default:
-      return { topic, orderExternalId: optionalIdString(payload.id) ?? null, intents: [{ kind: 'ignore', reason: `topic ${topic.slice(0, 64)} is not one Fenxiao acts on` }] };
+      return {
+        topic,
+        orderExternalId: optionalIdString(payload.id) ?? null,
+        intents: [{ kind: 'ignore', reason: `topic ${topic.slice(0, 64)} is not one Fenxiao acts on` }],
+      };
   }
 }

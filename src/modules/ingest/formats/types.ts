@@ -22,7 +22,15 @@ export type Intent =
    * has paid (the platform's refund may include shipping or tax, which never were commission base).
    * `refundFen` null: everything that remains.
    */
-  | { kind: 'refund_amount'; orderExternalId: string; refundFen: number | null; at?: string | undefined; reason?: string | undefined; idempotencyKey: string; unknownOrder: UnknownOrder }
+  | {
+      kind: 'refund_amount';
+      orderExternalId: string;
+      refundFen: number | null;
+      at?: string | undefined;
+      reason?: string | undefined;
+      idempotencyKey: string;
+      unknownOrder: UnknownOrder;
+    }
   /** Nothing to do (a topic or status Fenxiao does not act on), with why. */
   | { kind: 'ignore'; reason: string };
 

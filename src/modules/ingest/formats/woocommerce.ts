@@ -1,8 +1,19 @@
 import type { CreateOrderBody } from '../../orders/schema.ts';
 import { decimalToFen } from './money.ts';
 import {
-  clientIp, idString, inviteCodeOfUrl, isObject, isoTime, MappingError, optionalIdString, positiveInt, text, usableInviteCode,
-  type Intent, type JsonObject, type Mapped,
+  clientIp,
+  idString,
+  inviteCodeOfUrl,
+  isObject,
+  isoTime,
+  MappingError,
+  optionalIdString,
+  positiveInt,
+  text,
+  usableInviteCode,
+  type Intent,
+  type JsonObject,
+  type Mapped,
 } from './types.ts';
 
 export const WOOCOMMERCE_TOPICS = ['order.created', 'order.updated'] as const;
@@ -89,7 +100,14 @@ function wooRefunds(order: JsonObject, orderExternalId: string): Intent[] {
     const fen = Math.abs(decimalToFen(r.total, `refunds[${k}].total`));
     const reason = text(r.reason, 500);
     if (fen === 0) return { kind: 'ignore', reason: `refund ${id} is of 0` };
-    return { kind: 'refund_amount', orderExternalId, refundFen: fen, idempotencyKey: `woocommerce:refund:${id}`, unknownOrder: 'ignore', ...(reason ? { reason } : {}) };
+    return {
+      kind: 'refund_amount',
+      orderExternalId,
+      refundFen: fen,
+      idempotencyKey: `woocommerce:refund:${id}`,
+      unknownOrder: 'ignore',
+      ...(reason ? { reason } : {}),
+    };
   });
 }
 
@@ -103,7 +121,11 @@ function wooRefunds(order: JsonObject, orderExternalId: string): Intent[] {
 export function mapWooCommerce(topic: string, payload: unknown): Mapped {
   if (!isObject(payload)) throw new MappingError('body must be a JSON object');
   if (!(WOOCOMMERCE_TOPICS as readonly string[]).includes(topic)) {
-    return { topic, orderExternalId: optionalIdString(payload.id) ?? null, intents: [{ kind: 'ignore', reason: `topic ${topic.slice(0, 64)} is not one Fenxiao acts on` }] };
+    return {
+      topic,
+      orderExternalId: optionalIdString(payload.id) ?? null,
+      intents: [{ kind: 'ignore', reason: `topic ${topic.slice(0, 64)} is not one Fenxiao acts on` }],
+    };
   }
   const id = idString(payload.id, 'id');
   const status = typeof payload.status === 'string' ? payload.status : '';
@@ -116,18 +138,43 @@ export function mapWooCommerce(topic: string, payload: unknown): Mapped {
       const { body, notes } = wooOrder(payload);
       const at = isoTime(payload.date_completed_gmt, true) ?? isoTime(payload.date_completed);
       return {
-        topic, orderExternalId: id, notes,
+        topic,
+        orderExternalId: id,
+        notes,
         intents: [
           { kind: 'order', body },
-          { kind: 'event', orderExternalId: id, idempotencyKey: 'woocommerce:completed', unknownOrder: 'ignore', body: { type: 'shipped', ...(at ? { at } : {}) } },
+          {
+            kind: 'event',
+            orderExternalId: id,
+            idempotencyKey: 'woocommerce:completed',
+            unknownOrder: 'ignore',
+            body: { type: 'shipped', ...(at ? { at } : {}) },
+          },
           ...wooRefunds(payload, id),
         ],
       };
     }
     case 'refunded':
-      return { topic, orderExternalId: id, intents: [{ kind: 'refund_amount', orderExternalId: id, refundFen: null, idempotencyKey: 'woocommerce:refunded', unknownOrder: 'ignore', reason: 'order refunded' }] };
+      return {
+        topic,
+        orderExternalId: id,
+        intents: [
+          {
+            kind: 'refund_amount',
+            orderExternalId: id,
+            refundFen: null,
+            idempotencyKey: 'woocommerce:refunded',
+            unknownOrder: 'ignore',
+            reason: 'order refunded',
+          },
+        ],
+      };
     case 'cancelled':
-      return { topic, orderExternalId: id, intents: [{ kind: 'event', orderExternalId: id, idempotencyKey: 'woocommerce:cancelled', unknownOrder: 'ignore', body: { type: 'cancelled' } }] };
+      return {
+        topic,
+        orderExternalId: id,
+        intents: [{ kind: 'event', orderExternalId: id, idempotencyKey: 'woocommerce:cancelled', unknownOrder: 'ignore', body: { type: 'cancelled' } }],
+      };
     default:
       return { topic, orderExternalId: id, intents: [{ kind: 'ignore', reason: `status ${status.slice(0, 32) || '(none)'}: not paid` }] };
   }

@@ -21,7 +21,11 @@ export function Chart({ option, label, height = 260, testId }: { option: ECharts
     chart.current = instance;
     const observer = new ResizeObserver(() => instance.resize());
     observer.observe(ref.current);
-    return () => { observer.disconnect(); instance.dispose(); chart.current = null; };
+    return () => {
+      observer.disconnect();
+      instance.dispose();
+      chart.current = null;
+    };
   }, []);
 
   useEffect(() => {

@@ -34,10 +34,19 @@ export function CommissionExplanation({ id }: { id: string }) {
 
   useEffect(() => {
     let live = true;
-    setLine(null); setError(null);
-    api.get<CommissionExplained>(`/v1/commissions/${encodeURIComponent(id)}`)
-      .then((c) => { if (live) setLine(c); }, (err: unknown) => { if (live) setError(messageOf(err)); });
-    return () => { live = false; };
+    setLine(null);
+    setError(null);
+    api.get<CommissionExplained>(`/v1/commissions/${encodeURIComponent(id)}`).then(
+      (c) => {
+        if (live) setLine(c);
+      },
+      (err: unknown) => {
+        if (live) setError(messageOf(err));
+      },
+    );
+    return () => {
+      live = false;
+    };
   }, [api, id]);
 
   if (error) return <Alert type="error" showIcon title={t('common.error', { message: error })} />;
@@ -60,9 +69,17 @@ export function CommissionExplanation({ id }: { id: string }) {
       content: (
         <span>
           {percent ? t('explain.ratePercent', { rate: formatBp(x.rate.rate_bp) }) : t('explain.rateFixed', { fixed: formatYuan(x.rate.fixed_fen) })}
-          {' · '}{t('explain.rateSource', { source: word('rateSource', x.rate.source) })}
-          {' · '}{t('explain.ruleVersion', { version: x.rate.rule_version, at: formatTime(x.rate.rule_effective_from, lang) })}
-          {x.rate.rule_reason ? <> {t('explain.ruleReason')}<Typography.Text code>{x.rate.rule_reason}</Typography.Text></> : null}
+          {' · '}
+          {t('explain.rateSource', { source: word('rateSource', x.rate.source) })}
+          {' · '}
+          {t('explain.ruleVersion', { version: x.rate.rule_version, at: formatTime(x.rate.rule_effective_from, lang) })}
+          {x.rate.rule_reason ? (
+            <>
+              {' '}
+              {t('explain.ruleReason')}
+              <Typography.Text code>{x.rate.rule_reason}</Typography.Text>
+            </>
+          ) : null}
         </span>
       ),
     },
@@ -73,7 +90,10 @@ export function CommissionExplanation({ id }: { id: string }) {
           {percent
             ? t('explain.formulaPercent', { base: formatYuan(line.base_fen), rate: formatBp(line.rate_bp), result: formatYuan(computed) })
             : t('explain.formulaFixed', { fixed: formatYuan(line.fixed_fen), units: line.units, result: formatYuan(computed) })}
-          <br /><Typography.Text type="secondary" code>{x.formula}</Typography.Text>
+          <br />
+          <Typography.Text type="secondary" code>
+            {x.formula}
+          </Typography.Text>
         </span>
       ),
     },
@@ -83,51 +103,93 @@ export function CommissionExplanation({ id }: { id: string }) {
 
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }} data-testid="commission-explanation">
-      <Alert type="info" showIcon title={
-        <span data-testid="explain-summary">
-          {t('explain.summary', { name: beneficiaryName, amount: formatYuan(line.amount_fen), order: x.order.external_id })}
-        </span>
-      } description={levelText} />
-      <Descriptions size="small" column={2} items={[
-        { key: 'status', label: t('commission.status'), children: <CommissionStatusTag status={line.status} held={line.held} /> },
-        { key: 'kind', label: t('commission.kind'), children: word('commissionKind', line.kind) },
-        { key: 'level', label: t('commission.level'), children: line.level === 0 ? t('commission.level0') : t('commission.levelK', { level: line.level }) },
-        { key: 'grade', label: t('explain.grade'), children: line.beneficiary_grade },
-        { key: 'sku', label: t('order.sku'), children: line.sku ?? '—' },
-        { key: 'statement', label: t('commission.statement'), children: line.statement_id ?? '—' },
-        ...(line.original_amount_fen !== line.amount_fen || line.original_base_fen !== line.base_fen ? [{
-          key: 'original', label: t('explain.original'), span: 2,
-          children: t('explain.originalText', { base: formatYuan(line.original_base_fen), amount: formatYuan(line.original_amount_fen) }),
-        }] : []),
-      ]} />
+      <Alert
+        type="info"
+        showIcon
+        title={
+          <span data-testid="explain-summary">
+            {t('explain.summary', { name: beneficiaryName, amount: formatYuan(line.amount_fen), order: x.order.external_id })}
+          </span>
+        }
+        description={levelText}
+      />
+      <Descriptions
+        size="small"
+        column={2}
+        items={[
+          { key: 'status', label: t('commission.status'), children: <CommissionStatusTag status={line.status} held={line.held} /> },
+          { key: 'kind', label: t('commission.kind'), children: word('commissionKind', line.kind) },
+          { key: 'level', label: t('commission.level'), children: line.level === 0 ? t('commission.level0') : t('commission.levelK', { level: line.level }) },
+          { key: 'grade', label: t('explain.grade'), children: line.beneficiary_grade },
+          { key: 'sku', label: t('order.sku'), children: line.sku ?? '—' },
+          { key: 'statement', label: t('commission.statement'), children: line.statement_id ?? '—' },
+          ...(line.original_amount_fen !== line.amount_fen || line.original_base_fen !== line.base_fen
+            ? [
+                {
+                  key: 'original',
+                  label: t('explain.original'),
+                  span: 2,
+                  children: t('explain.originalText', { base: formatYuan(line.original_base_fen), amount: formatYuan(line.original_amount_fen) }),
+                },
+              ]
+            : []),
+        ]}
+      />
 
-      <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>{t('explain.how')}</Typography.Title>
+      <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>
+        {t('explain.how')}
+      </Typography.Title>
       <Steps orientation="vertical" size="small" current={steps.length} items={steps} />
 
-      <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>{t('explain.chain')}</Typography.Title>
+      <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>
+        {t('explain.chain')}
+      </Typography.Title>
       <Typography.Text type="secondary">{t('explain.chainHint')}</Typography.Text>
-      <List size="small" bordered dataSource={x.chain} data-testid="explain-chain" renderItem={(c) => (
-        <List.Item style={c.distributor_id === line.beneficiary_id ? { background: '#fff7e6' } : undefined}>
-          <Space>
-            <Tag>{c.level === 0 ? t('explain.chainSeller') : t('explain.chainUpline', { level: c.level })}</Tag>
-            <Link to={`/distributors/${encodeURIComponent(c.distributor_id)}`}>{c.name ?? c.distributor_id}</Link>
-            {c.distributor_id === line.beneficiary_id && <Tag color="orange">{t('explain.beneficiary')}</Tag>}
-          </Space>
-        </List.Item>
-      )} />
+      <List
+        size="small"
+        bordered
+        dataSource={x.chain}
+        data-testid="explain-chain"
+        renderItem={(c) => (
+          <List.Item style={c.distributor_id === line.beneficiary_id ? { background: '#fff7e6' } : undefined}>
+            <Space>
+              <Tag>{c.level === 0 ? t('explain.chainSeller') : t('explain.chainUpline', { level: c.level })}</Tag>
+              <Link to={`/distributors/${encodeURIComponent(c.distributor_id)}`}>{c.name ?? c.distributor_id}</Link>
+              {c.distributor_id === line.beneficiary_id && <Tag color="orange">{t('explain.beneficiary')}</Tag>}
+            </Space>
+          </List.Item>
+        )}
+      />
 
-      <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>{t('explain.order')}</Typography.Title>
-      <Descriptions size="small" column={2} items={[
-        { key: 'order', label: t('order.externalId'), children: <Link to={`/orders/${encodeURIComponent(x.order.external_id)}`}>{x.order.external_id}</Link> },
-        { key: 'status', label: t('order.status'), children: <OrderStatusTag status={x.order.status} /> },
-        { key: 'paid', label: t('order.paidAt'), children: formatTime(x.order.paid_at, lang) },
-        { key: 'buyer', label: t('order.buyer'), children: x.order.buyer_external_id },
-        { key: 'attribution', label: t('order.attribution'), span: 2, children: x.order.attribution },
-      ]} />
+      <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>
+        {t('explain.order')}
+      </Typography.Title>
+      <Descriptions
+        size="small"
+        column={2}
+        items={[
+          {
+            key: 'order',
+            label: t('order.externalId'),
+            children: <Link to={`/orders/${encodeURIComponent(x.order.external_id)}`}>{x.order.external_id}</Link>,
+          },
+          { key: 'status', label: t('order.status'), children: <OrderStatusTag status={x.order.status} /> },
+          { key: 'paid', label: t('order.paidAt'), children: formatTime(x.order.paid_at, lang) },
+          { key: 'buyer', label: t('order.buyer'), children: x.order.buyer_external_id },
+          { key: 'attribution', label: t('order.attribution'), span: 2, children: x.order.attribution },
+        ]}
+      />
 
       <Divider style={{ margin: '4px 0' }} />
-      <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>{t('explain.postings')}</Typography.Title>
-      <Table size="small" pagination={false} rowKey={(p) => `${p.journal_id}:${p.account}:${p.at}:${p.amount_fen}`} dataSource={line.postings} data-testid="explain-postings"
+      <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>
+        {t('explain.postings')}
+      </Typography.Title>
+      <Table
+        size="small"
+        pagination={false}
+        rowKey={(p) => `${p.journal_id}:${p.account}:${p.at}:${p.amount_fen}`}
+        dataSource={line.postings}
+        data-testid="explain-postings"
         locale={{ emptyText: t('common.none') }}
         columns={[
           { title: t('ledger.at'), dataIndex: 'at', render: (v: string) => formatTime(v, lang) },
@@ -135,14 +197,29 @@ export function CommissionExplanation({ id }: { id: string }) {
           { title: t('ledger.account'), dataIndex: 'account', render: (v: string) => word('account', v) },
           { title: t('ledger.amount'), dataIndex: 'amount_fen', align: 'right', render: (v: number) => <Money fen={v} /> },
           { title: t('ledger.journal'), dataIndex: 'journal_id', render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
-        ]} />
+        ]}
+      />
       {line.kind === 'commission' && (
         <>
-          <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>{t('explain.clawbacks')}</Typography.Title>
-          {line.clawbacks.length === 0 ? <Typography.Text type="secondary">{t('explain.noClawbacks')}</Typography.Text> : (
-            <List size="small" dataSource={line.clawbacks} renderItem={(k) => (
-              <List.Item><Space><Money fen={k.amount_fen} /><Typography.Text type="secondary">{formatTime(k.created_at, lang)}</Typography.Text><Typography.Text code>{k.id}</Typography.Text></Space></List.Item>
-            )} />
+          <Typography.Title level={3} style={{ fontSize: 16, margin: 0 }}>
+            {t('explain.clawbacks')}
+          </Typography.Title>
+          {line.clawbacks.length === 0 ? (
+            <Typography.Text type="secondary">{t('explain.noClawbacks')}</Typography.Text>
+          ) : (
+            <List
+              size="small"
+              dataSource={line.clawbacks}
+              renderItem={(k) => (
+                <List.Item>
+                  <Space>
+                    <Money fen={k.amount_fen} />
+                    <Typography.Text type="secondary">{formatTime(k.created_at, lang)}</Typography.Text>
+                    <Typography.Text code>{k.id}</Typography.Text>
+                  </Space>
+                </List.Item>
+              )}
+            />
           )}
         </>
       )}

@@ -17,24 +17,46 @@ export function DistributorFunnel({ id }: { id: string }) {
   }, [api, id]);
   if (!f) return null;
   const rate = (bp: number | null) => (bp === null ? '—' : formatBp(bp));
-  const steps = [[t('funnel.unique'), f.unique_visitors], [t('funnel.bindings'), f.bindings], [t('funnel.buyers'), f.buyers]] as const;
+  const steps = [
+    [t('funnel.unique'), f.unique_visitors],
+    [t('funnel.bindings'), f.bindings],
+    [t('funnel.buyers'), f.buyers],
+  ] as const;
   return (
     <Card title={t('funnel.title')} data-testid="funnel">
       <Row gutter={[16, 16]}>
         <Col xs={24} lg={12}>
           <Row gutter={[16, 16]}>
-            <Col span={8}><Statistic title={t('funnel.visits')} value={f.visits} /></Col>
-            <Col span={8}><Statistic title={t('funnel.bindings')} value={f.bindings} /></Col>
-            <Col span={8}><Statistic title={t('funnel.orders')} value={f.orders} /></Col>
-            <Col span={8}><Statistic title={t('funnel.visitToBinding')} value={rate(f.visit_to_binding_bp)} /></Col>
-            <Col span={8}><Statistic title={t('funnel.bindingToOrder')} value={rate(f.binding_to_order_bp)} /></Col>
-            <Col span={8}><Statistic title={t('funnel.visitToOrder')} value={rate(f.visit_to_order_bp)} /></Col>
-            <Col span={12}><Statistic title={t('dash.sales')} valueRender={() => <Money fen={f.sales_fen} />} /></Col>
-            <Col span={12}><Statistic title={t('dash.commission')} valueRender={() => <Money fen={f.commission_fen} />} /></Col>
+            <Col span={8}>
+              <Statistic title={t('funnel.visits')} value={f.visits} />
+            </Col>
+            <Col span={8}>
+              <Statistic title={t('funnel.bindings')} value={f.bindings} />
+            </Col>
+            <Col span={8}>
+              <Statistic title={t('funnel.orders')} value={f.orders} />
+            </Col>
+            <Col span={8}>
+              <Statistic title={t('funnel.visitToBinding')} value={rate(f.visit_to_binding_bp)} />
+            </Col>
+            <Col span={8}>
+              <Statistic title={t('funnel.bindingToOrder')} value={rate(f.binding_to_order_bp)} />
+            </Col>
+            <Col span={8}>
+              <Statistic title={t('funnel.visitToOrder')} value={rate(f.visit_to_order_bp)} />
+            </Col>
+            <Col span={12}>
+              <Statistic title={t('dash.sales')} valueRender={() => <Money fen={f.sales_fen} />} />
+            </Col>
+            <Col span={12}>
+              <Statistic title={t('dash.commission')} valueRender={() => <Money fen={f.commission_fen} />} />
+            </Col>
           </Row>
         </Col>
         <Col xs={24} lg={12}>
-          <Chart height={200} testId="funnel-chart"
+          <Chart
+            height={200}
+            testId="funnel-chart"
             label={t('funnel.aria', { visits: f.visits, unique: f.unique_visitors, bindings: f.bindings, buyers: f.buyers, orders: f.orders })}
             option={{
               tooltip: {},
@@ -42,7 +64,8 @@ export function DistributorFunnel({ id }: { id: string }) {
               xAxis: { type: 'value', minInterval: 1 },
               yAxis: { type: 'category', inverse: true, data: steps.map(([label]) => label) },
               series: [{ type: 'bar', data: steps.map(([, v]) => v), itemStyle: { color: '#c2300a' }, barMaxWidth: 28 }],
-            }} />
+            }}
+          />
         </Col>
       </Row>
     </Card>

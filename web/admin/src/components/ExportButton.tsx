@@ -34,7 +34,12 @@ export function ExportButton({ kind, filters, label, testId }: { kind: ExportKin
   const [error, setError] = useState<string | null>(null);
   const live = useRef(0);
 
-  useEffect(() => () => { live.current += 1; }, []);
+  useEffect(
+    () => () => {
+      live.current += 1;
+    },
+    [],
+  );
 
   if (!can('finance:read')) return null;
 
@@ -74,22 +79,37 @@ export function ExportButton({ kind, filters, label, testId }: { kind: ExportKin
   const percent = job?.percent ?? null;
   return (
     <>
-      <Dropdown menu={{
-        items: [{ key: 'xlsx', label: t('export.xlsx') }, { key: 'csv', label: t('export.csv') }],
-        onClick: ({ key }) => void start(key === 'csv' ? 'csv' : 'xlsx'),
-      }}>
-        <Button icon={<DownloadOutlined />} data-testid={testId}>{label ?? t('export.button')}</Button>
+      <Dropdown
+        menu={{
+          items: [
+            { key: 'xlsx', label: t('export.xlsx') },
+            { key: 'csv', label: t('export.csv') },
+          ],
+          onClick: ({ key }) => void start(key === 'csv' ? 'csv' : 'xlsx'),
+        }}
+      >
+        <Button icon={<DownloadOutlined />} data-testid={testId}>
+          {label ?? t('export.button')}
+        </Button>
       </Dropdown>
       <Modal open={open} title={job?.title ?? t('export.button')} onCancel={close} footer={<Button onClick={close}>{t('export.close')}</Button>} zIndex={1100}>
         <Space direction="vertical" style={{ width: '100%' }} data-testid="export-progress">
-          {error ? <Typography.Text type="danger">{t('common.error', { message: error })}</Typography.Text> : (
+          {error ? (
+            <Typography.Text type="danger">{t('common.error', { message: error })}</Typography.Text>
+          ) : (
             <>
-              <Progress percent={percent ?? 0} status={job?.status === 'failed' ? 'exception' : job?.status === 'done' ? 'success' : 'active'}
-                aria-label={t('export.progress')} showInfo={percent !== null} />
+              <Progress
+                percent={percent ?? 0}
+                status={job?.status === 'failed' ? 'exception' : job?.status === 'done' ? 'success' : 'active'}
+                aria-label={t('export.progress')}
+                showInfo={percent !== null}
+              />
               <Typography.Text>
-                {job?.status === 'done' ? t('export.downloading') : job && job.total !== null
-                  ? t('export.rowsOf', { rows: job.rows_written, total: job.total })
-                  : t('export.rows', { rows: job?.rows_written ?? 0 })}
+                {job?.status === 'done'
+                  ? t('export.downloading')
+                  : job && job.total !== null
+                    ? t('export.rowsOf', { rows: job.rows_written, total: job.total })
+                    : t('export.rows', { rows: job?.rows_written ?? 0 })}
               </Typography.Text>
               <Typography.Text type="secondary">{t('export.hint')}</Typography.Text>
             </>

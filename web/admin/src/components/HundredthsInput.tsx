@@ -6,7 +6,13 @@ import { hundredths, parseHundredths } from '../../../shared/format.ts';
  * places (yuan, percent), converted by string so no float rounds an amount.
  */
 export function HundredthsInput(props: {
-  value?: number | null; onChange?: (v: number | null) => void; suffix: string; max?: number; id?: string; disabled?: boolean; 'aria-label'?: string;
+  value?: number | null;
+  onChange?: (v: number | null) => void;
+  suffix: string;
+  max?: number;
+  id?: string;
+  disabled?: boolean;
+  'aria-label'?: string;
 }) {
   const { value, onChange, suffix, max, id, disabled } = props;
   return (

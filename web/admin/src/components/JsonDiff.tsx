@@ -19,9 +19,7 @@ export function diffRows(before: unknown, after: unknown) {
   const b = flatten(before);
   const a = flatten(after);
   const keys = [...new Set([...b.keys(), ...a.keys()])].sort();
-  return keys
-    .filter((k) => b.get(k) !== a.get(k))
-    .map((k) => ({ key: k, field: k, before: b.get(k) ?? '—', after: a.get(k) ?? '—' }));
+  return keys.filter((k) => b.get(k) !== a.get(k)).map((k) => ({ key: k, field: k, before: b.get(k) ?? '—', after: a.get(k) ?? '—' }));
 }
 
 /** The fields an audited change touched, before and after. Values render as text. */
@@ -30,11 +28,25 @@ export function JsonDiff({ before, after }: { before: unknown; after: unknown })
   const rows = diffRows(before, after);
   if (rows.length === 0) return <Typography.Text type="secondary">{t('audit.noChanges')}</Typography.Text>;
   return (
-    <Table size="small" pagination={false} rowKey="key" dataSource={rows} data-testid="audit-diff"
+    <Table
+      size="small"
+      pagination={false}
+      rowKey="key"
+      dataSource={rows}
+      data-testid="audit-diff"
       columns={[
         { title: t('audit.field'), dataIndex: 'field', render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
-        { title: t('audit.before'), dataIndex: 'before', render: (v: string) => <Typography.Text delete type="danger">{v}</Typography.Text> },
+        {
+          title: t('audit.before'),
+          dataIndex: 'before',
+          render: (v: string) => (
+            <Typography.Text delete type="danger">
+              {v}
+            </Typography.Text>
+          ),
+        },
         { title: t('audit.after'), dataIndex: 'after', render: (v: string) => <Typography.Text type="success">{v}</Typography.Text> },
-      ]} />
+      ]}
+    />
   );
 }

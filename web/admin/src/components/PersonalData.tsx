@@ -23,7 +23,13 @@ export function PersonalData({ distributor, onErased }: { distributor: Distribut
 
   async function act(kind: 'reveal' | 'export', fn: () => Promise<void>) {
     setBusy(kind);
-    try { await fn(); } catch (err) { void message.error(t('common.error', { message: messageOf(err) })); } finally { setBusy(null); }
+    try {
+      await fn();
+    } catch (err) {
+      void message.error(t('common.error', { message: messageOf(err) }));
+    } finally {
+      setBusy(null);
+    }
   }
 
   async function erase() {
@@ -46,38 +52,94 @@ export function PersonalData({ distributor, onErased }: { distributor: Distribut
     <Card title={t('pii.title')} data-testid="personal-data">
       <Typography.Paragraph type="secondary">{t('pii.intro')}</Typography.Paragraph>
       <Space wrap>
-        {can('pii:read') && <Button loading={busy === 'reveal'} data-testid="pii-reveal"
-          onClick={() => void act('reveal', async () => setRevealed(await api.get<RevealedPersonalData>(`${path}/pii`)))}>{t('pii.reveal')}</Button>}
-        {can('pii:read') && <Button loading={busy === 'export'} data-testid="pii-export"
-          onClick={() => void act('export', async () => {
-            const { blob, filename } = await api.file(`${path}/personal-data`, `personal-data-${distributor.id}.xlsx`, { format: 'xlsx', lang: lang.startsWith('en') ? 'en' : 'zh' });
-            saveBlob(blob, filename);
-          })}>{t('pii.export')}</Button>}
-        {can('pii:erase') && distributor.status !== 'erased' && <Button danger data-testid="pii-erase" onClick={() => { form.resetFields(); setErasing(true); }}>{t('pii.erase')}</Button>}
+        {can('pii:read') && (
+          <Button
+            loading={busy === 'reveal'}
+            data-testid="pii-reveal"
+            onClick={() => void act('reveal', async () => setRevealed(await api.get<RevealedPersonalData>(`${path}/pii`)))}
+          >
+            {t('pii.reveal')}
+          </Button>
+        )}
+        {can('pii:read') && (
+          <Button
+            loading={busy === 'export'}
+            data-testid="pii-export"
+            onClick={() =>
+              void act('export', async () => {
+                const { blob, filename } = await api.file(`${path}/personal-data`, `personal-data-${distributor.id}.xlsx`, {
+                  format: 'xlsx',
+                  lang: lang.startsWith('en') ? 'en' : 'zh',
+                });
+                saveBlob(blob, filename);
+              })
+            }
+          >
+            {t('pii.export')}
+          </Button>
+        )}
+        {can('pii:erase') && distributor.status !== 'erased' && (
+          <Button
+            danger
+            data-testid="pii-erase"
+            onClick={() => {
+              form.resetFields();
+              setErasing(true);
+            }}
+          >
+            {t('pii.erase')}
+          </Button>
+        )}
       </Space>
 
       <Modal open={revealed !== null} title={t('pii.revealTitle')} footer={null} onCancel={() => setRevealed(null)} width={720}>
         {revealed && (
-          <Descriptions column={1} size="small" bordered data-testid="pii-revealed" items={[
-            { key: 'phone', label: t('pii.phone'), children: v(revealed.phone) },
-            { key: 'real_name', label: t('pii.realName'), children: v(revealed.real_name) },
-            { key: 'id_number', label: t('pii.idNumber'), children: v(revealed.id_number) },
-            { key: 'wechat', label: t('pii.wechat'), children: v(revealed.wechat) },
-            { key: 'email', label: t('pii.email'), children: v(revealed.email) },
-            { key: 'address', label: t('pii.address'), children: v(revealed.address) },
-            { key: 'accounts', label: t('pii.accounts'), children: (revealed.payout_accounts ?? []).length === 0 ? t('pii.none') : (
-              <Space direction="vertical">
-                {(revealed.payout_accounts ?? []).map((a) => (
-                  <Typography.Text key={a.id}>{a.display}{a.details ? ` — ${Object.values(a.details).join(' / ')}` : ''}</Typography.Text>
-                ))}
-              </Space>
-            ) },
-          ]} />
+          <Descriptions
+            column={1}
+            size="small"
+            bordered
+            data-testid="pii-revealed"
+            items={[
+              { key: 'phone', label: t('pii.phone'), children: v(revealed.phone) },
+              { key: 'real_name', label: t('pii.realName'), children: v(revealed.real_name) },
+              { key: 'id_number', label: t('pii.idNumber'), children: v(revealed.id_number) },
+              { key: 'wechat', label: t('pii.wechat'), children: v(revealed.wechat) },
+              { key: 'email', label: t('pii.email'), children: v(revealed.email) },
+              { key: 'address', label: t('pii.address'), children: v(revealed.address) },
+              {
+                key: 'accounts',
+                label: t('pii.accounts'),
+                children:
+                  (revealed.payout_accounts ?? []).length === 0 ? (
+                    t('pii.none')
+                  ) : (
+                    <Space direction="vertical">
+                      {(revealed.payout_accounts ?? []).map((a) => (
+                        <Typography.Text key={a.id}>
+                          {a.display}
+                          {a.details ? ` — ${Object.values(a.details).join(' / ')}` : ''}
+                        </Typography.Text>
+                      ))}
+                    </Space>
+                  ),
+              },
+            ]}
+          />
         )}
       </Modal>
 
-      <Modal open={erasing} title={t('pii.eraseTitle')} onCancel={() => setErasing(false)} onOk={() => void erase()} okText={t('pii.erase')}
-        okButtonProps={{ danger: true }} cancelText={t('common.cancel')} confirmLoading={busy === 'erase'} destroyOnHidden forceRender>
+      <Modal
+        open={erasing}
+        title={t('pii.eraseTitle')}
+        onCancel={() => setErasing(false)}
+        onOk={() => void erase()}
+        okText={t('pii.erase')}
+        okButtonProps={{ danger: true }}
+        cancelText={t('common.cancel')}
+        confirmLoading={busy === 'erase'}
+        destroyOnHidden
+        forceRender
+      >
         <Alert type="warning" showIcon title={t('pii.eraseWarning')} style={{ marginBottom: 16 }} />
         <Form form={form} name="pii-erase" layout="vertical">
           <Form.Item name="reason" label={t('pii.eraseReason')} rules={[{ required: true, whitespace: true, message: t('common.reasonRequired') }]}>

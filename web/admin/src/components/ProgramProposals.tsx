@@ -47,14 +47,29 @@ export function ProgramProposals({ version, onDecided }: { version: number; onDe
 
   useEffect(() => {
     let live = true;
-    api.get<Page<ProgramProposal>>('/v1/program-proposals', { status: 'pending', limit: 50 })
-      .then((p) => { if (live) setItems(p.items); }, (err: unknown) => { if (live) setError(messageOf(err)); });
-    api.get<{ items: AdminUser[] }>('/v1/admin-users')
-      .then((u) => { if (live) setNames(Object.fromEntries(u.items.map((x) => [x.id, x.name || x.email]))); }, () => undefined);
-    return () => { live = false; };
+    api.get<Page<ProgramProposal>>('/v1/program-proposals', { status: 'pending', limit: 50 }).then(
+      (p) => {
+        if (live) setItems(p.items);
+      },
+      (err: unknown) => {
+        if (live) setError(messageOf(err));
+      },
+    );
+    api.get<{ items: AdminUser[] }>('/v1/admin-users').then(
+      (u) => {
+        if (live) setNames(Object.fromEntries(u.items.map((x) => [x.id, x.name || x.email])));
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
   }, [api, version, reload]);
 
-  const done = useCallback(() => { setReload((v) => v + 1); onDecided(); }, [onDecided]);
+  const done = useCallback(() => {
+    setReload((v) => v + 1);
+    onDecided();
+  }, [onDecided]);
 
   const show = (field: string, v: string | number): string => {
     if (typeof v === 'string') return field === 'settlement.cycle' ? t(`program.settlement.cycle.${v}` as MessageKey) : v;
@@ -83,37 +98,68 @@ export function ProgramProposals({ version, onDecided }: { version: number; onDe
           const own = p.proposed_by.type === 'admin' && p.proposed_by.id === session?.user.id;
           const who = p.proposed_by.id ? (names[p.proposed_by.id] ?? p.proposed_by.id) : p.proposed_by.type;
           return (
-            <Card key={p.id} size="small" data-testid={`proposal-${p.id}`}
+            <Card
+              key={p.id}
+              size="small"
+              data-testid={`proposal-${p.id}`}
               title={t('program.proposal.by', { who, at: formatTime(p.created_at, lang) })}
-              extra={(own || decides) && (
-                <Space>
-                  {own && <Typography.Text type="secondary">{t('program.proposal.own')}</Typography.Text>}
-                  {decides && !own && (
-                    <Popconfirm title={t('program.proposal.confirmAsk')} okText={t('common.confirm')} cancelText={t('common.cancel')} onConfirm={() => void confirm(p)}>
-                      <Button size="small" type="primary" data-testid={`proposal-confirm-${p.id}`}>{t('program.proposal.confirm')}</Button>
-                    </Popconfirm>
-                  )}
-                  {decides && <Button size="small" danger onClick={() => setRejecting(p)} data-testid={`proposal-reject-${p.id}`}>{t('program.proposal.reject')}</Button>}
-                </Space>
-              )}>
-              <Table size="small" rowKey="field" pagination={false} dataSource={p.changes}
+              extra={
+                (own || decides) && (
+                  <Space>
+                    {own && <Typography.Text type="secondary">{t('program.proposal.own')}</Typography.Text>}
+                    {decides && !own && (
+                      <Popconfirm
+                        title={t('program.proposal.confirmAsk')}
+                        okText={t('common.confirm')}
+                        cancelText={t('common.cancel')}
+                        onConfirm={() => void confirm(p)}
+                      >
+                        <Button size="small" type="primary" data-testid={`proposal-confirm-${p.id}`}>
+                          {t('program.proposal.confirm')}
+                        </Button>
+                      </Popconfirm>
+                    )}
+                    {decides && (
+                      <Button size="small" danger onClick={() => setRejecting(p)} data-testid={`proposal-reject-${p.id}`}>
+                        {t('program.proposal.reject')}
+                      </Button>
+                    )}
+                  </Space>
+                )
+              }
+            >
+              <Table
+                size="small"
+                rowKey="field"
+                pagination={false}
+                dataSource={p.changes}
                 columns={[
                   { title: t('program.proposal.field'), dataIndex: 'field', render: (f: string) => (LABELS[f] ? t(LABELS[f]) : f) },
                   { title: t('program.proposal.from'), dataIndex: 'from', render: (v: string | number, c) => show(c.field, v) },
-                  { title: t('program.proposal.to'), dataIndex: 'to', render: (v: string | number, c) => <Typography.Text strong>{show(c.field, v)}</Typography.Text> },
-                ]} />
+                  {
+                    title: t('program.proposal.to'),
+                    dataIndex: 'to',
+                    render: (v: string | number, c) => <Typography.Text strong>{show(c.field, v)}</Typography.Text>,
+                  },
+                ]}
+              />
             </Card>
           );
         })}
       </Space>
-      <ReasonDialog open={rejecting !== null} title={t('program.proposal.rejectTitle')} danger fields={[{ name: 'reason', label: t('common.reason') }]}
+      <ReasonDialog
+        open={rejecting !== null}
+        title={t('program.proposal.rejectTitle')}
+        danger
+        fields={[{ name: 'reason', label: t('common.reason') }]}
         onClose={() => setRejecting(null)}
         onSubmit={async (v) => {
           if (!rejecting) return;
           await api.post(`/v1/program-proposals/${encodeURIComponent(rejecting.id)}/reject`, { reason: v.reason });
           void message.success(t('program.proposal.rejected'));
           done();
-        }} />
+        }}
+      />
     </Card>
   );
 }

@@ -9,8 +9,14 @@ import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 
 interface SimForm {
-  from: string; to: string; grade?: string; levels?: number;
-  sales?: number | null; l1?: number | null; l2?: number | null; l3?: number | null;
+  from: string;
+  to: string;
+  grade?: string;
+  levels?: number;
+  sales?: number | null;
+  l1?: number | null;
+  l2?: number | null;
+  l3?: number | null;
 }
 
 const dayText = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
@@ -26,7 +32,10 @@ export function RuleSimulator() {
   const [form] = Form.useForm<SimForm>();
 
   useEffect(() => {
-    api.get<{ items: Grade[] }>('/v1/grades').then((g) => setGrades(g.items), () => setGrades([]));
+    api.get<{ items: Grade[] }>('/v1/grades').then(
+      (g) => setGrades(g.items),
+      () => setGrades([]),
+    );
   }, [api]);
 
   const initial = useMemo(() => {
@@ -40,11 +49,18 @@ export function RuleSimulator() {
     const grade = grades.find((g) => g.code === v.grade);
     if (grade && (v.sales != null || v.l1 != null || v.l2 != null || v.l3 != null)) {
       const override = [...grade.override_bp];
-      [v.l1, v.l2, v.l3].forEach((bp, i) => { if (bp != null) override[i] = bp; });
+      [v.l1, v.l2, v.l3].forEach((bp, i) => {
+        if (bp != null) override[i] = bp;
+      });
       changes.grades = { [grade.code]: { ...(v.sales != null ? { sales_bp: v.sales } : {}), override_bp: override.map((bp) => bp ?? 0) } };
     }
-    if (Object.keys(changes).length === 0) { setError(t('sim.nothing')); return; }
-    setRunning(true); setError(null); setResult(null);
+    if (Object.keys(changes).length === 0) {
+      setError(t('sim.nothing'));
+      return;
+    }
+    setRunning(true);
+    setError(null);
+    setResult(null);
     try {
       setResult(await api.post<RuleSimulation>('/v1/rules/simulate', { from: v.from, to: v.to, changes }));
     } catch (err) {
@@ -71,45 +87,88 @@ export function RuleSimulator() {
     <Card title={t('sim.title')} data-testid="rule-simulator">
       <Typography.Paragraph type="secondary">{t('sim.intro')}</Typography.Paragraph>
       <Form form={form} name="rule-simulator" layout="inline" initialValues={initial} onFinish={run} style={{ rowGap: 12 }}>
-        <Form.Item name="from" label={t('sim.from')} rules={[{ required: true }]}><Input type="date" /></Form.Item>
-        <Form.Item name="to" label={t('sim.to')} rules={[{ required: true }]}><Input type="date" /></Form.Item>
+        <Form.Item name="from" label={t('sim.from')} rules={[{ required: true }]}>
+          <Input type="date" />
+        </Form.Item>
+        <Form.Item name="to" label={t('sim.to')} rules={[{ required: true }]}>
+          <Input type="date" />
+        </Form.Item>
         <Form.Item name="levels" label={t('sim.levels')}>
           <Select allowClear placeholder={t('sim.unchanged')} style={{ width: 120 }} options={[1, 2, 3].map((n) => ({ value: n, label: String(n) }))} />
         </Form.Item>
         <Form.Item name="grade" label={t('sim.grade')}>
           <Select allowClear style={{ width: 160 }} options={grades.map((g) => ({ value: g.code, label: `${g.name} (${g.code})` }))} />
         </Form.Item>
-        <Form.Item name="sales" label={t('sim.sales')}><HundredthsInput aria-label={t('sim.sales')} suffix="%" max={10000} /></Form.Item>
+        <Form.Item name="sales" label={t('sim.sales')}>
+          <HundredthsInput aria-label={t('sim.sales')} suffix="%" max={10000} />
+        </Form.Item>
         {(['l1', 'l2', 'l3'] as const).map((k, i) => (
-          <Form.Item key={k} name={k} label={t('sim.level', { level: i + 1 })}><HundredthsInput aria-label={t('sim.level', { level: i + 1 })} suffix="%" max={10000} /></Form.Item>
+          <Form.Item key={k} name={k} label={t('sim.level', { level: i + 1 })}>
+            <HundredthsInput aria-label={t('sim.level', { level: i + 1 })} suffix="%" max={10000} />
+          </Form.Item>
         ))}
-        <Form.Item><Button type="primary" htmlType="submit" loading={running}>{running ? t('sim.running') : t('sim.run')}</Button></Form.Item>
+        <Form.Item>
+          <Button type="primary" htmlType="submit" loading={running}>
+            {running ? t('sim.running') : t('sim.run')}
+          </Button>
+        </Form.Item>
       </Form>
       {error && <Alert style={{ marginTop: 16 }} type="error" showIcon title={error} />}
       {result && (
         <Space direction="vertical" size="middle" style={{ width: '100%', marginTop: 16 }} data-testid="simulation">
           <Row gutter={[16, 16]}>
-            <Col xs={12} md={4}><Statistic title={t('sim.orders')} value={result.orders} /></Col>
-            <Col xs={12} md={4}><Statistic title={t('sim.paid')} value={formatYuan(result.paid_fen)} /></Col>
-            <Col xs={12} md={4}><Statistic title={t('sim.current')} value={formatYuan(result.current_fen)} /></Col>
-            <Col xs={12} md={4}><Statistic title={t('sim.proposed')} value={formatYuan(result.proposed_fen)} /></Col>
+            <Col xs={12} md={4}>
+              <Statistic title={t('sim.orders')} value={result.orders} />
+            </Col>
+            <Col xs={12} md={4}>
+              <Statistic title={t('sim.paid')} value={formatYuan(result.paid_fen)} />
+            </Col>
+            <Col xs={12} md={4}>
+              <Statistic title={t('sim.current')} value={formatYuan(result.current_fen)} />
+            </Col>
+            <Col xs={12} md={4}>
+              <Statistic title={t('sim.proposed')} value={formatYuan(result.proposed_fen)} />
+            </Col>
             <Col xs={12} md={4}>
               <div data-testid="sim-delta" data-value={result.delta_fen}>
-                <Statistic title={t('sim.delta')} value={`${result.delta_fen > 0 ? '+' : ''}${formatYuan(result.delta_fen)}`} valueStyle={{ color: result.delta_fen > 0 ? '#cf1322' : result.delta_fen < 0 ? '#389e0d' : undefined }} />
+                <Statistic
+                  title={t('sim.delta')}
+                  value={`${result.delta_fen > 0 ? '+' : ''}${formatYuan(result.delta_fen)}`}
+                  valueStyle={{ color: result.delta_fen > 0 ? '#cf1322' : result.delta_fen < 0 ? '#389e0d' : undefined }}
+                />
               </div>
             </Col>
-            <Col xs={12} md={4}><Statistic title={t('sim.rate')} value={`${formatBp(result.current_rate_bp)} → ${formatBp(result.proposed_rate_bp)}`} /></Col>
+            <Col xs={12} md={4}>
+              <Statistic title={t('sim.rate')} value={`${formatBp(result.current_rate_bp)} → ${formatBp(result.proposed_rate_bp)}`} />
+            </Col>
           </Row>
-          <Typography.Text type="secondary">{t('sim.actual')}: {formatYuan(result.actual_fen)} · {t('sim.gaining', { n: result.distributors_gaining, m: result.distributors_losing })}</Typography.Text>
-          {chart && <Chart option={chart} testId="sim-chart" height={220}
-            label={t('sim.chartAria', { points: result.by_level.map((l) => `${levelName(l.level)} ${formatYuan(l.current_fen)} → ${formatYuan(l.proposed_fen)}`).join('；') })} />}
-          <Table size="small" rowKey="distributor_id" pagination={false} title={() => t('sim.top')} dataSource={result.top_changes} data-testid="sim-top"
+          <Typography.Text type="secondary">
+            {t('sim.actual')}: {formatYuan(result.actual_fen)} · {t('sim.gaining', { n: result.distributors_gaining, m: result.distributors_losing })}
+          </Typography.Text>
+          {chart && (
+            <Chart
+              option={chart}
+              testId="sim-chart"
+              height={220}
+              label={t('sim.chartAria', {
+                points: result.by_level.map((l) => `${levelName(l.level)} ${formatYuan(l.current_fen)} → ${formatYuan(l.proposed_fen)}`).join('；'),
+              })}
+            />
+          )}
+          <Table
+            size="small"
+            rowKey="distributor_id"
+            pagination={false}
+            title={() => t('sim.top')}
+            dataSource={result.top_changes}
+            data-testid="sim-top"
             columns={[
               { title: t('sim.distributor'), dataIndex: 'name' },
               { title: t('sim.current'), dataIndex: 'current_fen', align: 'right', render: (v: number) => formatYuan(v) },
               { title: t('sim.proposed'), dataIndex: 'proposed_fen', align: 'right', render: (v: number) => formatYuan(v) },
               { title: t('sim.delta'), dataIndex: 'delta_fen', align: 'right', render: (v: number) => `${v > 0 ? '+' : ''}${formatYuan(v)}` },
-            ]} />
+            ]}
+          />
         </Space>
       )}
     </Card>

@@ -20,7 +20,10 @@ export default function AdminUsersPage() {
   const writable = can('users:write');
 
   const load = useCallback(() => {
-    api.get<{ items: AdminUser[] }>('/v1/admin-users').then((r) => setUsers(r.items), (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })));
+    api.get<{ items: AdminUser[] }>('/v1/admin-users').then(
+      (r) => setUsers(r.items),
+      (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })),
+    );
   }, [api, message, t]);
   useEffect(load, [load]);
 
@@ -36,7 +39,11 @@ export default function AdminUsersPage() {
 
   async function create() {
     let v: { email: string; name: string; password: string; role: AdminRole };
-    try { v = await form.validateFields(); } catch { return; } // the form shows what is missing
+    try {
+      v = await form.validateFields();
+    } catch {
+      return;
+    } // the form shows what is missing
     setBusy(true);
     try {
       await api.post('/v1/admin-users', { email: v.email.trim(), password: v.password, role: v.role, ...(v.name?.trim() ? { name: v.name.trim() } : {}) });
@@ -54,29 +61,88 @@ export default function AdminUsersPage() {
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
       <Space style={{ justifyContent: 'space-between', width: '100%' }}>
-        <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>{t('users.title')}</Typography.Title>
-        {writable && <Button type="primary" icon={<PlusOutlined />} onClick={() => { form.resetFields(); form.setFieldsValue({ role: 'operator' }); setCreating(true); }}>{t('users.create')}</Button>}
+        <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
+          {t('users.title')}
+        </Typography.Title>
+        {writable && (
+          <Button
+            type="primary"
+            icon={<PlusOutlined />}
+            onClick={() => {
+              form.resetFields();
+              form.setFieldsValue({ role: 'operator' });
+              setCreating(true);
+            }}
+          >
+            {t('users.create')}
+          </Button>
+        )}
       </Space>
       <Alert type="info" showIcon title={t('users.roleHelp')} />
-      <Table<AdminUser> rowKey="id" loading={users === null} dataSource={users ?? []} pagination={false} data-testid="users-table"
+      <Table<AdminUser>
+        rowKey="id"
+        loading={users === null}
+        dataSource={users ?? []}
+        pagination={false}
+        data-testid="users-table"
         columns={[
           { title: t('users.email'), dataIndex: 'email' },
           { title: t('users.name'), dataIndex: 'name', render: (v: string) => v || '—' },
-          { title: t('users.role'), dataIndex: 'role', render: (role: AdminRole, u) => writable && u.id !== session.user.id
-            ? <Select aria-label={`${t('users.role')} ${u.email}`} value={role} options={roleOptions} style={{ width: 140 }} onChange={(r) => void patch(u, { role: r })} />
-            : t(`role.${role}`) },
-          { title: t('users.disabled'), dataIndex: 'disabled', render: (disabled: boolean, u) => writable && u.id !== session.user.id
-            ? <Switch aria-label={`${t('users.disabled')} ${u.email}`} checked={disabled} onChange={(v) => void patch(u, { disabled: v })} />
-            : (disabled ? t('common.yes') : t('common.no')) },
+          {
+            title: t('users.role'),
+            dataIndex: 'role',
+            render: (role: AdminRole, u) =>
+              writable && u.id !== session.user.id ? (
+                <Select
+                  aria-label={`${t('users.role')} ${u.email}`}
+                  value={role}
+                  options={roleOptions}
+                  style={{ width: 140 }}
+                  onChange={(r) => void patch(u, { role: r })}
+                />
+              ) : (
+                t(`role.${role}`)
+              ),
+          },
+          {
+            title: t('users.disabled'),
+            dataIndex: 'disabled',
+            render: (disabled: boolean, u) =>
+              writable && u.id !== session.user.id ? (
+                <Switch aria-label={`${t('users.disabled')} ${u.email}`} checked={disabled} onChange={(v) => void patch(u, { disabled: v })} />
+              ) : disabled ? (
+                t('common.yes')
+              ) : (
+                t('common.no')
+              ),
+          },
           { title: t('common.createdAt'), dataIndex: 'created_at', render: (v: string) => formatTime(v, lang) },
-        ]} />
-      <Modal open={creating} title={t('users.create')} onOk={() => void create()} onCancel={() => setCreating(false)} confirmLoading={busy}
-        okText={t('common.create')} cancelText={t('common.cancel')} destroyOnHidden forceRender>
+        ]}
+      />
+      <Modal
+        open={creating}
+        title={t('users.create')}
+        onOk={() => void create()}
+        onCancel={() => setCreating(false)}
+        confirmLoading={busy}
+        okText={t('common.create')}
+        cancelText={t('common.cancel')}
+        destroyOnHidden
+        forceRender
+      >
         <Form form={form} layout="vertical">
-          <Form.Item name="email" label={t('users.email')} rules={[{ required: true, type: 'email' }]}><Input autoComplete="off" /></Form.Item>
-          <Form.Item name="name" label={t('users.name')} rules={[{ max: 64 }]}><Input /></Form.Item>
-          <Form.Item name="password" label={t('users.password')} rules={[{ required: true, min: 10 }]}><Input.Password autoComplete="new-password" /></Form.Item>
-          <Form.Item name="role" label={t('users.role')} rules={[{ required: true }]}><Select options={roleOptions} /></Form.Item>
+          <Form.Item name="email" label={t('users.email')} rules={[{ required: true, type: 'email' }]}>
+            <Input autoComplete="off" />
+          </Form.Item>
+          <Form.Item name="name" label={t('users.name')} rules={[{ max: 64 }]}>
+            <Input />
+          </Form.Item>
+          <Form.Item name="password" label={t('users.password')} rules={[{ required: true, min: 10 }]}>
+            <Input.Password autoComplete="new-password" />
+          </Form.Item>
+          <Form.Item name="role" label={t('users.role')} rules={[{ required: true }]}>
+            <Select options={roleOptions} />
+          </Form.Item>
         </Form>
       </Modal>
     </Space>

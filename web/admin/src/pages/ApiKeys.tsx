@@ -22,13 +22,20 @@ export default function ApiKeysPage() {
   const scope = Form.useWatch('scope', form);
 
   const load = useCallback(() => {
-    api.get<{ items: ApiKeyView[] }>('/v1/api-keys').then((r) => setKeys(r.items), (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })));
+    api.get<{ items: ApiKeyView[] }>('/v1/api-keys').then(
+      (r) => setKeys(r.items),
+      (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })),
+    );
   }, [api, message, t]);
   useEffect(load, [load]);
 
   async function create() {
     let v: { name: string; scope: ApiKeyScope };
-    try { v = await form.validateFields(); } catch { return; } // the form shows what is missing
+    try {
+      v = await form.validateFields();
+    } catch {
+      return;
+    } // the form shows what is missing
     setBusy(true);
     try {
       const k = await api.post<ApiKeyView & { api_key: string }>('/v1/api-keys', { name: v.name.trim(), scope: v.scope });
@@ -44,8 +51,11 @@ export default function ApiKeysPage() {
 
   function act(k: ApiKeyView, what: 'rotate' | 'revoke') {
     modal.confirm({
-      title: t(what === 'rotate' ? 'keys.rotate' : 'keys.revoke'), content: t(what === 'rotate' ? 'keys.rotateConfirm' : 'keys.revokeConfirm'),
-      okText: t('common.confirm'), cancelText: t('common.cancel'), okButtonProps: { danger: what === 'revoke' },
+      title: t(what === 'rotate' ? 'keys.rotate' : 'keys.revoke'),
+      content: t(what === 'rotate' ? 'keys.rotateConfirm' : 'keys.revokeConfirm'),
+      okText: t('common.confirm'),
+      cancelText: t('common.cancel'),
+      okButtonProps: { danger: what === 'revoke' },
       onOk: async () => {
         try {
           const r = await api.post<ApiKeyView & { api_key?: string }>(`/v1/api-keys/${encodeURIComponent(k.id)}/${what}`);
@@ -61,36 +71,96 @@ export default function ApiKeysPage() {
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
       <Space style={{ justifyContent: 'space-between', width: '100%' }}>
-        <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>{t('keys.title')}</Typography.Title>
-        <Button type="primary" icon={<PlusOutlined />} onClick={() => { form.resetFields(); form.setFieldsValue({ scope: 'orders' }); setCreating(true); }} data-testid="key-create">{t('keys.create')}</Button>
+        <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
+          {t('keys.title')}
+        </Typography.Title>
+        <Button
+          type="primary"
+          icon={<PlusOutlined />}
+          onClick={() => {
+            form.resetFields();
+            form.setFieldsValue({ scope: 'orders' });
+            setCreating(true);
+          }}
+          data-testid="key-create"
+        >
+          {t('keys.create')}
+        </Button>
       </Space>
       <Alert type="info" showIcon title={t('keys.help')} />
-      <Table<ApiKeyView> rowKey="id" loading={keys === null} dataSource={keys ?? []} pagination={false} data-testid="keys-table"
+      <Table<ApiKeyView>
+        rowKey="id"
+        loading={keys === null}
+        dataSource={keys ?? []}
+        pagination={false}
+        data-testid="keys-table"
         columns={[
           { title: t('keys.name'), dataIndex: 'name' },
-          { title: t('keys.scope'), dataIndex: 'scope', render: (s: ApiKeyScope) => <Tag color={s === 'full' ? 'red' : s === 'read' ? 'blue' : 'green'} data-testid="key-scope">{t(`keys.scope.${s}`)}</Tag> },
-          { title: t('keys.status'), dataIndex: 'revoked_at', render: (v: string | null) => (v ? <Tag>{t('keys.revoked')}</Tag> : <Tag color="success">{t('keys.active')}</Tag>) },
+          {
+            title: t('keys.scope'),
+            dataIndex: 'scope',
+            render: (s: ApiKeyScope) => (
+              <Tag color={s === 'full' ? 'red' : s === 'read' ? 'blue' : 'green'} data-testid="key-scope">
+                {t(`keys.scope.${s}`)}
+              </Tag>
+            ),
+          },
+          {
+            title: t('keys.status'),
+            dataIndex: 'revoked_at',
+            render: (v: string | null) => (v ? <Tag>{t('keys.revoked')}</Tag> : <Tag color="success">{t('keys.active')}</Tag>),
+          },
           { title: t('common.createdAt'), dataIndex: 'created_at', render: (v: string) => formatTime(v, lang) },
           { title: t('keys.lastUsed'), dataIndex: 'last_used_at', render: (v: string | null) => (v ? formatTime(v, lang) : t('keys.never')) },
-          { title: t('common.actions'), key: 'actions', render: (_v, k) => (k.revoked_at ? null : (
-            <Space>
-              <Button size="small" onClick={() => act(k, 'rotate')}>{t('keys.rotate')}</Button>
-              <Button size="small" danger onClick={() => act(k, 'revoke')}>{t('keys.revoke')}</Button>
-            </Space>
-          )) },
-        ]} />
-      <Modal open={creating} title={t('keys.create')} onOk={() => void create()} onCancel={() => setCreating(false)} confirmLoading={busy}
-        okText={t('common.create')} cancelText={t('common.cancel')} destroyOnHidden forceRender>
+          {
+            title: t('common.actions'),
+            key: 'actions',
+            render: (_v, k) =>
+              k.revoked_at ? null : (
+                <Space>
+                  <Button size="small" onClick={() => act(k, 'rotate')}>
+                    {t('keys.rotate')}
+                  </Button>
+                  <Button size="small" danger onClick={() => act(k, 'revoke')}>
+                    {t('keys.revoke')}
+                  </Button>
+                </Space>
+              ),
+          },
+        ]}
+      />
+      <Modal
+        open={creating}
+        title={t('keys.create')}
+        onOk={() => void create()}
+        onCancel={() => setCreating(false)}
+        confirmLoading={busy}
+        okText={t('common.create')}
+        cancelText={t('common.cancel')}
+        destroyOnHidden
+        forceRender
+      >
         <Form form={form} layout="vertical">
-          <Form.Item name="name" label={t('keys.name')} rules={[{ required: true, whitespace: true, max: 64 }]}><Input autoComplete="off" /></Form.Item>
+          <Form.Item name="name" label={t('keys.name')} rules={[{ required: true, whitespace: true, max: 64 }]}>
+            <Input autoComplete="off" />
+          </Form.Item>
           <Form.Item name="scope" label={t('keys.scope')} rules={[{ required: true }]} extra={scope ? t(`keys.scopeHelp.${scope}`) : undefined}>
             <Select options={SCOPES.map((s) => ({ value: s, label: t(`keys.scope.${s}`) }))} data-testid="key-scope-select" />
           </Form.Item>
         </Form>
       </Modal>
-      <Modal open={shown !== null} title={t('keys.shown')} onOk={() => setShown(null)} onCancel={() => setShown(null)} okText={t('common.confirm')} cancelButtonProps={{ style: { display: 'none' } }}>
+      <Modal
+        open={shown !== null}
+        title={t('keys.shown')}
+        onOk={() => setShown(null)}
+        onCancel={() => setShown(null)}
+        okText={t('common.confirm')}
+        cancelButtonProps={{ style: { display: 'none' } }}
+      >
         <Alert type="warning" showIcon title={t('keys.shown')} style={{ marginBottom: 12 }} />
-        <Typography.Paragraph copyable={{ text: shown ?? '' }} code data-testid="api-key">{shown}</Typography.Paragraph>
+        <Typography.Paragraph copyable={{ text: shown ?? '' }} code data-testid="api-key">
+          {shown}
+        </Typography.Paragraph>
       </Modal>
     </Space>
   );

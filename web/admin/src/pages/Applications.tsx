@@ -34,22 +34,57 @@ export default function ApplicationsPage() {
 
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
-      <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>{t('applications.title')}</Typography.Title>
+      <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
+        {t('applications.title')}
+      </Typography.Title>
       <Alert type="info" showIcon title={t('applications.hint')} />
       {pages.error && <Typography.Text type="danger">{t('common.error', { message: pages.error })}</Typography.Text>}
-      <DistributorTable page={pages.page && { ...pages.page, items: pages.page.items }} extraColumns={[{
-        title: t('common.actions'), key: 'review', render: (_: unknown, d: Distributor) => (
-          <Space>
-            <Link to={`/distributors/${encodeURIComponent(d.id)}`}>{t('applications.open')}</Link>
-            <Button size="small" type="primary" loading={busy} onClick={() => void act(d, 'approve')}>{t('detail.approve')}</Button>
-            <Button size="small" danger onClick={() => { setReason(''); setRejecting(d); }}>{t('detail.reject')}</Button>
-          </Space>
-        ),
-      }]} />
+      <DistributorTable
+        page={pages.page && { ...pages.page, items: pages.page.items }}
+        extraColumns={[
+          {
+            title: t('common.actions'),
+            key: 'review',
+            render: (_: unknown, d: Distributor) => (
+              <Space>
+                <Link to={`/distributors/${encodeURIComponent(d.id)}`}>{t('applications.open')}</Link>
+                <Button size="small" type="primary" loading={busy} onClick={() => void act(d, 'approve')}>
+                  {t('detail.approve')}
+                </Button>
+                <Button
+                  size="small"
+                  danger
+                  onClick={() => {
+                    setReason('');
+                    setRejecting(d);
+                  }}
+                >
+                  {t('detail.reject')}
+                </Button>
+              </Space>
+            ),
+          },
+        ]}
+      />
       <Pager pageNumber={pages.pageNumber} hasNext={!!pages.page?.next_cursor} onNext={pages.next} onPrevious={pages.previous} />
-      <Modal open={rejecting !== null} title={t('detail.reject')} okButtonProps={{ disabled: !reason.trim(), danger: true }} confirmLoading={busy}
-        onOk={() => rejecting && void act(rejecting, 'reject')} onCancel={() => setRejecting(null)} okText={t('common.confirm')} cancelText={t('common.cancel')}>
-        <Input.TextArea aria-label={t('common.reason')} placeholder={t('common.reasonRequired')} rows={3} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
+      <Modal
+        open={rejecting !== null}
+        title={t('detail.reject')}
+        okButtonProps={{ disabled: !reason.trim(), danger: true }}
+        confirmLoading={busy}
+        onOk={() => rejecting && void act(rejecting, 'reject')}
+        onCancel={() => setRejecting(null)}
+        okText={t('common.confirm')}
+        cancelText={t('common.cancel')}
+      >
+        <Input.TextArea
+          aria-label={t('common.reason')}
+          placeholder={t('common.reasonRequired')}
+          rows={3}
+          maxLength={500}
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />
       </Modal>
     </Space>
   );

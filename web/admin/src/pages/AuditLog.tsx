@@ -7,7 +7,11 @@ import { messageOf } from '../components/errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 
-interface Filters { action: string; target_type: string; target_id: string }
+interface Filters {
+  action: string;
+  target_type: string;
+  target_id: string;
+}
 
 export default function AuditLogPage() {
   const { t, lang } = useI18n();
@@ -26,8 +30,19 @@ export default function AuditLogPage() {
   useEffect(() => {
     let live = true;
     setItems(null);
-    fetchPage(null).then((p) => { if (live) { setItems(p.items); setCursor(p.next_cursor); setError(null); } }, (err: unknown) => live && setError(messageOf(err)));
-    return () => { live = false; };
+    fetchPage(null).then(
+      (p) => {
+        if (live) {
+          setItems(p.items);
+          setCursor(p.next_cursor);
+          setError(null);
+        }
+      },
+      (err: unknown) => live && setError(messageOf(err)),
+    );
+    return () => {
+      live = false;
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, filters]);
 
@@ -46,21 +61,37 @@ export default function AuditLogPage() {
   }
 
   const field = (key: keyof Filters, label: string) => (
-    <Input aria-label={label} placeholder={label} value={draft[key]} allowClear style={{ width: 200 }}
-      onChange={(e) => setDraft((d) => ({ ...d, [key]: e.target.value }))} onPressEnter={() => setFilters(draft)} />
+    <Input
+      aria-label={label}
+      placeholder={label}
+      value={draft[key]}
+      allowClear
+      style={{ width: 200 }}
+      onChange={(e) => setDraft((d) => ({ ...d, [key]: e.target.value }))}
+      onPressEnter={() => setFilters(draft)}
+    />
   );
 
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
-      <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>{t('audit.title')}</Typography.Title>
+      <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
+        {t('audit.title')}
+      </Typography.Title>
       <Space wrap role="search">
         {field('action', t('audit.action'))}
         {field('target_type', t('audit.targetType'))}
         {field('target_id', t('audit.targetId'))}
-        <Button type="primary" onClick={() => setFilters(draft)}>{t('common.search')}</Button>
+        <Button type="primary" onClick={() => setFilters(draft)}>
+          {t('common.search')}
+        </Button>
       </Space>
       {error && <Typography.Text type="danger">{t('common.error', { message: error })}</Typography.Text>}
-      <Table<AuditEntry> rowKey="id" loading={items === null} dataSource={items ?? []} pagination={false} data-testid="audit-table"
+      <Table<AuditEntry>
+        rowKey="id"
+        loading={items === null}
+        dataSource={items ?? []}
+        pagination={false}
+        data-testid="audit-table"
         locale={{ emptyText: t('audit.empty') }}
         expandable={{ expandedRowRender: (e) => <JsonDiff before={e.before} after={e.after} /> }}
         columns={[
@@ -70,8 +101,13 @@ export default function AuditLogPage() {
           { title: t('audit.target'), key: 'target', render: (_: unknown, e) => `${e.target_type}${e.target_id ? `:${e.target_id}` : ''}` },
           { title: t('audit.reason'), dataIndex: 'reason', render: (v: string | null) => v ?? '—' },
           { title: t('audit.requestId'), dataIndex: 'request_id', render: (v: string | null) => v ?? '—', ellipsis: true },
-        ]} />
-      {cursor && <Button onClick={() => void more()} loading={loadingMore}>{t('common.loadMore')}</Button>}
+        ]}
+      />
+      {cursor && (
+        <Button onClick={() => void more()} loading={loadingMore}>
+          {t('common.loadMore')}
+        </Button>
+      )}
     </Space>
   );
 }

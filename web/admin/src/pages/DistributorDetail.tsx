@@ -1,7 +1,27 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import {
-  Alert, App, Button, Card, Checkbox, Col, Descriptions, Empty, Form, Input, List, Modal, Popconfirm, Row, Select, Space, Spin, Statistic, Table, Tree, Typography,
+  Alert,
+  App,
+  Button,
+  Card,
+  Checkbox,
+  Col,
+  Descriptions,
+  Empty,
+  Form,
+  Input,
+  List,
+  Modal,
+  Popconfirm,
+  Row,
+  Select,
+  Space,
+  Spin,
+  Statistic,
+  Table,
+  Tree,
+  Typography,
 } from 'antd';
 import type { TreeDataNode } from 'antd';
 import { saveBlob } from '../../../shared/api.ts';
@@ -43,33 +63,58 @@ function TeamTree({ rootId }: { rootId: string }) {
       title: (
         <span>
           <Link to={`/distributors/${encodeURIComponent(m.id)}`}>{m.name}</Link>
-          <Typography.Text type="secondary" style={{ marginInlineStart: 8 }}>{m.grade} · {m.invite_code}</Typography.Text>
+          <Typography.Text type="secondary" style={{ marginInlineStart: 8 }}>
+            {m.grade} · {m.invite_code}
+          </Typography.Text>
         </span>
       ),
     }));
     if (page.next_cursor) {
       const cursor = page.next_cursor;
-      out.push({ key: `${parentKey}/more:${cursor}`, depth, isLeaf: true, selectable: false, title: <MoreButton parentKey={parentKey} parentId={parentId} depth={depth} cursor={cursor} /> });
+      out.push({
+        key: `${parentKey}/more:${cursor}`,
+        depth,
+        isLeaf: true,
+        selectable: false,
+        title: <MoreButton parentKey={parentKey} parentId={parentId} depth={depth} cursor={cursor} />,
+      });
     }
     return out;
   }, []);
 
-  const fetchLevel = useCallback(async (distributorId: string, cursor?: string) =>
-    api.get<Page<TeamMember>>(`/v1/distributors/${encodeURIComponent(distributorId)}/downline`, { level: 1, limit: TEAM_PAGE, cursor }), [api]);
+  const fetchLevel = useCallback(
+    async (distributorId: string, cursor?: string) =>
+      api.get<Page<TeamMember>>(`/v1/distributors/${encodeURIComponent(distributorId)}/downline`, { level: 1, limit: TEAM_PAGE, cursor }),
+    [api],
+  );
 
   function replaceChildren(list: TeamNode[], parentKey: string, update: (children: TeamNode[]) => TeamNode[]): TeamNode[] {
     if (parentKey === 'root') return update(list);
-    return list.map((n) => n.key === parentKey ? { ...n, children: update(n.children ?? []) }
-      : n.children ? { ...n, children: replaceChildren(n.children, parentKey, update) } : n);
+    return list.map((n) =>
+      n.key === parentKey ? { ...n, children: update(n.children ?? []) } : n.children ? { ...n, children: replaceChildren(n.children, parentKey, update) } : n,
+    );
   }
 
   function MoreButton({ parentKey, parentId, depth, cursor }: { parentKey: string; parentId: string; depth: number; cursor: string }) {
     return (
-      <Button type="link" size="small" onClick={() => {
-        void fetchLevel(parentId, cursor).then((page) => setNodes((prev) => prev && replaceChildren(prev, parentKey, (children) => [
-          ...children.filter((c) => !String(c.key).startsWith(`${parentKey}/more:`)), ...toNodes(parentKey, depth, page, parentId),
-        ])));
-      }}>{t('detail.moreMembers')}</Button>
+      <Button
+        type="link"
+        size="small"
+        onClick={() => {
+          void fetchLevel(parentId, cursor).then((page) =>
+            setNodes(
+              (prev) =>
+                prev &&
+                replaceChildren(prev, parentKey, (children) => [
+                  ...children.filter((c) => !String(c.key).startsWith(`${parentKey}/more:`)),
+                  ...toNodes(parentKey, depth, page, parentId),
+                ]),
+            ),
+          );
+        }}
+      >
+        {t('detail.moreMembers')}
+      </Button>
     );
   }
 
@@ -94,12 +139,45 @@ function ConditionsView({ profile }: { profile: Profile }) {
   const { t, lang } = useI18n();
   const c = profile.conditions;
   return (
-    <Descriptions column={1} size="small" items={[
-      { key: 'met', label: t('detail.conditions'), children: c.met ? t('detail.conditionsMet') : <Typography.Text type="warning">{t('detail.conditionsUnmet', { items: c.unmet.join('; ') })}</Typography.Text> },
-      { key: 'deposit', label: t('detail.deposit'), children: t('detail.depositValue', { required: fenToYuan(c.deposit_required_fen), paid: fenToYuan(c.deposit_paid_fen), refunded: fenToYuan(c.deposit_refunded_fen) }) },
-      { key: 'training', label: t('detail.training'), children: !c.training_required && !c.training_completed_at ? t('detail.trainingNotRequired') : c.training_completed_at ? t('detail.trainingDone', { at: formatTime(c.training_completed_at, lang) }) : t('detail.trainingPending') },
-      { key: 'purchases', label: t('detail.purchases'), children: t('detail.purchasesValue', { purchases: fenToYuan(c.purchases_fen), required: fenToYuan(c.min_purchases_fen) }) },
-    ]} />
+    <Descriptions
+      column={1}
+      size="small"
+      items={[
+        {
+          key: 'met',
+          label: t('detail.conditions'),
+          children: c.met ? (
+            t('detail.conditionsMet')
+          ) : (
+            <Typography.Text type="warning">{t('detail.conditionsUnmet', { items: c.unmet.join('; ') })}</Typography.Text>
+          ),
+        },
+        {
+          key: 'deposit',
+          label: t('detail.deposit'),
+          children: t('detail.depositValue', {
+            required: fenToYuan(c.deposit_required_fen),
+            paid: fenToYuan(c.deposit_paid_fen),
+            refunded: fenToYuan(c.deposit_refunded_fen),
+          }),
+        },
+        {
+          key: 'training',
+          label: t('detail.training'),
+          children:
+            !c.training_required && !c.training_completed_at
+              ? t('detail.trainingNotRequired')
+              : c.training_completed_at
+                ? t('detail.trainingDone', { at: formatTime(c.training_completed_at, lang) })
+                : t('detail.trainingPending'),
+        },
+        {
+          key: 'purchases',
+          label: t('detail.purchases'),
+          children: t('detail.purchasesValue', { purchases: fenToYuan(c.purchases_fen), required: fenToYuan(c.min_purchases_fen) }),
+        },
+      ]}
+    />
   );
 }
 
@@ -128,21 +206,32 @@ export default function DistributorDetailPage() {
         api.get<{ items: DocumentView[] }>(`${path}/documents`),
         api.get<{ items: Grade[] }>('/v1/grades'),
       ]);
-      setProfile(p); setUpline(u.items); setDocuments(docs.items); setGrades(g.items); setError(null);
+      setProfile(p);
+      setUpline(u.items);
+      setDocuments(docs.items);
+      setGrades(g.items);
+      setError(null);
     } catch (err) {
       setError(messageOf(err));
     }
   }, [api, path]);
-  useEffect(() => { setProfile(null); void load(); }, [load]);
+  useEffect(() => {
+    setProfile(null);
+    void load();
+  }, [load]);
 
   const team = profile?.team;
-  const chartOption = useMemo(() => team && {
-    tooltip: {},
-    grid: { left: 40, right: 16, top: 16, bottom: 32 },
-    xAxis: { type: 'category', data: [t('detail.level1'), t('detail.level2'), t('detail.level3')] },
-    yAxis: { type: 'value', minInterval: 1 },
-    series: [{ type: 'bar', data: [team.direct, team.level2, team.level3], itemStyle: { color: '#d4380d' }, barMaxWidth: 48 }],
-  }, [team, t]);
+  const chartOption = useMemo(
+    () =>
+      team && {
+        tooltip: {},
+        grid: { left: 40, right: 16, top: 16, bottom: 32 },
+        xAxis: { type: 'category', data: [t('detail.level1'), t('detail.level2'), t('detail.level3')] },
+        yAxis: { type: 'value', minInterval: 1 },
+        series: [{ type: 'bar', data: [team.direct, team.level2, team.level3], itemStyle: { color: '#d4380d' }, barMaxWidth: 48 }],
+      },
+    [team, t],
+  );
 
   async function run(label: string, fn: () => Promise<unknown>) {
     setBusy(true);
@@ -161,26 +250,45 @@ export default function DistributorDetailPage() {
   function openAction(a: Action) {
     form.resetFields();
     if (a === 'grade' && profile) form.setFieldsValue({ grade: profile.distributor.grade });
-    if (a === 'conditions' && profile) form.setFieldsValue({ deposit_paid_fen: profile.conditions.deposit_paid_fen, training_completed: !!profile.conditions.training_completed_at });
+    if (a === 'conditions' && profile)
+      form.setFieldsValue({ deposit_paid_fen: profile.conditions.deposit_paid_fen, training_completed: !!profile.conditions.training_completed_at });
     setAction(a);
   }
 
   async function submitAction() {
     let v: { reason?: string; grade?: string; referrer_id?: string; deposit_paid_fen?: number; training_completed?: boolean };
-    try { v = await form.validateFields(); } catch { return undefined; } // the form shows what is missing
+    try {
+      v = await form.validateFields();
+    } catch {
+      return undefined;
+    } // the form shows what is missing
     switch (action) {
-      case 'reject': return run(t('detail.rejected'), () => api.post(`${path}/reject`, { reason: v.reason }));
-      case 'suspend': return run(t('detail.suspended'), () => api.post(`${path}/suspend`, { reason: v.reason }));
-      case 'grade': return run(t('detail.gradeChanged'), () => api.patch(path, { grade: v.grade, ...(v.reason ? { reason: v.reason } : {}) }));
-      case 'move': return run(t('detail.moved'), () => api.post(`${path}/move`, { referrer_id: v.referrer_id === '__none__' ? null : v.referrer_id, reason: v.reason }));
-      case 'conditions': return run(t('detail.conditionsSaved'), () => api.post(`${path}/conditions`, { deposit_paid_fen: v.deposit_paid_fen ?? 0, training_completed: !!v.training_completed }));
-      case null: return undefined;
-      default: { const never: never = action; return never; }
+      case 'reject':
+        return run(t('detail.rejected'), () => api.post(`${path}/reject`, { reason: v.reason }));
+      case 'suspend':
+        return run(t('detail.suspended'), () => api.post(`${path}/suspend`, { reason: v.reason }));
+      case 'grade':
+        return run(t('detail.gradeChanged'), () => api.patch(path, { grade: v.grade, ...(v.reason ? { reason: v.reason } : {}) }));
+      case 'move':
+        return run(t('detail.moved'), () => api.post(`${path}/move`, { referrer_id: v.referrer_id === '__none__' ? null : v.referrer_id, reason: v.reason }));
+      case 'conditions':
+        return run(t('detail.conditionsSaved'), () =>
+          api.post(`${path}/conditions`, { deposit_paid_fen: v.deposit_paid_fen ?? 0, training_completed: !!v.training_completed }),
+        );
+      case null:
+        return undefined;
+      default: {
+        const never: never = action;
+        return never;
+      }
     }
   }
 
   async function searchReferrers(q: string) {
-    if (!q.trim()) { setMoveOptions([]); return; }
+    if (!q.trim()) {
+      setMoveOptions([]);
+      return;
+    }
     const page = await api.get<Page<Distributor>>('/v1/distributors', { q: q.trim(), limit: 20 });
     setMoveOptions(page.items.filter((d) => d.id !== id));
   }
@@ -188,7 +296,10 @@ export default function DistributorDetailPage() {
   async function openDocument(doc: DocumentView, download: boolean) {
     try {
       const blob = await api.blob(`/v1/documents/${encodeURIComponent(doc.id)}/content`);
-      if (download) { saveBlob(blob, doc.filename); return; }
+      if (download) {
+        saveBlob(blob, doc.filename);
+        return;
+      }
       const url = URL.createObjectURL(new Blob([blob], { type: doc.content_type }));
       window.open(url, '_blank', 'noopener');
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
@@ -217,44 +328,85 @@ export default function DistributorDetailPage() {
     </Form.Item>
   );
   const actionTitles: Record<Exclude<Action, null>, string> = {
-    reject: t('detail.reject'), suspend: t('detail.suspend'), grade: t('detail.changeGrade'), move: t('detail.move'), conditions: t('detail.recordConditions'),
+    reject: t('detail.reject'),
+    suspend: t('detail.suspend'),
+    grade: t('detail.changeGrade'),
+    move: t('detail.move'),
+    conditions: t('detail.recordConditions'),
   };
   const actionBody: Record<Exclude<Action, null>, ReactNode> = {
     reject: reasonField(true),
     suspend: reasonField(true),
-    grade: (<>
-      <Form.Item name="grade" label={t('distributors.grade')} rules={[{ required: true }]}>
-        <Select options={grades.map((g) => ({ value: g.code, label: `${g.name} (${g.code})` }))} />
-      </Form.Item>
-      {reasonField(false)}
-    </>),
-    move: (<>
-      <Alert type="info" showIcon title={t('detail.moveHint')} style={{ marginBottom: 16 }} />
-      <Form.Item name="referrer_id" label={t('detail.moveTo')} rules={[{ required: true }]}>
-        <Select showSearch filterOption={false} placeholder={t('detail.moveSearch')} onSearch={(q) => void searchReferrers(q)} data-testid="move-target"
-          options={[{ value: '__none__', label: t('detail.moveToNone') }, ...moveOptions.map((o) => ({ value: o.id, label: `${o.name} · ${o.invite_code}` }))]} />
-      </Form.Item>
-      {reasonField(true)}
-    </>),
-    conditions: (<>
-      <Form.Item name="deposit_paid_fen" label={t('detail.depositPaid')}><HundredthsInput suffix={t('common.yuan')} /></Form.Item>
-      <Form.Item name="training_completed" valuePropName="checked"><Checkbox>{t('detail.trainingCompleted')}</Checkbox></Form.Item>
-    </>),
+    grade: (
+      <>
+        <Form.Item name="grade" label={t('distributors.grade')} rules={[{ required: true }]}>
+          <Select options={grades.map((g) => ({ value: g.code, label: `${g.name} (${g.code})` }))} />
+        </Form.Item>
+        {reasonField(false)}
+      </>
+    ),
+    move: (
+      <>
+        <Alert type="info" showIcon title={t('detail.moveHint')} style={{ marginBottom: 16 }} />
+        <Form.Item name="referrer_id" label={t('detail.moveTo')} rules={[{ required: true }]}>
+          <Select
+            showSearch
+            filterOption={false}
+            placeholder={t('detail.moveSearch')}
+            onSearch={(q) => void searchReferrers(q)}
+            data-testid="move-target"
+            options={[
+              { value: '__none__', label: t('detail.moveToNone') },
+              ...moveOptions.map((o) => ({ value: o.id, label: `${o.name} · ${o.invite_code}` })),
+            ]}
+          />
+        </Form.Item>
+        {reasonField(true)}
+      </>
+    ),
+    conditions: (
+      <>
+        <Form.Item name="deposit_paid_fen" label={t('detail.depositPaid')}>
+          <HundredthsInput suffix={t('common.yuan')} />
+        </Form.Item>
+        <Form.Item name="training_completed" valuePropName="checked">
+          <Checkbox>{t('detail.trainingCompleted')}</Checkbox>
+        </Form.Item>
+      </>
+    ),
   };
 
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
       <Space wrap align="center" style={{ justifyContent: 'space-between', width: '100%' }}>
         <Space align="center">
-          <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }} data-testid="distributor-name">{d.name}</Typography.Title>
+          <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }} data-testid="distributor-name">
+            {d.name}
+          </Typography.Title>
           <StatusTag status={d.status} />
         </Space>
         {writable && (
           <Space wrap>
-            {d.status === 'pending' && <Button type="primary" loading={busy} onClick={() => void run(t('detail.approved'), () => api.post(`${path}/approve`))} data-testid="approve">{t('detail.approve')}</Button>}
-            {d.status === 'pending' && <Button danger onClick={() => openAction('reject')}>{t('detail.reject')}</Button>}
-            {d.status === 'active' && <Button danger onClick={() => openAction('suspend')}>{t('detail.suspend')}</Button>}
-            {d.status === 'suspended' && <Button loading={busy} onClick={() => void run(t('detail.reactivated'), () => api.post(`${path}/reactivate`))}>{t('detail.reactivate')}</Button>}
+            {d.status === 'pending' && (
+              <Button type="primary" loading={busy} onClick={() => void run(t('detail.approved'), () => api.post(`${path}/approve`))} data-testid="approve">
+                {t('detail.approve')}
+              </Button>
+            )}
+            {d.status === 'pending' && (
+              <Button danger onClick={() => openAction('reject')}>
+                {t('detail.reject')}
+              </Button>
+            )}
+            {d.status === 'active' && (
+              <Button danger onClick={() => openAction('suspend')}>
+                {t('detail.suspend')}
+              </Button>
+            )}
+            {d.status === 'suspended' && (
+              <Button loading={busy} onClick={() => void run(t('detail.reactivated'), () => api.post(`${path}/reactivate`))}>
+                {t('detail.reactivate')}
+              </Button>
+            )}
             <Button onClick={() => openAction('grade')}>{t('detail.changeGrade')}</Button>
             <Button onClick={() => openAction('move')}>{t('detail.move')}</Button>
           </Space>
@@ -262,37 +414,64 @@ export default function DistributorDetailPage() {
       </Space>
 
       <Card>
-        <Descriptions column={{ xs: 1, md: 2, xl: 3 }} size="small" items={[
-          { key: 'id', label: t('detail.id'), children: <Typography.Text copyable>{d.id}</Typography.Text> },
-          { key: 'external', label: t('distributors.externalId'), children: d.external_id },
-          { key: 'grade', label: t('distributors.grade'), children: d.grade },
-          { key: 'code', label: t('distributors.inviteCode'), children: <Typography.Text copyable>{d.invite_code}</Typography.Text> },
-          { key: 'url', label: t('detail.inviteUrl'), children: <Typography.Text copyable>{d.invite_url}</Typography.Text> },
-          { key: 'phone', label: t('distributors.phone'), children: d.phone ?? '—' },
-          { key: 'region', label: t('detail.region'), children: d.region_code ?? '—' },
-          { key: 'source', label: t('detail.source'), children: d.source === 'api' || d.source === 'application' || d.source === 'admin' ? t(`detail.source.${d.source}`) : d.source },
-          { key: 'reason', label: t('detail.statusReason'), children: d.status_reason ?? '—' },
-          { key: 'created', label: t('distributors.createdAt'), children: formatTime(d.created_at, lang) },
-          { key: 'approved', label: t('detail.approvedAt'), children: formatTime(d.approved_at, lang) },
-          { key: 'visits', label: t('detail.visits'), children: t('detail.visitsValue', { visits: profile.visits.visits, unique: profile.visits.unique_visitors }) },
-        ]} />
+        <Descriptions
+          column={{ xs: 1, md: 2, xl: 3 }}
+          size="small"
+          items={[
+            { key: 'id', label: t('detail.id'), children: <Typography.Text copyable>{d.id}</Typography.Text> },
+            { key: 'external', label: t('distributors.externalId'), children: d.external_id },
+            { key: 'grade', label: t('distributors.grade'), children: d.grade },
+            { key: 'code', label: t('distributors.inviteCode'), children: <Typography.Text copyable>{d.invite_code}</Typography.Text> },
+            { key: 'url', label: t('detail.inviteUrl'), children: <Typography.Text copyable>{d.invite_url}</Typography.Text> },
+            { key: 'phone', label: t('distributors.phone'), children: d.phone ?? '—' },
+            { key: 'region', label: t('detail.region'), children: d.region_code ?? '—' },
+            {
+              key: 'source',
+              label: t('detail.source'),
+              children: d.source === 'api' || d.source === 'application' || d.source === 'admin' ? t(`detail.source.${d.source}`) : d.source,
+            },
+            { key: 'reason', label: t('detail.statusReason'), children: d.status_reason ?? '—' },
+            { key: 'created', label: t('distributors.createdAt'), children: formatTime(d.created_at, lang) },
+            { key: 'approved', label: t('detail.approvedAt'), children: formatTime(d.approved_at, lang) },
+            {
+              key: 'visits',
+              label: t('detail.visits'),
+              children: t('detail.visitsValue', { visits: profile.visits.visits, unique: profile.visits.unique_visitors }),
+            },
+          ]}
+        />
       </Card>
 
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={12}>
-          <Card title={t('detail.conditions')} extra={writable && <Button size="small" onClick={() => openAction('conditions')}>{t('detail.recordConditions')}</Button>}>
+          <Card
+            title={t('detail.conditions')}
+            extra={
+              writable && (
+                <Button size="small" onClick={() => openAction('conditions')}>
+                  {t('detail.recordConditions')}
+                </Button>
+              )
+            }
+          >
             <ConditionsView profile={profile} />
           </Card>
         </Col>
         <Col xs={24} xl={12}>
           <Card title={t('detail.upline')}>
-            {upline.length === 0 ? <Typography.Text type="secondary">{t('detail.uplineEmpty')}</Typography.Text> : (
-              <List size="small" dataSource={upline} renderItem={(u) => (
-                <List.Item>
-                  <Typography.Text type="secondary">{t('detail.uplineLevel', { level: u.level })}</Typography.Text>
-                  <Link to={`/distributors/${encodeURIComponent(u.id)}`}>{u.name}</Link>
-                </List.Item>
-              )} />
+            {upline.length === 0 ? (
+              <Typography.Text type="secondary">{t('detail.uplineEmpty')}</Typography.Text>
+            ) : (
+              <List
+                size="small"
+                dataSource={upline}
+                renderItem={(u) => (
+                  <List.Item>
+                    <Typography.Text type="secondary">{t('detail.uplineLevel', { level: u.level })}</Typography.Text>
+                    <Link to={`/distributors/${encodeURIComponent(u.id)}`}>{u.name}</Link>
+                  </List.Item>
+                )}
+              />
             )}
           </Card>
         </Col>
@@ -307,11 +486,23 @@ export default function DistributorDetailPage() {
               <Statistic title={t('detail.level3')} value={profile.team.level3} />
               <Statistic title={t('detail.total')} value={profile.team.total} />
             </Space>
-            {chartOption && <Chart option={chartOption} testId="team-chart"
-              label={t('detail.teamChartAria', { direct: profile.team.direct, level2: profile.team.level2, level3: profile.team.level3, total: profile.team.total })} />}
+            {chartOption && (
+              <Chart
+                option={chartOption}
+                testId="team-chart"
+                label={t('detail.teamChartAria', {
+                  direct: profile.team.direct,
+                  level2: profile.team.level2,
+                  level3: profile.team.level3,
+                  total: profile.team.total,
+                })}
+              />
+            )}
           </Col>
           <Col xs={24} lg={14}>
-            <Typography.Title level={2} style={{ fontSize: 16 }}>{t('detail.teamTree')}</Typography.Title>
+            <Typography.Title level={2} style={{ fontSize: 16 }}>
+              {t('detail.teamTree')}
+            </Typography.Title>
             <TeamTree rootId={d.id} />
           </Col>
         </Row>
@@ -324,29 +515,64 @@ export default function DistributorDetailPage() {
       <PersonalData distributor={d} onErased={() => void load()} />
 
       <Card title={t('detail.documents')}>
-        <Table<DocumentView> rowKey="id" dataSource={documents} pagination={false} size="small" data-testid="documents-table"
+        <Table<DocumentView>
+          rowKey="id"
+          dataSource={documents}
+          pagination={false}
+          size="small"
+          data-testid="documents-table"
           locale={{ emptyText: t('detail.documentsEmpty') }}
           columns={[
             { title: t('detail.docKind'), dataIndex: 'kind' },
             { title: t('detail.docName'), dataIndex: 'filename' },
             { title: t('detail.docSize'), dataIndex: 'size_bytes', render: (n: number) => formatBytes(n) },
             { title: t('common.createdAt'), dataIndex: 'created_at', render: (v: string) => formatTime(v, lang) },
-            { title: t('common.actions'), key: 'actions', render: (_: unknown, doc) => (
-              // Documents are personal data: open to those who review applications (each read audited).
-              !writable ? '—' : <Space>
-                <Button size="small" onClick={() => void openDocument(doc, false)}>{t('common.view')}</Button>
-                <Button size="small" onClick={() => void openDocument(doc, true)} data-testid={`download-${doc.id}`}>{t('common.download')}</Button>
-                <Popconfirm title={t('detail.docDeleteAsk')} okText={t('common.confirm')} cancelText={t('common.cancel')} onConfirm={() => void deleteDocument(doc)}>
-                  <Button size="small" danger data-testid={`delete-${doc.id}`}>{t('detail.docDelete')}</Button>
-                </Popconfirm>
-              </Space>
-            ) },
-          ]} />
+            {
+              title: t('common.actions'),
+              key: 'actions',
+              render: (_: unknown, doc) =>
+                // Documents are personal data: open to those who review applications (each read audited).
+                !writable ? (
+                  '—'
+                ) : (
+                  <Space>
+                    <Button size="small" onClick={() => void openDocument(doc, false)}>
+                      {t('common.view')}
+                    </Button>
+                    <Button size="small" onClick={() => void openDocument(doc, true)} data-testid={`download-${doc.id}`}>
+                      {t('common.download')}
+                    </Button>
+                    <Popconfirm
+                      title={t('detail.docDeleteAsk')}
+                      okText={t('common.confirm')}
+                      cancelText={t('common.cancel')}
+                      onConfirm={() => void deleteDocument(doc)}
+                    >
+                      <Button size="small" danger data-testid={`delete-${doc.id}`}>
+                        {t('detail.docDelete')}
+                      </Button>
+                    </Popconfirm>
+                  </Space>
+                ),
+            },
+          ]}
+        />
       </Card>
 
-      <Modal open={action !== null} title={action ? actionTitles[action] : ''} onCancel={() => setAction(null)} onOk={() => void submitAction()}
-        confirmLoading={busy} okText={t('common.confirm')} cancelText={t('common.cancel')} destroyOnHidden forceRender>
-        <Form form={form} layout="vertical">{action && actionBody[action]}</Form>
+      <Modal
+        open={action !== null}
+        title={action ? actionTitles[action] : ''}
+        onCancel={() => setAction(null)}
+        onOk={() => void submitAction()}
+        confirmLoading={busy}
+        okText={t('common.confirm')}
+        cancelText={t('common.cancel')}
+        destroyOnHidden
+        forceRender
+      >
+        <Form form={form} layout="vertical">
+          {action && actionBody[action]}
+        </Form>
       </Modal>
     </Space>
   );

@@ -9,10 +9,25 @@ import { useWord } from '../components/CommissionExplanation.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 
-interface TierForm { min: number | null; sales_bp: number | null; l1: number | null; l2: number | null; l3: number | null }
+interface TierForm {
+  min: number | null;
+  sales_bp: number | null;
+  l1: number | null;
+  l2: number | null;
+  l3: number | null;
+}
 interface GradeForm {
-  code: string; name: string; rank: number; sales_bp: number; l1: number | null; l2: number | null; l3: number | null;
-  tiers: TierForm[]; upgrade_on: boolean; upgrade_metric: UpgradeRule['metric']; upgrade_min_fen: number | null;
+  code: string;
+  name: string;
+  rank: number;
+  sales_bp: number;
+  l1: number | null;
+  l2: number | null;
+  l3: number | null;
+  tiers: TierForm[];
+  upgrade_on: boolean;
+  upgrade_metric: UpgradeRule['metric'];
+  upgrade_min_fen: number | null;
 }
 
 /** Level rates of a form row as the API's array: trailing empty levels left out. */
@@ -23,7 +38,13 @@ function levelRates(values: (number | null | undefined)[]): (number | null)[] {
 }
 
 function tierToForm(tier: Tier): TierForm {
-  return { min: tier.min_monthly_sales_fen, sales_bp: tier.sales_bp ?? null, l1: tier.override_bp?.[0] ?? null, l2: tier.override_bp?.[1] ?? null, l3: tier.override_bp?.[2] ?? null };
+  return {
+    min: tier.min_monthly_sales_fen,
+    sales_bp: tier.sales_bp ?? null,
+    l1: tier.override_bp?.[0] ?? null,
+    l2: tier.override_bp?.[1] ?? null,
+    l3: tier.override_bp?.[2] ?? null,
+  };
 }
 
 /** A tier row as the API takes it; null when a level is empty before a filled one (a tier's rates have no gaps). */
@@ -56,24 +77,54 @@ export default function GradesPage() {
   const writable = can('program:write');
 
   const load = useCallback(() => {
-    api.get<{ items: Grade[] }>('/v1/grades').then((r) => setGrades(r.items), (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })));
+    api.get<{ items: Grade[] }>('/v1/grades').then(
+      (r) => setGrades(r.items),
+      (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })),
+    );
   }, [api, message, t]);
   useEffect(load, [load]);
 
   function open(g: Grade | 'new') {
     setEditing(g);
     form.resetFields();
-    form.setFieldsValue(g === 'new'
-      ? { code: '', name: '', rank: (grades?.at(-1)?.rank ?? 0) + 10, sales_bp: 0, l1: 0, l2: 0, l3: 0, tiers: [], upgrade_on: false, upgrade_metric: 'sales_fen', upgrade_min_fen: null }
-      : {
-        code: g.code, name: g.name, rank: g.rank, sales_bp: g.sales_bp, l1: g.override_bp[0] ?? null, l2: g.override_bp[1] ?? null, l3: g.override_bp[2] ?? null,
-        tiers: (g.tiers ?? []).map(tierToForm), upgrade_on: !!g.upgrade, upgrade_metric: g.upgrade?.metric ?? 'sales_fen', upgrade_min_fen: g.upgrade?.min_fen ?? null,
-      });
+    form.setFieldsValue(
+      g === 'new'
+        ? {
+            code: '',
+            name: '',
+            rank: (grades?.at(-1)?.rank ?? 0) + 10,
+            sales_bp: 0,
+            l1: 0,
+            l2: 0,
+            l3: 0,
+            tiers: [],
+            upgrade_on: false,
+            upgrade_metric: 'sales_fen',
+            upgrade_min_fen: null,
+          }
+        : {
+            code: g.code,
+            name: g.name,
+            rank: g.rank,
+            sales_bp: g.sales_bp,
+            l1: g.override_bp[0] ?? null,
+            l2: g.override_bp[1] ?? null,
+            l3: g.override_bp[2] ?? null,
+            tiers: (g.tiers ?? []).map(tierToForm),
+            upgrade_on: !!g.upgrade,
+            upgrade_metric: g.upgrade?.metric ?? 'sales_fen',
+            upgrade_min_fen: g.upgrade?.min_fen ?? null,
+          },
+    );
   }
 
   async function save() {
     let v: GradeForm;
-    try { v = await form.validateFields(); } catch { return; } // the form shows what is missing
+    try {
+      v = await form.validateFields();
+    } catch {
+      return;
+    } // the form shows what is missing
     // Trailing empty levels are left out; a gap in the middle is a 0 rate.
     const levels = levelRates([v.l1, v.l2, v.l3]);
     const tiers = (v.tiers ?? []).map(formToTier);
@@ -83,7 +134,10 @@ export default function GradesPage() {
       return;
     }
     const body: GradeBody = {
-      name: v.name, rank: v.rank, sales_bp: v.sales_bp, override_bp: levels.map((x) => x ?? 0),
+      name: v.name,
+      rank: v.rank,
+      sales_bp: v.sales_bp,
+      override_bp: levels.map((x) => x ?? 0),
       tiers: tiers as Tier[],
       upgrade: v.upgrade_on && v.upgrade_min_fen ? { metric: v.upgrade_metric, min_fen: v.upgrade_min_fen } : null,
     };
@@ -104,32 +158,92 @@ export default function GradesPage() {
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
       <Space style={{ justifyContent: 'space-between', width: '100%' }}>
-        <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>{t('grades.title')}</Typography.Title>
-        {writable && <Button type="primary" icon={<PlusOutlined />} onClick={() => open('new')} data-testid="grade-create">{t('grades.create')}</Button>}
+        <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
+          {t('grades.title')}
+        </Typography.Title>
+        {writable && (
+          <Button type="primary" icon={<PlusOutlined />} onClick={() => open('new')} data-testid="grade-create">
+            {t('grades.create')}
+          </Button>
+        )}
       </Space>
       <Alert type="info" showIcon title={t('grades.note')} />
-      <Table<Grade> rowKey="code" loading={grades === null} dataSource={grades ?? []} pagination={false} data-testid="grades-table"
+      <Table<Grade>
+        rowKey="code"
+        loading={grades === null}
+        dataSource={grades ?? []}
+        pagination={false}
+        data-testid="grades-table"
         columns={[
           { title: t('grades.code'), dataIndex: 'code' },
           { title: t('grades.name'), dataIndex: 'name' },
           { title: t('grades.rank'), dataIndex: 'rank' },
           { title: t('grades.salesBp'), dataIndex: 'sales_bp', render: (v: number) => pct(v) },
-          ...[1, 2, 3].map((level) => ({ title: t('grades.overrideBp', { level }), key: `l${level}`, render: (_: unknown, g: Grade) => pct(g.override_bp[level - 1]) })),
-          { title: t('grades.tiers'), key: 'tiers', render: (_: unknown, g: Grade) => (g.tiers?.length ? g.tiers.map((tier, i) => <div key={i}>{tierSummary(tier)}</div>) : '—') },
-          { title: t('grades.upgrade'), key: 'upgrade', render: (_: unknown, g: Grade) => (g.upgrade ? t('grades.upgradeText', { metric: word('grades.metric', g.upgrade.metric), min: formatYuan(g.upgrade.min_fen) }) : '—') },
-          ...(writable ? [{ title: t('common.actions'), key: 'actions', render: (_: unknown, g: Grade) => <Button size="small" onClick={() => open(g)}>{t('common.edit')}</Button> }] : []),
-        ]} />
-      <Modal open={editing !== null} title={editing === 'new' ? t('grades.create') : t('grades.edit', { code: editing?.code ?? '' })}
-        onCancel={() => setEditing(null)} onOk={() => void save()} confirmLoading={saving} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden forceRender width={760}>
+          ...[1, 2, 3].map((level) => ({
+            title: t('grades.overrideBp', { level }),
+            key: `l${level}`,
+            render: (_: unknown, g: Grade) => pct(g.override_bp[level - 1]),
+          })),
+          {
+            title: t('grades.tiers'),
+            key: 'tiers',
+            render: (_: unknown, g: Grade) => (g.tiers?.length ? g.tiers.map((tier, i) => <div key={i}>{tierSummary(tier)}</div>) : '—'),
+          },
+          {
+            title: t('grades.upgrade'),
+            key: 'upgrade',
+            render: (_: unknown, g: Grade) =>
+              g.upgrade ? t('grades.upgradeText', { metric: word('grades.metric', g.upgrade.metric), min: formatYuan(g.upgrade.min_fen) }) : '—',
+          },
+          ...(writable
+            ? [
+                {
+                  title: t('common.actions'),
+                  key: 'actions',
+                  render: (_: unknown, g: Grade) => (
+                    <Button size="small" onClick={() => open(g)}>
+                      {t('common.edit')}
+                    </Button>
+                  ),
+                },
+              ]
+            : []),
+        ]}
+      />
+      <Modal
+        open={editing !== null}
+        title={editing === 'new' ? t('grades.create') : t('grades.edit', { code: editing?.code ?? '' })}
+        onCancel={() => setEditing(null)}
+        onOk={() => void save()}
+        confirmLoading={saving}
+        okText={t('common.save')}
+        cancelText={t('common.cancel')}
+        destroyOnHidden
+        forceRender
+        width={760}
+      >
         <Form form={form} layout="vertical">
-          <Form.Item name="code" label={t('grades.code')} extra={t('grades.codeHint')} rules={[{ required: true, pattern: /^[A-Za-z0-9_-]{1,32}$/, message: t('grades.codeHint') }]}>
+          <Form.Item
+            name="code"
+            label={t('grades.code')}
+            extra={t('grades.codeHint')}
+            rules={[{ required: true, pattern: /^[A-Za-z0-9_-]{1,32}$/, message: t('grades.codeHint') }]}
+          >
             <Input disabled={editing !== 'new'} />
           </Form.Item>
-          <Form.Item name="name" label={t('grades.name')} rules={[{ required: true, whitespace: true, max: 64 }]}><Input /></Form.Item>
-          <Form.Item name="rank" label={t('grades.rank')} rules={[{ required: true }]}><InputNumber min={0} max={1000} precision={0} /></Form.Item>
-          <Form.Item name="sales_bp" label={t('grades.salesBp')} rules={[{ required: true }]}><HundredthsInput suffix="%" max={10000} /></Form.Item>
+          <Form.Item name="name" label={t('grades.name')} rules={[{ required: true, whitespace: true, max: 64 }]}>
+            <Input />
+          </Form.Item>
+          <Form.Item name="rank" label={t('grades.rank')} rules={[{ required: true }]}>
+            <InputNumber min={0} max={1000} precision={0} />
+          </Form.Item>
+          <Form.Item name="sales_bp" label={t('grades.salesBp')} rules={[{ required: true }]}>
+            <HundredthsInput suffix="%" max={10000} />
+          </Form.Item>
           {[1, 2, 3].map((level) => (
-            <Form.Item key={level} name={`l${level}`} label={t('grades.overrideBp', { level })}><HundredthsInput suffix="%" max={10000} /></Form.Item>
+            <Form.Item key={level} name={`l${level}`} label={t('grades.overrideBp', { level })}>
+              <HundredthsInput suffix="%" max={10000} />
+            </Form.Item>
           ))}
 
           <Divider titlePlacement="start">{t('grades.tiers')}</Divider>
@@ -138,8 +252,22 @@ export default function GradesPage() {
             {(fields, { add, remove }) => (
               <Space direction="vertical" style={{ width: '100%' }}>
                 {fields.map((field, i) => (
-                  <Card key={field.key} size="small" title={t('grades.tierN', { n: i + 1 })} data-testid={`tier-${i}`}
-                    extra={<Button size="small" type="text" danger icon={<DeleteOutlined />} aria-label={t('grades.tierRemove', { n: i + 1 })} onClick={() => remove(field.name)} />}>
+                  <Card
+                    key={field.key}
+                    size="small"
+                    title={t('grades.tierN', { n: i + 1 })}
+                    data-testid={`tier-${i}`}
+                    extra={
+                      <Button
+                        size="small"
+                        type="text"
+                        danger
+                        icon={<DeleteOutlined />}
+                        aria-label={t('grades.tierRemove', { n: i + 1 })}
+                        onClick={() => remove(field.name)}
+                      />
+                    }
+                  >
                     <Form.Item name={[field.name, 'min']} label={t('grades.tierMin')} rules={[{ required: true, message: t('grades.tierMin') }]}>
                       <HundredthsInput suffix={t('common.yuan')} aria-label={`${t('grades.tierN', { n: i + 1 })} ${t('grades.tierMin')}`} />
                     </Form.Item>
@@ -155,25 +283,34 @@ export default function GradesPage() {
                     </Space>
                   </Card>
                 ))}
-                <Button icon={<PlusOutlined />} onClick={() => add({ min: null, sales_bp: null, l1: null, l2: null, l3: null })} data-testid="tier-add">{t('grades.tierAdd')}</Button>
+                <Button icon={<PlusOutlined />} onClick={() => add({ min: null, sales_bp: null, l1: null, l2: null, l3: null })} data-testid="tier-add">
+                  {t('grades.tierAdd')}
+                </Button>
               </Space>
             )}
           </Form.List>
 
           <Divider titlePlacement="start">{t('grades.upgrade')}</Divider>
           <Typography.Paragraph type="secondary">{t('grades.upgradeHint')}</Typography.Paragraph>
-          <Form.Item name="upgrade_on" label={t('grades.upgradeOn')} valuePropName="checked"><Switch /></Form.Item>
+          <Form.Item name="upgrade_on" label={t('grades.upgradeOn')} valuePropName="checked">
+            <Switch />
+          </Form.Item>
           <Form.Item noStyle shouldUpdate={(a: GradeForm, b: GradeForm) => a.upgrade_on !== b.upgrade_on}>
-            {() => form.getFieldValue('upgrade_on') && (
-              <Space wrap>
-                <Form.Item name="upgrade_metric" label={t('grades.upgradeMetric')}>
-                  <Select style={{ width: 260 }} options={(['sales_fen', 'settled_sales_fen'] as const).map((m) => ({ value: m, label: t(`grades.metric.${m}`) }))} />
-                </Form.Item>
-                <Form.Item name="upgrade_min_fen" label={t('grades.upgradeMin')} rules={[{ required: true, message: t('grades.upgradeMin') }]}>
-                  <HundredthsInput suffix={t('common.yuan')} />
-                </Form.Item>
-              </Space>
-            )}
+            {() =>
+              form.getFieldValue('upgrade_on') && (
+                <Space wrap>
+                  <Form.Item name="upgrade_metric" label={t('grades.upgradeMetric')}>
+                    <Select
+                      style={{ width: 260 }}
+                      options={(['sales_fen', 'settled_sales_fen'] as const).map((m) => ({ value: m, label: t(`grades.metric.${m}`) }))}
+                    />
+                  </Form.Item>
+                  <Form.Item name="upgrade_min_fen" label={t('grades.upgradeMin')} rules={[{ required: true, message: t('grades.upgradeMin') }]}>
+                    <HundredthsInput suffix={t('common.yuan')} />
+                  </Form.Item>
+                </Space>
+              )
+            }
           </Form.Item>
         </Form>
       </Modal>

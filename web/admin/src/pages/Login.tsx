@@ -17,7 +17,9 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => { document.title = `${t('login.title')} · ${t('app.brand')}`; }, [t]);
+  useEffect(() => {
+    document.title = `${t('login.title')} · ${t('app.brand')}`;
+  }, [t]);
 
   if (session) {
     const from = (location.state as { from?: string } | null)?.from;
@@ -28,7 +30,11 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      const res = await api.post<LoginResponse>('/v1/auth/login', { tenant_id: values.tenant_id.trim(), email: values.email.trim(), password: values.password });
+      const res = await api.post<LoginResponse>('/v1/auth/login', {
+        tenant_id: values.tenant_id.trim(),
+        email: values.email.trim(),
+        password: values.password,
+      });
       window.localStorage.setItem(TENANT_KEY, res.tenant_id);
       signIn(res);
     } catch (err) {
@@ -40,21 +46,45 @@ export function LoginPage() {
 
   return (
     <main style={{ minHeight: '100vh', display: 'grid', placeItems: 'center', background: '#f5f5f5', padding: 16 }}>
-      <Card style={{ width: '100%', maxWidth: 420 }} extra={<LangSwitch />} title={<Typography.Title level={1} style={{ fontSize: 20, margin: 0 }}>{t('login.title')}</Typography.Title>}>
+      <Card
+        style={{ width: '100%', maxWidth: 420 }}
+        extra={<LangSwitch />}
+        title={
+          <Typography.Title level={1} style={{ fontSize: 20, margin: 0 }}>
+            {t('login.title')}
+          </Typography.Title>
+        }
+      >
         {flash === 'expired' && <Alert type="warning" showIcon title={t('login.expired')} style={{ marginBottom: 16 }} data-testid="login-expired" />}
         {flash === 'logged_out' && <Alert type="info" showIcon title={t('login.loggedOut')} style={{ marginBottom: 16 }} />}
         {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} data-testid="login-error" />}
-        <Form layout="vertical" onFinish={(v) => void submit(v)} initialValues={{ tenant_id: window.localStorage.getItem(TENANT_KEY) ?? '' }} requiredMark={false}>
-          <Form.Item name="tenant_id" label={t('login.tenant')} extra={t('login.tenantHint')} rules={[{ required: true, whitespace: true, message: t('login.required', { field: t('login.tenant') }) }]}>
+        <Form
+          layout="vertical"
+          onFinish={(v) => void submit(v)}
+          initialValues={{ tenant_id: window.localStorage.getItem(TENANT_KEY) ?? '' }}
+          requiredMark={false}
+        >
+          <Form.Item
+            name="tenant_id"
+            label={t('login.tenant')}
+            extra={t('login.tenantHint')}
+            rules={[{ required: true, whitespace: true, message: t('login.required', { field: t('login.tenant') }) }]}
+          >
             <Input autoComplete="organization" />
           </Form.Item>
-          <Form.Item name="email" label={t('login.email')} rules={[{ required: true, whitespace: true, message: t('login.required', { field: t('login.email') }) }]}>
+          <Form.Item
+            name="email"
+            label={t('login.email')}
+            rules={[{ required: true, whitespace: true, message: t('login.required', { field: t('login.email') }) }]}
+          >
             <Input type="email" autoComplete="username" />
           </Form.Item>
           <Form.Item name="password" label={t('login.password')} rules={[{ required: true, message: t('login.required', { field: t('login.password') }) }]}>
             <Input.Password autoComplete="current-password" />
           </Form.Item>
-          <Button type="primary" htmlType="submit" block loading={busy}>{t('login.submit')}</Button>
+          <Button type="primary" htmlType="submit" block loading={busy}>
+            {t('login.submit')}
+          </Button>
         </Form>
       </Card>
     </main>

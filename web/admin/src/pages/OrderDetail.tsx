@@ -17,7 +17,12 @@ export function rateText(c: Pick<CommissionLine, 'rate_kind' | 'rate_bp' | 'fixe
 /** The order's life as its timestamps and lines tell it, oldest first. */
 function timeline(o: OrderView, t: ReturnType<typeof useI18n>['t'], lang: string) {
   const items: { at: string; title: string; color: string; detail?: string }[] = [
-    { at: o.paid_at, title: t('orderEvent.paid'), color: 'blue', detail: t('orderEvent.paidDetail', { paid: formatYuan(o.paid_fen), version: o.rule_version }) },
+    {
+      at: o.paid_at,
+      title: t('orderEvent.paid'),
+      color: 'blue',
+      detail: t('orderEvent.paidDetail', { paid: formatYuan(o.paid_fen), version: o.rule_version }),
+    },
   ];
   if (o.shipped_at) items.push({ at: o.shipped_at, title: t('orderEvent.shipped'), color: 'blue' });
   if (o.received_at) items.push({ at: o.received_at, title: t('orderEvent.received'), color: 'blue', detail: t('orderEvent.receivedDetail') });
@@ -26,12 +31,24 @@ function timeline(o: OrderView, t: ReturnType<typeof useI18n>['t'], lang: string
     items.push({ at: c.created_at, title: t('orderEvent.clawback'), color: 'red', detail: formatYuan(c.amount_fen) });
   }
   items.sort((a, b) => a.at.localeCompare(b.at));
-  if (o.refunded_fen > 0) items.push({ at: '', title: t('orderEvent.refunded', { refunded: formatYuan(o.refunded_fen), paid: formatYuan(o.paid_fen) }), color: 'red' });
+  if (o.refunded_fen > 0)
+    items.push({ at: '', title: t('orderEvent.refunded', { refunded: formatYuan(o.refunded_fen), paid: formatYuan(o.paid_fen) }), color: 'red' });
   if (o.status === 'cancelled') items.push({ at: '', title: t('orderEvent.cancelled'), color: 'gray' });
   return items.map((i, n) => ({
-    key: n, color: i.color,
+    key: n,
+    color: i.color,
     title: i.at ? formatTime(i.at, lang) : undefined,
-    content: <span><Typography.Text strong>{i.title}</Typography.Text>{i.detail ? <><br /><Typography.Text type="secondary">{i.detail}</Typography.Text></> : null}</span>,
+    content: (
+      <span>
+        <Typography.Text strong>{i.title}</Typography.Text>
+        {i.detail ? (
+          <>
+            <br />
+            <Typography.Text type="secondary">{i.detail}</Typography.Text>
+          </>
+        ) : null}
+      </span>
+    ),
   }));
 }
 
@@ -54,7 +71,10 @@ export default function OrderDetailPage() {
       setError(messageOf(err));
     }
   }, [api, externalId]);
-  useEffect(() => { setOrder(null); void load(); }, [load]);
+  useEffect(() => {
+    setOrder(null);
+    void load();
+  }, [load]);
 
   if (error) return <Alert type="error" showIcon title={t('common.error', { message: error })} />;
   if (!order) return <Spin />;
@@ -65,24 +85,34 @@ export default function OrderDetailPage() {
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
       <Space align="center" wrap>
-        <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }} data-testid="order-title">{t('order.title', { id: o.external_id })}</Typography.Title>
+        <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }} data-testid="order-title">
+          {t('order.title', { id: o.external_id })}
+        </Typography.Title>
         <OrderStatusTag status={o.status} />
       </Space>
       <Card>
-        <Descriptions size="small" column={{ xs: 1, md: 2, xl: 3 }} items={[
-          { key: 'id', label: t('order.id'), children: <Typography.Text copyable>{o.id}</Typography.Text> },
-          { key: 'buyer', label: t('order.buyer'), children: o.buyer_external_id },
-          { key: 'seller', label: t('order.seller'), children: <DistributorLink id={o.seller_id} testId="order-seller" /> },
-          { key: 'attribution', label: t('order.attribution'), children: o.attribution },
-          { key: 'paid', label: t('order.paid'), children: <Money fen={o.paid_fen} /> },
-          { key: 'refunded', label: t('order.refunded'), children: <Money fen={o.refunded_fen} /> },
-          { key: 'shipping', label: t('order.shipping'), children: <Money fen={o.shipping_fen} /> },
-          { key: 'tax', label: t('order.tax'), children: <Money fen={o.tax_fen} /> },
-          { key: 'commission', label: t('order.commissionTotal'), children: <Money fen={total} strong /> },
-          { key: 'rule', label: t('order.ruleVersion'), children: <Link to={`/rules?version=${o.rule_version}`}>{t('order.ruleVersionValue', { version: o.rule_version })}</Link> },
-          { key: 'paidAt', label: t('order.paidAt'), children: formatTime(o.paid_at, lang) },
-          { key: 'journal', label: t('order.journal'), children: <Link to={`/ledger?ref_id=${encodeURIComponent(o.id)}`}>{t('order.journalLink')}</Link> },
-        ]} />
+        <Descriptions
+          size="small"
+          column={{ xs: 1, md: 2, xl: 3 }}
+          items={[
+            { key: 'id', label: t('order.id'), children: <Typography.Text copyable>{o.id}</Typography.Text> },
+            { key: 'buyer', label: t('order.buyer'), children: o.buyer_external_id },
+            { key: 'seller', label: t('order.seller'), children: <DistributorLink id={o.seller_id} testId="order-seller" /> },
+            { key: 'attribution', label: t('order.attribution'), children: o.attribution },
+            { key: 'paid', label: t('order.paid'), children: <Money fen={o.paid_fen} /> },
+            { key: 'refunded', label: t('order.refunded'), children: <Money fen={o.refunded_fen} /> },
+            { key: 'shipping', label: t('order.shipping'), children: <Money fen={o.shipping_fen} /> },
+            { key: 'tax', label: t('order.tax'), children: <Money fen={o.tax_fen} /> },
+            { key: 'commission', label: t('order.commissionTotal'), children: <Money fen={total} strong /> },
+            {
+              key: 'rule',
+              label: t('order.ruleVersion'),
+              children: <Link to={`/rules?version=${o.rule_version}`}>{t('order.ruleVersionValue', { version: o.rule_version })}</Link>,
+            },
+            { key: 'paidAt', label: t('order.paidAt'), children: formatTime(o.paid_at, lang) },
+            { key: 'journal', label: t('order.journal'), children: <Link to={`/ledger?ref_id=${encodeURIComponent(o.id)}`}>{t('order.journalLink')}</Link> },
+          ]}
+        />
       </Card>
 
       <Row gutter={[16, 16]}>
@@ -95,38 +125,73 @@ export default function OrderDetailPage() {
         <Col xs={24} xl={14}>
           <Card title={t('order.chain')}>
             <Typography.Paragraph type="secondary">{t('order.chainHint')}</Typography.Paragraph>
-            {o.chain.length === 0 ? <Typography.Text type="secondary">{t('order.noSeller')}</Typography.Text> : (
-              <List size="small" dataSource={o.chain.map((id, level) => ({ id, level }))} data-testid="order-chain" renderItem={(c) => (
-                <List.Item>
-                  <Space>
-                    <Tag>{c.level === 0 ? t('explain.chainSeller') : t('explain.chainUpline', { level: c.level })}</Tag>
-                    <DistributorLink id={c.id} />
-                  </Space>
-                </List.Item>
-              )} />
+            {o.chain.length === 0 ? (
+              <Typography.Text type="secondary">{t('order.noSeller')}</Typography.Text>
+            ) : (
+              <List
+                size="small"
+                dataSource={o.chain.map((id, level) => ({ id, level }))}
+                data-testid="order-chain"
+                renderItem={(c) => (
+                  <List.Item>
+                    <Space>
+                      <Tag>{c.level === 0 ? t('explain.chainSeller') : t('explain.chainUpline', { level: c.level })}</Tag>
+                      <DistributorLink id={c.id} />
+                    </Space>
+                  </List.Item>
+                )}
+              />
             )}
           </Card>
         </Col>
       </Row>
 
       <Card title={t('order.items')}>
-        <Table<OrderItem> size="small" rowKey="position" pagination={false} dataSource={o.items} data-testid="order-items"
+        <Table<OrderItem>
+          size="small"
+          rowKey="position"
+          pagination={false}
+          dataSource={o.items}
+          data-testid="order-items"
           columns={[
             { title: '#', dataIndex: 'position', render: (v: number) => v + 1 },
             { title: t('order.sku'), dataIndex: 'sku' },
             { title: t('order.quantity'), dataIndex: 'quantity', align: 'right' },
             { title: t('order.unitPrice'), dataIndex: 'unit_price_fen', align: 'right', render: (v: number) => <Money fen={v} /> },
             { title: t('order.linePaid'), dataIndex: 'paid_fen', align: 'right', render: (v: number) => <Money fen={v} /> },
-            { title: t('order.refunded'), dataIndex: 'refunded_fen', align: 'right', render: (v: number, i) => (v ? <>{<Money fen={v} />} ({i.refunded_quantity})</> : '—') },
-          ]} />
+            {
+              title: t('order.refunded'),
+              dataIndex: 'refunded_fen',
+              align: 'right',
+              render: (v: number, i) =>
+                v ? (
+                  <>
+                    {<Money fen={v} />} ({i.refunded_quantity})
+                  </>
+                ) : (
+                  '—'
+                ),
+            },
+          ]}
+        />
       </Card>
 
       <Card title={t('order.commissions')}>
-        <Table<CommissionLine> size="small" rowKey="id" pagination={false} dataSource={o.commissions} data-testid="order-commissions" scroll={{ x: 'max-content' }}
+        <Table<CommissionLine>
+          size="small"
+          rowKey="id"
+          pagination={false}
+          dataSource={o.commissions}
+          data-testid="order-commissions"
+          scroll={{ x: 'max-content' }}
           locale={{ emptyText: t('order.noCommissions') }}
           columns={[
             { title: t('commission.beneficiary'), dataIndex: 'beneficiary_id', render: (id: string) => <DistributorLink id={id} /> },
-            { title: t('commission.level'), dataIndex: 'level', render: (l: number) => (l === 0 ? t('commission.level0') : t('commission.levelK', { level: l })) },
+            {
+              title: t('commission.level'),
+              dataIndex: 'level',
+              render: (l: number) => (l === 0 ? t('commission.level0') : t('commission.levelK', { level: l })),
+            },
             { title: t('commission.kind'), dataIndex: 'kind', render: (k: string) => word('commissionKind', k) },
             { title: t('order.sku'), dataIndex: 'sku', render: (v: string | null) => v ?? '—' },
             { title: t('commission.base'), dataIndex: 'base_fen', align: 'right', render: (v: number) => <Money fen={v} /> },
@@ -135,22 +200,38 @@ export default function OrderDetailPage() {
             { title: t('commission.amount'), dataIndex: 'amount_fen', align: 'right', render: (v: number) => <Money fen={v} strong /> },
             { title: t('commission.status'), dataIndex: 'status', render: (s: string, c) => <CommissionStatusTag status={s} held={c.held} /> },
             {
-              title: t('common.actions'), key: 'actions', render: (_: unknown, c) => (
+              title: t('common.actions'),
+              key: 'actions',
+              render: (_: unknown, c) => (
                 <Space>
-                  <Button size="small" onClick={() => setExplain(c.id)} data-testid={`explain-${c.id}`}>{t('commission.explain')}</Button>
-                  {mayHold && (c.status === 'pending' || c.status === 'available') && (
-                    c.held
-                      ? <Button size="small" onClick={() => setHolding({ line: c, hold: false })}>{t('commission.release')}</Button>
-                      : c.statement_id === null && <Button size="small" danger onClick={() => setHolding({ line: c, hold: true })}>{t('commission.hold')}</Button>
-                  )}
+                  <Button size="small" onClick={() => setExplain(c.id)} data-testid={`explain-${c.id}`}>
+                    {t('commission.explain')}
+                  </Button>
+                  {mayHold &&
+                    (c.status === 'pending' || c.status === 'available') &&
+                    (c.held ? (
+                      <Button size="small" onClick={() => setHolding({ line: c, hold: false })}>
+                        {t('commission.release')}
+                      </Button>
+                    ) : (
+                      c.statement_id === null && (
+                        <Button size="small" danger onClick={() => setHolding({ line: c, hold: true })}>
+                          {t('commission.hold')}
+                        </Button>
+                      )
+                    ))}
                 </Space>
               ),
             },
-          ]} />
+          ]}
+        />
       </Card>
 
       <CommissionDrawer id={explain} onClose={() => setExplain(null)} />
-      <ReasonDialog open={holding !== null} title={holding?.hold ? t('commission.hold') : t('commission.release')} danger={holding?.hold}
+      <ReasonDialog
+        open={holding !== null}
+        title={holding?.hold ? t('commission.hold') : t('commission.release')}
+        danger={holding?.hold}
         fields={[{ name: 'reason', label: t('common.reason') }]}
         onClose={() => setHolding(null)}
         onSubmit={async (v) => {
@@ -158,7 +239,8 @@ export default function OrderDetailPage() {
           await api.post(`/v1/commissions/${encodeURIComponent(holding.line.id)}/${holding.hold ? 'hold' : 'release'}`, { reason: v.reason });
           void message.success(holding.hold ? t('commission.heldDone') : t('commission.releasedDone'));
           await load();
-        }} />
+        }}
+      />
     </Space>
   );
 }

@@ -22,15 +22,23 @@ export default function PortalSettingsPage() {
       setSettings(s);
       if (s.poster_background.configured) {
         const blob = await api.blob('/v1/portal/poster-background');
-        setPreview((old) => { if (old) URL.revokeObjectURL(old); return URL.createObjectURL(blob); });
+        setPreview((old) => {
+          if (old) URL.revokeObjectURL(old);
+          return URL.createObjectURL(blob);
+        });
       } else {
-        setPreview((old) => { if (old) URL.revokeObjectURL(old); return null; });
+        setPreview((old) => {
+          if (old) URL.revokeObjectURL(old);
+          return null;
+        });
       }
     } catch (err) {
       void message.error(t('common.error', { message: messageOf(err) }));
     }
   }, [api, message, t]);
-  useEffect(() => { void load(); }, [load]);
+  useEffect(() => {
+    void load();
+  }, [load]);
 
   async function rotate() {
     setBusy(true);
@@ -72,14 +80,38 @@ export default function PortalSettingsPage() {
   const s = settings.signing_secret;
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
-      <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>{t('portal.title')}</Typography.Title>
+      <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
+        {t('portal.title')}
+      </Typography.Title>
       {can('keys:write') && (
         <Card title={t('portal.secret')}>
           <Typography.Paragraph>{t('portal.secretHelp')}</Typography.Paragraph>
-          <Descriptions size="small" column={1} items={[{ key: 'state', label: t('portal.secret'), children: s.configured ? t('portal.secretConfigured', { at: formatTime(s.created_at, lang) }) : t('portal.secretMissing') }]} />
-          <Button type="primary" loading={busy} onClick={() => s.configured
-            ? modal.confirm({ title: t('portal.secretRotate'), content: t('portal.secretRotateConfirm'), okText: t('common.confirm'), cancelText: t('common.cancel'), onOk: rotate })
-            : void rotate()}>
+          <Descriptions
+            size="small"
+            column={1}
+            items={[
+              {
+                key: 'state',
+                label: t('portal.secret'),
+                children: s.configured ? t('portal.secretConfigured', { at: formatTime(s.created_at, lang) }) : t('portal.secretMissing'),
+              },
+            ]}
+          />
+          <Button
+            type="primary"
+            loading={busy}
+            onClick={() =>
+              s.configured
+                ? modal.confirm({
+                    title: t('portal.secretRotate'),
+                    content: t('portal.secretRotateConfirm'),
+                    okText: t('common.confirm'),
+                    cancelText: t('common.cancel'),
+                    onOk: rotate,
+                  })
+                : void rotate()
+            }
+          >
             {s.configured ? t('portal.secretRotate') : t('portal.secretCreate')}
           </Button>
         </Card>
@@ -88,19 +120,41 @@ export default function PortalSettingsPage() {
         <Card title={t('portal.poster')}>
           <Typography.Paragraph>{t('portal.posterHelp')}</Typography.Paragraph>
           <Space align="start" size="large" wrap>
-            {preview ? <Image src={preview} width={150} alt={t('portal.posterPreview')} /> : <Typography.Text type="secondary">{t('portal.posterNone')}</Typography.Text>}
+            {preview ? (
+              <Image src={preview} width={150} alt={t('portal.posterPreview')} />
+            ) : (
+              <Typography.Text type="secondary">{t('portal.posterNone')}</Typography.Text>
+            )}
             <Space direction="vertical">
-              <Upload accept="image/png,image/jpeg" showUploadList={false} beforeUpload={(file) => { void upload(file); return false; }}>
-                <Button icon={<UploadOutlined />} loading={busy}>{t('portal.posterUpload')}</Button>
+              <Upload
+                accept="image/png,image/jpeg"
+                showUploadList={false}
+                beforeUpload={(file) => {
+                  void upload(file);
+                  return false;
+                }}
+              >
+                <Button icon={<UploadOutlined />} loading={busy}>
+                  {t('portal.posterUpload')}
+                </Button>
               </Upload>
               {settings.poster_background.configured && <Button onClick={() => void removeBackground()}>{t('portal.posterRemove')}</Button>}
             </Space>
           </Space>
         </Card>
       )}
-      <Modal open={secret !== null} title={t('portal.secretShown')} onOk={() => setSecret(null)} onCancel={() => setSecret(null)} okText={t('common.confirm')} cancelButtonProps={{ style: { display: 'none' } }}>
+      <Modal
+        open={secret !== null}
+        title={t('portal.secretShown')}
+        onOk={() => setSecret(null)}
+        onCancel={() => setSecret(null)}
+        okText={t('common.confirm')}
+        cancelButtonProps={{ style: { display: 'none' } }}
+      >
         <Alert type="warning" showIcon title={t('portal.secretShown')} style={{ marginBottom: 12 }} />
-        <Typography.Paragraph copyable={{ text: secret ?? '' }} code data-testid="signing-secret">{secret}</Typography.Paragraph>
+        <Typography.Paragraph copyable={{ text: secret ?? '' }} code data-testid="signing-secret">
+          {secret}
+        </Typography.Paragraph>
       </Modal>
     </Space>
   );

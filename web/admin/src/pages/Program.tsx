@@ -20,10 +20,25 @@ function WindowField({ value, onChange, label, disabled }: { value?: Window; onC
       <Checkbox checked={on} disabled={disabled} onChange={(e) => onChange?.(e.target.checked ? { limit: 10, window_seconds: 3600 } : null)}>
         {label}
       </Checkbox>
-      <InputNumber aria-label={`${label} ${t('program.antiCheat.limit')}`} disabled={disabled || !on} min={1} precision={0}
-        value={value?.limit ?? null} onChange={(v) => value && onChange?.({ ...value, limit: v ?? 1 })} addonBefore={t('program.antiCheat.limit')} />
-      <InputNumber aria-label={`${label} ${t('program.antiCheat.window')}`} disabled={disabled || !on} min={1} precision={0} style={{ width: 220 }}
-        value={value?.window_seconds ?? null} onChange={(v) => value && onChange?.({ ...value, window_seconds: v ?? 1 })} addonBefore={t('program.antiCheat.window')} />
+      <InputNumber
+        aria-label={`${label} ${t('program.antiCheat.limit')}`}
+        disabled={disabled || !on}
+        min={1}
+        precision={0}
+        value={value?.limit ?? null}
+        onChange={(v) => value && onChange?.({ ...value, limit: v ?? 1 })}
+        addonBefore={t('program.antiCheat.limit')}
+      />
+      <InputNumber
+        aria-label={`${label} ${t('program.antiCheat.window')}`}
+        disabled={disabled || !on}
+        min={1}
+        precision={0}
+        style={{ width: 220 }}
+        value={value?.window_seconds ?? null}
+        onChange={(v) => value && onChange?.({ ...value, window_seconds: v ?? 1 })}
+        addonBefore={t('program.antiCheat.window')}
+      />
     </Space>
   );
 }
@@ -44,8 +59,18 @@ export default function ProgramPage() {
   // becomes a proposal that a second person confirms. Finance edits only those.
   const moneyDirect = can('program:money');
   const moneyEditable = writable || moneyDirect;
-  const moneyTag = writable && !moneyDirect ? <Tag color="orange" style={{ marginInlineStart: 8 }}>{t('program.money.tag')}</Tag> : null;
-  const money = (label: string) => <span>{label}{moneyTag}</span>;
+  const moneyTag =
+    writable && !moneyDirect ? (
+      <Tag color="orange" style={{ marginInlineStart: 8 }}>
+        {t('program.money.tag')}
+      </Tag>
+    ) : null;
+  const money = (label: string) => (
+    <span>
+      {label}
+      {moneyTag}
+    </span>
+  );
 
   useEffect(() => {
     api.get<ProgramSettings>('/v1/program').then(setLoaded, (err: unknown) => setLoadError(messageOf(err)));
@@ -53,7 +78,13 @@ export default function ProgramPage() {
 
   // A proposal confirmed here changed what is in force: show it.
   const reload = useCallback(() => {
-    api.get<ProgramSettings>('/v1/program').then((p) => { form.setFieldsValue(p); setLoaded(p); }, (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })));
+    api.get<ProgramSettings>('/v1/program').then(
+      (p) => {
+        form.setFieldsValue(p);
+        setLoaded(p);
+      },
+      (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })),
+    );
   }, [api, form, message, t]);
 
   async function save(values: ProgramSettings) {
@@ -65,7 +96,8 @@ export default function ProgramPage() {
         const overrides = [0, 1, 2].map((i) => values.default_rates?.override_bp?.[i] ?? null);
         while (overrides.length && overrides.at(-1) === null) overrides.pop();
         const body = {
-          ...values, landing_url: values.landing_url ? values.landing_url : null,
+          ...values,
+          landing_url: values.landing_url ? values.landing_url : null,
           ...(values.default_rates ? { default_rates: { sales_bp: values.default_rates.sales_bp ?? null, override_bp: overrides } } : {}),
         };
         answer = await api.put<ProgramAnswer>('/v1/program', body);
@@ -102,57 +134,112 @@ export default function ProgramPage() {
   const pct = t('common.percent');
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
-      <Typography.Title level={1} style={{ fontSize: 24 }}>{t('program.title')}</Typography.Title>
+      <Typography.Title level={1} style={{ fontSize: 24 }}>
+        {t('program.title')}
+      </Typography.Title>
       {!moneyEditable && <Alert type="info" showIcon title={t('common.readOnly')} />}
       {writable && !moneyDirect && <Alert type="warning" showIcon title={t('program.money.hint')} data-testid="money-hint" />}
       {!writable && moneyDirect && <Alert type="info" showIcon title={t('program.money.financeHint')} />}
       <ProgramProposals version={proposals} onDecided={reload} />
       <Form form={form} layout="vertical" initialValues={loaded} disabled={!writable} onFinish={(v) => void save(v)} data-testid="program-form">
         <Card title={t('program.section.basic')} style={{ marginBottom: 16 }}>
-          <Form.Item name="levels" label={t('program.levels')} extra={<span data-testid="levels-note">{t('program.levelsNote')}</span>} rules={[{ required: true }]}>
+          <Form.Item
+            name="levels"
+            label={t('program.levels')}
+            extra={<span data-testid="levels-note">{t('program.levelsNote')}</span>}
+            rules={[{ required: true }]}
+          >
             <InputNumber min={0} max={99} precision={0} style={{ width: 120 }} />
           </Form.Item>
-          <Form.Item name="self_purchase" label={t('program.selfPurchase')} valuePropName="checked"><Switch /></Form.Item>
+          <Form.Item name="self_purchase" label={t('program.selfPurchase')} valuePropName="checked">
+            <Switch />
+          </Form.Item>
           <Form.Item name="freeze_days" label={money(t('program.freezeDays'))} rules={[{ required: true }]}>
             <InputNumber min={0} max={3650} precision={0} style={{ width: 120 }} disabled={!moneyEditable} />
           </Form.Item>
-          <Form.Item name="review_threshold_fen" label={money(t('program.reviewThreshold'))} rules={[{ required: true }]}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
-          <Form.Item name="admission" label={t('program.admission')}>
-            <Radio.Group options={[{ value: 'open', label: t('program.admission.open') }, { value: 'review', label: t('program.admission.review') }]} />
+          <Form.Item name="review_threshold_fen" label={money(t('program.reviewThreshold'))} rules={[{ required: true }]}>
+            <HundredthsInput suffix={yuan} disabled={!moneyEditable} />
           </Form.Item>
-          <Form.Item name="landing_url" label={t('program.landingUrl')} extra={t('program.landingUrlHint')} rules={[{ pattern: /^https?:\/\//, message: 'http(s)://…' }]}>
+          <Form.Item name="admission" label={t('program.admission')}>
+            <Radio.Group
+              options={[
+                { value: 'open', label: t('program.admission.open') },
+                { value: 'review', label: t('program.admission.review') },
+              ]}
+            />
+          </Form.Item>
+          <Form.Item
+            name="landing_url"
+            label={t('program.landingUrl')}
+            extra={t('program.landingUrlHint')}
+            rules={[{ pattern: /^https?:\/\//, message: 'http(s)://…' }]}
+          >
             <Input type="url" placeholder="https://" />
           </Form.Item>
         </Card>
         <Card title={money(t('program.section.withdrawal'))} style={{ marginBottom: 16 }}>
-          <Form.Item name={['withdrawal', 'min_fen']} label={t('program.withdrawal.min')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
-          <Form.Item name={['withdrawal', 'fee_bp']} label={t('program.withdrawal.feeBp')}><HundredthsInput suffix={pct} max={10000} disabled={!moneyEditable} /></Form.Item>
-          <Form.Item name={['withdrawal', 'fixed_fee_fen']} label={t('program.withdrawal.fixedFee')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
-          <Form.Item name={['withdrawal', 'auto_approve_max_fen']} label={t('program.withdrawal.autoApproveMax')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
+          <Form.Item name={['withdrawal', 'min_fen']} label={t('program.withdrawal.min')}>
+            <HundredthsInput suffix={yuan} disabled={!moneyEditable} />
+          </Form.Item>
+          <Form.Item name={['withdrawal', 'fee_bp']} label={t('program.withdrawal.feeBp')}>
+            <HundredthsInput suffix={pct} max={10000} disabled={!moneyEditable} />
+          </Form.Item>
+          <Form.Item name={['withdrawal', 'fixed_fee_fen']} label={t('program.withdrawal.fixedFee')}>
+            <HundredthsInput suffix={yuan} disabled={!moneyEditable} />
+          </Form.Item>
+          <Form.Item name={['withdrawal', 'auto_approve_max_fen']} label={t('program.withdrawal.autoApproveMax')}>
+            <HundredthsInput suffix={yuan} disabled={!moneyEditable} />
+          </Form.Item>
           <Form.Item name={['withdrawal', 'daily_count_limit']} label={t('program.withdrawal.dailyCount')}>
             <InputNumber min={0} max={1000} precision={0} style={{ width: 120 }} disabled={!moneyEditable} />
           </Form.Item>
-          <Form.Item name={['withdrawal', 'daily_amount_limit_fen']} label={t('program.withdrawal.dailyAmount')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
+          <Form.Item name={['withdrawal', 'daily_amount_limit_fen']} label={t('program.withdrawal.dailyAmount')}>
+            <HundredthsInput suffix={yuan} disabled={!moneyEditable} />
+          </Form.Item>
         </Card>
         <Card title={t('program.section.rates')} style={{ marginBottom: 16 }}>
           <Typography.Paragraph type="secondary">{t('program.rates.hint')}</Typography.Paragraph>
-          <Form.Item name={['default_rates', 'sales_bp']} label={t('program.rates.sales')}><HundredthsInput suffix={pct} max={10000} /></Form.Item>
+          <Form.Item name={['default_rates', 'sales_bp']} label={t('program.rates.sales')}>
+            <HundredthsInput suffix={pct} max={10000} />
+          </Form.Item>
           {[0, 1, 2].map((i) => (
-            <Form.Item key={i} name={['default_rates', 'override_bp', i]} label={t('program.rates.override', { level: i + 1 })}><HundredthsInput suffix={pct} max={10000} /></Form.Item>
+            <Form.Item key={i} name={['default_rates', 'override_bp', i]} label={t('program.rates.override', { level: i + 1 })}>
+              <HundredthsInput suffix={pct} max={10000} />
+            </Form.Item>
           ))}
-          <Form.Item name={['caps', 'per_order_fen']} label={t('program.caps.perOrder')} extra={t('program.caps.zero')}><HundredthsInput suffix={yuan} /></Form.Item>
-          <Form.Item name={['caps', 'per_day_fen']} label={t('program.caps.perDay')} extra={t('program.caps.zero')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['caps', 'per_order_fen']} label={t('program.caps.perOrder')} extra={t('program.caps.zero')}>
+            <HundredthsInput suffix={yuan} />
+          </Form.Item>
+          <Form.Item name={['caps', 'per_day_fen']} label={t('program.caps.perDay')} extra={t('program.caps.zero')}>
+            <HundredthsInput suffix={yuan} />
+          </Form.Item>
         </Card>
         <Card title={money(t('program.section.settlement'))} style={{ marginBottom: 16 }}>
           <Form.Item name={['settlement', 'cycle']} label={t('program.settlement.cycle')} extra={t('program.settlement.cycleHint')}>
-            <Select style={{ width: 220 }} disabled={!moneyEditable} options={(['manual', 'daily', 'weekly', 'monthly', 'threshold'] as const).map((v) => ({ value: v, label: t(`program.settlement.cycle.${v}`) }))} />
+            <Select
+              style={{ width: 220 }}
+              disabled={!moneyEditable}
+              options={(['manual', 'daily', 'weekly', 'monthly', 'threshold'] as const).map((v) => ({ value: v, label: t(`program.settlement.cycle.${v}`) }))}
+            />
           </Form.Item>
-          <Form.Item name={['settlement', 'weekday']} label={t('program.settlement.weekday')}><InputNumber min={1} max={7} precision={0} style={{ width: 120 }} disabled={!moneyEditable} /></Form.Item>
-          <Form.Item name={['settlement', 'day_of_month']} label={t('program.settlement.dayOfMonth')}><InputNumber min={1} max={28} precision={0} style={{ width: 120 }} disabled={!moneyEditable} /></Form.Item>
-          <Form.Item name={['settlement', 'hour']} label={t('program.settlement.hour')}><InputNumber min={0} max={23} precision={0} style={{ width: 120 }} disabled={!moneyEditable} /></Form.Item>
-          <Form.Item name={['settlement', 'threshold_fen']} label={t('program.settlement.threshold')}><HundredthsInput suffix={yuan} disabled={!moneyEditable} /></Form.Item>
-          <Form.Item name="auto_receive_days" label={t('program.autoReceiveDays')}><InputNumber min={1} max={365} precision={0} style={{ width: 120 }} /></Form.Item>
-          <Form.Item name="timezone" label={t('program.timezone')} rules={[{ pattern: /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, message: 'Asia/Shanghai' }]}><Input style={{ width: 220 }} /></Form.Item>
+          <Form.Item name={['settlement', 'weekday']} label={t('program.settlement.weekday')}>
+            <InputNumber min={1} max={7} precision={0} style={{ width: 120 }} disabled={!moneyEditable} />
+          </Form.Item>
+          <Form.Item name={['settlement', 'day_of_month']} label={t('program.settlement.dayOfMonth')}>
+            <InputNumber min={1} max={28} precision={0} style={{ width: 120 }} disabled={!moneyEditable} />
+          </Form.Item>
+          <Form.Item name={['settlement', 'hour']} label={t('program.settlement.hour')}>
+            <InputNumber min={0} max={23} precision={0} style={{ width: 120 }} disabled={!moneyEditable} />
+          </Form.Item>
+          <Form.Item name={['settlement', 'threshold_fen']} label={t('program.settlement.threshold')}>
+            <HundredthsInput suffix={yuan} disabled={!moneyEditable} />
+          </Form.Item>
+          <Form.Item name="auto_receive_days" label={t('program.autoReceiveDays')}>
+            <InputNumber min={1} max={365} precision={0} style={{ width: 120 }} />
+          </Form.Item>
+          <Form.Item name="timezone" label={t('program.timezone')} rules={[{ pattern: /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, message: 'Asia/Shanghai' }]}>
+            <Input style={{ width: 220 }} />
+          </Form.Item>
         </Card>
         <Card title={t('program.section.binding')} style={{ marginBottom: 16 }}>
           <Form.Item name={['binding', 'mode']} label={t('program.binding.mode')}>
@@ -162,13 +249,22 @@ export default function ProgramPage() {
             <InputNumber min={1} max={3650} precision={0} style={{ width: 120 }} />
           </Form.Item>
           <Form.Item name={['binding', 'bind_on']} label={t('program.binding.bindOn')}>
-            <Select style={{ width: 220 }} options={(['registration', 'first_order'] as const).map((v) => ({ value: v, label: t(`program.binding.bindOn.${v}`) }))} />
+            <Select
+              style={{ width: 220 }}
+              options={(['registration', 'first_order'] as const).map((v) => ({ value: v, label: t(`program.binding.bindOn.${v}`) }))}
+            />
           </Form.Item>
         </Card>
         <Card title={t('program.section.admission')} style={{ marginBottom: 16 }}>
-          <Form.Item name={['admission_conditions', 'deposit_fen']} label={t('program.admission.deposit')}><HundredthsInput suffix={yuan} /></Form.Item>
-          <Form.Item name={['admission_conditions', 'training_required']} label={t('program.admission.training')} valuePropName="checked"><Switch /></Form.Item>
-          <Form.Item name={['admission_conditions', 'min_purchases_fen']} label={t('program.admission.minPurchases')}><HundredthsInput suffix={yuan} /></Form.Item>
+          <Form.Item name={['admission_conditions', 'deposit_fen']} label={t('program.admission.deposit')}>
+            <HundredthsInput suffix={yuan} />
+          </Form.Item>
+          <Form.Item name={['admission_conditions', 'training_required']} label={t('program.admission.training')} valuePropName="checked">
+            <Switch />
+          </Form.Item>
+          <Form.Item name={['admission_conditions', 'min_purchases_fen']} label={t('program.admission.minPurchases')}>
+            <HundredthsInput suffix={yuan} />
+          </Form.Item>
         </Card>
         <Card title={t('program.section.antiCheat')} style={{ marginBottom: 16 }}>
           {(['registration', 'binding'] as const).map((scope) => (
@@ -184,7 +280,11 @@ export default function ProgramPage() {
             </Form.Item>
           ))}
         </Card>
-        {moneyEditable && <Button type="primary" htmlType="submit" loading={saving} disabled={false}>{t('common.save')}</Button>}
+        {moneyEditable && (
+          <Button type="primary" htmlType="submit" loading={saving} disabled={false}>
+            {t('common.save')}
+          </Button>
+        )}
       </Form>
       <LandingDomains />
     </Space>

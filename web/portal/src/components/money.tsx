@@ -11,7 +11,17 @@ import { messageOf } from '../errors.ts';
 /** Fen as yuan; negative (a clawback, a debt) in red and with its minus sign, never hidden. */
 export function Money({ fen, size, testId, strong }: { fen: number; size?: number; testId?: string; strong?: boolean }) {
   return (
-    <span data-testid={testId} data-fen={fen} style={{ color: fen < 0 ? '#c41d1d' : strong ? '#1a1a1a' : undefined, fontSize: size, fontWeight: strong ? 600 : undefined, fontVariantNumeric: 'tabular-nums', whiteSpace: 'nowrap' }}>
+    <span
+      data-testid={testId}
+      data-fen={fen}
+      style={{
+        color: fen < 0 ? '#c41d1d' : strong ? '#1a1a1a' : undefined,
+        fontSize: size,
+        fontWeight: strong ? 600 : undefined,
+        fontVariantNumeric: 'tabular-nums',
+        whiteSpace: 'nowrap',
+      }}
+    >
       {formatYuan(fen)}
     </span>
   );
@@ -29,14 +39,27 @@ export function useWord() {
 
 type TagColor = 'default' | 'primary' | 'success' | 'warning' | 'danger';
 const COLORS: Record<string, TagColor> = {
-  'commissionStatus.pending': 'warning', 'commissionStatus.available': 'primary', 'commissionStatus.settled': 'success', 'commissionStatus.reversed': 'default',
-  'statementStatus.pending_review': 'warning', 'statementStatus.approved': 'success', 'statementStatus.rejected': 'danger',
-  'withdrawalStatus.pending_review': 'warning', 'withdrawalStatus.approved': 'primary', 'withdrawalStatus.paid': 'success', 'withdrawalStatus.failed': 'danger', 'withdrawalStatus.rejected': 'danger',
+  'commissionStatus.pending': 'warning',
+  'commissionStatus.available': 'primary',
+  'commissionStatus.settled': 'success',
+  'commissionStatus.reversed': 'default',
+  'statementStatus.pending_review': 'warning',
+  'statementStatus.approved': 'success',
+  'statementStatus.rejected': 'danger',
+  'withdrawalStatus.pending_review': 'warning',
+  'withdrawalStatus.approved': 'primary',
+  'withdrawalStatus.paid': 'success',
+  'withdrawalStatus.failed': 'danger',
+  'withdrawalStatus.rejected': 'danger',
 };
 
 export function StatusTag({ prefix, value }: { prefix: 'commissionStatus' | 'statementStatus' | 'withdrawalStatus'; value: string }) {
   const word = useWord();
-  return <Tag color={COLORS[`${prefix}.${value}`] ?? 'default'} fill="outline">{word(prefix, value)}</Tag>;
+  return (
+    <Tag color={COLORS[`${prefix}.${value}`] ?? 'default'} fill="outline">
+      {word(prefix, value)}
+    </Tag>
+  );
 }
 
 /** A keyset-paged list for InfiniteScroll. */

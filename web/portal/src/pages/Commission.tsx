@@ -8,7 +8,12 @@ import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
 
-const loading = (text: string) => <div style={{ padding: 48, textAlign: 'center' }} role="status">{text}<DotLoading /></div>;
+const loading = (text: string) => (
+  <div style={{ padding: 48, textAlign: 'center' }} role="status">
+    {text}
+    <DotLoading />
+  </div>
+);
 
 /**
  * One of my commission lines, explained in plain words: whose sale, the base, the rate and where
@@ -39,9 +44,15 @@ export function CommissionPage() {
       <Card>
         <div style={{ textAlign: 'center' }}>
           <div style={{ color: '#666', fontSize: 13 }}>{t('explain.amount')}</div>
-          <div style={{ fontSize: 32, fontWeight: 600, margin: '4px 0' }}><Money fen={line.amount_fen} testId="explain-amount" /></div>
+          <div style={{ fontSize: 32, fontWeight: 600, margin: '4px 0' }}>
+            <Money fen={line.amount_fen} testId="explain-amount" />
+          </div>
           <StatusTag prefix="commissionStatus" value={line.status} />
-          {line.held && <Tag color="danger" fill="outline" style={{ marginLeft: 6 }}>{t('earnings.held')}</Tag>}
+          {line.held && (
+            <Tag color="danger" fill="outline" style={{ marginLeft: 6 }}>
+              {t('earnings.held')}
+            </Tag>
+          )}
         </div>
         <p style={{ margin: '12px 0 0', lineHeight: 1.6 }} data-testid="explain-why">
           {line.kind === 'clawback'
@@ -54,14 +65,32 @@ export function CommissionPage() {
 
       <Card title={t('explain.how')}>
         <Steps direction="vertical" current={4} data-testid="explain-steps">
-          <Steps.Step title={t('explain.base')} description={x.base
-            ? t('explain.baseText', { paid: formatYuan(x.base.order_line_paid_fen), refunded: formatYuan(x.base.refunded_fen), base: formatYuan(x.base.base_fen) })
-            : formatYuan(line.base_fen)} />
-          <Steps.Step title={t('explain.rate')} description={
-            `${percent ? formatBp(x.rate.rate_bp) : t('explain.fixed', { fixed: formatYuan(x.rate.fixed_fen) })} · ${word('rateSource', x.rate.source)} · ${t('explain.version', { version: x.rate.rule_version, at: formatTime(x.rate.rule_effective_from, lang) })}`} />
-          <Steps.Step title={t('explain.formula')} description={<span data-testid="explain-formula">{percent
-            ? t('explain.formulaPercent', { base: formatYuan(line.base_fen), rate: formatBp(line.rate_bp), result: formatYuan(computed) })
-            : t('explain.formulaFixed', { fixed: formatYuan(line.fixed_fen), units: line.units, result: formatYuan(computed) })}</span>} />
+          <Steps.Step
+            title={t('explain.base')}
+            description={
+              x.base
+                ? t('explain.baseText', {
+                    paid: formatYuan(x.base.order_line_paid_fen),
+                    refunded: formatYuan(x.base.refunded_fen),
+                    base: formatYuan(x.base.base_fen),
+                  })
+                : formatYuan(line.base_fen)
+            }
+          />
+          <Steps.Step
+            title={t('explain.rate')}
+            description={`${percent ? formatBp(x.rate.rate_bp) : t('explain.fixed', { fixed: formatYuan(x.rate.fixed_fen) })} · ${word('rateSource', x.rate.source)} · ${t('explain.version', { version: x.rate.rule_version, at: formatTime(x.rate.rule_effective_from, lang) })}`}
+          />
+          <Steps.Step
+            title={t('explain.formula')}
+            description={
+              <span data-testid="explain-formula">
+                {percent
+                  ? t('explain.formulaPercent', { base: formatYuan(line.base_fen), rate: formatBp(line.rate_bp), result: formatYuan(computed) })
+                  : t('explain.formulaFixed', { fixed: formatYuan(line.fixed_fen), units: line.units, result: formatYuan(computed) })}
+              </span>
+            }
+          />
           {line.capped_fen > 0 && <Steps.Step title={t('explain.cap')} description={t('explain.capText', { capped: formatYuan(line.capped_fen) })} />}
           <Steps.Step title={t('explain.result')} description={formatYuan(line.amount_fen)} />
         </Steps>
@@ -70,8 +99,11 @@ export function CommissionPage() {
       <Card title={t('explain.chain')}>
         <List>
           {x.chain.map((c) => (
-            <List.Item key={c.distributor_id} extra={c.distributor_id === line.beneficiary_id ? <Tag color="warning">{mine ? t('explain.me') : t('explain.beneficiary')}</Tag> : null}
-              description={c.level === 0 ? t('explain.seller') : t('explain.upline', { level: c.level })}>
+            <List.Item
+              key={c.distributor_id}
+              extra={c.distributor_id === line.beneficiary_id ? <Tag color="warning">{mine ? t('explain.me') : t('explain.beneficiary')}</Tag> : null}
+              description={c.level === 0 ? t('explain.seller') : t('explain.upline', { level: c.level })}
+            >
               <span style={{ wordBreak: 'break-all' }}>{c.name ?? '—'}</span>
             </List.Item>
           ))}
@@ -94,7 +126,9 @@ export function CommissionPage() {
             </List.Item>
           ))}
           {line.clawbacks.map((k) => (
-            <List.Item key={k.id} extra={<Money fen={k.amount_fen} />} description={formatTime(k.created_at, lang)}>{t('explain.clawback')}</List.Item>
+            <List.Item key={k.id} extra={<Money fen={k.amount_fen} />} description={formatTime(k.created_at, lang)}>
+              {t('explain.clawback')}
+            </List.Item>
           ))}
         </List>
       </Card>
@@ -118,7 +152,9 @@ export function StatementPage() {
     <div style={{ padding: 12, display: 'flex', flexDirection: 'column', gap: 12 }}>
       <Card>
         <div style={{ textAlign: 'center' }}>
-          <div style={{ fontSize: 30, fontWeight: 600 }}><Money fen={s.amount_fen} /></div>
+          <div style={{ fontSize: 30, fontWeight: 600 }}>
+            <Money fen={s.amount_fen} />
+          </div>
           <StatusTag prefix="statementStatus" value={s.status} />
         </div>
         <List style={{ marginTop: 8 }}>
@@ -130,9 +166,16 @@ export function StatementPage() {
       <Card title={t('statement.lines', { n: s.lines.length })}>
         <List>
           {s.lines.map((l) => (
-            <List.Item key={l.id} arrowIcon onClick={() => navigate(`/earnings/commissions/${encodeURIComponent(l.id)}`)} extra={<Money fen={l.amount_fen} />}
-              description={l.level === 0 ? t('earnings.level0') : t('earnings.levelK', { level: l.level })}>
-              <span style={{ wordBreak: 'break-all' }}>{t('explain.orderNo')} {l.order_external_id}</span>
+            <List.Item
+              key={l.id}
+              arrowIcon
+              onClick={() => navigate(`/earnings/commissions/${encodeURIComponent(l.id)}`)}
+              extra={<Money fen={l.amount_fen} />}
+              description={l.level === 0 ? t('earnings.level0') : t('earnings.levelK', { level: l.level })}
+            >
+              <span style={{ wordBreak: 'break-all' }}>
+                {t('explain.orderNo')} {l.order_external_id}
+              </span>
             </List.Item>
           ))}
         </List>

@@ -14,7 +14,13 @@ export function useBalance() {
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
     if (!session) return;
-    api.get<Balance>(`/v1/distributors/${encodeURIComponent(session.distributor_id)}/balance`).then((b) => { setBalance(b); setError(null); }, (err: unknown) => setError(messageOf(err)));
+    api.get<Balance>(`/v1/distributors/${encodeURIComponent(session.distributor_id)}/balance`).then(
+      (b) => {
+        setBalance(b);
+        setError(null);
+      },
+      (err: unknown) => setError(messageOf(err)),
+    );
   }, [api, session]);
   useEffect(load, [load]);
   return { balance, error, reload: load };
@@ -27,15 +33,25 @@ export function BalanceCard({ balance }: { balance: Balance }) {
   const cell = (label: string, fen: number, testId: string) => (
     <Grid.Item>
       <div style={{ color: '#666', fontSize: 13 }}>{label}</div>
-      <div style={{ fontSize: 17, marginTop: 2 }}><Money fen={fen} testId={testId} /></div>
+      <div style={{ fontSize: 17, marginTop: 2 }}>
+        <Money fen={fen} testId={testId} />
+      </div>
     </Grid.Item>
   );
   return (
     <Card>
       <div style={{ color: '#666', fontSize: 13 }}>{t('earnings.withdrawable')}</div>
-      <div style={{ fontSize: 30, fontWeight: 600, margin: '4px 0 12px' }}><Money fen={balance.withdrawable_fen} testId="balance-withdrawable" /></div>
+      <div style={{ fontSize: 30, fontWeight: 600, margin: '4px 0 12px' }}>
+        <Money fen={balance.withdrawable_fen} testId="balance-withdrawable" />
+      </div>
       {balance.withdrawable_fen < 0 && (
-        <NoticeBar color="error" wrap data-testid="balance-debt" content={t('earnings.debt', { debt: formatYuan(-balance.withdrawable_fen) })} style={{ marginBottom: 12 }} />
+        <NoticeBar
+          color="error"
+          wrap
+          data-testid="balance-debt"
+          content={t('earnings.debt', { debt: formatYuan(-balance.withdrawable_fen) })}
+          style={{ marginBottom: 12 }}
+        />
       )}
       <Grid columns={2} gap={12}>
         {cell(t('earnings.pending'), balance.pending_fen, 'balance-pending')}
@@ -44,7 +60,9 @@ export function BalanceCard({ balance }: { balance: Balance }) {
         {cell(t('earnings.withdrawn'), balance.withdrawn_fen, 'balance-withdrawn')}
       </Grid>
       <p style={{ color: '#666', fontSize: 12, margin: '12px 0 8px' }}>{t('earnings.flow')}</p>
-      <Button block color="primary" disabled={balance.withdrawable_fen <= 0} onClick={() => navigate('/withdraw')} data-testid="go-withdraw">{t('earnings.withdraw')}</Button>
+      <Button block color="primary" disabled={balance.withdrawable_fen <= 0} onClick={() => navigate('/withdraw')} data-testid="go-withdraw">
+        {t('earnings.withdraw')}
+      </Button>
     </Card>
   );
 }
@@ -53,8 +71,18 @@ function LineItem({ c, onClick }: { c: CommissionLine; onClick: () => void }) {
   const { t, lang } = useI18n();
   const level = c.kind === 'clawback' ? t('earnings.clawback') : c.level === 0 ? t('earnings.level0') : t('earnings.levelK', { level: c.level });
   return (
-    <List.Item onClick={onClick} arrowIcon extra={<Money fen={c.amount_fen} strong />} data-testid={`line-${c.id}`}
-      description={<span>{formatTime(c.created_at, lang)} · <StatusTag prefix="commissionStatus" value={c.status} />{c.held ? ` · ${t('earnings.held')}` : ''}</span>}>
+    <List.Item
+      onClick={onClick}
+      arrowIcon
+      extra={<Money fen={c.amount_fen} strong />}
+      data-testid={`line-${c.id}`}
+      description={
+        <span>
+          {formatTime(c.created_at, lang)} · <StatusTag prefix="commissionStatus" value={c.status} />
+          {c.held ? ` · ${t('earnings.held')}` : ''}
+        </span>
+      }
+    >
       <span style={{ wordBreak: 'break-all' }}>{t('earnings.lineTitle', { order: c.order_external_id, level })}</span>
     </List.Item>
   );
@@ -69,7 +97,9 @@ function Lines() {
   return (
     <>
       <List data-testid="commission-lines">
-        {list.items.map((c) => <LineItem key={c.id} c={c} onClick={() => navigate(`/earnings/commissions/${encodeURIComponent(c.id)}`)} />)}
+        {list.items.map((c) => (
+          <LineItem key={c.id} c={c} onClick={() => navigate(`/earnings/commissions/${encodeURIComponent(c.id)}`)} />
+        ))}
       </List>
       <InfiniteScroll loadMore={list.loadMore} hasMore={list.hasMore}>
         {list.hasMore ? t('common.loading') : list.items.length === 0 ? t('earnings.noLines') : t('team.noMore')}
@@ -87,8 +117,17 @@ function Statements() {
     <>
       <List data-testid="statements">
         {list.items.map((s) => (
-          <List.Item key={s.id} arrowIcon onClick={() => navigate(`/earnings/statements/${encodeURIComponent(s.id)}`)} extra={<Money fen={s.amount_fen} strong />}
-            description={<span>{t('earnings.statementLines', { n: s.line_count })} · <StatusTag prefix="statementStatus" value={s.status} /></span>}>
+          <List.Item
+            key={s.id}
+            arrowIcon
+            onClick={() => navigate(`/earnings/statements/${encodeURIComponent(s.id)}`)}
+            extra={<Money fen={s.amount_fen} strong />}
+            description={
+              <span>
+                {t('earnings.statementLines', { n: s.line_count })} · <StatusTag prefix="statementStatus" value={s.status} />
+              </span>
+            }
+          >
             {t('earnings.statementTitle', { date: formatTime(s.period_end, lang) })}
           </List.Item>
         ))}
@@ -105,12 +144,26 @@ export function EarningsPage() {
   const { balance, error, reload } = useBalance();
   return (
     <div style={{ padding: 12 }}>
-      {error && <ErrorBlock status="default" title={t('common.error', { message: error })} description={<Button size="small" onClick={reload}>{t('common.retry')}</Button>} />}
+      {error && (
+        <ErrorBlock
+          status="default"
+          title={t('common.error', { message: error })}
+          description={
+            <Button size="small" onClick={reload}>
+              {t('common.retry')}
+            </Button>
+          }
+        />
+      )}
       {balance && <BalanceCard balance={balance} />}
       <Card style={{ marginTop: 12, padding: 0 }}>
         <Tabs defaultActiveKey="lines">
-          <Tabs.Tab title={t('earnings.lines')} key="lines"><Lines /></Tabs.Tab>
-          <Tabs.Tab title={t('earnings.statements')} key="statements"><Statements /></Tabs.Tab>
+          <Tabs.Tab title={t('earnings.lines')} key="lines">
+            <Lines />
+          </Tabs.Tab>
+          <Tabs.Tab title={t('earnings.statements')} key="statements">
+            <Statements />
+          </Tabs.Tab>
         </Tabs>
       </Card>
     </div>

@@ -9,7 +9,13 @@ import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
 
 // Keyed by string so a status the server adds later (e.g. erased) still shows.
-const STATUS_COLORS: Record<string, 'success' | 'warning' | 'danger' | 'default'> = { active: 'success', pending: 'warning', suspended: 'danger', rejected: 'default', erased: 'default' };
+const STATUS_COLORS: Record<string, 'success' | 'warning' | 'danger' | 'default'> = {
+  active: 'success',
+  pending: 'warning',
+  suspended: 'danger',
+  rejected: 'default',
+  erased: 'default',
+};
 
 function PasswordCard({ me, onSaved }: { me: Me; onSaved: () => void }) {
   const { t } = useI18n();
@@ -38,19 +44,40 @@ function PasswordCard({ me, onSaved }: { me: Me; onSaved: () => void }) {
     <Card title={t('home.password')}>
       <p style={{ margin: '0 0 8px', color: '#666' }}>{me.has_password ? t('home.passwordSet') : t('home.passwordMissing')}</p>
       {open ? (
-        <Form form={form} layout="vertical" onFinish={(v) => void save(v as { current_password?: string; password: string })}
-          footer={<Button block type="submit" color="primary" loading={busy}>{me.has_password ? t('home.changePassword') : t('home.setPassword')}</Button>}>
+        <Form
+          form={form}
+          layout="vertical"
+          onFinish={(v) => void save(v as { current_password?: string; password: string })}
+          footer={
+            <Button block type="submit" color="primary" loading={busy}>
+              {me.has_password ? t('home.changePassword') : t('home.setPassword')}
+            </Button>
+          }
+        >
           {me.has_password && (
-            <Form.Item name="current_password" label={t('home.currentPassword')} rules={[{ required: true, message: t('form.required', { field: t('home.currentPassword') }) }]}>
+            <Form.Item
+              name="current_password"
+              label={t('home.currentPassword')}
+              rules={[{ required: true, message: t('form.required', { field: t('home.currentPassword') }) }]}
+            >
               <Input type="password" autoComplete="current-password" />
             </Form.Item>
           )}
-          <Form.Item name="password" label={t('home.newPassword')} rules={[{ required: true, message: t('form.required', { field: t('home.newPassword') }) }, { min: 8, message: t('form.passwordMin', { min: 8 }) }]}>
+          <Form.Item
+            name="password"
+            label={t('home.newPassword')}
+            rules={[
+              { required: true, message: t('form.required', { field: t('home.newPassword') }) },
+              { min: 8, message: t('form.passwordMin', { min: 8 }) },
+            ]}
+          >
             <Input type="password" autoComplete="new-password" />
           </Form.Item>
         </Form>
       ) : (
-        <Button size="small" onClick={() => setOpen(true)}>{me.has_password ? t('home.changePassword') : t('home.setPassword')}</Button>
+        <Button size="small" onClick={() => setOpen(true)}>
+          {me.has_password ? t('home.changePassword') : t('home.setPassword')}
+        </Button>
       )}
     </Card>
   );
@@ -70,7 +97,10 @@ function DocumentsCard({ me }: { me: Me }) {
   const path = `/v1/distributors/${encodeURIComponent(me.id)}/documents`;
 
   const load = useCallback(() => {
-    api.get<{ items: DocumentView[] }>(path).then((r) => setDocs(r.items), () => setDocs([]));
+    api.get<{ items: DocumentView[] }>(path).then(
+      (r) => setDocs(r.items),
+      () => setDocs([]),
+    );
   }, [api, path]);
   useEffect(load, [load]);
 
@@ -95,9 +125,21 @@ function DocumentsCard({ me }: { me: Me }) {
       <div role="group" aria-label={t('docs.kind')}>
         <Selector value={[kind]} onChange={(v) => v[0] && setKind(v[0])} options={DOC_KINDS.map((k) => ({ value: k, label: kindLabel(k) }))} />
       </div>
-      <input ref={input} type="file" accept="image/png,image/jpeg,image/webp,application/pdf" aria-label={t('docs.file')} data-testid="document-file"
-        style={{ display: 'none' }} onChange={(e) => { const f = e.target.files?.[0]; if (f) void upload(f); }} />
-      <Button block style={{ marginTop: 8 }} loading={busy} onClick={() => input.current?.click()}>{t('docs.upload')}</Button>
+      <input
+        ref={input}
+        type="file"
+        accept="image/png,image/jpeg,image/webp,application/pdf"
+        aria-label={t('docs.file')}
+        data-testid="document-file"
+        style={{ display: 'none' }}
+        onChange={(e) => {
+          const f = e.target.files?.[0];
+          if (f) void upload(f);
+        }}
+      />
+      <Button block style={{ marginTop: 8 }} loading={busy} onClick={() => input.current?.click()}>
+        {t('docs.upload')}
+      </Button>
       <List style={{ marginTop: 8 }} data-testid="documents">
         {docs?.length === 0 && <List.Item>{t('docs.empty')}</List.Item>}
         {docs?.map((d) => (
@@ -123,12 +165,17 @@ export function HomePage() {
   const load = useCallback(async () => {
     try {
       const [m, i, tm] = await Promise.all([api.get<Me>('/v1/me'), api.get<Invite>('/v1/me/invite'), api.get<TeamCounts>('/v1/me/team')]);
-      setMe(m); setInvite(i); setTeam(tm); setError(null);
+      setMe(m);
+      setInvite(i);
+      setTeam(tm);
+      setError(null);
     } catch (err) {
       setError(messageOf(err));
     }
   }, [api]);
-  useEffect(() => { void load(); }, [load]);
+  useEffect(() => {
+    void load();
+  }, [load]);
 
   async function copy(text: string) {
     try {
@@ -151,15 +198,36 @@ export function HomePage() {
     }
   }
 
-  if (error) return <ErrorBlock status="default" title={t('common.error', { message: error })} description={<Button size="small" onClick={() => void load()}>{t('common.retry')}</Button>} />;
-  if (!me || !invite || !team) return <div style={{ padding: 48, textAlign: 'center' }} role="status">{t('common.loading')}<DotLoading /></div>;
+  if (error)
+    return (
+      <ErrorBlock
+        status="default"
+        title={t('common.error', { message: error })}
+        description={
+          <Button size="small" onClick={() => void load()}>
+            {t('common.retry')}
+          </Button>
+        }
+      />
+    );
+  if (!me || !invite || !team)
+    return (
+      <div style={{ padding: 48, textAlign: 'center' }} role="status">
+        {t('common.loading')}
+        <DotLoading />
+      </div>
+    );
 
   return (
     <Space direction="vertical" block style={{ '--gap': '12px', padding: 12 }}>
       <Card>
-        <h2 style={{ fontSize: 20, margin: '0 0 8px' }} data-testid="me-name">{t('home.hello', { name: me.name })}</h2>
+        <h2 style={{ fontSize: 20, margin: '0 0 8px' }} data-testid="me-name">
+          {t('home.hello', { name: me.name })}
+        </h2>
         <Space wrap>
-          <Tag color={STATUS_COLORS[me.status] ?? 'default'} fill="outline">{t(`home.status.${me.status}`)}</Tag>
+          <Tag color={STATUS_COLORS[me.status] ?? 'default'} fill="outline">
+            {t(`home.status.${me.status}`)}
+          </Tag>
           <span style={{ color: '#666' }}>{t('home.grade', { grade: me.grade })}</span>
           <span style={{ color: '#666' }}>{me.tenant_name}</span>
         </Space>
@@ -172,21 +240,37 @@ export function HomePage() {
         <Card title={t('home.invite')}>
           <List>
             <List.Item extra={<strong data-testid="invite-code">{invite.invite_code}</strong>}>{t('home.inviteCode')}</List.Item>
-            <List.Item description={<span style={{ wordBreak: 'break-all' }} data-testid="invite-url">{invite.invite_url}</span>}>{t('home.inviteLink')}</List.Item>
+            <List.Item
+              description={
+                <span style={{ wordBreak: 'break-all' }} data-testid="invite-url">
+                  {invite.invite_url}
+                </span>
+              }
+            >
+              {t('home.inviteLink')}
+            </List.Item>
           </List>
           <div style={{ textAlign: 'center', margin: '12px 0' }}>
             <img src={invite.qr_data_url} alt={t('home.qrAlt')} width={200} height={200} data-testid="invite-qr" />
           </div>
           <Space direction="vertical" block>
-            <Button block onClick={() => void copy(invite.invite_url)}>{t('home.copy')}</Button>
-            <Button block color="primary" loading={downloading} onClick={() => void downloadPoster()} data-testid="poster-download">{t('home.poster')}</Button>
+            <Button block onClick={() => void copy(invite.invite_url)}>
+              {t('home.copy')}
+            </Button>
+            <Button block color="primary" loading={downloading} onClick={() => void downloadPoster()} data-testid="poster-download">
+              {t('home.poster')}
+            </Button>
           </Space>
         </Card>
       )}
 
       <Card title={t('home.team')} onClick={() => navigate('/team')}>
-        <p style={{ margin: 0 }} data-testid="team-counts">{t('home.teamCounts', { direct: team.direct, level2: team.level2, level3: team.level3 })}</p>
-        <Button size="small" fill="none" color="primary" style={{ paddingInline: 0 }} onClick={() => navigate('/team')}>{t('home.viewTeam')}</Button>
+        <p style={{ margin: 0 }} data-testid="team-counts">
+          {t('home.teamCounts', { direct: team.direct, level2: team.level2, level3: team.level3 })}
+        </p>
+        <Button size="small" fill="none" color="primary" style={{ paddingInline: 0 }} onClick={() => navigate('/team')}>
+          {t('home.viewTeam')}
+        </Button>
       </Card>
 
       <DocumentsCard me={me} />

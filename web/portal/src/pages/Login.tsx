@@ -17,7 +17,9 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => { document.title = `${t('login.title')} · ${t('app.title')}`; }, [t]);
+  useEffect(() => {
+    document.title = `${t('login.title')} · ${t('app.title')}`;
+  }, [t]);
   if (session) return <Navigate to="/" replace />;
 
   async function submit(v: { tenant_id?: string; phone: string; password: string }) {
@@ -35,19 +37,38 @@ export function LoginPage() {
 
   return (
     <div>
-      <header><NavBar backIcon={false} right={<LangSwitch />}><h1 style={{ fontSize: 17, margin: 0 }}>{t('login.title')}</h1></NavBar></header>
+      <header>
+        <NavBar backIcon={false} right={<LangSwitch />}>
+          <h1 style={{ fontSize: 17, margin: 0 }}>{t('login.title')}</h1>
+        </NavBar>
+      </header>
       <main>
         {expired && <NoticeBar color="alert" content={t('login.expired')} />}
         {error && <NoticeBar color="error" content={error} data-testid="login-error" />}
-        <Form layout="vertical" onFinish={(v) => void submit(v as { tenant_id?: string; phone: string; password: string })} mode="card"
-          footer={<Button block type="submit" color="primary" size="large" loading={busy}>{t('login.submit')}</Button>}>
+        <Form
+          layout="vertical"
+          onFinish={(v) => void submit(v as { tenant_id?: string; phone: string; password: string })}
+          mode="card"
+          footer={
+            <Button block type="submit" color="primary" size="large" loading={busy}>
+              {t('login.submit')}
+            </Button>
+          }
+        >
           <Form.Header>{t('login.byPassword')}</Form.Header>
           {!tenant && (
             <Form.Item name="tenant_id" label={t('login.tenant')} rules={[{ required: true, message: t('form.required', { field: t('login.tenant') }) }]}>
               <Input autoComplete="off" />
             </Form.Item>
           )}
-          <Form.Item name="phone" label={t('login.phone')} rules={[{ required: true, message: t('form.required', { field: t('login.phone') }) }, { pattern: PHONE, message: t('form.phoneInvalid') }]}>
+          <Form.Item
+            name="phone"
+            label={t('login.phone')}
+            rules={[
+              { required: true, message: t('form.required', { field: t('login.phone') }) },
+              { pattern: PHONE, message: t('form.phoneInvalid') },
+            ]}
+          >
             <Input type="tel" inputMode="tel" autoComplete="tel" />
           </Form.Item>
           <Form.Item name="password" label={t('login.password')} rules={[{ required: true, message: t('form.required', { field: t('login.password') }) }]}>

@@ -32,8 +32,11 @@ function LevelList({ level }: { level: Level }) {
     <>
       <List data-testid={`team-level-${level}`}>
         {items.map((m) => (
-          <List.Item key={m.id} description={t('team.joined', { date: new Date(m.joined_at).toLocaleDateString(lang === 'en' ? 'en-GB' : 'zh-CN') })}
-            extra={<Tag fill="outline">{m.grade}</Tag>}>
+          <List.Item
+            key={m.id}
+            description={t('team.joined', { date: new Date(m.joined_at).toLocaleDateString(lang === 'en' ? 'en-GB' : 'zh-CN') })}
+            extra={<Tag fill="outline">{m.grade}</Tag>}
+          >
             <span data-testid="member-name">{m.name}</span>
           </List.Item>
         ))}
@@ -49,13 +52,21 @@ export function TeamPage() {
   const { t } = useI18n();
   const { api } = useSession();
   const [counts, setCounts] = useState<TeamCounts | null>(null);
-  useEffect(() => { api.get<TeamCounts>('/v1/me/team').then(setCounts, () => setCounts(null)); }, [api]);
+  useEffect(() => {
+    api.get<TeamCounts>('/v1/me/team').then(setCounts, () => setCounts(null));
+  }, [api]);
   const n = (v: number | undefined) => (v === undefined ? '…' : v);
   return (
     <Tabs defaultActiveKey="1">
-      <Tabs.Tab title={t('team.level1', { n: n(counts?.direct) })} key="1"><LevelList level={1} /></Tabs.Tab>
-      <Tabs.Tab title={t('team.level2', { n: n(counts?.level2) })} key="2"><LevelList level={2} /></Tabs.Tab>
-      <Tabs.Tab title={t('team.level3', { n: n(counts?.level3) })} key="3"><LevelList level={3} /></Tabs.Tab>
+      <Tabs.Tab title={t('team.level1', { n: n(counts?.direct) })} key="1">
+        <LevelList level={1} />
+      </Tabs.Tab>
+      <Tabs.Tab title={t('team.level2', { n: n(counts?.level2) })} key="2">
+        <LevelList level={2} />
+      </Tabs.Tab>
+      <Tabs.Tab title={t('team.level3', { n: n(counts?.level3) })} key="3">
+        <LevelList level={3} />
+      </Tabs.Tab>
     </Tabs>
   );
 }

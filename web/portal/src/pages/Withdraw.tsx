@@ -1,7 +1,22 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import {
-  Button, Card, Dialog, DotLoading, ErrorBlock, Form, InfiniteScroll, Input, List, NoticeBar, Popup, Radio, Selector, Space, Steps, Toast,
+  Button,
+  Card,
+  Dialog,
+  DotLoading,
+  ErrorBlock,
+  Form,
+  InfiniteScroll,
+  Input,
+  List,
+  NoticeBar,
+  Popup,
+  Radio,
+  Selector,
+  Space,
+  Steps,
+  Toast,
 } from 'antd-mobile';
 import { formatTime, formatYuan, newIdempotencyKey, parseHundredths, withdrawalFee } from '../../../shared/format.ts';
 import type { PayoutAccount, PayoutAccountInput, PayoutChannel, Withdrawal, WithdrawalRules } from '../../../shared/types.ts';
@@ -11,7 +26,12 @@ import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
 import { useBalance } from './Earnings.tsx';
 
-const loading = (text: string) => <div style={{ padding: 48, textAlign: 'center' }} role="status">{text}<DotLoading /></div>;
+const loading = (text: string) => (
+  <div style={{ padding: 48, textAlign: 'center' }} role="status">
+    {text}
+    <DotLoading />
+  </div>
+);
 
 /** Adds a payout account; the server keeps it encrypted and answers it masked. */
 function AddAccount({ channel, onAdded, onClose }: { channel: Exclude<PayoutChannel, 'manual'>; onAdded: (a: PayoutAccount) => void; onClose: () => void }) {
@@ -21,18 +41,39 @@ function AddAccount({ channel, onAdded, onClose }: { channel: Exclude<PayoutChan
   const [form] = Form.useForm();
 
   async function submit(v: Record<string, string | string[] | undefined>) {
-    const text = (k: string) => { const x = v[k]; return typeof x === 'string' ? x.trim() : ''; };
+    const text = (k: string) => {
+      const x = v[k];
+      return typeof x === 'string' ? x.trim() : '';
+    };
     const optional = (k: string) => (text(k) ? text(k) : undefined);
     let body: PayoutAccountInput;
     switch (channel) {
       case 'alipay': {
         const type = (Array.isArray(v.identity_type) ? v.identity_type[0] : v.identity_type) ?? 'ALIPAY_LOGON_ID';
-        body = { channel, identity: text('identity'), identity_type: type as 'ALIPAY_LOGON_ID' | 'ALIPAY_USER_ID', ...(optional('name') ? { name: optional('name')! } : {}) };
+        body = {
+          channel,
+          identity: text('identity'),
+          identity_type: type as 'ALIPAY_LOGON_ID' | 'ALIPAY_USER_ID',
+          ...(optional('name') ? { name: optional('name')! } : {}),
+        };
         break;
       }
-      case 'wechat': body = { channel, openid: text('openid'), ...(optional('user_name') ? { user_name: optional('user_name')! } : {}) }; break;
-      case 'bank': body = { channel, account_no: text('account_no').replace(/\s+/g, ''), account_name: text('account_name'), bank_name: text('bank_name'), ...(optional('branch') ? { branch: optional('branch')! } : {}) }; break;
-      default: { const never: never = channel; return never; }
+      case 'wechat':
+        body = { channel, openid: text('openid'), ...(optional('user_name') ? { user_name: optional('user_name')! } : {}) };
+        break;
+      case 'bank':
+        body = {
+          channel,
+          account_no: text('account_no').replace(/\s+/g, ''),
+          account_name: text('account_name'),
+          bank_name: text('bank_name'),
+          ...(optional('branch') ? { branch: optional('branch')! } : {}),
+        };
+        break;
+      default: {
+        const never: never = channel;
+        return never;
+      }
     }
     setBusy(true);
     try {
@@ -49,34 +90,77 @@ function AddAccount({ channel, onAdded, onClose }: { channel: Exclude<PayoutChan
   const required = (label: string) => [{ required: true, whitespace: true, message: t('form.required', { field: label }) }];
   return (
     <div style={{ maxHeight: '80vh', overflowY: 'auto' }} data-testid="add-account">
-      <Form form={form} layout="vertical" onFinish={(v) => void submit(v as Record<string, string>)} initialValues={{ identity_type: ['ALIPAY_LOGON_ID'] }}
-        footer={(
+      <Form
+        form={form}
+        layout="vertical"
+        onFinish={(v) => void submit(v as Record<string, string>)}
+        initialValues={{ identity_type: ['ALIPAY_LOGON_ID'] }}
+        footer={
           <Space direction="vertical" block>
-            <Button block type="submit" color="primary" loading={busy} data-testid="account-save">{t('withdraw.accountSave')}</Button>
-            <Button block onClick={onClose}>{t('common.cancel')}</Button>
+            <Button block type="submit" color="primary" loading={busy} data-testid="account-save">
+              {t('withdraw.accountSave')}
+            </Button>
+            <Button block onClick={onClose}>
+              {t('common.cancel')}
+            </Button>
           </Space>
-        )}>
+        }
+      >
         <Form.Header>{t('withdraw.addAccountTitle', { channel: t(`channel.${channel}`) })}</Form.Header>
-        {channel === 'alipay' && (<>
-          <Form.Item name="identity_type" label={t('withdraw.alipayType')}>
-            <Selector columns={2} options={[{ value: 'ALIPAY_LOGON_ID', label: t('withdraw.alipayLogon') }, { value: 'ALIPAY_USER_ID', label: t('withdraw.alipayUserId') }]} />
-          </Form.Item>
-          <Form.Item name="identity" label={t('withdraw.alipayIdentity')} rules={required(t('withdraw.alipayIdentity'))}><Input autoComplete="off" maxLength={100} /></Form.Item>
-          <Form.Item name="name" label={t('withdraw.realName')} help={t('withdraw.realNameHint')} rules={required(t('withdraw.realName'))}><Input autoComplete="name" maxLength={64} /></Form.Item>
-        </>)}
-        {channel === 'wechat' && (<>
-          <NoticeBar color="info" wrap content={t('withdraw.openidHint')} />
-          <Form.Item name="openid" label="OpenID" rules={[...required('OpenID'), { pattern: /^[A-Za-z0-9_-]{1,128}$/, message: t('withdraw.openidInvalid') }]}><Input autoComplete="off" maxLength={128} /></Form.Item>
-          <Form.Item name="user_name" label={t('withdraw.realNameOptional')} help={t('withdraw.wechatNameHint')}><Input autoComplete="name" maxLength={64} /></Form.Item>
-        </>)}
-        {channel === 'bank' && (<>
-          <Form.Item name="account_name" label={t('withdraw.accountName')} rules={required(t('withdraw.accountName'))}><Input autoComplete="name" maxLength={64} /></Form.Item>
-          <Form.Item name="account_no" label={t('withdraw.accountNo')} rules={[...required(t('withdraw.accountNo')), { pattern: /^[0-9 ]{8,34}$/, message: t('withdraw.accountNoInvalid') }]}>
-            <Input inputMode="numeric" autoComplete="off" maxLength={34} />
-          </Form.Item>
-          <Form.Item name="bank_name" label={t('withdraw.bankName')} rules={required(t('withdraw.bankName'))}><Input maxLength={64} /></Form.Item>
-          <Form.Item name="branch" label={t('withdraw.branch')}><Input maxLength={128} /></Form.Item>
-        </>)}
+        {channel === 'alipay' && (
+          <>
+            <Form.Item name="identity_type" label={t('withdraw.alipayType')}>
+              <Selector
+                columns={2}
+                options={[
+                  { value: 'ALIPAY_LOGON_ID', label: t('withdraw.alipayLogon') },
+                  { value: 'ALIPAY_USER_ID', label: t('withdraw.alipayUserId') },
+                ]}
+              />
+            </Form.Item>
+            <Form.Item name="identity" label={t('withdraw.alipayIdentity')} rules={required(t('withdraw.alipayIdentity'))}>
+              <Input autoComplete="off" maxLength={100} />
+            </Form.Item>
+            <Form.Item name="name" label={t('withdraw.realName')} help={t('withdraw.realNameHint')} rules={required(t('withdraw.realName'))}>
+              <Input autoComplete="name" maxLength={64} />
+            </Form.Item>
+          </>
+        )}
+        {channel === 'wechat' && (
+          <>
+            <NoticeBar color="info" wrap content={t('withdraw.openidHint')} />
+            <Form.Item
+              name="openid"
+              label="OpenID"
+              rules={[...required('OpenID'), { pattern: /^[A-Za-z0-9_-]{1,128}$/, message: t('withdraw.openidInvalid') }]}
+            >
+              <Input autoComplete="off" maxLength={128} />
+            </Form.Item>
+            <Form.Item name="user_name" label={t('withdraw.realNameOptional')} help={t('withdraw.wechatNameHint')}>
+              <Input autoComplete="name" maxLength={64} />
+            </Form.Item>
+          </>
+        )}
+        {channel === 'bank' && (
+          <>
+            <Form.Item name="account_name" label={t('withdraw.accountName')} rules={required(t('withdraw.accountName'))}>
+              <Input autoComplete="name" maxLength={64} />
+            </Form.Item>
+            <Form.Item
+              name="account_no"
+              label={t('withdraw.accountNo')}
+              rules={[...required(t('withdraw.accountNo')), { pattern: /^[0-9 ]{8,34}$/, message: t('withdraw.accountNoInvalid') }]}
+            >
+              <Input inputMode="numeric" autoComplete="off" maxLength={34} />
+            </Form.Item>
+            <Form.Item name="bank_name" label={t('withdraw.bankName')} rules={required(t('withdraw.bankName'))}>
+              <Input maxLength={64} />
+            </Form.Item>
+            <Form.Item name="branch" label={t('withdraw.branch')}>
+              <Input maxLength={128} />
+            </Form.Item>
+          </>
+        )}
       </Form>
     </div>
   );
@@ -111,18 +195,24 @@ export function WithdrawPage() {
   }, [api, distributorPath]);
 
   useEffect(() => {
-    Promise.all([api.get<WithdrawalRules>('/v1/me/withdrawal-rules'), loadAccounts()]).then(([r]) => {
-      setRules(r);
-      setChannel((c) => c ?? r.channels[0] ?? null);
-    }, (err: unknown) => setError(messageOf(err)));
+    Promise.all([api.get<WithdrawalRules>('/v1/me/withdrawal-rules'), loadAccounts()]).then(
+      ([r]) => {
+        setRules(r);
+        setChannel((c) => c ?? r.channels[0] ?? null);
+      },
+      (err: unknown) => setError(messageOf(err)),
+    );
   }, [api, loadAccounts]);
 
   const channelAccounts = accounts.filter((a) => a.channel === channel);
   useEffect(() => {
-    if (channel === 'manual' || channel === null) { setAccountId(null); return; }
+    if (channel === 'manual' || channel === null) {
+      setAccountId(null);
+      return;
+    }
     // Only a confirmed account can be paid to; one staff added waits for the distributor's confirmation below.
     const payable = channelAccounts.filter((a) => a.confirmed);
-    setAccountId((id) => (payable.some((a) => a.id === id) ? id : (payable.find((a) => a.is_default) ?? payable[0])?.id ?? null));
+    setAccountId((id) => (payable.some((a) => a.id === id) ? id : ((payable.find((a) => a.is_default) ?? payable[0])?.id ?? null)));
   }, [channel, accounts]); // eslint-disable-line react-hooks/exhaustive-deps -- channelAccounts derives from these
 
   if (error || balanceError) return <ErrorBlock status="default" title={t('common.error', { message: error ?? balanceError ?? '' })} />;
@@ -130,12 +220,18 @@ export function WithdrawPage() {
 
   const amount = parseHundredths(amountText);
   const fee = amount !== null ? withdrawalFee(amount, rules.fee_bp, rules.fixed_fee_fen) : null;
-  const problem = amountText.trim() === '' ? null
-    : amount === null || amount <= 0 ? t('withdraw.amountInvalid')
-      : amount < rules.min_fen ? t('withdraw.belowMin', { min: formatYuan(rules.min_fen) })
-        : amount > balance.withdrawable_fen ? t('withdraw.aboveBalance', { max: formatYuan(Math.max(0, balance.withdrawable_fen)) })
-          : rules.daily_amount_limit_fen > 0 && amount > rules.daily_amount_limit_fen ? t('withdraw.aboveDaily', { max: formatYuan(rules.daily_amount_limit_fen) })
-            : null;
+  const problem =
+    amountText.trim() === ''
+      ? null
+      : amount === null || amount <= 0
+        ? t('withdraw.amountInvalid')
+        : amount < rules.min_fen
+          ? t('withdraw.belowMin', { min: formatYuan(rules.min_fen) })
+          : amount > balance.withdrawable_fen
+            ? t('withdraw.aboveBalance', { max: formatYuan(Math.max(0, balance.withdrawable_fen)) })
+            : rules.daily_amount_limit_fen > 0 && amount > rules.daily_amount_limit_fen
+              ? t('withdraw.aboveDaily', { max: formatYuan(rules.daily_amount_limit_fen) })
+              : null;
   const needsAccount = channel !== null && channel !== 'manual';
   const ready = channel !== null && amount !== null && amount > 0 && problem === null && (!needsAccount || accountId !== null);
 
@@ -143,10 +239,16 @@ export function WithdrawPage() {
     if (!ready || channel === null || amount === null) return;
     const confirmed = await Dialog.confirm({
       content: t('withdraw.confirm', { amount: formatYuan(amount), fee: formatYuan(fee ?? 0), net: formatYuan(amount - (fee ?? 0)) }),
-      confirmText: t('withdraw.submit'), cancelText: t('common.cancel'),
+      confirmText: t('withdraw.submit'),
+      cancelText: t('common.cancel'),
     });
     if (!confirmed) return;
-    const body = { distributor_id: session!.distributor_id, amount_fen: amount, channel, ...(needsAccount && accountId ? { payout_account_id: accountId } : {}) };
+    const body = {
+      distributor_id: session!.distributor_id,
+      amount_fen: amount,
+      channel,
+      ...(needsAccount && accountId ? { payout_account_id: accountId } : {}),
+    };
     const json = JSON.stringify(body);
     if (pendingKey.current?.body !== json) pendingKey.current = { body: json, key: newIdempotencyKey('wd') };
     setBusy(true);
@@ -163,7 +265,14 @@ export function WithdrawPage() {
   }
 
   async function confirmAccount(a: PayoutAccount) {
-    if (!await Dialog.confirm({ content: t('withdraw.confirmAccountAsk', { account: a.display }), confirmText: t('withdraw.confirmAccount'), cancelText: t('common.cancel') })) return;
+    if (
+      !(await Dialog.confirm({
+        content: t('withdraw.confirmAccountAsk', { account: a.display }),
+        confirmText: t('withdraw.confirmAccount'),
+        cancelText: t('common.cancel'),
+      }))
+    )
+      return;
     try {
       await api.post(`${distributorPath}/payout-accounts/${encodeURIComponent(a.id)}/confirm`, {});
       Toast.show({ icon: 'success', content: t('withdraw.accountConfirmed') });
@@ -175,7 +284,14 @@ export function WithdrawPage() {
   }
 
   async function removeAccount(a: PayoutAccount) {
-    if (!await Dialog.confirm({ content: t('withdraw.removeConfirm', { account: a.display }), confirmText: t('withdraw.remove'), cancelText: t('common.cancel') })) return;
+    if (
+      !(await Dialog.confirm({
+        content: t('withdraw.removeConfirm', { account: a.display }),
+        confirmText: t('withdraw.remove'),
+        cancelText: t('common.cancel'),
+      }))
+    )
+      return;
     try {
       await api.del(`${distributorPath}/payout-accounts/${encodeURIComponent(a.id)}`);
       await loadAccounts();
@@ -184,16 +300,21 @@ export function WithdrawPage() {
     }
   }
 
-  const feeRule = [
-    rules.fee_bp > 0 ? t('withdraw.feeBp', { rate: (rules.fee_bp / 100).toFixed(2) }) : null,
-    rules.fixed_fee_fen > 0 ? t('withdraw.feeFixed', { fixed: formatYuan(rules.fixed_fee_fen) }) : null,
-  ].filter(Boolean).join(' + ') || t('withdraw.noFee');
+  const feeRule =
+    [
+      rules.fee_bp > 0 ? t('withdraw.feeBp', { rate: (rules.fee_bp / 100).toFixed(2) }) : null,
+      rules.fixed_fee_fen > 0 ? t('withdraw.feeFixed', { fixed: formatYuan(rules.fixed_fee_fen) }) : null,
+    ]
+      .filter(Boolean)
+      .join(' + ') || t('withdraw.noFee');
 
   return (
     <div style={{ padding: 12, display: 'flex', flexDirection: 'column', gap: 12 }}>
       <Card>
         <div style={{ color: '#666', fontSize: 13 }}>{t('earnings.withdrawable')}</div>
-        <div style={{ fontSize: 28, fontWeight: 600 }}><Money fen={balance.withdrawable_fen} testId="withdraw-available" /></div>
+        <div style={{ fontSize: 28, fontWeight: 600 }}>
+          <Money fen={balance.withdrawable_fen} testId="withdraw-available" />
+        </div>
         {balance.withdrawable_fen < 0 && <NoticeBar color="error" wrap content={t('earnings.debt', { debt: formatYuan(-balance.withdrawable_fen) })} />}
         <p style={{ color: '#666', fontSize: 12, margin: '8px 0 0' }} data-testid="withdraw-rules">
           {t('withdraw.rules', { min: formatYuan(rules.min_fen), fee: feeRule })}
@@ -203,55 +324,101 @@ export function WithdrawPage() {
       </Card>
 
       <Card title={t('withdraw.channel')}>
-        {rules.channels.length === 0 ? <NoticeBar color="alert" wrap content={t('withdraw.noChannels')} /> : (
+        {rules.channels.length === 0 ? (
+          <NoticeBar color="alert" wrap content={t('withdraw.noChannels')} />
+        ) : (
           <div role="group" aria-label={t('withdraw.channel')} data-testid="channel">
-            <Selector columns={2} value={channel ? [channel] : []} onChange={(v) => v[0] && setChannel(v[0])}
-              options={rules.channels.map((c) => ({ value: c, label: t(`channel.${c}`), description: t(`channelHint.${c}`) }))} />
+            <Selector
+              columns={2}
+              value={channel ? [channel] : []}
+              onChange={(v) => v[0] && setChannel(v[0])}
+              options={rules.channels.map((c) => ({ value: c, label: t(`channel.${c}`), description: t(`channelHint.${c}`) }))}
+            />
           </div>
         )}
         {needsAccount && channel && (
           <div style={{ marginTop: 12 }}>
-            <div style={{ fontSize: 14, marginBottom: 6 }} id="account-label">{t('withdraw.account')}</div>
-            {channelAccounts.length === 0 ? <p style={{ color: '#666', margin: '4px 0' }}>{t('withdraw.noAccount')}</p> : (
+            <div style={{ fontSize: 14, marginBottom: 6 }} id="account-label">
+              {t('withdraw.account')}
+            </div>
+            {channelAccounts.length === 0 ? (
+              <p style={{ color: '#666', margin: '4px 0' }}>{t('withdraw.noAccount')}</p>
+            ) : (
               <Radio.Group value={accountId} onChange={(v) => setAccountId(String(v))}>
                 <List aria-labelledby="account-label" data-testid="accounts">
                   {channelAccounts.map((a) => (
-                    <List.Item key={a.id} prefix={<Radio value={a.id} aria-label={a.display} disabled={!a.confirmed} />}
+                    <List.Item
+                      key={a.id}
+                      prefix={<Radio value={a.id} aria-label={a.display} disabled={!a.confirmed} />}
                       description={a.confirmed ? undefined : <span data-testid="account-unconfirmed">{t('withdraw.unconfirmed')}</span>}
-                      extra={(
+                      extra={
                         <Space>
-                          {!a.confirmed && <Button size="mini" color="primary" onClick={() => void confirmAccount(a)} data-testid={`account-confirm-${a.id}`}>{t('withdraw.confirmAccount')}</Button>}
-                          <Button size="mini" fill="none" onClick={() => void removeAccount(a)}>{t('withdraw.remove')}</Button>
+                          {!a.confirmed && (
+                            <Button size="mini" color="primary" onClick={() => void confirmAccount(a)} data-testid={`account-confirm-${a.id}`}>
+                              {t('withdraw.confirmAccount')}
+                            </Button>
+                          )}
+                          <Button size="mini" fill="none" onClick={() => void removeAccount(a)}>
+                            {t('withdraw.remove')}
+                          </Button>
                         </Space>
-                      )}>
+                      }
+                    >
                       <span data-testid="account-display">{a.display}</span>
                     </List.Item>
                   ))}
                 </List>
               </Radio.Group>
             )}
-            <Button size="small" style={{ marginTop: 8 }} onClick={() => setAdding(true)} data-testid="add-account-open">{t('withdraw.addAccount')}</Button>
+            <Button size="small" style={{ marginTop: 8 }} onClick={() => setAdding(true)} data-testid="add-account-open">
+              {t('withdraw.addAccount')}
+            </Button>
           </div>
         )}
       </Card>
 
       <Card title={t('withdraw.amount')}>
-        <label htmlFor="withdraw-amount" style={{ display: 'block', fontSize: 14, marginBottom: 6 }}>{t('withdraw.amountLabel')}</label>
-        <Input id="withdraw-amount" inputMode="decimal" placeholder="0.00" value={amountText} onChange={setAmountText} clearable data-testid="amount"
-          style={{ '--font-size': '22px', borderBottom: '1px solid #eee', paddingBottom: 4, marginBottom: 8 }} />
-        {problem && <p role="alert" style={{ color: '#c41d1d', margin: '0 0 8px', fontSize: 13 }} data-testid="amount-problem">{problem}</p>}
+        <label htmlFor="withdraw-amount" style={{ display: 'block', fontSize: 14, marginBottom: 6 }}>
+          {t('withdraw.amountLabel')}
+        </label>
+        <Input
+          id="withdraw-amount"
+          inputMode="decimal"
+          placeholder="0.00"
+          value={amountText}
+          onChange={setAmountText}
+          clearable
+          data-testid="amount"
+          style={{ '--font-size': '22px', borderBottom: '1px solid #eee', paddingBottom: 4, marginBottom: 8 }}
+        />
+        {problem && (
+          <p role="alert" style={{ color: '#c41d1d', margin: '0 0 8px', fontSize: 13 }} data-testid="amount-problem">
+            {problem}
+          </p>
+        )}
         <List data-testid="fee-preview">
           <List.Item extra={fee !== null ? <Money fen={fee} testId="fee" /> : '—'}>{t('withdraw.fee')}</List.Item>
           <List.Item extra={amount !== null && fee !== null ? <Money fen={amount - fee} strong testId="net" /> : '—'}>{t('withdraw.net')}</List.Item>
         </List>
-        <Button block color="primary" style={{ marginTop: 12 }} disabled={!ready} loading={busy} onClick={() => void submit()} data-testid="withdraw-submit">{t('withdraw.submit')}</Button>
+        <Button block color="primary" style={{ marginTop: 12 }} disabled={!ready} loading={busy} onClick={() => void submit()} data-testid="withdraw-submit">
+          {t('withdraw.submit')}
+        </Button>
       </Card>
 
-      <Button block onClick={() => navigate('/withdraw/history')} data-testid="withdraw-history-link">{t('withdraw.history')}</Button>
+      <Button block onClick={() => navigate('/withdraw/history')} data-testid="withdraw-history-link">
+        {t('withdraw.history')}
+      </Button>
 
       <Popup visible={adding} onMaskClick={() => setAdding(false)} bodyStyle={{ borderTopLeftRadius: 8, borderTopRightRadius: 8 }}>
         {adding && channel && channel !== 'manual' && (
-          <AddAccount channel={channel} onClose={() => setAdding(false)} onAdded={(a) => { setAdding(false); void loadAccounts().then(() => setAccountId(a.id)); }} />
+          <AddAccount
+            channel={channel}
+            onClose={() => setAdding(false)}
+            onAdded={(a) => {
+              setAdding(false);
+              void loadAccounts().then(() => setAccountId(a.id));
+            }}
+          />
         )}
       </Popup>
     </div>
@@ -268,9 +435,18 @@ export function WithdrawalHistoryPage() {
     <div style={{ padding: 12 }}>
       <List data-testid="withdrawal-history">
         {list.items.map((w) => (
-          <List.Item key={w.id} arrowIcon onClick={() => navigate(`/withdraw/${encodeURIComponent(w.id)}`)} extra={<Money fen={w.amount_fen} strong />}
-            description={<span>{formatTime(w.created_at, lang)} · {word('channel', w.channel)} · <StatusTag prefix="withdrawalStatus" value={w.status} /></span>}
-            data-testid={`withdrawal-${w.id}`}>
+          <List.Item
+            key={w.id}
+            arrowIcon
+            onClick={() => navigate(`/withdraw/${encodeURIComponent(w.id)}`)}
+            extra={<Money fen={w.amount_fen} strong />}
+            description={
+              <span>
+                {formatTime(w.created_at, lang)} · {word('channel', w.channel)} · <StatusTag prefix="withdrawalStatus" value={w.status} />
+              </span>
+            }
+            data-testid={`withdrawal-${w.id}`}
+          >
             {t('withdraw.itemTitle', { net: formatYuan(w.net_fen) })}
           </List.Item>
         ))}
@@ -309,8 +485,15 @@ function WechatConfirm({ packageInfo }: { packageInfo: string }) {
         <li>{t('withdraw.wechatStep3')}</li>
       </ol>
       <div style={{ fontSize: 13, color: '#666' }}>{t('withdraw.wechatPackage')}</div>
-      <pre style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all', background: '#f5f5f5', padding: 8, borderRadius: 4, fontSize: 12, margin: '4px 0 8px' }} data-testid="package-info">{packageInfo}</pre>
-      <Button size="small" onClick={() => void copy()}>{t('withdraw.copyPackage')}</Button>
+      <pre
+        style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all', background: '#f5f5f5', padding: 8, borderRadius: 4, fontSize: 12, margin: '4px 0 8px' }}
+        data-testid="package-info"
+      >
+        {packageInfo}
+      </pre>
+      <Button size="small" onClick={() => void copy()}>
+        {t('withdraw.copyPackage')}
+      </Button>
       <p style={{ fontSize: 12, color: '#666', marginBottom: 0 }}>{t('withdraw.wechatNote')}</p>
     </Card>
   );
@@ -326,13 +509,18 @@ export function WithdrawalPage() {
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
-    api.get<Withdrawal>(`/v1/withdrawals/${encodeURIComponent(id)}`).then(async (x) => {
-      setW(x);
-      if (x.payout_account_id && session) {
-        const r = await api.get<{ items: PayoutAccount[] }>(`/v1/distributors/${encodeURIComponent(session.distributor_id)}/payout-accounts`).catch(() => ({ items: [] as PayoutAccount[] }));
-        setAccount(r.items.find((a) => a.id === x.payout_account_id) ?? null);
-      }
-    }, (err: unknown) => setError(messageOf(err)));
+    api.get<Withdrawal>(`/v1/withdrawals/${encodeURIComponent(id)}`).then(
+      async (x) => {
+        setW(x);
+        if (x.payout_account_id && session) {
+          const r = await api
+            .get<{ items: PayoutAccount[] }>(`/v1/distributors/${encodeURIComponent(session.distributor_id)}/payout-accounts`)
+            .catch(() => ({ items: [] as PayoutAccount[] }));
+          setAccount(r.items.find((a) => a.id === x.payout_account_id) ?? null);
+        }
+      },
+      (err: unknown) => setError(messageOf(err)),
+    );
   }, [api, id, session]);
   useEffect(load, [load]);
 
@@ -345,16 +533,30 @@ export function WithdrawalPage() {
     <div style={{ padding: 12, display: 'flex', flexDirection: 'column', gap: 12 }} data-testid="withdrawal-detail">
       <Card>
         <div style={{ textAlign: 'center' }}>
-          <div style={{ fontSize: 30, fontWeight: 600 }}><Money fen={w.amount_fen} /></div>
-          <span data-testid="withdrawal-status"><StatusTag prefix="withdrawalStatus" value={w.status} /></span>
+          <div style={{ fontSize: 30, fontWeight: 600 }}>
+            <Money fen={w.amount_fen} />
+          </div>
+          <span data-testid="withdrawal-status">
+            <StatusTag prefix="withdrawalStatus" value={w.status} />
+          </span>
         </div>
         <Steps current={step} style={{ marginTop: 12 }}>
           <Steps.Step title={t('withdraw.stepAsked')} status="finish" />
           <Steps.Step title={t('withdraw.stepReview')} status={w.status === 'rejected' ? 'error' : step > 1 ? 'finish' : 'process'} />
           <Steps.Step title={t('withdraw.stepPaying')} status={w.status === 'failed' ? 'error' : step > 2 ? 'finish' : step === 2 ? 'process' : 'wait'} />
-          <Steps.Step title={failed ? t('withdraw.stepReturned') : t('withdraw.stepPaid')} status={w.status === 'paid' ? 'finish' : failed ? 'error' : 'wait'} />
+          <Steps.Step
+            title={failed ? t('withdraw.stepReturned') : t('withdraw.stepPaid')}
+            status={w.status === 'paid' ? 'finish' : failed ? 'error' : 'wait'}
+          />
         </Steps>
-        {failed && <NoticeBar color="error" wrap content={t('withdraw.returned', { reason: w.status_reason ?? p?.fail_reason ?? '—' })} data-testid="withdrawal-returned" />}
+        {failed && (
+          <NoticeBar
+            color="error"
+            wrap
+            content={t('withdraw.returned', { reason: w.status_reason ?? p?.fail_reason ?? '—' })}
+            data-testid="withdrawal-returned"
+          />
+        )}
       </Card>
       {p?.state === 'wait_user_confirm' && p.package_info && <WechatConfirm packageInfo={p.package_info} />}
       <Card>

@@ -192,7 +192,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   rulesRoutes(app, services);
   ledgerRoutes(app, services);
   settlementRoutes(app, services);
-  riskRoutes(app, services);
+  await app.register(riskRoutes, { service: services.risk });
   complianceRoutes(app, services);
   withdrawalsRoutes(app, services);
   analyticsRoutes(app, services);

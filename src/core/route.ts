@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest, RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AppError } from './errors.ts';
@@ -40,4 +40,18 @@ export interface Authenticator {
 export function actor(req: FastifyRequest): Actor {
   if (!req.principal) throw new AppError('unauthorized', 'missing or invalid credentials');
   return { principal: req.principal, requestId: req.id };
+}
+
+/**
+ * A module's routes as a Fastify plugin given the module's own service and nothing else:
+ * `export const riskRoutes = moduleRoutes<RiskService>((app, risk) => { app.get(…) })`, registered by
+ * the composition root with `app.register(riskRoutes, { service: services.risk })`. A route reads
+ * and writes only through that service: no SQL, no `db`, no other module's service.
+ */
+export type ModuleRoutes<S> = FastifyPluginAsync<{ service: S }>;
+
+export function moduleRoutes<S>(register: (app: App, service: S) => void): ModuleRoutes<S> {
+  return async (instance, options) => {
+    register(instance.withTypeProvider<TypeBoxTypeProvider>() as App, options.service);
+  };
 }

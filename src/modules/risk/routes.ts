@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, Nullable, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { RiskService } from './service.ts';
 
 const Decision = Strict({ id: Type.String(), status: Type.String(), lines: Type.Integer({ description: 'commission lines released or reversed' }) });
 
-export function riskRoutes(app: App, s: Services) {
+export const riskRoutes = moduleRoutes<RiskService>((app, risk) => {
   const tags = ['risk'];
 
   app.get(
@@ -43,7 +43,7 @@ export function riskRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => s.risk.get(actor(req), req.params.id),
+    async (req) => risk.get(actor(req), req.params.id),
   );
 
   for (const action of ['release', 'confirm', 'dismiss'] as const) {
@@ -58,7 +58,7 @@ export function riskRoutes(app: App, s: Services) {
         config: { auth: 'tenant', permission: 'risk:write' },
         schema: { tags, summary, params: IdParams, body: Strict({ note: Text(500, { minLength: 1 }) }), response: { 200: Decision, ...errors(403, 404, 409) } },
       },
-      async (req) => s.risk.review(actor(req), (req.params as { id: string }).id, action, (req.body as { note: string }).note),
+      async (req) => risk.review(actor(req), (req.params as { id: string }).id, action, (req.body as { note: string }).note),
     );
   }
 
@@ -75,6 +75,6 @@ export function riskRoutes(app: App, s: Services) {
         response: { 200: Strict({ distributor_id: Type.String(), risk_hold: Type.Boolean(), lines: Type.Integer({ minimum: 0 }) }), ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.risk.liftHold(actor(req), req.params.id, req.body.note),
+    async (req) => risk.liftHold(actor(req), req.params.id, req.body.note),
   );
-}
+});

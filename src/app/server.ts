@@ -182,11 +182,11 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     },
   );
 
-  tenantsRoutes(app, services);
-  adminRoutes(app, services);
+  await app.register(tenantsRoutes, { service: services.tenants });
+  await app.register(adminRoutes, { service: services.admin });
   programRoutes(app, services);
-  distributorsRoutes(app, services);
-  referralRoutes(app, services, { secureCookies: config.publicUrl.startsWith('https:') });
+  await app.register(distributorsRoutes, { service: services.distributors });
+  await app.register(referralRoutes, { service: services.referral });
   ordersRoutes(app, services);
   commissionsRoutes(app, services);
   rulesRoutes(app, services);
@@ -196,8 +196,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   complianceRoutes(app, services);
   withdrawalsRoutes(app, services);
   analyticsRoutes(app, services);
-  portalRoutes(app, services);
-  piiRoutes(app, services);
+  await app.register(portalRoutes, { service: services.portal });
+  await app.register(piiRoutes, { service: services.pii });
   exportRoutes(app, services, config);
   reconciliationRoutes(app, services);
   exportsRoutes(app, services);

@@ -123,6 +123,12 @@ export function createServices(deps: ServiceDeps) {
     storage: deps.storage,
     publicUrl: deps.publicUrl,
     documentLimits: deps.documentLimits,
+    // Referral builds on this service; its part of a distributor's pages is called late, once both exist.
+    referrals: {
+      visitStats: (actor, id) => referral.visitStats(actor, id),
+      listCustomers: (actor, id, cursor, limit) => referral.listCustomers(actor, id, cursor, limit),
+      qrCode: (actor, id, format, size) => referral.qrCode(actor, id, format, size),
+    },
     onCreated: [
       (tx, tenantId, id) => ledger.openDistributor(tx, tenantId, id),
       (tx, tenantId, id) => analyticsRecorder.record(tx, { type: 'distributor_created', tenantId, distributorId: id }),
@@ -147,6 +153,7 @@ export function createServices(deps: ServiceDeps) {
     program,
     publicUrl: deps.publicUrl,
     landing,
+    secureCookies: deps.publicUrl.startsWith('https:'),
     onVisit: [(tx, tenantId, distributorId, at, timezone) => analyticsRecorder.record(tx, { type: 'visit', tenantId, distributorId, at, timezone })],
   });
   const portal = createPortalService({
@@ -162,6 +169,8 @@ export function createServices(deps: ServiceDeps) {
     publicUrl: deps.publicUrl,
     limiter: deps.limiter,
     sms: deps.sms,
+    program,
+    payoutChannels: deps.payoutChannels,
   });
 
   const grades = createGradesService({ db, clock });

@@ -1,9 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, Nullable, PageQuery, Strict, Text, Timestamp, errors, List } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
-import { requirePermission, tenantOf } from '../../core/principal.ts';
-import type { AuditAnchor } from '../audit/service.ts';
+import type { AdminService } from './service.ts';
 
 const Role = Type.Union([Type.Literal('owner'), Type.Literal('operator'), Type.Literal('finance'), Type.Literal('auditor')]);
 const AdminUser = Strict({ id: Type.String(), email: Type.String(), name: Type.String(), role: Role, disabled: Type.Boolean(), created_at: Timestamp() });
@@ -26,13 +24,7 @@ const AuditEntry = Strict({
 
 const AnchorText = Type.String({ pattern: '^[0-9]{1,15}:[0-9a-f]{64}$', description: "<seq>:<hash> of an earlier head of this tenant's chain" });
 
-/** `<seq>:<hash>` as the verify report's heads print it. */
-export function parseAnchor(chain: string, text: string): AuditAnchor {
-  const [seq, hash] = text.split(':');
-  return { chain, seq: Number(seq), hash: hash! };
-}
-
-export function adminRoutes(app: App, s: Services) {
+export const adminRoutes = moduleRoutes<AdminService>((app, admin) => {
   app.post(
     '/v1/auth/login',
     {
@@ -44,7 +36,7 @@ export function adminRoutes(app: App, s: Services) {
         response: { 200: Strict({ token: Type.String(), expires_at: Timestamp(), tenant_id: Type.String(), user: AdminUser }), ...errors(429) },
       },
     },
-    async (req) => s.admin.login(req.body, { ip: req.ip }),
+    async (req) => admin.login(req.body, { ip: req.ip }),
   );
 
   app.post(
@@ -54,7 +46,7 @@ export function adminRoutes(app: App, s: Services) {
       schema: { tags: ['auth'], summary: 'End this session', response: { 204: Type.Null(), ...errors() } },
     },
     async (req, reply) => {
-      await s.admin.logout(actor(req));
+      await admin.logout(actor(req));
       return reply.code(204).send(null);
     },
   );
@@ -69,7 +61,7 @@ export function adminRoutes(app: App, s: Services) {
         response: { 200: Strict({ items: Type.Array(AdminUser), next_cursor: Type.Null() }), ...errors(403) },
       },
     },
-    async (req) => ({ items: await s.admin.listUsers(actor(req)), next_cursor: null }),
+    async (req) => ({ items: await admin.listUsers(actor(req)), next_cursor: null }),
   );
 
   app.post(
@@ -83,7 +75,7 @@ export function adminRoutes(app: App, s: Services) {
         response: { 201: AdminUser, ...errors(403, 409) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.admin.createUser(actor(req), req.body)),
+    async (req, reply) => reply.code(201).send(await admin.createUser(actor(req), req.body)),
   );
 
   app.patch(
@@ -98,7 +90,7 @@ export function adminRoutes(app: App, s: Services) {
         response: { 200: AdminUser, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.admin.updateUser(actor(req), req.params.id, req.body),
+    async (req) => admin.updateUser(actor(req), req.params.id, req.body),
   );
 
   app.get(
@@ -125,15 +117,8 @@ export function adminRoutes(app: App, s: Services) {
       },
     },
     async (req) => {
-      const a = actor(req);
-      requirePermission(a.principal, 'read');
-      const chain = tenantOf(a.principal);
       const raw = req.query.anchor === undefined ? [] : Array.isArray(req.query.anchor) ? req.query.anchor : [req.query.anchor];
-      return s.audit.verify(
-        s.db,
-        chain,
-        raw.map((text) => parseAnchor(chain, text)),
-      );
+      return admin.verifyAuditLog(actor(req), raw);
     },
   );
 
@@ -154,7 +139,7 @@ export function adminRoutes(app: App, s: Services) {
       },
     },
     async (req) =>
-      s.audit.list(s.db, actor(req), {
+      admin.listAuditLog(actor(req), {
         limit: req.query.limit ?? 50,
         ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
         ...(req.query.target_type ? { targetType: req.query.target_type } : {}),
@@ -162,4 +147,4 @@ export function adminRoutes(app: App, s: Services) {
         ...(req.query.action ? { action: req.query.action } : {}),
       }),
   );
-}
+});

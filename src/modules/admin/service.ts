@@ -7,7 +7,7 @@ import type { AdminRole, AdminUsersTable, DistributorStatus } from '../../db/sch
 import type { Selectable } from 'kysely';
 import { newId } from '../../core/ids.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256Hex, verifyPassword, type KeyRing } from '../../lib/crypto.ts';
-import type { AuditService } from '../audit/service.ts';
+import type { AuditAnchor, AuditService } from '../audit/service.ts';
 import { adminRepo } from './repo.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
 import { createLoginThrottle } from './throttle.ts';
@@ -39,10 +39,24 @@ export function checkPassword(password: string): void {
   if (password.length < 10) throw invalid('password must be at least 10 characters');
 }
 
+/** `<seq>:<hash>` as the verify report's heads print it. */
+export function parseAnchor(chain: string, text: string): AuditAnchor {
+  const [seq, hash] = text.split(':');
+  if (hash === undefined) throw invalid('an anchor is <seq>:<hash>');
+  return { chain, seq: Number(seq), hash };
+}
+
 export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditService; limiter: RateLimiter; keyring: KeyRing }) {
   const { db, clock, audit } = deps;
   // Login names (emails, phones) are personal data: the throttle's keys hold their blind index.
   const loginThrottle = createLoginThrottle({ limiter: deps.limiter, clock, hash: (account) => deps.keyring.blindIndex(`login:${account}`) });
+
+  /** An admin user this transaction has just written (or locked): there, or the database lied. */
+  async function mustFindUser(tx: Executor, tenantId: string, id: string) {
+    const row = await adminRepo.findUser(tx, tenantId, id);
+    if (!row) throw new Error(`admin user ${id} vanished within its own transaction`);
+    return row;
+  }
 
   async function issueSession(tenantId: string, subjectType: 'admin' | 'distributor', subjectId: string, role: string) {
     const token = SESSION_PREFIX + randomToken(32);
@@ -89,7 +103,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
           if (isUniqueViolation(err)) throw new AppError('conflict', 'an admin user with this email exists');
           throw err;
         }
-        const user = view((await adminRepo.findUser(tx, tenantId, id))!);
+        const user = view(await mustFindUser(tx, tenantId, id));
         await audit.record(tx, actor, {
           tenantId,
           action: 'admin_user.create',
@@ -133,7 +147,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
         if (patch.disabled || patch.role !== undefined || patch.password !== undefined) {
           await adminRepo.revokeSessionsOf(tx, tenantId, 'admin', id, now);
         }
-        const after = view((await adminRepo.findUser(tx, tenantId, id))!);
+        const after = view(await mustFindUser(tx, tenantId, id));
         await audit.record(tx, actor, {
           action: 'admin_user.update',
           targetType: 'admin_user',
@@ -181,6 +195,21 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
       const p = actor.principal;
       if (p.kind !== 'admin' && p.kind !== 'distributor') throw new AppError('invalid_request', 'only a session can log out');
       await adminRepo.revokeSession(db, p.sessionId, clock.now());
+    },
+
+    /** The tenant's audit hash chain walked, checked against anchors (`<seq>:<hash>`) kept from earlier heads. */
+    async verifyAuditLog(actor: Actor, anchors: string[]) {
+      requirePermission(actor.principal, 'read');
+      const chain = tenantOf(actor.principal);
+      return audit.verify(
+        db,
+        chain,
+        anchors.map((text) => parseAnchor(chain, text)),
+      );
+    },
+
+    async listAuditLog(actor: Actor, query: { limit: number; cursor?: string; targetType?: string; targetId?: string; action?: string }) {
+      return audit.list(db, actor, query);
     },
 
     async authenticateSession(token: string): Promise<Principal | null> {

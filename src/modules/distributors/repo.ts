@@ -1,6 +1,10 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { DistributorsTable, DistributorStatus } from '../../db/schema.ts';
+import { PROFILE_PERSONAL_KEYS } from '../pii/fields.ts';
+
+/** `array['real_name', …]`, as the partial index distributors_profile_plaintext names them. */
+const PERSONAL_KEYS_SQL = sql.raw(`array[${PROFILE_PERSONAL_KEYS.map((k) => `'${k}'`).join(', ')}]`);
 
 export type DistributorRow = Selectable<DistributorsTable>;
 
@@ -102,6 +106,84 @@ export const distributorsRepo = {
     }>,
   ) {
     await db.updateTable('distributors').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  },
+
+  /** A distributor's grade, by id alone (ids are unique across tenants). */
+  async findGrade(db: Executor, id: string) {
+    return db.selectFrom('distributors').select(['grade_code']).where('id', '=', id).executeTakeFirst();
+  },
+
+  async exists(db: Executor, tenantId: string, id: string): Promise<boolean> {
+    return (await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()) !== undefined;
+  },
+
+  /** Compare-and-set of a grade (upgrades): false when someone changed it from `from` meanwhile. */
+  async setGradeIf(db: Executor, id: string, from: string, to: string, at: Date): Promise<boolean> {
+    const r = await db
+      .updateTable('distributors')
+      .set({ grade_code: to, updated_at: at })
+      .where('id', '=', id)
+      .where('grade_code', '=', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** Erasure at the person's request (pii): what identified it goes, the row stays for the ledger. */
+  async anonymise(db: Executor, tenantId: string, id: string, set: { name: string; status_reason: string; at: Date }) {
+    await db
+      .updateTable('distributors')
+      .set({
+        name: set.name,
+        phone_enc: null,
+        phone_bidx: null,
+        real_name_enc: null,
+        id_number_enc: null,
+        id_number_bidx: null,
+        contact_enc: null,
+        profile: '{}',
+        status: 'erased',
+        status_reason: set.status_reason,
+        erased_at: set.at,
+        updated_at: set.at,
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  },
+
+  /**
+   * Rows whose application profile still holds personal data in plaintext (pii/legacy.ts), locked;
+   * SKIP LOCKED leaves the rows another process is moving to it.
+   */
+  async lockLegacyProfiles(db: Executor, afterId: string, limit: number) {
+    return db
+      .selectFrom('distributors')
+      .select(['id', 'profile', 'real_name_enc', 'id_number_enc', 'id_number_bidx', 'contact_enc'])
+      .where(sql<boolean>`profile ?| ${PERSONAL_KEYS_SQL}`)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+  },
+
+  /** Writes a legacy profile's ciphertexts and drops its plaintext keys, in one UPDATE. */
+  async encryptLegacyProfile(
+    db: Executor,
+    id: string,
+    set: Partial<{ real_name_enc: string | null; id_number_enc: string | null; id_number_bidx: string | null; contact_enc: string | null }>,
+  ) {
+    await db
+      .updateTable('distributors')
+      .set({ ...set, profile: sql`profile - ${PERSONAL_KEYS_SQL}` })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  /** Sets the risk hold flag (the risk module's holds and their release). */
+  async setRiskHold(db: Executor, id: string, hold: boolean) {
+    await db.updateTable('distributors').set({ risk_hold: hold }).where('id', '=', id).execute();
   },
 
   /** phoneBidx and idNumberBidx: the value's blind indexes under every configured key. */

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { AppError } from '../../core/errors.ts';
-import { IdParams, List, Nullable, OptionalBody, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import { IdParams, List, Nullable, OptionalBody, Strict, Timestamp, errors } from '../../core/schema.ts';
+import type { DistributorsService } from './service.ts';
 import {
   ApplicationBody,
   Conditions,
@@ -30,7 +30,7 @@ const UplineMember = Strict({
   joined_at: Timestamp(),
 });
 
-export function distributorsRoutes(app: App, s: Services) {
+export const distributorsRoutes = moduleRoutes<DistributorsService>((app, distributors) => {
   const tags = ['distributors'];
 
   app.post(
@@ -44,7 +44,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 201: Distributor, ...errors(403, 409, 422, 429) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.distributors.create(actor(req), req.body)),
+    async (req, reply) => reply.code(201).send(await distributors.create(actor(req), req.body)),
   );
 
   app.post(
@@ -58,7 +58,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 201: Distributor, ...errors(403, 409, 422, 429) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.distributors.apply(actor(req), req.body)),
+    async (req, reply) => reply.code(201).send(await distributors.apply(actor(req), req.body)),
   );
 
   app.get(
@@ -67,7 +67,7 @@ export function distributorsRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags, summary: 'Search and filter distributors', querystring: DistributorListQuery, response: { 200: List(Distributor), ...errors() } },
     },
-    async (req) => s.distributors.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+    async (req) => distributors.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
   );
 
   app.get(
@@ -76,7 +76,7 @@ export function distributorsRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags, summary: 'One distributor', params: IdParams, response: { 200: Distributor, ...errors(404) } },
     },
-    async (req) => s.distributors.get(actor(req), req.params.id),
+    async (req) => distributors.get(actor(req), req.params.id),
   );
 
   app.patch(
@@ -91,7 +91,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Distributor, ...errors(403, 404) },
       },
     },
-    async (req) => s.distributors.update(actor(req), req.params.id, req.body),
+    async (req) => distributors.update(actor(req), req.params.id, req.body),
   );
 
   app.post(
@@ -106,7 +106,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Distributor, ...errors(403, 404, 409, 422) },
       },
     },
-    async (req) => s.distributors.approve(actor(req), req.params.id),
+    async (req) => distributors.approve(actor(req), req.params.id),
   );
 
   app.post(
@@ -121,7 +121,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Distributor, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.distributors.reject(actor(req), req.params.id, req.body.reason),
+    async (req) => distributors.reject(actor(req), req.params.id, req.body.reason),
   );
 
   app.post(
@@ -136,7 +136,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Distributor, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.distributors.suspend(actor(req), req.params.id, req.body.reason),
+    async (req) => distributors.suspend(actor(req), req.params.id, req.body.reason),
   );
 
   app.post(
@@ -151,7 +151,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Distributor, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.distributors.reactivate(actor(req), req.params.id, req.body?.reason),
+    async (req) => distributors.reactivate(actor(req), req.params.id, req.body?.reason),
   );
 
   app.get(
@@ -160,7 +160,7 @@ export function distributorsRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags, summary: 'Admission conditions and what is met', params: IdParams, response: { 200: Conditions, ...errors(404) } },
     },
-    async (req) => s.distributors.conditions(actor(req), req.params.id),
+    async (req) => distributors.conditions(actor(req), req.params.id),
   );
 
   app.post(
@@ -175,7 +175,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Conditions, ...errors(403, 404) },
       },
     },
-    async (req) => s.distributors.recordConditions(actor(req), req.params.id, req.body),
+    async (req) => distributors.recordConditions(actor(req), req.params.id, req.body),
   );
 
   app.post(
@@ -190,7 +190,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Conditions, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.distributors.refundDeposit(actor(req), req.params.id, req.body.reason),
+    async (req) => distributors.refundDeposit(actor(req), req.params.id, req.body.reason),
   );
 
   app.post(
@@ -205,7 +205,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Distributor, ...errors(403, 404, 409, 422) },
       },
     },
-    async (req) => s.distributors.move(actor(req), req.params.id, req.body),
+    async (req) => distributors.move(actor(req), req.params.id, req.body),
   );
 
   app.get(
@@ -219,7 +219,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Strict({ items: Type.Array(UplineMember), next_cursor: Type.Null() }), ...errors(404) },
       },
     },
-    async (req) => ({ items: await s.distributors.upline(actor(req), req.params.id), next_cursor: null }),
+    async (req) => ({ items: await distributors.upline(actor(req), req.params.id), next_cursor: null }),
   );
 
   app.get(
@@ -238,7 +238,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: List(TeamMember), ...errors(404) },
       },
     },
-    async (req) => s.distributors.downline(actor(req), req.params.id, (req.query.level ?? 1) as 1 | 2 | 3, req.query.cursor, req.query.limit ?? 50),
+    async (req) => distributors.downline(actor(req), req.params.id, (req.query.level ?? 1) as 1 | 2 | 3, req.query.cursor, req.query.limit ?? 50),
   );
 
   app.get(
@@ -247,7 +247,7 @@ export function distributorsRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags, summary: 'Team counts: direct, level 2, level 3 and everyone below', params: IdParams, response: { 200: TeamCounts, ...errors(404) } },
     },
-    async (req) => s.distributors.team(actor(req), req.params.id),
+    async (req) => distributors.team(actor(req), req.params.id),
   );
 
   app.get(
@@ -269,16 +269,7 @@ export function distributorsRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => {
-      const a = actor(req);
-      const [distributor, team, conditions, visits] = await Promise.all([
-        s.distributors.get(a, req.params.id),
-        s.distributors.team(a, req.params.id),
-        s.distributors.conditions(a, req.params.id),
-        s.referral.visitStats(a, req.params.id),
-      ]);
-      return { distributor, team, conditions, visits };
-    },
+    async (req) => distributors.profile(actor(req), req.params.id),
   );
 
   app.get(
@@ -307,7 +298,7 @@ export function distributorsRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => s.referral.listCustomers(actor(req), req.params.id, req.query.cursor, req.query.limit ?? 50),
+    async (req) => distributors.listCustomers(actor(req), req.params.id, req.query.cursor, req.query.limit ?? 50),
   );
 
   app.get(
@@ -326,7 +317,7 @@ export function distributorsRoutes(app: App, s: Services) {
       },
     },
     async (req, reply) => {
-      const qr = await s.referral.qrCode(actor(req), req.params.id, req.query.format ?? 'png', req.query.size ?? 512);
+      const qr = await distributors.qrCode(actor(req), req.params.id, req.query.format ?? 'png', req.query.size ?? 512);
       return reply.type(qr.contentType).header('cache-control', 'private, max-age=3600').send(qr.body);
     },
   );
@@ -342,7 +333,7 @@ export function distributorsRoutes(app: App, s: Services) {
         response: { 200: Strict({ items: Type.Array(DocumentView), next_cursor: Type.Null() }), ...errors(404) },
       },
     },
-    async (req) => ({ items: await s.distributors.listDocuments(actor(req), req.params.id), next_cursor: null }),
+    async (req) => ({ items: await distributors.listDocuments(actor(req), req.params.id), next_cursor: null }),
   );
 
   app.post(
@@ -351,7 +342,7 @@ export function distributorsRoutes(app: App, s: Services) {
       config: { auth: 'tenant_or_distributor', permission: 'distributors:write' },
       schema: {
         tags,
-        summary: `Upload a document (multipart/form-data: field "kind", then the file). PNG, JPEG, WebP or PDF, told by its bytes (a claimed type that disagrees is refused, 415); at most ${s.distributors.documentLimits.maxBytes} bytes (413); a distributor holds at most ${s.distributors.documentLimits.perDistributor} (422 limit_exceeded). Stored encrypted`,
+        summary: `Upload a document (multipart/form-data: field "kind", then the file). PNG, JPEG, WebP or PDF, told by its bytes (a claimed type that disagrees is refused, 415); at most ${distributors.documentLimits.maxBytes} bytes (413); a distributor holds at most ${distributors.documentLimits.perDistributor} (422 limit_exceeded). Stored encrypted`,
         params: IdParams,
         consumes: ['multipart/form-data'],
         response: { 201: DocumentView, ...errors(403, 404, 409, 413, 415, 422) },
@@ -359,7 +350,7 @@ export function distributorsRoutes(app: App, s: Services) {
     },
     async (req, reply) => {
       if (!req.isMultipart()) throw new AppError('unsupported_media_type', 'send the document as multipart/form-data');
-      const maxBytes = s.distributors.documentLimits.maxBytes;
+      const maxBytes = distributors.documentLimits.maxBytes;
       let kind = 'document';
       for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 1, fields: 5 } })) {
         if (part.type === 'field') {
@@ -369,7 +360,7 @@ export function distributorsRoutes(app: App, s: Services) {
         }
         const data = await part.toBuffer();
         if (part.file.truncated) throw new AppError('payload_too_large', `documents are at most ${maxBytes} bytes`);
-        const doc = await s.distributors.uploadDocument(actor(req), req.params.id, {
+        const doc = await distributors.uploadDocument(actor(req), req.params.id, {
           kind,
           filename: part.filename || 'upload',
           claimedType: part.mimetype ?? '',
@@ -395,7 +386,7 @@ export function distributorsRoutes(app: App, s: Services) {
       },
     },
     async (req, reply) => {
-      await s.distributors.deleteDocument(actor(req), req.params.id, req.body?.reason);
+      await distributors.deleteDocument(actor(req), req.params.id, req.body?.reason);
       return reply.code(204).send(null);
     },
   );
@@ -409,7 +400,7 @@ export function distributorsRoutes(app: App, s: Services) {
       schema: { tags, summary: 'The document itself (each read is audited)', params: IdParams },
     },
     async (req, reply) => {
-      const doc = await s.distributors.readDocument(actor(req), req.params.id);
+      const doc = await distributors.readDocument(actor(req), req.params.id);
       return reply
         .type(doc.contentType)
         .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(doc.meta.filename)}`)
@@ -417,4 +408,4 @@ export function distributorsRoutes(app: App, s: Services) {
         .send(doc.data);
     },
   );
-}
+});

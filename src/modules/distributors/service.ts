@@ -9,7 +9,7 @@ import { newId } from '../../core/ids.ts';
 import { generateInviteCode, normalizeInviteCode } from '../../lib/invite-code.ts';
 import type { FileStorage } from '../../adapters/storage/types.ts';
 import type { AuditService } from '../audit/service.ts';
-import type { CustomersService } from '../customers/service.ts';
+import type { CustomerBindingView, CustomersService } from '../customers/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import { programRepo } from '../program/repo.ts';
 import type { RiskService } from '../risk/service.ts';
@@ -46,6 +46,21 @@ interface CreateOptions {
   consent?: boolean;
 }
 
+/**
+ * What a distributor's pages show of the referral module: link visits, bound customers, the invite
+ * link as a QR code. Handed in by the composition root, since referral itself builds on this service.
+ */
+export interface DistributorReferrals {
+  visitStats(actor: Actor, distributorId: string): Promise<{ visits: number; unique_visitors: number }>;
+  listCustomers(
+    actor: Actor,
+    distributorId: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ items: CustomerBindingView[]; next_cursor: string | null }>;
+  qrCode(actor: Actor, distributorId: string, format: 'png' | 'svg', size: number): Promise<{ body: Buffer | string; contentType: string }>;
+}
+
 export function createDistributorsService(deps: {
   db: Db;
   clock: Clock;
@@ -58,6 +73,8 @@ export function createDistributorsService(deps: {
   publicUrl: string;
   /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults otherwise. */
   documentLimits?: DocumentLimits | undefined;
+  /** The referral module's part of a distributor's pages (visits, customers, QR code). */
+  referrals?: DistributorReferrals | undefined;
   /** Run in the creating transaction (the ledger opens the distributor's accounts). */
   onCreated?: ((tx: Executor, tenantId: string, distributorId: string) => Promise<void>)[];
   /**
@@ -91,6 +108,11 @@ export function createDistributorsService(deps: {
     ];
     if (identities.length === 0) return;
     for (const hook of deps.onIdentity) await hook(tx, tenantId, id, identities);
+  }
+
+  function referrals(): DistributorReferrals {
+    if (!deps.referrals) throw new Error('distributors service: no referrals given (createServices hands them in)');
+    return deps.referrals;
   }
 
   function view(d: DistributorRow): Distributor {
@@ -156,9 +178,8 @@ export function createDistributorsService(deps: {
 
   /** The application profile without its personal fields, which live encrypted in their own columns. */
   function businessProfile(profile: ApplicationProfile | undefined): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...(profile ?? {}) };
-    for (const k of PROFILE_PERSONAL_KEYS) delete out[k];
-    return out;
+    const personalKeys: readonly string[] = PROFILE_PERSONAL_KEYS;
+    return Object.fromEntries(Object.entries(profile ?? {}).filter(([k]) => !personalKeys.includes(k)));
   }
 
   async function load(ex: Executor, tenantId: string, id: string): Promise<DistributorRow> {
@@ -394,7 +415,7 @@ export function createDistributorsService(deps: {
         limit: q.limit + 1,
       });
       const page = rows.slice(0, q.limit);
-      return { items: page.map(view), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+      return { items: page.map(view), next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
     },
 
     async update(
@@ -554,7 +575,8 @@ export function createDistributorsService(deps: {
       const rows = await distributorsRepo.findMany(db, tenantId, d.ancestors);
       const byId = new Map(rows.map((r) => [r.id, r]));
       return d.ancestors.map((aid, i) => {
-        const a = byId.get(aid)!;
+        const a = byId.get(aid);
+        if (!a) throw new Error(`ancestor ${aid} of ${id} is missing`);
         return {
           level: i + 1,
           id: a.id,
@@ -585,7 +607,7 @@ export function createDistributorsService(deps: {
           invite_code: a.invite_code,
           joined_at: a.created_at.toISOString(),
         })),
-        next_cursor: rows.length > limit ? page[page.length - 1]!.id : null,
+        next_cursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
       };
     },
 
@@ -611,6 +633,21 @@ export function createDistributorsService(deps: {
     encryptLegacyDocuments: (limit: number) => documents.encryptLegacy(limit),
     plaintextDocuments: () => documents.plaintextCount(),
     documentLimits: documents.limits,
+
+    /** The profile page: the distributor, its team counts, admission conditions and link visits. */
+    async profile(actor: Actor, id: string) {
+      const [distributor, teamCounts, conds, visits] = await Promise.all([
+        this.get(actor, id),
+        this.team(actor, id),
+        this.conditions(actor, id),
+        referrals().visitStats(actor, id),
+      ]);
+      return { distributor, team: teamCounts, conditions: conds, visits };
+    },
+    /** Customers bound to the distributor (the referral module's bindings). */
+    listCustomers: (actor: Actor, id: string, cursor: string | undefined, limit: number) => referrals().listCustomers(actor, id, cursor, limit),
+    /** The invite link as a QR code, PNG or SVG. */
+    qrCode: (actor: Actor, id: string, format: 'png' | 'svg', size: number) => referrals().qrCode(actor, id, format, size),
   };
 }
 

@@ -5,6 +5,8 @@ import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { newId } from '../../core/ids.ts';
 import type { RulesSnapshot } from '../commissions/calculator.ts';
 import { ordersRepo } from '../orders/repo.ts';
+import { distributorsRepo } from '../distributors/repo.ts';
+import { gradesRepo } from './repo.ts';
 
 /**
  * The grade a distributor of grade `current` with these lifetime sales moves up to, if any: the
@@ -22,8 +24,10 @@ export function upgradeFor(
   const best = met[0];
   if (!best) return null;
   const [code, grade] = best;
-  const value = grade.upgrade!.metric === 'sales_fen' ? sales.sales_fen : sales.settled_sales_fen;
-  return { to: code, reason: `${grade.upgrade!.metric} ${value} ≥ ${grade.upgrade!.min_fen}` };
+  const rule = grade.upgrade;
+  if (!rule) throw new Error(`grade ${code} met an upgrade rule it does not have`);
+  const value = rule.metric === 'sales_fen' ? sales.sales_fen : sales.settled_sales_fen;
+  return { to: code, reason: `${rule.metric} ${value} ≥ ${rule.min_fen}` };
 }
 
 /**
@@ -38,20 +42,17 @@ export function createGradesService(deps: { db: Db; clock: Clock }) {
     ex: Executor,
     e: { tenantId: string; distributorId: string; from: string; to: string; reason: string; actorType: string; actorId: string | null },
   ) {
-    await ex
-      .insertInto('grade_changes')
-      .values({
-        id: newId('evt'),
-        tenant_id: e.tenantId,
-        distributor_id: e.distributorId,
-        from_grade: e.from,
-        to_grade: e.to,
-        reason: e.reason,
-        actor_type: e.actorType,
-        actor_id: e.actorId,
-        at: clock.now(),
-      })
-      .execute();
+    await gradesRepo.insertChanges(ex, {
+      id: newId('evt'),
+      tenant_id: e.tenantId,
+      distributor_id: e.distributorId,
+      from_grade: e.from,
+      to_grade: e.to,
+      reason: e.reason,
+      actor_type: e.actorType,
+      actor_id: e.actorId,
+      at: clock.now(),
+    });
   }
 
   return {
@@ -60,18 +61,12 @@ export function createGradesService(deps: { db: Db; clock: Clock }) {
     /** Upgrades `distributorId` to the highest grade its sales now qualify for, if above its own. */
     async evaluate(tx: Executor, tenantId: string, distributorId: string, snapshot: RulesSnapshot): Promise<string | null> {
       if (!Object.values(snapshot.grades).some((g) => g.upgrade)) return null;
-      const d = await tx.selectFrom('distributors').select(['grade_code']).where('id', '=', distributorId).executeTakeFirst();
+      const d = await distributorsRepo.findGrade(tx, distributorId);
       if (!d) return null;
       const up = upgradeFor(snapshot, d.grade_code, await ordersRepo.lifetimeSales(tx, distributorId));
       if (!up) return null;
       // Compare-and-set: two orders crossing the threshold at once upgrade it once.
-      const r = await tx
-        .updateTable('distributors')
-        .set({ grade_code: up.to, updated_at: clock.now() })
-        .where('id', '=', distributorId)
-        .where('grade_code', '=', d.grade_code)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) return null;
+      if (!(await distributorsRepo.setGradeIf(tx, distributorId, d.grade_code, up.to, clock.now()))) return null;
       await record(tx, { tenantId, distributorId, from: d.grade_code, to: up.to, reason: up.reason, actorType: 'system', actorId: 'grade-upgrade' });
       return up.to;
     },
@@ -88,47 +83,31 @@ export function createGradesService(deps: { db: Db; clock: Clock }) {
       // Compare-and-set, as evaluate: a grade someone changed meanwhile is left as they set it.
       const moved = new Set<string>();
       for (const [id, { from, to }] of [...last.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        const r = await tx
-          .updateTable('distributors')
-          .set({ grade_code: to, updated_at: now })
-          .where('id', '=', id)
-          .where('grade_code', '=', from)
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 1) moved.add(id);
+        if (await distributorsRepo.setGradeIf(tx, id, from, to, now)) moved.add(id);
       }
       const written = upgrades.filter((u) => moved.has(u.distributorId));
       if (written.length === 0) return;
-      await tx
-        .insertInto('grade_changes')
-        .values(
-          written.map((u) => ({
-            id: newId('evt'),
-            tenant_id: tenantId,
-            distributor_id: u.distributorId,
-            from_grade: u.from,
-            to_grade: u.to,
-            reason: u.reason,
-            actor_type: 'system',
-            actor_id: 'grade-upgrade',
-            at: now,
-          })),
-        )
-        .execute();
+      await gradesRepo.insertChanges(
+        tx,
+        written.map((u) => ({
+          id: newId('evt'),
+          tenant_id: tenantId,
+          distributor_id: u.distributorId,
+          from_grade: u.from,
+          to_grade: u.to,
+          reason: u.reason,
+          actor_type: 'system',
+          actor_id: 'grade-upgrade',
+          at: now,
+        })),
+      );
     },
 
     async history(actor: Actor, distributorId: string) {
       requirePermission(actor.principal, 'read');
       const tenantId = tenantOf(actor.principal);
-      const exists = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
-      if (!exists) throw notFound('distributor');
-      const rows = await db
-        .selectFrom('grade_changes')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('distributor_id', '=', distributorId)
-        .orderBy('at')
-        .orderBy('id')
-        .execute();
+      if (!(await distributorsRepo.exists(db, tenantId, distributorId))) throw notFound('distributor');
+      const rows = await gradesRepo.history(db, tenantId, distributorId);
       return rows.map((r) => ({
         from_grade: r.from_grade,
         to_grade: r.to_grade,

@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
-import { createPersonalFields, PROFILE_PERSONAL_KEYS, type Contact } from './fields.ts';
+import { createPersonalFields, type Contact } from './fields.ts';
+import { distributorsRepo } from '../distributors/repo.ts';
 import { idNumberProblem, normalizeIdNumber } from './idnumber.ts';
 
 /**
@@ -17,8 +17,6 @@ import { idNumberProblem, normalizeIdNumber } from './idnumber.ts';
  * the ciphertexts and deletes the plaintext keys in the same UPDATE. A value already in an
  * encrypted column (set later through the API) wins over the stale plaintext one.
  */
-/** `array['real_name', …]`, as the partial index distributors_profile_plaintext names them. */
-const PERSONAL_KEYS_SQL = sql.raw(`array[${PROFILE_PERSONAL_KEYS.map((k) => `'${k}'`).join(', ')}]`);
 
 export async function encryptLegacyProfiles(db: Db, keyring: KeyRing, options: { batchSize?: number } = {}): Promise<{ moved: number; skipped: string[] }> {
   const batchSize = options.batchSize ?? 200;
@@ -28,16 +26,7 @@ export async function encryptLegacyProfiles(db: Db, keyring: KeyRing, options: {
   let after = '';
   for (;;) {
     const rows = await inTransaction(db, async (tx) => {
-      const batch = await tx
-        .selectFrom('distributors')
-        .select(['id', 'profile', 'real_name_enc', 'id_number_enc', 'id_number_bidx', 'contact_enc'])
-        .where(sql<boolean>`profile ?| ${PERSONAL_KEYS_SQL}`)
-        .where('id', '>', after)
-        .orderBy('id')
-        .limit(batchSize)
-        .forUpdate()
-        .skipLocked()
-        .execute();
+      const batch = await distributorsRepo.lockLegacyProfiles(tx, after, batchSize);
       for (const r of batch) {
         const p = r.profile as Record<string, unknown>;
         const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
@@ -49,7 +38,8 @@ export async function encryptLegacyProfiles(db: Db, keyring: KeyRing, options: {
           skipped.push(r.id);
           continue;
         }
-        const legacyId = str(p.id_number) ? normalizeIdNumber(str(p.id_number)!) : null;
+        const legacyIdText = str(p.id_number);
+        const legacyId = legacyIdText ? normalizeIdNumber(legacyIdText) : null;
         const set = {
           ...(r.real_name_enc === null && str(p.real_name) ? personal.realName(str(p.real_name)) : {}),
           // An invalid legacy number is still personal data: encrypted all the same, never indexed.
@@ -62,17 +52,14 @@ export async function encryptLegacyProfiles(db: Db, keyring: KeyRing, options: {
             address: contact.address ?? str(p.address),
           }),
         };
-        await tx
-          .updateTable('distributors')
-          .set({ ...set, profile: sql`profile - ${PERSONAL_KEYS_SQL}` })
-          .where('id', '=', r.id)
-          .execute();
+        await distributorsRepo.encryptLegacyProfile(tx, r.id, set);
         moved++;
       }
       return batch;
     });
-    if (rows.length === 0) break;
-    after = rows[rows.length - 1]!.id;
+    const last = rows.at(-1);
+    if (!last) break;
+    after = last.id;
   }
   return { moved, skipped };
 }

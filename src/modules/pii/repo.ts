@@ -102,28 +102,6 @@ export const piiRepo = {
 
   // ------------------------------------------------------------------------------- erasure
 
-  async anonymiseDistributor(db: Executor, tenantId: string, id: string, set: { name: string; status_reason: string; at: Date }) {
-    await db
-      .updateTable('distributors')
-      .set({
-        name: set.name,
-        phone_enc: null,
-        phone_bidx: null,
-        real_name_enc: null,
-        id_number_enc: null,
-        id_number_bidx: null,
-        contact_enc: null,
-        profile: '{}',
-        status: 'erased',
-        status_reason: set.status_reason,
-        erased_at: set.at,
-        updated_at: set.at,
-      })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .execute();
-  },
-
   /** The rows stay (withdrawals point at them); what identified the account goes. */
   async destroyPayoutAccounts(db: Executor, tenantId: string, distributorId: string, display: string, at: Date): Promise<number> {
     const r = await db

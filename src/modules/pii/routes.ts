@@ -1,11 +1,10 @@
 import type { FastifyReply } from 'fastify';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
 import { contentDisposition } from '../../lib/export/format.ts';
 import { XLSX_CONTENT_TYPE } from '../../lib/export/xlsx.ts';
 import { EraseBody, Erasure, PersonalDataQuery, RevealQuery, Revealed, SharedIdentities } from './schema.ts';
-import type { PersonalDataExport, RevealField } from './service.ts';
+import type { PersonalDataExport, PiiService, RevealField } from './service.ts';
 
 function sendPersonalData(reply: FastifyReply, out: { data: PersonalDataExport; body: Buffer | null }, format: 'json' | 'xlsx') {
   const name = `personal-data-${out.data.distributor.id}.${format}`;
@@ -14,7 +13,7 @@ function sendPersonalData(reply: FastifyReply, out: { data: PersonalDataExport; 
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(out.data));
 }
 
-export function piiRoutes(app: App, s: Services) {
+export const piiRoutes = moduleRoutes<PiiService>((app, pii) => {
   const tags = ['personal data'];
 
   app.get(
@@ -31,7 +30,7 @@ export function piiRoutes(app: App, s: Services) {
         response: { 200: Revealed, ...errors(403, 404) },
       },
     },
-    async (req) => s.pii.reveal(actor(req), req.params.id, req.query.fields ? (req.query.fields.split(',') as RevealField[]) : undefined),
+    async (req) => pii.reveal(actor(req), req.params.id, req.query.fields ? (req.query.fields.split(',') as RevealField[]) : undefined),
   );
 
   app.get(
@@ -51,7 +50,7 @@ export function piiRoutes(app: App, s: Services) {
     },
     async (req, reply) => {
       const format = req.query.format ?? 'json';
-      return sendPersonalData(reply, await s.pii.exportPersonalData(actor(req), req.params.id, format, req.query.lang ?? 'zh'), format);
+      return sendPersonalData(reply, await pii.exportPersonalData(actor(req), req.params.id, format, req.query.lang ?? 'zh'), format);
     },
   );
 
@@ -69,7 +68,7 @@ export function piiRoutes(app: App, s: Services) {
         response: { 200: Erasure, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.pii.erase(actor(req), req.params.id, req.body.reason),
+    async (req) => pii.erase(actor(req), req.params.id, req.body.reason),
   );
 
   app.get(
@@ -83,7 +82,7 @@ export function piiRoutes(app: App, s: Services) {
         response: { 200: SharedIdentities, ...errors(404) },
       },
     },
-    async (req) => ({ items: await s.pii.sharedIdentities(actor(req), req.params.id), next_cursor: null }),
+    async (req) => ({ items: await pii.sharedIdentities(actor(req), req.params.id), next_cursor: null }),
   );
 
   app.get(
@@ -102,7 +101,7 @@ export function piiRoutes(app: App, s: Services) {
       const a = actor(req);
       if (a.principal.kind !== 'distributor') throw new Error('unreachable: auth mode distributor');
       const format = req.query.format ?? 'json';
-      return sendPersonalData(reply, await s.pii.exportPersonalData(a, a.principal.distributorId, format, req.query.lang ?? 'zh'), format);
+      return sendPersonalData(reply, await pii.exportPersonalData(a, a.principal.distributorId, format, req.query.lang ?? 'zh'), format);
     },
   );
-}
+});

@@ -12,6 +12,7 @@ import type { ProgramService } from '../program/service.ts';
 import type { PayoutAccountInput } from '../withdrawals/accounts.ts';
 import { createPersonalFields, PERSONAL_FIELDS, type PersonalData, type PersonalField } from './fields.ts';
 import { piiRepo } from './repo.ts';
+import { distributorsRepo } from '../distributors/repo.ts';
 import { distributorsSharingIdentity } from './identities.ts';
 import { personalDataSheets } from './sheets.ts';
 import { buildWorkbook } from './workbook.ts';
@@ -289,7 +290,7 @@ export function createPiiService(deps: {
           throw invalidState(`the distributor still has money in Fenxiao (${parts.join(', ')}): settle and pay it out before erasing`);
         }
         const present = personal.present(before);
-        await piiRepo.anonymiseDistributor(tx, tenantId, distributorId, { name: `${ERASED_NAME} ${distributorId.slice(-6)}`, status_reason: reason, at: now });
+        await distributorsRepo.anonymise(tx, tenantId, distributorId, { name: `${ERASED_NAME} ${distributorId.slice(-6)}`, status_reason: reason, at: now });
         const payoutAccounts = await piiRepo.destroyPayoutAccounts(tx, tenantId, distributorId, ERASED_ACCOUNT, now);
         await piiRepo.deletePortalCredentials(tx, tenantId, distributorId);
         const sessions = await piiRepo.revokeSessions(tx, tenantId, distributorId, now);

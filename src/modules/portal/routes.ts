@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { AppError } from '../../core/errors.ts';
 import { IdParams, List, OptionalBody, Strict, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { PortalService } from './service.ts';
 import { TeamCounts } from '../distributors/schema.ts';
 import {
   ApplyStarted,
@@ -21,12 +21,11 @@ import {
   TokenLoginBody,
   WithdrawalRules,
 } from './schema.ts';
-import { withdrawalRules } from './withdrawal-rules.ts';
 
 const IMAGE_TYPES = ['image/png', 'image/jpeg'];
 const MAX_BACKGROUND_BYTES = 5 * 1024 * 1024;
 
-export function portalRoutes(app: App, s: Services) {
+export const portalRoutes = moduleRoutes<PortalService>((app, portal) => {
   const tags = ['portal'];
 
   // ------------------------------------------------------------- the merchant's portal settings
@@ -37,7 +36,7 @@ export function portalRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags, summary: 'Whether token login and a poster background are set up', response: { 200: PortalSettingsView, ...errors(403) } },
     },
-    async (req) => s.portal.settings(actor(req)),
+    async (req) => portal.settings(actor(req)),
   );
 
   app.post(
@@ -52,7 +51,7 @@ export function portalRoutes(app: App, s: Services) {
         response: { 201: SigningSecret, ...errors(403) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.portal.rotateSigningSecret(actor(req))),
+    async (req, reply) => reply.code(201).send(await portal.rotateSigningSecret(actor(req))),
   );
 
   app.get(
@@ -62,7 +61,7 @@ export function portalRoutes(app: App, s: Services) {
       schema: { tags, summary: 'The uploaded poster background image', produces: IMAGE_TYPES },
     },
     async (req, reply) => {
-      const bg = await s.portal.readPosterBackground(actor(req));
+      const bg = await portal.readPosterBackground(actor(req));
       return reply.type(bg.contentType).header('cache-control', 'private, no-store').send(bg.data);
     },
   );
@@ -73,7 +72,7 @@ export function portalRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'program:write' },
       schema: { tags, summary: 'Go back to the built-in poster design', response: { 200: PortalSettingsView, ...errors(403) } },
     },
-    async (req) => s.portal.deletePosterBackground(actor(req)),
+    async (req) => portal.deletePosterBackground(actor(req)),
   );
 
   // The upload takes the image as the raw body (Content-Type image/png or image/jpeg) or as
@@ -106,7 +105,7 @@ export function portalRoutes(app: App, s: Services) {
           throw new AppError('unsupported_media_type', 'send the image as image/png, image/jpeg or multipart/form-data');
         }
         if (!data) throw new AppError('invalid_request', 'no image in the request');
-        return s.portal.putPosterBackground(actor(req), data);
+        return portal.putPosterBackground(actor(req), data);
       },
     );
   });
@@ -125,7 +124,7 @@ export function portalRoutes(app: App, s: Services) {
         response: { 200: PortalSession, ...errors(404) },
       },
     },
-    async (req) => s.portal.tokenLogin(req.body, req.id),
+    async (req) => portal.tokenLogin(req.body, req.id),
   );
 
   app.post(
@@ -140,7 +139,7 @@ export function portalRoutes(app: App, s: Services) {
         response: { 200: PortalSession, ...errors(429) },
       },
     },
-    async (req) => s.portal.passwordLogin(req.body, { ip: req.ip }),
+    async (req) => portal.passwordLogin(req.body, { ip: req.ip }),
   );
 
   app.post(
@@ -157,7 +156,7 @@ export function portalRoutes(app: App, s: Services) {
         response: { 202: ApplyStarted, ...errors(404, 409, 422, 429) },
       },
     },
-    async (req, reply) => reply.code(202).send(await s.portal.apply(req.body, { ip: req.ip, requestId: req.id })),
+    async (req, reply) => reply.code(202).send(await portal.apply(req.body, { ip: req.ip, requestId: req.id })),
   );
 
   app.post(
@@ -174,7 +173,7 @@ export function portalRoutes(app: App, s: Services) {
         response: { 201: Strict({ ...PortalSession.properties, status: Type.String() }), ...errors(404, 409, 422, 429) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.portal.verifyApplication(req.body, { requestId: req.id })),
+    async (req, reply) => reply.code(201).send(await portal.verifyApplication(req.body, { requestId: req.id })),
   );
 
   app.post(
@@ -191,7 +190,7 @@ export function portalRoutes(app: App, s: Services) {
         response: { 200: PortalLink, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.portal.linkForTokenLogin(actor(req), req.params.id),
+    async (req) => portal.linkForTokenLogin(actor(req), req.params.id),
   );
 
   app.post(
@@ -205,7 +204,7 @@ export function portalRoutes(app: App, s: Services) {
         response: { 200: Strict({ has_password: Type.Literal(true) }), ...errors(403, 409) },
       },
     },
-    async (req) => s.portal.setPassword(actor(req), req.body),
+    async (req) => portal.setPassword(actor(req), req.body),
   );
 
   // ------------------------------------------------------------------- the distributor's own
@@ -218,7 +217,7 @@ export function portalRoutes(app: App, s: Services) {
       config: { auth: 'distributor' },
       schema: { tags: me, summary: 'The logged-in distributor', response: { 200: Me, ...errors() } },
     },
-    async (req) => s.portal.me(actor(req)),
+    async (req) => portal.me(actor(req)),
   );
 
   app.get(
@@ -227,7 +226,7 @@ export function portalRoutes(app: App, s: Services) {
       config: { auth: 'distributor' },
       schema: { tags: me, summary: 'My team: direct, level 2, level 3 and everyone below', response: { 200: TeamCounts, ...errors() } },
     },
-    async (req) => s.portal.team(actor(req)),
+    async (req) => portal.team(actor(req)),
   );
 
   app.get(
@@ -241,7 +240,7 @@ export function portalRoutes(app: App, s: Services) {
         response: { 200: List(PortalTeamMember), ...errors() },
       },
     },
-    async (req) => s.portal.downline(actor(req), (req.query.level ?? 1) as 1 | 2 | 3, req.query.cursor, req.query.limit ?? 20),
+    async (req) => portal.downline(actor(req), (req.query.level ?? 1) as 1 | 2 | 3, req.query.cursor, req.query.limit ?? 20),
   );
 
   app.get(
@@ -250,7 +249,7 @@ export function portalRoutes(app: App, s: Services) {
       config: { auth: 'distributor' },
       schema: { tags: me, summary: 'My invite code, link and QR code', response: { 200: Invite, ...errors() } },
     },
-    async (req) => s.portal.invite(actor(req)),
+    async (req) => portal.invite(actor(req)),
   );
 
   app.get(
@@ -265,7 +264,7 @@ export function portalRoutes(app: App, s: Services) {
       },
     },
     async (req, reply) => {
-      const png = await s.portal.poster(actor(req), req.query.lang ?? 'zh-CN');
+      const png = await portal.poster(actor(req), req.query.lang ?? 'zh-CN');
       return reply
         .type('image/png')
         .header('content-disposition', 'attachment; filename="invite-poster.png"')
@@ -284,6 +283,6 @@ export function portalRoutes(app: App, s: Services) {
         response: { 200: WithdrawalRules, ...errors() },
       },
     },
-    async (req) => withdrawalRules(actor(req), { db: s.db, program: s.program, channels: s.payoutChannels.configured }),
+    async (req) => portal.withdrawalRules(actor(req)),
   );
-}
+});

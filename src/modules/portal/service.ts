@@ -16,6 +16,9 @@ import { SIGN_IN_STATUSES, type AdminService } from '../admin/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import { normalizePhone, type DistributorsService } from '../distributors/service.ts';
 import { distributorsRepo } from '../distributors/repo.ts';
+import type { ProgramService } from '../program/service.ts';
+import type { PayoutChannels } from '../../adapters/payout/index.ts';
+import { withdrawalRules } from './withdrawal-rules.ts';
 import type { ReferralService } from '../referral/service.ts';
 import type { TenantsService } from '../tenants/service.ts';
 import { portalRepo } from './repo.ts';
@@ -84,6 +87,9 @@ export function createPortalService(deps: {
   publicUrl: string;
   limiter: RateLimiter;
   sms: SmsSender;
+  /** The withdrawal rules a distributor's form shows (GET /v1/me/withdrawal-rules). */
+  program: ProgramService;
+  payoutChannels: Pick<PayoutChannels, 'configured'>;
 }) {
   const { db, clock, keyring, storage, audit, admin, tenants, distributors, referral, limiter, sms } = deps;
 
@@ -115,6 +121,9 @@ export function createPortalService(deps: {
   }
 
   return {
+    /** Minimum, fee and daily limits of withdrawals, and the payout channels on offer (withdrawal-rules.ts). */
+    withdrawalRules: (actor: Actor) => withdrawalRules(actor, { db, program: deps.program, channels: deps.payoutChannels.configured }),
+
     // ------------------------------------------------------------------ the merchant's settings
 
     async settings(actor: Actor): Promise<PortalSettingsView> {
@@ -233,7 +242,10 @@ export function createPortalService(deps: {
         throw new AppError('unauthorized', 'invalid login token');
       }
       const nowSeconds = Math.floor(now.getTime() / 1000);
-      if (claims.exp! > nowSeconds + TOKEN_MAX_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS) {
+      // jwtVerify required exp; the check keeps the type honest.
+      const exp = claims.exp;
+      if (exp === undefined) throw new AppError('unauthorized', 'invalid login token');
+      if (exp > nowSeconds + TOKEN_MAX_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS) {
         throw new AppError('unauthorized', `invalid login token: exp may be at most ${TOKEN_MAX_SECONDS} seconds ahead`);
       }
       // jose checks that the claims are present, not their types: a number or an object as `sub`
@@ -259,7 +271,7 @@ export function createPortalService(deps: {
       }
       const claimed = await inTransaction(db, async (tx) => {
         await portalRepo.pruneTokenIds(tx, new Date(now.getTime() - 86400_000));
-        return portalRepo.claimTokenId(tx, { tenant_id: input.tenant_id, jti, distributor_id: d.id, expires_at: new Date(claims.exp! * 1000), used_at: now });
+        return portalRepo.claimTokenId(tx, { tenant_id: input.tenant_id, jti, distributor_id: d.id, expires_at: new Date(exp * 1000), used_at: now });
       });
       if (!claimed) throw new AppError('unauthorized', 'this login token was already used');
       return session(input.tenant_id, d.id);

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { randomBytes } from 'node:crypto';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { ExternalId, IdParams, List, Nullable, OptionalBody, PageQuery, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { ReferralService } from './service.ts';
 import { InviteCodeInput } from '../distributors/schema.ts';
 
 const Binding = Strict({
@@ -37,8 +37,7 @@ const Customer = Strict({
 
 const VISITOR_COOKIE = 'fx_vid';
 
-/** secureCookies: the public URL is https, so the visitor cookie is sent over https only. */
-export function referralRoutes(app: App, s: Services, options: { secureCookies?: boolean } = {}) {
+export const referralRoutes = moduleRoutes<ReferralService>((app, referral) => {
   app.post(
     '/v1/bindings',
     {
@@ -55,7 +54,7 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
         response: { 201: Binding, ...errors(403, 409, 422, 429) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.referral.bind(actor(req), req.body)),
+    async (req, reply) => reply.code(201).send(await referral.bind(actor(req), req.body)),
   );
 
   app.get(
@@ -69,7 +68,7 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
         response: { 200: Customer, ...errors(404) },
       },
     },
-    async (req) => s.referral.getCustomer(actor(req), req.params.external_id),
+    async (req) => referral.getCustomer(actor(req), req.params.external_id),
   );
 
   app.post(
@@ -84,7 +83,7 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
         response: { 200: Customer, ...errors(403, 404, 409, 422) },
       },
     },
-    async (req) => s.referral.moveCustomer(actor(req), req.params.external_id, req.body),
+    async (req) => referral.moveCustomer(actor(req), req.params.external_id, req.body),
   );
 
   app.get(
@@ -116,7 +115,8 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
         },
       },
     },
-    async (req) => s.risk.list(actor(req), { status: req.query.status, kind: req.query.kind, cursor: req.query.cursor, limit: req.query.limit ?? 50 }),
+    async (req) =>
+      referral.listRiskEvents(actor(req), { status: req.query.status, kind: req.query.kind, cursor: req.query.cursor, limit: req.query.limit ?? 50 }),
   );
 
   // Where the invite links may land: domains the owner adds and proves by a DNS TXT record.
@@ -143,7 +143,7 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
         response: { 200: Strict({ items: Type.Array(LandingDomain), next_cursor: Type.Null() }), ...errors() },
       },
     },
-    async (req) => ({ items: await s.landing.list(actor(req)), next_cursor: null }),
+    async (req) => ({ items: await referral.listLandingDomains(actor(req)), next_cursor: null }),
   );
 
   app.post(
@@ -157,7 +157,7 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
         response: { 201: LandingDomain, ...errors(403, 409) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.landing.add(actor(req), req.body.domain)),
+    async (req, reply) => reply.code(201).send(await referral.addLandingDomain(actor(req), req.body.domain)),
   );
 
   app.post(
@@ -172,7 +172,7 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
         response: { 200: LandingDomain, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.landing.verify(actor(req), req.params.id),
+    async (req) => referral.verifyLandingDomain(actor(req), req.params.id),
   );
 
   app.delete(
@@ -187,7 +187,7 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
       },
     },
     async (req, reply) => {
-      await s.landing.remove(actor(req), req.params.id);
+      await referral.removeLandingDomain(actor(req), req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -204,7 +204,7 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
       const match = new RegExp(`(?:^|;\\s*)${VISITOR_COOKIE}=([A-Za-z0-9_-]{16,64})`).exec(cookieHeader);
       const visitorId = match?.[1] ?? randomBytes(16).toString('base64url');
       const referer = req.headers.referer ?? null;
-      const result = await s.referral.visit(req.params.code, {
+      const result = await referral.visit(req.params.code, {
         visitorId,
         ip: req.ip ?? null,
         userAgent: req.headers['user-agent'] ?? null,
@@ -213,9 +213,9 @@ export function referralRoutes(app: App, s: Services, options: { secureCookies?:
       if (!match)
         reply.header(
           'set-cookie',
-          `${VISITOR_COOKIE}=${visitorId}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax${options.secureCookies ? '; Secure' : ''}`,
+          `${VISITOR_COOKIE}=${visitorId}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax${referral.secureCookies ? '; Secure' : ''}`,
         );
       return reply.header('cache-control', 'no-store').redirect(result.location, 302);
     },
   );
-}
+});

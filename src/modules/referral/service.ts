@@ -60,6 +60,8 @@ export function createReferralService(deps: {
   publicUrl: string;
   /** Where a landing page may be: checked again at each redirect (landing.ts). */
   landing: LandingDomains;
+  /** The public URL is https: the visitor cookie of the invite link is sent over https only. */
+  secureCookies?: boolean | undefined;
   /** Run in the visit's transaction (analytics counts visits per day). */
   onVisit?: ((tx: Executor, tenantId: string, distributorId: string, at: Date, timezone: string) => Promise<void>)[];
 }) {
@@ -89,8 +91,10 @@ export function createReferralService(deps: {
       // Attaching an existing distributor changes the tree: take the tree lock alone so no
       // concurrent attach or registration sees a half-moved subtree.
       await advisoryXactLock(tx, TREE_LOCK, tenantId);
-      const me = (await distributorsRepo.findForUpdate(tx, tenantId, asDistributor.id))!;
-      const fresh = (await distributorsRepo.find(tx, tenantId, target.id))!;
+      // Distributors are never deleted (erasure keeps the row): both are still there.
+      const me = await distributorsRepo.findForUpdate(tx, tenantId, asDistributor.id);
+      const fresh = await distributorsRepo.find(tx, tenantId, target.id);
+      if (!me || !fresh) throw new Error('a distributor row vanished while binding');
       const refusal = attachRefusal(me, fresh);
       if (refusal) throw refusal;
       const customer = await customers.lock(tx, tenantId, customerExternalId);
@@ -200,7 +204,7 @@ export function createReferralService(deps: {
       await distributors.load(db, tenantId, distributorId);
       const rows = await customers.listBoundTo(db, tenantId, distributorId, cursor, limit + 1);
       const page = rows.slice(0, limit);
-      return { items: page.map(customers.view), next_cursor: rows.length > limit ? page[page.length - 1]!.external_id : null };
+      return { items: page.map(customers.view), next_cursor: rows.length > limit ? (page.at(-1)?.external_id ?? null) : null };
     },
 
     /**
@@ -250,6 +254,18 @@ export function createReferralService(deps: {
         .executeTakeFirstOrThrow();
       return { visits: Number(r.visits), unique_visitors: Number(r.visitors) };
     },
+
+    /** The invite link's visitor cookie goes over https only (the public URL is https). */
+    secureCookies: deps.secureCookies ?? false,
+
+    /** Risk events, newest first (bindings and registrations raise most of them). */
+    listRiskEvents: (actor: Actor, query: Parameters<RiskService['list']>[1]) => risk.list(actor, query),
+
+    /** The domains the landing page may be on, proved by a DNS TXT record (landing.ts). */
+    listLandingDomains: (actor: Actor) => deps.landing.list(actor),
+    addLandingDomain: (actor: Actor, domain: string) => deps.landing.add(actor, domain),
+    verifyLandingDomain: (actor: Actor, id: string) => deps.landing.verify(actor, id),
+    removeLandingDomain: (actor: Actor, id: string) => deps.landing.remove(actor, id),
 
     /** The invite link as a QR code, PNG or SVG. */
     async qrCode(actor: Actor, distributorId: string, format: 'png' | 'svg', size: number): Promise<{ body: Buffer | string; contentType: string }> {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, Nullable, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { TenantsService } from './service.ts';
 import { API_KEY_SCOPES } from '../../core/principal.ts';
 
 const Scope = Type.Union(
@@ -22,7 +22,7 @@ const NewApiKey = Strict({ ...ApiKey.properties, api_key: Type.String({ descript
 
 const Tenant = Strict({ id: Type.String(), name: Type.String(), status: Type.String(), created_at: Timestamp() });
 
-export function tenantsRoutes(app: App, s: Services) {
+export const tenantsRoutes = moduleRoutes<TenantsService>((app, tenants) => {
   app.post(
     '/v1/tenants',
     {
@@ -34,7 +34,7 @@ export function tenantsRoutes(app: App, s: Services) {
         response: { 201: Strict({ id: Type.String(), name: Type.String(), api_key: Type.String() }), ...errors(403) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.tenants.create(actor(req), req.body)),
+    async (req, reply) => reply.code(201).send(await tenants.create(actor(req), req.body)),
   );
 
   app.post(
@@ -49,7 +49,7 @@ export function tenantsRoutes(app: App, s: Services) {
         response: { 200: Tenant, ...errors(404, 409) },
       },
     },
-    async (req) => s.tenants.suspend(actor(req), req.params.id, req.body.reason),
+    async (req) => tenants.suspend(actor(req), req.params.id, req.body.reason),
   );
 
   app.post(
@@ -63,7 +63,7 @@ export function tenantsRoutes(app: App, s: Services) {
         response: { 200: Tenant, ...errors(404, 409) },
       },
     },
-    async (req) => s.tenants.reactivate(actor(req), req.params.id),
+    async (req) => tenants.reactivate(actor(req), req.params.id),
   );
 
   app.get(
@@ -72,7 +72,7 @@ export function tenantsRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags: ['tenants'], summary: 'The calling tenant', response: { 200: Tenant, ...errors() } },
     },
-    async (req) => s.tenants.get(actor(req)),
+    async (req) => tenants.get(actor(req)),
   );
 
   app.get(
@@ -85,7 +85,7 @@ export function tenantsRoutes(app: App, s: Services) {
         response: { 200: Strict({ items: Type.Array(ApiKey), next_cursor: Type.Null() }), ...errors(403) },
       },
     },
-    async (req) => ({ items: await s.tenants.listKeys(actor(req)), next_cursor: null }),
+    async (req) => ({ items: await tenants.listKeys(actor(req)), next_cursor: null }),
   );
 
   app.post(
@@ -99,7 +99,7 @@ export function tenantsRoutes(app: App, s: Services) {
         response: { 201: NewApiKey, ...errors(403, 409) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.tenants.createKey(actor(req), req.body.name, req.body.scope ?? 'full')),
+    async (req, reply) => reply.code(201).send(await tenants.createKey(actor(req), req.body.name, req.body.scope ?? 'full')),
   );
 
   app.post(
@@ -113,7 +113,7 @@ export function tenantsRoutes(app: App, s: Services) {
         response: { 201: NewApiKey, ...errors(403, 404, 409) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.tenants.rotateKey(actor(req), req.params.id)),
+    async (req, reply) => reply.code(201).send(await tenants.rotateKey(actor(req), req.params.id)),
   );
 
   app.post(
@@ -122,6 +122,6 @@ export function tenantsRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'keys:write' },
       schema: { tags: ['tenants'], summary: 'Revoke a key', params: IdParams, response: { 200: ApiKey, ...errors(403, 404, 409) } },
     },
-    async (req) => s.tenants.revokeKey(actor(req), req.params.id),
+    async (req) => tenants.revokeKey(actor(req), req.params.id),
   );
-}
+});

@@ -1,3 +1,5 @@
+import { wallClock, type WallClock } from '../../core/time.ts';
+
 /**
  * Pure formatting for exports: amounts, rates, wall-clock times, CSV fields, file names.
  * Amounts never pass through floating point on the way to text: fen are BigInt, divided by
@@ -81,109 +83,7 @@ export function exactCellNumber(n: bigint, scale: number): number | null {
   return Number(fixedPoint(n, scale));
 }
 
-export interface WallClock {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-const wallFormatters = new Map<string, Intl.DateTimeFormat>();
-
-function wallFormatter(timeZone: string): Intl.DateTimeFormat {
-  let f = wallFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    wallFormatters.set(timeZone, f);
-  }
-  return f;
-}
-
-function exactWallClock(at: Date, timeZone: string): WallClock {
-  const out: WallClock = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
-  for (const p of wallFormatter(timeZone).formatToParts(at)) {
-    switch (p.type) {
-      case 'year':
-        out.year = Number(p.value);
-        break;
-      case 'month':
-        out.month = Number(p.value);
-        break;
-      case 'day':
-        out.day = Number(p.value);
-        break;
-      case 'hour':
-        out.hour = Number(p.value);
-        break;
-      case 'minute':
-        out.minute = Number(p.value);
-        break;
-      case 'second':
-        out.second = Number(p.value);
-        break;
-      default:
-        break;
-    }
-  }
-  return out;
-}
-
-const HOUR_MS = 3_600_000;
-/** Per zone: hour bucket → the zone's UTC offset (ms) throughout that hour, or NaN if it changes in it. */
-const offsets = new Map<string, Map<number, number>>();
-
-function offsetAt(ms: number, timeZone: string): number {
-  const w = exactWallClock(new Date(ms), timeZone);
-  return wallClockAsUtc(w).getTime() - Math.floor(ms / 1000) * 1000;
-}
-
-/**
- * The wall-clock reading of an instant in an IANA time zone, to the second. Intl is slow
- * (tens of µs a call, the largest cost of a big export), so the zone's offset is looked up once
- * per hour of time and reused; an hour in which the offset changes (a DST switch) is answered
- * by Intl call by call.
- */
-export function wallClock(at: Date, timeZone: string): WallClock {
-  const t = at.getTime();
-  const bucket = Math.floor(t / HOUR_MS);
-  let zone = offsets.get(timeZone);
-  if (!zone) {
-    zone = new Map();
-    offsets.set(timeZone, zone);
-  }
-  let offset = zone.get(bucket);
-  if (offset === undefined) {
-    const start = bucket * HOUR_MS;
-    const first = offsetAt(start, timeZone);
-    offset = first === offsetAt(start + HOUR_MS - 1000, timeZone) ? first : Number.NaN;
-    if (zone.size >= 100_000) zone.clear();
-    zone.set(bucket, offset);
-  }
-  if (Number.isNaN(offset)) return exactWallClock(at, timeZone);
-  const d = new Date(Math.floor(t / 1000) * 1000 + offset);
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    second: d.getUTCSeconds(),
-  };
-}
-
-/** Exposed for the test that checks the fast path against Intl. */
-export const wallClockByIntl = exactWallClock;
+export { wallClock, wallClockAsUtc, wallClockByIntl, type WallClock } from '../../core/time.ts';
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
@@ -198,17 +98,6 @@ export function formatWallDateTime(w: WallClock): string {
 /** "YYYY-MM-DD HH:mm:ss" of an instant in a time zone. */
 export function formatDateTime(at: Date, timeZone: string): string {
   return formatWallDateTime(wallClock(at, timeZone));
-}
-
-/**
- * A Date whose UTC fields are the wall-clock reading: what an .xlsx date cell must hold, since
- * spreadsheet dates carry no zone (exceljs turns a Date into a serial from its UTC time).
- */
-export function wallClockAsUtc(w: WallClock): Date {
-  const d = new Date(Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second));
-  // Date.UTC maps years 0–99 to 1900–1999.
-  if (w.year < 100) d.setUTCFullYear(w.year);
-  return d;
 }
 
 /**
@@ -278,8 +167,8 @@ export function contentDisposition(filename: string): string {
 
 /** A file name without path separators, control characters or a leading dot. */
 export function safeFilename(filename: string): string {
-  // eslint-disable-next-line no-control-regex
   const cleaned = filename
+    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001F\u007F/\\]/g, '_')
     .replace(/^[.\s]+/, '')
     .trim();

@@ -115,40 +115,12 @@ export function rangeParts(from: string, to: string): RangeParts {
     if (last && addDays(last[1], 1) === d) last[1] = d;
     else dayRuns.push([d, d]);
   }
-  return { months, days, monthSpan: months.length ? [months[0]!, months[months.length - 1]!] : null, dayRuns };
+  const [first, last] = [months[0], months[months.length - 1]];
+  return { months, days, monthSpan: first !== undefined && last !== undefined ? [first, last] : null, dayRuns };
 }
 
-const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** How far the wall clock in `timeZone` is ahead of UTC at instant `ms`, in ms. */
-function zoneOffset(ms: number, timeZone: string): number {
-  let f = offsetFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    offsetFormatters.set(timeZone, f);
-  }
-  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
-  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-  return wall - Math.floor(ms / 1000) * 1000;
-}
-
-/** The instant the local day `day` starts in `timeZone` (the first instant whose local date is `day`). */
-export function startOfLocalDay(day: string, timeZone: string): Date {
-  const guess = toMs(day);
-  let t = guess - zoneOffset(guess, timeZone);
-  // Once more at the corrected instant: the offset may differ across a DST change.
-  t = guess - zoneOffset(t, timeZone);
-  return new Date(t);
-}
+/** The instant a local day starts: the kernel's, here too for the callers of periods. */
+export { startOfLocalDay } from '../../core/time.ts';
 
 /** count × 10000 / base, floored: a rate in basis points; null when there is no base. */
 export function rateBp(count: number, base: number): number | null {

@@ -1,4 +1,5 @@
 import { invalid } from '../../core/errors.ts';
+import { zonedTime } from '../../core/time.ts';
 
 /**
  * A period of exports and reconciliation: [from, to), either end open. Each end is an instant
@@ -37,31 +38,7 @@ function boundOf(text: string, timeZone: string, name: string): Date {
   return at;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function wallClock(at: Date, timeZone: string) {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, f);
-  }
-  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
-  return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-}
-
-/** The instant at which the wall clock in `timeZone` reads year-month-day 00:00:00. */
+/** The instant at which the wall clock in `timeZone` reads year-month-day 00:00:00 (the first instant of that day). */
 export function localMidnight(year: number, month: number, day: number, timeZone: string): Date {
-  const target = Date.UTC(year, month - 1, day);
-  // Two corrections settle any offset, including a day that starts inside a DST change.
-  let at = target;
-  for (let i = 0; i < 2; i++) at += target - wallClock(new Date(at), timeZone);
-  return new Date(at);
+  return zonedTime({ year, month, day }, timeZone);
 }

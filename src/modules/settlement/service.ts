@@ -1,13 +1,16 @@
-import { sql, type Selectable } from 'kysely';
-import type { Db, Executor, Tx } from '../../db/database.ts';
+import type { Selectable } from 'kysely';
+import type { Db, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid, invalidState, notFound } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { StatementsTable } from '../../db/schema.ts';
 import { newId } from '../../core/ids.ts';
+import { addCalendarDays, isoWeekday, localDate, zonedTime } from '../../core/time.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { CommissionsService } from '../commissions/service.ts';
+import { commissionsRepo } from '../commissions/repo.ts';
+import { settlementRepo } from './repo.ts';
 import type { JournalInput, Ledger, Leg } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
@@ -96,31 +99,19 @@ export function createSettlementService(deps: {
     onProgress?: Progress,
     requestId: string | null = null,
   ): Promise<StatementRow[]> {
-    const candidates = await sql<{ beneficiary_id: string }>`
-      select beneficiary_id from commissions
-       where tenant_id = ${tenantId} and status = 'available' and statement_id is null and not held and amount_fen > 0
-       group by beneficiary_id
-       ${threshold !== null ? sql`having sum(amount_fen) >= ${threshold}` : sql``}
-       order by beneficiary_id`.execute(tx);
-    const ids = candidates.rows.map((r) => r.beneficiary_id);
+    const ids = await commissionsRepo.settlementCandidates(tx, tenantId, threshold);
     const made: StatementRow[] = [];
     onProgress?.(0, ids.length);
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids.slice(i, i + BATCH);
-      const lines = await sql<{ id: string; beneficiary_id: string; amount_fen: number }>`
-        select id, beneficiary_id, amount_fen from commissions
-         where tenant_id = ${tenantId} and beneficiary_id = any(${batch}::text[])
-           and status = 'available' and statement_id is null and not held and amount_fen > 0
-         order by id for update`.execute(tx);
+      const lines = await commissionsRepo.settleableForUpdate(tx, tenantId, batch);
       const byDistributor = new Map<string, { id: string; amount_fen: number }[]>();
-      for (const l of lines.rows) {
+      for (const l of lines) {
         const list = byDistributor.get(l.beneficiary_id);
         if (list) list.push(l);
         else byDistributor.set(l.beneficiary_id, [l]);
       }
-      const before = await sql<{ owner_id: string; balance: number }>`
-        select owner_id, balance from accounts where tenant_id = ${tenantId} and owner_id = any(${batch}::text[]) and purpose = 'withdrawable'`.execute(tx);
-      const withdrawable = new Map(before.rows.map((r) => [r.owner_id, r.balance]));
+      const withdrawable = await ledger.withdrawableBalances(tx, tenantId, batch);
       const statements = [...byDistributor.entries()].map(([distributorId, ls]) => {
         const amount = ls.reduce((s, l) => s + l.amount_fen, 0);
         const approved = amount <= settings.review_threshold_fen;
@@ -128,14 +119,17 @@ export function createSettlementService(deps: {
         return { id: newId('stm'), distributorId, amount, lines: ls, approved, debtOffset: approved ? Math.min(amount, debt) : 0 };
       });
       if (statements.length === 0) continue;
-      await sql`
-        insert into statements (id, tenant_id, distributor_id, run_id, period_end, amount_fen, line_count, debt_offset_fen, status, created_at, approved_at)
-        select v.id, ${tenantId}, v.distributor_id, ${runId}, ${asOf}::timestamptz, v.amount, v.n, v.debt, v.status, ${clock.now()}::timestamptz,
-               case when v.status = 'approved' then ${clock.now()}::timestamptz end
-          from unnest(${statements.map((s) => s.id)}::text[], ${statements.map((s) => s.distributorId)}::text[], ${statements.map((s) => s.amount)}::bigint[],
-                      ${statements.map((s) => s.lines.length)}::int[], ${statements.map((s) => s.debtOffset)}::bigint[],
-                      ${statements.map((s) => (s.approved ? 'approved' : 'pending_review'))}::text[]) as v(id, distributor_id, amount, n, debt, status)`.execute(
+      await settlementRepo.insertStatements(
         tx,
+        { tenantId, runId, periodEnd: asOf, createdAt: clock.now(), approvedAt: clock.now() },
+        statements.map((x) => ({
+          id: x.id,
+          distributorId: x.distributorId,
+          amount: x.amount,
+          lineCount: x.lines.length,
+          debtOffset: x.debtOffset,
+          status: x.approved ? 'approved' : 'pending_review',
+        })),
       );
       const lineIds: string[] = [];
       const lineStatements: string[] = [];
@@ -146,13 +140,7 @@ export function createSettlementService(deps: {
           lineStatements.push(s.id);
           lineSettled.push(s.approved);
         }
-      await sql`
-        update commissions c
-           set statement_id = v.sid,
-               status = case when v.settled then 'settled' else c.status end,
-               settled_at = case when v.settled then ${asOf}::timestamptz else null end
-          from unnest(${lineIds}::text[], ${lineStatements}::text[], ${lineSettled}::boolean[]) as v(id, sid, settled)
-         where c.id = v.id`.execute(tx);
+      await commissionsRepo.assignToStatements(tx, { ids: lineIds, statementIds: lineStatements, settled: lineSettled }, asOf);
       const journals: JournalInput[] = statements
         .filter((s) => s.approved)
         .map((s) =>
@@ -185,16 +173,10 @@ export function createSettlementService(deps: {
         );
       }
       made.push(
-        ...(await tx
-          .selectFrom('statements')
-          .selectAll()
-          .where(
-            'id',
-            'in',
-            statements.map((s) => s.id),
-          )
-          .orderBy('distributor_id')
-          .execute()),
+        ...(await settlementRepo.statementsByIds(
+          tx,
+          statements.map((x) => x.id),
+        )),
       );
       onProgress?.(Math.min(i + BATCH, ids.length), ids.length);
     }
@@ -222,19 +204,12 @@ export function createSettlementService(deps: {
       await advisoryXactLock(tx, SETTLEMENT_LOCK, tenantId);
       // A scheduled cycle runs once per boundary, whichever process gets here first.
       if (input.onceFor) {
-        const done = await tx
-          .selectFrom('settlement_runs')
-          .select('id')
-          .where('tenant_id', '=', tenantId)
-          .where('trigger', '=', input.trigger)
-          .where('as_of', '>=', input.asOf)
-          .limit(1)
-          .executeTakeFirst();
+        const done = await settlementRepo.runCovers(tx, tenantId, input.trigger, input.asOf);
         if (done) return null;
       }
       const runId = newId('job');
       const now = clock.now();
-      await tx.insertInto('settlement_runs').values({ id: runId, tenant_id: tenantId, as_of: input.asOf, trigger: input.trigger, started_at: now }).execute();
+      await settlementRepo.insertRun(tx, { id: runId, tenant_id: tenantId, as_of: input.asOf, trigger: input.trigger, started_at: now });
       const made = await commissions.makeAvailableWithin(tx, tenantId, input.asOf);
       const settings = await program.read(tx, tenantId);
       const threshold = input.thresholdOnly ? settings.settlement.threshold_fen : null;
@@ -243,14 +218,16 @@ export function createSettlementService(deps: {
       const amount = statements.reduce((s, x) => s + x.amount_fen, 0);
       if (input.trigger === 'threshold' && statements.length === 0 && made.lines === 0) {
         // The threshold cycle looks on every tick; a look that found nothing leaves no run behind.
-        await tx.deleteFrom('settlement_runs').where('id', '=', runId).execute();
+        await settlementRepo.deleteRun(tx, runId);
         return { run_id: runId, made_available: 0, statements: [] };
       }
-      await tx
-        .updateTable('settlement_runs')
-        .set({ statements: statements.length, lines, amount_fen: amount, made_available: made.lines, finished_at: clock.now() })
-        .where('id', '=', runId)
-        .execute();
+      await settlementRepo.finishRun(tx, runId, {
+        statements: statements.length,
+        lines,
+        amount_fen: amount,
+        made_available: made.lines,
+        finished_at: clock.now(),
+      });
       // A run the scheduler started is audited too, with the cycle that made it due: it is what
       // settles (and, under the threshold, approves) money without a person.
       const rule = actor.principal.kind === 'system' ? { rule: 'settlement.cycle', settlement: settings.settlement, freeze_days: settings.freeze_days } : {};
@@ -335,56 +312,43 @@ export function createSettlementService(deps: {
     /** POST /v1/settlements/run. */
     async runNow(actor: Actor, asOf: Date) {
       requirePermission(actor.principal, 'finance:write');
-      return (await run(actor, { asOf, trigger: 'api' }))!;
+      const r = await run(actor, { asOf, trigger: 'api' });
+      // Only a scheduled cycle (onceFor) can find its run already done.
+      if (!r) throw new Error('a settlement run asked for by a person answered nothing');
+      return r;
     },
 
     async approve(actor: Actor, id: string): Promise<StatementView> {
       requirePermission(actor.principal, 'finance:approve');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
-        const s = await tx.selectFrom('statements').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+        const s = await settlementRepo.findStatementForUpdate(tx, tenantId, id);
         if (!s) throw notFound('statement');
         if (s.status === 'approved') return statementView(s);
         if (s.status !== 'pending_review') throw invalidState(`a ${s.status} statement cannot be approved`);
         // Lines refunded while the statement waited changed themselves; it pays what they are now.
-        const lines = await tx
-          .selectFrom('commissions')
-          .select(['id', 'beneficiary_id', 'amount_fen'])
-          .where('statement_id', '=', id)
-          .where('status', '=', 'available')
-          .orderBy('id')
-          .forUpdate()
-          .execute();
+        const lines = await commissionsRepo.availableOfStatementForUpdate(tx, id);
         const amount = lines.reduce((sum, l) => sum + l.amount_fen, 0);
         const withdrawable = await ledger.lockBalance(tx, tenantId, s.distributor_id, 'withdrawable');
         const now = clock.now();
         if (lines.length > 0) {
-          await tx
-            .updateTable('commissions')
-            .set({ status: 'settled', settled_at: now })
-            .where(
-              'id',
-              'in',
-              lines.map((l) => l.id),
-            )
-            .execute();
+          await commissionsRepo.settle(
+            tx,
+            lines.map((l) => l.id),
+            now,
+          );
           const payable = lines.filter((l) => l.amount_fen > 0);
           if (payable.length > 0) await ledger.post(tx, settleJournal(tenantId, id, payable));
         }
         const { actorId } = actorOf(actor.principal);
-        await tx
-          .updateTable('statements')
-          .set({
-            status: 'approved',
-            amount_fen: amount,
-            line_count: lines.length,
-            debt_offset_fen: Math.min(amount, Math.max(0, -withdrawable)),
-            approved_at: now,
-            reviewed_by: actorId,
-          })
-          .where('id', '=', id)
-          .execute();
-        const after = await tx.selectFrom('statements').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        await settlementRepo.approveStatement(tx, id, {
+          amount_fen: amount,
+          line_count: lines.length,
+          debt_offset_fen: Math.min(amount, Math.max(0, -withdrawable)),
+          approved_at: now,
+          reviewed_by: actorId,
+        });
+        const after = await settlementRepo.statement(tx, id);
         await audit.record(tx, actor, {
           action: 'statement.approve',
           targetType: 'statement',
@@ -402,23 +366,14 @@ export function createSettlementService(deps: {
       const tenantId = tenantOf(actor.principal);
       if (!input.reason.trim()) throw invalid('a reason is required');
       return inTransaction(db, async (tx) => {
-        const s = await tx.selectFrom('statements').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+        const s = await settlementRepo.findStatementForUpdate(tx, tenantId, id);
         if (!s) throw notFound('statement');
         if (s.status !== 'pending_review') throw invalidState(`a ${s.status} statement cannot be rejected`);
         const now = clock.now();
-        await tx
-          .updateTable('commissions')
-          .set({ statement_id: null, held: input.lines === 'hold' })
-          .where('statement_id', '=', id)
-          .where('status', '=', 'available')
-          .execute();
+        await commissionsRepo.releaseFromStatement(tx, id, input.lines === 'hold');
         const { actorId } = actorOf(actor.principal);
-        await tx
-          .updateTable('statements')
-          .set({ status: 'rejected', rejected_at: now, reviewed_by: actorId, review_reason: input.reason })
-          .where('id', '=', id)
-          .execute();
-        const after = await tx.selectFrom('statements').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        await settlementRepo.rejectStatement(tx, id, { rejected_at: now, reviewed_by: actorId, review_reason: input.reason });
+        const after = await settlementRepo.statement(tx, id);
         await audit.record(tx, actor, {
           action: 'statement.reject',
           targetType: 'statement',
@@ -434,32 +389,23 @@ export function createSettlementService(deps: {
     async list(actor: Actor, q: { status?: string | undefined; distributor_id?: string | undefined; cursor?: string | undefined; limit: number }) {
       const p = actor.principal;
       const tenantId = p.kind === 'distributor' ? p.tenantId : (requirePermission(p, 'read'), tenantOf(p));
-      let query = db.selectFrom('statements').selectAll().where('tenant_id', '=', tenantId);
-      if (p.kind === 'distributor') query = query.where('distributor_id', '=', p.distributorId);
-      else if (q.distributor_id) query = query.where('distributor_id', '=', q.distributor_id);
-      if (q.status) query = query.where('status', '=', q.status as 'approved');
-      if (q.cursor) query = query.where('id', '<', q.cursor);
-      const rows = await query
-        .orderBy('id', 'desc')
-        .limit(q.limit + 1)
-        .execute();
+      const rows = await settlementRepo.page(db, tenantId, { ...q, distributor_id: p.kind === 'distributor' ? p.distributorId : q.distributor_id });
       const page = rows.slice(0, q.limit);
-      return { items: page.map(statementView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+      return { items: page.map(statementView), next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
     },
 
     async get(actor: Actor, id: string) {
       const p = actor.principal;
       const tenantId = p.kind === 'distributor' ? p.tenantId : (requirePermission(p, 'read'), tenantOf(p));
-      const s = await db.selectFrom('statements').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      const s = await settlementRepo.findStatement(db, tenantId, id);
       if (!s || (p.kind === 'distributor' && s.distributor_id !== p.distributorId)) throw notFound('statement');
-      const lines = await db
-        .selectFrom('commissions as c')
-        .innerJoin('orders as o', 'o.id', 'c.order_id')
-        .select(['c.id', 'c.level', 'c.amount_fen', 'c.base_fen', 'c.rate_bp', 'c.status', 'o.external_id as order_external_id'])
-        .where('c.statement_id', '=', id)
-        .orderBy('c.id')
-        .execute();
+      const lines = await commissionsRepo.linesOfStatement(db, id);
       return { ...statementView(s), lines };
+    },
+
+    /** Holds or releases a commission line (POST /v1/commissions/{id}/hold and /release): the commissions module's rule. */
+    setCommissionHeld(actor: Actor, id: string, held: boolean, reason: string) {
+      return commissions.setHeld(actor, id, held, reason);
     },
 
     /** Runs the tenant's settlement cycle if one is due (the scheduler calls this on every tick). */
@@ -495,45 +441,17 @@ export function settlementDue(s: ProgramSettings['settlement'], timeZone: string
 
 /** The latest local time at or before `now` that matches the cycle, as an instant. */
 export function latestBoundary(s: ProgramSettings['settlement'], timeZone: string, now: Date): Date | null {
-  // Walk back day by day (at most 62 days) over local dates and take the first that matches.
+  // Walk back over local calendar dates (at most 62) and take the first that matches.
+  const today = localDate(now, timeZone);
   for (let back = 0; back <= 62; back++) {
-    const probe = new Date(now.getTime() - back * 86_400_000);
-    const local = localParts(probe, timeZone);
-    const matches = s.cycle === 'daily' || (s.cycle === 'weekly' && local.weekday === s.weekday) || (s.cycle === 'monthly' && local.day === s.day_of_month);
+    const date = addCalendarDays(today, -back);
+    const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+    const matches = s.cycle === 'daily' || (s.cycle === 'weekly' && isoWeekday(date) === s.weekday) || (s.cycle === 'monthly' && day === s.day_of_month);
     if (!matches) continue;
-    const at = zonedTime(local.year, local.month, local.day, s.hour, timeZone);
+    const at = zonedTime({ year, month, day, hour: s.hour }, timeZone);
     if (at.getTime() <= now.getTime()) return at;
   }
   return null;
-}
-
-const partFormatters = new Map<string, Intl.DateTimeFormat>();
-function localParts(at: Date, timeZone: string) {
-  let f = partFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      weekday: 'short',
-      hour: 'numeric',
-      minute: 'numeric',
-      hourCycle: 'h23',
-    });
-    partFormatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(parts.weekday!) + 1;
-  return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day), hour: Number(parts.hour), minute: Number(parts.minute), weekday };
-}
-
-/** The instant at which the wall clock in `timeZone` reads year-month-day hour:00. */
-function zonedTime(year: number, month: number, day: number, hour: number, timeZone: string): Date {
-  const guess = Date.UTC(year, month - 1, day, hour);
-  const shown = localParts(new Date(guess), timeZone);
-  const shownUtc = Date.UTC(shown.year, shown.month - 1, shown.day, shown.hour, shown.minute);
-  return new Date(guess - (shownUtc - guess));
 }
 
 export type SettlementService = ReturnType<typeof createSettlementService>;

@@ -184,24 +184,24 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
 
   await app.register(tenantsRoutes, { service: services.tenants });
   await app.register(adminRoutes, { service: services.admin });
-  programRoutes(app, services);
+  await app.register(programRoutes, { service: services.program });
   await app.register(distributorsRoutes, { service: services.distributors });
   await app.register(referralRoutes, { service: services.referral });
-  ordersRoutes(app, services);
+  await app.register(ordersRoutes, { service: services.orders });
   commissionsRoutes(app, services);
-  rulesRoutes(app, services);
+  await app.register(rulesRoutes, { service: services.rules });
   ledgerRoutes(app, services);
   settlementRoutes(app, services);
   await app.register(riskRoutes, { service: services.risk });
   complianceRoutes(app, services);
   withdrawalsRoutes(app, services);
-  analyticsRoutes(app, services);
+  await app.register(analyticsRoutes, { service: services.analytics });
   await app.register(portalRoutes, { service: services.portal });
   await app.register(piiRoutes, { service: services.pii });
   exportRoutes(app, services, config);
   reconciliationRoutes(app, services);
-  exportsRoutes(app, services);
-  ingestRoutes(app, services);
+  await app.register(exportsRoutes, { service: services.exports });
+  await app.register(ingestRoutes, { service: services.ingest });
   registerWeb(app);
 
   await app.ready();

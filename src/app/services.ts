@@ -6,7 +6,6 @@ import type { SmsSender } from '../adapters/sms/types.ts';
 import type { FileStorage } from '../adapters/storage/types.ts';
 import type { Principal } from '../core/principal.ts';
 import { safeEqual } from '../lib/crypto.ts';
-import { AppError } from '../core/errors.ts';
 import { createAuditService } from '../modules/audit/service.ts';
 import { createTenantsService } from '../modules/tenants/service.ts';
 import { createAdminService } from '../modules/admin/service.ts';
@@ -23,7 +22,6 @@ import { createLedger } from '../modules/ledger/service.ts';
 import { createRiskEngine } from '../modules/risk/engine.ts';
 import type { LedgerCheck } from '../modules/ledger/verify.ts';
 import { createRulesService } from '../modules/rules/service.ts';
-import { createRuleSimulator } from '../modules/rules/simulator.ts';
 import { createGradesService } from '../modules/grades/service.ts';
 import { createOrdersService } from '../modules/orders/service.ts';
 import { createCommissionsService } from '../modules/commissions/service.ts';
@@ -64,7 +62,7 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps) {
   const { db, clock } = deps;
   const audit = createAuditService({ clock });
-  const rules = createRulesService({ db, clock, audit });
+  const rules = createRulesService({ db, clock, audit, program: { read: (ex, tenantId) => program.read(ex, tenantId) } });
   // Where the invite links may land: verified domains, checked when landing_url is set and at each redirect.
   const landing = createLandingDomains({
     db,
@@ -106,8 +104,8 @@ export function createServices(deps: ServiceDeps) {
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
     ],
   });
-  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit });
   const riskEngine = createRiskEngine({ clock, limiter: deps.limiter });
+  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit, engine: riskEngine, program });
   const customers = createCustomersService({
     clock,
     onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
@@ -136,12 +134,7 @@ export function createServices(deps: ServiceDeps) {
     // A suspended or rejected distributor's sessions end with the change.
     onShutOut: [(tx, tenantId, id) => admin.endSessionsOf(tx, tenantId, 'distributor', id)],
     // One identity behind several distributors: flagged, held, or (block) refused here.
-    onIdentity: [
-      async (tx, tenantId, id, identities) => {
-        const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), id, identities);
-        if (blocked) throw new AppError('risk_blocked', 'this phone number or ID number already belongs to another distributor');
-      },
-    ],
+    onIdentity: [risk.refuseSharedIdentity],
   });
   const referral = createReferralService({
     db,
@@ -192,7 +185,6 @@ export function createServices(deps: ServiceDeps) {
   });
   const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
 
-  const ruleSimulator = createRuleSimulator({ db, clock, program, rules });
   const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
@@ -200,12 +192,8 @@ export function createServices(deps: ServiceDeps) {
     clock,
     keyring: deps.keyring,
     audit,
-    onAdded: [
-      async (tx, tenantId, distributorId, bidx) => {
-        const blocked = await riskEngine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), distributorId, [{ kind: 'payout_account', bidx }]);
-        if (blocked) throw new AppError('risk_blocked', 'this payout account already belongs to another distributor');
-      },
-    ],
+    // The same for a payout account's holder.
+    onAdded: [risk.refuseSharedPayoutAccount],
   });
   // Payouts handed to an online channel are submitted at once, off the request; the scheduler's
   // poll picks up anything this misses (a crash, a busy process).
@@ -259,7 +247,6 @@ export function createServices(deps: ServiceDeps) {
     grades,
     orders,
     commissions,
-    ruleSimulator,
     settlement,
     analytics,
     riskEngine,

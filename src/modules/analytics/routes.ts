@@ -1,9 +1,9 @@
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { AnalyticsService } from './service.ts';
 import { Breakdown, BreakdownQuery, Earnings, EarningsQuery, Funnel, FunnelQuery, Kpis, RangeQuery, Series, SeriesQuery, Top, TopQuery } from './schema.ts';
 
-export function analyticsRoutes(app: App, s: Services) {
+export const analyticsRoutes = moduleRoutes<AnalyticsService>((app, analytics) => {
   const tags = ['analytics'];
 
   app.get(
@@ -18,7 +18,7 @@ export function analyticsRoutes(app: App, s: Services) {
         response: { 200: Kpis, ...errors(403) },
       },
     },
-    async (req) => s.analytics.kpis(actor(req), req.query),
+    async (req) => analytics.kpis(actor(req), req.query),
   );
 
   app.get(
@@ -32,7 +32,7 @@ export function analyticsRoutes(app: App, s: Services) {
         response: { 200: Series, ...errors(403) },
       },
     },
-    async (req) => s.analytics.timeseries(actor(req), req.query),
+    async (req) => analytics.timeseries(actor(req), req.query),
   );
 
   app.get(
@@ -46,7 +46,7 @@ export function analyticsRoutes(app: App, s: Services) {
         response: { 200: Breakdown, ...errors(403) },
       },
     },
-    async (req) => s.analytics.breakdown(actor(req), req.query),
+    async (req) => analytics.breakdown(actor(req), req.query),
   );
 
   app.get(
@@ -60,7 +60,7 @@ export function analyticsRoutes(app: App, s: Services) {
         response: { 200: Top, ...errors(403) },
       },
     },
-    async (req) => s.analytics.top(actor(req), req.query),
+    async (req) => analytics.top(actor(req), req.query),
   );
 
   app.get(
@@ -74,7 +74,7 @@ export function analyticsRoutes(app: App, s: Services) {
         response: { 200: Funnel, ...errors(403, 404) },
       },
     },
-    async (req) => s.analytics.funnel(actor(req), req.query),
+    async (req) => analytics.funnel(actor(req), req.query),
   );
 
   const me = ['portal: me'];
@@ -90,7 +90,7 @@ export function analyticsRoutes(app: App, s: Services) {
         response: { 200: Funnel, ...errors() },
       },
     },
-    async (req) => s.analytics.myFunnel(actor(req), req.query),
+    async (req) => analytics.myFunnel(actor(req), req.query),
   );
 
   app.get(
@@ -104,6 +104,6 @@ export function analyticsRoutes(app: App, s: Services) {
         response: { 200: Earnings, ...errors() },
       },
     },
-    async (req) => s.analytics.myEarnings(actor(req), req.query),
+    async (req) => analytics.myEarnings(actor(req), req.query),
   );
-}
+});

@@ -1,8 +1,8 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { Strict, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
-import { ExportJobResponse, exportJobView } from '../../app/export-routes.ts';
+import type { ExportsService } from './service.ts';
+import { ExportJobResponse, exportJobView } from './jobs.ts';
 import { EXPORT_FORMATS, contentTypeOf, type ExportFormat } from '../../lib/export/index.ts';
 import { PeriodBound } from '../reconciliation/schema.ts';
 import {
@@ -60,7 +60,7 @@ const SUMMARY: Record<ExportKind, string> = {
  * over the job routes' `/v1/exports/:id`. finance, owner and auditor; another tenant's rows are
  * never read.
  */
-export function exportsRoutes(app: App, s: Services) {
+export const exportsRoutes = moduleRoutes<ExportsService>((app, exportsService) => {
   const tags = ['exports'];
 
   function route(kind: ExportKind, format: ExportFormat) {
@@ -78,7 +78,7 @@ export function exportsRoutes(app: App, s: Services) {
       },
       async (req, reply) => {
         const { lang, ...filters } = req.query as ExportFilters & { lang?: 'zh' | 'en' };
-        const prepared = await s.exports.prepare(actor(req), kind, filters, lang ?? 'zh');
+        const prepared = await exportsService.prepare(actor(req), kind, filters, lang ?? 'zh');
         return prepared.send(reply, format);
       },
     );
@@ -107,9 +107,9 @@ export function exportsRoutes(app: App, s: Services) {
     },
     async (req, reply) => {
       const body = req.body as { kind: ExportKind; format: ExportFormat; lang?: 'zh' | 'en'; filters?: ExportFilters };
-      const prepared = await s.exports.prepare(actor(req), body.kind, body.filters ?? {}, body.lang ?? 'zh');
+      const prepared = await exportsService.prepare(actor(req), body.kind, body.filters ?? {}, body.lang ?? 'zh');
       const job = prepared.startJob(app.exportJobs, body.format);
       return reply.code(202).header('location', `/v1/exports/${job.id}`).send(exportJobView(job));
     },
   );
-}
+});

@@ -1,13 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { IngestService } from './service.ts';
 import { DeliveryListQuery, DeliveryView, RotateSecretBody, WebhookAnswer, WebhookParams, WebhookSecretView, WebhookSettingsView } from './schema.ts';
 
 /** Platforms' order payloads run large (addresses, line properties); still bounded. */
 const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 
-export function ingestRoutes(app: App, s: Services) {
+export const ingestRoutes = moduleRoutes<IngestService>((app, ingest) => {
   const tags = ['webhooks'];
 
   app.get(
@@ -20,7 +20,7 @@ export function ingestRoutes(app: App, s: Services) {
         response: { 200: WebhookSettingsView, ...errors(403) },
       },
     },
-    async (req) => s.ingest.settings(actor(req)),
+    async (req) => ingest.settings(actor(req)),
   );
 
   app.post(
@@ -36,7 +36,7 @@ export function ingestRoutes(app: App, s: Services) {
         response: { 201: WebhookSecretView, ...errors(403) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.ingest.rotateSecret(actor(req), req.body)),
+    async (req, reply) => reply.code(201).send(await ingest.rotateSecret(actor(req), req.body)),
   );
 
   app.get(
@@ -50,7 +50,7 @@ export function ingestRoutes(app: App, s: Services) {
         response: { 200: List(DeliveryView), ...errors(403) },
       },
     },
-    async (req) => s.ingest.listDeliveries(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+    async (req) => ingest.listDeliveries(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
   );
 
   app.post(
@@ -59,7 +59,7 @@ export function ingestRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'orders:write' },
       schema: { tags, summary: 'Run a recorded delivery again (idempotent)', params: IdParams, response: { 200: DeliveryView, ...errors(403, 404) } },
     },
-    async (req) => s.ingest.replay(actor(req), req.params.id, req.log),
+    async (req) => ingest.replay(actor(req), req.params.id, req.log),
   );
 
   // The signature covers the body's exact bytes: in this scope every body is kept as a Buffer,
@@ -85,7 +85,7 @@ export function ingestRoutes(app: App, s: Services) {
       },
       async (req, reply) => {
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const { status, answer } = await s.ingest.receive({
+        const { status, answer } = await ingest.receive({
           tenantId: req.params.tenant_id,
           format: req.params.format,
           headers: req.headers,
@@ -97,4 +97,4 @@ export function ingestRoutes(app: App, s: Services) {
       },
     );
   });
-}
+});

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { AppError } from '../../core/errors.ts';
 import { ExternalId, List, Strict, Timestamp, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { OrdersService } from './service.ts';
 import { CreateOrderBody, OrderEventBody, OrderListQuery, OrderView } from './schema.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
-export function ordersRoutes(app: App, s: Services) {
+export const ordersRoutes = moduleRoutes<OrdersService>((app, orders) => {
   const tags = ['orders'];
 
   app.post(
@@ -23,7 +23,7 @@ export function ordersRoutes(app: App, s: Services) {
       },
     },
     async (req, reply) => {
-      const { created, order } = await s.orders.create(actor(req), req.body);
+      const { created, order } = await orders.create(actor(req), req.body);
       return reply.code(created ? 201 : 200).send(order);
     },
   );
@@ -34,7 +34,7 @@ export function ordersRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags, summary: 'Orders, newest first', querystring: OrderListQuery, response: { 200: List(OrderView), ...errors() } },
     },
-    async (req) => s.orders.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+    async (req) => orders.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
   );
 
   app.get(
@@ -48,7 +48,7 @@ export function ordersRoutes(app: App, s: Services) {
         response: { 200: OrderView, ...errors(404) },
       },
     },
-    async (req) => s.orders.get(actor(req), req.params.external_id),
+    async (req) => orders.get(actor(req), req.params.external_id),
   );
 
   app.post(
@@ -67,7 +67,7 @@ export function ordersRoutes(app: App, s: Services) {
     async (req) => {
       const key = req.headers['idempotency-key'];
       if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1-128 printable ASCII characters');
-      return s.orders.event(actor(req), req.params.external_id, req.body, key);
+      return orders.event(actor(req), req.params.external_id, req.body, key);
     },
   );
 
@@ -82,11 +82,6 @@ export function ordersRoutes(app: App, s: Services) {
         response: { 200: Strict({ received: Type.Integer() }), ...errors(403) },
       },
     },
-    async (req) => {
-      const a = actor(req);
-      if (a.principal.kind === 'admin' && a.principal.role === 'auditor') throw new AppError('forbidden', 'auditors cannot run jobs');
-      const tenantId = a.principal.kind === 'root' ? '' : a.principal.tenantId;
-      return s.orders.autoReceive(tenantId, req.body?.as_of ? new Date(req.body.as_of) : s.clock.now());
-    },
+    async (req) => orders.runAutoReceive(actor(req), req.body?.as_of ? new Date(req.body.as_of) : undefined),
   );
-}
+});

@@ -1,7 +1,7 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
-import { invalid, isDatabaseUnavailable, notFound } from '../../core/errors.ts';
+import { AppError, invalid, isDatabaseUnavailable, notFound } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { OrderStatus } from '../../db/schema.ts';
 import { newId } from '../../core/ids.ts';
@@ -133,6 +133,34 @@ export function createOrdersService(deps: {
     return orderViewOf(order, items, lines);
   }
 
+  /**
+   * Confirms receipt of orders shipped `auto_receive_days` ago that the buyer never confirmed, up
+   * to 100 orders a statement (their rows and their events together); SKIP LOCKED lets several
+   * workers share the work and leaves an order whose event is being applied for the next pass.
+   */
+  async function autoReceive(tenantId: string, asOf: Date): Promise<{ received: number }> {
+    const settings = await program.read(db, tenantId);
+    const cutoff = new Date(asOf.getTime() - settings.auto_receive_days * 86_400_000);
+    const { actorType, actorId } = actorOf({ kind: 'system', tenantId, job: 'auto-receive' });
+    const limit = 100;
+    let received = 0;
+    for (;;) {
+      // One statement is one transaction: nothing more is needed around it.
+      const n = await ordersRepo.autoReceive(db, tenantId, {
+        cutoff,
+        days: settings.auto_receive_days,
+        now: clock.now(),
+        limit,
+        eventIds: Array.from({ length: limit }, () => newId('evt')),
+        actorType,
+        actorId,
+      });
+      received += n;
+      if (n < limit) break;
+    }
+    return { received };
+  }
+
   return {
     view,
 
@@ -204,33 +232,14 @@ export function createOrdersService(deps: {
 
     eventBatchStats: () => ({ ...eventCommits.stats }),
 
-    /**
-     * Confirms receipt of orders shipped `auto_receive_days` ago that the buyer never confirmed, up
-     * to 100 orders a statement (their rows and their events together); SKIP LOCKED lets several
-     * workers share the work and leaves an order whose event is being applied for the next pass.
-     */
-    async autoReceive(tenantId: string, asOf: Date): Promise<{ received: number }> {
-      const settings = await program.read(db, tenantId);
-      const cutoff = new Date(asOf.getTime() - settings.auto_receive_days * 86_400_000);
-      const { actorType, actorId } = actorOf({ kind: 'system', tenantId, job: 'auto-receive' });
-      const limit = 100;
-      let received = 0;
-      for (;;) {
-        // One statement is one transaction: nothing more is needed around it.
-        const n = await ordersRepo.autoReceive(db, tenantId, {
-          cutoff,
-          days: settings.auto_receive_days,
-          now: clock.now(),
-          limit,
-          eventIds: Array.from({ length: limit }, () => newId('evt')),
-          actorType,
-          actorId,
-        });
-        received += n;
-        if (n < limit) break;
-      }
-      return { received };
+    /** POST /v1/jobs/auto-receive: the job run by a caller (as of now unless told), for its tenant (root: ''). */
+    async runAutoReceive(actor: Actor, asOf: Date | undefined): Promise<{ received: number }> {
+      if (actor.principal.kind === 'admin' && actor.principal.role === 'auditor') throw new AppError('forbidden', 'auditors cannot run jobs');
+      const tenantId = actor.principal.kind === 'root' ? '' : actor.principal.tenantId;
+      return autoReceive(tenantId, asOf ?? clock.now());
     },
+
+    autoReceive,
   };
 }
 

@@ -1,17 +1,17 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, OptionalBody, PageQuery, Strict, Text, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { ProgramService } from './service.ts';
 import { Grade, GradeBody, GradeCode, MoneyControlsPatch, ProgramAnswer, ProgramPatch, ProgramProposal, ProgramSettings, type DeepPartial } from './schema.ts';
 
-export function programRoutes(app: App, s: Services) {
+export const programRoutes = moduleRoutes<ProgramService>((app, program) => {
   app.get(
     '/v1/program',
     {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags: ['program'], summary: 'The program settings', response: { 200: ProgramSettings, ...errors() } },
     },
-    async (req) => s.program.get(actor(req)),
+    async (req) => program.get(actor(req)),
   );
 
   app.put(
@@ -26,7 +26,7 @@ export function programRoutes(app: App, s: Services) {
         response: { 200: ProgramAnswer, ...errors(403, 422) },
       },
     },
-    async (req) => s.program.update(actor(req), req.body as DeepPartial<ProgramSettings>),
+    async (req) => program.update(actor(req), req.body as DeepPartial<ProgramSettings>),
   );
 
   app.put(
@@ -40,7 +40,7 @@ export function programRoutes(app: App, s: Services) {
         response: { 200: ProgramAnswer, ...errors(403, 422) },
       },
     },
-    async (req) => s.program.updateMoneyControls(actor(req), req.body as DeepPartial<ProgramSettings>),
+    async (req) => program.updateMoneyControls(actor(req), req.body as DeepPartial<ProgramSettings>),
   );
 
   app.get(
@@ -57,7 +57,7 @@ export function programRoutes(app: App, s: Services) {
         response: { 200: List(ProgramProposal), ...errors() },
       },
     },
-    async (req) => s.program.listProposals(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+    async (req) => program.listProposals(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
   );
 
   app.post(
@@ -72,7 +72,7 @@ export function programRoutes(app: App, s: Services) {
         response: { 200: ProgramProposal, ...errors(403, 404, 409, 422) },
       },
     },
-    async (req) => s.program.confirmProposal(actor(req), req.params.id),
+    async (req) => program.confirmProposal(actor(req), req.params.id),
   );
 
   app.post(
@@ -87,7 +87,7 @@ export function programRoutes(app: App, s: Services) {
         response: { 200: ProgramProposal, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.program.rejectProposal(actor(req), req.params.id, req.body.reason),
+    async (req) => program.rejectProposal(actor(req), req.params.id, req.body.reason),
   );
 
   app.get(
@@ -100,7 +100,7 @@ export function programRoutes(app: App, s: Services) {
         response: { 200: Strict({ items: Type.Array(Grade), next_cursor: Type.Null() }), ...errors() },
       },
     },
-    async (req) => ({ items: await s.program.listGrades(actor(req)), next_cursor: null }),
+    async (req) => ({ items: await program.listGrades(actor(req)), next_cursor: null }),
   );
 
   app.get(
@@ -109,7 +109,7 @@ export function programRoutes(app: App, s: Services) {
       config: { auth: 'tenant', permission: 'read' },
       schema: { tags: ['program'], summary: 'One grade', params: Strict({ code: GradeCode }), response: { 200: Grade, ...errors(404) } },
     },
-    async (req) => s.program.getGrade(actor(req), req.params.code),
+    async (req) => program.getGrade(actor(req), req.params.code),
   );
 
   app.put(
@@ -124,6 +124,6 @@ export function programRoutes(app: App, s: Services) {
         response: { 200: Grade, ...errors(403, 422) },
       },
     },
-    async (req) => s.program.putGrade(actor(req), req.params.code, req.body),
+    async (req) => program.putGrade(actor(req), req.params.code, req.body),
   );
-}
+});

@@ -8,6 +8,8 @@ import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
 import { newId } from '../../core/ids.ts';
 import { riskRepo } from './repo.ts';
+import type { RiskEngine } from './engine.ts';
+import type { ProgramSettings } from '../program/schema.ts';
 
 export interface RiskEventView {
   id: string;
@@ -47,8 +49,18 @@ function eventView(r: {
   };
 }
 
-export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLimiter; ledger: Ledger; audit: AuditService }) {
-  const { db, clock, limiter, ledger, audit } = deps;
+export function createRiskService(deps: {
+  db: Db;
+  clock: Clock;
+  limiter: RateLimiter;
+  ledger: Ledger;
+  audit: AuditService;
+  /** The rules that decide on orders, refunds and identities (the order path calls it inside its batch). */
+  engine: RiskEngine;
+  /** The program's settings: its risk rules. */
+  program: { read(ex: Executor, tenantId: string): Promise<ProgramSettings> };
+}) {
+  const { db, clock, limiter, ledger, audit, engine, program } = deps;
 
   async function record(
     ex: Executor,
@@ -70,6 +82,29 @@ export function createRiskService(deps: { db: Db; clock: Clock; limiter: RateLim
 
   return {
     record,
+
+    /**
+     * A phone number or ID number a distributor now holds that belongs to another distributor:
+     * flagged, or held, under the program's shared-identity rule; under `block`, refused
+     * (risk_blocked) and the change rolls back. In the caller's transaction.
+     */
+    async refuseSharedIdentity(
+      tx: Executor,
+      tenantId: string,
+      distributorId: string,
+      identities: { kind: 'phone' | 'id_number'; bidx: string }[],
+    ): Promise<void> {
+      const blocked = await engine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), distributorId, identities);
+      if (blocked) throw new AppError('risk_blocked', 'this phone number or ID number already belongs to another distributor');
+    },
+
+    /** The same for a payout account being added (compared by its identity's blind index). */
+    async refuseSharedPayoutAccount(tx: Executor, tenantId: string, distributorId: string, identityBidx: string): Promise<void> {
+      const blocked = await engine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), distributorId, [
+        { kind: 'payout_account', bidx: identityBidx },
+      ]);
+      if (blocked) throw new AppError('risk_blocked', 'this payout account already belongs to another distributor');
+    },
 
     /**
      * Anti-cheat on registration and binding: the end user's IP and device id (which the

@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { Strict, Timestamp, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { RulesService } from './service.ts';
 import { Rates, SimulateBody, Simulation } from './schema.ts';
 
 const SkuParams = Strict({ sku: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f/]+$' }) });
 
-export function rulesRoutes(app: App, s: Services) {
+export const rulesRoutes = moduleRoutes<RulesService>((app, rules) => {
   const tags = ['program'];
 
   app.get(
@@ -22,7 +22,7 @@ export function rulesRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => ({ items: await s.rules.listSkuRules(actor(req)), next_cursor: null }),
+    async (req) => ({ items: await rules.listSkuRules(actor(req)), next_cursor: null }),
   );
 
   app.put(
@@ -37,7 +37,7 @@ export function rulesRoutes(app: App, s: Services) {
         response: { 200: Strict({ sku: Type.String(), rates: Rates, rule_version: Type.Integer() }), ...errors(403) },
       },
     },
-    async (req) => s.rules.putSkuRule(actor(req), req.params.sku, req.body.rates),
+    async (req) => rules.putSkuRule(actor(req), req.params.sku, req.body.rates),
   );
 
   app.delete(
@@ -47,7 +47,7 @@ export function rulesRoutes(app: App, s: Services) {
       schema: { tags, summary: 'Remove a SKU override', params: SkuParams, response: { 204: Type.Null(), ...errors(403, 404) } },
     },
     async (req, reply) => {
-      await s.rules.deleteSkuRule(actor(req), req.params.sku);
+      await rules.deleteSkuRule(actor(req), req.params.sku);
       return reply.code(204).send(null);
     },
   );
@@ -64,7 +64,7 @@ export function rulesRoutes(app: App, s: Services) {
         response: { 200: Simulation, ...errors(403, 422) },
       },
     },
-    async (req) => s.ruleSimulator.simulate(actor(req), req.body),
+    async (req) => rules.simulate(actor(req), req.body),
   );
 
   app.get(
@@ -84,6 +84,6 @@ export function rulesRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => ({ items: await s.rules.listVersions(actor(req), req.query.limit ?? 20), next_cursor: null }),
+    async (req) => ({ items: await rules.listVersions(actor(req), req.query.limit ?? 20), next_cursor: null }),
   );
-}
+});

@@ -1,6 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { Bp, Fen, Nullable, Strict } from '../../core/schema.ts';
 import { TierSchema } from '../program/schema.ts';
+import type { RateSpec } from '../commissions/calculator.ts';
+
+/** A SKU's rates by level ("0" the seller, "1".."3" overrides). */
+export type SkuRates = Partial<Record<'0' | '1' | '2' | '3', RateSpec>>;
 
 export const Rate = Type.Union([
   Strict({ kind: Type.Literal('percent'), bp: Bp() }),

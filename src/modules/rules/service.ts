@@ -7,9 +7,12 @@ import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import { programRepo } from '../program/repo.ts';
 import { normalizeSettings, type GradeSettings } from '../program/service.ts';
-import type { RateSpec, RulesSnapshot } from '../commissions/calculator.ts';
+import type { RulesSnapshot } from '../commissions/calculator.ts';
+import type { ProgramSettings } from '../program/schema.ts';
+import type { SkuRates } from './schema.ts';
+import { createRuleSimulator, type SimulationInput } from './simulator.ts';
 
-export type SkuRates = Partial<Record<'0' | '1' | '2' | '3', RateSpec>>;
+export type { SkuRates };
 
 /**
  * Rule versions. Whenever the program, a grade or a SKU override changes, the rules as a whole
@@ -44,7 +47,13 @@ export function pickVersion(versions: readonly VersionTime[], at: Date): number 
   return first.version;
 }
 
-export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditService }) {
+export function createRulesService(deps: {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  /** The program's settings (the simulator reads the time zone); the program service's read. */
+  program: { read(ex: Executor, tenantId: string): Promise<ProgramSettings> };
+}) {
   const { db, clock, audit } = deps;
   const snapshots = new Map<string, RulesSnapshot>();
 
@@ -75,7 +84,7 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
     };
   }
 
-  return {
+  const service = {
     /** Writes the rules as they now stand as the next version (caller's transaction). */
     async bumpVersion(tx: Executor, tenantId: string, reason: string): Promise<number> {
       // Serialise version numbers per tenant on the program row.
@@ -190,6 +199,16 @@ export function createRulesService(deps: { db: Db; clock: Clock; audit: AuditSer
         await audit.record(tx, actor, { action: 'sku_rule.delete', targetType: 'sku_rule', targetId: sku, before: before.rates });
         await this.bumpVersion(tx, tenantId, `sku_rule.delete ${sku}`);
       });
+    },
+  };
+  const simulator = createRuleSimulator({ db, clock, program: deps.program, rules: service });
+
+  return {
+    ...service,
+
+    /** POST /v1/rules/simulate: what a rule change would have paid on the orders of a period (see simulator.ts). */
+    simulate(actor: Actor, input: SimulationInput) {
+      return simulator.simulate(actor, input);
     },
   };
 }

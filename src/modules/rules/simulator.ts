@@ -1,12 +1,12 @@
-import type { Db } from '../../db/database.ts';
+import type { Db, Executor } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid } from '../../core/errors.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { localDate } from '../../core/time.ts';
 import { addDays, daysBetween, monthOf, parseDay, startOfLocalDay } from '../analytics/periods.ts';
 import { computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
-import type { ProgramService } from '../program/service.ts';
-import type { RulesService, SkuRates } from './service.ts';
+import type { ProgramSettings } from '../program/schema.ts';
+import type { SkuRates } from './schema.ts';
 
 /** A proposed change to the rules in force, as the simulator takes it: only what changes. */
 export interface RuleChanges {
@@ -83,7 +83,12 @@ class Replay {
  * monthly tiers run over the replayed orders, with the month's sales before `from` counted in.
  * Refunds after payment are not replayed: the figures are commissions as computed at payment.
  */
-export function createRuleSimulator(deps: { db: Db; clock: Clock; program: ProgramService; rules: RulesService }) {
+export function createRuleSimulator(deps: {
+  db: Db;
+  clock: Clock;
+  program: { read(ex: Executor, tenantId: string): Promise<ProgramSettings> };
+  rules: { versionAt(ex: Executor, tenantId: string, at: Date): Promise<RulesSnapshot> };
+}) {
   const { db, program, rules } = deps;
 
   return {

@@ -105,13 +105,15 @@ export function createPersonalFields(keyring: KeyRing) {
     /** Merges changes into the stored contact fields (null deletes one) and encrypts the result. */
     contact(row: Pick<PersonalColumns, 'contact_enc'> | null, changes: { [K in keyof Contact]?: string | null }): Pick<PersonalColumns, 'contact_enc'> {
       const current = row ? contactOf(row) : {};
+      const next: Contact = {};
       for (const k of CONTACT_KEYS) {
         const v = changes[k];
-        if (v === undefined) continue;
-        if (v === null || v.trim() === '') delete current[k];
-        else current[k] = v.trim();
+        const kept = current[k];
+        if (v === undefined) {
+          if (kept) next[k] = kept;
+        } else if (v !== null && v.trim() !== '') next[k] = v.trim();
       }
-      return { contact_enc: encodeContact(current) };
+      return { contact_enc: encodeContact(next) };
     },
 
     /** Lookup keys of a phone: the current key's index and the previous keys' (during a rotation). */

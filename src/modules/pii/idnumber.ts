@@ -14,9 +14,10 @@ export function normalizeIdNumber(value: string): string {
 
 /** The check character of the first 17 digits. */
 export function idNumberCheckChar(first17: string): string {
+  if (!/^[0-9]{17}$/.test(first17)) throw new Error('idNumberCheckChar takes the first 17 digits');
   let sum = 0;
-  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * WEIGHTS[i]!;
-  return CHECK[sum % 11]!;
+  for (const [i, weight] of WEIGHTS.entries()) sum += Number(first17[i]) * weight;
+  return CHECK.charAt(sum % 11);
 }
 
 export type IdNumberProblem = 'format' | 'birth_date' | 'checksum';

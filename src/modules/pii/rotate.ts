@@ -2,7 +2,6 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
-import type { Progress } from '../../cli/progress.ts';
 import { identityOf, type PayoutAccountInput } from '../withdrawals/accounts.ts';
 import { normalizePhone } from './fields.ts';
 import { idNumberProblem, normalizeIdNumber } from './idnumber.ts';
@@ -98,6 +97,19 @@ function staleWhere(t: EncryptedTable, kid: string): RawBuilder<boolean> {
   )})`;
 }
 
+/** A row's key column: the primary key, never null. */
+function keyOf(row: Record<string, string | null>, key: string): string {
+  const v = row[key];
+  if (v == null) throw new Error(`a row without its key ${key}`);
+  return v;
+}
+
+/** Where a rotation reports its rows done, table by table (the CLI passes its progress line). */
+export interface RotationProgress {
+  update(done: number): void;
+  done(message?: string): void;
+}
+
 /**
  * Rewrites every ciphertext not under the key ring's current key, and recomputes the blind
  * indexes beside it, table by table in key order, a batch per transaction.
@@ -114,7 +126,7 @@ export async function rotateKeys(
   options: {
     batchSize?: number;
     tables?: readonly EncryptedTable[];
-    progress?: (label: string, total: number) => Progress;
+    progress?: (label: string, total: number) => RotationProgress;
   } = {},
 ): Promise<RotationReport> {
   const batchSize = options.batchSize ?? 500;
@@ -133,20 +145,28 @@ export async function rotateKeys(
          where ${staleWhere(t, keyring.currentKid)} ${after === null ? sql`` : sql`and ${ref(t.key)} > ${after}`}
          order by ${ref(t.key)} limit ${batchSize}`.execute(db)
       ).rows;
-      if (page.length === 0) break;
-      after = page[page.length - 1]![t.key]!;
+      const last = page.at(-1);
+      if (!last) break;
+      after = keyOf(last, t.key);
       await inTransaction(db, async (tx) => {
         for (const row of page) {
           const plain: Record<string, string | null> = {};
           try {
-            for (const c of t.columns) plain[c] = row[c] ? keyring.decrypt(row[c]!) : null;
+            for (const c of t.columns) {
+              const text = row[c];
+              plain[c] = text ? keyring.decrypt(text) : null;
+            }
           } catch {
             report.failed++;
-            if (report.failed_ids.length < 20) report.failed_ids.push(row[t.key]!);
+            if (report.failed_ids.length < 20) report.failed_ids.push(keyOf(row, t.key));
             continue;
           }
           const set: Record<string, string | null> = {};
-          for (const c of t.columns) set[c] = row[c] && keyring.isStale(row[c]!) ? keyring.encrypt(plain[c]!) : (row[c] ?? null);
+          for (const c of t.columns) {
+            const text = row[c];
+            const value = plain[c];
+            set[c] = text && keyring.isStale(text) && value != null ? keyring.encrypt(value) : (text ?? null);
+          }
           Object.assign(set, t.indexes?.(plain, keyring) ?? {});
           const assignments = sql.join(Object.entries(set).map(([c, v]) => sql`${ref(c)} = ${v}`));
           const unchanged = sql.join(

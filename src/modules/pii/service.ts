@@ -10,7 +10,8 @@ import type { DistributorsService } from '../distributors/service.ts';
 import type { Ledger } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { PayoutAccountInput } from '../withdrawals/accounts.ts';
-import { createPersonalFields, PERSONAL_FIELDS, type PersonalData, type PersonalField } from './fields.ts';
+import { createPersonalFields, PERSONAL_FIELDS, type PersonalField } from './fields.ts';
+import type { PersonalDataExport, Revealed, RevealedPayoutAccount } from './types.ts';
 import { piiRepo } from './repo.ts';
 import { distributorsRepo } from '../distributors/repo.ts';
 import { distributorsSharingIdentity } from './identities.ts';
@@ -26,71 +27,7 @@ export const ERASED_ACCOUNT = '已删除';
 export type RevealField = PersonalField | 'payout_accounts';
 export const REVEAL_FIELDS: readonly RevealField[] = [...PERSONAL_FIELDS, 'payout_accounts'];
 
-export interface RevealedPayoutAccount {
-  id: string;
-  channel: 'alipay' | 'wechat' | 'bank';
-  details: PayoutAccountInput | null;
-  display: string;
-  is_default: boolean;
-  created_at: string;
-  disabled_at: string | null;
-}
-
-export type Revealed = Partial<PersonalData> & { distributor_id: string; payout_accounts?: RevealedPayoutAccount[] };
-
-/** Everything Fenxiao holds about one person, decrypted: the personal-data export (PIPL art. 45). */
-export interface PersonalDataExport {
-  generated_at: string;
-  tenant_id: string;
-  distributor: {
-    id: string;
-    external_id: string;
-    name: string;
-    status: string;
-    status_reason: string | null;
-    invite_code: string;
-    referrer_id: string | null;
-    grade: string;
-    region_code: string | null;
-    source: string;
-    company: string | null;
-    licence_no: string | null;
-    note: string | null;
-    consent_at: string | null;
-    created_at: string;
-    approved_at: string | null;
-    erased_at: string | null;
-  };
-  personal: PersonalData;
-  balances: { pending_fen: number; available_fen: number; withdrawable_fen: number; withdrawing_fen: number; withdrawn_fen: number };
-  payout_accounts: RevealedPayoutAccount[];
-  bindings: {
-    id: string;
-    kind: string;
-    from_distributor_id: string | null;
-    to_distributor_id: string | null;
-    source: string;
-    reason: string | null;
-    at: string;
-  }[];
-  orders: { id: string; external_id: string; status: string; paid_fen: number; refunded_fen: number; paid_at: string }[];
-  commissions: {
-    id: string;
-    order_id: string;
-    level: number;
-    kind: string;
-    base_fen: number;
-    rate_bp: number;
-    amount_fen: number;
-    status: string;
-    created_at: string;
-    settled_at: string | null;
-  }[];
-  statements: { id: string; period_end: string; amount_fen: number; status: string; created_at: string; approved_at: string | null }[];
-  withdrawals: { id: string; amount_fen: number; fee_fen: number; channel: string; status: string; created_at: string; paid_at: string | null }[];
-  visits: { day: string; visits: number; unique_visitors: number }[];
-  documents: { id: string; kind: string; filename: string; content_type: string; size_bytes: number; created_at: string }[];
-}
+export type { PersonalDataExport, Revealed, RevealedPayoutAccount } from './types.ts';
 
 export interface ErasureResult {
   already_erased: boolean;

@@ -1,5 +1,5 @@
 import { defineExport } from '../../lib/export/spec.ts';
-import type { PersonalDataExport, RevealedPayoutAccount } from './service.ts';
+import type { PersonalDataExport, RevealedPayoutAccount } from './types.ts';
 import type { AnySheet } from './workbook.ts';
 
 /** The personal-data export as a workbook: one sheet per section of the JSON export. */
@@ -161,7 +161,7 @@ function accountRow(a: RevealedPayoutAccount): AccountRow {
 export function personalDataSheets(x: PersonalDataExport): AnySheet[] {
   const d = x.distributor;
   const p = x.personal;
-  const fields: FieldRow[] = [
+  const entries: [string, string | null | undefined][] = [
     ['id', d.id],
     ['external_id', d.external_id],
     ['name', d.name],
@@ -190,7 +190,8 @@ export function personalDataSheets(x: PersonalDataExport): AnySheet[] {
     ['withdrawing_fen', String(x.balances.withdrawing_fen)],
     ['withdrawn_fen', String(x.balances.withdrawn_fen)],
     ['generated_at', x.generated_at],
-  ].map(([field, value]) => ({ field: field!, value: value ?? null }));
+  ];
+  const fields: FieldRow[] = entries.map(([field, value]) => ({ field, value: value ?? null }));
   return [
     { spec: profileSpec, rows: fields },
     { spec: accountsSpec, rows: x.payout_accounts.map(accountRow) },

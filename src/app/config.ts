@@ -192,11 +192,11 @@ export function loadConfig(env: Env = process.env): Config {
     'amqpUrl',
     's3',
   ] as const) {
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the keys are this fixed list of Config's optional fields, not data
     if (config[key] === undefined) delete config[key];
   }
-  const errors = [...Value.Errors(ConfigSchema, config)];
-  if (errors.length > 0) {
-    const first = errors[0]!;
+  const [first] = [...Value.Errors(ConfigSchema, config)];
+  if (first) {
     throw new ConfigError(`invalid configuration at ${first.path || '/'}: ${first.message}`);
   }
   if (config.smsWebhookUrl !== undefined && config.smsWebhookSecret === undefined) {

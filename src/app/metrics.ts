@@ -167,7 +167,7 @@ function clusterMetrics(local: client.Registry): Promise<string> {
     };
     const timer = setTimeout(() => done(null), 5_000);
     process.on('message', onMessage);
-    process.send!({ type: CLUSTER_METRICS_REQUEST, id });
+    process.send?.({ type: CLUSTER_METRICS_REQUEST, id });
   });
 }
 

@@ -50,7 +50,13 @@ function random(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
+  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => at(xs, Math.floor(next() * xs.length)) };
+}
+
+function at<T>(xs: readonly T[], i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`demo: no element ${i} in a list of ${xs.length}`);
+  return x;
 }
 
 export async function seedDemo(server: Server, clock: ManualClock, o: DemoOptions, progress: (label: string, total: number) => Progress): Promise<DemoResult> {
@@ -112,7 +118,7 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
   const p1 = progress('distributors', o.distributors);
   for (let i = 0; i < o.distributors; i++) {
     clock.set(new Date(t0 + DAY + Math.floor((i * 10 * DAY) / o.distributors)));
-    const referrer = i < Math.max(1, Math.floor(o.distributors / 10)) ? null : team[rnd.int(Math.min(team.length, Math.max(1, Math.floor(i / 2))))]!;
+    const referrer = i < Math.max(1, Math.floor(o.distributors / 10)) ? null : at(team, rnd.int(Math.min(team.length, Math.max(1, Math.floor(i / 2)))));
     const d = await call<{ id: string; invite_code: string }>('POST', '/v1/distributors', {
       external_id: `demo-d${String(i + 1).padStart(3, '0')}`,
       name: `${rnd.pick(SURNAMES)}${rnd.pick(GIVEN)}的小店`,

@@ -19,6 +19,7 @@ import { createS3Storage } from '../adapters/storage/s3.ts';
 import path from 'node:path';
 import type { AdminRole } from '../db/schema.ts';
 import { AppError } from '../core/errors.ts';
+import { fenToYuan } from '../core/money.ts';
 import { createPayoutChannels } from '../adapters/payout/index.ts';
 import { payoutConfigFromEnv } from '../app/payout-config.ts';
 import { verifyLedger } from '../modules/ledger/verify.ts';
@@ -249,7 +250,8 @@ audit
     const anchors = opts.anchor.map((text) => {
       const m = /^([^:]+):([0-9]{1,15}):([0-9a-f]{64})$/.exec(text);
       if (!m) throw new AppError('invalid_request', `--anchor takes <chain>:<seq>:<hash> as verify prints the heads, got "${text.slice(0, 100)}"`);
-      return { chain: m[1]!, seq: Number(m[2]), hash: m[3]! };
+      const [, chain = '', seq, hash = ''] = m;
+      return { chain, seq: Number(seq), hash };
     });
     const report = await withServices((s) => s.audit.verify(s.db, opts.tenant ?? null, anchors));
     if (opts.json) console.log(JSON.stringify(report));
@@ -368,7 +370,7 @@ cli
     });
     if (opts.json) console.log(JSON.stringify(report));
     else {
-      const yuan = (fen: number) => `${fen < 0 ? '-' : ''}${Math.floor(Math.abs(fen) / 100)}.${String(Math.abs(fen) % 100).padStart(2, '0')}`;
+      const yuan = fenToYuan;
       const sum = (x: { count: number; amount_fen: number }) => `${x.count} / ${yuan(x.amount_fen)}`;
       console.log(`tenant ${report.tenant_id}, withdrawals requested ${report.from ?? 'from the start'} to ${report.to ?? 'now'} (count / yuan)`);
       console.log('channel\trequested\tpending review\tin flight\tpaid\tfailed\trejected\tfees');

@@ -26,8 +26,9 @@ export function ulid(at?: number): string {
     if (time <= lastTime) {
       time = lastTime;
       for (let i = 9; i >= 0; i--) {
-        lastRandom[i] = (lastRandom[i]! + 1) & 0xff;
-        if (lastRandom[i] !== 0) break;
+        const next = ((lastRandom[i] ?? 0) + 1) & 0xff;
+        lastRandom[i] = next;
+        if (next !== 0) break;
       }
     } else {
       lastTime = time;
@@ -37,7 +38,7 @@ export function ulid(at?: number): string {
   }
   const out: string[] = new Array(26);
   for (let i = 9; i >= 0; i--) {
-    out[i] = CROCKFORD[time % 32]!;
+    out[i] = CROCKFORD.charAt(time % 32);
     time = Math.floor(time / 32);
   }
   // 80 bits → 16 characters of 5 bits each.
@@ -49,7 +50,7 @@ export function ulid(at?: number): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out[j++] = CROCKFORD[(acc >> bits) & 31]!;
+      out[j++] = CROCKFORD.charAt((acc >> bits) & 31);
     }
     acc &= (1 << bits) - 1;
   }

@@ -5,7 +5,6 @@
  * pose as another ("Trojan Source"). Names and business text never need them (Arabic and Hebrew
  * display right to left without them), so input refuses them and file names lose them.
  */
-// eslint-disable-next-line no-misleading-character-class
 export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const BIDI_CONTROLS_ALL = new RegExp(BIDI_CONTROLS.source, 'g');
 
@@ -22,9 +21,9 @@ export function holdsBidiControl(text: string): boolean {
  * bytes, not its claim), so a reviewer saving `licence.exe` that is a PDF gets `licence.exe.pdf`.
  */
 export function safeFileName(name: string, extension: string, fallback = 'upload'): string {
-  // eslint-disable-next-line no-control-regex
   let base = name
     .replace(BIDI_CONTROLS_ALL, '')
+    // eslint-disable-next-line no-control-regex -- control characters are what this replaces
     .replace(/[\u0000-\u001f\u007f/\\]/g, '_')
     .trim();
   if (base === '' || /^\.+$/.test(base)) base = fallback;

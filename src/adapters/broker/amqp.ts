@@ -166,7 +166,9 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
       redelivered: msg.fields.redelivered,
     };
     stats.delivered++;
-    const h = handler!;
+    const h = handler;
+    // start() sets the handler before it consumes, so a delivery without one is a bug here.
+    if (!h) throw new Error('amqp: a message arrived before start() set a handler');
     const p = (async () => {
       let d: Disposition;
       try {

@@ -118,8 +118,9 @@ export function createMemorySource(options: { prefetch?: number; maxAttempts?: n
   }
 
   function pump() {
-    while (running && handler && inFlight.size < prefetch && queue.length > 0) {
-      const m = queue.shift()!;
+    while (running && handler && inFlight.size < prefetch) {
+      const m = queue.shift();
+      if (m === undefined) break;
       const gen = generation;
       const h = handler;
       stats.delivered++;

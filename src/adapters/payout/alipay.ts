@@ -238,7 +238,7 @@ export function createAlipayChannel(config: AlipayConfig, deps: AlipayDeps = {})
       if (params.get('app_id') !== config.appId) throw new CallbackRejected('alipay callback: for another app');
       const certSn = params.get('alipay_cert_sn');
       if (certSn !== undefined && certSn !== sdk.config.alipayCertSn) throw new CallbackRejected('alipay callback: unknown alipay_cert_sn');
-      let verified = false;
+      let verified: boolean;
       try {
         // rsaCheck verifies with the public key the SDK read from the Alipay certificate.
         verified = sdk.rsaCheck(alipayNotifySignContent(params), signature, 'RSA2');

@@ -25,7 +25,8 @@ export function fenToYuan(fen: number | bigint): string {
 export function yuanToFen(yuan: string): number {
   const match = /^(0|[1-9]\d*)(?:\.(\d{1,2}))?$/.exec(yuan);
   if (!match) throw new RangeError(`not a yuan amount: "${yuan}"`);
-  const fen = BigInt(match[1]!) * 100n + BigInt((match[2] ?? '').padEnd(2, '0'));
+  const [, whole = '', cents = ''] = match;
+  const fen = BigInt(whole) * 100n + BigInt(cents.padEnd(2, '0'));
   if (fen > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`yuan amount too large: "${yuan}"`);
   return Number(fen);
 }

@@ -210,9 +210,11 @@ export interface WechatPayChannel extends PayoutChannel {
 
 export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayDeps = {}): WechatPayChannel {
   const merchantKey = loadPrivateKey(config.merchantPrivateKey);
-  if (config.platformPublicKeys.length === 0) throw new Error('wechat: at least one platform public key is required');
+  const encryptionKey = config.platformPublicKeys[0];
+  if (!encryptionKey) throw new Error('wechat: at least one platform public key is required');
   const platformKeys = new Map(config.platformPublicKeys.map((k) => [k.serial, loadPublicKey(k.publicKey)] as const));
-  const encryptionKey = config.platformPublicKeys[0]!;
+  const encryptionPublicKey = platformKeys.get(encryptionKey.serial);
+  if (!encryptionPublicKey) throw new Error(`wechat: platform key ${encryptionKey.serial} did not load`);
   if (Buffer.byteLength(config.apiV3Key, 'utf8') !== 32) throw new Error('wechat: the APIv3 key must be 32 bytes');
   const baseUrl = (config.baseUrl ?? WECHATPAY_DEFAULT_BASE_URL).replace(/\/+$/, '');
   const timeoutMs = config.timeoutMs ?? 10_000;
@@ -335,7 +337,7 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
       };
       const extraHeaders: Record<string, string> = {};
       if (account.userName) {
-        body.user_name = encryptWechatSensitive(platformKeys.get(encryptionKey.serial)!, account.userName);
+        body.user_name = encryptWechatSensitive(encryptionPublicKey, account.userName);
         // Tells WeChat Pay which of its keys can decrypt user_name.
         extraHeaders['Wechatpay-Serial'] = encryptionKey.serial;
       }

@@ -16,9 +16,10 @@ export function createMemoryRateLimiter(maxKeys = 100_000): RateLimiter {
       const since = nowMs - windowMs;
       let log = logs.get(key);
       if (log) {
-        let drop = 0;
-        while (drop < log.length && log[drop]!.at <= since) drop++;
-        if (drop > 0) log = log.slice(drop);
+        // The log is in time order: keep from the first hit inside the window.
+        const keep = log.findIndex((hit) => hit.at > since);
+        if (keep === -1) log = [];
+        else if (keep > 0) log = log.slice(keep);
       } else {
         log = [];
       }
@@ -32,7 +33,8 @@ export function createMemoryRateLimiter(maxKeys = 100_000): RateLimiter {
         const oldest = logs.keys().next().value;
         if (oldest !== undefined) logs.delete(oldest);
       }
-      const retryAfterMs = allowed || log.length === 0 ? 0 : Math.max(0, log[0]!.at + windowMs - nowMs);
+      const first = log[0];
+      const retryAfterMs = allowed || first === undefined ? 0 : Math.max(0, first.at + windowMs - nowMs);
       return { allowed, count: log.length, retryAfterMs, ...(id ? { id } : {}) };
     },
     async undo(key, id) {

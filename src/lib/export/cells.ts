@@ -108,10 +108,11 @@ export class Totals {
     for (const c of columns) if (c.summed) this.sums.set(c.key, 0n);
   }
   add(cells: readonly Cell[]): void {
-    for (let i = 0; i < this.columns.length; i++) {
-      const c = this.columns[i]!;
-      const cell = cells[i]!;
-      if (c.summed && (cell.t === 'fen' || cell.t === 'int')) this.sums.set(c.key, this.sums.get(c.key)! + cell.v);
+    for (const [i, c] of this.columns.entries()) {
+      if (!c.summed) continue;
+      const cell = cells[i];
+      if (cell === undefined) throw new Error(`export totals: the row has no cell for column ${c.key}`);
+      if (cell.t === 'fen' || cell.t === 'int') this.sums.set(c.key, (this.sums.get(c.key) ?? 0n) + cell.v);
     }
   }
   get(key: string): bigint {

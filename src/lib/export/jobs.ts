@@ -155,8 +155,9 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
   }
 
   function pump(): void {
-    while (!closed && running < maxRunning && queue.length > 0) {
-      const e = queue.shift()!;
+    while (!closed && running < maxRunning) {
+      const e = queue.shift();
+      if (e === undefined) break;
       if (e.job.status !== 'queued') continue;
       running++;
       void run(e).finally(() => {
@@ -300,7 +301,7 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
     const owned = new Set([...entries.keys()]);
     const cutoff = Date.now() - ttlMs;
     for (const name of names) {
-      if (!/^exp_[0-9A-Z]{26}\.(xlsx|csv)(\.part)?$/.test(name) || owned.has(name.split('.')[0]!)) continue;
+      if (!/^exp_[0-9A-Z]{26}\.(xlsx|csv)(\.part)?$/.test(name) || owned.has(name.slice(0, name.indexOf('.')))) continue;
       const file = path.join(dir, name);
       const st = await fsp.stat(file).catch(() => null);
       if (st && st.mtimeMs < cutoff) await fsp.rm(file, { force: true });

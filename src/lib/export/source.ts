@@ -28,8 +28,9 @@ export async function* keysetPages<Row, Cursor>(options: KeysetPagesOptions<Row,
     options.signal?.throwIfAborted();
     const page: readonly Row[] = await options.fetch(after, limit);
     for (const row of page) yield row;
-    if (page.length < limit) return;
-    after = options.cursorOf(page[page.length - 1]!);
+    const last = page.at(-1);
+    if (page.length < limit || last === undefined) return;
+    after = options.cursorOf(last);
   }
 }
 

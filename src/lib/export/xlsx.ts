@@ -231,8 +231,9 @@ export async function writeXlsx<Row>(spec: ExportSpec<Row>, rows: RowSource<Row>
       totals.add(cells);
       const values = cells.map(cellValue);
       const row = ws.addRow(values);
-      for (let i = 0; i < cells.length; i++) {
-        if (values[i] !== null) row.getCell(i + 1).style = styleOf(cells[i]!, values[i]!);
+      for (const [i, cell] of cells.entries()) {
+        const value = values[i];
+        if (value !== null) row.getCell(i + 1).style = styleOf(cell, value);
       }
       row.commit();
       n++;

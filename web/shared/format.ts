@@ -1,12 +1,11 @@
+import { fenToYuan as yuanText } from '../../src/core/money.ts';
+
 /**
  * Money and rates as the API carries them: integers (fen, basis points). Shown as yuan and
  * percent with two decimals by string arithmetic, so no float ever touches an amount.
  */
 export function hundredths(value: number): string {
-  if (!Number.isSafeInteger(value)) return String(value);
-  const sign = value < 0 ? '-' : '';
-  const abs = Math.abs(value);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  return Number.isSafeInteger(value) ? yuanText(value) : String(value);
 }
 
 /** "12.5" → 1250; null for anything that is not a plain non-negative decimal with ≤ 2 places. */

@@ -1,3 +1,4 @@
+import { fenToYuan as yuanText } from '../../core/money.ts';
 import { wallClock, type WallClock } from '../../core/time.ts';
 
 /**
@@ -59,7 +60,7 @@ export function fixedPoint(n: bigint, scale: number): string {
 
 /** Yuan with two decimals from fen: 1 → "0.01", -12345 → "-123.45", 0 → "0.00". */
 export function fenToYuan(fen: number | bigint): string {
-  return fixedPoint(typeof fen === 'bigint' ? fen : toBigInt(fen, 'fen'), 2);
+  return yuanText(typeof fen === 'bigint' ? fen : toBigInt(fen, 'fen'));
 }
 
 /** Basis points as a percentage text with two decimals: 1234 → "12.34%". */

@@ -117,6 +117,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
+    // The server's log, made below; the payout worker reports to it only once it serves.
+    payoutLog: { warn: (obj, msg) => app.log.warn(obj, msg), error: (obj, msg) => app.log.error(obj, msg) },
   });
 
   const app = createHttp({
@@ -188,18 +190,18 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(distributorsRoutes, { service: services.distributors });
   await app.register(referralRoutes, { service: services.referral });
   await app.register(ordersRoutes, { service: services.orders });
-  commissionsRoutes(app, services);
+  await app.register(commissionsRoutes, { service: services.commissions });
   await app.register(rulesRoutes, { service: services.rules });
-  ledgerRoutes(app, services);
-  settlementRoutes(app, services);
+  await app.register(ledgerRoutes, { service: services.ledger });
+  await app.register(settlementRoutes, { service: services.settlement });
   await app.register(riskRoutes, { service: services.risk });
-  complianceRoutes(app, services);
-  withdrawalsRoutes(app, services);
+  await app.register(complianceRoutes, { service: services.compliance });
+  await app.register(withdrawalsRoutes, { service: services.withdrawals });
   await app.register(analyticsRoutes, { service: services.analytics });
   await app.register(portalRoutes, { service: services.portal });
   await app.register(piiRoutes, { service: services.pii });
   exportRoutes(app, services, config);
-  reconciliationRoutes(app, services);
+  await app.register(reconciliationRoutes, { service: services.reconciliation });
   await app.register(exportsRoutes, { service: services.exports });
   await app.register(ingestRoutes, { service: services.ingest });
   registerWeb(app);

@@ -26,7 +26,8 @@ import { createGradesService } from '../modules/grades/service.ts';
 import { createOrdersService } from '../modules/orders/service.ts';
 import { createCommissionsService } from '../modules/commissions/service.ts';
 import { createSettlementService } from '../modules/settlement/service.ts';
-import { createWithdrawalsService } from '../modules/withdrawals/service.ts';
+import { createWithdrawalsService, type PayoutWorkerLog } from '../modules/withdrawals/service.ts';
+import { createComplianceService } from '../modules/compliance/service.ts';
 import { createPayoutAccountsService } from '../modules/withdrawals/accounts.ts';
 import { createPiiService } from '../modules/pii/service.ts';
 import { createAnalyticsRecorder } from '../modules/analytics/recorder.ts';
@@ -50,6 +51,8 @@ export interface ServiceDeps {
   /** Group commit of orders: the most orders one transaction writes, and batches of a tenant at once. */
   orderBatchMax?: number | undefined;
   orderBatchesInFlight?: number | undefined;
+  /** Where the payout worker reports failures (the server's log); stderr when left out. */
+  payoutLog?: PayoutWorkerLog | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
   submitPayoutsInline?: boolean;
   /** DNS TXT lookups for landing domain verification (tests hand in their own records); the system resolver otherwise. */
@@ -83,7 +86,9 @@ export function createServices(deps: ServiceDeps) {
   });
   // Rollups kept in the transaction of each event; the ledger tells it every journal.
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
-  const ledger = createLedger({ onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)] });
+  // Invariant checks other modules own (withdrawals, payouts), run by `ledger verify` after the ledger's own.
+  const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS];
+  const ledger = createLedger({ db, checks: ledgerChecks, onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)] });
   const admin = createAdminService({ db, clock, audit, limiter: deps.limiter, keyring: deps.keyring });
   const tenants = createTenantsService({
     db,
@@ -205,12 +210,13 @@ export function createServices(deps: ServiceDeps) {
     program,
     channels: deps.payoutChannels,
     accounts: payoutAccounts,
+    log: deps.payoutLog,
     ...(deps.submitPayoutsInline === false
       ? {}
       : {
           onHandoff: (payoutId: string) => {
             setImmediate(() => {
-              withdrawals.work(payoutId).catch(() => {});
+              withdrawals.workInBackground(payoutId);
             });
           },
         }),
@@ -218,6 +224,7 @@ export function createServices(deps: ServiceDeps) {
   const pii = createPiiService({ db, clock, audit, keyring: deps.keyring, storage: deps.storage, ledger, program, distributors });
 
   const reconciliation = createReconciliationService({ db, program });
+  const compliance = createComplianceService({ db, clock, program });
   const exportsService = createExportsService({ db, program, reconciliation });
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
   const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
@@ -256,10 +263,11 @@ export function createServices(deps: ServiceDeps) {
     payoutChannels: deps.payoutChannels,
     authenticate,
     reconciliation,
+    compliance,
     exports: exportsService,
     ingest,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
-    ledgerChecks: [...RECONCILIATION_LEDGER_CHECKS] as LedgerCheck[],
+    ledgerChecks,
   };
 }
 

@@ -26,7 +26,8 @@ export const auditRepo = {
       insert into audit_heads (chain) values (${chain})
       on conflict (chain) do update set chain = excluded.chain
       returning seq, hash`.execute(db);
-    const prev = head.rows[0]!;
+    const prev = head.rows[0];
+    if (!prev) throw new Error(`audit chain ${chain}: the head row upsert returned nothing`);
     const seq = Number(prev.seq) + 1;
     const before = e.before === undefined || e.before === null ? null : JSON.stringify(e.before);
     const after = e.after === undefined || e.after === null ? null : JSON.stringify(e.after);

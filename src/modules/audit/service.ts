@@ -107,12 +107,12 @@ export function createAuditService(deps: { clock: Clock }): AuditService {
       const count = await db
         .selectFrom('audit_log')
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!))
+        .$call((q) => (tenantId === null ? q : q.where('chain', '=', tenantId)))
         .executeTakeFirstOrThrow();
       const heads = await db
         .selectFrom('audit_heads')
         .select(['chain', 'seq', 'hash'])
-        .$if(tenantId !== null, (q) => q.where('chain', '=', tenantId!))
+        .$call((q) => (tenantId === null ? q : q.where('chain', '=', tenantId)))
         .where('seq', '>', 0)
         .orderBy('chain')
         .execute();
@@ -145,8 +145,15 @@ export function createAuditService(deps: { clock: Clock }): AuditService {
           request_id: r.request_id,
           at: r.at.toISOString(),
         })),
-        next_cursor: rows.length > query.limit ? String(page[page.length - 1]!.id) : null,
+        next_cursor: rows.length > query.limit ? lastCursor(page) : null,
       };
     },
   };
+}
+
+/** The cursor after a page that has more rows after it (so it is not empty). */
+function lastCursor(page: { id: number | string | bigint }[]): string {
+  const last = page.at(-1);
+  if (!last) throw new Error('a page with more rows after it is not empty');
+  return String(last.id);
 }

@@ -116,7 +116,8 @@ export function chooseRate(rules: RulesSnapshot, sku: string, b: Pick<Beneficiar
       .sort((x, y) => y.min_monthly_sales_fen - x.min_monthly_sales_fen)
       .find((t) => (b.level === 0 ? t.sales_bp !== undefined : t.override_bp?.[b.level - 1] !== undefined));
     if (tier) {
-      const bp = b.level === 0 ? tier.sales_bp! : tier.override_bp![b.level - 1]!;
+      const bp = b.level === 0 ? tier.sales_bp : tier.override_bp?.[b.level - 1];
+      if (bp === undefined) throw new Error(`the tier found for level ${b.level} has no rate for it`);
       return { source: 'tier', rate: { kind: 'percent', bp } };
     }
     const gradeBp = b.level === 0 ? grade.sales_bp : grade.override_bp[b.level - 1];
@@ -173,7 +174,9 @@ export function computeOrderCommissions(items: ItemInput[], chain: Beneficiary[]
     if (rules.caps.per_order_fen > 0) amounts = applyCap(amounts, rules.caps.per_order_fen);
     if (rules.caps.per_day_fen > 0) amounts = applyCap(amounts, rules.caps.per_day_fen - b.earned_today_fen);
     own.forEach((l, i) => {
-      l.amountFen = amounts[i]!;
+      const capped = amounts[i];
+      if (capped === undefined) throw new Error('a cap answers one amount per line');
+      l.amountFen = capped;
     });
     lines.push(...own.filter((l) => l.amountFen > 0));
   }
@@ -205,8 +208,11 @@ export function allocateRefund(remaining: number[], refundFen: number): number[]
   fractions.sort((a, b) => (a.frac === b.frac ? a.i - b.i : a.frac > b.frac ? -1 : 1));
   for (const f of fractions) {
     if (left === 0) break;
-    if (shares[f.i]! < BigInt(remaining[f.i]!)) {
-      shares[f.i] = shares[f.i]! + 1n;
+    const share = shares[f.i];
+    const most = remaining[f.i];
+    if (share === undefined || most === undefined) throw new Error('a share per remaining line');
+    if (share < BigInt(most)) {
+      shares[f.i] = share + 1n;
       left--;
     }
   }

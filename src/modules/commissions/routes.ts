@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, Nullable, PageQuery, SignedFen, Strict, Timestamp, errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { CommissionsService } from './service.ts';
 import { CommissionLine } from '../orders/schema.ts';
 
 export const Balance = Strict({
@@ -23,7 +23,7 @@ const Explained = Strict({
   postings: Type.Array(Strict({ journal_id: Type.String(), kind: Type.String(), account: Type.String(), amount_fen: SignedFen(), at: Timestamp() })),
 });
 
-export function commissionsRoutes(app: App, s: Services) {
+export const commissionsRoutes = moduleRoutes<CommissionsService>((app, commissions) => {
   const tags = ['commissions'];
 
   app.get(
@@ -37,7 +37,7 @@ export function commissionsRoutes(app: App, s: Services) {
         response: { 200: Balance, ...errors(404) },
       },
     },
-    async (req) => s.commissions.balance(actor(req), req.params.id),
+    async (req) => commissions.balance(actor(req), req.params.id),
   );
 
   app.get(
@@ -56,7 +56,7 @@ export function commissionsRoutes(app: App, s: Services) {
       },
     },
     async (req) =>
-      s.commissions.listForDistributor(actor(req), req.params.id, { status: req.query.status, cursor: req.query.cursor, limit: req.query.limit ?? 50 }),
+      commissions.listForDistributor(actor(req), req.params.id, { status: req.query.status, cursor: req.query.cursor, limit: req.query.limit ?? 50 }),
   );
 
   app.get(
@@ -70,7 +70,7 @@ export function commissionsRoutes(app: App, s: Services) {
         response: { 200: Explained, ...errors(404) },
       },
     },
-    async (req) => s.commissions.explain(actor(req), req.params.id),
+    async (req) => commissions.explain(actor(req), req.params.id),
   );
 
   app.get(
@@ -99,6 +99,6 @@ export function commissionsRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => ({ items: await s.grades.history(actor(req), req.params.id), next_cursor: null }),
+    async (req) => ({ items: await commissions.gradeHistory(actor(req), req.params.id), next_cursor: null }),
   );
-}
+});

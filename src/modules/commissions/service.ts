@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -14,6 +13,13 @@ import type { GradesService } from '../grades/service.ts';
 import { commissionView } from '../orders/service.ts';
 import { ordersRepo } from '../orders/repo.ts';
 import { maskExternalId } from '../pii/mask.ts';
+import { commissionsRepo } from './repo.ts';
+
+function lastId(page: { id: string }[]): string {
+  const last = page.at(-1);
+  if (!last) throw new Error('a page with more rows after it is not empty');
+  return last.id;
+}
 
 export function createCommissionsService(deps: {
   db: Db;
@@ -40,26 +46,12 @@ export function createCommissionsService(deps: {
   return {
     async listForDistributor(actor: Actor, distributorId: string, q: { status?: CommissionStatus | undefined; cursor?: string | undefined; limit: number }) {
       const tenantId = scopeOf(actor, distributorId);
-      const exists = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
-      if (!exists) throw notFound('distributor');
-      let query = db
-        .selectFrom('commissions as c')
-        .innerJoin('orders as o', 'o.id', 'c.order_id')
-        .leftJoin('order_items as i', 'i.id', 'c.order_item_id')
-        .selectAll('c')
-        .select(['o.external_id as order_external_id', 'i.sku as sku'])
-        .where('c.tenant_id', '=', tenantId)
-        .where('c.beneficiary_id', '=', distributorId);
-      if (q.status) query = query.where('c.status', '=', q.status);
-      if (q.cursor) query = query.where('c.id', '<', q.cursor);
-      const rows = await query
-        .orderBy('c.id', 'desc')
-        .limit(q.limit + 1)
-        .execute();
+      if (!(await commissionsRepo.distributorExists(db, tenantId, distributorId))) throw notFound('distributor');
+      const rows = await commissionsRepo.pageForBeneficiary(db, tenantId, distributorId, q);
       const page = rows.slice(0, q.limit);
       return {
         items: page.map((r) => commissionView(r, r.order_external_id, r.sku)),
-        next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
+        next_cursor: rows.length > q.limit ? lastId(page) : null,
       };
     },
 
@@ -71,30 +63,16 @@ export function createCommissionsService(deps: {
     async explain(actor: Actor, id: string) {
       const p = actor.principal;
       const tenantId = p.kind === 'distributor' ? p.tenantId : (requirePermission(p, 'read'), tenantOf(p));
-      const c = await db.selectFrom('commissions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      const c = await commissionsRepo.find(db, tenantId, id);
       if (!c || (p.kind === 'distributor' && c.beneficiary_id !== p.distributorId)) throw notFound('commission');
-      const order = (await db.selectFrom('orders').selectAll().where('id', '=', c.order_id).executeTakeFirst())!;
-      const item = c.order_item_id ? await db.selectFrom('order_items').selectAll().where('id', '=', c.order_item_id).executeTakeFirst() : undefined;
-      const chainRows = await db
-        .selectFrom('distributors')
-        .select(['id', 'name'])
-        .where('id', 'in', order.chain.length ? order.chain : ['-'])
-        .execute();
+      const order = await commissionsRepo.order(db, c.order_id);
+      if (!order) throw new Error(`commission ${c.id} names order ${c.order_id}, which is not there`);
+      const item = c.order_item_id ? await commissionsRepo.orderItem(db, c.order_item_id) : undefined;
+      const chainRows = await commissionsRepo.distributorNames(db, order.chain);
       const names = new Map(chainRows.map((r) => [r.id, r.name]));
-      const version = await db
-        .selectFrom('rule_versions')
-        .select(['version', 'effective_from', 'reason'])
-        .where('tenant_id', '=', tenantId)
-        .where('version', '=', c.rule_version)
-        .executeTakeFirst();
-      const postings = await sql<{ kind: string; purpose: string; amount: number; at: Date; journal_id: string }>`
-        select j.kind, a.purpose, p.amount, p.created_at as at, p.journal_id
-          from postings p join accounts a on a.id = p.account_id join journal_entries j on j.id = p.journal_id
-         where p.commission_id = ${c.id} and a.owner_type = 'distributor' order by p.id`.execute(db);
-      const clawbacks =
-        c.kind === 'commission'
-          ? await db.selectFrom('commissions').select(['id', 'amount_fen', 'created_at']).where('clawback_of', '=', c.id).orderBy('id').execute()
-          : [];
+      const version = await commissionsRepo.ruleVersion(db, tenantId, c.rule_version);
+      const postings = await commissionsRepo.postingsOf(db, c.id);
+      const clawbacks = c.kind === 'commission' ? await commissionsRepo.clawbacksOf(db, c.id) : [];
       const formula =
         c.rate_kind === 'percent'
           ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
@@ -140,7 +118,7 @@ export function createCommissionsService(deps: {
           },
         },
         clawbacks: clawbacks.map((k) => ({ id: k.id, amount_fen: k.amount_fen, created_at: k.created_at.toISOString() })),
-        postings: postings.rows.map((r) => ({
+        postings: postings.map((r) => ({
           journal_id: r.journal_id,
           kind: r.kind,
           account: r.purpose,
@@ -178,42 +156,18 @@ export function createCommissionsService(deps: {
       const cutoff = new Date(asOf.getTime() - settings.freeze_days * 86_400_000);
       const totals = { orders: 0, lines: 0, fen: 0 };
       while (totals.orders < limit) {
-        const due = await tx
-          .selectFrom('orders')
-          .selectAll()
-          .where('tenant_id', '=', tenantId)
-          .where('status', '=', 'received')
-          .where('received_at', '<=', cutoff)
-          .orderBy('received_at')
-          .orderBy('id')
-          .limit(Math.min(200, limit - totals.orders))
-          .forUpdate()
-          .skipLocked()
-          .execute();
+        const due = await commissionsRepo.dueOrdersForUpdate(tx, tenantId, cutoff, Math.min(200, limit - totals.orders));
         if (due.length === 0) break;
-        const lines = await tx
-          .selectFrom('commissions')
-          .selectAll()
-          .where(
-            'order_id',
-            'in',
-            due.map((o) => o.id),
-          )
-          .where('status', '=', 'pending')
-          .orderBy('id')
-          .forUpdate()
-          .execute();
+        const lines = await commissionsRepo.pendingOfOrdersForUpdate(
+          tx,
+          due.map((o) => o.id),
+        );
         if (lines.length > 0) {
-          await tx
-            .updateTable('commissions')
-            .set({ status: 'available', available_at: asOf })
-            .where(
-              'id',
-              'in',
-              lines.map((c) => c.id),
-            )
-            .where('status', '=', 'pending')
-            .execute();
+          await commissionsRepo.makeAvailable(
+            tx,
+            lines.map((c) => c.id),
+            asOf,
+          );
           const byOrder = new Map<string, typeof lines>();
           for (const c of lines) byOrder.set(c.order_id, [...(byOrder.get(c.order_id) ?? []), c]);
           const journals = [...byOrder.entries()]
@@ -231,16 +185,12 @@ export function createCommissionsService(deps: {
           await ledger.postMany(tx, journals);
           for (const c of lines) totals.fen += c.amount_fen;
         }
-        await tx
-          .updateTable('orders')
-          .set({ status: 'completed', completed_at: asOf, updated_at: clock.now() })
-          .where(
-            'id',
-            'in',
-            due.map((o) => o.id),
-          )
-          .where('status', '=', 'received')
-          .execute();
+        await commissionsRepo.completeOrders(
+          tx,
+          due.map((o) => o.id),
+          asOf,
+          clock.now(),
+        );
         const snapshot = await rules.versionAt(tx, tenantId, asOf);
         for (const order of due) {
           if (!order.seller_id) continue;
@@ -258,11 +208,11 @@ export function createCommissionsService(deps: {
       requirePermission(actor.principal, 'risk:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
-        const c = await tx.selectFrom('commissions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+        const c = await commissionsRepo.findForUpdate(tx, tenantId, id);
         if (!c) throw notFound('commission');
         if (c.status === 'settled' || c.status === 'reversed') throw invalidState(`a ${c.status} line cannot be ${held ? 'held' : 'released'}`);
         if (c.statement_id !== null && held) throw invalidState('the line is in a statement under review; reject the statement to hold it');
-        await tx.updateTable('commissions').set({ held }).where('id', '=', id).execute();
+        await commissionsRepo.setHeld(tx, [id], held);
         await deps.audit.record(tx, actor, {
           action: held ? 'commission.hold' : 'commission.release',
           targetType: 'commission',
@@ -275,14 +225,18 @@ export function createCommissionsService(deps: {
       });
     },
 
+    /** A distributor's grade changes (GET /v1/distributors/{id}/grade-history), as the grades module keeps them. */
+    async gradeHistory(actor: Actor, distributorId: string) {
+      return grades.history(actor, distributorId);
+    },
+
     async balance(actor: Actor, distributorId: string) {
       const tenantId = scopeOf(actor, distributorId);
       return this.balanceOf(db, tenantId, distributorId);
     },
 
     async balanceOf(ex: Executor, tenantId: string, distributorId: string) {
-      const exists = await ex.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
-      if (!exists) throw notFound('distributor');
+      if (!(await commissionsRepo.distributorExists(ex, tenantId, distributorId))) throw notFound('distributor');
       const b = await ledger.balances(ex, tenantId, distributorId);
       return {
         pending_fen: b.pending,

@@ -1,13 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { Strict, Timestamp, errors } from '../../core/schema.ts';
-import { requirePermission, tenantOf } from '../../core/principal.ts';
-import type { Services } from '../../app/services.ts';
-import { programRepo } from '../program/repo.ts';
-import type { GradeSettings } from '../program/service.ts';
-import { complianceFindings } from './rules.ts';
+import type { ComplianceService } from './service.ts';
 
-export function complianceRoutes(app: App, s: Services) {
+export const complianceRoutes = moduleRoutes<ComplianceService>((app, compliance) => {
   app.get(
     '/v1/compliance/report',
     {
@@ -34,14 +30,6 @@ export function complianceRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => {
-      const a = actor(req);
-      requirePermission(a.principal, 'read');
-      const tenantId = tenantOf(a.principal);
-      const settings = await s.program.read(s.db, tenantId);
-      const grades = (await programRepo.listGrades(s.db, tenantId)).map((g) => ({ code: g.code, upgrade: (g.settings as GradeSettings).upgrade ?? null }));
-      const rules = complianceFindings(settings, grades);
-      return { tenant_id: tenantId, generated_at: s.clock.now().toISOString(), compliant: rules.every((r) => r.status !== 'violation'), rules };
-    },
+    async (req) => compliance.report(actor(req)),
   );
-}
+});

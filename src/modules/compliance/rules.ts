@@ -56,7 +56,7 @@ export function complianceFindings(settings: ProgramSettings, grades: GradeForCo
       setting: grades.filter((g) => g.upgrade).map((g) => ({ grade: g.code, upgrade: g.upgrade })),
       detail:
         headCountGrades.length > 0
-          ? `grade(s) ${headCountGrades.map((g) => g.code).join(', ')} upgrade on head count (${headCountGrades.map((g) => g.upgrade!.metric).join(', ')})`
+          ? `grade(s) ${headCountGrades.map((g) => g.code).join(', ')} upgrade on head count (${headCountGrades.map((g) => g.upgrade?.metric ?? '').join(', ')})`
           : "every automatic upgrade is on the distributor's own sales",
     },
     {

@@ -1,11 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { Nullable, SignedFen, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
-import { requirePermission, tenantOf } from '../../core/principal.ts';
-import type { Services } from '../../app/services.ts';
-import { verifyLedger } from './verify.ts';
+import type { Ledger } from './service.ts';
 
-export function ledgerRoutes(app: App, s: Services) {
+export const ledgerRoutes = moduleRoutes<Ledger>((app, ledger) => {
   const tags = ['ledger'];
 
   app.get(
@@ -26,11 +24,7 @@ export function ledgerRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => {
-      const a = actor(req);
-      requirePermission(a.principal, 'read');
-      return verifyLedger(s.db, tenantOf(a.principal), s.ledgerChecks);
-    },
+    async (req) => ledger.verify(actor(req)),
   );
 
   app.get(
@@ -69,52 +63,6 @@ export function ledgerRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => {
-      const a = actor(req);
-      requirePermission(a.principal, 'read');
-      const tenantId = tenantOf(a.principal);
-      const journals = await s.db
-        .selectFrom('journal_entries')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('ref_id', '=', req.query.ref_id)
-        .orderBy('id')
-        .execute();
-      const postings =
-        journals.length === 0
-          ? []
-          : await s.db
-              .selectFrom('postings as p')
-              .innerJoin('accounts as a', 'a.id', 'p.account_id')
-              .select(['p.journal_id', 'p.account_id', 'a.owner_id', 'a.purpose', 'p.amount', 'p.commission_id', 'p.balance_after'])
-              .where(
-                'p.journal_id',
-                'in',
-                journals.map((j) => j.id),
-              )
-              .orderBy('p.id')
-              .execute();
-      return {
-        items: journals.map((j) => ({
-          id: j.id,
-          kind: j.kind,
-          ref_type: j.ref_type,
-          ref_id: j.ref_id,
-          memo: j.memo,
-          created_at: j.created_at.toISOString(),
-          postings: postings
-            .filter((p) => p.journal_id === j.id)
-            .map((p) => ({
-              account_id: p.account_id,
-              owner_id: p.owner_id,
-              purpose: p.purpose,
-              amount_fen: p.amount,
-              commission_id: p.commission_id,
-              balance_after: p.balance_after,
-            })),
-        })),
-        next_cursor: null,
-      };
-    },
+    async (req) => ledger.journalEntries(actor(req), req.query.ref_id),
   );
-}
+});

@@ -1,6 +1,10 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Executor } from '../../db/database.ts';
+import type { Db, Executor } from '../../db/database.ts';
 import { newId } from '../../core/ids.ts';
+import type { Actor } from '../../core/context.ts';
+import { requirePermission, tenantOf } from '../../core/principal.ts';
+import { ledgerRepo } from './repo.ts';
+import { verifyLedger, type LedgerCheck, type VerifyReport } from './verify.ts';
 
 /**
  * The double-entry ledger. Amounts are signed integers in fen: a credit is positive, a debit
@@ -34,6 +38,12 @@ interface AccountInfo {
   cached: boolean;
 }
 
+/** A value the code above guarantees (a map filled for every key, an array of the same length): its absence is a bug, named. */
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`ledger: ${what} is missing`);
+  return value;
+}
+
 /** Distributor accounts are bounded at zero except withdrawable, which a clawback may overdraw. */
 function isBounded(purpose: string): boolean {
   return purpose !== 'withdrawable' && !(TENANT_PURPOSES as readonly string[]).includes(purpose);
@@ -46,7 +56,32 @@ export type PostedHook = (
   legs: { kind: string; owner: string; purpose: string; amount: number; commissionId: string | null }[],
 ) => Promise<void>;
 
-export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
+/** What GET /v1/journal-entries answers for each journal. */
+export interface JournalView {
+  id: string;
+  kind: string;
+  ref_type: string;
+  ref_id: string;
+  memo: string | null;
+  created_at: string;
+  postings: {
+    account_id: string;
+    owner_id: string;
+    purpose: string;
+    amount_fen: number;
+    commission_id: string | null;
+    balance_after: number | null;
+  }[];
+}
+
+export function createLedger(options: {
+  /** Where the ledger's readers (verify, journal entries) read; the writer runs in the caller's transaction. */
+  db: Db;
+  /** Invariant checks other modules own (withdrawals, payouts), run by `verify` after the ledger's own. */
+  checks?: LedgerCheck[];
+  onPosted?: PostedHook[];
+}) {
+  const { db } = options;
   // Account ids never change once made, so a process remembers them.
   const accountIds = new Map<string, AccountInfo>();
   const keyOf = (tenantId: string, owner: string, purpose: string) => `${tenantId}|${owner}|${purpose}`;
@@ -129,7 +164,7 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
 
     /** Writes one balanced journal (see postMany). */
     async post(ex: Executor, j: JournalInput): Promise<string> {
-      return (await this.postMany(ex, [j]))[0]!;
+      return must((await this.postMany(ex, [j]))[0], 'the journal id of a one-journal batch');
     },
 
     /**
@@ -143,19 +178,19 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
       if (journals.length === 0) return [];
       const plan = await this.plan(ex, journals);
       await sql`with ${sql.join(plan.ctes)} select count(*) from ledger_postings`.execute(ex);
-      await plan.after(ex);
+      for (const hook of options.onPosted ?? []) await hook(ex, plan.tenantId, plan.posted);
       return plan.journalIds;
     },
 
     /**
      * The same as postMany, as common table expressions for the caller to run in a statement of
      * its own (a batch of orders writes its journals together with other rows in one round trip);
-     * `after` tells the hooks once that statement has run. Accounts are resolved here (a query
-     * only for accounts this process has not seen yet).
+     * the onPosted hooks are told by postMany only: a caller of plan (the order path) tells analytics
+     * itself. Accounts are resolved here (a query only for accounts this process has not seen yet).
      */
-    async plan(ex: Executor, journals: JournalInput[]): Promise<{ ctes: RawBuilder<unknown>[]; journalIds: string[]; after: (ex: Executor) => Promise<void> }> {
-      if (journals.length === 0) return { ctes: [], journalIds: [], after: async () => {} };
-      const tenantId = journals[0]!.tenantId;
+    async plan(ex: Executor, journals: JournalInput[]): Promise<{ ctes: RawBuilder<unknown>[]; journalIds: string[]; tenantId: string; posted: Parameters<PostedHook>[2] }> {
+      if (journals.length === 0) return { ctes: [], journalIds: [], tenantId: '', posted: [] };
+      const tenantId = must(journals[0], 'the first journal').tenantId;
       const all: { j: number; leg: Leg }[] = [];
       journals.forEach((j, k) => {
         if (j.tenantId !== tenantId) throw new UnbalancedJournal('postMany takes journals of one tenant');
@@ -177,7 +212,7 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
       );
       const deltas = new Map<string, { delta: number; n: number }>();
       for (const { leg } of all) {
-        const a = accounts.get(keyOf(tenantId, leg.owner, leg.purpose))!;
+        const a = must(accounts.get(keyOf(tenantId, leg.owner, leg.purpose)), `the account of ${leg.owner} ${leg.purpose}`);
         if (!a.cached) continue;
         const d = deltas.get(a.id) ?? { delta: 0, n: 0 };
         d.delta += leg.amount;
@@ -195,8 +230,8 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
         cached: [] as boolean[],
       };
       for (const { j, leg } of all) {
-        const a = accounts.get(keyOf(tenantId, leg.owner, leg.purpose))!;
-        cols.journal.push(journalIds[j]!);
+        const a = must(accounts.get(keyOf(tenantId, leg.owner, leg.purpose)), `the account of ${leg.owner} ${leg.purpose}`);
+        cols.journal.push(must(journalIds[j], `journal id ${j}`));
         cols.account.push(a.id);
         cols.amount.push(leg.amount);
         cols.party.push(leg.party ?? (leg.owner === 'tenant' ? null : leg.owner));
@@ -211,7 +246,7 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
         sql`ledger_locked as materialized (select id from accounts where id = any(${ids}::text[]) order by id for no key update)`,
         sql`ledger_moved as (
           update accounts a set balance = a.balance + v.delta, version = a.version + v.n
-            from ledger_locked l join unnest(${ids}::text[], ${ids.map((id) => deltas.get(id)!.delta)}::bigint[], ${ids.map((id) => deltas.get(id)!.n)}::bigint[]) as v(id, delta, n) on v.id = l.id
+            from ledger_locked l join unnest(${ids}::text[], ${ids.map((id) => must(deltas.get(id), `the delta of ${id}`).delta)}::bigint[], ${ids.map((id) => must(deltas.get(id), `the delta of ${id}`).n)}::bigint[]) as v(id, delta, n) on v.id = l.id
            where a.id = l.id
           returning a.id, a.balance - v.delta as before)`,
         sql`ledger_journals as (
@@ -233,7 +268,7 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
           returning 1)`,
       ];
       const posted = all.map(({ j, leg }) => ({
-        kind: journals[j]!.kind,
+        kind: must(journals[j], `journal ${j}`).kind,
         owner: leg.owner,
         purpose: leg.purpose,
         amount: leg.amount,
@@ -242,18 +277,17 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
       return {
         ctes,
         journalIds,
-        after: async (x: Executor) => {
-          for (const hook of options.onPosted ?? []) await hook(x, tenantId, posted);
-        },
+        tenantId,
+        posted,
       };
     },
 
     /** Locks a distributor account and answers its balance (a withdrawal checks it under the lock). */
     async lockBalance(ex: Executor, tenantId: string, owner: string, purpose: DistributorPurpose): Promise<number> {
       const accounts = await resolve(ex, tenantId, [{ owner, purpose, amount: 0 }]);
-      const id = accounts.get(keyOf(tenantId, owner, purpose))!.id;
+      const id = must(accounts.get(keyOf(tenantId, owner, purpose)), `the account of ${owner} ${purpose}`).id;
       const r = await sql<{ balance: number }>`select balance from accounts where id = ${id} for update`.execute(ex);
-      return r.rows[0]!.balance;
+      return must(r.rows[0], `the locked balance of ${owner} ${purpose}`).balance;
     },
 
     /** A distributor's five balances, from the cached accounts (ledger verify proves them). */
@@ -297,6 +331,53 @@ export function createLedger(options: { onPosted?: PostedHook[] } = {}) {
         select sum(p.amount)::bigint as s from postings p join accounts a on a.id = p.account_id
          where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = ${purpose}`.execute(ex);
       return Number(r.rows[0]?.s ?? 0);
+    },
+
+    /** The withdrawable balance of each of these distributors that has the account. */
+    async withdrawableBalances(ex: Executor, tenantId: string, owners: string[]): Promise<Map<string, number>> {
+      const rows = await ledgerRepo.withdrawableBalances(ex, tenantId, owners);
+      return new Map(rows.map((r) => [r.owner_id, r.balance]));
+    },
+
+    /** GET /v1/ledger/verify: every invariant checked for the caller's tenant, each break named. */
+    async verify(actor: Actor): Promise<VerifyReport> {
+      requirePermission(actor.principal, 'read');
+      return verifyLedger(db, tenantOf(actor.principal), options.checks);
+    },
+
+    /** GET /v1/journal-entries: the journals a cause wrote, with their postings. */
+    async journalEntries(actor: Actor, refId: string): Promise<{ items: JournalView[]; next_cursor: null }> {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const journals = await ledgerRepo.journalsByRef(db, tenantId, refId);
+      const postings =
+        journals.length === 0
+          ? []
+          : await ledgerRepo.postingsOfJournals(
+              db,
+              journals.map((j) => j.id),
+            );
+      return {
+        items: journals.map((j) => ({
+          id: j.id,
+          kind: j.kind,
+          ref_type: j.ref_type,
+          ref_id: j.ref_id,
+          memo: j.memo,
+          created_at: j.created_at.toISOString(),
+          postings: postings
+            .filter((p) => p.journal_id === j.id)
+            .map((p) => ({
+              account_id: p.account_id,
+              owner_id: p.owner_id,
+              purpose: p.purpose,
+              amount_fen: p.amount,
+              commission_id: p.commission_id,
+              balance_after: p.balance_after,
+            })),
+        })),
+        next_cursor: null,
+      };
     },
 
     /** Forgets cached account ids (tests that drop databases). */

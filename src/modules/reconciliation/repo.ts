@@ -121,7 +121,7 @@ export const reconciliationRepo = {
        limit ${limit}`.execute(ex);
     return r.rows.map((row) => ({
       ...row,
-      requested_at: iso(row.requested_at)!,
+      requested_at: required(iso(row.requested_at), 'requested_at'),
       approved_at: iso(row.approved_at),
       paid_at: iso(row.paid_at),
       failed_at: iso(row.failed_at),
@@ -156,7 +156,7 @@ export const reconciliationRepo = {
              (select coalesce(sum(w.fee_fen), 0) from withdrawals w where w.tenant_id = ${tenantId} and w.status = 'paid')::bigint as paid_fees_fen`.execute(
       ex,
     );
-    return r.rows[0]!;
+    return required(r.rows[0], 'the totals row');
   },
 
   /** The journals of some withdrawals and their payouts: id, kind, amount moved (its credits), when. */
@@ -175,3 +175,9 @@ export const reconciliationRepo = {
     return r.rows;
   },
 };
+
+/** What the query always answers (an aggregate's one row, a column that is never null): its absence is a bug, named. */
+function required<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new Error(`reconciliation: ${what} is missing`);
+  return value;
+}

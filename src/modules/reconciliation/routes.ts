@@ -1,9 +1,9 @@
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { errors } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
 import { ReconciliationQuery, ReconciliationReport } from './schema.ts';
+import type { ReconciliationService } from './service.ts';
 
-export function reconciliationRoutes(app: App, s: Services) {
+export const reconciliationRoutes = moduleRoutes<ReconciliationService>((app, reconciliation) => {
   app.get(
     '/v1/reconciliation',
     {
@@ -17,6 +17,6 @@ export function reconciliationRoutes(app: App, s: Services) {
         response: { 200: ReconciliationReport, ...errors(403) },
       },
     },
-    async (req) => s.reconciliation.report(actor(req), { ...req.query, limit: req.query.limit ?? 100 }),
+    async (req) => reconciliation.report(actor(req), { ...req.query, limit: req.query.limit ?? 100 }),
   );
-}
+});

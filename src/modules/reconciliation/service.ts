@@ -171,7 +171,9 @@ export function createReconciliationService(deps: { db: Db; program: ProgramServ
       const tenantId = authorize(actor);
       const period = await periodFor(db, tenantId, q);
       return inSnapshot(db, async (tx) => {
-        const asOf = (await sql<{ now: Date }>`select now() as now`.execute(tx)).rows[0]!.now;
+        const snapshotAt = (await sql<{ now: Date }>`select now() as now`.execute(tx)).rows[0];
+        if (!snapshotAt) throw new Error('select now() answered no row');
+        const asOf = snapshotAt.now;
         const mismatches = await mismatchesWithin(tx, tenantId, period);
         const totals = await totalsWithin(tx, tenantId, period);
         const ledger = await repo.ledgerTotals(tx, tenantId);
@@ -200,7 +202,7 @@ export function createReconciliationService(deps: { db: Db; program: ProgramServ
               .map((j) => ({ id: j.id, kind: j.kind, amount_fen: j.amount_fen, created_at: new Date(j.created_at).toISOString() })),
             mismatches: codesOf(r.withdrawal_id, r.payout_id),
           })),
-          next_cursor: rows.length > q.limit ? page[page.length - 1]!.withdrawal_id : null,
+          next_cursor: rows.length > q.limit ? (page.at(-1)?.withdrawal_id ?? null) : null,
         };
       });
     },

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
+import type { SettlementService } from './service.ts';
 
 const Statement = Strict({
   id: Type.String(),
@@ -17,7 +17,7 @@ const Statement = Strict({
   approved_at: Nullable(Timestamp()),
 });
 
-export function settlementRoutes(app: App, s: Services) {
+export const settlementRoutes = moduleRoutes<SettlementService>((app, settlement) => {
   const tags = ['settlement'];
 
   app.post(
@@ -31,7 +31,7 @@ export function settlementRoutes(app: App, s: Services) {
         response: { 200: Strict({ run_id: Type.String(), made_available: Type.Integer(), statements: Type.Array(Statement) }), ...errors(403) },
       },
     },
-    async (req) => s.settlement.runNow(actor(req), new Date(req.body.as_of)),
+    async (req) => settlement.runNow(actor(req), new Date(req.body.as_of)),
   );
 
   const Job = Strict(
@@ -48,7 +48,7 @@ export function settlementRoutes(app: App, s: Services) {
     },
     { title: 'SettlementJob' },
   );
-  const jobView = ({ tenantId: _tenant, ...job }: ReturnType<typeof s.settlement.getJob>) => job;
+  const jobView = ({ tenantId: _tenant, ...job }: ReturnType<SettlementService['getJob']>) => job;
 
   app.post(
     '/v1/settlements/jobs',
@@ -62,7 +62,7 @@ export function settlementRoutes(app: App, s: Services) {
         response: { 202: Job, ...errors(403) },
       },
     },
-    async (req, reply) => reply.code(202).send(jobView(s.settlement.startJob(actor(req), new Date(req.body.as_of), req.log))),
+    async (req, reply) => reply.code(202).send(jobView(settlement.startJob(actor(req), new Date(req.body.as_of), req.log))),
   );
 
   app.get(
@@ -76,7 +76,7 @@ export function settlementRoutes(app: App, s: Services) {
         response: { 200: Job, ...errors(404) },
       },
     },
-    async (req) => jobView(s.settlement.getJob(actor(req), req.params.id)),
+    async (req) => jobView(settlement.getJob(actor(req), req.params.id)),
   );
 
   app.get(
@@ -94,7 +94,7 @@ export function settlementRoutes(app: App, s: Services) {
         response: { 200: List(Statement), ...errors() },
       },
     },
-    async (req) => s.settlement.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+    async (req) => settlement.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
   );
 
   app.get(
@@ -124,7 +124,7 @@ export function settlementRoutes(app: App, s: Services) {
         },
       },
     },
-    async (req) => s.settlement.get(actor(req), req.params.id),
+    async (req) => settlement.get(actor(req), req.params.id),
   );
 
   app.post(
@@ -139,7 +139,7 @@ export function settlementRoutes(app: App, s: Services) {
         response: { 200: Statement, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.settlement.approve(actor(req), req.params.id),
+    async (req) => settlement.approve(actor(req), req.params.id),
   );
 
   app.post(
@@ -157,7 +157,7 @@ export function settlementRoutes(app: App, s: Services) {
         response: { 200: Statement, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.settlement.reject(actor(req), req.params.id, { reason: req.body.reason, lines: req.body.lines ?? 'available' }),
+    async (req) => settlement.reject(actor(req), req.params.id, { reason: req.body.reason, lines: req.body.lines ?? 'available' }),
   );
 
   app.post(
@@ -172,7 +172,7 @@ export function settlementRoutes(app: App, s: Services) {
         response: { 200: Strict({ id: Type.String(), held: Type.Boolean() }), ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.commissions.setHeld(actor(req), req.params.id, true, req.body.reason),
+    async (req) => settlement.setCommissionHeld(actor(req), req.params.id, true, req.body.reason),
   );
 
   app.post(
@@ -187,6 +187,6 @@ export function settlementRoutes(app: App, s: Services) {
         response: { 200: Strict({ id: Type.String(), held: Type.Boolean() }), ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.commissions.setHeld(actor(req), req.params.id, false, req.body.reason),
+    async (req) => settlement.setCommissionHeld(actor(req), req.params.id, false, req.body.reason),
   );
-}
+});

@@ -1,11 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { actor, type App } from '../../core/route.ts';
+import { actor, moduleRoutes } from '../../core/route.ts';
 import { AppError } from '../../core/errors.ts';
 import { Fen, IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../core/schema.ts';
-import type { Services } from '../../app/services.ts';
 import { CallbackRejected } from '../../adapters/payout/index.ts';
-import { requirePermission, tenantOf } from '../../core/principal.ts';
-import { renderBankBatchFile, type BankBatchLine } from '../../adapters/payout/index.ts';
+import type { WithdrawalsService } from './service.ts';
 
 const Channel = Type.Union([Type.Literal('manual'), Type.Literal('alipay'), Type.Literal('wechat'), Type.Literal('bank')]);
 
@@ -74,7 +72,7 @@ const AccountParams = Strict({ id: Type.String({ maxLength: 64 }), account_id: T
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
-export function withdrawalsRoutes(app: App, s: Services) {
+export const withdrawalsRoutes = moduleRoutes<WithdrawalsService>((app, withdrawals) => {
   const tags = ['withdrawals'];
 
   app.post(
@@ -97,7 +95,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
       if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1-128 printable ASCII characters');
-      return reply.code(201).send(await s.withdrawals.create(actor(req), req.body, key));
+      return reply.code(201).send(await withdrawals.create(actor(req), req.body, key));
     },
   );
 
@@ -117,7 +115,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 200: List(Withdrawal), ...errors() },
       },
     },
-    async (req) => s.withdrawals.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+    async (req) => withdrawals.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
   );
 
   app.get(
@@ -126,7 +124,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
       config: { auth: 'tenant_or_distributor', permission: 'read' },
       schema: { tags, summary: 'One withdrawal and its payout', params: IdParams, response: { 200: Withdrawal, ...errors(404) } },
     },
-    async (req) => s.withdrawals.get(actor(req), req.params.id),
+    async (req) => withdrawals.get(actor(req), req.params.id),
   );
 
   app.post(
@@ -141,7 +139,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 200: Withdrawal, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.withdrawals.approve(actor(req), req.params.id),
+    async (req) => withdrawals.approve(actor(req), req.params.id),
   );
 
   app.post(
@@ -156,7 +154,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 200: Withdrawal, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.withdrawals.reject(actor(req), req.params.id, req.body.reason),
+    async (req) => withdrawals.reject(actor(req), req.params.id, req.body.reason),
   );
 
   app.post(
@@ -171,7 +169,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 200: Withdrawal, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: true, reference: req.body.reference }),
+    async (req) => withdrawals.record(actor(req), req.params.id, { paid: true, reference: req.body.reference }),
   );
 
   app.post(
@@ -186,7 +184,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 200: Withdrawal, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.withdrawals.record(actor(req), req.params.id, { paid: false, reason: req.body.reason }),
+    async (req) => withdrawals.record(actor(req), req.params.id, { paid: false, reason: req.body.reason }),
   );
 
   app.post(
@@ -202,7 +200,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 200: Withdrawal, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.withdrawals.cancelPayout(actor(req), req.params.id, req.body.reason),
+    async (req) => withdrawals.cancelPayout(actor(req), req.params.id, req.body.reason),
   );
 
   app.get(
@@ -216,7 +214,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 200: Strict({ items: Type.Array(AccountView), next_cursor: Type.Null() }), ...errors(404) },
       },
     },
-    async (req) => ({ items: await s.payoutAccounts.list(actor(req), req.params.id), next_cursor: null }),
+    async (req) => ({ items: await withdrawals.listAccounts(actor(req), req.params.id), next_cursor: null }),
   );
 
   app.post(
@@ -232,7 +230,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 201: AccountView, ...errors(403, 404) },
       },
     },
-    async (req, reply) => reply.code(201).send(await s.payoutAccounts.add(actor(req), req.params.id, req.body)),
+    async (req, reply) => reply.code(201).send(await withdrawals.addAccount(actor(req), req.params.id, req.body)),
   );
 
   app.post(
@@ -248,7 +246,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
         response: { 200: AccountView, ...errors(403, 404, 409) },
       },
     },
-    async (req) => s.payoutAccounts.confirm(actor(req), req.params.id, req.params.account_id),
+    async (req) => withdrawals.confirmAccount(actor(req), req.params.id, req.params.account_id),
   );
 
   app.delete(
@@ -258,7 +256,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
       schema: { tags, summary: 'Remove a payout account', params: AccountParams, response: { 204: Type.Null(), ...errors(403, 404) } },
     },
     async (req, reply) => {
-      await s.payoutAccounts.disable(actor(req), req.params.id, req.params.account_id);
+      await withdrawals.disableAccount(actor(req), req.params.id, req.params.account_id);
       return reply.code(204).send(null);
     },
   );
@@ -274,28 +272,7 @@ export function withdrawalsRoutes(app: App, s: Services) {
       },
     },
     async (req, reply) => {
-      const a = actor(req);
-      requirePermission(a.principal, 'pii:read');
-      const tenantId = tenantOf(a.principal);
-      const rows = await s.db
-        .selectFrom('payouts as p')
-        .innerJoin('withdrawals as w', 'w.id', 'p.withdrawal_id')
-        .select(['p.out_no', 'p.amount_fen', 'w.payout_account_id', 'w.id as withdrawal_id'])
-        .where('p.tenant_id', '=', tenantId)
-        .where('p.channel', '=', 'bank')
-        .where('p.state', '=', 'submitted')
-        .orderBy('p.id')
-        .execute();
-      // Payouts without a bank account on file cannot be in the upload; finance pays those by hand.
-      const lines: BankBatchLine[] = [];
-      for (const r of rows) {
-        if (!r.payout_account_id) continue;
-        const account = await s.payoutAccounts.decrypt(s.db, r.payout_account_id);
-        if (account.channel !== 'bank') continue;
-        lines.push({ outNo: r.out_no, amountFen: r.amount_fen, remark: '佣金提现', account });
-      }
-      await s.audit.record(s.db, a, { action: 'payout.bank_file', targetType: 'payout', targetId: null, after: { rows: lines.length } });
-      const file = renderBankBatchFile(lines);
+      const file = await withdrawals.bankFile(actor(req));
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="fenxiao-bank-batch.csv"')
@@ -310,11 +287,11 @@ export function withdrawalsRoutes(app: App, s: Services) {
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
     // Only the channels this deployment offers have a callback route: a notification for another
     // answers 404 like any unknown path, not a 500 from a channel that is not there.
-    for (const channel of (['wechat', 'alipay'] as const).filter((c) => s.payoutChannels.configured.includes(c))) {
+    for (const channel of withdrawals.callbackChannels()) {
       scope.post(`/v1/payouts/callbacks/${channel}`, { config: { auth: 'public' }, schema: { hide: true } }, async (req, reply) => {
         try {
           const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-          await s.withdrawals.callback(channel, req.headers, raw);
+          await withdrawals.callback(channel, req.headers, raw);
           return channel === 'wechat' ? reply.code(200).send({ code: 'SUCCESS', message: '成功' }) : reply.type('text/plain').send('success');
         } catch (err) {
           const status = err instanceof CallbackRejected ? 401 : err instanceof AppError ? err.status : 500;
@@ -324,4 +301,4 @@ export function withdrawalsRoutes(app: App, s: Services) {
       });
     }
   });
-}
+});

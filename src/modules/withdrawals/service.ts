@@ -9,10 +9,12 @@ import { newId, ulid } from '../../core/ids.ts';
 import { requestHash } from '../../lib/hash.ts';
 import { localDate } from '../../core/time.ts';
 import type { PayoutChannels, PayoutOutcome, PayoutResult } from '../../adapters/payout/index.ts';
+import { renderBankBatchFile, type BankBatchLine } from '../../adapters/payout/index.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Ledger } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';
-import type { PayoutAccountsService } from './accounts.ts';
+import { withdrawalsRepo } from './repo.ts';
+import type { PayoutAccountInput, PayoutAccountsService, PayoutAccountView } from './accounts.ts';
 
 export type WithdrawalRow = Selectable<WithdrawalsTable>;
 export type PayoutRow = Selectable<PayoutsTable>;
@@ -101,6 +103,21 @@ export function idempotencyScope(actorType: string, actorId: string | null): str
   return `withdrawal:${actorType}:${actorId ?? ''}`;
 }
 
+/** Where the payout worker reports what goes wrong with a payout (the server's log; stderr without one). */
+export interface PayoutWorkerLog {
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
+const stderrLog: PayoutWorkerLog = {
+  warn: (obj, msg) => {
+    console.warn(msg, obj);
+  },
+  error: (obj, msg) => {
+    console.error(msg, obj);
+  },
+};
+
 /** The system principal that acts for a rule (automatic approvals), with the request that set it off. */
 function systemActor(tenantId: string, job: string, requestId: string | null): Actor {
   return { principal: { kind: 'system', tenantId, job }, requestId };
@@ -156,8 +173,11 @@ export function createWithdrawalsService(deps: {
   accounts: PayoutAccountsService;
   /** Woken after a payout is handed to an online channel (the worker submits it). */
   onHandoff?: (payoutId: string) => void;
+  /** Where the worker reports a provider call that failed or a payout it could not work. */
+  log?: PayoutWorkerLog | undefined;
 }) {
   const { db, clock, audit, ledger, program, channels, accounts } = deps;
+  const log = deps.log ?? stderrLog;
 
   function scopeFor(actor: Actor, distributorId?: string): string {
     const p = actor.principal;
@@ -250,7 +270,8 @@ export function createWithdrawalsService(deps: {
       })
       .execute();
     if (TERMINAL.includes(p.state)) return false;
-    const w = (await tx.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).forUpdate().executeTakeFirst())!;
+    const w = await tx.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).forUpdate().executeTakeFirst();
+    if (!w) throw new Error(`payout ${p.id} names withdrawal ${p.withdrawal_id}, which is not there`);
     switch (result.outcome) {
       case 'succeeded': {
         await ledger.post(tx, {
@@ -541,7 +562,7 @@ export function createWithdrawalsService(deps: {
             .execute()
         : [];
       const byW = new Map(payouts.map((x) => [x.withdrawal_id, x]));
-      return { items: page.map((w) => withdrawalView(w, byW.get(w.id))), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+      return { items: page.map((w) => withdrawalView(w, byW.get(w.id))), next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
     },
 
     async approve(actor: Actor, id: string): Promise<WithdrawalView> {
@@ -668,6 +689,12 @@ export function createWithdrawalsService(deps: {
           await db.updateTable('payouts').set({ last_queried_at: now }).where('id', '=', p.id).execute();
         }
       } catch (err) {
+        // The provider's answer is unknown: recorded as the payout's event, and it is queried
+        // again at its next look before anything is sent again.
+        log.warn(
+          { err, payout_id: p.id, out_no: p.out_no, channel: p.channel, attempts: p.attempts },
+          'payout provider call failed; the payout is looked at again',
+        );
         result = { source: 'error', outcome: 'unknown', failReason: err instanceof Error ? err.message : String(err) };
       }
       await inTransaction(db, (tx) => transition(tx, p.id, result));
@@ -698,6 +725,8 @@ export function createWithdrawalsService(deps: {
           if (q.found) result = { source: 'query', ...q };
         }
       } catch (err) {
+        // Recorded as the payout's event; the poll finds out what became of the cancel.
+        log.warn({ err, payout_id: p.id, out_no: p.out_no, channel: p.channel }, 'payout cancel failed at the provider; the poll finishes it');
         result = { source: 'error', outcome: 'unknown', failReason: err instanceof Error ? err.message : String(err) };
       }
       await inTransaction(db, async (tx) => {
@@ -726,8 +755,76 @@ export function createWithdrawalsService(deps: {
         .orderBy('next_attempt_at')
         .limit(limit)
         .execute();
-      for (const { id } of due) await this.work(id);
+      // One payout that cannot be worked (its transaction failed) does not stop the others; the
+      // batch then fails with every payout named, so the scheduler records the job as failed.
+      const failures: { id: string; err: unknown }[] = [];
+      for (const { id } of due) {
+        try {
+          await this.work(id);
+        } catch (err) {
+          log.error({ err, payout_id: id }, 'payout could not be worked; it is looked at again once its lease ends');
+          failures.push({ id, err });
+        }
+      }
+      if (failures.length > 0) {
+        throw new AggregateError(
+          failures.map((f) => f.err),
+          `${failures.length} of ${due.length} payouts could not be worked: ${failures.map((f) => f.id).join(', ')}`,
+        );
+      }
       return due.length;
+    },
+
+    /**
+     * Submits a payout just handed off, off the request. It never rejects: a failure is logged
+     * with the payout, and the scheduler's poll picks the payout up (its lease runs out).
+     */
+    workInBackground(payoutId: string): void {
+      this.work(payoutId).catch((err: unknown) => {
+        log.error({ err, payout_id: payoutId }, 'payout submit after hand-off failed; the scheduled poll retries it');
+      });
+    },
+
+    /** The channels of this deployment that notify (each has a callback route). */
+    callbackChannels(): ('wechat' | 'alipay')[] {
+      return (['wechat', 'alipay'] as const).filter((c) => channels.configured.includes(c));
+    },
+
+    /** A distributor's payout accounts, masked. */
+    listAccounts(actor: Actor, distributorId: string): Promise<PayoutAccountView[]> {
+      return accounts.list(actor, distributorId);
+    },
+
+    addAccount(actor: Actor, distributorId: string, input: PayoutAccountInput): Promise<PayoutAccountView> {
+      return accounts.add(actor, distributorId, input);
+    },
+
+    confirmAccount(actor: Actor, distributorId: string, accountId: string): Promise<PayoutAccountView> {
+      return accounts.confirm(actor, distributorId, accountId);
+    },
+
+    disableAccount(actor: Actor, distributorId: string, accountId: string): Promise<void> {
+      return accounts.disable(actor, distributorId, accountId);
+    },
+
+    /**
+     * GET /v1/payouts/bank-file: the bank batch upload file of the bank payouts waiting to be sent,
+     * with full account numbers (finance only), audited.
+     */
+    async bankFile(actor: Actor): Promise<Buffer> {
+      requirePermission(actor.principal, 'pii:read');
+      const tenantId = tenantOf(actor.principal);
+      const rows = await withdrawalsRepo.bankPayoutsWaiting(db, tenantId);
+      // Payouts without a bank account on file cannot be in the upload; finance pays those by hand.
+      const lines: BankBatchLine[] = [];
+      for (const r of rows) {
+        if (!r.payout_account_id) continue;
+        const account = await accounts.decrypt(db, r.payout_account_id);
+        if (account.channel !== 'bank') continue;
+        lines.push({ outNo: r.out_no, amountFen: r.amount_fen, remark: '佣金提现', account });
+      }
+      await audit.record(db, actor, { action: 'payout.bank_file', targetType: 'payout', targetId: null, after: { rows: lines.length } });
+      return renderBankBatchFile(lines);
     },
 
     /** A provider's notification, verified on its raw bytes by the channel, then applied. */

@@ -1,0 +1,205 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/database.ts';
+import type { CommissionStatus } from '../../db/schema.ts';
+
+/**
+ * The commissions table. The order path (src/modules/orders) writes the lines an order makes and
+ * its refunds' clawbacks; every later change of a line — made final, held or released, put in a
+ * statement, settled, reversed — is one of the writes below, whichever module asks for it.
+ */
+export const commissionsRepo = {
+  // ——— writes ———
+
+  /** pending → available, for the lines given that are still pending. */
+  async makeAvailable(ex: Executor, ids: string[], at: Date): Promise<void> {
+    await ex.updateTable('commissions').set({ status: 'available', available_at: at }).where('id', 'in', ids).where('status', '=', 'pending').execute();
+  },
+
+  /** Holds or releases lines (risk review, a person, a rejected statement). */
+  async setHeld(ex: Executor, ids: string[], held: boolean): Promise<void> {
+    await ex.updateTable('commissions').set({ held }).where('id', 'in', ids).execute();
+  },
+
+  /** Fraud confirmed: the lines are reversed and no longer held. */
+  async reverse(ex: Executor, ids: string[], at: Date): Promise<void> {
+    await ex.updateTable('commissions').set({ amount_fen: 0, status: 'reversed', reversed_at: at, held: false }).where('id', 'in', ids).execute();
+  },
+
+  /**
+   * Puts each line in its statement (the three arrays run in parallel); the lines of an approved
+   * statement are settled as of `asOf` in the same statement.
+   */
+  async assignToStatements(ex: Executor, lines: { ids: string[]; statementIds: string[]; settled: boolean[] }, asOf: Date): Promise<void> {
+    await sql`
+        update commissions c
+           set statement_id = v.sid,
+               status = case when v.settled then 'settled' else c.status end,
+               settled_at = case when v.settled then ${asOf}::timestamptz else null end
+          from unnest(${lines.ids}::text[], ${lines.statementIds}::text[], ${lines.settled}::boolean[]) as v(id, sid, settled)
+         where c.id = v.id`.execute(ex);
+  },
+
+  /** A reviewed statement approved: its lines are settled. */
+  async settle(ex: Executor, ids: string[], at: Date): Promise<void> {
+    await ex.updateTable('commissions').set({ status: 'settled', settled_at: at }).where('id', 'in', ids).execute();
+  },
+
+  /** A statement rejected: its available lines leave it, held or not as the reviewer chose. */
+  async releaseFromStatement(ex: Executor, statementId: string, held: boolean): Promise<void> {
+    await ex.updateTable('commissions').set({ statement_id: null, held }).where('statement_id', '=', statementId).where('status', '=', 'available').execute();
+  },
+
+  // ——— the orders a run makes final (the orders module owns that table; these two stay with the run that needs them until it offers them) ———
+
+  /** Received orders past the cutoff, oldest first, skipping those another worker holds. */
+  async dueOrdersForUpdate(ex: Executor, tenantId: string, cutoff: Date, limit: number) {
+    return ex
+      .selectFrom('orders')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'received')
+      .where('received_at', '<=', cutoff)
+      .orderBy('received_at')
+      .orderBy('id')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+  },
+
+  async completeOrders(ex: Executor, ids: string[], completedAt: Date, now: Date): Promise<void> {
+    await ex
+      .updateTable('orders')
+      .set({ status: 'completed', completed_at: completedAt, updated_at: now })
+      .where('id', 'in', ids)
+      .where('status', '=', 'received')
+      .execute();
+  },
+
+  // ——— reads ———
+
+  async findForUpdate(ex: Executor, tenantId: string, id: string) {
+    return ex.selectFrom('commissions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+  },
+
+  async find(ex: Executor, tenantId: string, id: string) {
+    return ex.selectFrom('commissions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  },
+
+  /** The pending lines of these orders, locked in id order. */
+  async pendingOfOrdersForUpdate(ex: Executor, orderIds: string[]) {
+    return ex.selectFrom('commissions').selectAll().where('order_id', 'in', orderIds).where('status', '=', 'pending').orderBy('id').forUpdate().execute();
+  },
+
+  /** A distributor's lines with their order's external id and SKU, newest first, a page and one more. */
+  async pageForBeneficiary(
+    ex: Executor,
+    tenantId: string,
+    distributorId: string,
+    q: { status?: CommissionStatus | undefined; cursor?: string | undefined; limit: number },
+  ) {
+    let query = ex
+      .selectFrom('commissions as c')
+      .innerJoin('orders as o', 'o.id', 'c.order_id')
+      .leftJoin('order_items as i', 'i.id', 'c.order_item_id')
+      .selectAll('c')
+      .select(['o.external_id as order_external_id', 'i.sku as sku'])
+      .where('c.tenant_id', '=', tenantId)
+      .where('c.beneficiary_id', '=', distributorId);
+    if (q.status) query = query.where('c.status', '=', q.status);
+    if (q.cursor) query = query.where('c.id', '<', q.cursor);
+    return query
+      .orderBy('c.id', 'desc')
+      .limit(q.limit + 1)
+      .execute();
+  },
+
+  async distributorExists(ex: Executor, tenantId: string, distributorId: string): Promise<boolean> {
+    return (
+      (await ex.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst()) !== undefined
+    );
+  },
+
+  /** What a line's explanation shows of its order, order line, chain and rule version. */
+  async order(ex: Executor, id: string) {
+    return ex.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async orderItem(ex: Executor, id: string) {
+    return ex.selectFrom('order_items').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async distributorNames(ex: Executor, ids: string[]) {
+    return ex
+      .selectFrom('distributors')
+      .select(['id', 'name'])
+      .where('id', 'in', ids.length ? ids : ['-'])
+      .execute();
+  },
+
+  async ruleVersion(ex: Executor, tenantId: string, version: number) {
+    return ex
+      .selectFrom('rule_versions')
+      .select(['version', 'effective_from', 'reason'])
+      .where('tenant_id', '=', tenantId)
+      .where('version', '=', version)
+      .executeTakeFirst();
+  },
+
+  async clawbacksOf(ex: Executor, id: string) {
+    return ex.selectFrom('commissions').select(['id', 'amount_fen', 'created_at']).where('clawback_of', '=', id).orderBy('id').execute();
+  },
+
+  /** Every journal posting of a line in the beneficiary's accounts. */
+  async postingsOf(ex: Executor, id: string) {
+    const r = await sql<{ kind: string; purpose: string; amount: number; at: Date; journal_id: string }>`
+        select j.kind, a.purpose, p.amount, p.created_at as at, p.journal_id
+          from postings p join accounts a on a.id = p.account_id join journal_entries j on j.id = p.journal_id
+         where p.commission_id = ${id} and a.owner_type = 'distributor' order by p.id`.execute(ex);
+    return r.rows;
+  },
+
+  /** The beneficiaries with unsettled, unheld available lines, those whose lines add up to `threshold` when it is given. */
+  async settlementCandidates(ex: Executor, tenantId: string, threshold: number | null): Promise<string[]> {
+    const candidates = await sql<{ beneficiary_id: string }>`
+      select beneficiary_id from commissions
+       where tenant_id = ${tenantId} and status = 'available' and statement_id is null and not held and amount_fen > 0
+       group by beneficiary_id
+       ${threshold !== null ? sql`having sum(amount_fen) >= ${threshold}` : sql``}
+       order by beneficiary_id`.execute(ex);
+    return candidates.rows.map((r) => r.beneficiary_id);
+  },
+
+  /** The settleable lines of these beneficiaries, locked in id order. */
+  async settleableForUpdate(ex: Executor, tenantId: string, beneficiaryIds: string[]) {
+    const lines = await sql<{ id: string; beneficiary_id: string; amount_fen: number }>`
+        select id, beneficiary_id, amount_fen from commissions
+         where tenant_id = ${tenantId} and beneficiary_id = any(${beneficiaryIds}::text[])
+           and status = 'available' and statement_id is null and not held and amount_fen > 0
+         order by id for update`.execute(ex);
+    return lines.rows;
+  },
+
+  /** The available lines of a statement, locked in id order. */
+  async availableOfStatementForUpdate(ex: Executor, statementId: string) {
+    return ex
+      .selectFrom('commissions')
+      .select(['id', 'beneficiary_id', 'amount_fen'])
+      .where('statement_id', '=', statementId)
+      .where('status', '=', 'available')
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+  },
+
+  /** A statement's lines with their order's external id. */
+  async linesOfStatement(ex: Executor, statementId: string) {
+    return ex
+      .selectFrom('commissions as c')
+      .innerJoin('orders as o', 'o.id', 'c.order_id')
+      .select(['c.id', 'c.level', 'c.amount_fen', 'c.base_fen', 'c.rate_bp', 'c.status', 'o.external_id as order_external_id'])
+      .where('c.statement_id', '=', statementId)
+      .orderBy('c.id')
+      .execute();
+  },
+};

@@ -1,6 +1,12 @@
 import type { Clock } from '../../core/context.ts';
 import { AppError } from '../../core/errors.ts';
-import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
+import type { RateLimiter, RateLimitHit } from '../../adapters/ratelimit/types.ts';
+
+/** The id of an admitted hit, which the limiter always gives one. */
+function admitted(hit: RateLimitHit): string {
+  if (hit.id === undefined) throw new Error('the rate limiter admitted a hit without an id');
+  return hit.id;
+}
 
 /**
  * Failed logins per client IP address, across every account and tenant: this stops trying a few
@@ -66,16 +72,16 @@ export function createLoginThrottle(deps: { limiter: RateLimiter; clock: Clock; 
       const byPair = await limiter.hit(pairKey, ACCOUNT_LOCKOUT.failures, ACCOUNT_LOCKOUT.windowMs, nowMs);
       if (!byPair.allowed) {
         // Refused before any password was checked: it is no failure of the address either.
-        await limiter.undo(addressKey, byAddress.id!);
+        await limiter.undo(addressKey, admitted(byAddress));
         throw refuse(byPair.retryAfterMs);
       }
       const takeBack = async () => {
-        await limiter.undo(addressKey, byAddress.id!);
-        await limiter.undo(pairKey, byPair.id!);
+        await limiter.undo(addressKey, admitted(byAddress));
+        await limiter.undo(pairKey, admitted(byPair));
       };
       return {
         async succeeded() {
-          await limiter.undo(addressKey, byAddress.id!);
+          await limiter.undo(addressKey, admitted(byAddress));
           await limiter.reset(pairKey);
         },
         void: takeBack,

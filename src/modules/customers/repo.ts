@@ -62,10 +62,10 @@ export const customersRepo = {
       select c.*${extras} from (select * from locked union all select * from created) c`.execute(db);
     const out: Record<string, unknown> = {};
     for (const n of names) out[n] = r.rows[0]?.[`x_${n}`] ?? null;
-    const rows = r.rows.map((row) => {
-      for (const n of names) delete row[`x_${n}`];
-      return row as CustomerRow;
-    });
+    const extraColumns = new Set(names.map((n) => `x_${n}`));
+    const rows = r.rows.map((row) =>
+      extraColumns.size === 0 ? (row as CustomerRow) : (Object.fromEntries(Object.entries(row).filter(([k]) => !extraColumns.has(k))) as CustomerRow),
+    );
     if (rows.length < ids.length) {
       const have = new Set(rows.map((x) => x.external_id));
       const more =

@@ -67,7 +67,7 @@ const NO_CLAIM = new Set(['', 'application/octet-stream', 'binary/octet-stream',
 /** The type of an upload, or why it is refused (415): not an allowed type, or not what it claims to be. */
 export function documentTypeOf(data: Buffer, claimed: string): DocumentType {
   const sniffed = sniffDocumentType(data);
-  const claim = claimed.split(';')[0]!.trim().toLowerCase();
+  const claim = (claimed.split(';')[0] ?? '').trim().toLowerCase();
   if (!sniffed)
     throw new AppError(
       'unsupported_media_type',
@@ -168,7 +168,8 @@ export function createDocuments(deps: {
              coalesce(sum(size_bytes) filter (where distributor_id = ${distributorId}), 0) as db,
              count(*) as tn, coalesce(sum(size_bytes), 0) as tb
         from documents where tenant_id = ${tenantId}`.execute(ex);
-    const row = r.rows[0]!;
+    const row = r.rows[0];
+    if (!row) throw new Error('an aggregate query returned no row');
     return { distributorCount: Number(row.dn), distributorBytes: Number(row.db), tenantCount: Number(row.tn), tenantBytes: Number(row.tb) };
   }
 
@@ -359,8 +360,9 @@ export async function encryptLegacyDocuments(
       return { rows, plaintextKeys };
     });
     for (const k of plaintextKeys) await storage.delete(k).catch(() => {});
-    if (rows.length === 0) break;
-    after = rows[rows.length - 1]!.id;
+    const last = rows.at(-1);
+    if (!last) break;
+    after = last.id;
   }
   return out;
 }

@@ -35,13 +35,15 @@ const TEXT: Record<PosterLang, { invites: (tenant: string) => string; code: stri
 const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 /** Text as SVG character data: escaped, and stripped of what XML cannot carry. */
+const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
 export function xmlText(value: string): string {
-  return value.replace(NOT_XML, '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return value.replace(NOT_XML, '').replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
 }
 
 /** Rough advance width in em: CJK and other wide characters take 1, the rest about 0.6. */
 function emWidth(ch: string): number {
-  const cp = ch.codePointAt(0)!;
+  const cp = ch.codePointAt(0) ?? 0;
   const wide =
     (cp >= 0x1100 && cp <= 0x115f) ||
     (cp >= 0x2e80 && cp <= 0xa4cf) ||
@@ -161,7 +163,8 @@ export function sniffImage(data: Buffer): { contentType: 'image/png' | 'image/jp
     let i = 2;
     while (i + 9 < data.length) {
       if (data[i] !== 0xff) return null;
-      const marker = data[i + 1]!;
+      const marker = data[i + 1];
+      if (marker === undefined) return null;
       if (marker === 0xff) {
         i++;
         continue;

@@ -50,7 +50,7 @@ export function normalizeDomain(input: string): string | null {
   if (isIP(host) || host.startsWith('[')) return null;
   const labels = host.split('.');
   if (labels.length < 2 || labels.some((l) => !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) return null;
-  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return null;
+  if (/^[0-9]+$/.test(labels.at(-1) ?? '')) return null;
   return host;
 }
 

@@ -53,6 +53,13 @@ export function createTenantsService(deps: {
   const LAST_USED_RESOLUTION_MS = 60_000;
   const lastTouched = new Map<string, number>();
 
+  /** A tenant this transaction has locked: there, or the database lied. */
+  async function mustFindTenant(tx: Executor, tenantId: string) {
+    const t = await tenantsRepo.find(tx, tenantId);
+    if (!t) throw new Error(`tenant ${tenantId} vanished within its own transaction`);
+    return t;
+  }
+
   function keyView(k: { id: string; name: string; scope: ApiKeyScope; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }): ApiKeyView {
     return {
       id: k.id,
@@ -96,7 +103,7 @@ export function createTenantsService(deps: {
         after: { status: to },
         reason: reason ?? null,
       });
-      const t = (await tenantsRepo.find(tx, tenantId))!;
+      const t = await mustFindTenant(tx, tenantId);
       return { id: t.id, name: t.name, status: t.status, created_at: t.created_at.toISOString() };
     });
     // This process stops the tenant's keys at once; other processes within KEY_CACHE_MS.
@@ -157,7 +164,8 @@ export function createTenantsService(deps: {
         const key = await issueKey(tx, tenantId, name, scope);
         await audit.record(tx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: key.id, after: { name, scope } });
         const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, key.id);
-        return { ...keyView(row!), api_key: key.api_key };
+        if (!row) throw new Error(`api key ${key.id} vanished within its own transaction`);
+        return { ...keyView(row), api_key: key.api_key };
       });
     },
 
@@ -174,7 +182,8 @@ export function createTenantsService(deps: {
         const key = await issueKey(tx, tenantId, old.name, old.scope);
         await audit.record(tx, actor, { action: 'api_key.rotate', targetType: 'api_key', targetId: keyId, after: { replaced_by: key.id } });
         const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, key.id);
-        return { ...keyView(row!), api_key: key.api_key };
+        if (!row) throw new Error(`api key ${key.id} vanished within its own transaction`);
+        return { ...keyView(row), api_key: key.api_key };
       });
       keyCache.delete(keyId);
       return result;
@@ -188,7 +197,9 @@ export function createTenantsService(deps: {
         if (!old) throw notFound('api key');
         if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now()))) throw new AppError('invalid_state', 'the key is already revoked');
         await audit.record(tx, actor, { action: 'api_key.revoke', targetType: 'api_key', targetId: keyId });
-        return keyView((await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId))!);
+        const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId);
+        if (!row) throw new Error(`api key ${keyId} vanished within its own transaction`);
+        return keyView(row);
       });
       keyCache.delete(keyId);
       return view;

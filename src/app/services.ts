@@ -84,7 +84,8 @@ export function createServices(deps: ServiceDeps) {
       (tx, tenantId, before, after) => (after.landing_url === before.landing_url ? Promise.resolve() : landing.check(tx, tenantId, after.landing_url)),
     ],
   });
-  // Rollups kept in the transaction of each event; the ledger tells it every journal.
+  // Rollups kept in the transaction of each event. The order path tells it its orders and refunds
+  // itself; the ledger tells it the journals posted elsewhere (settlement, withdrawals, reversals).
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   // Invariant checks other modules own (withdrawals, payouts), run by `ledger verify` after the ledger's own.
   const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS];

@@ -1,4 +1,4 @@
-import type { RawBuilder } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { Clock } from '../../core/context.ts';
 import { localDate } from '../../core/time.ts';
@@ -58,7 +58,8 @@ export interface OrdersPaidPlan {
  * What a refund of an order adds to the rollups, as parts of the refund's own statement: the
  * distributors' rows (`ctes`, run after the WITH entry named `after`) and the tenant's day and the
  * seller's segments (slot rows, which never wait), with `found` saying which slot rows found a
- * slot; `finish` opens a slot for the others.
+ * slot; `finish`, run after that statement, adds the refund journal's legs to today's ledger
+ * columns, then opens a slot for the slot rows that found none.
  */
 export interface OrderRefundedPlan {
   ctes: RawBuilder<unknown>[];
@@ -69,9 +70,12 @@ export interface OrderRefundedPlan {
 export interface AnalyticsRecorder {
   record(ex: Executor, event: AnalyticsEvent): Promise<void>;
   /**
-   * A refund of `refundFen` (> 0) of an order paid at `paidAt`: the same sums as record() of its
+   * A refund of `refundFen` of an order paid at `paidAt`: the same sums as record() of its
    * order_event, from what its journal took from each distributor (`taken`, negative) and the
-   * seller's segment as it stands, so nothing is read back.
+   * seller's segment as it stands, so nothing is read back; and the refund journal's legs
+   * (`journal`), as `posted` counts a journal. The one call the refund path makes: the ledger's
+   * hook is not told of the order path's journals. A refund of 0 fen (a cancellation that only
+   * gives back units) adds only its journal.
    */
   planOrderRefunded(
     tenantId: string,
@@ -82,12 +86,17 @@ export interface AnalyticsRecorder {
       segment: { grade_code: string; region_code: string | null } | null;
       refundFen: number;
       taken: ReadonlyMap<string, number>;
+      journal: readonly PostedLeg[];
     },
     after: string,
   ): OrderRefundedPlan;
   /** A batch of orders and the customers its invite codes bound (see OrdersPaidPlan). */
   planOrdersPaid(tenantId: string, timezone: string, orders: readonly PaidOrder[], bindings: readonly Date[], after: string): OrdersPaidPlan;
-  /** The ledger's hook: every journal's legs, in the journal's transaction. */
+  /**
+   * The ledger's hook: the legs of every journal posted outside the order path (settlement,
+   * withdrawals, commissions made available, risk reversals), in the journal's transaction. The
+   * order path tells its own: planOrdersPaid and planOrderRefunded.
+   */
   posted(ex: Executor, tenantId: string, legs: readonly PostedLeg[]): Promise<void>;
 }
 
@@ -254,6 +263,31 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     }
   }
 
+  async function journalPosted(ex: Executor, tenantId: string, legs: readonly PostedLeg[]): Promise<void> {
+    const deltas: Partial<Record<DailyCounter, number>> = {};
+    const add = (c: DailyCounter, v: number) => {
+      deltas[c] = (deltas[c] ?? 0) + v;
+    };
+    // What each commission line's amount moved by (a line moving between accounts nets to 0).
+    const byLine = new Map<string, number>();
+    let any = false;
+    for (const l of legs) {
+      // An accrual is an order's own: planOrdersPaid counts its ledger columns in the batch's statement.
+      if (l.kind === 'accrue') continue;
+      any = true;
+      const column = LEDGER_COLUMN[l.purpose];
+      if (column) add(column, l.amount);
+      if (l.kind === 'make_available' && l.purpose === 'available') add('made_available_fen', l.amount);
+      if (l.kind === 'settle' && l.purpose === 'withdrawable') add('settled_fen', l.amount);
+      // A refund's lines are counted by planOrderRefunded, from what its journal took.
+      if (l.commissionId && l.owner !== 'tenant' && l.kind !== 'refund') byLine.set(l.commissionId, (byLine.get(l.commissionId) ?? 0) + l.amount);
+    }
+    if (!any) return;
+    await addDaily(ex, tenantId, localDate(clock.now(), await timezoneOf(ex, tenantId)), deltas);
+    for (const [id, fen] of byLine) if (fen === 0) byLine.delete(id);
+    if (byLine.size > 0) await linesChanged(ex, tenantId, byLine);
+  }
+
   function planOrderRefunded(
     tenantId: string,
     timezone: string,
@@ -263,9 +297,14 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       segment: { grade_code: string; region_code: string | null } | null;
       refundFen: number;
       taken: ReadonlyMap<string, number>;
+      journal: readonly PostedLeg[];
     },
     after: string,
   ): OrderRefundedPlan {
+    const journal = async (ex: Executor) => {
+      if (e.journal.length > 0) await journalPosted(ex, tenantId, e.journal);
+    };
+    if (e.refundFen === 0) return { ctes: [], found: sql`null`, finish: journal };
     const day = localDate(e.paidAt, timezone);
     const month = monthOf(day);
     // As orderRefunded: each beneficiary loses what the journal took, the seller the refund.
@@ -295,6 +334,7 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       ctes: [...ctes, ...slots.ctes],
       found: slots.found,
       async finish(ex, flags) {
+        await journal(ex);
         for (let i = 0; i < updates.length; i++) {
           if (flags && Number(flags[i]) > 0) continue;
           await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas, { skipFirstUpdate: true });
@@ -332,29 +372,6 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       }
     },
 
-    async posted(ex, tenantId, legs) {
-      const deltas: Partial<Record<DailyCounter, number>> = {};
-      const add = (c: DailyCounter, v: number) => {
-        deltas[c] = (deltas[c] ?? 0) + v;
-      };
-      // What each commission line's amount moved by (a line moving between accounts nets to 0).
-      const byLine = new Map<string, number>();
-      let any = false;
-      for (const l of legs) {
-        // An accrual is the order's own: order_paid records its ledger columns in its one statement.
-        if (l.kind === 'accrue') continue;
-        any = true;
-        const column = LEDGER_COLUMN[l.purpose];
-        if (column) add(column, l.amount);
-        if (l.kind === 'make_available' && l.purpose === 'available') add('made_available_fen', l.amount);
-        if (l.kind === 'settle' && l.purpose === 'withdrawable') add('settled_fen', l.amount);
-        // Refunds are recorded by order_event, which reads the refund's journal.
-        if (l.commissionId && l.owner !== 'tenant' && l.kind !== 'refund') byLine.set(l.commissionId, (byLine.get(l.commissionId) ?? 0) + l.amount);
-      }
-      if (!any) return;
-      await addDaily(ex, tenantId, localDate(clock.now(), await timezoneOf(ex, tenantId)), deltas);
-      for (const [id, fen] of byLine) if (fen === 0) byLine.delete(id);
-      if (byLine.size > 0) await linesChanged(ex, tenantId, byLine);
-    },
+    posted: journalPosted,
   };
 }

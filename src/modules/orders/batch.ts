@@ -1,4 +1,4 @@
-import { sql, type Insertable } from 'kysely';
+import type { Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -574,18 +574,17 @@ export function createOrderBatch(deps: {
       // order a concurrent copy (another process) beat is left out: then the batch starts over
       // and will find that order and answer it.
       const customerWrite = customers.batchWrite(tenantId, [...touched], bindingEvents);
-      const written = (
-        await sql<{ orders: number }>`
-        with ${sql.join([...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows }), ...customerWrite.ctes])}
-        select (select count(*) from orders_new)::int as orders`.execute(tx)
-      ).rows[0]!;
-      if (written.orders !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
+      const written = await ordersRepo.batchInsert(tx, [
+        ...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows }),
+        ...customerWrite.ctes,
+      ]);
+      if (written !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
       if (risky.length > 0) await riskEngine.recordOrderEvents(tx, tenantId, risky);
       // Statement two: the journals (accounts locked in id order), then, in that order, monthly
       // sales, daily totals and the distributors' rollup rows.
       const journal = await ledger.plan(tx, journals);
       let last = journal.ctes.length > 0 ? 'ledger_postings' : 'orders_none';
-      const ctes = [...journal.ctes, ...(journal.ctes.length > 0 ? [] : [sql`orders_none as (select 1)`])];
+      const ctes = [...journal.ctes, ...(journal.ctes.length > 0 ? [] : [ordersRepo.noneCte])];
       if (sales.size > 0) {
         ctes.push(ordersRepo.salesCte(tenantId, [...sales.values()], last));
         last = 'sales_added';
@@ -596,15 +595,11 @@ export function createOrderBatch(deps: {
       }
       const rollups = deps.analytics.planOrdersPaid(tenantId, tz, paidForAnalytics, customerWrite.bindings, last);
       ctes.push(...rollups.distributorCtes);
-      const moved = (
-        await sql<{ moved: { id: string; day: string; prev: string | null }[] | null }>`
-        with ${sql.join(ctes)} select ${rollups.moved} as moved`.execute(tx)
-      ).rows[0]!.moved;
-      await journal.after(tx);
+      const moved = await ordersRepo.batchShared(tx, ctes, rollups.moved);
       await grades.applyUpgrades(tx, tenantId, gradeUps);
       // Statement three: the tenant's days and segments (slot rows, which never wait).
       const slots = rollups.slots(moved);
-      const found = (await sql<{ found: number[] | null }>`with ${sql.join(slots.ctes)} select ${slots.found} as found`.execute(tx)).rows[0]!.found;
+      const found = await ordersRepo.batchSlots(tx, slots.ctes, slots.found);
       await slots.finish(tx, found);
     }
     return tree ? { created, tree } : { created };

@@ -1,4 +1,4 @@
-import { sql, type Insertable } from 'kysely';
+import type { Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -269,7 +269,7 @@ export function createOrderEvents(deps: {
    * Applies refunds to order lines and recomputes each commission line on what remains. Before
    * settlement a line changes itself (and is reversed at 0); after settlement a clawback line
    * takes the difference from the withdrawable balance, which may go negative. Two statements
-   * (three with the ledger's hook, four with the refund-rate rule): the buyer, the order lines
+   * (three with the journal's ledger columns in analytics, four with the refund-rate rule): the buyer, the order lines
    * and the commission lines locked, then, decided in memory, the lines, the journal, the
    * seller's sales, the day's totals, the rollups and the order row. Answers the order's lines
    * as they then stand, and whether the seller was found past the refund-rate rule.
@@ -399,22 +399,33 @@ export function createOrderEvents(deps: {
       ctes.push(ordersRepo.refundDailyCte(tenantId, localDate(order.paid_at, settings.timezone), dailyDelta, last));
       last = 'refund_daily';
     }
+    // Analytics is told once, here: the refund's rollups and, after the statement, its journal.
     let rollups: OrderRefundedPlan | undefined;
-    if (total > 0) {
+    if (total > 0 || journal) {
       // What the journal takes from each distributor, as the rollups count it.
       const taken = new Map<string, number>();
       for (const l of legs) if (l.owner !== 'tenant') taken.set(l.owner, (taken.get(l.owner) ?? 0) + l.amount);
       rollups = deps.analytics.planOrderRefunded(
         tenantId,
         settings.timezone,
-        { paidAt: order.paid_at, sellerId: order.seller_id, segment: begun.segment, refundFen: total, taken },
+        {
+          paidAt: order.paid_at,
+          sellerId: order.seller_id,
+          segment: begun.segment,
+          refundFen: total,
+          taken,
+          journal: journal
+            ? legs
+                .filter((l) => l.amount !== 0)
+                .map((l) => ({ kind: 'refund', owner: l.owner, purpose: l.purpose, amount: l.amount, commissionId: l.commissionId ?? null }))
+            : [],
+        },
         last,
       );
       ctes.push(...rollups.ctes);
     }
     ctes.push(ordersRepo.orderStateCte(next));
-    const written = await ordersRepo.refundWrite(tx, order.id, ctes, rollups ? rollups.found : sql`null`);
-    await journal?.after(tx);
+    const written = await ordersRepo.refundWrite(tx, order.id, ctes, rollups ? rollups.found : null);
     await rollups?.finish(tx, written.extra as number[] | null);
     const risk = next.seller_id ? await riskEngine.assessRefund(tx, tenantId, settings, next.seller_id) : null;
     return { lines: written.lines, held: risk !== null };
@@ -471,13 +482,13 @@ function mustFailBatch(error: unknown): boolean {
 
 /** Runs `fn` under a savepoint; on its failure rolls back to it (unless the whole transaction must fail) and rethrows. */
 async function underSavepoint<T>(tx: Tx, name: string, fn: () => Promise<T>): Promise<T> {
-  await sql`savepoint ${sql.raw(name)}`.execute(tx);
+  await ordersRepo.savepoint(tx, name);
   try {
     return await fn();
   } catch (error) {
     if (mustFailBatch(error)) throw error;
     try {
-      await sql`rollback to savepoint ${sql.raw(name)}`.execute(tx);
+      await ordersRepo.rollbackToSavepoint(tx, name);
     } catch (rollback) {
       throw new FailBatch(rollback);
     }

@@ -108,11 +108,22 @@ function insertRows<R>(
     select ${selectOf(columns, 'v')} from ${unnestRows(columns, rows, 'v')} where ${where} order by v.n ${tail}`;
 }
 
+/** The one row a statement of CTEs answers (`select … as x`): always there, or the statement failed. */
+function onlyRow<T>(rows: T[], what: string): T {
+  const row = rows[0];
+  if (row === undefined) throw new Error(`${what}: the statement answered no row`);
+  return row;
+}
+
 export const ordersRepo = {
   /**
    * A batch's new orders with their items, lines and paid events, as common table expressions of
    * one statement: `orders_new` answers the ids that went in (an order a concurrent copy beat is
    * left out, and so are its items, lines and event). The caller puts them in a WITH.
+   *
+   * `lines_new` writes commission lines, the commissions module's table (src/modules/commissions
+   * owns its writes): the one exception, so that a batch of orders stays one statement per step
+   * of the batch, whatever its size.
    */
   batchInsertCtes(b: { orders: NewOrder[]; items: NewItem[]; lines: NewLine[]; events: NewEvent[] }): RawBuilder<unknown>[] {
     const mine = sql`v.order_id in (select id from orders_new)`;
@@ -122,6 +133,46 @@ export const ordersRepo = {
       sql`lines_new as (${insertRows('commissions', LINE_COLUMNS, b.lines, sql`returning 1`, mine)})`,
       sql`events_new as (${insertRows('order_events', EVENT_COLUMNS, b.events, sql`returning 1`, mine)})`,
     ];
+  },
+
+  /**
+   * Statement one of a batch of orders (batch.ts): the new orders with their items, lines and
+   * events (`batchInsertCtes`) and the customers, as one WITH; answers how many orders went in.
+   */
+  async batchInsert(tx: Executor, ctes: RawBuilder<unknown>[]): Promise<number> {
+    const r = await sql<{ orders: number }>`
+        with ${sql.join(ctes)}
+        select (select count(*) from orders_new)::int as orders`.execute(tx);
+    return onlyRow(r.rows, 'batch insert').orders;
+  },
+
+  /** The WITH entry statement two starts its chain from when the batch posts no journal. */
+  noneCte: sql`orders_none as (select 1)` as RawBuilder<unknown>,
+
+  /**
+   * Statement two of a batch of orders: the journals, monthly sales, daily totals and the
+   * distributors' rollup rows (in that order, as chained by `after`); answers `moved` (whose
+   * latest order day moved, as the analytics plan selects it).
+   */
+  async batchShared(tx: Executor, ctes: RawBuilder<unknown>[], moved: RawBuilder<unknown>): Promise<{ id: string; day: string; prev: string | null }[] | null> {
+    const r = await sql<{ moved: { id: string; day: string; prev: string | null }[] | null }>`
+        with ${sql.join(ctes)} select ${moved} as moved`.execute(tx);
+    return onlyRow(r.rows, 'batch shared rows').moved;
+  },
+
+  /** Statement three of a batch of orders: the tenant's days and segments (slot rows); answers which found a slot. */
+  async batchSlots(tx: Executor, ctes: RawBuilder<unknown>[], found: RawBuilder<unknown>): Promise<number[] | null> {
+    const r = await sql<{ found: number[] | null }>`with ${sql.join(ctes)} select ${found} as found`.execute(tx);
+    return onlyRow(r.rows, 'batch slots').found;
+  },
+
+  /** A savepoint in the caller's transaction (an event of a batch runs under its own). */
+  async savepoint(tx: Executor, name: string): Promise<void> {
+    await sql`savepoint ${sql.raw(name)}`.execute(tx);
+  },
+
+  async rollbackToSavepoint(tx: Executor, name: string): Promise<void> {
+    await sql`rollback to savepoint ${sql.raw(name)}`.execute(tx);
   },
 
   /**
@@ -313,7 +364,7 @@ export const ordersRepo = {
     db: Executor,
     orderId: string,
     ctes: RawBuilder<unknown>[],
-    extra: RawBuilder<unknown>,
+    extra: RawBuilder<unknown> | null,
   ): Promise<{ lines: CommissionRow[]; extra: unknown }> {
     // The main query sees the lines as they were before this statement: the changed ones come
     // from what refund_lines and refund_clawbacks answered.
@@ -323,7 +374,7 @@ export const ordersRepo = {
                 select * from refund_lines
                 union all select * from refund_clawbacks
                 union all select * from commissions c where c.order_id = ${orderId} and not exists (select 1 from refund_lines l where l.id = c.id)) x) as lines,
-             ${extra} as extra`.execute(db);
+             ${extra ?? sql`null`} as extra`.execute(db);
     const row = r.rows[0]!;
     return { lines: (row.lines ?? []).map(commissionOfJson), extra: row.extra };
   },

@@ -108,4 +108,17 @@ export const adminRepo = {
       .where('revoked_at', 'is', null)
       .execute();
   },
+
+  /** Erasure (pii): every open session of the distributor ends; how many did. */
+  async revokeDistributorSessions(db: Executor, tenantId: string, distributorId: string, at: Date): Promise<number> {
+    const r = await db
+      .updateTable('sessions')
+      .set({ revoked_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('subject_type', '=', 'distributor')
+      .where('subject_id', '=', distributorId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  },
 };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
 import type { Actor } from '../../core/context.ts';
@@ -11,6 +11,7 @@ import { newId } from '../../core/ids.ts';
 import { safeFileName } from '../../core/text.ts';
 import type { FileStorage } from '../../adapters/storage/types.ts';
 import type { AuditService } from '../audit/service.ts';
+import { documentsRepo } from './repo.ts';
 
 /**
  * Identity documents (ID card photos, business licences) uploaded with an application. They are
@@ -163,12 +164,7 @@ export function createDocuments(deps: {
   const { db, audit, keyring, storage, limits } = deps;
 
   async function usage(ex: Executor, tenantId: string, distributorId: string): Promise<Usage> {
-    const r = await sql<{ dn: string | number; db: string | number; tn: string | number; tb: string | number }>`
-      select count(*) filter (where distributor_id = ${distributorId}) as dn,
-             coalesce(sum(size_bytes) filter (where distributor_id = ${distributorId}), 0) as db,
-             count(*) as tn, coalesce(sum(size_bytes), 0) as tb
-        from documents where tenant_id = ${tenantId}`.execute(ex);
-    const row = r.rows[0];
+    const row = await documentsRepo.usage(ex, tenantId, distributorId);
     if (!row) throw new Error('an aggregate query returned no row');
     return { distributorCount: Number(row.dn), distributorBytes: Number(row.db), tenantCount: Number(row.tn), tenantBytes: Number(row.tb) };
   }
@@ -214,22 +210,18 @@ export function createDocuments(deps: {
           await advisoryXactLock(tx, 'documents', tenantId);
           const refusal = quotaRefusal(limits, await usage(tx, tenantId, distributorId), file.data.length);
           if (refusal) throw refusal;
-          const row = await tx
-            .insertInto('documents')
-            .values({
-              id: docId,
-              tenant_id: tenantId,
-              distributor_id: distributorId,
-              kind: file.kind,
-              filename: safeFileName(file.filename, type.extension),
-              content_type: type.contentType,
-              size_bytes: file.data.length,
-              sha256,
-              storage_key: key,
-              data_key_enc: wrapDataKey(keyring, dataKey),
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
+          const row = await documentsRepo.insert(tx, {
+            id: docId,
+            tenant_id: tenantId,
+            distributor_id: distributorId,
+            kind: file.kind,
+            filename: safeFileName(file.filename, type.extension),
+            content_type: type.contentType,
+            size_bytes: file.data.length,
+            sha256,
+            storage_key: key,
+            data_key_enc: wrapDataKey(keyring, dataKey),
+          });
           // Not the file name: an applicant may name a file after itself, and the audit log outlives erasure.
           await audit.record(tx, actor, {
             action: 'document.upload',
@@ -249,13 +241,7 @@ export function createDocuments(deps: {
       authorizeOwn(actor, distributorId, 'read');
       const tenantId = tenantOf(actor.principal);
       await deps.loadDistributor(db, tenantId, distributorId);
-      const rows = await db
-        .selectFrom('documents')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('distributor_id', '=', distributorId)
-        .orderBy('id')
-        .execute();
+      const rows = await documentsRepo.listOf(db, tenantId, distributorId);
       return rows.map(documentView);
     },
 
@@ -263,7 +249,7 @@ export function createDocuments(deps: {
     async read(actor: Actor, docId: string): Promise<{ meta: DocumentView; data: Buffer; contentType: string }> {
       requirePermission(actor.principal, 'distributors:write');
       const tenantId = tenantOf(actor.principal);
-      const row = await db.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('id', '=', docId).executeTakeFirst();
+      const row = await documentsRepo.find(db, tenantId, docId);
       if (!row) throw notFound('document');
       const data = await contentOf(row);
       await audit.record(db, actor, {
@@ -286,9 +272,9 @@ export function createDocuments(deps: {
       requirePermission(actor.principal, 'distributors:write');
       const tenantId = tenantOf(actor.principal);
       const key = await inTransaction(db, async (tx) => {
-        const row = await tx.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('id', '=', docId).forUpdate().executeTakeFirst();
+        const row = await documentsRepo.findForUpdate(tx, tenantId, docId);
         if (!row) throw notFound('document');
-        await tx.deleteFrom('documents').where('id', '=', docId).execute();
+        await documentsRepo.delete(tx, docId);
         await audit.record(tx, actor, {
           action: 'document.delete',
           targetType: 'distributor',
@@ -326,16 +312,7 @@ export async function encryptLegacyDocuments(
   let after = '';
   while (out.encrypted + out.failed < limit) {
     const { rows, plaintextKeys } = await inTransaction(db, async (tx) => {
-      const rows = await tx
-        .selectFrom('documents')
-        .selectAll()
-        .where('data_key_enc', 'is', null)
-        .where('id', '>', after)
-        .orderBy('id')
-        .limit(Math.min(20, limit - out.encrypted - out.failed))
-        .forUpdate()
-        .skipLocked()
-        .execute();
+      const rows = await documentsRepo.lockPlaintext(tx, after, Math.min(20, limit - out.encrypted - out.failed));
       const plaintextKeys: string[] = [];
       for (const r of rows) {
         let plain: Buffer;
@@ -349,11 +326,7 @@ export async function encryptLegacyDocuments(
         const dataKey = newDataKey();
         const key = sealedKey(r.tenant_id, r.distributor_id, r.id);
         await storage.put(key, sealBytes(dataKey, plain, r.id), 'application/octet-stream');
-        await tx
-          .updateTable('documents')
-          .set({ data_key_enc: wrapDataKey(keyring, dataKey), storage_key: key })
-          .where('id', '=', r.id)
-          .execute();
+        await documentsRepo.setSealed(tx, r.id, { data_key_enc: wrapDataKey(keyring, dataKey), storage_key: key });
         if (key !== r.storage_key) plaintextKeys.push(r.storage_key);
         out.encrypted++;
       }
@@ -369,12 +342,7 @@ export async function encryptLegacyDocuments(
 
 /** Documents still in plaintext. */
 export async function plaintextDocumentCount(db: Db): Promise<number> {
-  const r = await db
-    .selectFrom('documents')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('data_key_enc', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
+  return documentsRepo.plaintextCount(db);
 }
 
 export type Documents = ReturnType<typeof createDocuments>;

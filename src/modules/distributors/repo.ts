@@ -1,6 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
-import type { DistributorsTable, DistributorStatus } from '../../db/schema.ts';
+import type { DistributorsTable, DistributorStatus, DocumentsTable } from '../../db/schema.ts';
 import { PROFILE_PERSONAL_KEYS } from '../pii/fields.ts';
 
 /** `array['real_name', …]`, as the partial index distributors_profile_plaintext names them. */
@@ -106,6 +106,11 @@ export const distributorsRepo = {
     }>,
   ) {
     await db.updateTable('distributors').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  },
+
+  /** The blind indexes of a distributor's phone and ID number, by id alone. */
+  async identityIndexes(db: Executor, id: string) {
+    return db.selectFrom('distributors').select(['phone_bidx', 'id_number_bidx']).where('id', '=', id).executeTakeFirstOrThrow();
   },
 
   /** A distributor's grade, by id alone (ids are unique across tenants). */
@@ -314,5 +319,76 @@ export const distributorsRepo = {
          set ancestors = ancestors[1:array_position(ancestors, ${id})] || ${newChain}::text[],
              updated_at = ${at}
        where tenant_id = ${tenantId} and ancestors @> array[${id}]::text[]`.execute(db);
+  },
+};
+
+/** Identity documents of distributors (documents.ts): rows beside encrypted files in the storage. */
+export const documentsRepo = {
+  /** The distributor's and the tenant's documents, counted and summed (the caps). */
+  async usage(ex: Executor, tenantId: string, distributorId: string) {
+    const r = await sql<{ dn: string | number; db: string | number; tn: string | number; tb: string | number }>`
+      select count(*) filter (where distributor_id = ${distributorId}) as dn,
+             coalesce(sum(size_bytes) filter (where distributor_id = ${distributorId}), 0) as db,
+             count(*) as tn, coalesce(sum(size_bytes), 0) as tb
+        from documents where tenant_id = ${tenantId}`.execute(ex);
+    return r.rows[0];
+  },
+
+  async insert(ex: Executor, row: Insertable<DocumentsTable>) {
+    return ex.insertInto('documents').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+
+  async listOf(ex: Executor, tenantId: string, distributorId: string) {
+    return ex.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).orderBy('id').execute();
+  },
+
+  async find(ex: Executor, tenantId: string, id: string) {
+    return ex.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  },
+
+  async findForUpdate(ex: Executor, tenantId: string, id: string) {
+    return ex.selectFrom('documents').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+  },
+
+  async delete(ex: Executor, id: string) {
+    await ex.deleteFrom('documents').where('id', '=', id).execute();
+  },
+
+  /** Documents an earlier version stored in plaintext, locked (SKIP LOCKED: processes share the work). */
+  async lockPlaintext(ex: Executor, afterId: string, limit: number) {
+    return ex
+      .selectFrom('documents')
+      .selectAll()
+      .where('data_key_enc', 'is', null)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+  },
+
+  async setSealed(ex: Executor, id: string, set: { data_key_enc: string; storage_key: string }) {
+    await ex.updateTable('documents').set(set).where('id', '=', id).execute();
+  },
+
+  async plaintextCount(ex: Executor) {
+    const r = await ex
+      .selectFrom('documents')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('data_key_enc', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  },
+
+  /** Erasure (pii): every document of the distributor, answering the files to delete. */
+  async deleteAllOf(db: Executor, tenantId: string, distributorId: string): Promise<string[]> {
+    const rows = await db
+      .deleteFrom('documents')
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .returning('storage_key')
+      .execute();
+    return rows.map((r) => r.storage_key);
   },
 };

@@ -101,7 +101,7 @@ export function createDistributorsService(deps: {
   /** Tells onIdentity of the phone and ID number a distributor holds now and did not before (`before` null: all it holds). */
   async function identityChanged(tx: Executor, tenantId: string, id: string, before: { phone_bidx: string | null; id_number_bidx: string | null } | null) {
     if (!deps.onIdentity?.length) return;
-    const now = await tx.selectFrom('distributors').select(['phone_bidx', 'id_number_bidx']).where('id', '=', id).executeTakeFirstOrThrow();
+    const now = await distributorsRepo.identityIndexes(tx, id);
     const identities = [
       ...(now.phone_bidx && now.phone_bidx !== before?.phone_bidx ? [{ kind: 'phone' as const, bidx: now.phone_bidx }] : []),
       ...(now.id_number_bidx && now.id_number_bidx !== before?.id_number_bidx ? [{ kind: 'id_number' as const, bidx: now.id_number_bidx }] : []),

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
+import { piiRepo } from './repo.ts';
 
 export type IdentityKind = 'phone' | 'id_number' | 'payout_account';
 
@@ -38,25 +38,7 @@ export async function distributorsSharingIdentity(
   const only = options.distributorId;
   const out: SharedIdentity[] = [];
   for (const kind of kinds) {
-    const q =
-      kind === 'payout_account'
-        ? sql<{ bidx: string; ids: string[] }>`
-          select identity_bidx as bidx, array_agg(distinct distributor_id order by distributor_id) as ids
-            from payout_accounts
-           where tenant_id = ${tenantId} and identity_bidx is not null and disabled_at is null
-             ${only ? sql`and identity_bidx in (select identity_bidx from payout_accounts where tenant_id = ${tenantId} and distributor_id = ${only} and disabled_at is null and identity_bidx is not null)` : sql``}
-           group by identity_bidx
-          having count(distinct distributor_id) > 1
-           order by identity_bidx`
-        : sql<{ bidx: string; ids: string[] }>`
-          select ${sql.ref(`${kind}_bidx`)} as bidx, array_agg(id order by id) as ids
-            from distributors
-           where tenant_id = ${tenantId} and ${sql.ref(`${kind}_bidx`)} is not null
-             ${only ? sql`and ${sql.ref(`${kind}_bidx`)} in (select ${sql.ref(`${kind}_bidx`)} from distributors where tenant_id = ${tenantId} and id = ${only})` : sql``}
-           group by ${sql.ref(`${kind}_bidx`)}
-          having count(*) > 1
-           order by 1`;
-    const rows = (await q.execute(ex)).rows;
+    const rows = await piiRepo.sharedIdentityGroups(ex, tenantId, kind, only);
     for (const r of rows) out.push({ kind, group: groupName(kind, r.bidx), distributor_ids: r.ids });
   }
   return out;

@@ -113,42 +113,26 @@ export const piiRepo = {
     return Number(r.numUpdatedRows);
   },
 
-  async deletePortalCredentials(db: Executor, tenantId: string, distributorId: string) {
-    await db.deleteFrom('portal_credentials').where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).execute();
-    await db.deleteFrom('portal_token_uses').where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).execute();
-  },
-
-  async revokeSessions(db: Executor, tenantId: string, distributorId: string, at: Date): Promise<number> {
-    const r = await db
-      .updateTable('sessions')
-      .set({ revoked_at: at })
-      .where('tenant_id', '=', tenantId)
-      .where('subject_type', '=', 'distributor')
-      .where('subject_id', '=', distributorId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
-  },
-
-  /** The link's visits keep their time and visitor cookie id (counts, funnels); IP, browser and referer go. */
-  async anonymiseVisits(db: Executor, tenantId: string, distributorId: string): Promise<number> {
-    const r = await db
-      .updateTable('visits')
-      .set({ ip: null, user_agent: null, referer: null })
-      .where('tenant_id', '=', tenantId)
-      .where('distributor_id', '=', distributorId)
-      .where((eb) => eb.or([eb('ip', 'is not', null), eb('user_agent', 'is not', null), eb('referer', 'is not', null)]))
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
-  },
-
-  async deleteDocuments(db: Executor, tenantId: string, distributorId: string): Promise<string[]> {
-    const rows = await db
-      .deleteFrom('documents')
-      .where('tenant_id', '=', tenantId)
-      .where('distributor_id', '=', distributorId)
-      .returning('storage_key')
-      .execute();
-    return rows.map((r) => r.storage_key);
+  /** Blind indexes of one kind that several distributors of the tenant hold (of `only`'s, when given), with their ids. */
+  async sharedIdentityGroups(ex: Executor, tenantId: string, kind: 'phone' | 'id_number' | 'payout_account', only: string | undefined) {
+    const q =
+      kind === 'payout_account'
+        ? sql<{ bidx: string; ids: string[] }>`
+          select identity_bidx as bidx, array_agg(distinct distributor_id order by distributor_id) as ids
+            from payout_accounts
+           where tenant_id = ${tenantId} and identity_bidx is not null and disabled_at is null
+             ${only ? sql`and identity_bidx in (select identity_bidx from payout_accounts where tenant_id = ${tenantId} and distributor_id = ${only} and disabled_at is null and identity_bidx is not null)` : sql``}
+           group by identity_bidx
+          having count(distinct distributor_id) > 1
+           order by identity_bidx`
+        : sql<{ bidx: string; ids: string[] }>`
+          select ${sql.ref(`${kind}_bidx`)} as bidx, array_agg(id order by id) as ids
+            from distributors
+           where tenant_id = ${tenantId} and ${sql.ref(`${kind}_bidx`)} is not null
+             ${only ? sql`and ${sql.ref(`${kind}_bidx`)} in (select ${sql.ref(`${kind}_bidx`)} from distributors where tenant_id = ${tenantId} and id = ${only})` : sql``}
+           group by ${sql.ref(`${kind}_bidx`)}
+          having count(*) > 1
+           order by 1`;
+    return (await q.execute(ex)).rows;
   },
 };

@@ -13,7 +13,10 @@ import type { PayoutAccountInput } from '../withdrawals/accounts.ts';
 import { createPersonalFields, PERSONAL_FIELDS, type PersonalField } from './fields.ts';
 import type { PersonalDataExport, Revealed, RevealedPayoutAccount } from './types.ts';
 import { piiRepo } from './repo.ts';
-import { distributorsRepo } from '../distributors/repo.ts';
+import { distributorsRepo, documentsRepo } from '../distributors/repo.ts';
+import { portalRepo } from '../portal/repo.ts';
+import { adminRepo } from '../admin/repo.ts';
+import { referralRepo } from '../referral/repo.ts';
 import { distributorsSharingIdentity } from './identities.ts';
 import { personalDataSheets } from './sheets.ts';
 import { buildWorkbook } from './workbook.ts';
@@ -229,10 +232,10 @@ export function createPiiService(deps: {
         const present = personal.present(before);
         await distributorsRepo.anonymise(tx, tenantId, distributorId, { name: `${ERASED_NAME} ${distributorId.slice(-6)}`, status_reason: reason, at: now });
         const payoutAccounts = await piiRepo.destroyPayoutAccounts(tx, tenantId, distributorId, ERASED_ACCOUNT, now);
-        await piiRepo.deletePortalCredentials(tx, tenantId, distributorId);
-        const sessions = await piiRepo.revokeSessions(tx, tenantId, distributorId, now);
-        const visits = await piiRepo.anonymiseVisits(tx, tenantId, distributorId);
-        const keys = await piiRepo.deleteDocuments(tx, tenantId, distributorId);
+        await portalRepo.deleteCredentialsOf(tx, tenantId, distributorId);
+        const sessions = await adminRepo.revokeDistributorSessions(tx, tenantId, distributorId, now);
+        const visits = await referralRepo.anonymiseVisits(tx, tenantId, distributorId);
+        const keys = await documentsRepo.deleteAllOf(tx, tenantId, distributorId);
         await audit.record(tx, actor, {
           action: 'distributor.erase',
           targetType: 'distributor',

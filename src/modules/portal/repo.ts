@@ -176,4 +176,10 @@ export const portalRepo = {
       .where('revoked_at', 'is', null)
       .execute();
   },
+
+  /** Erasure (pii): the person's portal password and used login tokens go. */
+  async deleteCredentialsOf(db: Executor, tenantId: string, distributorId: string) {
+    await db.deleteFrom('portal_credentials').where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).execute();
+    await db.deleteFrom('portal_token_uses').where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).execute();
+  },
 };

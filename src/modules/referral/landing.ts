@@ -7,6 +7,7 @@ import { AppError, conflict, invalid, invalidState, isUniqueViolation, notFound 
 import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
+import { referralRepo } from './repo.ts';
 
 /**
  * Where a tenant's invite links may send visitors. `/i/<code>` is the platform's own address, so a
@@ -101,14 +102,12 @@ export function createLandingDomains(deps: {
   const { db, clock, audit } = deps;
 
   async function verifiedDomains(ex: Executor, tenantId: string): Promise<string[]> {
-    const rows = await ex.selectFrom('landing_domains').select('domain').where('tenant_id', '=', tenantId).where('verified_at', 'is not', null).execute();
+    const rows = await referralRepo.verifiedDomains(ex, tenantId);
     return rows.map((r) => r.domain);
   }
 
   async function find(ex: Executor, tenantId: string, id: string, lock = false) {
-    let q = ex.selectFrom('landing_domains').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
-    if (lock) q = q.forUpdate();
-    const row = await q.executeTakeFirst();
+    const row = await referralRepo.findDomain(ex, tenantId, id, lock);
     if (!row) throw notFound('landing domain');
     return row;
   }
@@ -128,7 +127,7 @@ export function createLandingDomains(deps: {
 
     async list(actor: Actor): Promise<LandingDomainView[]> {
       requirePermission(actor.principal, 'read');
-      const rows = await db.selectFrom('landing_domains').selectAll().where('tenant_id', '=', tenantOf(actor.principal)).orderBy('domain').execute();
+      const rows = await referralRepo.listDomains(db, tenantOf(actor.principal));
       return rows.map(view);
     },
 
@@ -140,11 +139,13 @@ export function createLandingDomains(deps: {
       if (within(domain, new URL(deps.publicUrl).hostname)) throw invalid("the platform's own domain needs no verification");
       try {
         return await inTransaction(db, async (tx) => {
-          const row = await tx
-            .insertInto('landing_domains')
-            .values({ id: newId('ldm'), tenant_id: tenantId, domain, token: randomBytes(24).toString('base64url'), verified_at: null })
-            .returningAll()
-            .executeTakeFirstOrThrow();
+          const row = await referralRepo.insertDomain(tx, {
+            id: newId('ldm'),
+            tenant_id: tenantId,
+            domain,
+            token: randomBytes(24).toString('base64url'),
+            verified_at: null,
+          });
           await audit.record(tx, actor, { action: 'landing_domain.add', targetType: 'landing_domain', targetId: row.id, after: { domain } });
           return view(row);
         });
@@ -179,7 +180,7 @@ export function createLandingDomains(deps: {
       return inTransaction(db, async (tx) => {
         const locked = await find(tx, tenantId, id, true);
         if (locked.verified_at) return view(locked);
-        const after = await tx.updateTable('landing_domains').set({ verified_at: clock.now() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+        const after = await referralRepo.markDomainVerified(tx, id, clock.now());
         await audit.record(tx, actor, {
           action: 'landing_domain.verify',
           targetType: 'landing_domain',
@@ -203,7 +204,7 @@ export function createLandingDomains(deps: {
             throw new AppError('invalid_state', 'the landing page (landing_url) is on this domain: change landing_url first');
           }
         }
-        await tx.deleteFrom('landing_domains').where('id', '=', id).execute();
+        await referralRepo.deleteDomain(tx, id);
         await audit.record(tx, actor, {
           action: 'landing_domain.remove',
           targetType: 'landing_domain',

@@ -13,6 +13,7 @@ import type { ProgramService } from '../program/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { RiskService } from '../risk/service.ts';
 import type { LandingDomains } from './landing.ts';
+import { referralRepo } from './repo.ts';
 
 export interface BindInput {
   customer_external_id: string;
@@ -220,18 +221,15 @@ export function createReferralService(deps: {
       const settings = await program.read(db, d.tenant_id);
       const at = clock.now();
       await inTransaction(db, async (tx) => {
-        await tx
-          .insertInto('visits')
-          .values({
-            tenant_id: d.tenant_id,
-            distributor_id: d.id,
-            visitor_id: visitor.visitorId,
-            ip: visitor.ip,
-            user_agent: visitor.userAgent?.slice(0, 512) ?? null,
-            referer: visitor.referer?.slice(0, 2000) ?? null,
-            at,
-          })
-          .execute();
+        await referralRepo.insertVisit(tx, {
+          tenant_id: d.tenant_id,
+          distributor_id: d.id,
+          visitor_id: visitor.visitorId,
+          ip: visitor.ip,
+          user_agent: visitor.userAgent?.slice(0, 512) ?? null,
+          referer: visitor.referer?.slice(0, 2000) ?? null,
+          at,
+        });
         for (const hook of deps.onVisit ?? []) await hook(tx, d.tenant_id, d.id, at, settings.timezone);
       });
       // Followed only while it is on a domain the tenant has verified (or the platform): a value
@@ -247,11 +245,7 @@ export function createReferralService(deps: {
       requirePermission(actor.principal, 'read');
       const tenantId = tenantOf(actor.principal);
       await distributors.load(db, tenantId, distributorId);
-      const r = await db
-        .selectFrom('visits')
-        .select((eb) => [eb.fn.countAll<number>().as('visits'), eb.fn.count<number>('visitor_id').distinct().as('visitors')])
-        .where('distributor_id', '=', distributorId)
-        .executeTakeFirstOrThrow();
+      const r = await referralRepo.visitStats(db, distributorId);
       return { visits: Number(r.visits), unique_visitors: Number(r.visitors) };
     },
 

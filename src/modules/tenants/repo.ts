@@ -56,4 +56,14 @@ export const tenantsRepo = {
       .where('id', '=', id)
       .executeTakeFirst();
   },
+
+  /** last_used_at of a key, unless it was set since `staleBefore` (one write a minute, not one a request). */
+  async touchKey(db: Executor, keyId: string, at: Date, staleBefore: Date) {
+    await db
+      .updateTable('api_keys')
+      .set({ last_used_at: at })
+      .where('id', '=', keyId)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBefore)]))
+      .execute();
+  },
 };

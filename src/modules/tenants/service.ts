@@ -225,12 +225,7 @@ export function createTenantsService(deps: {
       const at = clock.now();
       if ((lastTouched.get(parsed.keyId) ?? 0) + LAST_USED_RESOLUTION_MS <= at.getTime()) {
         lastTouched.set(parsed.keyId, at.getTime());
-        await db
-          .updateTable('api_keys')
-          .set({ last_used_at: at })
-          .where('id', '=', parsed.keyId)
-          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - LAST_USED_RESOLUTION_MS))]))
-          .execute();
+        await tenantsRepo.touchKey(db, parsed.keyId, at, new Date(at.getTime() - LAST_USED_RESOLUTION_MS));
       }
       return { kind: 'api_key', tenantId: cached.tenantId, keyId: parsed.keyId, scope: cached.scope };
     },

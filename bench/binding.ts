@@ -14,7 +14,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { INVITE_ALPHABET } from '../src/lib/invite-code.ts';
@@ -214,7 +213,6 @@ async function createDatabase(
     const base = process.env.DATABASE_URL;
     if (!base) throw new Error('--db postgres needs DATABASE_URL');
     const scratch = await scratchDatabase(base, `fenxiao_bench_${Date.now()}_${size}`);
-    const name = scratch.name;
     const url = new URL(scratch.url);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-bench-pg-'));
     return {

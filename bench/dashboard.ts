@@ -38,6 +38,7 @@ import { dropSecondaryIndexes, scratchDatabase, type ScratchDatabase } from './l
 import { summarize, percentile } from './lib/stats.ts';
 import { int, ms, printTable } from './lib/table.ts';
 import { formatDuration, nowMs, peakRssMiB, peakRssOfPid } from './lib/timing.ts';
+import type { JsonBody } from '../test/support/json.ts';
 
 export const description = 'p50/p95 of the KPI, time-series and top-10 queries over HTTP on 1M distributors and 10M orders (PostgreSQL)';
 export const usage = [
@@ -109,7 +110,7 @@ async function api(server: ServerProcess, token: string, method: string, route: 
   });
   const text = await res.text();
   if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${text}`);
-  return JSON.parse(text) as Record<string, any>;
+  return JSON.parse(text) as Record<string, JsonBody>;
 }
 
 /** Runs one statement, timing it into the log. */

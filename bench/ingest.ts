@@ -46,6 +46,7 @@ import { startServer, type ServerProcess } from './lib/server.ts';
 import { summarize } from './lib/stats.ts';
 import { int, ms, printTable } from './lib/table.ts';
 import { formatDuration, nowMs, peakRssOfPid } from './lib/timing.ts';
+import type { JsonBody } from '../test/support/json.ts';
 
 export const description =
   'orders/s through POST /v1/orders for a hot chain and a spread of 1,000 distributors, p50/p99 at half that rate, CPU and round trips per order, beside pgbench';
@@ -145,7 +146,7 @@ function apiOf(server: ServerProcess, sockets: number) {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
       if (a.status >= 300) throw new Error(`${method} ${route}: ${a.status} ${a.body}`);
-      return JSON.parse(a.body) as Record<string, any>;
+      return JSON.parse(a.body) as Record<string, JsonBody>;
     },
     close: () => api.close(),
   };
@@ -648,6 +649,7 @@ async function runOne(kind: DbKind, shape: Shape, logLevel: string, o: Options):
       if (server && (s.child.exitCode !== null || s.child.signalCode !== null)) {
         throw new Error(
           `${err instanceof Error ? err.message : String(err)}\nthe server exited (${s.child.exitCode ?? s.child.signalCode}); its last output:\n${s.output().slice(-4000)}`,
+          { cause: err },
         );
       }
       throw err;

@@ -24,6 +24,7 @@ import { startServer, type ServerProcess } from './lib/server.ts';
 import { dropSecondaryIndexes, scratchDatabase } from './lib/pgdb.ts';
 import { int, printTable } from './lib/table.ts';
 import { formatDuration, nowMs, peakRssMiB, peakRssOfPid } from './lib/timing.ts';
+import type { JsonBody } from '../test/support/json.ts';
 
 export const description = 'seconds and peak memory to settle 1,000,000 available lines over 100,000 distributors (PostgreSQL), then ledger verify';
 export const usage = [
@@ -211,7 +212,7 @@ export async function main(argv: string[]): Promise<void> {
     });
     const text = await res.text();
     if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 2000)}`);
-    return JSON.parse(text) as Record<string, any>;
+    return JSON.parse(text) as Record<string, JsonBody>;
   };
   let server: ServerProcess | undefined;
   let seeded: Awaited<ReturnType<typeof seed>> | undefined;

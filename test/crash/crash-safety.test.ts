@@ -27,6 +27,7 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runCli, spawnServer, type ServerProcess } from '../pg/support/spawn.ts';
 import { openDatabase } from '../../src/db/database.ts';
+import type { JsonBody } from '../support/json.ts';
 
 const ROOT = `crash-root-${randomBytes(8).toString('hex')}`;
 const METRICS_TOKEN = `crash-metrics-${randomBytes(8).toString('hex')}`;
@@ -61,7 +62,7 @@ interface Order {
 }
 interface Answer {
   status: number;
-  data: any;
+  data: JsonBody;
 }
 
 const floorBp = (base: number, bp: number) => Number((BigInt(base) * BigInt(bp)) / 10000n);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { rollupBreaks } from '../support/analytics.ts';
 import type { ManualClock } from '../../src/core/context.ts';
+import type { JsonBody } from '../support/json.ts';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -42,7 +43,7 @@ interface Dist {
   external_id: string;
 }
 
-async function ok(res: Promise<{ statusCode: number; body: string; data: any }>, status = 200) {
+async function ok(res: Promise<{ statusCode: number; body: string; data: JsonBody }>, status = 200) {
   const r = await res;
   expect(r.statusCode, r.body).toBe(status);
   return r.data;

@@ -116,7 +116,7 @@ describe('the tamper-evident audit log', () => {
   });
 
   it.skipIf(onPostgres())(
-    'fenxiao audit verify exits 2 on a break and names it',
+    'fenxiao audit verify exits 2 on a break and names it (PGlite only: the CLI gets a data directory of its own, where on PostgreSQL it would share the suite database)',
     async () => {
       // The CLI opens the database itself; on PGlite it needs a data dir of its own: make one.
       const run = promisify(execFile);

@@ -86,7 +86,7 @@ const workerPids = (lines: Record<string, unknown>[]) => lines.filter((l) => l.m
 
 describe('fenxiao serve --workers', () => {
   it.skipIf(!inject('databaseUrl'))(
-    'on PostgreSQL: two workers share the port and both answer, a killed worker is restarted, SIGTERM stops them all',
+    'on PostgreSQL: two workers share the port and both answer, a killed worker is restarted, SIGTERM stops them all (needs DATABASE_URL: PGlite serves one process)',
     { timeout: 240_000 },
     async () => {
       const metricsToken = 'cluster-metrics-token-0123456789';

@@ -16,6 +16,7 @@ import { createMemorySource, type MemorySource } from '../../src/adapters/broker
 import { createAmqpSource } from '../../src/adapters/broker/amqp.ts';
 import type { MessageHandler, OrderEventSource } from '../../src/adapters/broker/types.ts';
 import { createOrderConsumer, createOrderMessageHandler } from '../../src/modules/ingest/consumer.ts';
+import type { JsonBody } from '../support/json.ts';
 
 const AMQP_URL = process.env.AMQP_URL;
 const silent = { info() {}, warn() {}, error() {} };
@@ -241,7 +242,7 @@ function scenarios(makeBroker: () => Broker) {
       expect([i, o.paid_fen, o.refunded_fen, o.status]).toEqual([i, 10_000 + i, i % 3 === 0 ? 1000 : i === 1 ? 500 : 0, i % 2 === 0 ? 'shipped' : 'paid']);
     }
     const one = (await t.call('GET', '/v1/orders/q-3', { token: m.key })).data;
-    expect(one.commissions.map((l: any) => [l.beneficiary_id, l.level, l.base_fen, l.amount_fen]).sort()).toEqual(
+    expect(one.commissions.map((l: JsonBody) => [l.beneficiary_id, l.level, l.base_fen, l.amount_fen]).sort()).toEqual(
       [
         [m.a.id, 1, 9003, 450],
         [m.b.id, 0, 9003, 900],
@@ -450,7 +451,7 @@ describe('the in-process queue', () => {
   });
 });
 
-describe.skipIf(!AMQP_URL)('RabbitMQ (AMQP_URL)', () => {
+describe.skipIf(!AMQP_URL)('RabbitMQ (needs AMQP_URL: a running broker)', () => {
   scenarios(() => rabbitBroker(AMQP_URL!));
 
   it('reconnects after the connection drops (through a TCP proxy that cuts it), and goes on', async () => {

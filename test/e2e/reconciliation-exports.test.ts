@@ -25,6 +25,7 @@ import { guardFormula, xlsxText } from '../../src/lib/export/format.ts';
 import { localDate } from '../../src/core/time.ts';
 import { inSnapshot, snapshotRows } from '../../src/modules/exports/snapshot.ts';
 import { download, postingsOf, smallTenant } from '../support/reconciliation.ts';
+import type { JsonBody } from '../support/json.ts';
 
 const MCH_ID = '1900000109';
 const WX_APP = 'wxd678efh567hg6787';
@@ -82,7 +83,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function ok(p: Promise<{ statusCode: number; body: string; data: any }>, status = 200) {
+async function ok(p: Promise<{ statusCode: number; body: string; data: JsonBody }>, status = 200) {
   const r = await p;
   if (r.statusCode !== status) throw new Error(`expected ${status}, got ${r.statusCode}: ${r.body}`);
   return r.data;
@@ -309,7 +310,7 @@ describe('reconciliation on a healthy tenant', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: any = await ok(t.call('GET', `/v1/reconciliation?limit=4${cursor ? `&cursor=${cursor}` : ''}`, { token: key }));
+      const page: JsonBody = await ok(t.call('GET', `/v1/reconciliation?limit=4${cursor ? `&cursor=${cursor}` : ''}`, { token: key }));
       expect(page.items.length).toBeLessThanOrEqual(4);
       expect(page.totals.overall.requested.count).toBe(9);
       seen.push(...page.items.map((i: { withdrawal_id: string }) => i.withdrawal_id));
@@ -332,7 +333,7 @@ describe('reconciliation on a healthy tenant', () => {
   });
 });
 
-describe.skipIf(WITHOUT_LIBREOFFICE)('exports read back with LibreOffice equal the ledger to the fen', () => {
+describe.skipIf(WITHOUT_LIBREOFFICE)("exports read back with LibreOffice equal the ledger to the fen (needs LibreOffice's soffice outside CI)", () => {
   it('the withdrawal ledger: one row per withdrawal, masked accounts, amounts and totals as the postings have them', { timeout: 300_000 }, async () => {
     const { tenantId, w } = world;
     const got = await both('withdrawals');

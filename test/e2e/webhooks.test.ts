@@ -20,6 +20,7 @@ import {
 } from '../support/webhooks.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
 import { ManualClock } from '../../src/core/context.ts';
+import type { JsonBody } from '../support/json.ts';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -78,9 +79,9 @@ async function lines(m: Merchant, externalId: string) {
     refunded_fen: o.refunded_fen,
     shipping_fen: o.shipping_fen,
     tax_fen: o.tax_fen,
-    items: o.items.map((i: any) => [i.sku, i.quantity, i.unit_price_fen, i.paid_fen, i.refunded_fen, i.refunded_quantity]),
+    items: o.items.map((i: JsonBody) => [i.sku, i.quantity, i.unit_price_fen, i.paid_fen, i.refunded_fen, i.refunded_quantity]),
     commissions: o.commissions
-      .map((c: any) => [m.names.get(c.beneficiary_id), c.sku, c.level, c.base_fen, c.rate_kind, c.rate_bp, c.fixed_fen, c.amount_fen, c.status])
+      .map((c: JsonBody) => [m.names.get(c.beneficiary_id), c.sku, c.level, c.base_fen, c.rate_kind, c.rate_bp, c.fixed_fen, c.amount_fen, c.status])
       .sort(),
   };
 }
@@ -90,14 +91,14 @@ async function countOrders(m: Merchant): Promise<number> {
 }
 
 async function deliveries(m: Merchant) {
-  return (await t.call('GET', '/v1/webhooks/deliveries?limit=500', { token: m.key })).data.items as any[];
+  return (await t.call('GET', '/v1/webhooks/deliveries?limit=500', { token: m.key })).data.items as JsonBody[];
 }
 
 describe('signing secrets', () => {
   it('are shown once, kept encrypted, masked in the settings, and rotate with a grace period', async () => {
     const m = await merchant();
     const before = await t.call('GET', '/v1/webhooks/settings', { token: m.key });
-    expect(before.data.formats.map((f: any) => [f.format, f.configured])).toEqual([
+    expect(before.data.formats.map((f: JsonBody) => [f.format, f.configured])).toEqual([
       ['generic', false],
       ['shopify', false],
       ['woocommerce', false],
@@ -343,7 +344,7 @@ describe('Shopify webhooks', () => {
     const refunded = await lines(hook, SHOPIFY_ORDER_ID);
     expect(refunded).toEqual(await lines(api, SHOPIFY_ORDER_ID));
     expect(refunded.refunded_fen).toBe(17910);
-    expect(refunded.commissions.filter((c: any) => c[1] === 'TEE-RED-M')).toEqual([
+    expect(refunded.commissions.filter((c: JsonBody) => c[1] === 'TEE-RED-M')).toEqual([
       ['A', 'TEE-RED-M', 1, 17910, 'percent', 500, 0, 895, 'pending'],
       ['B', 'TEE-RED-M', 0, 17910, 'percent', 1000, 0, 1791, 'pending'],
     ]);
@@ -571,7 +572,7 @@ describe('deliveries for support', () => {
       clock.advance(31 * 86_400_000);
       await sendShopify(s2, tenantId, secretOf, 'orders/updated', JSON.stringify({ id: 2 }), 'new');
       const rows = (await s2.call('GET', '/v1/webhooks/deliveries', { token: key })).data.items;
-      expect(rows.map((r: any) => [r.delivery_id, r.has_payload])).toEqual([
+      expect(rows.map((r: JsonBody) => [r.delivery_id, r.has_payload])).toEqual([
         ['new', true],
         ['old', false],
       ]);

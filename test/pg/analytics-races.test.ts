@@ -22,7 +22,7 @@ interface Dist {
   invite_code: string;
 }
 
-describe.skipIf(!onPostgres())('analytics rollups under concurrency on PostgreSQL', () => {
+describe.skipIf(!onPostgres())('analytics rollups under concurrency on PostgreSQL (needs DATABASE_URL: PostgreSQL only)', () => {
   let a: TestServer;
   let b: TestServer;
   let dbName: string;

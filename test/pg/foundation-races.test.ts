@@ -17,7 +17,7 @@ interface Dist {
   referrer_id: string | null;
 }
 
-describe.skipIf(!onPostgres())('foundation races on PostgreSQL', () => {
+describe.skipIf(!onPostgres())('foundation races on PostgreSQL (needs DATABASE_URL: PostgreSQL only)', () => {
   let a: TestServer;
   let b: TestServer;
   /** Requests alternate between the two servers. */

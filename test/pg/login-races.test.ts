@@ -25,7 +25,7 @@ type Shape = { name: string; skip: boolean; start: () => Promise<TestServer[]> }
 const shapes: Shape[] = [
   { name: 'one server, in-process limiter', skip: false, start: async () => [await startTestServer()] },
   {
-    name: 'two servers sharing Redis',
+    name: 'two servers sharing Redis (needs REDIS_URL)',
     skip: !redisUrl,
     // Processes of one deployment share the master key (the throttle's keys are blind indexes under it).
     start: async () => {
@@ -51,7 +51,7 @@ afterAll(async () => {
 });
 
 for (const shape of shapes) {
-  describe.skipIf(!onPostgres() || shape.skip)(`login throttles under concurrent guesses on PostgreSQL: ${shape.name}`, () => {
+  describe.skipIf(!onPostgres() || shape.skip)(`login throttles under concurrent guesses on PostgreSQL (needs DATABASE_URL): ${shape.name}`, () => {
     let servers: TestServer[];
     const pick = (i: number) => servers[i % servers.length]!;
     beforeAll(async () => {

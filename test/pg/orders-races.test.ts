@@ -70,7 +70,7 @@ function permutations<T>(xs: T[]): T[][] {
 const SALES_BP = 500;
 const OVERRIDE_BP = [1000, 500, 200];
 
-describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL', () => {
+describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL (needs DATABASE_URL: PostgreSQL only)', () => {
   let a: TestServer;
   let b: TestServer;
   let servers: TestServer[];

@@ -75,7 +75,7 @@ interface Answer {
   at: number;
 }
 
-describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server survives PostgreSQL restarting under load', () => {
+describe.skipIf(!onPostgres() || (missing !== null && !onCi))('the server survives PostgreSQL restarting under load (needs DATABASE_URL)', () => {
   let cluster: PrivateCluster | undefined;
   let server: ServerProcess | undefined;
   let dataDir: string | undefined;

@@ -16,7 +16,7 @@ import { spawnServer, type ServerProcess } from './support/spawn.ts';
 const redisUrl = process.env.REDIS_URL;
 const ROOT = `root-${randomBytes(12).toString('hex')}`;
 
-describe.skipIf(!redisUrl || !onPostgres())('registration limits across two processes sharing Redis', () => {
+describe.skipIf(!redisUrl || !onPostgres())('registration limits across two processes sharing Redis (needs REDIS_URL and DATABASE_URL)', () => {
   let one: ServerProcess;
   let two: ServerProcess;
   let dataDir: string;

@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { ManualClock } from '../../src/core/context.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
 
-describe.skipIf(!onPostgres())('settlement and withdrawal races on PostgreSQL', () => {
+describe.skipIf(!onPostgres())('settlement and withdrawal races on PostgreSQL (needs DATABASE_URL: PostgreSQL only)', () => {
   let a: TestServer;
   let b: TestServer;
   const clock = new ManualClock('2026-04-01T00:00:00Z');

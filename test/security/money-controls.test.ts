@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/context.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { moneyTenant, type MoneyTenant } from '../support/money.ts';
+import type { JsonBody } from '../support/json.ts';
 
 let t: TestServer;
 let clock: ManualClock;
@@ -37,7 +38,7 @@ interface AuditItem {
   actor_type: string;
   actor_id: string | null;
   target_id: string | null;
-  after: any;
+  after: JsonBody;
 }
 async function auditOf(m: MoneyTenant, query: string): Promise<AuditItem[]> {
   return (await m.call('GET', `/v1/audit-log?limit=200&${query}`, m.key)).data.items;

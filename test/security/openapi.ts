@@ -4,11 +4,13 @@
  * walker and the fuzzer both start from here, so a route added tomorrow is walked tomorrow.
  */
 
+import type { JsonBody } from '../support/json.ts';
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type Schema = Record<string, any>;
+export type Schema = Record<string, JsonBody>;
 
 export interface OpenApiDoc {
-  paths: Record<string, Record<string, any>>;
+  paths: Record<string, Record<string, JsonBody>>;
   components?: { schemas?: Record<string, Schema> };
 }
 
@@ -39,7 +41,7 @@ export function operationsOf(doc: OpenApiDoc): Operation[] {
     for (const m of METHODS) {
       const op = item[m];
       if (!op) continue;
-      const params: any[] = [...(item.parameters ?? []), ...(op.parameters ?? [])];
+      const params: JsonBody[] = [...(item.parameters ?? []), ...(op.parameters ?? [])];
       const content: Record<string, { schema?: Schema }> = op.requestBody?.content ?? {};
       const json = content['application/json'];
       const consumes = [...Object.keys(content).filter((c) => c !== 'application/json'), ...((op['x-consumes'] as string[] | undefined) ?? [])];

@@ -15,6 +15,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { applyInPortal, lastCode, sentTexts } from '../support/portal.ts';
 import { APPLY_CODE_LIMITS } from '../../src/modules/portal/service.ts';
 import { mintPortalToken } from './world.ts';
+import type { JsonBody } from '../support/json.ts';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -26,11 +27,11 @@ afterAll(async () => {
 
 async function post(url: string, body: unknown, ip = '192.0.2.1') {
   const res = await t.app.inject({ method: 'POST', url, payload: JSON.stringify(body), remoteAddress: ip, headers: { 'content-type': 'application/json' } });
-  return { status: res.statusCode, data: JSON.parse(res.body) as Record<string, any>, retryAfter: res.headers['retry-after'] };
+  return { status: res.statusCode, data: JSON.parse(res.body) as Record<string, JsonBody>, retryAfter: res.headers['retry-after'] };
 }
 
 /** An answer with what differs by nature (ids, times) blanked: what a prober could compare. */
-function shape(r: { status: number; data: Record<string, any> }) {
+function shape(r: { status: number; data: Record<string, JsonBody> }) {
   const blank = (v: unknown): unknown => (typeof v === 'string' && /^(pap_|20\d\d-)/.test(v) ? '…' : v);
   return { status: r.status, data: JSON.parse(JSON.stringify(r.data, (_k, v) => blank(v))) };
 }

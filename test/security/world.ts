@@ -12,6 +12,7 @@ import { expect } from 'vitest';
 import type { TestServer } from '../support/server.ts';
 import { sampleRows, sampleSpec } from '../../src/lib/export/test-fixtures.ts';
 import { multipartBody, TINY_PNG } from './openapi.ts';
+import type { JsonBody } from '../support/json.ts';
 
 export const ROLES = ['owner', 'operator', 'finance', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -91,7 +92,7 @@ interface Dist {
   external_id: string;
 }
 
-async function ok<T = any>(
+async function ok<T = JsonBody>(
   t: TestServer,
   method: string,
   url: string,
@@ -176,7 +177,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   await order('o2', buyers[1]!, 300000);
   await order('o3', buyers[2]!, 50000);
   const o4 = await order('o4', buyers[0]!, 20000, `SKU-${tag}`);
-  const o5 = await order('o5', buyers[1]!, 40000);
+  await order('o5', buyers[1]!, 40000);
   for (const o of ['o1', 'o2', 'o3', 'o5']) await ok(t, 'POST', `/v1/orders/${o}-${tag}/events`, { ...k, body: { type: 'received', at: iso() } });
   await ok(t, 'POST', `/v1/orders/o5-${tag}/events`, { ...k, body: { type: 'refunded', refund_fen: 10000 } });
   void o4;

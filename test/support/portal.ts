@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import type { SmsMessage } from '../../src/adapters/sms/types.ts';
 import type { TestServer } from './server.ts';
+import type { JsonBody } from './json.ts';
 
 /** The texts the server "sent" (the log sender's outbox: no gateway is configured in tests). */
 export function sentTexts(t: Pick<TestServer, 'services'>): SmsMessage[] {
@@ -29,7 +30,11 @@ type Inject = (opts: {
  * The portal's application in both steps: the form (202, a code texted), then the code. Answers
  * the second step's response (201 with a session), or the first's when it was refused.
  */
-export async function applyInPortal(t: TestServer, body: Record<string, unknown>, opts: { ip?: string } = {}): Promise<LightMyRequestResponse & { data: any }> {
+export async function applyInPortal(
+  t: TestServer,
+  body: Record<string, unknown>,
+  opts: { ip?: string } = {},
+): Promise<LightMyRequestResponse & { data: JsonBody }> {
   const inject = t.app.inject.bind(t.app) as unknown as Inject;
   const post = async (url: string, payload: unknown) => {
     const res = await inject({

@@ -8,6 +8,7 @@ import { ManualClock, type Clock } from '../../src/core/context.ts';
 import { buildServer, type Server, type ServerOverrides } from '../../src/app/server.ts';
 import type { Database } from '../../src/db/database.ts';
 import { openTestDatabase } from './db.ts';
+import type { JsonBody } from './json.ts';
 
 export const ROOT_TOKEN = 'test-root-token-0123456789';
 
@@ -19,7 +20,7 @@ export interface TestServer extends Server {
     method: string,
     url: string,
     opts?: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string },
-  ): Promise<LightMyRequestResponse & { data: any }>;
+  ): Promise<LightMyRequestResponse & { data: JsonBody }>;
   /** A new tenant; answers its id and API key. */
   tenant(name?: string): Promise<{ id: string; key: string }>;
   logLines: string[];
@@ -77,7 +78,7 @@ export async function startTestServer(
       else if (opts.body !== undefined) payload = JSON.stringify(opts.body);
       if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
       const res = await server.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload } : {}) });
-      let data: unknown = undefined;
+      let data: unknown;
       try {
         data = res.body ? JSON.parse(res.body) : undefined;
       } catch {

@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { TestServer } from './server.ts';
+import type { JsonBody } from './json.ts';
 
 /** Shopify: base64 HMAC-SHA256 of the raw body, keyed with the app's secret. */
 export function shopifySignature(secret: string, body: string): string {
@@ -28,7 +29,7 @@ export async function postWebhook(t: TestServer, tenantId: string, format: strin
     headers: { 'content-type': 'application/json', ...headers },
     payload: body,
   });
-  let data: any;
+  let data: JsonBody;
   try {
     data = JSON.parse(res.body);
   } catch {

@@ -16,7 +16,7 @@ const prefix = `fenxiao:test:${Date.now()}:${randomBytes(4).toString('hex')}:`;
 
 const limiters: { name: string; make: () => RateLimiter; skip: boolean }[] = [
   { name: 'memory', make: () => createMemoryRateLimiter(), skip: false },
-  { name: 'redis', make: () => createRedisRateLimiter(redisUrl ?? 'redis://unused', prefix), skip: !redisUrl },
+  { name: 'redis (needs REDIS_URL)', make: () => createRedisRateLimiter(redisUrl ?? 'redis://unused', prefix), skip: !redisUrl },
 ];
 
 afterAll(async () => {

@@ -35,7 +35,7 @@ function waitUntilStable(read: () => number, polls = 8, everyMs = 50): Promise<n
   });
 }
 
-describe.skipIf(WITHOUT_LIBREOFFICE)('writeXlsx read back by LibreOffice', () => {
+describe.skipIf(WITHOUT_LIBREOFFICE)("writeXlsx read back by LibreOffice (needs LibreOffice's soffice outside CI)", () => {
   const n = 3000;
   const file = path.join(dir, 'lines.xlsx');
   const generatedAt = new Date('2026-03-01T02:03:04Z');
@@ -151,7 +151,7 @@ describe.skipIf(WITHOUT_LIBREOFFICE)('writeXlsx read back by LibreOffice', () =>
   });
 });
 
-describe.skipIf(WITHOUT_LIBREOFFICE)('writeXlsx in English, with a small export', () => {
+describe.skipIf(WITHOUT_LIBREOFFICE)("writeXlsx in English, with a small export (needs LibreOffice's soffice outside CI)", () => {
   it('headers and labels follow lang; amounts of up to 15 digits are numbers read back exactly', async () => {
     interface Line {
       who: string;

@@ -81,7 +81,9 @@ export async function createPrivateCluster(): Promise<PrivateCluster> {
       await run(file, argv, { cwd: dir, timeout: 60_000 });
     } catch (err) {
       const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`${tool} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}\n${readLog().slice(-2000)}`);
+      throw new Error(`${tool} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}\n${readLog().slice(-2000)}`, {
+        cause: err,
+      });
     }
   };
   const readLog = () => {

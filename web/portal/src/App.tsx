@@ -36,7 +36,7 @@ function Shell({ title, back, children }: { title: string; back?: string; childr
       /* signed out here either way */
     }
     signOut();
-    navigate('/login', { replace: true });
+    void navigate('/login', { replace: true });
   }
   return (
     <div style={{ minHeight: '100vh', display: 'flex', flexDirection: 'column' }}>
@@ -118,7 +118,7 @@ function Entry() {
         const s = await api.post<PortalSession>('/v1/portal/token-login', { tenant_id: tenant, token: link });
         signIn(s);
         setToken(null);
-        navigate('/', { replace: true });
+        void navigate('/', { replace: true });
       } catch (err) {
         setTokenError(messageOf(err));
       }
@@ -140,7 +140,7 @@ function Entry() {
       (me) => {
         if (session.tenant_id === tenant && me.external_id === tokenSubject(token)) {
           setToken(null);
-          navigate('/', { replace: true });
+          void navigate('/', { replace: true });
         } else {
           setAsking(me);
         }
@@ -177,7 +177,7 @@ function Entry() {
             onClick={() => {
               setAsking(null);
               setToken(null);
-              navigate('/', { replace: true });
+              void navigate('/', { replace: true });
             }}
           >
             {t('link.stay')}

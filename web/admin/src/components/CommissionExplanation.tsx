@@ -7,7 +7,7 @@ import { useI18n } from '../i18n.ts';
 import type { MessageKey } from '../messages.ts';
 import { useAuthed } from '../session.tsx';
 import { messageOf } from './errors.ts';
-import { CommissionStatusTag, DistributorLink, Money, OrderStatusTag } from './money.tsx';
+import { CommissionStatusTag, Money, OrderStatusTag } from './money.tsx';
 
 /** A server word (rate source, journal kind, account) in the reader's language, or as it came. */
 export function useWord() {

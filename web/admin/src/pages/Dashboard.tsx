@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { Alert, Button, Card, Col, Form, Input, Row, Segmented, Select, Space, Statistic, Table, Typography } from 'antd';
 import { formatYuan, hundredths } from '../../../shared/format.ts';
@@ -147,7 +147,7 @@ function BreakdownCard({ by, range }: { by: 'grade' | 'region'; range: { from?: 
     };
   }, [api, range, by]);
 
-  const name = (i: AnalyticsBreakdown['items'][number]) => i.name ?? i.key ?? (by === 'grade' ? t('dash.noSeller') : t('dash.noRegion'));
+  const name = useCallback((i: AnalyticsBreakdown['items'][number]) => i.name ?? i.key ?? (by === 'grade' ? t('dash.noSeller') : t('dash.noRegion')), [by, t]);
   const option = useMemo(
     () =>
       data && {
@@ -157,8 +157,8 @@ function BreakdownCard({ by, range }: { by: 'grade' | 'region'; range: { from?: 
         yAxis: { type: 'value', axisLabel: { formatter: (v: number) => hundredths(v) } },
         series: [{ type: 'bar', data: data.items.map((i) => i.sales_fen), itemStyle: { color: COLOR }, barMaxWidth: 40 }],
       },
-    [data],
-  ); // eslint-disable-line react-hooks/exhaustive-deps -- name depends on t only
+    [data, name],
+  );
 
   const title = by === 'grade' ? t('dash.byGrade') : t('dash.byRegion');
   return (

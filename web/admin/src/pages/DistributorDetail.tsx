@@ -44,9 +44,41 @@ interface TeamNode extends TreeDataNode {
   distributorId?: string;
   depth: number;
   children?: TeamNode[];
+  /** A "more members" row: where the next page of its parent's members starts. */
+  more?: { parentKey: string; parentId: string; depth: number; cursor: string };
 }
 
 const TEAM_PAGE = 50;
+
+/** One page of a parent's members as tree nodes, and a "more" row when the page is not the last. */
+function toNodes(parentKey: string, depth: number, page: Page<TeamMember>, parentId: string): TeamNode[] {
+  const out: TeamNode[] = page.items.map((m) => ({
+    key: `${parentKey}/${m.id}`,
+    distributorId: m.id,
+    depth,
+    isLeaf: depth >= 3,
+    title: (
+      <span>
+        <Link to={`/distributors/${encodeURIComponent(m.id)}`}>{m.name}</Link>
+        <Typography.Text type="secondary" style={{ marginInlineStart: 8 }}>
+          {m.grade} · {m.invite_code}
+        </Typography.Text>
+      </span>
+    ),
+  }));
+  if (page.next_cursor) {
+    const cursor = page.next_cursor;
+    out.push({ key: `${parentKey}/more:${cursor}`, depth, isLeaf: true, selectable: false, more: { parentKey, parentId, depth, cursor } });
+  }
+  return out;
+}
+
+function replaceChildren(list: TeamNode[], parentKey: string, update: (children: TeamNode[]) => TeamNode[]): TeamNode[] {
+  if (parentKey === 'root') return update(list);
+  return list.map((n) =>
+    n.key === parentKey ? { ...n, children: update(n.children ?? []) } : n.children ? { ...n, children: replaceChildren(n.children, parentKey, update) } : n,
+  );
+}
 
 /** The team three levels deep: each level is fetched when its parent is opened. */
 function TeamTree({ rootId }: { rootId: string }) {
@@ -54,48 +86,14 @@ function TeamTree({ rootId }: { rootId: string }) {
   const { api } = useAuthed();
   const [nodes, setNodes] = useState<TeamNode[] | null>(null);
 
-  const toNodes = useCallback((parentKey: string, depth: number, page: Page<TeamMember>, parentId: string): TeamNode[] => {
-    const out: TeamNode[] = page.items.map((m) => ({
-      key: `${parentKey}/${m.id}`,
-      distributorId: m.id,
-      depth,
-      isLeaf: depth >= 3,
-      title: (
-        <span>
-          <Link to={`/distributors/${encodeURIComponent(m.id)}`}>{m.name}</Link>
-          <Typography.Text type="secondary" style={{ marginInlineStart: 8 }}>
-            {m.grade} · {m.invite_code}
-          </Typography.Text>
-        </span>
-      ),
-    }));
-    if (page.next_cursor) {
-      const cursor = page.next_cursor;
-      out.push({
-        key: `${parentKey}/more:${cursor}`,
-        depth,
-        isLeaf: true,
-        selectable: false,
-        title: <MoreButton parentKey={parentKey} parentId={parentId} depth={depth} cursor={cursor} />,
-      });
-    }
-    return out;
-  }, []);
-
   const fetchLevel = useCallback(
     async (distributorId: string, cursor?: string) =>
       api.get<Page<TeamMember>>(`/v1/distributors/${encodeURIComponent(distributorId)}/downline`, { level: 1, limit: TEAM_PAGE, cursor }),
     [api],
   );
 
-  function replaceChildren(list: TeamNode[], parentKey: string, update: (children: TeamNode[]) => TeamNode[]): TeamNode[] {
-    if (parentKey === 'root') return update(list);
-    return list.map((n) =>
-      n.key === parentKey ? { ...n, children: update(n.children ?? []) } : n.children ? { ...n, children: replaceChildren(n.children, parentKey, update) } : n,
-    );
-  }
-
-  function MoreButton({ parentKey, parentId, depth, cursor }: { parentKey: string; parentId: string; depth: number; cursor: string }) {
+  // Rendered at render time (the tree's titleRender), so the button always has today's language and client.
+  function moreButton({ parentKey, parentId, depth, cursor }: NonNullable<TeamNode['more']>) {
     return (
       <Button
         type="link"
@@ -121,18 +119,27 @@ function TeamTree({ rootId }: { rootId: string }) {
   useEffect(() => {
     setNodes(null);
     void fetchLevel(rootId).then((page) => setNodes(toNodes('root', 1, page, rootId)));
-  }, [rootId, fetchLevel, toNodes]);
+  }, [rootId, fetchLevel]);
 
   async function loadData(node: TeamNode) {
-    if (!node.distributorId || node.depth >= 3 || node.children) return;
-    const page = await fetchLevel(node.distributorId);
+    const parentId = node.distributorId;
+    if (!parentId || node.depth >= 3 || node.children) return;
+    const page = await fetchLevel(parentId);
     const key = String(node.key);
-    setNodes((prev) => prev && replaceChildren(prev, key, () => toNodes(key, node.depth + 1, page, node.distributorId!)));
+    setNodes((prev) => prev && replaceChildren(prev, key, () => toNodes(key, node.depth + 1, page, parentId)));
   }
 
   if (nodes === null) return <Spin />;
   if (nodes.length === 0) return <Empty description={t('detail.teamEmpty')} />;
-  return <Tree<TeamNode> treeData={nodes} loadData={loadData} selectable={false} data-testid="team-tree" />;
+  return (
+    <Tree<TeamNode>
+      treeData={nodes}
+      loadData={loadData}
+      selectable={false}
+      titleRender={(node) => (node.more ? moreButton(node.more) : typeof node.title === 'function' ? node.title(node) : node.title)}
+      data-testid="team-tree"
+    />
+  );
 }
 
 function ConditionsView({ profile }: { profile: Profile }) {

@@ -192,6 +192,7 @@ function SkuRules({ onChanged }: { onChanged: () => void }) {
           <Form.Item
             name="sku"
             label={t('order.sku')}
+            // eslint-disable-next-line no-control-regex -- a SKU may not hold control characters: this is the check
             rules={[{ required: true, whitespace: true, pattern: /^[^\u0000-\u001f\u007f/]{1,128}$/, message: t('rules.skuInvalid') }]}
           >
             <Input disabled={editing !== 'new'} />

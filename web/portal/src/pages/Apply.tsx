@@ -81,7 +81,7 @@ export function ApplyPage() {
       });
       signIn(s);
       Toast.show({ icon: 'success', content: t('apply.done') });
-      navigate('/', { replace: true });
+      void navigate('/', { replace: true });
     } catch (err) {
       setError(t('apply.failed', { message: messageOf(err) }));
     } finally {

@@ -50,26 +50,31 @@ function AddAccount({ channel, onAdded, onClose }: { channel: Exclude<PayoutChan
     switch (channel) {
       case 'alipay': {
         const type = (Array.isArray(v.identity_type) ? v.identity_type[0] : v.identity_type) ?? 'ALIPAY_LOGON_ID';
+        const name = optional('name');
         body = {
           channel,
           identity: text('identity'),
           identity_type: type as 'ALIPAY_LOGON_ID' | 'ALIPAY_USER_ID',
-          ...(optional('name') ? { name: optional('name')! } : {}),
+          ...(name ? { name } : {}),
         };
         break;
       }
-      case 'wechat':
-        body = { channel, openid: text('openid'), ...(optional('user_name') ? { user_name: optional('user_name')! } : {}) };
+      case 'wechat': {
+        const userName = optional('user_name');
+        body = { channel, openid: text('openid'), ...(userName ? { user_name: userName } : {}) };
         break;
-      case 'bank':
+      }
+      case 'bank': {
+        const branch = optional('branch');
         body = {
           channel,
           account_no: text('account_no').replace(/\s+/g, ''),
           account_name: text('account_name'),
           bank_name: text('bank_name'),
-          ...(optional('branch') ? { branch: optional('branch')! } : {}),
+          ...(branch ? { branch } : {}),
         };
         break;
+      }
       default: {
         const never: never = channel;
         return never;
@@ -77,7 +82,8 @@ function AddAccount({ channel, onAdded, onClose }: { channel: Exclude<PayoutChan
     }
     setBusy(true);
     try {
-      const added = await api.post<PayoutAccount>(`/v1/distributors/${encodeURIComponent(session!.distributor_id)}/payout-accounts`, body);
+      if (!session) throw new Error(t('login.expired'));
+      const added = await api.post<PayoutAccount>(`/v1/distributors/${encodeURIComponent(session.distributor_id)}/payout-accounts`, body);
       Toast.show({ icon: 'success', content: t('withdraw.accountAdded') });
       onAdded(added);
     } catch (err) {
@@ -236,7 +242,7 @@ export function WithdrawPage() {
   const ready = channel !== null && amount !== null && amount > 0 && problem === null && (!needsAccount || accountId !== null);
 
   async function submit() {
-    if (!ready || channel === null || amount === null) return;
+    if (!ready || channel === null || amount === null || !session) return;
     const confirmed = await Dialog.confirm({
       content: t('withdraw.confirm', { amount: formatYuan(amount), fee: formatYuan(fee ?? 0), net: formatYuan(amount - (fee ?? 0)) }),
       confirmText: t('withdraw.submit'),
@@ -244,7 +250,7 @@ export function WithdrawPage() {
     });
     if (!confirmed) return;
     const body = {
-      distributor_id: session!.distributor_id,
+      distributor_id: session.distributor_id,
       amount_fen: amount,
       channel,
       ...(needsAccount && accountId ? { payout_account_id: accountId } : {}),
@@ -256,7 +262,7 @@ export function WithdrawPage() {
       const w = await api.post<Withdrawal>('/v1/withdrawals', body, { headers: { 'Idempotency-Key': pendingKey.current.key } });
       pendingKey.current = null;
       Toast.show({ icon: 'success', content: t('withdraw.submitted') });
-      navigate(`/withdraw/${encodeURIComponent(w.id)}`);
+      void navigate(`/withdraw/${encodeURIComponent(w.id)}`);
     } catch (err) {
       Toast.show({ icon: 'fail', content: t('common.error', { message: messageOf(err) }) });
     } finally {

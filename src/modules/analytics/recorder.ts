@@ -220,11 +220,9 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
           ctes: slotCtes,
           found,
           async finish(ex, flags) {
-            for (let i = 0; i < updates.length; i++) {
+            for (const [i, u] of updates.entries()) {
               if (flags && Number(flags[i]) > 0) continue;
-              await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas as Partial<Record<string, number>>, {
-                skipFirstUpdate: true,
-              });
+              await analyticsRepo.addToSlot(ex, u.table, u.key, u.deltas as Partial<Record<string, number>>, { skipFirstUpdate: true });
             }
           },
         };
@@ -335,9 +333,9 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       found: slots.found,
       async finish(ex, flags) {
         await journal(ex);
-        for (let i = 0; i < updates.length; i++) {
+        for (const [i, u] of updates.entries()) {
           if (flags && Number(flags[i]) > 0) continue;
-          await analyticsRepo.addToSlot(ex, updates[i]!.table, updates[i]!.key, updates[i]!.deltas, { skipFirstUpdate: true });
+          await analyticsRepo.addToSlot(ex, u.table, u.key, u.deltas, { skipFirstUpdate: true });
         }
       },
     };

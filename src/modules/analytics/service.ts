@@ -264,7 +264,8 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const [days, b] = await Promise.all([analyticsRepo.distributorDays(db, p.distributorId, r.from, r.to), ledger.balances(db, p.tenantId, p.distributorId)]);
       const byPeriod = new Map(periods.map((period) => [period, { period, orders: 0, sales_fen: 0, commission_fen: 0 }]));
       for (const d of days) {
-        const x = byPeriod.get(periodOf(d.day, interval))!;
+        const x = byPeriod.get(periodOf(d.day, interval));
+        if (!x) throw new Error(`day ${d.day} falls outside the periods of its own range`);
         x.orders += d.orders;
         x.sales_fen += d.sales_fen;
         x.commission_fen += d.commission_fen;

@@ -63,6 +63,8 @@ export interface ListFilter<S extends string> {
 }
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+/** A timestamp the column never holds null. */
+const isoOf = (d: Date | string): string => new Date(d).toISOString();
 
 function where<S extends string>(alias: string, distributorColumn: string, f: ListFilter<S>): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [sql`${sql.ref(`${alias}.tenant_id`)} = ${f.tenantId}`, periodSql(`${alias}.created_at`, f.period)];
@@ -98,8 +100,8 @@ export const exportsRepo = {
        limit ${limit}`.execute(ex);
     return r.rows.map((row) => ({
       ...row,
-      period_end: iso(row.period_end)!,
-      created_at: iso(row.created_at)!,
+      period_end: isoOf(row.period_end),
+      created_at: isoOf(row.created_at),
       approved_at: iso(row.approved_at),
       rejected_at: iso(row.rejected_at),
     }));
@@ -133,7 +135,7 @@ export const exportsRepo = {
        limit ${limit}`.execute(ex);
     return r.rows.map((row) => ({
       ...row,
-      created_at: iso(row.created_at)!,
+      created_at: isoOf(row.created_at),
       available_at: iso(row.available_at),
       settled_at: iso(row.settled_at),
       reversed_at: iso(row.reversed_at),

@@ -483,7 +483,7 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
           secret_enc: keyring.encrypt(secret),
           hint: secret.slice(-4),
           created_at: now,
-          previous_secret_enc: keptPrevious ? before!.secret_enc : null,
+          previous_secret_enc: keptPrevious && before ? before.secret_enc : null,
           previous_valid_until: keptPrevious ? previousValidUntil : null,
         });
         await audit.record(tx, actor, {
@@ -526,7 +526,7 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
         limit: q.limit + 1,
       });
       const page = rows.slice(0, q.limit);
-      return { items: page.map(deliveryView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+      return { items: page.map(deliveryView), next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
     },
 
     /**
@@ -544,7 +544,9 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
       await ingestRepo.updateOutcome(db, row.id, { outcome: r.outcome, reason: r.reason, updated_at: now });
       await ingestRepo.countAttempt(db, row.id, now);
       if (r.createdOrder && r.orderExternalId) await applyDeferred(tenantId, row.format, r.orderExternalId, log);
-      return deliveryView((await ingestRepo.getDelivery(db, tenantId, id))!);
+      const replayed = await ingestRepo.getDelivery(db, tenantId, id);
+      if (!replayed) throw new Error(`delivery ${id} vanished while it was replayed`);
+      return deliveryView(replayed);
     },
 
     // ------------------------------------------------------------ shared with the queue consumer

@@ -24,7 +24,7 @@ import type { RulesService } from '../rules/service.ts';
 import { createTenantContexts, type TenantContexts } from './contexts.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import { daysBefore, type OrderRiskDecision, type RiskEngine } from '../risk/engine.ts';
-import { ordersRepo, type OrderRow } from './repo.ts';
+import { known, ordersRepo, type OrderRow } from './repo.ts';
 import type { CommissionLine, CreateOrderBody, OrderView } from './schema.ts';
 
 /** One POST /v1/orders (or a webhook's or a queue message's order) waiting for its batch. */
@@ -141,7 +141,7 @@ export function createOrderBatch(deps: {
             : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
       } else if (earlier !== undefined) {
         outcomes[i] =
-          requests[earlier]!.hash === r.hash
+          known(requests[earlier], 'the earlier request').hash === r.hash
             ? { kind: 'replay', of: earlier }
             : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
       } else {
@@ -171,19 +171,19 @@ export function createOrderBatch(deps: {
         tx,
         tenantId,
         settings,
-        segment.map((i) => requests[i]!),
+        segment.map((i) => known(requests[i], 'a request of the segment')),
         snapshotAt,
         resume,
         locked,
       );
       locked = undefined;
       r.created.forEach((order, k) => {
-        outcomes[segment[k]!] = { kind: 'created', order };
+        outcomes[known(segment[k], 'the request of a created order')] = { kind: 'created', order };
       });
       pos += r.created.length;
       resume = undefined;
       if (r.tree) {
-        const req = requests[work[pos]!]!;
+        const req = known(requests[known(work[pos], 'the request that moves the tree')], 'the request that moves the tree');
         const t = r.tree;
         let boundTo = t.boundTo;
         let how = t.how;
@@ -249,12 +249,11 @@ export function createOrderBatch(deps: {
     const touched = new Set<CustomerRow>();
     const planned: { req: OrderRequest; now: Date; paidAt: Date; snapshot: RulesSnapshot; a: Attribution }[] = [];
     let tree: TreeBinding | undefined;
-    for (let k = 0; k < requests.length; k++) {
-      const req = requests[k]!;
+    for (const [k, req] of requests.entries()) {
       const now = clock.now();
       const paidAt = req.body.paid_at ? new Date(req.body.paid_at) : now;
       const snapshot = await snapshotAt(paidAt);
-      const customer = customerRows.get(req.body.buyer_external_id)!;
+      const customer = known(customerRows.get(req.body.buyer_external_id), "the buyer's customer row");
       const a = attribute(req, customer, snapshot, now, k === 0 ? resume : undefined);
       if ('tree' in a) {
         tree = a.tree;
@@ -336,17 +335,20 @@ export function createOrderBatch(deps: {
     // ---- what the commissions read: for exactly the chains, months and days of these orders
     const chains = planned.map((p) => chainOf(p.a.seller?.id ?? null, p.a.seller?.ancestors ?? [], p.snapshot.levels));
     const members = [...new Set(chains.flat())].sort(byString);
-    const tiered = planned.filter((p, k) => chains[k]!.length > 0 && Object.values(p.snapshot.grades).some((g) => g.tiers.length > 0));
+    const tiered = planned.filter(
+      (p, k) => known(chains[k], "an order's chain").length > 0 && Object.values(p.snapshot.grades).some((g) => g.tiers.length > 0),
+    );
     const monthly = await ordersRepo.monthlySalesMany(tx, members, [...new Set(tiered.map((p) => localMonth(p.paidAt, tz)))]);
     const trackDaily = (p: (typeof planned)[number]) => p.snapshot.caps.per_day_fen > 0 || settings.risk.surge.multiplier > 0;
     const dayPairs: { id: string; day: string }[] = [];
     planned.forEach((p, k) => {
-      if (trackDaily(p)) for (const id of chains[k]!) dayPairs.push({ id, day: localDate(p.paidAt, tz) });
+      if (trackDaily(p)) for (const id of known(chains[k], "an order's chain")) dayPairs.push({ id, day: localDate(p.paidAt, tz) });
     });
     const daily = new Map<string, number>();
     if (dayPairs.length > 0 && settings.risk.surge.multiplier > 0) {
       const days = dayPairs.map((p) => p.day).sort(byString);
-      for (const [k, v] of await ordersRepo.dailyBetween(tx, members, daysBefore(days[0]!, 7), days[days.length - 1]!)) daily.set(k, v);
+      for (const [k, v] of await ordersRepo.dailyBetween(tx, members, daysBefore(known(days[0], 'the first day'), 7), known(days.at(-1), 'the last day')))
+        daily.set(k, v);
     }
     for (const [k, v] of await ordersRepo.lockDailyMany(tx, tenantId, dayPairs)) daily.set(k, v);
     const sellers = [...new Set(planned.map((p) => p.a.seller?.id).filter((id): id is string => !!id))];
@@ -376,16 +378,16 @@ export function createOrderBatch(deps: {
     }[] = [];
     const created: OrderView[] = [];
 
-    for (let k = 0; k < planned.length; k++) {
-      const { req, now, paidAt, snapshot, a } = planned[k]!;
+    for (const [k, p] of planned.entries()) {
+      const { req, now, paidAt, snapshot, a } = p;
       const body = req.body;
-      const chain = chains[k]!;
+      const chain = known(chains[k], "an order's chain");
       const month = localMonth(paidAt, tz);
       const day = localDate(paidAt, tz);
       const needsTiers = Object.values(snapshot.grades).some((g) => g.tiers.length > 0);
-      const tracked = trackDaily(planned[k]!);
+      const tracked = trackDaily(p);
       const beneficiaries: Beneficiary[] = chain.map((id, level) => {
-        const r = byId.get(id)!;
+        const r = known(byId.get(id), 'a member of the chain');
         return {
           id,
           level,
@@ -419,7 +421,10 @@ export function createOrderBatch(deps: {
         orderExternalId: body.external_id,
         settings,
         buyerDistributorId: a.buyerDistributorId,
-        chain: chain.map((id) => ({ id, riskHold: byId.get(id)!.risk_hold, deviceBidx: byId.get(id)!.device_bidx })),
+        chain: chain.map((id) => {
+          const member = known(byId.get(id), 'a member of the chain');
+          return { id, riskHold: member.risk_hold, deviceBidx: member.device_bidx };
+        }),
         earning,
         earnedToday: tracked ? new Map(chain.map((id) => [id, daily.get(`${id}|${day}`) ?? 0])) : null,
         clientIp: body.client_ip ?? null,
@@ -559,7 +564,7 @@ export function createOrderBatch(deps: {
         }
       }
       paidForAnalytics.push({ paidAt, paidFen, seller: sellerAtPayment, lines: commissionRows });
-      created.push(viewOf(orderRows[orderRows.length - 1]!, items, commissionRows, body.external_id));
+      created.push(viewOf(known(orderRows.at(-1), 'the order just planned'), items, commissionRows, body.external_id));
     }
 
     // ---- written: rows only these orders touch first, then the rows every order of a team

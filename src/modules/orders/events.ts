@@ -15,7 +15,7 @@ import type { AnalyticsRecorder, OrderRefundedPlan } from '../analytics/recorder
 import type { RiskEngine } from '../risk/engine.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { TenantContexts } from './contexts.ts';
-import { ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
+import { known, ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
 import type { OrderEventBody, OrderView } from './schema.ts';
 import { accountOfStatus, orderViewOf, TRANSITIONS } from './view.ts';
 
@@ -112,7 +112,7 @@ export function createOrderEvents(deps: {
       // One refund locks its buyer, its lines and its accounts in that order by itself; several
       // take all of theirs first, so no refund of the batch locks a buyer after another's accounts.
       if (refunding.length > 1) {
-        const ws = refunding.map((r) => orders.get(r.externalId)!);
+        const ws = refunding.map((r) => known(orders.get(r.externalId), 'the order of a refund'));
         await ordersRepo.lockForRefunds(tx, tenantId, [...new Set(ws.map((w) => w.row.buyer_external_id))], [...new Set(ws.map((w) => w.row.id))]);
       }
       return settings;
@@ -121,8 +121,7 @@ export function createOrderEvents(deps: {
     // ---- the events, one after another, in memory (refunds run their statements as they come)
     const eventRows: Insertable<OrderEventsTable>[] = [];
     const newKeys: { scope: string; key: string; request_hash: string; response_body: string }[] = [];
-    for (let i = 0; i < requests.length; i++) {
-      const r = requests[i]!;
+    for (const [i, r] of requests.entries()) {
       const w = orders.get(r.externalId);
       if (!w) {
         out[i] = { ok: false, error: notFound('order') };
@@ -315,7 +314,7 @@ export function createOrderEvents(deps: {
     let reversedTotal = 0;
     for (const c of lines) {
       if (c.kind !== 'commission' || !c.order_item_id || !refunds.has(c.order_item_id)) continue;
-      const item = after.get(c.order_item_id)!;
+      const item = known(after.get(c.order_item_id), "a line's order item");
       const effective = c.amount_fen + (clawedBack.get(c.id) ?? 0);
       const line = recomputeLine(
         { rateKind: c.rate_kind, rateBp: c.rate_bp, fixedFen: c.fixed_fen, currentFen: effective },
@@ -441,7 +440,8 @@ export function planRefund(items: OrderItemRow[], body: OrderEventBody, cancelAl
   const still = remaining.reduce((s, r) => s + r, 0);
   if (cancelAll) {
     items.forEach((i, k) => {
-      if (remaining[k]! > 0 || i.quantity > i.refunded_quantity) plan.set(i.id, { fen: remaining[k]!, quantity: i.quantity - i.refunded_quantity });
+      const left = remaining[k] ?? 0;
+      if (left > 0 || i.quantity > i.refunded_quantity) plan.set(i.id, { fen: left, quantity: i.quantity - i.refunded_quantity });
     });
     return plan;
   }
@@ -463,7 +463,8 @@ export function planRefund(items: OrderItemRow[], body: OrderEventBody, cancelAl
   if (body.refund_fen > still) throw invalid(`refund_fen ${body.refund_fen} exceeds what is still paid (${still})`);
   const shares = allocateRefund(remaining, body.refund_fen);
   items.forEach((i, k) => {
-    if (shares[k]! > 0) plan.set(i.id, { fen: shares[k]!, quantity: 0 });
+    const share = shares[k] ?? 0;
+    if (share > 0) plan.set(i.id, { fen: share, quantity: 0 });
   });
   return plan;
 }

@@ -93,7 +93,13 @@ type CommissionJson = Omit<CommissionRow, 'created_at' | 'available_at' | 'settl
 
 function commissionOfJson(c: CommissionJson): CommissionRow {
   const date = (v: string | null) => (v === null ? null : new Date(v));
-  return { ...c, created_at: new Date(c.created_at!), available_at: date(c.available_at), settled_at: date(c.settled_at), reversed_at: date(c.reversed_at) };
+  return {
+    ...c,
+    created_at: new Date(known(c.created_at ?? undefined, "a commission line's created_at")),
+    available_at: date(c.available_at),
+    settled_at: date(c.settled_at),
+    reversed_at: date(c.reversed_at),
+  };
 }
 
 /** INSERT … SELECT of many rows from one array per column, in the rows' order; `where` filters them. */
@@ -108,11 +114,18 @@ function insertRows<R>(
     select ${selectOf(columns, 'v')} from ${unnestRows(columns, rows, 'v')} where ${where} order by v.n ${tail}`;
 }
 
+/**
+ * A value the code knows is there (an index within its array, a key just put in a map, the one
+ * row a `select … as x` answers): answered, or a clear error instead of a TypeError further on.
+ */
+export function known<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is missing`);
+  return value;
+}
+
 /** The one row a statement of CTEs answers (`select … as x`): always there, or the statement failed. */
 function onlyRow<T>(rows: T[], what: string): T {
-  const row = rows[0];
-  if (row === undefined) throw new Error(`${what}: the statement answered no row`);
-  return row;
+  return known(rows[0], `the row of ${what}`);
 }
 
 export const ordersRepo = {
@@ -250,7 +263,7 @@ export const ordersRepo = {
         (select json_agg(c order by c.order_id, c.level, c.created_at, c.id) from commissions c where c.order_id = any(${orderIds}::text[])) as lines`.execute(
       db,
     );
-    const row = r.rows[0]!;
+    const row = onlyRow(r.rows, 'a read of orders');
     return { version: row.version, keys: row.keys ?? [], items: row.items ?? [], lines: (row.lines ?? []).map(commissionOfJson) };
   },
 
@@ -305,7 +318,7 @@ export const ordersRepo = {
              (select json_build_object('grade_code', d.grade_code, 'region_code', d.region_code) from distributors d where d.tenant_id = ${tenantId} and d.id = ${r.sellerId}) as segment`.execute(
       db,
     );
-    const row = q.rows[0]!;
+    const row = onlyRow(q.rows, "a refund's first statement");
     return { lines: (row.lines ?? []).map(commissionOfJson), segment: row.segment };
   },
 
@@ -375,7 +388,7 @@ export const ordersRepo = {
                 union all select * from refund_clawbacks
                 union all select * from commissions c where c.order_id = ${orderId} and not exists (select 1 from refund_lines l where l.id = c.id)) x) as lines,
              ${extra ?? sql`null`} as extra`.execute(db);
-    const row = r.rows[0]!;
+    const row = onlyRow(r.rows, 'a read of orders');
     return { lines: (row.lines ?? []).map(commissionOfJson), extra: row.extra };
   },
 
@@ -435,7 +448,7 @@ export const ordersRepo = {
         returning 1
       )
       select count(*)::int as n from events`.execute(db);
-    return r.rows[0]!.n;
+    return onlyRow(r.rows, 'auto-receive').n;
   },
 
   async findByExternal(db: Executor, tenantId: string, externalId: string) {

@@ -75,8 +75,8 @@ export function createOrdersService(deps: {
           case 'created':
             return { ok: true, value: { created: true, order: o.order } };
           case 'replay': {
-            const first = outcomes[o.of]!;
-            return first.kind === 'created'
+            const first = outcomes[o.of];
+            return first?.kind === 'created'
               ? { ok: true, value: { created: false, order: first.order } }
               : { ok: false, error: new Error('replay of an order that was not created') };
           }
@@ -212,7 +212,7 @@ export function createOrdersService(deps: {
         limit: q.limit + 1,
       });
       const page = rows.slice(0, q.limit);
-      return { items: await Promise.all(page.map((o) => view(db, o))), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+      return { items: await Promise.all(page.map((o) => view(db, o))), next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
     },
 
     /**

@@ -142,13 +142,20 @@ export function createProgramService(deps: {
   }
 
   /** A pending proposal of these changes: the one already waiting with exactly them, else a new one (audited). */
+  /** A proposal this transaction just wrote or locked: there, or something is badly wrong. */
+  async function proposalWritten(tx: Tx, tenantId: string, id: string) {
+    const p = await programRepo.findProposal(tx, tenantId, id);
+    if (!p) throw new Error(`program proposal ${id} vanished within its own transaction`);
+    return p;
+  }
+
   async function propose(tx: Tx, actor: Actor, tenantId: string, changes: MoneyChange[]): Promise<ProgramProposal> {
     const same = (await programRepo.pendingProposals(tx, tenantId)).find((p) => isDeepStrictEqual(p.changes, changes));
     if (same) return proposalView(same);
     const { actorType, actorId } = actorOf(actor.principal);
     const id = newId('ppr');
     await programRepo.insertProposal(tx, { id, tenant_id: tenantId, changes, proposed_by_type: actorType, proposed_by_id: actorId, created_at: clock.now() });
-    const view = proposalView((await programRepo.findProposal(tx, tenantId, id))!);
+    const view = proposalView(await proposalWritten(tx, tenantId, id));
     await audit.record(tx, actor, { action: 'program.propose', targetType: 'program_proposal', targetId: id, after: view });
     return view;
   }
@@ -204,7 +211,7 @@ export function createProgramService(deps: {
       requirePermission(actor.principal, 'read');
       const rows = await programRepo.listProposals(db, tenantOf(actor.principal), { status: q.status, before: q.cursor, limit: q.limit + 1 });
       const page = rows.slice(0, q.limit);
-      return { items: page.map(proposalView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+      return { items: page.map(proposalView), next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
     },
 
     /**
@@ -234,7 +241,7 @@ export function createProgramService(deps: {
           reason: null,
         });
         await apply(tx, actor, tenantId, before, after, `proposal ${id}`);
-        const view = proposalView((await programRepo.findProposal(tx, tenantId, id))!);
+        const view = proposalView(await proposalWritten(tx, tenantId, id));
         await audit.record(tx, actor, {
           action: 'program.proposal_confirm',
           targetType: 'program_proposal',
@@ -254,7 +261,7 @@ export function createProgramService(deps: {
         await decidable(tx, actor, tenantId, id, 'reject');
         const { actorType, actorId } = actorOf(actor.principal);
         await programRepo.decideProposal(tx, id, { status: 'rejected', decided_by_type: actorType, decided_by_id: actorId, decided_at: clock.now(), reason });
-        const view = proposalView((await programRepo.findProposal(tx, tenantId, id))!);
+        const view = proposalView(await proposalWritten(tx, tenantId, id));
         await audit.record(tx, actor, {
           action: 'program.proposal_reject',
           targetType: 'program_proposal',
@@ -298,7 +305,8 @@ export function createProgramService(deps: {
         const others = (await programRepo.listGrades(tx, tenantId))
           .filter((g) => g.code !== code)
           .map((g) => ({ code: g.code, upgrade: (g.settings as GradeSettings).upgrade ?? null }));
-        complianceCheck(normalizeSettings(row!.settings), [...others, { code, upgrade: settings.upgrade ?? null }]);
+        if (!row) throw new Error(`tenant ${tenantId} has no program`);
+        complianceCheck(normalizeSettings(row.settings), [...others, { code, upgrade: settings.upgrade ?? null }]);
         await programRepo.upsertGrade(
           tx,
           {
@@ -312,7 +320,9 @@ export function createProgramService(deps: {
           },
           clock.now(),
         );
-        const after = gradeView((await programRepo.findGrade(tx, tenantId, code))!);
+        const written = await programRepo.findGrade(tx, tenantId, code);
+        if (!written) throw new Error(`grade ${code} vanished within its own transaction`);
+        const after = gradeView(written);
         await audit.record(tx, actor, {
           action: before ? 'grade.update' : 'grade.create',
           targetType: 'grade',

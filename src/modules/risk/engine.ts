@@ -173,7 +173,7 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
           return total;
         };
         for (const id of beneficiaries) {
-          const today = (input.earnedToday.get(id) ?? 0) + input.earning.get(id)!.amount;
+          const today = (input.earnedToday.get(id) ?? 0) + (input.earning.get(id)?.amount ?? 0);
           const average = Math.floor(week(id) / 7);
           if (today < risk.surge.min_fen || today <= risk.surge.multiplier * average) continue;
           apply(risk.surge.effect, [id]);
@@ -193,7 +193,7 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
 
       // Caps that cut a line are worth a look.
       if (risk.caps_hit.enabled) {
-        const capped = beneficiaries.filter((id) => input.earning.get(id)!.capped > 0);
+        const capped = beneficiaries.filter((id) => (input.earning.get(id)?.capped ?? 0) > 0);
         for (const id of capped) {
           decision.events.push({
             id: newId('rsk'),
@@ -201,7 +201,7 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
             severity: 'flag',
             subjectType: 'distributor',
             subjectId: id,
-            details: { order: input.orderExternalId, capped_fen: input.earning.get(id)!.capped },
+            details: { order: input.orderExternalId, capped_fen: input.earning.get(id)?.capped ?? 0 },
             beneficiaries: [],
           });
         }
@@ -275,7 +275,7 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         .where('kind', 'in', DISTRIBUTOR_HOLD_KINDS)
         .groupBy('subject_id')
         .execute();
-      return new Map(rows.map((r) => [r.subject_id!, r.id]));
+      return new Map(rows.flatMap((r): [string, string][] => (r.subject_id === null ? [] : [[r.subject_id, r.id]])));
     },
 
     /**
@@ -289,7 +289,9 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
       const r = await sql<{ n: number; paid: number; refunded: number }>`
         select count(*)::bigint as n, coalesce(sum(paid_fen), 0)::bigint as paid, coalesce(sum(refunded_fen), 0)::bigint as refunded
           from orders where seller_id = ${sellerId} and paid_at >= ${since}`.execute(ex);
-      const { n, paid, refunded } = r.rows[0]!;
+      const totals = r.rows[0];
+      if (!totals) throw new Error('an aggregate query returned no row');
+      const { n, paid, refunded } = totals;
       if (Number(n) < rule.min_orders || Number(paid) === 0) return null;
       const rateBp = Number((BigInt(refunded) * 10000n) / BigInt(paid));
       if (rateBp < rule.threshold_bp) return null;

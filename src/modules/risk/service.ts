@@ -176,7 +176,7 @@ export function createRiskService(deps: {
           .execute();
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
-        let changed = 0;
+        let changed: number;
         if (action === 'release' || action === 'dismiss') {
           const stillHeld =
             lines.length === 0
@@ -359,7 +359,7 @@ export function createRiskService(deps: {
       const page = rows.slice(0, opts.limit);
       return {
         items: page.map(eventView),
-        next_cursor: rows.length > opts.limit ? page[page.length - 1]!.id : null,
+        next_cursor: rows.length > opts.limit ? (page.at(-1)?.id ?? null) : null,
       };
     },
   };

@@ -49,10 +49,10 @@ export function applyChanges(base: RulesSnapshot, changes: RuleChanges): RulesSn
       ...(g.tiers !== undefined ? { tiers: g.tiers } : {}),
     };
   }
-  const sku = { ...base.sku };
+  const sku = new Map(Object.entries(base.sku));
   for (const [code, rates] of Object.entries(changes.sku ?? {})) {
-    if (rates === null) delete sku[code];
-    else sku[code] = rates;
+    if (rates === null) sku.delete(code);
+    else sku.set(code, rates);
   }
   return {
     ...base,
@@ -63,7 +63,7 @@ export function applyChanges(base: RulesSnapshot, changes: RuleChanges): RulesSn
     },
     caps: { ...base.caps, ...Object.fromEntries(Object.entries(changes.caps ?? {}).filter(([, v]) => v !== undefined)) },
     grades,
-    sku,
+    sku: Object.fromEntries(sku),
   };
 }
 
@@ -164,8 +164,9 @@ export function createRuleSimulator(deps: {
           q = q.where((eb) => eb.or([eb('paid_at', '>', c.paid_at), eb.and([eb('paid_at', '=', c.paid_at), eb('id', '>', c.id)])]));
         }
         const page = await q.orderBy('paid_at').orderBy('id').limit(PAGE).execute();
-        if (page.length === 0) break;
-        cursor = { paid_at: page.at(-1)!.paid_at, id: page.at(-1)!.id };
+        const last = page.at(-1);
+        if (!last) break;
+        cursor = { paid_at: last.paid_at, id: last.id };
         const ids = page.map((o) => o.id);
         const items = await db
           .selectFrom('order_items')
@@ -192,7 +193,11 @@ export function createRuleSimulator(deps: {
           }
         }
         const itemsOf = new Map<string, typeof items>();
-        for (const i of items) (itemsOf.get(i.order_id) ?? itemsOf.set(i.order_id, []).get(i.order_id)!).push(i);
+        for (const i of items) {
+          let of = itemsOf.get(i.order_id);
+          if (!of) itemsOf.set(i.order_id, (of = []));
+          of.push(i);
+        }
         const recorded = new Map<string, string>();
         for (const l of lines) {
           recorded.set(`${l.order_id}|${l.beneficiary_id}`, l.beneficiary_grade);

@@ -23,7 +23,7 @@ export function parseJsonPreservingIds(text: string): unknown {
     }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       let j = i + 1;
-      while (j < text.length && /[0-9.eE+-]/.test(text[j]!)) j++;
+      while (j < text.length && /[0-9.eE+-]/.test(text.charAt(j))) j++;
       const literal = text.slice(i, j);
       if (/^-?\d{16,}$/.test(literal) && !Number.isSafeInteger(Number(literal))) {
         out += text.slice(last, i) + `"${literal}"`;

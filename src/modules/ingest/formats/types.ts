@@ -95,6 +95,7 @@ export function inviteCodeOfUrl(v: unknown): string | undefined {
 /** An invite code as the orders API takes it (1–32 characters), or a note saying why not. */
 export function usableInviteCode(code: string | undefined, notes: string[]): string | undefined {
   if (code === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (code.length >= 1 && code.length <= 32 && !/[\u0000-\u001f\u007f]/.test(code)) return code;
   notes.push('invite code left out: not 1-32 printable characters');
   return undefined;
@@ -107,6 +108,7 @@ export function clientIp(v: unknown): string | undefined {
 
 export function text(v: unknown, max: number): string | undefined {
   if (typeof v !== 'string') return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are what this replaces
   const t = v.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
   return t === '' ? undefined : t.slice(0, max);
 }

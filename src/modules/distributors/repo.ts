@@ -191,6 +191,11 @@ export const distributorsRepo = {
     await db.updateTable('distributors').set({ risk_hold: hold }).where('id', '=', id).execute();
   },
 
+  /** Holds several distributors at once (the risk engine's batch); `ids` distinct, in id order. */
+  async holdMany(db: Executor, ids: string[]) {
+    await db.updateTable('distributors').set({ risk_hold: true }).where('id', 'in', ids).execute();
+  },
+
   /** phoneBidx and idNumberBidx: the value's blind indexes under every configured key. */
   async list(
     db: Executor,

@@ -6,7 +6,7 @@ import type { AdminUser, LoginResponse } from '../../shared/types.ts';
 /**
  * The console session: the bearer token lives in sessionStorage (gone with the tab), a 401 or
  * the session's expiry sends the operator back to login. What a role may do comes from the
- * server's own permission table (src/app/principal.ts), so the menu hides exactly what the
+ * server's own permission table (src/core/principal.ts), so the menu hides exactly what the
  * server would refuse.
  */
 const STORAGE_KEY = 'fenxiao.admin.session';

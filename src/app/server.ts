@@ -200,7 +200,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(analyticsRoutes, { service: services.analytics });
   await app.register(portalRoutes, { service: services.portal });
   await app.register(piiRoutes, { service: services.pii });
-  exportRoutes(app, services, config);
+  exportRoutes(app, services, { dataDir: config.dataDir, storage });
   await app.register(reconciliationRoutes, { service: services.reconciliation });
   await app.register(exportsRoutes, { service: services.exports });
   await app.register(ingestRoutes, { service: services.ingest });

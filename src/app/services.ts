@@ -26,6 +26,7 @@ import { createGradesService } from '../modules/grades/service.ts';
 import { createOrdersService } from '../modules/orders/service.ts';
 import { createCommissionsService } from '../modules/commissions/service.ts';
 import { createSettlementService } from '../modules/settlement/service.ts';
+import { createJobs } from '../modules/jobs/service.ts';
 import { createWithdrawalsService, type PayoutWorkerLog } from '../modules/withdrawals/service.ts';
 import { createComplianceService } from '../modules/compliance/service.ts';
 import { createPayoutAccountsService } from '../modules/withdrawals/accounts.ts';
@@ -191,7 +192,8 @@ export function createServices(deps: ServiceDeps) {
   });
   const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
 
-  const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions });
+  const jobs = createJobs({ db, clock });
+  const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions, jobs });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
     db,
@@ -256,6 +258,7 @@ export function createServices(deps: ServiceDeps) {
     orders,
     commissions,
     settlement,
+    jobs,
     analytics,
     riskEngine,
     payoutAccounts,

@@ -229,6 +229,24 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
 }
 
+/** A background job (src/modules/jobs): its progress and outcome, readable by any process. */
+export interface JobsTable {
+  id: string;
+  tenant_id: string;
+  kind: string;
+  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  done: Generated<number>;
+  total: number | null;
+  params: ColumnType<unknown, string | undefined, string>;
+  result: AnyJson | null;
+  error: AnyJson | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
 export interface PortalSettingsTable {
   tenant_id: string;
   signing_secret_enc: string | null;
@@ -705,6 +723,7 @@ export interface DB {
   risk_event_lines: RiskEventLinesTable;
   audit_heads: AuditHeadsTable;
   idempotency_keys: IdempotencyKeysTable;
+  jobs: JobsTable;
   portal_settings: PortalSettingsTable;
   portal_credentials: PortalCredentialsTable;
   portal_applications: PortalApplicationsTable;

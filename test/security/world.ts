@@ -274,7 +274,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   }
   expect(settlementJob.status).toBe('done');
 
-  const job = t.app.exportJobs.start({ tenantId, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: `walker-${tag}` });
+  const job = await t.app.exportJobs.start({ tenantId, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: `walker-${tag}` });
 
   const lineOf = (o: { commissions: { id: string; beneficiary_id: string }[] }, d: Dist) => o.commissions.find((c) => c.beneficiary_id === d.id)?.id;
   const commissionC = lineOf(o1, C);

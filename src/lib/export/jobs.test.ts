@@ -57,7 +57,7 @@ describe('export job routes', () => {
   it('shows progress while running, then serves the file to its tenant only', async () => {
     const n = 5000;
     const gated = gatedRows(n, 2500);
-    const job = t.app.exportJobs.start({
+    const job = await t.app.exportJobs.start({
       tenantId: a.id,
       spec: sampleSpec,
       rows: () => gated.rows(),
@@ -133,8 +133,10 @@ describe('export job routes', () => {
     expect(Math.round((ws.getRow(n + 1).getCell(4).value as number) * 100)).toBe(rows[n - 1]!.amount_fen);
     expect((await t.call('GET', `/v1/exports/${job.id}/download`, { token: b.key })).statusCode).toBe(404);
 
+    // The file is in the storage adapter (here the local folder), where any process reads it.
+    const onDisk = path.join(t.dataDir, 'files', 'exports', `${job.id}.xlsx`);
+    expect(fs.readdirSync(path.join(t.dataDir, 'exports'))).toEqual([]);
     // An hour after it finished, the file and the job are gone.
-    const onDisk = path.join(t.dataDir, 'exports', `${job.id}.xlsx`);
     expect(fs.existsSync(onDisk)).toBe(true);
     clock.advance(59 * 60_000);
     await t.app.exportJobs.sweep();
@@ -147,7 +149,7 @@ describe('export job routes', () => {
   });
 
   it('a CSV job downloads the same rows and totals', async () => {
-    const job = t.app.exportJobs.start({
+    const job = await t.app.exportJobs.start({
       tenantId: b.id,
       spec: sampleSpec,
       rows: sampleRows(300),
@@ -172,7 +174,7 @@ describe('export job routes', () => {
       yield sampleRow(0);
       throw new Error('password authentication failed for user "fenxiao"');
     }
-    const job = t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: () => broken(), format: 'xlsx', tz: 'Asia/Shanghai', filename: 'x' });
+    const job = await t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: () => broken(), format: 'xlsx', tz: 'Asia/Shanghai', filename: 'x' });
     await t.app.exportJobs.settled(a.id, job.id);
     const status = await t.call('GET', `/v1/exports/${job.id}`, { token: a.key });
     expect(status.data.status).toBe('failed');
@@ -185,7 +187,7 @@ describe('export job routes', () => {
       yield* [];
       throw new AppError('invalid_request', 'the period is not closed yet');
     }
-    const j2 = t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: () => refused(), format: 'csv', tz: 'Asia/Shanghai', filename: 'x' });
+    const j2 = await t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: () => refused(), format: 'csv', tz: 'Asia/Shanghai', filename: 'x' });
     await t.app.exportJobs.settled(a.id, j2.id);
     expect((await t.call('GET', `/v1/exports/${j2.id}`, { token: a.key })).data.error).toEqual({
       code: 'invalid_request',
@@ -202,7 +204,7 @@ describe('export job routes', () => {
     const login = await t.call('POST', '/v1/auth/login', { body: { tenant_id: a.id, email: 'audit@example.com', password: 'auditor-password-1' } });
     expect(login.statusCode).toBe(200);
     const auditor = login.data.token as string;
-    const pii = t.app.exportJobs.start({
+    const pii = await t.app.exportJobs.start({
       tenantId: a.id,
       spec: sampleSpec,
       rows: sampleRows(3),
@@ -211,7 +213,14 @@ describe('export job routes', () => {
       filename: 'bank',
       permission: 'pii:read',
     });
-    const plain = t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: 'plain' });
+    const plain = await t.app.exportJobs.start({
+      tenantId: a.id,
+      spec: sampleSpec,
+      rows: sampleRows(3),
+      format: 'csv',
+      tz: 'Asia/Shanghai',
+      filename: 'plain',
+    });
     await t.app.exportJobs.settled(a.id, pii.id);
     await t.app.exportJobs.settled(a.id, plain.id);
     expect((await t.call('GET', `/v1/exports/${pii.id}`, { token: auditor })).statusCode).toBe(403);
@@ -234,27 +243,27 @@ describe('the export job registry', () => {
     const jobs = createExportJobs({ dir, maxRunning: 1, maxActivePerTenant: 2, sweepEveryMs: 0 });
     const first = gatedRows(10_000, 100);
     const second = gatedRows(10, 5);
-    const j1 = jobs.start({ tenantId: 't1', spec: sampleSpec, rows: () => first.rows(), format: 'csv', tz: 'UTC', filename: 'a' });
-    const j2 = jobs.start({ tenantId: 't1', spec: sampleSpec, rows: () => second.rows(), format: 'csv', tz: 'UTC', filename: 'b' });
+    const j1 = await jobs.start({ tenantId: 't1', spec: sampleSpec, rows: () => first.rows(), format: 'csv', tz: 'UTC', filename: 'a' });
+    const j2 = await jobs.start({ tenantId: 't1', spec: sampleSpec, rows: () => second.rows(), format: 'csv', tz: 'UTC', filename: 'b' });
     let refused: unknown;
     try {
-      jobs.start({ tenantId: 't1', spec: sampleSpec, rows: [], format: 'csv', tz: 'UTC', filename: 'c' });
+      await jobs.start({ tenantId: 't1', spec: sampleSpec, rows: [], format: 'csv', tz: 'UTC', filename: 'c' });
     } catch (err) {
       refused = err;
     }
     expect(refused).toBeInstanceOf(AppError);
     expect((refused as AppError).code).toBe('rate_limited');
     // Another tenant is not limited by t1's jobs (but waits for a slot).
-    const j3 = jobs.start({ tenantId: 't2', spec: sampleSpec, rows: sampleRows(5), format: 'xlsx', tz: 'UTC', filename: 'd' });
+    const j3 = await jobs.start({ tenantId: 't2', spec: sampleSpec, rows: sampleRows(5), format: 'xlsx', tz: 'UTC', filename: 'd' });
 
     await until(
       () => first.state.pulled,
       (p) => p === 100,
       'the first job to reach its gate',
     );
-    expect(jobs.get('t1', j2.id)!.status).toBe('queued');
-    expect(jobs.get('t2', j3.id)!.status).toBe('queued');
-    expect(jobs.get('t2', j1.id)).toBeUndefined();
+    expect((await jobs.get('t1', j2.id))?.status).toBe('queued');
+    expect((await jobs.get('t2', j3.id))?.status).toBe('queued');
+    expect(await jobs.get('t2', j1.id)).toBeUndefined();
     expect(jobs.cancel('t2', j1.id)).toBe(false);
 
     expect(jobs.cancel('t1', j1.id)).toBe(true);
@@ -268,16 +277,19 @@ describe('the export job registry', () => {
     second.release();
     expect((await jobs.settled('t1', j2.id)).status).toBe('done');
     expect((await jobs.settled('t2', j3.id)).status).toBe('done');
-    expect(jobs.file('t2', j3.id)!.path).toBe(path.join(dir, `${j3.id}.xlsx`));
-    expect(fs.existsSync(jobs.file('t1', j2.id)!.path)).toBe(true);
+    // Kept in the folder by default, and read back through the registry.
+    expect(fs.existsSync(path.join(dir, `${j3.id}.xlsx`))).toBe(true);
+    expect(await (await jobs.file('t2', j3.id))?.read()).toEqual(fs.readFileSync(path.join(dir, `${j3.id}.xlsx`)));
+    expect(fs.existsSync(path.join(dir, `${j2.id}.csv`))).toBe(true);
+    expect(await jobs.file('t1', j3.id)).toBeUndefined();
 
     // Refusals at the door: nothing is registered.
-    expect(() => jobs.start({ tenantId: 't3', spec: sampleSpec, rows: [], format: 'pdf' as 'csv', tz: 'UTC', filename: 'e' })).toThrow(AppError);
-    expect(() => jobs.start({ tenantId: 't3', spec: sampleSpec, rows: [], format: 'csv', tz: 'Nowhere/Else', filename: 'e' })).toThrow(AppError);
+    await expect(jobs.start({ tenantId: 't3', spec: sampleSpec, rows: [], format: 'pdf' as 'csv', tz: 'UTC', filename: 'e' })).rejects.toThrow(AppError);
+    await expect(jobs.start({ tenantId: 't3', spec: sampleSpec, rows: [], format: 'csv', tz: 'Nowhere/Else', filename: 'e' })).rejects.toThrow(AppError);
 
     await jobs.close();
     expect(fs.readdirSync(dir)).toEqual([]);
-    expect(() => jobs.start({ tenantId: 't1', spec: sampleSpec, rows: [], format: 'csv', tz: 'UTC', filename: 'f' })).toThrow(AppError);
+    await expect(jobs.start({ tenantId: 't1', spec: sampleSpec, rows: [], format: 'csv', tz: 'UTC', filename: 'f' })).rejects.toThrow(AppError);
   });
 
   it('sweeps files no job owns once they are older than the ttl', async () => {

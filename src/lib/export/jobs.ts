@@ -64,34 +64,75 @@ export interface StartExportJob<Row> {
   permission?: Permission;
 }
 
+/** A finished export's file, for a download. */
 export interface ExportJobFile {
-  path: string;
   filename: string;
   contentType: string;
   size: number;
+  /** The file's bytes; throws when it is gone (swept meanwhile). */
+  read(): Promise<Buffer>;
+}
+
+/** What a job's store writes while the job runs in this process. */
+export interface ExportJobHandle {
+  start(at: Date, total: number | null): Promise<void>;
+  /** Rows written so far; the store decides how often it writes them. */
+  progress(rowsWritten: number): void;
+  /** The job's final state (done, failed or cancelled). */
+  finish(job: ExportJob): Promise<void>;
+}
+
+/**
+ * Where export jobs' state is kept. The default keeps it in this process; the server keeps it in
+ * the database (src/modules/jobs), so any process answers a job's status and serves its file.
+ * Jobs come back without `expiresAt`: the registry derives it from `finishedAt` and its ttl.
+ */
+export interface ExportJobStore {
+  /** Persistent stores outlive this registry: close leaves their finished jobs and files for the sweep. */
+  readonly persistent: boolean;
+  create(job: ExportJob): Promise<ExportJobHandle>;
+  get(tenantId: string, id: string): Promise<ExportJob | undefined>;
+  /** Queued and running jobs of a tenant (in any process sharing the store). */
+  activeCount(tenantId: string): Promise<number>;
+  /** Finished jobs, finished at or before `before`. */
+  finishedBefore(before: Date): Promise<ExportJob[]>;
+  remove(ids: string[]): Promise<void>;
+}
+
+/** Where finished files are kept: a folder by default, the storage adapter (local folder or S3) in the server. */
+export interface ExportFileStore {
+  /** Takes the finished file at `localPath` (moved or copied; the registry removes what is left). */
+  put(key: string, localPath: string, contentType: string): Promise<void>;
+  read(key: string): Promise<Buffer>;
+  delete(key: string): Promise<void>;
 }
 
 export interface ExportJobs {
+  /** Where files are written while a job runs (and, by default, kept). */
   readonly dir: string;
-  /** Registers a job and starts it when a slot is free; answers at once. */
-  start<Row>(input: StartExportJob<Row>): ExportJob;
+  /** Registers a job and starts it in this process when a slot is free; answers once it is registered. */
+  start<Row>(input: StartExportJob<Row>): Promise<ExportJob>;
   /** The job if it exists and belongs to the tenant; another tenant's job is not there. */
-  get(tenantId: string, id: string): ExportJob | undefined;
+  get(tenantId: string, id: string): Promise<ExportJob | undefined>;
   /** The finished file of a done job. */
-  file(tenantId: string, id: string): ExportJobFile | undefined;
+  file(tenantId: string, id: string): Promise<ExportJobFile | undefined>;
   /** Resolves when the job has finished (done, failed or cancelled). */
   settled(tenantId: string, id: string): Promise<ExportJob>;
-  /** Stops a queued or running job; false when there was nothing to stop. */
+  /** Stops a queued or running job of this process; false when there was nothing to stop here. */
   cancel(tenantId: string, id: string): boolean;
-  /** Forgets expired jobs and deletes their files, and files no job owns older than the ttl. */
+  /** Forgets expired jobs and deletes their files, and work files no job owns older than the ttl. */
   sweep(): Promise<void>;
-  /** Stops every job and deletes every file this registry made. */
+  /** Stops every job of this process (and, with the in-process store, deletes every file it made). */
   close(): Promise<void>;
 }
 
 export interface ExportJobsOptions {
-  /** Where files go: `<data dir>/exports`. */
+  /** Where files are written while a job runs (and kept, with the default file store): `<data dir>/exports`. */
   dir: string;
+  /** Job state: in this process by default. */
+  store?: ExportJobStore;
+  /** Finished files: in `dir` by default. */
+  files?: ExportFileStore;
   clock?: { now(): Date };
   /** How long a finished job and its file are kept: an hour by default. */
   ttlMs?: number;
@@ -108,29 +149,99 @@ interface Entry {
   job: ExportJob;
   /** Dropped once the job ends, so a finished job holds no query or rows. */
   input: StartExportJob<unknown> | null;
+  handle: ExportJobHandle;
   controller: AbortController;
   done: Promise<void>;
   resolve: () => void;
-  path: string | null;
 }
 
 export const EXPORT_TTL_MS = 60 * 60 * 1000;
 
+/** The key of a job's finished file in its file store. */
+export function exportFileKey(job: Pick<ExportJob, 'id' | 'format'>): string {
+  return `exports/${job.id}.${job.format}`;
+}
+
+const copy = (job: ExportJob): ExportJob => ({
+  ...job,
+  ...(job.error ? { error: { ...job.error } } : {}),
+  ...(job.totals ? { totals: { ...job.totals } } : {}),
+});
+
+/** Job state in this process only: what a single process (or a test) needs. */
+export function memoryExportJobStore(): ExportJobStore {
+  const jobs = new Map<string, ExportJob>();
+  return {
+    persistent: false,
+    create(job) {
+      const kept = copy(job);
+      jobs.set(job.id, kept);
+      return Promise.resolve({
+        start(at, total) {
+          kept.status = 'running';
+          kept.startedAt = at;
+          kept.total = total;
+          return Promise.resolve();
+        },
+        progress(n) {
+          kept.rowsWritten = n;
+        },
+        finish(final) {
+          if (jobs.has(final.id)) jobs.set(final.id, copy(final));
+          return Promise.resolve();
+        },
+      });
+    },
+    get(tenantId, id) {
+      const job = jobs.get(id);
+      return Promise.resolve(job && job.tenantId === tenantId ? copy(job) : undefined);
+    },
+    activeCount(tenantId) {
+      let n = 0;
+      for (const j of jobs.values()) if (j.tenantId === tenantId && (j.status === 'queued' || j.status === 'running')) n++;
+      return Promise.resolve(n);
+    },
+    finishedBefore(before) {
+      return Promise.resolve([...jobs.values()].filter((j) => j.finishedAt !== null && j.finishedAt.getTime() <= before.getTime()).map(copy));
+    },
+    remove(ids) {
+      for (const id of ids) jobs.delete(id);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Finished files as plain files in a folder (keys `exports/<id>.<ext>` become `<dir>/<id>.<ext>`). */
+export function folderExportFileStore(dir: string): ExportFileStore {
+  const fileOf = (key: string) => path.join(dir, path.basename(key));
+  return {
+    async put(key, localPath) {
+      if (path.resolve(localPath) !== fileOf(key)) await fsp.rename(localPath, fileOf(key));
+    },
+    read: (key) => fsp.readFile(fileOf(key)),
+    delete: (key) => fsp.rm(fileOf(key), { force: true }),
+  };
+}
+
 /**
- * The in-process registry of export jobs for exports too large to stream in one request: the
- * console starts one, polls `GET /v1/exports/{id}` for rows written, then downloads the file.
- * Files are written to `<id>.<ext>.part` and renamed when complete, so a download never gets a
- * partial file. State lives in this process: behind a load balancer, route the polling of a job
- * to the process that runs it (or keep exports on one worker).
+ * The registry of export jobs for exports too large to stream in one request: the console starts
+ * one, polls `GET /v1/exports/{id}` for rows written, then downloads the file. A job runs in the
+ * process that started it; its state is in the store and its file in the file store, so with the
+ * server's (the database and the storage adapter) any process answers the polling and the download.
+ * Files are written to `<dir>/<id>.<ext>.part` first, so a download never gets a partial file.
  */
 export function createExportJobs(options: ExportJobsOptions): ExportJobs {
   const dir = path.resolve(options.dir);
+  const store = options.store ?? memoryExportJobStore();
+  const files = options.files ?? folderExportFileStore(dir);
   const clock = options.clock ?? { now: () => new Date() };
   const ttlMs = options.ttlMs ?? EXPORT_TTL_MS;
   const maxRunning = options.maxRunning ?? 2;
   const maxActivePerTenant = options.maxActivePerTenant ?? 3;
   const log = options.log;
   const entries = new Map<string, Entry>();
+  /** Files this registry stored, for close to delete when its store dies with it. */
+  const made = new Set<string>();
   const queue: Entry[] = [];
   let running = 0;
   let closed = false;
@@ -143,16 +254,7 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       : null;
   timer?.unref();
 
-  const snapshot = (e: Entry): ExportJob => ({
-    ...e.job,
-    ...(e.job.error ? { error: { ...e.job.error } } : {}),
-    ...(e.job.totals ? { totals: { ...e.job.totals } } : {}),
-  });
-
-  function entryOf(tenantId: string, id: string): Entry | undefined {
-    const e = entries.get(id);
-    return e && e.job.tenantId === tenantId ? e : undefined;
-  }
+  const withExpiry = (job: ExportJob): ExportJob => ({ ...job, expiresAt: job.finishedAt ? new Date(job.finishedAt.getTime() + ttlMs) : null });
 
   function pump(): void {
     while (!closed && running < maxRunning) {
@@ -168,12 +270,19 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
     }
   }
 
-  function finish(e: Entry, status: ExportJobStatus): void {
+  async function finish(e: Entry, status: ExportJobStatus): Promise<void> {
     const now = clock.now();
     e.job.status = status;
     e.job.finishedAt = now;
     e.job.expiresAt = new Date(now.getTime() + ttlMs);
-    e.resolve();
+    try {
+      await e.handle.finish(copy(e.job));
+    } catch (err) {
+      log?.error({ err, export_job: e.job.id }, 'export job state not written');
+    } finally {
+      entries.delete(e.job.id);
+      e.resolve();
+    }
   }
 
   async function run(e: Entry): Promise<void> {
@@ -182,11 +291,12 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
     const signal = controller.signal;
     job.status = 'running';
     job.startedAt = clock.now();
-    const final = path.join(dir, `${job.id}.${job.format}`);
-    const part = `${final}.part`;
+    const part = path.join(dir, `${job.id}.${job.format}.part`);
+    const key = exportFileKey(job);
     let out: fs.WriteStream | null = null;
     try {
       if (input.total !== undefined) job.total = await Promise.resolve(input.total).catch(() => null);
+      await e.handle.start(job.startedAt, job.total);
       signal.throwIfAborted();
       await fsp.mkdir(dir, { recursive: true });
       out = fs.createWriteStream(part, { flags: 'wx', mode: 0o600 });
@@ -199,16 +309,18 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
         progressEvery: 500,
         onProgress: (n) => {
           job.rowsWritten = n;
+          e.handle.progress(n);
         },
         ...(input.params ? { params: input.params } : {}),
       });
       if (!out.closed) await once(out, 'close');
-      await fsp.rename(part, final);
-      e.path = final;
+      job.size = (await fsp.stat(part)).size;
+      await files.put(key, part, job.contentType);
+      made.add(key);
+      await fsp.rm(part, { force: true });
       job.rowsWritten = result.rows;
       job.totals = Object.fromEntries(Object.entries(result.totals).map(([k, v]) => [k, v.toString()]));
-      job.size = (await fsp.stat(final)).size;
-      finish(e, 'done');
+      await finish(e, 'done');
       log?.info({ export_job: job.id, export: job.name, rows: result.rows, tenant_id: job.tenantId }, 'export job done');
     } catch (err) {
       // The stream opens its file asynchronously: wait until it is closed, or the file could be
@@ -220,30 +332,32 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       }
       await fsp.rm(part, { force: true }).catch(() => {});
       if (signal.aborted || err instanceof ExportAbortedError) {
-        finish(e, 'cancelled');
+        await finish(e, 'cancelled');
       } else {
         job.error =
           err instanceof AppError
             ? { code: err.code, message: err.message }
             : { code: 'internal_error', message: `the export failed (job ${job.id}); the server log has the cause` };
         log?.error({ err, export_job: job.id, export: job.name, tenant_id: job.tenantId }, 'export job failed');
-        finish(e, 'failed');
+        await finish(e, 'failed');
       }
     }
   }
 
-  function start<Row>(input: StartExportJob<Row>): ExportJob {
+  async function start<Row>(input: StartExportJob<Row>): Promise<ExportJob> {
     if (closed) throw new AppError('service_unavailable', 'the server is shutting down');
     const lang = input.lang ?? 'zh';
     if (!isExportFormat(input.format)) throw new AppError('invalid_request', 'format must be xlsx or csv');
     if (!isLang(lang)) throw new AppError('invalid_request', 'lang must be zh or en');
     if (!isValidTimeZone(input.tz)) throw new AppError('invalid_request', `unknown time zone "${input.tz}"`);
     const p = plan(input.spec, lang, input.tz);
-    let active = 0;
-    for (const e of entries.values()) if (e.job.tenantId === input.tenantId && (e.job.status === 'queued' || e.job.status === 'running')) active++;
+    // A count query that fails is no reason to fail the export (the percentage is just unknown).
+    if (input.total instanceof Promise) input.total.catch(() => {});
+    const active = await store.activeCount(input.tenantId);
     if (active >= maxActivePerTenant) {
       throw new AppError('rate_limited', `${active} exports are already in progress; wait for one to finish`, { retry_after_seconds: 30 });
     }
+    if (closed) throw new AppError('service_unavailable', 'the server is shutting down');
     const job: ExportJob = {
       id: newId('exp'),
       tenantId: input.tenantId,
@@ -264,44 +378,42 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       totals: null,
       size: null,
     };
-    // A count query that fails is no reason to fail the export (the percentage is just unknown).
-    if (input.total instanceof Promise) input.total.catch(() => {});
+    const handle = await store.create(job);
     let resolve: () => void = () => {};
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const e: Entry = { job, input: input as StartExportJob<unknown>, controller: new AbortController(), done, resolve, path: null };
+    const e: Entry = { job, input: input as StartExportJob<unknown>, handle, controller: new AbortController(), done, resolve };
     entries.set(job.id, e);
     queue.push(e);
     pump();
-    return snapshot(e);
+    return copy(job);
   }
 
-  async function removeFile(e: Entry): Promise<void> {
-    if (e.path) await fsp.rm(e.path, { force: true });
-    e.path = null;
+  async function get(tenantId: string, id: string): Promise<ExportJob | undefined> {
+    const job = await store.get(tenantId, id);
+    return job && withExpiry(job);
   }
 
   async function sweep(): Promise<void> {
-    const now = clock.now().getTime();
-    for (const [id, e] of entries) {
-      if (e.job.expiresAt && e.job.expiresAt.getTime() <= now) {
-        entries.delete(id);
-        await removeFile(e);
-      }
+    const expired = await store.finishedBefore(new Date(clock.now().getTime() - ttlMs));
+    for (const job of expired) {
+      if (job.status === 'done') await files.delete(exportFileKey(job));
+      made.delete(exportFileKey(job));
     }
-    // Files of a previous process (its registry is gone) or of another process sharing the data
-    // dir, by their age on disk; a running job's file is younger, since it is being written.
+    await store.remove(expired.map((j) => j.id));
+    // Work files of a process that died mid-write (or files of an older version kept here), by
+    // their age on disk; a running job's file is younger, since it is being written.
     let names: string[];
     try {
       names = await fsp.readdir(dir);
     } catch {
       return;
     }
-    const owned = new Set([...entries.keys()]);
     const cutoff = Date.now() - ttlMs;
     for (const name of names) {
-      if (!/^exp_[0-9A-Z]{26}\.(xlsx|csv)(\.part)?$/.test(name) || owned.has(name.slice(0, name.indexOf('.')))) continue;
+      if (!/^exp_[0-9A-Z]{26}\.(xlsx|csv)(\.part)?$/.test(name) || entries.has(name.slice(0, name.indexOf('.')))) continue;
+      if (made.has(`exports/${name}`)) continue;
       const file = path.join(dir, name);
       const st = await fsp.stat(file).catch(() => null);
       if (st && st.mtimeMs < cutoff) await fsp.rm(file, { force: true });
@@ -311,28 +423,31 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
   return {
     dir,
     start,
-    get(tenantId, id) {
-      const e = entryOf(tenantId, id);
-      return e ? snapshot(e) : undefined;
-    },
-    file(tenantId, id) {
-      const e = entryOf(tenantId, id);
-      if (!e || e.job.status !== 'done' || !e.path) return undefined;
-      return { path: e.path, filename: e.job.filename, contentType: e.job.contentType, size: e.job.size ?? 0 };
+    get,
+    async file(tenantId, id) {
+      const job = await get(tenantId, id);
+      if (!job || job.status !== 'done') return undefined;
+      const key = exportFileKey(job);
+      return { filename: job.filename, contentType: job.contentType, size: job.size ?? 0, read: () => files.read(key) };
     },
     async settled(tenantId, id) {
-      const e = entryOf(tenantId, id);
-      if (!e) throw new AppError('not_found', 'export not found');
-      await e.done;
-      return snapshot(e);
+      const e = entries.get(id);
+      if (e && e.job.tenantId === tenantId) await e.done;
+      // A job of another process: its row says when it has finished.
+      for (;;) {
+        const job = await get(tenantId, id);
+        if (!job) throw new AppError('not_found', 'export not found');
+        if (job.status !== 'queued' && job.status !== 'running') return job;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
     cancel(tenantId, id) {
-      const e = entryOf(tenantId, id);
-      if (!e || (e.job.status !== 'queued' && e.job.status !== 'running')) return false;
+      const e = entries.get(id);
+      if (!e || e.job.tenantId !== tenantId || (e.job.status !== 'queued' && e.job.status !== 'running')) return false;
       e.controller.abort(new ExportAbortedError('the export was cancelled'));
       if (e.job.status === 'queued') {
         e.input = null;
-        finish(e, 'cancelled');
+        void finish(e, 'cancelled');
       }
       return true;
     },
@@ -341,13 +456,18 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       if (closed) return;
       closed = true;
       if (timer) clearInterval(timer);
-      for (const e of entries.values()) {
+      const waiting = [...entries.values()];
+      for (const e of waiting) {
         e.controller.abort(new ExportAbortedError('the server is shutting down'));
-        if (e.job.status === 'queued') finish(e, 'cancelled');
+        if (e.job.status === 'queued') {
+          e.input = null;
+          void finish(e, 'cancelled');
+        }
       }
-      await Promise.all([...entries.values()].map((e) => e.done));
-      await Promise.all([...entries.values()].map((e) => removeFile(e)));
-      entries.clear();
+      await Promise.all(waiting.map((e) => e.done));
+      // The in-process store dies with this registry: nothing could find its files again.
+      if (!store.persistent) await Promise.all([...made].map((key) => files.delete(key)));
+      made.clear();
     },
   };
 }

@@ -108,7 +108,7 @@ export const exportsRoutes = moduleRoutes<ExportsService>((app, exportsService) 
     async (req, reply) => {
       const body = req.body as { kind: ExportKind; format: ExportFormat; lang?: 'zh' | 'en'; filters?: ExportFilters };
       const prepared = await exportsService.prepare(actor(req), body.kind, body.filters ?? {}, body.lang ?? 'zh');
-      const job = prepared.startJob(app.exportJobs, body.format);
+      const job = await prepared.startJob(app.exportJobs, body.format);
       return reply.code(202).header('location', `/v1/exports/${job.id}`).send(exportJobView(job));
     },
   );

@@ -64,7 +64,7 @@ export interface PreparedExport {
   /** Streams it as the HTTP response. */
   send(reply: FastifyReply, format: ExportFormat): Promise<FastifyReply>;
   /** Starts it as a background job of the registry. */
-  startJob(jobs: ExportJobs, format: ExportFormat): ExportJob;
+  startJob(jobs: ExportJobs, format: ExportFormat): Promise<ExportJob>;
   /** Writes it into a file or any stream (the CLI). */
   write(out: Writable, format: ExportFormat, options?: { onProgress?: (rows: number) => void }): Promise<ExportResult>;
 }

@@ -48,7 +48,7 @@ export const settlementRoutes = moduleRoutes<SettlementService>((app, settlement
     },
     { title: 'SettlementJob' },
   );
-  const jobView = ({ tenantId: _tenant, ...job }: ReturnType<SettlementService['getJob']>) => job;
+  const jobView = ({ tenantId: _tenant, ...job }: Awaited<ReturnType<SettlementService['getJob']>>) => job;
 
   app.post(
     '/v1/settlements/jobs',
@@ -57,12 +57,12 @@ export const settlementRoutes = moduleRoutes<SettlementService>((app, settlement
       schema: {
         tags,
         summary:
-          'The same run as POST /v1/settlements/run, in the background: answers at once with a job to poll for its progress and result (kept an hour, in the process that runs it)',
+          'The same run as POST /v1/settlements/run, in the background: answers at once with a job to poll for its progress and result (kept an hour; any process answers it)',
         body: Strict({ as_of: Timestamp() }),
         response: { 202: Job, ...errors(403) },
       },
     },
-    async (req, reply) => reply.code(202).send(jobView(settlement.startJob(actor(req), new Date(req.body.as_of), req.log))),
+    async (req, reply) => reply.code(202).send(jobView(await settlement.startJob(actor(req), new Date(req.body.as_of), req.log))),
   );
 
   app.get(
@@ -76,7 +76,7 @@ export const settlementRoutes = moduleRoutes<SettlementService>((app, settlement
         response: { 200: Job, ...errors(404) },
       },
     },
-    async (req) => jobView(settlement.getJob(actor(req), req.params.id)),
+    async (req) => jobView(await settlement.getJob(actor(req), req.params.id)),
   );
 
   app.get(

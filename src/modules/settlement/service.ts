@@ -6,6 +6,7 @@ import { AppError, invalid, invalidState, notFound } from '../../core/errors.ts'
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { StatementsTable } from '../../db/schema.ts';
 import { newId } from '../../core/ids.ts';
+import type { Job, JobsService } from '../jobs/service.ts';
 import { addCalendarDays, isoWeekday, localDate, zonedTime } from '../../core/time.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { CommissionsService } from '../commissions/service.ts';
@@ -68,6 +69,22 @@ export interface SettlementJob {
 
 /** Finished jobs are kept this long for the page that polls them, then forgotten. */
 const JOB_TTL_MS = 60 * 60_000;
+const JOB_KIND = 'settlement';
+
+function settlementJobOf(j: Job): SettlementJob {
+  return {
+    id: j.id,
+    tenantId: j.tenantId,
+    status: j.status === 'done' ? 'done' : j.status === 'failed' || j.status === 'cancelled' ? 'failed' : 'running',
+    as_of: String(j.params.as_of),
+    done: j.done,
+    total: j.total,
+    started_at: (j.startedAt ?? j.createdAt).toISOString(),
+    finished_at: j.finishedAt?.toISOString() ?? null,
+    result: j.result as SettlementJob['result'],
+    error: j.error,
+  };
+}
 export const SETTLEMENT_LOCK = 'settlement';
 
 /**
@@ -84,9 +101,9 @@ export function createSettlementService(deps: {
   ledger: Ledger;
   program: ProgramService;
   commissions: CommissionsService;
+  jobs: JobsService;
 }) {
-  const { db, clock, audit, ledger, program, commissions } = deps;
-  const jobs = new Map<string, SettlementJob>();
+  const { db, clock, audit, ledger, program, commissions, jobs } = deps;
 
   /** Settles the unsettled available lines of the given distributors (all when omitted). */
   async function settleWithin(
@@ -256,57 +273,44 @@ export function createSettlementService(deps: {
     /**
      * POST /v1/settlements/jobs: the same run as POST /v1/settlements/run, in the background, so
      * the console can show how far a large run has got (distributors settled of those found) and
-     * no proxy times the request out. Jobs live in this process for an hour after they finish.
+     * no proxy times the request out. Jobs are rows of the jobs table, kept an hour after they finish.
      */
-    startJob(actor: Actor, asOf: Date, log?: { error(obj: object, msg: string): void }): SettlementJob {
+    async startJob(actor: Actor, asOf: Date, log?: { error(obj: object, msg: string): void }): Promise<SettlementJob> {
       requirePermission(actor.principal, 'finance:write');
       const tenantId = tenantOf(actor.principal);
-      const now = Date.now();
-      for (const [id, j] of jobs) if (j.finished_at && Date.parse(j.finished_at) + JOB_TTL_MS < now) jobs.delete(id);
-      const job: SettlementJob = {
+      const expired = await jobs.finishedBefore(JOB_KIND, new Date(clock.now().getTime() - JOB_TTL_MS));
+      await jobs.remove(expired.map((j) => j.id));
+      const { actorType, actorId } = actorOf(actor.principal);
+      const { job, run: handle } = await jobs.create({
         id: newId('sjob'),
         tenantId,
+        kind: JOB_KIND,
         status: 'running',
-        as_of: asOf.toISOString(),
-        done: 0,
-        total: null,
-        started_at: clock.now().toISOString(),
-        finished_at: null,
-        result: null,
-        error: null,
-      };
-      jobs.set(job.id, job);
-      run(actor, {
-        asOf,
-        trigger: 'api',
-        onProgress: (done, total) => {
-          job.done = done;
-          job.total = total;
-        },
-      }).then(
-        (r) => {
-          job.result = r;
-          job.status = 'done';
-          job.finished_at = clock.now().toISOString();
-        },
-        (err: unknown) => {
-          job.status = 'failed';
-          job.finished_at = clock.now().toISOString();
-          job.error =
-            err instanceof AppError
-              ? { code: err.code, message: err.message }
-              : { code: 'internal', message: 'the run failed; nothing of it was kept (see the server log)' };
-          if (!(err instanceof AppError)) log?.error({ err, job: job.id }, 'settlement job failed');
-        },
-      );
-      return { ...job };
+        params: { as_of: asOf.toISOString() },
+        createdBy: `${actorType}:${actorId ?? ''}`,
+      });
+      run(actor, { asOf, trigger: 'api', onProgress: (done, total) => handle.progress(done, total) })
+        .then(
+          (r) => handle.finish('done', { result: r }),
+          (err: unknown) => {
+            if (!(err instanceof AppError)) log?.error({ err, job: job.id }, 'settlement job failed');
+            return handle.finish('failed', {
+              error:
+                err instanceof AppError
+                  ? { code: err.code, message: err.message }
+                  : { code: 'internal', message: 'the run failed; nothing of it was kept (see the server log)' },
+            });
+          },
+        )
+        .catch((err: unknown) => log?.error({ err, job: job.id }, 'settlement job outcome not written'));
+      return settlementJobOf(job);
     },
 
-    getJob(actor: Actor, id: string): SettlementJob {
+    async getJob(actor: Actor, id: string): Promise<SettlementJob> {
       requirePermission(actor.principal, 'finance:read');
-      const job = jobs.get(id);
-      if (!job || job.tenantId !== tenantOf(actor.principal)) throw notFound('settlement job');
-      return { ...job };
+      const job = await jobs.get(tenantOf(actor.principal), JOB_KIND, id);
+      if (!job) throw notFound('settlement job');
+      return settlementJobOf(job);
     },
 
     /** POST /v1/settlements/run. */

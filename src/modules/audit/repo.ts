@@ -77,6 +77,31 @@ export const auditRepo = {
     ];
   },
 
+  /** The entry at a position of a chain (an anchor names it). */
+  async entryAt(db: Executor, chain: string, seq: number) {
+    return db.selectFrom('audit_log').select(['id', 'hash']).where('chain', '=', chain).where('seq', '=', seq).executeTakeFirst();
+  },
+
+  /** How many entries one chain holds (every chain's when null). */
+  async count(db: Executor, chain: string | null) {
+    return db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .$call((q) => (chain === null ? q : q.where('chain', '=', chain)))
+      .executeTakeFirstOrThrow();
+  },
+
+  /** The heads of the chains that have entries (one chain when named). */
+  async heads(db: Executor, chain: string | null) {
+    return db
+      .selectFrom('audit_heads')
+      .select(['chain', 'seq', 'hash'])
+      .$call((q) => (chain === null ? q : q.where('chain', '=', chain)))
+      .where('seq', '>', 0)
+      .orderBy('chain')
+      .execute();
+  },
+
   async list(db: Executor, tenantId: string, opts: { afterId?: number; limit: number; targetType?: string; targetId?: string; action?: string }) {
     let q = db.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenantId);
     if (opts.afterId !== undefined) q = q.where('id', '<', opts.afterId);

@@ -89,12 +89,7 @@ export function createAuditService(deps: { clock: Clock }): AuditService {
     async verify(db, tenantId, anchors = []) {
       const breaks: AuditVerifyReport['breaks'] = await auditRepo.verify(db, tenantId);
       for (const anchor of anchors) {
-        const entry = await db
-          .selectFrom('audit_log')
-          .select(['id', 'hash'])
-          .where('chain', '=', anchor.chain)
-          .where('seq', '=', anchor.seq)
-          .executeTakeFirst();
+        const entry = await auditRepo.entryAt(db, anchor.chain, anchor.seq);
         if (!entry) breaks.push({ chain: anchor.chain, seq: anchor.seq, audit_id: null, problem: 'the anchored entry is gone' });
         else if (entry.hash !== anchor.hash)
           breaks.push({
@@ -104,18 +99,8 @@ export function createAuditService(deps: { clock: Clock }): AuditService {
             problem: 'the anchored entry no longer has the anchored hash (the chain was rewritten)',
           });
       }
-      const count = await db
-        .selectFrom('audit_log')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .$call((q) => (tenantId === null ? q : q.where('chain', '=', tenantId)))
-        .executeTakeFirstOrThrow();
-      const heads = await db
-        .selectFrom('audit_heads')
-        .select(['chain', 'seq', 'hash'])
-        .$call((q) => (tenantId === null ? q : q.where('chain', '=', tenantId)))
-        .where('seq', '>', 0)
-        .orderBy('chain')
-        .execute();
+      const count = await auditRepo.count(db, tenantId);
+      const heads = await auditRepo.heads(db, tenantId);
       return { ok: breaks.length === 0, entries: Number(count.n), breaks, heads: heads.map((h) => ({ chain: h.chain, seq: Number(h.seq), hash: h.hash })) };
     },
 

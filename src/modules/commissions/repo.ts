@@ -20,6 +20,25 @@ export const commissionsRepo = {
     await ex.updateTable('commissions').set({ held }).where('id', 'in', ids).execute();
   },
 
+  /**
+   * Holds a distributor's open commission lines not yet in a statement (a risk hold on the
+   * distributor) and answers their ids, for the risk event that holds them.
+   */
+  async holdOpenLinesOf(ex: Executor, distributorId: string): Promise<string[]> {
+    const lines = await ex
+      .selectFrom('commissions')
+      .select('id')
+      .where('beneficiary_id', '=', distributorId)
+      .where('status', 'in', ['pending', 'available'])
+      .where('statement_id', 'is', null)
+      .where('kind', '=', 'commission')
+      .execute();
+    if (lines.length === 0) return [];
+    const ids = lines.map((l) => l.id);
+    await ex.updateTable('commissions').set({ held: true }).where('id', 'in', ids).execute();
+    return ids;
+  },
+
   /** Fraud confirmed: the lines are reversed and no longer held. */
   async reverse(ex: Executor, ids: string[], at: Date): Promise<void> {
     await ex.updateTable('commissions').set({ amount_fen: 0, status: 'reversed', reversed_at: at, held: false }).where('id', 'in', ids).execute();

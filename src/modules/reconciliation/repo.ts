@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { WithdrawalChannel, WithdrawalStatus } from '../../db/schema.ts';
 import type { Period } from '../exports/period.ts';
+import type { MismatchRow, ReconciliationCheck } from './checks.ts';
 
 /**
  * One withdrawal as finance checks it: who, where to (masked), how much, what the payout and
@@ -87,6 +88,23 @@ type RawRow = Omit<WithdrawalLedgerRow, 'requested_at' | 'approved_at' | 'paid_a
 };
 
 export const reconciliationRepo = {
+  /** What each check finds in the period, in the order of the checks. */
+  async mismatches(ex: Executor, tenantId: string, period: Period, checks: readonly ReconciliationCheck[]): Promise<MismatchRow[]> {
+    const t = (alias: string) => sql`${sql.ref(`${alias}.tenant_id`)} = ${tenantId}`;
+    const within = (column: string) => periodSql(column, period);
+    const out: MismatchRow[] = [];
+    for (const check of checks) {
+      const r = await check.query(t, within).execute(ex);
+      out.push(...r.rows);
+    }
+    return out;
+  },
+
+  /** The time of the snapshot the report reads (the transaction's start). */
+  async snapshotTime(ex: Executor): Promise<Date> {
+    return required((await sql<{ now: Date }>`select now() as now`.execute(ex)).rows[0], 'select now()').now;
+  },
+
   /** A keyset page of withdrawals (by id, which is time-ordered) with their payout and journals. */
   async withdrawalPage(ex: Executor, f: WithdrawalFilter, after: string | null, limit: number): Promise<WithdrawalLedgerRow[]> {
     const r = await sql<RawRow>`

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import type { Actor } from '../../core/context.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
@@ -8,7 +7,7 @@ import type { ProgramService } from '../program/service.ts';
 import { inSnapshot } from '../exports/snapshot.ts';
 import { periodOf, type Period } from '../exports/period.ts';
 import { MISMATCH_CODES, RECONCILIATION_CHECKS, type MismatchRow } from './checks.ts';
-import { periodSql, reconciliationRepo as repo, type WithdrawalFilter, type WithdrawalLedgerRow } from './repo.ts';
+import { reconciliationRepo as repo, type WithdrawalFilter, type WithdrawalLedgerRow } from './repo.ts';
 
 export interface Sum {
   count: number;
@@ -114,14 +113,7 @@ export function createReconciliationService(deps: { db: Db; program: ProgramServ
 
   /** Every mismatch of the period, run in the caller's snapshot. */
   async function mismatchesWithin(ex: Executor, tenantId: string, period: Period): Promise<MismatchRow[]> {
-    const t = (alias: string) => sql`${sql.ref(`${alias}.tenant_id`)} = ${tenantId}`;
-    const within = (column: string) => periodSql(column, period);
-    const out: MismatchRow[] = [];
-    for (const check of RECONCILIATION_CHECKS) {
-      const r = await check.query(t, within).execute(ex);
-      out.push(...r.rows);
-    }
-    return out.sort(byCode);
+    return (await repo.mismatches(ex, tenantId, period, RECONCILIATION_CHECKS)).sort(byCode);
   }
 
   /** The period's withdrawals, page by page, in the caller's snapshot. */
@@ -171,9 +163,7 @@ export function createReconciliationService(deps: { db: Db; program: ProgramServ
       const tenantId = authorize(actor);
       const period = await periodFor(db, tenantId, q);
       return inSnapshot(db, async (tx) => {
-        const snapshotAt = (await sql<{ now: Date }>`select now() as now`.execute(tx)).rows[0];
-        if (!snapshotAt) throw new Error('select now() answered no row');
-        const asOf = snapshotAt.now;
+        const asOf = await repo.snapshotTime(tx);
         const mismatches = await mismatchesWithin(tx, tenantId, period);
         const totals = await totalsWithin(tx, tenantId, period);
         const ledger = await repo.ledgerTotals(tx, tenantId);

@@ -8,6 +8,7 @@ import { maskTail } from '../../lib/crypto.ts';
 import { newId } from '../../core/ids.ts';
 import type { PayoutAccount } from '../../adapters/payout/index.ts';
 import type { AuditService } from '../audit/service.ts';
+import { payoutAccountsRepo } from './repo.ts';
 
 export type PayoutAccountInput =
   | { channel: 'alipay'; identity: string; identity_type: 'ALIPAY_USER_ID' | 'ALIPAY_LOGON_ID' | 'ALIPAY_OPEN_ID'; name?: string | undefined }
@@ -128,50 +129,36 @@ export function createPayoutAccountsService(deps: {
       const { actorType, actorId } = actorOf(actor.principal);
       const confirmed = !needsConfirmation(actor);
       return inTransaction(db, async (tx) => {
-        const d = await tx
-          .selectFrom('distributors')
-          .select(['id', 'status'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', '=', distributorId)
-          .executeTakeFirst();
+        const d = await payoutAccountsRepo.distributorStatus(tx, tenantId, distributorId);
         if (!d) throw notFound('distributor');
         if (d.status === 'erased') throw invalidState('an erased distributor takes no payout account');
         // The newest confirmed account of a channel is its default.
-        if (confirmed)
-          await tx
-            .updateTable('payout_accounts')
-            .set({ is_default: false })
-            .where('distributor_id', '=', distributorId)
-            .where('channel', '=', input.channel)
-            .execute();
+        if (confirmed) await payoutAccountsRepo.clearDefault(tx, distributorId, input.channel);
         const id = newId('pac');
         const identityBidx = keyring.blindIndex(identityOf(input));
         for (const hook of deps.onAdded ?? []) await hook(tx, tenantId, distributorId, identityBidx);
         const now = clock.now();
-        await tx
-          .insertInto('payout_accounts')
-          .values({
-            id,
-            tenant_id: tenantId,
-            distributor_id: distributorId,
-            channel: input.channel,
-            details_enc: keyring.encrypt(JSON.stringify(input)),
-            display: displayOf(input),
-            identity_bidx: identityBidx,
-            is_default: confirmed,
-            created_at: now,
-            added_by_type: actorType,
-            added_by_id: actorId,
-            ...(confirmed ? { confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId } : {}),
-          })
-          .execute();
+        await payoutAccountsRepo.insert(tx, {
+          id,
+          tenant_id: tenantId,
+          distributor_id: distributorId,
+          channel: input.channel,
+          details_enc: keyring.encrypt(JSON.stringify(input)),
+          display: displayOf(input),
+          identity_bidx: identityBidx,
+          is_default: confirmed,
+          created_at: now,
+          added_by_type: actorType,
+          added_by_id: actorId,
+          ...(confirmed ? { confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId } : {}),
+        });
         await audit.record(tx, actor, {
           action: 'payout_account.add',
           targetType: 'distributor',
           targetId: distributorId,
           after: { account_id: id, channel: input.channel, display: displayOf(input), confirmed },
         });
-        return view(await tx.selectFrom('payout_accounts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+        return view(await payoutAccountsRepo.account(tx, id));
       });
     },
 
@@ -185,15 +172,7 @@ export function createPayoutAccountsService(deps: {
       const tenantId = p.kind === 'distributor' ? scope(actor, distributorId) : (requirePermission(p, 'finance:approve'), tenantOf(p));
       const { actorType, actorId } = actorOf(p);
       return inTransaction(db, async (tx) => {
-        const a = await tx
-          .selectFrom('payout_accounts')
-          .selectAll()
-          .where('tenant_id', '=', tenantId)
-          .where('distributor_id', '=', distributorId)
-          .where('id', '=', accountId)
-          .where('disabled_at', 'is', null)
-          .forUpdate()
-          .executeTakeFirst();
+        const a = await payoutAccountsRepo.findEnabledForUpdate(tx, tenantId, distributorId, accountId);
         if (!a) throw notFound('payout account');
         if (a.confirmed_at !== null) return view(a);
         if (a.details_enc === null) throw invalidState('this payout account was erased');
@@ -201,17 +180,8 @@ export function createPayoutAccountsService(deps: {
           throw new AppError('second_person_required', 'the user who added a payout account cannot confirm it: the distributor or another finance user must');
         }
         const now = clock.now();
-        await tx
-          .updateTable('payout_accounts')
-          .set({ is_default: false })
-          .where('distributor_id', '=', distributorId)
-          .where('channel', '=', a.channel)
-          .execute();
-        await tx
-          .updateTable('payout_accounts')
-          .set({ confirmed_at: now, confirmed_by_type: actorType, confirmed_by_id: actorId, is_default: true })
-          .where('id', '=', a.id)
-          .execute();
+        await payoutAccountsRepo.clearDefault(tx, distributorId, a.channel);
+        await payoutAccountsRepo.confirm(tx, a.id, { at: now, type: actorType, id: actorId });
         await audit.record(tx, actor, {
           action: 'payout_account.confirm',
           targetType: 'distributor',
@@ -219,7 +189,7 @@ export function createPayoutAccountsService(deps: {
           before: { account_id: a.id, confirmed: false, added_by: { type: a.added_by_type, id: a.added_by_id } },
           after: { account_id: a.id, confirmed: true, display: a.display },
         });
-        return view(await tx.selectFrom('payout_accounts').selectAll().where('id', '=', a.id).executeTakeFirstOrThrow());
+        return view(await payoutAccountsRepo.account(tx, a.id));
       });
     },
 
@@ -227,31 +197,15 @@ export function createPayoutAccountsService(deps: {
       const p = actor.principal;
       const tenantId = p.kind === 'distributor' ? scope(actor, distributorId) : (requirePermission(p, 'read'), tenantOf(p));
       // Another tenant's distributor is not found, as if it did not exist: not an empty list.
-      const d = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
-      if (!d) throw notFound('distributor');
-      const rows = await db
-        .selectFrom('payout_accounts')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('distributor_id', '=', distributorId)
-        .where('disabled_at', 'is', null)
-        .orderBy('id')
-        .execute();
+      if (!(await payoutAccountsRepo.distributorExists(db, tenantId, distributorId))) throw notFound('distributor');
+      const rows = await payoutAccountsRepo.listEnabled(db, tenantId, distributorId);
       return rows.map(view);
     },
 
     async disable(actor: Actor, distributorId: string, accountId: string): Promise<void> {
       const tenantId = scope(actor, distributorId);
       await inTransaction(db, async (tx) => {
-        const r = await tx
-          .updateTable('payout_accounts')
-          .set({ disabled_at: clock.now(), is_default: false })
-          .where('tenant_id', '=', tenantId)
-          .where('distributor_id', '=', distributorId)
-          .where('id', '=', accountId)
-          .where('disabled_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) !== 1) throw notFound('payout account');
+        if (!(await payoutAccountsRepo.disable(tx, tenantId, distributorId, accountId, clock.now()))) throw notFound('payout account');
         await audit.record(tx, actor, {
           action: 'payout_account.disable',
           targetType: 'distributor',
@@ -273,27 +227,12 @@ export function createPayoutAccountsService(deps: {
       channel: 'alipay' | 'wechat' | 'bank',
       accountId?: string,
     ): Promise<{ id: string } | null> {
-      let q = ex
-        .selectFrom('payout_accounts')
-        .select(['id', 'channel', 'confirmed_at'])
-        .where('tenant_id', '=', tenantId)
-        .where('distributor_id', '=', distributorId)
-        .where('disabled_at', 'is', null);
-      q = accountId ? q.where('id', '=', accountId) : q.where('channel', '=', channel).where('is_default', '=', true);
-      const row = await q.executeTakeFirst();
+      const row = await payoutAccountsRepo.pick(ex, tenantId, distributorId, channel, accountId);
       if (accountId && (!row || row.channel !== channel)) throw invalid('payout_account_id is not an account of this distributor for this channel');
       // Money never goes to an account a console user added until the distributor (or a second person) confirms it.
       if (row && row.confirmed_at === null) throw invalidState("this payout account waits for the distributor's confirmation");
       if (!row) {
-        const waiting = await ex
-          .selectFrom('payout_accounts')
-          .select('id')
-          .where('tenant_id', '=', tenantId)
-          .where('distributor_id', '=', distributorId)
-          .where('channel', '=', channel)
-          .where('disabled_at', 'is', null)
-          .where('confirmed_at', 'is', null)
-          .executeTakeFirst();
+        const waiting = await payoutAccountsRepo.unconfirmed(ex, tenantId, distributorId, channel);
         if (waiting) throw invalidState(`the distributor's ${channel} payout account waits for its confirmation`);
         if (channel !== 'bank') throw invalid(`the distributor has no ${channel} payout account`);
       }
@@ -302,7 +241,7 @@ export function createPayoutAccountsService(deps: {
 
     /** Decrypted, for the payout call only; never returned by the API. */
     async decrypt(ex: Executor, accountId: string): Promise<PayoutAccount> {
-      const row = await ex.selectFrom('payout_accounts').select('details_enc').where('id', '=', accountId).executeTakeFirstOrThrow();
+      const row = await payoutAccountsRepo.details(ex, accountId);
       // Erasure destroys the details; it waits until no withdrawal is in flight, so none pays here.
       if (row.details_enc === null) throw invalidState('this payout account was erased');
       const a = JSON.parse(keyring.decrypt(row.details_enc)) as PayoutAccountInput;
@@ -322,14 +261,7 @@ export function createPayoutAccountsService(deps: {
 
     /** Distributors sharing one payout account (compared by blind index): a risk signal. */
     async sharedIdentities(ex: Executor, tenantId: string) {
-      return ex
-        .selectFrom('payout_accounts')
-        .select(['identity_bidx', (eb) => eb.fn.count<number>('distributor_id').distinct().as('n')])
-        .where('tenant_id', '=', tenantId)
-        .where('disabled_at', 'is', null)
-        .groupBy('identity_bidx')
-        .having((eb) => eb.fn.count('distributor_id').distinct(), '>', 1)
-        .execute();
+      return payoutAccountsRepo.sharedIdentities(ex, tenantId);
     },
   };
 }

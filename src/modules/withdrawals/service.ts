@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -142,15 +142,7 @@ function refuseRequester(actor: Actor, w: WithdrawalRow, what: 'approve' | 'comp
  * names records who asked for it.
  */
 async function legacyReplay(tx: Executor, tenantId: string, key: string, actorType: string, actorId: string | null) {
-  const row = await tx
-    .selectFrom('idempotency_keys as k')
-    .innerJoin('withdrawals as w', (j) => j.on('w.tenant_id', '=', tenantId).on(sql<boolean>`w.id = k.response_body->>'id'`))
-    .select(['k.request_hash', 'k.response_body', 'w.requested_by_type', 'w.requested_by_id'])
-    .where('k.tenant_id', '=', tenantId)
-    .where('k.scope', '=', 'withdrawal')
-    .where('k.key', '=', key)
-    .where('k.response_status', '=', 201)
-    .executeTakeFirst();
+  const row = await withdrawalsRepo.legacyKey(tx, tenantId, key);
   return row && row.requested_by_type === actorType && row.requested_by_id === actorId ? row : undefined;
 }
 
@@ -189,9 +181,9 @@ export function createWithdrawalsService(deps: {
   }
 
   async function load(ex: Executor, tenantId: string, id: string) {
-    const w = await ex.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const w = await withdrawalsRepo.findWithdrawal(ex, tenantId, id);
     if (!w) throw notFound('withdrawal');
-    const p = await ex.selectFrom('payouts').selectAll().where('withdrawal_id', '=', id).executeTakeFirst();
+    const p = await withdrawalsRepo.payoutOfWithdrawal(ex, id);
     return { w, p };
   }
 
@@ -202,21 +194,18 @@ export function createWithdrawalsService(deps: {
     const payoutId = newId('po');
     // Letters and digits only, ≤ 32: what WeChat (out_bill_no) and Alipay (out_biz_no) accept.
     const outNo = `FX${ulid()}`;
-    await tx
-      .insertInto('payouts')
-      .values({
-        id: payoutId,
-        tenant_id: w.tenant_id,
-        withdrawal_id: w.id,
-        channel: w.channel,
-        out_no: outNo,
-        amount_fen: w.amount_fen - w.fee_fen,
-        state: online ? 'created' : 'submitted',
-        next_attempt_at: now,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await withdrawalsRepo.insertPayout(tx, {
+      id: payoutId,
+      tenant_id: w.tenant_id,
+      withdrawal_id: w.id,
+      channel: w.channel,
+      out_no: outNo,
+      amount_fen: w.amount_fen - w.fee_fen,
+      state: online ? 'created' : 'submitted',
+      next_attempt_at: now,
+      created_at: now,
+      updated_at: now,
+    });
     await ledger.post(tx, {
       tenantId: w.tenant_id,
       kind: 'payout_submit',
@@ -228,7 +217,7 @@ export function createWithdrawalsService(deps: {
         { owner: 'tenant', purpose: 'payout_clearing', amount: w.amount_fen, party: w.distributor_id },
       ],
     });
-    return await tx.selectFrom('payouts').selectAll().where('id', '=', payoutId).executeTakeFirstOrThrow();
+    return await withdrawalsRepo.payout(tx, payoutId);
   }
 
   /**
@@ -242,35 +231,28 @@ export function createWithdrawalsService(deps: {
    */
   async function lease(payoutId: string, states: readonly PayoutState[], countAttempt: boolean): Promise<PayoutRow | null> {
     const now = clock.now();
-    const leased = await sql<PayoutRow>`
-      update payouts set lease_until = ${new Date(now.getTime() + LEASE_MS)}, updated_at = ${now}${countAttempt ? sql`, attempts = attempts + 1` : sql``}
-       where id = ${payoutId} and state = any(${[...states]}::text[]) and (lease_until is null or lease_until < ${now})
-      returning *`.execute(db);
-    return leased.rows[0] ?? null;
+    return withdrawalsRepo.lease(db, payoutId, states, now, new Date(now.getTime() + LEASE_MS), countAttempt);
   }
 
   async function transition(tx: Tx, payoutId: string, result: PayoutResult & { source: string }): Promise<boolean> {
-    const p = await tx.selectFrom('payouts').selectAll().where('id', '=', payoutId).forUpdate().executeTakeFirst();
+    const p = await withdrawalsRepo.payoutForUpdate(tx, payoutId);
     if (!p) throw notFound('payout');
     const now = clock.now();
-    await tx
-      .insertInto('payout_events')
-      .values({
-        tenant_id: p.tenant_id,
-        payout_id: p.id,
-        source: result.source,
-        outcome: result.outcome,
-        detail: JSON.stringify({
-          provider_ref: result.providerRef ?? null,
-          fail_code: result.failCode ?? null,
-          fail_reason: result.failReason ?? null,
-          raw: result.raw ?? null,
-        }),
-        at: now,
-      })
-      .execute();
+    await withdrawalsRepo.insertPayoutEvent(tx, {
+      tenant_id: p.tenant_id,
+      payout_id: p.id,
+      source: result.source,
+      outcome: result.outcome,
+      detail: JSON.stringify({
+        provider_ref: result.providerRef ?? null,
+        fail_code: result.failCode ?? null,
+        fail_reason: result.failReason ?? null,
+        raw: result.raw ?? null,
+      }),
+      at: now,
+    });
     if (TERMINAL.includes(p.state)) return false;
-    const w = await tx.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).forUpdate().executeTakeFirst();
+    const w = await withdrawalsRepo.withdrawalForUpdate(tx, p.withdrawal_id);
     if (!w) throw new Error(`payout ${p.id} names withdrawal ${p.withdrawal_id}, which is not there`);
     switch (result.outcome) {
       case 'succeeded': {
@@ -286,18 +268,19 @@ export function createWithdrawalsService(deps: {
             ...(w.fee_fen > 0 ? [{ owner: 'tenant' as const, purpose: 'fee_income' as const, amount: w.fee_fen, party: w.distributor_id }] : []),
           ],
         });
-        await tx
-          .updateTable('payouts')
-          .set({ state: 'succeeded', provider_ref: result.providerRef ?? p.provider_ref, finished_at: now, updated_at: now, lease_until: null })
-          .where('id', '=', p.id)
-          .where('state', 'in', OPEN)
-          .execute();
-        await tx
-          .updateTable('withdrawals')
-          .set({ status: 'paid', paid_at: now, updated_at: now, reference: w.reference ?? result.providerRef ?? null })
-          .where('id', '=', w.id)
-          .where('status', '=', 'approved')
-          .execute();
+        await withdrawalsRepo.updateOpenPayout(tx, p.id, OPEN, {
+          state: 'succeeded',
+          provider_ref: result.providerRef ?? p.provider_ref,
+          finished_at: now,
+          updated_at: now,
+          lease_until: null,
+        });
+        await withdrawalsRepo.updateApprovedWithdrawal(tx, w.id, {
+          status: 'paid',
+          paid_at: now,
+          updated_at: now,
+          reference: w.reference ?? result.providerRef ?? null,
+        });
         return true;
       }
       case 'failed':
@@ -313,44 +296,34 @@ export function createWithdrawalsService(deps: {
             { owner: w.distributor_id, purpose: 'withdrawable', amount: w.amount_fen },
           ],
         });
-        await tx
-          .updateTable('payouts')
-          .set({
-            state: result.outcome,
-            fail_code: result.failCode ?? null,
-            fail_reason: result.failReason ?? null,
-            provider_ref: result.providerRef ?? p.provider_ref,
-            finished_at: now,
-            updated_at: now,
-            lease_until: null,
-          })
-          .where('id', '=', p.id)
-          .where('state', 'in', OPEN)
-          .execute();
-        await tx
-          .updateTable('withdrawals')
-          .set({ status: 'failed', failed_at: now, updated_at: now, status_reason: result.failReason ?? result.failCode ?? result.outcome })
-          .where('id', '=', w.id)
-          .where('status', '=', 'approved')
-          .execute();
+        await withdrawalsRepo.updateOpenPayout(tx, p.id, OPEN, {
+          state: result.outcome,
+          fail_code: result.failCode ?? null,
+          fail_reason: result.failReason ?? null,
+          provider_ref: result.providerRef ?? p.provider_ref,
+          finished_at: now,
+          updated_at: now,
+          lease_until: null,
+        });
+        await withdrawalsRepo.updateApprovedWithdrawal(tx, w.id, {
+          status: 'failed',
+          failed_at: now,
+          updated_at: now,
+          status_reason: result.failReason ?? result.failCode ?? result.outcome,
+        });
         return true;
       }
       case 'processing':
       case 'wait_user_confirm':
       case 'unknown': {
-        await tx
-          .updateTable('payouts')
-          .set({
-            state: result.outcome,
-            provider_ref: result.providerRef ?? p.provider_ref,
-            package_info: result.packageInfo ?? p.package_info,
-            next_attempt_at: nextLook(result.outcome, p.attempts, now),
-            updated_at: now,
-            lease_until: null,
-          })
-          .where('id', '=', p.id)
-          .where('state', 'in', OPEN)
-          .execute();
+        await withdrawalsRepo.updateOpenPayout(tx, p.id, OPEN, {
+          state: result.outcome,
+          provider_ref: result.providerRef ?? p.provider_ref,
+          package_info: result.packageInfo ?? p.package_info,
+          next_attempt_at: nextLook(result.outcome, p.attempts, now),
+          updated_at: now,
+          lease_until: null,
+        });
         return p.state !== result.outcome;
       }
       default: {
@@ -384,37 +357,14 @@ export function createWithdrawalsService(deps: {
         }
         // Claim the key first, in this transaction: a concurrent duplicate waits here, then
         // finds the finished answer; a crash releases the claim with everything else.
-        const claimed = await tx
-          .insertInto('idempotency_keys')
-          .values({
-            tenant_id: tenantId,
-            scope,
-            key: idempotencyKey,
-            request_hash: hash,
-            response_status: 0,
-            response_body: 'null',
-          })
-          .onConflict((oc) => oc.columns(['tenant_id', 'scope', 'key']).doNothing())
-          .returning('key')
-          .executeTakeFirst();
+        const claimed = await withdrawalsRepo.claimKey(tx, tenantId, scope, idempotencyKey, hash);
         if (!claimed) {
-          const prior = await tx
-            .selectFrom('idempotency_keys')
-            .selectAll()
-            .where('tenant_id', '=', tenantId)
-            .where('scope', '=', scope)
-            .where('key', '=', idempotencyKey)
-            .executeTakeFirstOrThrow();
+          const prior = await withdrawalsRepo.key(tx, tenantId, scope, idempotencyKey);
           if (prior.request_hash !== hash) throw conflict('this Idempotency-Key was used with a different body');
           return { replay: true as const, view: prior.response_body as WithdrawalView };
         }
       }
-      const d = await tx
-        .selectFrom('distributors')
-        .select(['id', 'status', 'risk_hold'])
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', body.distributor_id)
-        .executeTakeFirst();
+      const d = await withdrawalsRepo.distributorStanding(tx, tenantId, body.distributor_id);
       if (!d) throw notFound('distributor');
       if (d.status !== 'active') throw invalidState(`a ${d.status} distributor cannot withdraw`);
       if (d.risk_hold) throw invalidState('the distributor is under risk review; withdrawals wait until the review ends');
@@ -426,13 +376,7 @@ export function createWithdrawalsService(deps: {
       const now = clock.now();
       const day = localDate(now, settings.timezone);
       if (w.daily_count_limit > 0 || w.daily_amount_limit_fen > 0) {
-        const today = await tx
-          .selectFrom('withdrawals')
-          .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.coalesce(eb.fn.sum<number>('amount_fen'), eb.val(0)).as('total')])
-          .where('distributor_id', '=', body.distributor_id)
-          .where('local_day', '=', day)
-          .where('status', 'not in', ['rejected', 'failed'])
-          .executeTakeFirstOrThrow();
+        const today = await withdrawalsRepo.dayTotals(tx, body.distributor_id, day);
         if (w.daily_count_limit > 0 && Number(today.n) + 1 > w.daily_count_limit)
           throw new AppError('limit_exceeded', `at most ${w.daily_count_limit} withdrawals a day`);
         if (w.daily_amount_limit_fen > 0 && Number(today.total) + body.amount_fen > w.daily_amount_limit_fen)
@@ -443,25 +387,22 @@ export function createWithdrawalsService(deps: {
       // A console user's request always waits for a second person: the rule approves only what a
       // distributor or the merchant's integration asks for.
       const autoApprove = body.amount_fen <= w.auto_approve_max_fen && actor.principal.kind !== 'admin';
-      await tx
-        .insertInto('withdrawals')
-        .values({
-          id,
-          tenant_id: tenantId,
-          distributor_id: body.distributor_id,
-          amount_fen: body.amount_fen,
-          fee_fen: fee,
-          channel: body.channel,
-          payout_account_id: account?.id ?? null,
-          status: autoApprove ? 'approved' : 'pending_review',
-          requested_by_type: actorType,
-          requested_by_id: actorId,
-          local_day: day,
-          created_at: now,
-          updated_at: now,
-          ...(autoApprove ? { approved_at: now } : {}),
-        })
-        .execute();
+      await withdrawalsRepo.insertWithdrawal(tx, {
+        id,
+        tenant_id: tenantId,
+        distributor_id: body.distributor_id,
+        amount_fen: body.amount_fen,
+        fee_fen: fee,
+        channel: body.channel,
+        payout_account_id: account?.id ?? null,
+        status: autoApprove ? 'approved' : 'pending_review',
+        requested_by_type: actorType,
+        requested_by_id: actorId,
+        local_day: day,
+        created_at: now,
+        updated_at: now,
+        ...(autoApprove ? { approved_at: now } : {}),
+      });
       await ledger.post(tx, {
         tenantId,
         kind: 'withdraw_request',
@@ -473,7 +414,7 @@ export function createWithdrawalsService(deps: {
         ],
       });
       let payout: PayoutRow | undefined;
-      const row = await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const row = await withdrawalsRepo.withdrawal(tx, id);
       if (actor.principal.kind === 'admin') {
         await audit.record(tx, actor, {
           action: 'withdrawal.request',
@@ -504,13 +445,7 @@ export function createWithdrawalsService(deps: {
       }
       const view = withdrawalView(row, payout);
       if (idempotencyKey) {
-        await tx
-          .updateTable('idempotency_keys')
-          .set({ response_status: 201, response_body: JSON.stringify(view) })
-          .where('tenant_id', '=', tenantId)
-          .where('scope', '=', scope)
-          .where('key', '=', idempotencyKey)
-          .execute();
+        await withdrawalsRepo.saveKeyAnswer(tx, tenantId, scope, idempotencyKey, 201, view);
       }
       return { replay: false as const, view };
     });
@@ -539,27 +474,13 @@ export function createWithdrawalsService(deps: {
       const p = actor.principal;
       if (p.kind !== 'distributor') requirePermission(p, 'read');
       const tenantId = scopeFor(actor);
-      let query = db.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId);
-      if (p.kind === 'distributor') query = query.where('distributor_id', '=', p.distributorId);
-      else if (q.distributor_id) query = query.where('distributor_id', '=', q.distributor_id);
-      if (q.status) query = query.where('status', '=', q.status as 'approved');
-      if (q.channel) query = query.where('channel', '=', q.channel as 'manual');
-      if (q.cursor) query = query.where('id', '<', q.cursor);
-      const rows = await query
-        .orderBy('id', 'desc')
-        .limit(q.limit + 1)
-        .execute();
+      const rows = await withdrawalsRepo.page(db, tenantId, { ...q, distributor_id: p.kind === 'distributor' ? p.distributorId : q.distributor_id });
       const page = rows.slice(0, q.limit);
       const payouts = page.length
-        ? await db
-            .selectFrom('payouts')
-            .selectAll()
-            .where(
-              'withdrawal_id',
-              'in',
-              page.map((w) => w.id),
-            )
-            .execute()
+        ? await withdrawalsRepo.payoutsOfWithdrawals(
+            db,
+            page.map((w) => w.id),
+          )
         : [];
       const byW = new Map(payouts.map((x) => [x.withdrawal_id, x]));
       return { items: page.map((w) => withdrawalView(w, byW.get(w.id))), next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
@@ -569,18 +490,17 @@ export function createWithdrawalsService(deps: {
       requirePermission(actor.principal, 'finance:approve');
       const tenantId = tenantOf(actor.principal);
       const view = await inTransaction(db, async (tx) => {
-        const w = await tx.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+        const w = await withdrawalsRepo.findWithdrawalForUpdate(tx, tenantId, id);
         if (!w) throw notFound('withdrawal');
         if (w.status !== 'pending_review') {
-          if (w.status === 'approved' || w.status === 'paid')
-            return withdrawalView(w, await tx.selectFrom('payouts').selectAll().where('withdrawal_id', '=', id).executeTakeFirst());
+          if (w.status === 'approved' || w.status === 'paid') return withdrawalView(w, await withdrawalsRepo.payoutOfWithdrawal(tx, id));
           throw invalidState(`a ${w.status} withdrawal cannot be approved`);
         }
         refuseRequester(actor, w, 'approve');
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
-        await tx.updateTable('withdrawals').set({ status: 'approved', approved_at: now, reviewed_by: actorId, updated_at: now }).where('id', '=', id).execute();
-        const row = await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        await withdrawalsRepo.updateWithdrawal(tx, id, { status: 'approved', approved_at: now, reviewed_by: actorId, updated_at: now });
+        const row = await withdrawalsRepo.withdrawal(tx, id);
         const payout = await handoff(tx, row);
         await audit.record(tx, actor, {
           action: 'withdrawal.approve',
@@ -599,7 +519,7 @@ export function createWithdrawalsService(deps: {
       requirePermission(actor.principal, 'finance:approve');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
-        const w = await tx.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+        const w = await withdrawalsRepo.findWithdrawalForUpdate(tx, tenantId, id);
         if (!w) throw notFound('withdrawal');
         if (w.status !== 'pending_review') throw invalidState(`a ${w.status} withdrawal cannot be rejected`);
         const now = clock.now();
@@ -614,11 +534,7 @@ export function createWithdrawalsService(deps: {
             { owner: w.distributor_id, purpose: 'withdrawable', amount: w.amount_fen },
           ],
         });
-        await tx
-          .updateTable('withdrawals')
-          .set({ status: 'rejected', rejected_at: now, status_reason: reason, reviewed_by: actorId, updated_at: now })
-          .where('id', '=', id)
-          .execute();
+        await withdrawalsRepo.updateWithdrawal(tx, id, { status: 'rejected', rejected_at: now, status_reason: reason, reviewed_by: actorId, updated_at: now });
         await audit.record(tx, actor, {
           action: 'withdrawal.reject',
           targetType: 'withdrawal',
@@ -627,7 +543,7 @@ export function createWithdrawalsService(deps: {
           after: { status: 'rejected' },
           reason,
         });
-        const row = await tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        const row = await withdrawalsRepo.withdrawal(tx, id);
         return withdrawalView(row, null);
       });
     },
@@ -643,7 +559,7 @@ export function createWithdrawalsService(deps: {
         // Failing gives the money back; completing says it left: not by the person who asked for it.
         if (outcome.paid) refuseRequester(actor, w, 'complete');
         if (outcome.paid) {
-          await tx.updateTable('withdrawals').set({ reference: outcome.reference }).where('id', '=', id).execute();
+          await withdrawalsRepo.updateWithdrawal(tx, id, { reference: outcome.reference });
         }
         const changed = await transition(
           tx,
@@ -686,7 +602,7 @@ export function createWithdrawalsService(deps: {
           const q = await channel.query(p.out_no);
           if (!q.found) result = { source: 'resubmit', ...(await channel.submit(await requestFor(p))) };
           else result = { source: 'query', ...q };
-          await db.updateTable('payouts').set({ last_queried_at: now }).where('id', '=', p.id).execute();
+          await withdrawalsRepo.markQueried(db, p.id, now);
         }
       } catch (err) {
         // The provider's answer is unknown: recorded as the payout's event, and it is queried
@@ -698,8 +614,7 @@ export function createWithdrawalsService(deps: {
         result = { source: 'error', outcome: 'unknown', failReason: err instanceof Error ? err.message : String(err) };
       }
       await inTransaction(db, (tx) => transition(tx, p.id, result));
-      const after = await db.selectFrom('payouts').select('state').where('id', '=', p.id).executeTakeFirst();
-      return after?.state ?? null;
+      return withdrawalsRepo.payoutState(db, p.id);
     },
 
     /**
@@ -711,9 +626,9 @@ export function createWithdrawalsService(deps: {
     async cancelPayout(actor: Actor, withdrawalId: string, reason: string): Promise<WithdrawalView> {
       requirePermission(actor.principal, 'finance:approve');
       const tenantId = tenantOf(actor.principal);
-      const w = await db.selectFrom('withdrawals').selectAll().where('tenant_id', '=', tenantId).where('id', '=', withdrawalId).executeTakeFirst();
+      const w = await withdrawalsRepo.findWithdrawal(db, tenantId, withdrawalId);
       if (!w) throw notFound('withdrawal');
-      const p = await db.selectFrom('payouts').selectAll().where('withdrawal_id', '=', w.id).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+      const p = await withdrawalsRepo.latestPayoutOfWithdrawal(db, w.id);
       const channel = p ? channels.get(p.channel as WithdrawalChannel) : null;
       if (!p || p.state !== 'wait_user_confirm' || !channel?.cancel) throw invalidState('only a transfer waiting for the payee to confirm can be cancelled');
       if (!(await lease(p.id, ['wait_user_confirm'], false))) throw conflict('the payout is being worked on; try again in a minute');
@@ -746,15 +661,7 @@ export function createWithdrawalsService(deps: {
     /** Every online payout due for a look, a batch at a time (the scheduler and tests call this). */
     async workDue(limit = 50): Promise<number> {
       const now = clock.now();
-      const due = await db
-        .selectFrom('payouts')
-        .select('id')
-        .where('state', 'in', WORKABLE)
-        .where('next_attempt_at', '<=', now)
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-        .orderBy('next_attempt_at')
-        .limit(limit)
-        .execute();
+      const due = await withdrawalsRepo.duePayouts(db, WORKABLE, now, limit);
       // One payout that cannot be worked (its transaction failed) does not stop the others; the
       // batch then fails with every payout named, so the scheduler records the job as failed.
       const failures: { id: string; err: unknown }[] = [];
@@ -832,20 +739,17 @@ export function createWithdrawalsService(deps: {
       const channel = channels.get(channelName);
       if (!channel.verifyCallback) throw invalid(`${channelName} sends no callbacks`);
       const cb = await channel.verifyCallback(headers, rawBody);
-      const p = await db.selectFrom('payouts').selectAll().where('out_no', '=', cb.outNo).where('channel', '=', channelName).executeTakeFirst();
+      const p = await withdrawalsRepo.payoutByOutNo(db, cb.outNo, channelName);
       if (!p) throw notFound('payout');
       if (cb.amountFen !== undefined && cb.amountFen !== p.amount_fen) {
-        await db
-          .insertInto('payout_events')
-          .values({
-            tenant_id: p.tenant_id,
-            payout_id: p.id,
-            source: 'callback',
-            outcome: 'amount_mismatch',
-            detail: JSON.stringify({ amount_fen: cb.amountFen, raw: cb.raw }),
-            at: clock.now(),
-          })
-          .execute();
+        await withdrawalsRepo.insertPayoutEvent(db, {
+          tenant_id: p.tenant_id,
+          payout_id: p.id,
+          source: 'callback',
+          outcome: 'amount_mismatch',
+          detail: JSON.stringify({ amount_fen: cb.amountFen, raw: cb.raw }),
+          at: clock.now(),
+        });
         throw invalid("the notification's amount does not match the payout");
       }
       const applied = await inTransaction(db, (tx) =>
@@ -863,7 +767,7 @@ export function createWithdrawalsService(deps: {
   };
 
   async function requestFor(p: PayoutRow) {
-    const w = await db.selectFrom('withdrawals').selectAll().where('id', '=', p.withdrawal_id).executeTakeFirstOrThrow();
+    const w = await withdrawalsRepo.withdrawal(db, p.withdrawal_id);
     const account = w.payout_account_id ? await accounts.decrypt(db, w.payout_account_id) : { channel: 'manual' as const };
     return { outNo: p.out_no, amountFen: p.amount_fen, account, remark: '佣金提现' };
   }

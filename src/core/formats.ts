@@ -26,7 +26,7 @@ export function addFenxiaoFormats(ajv: Ajv): Ajv {
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => isRfc3339(s) && Number(s.slice(0, 4)) >= MIN_YEAR });
   ajv.addFormat('time-zone', { type: 'string', validate: isValidTimeZone });
   // `x-no-bidi` (schema.ts's Text): no bidirectional control characters, which reorder what a
-  // screen shows (lib/text.ts). A keyword rather than a pattern, so a Text keeps a pattern of its own.
+  // screen shows (text.ts). A keyword rather than a pattern, so a Text keeps a pattern of its own.
   const noBidi: SchemaValidateFunction = (on: boolean, data: string) => {
     if (!on || !holdsBidiControl(data)) return true;
     noBidi.errors = [

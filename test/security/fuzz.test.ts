@@ -23,7 +23,6 @@ import { onPostgres } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import {
   deref,
-  example,
   fillPath,
   multipartBody,
   operationsOf,
@@ -425,8 +424,8 @@ function plan(index: number, base: Base, mutation: Mutation, value: Json | { raw
       const required = (deref(doc, op.body).required as string[] | undefined) ?? [];
       if (required.length > 0 && body && typeof body === 'object' && !Array.isArray(body)) {
         const k = required[pick % required.length]!;
-        body = { ...body };
-        delete (body as Record<string, Json>)[k];
+        const { [k]: _missing, ...rest } = body as Record<string, Json>;
+        body = rest;
         what = `missing ${k}`;
       } else {
         body = undefined;

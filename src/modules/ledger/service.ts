@@ -188,7 +188,10 @@ export function createLedger(options: {
      * the onPosted hooks are told by postMany only: a caller of plan (the order path) tells analytics
      * itself. Accounts are resolved here (a query only for accounts this process has not seen yet).
      */
-    async plan(ex: Executor, journals: JournalInput[]): Promise<{ ctes: RawBuilder<unknown>[]; journalIds: string[]; tenantId: string; posted: Parameters<PostedHook>[2] }> {
+    async plan(
+      ex: Executor,
+      journals: JournalInput[],
+    ): Promise<{ ctes: RawBuilder<unknown>[]; journalIds: string[]; tenantId: string; posted: Parameters<PostedHook>[2] }> {
       if (journals.length === 0) return { ctes: [], journalIds: [], tenantId: '', posted: [] };
       const tenantId = must(journals[0], 'the first journal').tenantId;
       const all: { j: number; leg: Leg }[] = [];
@@ -292,45 +295,22 @@ export function createLedger(options: {
 
     /** A distributor's five balances, from the cached accounts (ledger verify proves them). */
     async balances(ex: Executor, tenantId: string, distributorId: string): Promise<Record<DistributorPurpose, number> & { in_flight: number }> {
-      const rows = await ex
-        .selectFrom('accounts')
-        .select(['id', 'purpose', 'balance'])
-        .where('tenant_id', '=', tenantId)
-        .where('owner_id', '=', distributorId)
-        .execute();
+      const rows = await ledgerRepo.accountsOf(ex, tenantId, distributorId);
       const out = { pending: 0, available: 0, withdrawable: 0, withdrawing: 0, withdrawn: 0, in_flight: 0 };
       for (const r of rows) if ((DISTRIBUTOR_PURPOSES as readonly string[]).includes(r.purpose)) out[r.purpose as DistributorPurpose] = r.balance;
       // Money handed to a payout channel and not yet confirmed sits in the merchant's clearing
       // account, attributed to the distributor it belongs to.
       const clearing =
-        accountIds.get(keyOf(tenantId, 'tenant', 'payout_clearing'))?.id ??
-        (
-          await ex
-            .selectFrom('accounts')
-            .select('id')
-            .where('tenant_id', '=', tenantId)
-            .where('owner_id', '=', 'tenant')
-            .where('purpose', '=', 'payout_clearing')
-            .executeTakeFirst()
-        )?.id;
+        accountIds.get(keyOf(tenantId, 'tenant', 'payout_clearing'))?.id ?? (await ledgerRepo.tenantAccount(ex, tenantId, 'payout_clearing'))?.id;
       if (clearing) {
-        const r = await ex
-          .selectFrom('postings')
-          .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.val(0)).as('s'))
-          .where('account_id', '=', clearing)
-          .where('party_id', '=', distributorId)
-          .executeTakeFirst();
-        out.in_flight = Number(r?.s ?? 0);
+        out.in_flight = await ledgerRepo.partySum(ex, clearing, distributorId);
       }
       return out;
     },
 
     /** The merchant-side balance of one purpose: the sum of its postings. */
     async tenantBalance(ex: Executor, tenantId: string, purpose: TenantPurpose): Promise<number> {
-      const r = await sql<{ s: number | null }>`
-        select sum(p.amount)::bigint as s from postings p join accounts a on a.id = p.account_id
-         where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = ${purpose}`.execute(ex);
-      return Number(r.rows[0]?.s ?? 0);
+      return ledgerRepo.tenantSum(ex, tenantId, purpose);
     },
 
     /** The withdrawable balance of each of these distributors that has the account. */

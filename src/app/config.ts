@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import type { PayoutChannelsConfig } from '../adapters/payout/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS } from '../modules/distributors/documents.ts';
 
 /**
@@ -90,6 +91,10 @@ export const ConfigSchema = Type.Object({
       forcePathStyle: Type.Boolean(),
     }),
   ),
+  /** The payout channels this deployment offers (payoutsFromEnv below; docs/payouts.md lists the variables). */
+  payouts: Type.Unsafe<PayoutChannelsConfig>(Type.Object({})),
+  /** FENXIAO_PASSWORD: the password `fenxiao user create` and `fenxiao demo` use when --password is not given (the CLI only). */
+  password: Type.Optional(Type.String()),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -122,6 +127,72 @@ function trustProxy(raw: string | undefined): boolean | number | string {
   if (/^true$/i.test(raw)) return true;
   if (/^\d+$/.test(raw)) return Number(raw);
   return raw;
+}
+
+function needPayout(env: Env, name: string): string {
+  const v = opt(env, name);
+  if (v === undefined) throw new ConfigError(`${name} is required when its payout channel is enabled`);
+  return v;
+}
+
+function optInt(env: Env, name: string): number | undefined {
+  const v = opt(env, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new ConfigError(`${name} must be an integer`);
+  return Number(v);
+}
+
+/**
+ * The payout channels this deployment offers, from the environment (docs/payouts.md lists every
+ * variable). WeChat Pay turns on with FENXIAO_WECHATPAY_MCH_ID, Alipay with FENXIAO_ALIPAY_APP_ID;
+ * key material is a PEM, a bare base64 body or a file path. Read once at boot: bad key material
+ * stops the start, not a payout.
+ */
+function payoutsFromEnv(env: Env): PayoutChannelsConfig {
+  const config: PayoutChannelsConfig = { bank: { enabled: !/^(0|false|no|off)$/i.test(opt(env, 'FENXIAO_PAYOUT_BANK_ENABLED') ?? 'true') } };
+  if (opt(env, 'FENXIAO_WECHATPAY_MCH_ID')) {
+    let infos: Array<{ infoType: string; infoContent: string }> = [
+      { infoType: '岗位类型', infoContent: '分销员' },
+      { infoType: '报酬说明', infoContent: '分销佣金' },
+    ];
+    const rawInfos = opt(env, 'FENXIAO_WECHATPAY_TRANSFER_SCENE_REPORT_INFOS');
+    if (rawInfos) {
+      try {
+        infos = JSON.parse(rawInfos) as typeof infos;
+      } catch {
+        throw new ConfigError('FENXIAO_WECHATPAY_TRANSFER_SCENE_REPORT_INFOS must be a JSON array');
+      }
+    }
+    config.wechat = {
+      mchId: needPayout(env, 'FENXIAO_WECHATPAY_MCH_ID'),
+      appId: needPayout(env, 'FENXIAO_WECHATPAY_APP_ID'),
+      merchantPrivateKey: needPayout(env, 'FENXIAO_WECHATPAY_MERCHANT_PRIVATE_KEY'),
+      merchantSerialNo: needPayout(env, 'FENXIAO_WECHATPAY_MERCHANT_SERIAL_NO'),
+      platformPublicKeys: [
+        { serial: needPayout(env, 'FENXIAO_WECHATPAY_PLATFORM_PUBLIC_KEY_ID'), publicKey: needPayout(env, 'FENXIAO_WECHATPAY_PLATFORM_PUBLIC_KEY') },
+      ],
+      apiV3Key: needPayout(env, 'FENXIAO_WECHATPAY_APIV3_KEY'),
+      transferSceneId: opt(env, 'FENXIAO_WECHATPAY_TRANSFER_SCENE_ID') ?? '1005',
+      transferSceneReportInfos: infos,
+      userRecvPerception: opt(env, 'FENXIAO_WECHATPAY_USER_RECV_PERCEPTION'),
+      notifyUrl: opt(env, 'FENXIAO_WECHATPAY_NOTIFY_URL'),
+      baseUrl: opt(env, 'FENXIAO_WECHATPAY_BASE_URL'),
+      timeoutMs: optInt(env, 'FENXIAO_WECHATPAY_TIMEOUT_MS'),
+      signatureToleranceSeconds: optInt(env, 'FENXIAO_WECHATPAY_SIGNATURE_TOLERANCE_SECONDS'),
+    };
+  }
+  if (opt(env, 'FENXIAO_ALIPAY_APP_ID')) {
+    config.alipay = {
+      appId: needPayout(env, 'FENXIAO_ALIPAY_APP_ID'),
+      privateKey: needPayout(env, 'FENXIAO_ALIPAY_PRIVATE_KEY'),
+      appCert: needPayout(env, 'FENXIAO_ALIPAY_APP_CERT'),
+      alipayPublicCert: needPayout(env, 'FENXIAO_ALIPAY_PUBLIC_CERT'),
+      alipayRootCert: needPayout(env, 'FENXIAO_ALIPAY_ROOT_CERT'),
+      gateway: opt(env, 'FENXIAO_ALIPAY_GATEWAY'),
+      timeoutMs: optInt(env, 'FENXIAO_ALIPAY_TIMEOUT_MS'),
+    };
+  }
+  return config;
 }
 
 /** Reads the configuration from the environment and refuses to boot on a bad value. */
@@ -179,6 +250,8 @@ export function loadConfig(env: Env = process.env): Config {
             secretAccessKey: opt(env, 'FENXIAO_S3_SECRET_ACCESS_KEY') ?? '',
             forcePathStyle: bool(env, 'FENXIAO_S3_FORCE_PATH_STYLE', true),
           },
+    payouts: payoutsFromEnv(env),
+    password: env.FENXIAO_PASSWORD,
   };
   if (config.databaseUrl === undefined) delete config.databaseUrl;
   for (const key of [
@@ -191,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
     'smsWebhookSecret',
     'amqpUrl',
     's3',
+    'password',
   ] as const) {
     // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the keys are this fixed list of Config's optional fields, not data
     if (config[key] === undefined) delete config[key];

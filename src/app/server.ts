@@ -40,7 +40,6 @@ import { analyticsRoutes } from '../modules/analytics/routes.ts';
 import { registerMetrics } from './metrics.ts';
 import type { ResolveTxt } from '../modules/referral/landing.ts';
 import { createPayoutChannels, type PayoutChannels } from '../adapters/payout/index.ts';
-import { payoutConfigFromEnv } from './payout-config.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { portalRoutes } from '../modules/portal/routes.ts';
 import { exportRoutes } from './export-routes.ts';
@@ -113,7 +112,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     // PGlite is one connection: a second batch in flight would only wait for it, smaller.
     orderBatchMax: config.orderBatchMax,
     orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
-    payoutChannels: overrides.payoutChannels ?? createPayoutChannels(payoutConfigFromEnv(), { clock }),
+    payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),

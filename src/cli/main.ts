@@ -21,7 +21,6 @@ import type { AdminRole } from '../db/schema.ts';
 import { AppError } from '../core/errors.ts';
 import { fenToYuan } from '../core/money.ts';
 import { createPayoutChannels } from '../adapters/payout/index.ts';
-import { payoutConfigFromEnv } from '../app/payout-config.ts';
 import { verifyLedger } from '../modules/ledger/verify.ts';
 import { createLogSmsSender } from '../adapters/sms/log.ts';
 import { createWebhookSmsSender } from '../adapters/sms/webhook.ts';
@@ -47,7 +46,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
           ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
           : createLogSmsSender((m) => console.warn(`SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): to ${m.to}: ${m.text}`)),
       documentLimits: config.documents,
-      payoutChannels: createPayoutChannels(payoutConfigFromEnv(), { clock: systemClock }),
+      payoutChannels: createPayoutChannels(config.payouts, { clock: systemClock }),
     });
     return await fn(services);
   } finally {
@@ -99,10 +98,10 @@ cli
     ] as const) {
       if (!Number.isInteger(v) || v < 1 || v > max) throw new AppError('invalid_request', `${name} takes a whole number from 1 to ${max}`);
     }
-    const password = opts.password ?? process.env.FENXIAO_PASSWORD ?? 'demo-password-2026';
+    const config = loadConfig({ ...process.env, FENXIAO_RUN_JOBS: 'false', FENXIAO_RUN_CONSUMERS: 'false', LOG_LEVEL: 'warn' });
+    const password = opts.password ?? config.password ?? 'demo-password-2026';
     const { buildServer } = await import('../app/server.ts');
     const { seedDemo } = await import('./demo.ts');
-    const config = loadConfig({ ...process.env, FENXIAO_RUN_JOBS: 'false', FENXIAO_RUN_CONSUMERS: 'false', LOG_LEVEL: 'warn' });
     // The demo is written along its own timeline: a clock the seeder moves from 62 days ago to now.
     const { ManualClock } = await import('../core/context.ts');
     const clock = new ManualClock(new Date());
@@ -119,7 +118,7 @@ cli
         console.log(`demo tenant ${r.tenantId}: ${r.distributors} distributors, ${r.orders} orders, ${r.statements} statements, ${r.withdrawals} withdrawals`);
         console.log(`api key  ${r.apiKey}  (shown once)`);
         console.log(
-          `console  ${config.publicUrl}/admin/  tenant ${r.tenantId}, ${opts.email} / ${opts.password || process.env.FENXIAO_PASSWORD ? '(the password you gave)' : password}`,
+          `console  ${config.publicUrl}/admin/  tenant ${r.tenantId}, ${opts.email} / ${opts.password || config.password ? '(the password you gave)' : password}`,
         );
       }
     } finally {
@@ -198,7 +197,7 @@ user
   .option('--password <password>', 'password (prefer FENXIAO_PASSWORD)')
   .option('--name <name>', 'display name')
   .action(async (opts: { tenant: string; email: string; role: AdminRole; password?: string; name?: string }) => {
-    const password = opts.password ?? process.env.FENXIAO_PASSWORD;
+    const password = opts.password ?? loadConfig().password;
     if (!password) throw new AppError('invalid_request', 'give a password with FENXIAO_PASSWORD or --password');
     const u = await withServices((s) =>
       s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, opts.tenant),

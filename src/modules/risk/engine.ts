@@ -1,9 +1,11 @@
-import { sql } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { Clock } from '../../core/context.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
 import { newId } from '../../core/ids.ts';
 import type { ProgramSettings } from '../program/schema.ts';
+import { commissionsRepo } from '../commissions/repo.ts';
+import { distributorsRepo } from '../distributors/repo.ts';
+import { riskRepo } from './repo.ts';
 
 export type Effect = 'flag' | 'hold' | 'block';
 
@@ -73,19 +75,18 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
 
   async function insertEvent(ex: Executor, tenantId: string, e: Omit<PendingEvent, 'id'>): Promise<string> {
     const id = newId('rsk');
-    await ex
-      .insertInto('risk_events')
-      .values({
+    await riskRepo.insertMany(ex, [
+      {
         id,
         tenant_id: tenantId,
         kind: e.kind,
         severity: e.severity,
         subject_type: e.subjectType,
         subject_id: e.subjectId,
-        details: JSON.stringify(e.details),
+        details: e.details,
         created_at: clock.now(),
-      })
-      .execute();
+      },
+    ]);
     return id;
   }
 
@@ -231,50 +232,28 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         }
       }
       if (fresh.length > 0) {
-        await ex
-          .insertInto('risk_events')
-          .values(
-            fresh.map((e) => ({
-              id: e.id,
-              tenant_id: tenantId,
-              kind: e.kind,
-              severity: e.severity,
-              subject_type: e.subjectType,
-              subject_id: e.subjectId,
-              details: JSON.stringify(e.details),
-              created_at: now,
-            })),
-          )
-          .execute();
+        await riskRepo.insertMany(
+          ex,
+          fresh.map((e) => ({
+            id: e.id,
+            tenant_id: tenantId,
+            kind: e.kind,
+            severity: e.severity,
+            subject_type: e.subjectType,
+            subject_id: e.subjectId,
+            details: e.details,
+            created_at: now,
+          })),
+        );
       }
-      if (holds.length > 0)
-        await ex
-          .updateTable('distributors')
-          .set({ risk_hold: true })
-          .where('id', 'in', [...new Set(holds)].sort())
-          .execute();
-      if (links.length > 0)
-        await ex
-          .insertInto('risk_event_lines')
-          .values(links)
-          .onConflict((oc) => oc.doNothing())
-          .execute();
+      if (holds.length > 0) await riskRepo.holdDistributors(ex, [...new Set(holds)].sort());
+      if (links.length > 0) await riskRepo.link(ex, links);
     },
 
     /** The newest open distributor-level hold event of each of these distributors. */
     async openHolds(ex: Executor, tenantId: string, distributorIds: string[]): Promise<Map<string, string>> {
       if (distributorIds.length === 0) return new Map();
-      const rows = await ex
-        .selectFrom('risk_events')
-        .select(['subject_id', (eb) => eb.fn.max('id').as('id')])
-        .where('tenant_id', '=', tenantId)
-        .where('subject_type', '=', 'distributor')
-        .where('subject_id', 'in', distributorIds)
-        .where('status', '=', 'open')
-        .where('severity', '=', 'hold')
-        .where('kind', 'in', DISTRIBUTOR_HOLD_KINDS)
-        .groupBy('subject_id')
-        .execute();
+      const rows = await riskRepo.openHolds(ex, tenantId, distributorIds, DISTRIBUTOR_HOLD_KINDS);
       return new Map(rows.flatMap((r): [string, string][] => (r.subject_id === null ? [] : [[r.subject_id, r.id]])));
     },
 
@@ -286,23 +265,11 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
       const rule = settings.risk.refund_rate;
       if (rule.threshold_bp <= 0) return null;
       const since = new Date(clock.now().getTime() - rule.window_days * 86_400_000);
-      const r = await sql<{ n: number; paid: number; refunded: number }>`
-        select count(*)::bigint as n, coalesce(sum(paid_fen), 0)::bigint as paid, coalesce(sum(refunded_fen), 0)::bigint as refunded
-          from orders where seller_id = ${sellerId} and paid_at >= ${since}`.execute(ex);
-      const totals = r.rows[0];
-      if (!totals) throw new Error('an aggregate query returned no row');
-      const { n, paid, refunded } = totals;
+      const { n, paid, refunded } = await riskRepo.sellerRefundTotals(ex, sellerId, since);
       if (Number(n) < rule.min_orders || Number(paid) === 0) return null;
       const rateBp = Number((BigInt(refunded) * 10000n) / BigInt(paid));
       if (rateBp < rule.threshold_bp) return null;
-      const open = await ex
-        .selectFrom('risk_events')
-        .select('id')
-        .where('tenant_id', '=', tenantId)
-        .where('kind', '=', 'refund_rate')
-        .where('subject_id', '=', sellerId)
-        .where('status', '=', 'open')
-        .executeTakeFirst();
+      const open = await riskRepo.openRefundRateEvent(ex, tenantId, sellerId);
       if (open) return open.id;
       const id = await insertEvent(ex, tenantId, {
         kind: 'refund_rate',
@@ -340,19 +307,8 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
       for (const identity of identities) {
         const others =
           identity.kind === 'payout_account'
-            ? await ex
-                .selectFrom('payout_accounts')
-                .select('distributor_id')
-                .distinct()
-                .where('tenant_id', '=', tenantId)
-                .where('identity_bidx', '=', identity.bidx)
-                .where('distributor_id', '<>', distributorId)
-                .where('disabled_at', 'is', null)
-                .execute()
-            : await sql<{ distributor_id: string }>`select id as distributor_id from distributors
-              where tenant_id = ${tenantId} and id <> ${distributorId} and ${sql.ref(identity.kind === 'phone' ? 'phone_bidx' : 'id_number_bidx')} = ${identity.bidx}`
-                .execute(ex)
-                .then((r) => r.rows);
+            ? await riskRepo.sharingPayoutAccount(ex, tenantId, distributorId, identity.bidx)
+            : await riskRepo.sharingIdentity(ex, tenantId, distributorId, identity.kind, identity.bidx);
         if (others.length === 0) continue;
         if (rule.effect === 'block') {
           blocked = true;
@@ -374,30 +330,18 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
 
   /** A distributor-level hold: its unsettled lines and every new one wait for review. */
   async function holdDistributor(ex: Executor, distributorId: string, eventId: string) {
-    await ex.updateTable('distributors').set({ risk_hold: true }).where('id', '=', distributorId).execute();
-    const lines = await ex
-      .selectFrom('commissions')
-      .select('id')
-      .where('beneficiary_id', '=', distributorId)
-      .where('status', 'in', ['pending', 'available'])
-      .where('statement_id', 'is', null)
-      .where('kind', '=', 'commission')
-      .execute();
+    await distributorsRepo.setRiskHold(ex, distributorId, true);
+    const lines = await riskRepo.unsettledLinesOf(ex, distributorId);
     if (lines.length === 0) return;
-    await ex
-      .updateTable('commissions')
-      .set({ held: true })
-      .where(
-        'id',
-        'in',
-        lines.map((l) => l.id),
-      )
-      .execute();
-    await ex
-      .insertInto('risk_event_lines')
-      .values(lines.map((l) => ({ event_id: eventId, commission_id: l.id })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    await commissionsRepo.setHeld(
+      ex,
+      lines.map((l) => l.id),
+      true,
+    );
+    await riskRepo.link(
+      ex,
+      lines.map((l) => ({ event_id: eventId, commission_id: l.id })),
+    );
   }
 }
 

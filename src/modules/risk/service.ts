@@ -8,6 +8,8 @@ import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
 import { newId } from '../../core/ids.ts';
 import { riskRepo } from './repo.ts';
+import { commissionsRepo } from '../commissions/repo.ts';
+import { distributorsRepo } from '../distributors/repo.ts';
 import type { RiskEngine } from './engine.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 
@@ -163,17 +165,10 @@ export function createRiskService(deps: {
       requirePermission(actor.principal, 'risk:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
-        const ev = await tx.selectFrom('risk_events').selectAll().where('tenant_id', '=', tenantId).where('id', '=', eventId).forUpdate().executeTakeFirst();
+        const ev = await riskRepo.findForUpdate(tx, tenantId, eventId);
         if (!ev) throw notFound('risk event');
         if (ev.status !== 'open') throw invalidState(`the event is already ${ev.status}`);
-        const lines = await tx
-          .selectFrom('commissions')
-          .innerJoin('risk_event_lines as l', 'l.commission_id', 'commissions.id')
-          .selectAll('commissions')
-          .where('l.event_id', '=', eventId)
-          .orderBy('commissions.id')
-          .forUpdate()
-          .execute();
+        const lines = await riskRepo.linesOfEventForUpdate(tx, eventId);
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
         let changed: number;
@@ -181,30 +176,19 @@ export function createRiskService(deps: {
           const stillHeld =
             lines.length === 0
               ? []
-              : await tx
-                  .selectFrom('risk_event_lines as l')
-                  .innerJoin('risk_events as e', 'e.id', 'l.event_id')
-                  .select('l.commission_id')
-                  .where(
-                    'l.commission_id',
-                    'in',
-                    lines.map((c) => c.id),
-                  )
-                  .where('e.id', '<>', eventId)
-                  .where('e.status', '=', 'open')
-                  .execute();
+              : await riskRepo.heldByOtherOpenEvents(
+                  tx,
+                  eventId,
+                  lines.map((c) => c.id),
+                );
           const keep = new Set(stillHeld.map((r) => r.commission_id));
           const release = lines.filter((c) => c.held && !keep.has(c.id) && (c.status === 'pending' || c.status === 'available'));
           if (release.length > 0)
-            await tx
-              .updateTable('commissions')
-              .set({ held: false })
-              .where(
-                'id',
-                'in',
-                release.map((c) => c.id),
-              )
-              .execute();
+            await commissionsRepo.setHeld(
+              tx,
+              release.map((c) => c.id),
+              false,
+            );
           changed = release.length;
         } else {
           const reverse = lines.filter((c) => c.status === 'pending' || c.status === 'available');
@@ -214,15 +198,11 @@ export function createRiskService(deps: {
               legs.push({ owner: c.beneficiary_id, purpose: c.status as 'pending' | 'available', amount: -c.amount_fen, commissionId: c.id });
           }
           if (reverse.length > 0) {
-            await tx
-              .updateTable('commissions')
-              .set({ amount_fen: 0, status: 'reversed', reversed_at: now, held: false })
-              .where(
-                'id',
-                'in',
-                reverse.map((c) => c.id),
-              )
-              .execute();
+            await commissionsRepo.reverse(
+              tx,
+              reverse.map((c) => c.id),
+              now,
+            );
           }
           const total = legs.reduce((sum, l) => sum - l.amount, 0);
           if (total > 0) {
@@ -233,20 +213,11 @@ export function createRiskService(deps: {
         }
         // A distributor-level hold ends when no open hold on the distributor remains.
         if (ev.subject_type === 'distributor' && ev.subject_id && ev.severity === 'hold' && action !== 'confirm') {
-          const others = await tx
-            .selectFrom('risk_events')
-            .select('id')
-            .where('tenant_id', '=', tenantId)
-            .where('subject_type', '=', 'distributor')
-            .where('subject_id', '=', ev.subject_id)
-            .where('status', '=', 'open')
-            .where('severity', '=', 'hold')
-            .where('id', '<>', eventId)
-            .execute();
-          if (others.length === 0) await tx.updateTable('distributors').set({ risk_hold: false }).where('id', '=', ev.subject_id).execute();
+          const others = await riskRepo.otherOpenHolds(tx, tenantId, ev.subject_id, eventId);
+          if (others.length === 0) await distributorsRepo.setRiskHold(tx, ev.subject_id, false);
         }
         const status = action === 'release' ? 'released' : action === 'confirm' ? 'confirmed' : 'dismissed';
-        await tx.updateTable('risk_events').set({ status, reviewed_by: actorId, review_note: note, reviewed_at: now }).where('id', '=', eventId).execute();
+        await riskRepo.setReviewed(tx, eventId, { status, reviewed_by: actorId, review_note: note, reviewed_at: now });
         await audit.record(tx, actor, {
           action: `risk_event.${action}`,
           targetType: 'risk_event',
@@ -268,56 +239,19 @@ export function createRiskService(deps: {
       requirePermission(actor.principal, 'risk:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
-        const d = await tx
-          .selectFrom('distributors')
-          .select(['id', 'risk_hold'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', '=', distributorId)
-          .forUpdate()
-          .executeTakeFirst();
+        const d = await riskRepo.distributorHoldForUpdate(tx, tenantId, distributorId);
         if (!d) throw notFound('distributor');
         if (!d.risk_hold) throw invalidState('the distributor is not on hold');
-        const open = await tx
-          .selectFrom('risk_events')
-          .select('id')
-          .where('tenant_id', '=', tenantId)
-          .where('subject_type', '=', 'distributor')
-          .where('subject_id', '=', distributorId)
-          .where('status', '=', 'open')
-          .where('severity', '=', 'hold')
-          .limit(1)
-          .executeTakeFirst();
+        const open = await riskRepo.anyOpenHold(tx, tenantId, distributorId);
         if (open) throw invalidState(`risk event ${open.id} still holds the distributor: review it`);
-        const held = await tx
-          .selectFrom('commissions')
-          .select('id')
-          .where('tenant_id', '=', tenantId)
-          .where('beneficiary_id', '=', distributorId)
-          .where('held', '=', true)
-          .where('status', 'in', ['pending', 'available'])
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('risk_event_lines as l')
-                  .innerJoin('risk_events as e', 'e.id', 'l.event_id')
-                  .select('l.commission_id')
-                  .whereRef('l.commission_id', '=', 'commissions.id')
-                  .where('e.status', '=', 'open'),
-              ),
-            ),
-          )
-          .execute();
+        const held = await riskRepo.heldLinesNoOpenEventHolds(tx, tenantId, distributorId);
         if (held.length > 0)
-          await tx
-            .updateTable('commissions')
-            .set({ held: false })
-            .where(
-              'id',
-              'in',
-              held.map((c) => c.id),
-            )
-            .execute();
-        await tx.updateTable('distributors').set({ risk_hold: false }).where('id', '=', distributorId).execute();
+          await commissionsRepo.setHeld(
+            tx,
+            held.map((c) => c.id),
+            false,
+          );
+        await distributorsRepo.setRiskHold(tx, distributorId, false);
         await audit.record(tx, actor, {
           action: 'distributor.risk_hold_lift',
           targetType: 'distributor',
@@ -333,15 +267,9 @@ export function createRiskService(deps: {
     async get(actor: Actor, id: string) {
       requirePermission(actor.principal, 'read');
       const tenantId = tenantOf(actor.principal);
-      const r = await db.selectFrom('risk_events').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      const r = await riskRepo.find(db, tenantId, id);
       if (!r) throw notFound('risk event');
-      const lines = await db
-        .selectFrom('risk_event_lines as l')
-        .innerJoin('commissions as c', 'c.id', 'l.commission_id')
-        .select(['c.id', 'c.beneficiary_id', 'c.amount_fen', 'c.status', 'c.held', 'c.order_id'])
-        .where('l.event_id', '=', id)
-        .orderBy('c.id')
-        .execute();
+      const lines = await riskRepo.linesOfEvent(db, id);
       return { ...eventView(r), review_note: r.review_note, reviewed_at: r.reviewed_at?.toISOString() ?? null, lines };
     },
 

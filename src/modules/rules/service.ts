@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import type { RawBuilder } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -11,6 +11,7 @@ import type { RulesSnapshot } from '../commissions/calculator.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { SkuRates } from './schema.ts';
 import { createRuleSimulator, type SimulationInput } from './simulator.ts';
+import { rulesRepo } from './repo.ts';
 
 export type { SkuRates };
 
@@ -62,7 +63,7 @@ export function createRulesService(deps: {
     if (!program) throw notFound('program');
     const settings = normalizeSettings(program.settings);
     const grades = await programRepo.listGrades(ex, tenantId);
-    const skus = await ex.selectFrom('sku_rules').select(['sku', 'rates']).where('tenant_id', '=', tenantId).execute();
+    const skus = await rulesRepo.skuRates(ex, tenantId);
     return {
       version,
       levels: settings.levels,
@@ -89,46 +90,23 @@ export function createRulesService(deps: {
     async bumpVersion(tx: Executor, tenantId: string, reason: string): Promise<number> {
       // Serialise version numbers per tenant on the program row.
       await programRepo.findForUpdate(tx, tenantId);
-      const last = await tx
-        .selectFrom('rule_versions')
-        .select((eb) => eb.fn.max('version').as('v'))
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirst();
-      const version = Number(last?.v ?? 0) + 1;
+      const version = (await rulesRepo.lastVersion(tx, tenantId)) + 1;
       const snapshot = await buildSnapshot(tx, tenantId, version);
-      await tx
-        .insertInto('rule_versions')
-        .values({
-          tenant_id: tenantId,
-          version,
-          effective_from: clock.now(),
-          snapshot: JSON.stringify(snapshot),
-          reason,
-        })
-        .execute();
+      await rulesRepo.insertVersion(tx, { tenant_id: tenantId, version, effective_from: clock.now(), snapshot, reason });
       return version;
     },
 
     /** The rules in force at `at`: the newest version that took effect at or before it. */
     async versionAt(ex: Executor, tenantId: string, at: Date): Promise<RulesSnapshot> {
-      let row = await ex
-        .selectFrom('rule_versions')
-        .select(['version'])
-        .where('tenant_id', '=', tenantId)
-        .where('effective_from', '<=', at)
-        .orderBy('effective_from', 'desc')
-        .orderBy('version', 'desc')
-        .limit(1)
-        .executeTakeFirst();
       // An order paid before the first version (back-dated) uses the first.
-      row ??= await ex.selectFrom('rule_versions').select(['version']).where('tenant_id', '=', tenantId).orderBy('version').limit(1).executeTakeFirst();
-      if (!row) throw notFound('rule version');
-      return this.version(ex, tenantId, row.version);
+      const version = await rulesRepo.versionNumberAt(ex, tenantId, at);
+      if (version === undefined) throw notFound('rule version');
+      return this.version(ex, tenantId, version);
     },
 
     /** Every version of a tenant's rules with when it took effect. */
     async versionsOf(ex: Executor, tenantId: string): Promise<VersionTime[]> {
-      return ex.selectFrom('rule_versions').select(['version', 'effective_from']).where('tenant_id', '=', tenantId).orderBy('version').execute();
+      return rulesRepo.versionTimes(ex, tenantId);
     },
 
     pickVersion,
@@ -139,14 +117,14 @@ export function createRulesService(deps: {
      * cache of the rules (and of the program) keyed by it is fresh while it is unchanged.
      */
     latestVersionSql(tenantId: string): RawBuilder<number | null> {
-      return sql<number | null>`(select max(version) from rule_versions where tenant_id = ${tenantId})`;
+      return rulesRepo.latestVersionSql(tenantId);
     },
 
     async version(ex: Executor, tenantId: string, version: number): Promise<RulesSnapshot> {
       const key = `${tenantId}:${version}`;
       const cached = snapshots.get(key);
       if (cached) return cached;
-      const row = await ex.selectFrom('rule_versions').select(['snapshot']).where('tenant_id', '=', tenantId).where('version', '=', version).executeTakeFirst();
+      const row = await rulesRepo.snapshot(ex, tenantId, version);
       if (!row) throw notFound('rule version');
       const snapshot = row.snapshot as unknown as RulesSnapshot;
       if (snapshots.size > 10_000) snapshots.clear();
@@ -156,19 +134,13 @@ export function createRulesService(deps: {
 
     async listVersions(actor: Actor, limit: number) {
       requirePermission(actor.principal, 'read');
-      const rows = await db
-        .selectFrom('rule_versions')
-        .selectAll()
-        .where('tenant_id', '=', tenantOf(actor.principal))
-        .orderBy('version', 'desc')
-        .limit(limit)
-        .execute();
+      const rows = await rulesRepo.listVersions(db, tenantOf(actor.principal), limit);
       return rows.map((r) => ({ version: r.version, effective_from: r.effective_from.toISOString(), reason: r.reason, snapshot: r.snapshot }));
     },
 
     async listSkuRules(actor: Actor) {
       requirePermission(actor.principal, 'read');
-      const rows = await db.selectFrom('sku_rules').selectAll().where('tenant_id', '=', tenantOf(actor.principal)).orderBy('sku').execute();
+      const rows = await rulesRepo.listSkuRules(db, tenantOf(actor.principal));
       return rows.map((r) => ({ sku: r.sku, rates: r.rates as SkuRates, updated_at: r.updated_at.toISOString() }));
     },
 
@@ -177,12 +149,8 @@ export function createRulesService(deps: {
       const tenantId = tenantOf(actor.principal);
       if (Object.keys(rates).length === 0) throw invalid('give a rate for at least one level');
       return inTransaction(db, async (tx) => {
-        const before = await tx.selectFrom('sku_rules').selectAll().where('tenant_id', '=', tenantId).where('sku', '=', sku).executeTakeFirst();
-        await tx
-          .insertInto('sku_rules')
-          .values({ tenant_id: tenantId, sku, rates: JSON.stringify(rates), updated_at: clock.now() })
-          .onConflict((oc) => oc.columns(['tenant_id', 'sku']).doUpdateSet({ rates: JSON.stringify(rates), updated_at: clock.now() }))
-          .execute();
+        const before = await rulesRepo.findSkuRule(tx, tenantId, sku);
+        await rulesRepo.upsertSkuRule(tx, tenantId, sku, rates, clock.now());
         await audit.record(tx, actor, { action: 'sku_rule.put', targetType: 'sku_rule', targetId: sku, before: before?.rates ?? null, after: rates });
         const version = await this.bumpVersion(tx, tenantId, `sku_rule.put ${sku}`);
         return { sku, rates, rule_version: version };
@@ -193,9 +161,9 @@ export function createRulesService(deps: {
       requirePermission(actor.principal, 'program:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
-        const before = await tx.selectFrom('sku_rules').selectAll().where('tenant_id', '=', tenantId).where('sku', '=', sku).executeTakeFirst();
+        const before = await rulesRepo.findSkuRule(tx, tenantId, sku);
         if (!before) throw notFound('sku rule');
-        await sql`delete from sku_rules where tenant_id = ${tenantId} and sku = ${sku}`.execute(tx);
+        await rulesRepo.deleteSkuRule(tx, tenantId, sku);
         await audit.record(tx, actor, { action: 'sku_rule.delete', targetType: 'sku_rule', targetId: sku, before: before.rates });
         await this.bumpVersion(tx, tenantId, `sku_rule.delete ${sku}`);
       });

@@ -7,6 +7,7 @@ import { addDays, daysBetween, monthOf, parseDay, startOfLocalDay } from '../ana
 import { computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { SkuRates } from './schema.ts';
+import { rulesRepo } from './repo.ts';
 
 /** A proposed change to the rules in force, as the simulator takes it: only what changes. */
 export interface RuleChanges {
@@ -111,30 +112,13 @@ export function createRuleSimulator(deps: {
       const fromAt = startOfLocalDay(from, tz);
       const toAt = startOfLocalDay(to, tz);
 
-      const count = await db
-        .selectFrom('orders')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .where('paid_at', '>=', fromAt)
-        .where('paid_at', '<', toAt)
-        .executeTakeFirstOrThrow();
-      if (Number(count.n) > MAX_SIMULATED_ORDERS)
-        throw new AppError('limit_exceeded', `the period holds ${Number(count.n)} orders; simulate at most ${MAX_SIMULATED_ORDERS} at once (a shorter period)`);
+      const count = await rulesRepo.countPaidBetween(db, tenantId, fromAt, toAt);
+      if (count > MAX_SIMULATED_ORDERS)
+        throw new AppError('limit_exceeded', `the period holds ${count} orders; simulate at most ${MAX_SIMULATED_ORDERS} at once (a shorter period)`);
 
       // Own sales of the month of `from` before it, for monthly tiers.
       const monthStart = startOfLocalDay(`${monthOf(from)}`, tz);
-      const before =
-        monthStart < fromAt
-          ? await db
-              .selectFrom('orders')
-              .select(['seller_id', (eb) => eb.fn.sum<number>('paid_fen').as('s')])
-              .where('tenant_id', '=', tenantId)
-              .where('paid_at', '>=', monthStart)
-              .where('paid_at', '<', fromAt)
-              .where('seller_id', 'is not', null)
-              .groupBy('seller_id')
-              .execute()
-          : [];
+      const before = monthStart < fromAt ? await rulesRepo.salesBetween(db, tenantId, monthStart, fromAt) : [];
       const replays = [new Replay(current), new Replay(proposed)];
       for (const r of replays) for (const b of before) r.monthly.set(`${b.seller_id}|${monthOf(from)}`, Number(b.s));
 
@@ -153,42 +137,16 @@ export function createRuleSimulator(deps: {
 
       let cursor: { paid_at: Date; id: string } | null = null;
       for (;;) {
-        let q = db
-          .selectFrom('orders')
-          .select(['id', 'seller_id', 'chain', 'paid_at', 'paid_fen', 'refunded_fen'])
-          .where('tenant_id', '=', tenantId)
-          .where('paid_at', '>=', fromAt)
-          .where('paid_at', '<', toAt);
-        if (cursor) {
-          const c = cursor;
-          q = q.where((eb) => eb.or([eb('paid_at', '>', c.paid_at), eb.and([eb('paid_at', '=', c.paid_at), eb('id', '>', c.id)])]));
-        }
-        const page = await q.orderBy('paid_at').orderBy('id').limit(PAGE).execute();
+        const page = await rulesRepo.paidPage(db, tenantId, fromAt, toAt, cursor, PAGE);
         const last = page.at(-1);
         if (!last) break;
         cursor = { paid_at: last.paid_at, id: last.id };
         const ids = page.map((o) => o.id);
-        const items = await db
-          .selectFrom('order_items')
-          .select(['id', 'order_id', 'sku', 'quantity', 'paid_fen'])
-          .where('order_id', 'in', ids)
-          .orderBy('order_id')
-          .orderBy('position')
-          .execute();
-        const lines = await db
-          .selectFrom('commissions')
-          .select(['order_id', 'beneficiary_id', 'beneficiary_grade', 'original_amount_fen'])
-          .where('order_id', 'in', ids)
-          .where('kind', '=', 'commission')
-          .execute();
+        const items = await rulesRepo.itemsOfOrders(db, ids);
+        const lines = await rulesRepo.linesOfOrders(db, ids);
         const unknown = [...new Set(page.flatMap((o) => o.chain))].filter((id) => !gradeOf.has(id));
         if (unknown.length > 0) {
-          for (const d of await db
-            .selectFrom('distributors')
-            .select(['id', 'grade_code', 'status'])
-            .where('tenant_id', '=', tenantId)
-            .where('id', 'in', unknown)
-            .execute()) {
+          for (const d of await rulesRepo.distributorGrades(db, tenantId, unknown)) {
             gradeOf.set(d.id, { grade: d.grade_code, active: d.status === 'active' });
           }
         }
@@ -244,16 +202,11 @@ export function createRuleSimulator(deps: {
       const names =
         top.length === 0
           ? []
-          : await db
-              .selectFrom('distributors')
-              .select(['id', 'name'])
-              .where('tenant_id', '=', tenantId)
-              .where(
-                'id',
-                'in',
-                top.map((d) => d.id),
-              )
-              .execute();
+          : await rulesRepo.distributorNames(
+              db,
+              tenantId,
+              top.map((d) => d.id),
+            );
       const nameOf = new Map(names.map((n) => [n.id, n.name]));
       const rate = (fen: number) => (totals.paid_fen > 0 ? Number((BigInt(fen) * 10_000n) / BigInt(totals.paid_fen)) : 0);
       return {

@@ -324,6 +324,20 @@ export const payoutAccountsRepo = {
     return ex.selectFrom('payout_accounts').select('details_enc').where('id', '=', id).executeTakeFirstOrThrow();
   },
 
+  /**
+   * Erasure of a distributor's personal data: the rows stay (withdrawals point at them), what
+   * identified each account goes. For the pii module's erasure to call; answers the rows changed.
+   */
+  async destroyDetailsOf(ex: Executor, tenantId: string, distributorId: string, display: string, at: Date): Promise<number> {
+    const r = await ex
+      .updateTable('payout_accounts')
+      .set((eb) => ({ details_enc: null, identity_bidx: null, display, is_default: false, disabled_at: eb.fn.coalesce('disabled_at', eb.val(at)) }))
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  },
+
   /** Identities (blind indexes) behind more than one distributor's enabled accounts. */
   async sharedIdentities(ex: Executor, tenantId: string) {
     return ex

@@ -170,7 +170,7 @@ export const withdrawalsRepo = {
       .execute();
   },
 
-  // ——— Idempotency-Keys of withdrawal requests ———
+  // ——— Idempotency-Keys of withdrawal requests (the keys are src/modules/idempotency's; this reads the old, unscoped ones) ———
 
   /** A key claimed before keys were scoped by caller, with who asked for the withdrawal it answered. */
   async legacyKey(ex: Executor, tenantId: string, key: string) {
@@ -183,44 +183,6 @@ export const withdrawalsRepo = {
       .where('k.key', '=', key)
       .where('k.response_status', '=', 201)
       .executeTakeFirst();
-  },
-
-  /** Claims a key (answer pending); false when it was claimed before. */
-  async claimKey(ex: Executor, tenantId: string, scope: string, key: string, requestHash: string): Promise<boolean> {
-    const claimed = await ex
-      .insertInto('idempotency_keys')
-      .values({
-        tenant_id: tenantId,
-        scope,
-        key,
-        request_hash: requestHash,
-        response_status: 0,
-        response_body: 'null',
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'scope', 'key']).doNothing())
-      .returning('key')
-      .executeTakeFirst();
-    return claimed !== undefined;
-  },
-
-  async key(ex: Executor, tenantId: string, scope: string, key: string) {
-    return ex
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('scope', '=', scope)
-      .where('key', '=', key)
-      .executeTakeFirstOrThrow();
-  },
-
-  async saveKeyAnswer(ex: Executor, tenantId: string, scope: string, key: string, status: number, body: unknown): Promise<void> {
-    await ex
-      .updateTable('idempotency_keys')
-      .set({ response_status: status, response_body: JSON.stringify(body) })
-      .where('tenant_id', '=', tenantId)
-      .where('scope', '=', scope)
-      .where('key', '=', key)
-      .execute();
   },
 };
 

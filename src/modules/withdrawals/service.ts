@@ -6,7 +6,7 @@ import { AppError, conflict, invalid, invalidState, notFound } from '../../core/
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { PayoutState, PayoutsTable, WithdrawalChannel, WithdrawalsTable } from '../../db/schema.ts';
 import { newId, ulid } from '../../core/ids.ts';
-import { requestHash } from '../../lib/hash.ts';
+import { claimKey, replayOf, requestHash, withdrawalScope, type ClaimedKey } from '../idempotency/service.ts';
 import { localDate } from '../../core/time.ts';
 import type { PayoutChannels, PayoutOutcome, PayoutResult } from '../../adapters/payout/index.ts';
 import { renderBankBatchFile, type BankBatchLine } from '../../adapters/payout/index.ts';
@@ -92,15 +92,6 @@ function nextLook(outcome: PayoutOutcome | 'created', attempts: number, now: Dat
   const base = outcome === 'unknown' ? 15_000 : outcome === 'wait_user_confirm' ? 300_000 : 60_000;
   const backoff = Math.min(base * 2 ** Math.min(attempts, 6), 3_600_000);
   return new Date(now.getTime() + backoff);
-}
-
-/**
- * Each caller has its own Idempotency-Keys: one API key, one console user, one distributor. In one
- * namespace per tenant a distributor could take the key a merchant's integration uses next, or
- * learn from a 409 that a key was used (issue 14).
- */
-export function idempotencyScope(actorType: string, actorId: string | null): string {
-  return `withdrawal:${actorType}:${actorId ?? ''}`;
 }
 
 /** Where the payout worker reports what goes wrong with a payout (the server's log; stderr without one). */
@@ -347,22 +338,17 @@ export function createWithdrawalsService(deps: {
     if (!channels.configured.includes(body.channel)) throw invalid(`payout channel ${body.channel} is not available`);
     const hash = requestHash(body);
     const { actorType, actorId } = actorOf(actor.principal);
-    const scope = idempotencyScope(actorType, actorId);
+    const scope = withdrawalScope(actorType, actorId);
     const result = await inTransaction(db, async (tx) => {
+      let claim: ClaimedKey | null = null;
       if (idempotencyKey) {
         const legacy = await legacyReplay(tx, tenantId, idempotencyKey, actorType, actorId);
-        if (legacy) {
-          if (legacy.request_hash !== hash) throw conflict('this Idempotency-Key was used with a different body');
-          return { replay: true as const, view: legacy.response_body as WithdrawalView };
-        }
+        if (legacy) return { replay: true as const, view: replayOf<WithdrawalView>(legacy, hash) };
         // Claim the key first, in this transaction: a concurrent duplicate waits here, then
         // finds the finished answer; a crash releases the claim with everything else.
-        const claimed = await withdrawalsRepo.claimKey(tx, tenantId, scope, idempotencyKey, hash);
-        if (!claimed) {
-          const prior = await withdrawalsRepo.key(tx, tenantId, scope, idempotencyKey);
-          if (prior.request_hash !== hash) throw conflict('this Idempotency-Key was used with a different body');
-          return { replay: true as const, view: prior.response_body as WithdrawalView };
-        }
+        const claimed = await claimKey<WithdrawalView>(tx, tenantId, scope, idempotencyKey, hash);
+        if (claimed.replay) return { replay: true as const, view: claimed.answer };
+        claim = claimed.claim;
       }
       const d = await withdrawalsRepo.distributorStanding(tx, tenantId, body.distributor_id);
       if (!d) throw notFound('distributor');
@@ -444,9 +430,7 @@ export function createWithdrawalsService(deps: {
         });
       }
       const view = withdrawalView(row, payout);
-      if (idempotencyKey) {
-        await withdrawalsRepo.saveKeyAnswer(tx, tenantId, scope, idempotencyKey, 201, view);
-      }
+      await claim?.save(201, view);
       return { replay: false as const, view };
     });
     if (!result.replay && result.view.payout?.state === 'created') deps.onHandoff?.(result.view.payout.id);

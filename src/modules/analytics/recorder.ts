@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import type { RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { Clock } from '../../core/context.ts';
 import { localDate } from '../../core/time.ts';
@@ -63,7 +63,8 @@ export interface OrdersPaidPlan {
  */
 export interface OrderRefundedPlan {
   ctes: RawBuilder<unknown>[];
-  found: RawBuilder<unknown>;
+  /** null when there is no slot row (a refund of 0 fen). */
+  found: RawBuilder<unknown> | null;
   finish(ex: Executor, found: number[] | null): Promise<void>;
 }
 
@@ -302,7 +303,7 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     const journal = async (ex: Executor) => {
       if (e.journal.length > 0) await journalPosted(ex, tenantId, e.journal);
     };
-    if (e.refundFen === 0) return { ctes: [], found: sql`null`, finish: journal };
+    if (e.refundFen === 0) return { ctes: [], found: null, finish: journal };
     const day = localDate(e.paidAt, timezone);
     const month = monthOf(day);
     // As orderRefunded: each beneficiary loses what the journal took, the seller the refund.

@@ -1,6 +1,30 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { RangeParts } from './periods.ts';
+import type { Metric } from './schema.ts';
+
+/** Each metric of GET /v1/analytics/timeseries as an expression of a daily row `t`. */
+const SERIES_EXPR: Record<Metric, RawBuilder<unknown>> = {
+  sales_fen: sql`t.gross_sales_fen - t.refunded_fen`,
+  gross_sales_fen: sql`t.gross_sales_fen`,
+  refunded_fen: sql`t.refunded_fen`,
+  orders: sql`t.orders`,
+  refunds: sql`t.refunds`,
+  commission_fen: sql`t.commission_fen`,
+  commission_reversed_fen: sql`t.commission_reversed_fen`,
+  new_distributors: sql`t.new_distributors`,
+  new_bindings: sql`t.new_bindings`,
+  visits: sql`t.visits`,
+  settled_fen: sql`t.settled_fen`,
+  withdrawn_fen: sql`t.ledger_withdrawn_fen`,
+};
+
+/** The segment key a breakdown groups by: the grade, the city, or its province (the code's first two digits). */
+const SEGMENT_GROUP: Record<'grade' | 'city' | 'province', RawBuilder<unknown>> = {
+  grade: sql`grade_code`,
+  city: sql`region_code`,
+  province: sql`case when region_code = '' then '' else left(region_code, 2) || '0000' end`,
+};
 
 /** Tables whose rows are spread over slots (see the analytics migration). */
 export type SlotTable = 'analytics_daily' | 'analytics_segment_daily' | 'analytics_segment_monthly';
@@ -320,14 +344,8 @@ export const analyticsRepo = {
   },
 
   /** Per period, the sum of one column expression of the daily rows. */
-  async series(
-    ex: Executor,
-    tenantId: string,
-    expr: RawBuilder<unknown>,
-    from: string,
-    to: string,
-    trunc: 'day' | 'week' | 'month',
-  ): Promise<Map<string, number>> {
+  async series(ex: Executor, tenantId: string, metric: Metric, from: string, to: string, trunc: 'day' | 'week' | 'month'): Promise<Map<string, number>> {
+    const expr = SERIES_EXPR[metric];
     const period = trunc === 'day' ? sql`t.day` : sql`date_trunc(${trunc}, t.day)::date`;
     const r = await sql<{ period: string; value: number | null }>`
       select (${period})::text as period, sum(${expr})::bigint as value
@@ -338,7 +356,8 @@ export const analyticsRepo = {
   },
 
   /** Segment sums over whole months and loose days, grouped by grade or by region prefix. */
-  async segments(ex: Executor, tenantId: string, parts: RangeParts, group: RawBuilder<unknown>) {
+  async segments(ex: Executor, tenantId: string, parts: RangeParts, by: 'grade' | 'city' | 'province') {
+    const group = SEGMENT_GROUP[by];
     const days = parts.dayRuns.length
       ? sql.join(
           parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`),
@@ -475,5 +494,24 @@ export const analyticsRepo = {
       buyers: Number(orders.rows[0]?.buyers ?? 0),
       sales_fen: Number(orders.rows[0]?.sales_fen ?? 0),
     };
+  },
+
+  // ——— what the reports name (other modules' rows, read) ———
+
+  async distributorExists(ex: Executor, tenantId: string, distributorId: string) {
+    return ex.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+  },
+
+  async distributorsInfo(ex: Executor, tenantId: string, ids: string[]) {
+    return ex
+      .selectFrom('distributors')
+      .select(['id', 'external_id', 'name', 'grade_code', 'region_code'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', ids)
+      .execute();
+  },
+
+  async gradeNames(ex: Executor, tenantId: string) {
+    return ex.selectFrom('grades').select(['code', 'name']).where('tenant_id', '=', tenantId).execute();
   },
 };

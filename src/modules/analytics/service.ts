@@ -1,4 +1,3 @@
-import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { invalid, notFound } from '../../core/errors.ts';
@@ -18,21 +17,6 @@ export const MAX_POINTS = 1100;
 const FIRST_DEPTH = 40;
 /** Beyond this many ranking rows in one round, summing every distributor is cheaper. */
 const MAX_RANKING_ROWS = 250_000;
-
-const SERIES_EXPR: Record<Metric, RawBuilder<unknown>> = {
-  sales_fen: sql`t.gross_sales_fen - t.refunded_fen`,
-  gross_sales_fen: sql`t.gross_sales_fen`,
-  refunded_fen: sql`t.refunded_fen`,
-  orders: sql`t.orders`,
-  refunds: sql`t.refunds`,
-  commission_fen: sql`t.commission_fen`,
-  commission_reversed_fen: sql`t.commission_reversed_fen`,
-  new_distributors: sql`t.new_distributors`,
-  new_bindings: sql`t.new_bindings`,
-  visits: sql`t.visits`,
-  settled_fen: sql`t.settled_fen`,
-  withdrawn_fen: sql`t.ledger_withdrawn_fen`,
-};
 
 interface Range {
   from: string;
@@ -69,7 +53,7 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
   }
 
   async function funnelOf(tenantId: string, distributorId: string, r: Range) {
-    const exists = await db.selectFrom('distributors').select('id').where('tenant_id', '=', tenantId).where('id', '=', distributorId).executeTakeFirst();
+    const exists = await analyticsRepo.distributorExists(db, tenantId, distributorId);
     if (!exists) throw notFound('distributor');
     const start = startOfLocalDay(r.from, r.timezone);
     const end = startOfLocalDay(addDays(r.to, 1), r.timezone);
@@ -124,14 +108,7 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
     }
     best ??= await analyticsRepo.totalsAll(db, tenantId, metric, parts, k);
     const ids = best.map((b) => b.distributor_id);
-    const info = ids.length
-      ? await db
-          .selectFrom('distributors')
-          .select(['id', 'external_id', 'name', 'grade_code', 'region_code'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', 'in', ids)
-          .execute()
-      : [];
+    const info = ids.length ? await analyticsRepo.distributorsInfo(db, tenantId, ids) : [];
     const byId = new Map(info.map((d) => [d.id, d]));
     return best.map((b, i) => {
       const d = byId.get(b.distributor_id);
@@ -192,7 +169,7 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const interval = q.interval ?? 'day';
       const periods = periodsBetween(r.from, r.to, interval);
       if (periods.length > MAX_POINTS) throw invalid(`at most ${MAX_POINTS} points: choose a longer interval or a shorter range`);
-      const values = await analyticsRepo.series(db, tenantId, SERIES_EXPR[q.metric], r.from, r.to, interval);
+      const values = await analyticsRepo.series(db, tenantId, q.metric, r.from, r.to, interval);
       const points = periods.map((period) => ({ period, value: values.get(period) ?? 0 }));
       return { range: rangeView(r), metric: q.metric, interval, total: points.reduce((s, p) => s + p.value, 0), points };
     },
@@ -201,16 +178,10 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const tenantId = tenantReader(actor);
       const r = await rangeOf(tenantId, q);
       const level = q.by === 'region' ? (q.level ?? 'province') : null;
-      const group =
-        q.by === 'grade'
-          ? sql`grade_code`
-          : level === 'city'
-            ? sql`region_code`
-            : sql`case when region_code = '' then '' else left(region_code, 2) || '0000' end`;
-      const rows = await analyticsRepo.segments(db, tenantId, rangeParts(r.from, r.to), group);
+      const rows = await analyticsRepo.segments(db, tenantId, rangeParts(r.from, r.to), q.by === 'grade' ? 'grade' : (level ?? 'province'));
       const names = new Map<string, string>();
       if (q.by === 'grade') {
-        for (const g of await db.selectFrom('grades').select(['code', 'name']).where('tenant_id', '=', tenantId).execute()) names.set(g.code, g.name);
+        for (const g of await analyticsRepo.gradeNames(db, tenantId)) names.set(g.code, g.name);
       } else if (level === 'province') {
         for (const [p, name] of Object.entries(PROVINCES)) names.set(`${p}0000`, name);
       }

@@ -76,6 +76,10 @@ function where<S extends string>(alias: string, distributorColumn: string, f: Li
 const after = (column: string, cursor: string | null) => (cursor === null ? sql`` : sql`and ${sql.ref(column)} > ${cursor}`);
 
 export const exportsRepo = {
+  async tenantExists(ex: Executor, tenantId: string) {
+    return ex.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
+  },
+
   /** A keyset page of statements (by id), with the journal that settled each. */
   async statementPage(ex: Executor, f: ListFilter<StatementStatus>, cursor: string | null, limit: number): Promise<StatementExportRow[]> {
     type Raw = Omit<StatementExportRow, 'period_end' | 'created_at' | 'approved_at' | 'rejected_at'> & {

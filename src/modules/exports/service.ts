@@ -139,7 +139,7 @@ export function createExportsService(deps: { db: Db; program: ProgramService; re
     const tenantId = tenantOf(actor.principal);
     if (!(EXPORT_KINDS as readonly string[]).includes(kind)) throw invalid(`unknown export ${kind}`);
     check(kind, filters);
-    const tenant = await db.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
+    const tenant = await exportsRepo.tenantExists(db, tenantId);
     if (!tenant) throw notFound('tenant');
     const tz = (await program.read(db, tenantId)).timezone;
     const period = periodOf(filters, tz);

@@ -2,7 +2,7 @@ import type { Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
-import { AppError, conflict, invalid, invalidState, isDatabaseUnavailable, isRetryableTxError, notFound } from '../../core/errors.ts';
+import { AppError, invalid, invalidState, isDatabaseUnavailable, isRetryableTxError, notFound } from '../../core/errors.ts';
 import { actorOf } from '../../core/principal.ts';
 import type { CommissionsTable, OrderEventsTable, OrderStatus } from '../../db/schema.ts';
 import { newId } from '../../core/ids.ts';
@@ -13,6 +13,7 @@ import type { Ledger, Leg } from '../ledger/service.ts';
 import type { RulesService } from '../rules/service.ts';
 import type { AnalyticsRecorder, OrderRefundedPlan } from '../analytics/recorder.ts';
 import type { RiskEngine } from '../risk/engine.ts';
+import { keyConflict, orderEventScope } from '../idempotency/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { TenantContexts } from './contexts.ts';
 import { known, ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
@@ -80,7 +81,7 @@ export function createOrderEvents(deps: {
     // ---- locked and read once: the orders (one statement), then keys, items, lines and the rule version (one more)
     const rows = await ordersRepo.lockManyByExternal(tx, tenantId, [...new Set(requests.map((r) => r.externalId))]);
     const orders = new Map(rows.map((o): [string, Working] => [o.external_id, { row: o, items: [], lines: [], dirty: false, stale: false }]));
-    const scopeOf = (w: Working) => `order_event:${w.row.id}`;
+    const scopeOf = (w: Working) => orderEventScope(w.row.id);
     const wanted = requests.flatMap((r) => {
       const w = orders.get(r.externalId);
       return w && r.idempotencyKey !== undefined ? [{ scope: scopeOf(w), key: r.idempotencyKey }] : [];
@@ -131,10 +132,7 @@ export function createOrderEvents(deps: {
       if (r.idempotencyKey !== undefined) {
         const prior = kept.get(keyOf(scope, r.idempotencyKey));
         if (prior) {
-          out[i] =
-            prior.hash === r.hash
-              ? { ok: true, value: { order: prior.answer, replayed: true } }
-              : { ok: false, error: conflict('this Idempotency-Key was used with a different body') };
+          out[i] = prior.hash === r.hash ? { ok: true, value: { order: prior.answer, replayed: true } } : { ok: false, error: keyConflict() };
           continue;
         }
       }
@@ -424,7 +422,7 @@ export function createOrderEvents(deps: {
       ctes.push(...rollups.ctes);
     }
     ctes.push(ordersRepo.orderStateCte(next));
-    const written = await ordersRepo.refundWrite(tx, order.id, ctes, rollups ? rollups.found : null);
+    const written = await ordersRepo.refundWrite(tx, order.id, ctes, rollups?.found ?? null);
     await rollups?.finish(tx, written.extra as number[] | null);
     const risk = next.seller_id ? await riskEngine.assessRefund(tx, tenantId, settings, next.seller_id) : null;
     return { lines: written.lines, held: risk !== null };

@@ -1,6 +1,7 @@
 import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
 import { columnsOf, selectOf, unnestRows, type UnnestColumn } from '../../db/unnest.ts';
 import type { Executor } from '../../db/database.ts';
+import { idempotencyRepo } from '../idempotency/repo.ts';
 import type { CommissionsTable, OrderEventsTable, OrderItemsTable, OrdersTable, OrderStatus } from '../../db/schema.ts';
 
 export type OrderRow = Selectable<OrdersTable>;
@@ -135,8 +136,8 @@ export const ordersRepo = {
    * left out, and so are its items, lines and event). The caller puts them in a WITH.
    *
    * `lines_new` writes commission lines, the commissions module's table (src/modules/commissions
-   * owns its writes): the one exception, so that a batch of orders stays one statement per step
-   * of the batch, whatever its size.
+   * owns its writes): the one exception, with the refund's `refund_lines` and `refund_clawbacks`
+   * below, so that a batch of orders and a refund stay one statement per step, whatever their size.
    */
   batchInsertCtes(b: { orders: NewOrder[]; items: NewItem[]; lines: NewLine[]; events: NewEvent[] }): RawBuilder<unknown>[] {
     const mine = sql`v.order_id in (select id from orders_new)`;
@@ -256,9 +257,7 @@ export const ordersRepo = {
       lines: CommissionJson[] | null;
     }>`
       select ${version} as version,
-        (select json_agg(json_build_object('scope', k.scope, 'key', k.key, 'request_hash', k.request_hash, 'response_body', k.response_body))
-           from idempotency_keys k join unnest(${keys.map((k) => k.scope)}::text[], ${keys.map((k) => k.key)}::text[]) as v(scope, key)
-             on k.tenant_id = ${tenantId} and k.scope = v.scope and k.key = v.key) as keys,
+        ${idempotencyRepo.keptSql(tenantId, keys)} as keys,
         (select json_agg(i order by i.order_id, i.position) from order_items i where i.order_id = any(${orderIds}::text[])) as items,
         (select json_agg(c order by c.order_id, c.level, c.created_at, c.id) from commissions c where c.order_id = any(${orderIds}::text[])) as lines`.execute(
       db,
@@ -322,7 +321,11 @@ export const ordersRepo = {
     return { lines: (row.lines ?? []).map(commissionOfJson), segment: row.segment };
   },
 
-  /** New figures of commission lines, as a WITH entry `refund_lines` answering the lines changed. */
+  /**
+   * New figures of commission lines, as a WITH entry `refund_lines` answering the lines changed: a
+   * write of the commissions table inside the refund's one statement (the exception named at
+   * batchInsertCtes).
+   */
   lineChangesCte(
     changes: { id: string; base_fen: number; units: number; amount_fen: number; status: string; reversed_at: Date | null }[],
   ): RawBuilder<unknown> {
@@ -411,13 +414,7 @@ export const ordersRepo = {
             as v(id, status, shipped_at, received_at, cancelled_at, updated_at)
          where t.id = v.id returning 1
       ), events as (${insertRows('order_events', EVENT_COLUMNS, w.events, sql`returning 1`)}),
-      keys as (
-        insert into idempotency_keys (tenant_id, scope, key, request_hash, response_status, response_body)
-        select ${tenantId}, v.scope, v.key, v.hash, 200, v.body::jsonb
-          from unnest(${w.keys.map((k) => k.scope)}::text[], ${w.keys.map((k) => k.key)}::text[], ${w.keys.map((k) => k.request_hash)}::text[], ${w.keys.map((k) => k.response_body)}::text[])
-            as v(scope, key, hash, body)
-        returning 1
-      )
+      keys as (${idempotencyRepo.insertManySql(tenantId, w.keys)})
       select (select count(*) from states) + (select count(*) from events) + (select count(*) from keys) as n`.execute(db);
   },
 

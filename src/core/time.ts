@@ -191,6 +191,21 @@ export function zonedTime(t: LocalTime, timeZone: string): Date {
   return new Date(best ?? target - before);
 }
 
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+export function formatWallDate(w: Pick<WallClock, 'year' | 'month' | 'day'>): string {
+  return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}`;
+}
+
+export function formatWallDateTime(w: WallClock): string {
+  return `${formatWallDate(w)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
+}
+
+/** "YYYY-MM-DD HH:mm:ss" of an instant in a time zone. */
+export function localDateTime(at: Date, timeZone: string): string {
+  return formatWallDateTime(wallClock(at, timeZone));
+}
+
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 function partsOf(date: string): { year: number; month: number; day: number } {
@@ -198,8 +213,6 @@ function partsOf(date: string): { year: number; month: number; day: number } {
   if (!m) throw new RangeError(`not a date (YYYY-MM-DD): ${JSON.stringify(date)}`);
   return { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
 }
-
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /** The calendar date `days` after (or before) a YYYY-MM-DD date, with no time zone involved. */
 export function addCalendarDays(date: string, days: number): string {

@@ -1,4 +1,5 @@
 import { AlipaySdk } from 'alipay-sdk';
+import { localDateTime } from '../../core/time.ts';
 import { fenToYuan, yuanToFen } from './amount.ts';
 import { loadCertificate, loadPrivateKey } from './keys.ts';
 import { CallbackRejected, type CallbackResult, type PayoutChannel, type PayoutOutcome, type PayoutResult, type QueryResult } from './types.ts';
@@ -41,9 +42,7 @@ export interface AlipayDeps {
  * UTC host is eight hours off what the gateway expects.
  */
 export function beijingTimestamp(at: Date): string {
-  const t = new Date(at.getTime() + 8 * 3_600_000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${t.getUTCFullYear()}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}`;
+  return localDateTime(at, 'Asia/Shanghai');
 }
 
 /**

@@ -1,5 +1,4 @@
 import { fenToYuan as yuanText } from '../../core/money.ts';
-import { wallClock, type WallClock } from '../../core/time.ts';
 
 /**
  * Pure formatting for exports: amounts, rates, wall-clock times, CSV fields, file names.
@@ -84,22 +83,15 @@ export function exactCellNumber(n: bigint, scale: number): number | null {
   return Number(fixedPoint(n, scale));
 }
 
-export { wallClock, wallClockAsUtc, wallClockByIntl, type WallClock } from '../../core/time.ts';
-
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-
-export function formatWallDate(w: Pick<WallClock, 'year' | 'month' | 'day'>): string {
-  return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}`;
-}
-
-export function formatWallDateTime(w: WallClock): string {
-  return `${formatWallDate(w)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
-}
-
-/** "YYYY-MM-DD HH:mm:ss" of an instant in a time zone. */
-export function formatDateTime(at: Date, timeZone: string): string {
-  return formatWallDateTime(wallClock(at, timeZone));
-}
+export {
+  wallClock,
+  wallClockAsUtc,
+  wallClockByIntl,
+  formatWallDate,
+  formatWallDateTime,
+  localDateTime as formatDateTime,
+  type WallClock,
+} from '../../core/time.ts';
 
 /**
  * What a spreadsheet reads as the start of a formula when it opens a CSV: a formula sign, after

@@ -155,6 +155,20 @@ describe('jobs shared by two servers on one database', () => {
     expect((await a.call('GET', `/v1/settlements/jobs/${id}`, { token: tenant.key })).data).toEqual(failed.data);
   });
 
+  it('a job running in this process is never stale to it, though its heartbeat waited on the database', async () => {
+    const tenant = await a.tenant('Jobs live');
+    const jobs = createJobs({ db: database.db, clock, staleAfterMs: 60_000, heartbeatMs: 600_000 });
+    const { job, run } = await jobs.create({ id: newId('sjob'), tenantId: tenant.id, kind: 'test', status: 'running' });
+    clock.advance(120_000);
+    expect((await jobs.get(tenant.id, 'test', job.id))?.status).toBe('running');
+    // Another process sees a row nobody has touched for two minutes: its process died.
+    const elsewhere = createJobs({ db: database.db, clock, staleAfterMs: 60_000 });
+    expect(await elsewhere.get(tenant.id, 'test', job.id)).toMatchObject({ status: 'failed', error: STALE_ERROR });
+    // Should the job end after all, its outcome is what stays.
+    await run.finish('done', { result: { ok: true } });
+    expect(await elsewhere.get(tenant.id, 'test', job.id)).toMatchObject({ status: 'done', error: null, result: { ok: true } });
+  });
+
   it('a running job writes its progress at most every interval, and its last report when it ends', async () => {
     const tenant = await a.tenant('Jobs throttle');
     const jobs = createJobs({ db: database.db, clock, progressEveryMs: 2000, heartbeatMs: 60_000 });

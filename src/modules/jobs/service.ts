@@ -86,6 +86,8 @@ export function createJobs(options: JobsOptions) {
   const progressEveryMs = options.progressEveryMs ?? 500;
   const heartbeatMs = options.heartbeatMs ?? Math.max(1000, Math.floor(staleAfterMs / 4));
   const staleBefore = () => new Date(clock.now().getTime() - staleAfterMs);
+  /** Jobs running in this process: never stale here, even when the database kept their heartbeat waiting (PGlite's one session). */
+  const live = new Set<string>();
 
   function run(id: string): JobRun {
     let last = 0;
@@ -105,6 +107,7 @@ export function createJobs(options: JobsOptions) {
       pending = null;
     }, heartbeatMs);
     beat.unref();
+    live.add(id);
     return {
       id,
       async start(total) {
@@ -130,6 +133,7 @@ export function createJobs(options: JobsOptions) {
       },
       async finish(status, outcome = {}) {
         finished = true;
+        live.delete(id);
         clearInterval(beat);
         if (trailing) clearTimeout(trailing);
         await chain;
@@ -177,7 +181,7 @@ export function createJobs(options: JobsOptions) {
     async get(tenantId: string, kind: string, id: string): Promise<Job | undefined> {
       const row = await jobsRepo.get(db, tenantId, kind, id);
       if (!row) return undefined;
-      if ((row.status === 'queued' || row.status === 'running') && row.updated_at.getTime() < staleBefore().getTime()) {
+      if ((row.status === 'queued' || row.status === 'running') && !live.has(id) && row.updated_at.getTime() < staleBefore().getTime()) {
         const [failed] = await jobsRepo.failStale(db, { tenantId, kind, id }, staleBefore(), clock.now(), JSON.stringify(STALE_ERROR));
         return jobOf(failed ?? (await jobsRepo.get(db, tenantId, kind, id)) ?? row);
       }

@@ -23,6 +23,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     exclude: ['node_modules/**', ...needsDatabase],
+    // Opening PGlite or PostgreSQL fails there: a unit test that tries is in the wrong run.
+    setupFiles: ['test/support/no-database.ts'],
     pool: 'forks',
     testTimeout: 60_000,
   },

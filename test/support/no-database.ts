@@ -7,26 +7,19 @@ import { vi } from 'vitest';
 
 const NO_DATABASE = 'npm run test:unit opens no database: a test that needs one runs under npm test (see vitest.unit.config.ts)';
 
+// Called with or without `new`: either way it throws before anything connects.
+function refuse(): never {
+  throw new Error(NO_DATABASE);
+}
+
 vi.mock('@electric-sql/pglite', async (importOriginal) => {
   const real = await importOriginal<typeof import('@electric-sql/pglite')>();
-  class NoPGlite {
-    constructor() {
-      throw new Error(NO_DATABASE);
-    }
-    static create(): never {
-      throw new Error(NO_DATABASE);
-    }
-  }
+  const NoPGlite = Object.assign(refuse, { create: refuse });
   return { ...real, PGlite: NoPGlite };
 });
 
 vi.mock('pg', async (importOriginal) => {
   const real = await importOriginal<{ default: typeof import('pg') }>();
-  class NoConnection {
-    constructor() {
-      throw new Error(NO_DATABASE);
-    }
-  }
-  const pg = { ...real.default, Pool: NoConnection, Client: NoConnection };
-  return { ...real, default: pg, Pool: NoConnection, Client: NoConnection };
+  const pg = { ...real.default, Pool: refuse, Client: refuse };
+  return { ...real, default: pg, Pool: refuse, Client: refuse };
 });

@@ -19,7 +19,6 @@ import { createLandingDomains, type ResolveTxt } from '../modules/referral/landi
 import { systemResolveTxt } from '../adapters/dns.ts';
 import { createPortalService } from '../modules/portal/service.ts';
 import { createLedger } from '../modules/ledger/service.ts';
-import { createRiskEngine } from '../modules/risk/engine.ts';
 import type { LedgerCheck } from '../modules/ledger/verify.ts';
 import { createRulesService } from '../modules/rules/service.ts';
 import { createGradesService } from '../modules/grades/service.ts';
@@ -111,8 +110,7 @@ export function createServices(deps: ServiceDeps) {
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
     ],
   });
-  const riskEngine = createRiskEngine({ clock, limiter: deps.limiter });
-  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit, engine: riskEngine, program });
+  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit, program });
   const customers = createCustomersService({
     clock,
     onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
@@ -184,7 +182,7 @@ export function createServices(deps: ServiceDeps) {
     referral,
     distributors,
     grades,
-    riskEngine,
+    risk,
     deviceIndex: (deviceId) => deps.keyring.blindIndex(`device:${deviceId}`),
     analytics: analyticsRecorder,
     maxBatch: deps.orderBatchMax,
@@ -260,7 +258,6 @@ export function createServices(deps: ServiceDeps) {
     settlement,
     jobs,
     analytics,
-    riskEngine,
     payoutAccounts,
     withdrawals,
     pii,

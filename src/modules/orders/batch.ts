@@ -23,7 +23,8 @@ import { attachRefusal, bindingTargetRefusal, selfBindingRefusal, type ReferralS
 import type { RulesService } from '../rules/service.ts';
 import { createTenantContexts, type TenantContexts } from './contexts.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
-import { daysBefore, type OrderRiskDecision, type RiskEngine } from '../risk/engine.ts';
+import { daysBefore, type OrderRiskDecision } from '../risk/engine.ts';
+import type { OrderPathRisk } from '../risk/service.ts';
 import { known, ordersRepo, type OrderRow } from './repo.ts';
 import type { CommissionLine, CreateOrderBody, OrderView } from './schema.ts';
 
@@ -91,13 +92,13 @@ export function createOrderBatch(deps: {
   customers: CustomersService;
   referral: ReferralService;
   grades: GradesService;
-  riskEngine: RiskEngine;
+  risk: OrderPathRisk;
   analytics: AnalyticsRecorder;
   deviceIndex: (deviceId: string) => string;
   /** The program and rule versions cached by the newest version number (shared with order events). */
   contexts?: TenantContexts | undefined;
 }) {
-  const { clock, rules, ledger, customers, referral, grades, riskEngine } = deps;
+  const { clock, rules, ledger, customers, referral, grades, risk } = deps;
   const contexts = deps.contexts ?? createTenantContexts(deps);
 
   async function createMany(tx: Tx, tenantId: string, requests: OrderRequest[]): Promise<OrderOutcome[]> {
@@ -354,7 +355,7 @@ export function createOrderBatch(deps: {
     const sellers = [...new Set(planned.map((p) => p.a.seller?.id).filter((id): id is string => !!id))];
     const upgrades = planned.some((p) => Object.values(p.snapshot.grades).some((g) => g.upgrade));
     const lifetime = upgrades ? await ordersRepo.lifetimeSalesMany(tx, sellers) : new Map<string, { sales_fen: number; settled_sales_fen: number }>();
-    const openHolds = await riskEngine.openHolds(
+    const openHolds = await risk.openHolds(
       tx,
       tenantId,
       members.filter((id) => byId.get(id)?.risk_hold),
@@ -415,7 +416,7 @@ export function createOrderBatch(deps: {
         earning.set(l.beneficiaryId, e);
       }
       const deviceBidx = body.device_id ? deps.deviceIndex(body.device_id) : null;
-      const decision = await riskEngine.assessOrder({
+      const decision = await risk.assessOrder({
         tenantId,
         now,
         orderExternalId: body.external_id,
@@ -584,7 +585,7 @@ export function createOrderBatch(deps: {
         ...customerWrite.ctes,
       ]);
       if (written !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
-      if (risky.length > 0) await riskEngine.recordOrderEvents(tx, tenantId, risky);
+      if (risky.length > 0) await risk.recordOrderEvents(tx, tenantId, risky);
       // Statement two: the journals (accounts locked in id order), then, in that order, monthly
       // sales, daily totals and the distributors' rollup rows.
       const journal = await ledger.plan(tx, journals);

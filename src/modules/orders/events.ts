@@ -12,7 +12,7 @@ import { allocateRefund, recomputeLine, refundForUnits } from '../commissions/ca
 import type { Ledger, Leg } from '../ledger/service.ts';
 import type { RulesService } from '../rules/service.ts';
 import type { AnalyticsRecorder, OrderRefundedPlan } from '../analytics/recorder.ts';
-import type { RiskEngine } from '../risk/engine.ts';
+import type { OrderPathRisk } from '../risk/service.ts';
 import { keyConflict, orderEventScope } from '../idempotency/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { TenantContexts } from './contexts.ts';
@@ -69,12 +69,12 @@ type RefundPlan = Map<string, { fen: number; quantity: number }>;
 export function createOrderEvents(deps: {
   clock: Clock;
   ledger: Ledger;
-  riskEngine: RiskEngine;
+  risk: OrderPathRisk;
   analytics: AnalyticsRecorder;
   rules: RulesService;
   contexts: TenantContexts;
 }) {
-  const { clock, ledger, riskEngine, rules, contexts } = deps;
+  const { clock, ledger, risk, rules, contexts } = deps;
 
   async function applyMany(tx: Tx, tenantId: string, requests: EventRequest[]): Promise<Settled<EventAnswer>[]> {
     const out: Settled<EventAnswer>[] = new Array(requests.length);
@@ -424,8 +424,8 @@ export function createOrderEvents(deps: {
     ctes.push(ordersRepo.orderStateCte(next));
     const written = await ordersRepo.refundWrite(tx, order.id, ctes, rollups?.found ?? null);
     await rollups?.finish(tx, written.extra as number[] | null);
-    const risk = next.seller_id ? await riskEngine.assessRefund(tx, tenantId, settings, next.seller_id) : null;
-    return { lines: written.lines, held: risk !== null };
+    const flagged = next.seller_id ? await risk.assessRefund(tx, tenantId, settings, next.seller_id) : null;
+    return { lines: written.lines, held: flagged !== null };
   }
 
   return { applyMany };

@@ -15,7 +15,7 @@ import type { ReferralService } from '../referral/service.ts';
 import type { RulesService } from '../rules/service.ts';
 import type { GradesService } from '../grades/service.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
-import type { RiskEngine } from '../risk/engine.ts';
+import type { OrderPathRisk } from '../risk/service.ts';
 import { ordersRepo, type OrderRow } from './repo.ts';
 import { createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.ts';
 import { createTenantContexts } from './contexts.ts';
@@ -35,7 +35,7 @@ export function createOrdersService(deps: {
   referral: ReferralService;
   distributors: DistributorsService;
   grades: GradesService;
-  riskEngine: RiskEngine;
+  risk: OrderPathRisk;
   /** The blind index of a buyer's device id (the risk rules compare devices without keeping them). */
   deviceIndex: (deviceId: string) => string;
   analytics: AnalyticsRecorder;

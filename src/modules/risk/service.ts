@@ -10,7 +10,7 @@ import { newId } from '../../core/ids.ts';
 import { riskRepo } from './repo.ts';
 import { commissionsRepo } from '../commissions/repo.ts';
 import { distributorsRepo } from '../distributors/repo.ts';
-import type { RiskEngine } from './engine.ts';
+import { createRiskEngine } from './engine.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 
 export interface RiskEventView {
@@ -57,12 +57,12 @@ export function createRiskService(deps: {
   limiter: RateLimiter;
   ledger: Ledger;
   audit: AuditService;
-  /** The rules that decide on orders, refunds and identities (the order path calls it inside its batch). */
-  engine: RiskEngine;
   /** The program's settings: its risk rules. */
   program: { read(ex: Executor, tenantId: string): Promise<ProgramSettings> };
 }) {
-  const { db, clock, limiter, ledger, audit, engine, program } = deps;
+  const { db, clock, limiter, ledger, audit, program } = deps;
+  // The rules that decide on orders, refunds and identities, in the caller's transaction.
+  const engine = createRiskEngine({ clock, limiter });
 
   async function record(
     ex: Executor,
@@ -84,6 +84,14 @@ export function createRiskService(deps: {
 
   return {
     record,
+
+    // The order path's risk decisions, made inside its batch's transaction (see engine.ts): an
+    // order's lines blocked or held, the events that records, the holds still open, and a
+    // seller's refund rate after a refund.
+    assessOrder: engine.assessOrder,
+    recordOrderEvents: engine.recordOrderEvents,
+    openHolds: engine.openHolds,
+    assessRefund: engine.assessRefund,
 
     /**
      * A phone number or ID number a distributor now holds that belongs to another distributor:
@@ -294,3 +302,6 @@ export function createRiskService(deps: {
 }
 
 export type RiskService = ReturnType<typeof createRiskService>;
+
+/** What the order path asks of the risk service. */
+export type OrderPathRisk = Pick<RiskService, 'assessOrder' | 'recordOrderEvents' | 'openHolds' | 'assessRefund'>;

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 
 /**
@@ -134,5 +134,64 @@ export const piiRepo = {
           having count(*) > 1
            order by 1`;
     return (await q.execute(ex)).rows;
+  },
+};
+
+/** A table whose columns the key ring encrypts (rotate.ts's registry): where its ciphertexts are. */
+export interface EncryptedColumns {
+  table: string;
+  /** The primary key (one column). */
+  key: string;
+  /** Ciphertext columns (`v1.<kid>.…`), nullable. */
+  columns: readonly string[];
+}
+
+const ref = (name: string) => sql.ref(name);
+
+function staleWhere(t: EncryptedColumns, kid: string): RawBuilder<boolean> {
+  const prefix = `v1.${kid}.%`;
+  return sql<boolean>`(${sql.join(
+    t.columns.map((c) => sql`(${ref(c)} is not null and ${ref(c)} not like ${prefix})`),
+    sql` or `,
+  )})`;
+}
+
+/**
+ * Key rotation's queries (rotate.ts): one table of the registry at a time, named by it. The key
+ * ring's rotation is the one writer that crosses modules' tables, by design: every ciphertext is
+ * the key ring's, whatever module keeps it.
+ */
+export const rotationRepo = {
+  async tableExists(ex: Executor, table: string): Promise<boolean> {
+    const r = await sql<{ oid: string | null }>`select to_regclass(${table})::text as oid`.execute(ex);
+    return Boolean(r.rows[0]?.oid);
+  },
+
+  /** Rows with a ciphertext under another key than `kid`. */
+  async countStale(ex: Executor, t: EncryptedColumns, kid: string): Promise<number> {
+    const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(t.table)} where ${staleWhere(t, kid)}`.execute(ex);
+    return Number(r.rows[0]?.n ?? 0);
+  },
+
+  /** The next page of such rows after key `after`, in key order: the key and the ciphertexts. */
+  async stalePage(ex: Executor, t: EncryptedColumns, kid: string, after: string | null, limit: number): Promise<Record<string, string | null>[]> {
+    const cols = sql.join([ref(t.key), ...t.columns.map(ref)]);
+    return (
+      await sql<Record<string, string | null>>`
+        select ${cols} from ${sql.table(t.table)}
+         where ${staleWhere(t, kid)} ${after === null ? sql`` : sql`and ${ref(t.key)} > ${after}`}
+         order by ${ref(t.key)} limit ${limit}`.execute(ex)
+    ).rows;
+  },
+
+  /** Writes `set` to the row, compare-and-set on the ciphertexts it was read with: false when the application changed them meanwhile. */
+  async rewriteIfUnchanged(ex: Executor, t: EncryptedColumns, row: Record<string, string | null>, set: Record<string, string | null>): Promise<boolean> {
+    const assignments = sql.join(Object.entries(set).map(([c, v]) => sql`${ref(c)} = ${v}`));
+    const unchanged = sql.join(
+      t.columns.map((c) => sql`${ref(c)} is not distinct from ${row[c] ?? null}`),
+      sql` and `,
+    );
+    const r = await sql`update ${sql.table(t.table)} set ${assignments} where ${ref(t.key)} = ${row[t.key]} and ${unchanged}`.execute(ex);
+    return Number(r.numAffectedRows ?? 0) === 1;
   },
 };

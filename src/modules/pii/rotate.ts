@@ -1,10 +1,10 @@
-import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { KeyRing } from '../../lib/crypto.ts';
 import { identityOf, type PayoutAccountInput } from '../withdrawals/accounts.ts';
 import { normalizePhone } from './fields.ts';
 import { idNumberProblem, normalizeIdNumber } from './idnumber.ts';
+import { rotationRepo, type EncryptedColumns } from './repo.ts';
 
 /**
  * Every column Fenxiao encrypts with the key ring, and the blind indexes computed from them.
@@ -12,12 +12,7 @@ import { idNumberProblem, normalizeIdNumber } from './idnumber.ts';
  * (A blind index with no ciphertext beside it cannot be recomputed: keep the value encrypted
  * next to any index that must survive a rotation.)
  */
-export interface EncryptedTable {
-  table: string;
-  /** The primary key (one column). */
-  key: string;
-  /** Ciphertext columns (`v1.<kid>.…`), nullable. */
-  columns: readonly string[];
+export interface EncryptedTable extends EncryptedColumns {
   /** Blind indexes recomputed from the plaintexts, under the current key. */
   indexes?: (plain: Record<string, string | null>, keyring: KeyRing) => Record<string, string | null>;
 }
@@ -77,24 +72,11 @@ export interface RotationReport {
   ok: boolean;
 }
 
-const ref = (name: string) => sql.ref(name);
-
 /** The tables of the registry this database has (a module's migration may not have run here). */
 async function present(db: Db, tables: readonly EncryptedTable[]): Promise<EncryptedTable[]> {
   const out: EncryptedTable[] = [];
-  for (const t of tables) {
-    const r = await sql<{ oid: string | null }>`select to_regclass(${t.table})::text as oid`.execute(db);
-    if (r.rows[0]?.oid) out.push(t);
-  }
+  for (const t of tables) if (await rotationRepo.tableExists(db, t.table)) out.push(t);
   return out;
-}
-
-function staleWhere(t: EncryptedTable, kid: string): RawBuilder<boolean> {
-  const prefix = `v1.${kid}.%`;
-  return sql<boolean>`(${sql.join(
-    t.columns.map((c) => sql`(${ref(c)} is not null and ${ref(c)} not like ${prefix})`),
-    sql` or `,
-  )})`;
 }
 
 /** A row's key column: the primary key, never null. */
@@ -132,19 +114,19 @@ export async function rotateKeys(
   const batchSize = options.batchSize ?? 500;
   const reports: RotationTableReport[] = [];
   for (const t of await present(db, options.tables ?? ENCRYPTED_TABLES)) {
-    const counted = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(t.table)} where ${staleWhere(t, keyring.currentKid)}`.execute(db);
-    const report: RotationTableReport = { table: t.table, stale: Number(counted.rows[0]?.n ?? 0), rotated: 0, changed: 0, failed: 0, failed_ids: [] };
+    const report: RotationTableReport = {
+      table: t.table,
+      stale: await rotationRepo.countStale(db, t, keyring.currentKid),
+      rotated: 0,
+      changed: 0,
+      failed: 0,
+      failed_ids: [],
+    };
     reports.push(report);
     const progress = options.progress?.(`re-encrypt ${t.table}`, report.stale);
     let after: string | null = null;
     for (;;) {
-      const cols = sql.join([ref(t.key), ...t.columns.map(ref)]);
-      const page: Record<string, string | null>[] = (
-        await sql<Record<string, string | null>>`
-        select ${cols} from ${sql.table(t.table)}
-         where ${staleWhere(t, keyring.currentKid)} ${after === null ? sql`` : sql`and ${ref(t.key)} > ${after}`}
-         order by ${ref(t.key)} limit ${batchSize}`.execute(db)
-      ).rows;
+      const page = await rotationRepo.stalePage(db, t, keyring.currentKid, after, batchSize);
       const last = page.at(-1);
       if (!last) break;
       after = keyOf(last, t.key);
@@ -168,13 +150,7 @@ export async function rotateKeys(
             set[c] = text && keyring.isStale(text) && value != null ? keyring.encrypt(value) : (text ?? null);
           }
           Object.assign(set, t.indexes?.(plain, keyring) ?? {});
-          const assignments = sql.join(Object.entries(set).map(([c, v]) => sql`${ref(c)} = ${v}`));
-          const unchanged = sql.join(
-            t.columns.map((c) => sql`${ref(c)} is not distinct from ${row[c] ?? null}`),
-            sql` and `,
-          );
-          const r = await sql`update ${sql.table(t.table)} set ${assignments} where ${ref(t.key)} = ${row[t.key]} and ${unchanged}`.execute(tx);
-          if (Number(r.numAffectedRows ?? 0) === 1) report.rotated++;
+          if (await rotationRepo.rewriteIfUnchanged(tx, t, row, set)) report.rotated++;
           else report.changed++;
         }
       });
@@ -189,8 +165,7 @@ export async function rotateKeys(
 export async function staleCounts(db: Db, keyring: KeyRing, tables: readonly EncryptedTable[] = ENCRYPTED_TABLES): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const t of await present(db, tables)) {
-    const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(t.table)} where ${staleWhere(t, keyring.currentKid)}`.execute(db);
-    out[t.table] = Number(r.rows[0]?.n ?? 0);
+    out[t.table] = await rotationRepo.countStale(db, t, keyring.currentKid);
   }
   return out;
 }

@@ -76,6 +76,20 @@ function where<S extends string>(alias: string, distributorColumn: string, f: Li
 const after = (column: string, cursor: string | null) => (cursor === null ? sql`` : sql`and ${sql.ref(column)} > ${cursor}`);
 
 export const exportsRepo = {
+  /**
+   * Makes the transaction a REPEATABLE READ, READ ONLY snapshot: its first statement (see
+   * snapshot.ts for why not Kysely's builder).
+   */
+  async readOnlySnapshot(tx: Executor): Promise<void> {
+    await sql`set transaction isolation level repeatable read, read only`.execute(tx);
+  },
+
+  /** The server's version() text (PGlite says so in it). */
+  async serverVersion(db: Executor): Promise<string> {
+    const r = await sql<{ v: string }>`select version() as v`.execute(db);
+    return r.rows[0]?.v ?? '';
+  },
+
   async tenantExists(ex: Executor, tenantId: string) {
     return ex.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst();
   },

@@ -5,8 +5,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { sql } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
+import { exportsRepo } from './repo.ts';
 
 /**
  * Reads that must see the ledger at one instant: a reconciliation whose rows, totals and
@@ -19,7 +19,7 @@ import type { Db, Tx } from '../../db/database.ts';
  */
 export async function inSnapshot<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (tx) => {
-    await sql`set transaction isolation level repeatable read, read only`.execute(tx);
+    await exportsRepo.readOnlySnapshot(tx);
     return fn(tx);
   });
 }
@@ -30,7 +30,7 @@ const embedded = new WeakMap<Db, Promise<boolean>>();
 export function isEmbedded(db: Db): Promise<boolean> {
   let known = embedded.get(db);
   if (!known) {
-    known = sql<{ v: string }>`select version() as v`.execute(db).then((r) => /PGlite/i.test(r.rows[0]?.v ?? ''));
+    known = exportsRepo.serverVersion(db).then((v) => /PGlite/i.test(v));
     embedded.set(db, known);
     // Asked while the database was away: ask again next time rather than fail every export after.
     known.catch(() => {
@@ -64,7 +64,7 @@ async function* direct<Row>(db: Db, produce: (tx: Tx) => AsyncIterable<Row>): As
   const trx = await db.startTransaction().execute();
   let done = false;
   try {
-    await sql`set transaction isolation level repeatable read, read only`.execute(trx);
+    await exportsRepo.readOnlySnapshot(trx);
     yield* produce(trx);
     done = true;
   } finally {

@@ -630,13 +630,19 @@ describe('fuzzing every operation of the OpenAPI document', () => {
         continue;
       }
       const status = res.statusCode;
-      // A background settlement run writes after its 202: let it finish before the next request,
-      // so what it writes is never counted against a request that follows.
-      if (status === 202 && p.url.startsWith('/v1/settlements/jobs')) {
+      // A background settlement run or export writes its job row after its 202: let it finish
+      // before the next request, so what it writes is never counted against a request that follows.
+      const jobUrl =
+        status === 202 && p.url.startsWith('/v1/settlements/jobs')
+          ? '/v1/settlements/jobs'
+          : status === 202 && p.url.startsWith('/v1/exports')
+            ? '/v1/exports'
+            : null;
+      if (jobUrl) {
         const id = (JSON.parse(res.body) as { id: string }).id;
         for (let k = 0; k < 500; k++) {
-          const job = await t.app.inject({ method: 'GET', url: `/v1/settlements/jobs/${id}`, headers: { authorization: p.headers.authorization ?? '' } });
-          if (job.statusCode !== 200 || (JSON.parse(job.body) as { status: string }).status !== 'running') break;
+          const job = await t.app.inject({ method: 'GET', url: `${jobUrl}/${id}`, headers: { authorization: p.headers.authorization ?? '' } });
+          if (job.statusCode !== 200 || !['queued', 'running'].includes((JSON.parse(job.body) as { status: string }).status)) break;
           await new Promise((r) => setTimeout(r, 10));
         }
       }

@@ -274,7 +274,9 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   }
   expect(settlementJob.status).toBe('done');
 
+  // An export job, finished too: its progress and outcome are rows of the jobs table.
   const job = await t.app.exportJobs.start({ tenantId, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: `walker-${tag}` });
+  expect((await t.app.exportJobs.settled(tenantId, job.id)).status).toBe('done');
 
   const lineOf = (o: { commissions: { id: string; beneficiary_id: string }[] }, d: Dist) => o.commissions.find((c) => c.beneficiary_id === d.id)?.id;
   const commissionC = lineOf(o1, C);

@@ -3,6 +3,8 @@
  * no I/O. Dates are handled as UTC midnights so no host time zone or DST can shift a day.
  */
 
+import { addCalendarDays as addDays } from '../../core/time.ts';
+
 export type Interval = 'day' | 'week' | 'month';
 
 const DAY_MS = 86_400_000;
@@ -20,9 +22,8 @@ export function parseDay(text: string): string | null {
 const toMs = (day: string) => Date.parse(`${day}T00:00:00Z`);
 const fromMs = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-export function addDays(day: string, n: number): string {
-  return fromMs(toMs(day) + n * DAY_MS);
-}
+/** Calendar days added to a local date: the kernel's. */
+export { addDays };
 
 /** Days from `a` to `b` (b − a). */
 export function daysBetween(a: string, b: string): number {

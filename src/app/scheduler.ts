@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { ulid } from '../core/ids.ts';
 import { isDatabaseUnavailable } from '../core/errors.ts';
 
-export type JobName = 'auto-receive' | 'settlement' | 'payouts' | 'maintenance' | 'documents';
+export type JobName = 'auto-receive' | 'settlement' | 'payouts' | 'maintenance' | 'documents' | 'ledger-verify';
 export type JobOutcome = 'done' | 'skipped' | 'failed';
 
 export interface JobResult {
@@ -86,6 +86,15 @@ export function createScheduler(deps: {
         await runJob('settlement', id, async () => {
           const r = await services.settlement.runDue(id, now);
           return { outcome: r.ran ? 'done' : 'skipped', detail: r };
+        }),
+      );
+      // The weekly full ledger pass (one process claims it); incremental passes run on demand.
+      results.push(
+        await runJob('ledger-verify', id, async () => {
+          const r = await services.ledger.verifyWeekly(id);
+          if (!r) return { outcome: 'skipped', detail: {} };
+          if (!r.ok) log.error({ tenant_id: id, breaks: r.breaks }, 'the weekly ledger verification found breaks');
+          return { outcome: 'done', detail: { ok: r.ok, breaks: r.breaks.length, postings: r.checked.postings, ms: r.duration_ms } };
         }),
       );
     }

@@ -89,7 +89,15 @@ export function createServices(deps: ServiceDeps) {
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   // Invariant checks other modules own (withdrawals, payouts), run by `ledger verify` after the ledger's own.
   const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS];
-  const ledger = createLedger({ db, checks: ledgerChecks, onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)] });
+  // Background jobs (settlement, exports, ledger verification) are rows any process answers.
+  const jobs = createJobs({ db, clock });
+  const ledger = createLedger({
+    db,
+    clock,
+    jobs,
+    checks: ledgerChecks,
+    onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)],
+  });
   const admin = createAdminService({ db, clock, audit, limiter: deps.limiter, keyring: deps.keyring });
   const tenants = createTenantsService({
     db,
@@ -190,7 +198,6 @@ export function createServices(deps: ServiceDeps) {
   });
   const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
 
-  const jobs = createJobs({ db, clock });
   const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions, jobs });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({

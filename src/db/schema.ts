@@ -247,6 +247,30 @@ export interface JobsTable {
   updated_at: Timestamp;
 }
 
+/** The last verified point of a tenant's ledger and the last result (incremental verification). */
+export interface LedgerCheckpointsTable {
+  tenant_id: string;
+  posting_id: number | null;
+  checkpoint_at: NullableTimestamp;
+  last_mode: 'full' | 'incremental' | null;
+  last_ok: boolean | null;
+  last_report: AnyJson | null;
+  last_started_at: NullableTimestamp;
+  last_finished_at: NullableTimestamp;
+  last_duration_ms: number | null;
+  last_full_at: NullableTimestamp;
+  full_claimed_at: NullableTimestamp;
+  job_id: string | null;
+}
+
+/** Each account's balance and posting count at its tenant's checkpoint. */
+export interface LedgerCheckpointBalancesTable {
+  account_id: string;
+  tenant_id: string;
+  balance: number;
+  version: number;
+}
+
 export interface PortalSettingsTable {
   tenant_id: string;
   signing_secret_enc: string | null;
@@ -724,6 +748,8 @@ export interface DB {
   audit_heads: AuditHeadsTable;
   idempotency_keys: IdempotencyKeysTable;
   jobs: JobsTable;
+  ledger_checkpoints: LedgerCheckpointsTable;
+  ledger_checkpoint_balances: LedgerCheckpointBalancesTable;
   portal_settings: PortalSettingsTable;
   portal_credentials: PortalCredentialsTable;
   portal_applications: PortalApplicationsTable;

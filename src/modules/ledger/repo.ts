@@ -61,3 +61,75 @@ export const ledgerRepo = {
     return r.rows;
   },
 };
+
+/** The checkpoints of incremental verification (ledger_checkpoints, ledger_checkpoint_balances). */
+export const checkpointRepo = {
+  async get(ex: Executor, tenantId: string) {
+    return ex.selectFrom('ledger_checkpoints').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+  },
+
+  /** The tenant's row, locked (made first if missing): one verification at a time moves a checkpoint. */
+  async lock(ex: Executor, tenantId: string) {
+    await ex
+      .insertInto('ledger_checkpoints')
+      .values({ tenant_id: tenantId })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    return ex.selectFrom('ledger_checkpoints').selectAll().where('tenant_id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
+  },
+
+  /** A full pass's checkpoint: each account's balance and posting count from its postings up to `fence`. */
+  async resetBalances(ex: Executor, tenantId: string, fence: number) {
+    await ex.deleteFrom('ledger_checkpoint_balances').where('tenant_id', '=', tenantId).execute();
+    await sql`insert into ledger_checkpoint_balances (account_id, tenant_id, balance, version)
+      select account_id, ${tenantId}, sum(amount), count(*) from postings where tenant_id = ${tenantId} and id <= ${fence} group by account_id`.execute(ex);
+  },
+
+  /** An incremental pass's checkpoint: the balances at `since` moved by the postings after it up to `fence`. */
+  async advanceBalances(ex: Executor, tenantId: string, since: number, fence: number) {
+    await sql`insert into ledger_checkpoint_balances (account_id, tenant_id, balance, version)
+      select account_id, ${tenantId}, sum(amount), count(*) from postings where tenant_id = ${tenantId} and id > ${since} and id <= ${fence} group by account_id
+      on conflict (account_id) do update set balance = ledger_checkpoint_balances.balance + excluded.balance,
+                                             version = ledger_checkpoint_balances.version + excluded.version`.execute(ex);
+  },
+
+  async update(
+    ex: Executor,
+    tenantId: string,
+    set: Partial<{
+      posting_id: number | null;
+      checkpoint_at: Date;
+      last_mode: 'full' | 'incremental';
+      last_ok: boolean;
+      last_report: string;
+      last_started_at: Date;
+      last_finished_at: Date;
+      last_duration_ms: number;
+      last_full_at: Date;
+      full_claimed_at: Date | null;
+      job_id: string | null;
+    }>,
+  ) {
+    await ex.updateTable('ledger_checkpoints').set(set).where('tenant_id', '=', tenantId).execute();
+  },
+
+  /**
+   * Claims the weekly full pass of a tenant when its last one finished before `dueBefore` (or never
+   * ran) and no other process claimed it after `claimStaleBefore`: true for the one process that gets it.
+   */
+  async claimFull(ex: Executor, tenantId: string, at: Date, dueBefore: Date, claimStaleBefore: Date): Promise<boolean> {
+    await ex
+      .insertInto('ledger_checkpoints')
+      .values({ tenant_id: tenantId })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    const r = await ex
+      .updateTable('ledger_checkpoints')
+      .set({ full_claimed_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('last_full_at', 'is', null), eb('last_full_at', '<', dueBefore)]))
+      .where((eb) => eb.or([eb('full_claimed_at', 'is', null), eb('full_claimed_at', '<', claimStaleBefore)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  },
+};

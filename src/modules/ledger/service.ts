@@ -1,10 +1,13 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db, Executor } from '../../db/database.ts';
 import { newId } from '../../core/ids.ts';
-import type { Actor } from '../../core/context.ts';
-import { requirePermission, tenantOf } from '../../core/principal.ts';
-import { ledgerRepo } from './repo.ts';
-import { verifyLedger, type LedgerCheck, type VerifyReport } from './verify.ts';
+import { inTransaction } from '../../db/database.ts';
+import type { Actor, Clock } from '../../core/context.ts';
+import { AppError, notFound } from '../../core/errors.ts';
+import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
+import type { Job, JobsService } from '../jobs/service.ts';
+import { checkpointRepo, ledgerRepo } from './repo.ts';
+import { FULL_ONLY_INVARIANTS, postingFence, verifyLedger, verifyLedgerSince, type LedgerCheck, type VerifyReport } from './verify.ts';
 
 /**
  * The double-entry ledger. Amounts are signed integers in fen: a credit is positive, a debit
@@ -74,14 +77,131 @@ export interface JournalView {
   }[];
 }
 
+export type VerifyMode = 'full' | 'incremental';
+
+/** A verification as GET /v1/ledger/verify and the console's background job answer it. */
+export interface LedgerVerification extends VerifyReport {
+  /** What ran: a full pass, or the postings after the checkpoint (a first pass is always full). */
+  mode: VerifyMode;
+  /** The checkpoint an incremental pass started from (null for a full pass). */
+  since_posting_id: number | null;
+  /** The checkpoint after this pass: moved to the fence when clean, left where it was when not. */
+  checkpoint_posting_id: number | null;
+  /** Invariants an incremental pass leaves to the full pass. */
+  full_only: string[];
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+}
+
+/** What the console's ledger page shows on opening: the last result, the checkpoint, a verification under way. */
+export interface VerifyStatus {
+  last: LedgerVerification | null;
+  checkpoint: { posting_id: number; at: string } | null;
+  last_full_at: string | null;
+  job: VerifyJob | null;
+}
+
+export interface VerifyJob {
+  id: string;
+  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  mode: VerifyMode;
+  /** Checks run of those to run. */
+  done: number;
+  total: number | null;
+  started_at: string;
+  finished_at: string | null;
+  result: LedgerVerification | null;
+  error: { code: string; message: string } | null;
+}
+
+export const VERIFY_JOB_KIND = 'ledger-verify';
+/** The scheduler's full pass: once a week per tenant. */
+export const FULL_VERIFY_EVERY_MS = 7 * 24 * 3600_000;
+/** A claimed weekly pass not finished after this long belongs to a process that died: another may run it. */
+const FULL_CLAIM_STALE_MS = 6 * 3600_000;
+const JOB_TTL_MS = 60 * 60_000;
+
+function verifyJobOf(j: Job): VerifyJob {
+  return {
+    id: j.id,
+    status: j.status,
+    mode: (j.params['mode'] as VerifyMode | undefined) ?? 'incremental',
+    done: j.done,
+    total: j.total,
+    started_at: (j.startedAt ?? j.createdAt).toISOString(),
+    finished_at: j.finishedAt?.toISOString() ?? null,
+    result: (j.result ?? null) as LedgerVerification | null,
+    error: j.error,
+  };
+}
+
 export function createLedger(options: {
   /** Where the ledger's readers (verify, journal entries) read; the writer runs in the caller's transaction. */
   db: Db;
   /** Invariant checks other modules own (withdrawals, payouts), run by `verify` after the ledger's own. */
   checks?: LedgerCheck[];
   onPosted?: PostedHook[];
+  /** The verification's clock and background jobs (the console runs it as a job). */
+  clock?: Clock;
+  jobs?: JobsService;
 }) {
   const { db } = options;
+  const now = () => options.clock?.now() ?? new Date();
+
+  /**
+   * One verification of a tenant: incremental from its checkpoint (a full pass when it has none),
+   * or full. The fence is taken first; a clean pass moves the checkpoint to it, a pass with
+   * breaks leaves it (the next incremental pass sees the same rows again). The result is kept.
+   */
+  async function runVerify(tenantId: string, asked: VerifyMode, onProgress?: (done: number, total: number) => void): Promise<LedgerVerification> {
+    const startedAt = now();
+    const t0 = performance.now();
+    const cp = await checkpointRepo.get(db, tenantId);
+    const since = cp?.posting_id ?? null;
+    const mode: VerifyMode = asked === 'incremental' && since !== null ? 'incremental' : 'full';
+    const fence = await postingFence(db, tenantId);
+    const report =
+      mode === 'incremental' && since !== null
+        ? await verifyLedgerSince(db, tenantId, since, options.checks, onProgress)
+        : { ...(await verifyLedger(db, tenantId, options.checks, onProgress)), since_posting_id: null, full_only: [] };
+    return inTransaction(db, async (tx) => {
+      const row = await checkpointRepo.lock(tx, tenantId);
+      let checkpoint = row.posting_id === null ? null : Number(row.posting_id);
+      const finishedAt = now();
+      if (report.ok) {
+        if (mode === 'full' && (checkpoint === null || fence >= checkpoint)) {
+          await checkpointRepo.resetBalances(tx, tenantId, fence);
+          checkpoint = fence;
+        } else if (mode === 'incremental' && checkpoint === since && since !== null && fence > since) {
+          // Another process may have moved it meanwhile: then its balances stand and these are not added twice.
+          await checkpointRepo.advanceBalances(tx, tenantId, since, fence);
+          checkpoint = fence;
+        }
+      }
+      const result: LedgerVerification = {
+        ...report,
+        mode,
+        since_posting_id: mode === 'incremental' ? since : null,
+        checkpoint_posting_id: checkpoint,
+        full_only: mode === 'incremental' ? FULL_ONLY_INVARIANTS : [],
+        started_at: startedAt.toISOString(),
+        finished_at: finishedAt.toISOString(),
+        duration_ms: Math.round(performance.now() - t0),
+      };
+      await checkpointRepo.update(tx, tenantId, {
+        ...(checkpoint !== (row.posting_id === null ? null : Number(row.posting_id)) ? { posting_id: checkpoint, checkpoint_at: finishedAt } : {}),
+        last_mode: mode,
+        last_ok: report.ok,
+        last_report: JSON.stringify(result),
+        last_started_at: startedAt,
+        last_finished_at: finishedAt,
+        last_duration_ms: result.duration_ms,
+        ...(mode === 'full' ? { last_full_at: finishedAt, full_claimed_at: null } : {}),
+      });
+      return result;
+    });
+  }
   // Account ids never change once made, so a process remembers them.
   const accountIds = new Map<string, AccountInfo>();
   const keyOf = (tenantId: string, owner: string, purpose: string) => `${tenantId}|${owner}|${purpose}`;
@@ -319,10 +439,85 @@ export function createLedger(options: {
       return new Map(rows.map((r) => [r.owner_id, r.balance]));
     },
 
-    /** GET /v1/ledger/verify: every invariant checked for the caller's tenant, each break named. */
-    async verify(actor: Actor): Promise<VerifyReport> {
+    /** GET /v1/ledger/verify: every invariant checked for the caller's tenant (or, asked, what changed since the checkpoint), each break named. */
+    async verify(actor: Actor, mode: VerifyMode = 'full'): Promise<LedgerVerification> {
       requirePermission(actor.principal, 'read');
-      return verifyLedger(db, tenantOf(actor.principal), options.checks);
+      return runVerify(tenantOf(actor.principal), mode);
+    },
+
+    /** One tenant's verification (the CLI, the scheduler). */
+    verifyTenant: runVerify,
+
+    /** The scheduler's weekly full pass of a tenant, when due and claimed by this process; null when not. */
+    async verifyWeekly(tenantId: string): Promise<LedgerVerification | null> {
+      const at = now();
+      const claimed = await checkpointRepo.claimFull(
+        db,
+        tenantId,
+        at,
+        new Date(at.getTime() - FULL_VERIFY_EVERY_MS),
+        new Date(at.getTime() - FULL_CLAIM_STALE_MS),
+      );
+      return claimed ? runVerify(tenantId, 'full') : null;
+    },
+
+    /** GET /v1/ledger/verifications/last: the last result at once (nothing is checked), and a verification under way. */
+    async verifyStatus(actor: Actor): Promise<VerifyStatus> {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const row = await checkpointRepo.get(db, tenantId);
+      const job = row?.job_id && options.jobs ? await options.jobs.get(tenantId, VERIFY_JOB_KIND, row.job_id) : undefined;
+      return {
+        last: (row?.last_report ?? null) as LedgerVerification | null,
+        checkpoint: row?.posting_id != null && row.checkpoint_at ? { posting_id: Number(row.posting_id), at: row.checkpoint_at.toISOString() } : null,
+        last_full_at: row?.last_full_at?.toISOString() ?? null,
+        job: job ? verifyJobOf(job) : null,
+      };
+    },
+
+    /** POST /v1/ledger/verify/jobs: a verification in the background, its progress in the jobs table (any process answers it). */
+    async startVerifyJob(actor: Actor, mode: VerifyMode, log?: { error(obj: object, msg: string): void }): Promise<VerifyJob> {
+      requirePermission(actor.principal, 'read');
+      const jobs = options.jobs;
+      if (!jobs) throw new Error('ledger: background verification needs the jobs service');
+      const tenantId = tenantOf(actor.principal);
+      const running = await this.verifyStatus(actor);
+      if (running.job && (running.job.status === 'queued' || running.job.status === 'running')) return running.job;
+      const expired = await jobs.finishedBefore(VERIFY_JOB_KIND, new Date(now().getTime() - JOB_TTL_MS));
+      await jobs.remove(expired.map((j) => j.id));
+      const { actorType, actorId } = actorOf(actor.principal);
+      const { job, run } = await jobs.create({
+        id: newId('job'),
+        tenantId,
+        kind: VERIFY_JOB_KIND,
+        status: 'running',
+        params: { mode },
+        createdBy: `${actorType}:${actorId ?? ''}`,
+      });
+      await checkpointRepo.lock(db, tenantId);
+      await checkpointRepo.update(db, tenantId, { job_id: job.id });
+      runVerify(tenantId, mode, (done, total) => run.progress(done, total))
+        .then(
+          (r) => run.finish('done', { result: r }),
+          (err: unknown) => {
+            if (!(err instanceof AppError)) log?.error({ err, job: job.id }, 'ledger verification job failed');
+            return run.finish('failed', {
+              error:
+                err instanceof AppError
+                  ? { code: err.code, message: err.message }
+                  : { code: 'internal', message: 'the verification failed (see the server log)' },
+            });
+          },
+        )
+        .catch((err: unknown) => log?.error({ err, job: job.id }, 'ledger verification job outcome not written'));
+      return verifyJobOf(job);
+    },
+
+    async getVerifyJob(actor: Actor, id: string): Promise<VerifyJob> {
+      requirePermission(actor.principal, 'read');
+      const job = await options.jobs?.get(tenantOf(actor.principal), VERIFY_JOB_KIND, id);
+      if (!job) throw notFound('verification job');
+      return verifyJobOf(job);
     },
 
     /** GET /v1/journal-entries: the journals a cause wrote, with their postings. */

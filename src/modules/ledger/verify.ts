@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Executor } from '../../db/database.ts';
+import type { Db, Executor } from '../../db/database.ts';
 
 export interface LedgerBreak {
   invariant: string;
@@ -12,6 +12,14 @@ export interface VerifyReport {
   tenant_id: string | null;
   checked: { journals: number; postings: number; accounts: number; commissions: number };
   breaks: LedgerBreak[];
+}
+
+/** An incremental pass: what it started from and the invariants it leaves to the full pass. */
+export interface IncrementalReport extends VerifyReport {
+  /** The posting id of the checkpoint it started from: postings after it were checked. */
+  since_posting_id: number;
+  /** Invariants over all of a tenant's history, checked by the full pass only. */
+  full_only: string[];
 }
 
 /** `t(alias)` is the tenant filter on that table alias (or `true` when verifying everything). */
@@ -103,12 +111,20 @@ export const LEDGER_CHECKS: Check[] = [
   },
 ];
 
-export async function verifyLedger(db: Executor, tenantId: string | null, extraChecks: Check[] = []): Promise<VerifyReport> {
+export async function verifyLedger(
+  db: Executor,
+  tenantId: string | null,
+  extraChecks: Check[] = [],
+  onProgress?: (done: number, total: number) => void,
+): Promise<VerifyReport> {
   const scope: Scope = (alias) => (tenantId === null ? sql`true` : sql`${sql.ref(`${alias}.tenant_id`)} = ${tenantId}`);
   const breaks: LedgerBreak[] = [];
-  for (const check of [...LEDGER_CHECKS, ...extraChecks]) {
+  const all = [...LEDGER_CHECKS, ...extraChecks];
+  let done = 0;
+  for (const check of all) {
     const rows = await check.query(scope).execute(db);
     for (const r of rows.rows) breaks.push({ invariant: check.invariant, subject: r.subject, detail: r.detail });
+    onProgress?.(++done, all.length);
   }
   const count = async (table: string) => {
     const r = await sql<{ n: number }>`select count(*)::bigint as n from ${sql.table(table)} as x where ${scope('x')}`.execute(db);
@@ -124,6 +140,160 @@ export async function verifyLedger(db: Executor, tenantId: string | null, extraC
       commissions: await count('commissions'),
     },
     breaks,
+  };
+}
+
+/**
+ * The same invariants over what was written after a checkpoint (postings with an id above
+ * `since`, which only grows: see postingFence), carrying each account's balance and posting
+ * count from the checkpoint (ledger_checkpoint_balances). A new journal that does not balance,
+ * a posting whose balance_after is not the running balance from the checkpoint, a cached
+ * balance (of any account: one query over the accounts) that is not its checkpoint balance plus
+ * its new postings, a bounded account below zero, and a commission line touched by a new posting
+ * that disagrees with its postings are caught as the full pass catches them. A row changed
+ * before the checkpoint (postings and journals refuse it; a commission line not touched since)
+ * is the full pass's to find.
+ */
+const INCREMENTAL_CHECKS: { invariant: string; query: (tenantId: string, since: number) => RawBuilder<{ subject: string; detail: string }> }[] = [
+  {
+    invariant: 'every journal balances (debits = credits)',
+    query: (t, since) => sql`select p.journal_id as subject, 'off by ' || sum(p.amount) || ' fen' as detail
+      from postings p where p.tenant_id = ${t}
+       and p.journal_id in (select n.journal_id from postings n where n.tenant_id = ${t} and n.id > ${since})
+     group by p.journal_id having sum(p.amount) <> 0`,
+  },
+  {
+    // The checkpoint was taken on a zero trial balance: what came after it sums to zero too.
+    invariant: 'the trial balance over all accounts is zero',
+    query: (t, since) => sql`select ${t}::text as subject, 'off by ' || sum(p.amount) || ' fen' as detail
+      from postings p where p.tenant_id = ${t} and p.id > ${since} having coalesce(sum(p.amount), 0) <> 0`,
+  },
+  {
+    invariant: 'each cached balance equals the sum of its postings',
+    query: (t, since) => sql`select a.id as subject, a.purpose || ' ' || a.owner_id || ': cached ' || a.balance
+        || ', postings ' || (coalesce(c.balance, 0) + coalesce(s.total, 0))
+        || ' (version ' || a.version || ', postings ' || (coalesce(c.version, 0) + coalesce(s.n, 0)) || ')' as detail
+      from accounts a
+      left join ledger_checkpoint_balances c on c.account_id = a.id
+      left join (select account_id, sum(amount) as total, count(*) as n from postings
+                  where tenant_id = ${t} and id > ${since} group by account_id) s on s.account_id = a.id
+      where a.tenant_id = ${t} and a.cached
+        and (a.balance <> coalesce(c.balance, 0) + coalesce(s.total, 0) or a.version <> coalesce(c.version, 0) + coalesce(s.n, 0))`,
+  },
+  {
+    invariant: "each posting's balance_after is the running balance of its account",
+    query: (t, since) => sql`select r.id::text as subject, 'balance_after ' || r.balance_after || ', running ' || r.running as detail
+      from (select p.id, p.balance_after, coalesce(c.balance, 0) + sum(p.amount) over (partition by p.account_id order by p.id) as running
+              from postings p join accounts a on a.id = p.account_id
+              left join ledger_checkpoint_balances c on c.account_id = p.account_id
+             where a.cached and p.tenant_id = ${t} and p.id > ${since}) r
+      where r.balance_after is distinct from r.running`,
+  },
+  {
+    invariant: 'no bounded account is below zero',
+    query: (t) => sql`select a.id as subject, a.purpose || ' of ' || a.owner_id || ' is ' || a.balance as detail
+      from accounts a where a.bounded and a.balance < 0 and a.tenant_id = ${t}`,
+  },
+  {
+    invariant: "each commission line's postings add up to its amount, in the account of its status",
+    query: (t, since) => sql`select c.id as subject, c.status || ' line of ' || c.amount_fen || ' fen: postings total ' || coalesce(s.total, 0)
+        || ', in ' || h.purpose || ' ' || coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) as detail
+      from commissions c
+      cross join lateral (select case c.status when 'available' then 'available' when 'settled' then 'withdrawable' else 'pending' end as purpose) h
+      left join (
+        select p.commission_id, sum(p.amount) as total,
+               sum(p.amount) filter (where a.purpose = 'pending') as pending,
+               sum(p.amount) filter (where a.purpose = 'available') as available,
+               sum(p.amount) filter (where a.purpose = 'withdrawable') as withdrawable
+          from postings p join accounts a on a.id = p.account_id
+         where a.owner_type = 'distributor' and p.tenant_id = ${t}
+           and p.commission_id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+         group by p.commission_id) s on s.commission_id = c.id
+      where c.tenant_id = ${t}
+        and c.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+        and (coalesce(s.total, 0) <> c.amount_fen
+          or (c.status <> 'reversed' and coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) <> c.amount_fen))`,
+  },
+  {
+    invariant: "no commission line exceeds its rule's share of what its order line still paid",
+    query: (t, since) => sql`with touched as (
+        select n.commission_id as id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null
+        union select x.clawback_of from commissions x
+         where x.tenant_id = ${t} and x.clawback_of is not null
+           and x.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null))
+      select c.id as subject, 'amount ' || (c.amount_fen + coalesce(k.amount, 0)) || ' on base ' || (c.base_fen + coalesce(k.base, 0))
+        || ' (line paid ' || i.paid_fen || ', refunded ' || i.refunded_fen || ')' as detail
+      from commissions c join order_items i on i.id = c.order_item_id
+      left join (select x.clawback_of, sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x
+                  where x.clawback_of in (select id from touched) and x.tenant_id = ${t} group by x.clawback_of) k on k.clawback_of = c.id
+      where c.kind = 'commission' and c.tenant_id = ${t} and c.id in (select id from touched)
+        and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
+          or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end
+          or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,
+  },
+];
+
+/** The full-pass invariants the incremental pass does not restate (each sums a tenant's whole history). */
+export const FULL_ONLY_INVARIANTS = LEDGER_CHECKS.map((c) => c.invariant).filter(
+  (i) => !INCREMENTAL_CHECKS.some((c) => c.invariant === i) && !i.startsWith('postings and journal'),
+);
+
+/**
+ * Waits until no transaction still writing postings is in flight (a SHARE lock on postings, held
+ * for an instant: writers queue behind it meanwhile) and answers the tenant's highest posting id.
+ * Every posting up to it is committed, and every later one gets a higher id, so a checkpoint at it
+ * misses nothing that commits late (a bare max(id) could: ids are drawn before commit).
+ */
+export async function postingFence(db: Db, tenantId: string): Promise<number> {
+  return db.transaction().execute(async (tx) => {
+    await sql`lock table postings in share mode`.execute(tx);
+    const r = await sql<{ id: string | number | null }>`select max(id) as id from postings where tenant_id = ${tenantId}`.execute(tx);
+    return Number(r.rows[0]?.id ?? 0);
+  });
+}
+
+/** The incremental pass for one tenant from the checkpoint at posting `since` (see INCREMENTAL_CHECKS). */
+export async function verifyLedgerSince(
+  db: Executor,
+  tenantId: string,
+  since: number,
+  extraChecks: Check[] = [],
+  onProgress?: (done: number, total: number) => void,
+): Promise<IncrementalReport> {
+  const breaks: LedgerBreak[] = [];
+  const scope: Scope = (alias) => sql`${sql.ref(`${alias}.tenant_id`)} = ${tenantId}`;
+  const all = [
+    ...INCREMENTAL_CHECKS.map((c) => ({ invariant: c.invariant, query: () => c.query(tenantId, since) })),
+    ...LEDGER_CHECKS.filter((c) => c.invariant.startsWith('postings and journal')).map((c) => ({ invariant: c.invariant, query: () => c.query(scope) })),
+    // Checks other modules own (withdrawals and payouts against the ledger) run whole.
+    ...extraChecks.map((c) => ({ invariant: c.invariant, query: () => c.query(scope) })),
+  ];
+  let done = 0;
+  for (const check of all) {
+    const rows = await check.query().execute(db);
+    for (const r of rows.rows) breaks.push({ invariant: check.invariant, subject: r.subject, detail: r.detail });
+    onProgress?.(++done, all.length);
+  }
+  const counts = await sql<{ journals: string | number; postings: string | number; accounts: string | number; commissions: string | number }>`
+    select (select count(distinct journal_id) from postings where tenant_id = ${tenantId} and id > ${since}) as journals,
+           (select count(*) from postings where tenant_id = ${tenantId} and id > ${since}) as postings,
+           (select count(*) from accounts where tenant_id = ${tenantId}) as accounts,
+           (select count(distinct commission_id) from postings where tenant_id = ${tenantId} and id > ${since} and commission_id is not null) as commissions`.execute(
+    db,
+  );
+  const c = counts.rows[0];
+  return {
+    ok: breaks.length === 0,
+    tenant_id: tenantId,
+    checked: {
+      journals: Number(c?.journals ?? 0),
+      postings: Number(c?.postings ?? 0),
+      accounts: Number(c?.accounts ?? 0),
+      commissions: Number(c?.commissions ?? 0),
+    },
+    breaks,
+    since_posting_id: since,
+    full_only: FULL_ONLY_INVARIANTS,
   };
 }
 

@@ -5,7 +5,7 @@
 //   node scripts/build-server.mjs             build (npm run build:server; `npm install` and
 //                                             `npm ci` run it from the prepare step)
 //   node scripts/build-server.mjs --if-stale  build only when the build is missing or stale
-//                                             (npm start runs this first); a failure is a warning
+//                                             (npm start runs this first, as its prestart); a failure is a warning
 //   node scripts/build-server.mjs --check     exit 0 when the build is current, 1 when not
 //
 // Only src/ is bundled: every package stays an import of node_modules (PGlite's wasm and data

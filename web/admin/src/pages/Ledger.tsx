@@ -1,6 +1,6 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { Alert, Button, Card, Descriptions, Empty, Input, Result, Space, Table, Typography } from 'antd';
+import { Alert, Button, Card, Descriptions, Empty, Input, Progress, Result, Space, Table, Typography } from 'antd';
 import { SafetyCertificateOutlined } from '@ant-design/icons';
 import { formatTime } from '../../../shared/format.ts';
 import type { JournalEntry, LedgerReport } from '../../../shared/types.ts';
@@ -10,53 +10,173 @@ import { Money } from '../components/money.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 
+/** One verification as the API answers it (GET /v1/ledger/verify and the background job). */
+interface Verification extends LedgerReport {
+  mode: 'full' | 'incremental';
+  since_posting_id: number | null;
+  checkpoint_posting_id: number | null;
+  full_only: string[];
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+}
+
+interface VerifyJob {
+  id: string;
+  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  mode: 'full' | 'incremental';
+  done: number;
+  total: number | null;
+  result: Verification | null;
+  error: { code: string; message: string } | null;
+}
+
+interface VerifyStatus {
+  last: Verification | null;
+  checkpoint: { posting_id: number; at: string } | null;
+  last_full_at: string | null;
+  job: VerifyJob | null;
+}
+
+const active = (j: VerifyJob | null) => j !== null && (j.status === 'queued' || j.status === 'running');
+
+/**
+ * The last verification, shown at once (opening the page checks nothing: a full pass over a large
+ * ledger takes seconds, and on the embedded database it would hold up every other request). A new
+ * one runs as a background job, incremental (what was written since the last clean checkpoint) or
+ * full, and the page follows its progress.
+ */
 function Verify() {
   const { t, lang } = useI18n();
   const { api } = useAuthed();
-  const [report, setReport] = useState<LedgerReport | null>(null);
-  const [checkedAt, setCheckedAt] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState<VerifyStatus | null>(null);
+  const [job, setJob] = useState<VerifyJob | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const live = useRef(true);
 
-  async function run() {
-    setBusy(true);
+  async function follow(start: VerifyJob) {
+    let current = start;
+    setJob(current);
+    while (active(current) && live.current) {
+      await new Promise((r) => setTimeout(r, 500));
+      current = await api.get<VerifyJob>(`/v1/ledger/verify/jobs/${encodeURIComponent(current.id)}`);
+      if (live.current) setJob(current);
+    }
+    if (!live.current) return;
+    if (current.status !== 'done') setError(current.error?.message ?? current.status);
+    setStatus(await api.get<VerifyStatus>('/v1/ledger/verifications/last'));
+    setJob(null);
+  }
+
+  async function run(mode: 'full' | 'incremental') {
     setError(null);
     try {
-      setReport(await api.get<LedgerReport>('/v1/ledger/verify'));
-      setCheckedAt(new Date().toISOString());
+      await follow(await api.post<VerifyJob>('/v1/ledger/verify/jobs', { mode }));
     } catch (err) {
       setError(messageOf(err));
-    } finally {
-      setBusy(false);
+      setJob(null);
     }
   }
-  useEffect(() => {
-    void run();
-  }, []); // eslint-disable-line react-hooks/exhaustive-deps -- once on open
 
+  useEffect(() => {
+    live.current = true;
+    api.get<VerifyStatus>('/v1/ledger/verifications/last').then(
+      (s) => {
+        if (!live.current) return;
+        setStatus(s);
+        // A verification still under way (started here before, or elsewhere): follow it.
+        if (s.job && active(s.job)) void follow(s.job).catch((err: unknown) => setError(messageOf(err)));
+      },
+      (err: unknown) => {
+        if (live.current) setError(messageOf(err));
+      },
+    );
+    return () => {
+      live.current = false;
+    };
+  }, [api]); // eslint-disable-line react-hooks/exhaustive-deps -- once on open
+
+  const report = status?.last ?? null;
+  const busy = active(job);
   return (
     <Card
       title={t('ledger.verify')}
       extra={
-        <Button icon={<SafetyCertificateOutlined />} loading={busy} onClick={() => void run()} data-testid="ledger-verify">
-          {t('ledger.verifyAgain')}
-        </Button>
+        <Space wrap>
+          <Button
+            type="primary"
+            icon={<SafetyCertificateOutlined />}
+            loading={busy && job?.mode === 'incremental'}
+            disabled={busy || status === null}
+            onClick={() => void run('incremental')}
+            data-testid="ledger-verify"
+          >
+            {t('ledger.verifyNew')}
+          </Button>
+          <Button loading={busy && job?.mode === 'full'} disabled={busy || status === null} onClick={() => void run('full')} data-testid="ledger-verify-full">
+            {t('ledger.verifyFull')}
+          </Button>
+        </Space>
       }
     >
       <Typography.Paragraph type="secondary">{t('ledger.verifyHint')}</Typography.Paragraph>
       {error && <Alert type="error" showIcon title={t('common.error', { message: error })} />}
+      {busy && job && (
+        <div data-testid="ledger-progress" style={{ marginBottom: 16 }}>
+          <Typography.Text>
+            {job.total === null ? t('ledger.running', { done: job.done, total: '…' }) : t('ledger.running', { done: job.done, total: job.total })}
+          </Typography.Text>
+          <Progress percent={job.total ? Math.floor((job.done * 100) / job.total) : 0} status="active" />
+        </div>
+      )}
+      {status && !report && <Empty description={<span data-testid="ledger-never">{t('ledger.never')}</span>} />}
       {report && (
         <Space direction="vertical" style={{ width: '100%' }} data-testid="ledger-report">
           {report.ok ? (
             <Result
               status="success"
               title={<span data-testid="ledger-ok">{t('ledger.ok')}</span>}
-              subTitle={t('ledger.checkedAt', { at: formatTime(checkedAt, lang) })}
+              subTitle={
+                <span data-testid="ledger-last">
+                  {t('ledger.lastRun', {
+                    mode: t(report.mode === 'full' ? 'ledger.modeFull' : 'ledger.modeIncremental'),
+                    at: formatTime(report.finished_at, lang),
+                    ms: report.duration_ms,
+                  })}
+                </span>
+              }
               style={{ padding: 16 }}
             />
           ) : (
-            <Alert type="error" showIcon title={<span data-testid="ledger-broken">{t('ledger.broken', { n: report.breaks.length })}</span>} />
+            <Alert
+              type="error"
+              showIcon
+              title={<span data-testid="ledger-broken">{t('ledger.broken', { n: report.breaks.length })}</span>}
+              description={t('ledger.lastRun', {
+                mode: t(report.mode === 'full' ? 'ledger.modeFull' : 'ledger.modeIncremental'),
+                at: formatTime(report.finished_at, lang),
+                ms: report.duration_ms,
+              })}
+            />
           )}
+          <Descriptions
+            size="small"
+            column={{ xs: 1, md: 2 }}
+            items={[
+              {
+                key: 'cp',
+                label: t('ledger.checkpoint'),
+                children: status?.checkpoint ? (
+                  <span data-testid="ledger-checkpoint">
+                    {t('ledger.checkpointAt', { id: status.checkpoint.posting_id, at: formatTime(status.checkpoint.at, lang) })}
+                  </span>
+                ) : (
+                  '—'
+                ),
+              },
+              { key: 'full', label: t('ledger.lastFull'), children: status?.last_full_at ? formatTime(status.last_full_at, lang) : '—' },
+            ]}
+          />
           <Descriptions
             size="small"
             column={{ xs: 2, md: 4 }}
@@ -67,6 +187,9 @@ function Verify() {
               { key: 'c', label: t('ledger.commissions'), children: report.checked.commissions },
             ]}
           />
+          {report.mode === 'incremental' && report.full_only.length > 0 && (
+            <Typography.Paragraph type="secondary">{t('ledger.fullOnly', { list: report.full_only.join('; ') })}</Typography.Paragraph>
+          )}
           {!report.ok && (
             <Table
               size="small"

@@ -525,10 +525,33 @@ describe('money pages: console and portal', () => {
     await screenshot(page, 'portal-withdrawal-failed');
   });
 
-  it("verifies the ledger and looks up a withdrawal's journal entries", async () => {
+  it("shows the last ledger verification at once, runs new ones in the background, and looks up a withdrawal's journal entries", async () => {
     const { page } = desk;
+    // Never verified: opening the page checks nothing and says so.
+    await menu(page, '账本核对').click();
+    await page.getByTestId('ledger-never').waitFor();
+    expect((await api('GET', '/v1/ledger/verifications/last')).last).toBeNull();
+    // A verification runs as a background job; the first one is a full pass and sets the checkpoint.
+    await page.getByTestId('ledger-verify').click();
+    await page.getByTestId('ledger-ok').waitFor();
+    const first = await api('GET', '/v1/ledger/verifications/last');
+    expect(first.last).toMatchObject({ ok: true, mode: 'full', breaks: [] });
+    expect(first.job).toMatchObject({ status: 'done' });
+    await expect(page.getByTestId('ledger-checkpoint').textContent()).resolves.toContain(`#${first.checkpoint.posting_id}`);
+    // Opened again, the page shows that result without running another.
+    await menu(page, '提现').click();
     await menu(page, '账本核对').click();
     await page.getByTestId('ledger-ok').waitFor();
+    await page.getByTestId('ledger-last').getByText('全量校验').waitFor();
+    expect((await api('GET', '/v1/ledger/verifications/last')).last.finished_at).toBe(first.last.finished_at);
+    // The next one checks what was written since the checkpoint.
+    await page.getByTestId('ledger-verify').click();
+    await page.getByTestId('ledger-last').getByText('增量校验').waitFor();
+    expect((await api('GET', '/v1/ledger/verifications/last')).last).toMatchObject({
+      ok: true,
+      mode: 'incremental',
+      since_posting_id: first.checkpoint.posting_id,
+    });
     const manual = ((await api('GET', `/v1/withdrawals?distributor_id=${wang.id}&channel=manual`)).items as { id: string }[])[0]!;
     await page.getByTestId('journal-search').locator('input').fill(manual.id);
     await page.getByTestId('journal-search').locator('input').press('Enter');

@@ -10,7 +10,9 @@
  *   serve    `fenxiao serve` on a new, empty embedded data folder until GET /health answers 200
  *            (creates the database and runs every migration first): a newcomer's first start
  *
- * It runs on a snapshot of the repository (bench/lib/snapshot.ts) built once at the start, so
+ * Wall times are medians of the runs; CPU time (user + system of the process, where Linux's /proc
+ * tells it; for serve, until it is stopped right after /health) shows the cost apart from how
+ * busy the machine is. It runs on a snapshot of the repository (bench/lib/snapshot.ts) built once at the start, so
  * that edits in the working tree meanwhile change nothing. tsx keeps a compile cache in the temp
  * folder, so its runs after the first are its warm case; the first start after a clone is slower.
  */
@@ -26,6 +28,33 @@ import { summarize } from './lib/stats.ts';
 import { ms, printTable } from './lib/table.ts';
 import { nowMs } from './lib/timing.ts';
 
+/**
+ * CPU time (user + system, ms) of this process's children that have ended and been reaped
+ * (cutime + cstime of /proc/self/stat; Linux): its change across one child's run is that child's
+ * CPU time, a figure a busy machine inflates far less than wall time. Undefined elsewhere.
+ */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Timing {
+  wallMs: number;
+  cpuMs: number | undefined;
+}
+
+async function withCpu(fn: () => Promise<number>): Promise<Timing> {
+  const before = childrenCpuMs();
+  const wallMs = await fn();
+  const after = childrenCpuMs();
+  return { wallMs, cpuMs: before === undefined || after === undefined ? undefined : after - before };
+}
+
 export const description = 'start-up time of the CLI and of a fresh embedded server, from the build and through tsx';
 export const usage = ['--runs 5               runs of each measure (the median is reported)', '--modes build,tsx      what bin/fenxiao.js runs'].join('\n');
 
@@ -39,6 +68,7 @@ interface Row {
   p50: number;
   min: number;
   max: number;
+  cpuP50: number;
 }
 
 /** The environment of a child: the parent's, without anything that would steer it elsewhere. */
@@ -122,16 +152,17 @@ export async function main(argv: string[]): Promise<void> {
       const modeEnv: Record<string, string> = mode === 'tsx' ? { FENXIAO_FROM_SOURCE: '1' } : {};
       // One unmeasured run of each mode first: it warms the OS file cache (and tsx's cache).
       await runTimed(bin, ['--help'], childEnv(modeEnv));
-      const times: Record<Measure, number[]> = { help: [], migrate: [], serve: [] };
+      const times: Record<Measure, Timing[]> = { help: [], migrate: [], serve: [] };
       for (let i = 0; i < runs; i++) {
         log(`${mode}: run ${i + 1}/${runs}`);
-        times.help.push(await runTimed(bin, ['--help'], childEnv(modeEnv)));
-        times.migrate.push(await runTimed(bin, ['migrate'], childEnv({ ...modeEnv, FENXIAO_DATA_DIR: existing })));
-        times.serve.push(await timeServe(bin, childEnv({ ...modeEnv, FENXIAO_DATA_DIR: path.join(scratch, `fresh-${mode}-${i}`) })));
+        times.help.push(await withCpu(() => runTimed(bin, ['--help'], childEnv(modeEnv))));
+        times.migrate.push(await withCpu(() => runTimed(bin, ['migrate'], childEnv({ ...modeEnv, FENXIAO_DATA_DIR: existing }))));
+        times.serve.push(await withCpu(() => timeServe(bin, childEnv({ ...modeEnv, FENXIAO_DATA_DIR: path.join(scratch, `fresh-${mode}-${i}`) }))));
       }
       for (const measure of ['help', 'migrate', 'serve'] as const) {
-        const s = summarize(times[measure]);
-        rows.push({ mode, measure, runs: s.count, p50: s.p50, min: s.min, max: s.max });
+        const s = summarize(times[measure].map((t) => t.wallMs));
+        const cpu = times[measure].flatMap((t) => (t.cpuMs === undefined ? [] : [t.cpuMs]));
+        rows.push({ mode, measure, runs: s.count, p50: s.p50, min: s.min, max: s.max, cpuP50: summarize(cpu).p50 });
       }
     }
 
@@ -151,6 +182,7 @@ export async function main(argv: string[]): Promise<void> {
         { header: 'median', value: (r) => ms(r.p50), align: 'right' },
         { header: 'min', value: (r) => ms(r.min), align: 'right' },
         { header: 'max', value: (r) => ms(r.max), align: 'right' },
+        { header: 'CPU median', value: (r) => ms(r.cpuP50), align: 'right' },
       ],
       rows,
     );

@@ -1,45 +1,90 @@
+import cluster from 'node:cluster';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from './app/config.ts';
 import { buildServer, type Server } from './app/server.ts';
+import { checkPortFree, listenError, welcome } from './app/startup.ts';
+import { exitAfterLogs } from './lib/log-output.ts';
 
 /**
  * Starts Fenxiao and stops it gracefully: on SIGTERM or SIGINT it stops accepting requests,
- * lets in-flight ones finish (up to the grace period), then closes the database.
+ * lets in-flight ones finish (up to the grace period), then closes the database. A second signal
+ * exits at once. Nothing stdout does can hold the stop: log lines are written by the event loop
+ * (lib/log-output.ts), so the grace timer always runs.
  */
 export async function serve(): Promise<Server> {
   const config = loadConfig();
+  // Before anything is opened or migrated: a port already taken is said at once, naming PORT.
+  // (A cluster worker shares the port its primary checked.)
+  if (!cluster.isWorker) await checkPortFree(config.host, config.port);
   const server = await buildServer(config);
   const { app } = server;
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await server.close().catch(() => {});
+    throw listenError(err, config.host, config.port);
+  }
   if (config.runJobs) server.scheduler.start();
   // Resolves once consuming; while the broker is away it keeps retrying in the background.
   if (config.runConsumers) server.orderConsumer.start().catch((err: unknown) => app.log.error({ err }, 'order consumer stopped'));
+  const address = app.server.address() as AddressInfo | null;
+  const port = address?.port ?? config.port;
+  const url = config.port === 0 ? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}` : config.publicUrl;
   app.log.info(
-    { port: config.port, host: config.host, database: server.database.kind, data_dir: server.database.kind === 'pglite' ? config.dataDir : undefined },
+    {
+      port,
+      host: config.host,
+      url,
+      console_url: `${url}/admin/`,
+      docs_url: `${url}/docs`,
+      database: server.database.kind,
+      data_dir: server.database.kind === 'pglite' ? config.dataDir : undefined,
+    },
     'fenxiao is serving',
   );
+  // Where to go, for the person who ran `npm start` (one worker says it in a cluster: the primary
+  // says its own).
+  if (!cluster.isWorker) {
+    const tenants = await server.database.db
+      .selectFrom('tenants')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirst()
+      .then((r) => Number(r?.n ?? 0))
+      .catch(() => -1);
+    process.stderr.write(`${welcome({ url, tenants, database: server.database.kind, dataDir: config.dataDir })}\n`);
+  }
 
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal: the operator wants it gone now.
+      app.log.warn({ signal }, 'second signal: exiting now without finishing in-flight requests');
+      exitAfterLogs(1, 200);
+      return;
+    }
     stopping = true;
-    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    const timer = setTimeout(() => {
+    app.log.info({ signal, grace_seconds: config.shutdownGraceSeconds }, 'shutting down: finishing in-flight requests');
+    // Kept referenced: the process lives until the stop finishes or this fires, never less.
+    setTimeout(() => {
       app.log.error('shutdown grace period over; exiting');
-      process.exit(1);
+      exitAfterLogs(1, 200);
     }, config.shutdownGraceSeconds * 1000);
-    timer.unref();
     server.close().then(
       () => {
         app.log.info('stopped');
-        process.exit(0);
+        exitAfterLogs(0);
       },
       (err: unknown) => {
         app.log.error({ err }, 'error while stopping');
-        process.exit(1);
+        exitAfterLogs(1);
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    stop('SIGINT');
+  });
   return server;
 }

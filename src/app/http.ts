@@ -1,9 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import { addFenxiaoFormats } from '../core/formats.ts';
 import { ulid } from '../core/ids.ts';
 import { LOG_REDACT, LOG_SERIALIZERS } from '../lib/log-safety.ts';
+import { standardOutput } from '../lib/log-output.ts';
 import {
   AppError,
   DATABASE_RETRY_AFTER_SECONDS,
@@ -69,14 +70,17 @@ export function createHttp(options: {
     // (lib/log-safety.ts), with Fenxiao's own logger and with one handed in (tests, embedders).
     ...(options.logger
       ? { loggerInstance: options.logger.child({}, { serializers: LOG_SERIALIZERS, redact: LOG_REDACT }) }
-      : { logger: { level: options.logLevel, redact: LOG_REDACT, serializers: LOG_SERIALIZERS } }),
+      : // Standard output written by the event loop: a reader that is gone or stuck never holds
+        // the process (lib/log-output.ts).
+        { logger: { level: options.logLevel, redact: LOG_REDACT, serializers: LOG_SERIALIZERS, stream: standardOutput() } }),
     bodyLimit: options.bodyLimit,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${ulid()}`;
     },
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: false,
+    // Request ids logged as request_id; every request logged (Fastify 5's logController: the
+    // top-level options of the same names are deprecated, FSTDEP023/FSTDEP024).
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: false }),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // A number is a count of proxy hops (Fastify's types take it as a function).

@@ -46,6 +46,7 @@ import { exportRoutes } from './export-routes.ts';
 import { reconciliationRoutes } from '../modules/reconciliation/routes.ts';
 import { exportsRoutes } from '../modules/exports/routes.ts';
 import { registerWeb } from './web.ts';
+import { reachDatabase } from './startup.ts';
 import { ingestRoutes } from '../modules/ingest/routes.ts';
 import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } from '../modules/ingest/consumer.ts';
 import { createAmqpSource } from '../adapters/broker/amqp.ts';
@@ -85,6 +86,16 @@ export interface ServerOverrides {
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
 export async function buildServer(config: Config, overrides: ServerOverrides = {}): Promise<Server> {
   const database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  if (!overrides.database) {
+    // A wrong or unreachable DATABASE_URL is said as such (naming it, without its password),
+    // before a migration could fail on it.
+    try {
+      await reachDatabase(database, config.databaseUrl);
+    } catch (err) {
+      await database.close().catch(() => {});
+      throw err;
+    }
+  }
   if (!overrides.skipMigrations) await migrateToLatest(database.db);
   const keyring = keyRingFromConfig(config);
   // Personal data that older versions kept in plaintext is encrypted before anything is served.
@@ -159,6 +170,9 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, staticCSP: false });
 
   registerMetrics(app, services, { token: config.metricsToken, public: config.metricsPublic });
+
+  // The address alone leads a person to the console.
+  app.get('/', { config: { auth: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.redirect('/admin/', 302));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 

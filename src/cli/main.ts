@@ -13,9 +13,11 @@ import { rotateKeys, staleCounts } from '../modules/pii/rotate.ts';
 import { encryptLegacyDocuments, plaintextDocumentCount } from '../modules/distributors/documents.ts';
 import { storageFromConfig } from '../adapters/storage/index.ts';
 import { createProgress } from './progress.ts';
+import { reachDatabase } from '../app/startup.ts';
 import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
 import { createLocalStorage } from '../adapters/storage/local.ts';
 import { createS3Storage } from '../adapters/storage/s3.ts';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { AdminRole } from '../db/schema.ts';
 import { AppError } from '../core/errors.ts';
@@ -25,11 +27,25 @@ import { verifyLedger } from '../modules/ledger/verify.ts';
 import { createLogSmsSender } from '../adapters/sms/log.ts';
 import { createWebhookSmsSender } from '../adapters/sms/webhook.ts';
 
+/** The version in package.json, found upwards from this file (the sources or the server build). */
+function packageVersion(): string {
+  for (let dir = import.meta.dirname; ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'fenxiao' && pkg.version) return pkg.version;
+    } catch {
+      /* no package.json here */
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
 /** Opens the configured database with every service, for one CLI command, then closes it. */
 async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
   try {
+    await reachDatabase(database, config.databaseUrl);
     await migrateToLatest(database.db);
     const limiter = createMemoryRateLimiter();
     const services = createServices({
@@ -54,7 +70,10 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
   }
 }
 
-const cli = new Command('fenxiao').description('Fenxiao distribution platform').showHelpAfterError();
+const cli = new Command('fenxiao')
+  .description('Fenxiao distribution platform')
+  .version(packageVersion(), '-v, --version', 'print the version')
+  .showHelpAfterError();
 
 cli
   .command('serve')
@@ -133,6 +152,7 @@ cli
     const config = loadConfig();
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
     try {
+      await reachDatabase(database, config.databaseUrl);
       const applied = await migrateToLatest(database.db);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
       // Data migrations that need the key (it lives here, not in the database).

@@ -6,6 +6,8 @@ import type { Config } from '../app/config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { LOG_REDACT, LOG_SERIALIZERS } from '../lib/log-safety.ts';
+import { exitAfterLogs, standardOutput } from '../lib/log-output.ts';
+import { checkPortFree, reachDatabase, welcome } from '../app/startup.ts';
 import { keyRingFromConfig } from '../modules/pii/keys.ts';
 import { serveClusterMetrics } from '../app/metrics.ts';
 
@@ -41,7 +43,7 @@ export function workerCount(requested: number | undefined, config: Pick<Config, 
 
 /** JSON log lines like the workers' (Fastify's pino, the same serializers and redaction). */
 export function processLogger(config: Pick<Config, 'logLevel'>) {
-  return pino({ level: config.logLevel, serializers: LOG_SERIALIZERS, redact: LOG_REDACT });
+  return pino({ level: config.logLevel, serializers: LOG_SERIALIZERS, redact: LOG_REDACT }, standardOutput());
 }
 
 /** Restart delays of a worker that keeps dying: 0.5 s doubling to 30 s; reset once a worker has lived a minute. */
@@ -62,13 +64,18 @@ export async function servePrimary(config: Config, count: number): Promise<void>
   // racing to create it would fail; the schema is migrated here so workers find it up to date
   // (theirs is a check under Kysely's migration lock that applies nothing).
   keyRingFromConfig(config);
+  // A port already taken is said before anything is migrated, naming PORT.
+  await checkPortFree(config.host, config.port);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
   let maxConnections: number | undefined;
+  let tenants = -1;
   try {
+    await reachDatabase(database, config.databaseUrl);
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
     const r = await sql<{ max_connections: string }>`show max_connections`.execute(database.db);
     maxConnections = Number(r.rows[0]?.max_connections) || undefined;
+    tenants = Number((await sql<{ n: string }>`select count(*) as n from tenants`.execute(database.db)).rows[0]?.n ?? 0);
   } finally {
     await database.close();
   }
@@ -104,7 +111,10 @@ export async function servePrimary(config: Config, count: number): Promise<void>
   cluster.on('listening', (worker, address) => {
     const w = live.get(worker);
     log.info({ worker: w?.slot, worker_pid: worker.process.pid, port: address.port }, 'worker listening');
-    if (++listening === count) log.info({ workers: count, port: config.port, host: config.host }, `fenxiao is serving with ${count} workers`);
+    if (++listening === count) {
+      log.info({ workers: count, port: config.port, host: config.host }, `fenxiao is serving with ${count} workers`);
+      process.stderr.write(`${welcome({ url: config.publicUrl, tenants, database: 'postgres' })}\n`);
+    }
   });
 
   cluster.on('exit', (worker, code, signal) => {
@@ -133,11 +143,17 @@ export async function servePrimary(config: Config, count: number): Promise<void>
 
   const finish = () => {
     log.info({ unclean_exits: unclean }, 'stopped');
-    process.exit(unclean === 0 ? 0 : 1);
+    exitAfterLogs(unclean === 0 ? 0 : 1);
   };
 
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the operator wants it gone now.
+      log.warn({ signal, workers: live.size }, 'second signal: killing the workers and exiting now');
+      for (const worker of live.keys()) worker.process.kill('SIGKILL');
+      exitAfterLogs(1, 200);
+      return;
+    }
     stopping = true;
     for (const t of restarts) clearTimeout(t);
     restarts.clear();
@@ -148,7 +164,7 @@ export async function servePrimary(config: Config, count: number): Promise<void>
       () => {
         log.error({ workers: live.size }, 'shutdown grace period over; killing the workers left');
         for (const worker of live.keys()) worker.process.kill('SIGKILL');
-        process.exit(1);
+        exitAfterLogs(1, 200);
       },
       (config.shutdownGraceSeconds + 5) * 1000,
     );
@@ -159,8 +175,12 @@ export async function servePrimary(config: Config, count: number): Promise<void>
     }
     for (const worker of live.keys()) worker.process.kill('SIGTERM');
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    stop('SIGINT');
+  });
 
   serveClusterMetrics();
   log.info({ workers: count, database: 'postgres' }, `starting ${count} workers`);

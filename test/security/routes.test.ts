@@ -29,7 +29,7 @@ const isWrite = (op: Operation) => op.method !== 'GET';
 /** Writes every role may make: ending one's own session. */
 const SESSION_ROUTES = new Set(['POST /v1/auth/logout']);
 /** POSTs that change no business data: starting an export job reads; the rule simulator replays and writes nothing. */
-const READS_BY_POST = new Set(['POST /v1/exports', 'POST /v1/rules/simulate']);
+const READS_BY_POST = new Set(['POST /v1/exports', 'POST /v1/rules/simulate', 'POST /v1/ledger/verify/jobs']);
 const READ_PERMISSIONS = new Set(['read', 'finance:read', 'pii:read']);
 const writes = (op: Operation) => isWrite(op) && !SESSION_ROUTES.has(op.label) && !READS_BY_POST.has(op.label);
 

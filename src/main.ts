@@ -55,15 +55,19 @@ export async function serve(): Promise<Server> {
   }
 
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  let signals = 0;
+  /** `signal` is null for the cluster primary's request (an IPC message), which is never a second signal. */
+  const stop = (signal: NodeJS.Signals | null) => {
+    if (signal) signals++;
     if (stopping) {
+      if (signals < 2) return;
       // A second signal: the operator wants it gone now.
       app.log.warn({ signal }, 'second signal: exiting now without finishing in-flight requests');
       exitAfterLogs(1, 200);
       return;
     }
     stopping = true;
-    app.log.info({ signal, grace_seconds: config.shutdownGraceSeconds }, 'shutting down: finishing in-flight requests');
+    app.log.info({ signal: signal ?? 'primary', grace_seconds: config.shutdownGraceSeconds }, 'shutting down: finishing in-flight requests');
     // Kept referenced: the process lives until the stop finishes or this fires, never less.
     setTimeout(() => {
       app.log.error('shutdown grace period over; exiting');
@@ -86,5 +90,13 @@ export async function serve(): Promise<Server> {
   process.on('SIGINT', () => {
     stop('SIGINT');
   });
+  // A worker of `serve --workers N` is asked to stop by its primary over IPC, not by a signal: a
+  // Ctrl-C (SIGINT to the whole process group) or systemd's SIGTERM to every process of the
+  // service reaches the worker too, and that pair must not count as a second signal.
+  if (cluster.isWorker) {
+    process.on('message', (message: unknown) => {
+      if ((message as { fenxiao?: unknown } | null)?.fenxiao === 'shutdown') stop(null);
+    });
+  }
   return server;
 }

@@ -173,7 +173,15 @@ export async function servePrimary(config: Config, count: number): Promise<void>
       finish();
       return;
     }
-    for (const worker of live.keys()) worker.process.kill('SIGTERM');
+    // Asked over IPC (src/main.ts serve): a worker that also got the signal itself (Ctrl-C reaches
+    // the whole process group) must not take this for a second one. SIGTERM if the channel is gone.
+    for (const worker of live.keys()) {
+      try {
+        if (!worker.isConnected() || !worker.send({ fenxiao: 'shutdown' })) worker.process.kill('SIGTERM');
+      } catch {
+        worker.process.kill('SIGTERM');
+      }
+    }
   };
   process.on('SIGTERM', () => {
     stop('SIGTERM');

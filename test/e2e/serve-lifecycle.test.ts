@@ -241,6 +241,39 @@ describe('fenxiao serve: stopping never hangs', () => {
     expect(await portFree(server.port)).toBe(true);
   });
 
+  it.skipIf(!inject('databaseUrl'))(
+    'with workers, Ctrl-C reaching every process of the group is one stop, not a second signal: each worker finishes gracefully (needs DATABASE_URL)',
+    { timeout: 180_000 },
+    async () => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [path.join(REPO, 'bin/fenxiao.js'), 'serve', '--workers', '2'], {
+        cwd: REPO,
+        env: { ...cleanEnv(), DATABASE_URL: inject('databaseUrl')!, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', FENXIAO_RUN_JOBS: 'false' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      strays.push(child.pid!);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await waitFor('two workers listening', () => (out.match(/"msg":"worker listening"/g) ?? []).length >= 2, 2400);
+      const workers = [...out.matchAll(/"worker_pid":(\d+)/g)].map((m) => Number(m[1]));
+      expect(workers).toHaveLength(2);
+      strays.push(...workers);
+      // What a terminal does on Ctrl-C: SIGINT to the primary and to each worker.
+      process.kill(child.pid!, 'SIGINT');
+      for (const pid of workers) process.kill(pid, 'SIGINT');
+      expect(await exited, out.slice(-3000)).toBe(0);
+      expect(out).not.toContain('second signal');
+      expect((out.match(/"msg":"stopped"/g) ?? []).length).toBe(3);
+      for (const pid of workers) expect(alive(pid)).toBe(false);
+    },
+  );
+
   it('a second signal exits at once, without waiting for the request in flight', { timeout: 180_000 }, async () => {
     const root = 'second-signal-root-token-0123456789';
     const server = await spawnServer({ FENXIAO_DATA_DIR: tempDir(), FENXIAO_ROOT_TOKEN: root, FENXIAO_SHUTDOWN_GRACE_SECONDS: '600', LOG_LEVEL: 'info' });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { ManualClock } from '../../src/core/context.ts';
+import { onPostgres } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /**
@@ -219,6 +220,34 @@ describe('incremental ledger verification', () => {
     const r = (await t.call('GET', '/v1/ledger/verify', { token: m.key })).data;
     expect(r).toMatchObject({ ok: true, tenant_id: m.id, breaks: [], mode: 'full' });
     expect(Object.keys(r.checked).sort()).toEqual(['accounts', 'commissions', 'journals', 'postings']);
+  });
+
+  // Two sessions at once: PostgreSQL only (the embedded database has one).
+  it.runIf(onPostgres())('does not wait on a long writer of postings: it checks, and leaves the checkpoint', async () => {
+    const m = await merchant();
+    await m.order();
+    const cp = (await m.verify('full')).checkpoint_posting_id;
+    await m.order(3000);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    // What a writer of postings holds until it commits (a large settlement transaction, say).
+    const writer = t.database.db.transaction().execute(async (tx) => {
+      await sql`lock table postings in row exclusive mode`.execute(tx);
+      locked();
+      await held;
+    });
+    await isLocked;
+    try {
+      const r = await m.verify('incremental');
+      expect(r).toMatchObject({ ok: true, mode: 'incremental', since_posting_id: cp, checkpoint_posting_id: cp });
+      expect(r.checked.postings).toBeGreaterThan(0);
+    } finally {
+      release();
+      await writer;
+    }
+    expect((await m.verify('incremental')).checkpoint_posting_id).toBeGreaterThan(cp!);
   });
 
   it('runs the full pass weekly from the scheduler, in one process', async () => {

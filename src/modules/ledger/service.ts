@@ -169,7 +169,8 @@ export function createLedger(options: {
       const row = await checkpointRepo.lock(tx, tenantId);
       let checkpoint = row.posting_id === null ? null : Number(row.posting_id);
       const finishedAt = now();
-      if (report.ok) {
+      // Without a fence (a long writer held postings) the pass has checked, and the checkpoint stays.
+      if (report.ok && fence !== null) {
         if (mode === 'full' && (checkpoint === null || fence >= checkpoint)) {
           await checkpointRepo.resetBalances(tx, tenantId, fence);
           checkpoint = fence;

@@ -242,14 +242,23 @@ export const FULL_ONLY_INVARIANTS = LEDGER_CHECKS.map((c) => c.invariant).filter
  * Waits until no transaction still writing postings is in flight (a SHARE lock on postings, held
  * for an instant: writers queue behind it meanwhile) and answers the tenant's highest posting id.
  * Every posting up to it is committed, and every later one gets a higher id, so a checkpoint at it
- * misses nothing that commits late (a bare max(id) could: ids are drawn before commit).
+ * misses nothing that commits late (a bare max(id) could: ids are drawn before commit). A writer
+ * holding postings longer than `waitMs` (a large settlement transaction) is not waited for, since
+ * every writer would queue behind the wait: then null, and the pass checks without moving the
+ * checkpoint.
  */
-export async function postingFence(db: Db, tenantId: string): Promise<number> {
-  return db.transaction().execute(async (tx) => {
-    await sql`lock table postings in share mode`.execute(tx);
-    const r = await sql<{ id: string | number | null }>`select max(id) as id from postings where tenant_id = ${tenantId}`.execute(tx);
-    return Number(r.rows[0]?.id ?? 0);
-  });
+export async function postingFence(db: Db, tenantId: string, waitMs = 2000): Promise<number | null> {
+  try {
+    return await db.transaction().execute(async (tx) => {
+      await sql.raw(`set local lock_timeout = ${Math.max(1, Math.floor(waitMs))}`).execute(tx);
+      await sql`lock table postings in share mode`.execute(tx);
+      const r = await sql<{ id: string | number | null }>`select max(id) as id from postings where tenant_id = ${tenantId}`.execute(tx);
+      return Number(r.rows[0]?.id ?? 0);
+    });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '55P03') return null;
+    throw err;
+  }
 }
 
 /** The incremental pass for one tenant from the checkpoint at posting `since` (see INCREMENTAL_CHECKS). */

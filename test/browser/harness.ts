@@ -177,25 +177,33 @@ export async function expectText(page: Page, text: string): Promise<void> {
   await page.getByText(text, { exact: false }).first().waitFor({ state: 'visible' });
 }
 
+/** Open dialogs and drawers, as Playwright sees them (no script in the page: its CSP forbids eval). */
+const OPEN_DIALOGS = '.ant-modal-wrap:visible, .ant-drawer-open';
+
+/** Waits until no dialog or drawer is open; false when one still is after `timeoutMs`. */
+async function dialogsClosed(page: Page, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await page.locator(OPEN_DIALOGS).count()) === 0) return true;
+    if (Date.now() > until) return false;
+    await page.waitForTimeout(100);
+  }
+}
+
 /**
  * Closes the topmost open dialog or drawer: Escape, as a person would; if it is still open a
  * moment later (the key went to no element of it: under load the focus can be elsewhere after an
  * accessibility scan), its close button. Waits until it is gone, so the next click reaches the page.
  */
-/** In the page: no drawer open and every modal wrapper hidden (a string: the test code has no DOM types). */
-const DIALOGS_CLOSED =
-  "document.querySelectorAll('.ant-drawer-open').length === 0 && [...document.querySelectorAll('.ant-modal-wrap')].every((w) => getComputedStyle(w).display === 'none')";
-
 export async function dismissDialog(page: Page): Promise<void> {
-  const open = page.locator('.ant-modal-wrap:visible, .ant-drawer-open');
-  if ((await open.count()) === 0) return;
+  if ((await page.locator(OPEN_DIALOGS).count()) === 0) return;
   await page.keyboard.press('Escape');
-  try {
-    await page.waitForFunction(DIALOGS_CLOSED, undefined, { timeout: 2_000 });
-    return;
-  } catch {
-    /* still open: close it by its button */
-  }
-  await page.locator('.ant-modal-wrap:visible .ant-modal-close, .ant-drawer-open .ant-drawer-close').last().click();
-  await page.waitForFunction(DIALOGS_CLOSED);
+  if (await dialogsClosed(page, 2_000)) return;
+  // It may close on its own meanwhile (the Escape was late): then the button is gone, which is fine.
+  await page
+    .locator('.ant-modal-wrap:visible .ant-modal-close, .ant-drawer-open .ant-drawer-close')
+    .last()
+    .click({ timeout: 5_000 })
+    .catch(() => undefined);
+  if (!(await dialogsClosed(page, 15_000))) throw new Error('a dialog stayed open after Escape and its close button');
 }

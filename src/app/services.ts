@@ -84,8 +84,8 @@ export function createServices(deps: ServiceDeps) {
       (tx, tenantId, before, after) => (after.landing_url === before.landing_url ? Promise.resolve() : landing.check(tx, tenantId, after.landing_url)),
     ],
   });
-  // Rollups kept in the transaction of each event. The order path tells it its orders and refunds
-  // itself; the ledger tells it the journals posted elsewhere (settlement, withdrawals, reversals).
+  // Rollups kept in the transaction of each event: whoever writes an event tells it, explicitly (the
+  // order path its orders and refunds, settlement, withdrawals, commissions and risk their journals).
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   // Invariant checks other modules own (withdrawals, payouts), run by `ledger verify` after the ledger's own.
   const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS];
@@ -96,7 +96,6 @@ export function createServices(deps: ServiceDeps) {
     clock,
     jobs,
     checks: ledgerChecks,
-    onPosted: [(ex, tenantId, legs) => analyticsRecorder.posted(ex, tenantId, legs)],
   });
   const admin = createAdminService({ db, clock, audit, limiter: deps.limiter, keyring: deps.keyring });
   const tenants = createTenantsService({
@@ -118,7 +117,7 @@ export function createServices(deps: ServiceDeps) {
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
     ],
   });
-  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, audit, program });
+  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, analytics: analyticsRecorder, audit, program });
   const customers = createCustomersService({
     clock,
     onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
@@ -196,9 +195,9 @@ export function createServices(deps: ServiceDeps) {
     maxBatch: deps.orderBatchMax,
     maxInFlight: deps.orderBatchesInFlight,
   });
-  const commissions = createCommissionsService({ db, clock, ledger, program, rules, grades, audit });
+  const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit });
 
-  const settlement = createSettlementService({ db, clock, audit, ledger, program, commissions, jobs });
+  const settlement = createSettlementService({ db, clock, audit, ledger, analytics: analyticsRecorder, program, commissions, jobs });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
     db,
@@ -215,6 +214,7 @@ export function createServices(deps: ServiceDeps) {
     clock,
     audit,
     ledger,
+    analytics: analyticsRecorder,
     program,
     channels: deps.payoutChannels,
     accounts: payoutAccounts,

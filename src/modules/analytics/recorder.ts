@@ -74,8 +74,7 @@ export interface AnalyticsRecorder {
    * A refund of `refundFen` of an order paid at `paidAt`: the same sums as record() of its
    * order_event, from what its journal took from each distributor (`taken`, negative) and the
    * seller's segment as it stands, so nothing is read back; and the refund journal's legs
-   * (`journal`), as `posted` counts a journal. The one call the refund path makes: the ledger's
-   * hook is not told of the order path's journals. A refund of 0 fen (a cancellation that only
+   * (`journal`), as `posted` counts a journal. The one call the refund path makes. A refund of 0 fen (a cancellation that only
    * gives back units) adds only its journal.
    */
   planOrderRefunded(
@@ -94,9 +93,10 @@ export interface AnalyticsRecorder {
   /** A batch of orders and the customers its invite codes bound (see OrdersPaidPlan). */
   planOrdersPaid(tenantId: string, timezone: string, orders: readonly PaidOrder[], bindings: readonly Date[], after: string): OrdersPaidPlan;
   /**
-   * The ledger's hook: the legs of every journal posted outside the order path (settlement,
-   * withdrawals, commissions made available, risk reversals), in the journal's transaction. The
-   * order path tells its own: planOrdersPaid and planOrderRefunded.
+   * The legs of a journal posted outside the order path (settlement, withdrawals, commissions made
+   * available, risk reversals), told by the module that posted it right after, in the journal's
+   * transaction (ledger's postedLegs). The order path tells its own: planOrdersPaid and
+   * planOrderRefunded.
    */
   posted(ex: Executor, tenantId: string, legs: readonly PostedLeg[]): Promise<void>;
 }

@@ -6,7 +6,8 @@ import type { AuditService } from '../audit/service.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { localMonth } from '../../core/time.ts';
 import type { CommissionStatus } from '../../db/schema.ts';
-import type { Ledger, Leg } from '../ledger/service.ts';
+import { postedLegs, type Ledger, type Leg } from '../ledger/service.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { RulesService } from '../rules/service.ts';
 import type { GradesService } from '../grades/service.ts';
@@ -25,12 +26,14 @@ export function createCommissionsService(deps: {
   db: Db;
   clock: Clock;
   ledger: Ledger;
+  /** Told of every journal this module posts, in the journal's transaction. */
+  analytics: Pick<AnalyticsRecorder, 'posted'>;
   program: ProgramService;
   rules: RulesService;
   grades: GradesService;
   audit: AuditService;
 }) {
-  const { db, clock, ledger, program, rules, grades } = deps;
+  const { db, clock, ledger, analytics, program, rules, grades } = deps;
 
   /** Who may read a distributor's lines: the merchant, or that distributor itself. */
   function scopeOf(actor: Actor, distributorId: string): string {
@@ -183,6 +186,7 @@ export function createCommissionsService(deps: {
               ]),
             }));
           await ledger.postMany(tx, journals);
+          if (journals.length > 0) await analytics.posted(tx, tenantId, postedLegs(journals));
           for (const c of lines) totals.fen += c.amount_fen;
         }
         await commissionsRepo.completeOrders(

@@ -52,12 +52,27 @@ function isBounded(purpose: string): boolean {
   return purpose !== 'withdrawable' && !(TENANT_PURPOSES as readonly string[]).includes(purpose);
 }
 
-/** Told every journal's legs, in the journal's transaction (analytics keeps its balances by day). */
-export type PostedHook = (
-  ex: Executor,
-  tenantId: string,
-  legs: { kind: string; owner: string; purpose: string; amount: number; commissionId: string | null }[],
-) => Promise<void>;
+/** A leg as written, with its journal's kind: what analytics is told of each journal posted. */
+export interface PostedLeg {
+  kind: string;
+  owner: string;
+  purpose: string;
+  amount: number;
+  commissionId: string | null;
+}
+
+/**
+ * The legs `journals` write (zero legs are not written), for the caller to tell analytics in the
+ * same transaction: `await analytics.posted(tx, tenantId, postedLegs(journals))`. The ledger tells
+ * nobody itself; each module that posts says so where it posts.
+ */
+export function postedLegs(journals: readonly JournalInput[]): PostedLeg[] {
+  return journals.flatMap((j) =>
+    j.legs
+      .filter((l) => l.amount !== 0)
+      .map((l) => ({ kind: j.kind, owner: l.owner, purpose: l.purpose, amount: l.amount, commissionId: l.commissionId ?? null })),
+  );
+}
 
 /** What GET /v1/journal-entries answers for each journal. */
 export interface JournalView {
@@ -141,7 +156,6 @@ export function createLedger(options: {
   db: Db;
   /** Invariant checks other modules own (withdrawals, payouts), run by `verify` after the ledger's own. */
   checks?: LedgerCheck[];
-  onPosted?: PostedHook[];
   /** The verification's clock and background jobs (the console runs it as a job). */
   clock?: Clock;
   jobs?: JobsService;
@@ -299,21 +313,16 @@ export function createLedger(options: {
       if (journals.length === 0) return [];
       const plan = await this.plan(ex, journals);
       await sql`with ${sql.join(plan.ctes)} select count(*) from ledger_postings`.execute(ex);
-      for (const hook of options.onPosted ?? []) await hook(ex, plan.tenantId, plan.posted);
       return plan.journalIds;
     },
 
     /**
      * The same as postMany, as common table expressions for the caller to run in a statement of
-     * its own (a batch of orders writes its journals together with other rows in one round trip);
-     * the onPosted hooks are told by postMany only: a caller of plan (the order path) tells analytics
-     * itself. Accounts are resolved here (a query only for accounts this process has not seen yet).
+     * its own (a batch of orders writes its journals together with other rows in one round trip).
+     * Accounts are resolved here (a query only for accounts this process has not seen yet).
      */
-    async plan(
-      ex: Executor,
-      journals: JournalInput[],
-    ): Promise<{ ctes: RawBuilder<unknown>[]; journalIds: string[]; tenantId: string; posted: Parameters<PostedHook>[2] }> {
-      if (journals.length === 0) return { ctes: [], journalIds: [], tenantId: '', posted: [] };
+    async plan(ex: Executor, journals: JournalInput[]): Promise<{ ctes: RawBuilder<unknown>[]; journalIds: string[]; tenantId: string }> {
+      if (journals.length === 0) return { ctes: [], journalIds: [], tenantId: '' };
       const tenantId = must(journals[0], 'the first journal').tenantId;
       const all: { j: number; leg: Leg }[] = [];
       journals.forEach((j, k) => {
@@ -391,18 +400,10 @@ export function createLedger(options: {
            order by l.n
           returning 1)`,
       ];
-      const posted = all.map(({ j, leg }) => ({
-        kind: must(journals[j], `journal ${j}`).kind,
-        owner: leg.owner,
-        purpose: leg.purpose,
-        amount: leg.amount,
-        commissionId: leg.commissionId ?? null,
-      }));
       return {
         ctes,
         journalIds,
         tenantId,
-        posted,
       };
     },
 

@@ -2,7 +2,8 @@ import type { Db, Executor } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalidState, notFound } from '../../core/errors.ts';
 import { inTransaction } from '../../db/database.ts';
-import type { Ledger, Leg } from '../ledger/service.ts';
+import { postedLegs, type JournalInput, type Ledger, type Leg } from '../ledger/service.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { AuditService } from '../audit/service.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { RateLimiter } from '../../adapters/ratelimit/types.ts';
@@ -56,11 +57,13 @@ export function createRiskService(deps: {
   clock: Clock;
   limiter: RateLimiter;
   ledger: Ledger;
+  /** Told of every journal this module posts, in the journal's transaction. */
+  analytics: Pick<AnalyticsRecorder, 'posted'>;
   audit: AuditService;
   /** The program's settings: its risk rules. */
   program: { read(ex: Executor, tenantId: string): Promise<ProgramSettings> };
 }) {
-  const { db, clock, limiter, ledger, audit, program } = deps;
+  const { db, clock, limiter, ledger, analytics, audit, program } = deps;
   // The rules that decide on orders, refunds and identities, in the caller's transaction.
   const engine = createRiskEngine({ clock, limiter });
 
@@ -215,7 +218,9 @@ export function createRiskService(deps: {
           const total = legs.reduce((sum, l) => sum - l.amount, 0);
           if (total > 0) {
             legs.push({ owner: 'tenant', purpose: 'commission_expense', amount: total });
-            await ledger.post(tx, { tenantId, kind: 'risk_reverse', refType: 'risk_event', refId: eventId, memo: note, legs });
+            const journal: JournalInput = { tenantId, kind: 'risk_reverse', refType: 'risk_event', refId: eventId, memo: note, legs };
+            await ledger.post(tx, journal);
+            await analytics.posted(tx, tenantId, postedLegs([journal]));
           }
           changed = reverse.length;
         }

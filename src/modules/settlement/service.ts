@@ -12,7 +12,8 @@ import type { AuditService } from '../audit/service.ts';
 import type { CommissionsService } from '../commissions/service.ts';
 import { commissionsRepo } from '../commissions/repo.ts';
 import { settlementRepo } from './repo.ts';
-import type { JournalInput, Ledger, Leg } from '../ledger/service.ts';
+import { postedLegs, type JournalInput, type Ledger, type Leg } from '../ledger/service.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 
@@ -99,11 +100,13 @@ export function createSettlementService(deps: {
   clock: Clock;
   audit: AuditService;
   ledger: Ledger;
+  /** Told of every journal this module posts, in the journal's transaction. */
+  analytics: Pick<AnalyticsRecorder, 'posted'>;
   program: ProgramService;
   commissions: CommissionsService;
   jobs: JobsService;
 }) {
-  const { db, clock, audit, ledger, program, commissions, jobs } = deps;
+  const { db, clock, audit, ledger, analytics, program, commissions, jobs } = deps;
 
   /** Settles the unsettled available lines of the given distributors (all when omitted). */
   async function settleWithin(
@@ -168,6 +171,7 @@ export function createSettlementService(deps: {
           ),
         );
       await ledger.postMany(tx, journals);
+      if (journals.length > 0) await analytics.posted(tx, tenantId, postedLegs(journals));
       const automatic = statements.filter((s) => s.approved);
       if (automatic.length > 0) {
         // No person approved these: the threshold did. One entry per batch names the rule, its
@@ -342,7 +346,11 @@ export function createSettlementService(deps: {
             now,
           );
           const payable = lines.filter((l) => l.amount_fen > 0);
-          if (payable.length > 0) await ledger.post(tx, settleJournal(tenantId, id, payable));
+          if (payable.length > 0) {
+            const journal = settleJournal(tenantId, id, payable);
+            await ledger.post(tx, journal);
+            await analytics.posted(tx, tenantId, postedLegs([journal]));
+          }
         }
         const { actorId } = actorOf(actor.principal);
         await settlementRepo.approveStatement(tx, id, {

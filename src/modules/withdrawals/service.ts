@@ -11,7 +11,8 @@ import { localDate } from '../../core/time.ts';
 import type { PayoutChannels, PayoutOutcome, PayoutResult } from '../../adapters/payout/index.ts';
 import { renderBankBatchFile, type BankBatchLine } from '../../adapters/payout/index.ts';
 import type { AuditService } from '../audit/service.ts';
-import type { Ledger } from '../ledger/service.ts';
+import { postedLegs, type JournalInput, type Ledger } from '../ledger/service.ts';
+import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { ProgramService } from '../program/service.ts';
 import { withdrawalsRepo } from './repo.ts';
 import type { PayoutAccountInput, PayoutAccountsService, PayoutAccountView } from './accounts.ts';
@@ -151,6 +152,8 @@ export function createWithdrawalsService(deps: {
   clock: Clock;
   audit: AuditService;
   ledger: Ledger;
+  /** Told of every journal this module posts, in the journal's transaction. */
+  analytics: Pick<AnalyticsRecorder, 'posted'>;
   program: ProgramService;
   channels: PayoutChannels;
   accounts: PayoutAccountsService;
@@ -159,7 +162,13 @@ export function createWithdrawalsService(deps: {
   /** Where the worker reports a provider call that failed or a payout it could not work. */
   log?: PayoutWorkerLog | undefined;
 }) {
-  const { db, clock, audit, ledger, program, channels, accounts } = deps;
+  const { db, clock, audit, ledger, analytics, program, channels, accounts } = deps;
+
+  /** Posts a journal and tells analytics of it, in the caller's transaction. */
+  async function post(tx: Tx, journal: JournalInput): Promise<void> {
+    await ledger.post(tx, journal);
+    await analytics.posted(tx, journal.tenantId, postedLegs([journal]));
+  }
   const log = deps.log ?? stderrLog;
 
   function scopeFor(actor: Actor, distributorId?: string): string {
@@ -197,7 +206,7 @@ export function createWithdrawalsService(deps: {
       created_at: now,
       updated_at: now,
     });
-    await ledger.post(tx, {
+    await post(tx, {
       tenantId: w.tenant_id,
       kind: 'payout_submit',
       refType: 'payout',
@@ -247,7 +256,7 @@ export function createWithdrawalsService(deps: {
     if (!w) throw new Error(`payout ${p.id} names withdrawal ${p.withdrawal_id}, which is not there`);
     switch (result.outcome) {
       case 'succeeded': {
-        await ledger.post(tx, {
+        await post(tx, {
           tenantId: p.tenant_id,
           kind: 'payout_success',
           refType: 'payout',
@@ -276,7 +285,7 @@ export function createWithdrawalsService(deps: {
       }
       case 'failed':
       case 'cancelled': {
-        await ledger.post(tx, {
+        await post(tx, {
           tenantId: p.tenant_id,
           kind: 'payout_fail',
           refType: 'payout',
@@ -389,7 +398,7 @@ export function createWithdrawalsService(deps: {
         updated_at: now,
         ...(autoApprove ? { approved_at: now } : {}),
       });
-      await ledger.post(tx, {
+      await post(tx, {
         tenantId,
         kind: 'withdraw_request',
         refType: 'withdrawal',
@@ -508,7 +517,7 @@ export function createWithdrawalsService(deps: {
         if (w.status !== 'pending_review') throw invalidState(`a ${w.status} withdrawal cannot be rejected`);
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
-        await ledger.post(tx, {
+        await post(tx, {
           tenantId,
           kind: 'withdraw_reject',
           refType: 'withdrawal',

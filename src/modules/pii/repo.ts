@@ -100,19 +100,6 @@ export const piiRepo = {
     return Number(r.n);
   },
 
-  // ------------------------------------------------------------------------------- erasure
-
-  /** The rows stay (withdrawals point at them); what identified the account goes. */
-  async destroyPayoutAccounts(db: Executor, tenantId: string, distributorId: string, display: string, at: Date): Promise<number> {
-    const r = await db
-      .updateTable('payout_accounts')
-      .set((eb) => ({ details_enc: null, identity_bidx: null, display, is_default: false, disabled_at: eb.fn.coalesce('disabled_at', eb.val(at)) }))
-      .where('tenant_id', '=', tenantId)
-      .where('distributor_id', '=', distributorId)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
-  },
-
   /** Blind indexes of one kind that several distributors of the tenant hold (of `only`'s, when given), with their ids. */
   async sharedIdentityGroups(ex: Executor, tenantId: string, kind: 'phone' | 'id_number' | 'payout_account', only: string | undefined) {
     const q =

@@ -17,6 +17,7 @@ import { distributorsRepo, documentsRepo } from '../distributors/repo.ts';
 import { portalRepo } from '../portal/repo.ts';
 import { adminRepo } from '../admin/repo.ts';
 import { referralRepo } from '../referral/repo.ts';
+import { payoutAccountsRepo } from '../withdrawals/repo.ts';
 import { distributorsSharingIdentity } from './identities.ts';
 import { personalDataSheets } from './sheets.ts';
 import { buildWorkbook } from './workbook.ts';
@@ -231,7 +232,7 @@ export function createPiiService(deps: {
         }
         const present = personal.present(before);
         await distributorsRepo.anonymise(tx, tenantId, distributorId, { name: `${ERASED_NAME} ${distributorId.slice(-6)}`, status_reason: reason, at: now });
-        const payoutAccounts = await piiRepo.destroyPayoutAccounts(tx, tenantId, distributorId, ERASED_ACCOUNT, now);
+        const payoutAccounts = await payoutAccountsRepo.destroyDetailsOf(tx, tenantId, distributorId, ERASED_ACCOUNT, now);
         await portalRepo.deleteCredentialsOf(tx, tenantId, distributorId);
         const sessions = await adminRepo.revokeDistributorSessions(tx, tenantId, distributorId, now);
         const visits = await referralRepo.anonymiseVisits(tx, tenantId, distributorId);

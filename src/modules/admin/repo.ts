@@ -121,4 +121,20 @@ export const adminRepo = {
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   },
+
+  /**
+   * Ends the subject's other sessions (after a password change), keeping the current one.
+   * For the portal's password change (a distributor's sessions live here, with the console's).
+   */
+  async revokeOtherSessions(db: Executor, tenantId: string, distributorId: string, keepSessionId: string, at: Date) {
+    await db
+      .updateTable('sessions')
+      .set({ revoked_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('subject_type', '=', 'distributor')
+      .where('subject_id', '=', distributorId)
+      .where('id', '!=', keepSessionId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  },
 };

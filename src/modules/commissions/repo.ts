@@ -68,33 +68,6 @@ export const commissionsRepo = {
     await ex.updateTable('commissions').set({ statement_id: null, held }).where('statement_id', '=', statementId).where('status', '=', 'available').execute();
   },
 
-  // ——— the orders a run makes final (the orders module owns that table; these two stay with the run that needs them until it offers them) ———
-
-  /** Received orders past the cutoff, oldest first, skipping those another worker holds. */
-  async dueOrdersForUpdate(ex: Executor, tenantId: string, cutoff: Date, limit: number) {
-    return ex
-      .selectFrom('orders')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('status', '=', 'received')
-      .where('received_at', '<=', cutoff)
-      .orderBy('received_at')
-      .orderBy('id')
-      .limit(limit)
-      .forUpdate()
-      .skipLocked()
-      .execute();
-  },
-
-  async completeOrders(ex: Executor, ids: string[], completedAt: Date, now: Date): Promise<void> {
-    await ex
-      .updateTable('orders')
-      .set({ status: 'completed', completed_at: completedAt, updated_at: now })
-      .where('id', 'in', ids)
-      .where('status', '=', 'received')
-      .execute();
-  },
-
   // ——— reads ———
 
   async findForUpdate(ex: Executor, tenantId: string, id: string) {

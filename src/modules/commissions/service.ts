@@ -159,7 +159,7 @@ export function createCommissionsService(deps: {
       const cutoff = new Date(asOf.getTime() - settings.freeze_days * 86_400_000);
       const totals = { orders: 0, lines: 0, fen: 0 };
       while (totals.orders < limit) {
-        const due = await commissionsRepo.dueOrdersForUpdate(tx, tenantId, cutoff, Math.min(200, limit - totals.orders));
+        const due = await ordersRepo.dueOrdersForUpdate(tx, tenantId, cutoff, Math.min(200, limit - totals.orders));
         if (due.length === 0) break;
         const lines = await commissionsRepo.pendingOfOrdersForUpdate(
           tx,
@@ -189,7 +189,7 @@ export function createCommissionsService(deps: {
           if (journals.length > 0) await analytics.posted(tx, tenantId, postedLegs(journals));
           for (const c of lines) totals.fen += c.amount_fen;
         }
-        await commissionsRepo.completeOrders(
+        await ordersRepo.completeOrders(
           tx,
           due.map((o) => o.id),
           asOf,

@@ -560,4 +560,31 @@ export const ordersRepo = {
     );
     return { sales_fen: Number(r.rows[0]?.sales_fen ?? 0), settled_sales_fen: Number(r.rows[0]?.settled_sales_fen ?? 0) };
   },
+
+  // ——— the orders a settlement run makes final (commissions.makeAvailable) ———
+
+  /** Received orders past the cutoff, oldest first, skipping those another worker holds. */
+  async dueOrdersForUpdate(ex: Executor, tenantId: string, cutoff: Date, limit: number) {
+    return ex
+      .selectFrom('orders')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'received')
+      .where('received_at', '<=', cutoff)
+      .orderBy('received_at')
+      .orderBy('id')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+  },
+
+  async completeOrders(ex: Executor, ids: string[], completedAt: Date, now: Date): Promise<void> {
+    await ex
+      .updateTable('orders')
+      .set({ status: 'completed', completed_at: completedAt, updated_at: now })
+      .where('id', 'in', ids)
+      .where('status', '=', 'received')
+      .execute();
+  },
 };

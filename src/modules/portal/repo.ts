@@ -160,23 +160,6 @@ export const portalRepo = {
     await db.deleteFrom('portal_token_uses').where('expires_at', '<', before).execute();
   },
 
-  /**
-   * Ends the subject's other sessions (after a password change), keeping the current one.
-   * Sessions belong to the admin module, whose service revokes all of a subject's sessions or
-   * one; keeping the session that made the change needs this one query of its own.
-   */
-  async revokeOtherSessions(db: Executor, tenantId: string, distributorId: string, keepSessionId: string, at: Date) {
-    await db
-      .updateTable('sessions')
-      .set({ revoked_at: at })
-      .where('tenant_id', '=', tenantId)
-      .where('subject_type', '=', 'distributor')
-      .where('subject_id', '=', distributorId)
-      .where('id', '!=', keepSessionId)
-      .where('revoked_at', 'is', null)
-      .execute();
-  },
-
   /** Erasure (pii): the person's portal password and used login tokens go. */
   async deleteCredentialsOf(db: Executor, tenantId: string, distributorId: string) {
     await db.deleteFrom('portal_credentials').where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).execute();

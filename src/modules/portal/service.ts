@@ -21,6 +21,7 @@ import type { PayoutChannels } from '../../adapters/payout/index.ts';
 import { withdrawalRules } from './withdrawal-rules.ts';
 import type { ReferralService } from '../referral/service.ts';
 import type { TenantsService } from '../tenants/service.ts';
+import { adminRepo } from '../admin/repo.ts';
 import { portalRepo } from './repo.ts';
 import { renderPoster, sniffImage, type PosterLang } from './poster.ts';
 import type { ApplyStarted, Invite, Me, PortalApplyBody, PortalSession, PortalSettingsView, PortalTeamMember } from './schema.ts';
@@ -328,7 +329,7 @@ export function createPortalService(deps: {
       const now = clock.now();
       await inTransaction(db, async (tx) => {
         await portalRepo.upsertCredential(tx, tenantId, distributorId, hash, now);
-        await portalRepo.revokeOtherSessions(tx, tenantId, distributorId, sessionId, now);
+        await adminRepo.revokeOtherSessions(tx, tenantId, distributorId, sessionId, now);
         await audit.record(tx, actor, {
           action: existing ? 'portal.password.change' : 'portal.password.set',
           targetType: 'distributor',

@@ -612,6 +612,8 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     );
     const samples = fc.sample(arb, { seed: SEED, numRuns: REQUESTS });
 
+    /** Routes that answer 202 with a job, each polled at `<route>/<id>`. */
+    const JOB_ROUTES = ['/v1/settlements/jobs', '/v1/exports', '/v1/ledger/verify/jobs'];
     const failures: string[] = [];
     const statuses = new Map<number, number>();
     let refused = 0;
@@ -630,14 +632,10 @@ describe('fuzzing every operation of the OpenAPI document', () => {
         continue;
       }
       const status = res.statusCode;
-      // A background settlement run or export writes its job row after its 202: let it finish
-      // before the next request, so what it writes is never counted against a request that follows.
-      const jobUrl =
-        status === 202 && p.url.startsWith('/v1/settlements/jobs')
-          ? '/v1/settlements/jobs'
-          : status === 202 && p.url.startsWith('/v1/exports')
-            ? '/v1/exports'
-            : null;
+      // A background job (a settlement run, an export, a ledger verification) writes after its
+      // 202: let it finish before the next request, so what it writes is never counted against a
+      // request that follows.
+      const jobUrl = status === 202 ? (JOB_ROUTES.find((u) => p.url.startsWith(u)) ?? null) : null;
       if (jobUrl) {
         const id = (JSON.parse(res.body) as { id: string }).id;
         for (let k = 0; k < 500; k++) {

@@ -14,6 +14,8 @@ export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   /** Connections per process to a PostgreSQL server. */
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 500 }),
+  /** Statements sent again and again are prepared once per connection (src/db/prepare.ts). */
+  databasePrepare: Type.Boolean(),
   orderBatchMax: Type.Integer({ minimum: 1, maximum: 5000 }),
   /** 0: chosen by the database (one at a time on PGlite, which has one connection; two on PostgreSQL). */
   orderBatchesInFlight: Type.Integer({ minimum: 0, maximum: 16 }),
@@ -205,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl: opt(env, 'DATABASE_URL'),
     databasePoolSize: int(env, 'FENXIAO_DB_POOL_SIZE', 20),
+    databasePrepare: bool(env, 'FENXIAO_DB_PREPARE', true),
     orderBatchMax: int(env, 'FENXIAO_ORDER_BATCH_MAX', 256),
     orderBatchesInFlight: int(env, 'FENXIAO_ORDER_BATCHES_IN_FLIGHT', 0),
     dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',

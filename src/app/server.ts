@@ -28,6 +28,7 @@ import { adminRoutes } from '../modules/admin/routes.ts';
 import { programRoutes } from '../modules/program/routes.ts';
 import { distributorsRoutes } from '../modules/distributors/routes.ts';
 import { referralRoutes } from '../modules/referral/routes.ts';
+import { agentsRoutes } from '../modules/agents/routes.ts';
 import { ordersRoutes } from '../modules/orders/routes.ts';
 import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
@@ -203,6 +204,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(distributorsRoutes, { service: services.distributors });
   await app.register(referralRoutes, { service: services.referral });
   await app.register(ordersRoutes, { service: services.orders });
+  await app.register(agentsRoutes, { service: services.agents });
   await app.register(commissionsRoutes, { service: services.commissions });
   await app.register(rulesRoutes, { service: services.rules });
   await app.register(ledgerRoutes, { service: services.ledger });

@@ -19,6 +19,10 @@ export const ConfigSchema = Type.Object({
   orderBatchMax: Type.Integer({ minimum: 1, maximum: 5000 }),
   /** 0: chosen by the database (one at a time on PGlite, which has one connection; two on PostgreSQL). */
   orderBatchesInFlight: Type.Integer({ minimum: 0, maximum: 16 }),
+  /** Distributors a settlement run settles per transaction. */
+  settlementBatch: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  /** Seconds a settlement run's owner may go without finishing a batch before another process takes the run over. */
+  settlementLeaseSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
   dataDir: Type.String({ minLength: 1 }),
   rootToken: Type.Optional(Type.String({ minLength: 16 })),
   /** base64 of 32 bytes; generated into the data dir when unset. */
@@ -210,6 +214,8 @@ export function loadConfig(env: Env = process.env): Config {
     databasePrepare: bool(env, 'FENXIAO_DB_PREPARE', true),
     orderBatchMax: int(env, 'FENXIAO_ORDER_BATCH_MAX', 256),
     orderBatchesInFlight: int(env, 'FENXIAO_ORDER_BATCHES_IN_FLIGHT', 0),
+    settlementBatch: int(env, 'FENXIAO_SETTLEMENT_BATCH', 1000),
+    settlementLeaseSeconds: int(env, 'FENXIAO_SETTLEMENT_LEASE_SECONDS', 60),
     dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',
     rootToken: opt(env, 'FENXIAO_ROOT_TOKEN'),
     masterKey: opt(env, 'FENXIAO_MASTER_KEY'),

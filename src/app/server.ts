@@ -124,6 +124,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     // PGlite is one connection: a second batch in flight would only wait for it, smaller.
     orderBatchMax: config.orderBatchMax,
     orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
+    settlementBatch: config.settlementBatch,
+    settlementLeaseMs: config.settlementLeaseSeconds * 1000,
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,

@@ -54,6 +54,9 @@ export interface ServiceDeps {
   /** Group commit of orders: the most orders one transaction writes, and batches of a tenant at once. */
   orderBatchMax?: number | undefined;
   orderBatchesInFlight?: number | undefined;
+  /** Settlement runs: distributors per transaction, and how long a run may go unrenewed before another process takes it over. */
+  settlementBatch?: number | undefined;
+  settlementLeaseMs?: number | undefined;
   /** Where the payout worker reports failures (the server's log); stderr when left out. */
   payoutLog?: PayoutWorkerLog | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
@@ -202,7 +205,18 @@ export function createServices(deps: ServiceDeps) {
   const agents = createAgentsService({ db, clock, audit, ledger });
   const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit });
 
-  const settlement = createSettlementService({ db, clock, audit, ledger, analytics: analyticsRecorder, program, commissions, jobs });
+  const settlement = createSettlementService({
+    db,
+    clock,
+    audit,
+    ledger,
+    analytics: analyticsRecorder,
+    program,
+    commissions,
+    jobs,
+    batchSize: deps.settlementBatch,
+    leaseMs: deps.settlementLeaseMs,
+  });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
     db,

@@ -504,6 +504,18 @@ export interface SettlementRunsTable {
   made_available: Generated<number>;
   started_at: Timestamp;
   finished_at: NullableTimestamp;
+  status: Generated<'running' | 'done'>;
+  phase: Generated<'make_available' | 'settle'>;
+  review_threshold_fen: number | null;
+  threshold_fen: number | null;
+  settled_through: string | null;
+  done: Generated<number>;
+  total: number | null;
+  owner: string | null;
+  lease_until: NullableTimestamp;
+  job_id: string | null;
+  requested_by: AnyJson;
+  request_id: string | null;
 }
 
 export type StatementStatus = 'pending_review' | 'approved' | 'rejected';

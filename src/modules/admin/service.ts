@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -170,7 +171,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
       const user = await adminRepo.findLoginUser(db, input.tenant_id, input.email);
       const ok = await verifyPassword(input.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
       // A failure keeps its place in the throttle's windows: nothing to write.
-      if (!user || user.disabled_at !== null || !ok) throw new AppError('unauthorized', 'wrong email or password');
+      if (!user || user.disabled_at !== null || !ok) throw new AppError('unauthorized', MESSAGES.wrongEmailOrPassword());
       if (user.tenant_status !== 'active') {
         // The right password: no guess, but no session while the merchant is suspended.
         await attempt.void();

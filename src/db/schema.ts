@@ -13,6 +13,8 @@ export interface TenantsTable {
   name: string;
   status: Generated<'active' | 'suspended'>;
   created_at: Timestamp;
+  /** The short name the console and portal sign in by (null for tenants made before slugs). */
+  slug: Generated<string | null>;
 }
 
 export interface ApiKeysTable {

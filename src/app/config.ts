@@ -50,6 +50,9 @@ export const ConfigSchema = Type.Object({
   amqpSigned: Type.Boolean(),
   /** Consume order messages in this process (with AMQP_URL set). */
   runConsumers: Type.Boolean(),
+  /** WeChat 网页授权 and the official-account API (docs/wechat.md); tests point them at a local simulator. */
+  wechatOauthBaseUrl: Type.String({ pattern: '^https?://' }),
+  wechatApiBaseUrl: Type.String({ pattern: '^https?://' }),
   /** Public base URL used in invite links and QR codes. */
   publicUrl: Type.String({ pattern: '^https?://' }),
   logLevel: Type.Union([
@@ -232,6 +235,8 @@ export function loadConfig(env: Env = process.env): Config {
     amqpMaxAttempts: int(env, 'FENXIAO_AMQP_MAX_ATTEMPTS', 5),
     amqpSigned: bool(env, 'FENXIAO_AMQP_SIGNED', false),
     runConsumers: bool(env, 'FENXIAO_RUN_CONSUMERS', true),
+    wechatOauthBaseUrl: (opt(env, 'FENXIAO_WECHAT_OAUTH_BASE_URL') ?? 'https://open.weixin.qq.com').replace(/\/+$/, ''),
+    wechatApiBaseUrl: (opt(env, 'FENXIAO_WECHAT_API_BASE_URL') ?? 'https://api.weixin.qq.com').replace(/\/+$/, ''),
     publicUrl: (opt(env, 'FENXIAO_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/+$/, ''),
     logLevel: (opt(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'],
     trustProxy: trustProxy(opt(env, 'FENXIAO_TRUST_PROXY')),

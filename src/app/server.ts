@@ -49,6 +49,9 @@ import { exportsRoutes } from '../modules/exports/routes.ts';
 import { registerWeb } from './web.ts';
 import { reachDatabase } from './startup.ts';
 import { ingestRoutes } from '../modules/ingest/routes.ts';
+import { wechatRoutes } from '../modules/wechat/routes.ts';
+import { createWechatMpClient } from '../adapters/wechat/mp.ts';
+import { createRedisTokenCache } from '../adapters/wechat/token-cache.ts';
 import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } from '../modules/ingest/consumer.ts';
 import { createAmqpSource } from '../adapters/broker/amqp.ts';
 import { createMemorySource } from '../adapters/broker/memory.ts';
@@ -111,6 +114,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
+  // WeChat's access_token and jsapi_ticket: in Redis when there is one, else in the database.
+  const wechatTokens = config.redisUrl ? createRedisTokenCache(config.redisUrl) : undefined;
 
   const services = createServices({
     db: database.db,
@@ -129,6 +134,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
+    wechatMp: createWechatMpClient({ oauthBaseUrl: config.wechatOauthBaseUrl, apiBaseUrl: config.wechatApiBaseUrl }),
+    wechatTokens,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
     // The server's log, made below; the payout worker reports to it only once it serves.
     payoutLog: { warn: (obj, msg) => app.log.warn(obj, msg), error: (obj, msg) => app.log.error(obj, msg) },
@@ -220,6 +227,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   exportRoutes(app, services, { dataDir: config.dataDir, storage });
   await app.register(reconciliationRoutes, { service: services.reconciliation });
   await app.register(exportsRoutes, { service: services.exports });
+  await app.register(wechatRoutes, { service: services.wechat });
   await app.register(ingestRoutes, { service: services.ingest });
   registerWeb(app);
 
@@ -264,6 +272,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       await orderConsumer.stop();
       await app.close();
       await limiter.close();
+      await wechatTokens?.close();
       if (!overrides.database) await database.close();
     },
   };

@@ -40,6 +40,10 @@ import { createAgentsService } from '../modules/agents/service.ts';
 import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
+import { createWechatMpClient, type WechatMpClient } from '../adapters/wechat/mp.ts';
+import type { TokenCache } from '../adapters/wechat/token-cache.ts';
+import { createWechatService } from '../modules/wechat/service.ts';
+import { createDbTokenCache } from '../modules/wechat/token-cache-db.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -65,6 +69,9 @@ export interface ServiceDeps {
   resolveTxt?: ResolveTxt | undefined;
   /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults when left out. */
   documentLimits?: DocumentLimits | undefined;
+  /** WeChat's official-account API (base URLs from the config) and where its tokens are cached (Redis, else the database). */
+  wechatMp?: WechatMpClient | undefined;
+  wechatTokens?: TokenCache | undefined;
 }
 
 /** The composition root: every service, built once with exactly what it uses. */
@@ -256,6 +263,23 @@ export function createServices(deps: ServiceDeps) {
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
   const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
 
+  // WeChat sign-in (网页授权), the JS-SDK signature and the transfer confirmation (docs/wechat.md).
+  const wechat = createWechatService({
+    db,
+    clock,
+    keyring: deps.keyring,
+    audit,
+    admin,
+    tenants,
+    distributors,
+    payoutAccounts,
+    withdrawals,
+    wechatPay: () => deps.payoutChannels.wechat,
+    mp: deps.wechatMp ?? createWechatMpClient(),
+    tokens: deps.wechatTokens ?? createDbTokenCache(db, clock),
+    publicUrl: deps.publicUrl,
+  });
+
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
     if (token.startsWith('fxk_')) return tenants.authenticateKey(token);
@@ -294,6 +318,7 @@ export function createServices(deps: ServiceDeps) {
     compliance,
     exports: exportsService,
     ingest,
+    wechat,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks,
   };

@@ -59,6 +59,7 @@ export function ulid(at?: number): string {
 
 export type IdPrefix =
   | 'tnt'
+  | 'wxi'
   | 'key'
   | 'usr'
   | 'ses'

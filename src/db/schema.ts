@@ -318,6 +318,56 @@ export interface PortalTokenUsesTable {
   used_at: Timestamp;
 }
 
+// ------------------------------------------------------------------------------ wechat
+
+/** A tenant's official account for 网页授权 and the JS-SDK (migration 2026_12_07_0800). */
+export interface WechatSettingsTable {
+  tenant_id: string;
+  app_id: string;
+  app_secret_enc: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One OAuth round trip; id is sha256 of the state parameter, browser_hash of the cookie nonce. */
+export interface WechatOauthStatesTable {
+  id: string;
+  tenant_id: string;
+  purpose: 'login' | 'link';
+  scope: 'snsapi_base' | 'snsapi_userinfo';
+  app_id: string;
+  distributor_id: string | null;
+  browser_hash: string;
+  return_to: string | null;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+/** An openid WeChat vouched for, linked to a distributor (encrypted, blind-indexed). */
+export interface WechatIdentitiesTable {
+  id: string;
+  tenant_id: string;
+  app_id: string;
+  openid_bidx: string;
+  openid_enc: string;
+  distributor_id: string;
+  nickname_enc: string | null;
+  scope: string;
+  linked_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** access_token / jsapi_ticket shared across processes, encrypted. */
+export interface WechatApiTokensTable {
+  tenant_id: string;
+  app_id: string;
+  kind: 'access_token' | 'jsapi_ticket';
+  value_enc: string;
+  expires_at: Timestamp;
+  fetched_at: Timestamp;
+}
+
 // ------------------------------------------------------------------------------- money
 
 export interface RuleVersionsTable {
@@ -772,6 +822,10 @@ export interface DB {
   portal_credentials: PortalCredentialsTable;
   portal_applications: PortalApplicationsTable;
   portal_token_uses: PortalTokenUsesTable;
+  wechat_settings: WechatSettingsTable;
+  wechat_oauth_states: WechatOauthStatesTable;
+  wechat_identities: WechatIdentitiesTable;
+  wechat_api_tokens: WechatApiTokensTable;
   rule_versions: RuleVersionsTable;
   sku_rules: SkuRulesTable;
   orders: OrdersTable;

@@ -89,7 +89,9 @@ export interface ServerOverrides {
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
 export async function buildServer(config: Config, overrides: ServerOverrides = {}): Promise<Server> {
-  const database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, prepare: config.databasePrepare }));
+  const database =
+    overrides.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, prepare: config.databasePrepare }));
   if (!overrides.database) {
     // A wrong or unreachable DATABASE_URL is said as such (naming it, without its password),
     // before a migration could fail on it.

@@ -14,6 +14,8 @@ export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   /** Connections per process to a PostgreSQL server. */
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 500 }),
+  /** Statements sent again and again are prepared once per connection (src/db/prepare.ts). */
+  databasePrepare: Type.Boolean(),
   orderBatchMax: Type.Integer({ minimum: 1, maximum: 5000 }),
   /** 0: chosen by the database (one at a time on PGlite, which has one connection; two on PostgreSQL). */
   orderBatchesInFlight: Type.Integer({ minimum: 0, maximum: 16 }),
@@ -48,6 +50,9 @@ export const ConfigSchema = Type.Object({
   amqpSigned: Type.Boolean(),
   /** Consume order messages in this process (with AMQP_URL set). */
   runConsumers: Type.Boolean(),
+  /** WeChat 网页授权 and the official-account API (docs/wechat.md); tests point them at a local simulator. */
+  wechatOauthBaseUrl: Type.String({ pattern: '^https?://' }),
+  wechatApiBaseUrl: Type.String({ pattern: '^https?://' }),
   /** Public base URL used in invite links and QR codes. */
   publicUrl: Type.String({ pattern: '^https?://' }),
   logLevel: Type.Union([
@@ -209,6 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl: opt(env, 'DATABASE_URL'),
     databasePoolSize: int(env, 'FENXIAO_DB_POOL_SIZE', 20),
+    databasePrepare: bool(env, 'FENXIAO_DB_PREPARE', true),
     orderBatchMax: int(env, 'FENXIAO_ORDER_BATCH_MAX', 256),
     orderBatchesInFlight: int(env, 'FENXIAO_ORDER_BATCHES_IN_FLIGHT', 0),
     settlementBatch: int(env, 'FENXIAO_SETTLEMENT_BATCH', 1000),
@@ -229,6 +235,8 @@ export function loadConfig(env: Env = process.env): Config {
     amqpMaxAttempts: int(env, 'FENXIAO_AMQP_MAX_ATTEMPTS', 5),
     amqpSigned: bool(env, 'FENXIAO_AMQP_SIGNED', false),
     runConsumers: bool(env, 'FENXIAO_RUN_CONSUMERS', true),
+    wechatOauthBaseUrl: (opt(env, 'FENXIAO_WECHAT_OAUTH_BASE_URL') ?? 'https://open.weixin.qq.com').replace(/\/+$/, ''),
+    wechatApiBaseUrl: (opt(env, 'FENXIAO_WECHAT_API_BASE_URL') ?? 'https://api.weixin.qq.com').replace(/\/+$/, ''),
     publicUrl: (opt(env, 'FENXIAO_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/+$/, ''),
     logLevel: (opt(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'],
     trustProxy: trustProxy(opt(env, 'FENXIAO_TRUST_PROXY')),

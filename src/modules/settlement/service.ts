@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Selectable } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
@@ -552,7 +553,7 @@ export function createSettlementService(deps: {
     async reject(actor: Actor, id: string, input: { reason: string; lines: 'available' | 'hold' }): Promise<StatementView> {
       requirePermission(actor.principal, 'finance:approve');
       const tenantId = tenantOf(actor.principal);
-      if (!input.reason.trim()) throw invalid('a reason is required');
+      if (!input.reason.trim()) throw invalid(MESSAGES.reasonRequired());
       return inTransaction(db, async (tx) => {
         const s = await settlementRepo.findStatementForUpdate(tx, tenantId, id);
         if (!s) throw notFound('statement');

@@ -269,6 +269,9 @@ export function createSettlementService(deps: {
       await after();
       if (!more) break;
     }
+    // How many distributors it found (and has settled, when resumed), before the first batch.
+    const found = await settlementRepo.run(db, runId);
+    if (found) onProgress?.(found.done, found.total ?? 0);
     // Phase 2: a batch of distributors at a time, in id order from the run's cursor.
     for (;;) {
       const progress = await inTransaction(db, async (tx) => {

@@ -340,8 +340,10 @@ export function createSettlementService(deps: {
         return { run_id: runId, made_available: run.made_available, statements: statements.map(statementView) };
       }
       if (run.lease_until && run.lease_until.getTime() <= clock.now().getTime()) {
-        // Its new owner stopped too: take it over here.
-        if (await settlementRepo.takeOver(db, runId, run.owner, ulid(), lease())) return awaitRun(runId);
+        // Its new owner stopped too: this process takes it over and finishes it.
+        const r = await resume(run);
+        if (r) return r;
+        continue;
       }
       await sleep(WAIT_MS);
     }

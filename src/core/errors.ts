@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   compliance_violation: 422,
   insufficient_balance: 422,
+  /** Agent mode: a sale or a buyback of more units than an agent's stock holds. */
+  insufficient_stock: 422,
   admission_conditions_unmet: 422,
   limit_exceeded: 422,
   risk_blocked: 422,

@@ -45,6 +45,20 @@ export const tenantsRoutes = moduleRoutes<TenantsService>((app, tenants) => {
     async (req, reply) => reply.code(201).send(await tenants.create(actor(req), req.body)),
   );
 
+  app.get(
+    '/v1/tenants',
+    {
+      config: { auth: 'root' },
+      schema: {
+        tags: ['tenants'],
+        summary: 'Every tenant with its status, oldest first (platform root token)',
+        querystring: Strict({}),
+        response: { 200: Strict({ items: Type.Array(Tenant), next_cursor: Type.Null() }), ...errors(403) },
+      },
+    },
+    async (req) => ({ items: await tenants.list(actor(req)), next_cursor: null }),
+  );
+
   app.post(
     '/v1/tenants/:id/suspend',
     {

@@ -171,6 +171,12 @@ export function createTenantsService(deps: {
       });
     },
 
+    /** Every tenant, oldest first (platform root): the platform page lists them to suspend or reactivate. */
+    async list(actor: Actor) {
+      if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator lists tenants');
+      return (await tenantsRepo.list(db)).map((t) => ({ id: t.id, name: t.name, status: t.status, created_at: t.created_at.toISOString() }));
+    },
+
     async get(actor: Actor) {
       const tenant = await tenantsRepo.find(db, tenantOf(actor.principal));
       if (!tenant) throw notFound('tenant');

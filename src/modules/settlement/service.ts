@@ -336,7 +336,7 @@ export function createSettlementService(deps: {
         const statements = await settlementRepo.statementsOfRun(db, run.tenant_id, runId);
         return { run_id: runId, made_available: run.made_available, statements: statements.map(statementView) };
       }
-      if (run.lease_until && run.lease_until.getTime() < clock.now().getTime()) {
+      if (run.lease_until && run.lease_until.getTime() <= clock.now().getTime()) {
         // Its new owner stopped too: take it over here.
         if (await settlementRepo.takeOver(db, runId, run.owner, ulid(), lease())) return awaitRun(runId);
       }
@@ -369,6 +369,7 @@ export function createSettlementService(deps: {
       if (err instanceof RunTakenOver) {
         // Another process took the run over (this one was too slow to renew its lease): it
         // reports the job now; wait for the result it makes.
+        handle?.release();
         return awaitRun(runId);
       }
       // What was committed stays; the run is picked up again at once by the next run or pass.
@@ -416,7 +417,7 @@ export function createSettlementService(deps: {
           await advisoryXactLock(tx, SETTLEMENT_LOCK, tenantId);
           const running = await settlementRepo.runningForUpdate(tx, tenantId);
           if (running) {
-            const stale = running.lease_until === null || running.lease_until.getTime() < clock.now().getTime();
+            const stale = running.lease_until === null || running.lease_until.getTime() <= clock.now().getTime();
             return stale ? { kind: 'resume' as const, run: { id: running.id, owner: running.owner } } : { kind: 'wait' as const };
           }
           // A scheduled cycle runs once per boundary, whichever process gets here first.

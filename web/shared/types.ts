@@ -77,6 +77,7 @@ export interface LoginResponse {
   token: string;
   expires_at: string;
   tenant_id: string;
+  tenant_slug: string | null;
   user: AdminUser;
 }
 export interface AuditEntry {

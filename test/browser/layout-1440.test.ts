@@ -119,13 +119,13 @@ describe('the console at 1440 × 900', () => {
     for (let i = 0; i < 12 && (await expand.count()) > 0; i++) await expand.first().click();
     expect(await menuWidth(page)).toBe(before);
     // Nothing pushes the page wider than the window.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1440);
+    expect((await page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(1440);
     const main = await box(page.locator('main').first());
     expect(main.x).toBeGreaterThanOrEqual(before);
     expect(main.x + main.width).toBeLessThanOrEqual(1440);
     // At the foot of the page the menu is still there to use.
     await page.getByTestId('audit-table').getByText('tenant.create').scrollIntoViewIfNeeded();
-    expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(900);
+    expect((await page.evaluate('window.scrollY')) as number).toBeGreaterThan(900);
     const item = await box(page.getByRole('menuitem').filter({ hasText: /^审计日志$/ }));
     expect(item.y).toBeGreaterThanOrEqual(0);
     expect(item.y + item.height).toBeLessThanOrEqual(900);

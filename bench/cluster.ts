@@ -96,6 +96,8 @@ export async function main(argv: string[]): Promise<void> {
     FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'),
     FENXIAO_DATA_DIR: dataDir,
     FENXIAO_DB_POOL_SIZE: String(o.pool),
+    // Debian 12's PgBouncer (1.18) keeps no named prepared statements in transaction mode.
+    FENXIAO_DB_PREPARE: 'off',
     FENXIAO_TRUST_PROXY: '127.0.0.1',
     LOG_LEVEL: 'warn',
   };

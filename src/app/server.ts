@@ -161,6 +161,11 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       { reason: err.message, code: (err as { code?: unknown }).code },
       'a database connection was lost (PostgreSQL restarting or unreachable?); it is replaced on the next query',
     );
+  database.onPreparedStatementsOff = (err) =>
+    app.log.warn(
+      { reason: err.message, code: (err as { code?: unknown }).code },
+      'a named prepared statement was lost (a connection pooler in transaction mode?); statements are sent unnamed from now on: set FENXIAO_DB_PREPARE=off for this deployment',
+    );
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {
     openapi: {

@@ -173,5 +173,6 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 /** Serialization failure or deadlock: safe to retry the whole transaction. */
 export function isRetryableTxError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === '40001' || code === '40P01';
+  // 26000 / 42P05: a named statement a pooler lost (src/db/prepare.ts stops naming statements).
+  return code === '40001' || code === '40P01' || code === '26000' || code === '42P05';
 }

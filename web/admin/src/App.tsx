@@ -27,6 +27,7 @@ const WithdrawalsPage = lazy(() => import('./pages/Withdrawals.tsx'));
 const LedgerPage = lazy(() => import('./pages/Ledger.tsx'));
 const ReconciliationPage = lazy(() => import('./pages/Reconciliation.tsx'));
 const DashboardPage = lazy(() => import('./pages/Dashboard.tsx'));
+const AgentsPage = lazy(() => import('./pages/Agents.tsx'));
 
 function RequireSession({ children }: { children: ReactNode }) {
   const { session } = useSession();
@@ -78,6 +79,7 @@ export function App() {
                   <Route path="/applications" element={<ApplicationsPage />} />
                   <Route path="/orders" element={<OrdersPage />} />
                   <Route path="/orders/:externalId" element={<OrderDetailPage />} />
+                  <Route path="/agents" element={<AgentsPage />} />
                   <Route path="/settlement" element={<SettlementPage />} />
                   <Route path="/withdrawals" element={<WithdrawalsPage />} />
                   <Route path="/rules" element={<RulesPage />} />

@@ -49,6 +49,9 @@ import { exportsRoutes } from '../modules/exports/routes.ts';
 import { registerWeb } from './web.ts';
 import { reachDatabase } from './startup.ts';
 import { ingestRoutes } from '../modules/ingest/routes.ts';
+import { wechatRoutes } from '../modules/wechat/routes.ts';
+import { createWechatMpClient } from '../adapters/wechat/mp.ts';
+import { createRedisTokenCache } from '../adapters/wechat/token-cache.ts';
 import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } from '../modules/ingest/consumer.ts';
 import { createAmqpSource } from '../adapters/broker/amqp.ts';
 import { createMemorySource } from '../adapters/broker/memory.ts';
@@ -82,11 +85,15 @@ export interface ServerOverrides {
   orderSource?: OrderEventSource;
   /** DNS TXT lookups (landing domain verification); tests hand in their own records. */
   resolveTxt?: ResolveTxt;
+  /** Called after each committed batch of a settlement run (tests of a run stopped between batches). */
+  settlementAfterBatch?: (runId: string, batch: number) => void | Promise<void>;
 }
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
 export async function buildServer(config: Config, overrides: ServerOverrides = {}): Promise<Server> {
-  const database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  const database =
+    overrides.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, prepare: config.databasePrepare }));
   if (!overrides.database) {
     // A wrong or unreachable DATABASE_URL is said as such (naming it, without its password),
     // before a migration could fail on it.
@@ -111,6 +118,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
+  // WeChat's access_token and jsapi_ticket: in Redis when there is one, else in the database.
+  const wechatTokens = config.redisUrl ? createRedisTokenCache(config.redisUrl) : undefined;
 
   const services = createServices({
     db: database.db,
@@ -124,9 +133,14 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     // PGlite is one connection: a second batch in flight would only wait for it, smaller.
     orderBatchMax: config.orderBatchMax,
     orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
+    settlementBatch: config.settlementBatch,
+    settlementLeaseMs: config.settlementLeaseSeconds * 1000,
+    ...(overrides.settlementAfterBatch ? { settlementAfterBatch: overrides.settlementAfterBatch } : {}),
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
+    wechatMp: createWechatMpClient({ oauthBaseUrl: config.wechatOauthBaseUrl, apiBaseUrl: config.wechatApiBaseUrl }),
+    wechatTokens,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
     // The server's log, made below; the payout worker reports to it only once it serves.
     payoutLog: { warn: (obj, msg) => app.log.warn(obj, msg), error: (obj, msg) => app.log.error(obj, msg) },
@@ -218,6 +232,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   exportRoutes(app, services, { dataDir: config.dataDir, storage });
   await app.register(reconciliationRoutes, { service: services.reconciliation });
   await app.register(exportsRoutes, { service: services.exports });
+  await app.register(wechatRoutes, { service: services.wechat });
   await app.register(ingestRoutes, { service: services.ingest });
   registerWeb(app);
 
@@ -262,6 +277,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       await orderConsumer.stop();
       await app.close();
       await limiter.close();
+      await wechatTokens?.close();
       if (!overrides.database) await database.close();
     },
   };

@@ -40,6 +40,10 @@ import { createAgentsService } from '../modules/agents/service.ts';
 import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
+import { createWechatMpClient, type WechatMpClient } from '../adapters/wechat/mp.ts';
+import type { TokenCache } from '../adapters/wechat/token-cache.ts';
+import { createWechatService } from '../modules/wechat/service.ts';
+import { createDbTokenCache } from '../modules/wechat/token-cache-db.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -54,6 +58,11 @@ export interface ServiceDeps {
   /** Group commit of orders: the most orders one transaction writes, and batches of a tenant at once. */
   orderBatchMax?: number | undefined;
   orderBatchesInFlight?: number | undefined;
+  /** Settlement runs: distributors per transaction, and how long a run may go unrenewed before another process takes it over. */
+  settlementBatch?: number | undefined;
+  settlementLeaseMs?: number | undefined;
+  /** Called after each committed batch of a settlement run (tests stop a run between batches). */
+  settlementAfterBatch?: ((runId: string, batch: number) => void | Promise<void>) | undefined;
   /** Where the payout worker reports failures (the server's log); stderr when left out. */
   payoutLog?: PayoutWorkerLog | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
@@ -62,6 +71,9 @@ export interface ServiceDeps {
   resolveTxt?: ResolveTxt | undefined;
   /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults when left out. */
   documentLimits?: DocumentLimits | undefined;
+  /** WeChat's official-account API (base URLs from the config) and where its tokens are cached (Redis, else the database). */
+  wechatMp?: WechatMpClient | undefined;
+  wechatTokens?: TokenCache | undefined;
 }
 
 /** The composition root: every service, built once with exactly what it uses. */
@@ -202,7 +214,19 @@ export function createServices(deps: ServiceDeps) {
   const agents = createAgentsService({ db, clock, audit, ledger });
   const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit });
 
-  const settlement = createSettlementService({ db, clock, audit, ledger, analytics: analyticsRecorder, program, commissions, jobs });
+  const settlement = createSettlementService({
+    db,
+    clock,
+    audit,
+    ledger,
+    analytics: analyticsRecorder,
+    program,
+    commissions,
+    jobs,
+    batchSize: deps.settlementBatch,
+    leaseMs: deps.settlementLeaseMs,
+    afterBatch: deps.settlementAfterBatch,
+  });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
     db,
@@ -242,6 +266,23 @@ export function createServices(deps: ServiceDeps) {
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
   const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
 
+  // WeChat sign-in (网页授权), the JS-SDK signature and the transfer confirmation (docs/wechat.md).
+  const wechat = createWechatService({
+    db,
+    clock,
+    keyring: deps.keyring,
+    audit,
+    admin,
+    tenants,
+    distributors,
+    payoutAccounts,
+    withdrawals,
+    wechatPay: () => deps.payoutChannels.wechat,
+    mp: deps.wechatMp ?? createWechatMpClient(),
+    tokens: deps.wechatTokens ?? createDbTokenCache(db, clock),
+    publicUrl: deps.publicUrl,
+  });
+
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
     if (token.startsWith('fxk_')) return tenants.authenticateKey(token);
@@ -280,6 +321,7 @@ export function createServices(deps: ServiceDeps) {
     compliance,
     exports: exportsService,
     ingest,
+    wechat,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks,
   };

@@ -59,6 +59,7 @@ export function ulid(at?: number): string {
 
 export type IdPrefix =
   | 'tnt'
+  | 'wxi'
   | 'key'
   | 'usr'
   | 'ses'
@@ -82,6 +83,8 @@ export type IdPrefix =
   | 'pap'
   | 'ppr'
   | 'ldm'
+  // a distributor's request that its personal data be erased
+  | 'era'
   // agent mode: agents, their events, purchase orders, stock lots, stock returns (buybacks)
   | 'agt'
   | 'aev'

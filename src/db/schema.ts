@@ -13,6 +13,8 @@ export interface TenantsTable {
   name: string;
   status: Generated<'active' | 'suspended'>;
   created_at: Timestamp;
+  /** The short name the console and portal sign in by (null for tenants made before slugs). */
+  slug: Generated<string | null>;
 }
 
 export interface ApiKeysTable {
@@ -316,6 +318,68 @@ export interface PortalTokenUsesTable {
   used_at: Timestamp;
 }
 
+// ------------------------------------------------------------------------------ pii
+
+/** A distributor's request that its personal data be erased (migration 2026_12_07_0700). */
+export interface ErasureRequestsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  status: 'open' | 'done';
+  requested_at: Timestamp;
+  resolved_at: NullableTimestamp;
+}
+
+// ------------------------------------------------------------------------------ wechat
+
+/** A tenant's official account for 网页授权 and the JS-SDK (migration 2026_12_07_0800). */
+export interface WechatSettingsTable {
+  tenant_id: string;
+  app_id: string;
+  app_secret_enc: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One OAuth round trip; id is sha256 of the state parameter, browser_hash of the cookie nonce. */
+export interface WechatOauthStatesTable {
+  id: string;
+  tenant_id: string;
+  purpose: 'login' | 'link';
+  scope: 'snsapi_base' | 'snsapi_userinfo';
+  app_id: string;
+  distributor_id: string | null;
+  browser_hash: string;
+  return_to: string | null;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+/** An openid WeChat vouched for, linked to a distributor (encrypted, blind-indexed). */
+export interface WechatIdentitiesTable {
+  id: string;
+  tenant_id: string;
+  app_id: string;
+  openid_bidx: string;
+  openid_enc: string;
+  distributor_id: string;
+  nickname_enc: string | null;
+  scope: string;
+  linked_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** access_token / jsapi_ticket shared across processes, encrypted. */
+export interface WechatApiTokensTable {
+  tenant_id: string;
+  app_id: string;
+  kind: 'access_token' | 'jsapi_ticket';
+  value_enc: string;
+  expires_at: Timestamp;
+  fetched_at: Timestamp;
+}
+
 // ------------------------------------------------------------------------------- money
 
 export interface RuleVersionsTable {
@@ -504,6 +568,18 @@ export interface SettlementRunsTable {
   made_available: Generated<number>;
   started_at: Timestamp;
   finished_at: NullableTimestamp;
+  status: Generated<'running' | 'done'>;
+  phase: Generated<'make_available' | 'settle'>;
+  review_threshold_fen: number | null;
+  threshold_fen: number | null;
+  settled_through: string | null;
+  done: Generated<number>;
+  total: number | null;
+  owner: string | null;
+  lease_until: NullableTimestamp;
+  job_id: string | null;
+  requested_by: AnyJson;
+  request_id: string | null;
 }
 
 export type StatementStatus = 'pending_review' | 'approved' | 'rejected';
@@ -758,6 +834,11 @@ export interface DB {
   portal_credentials: PortalCredentialsTable;
   portal_applications: PortalApplicationsTable;
   portal_token_uses: PortalTokenUsesTable;
+  wechat_settings: WechatSettingsTable;
+  erasure_requests: ErasureRequestsTable;
+  wechat_oauth_states: WechatOauthStatesTable;
+  wechat_identities: WechatIdentitiesTable;
+  wechat_api_tokens: WechatApiTokensTable;
   rule_versions: RuleVersionsTable;
   sku_rules: SkuRulesTable;
   orders: OrdersTable;

@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
@@ -141,15 +142,12 @@ export function createOrderBatch(deps: {
         // distributor's balance beyond what an integer in fen holds exactly.
         outcomes[i] = { kind: 'refused', error: new AppError('limit_exceeded', `an order may total at most ${MAX_FEN} fen`) };
       } else if (prior) {
-        outcomes[i] =
-          prior.request_hash === r.hash
-            ? { kind: 'existing', row: prior }
-            : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
+        outcomes[i] = prior.request_hash === r.hash ? { kind: 'existing', row: prior } : { kind: 'refused', error: conflict(MESSAGES.orderBodyDiffers()) };
       } else if (earlier !== undefined) {
         outcomes[i] =
           known(requests[earlier], 'the earlier request').hash === r.hash
             ? { kind: 'replay', of: earlier }
-            : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
+            : { kind: 'refused', error: conflict(MESSAGES.orderBodyDiffers()) };
       } else {
         firstOf.set(ext, i);
         work.push(i);

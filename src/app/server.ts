@@ -161,6 +161,11 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       { reason: err.message, code: (err as { code?: unknown }).code },
       'a database connection was lost (PostgreSQL restarting or unreachable?); it is replaced on the next query',
     );
+  database.onPreparedStatementsOff = (err) =>
+    app.log.error(
+      { reason: err.message, code: (err as { code?: unknown }).code },
+      'named prepared statements are lost between queries (a pooler in transaction mode that does not keep them, such as PgBouncer before 1.21?): turned off in this process; set FENXIAO_DB_PREPARE=off',
+    );
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {
     openapi: {

@@ -15,7 +15,10 @@ import { isLostPreparedStatement } from '../core/errors.ts';
  *
  * PgBouncer in transaction mode keeps named statements apart per server connection from version
  * 1.21 (`max_prepared_statements`, 200 by default from 1.22); older poolers need
- * `FENXIAO_DB_PREPARE=off`.
+ * `FENXIAO_DB_PREPARE=off`. Should a pooler lose a named statement anyway (26000: it went to
+ * another server connection; 42P05: another client named it there first), the process stops
+ * naming statements from then on, tells `onOff`, and the statement's error stands (its
+ * transaction is retried as a serialization failure is, see isRetryableTxError).
  */
 export interface AutoPrepare {
   /** Wraps one pooled client so that Kysely's `query(text, values)` calls use named statements. */

@@ -160,6 +160,7 @@ export const consoleZh = {
   'attribution.unknown': '归属方式：{how}',
   'attribution.notes': '附注：{notes}',
 
+  'erasure.requested': '本人已于 {at} 在分销员门户申请注销个人信息，请结清资金后执行注销。',
   'gradeReason.upgrade': '销售业绩达到条件，自动升级',
   'gradeReason.admin': '管理员调整',
   'gradeReason.import': '导入',
@@ -325,6 +326,7 @@ export const consoleEn: Record<keyof typeof consoleZh, string> = {
   'attribution.unknown': 'Attributed by: {how}',
   'attribution.notes': 'Notes: {notes}',
 
+  'erasure.requested': 'The person asked for erasure in the portal on {at}: pay out what is owed, then erase.',
   'gradeReason.upgrade': 'Sales reached the upgrade condition',
   'gradeReason.admin': 'Changed by an admin',
   'gradeReason.import': 'Imported',

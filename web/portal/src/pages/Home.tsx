@@ -273,6 +273,15 @@ export function HomePage() {
         </Button>
       </Card>
 
+      <List data-testid="home-links">
+        <List.Item onClick={() => navigate('/insights')} description={t('home.insightsHint')}>
+          {t('home.insights')}
+        </List.Item>
+        <List.Item onClick={() => navigate('/privacy')} description={t('home.privacyHint')}>
+          {t('home.privacy')}
+        </List.Item>
+      </List>
+
       <DocumentsCard me={me} />
 
       <PasswordCard me={me} onSaved={() => void load()} />

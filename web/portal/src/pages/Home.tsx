@@ -228,7 +228,7 @@ export function HomePage() {
           <Tag color={STATUS_COLORS[me.status] ?? 'default'} fill="outline">
             {t(`home.status.${me.status}`)}
           </Tag>
-          <span style={{ color: '#666' }}>{t('home.grade', { grade: me.grade })}</span>
+          <span style={{ color: '#666' }}>{t('home.grade', { grade: me.grade_name })}</span>
           <span style={{ color: '#666' }}>{me.tenant_name}</span>
         </Space>
       </Card>

@@ -214,7 +214,7 @@ const user = cli.command('user').description('admin users of a tenant');
 user
   .command('create')
   .description('create an admin user (the password comes from FENXIAO_PASSWORD or --password)')
-  .requiredOption('--tenant <id>', 'tenant id')
+  .requiredOption('--tenant <id>', 'tenant id or short name (slug)')
   .requiredOption('--email <email>', 'login email')
   .addOption(new Option('--role <role>', 'role').choices(['owner', 'operator', 'finance', 'auditor']).default('owner'))
   .option('--password <password>', 'password (prefer FENXIAO_PASSWORD)')
@@ -222,9 +222,11 @@ user
   .action(async (opts: { tenant: string; email: string; role: AdminRole; password?: string; name?: string }) => {
     const password = opts.password ?? loadConfig().password;
     if (!password) throw new AppError('invalid_request', 'give a password with FENXIAO_PASSWORD or --password');
-    const u = await withServices((s) =>
-      s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, opts.tenant),
-    );
+    const u = await withServices(async (s) => {
+      const tenantId = (await s.tenants.resolve(opts.tenant))?.id;
+      if (!tenantId) throw new AppError('not_found', `tenant ${opts.tenant} not found`);
+      return s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, tenantId);
+    });
     console.log(`user ${u.id} ${u.email} (${u.role})`);
   });
 

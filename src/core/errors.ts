@@ -124,6 +124,15 @@ const UNAVAILABLE_ERRNOS = new Set([
 ]);
 const UNAVAILABLE_MESSAGES =
   /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+/**
+ * PgBouncer between Fenxiao and PostgreSQL (docs/deployment.md) keeps the client's connection when
+ * the server's goes, and answers with errors of its own, all SQLSTATE 08P01: the query in flight
+ * when the server connection died, a server that cannot be reached or logged into, a query that
+ * waited too long for a server connection, the pooler out of client slots or going down. These
+ * are the database being away, not a protocol bug (issue 13; test/pg/pgbouncer-restart.test.ts).
+ */
+const PGBOUNCER_UNAVAILABLE =
+  /^(server conn crashed\?|pgbouncer cannot connect to server|server login has been failing|query_wait_timeout|no more connections allowed|pgbouncer is shutting down|server shutting down|database removed|client_login_timeout)/;
 
 /**
  * Whether `err` is the database being unreachable (restarting, failing over, out of
@@ -138,6 +147,7 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (typeof e.code === 'string') {
     if (UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNOS.has(e.code)) return true;
     if (/^08[0-9A-Z]{3}$/.test(e.code) && e.code !== '08P01') return true;
+    if (e.code === '08P01' && typeof e.message === 'string' && PGBOUNCER_UNAVAILABLE.test(e.message)) return true;
   }
   if (err instanceof Error && UNAVAILABLE_MESSAGES.test(err.message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true;
@@ -163,5 +173,6 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 /** Serialization failure or deadlock: safe to retry the whole transaction. */
 export function isRetryableTxError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === '40001' || code === '40P01';
+  // 26000 / 42P05: a named statement a pooler lost (src/db/prepare.ts stops naming statements).
+  return code === '40001' || code === '40P01' || code === '26000' || code === '42P05';
 }

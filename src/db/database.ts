@@ -26,6 +26,8 @@ export interface Database {
    * the next query opens a new one, so the server recovers when the database is back.
    */
   onConnectionLost?: ((err: Error) => void) | undefined;
+  /** Told once if a pooler lost a named statement and this process stopped naming them (prepare.ts). */
+  onPreparedStatementsOff?: ((err: Error) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -74,7 +76,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // makes it, for its whole life: the error is reported once, the query in flight (if any)
     // fails with it and answers 503, and the pool discards the client when it comes back
     // (_queryable is false), so nothing reconnects by hand.
-    const prepare = options.prepare === false ? undefined : autoPrepare();
+    const prepare =
+      options.prepare === false
+        ? undefined
+        : autoPrepare({
+            onLost: (err) => {
+              try {
+                database.onPreparedStatementsOff?.(err);
+              } catch {
+                /* a logger failing must not fail the query */
+              }
+            },
+          });
     pool.on('connect', (client) => {
       prepare?.attach(client);
       let reported = false;

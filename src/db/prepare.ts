@@ -14,7 +14,10 @@ import type pg from 'pg';
  *
  * PgBouncer in transaction mode keeps named statements apart per server connection from version
  * 1.21 (`max_prepared_statements`, 200 by default from 1.22); older poolers need
- * `FENXIAO_DB_PREPARE=off`.
+ * `FENXIAO_DB_PREPARE=off`. Should a pooler lose a named statement anyway (26000: it went to
+ * another server connection; 42P05: another client named it there first), the process stops
+ * naming statements from then on, tells `onLost`, and the statement's error stands (its
+ * transaction is retried as a serialization failure is, see isRetryableTxError).
  */
 export interface AutoPrepare {
   /** Wraps one pooled client so that Kysely's `query(text, values)` calls use named statements. */
@@ -22,14 +25,19 @@ export interface AutoPrepare {
   readonly stats: { named: number; prepared: number };
 }
 
-export function autoPrepare(options: { threshold?: number; maxStatements?: number } = {}): AutoPrepare {
+/** What PostgreSQL answers when a named statement is not where the client left it (a pooler between). */
+export const LOST_STATEMENT_CODES: ReadonlySet<string> = new Set(['26000', '42P05']);
+
+export function autoPrepare(options: { threshold?: number; maxStatements?: number; onLost?: (err: Error) => void } = {}): AutoPrepare {
   const threshold = options.threshold ?? 3;
   const maxStatements = options.maxStatements ?? 500;
+  let off = false;
   const seen = new Map<string, number>();
   const names = new Map<string, string>();
   const stats = { named: 0, prepared: 0 };
 
   function nameFor(text: string): string | undefined {
+    if (off) return undefined;
     const name = names.get(text);
     if (name !== undefined) return name;
     if (names.size >= maxStatements) return undefined;
@@ -56,7 +64,14 @@ export function autoPrepare(options: { threshold?: number; maxStatements?: numbe
           const name = nameFor(config);
           if (name !== undefined) {
             stats.named++;
-            return query({ name, text: config, values });
+            return (query({ name, text: config, values }) as Promise<unknown>).catch((err: unknown) => {
+              const code = (err as { code?: unknown } | null)?.code;
+              if (!off && typeof code === 'string' && LOST_STATEMENT_CODES.has(code)) {
+                off = true;
+                options.onLost?.(err as Error);
+              }
+              throw err;
+            });
           }
         }
         return callback === undefined ? (values === undefined ? query(config) : query(config, values)) : query(config, values, callback);

@@ -14,6 +14,7 @@ import { ApplyPage } from './pages/Apply.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { TeamPage } from './pages/Team.tsx';
+import { AgentPage } from './pages/Agent.tsx';
 import { EarningsPage } from './pages/Earnings.tsx';
 import { CommissionPage, StatementPage } from './pages/Commission.tsx';
 import { WithdrawalHistoryPage, WithdrawalPage, WithdrawPage } from './pages/Withdraw.tsx';
@@ -240,6 +241,14 @@ export function App() {
               <Route path="/" element={<Entry />} />
               <Route path="/login" element={<LoginPage />} />
               <Route path="/apply" element={<ApplyPage />} />
+              <Route
+                path="/agent"
+                element={
+                  <Page title="agent.title" back="/">
+                    <AgentPage />
+                  </Page>
+                }
+              />
               <Route
                 path="/team"
                 element={

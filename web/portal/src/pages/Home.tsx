@@ -6,6 +6,7 @@ import { formatBytes } from '../../../shared/format.ts';
 import type { DocumentView, Invite, Me, TeamCounts } from '../../../shared/types.ts';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
+import { AgentEntry } from './Agent.tsx';
 import { useSession } from '../session.tsx';
 
 // Keyed by string so a status the server adds later (e.g. erased) still shows.
@@ -281,6 +282,8 @@ export function HomePage() {
           {t('home.privacy')}
         </List.Item>
       </List>
+
+      <AgentEntry />
 
       <DocumentsCard me={me} />
 

@@ -79,7 +79,8 @@ export function createServices(deps: ServiceDeps) {
     db,
     clock,
     audit,
-    onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)],
+    // Every change of the program or a grade is recorded with its effective time (issue 11).
+    timeline: rules.timeline,
     validate: [
       (tx, tenantId, before, after) => (after.landing_url === before.landing_url ? Promise.resolve() : landing.check(tx, tenantId, after.landing_url)),
     ],
@@ -111,7 +112,7 @@ export function createServices(deps: ServiceDeps) {
       program,
       {
         initialize: async (tx, tenantId) => {
-          await rules.bumpVersion(tx, tenantId, 'tenant.create');
+          await rules.timeline.start(tx, tenantId);
         },
       },
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },

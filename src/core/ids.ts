@@ -59,6 +59,8 @@ export function ulid(at?: number): string {
 
 export type IdPrefix =
   | 'tnt'
+  | 'rch'
+  | 'plt'
   | 'key'
   | 'usr'
   | 'ses'

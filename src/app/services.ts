@@ -36,6 +36,7 @@ import { createReconciliationService } from '../modules/reconciliation/service.t
 import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.ts';
 import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
+import { createPilotsService } from '../modules/pilots/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
 
 export interface ServiceDeps {
@@ -180,7 +181,10 @@ export function createServices(deps: ServiceDeps) {
   });
 
   const grades = createGradesService({ db, clock });
+  // Pilots (灰度): rule changes for a cohort of sellers, read by the order batch.
+  const pilots = createPilotsService({ db, clock, audit, timeline: rules.timeline });
   const orders = createOrdersService({
+    pilots: pilots.orderPath,
     db,
     clock,
     program,
@@ -252,6 +256,7 @@ export function createServices(deps: ServiceDeps) {
     ledger,
     rules,
     program,
+    pilots,
     tenants,
     admin,
     risk,

@@ -22,6 +22,7 @@ const clock = () => t.clock as ManualClock;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 interface Line {
+  id: string;
   beneficiary_id: string;
   level: number;
   amount_fen: number;
@@ -189,5 +190,115 @@ describe('effective times', () => {
     clock().advance(HOUR);
     expect(w.amounts(await w.order('k2', 'buyer-c', 10000))).toEqual({ B: 700, A: 500 });
     expect((await w.call('GET', '/v1/sku-rules')).data.items.map((r: { sku: string }) => r.sku)).toEqual(['tea']);
+  });
+});
+
+describe('pilots', () => {
+  async function pilotWorld() {
+    const w = await world();
+    const d = (await w.call('POST', '/v1/distributors', { external_id: 'D', name: 'D' })).data;
+    await w.call('POST', '/v1/bindings', { customer_external_id: 'buyer-d', invite_code: d.invite_code });
+    return { ...w, d };
+  }
+  const sum = (o: { commissions: Line[] }) => o.commissions.reduce((s, l) => s + l.amount_fen, 0);
+
+  it('pilot lines carry its id and its changes, control lines do not; the report equals the orders; promote makes it the rules for everyone', async () => {
+    const w = await pilotWorld();
+    const created = await w.call('POST', '/v1/pilots', { name: '卖家3%', cohort: { distributor_ids: [w.c.id] }, grades: { default: { sales_bp: 300 } } });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.data).toMatchObject({ name: '卖家3%', status: 'running' });
+    const id = created.data.id as string;
+
+    const p1 = await w.order('p1', 'buyer-c', 10000);
+    expect(w.amounts(p1)).toEqual({ C: 300, B: 1000, A: 500 });
+    expect(p1.commissions.every((l) => l.pilot_id === id)).toBe(true);
+    const q1 = await w.order('q1', 'buyer-b', 20000);
+    expect(w.amounts(q1)).toEqual({ A: 2000 });
+    expect(q1.commissions.every((l) => l.pilot_id === undefined)).toBe(true);
+    const q2 = await w.order('q2', 'buyer-d', 7000);
+    expect(q2.commissions).toEqual([]);
+    const explained = (await w.call('GET', `/v1/commissions/${p1.commissions[0]?.id as string}`)).data;
+    expect(explained.explanation.rate.pilot_id).toBe(id);
+    expect(explained.pilot_id).toBe(id);
+
+    // A refund changes the lines; the report follows the orders as they stand.
+    expect((await w.call('POST', '/v1/orders/p1/events', { type: 'refunded', refund_fen: 2000 })).statusCode).toBe(200);
+    const orders = await Promise.all(['p1', 'q1', 'q2'].map(async (e) => (await w.call('GET', `/v1/orders/${e}`)).data));
+    const [op1, oq1, oq2] = orders;
+    const report = (await w.call('GET', `/v1/pilots/${id}/report`)).data;
+    expect(report.pilot).toMatchObject({ orders: 1, sales_fen: op1.paid_fen, commission_fen: sum(op1), refunded_fen: 2000, active_distributors: 1 });
+    expect(report.control).toMatchObject({ orders: 2, sales_fen: oq1.paid_fen + oq2.paid_fen, commission_fen: sum(oq1) + sum(oq2), active_distributors: 2 });
+    expect(report.pilot.commission_rate_bp).toBe(Math.floor((sum(op1) * 10000) / op1.paid_fen));
+    expect(report.control.sales_per_active_distributor_fen).toBe(Math.floor(27000 / 2));
+    expect(report.pilot.refund_rate_bp).toBe(2000);
+    expect(report.comparison.commission_rate_bp.difference).toBe(report.pilot.commission_rate_bp - report.control.commission_rate_bp);
+    expect(report.daily.length).toBeGreaterThan(0);
+
+    const promoted = await w.call('POST', `/v1/pilots/${id}/promote`, {});
+    expect(promoted.statusCode, promoted.body).toBe(200);
+    expect(promoted.data.status).toBe('promoted');
+    expect((await w.call('GET', '/v1/grades/default')).data).toMatchObject({ sales_bp: 300, override_bp: [1000, 500] });
+    const newest = (await w.call('GET', '/v1/rule-versions?limit=1')).data.items[0];
+    expect(newest.reason).toContain(id);
+    // Everyone now: B sells and earns 3 %, no pilot id.
+    const after = await w.order('q3', 'buyer-b', 10000);
+    expect(w.amounts(after)).toEqual({ B: 300, A: 1000 });
+    expect(after.commissions.every((l) => l.pilot_id === undefined)).toBe(true);
+    expect((await w.call('POST', `/v1/pilots/${id}/promote`, {})).data.error.code).toBe('invalid_state');
+    expect((await w.call('POST', `/v1/pilots/${id}/stop`, {})).statusCode).toBe(409);
+    const actions = (await w.call('GET', `/v1/audit-log?target_id=${id}`)).data.items.map((e: { action: string }) => e.action);
+    expect(actions.sort()).toEqual(['pilot.create', 'pilot.promote']);
+  });
+
+  it('refuses an empty or unknown cohort, no changes, more than 3 levels and a seller already in a running pilot, writing nothing', async () => {
+    const w = await pilotWorld();
+    const post = (body: unknown) => w.call('POST', '/v1/pilots', body);
+    expect((await post({ name: 'x', cohort: {}, grades: { default: { sales_bp: 1 } } })).statusCode).toBe(400);
+    expect((await post({ name: 'x', cohort: { percent: 0 }, grades: { default: { sales_bp: 1 } } })).statusCode).toBe(400);
+    expect((await post({ name: 'x', cohort: { distributor_ids: ['dst_nobody'] }, grades: { default: { sales_bp: 1 } } })).statusCode).toBe(400);
+    expect((await post({ name: 'x', cohort: { grades: ['nope'] }, grades: { default: { sales_bp: 1 } } })).statusCode).toBe(400);
+    expect((await post({ name: 'x', cohort: { distributor_ids: [w.c.id] } })).statusCode).toBe(400);
+    expect((await post({ name: 'x', cohort: { distributor_ids: [w.c.id] }, grades: { gold: { sales_bp: 1 } } })).statusCode).toBe(400);
+    expect((await post({ name: 'x', cohort: { distributor_ids: [w.c.id] }, program: { levels: 1, freeze_days: 0 } })).statusCode).toBe(400);
+    const four = await post({ name: 'x', cohort: { distributor_ids: [w.c.id] }, program: { levels: 4 } });
+    expect(four.statusCode).toBe(422);
+    expect(four.data.error.code).toBe('compliance_violation');
+    expect((await w.call('GET', '/v1/pilots')).data.items).toEqual([]);
+
+    expect((await post({ name: 'one', cohort: { distributor_ids: [w.c.id] }, program: { levels: 1 } })).statusCode).toBe(201);
+    // C is of grade default: a pilot on that grade would hold C twice.
+    const twice = await post({ name: 'two', cohort: { grades: ['default'] }, program: { levels: 1 } });
+    expect(twice.statusCode).toBe(409);
+    expect(twice.data.error.code).toBe('conflict');
+    expect((await post({ name: 'three', cohort: { distributor_ids: [w.d.id] }, program: { levels: 1 } })).statusCode).toBe(201);
+    expect((await w.call('GET', '/v1/pilots')).data.items.map((p: { name: string }) => p.name)).toEqual(['three', 'one']);
+  });
+
+  it('stop ends it with nothing changed; an end time stops it by itself', async () => {
+    const w = await pilotWorld();
+    const start = clock().now().getTime();
+    const a = (await w.call('POST', '/v1/pilots', { name: 'stop me', cohort: { distributor_ids: [w.c.id] }, program: { levels: 1 } })).data;
+    expect(w.amounts(await w.order('s-in', 'buyer-c', 10000))).toEqual({ B: 1000 });
+    const stopped = await w.call('POST', `/v1/pilots/${a.id}/stop`, {});
+    expect(stopped.statusCode).toBe(200);
+    expect(stopped.data.status).toBe('stopped');
+    expect((await w.call('GET', '/v1/program')).data.levels).toBe(2);
+    const out = await w.order('s-out', 'buyer-c', 10000);
+    expect(w.amounts(out)).toEqual({ B: 1000, A: 500 });
+    expect(out.commissions.every((l) => l.pilot_id === undefined)).toBe(true);
+    expect((await w.call('POST', `/v1/pilots/${a.id}/promote`, {})).statusCode).toBe(409);
+    expect((await w.call('GET', `/v1/pilots/${a.id}/report`)).data.pilot).toMatchObject({ orders: 1, commission_fen: 1000 });
+
+    const b = (await w.call('POST', '/v1/pilots', { name: 'timed', cohort: { distributor_ids: [w.c.id] }, program: { levels: 1 }, ends_at: iso(start + HOUR) }))
+      .data;
+    expect(w.amounts(await w.order('t-in', 'buyer-c', 10000))).toEqual({ B: 1000 });
+    clock().advance(HOUR);
+    expect(w.amounts(await w.order('t-out', 'buyer-c', 10000))).toEqual({ B: 1000, A: 500 });
+    expect((await w.call('GET', `/v1/pilots/${b.id}`)).data).toMatchObject({ status: 'stopped', ended_at: iso(start + HOUR) });
+    expect((await w.call('POST', `/v1/pilots/${b.id}/promote`, {})).statusCode).toBe(409);
+    expect((await w.call('GET', `/v1/audit-log?target_id=${b.id}`)).data.items.map((e: { action: string }) => e.action).sort()).toEqual([
+      'pilot.create',
+      'pilot.end',
+    ]);
   });
 });

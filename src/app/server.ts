@@ -28,6 +28,7 @@ import { adminRoutes } from '../modules/admin/routes.ts';
 import { programRoutes } from '../modules/program/routes.ts';
 import { distributorsRoutes } from '../modules/distributors/routes.ts';
 import { referralRoutes } from '../modules/referral/routes.ts';
+import { agentsRoutes } from '../modules/agents/routes.ts';
 import { ordersRoutes } from '../modules/orders/routes.ts';
 import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
@@ -49,6 +50,9 @@ import { exportsRoutes } from '../modules/exports/routes.ts';
 import { registerWeb } from './web.ts';
 import { reachDatabase } from './startup.ts';
 import { ingestRoutes } from '../modules/ingest/routes.ts';
+import { wechatRoutes } from '../modules/wechat/routes.ts';
+import { createWechatMpClient } from '../adapters/wechat/mp.ts';
+import { createRedisTokenCache } from '../adapters/wechat/token-cache.ts';
 import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } from '../modules/ingest/consumer.ts';
 import { createAmqpSource } from '../adapters/broker/amqp.ts';
 import { createMemorySource } from '../adapters/broker/memory.ts';
@@ -82,11 +86,15 @@ export interface ServerOverrides {
   orderSource?: OrderEventSource;
   /** DNS TXT lookups (landing domain verification); tests hand in their own records. */
   resolveTxt?: ResolveTxt;
+  /** Called after each committed batch of a settlement run (tests of a run stopped between batches). */
+  settlementAfterBatch?: (runId: string, batch: number) => void | Promise<void>;
 }
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
 export async function buildServer(config: Config, overrides: ServerOverrides = {}): Promise<Server> {
-  const database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  const database =
+    overrides.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, prepare: config.databasePrepare }));
   if (!overrides.database) {
     // A wrong or unreachable DATABASE_URL is said as such (naming it, without its password),
     // before a migration could fail on it.
@@ -111,6 +119,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
+  // WeChat's access_token and jsapi_ticket: in Redis when there is one, else in the database.
+  const wechatTokens = config.redisUrl ? createRedisTokenCache(config.redisUrl) : undefined;
 
   const services = createServices({
     db: database.db,
@@ -124,9 +134,14 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     // PGlite is one connection: a second batch in flight would only wait for it, smaller.
     orderBatchMax: config.orderBatchMax,
     orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
+    settlementBatch: config.settlementBatch,
+    settlementLeaseMs: config.settlementLeaseSeconds * 1000,
+    ...(overrides.settlementAfterBatch ? { settlementAfterBatch: overrides.settlementAfterBatch } : {}),
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
+    wechatMp: createWechatMpClient({ oauthBaseUrl: config.wechatOauthBaseUrl, apiBaseUrl: config.wechatApiBaseUrl }),
+    wechatTokens,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
     // The server's log, made below; the payout worker reports to it only once it serves.
     payoutLog: { warn: (obj, msg) => app.log.warn(obj, msg), error: (obj, msg) => app.log.error(obj, msg) },
@@ -146,6 +161,11 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     app.log.warn(
       { reason: err.message, code: (err as { code?: unknown }).code },
       'a database connection was lost (PostgreSQL restarting or unreachable?); it is replaced on the next query',
+    );
+  database.onPreparedStatementsOff = (err) =>
+    app.log.warn(
+      { reason: err.message, code: (err as { code?: unknown }).code },
+      'a named prepared statement was lost (a connection pooler in transaction mode?); statements are sent unnamed from now on: set FENXIAO_DB_PREPARE=off for this deployment',
     );
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {
@@ -204,6 +224,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(distributorsRoutes, { service: services.distributors });
   await app.register(referralRoutes, { service: services.referral });
   await app.register(ordersRoutes, { service: services.orders });
+  await app.register(agentsRoutes, { service: services.agents });
   await app.register(commissionsRoutes, { service: services.commissions });
   await app.register(rulesRoutes, { service: services.rules });
   await app.register(pilotsRoutes, { service: services.pilots });
@@ -218,6 +239,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   exportRoutes(app, services, { dataDir: config.dataDir, storage });
   await app.register(reconciliationRoutes, { service: services.reconciliation });
   await app.register(exportsRoutes, { service: services.exports });
+  await app.register(wechatRoutes, { service: services.wechat });
   await app.register(ingestRoutes, { service: services.ingest });
   registerWeb(app);
 
@@ -262,6 +284,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       await orderConsumer.stop();
       await app.close();
       await limiter.close();
+      await wechatTokens?.close();
       if (!overrides.database) await database.close();
     },
   };

@@ -176,11 +176,14 @@ tenant
   .command('create')
   .description('create a tenant and print its API key')
   .requiredOption('--name <name>', "the merchant's name")
+  .option('--slug <slug>', 'its short name for signing in (3-32 lower-case letters, digits, hyphens); made from the name when not given')
   .option('--json', 'print JSON')
-  .action(async (opts: { name: string; json?: boolean }) => {
-    const t = await withServices((s) => s.tenants.create({ principal: { kind: 'root' }, requestId: 'cli' }, { name: opts.name }));
-    if (opts.json) console.log(JSON.stringify(t));
-    else console.log(`tenant  ${t.id}\nname    ${t.name}\napi key ${t.api_key}\n(the key is shown once; keep it safe)`);
+  .action(async (opts: { name: string; slug?: string; json?: boolean }) => {
+    const t = await withServices((s) => s.tenants.create({ principal: { kind: 'root' }, requestId: 'cli' }, { name: opts.name, slug: opts.slug }));
+    const consoleUrl = `${loadConfig().publicUrl}/admin/login?merchant=${t.slug}`;
+    if (opts.json) console.log(JSON.stringify({ ...t, console_url: consoleUrl }));
+    else
+      console.log(`tenant  ${t.id}\nslug    ${t.slug}\nname    ${t.name}\napi key ${t.api_key}\n(the key is shown once; keep it safe)\nconsole ${consoleUrl}`);
   });
 tenant
   .command('suspend')
@@ -204,14 +207,14 @@ tenant
   .description('list tenants')
   .action(async () => {
     const rows = await withServices((s) => s.db.selectFrom('tenants').selectAll().orderBy('id').execute());
-    for (const r of rows) console.log(`${r.id}\t${r.status}\t${r.name}`);
+    for (const r of rows) console.log(`${r.id}\t${r.slug ?? '-'}\t${r.status}\t${r.name}`);
   });
 
 const user = cli.command('user').description('admin users of a tenant');
 user
   .command('create')
   .description('create an admin user (the password comes from FENXIAO_PASSWORD or --password)')
-  .requiredOption('--tenant <id>', 'tenant id')
+  .requiredOption('--tenant <id>', 'tenant id or short name (slug)')
   .requiredOption('--email <email>', 'login email')
   .addOption(new Option('--role <role>', 'role').choices(['owner', 'operator', 'finance', 'auditor']).default('owner'))
   .option('--password <password>', 'password (prefer FENXIAO_PASSWORD)')
@@ -219,9 +222,11 @@ user
   .action(async (opts: { tenant: string; email: string; role: AdminRole; password?: string; name?: string }) => {
     const password = opts.password ?? loadConfig().password;
     if (!password) throw new AppError('invalid_request', 'give a password with FENXIAO_PASSWORD or --password');
-    const u = await withServices((s) =>
-      s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, opts.tenant),
-    );
+    const u = await withServices(async (s) => {
+      const tenantId = (await s.tenants.resolve(opts.tenant))?.id;
+      if (!tenantId) throw new AppError('not_found', `tenant ${opts.tenant} not found`);
+      return s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, tenantId);
+    });
     console.log(`user ${u.id} ${u.email} (${u.role})`);
   });
 

@@ -59,6 +59,7 @@ export function ulid(at?: number): string {
 
 export type IdPrefix =
   | 'tnt'
+  | 'wxi'
   | 'rch'
   | 'plt'
   | 'key'
@@ -83,7 +84,15 @@ export type IdPrefix =
   | 'sjob'
   | 'pap'
   | 'ppr'
-  | 'ldm';
+  | 'ldm'
+  // a distributor's request that its personal data be erased
+  | 'era'
+  // agent mode: agents, their events, purchase orders, stock lots, stock returns (buybacks)
+  | 'agt'
+  | 'aev'
+  | 'apo'
+  | 'lot'
+  | 'srt';
 
 /** A time-ordered id with a type prefix: `dst_01JD…`. */
 export function newId(prefix: IdPrefix): string {

@@ -6,6 +6,7 @@ import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { countingDialect, dbStats } from './counting.ts';
+import { autoPrepare } from './prepare.ts';
 import type { DB } from './schema.ts';
 import { isRetryableTxError } from '../core/errors.ts';
 
@@ -25,6 +26,8 @@ export interface Database {
    * the next query opens a new one, so the server recovers when the database is back.
    */
   onConnectionLost?: ((err: Error) => void) | undefined;
+  /** Told once if a pooler lost a named statement and this process stopped naming them (prepare.ts). */
+  onPreparedStatementsOff?: ((err: Error) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -47,6 +50,12 @@ export interface DatabaseOptions {
   pgliteLoadFrom?: Blob | File | undefined;
   /** Embedded only: keep the data in memory (tests). */
   inMemory?: boolean | undefined;
+  /**
+   * PostgreSQL only: statements sent again and again become named (prepared) statements, parsed
+   * and planned once per connection (prepare.ts). On unless turned off (`FENXIAO_DB_PREPARE=off`, for
+   * a pooler that cannot keep them).
+   */
+  prepare?: boolean | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -67,7 +76,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // makes it, for its whole life: the error is reported once, the query in flight (if any)
     // fails with it and answers 503, and the pool discards the client when it comes back
     // (_queryable is false), so nothing reconnects by hand.
+    const prepare =
+      options.prepare === false
+        ? undefined
+        : autoPrepare({
+            onLost: (err) => {
+              try {
+                database.onPreparedStatementsOff?.(err);
+              } catch {
+                /* a logger failing must not fail the query */
+              }
+            },
+          });
     pool.on('connect', (client) => {
+      prepare?.attach(client);
       let reported = false;
       client.on('error', (err: Error) => {
         if (reported) return;

@@ -41,7 +41,14 @@ describe('fenxiao CLI', () => {
     const made = await runCli(['tenant', 'create', '--name', 'CLI 商城', '--json'], env);
     expect(made.code, made.stderr).toBe(0);
     const tenant = JSON.parse(made.stdout.trim().split('\n').at(-1)!) as { id: string; name: string; api_key: string };
-    expect(tenant).toEqual({ id: expect.stringMatching(/^tnt_/), name: 'CLI 商城', api_key: expect.stringMatching(/^fxk_/) });
+    expect(tenant).toEqual({
+      id: expect.stringMatching(/^tnt_/),
+      name: 'CLI 商城',
+      // 'cli' from the name, unless an earlier tenant of a shared PostgreSQL run took it.
+      slug: expect.stringMatching(/^(cli|shop-[a-z0-9]{6})$/),
+      api_key: expect.stringMatching(/^fxk_/),
+      console_url: expect.stringMatching(/\/admin\/login\?merchant=(cli|shop-[a-z0-9]{6})$/),
+    });
 
     const user = await runCli(['user', 'create', '--tenant', tenant.id, '--email', 'boss@cli.example', '--role', 'owner'], {
       ...env,

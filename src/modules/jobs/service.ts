@@ -32,6 +32,8 @@ export interface JobRun {
   start(total?: number | null): Promise<void>;
   /** Progress, written at most every `progressEveryMs`; the last report is written by finish. */
   progress(done: number, total?: number | null): void;
+  /** Stops reporting without an outcome: another process took the work (and its job) over. */
+  release(): void;
   finish(
     status: 'done' | 'failed' | 'cancelled',
     outcome?: { result?: unknown; error?: { code: string; message: string } | null; done?: number; total?: number | null },
@@ -131,6 +133,12 @@ export function createJobs(options: JobsOptions) {
         );
         trailing.unref();
       },
+      release() {
+        finished = true;
+        live.delete(id);
+        clearInterval(beat);
+        if (trailing) clearTimeout(trailing);
+      },
       async finish(status, outcome = {}) {
         finished = true;
         live.delete(id);
@@ -186,6 +194,16 @@ export function createJobs(options: JobsOptions) {
         return jobOf(failed ?? (await jobsRepo.get(db, tenantId, kind, id)) ?? row);
       }
       return jobOf(row);
+    },
+
+    /**
+     * Picks up a job whose process stopped (the work it reports on is durable and resumable, as a
+     * settlement run is): the job reads as running again and this process reports it. Undefined
+     * when the job is gone or finished for another reason.
+     */
+    async resume(id: string): Promise<JobRun | undefined> {
+      const row = await jobsRepo.revive(db, id, clock.now(), STALE_ERROR.code);
+      return row ? run(row.id) : undefined;
     },
 
     /** Queued and running jobs of a tenant, those of dead processes not counted. */

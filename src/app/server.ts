@@ -52,12 +52,21 @@ import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } fr
 import { createAmqpSource } from '../adapters/broker/amqp.ts';
 import { createMemorySource } from '../adapters/broker/memory.ts';
 import type { OrderEventSource } from '../adapters/broker/types.ts';
+import { webhooksRoutes } from '../modules/webhooks/routes.ts';
+import { createDeliveryWorker, type DeliveryWorker } from '../modules/webhooks/worker.ts';
+import { webhooksRepo } from '../modules/webhooks/repo.ts';
+import { createOutboundSender, systemResolveHost, type ResolveHost } from '../adapters/webhooks/http.ts';
+import { addressRefusal } from '../lib/net-guard.ts';
+import { listenFor } from '../db/notify.ts';
 
 export interface Server {
   app: App;
   scheduler: Scheduler;
   /** Order messages: RabbitMQ with AMQP_URL, else the in-process queue; started by serve(). */
   orderConsumer: OrderConsumer;
+  /** Outbound webhook deliveries; `startWebhooks` (serve) listens for commits and starts it. */
+  webhookWorker: DeliveryWorker;
+  startWebhooks(): Promise<void>;
   services: Services;
   database: Database;
   config: Config;
@@ -81,6 +90,8 @@ export interface ServerOverrides {
   orderSource?: OrderEventSource;
   /** DNS TXT lookups (landing domain verification); tests hand in their own records. */
   resolveTxt?: ResolveTxt;
+  /** Host lookups of outbound webhooks (tests hand in their own hosts). */
+  resolveHost?: ResolveHost;
 }
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
@@ -110,6 +121,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
+  const resolveHost = overrides.resolveHost ?? systemResolveHost;
 
   const services = createServices({
     db: database.db,
@@ -126,6 +138,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
+    webhooks: { resolve: resolveHost, allowPrivate: config.webhooks.allowPrivate, nudge: () => webhookWorker.nudge() },
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
     // The server's log, made below; the payout worker reports to it only once it serves.
     payoutLog: { warn: (obj, msg) => app.log.warn(obj, msg), error: (obj, msg) => app.log.error(obj, msg) },
@@ -217,6 +230,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(reconciliationRoutes, { service: services.reconciliation });
   await app.register(exportsRoutes, { service: services.exports });
   await app.register(ingestRoutes, { service: services.ingest });
+  await app.register(webhooksRoutes, { service: services.webhooks });
   registerWeb(app);
 
   await app.ready();
@@ -244,6 +258,17 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     createOrderMessageHandler({ orders: services.orders, ingest: services.ingest, signed: config.amqpSigned, log: app.log }),
   );
 
+  // Outbound webhooks: every address a target resolves to is checked again at each delivery.
+  const webhookWorker = createDeliveryWorker({
+    db: database.db,
+    clock,
+    keyring,
+    log: app.log,
+    pollMs: config.webhooks.pollMs,
+    send: createOutboundSender({ resolve: resolveHost, refuse: config.webhooks.allowPrivate ? () => null : addressRefusal }),
+  });
+  let unlisten: (() => Promise<void>) | undefined;
+
   let closed = false;
   return {
     app,
@@ -252,10 +277,25 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     config,
     scheduler,
     orderConsumer,
+    webhookWorker,
+    async startWebhooks() {
+      // The embedded database is this process's alone: a lease left by a killed run is stale.
+      if (database.kind === 'pglite') await webhooksRepo.releaseLeases(database.db);
+      unlisten = await listenFor(
+        database,
+        config.databaseUrl,
+        'fenxiao_webhooks',
+        () => webhookWorker.nudge(),
+        (err) => app.log.warn({ reason: err.message }, 'webhook wake-ups lost their database connection; polling meanwhile'),
+      );
+      webhookWorker.start();
+    },
     async close() {
       if (closed) return;
       closed = true;
       await scheduler.stop();
+      await unlisten?.();
+      await webhookWorker.stop();
       // Messages in flight finish and are acknowledged before the database closes.
       await orderConsumer.stop();
       await app.close();

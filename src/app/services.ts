@@ -37,6 +37,9 @@ import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.t
 import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
+import { createOutbox } from '../modules/webhooks/outbox.ts';
+import { createWebhooksService } from '../modules/webhooks/service.ts';
+import { systemResolveHost, type ResolveHost } from '../adapters/webhooks/http.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -59,11 +62,15 @@ export interface ServiceDeps {
   resolveTxt?: ResolveTxt | undefined;
   /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults when left out. */
   documentLimits?: DocumentLimits | undefined;
+  /** Outbound webhooks: host lookups (tests hand in their own), loopback/private targets allowed, and the worker's wake-up. */
+  webhooks?: { resolve?: ResolveHost | undefined; allowPrivate?: boolean | undefined; nudge?: (() => void) | undefined } | undefined;
 }
 
 /** The composition root: every service, built once with exactly what it uses. */
 export function createServices(deps: ServiceDeps) {
   const { db, clock } = deps;
+  // Business events for merchants' webhook endpoints, each recorded in its cause's transaction.
+  const outbox = createOutbox({ clock });
   const audit = createAuditService({ clock });
   const rules = createRulesService({ db, clock, audit, program: { read: (ex, tenantId) => program.read(ex, tenantId) } });
   // Where the invite links may land: verified domains, checked when landing_url is set and at each redirect.
@@ -133,6 +140,7 @@ export function createServices(deps: ServiceDeps) {
     storage: deps.storage,
     publicUrl: deps.publicUrl,
     documentLimits: deps.documentLimits,
+    outbox,
     // Referral builds on this service; its part of a distributor's pages is called late, once both exist.
     referrals: {
       visitStats: (actor, id) => referral.visitStats(actor, id),
@@ -192,12 +200,13 @@ export function createServices(deps: ServiceDeps) {
     risk,
     deviceIndex: (deviceId) => deps.keyring.blindIndex(`device:${deviceId}`),
     analytics: analyticsRecorder,
+    outbox,
     maxBatch: deps.orderBatchMax,
     maxInFlight: deps.orderBatchesInFlight,
   });
-  const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit });
+  const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit, outbox });
 
-  const settlement = createSettlementService({ db, clock, audit, ledger, analytics: analyticsRecorder, program, commissions, jobs });
+  const settlement = createSettlementService({ db, clock, audit, ledger, analytics: analyticsRecorder, program, commissions, jobs, outbox });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
     db,
@@ -218,6 +227,7 @@ export function createServices(deps: ServiceDeps) {
     program,
     channels: deps.payoutChannels,
     accounts: payoutAccounts,
+    outbox,
     log: deps.payoutLog,
     ...(deps.submitPayoutsInline === false
       ? {}
@@ -236,6 +246,15 @@ export function createServices(deps: ServiceDeps) {
   const exportsService = createExportsService({ db, program, reconciliation });
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
   const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
+  const webhooks = createWebhooksService({
+    db,
+    clock,
+    keyring: deps.keyring,
+    audit,
+    resolve: deps.webhooks?.resolve ?? systemResolveHost,
+    allowPrivate: deps.webhooks?.allowPrivate ?? false,
+    nudge: () => deps.webhooks?.nudge?.(),
+  });
 
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
@@ -274,6 +293,8 @@ export function createServices(deps: ServiceDeps) {
     compliance,
     exports: exportsService,
     ingest,
+    outbox,
+    webhooks,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks,
   };

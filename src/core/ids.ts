@@ -81,7 +81,10 @@ export type IdPrefix =
   | 'sjob'
   | 'pap'
   | 'ppr'
-  | 'ldm';
+  | 'ldm'
+  | 'whe'
+  | 'whd'
+  | 'wha';
 
 /** A time-ordered id with a type prefix: `dst_01JD…`. */
 export function newId(prefix: IdPrefix): string {

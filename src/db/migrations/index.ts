@@ -19,6 +19,7 @@ import * as landingDomains from './2026_12_06_0730_landing_domains.ts';
 import * as stripBidiControls from './2026_12_06_0740_strip_bidi_controls.ts';
 import * as jobs from './2026_12_06_1000_jobs.ts';
 import * as ledgerCheckpoints from './2026_12_06_1100_ledger_checkpoints.ts';
+import * as outboundWebhooks from './2026_12_07_0300_outbound_webhooks.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0740_strip_bidi_controls': stripBidiControls,
   '2026_12_06_1000_jobs': jobs,
   '2026_12_06_1100_ledger_checkpoints': ledgerCheckpoints,
+  '2026_12_07_0300_outbound_webhooks': outboundWebhooks,
 };

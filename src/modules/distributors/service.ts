@@ -1,3 +1,4 @@
+import type { Outbox } from '../webhooks/outbox.ts';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -62,6 +63,8 @@ export interface DistributorReferrals {
 }
 
 export function createDistributorsService(deps: {
+  /** distributor.approved for merchants' webhook endpoints, in the approving transaction. */
+  outbox: Outbox;
   db: Db;
   clock: Clock;
   audit: AuditService;
@@ -354,6 +357,8 @@ export function createDistributorsService(deps: {
       });
       if (t.to === 'suspended' || t.to === 'rejected') for (const hook of deps.onShutOut ?? []) await hook(tx, tenantId, id);
       const after = await load(tx, tenantId, id);
+      if (name === 'approve')
+        await deps.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: id, data: view(after) }]);
       await audit.record(tx, actor, {
         action: t.action,
         targetType: 'distributor',

@@ -21,6 +21,7 @@ import { createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.
 import { createTenantContexts } from './contexts.ts';
 import { createOrderEvents, type EventAnswer, type EventRequest } from './events.ts';
 import { orderViewOf } from './view.ts';
+import type { Outbox } from '../webhooks/outbox.ts';
 import type { CreateOrderBody, OrderEventBody, OrderView } from './schema.ts';
 
 export { accountOfStatus, commissionView } from './view.ts';
@@ -39,6 +40,8 @@ export function createOrdersService(deps: {
   /** The blind index of a buyer's device id (the risk rules compare devices without keeping them). */
   deviceIndex: (deviceId: string) => string;
   analytics: AnalyticsRecorder;
+  /** Events for merchants' webhook endpoints (order.credited), in the batch's statement. */
+  outbox: Outbox;
   /** The most orders one transaction writes (default 256). */
   maxBatch?: number | undefined;
   /** Batches of one tenant written at once by this process (default 2). */

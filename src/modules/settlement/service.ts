@@ -1,3 +1,4 @@
+import type { Outbox } from '../webhooks/outbox.ts';
 import type { Selectable } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
@@ -96,6 +97,8 @@ export const SETTLEMENT_LOCK = 'settlement';
  * started at once make one set of statements, and a crash leaves all of a run or none of it.
  */
 export function createSettlementService(deps: {
+  /** statement.approved for merchants' webhook endpoints, in the approving transaction. */
+  outbox: Outbox;
   db: Db;
   clock: Clock;
   audit: AuditService;
@@ -193,11 +196,17 @@ export function createSettlementService(deps: {
           },
         );
       }
-      made.push(
-        ...(await settlementRepo.statementsByIds(
-          tx,
-          statements.map((x) => x.id),
-        )),
+      const rows = await settlementRepo.statementsByIds(
+        tx,
+        statements.map((x) => x.id),
+      );
+      made.push(...rows);
+      await deps.outbox.record(
+        tx,
+        tenantId,
+        rows
+          .filter((r) => r.status === 'approved')
+          .map((r) => ({ type: 'statement.approved' as const, objectType: 'statement', objectId: r.id, data: statementView(r) })),
       );
       onProgress?.(Math.min(i + BATCH, ids.length), ids.length);
     }
@@ -361,6 +370,7 @@ export function createSettlementService(deps: {
           reviewed_by: actorId,
         });
         const after = await settlementRepo.statement(tx, id);
+        await deps.outbox.record(tx, tenantId, [{ type: 'statement.approved', objectType: 'statement', objectId: id, data: statementView(after) }]);
         await audit.record(tx, actor, {
           action: 'statement.approve',
           targetType: 'statement',

@@ -1,3 +1,4 @@
+import type { Outbox } from '../webhooks/outbox.ts';
 import type { Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
@@ -148,6 +149,8 @@ async function legacyReplay(tx: Executor, tenantId: string, key: string, actorTy
  * payout, so it is never paid twice.
  */
 export function createWithdrawalsService(deps: {
+  /** withdrawal.paid and withdrawal.failed for merchants' webhook endpoints, in the payout's closing transaction. */
+  outbox: Outbox;
   db: Db;
   clock: Clock;
   audit: AuditService;
@@ -234,6 +237,14 @@ export function createWithdrawalsService(deps: {
     return withdrawalsRepo.lease(db, payoutId, states, now, new Date(now.getTime() + LEASE_MS), countAttempt);
   }
 
+  /** The withdrawal as it now stands, for merchants' webhook endpoints. */
+  async function recordOutcome(tx: Tx, withdrawalId: string, type: 'withdrawal.paid' | 'withdrawal.failed') {
+    const w = await withdrawalsRepo.withdrawalForUpdate(tx, withdrawalId);
+    if (!w) return;
+    const data = withdrawalView(w, await withdrawalsRepo.payoutOfWithdrawal(tx, withdrawalId));
+    await deps.outbox.record(tx, w.tenant_id, [{ type, objectType: 'withdrawal', objectId: w.id, data }]);
+  }
+
   async function transition(tx: Tx, payoutId: string, result: PayoutResult & { source: string }): Promise<boolean> {
     const p = await withdrawalsRepo.payoutForUpdate(tx, payoutId);
     if (!p) throw notFound('payout');
@@ -281,6 +292,7 @@ export function createWithdrawalsService(deps: {
           updated_at: now,
           reference: w.reference ?? result.providerRef ?? null,
         });
+        await recordOutcome(tx, w.id, 'withdrawal.paid');
         return true;
       }
       case 'failed':
@@ -311,6 +323,7 @@ export function createWithdrawalsService(deps: {
           updated_at: now,
           status_reason: result.failReason ?? result.failCode ?? result.outcome,
         });
+        await recordOutcome(tx, w.id, 'withdrawal.failed');
         return true;
       }
       case 'processing':

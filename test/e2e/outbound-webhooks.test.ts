@@ -276,6 +276,77 @@ describe('delivery', () => {
   });
 });
 
+describe('the rest of the catalogue', () => {
+  it('order events, withdrawal requests and reviews, statement rejection, applications and suspensions, each with its object', async () => {
+    const all = [
+      'order.shipped',
+      'order.received',
+      'order.refunded',
+      'order.cancelled',
+      'withdrawal.requested',
+      'withdrawal.approved',
+      'withdrawal.rejected',
+      'statement.rejected',
+      'distributor.applied',
+      'distributor.suspended',
+    ];
+    const { key, a } = await merchant(all);
+    ok(await t.call('PUT', '/v1/program', { token: key, body: { admission: 'review', review_threshold_fen: 0 } }));
+    rx.answer(200);
+    const before = rx.got.length;
+    await order(key, 'cat-1', a.invite_code, 50000);
+    await order(key, 'cat-2', a.invite_code, 1000);
+    ok(await t.call('POST', '/v1/orders/cat-1/events', { token: key, body: { type: 'shipped' } }));
+    ok(await t.call('POST', '/v1/orders/cat-1/events', { token: key, body: { type: 'received' } }));
+    ok(await t.call('POST', '/v1/orders/cat-1/events', { token: key, body: { type: 'refunded', refund_fen: 10000 } }));
+    ok(await t.call('POST', '/v1/orders/cat-2/events', { token: key, body: { type: 'cancelled' } }));
+    const afterRefund = (await t.call('GET', '/v1/orders/cat-1', { token: key })).data;
+    clock.advance(60_000);
+    const st = ok(await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: clock.now().toISOString() } })).data.statements[0];
+    expect(st.status).toBe('pending_review');
+    ok(await t.call('POST', `/v1/statements/${st.id}/reject`, { token: key, body: { reason: 'check it', lines: 'available' } }));
+    const again = ok(await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: clock.now().toISOString() } })).data.statements[0];
+    ok(await t.call('POST', `/v1/statements/${again.id}/approve`, { token: key }));
+    const w1 = ok(
+      await t.call('POST', '/v1/withdrawals', {
+        token: key,
+        headers: { 'idempotency-key': 'cat-w1' },
+        body: { distributor_id: a.id, amount_fen: 1000, channel: 'manual' },
+      }),
+    ).data;
+    const w2 = ok(
+      await t.call('POST', '/v1/withdrawals', {
+        token: key,
+        headers: { 'idempotency-key': 'cat-w2' },
+        body: { distributor_id: a.id, amount_fen: 1000, channel: 'manual' },
+      }),
+    ).data;
+    ok(await t.call('POST', `/v1/withdrawals/${w1.id}/approve`, { token: key }));
+    ok(await t.call('POST', `/v1/withdrawals/${w2.id}/reject`, { token: key, body: { reason: 'no' } }));
+    const p = ok(await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'P2', name: 'P2' } })).data;
+    ok(await t.call('POST', `/v1/distributors/${a.id}/suspend`, { token: key, body: { reason: 'paused' } }));
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before);
+    const of = (type: string) => got.filter((g) => g.body.type === type).map((g) => g.body.data as Record<string, unknown>);
+    expect(of('order.shipped')).toMatchObject([{ external_id: 'cat-1', status: 'shipped', event: { type: 'shipped' } }]);
+    expect(of('order.received')).toMatchObject([{ external_id: 'cat-1', status: 'received' }]);
+    expect(of('order.refunded')).toMatchObject([{ external_id: 'cat-1', refunded_fen: 10000, event: { type: 'refunded', refund_fen: 10000 } }]);
+    expect(of('order.cancelled')).toMatchObject([{ external_id: 'cat-2' }]);
+    // order.refunded carried the order as GET answered it right after the refund.
+    const { event: _event, ...refunded } = of('order.refunded')[0]!;
+    expect(refunded).toEqual(afterRefund);
+    expect(of('statement.rejected')).toMatchObject([{ id: st.id, status: 'rejected' }]);
+    expect(of('withdrawal.requested').map((w) => w.id)).toEqual([w1.id, w2.id]);
+    expect(of('withdrawal.approved')).toMatchObject([{ id: w1.id, status: 'approved' }]);
+    expect(of('withdrawal.rejected')).toMatchObject([{ id: w2.id, status: 'rejected' }]);
+    expect(of('distributor.applied')).toMatchObject([{ id: p.id, status: 'pending' }]);
+    expect(of('distributor.suspended')).toMatchObject([{ id: a.id, status: 'suspended' }]);
+    // Of one order, in the order they happened.
+    const cat1 = got.filter((g) => (g.body.data as { external_id?: string }).external_id === 'cat-1').map((g) => g.body.type);
+    expect(cat1).toEqual(['order.shipped', 'order.received', 'order.refunded']);
+  });
+});
+
 describe('managing an endpoint', () => {
   it('rotation: both secrets sign during the grace period, then only the new one', async () => {
     const { key, a, ep } = await merchant(['order.credited']);

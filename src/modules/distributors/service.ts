@@ -314,6 +314,9 @@ export function createDistributorsService(deps: {
         for (const hook of deps.onCreated ?? []) await hook(tx, tenantId, id);
         await identityChanged(tx, tenantId, id, null);
         const row = await load(tx, tenantId, id);
+        // An application that waits for review (admission review): the merchant's systems may review it.
+        if (status === 'pending')
+          await deps.outbox.record(tx, tenantId, [{ type: 'distributor.applied', objectType: 'distributor', objectId: id, data: view(row) }]);
         if (actor.principal.kind === 'admin') {
           await audit.record(tx, actor, { action: 'distributor.create', targetType: 'distributor', targetId: id, after: auditView(row) });
         }
@@ -357,8 +360,10 @@ export function createDistributorsService(deps: {
       });
       if (t.to === 'suspended' || t.to === 'rejected') for (const hook of deps.onShutOut ?? []) await hook(tx, tenantId, id);
       const after = await load(tx, tenantId, id);
-      if (name === 'approve')
-        await deps.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: id, data: view(after) }]);
+      if (name === 'approve' || name === 'suspend')
+        await deps.outbox.record(tx, tenantId, [
+          { type: name === 'approve' ? 'distributor.approved' : 'distributor.suspended', objectType: 'distributor', objectId: id, data: view(after) },
+        ]);
       await audit.record(tx, actor, {
         action: t.action,
         targetType: 'distributor',

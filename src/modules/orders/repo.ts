@@ -403,6 +403,8 @@ export const ordersRepo = {
     db: Executor,
     tenantId: string,
     w: { orders: OrderRow[]; events: NewEvent[]; keys: { scope: string; key: string; request_hash: string; response_body: string }[] },
+    /** Other modules' WITH entries written in the same statement (the events for webhook endpoints). */
+    extra: RawBuilder<unknown>[] = [],
   ): Promise<void> {
     if (w.orders.length === 0 && w.events.length === 0 && w.keys.length === 0) return;
     const o = w.orders;
@@ -414,7 +416,7 @@ export const ordersRepo = {
             as v(id, status, shipped_at, received_at, cancelled_at, updated_at)
          where t.id = v.id returning 1
       ), events as (${insertRows('order_events', EVENT_COLUMNS, w.events, sql`returning 1`)}),
-      keys as (${idempotencyRepo.insertManySql(tenantId, w.keys)})
+      keys as (${idempotencyRepo.insertManySql(tenantId, w.keys)})${extra.length > 0 ? sql`, ${sql.join(extra)}` : sql``}
       select (select count(*) from states) + (select count(*) from events) + (select count(*) from keys) as n`.execute(db);
   },
 

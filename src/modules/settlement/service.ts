@@ -404,6 +404,7 @@ export function createSettlementService(deps: {
           after: { ...statementView(after), lines: input.lines },
           reason: input.reason,
         });
+        await deps.outbox.record(tx, tenantId, [{ type: 'statement.rejected', objectType: 'statement', objectId: id, data: statementView(after) }]);
         return statementView(after);
       });
     },

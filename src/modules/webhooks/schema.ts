@@ -8,11 +8,21 @@ import { Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
  */
 export const WEBHOOK_EVENT_TYPES = [
   'order.credited',
+  'order.shipped',
+  'order.received',
+  'order.refunded',
+  'order.cancelled',
   'commission.available',
   'statement.approved',
+  'statement.rejected',
+  'withdrawal.requested',
+  'withdrawal.approved',
+  'withdrawal.rejected',
   'withdrawal.paid',
   'withdrawal.failed',
+  'distributor.applied',
   'distributor.approved',
+  'distributor.suspended',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 /** The test event of POST /v1/webhook-endpoints/{id}/test: sent to that endpoint only, whatever it subscribes to. */

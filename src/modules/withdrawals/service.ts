@@ -452,6 +452,10 @@ export function createWithdrawalsService(deps: {
         });
       }
       const view = withdrawalView(row, payout);
+      await deps.outbox.record(tx, tenantId, [
+        { type: 'withdrawal.requested', objectType: 'withdrawal', objectId: id, data: view },
+        ...(autoApprove ? [{ type: 'withdrawal.approved' as const, objectType: 'withdrawal', objectId: id, data: view }] : []),
+      ]);
       await claim?.save(201, view);
       return { replay: false as const, view };
     });
@@ -515,7 +519,9 @@ export function createWithdrawalsService(deps: {
           before: { status: w.status },
           after: { status: 'approved', payout_id: payout.id },
         });
-        return withdrawalView(row, payout);
+        const approved = withdrawalView(row, payout);
+        await deps.outbox.record(tx, tenantId, [{ type: 'withdrawal.approved', objectType: 'withdrawal', objectId: id, data: approved }]);
+        return approved;
       });
       if (view.payout?.state === 'created') deps.onHandoff?.(view.payout.id);
       return view;
@@ -550,7 +556,9 @@ export function createWithdrawalsService(deps: {
           reason,
         });
         const row = await withdrawalsRepo.withdrawal(tx, id);
-        return withdrawalView(row, null);
+        const rejected = withdrawalView(row, null);
+        await deps.outbox.record(tx, tenantId, [{ type: 'withdrawal.rejected', objectType: 'withdrawal', objectId: id, data: rejected }]);
+        return rejected;
       });
     },
 

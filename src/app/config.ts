@@ -14,9 +14,15 @@ export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   /** Connections per process to a PostgreSQL server. */
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 500 }),
+  /** Statements sent again and again are prepared once per connection (src/db/prepare.ts). */
+  databasePrepare: Type.Boolean(),
   orderBatchMax: Type.Integer({ minimum: 1, maximum: 5000 }),
   /** 0: chosen by the database (one at a time on PGlite, which has one connection; two on PostgreSQL). */
   orderBatchesInFlight: Type.Integer({ minimum: 0, maximum: 16 }),
+  /** Distributors a settlement run settles per transaction. */
+  settlementBatch: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  /** Seconds a settlement run's owner may go without finishing a batch before another process takes the run over. */
+  settlementLeaseSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
   dataDir: Type.String({ minLength: 1 }),
   rootToken: Type.Optional(Type.String({ minLength: 16 })),
   /** base64 of 32 bytes; generated into the data dir when unset. */
@@ -44,6 +50,9 @@ export const ConfigSchema = Type.Object({
   amqpSigned: Type.Boolean(),
   /** Consume order messages in this process (with AMQP_URL set). */
   runConsumers: Type.Boolean(),
+  /** WeChat 网页授权 and the official-account API (docs/wechat.md); tests point them at a local simulator. */
+  wechatOauthBaseUrl: Type.String({ pattern: '^https?://' }),
+  wechatApiBaseUrl: Type.String({ pattern: '^https?://' }),
   /** Public base URL used in invite links and QR codes. */
   publicUrl: Type.String({ pattern: '^https?://' }),
   logLevel: Type.Union([
@@ -207,8 +216,11 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl: opt(env, 'DATABASE_URL'),
     databasePoolSize: int(env, 'FENXIAO_DB_POOL_SIZE', 20),
+    databasePrepare: bool(env, 'FENXIAO_DB_PREPARE', true),
     orderBatchMax: int(env, 'FENXIAO_ORDER_BATCH_MAX', 256),
     orderBatchesInFlight: int(env, 'FENXIAO_ORDER_BATCHES_IN_FLIGHT', 0),
+    settlementBatch: int(env, 'FENXIAO_SETTLEMENT_BATCH', 1000),
+    settlementLeaseSeconds: int(env, 'FENXIAO_SETTLEMENT_LEASE_SECONDS', 60),
     dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',
     rootToken: opt(env, 'FENXIAO_ROOT_TOKEN'),
     masterKey: opt(env, 'FENXIAO_MASTER_KEY'),
@@ -225,6 +237,8 @@ export function loadConfig(env: Env = process.env): Config {
     amqpMaxAttempts: int(env, 'FENXIAO_AMQP_MAX_ATTEMPTS', 5),
     amqpSigned: bool(env, 'FENXIAO_AMQP_SIGNED', false),
     runConsumers: bool(env, 'FENXIAO_RUN_CONSUMERS', true),
+    wechatOauthBaseUrl: (opt(env, 'FENXIAO_WECHAT_OAUTH_BASE_URL') ?? 'https://open.weixin.qq.com').replace(/\/+$/, ''),
+    wechatApiBaseUrl: (opt(env, 'FENXIAO_WECHAT_API_BASE_URL') ?? 'https://api.weixin.qq.com').replace(/\/+$/, ''),
     publicUrl: (opt(env, 'FENXIAO_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/+$/, ''),
     logLevel: (opt(env, 'LOG_LEVEL') ?? 'info') as Config['logLevel'],
     trustProxy: trustProxy(opt(env, 'FENXIAO_TRUST_PROXY')),

@@ -28,6 +28,7 @@ import { adminRoutes } from '../modules/admin/routes.ts';
 import { programRoutes } from '../modules/program/routes.ts';
 import { distributorsRoutes } from '../modules/distributors/routes.ts';
 import { referralRoutes } from '../modules/referral/routes.ts';
+import { agentsRoutes } from '../modules/agents/routes.ts';
 import { ordersRoutes } from '../modules/orders/routes.ts';
 import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
@@ -48,6 +49,9 @@ import { exportsRoutes } from '../modules/exports/routes.ts';
 import { registerWeb } from './web.ts';
 import { reachDatabase } from './startup.ts';
 import { ingestRoutes } from '../modules/ingest/routes.ts';
+import { wechatRoutes } from '../modules/wechat/routes.ts';
+import { createWechatMpClient } from '../adapters/wechat/mp.ts';
+import { createRedisTokenCache } from '../adapters/wechat/token-cache.ts';
 import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } from '../modules/ingest/consumer.ts';
 import { createAmqpSource } from '../adapters/broker/amqp.ts';
 import { createMemorySource } from '../adapters/broker/memory.ts';
@@ -96,7 +100,9 @@ export interface ServerOverrides {
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
 export async function buildServer(config: Config, overrides: ServerOverrides = {}): Promise<Server> {
-  const database = overrides.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  const database =
+    overrides.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, prepare: config.databasePrepare }));
   if (!overrides.database) {
     // A wrong or unreachable DATABASE_URL is said as such (naming it, without its password),
     // before a migration could fail on it.
@@ -122,6 +128,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
   const resolveHost = overrides.resolveHost ?? systemResolveHost;
+  // WeChat's access_token and jsapi_ticket: in Redis when there is one, else in the database.
+  const wechatTokens = config.redisUrl ? createRedisTokenCache(config.redisUrl) : undefined;
 
   const services = createServices({
     db: database.db,
@@ -135,10 +143,14 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     // PGlite is one connection: a second batch in flight would only wait for it, smaller.
     orderBatchMax: config.orderBatchMax,
     orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
+    settlementBatch: config.settlementBatch,
+    settlementLeaseMs: config.settlementLeaseSeconds * 1000,
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
     webhooks: { resolve: resolveHost, allowPrivate: config.webhooks.allowPrivate, nudge: () => webhookWorker.nudge() },
+    wechatMp: createWechatMpClient({ oauthBaseUrl: config.wechatOauthBaseUrl, apiBaseUrl: config.wechatApiBaseUrl }),
+    wechatTokens,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
     // The server's log, made below; the payout worker reports to it only once it serves.
     payoutLog: { warn: (obj, msg) => app.log.warn(obj, msg), error: (obj, msg) => app.log.error(obj, msg) },
@@ -216,6 +228,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(distributorsRoutes, { service: services.distributors });
   await app.register(referralRoutes, { service: services.referral });
   await app.register(ordersRoutes, { service: services.orders });
+  await app.register(agentsRoutes, { service: services.agents });
   await app.register(commissionsRoutes, { service: services.commissions });
   await app.register(rulesRoutes, { service: services.rules });
   await app.register(ledgerRoutes, { service: services.ledger });
@@ -229,6 +242,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   exportRoutes(app, services, { dataDir: config.dataDir, storage });
   await app.register(reconciliationRoutes, { service: services.reconciliation });
   await app.register(exportsRoutes, { service: services.exports });
+  await app.register(wechatRoutes, { service: services.wechat });
   await app.register(ingestRoutes, { service: services.ingest });
   await app.register(webhooksRoutes, { service: services.webhooks });
   registerWeb(app);
@@ -300,6 +314,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       await orderConsumer.stop();
       await app.close();
       await limiter.close();
+      await wechatTokens?.close();
       if (!overrides.database) await database.close();
     },
   };

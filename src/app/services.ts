@@ -34,12 +34,19 @@ import { createAnalyticsRecorder } from '../modules/analytics/recorder.ts';
 import { createAnalyticsService } from '../modules/analytics/service.ts';
 import { createReconciliationService } from '../modules/reconciliation/service.ts';
 import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.ts';
+import { AGENT_LEDGER_CHECKS } from '../modules/agents/checks.ts';
+import { createAgentOrderPath } from '../modules/agents/order-path.ts';
+import { createAgentsService } from '../modules/agents/service.ts';
 import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
 import { createOutbox } from '../modules/webhooks/outbox.ts';
 import { createWebhooksService } from '../modules/webhooks/service.ts';
 import { systemResolveHost, type ResolveHost } from '../adapters/webhooks/http.ts';
+import { createWechatMpClient, type WechatMpClient } from '../adapters/wechat/mp.ts';
+import type { TokenCache } from '../adapters/wechat/token-cache.ts';
+import { createWechatService } from '../modules/wechat/service.ts';
+import { createDbTokenCache } from '../modules/wechat/token-cache-db.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -54,6 +61,9 @@ export interface ServiceDeps {
   /** Group commit of orders: the most orders one transaction writes, and batches of a tenant at once. */
   orderBatchMax?: number | undefined;
   orderBatchesInFlight?: number | undefined;
+  /** Settlement runs: distributors per transaction, and how long a run may go unrenewed before another process takes it over. */
+  settlementBatch?: number | undefined;
+  settlementLeaseMs?: number | undefined;
   /** Where the payout worker reports failures (the server's log); stderr when left out. */
   payoutLog?: PayoutWorkerLog | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
@@ -64,6 +74,9 @@ export interface ServiceDeps {
   documentLimits?: DocumentLimits | undefined;
   /** Outbound webhooks: host lookups (tests hand in their own), loopback/private targets allowed, and the worker's wake-up. */
   webhooks?: { resolve?: ResolveHost | undefined; allowPrivate?: boolean | undefined; nudge?: (() => void) | undefined } | undefined;
+  /** WeChat's official-account API (base URLs from the config) and where its tokens are cached (Redis, else the database). */
+  wechatMp?: WechatMpClient | undefined;
+  wechatTokens?: TokenCache | undefined;
 }
 
 /** The composition root: every service, built once with exactly what it uses. */
@@ -95,7 +108,7 @@ export function createServices(deps: ServiceDeps) {
   // order path its orders and refunds, settlement, withdrawals, commissions and risk their journals).
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   // Invariant checks other modules own (withdrawals, payouts), run by `ledger verify` after the ledger's own.
-  const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS];
+  const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS, ...AGENT_LEDGER_CHECKS];
   // Background jobs (settlement, exports, ledger verification) are rows any process answers.
   const jobs = createJobs({ db, clock });
   const ledger = createLedger({
@@ -201,12 +214,26 @@ export function createServices(deps: ServiceDeps) {
     deviceIndex: (deviceId) => deps.keyring.blindIndex(`device:${deviceId}`),
     analytics: analyticsRecorder,
     outbox,
+    agents: createAgentOrderPath({ ledger }),
     maxBatch: deps.orderBatchMax,
     maxInFlight: deps.orderBatchesInFlight,
   });
+  const agents = createAgentsService({ db, clock, audit, ledger });
   const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit, outbox });
 
-  const settlement = createSettlementService({ db, clock, audit, ledger, analytics: analyticsRecorder, program, commissions, jobs, outbox });
+  const settlement = createSettlementService({
+    db,
+    clock,
+    audit,
+    ledger,
+    analytics: analyticsRecorder,
+    program,
+    commissions,
+    jobs,
+    outbox,
+    batchSize: deps.settlementBatch,
+    leaseMs: deps.settlementLeaseMs,
+  });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
     db,
@@ -256,6 +283,23 @@ export function createServices(deps: ServiceDeps) {
     nudge: () => deps.webhooks?.nudge?.(),
   });
 
+  // WeChat sign-in (网页授权), the JS-SDK signature and the transfer confirmation (docs/wechat.md).
+  const wechat = createWechatService({
+    db,
+    clock,
+    keyring: deps.keyring,
+    audit,
+    admin,
+    tenants,
+    distributors,
+    payoutAccounts,
+    withdrawals,
+    wechatPay: () => deps.payoutChannels.wechat,
+    mp: deps.wechatMp ?? createWechatMpClient(),
+    tokens: deps.wechatTokens ?? createDbTokenCache(db, clock),
+    publicUrl: deps.publicUrl,
+  });
+
   async function authenticate(token: string): Promise<Principal | null> {
     if (deps.rootToken && safeEqual(token, deps.rootToken)) return { kind: 'root' };
     if (token.startsWith('fxk_')) return tenants.authenticateKey(token);
@@ -280,6 +324,7 @@ export function createServices(deps: ServiceDeps) {
     portal,
     grades,
     orders,
+    agents,
     commissions,
     settlement,
     jobs,
@@ -295,6 +340,7 @@ export function createServices(deps: ServiceDeps) {
     ingest,
     outbox,
     webhooks,
+    wechat,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks,
   };

@@ -59,6 +59,7 @@ export function ulid(at?: number): string {
 
 export type IdPrefix =
   | 'tnt'
+  | 'wxi'
   | 'key'
   | 'usr'
   | 'ses'
@@ -84,7 +85,13 @@ export type IdPrefix =
   | 'ldm'
   | 'whe'
   | 'whd'
-  | 'wha';
+  | 'wha'
+  // agent mode: agents, their events, purchase orders, stock lots, stock returns (buybacks)
+  | 'agt'
+  | 'aev'
+  | 'apo'
+  | 'lot'
+  | 'srt';
 
 /** A time-ordered id with a type prefix: `dst_01JD…`. */
 export function newId(prefix: IdPrefix): string {

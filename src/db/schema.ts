@@ -13,6 +13,8 @@ export interface TenantsTable {
   name: string;
   status: Generated<'active' | 'suspended'>;
   created_at: Timestamp;
+  /** The short name the console and portal sign in by (null for tenants made before slugs). */
+  slug: Generated<string | null>;
 }
 
 export interface ApiKeysTable {
@@ -316,6 +318,56 @@ export interface PortalTokenUsesTable {
   used_at: Timestamp;
 }
 
+// ------------------------------------------------------------------------------ wechat
+
+/** A tenant's official account for 网页授权 and the JS-SDK (migration 2026_12_07_0800). */
+export interface WechatSettingsTable {
+  tenant_id: string;
+  app_id: string;
+  app_secret_enc: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One OAuth round trip; id is sha256 of the state parameter, browser_hash of the cookie nonce. */
+export interface WechatOauthStatesTable {
+  id: string;
+  tenant_id: string;
+  purpose: 'login' | 'link';
+  scope: 'snsapi_base' | 'snsapi_userinfo';
+  app_id: string;
+  distributor_id: string | null;
+  browser_hash: string;
+  return_to: string | null;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+/** An openid WeChat vouched for, linked to a distributor (encrypted, blind-indexed). */
+export interface WechatIdentitiesTable {
+  id: string;
+  tenant_id: string;
+  app_id: string;
+  openid_bidx: string;
+  openid_enc: string;
+  distributor_id: string;
+  nickname_enc: string | null;
+  scope: string;
+  linked_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** access_token / jsapi_ticket shared across processes, encrypted. */
+export interface WechatApiTokensTable {
+  tenant_id: string;
+  app_id: string;
+  kind: 'access_token' | 'jsapi_ticket';
+  value_enc: string;
+  expires_at: Timestamp;
+  fetched_at: Timestamp;
+}
+
 // ------------------------------------------------------------------------------- money
 
 export interface RuleVersionsTable {
@@ -349,6 +401,8 @@ export interface OrdersTable {
   rule_version: number;
   attribution: string;
   region_code: string | null;
+  /** The agent whose stock served the order (agents). */
+  fulfilled_by: ColumnType<string | null, string | null | undefined, never>;
   paid_fen: number;
   refunded_fen: Generated<number>;
   shipping_fen: Generated<number>;
@@ -403,7 +457,7 @@ export interface CommissionsTable {
   kind: Generated<'commission' | 'clawback'>;
   clawback_of: string | null;
   rule_version: number;
-  rate_source: 'sku' | 'grade' | 'default' | 'tier' | 'clawback';
+  rate_source: 'sku' | 'grade' | 'default' | 'tier' | 'clawback' | 'territory' | 'price_difference';
   rate_kind: 'percent' | 'fixed';
   rate_bp: number;
   fixed_fen: Generated<number>;
@@ -416,6 +470,8 @@ export interface CommissionsTable {
   capped_fen: Generated<number>;
   status: CommissionStatus;
   held: Generated<boolean>;
+  /** A territory line's rank (agents); null on every other line. */
+  territory_rank: ColumnType<'province' | 'city' | 'district' | null, 'province' | 'city' | 'district' | null | undefined, never>;
   statement_id: string | null;
   available_at: NullableTimestamp;
   settled_at: NullableTimestamp;
@@ -500,6 +556,18 @@ export interface SettlementRunsTable {
   made_available: Generated<number>;
   started_at: Timestamp;
   finished_at: NullableTimestamp;
+  status: Generated<'running' | 'done'>;
+  phase: Generated<'make_available' | 'settle'>;
+  review_threshold_fen: number | null;
+  threshold_fen: number | null;
+  settled_through: string | null;
+  done: Generated<number>;
+  total: number | null;
+  owner: string | null;
+  lease_until: NullableTimestamp;
+  job_id: string | null;
+  requested_by: AnyJson;
+  request_id: string | null;
 }
 
 export type StatementStatus = 'pending_review' | 'approved' | 'rejected';
@@ -754,6 +822,10 @@ export interface DB {
   portal_credentials: PortalCredentialsTable;
   portal_applications: PortalApplicationsTable;
   portal_token_uses: PortalTokenUsesTable;
+  wechat_settings: WechatSettingsTable;
+  wechat_oauth_states: WechatOauthStatesTable;
+  wechat_identities: WechatIdentitiesTable;
+  wechat_api_tokens: WechatApiTokensTable;
   rule_versions: RuleVersionsTable;
   sku_rules: SkuRulesTable;
   orders: OrdersTable;
@@ -785,6 +857,110 @@ export interface DB {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  agent_programs: AgentProgramsTable;
+  agents: AgentsTable;
+  agent_events: AgentEventsTable;
+  agent_prices: AgentPricesTable;
+  agent_purchase_orders: AgentPurchaseOrdersTable;
+  agent_stock_lots: AgentStockLotsTable;
+  agent_stock_returns: AgentStockReturnsTable;
+  agent_stock_movements: AgentStockMovementsTable;
+}
+
+export type AgentRank = 'province' | 'city' | 'district';
+
+export interface AgentProgramsTable {
+  tenant_id: string;
+  enabled: Generated<boolean>;
+  province_bp: Generated<number>;
+  city_bp: Generated<number>;
+  district_bp: Generated<number>;
+  buyback_days: Generated<number>;
+  updated_at: Generated<Date>;
+}
+
+export interface AgentsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  rank: AgentRank;
+  region_code: string;
+  status: 'active' | 'suspended' | 'ended';
+  status_reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AgentEventsTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  type: 'appointed' | 'suspended' | 'reinstated' | 'ended' | 'transferred';
+  reason: string | null;
+  details: Json<Record<string, unknown>>;
+  actor_type: string;
+  actor_id: string | null;
+  request_id: string | null;
+  at: Timestamp;
+}
+
+export interface AgentPricesTable {
+  tenant_id: string;
+  sku: string;
+  retail_fen: number;
+  province_fen: number;
+  city_fen: number;
+  district_fen: number;
+  updated_at: Timestamp;
+}
+
+export interface AgentPurchaseOrdersTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  status: 'pending_payment' | 'paid';
+  amount_fen: number;
+  items: Json<{ sku: string; quantity: number; unit_price_fen: number }[]>;
+  reference: string | null;
+  created_at: Timestamp;
+  paid_at: NullableTimestamp;
+}
+
+export interface AgentStockLotsTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  sku: string;
+  purchase_order_id: string | null;
+  unit_cost_fen: number;
+  quantity: number;
+  remaining: number;
+  acquired_at: Timestamp;
+}
+
+export interface AgentStockReturnsTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  amount_fen: number;
+  items: Json<{ sku: string; quantity: number; amount_fen: number }[]>;
+  created_at: Timestamp;
+}
+
+export interface AgentStockMovementsTable {
+  id: Generated<number>;
+  tenant_id: string;
+  agent_id: string;
+  sku: string;
+  lot_id: string;
+  kind: 'purchase' | 'sale' | 'refund_return' | 'buyback' | 'correction';
+  quantity: number;
+  unit_cost_fen: number;
+  ref_type: string;
+  ref_id: string;
+  order_item_id: string | null;
+  reason: string | null;
+  created_at: Timestamp;
 }
 
 export interface WebhookEndpointsTable {

@@ -204,6 +204,9 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
 
 export interface WechatPayChannel extends PayoutChannel {
   readonly name: 'wechat';
+  /** What the payee's page passes to requestMerchantTransfer beside the package. */
+  readonly mchId: string;
+  readonly appId: string;
   cancel(outNo: string): Promise<PayoutResult>;
   verifyCallback(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<CallbackResult>;
 }
@@ -319,6 +322,8 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
   return {
     name: 'wechat',
     online: true,
+    mchId: config.mchId,
+    appId: config.appId,
 
     async submit(request) {
       if (request.account.channel !== 'wechat') throw new TypeError(`wechat channel got a ${request.account.channel} account`);

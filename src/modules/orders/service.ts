@@ -16,6 +16,7 @@ import type { RulesService } from '../rules/service.ts';
 import type { GradesService } from '../grades/service.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { OrderPathRisk } from '../risk/service.ts';
+import type { AgentOrderPath } from '../agents/order-path.ts';
 import { ordersRepo, type OrderRow } from './repo.ts';
 import { createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.ts';
 import { createTenantContexts } from './contexts.ts';
@@ -42,6 +43,8 @@ export function createOrdersService(deps: {
   analytics: AnalyticsRecorder;
   /** Events for merchants' webhook endpoints (order.credited), in the batch's statement. */
   outbox: Outbox;
+  /** Agent mode on the order path: territory and price-difference lines, sales from an agent's stock. */
+  agents?: AgentOrderPath | undefined;
   /** The most orders one transaction writes (default 256). */
   maxBatch?: number | undefined;
   /** Batches of one tenant written at once by this process (default 2). */

@@ -52,6 +52,14 @@ export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
   // Identity documents: each file's data key, wrapped under the master key. Rotation re-wraps the
   // 32-byte key; the file itself, sealed under that key, stays as it is (envelope encryption).
   { table: 'documents', key: 'id', columns: ['data_key_enc'] },
+  // WeChat: the official account's secret, and openids linked to distributors (found by blind index).
+  { table: 'wechat_settings', key: 'tenant_id', columns: ['app_secret_enc'] },
+  {
+    table: 'wechat_identities',
+    key: 'id',
+    columns: ['openid_enc', 'nickname_enc'],
+    indexes: (p, k): Record<string, string | null> => (p.openid_enc ? { openid_bidx: k.blindIndex(p.openid_enc) } : {}),
+  },
 ];
 
 export interface RotationTableReport {

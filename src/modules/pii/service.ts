@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Db } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -15,6 +16,7 @@ import type { PersonalDataExport, Revealed, RevealedPayoutAccount } from './type
 import { piiRepo } from './repo.ts';
 import { distributorsRepo, documentsRepo } from '../distributors/repo.ts';
 import { portalRepo } from '../portal/repo.ts';
+import { wechatRepo } from '../wechat/repo.ts';
 import { adminRepo } from '../admin/repo.ts';
 import { referralRepo } from '../referral/repo.ts';
 import { payoutAccountsRepo } from '../withdrawals/repo.ts';
@@ -208,7 +210,7 @@ export function createPiiService(deps: {
     async erase(actor: Actor, distributorId: string, reason: string) {
       requirePermission(actor.principal, 'pii:erase');
       const tenantId = tenantOf(actor.principal);
-      if (!reason.trim()) throw invalid('a reason is required');
+      if (!reason.trim()) throw invalid(MESSAGES.reasonRequired());
       const now = clock.now();
       const outcome = await inTransaction(db, async (tx) => {
         const before = await piiRepo.findForUpdate(tx, tenantId, distributorId);
@@ -234,6 +236,7 @@ export function createPiiService(deps: {
         await distributorsRepo.anonymise(tx, tenantId, distributorId, { name: `${ERASED_NAME} ${distributorId.slice(-6)}`, status_reason: reason, at: now });
         const payoutAccounts = await payoutAccountsRepo.destroyDetailsOf(tx, tenantId, distributorId, ERASED_ACCOUNT, now);
         await portalRepo.deleteCredentialsOf(tx, tenantId, distributorId);
+        await wechatRepo.deleteIdentitiesOf(tx, tenantId, distributorId);
         const sessions = await adminRepo.revokeDistributorSessions(tx, tenantId, distributorId, now);
         const visits = await referralRepo.anonymiseVisits(tx, tenantId, distributorId);
         const keys = await documentsRepo.deleteAllOf(tx, tenantId, distributorId);

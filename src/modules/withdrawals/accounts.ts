@@ -239,6 +239,16 @@ export function createPayoutAccountsService(deps: {
       return row ? { id: row.id } : null;
     },
 
+    /**
+     * The distributor's enabled account for exactly this identity (compared by blind index under
+     * every configured key), or null: WeChat sign-in links an openid once, not once per visit.
+     */
+    async findByIdentity(tenantId: string, distributorId: string, input: PayoutAccountInput): Promise<PayoutAccountView | null> {
+      const bidx = new Set(keyring.blindIndexes(identityOf(input)));
+      const row = (await payoutAccountsRepo.listEnabled(db, tenantId, distributorId)).find((r) => r.identity_bidx !== null && bidx.has(r.identity_bidx));
+      return row ? view(row) : null;
+    },
+
     /** Decrypted, for the payout call only; never returned by the API. */
     async decrypt(ex: Executor, accountId: string): Promise<PayoutAccount> {
       const row = await payoutAccountsRepo.details(ex, accountId);

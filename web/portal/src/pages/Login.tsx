@@ -5,7 +5,7 @@ import type { PortalSession } from '../../../shared/types.ts';
 import { LangSwitch } from '../components/LangSwitch.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
-import { rememberTenant, takeExpired, useSession } from '../session.tsx';
+import { rememberTenant, takeExpired, tenantIdOf, useSession } from '../session.tsx';
 
 export const PHONE = /^\+?[0-9][0-9 -]{3,18}[0-9]$/;
 
@@ -23,10 +23,10 @@ export function LoginPage() {
   if (session) return <Navigate to="/" replace />;
 
   async function submit(v: { tenant_id?: string; phone: string; password: string }) {
-    const tenantId = (tenant ?? v.tenant_id ?? '').trim();
     setBusy(true);
     setError(null);
     try {
+      const tenantId = await tenantIdOf(api, tenant ?? v.tenant_id ?? '');
       signIn(await api.post<PortalSession>('/v1/portal/login', { tenant_id: tenantId, phone: v.phone.trim(), password: v.password }));
     } catch (err) {
       setError(t('login.failed', { message: messageOf(err) }));

@@ -57,6 +57,7 @@ import { createAmqpSource } from '../adapters/broker/amqp.ts';
 import { createMemorySource } from '../adapters/broker/memory.ts';
 import type { OrderEventSource } from '../adapters/broker/types.ts';
 import { webhooksRoutes } from '../modules/webhooks/routes.ts';
+import { logisticsRoutes } from '../modules/logistics/routes.ts';
 import { createDeliveryWorker, type DeliveryWorker } from '../modules/webhooks/worker.ts';
 import { webhooksRepo } from '../modules/webhooks/repo.ts';
 import { createOutboundSender, systemResolveHost, type ResolveHost } from '../adapters/webhooks/http.ts';
@@ -245,6 +246,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(wechatRoutes, { service: services.wechat });
   await app.register(ingestRoutes, { service: services.ingest });
   await app.register(webhooksRoutes, { service: services.webhooks });
+  await app.register(logisticsRoutes, { service: services.logistics });
   registerWeb(app);
 
   await app.ready();

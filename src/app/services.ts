@@ -42,6 +42,7 @@ import { createIngestService } from '../modules/ingest/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
 import { createOutbox } from '../modules/webhooks/outbox.ts';
 import { createWebhooksService } from '../modules/webhooks/service.ts';
+import { createLogisticsService } from '../modules/logistics/service.ts';
 import { systemResolveHost, type ResolveHost } from '../adapters/webhooks/http.ts';
 import { createWechatMpClient, type WechatMpClient } from '../adapters/wechat/mp.ts';
 import type { TokenCache } from '../adapters/wechat/token-cache.ts';
@@ -282,6 +283,8 @@ export function createServices(deps: ServiceDeps) {
     allowPrivate: deps.webhooks?.allowPrivate ?? false,
     nudge: () => deps.webhooks?.nudge?.(),
   });
+  // Carriers' tracking pushes move orders to shipped and received through the order path.
+  const logistics = createLogisticsService({ db, clock, keyring: deps.keyring, audit, orders });
 
   // WeChat sign-in (网页授权), the JS-SDK signature and the transfer confirmation (docs/wechat.md).
   const wechat = createWechatService({
@@ -340,6 +343,7 @@ export function createServices(deps: ServiceDeps) {
     ingest,
     outbox,
     webhooks,
+    logistics,
     wechat,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks,

@@ -416,6 +416,8 @@ export interface OrdersTable {
   cancelled_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+  tracking_carrier: ColumnType<string | null, string | null | undefined, string | null>;
+  tracking_number: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface OrderItemsTable {
@@ -857,6 +859,7 @@ export interface DB {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  logistics_secrets: LogisticsSecretsTable;
   agent_programs: AgentProgramsTable;
   agents: AgentsTable;
   agent_events: AgentEventsTable;
@@ -1020,5 +1023,14 @@ export interface WebhookAttemptsTable {
   http_status: number | null;
   error: string | null;
   duration_ms: number;
+  created_at: Timestamp;
+}
+
+export interface LogisticsSecretsTable {
+  tenant_id: string;
+  secret_enc: string;
+  hint: string;
+  previous_secret_enc: string | null;
+  previous_valid_until: NullableTimestamp;
   created_at: Timestamp;
 }

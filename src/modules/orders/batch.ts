@@ -732,6 +732,8 @@ export function createOrderBatch(deps: {
         refunded_fen: 0,
         refunded_quantity: 0,
       })),
+      tracking_carrier: null,
+      tracking_number: null,
     };
   }
 

@@ -452,6 +452,29 @@ export const ordersRepo = {
     return onlyRow(r.rows, 'auto-receive').n;
   },
 
+  /** The carrier and tracking number of an order (logistics pushes find it by them); answers the row, or undefined. */
+  async setTracking(db: Executor, tenantId: string, externalId: string, carrier: string, trackingNumber: string, now: Date) {
+    return db
+      .updateTable('orders')
+      .set({ tracking_carrier: carrier, tracking_number: trackingNumber, updated_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where('external_id', '=', externalId)
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  /** The newest order of a tenant with this tracking number. */
+  async findByTracking(db: Executor, tenantId: string, trackingNumber: string) {
+    return db
+      .selectFrom('orders')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('tracking_number', '=', trackingNumber)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  },
+
   async findByExternal(db: Executor, tenantId: string, externalId: string) {
     return db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
   },

@@ -127,6 +127,7 @@ describe('money pages: console and portal', () => {
       '审计日志',
       '管理员与角色',
       'API 密钥',
+      'Webhook 推送',
       '分销员门户',
     ]);
     await menu(page, '方案设置').click();

@@ -1,30 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
 
-/**
- * The events an endpoint may subscribe to. Each is written in the transaction of what caused it
- * (see outbox.ts); `data` of each is described in docs/integration.md and versioned by
- * `WEBHOOK_PAYLOAD_VERSION` (a change that is not purely additive gets a new version).
- */
-export const WEBHOOK_EVENT_TYPES = [
-  'order.credited',
-  'order.shipped',
-  'order.received',
-  'order.refunded',
-  'order.cancelled',
-  'commission.available',
-  'statement.approved',
-  'statement.rejected',
-  'withdrawal.requested',
-  'withdrawal.approved',
-  'withdrawal.rejected',
-  'withdrawal.paid',
-  'withdrawal.failed',
-  'distributor.applied',
-  'distributor.approved',
-  'distributor.suspended',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+import { WEBHOOK_EVENT_TYPES } from './events.ts';
+export { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './events.ts';
 /** The test event of POST /v1/webhook-endpoints/{id}/test: sent to that endpoint only, whatever it subscribes to. */
 export const TEST_EVENT_TYPE = 'webhook.test';
 export const WEBHOOK_PAYLOAD_VERSION = '2026-12-07';

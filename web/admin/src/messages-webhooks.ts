@@ -34,6 +34,7 @@ export const webhooksZh = {
   'webhooks.replay': '重新推送',
   'webhooks.replayed': '已重新排队',
   'webhooks.none': '暂无推送记录',
+  'order.tracking': '物流单号',
 };
 
 export const webhooksEn: Record<keyof typeof webhooksZh, string> = {
@@ -71,4 +72,5 @@ export const webhooksEn: Record<keyof typeof webhooksZh, string> = {
   'webhooks.replay': 'Send again',
   'webhooks.replayed': 'Queued again',
   'webhooks.none': 'No deliveries yet',
+  'order.tracking': 'Tracking number',
 };

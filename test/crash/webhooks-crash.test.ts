@@ -124,10 +124,14 @@ describe('outbound webhooks: SIGKILL between commit and delivery, and during del
       idsByOrder.set(ext, (idsByOrder.get(ext) ?? new Set()).add(g.body.id));
     }
     for (const ext of first) expect(idsByOrder.get(ext)?.size).toBe(1);
-    // The deliveries log agrees: every delivery delivered.
-    const log = await call(server.url, 'GET', `/v1/webhook-endpoints/${ep.data.id}/deliveries?limit=200`, { token: key });
-    const deliveredIds = new Set((log.data.items as { event_id: string; status: string }[]).filter((x) => x.status === 'succeeded').map((x) => x.event_id));
-    expect(deliveredIds.size).toBe(first.length);
+    // The deliveries log agrees (each outcome is recorded just after the receiver answered).
+    const succeeded = async () => {
+      const log = await call(server.url, 'GET', `/v1/webhook-endpoints/${ep.data.id}/deliveries?limit=200`, { token: key });
+      return new Set((log.data.items as { event_id: string; status: string }[]).filter((x) => x.status === 'succeeded').map((x) => x.event_id)).size;
+    };
+    const deadline = Date.now() + 30_000;
+    while ((await succeeded()) < first.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await succeeded()).toBe(first.length);
     await server.stop('SIGTERM');
   });
 });

@@ -63,6 +63,14 @@ export function createOutbox(deps: { clock: Clock }) {
       await sql`with ${sql.join(ctes(tenantId, events))} select 1`.execute(tx);
     },
 
+    /** Whether an enabled endpoint of the tenant wants `type` (one index probe): a caller skips reading what only the payload needs. */
+    async wanted(ex: Executor, tenantId: string, type: WebhookEventType): Promise<boolean> {
+      const r = await sql<{
+        wanted: boolean;
+      }>`select exists (select 1 from webhook_endpoints e where e.tenant_id = ${tenantId} and e.enabled and ${type} = any(e.events)) as wanted`.execute(ex);
+      return r.rows[0]?.wanted === true;
+    },
+
     /**
      * A scalar subquery answering the event types some enabled endpoint of the tenant subscribes
      * to (text[], null when none): the order path reads it with its first statement and builds no

@@ -239,7 +239,9 @@ export function createWithdrawalsService(deps: {
   }
 
   /** The withdrawal as it now stands, for merchants' webhook endpoints. */
-  async function recordOutcome(tx: Tx, withdrawalId: string, type: 'withdrawal.paid' | 'withdrawal.failed') {
+  async function recordOutcome(tx: Tx, tenantId: string, withdrawalId: string, type: 'withdrawal.paid' | 'withdrawal.failed') {
+    // Nobody listening (the usual case): no reads for a payload nobody gets.
+    if (!(await deps.outbox.wanted(tx, tenantId, type))) return;
     const w = await withdrawalsRepo.withdrawalForUpdate(tx, withdrawalId);
     if (!w) return;
     const data = withdrawalView(w, await withdrawalsRepo.payoutOfWithdrawal(tx, withdrawalId));
@@ -293,7 +295,7 @@ export function createWithdrawalsService(deps: {
           updated_at: now,
           reference: w.reference ?? result.providerRef ?? null,
         });
-        await recordOutcome(tx, w.id, 'withdrawal.paid');
+        await recordOutcome(tx, p.tenant_id, w.id, 'withdrawal.paid');
         return true;
       }
       case 'failed':
@@ -324,7 +326,7 @@ export function createWithdrawalsService(deps: {
           updated_at: now,
           status_reason: result.failReason ?? result.failCode ?? result.outcome,
         });
-        await recordOutcome(tx, w.id, 'withdrawal.failed');
+        await recordOutcome(tx, p.tenant_id, w.id, 'withdrawal.failed');
         return true;
       }
       case 'processing':

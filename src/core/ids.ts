@@ -86,6 +86,8 @@ export type IdPrefix =
   | 'whe'
   | 'whd'
   | 'wha'
+  // a distributor's request that its personal data be erased
+  | 'era'
   // agent mode: agents, their events, purchase orders, stock lots, stock returns (buybacks)
   | 'agt'
   | 'aev'

@@ -25,6 +25,7 @@ import * as tenantSlugs from './2026_12_07_0600_tenant_slugs.ts';
 import * as wechat from './2026_12_07_0800_wechat.ts';
 import * as outboundWebhooks from './2026_12_07_0300_outbound_webhooks.ts';
 import * as logistics from './2026_12_07_0310_logistics.ts';
+import * as erasureRequests from './2026_12_07_0700_erasure_requests.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -55,6 +56,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0400_settlement_runs_resumable': settlementRunsResumable,
   '2026_12_07_0600_tenant_slugs': tenantSlugs,
   '2026_12_07_0800_wechat': wechat,
+  '2026_12_07_0700_erasure_requests': erasureRequests,
   '2026_12_07_0300_outbound_webhooks': outboundWebhooks,
   '2026_12_07_0310_logistics': logistics,
 };

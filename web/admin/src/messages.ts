@@ -6,6 +6,7 @@ import { moneyEn, moneyZh } from './messages-money.ts';
 import { authEn, authZh } from './messages-auth.ts';
 import { consoleEn, consoleZh } from './messages-console.ts';
 import { webhooksEn, webhooksZh } from './messages-webhooks.ts';
+import { agentsEn, agentsZh } from './messages-agents.ts';
 
 const base = {
   'app.title': 'Fenxiao 分销管理后台',
@@ -273,7 +274,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh, ...consoleZh, ...webhooksZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh, ...webhooksZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -541,7 +542,17 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...piiEn, ...authEn, ...consoleEn, ...webhooksEn };
+const en: Record<keyof typeof zh, string> = {
+  ...baseEn,
+  ...moneyEn,
+  ...analyticsEn,
+  ...simulatorEn,
+  ...piiEn,
+  ...authEn,
+  ...consoleEn,
+  ...agentsEn,
+  ...webhooksEn,
+};
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

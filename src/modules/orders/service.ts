@@ -23,6 +23,7 @@ import { createTenantContexts } from './contexts.ts';
 import { createOrderEvents, type EventAnswer, type EventRequest } from './events.ts';
 import { orderViewOf } from './view.ts';
 import type { Outbox } from '../webhooks/outbox.ts';
+import type { OrderPathPilots } from '../pilots/service.ts';
 import type { CreateOrderBody, OrderEventBody, OrderView, TrackingBody } from './schema.ts';
 
 export { accountOfStatus, commissionView } from './view.ts';
@@ -55,6 +56,8 @@ export function createOrdersService(deps: {
    * and past that every snapshot taken meanwhile, anyone's, looks them up on disk.
    */
   maxEventBatch?: number | undefined;
+  /** Running pilots (灰度), read once per batch. */
+  pilots?: OrderPathPilots | undefined;
 }) {
   const { db, clock, program } = deps;
   const contexts = createTenantContexts(deps);

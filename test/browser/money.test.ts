@@ -124,10 +124,14 @@ describe('money pages: console and portal', () => {
       '佣金规则',
       '对账',
       '账本核对',
+      '客户绑定',
       '风控事件',
+      '风控规则',
+      '合规报告',
       '审计日志',
       '管理员与角色',
       'API 密钥',
+      'Webhook 推送',
       '分销员门户',
     ]);
     await menu(page, '方案设置').click();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { sql } from 'kysely';
 import type { ManualClock } from '../../src/core/context.ts';
+import { MAX_FEN } from '../../src/core/schema.ts';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -240,6 +241,27 @@ describe('idempotency', () => {
     expect(different.data.error.code).toBe('conflict');
     const lines = await t.database.db.selectFrom('commissions').selectAll().where('order_id', '=', first.data.id).execute();
     expect(lines).toHaveLength(1);
+  });
+
+  it('a refused order leaves no buyer behind: a 409 naming a new buyer, an order over the limit', async () => {
+    const { key } = await setup();
+    expect((await t.call('POST', '/v1/orders', { token: key, body: order('o-1', 'first-buyer', 10000) })).statusCode).toBe(201);
+    // The same external id with another buyer: 409, and the other buyer is not created.
+    const refused = await Promise.all([
+      t.call('POST', '/v1/orders', { token: key, body: order('o-1', 'never-a-buyer', 10000) }),
+      t.call('POST', '/v1/orders', { token: key, body: order('o-2', 'kept-buyer', 10000) }),
+    ]);
+    expect(refused.map((r) => r.statusCode)).toEqual([409, 201]);
+    expect((await t.call('GET', '/v1/customers/never-a-buyer', { token: key })).statusCode).toBe(404);
+    expect((await t.call('GET', '/v1/customers/kept-buyer', { token: key })).statusCode).toBe(200);
+    // Over the order limit (each line within it): refused, no buyer.
+    const big = {
+      external_id: 'o-3',
+      buyer_external_id: 'too-big-buyer',
+      items: [1, 2].map((n) => ({ sku: `s${n}`, quantity: 1, unit_price_fen: MAX_FEN, paid_fen: MAX_FEN })),
+    };
+    expect((await t.call('POST', '/v1/orders', { token: key, body: big })).statusCode).toBe(422);
+    expect((await t.call('GET', '/v1/customers/too-big-buyer', { token: key })).statusCode).toBe(404);
   });
 
   it('an event retried with the same Idempotency-Key answers the first result; another body is 409', async () => {

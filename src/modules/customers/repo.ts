@@ -46,7 +46,7 @@ export const customersRepo = {
     externalIds: string[],
     at: Date,
     extra: Record<string, RawBuilder<unknown>> = {},
-  ): Promise<{ rows: CustomerRow[]; extra: Record<string, unknown> }> {
+  ): Promise<{ rows: CustomerRow[]; extra: Record<string, unknown>; created: string[] }> {
     const ids = [...new Set(externalIds)].sort();
     const names = Object.keys(extra);
     // Extra scalars come back as `x_<name>` on every row (the buyers of a batch are never none).
@@ -59,13 +59,12 @@ export const customersRepo = {
       ), locked as (
         select * from customers where tenant_id = ${tenantId} and external_id = any(${ids}::text[]) order by external_id for update
       )
-      select c.*${extras} from (select * from locked union all select * from created) c`.execute(db);
+      select c.*${extras} from (select *, false as x__fresh from locked union all select *, true as x__fresh from created) c`.execute(db);
     const out: Record<string, unknown> = {};
     for (const n of names) out[n] = r.rows[0]?.[`x_${n}`] ?? null;
-    const extraColumns = new Set(names.map((n) => `x_${n}`));
-    const rows = r.rows.map((row) =>
-      extraColumns.size === 0 ? (row as CustomerRow) : (Object.fromEntries(Object.entries(row).filter(([k]) => !extraColumns.has(k))) as CustomerRow),
-    );
+    const extraColumns = new Set([...names.map((n) => `x_${n}`), 'x__fresh']);
+    const created = r.rows.filter((row) => row.x__fresh === true).map((row) => row.external_id);
+    const rows = r.rows.map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !extraColumns.has(k))) as CustomerRow);
     if (rows.length < ids.length) {
       const have = new Set(rows.map((x) => x.external_id));
       const more =
@@ -73,7 +72,18 @@ export const customersRepo = {
         order by external_id for update`.execute(db);
       rows.push(...more.rows);
     }
-    return { rows, extra: out };
+    return { rows, extra: out, created };
+  },
+
+  /**
+   * Buyers this transaction created for orders it then refused (a 409, a risk block, no stock):
+   * gone again, as a refused request changes nothing. Only rows still as created (unbound, no
+   * order, no binding event) go.
+   */
+  async deleteUntouched(db: Executor, tenantId: string, externalIds: string[]): Promise<void> {
+    await sql`delete from customers c where c.tenant_id = ${tenantId} and c.external_id = any(${externalIds}::text[])
+      and c.distributor_id is null and c.tentative_distributor_id is null and c.last_order_at is null and c.purchases_fen = 0
+      and not exists (select 1 from binding_events b where b.tenant_id = c.tenant_id and b.customer_external_id = c.external_id)`.execute(db);
   },
 
   /** Customers' rows as they now stand (rows this transaction has locked), as a WITH entry `customers_saved`. */

@@ -131,9 +131,14 @@ export function createCustomersService(deps: {
       tenantId: string,
       externalIds: string[],
       extra: Record<string, RawBuilder<unknown>>,
-    ): Promise<{ rows: Map<string, CustomerRow>; extra: Record<string, unknown> }> {
+    ): Promise<{ rows: Map<string, CustomerRow>; extra: Record<string, unknown>; created: string[] }> {
       const r = await customersRepo.lockOrCreateMany(tx, tenantId, externalIds, clock.now(), extra);
-      return { rows: new Map(r.rows.map((x) => [x.external_id, x])), extra: r.extra };
+      return { rows: new Map(r.rows.map((x) => [x.external_id, x])), extra: r.extra, created: r.created };
+    },
+
+    /** Buyers created by `lockManyWith` in this transaction whose orders were all refused: removed again. */
+    forgetUntouched(tx: Executor, tenantId: string, externalIds: string[]): Promise<void> {
+      return customersRepo.deleteUntouched(tx, tenantId, externalIds);
     },
 
     /**

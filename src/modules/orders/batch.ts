@@ -112,6 +112,18 @@ export function createOrderBatch(deps: {
 
   async function createMany(tx: Tx, tenantId: string, requests: OrderRequest[]): Promise<OrderOutcome[]> {
     const outcomes: OrderOutcome[] = new Array(requests.length);
+    // A refused request changes nothing: the buyers the first read created only for refused
+    // orders go again before the batch commits (one statement, and only when there are such).
+    const done = async (): Promise<OrderOutcome[]> => {
+      if (first.created.length === 0) return outcomes;
+      const used = new Set<string>();
+      outcomes.forEach((o, i) => {
+        if (o.kind !== 'refused') used.add(known(requests[i], 'a request of the batch').body.buyer_external_id);
+      });
+      const unused = first.created.filter((b) => !used.has(b));
+      if (unused.length > 0) await customers.forgetUntouched(tx, tenantId, unused);
+      return outcomes;
+    };
     // One round trip: the buyers created where missing and locked, whether the rules changed
     // since the last batch, and which orders exist.
     const first = await customers.lockManyWith(
@@ -156,9 +168,9 @@ export function createOrderBatch(deps: {
         work.push(i);
       }
     });
-    if (work.length === 0) return outcomes;
+    if (work.length === 0) return done();
     const agentPlans = await planAgents(tx, tenantId, requests, work, outcomes);
-    if (work.length === 0) return outcomes;
+    if (work.length === 0) return done();
 
     const { settings, versions } = context;
     const pilotAt = deps.pilots ? await deps.pilots.forBatch(tx, tenantId, head.version) : undefined;
@@ -211,7 +223,7 @@ export function createOrderBatch(deps: {
         resume = { stage: t.stage, boundTo, how, notes };
       }
     }
-    return outcomes;
+    return done();
   }
 
   /**

@@ -26,7 +26,11 @@ export interface Database {
    * the next query opens a new one, so the server recovers when the database is back.
    */
   onConnectionLost?: ((err: Error) => void) | undefined;
-  /** Told once if a pooler lost a named statement and this process stopped naming them (prepare.ts). */
+  /**
+   * Told once if named prepared statements (prepare.ts) turned out lost between the queries of one
+   * connection (a pooler in transaction mode that does not keep them) and were turned off for the
+   * rest of the process; the server logs it, naming FENXIAO_DB_PREPARE.
+   */
   onPreparedStatementsOff?: ((err: Error) => void) | undefined;
   close(): Promise<void>;
 }
@@ -80,12 +84,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       options.prepare === false
         ? undefined
         : autoPrepare({
-            onLost: (err) => {
-              try {
-                database.onPreparedStatementsOff?.(err);
-              } catch {
-                /* a logger failing must not fail the query */
-              }
+            onOff: (err) => {
+              database.onPreparedStatementsOff?.(err);
             },
           });
     pool.on('connect', (client) => {

@@ -122,6 +122,7 @@ describe('money pages: console and portal', () => {
       '方案设置',
       '等级',
       '佣金规则',
+      '规则发布',
       '对账',
       '账本核对',
       '客户绑定',

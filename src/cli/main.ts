@@ -44,7 +44,7 @@ const DEMO_PORTAL_PHONE = '13800138000';
 /** Opens the configured database with every service, for one CLI command, then closes it. */
 async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4, prepare: config.databasePrepare });
   try {
     await reachDatabase(database, config.databaseUrl);
     await migrateToLatest(database.db);
@@ -180,7 +180,7 @@ cli
   .description('bring the database schema up to date')
   .action(async () => {
     const config = loadConfig();
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, prepare: config.databasePrepare });
     try {
       await reachDatabase(database, config.databaseUrl);
       const applied = await migrateToLatest(database.db);

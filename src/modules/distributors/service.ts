@@ -1,3 +1,4 @@
+import { regionFullName } from '../../lib/regions.ts';
 import { MESSAGES } from '../../core/error-text.ts';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
@@ -140,6 +141,7 @@ export function createDistributorsService(deps: {
       },
       consent_at: d.consent_at?.toISOString() ?? null,
       region_code: d.region_code,
+      region_name: regionFullName(d.region_code),
       invite_url: `${deps.publicUrl}/i/${d.invite_code}`,
       source: d.source,
       status_reason: d.status_reason,

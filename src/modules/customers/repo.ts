@@ -23,6 +23,14 @@ const BINDING_EVENT_COLUMNS: UnnestColumn<NewBindingEvent>[] = [
 ];
 
 export const customersRepo = {
+  /** The customers among `externalIds` that this transaction created (their xmin is its id). */
+  async createdInTransaction(db: Executor, tenantId: string, externalIds: string[]): Promise<string[]> {
+    if (externalIds.length === 0) return [];
+    const r = await sql<{ external_id: string }>`select external_id from customers
+       where tenant_id = ${tenantId} and external_id = any(${externalIds}::text[]) and xmin = pg_current_xact_id()::xid`.execute(db);
+    return r.rows.map((x) => x.external_id);
+  },
+
   /** Creates the customer row if missing, then locks it: bindings of one customer serialise here. */
   async lockOrCreate(db: Executor, tenantId: string, externalId: string, at: Date) {
     await db

@@ -125,6 +125,11 @@ export function createCustomersService(deps: {
       return (await this.lockManyWith(tx, tenantId, externalIds, {})).rows;
     },
 
+    /** Which of these customers this transaction created (a batch of orders creates its buyers first). */
+    createdInTransaction(tx: Executor, tenantId: string, externalIds: string[]): Promise<string[]> {
+      return customersRepo.createdInTransaction(tx, tenantId, externalIds);
+    },
+
     /** The same, reading `extra` scalar subqueries (other modules' reads) in the same round trip. */
     async lockManyWith(
       tx: Executor,

@@ -153,8 +153,24 @@ export function createOrderBatch(deps: {
         work.push(i);
       }
     });
-    if (work.length === 0) return outcomes;
-    const agentPlans = await planAgents(tx, tenantId, requests, work, outcomes);
+    const agentPlans = work.length === 0 ? undefined : await planAgents(tx, tenantId, requests, work, outcomes);
+    // A refused order writes nothing, not even its buyer, whom the first statement created when it
+    // was new: then the batch rolls back with that refusal, and is split until the refused order
+    // is alone (OrdersService.settle), where the refusal is its answer. Refusals are rare; an
+    // order of the batch that is written, or one recorded before, keeps its buyer anyway.
+    const kept = new Set<string>();
+    outcomes.forEach((o, i) => {
+      if (o?.kind !== 'refused') kept.add(known(requests[i], 'a request of the batch').body.buyer_external_id);
+    });
+    for (const i of work) kept.add(known(requests[i], 'a request of the batch').body.buyer_external_id);
+    const orphans = [
+      ...new Set(requests.flatMap((r, i) => (outcomes[i]?.kind === 'refused' && !kept.has(r.body.buyer_external_id) ? [r.body.buyer_external_id] : []))),
+    ];
+    if (orphans.length > 0) {
+      const created = new Set(await customers.createdInTransaction(tx, tenantId, orphans));
+      const first = outcomes.find((o, i) => o?.kind === 'refused' && created.has(known(requests[i], 'a request of the batch').body.buyer_external_id));
+      if (first?.kind === 'refused') throw first.error;
+    }
     if (work.length === 0) return outcomes;
 
     const { settings, versions } = context;

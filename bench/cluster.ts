@@ -16,6 +16,7 @@
  * the load generator: more processes cannot add cores, so the figures say what the balancer and
  * the pooler cost and that nothing breaks, not how a cluster of machines scales.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -99,6 +100,13 @@ export async function main(argv: string[]): Promise<void> {
     FENXIAO_TRUST_PROXY: '127.0.0.1',
     LOG_LEVEL: 'warn',
   };
+  // Named statements on the direct run; off through a PgBouncer before 1.21 (Debian 12 ships 1.18),
+  // which keeps none across server connections (docs/deployment.md#pgbouncer).
+  const bouncerEnv = (url: string, version: string): Record<string, string> => ({
+    ...env,
+    DATABASE_URL: url,
+    ...(/^1\.([0-9]|1[0-9]|20)\./.test(version) ? { FENXIAO_DB_PREPARE: 'off' } : {}),
+  });
   if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
   let bouncer: PgBouncer | undefined;
   let balancer: Haproxy | undefined;
@@ -124,6 +132,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     log(`  seeded ${int(o.spreadBuyers)} buyers bound across ${int(o.distributors)} distributors`);
     bouncer = await startPgBouncer(scratch.url, { poolSize: o.bouncerPool, maxClients: 1000 });
+    const bouncerVersion = /PgBouncer (\S+)/.exec(execFileSync(bouncer.bin, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?';
+    log(`  PgBouncer ${bouncerVersion}, transaction mode, pool ${o.bouncerPool}`);
 
     const runId = Date.now().toString(36);
     const auth = { authorization: `Bearer ${spread.key}` };
@@ -184,7 +194,7 @@ export async function main(argv: string[]): Promise<void> {
 
     for (let n = 1; n <= o.processes; n++) {
       log(`\n== ${n} process${n > 1 ? 'es' : ''} behind haproxy, on PgBouncer (transaction mode)`);
-      servers = await Promise.all(Array.from({ length: n }, () => startServer({ ...env, DATABASE_URL: bouncer!.url })));
+      servers = await Promise.all(Array.from({ length: n }, () => startServer(bouncerEnv(bouncer!.url, bouncerVersion))));
       balancer = await startHaproxy(servers.map((s) => Number(new URL(s.url).port)));
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline && !(await balancer.stats()).every((s) => s.status === 'UP')) await new Promise((r) => setTimeout(r, 200));

@@ -307,16 +307,20 @@ export async function main(argv: string[]): Promise<void> {
     FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'),
     FENXIAO_SETTLEMENT_BATCH: String(o.batch),
   };
+  // node:http, not fetch: undici gives up on a response whose headers take over 5 minutes, and a
+  // run on a busy machine can take longer than that.
   const call = async (server: ServerProcess, token: string, method: string, route: string, body?: unknown) => {
-    const res = await fetch(server.url + route, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(3_600_000),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 2000)}`);
-    return JSON.parse(text) as Record<string, JsonBody>;
+    const client = httpClient(server.url, 1);
+    try {
+      const res = await client.request(method, route, {
+        headers: { authorization: `Bearer ${token}` },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${res.body.slice(0, 2000)}`);
+      return JSON.parse(res.body) as Record<string, JsonBody>;
+    } finally {
+      client.close();
+    }
   };
   let server: ServerProcess | undefined;
   let seeded: Awaited<ReturnType<typeof seed>> | undefined;

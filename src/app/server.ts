@@ -32,6 +32,7 @@ import { agentsRoutes } from '../modules/agents/routes.ts';
 import { ordersRoutes } from '../modules/orders/routes.ts';
 import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
+import { pilotsRoutes } from '../modules/pilots/routes.ts';
 import { ledgerRoutes } from '../modules/ledger/routes.ts';
 import { settlementRoutes } from '../modules/settlement/routes.ts';
 import { riskRoutes } from '../modules/risk/routes.ts';
@@ -161,6 +162,11 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       { reason: err.message, code: (err as { code?: unknown }).code },
       'a database connection was lost (PostgreSQL restarting or unreachable?); it is replaced on the next query',
     );
+  database.onPreparedStatementsOff = (err) =>
+    app.log.error(
+      { reason: err.message, code: (err as { code?: unknown }).code },
+      'named prepared statements are lost between queries (a pooler in transaction mode that does not keep them, such as PgBouncer before 1.21?): turned off in this process; set FENXIAO_DB_PREPARE=off',
+    );
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {
     openapi: {
@@ -221,6 +227,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(agentsRoutes, { service: services.agents });
   await app.register(commissionsRoutes, { service: services.commissions });
   await app.register(rulesRoutes, { service: services.rules });
+  await app.register(pilotsRoutes, { service: services.pilots });
   await app.register(ledgerRoutes, { service: services.ledger });
   await app.register(settlementRoutes, { service: services.settlement });
   await app.register(riskRoutes, { service: services.risk });

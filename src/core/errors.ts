@@ -172,6 +172,20 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 
 /** Serialization failure or deadlock: safe to retry the whole transaction. */
 export function isRetryableTxError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '40001' || code === '40P01';
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code === '40001' || e?.code === '40P01') return true;
+  // One of our named statements lost behind a pooler (db/prepare.ts): naming is off now, and the
+  // transaction runs again with unnamed statements.
+  return isLostPreparedStatement(err);
+}
+
+/**
+ * A named statement of Fenxiao's (db/prepare.ts, `fx_…`) that the server connection does not have
+ * (26000), or already has from another client (42P05): the client's connection is not one server
+ * session, as behind a pooler in transaction mode that does not keep named statements (PgBouncer
+ * before 1.21).
+ */
+export function isLostPreparedStatement(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return (e?.code === '26000' || e?.code === '42P05') && typeof e.message === 'string' && /prepared statement "fx_[0-9a-f]+"/.test(e.message);
 }

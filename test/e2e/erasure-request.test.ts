@@ -52,6 +52,8 @@ describe('erasure requests', () => {
 
     const listed = (await t.call('GET', '/v1/erasure-requests?status=open', { token: w.key })).data.items;
     expect(listed).toEqual([{ ...first.data, distributor_id: w.id, distributor_name: '申请注销的人1' }]);
+    expect((await t.call('GET', `/v1/erasure-requests?distributor_id=${w.id}`, { token: w.key })).data.items).toHaveLength(1);
+    expect((await t.call('GET', `/v1/erasure-requests?distributor_id=${other.id}`, { token: w.key })).data.items).toEqual([]);
     // Another tenant sees none of it; its own distributor cannot read the console's list.
     expect((await t.call('GET', '/v1/erasure-requests', { token: other.key })).data.items).toEqual([]);
     expect((await t.call('GET', '/v1/erasure-requests', { token: w.portal })).statusCode).toBe(403);

@@ -59,6 +59,8 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))('PostgreSQL restar
       FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'),
       FENXIAO_DATA_DIR: dataDir,
       FENXIAO_DB_POOL_SIZE: '8',
+      // Debian 12's PgBouncer (1.18) keeps no named statement (docs/deployment.md#pgbouncer).
+      FENXIAO_DB_PREPARE: 'off',
       FENXIAO_RUN_JOBS: 'true',
       FENXIAO_JOBS_INTERVAL_SECONDS: '1',
       LOG_LEVEL: 'warn',

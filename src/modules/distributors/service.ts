@@ -310,6 +310,9 @@ export function createDistributorsService(deps: {
           source: options.source,
           consent_at: options.consent ? now : null,
           approved_at: status === 'active' ? now : null,
+          // The service's clock, not the database's: a demo or an import written along its own
+          // timeline has its distributors join when they did (issue 16 item 5).
+          created_at: now,
         });
         for (const hook of deps.onCreated ?? []) await hook(tx, tenantId, id);
         await identityChanged(tx, tenantId, id, null);

@@ -54,7 +54,12 @@ export const piiRepo = {
   },
 
   /** A tenant's erasure requests, oldest open first, then the done ones newest first. */
-  async listErasureRequests(db: Executor, tenantId: string, status: 'open' | 'done' | undefined, limit: number) {
+  async listErasureRequests(
+    db: Executor,
+    tenantId: string,
+    filter: { status?: 'open' | 'done' | undefined; distributorId?: string | undefined },
+    limit: number,
+  ) {
     let q = db
       .selectFrom('erasure_requests')
       .innerJoin('distributors', 'distributors.id', 'erasure_requests.distributor_id')
@@ -67,7 +72,8 @@ export const piiRepo = {
         'erasure_requests.resolved_at',
       ])
       .where('erasure_requests.tenant_id', '=', tenantId);
-    if (status) q = q.where('erasure_requests.status', '=', status);
+    if (filter.status) q = q.where('erasure_requests.status', '=', filter.status);
+    if (filter.distributorId) q = q.where('erasure_requests.distributor_id', '=', filter.distributorId);
     return q.orderBy('erasure_requests.status', 'desc').orderBy('erasure_requests.requested_at').orderBy('erasure_requests.id').limit(limit).execute();
   },
 

@@ -130,6 +130,7 @@ export const piiRoutes = moduleRoutes<PiiService>((app, pii) => {
         summary: "Distributors' requests to erase their personal data: open ones first, oldest first",
         querystring: Strict({
           status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('done')])),
+          distributor_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         }),
         response: {
@@ -150,7 +151,10 @@ export const piiRoutes = moduleRoutes<PiiService>((app, pii) => {
         },
       },
     },
-    async (req) => ({ items: await pii.listErasureRequests(actor(req), req.query.status, req.query.limit ?? 50), next_cursor: null }),
+    async (req) => ({
+      items: await pii.listErasureRequests(actor(req), { status: req.query.status, distributorId: req.query.distributor_id }, req.query.limit ?? 50),
+      next_cursor: null,
+    }),
   );
 
   app.get(

@@ -322,9 +322,9 @@ export function createPiiService(deps: {
     },
 
     /** The tenant's erasure requests for the console (ids, names and dates; no personal data beyond the name). */
-    async listErasureRequests(actor: Actor, status: 'open' | 'done' | undefined, limit: number) {
+    async listErasureRequests(actor: Actor, filter: { status?: 'open' | 'done' | undefined; distributorId?: string | undefined }, limit: number) {
       requirePermission(actor.principal, 'read');
-      const rows = await piiRepo.listErasureRequests(db, tenantOf(actor.principal), status, limit);
+      const rows = await piiRepo.listErasureRequests(db, tenantOf(actor.principal), filter, limit);
       return rows.map((r) => ({
         id: r.id,
         distributor_id: r.distributor_id,

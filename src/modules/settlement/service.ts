@@ -269,6 +269,9 @@ export function createSettlementService(deps: {
       await after();
       if (!more) break;
     }
+    // How many distributors it found (and has settled, when resumed), before the first batch.
+    const found = await settlementRepo.run(db, runId);
+    if (found) onProgress?.(found.done, found.total ?? 0);
     // Phase 2: a batch of distributors at a time, in id order from the run's cursor.
     for (;;) {
       const progress = await inTransaction(db, async (tx) => {
@@ -337,8 +340,10 @@ export function createSettlementService(deps: {
         return { run_id: runId, made_available: run.made_available, statements: statements.map(statementView) };
       }
       if (run.lease_until && run.lease_until.getTime() <= clock.now().getTime()) {
-        // Its new owner stopped too: take it over here.
-        if (await settlementRepo.takeOver(db, runId, run.owner, ulid(), lease())) return awaitRun(runId);
+        // Its new owner stopped too: this process takes it over and finishes it.
+        const r = await resume(run);
+        if (r) return r;
+        continue;
       }
       await sleep(WAIT_MS);
     }

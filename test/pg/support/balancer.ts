@@ -82,6 +82,8 @@ async function listening(daemon: Daemon, what: string, withinMs = 15_000): Promi
 export interface PgBouncer extends Daemon {
   /** DATABASE_URL through PgBouncer for the database of `directUrl`. */
   url: string;
+  /** The pgbouncer binary. */
+  bin: string;
   /** SHOW <what> on PgBouncer's admin console (pools, stats, servers …), rows as objects. */
   show(what: string): Promise<Record<string, string>[]>;
 }
@@ -145,6 +147,7 @@ export async function startPgBouncer(
   return {
     ...d,
     url: url.toString(),
+    bin,
     async show(what: string) {
       const { default: pg } = await import('pg');
       const admin = new URL(url);

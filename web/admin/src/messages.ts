@@ -1,6 +1,7 @@
 /** Every string the admin console shows. Chinese first; English must have the same keys. */
 import { analyticsEn, analyticsZh } from './messages-analytics.ts';
 import { simulatorEn, simulatorZh } from './messages-simulator.ts';
+import { releasesEn, releasesZh } from './messages-releases.ts';
 import { piiEn, piiZh } from './messages-pii.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
 import { authEn, authZh } from './messages-auth.ts';
@@ -273,7 +274,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...releasesZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -541,7 +542,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...piiEn, ...authEn, ...consoleEn, ...agentsEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...releasesEn, ...piiEn, ...authEn, ...consoleEn, ...agentsEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

@@ -18,6 +18,8 @@ import { AgentPage } from './pages/Agent.tsx';
 import { EarningsPage } from './pages/Earnings.tsx';
 import { CommissionPage, StatementPage } from './pages/Commission.tsx';
 import { WithdrawalHistoryPage, WithdrawalPage, WithdrawPage } from './pages/Withdraw.tsx';
+import { InsightsPage } from './pages/Insights.tsx';
+import { PrivacyPage } from './pages/Privacy.tsx';
 
 const TABS = ['/earnings', '/withdraw', '/team'] as const;
 
@@ -300,6 +302,22 @@ export function App() {
                 element={
                   <Page title="withdraw.detailTitle" back="/withdraw/history">
                     <WithdrawalPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/insights"
+                element={
+                  <Page title="insights.title" back="/">
+                    <InsightsPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/privacy"
+                element={
+                  <Page title="privacy.title" back="/">
+                    <PrivacyPage />
                   </Page>
                 }
               />

@@ -229,7 +229,7 @@ export function HomePage() {
           <Tag color={STATUS_COLORS[me.status] ?? 'default'} fill="outline">
             {t(`home.status.${me.status}`)}
           </Tag>
-          <span style={{ color: '#666' }}>{t('home.grade', { grade: me.grade })}</span>
+          <span style={{ color: '#666' }}>{t('home.grade', { grade: me.grade_name })}</span>
           <span style={{ color: '#666' }}>{me.tenant_name}</span>
         </Space>
       </Card>
@@ -273,6 +273,15 @@ export function HomePage() {
           {t('home.viewTeam')}
         </Button>
       </Card>
+
+      <List data-testid="home-links">
+        <List.Item onClick={() => navigate('/insights')} description={t('home.insightsHint')}>
+          {t('home.insights')}
+        </List.Item>
+        <List.Item onClick={() => navigate('/privacy')} description={t('home.privacyHint')}>
+          {t('home.privacy')}
+        </List.Item>
+      </List>
 
       <AgentEntry />
 

@@ -542,7 +542,17 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...releasesEn, ...piiEn, ...authEn, ...consoleEn, ...agentsEn };
+const en: Record<keyof typeof zh, string> = {
+  ...baseEn,
+  ...moneyEn,
+  ...analyticsEn,
+  ...simulatorEn,
+  ...releasesEn,
+  ...piiEn,
+  ...authEn,
+  ...consoleEn,
+  ...agentsEn,
+};
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

@@ -72,7 +72,8 @@ async function build() {
     // that only `serve` and `demo` load, so other commands start without it (issue 16 item 1).
     outdir: next,
     entryNames: path.basename(ENTRY, '.js'),
-    chunkNames: 'chunks/[name]-[hash]',
+    // Beside the entry, not below it: src/app/web.ts finds web/dist from its own file's place.
+    chunkNames: '[name]-[hash]',
     splitting: true,
     absWorkingDir: root,
     bundle: true,

@@ -25,6 +25,8 @@ export async function serve(): Promise<Server> {
     throw listenError(err, config.host, config.port);
   }
   if (config.runJobs) server.scheduler.start();
+  // Outbound webhooks are delivered by every serving process (claims are per tenant and leased).
+  if (config.webhooks.run) await server.startWebhooks();
   // Resolves once consuming; while the broker is away it keeps retrying in the background.
   if (config.runConsumers) server.orderConsumer.start().catch((err: unknown) => app.log.error({ err }, 'order consumer stopped'));
   const address = app.server.address() as AddressInfo | null;

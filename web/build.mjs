@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { precompress } from './compress.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ifAvailable = process.argv.includes('--if-available');
@@ -35,6 +36,8 @@ for (const app of ['admin', 'portal']) {
   fs.rmSync(next, { recursive: true, force: true });
   process.env.FENXIAO_WEB_OUT_DIR = next;
   await vite.build({ configFile: path.join(here, 'vite.config.ts'), mode: app, logLevel: 'warn' });
+  // Brotli and gzip copies beside each asset, made once here rather than on every request.
+  precompress(next);
   fs.rmSync(old, { recursive: true, force: true });
   if (fs.existsSync(target)) fs.renameSync(target, old);
   fs.renameSync(next, target);

@@ -80,6 +80,8 @@ export const ConfigSchema = Type.Object({
   shutdownGraceSeconds: Type.Integer({ minimum: 0, maximum: 600 }),
   /** Run scheduled jobs (auto-receipt, settlement cycles, payout polling) in this process. */
   runJobs: Type.Boolean(),
+  /** Outbound webhooks: run the delivery worker in this process, allow loopback/private targets (development, tests), and the polling interval. */
+  webhooks: Type.Object({ run: Type.Boolean(), allowPrivate: Type.Boolean(), pollMs: Type.Integer({ minimum: 100, maximum: 60_000 }) }),
   /** Seconds between scheduler passes (auto-receipt, settlement cycles, payout polling). */
   jobsIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   /** Caps on identity documents (modules/distributors/documents.ts): bytes per file, count and bytes per distributor and per tenant. */
@@ -245,6 +247,11 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: int(env, 'FENXIAO_BODY_LIMIT', 1024 * 1024),
     shutdownGraceSeconds: int(env, 'FENXIAO_SHUTDOWN_GRACE_SECONDS', 20),
     runJobs: bool(env, 'FENXIAO_RUN_JOBS', true),
+    webhooks: {
+      run: bool(env, 'FENXIAO_RUN_WEBHOOKS', true),
+      allowPrivate: bool(env, 'FENXIAO_WEBHOOKS_ALLOW_PRIVATE', false),
+      pollMs: int(env, 'FENXIAO_WEBHOOKS_POLL_MS', 2000),
+    },
     jobsIntervalSeconds: int(env, 'FENXIAO_JOBS_INTERVAL_SECONDS', 30),
     documents: {
       maxBytes: int(env, 'FENXIAO_DOCUMENT_MAX_BYTES', DEFAULT_DOCUMENT_LIMITS.maxBytes),

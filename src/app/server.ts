@@ -57,12 +57,22 @@ import { createOrderConsumer, createOrderMessageHandler, type OrderConsumer } fr
 import { createAmqpSource } from '../adapters/broker/amqp.ts';
 import { createMemorySource } from '../adapters/broker/memory.ts';
 import type { OrderEventSource } from '../adapters/broker/types.ts';
+import { webhooksRoutes } from '../modules/webhooks/routes.ts';
+import { logisticsRoutes } from '../modules/logistics/routes.ts';
+import { createDeliveryWorker, type DeliveryWorker } from '../modules/webhooks/worker.ts';
+import { webhooksRepo } from '../modules/webhooks/repo.ts';
+import { createOutboundSender, systemResolveHost, type ResolveHost } from '../adapters/webhooks/http.ts';
+import { addressRefusal } from '../lib/net-guard.ts';
+import { listenFor } from '../db/notify.ts';
 
 export interface Server {
   app: App;
   scheduler: Scheduler;
   /** Order messages: RabbitMQ with AMQP_URL, else the in-process queue; started by serve(). */
   orderConsumer: OrderConsumer;
+  /** Outbound webhook deliveries; `startWebhooks` (serve) listens for commits and starts it. */
+  webhookWorker: DeliveryWorker;
+  startWebhooks(): Promise<void>;
   services: Services;
   database: Database;
   config: Config;
@@ -86,6 +96,8 @@ export interface ServerOverrides {
   orderSource?: OrderEventSource;
   /** DNS TXT lookups (landing domain verification); tests hand in their own records. */
   resolveTxt?: ResolveTxt;
+  /** Host lookups of outbound webhooks (tests hand in their own hosts). */
+  resolveHost?: ResolveHost;
   /** Called after each committed batch of a settlement run (tests of a run stopped between batches). */
   settlementAfterBatch?: (runId: string, batch: number) => void | Promise<void>;
 }
@@ -119,6 +131,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
       : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
   const clock = overrides.clock ?? systemClock;
+  const resolveHost = overrides.resolveHost ?? systemResolveHost;
   // WeChat's access_token and jsapi_ticket: in Redis when there is one, else in the database.
   const wechatTokens = config.redisUrl ? createRedisTokenCache(config.redisUrl) : undefined;
 
@@ -140,6 +153,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
+    webhooks: { resolve: resolveHost, allowPrivate: config.webhooks.allowPrivate, nudge: () => webhookWorker.nudge() },
     wechatMp: createWechatMpClient({ oauthBaseUrl: config.wechatOauthBaseUrl, apiBaseUrl: config.wechatApiBaseUrl }),
     wechatTokens,
     ...(overrides.submitPayoutsInline === false ? { submitPayoutsInline: false } : {}),
@@ -241,6 +255,8 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(exportsRoutes, { service: services.exports });
   await app.register(wechatRoutes, { service: services.wechat });
   await app.register(ingestRoutes, { service: services.ingest });
+  await app.register(webhooksRoutes, { service: services.webhooks });
+  await app.register(logisticsRoutes, { service: services.logistics });
   registerWeb(app);
 
   await app.ready();
@@ -268,6 +284,17 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     createOrderMessageHandler({ orders: services.orders, ingest: services.ingest, signed: config.amqpSigned, log: app.log }),
   );
 
+  // Outbound webhooks: every address a target resolves to is checked again at each delivery.
+  const webhookWorker = createDeliveryWorker({
+    db: database.db,
+    clock,
+    keyring,
+    log: app.log,
+    pollMs: config.webhooks.pollMs,
+    send: createOutboundSender({ resolve: resolveHost, refuse: config.webhooks.allowPrivate ? () => null : addressRefusal }),
+  });
+  let unlisten: (() => Promise<void>) | undefined;
+
   let closed = false;
   return {
     app,
@@ -276,10 +303,25 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     config,
     scheduler,
     orderConsumer,
+    webhookWorker,
+    async startWebhooks() {
+      // The embedded database is this process's alone: a lease left by a killed run is stale.
+      if (database.kind === 'pglite') await webhooksRepo.releaseLeases(database.db);
+      unlisten = await listenFor(
+        database,
+        config.databaseUrl,
+        'fenxiao_webhooks',
+        () => webhookWorker.nudge(),
+        (err) => app.log.warn({ reason: err.message }, 'webhook wake-ups lost their database connection; polling meanwhile'),
+      );
+      webhookWorker.start();
+    },
     async close() {
       if (closed) return;
       closed = true;
       await scheduler.stop();
+      await unlisten?.();
+      await webhookWorker.stop();
       // Messages in flight finish and are acknowledged before the database closes.
       await orderConsumer.stop();
       await app.close();

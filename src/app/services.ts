@@ -41,6 +41,10 @@ import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
 import { createPilotsService } from '../modules/pilots/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
+import { createOutbox } from '../modules/webhooks/outbox.ts';
+import { createWebhooksService } from '../modules/webhooks/service.ts';
+import { createLogisticsService } from '../modules/logistics/service.ts';
+import { systemResolveHost, type ResolveHost } from '../adapters/webhooks/http.ts';
 import { createWechatMpClient, type WechatMpClient } from '../adapters/wechat/mp.ts';
 import type { TokenCache } from '../adapters/wechat/token-cache.ts';
 import { createWechatService } from '../modules/wechat/service.ts';
@@ -72,6 +76,8 @@ export interface ServiceDeps {
   resolveTxt?: ResolveTxt | undefined;
   /** Caps on identity documents (FENXIAO_DOCUMENT_*); the defaults when left out. */
   documentLimits?: DocumentLimits | undefined;
+  /** Outbound webhooks: host lookups (tests hand in their own), loopback/private targets allowed, and the worker's wake-up. */
+  webhooks?: { resolve?: ResolveHost | undefined; allowPrivate?: boolean | undefined; nudge?: (() => void) | undefined } | undefined;
   /** WeChat's official-account API (base URLs from the config) and where its tokens are cached (Redis, else the database). */
   wechatMp?: WechatMpClient | undefined;
   wechatTokens?: TokenCache | undefined;
@@ -80,6 +86,8 @@ export interface ServiceDeps {
 /** The composition root: every service, built once with exactly what it uses. */
 export function createServices(deps: ServiceDeps) {
   const { db, clock } = deps;
+  // Business events for merchants' webhook endpoints, each recorded in its cause's transaction.
+  const outbox = createOutbox({ clock });
   const audit = createAuditService({ clock });
   const rules = createRulesService({ db, clock, audit, program: { read: (ex, tenantId) => program.read(ex, tenantId) } });
   // Where the invite links may land: verified domains, checked when landing_url is set and at each redirect.
@@ -150,6 +158,7 @@ export function createServices(deps: ServiceDeps) {
     storage: deps.storage,
     publicUrl: deps.publicUrl,
     documentLimits: deps.documentLimits,
+    outbox,
     // Referral builds on this service; its part of a distributor's pages is called late, once both exist.
     referrals: {
       visitStats: (actor, id) => referral.visitStats(actor, id),
@@ -212,12 +221,13 @@ export function createServices(deps: ServiceDeps) {
     risk,
     deviceIndex: (deviceId) => deps.keyring.blindIndex(`device:${deviceId}`),
     analytics: analyticsRecorder,
+    outbox,
     agents: createAgentOrderPath({ ledger }),
     maxBatch: deps.orderBatchMax,
     maxInFlight: deps.orderBatchesInFlight,
   });
   const agents = createAgentsService({ db, clock, audit, ledger });
-  const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit });
+  const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit, outbox });
 
   const settlement = createSettlementService({
     db,
@@ -228,6 +238,7 @@ export function createServices(deps: ServiceDeps) {
     program,
     commissions,
     jobs,
+    outbox,
     batchSize: deps.settlementBatch,
     leaseMs: deps.settlementLeaseMs,
     afterBatch: deps.settlementAfterBatch,
@@ -252,6 +263,7 @@ export function createServices(deps: ServiceDeps) {
     program,
     channels: deps.payoutChannels,
     accounts: payoutAccounts,
+    outbox,
     log: deps.payoutLog,
     ...(deps.submitPayoutsInline === false
       ? {}
@@ -270,6 +282,17 @@ export function createServices(deps: ServiceDeps) {
   const exportsService = createExportsService({ db, program, reconciliation });
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
   const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
+  const webhooks = createWebhooksService({
+    db,
+    clock,
+    keyring: deps.keyring,
+    audit,
+    resolve: deps.webhooks?.resolve ?? systemResolveHost,
+    allowPrivate: deps.webhooks?.allowPrivate ?? false,
+    nudge: () => deps.webhooks?.nudge?.(),
+  });
+  // Carriers' tracking pushes move orders to shipped and received through the order path.
+  const logistics = createLogisticsService({ db, clock, keyring: deps.keyring, audit, orders });
 
   // WeChat sign-in (网页授权), the JS-SDK signature and the transfer confirmation (docs/wechat.md).
   const wechat = createWechatService({
@@ -327,6 +350,9 @@ export function createServices(deps: ServiceDeps) {
     compliance,
     exports: exportsService,
     ingest,
+    outbox,
+    webhooks,
+    logistics,
     wechat,
     /** Invariant checks other modules add to `ledger verify` (withdrawals, payouts). */
     ledgerChecks,

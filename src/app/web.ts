@@ -51,7 +51,9 @@ function missingBuild(reply: FastifyReply, title: string) {
  */
 export function registerWeb(app: App, dist: string = WEB_DIST): void {
   void app.register(async (scope) => {
-    await scope.register(fastifyStatic, { root: dist, serve: false });
+    // The build's .br and .gz copies (web/compress.mjs) go to a browser that accepts them, with
+    // Content-Encoding and Vary: Accept-Encoding; others get the file itself.
+    await scope.register(fastifyStatic, { root: dist, serve: false, preCompressed: true });
 
     for (const web of APPS) {
       const root = path.join(dist, web.dir);

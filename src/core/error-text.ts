@@ -67,6 +67,7 @@ export const NOUNS = {
   pilot: { en: 'pilot', zh: '灰度方案' },
   'rule change': { en: 'rule change', zh: '规则变更' },
   'webhook endpoint': { en: 'webhook endpoint', zh: 'Webhook 地址' },
+  event: { en: 'event', zh: '事件' },
   'purchase order': { en: 'purchase order', zh: '进货单' },
 } as const satisfies Record<string, LocalText>;
 

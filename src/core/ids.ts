@@ -85,6 +85,9 @@ export type IdPrefix =
   | 'pap'
   | 'ppr'
   | 'ldm'
+  | 'whe'
+  | 'whd'
+  | 'wha'
   // a distributor's request that its personal data be erased
   | 'era'
   // agent mode: agents, their events, purchase orders, stock lots, stock returns (buybacks)

@@ -466,6 +466,8 @@ export interface OrdersTable {
   cancelled_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
+  tracking_carrier: ColumnType<string | null, string | null | undefined, string | null>;
+  tracking_number: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface OrderItemsTable {
@@ -907,6 +909,11 @@ export interface DB {
   analytics_distributor_activity: AnalyticsDistributorActivityTable;
   webhook_secrets: WebhookSecretsTable;
   ingest_deliveries: IngestDeliveriesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  logistics_secrets: LogisticsSecretsTable;
   agent_programs: AgentProgramsTable;
   agents: AgentsTable;
   agent_events: AgentEventsTable;
@@ -1010,5 +1017,74 @@ export interface AgentStockMovementsTable {
   ref_id: string;
   order_item_id: string | null;
   reason: string | null;
+  created_at: Timestamp;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  secret_enc: string;
+  secret_hint: string;
+  previous_secret_enc: string | null;
+  previous_valid_until: NullableTimestamp;
+  enabled: boolean;
+  disabled_reason: string | null;
+  failing_since: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  tenant_id: string;
+  seq: Generated<number>;
+  type: string;
+  object_key: string;
+  data: unknown;
+  created_at: Timestamp;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  event_id: string;
+  seq: number;
+  object_key: string;
+  status: WebhookDeliveryStatus;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  lease_until: NullableTimestamp;
+  last_http_status: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  delivery_id: string;
+  event_id: string;
+  attempt: number;
+  status: 'succeeded' | 'failed';
+  http_status: number | null;
+  error: string | null;
+  duration_ms: number;
+  created_at: Timestamp;
+}
+
+export interface LogisticsSecretsTable {
+  tenant_id: string;
+  secret_enc: string;
+  hint: string;
+  previous_secret_enc: string | null;
+  previous_valid_until: NullableTimestamp;
   created_at: Timestamp;
 }

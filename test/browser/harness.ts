@@ -31,12 +31,12 @@ export interface LiveServer extends TestServer {
 }
 
 /** The whole server (API and web apps) listening on a free local port, on the real clock. */
-export async function startLiveServer(options: { overrides?: Partial<ServerOverrides> } = {}): Promise<LiveServer> {
+export async function startLiveServer(options: { overrides?: Partial<ServerOverrides>; env?: Record<string, string> } = {}): Promise<LiveServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const t = await startTestServer({
     clock: systemClock,
-    env: { FENXIAO_PUBLIC_URL: base, LOG_LEVEL: 'warn' },
+    env: { FENXIAO_PUBLIC_URL: base, LOG_LEVEL: 'warn', ...options.env },
     ...(options.overrides ? { overrides: options.overrides } : {}),
   });
   await t.app.listen({ port, host: '127.0.0.1' });

@@ -308,7 +308,7 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))(
       console.info(
         `balanced load: ${answers.length} requests ${JSON.stringify(byStatus)}, ${acknowledged.size} acknowledged, ${bodies.size} orders in all; per process 2xx ${after.map((s, i) => s.responses2xx - before[i]!.responses2xx).join('/')}`,
       );
-    }, 480_000);
+    }, 600_000);
 
     it('settlement in the background, withdrawals retried, an export job: each polled and fetched on whichever process answers', async () => {
       const { tenantId, key, A, B, C } = await tenantWithChain('balanced money', {

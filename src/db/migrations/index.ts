@@ -23,6 +23,8 @@ import * as agents from './2026_12_07_0100_agents.ts';
 import * as settlementRunsResumable from './2026_12_07_0400_settlement_runs_resumable.ts';
 import * as tenantSlugs from './2026_12_07_0600_tenant_slugs.ts';
 import * as wechat from './2026_12_07_0800_wechat.ts';
+import * as outboundWebhooks from './2026_12_07_0300_outbound_webhooks.ts';
+import * as logistics from './2026_12_07_0310_logistics.ts';
 import * as erasureRequests from './2026_12_07_0700_erasure_requests.ts';
 import * as ruleReleases from './2026_12_07_0200_rule_releases.ts';
 
@@ -57,4 +59,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0800_wechat': wechat,
   '2026_12_07_0700_erasure_requests': erasureRequests,
   '2026_12_07_0200_rule_releases': ruleReleases,
+  '2026_12_07_0300_outbound_webhooks': outboundWebhooks,
+  '2026_12_07_0310_logistics': logistics,
 };

@@ -16,6 +16,7 @@ import { commissionView } from '../orders/service.ts';
 import { ordersRepo } from '../orders/repo.ts';
 import { maskExternalId } from '../pii/mask.ts';
 import { commissionsRepo } from './repo.ts';
+import type { Outbox } from '../webhooks/outbox.ts';
 
 function lastId(page: { id: string }[]): string {
   const last = page.at(-1);
@@ -24,6 +25,8 @@ function lastId(page: { id: string }[]): string {
 }
 
 export function createCommissionsService(deps: {
+  /** commission.available for merchants' webhook endpoints, in the transaction that makes lines final. */
+  outbox: Outbox;
   db: Db;
   clock: Clock;
   ledger: Ledger;
@@ -199,6 +202,18 @@ export function createCommissionsService(deps: {
           await ledger.postMany(tx, journals);
           if (journals.length > 0) await analytics.posted(tx, tenantId, postedLegs(journals));
           for (const c of lines) totals.fen += c.amount_fen;
+          // commission.available per line, keyed by its order: an endpoint gets it after the order's order.credited.
+          const externalOf = new Map(due.map((o) => [o.id, o.external_id]));
+          await deps.outbox.record(
+            tx,
+            tenantId,
+            lines.map((c) => ({
+              type: 'commission.available' as const,
+              objectType: 'order',
+              objectId: c.order_id,
+              data: { ...commissionView({ ...c, status: 'available' }, externalOf.get(c.order_id) ?? '', null), order_id: c.order_id },
+            })),
+          );
         }
         await ordersRepo.completeOrders(
           tx,

@@ -1,3 +1,4 @@
+import type { Outbox } from '../webhooks/outbox.ts';
 import { regionFullName } from '../../lib/regions.ts';
 import { MESSAGES } from '../../core/error-text.ts';
 import type { Db, Executor, Tx } from '../../db/database.ts';
@@ -64,6 +65,8 @@ export interface DistributorReferrals {
 }
 
 export function createDistributorsService(deps: {
+  /** distributor.approved for merchants' webhook endpoints, in the approving transaction. */
+  outbox: Outbox;
   db: Db;
   clock: Clock;
   audit: AuditService;
@@ -317,6 +320,9 @@ export function createDistributorsService(deps: {
         for (const hook of deps.onCreated ?? []) await hook(tx, tenantId, id);
         await identityChanged(tx, tenantId, id, null);
         const row = await load(tx, tenantId, id);
+        // An application that waits for review (admission review): the merchant's systems may review it.
+        if (status === 'pending')
+          await deps.outbox.record(tx, tenantId, [{ type: 'distributor.applied', objectType: 'distributor', objectId: id, data: view(row) }]);
         if (actor.principal.kind === 'admin') {
           await audit.record(tx, actor, { action: 'distributor.create', targetType: 'distributor', targetId: id, after: auditView(row) });
         }
@@ -360,6 +366,10 @@ export function createDistributorsService(deps: {
       });
       if (t.to === 'suspended' || t.to === 'rejected') for (const hook of deps.onShutOut ?? []) await hook(tx, tenantId, id);
       const after = await load(tx, tenantId, id);
+      if (name === 'approve' || name === 'suspend')
+        await deps.outbox.record(tx, tenantId, [
+          { type: name === 'approve' ? 'distributor.approved' : 'distributor.suspended', objectType: 'distributor', objectId: id, data: view(after) },
+        ]);
       await audit.record(tx, actor, {
         action: t.action,
         targetType: 'distributor',

@@ -32,6 +32,8 @@ import type { OrderPathPilots, PilotAt } from '../pilots/service.ts';
 import { known, ordersRepo, type OrderRow } from './repo.ts';
 import { lineKind } from './view.ts';
 import type { CommissionLine, CreateOrderBody, OrderView } from './schema.ts';
+import { sql } from 'kysely';
+import type { Outbox } from '../webhooks/outbox.ts';
 
 /** One POST /v1/orders (or a webhook's or a queue message's order) waiting for its batch. */
 export interface OrderRequest {
@@ -100,6 +102,8 @@ export function createOrderBatch(deps: {
   risk: OrderPathRisk;
   analytics: AnalyticsRecorder;
   deviceIndex: (deviceId: string) => string;
+  /** order.credited for merchants' webhook endpoints, in statement one of the batch. */
+  outbox: Outbox;
   /** The program and rule versions cached by the newest version number (shared with order events). */
   contexts?: TenantContexts | undefined;
   /** Agent mode: territory and price-difference lines, sales from an agent's stock. */
@@ -133,9 +137,12 @@ export function createOrderBatch(deps: {
       {
         version: rules.latestVersionSql(tenantId),
         existing: ordersRepo.existingSql(tenantId, [...new Set(requests.map((r) => r.body.external_id))]),
+        // Whether any endpoint wants order.credited: no payload is built or sent when none does.
+        webhooks: deps.outbox.subscribedSql(tenantId),
       },
     );
     const head = { version: first.extra.version as number | null, existing: first.extra.existing as { external_id: string; request_hash: string }[] | null };
+    const credited = ((first.extra.webhooks as string[] | null) ?? []).includes('order.credited');
     const existing = new Map<string, OrderRow>();
     if (head.existing && head.existing.length > 0) {
       for (const o of await ordersRepo.findManyByExternal(
@@ -197,6 +204,7 @@ export function createOrderBatch(deps: {
         snapshotAt,
         resume,
         locked,
+        credited,
         agentPlans,
         pilotAt,
       );
@@ -270,6 +278,7 @@ export function createOrderBatch(deps: {
     snapshotAt: (at: Date) => Promise<RulesSnapshot>,
     resume: Resume | undefined,
     locked: Map<string, CustomerRow> | undefined,
+    credited: boolean,
     agentPlans: Map<OrderRequest, AgentOrderPlan> | undefined,
     pilotAt?: PilotAt,
   ): Promise<{ created: OrderView[]; tree?: TreeBinding }> {
@@ -653,6 +662,14 @@ export function createOrderBatch(deps: {
       const written = await ordersRepo.batchInsert(tx, [
         ...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows }),
         ...customerWrite.ctes,
+        // order.credited of each order written (not of one a concurrent copy beat), in the same statement.
+        ...(credited
+          ? deps.outbox.ctes(
+              tenantId,
+              created.map((o) => ({ type: 'order.credited' as const, objectType: 'order', objectId: o.id, data: o })),
+              { name: 'webhook', only: (id) => sql`${id} in (select id from orders_new)` },
+            )
+          : []),
       ]);
       if (written !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
       if (deps.agents) await deps.agents.writeStock(tx, stock);
@@ -742,6 +759,8 @@ export function createOrderBatch(deps: {
         refunded_fen: 0,
         refunded_quantity: 0,
       })),
+      tracking_carrier: null,
+      tracking_number: null,
     };
   }
 

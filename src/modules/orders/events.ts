@@ -1,3 +1,4 @@
+import type { Outbox, OutboxEvent } from '../webhooks/outbox.ts';
 import type { Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { RetryTransaction } from '../../db/database.ts';
@@ -75,6 +76,8 @@ export function createOrderEvents(deps: {
   analytics: AnalyticsRecorder;
   rules: RulesService;
   contexts: TenantContexts;
+  /** order.shipped, received, refunded and cancelled for merchants' webhook endpoints, in the batch's last statement. */
+  outbox: Outbox;
   /** Agent mode: a refund of an order served from stock returns its units (see agents/order-path.ts). */
   agents?: AgentOrderPath | undefined;
 }) {
@@ -126,6 +129,7 @@ export function createOrderEvents(deps: {
     // ---- the events, one after another, in memory (refunds run their statements as they come)
     const eventRows: Insertable<OrderEventsTable>[] = [];
     const newKeys: { scope: string; key: string; request_hash: string; response_body: string }[] = [];
+    const outboxEvents: OutboxEvent[] = [];
     for (const [i, r] of requests.entries()) {
       const w = orders.get(r.externalId);
       if (!w) {
@@ -168,14 +172,29 @@ export function createOrderEvents(deps: {
       }
       const answer = orderViewOf(w.row, w.items, w.lines);
       out[i] = { ok: true, value: { order: answer, replayed: false } };
+      outboxEvents.push({
+        type: `order.${r.body.type}`,
+        objectType: 'order',
+        objectId: w.row.id,
+        data: {
+          ...answer,
+          event: { type: r.body.type, at: new Date(applied.event.at as Date | string).toISOString(), refund_fen: applied.event.refund_fen ?? null },
+        },
+      });
       if (r.idempotencyKey !== undefined) {
         kept.set(keyOf(scope, r.idempotencyKey), { hash: r.hash, answer });
         newKeys.push({ scope, key: r.idempotencyKey, request_hash: r.hash, response_body: JSON.stringify(answer) });
       }
     }
 
-    // ---- written: the orders' statuses and times, the events, the kept answers
-    await ordersRepo.eventBatchWrite(tx, tenantId, { orders: [...orders.values()].filter((w) => w.dirty).map((w) => w.row), events: eventRows, keys: newKeys });
+    // ---- written: the orders' statuses and times, the events, the kept answers, and the events for
+    // merchants' webhook endpoints (order.shipped, received, refunded, cancelled: the order as answered)
+    await ordersRepo.eventBatchWrite(
+      tx,
+      tenantId,
+      { orders: [...orders.values()].filter((w) => w.dirty).map((w) => w.row), events: eventRows, keys: newKeys },
+      outboxEvents.length > 0 ? deps.outbox.ctes(tenantId, outboxEvents, { name: 'webhook' }) : [],
+    );
     return out;
   }
 

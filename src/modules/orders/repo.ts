@@ -407,6 +407,8 @@ export const ordersRepo = {
     db: Executor,
     tenantId: string,
     w: { orders: OrderRow[]; events: NewEvent[]; keys: { scope: string; key: string; request_hash: string; response_body: string }[] },
+    /** Other modules' WITH entries written in the same statement (the events for webhook endpoints). */
+    extra: RawBuilder<unknown>[] = [],
   ): Promise<void> {
     if (w.orders.length === 0 && w.events.length === 0 && w.keys.length === 0) return;
     const o = w.orders;
@@ -418,7 +420,7 @@ export const ordersRepo = {
             as v(id, status, shipped_at, received_at, cancelled_at, updated_at)
          where t.id = v.id returning 1
       ), events as (${insertRows('order_events', EVENT_COLUMNS, w.events, sql`returning 1`)}),
-      keys as (${idempotencyRepo.insertManySql(tenantId, w.keys)})
+      keys as (${idempotencyRepo.insertManySql(tenantId, w.keys)})${extra.length > 0 ? sql`, ${sql.join(extra)}` : sql``}
       select (select count(*) from states) + (select count(*) from events) + (select count(*) from keys) as n`.execute(db);
   },
 
@@ -450,6 +452,29 @@ export const ordersRepo = {
       )
       select count(*)::int as n from events`.execute(db);
     return onlyRow(r.rows, 'auto-receive').n;
+  },
+
+  /** The carrier and tracking number of an order (logistics pushes find it by them); answers the row, or undefined. */
+  async setTracking(db: Executor, tenantId: string, externalId: string, carrier: string, trackingNumber: string, now: Date) {
+    return db
+      .updateTable('orders')
+      .set({ tracking_carrier: carrier, tracking_number: trackingNumber, updated_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where('external_id', '=', externalId)
+      .returningAll()
+      .executeTakeFirst();
+  },
+
+  /** The newest order of a tenant with this tracking number. */
+  async findByTracking(db: Executor, tenantId: string, trackingNumber: string) {
+    return db
+      .selectFrom('orders')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('tracking_number', '=', trackingNumber)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
   },
 
   async findByExternal(db: Executor, tenantId: string, externalId: string) {

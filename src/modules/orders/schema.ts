@@ -90,8 +90,16 @@ export const OrderView = Strict({
   received_at: Nullable(Timestamp()),
   completed_at: Nullable(Timestamp()),
   items: Type.Array(OrderItemView),
+  tracking_carrier: Type.Optional(Nullable(Type.String({ description: 'the carrier of the tracking number (PUT /v1/orders/{external_id}/tracking)' }))),
+  tracking_number: Type.Optional(Nullable(Type.String({ description: "the carrier's tracking number: its pushes move the order to shipped and received" }))),
 });
 export type OrderView = Static<typeof OrderView>;
+
+export const TrackingBody = Strict({
+  carrier: Text(40, { minLength: 1, description: 'the carrier code, e.g. shunfeng, zhongtong, yuantong (Kuaidi100 codes)' }),
+  tracking_number: Text(64, { minLength: 4, pattern: '^[A-Za-z0-9-]+$', description: "the carrier's tracking number (运单号)" }),
+});
+export type TrackingBody = Static<typeof TrackingBody>;
 
 export const OrderEventBody = Strict({
   type: Type.Union([Type.Literal('shipped'), Type.Literal('received'), Type.Literal('refunded'), Type.Literal('cancelled')]),

@@ -22,8 +22,9 @@ import { createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.
 import { createTenantContexts } from './contexts.ts';
 import { createOrderEvents, type EventAnswer, type EventRequest } from './events.ts';
 import { orderViewOf } from './view.ts';
+import type { Outbox } from '../webhooks/outbox.ts';
 import type { OrderPathPilots } from '../pilots/service.ts';
-import type { CreateOrderBody, OrderEventBody, OrderView } from './schema.ts';
+import type { CreateOrderBody, OrderEventBody, OrderView, TrackingBody } from './schema.ts';
 
 export { accountOfStatus, commissionView } from './view.ts';
 
@@ -41,6 +42,8 @@ export function createOrdersService(deps: {
   /** The blind index of a buyer's device id (the risk rules compare devices without keeping them). */
   deviceIndex: (deviceId: string) => string;
   analytics: AnalyticsRecorder;
+  /** Events for merchants' webhook endpoints (order.credited), in the batch's statement. */
+  outbox: Outbox;
   /** Agent mode on the order path: territory and price-difference lines, sales from an agent's stock. */
   agents?: AgentOrderPath | undefined;
   /** The most orders one transaction writes (default 256). */
@@ -237,6 +240,19 @@ export function createOrdersService(deps: {
     },
 
     eventBatchStats: () => ({ ...eventCommits.stats }),
+
+    /** PUT /v1/orders/{external_id}/tracking: the carrier and tracking number that carriers' pushes (logistics) find the order by. */
+    async setTracking(actor: Actor, externalId: string, body: TrackingBody): Promise<OrderView> {
+      requirePermission(actor.principal, 'orders:write');
+      const row = await ordersRepo.setTracking(db, tenantOf(actor.principal), externalId, body.carrier, body.tracking_number, clock.now());
+      if (!row) throw notFound('order');
+      return view(db, row);
+    },
+
+    /** The external id of the tenant's order with this tracking number, or null. */
+    async externalIdByTracking(tenantId: string, trackingNumber: string): Promise<string | null> {
+      return (await ordersRepo.findByTracking(db, tenantId, trackingNumber))?.external_id ?? null;
+    },
 
     /** POST /v1/jobs/auto-receive: the job run by a caller (as of now unless told), for its tenant (root: ''). */
     async runAutoReceive(actor: Actor, asOf: Date | undefined): Promise<{ received: number }> {

@@ -90,5 +90,7 @@ export function orderViewOf(order: OrderRow, items: readonly OrderItemRow[], lin
       refunded_fen: i.refunded_fen,
       refunded_quantity: i.refunded_quantity,
     })),
+    tracking_carrier: order.tracking_carrier ?? null,
+    tracking_number: order.tracking_number ?? null,
   };
 }

@@ -19,6 +19,12 @@ export const settlementRepo = {
                       ${statements.map((s) => s.status)}::text[]) as v(id, distributor_id, amount, n, debt, status)`.execute(ex);
   },
 
+  /** Statements by id (the ones a batch just made: the events for webhook endpoints carry them). */
+  async statementsByIds(ex: Executor, ids: string[]) {
+    if (ids.length === 0) return [];
+    return ex.selectFrom('statements').selectAll().where('id', 'in', ids).orderBy('distributor_id').execute();
+  },
+
   async findStatement(ex: Executor, tenantId: string, id: string) {
     return ex.selectFrom('statements').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   },

@@ -1,3 +1,4 @@
+import type { Outbox } from '../webhooks/outbox.ts';
 import { MESSAGES } from '../../core/error-text.ts';
 import type { Selectable } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
@@ -125,6 +126,8 @@ export const SETTLEMENT_LOCK = 'settlement';
  * for waits for it, then finds nothing left to settle.
  */
 export function createSettlementService(deps: {
+  /** statement.approved and statement.rejected for merchants' webhook endpoints, in the deciding transaction. */
+  outbox: Outbox;
   db: Db;
   clock: Clock;
   audit: AuditService;
@@ -216,6 +219,15 @@ export function createSettlementService(deps: {
             approved: automatic.map((x) => ({ statement_id: x.id, distributor_id: x.distributorId, amount_fen: x.amount })),
           },
         },
+      );
+      const approved = await settlementRepo.statementsByIds(
+        tx,
+        automatic.map((x) => x.id),
+      );
+      await deps.outbox.record(
+        tx,
+        tenantId,
+        approved.map((r) => ({ type: 'statement.approved' as const, objectType: 'statement', objectId: r.id, data: statementView(r) })),
       );
     }
     return { statements: statements.length, lines: lineIds.length, amount: statements.reduce((sum, x) => sum + x.amount, 0) };
@@ -543,6 +555,7 @@ export function createSettlementService(deps: {
           reviewed_by: actorId,
         });
         const after = await settlementRepo.statement(tx, id);
+        await deps.outbox.record(tx, tenantId, [{ type: 'statement.approved', objectType: 'statement', objectId: id, data: statementView(after) }]);
         await audit.record(tx, actor, {
           action: 'statement.approve',
           targetType: 'statement',
@@ -568,6 +581,7 @@ export function createSettlementService(deps: {
         const { actorId } = actorOf(actor.principal);
         await settlementRepo.rejectStatement(tx, id, { rejected_at: now, reviewed_by: actorId, review_reason: input.reason });
         const after = await settlementRepo.statement(tx, id);
+        await deps.outbox.record(tx, tenantId, [{ type: 'statement.rejected', objectType: 'statement', objectId: id, data: statementView(after) }]);
         await audit.record(tx, actor, {
           action: 'statement.reject',
           targetType: 'statement',

@@ -1,3 +1,4 @@
+import type { Outbox } from '../webhooks/outbox.ts';
 import { MESSAGES } from '../../core/error-text.ts';
 import type { Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
@@ -149,6 +150,8 @@ async function legacyReplay(tx: Executor, tenantId: string, key: string, actorTy
  * payout, so it is never paid twice.
  */
 export function createWithdrawalsService(deps: {
+  /** withdrawal.paid and withdrawal.failed for merchants' webhook endpoints, in the payout's closing transaction. */
+  outbox: Outbox;
   db: Db;
   clock: Clock;
   audit: AuditService;
@@ -235,6 +238,16 @@ export function createWithdrawalsService(deps: {
     return withdrawalsRepo.lease(db, payoutId, states, now, new Date(now.getTime() + LEASE_MS), countAttempt);
   }
 
+  /** The withdrawal as it now stands, for merchants' webhook endpoints. */
+  async function recordOutcome(tx: Tx, tenantId: string, withdrawalId: string, type: 'withdrawal.paid' | 'withdrawal.failed') {
+    // Nobody listening (the usual case): no reads for a payload nobody gets.
+    if (!(await deps.outbox.wanted(tx, tenantId, type))) return;
+    const w = await withdrawalsRepo.withdrawalForUpdate(tx, withdrawalId);
+    if (!w) return;
+    const data = withdrawalView(w, await withdrawalsRepo.payoutOfWithdrawal(tx, withdrawalId));
+    await deps.outbox.record(tx, w.tenant_id, [{ type, objectType: 'withdrawal', objectId: w.id, data }]);
+  }
+
   async function transition(tx: Tx, payoutId: string, result: PayoutResult & { source: string }): Promise<boolean> {
     const p = await withdrawalsRepo.payoutForUpdate(tx, payoutId);
     if (!p) throw notFound('payout');
@@ -282,6 +295,7 @@ export function createWithdrawalsService(deps: {
           updated_at: now,
           reference: w.reference ?? result.providerRef ?? null,
         });
+        await recordOutcome(tx, p.tenant_id, w.id, 'withdrawal.paid');
         return true;
       }
       case 'failed':
@@ -312,6 +326,7 @@ export function createWithdrawalsService(deps: {
           updated_at: now,
           status_reason: result.failReason ?? result.failCode ?? result.outcome,
         });
+        await recordOutcome(tx, p.tenant_id, w.id, 'withdrawal.failed');
         return true;
       }
       case 'processing':
@@ -440,6 +455,10 @@ export function createWithdrawalsService(deps: {
         });
       }
       const view = withdrawalView(row, payout);
+      await deps.outbox.record(tx, tenantId, [
+        { type: 'withdrawal.requested', objectType: 'withdrawal', objectId: id, data: view },
+        ...(autoApprove ? [{ type: 'withdrawal.approved' as const, objectType: 'withdrawal', objectId: id, data: view }] : []),
+      ]);
       await claim?.save(201, view);
       return { replay: false as const, view };
     });
@@ -503,7 +522,9 @@ export function createWithdrawalsService(deps: {
           before: { status: w.status },
           after: { status: 'approved', payout_id: payout.id },
         });
-        return withdrawalView(row, payout);
+        const approved = withdrawalView(row, payout);
+        await deps.outbox.record(tx, tenantId, [{ type: 'withdrawal.approved', objectType: 'withdrawal', objectId: id, data: approved }]);
+        return approved;
       });
       if (view.payout?.state === 'created') deps.onHandoff?.(view.payout.id);
       return view;
@@ -538,7 +559,9 @@ export function createWithdrawalsService(deps: {
           reason,
         });
         const row = await withdrawalsRepo.withdrawal(tx, id);
-        return withdrawalView(row, null);
+        const rejected = withdrawalView(row, null);
+        await deps.outbox.record(tx, tenantId, [{ type: 'withdrawal.rejected', objectType: 'withdrawal', objectId: id, data: rejected }]);
+        return rejected;
       });
     },
 

@@ -19,6 +19,7 @@ const AdminUsersPage = lazy(() => import('./pages/AdminUsers.tsx'));
 const RiskEventsPage = lazy(() => import('./pages/RiskEvents.tsx'));
 const PortalSettingsPage = lazy(() => import('./pages/PortalSettings.tsx'));
 const ApiKeysPage = lazy(() => import('./pages/ApiKeys.tsx'));
+const WebhooksPage = lazy(() => import('./pages/Webhooks.tsx'));
 const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
 const OrderDetailPage = lazy(() => import('./pages/OrderDetail.tsx'));
 const RulesPage = lazy(() => import('./pages/Rules.tsx'));
@@ -102,6 +103,7 @@ export function App() {
                   <Route path="/admin-users" element={<AdminUsersPage />} />
                   <Route path="/portal" element={<PortalSettingsPage />} />
                   <Route path="/api-keys" element={<ApiKeysPage />} />
+                  <Route path="/webhooks" element={<WebhooksPage />} />
                   <Route path="*" element={<NotFound />} />
                 </Route>
               </Routes>

@@ -6,6 +6,7 @@ import { piiEn, piiZh } from './messages-pii.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
 import { authEn, authZh } from './messages-auth.ts';
 import { consoleEn, consoleZh } from './messages-console.ts';
+import { webhooksEn, webhooksZh } from './messages-webhooks.ts';
 import { agentsEn, agentsZh } from './messages-agents.ts';
 
 const base = {
@@ -274,7 +275,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...releasesZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...releasesZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh, ...webhooksZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -552,6 +553,7 @@ const en: Record<keyof typeof zh, string> = {
   ...authEn,
   ...consoleEn,
   ...agentsEn,
+  ...webhooksEn,
 };
 
 export const messages = { 'zh-CN': zh, en };

@@ -13,6 +13,7 @@ import {
   FileSearchOutlined,
   KeyOutlined,
   MobileOutlined,
+  SendOutlined,
   ProfileOutlined,
   ReconciliationOutlined,
   SafetyOutlined,
@@ -58,5 +59,6 @@ export const NAV: NavEntry[] = [
   { path: '/audit-log', label: 'nav.audit', icon: <AuditOutlined />, anyOf: ['read'] },
   { path: '/admin-users', label: 'nav.users', icon: <ApartmentOutlined />, anyOf: ['read'] },
   { path: '/api-keys', label: 'nav.keys', icon: <KeyOutlined />, anyOf: ['keys:write'] },
+  { path: '/webhooks', label: 'nav.webhooks', icon: <SendOutlined />, anyOf: ['keys:write'] },
   { path: '/portal', label: 'nav.portal', icon: <MobileOutlined />, anyOf: ['keys:write', 'program:write'] },
 ];

@@ -100,6 +100,17 @@ export default function OrderDetailPage() {
             { key: 'buyer', label: t('order.buyer'), children: o.buyer_external_id },
             { key: 'seller', label: t('order.seller'), children: <DistributorLink id={o.seller_id} testId="order-seller" /> },
             { key: 'attribution', label: t('order.attribution'), children: <Attribution value={o.attribution} /> },
+            {
+              key: 'tracking',
+              label: t('order.tracking'),
+              children: o.tracking_number ? (
+                <Typography.Text copyable={{ text: o.tracking_number }} data-testid="order-tracking">
+                  {`${o.tracking_carrier ?? ''} ${o.tracking_number}`.trim()}
+                </Typography.Text>
+              ) : (
+                '—'
+              ),
+            },
             { key: 'paid', label: t('order.paid'), children: <Money fen={o.paid_fen} /> },
             { key: 'refunded', label: t('order.refunded'), children: <Money fen={o.refunded_fen} /> },
             { key: 'shipping', label: t('order.shipping'), children: <Money fen={o.shipping_fen} /> },

@@ -297,6 +297,12 @@ export function createWechatService(deps: {
 
     // ------------------------------------------------------------------------ sign-in, link
 
+    /** Whether the login page offers WeChat (an unknown or suspended tenant: no). */
+    async portalStatus(tenantId: string): Promise<{ enabled: boolean }> {
+      if ((await tenants.status(tenantId)) !== 'active') return { enabled: false };
+      return { enabled: !!(await wechatRepo.findSettings(db, tenantId))?.app_secret_enc };
+    },
+
     /** Starts a sign-in from the portal's login page (or straight away inside WeChat). */
     async authorizeLogin(input: { tenant_id: string; scope?: WechatOauthScope | undefined; return_to?: string | undefined }): Promise<StartedAuthorization> {
       await activeTenant(input.tenant_id);

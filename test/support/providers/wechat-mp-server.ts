@@ -73,8 +73,12 @@ export class WechatMpSimulator {
   private readonly now: () => number;
   private server: RunningServer | undefined;
 
+  /** The 网页授权域名 (host[:port]); a test that learns its server's port late sets it then. */
+  oauthDomain: string;
+
   private constructor(private readonly options: WechatMpSimulatorOptions) {
     this.now = options.now ?? Date.now;
+    this.oauthDomain = options.oauthDomain;
   }
 
   static async start(options: WechatMpSimulatorOptions): Promise<WechatMpSimulator> {
@@ -152,7 +156,7 @@ export class WechatMpSimulator {
     } catch {
       return page(10003, 'redirect_uri 参数错误');
     }
-    if (redirect.host !== this.options.oauthDomain) return page(10003, 'redirect_uri 域名与后台配置不一致');
+    if (redirect.host !== this.oauthDomain) return page(10003, 'redirect_uri 域名与后台配置不一致');
     if (q.response_type !== 'code') return page(10004, 'response_type 参数错误');
     if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_userinfo') return page(10005, 'scope 参数错误或没有 scope 权限');
     if (q.state !== undefined && !/^[A-Za-z0-9]{0,128}$/.test(q.state)) return page(10006, 'state 参数错误');

@@ -17,6 +17,7 @@ import { TeamPage } from './pages/Team.tsx';
 import { EarningsPage } from './pages/Earnings.tsx';
 import { CommissionPage, StatementPage } from './pages/Commission.tsx';
 import { WithdrawalHistoryPage, WithdrawalPage, WithdrawPage } from './pages/Withdraw.tsx';
+import { WechatCallbackPage } from './pages/WechatCallback.tsx';
 
 const TABS = ['/earnings', '/withdraw', '/team'] as const;
 
@@ -238,6 +239,7 @@ export function App() {
               <Route path="/" element={<Entry />} />
               <Route path="/login" element={<LoginPage />} />
               <Route path="/apply" element={<ApplyPage />} />
+              <Route path="/wechat/callback" element={<WechatCallbackPage />} />
               <Route
                 path="/team"
                 element={

@@ -1,6 +1,7 @@
 /** Every string the distributor portal shows. Chinese first; English must have the same keys. */
 import { moneyEn, moneyZh } from './messages-money.ts';
 import { authEn, authZh } from './messages-auth.ts';
+import { wechatEn, wechatZh } from './messages-wechat.ts';
 
 const base = {
   'app.title': '分销员中心',
@@ -92,7 +93,7 @@ const base = {
   'team.noMore': '没有更多了',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...authZh };
+const zh = { ...base, ...moneyZh, ...authZh, ...wechatZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Distributor centre',
@@ -184,7 +185,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'team.noMore': 'No more',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn, ...wechatEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

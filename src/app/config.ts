@@ -14,9 +14,15 @@ export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   /** Connections per process to a PostgreSQL server. */
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 500 }),
+  /** Statements sent again and again are prepared once per connection (src/db/prepare.ts). */
+  databasePrepare: Type.Boolean(),
   orderBatchMax: Type.Integer({ minimum: 1, maximum: 5000 }),
   /** 0: chosen by the database (one at a time on PGlite, which has one connection; two on PostgreSQL). */
   orderBatchesInFlight: Type.Integer({ minimum: 0, maximum: 16 }),
+  /** Distributors a settlement run settles per transaction. */
+  settlementBatch: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  /** Seconds a settlement run's owner may go without finishing a batch before another process takes the run over. */
+  settlementLeaseSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
   dataDir: Type.String({ minLength: 1 }),
   rootToken: Type.Optional(Type.String({ minLength: 16 })),
   /** base64 of 32 bytes; generated into the data dir when unset. */
@@ -208,8 +214,11 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl: opt(env, 'DATABASE_URL'),
     databasePoolSize: int(env, 'FENXIAO_DB_POOL_SIZE', 20),
+    databasePrepare: bool(env, 'FENXIAO_DB_PREPARE', true),
     orderBatchMax: int(env, 'FENXIAO_ORDER_BATCH_MAX', 256),
     orderBatchesInFlight: int(env, 'FENXIAO_ORDER_BATCHES_IN_FLIGHT', 0),
+    settlementBatch: int(env, 'FENXIAO_SETTLEMENT_BATCH', 1000),
+    settlementLeaseSeconds: int(env, 'FENXIAO_SETTLEMENT_LEASE_SECONDS', 60),
     dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',
     rootToken: opt(env, 'FENXIAO_ROOT_TOKEN'),
     masterKey: opt(env, 'FENXIAO_MASTER_KEY'),

@@ -14,6 +14,7 @@ import {
   isDatabaseUnavailable,
   type ErrorCode,
 } from '../core/errors.ts';
+import { answerLanguage, MESSAGES, type LocalText } from '../core/error-text.ts';
 import { requirePermission } from '../core/principal.ts';
 import { actor, type App, type AuthMode, type Authenticator, type RoutePermission } from '../core/route.ts';
 export { actor, type App, type AuthMode, type Authenticator, type RoutePermission };
@@ -116,7 +117,7 @@ export function createHttp(options: {
       ['query', req.query],
       ['body', req.body],
     ] as const) {
-      if (holdsNul(value)) throw new AppError('invalid_request', `${part}: text must not contain the NUL character (U+0000)`);
+      if (holdsNul(value)) throw new AppError('invalid_request', MESSAGES.nulCharacter(part));
     }
   });
 
@@ -127,17 +128,14 @@ export function createHttp(options: {
     const header = req.headers.authorization;
     const token = typeof header === 'string' && /^Bearer\s+\S+$/i.test(header) ? header.replace(/^Bearer\s+/i, '') : undefined;
     const principal = token ? await options.authenticator.authenticate(token) : null;
-    if (!principal) throw new AppError('unauthorized', token ? 'invalid or expired credentials' : 'missing credentials: send Authorization: Bearer <token>');
+    if (!principal) throw new AppError('unauthorized', token ? MESSAGES.invalidCredentials() : MESSAGES.missingCredentials());
     const allowed =
       (mode === 'root' && principal.kind === 'root') ||
       (mode === 'tenant' && (principal.kind === 'api_key' || principal.kind === 'admin')) ||
       (mode === 'distributor' && principal.kind === 'distributor') ||
       (mode === 'tenant_or_distributor' && (principal.kind === 'api_key' || principal.kind === 'admin' || principal.kind === 'distributor'));
     if (!allowed) {
-      throw new AppError(
-        mode === 'root' ? 'unauthorized' : 'forbidden',
-        mode === 'root' ? 'this route needs the platform root token' : 'these credentials cannot use this route',
-      );
+      throw new AppError(mode === 'root' ? 'unauthorized' : 'forbidden', mode === 'root' ? MESSAGES.rootTokenNeeded() : MESSAGES.wrongCredentialKind());
     }
     const permission = req.routeOptions.config?.permission;
     if (permission && permission !== 'any' && principal.kind !== 'distributor') requirePermission(principal, permission);
@@ -163,9 +161,7 @@ export function createHttp(options: {
 
   app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => sendError(err, req, reply));
 
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
-  });
+  app.setNotFoundHandler((req, reply) => sendError(new AppError('not_found', MESSAGES.noRoute(req.method, req.url.split('?')[0] ?? '')), req, reply));
 
   return app as unknown as App;
 }
@@ -207,57 +203,66 @@ function codeForStatus(status: number): ErrorCode {
  */
 const fieldName = (name: string) => (/^[A-Za-z_][A-Za-z0-9_-]{0,63}$|^[0-9]{1,6}$/.test(name) ? name : '…');
 
-function validationMessage(err: FastifyError): string {
+function validationMessage(err: FastifyError): LocalText {
   const v = err.validation?.[0];
-  if (!v) return err.message;
+  if (!v) return { en: err.message, zh: `请求无效（${err.message}）` };
   const where = `${err.validationContext ?? 'body'}${(v.instancePath || '')
     .split('/')
     .map((p, i) => (i === 0 ? p : fieldName(p)))
     .join('/')}`;
   if (v.keyword === 'additionalProperties')
-    return `${where}: unknown field "${fieldName(String((v.params as { additionalProperty?: string }).additionalProperty))}"`;
-  if (v.keyword === 'required') return `${where}: missing field "${fieldName(String((v.params as { missingProperty?: string }).missingProperty))}"`;
-  return `${where} ${v.message ?? 'is invalid'}`;
+    return MESSAGES.unknownField(where, fieldName(String((v.params as { additionalProperty?: string }).additionalProperty)));
+  if (v.keyword === 'required') return MESSAGES.missingField(where, fieldName(String((v.params as { missingProperty?: string }).missingProperty)));
+  return MESSAGES.invalidValue(where, v.keyword, v.params as Record<string, unknown>, v.message);
 }
 
+/**
+ * The error answer: its code and status never depend on the language; its message is in Chinese
+ * when the request's Accept-Language prefers Chinese (error-text.ts `answerLanguage`), else English.
+ */
 export function sendError(err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) {
+  const lang = answerLanguage(req.headers['accept-language']);
+  const localised = (text: LocalText) => text[lang];
   let status: number;
   let code: ErrorCode;
   let message: string;
   let details: Record<string, unknown> | undefined;
   const fe = err as FastifyError;
   if (err instanceof AppError) {
-    ({ status, code, message, details } = err);
+    ({ status, code, details } = err);
+    message = err.messageIn(lang);
   } else if (fe.validation) {
     status = 400;
     code = 'invalid_request';
-    message = validationMessage(fe);
+    message = localised(validationMessage(fe));
   } else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     status = 413;
     code = 'payload_too_large';
-    message = 'the request body is too large';
+    message = localised(MESSAGES.bodyTooLarge());
   } else if (isMultipartParseError(err)) {
     status = 400;
     code = 'invalid_request';
-    message = 'the multipart/form-data body is malformed';
+    message = localised(MESSAGES.malformedMultipart());
   } else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     status = 415;
     code = 'unsupported_media_type';
-    message = 'send JSON with Content-Type: application/json';
+    message = localised(MESSAGES.sendJson());
   } else if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // The status follows the code: a framework 4xx without a code of its own (414 for a path
     // parameter over maxParamLength) is an invalid request, answered as such.
     code = codeForStatus(fe.statusCode);
     status = ERROR_STATUS[code];
-    message = fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? 'the body is not valid JSON' : err.message;
+    message =
+      fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? localised(MESSAGES.invalidJson()) : new AppError(code, err.message).messageIn(lang);
   } else {
     const mapped = fromPgError(err) ?? (isDatabaseUnavailable(err) ? databaseUnavailable() : undefined);
     if (mapped) {
-      ({ status, code, message, details } = mapped);
+      ({ status, code, details } = mapped);
+      message = mapped.messageIn(lang);
     } else {
       status = 500;
       code = 'internal_error';
-      message = 'internal error';
+      message = localised(MESSAGES.internal());
     }
   }
   // The database away answers every request 503 until it is back: one line each without a
@@ -269,6 +274,9 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
   // A 503 always says when to come back, so clients and proxies retry rather than give up.
   if (code === 'service_unavailable')
     reply.header('retry-after', String(typeof details?.retry_after_seconds === 'number' ? details.retry_after_seconds : DATABASE_RETRY_AFTER_SECONDS));
+  reply.header('content-language', lang === 'zh' ? 'zh-CN' : 'en');
+  const vary = reply.getHeader('vary');
+  reply.header('vary', vary ? `${String(vary)}, accept-language` : 'accept-language');
   return reply.code(status).send({ error: { code, message } });
 }
 

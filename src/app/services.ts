@@ -34,6 +34,9 @@ import { createAnalyticsRecorder } from '../modules/analytics/recorder.ts';
 import { createAnalyticsService } from '../modules/analytics/service.ts';
 import { createReconciliationService } from '../modules/reconciliation/service.ts';
 import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.ts';
+import { AGENT_LEDGER_CHECKS } from '../modules/agents/checks.ts';
+import { createAgentOrderPath } from '../modules/agents/order-path.ts';
+import { createAgentsService } from '../modules/agents/service.ts';
 import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
@@ -55,6 +58,9 @@ export interface ServiceDeps {
   /** Group commit of orders: the most orders one transaction writes, and batches of a tenant at once. */
   orderBatchMax?: number | undefined;
   orderBatchesInFlight?: number | undefined;
+  /** Settlement runs: distributors per transaction, and how long a run may go unrenewed before another process takes it over. */
+  settlementBatch?: number | undefined;
+  settlementLeaseMs?: number | undefined;
   /** Where the payout worker reports failures (the server's log); stderr when left out. */
   payoutLog?: PayoutWorkerLog | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
@@ -95,7 +101,7 @@ export function createServices(deps: ServiceDeps) {
   // order path its orders and refunds, settlement, withdrawals, commissions and risk their journals).
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   // Invariant checks other modules own (withdrawals, payouts), run by `ledger verify` after the ledger's own.
-  const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS];
+  const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS, ...AGENT_LEDGER_CHECKS];
   // Background jobs (settlement, exports, ledger verification) are rows any process answers.
   const jobs = createJobs({ db, clock });
   const ledger = createLedger({
@@ -199,12 +205,25 @@ export function createServices(deps: ServiceDeps) {
     risk,
     deviceIndex: (deviceId) => deps.keyring.blindIndex(`device:${deviceId}`),
     analytics: analyticsRecorder,
+    agents: createAgentOrderPath({ ledger }),
     maxBatch: deps.orderBatchMax,
     maxInFlight: deps.orderBatchesInFlight,
   });
+  const agents = createAgentsService({ db, clock, audit, ledger });
   const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit });
 
-  const settlement = createSettlementService({ db, clock, audit, ledger, analytics: analyticsRecorder, program, commissions, jobs });
+  const settlement = createSettlementService({
+    db,
+    clock,
+    audit,
+    ledger,
+    analytics: analyticsRecorder,
+    program,
+    commissions,
+    jobs,
+    batchSize: deps.settlementBatch,
+    leaseMs: deps.settlementLeaseMs,
+  });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({
     db,
@@ -285,6 +304,7 @@ export function createServices(deps: ServiceDeps) {
     portal,
     grades,
     orders,
+    agents,
     commissions,
     settlement,
     jobs,

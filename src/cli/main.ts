@@ -176,11 +176,14 @@ tenant
   .command('create')
   .description('create a tenant and print its API key')
   .requiredOption('--name <name>', "the merchant's name")
+  .option('--slug <slug>', 'its short name for signing in (3-32 lower-case letters, digits, hyphens); made from the name when not given')
   .option('--json', 'print JSON')
-  .action(async (opts: { name: string; json?: boolean }) => {
-    const t = await withServices((s) => s.tenants.create({ principal: { kind: 'root' }, requestId: 'cli' }, { name: opts.name }));
-    if (opts.json) console.log(JSON.stringify(t));
-    else console.log(`tenant  ${t.id}\nname    ${t.name}\napi key ${t.api_key}\n(the key is shown once; keep it safe)`);
+  .action(async (opts: { name: string; slug?: string; json?: boolean }) => {
+    const t = await withServices((s) => s.tenants.create({ principal: { kind: 'root' }, requestId: 'cli' }, { name: opts.name, slug: opts.slug }));
+    const consoleUrl = `${loadConfig().publicUrl}/admin/login?merchant=${t.slug}`;
+    if (opts.json) console.log(JSON.stringify({ ...t, console_url: consoleUrl }));
+    else
+      console.log(`tenant  ${t.id}\nslug    ${t.slug}\nname    ${t.name}\napi key ${t.api_key}\n(the key is shown once; keep it safe)\nconsole ${consoleUrl}`);
   });
 tenant
   .command('suspend')
@@ -204,7 +207,7 @@ tenant
   .description('list tenants')
   .action(async () => {
     const rows = await withServices((s) => s.db.selectFrom('tenants').selectAll().orderBy('id').execute());
-    for (const r of rows) console.log(`${r.id}\t${r.status}\t${r.name}`);
+    for (const r of rows) console.log(`${r.id}\t${r.slug ?? '-'}\t${r.status}\t${r.name}`);
   });
 
 const user = cli.command('user').description('admin users of a tenant');

@@ -1,3 +1,5 @@
+import { CODE_TEXT, MESSAGES, type Language, type LocalText, type Noun } from './error-text.ts';
+
 /**
  * The closed catalogue of error codes, each with its HTTP status. CONTRACT.md fixes the first
  * eight; the rest are Fenxiao's own. Handlers throw AppError; one handler maps it to HTTP.
@@ -15,6 +17,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   compliance_violation: 422,
   insufficient_balance: 422,
+  /** Agent mode: a sale or a buyback of more units than an agent's stock holds. */
+  insufficient_stock: 422,
   admission_conditions_unmet: 422,
   limit_exceeded: 422,
   risk_blocked: 422,
@@ -25,26 +29,43 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** Every code has its general text in both languages (error-text.ts): the compiler checks it here. */
+const CODE_TEXT_CHECKED: { readonly [C in ErrorCode]: LocalText } = CODE_TEXT;
+
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
+  /** The Chinese message, when the message came from the catalogue (error-text.ts). */
+  readonly zh: string | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
+  /** `message` in English only, or both languages from the catalogue (`MESSAGES`). */
+  constructor(code: ErrorCode, message: string | LocalText, details?: Record<string, unknown>) {
+    super(typeof message === 'string' ? message : message.en);
     this.name = 'AppError';
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.details = details;
+    this.zh = typeof message === 'string' ? undefined : message.zh;
+  }
+
+  /**
+   * The message in `lang`. A message not yet in the catalogue is said in Chinese by its code's
+   * general text with the English detail after it, so a Chinese reader always learns what kind
+   * of error it is.
+   */
+  messageIn(lang: Language): string {
+    if (lang === 'en') return this.message;
+    return this.zh ?? `${CODE_TEXT_CHECKED[this.code].zh}（${this.message}）`;
   }
 }
 
-export const invalid = (message: string, details?: Record<string, unknown>) => new AppError('invalid_request', message, details);
-export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
-export const conflict = (message: string) => new AppError('conflict', message);
-export const invalidState = (message: string) => new AppError('invalid_state', message);
-export const compliance = (message: string) => new AppError('compliance_violation', message);
-export const forbidden = (message = 'this role may not do that') => new AppError('forbidden', message);
+export const invalid = (message: string | LocalText, details?: Record<string, unknown>) => new AppError('invalid_request', message, details);
+export const notFound = (what: Noun) => new AppError('not_found', MESSAGES.notFound(what));
+export const conflict = (message: string | LocalText) => new AppError('conflict', message);
+export const invalidState = (message: string | LocalText) => new AppError('invalid_state', message);
+export const compliance = (message: string | LocalText) => new AppError('compliance_violation', message);
+export const forbidden = (message: string | LocalText = MESSAGES.roleMayNot()) => new AppError('forbidden', message);
 
 /** PostgreSQL SQLSTATEs worth translating; everything else is a 500. */
 export function fromPgError(err: unknown): AppError | undefined {
@@ -52,31 +73,30 @@ export function fromPgError(err: unknown): AppError | undefined {
   if (typeof code !== 'string') return undefined;
   switch (code) {
     case '23505':
-      return new AppError('conflict', 'a record with the same key already exists');
+      return new AppError('conflict', MESSAGES.duplicateKey());
     case '23503':
-      return new AppError('invalid_request', 'a referenced record does not exist');
+      return new AppError('invalid_request', MESSAGES.missingReference());
     case '23514':
       // A balance past its bound (accounts_balance_limit): the amount is allowed, the total is not.
-      if ((err as { constraint?: unknown }).constraint === 'accounts_balance_limit')
-        return new AppError('limit_exceeded', 'this would take a balance past the largest Fenxiao keeps (a trillion yuan)');
-      return new AppError('invalid_request', 'a value is outside what is allowed');
+      if ((err as { constraint?: unknown }).constraint === 'accounts_balance_limit') return new AppError('limit_exceeded', MESSAGES.balancePastLimit());
+      return new AppError('invalid_request', MESSAGES.valueOutsideAllowed());
     case '22003':
-      return new AppError('invalid_request', 'a number is out of range');
+      return new AppError('invalid_request', MESSAGES.numberOutOfRange());
     case '22P02':
-      return new AppError('invalid_request', 'a value has the wrong format');
+      return new AppError('invalid_request', MESSAGES.wrongFormat());
     case '22001':
-      return new AppError('invalid_request', 'a text is too long');
+      return new AppError('invalid_request', MESSAGES.textTooLong());
     // PostgreSQL text cannot hold U+0000 (the HTTP layer refuses it first; this is the backstop).
     case '22021':
     case '22P05':
-      return new AppError('invalid_request', 'a text holds a character that cannot be stored');
+      return new AppError('invalid_request', MESSAGES.unstorableCharacter());
     // A date the schema's date-time format lets through but PostgreSQL cannot hold (year 0000),
     // and a value too large to index: the caller's input, not a server fault.
     case '22007':
     case '22008':
-      return new AppError('invalid_request', 'a date or time is out of range');
+      return new AppError('invalid_request', MESSAGES.dateOutOfRange());
     case '54000':
-      return new AppError('invalid_request', 'a value is too large');
+      return new AppError('invalid_request', MESSAGES.valueTooLarge());
     default:
       return undefined;
   }
@@ -129,7 +149,7 @@ export const DATABASE_RETRY_AFTER_SECONDS = 3;
 
 /** The answer to a request that found the database away: 503, Retry-After, no internals. */
 export function databaseUnavailable(): AppError {
-  return new AppError('service_unavailable', 'the database is unavailable for a moment; retry shortly (with the same idempotency key or external_id)', {
+  return new AppError('service_unavailable', MESSAGES.databaseUnavailable(), {
     retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS,
   });
 }

@@ -82,7 +82,13 @@ export type IdPrefix =
   | 'sjob'
   | 'pap'
   | 'ppr'
-  | 'ldm';
+  | 'ldm'
+  // agent mode: agents, their events, purchase orders, stock lots, stock returns (buybacks)
+  | 'agt'
+  | 'aev'
+  | 'apo'
+  | 'lot'
+  | 'srt';
 
 /** A time-ordered id with a type prefix: `dst_01JD…`. */
 export function newId(prefix: IdPrefix): string {

@@ -1,3 +1,4 @@
+import { MESSAGES } from './error-text.ts';
 import { AppError, forbidden } from './errors.ts';
 
 /** The console's roles; what each may do is ROLE_PERMISSIONS. */
@@ -102,7 +103,7 @@ export function can(principal: Principal, permission: Permission): boolean {
 }
 
 export function requirePermission(principal: Principal, permission: Permission): void {
-  if (!can(principal, permission)) throw forbidden(`this caller may not ${permission.replace(':', ' ')}`);
+  if (!can(principal, permission)) throw forbidden(MESSAGES.callerMayNot(permission.replace(':', ' ')));
 }
 
 export function tenantOf(principal: Principal): string {

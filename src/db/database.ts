@@ -6,6 +6,7 @@ import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { countingDialect, dbStats } from './counting.ts';
+import { autoPrepare } from './prepare.ts';
 import type { DB } from './schema.ts';
 import { isRetryableTxError } from '../core/errors.ts';
 
@@ -47,6 +48,12 @@ export interface DatabaseOptions {
   pgliteLoadFrom?: Blob | File | undefined;
   /** Embedded only: keep the data in memory (tests). */
   inMemory?: boolean | undefined;
+  /**
+   * PostgreSQL only: statements sent again and again become named (prepared) statements, parsed
+   * and planned once per connection (prepare.ts). On unless turned off (`FENXIAO_DB_PREPARE=off`, for
+   * a pooler that cannot keep them).
+   */
+  prepare?: boolean | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -67,7 +74,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // makes it, for its whole life: the error is reported once, the query in flight (if any)
     // fails with it and answers 503, and the pool discards the client when it comes back
     // (_queryable is false), so nothing reconnects by hand.
+    const prepare = options.prepare === false ? undefined : autoPrepare();
     pool.on('connect', (client) => {
+      prepare?.attach(client);
       let reported = false;
       client.on('error', (err: Error) => {
         if (reported) return;

@@ -13,6 +13,8 @@ export interface TenantsTable {
   name: string;
   status: Generated<'active' | 'suspended'>;
   created_at: Timestamp;
+  /** The short name the console and portal sign in by (null for tenants made before slugs). */
+  slug: Generated<string | null>;
 }
 
 export interface ApiKeysTable {
@@ -399,6 +401,8 @@ export interface OrdersTable {
   rule_version: number;
   attribution: string;
   region_code: string | null;
+  /** The agent whose stock served the order (agents). */
+  fulfilled_by: ColumnType<string | null, string | null | undefined, never>;
   paid_fen: number;
   refunded_fen: Generated<number>;
   shipping_fen: Generated<number>;
@@ -453,7 +457,7 @@ export interface CommissionsTable {
   kind: Generated<'commission' | 'clawback'>;
   clawback_of: string | null;
   rule_version: number;
-  rate_source: 'sku' | 'grade' | 'default' | 'tier' | 'clawback';
+  rate_source: 'sku' | 'grade' | 'default' | 'tier' | 'clawback' | 'territory' | 'price_difference';
   rate_kind: 'percent' | 'fixed';
   rate_bp: number;
   fixed_fen: Generated<number>;
@@ -466,6 +470,8 @@ export interface CommissionsTable {
   capped_fen: Generated<number>;
   status: CommissionStatus;
   held: Generated<boolean>;
+  /** A territory line's rank (agents); null on every other line. */
+  territory_rank: ColumnType<'province' | 'city' | 'district' | null, 'province' | 'city' | 'district' | null | undefined, never>;
   statement_id: string | null;
   available_at: NullableTimestamp;
   settled_at: NullableTimestamp;
@@ -550,6 +556,18 @@ export interface SettlementRunsTable {
   made_available: Generated<number>;
   started_at: Timestamp;
   finished_at: NullableTimestamp;
+  status: Generated<'running' | 'done'>;
+  phase: Generated<'make_available' | 'settle'>;
+  review_threshold_fen: number | null;
+  threshold_fen: number | null;
+  settled_through: string | null;
+  done: Generated<number>;
+  total: number | null;
+  owner: string | null;
+  lease_until: NullableTimestamp;
+  job_id: string | null;
+  requested_by: AnyJson;
+  request_id: string | null;
 }
 
 export type StatementStatus = 'pending_review' | 'approved' | 'rejected';
@@ -835,4 +853,108 @@ export interface DB {
   analytics_distributor_activity: AnalyticsDistributorActivityTable;
   webhook_secrets: WebhookSecretsTable;
   ingest_deliveries: IngestDeliveriesTable;
+  agent_programs: AgentProgramsTable;
+  agents: AgentsTable;
+  agent_events: AgentEventsTable;
+  agent_prices: AgentPricesTable;
+  agent_purchase_orders: AgentPurchaseOrdersTable;
+  agent_stock_lots: AgentStockLotsTable;
+  agent_stock_returns: AgentStockReturnsTable;
+  agent_stock_movements: AgentStockMovementsTable;
+}
+
+export type AgentRank = 'province' | 'city' | 'district';
+
+export interface AgentProgramsTable {
+  tenant_id: string;
+  enabled: Generated<boolean>;
+  province_bp: Generated<number>;
+  city_bp: Generated<number>;
+  district_bp: Generated<number>;
+  buyback_days: Generated<number>;
+  updated_at: Generated<Date>;
+}
+
+export interface AgentsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  rank: AgentRank;
+  region_code: string;
+  status: 'active' | 'suspended' | 'ended';
+  status_reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AgentEventsTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  type: 'appointed' | 'suspended' | 'reinstated' | 'ended' | 'transferred';
+  reason: string | null;
+  details: Json<Record<string, unknown>>;
+  actor_type: string;
+  actor_id: string | null;
+  request_id: string | null;
+  at: Timestamp;
+}
+
+export interface AgentPricesTable {
+  tenant_id: string;
+  sku: string;
+  retail_fen: number;
+  province_fen: number;
+  city_fen: number;
+  district_fen: number;
+  updated_at: Timestamp;
+}
+
+export interface AgentPurchaseOrdersTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  status: 'pending_payment' | 'paid';
+  amount_fen: number;
+  items: Json<{ sku: string; quantity: number; unit_price_fen: number }[]>;
+  reference: string | null;
+  created_at: Timestamp;
+  paid_at: NullableTimestamp;
+}
+
+export interface AgentStockLotsTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  sku: string;
+  purchase_order_id: string | null;
+  unit_cost_fen: number;
+  quantity: number;
+  remaining: number;
+  acquired_at: Timestamp;
+}
+
+export interface AgentStockReturnsTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  amount_fen: number;
+  items: Json<{ sku: string; quantity: number; amount_fen: number }[]>;
+  created_at: Timestamp;
+}
+
+export interface AgentStockMovementsTable {
+  id: Generated<number>;
+  tenant_id: string;
+  agent_id: string;
+  sku: string;
+  lot_id: string;
+  kind: 'purchase' | 'sale' | 'refund_return' | 'buyback' | 'correction';
+  quantity: number;
+  unit_cost_fen: number;
+  ref_type: string;
+  ref_id: string;
+  order_item_id: string | null;
+  reason: string | null;
+  created_at: Timestamp;
 }

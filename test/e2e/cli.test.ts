@@ -41,7 +41,13 @@ describe('fenxiao CLI', () => {
     const made = await runCli(['tenant', 'create', '--name', 'CLI 商城', '--json'], env);
     expect(made.code, made.stderr).toBe(0);
     const tenant = JSON.parse(made.stdout.trim().split('\n').at(-1)!) as { id: string; name: string; api_key: string };
-    expect(tenant).toEqual({ id: expect.stringMatching(/^tnt_/), name: 'CLI 商城', api_key: expect.stringMatching(/^fxk_/) });
+    expect(tenant).toEqual({
+      id: expect.stringMatching(/^tnt_/),
+      name: 'CLI 商城',
+      slug: 'cli',
+      api_key: expect.stringMatching(/^fxk_/),
+      console_url: expect.stringMatching(/\/admin\/login\?merchant=cli$/),
+    });
 
     const user = await runCli(['user', 'create', '--tenant', tenant.id, '--email', 'boss@cli.example', '--role', 'owner'], {
       ...env,

@@ -2,6 +2,8 @@
  * A small JSON client for the Fenxiao API: bearer token, one error type carrying the API's
  * `{"error":{"code","message"}}`, and a hook for 401 so an expired session goes back to login.
  */
+import { readStoredLang } from './i18n.tsx';
+
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
@@ -71,7 +73,8 @@ async function errorOf(res: Response): Promise<ApiError> {
 export function createApiClient(options: { token: () => string | null; onUnauthorized: () => void }): ApiClient {
   async function send(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Response> {
     const token = options.token();
-    const headers: Record<string, string> = { accept: 'application/json', ...(init.headers ?? {}) };
+    // The API answers its error messages in the language the page shows (issue 16 item 8).
+    const headers: Record<string, string> = { accept: 'application/json', 'accept-language': readStoredLang(), ...(init.headers ?? {}) };
     if (token) headers.authorization = `Bearer ${token}`;
     const res = await fetch(path, { method, headers, body: init.body ?? null, credentials: 'same-origin' });
     if (!res.ok) {

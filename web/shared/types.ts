@@ -77,6 +77,7 @@ export interface LoginResponse {
   token: string;
   expires_at: string;
   tenant_id: string;
+  tenant_slug: string | null;
   user: AdminUser;
 }
 export interface AuditEntry {
@@ -99,6 +100,47 @@ export interface RiskEvent {
   subject_type: string;
   subject_id: string | null;
   details: Record<string, unknown>;
+  status: string;
+  created_at: string;
+}
+export interface RiskEventDetail extends RiskEvent {
+  review_note: string | null;
+  reviewed_at: string | null;
+  lines: { id: string; beneficiary_id: string; amount_fen: number; status: string; held: boolean; order_id: string }[];
+}
+export interface CustomerBinding {
+  customer_external_id: string;
+  distributor_id: string | null;
+  bound_at: string | null;
+  source: string | null;
+  tentative_distributor_id: string | null;
+  history: {
+    id: string;
+    kind: string;
+    from_distributor_id: string | null;
+    to_distributor_id: string | null;
+    source: string;
+    reason: string | null;
+    actor_type: string;
+    actor_id: string | null;
+    at: string;
+  }[];
+}
+export interface ComplianceReport {
+  tenant_id: string;
+  generated_at: string;
+  compliant: boolean;
+  rules: { rule: string; status: 'compliant' | 'violation' | 'advisory'; title: { zh: string; en: string }; setting: unknown; detail: string }[];
+}
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  breaks: { chain: string; seq: number | null; audit_id: string | null; problem: string }[];
+  heads: { chain: string; seq: number; hash: string }[];
+}
+export interface PlatformTenant {
+  id: string;
+  name: string;
   status: string;
   created_at: string;
 }

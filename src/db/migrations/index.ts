@@ -19,6 +19,9 @@ import * as landingDomains from './2026_12_06_0730_landing_domains.ts';
 import * as stripBidiControls from './2026_12_06_0740_strip_bidi_controls.ts';
 import * as jobs from './2026_12_06_1000_jobs.ts';
 import * as ledgerCheckpoints from './2026_12_06_1100_ledger_checkpoints.ts';
+import * as agents from './2026_12_07_0100_agents.ts';
+import * as settlementRunsResumable from './2026_12_07_0400_settlement_runs_resumable.ts';
+import * as tenantSlugs from './2026_12_07_0600_tenant_slugs.ts';
 import * as wechat from './2026_12_07_0800_wechat.ts';
 
 /**
@@ -46,5 +49,8 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0740_strip_bidi_controls': stripBidiControls,
   '2026_12_06_1000_jobs': jobs,
   '2026_12_06_1100_ledger_checkpoints': ledgerCheckpoints,
+  '2026_12_07_0100_agents': agents,
+  '2026_12_07_0400_settlement_runs_resumable': settlementRunsResumable,
+  '2026_12_07_0600_tenant_slugs': tenantSlugs,
   '2026_12_07_0800_wechat': wechat,
 };

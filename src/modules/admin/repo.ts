@@ -19,14 +19,29 @@ export const adminRepo = {
   async listUsers(db: Executor, tenantId: string) {
     return db.selectFrom('admin_users').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
   },
-  /** The user an email logs in as, with its tenant's status. */
-  async findLoginUser(db: Executor, tenantId: string, email: string) {
+  /**
+   * The users an email may log in as when no merchant is named: that email's users in every
+   * tenant (usually one), with their tenant's status and slug; at most `limit`.
+   */
+  async findLoginUsersAnyTenant(db: Executor, email: string, limit: number) {
     return db
       .selectFrom('admin_users')
       .innerJoin('tenants', 'tenants.id', 'admin_users.tenant_id')
       .selectAll('admin_users')
-      .select('tenants.status as tenant_status')
-      .where('admin_users.tenant_id', '=', tenantId)
+      .select(['tenants.status as tenant_status', 'tenants.slug as tenant_slug'])
+      .where((eb) => eb(eb.fn('lower', ['admin_users.email']), '=', email.toLowerCase()))
+      .orderBy('admin_users.id')
+      .limit(limit)
+      .execute();
+  },
+  /** The user an email logs in as in a merchant named by its id or its slug, with the tenant's status and slug. */
+  async findLoginUserIn(db: Executor, tenant: { id: string } | { slug: string }, email: string) {
+    return db
+      .selectFrom('admin_users')
+      .innerJoin('tenants', 'tenants.id', 'admin_users.tenant_id')
+      .selectAll('admin_users')
+      .select(['tenants.status as tenant_status', 'tenants.slug as tenant_slug'])
+      .where('id' in tenant ? 'tenants.id' : 'tenants.slug', '=', 'id' in tenant ? tenant.id : tenant.slug)
       .where((eb) => eb(eb.fn('lower', ['admin_users.email']), '=', email.toLowerCase()))
       .executeTakeFirst();
   },

@@ -31,9 +31,18 @@ export const adminRoutes = moduleRoutes<AdminService>((app, admin) => {
       config: { auth: 'public' },
       schema: {
         tags: ['auth'],
-        summary: 'Console login: a session token for an admin user',
-        body: Strict({ tenant_id: Type.String({ minLength: 1, maxLength: 64 }), email: Email, password: Type.String({ minLength: 1, maxLength: 200 }) }),
-        response: { 200: Strict({ token: Type.String(), expires_at: Timestamp(), tenant_id: Type.String(), user: AdminUser }), ...errors(429) },
+        summary:
+          "Console login: a session token for an admin user. The merchant is named by tenant_id, or by tenant (its id or short name), or not at all when the email's password matches a user of one merchant only",
+        body: Strict({
+          tenant_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "the merchant's id or short name (slug)" })),
+          email: Email,
+          password: Type.String({ minLength: 1, maxLength: 200 }),
+        }),
+        response: {
+          200: Strict({ token: Type.String(), expires_at: Timestamp(), tenant_id: Type.String(), tenant_slug: Nullable(Type.String()), user: AdminUser }),
+          ...errors(429),
+        },
       },
     },
     async (req) => admin.login(req.body, { ip: req.ip }),

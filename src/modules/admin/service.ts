@@ -1,3 +1,5 @@
+import { isTenantId, normalizeSlug } from '../tenants/slug.ts';
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -14,6 +16,8 @@ import { createLoginThrottle } from './throttle.ts';
 
 export const SESSION_PREFIX = 'fxs_';
 const SESSION_HOURS = 12;
+/** Signing in by email alone tries the email's users in at most this many merchants. */
+const MAX_EMAIL_TENANTS = 5;
 
 /**
  * The distributor statuses that may hold a portal session: an applicant waiting for review sees
@@ -165,12 +169,38 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
      * for 15 minutes, alike for an email that exists and one that does not; an unknown email costs
      * the same scrypt as a known one. A suspended tenant's users cannot sign in.
      */
-    async login(input: { tenant_id: string; email: string; password: string }, ctx: { ip?: string | undefined } = {}) {
-      const attempt = await loginThrottle.begin('console', { ip: ctx.ip, account: `${input.tenant_id}:${input.email.toLowerCase()}` });
-      const user = await adminRepo.findLoginUser(db, input.tenant_id, input.email);
-      const ok = await verifyPassword(input.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
+    async login(
+      input: { tenant_id?: string | undefined; tenant?: string | undefined; email: string; password: string },
+      ctx: { ip?: string | undefined } = {},
+    ) {
+      const named = input.tenant_id ?? input.tenant;
+      const attempt = await loginThrottle.begin('console', { ip: ctx.ip, account: `${named?.trim().toLowerCase() ?? '*'}:${input.email.toLowerCase()}` });
+      let candidates: Awaited<ReturnType<typeof adminRepo.findLoginUsersAnyTenant>>;
+      if (named !== undefined) {
+        // The merchant by its id, or by its short name (issue 16 item 3).
+        const slug = isTenantId(named.trim()) ? null : normalizeSlug(named);
+        const user = isTenantId(named.trim())
+          ? await adminRepo.findLoginUserIn(db, { id: named.trim() }, input.email)
+          : slug
+            ? await adminRepo.findLoginUserIn(db, { slug }, input.email)
+            : undefined;
+        candidates = user ? [user] : [];
+      } else {
+        // No merchant named: the email's users in every merchant. Only those whose password
+        // matches count, so that an email used in several merchants is told apart from a wrong
+        // password only by someone who knows the password.
+        candidates = await adminRepo.findLoginUsersAnyTenant(db, input.email, MAX_EMAIL_TENANTS);
+      }
+      if (candidates.length === 0) await verifyPassword(input.password, DUMMY_PASSWORD_HASH);
+      const matched = [];
+      for (const c of candidates) if (c.disabled_at === null && (await verifyPassword(input.password, c.password_hash))) matched.push(c);
       // A failure keeps its place in the throttle's windows: nothing to write.
-      if (!user || user.disabled_at !== null || !ok) throw new AppError('unauthorized', 'wrong email or password');
+      const user = matched[0];
+      if (!user) throw new AppError('unauthorized', MESSAGES.wrongEmailOrPassword());
+      if (matched.length > 1) {
+        await attempt.void();
+        throw new AppError('invalid_request', MESSAGES.ambiguousEmail());
+      }
       if (user.tenant_status !== 'active') {
         // The right password: no guess, but no session while the merchant is suspended.
         await attempt.void();
@@ -178,7 +208,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
       }
       await attempt.succeeded();
       const session = await issueSession(user.tenant_id, 'admin', user.id, user.role);
-      return { token: session.token, expires_at: session.expires_at, user: view(user), tenant_id: user.tenant_id };
+      return { token: session.token, expires_at: session.expires_at, user: view(user), tenant_id: user.tenant_id, tenant_slug: user.tenant_slug };
     },
 
     /** Ends every session of one admin user or distributor, in the caller's transaction (suspension, rejection). */

@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Clock } from '../../core/context.ts';
 import { AppError } from '../../core/errors.ts';
 import type { RateLimiter, RateLimitHit } from '../../adapters/ratelimit/types.ts';
@@ -56,7 +57,7 @@ export interface LoginThrottle {
 export function createLoginThrottle(deps: { limiter: RateLimiter; clock: Clock; hash: (account: string) => string }): LoginThrottle {
   const { limiter, clock } = deps;
   const refuse = (retryAfterMs: number) =>
-    new AppError('rate_limited', 'too many failed logins; try again later', {
+    new AppError('rate_limited', MESSAGES.tooManyFailedLogins(), {
       retry_after_seconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
     });
   return {

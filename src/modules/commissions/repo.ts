@@ -151,15 +151,31 @@ export const commissionsRepo = {
     return r.rows;
   },
 
-  /** The beneficiaries with unsettled, unheld available lines, those whose lines add up to `threshold` when it is given. */
-  async settlementCandidates(ex: Executor, tenantId: string, threshold: number | null): Promise<string[]> {
-    const candidates = await sql<{ beneficiary_id: string }>`
+  /**
+   * The next `limit` beneficiaries after `after` (in id order) with settleable lines, those whose
+   * lines add up to `threshold` when it is given: a settlement run's next batch.
+   */
+  async nextSettlementCandidates(ex: Executor, tenantId: string, after: string | null, threshold: number | null, limit: number): Promise<string[]> {
+    const r = await sql<{ beneficiary_id: string }>`
       select beneficiary_id from commissions
        where tenant_id = ${tenantId} and status = 'available' and statement_id is null and not held and amount_fen > 0
+         ${after !== null ? sql`and beneficiary_id > ${after}` : sql``}
        group by beneficiary_id
        ${threshold !== null ? sql`having sum(amount_fen) >= ${threshold}` : sql``}
-       order by beneficiary_id`.execute(ex);
-    return candidates.rows.map((r) => r.beneficiary_id);
+       order by beneficiary_id
+       limit ${limit}`.execute(ex);
+    return r.rows.map((x) => x.beneficiary_id);
+  },
+
+  /** How many beneficiaries have settleable lines (a run's total, for its progress). */
+  async countSettlementCandidates(ex: Executor, tenantId: string, threshold: number | null): Promise<number> {
+    const r = await sql<{ n: number }>`
+      select count(*)::int as n from (
+        select beneficiary_id from commissions
+         where tenant_id = ${tenantId} and status = 'available' and statement_id is null and not held and amount_fen > 0
+         group by beneficiary_id
+         ${threshold !== null ? sql`having sum(amount_fen) >= ${threshold}` : sql``}) c`.execute(ex);
+    return r.rows[0]?.n ?? 0;
   },
 
   /** The settleable lines of these beneficiaries, locked in id order. */

@@ -1,3 +1,4 @@
+import { regionFullName, territoriesOf } from '../../lib/regions.ts';
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -77,9 +78,11 @@ export function createCommissionsService(deps: {
       const postings = await commissionsRepo.postingsOf(db, c.id);
       const clawbacks = c.kind === 'commission' ? await commissionsRepo.clawbacksOf(db, c.id) : [];
       const formula =
-        c.rate_kind === 'percent'
-          ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
-          : `${c.fixed_fen} × ${c.units} units = ${c.fixed_fen * c.units}`;
+        c.rate_source === 'price_difference'
+          ? `${c.base_fen} paid − what its units cost the agent = ${c.amount_fen}`
+          : c.rate_kind === 'percent'
+            ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
+            : `${c.fixed_fen} × ${c.units} units = ${c.fixed_fen * c.units}`;
       return {
         ...commissionView(c, order.external_id, item?.sku ?? null),
         original_base_fen: c.original_base_fen,
@@ -89,7 +92,9 @@ export function createCommissionsService(deps: {
         explanation: {
           level: c.level,
           level_meaning:
-            c.level === 0 ? 'sales commission: the beneficiary sold this order' : `override: the beneficiary is the seller's upline at level ${c.level}`,
+            agentMeaning(c, order.region_code) ??
+            (c.level === 0 ? 'sales commission: the beneficiary sold this order' : `override: the beneficiary is the seller's upline at level ${c.level}`),
+          ...(c.rate_source === 'territory' && c.territory_rank ? { territory: territoryOf(c.territory_rank, order.region_code, c.rate_bp) } : {}),
           base: item
             ? {
                 order_line_paid_fen: item.paid_fen,
@@ -255,3 +260,30 @@ export function createCommissionsService(deps: {
 }
 
 export type CommissionsService = ReturnType<typeof createCommissionsService>;
+
+/** The territory a territory line was earned in: its rank, code and name, and the rank's rate. */
+function territoryOf(rank: 'province' | 'city' | 'district', orderRegion: string | null, rateBp: number) {
+  const code = orderRegion === null ? null : (territoriesOf(orderRegion).find((t) => t.rank === rank)?.code ?? null);
+  return {
+    rank,
+    region_code: code,
+    region_name: regionFullName(code),
+    rate_bp: rateBp,
+    order_region_code: orderRegion,
+    order_region_name: regionFullName(orderRegion),
+  };
+}
+
+/** What a line of agent mode is, in words (null for the other lines). */
+function agentMeaning(
+  c: { rate_source: string; territory_rank: 'province' | 'city' | 'district' | null; rate_bp: number },
+  orderRegion: string | null,
+): string | null {
+  if (c.rate_source === 'territory' && c.territory_rank) {
+    const t = territoryOf(c.territory_rank, orderRegion, c.rate_bp);
+    return `territory commission: the beneficiary is the ${c.territory_rank} agent of ${t.region_name ?? '?'} (${t.region_code ?? '?'}), where the order shipped (${t.order_region_name ?? '?'}), at the ${c.territory_rank} rate of ${c.rate_bp} bp`;
+  }
+  if (c.rate_source === 'price_difference')
+    return "price difference: the order was served from the beneficiary's (an agent's) stock; it earns what the line paid less what its units cost it";
+  return null;
+}

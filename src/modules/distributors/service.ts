@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -261,12 +262,12 @@ export function createDistributorsService(deps: {
         let claimed: DistributorRow | undefined;
         if (input.referrer_code !== undefined) {
           claimed = await byInviteCode(tx, tenantId, input.referrer_code);
-          if (!claimed) throw invalid('unknown referrer_code');
+          if (!claimed) throw invalid(MESSAGES.unknownReferrerCode());
           if (claimed.status !== 'active') throw invalidState('the referrer is not an active distributor');
         }
         const customer = await customers.lock(tx, tenantId, input.external_id);
         if (await distributorsRepo.findByExternalId(tx, tenantId, input.external_id)) {
-          throw conflict('a distributor with this external_id exists');
+          throw conflict(MESSAGES.distributorExists());
         }
         // A customer already bound keeps its binding under the program's rules; the referrer of
         // the new distributor is whoever the customer ends up bound to.
@@ -317,7 +318,7 @@ export function createDistributorsService(deps: {
         return view(row);
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'distributors_external')) throw conflict('a distributor with this external_id exists');
+      if (isUniqueViolation(err, 'distributors_external')) throw conflict(MESSAGES.distributorExists());
       throw err;
     }
   }
@@ -334,7 +335,7 @@ export function createDistributorsService(deps: {
     requirePermission(actor.principal, 'distributors:write');
     const tenantId = tenantOf(actor.principal);
     const t: Transition = TRANSITIONS[name];
-    if (t.needsReason && !reason?.trim()) throw invalid('a reason is required');
+    if (t.needsReason && !reason?.trim()) throw invalid(MESSAGES.reasonRequired());
     return inTransaction(db, async (tx) => {
       const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
       if (!before) throw notFound('distributor');

@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import { conflict, type AppError } from '../../core/errors.ts';
 import type { Executor } from '../../db/database.ts';
 import { idempotencyRepo } from './repo.ts';
@@ -14,7 +15,7 @@ export { requestHash } from '../../lib/hash.ts';
 
 /** The refusal of a key reused with another body. */
 export function keyConflict(): AppError {
-  return conflict('this Idempotency-Key was used with a different body');
+  return conflict(MESSAGES.idempotencyKeyReused());
 }
 
 /** The answer kept under a key for a request with fingerprint `hash`; a conflict when the key was used with another body. */

@@ -57,6 +57,20 @@ export const jobsRepo = {
     return r.n;
   },
 
+  /**
+   * A job another process was running, picked up by this one: running again, its outcome cleared,
+   * when it is still under way or was only failed for its process having stopped (`staleCode`).
+   */
+  async revive(db: Executor, id: string, at: Date, staleCode: string) {
+    return db
+      .updateTable('jobs')
+      .set({ status: 'running', error: null, finished_at: null, updated_at: at })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('status', 'in', ['queued', 'running']), eb.and([eb('status', '=', 'failed'), eb(sql`error->>'code'`, '=', staleCode)])]))
+      .returningAll()
+      .executeTakeFirst();
+  },
+
   async started(db: Executor, id: string, at: Date, total: number | null | undefined) {
     await db
       .updateTable('jobs')

@@ -188,6 +188,16 @@ export function createJobs(options: JobsOptions) {
       return jobOf(row);
     },
 
+    /**
+     * Picks up a job whose process stopped (the work it reports on is durable and resumable, as a
+     * settlement run is): the job reads as running again and this process reports it. Undefined
+     * when the job is gone or finished for another reason.
+     */
+    async resume(id: string): Promise<JobRun | undefined> {
+      const row = await jobsRepo.revive(db, id, clock.now(), STALE_ERROR.code);
+      return row ? run(row.id) : undefined;
+    },
+
     /** Queued and running jobs of a tenant, those of dead processes not counted. */
     async activeCount(tenantId: string, kind: string): Promise<number> {
       return jobsRepo.countActive(db, tenantId, kind, staleBefore());

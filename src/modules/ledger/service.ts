@@ -20,10 +20,19 @@ export const DISTRIBUTOR_PURPOSES = ['pending', 'available', 'withdrawable', 'wi
 export const TENANT_PURPOSES = ['commission_expense', 'payout_clearing', 'fee_income'] as const;
 export type DistributorPurpose = (typeof DISTRIBUTOR_PURPOSES)[number];
 export type TenantPurpose = (typeof TENANT_PURPOSES)[number];
+/**
+ * Agent mode (src/modules/agents): an agent's stock at what it paid (a bounded account, opened when
+ * it is appointed), and the merchant's side: what agents paid for stock less buybacks, and the cost
+ * of agent stock that orders sold.
+ */
+export const AGENT_DISTRIBUTOR_PURPOSES = ['agent_stock'] as const;
+export const AGENT_TENANT_PURPOSES = ['agent_purchases', 'agent_stock_sold'] as const;
+export type AgentDistributorPurpose = (typeof AGENT_DISTRIBUTOR_PURPOSES)[number];
+export type AgentTenantPurpose = (typeof AGENT_TENANT_PURPOSES)[number];
 
 export type Leg =
-  | { owner: 'tenant'; purpose: TenantPurpose; amount: number; party?: string | undefined; commissionId?: string | undefined }
-  | { owner: string; purpose: DistributorPurpose; amount: number; party?: string | undefined; commissionId?: string | undefined };
+  | { owner: 'tenant'; purpose: TenantPurpose | AgentTenantPurpose; amount: number; party?: string | undefined; commissionId?: string | undefined }
+  | { owner: string; purpose: DistributorPurpose | AgentDistributorPurpose; amount: number; party?: string | undefined; commissionId?: string | undefined };
 
 export interface JournalInput {
   tenantId: string;
@@ -49,7 +58,9 @@ function must<T>(value: T | undefined, what: string): T {
 
 /** Distributor accounts are bounded at zero except withdrawable, which a clawback may overdraw. */
 function isBounded(purpose: string): boolean {
-  return purpose !== 'withdrawable' && !(TENANT_PURPOSES as readonly string[]).includes(purpose);
+  return (
+    purpose !== 'withdrawable' && !(TENANT_PURPOSES as readonly string[]).includes(purpose) && !(AGENT_TENANT_PURPOSES as readonly string[]).includes(purpose)
+  );
 }
 
 /** A leg as written, with its journal's kind: what analytics is told of each journal posted. */

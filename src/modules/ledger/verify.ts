@@ -84,13 +84,14 @@ export const LEDGER_CHECKS: Check[] = [
   },
   {
     // A settled line keeps its figures; the clawbacks that later refunds added count against it.
+    // Price-difference lines (agent mode) have no rate: agents/checks.ts holds them to their cost.
     invariant: "no commission line exceeds its rule's share of what its order line still paid",
     query: (t) => sql`select c.id as subject, 'amount ' || (c.amount_fen + coalesce(k.amount, 0)) || ' on base ' || (c.base_fen + coalesce(k.base, 0))
         || ' (line paid ' || i.paid_fen || ', refunded ' || i.refunded_fen || ')' as detail
       from commissions c join order_items i on i.id = c.order_item_id
       left join (select x.clawback_of, sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x
                   where x.clawback_of is not null and ${t('x')} group by x.clawback_of) k on k.clawback_of = c.id
-      where c.kind = 'commission' and ${t('c')}
+      where c.kind = 'commission' and c.rate_source <> 'price_difference' and ${t('c')}
         and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
           or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end
           or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,
@@ -226,7 +227,7 @@ const INCREMENTAL_CHECKS: { invariant: string; query: (tenantId: string, since: 
       from commissions c join order_items i on i.id = c.order_item_id
       left join (select x.clawback_of, sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x
                   where x.clawback_of in (select id from touched) and x.tenant_id = ${t} group by x.clawback_of) k on k.clawback_of = c.id
-      where c.kind = 'commission' and c.tenant_id = ${t} and c.id in (select id from touched)
+      where c.kind = 'commission' and c.rate_source <> 'price_difference' and c.tenant_id = ${t} and c.id in (select id from touched)
         and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
           or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end
           or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,

@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
@@ -23,9 +24,11 @@ import { attachRefusal, bindingTargetRefusal, selfBindingRefusal, type ReferralS
 import type { RulesService } from '../rules/service.ts';
 import { createTenantContexts, type TenantContexts } from './contexts.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
+import type { AgentOrderPath, AgentOrderPlan, StockChange } from '../agents/order-path.ts';
 import { daysBefore, type OrderRiskDecision } from '../risk/engine.ts';
 import type { OrderPathRisk } from '../risk/service.ts';
 import { known, ordersRepo, type OrderRow } from './repo.ts';
+import { lineKind } from './view.ts';
 import type { CommissionLine, CreateOrderBody, OrderView } from './schema.ts';
 
 /** One POST /v1/orders (or a webhook's or a queue message's order) waiting for its batch. */
@@ -97,6 +100,8 @@ export function createOrderBatch(deps: {
   deviceIndex: (deviceId: string) => string;
   /** The program and rule versions cached by the newest version number (shared with order events). */
   contexts?: TenantContexts | undefined;
+  /** Agent mode: territory and price-difference lines, sales from an agent's stock. */
+  agents?: AgentOrderPath | undefined;
 }) {
   const { clock, rules, ledger, customers, referral, grades, risk } = deps;
   const contexts = deps.contexts ?? createTenantContexts(deps);
@@ -136,20 +141,19 @@ export function createOrderBatch(deps: {
         // distributor's balance beyond what an integer in fen holds exactly.
         outcomes[i] = { kind: 'refused', error: new AppError('limit_exceeded', `an order may total at most ${MAX_FEN} fen`) };
       } else if (prior) {
-        outcomes[i] =
-          prior.request_hash === r.hash
-            ? { kind: 'existing', row: prior }
-            : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
+        outcomes[i] = prior.request_hash === r.hash ? { kind: 'existing', row: prior } : { kind: 'refused', error: conflict(MESSAGES.orderBodyDiffers()) };
       } else if (earlier !== undefined) {
         outcomes[i] =
           known(requests[earlier], 'the earlier request').hash === r.hash
             ? { kind: 'replay', of: earlier }
-            : { kind: 'refused', error: conflict('an order with this external_id exists with a different body') };
+            : { kind: 'refused', error: conflict(MESSAGES.orderBodyDiffers()) };
       } else {
         firstOf.set(ext, i);
         work.push(i);
       }
     });
+    if (work.length === 0) return outcomes;
+    const agentPlans = await planAgents(tx, tenantId, requests, work, outcomes);
     if (work.length === 0) return outcomes;
 
     const { settings, versions } = context;
@@ -176,6 +180,7 @@ export function createOrderBatch(deps: {
         snapshotAt,
         resume,
         locked,
+        agentPlans,
       );
       locked = undefined;
       r.created.forEach((order, k) => {
@@ -204,6 +209,38 @@ export function createOrderBatch(deps: {
   }
 
   /**
+   * Agent mode's part of the batch (none, without a round trip, when no order has region_code or
+   * fulfilled_by): an order an agent's stock cannot serve is refused here, with its replays, and
+   * leaves `work` before anything is written.
+   */
+  async function planAgents(tx: Tx, tenantId: string, requests: OrderRequest[], work: number[], outcomes: OrderOutcome[]) {
+    const plans = deps.agents
+      ? await deps.agents.prepare(
+          tx,
+          tenantId,
+          work.map((i) => known(requests[i], 'a request of the batch').body),
+        )
+      : null;
+    if (!plans) return undefined;
+    const byRequest = new Map<OrderRequest, AgentOrderPlan>();
+    const refused = new Set<number>();
+    plans.forEach((p, k) => {
+      const i = known(work[k], 'a request of the batch');
+      if (p instanceof AppError) {
+        outcomes[i] = { kind: 'refused', error: p };
+        refused.add(i);
+      } else if (p) byRequest.set(known(requests[i], 'a request of the batch'), p);
+    });
+    if (refused.size > 0) {
+      outcomes.forEach((o, i) => {
+        if (o.kind === 'replay' && refused.has(o.of)) outcomes[i] = known(outcomes[o.of], 'a refused request');
+      });
+      work.splice(0, work.length, ...work.filter((i) => !refused.has(i)));
+    }
+    return byRequest;
+  }
+
+  /**
    * Orders from the first of `requests` on, until one needs a binding that moves the tree (then
    * everything before it is written and that binding is answered for the caller to make).
    */
@@ -215,6 +252,7 @@ export function createOrderBatch(deps: {
     snapshotAt: (at: Date) => Promise<RulesSnapshot>,
     resume: Resume | undefined,
     locked: Map<string, CustomerRow> | undefined,
+    agentPlans: Map<OrderRequest, AgentOrderPlan> | undefined,
   ): Promise<{ created: OrderView[]; tree?: TreeBinding }> {
     const tz = settings.timezone;
     // ---- what the batch reads, once (the first segment's buyers came with the batch's first read)
@@ -378,6 +416,7 @@ export function createOrderBatch(deps: {
       lines: { beneficiary_id: string; amount_fen: number }[];
     }[] = [];
     const created: OrderView[] = [];
+    const stock: StockChange = { movements: [], deltas: new Map() };
 
     for (const [k, p] of planned.entries()) {
       const { req, now, paidAt, snapshot, a } = p;
@@ -450,6 +489,7 @@ export function createOrderBatch(deps: {
         rule_version: snapshot.version,
         attribution: a.attribution,
         region_code: body.region_code ?? null,
+        fulfilled_by: body.fulfilled_by ?? null,
         paid_fen: paidFen,
         shipping_fen: body.shipping_fen ?? 0,
         tax_fen: body.tax_fen ?? 0,
@@ -471,7 +511,13 @@ export function createOrderBatch(deps: {
           paid_fen: i.paid_fen,
         });
       }
-      const commissionRows = lines.map((l) => ({
+      const agentPlan = agentPlans?.get(req);
+      const agent =
+        agentPlan && deps.agents
+          ? deps.agents.linesOf(agentPlan, { tenantId, orderId, externalId: body.external_id, ruleVersion: snapshot.version, now, items }, stock)
+          : undefined;
+      if (agent) journals.push(...agent.journals);
+      const ownRows = lines.map((l) => ({
         id: newId('cm'),
         tenant_id: tenantId,
         order_id: orderId,
@@ -497,6 +543,7 @@ export function createOrderBatch(deps: {
         held: decision.hold.has(l.beneficiaryId),
         statement_id: null,
       }));
+      const commissionRows = agent ? [...ownRows, ...agent.lines] : ownRows;
       lineRows.push(...commissionRows);
       if (decision.events.length > 0) {
         risky.push({ decision, lines: commissionRows });
@@ -585,6 +632,7 @@ export function createOrderBatch(deps: {
         ...customerWrite.ctes,
       ]);
       if (written !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
+      if (deps.agents) await deps.agents.writeStock(tx, stock);
       if (risky.length > 0) await risk.recordOrderEvents(tx, tenantId, risky);
       // Statement two: the journals (accounts locked in id order), then, in that order, monthly
       // sales, daily totals and the distributors' rollup rows.
@@ -627,7 +675,7 @@ export function createOrderBatch(deps: {
       rate_bp: c.rate_bp,
       amount_fen: c.amount_fen,
       status: 'pending',
-      kind: 'commission',
+      ...lineKind(c),
       order_external_id: externalId,
       sku: (c.order_item_id ? skuOf.get(c.order_item_id) : undefined) ?? null,
       rate_kind: c.rate_kind,

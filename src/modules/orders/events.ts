@@ -13,6 +13,8 @@ import type { Ledger, Leg } from '../ledger/service.ts';
 import type { RulesService } from '../rules/service.ts';
 import type { AnalyticsRecorder, OrderRefundedPlan } from '../analytics/recorder.ts';
 import type { OrderPathRisk } from '../risk/service.ts';
+import type { AgentOrderPath } from '../agents/order-path.ts';
+import { recomputePriceDifference } from '../agents/stock.ts';
 import { keyConflict, orderEventScope } from '../idempotency/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { TenantContexts } from './contexts.ts';
@@ -73,6 +75,8 @@ export function createOrderEvents(deps: {
   analytics: AnalyticsRecorder;
   rules: RulesService;
   contexts: TenantContexts;
+  /** Agent mode: a refund of an order served from stock returns its units (see agents/order-path.ts). */
+  agents?: AgentOrderPath | undefined;
 }) {
   const { clock, ledger, risk, rules, contexts } = deps;
 
@@ -297,6 +301,9 @@ export function createOrderEvents(deps: {
       }),
     );
     const lines = begun.lines;
+    // An order served from an agent's stock: refunded units go back to it, and what the units
+    // still sold cost is what its price-difference lines are recomputed on.
+    const remainingCost = order.fulfilled_by && deps.agents ? await deps.agents.refundStock(tx, order, refunds, eventId, now) : undefined;
     // A settled line keeps its figures; what refunds took back since lives in its clawback lines.
     const clawedBack = new Map<string, number>();
     const clawedBackBase = new Map<string, number>();
@@ -314,10 +321,20 @@ export function createOrderEvents(deps: {
       if (c.kind !== 'commission' || !c.order_item_id || !refunds.has(c.order_item_id)) continue;
       const item = known(after.get(c.order_item_id), "a line's order item");
       const effective = c.amount_fen + (clawedBack.get(c.id) ?? 0);
-      const line = recomputeLine(
-        { rateKind: c.rate_kind, rateBp: c.rate_bp, fixedFen: c.fixed_fen, currentFen: effective },
-        { quantity: item.quantity, paid_fen: item.paid_fen, remaining_fen: item.paid_fen - item.refunded_fen, refunded_quantity: item.refunded_quantity },
-      );
+      const line =
+        c.rate_source === 'price_difference'
+          ? recomputePriceDifference(
+              { currentFen: effective },
+              {
+                remainingFen: item.paid_fen - item.refunded_fen,
+                remainingCostFen: remainingCost?.get(c.order_item_id) ?? 0,
+                remainingUnits: item.quantity - item.refunded_quantity,
+              },
+            )
+          : recomputeLine(
+              { rateKind: c.rate_kind, rateBp: c.rate_bp, fixedFen: c.fixed_fen, currentFen: effective },
+              { quantity: item.quantity, paid_fen: item.paid_fen, remaining_fen: item.paid_fen - item.refunded_fen, refunded_quantity: item.refunded_quantity },
+            );
       const delta = effective - line.amountFen;
       const unchanged = { id: c.id, base_fen: c.base_fen, units: c.units, amount_fen: c.amount_fen, status: c.status, reversed_at: c.reversed_at };
       if (c.status === 'reversed') {

@@ -26,6 +26,7 @@ const ORDER_COLUMNS: UnnestColumn<NewOrder>[] = [
   { name: 'rule_version', type: 'integer', value: (o) => o.rule_version },
   { name: 'attribution', type: 'text', value: (o) => o.attribution },
   { name: 'region_code', type: 'text', value: (o) => o.region_code },
+  { name: 'fulfilled_by', type: 'text', value: (o) => o.fulfilled_by ?? null },
   { name: 'paid_fen', type: 'bigint', value: (o) => o.paid_fen },
   { name: 'shipping_fen', type: 'bigint', value: (o) => o.shipping_fen ?? 0 },
   { name: 'tax_fen', type: 'bigint', value: (o) => o.tax_fen ?? 0 },
@@ -67,6 +68,7 @@ const LINE_COLUMNS: UnnestColumn<NewLine>[] = [
   { name: 'capped_fen', type: 'bigint', value: (c) => c.capped_fen ?? 0 },
   { name: 'status', type: 'text', value: (c) => c.status },
   { name: 'held', type: 'boolean', value: (c) => c.held ?? false },
+  { name: 'territory_rank', type: 'text', value: (c) => c.territory_rank ?? null },
   { name: 'created_at', type: 'timestamptz', value: (c) => c.created_at },
 ];
 const EVENT_COLUMNS: UnnestColumn<NewEvent>[] = [
@@ -83,7 +85,7 @@ const EVENT_COLUMNS: UnnestColumn<NewEvent>[] = [
 ];
 
 const CLAWBACK_COLUMNS: UnnestColumn<NewLine>[] = [
-  ...LINE_COLUMNS.filter((c) => c.name !== 'capped_fen' && c.name !== 'held'),
+  ...LINE_COLUMNS.filter((c) => c.name !== 'capped_fen' && c.name !== 'held' && c.name !== 'territory_rank'),
   { name: 'clawback_of', type: 'text', value: (c) => c.clawback_of },
   { name: 'settled_at', type: 'timestamptz', value: (c) => c.settled_at },
 ];

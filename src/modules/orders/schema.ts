@@ -18,6 +18,7 @@ export const CreateOrderBody = Strict({
   shipping_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
   tax_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
   region_code: Type.Optional(RegionCode),
+  fulfilled_by: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'an agent id: the order is served from its stock' })),
   client_ip: Type.Optional(Type.String({ minLength: 2, maxLength: 45, pattern: '^[0-9A-Fa-f:.]+$', description: "the buyer's IP, for risk rules" })),
   device_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$', description: "the buyer's device id, for risk rules" })),
 });
@@ -31,7 +32,10 @@ export const CommissionLine = Strict({
   rate_bp: Type.Integer(),
   amount_fen: SignedFen(),
   status: Type.Union([Type.Literal('pending'), Type.Literal('available'), Type.Literal('settled'), Type.Literal('reversed')]),
-  kind: Type.Union([Type.Literal('commission'), Type.Literal('clawback')]),
+  kind: Type.Union([Type.Literal('commission'), Type.Literal('clawback'), Type.Literal('territory'), Type.Literal('price_difference')]),
+  rank: Type.Optional(
+    Type.Union([Type.Literal('province'), Type.Literal('city'), Type.Literal('district')], { description: 'a territory line: its agent’s rank' }),
+  ),
   order_external_id: Type.String(),
   sku: Nullable(Type.String()),
   rate_kind: Type.Union([Type.Literal('percent'), Type.Literal('fixed')]),

@@ -16,6 +16,7 @@ import type { RulesService } from '../rules/service.ts';
 import type { GradesService } from '../grades/service.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { OrderPathRisk } from '../risk/service.ts';
+import type { AgentOrderPath } from '../agents/order-path.ts';
 import { ordersRepo, type OrderRow } from './repo.ts';
 import { createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.ts';
 import { createTenantContexts } from './contexts.ts';
@@ -39,6 +40,8 @@ export function createOrdersService(deps: {
   /** The blind index of a buyer's device id (the risk rules compare devices without keeping them). */
   deviceIndex: (deviceId: string) => string;
   analytics: AnalyticsRecorder;
+  /** Agent mode on the order path: territory and price-difference lines, sales from an agent's stock. */
+  agents?: AgentOrderPath | undefined;
   /** The most orders one transaction writes (default 256). */
   maxBatch?: number | undefined;
   /** Batches of one tenant written at once by this process (default 2). */

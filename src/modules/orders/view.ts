@@ -15,6 +15,18 @@ export const TRANSITIONS: Record<'shipped' | 'received' | 'cancelled' | 'refunde
   refunded: ['paid', 'shipped', 'received', 'completed'],
 };
 
+/** A line's kind as the API names it: territory and price-difference lines are commission lines of agent mode. */
+export function lineKind(c: {
+  kind?: 'commission' | 'clawback' | undefined;
+  rate_source: string;
+  territory_rank?: 'province' | 'city' | 'district' | null | undefined;
+}): { kind: CommissionLine['kind']; rank?: 'province' | 'city' | 'district' } {
+  if (c.kind === 'clawback') return { kind: 'clawback' };
+  if (c.rate_source === 'territory' && c.territory_rank) return { kind: 'territory', rank: c.territory_rank };
+  if (c.rate_source === 'price_difference') return { kind: 'price_difference' };
+  return { kind: 'commission' };
+}
+
 export function commissionView(c: CommissionRow, orderExternalId: string, sku: string | null): CommissionLine {
   return {
     id: c.id,
@@ -24,7 +36,7 @@ export function commissionView(c: CommissionRow, orderExternalId: string, sku: s
     rate_bp: c.rate_bp,
     amount_fen: c.amount_fen,
     status: c.status,
-    kind: c.kind,
+    ...lineKind(c),
     order_external_id: orderExternalId,
     sku,
     rate_kind: c.rate_kind,

@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Db } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -209,7 +210,7 @@ export function createPiiService(deps: {
     async erase(actor: Actor, distributorId: string, reason: string) {
       requirePermission(actor.principal, 'pii:erase');
       const tenantId = tenantOf(actor.principal);
-      if (!reason.trim()) throw invalid('a reason is required');
+      if (!reason.trim()) throw invalid(MESSAGES.reasonRequired());
       const now = clock.now();
       const outcome = await inTransaction(db, async (tx) => {
         const before = await piiRepo.findForUpdate(tx, tenantId, distributorId);

@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import { createHash, randomInt } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import type { Db } from '../../db/database.ts';
@@ -37,7 +38,7 @@ const MAX_BACKGROUND_SIDE = 4096;
 type DistributorActor = Actor & { principal: { kind: 'distributor'; tenantId: string; distributorId: string; sessionId: string } };
 
 function asDistributor(actor: Actor): DistributorActor {
-  if (actor.principal.kind !== 'distributor') throw forbidden("this route is for a distributor's own session");
+  if (actor.principal.kind !== 'distributor') throw forbidden(MESSAGES.distributorOnly());
   return actor as DistributorActor;
 }
 
@@ -307,7 +308,7 @@ export function createPortalService(deps: {
         return session(input.tenant_id, c.distributor_id);
       }
       // A failure keeps its place in the throttle's windows: nothing to write.
-      throw new AppError('unauthorized', 'wrong phone or password');
+      throw new AppError('unauthorized', MESSAGES.wrongPhoneOrPassword());
     },
 
     /** Sets or changes the distributor's own portal password; other sessions end. */
@@ -364,7 +365,7 @@ export function createPortalService(deps: {
       }
       if (input.referrer_code !== undefined) {
         const referrer = await distributors.byInviteCode(db, input.tenant_id, input.referrer_code);
-        if (!referrer) throw invalid('unknown referrer_code');
+        if (!referrer) throw invalid(MESSAGES.unknownReferrerCode());
         if (referrer.status !== 'active') throw invalidState('the referrer is not an active distributor');
       }
       if (input.profile?.id_number) checkIdNumber(input.profile.id_number);

@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Actor } from '../../core/context.ts';
 import { forbidden } from '../../core/errors.ts';
 import type { Executor } from '../../db/database.ts';
@@ -15,7 +16,7 @@ export async function withdrawalRules(
   deps: { db: Executor; program: { read(ex: Executor, tenantId: string): Promise<ProgramSettings> }; channels: readonly string[] },
 ): Promise<WithdrawalRules> {
   const p = actor.principal;
-  if (p.kind !== 'distributor') throw forbidden("this route is for a distributor's own session");
+  if (p.kind !== 'distributor') throw forbidden(MESSAGES.distributorOnly());
   const w = (await deps.program.read(deps.db, p.tenantId)).withdrawal;
   return {
     min_fen: w.min_fen,

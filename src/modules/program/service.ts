@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import { isDeepStrictEqual } from 'node:util';
 import type { Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
@@ -5,7 +6,7 @@ import { inTransaction } from '../../db/database.ts';
 import type { ProgramProposalsTable } from '../../db/schema.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, compliance, invalid, invalidState, notFound } from '../../core/errors.ts';
-import { MAX_LEVELS, violations, type GradeForCompliance } from '../compliance/rules.ts';
+import { complianceFindings, MAX_LEVELS, violations, type GradeForCompliance } from '../compliance/rules.ts';
 import { actorOf, can, requirePermission, tenantOf } from '../../core/principal.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -50,7 +51,12 @@ export function normalizeSettings(stored: Record<string, unknown>): ProgramSetti
 /** Refuses a program or grade change that breaks a compliance rule, naming every one it breaks. */
 export function complianceCheck(settings: ProgramSettings, grades: GradeForCompliance[] = []): void {
   const found = violations(settings, grades);
-  if (found.length > 0) throw compliance(found.join('; '));
+  if (found.length === 0) return;
+  // In Chinese, each broken rule by its title (the English detail names the setting).
+  const titles = complianceFindings(settings, grades)
+    .filter((f) => f.status === 'violation')
+    .map((f) => f.title.zh);
+  throw compliance({ en: found.join('; '), zh: `违反合规规则：${titles.join('；')}` });
 }
 
 export interface GradeSettings {
@@ -256,7 +262,7 @@ export function createProgramService(deps: {
     async rejectProposal(actor: Actor, id: string, reason: string): Promise<ProgramProposal> {
       requirePermission(actor.principal, 'program:money');
       const tenantId = tenantOf(actor.principal);
-      if (!reason.trim()) throw invalid('a reason is required');
+      if (!reason.trim()) throw invalid(MESSAGES.reasonRequired());
       return inTransaction(db, async (tx) => {
         await decidable(tx, actor, tenantId, id, 'reject');
         const { actorType, actorId } = actorOf(actor.principal);

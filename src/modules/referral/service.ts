@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import QRCode from 'qrcode';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction, RetryTransaction } from '../../db/database.ts';
@@ -40,7 +41,7 @@ export function selfBindingRefusal(target: DistributorRow, customerExternalId: s
  */
 export function attachRefusal(me: DistributorRow, target: DistributorRow): AppError | null {
   if (target.ancestors.includes(me.id)) return compliance("the invite code belongs to this distributor's own downline: that would close a cycle");
-  if (me.referrer_id !== null) return conflict('this customer is already bound');
+  if (me.referrer_id !== null) return conflict(MESSAGES.customerAlreadyBound());
   if (target.status !== 'active') return invalidState('the distributor of this invite code is not active');
   return null;
 }
@@ -126,7 +127,7 @@ export function createReferralService(deps: {
       current: customer,
       tentative,
     });
-    if (decision.action === 'keep') throw conflict('this customer is already bound');
+    if (decision.action === 'keep') throw conflict(MESSAGES.customerAlreadyBound());
     return {
       customer_external_id: customerExternalId,
       distributor_id: target.id,

@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Db, Executor } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid } from '../../core/errors.ts';
@@ -105,7 +106,7 @@ export function createRuleSimulator(deps: {
       if (days <= 0) throw invalid('to must be after from');
       if (days > MAX_DAYS) throw invalid(`a simulation covers at most ${MAX_DAYS} days`);
       if (input.changes.levels !== undefined && input.changes.levels > 3) {
-        throw new AppError('compliance_violation', 'at most 3 levels: a program may not pay more than three levels (multi-level marketing rules)');
+        throw new AppError('compliance_violation', MESSAGES.atMostThreeLevels());
       }
       const current = await rules.versionAt(db, tenantId, deps.clock.now());
       const proposed = applyChanges(current, input.changes);

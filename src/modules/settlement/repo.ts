@@ -19,10 +19,6 @@ export const settlementRepo = {
                       ${statements.map((s) => s.status)}::text[]) as v(id, distributor_id, amount, n, debt, status)`.execute(ex);
   },
 
-  async statementsByIds(ex: Executor, ids: string[]) {
-    return ex.selectFrom('statements').selectAll().where('id', 'in', ids).orderBy('distributor_id').execute();
-  },
-
   async findStatement(ex: Executor, tenantId: string, id: string) {
     return ex.selectFrom('statements').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   },
@@ -84,19 +80,114 @@ export const settlementRepo = {
     return done !== undefined;
   },
 
-  async insertRun(ex: Executor, run: { id: string; tenant_id: string; as_of: Date; trigger: string; started_at: Date }): Promise<void> {
-    await ex.insertInto('settlement_runs').values(run).execute();
+  /** A run under way, its first phase ahead, worked by `owner` until `lease_until`. */
+  async insertRun(
+    ex: Executor,
+    run: {
+      id: string;
+      tenant_id: string;
+      as_of: Date;
+      trigger: string;
+      started_at: Date;
+      review_threshold_fen: number;
+      threshold_fen: number | null;
+      owner: string;
+      lease_until: Date;
+      job_id: string | null;
+      requested_by: string;
+      request_id: string | null;
+    },
+  ): Promise<void> {
+    await ex
+      .insertInto('settlement_runs')
+      .values({ ...run, status: 'running', phase: 'make_available' })
+      .execute();
+  },
+
+  /** The tenant's run under way, if any (at most one: a unique index), locked. */
+  async runningForUpdate(ex: Executor, tenantId: string) {
+    return ex.selectFrom('settlement_runs').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'running').forUpdate().executeTakeFirst();
+  },
+
+  async run(ex: Executor, id: string) {
+    return ex.selectFrom('settlement_runs').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async runForUpdate(ex: Executor, id: string) {
+    return ex.selectFrom('settlement_runs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  },
+
+  /** A run takes a new owner and lease (compare-and-set on the owner it was seen with): true when this caller got it. */
+  async takeOver(ex: Executor, id: string, from: string | null, to: string, leaseUntil: Date): Promise<boolean> {
+    const r = await ex
+      .updateTable('settlement_runs')
+      .set({ owner: to, lease_until: leaseUntil })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where((eb) => (from === null ? eb('owner', 'is', null) : eb('owner', '=', from)))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** Runs of any tenant under way whose lease ran out before `at`: their process stopped. */
+  async abandoned(ex: Executor, tenantId: string, at: Date) {
+    return ex
+      .selectFrom('settlement_runs')
+      .select(['id', 'owner'])
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'running')
+      .where('lease_until', '<', at)
+      .execute();
+  },
+
+  /** A batch done: the run's counters and cursor move in the batch's transaction. */
+  async advance(
+    ex: Executor,
+    id: string,
+    v: {
+      phase?: 'settle';
+      total?: number;
+      settled_through?: string;
+      done?: number;
+      made_available?: number;
+      statements?: number;
+      lines?: number;
+      amount_fen?: number;
+      lease_until: Date;
+    },
+  ): Promise<void> {
+    await ex
+      .updateTable('settlement_runs')
+      .set((eb) => ({
+        lease_until: v.lease_until,
+        ...(v.phase ? { phase: v.phase } : {}),
+        ...(v.total !== undefined ? { total: v.total } : {}),
+        ...(v.settled_through !== undefined ? { settled_through: v.settled_through } : {}),
+        ...(v.done ? { done: eb('done', '+', v.done) } : {}),
+        ...(v.made_available ? { made_available: eb('made_available', '+', v.made_available) } : {}),
+        ...(v.statements ? { statements: eb('statements', '+', v.statements) } : {}),
+        ...(v.lines ? { lines: eb('lines', '+', v.lines) } : {}),
+        ...(v.amount_fen ? { amount_fen: eb('amount_fen', '+', v.amount_fen) } : {}),
+      }))
+      .where('id', '=', id)
+      .execute();
+  },
+
+  /** The owner gives its lease back at once (it failed): the next run or scheduler pass picks the run up. */
+  async releaseLease(ex: Executor, id: string, owner: string, at: Date): Promise<void> {
+    await ex.updateTable('settlement_runs').set({ lease_until: at }).where('id', '=', id).where('owner', '=', owner).where('status', '=', 'running').execute();
   },
 
   async deleteRun(ex: Executor, id: string): Promise<void> {
     await ex.deleteFrom('settlement_runs').where('id', '=', id).execute();
   },
 
-  async finishRun(
-    ex: Executor,
-    id: string,
-    v: { statements: number; lines: number; amount_fen: number; made_available: number; finished_at: Date },
-  ): Promise<void> {
-    await ex.updateTable('settlement_runs').set(v).where('id', '=', id).execute();
+  async finishRun(ex: Executor, id: string, finishedAt: Date): Promise<void> {
+    await ex.updateTable('settlement_runs').set({ status: 'done', finished_at: finishedAt, owner: null, lease_until: null }).where('id', '=', id).execute();
+  },
+
+  /** Every statement of a run, by distributor. */
+  async statementsOfRun(ex: Executor, tenantId: string, runId: string) {
+    return ex.selectFrom('statements').selectAll().where('tenant_id', '=', tenantId).where('run_id', '=', runId).orderBy('distributor_id').execute();
   },
 };

@@ -1,12 +1,14 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Selectable } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
+import type { Principal } from '../../core/principal.ts';
 import { AppError, invalid, invalidState, notFound } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
-import type { StatementsTable } from '../../db/schema.ts';
-import { newId } from '../../core/ids.ts';
-import type { Job, JobsService } from '../jobs/service.ts';
+import type { SettlementRunsTable, StatementsTable } from '../../db/schema.ts';
+import { newId, ulid } from '../../core/ids.ts';
+import type { Job, JobRun, JobsService } from '../jobs/service.ts';
 import { addCalendarDays, isoWeekday, localDate, zonedTime } from '../../core/time.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { CommissionsService } from '../commissions/service.ts';
@@ -49,8 +51,6 @@ export function statementView(s: StatementRow): StatementView {
   };
 }
 
-const BATCH = 1000;
-
 /** Distributors settled so far of those the run found (a run's progress, for a page to show). */
 type Progress = (done: number, total: number) => void;
 
@@ -86,14 +86,43 @@ function settlementJobOf(j: Job): SettlementJob {
     error: j.error,
   };
 }
+
+/** Distributors settled per transaction of a run. */
+export const SETTLEMENT_BATCH = 1000;
+/** Orders made final per transaction of a run's first phase. */
+const MAKE_AVAILABLE_BATCH = 1000;
+/** A run's owner renews its lease at every batch; a run not renewed for this long was abandoned. */
+export const SETTLEMENT_LEASE_MS = 60_000;
+/** How often a run asked for while another is under way looks again. */
+const WAIT_MS = 100;
+
+type RunRow = Selectable<SettlementRunsTable>;
+type RunResult = { run_id: string; made_available: number; statements: StatementView[] };
+
+/** The run's owner changed under it (its lease ran out and another process took it over). */
+class RunTakenOver extends Error {}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export const SETTLEMENT_LOCK = 'settlement';
 
 /**
  * Settlement: final commissions become one statement per distributor per run. A statement up to
  * the review threshold is approved at once and its amount moves from available to withdrawable
  * (which first pays off any clawback debt, since withdrawable may stand below zero); above the
- * threshold it waits for a person. A run is one transaction under a per-tenant lock, so two runs
- * started at once make one set of statements, and a crash leaves all of a run or none of it.
+ * threshold it waits for a person.
+ *
+ * A run is a durable row (settlement_runs) worked in batches, each its own transaction: first the
+ * commissions past their freeze days are made final, a thousand orders at a time, then a thousand
+ * distributors at a time (in id order) are settled, and each batch moves the run's cursor in its
+ * own transaction. So a run holds no lock for its whole length (orders keep flowing), and a
+ * process that stops mid-run leaves whole batches behind: the run's lease runs out and the next
+ * run asked for, or the next scheduler pass of any process, takes it over and goes on from its
+ * cursor. Lines are locked and given their statement in the batch that settles them, and a
+ * distributor has at most one statement per run (a unique index), so no line is settled twice and
+ * none that was settleable when its batch came is left out: the result is the one a single
+ * transaction would have made. One run is under way per tenant (a unique index); a second one asked
+ * for waits for it, then finds nothing left to settle.
  */
 export function createSettlementService(deps: {
   db: Db;
@@ -105,103 +134,91 @@ export function createSettlementService(deps: {
   program: ProgramService;
   commissions: CommissionsService;
   jobs: JobsService;
+  /** Distributors per batch (FENXIAO_SETTLEMENT_BATCH). */
+  batchSize?: number | undefined;
+  /** How long a run's owner may go without finishing a batch before another process may take the run over (FENXIAO_SETTLEMENT_LEASE_SECONDS). */
+  leaseMs?: number | undefined;
+  /** Failures between batches, for tests of resumption: called after each committed batch. */
+  afterBatch?: ((runId: string, batch: number) => void | Promise<void>) | undefined;
 }) {
   const { db, clock, audit, ledger, analytics, program, commissions, jobs } = deps;
+  const batchSize = deps.batchSize ?? SETTLEMENT_BATCH;
+  const leaseMs = deps.leaseMs ?? SETTLEMENT_LEASE_MS;
+  const lease = () => new Date(clock.now().getTime() + leaseMs);
 
-  /** Settles the unsettled available lines of the given distributors (all when omitted). */
-  async function settleWithin(
-    tx: Tx,
-    tenantId: string,
-    runId: string,
-    asOf: Date,
-    settings: ProgramSettings,
-    threshold: number | null,
-    onProgress?: Progress,
-    requestId: string | null = null,
-  ): Promise<StatementRow[]> {
-    const ids = await commissionsRepo.settlementCandidates(tx, tenantId, threshold);
-    const made: StatementRow[] = [];
-    onProgress?.(0, ids.length);
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const batch = ids.slice(i, i + BATCH);
-      const lines = await commissionsRepo.settleableForUpdate(tx, tenantId, batch);
-      const byDistributor = new Map<string, { id: string; amount_fen: number }[]>();
-      for (const l of lines) {
-        const list = byDistributor.get(l.beneficiary_id);
-        if (list) list.push(l);
-        else byDistributor.set(l.beneficiary_id, [l]);
-      }
-      const withdrawable = await ledger.withdrawableBalances(tx, tenantId, batch);
-      const statements = [...byDistributor.entries()].map(([distributorId, ls]) => {
-        const amount = ls.reduce((s, l) => s + l.amount_fen, 0);
-        const approved = amount <= settings.review_threshold_fen;
-        const debt = Math.max(0, -(withdrawable.get(distributorId) ?? 0));
-        return { id: newId('stm'), distributorId, amount, lines: ls, approved, debtOffset: approved ? Math.min(amount, debt) : 0 };
-      });
-      if (statements.length === 0) continue;
-      await settlementRepo.insertStatements(
-        tx,
-        { tenantId, runId, periodEnd: asOf, createdAt: clock.now(), approvedAt: clock.now() },
-        statements.map((x) => ({
-          id: x.id,
-          distributorId: x.distributorId,
-          amount: x.amount,
-          lineCount: x.lines.length,
-          debtOffset: x.debtOffset,
-          status: x.approved ? 'approved' : 'pending_review',
-        })),
-      );
-      const lineIds: string[] = [];
-      const lineStatements: string[] = [];
-      const lineSettled: boolean[] = [];
-      for (const s of statements)
-        for (const l of s.lines) {
-          lineIds.push(l.id);
-          lineStatements.push(s.id);
-          lineSettled.push(s.approved);
-        }
-      await commissionsRepo.assignToStatements(tx, { ids: lineIds, statementIds: lineStatements, settled: lineSettled }, asOf);
-      const journals: JournalInput[] = statements
-        .filter((s) => s.approved)
-        .map((s) =>
-          settleJournal(
-            tenantId,
-            s.id,
-            s.lines.map((l) => ({ ...l, beneficiary_id: s.distributorId })),
-          ),
-        );
-      await ledger.postMany(tx, journals);
-      if (journals.length > 0) await analytics.posted(tx, tenantId, postedLegs(journals));
-      const automatic = statements.filter((s) => s.approved);
-      if (automatic.length > 0) {
-        // No person approved these: the threshold did. One entry per batch names the rule, its
-        // value and every statement it let through.
-        await audit.record(
-          tx,
-          { principal: { kind: 'system', tenantId, job: 'statement-auto-approve' }, requestId },
-          {
-            action: 'statement.auto_approve',
-            targetType: 'settlement_run',
-            targetId: runId,
-            after: {
-              rule: 'review_threshold_fen',
-              review_threshold_fen: settings.review_threshold_fen,
-              statements: automatic.length,
-              amount_fen: automatic.reduce((sum, x) => sum + x.amount, 0),
-              approved: automatic.map((x) => ({ statement_id: x.id, distributor_id: x.distributorId, amount_fen: x.amount })),
-            },
-          },
-        );
-      }
-      made.push(
-        ...(await settlementRepo.statementsByIds(
-          tx,
-          statements.map((x) => x.id),
-        )),
-      );
-      onProgress?.(Math.min(i + BATCH, ids.length), ids.length);
+  /** Settles one batch of distributors' unsettled available lines, in the caller's transaction. */
+  async function settleBatch(tx: Tx, run: RunRow, distributorIds: string[]): Promise<{ statements: number; lines: number; amount: number }> {
+    const tenantId = run.tenant_id;
+    const reviewThreshold = run.review_threshold_fen ?? 0;
+    const lines = await commissionsRepo.settleableForUpdate(tx, tenantId, distributorIds);
+    const byDistributor = new Map<string, { id: string; amount_fen: number }[]>();
+    for (const l of lines) {
+      const list = byDistributor.get(l.beneficiary_id);
+      if (list) list.push(l);
+      else byDistributor.set(l.beneficiary_id, [l]);
     }
-    return made;
+    const withdrawable = await ledger.withdrawableBalances(tx, tenantId, distributorIds);
+    const statements = [...byDistributor.entries()].map(([distributorId, ls]) => {
+      const amount = ls.reduce((sum, l) => sum + l.amount_fen, 0);
+      const approved = amount <= reviewThreshold;
+      const debt = Math.max(0, -(withdrawable.get(distributorId) ?? 0));
+      return { id: newId('stm'), distributorId, amount, lines: ls, approved, debtOffset: approved ? Math.min(amount, debt) : 0 };
+    });
+    if (statements.length === 0) return { statements: 0, lines: 0, amount: 0 };
+    const now = clock.now();
+    await settlementRepo.insertStatements(
+      tx,
+      { tenantId, runId: run.id, periodEnd: run.as_of, createdAt: now, approvedAt: now },
+      statements.map((x) => ({
+        id: x.id,
+        distributorId: x.distributorId,
+        amount: x.amount,
+        lineCount: x.lines.length,
+        debtOffset: x.debtOffset,
+        status: x.approved ? 'approved' : 'pending_review',
+      })),
+    );
+    const lineIds: string[] = [];
+    const lineStatements: string[] = [];
+    const lineSettled: boolean[] = [];
+    for (const st of statements)
+      for (const l of st.lines) {
+        lineIds.push(l.id);
+        lineStatements.push(st.id);
+        lineSettled.push(st.approved);
+      }
+    await commissionsRepo.assignToStatements(tx, { ids: lineIds, statementIds: lineStatements, settled: lineSettled }, run.as_of);
+    const automatic = statements.filter((x) => x.approved);
+    const journals: JournalInput[] = automatic.map((x) =>
+      settleJournal(
+        tenantId,
+        x.id,
+        x.lines.map((l) => ({ ...l, beneficiary_id: x.distributorId })),
+      ),
+    );
+    await ledger.postMany(tx, journals);
+    if (journals.length > 0) await analytics.posted(tx, tenantId, postedLegs(journals));
+    if (automatic.length > 0) {
+      // No person approved these: the threshold did. One entry per batch names the rule, its
+      // value and every statement it let through.
+      await audit.record(
+        tx,
+        { principal: { kind: 'system', tenantId, job: 'statement-auto-approve' }, requestId: run.request_id },
+        {
+          action: 'statement.auto_approve',
+          targetType: 'settlement_run',
+          targetId: run.id,
+          after: {
+            rule: 'review_threshold_fen',
+            review_threshold_fen: reviewThreshold,
+            statements: automatic.length,
+            amount_fen: automatic.reduce((sum, x) => sum + x.amount, 0),
+            approved: automatic.map((x) => ({ statement_id: x.id, distributor_id: x.distributorId, amount_fen: x.amount })),
+          },
+        },
+      );
+    }
+    return { statements: statements.length, lines: lineIds.length, amount: statements.reduce((sum, x) => sum + x.amount, 0) };
   }
 
   /** available → withdrawable, line by line, so each fen still names the line it came from. */
@@ -218,61 +235,230 @@ export function createSettlementService(deps: {
     };
   }
 
-  async function run(actor: Actor, input: { asOf: Date; trigger: string; thresholdOnly?: boolean; onceFor?: boolean; onProgress?: Progress }) {
-    const tenantId = tenantOf(actor.principal);
+  /** The run, locked for a batch, still this owner's and under way; otherwise RunTakenOver. */
+  async function lockOwned(tx: Tx, runId: string, owner: string): Promise<RunRow> {
+    const run = await settlementRepo.runForUpdate(tx, runId);
+    if (!run || run.status !== 'running' || run.owner !== owner) throw new RunTakenOver(runId);
+    return run;
+  }
+
+  /**
+   * Works a run this process owns to its end, batch after batch from where it stands, and
+   * answers its statements. Null when a threshold cycle's look found nothing (its run is deleted).
+   */
+  async function drive(runId: string, owner: string, onProgress?: Progress): Promise<RunResult | null> {
+    let batch = 0;
+    const after = async () => {
+      batch++;
+      await deps.afterBatch?.(runId, batch);
+    };
+    // Phase 1: commissions past their freeze days become final, a batch of orders at a time.
+    for (;;) {
+      const more = await inTransaction(db, async (tx) => {
+        const run = await lockOwned(tx, runId, owner);
+        if (run.phase !== 'make_available') return false;
+        const made = await commissions.makeAvailableWithin(tx, run.tenant_id, run.as_of, MAKE_AVAILABLE_BATCH);
+        const last = made.orders < MAKE_AVAILABLE_BATCH;
+        await settlementRepo.advance(tx, runId, {
+          made_available: made.lines,
+          lease_until: lease(),
+          ...(last ? { phase: 'settle' as const, total: await commissionsRepo.countSettlementCandidates(tx, run.tenant_id, run.threshold_fen) } : {}),
+        });
+        return !last;
+      });
+      await after();
+      if (!more) break;
+    }
+    // Phase 2: a batch of distributors at a time, in id order from the run's cursor.
+    for (;;) {
+      const progress = await inTransaction(db, async (tx) => {
+        const run = await lockOwned(tx, runId, owner);
+        const ids = await commissionsRepo.nextSettlementCandidates(tx, run.tenant_id, run.settled_through, run.threshold_fen, batchSize);
+        const through = ids.at(-1);
+        if (through === undefined) return null;
+        const made = await settleBatch(tx, run, ids);
+        await settlementRepo.advance(tx, runId, {
+          settled_through: through,
+          done: ids.length,
+          statements: made.statements,
+          lines: made.lines,
+          amount_fen: made.amount,
+          lease_until: lease(),
+        });
+        return { done: run.done + ids.length, total: Math.max(run.total ?? 0, run.done + ids.length) };
+      });
+      if (!progress) break;
+      onProgress?.(progress.done, progress.total);
+      await after();
+    }
     return inTransaction(db, async (tx) => {
-      // One run at a time per tenant: a second waits here, then finds nothing left to settle.
-      await advisoryXactLock(tx, SETTLEMENT_LOCK, tenantId);
-      // A scheduled cycle runs once per boundary, whichever process gets here first.
-      if (input.onceFor) {
-        const done = await settlementRepo.runCovers(tx, tenantId, input.trigger, input.asOf);
-        if (done) return null;
-      }
-      const runId = newId('job');
-      const now = clock.now();
-      await settlementRepo.insertRun(tx, { id: runId, tenant_id: tenantId, as_of: input.asOf, trigger: input.trigger, started_at: now });
-      const made = await commissions.makeAvailableWithin(tx, tenantId, input.asOf);
-      const settings = await program.read(tx, tenantId);
-      const threshold = input.thresholdOnly ? settings.settlement.threshold_fen : null;
-      const statements = await settleWithin(tx, tenantId, runId, input.asOf, settings, threshold, input.onProgress, actor.requestId);
-      const lines = statements.reduce((s, x) => s + x.line_count, 0);
-      const amount = statements.reduce((s, x) => s + x.amount_fen, 0);
-      if (input.trigger === 'threshold' && statements.length === 0 && made.lines === 0) {
+      const run = await lockOwned(tx, runId, owner);
+      if (run.trigger === 'threshold' && run.statements === 0 && run.made_available === 0) {
         // The threshold cycle looks on every tick; a look that found nothing leaves no run behind.
         await settlementRepo.deleteRun(tx, runId);
-        return { run_id: runId, made_available: 0, statements: [] };
+        return null;
       }
-      await settlementRepo.finishRun(tx, runId, {
-        statements: statements.length,
-        lines,
-        amount_fen: amount,
-        made_available: made.lines,
-        finished_at: clock.now(),
-      });
+      await settlementRepo.finishRun(tx, runId, clock.now());
+      const settings = await program.read(tx, run.tenant_id);
+      const principal = run.requested_by as Principal;
       // A run the scheduler started is audited too, with the cycle that made it due: it is what
       // settles (and, under the threshold, approves) money without a person.
-      const rule = actor.principal.kind === 'system' ? { rule: 'settlement.cycle', settlement: settings.settlement, freeze_days: settings.freeze_days } : {};
-      await audit.record(tx, actor, {
-        action: 'settlement.run',
-        targetType: 'settlement_run',
-        targetId: runId,
-        after: {
-          as_of: input.asOf.toISOString(),
-          trigger: input.trigger,
-          statements: statements.length,
-          lines,
-          amount_fen: amount,
-          made_available: made.lines,
-          ...rule,
+      const rule = principal.kind === 'system' ? { rule: 'settlement.cycle', settlement: settings.settlement, freeze_days: settings.freeze_days } : {};
+      await audit.record(
+        tx,
+        { principal, requestId: run.request_id },
+        {
+          action: 'settlement.run',
+          targetType: 'settlement_run',
+          targetId: runId,
+          after: {
+            as_of: run.as_of.toISOString(),
+            trigger: run.trigger,
+            statements: run.statements,
+            lines: run.lines,
+            amount_fen: run.amount_fen,
+            made_available: run.made_available,
+            ...rule,
+          },
         },
-      });
-      return { run_id: runId, made_available: made.lines, statements: statements.map(statementView) };
+      );
+      const statements = await settlementRepo.statementsOfRun(tx, run.tenant_id, runId);
+      return { run_id: runId, made_available: run.made_available, statements: statements.map(statementView) };
     });
   }
 
+  /** Waits for a run another process works, and answers its result once it is done. */
+  async function awaitRun(runId: string): Promise<RunResult | null> {
+    for (;;) {
+      const run = await settlementRepo.run(db, runId);
+      if (!run) return null;
+      if (run.status === 'done') {
+        const statements = await settlementRepo.statementsOfRun(db, run.tenant_id, runId);
+        return { run_id: runId, made_available: run.made_available, statements: statements.map(statementView) };
+      }
+      if (run.lease_until && run.lease_until.getTime() < clock.now().getTime()) {
+        // Its new owner stopped too: take it over here.
+        if (await settlementRepo.takeOver(db, runId, run.owner, ulid(), lease())) return awaitRun(runId);
+      }
+      await sleep(WAIT_MS);
+    }
+  }
+
+  /**
+   * Takes over a run whose owner stopped and works it to its end, reporting through its job if it
+   * had one. Answers its result; null when another process got it first.
+   */
+  async function resume(run: { id: string; owner: string | null }): Promise<RunResult | null> {
+    const owner = ulid();
+    if (!(await settlementRepo.takeOver(db, run.id, run.owner, owner, lease()))) return null;
+    const row = await settlementRepo.run(db, run.id);
+    const handle = row?.job_id ? await jobs.resume(row.job_id) : undefined;
+    return work(run.id, owner, handle);
+  }
+
+  /** drive() with its outcome told to the run's job, if it has one; a failure gives the lease back. */
+  async function work(runId: string, owner: string, handle: JobRun | undefined, onProgress?: Progress): Promise<RunResult | null> {
+    try {
+      const r = await drive(runId, owner, (done, total) => {
+        handle?.progress(done, total);
+        onProgress?.(done, total);
+      });
+      await handle?.finish('done', { result: r ?? { run_id: runId, made_available: 0, statements: [] } });
+      return r;
+    } catch (err) {
+      if (err instanceof RunTakenOver) {
+        // Another process took the run over (this one was too slow to renew its lease): it
+        // reports the job now; wait for the result it makes.
+        return awaitRun(runId);
+      }
+      // What was committed stays; the run is picked up again at once by the next run or pass.
+      await settlementRepo.releaseLease(db, runId, owner, clock.now()).catch(() => undefined);
+      await handle?.finish('failed', {
+        error:
+          err instanceof AppError
+            ? { code: err.code, message: err.message }
+            : { code: 'internal', message: 'the run stopped; its settled batches are kept and it resumes with the next run (see the server log)' },
+      });
+      throw err;
+    }
+  }
+
+  /** Every run of the tenant whose process stopped, taken over and finished here. */
+  async function resumeAbandoned(tenantId: string): Promise<number> {
+    let n = 0;
+    for (const r of await settlementRepo.abandoned(db, tenantId, clock.now())) if (await resume(r)) n++;
+    return n;
+  }
+
+  async function run(
+    actor: Actor,
+    input: { asOf: Date; trigger: string; thresholdOnly?: boolean; onceFor?: boolean; onProgress?: Progress; job?: JobRun },
+  ): Promise<RunResult | null> {
+    const tenantId = tenantOf(actor.principal);
+    const owner = ulid();
+    let handed = false;
+    try {
+      return await startAndWork();
+    } catch (err) {
+      // Once work() has the job it reports the outcome; before that, a failure is told here.
+      if (input.job && !handed)
+        await input.job.finish('failed', {
+          error:
+            err instanceof AppError ? { code: err.code, message: err.message } : { code: 'internal', message: 'the run failed to start (see the server log)' },
+        });
+      throw err;
+    }
+
+    async function startAndWork(): Promise<RunResult | null> {
+      for (;;) {
+        const next = await inTransaction(db, async (tx) => {
+          // Starting a run is one at a time per tenant: the check and the insert under one lock.
+          await advisoryXactLock(tx, SETTLEMENT_LOCK, tenantId);
+          const running = await settlementRepo.runningForUpdate(tx, tenantId);
+          if (running) {
+            const stale = running.lease_until === null || running.lease_until.getTime() < clock.now().getTime();
+            return stale ? { kind: 'resume' as const, run: { id: running.id, owner: running.owner } } : { kind: 'wait' as const };
+          }
+          // A scheduled cycle runs once per boundary, whichever process gets here first.
+          if (input.onceFor && (await settlementRepo.runCovers(tx, tenantId, input.trigger, input.asOf))) return { kind: 'skip' as const };
+          const settings = await program.read(tx, tenantId);
+          const runId = newId('job');
+          await settlementRepo.insertRun(tx, {
+            id: runId,
+            tenant_id: tenantId,
+            as_of: input.asOf,
+            trigger: input.trigger,
+            started_at: clock.now(),
+            review_threshold_fen: settings.review_threshold_fen,
+            threshold_fen: input.thresholdOnly ? settings.settlement.threshold_fen : null,
+            owner,
+            lease_until: lease(),
+            job_id: input.job?.id ?? null,
+            requested_by: JSON.stringify(actor.principal),
+            request_id: actor.requestId,
+          });
+          return { kind: 'start' as const, runId };
+        });
+        if (next.kind === 'skip') return null;
+        if (next.kind === 'wait') {
+          await sleep(WAIT_MS);
+          continue;
+        }
+        if (next.kind === 'resume') {
+          // A run whose process stopped comes first: finished here, then this one starts.
+          await resume(next.run);
+          continue;
+        }
+        handed = true;
+        const r = await work(next.runId, owner, input.job, input.onProgress);
+        return r ?? { run_id: next.runId, made_available: 0, statements: [] };
+      }
+    }
+  }
+
   return {
-    settleWithin,
     run,
+    resumeAbandoned,
 
     /**
      * POST /v1/settlements/jobs: the same run as POST /v1/settlements/run, in the background, so
@@ -293,20 +479,10 @@ export function createSettlementService(deps: {
         params: { as_of: asOf.toISOString() },
         createdBy: `${actorType}:${actorId ?? ''}`,
       });
-      run(actor, { asOf, trigger: 'api', onProgress: (done, total) => handle.progress(done, total) })
-        .then(
-          (r) => handle.finish('done', { result: r }),
-          (err: unknown) => {
-            if (!(err instanceof AppError)) log?.error({ err, job: job.id }, 'settlement job failed');
-            return handle.finish('failed', {
-              error:
-                err instanceof AppError
-                  ? { code: err.code, message: err.message }
-                  : { code: 'internal', message: 'the run failed; nothing of it was kept (see the server log)' },
-            });
-          },
-        )
-        .catch((err: unknown) => log?.error({ err, job: job.id }, 'settlement job outcome not written'));
+      // work() reports the outcome to the job; a run that stops is resumed with its job.
+      run(actor, { asOf, trigger: 'api', job: handle }).catch((err: unknown) => {
+        if (!(err instanceof AppError)) log?.error({ err, job: job.id }, 'settlement job failed');
+      });
       return settlementJobOf(job);
     },
 
@@ -376,7 +552,7 @@ export function createSettlementService(deps: {
     async reject(actor: Actor, id: string, input: { reason: string; lines: 'available' | 'hold' }): Promise<StatementView> {
       requirePermission(actor.principal, 'finance:approve');
       const tenantId = tenantOf(actor.principal);
-      if (!input.reason.trim()) throw invalid('a reason is required');
+      if (!input.reason.trim()) throw invalid(MESSAGES.reasonRequired());
       return inTransaction(db, async (tx) => {
         const s = await settlementRepo.findStatementForUpdate(tx, tenantId, id);
         if (!s) throw notFound('statement');
@@ -421,10 +597,12 @@ export function createSettlementService(deps: {
     },
 
     /** Runs the tenant's settlement cycle if one is due (the scheduler calls this on every tick). */
-    async runDue(tenantId: string, now: Date): Promise<{ ran: boolean; statements: number }> {
+    async runDue(tenantId: string, now: Date): Promise<{ ran: boolean; statements: number; resumed: number }> {
+      // A run whose process stopped is finished first, by whichever process looks first.
+      const resumed = await resumeAbandoned(tenantId);
       const settings = await program.read(db, tenantId);
       const due = settlementDue(settings.settlement, settings.timezone, now, null);
-      if (!due) return { ran: false, statements: 0 };
+      if (!due) return { ran: resumed > 0, statements: 0, resumed };
       const system: Actor = { principal: { kind: 'system', tenantId, job: `settlement-${settings.settlement.cycle}` }, requestId: null };
       const r = await run(system, {
         asOf: due,
@@ -432,7 +610,11 @@ export function createSettlementService(deps: {
         thresholdOnly: settings.settlement.cycle === 'threshold',
         onceFor: settings.settlement.cycle !== 'threshold',
       });
-      return { ran: r !== null && (settings.settlement.cycle !== 'threshold' || r.statements.length > 0), statements: r?.statements.length ?? 0 };
+      return {
+        ran: resumed > 0 || (r !== null && (settings.settlement.cycle !== 'threshold' || r.statements.length > 0)),
+        statements: r?.statements.length ?? 0,
+        resumed,
+      };
     },
   };
 }

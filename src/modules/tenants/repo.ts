@@ -2,8 +2,14 @@ import type { ApiKeyScope } from '../../db/schema.ts';
 import type { Executor } from '../../db/database.ts';
 
 export const tenantsRepo = {
-  async insert(db: Executor, t: { id: string; name: string }) {
+  async insert(db: Executor, t: { id: string; name: string; slug: string }) {
     await db.insertInto('tenants').values(t).execute();
+  },
+  async findBySlug(db: Executor, slug: string) {
+    return db.selectFrom('tenants').selectAll().where('slug', '=', slug).executeTakeFirst();
+  },
+  async slugTaken(db: Executor, slug: string) {
+    return (await db.selectFrom('tenants').select('id').where('slug', '=', slug).executeTakeFirst()) !== undefined;
   },
   async find(db: Executor, id: string) {
     return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();

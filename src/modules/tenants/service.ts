@@ -1,13 +1,14 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
-import { AppError, invalid, notFound } from '../../core/errors.ts';
+import { AppError, conflict, invalid, notFound } from '../../core/errors.ts';
 import { requirePermission, tenantOf, type Principal } from '../../core/principal.ts';
 import type { ApiKeyScope } from '../../db/schema.ts';
 import { newId, ulid } from '../../core/ids.ts';
 import { randomToken, safeEqual, sha256Hex } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/service.ts';
 import { tenantsRepo } from './repo.ts';
+import { isTenantId, normalizeSlug, randomSlug, slugFromName } from './slug.ts';
 
 /** `fxk_` + the key's ulid (26) + a random secret. Only the secret's hash is stored. */
 const KEY_PREFIX = 'fxk_';
@@ -85,6 +86,13 @@ export function createTenantsService(deps: {
     if (tenant.status !== 'active') throw new AppError('invalid_state', 'this tenant is suspended');
   }
 
+  async function resolveTenant(idOrSlug: string) {
+    const text = idOrSlug.trim();
+    if (isTenantId(text)) return tenantsRepo.find(db, text);
+    const slug = normalizeSlug(text);
+    return slug ? tenantsRepo.findBySlug(db, slug) : undefined;
+  }
+
   async function changeStatus(actor: Actor, tenantId: string, to: 'active' | 'suspended', reason: string | undefined) {
     if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator suspends and reactivates tenants');
     const from = to === 'active' ? 'suspended' : 'active';
@@ -125,12 +133,30 @@ export function createTenantsService(deps: {
       return (await tenantsRepo.find(db, tenantId))?.status ?? null;
     },
 
-    async create(actor: Actor, input: { name: string }): Promise<{ id: string; name: string; api_key: string }> {
+    /**
+     * A new tenant with its short name (slug): the one asked for (taken → 409), else one made
+     * from the name's ASCII words, else a random `shop-xxxxxx`.
+     */
+    async create(actor: Actor, input: { name: string; slug?: string | undefined }): Promise<{ id: string; name: string; slug: string; api_key: string }> {
       if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator creates tenants');
       if (input.name.trim() === '') throw invalid('name must not be blank');
+      let wanted: string | null = null;
+      if (input.slug !== undefined) {
+        wanted = normalizeSlug(input.slug);
+        if (!wanted) throw invalid('slug must be 3 to 32 lower-case letters, digits or inner hyphens');
+      }
       return inTransaction(db, async (tx) => {
         const id = `tnt_${ulid()}`;
-        await tenantsRepo.insert(tx, { id, name: input.name });
+        let slug = wanted;
+        if (slug !== null) {
+          if (await tenantsRepo.slugTaken(tx, slug)) throw conflict('another merchant has this short name (slug)');
+        } else {
+          const fromName = slugFromName(input.name);
+          slug = fromName !== null && !(await tenantsRepo.slugTaken(tx, fromName)) ? fromName : randomSlug();
+          // A random slug taken already (one in a billion): another draw.
+          for (let i = 0; i < 5 && (await tenantsRepo.slugTaken(tx, slug)); i++) slug = randomSlug();
+        }
+        await tenantsRepo.insert(tx, { id, name: input.name, slug });
         for (const s of deps.setup) await s.initialize(tx, id);
         // The tenant's first key acts for the merchant in full: the integration contract's flows use it.
         const key = await issueKey(tx, id, 'default', 'full');
@@ -139,16 +165,36 @@ export function createTenantsService(deps: {
           action: 'tenant.create',
           targetType: 'tenant',
           targetId: id,
-          after: { name: input.name, api_key_id: key.id },
+          after: { name: input.name, slug, api_key_id: key.id },
         });
-        return { id, name: input.name, api_key: key.api_key };
+        return { id, name: input.name, slug, api_key: key.api_key };
       });
+    },
+
+    /** Every tenant, oldest first (platform root): the platform page lists them to suspend or reactivate. */
+    async list(actor: Actor) {
+      if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator lists tenants');
+      return (await tenantsRepo.list(db)).map((t) => ({ id: t.id, name: t.name, status: t.status, created_at: t.created_at.toISOString() }));
     },
 
     async get(actor: Actor) {
       const tenant = await tenantsRepo.find(db, tenantOf(actor.principal));
       if (!tenant) throw notFound('tenant');
-      return { id: tenant.id, name: tenant.name, status: tenant.status, created_at: tenant.created_at.toISOString() };
+      return { id: tenant.id, name: tenant.name, slug: tenant.slug, status: tenant.status, created_at: tenant.created_at.toISOString() };
+    },
+
+    /** The tenant a person named by its id or its short name (any case), or undefined. */
+    resolve: resolveTenant,
+
+    /**
+     * What the sign-in pages may know of a merchant named by id or short name: its id, name and
+     * slug (the portal turns `?tenant=<slug>` into the id its calls carry). 404 for none or a
+     * suspended one.
+     */
+    async publicMerchant(idOrSlug: string): Promise<{ id: string; name: string; slug: string | null }> {
+      const t = await resolveTenant(idOrSlug);
+      if (!t || t.status !== 'active') throw notFound('tenant');
+      return { id: t.id, name: t.name, slug: t.slug };
     },
 
     async listKeys(actor: Actor): Promise<ApiKeyView[]> {

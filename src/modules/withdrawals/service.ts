@@ -1,3 +1,4 @@
+import { MESSAGES } from '../../core/error-text.ts';
 import type { Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
@@ -367,7 +368,7 @@ export function createWithdrawalsService(deps: {
       // The balance is read under its row lock: concurrent withdrawals queue here, and each
       // sees what the one before left. Never read, decide, then write blind.
       const withdrawable = await ledger.lockBalance(tx, tenantId, body.distributor_id, 'withdrawable');
-      if (body.amount_fen > withdrawable) throw new AppError('insufficient_balance', `withdrawable balance is ${withdrawable} fen`);
+      if (body.amount_fen > withdrawable) throw new AppError('insufficient_balance', MESSAGES.insufficientBalance(withdrawable));
       const now = clock.now();
       const day = localDate(now, settings.timezone);
       if (w.daily_count_limit > 0 || w.daily_amount_limit_fen > 0) {

@@ -27,6 +27,10 @@ const WithdrawalsPage = lazy(() => import('./pages/Withdrawals.tsx'));
 const LedgerPage = lazy(() => import('./pages/Ledger.tsx'));
 const ReconciliationPage = lazy(() => import('./pages/Reconciliation.tsx'));
 const DashboardPage = lazy(() => import('./pages/Dashboard.tsx'));
+const RiskRulesPage = lazy(() => import('./pages/RiskRules.tsx'));
+const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
+const CompliancePage = lazy(() => import('./pages/Compliance.tsx'));
+const PlatformPage = lazy(() => import('./pages/Platform.tsx'));
 
 function RequireSession({ children }: { children: ReactNode }) {
   const { session } = useSession();
@@ -64,6 +68,7 @@ export function App() {
             <Suspense fallback={loading}>
               <Routes>
                 <Route path="/login" element={<LoginPage />} />
+                <Route path="/platform" element={<PlatformPage />} />
                 <Route
                   element={
                     <RequireSession>
@@ -86,6 +91,9 @@ export function App() {
                   <Route path="/program" element={<ProgramPage />} />
                   <Route path="/grades" element={<GradesPage />} />
                   <Route path="/risk-events" element={<RiskEventsPage />} />
+                  <Route path="/risk-rules" element={<RiskRulesPage />} />
+                  <Route path="/customers" element={<CustomersPage />} />
+                  <Route path="/compliance" element={<CompliancePage />} />
                   <Route path="/audit-log" element={<AuditLogPage />} />
                   <Route path="/admin-users" element={<AdminUsersPage />} />
                   <Route path="/portal" element={<PortalSettingsPage />} />

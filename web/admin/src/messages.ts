@@ -4,6 +4,7 @@ import { simulatorEn, simulatorZh } from './messages-simulator.ts';
 import { piiEn, piiZh } from './messages-pii.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
 import { authEn, authZh } from './messages-auth.ts';
+import { consoleEn, consoleZh } from './messages-console.ts';
 
 const base = {
   'app.title': 'Fenxiao 分销管理后台',
@@ -52,8 +53,8 @@ const base = {
   'status.suspended': '已暂停',
   'status.rejected': '已拒绝',
   'login.title': '登录管理后台',
-  'login.tenant': '商户编号',
-  'login.tenantHint': '形如 tnt_…，由平台创建商户时给出',
+  'login.tenant': '商户编号或简称（可不填）',
+  'login.tenantHint': '邮箱只属于一个商户时可不填；否则填商户简称（如 acme）或编号（tnt_…）',
   'login.email': '邮箱',
   'login.password': '密码',
   'login.submit': '登录',
@@ -271,7 +272,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh, ...consoleZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -320,8 +321,8 @@ const baseEn: Record<keyof typeof base, string> = {
   'status.suspended': 'Suspended',
   'status.rejected': 'Rejected',
   'login.title': 'Sign in to the console',
-  'login.tenant': 'Tenant id',
-  'login.tenantHint': 'Like tnt_…, given when the merchant was created',
+  'login.tenant': 'Merchant id or short name (optional)',
+  'login.tenantHint': 'Leave empty when your email belongs to one merchant only; else its short name (like acme) or id (tnt_…)',
   'login.email': 'Email',
   'login.password': 'Password',
   'login.submit': 'Sign in',
@@ -539,7 +540,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...piiEn, ...authEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...piiEn, ...authEn, ...consoleEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

@@ -1,6 +1,9 @@
 import type { ReactNode } from 'react';
 import {
   AccountBookOutlined,
+  AlertOutlined,
+  SafetyCertificateOutlined,
+  UserSwitchOutlined,
   ApartmentOutlined,
   AuditOutlined,
   CrownOutlined,
@@ -44,7 +47,10 @@ export const NAV: NavEntry[] = [
   { path: '/rules', label: 'nav.rules', icon: <ProfileOutlined />, anyOf: ['read'] },
   { path: '/reconciliation', label: 'nav.reconciliation', icon: <FileSearchOutlined />, anyOf: ['finance:read'] },
   { path: '/ledger', label: 'nav.ledger', icon: <ReconciliationOutlined />, anyOf: ['read'] },
+  { path: '/customers', label: 'nav.customers', icon: <UserSwitchOutlined />, anyOf: ['read'] },
   { path: '/risk-events', label: 'nav.risk', icon: <SafetyOutlined />, anyOf: ['read'] },
+  { path: '/risk-rules', label: 'nav.riskRules', icon: <AlertOutlined />, anyOf: ['read'] },
+  { path: '/compliance', label: 'nav.compliance', icon: <SafetyCertificateOutlined />, anyOf: ['read'] },
   { path: '/audit-log', label: 'nav.audit', icon: <AuditOutlined />, anyOf: ['read'] },
   { path: '/admin-users', label: 'nav.users', icon: <ApartmentOutlined />, anyOf: ['read'] },
   { path: '/api-keys', label: 'nav.keys', icon: <KeyOutlined />, anyOf: ['keys:write'] },

@@ -9,7 +9,7 @@ import { LangSwitch } from './components/LangSwitch.tsx';
 import { messageOf } from './errors.ts';
 import { I18nProvider, useI18n } from './i18n.ts';
 import type { MessageKey } from './messages.ts';
-import { rememberTenant, SessionProvider, useSession } from './session.tsx';
+import { rememberTenant, SessionProvider, tenantIdOf, useSession } from './session.tsx';
 import { ApplyPage } from './pages/Apply.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { LoginPage } from './pages/Login.tsx';
@@ -116,7 +116,7 @@ function Entry() {
         signOut();
       }
       try {
-        const s = await api.post<PortalSession>('/v1/portal/token-login', { tenant_id: tenant, token: link });
+        const s = await api.post<PortalSession>('/v1/portal/token-login', { tenant_id: await tenantIdOf(api, tenant), token: link });
         signIn(s);
         setToken(null);
         void navigate('/', { replace: true });

@@ -32,11 +32,24 @@ function readSession(): PortalSession | null {
 }
 
 export function rememberTenant(tenantId: string | null): string | null {
-  if (tenantId && /^[A-Za-z0-9_]{1,64}$/.test(tenantId)) {
+  // A tenant id (tnt_…) or the merchant's short name (slug), as links carry them.
+  if (tenantId && /^[A-Za-z0-9_-]{1,64}$/.test(tenantId)) {
     window.localStorage.setItem(TENANT_KEY, tenantId);
     return tenantId;
   }
   return window.localStorage.getItem(TENANT_KEY);
+}
+
+/**
+ * The tenant id for the API: a link or the login form may name the merchant by its short name
+ * (slug), which the server turns into the id (GET /v1/merchants/{ref}); an id is used as it is.
+ */
+export async function tenantIdOf(api: ApiClient, ref: string): Promise<string> {
+  const text = ref.trim();
+  if (/^tnt_[0-9A-Z]{26}$/.test(text)) return text;
+  const m = await api.get<{ id: string }>(`/v1/merchants/${encodeURIComponent(text)}`);
+  window.localStorage.setItem(TENANT_KEY, m.id);
+  return m.id;
 }
 
 export function takeExpired(): boolean {

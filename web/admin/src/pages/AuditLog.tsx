@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { Button, Input, Space, Table, Typography } from 'antd';
 import { formatTime } from '../../../shared/format.ts';
 import type { AuditEntry, Page } from '../../../shared/types.ts';
+import { AuditVerify } from '../components/AuditVerify.tsx';
 import { JsonDiff } from '../components/JsonDiff.tsx';
 import { messageOf } from '../components/errors.ts';
 import { useI18n } from '../i18n.ts';
@@ -77,6 +78,7 @@ export default function AuditLogPage() {
       <Typography.Title level={1} style={{ fontSize: 24, margin: 0 }}>
         {t('audit.title')}
       </Typography.Title>
+      <AuditVerify />
       <Space wrap role="search">
         {field('action', t('audit.action'))}
         {field('target_type', t('audit.targetType'))}

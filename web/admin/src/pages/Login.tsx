@@ -17,25 +17,40 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
+  // The merchant from the address (/admin/login?merchant=acme, as `fenxiao tenant create` and
+  // `fenxiao demo` print it), else the one this browser last signed in to; shown in the address.
+  const [merchant] = useState(() => {
+    const fromUrl = new URLSearchParams(window.location.search).get('merchant')?.trim();
+    const known = fromUrl && /^[A-Za-z0-9_-]{1,64}$/.test(fromUrl) ? fromUrl : window.localStorage.getItem(TENANT_KEY);
+    return known || null;
+  });
   useEffect(() => {
     document.title = `${t('login.title')} · ${t('app.brand')}`;
   }, [t]);
+  useEffect(() => {
+    if (!merchant || session) return;
+    const url = new URL(window.location.href);
+    if (url.searchParams.get('merchant') === merchant) return;
+    url.searchParams.set('merchant', merchant);
+    window.history.replaceState(window.history.state, '', url.toString());
+  }, [merchant, session]);
 
   if (session) {
     const from = (location.state as { from?: string } | null)?.from;
     return <Navigate to={from && from !== '/login' ? from : '/'} replace />;
   }
 
-  async function submit(values: { tenant_id: string; email: string; password: string }) {
+  async function submit(values: { tenant?: string; email: string; password: string }) {
     setBusy(true);
     setError(null);
     try {
+      const tenant = values.tenant?.trim();
       const res = await api.post<LoginResponse>('/v1/auth/login', {
-        tenant_id: values.tenant_id.trim(),
+        ...(tenant ? { tenant } : {}),
         email: values.email.trim(),
         password: values.password,
       });
-      window.localStorage.setItem(TENANT_KEY, res.tenant_id);
+      window.localStorage.setItem(TENANT_KEY, res.tenant_slug ?? res.tenant_id);
       signIn(res);
     } catch (err) {
       setError(t('login.failed', { message: messageOf(err) }));
@@ -58,18 +73,8 @@ export function LoginPage() {
         {flash === 'expired' && <Alert type="warning" showIcon title={t('login.expired')} style={{ marginBottom: 16 }} data-testid="login-expired" />}
         {flash === 'logged_out' && <Alert type="info" showIcon title={t('login.loggedOut')} style={{ marginBottom: 16 }} />}
         {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} data-testid="login-error" />}
-        <Form
-          layout="vertical"
-          onFinish={(v) => void submit(v)}
-          initialValues={{ tenant_id: window.localStorage.getItem(TENANT_KEY) ?? '' }}
-          requiredMark={false}
-        >
-          <Form.Item
-            name="tenant_id"
-            label={t('login.tenant')}
-            extra={t('login.tenantHint')}
-            rules={[{ required: true, whitespace: true, message: t('login.required', { field: t('login.tenant') }) }]}
-          >
+        <Form layout="vertical" onFinish={(v) => void submit(v)} initialValues={{ tenant: merchant ?? '' }} requiredMark={false}>
+          <Form.Item name="tenant" label={t('login.tenant')} extra={t('login.tenantHint')}>
             <Input autoComplete="organization" />
           </Form.Item>
           <Form.Item

@@ -5,7 +5,7 @@ import type { ApplyStarted, PortalSession } from '../../../shared/types.ts';
 import { LangSwitch } from '../components/LangSwitch.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
-import { rememberTenant, useSession } from '../session.tsx';
+import { rememberTenant, tenantIdOf, useSession } from '../session.tsx';
 import { PHONE } from './Login.tsx';
 
 const MIN_PASSWORD = 8;
@@ -50,7 +50,7 @@ export function ApplyPage() {
     setError(null);
     try {
       const referrer = (inviteCode ?? v.referrer_code ?? '').trim();
-      const tenantId = (tenant ?? v.tenant_id ?? '').trim();
+      const tenantId = await tenantIdOf(api, tenant ?? v.tenant_id ?? '');
       const started = await api.post<ApplyStarted>('/v1/portal/apply', {
         tenant_id: tenantId,
         name: v.name.trim(),

@@ -5,7 +5,7 @@ import type { PortalSession } from '../../../shared/types.ts';
 import { LangSwitch } from '../components/LangSwitch.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
-import { rememberTenant, takeExpired, useSession } from '../session.tsx';
+import { rememberTenant, takeExpired, tenantIdOf, useSession } from '../session.tsx';
 import { autoTried, inWechat, startWechatAuth } from '../wechat.ts';
 import { ApiError } from '../../../shared/api.ts';
 
@@ -27,11 +27,13 @@ export function LoginPage() {
     document.title = `${t('login.title')} · ${t('app.title')}`;
   }, [t]);
 
-  async function wechatLogin(auto: boolean) {
-    if (!tenant) return;
+  /** The merchant's tenant id (the link may name it by its short name), once WeChat is known to be offered. */
+  const [wechatTenant, setWechatTenant] = useState<string | null>(null);
+
+  async function wechatLogin(tenantId: string, auto: boolean) {
     setWxBusy(true);
     try {
-      await startWechatAuth(api, 'login', tenant, { scope: 'snsapi_base', auto });
+      await startWechatAuth(api, 'login', tenantId, { scope: 'snsapi_base', auto });
     } catch (err) {
       setWxBusy(false);
       if (err instanceof ApiError && err.status === 409) setWechat(false);
@@ -42,23 +44,27 @@ export function LoginPage() {
   // Opened in WeChat: straight to WeChat's silent authorisation, once per tab (not after it said "not linked").
   useEffect(() => {
     if (session || !tenant) return;
-    api.get<{ enabled: boolean }>('/v1/portal/wechat', { tenant_id: tenant }).then(
-      (r) => {
+    void (async () => {
+      try {
+        const tenantId = await tenantIdOf(api, tenant);
+        const r = await api.get<{ enabled: boolean }>('/v1/portal/wechat', { tenant_id: tenantId });
+        setWechatTenant(tenantId);
         setWechat(r.enabled);
-        if (r.enabled && inWechat() && !notLinked && !expired && !autoTried()) void wechatLogin(true);
-      },
-      () => setWechat(false),
-    );
+        if (r.enabled && inWechat() && !notLinked && !expired && !autoTried()) void wechatLogin(tenantId, true);
+      } catch {
+        setWechat(false);
+      }
+    })();
     // eslint-disable-next-line react-hooks/exhaustive-deps -- once, on arrival
   }, []);
 
   if (session) return <Navigate to="/" replace />;
 
   async function submit(v: { tenant_id?: string; phone: string; password: string }) {
-    const tenantId = (tenant ?? v.tenant_id ?? '').trim();
     setBusy(true);
     setError(null);
     try {
+      const tenantId = await tenantIdOf(api, tenant ?? v.tenant_id ?? '');
       signIn(await api.post<PortalSession>('/v1/portal/login', { tenant_id: tenantId, phone: v.phone.trim(), password: v.password }));
     } catch (err) {
       setError(t('login.failed', { message: messageOf(err) }));
@@ -108,13 +114,13 @@ export function LoginPage() {
             <Input type="password" autoComplete="current-password" />
           </Form.Item>
         </Form>
-        {tenant && wechat && (
+        {wechatTenant && wechat && (
           <div style={{ padding: '0 12px' }}>
             <Button
               block
               size="large"
               loading={wxBusy}
-              onClick={() => void wechatLogin(false)}
+              onClick={() => void wechatLogin(wechatTenant, false)}
               data-testid="wx-login"
               style={{ color: '#07c160', borderColor: '#07c160' }}
             >

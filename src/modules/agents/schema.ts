@@ -1,0 +1,131 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Fen, Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
+
+export const Rank = Type.Union([Type.Literal('province'), Type.Literal('city'), Type.Literal('district')]);
+export const TerritoryCode = Type.String({ pattern: '^[0-9]{6}$', description: 'GB/T 2260 code: province PP0000, city PPCC00, district PPCCDD' });
+const Sku = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+const Units = Type.Integer({ minimum: 1, maximum: 1_000_000 });
+const RankBp = Type.Integer({ minimum: 0, maximum: 10000 });
+
+export const AgentProgram = Strict({
+  enabled: Type.Boolean(),
+  territory_bp: Strict({ province: RankBp, city: RankBp, district: RankBp }),
+  buyback_days: Type.Integer({ minimum: 0, description: 'unsold stock is bought back for at least 30 days' }),
+});
+export type AgentProgram = Static<typeof AgentProgram>;
+
+export const AgentProgramPatch = Strict({
+  enabled: Type.Optional(Type.Boolean()),
+  territory_bp: Type.Optional(Strict({ province: Type.Optional(RankBp), city: Type.Optional(RankBp), district: Type.Optional(RankBp) })),
+  buyback_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650, description: 'at least 30 (422 compliance_violation below)' })),
+});
+export type AgentProgramPatch = Static<typeof AgentProgramPatch>;
+
+export const AppointBody = Strict({
+  distributor_id: Type.String({ minLength: 1, maxLength: 64 }),
+  rank: Rank,
+  region_code: TerritoryCode,
+});
+
+export const AgentView = Strict({
+  id: Type.String(),
+  distributor_id: Type.String(),
+  rank: Rank,
+  region_code: Type.String(),
+  region_name: Type.String({ description: 'the territory’s name (朝阳区; a municipality’s city is named as the municipality, 北京市)' }),
+  region_full_name: Type.String({ description: 'with its province and city (北京市朝阳区)' }),
+  status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('ended')]),
+  status_reason: Nullable(Type.String()),
+  distributor_name: Type.Optional(Type.String()),
+  created_at: Timestamp(),
+});
+export type AgentView = Static<typeof AgentView>;
+
+export const AgentListQuery = Strict({
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('ended')])),
+  distributor_id: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+export const ReasonBody = Strict({ reason: Text(500, { minLength: 1 }) });
+export const TransferBody = Strict({ distributor_id: Type.String({ minLength: 1, maxLength: 64 }), reason: Text(500, { minLength: 1 }) });
+
+export const AgentEventView = Strict({
+  id: Type.String(),
+  type: Type.String(),
+  reason: Nullable(Type.String()),
+  details: Type.Object({}, { additionalProperties: true }),
+  actor_type: Type.String(),
+  actor_id: Nullable(Type.String()),
+  at: Timestamp(),
+});
+
+export const PriceBody = Strict({ retail_fen: Fen(), province_fen: Fen(), city_fen: Fen(), district_fen: Fen() });
+export const PriceView = Strict({
+  sku: Type.String(),
+  retail_fen: Type.Integer(),
+  province_fen: Type.Integer(),
+  city_fen: Type.Integer(),
+  district_fen: Type.Integer(),
+  updated_at: Timestamp(),
+});
+export type PriceView = Static<typeof PriceView>;
+export const SkuParams = Strict({ sku: Sku });
+
+export const StockItems = Type.Array(Strict({ sku: Sku, quantity: Units }), { minItems: 1, maxItems: 200 });
+export const PurchaseOrderBody = Strict({ agent_id: Type.String({ minLength: 1, maxLength: 64 }), items: StockItems });
+export type PurchaseOrderBody = Static<typeof PurchaseOrderBody>;
+export const PurchaseOrderView = Strict({
+  id: Type.String(),
+  agent_id: Type.String(),
+  status: Type.Union([Type.Literal('pending_payment'), Type.Literal('paid')]),
+  amount_fen: Type.Integer(),
+  items: Type.Array(Strict({ sku: Type.String(), quantity: Type.Integer(), unit_price_fen: Type.Integer() })),
+  reference: Nullable(Type.String()),
+  created_at: Timestamp(),
+  paid_at: Nullable(Timestamp()),
+});
+export type PurchaseOrderView = Static<typeof PurchaseOrderView>;
+export const PayBody = Strict({ reference: Text(200, { minLength: 1 }) });
+export const PurchaseOrderListQuery = Strict({
+  agent_id: Type.Optional(Type.String({ maxLength: 64 })),
+  status: Type.Optional(Type.Union([Type.Literal('pending_payment'), Type.Literal('paid')])),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+export const InventoryView = Strict({
+  items: Type.Array(
+    Strict({
+      sku: Type.String(),
+      quantity: Type.Integer(),
+      value_fen: Type.Integer({ description: 'what the units held cost the agent' }),
+      oldest_acquired_at: Nullable(Timestamp()),
+    }),
+  ),
+});
+export type InventoryView = Static<typeof InventoryView>;
+
+export const MovementView = Strict({
+  id: Type.Integer(),
+  sku: Type.String(),
+  kind: Type.String(),
+  quantity: Type.Integer(),
+  unit_cost_fen: Type.Integer(),
+  lot_id: Type.String(),
+  ref_type: Type.String(),
+  ref_id: Type.String(),
+  reason: Nullable(Type.String()),
+  created_at: Timestamp(),
+});
+
+export const StockReturnBody = Strict({ items: StockItems });
+export const StockReturnView = Strict({
+  id: Type.String(),
+  agent_id: Type.String(),
+  amount_fen: Type.Integer(),
+  items: Type.Array(Strict({ sku: Type.String(), quantity: Type.Integer(), amount_fen: Type.Integer() })),
+  created_at: Timestamp(),
+});
+export type StockReturnView = Static<typeof StockReturnView>;

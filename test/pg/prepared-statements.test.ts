@@ -1,0 +1,61 @@
+/**
+ * Statements sent again and again become named prepared statements (src/db/prepare.ts): seen in
+ * PostgreSQL's own `pg_prepared_statements` of the connection that sent them, with the same answers
+ * as unnamed ones, and none with FENXIAO_DB_PREPARE off. One connection per pool, so every query
+ * below runs on the session that is asked.
+ */
+import { sql } from 'kysely';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { onPostgres } from '../support/db.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+
+const opened: Database[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((d) => d.close()));
+});
+
+async function open(prepare: boolean): Promise<Database> {
+  const d = await openDatabase({ databaseUrl: inject('databaseUrl'), poolSize: 1, prepare });
+  opened.push(d);
+  return d;
+}
+
+const named = async (d: Database) =>
+  (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements where name like 'fx\\_%'`.execute(d.db)).rows;
+
+describe.skipIf(!onPostgres())('prepared statements', () => {
+  it('names a text from its third use on, once per connection, with the same answers', async () => {
+    const d = await open(true);
+    const answers: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      answers.push((await sql<{ n: number }>`select sum(x)::int as n from unnest(${[1, 2, i]}::int[]) as v(x)`.execute(d.db)).rows[0]!.n);
+    }
+    expect(answers).toEqual([3, 4, 5, 6, 7, 8]);
+    const statements = await named(d);
+    expect(statements.filter((s) => s.statement.includes('unnest($1::int[])'))).toHaveLength(1);
+  });
+
+  it('leaves texts seen fewer times unnamed, and names none when turned off', async () => {
+    const on = await open(true);
+    await sql`select 1 + ${1}::int as once`.execute(on.db);
+    await sql`select 1 + ${2}::int as once`.execute(on.db);
+    expect((await named(on)).filter((s) => s.statement.includes('once'))).toEqual([]);
+
+    const off = await open(false);
+    for (let i = 0; i < 6; i++) await sql`select ${i}::int as never_named`.execute(off.db);
+    expect(await named(off)).toEqual([]);
+  });
+
+  it('keeps working inside transactions and after a failed statement', async () => {
+    const d = await open(true);
+    for (let i = 0; i < 4; i++) {
+      await d.db.transaction().execute(async (tx) => {
+        expect((await sql<{ v: number }>`select ${i}::int as v`.execute(tx)).rows[0]!.v).toBe(i);
+      });
+    }
+    await expect(sql`select 1 / ${0}::int`.execute(d.db)).rejects.toThrow(/division by zero/);
+    await expect(sql`select 1 / ${0}::int`.execute(d.db)).rejects.toThrow(/division by zero/);
+    await expect(sql`select 1 / ${0}::int`.execute(d.db)).rejects.toThrow(/division by zero/);
+    expect((await sql<{ v: number }>`select 6 / ${2}::int as v`.execute(d.db)).rows[0]!.v).toBe(3);
+  });
+});

@@ -63,6 +63,8 @@ export class WechatMpSimulator {
   /** Every request, by path, in order. */
   readonly requests: Array<{ path: string; query: Record<string, string> }> = [];
   readonly codes = new Map<string, Code>();
+  /** Holds each answer to a path this long (to widen races between callers). */
+  readonly delays = new Map<string, number>();
   /** Answers the next request to a path with this errcode (once). */
   readonly failNext = new Map<string, { errcode: number; errmsg: string }>();
 
@@ -116,10 +118,12 @@ export class WechatMpSimulator {
     return code;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim');
     const query = Object.fromEntries(url.searchParams.entries());
     this.requests.push({ path: url.pathname, query });
+    const delay = this.delays.get(url.pathname);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const injected = this.failNext.get(url.pathname);
     if (injected) {
       this.failNext.delete(url.pathname);

@@ -5,7 +5,7 @@ import { createPayoutChannels } from '../../src/adapters/payout/index.ts';
 import { generateRsaKeyPair } from '../support/providers/pki.ts';
 import { WechatPaySimulator } from '../support/providers/wechat-server.ts';
 import { WechatMpSimulator } from '../support/providers/wechat-mp-server.ts';
-import { expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
+import { consoleLogin, expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
 
 /**
  * The portal in WeChat's browser (its user agent), against local simulators of WeChat's OAuth
@@ -268,5 +268,36 @@ describe('the portal in WeChat', () => {
     await page.getByTestId('withdrawal-status').getByText('已到账').waitFor();
     expect(b.pageErrors).toEqual([]);
     expect(b.dialogs).toEqual([]);
+  });
+
+  it('lets the owner set the official account in the console, showing what to enter at WeChat and never the secret', async () => {
+    await api('POST', '/v1/admin-users', { email: 'owner@wx.test', password: 'owner-password-1', role: 'owner' });
+    const desk = await launch();
+    try {
+      const { page } = desk;
+      await consoleLogin(page, t.base, tenant.id, 'owner@wx.test', 'owner-password-1');
+      await page.goto(`${t.base}/admin/portal`);
+      const card = page.getByTestId('wechat-settings');
+      await card.getByText('已启用微信登录').waitFor();
+      await card.getByText(`${t.base}/portal/wechat/callback`).waitFor();
+      await card.getByText(new URL(t.base).host, { exact: true }).waitFor();
+      expect(await card.getByLabel('AppID').inputValue()).toBe(APP_ID);
+      expect(await card.getByLabel('AppSecret').inputValue()).toBe('');
+      const before = (await api('GET', '/v1/wechat/settings')).updated_at as string;
+      const newSecret = 'N'.repeat(16) + 'fedcba9876543210';
+      await card.getByLabel('AppSecret').fill(newSecret);
+      await screenshot(page, 'admin-wechat-settings');
+      await card.getByTestId('wechat-save').click();
+      await page.getByText('微信公众号设置已保存').waitFor();
+      await expect.poll(async () => (await api('GET', '/v1/wechat/settings')).updated_at).not.toBe(before);
+      expect(await card.getByLabel('AppSecret').inputValue()).toBe('');
+      expect(await page.content()).not.toContain(newSecret);
+      const row = await t.database.db.selectFrom('wechat_settings').select('app_secret_enc').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
+      expect(row.app_secret_enc).not.toContain(newSecret);
+      await expectNoCriticalA11yViolations(page, 'admin-wechat-settings');
+      expect(desk.pageErrors).toEqual([]);
+    } finally {
+      await desk.close();
+    }
   });
 });

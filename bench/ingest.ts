@@ -137,7 +137,7 @@ async function createDatabase(
 }
 
 /** JSON calls to the server as the merchant makes them; throws on anything but 2xx. */
-function apiOf(server: ServerProcess, sockets: number) {
+export function apiOf(server: Pick<ServerProcess, 'url'>, sockets: number) {
   const api = httpClient(server.url, sockets);
   return {
     async call(method: string, route: string, token: string, body?: unknown) {
@@ -234,7 +234,7 @@ async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => P
  * ancestors, grade, accounts, its own customer row bound to its referrer. One in ten is then
  * upgraded to gold.
  */
-async function setUpSpread(server: ServerProcess, rootToken: string, o: Options) {
+export async function setUpSpread(server: Pick<ServerProcess, 'url'>, rootToken: string, o: Pick<Options, 'distributors' | 'depth'>) {
   const api = apiOf(server, 16);
   try {
     const { tenantId, key } = await createTenant(api.call, rootToken, 'Ingest bench (spread)');
@@ -284,7 +284,7 @@ async function seedHotBuyers(database: Database, tenantId: string, sellerId: str
 }
 
 /** Spread: buyers bound each to a distributor picked at random, set-based like the hot shape's. */
-async function seedSpreadBuyers(database: Database, tenantId: string, ids: string[], buyers: number, rand: () => number) {
+export async function seedSpreadBuyers(database: Database, tenantId: string, ids: string[], buyers: number, rand: () => number) {
   for (let from = 1; from <= buyers; from += 2_000) {
     const rows = Array.from({ length: Math.min(2_000, buyers - from + 1) }, (_x, k) => sql`(${`buyer-${from + k}`}, ${ids[Math.floor(rand() * ids.length)]!})`);
     await sql`insert into customers (tenant_id, external_id, distributor_id, bound_at, binding_source, created_at)

@@ -68,7 +68,12 @@ async function build() {
   for (const f of ['tsconfig.json', 'scripts/build-server.mjs', 'bin/server-build.js']) inputs[f] = fileHash(path.join(root, f));
   const result = await esbuild.build({
     entryPoints: [path.join(root, 'src/cli/main.ts')],
-    outfile: path.join(next, ENTRY),
+    // Split at the CLI's dynamic imports: the HTTP server (Fastify and its plugins) is a chunk
+    // that only `serve` and `demo` load, so other commands start without it (issue 16 item 1).
+    outdir: next,
+    entryNames: path.basename(ENTRY, '.js'),
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     absWorkingDir: root,
     bundle: true,
     platform: 'node',

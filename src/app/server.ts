@@ -85,6 +85,8 @@ export interface ServerOverrides {
   orderSource?: OrderEventSource;
   /** DNS TXT lookups (landing domain verification); tests hand in their own records. */
   resolveTxt?: ResolveTxt;
+  /** Called after each committed batch of a settlement run (tests of a run stopped between batches). */
+  settlementAfterBatch?: (runId: string, batch: number) => void | Promise<void>;
 }
 
 /** Opens the database, migrates, wires every service and route. Listening is the caller's choice. */
@@ -133,6 +135,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
     settlementBatch: config.settlementBatch,
     settlementLeaseMs: config.settlementLeaseSeconds * 1000,
+    ...(overrides.settlementAfterBatch ? { settlementAfterBatch: overrides.settlementAfterBatch } : {}),
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),
     ...(overrides.resolveTxt ? { resolveTxt: overrides.resolveTxt } : {}),
     documentLimits: config.documents,
@@ -157,6 +160,11 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     app.log.warn(
       { reason: err.message, code: (err as { code?: unknown }).code },
       'a database connection was lost (PostgreSQL restarting or unreachable?); it is replaced on the next query',
+    );
+  database.onPreparedStatementsOff = (err) =>
+    app.log.error(
+      { reason: err.message, code: (err as { code?: unknown }).code },
+      'named prepared statements are lost between queries (a pooler in transaction mode that does not keep them, such as PgBouncer before 1.21?): turned off in this process; set FENXIAO_DB_PREPARE=off',
     );
   await app.register(multipart, { limits: { fileSize: 10 * 1024 * 1024, files: 1 } });
   await app.register(swagger, {

@@ -61,6 +61,8 @@ export interface ServiceDeps {
   /** Settlement runs: distributors per transaction, and how long a run may go unrenewed before another process takes it over. */
   settlementBatch?: number | undefined;
   settlementLeaseMs?: number | undefined;
+  /** Called after each committed batch of a settlement run (tests stop a run between batches). */
+  settlementAfterBatch?: ((runId: string, batch: number) => void | Promise<void>) | undefined;
   /** Where the payout worker reports failures (the server's log); stderr when left out. */
   payoutLog?: PayoutWorkerLog | undefined;
   /** Submit a payout as soon as it is handed off (default); tests drive the worker themselves. */
@@ -223,6 +225,7 @@ export function createServices(deps: ServiceDeps) {
     jobs,
     batchSize: deps.settlementBatch,
     leaseMs: deps.settlementLeaseMs,
+    afterBatch: deps.settlementAfterBatch,
   });
   const analytics = createAnalyticsService({ db, clock, program, ledger });
   const payoutAccounts = createPayoutAccountsService({

@@ -1,4 +1,6 @@
+import { SignJWT } from 'jose';
 import type { ManualClock } from '../core/context.ts';
+import { AppError } from '../core/errors.ts';
 import type { Server } from '../app/server.ts';
 import type { Progress } from './progress.ts';
 
@@ -17,10 +19,17 @@ export interface DemoOptions {
   orders: number;
   seed: number;
   now: Date;
+  /** The phone and portal password of the distributor whose sign-in the demo prints. */
+  portalPhone: string;
+  portalPassword: string;
 }
 
 export interface DemoResult {
   tenantId: string;
+  /** The merchant's short name, for the console's and the portal's addresses. */
+  slug: string;
+  /** A distributor who signs in to the portal with `portalPhone` and `portalPassword`. */
+  portalDistributor: { id: string; name: string };
   apiKey: string;
   distributors: number;
   orders: number;
@@ -67,7 +76,13 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
   // run over the last 45 days, each event at its own time, with a settlement every week.
   const t0 = o.now.getTime() - 62 * DAY;
   clock.set(new Date(t0));
-  const tenant = await server.services.tenants.create({ principal: { kind: 'root' }, requestId: 'demo' }, { name: o.name });
+  // The short name `demo` when it is free (a second demo on the same database gets one of its own).
+  const root = { principal: { kind: 'root' as const }, requestId: 'demo' };
+  const tenant = await server.services.tenants
+    .create(root, { name: o.name, slug: 'demo' })
+    .catch((err: unknown) =>
+      err instanceof AppError && err.code === 'conflict' ? server.services.tenants.create(root, { name: o.name }) : Promise.reject(err),
+    );
   const key = tenant.api_key;
   async function call<T = Record<string, unknown>>(
     method: 'GET' | 'POST' | 'PUT',
@@ -113,50 +128,100 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
     upgrade: { metric: 'sales_fen', min_fen: 1_000_000 },
   });
 
-  // The team: a few leaders, each recruited distributors, and theirs.
-  const team: { id: string; code: string }[] = [];
-  const p1 = progress('distributors', o.distributors);
-  for (let i = 0; i < o.distributors; i++) {
-    clock.set(new Date(t0 + DAY + Math.floor((i * 10 * DAY) / o.distributors)));
-    const referrer = i < Math.max(1, Math.floor(o.distributors / 10)) ? null : at(team, rnd.int(Math.min(team.length, Math.max(1, Math.floor(i / 2)))));
-    const d = await call<{ id: string; invite_code: string }>('POST', '/v1/distributors', {
-      external_id: `demo-d${String(i + 1).padStart(3, '0')}`,
-      name: `${rnd.pick(SURNAMES)}${rnd.pick(GIVEN)}的小店`,
-      region_code: rnd.pick(REGIONS),
-      ...(referrer ? { referrer_code: referrer.code } : {}),
-    });
-    team.push({ id: d.id, code: d.invite_code });
-    p1.update(i + 1);
-  }
-  p1.done();
-
-  // Visits to invite links, and customers bound through them.
-  const customers: string[] = [];
-  const customerCount = Math.max(10, Math.floor(o.orders / 3));
-  const p2 = progress('visits and customers', customerCount);
-  for (let i = 0; i < customerCount; i++) {
-    clock.set(new Date(t0 + 11 * DAY + Math.floor((i * 6 * DAY) / customerCount)));
-    const d = rnd.pick(team);
-    for (let v = 0; v < 1 + rnd.int(3); v++) {
-      await server.app.inject({
-        method: 'GET',
-        url: `/i/${d.code}`,
-        headers: { 'user-agent': 'Mozilla/5.0 (iPhone) demo', referer: 'https://weixin.qq.com/' },
-      });
-    }
-    const external = `demo-c${String(i + 1).padStart(4, '0')}`;
-    await call('POST', '/v1/bindings', { customer_external_id: external, invite_code: d.code });
-    customers.push(external);
-    p2.update(i + 1);
-  }
-  p2.done();
-
-  // The timeline: each order's payment, shipping, a refund now and then, receipt; weekly settlements.
+  // The timeline, as steps each at its own time: distributors join along it (a few leaders in the
+  // first days, their recruits over the following weeks, each after its referrer); visitors open
+  // invite links, some of them bind as customers, some customers order, and orders are shipped,
+  // refunded now and then, and received; a settlement every week.
   type Step = { at: number; run: () => Promise<void> };
   const steps: Step[] = [];
   const end = o.now.getTime();
+  const team: { id: string; code: string }[] = [];
+  const leaders = Math.max(1, Math.floor(o.distributors / 10));
+  const joins: number[] = [];
+  for (let i = 0; i < o.distributors; i++) {
+    // Leaders join in the shop's first two days; the others over the next seven weeks, more of them later.
+    const joinedAt =
+      i < leaders
+        ? t0 + DAY + Math.floor((i * DAY) / leaders)
+        : t0 + 3 * DAY + Math.floor(49 * DAY * Math.sqrt((i - leaders + rnd.next()) / (o.distributors - leaders)));
+    joins.push(Math.max(joinedAt, joins.at(-1) ?? joinedAt));
+  }
+  for (let i = 0; i < o.distributors; i++) {
+    const joinedAt = at(joins, i);
+    // A referrer among those who joined before (the leaders and the earlier recruits).
+    const referrerIndex = i < leaders ? null : rnd.int(Math.max(1, Math.min(i, leaders + Math.floor(i / 2))));
+    const name = `${rnd.pick(SURNAMES)}${rnd.pick(GIVEN)}的小店`;
+    const region = rnd.pick(REGIONS);
+    steps.push({
+      at: joinedAt,
+      run: async () => {
+        const referrer = referrerIndex === null ? undefined : team[referrerIndex];
+        const d = await call<{ id: string; invite_code: string }>('POST', '/v1/distributors', {
+          external_id: `demo-d${String(i + 1).padStart(3, '0')}`,
+          name,
+          region_code: region,
+          // The first leader has a phone: the portal sign-in the demo prints is theirs.
+          ...(i === 0 ? { phone: o.portalPhone } : {}),
+          ...(referrer ? { referrer_code: referrer.code } : {}),
+        });
+        team[i] = { id: d.id, code: d.invite_code };
+      },
+    });
+  }
+
+  // Who a visitor at time `t` came through: a distributor who had joined by then, by how much it
+  // promotes (a few are busy, most are quiet: a long tail).
+  const promoterAt = (t: number): number => {
+    const joined = joins.filter((j) => j <= t).length;
+    const weights = Array.from({ length: joined }, (_, k) => 1 / (1 + ((k * 7) % 9)) ** 1.5);
+    let r = rnd.next() * weights.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < joined; k++) {
+      r -= at(weights, k);
+      if (r <= 0) return k;
+    }
+    return joined - 1;
+  };
+
+  // Customers: each came through an invite link after some visits; about one visitor in four binds.
+  const customerCount = Math.max(10, Math.floor(o.orders / 3));
+  const customers: { external: string; boundAt: number }[] = [];
+  const firstVisit = t0 + 3 * DAY;
+  for (let i = 0; i < customerCount; i++) {
+    const boundAt = firstVisit + Math.floor((end - 2 * DAY - firstVisit) * Math.sqrt((i + rnd.next()) / customerCount));
+    const k = promoterAt(boundAt);
+    const external = `demo-c${String(i + 1).padStart(4, '0')}`;
+    customers.push({ external, boundAt });
+    // Visitors who looked and left, then the one who bound.
+    const visits = 2 + rnd.int(5);
+    for (let v = 0; v < visits; v++) {
+      steps.push({
+        at: boundAt - (visits - v) * (1 + rnd.int(3 * 3_600_000)),
+        run: async () => {
+          const d = team[k];
+          if (!d) return;
+          await server.app.inject({
+            method: 'GET',
+            url: `/i/${d.code}`,
+            headers: { 'user-agent': 'Mozilla/5.0 (iPhone) MicroMessenger demo', referer: 'https://weixin.qq.com/' },
+          });
+        },
+      });
+    }
+    steps.push({
+      at: boundAt,
+      run: async () => {
+        const d = team[k];
+        if (d) await call('POST', '/v1/bindings', { customer_external_id: external, invite_code: d.code });
+      },
+    });
+  }
+
+  // Orders: about two customers in three buy, some of them again; never before they were bound.
+  const buyers = customers.filter(() => rnd.next() < 0.65);
+  if (buyers.length === 0) buyers.push(at(customers, 0));
   for (let i = 0; i < o.orders; i++) {
-    const paidAt = end - Math.floor(45 * DAY * (1 - Math.sqrt(rnd.next()))) - rnd.int(DAY);
+    const buyer = rnd.pick(buyers);
+    const paidAt = Math.min(end - 1000, buyer.boundAt + 3_600_000 + Math.floor((end - buyer.boundAt) * rnd.next() ** 2));
     const items = Array.from({ length: 1 + rnd.int(2) }, () => {
       const p = rnd.pick(PRODUCTS);
       const quantity = 1 + rnd.int(3);
@@ -164,12 +229,11 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
     });
     const paid = items.reduce((sum, it) => sum + it.paid_fen, 0);
     const id = `demo-o${String(i + 1).padStart(5, '0')}`;
-    const buyer = rnd.pick(customers);
     const refund = rnd.next() < 0.08 ? (rnd.next() < 0.5 ? paid : Math.floor(paid / 2)) : 0;
     steps.push({
       at: paidAt,
       run: async () => {
-        await call('POST', '/v1/orders', { external_id: id, buyer_external_id: buyer, items, shipping_fen: 1000 });
+        await call('POST', '/v1/orders', { external_id: id, buyer_external_id: buyer.external, items, shipping_fen: 1000 });
       },
     });
     const shipAt = paidAt + DAY + rnd.int(DAY);
@@ -236,5 +300,38 @@ export async function seedDemo(server: Server, clock: ManualClock, o: DemoOption
   }
   p3.done();
   clock.set(o.now);
-  return { tenantId: tenant.id, apiKey: key, distributors: team.length, orders: o.orders, statements, withdrawals };
+
+  // The first leader signs in to the portal with a password, set as a distributor sets its own:
+  // the merchant's backend mints a login token (the portal signing secret), the portal redeems it,
+  // and the session sets the password.
+  const leader = at(team, 0);
+  const { secret } = await call<{ secret: string }>('POST', '/v1/portal/signing-secret');
+  const nowSeconds = Math.floor(o.now.getTime() / 1000);
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('demo-d001')
+    .setIssuedAt(nowSeconds)
+    .setExpirationTime(nowSeconds + 300)
+    .setJti(`demo-${tenant.id}`)
+    .sign(new TextEncoder().encode(secret));
+  const session = await call<{ token: string }>('POST', '/v1/portal/token-login', { tenant_id: tenant.id, token });
+  const setPassword = await server.app.inject({
+    method: 'POST',
+    url: '/v1/portal/password',
+    headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ password: o.portalPassword }),
+  });
+  if (setPassword.statusCode !== 200) throw new Error(`the demo distributor's portal password was refused: ${setPassword.body.slice(0, 300)}`);
+  const leaderView = await call<{ name: string }>('GET', `/v1/distributors/${leader.id}`);
+
+  return {
+    tenantId: tenant.id,
+    slug: tenant.slug,
+    apiKey: key,
+    portalDistributor: { id: leader.id, name: leaderView.name },
+    distributors: team.length,
+    orders: o.orders,
+    statements,
+    withdrawals,
+  };
 }

@@ -3,8 +3,6 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../app/config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import { serve } from '../main.ts';
-import { MAX_WORKERS, processLogger, servePrimary, workerCount } from './workers.ts';
 import { createServices } from '../app/services.ts';
 import { systemClock } from '../core/context.ts';
 import { keyRingFromConfig, newMasterKey } from '../modules/pii/keys.ts';
@@ -40,10 +38,13 @@ function packageVersion(): string {
   }
 }
 
+/** The phone number of the demo's distributor who signs in to the portal (a well-known placeholder number). */
+const DEMO_PORTAL_PHONE = '13800138000';
+
 /** Opens the configured database with every service, for one CLI command, then closes it. */
 async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 4, prepare: config.databasePrepare });
   try {
     await reachDatabase(database, config.databaseUrl);
     await migrateToLatest(database.db);
@@ -84,6 +85,9 @@ cli
     (v) => Number(v),
   )
   .action(async (opts: { workers?: number }) => {
+    // The HTTP server (Fastify, Swagger, the web apps) is loaded by the commands that serve, not by every command.
+    const { serve } = await import('../main.ts');
+    const { MAX_WORKERS, processLogger, servePrimary, workerCount } = await import('./workers.ts');
     // A worker of `serve --workers N` runs this command again (cluster forks the same argv).
     if (cluster.isWorker) {
       await serve();
@@ -129,16 +133,42 @@ cli
       const r = await seedDemo(
         server,
         clock,
-        { name: opts.name, email: opts.email, password, distributors: opts.distributors, orders: opts.orders, seed: opts.seed, now: new Date() },
+        {
+          name: opts.name,
+          email: opts.email,
+          password,
+          distributors: opts.distributors,
+          orders: opts.orders,
+          seed: opts.seed,
+          now: new Date(),
+          portalPhone: DEMO_PORTAL_PHONE,
+          portalPassword: password,
+        },
         (label, total) => createProgress({ label, total, unit: label === 'orders and events' ? 'steps' : 'rows' }),
       );
-      if (opts.json) console.log(JSON.stringify({ tenant_id: r.tenantId, api_key: r.apiKey, email: opts.email, ...r }));
-      else {
-        console.log(`demo tenant ${r.tenantId}: ${r.distributors} distributors, ${r.orders} orders, ${r.statements} statements, ${r.withdrawals} withdrawals`);
-        console.log(`api key  ${r.apiKey}  (shown once)`);
+      const shown = opts.password || config.password ? '(the password you gave)' : password;
+      const consoleUrl = `${config.publicUrl}/admin/login?merchant=${r.slug}`;
+      const portalUrl = `${config.publicUrl}/portal/login?tenant=${r.slug}`;
+      if (opts.json)
         console.log(
-          `console  ${config.publicUrl}/admin/  tenant ${r.tenantId}, ${opts.email} / ${opts.password || config.password ? '(the password you gave)' : password}`,
+          JSON.stringify({
+            tenant_id: r.tenantId,
+            api_key: r.apiKey,
+            email: opts.email,
+            console_url: consoleUrl,
+            portal_url: portalUrl,
+            portal_phone: DEMO_PORTAL_PHONE,
+            ...r,
+          }),
         );
+      else {
+        console.log(
+          `demo tenant ${r.tenantId} (${r.slug}): ${r.distributors} distributors, ${r.orders} orders, ${r.statements} statements, ${r.withdrawals} withdrawals`,
+        );
+        console.log(`api key  ${r.apiKey}  (shown once)`);
+        console.log(`console  ${consoleUrl}   ${opts.email} / ${shown}`);
+        console.log(`portal   ${portalUrl}   ${r.portalDistributor.name}: phone ${DEMO_PORTAL_PHONE} / ${shown}`);
+        console.log('(start the server with `npm start` first: these addresses are served by it)');
       }
     } finally {
       await server.close();
@@ -150,7 +180,7 @@ cli
   .description('bring the database schema up to date')
   .action(async () => {
     const config = loadConfig();
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, prepare: config.databasePrepare });
     try {
       await reachDatabase(database, config.databaseUrl);
       const applied = await migrateToLatest(database.db);
@@ -214,7 +244,7 @@ const user = cli.command('user').description('admin users of a tenant');
 user
   .command('create')
   .description('create an admin user (the password comes from FENXIAO_PASSWORD or --password)')
-  .requiredOption('--tenant <id>', 'tenant id')
+  .requiredOption('--tenant <id>', 'tenant id or short name (slug)')
   .requiredOption('--email <email>', 'login email')
   .addOption(new Option('--role <role>', 'role').choices(['owner', 'operator', 'finance', 'auditor']).default('owner'))
   .option('--password <password>', 'password (prefer FENXIAO_PASSWORD)')
@@ -222,9 +252,11 @@ user
   .action(async (opts: { tenant: string; email: string; role: AdminRole; password?: string; name?: string }) => {
     const password = opts.password ?? loadConfig().password;
     if (!password) throw new AppError('invalid_request', 'give a password with FENXIAO_PASSWORD or --password');
-    const u = await withServices((s) =>
-      s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, opts.tenant),
-    );
+    const u = await withServices(async (s) => {
+      const tenantId = (await s.tenants.resolve(opts.tenant))?.id;
+      if (!tenantId) throw new AppError('not_found', `tenant ${opts.tenant} not found`);
+      return s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, tenantId);
+    });
     console.log(`user ${u.id} ${u.email} (${u.role})`);
   });
 

@@ -62,11 +62,11 @@ export async function servePrimary(config: Config, count: number): Promise<void>
 
   // Once, before any worker. The master key file is created with O_EXCL when missing, so workers
   // racing to create it would fail; the schema is migrated here so workers find it up to date
-  // (theirs is a check under Kysely's migration lock that applies nothing).
+  // (theirs is a check under the migration lock that applies nothing).
   keyRingFromConfig(config);
   // A port already taken is said before anything is migrated, naming PORT.
   await checkPortFree(config.host, config.port);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1, prepare: config.databasePrepare });
   let maxConnections: number | undefined;
   let tenants = -1;
   try {

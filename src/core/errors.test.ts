@@ -27,6 +27,12 @@ describe('isDatabaseUnavailable: the database away, not the statement wrong', ()
       ),
     ],
     ['wrapped as a cause', new Error('outer', { cause: withCode('read ECONNRESET', 'ECONNRESET') })],
+    // PgBouncer's own errors (08P01) while PostgreSQL is away behind it.
+    ['PgBouncer: the server connection died mid-query', withCode('server conn crashed?', '08P01')],
+    ['PgBouncer: server logins failing', withCode('server login has been failing, try again later (server_login_retry)', '08P01')],
+    ['PgBouncer: no server to connect to', withCode('pgbouncer cannot connect to server', '08P01')],
+    ['PgBouncer: waited too long for a server connection', withCode('query_wait_timeout', '08P01')],
+    ['PgBouncer: out of client slots', withCode('no more connections allowed (max_client_conn)', '08P01')],
   ];
   for (const [label, err] of away) it(`away: ${label}`, () => expect(isDatabaseUnavailable(err)).toBe(true));
 
@@ -36,6 +42,8 @@ describe('isDatabaseUnavailable: the database away, not the statement wrong', ()
     ['40P01 deadlock', withCode('deadlock detected', '40P01')],
     ['57014 query canceled (a statement timeout)', withCode('canceling statement due to statement timeout', '57014')],
     ['08P01 protocol violation (a bug, not an outage)', withCode('protocol violation', '08P01')],
+    ["08P01 with a message that is not one of PgBouncer's outages", withCode('invalid message length', '08P01')],
+    ['a PgBouncer message under another code', withCode('server conn crashed?', 'XX000')],
     ['a TypeError', new TypeError('Cannot read properties of undefined')],
     ['not an error', 'Connection terminated unexpectedly'],
     ['null', null],

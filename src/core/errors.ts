@@ -124,6 +124,15 @@ const UNAVAILABLE_ERRNOS = new Set([
 ]);
 const UNAVAILABLE_MESSAGES =
   /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+/**
+ * PgBouncer between Fenxiao and PostgreSQL (docs/deployment.md) keeps the client's connection when
+ * the server's goes, and answers with errors of its own, all SQLSTATE 08P01: the query in flight
+ * when the server connection died, a server that cannot be reached or logged into, a query that
+ * waited too long for a server connection, the pooler out of client slots or going down. These
+ * are the database being away, not a protocol bug (issue 13; test/pg/pgbouncer-restart.test.ts).
+ */
+const PGBOUNCER_UNAVAILABLE =
+  /^(server conn crashed\?|pgbouncer cannot connect to server|server login has been failing|query_wait_timeout|no more connections allowed|pgbouncer is shutting down|server shutting down|database removed|client_login_timeout)/;
 
 /**
  * Whether `err` is the database being unreachable (restarting, failing over, out of
@@ -138,6 +147,7 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (typeof e.code === 'string') {
     if (UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNOS.has(e.code)) return true;
     if (/^08[0-9A-Z]{3}$/.test(e.code) && e.code !== '08P01') return true;
+    if (e.code === '08P01' && typeof e.message === 'string' && PGBOUNCER_UNAVAILABLE.test(e.message)) return true;
   }
   if (err instanceof Error && UNAVAILABLE_MESSAGES.test(err.message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true;
@@ -162,6 +172,20 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 
 /** Serialization failure or deadlock: safe to retry the whole transaction. */
 export function isRetryableTxError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '40001' || code === '40P01';
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code === '40001' || e?.code === '40P01') return true;
+  // One of our named statements lost behind a pooler (db/prepare.ts): naming is off now, and the
+  // transaction runs again with unnamed statements.
+  return isLostPreparedStatement(err);
+}
+
+/**
+ * A named statement of Fenxiao's (db/prepare.ts, `fx_…`) that the server connection does not have
+ * (26000), or already has from another client (42P05): the client's connection is not one server
+ * session, as behind a pooler in transaction mode that does not keep named statements (PgBouncer
+ * before 1.21).
+ */
+export function isLostPreparedStatement(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return (e?.code === '26000' || e?.code === '42P05') && typeof e.message === 'string' && /prepared statement "fx_[0-9a-f]+"/.test(e.message);
 }

@@ -83,6 +83,8 @@ export type IdPrefix =
   | 'pap'
   | 'ppr'
   | 'ldm'
+  // a distributor's request that its personal data be erased
+  | 'era'
   // agent mode: agents, their events, purchase orders, stock lots, stock returns (buybacks)
   | 'agt'
   | 'aev'

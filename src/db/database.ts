@@ -26,6 +26,12 @@ export interface Database {
    * the next query opens a new one, so the server recovers when the database is back.
    */
   onConnectionLost?: ((err: Error) => void) | undefined;
+  /**
+   * Told once if named prepared statements (prepare.ts) turned out lost between the queries of one
+   * connection (a pooler in transaction mode that does not keep them) and were turned off for the
+   * rest of the process; the server logs it, naming FENXIAO_DB_PREPARE.
+   */
+  onPreparedStatementsOff?: ((err: Error) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -74,7 +80,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // makes it, for its whole life: the error is reported once, the query in flight (if any)
     // fails with it and answers 503, and the pool discards the client when it comes back
     // (_queryable is false), so nothing reconnects by hand.
-    const prepare = options.prepare === false ? undefined : autoPrepare();
+    const prepare =
+      options.prepare === false
+        ? undefined
+        : autoPrepare({
+            onOff: (err) => {
+              database.onPreparedStatementsOff?.(err);
+            },
+          });
     pool.on('connect', (client) => {
       prepare?.attach(client);
       let reported = false;

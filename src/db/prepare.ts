@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { isLostPreparedStatement } from '../core/errors.ts';
 
 /**
  * Server-side prepared statements for the statements this process sends again and again, as
@@ -14,22 +15,33 @@ import type pg from 'pg';
  *
  * PgBouncer in transaction mode keeps named statements apart per server connection from version
  * 1.21 (`max_prepared_statements`, 200 by default from 1.22); older poolers need
- * `FENXIAO_DB_PREPARE=off`.
+ * `FENXIAO_DB_PREPARE=off`. Should a pooler lose a named statement anyway (26000: it went to
+ * another server connection; 42P05: another client named it there first), the process stops
+ * naming statements from then on, tells `onOff`, and the statement's error stands (its
+ * transaction is retried as a serialization failure is, see isRetryableTxError).
  */
 export interface AutoPrepare {
   /** Wraps one pooled client so that Kysely's `query(text, values)` calls use named statements. */
   attach(client: pg.PoolClient): void;
   readonly stats: { named: number; prepared: number };
+  /** True once named statements were turned off for good in this process (a lost one, isLostPreparedStatement). */
+  readonly off: boolean;
 }
 
-export function autoPrepare(options: { threshold?: number; maxStatements?: number } = {}): AutoPrepare {
+export function autoPrepare(options: { threshold?: number; maxStatements?: number; onOff?: ((err: Error) => void) | undefined } = {}): AutoPrepare {
   const threshold = options.threshold ?? 3;
   const maxStatements = options.maxStatements ?? 500;
   const seen = new Map<string, number>();
   const names = new Map<string, string>();
   const stats = { named: 0, prepared: 0 };
+  // Behind a pooler that loses named statements (PgBouncer 1.18 in transaction mode, Debian 12's)
+  // with FENXIAO_DB_PREPARE left on, the first lost statement turns naming off for the process:
+  // the transaction it failed is retried (isRetryableTxError) and every statement after it is
+  // unnamed, so a misconfiguration costs a retry and a log line, not a stream of failures.
+  let off = false;
 
   function nameFor(text: string): string | undefined {
+    if (off) return undefined;
     const name = names.get(text);
     if (name !== undefined) return name;
     if (names.size >= maxStatements) return undefined;
@@ -49,6 +61,9 @@ export function autoPrepare(options: { threshold?: number; maxStatements?: numbe
 
   return {
     stats,
+    get off() {
+      return off;
+    },
     attach(client) {
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as { query: (...args: unknown[]) => unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
@@ -56,7 +71,17 @@ export function autoPrepare(options: { threshold?: number; maxStatements?: numbe
           const name = nameFor(config);
           if (name !== undefined) {
             stats.named++;
-            return query({ name, text: config, values });
+            return (query({ name, text: config, values }) as Promise<unknown>).catch((err: unknown) => {
+              if (!off && isLostPreparedStatement(err)) {
+                off = true;
+                try {
+                  options.onOff?.(err as Error);
+                } catch {
+                  /* a logger failing must not change the answer */
+                }
+              }
+              throw err;
+            });
           }
         }
         return callback === undefined ? (values === undefined ? query(config) : query(config, values)) : query(config, values, callback);

@@ -318,6 +318,18 @@ export interface PortalTokenUsesTable {
   used_at: Timestamp;
 }
 
+// ------------------------------------------------------------------------------ pii
+
+/** A distributor's request that its personal data be erased (migration 2026_12_07_0700). */
+export interface ErasureRequestsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  status: 'open' | 'done';
+  requested_at: Timestamp;
+  resolved_at: NullableTimestamp;
+}
+
 // ------------------------------------------------------------------------------ wechat
 
 /** A tenant's official account for 网页授权 and the JS-SDK (migration 2026_12_07_0800). */
@@ -823,6 +835,7 @@ export interface DB {
   portal_applications: PortalApplicationsTable;
   portal_token_uses: PortalTokenUsesTable;
   wechat_settings: WechatSettingsTable;
+  erasure_requests: ErasureRequestsTable;
   wechat_oauth_states: WechatOauthStatesTable;
   wechat_identities: WechatIdentitiesTable;
   wechat_api_tokens: WechatApiTokensTable;

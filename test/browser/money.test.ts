@@ -116,6 +116,7 @@ describe('money pages: console and portal', () => {
       '分销员',
       '申请审核',
       '订单与佣金',
+      '区域代理',
       '结算',
       '提现',
       '方案设置',

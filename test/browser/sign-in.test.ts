@@ -8,20 +8,26 @@ import { ROOT_TOKEN } from '../support/server.ts';
 import { applyInPortal } from '../support/portal.ts';
 import { launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
 
+// PostgreSQL runs share one database per run: this file's slug and emails are its own.
+const RUN = Math.random().toString(36).slice(2, 8);
+const SLUG = `acme-${RUN}`;
+const SHARED = `shared@shops-${RUN}.test`;
+const BOSS = `boss@acme-${RUN}.test`;
+
 let t: LiveServer;
 let b: Browser;
 let acme: { id: string; slug: string; api_key: string };
 
 beforeAll(async () => {
   t = await startLiveServer();
-  const made = await t.call('POST', '/v1/tenants', { token: ROOT_TOKEN, body: { name: '阿克米商城', slug: 'acme' } });
+  const made = await t.call('POST', '/v1/tenants', { token: ROOT_TOKEN, body: { name: '阿克米商城', slug: SLUG } });
   expect(made.statusCode).toBe(201);
   acme = made.data;
   const other = await t.tenant('别家商城');
   for (const [key, email, password] of [
-    [acme.api_key, 'boss@acme.test', 'acme-boss-pass-1'],
-    [acme.api_key, 'shared@shops.test', 'shared-pass-1'],
-    [other.key, 'shared@shops.test', 'shared-pass-1'],
+    [acme.api_key, BOSS, 'acme-boss-pass-1'],
+    [acme.api_key, SHARED, 'shared-pass-1'],
+    [other.key, SHARED, 'shared-pass-1'],
   ] as const) {
     const res = await t.call('POST', '/v1/admin-users', { token: key, body: { email, password, role: 'owner' } });
     expect(res.statusCode, res.body).toBe(201);
@@ -45,7 +51,7 @@ describe('console sign-in without the tenant id', () => {
       localStorage.clear();
     });
     await page.goto(`${t.base}/admin/login`);
-    await page.getByLabel('邮箱').fill('boss@acme.test');
+    await page.getByLabel('邮箱').fill(BOSS);
     await page.getByLabel('密码').fill('wrong-password');
     await page.getByRole('button', { name: '登录' }).click();
     await expect(page.getByTestId('login-error').textContent()).resolves.toContain('邮箱或密码错误');
@@ -66,17 +72,17 @@ describe('console sign-in without the tenant id', () => {
     await page.evaluate(() => sessionStorage.clear());
     await page.goto(`${t.base}/admin/login`);
     // Remembered from the last sign-in: the address names the merchant.
-    await page.waitForURL(/\/admin\/login\?merchant=acme$/);
+    await page.waitForURL(new RegExp(`/admin/login\\?merchant=${SLUG}$`));
     await page.getByLabel('商户编号或简称').clear();
-    await page.getByLabel('邮箱').fill('shared@shops.test');
+    await page.getByLabel('邮箱').fill(SHARED);
     await page.getByLabel('密码').fill('shared-pass-1');
     await page.getByRole('button', { name: '登录' }).click();
     await expect(page.getByTestId('login-error').textContent()).resolves.toContain('多个商户');
 
     await page.evaluate(() => localStorage.clear());
-    await page.goto(`${t.base}/admin/login?merchant=acme`);
-    await expect(page.getByLabel('商户编号或简称').inputValue()).resolves.toBe('acme');
-    await page.getByLabel('邮箱').fill('shared@shops.test');
+    await page.goto(`${t.base}/admin/login?merchant=${SLUG}`);
+    await expect(page.getByLabel('商户编号或简称').inputValue()).resolves.toBe(SLUG);
+    await page.getByLabel('邮箱').fill(SHARED);
     await page.getByLabel('密码').fill('shared-pass-1');
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByRole('heading', { name: '经营概览' }).waitFor();
@@ -90,7 +96,7 @@ describe('portal sign-in by the merchant slug', () => {
     const phone = await launch({ mobile: true });
     try {
       const { page } = phone;
-      await page.goto(`${t.base}/portal/login?tenant=acme`);
+      await page.goto(`${t.base}/portal/login?tenant=${SLUG}`);
       await page.getByLabel('手机号').fill('13700001111');
       await page.getByLabel('密码').fill('wrong-pass-0');
       await page.getByRole('button', { name: '登录' }).click();

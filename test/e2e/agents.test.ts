@@ -203,7 +203,12 @@ describe('territory commission', () => {
         ['province', pA.distributor_id, 666, 100, 6, 0, 'pending'],
       ].sort(),
     );
-    expect((await call('GET', '/v1/orders/d-1')).data.commissions.filter((l: Line) => l.kind === 'territory')).toHaveLength(6);
+    const got = (await call('GET', '/v1/orders/d-1')).data;
+    expect(got.commissions.filter((l: Line) => l.kind === 'territory')).toHaveLength(6);
+    // The region shows by its name wherever it shows: the order, a distributor.
+    expect([o.data.region_code, o.data.region_name, got.region_name]).toEqual(['440305', '广东省深圳市南山区', '广东省深圳市南山区']);
+    const withRegion = await call('POST', '/v1/distributors', { external_id: 'regional', name: 'R', region_code: '110105' });
+    expect(withRegion.data.region_name).toBe('北京市朝阳区');
     expect((await call('GET', `/v1/distributors/${dA.distributor_id}/balance`)).data.pending_fen).toBe(321);
     // Explained in words: which territory and rate.
     const line = tl.find((l) => l.rank === 'district');

@@ -329,6 +329,8 @@ describe('analytics', () => {
       } else {
         expect(r['440100']).toMatchObject({ gross_sales_fen: 30000, new_distributors: 1 });
         expect(r['440300']).toMatchObject({ gross_sales_fen: 0, new_distributors: 1 });
+        // Names from GB/T 2260; a municipality's city reads as the municipality.
+        expect([r['440100'], r['440300'], r['310100']].map((x) => (x as { name?: string } | undefined)?.name)).toEqual(['广州市', '深圳市', '上海市']);
       }
     }
     // A range that is a part-month at both ends reads daily rows there.

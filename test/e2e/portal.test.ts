@@ -299,7 +299,7 @@ describe('/v1/me isolation', () => {
     expect((await t.call('GET', '/v1/me/team', { token: sb })).data).toEqual({ direct: 1, level2: 0, level3: 0, total: 1 });
     expect((await t.call('GET', '/v1/me/team', { token: sx })).data).toEqual({ direct: 0, level2: 0, level3: 0, total: 0 });
     const l1 = await t.call('GET', '/v1/me/downline?level=1', { token: sa });
-    expect(l1.data.items).toEqual([{ id: b.id, name: 'B', level: 1, grade: 'default', status: 'active', joined_at: expect.any(String) }]);
+    expect(l1.data.items).toEqual([{ id: b.id, name: 'B', level: 1, grade: 'default', grade_name: 'default', status: 'active', joined_at: expect.any(String) }]);
     expect((await t.call('GET', '/v1/me/downline?level=2', { token: sa })).data.items.map((m: { id: string }) => m.id)).toEqual([c.id]);
     expect((await t.call('GET', '/v1/me/downline?level=1', { token: sb })).data.items.map((m: { id: string }) => m.id)).toEqual([c.id]);
     expect((await t.call('GET', '/v1/me/downline?level=4', { token: sa })).statusCode).toBe(400);

@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_TOKEN, startTestServer, type TestServer } from '../support/server.ts';
 
+// PostgreSQL runs share one database per run: names and slugs of this file are its own.
+const RUN = Math.random().toString(36).slice(2, 8);
+
 let t: TestServer;
 beforeAll(async () => {
   t = await startTestServer();
@@ -29,11 +32,11 @@ const login = (body: Record<string, unknown>, headers: Record<string, string> = 
 
 describe('a tenant has a short name chosen at creation', () => {
   it('takes the slug asked for, and refuses one taken (409) or malformed (400)', async () => {
-    const a = await newTenant({ name: '阿克米商城', slug: 'acme' });
-    expect(a.slug).toBe('acme');
+    const a = await newTenant({ name: '阿克米商城', slug: `acme-${RUN}` });
+    expect(a.slug).toBe(`acme-${RUN}`);
     const me = await t.call('GET', '/v1/tenant', { token: a.api_key });
-    expect(me.data).toMatchObject({ id: a.id, slug: 'acme' });
-    const taken = await t.call('POST', '/v1/tenants', { token: ROOT_TOKEN, body: { name: 'Other', slug: 'acme' } });
+    expect(me.data).toMatchObject({ id: a.id, slug: `acme-${RUN}` });
+    const taken = await t.call('POST', '/v1/tenants', { token: ROOT_TOKEN, body: { name: 'Other', slug: `acme-${RUN}` } });
     expect(taken.statusCode).toBe(409);
     expect(taken.data.error.code).toBe('conflict');
     for (const slug of ['ab', 'Acme Shop', '-acme', 'a'.repeat(33), 'acme_shop']) {
@@ -44,18 +47,18 @@ describe('a tenant has a short name chosen at creation', () => {
   });
 
   it('makes one from the name when none is asked for, else a random one', async () => {
-    expect((await newTenant({ name: 'Blue Lake Tea 蓝湖茶' })).slug).toBe('blue-lake-tea');
+    expect((await newTenant({ name: `Blue Lake Tea ${RUN} 蓝湖茶` })).slug).toBe(`blue-lake-tea-${RUN}`);
     // The same name again: its slug is taken, so a random one.
-    expect((await newTenant({ name: 'Blue Lake Tea' })).slug).toMatch(/^shop-[a-z0-9]{6}$/);
+    expect((await newTenant({ name: `Blue Lake Tea ${RUN}` })).slug).toMatch(/^shop-[a-z0-9]{6}$/);
     expect((await newTenant({ name: '示例商城' })).slug).toMatch(/^shop-[a-z0-9]{6}$/);
   });
 
   it('lets the sign-in pages find a merchant by slug or id (public), not a missing one', async () => {
-    const m = await newTenant({ name: 'Find Me', slug: 'find-me' });
-    for (const ref of ['find-me', 'FIND-ME', m.id]) {
+    const m = await newTenant({ name: 'Find Me', slug: `find-me-${RUN}` });
+    for (const ref of [`find-me-${RUN}`, `FIND-ME-${RUN}`, m.id]) {
       const res = await t.call('GET', `/v1/merchants/${ref}`);
       expect(res.statusCode, ref).toBe(200);
-      expect(res.data).toEqual({ id: m.id, name: 'Find Me', slug: 'find-me' });
+      expect(res.data).toEqual({ id: m.id, name: 'Find Me', slug: `find-me-${RUN}` });
     }
     for (const ref of ['nobody-here', 'x', 'tnt_01ZZZZZZZZZZZZZZZZZZZZZZZZ']) {
       const res = await t.call('GET', `/v1/merchants/${ref}`);
@@ -63,7 +66,7 @@ describe('a tenant has a short name chosen at creation', () => {
     }
     // A suspended merchant is not found.
     expect((await t.call('POST', `/v1/tenants/${m.id}/suspend`, { token: ROOT_TOKEN, body: { reason: 'test' } })).statusCode).toBe(200);
-    expect((await t.call('GET', '/v1/merchants/find-me')).statusCode).toBe(404);
+    expect((await t.call('GET', `/v1/merchants/find-me-${RUN}`)).statusCode).toBe(404);
   });
 });
 
@@ -71,55 +74,55 @@ describe('the console signs in without the tenant id', () => {
   let one: { id: string; slug: string; api_key: string };
   let two: { id: string; slug: string; api_key: string };
   beforeAll(async () => {
-    one = await newTenant({ name: 'One', slug: 'one-shop' });
-    two = await newTenant({ name: 'Two', slug: 'two-shop' });
-    await addUser(one.api_key, 'only@one.test', 'only-password-1');
+    one = await newTenant({ name: 'One', slug: `one-${RUN}` });
+    two = await newTenant({ name: 'Two', slug: `two-${RUN}` });
+    await addUser(one.api_key, `only@one-${RUN}.test`, 'only-password-1');
     // The same email in two merchants, with different passwords, then with the same one.
-    await addUser(one.api_key, 'both@shops.test', 'password-in-one');
-    await addUser(two.api_key, 'both@shops.test', 'password-in-two');
-    await addUser(one.api_key, 'same@shops.test', 'same-password-1');
-    await addUser(two.api_key, 'same@shops.test', 'same-password-1');
+    await addUser(one.api_key, `both@shops-${RUN}.test`, 'password-in-one');
+    await addUser(two.api_key, `both@shops-${RUN}.test`, 'password-in-two');
+    await addUser(one.api_key, `same@shops-${RUN}.test`, 'same-password-1');
+    await addUser(two.api_key, `same@shops-${RUN}.test`, 'same-password-1');
   });
 
   it('by an email alone, when it is in one merchant', async () => {
-    const res = await login({ email: 'Only@One.test', password: 'only-password-1' });
+    const res = await login({ email: `Only@One-${RUN}.test`, password: 'only-password-1' });
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.data).toMatchObject({ tenant_id: one.id, tenant_slug: 'one-shop', user: { email: 'only@one.test' } });
+    expect(res.data).toMatchObject({ tenant_id: one.id, tenant_slug: `one-${RUN}`, user: { email: `only@one-${RUN}.test` } });
     const me = await t.call('GET', '/v1/tenant', { token: res.data.token });
     expect(me.data.id).toBe(one.id);
   });
 
   it('by an email in several merchants: the one whose password matches', async () => {
-    const a = await login({ email: 'both@shops.test', password: 'password-in-two' });
+    const a = await login({ email: `both@shops-${RUN}.test`, password: 'password-in-two' });
     expect(a.statusCode).toBe(200);
     expect(a.data.tenant_id).toBe(two.id);
-    const b = await login({ email: 'both@shops.test', password: 'password-in-one' });
+    const b = await login({ email: `both@shops-${RUN}.test`, password: 'password-in-one' });
     expect(b.data.tenant_id).toBe(one.id);
   });
 
   it('asks for the merchant when the password matches in several, in the caller language', async () => {
-    const en = await login({ email: 'same@shops.test', password: 'same-password-1' });
+    const en = await login({ email: `same@shops-${RUN}.test`, password: 'same-password-1' });
     expect(en.statusCode).toBe(400);
     expect(en.data.error.code).toBe('invalid_request');
     expect(en.data.error.message).toMatch(/several merchants/);
-    const zh = await login({ email: 'same@shops.test', password: 'same-password-1' }, { 'accept-language': 'zh-CN' });
+    const zh = await login({ email: `same@shops-${RUN}.test`, password: 'same-password-1' }, { 'accept-language': 'zh-CN' });
     expect(zh.data.error.message).toMatch(/多个商户/);
-    const withSlug = await login({ tenant: 'TWO-SHOP', email: 'same@shops.test', password: 'same-password-1' });
+    const withSlug = await login({ tenant: `TWO-${RUN.toUpperCase()}`, email: `same@shops-${RUN}.test`, password: 'same-password-1' });
     expect(withSlug.statusCode).toBe(200);
     expect(withSlug.data.tenant_id).toBe(two.id);
-    const withId = await login({ tenant: one.id, email: 'same@shops.test', password: 'same-password-1' });
+    const withId = await login({ tenant: one.id, email: `same@shops-${RUN}.test`, password: 'same-password-1' });
     expect(withId.data.tenant_id).toBe(one.id);
     // The contract's field still works as before.
-    const byTenantId = await login({ tenant_id: two.id, email: 'same@shops.test', password: 'same-password-1' });
+    const byTenantId = await login({ tenant_id: two.id, email: `same@shops-${RUN}.test`, password: 'same-password-1' });
     expect(byTenantId.data.tenant_id).toBe(two.id);
   });
 
   it('says only "wrong email or password" for a wrong password, an unknown email or a wrong merchant', async () => {
     for (const body of [
-      { email: 'same@shops.test', password: 'not-the-password' },
-      { email: 'nobody@shops.test', password: 'same-password-1' },
-      { tenant: 'one-shop', email: 'both@shops.test', password: 'password-in-two' },
-      { tenant: 'no-such-shop', email: 'only@one.test', password: 'only-password-1' },
+      { email: `same@shops-${RUN}.test`, password: 'not-the-password' },
+      { email: `nobody@shops-${RUN}.test`, password: 'same-password-1' },
+      { tenant: `one-${RUN}`, email: `both@shops-${RUN}.test`, password: 'password-in-two' },
+      { tenant: 'no-such-shop', email: `only@one-${RUN}.test`, password: 'only-password-1' },
     ]) {
       const res = await login(body);
       expect(res.statusCode, JSON.stringify(body)).toBe(401);

@@ -46,6 +46,24 @@ describe.skipIf(!onPostgres())('prepared statements', () => {
     expect(await named(off)).toEqual([]);
   });
 
+  it('stops naming statements when one is lost (as behind an old PgBouncer), and the retried transaction succeeds', async () => {
+    const d = await open(true);
+    const lost: Error[] = [];
+    d.onPreparedStatementsOff = (err) => lost.push(err);
+    const run = (i: number) =>
+      d.db.transaction().execute(async (tx) => (await sql<{ v: number }>`select ${i}::int + 1 as v, 'lost_and_found' as marker`.execute(tx)).rows[0]!.v);
+    for (let i = 0; i < 4; i++) expect(await run(i)).toBe(i + 1);
+    expect((await named(d)).filter((s) => s.statement.includes('lost_and_found'))).toHaveLength(1);
+    // What a pooler in transaction mode does to a client: its next transaction lands on a server
+    // connection that never saw the statement.
+    await sql`deallocate all`.execute(d.db);
+    await expect(run(10)).rejects.toMatchObject({ code: '26000' });
+    expect(lost).toHaveLength(1);
+    for (let i = 0; i < 4; i++) expect(await run(i)).toBe(i + 1);
+    expect(await named(d)).toEqual([]);
+    expect(lost).toHaveLength(1);
+  });
+
   it('keeps working inside transactions and after a failed statement', async () => {
     const d = await open(true);
     for (let i = 0; i < 4; i++) {

@@ -1,4 +1,8 @@
-import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type * as Amqplib from 'amqplib';
+import { lazy, requirePackage } from '../../lib/lazy.ts';
+
+const amqplib = lazy(() => requirePackage('amqplib') as typeof Amqplib);
 import {
   backoffMs,
   contentOf,
@@ -192,7 +196,7 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
   }
 
   async function connectOnce(): Promise<void> {
-    const c = await amqp.connect(options.url, { clientProperties: { connection_name: `fenxiao consumer ${topology.queue}` } });
+    const c = await amqplib().connect(options.url, { clientProperties: { connection_name: `fenxiao consumer ${topology.queue}` } });
     c.on('error', (err: Error) => log.warn({ err: err.message }, 'AMQP connection error'));
     try {
       const channel = await c.createConfirmChannel();
@@ -277,7 +281,7 @@ export function createAmqpSource(options: AmqpSourceOptions): OrderEventSource &
 
     async publish(content, opts: PublishOptions = {}) {
       if (!publisher) {
-        const c = await amqp.connect(options.url, { clientProperties: { connection_name: `fenxiao publisher ${topology.queue}` } });
+        const c = await amqplib().connect(options.url, { clientProperties: { connection_name: `fenxiao publisher ${topology.queue}` } });
         c.on('error', () => {});
         const channel = await c.createConfirmChannel();
         channel.on('error', () => {});

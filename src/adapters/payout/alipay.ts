@@ -1,4 +1,7 @@
-import { AlipaySdk } from 'alipay-sdk';
+import type { AlipaySdk as AlipaySdkClass } from 'alipay-sdk';
+import { lazy, requirePackage } from '../../lib/lazy.ts';
+
+const alipaySdk = lazy(() => (requirePackage('alipay-sdk') as { AlipaySdk: typeof AlipaySdkClass }).AlipaySdk);
 import { localDateTime } from '../../core/time.ts';
 import { fenToYuan, yuanToFen } from './amount.ts';
 import { loadCertificate, loadPrivateKey } from './keys.ts';
@@ -134,6 +137,7 @@ export function createAlipayChannel(config: AlipayConfig, deps: AlipayDeps = {})
   const clock = deps.clock ?? { now: () => new Date() };
   // One key format for the SDK whatever the operator pasted (it reads PKCS#1 unless told PKCS#8).
   const privateKeyPem = loadPrivateKey(config.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString();
+  const AlipaySdk = alipaySdk();
   const sdk = new AlipaySdk({
     appId: config.appId,
     privateKey: privateKeyPem,

@@ -1,4 +1,7 @@
-import { Redis } from 'ioredis';
+import type { Redis as RedisClass } from 'ioredis';
+import { lazy, requirePackage } from '../../lib/lazy.ts';
+
+const ioredis = lazy(() => (requirePackage('ioredis') as { Redis: typeof RedisClass }).Redis);
 import { randomBytes } from 'node:crypto';
 import type { RateLimiter } from './types.ts';
 
@@ -25,6 +28,7 @@ return {0, count, retry}
 `;
 
 export function createRedisRateLimiter(url: string, prefix = 'fenxiao:rl:'): RateLimiter {
+  const Redis = ioredis();
   const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
   redis.on('error', () => {});
   redis.defineCommand('fxSlidingWindow', { numberOfKeys: 1, lua: SCRIPT });

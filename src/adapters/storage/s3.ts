@@ -1,4 +1,7 @@
-import { AwsClient } from 'aws4fetch';
+import type { AwsClient as AwsClientClass } from 'aws4fetch';
+import { lazy, requirePackage } from '../../lib/lazy.ts';
+
+const aws4fetch = lazy(() => (requirePackage('aws4fetch') as { AwsClient: typeof AwsClientClass }).AwsClient);
 import { assertSafeKey, type FileStorage } from './types.ts';
 
 export interface S3Config {
@@ -15,6 +18,7 @@ export interface S3Config {
  * Signature V4. Objects are private; Fenxiao streams them to authorised callers itself.
  */
 export function createS3Storage(config: S3Config): FileStorage {
+  const AwsClient = aws4fetch();
   const client = new AwsClient({ accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, region: config.region, service: 's3' });
   const endpoint = (config.endpoint ?? `https://s3.${config.region}.amazonaws.com`).replace(/\/+$/, '');
   const urlOf = (key: string) => {

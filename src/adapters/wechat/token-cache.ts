@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis as RedisClass } from 'ioredis';
+import { lazy, requirePackage } from '../../lib/lazy.ts';
+
+const ioredis = lazy(() => (requirePackage('ioredis') as { Redis: typeof RedisClass }).Redis);
 
 /**
  * Where the official account's access_token and jsapi_ticket are kept so that every process of
@@ -35,6 +38,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 export function createRedisTokenCache(url: string, options: { prefix?: string; lockMs?: number } = {}): TokenCache & { close(): Promise<void> } {
   const prefix = options.prefix ?? 'fenxiao:wx:';
   const lockMs = options.lockMs ?? 15_000;
+  const Redis = ioredis();
   const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
   redis.on('error', () => {});
 

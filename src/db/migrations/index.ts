@@ -23,6 +23,7 @@ import * as agents from './2026_12_07_0100_agents.ts';
 import * as settlementRunsResumable from './2026_12_07_0400_settlement_runs_resumable.ts';
 import * as tenantSlugs from './2026_12_07_0600_tenant_slugs.ts';
 import * as wechat from './2026_12_07_0800_wechat.ts';
+import * as erasureRequests from './2026_12_07_0700_erasure_requests.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0400_settlement_runs_resumable': settlementRunsResumable,
   '2026_12_07_0600_tenant_slugs': tenantSlugs,
   '2026_12_07_0800_wechat': wechat,
+  '2026_12_07_0700_erasure_requests': erasureRequests,
 };

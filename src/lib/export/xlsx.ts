@@ -1,6 +1,10 @@
 import type { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import type * as ExcelJSModule from 'exceljs';
+import { lazy, requirePackage } from '../lazy.ts';
+
+const excel = lazy(() => requirePackage('exceljs') as typeof ExcelJSModule);
 import type { ExportSpec, Lang, RowSource } from './spec.ts';
 import { plan, rowCells, Totals, TOTAL_LABEL, type Cell, type Plan } from './cells.ts';
 import { bpToFraction, exactCellNumber, fenToYuan, formatDateTime, sheetName, wallClockAsUtc, xlsxText } from './format.ts';
@@ -208,7 +212,7 @@ export async function writeXlsx<Row>(spec: ExportSpec<Row>, rows: RowSource<Row>
   let n = 0;
   try {
     flow.check();
-    wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false, zip: { zlib: { level: 6 } } });
+    wb = new (excel().stream.xlsx.WorkbookWriter)({ stream: out, useStyles: true, useSharedStrings: false, zip: { zlib: { level: 6 } } });
     wb.creator = 'Fenxiao';
     wb.lastModifiedBy = 'Fenxiao';
     wb.created = generatedAt;

@@ -33,7 +33,7 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
   app.get(
     '/v1/agent-program',
     {
-      config: { auth: 'tenant', permission: 'read' },
+      config: { auth: 'tenant_or_distributor', permission: 'read' },
       schema: { tags, summary: 'The agent program: enabled, territory rates per rank, buyback days', response: { 200: AgentProgram, ...errors() } },
     },
     async (req) => agents.getProgram(actor(req)),

@@ -124,7 +124,9 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
 
   return {
     async getProgram(actor: Actor): Promise<AgentProgram> {
-      const tenantId = tenantFor(actor, 'read');
+      const p = actor.principal;
+      // A distributor (the portal) reads it too: the rates and the buyback window it is owed.
+      const tenantId = p.kind === 'distributor' ? p.tenantId : tenantFor(actor, 'read');
       return programView(await agentsRepo.program(db, tenantId));
     },
 

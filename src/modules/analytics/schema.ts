@@ -125,6 +125,7 @@ export const Top = Strict({
       name: Type.String(),
       grade: Type.String(),
       region_code: Nullable(Type.String()),
+      region_name: Nullable(Type.String({ description: 'the region’s GB/T 2260 name' })),
       orders: Count('orders sold in the range'),
       sales_fen: SignedFen('own sales, net of refunds'),
       commission_fen: SignedFen('commission earned on orders paid in the range, net'),

@@ -1,3 +1,4 @@
+import { regionName } from '../../lib/regions.ts';
 import type { Db } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { invalid, notFound } from '../../core/errors.ts';
@@ -6,7 +7,7 @@ import { localDate } from '../../core/time.ts';
 import type { Ledger } from '../ledger/service.ts';
 import type { ProgramService } from '../program/service.ts';
 import { analyticsRepo } from './repo.ts';
-import { addDays, daysBetween, parseDay, periodOf, periodsBetween, PROVINCES, rangeParts, rateBp, startOfLocalDay, type Interval } from './periods.ts';
+import { addDays, daysBetween, parseDay, periodOf, periodsBetween, rangeParts, rateBp, startOfLocalDay, type Interval } from './periods.ts';
 import type { KpisView, Metric } from './schema.ts';
 import { round, thresholdReached } from './topk.ts';
 
@@ -119,6 +120,7 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
         name: d?.name ?? '',
         grade: d?.grade_code ?? '',
         region_code: d?.region_code ?? null,
+        region_name: regionName(d?.region_code),
         orders: b.orders,
         sales_fen: b.sales_fen,
         commission_fen: b.commission_fen,
@@ -182,8 +184,9 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const names = new Map<string, string>();
       if (q.by === 'grade') {
         for (const g of await analyticsRepo.gradeNames(db, tenantId)) names.set(g.code, g.name);
-      } else if (level === 'province') {
-        for (const [p, name] of Object.entries(PROVINCES)) names.set(`${p}0000`, name);
+      } else {
+        // Province and city names from GB/T 2260 (src/lib/regions.ts); a municipality's city reads as the municipality.
+        for (const x of rows) if (x.key !== '') names.set(x.key, regionName(x.key) ?? x.key);
       }
       const items = rows
         .map((x) => ({

@@ -30,6 +30,8 @@ export interface NewDistributor {
   consent_at: Date | null;
   approved_at: Date | null;
   device_bidx?: string | null;
+  /** When it joined, by the service's clock (the database's now() when absent). */
+  created_at?: Date;
 }
 
 export const distributorsRepo = {

@@ -86,6 +86,7 @@ export const Distributor = Strict({
   ),
   consent_at: Nullable(Timestamp('when the person consented to the processing of personal data (PIPL)')),
   region_code: Nullable(Type.String()),
+  region_name: Type.Optional(Nullable(Type.String({ description: 'the region’s GB/T 2260 name (北京市朝阳区)' }))),
   invite_url: Type.String(),
   source: Type.String(),
   status_reason: Nullable(Type.String()),

@@ -1,3 +1,4 @@
+import { regionFullName } from '../../lib/regions.ts';
 import { MESSAGES } from '../../core/error-text.ts';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
@@ -140,6 +141,7 @@ export function createDistributorsService(deps: {
       },
       consent_at: d.consent_at?.toISOString() ?? null,
       region_code: d.region_code,
+      region_name: regionFullName(d.region_code),
       invite_url: `${deps.publicUrl}/i/${d.invite_code}`,
       source: d.source,
       status_reason: d.status_reason,
@@ -308,6 +310,9 @@ export function createDistributorsService(deps: {
           source: options.source,
           consent_at: options.consent ? now : null,
           approved_at: status === 'active' ? now : null,
+          // The service's clock, not the database's: a demo or an import written along its own
+          // timeline has its distributors join when they did (issue 16 item 5).
+          created_at: now,
         });
         for (const hook of deps.onCreated ?? []) await hook(tx, tenantId, id);
         await identityChanged(tx, tenantId, id, null);

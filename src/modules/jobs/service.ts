@@ -32,6 +32,8 @@ export interface JobRun {
   start(total?: number | null): Promise<void>;
   /** Progress, written at most every `progressEveryMs`; the last report is written by finish. */
   progress(done: number, total?: number | null): void;
+  /** Stops reporting without an outcome: another process took the work (and its job) over. */
+  release(): void;
   finish(
     status: 'done' | 'failed' | 'cancelled',
     outcome?: { result?: unknown; error?: { code: string; message: string } | null; done?: number; total?: number | null },
@@ -130,6 +132,12 @@ export function createJobs(options: JobsOptions) {
           Math.max(0, wait),
         );
         trailing.unref();
+      },
+      release() {
+        finished = true;
+        live.delete(id);
+        clearInterval(beat);
+        if (trailing) clearTimeout(trailing);
       },
       async finish(status, outcome = {}) {
         finished = true;

@@ -9,6 +9,7 @@ import { actorOf } from '../../core/principal.ts';
 import type { BindingEventsTable, CommissionsTable, OrderEventsTable, OrderItemsTable, OrdersTable } from '../../db/schema.ts';
 import { newId } from '../../core/ids.ts';
 import { normalizeInviteCode } from '../../lib/invite-code.ts';
+import { regionFullName } from '../../lib/regions.ts';
 import { localDate, localMonth } from '../../core/time.ts';
 import { chainOf, computeOrderCommissions, type Beneficiary, type RulesSnapshot } from '../commissions/calculator.ts';
 import type { CustomersService } from '../customers/service.ts';
@@ -702,6 +703,9 @@ export function createOrderBatch(deps: {
       chain: o.chain ?? [],
       rule_version: o.rule_version,
       attribution: o.attribution,
+      region_code: o.region_code ?? null,
+      region_name: regionFullName(o.region_code),
+      fulfilled_by: o.fulfilled_by ?? null,
       paid_at: (o.paid_at as Date).toISOString(),
       shipped_at: null,
       received_at: null,

@@ -1,3 +1,4 @@
+import { regionFullName } from '../../lib/regions.ts';
 import type { OrderStatus } from '../../db/schema.ts';
 import type { CommissionRow, OrderItemRow, OrderRow } from './repo.ts';
 import type { CommissionLine, OrderView } from './schema.ts';
@@ -72,6 +73,9 @@ export function orderViewOf(order: OrderRow, items: readonly OrderItemRow[], lin
     chain: [...order.chain],
     rule_version: order.rule_version,
     attribution: order.attribution,
+    region_code: order.region_code,
+    region_name: regionFullName(order.region_code),
+    fulfilled_by: order.fulfilled_by,
     paid_at: order.paid_at.toISOString(),
     shipped_at: order.shipped_at?.toISOString() ?? null,
     received_at: order.received_at?.toISOString() ?? null,

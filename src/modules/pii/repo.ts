@@ -6,6 +6,77 @@ import type { Executor } from '../../db/database.ts';
  * the erasure. One query per method, rows out, no rules.
  */
 export const piiRepo = {
+  /** The open erasure request of a distributor, if any. */
+  async openErasureRequest(db: Executor, tenantId: string, distributorId: string) {
+    return db
+      .selectFrom('erasure_requests')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+  },
+
+  /** The newest erasure request of a distributor, open or done. */
+  async latestErasureRequest(db: Executor, tenantId: string, distributorId: string) {
+    return db
+      .selectFrom('erasure_requests')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .orderBy('requested_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  },
+
+  /** Inserts an open request; none when one is already open (the partial unique index decides). */
+  async insertErasureRequest(db: Executor, r: { id: string; tenant_id: string; distributor_id: string; requested_at: Date }) {
+    const row = await db
+      .insertInto('erasure_requests')
+      .values({ ...r, status: 'open' })
+      .onConflict((oc) => oc.columns(['tenant_id', 'distributor_id']).where('status', '=', 'open').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    return row ?? null;
+  },
+
+  /** Closes the distributor's open request (the erasing transaction); answers how many. */
+  async closeErasureRequests(db: Executor, tenantId: string, distributorId: string, at: Date) {
+    const r = await db
+      .updateTable('erasure_requests')
+      .set({ status: 'done', resolved_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  },
+
+  /** A tenant's erasure requests, oldest open first, then the done ones newest first. */
+  async listErasureRequests(
+    db: Executor,
+    tenantId: string,
+    filter: { status?: 'open' | 'done' | undefined; distributorId?: string | undefined },
+    limit: number,
+  ) {
+    let q = db
+      .selectFrom('erasure_requests')
+      .innerJoin('distributors', 'distributors.id', 'erasure_requests.distributor_id')
+      .select([
+        'erasure_requests.id',
+        'erasure_requests.distributor_id',
+        'distributors.name as distributor_name',
+        'erasure_requests.status',
+        'erasure_requests.requested_at',
+        'erasure_requests.resolved_at',
+      ])
+      .where('erasure_requests.tenant_id', '=', tenantId);
+    if (filter.status) q = q.where('erasure_requests.status', '=', filter.status);
+    if (filter.distributorId) q = q.where('erasure_requests.distributor_id', '=', filter.distributorId);
+    return q.orderBy('erasure_requests.status', 'desc').orderBy('erasure_requests.requested_at').orderBy('erasure_requests.id').limit(limit).execute();
+  },
+
   async findForUpdate(db: Executor, tenantId: string, id: string) {
     return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
   },

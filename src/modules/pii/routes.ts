@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { actor, moduleRoutes } from '../../core/route.ts';
-import { IdParams, errors } from '../../core/schema.ts';
+import { IdParams, Nullable, OptionalBody, Strict, Timestamp, errors } from '../../core/schema.ts';
+import { Type } from '@sinclair/typebox';
 import { contentDisposition } from '../../lib/export/format.ts';
 import { XLSX_CONTENT_TYPE } from '../../lib/export/xlsx.ts';
 import { EraseBody, Erasure, PersonalDataQuery, RevealQuery, Revealed, SharedIdentities } from './schema.ts';
@@ -83,6 +84,77 @@ export const piiRoutes = moduleRoutes<PiiService>((app, pii) => {
       },
     },
     async (req) => ({ items: await pii.sharedIdentities(actor(req), req.params.id), next_cursor: null }),
+  );
+
+  const ErasureRequest = Strict({
+    id: Type.String(),
+    status: Type.Union([Type.Literal('open'), Type.Literal('done')], { description: 'open: waiting for the merchant; done: erased' }),
+    requested_at: Timestamp(),
+    resolved_at: Nullable(Timestamp()),
+  });
+
+  app.post(
+    '/v1/me/erasure-request',
+    {
+      config: { auth: 'distributor' },
+      schema: {
+        tags: ['portal: me'],
+        summary:
+          "Ask the merchant to erase my personal data (PIPL). The merchant's owner erases it once no money is owed; asking again answers the open request",
+        body: OptionalBody(Strict({})),
+        response: { 200: ErasureRequest, ...errors(404, 409) },
+      },
+    },
+    async (req) => pii.requestErasure(actor(req)),
+  );
+
+  app.get(
+    '/v1/me/erasure-request',
+    {
+      config: { auth: 'distributor' },
+      schema: {
+        tags: ['portal: me'],
+        summary: 'My newest erasure request, or null',
+        response: { 200: Strict({ request: Nullable(ErasureRequest) }), ...errors() },
+      },
+    },
+    async (req) => ({ request: await pii.myErasureRequest(actor(req)) }),
+  );
+
+  app.get(
+    '/v1/erasure-requests',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: "Distributors' requests to erase their personal data: open ones first, oldest first",
+        querystring: Strict({
+          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('done')])),
+          distributor_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+        }),
+        response: {
+          200: Strict({
+            items: Type.Array(
+              Strict({
+                id: Type.String(),
+                distributor_id: Type.String(),
+                distributor_name: Type.String(),
+                status: Type.Union([Type.Literal('open'), Type.Literal('done')]),
+                requested_at: Timestamp(),
+                resolved_at: Nullable(Timestamp()),
+              }),
+            ),
+            next_cursor: Type.Null(),
+          }),
+          ...errors(403),
+        },
+      },
+    },
+    async (req) => ({
+      items: await pii.listErasureRequests(actor(req), { status: req.query.status, distributorId: req.query.distributor_id }, req.query.limit ?? 50),
+      next_cursor: null,
+    }),
   );
 
   app.get(

@@ -1,4 +1,5 @@
 import { MESSAGES } from '../../core/error-text.ts';
+import { newId } from '../../core/ids.ts';
 import type { Db } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -42,6 +43,17 @@ export interface ErasureResult {
   documents_not_deleted: number;
   sessions_revoked: number;
   visits_anonymised: number;
+}
+
+export interface ErasureRequestView {
+  id: string;
+  status: 'open' | 'done';
+  requested_at: string;
+  resolved_at: string | null;
+}
+
+function erasureRequestView(r: { id: string; status: 'open' | 'done'; requested_at: Date; resolved_at: Date | null }): ErasureRequestView {
+  return { id: r.id, status: r.status, requested_at: r.requested_at.toISOString(), resolved_at: r.resolved_at?.toISOString() ?? null };
 }
 
 /**
@@ -240,6 +252,8 @@ export function createPiiService(deps: {
         const sessions = await adminRepo.revokeDistributorSessions(tx, tenantId, distributorId, now);
         const visits = await referralRepo.anonymiseVisits(tx, tenantId, distributorId);
         const keys = await documentsRepo.deleteAllOf(tx, tenantId, distributorId);
+        // The person's own request, if it made one, is answered by this erasure.
+        await piiRepo.closeErasureRequests(tx, tenantId, distributorId, now);
         await audit.record(tx, actor, {
           action: 'distributor.erase',
           targetType: 'distributor',
@@ -265,6 +279,60 @@ export function createPiiService(deps: {
       }
       const erasure: ErasureResult = { ...outcome.result, documents_not_deleted: notDeleted };
       return { distributor: distributors.view(await distributors.load(db, tenantId, distributorId)), erasure };
+    },
+
+    /**
+     * The distributor asks, from the portal, that its personal data be erased. Erasing is the
+     * owner's act (irreversible, and refused while money is owed): the request waits for it in
+     * the console. One open request at a time; asking again answers the open one.
+     */
+    async requestErasure(actor: Actor): Promise<ErasureRequestView> {
+      const p = actor.principal;
+      if (p.kind !== 'distributor') throw notFound('distributor');
+      return inTransaction(db, async (tx) => {
+        // The distributor's row is locked: two taps at once make one request.
+        const d = await piiRepo.findForUpdate(tx, p.tenantId, p.distributorId);
+        if (!d) throw notFound('distributor');
+        if (d.status === 'erased') throw invalidState('the personal data is already erased');
+        const open = await piiRepo.openErasureRequest(tx, p.tenantId, p.distributorId);
+        if (open) return erasureRequestView(open);
+        const row = await piiRepo.insertErasureRequest(tx, {
+          id: newId('era'),
+          tenant_id: p.tenantId,
+          distributor_id: p.distributorId,
+          requested_at: clock.now(),
+        });
+        if (!row) throw new Error('an open erasure request appeared under the row lock');
+        await audit.record(tx, actor, {
+          action: 'distributor.erasure_request',
+          targetType: 'distributor',
+          targetId: p.distributorId,
+          after: { request_id: row.id, status: 'open' },
+        });
+        return erasureRequestView(row);
+      });
+    },
+
+    /** The distributor's newest erasure request (open, or done), or null. */
+    async myErasureRequest(actor: Actor): Promise<ErasureRequestView | null> {
+      const p = actor.principal;
+      if (p.kind !== 'distributor') throw notFound('distributor');
+      const row = await piiRepo.latestErasureRequest(db, p.tenantId, p.distributorId);
+      return row ? erasureRequestView(row) : null;
+    },
+
+    /** The tenant's erasure requests for the console (ids, names and dates; no personal data beyond the name). */
+    async listErasureRequests(actor: Actor, filter: { status?: 'open' | 'done' | undefined; distributorId?: string | undefined }, limit: number) {
+      requirePermission(actor.principal, 'read');
+      const rows = await piiRepo.listErasureRequests(db, tenantOf(actor.principal), filter, limit);
+      return rows.map((r) => ({
+        id: r.id,
+        distributor_id: r.distributor_id,
+        distributor_name: r.distributor_name,
+        status: r.status,
+        requested_at: r.requested_at.toISOString(),
+        resolved_at: r.resolved_at?.toISOString() ?? null,
+      }));
     },
 
     /** Distributors sharing a phone, ID number or payout account with this one (no values shown). */

@@ -1,4 +1,8 @@
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import type * as ExcelJSModule from 'exceljs';
+import { lazy, requirePackage } from '../../lib/lazy.ts';
+
+const excel = lazy(() => requirePackage('exceljs') as typeof ExcelJSModule);
 import { plan, rowCells, type Cell } from '../../lib/export/cells.ts';
 import { exactCellNumber, fenToYuan, sheetName, wallClockAsUtc, xlsxText } from '../../lib/export/format.ts';
 import type { ExportSpec, Lang } from '../../lib/export/spec.ts';
@@ -43,7 +47,7 @@ function value(cell: Cell): ExcelJS.CellValue {
 }
 
 export async function buildWorkbook(sheets: readonly AnySheet[], options: { lang: Lang; tz: string; generatedAt: Date }): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
+  const wb = new (excel().Workbook)();
   wb.creator = 'Fenxiao';
   wb.created = options.generatedAt;
   wb.modified = options.generatedAt;

@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module';
 import QRCode from 'qrcode';
-import { renderAsync } from '@resvg/resvg-js';
+import type * as Resvg from '@resvg/resvg-js';
+import { lazy, requirePackage } from '../../lib/lazy.ts';
+
+const resvg = lazy(() => requirePackage('@resvg/resvg-js') as typeof Resvg);
 
 /**
  * The invite poster: an SVG composed here (pure string work, tested on its own), rendered to PNG
@@ -141,7 +144,7 @@ export function posterFontFiles(): string[] | null {
 /** Renders in libuv's thread pool (renderAsync), so a poster does not stall other requests. */
 export async function renderPoster(input: PosterInput): Promise<Buffer> {
   const files = posterFontFiles();
-  const image = await renderAsync(posterSvg(input), {
+  const image = await resvg().renderAsync(posterSvg(input), {
     fitTo: { mode: 'original' },
     font: files
       ? { fontFiles: files, loadSystemFonts: false, defaultFontFamily: POSTER_FONT_FAMILY }

@@ -80,6 +80,7 @@ export const Me = Strict({
   ...Distributor.properties,
   has_password: Type.Boolean(),
   tenant_name: Type.String(),
+  grade_name: Type.String({ description: "the grade's name as the merchant set it (e.g. 金牌); its code when the grade is gone" }),
 });
 export type Me = Static<typeof Me>;
 
@@ -89,6 +90,7 @@ export const PortalTeamMember = Strict({
   name: Type.String(),
   level: Type.Integer({ minimum: 1, maximum: 3 }),
   grade: Type.String(),
+  grade_name: Type.String({ description: "the grade's name; its code when the grade is gone" }),
   status: Type.String(),
   joined_at: Timestamp(),
 });

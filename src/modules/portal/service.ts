@@ -111,6 +111,11 @@ export function createPortalService(deps: {
     return { token: s.token, expires_at: s.expires_at, tenant_id: tenantId, distributor_id: distributorId };
   }
 
+  /** The tenant's grade names by code: the portal shows 金牌, not `gold` (issue 16, item 9). */
+  async function gradeNames(actor: DistributorActor): Promise<Map<string, string>> {
+    return new Map((await deps.program.listGrades(onBehalfOf(actor))).map((g) => [g.code, g.name]));
+  }
+
   function settingsView(row: Awaited<ReturnType<typeof portalRepo.findSettings>>): PortalSettingsView {
     return {
       signing_secret: { configured: !!row?.signing_secret_enc, created_at: row?.signing_secret_created_at?.toISOString() ?? null },
@@ -485,12 +490,13 @@ export function createPortalService(deps: {
     async me(actorIn: Actor): Promise<Me> {
       const actor = asDistributor(actorIn);
       const { tenantId, distributorId } = actor.principal;
-      const [row, credential, tenant] = await Promise.all([
+      const [row, credential, tenant, names] = await Promise.all([
         distributors.load(db, tenantId, distributorId),
         portalRepo.findCredential(db, tenantId, distributorId),
         tenants.get(actor),
+        gradeNames(actor),
       ]);
-      return { ...distributors.view(row), has_password: !!credential, tenant_name: tenant.name };
+      return { ...distributors.view(row), has_password: !!credential, tenant_name: tenant.name, grade_name: names.get(row.grade_code) ?? row.grade_code };
     },
 
     async team(actorIn: Actor) {
@@ -505,9 +511,20 @@ export function createPortalService(deps: {
       limit: number,
     ): Promise<{ items: PortalTeamMember[]; next_cursor: string | null }> {
       const actor = asDistributor(actorIn);
-      const page = await distributors.downline(onBehalfOf(actor), actor.principal.distributorId, level, cursor, limit);
+      const [page, names] = await Promise.all([
+        distributors.downline(onBehalfOf(actor), actor.principal.distributorId, level, cursor, limit),
+        gradeNames(actor),
+      ]);
       return {
-        items: page.items.map((m) => ({ id: m.id, name: m.name, level: m.level, grade: m.grade, status: m.status, joined_at: m.joined_at })),
+        items: page.items.map((m) => ({
+          id: m.id,
+          name: m.name,
+          level: m.level,
+          grade: m.grade,
+          grade_name: names.get(m.grade) ?? m.grade,
+          status: m.status,
+          joined_at: m.joined_at,
+        })),
         next_cursor: page.next_cursor,
       };
     },

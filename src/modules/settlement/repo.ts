@@ -129,14 +129,14 @@ export const settlementRepo = {
     return Number(r.numUpdatedRows) === 1;
   },
 
-  /** Runs of any tenant under way whose lease ran out before `at`: their process stopped. */
+  /** The tenant's runs under way whose lease ran out by `at`: their process stopped (or gave the run up). */
   async abandoned(ex: Executor, tenantId: string, at: Date) {
     return ex
       .selectFrom('settlement_runs')
       .select(['id', 'owner'])
       .where('tenant_id', '=', tenantId)
       .where('status', '=', 'running')
-      .where('lease_until', '<', at)
+      .where('lease_until', '<=', at)
       .execute();
   },
 

@@ -269,6 +269,9 @@ export function createSettlementService(deps: {
       await after();
       if (!more) break;
     }
+    // How many distributors it found (and has settled, when resumed), before the first batch.
+    const found = await settlementRepo.run(db, runId);
+    if (found) onProgress?.(found.done, found.total ?? 0);
     // Phase 2: a batch of distributors at a time, in id order from the run's cursor.
     for (;;) {
       const progress = await inTransaction(db, async (tx) => {
@@ -336,9 +339,11 @@ export function createSettlementService(deps: {
         const statements = await settlementRepo.statementsOfRun(db, run.tenant_id, runId);
         return { run_id: runId, made_available: run.made_available, statements: statements.map(statementView) };
       }
-      if (run.lease_until && run.lease_until.getTime() < clock.now().getTime()) {
-        // Its new owner stopped too: take it over here.
-        if (await settlementRepo.takeOver(db, runId, run.owner, ulid(), lease())) return awaitRun(runId);
+      if (run.lease_until && run.lease_until.getTime() <= clock.now().getTime()) {
+        // Its new owner stopped too: this process takes it over and finishes it.
+        const r = await resume(run);
+        if (r) return r;
+        continue;
       }
       await sleep(WAIT_MS);
     }
@@ -369,6 +374,7 @@ export function createSettlementService(deps: {
       if (err instanceof RunTakenOver) {
         // Another process took the run over (this one was too slow to renew its lease): it
         // reports the job now; wait for the result it makes.
+        handle?.release();
         return awaitRun(runId);
       }
       // What was committed stays; the run is picked up again at once by the next run or pass.
@@ -416,7 +422,7 @@ export function createSettlementService(deps: {
           await advisoryXactLock(tx, SETTLEMENT_LOCK, tenantId);
           const running = await settlementRepo.runningForUpdate(tx, tenantId);
           if (running) {
-            const stale = running.lease_until === null || running.lease_until.getTime() < clock.now().getTime();
+            const stale = running.lease_until === null || running.lease_until.getTime() <= clock.now().getTime();
             return stale ? { kind: 'resume' as const, run: { id: running.id, owner: running.owner } } : { kind: 'wait' as const };
           }
           // A scheduled cycle runs once per boundary, whichever process gets here first.

@@ -67,12 +67,13 @@ function cleanEnv(): Record<string, string> {
 }
 
 /**
- * `node bin/fenxiao.js serve` on a free port, answered once GET /health says ok. A port taken
- * between choosing and binding is retried with another.
+ * `node bin/fenxiao.js serve` on a free port (or on `port`, to start a process again where a
+ * balancer expects it), answered once GET /health says ok. A free port taken between choosing
+ * and binding is retried with another.
  */
-export async function spawnServer(env: Record<string, string>, readyWithinMs = 90_000): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string>, readyWithinMs = 90_000, fixedPort?: number): Promise<ServerProcess> {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const child = spawn(process.execPath, [BIN, 'serve'], {
       cwd: REPO,
       env: { ...cleanEnv(), HOST: '127.0.0.1', LOG_LEVEL: 'info', FENXIAO_RUN_JOBS: 'false', ...env, PORT: String(port) },
@@ -122,7 +123,7 @@ export async function spawnServer(env: Record<string, string>, readyWithinMs = 9
       child.kill('SIGKILL');
       await exited;
     }
-    if (attempt < 3 && /EADDRINUSE/.test(out)) continue;
+    if (attempt < 3 && fixedPort === undefined && /EADDRINUSE/.test(out)) continue;
     throw new Error(`fenxiao serve did not become ready on port ${port}:\n${out.slice(-4000)}`);
   }
 }

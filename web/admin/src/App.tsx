@@ -31,6 +31,7 @@ const RiskRulesPage = lazy(() => import('./pages/RiskRules.tsx'));
 const CustomersPage = lazy(() => import('./pages/Customers.tsx'));
 const CompliancePage = lazy(() => import('./pages/Compliance.tsx'));
 const PlatformPage = lazy(() => import('./pages/Platform.tsx'));
+const AgentsPage = lazy(() => import('./pages/Agents.tsx'));
 
 function RequireSession({ children }: { children: ReactNode }) {
   const { session } = useSession();
@@ -83,6 +84,7 @@ export function App() {
                   <Route path="/applications" element={<ApplicationsPage />} />
                   <Route path="/orders" element={<OrdersPage />} />
                   <Route path="/orders/:externalId" element={<OrderDetailPage />} />
+                  <Route path="/agents" element={<AgentsPage />} />
                   <Route path="/settlement" element={<SettlementPage />} />
                   <Route path="/withdrawals" element={<WithdrawalsPage />} />
                   <Route path="/rules" element={<RulesPage />} />

@@ -30,7 +30,14 @@ export function ConsoleLayout() {
 
   return (
     <Layout style={{ minHeight: '100vh' }}>
-      <Layout.Sider breakpoint="lg" collapsedWidth={0} theme="light" width={220}>
+      {/* The menu keeps its width and stays in view however wide or long the page is (issue 16, item 17). */}
+      <Layout.Sider
+        breakpoint="lg"
+        collapsedWidth={0}
+        theme="light"
+        width={220}
+        style={{ position: 'sticky', top: 0, height: '100vh', overflowY: 'auto', flexShrink: 0 }}
+      >
         <div style={{ padding: '20px 24px', fontWeight: 600, fontSize: 18 }}>{t('app.brand')}</div>
         <nav aria-label={t('app.title')}>
           <Menu
@@ -41,7 +48,7 @@ export function ConsoleLayout() {
           />
         </nav>
       </Layout.Sider>
-      <Layout>
+      <Layout style={{ minWidth: 0 }}>
         <Layout.Header style={{ background: '#fff', paddingInline: 24, display: 'flex', justifyContent: 'flex-end', alignItems: 'center' }}>
           <Space size="middle">
             <Typography.Text data-testid="signed-in-as">

@@ -160,9 +160,9 @@ export const consoleZh = {
   'attribution.unknown': '归属方式：{how}',
   'attribution.notes': '附注：{notes}',
 
-  'gradeReason.upgrade': '销售业绩达到条件，自动升级',
-  'gradeReason.admin': '管理员调整',
-  'gradeReason.import': '导入',
+  'erasure.requested': '本人已于 {at} 在分销员门户申请注销个人信息，请结清资金后执行注销。',
+  'gradeReason.sales_fen': '自动升级：销售额 {value} 达到该等级的升级条件 {min}',
+  'gradeReason.settled_sales_fen': '自动升级：已结算销售额 {value} 达到该等级的升级条件 {min}',
 } as const;
 
 export const consoleEn: Record<keyof typeof consoleZh, string> = {
@@ -325,7 +325,7 @@ export const consoleEn: Record<keyof typeof consoleZh, string> = {
   'attribution.unknown': 'Attributed by: {how}',
   'attribution.notes': 'Notes: {notes}',
 
-  'gradeReason.upgrade': 'Sales reached the upgrade condition',
-  'gradeReason.admin': 'Changed by an admin',
-  'gradeReason.import': 'Imported',
+  'erasure.requested': 'The person asked for erasure in the portal on {at}: pay out what is owed, then erase.',
+  'gradeReason.sales_fen': "Upgraded automatically: sales of {value} reached the grade's condition of {min}",
+  'gradeReason.settled_sales_fen': "Upgraded automatically: settled sales of {value} reached the grade's condition of {min}",
 };

@@ -5,6 +5,7 @@ import { piiEn, piiZh } from './messages-pii.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
 import { authEn, authZh } from './messages-auth.ts';
 import { consoleEn, consoleZh } from './messages-console.ts';
+import { agentsEn, agentsZh } from './messages-agents.ts';
 import { wechatEn, wechatZh } from './messages-wechat.ts';
 
 const base = {
@@ -273,7 +274,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh, ...consoleZh, ...wechatZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh, ...wechatZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -541,7 +542,17 @@ const baseEn: Record<keyof typeof base, string> = {
   'portal.posterPreview': 'Current poster background',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...analyticsEn, ...simulatorEn, ...piiEn, ...authEn, ...consoleEn, ...wechatEn };
+const en: Record<keyof typeof zh, string> = {
+  ...baseEn,
+  ...moneyEn,
+  ...analyticsEn,
+  ...simulatorEn,
+  ...piiEn,
+  ...authEn,
+  ...consoleEn,
+  ...agentsEn,
+  ...wechatEn,
+};
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

@@ -14,9 +14,12 @@ import { ApplyPage } from './pages/Apply.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { TeamPage } from './pages/Team.tsx';
+import { AgentPage } from './pages/Agent.tsx';
 import { EarningsPage } from './pages/Earnings.tsx';
 import { CommissionPage, StatementPage } from './pages/Commission.tsx';
 import { WithdrawalHistoryPage, WithdrawalPage, WithdrawPage } from './pages/Withdraw.tsx';
+import { InsightsPage } from './pages/Insights.tsx';
+import { PrivacyPage } from './pages/Privacy.tsx';
 import { WechatCallbackPage } from './pages/WechatCallback.tsx';
 
 const TABS = ['/earnings', '/withdraw', '/team'] as const;
@@ -241,6 +244,14 @@ export function App() {
               <Route path="/apply" element={<ApplyPage />} />
               <Route path="/wechat/callback" element={<WechatCallbackPage />} />
               <Route
+                path="/agent"
+                element={
+                  <Page title="agent.title" back="/">
+                    <AgentPage />
+                  </Page>
+                }
+              />
+              <Route
                 path="/team"
                 element={
                   <Page title="team.title">
@@ -293,6 +304,22 @@ export function App() {
                 element={
                   <Page title="withdraw.detailTitle" back="/withdraw/history">
                     <WithdrawalPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/insights"
+                element={
+                  <Page title="insights.title" back="/">
+                    <InsightsPage />
+                  </Page>
+                }
+              />
+              <Route
+                path="/privacy"
+                element={
+                  <Page title="privacy.title" back="/">
+                    <PrivacyPage />
                   </Page>
                 }
               />

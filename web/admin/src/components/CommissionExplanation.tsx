@@ -8,6 +8,7 @@ import type { MessageKey } from '../messages.ts';
 import { useAuthed } from '../session.tsx';
 import { messageOf } from './errors.ts';
 import { CommissionStatusTag, Money, OrderStatusTag } from './money.tsx';
+import { Attribution } from './Attribution.tsx';
 
 /** A server word (rate source, journal kind, account) in the reader's language, or as it came. */
 export function useWord() {
@@ -176,7 +177,7 @@ export function CommissionExplanation({ id }: { id: string }) {
           { key: 'status', label: t('order.status'), children: <OrderStatusTag status={x.order.status} /> },
           { key: 'paid', label: t('order.paidAt'), children: formatTime(x.order.paid_at, lang) },
           { key: 'buyer', label: t('order.buyer'), children: x.order.buyer_external_id },
-          { key: 'attribution', label: t('order.attribution'), span: 2, children: x.order.attribution },
+          { key: 'attribution', label: t('order.attribution'), span: 2, children: <Attribution value={x.order.attribution} /> },
         ]}
       />
 

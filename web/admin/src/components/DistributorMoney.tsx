@@ -10,6 +10,7 @@ import { messageOf } from './errors.ts';
 import { ChannelLabel, CommissionStatusTag, Money, StatementStatusTag, WithdrawalStatusTag } from './money.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
+import { GradeName, GradeReason } from './GradeName.tsx';
 
 const BALANCES = ['pending_fen', 'available_fen', 'withdrawable_fen', 'withdrawing_fen', 'withdrawn_fen'] as const;
 
@@ -197,9 +198,9 @@ export function DistributorMoney({ id }: { id: string }) {
                 locale={{ emptyText: t('common.none') }}
                 columns={[
                   { title: t('audit.at'), dataIndex: 'at', render: (v: string) => formatTime(v, lang) },
-                  { title: t('audit.before'), dataIndex: 'from_grade' },
-                  { title: t('audit.after'), dataIndex: 'to_grade' },
-                  { title: t('audit.reason'), dataIndex: 'reason' },
+                  { title: t('audit.before'), dataIndex: 'from_grade', render: (g: string) => <GradeName code={g} /> },
+                  { title: t('audit.after'), dataIndex: 'to_grade', render: (g: string) => <GradeName code={g} /> },
+                  { title: t('audit.reason'), dataIndex: 'reason', render: (r: string) => <GradeReason reason={r} /> },
                   { title: t('audit.actor'), key: 'actor', render: (_: unknown, g) => `${g.actor_type}${g.actor_id ? `:${g.actor_id}` : ''}` },
                 ]}
               />

@@ -1,6 +1,7 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Alert, App, Button, Card, Descriptions, Form, Input, Modal, Space, Typography } from 'antd';
 import { saveBlob } from '../../../shared/api.ts';
+import { formatTime } from '../../../shared/format.ts';
 import type { Distributor, Erasure, RevealedPersonalData } from '../../../shared/types.ts';
 import { messageOf } from './errors.ts';
 import { useI18n } from '../i18n.ts';
@@ -18,6 +19,18 @@ export function PersonalData({ distributor, onErased }: { distributor: Distribut
   const [busy, setBusy] = useState<'reveal' | 'export' | 'erase' | null>(null);
   const [erasing, setErasing] = useState(false);
   const [form] = Form.useForm<{ reason: string }>();
+  // The person's own request to be erased, from the portal, waiting for the owner.
+  const [requestedAt, setRequestedAt] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    api.get<{ items: { requested_at: string }[] }>('/v1/erasure-requests', { distributor_id: distributor.id, status: 'open' }).then(
+      (p) => live && setRequestedAt(p.items[0]?.requested_at ?? null),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, distributor.id]);
   const path = `/v1/distributors/${encodeURIComponent(distributor.id)}`;
   if (!can('pii:read') && !can('pii:erase')) return null;
 
@@ -51,6 +64,15 @@ export function PersonalData({ distributor, onErased }: { distributor: Distribut
   return (
     <Card title={t('pii.title')} data-testid="personal-data">
       <Typography.Paragraph type="secondary">{t('pii.intro')}</Typography.Paragraph>
+      {requestedAt && (
+        <Alert
+          type="warning"
+          showIcon
+          data-testid="erasure-requested"
+          style={{ marginBottom: 16 }}
+          title={t('erasure.requested', { at: formatTime(requestedAt, lang) })}
+        />
+      )}
       <Space wrap>
         {can('pii:read') && (
           <Button

@@ -9,6 +9,7 @@ import { Money } from '../components/money.tsx';
 import { useI18n } from '../i18n.ts';
 import type { MessageKey } from '../messages.ts';
 import { useAuthed } from '../session.tsx';
+import { GradeName } from '../components/GradeName.tsx';
 
 type Interval = 'day' | 'week' | 'month';
 const SERIES_METRICS: SeriesMetric[] = ['sales_fen', 'orders', 'commission_fen', 'new_distributors', 'new_bindings', 'visits', 'settled_fen', 'withdrawn_fen'];
@@ -262,7 +263,7 @@ function TopTen({ range }: { range: { from?: string; to?: string } }) {
             dataIndex: 'name',
             render: (v: string, r) => <Link to={`/distributors/${encodeURIComponent(r.distributor_id)}`}>{v}</Link>,
           },
-          { title: t('distributors.grade'), dataIndex: 'grade' },
+          { title: t('distributors.grade'), dataIndex: 'grade', render: (g: string) => <GradeName code={g} /> },
           { title: t('dash.orders'), dataIndex: 'orders', align: 'right' },
           { title: t('dash.sales'), dataIndex: 'sales_fen', align: 'right', render: (v: number) => <Money fen={v} /> },
           { title: t('dash.commission'), dataIndex: 'commission_fen', align: 'right', render: (v: number) => <Money fen={v} /> },

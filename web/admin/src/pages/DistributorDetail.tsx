@@ -36,6 +36,7 @@ import { StatusTag } from '../components/StatusTag.tsx';
 import { messageOf } from '../components/errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
+import { GradeName } from '../components/GradeName.tsx';
 
 type Action = 'reject' | 'suspend' | 'grade' | 'move' | 'conditions' | null;
 
@@ -61,7 +62,7 @@ function toNodes(parentKey: string, depth: number, page: Page<TeamMember>, paren
       <span>
         <Link to={`/distributors/${encodeURIComponent(m.id)}`}>{m.name}</Link>
         <Typography.Text type="secondary" style={{ marginInlineStart: 8 }}>
-          {m.grade} · {m.invite_code}
+          <GradeName code={m.grade} /> · {m.invite_code}
         </Typography.Text>
       </span>
     ),
@@ -427,7 +428,7 @@ export default function DistributorDetailPage() {
           items={[
             { key: 'id', label: t('detail.id'), children: <Typography.Text copyable>{d.id}</Typography.Text> },
             { key: 'external', label: t('distributors.externalId'), children: d.external_id },
-            { key: 'grade', label: t('distributors.grade'), children: d.grade },
+            { key: 'grade', label: t('distributors.grade'), children: <GradeName code={d.grade} /> },
             { key: 'code', label: t('distributors.inviteCode'), children: <Typography.Text copyable>{d.invite_code}</Typography.Text> },
             { key: 'url', label: t('detail.inviteUrl'), children: <Typography.Text copyable>{d.invite_url}</Typography.Text> },
             { key: 'phone', label: t('distributors.phone'), children: d.phone ?? '—' },

@@ -7,6 +7,7 @@ import { StatusTag } from '../components/StatusTag.tsx';
 import { messageOf } from '../components/errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
+import { GradeName } from '../components/GradeName.tsx';
 
 const PAGE_SIZE = 20;
 const STATUSES: DistributorStatus[] = ['active', 'pending', 'suspended', 'rejected'];
@@ -84,7 +85,7 @@ export function DistributorTable({
       columns={[
         { title: t('distributors.name'), dataIndex: 'name', render: (name: string, d) => <Link to={`/distributors/${encodeURIComponent(d.id)}`}>{name}</Link> },
         { title: t('distributors.status'), dataIndex: 'status', render: (s: DistributorStatus) => <StatusTag status={s} /> },
-        { title: t('distributors.grade'), dataIndex: 'grade' },
+        { title: t('distributors.grade'), dataIndex: 'grade', render: (g: string) => <GradeName code={g} /> },
         { title: t('distributors.inviteCode'), dataIndex: 'invite_code' },
         { title: t('distributors.phone'), dataIndex: 'phone', render: (p: string | null) => p ?? '—' },
         { title: t('distributors.externalId'), dataIndex: 'external_id', ellipsis: true },

@@ -8,6 +8,7 @@ import { messageOf } from '../components/errors.ts';
 import { useWord } from '../components/CommissionExplanation.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
+import { forgetGradeNames } from '../components/GradeName.tsx';
 
 interface TierForm {
   min: number | null;
@@ -144,6 +145,7 @@ export default function GradesPage() {
     setSaving(true);
     try {
       await api.put<Grade>(`/v1/grades/${encodeURIComponent(v.code.trim())}`, body);
+      forgetGradeNames(api);
       setEditing(null);
       void message.success(t('common.saved'));
       load();

@@ -8,6 +8,7 @@ import { messageOf } from '../components/errors.ts';
 import { CommissionStatusTag, DistributorLink, Money, OrderStatusTag, ReasonDialog } from '../components/money.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
+import { Attribution } from '../components/Attribution.tsx';
 
 /** How a line's rate reads: "10.00%" or "¥2.00 × 3". */
 export function rateText(c: Pick<CommissionLine, 'rate_kind' | 'rate_bp' | 'fixed_fen' | 'units'>): string {
@@ -98,7 +99,7 @@ export default function OrderDetailPage() {
             { key: 'id', label: t('order.id'), children: <Typography.Text copyable>{o.id}</Typography.Text> },
             { key: 'buyer', label: t('order.buyer'), children: o.buyer_external_id },
             { key: 'seller', label: t('order.seller'), children: <DistributorLink id={o.seller_id} testId="order-seller" /> },
-            { key: 'attribution', label: t('order.attribution'), children: o.attribution },
+            { key: 'attribution', label: t('order.attribution'), children: <Attribution value={o.attribution} /> },
             { key: 'paid', label: t('order.paid'), children: <Money fen={o.paid_fen} /> },
             { key: 'refunded', label: t('order.refunded'), children: <Money fen={o.refunded_fen} /> },
             { key: 'shipping', label: t('order.shipping'), children: <Money fen={o.shipping_fen} /> },

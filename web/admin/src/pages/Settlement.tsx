@@ -201,7 +201,9 @@ function Statements({ version: outer, onChanged }: { version: number; onChanged:
   const { t } = useI18n();
   const { api, can } = useAuthed();
   const { message } = App.useApp();
-  const [status, setStatus] = useState<StatementStatus | ''>('pending_review');
+  // Every statement at first: most are approved automatically, and a list filtered on "pending
+  // review" opened empty although statements existed (issue 16, item 17).
+  const [status, setStatus] = useState<StatementStatus | ''>('');
   const [distributor, setDistributor] = useState('');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<Page<Statement> | null>(null);

@@ -331,6 +331,8 @@ export default function WithdrawalsPage() {
           {
             title: t('common.actions'),
             key: 'actions',
+            // Pinned, so the review buttons stay on screen however wide the row is (issue 16, item 17).
+            fixed: 'right',
             render: (_: unknown, w) => <WithdrawalActions w={w} onAction={setAction} onApprove={(x) => void approve(x)} />,
           },
         ]}

@@ -6,6 +6,7 @@ import { formatBytes } from '../../../shared/format.ts';
 import type { DocumentView, Invite, Me, TeamCounts } from '../../../shared/types.ts';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
+import { AgentEntry } from './Agent.tsx';
 import { useSession } from '../session.tsx';
 import { PosterImage, ShareReady, useWechatShare, WechatCard } from '../components/Wechat.tsx';
 import { inWechat } from '../wechat.ts';
@@ -233,7 +234,7 @@ export function HomePage() {
           <Tag color={STATUS_COLORS[me.status] ?? 'default'} fill="outline">
             {t(`home.status.${me.status}`)}
           </Tag>
-          <span style={{ color: '#666' }}>{t('home.grade', { grade: me.grade })}</span>
+          <span style={{ color: '#666' }}>{t('home.grade', { grade: me.grade_name })}</span>
           <span style={{ color: '#666' }}>{me.tenant_name}</span>
         </Space>
       </Card>
@@ -289,6 +290,17 @@ export function HomePage() {
           {t('home.viewTeam')}
         </Button>
       </Card>
+
+      <List data-testid="home-links">
+        <List.Item onClick={() => navigate('/insights')} description={t('home.insightsHint')}>
+          {t('home.insights')}
+        </List.Item>
+        <List.Item onClick={() => navigate('/privacy')} description={t('home.privacyHint')}>
+          {t('home.privacy')}
+        </List.Item>
+      </List>
+
+      <AgentEntry />
 
       <WechatCard />
 

@@ -35,7 +35,7 @@ function LevelList({ level }: { level: Level }) {
           <List.Item
             key={m.id}
             description={t('team.joined', { date: new Date(m.joined_at).toLocaleDateString(lang === 'en' ? 'en-GB' : 'zh-CN') })}
-            extra={<Tag fill="outline">{m.grade}</Tag>}
+            extra={<Tag fill="outline">{m.grade_name}</Tag>}
           >
             <span data-testid="member-name">{m.name}</span>
           </List.Item>

@@ -1,0 +1,166 @@
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { consoleLogin, expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
+
+let t: LiveServer;
+let desk: Browser;
+let phone: Browser;
+let tenant: { id: string; key: string };
+let agentDistributor: { id: string; external_id: string };
+
+const OWNER = { email: 'owner-agents@example.com', password: 'owner-password-1' };
+
+beforeAll(async () => {
+  t = await startLiveServer();
+  tenant = await t.tenant('区域代理测试商城');
+  expect((await t.call('POST', '/v1/admin-users', { token: tenant.key, body: { ...OWNER, role: 'owner', name: '老板' } })).statusCode).toBe(201);
+  agentDistributor = (await t.call('POST', '/v1/distributors', { token: tenant.key, body: { external_id: 'agent-sz', name: '深圳代理' } })).data;
+  desk = await launch();
+  phone = await launch({ mobile: true });
+});
+
+afterAll(async () => {
+  await desk?.close();
+  await phone?.close();
+  await t?.close();
+});
+
+function menu(page: Page, label: string) {
+  return page.getByRole('menuitem').filter({ hasText: new RegExp(`^${label}$`) });
+}
+
+/** Picks `option` of an antd Select. */
+async function choose(page: Page, select: ReturnType<Page['locator']>, option: string) {
+  await select.click();
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: option }).first().click();
+}
+
+describe('agent mode in the console and the portal', () => {
+  it('an owner sets the program, appoints an agent by its territory, suspends and reinstates it with reasons', async () => {
+    const { page } = desk;
+    await consoleLogin(page, t.base, tenant.id, OWNER.email, OWNER.password);
+    await menu(page, '区域代理').click();
+    await page.getByRole('heading', { name: '区域代理' }).waitFor();
+
+    await page.getByRole('tab', { name: '代理设置' }).click();
+    await page.getByLabel('启用代理模式').click();
+    await page.getByLabel('区县代理区域分成').fill('3');
+    await page.getByLabel('市级代理区域分成').fill('2');
+    await page.getByLabel('未售库存回购期（天，不少于 30）').fill('45');
+    await page.getByTestId('agent-program-save').click();
+    await page.getByText('已保存').first().waitFor();
+    expect((await t.call('GET', '/v1/agent-program', { token: tenant.key })).data).toEqual({
+      enabled: true,
+      territory_bp: { province: 0, city: 200, district: 300 },
+      buyback_days: 45,
+    });
+    await screenshot(page, 'admin-agents-program');
+
+    await page.getByRole('tab', { name: '代理', exact: true }).click();
+    await page.getByLabel('分销员编号（dst_…）').fill(agentDistributor.id);
+    await page.getByLabel('区域代码（GB/T 2260，6 位）').fill('440305');
+    await page.getByTestId('appoint-agent').click();
+    const table = page.getByTestId('agents-table');
+    await table.getByText('广东省深圳市南山区（440305）').waitFor();
+    await expectNoCriticalA11yViolations(page, 'admin-agents');
+    await screenshot(page, 'admin-agents');
+    // A wrong-rank code is refused and said.
+    await page.getByLabel('分销员编号（dst_…）').fill(agentDistributor.id);
+    await page.getByLabel('区域代码（GB/T 2260，6 位）').fill('440300');
+    await page.getByTestId('appoint-agent').click();
+    await page.getByText('is not a district code').first().waitFor();
+
+    await table.getByRole('button', { name: '暂停' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('原因').fill('跨区销售');
+    await dialog.getByRole('button', { name: '确定' }).click();
+    await table.getByText('已暂停').waitFor();
+    await table.getByText('跨区销售').waitFor();
+    await table.getByRole('button', { name: '恢复' }).click();
+    await page.getByRole('dialog').getByLabel('原因').fill('整改完成');
+    await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
+    await table.getByText('正常').waitFor();
+    const agents = (await t.call('GET', '/v1/agents', { token: tenant.key })).data.items;
+    expect(agents).toEqual([expect.objectContaining({ region_code: '440305', status: 'active', status_reason: '整改完成' })]);
+  });
+
+  it('keeps a price list, creates a purchase order, marks it paid, and shows the stock with its movements', async () => {
+    const { page } = desk;
+    await page.getByRole('tab', { name: '价格表' }).click();
+    await page.getByLabel('商品 SKU').fill('tea');
+    await page.getByLabel('省级进货价').fill('50');
+    await page.getByLabel('市级进货价').fill('60');
+    await page.getByLabel('区县进货价').fill('70');
+    await page.getByLabel('零售价').fill('100');
+    await page.getByTestId('save-price').click();
+    await page.getByTestId('prices-table').getByText('70.00').waitFor();
+
+    await page.getByRole('tab', { name: '进货单' }).click();
+    await choose(page, page.locator('#purchaseOrder_agent_id'), '广东省深圳市南山区');
+    await page.locator('#purchaseOrder_sku').fill('tea');
+    await page.locator('#purchaseOrder_quantity').fill('3');
+    await page.getByTestId('create-po').click();
+    const pos = page.getByTestId('po-table');
+    await pos.getByText('待付款').waitFor();
+    await pos.getByText('210.00').waitFor();
+    await pos.getByRole('button', { name: '标记已付款' }).click();
+    await page.getByRole('dialog').getByLabel('付款凭证号').fill('BANK-001');
+    await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
+    await pos.getByText('已付款').waitFor();
+    await pos.getByText('BANK-001').waitFor();
+    await screenshot(page, 'admin-agents-purchases');
+
+    await page.getByRole('tab', { name: '库存' }).click();
+    await choose(page, page.getByRole('combobox', { name: '选择代理' }), '广东省深圳市南山区');
+    await page.getByTestId('stock-table').getByRole('cell', { name: '3', exact: true }).waitFor();
+    await page.getByTestId('movements-table').getByText('进货').waitFor();
+    await expectNoCriticalA11yViolations(page, 'admin-agents-stock');
+    await screenshot(page, 'admin-agents-stock');
+  });
+
+  it('the agent sees its territory, stock and earnings on its phone, and places a purchase order', async () => {
+    const agent = (await t.call('GET', '/v1/agents', { token: tenant.key })).data.items[0];
+    // A sale from its stock in its own district: a territory line and a price-difference line.
+    const order = await t.call('POST', '/v1/orders', {
+      token: tenant.key,
+      body: {
+        external_id: 'o-agent-1',
+        buyer_external_id: 'buyer-1',
+        region_code: '440305',
+        fulfilled_by: agent.id,
+        items: [{ sku: 'tea', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }],
+      },
+    });
+    expect(order.statusCode).toBe(201);
+    const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key })).data.secret as string;
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(agentDistributor.external_id)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .setJti(`agents-${now}`)
+      .sign(new TextEncoder().encode(secret));
+    const { page } = phone;
+    await page.goto(`${t.base}/portal/?token=${encodeURIComponent(token)}&tenant=${encodeURIComponent(tenant.id)}`);
+    await page.getByTestId('agent-entry').click();
+    await page.getByRole('heading', { name: '我的代理区域' }).waitFor();
+    await expect(page.getByTestId('agent-territory').textContent()).resolves.toBe('广东省深圳市南山区');
+    await page.getByTestId('agent-stock').getByText('2 件').waitFor();
+    // 3% of 100 yuan, and 100 − 70 yuan.
+    await page.getByTestId('agent-territory-earnings').filter({ hasText: '3.00' }).waitFor();
+    await page.getByTestId('agent-diff-earnings').filter({ hasText: '30.00' }).waitFor();
+    await page.getByTestId('po-sku').locator('input').fill('tea');
+    await page.getByTestId('po-submit').click();
+    await page.getByTestId('agent-orders').getByText('待付款').waitFor();
+    const pos = (await t.call('GET', `/v1/purchase-orders?agent_id=${agent.id}`, { token: tenant.key })).data.items;
+    expect(pos.map((p: { status: string; amount_fen: number }) => [p.status, p.amount_fen])).toEqual([
+      ['pending_payment', 7000],
+      ['paid', 21000],
+    ]);
+    await expectNoCriticalA11yViolations(page, 'portal-agent');
+    await screenshot(page, 'portal-agent');
+    expect((await t.call('GET', '/v1/ledger/verify', { token: tenant.key })).data.breaks).toEqual([]);
+  });
+});

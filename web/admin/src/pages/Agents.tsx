@@ -1,0 +1,472 @@
+import { useCallback, useEffect, useState } from 'react';
+import { Alert, App, Button, Card, Form, Input, InputNumber, Select, Space, Switch, Table, Tabs, Tag, Typography } from 'antd';
+import { formatYuan } from '../../../shared/format.ts';
+import { messageOf } from '../components/errors.ts';
+import { DistributorLink, ReasonDialog } from '../components/money.tsx';
+import { useI18n } from '../i18n.ts';
+import type { MessageKey } from '../messages.ts';
+import { useAuthed } from '../session.tsx';
+
+interface AgentProgram {
+  enabled: boolean;
+  territory_bp: { province: number; city: number; district: number };
+  buyback_days: number;
+}
+interface Agent {
+  id: string;
+  distributor_id: string;
+  rank: 'province' | 'city' | 'district';
+  region_code: string;
+  region_name: string;
+  region_full_name: string;
+  status: 'active' | 'suspended' | 'ended';
+  status_reason: string | null;
+  created_at: string;
+}
+interface Price {
+  sku: string;
+  retail_fen: number;
+  province_fen: number;
+  city_fen: number;
+  district_fen: number;
+}
+interface PurchaseOrder {
+  id: string;
+  agent_id: string;
+  status: 'pending_payment' | 'paid';
+  amount_fen: number;
+  items: { sku: string; quantity: number; unit_price_fen: number }[];
+  reference: string | null;
+  created_at: string;
+}
+interface StockItem {
+  sku: string;
+  quantity: number;
+  value_fen: number;
+  oldest_acquired_at: string | null;
+}
+interface Movement {
+  id: number;
+  sku: string;
+  kind: string;
+  quantity: number;
+  unit_cost_fen: number;
+  ref_id: string;
+  created_at: string;
+}
+
+const toFen = (yuan: number | null | undefined) => Math.round((yuan ?? 0) * 100);
+/** Slow-moving stock (囤货): units bought this many days ago and still held. */
+const SLOW_DAYS = 60;
+
+function useLoad<T>(path: string | null, initial: T): [T, () => void] {
+  const { api } = useAuthed();
+  const { message } = App.useApp();
+  const { t } = useI18n();
+  const [value, setValue] = useState<T>(initial);
+  const load = useCallback(() => {
+    if (!path) return;
+    api.get<T>(path).then(setValue, (err: unknown) => void message.error(t('common.error', { message: messageOf(err) })));
+  }, [api, path, message, t]);
+  useEffect(load, [load]);
+  return [value, load];
+}
+
+function ProgramTab() {
+  const { t } = useI18n();
+  const { api, can } = useAuthed();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ enabled: boolean; province: number; city: number; district: number; buyback_days: number }>();
+  const [program, reload] = useLoad<AgentProgram | null>('/v1/agent-program', null);
+  useEffect(() => {
+    if (program)
+      form.setFieldsValue({
+        enabled: program.enabled,
+        province: program.territory_bp.province / 100,
+        city: program.territory_bp.city / 100,
+        district: program.territory_bp.district / 100,
+        buyback_days: program.buyback_days,
+      });
+  }, [program, form]);
+  async function save() {
+    const v = await form.validateFields();
+    try {
+      await api.put('/v1/agent-program', {
+        enabled: v.enabled,
+        territory_bp: { province: toFen(v.province), city: toFen(v.city), district: toFen(v.district) },
+        buyback_days: v.buyback_days,
+      });
+      void message.success(t('common.saved'));
+      reload();
+    } catch (err) {
+      void message.error(t('common.error', { message: messageOf(err) }));
+    }
+  }
+  return (
+    <Card>
+      <Alert type="info" showIcon message={t('agents.program.hint')} style={{ marginBottom: 16 }} />
+      <Form form={form} name="agentProgram" layout="vertical" disabled={!can('program:write')} style={{ maxWidth: 480 }}>
+        <Form.Item name="enabled" label={t('agents.program.enabled')} valuePropName="checked">
+          <Switch />
+        </Form.Item>
+        {(['province', 'city', 'district'] as const).map((rank) => (
+          <Form.Item key={rank} name={rank} label={t(`agents.program.${rank}`)} rules={[{ required: true }]}>
+            <InputNumber min={0} max={100} precision={2} addonAfter="%" style={{ width: 200 }} />
+          </Form.Item>
+        ))}
+        <Form.Item name="buyback_days" label={t('agents.program.buyback')} rules={[{ required: true }]}>
+          <InputNumber min={0} max={3650} precision={0} style={{ width: 200 }} />
+        </Form.Item>
+        <Button type="primary" onClick={() => void save()} data-testid="agent-program-save">
+          {t('common.save')}
+        </Button>
+      </Form>
+    </Card>
+  );
+}
+
+function AgentsTab({ agents, reload }: { agents: Agent[]; reload: () => void }) {
+  const { t } = useI18n();
+  const { api, can } = useAuthed();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ distributor_id: string; rank: Agent['rank']; region_code: string }>();
+  const [acting, setActing] = useState<{ agent: Agent; to: 'suspend' | 'reinstate' } | null>(null);
+  const writable = can('distributors:write');
+  async function appoint() {
+    const v = await form.validateFields();
+    try {
+      const a = await api.post<Agent>('/v1/agents', { distributor_id: v.distributor_id.trim(), rank: v.rank, region_code: v.region_code.trim() });
+      void message.success(t('agents.appointed', { region: a.region_full_name }));
+      form.resetFields();
+      reload();
+    } catch (err) {
+      void message.error(t('common.error', { message: messageOf(err) }));
+    }
+  }
+  return (
+    <Space direction="vertical" style={{ width: '100%' }} size="large">
+      {writable && (
+        <Card title={t('agents.appoint')}>
+          <Form form={form} name="appointAgent" layout="inline" initialValues={{ rank: 'district' }}>
+            <Form.Item name="distributor_id" label={t('agents.distributorId')} rules={[{ required: true }]}>
+              <Input style={{ width: 260 }} />
+            </Form.Item>
+            <Form.Item name="rank" label={t('agents.rank')}>
+              <Select style={{ width: 120 }} options={(['province', 'city', 'district'] as const).map((r) => ({ value: r, label: t(`agents.rank.${r}`) }))} />
+            </Form.Item>
+            <Form.Item name="region_code" label={t('agents.regionCode')} rules={[{ required: true, pattern: /^[0-9]{6}$/ }]}>
+              <Input style={{ width: 120 }} />
+            </Form.Item>
+            <Button type="primary" onClick={() => void appoint()} data-testid="appoint-agent">
+              {t('agents.appoint')}
+            </Button>
+          </Form>
+        </Card>
+      )}
+      <Table<Agent>
+        rowKey="id"
+        dataSource={agents}
+        pagination={false}
+        data-testid="agents-table"
+        columns={[
+          { title: t('agents.region'), render: (_, a) => `${a.region_full_name}（${a.region_code}）` },
+          { title: t('agents.rank'), render: (_, a) => t(`agents.rank.${a.rank}`) },
+          { title: t('agents.distributor'), render: (_, a) => <DistributorLink id={a.distributor_id} /> },
+          {
+            title: t('agents.status'),
+            render: (_, a) => (
+              <Space>
+                <Tag color={a.status === 'active' ? 'green' : a.status === 'suspended' ? 'orange' : 'default'}>{t(`agents.status.${a.status}`)}</Tag>
+                {a.status_reason && <Typography.Text type="secondary">{a.status_reason}</Typography.Text>}
+              </Space>
+            ),
+          },
+          {
+            title: t('common.actions'),
+            render: (_, a) =>
+              writable && a.status !== 'ended' ? (
+                <Button size="small" onClick={() => setActing({ agent: a, to: a.status === 'active' ? 'suspend' : 'reinstate' })}>
+                  {t(a.status === 'active' ? 'agents.suspend' : 'agents.reinstate')}
+                </Button>
+              ) : null,
+          },
+        ]}
+      />
+      <ReasonDialog
+        open={acting !== null}
+        title={acting ? t(acting.to === 'suspend' ? 'agents.suspendTitle' : 'agents.reinstateTitle', { region: acting.agent.region_full_name }) : ''}
+        fields={[{ name: 'reason', label: t('common.reason'), required: true, max: 500 }]}
+        danger={acting?.to === 'suspend'}
+        onSubmit={async (v) => {
+          if (!acting) return;
+          await api.post(`/v1/agents/${acting.agent.id}/${acting.to}`, { reason: v.reason });
+          reload();
+        }}
+        onClose={() => setActing(null)}
+      />
+    </Space>
+  );
+}
+
+function PricesTab() {
+  const { t } = useI18n();
+  const { api, can } = useAuthed();
+  const { message } = App.useApp();
+  const [prices, reload] = useLoad<{ items: Price[] }>('/v1/agent-prices', { items: [] });
+  const [form] = Form.useForm<{ sku: string; retail: number; province: number; city: number; district: number }>();
+  async function save() {
+    const v = await form.validateFields();
+    try {
+      await api.put(`/v1/agent-prices/${encodeURIComponent(v.sku.trim())}`, {
+        retail_fen: toFen(v.retail),
+        province_fen: toFen(v.province),
+        city_fen: toFen(v.city),
+        district_fen: toFen(v.district),
+      });
+      void message.success(t('common.saved'));
+      reload();
+    } catch (err) {
+      void message.error(t('common.error', { message: messageOf(err) }));
+    }
+  }
+  return (
+    <Space direction="vertical" style={{ width: '100%' }} size="large">
+      {can('program:write') && (
+        <Card extra={<Typography.Text type="secondary">{t('agents.priceOrder')}</Typography.Text>}>
+          <Form form={form} name="agentPrice" layout="inline">
+            <Form.Item name="sku" label={t('agents.sku')} rules={[{ required: true }]}>
+              <Input style={{ width: 140 }} />
+            </Form.Item>
+            {(
+              [
+                ['province', 'agents.priceProvince'],
+                ['city', 'agents.priceCity'],
+                ['district', 'agents.priceDistrict'],
+                ['retail', 'agents.retail'],
+              ] as const
+            ).map(([name, label]) => (
+              <Form.Item key={name} name={name} label={t(label)} rules={[{ required: true }]}>
+                <InputNumber min={0} precision={2} addonAfter={t('common.yuan')} style={{ width: 150 }} />
+              </Form.Item>
+            ))}
+            <Button type="primary" onClick={() => void save()} data-testid="save-price">
+              {t('agents.setPrice')}
+            </Button>
+          </Form>
+        </Card>
+      )}
+      <Table<Price>
+        rowKey="sku"
+        dataSource={prices.items}
+        pagination={false}
+        data-testid="prices-table"
+        columns={[
+          { title: t('agents.sku'), dataIndex: 'sku' },
+          { title: t('agents.priceProvince'), render: (_, p) => formatYuan(p.province_fen) },
+          { title: t('agents.priceCity'), render: (_, p) => formatYuan(p.city_fen) },
+          { title: t('agents.priceDistrict'), render: (_, p) => formatYuan(p.district_fen) },
+          { title: t('agents.retail'), render: (_, p) => formatYuan(p.retail_fen) },
+        ]}
+      />
+    </Space>
+  );
+}
+
+function PurchasesTab({ agents }: { agents: Agent[] }) {
+  const { t } = useI18n();
+  const { api, can } = useAuthed();
+  const { message } = App.useApp();
+  const [orders, reload] = useLoad<{ items: PurchaseOrder[] }>('/v1/purchase-orders', { items: [] });
+  const [form] = Form.useForm<{ agent_id: string; sku: string; quantity: number }>();
+  const [paying, setPaying] = useState<PurchaseOrder | null>(null);
+  const regionOf = (id: string) => agents.find((a) => a.id === id)?.region_full_name ?? id;
+  async function create() {
+    const v = await form.validateFields();
+    try {
+      const po = await api.post<PurchaseOrder>(
+        '/v1/purchase-orders',
+        { agent_id: v.agent_id, items: [{ sku: v.sku.trim(), quantity: v.quantity }] },
+        { headers: { 'Idempotency-Key': `console-${Date.now()}-${Math.random().toString(36).slice(2)}` } },
+      );
+      void message.success(t('agents.po.created', { amount: formatYuan(po.amount_fen) }));
+      reload();
+    } catch (err) {
+      void message.error(t('common.error', { message: messageOf(err) }));
+    }
+  }
+  return (
+    <Space direction="vertical" style={{ width: '100%' }} size="large">
+      {can('finance:write') && (
+        <Card title={t('agents.po.create')}>
+          <Form form={form} name="purchaseOrder" layout="inline" initialValues={{ quantity: 1 }}>
+            <Form.Item name="agent_id" label={t('agents.agent')} rules={[{ required: true }]}>
+              <Select
+                style={{ width: 260 }}
+                options={agents
+                  .filter((a) => a.status === 'active')
+                  .map((a) => ({ value: a.id, label: `${a.region_full_name} · ${t(`agents.rank.${a.rank}`)}` }))}
+              />
+            </Form.Item>
+            <Form.Item name="sku" label={t('agents.sku')} rules={[{ required: true }]}>
+              <Input style={{ width: 140 }} />
+            </Form.Item>
+            <Form.Item name="quantity" label={t('agents.quantity')} rules={[{ required: true }]}>
+              <InputNumber min={1} precision={0} style={{ width: 100 }} />
+            </Form.Item>
+            <Button type="primary" onClick={() => void create()} data-testid="create-po">
+              {t('agents.po.create')}
+            </Button>
+          </Form>
+        </Card>
+      )}
+      <Table<PurchaseOrder>
+        rowKey="id"
+        dataSource={orders.items}
+        pagination={false}
+        data-testid="po-table"
+        columns={[
+          { title: 'ID', dataIndex: 'id' },
+          { title: t('agents.agent'), render: (_, p) => regionOf(p.agent_id) },
+          { title: t('agents.po.items'), render: (_, p) => p.items.map((i) => `${i.sku} × ${i.quantity} @ ${formatYuan(i.unit_price_fen)}`).join('；') },
+          { title: t('agents.amount'), render: (_, p) => formatYuan(p.amount_fen) },
+          { title: t('agents.status'), render: (_, p) => <Tag color={p.status === 'paid' ? 'green' : 'orange'}>{t(`agents.po.status.${p.status}`)}</Tag> },
+          { title: t('agents.po.reference'), render: (_, p) => p.reference ?? '—' },
+          {
+            title: t('common.actions'),
+            render: (_, p) =>
+              p.status === 'pending_payment' && can('finance:write') ? (
+                <Button size="small" onClick={() => setPaying(p)}>
+                  {t('agents.po.pay')}
+                </Button>
+              ) : null,
+          },
+        ]}
+      />
+      <ReasonDialog
+        open={paying !== null}
+        title={paying ? t('agents.po.payTitle', { id: paying.id }) : ''}
+        fields={[{ name: 'reference', label: t('agents.po.reference'), required: true, max: 200 }]}
+        onSubmit={async (v) => {
+          if (!paying) return;
+          await api.post(`/v1/purchase-orders/${paying.id}/pay`, { reference: v.reference });
+          reload();
+        }}
+        onClose={() => setPaying(null)}
+      />
+    </Space>
+  );
+}
+
+function StockTab({ agents }: { agents: Agent[] }) {
+  const { t } = useI18n();
+  const { api, can } = useAuthed();
+  const { message } = App.useApp();
+  const [agentId, setAgentId] = useState<string | null>(null);
+  const [stock, reloadStock] = useLoad<{ items: StockItem[] }>(agentId ? `/v1/agents/${agentId}/inventory` : null, { items: [] });
+  const [moves, reloadMoves] = useLoad<{ items: Movement[] }>(agentId ? `/v1/agents/${agentId}/stock-movements` : null, { items: [] });
+  const [form] = Form.useForm<{ sku: string; quantity: number }>();
+  async function buyback() {
+    if (!agentId) return;
+    const v = await form.validateFields();
+    try {
+      const r = await api.post<{ amount_fen: number }>(`/v1/agents/${agentId}/stock-returns`, { items: [{ sku: v.sku.trim(), quantity: v.quantity }] });
+      void message.success(t('agents.stock.buybackDone', { amount: formatYuan(r.amount_fen) }));
+      reloadStock();
+      reloadMoves();
+    } catch (err) {
+      void message.error(t('common.error', { message: messageOf(err) }));
+    }
+  }
+  const slowBefore = Date.now() - SLOW_DAYS * 86_400_000;
+  return (
+    <Space direction="vertical" style={{ width: '100%' }} size="large">
+      <Select
+        aria-label={t('agents.stock.choose')}
+        placeholder={t('agents.stock.choose')}
+        style={{ width: 320 }}
+        value={agentId}
+        onChange={setAgentId}
+        data-testid="stock-agent"
+        options={agents.map((a) => ({ value: a.id, label: `${a.region_full_name} · ${t(`agents.rank.${a.rank}`)}` }))}
+      />
+      {agentId && (
+        <>
+          <Table<StockItem>
+            rowKey="sku"
+            dataSource={stock.items.filter((i) => i.quantity > 0)}
+            pagination={false}
+            locale={{ emptyText: t('agents.stock.empty') }}
+            data-testid="stock-table"
+            columns={[
+              { title: t('agents.sku'), dataIndex: 'sku' },
+              { title: t('agents.quantity'), dataIndex: 'quantity' },
+              { title: t('agents.stock.value'), render: (_, i) => formatYuan(i.value_fen) },
+              {
+                title: t('agents.stock.oldest'),
+                render: (_, i) =>
+                  i.oldest_acquired_at ? (
+                    <Space>
+                      {new Date(i.oldest_acquired_at).toLocaleDateString()}
+                      {new Date(i.oldest_acquired_at).getTime() < slowBefore && <Tag color="red">{t('agents.stock.slow', { days: SLOW_DAYS })}</Tag>}
+                    </Space>
+                  ) : (
+                    '—'
+                  ),
+              },
+            ]}
+          />
+          {can('finance:write') && (
+            <Card title={t('agents.stock.buyback')}>
+              <Form form={form} name="buyback" layout="inline" initialValues={{ quantity: 1 }}>
+                <Form.Item name="sku" label={t('agents.sku')} rules={[{ required: true }]}>
+                  <Input style={{ width: 140 }} />
+                </Form.Item>
+                <Form.Item name="quantity" label={t('agents.quantity')} rules={[{ required: true }]}>
+                  <InputNumber min={1} precision={0} style={{ width: 100 }} />
+                </Form.Item>
+                <Button onClick={() => void buyback()} data-testid="buyback">
+                  {t('agents.stock.buyback')}
+                </Button>
+              </Form>
+            </Card>
+          )}
+          <Typography.Title level={5}>{t('agents.stock.movements')}</Typography.Title>
+          <Table<Movement>
+            rowKey="id"
+            dataSource={moves.items}
+            pagination={false}
+            data-testid="movements-table"
+            columns={[
+              { title: t('common.createdAt'), render: (_, m) => new Date(m.created_at).toLocaleString() },
+              { title: t('agents.sku'), dataIndex: 'sku' },
+              { title: t('agents.stock.kind'), render: (_, m) => t(`agents.stock.kind.${m.kind}` as MessageKey) },
+              { title: t('agents.quantity'), dataIndex: 'quantity' },
+              { title: t('agents.unitPrice'), render: (_, m) => formatYuan(m.unit_cost_fen) },
+              { title: 'Ref', dataIndex: 'ref_id' },
+            ]}
+          />
+        </>
+      )}
+    </Space>
+  );
+}
+
+/** Agent mode: settings, agents and their territories, price lists, purchase orders, inventory. */
+export default function AgentsPage() {
+  const { t } = useI18n();
+  const [agents, reloadAgents] = useLoad<{ items: Agent[] }>('/v1/agents?limit=500', { items: [] });
+  return (
+    <>
+      <Typography.Title level={3}>{t('agents.title')}</Typography.Title>
+      <Tabs
+        items={[
+          { key: 'agents', label: t('agents.tab.agents'), children: <AgentsTab agents={agents.items} reload={reloadAgents} /> },
+          { key: 'program', label: t('agents.tab.program'), children: <ProgramTab /> },
+          { key: 'prices', label: t('agents.tab.prices'), children: <PricesTab /> },
+          { key: 'purchases', label: t('agents.tab.purchases'), children: <PurchasesTab agents={agents.items} /> },
+          { key: 'stock', label: t('agents.tab.stock'), children: <StockTab agents={agents.items} /> },
+        ]}
+      />
+    </>
+  );
+}

@@ -1,0 +1,226 @@
+import { useCallback, useEffect, useState } from 'react';
+import { Button, Card, ErrorBlock, Form, Input, List, Space, Tag, Toast } from 'antd-mobile';
+import { useNavigate } from 'react-router-dom';
+import { formatYuan } from '../../../shared/format.ts';
+import type { Page } from '../../../shared/types.ts';
+import { messageOf } from '../errors.ts';
+import { useI18n } from '../i18n.ts';
+import { useSession } from '../session.tsx';
+
+interface Agent {
+  id: string;
+  distributor_id: string;
+  rank: 'province' | 'city' | 'district';
+  region_code: string;
+  region_full_name: string;
+  status: 'active' | 'suspended' | 'ended';
+}
+interface StockItem {
+  sku: string;
+  quantity: number;
+  value_fen: number;
+}
+interface PurchaseOrder {
+  id: string;
+  status: 'pending_payment' | 'paid';
+  amount_fen: number;
+  items: { sku: string; quantity: number; unit_price_fen: number }[];
+  created_at: string;
+}
+interface Line {
+  kind: string;
+  amount_fen: number;
+}
+
+/** The distributor's agencies (its own only: the server scopes a portal session to them). */
+function useAgents() {
+  const { api } = useSession();
+  const [agents, setAgents] = useState<Agent[] | null>(null);
+  useEffect(() => {
+    api.get<Page<Agent>>('/v1/agents').then(
+      (p) => setAgents(p.items.filter((a) => a.status !== 'ended')),
+      () => setAgents([]),
+    );
+  }, [api]);
+  return agents;
+}
+
+/** On the home page: a way to the agent page, shown only to an agent. */
+export function AgentEntry() {
+  const { t } = useI18n();
+  const navigate = useNavigate();
+  const agents = useAgents();
+  const first = agents?.[0];
+  if (!first) return null;
+  return (
+    <Card title={t('agent.entry', { region: first.region_full_name })} onClick={() => navigate('/agent')} data-testid="agent-entry">
+      <Button size="small" fill="none" color="primary" style={{ paddingInline: 0 }}>
+        {t('agent.open')}
+      </Button>
+    </Card>
+  );
+}
+
+export function AgentPage() {
+  const { t } = useI18n();
+  const { api } = useSession();
+  const agents = useAgents();
+  const agent = agents?.[0];
+  const [stock, setStock] = useState<StockItem[]>([]);
+  const [orders, setOrders] = useState<PurchaseOrder[]>([]);
+  const [earned, setEarned] = useState<{ territory: number; diff: number } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [sku, setSku] = useState('');
+  const [quantity, setQuantity] = useState('1');
+  const [backSku, setBackSku] = useState('');
+  const [backQuantity, setBackQuantity] = useState('1');
+  const [buybackDays, setBuybackDays] = useState(30);
+
+  const load = useCallback(async () => {
+    if (!agent) return;
+    try {
+      const [inv, pos, lines] = await Promise.all([
+        api.get<{ items: StockItem[] }>(`/v1/agents/${agent.id}/inventory`),
+        api.get<Page<PurchaseOrder>>('/v1/purchase-orders', { agent_id: agent.id }),
+        api.get<Page<Line>>(`/v1/distributors/${agent.distributor_id}/commissions`, { limit: 500 }),
+      ]);
+      setStock(inv.items.filter((i) => i.quantity > 0));
+      setOrders(pos.items);
+      const sum = (kind: string) => lines.items.filter((l) => l.kind === kind).reduce((s, l) => s + l.amount_fen, 0);
+      setEarned({ territory: sum('territory'), diff: sum('price_difference') });
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  }, [api, agent]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useEffect(() => {
+    api.get<{ buyback_days: number }>('/v1/agent-program').then(
+      (p) => setBuybackDays(p.buyback_days),
+      () => undefined,
+    );
+  }, [api]);
+
+  if (agents === null) return null;
+  if (!agent) return <ErrorBlock status="empty" title={t('agent.none')} />;
+  if (error) return <ErrorBlock status="default" title={t('common.error', { message: error })} />;
+
+  async function order() {
+    if (!agent || !sku.trim()) return;
+    try {
+      const po = await api.post<PurchaseOrder>(
+        '/v1/purchase-orders',
+        { agent_id: agent.id, items: [{ sku: sku.trim(), quantity: Number(quantity) }] },
+        { headers: { 'Idempotency-Key': `portal-${Date.now()}-${Math.random().toString(36).slice(2)}` } },
+      );
+      Toast.show({ content: t('agent.ordered', { amount: formatYuan(po.amount_fen) }) });
+      setSku('');
+      await load();
+    } catch (err) {
+      Toast.show({ content: t('common.error', { message: messageOf(err) }) });
+    }
+  }
+  async function buyback() {
+    if (!agent || !backSku.trim()) return;
+    try {
+      const r = await api.post<{ amount_fen: number }>(`/v1/agents/${agent.id}/stock-returns`, {
+        items: [{ sku: backSku.trim(), quantity: Number(backQuantity) }],
+      });
+      Toast.show({ content: t('agent.buybackDone', { amount: formatYuan(r.amount_fen) }) });
+      setBackSku('');
+      await load();
+    } catch (err) {
+      Toast.show({ content: t('common.error', { message: messageOf(err) }) });
+    }
+  }
+
+  return (
+    <Space direction="vertical" block style={{ padding: 12 }}>
+      <Card title={t('agent.territory')}>
+        <p style={{ margin: 0, fontSize: 18 }} data-testid="agent-territory">
+          {agent.region_full_name}
+        </p>
+        <Space style={{ marginTop: 8 }}>
+          <Tag color="primary">{t(`agent.rank.${agent.rank}`)}</Tag>
+          <Tag color={agent.status === 'active' ? 'success' : 'warning'}>{t(`agent.status.${agent.status}`)}</Tag>
+        </Space>
+      </Card>
+      <Card title={t('agent.earnings')}>
+        <List>
+          <List.Item extra={<strong data-testid="agent-territory-earnings">{formatYuan(earned?.territory ?? 0)}</strong>}>
+            {t('agent.territoryEarnings')}
+          </List.Item>
+          <List.Item extra={<strong data-testid="agent-diff-earnings">{formatYuan(earned?.diff ?? 0)}</strong>}>{t('agent.diffEarnings')}</List.Item>
+        </List>
+      </Card>
+      <Card title={t('agent.stock')}>
+        <List data-testid="agent-stock">
+          {stock.length === 0 && <List.Item>{t('agent.stockEmpty')}</List.Item>}
+          {stock.map((s) => (
+            <List.Item key={s.sku} description={t('agent.cost', { amount: formatYuan(s.value_fen) })} extra={t('agent.units', { n: s.quantity })}>
+              {s.sku}
+            </List.Item>
+          ))}
+        </List>
+      </Card>
+      <Card title={t('agent.purchase')}>
+        <Form layout="horizontal">
+          <Form.Item label={t('agent.sku')}>
+            <Input value={sku} onChange={setSku} aria-label={t('agent.sku')} data-testid="po-sku" />
+          </Form.Item>
+          <Form.Item label={t('agent.quantity')}>
+            <Input
+              type="number"
+              inputMode="numeric"
+              min={1}
+              value={quantity}
+              onChange={setQuantity}
+              aria-label={t('agent.quantity')}
+              data-testid="po-quantity"
+            />
+          </Form.Item>
+        </Form>
+        <Button block color="primary" onClick={() => void order()} data-testid="po-submit">
+          {t('agent.placeOrder')}
+        </Button>
+      </Card>
+      <Card title={t('agent.orders')}>
+        <List data-testid="agent-orders">
+          {orders.length === 0 && <List.Item>{t('agent.ordersEmpty')}</List.Item>}
+          {orders.map((o) => (
+            <List.Item
+              key={o.id}
+              description={o.items.map((i) => `${i.sku} × ${i.quantity}`).join('，')}
+              extra={<Tag color={o.status === 'paid' ? 'success' : 'warning'}>{t(`agent.po.${o.status}`)}</Tag>}
+            >
+              {formatYuan(o.amount_fen)}
+            </List.Item>
+          ))}
+        </List>
+      </Card>
+      <Card title={t('agent.buyback')}>
+        <p style={{ marginTop: 0, color: '#555' }}>{t('agent.buybackHint', { days: buybackDays })}</p>
+        <Form layout="horizontal">
+          <Form.Item label={t('agent.sku')}>
+            <Input value={backSku} onChange={setBackSku} aria-label={`${t('agent.buyback')} ${t('agent.sku')}`} data-testid="buyback-sku" />
+          </Form.Item>
+          <Form.Item label={t('agent.quantity')}>
+            <Input
+              type="number"
+              inputMode="numeric"
+              min={1}
+              value={backQuantity}
+              onChange={setBackQuantity}
+              aria-label={`${t('agent.buyback')} ${t('agent.quantity')}`}
+              data-testid="buyback-quantity"
+            />
+          </Form.Item>
+        </Form>
+        <Button block onClick={() => void buyback()} data-testid="buyback-submit">
+          {t('agent.buyback')}
+        </Button>
+      </Card>
+    </Space>
+  );
+}

@@ -32,6 +32,7 @@ import { agentsRoutes } from '../modules/agents/routes.ts';
 import { ordersRoutes } from '../modules/orders/routes.ts';
 import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
+import { pilotsRoutes } from '../modules/pilots/routes.ts';
 import { ledgerRoutes } from '../modules/ledger/routes.ts';
 import { settlementRoutes } from '../modules/settlement/routes.ts';
 import { riskRoutes } from '../modules/risk/routes.ts';
@@ -226,6 +227,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(agentsRoutes, { service: services.agents });
   await app.register(commissionsRoutes, { service: services.commissions });
   await app.register(rulesRoutes, { service: services.rules });
+  await app.register(pilotsRoutes, { service: services.pilots });
   await app.register(ledgerRoutes, { service: services.ledger });
   await app.register(settlementRoutes, { service: services.settlement });
   await app.register(riskRoutes, { service: services.risk });

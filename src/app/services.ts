@@ -39,6 +39,7 @@ import { createAgentOrderPath } from '../modules/agents/order-path.ts';
 import { createAgentsService } from '../modules/agents/service.ts';
 import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
+import { createPilotsService } from '../modules/pilots/service.ts';
 import type { PayoutChannels } from '../adapters/payout/index.ts';
 import { createWechatMpClient, type WechatMpClient } from '../adapters/wechat/mp.ts';
 import type { TokenCache } from '../adapters/wechat/token-cache.ts';
@@ -94,7 +95,8 @@ export function createServices(deps: ServiceDeps) {
     db,
     clock,
     audit,
-    onRulesChanged: [(tx, tenantId, reason) => rules.bumpVersion(tx, tenantId, reason).then(() => undefined)],
+    // Every change of the program or a grade is recorded with its effective time (issue 11).
+    timeline: rules.timeline,
     validate: [
       (tx, tenantId, before, after) => (after.landing_url === before.landing_url ? Promise.resolve() : landing.check(tx, tenantId, after.landing_url)),
     ],
@@ -126,7 +128,7 @@ export function createServices(deps: ServiceDeps) {
       program,
       {
         initialize: async (tx, tenantId) => {
-          await rules.bumpVersion(tx, tenantId, 'tenant.create');
+          await rules.timeline.start(tx, tenantId);
         },
       },
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
@@ -194,7 +196,10 @@ export function createServices(deps: ServiceDeps) {
   });
 
   const grades = createGradesService({ db, clock });
+  // Pilots (灰度): rule changes for a cohort of sellers, read by the order batch.
+  const pilots = createPilotsService({ db, clock, audit, timeline: rules.timeline });
   const orders = createOrdersService({
+    pilots: pilots.orderPath,
     db,
     clock,
     program,
@@ -297,6 +302,7 @@ export function createServices(deps: ServiceDeps) {
     ledger,
     rules,
     program,
+    pilots,
     tenants,
     admin,
     risk,

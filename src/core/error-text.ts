@@ -65,6 +65,7 @@ export const NOUNS = {
   'admin user': { en: 'admin user', zh: '管理员' },
   agent: { en: 'agent', zh: '代理' },
   pilot: { en: 'pilot', zh: '灰度方案' },
+  'rule change': { en: 'rule change', zh: '规则变更' },
   'webhook endpoint': { en: 'webhook endpoint', zh: 'Webhook 地址' },
   'purchase order': { en: 'purchase order', zh: '进货单' },
 } as const satisfies Record<string, LocalText>;

@@ -60,6 +60,8 @@ export function ulid(at?: number): string {
 export type IdPrefix =
   | 'tnt'
   | 'wxi'
+  | 'rch'
+  | 'plt'
   | 'key'
   | 'usr'
   | 'ses'

@@ -90,6 +90,7 @@ export interface ProgramsTable {
   settings: Json<Record<string, unknown>>;
   version: Generated<number>;
   updated_at: Timestamp;
+  next_change_at: NullableTimestamp;
 }
 
 export interface GradesTable {
@@ -389,6 +390,41 @@ export interface RuleVersionsTable {
   snapshot: Json<Record<string, unknown>>;
   reason: string;
   created_at: Timestamp;
+  /** The whole rules (program, grades, SKU overrides) this version stands for; null before issue 11. */
+  state: Json<Record<string, unknown>> | null;
+  recorded: Generated<boolean>;
+}
+
+export interface RuleChangesTable {
+  id: string;
+  tenant_id: string;
+  seq: number;
+  kind: 'program' | 'grade' | 'sku_rule' | 'pilot';
+  target: string | null;
+  patch: Json<Record<string, unknown>>;
+  effective_from: Timestamp;
+  reason: string | null;
+  status: 'active' | 'cancelled';
+  created_at: Timestamp;
+  created_by_type: string;
+  created_by_id: string | null;
+  cancelled_at: NullableTimestamp;
+}
+
+export interface PilotsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  status: 'running' | 'promoted' | 'stopped';
+  cohort: Json<Record<string, unknown>>;
+  changes: Json<Record<string, unknown>>;
+  started_at: Timestamp;
+  ends_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  promoted_change_id: string | null;
+  created_by_type: string;
+  created_by_id: string | null;
+  created_at: Timestamp;
 }
 
 export interface SkuRulesTable {
@@ -412,6 +448,8 @@ export interface OrdersTable {
   chain: ColumnType<string[], string[] | undefined, string[]>;
   rule_version: number;
   attribution: string;
+  /** The pilot whose changes this order's lines were computed with (issue 11). */
+  pilot_id: ColumnType<string | null, string | null | undefined, string | null>;
   region_code: string | null;
   /** The agent whose stock served the order (agents). */
   fulfilled_by: ColumnType<string | null, string | null | undefined, never>;
@@ -488,6 +526,7 @@ export interface CommissionsTable {
   available_at: NullableTimestamp;
   settled_at: NullableTimestamp;
   reversed_at: NullableTimestamp;
+  pilot_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
 
@@ -840,6 +879,8 @@ export interface DB {
   wechat_identities: WechatIdentitiesTable;
   wechat_api_tokens: WechatApiTokensTable;
   rule_versions: RuleVersionsTable;
+  rule_changes: RuleChangesTable;
+  pilots: PilotsTable;
   sku_rules: SkuRulesTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;

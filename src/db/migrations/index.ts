@@ -24,6 +24,7 @@ import * as settlementRunsResumable from './2026_12_07_0400_settlement_runs_resu
 import * as tenantSlugs from './2026_12_07_0600_tenant_slugs.ts';
 import * as wechat from './2026_12_07_0800_wechat.ts';
 import * as erasureRequests from './2026_12_07_0700_erasure_requests.ts';
+import * as ruleReleases from './2026_12_07_0200_rule_releases.ts';
 
 /**
  * Every migration, in order. A static list rather than a directory scan: it works the same
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0600_tenant_slugs': tenantSlugs,
   '2026_12_07_0800_wechat': wechat,
   '2026_12_07_0700_erasure_requests': erasureRequests,
+  '2026_12_07_0200_rule_releases': ruleReleases,
 };

@@ -111,6 +111,12 @@ export function createCommissionsService(deps: {
             rule_version: c.rule_version,
             rule_effective_from: version?.effective_from.toISOString() ?? null,
             rule_reason: version?.reason ?? null,
+            pilot_id: c.pilot_id,
+            ...(c.pilot_id
+              ? {
+                  pilot_note: `computed with the rules of version ${c.rule_version} and the changes of pilot ${c.pilot_id} (灰度): the seller was in its cohort`,
+                }
+              : {}),
           },
           formula,
           capped_fen: c.capped_fen,

@@ -28,6 +28,7 @@ import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { AgentOrderPath, AgentOrderPlan, StockChange } from '../agents/order-path.ts';
 import { daysBefore, type OrderRiskDecision } from '../risk/engine.ts';
 import type { OrderPathRisk } from '../risk/service.ts';
+import type { OrderPathPilots, PilotAt } from '../pilots/service.ts';
 import { known, ordersRepo, type OrderRow } from './repo.ts';
 import { lineKind } from './view.ts';
 import type { CommissionLine, CreateOrderBody, OrderView } from './schema.ts';
@@ -103,6 +104,8 @@ export function createOrderBatch(deps: {
   contexts?: TenantContexts | undefined;
   /** Agent mode: territory and price-difference lines, sales from an agent's stock. */
   agents?: AgentOrderPath | undefined;
+  /** Running pilots (灰度): an order whose seller is in a cohort is computed with the pilot's changes. */
+  pilots?: OrderPathPilots | undefined;
 }) {
   const { clock, rules, ledger, customers, referral, grades, risk } = deps;
   const contexts = deps.contexts ?? createTenantContexts(deps);
@@ -158,6 +161,7 @@ export function createOrderBatch(deps: {
     if (work.length === 0) return outcomes;
 
     const { settings, versions } = context;
+    const pilotAt = deps.pilots ? await deps.pilots.forBatch(tx, tenantId, head.version) : undefined;
     const snapshots = new Map<number, RulesSnapshot>();
     const snapshotAt = async (at: Date) => {
       const v = rules.pickVersion(versions, at);
@@ -182,6 +186,7 @@ export function createOrderBatch(deps: {
         resume,
         locked,
         agentPlans,
+        pilotAt,
       );
       locked = undefined;
       r.created.forEach((order, k) => {
@@ -254,6 +259,7 @@ export function createOrderBatch(deps: {
     resume: Resume | undefined,
     locked: Map<string, CustomerRow> | undefined,
     agentPlans: Map<OrderRequest, AgentOrderPlan> | undefined,
+    pilotAt?: PilotAt,
   ): Promise<{ created: OrderView[]; tree?: TreeBinding }> {
     const tz = settings.timezone;
     // ---- what the batch reads, once (the first segment's buyers came with the batch's first read)
@@ -287,7 +293,7 @@ export function createOrderBatch(deps: {
     // ---- attribution, order by order (bindings an order makes are seen by the next)
     const bindingEvents: Insertable<BindingEventsTable>[] = [];
     const touched = new Set<CustomerRow>();
-    const planned: { req: OrderRequest; now: Date; paidAt: Date; snapshot: RulesSnapshot; a: Attribution }[] = [];
+    const planned: { req: OrderRequest; now: Date; paidAt: Date; snapshot: RulesSnapshot; a: Attribution; pilotId: string | null }[] = [];
     let tree: TreeBinding | undefined;
     for (const [k, req] of requests.entries()) {
       const now = clock.now();
@@ -303,7 +309,9 @@ export function createOrderBatch(deps: {
       const paidFen = req.body.items.reduce((s, i) => s + i.paid_fen, 0);
       customer.purchases_fen += paidFen;
       if (customer.last_order_at === null || customer.last_order_at < paidAt) customer.last_order_at = paidAt;
-      planned.push({ req, now, paidAt, snapshot, a });
+      // A seller in a running pilot's cohort: the rules in force with the pilot's changes.
+      const piloted = pilotAt ? pilotAt(snapshot, a.seller, req.body.region_code ?? null, paidAt, now) : { snapshot, pilotId: null };
+      planned.push({ req, now, paidAt, snapshot: piloted.snapshot, a, pilotId: piloted.pilotId });
     }
 
     function attribute(
@@ -420,7 +428,7 @@ export function createOrderBatch(deps: {
     const stock: StockChange = { movements: [], deltas: new Map() };
 
     for (const [k, p] of planned.entries()) {
-      const { req, now, paidAt, snapshot, a } = p;
+      const { req, now, paidAt, snapshot, a, pilotId } = p;
       const body = req.body;
       const chain = known(chains[k], "an order's chain");
       const month = localMonth(paidAt, tz);
@@ -488,6 +496,7 @@ export function createOrderBatch(deps: {
         seller_id: a.seller?.id ?? null,
         chain,
         rule_version: snapshot.version,
+        pilot_id: pilotId,
         attribution: a.attribution,
         region_code: body.region_code ?? null,
         fulfilled_by: body.fulfilled_by ?? null,
@@ -528,6 +537,7 @@ export function createOrderBatch(deps: {
         kind: 'commission' as const,
         clawback_of: null,
         rule_version: snapshot.version,
+        pilot_id: pilotId,
         rate_source: l.source,
         rate_kind: l.rateKind,
         rate_bp: l.rateBp,
@@ -688,6 +698,7 @@ export function createOrderBatch(deps: {
       clawback_of: null,
       statement_id: null,
       created_at: c.created_at.toISOString(),
+      ...(c.pilot_id ? { pilot_id: c.pilot_id } : {}),
     }));
     return {
       id: o.id,

@@ -363,6 +363,7 @@ export function createOrderEvents(deps: {
           kind: 'clawback',
           clawback_of: c.id,
           rule_version: c.rule_version,
+          pilot_id: c.pilot_id,
           rate_source: 'clawback',
           rate_kind: c.rate_kind,
           rate_bp: c.rate_bp,

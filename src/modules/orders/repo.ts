@@ -35,6 +35,7 @@ const ORDER_COLUMNS: UnnestColumn<NewOrder>[] = [
   { name: 'updated_at', type: 'timestamptz', value: (o) => o.updated_at },
   { name: 'device_bidx', type: 'text', value: (o) => o.device_bidx },
   { name: 'client_ip', type: 'text', value: (o) => o.client_ip },
+  { name: 'pilot_id', type: 'text', value: (o) => o.pilot_id ?? null },
 ];
 const ITEM_COLUMNS: UnnestColumn<NewItem>[] = [
   { name: 'id', type: 'text', value: (i) => i.id },
@@ -70,6 +71,7 @@ const LINE_COLUMNS: UnnestColumn<NewLine>[] = [
   { name: 'held', type: 'boolean', value: (c) => c.held ?? false },
   { name: 'territory_rank', type: 'text', value: (c) => c.territory_rank ?? null },
   { name: 'created_at', type: 'timestamptz', value: (c) => c.created_at },
+  { name: 'pilot_id', type: 'text', value: (c) => c.pilot_id ?? null },
 ];
 const EVENT_COLUMNS: UnnestColumn<NewEvent>[] = [
   { name: 'id', type: 'text', value: (e) => e.id },

@@ -47,6 +47,7 @@ export const CommissionLine = Strict({
   clawback_of: Nullable(Type.String()),
   statement_id: Nullable(Type.String()),
   created_at: Timestamp(),
+  pilot_id: Type.Optional(Type.String({ description: 'the pilot (灰度) whose changes this line was computed with; absent when none' })),
 });
 export type CommissionLine = Static<typeof CommissionLine>;
 

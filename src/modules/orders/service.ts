@@ -22,6 +22,7 @@ import { createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.
 import { createTenantContexts } from './contexts.ts';
 import { createOrderEvents, type EventAnswer, type EventRequest } from './events.ts';
 import { orderViewOf } from './view.ts';
+import type { OrderPathPilots } from '../pilots/service.ts';
 import type { CreateOrderBody, OrderEventBody, OrderView } from './schema.ts';
 
 export { accountOfStatus, commissionView } from './view.ts';
@@ -52,6 +53,8 @@ export function createOrdersService(deps: {
    * and past that every snapshot taken meanwhile, anyone's, looks them up on disk.
    */
   maxEventBatch?: number | undefined;
+  /** Running pilots (灰度), read once per batch. */
+  pilots?: OrderPathPilots | undefined;
 }) {
   const { db, clock, program } = deps;
   const contexts = createTenantContexts(deps);

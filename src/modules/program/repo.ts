@@ -84,6 +84,10 @@ export const programRepo = {
   ) {
     await db.updateTable('program_proposals').set(d).where('id', '=', id).where('status', '=', 'pending').execute();
   },
+  /** When the next scheduled rule version takes effect (null: none), as the rules timeline says. */
+  async setNextChange(db: Executor, tenantId: string, at: Date | null) {
+    await db.updateTable('programs').set({ next_change_at: at }).where('tenant_id', '=', tenantId).execute();
+  },
   /** The grade new distributors get: the lowest rank (code breaks ties). */
   async lowestGrade(db: Executor, tenantId: string) {
     return db.selectFrom('grades').select('code').where('tenant_id', '=', tenantId).orderBy('rank').orderBy('code').limit(1).executeTakeFirst();

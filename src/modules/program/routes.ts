@@ -2,7 +2,20 @@ import { Type } from '@sinclair/typebox';
 import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, OptionalBody, PageQuery, Strict, Text, errors } from '../../core/schema.ts';
 import type { ProgramService } from './service.ts';
-import { Grade, GradeBody, GradeCode, MoneyControlsPatch, ProgramAnswer, ProgramPatch, ProgramProposal, ProgramSettings, type DeepPartial } from './schema.ts';
+import { timingOf } from './timing.ts';
+import {
+  ChangeTimingQuery,
+  Grade,
+  GradeAnswer,
+  GradeBody,
+  GradeCode,
+  MoneyControlsPatch,
+  ProgramAnswer,
+  ProgramPatch,
+  ProgramProposal,
+  ProgramSettings,
+  type DeepPartial,
+} from './schema.ts';
 
 export const programRoutes = moduleRoutes<ProgramService>((app, program) => {
   app.get(
@@ -21,12 +34,13 @@ export const programRoutes = moduleRoutes<ProgramService>((app, program) => {
       schema: {
         tags: ['program'],
         summary:
-          'Partial update: nested objects merge field by field; answers the whole program. A change to a money control (freeze_days, review_threshold_fen, settlement.*, withdrawal.*) by a caller without program:money is not applied: it waits as pending_proposal for a second person',
+          'Partial update: nested objects merge field by field; answers the whole program in force now. A change to a money control (freeze_days, review_threshold_fen, settlement.*, withdrawal.*) by a caller without program:money is not applied: it waits as pending_proposal for a second person. With effective_from the change is recorded in the rules timeline: later than now it is scheduled (cancel it at POST /v1/rule-changes/{id}/cancel), earlier it is back-dated (orders paid since then and created from now on use it; existing lines never change)',
+        querystring: ChangeTimingQuery,
         body: ProgramPatch,
         response: { 200: ProgramAnswer, ...errors(403, 422) },
       },
     },
-    async (req) => program.update(actor(req), req.body as DeepPartial<ProgramSettings>),
+    async (req) => program.update(actor(req), req.body as DeepPartial<ProgramSettings>, timingOf(req.query)),
   );
 
   app.put(
@@ -118,12 +132,13 @@ export const programRoutes = moduleRoutes<ProgramService>((app, program) => {
       config: { auth: 'tenant', permission: 'program:write' },
       schema: {
         tags: ['program'],
-        summary: 'Create or replace a grade',
+        summary: 'Create or replace a grade; with effective_from, scheduled or back-dated like PUT /v1/program',
         params: Strict({ code: GradeCode }),
+        querystring: ChangeTimingQuery,
         body: GradeBody,
-        response: { 200: Grade, ...errors(403, 422) },
+        response: { 200: GradeAnswer, ...errors(403, 422) },
       },
     },
-    async (req) => program.putGrade(actor(req), req.params.code, req.body),
+    async (req) => program.putGrade(actor(req), req.params.code, req.body, timingOf(req.query)),
   );
 });

@@ -200,10 +200,41 @@ export const ProgramProposal = Strict(
 export type ProgramProposal = Static<typeof ProgramProposal>;
 
 /** What PUT /v1/program answers: the program in force, and the proposal a change to a money control became. */
+/** A change of the rules with its effective time (the rules timeline, issue 11). */
+export const RuleChange = Strict(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('program'), Type.Literal('grade'), Type.Literal('sku_rule'), Type.Literal('pilot')]),
+    target: Nullable(Type.String({ description: 'the grade code or SKU it concerns' })),
+    patch: Type.Unknown({ description: '{program?: {dotted path: value}, grades?: {code: grade}, sku?: {sku: rates | null}}: what it sets' }),
+    effective_from: Type.String({ format: 'date-time' }),
+    reason: Nullable(Type.String()),
+    status: Type.Union([Type.Literal('active'), Type.Literal('cancelled')]),
+    timing: Type.Union([Type.Literal('scheduled'), Type.Literal('in_force'), Type.Literal('cancelled')]),
+    created_at: Type.String({ format: 'date-time' }),
+    created_by: Strict({ type: Type.String(), id: Nullable(Type.String()) }),
+    cancelled_at: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { title: 'RuleChange' },
+);
+
+/** ?effective_from=<ISO time>[&reason=…] on a change of the rules. */
+export const ChangeTimingQuery = Strict({
+  effective_from: Type.Optional(
+    Type.String({
+      minLength: 10,
+      maxLength: 40,
+      description: 'when the change takes effect (ISO 8601, years 1900–9999): later than now schedules it, earlier back-dates it; without it, now',
+    }),
+  ),
+  reason: Type.Optional(Text(500, { description: 'why (recorded in the audit log and the version history); expected for a back-dated change' })),
+});
+
 export const ProgramAnswer = Strict(
   {
     ...ProgramSettings.properties,
     pending_proposal: Type.Optional(ProgramProposal),
+    change: Type.Optional(RuleChange),
   },
   {
     description:
@@ -250,3 +281,8 @@ export const Grade = Strict({
   upgrade: Type.Optional(Nullable(UpgradeRule)),
 });
 export type Grade = Static<typeof Grade>;
+
+export const GradeAnswer = Strict(
+  { ...Grade.properties, change: Type.Optional(RuleChange) },
+  { description: 'the grade in force now (the grade as the change sets it when it does not exist yet), with a dated change' },
+);

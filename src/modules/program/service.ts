@@ -5,13 +5,14 @@ import type { Db, Executor, Tx } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { ProgramProposalsTable } from '../../db/schema.ts';
 import type { Actor, Clock } from '../../core/context.ts';
-import { AppError, compliance, invalid, invalidState, notFound } from '../../core/errors.ts';
+import { AppError, compliance, forbidden, invalid, invalidState, notFound } from '../../core/errors.ts';
 import { complianceFindings, MAX_LEVELS, violations, type GradeForCompliance } from '../compliance/rules.ts';
 import { actorOf, can, requirePermission, tenantOf } from '../../core/principal.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import { moneyChanges, moneyValue, withMoneyValues, type MoneyChange } from './money-controls.ts';
 import { programRepo } from './repo.ts';
+import { programDiffLeaves, programLeaves } from './leaves.ts';
 import {
   defaultProgramSettings,
   type DeepPartial,
@@ -22,7 +23,7 @@ import {
   type ProgramSettings,
 } from './schema.ts';
 import type { Static } from '@sinclair/typebox';
-import type { TierSchema, UpgradeRule as UpgradeRuleSchema } from './schema.ts';
+import type { RuleChange, TierSchema, UpgradeRule as UpgradeRuleSchema } from './schema.ts';
 
 type Tier = Static<typeof TierSchema>;
 type UpgradeRule = Static<typeof UpgradeRuleSchema>;
@@ -80,6 +81,43 @@ export function gradeView(g: { code: string; name: string; rank: number; sales_b
 
 export type RulesChangedHook = (tx: Executor, tenantId: string, reason: string) => Promise<void>;
 
+/** A grade as the rules timeline keeps it. */
+export interface GradeRowState {
+  name: string;
+  rank: number;
+  sales_bp: number;
+  override_bp: number[];
+  settings: Record<string, unknown>;
+}
+
+/**
+ * The rules timeline (rules/changes.ts), as the program module uses it: every change recorded with
+ * its effective time; the rules in force now; the tables brought up to them.
+ */
+export interface ProgramTimeline {
+  record(
+    tx: Tx,
+    actor: Actor,
+    tenantId: string,
+    change: {
+      kind: 'program' | 'grade';
+      target: string | null;
+      patch: { program?: Record<string, unknown>; grades?: Record<string, GradeRowState> };
+      effectiveFrom: Date;
+      reason: string | null;
+      label: string;
+    },
+  ): Promise<{ change: Static<typeof RuleChange>; versions: number[] }>;
+  stateNow(ex: Executor, tenantId: string): Promise<{ program: ProgramSettings; grades: Record<string, GradeRowState> }>;
+  materialize(tx: Executor, tenantId: string): Promise<void>;
+}
+
+/** When a change applies and why: without effective_from, from now on. */
+export interface ChangeTiming {
+  effectiveFrom?: Date | undefined;
+  reason?: string | undefined;
+}
+
 export function proposalView(r: Selectable<ProgramProposalsTable>): ProgramProposal {
   return {
     id: r.id,
@@ -103,14 +141,43 @@ export function createProgramService(deps: {
    * refuses it (the referral module: landing_url on a verified domain).
    */
   validate?: ((tx: Executor, tenantId: string, before: ProgramSettings, after: ProgramSettings) => Promise<void>)[];
+  /** The rules timeline: changes with effective times. Without it, changes apply at once (and onRulesChanged is told). */
+  timeline?: ProgramTimeline;
 }) {
   const { db, clock, audit } = deps;
   const hooks = deps.onRulesChanged ?? [];
 
+  /** A scheduled change has taken effect and the tables do not hold it yet. */
+  function due(row: { next_change_at: Date | null }): boolean {
+    return !!deps.timeline && row.next_change_at !== null && row.next_change_at.getTime() <= clock.now().getTime();
+  }
+
   async function read(ex: Executor, tenantId: string): Promise<ProgramSettings> {
     const row = await programRepo.find(ex, tenantId);
     if (!row) throw notFound('program');
+    if (due(row) && deps.timeline) return (await deps.timeline.stateNow(ex, tenantId)).program;
     return normalizeSettings(row.settings);
+  }
+
+  /** The program row locked, the tables first brought up to the rules in force now. */
+  async function lockedCurrent(tx: Tx, tenantId: string) {
+    let row = await programRepo.findForUpdate(tx, tenantId);
+    if (row && due(row) && deps.timeline) {
+      await deps.timeline.materialize(tx, tenantId);
+      row = await programRepo.findForUpdate(tx, tenantId);
+    }
+    return row;
+  }
+
+  /** The grades in force now (rows as the table holds them). */
+  async function gradesNow(ex: Executor, tenantId: string) {
+    const row = await programRepo.find(ex, tenantId);
+    const rows = await programRepo.listGrades(ex, tenantId);
+    if (!row || !due(row) || !deps.timeline) return rows;
+    const state = await deps.timeline.stateNow(ex, tenantId);
+    return Object.entries(state.grades)
+      .map(([code, g]) => ({ code, ...g }))
+      .sort((a, b) => a.rank - b.rank || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   }
 
   async function gradesForCompliance(tx: Executor, tenantId: string): Promise<GradeForCompliance[]> {
@@ -123,13 +190,58 @@ export function createProgramService(deps: {
     for (const check of deps.validate ?? []) await check(tx, tenantId, before, after);
     await programRepo.update(tx, tenantId, after, clock.now());
     await audit.record(tx, actor, { action: 'program.update', targetType: 'program', targetId: tenantId, before, after, reason });
-    for (const hook of hooks) await hook(tx, tenantId, 'program.update');
+    if (deps.timeline) {
+      const leaves = programDiffLeaves(before, after);
+      if (Object.keys(leaves).length > 0) {
+        await deps.timeline.record(tx, actor, tenantId, {
+          kind: 'program',
+          target: null,
+          patch: { program: leaves },
+          effectiveFrom: clock.now(),
+          reason,
+          label: reason ? `program.update (${reason})` : 'program.update',
+        });
+      }
+    } else for (const hook of hooks) await hook(tx, tenantId, 'program.update');
+  }
+
+  /**
+   * A change with an effective time: recorded in the rules timeline (scheduled when later than
+   * now, back-dated when earlier), checked for compliance on every state it leads to. Answers the
+   * program in force now, with the change.
+   */
+  async function changeAt(actor: Actor, patch: DeepPartial<ProgramSettings>, timing: Required<Pick<ChangeTiming, 'effectiveFrom'>> & ChangeTiming) {
+    const tenantId = tenantOf(actor.principal);
+    const timeline = deps.timeline;
+    if (!timeline) throw new Error('changes with an effective time need the rules timeline');
+    return inTransaction(db, async (tx) => {
+      const row = await lockedCurrent(tx, tenantId);
+      if (!row) throw notFound('program');
+      const before = normalizeSettings(row.settings);
+      const merged = mergeSettings<ProgramSettings>(before, patch);
+      if (moneyChanges(before, merged).length > 0 && !can(actor.principal, 'program:money')) {
+        throw forbidden('a change to the money controls with an effective time needs program:money (finance or the owner)');
+      }
+      complianceCheck(merged, await gradesForCompliance(tx, tenantId));
+      for (const check of deps.validate ?? []) await check(tx, tenantId, before, merged);
+      const leaves = programLeaves(before, patch, merged);
+      if (Object.keys(leaves).length === 0) throw invalid('the change changes nothing');
+      const { change } = await timeline.record(tx, actor, tenantId, {
+        kind: 'program',
+        target: null,
+        patch: { program: leaves },
+        effectiveFrom: timing.effectiveFrom,
+        reason: timing.reason ?? null,
+        label: 'program.update',
+      });
+      return { ...(await read(tx, tenantId)), change } as ProgramAnswer;
+    });
   }
 
   async function change(actor: Actor, patch: DeepPartial<ProgramSettings>): Promise<ProgramAnswer> {
     const tenantId = tenantOf(actor.principal);
     return inTransaction(db, async (tx) => {
-      const row = await programRepo.findForUpdate(tx, tenantId);
+      const row = await lockedCurrent(tx, tenantId);
       if (!row) throw notFound('program');
       const before = normalizeSettings(row.settings);
       const merged = mergeSettings<ProgramSettings>(before, patch);
@@ -202,8 +314,9 @@ export function createProgramService(deps: {
      * becomes a pending proposal, answered as `pending_proposal`, that a second person with
      * program:money confirms or rejects. Never applied by the one who proposed it.
      */
-    async update(actor: Actor, patch: DeepPartial<ProgramSettings>): Promise<ProgramAnswer> {
+    async update(actor: Actor, patch: DeepPartial<ProgramSettings>, timing: ChangeTiming = {}): Promise<ProgramAnswer> {
       requirePermission(actor.principal, 'program:write');
+      if (timing.effectiveFrom) return changeAt(actor, patch, { ...timing, effectiveFrom: timing.effectiveFrom });
       return change(actor, patch);
     },
 
@@ -230,7 +343,7 @@ export function createProgramService(deps: {
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
         // The program row first, as every writer of the program takes it.
-        const row = await programRepo.findForUpdate(tx, tenantId);
+        const row = await lockedCurrent(tx, tenantId);
         if (!row) throw notFound('program');
         const p = await decidable(tx, actor, tenantId, id, 'confirm');
         const before = normalizeSettings(row.settings);
@@ -282,22 +395,22 @@ export function createProgramService(deps: {
 
     async listGrades(actor: Actor): Promise<Grade[]> {
       requirePermission(actor.principal, 'read');
-      return (await programRepo.listGrades(db, tenantOf(actor.principal))).map(gradeView);
+      return (await gradesNow(db, tenantOf(actor.principal))).map(gradeView);
     },
 
     async getGrade(actor: Actor, code: string): Promise<Grade> {
       requirePermission(actor.principal, 'read');
-      const g = await programRepo.findGrade(db, tenantOf(actor.principal), code);
+      const g = (await gradesNow(db, tenantOf(actor.principal))).find((r) => r.code === code);
       if (!g) throw notFound('grade');
       return gradeView(g);
     },
 
-    async putGrade(actor: Actor, code: string, body: GradeBody): Promise<Grade> {
+    async putGrade(actor: Actor, code: string, body: GradeBody, timing: ChangeTiming = {}): Promise<Grade & { change?: Static<typeof RuleChange> }> {
       requirePermission(actor.principal, 'program:write');
       const tenantId = tenantOf(actor.principal);
       if (body.override_bp.length > MAX_LEVELS) throw invalid('override_bp holds at most 3 rates');
       return inTransaction(db, async (tx) => {
-        const row = await programRepo.findForUpdate(tx, tenantId);
+        const row = await lockedCurrent(tx, tenantId);
         const before = await programRepo.findGrade(tx, tenantId, code);
         // Stored as given; a missing level reads as rate 0 (see rateAt).
         const override = [...body.override_bp];
@@ -313,19 +426,27 @@ export function createProgramService(deps: {
           .map((g) => ({ code: g.code, upgrade: (g.settings as GradeSettings).upgrade ?? null }));
         if (!row) throw new Error(`tenant ${tenantId} has no program`);
         complianceCheck(normalizeSettings(row.settings), [...others, { code, upgrade: settings.upgrade ?? null }]);
-        await programRepo.upsertGrade(
-          tx,
-          {
-            tenant_id: tenantId,
-            code,
-            name: body.name,
-            rank: body.rank,
-            sales_bp: body.sales_bp,
-            override_bp: override,
-            settings: settings as Record<string, unknown>,
-          },
-          clock.now(),
-        );
+        const grade: GradeRowState = {
+          name: body.name,
+          rank: body.rank,
+          sales_bp: body.sales_bp,
+          override_bp: override,
+          settings: settings as Record<string, unknown>,
+        };
+        if (timing.effectiveFrom && deps.timeline) {
+          // Dated: recorded in the timeline; the tables follow when (and if) it is in force now.
+          const { change } = await deps.timeline.record(tx, actor, tenantId, {
+            kind: 'grade',
+            target: code,
+            patch: { grades: { [code]: grade } },
+            effectiveFrom: timing.effectiveFrom,
+            reason: timing.reason ?? null,
+            label: `grade.put ${code}`,
+          });
+          const now = await programRepo.findGrade(tx, tenantId, code);
+          return { ...gradeView(now ?? { code, ...grade }), change };
+        }
+        await programRepo.upsertGrade(tx, { tenant_id: tenantId, code, ...grade }, clock.now());
         const written = await programRepo.findGrade(tx, tenantId, code);
         if (!written) throw new Error(`grade ${code} vanished within its own transaction`);
         const after = gradeView(written);
@@ -336,7 +457,25 @@ export function createProgramService(deps: {
           before: before ? gradeView(before) : null,
           after,
         });
-        for (const hook of hooks) await hook(tx, tenantId, 'grade.put');
+        if (deps.timeline) {
+          const same =
+            before &&
+            before.name === grade.name &&
+            before.rank === grade.rank &&
+            before.sales_bp === grade.sales_bp &&
+            isDeepStrictEqual(before.override_bp, grade.override_bp) &&
+            isDeepStrictEqual(before.settings, grade.settings);
+          if (!same) {
+            await deps.timeline.record(tx, actor, tenantId, {
+              kind: 'grade',
+              target: code,
+              patch: { grades: { [code]: grade } },
+              effectiveFrom: clock.now(),
+              reason: null,
+              label: `grade.put ${code}`,
+            });
+          }
+        } else for (const hook of hooks) await hook(tx, tenantId, 'grade.put');
         return after;
       });
     },

@@ -14,11 +14,85 @@ export const rulesRepo = {
     return Number(last?.v ?? 0);
   },
 
-  async insertVersion(db: Executor, v: { tenant_id: string; version: number; effective_from: Date; snapshot: unknown; reason: string }) {
+  async insertVersion(
+    db: Executor,
+    v: { tenant_id: string; version: number; effective_from: Date; snapshot: unknown; reason: string; state?: unknown; recorded?: boolean },
+  ) {
     await db
       .insertInto('rule_versions')
-      .values({ ...v, snapshot: JSON.stringify(v.snapshot) })
+      .values({ ...v, snapshot: JSON.stringify(v.snapshot), state: v.state === undefined ? null : JSON.stringify(v.state) })
       .execute();
+  },
+
+  /** Every version with the whole state it stands for (null before states were kept), oldest first. */
+  async timelineVersions(db: Executor, tenantId: string) {
+    return db
+      .selectFrom('rule_versions')
+      .select(['version', 'effective_from', 'snapshot', 'state', 'recorded', 'reason'])
+      .where('tenant_id', '=', tenantId)
+      .orderBy('version')
+      .execute();
+  },
+
+  // ——— rule_changes ———
+
+  async lastChangeSeq(db: Executor, tenantId: string): Promise<number> {
+    const r = await db
+      .selectFrom('rule_changes')
+      .select((eb) => eb.fn.max('seq').as('s'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    return Number(r?.s ?? 0);
+  },
+
+  async insertChange(
+    db: Executor,
+    c: {
+      id: string;
+      tenant_id: string;
+      seq: number;
+      kind: 'program' | 'grade' | 'sku_rule' | 'pilot';
+      target: string | null;
+      patch: unknown;
+      effective_from: Date;
+      reason: string | null;
+      created_at: Date;
+      created_by_type: string;
+      created_by_id: string | null;
+    },
+  ) {
+    await db
+      .insertInto('rule_changes')
+      .values({ ...c, patch: JSON.stringify(c.patch), status: 'active' })
+      .execute();
+  },
+
+  /** The active changes taking effect at or after `from`, in the order they apply. */
+  async activeChangesFrom(db: Executor, tenantId: string, from: Date) {
+    return db
+      .selectFrom('rule_changes')
+      .select(['id', 'seq', 'effective_from', 'patch'])
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'active')
+      .where('effective_from', '>=', from)
+      .orderBy('effective_from')
+      .orderBy('seq')
+      .execute();
+  },
+
+  async findChange(db: Executor, tenantId: string, id: string) {
+    return db.selectFrom('rule_changes').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  },
+
+  async cancelChange(db: Executor, id: string, at: Date) {
+    await db.updateTable('rule_changes').set({ status: 'cancelled', cancelled_at: at }).where('id', '=', id).where('status', '=', 'active').execute();
+  },
+
+  async listChanges(db: Executor, tenantId: string, q: { from?: Date | undefined; status?: 'active' | 'cancelled' | undefined; limit: number }) {
+    let query = db.selectFrom('rule_changes').selectAll().where('tenant_id', '=', tenantId);
+    if (q.from) query = query.where('effective_from', '>', q.from);
+    if (q.status) query = query.where('status', '=', q.status);
+    return query.orderBy('effective_from', 'desc').orderBy('seq', 'desc').limit(q.limit).execute();
   },
 
   /** The newest version that took effect at or before `at`, else (a back-dated order) the first. */

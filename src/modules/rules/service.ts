@@ -12,6 +12,7 @@ import type { ProgramSettings } from '../program/schema.ts';
 import type { SkuRates } from './schema.ts';
 import { createRuleSimulator, type SimulationInput } from './simulator.ts';
 import { rulesRepo } from './repo.ts';
+import { createRuleTimeline } from './changes.ts';
 
 export type { SkuRates };
 
@@ -57,6 +58,7 @@ export function createRulesService(deps: {
 }) {
   const { db, clock, audit } = deps;
   const snapshots = new Map<string, RulesSnapshot>();
+  const timeline = createRuleTimeline({ db, clock, audit });
 
   async function buildSnapshot(ex: Executor, tenantId: string, version: number): Promise<RulesSnapshot> {
     const program = await programRepo.find(ex, tenantId);
@@ -140,20 +142,35 @@ export function createRulesService(deps: {
 
     async listSkuRules(actor: Actor) {
       requirePermission(actor.principal, 'read');
+      // A scheduled change that has taken effect reaches the table first.
+      await timeline.catchUp(tenantOf(actor.principal));
       const rows = await rulesRepo.listSkuRules(db, tenantOf(actor.principal));
       return rows.map((r) => ({ sku: r.sku, rates: r.rates as SkuRates, updated_at: r.updated_at.toISOString() }));
     },
 
-    async putSkuRule(actor: Actor, sku: string, rates: SkuRates) {
+    async putSkuRule(actor: Actor, sku: string, rates: SkuRates, effectiveFrom?: Date, reason?: string | null) {
       requirePermission(actor.principal, 'program:write');
       const tenantId = tenantOf(actor.principal);
       if (Object.keys(rates).length === 0) throw invalid('give a rate for at least one level');
       return inTransaction(db, async (tx) => {
         const before = await rulesRepo.findSkuRule(tx, tenantId, sku);
-        await rulesRepo.upsertSkuRule(tx, tenantId, sku, rates, clock.now());
-        await audit.record(tx, actor, { action: 'sku_rule.put', targetType: 'sku_rule', targetId: sku, before: before?.rates ?? null, after: rates });
-        const version = await this.bumpVersion(tx, tenantId, `sku_rule.put ${sku}`);
-        return { sku, rates, rule_version: version };
+        const { change, versions } = await timeline.record(tx, actor, tenantId, {
+          kind: 'sku_rule',
+          target: sku,
+          patch: { sku: { [sku]: rates } },
+          effectiveFrom: effectiveFrom ?? clock.now(),
+          reason: reason ?? null,
+          label: `sku_rule.put ${sku}`,
+        });
+        await audit.record(tx, actor, {
+          action: 'sku_rule.put',
+          targetType: 'sku_rule',
+          targetId: sku,
+          before: before?.rates ?? null,
+          after: rates,
+          reason: reason ?? null,
+        });
+        return { sku, rates, rule_version: versions.at(-1) ?? (await rulesRepo.lastVersion(tx, tenantId)), change };
       });
     },
 
@@ -163,11 +180,20 @@ export function createRulesService(deps: {
       return inTransaction(db, async (tx) => {
         const before = await rulesRepo.findSkuRule(tx, tenantId, sku);
         if (!before) throw notFound('sku rule');
-        await rulesRepo.deleteSkuRule(tx, tenantId, sku);
+        await timeline.record(tx, actor, tenantId, {
+          kind: 'sku_rule',
+          target: sku,
+          patch: { sku: { [sku]: null } },
+          effectiveFrom: clock.now(),
+          reason: null,
+          label: `sku_rule.delete ${sku}`,
+        });
         await audit.record(tx, actor, { action: 'sku_rule.delete', targetType: 'sku_rule', targetId: sku, before: before.rates });
-        await this.bumpVersion(tx, tenantId, `sku_rule.delete ${sku}`);
       });
     },
+
+    /** Changes with their effective times: recorded, scheduled, back-dated, cancelled (see changes.ts). */
+    timeline,
   };
   const simulator = createRuleSimulator({ db, clock, program: deps.program, rules: service });
 

@@ -22,6 +22,7 @@ const ApiKeysPage = lazy(() => import('./pages/ApiKeys.tsx'));
 const OrdersPage = lazy(() => import('./pages/Orders.tsx'));
 const OrderDetailPage = lazy(() => import('./pages/OrderDetail.tsx'));
 const RulesPage = lazy(() => import('./pages/Rules.tsx'));
+const ReleasesPage = lazy(() => import('./pages/Releases.tsx'));
 const SettlementPage = lazy(() => import('./pages/Settlement.tsx'));
 const WithdrawalsPage = lazy(() => import('./pages/Withdrawals.tsx'));
 const LedgerPage = lazy(() => import('./pages/Ledger.tsx'));
@@ -88,6 +89,7 @@ export function App() {
                   <Route path="/settlement" element={<SettlementPage />} />
                   <Route path="/withdrawals" element={<WithdrawalsPage />} />
                   <Route path="/rules" element={<RulesPage />} />
+                  <Route path="/releases" element={<ReleasesPage />} />
                   <Route path="/ledger" element={<LedgerPage />} />
                   <Route path="/reconciliation" element={<ReconciliationPage />} />
                   <Route path="/program" element={<ProgramPage />} />

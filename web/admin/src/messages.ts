@@ -1,6 +1,7 @@
 /** Every string the admin console shows. Chinese first; English must have the same keys. */
 import { analyticsEn, analyticsZh } from './messages-analytics.ts';
 import { simulatorEn, simulatorZh } from './messages-simulator.ts';
+import { releasesEn, releasesZh } from './messages-releases.ts';
 import { piiEn, piiZh } from './messages-pii.ts';
 import { moneyEn, moneyZh } from './messages-money.ts';
 import { authEn, authZh } from './messages-auth.ts';
@@ -274,7 +275,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh, ...wechatZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...releasesZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh, ...wechatZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -547,6 +548,7 @@ const en: Record<keyof typeof zh, string> = {
   ...moneyEn,
   ...analyticsEn,
   ...simulatorEn,
+  ...releasesEn,
   ...piiEn,
   ...authEn,
   ...consoleEn,

@@ -421,10 +421,12 @@ describe.skipIf(WITHOUT_LIBREOFFICE)("exports read back with LibreOffice equal t
         statement_id: string | null;
         created_at: Date;
         settled_at: Date | null;
+        grade_name: string | null;
       }>`
       select c.id, o.external_id as order, i.sku, d.external_id as beneficiary, c.level, c.kind, c.base_fen, c.rate_kind, c.rate_bp, c.amount_fen,
-             c.status, c.rule_version, c.rate_source, c.statement_id, c.created_at, c.settled_at
+             c.status, c.rule_version, c.rate_source, c.statement_id, c.created_at, c.settled_at, g.name as grade_name
         from commissions c join orders o on o.id = c.order_id join distributors d on d.id = c.beneficiary_id left join order_items i on i.id = c.order_item_id
+        left join grades g on g.tenant_id = c.tenant_id and g.code = c.beneficiary_grade
        where c.tenant_id = ${tenantId} order by c.id`.execute(db())
     ).rows;
     expect(truth.some((l) => l.kind === 'clawback')).toBe(true);
@@ -450,7 +452,10 @@ describe.skipIf(WITHOUT_LIBREOFFICE)("exports read back with LibreOffice equal t
           l.statement_id ?? '',
         ]);
         expect([tbl.at(row, '产生时间'), tbl.at(row, '结算时间')]).toEqual([shanghai(l.created_at), shanghai(l.settled_at)]);
+        // Names, not codes (issue 16 item 9): the grade as the merchant calls it.
+        expect(tbl.at(row, '受益人等级')).toBe(l.grade_name);
       }
+      expect(truth.every((l) => l.grade_name !== null)).toBe(true);
       const total = fen(tbl.at(tbl.totals!, '佣金（元）'));
       expect(total).toBe(-(await postingsOf(db(), tenantId, 'commission_expense')));
       const byStatus = (s: string) => tbl.data.filter((r) => tbl.at(r, '状态') === s).reduce((sum, r) => sum + fen(tbl.at(r, '佣金（元）')), 0);

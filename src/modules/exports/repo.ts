@@ -52,6 +52,7 @@ export interface CommissionExportRow {
   held: boolean;
   rule_version: number;
   rate_source: string;
+  /** The grade the line was computed under, by the merchant's name for it (its code when it has none). */
   beneficiary_grade: string;
   created_at: string;
   available_at: string | null;
@@ -151,12 +152,13 @@ export const exportsRepo = {
              c.territory_rank, o.region_code, c.base_fen,
              case when c.rate_kind = 'percent' then c.rate_bp end as rate_bp,
              case when c.rate_kind = 'fixed' then c.fixed_fen end as fixed_fen,
-             c.units, c.amount_fen, c.status, c.held, c.rule_version, c.rate_source, c.beneficiary_grade,
+             c.units, c.amount_fen, c.status, c.held, c.rule_version, c.rate_source, coalesce(g.name, c.beneficiary_grade) as beneficiary_grade,
              c.created_at, c.available_at, c.settled_at, c.reversed_at, c.statement_id, c.clawback_of
         from commissions c
         join orders o on o.id = c.order_id
         join distributors d on d.id = c.beneficiary_id
         left join order_items i on i.id = c.order_item_id
+        left join grades g on g.tenant_id = c.tenant_id and g.code = c.beneficiary_grade
        where ${where('c', 'beneficiary_id', f)} ${after('c.id', cursor)}
        order by c.id
        limit ${limit}`.execute(ex);

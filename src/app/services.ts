@@ -278,7 +278,7 @@ export function createServices(deps: ServiceDeps) {
   const pii = createPiiService({ db, clock, audit, keyring: deps.keyring, storage: deps.storage, ledger, program, distributors });
 
   const reconciliation = createReconciliationService({ db, program });
-  const compliance = createComplianceService({ db, clock, program });
+  const compliance = createComplianceService({ db, clock, program, moreFindings: [(tenantId) => agents.complianceFindings(tenantId)] });
   const exportsService = createExportsService({ db, program, reconciliation });
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
   const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });

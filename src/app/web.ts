@@ -9,8 +9,9 @@ import type { App } from './http.ts';
 export const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 const APPS = [
-  { prefix: '/admin', dir: 'admin', title: 'Fenxiao admin console' },
-  { prefix: '/portal', dir: 'portal', title: 'Fenxiao distributor portal' },
+  { prefix: '/admin', dir: 'admin', title: 'Fenxiao admin console', scripts: '' },
+  // Inside WeChat the portal loads WeChat's JS-SDK (jweixin) from this one host (docs/wechat.md).
+  { prefix: '/portal', dir: 'portal', title: 'Fenxiao distributor portal', scripts: ' https://res.wx.qq.com' },
 ] as const;
 
 /**
@@ -19,18 +20,19 @@ const APPS = [
  * antd and antd-mobile put their CSS-in-JS into <style> elements, hence 'unsafe-inline' for
  * styles (never for scripts).
  */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+const cspWith = (scripts: string) =>
+  [
+    "default-src 'self'",
+    `script-src 'self'${scripts}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
 
 function missingBuild(reply: FastifyReply, title: string) {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}: not built</title></head>
@@ -56,6 +58,7 @@ export function registerWeb(app: App, dist: string = WEB_DIST): void {
     await scope.register(fastifyStatic, { root: dist, serve: false, preCompressed: true });
 
     for (const web of APPS) {
+      const CSP = cspWith(web.scripts);
       const root = path.join(dist, web.dir);
 
       scope.get(web.prefix, { config: { auth: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.redirect(`${web.prefix}/`, 302));

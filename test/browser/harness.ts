@@ -75,8 +75,8 @@ function fontConfig(dir: string): string {
   return file;
 }
 
-/** Debian's Chromium with a fresh profile; `mobile` is a 390×844 phone. */
-export async function launch(options: { mobile?: boolean } = {}): Promise<Browser> {
+/** Debian's Chromium with a fresh profile; `mobile` is a 390×844 phone; `userAgent` e.g. WeChat's browser. */
+export async function launch(options: { mobile?: boolean; userAgent?: string } = {}): Promise<Browser> {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-chromium-'));
   const fontDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fenxiao-fonts-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -95,6 +95,7 @@ export async function launch(options: { mobile?: boolean } = {}): Promise<Browse
     ],
     locale: 'zh-CN',
     acceptDownloads: true,
+    ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     ...(options.mobile
       ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
       : { viewport: { width: 1440, height: 900 } }),

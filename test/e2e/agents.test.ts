@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/context.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { download } from '../support/reconciliation.ts';
+import { parseCsv } from '../../src/lib/export/testing.ts';
 
 let t: TestServer;
 const clock = new ManualClock('2026-03-01T08:00:00Z');
@@ -94,6 +96,10 @@ describe('agent program', () => {
       expect(r.data.error.code).toBe('invalid_request');
     }
     expect((await call('GET', '/v1/agent-program')).data).toEqual({ enabled: true, territory_bp: { province: 0, city: 150, district: 250 }, buyback_days: 45 });
+    // The compliance report states the agent settings.
+    const report = (await call('GET', '/v1/compliance/report')).data;
+    const finding = report.rules.find((r: { rule: string }) => r.rule === 'agent_stock_buyback');
+    expect(finding).toMatchObject({ status: 'compliant', setting: { enabled: true, buyback_days: 45, purchase_required_to_join: false, territory_level: 0 } });
   });
 });
 
@@ -181,7 +187,7 @@ describe('agents', () => {
 
 describe('territory commission', () => {
   it('credits the district, city and province agents of an order in a district, each at its rank rate, floor per item', async () => {
-    const { call, agent, order, verify } = await setup();
+    const { key, call, agent, order, verify } = await setup();
     const dA = await agent('district', '440305');
     const cA = await agent('city', '440300');
     const pA = await agent('province', '440000');
@@ -216,6 +222,16 @@ describe('territory commission', () => {
     expect(explained.kind).toBe('territory');
     expect(explained.explanation.territory).toMatchObject({ rank: 'district', region_code: '440305', region_name: '广东省深圳市南山区', rate_bp: 300 });
     expect(explained.explanation.level_meaning).toContain('district agent of 广东省深圳市南山区');
+    // The export of commission lines says what each line is and where the order shipped.
+    const csv = parseCsv((await download(t, '/v1/exports/commissions.csv', key)).text);
+    const header = csv.rows[0] ?? [];
+    const rows = csv.rows.slice(1).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
+    const districtRows = rows.filter((r) => r['代理级别'] === 'district');
+    expect(districtRows).toHaveLength(2);
+    expect(districtRows.map((r) => [r['类型'], r['收货地区']])).toEqual([
+      ['territory', '广东省深圳市南山区'],
+      ['territory', '广东省深圳市南山区'],
+    ]);
     expect(await verify()).toEqual([]);
   });
 
@@ -412,6 +428,9 @@ describe('sales from stock', () => {
     expect(beyond.statusCode).toBe(422);
     expect(beyond.data.error.code).toBe('insufficient_stock');
     expect((await call('GET', '/v1/orders/s-2')).statusCode).toBe(404);
+    // Nothing of the refused order stays, not even its new buyer.
+    expect((await call('GET', '/v1/customers/buyer-s-2')).statusCode).toBe(404);
+    expect((await call('GET', '/v1/customers/buyer-s-1')).statusCode).toBe(200);
     expect(await inventory(a.id)).toEqual([expect.objectContaining({ sku: 'tea', quantity: 2 })]);
     // A SKU it never bought, an unknown agent.
     expect((await order('s-3', { fulfilled_by: a.id }, [{ sku: 'cup', quantity: 1, unit_price_fen: 1, paid_fen: 1 }])).statusCode).toBe(422);

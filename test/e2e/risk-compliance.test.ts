@@ -83,6 +83,7 @@ describe('compliance guard', () => {
     expect(report.compliant).toBe(true);
     const byRule = Object.fromEntries(report.rules.map((r: { rule: string }) => [r.rule, r]));
     expect(Object.keys(byRule).sort()).toEqual([
+      'agent_stock_buyback',
       'commission_caps',
       'max_levels',
       'no_recruitment_rewards',

@@ -414,3 +414,14 @@ describe('JS-SDK signature', () => {
     expect((await t.call('GET', '/v1/me/withdrawals/wd_nope/wechat-confirmation', { token: e.token })).statusCode).toBe(404);
   });
 });
+
+describe("the portal's question: is WeChat sign-in offered", () => {
+  it('answers for a tenant with and without WeChat, and for an unknown one', async () => {
+    await ok('PUT', '/v1/wechat/settings', { token: tenant.key, body: { app_id: APP_ID, app_secret: APP_SECRET } });
+    expect((await ok('GET', `/v1/portal/wechat?tenant_id=${tenant.id}`)).data).toEqual({ enabled: true });
+    const bare = await t.tenant('没有公众号');
+    expect((await ok('GET', `/v1/portal/wechat?tenant_id=${bare.id}`)).data).toEqual({ enabled: false });
+    expect((await ok('GET', '/v1/portal/wechat?tenant_id=tnt_unknown')).data).toEqual({ enabled: false });
+    expect((await t.call('GET', '/v1/portal/wechat?tenant_id=bad-id!')).statusCode).toBe(400);
+  });
+});

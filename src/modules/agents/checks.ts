@@ -46,7 +46,7 @@ export const AGENT_LEDGER_CHECKS: LedgerCheck[] = [
                    from agent_stock_movements where order_item_id is not null group by order_item_id) m
         on m.order_item_id = c.order_item_id
       where c.kind = 'commission' and c.rate_source = 'price_difference' and ${t('c')}
-        and (c.amount_fen + coalesce(k.amount, 0) > (i.paid_fen - i.refunded_fen) - coalesce(m.cost, 0)
-          or c.original_amount_fen > i.paid_fen - coalesce(m.sold_cost, 0))`,
+        and (c.amount_fen + coalesce(k.amount, 0) > greatest(0, (i.paid_fen - i.refunded_fen) - coalesce(m.cost, 0))
+          or c.original_amount_fen > greatest(0, i.paid_fen - coalesce(m.sold_cost, 0)))`,
   },
 ];

@@ -7,6 +7,7 @@ import { actorOf, requirePermission, tenantOf, type Permission } from '../../cor
 import type { AgentRank } from '../../db/schema.ts';
 import { isRegionOfRank, regionFullName, regionName } from '../../lib/regions.ts';
 import type { AuditService } from '../audit/service.ts';
+import type { Finding } from '../compliance/rules.ts';
 import { claimKey, requestHash } from '../idempotency/service.ts';
 import { AGENT_DISTRIBUTOR_PURPOSES, AGENT_TENANT_PURPOSES, type Ledger } from '../ledger/service.ts';
 import { agentsRepo, type AgentProgramRow, type AgentRow, type PriceRow, type PurchaseOrderRow } from './repo.ts';
@@ -123,6 +124,30 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
   }
 
   return {
+    /**
+     * What the compliance report states of agent mode: the buyback window of unsold stock (at
+     * least 30 days, at what was paid), that joining never requires a purchase, and that
+     * territory lines are level 0 (no commission level is added).
+     */
+    async complianceFindings(tenantId: string): Promise<Finding[]> {
+      const program = programView(await agentsRepo.program(db, tenantId));
+      const short = program.buyback_days < MIN_BUYBACK_DAYS;
+      return [
+        {
+          rule: 'agent_stock_buyback',
+          status: short ? 'violation' : 'compliant',
+          title: {
+            zh: '代理未售库存至少 30 天内按原价回购，加入不以进货为条件',
+            en: 'Unsold agent stock bought back for at least 30 days at cost; no purchase to join',
+          },
+          setting: { ...program, purchase_required_to_join: false, territory_level: 0 },
+          detail: short
+            ? `buyback_days ${program.buyback_days} is below ${MIN_BUYBACK_DAYS}`
+            : `agent mode ${program.enabled ? 'on' : 'off'}: unsold stock bought within ${program.buyback_days} days is taken back at what the agent paid; no purchase is a condition of joining; territory lines are level 0 and add no commission level`,
+        },
+      ];
+    },
+
     async getProgram(actor: Actor): Promise<AgentProgram> {
       const p = actor.principal;
       // A distributor (the portal) reads it too: the rates and the buyback window it is owed.

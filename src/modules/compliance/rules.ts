@@ -8,7 +8,14 @@ import type { ProgramSettings } from '../program/schema.ts';
 export const MAX_LEVELS = 3;
 
 export type ComplianceRuleId =
-  'max_levels' | 'no_recruitment_rewards' | 'upgrades_on_sales_only' | 'refundable_deposits' | 'rewards_from_real_sales' | 'commission_caps';
+  | 'max_levels'
+  | 'no_recruitment_rewards'
+  | 'upgrades_on_sales_only'
+  | 'refundable_deposits'
+  | 'rewards_from_real_sales'
+  | 'commission_caps'
+  /** Agent mode (src/modules/agents): stock bought back for at least 30 days, no purchase to join, no extra levels. */
+  | 'agent_stock_buyback';
 
 export interface Finding {
   rule: ComplianceRuleId;

@@ -12,7 +12,13 @@ export interface ComplianceReport {
 }
 
 /** The compliance report: the program's settings and grades, as the program module keeps them, against each rule of rules.ts. */
-export function createComplianceService(deps: { db: Db; clock: Clock; program: ProgramService }) {
+export function createComplianceService(deps: {
+  db: Db;
+  clock: Clock;
+  program: ProgramService;
+  /** Findings other modules state about their own settings (agent mode's buyback window). */
+  moreFindings?: ((tenantId: string) => Promise<Finding[]>)[];
+}) {
   const { db, clock, program } = deps;
   return {
     /** GET /v1/compliance/report. */
@@ -22,6 +28,7 @@ export function createComplianceService(deps: { db: Db; clock: Clock; program: P
       const settings = await program.read(db, tenantId);
       const grades = (await program.listGrades(actor)).map((g) => ({ code: g.code, upgrade: g.upgrade ?? null }));
       const rules = complianceFindings(settings, grades);
+      for (const more of deps.moreFindings ?? []) rules.push(...(await more(tenantId)));
       return { tenant_id: tenantId, generated_at: clock.now().toISOString(), compliant: rules.every((r) => r.status !== 'violation'), rules };
     },
   };

@@ -1,3 +1,4 @@
+import { regionFullName } from '../../lib/regions.ts';
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { CommissionStatus, StatementStatus } from '../../db/schema.ts';
@@ -34,7 +35,12 @@ export interface CommissionExportRow {
   beneficiary_external_id: string;
   beneficiary_name: string;
   level: number;
-  kind: 'commission' | 'clawback';
+  /** Agent mode's lines say what they are: territory, price_difference. */
+  kind: 'commission' | 'clawback' | 'territory' | 'price_difference';
+  /** A territory line's rank. */
+  territory_rank: string | null;
+  /** The order's shipping region, by its GB/T 2260 name. */
+  region_name: string | null;
   base_fen: number;
   /** Percentage lines; null for a fixed amount per unit. */
   rate_bp: number | null;
@@ -131,7 +137,8 @@ export const exportsRepo = {
 
   /** A keyset page of commission lines (by id), clawbacks included, with their order line and beneficiary. */
   async commissionPage(ex: Executor, f: ListFilter<CommissionStatus>, cursor: string | null, limit: number): Promise<CommissionExportRow[]> {
-    type Raw = Omit<CommissionExportRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at'> & {
+    type Raw = Omit<CommissionExportRow, 'created_at' | 'available_at' | 'settled_at' | 'reversed_at' | 'region_name'> & {
+      region_code: string | null;
       created_at: Date;
       available_at: Date | null;
       settled_at: Date | null;
@@ -139,7 +146,9 @@ export const exportsRepo = {
     };
     const r = await sql<Raw>`
       select c.id as commission_id, o.external_id as order_external_id, i.sku, c.beneficiary_id, d.external_id as beneficiary_external_id,
-             d.name as beneficiary_name, c.level, c.kind, c.base_fen,
+             d.name as beneficiary_name, c.level,
+             case when c.kind = 'commission' and c.rate_source in ('territory', 'price_difference') then c.rate_source else c.kind end as kind,
+             c.territory_rank, o.region_code, c.base_fen,
              case when c.rate_kind = 'percent' then c.rate_bp end as rate_bp,
              case when c.rate_kind = 'fixed' then c.fixed_fen end as fixed_fen,
              c.units, c.amount_fen, c.status, c.held, c.rule_version, c.rate_source, c.beneficiary_grade,
@@ -151,8 +160,9 @@ export const exportsRepo = {
        where ${where('c', 'beneficiary_id', f)} ${after('c.id', cursor)}
        order by c.id
        limit ${limit}`.execute(ex);
-    return r.rows.map((row) => ({
+    return r.rows.map(({ region_code, ...row }) => ({
       ...row,
+      region_name: regionFullName(region_code),
       created_at: isoOf(row.created_at),
       available_at: iso(row.available_at),
       settled_at: iso(row.settled_at),

@@ -75,6 +75,8 @@ export const commissionsExport = defineExport<CommissionExportRow>({
     { key: 'beneficiary_name', header: { zh: '受益人', en: 'Beneficiary' }, type: 'text' },
     { key: 'level', header: { zh: '层级', en: 'Level' }, type: 'int' },
     { key: 'kind', header: { zh: '类型', en: 'Kind' }, type: 'text', width: 12 },
+    { key: 'territory_rank', header: { zh: '代理级别', en: 'Territory rank' }, type: 'text', width: 10 },
+    { key: 'region_name', header: { zh: '收货地区', en: 'Shipping region' }, type: 'text', width: 20 },
     { key: 'base_fen', header: { zh: '计佣基数（元）', en: 'Base (CNY)' }, type: 'fen' },
     { key: 'rate_bp', header: { zh: '比例', en: 'Rate' }, type: 'bp' },
     { key: 'fixed_fen', header: { zh: '每件固定（元）', en: 'Fixed per unit (CNY)' }, type: 'fen' },

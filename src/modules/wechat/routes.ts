@@ -12,6 +12,8 @@ import {
   LoginAuthorizeBody,
   LoginCallbackBody,
   LoginResult,
+  PortalWechat,
+  PortalWechatQuery,
   TransferConfirmation,
   WechatLinkView,
   WechatSettingsBody,
@@ -67,6 +69,21 @@ export const wechatRoutes = moduleRoutes<WechatService>((app, wechat) => {
       },
     },
     async (req) => wechat.putSettings(actor(req), req.body),
+  );
+
+  app.get(
+    '/v1/portal/wechat',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags,
+        summary: "Whether the merchant's portal offers signing in with WeChat",
+        security: [],
+        querystring: PortalWechatQuery,
+        response: { 200: PortalWechat },
+      },
+    },
+    async (req) => wechat.portalStatus(req.query.tenant_id),
   );
 
   app.post(

@@ -103,3 +103,6 @@ export const TransferConfirmation = Strict({
   package: Type.String({ description: 'package_info of the transfer bill waiting for the payee (WAIT_USER_CONFIRM)' }),
 });
 export type TransferConfirmation = Static<typeof TransferConfirmation>;
+
+export const PortalWechatQuery = Strict({ tenant_id: TenantIdInput });
+export const PortalWechat = Strict({ enabled: Type.Boolean({ description: 'the merchant set up WeChat sign-in: the login page offers it' }) });

@@ -17,6 +17,7 @@ import type { DistributorsService } from '../distributors/service.ts';
 import type { PayoutAccountsService } from '../withdrawals/accounts.ts';
 import type { WithdrawalsService } from '../withdrawals/service.ts';
 import { wechatRepo } from './repo.ts';
+import { WX } from './messages.ts';
 import { jsSdkSignature, nonceStr, pageUrl } from './signature.ts';
 import { tokenKey } from './token-cache-db.ts';
 import type { JsConfig, LinkResult, LoginResult, TransferConfirmation, WechatLinkView, WechatSettingsView } from './schema.ts';
@@ -31,7 +32,7 @@ export const CALLBACK_PATH = '/portal/wechat/callback';
 type DistributorActor = Actor & { principal: { kind: 'distributor'; tenantId: string; distributorId: string; sessionId: string } };
 
 function asDistributor(actor: Actor): DistributorActor {
-  if (actor.principal.kind !== 'distributor') throw forbidden("this route is for a distributor's own session");
+  if (actor.principal.kind !== 'distributor') throw forbidden(WX.distributorOnly());
   return actor as DistributorActor;
 }
 
@@ -70,7 +71,7 @@ export function createWechatService(deps: {
   /** The tenant's app id and secret, or a 409 saying WeChat sign-in is not set up. */
   async function credentials(tenantId: string): Promise<{ appId: string; secret: string }> {
     const s = await wechatRepo.findSettings(db, tenantId);
-    if (!s?.app_secret_enc) throw invalidState('WeChat is not set up for this merchant (PUT /v1/wechat/settings)');
+    if (!s?.app_secret_enc) throw invalidState(WX.notSetUp());
     return { appId: s.app_id, secret: keyring.decrypt(s.app_secret_enc) };
   }
 
@@ -92,9 +93,9 @@ export function createWechatService(deps: {
   function fromWechat(err: unknown): never {
     if (err instanceof WechatApiError) {
       if (err.errcode !== null && OAUTH_CODE_INVALID.has(err.errcode)) {
-        throw invalid(`WeChat refused the code (errcode ${err.errcode}): it is wrong, used or expired; sign in with WeChat again`);
+        throw invalid(WX.badCode(err.errcode));
       }
-      throw new AppError('service_unavailable', `WeChat did not answer as expected (${err.errcode === null ? err.errmsg : `errcode ${err.errcode}`})`, {
+      throw new AppError('service_unavailable', WX.wechatDown(err.errcode === null ? err.errmsg : `errcode ${err.errcode}`), {
         retry_after_seconds: 30,
         ...(err.errcode === null ? {} : { wechat_errcode: err.errcode }),
       });
@@ -206,9 +207,9 @@ export function createWechatService(deps: {
    */
   async function finish(tenantId: string, purpose: 'login' | 'link', state: string, browserNonce: string | undefined) {
     const row = await wechatRepo.claimState(db, tenantId, sha256Hex(state), purpose, clock.now());
-    if (!row) throw new AppError('unauthorized', 'this WeChat sign-in is unknown, expired or used already: start again');
+    if (!row) throw new AppError('unauthorized', WX.stateUnknown());
     if (!browserNonce || sha256Hex(browserNonce) !== row.browser_hash) {
-      throw new AppError('unauthorized', 'this WeChat sign-in was started in another browser: start again here');
+      throw new AppError('unauthorized', WX.otherBrowser());
     }
     return row;
   }
@@ -216,7 +217,7 @@ export function createWechatService(deps: {
   /** The code for the openid (and, with snsapi_userinfo, the nickname), checked against WeChat. */
   async function exchange(tenantId: string, appId: string, scope: string, code: string) {
     const creds = await credentials(tenantId);
-    if (creds.appId !== appId) throw invalidState('the official account changed during sign-in: start again');
+    if (creds.appId !== appId) throw invalidState(WX.appChanged());
     let token;
     try {
       token = await mp.exchangeCode({ appId, secret: creds.secret, code });
@@ -224,7 +225,7 @@ export function createWechatService(deps: {
       fromWechat(err);
     }
     // 快照页: the page was shown as a snapshot and the openid is a virtual one; nothing to link.
-    if (token.isSnapshotUser) throw invalidState('open the page in WeChat (not the snapshot preview) to sign in');
+    if (token.isSnapshotUser) throw invalidState(WX.snapshot());
     let nickname: string | undefined;
     if (scope === 'snsapi_userinfo' && token.scope.split(',').includes('snsapi_userinfo')) {
       try {
@@ -279,7 +280,7 @@ export function createWechatService(deps: {
         const before = await wechatRepo.findSettings(tx, tenantId);
         const keepSecret = input.app_secret === undefined && before?.app_id === input.app_id;
         if (input.app_secret === undefined && before && before.app_id !== input.app_id) {
-          throw invalid('a new app_id needs its app_secret');
+          throw invalid(WX.newAppNeedsSecret());
         }
         const secretEnc = input.app_secret !== undefined ? keyring.encrypt(input.app_secret) : keepSecret ? (before?.app_secret_enc ?? null) : null;
         await wechatRepo.upsertSettings(tx, tenantId, { app_id: input.app_id, app_secret_enc: secretEnc }, now);
@@ -296,6 +297,12 @@ export function createWechatService(deps: {
     },
 
     // ------------------------------------------------------------------------ sign-in, link
+
+    /** Whether the login page offers WeChat (an unknown or suspended tenant: no). */
+    async portalStatus(tenantId: string): Promise<{ enabled: boolean }> {
+      if ((await tenants.status(tenantId)) !== 'active') return { enabled: false };
+      return { enabled: !!(await wechatRepo.findSettings(db, tenantId))?.app_secret_enc };
+    },
 
     /** Starts a sign-in from the portal's login page (or straight away inside WeChat). */
     async authorizeLogin(input: { tenant_id: string; scope?: WechatOauthScope | undefined; return_to?: string | undefined }): Promise<StartedAuthorization> {
@@ -331,7 +338,7 @@ export function createWechatService(deps: {
         };
       }
       const d = await distributors.load(db, input.tenant_id, identity.distributor_id);
-      if (!SIGN_IN_STATUSES.has(d.status)) throw new AppError('unauthorized', `this distributor is ${d.status}: signing in is closed; contact the merchant`);
+      if (!SIGN_IN_STATUSES.has(d.status)) throw new AppError('unauthorized', WX.closed(d.status));
       if (nickname) await wechatRepo.updateNickname(db, input.tenant_id, st.app_id, identity.openid_bidx, keyring.encrypt(nickname), clock.now());
       const s = await admin.issueSession(input.tenant_id, 'distributor', d.id, 'distributor');
       return {
@@ -350,10 +357,10 @@ export function createWechatService(deps: {
       const actor = asDistributor(actorIn);
       const { tenantId, distributorId } = actor.principal;
       const st = await finish(tenantId, 'link', input.state, browserNonce);
-      if (st.distributor_id !== distributorId) throw new AppError('unauthorized', 'this WeChat link was started by another session: start again');
+      if (st.distributor_id !== distributorId) throw new AppError('unauthorized', WX.otherSession());
       const { openid, nickname } = await exchange(tenantId, st.app_id, st.scope, input.code);
       const taken = await wechatRepo.identityByOpenid(db, tenantId, st.app_id, keyring.blindIndexes(openid));
-      if (taken && taken.distributor_id !== distributorId) throw conflict('this WeChat account is linked to another distributor');
+      if (taken && taken.distributor_id !== distributorId) throw conflict(WX.taken());
 
       const pay = deps.wechatPay();
       if (!pay || pay.appId === st.app_id) {
@@ -390,7 +397,7 @@ export function createWechatService(deps: {
           });
         });
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict('this WeChat account is linked to another distributor');
+        if (isUniqueViolation(err)) throw conflict(WX.taken());
         throw err;
       }
       return { ...(await linkView(tenantId, distributorId)), return_to: st.return_to };
@@ -411,9 +418,9 @@ export function createWechatService(deps: {
       try {
         parsed = new URL(input.url);
       } catch {
-        throw invalid('url must be an absolute address');
+        throw invalid(WX.badUrl());
       }
-      if (parsed.origin !== publicOrigin) throw invalid(`url must be a page of ${publicOrigin}`);
+      if (parsed.origin !== publicOrigin) throw invalid(WX.foreignUrl(publicOrigin));
       const creds = await credentials(tenantId);
       let ticket: string;
       try {
@@ -432,8 +439,8 @@ export function createWechatService(deps: {
       const actor = asDistributor(actorIn);
       const w = await deps.withdrawals.get(actor, withdrawalId);
       const pay = deps.wechatPay();
-      if (w.channel !== 'wechat' || !pay) throw invalidState('this withdrawal is not paid through WeChat Pay');
-      if (w.payout?.state !== 'wait_user_confirm' || !w.payout.package_info) throw invalidState("this withdrawal is not waiting for the payee's confirmation");
+      if (w.channel !== 'wechat' || !pay) throw invalidState(WX.notWechatPay());
+      if (w.payout?.state !== 'wait_user_confirm' || !w.payout.package_info) throw invalidState(WX.notWaiting());
       return { mch_id: pay.mchId, app_id: pay.appId, package: w.payout.package_info };
     },
   };

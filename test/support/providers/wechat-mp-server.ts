@@ -63,6 +63,8 @@ export class WechatMpSimulator {
   /** Every request, by path, in order. */
   readonly requests: Array<{ path: string; query: Record<string, string> }> = [];
   readonly codes = new Map<string, Code>();
+  /** Holds each answer to a path this long (to widen races between callers). */
+  readonly delays = new Map<string, number>();
   /** Answers the next request to a path with this errcode (once). */
   readonly failNext = new Map<string, { errcode: number; errmsg: string }>();
 
@@ -73,8 +75,12 @@ export class WechatMpSimulator {
   private readonly now: () => number;
   private server: RunningServer | undefined;
 
+  /** The 网页授权域名 (host[:port]); a test that learns its server's port late sets it then. */
+  oauthDomain: string;
+
   private constructor(private readonly options: WechatMpSimulatorOptions) {
     this.now = options.now ?? Date.now;
+    this.oauthDomain = options.oauthDomain;
   }
 
   static async start(options: WechatMpSimulatorOptions): Promise<WechatMpSimulator> {
@@ -112,10 +118,12 @@ export class WechatMpSimulator {
     return code;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim');
     const query = Object.fromEntries(url.searchParams.entries());
     this.requests.push({ path: url.pathname, query });
+    const delay = this.delays.get(url.pathname);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const injected = this.failNext.get(url.pathname);
     if (injected) {
       this.failNext.delete(url.pathname);
@@ -152,7 +160,7 @@ export class WechatMpSimulator {
     } catch {
       return page(10003, 'redirect_uri 参数错误');
     }
-    if (redirect.host !== this.options.oauthDomain) return page(10003, 'redirect_uri 域名与后台配置不一致');
+    if (redirect.host !== this.oauthDomain) return page(10003, 'redirect_uri 域名与后台配置不一致');
     if (q.response_type !== 'code') return page(10004, 'response_type 参数错误');
     if (q.scope !== 'snsapi_base' && q.scope !== 'snsapi_userinfo') return page(10005, 'scope 参数错误或没有 scope 权限');
     if (q.state !== undefined && !/^[A-Za-z0-9]{0,128}$/.test(q.state)) return page(10006, 'state 参数错误');

@@ -64,6 +64,15 @@ export const agentsZh = {
   'agents.stock.buybackDone': '已回购，金额 {amount}',
   'agents.stock.empty': '暂无库存',
   'agents.stock.slow': '囤货预警：{days} 天前进货仍未售出',
+  'commissionKind.territory': '区域佣金',
+  'commissionKind.price_difference': '进销差价',
+  'journalKind.agent_purchase': '代理进货付款',
+  'journalKind.agent_sale': '代理库存出库',
+  'journalKind.agent_sale_return': '代理退货入库',
+  'journalKind.agent_buyback': '代理库存回购',
+  'account.agent_stock': '代理库存（按进价）',
+  'account.agent_purchases': '代理进货款（商户）',
+  'account.agent_stock_sold': '代理库存出库成本（商户）',
 } as const;
 
 export const agentsEn: Record<keyof typeof agentsZh, string> = {
@@ -132,4 +141,13 @@ export const agentsEn: Record<keyof typeof agentsZh, string> = {
   'agents.stock.buybackDone': 'Bought back: {amount}',
   'agents.stock.empty': 'No stock',
   'agents.stock.slow': 'Slow stock: bought {days} days ago and still unsold',
+  'commissionKind.territory': 'Territory commission',
+  'commissionKind.price_difference': 'Price difference',
+  'journalKind.agent_purchase': 'Agent purchase paid',
+  'journalKind.agent_sale': 'Sold from agent stock',
+  'journalKind.agent_sale_return': 'Returned into agent stock',
+  'journalKind.agent_buyback': 'Agent stock bought back',
+  'account.agent_stock': 'Agent stock (at cost)',
+  'account.agent_purchases': 'Agent purchases (merchant)',
+  'account.agent_stock_sold': 'Agent stock sold at cost (merchant)',
 };

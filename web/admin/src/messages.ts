@@ -8,6 +8,7 @@ import { authEn, authZh } from './messages-auth.ts';
 import { consoleEn, consoleZh } from './messages-console.ts';
 import { webhooksEn, webhooksZh } from './messages-webhooks.ts';
 import { agentsEn, agentsZh } from './messages-agents.ts';
+import { wechatEn, wechatZh } from './messages-wechat.ts';
 
 const base = {
   'app.title': 'Fenxiao 分销管理后台',
@@ -275,7 +276,7 @@ const base = {
   'portal.posterPreview': '当前海报背景',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...releasesZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh, ...webhooksZh };
+const zh = { ...base, ...moneyZh, ...analyticsZh, ...simulatorZh, ...releasesZh, ...piiZh, ...authZh, ...consoleZh, ...agentsZh, ...webhooksZh, ...wechatZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Fenxiao admin console',
@@ -554,6 +555,7 @@ const en: Record<keyof typeof zh, string> = {
   ...consoleEn,
   ...agentsEn,
   ...webhooksEn,
+  ...wechatEn,
 };
 
 export const messages = { 'zh-CN': zh, en };

@@ -20,6 +20,7 @@ import { CommissionPage, StatementPage } from './pages/Commission.tsx';
 import { WithdrawalHistoryPage, WithdrawalPage, WithdrawPage } from './pages/Withdraw.tsx';
 import { InsightsPage } from './pages/Insights.tsx';
 import { PrivacyPage } from './pages/Privacy.tsx';
+import { WechatCallbackPage } from './pages/WechatCallback.tsx';
 
 const TABS = ['/earnings', '/withdraw', '/team'] as const;
 
@@ -241,6 +242,7 @@ export function App() {
               <Route path="/" element={<Entry />} />
               <Route path="/login" element={<LoginPage />} />
               <Route path="/apply" element={<ApplyPage />} />
+              <Route path="/wechat/callback" element={<WechatCallbackPage />} />
               <Route
                 path="/agent"
                 element={

@@ -3,6 +3,7 @@ import { moneyEn, moneyZh } from './messages-money.ts';
 import { authEn, authZh } from './messages-auth.ts';
 import { insightsEn, insightsZh } from './messages-insights.ts';
 import { agentEn, agentZh } from './messages-agents.ts';
+import { wechatEn, wechatZh } from './messages-wechat.ts';
 
 const base = {
   'app.title': '分销员中心',
@@ -94,7 +95,7 @@ const base = {
   'team.noMore': '没有更多了',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...authZh, ...agentZh, ...insightsZh };
+const zh = { ...base, ...moneyZh, ...authZh, ...agentZh, ...insightsZh, ...wechatZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Distributor centre',
@@ -186,7 +187,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'team.noMore': 'No more',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn, ...agentEn, ...insightsEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn, ...agentEn, ...insightsEn, ...wechatEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

@@ -6,6 +6,7 @@ import type { PortalSettingsView } from '../../../shared/types.ts';
 import { messageOf } from '../components/errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
+import { WechatSettingsCard } from '../components/WechatSettingsCard.tsx';
 
 export default function PortalSettingsPage() {
   const { t, lang } = useI18n();
@@ -116,6 +117,7 @@ export default function PortalSettingsPage() {
           </Button>
         </Card>
       )}
+      {can('keys:write') && <WechatSettingsCard />}
       {can('program:write') && (
         <Card title={t('portal.poster')}>
           <Typography.Paragraph>{t('portal.posterHelp')}</Typography.Paragraph>

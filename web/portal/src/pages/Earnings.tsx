@@ -69,7 +69,16 @@ export function BalanceCard({ balance }: { balance: Balance }) {
 
 function LineItem({ c, onClick }: { c: CommissionLine; onClick: () => void }) {
   const { t, lang } = useI18n();
-  const level = c.kind === 'clawback' ? t('earnings.clawback') : c.level === 0 ? t('earnings.level0') : t('earnings.levelK', { level: c.level });
+  const level =
+    c.kind === 'clawback'
+      ? t('earnings.clawback')
+      : c.kind === 'territory'
+        ? t('agent.territoryEarnings')
+        : c.kind === 'price_difference'
+          ? t('agent.diffEarnings')
+          : c.level === 0
+            ? t('earnings.level0')
+            : t('earnings.levelK', { level: c.level });
   return (
     <List.Item
       onClick={onClick}

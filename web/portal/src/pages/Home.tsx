@@ -8,6 +8,8 @@ import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { AgentEntry } from './Agent.tsx';
 import { useSession } from '../session.tsx';
+import { PosterImage, ShareReady, useWechatShare, WechatCard } from '../components/Wechat.tsx';
+import { inWechat } from '../wechat.ts';
 
 // Keyed by string so a status the server adds later (e.g. erased) still shows.
 const STATUS_COLORS: Record<string, 'success' | 'warning' | 'danger' | 'default'> = {
@@ -162,6 +164,9 @@ export function HomePage() {
   const [team, setTeam] = useState<TeamCounts | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [downloading, setDownloading] = useState(false);
+  const [showPoster, setShowPoster] = useState(false);
+  const shareReady = useWechatShare(me, invite);
+  const closePoster = useCallback(() => setShowPoster(false), []);
 
   const load = useCallback(async () => {
     try {
@@ -258,12 +263,24 @@ export function HomePage() {
             <Button block onClick={() => void copy(invite.invite_url)}>
               {t('home.copy')}
             </Button>
-            <Button block color="primary" loading={downloading} onClick={() => void downloadPoster()} data-testid="poster-download">
-              {t('home.poster')}
-            </Button>
+            {inWechat() ? (
+              <Button block color="primary" onClick={() => setShowPoster(true)} data-testid="poster-show">
+                {t('wx.posterShow')}
+              </Button>
+            ) : (
+              <Button block color="primary" loading={downloading} onClick={() => void downloadPoster()} data-testid="poster-download">
+                {t('home.poster')}
+              </Button>
+            )}
           </Space>
+          {shareReady && (
+            <div style={{ marginTop: 8 }}>
+              <ShareReady />
+            </div>
+          )}
         </Card>
       )}
+      {showPoster && <PosterImage onClose={closePoster} />}
 
       <Card title={t('home.team')} onClick={() => navigate('/team')}>
         <p style={{ margin: 0 }} data-testid="team-counts">
@@ -284,6 +301,8 @@ export function HomePage() {
       </List>
 
       <AgentEntry />
+
+      <WechatCard />
 
       <DocumentsCard me={me} />
 

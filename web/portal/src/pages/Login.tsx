@@ -6,6 +6,8 @@ import { LangSwitch } from '../components/LangSwitch.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { rememberTenant, takeExpired, tenantIdOf, useSession } from '../session.tsx';
+import { autoTried, inWechat, startWechatAuth } from '../wechat.ts';
+import { ApiError } from '../../../shared/api.ts';
 
 export const PHONE = /^\+?[0-9][0-9 -]{3,18}[0-9]$/;
 
@@ -16,10 +18,46 @@ export function LoginPage() {
   const [expired] = useState(takeExpired);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [notLinked] = useState(() => new URLSearchParams(window.location.search).get('wx') === 'not_linked');
+  /** Whether the merchant set WeChat sign-in up (asked on arrival). */
+  const [wechat, setWechat] = useState(false);
+  const [wxBusy, setWxBusy] = useState(false);
 
   useEffect(() => {
     document.title = `${t('login.title')} · ${t('app.title')}`;
   }, [t]);
+
+  /** The merchant's tenant id (the link may name it by its short name), once WeChat is known to be offered. */
+  const [wechatTenant, setWechatTenant] = useState<string | null>(null);
+
+  async function wechatLogin(tenantId: string, auto: boolean) {
+    setWxBusy(true);
+    try {
+      await startWechatAuth(api, 'login', tenantId, { scope: 'snsapi_base', auto });
+    } catch (err) {
+      setWxBusy(false);
+      if (err instanceof ApiError && err.status === 409) setWechat(false);
+      else if (!auto) setError(t('wx.failed', { message: messageOf(err) }));
+    }
+  }
+
+  // Opened in WeChat: straight to WeChat's silent authorisation, once per tab (not after it said "not linked").
+  useEffect(() => {
+    if (session || !tenant) return;
+    void (async () => {
+      try {
+        const tenantId = await tenantIdOf(api, tenant);
+        const r = await api.get<{ enabled: boolean }>('/v1/portal/wechat', { tenant_id: tenantId });
+        setWechatTenant(tenantId);
+        setWechat(r.enabled);
+        if (r.enabled && inWechat() && !notLinked && !expired && !autoTried()) void wechatLogin(tenantId, true);
+      } catch {
+        setWechat(false);
+      }
+    })();
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once, on arrival
+  }, []);
+
   if (session) return <Navigate to="/" replace />;
 
   async function submit(v: { tenant_id?: string; phone: string; password: string }) {
@@ -45,6 +83,7 @@ export function LoginPage() {
       <main>
         {expired && <NoticeBar color="alert" content={t('login.expired')} />}
         {error && <NoticeBar color="error" content={error} data-testid="login-error" />}
+        {notLinked && <NoticeBar color="alert" wrap content={t('wx.notLinked')} data-testid="wx-not-linked" />}
         <Form
           layout="vertical"
           onFinish={(v) => void submit(v as { tenant_id?: string; phone: string; password: string })}
@@ -75,6 +114,20 @@ export function LoginPage() {
             <Input type="password" autoComplete="current-password" />
           </Form.Item>
         </Form>
+        {wechatTenant && wechat && (
+          <div style={{ padding: '0 12px' }}>
+            <Button
+              block
+              size="large"
+              loading={wxBusy}
+              onClick={() => void wechatLogin(wechatTenant, false)}
+              data-testid="wx-login"
+              style={{ color: '#07c160', borderColor: '#07c160' }}
+            >
+              {t('wx.login')}
+            </Button>
+          </div>
+        )}
         <p style={{ textAlign: 'center', color: '#666' }}>
           {t('login.noAccount')} <Link to={`/apply${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ''}`}>{t('login.apply')}</Link>
         </p>

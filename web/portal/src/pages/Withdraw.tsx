@@ -25,6 +25,7 @@ import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
 import { useBalance } from './Earnings.tsx';
+import { requestMerchantTransfer } from '../wechat.ts';
 
 const loading = (text: string) => (
   <div style={{ padding: 48, textAlign: 'center' }} role="status">
@@ -471,9 +472,30 @@ export function WithdrawalHistoryPage() {
  * package. This portal cannot sign that call, so it says what to do and shows the package; it
  * never pretends the confirmation happened — the status changes when WeChat Pay reports it.
  */
-function WechatConfirm({ packageInfo }: { packageInfo: string }) {
+function WechatConfirm({ packageInfo, withdrawalId, onDone }: { packageInfo: string; withdrawalId: string; onDone: () => void }) {
   const { t } = useI18n();
+  const { api } = useSession();
   const inWechat = /MicroMessenger/i.test(navigator.userAgent);
+  const [confirming, setConfirming] = useState(false);
+  /** Inside WeChat: WeChat's own confirmation page (requestMerchantTransfer); the status still waits for WeChat Pay. */
+  async function confirmInWechat() {
+    setConfirming(true);
+    try {
+      const result = await requestMerchantTransfer(api, withdrawalId);
+      if (result === 'requestMerchantTransfer:ok') {
+        Toast.show({ icon: 'success', content: t('wx.confirmSent') });
+        onDone();
+      } else if (/cancel/i.test(result)) {
+        Toast.show({ content: t('wx.confirmCancelled') });
+      } else {
+        Toast.show({ icon: 'fail', content: t('wx.confirmFailed', { message: result }) });
+      }
+    } catch (err) {
+      Toast.show({ icon: 'fail', content: t('wx.confirmFailed', { message: messageOf(err) }) });
+    } finally {
+      setConfirming(false);
+    }
+  }
   async function copy() {
     try {
       await navigator.clipboard.writeText(packageInfo);
@@ -485,6 +507,19 @@ function WechatConfirm({ packageInfo }: { packageInfo: string }) {
   return (
     <Card title={t('withdraw.wechatTitle')} data-testid="wechat-confirm">
       <NoticeBar color="alert" wrap content={t('withdraw.wechatWaiting')} />
+      {inWechat && (
+        <Button
+          block
+          color="success"
+          size="large"
+          style={{ marginTop: 12 }}
+          loading={confirming}
+          onClick={() => void confirmInWechat()}
+          data-testid="wx-confirm"
+        >
+          {t('wx.confirm')}
+        </Button>
+      )}
       <ol style={{ paddingInlineStart: 20, lineHeight: 1.7, margin: '12px 0' }}>
         <li>{inWechat ? t('withdraw.wechatStep1In') : t('withdraw.wechatStep1Out')}</li>
         <li>{t('withdraw.wechatStep2')}</li>
@@ -564,7 +599,7 @@ export function WithdrawalPage() {
           />
         )}
       </Card>
-      {p?.state === 'wait_user_confirm' && p.package_info && <WechatConfirm packageInfo={p.package_info} />}
+      {p?.state === 'wait_user_confirm' && p.package_info && <WechatConfirm packageInfo={p.package_info} withdrawalId={w.id} onDone={load} />}
       <Card>
         <List>
           <List.Item extra={<Money fen={w.fee_fen} />}>{t('withdraw.fee')}</List.Item>

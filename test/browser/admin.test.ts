@@ -61,7 +61,7 @@ describe('admin console', () => {
     await page.getByLabel('邮箱').fill(OPERATOR.email);
     await page.getByLabel('密码').fill('not-the-password');
     await page.getByRole('button', { name: '登录' }).click();
-    await expect(page.getByTestId('login-error').textContent()).resolves.toContain('wrong email or password');
+    await expect(page.getByTestId('login-error').textContent()).resolves.toContain('邮箱或密码错误');
     expect(page.url()).toMatch(/\/admin\/login$/);
   });
 
@@ -109,7 +109,7 @@ describe('admin console', () => {
     await levels.fill('4');
     await page.getByRole('button', { name: '保存' }).click();
     const explain = page.locator('.ant-form-item-has-error').filter({ has: page.getByLabel('分佣层级') });
-    await explain.getByText('合规限制：levels 4 exceeds 3').waitFor();
+    await explain.getByText('合规限制：违反合规规则：分润层级不超过三级').waitFor();
     await screenshot(page, 'admin-program-compliance');
     expect((await t.call('GET', '/v1/program', { token: tenant.key })).data.levels).toBe(2);
 

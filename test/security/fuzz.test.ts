@@ -109,10 +109,22 @@ async function writesSince(id: number): Promise<{ last: number; tables: string[]
     op: string;
     row: string;
   }>`select id::text as id, tbl, op, row from fuzz_writes where fuzz_writes.id > ${id} order by fuzz_writes.id`.execute(t.database.db);
+  // What was stored is the net change: a row inserted and deleted again as it was (a buyer created
+  // for an order the same transaction then refused) leaves nothing behind.
+  const net = [...r.rows];
+  for (let i = net.length - 1; i >= 0; i--) {
+    const del = net[i]!;
+    if (del.op !== 'DELETE') continue;
+    const ins = net.findIndex((x, j) => j < i && x.op === 'INSERT' && x.tbl === del.tbl && x.row === del.row);
+    if (ins < 0) continue;
+    net.splice(i, 1);
+    net.splice(ins, 1);
+    i--;
+  }
   return {
     last: r.rows.length ? Number(r.rows.at(-1)!.id) : id,
-    tables: r.rows.map((x) => `${x.op} ${x.tbl}`),
-    rows: r.rows.map((x) => `${x.op} ${x.tbl} ${x.row}`),
+    tables: net.map((x) => `${x.op} ${x.tbl}`),
+    rows: net.map((x) => `${x.op} ${x.tbl} ${x.row}`),
   };
 }
 

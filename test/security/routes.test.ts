@@ -97,8 +97,9 @@ describe('(b) credentials', () => {
       const { body, query } = requestFor(doc, op, hintsFor(w1, now));
       if (op.auth === 'public') {
         const sent = await send(t, op, { path: fill, body, query });
-        // Logins and signed webhooks check credentials of their own, and say 401 when they fail.
-        if (sent.res.statusCode === 401 && !op.path.includes('login') && !op.path.startsWith('/v1/webhooks/{tenant_id}/'))
+        // Logins and signed pushes (shops' order webhooks, carriers' tracking) check credentials of
+        // their own, and say 401 when they fail.
+        if (sent.res.statusCode === 401 && !op.path.includes('login') && !/^\/v1\/(webhooks|logistics)\/\{tenant_id\}\//.test(op.path))
           failures.push(`public, yet 401 without a token: ${sent.describe()}`);
         if (sent.res.statusCode >= 500) failures.push(`5xx: ${sent.describe()}`);
         continue;
@@ -200,7 +201,16 @@ describe('(a) tenant isolation', () => {
 describe("(d) a distributor's portal session", () => {
   it('is refused on merchant routes (403), and finds nothing of another distributor or tenant (404)', async () => {
     const failures: string[] = [];
-    const otherIds = [...identifiers(w2), w1.distributors.A.id, w1.other.withdrawal!, w1.other.statement!, w1.other.commission!, w1.other.payout_account!];
+    const otherIds = [
+      ...identifiers(w2),
+      w1.distributors.A.id,
+      w1.other.withdrawal!,
+      w1.other.statement!,
+      w1.other.commission!,
+      w1.other.payout_account!,
+      w1.other.agent!,
+      w1.other.purchase_order!,
+    ];
     const token = w1.portal.C;
     for (const op of ops) {
       if (op.auth === 'public' || op.auth === 'distributor') continue;
@@ -222,16 +232,22 @@ describe("(d) a distributor's portal session", () => {
       }
       if (op.pathParams.length === 0) {
         // Lists and creations: another distributor's id in the query or body is not its own.
-        const foreign: Record<string, Json> = { distributor_id: w1.distributors.A.id, payout_account_id: w1.other.payout_account! };
+        const foreign: Record<string, Json> = {
+          distributor_id: w1.distributors.A.id,
+          payout_account_id: w1.other.payout_account!,
+          agent_id: w1.other.agent!,
+        };
         const { body: b2, query: q2 } = requestFor(doc, op, hintsFor(w1, now, foreign));
-        const q = { ...q2, ...(op.queryParams.some((p) => p.name === 'distributor_id') ? { distributor_id: w1.distributors.A.id } : {}) };
+        const q = { ...q2 };
+        for (const p of op.queryParams) if (p.name === 'distributor_id' || p.name === 'agent_id') q[p.name] = foreign[p.name];
         const sent = await send(t, op, { token, path: {}, body: b2, query: q });
         const status = sent.res.statusCode;
+        const aimsAtOthers = [w1.distributors.A.id, w1.other.agent!].some((v) => JSON.stringify(b2 ?? null).includes(v));
         if (status >= 200 && status < 300) {
           const shown = otherIds.filter((v) => sent.res.body.includes(v) && !JSON.stringify(b2 ?? null).includes(v));
-          const created = op.method !== 'GET' && JSON.stringify(b2 ?? null).includes(w1.distributors.A.id);
+          const created = op.method !== 'GET' && aimsAtOthers;
           if (shown.length > 0 || created) failures.push(`another distributor's data: ${shown.join(', ')} ${sent.describe()}`);
-        } else if (status !== 404 && status !== 403 && !(op.method === 'POST' && status < 500 && !JSON.stringify(b2 ?? null).includes(w1.distributors.A.id))) {
+        } else if (status !== 404 && status !== 403 && !(op.method === 'POST' && status < 500 && !aimsAtOthers)) {
           failures.push(`expected 404, 403 or an answer without the others' data: ${sent.describe()}`);
         }
         continue;
@@ -321,8 +337,12 @@ describe('(e) API key scopes', () => {
         if (!allowed && status !== 403) failures.push(`${scope} key may not (${op.permission}), expected 403: ${sent.describe()}`);
         // The issue's own words: a read-only key writes nothing; an orders key touches nothing but orders.
         if (scope === 'read' && writes(op) && status !== 403) failures.push(`a read-only key wrote: ${sent.describe()}`);
-        // (Orders: creating them and their events, receiving them in bulk, replaying a shop's order webhook.)
-        if (scope === 'orders' && status < 400 && !/^POST \/v1\/(orders|jobs\/auto-receive|webhooks\/deliveries\/\{id\}\/replay)/.test(op.label))
+        // (Orders: creating them and their events, their tracking, receiving them in bulk, replaying a shop's order webhook.)
+        if (
+          scope === 'orders' &&
+          status < 400 &&
+          !/^(POST \/v1\/(orders|jobs\/auto-receive|webhooks\/deliveries\/\{id\}\/replay)|PUT \/v1\/orders\/\{external_id\}\/tracking$)/.test(op.label)
+        )
           failures.push(`an orders key reached beyond orders: ${sent.describe()}`);
       }
     }

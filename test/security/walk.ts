@@ -18,7 +18,7 @@ import {
   type Operation,
   type Schema,
 } from './openapi.ts';
-import { KIND_OF_COLLECTION, type Kind, type World } from './world.ts';
+import { KIND_OF_COLLECTION, WALKER_HOOK_URL, type Kind, type World } from './world.ts';
 
 let counter = 0;
 export const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
@@ -38,6 +38,7 @@ export const ID_FIELDS: Record<string, (w: World) => string | undefined> = {
   referrer_code: (w) => w.distributors.A.invite_code,
   ref_id: (w) => w.ids.order,
   target_id: (w) => w.distributors.C.id,
+  agent_id: (w) => w.own.agent,
 };
 
 /** Valid values by field name, for requests made as the world's own merchant. */
@@ -87,6 +88,10 @@ export function hintsFor(w: World, now: () => Date, overrides: Record<string, Js
         return '13912345678';
       case 'role':
         return 'auditor';
+      case 'url':
+        return WALKER_HOOK_URL;
+      case 'sku':
+        return `SKU-${w.tag}`;
       default:
         return undefined;
     }

@@ -14,6 +14,9 @@ import { sampleRows, sampleSpec } from '../../src/lib/export/test-fixtures.ts';
 import { multipartBody, TINY_PNG } from './openapi.ts';
 import type { JsonBody } from '../support/json.ts';
 
+/** Where outbound webhooks of the world point: a public address, so no name is looked up. */
+export const WALKER_HOOK_URL = 'https://93.184.216.34/walker-hook';
+
 export const ROLES = ['owner', 'operator', 'finance', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -37,7 +40,14 @@ export type Kind =
   | 'settlement_run'
   | 'settlement_job'
   | 'journal'
-  | 'delivery';
+  | 'delivery'
+  | 'agent'
+  | 'agent_price'
+  | 'purchase_order'
+  | 'pilot'
+  | 'rule_change'
+  | 'webhook_endpoint'
+  | 'webhook_event';
 
 export const KIND_OF_COLLECTION: Record<string, Kind> = {
   distributors: 'distributor',
@@ -60,6 +70,13 @@ export const KIND_OF_COLLECTION: Record<string, Kind> = {
   'journal-entries': 'journal',
   deliveries: 'delivery',
   jobs: 'settlement_job',
+  agents: 'agent',
+  'agent-prices': 'agent_price',
+  'purchase-orders': 'purchase_order',
+  pilots: 'pilot',
+  'rule-changes': 'rule_change',
+  'webhook-endpoints': 'webhook_endpoint',
+  events: 'webhook_event',
 };
 
 export interface World {
@@ -278,6 +295,42 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const job = await t.app.exportJobs.start({ tenantId, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: `walker-${tag}` });
   expect((await t.app.exportJobs.settled(tenantId, job.id)).status).toBe('done');
 
+  // Regional agents: C and A each an agent of a district, a SKU's price list, purchase orders (C's
+  // first paid, so C holds stock; its second and A's waiting for payment).
+  await ok(t, 'PUT', '/v1/agent-program', { ...k, body: { enabled: true } });
+  const agentSku = `SKU-${tag}`;
+  await ok(t, 'PUT', `/v1/agent-prices/${agentSku}`, { ...k, body: { retail_fen: 10000, province_fen: 5000, city_fen: 6000, district_fen: 7000 } });
+  const agentC = await ok(t, 'POST', '/v1/agents', { ...k, body: { distributor_id: C.id, rank: 'district', region_code: '110105' } });
+  const agentA = await ok(t, 'POST', '/v1/agents', { ...k, body: { distributor_id: A.id, rank: 'district', region_code: '110108' } });
+  const purchase = async (agentId: string, n: string) =>
+    ok(t, 'POST', '/v1/purchase-orders', {
+      ...k,
+      body: { agent_id: agentId, items: [{ sku: agentSku, quantity: 10 }] },
+      headers: { 'idempotency-key': `po-${n}-${tag}` },
+    });
+  const poPaid = await purchase(agentC.id, 'c1');
+  await ok(t, 'POST', `/v1/purchase-orders/${poPaid.id}/pay`, { ...k, body: { reference: `PO-${tag}` } });
+  const poC = await purchase(agentC.id, 'c2');
+  const poA = await purchase(agentA.id, 'a1');
+
+  // A pilot of a grade change for D, and a change to the gold grade scheduled a year ahead.
+  const pilot = await ok(t, 'POST', '/v1/pilots', {
+    ...k,
+    body: { name: `pilot ${tag}`, cohort: { distributor_ids: [D.id] }, grades: { default: { sales_bp: 300 } } },
+  });
+  const scheduled = await ok(t, 'PUT', `/v1/grades/gold-${tag}?effective_from=${encodeURIComponent(iso(365 * 86_400_000))}`, {
+    ...k,
+    body: { name: '金牌', rank: 10, sales_bp: 2100, override_bp: [800, 300] },
+  });
+  const ruleChange = scheduled.change as { id: string };
+  expect(ruleChange?.id, JSON.stringify(scheduled)).toBeTruthy();
+
+  // An outbound webhook endpoint (a public address: no lookup), and a test event sent to it.
+  const endpoint = await ok(t, 'POST', '/v1/webhook-endpoints', { ...k, body: { url: WALKER_HOOK_URL, events: ['order.credited'] } });
+  secrets.push(endpoint.secret);
+  const testEvent = await ok(t, 'POST', `/v1/webhook-endpoints/${endpoint.id}/test`, k, [200, 201, 202]);
+  expect(testEvent.event_id, JSON.stringify(testEvent)).toBeTruthy();
+
   const lineOf = (o: { commissions: { id: string; beneficiary_id: string }[] }, d: Dist) => o.commissions.find((c) => c.beneficiary_id === d.id)?.id;
   const commissionC = lineOf(o1, C);
   const commissionA = lineOf(o1, A);
@@ -307,6 +360,13 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     ...(payout ? { payout: payout.id } : {}),
     ...(journal ? { journal: journal.id } : {}),
     delivery: delivery.id,
+    agent: agentC.id,
+    agent_price: agentSku,
+    purchase_order: poC.id,
+    pilot: pilot.id,
+    rule_change: ruleChange.id,
+    webhook_endpoint: endpoint.id,
+    webhook_event: testEvent.event_id,
   };
   const own: Partial<Record<Kind, string>> = {
     distributor: C.id,
@@ -314,6 +374,8 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     statement: stC!.id,
     withdrawal: wPending.id,
     payout_account: accC.id,
+    agent: agentC.id,
+    purchase_order: poC.id,
   };
   const other: Partial<Record<Kind, string>> = {
     distributor: A.id,
@@ -322,6 +384,8 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     withdrawal: wA.id,
     payout_account: accA.id,
     document: documentId,
+    agent: agentA.id,
+    purchase_order: poA.id,
   };
   void wApproved;
   void wPaid;
@@ -378,7 +442,11 @@ export function diffSnapshots(before: Record<string, string>, after: Record<stri
 
 /** Values of a world that must never appear in another tenant's answers. */
 export function identifiers(w: World): string[] {
-  const values = new Set<string>([w.tenantId, ...Object.values(w.ids), ...Object.values(w.own), ...Object.values(w.other)].filter((x): x is string => !!x));
+  // Names the merchant chooses (a grade code, a SKU) are not secrets: another tenant may name its
+  // own the same (the walker's PUTs with this world's names do), and then sees its own.
+  const named = new Set([w.ids.grade, w.ids.sku, w.ids.agent_price]);
+  const all = [w.tenantId, ...Object.values(w.ids), ...Object.values(w.own), ...Object.values(w.other)];
+  const values = new Set<string>(all.filter((x): x is string => !!x && !named.has(x)));
   for (const d of Object.values(w.distributors)) {
     values.add(d.id);
     values.add(d.invite_code);

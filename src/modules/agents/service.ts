@@ -339,7 +339,10 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
           claim = claimed.claim;
         }
         const agent = await agentsRepo.find(tx, tenantId, body.agent_id);
-        if (!agent || (p.kind === 'distributor' && agent.distributor_id !== p.distributorId)) throw invalid(`agent_id: no agent ${body.agent_id}`);
+        // A portal session finds only its own agents: another distributor's is not found (404), as
+        // on every other route of the portal.
+        if (p.kind === 'distributor' && (!agent || agent.distributor_id !== p.distributorId)) throw notFound('agent');
+        if (!agent) throw invalid(`agent_id: no agent ${body.agent_id}`);
         if (agent.status !== 'active') throw invalidState(`agent ${agent.id} is ${agent.status}: it cannot buy stock`);
         const prices = new Map((await agentsRepo.prices(tx, tenantId, [...new Set(body.items.map((i) => i.sku))])).map((r) => [r.sku, r]));
         const items = body.items.map((i) => {

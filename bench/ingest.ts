@@ -64,6 +64,7 @@ export const usage = [
   '--spread-buyers 5000        spread: buyers bound across the distributors',
   '--log-levels info           server LOG_LEVEL per run, comma-separated (info logs every request)',
   '--pool 20                   FENXIAO_DB_POOL_SIZE of the server (per worker)',
+  '--in-flight N               FENXIAO_ORDER_BATCHES_IN_FLIGHT of the server (default: its own, 2 on PostgreSQL)',
   '--no-pgbench                skip the pgbench baseline',
   "--cpu-prof DIR              write the server's V8 CPU profiles (--cpu-prof) into DIR",
   '--keep                      keep the databases (prints where they are)',
@@ -508,6 +509,7 @@ async function runOne(kind: DbKind, shape: Shape, logLevel: string, o: Options):
     FENXIAO_METRICS_TOKEN: metricsToken,
     LOG_LEVEL: logLevel,
     FENXIAO_DB_POOL_SIZE: String(o.pool),
+    ...(o.inFlight === undefined ? {} : { FENXIAO_ORDER_BATCHES_IN_FLIGHT: String(o.inFlight) }),
   };
   let server: ServerProcess | undefined;
   try {
@@ -672,6 +674,7 @@ interface Options {
   openSeconds: number;
   buyers: number;
   pool: number;
+  inFlight: number | undefined;
   workers: number;
   distributors: number;
   depth: number;
@@ -712,6 +715,7 @@ export async function main(argv: string[]): Promise<void> {
     depth: intOption(options, 'depth', 10),
     spreadBuyers: intOption(options, 'spread-buyers', 5_000),
     pool: intOption(options, 'pool', 20),
+    inFlight: options.has('in-flight') ? intOption(options, 'in-flight', 2) : undefined,
     workers: intOption(options, 'workers', 1),
     pgbench: !options.has('no-pgbench') && pgbenchPath() !== null,
     cpuProf: options.get('cpu-prof'),

@@ -1,5 +1,6 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
+import { withGenericPlans } from '../../db/prepare.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid, isDatabaseUnavailable, notFound } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
@@ -72,7 +73,7 @@ export function createOrdersService(deps: {
   async function settle(tenantId: string, requests: OrderRequest[]): Promise<Settled<{ created: boolean; order: OrderView }>[]> {
     let outcomes: OrderOutcome[];
     try {
-      outcomes = await inTransaction(db, (tx) => batch.createMany(tx, tenantId, requests));
+      outcomes = await withGenericPlans(() => inTransaction(db, (tx) => batch.createMany(tx, tenantId, requests)));
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);
@@ -115,7 +116,7 @@ export function createOrdersService(deps: {
   /** A batch of events in one transaction; split in halves when it fails as a whole, as `settle` does. */
   async function settleEvents(tenantId: string, requests: EventRequest[]): Promise<Settled<EventAnswer>[]> {
     try {
-      return await inTransaction(db, (tx) => events.applyMany(tx, tenantId, requests));
+      return await withGenericPlans(() => inTransaction(db, (tx) => events.applyMany(tx, tenantId, requests)));
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);

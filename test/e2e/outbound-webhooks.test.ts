@@ -13,6 +13,9 @@ import { startReceiver, verifyFenxiaoSignature, type Receiver } from '../support
 import { ManualClock } from '../../src/core/context.ts';
 import { inTransaction } from '../../src/db/database.ts';
 import type { JsonBody } from '../support/json.ts';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION } from '../../src/modules/webhooks/schema.ts';
 
 let t: TestServer;
 let rx: Receiver;
@@ -220,10 +223,12 @@ describe('delivery', () => {
     const { tenantId, key, a, ep } = await merchant(['distributor.approved']);
     rx.answer(200);
     const before = rx.got.length;
+    // The payload a real distributor.approved carries (the last test checks every payload against its schema).
+    const data = (await t.call('GET', `/v1/distributors/${a.id}`, { token: key })).data;
     await expect(
       inTransaction(t.services.db, async (tx) => {
         await sql`update distributors set status = 'active' where id = ${a.id}`.execute(tx);
-        await t.services.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: a.id, data: { id: a.id } }]);
+        await t.services.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: a.id, data }]);
         throw new Error('the cause failed after its event was recorded');
       }),
     ).rejects.toThrow('the cause failed');
@@ -234,7 +239,7 @@ describe('delivery', () => {
     expect(await attempts(key, ep.id)).toEqual([]);
     // The same event in a transaction that commits is sent.
     await inTransaction(t.services.db, (tx) =>
-      t.services.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: a.id, data: { id: a.id } }]),
+      t.services.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: a.id, data }]),
     );
     await t.webhookWorker.runOnce();
     expect(rx.got.length).toBe(before + 1);
@@ -639,5 +644,44 @@ describe('refused targets (SSRF)', () => {
     const log = (await guarded.call('GET', `/v1/webhook-endpoints/${ep.data.id}/deliveries`, { token: key })).data.items;
     expect(log[0]).toMatchObject({ status: 'failed', http_status: null });
     expect(log[0].error).toMatch(/127\.0\.0\.1.*loopback/);
+  });
+});
+
+describe('payload schemas in the OpenAPI document', () => {
+  // Last in the file on purpose: it checks every event the tests above made the server send.
+  it('has a versioned schema for every event type, and every payload sent by the tests above validates against its schema', async () => {
+    const doc = (await t.call('GET', '/openapi.json')).data as {
+      openapi: string;
+      webhooks: Record<string, { post: { 'x-payload-version': string; requestBody: { content: { 'application/json': { schema: object } } } } }>;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE].sort());
+    for (const op of Object.values(doc.webhooks)) expect(op.post['x-payload-version']).toBe(WEBHOOK_PAYLOAD_VERSION);
+
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const validators = new Map(Object.entries(doc.webhooks).map(([type, op]) => [type, ajv.compile(op.post.requestBody.content['application/json'].schema)]));
+    const seen = new Set<string>();
+    const failures: string[] = [];
+    for (const g of rx.got) {
+      seen.add(g.body.type);
+      const validate = validators.get(g.body.type);
+      if (!validate) {
+        failures.push(`${g.body.type}: no schema`);
+        continue;
+      }
+      if (!validate(JSON.parse(g.raw))) failures.push(`${g.body.type}: ${ajv.errorsText(validate.errors)}`);
+    }
+    expect([...new Set(failures)]).toEqual([]);
+    // Every type the server can emit was emitted above, so each schema was checked against a real payload.
+    expect([...seen].sort()).toEqual([...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE].sort());
+
+    // The schemas are not vacuous: a payload missing a field, or with one too many, is refused.
+    const credited = rx.got.find((g) => g.body.type === 'order.credited')!;
+    const body = JSON.parse(credited.raw) as { data: Record<string, unknown> };
+    const validate = validators.get('order.credited')!;
+    expect(validate({ ...body, data: { ...body.data, paid_fen: undefined } })).toBe(false);
+    expect(validate({ ...body, data: { ...body.data, surprise: 1 } })).toBe(false);
+    expect(validate({ ...body, type: 'order.shipped' })).toBe(false);
   });
 });

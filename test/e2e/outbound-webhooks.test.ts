@@ -14,7 +14,7 @@ import { ManualClock } from '../../src/core/context.ts';
 import { inTransaction } from '../../src/db/database.ts';
 import type { JsonBody } from '../support/json.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { addFenxiaoFormats } from '../../src/core/formats.ts';
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION } from '../../src/modules/webhooks/schema.ts';
 
 let t: TestServer;
@@ -659,7 +659,7 @@ describe('payload schemas in the OpenAPI document', () => {
     for (const op of Object.values(doc.webhooks)) expect(op.post['x-payload-version']).toBe(WEBHOOK_PAYLOAD_VERSION);
 
     const ajv = new Ajv2020({ strict: false, allErrors: true });
-    addFormats(ajv);
+    addFenxiaoFormats(ajv as never);
     const validators = new Map(Object.entries(doc.webhooks).map(([type, op]) => [type, ajv.compile(op.post.requestBody.content['application/json'].schema)]));
     const seen = new Set<string>();
     const failures: string[] = [];

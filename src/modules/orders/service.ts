@@ -145,8 +145,10 @@ export function createOrdersService(deps: {
 
   /**
    * Confirms receipt of orders shipped `auto_receive_days` ago that the buyer never confirmed, up
-   * to 100 orders a statement (their rows and their events together); SKIP LOCKED lets several
-   * workers share the work and leaves an order whose event is being applied for the next pass.
+   * to 100 orders a transaction (their rows and their events in one statement); SKIP LOCKED lets
+   * several workers share the work and leaves an order whose event is being applied for the next
+   * pass. Each order received is announced as `order.received` (the order as answered, and the
+   * event, as when the merchant sends it) in the same transaction, when an endpoint wants it.
    */
   async function autoReceive(tenantId: string, asOf: Date): Promise<{ received: number }> {
     const settings = await program.read(db, tenantId);
@@ -155,15 +157,38 @@ export function createOrdersService(deps: {
     const limit = 100;
     let received = 0;
     for (;;) {
-      // One statement is one transaction: nothing more is needed around it.
-      const n = await ordersRepo.autoReceive(db, tenantId, {
-        cutoff,
-        days: settings.auto_receive_days,
-        now: clock.now(),
-        limit,
-        eventIds: Array.from({ length: limit }, () => newId('evt')),
-        actorType,
-        actorId,
+      const n = await inTransaction(db, async (tx) => {
+        const rows = await ordersRepo.autoReceive(tx, tenantId, {
+          cutoff,
+          days: settings.auto_receive_days,
+          now: clock.now(),
+          limit,
+          eventIds: Array.from({ length: limit }, () => newId('evt')),
+          actorType,
+          actorId,
+        });
+        if (rows.length > 0 && (await deps.outbox.wanted(tx, tenantId, 'order.received'))) {
+          const ids = rows.map((o) => o.id);
+          const [items, lines] = await Promise.all([ordersRepo.itemsOfOrders(tx, ids), ordersRepo.commissionsOfOrders(tx, ids)]);
+          await deps.outbox.record(
+            tx,
+            tenantId,
+            rows.map((o) => ({
+              type: 'order.received' as const,
+              objectType: 'order',
+              objectId: o.id,
+              data: {
+                ...orderViewOf(
+                  o,
+                  items.filter((i) => i.order_id === o.id),
+                  lines.filter((c) => c.order_id === o.id),
+                ),
+                event: { type: 'received', at: (o.received_at ?? o.updated_at).toISOString(), refund_fen: null },
+              },
+            })),
+          );
+        }
+        return rows.length;
       });
       received += n;
       if (n < limit) break;

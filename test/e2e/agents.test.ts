@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/context.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -27,7 +28,7 @@ type Line = {
 
 /** A tenant with the agent program on (province 1%, city 2%, district 3%) and a helper per call. */
 async function setup(program: Record<string, unknown> = { enabled: true, territory_bp: { province: 100, city: 200, district: 300 } }) {
-  const { key } = await t.tenant();
+  const { key, id: tenantId } = await t.tenant();
   const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
     t.call(method, url, { token: key, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
   await call('PUT', '/v1/program', { levels: 1, freeze_days: 7 });
@@ -54,7 +55,7 @@ async function setup(program: Record<string, unknown> = { enabled: true, territo
       .filter((l) => l.kind === 'territory')
       .map((l) => ({ rank: l.rank, beneficiary_id: l.beneficiary_id, amount_fen: l.amount_fen, status: l.status, level: l.level }))
       .sort((a, b) => (a.rank ?? '').localeCompare(b.rank ?? ''));
-  return { key, call, distributor, agent, order, verify, inventory, territory };
+  return { key, tenantId, call, distributor, agent, order, verify, inventory, territory };
 }
 
 /** A tenant with a tea price list, a city agent holding `units` units bought at the city price (6000). */
@@ -691,5 +692,66 @@ describe('territory report', () => {
     // Another tenant sees none of it.
     const stranger = await t.tenant();
     expect((await t.call('GET', '/v1/agent-territories', { token: stranger.key })).data.items).toEqual([]);
+  });
+});
+
+describe('purchase order payment callback', () => {
+  it('a signed callback from the payment channel pays the order once; retries answer the same; bad signatures, amounts and bodies change nothing', async () => {
+    const s = await setup();
+    const { call, tenantId, inventory, verify } = s;
+    expect((await call('PUT', '/v1/agent-prices/tea', { retail_fen: 10000, province_fen: 5000, city_fen: 6000, district_fen: 7000 })).statusCode).toBe(200);
+    const a = await s.agent('district', '440305');
+    const po = (await call('POST', '/v1/purchase-orders', { agent_id: a.id, items: [{ sku: 'tea', quantity: 3 }] }, { 'idempotency-key': 'cb-1' })).data;
+    expect(po.amount_fen).toBe(21000);
+    const secret = (await call('POST', '/v1/webhooks/secret', { format: 'generic' })).data.secret as string;
+    const url = `/v1/webhooks/${tenantId}/purchase-payments`;
+    const send = (body: unknown, opts: { key?: string; at?: number } = {}) => {
+      const raw = typeof body === 'string' ? body : JSON.stringify(body);
+      const ts = String(opts.at ?? Math.floor(clock.now().getTime() / 1000));
+      const sig = createHmac('sha256', opts.key ?? secret)
+        .update(`${ts}.${raw}`)
+        .digest('hex');
+      return t.call('POST', url, {
+        rawBody: raw,
+        headers: { 'content-type': 'application/json', 'x-fenxiao-timestamp': ts, 'x-fenxiao-signature': `v1=${sig}` },
+      });
+    };
+    const payment = { purchase_order_id: po.id, reference: 'WX-4200001', amount_fen: 21000 };
+
+    // Refused, nothing written: a wrong secret, a stale timestamp, another amount, a bad body, an unknown order.
+    expect((await send(payment, { key: 'fxw_not-the-secret' })).statusCode).toBe(401);
+    expect((await send(payment, { at: Math.floor(clock.now().getTime() / 1000) - 3600 })).statusCode).toBe(401);
+    const short = await send({ ...payment, amount_fen: 20000 });
+    expect(short.statusCode).toBe(400);
+    expect(short.data.error.message).toContain('21000');
+    for (const bad of ['{', { ...payment, amount_fen: -1 }, { ...payment, reference: '' }, { ...payment, extra: 1 }, { purchase_order_id: po.id }]) {
+      const res = await send(bad);
+      expect(res.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(res.data.error.code).toBe('invalid_request');
+    }
+    expect((await send({ ...payment, purchase_order_id: 'apo_nothing' })).statusCode).toBe(404);
+    expect((await call('GET', `/v1/purchase-orders/${po.id}`)).data.status).toBe('pending_payment');
+    expect(await inventory(a.id)).toEqual([]);
+
+    const paid = await send(payment);
+    expect(paid.statusCode).toBe(200);
+    expect(paid.data).toMatchObject({ id: po.id, status: 'paid', reference: 'WX-4200001', amount_fen: 21000 });
+    // The channel retries: the same answer, the stock and the money once.
+    const again = await send(payment);
+    expect(again.statusCode).toBe(200);
+    expect(again.data).toEqual(paid.data);
+    expect((await send({ ...payment, reference: 'WX-other' })).statusCode).toBe(409);
+    expect(await inventory(a.id)).toEqual([expect.objectContaining({ sku: 'tea', quantity: 3, value_fen: 21000 })]);
+    const journal = (await call('GET', `/v1/journal-entries?ref_id=${po.id}`)).data.items;
+    expect(journal).toHaveLength(1);
+    const audit = (await call('GET', `/v1/audit-log?action=purchase_order.pay&target_id=${po.id}`)).data.items as { actor_type: string }[];
+    expect(audit.map((e) => e.actor_type)).toEqual(['system']);
+    // Another tenant's secret does not pay this tenant's orders.
+    const other = await t.tenant();
+    const otherSecret = (await t.call('POST', '/v1/webhooks/secret', { token: other.key, body: { format: 'generic' } })).data.secret as string;
+    const po2 = (await call('POST', '/v1/purchase-orders', { agent_id: a.id, items: [{ sku: 'tea', quantity: 1 }] }, { 'idempotency-key': 'cb-2' })).data;
+    expect((await send({ purchase_order_id: po2.id, reference: 'WX-2', amount_fen: 7000 }, { key: otherSecret })).statusCode).toBe(401);
+    expect((await call('GET', `/v1/purchase-orders/${po2.id}`)).data.status).toBe('pending_payment');
+    expect(await verify()).toEqual([]);
   });
 });

@@ -88,6 +88,13 @@ export const PurchaseOrderView = Strict({
 });
 export type PurchaseOrderView = Static<typeof PurchaseOrderView>;
 export const PayBody = Strict({ reference: Text(200, { minLength: 1 }) });
+/** A payment channel's (or the merchant's payment backend's) signed word that a purchase order was paid. */
+export const PurchasePaymentCallback = Strict({
+  purchase_order_id: Type.String({ minLength: 1, maxLength: 64 }),
+  reference: Text(200, { minLength: 1, description: 'the channel’s transaction id' }),
+  amount_fen: Fen(),
+});
+export type PurchasePaymentCallback = Static<typeof PurchasePaymentCallback>;
 export const PurchaseOrderListQuery = Strict({
   agent_id: Type.Optional(Type.String({ maxLength: 64 })),
   status: Type.Optional(Type.Union([Type.Literal('pending_payment'), Type.Literal('paid')])),

@@ -412,12 +412,17 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
      * a lot of the agent's stock (a purchase movement), and the amount moves from the merchant's
      * agent_purchases account to the agent's stock account. Paying twice is a 409.
      */
-    async payPurchaseOrder(actor: Actor, id: string, reference: string): Promise<PurchaseOrderView> {
+    async payPurchaseOrder(actor: Actor, id: string, reference: string, callback?: { amount_fen: number }): Promise<PurchaseOrderView> {
       const tenantId = tenantFor(actor, 'finance:write');
       return inTransaction(db, async (tx) => {
         const po = await agentsRepo.findPurchaseOrder(tx, tenantId, id, true);
         if (!po) throw notFound('purchase order');
+        // A payment channel retries its callback until it is answered: the same payment again is
+        // answered as the first time, and moves nothing.
+        if (callback && po.status === 'paid' && po.reference === reference && po.amount_fen === callback.amount_fen) return purchaseOrderView(po);
         if (po.status !== 'pending_payment') throw invalidState(`a ${po.status} purchase order cannot be paid`);
+        if (callback && callback.amount_fen !== po.amount_fen)
+          throw invalid(`amount_fen ${callback.amount_fen} is not the purchase order's amount (${po.amount_fen}): nothing recorded`);
         const agent = await agentsRepo.find(tx, tenantId, po.agent_id);
         if (!agent) throw new Error(`purchase order ${po.id} names agent ${po.agent_id}, which is not there`);
         const now = clock.now();

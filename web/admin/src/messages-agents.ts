@@ -8,6 +8,9 @@ export const agentsZh = {
   'agents.tab.purchases': '进货单',
   'agents.tab.stock': '库存',
   'agents.tab.territories': '区域业绩',
+  'agents.po.callbackTitle': '在线收款回调地址',
+  'agents.po.callbackHint':
+    '代理在线付款时，由支付渠道或商家支付后台向此地址推送 {"purchase_order_id","reference","amount_fen"}，按通用订单 Webhook 的方式签名（X-Fenxiao-Timestamp、X-Fenxiao-Signature，通用密钥）。金额须与进货单一致；重复推送只入账一次。',
   'agents.report.period': '统计期间',
   'agents.report.lastDays': '最近 {days} 天',
   'agents.report.agents': '代理数',
@@ -103,6 +106,9 @@ export const agentsEn: Record<keyof typeof agentsZh, string> = {
   'agents.tab.purchases': 'Purchase orders',
   'agents.tab.stock': 'Inventory',
   'agents.tab.territories': 'Territory results',
+  'agents.po.callbackTitle': 'Online payment callback',
+  'agents.po.callbackHint':
+    'When an agent pays online, the payment channel or your payment backend posts {"purchase_order_id","reference","amount_fen"} here, signed as generic order webhooks are (X-Fenxiao-Timestamp, X-Fenxiao-Signature, the generic secret). The amount must be the order’s; a repeated callback is recorded once.',
   'agents.report.period': 'Period',
   'agents.report.lastDays': 'Last {days} days',
   'agents.report.agents': 'Agents',

@@ -275,7 +275,7 @@ function PricesTab() {
 
 function PurchasesTab({ agents }: { agents: Agent[] }) {
   const { t } = useI18n();
-  const { api, can } = useAuthed();
+  const { api, can, session } = useAuthed();
   const { message } = App.useApp();
   const [orders, reload] = useLoad<{ items: PurchaseOrder[] }>('/v1/purchase-orders', { items: [] });
   const [form] = Form.useForm<{ agent_id: string; sku: string; quantity: number }>();
@@ -295,8 +295,23 @@ function PurchasesTab({ agents }: { agents: Agent[] }) {
       void message.error(t('common.error', { message: messageOf(err) }));
     }
   }
+  // Where a payment channel (or the merchant's payment backend) reports a purchase order paid online.
+  const callbackUrl = `${window.location.origin}/v1/webhooks/${session.tenant_id}/purchase-payments`;
   return (
     <Space direction="vertical" style={{ width: '100%' }} size="large">
+      <Alert
+        type="info"
+        showIcon
+        message={t('agents.po.callbackTitle')}
+        description={
+          <>
+            <Typography.Text copyable code data-testid="po-callback-url">
+              {callbackUrl}
+            </Typography.Text>
+            <div>{t('agents.po.callbackHint')}</div>
+          </>
+        }
+      />
       {can('finance:write') && (
         <Card title={t('agents.po.create')}>
           <Form form={form} name="purchaseOrder" layout="inline" initialValues={{ quantity: 1 }}>

@@ -227,7 +227,7 @@ export function createServices(deps: ServiceDeps) {
     payoutChannels: deps.payoutChannels,
     orders,
   });
-  const agents = createAgentsService({ db, clock, audit, ledger });
+  const agents = createAgentsService({ db, clock, audit, ledger, outbox });
   const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit, outbox });
 
   const settlement = createSettlementService({

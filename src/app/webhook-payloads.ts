@@ -5,6 +5,7 @@ import { Distributor } from '../modules/distributors/schema.ts';
 import { Statement } from '../modules/settlement/routes.ts';
 import { Withdrawal } from '../modules/withdrawals/routes.ts';
 import { RiskEvent } from '../modules/risk/routes.ts';
+import { AgentView, PurchaseOrderView, StockReturnView } from '../modules/agents/schema.ts';
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION, type WebhookEventType } from '../modules/webhooks/schema.ts';
 
 /** What an order event adds to the order: the event itself. */
@@ -17,6 +18,9 @@ const OrderWithEvent = Strict({
   }),
 });
 
+/** A commission line as in an order's `commissions`, with its order's Fenxiao id. */
+const LineOfOrder = Strict({ ...CommissionLine.properties, order_id: Type.String({ description: "the order's Fenxiao id" }) });
+
 /**
  * `data` of each event type, payload version WEBHOOK_PAYLOAD_VERSION: the API's own views, so a
  * payload is what a GET of its object answers. Keyed by every type the outbox accepts (the
@@ -28,7 +32,9 @@ export const WEBHOOK_PAYLOADS: Record<WebhookEventType | typeof TEST_EVENT_TYPE,
   'order.received': OrderWithEvent,
   'order.refunded': OrderWithEvent,
   'order.cancelled': OrderWithEvent,
-  'commission.available': Strict({ ...CommissionLine.properties, order_id: Type.String({ description: "the order's Fenxiao id" }) }),
+  'commission.available': LineOfOrder,
+  'commission.settled': LineOfOrder,
+  'commission.clawed_back': LineOfOrder,
   'statement.approved': Statement,
   'statement.rejected': Statement,
   'withdrawal.requested': Withdrawal,
@@ -40,6 +46,13 @@ export const WEBHOOK_PAYLOADS: Record<WebhookEventType | typeof TEST_EVENT_TYPE,
   'distributor.approved': Distributor,
   'distributor.suspended': Distributor,
   'risk_event.opened': RiskEvent,
+  'agent.appointed': AgentView,
+  'agent.suspended': AgentView,
+  'agent.reinstated': AgentView,
+  'agent.ended': AgentView,
+  'purchase_order.created': PurchaseOrderView,
+  'purchase_order.paid': PurchaseOrderView,
+  'stock_return.created': StockReturnView,
   [TEST_EVENT_TYPE]: Strict({ endpoint_id: Type.String(), message: Type.String(), type: Type.Literal(TEST_EVENT_TYPE) }),
 };
 

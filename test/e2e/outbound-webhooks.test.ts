@@ -556,6 +556,217 @@ describe('managing an endpoint', () => {
   });
 });
 
+/**
+ * Makes every transaction that records an event of `type` fail at its commit (a deferred
+ * constraint trigger on webhook_events): what it wrote, its cause and its events, rolls back
+ * together. Answers the function that lifts it.
+ */
+async function failCommitsRecording(type: string): Promise<() => Promise<void>> {
+  const db = t.services.db;
+  await sql`create or replace function test_fail_commit() returns trigger language plpgsql as $$ begin raise exception 'test: the transaction fails at commit'; end $$`.execute(
+    db,
+  );
+  await sql
+    .raw(
+      `create constraint trigger test_fail_commit after insert on webhook_events deferrable initially deferred for each row when (new.type = '${type}') execute function test_fail_commit()`,
+    )
+    .execute(db);
+  return async () => {
+    await sql`drop trigger test_fail_commit on webhook_events`.execute(db);
+  };
+}
+
+/** The events recorded for a tenant, oldest first. */
+async function recorded(tenantId: string) {
+  return t.services.db.selectFrom('webhook_events').select(['type', 'object_key', 'data']).where('tenant_id', '=', tenantId).orderBy('seq').execute();
+}
+
+describe('commission lines settled and clawed back', () => {
+  it('commission.settled per line when a run approves its statement, in the batch’s transaction; nothing when that rolls back', async () => {
+    const { tenantId, key, a } = await merchant(['commission.settled']);
+    rx.answer(200);
+    const before = rx.got.length;
+    const b = ok(await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B' } })).data;
+    for (const [ext, who] of [
+      ['st-1', a],
+      ['st-2', a],
+      ['st-3', b],
+    ] as const) {
+      await order(key, ext, who.invite_code);
+      ok(await t.call('POST', `/v1/orders/${ext}/events`, { token: key, body: { type: 'received' } }));
+    }
+    clock.advance(60_000);
+    // The batch that settles A's and B's lines fails at its commit: no line settled, no event.
+    const lift = await failCommitsRecording('commission.settled');
+    try {
+      const failed = await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: clock.now().toISOString() } });
+      expect(failed.statusCode).toBe(500);
+    } finally {
+      await lift();
+    }
+    expect((await recorded(tenantId)).filter((e) => e.type === 'commission.settled')).toEqual([]);
+    expect((await t.call('GET', '/v1/orders/st-1', { token: key })).data.commissions[0].status).toBe('available');
+    // The next run finishes the stopped one: each line settled once, with its event.
+    ok(await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: clock.now().toISOString() } }));
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before).filter((g) => g.body.type === 'commission.settled');
+    expect(got).toHaveLength(3);
+    const statements = (await t.call('GET', '/v1/statements', { token: key })).data.items as JsonBody[];
+    expect(statements.map((x) => x.status)).toEqual(['approved', 'approved']);
+    for (const ext of ['st-1', 'st-2', 'st-3']) {
+      const o = (await t.call('GET', `/v1/orders/${ext}`, { token: key })).data;
+      const line = o.commissions[0];
+      expect(line.status).toBe('settled');
+      const of = got.filter((g) => (g.body.data as { order_external_id: string }).order_external_id === ext);
+      expect(of.map((g) => g.body.data)).toEqual([{ ...line, order_id: o.id }]);
+      expect(statements.find((x) => x.id === line.statement_id)?.distributor_id).toBe(line.beneficiary_id);
+    }
+  });
+
+  it('commission.settled when a person approves a statement under review (not before); nothing when the approval rolls back', async () => {
+    const { tenantId, key, a } = await merchant(['commission.settled']);
+    ok(await t.call('PUT', '/v1/program', { token: key, body: { review_threshold_fen: 0 } }));
+    rx.answer(200);
+    const before = rx.got.length;
+    await order(key, 'sr-1', a.invite_code);
+    ok(await t.call('POST', '/v1/orders/sr-1/events', { token: key, body: { type: 'received' } }));
+    clock.advance(60_000);
+    const st = ok(await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: clock.now().toISOString() } })).data.statements[0];
+    expect(st.status).toBe('pending_review');
+    expect(await recorded(tenantId)).toEqual([]);
+    const lift = await failCommitsRecording('commission.settled');
+    try {
+      expect((await t.call('POST', `/v1/statements/${st.id}/approve`, { token: key })).statusCode).toBe(500);
+    } finally {
+      await lift();
+    }
+    expect(await recorded(tenantId)).toEqual([]);
+    expect((await t.call('GET', `/v1/statements/${st.id}`, { token: key })).data.status).toBe('pending_review');
+    ok(await t.call('POST', `/v1/statements/${st.id}/approve`, { token: key }));
+    ok(await t.call('POST', `/v1/statements/${st.id}/approve`, { token: key })); // approved already: nothing again
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before).filter((g) => g.body.type === 'commission.settled');
+    const o = (await t.call('GET', '/v1/orders/sr-1', { token: key })).data;
+    expect(got.map((g) => g.body.data)).toEqual([{ ...o.commissions[0], order_id: o.id }]);
+    expect(got[0]!.body.data).toMatchObject({ status: 'settled', statement_id: st.id, amount_fen: 1000 });
+  });
+
+  it('commission.clawed_back per clawback line a refund after settlement writes, after the order.refunded; nothing when it rolls back', async () => {
+    const { tenantId, key, a } = await merchant(['order.refunded', 'commission.clawed_back']);
+    rx.answer(200);
+    const before = rx.got.length;
+    await order(key, 'cb-1', a.invite_code, 10000);
+    ok(await t.call('POST', '/v1/orders/cb-1/events', { token: key, body: { type: 'received' } }));
+    clock.advance(60_000);
+    ok(await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: clock.now().toISOString() } }));
+    const lift = await failCommitsRecording('commission.clawed_back');
+    try {
+      const r = await t.call('POST', '/v1/orders/cb-1/events', { token: key, body: { type: 'refunded', refund_fen: 4000 } });
+      expect(r.statusCode).toBeGreaterThanOrEqual(500);
+    } finally {
+      await lift();
+    }
+    expect(await recorded(tenantId)).toEqual([]);
+    expect((await t.call('GET', '/v1/orders/cb-1', { token: key })).data.commissions).toHaveLength(1);
+    ok(await t.call('POST', '/v1/orders/cb-1/events', { token: key, body: { type: 'refunded', refund_fen: 4000 } }));
+    ok(await t.call('POST', '/v1/orders/cb-1/events', { token: key, body: { type: 'refunded', refund_fen: 1000 } }));
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before);
+    expect(got.map((g) => g.body.type)).toEqual(['order.refunded', 'commission.clawed_back', 'order.refunded', 'commission.clawed_back']);
+    const o = (await t.call('GET', '/v1/orders/cb-1', { token: key })).data;
+    const clawbacks = (o.commissions as JsonBody[]).filter((c) => c.kind === 'clawback');
+    expect(clawbacks.map((c) => c.amount_fen)).toEqual([-400, -100]);
+    expect(got.filter((g) => g.body.type === 'commission.clawed_back').map((g) => g.body.data)).toEqual(clawbacks.map((c) => ({ ...c, order_id: o.id })));
+    expect(clawbacks[0]).toMatchObject({ status: 'settled', clawback_of: o.commissions[0].id, beneficiary_id: a.id, sku: 'S' });
+  });
+});
+
+describe('agents', () => {
+  it('agent.appointed, suspended, reinstated, ended; purchase_order.created and paid; stock_return.created — each its object as GET answers it', async () => {
+    const types = [
+      'agent.appointed',
+      'agent.suspended',
+      'agent.reinstated',
+      'agent.ended',
+      'purchase_order.created',
+      'purchase_order.paid',
+      'stock_return.created',
+    ];
+    const { tenantId, key, a } = await merchant(types);
+    rx.answer(200);
+    const before = rx.got.length;
+    ok(await t.call('PUT', '/v1/agent-program', { token: key, body: { enabled: true, territory_bp: { province: 100, city: 0, district: 0 } } }));
+    ok(await t.call('PUT', '/v1/agent-prices/tea', { token: key, body: { retail_fen: 10000, province_fen: 5000, city_fen: 6000, district_fen: 7000 } }));
+    // An appointment that fails at its commit: no agent, no event.
+    const lift = await failCommitsRecording('agent.appointed');
+    try {
+      const r = await t.call('POST', '/v1/agents', { token: key, body: { distributor_id: a.id, rank: 'province', region_code: '110000' } });
+      expect(r.statusCode).toBe(500);
+    } finally {
+      await lift();
+    }
+    expect(await recorded(tenantId)).toEqual([]);
+    expect((await t.call('GET', '/v1/agents', { token: key })).data.items).toEqual([]);
+    const agent = ok(await t.call('POST', '/v1/agents', { token: key, body: { distributor_id: a.id, rank: 'province', region_code: '110000' } })).data;
+    // A refused one (the territory is taken) records nothing either.
+    expect((await t.call('POST', '/v1/agents', { token: key, body: { distributor_id: a.id, rank: 'province', region_code: '110000' } })).statusCode).toBe(409);
+    const po = ok(
+      await t.call('POST', '/v1/purchase-orders', {
+        token: key,
+        headers: { 'idempotency-key': 'po-1' },
+        body: { agent_id: agent.id, items: [{ sku: 'tea', quantity: 4 }] },
+      }),
+    ).data;
+    // The same key again answers the first answer and records nothing.
+    ok(
+      await t.call('POST', '/v1/purchase-orders', {
+        token: key,
+        headers: { 'idempotency-key': 'po-1' },
+        body: { agent_id: agent.id, items: [{ sku: 'tea', quantity: 4 }] },
+      }),
+    );
+    ok(await t.call('POST', `/v1/purchase-orders/${po.id}/pay`, { token: key, body: { reference: 'BANK-9' } }));
+    const ret = ok(await t.call('POST', `/v1/agents/${agent.id}/stock-returns`, { token: key, body: { items: [{ sku: 'tea', quantity: 1 }] } })).data;
+    ok(await t.call('POST', `/v1/agents/${agent.id}/suspend`, { token: key, body: { reason: '跨区' } }));
+    ok(await t.call('POST', `/v1/agents/${agent.id}/reinstate`, { token: key, body: { reason: '整改' } }));
+    const b = ok(await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'B', name: 'B' } })).data;
+    const successor = ok(await t.call('POST', `/v1/agents/${agent.id}/transfer`, { token: key, body: { distributor_id: b.id, reason: '调整' } })).data;
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before);
+    expect(got.map((g) => g.body.type).sort()).toEqual(
+      [
+        'agent.appointed',
+        'purchase_order.created',
+        'purchase_order.paid',
+        'stock_return.created',
+        'agent.suspended',
+        'agent.reinstated',
+        'agent.ended',
+        'agent.appointed',
+      ].sort(),
+    );
+    // Of one object, in the order they happened (objects among themselves keep no order).
+    const of = (id: string) => got.filter((g) => (g.body.data as { id: string }).id === id).map((g) => g.body.type);
+    expect(of(agent.id)).toEqual(['agent.appointed', 'agent.suspended', 'agent.reinstated', 'agent.ended']);
+    expect(of(po.id)).toEqual(['purchase_order.created', 'purchase_order.paid']);
+    const data = (type: string) => got.filter((g) => g.body.type === type).map((g) => g.body.data);
+    const now = (await t.call('GET', `/v1/agents/${agent.id}`, { token: key })).data;
+    expect(data('agent.appointed')).toEqual([
+      { ...now, status: 'active', status_reason: null },
+      (await t.call('GET', `/v1/agents/${successor.id}`, { token: key })).data,
+    ]);
+    expect(data('agent.suspended')).toEqual([{ ...now, status: 'suspended', status_reason: '跨区' }]);
+    expect(data('agent.reinstated')).toEqual([{ ...now, status: 'active', status_reason: '整改' }]);
+    expect(data('agent.ended')).toEqual([now]);
+    expect(now).toMatchObject({ status: 'ended', status_reason: '调整' });
+    expect(data('purchase_order.created')).toEqual([po]);
+    expect(data('purchase_order.paid')).toEqual([(await t.call('GET', `/v1/purchase-orders/${po.id}`, { token: key })).data]);
+    expect(data('purchase_order.paid')[0]).toMatchObject({ status: 'paid', reference: 'BANK-9', amount_fen: 20000 });
+    expect(data('stock_return.created')).toEqual([ret]);
+    expect(ret).toMatchObject({ agent_id: agent.id, amount_fen: 5000 });
+  });
+});
+
 describe('refused targets (SSRF)', () => {
   let guarded: TestServer;
   const hosts = new Map<string, string[]>([

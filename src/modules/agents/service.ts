@@ -7,6 +7,7 @@ import { actorOf, requirePermission, tenantOf, type Permission } from '../../cor
 import type { AgentRank } from '../../db/schema.ts';
 import { isRegionOfRank, regionFullName, regionName } from '../../lib/regions.ts';
 import type { AuditService } from '../audit/service.ts';
+import type { Outbox } from '../webhooks/outbox.ts';
 import type { Finding } from '../compliance/rules.ts';
 import { claimKey, requestHash } from '../idempotency/service.ts';
 import { AGENT_DISTRIBUTOR_PURPOSES, AGENT_TENANT_PURPOSES, type Ledger } from '../ledger/service.ts';
@@ -111,8 +112,15 @@ export function rankPrice(p: PriceRow, rank: AgentRank): number {
  * from stock moves the units' cost out to the merchant (see order-path.ts), a buyback pays the
  * units' cost back.
  */
-export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditService; ledger: Ledger }) {
-  const { db, clock, audit, ledger } = deps;
+export function createAgentsService(deps: {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  ledger: Ledger;
+  /** agent.*, purchase_order.* and stock_return.created for merchants' webhook endpoints, in the transaction of each change. */
+  outbox: Pick<Outbox, 'record'>;
+}) {
+  const { db, clock, audit, ledger, outbox } = deps;
 
   /** The tenant of a caller allowed `permission`; a distributor may only read its own agent's data (see `ownAgent`). */
   function tenantFor(actor: Actor, permission: Permission): string {
@@ -244,6 +252,7 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
         }
         await openAgentAccounts(tx, tenantId, body.distributor_id);
         await event(tx, actor, tenantId, row.id, 'appointed', null, { distributor_id: row.distributor_id, rank: row.rank, region_code: row.region_code });
+        await outbox.record(tx, tenantId, [{ type: 'agent.appointed', objectType: 'agent', objectId: row.id, data: agentView(row) }]);
         return agentView(row);
       });
     },
@@ -276,7 +285,9 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
           throw error;
         }
         await event(tx, actor, tenantId, id, to === 'active' ? 'reinstated' : to, reason, { from: a.status, to });
-        return agentView({ ...a, status: to, status_reason: reason });
+        const view = agentView({ ...a, status: to, status_reason: reason });
+        await outbox.record(tx, tenantId, [{ type: to === 'active' ? 'agent.reinstated' : `agent.${to}`, objectType: 'agent', objectId: id, data: view }]);
+        return view;
       });
     },
 
@@ -316,6 +327,11 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
           region_code: row.region_code,
           from_agent_id: id,
         });
+        // The territory's old agent ends and the new one is appointed, in that order.
+        await outbox.record(tx, tenantId, [
+          { type: 'agent.ended', objectType: 'agent', objectId: id, data: agentView({ ...a, status: 'ended', status_reason: reason }) },
+          { type: 'agent.appointed', objectType: 'agent', objectId: row.id, data: agentView(row) },
+        ]);
         return agentView(row);
       });
     },
@@ -402,6 +418,7 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
         });
         const view = purchaseOrderView(row);
         await audit.record(tx, actor, { action: 'purchase_order.create', targetType: 'purchase_order', targetId: row.id, after: view });
+        await outbox.record(tx, tenantId, [{ type: 'purchase_order.created', objectType: 'purchase_order', objectId: row.id, data: view }]);
         await claim?.save(201, view);
         return { created: true, order: view };
       });
@@ -477,6 +494,7 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
         await agentsRepo.run(tx, ctes);
         const view = purchaseOrderView(paid);
         await audit.record(tx, actor, { action: 'purchase_order.pay', targetType: 'purchase_order', targetId: po.id, after: { reference } });
+        await outbox.record(tx, tenantId, [{ type: 'purchase_order.paid', objectType: 'purchase_order', objectId: po.id, data: view }]);
         return view;
       });
     },
@@ -632,7 +650,9 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
           targetId: agent.id,
           after: { id: returnId, amount_fen: amount, items: lines },
         });
-        return { id: returnId, agent_id: agent.id, amount_fen: amount, items: lines, created_at: now.toISOString() };
+        const view: StockReturnView = { id: returnId, agent_id: agent.id, amount_fen: amount, items: lines, created_at: now.toISOString() };
+        await outbox.record(tx, tenantId, [{ type: 'stock_return.created', objectType: 'stock_return', objectId: returnId, data: view }]);
+        return view;
       });
     },
 

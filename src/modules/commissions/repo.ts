@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { CommissionStatus } from '../../db/schema.ts';
 
@@ -46,10 +46,17 @@ export const commissionsRepo = {
 
   /**
    * Puts each line in its statement (the three arrays run in parallel); the lines of an approved
-   * statement are settled as of `asOf` in the same statement.
+   * statement are settled as of `asOf` in the same statement, with `extra` WITH entries of other
+   * modules (the settled lines' webhook events).
    */
-  async assignToStatements(ex: Executor, lines: { ids: string[]; statementIds: string[]; settled: boolean[] }, asOf: Date): Promise<void> {
+  async assignToStatements(
+    ex: Executor,
+    lines: { ids: string[]; statementIds: string[]; settled: boolean[] },
+    asOf: Date,
+    extra: RawBuilder<unknown>[] = [],
+  ): Promise<void> {
     await sql`
+        ${extra.length > 0 ? sql`with ${sql.join(extra)}` : sql``}
         update commissions c
            set statement_id = v.sid,
                status = case when v.settled then 'settled' else c.status end,
@@ -58,9 +65,11 @@ export const commissionsRepo = {
          where c.id = v.id`.execute(ex);
   },
 
-  /** A reviewed statement approved: its lines are settled. */
-  async settle(ex: Executor, ids: string[], at: Date): Promise<void> {
-    await ex.updateTable('commissions').set({ status: 'settled', settled_at: at }).where('id', 'in', ids).execute();
+  /** A reviewed statement approved: its lines are settled (with `extra` WITH entries, the lines' webhook events). */
+  async settle(ex: Executor, ids: string[], at: Date, extra: RawBuilder<unknown>[] = []): Promise<void> {
+    await sql`
+        ${extra.length > 0 ? sql`with ${sql.join(extra)}` : sql``}
+        update commissions set status = 'settled', settled_at = ${at}::timestamptz where id = any(${ids}::text[])`.execute(ex);
   },
 
   /** A statement rejected: its available lines leave it, held or not as the reviewer chose. */
@@ -186,6 +195,19 @@ export const commissionsRepo = {
            and status = 'available' and statement_id is null and not held and amount_fen > 0
          order by id for update`.execute(ex);
     return lines.rows;
+  },
+
+  /** These lines whole, with their order's external id and SKU (what a line's webhook event carries), in id order. */
+  async withOrderOf(ex: Executor, ids: string[]) {
+    return ex
+      .selectFrom('commissions as c')
+      .innerJoin('orders as o', 'o.id', 'c.order_id')
+      .leftJoin('order_items as i', 'i.id', 'c.order_item_id')
+      .selectAll('c')
+      .select(['o.external_id as order_external_id', 'i.sku as sku'])
+      .where(sql<boolean>`c.id = any(${ids}::text[])`)
+      .orderBy('c.id')
+      .execute();
   },
 
   /** The available lines of a statement, locked in id order. */

@@ -13,6 +13,7 @@ import type { ProgramService } from '../program/service.ts';
 import type { RulesService } from '../rules/service.ts';
 import type { GradesService } from '../grades/service.ts';
 import { commissionView } from '../orders/service.ts';
+import type { CommissionRow } from '../orders/repo.ts';
 import { ordersRepo } from '../orders/repo.ts';
 import { maskExternalId } from '../pii/mask.ts';
 import { commissionsRepo } from './repo.ts';
@@ -211,7 +212,7 @@ export function createCommissionsService(deps: {
               type: 'commission.available' as const,
               objectType: 'order',
               objectId: c.order_id,
-              data: { ...commissionView({ ...c, status: 'available' }, externalOf.get(c.order_id) ?? '', null), order_id: c.order_id },
+              data: lineEventData({ ...c, status: 'available' }, externalOf.get(c.order_id) ?? '', null),
             })),
           );
         }
@@ -307,4 +308,7 @@ function agentMeaning(
   if (c.rate_source === 'price_difference')
     return "price difference: the order was served from the beneficiary's (an agent's) stock; it earns what the line paid less what its units cost it";
   return null;
+} /** `data` of a commission.* webhook event: the line as in its order's `commissions`, with the order's Fenxiao id. */
+export function lineEventData(c: CommissionRow, orderExternalId: string, sku: string | null) {
+  return { ...commissionView(c, orderExternalId, sku), order_id: c.order_id };
 }

@@ -21,7 +21,7 @@ import type { ProgramSettings } from '../program/schema.ts';
 import type { TenantContexts } from './contexts.ts';
 import { known, ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
 import type { OrderEventBody, OrderView } from './schema.ts';
-import { accountOfStatus, orderViewOf, TRANSITIONS } from './view.ts';
+import { accountOfStatus, commissionView, orderViewOf, TRANSITIONS } from './view.ts';
 
 /** One POST /v1/orders/{external_id}/events (or a webhook's or a queue message's event) waiting for its batch. */
 export interface EventRequest {
@@ -76,7 +76,7 @@ export function createOrderEvents(deps: {
   analytics: AnalyticsRecorder;
   rules: RulesService;
   contexts: TenantContexts;
-  /** order.shipped, received, refunded and cancelled for merchants' webhook endpoints, in the batch's last statement. */
+  /** order.shipped, received, refunded and cancelled (and a refund's commission.clawed_back) for merchants' webhook endpoints, in the batch's last statement. */
   outbox: Outbox;
   /** Agent mode: a refund of an order served from stock returns its units (see agents/order-path.ts). */
   agents?: AgentOrderPath | undefined;
@@ -181,6 +181,8 @@ export function createOrderEvents(deps: {
           event: { type: r.body.type, at: new Date(applied.event.at as Date | string).toISOString(), refund_fen: applied.event.refund_fen ?? null },
         },
       });
+      // A refund after settlement: each clawback line it wrote, after the order.refunded that caused it.
+      outboxEvents.push(...applied.clawbacks);
       if (r.idempotencyKey !== undefined) {
         kept.set(keyOf(scope, r.idempotencyKey), { hash: r.hash, answer });
         newKeys.push({ scope, key: r.idempotencyKey, request_hash: r.hash, response_body: JSON.stringify(answer) });
@@ -210,7 +212,7 @@ export function createOrderEvents(deps: {
     index: number,
     alone: boolean,
     prepareRefunds: () => Promise<ProgramSettings>,
-  ): Promise<{ event: Insertable<OrderEventsTable>; held: boolean }> {
+  ): Promise<{ event: Insertable<OrderEventsTable>; held: boolean; clawbacks: OutboxEvent[] }> {
     const body = r.body;
     const now = clock.now();
     const at = body.at ? new Date(body.at) : now;
@@ -219,6 +221,7 @@ export function createOrderEvents(deps: {
     const eventId = newId('evt');
     let refundFen: number | null = null;
     let held = false;
+    let clawbacks: OutboxEvent[] = [];
     switch (body.type) {
       case 'shipped':
         w.row = { ...order, status: 'shipped', shipped_at: at, updated_at: now };
@@ -259,6 +262,7 @@ export function createOrderEvents(deps: {
         w.lines = done.lines;
         w.dirty = false;
         held = done.held;
+        clawbacks = done.clawbacks;
         refundFen = done.total;
         break;
       }
@@ -282,6 +286,7 @@ export function createOrderEvents(deps: {
         request_id: r.actor.requestId,
       },
       held,
+      clawbacks,
     };
   }
 
@@ -302,7 +307,7 @@ export function createOrderEvents(deps: {
     refunds: RefundPlan,
     eventId: string,
     settings: ProgramSettings,
-  ): Promise<{ lines: CommissionRow[]; held: boolean }> {
+  ): Promise<{ lines: CommissionRow[]; held: boolean; clawbacks: OutboxEvent[] }> {
     const now = clock.now();
     const tenantId = order.tenant_id;
     const total = next.refunded_fen - order.refunded_fen;
@@ -462,7 +467,18 @@ export function createOrderEvents(deps: {
     const written = await ordersRepo.refundWrite(tx, order.id, ctes, rollups?.found ?? null);
     await rollups?.finish(tx, written.extra as number[] | null);
     const flagged = next.seller_id ? await risk.assessRefund(tx, tenantId, settings, next.seller_id) : null;
-    return { lines: written.lines, held: flagged !== null };
+    // commission.clawed_back per clawback line, as the order's lines now show it, keyed by the order.
+    const clawbackIds = new Set(clawbacks.map((c) => c.id));
+    const skuOf = new Map(items.map((i) => [i.id, i.sku]));
+    const clawedBackEvents = written.lines
+      .filter((c) => clawbackIds.has(c.id))
+      .map((c): OutboxEvent => ({
+        type: 'commission.clawed_back',
+        objectType: 'order',
+        objectId: order.id,
+        data: { ...commissionView(c, order.external_id, c.order_item_id ? (skuOf.get(c.order_item_id) ?? null) : null), order_id: order.id },
+      }));
+    return { lines: written.lines, held: flagged !== null, clawbacks: clawedBackEvents };
   }
 
   return { applyMany };

@@ -1,6 +1,6 @@
 import type { Outbox } from '../webhooks/outbox.ts';
 import { MESSAGES } from '../../core/error-text.ts';
-import type { Selectable } from 'kysely';
+import type { RawBuilder, Selectable } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -12,7 +12,7 @@ import { newId, ulid } from '../../core/ids.ts';
 import type { Job, JobRun, JobsService } from '../jobs/service.ts';
 import { addCalendarDays, isoWeekday, localDate, zonedTime } from '../../core/time.ts';
 import type { AuditService } from '../audit/service.ts';
-import type { CommissionsService } from '../commissions/service.ts';
+import { lineEventData, type CommissionsService } from '../commissions/service.ts';
 import { commissionsRepo } from '../commissions/repo.ts';
 import { settlementRepo } from './repo.ts';
 import { postedLegs, type JournalInput, type Ledger, type Leg } from '../ledger/service.ts';
@@ -126,7 +126,7 @@ export const SETTLEMENT_LOCK = 'settlement';
  * for waits for it, then finds nothing left to settle.
  */
 export function createSettlementService(deps: {
-  /** statement.approved and statement.rejected for merchants' webhook endpoints, in the deciding transaction. */
+  /** statement.approved, statement.rejected and commission.settled for merchants' webhook endpoints, in the deciding transaction. */
   outbox: Outbox;
   db: Db;
   clock: Clock;
@@ -148,6 +148,31 @@ export function createSettlementService(deps: {
   const batchSize = deps.batchSize ?? SETTLEMENT_BATCH;
   const leaseMs = deps.leaseMs ?? SETTLEMENT_LEASE_MS;
   const lease = () => new Date(clock.now().getTime() + leaseMs);
+
+  /**
+   * commission.settled of each line settled (by an automatic approval or a person's), as the line
+   * then stands, keyed by its order so an endpoint gets it after the order's earlier events: WITH
+   * entries for the statement that settles them. One read of the batch's lines, and only when an
+   * endpoint of the tenant wants the type; nothing otherwise.
+   */
+  async function settledEvents(tx: Tx, tenantId: string, lines: { id: string; statementId: string }[], at: Date): Promise<RawBuilder<unknown>[]> {
+    if (lines.length === 0 || !(await deps.outbox.wanted(tx, tenantId, 'commission.settled'))) return [];
+    const statementOf = new Map(lines.map((l) => [l.id, l.statementId]));
+    const rows = await commissionsRepo.withOrderOf(
+      tx,
+      lines.map((l) => l.id),
+    );
+    return deps.outbox.ctes(
+      tenantId,
+      rows.map((r) => ({
+        type: 'commission.settled' as const,
+        objectType: 'order',
+        objectId: r.order_id,
+        data: lineEventData({ ...r, status: 'settled', settled_at: at, statement_id: statementOf.get(r.id) ?? r.statement_id }, r.order_external_id, r.sku),
+      })),
+      { name: 'settled' },
+    );
+  }
 
   /** Settles one batch of distributors' unsettled available lines, in the caller's transaction. */
   async function settleBatch(tx: Tx, run: RunRow, distributorIds: string[]): Promise<{ statements: number; lines: number; amount: number }> {
@@ -184,13 +209,17 @@ export function createSettlementService(deps: {
     const lineIds: string[] = [];
     const lineStatements: string[] = [];
     const lineSettled: boolean[] = [];
+    const settledLines: { id: string; statementId: string }[] = [];
     for (const st of statements)
       for (const l of st.lines) {
         lineIds.push(l.id);
         lineStatements.push(st.id);
         lineSettled.push(st.approved);
+        if (st.approved) settledLines.push({ id: l.id, statementId: st.id });
       }
-    await commissionsRepo.assignToStatements(tx, { ids: lineIds, statementIds: lineStatements, settled: lineSettled }, run.as_of);
+    // The batch's commission.settled events go in the same statement as the lines they announce.
+    const events = await settledEvents(tx, tenantId, settledLines, run.as_of);
+    await commissionsRepo.assignToStatements(tx, { ids: lineIds, statementIds: lineStatements, settled: lineSettled }, run.as_of, events);
     const automatic = statements.filter((x) => x.approved);
     const journals: JournalInput[] = automatic.map((x) =>
       settleJournal(
@@ -538,6 +567,12 @@ export function createSettlementService(deps: {
             tx,
             lines.map((l) => l.id),
             now,
+            await settledEvents(
+              tx,
+              tenantId,
+              lines.map((l) => ({ id: l.id, statementId: id })),
+              now,
+            ),
           );
           const payable = lines.filter((l) => l.amount_fen > 0);
           if (payable.length > 0) {

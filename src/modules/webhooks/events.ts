@@ -11,6 +11,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'order.refunded',
   'order.cancelled',
   'commission.available',
+  'commission.settled',
+  'commission.clawed_back',
   'statement.approved',
   'statement.rejected',
   'withdrawal.requested',
@@ -22,5 +24,12 @@ export const WEBHOOK_EVENT_TYPES = [
   'distributor.approved',
   'distributor.suspended',
   'risk_event.opened',
+  'agent.appointed',
+  'agent.suspended',
+  'agent.reinstated',
+  'agent.ended',
+  'purchase_order.created',
+  'purchase_order.paid',
+  'stock_return.created',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -13,6 +13,7 @@ import { AGENT_DISTRIBUTOR_PURPOSES, AGENT_TENANT_PURPOSES, type Ledger } from '
 import { agentsRepo, type AgentProgramRow, type AgentRow, type PriceRow, type PurchaseOrderRow } from './repo.ts';
 import type { AgentProgram, AgentProgramPatch, AgentView, InventoryView, PriceView, PurchaseOrderBody, PurchaseOrderView, StockReturnView } from './schema.ts';
 import { costOf, fifoOrder, takeFifo, type Lot } from './stock.ts';
+import { zhStatus } from '../../core/error-text.ts';
 
 /** The unsold-stock buyback window the direct-selling rules require at the least. */
 export const MIN_BUYBACK_DAYS = 30;
@@ -159,7 +160,10 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
     async updateProgram(actor: Actor, patch: AgentProgramPatch): Promise<AgentProgram> {
       const tenantId = tenantFor(actor, 'program:write');
       if (patch.buyback_days !== undefined && patch.buyback_days < MIN_BUYBACK_DAYS)
-        throw compliance(`buyback_days must be at least ${MIN_BUYBACK_DAYS}: unsold stock is taken back for at least 30 days`);
+        throw compliance({
+          en: `buyback_days must be at least ${MIN_BUYBACK_DAYS}: unsold stock is taken back for at least 30 days`,
+          zh: `buyback_days 至少为 ${MIN_BUYBACK_DAYS}：未售出的库存至少在 30 天内可回购`,
+        });
       return inTransaction(db, async (tx) => {
         const row = await agentsRepo.lockProgram(tx, tenantId);
         const before = programView(row);
@@ -183,11 +187,19 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
     /** POST /v1/agents: a distributor appointed to a territory; one active agent per territory (409). */
     async appoint(actor: Actor, body: { distributor_id: string; rank: AgentRank; region_code: string }): Promise<AgentView> {
       const tenantId = tenantFor(actor, 'distributors:write');
-      if (!isRegionOfRank(body.region_code, body.rank)) throw invalid(`region_code ${body.region_code} is not a ${body.rank} code of GB/T 2260`);
+      if (!isRegionOfRank(body.region_code, body.rank))
+        throw invalid({
+          en: `region_code ${body.region_code} is not a ${body.rank} code of GB/T 2260`,
+          zh: `region_code ${body.region_code} 不是 GB/T 2260 中的${zhStatus(body.rank)}级代码`,
+        });
       return inTransaction(db, async (tx) => {
         const d = await agentsRepo.distributor(tx, tenantId, body.distributor_id);
-        if (!d) throw invalid(`distributor_id: no distributor ${body.distributor_id}`);
-        if (d.status !== 'active') throw invalidState(`distributor ${d.id} is ${d.status}: only an active distributor can be an agent`);
+        if (!d) throw invalid({ en: `distributor_id: no distributor ${body.distributor_id}`, zh: `distributor_id：没有分销员 ${body.distributor_id}` });
+        if (d.status !== 'active')
+          throw invalidState({
+            en: `distributor ${d.id} is ${d.status}: only an active distributor can be an agent`,
+            zh: `分销员 ${d.id} 状态为${zhStatus(d.status)}：只有正常状态的分销员才能成为代理`,
+          });
         const now = clock.now();
         let row: AgentRow;
         try {
@@ -203,7 +215,8 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
             updated_at: now,
           });
         } catch (error) {
-          if ((error as { code?: unknown }).code === '23505') throw conflict(`territory ${body.region_code} already has an active agent`);
+          if ((error as { code?: unknown }).code === '23505')
+            throw conflict({ en: `territory ${body.region_code} already has an active agent`, zh: `区域 ${body.region_code} 已有一个有效的代理` });
           throw error;
         }
         await openAgentAccounts(tx, tenantId, body.distributor_id);
@@ -232,11 +245,16 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
         const a = await agentsRepo.findForUpdate(tx, tenantId, id);
         if (!a) throw notFound('agent');
         const allowed: Record<typeof to, AgentRow['status'][]> = { suspended: ['active'], active: ['suspended'], ended: ['active', 'suspended'] };
-        if (!allowed[to].includes(a.status)) throw invalidState(`a ${a.status} agent cannot be ${to === 'active' ? 'reinstated' : to}`);
+        if (!allowed[to].includes(a.status))
+          throw invalidState({
+            en: `a ${a.status} agent cannot be ${to === 'active' ? 'reinstated' : to}`,
+            zh: `状态为${zhStatus(a.status)}的代理不能${to === 'active' ? '恢复' : `改为${zhStatus(to)}`}`,
+          });
         try {
           await agentsRepo.setStatus(tx, tenantId, id, a.status, to, reason, clock.now());
         } catch (error) {
-          if ((error as { code?: unknown }).code === '23505') throw conflict(`territory ${a.region_code} already has another active agent`);
+          if ((error as { code?: unknown }).code === '23505')
+            throw conflict({ en: `territory ${a.region_code} already has another active agent`, zh: `区域 ${a.region_code} 已有另一个有效的代理` });
           throw error;
         }
         await event(tx, actor, tenantId, id, to === 'active' ? 'reinstated' : to, reason, { from: a.status, to });
@@ -254,11 +272,11 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
       return inTransaction(db, async (tx) => {
         const a = await agentsRepo.findForUpdate(tx, tenantId, id);
         if (!a) throw notFound('agent');
-        if (a.status === 'ended') throw invalidState('an ended agent cannot be transferred');
-        if (a.distributor_id === distributorId) throw invalid('the territory is already this distributor’s');
+        if (a.status === 'ended') throw invalidState({ en: 'an ended agent cannot be transferred', zh: '已终止的代理不能转让' });
+        if (a.distributor_id === distributorId) throw invalid({ en: 'the territory is already this distributor’s', zh: '该区域已属于这位分销员' });
         const d = await agentsRepo.distributor(tx, tenantId, distributorId);
-        if (!d) throw invalid(`distributor_id: no distributor ${distributorId}`);
-        if (d.status !== 'active') throw invalidState(`distributor ${d.id} is ${d.status}`);
+        if (!d) throw invalid({ en: `distributor_id: no distributor ${distributorId}`, zh: `distributor_id：没有分销员 ${distributorId}` });
+        if (d.status !== 'active') throw invalidState({ en: `distributor ${d.id} is ${d.status}`, zh: `分销员 ${d.id} 状态为${zhStatus(d.status)}` });
         const now = clock.now();
         await agentsRepo.setStatus(tx, tenantId, id, a.status, 'ended', reason, now);
         const row = await agentsRepo.insertAgent(tx, {
@@ -305,7 +323,10 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
     async setPrice(actor: Actor, sku: string, body: { retail_fen: number; province_fen: number; city_fen: number; district_fen: number }): Promise<PriceView> {
       const tenantId = tenantFor(actor, 'program:write');
       if (!(body.province_fen <= body.city_fen && body.city_fen <= body.district_fen && body.district_fen <= body.retail_fen))
-        throw invalid('prices must satisfy province_fen ≤ city_fen ≤ district_fen ≤ retail_fen');
+        throw invalid({
+          en: 'prices must satisfy province_fen ≤ city_fen ≤ district_fen ≤ retail_fen',
+          zh: '价格须满足 province_fen ≤ city_fen ≤ district_fen ≤ retail_fen',
+        });
       return inTransaction(db, async (tx) => {
         const row = await agentsRepo.upsertPrice(tx, { tenant_id: tenantId, sku, ...body, updated_at: clock.now() });
         await audit.record(tx, actor, { action: 'agent_price.set', targetType: 'agent_price', targetId: sku, after: body });
@@ -342,17 +363,21 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
         // A portal session finds only its own agents: another distributor's is not found (404), as
         // on every other route of the portal.
         if (p.kind === 'distributor' && (!agent || agent.distributor_id !== p.distributorId)) throw notFound('agent');
-        if (!agent) throw invalid(`agent_id: no agent ${body.agent_id}`);
-        if (agent.status !== 'active') throw invalidState(`agent ${agent.id} is ${agent.status}: it cannot buy stock`);
+        if (!agent) throw invalid({ en: `agent_id: no agent ${body.agent_id}`, zh: `agent_id：没有代理 ${body.agent_id}` });
+        if (agent.status !== 'active')
+          throw invalidState({
+            en: `agent ${agent.id} is ${agent.status}: it cannot buy stock`,
+            zh: `代理 ${agent.id} 状态为${zhStatus(agent.status)}，不能进货`,
+          });
         const prices = new Map((await agentsRepo.prices(tx, tenantId, [...new Set(body.items.map((i) => i.sku))])).map((r) => [r.sku, r]));
         const items = body.items.map((i) => {
           const price = prices.get(i.sku);
-          if (!price) throw invalid(`sku ${i.sku} has no agent price list`);
+          if (!price) throw invalid({ en: `sku ${i.sku} has no agent price list`, zh: `SKU ${i.sku} 没有代理价目表` });
           return { sku: i.sku, quantity: i.quantity, unit_price_fen: rankPrice(price, agent.rank) };
         });
         const amount = items.reduce((s, i) => s + i.quantity * i.unit_price_fen, 0);
         if (!Number.isSafeInteger(amount) || amount > 1_000_000_000_000)
-          throw new AppError('limit_exceeded', 'a purchase order may total at most 10 billion yuan');
+          throw new AppError('limit_exceeded', { en: 'a purchase order may total at most 10 billion yuan', zh: '一张进货单的总额至多为 100 亿元' });
         const row = await agentsRepo.insertPurchaseOrder(tx, {
           id: newId('apo'),
           tenant_id: tenantId,
@@ -381,12 +406,13 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
       return inTransaction(db, async (tx) => {
         const po = await agentsRepo.findPurchaseOrder(tx, tenantId, id, true);
         if (!po) throw notFound('purchase order');
-        if (po.status !== 'pending_payment') throw invalidState(`a ${po.status} purchase order cannot be paid`);
+        if (po.status !== 'pending_payment')
+          throw invalidState({ en: `a ${po.status} purchase order cannot be paid`, zh: `状态为${zhStatus(po.status)}的进货单不能付款` });
         const agent = await agentsRepo.find(tx, tenantId, po.agent_id);
         if (!agent) throw new Error(`purchase order ${po.id} names agent ${po.agent_id}, which is not there`);
         const now = clock.now();
         const paid = await agentsRepo.markPaid(tx, po.id, reference, now);
-        if (!paid) throw invalidState('the purchase order was paid meanwhile');
+        if (!paid) throw invalidState({ en: 'the purchase order was paid meanwhile', zh: '该进货单已在此期间付款' });
         const lots = po.items.map((i) => ({
           id: newId('lot'),
           tenant_id: tenantId,
@@ -453,7 +479,7 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
       const p = actor.principal;
       const tenantId = p.kind === 'distributor' ? p.tenantId : tenantFor(actor, 'read');
       if (p.kind === 'distributor') {
-        if (!q.agent_id) throw invalid('agent_id is required');
+        if (!q.agent_id) throw invalid({ en: 'agent_id is required', zh: '缺少 agent_id' });
         await agentOf(db, actor, q.agent_id);
       }
       const rows = await agentsRepo.listPurchaseOrders(db, tenantId, { agentId: q.agent_id, status: q.status, beforeId: q.cursor, limit: q.limit + 1 });
@@ -527,15 +553,18 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
           const all = (lots.get(i.sku) ?? []).sort(fifoOrder);
           const held = all.reduce((s, l) => s + l.remaining, 0);
           if (held < i.quantity)
-            throw new AppError('insufficient_stock', `agent ${agent.id} holds ${held} unit(s) of ${i.sku} (asked to return ${i.quantity})`);
+            throw new AppError('insufficient_stock', {
+              en: `agent ${agent.id} holds ${held} unit(s) of ${i.sku} (asked to return ${i.quantity})`,
+              zh: `代理 ${agent.id} 的 ${i.sku} 库存为 ${held} 件（要求退回 ${i.quantity} 件）`,
+            });
           const eligible = all.filter((l) => l.acquired_at.getTime() >= since);
           const taken = takeFifo(eligible, i.quantity);
           if (!taken) {
             const inWindow = eligible.reduce((s, l) => s + l.remaining, 0);
-            throw new AppError(
-              'insufficient_stock',
-              `only ${inWindow} unit(s) of ${i.sku} were bought within the last ${program.buyback_days} days (the buyback window); asked ${i.quantity}`,
-            );
+            throw new AppError('insufficient_stock', {
+              en: `only ${inWindow} unit(s) of ${i.sku} were bought within the last ${program.buyback_days} days (the buyback window); asked ${i.quantity}`,
+              zh: `最近 ${program.buyback_days} 天（回购期）内只购入了 ${inWindow} 件 ${i.sku}，要求回购 ${i.quantity} 件`,
+            });
           }
           for (const t of taken) {
             deltas.set(t.lotId, (deltas.get(t.lotId) ?? 0) - t.quantity);

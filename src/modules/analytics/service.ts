@@ -38,11 +38,12 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
     const timezone = (await program.read(db, tenantId)).timezone;
     const today = localDate(clock.now(), timezone);
     const to = q.to === undefined ? today : parseDay(q.to);
-    if (to === null) throw invalid('to is not a calendar date (YYYY-MM-DD)');
+    if (to === null) throw invalid({ en: 'to is not a calendar date (YYYY-MM-DD)', zh: 'to 不是有效的日期（YYYY-MM-DD）' });
     const from = q.from === undefined ? addDays(to, -29) : parseDay(q.from);
-    if (from === null) throw invalid('from is not a calendar date (YYYY-MM-DD)');
-    if (from > to) throw invalid('from is after to');
-    if (daysBetween(from, to) >= MAX_RANGE_DAYS) throw invalid(`a range covers at most ${MAX_RANGE_DAYS} days`);
+    if (from === null) throw invalid({ en: 'from is not a calendar date (YYYY-MM-DD)', zh: 'from 不是有效的日期（YYYY-MM-DD）' });
+    if (from > to) throw invalid({ en: 'from is after to', zh: 'from 晚于 to' });
+    if (daysBetween(from, to) >= MAX_RANGE_DAYS)
+      throw invalid({ en: `a range covers at most ${MAX_RANGE_DAYS} days`, zh: `时间范围至多 ${MAX_RANGE_DAYS} 天` });
     return { from, to, timezone, today };
   }
 
@@ -170,7 +171,11 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const r = await rangeOf(tenantId, q);
       const interval = q.interval ?? 'day';
       const periods = periodsBetween(r.from, r.to, interval);
-      if (periods.length > MAX_POINTS) throw invalid(`at most ${MAX_POINTS} points: choose a longer interval or a shorter range`);
+      if (periods.length > MAX_POINTS)
+        throw invalid({
+          en: `at most ${MAX_POINTS} points: choose a longer interval or a shorter range`,
+          zh: `至多 ${MAX_POINTS} 个数据点：请选择更长的间隔或更短的时间范围`,
+        });
       const values = await analyticsRepo.series(db, tenantId, q.metric, r.from, r.to, interval);
       const points = periods.map((period) => ({ period, value: values.get(period) ?? 0 }));
       return { range: rangeView(r), metric: q.metric, interval, total: points.reduce((s, p) => s + p.value, 0), points };
@@ -234,7 +239,11 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const r = await rangeOf(p.tenantId, q);
       const interval = q.interval ?? 'day';
       const periods = periodsBetween(r.from, r.to, interval);
-      if (periods.length > MAX_POINTS) throw invalid(`at most ${MAX_POINTS} points: choose a longer interval or a shorter range`);
+      if (periods.length > MAX_POINTS)
+        throw invalid({
+          en: `at most ${MAX_POINTS} points: choose a longer interval or a shorter range`,
+          zh: `至多 ${MAX_POINTS} 个数据点：请选择更长的间隔或更短的时间范围`,
+        });
       const [days, b] = await Promise.all([analyticsRepo.distributorDays(db, p.distributorId, r.from, r.to), ledger.balances(db, p.tenantId, p.distributorId)]);
       const byPeriod = new Map(periods.map((period) => [period, { period, orders: 0, sales_fen: 0, commission_fen: 0 }]));
       for (const d of days) {

@@ -81,7 +81,7 @@ function mapPayload(format: IngestFormat, topic: string | null, payload: unknown
       return mapWooCommerce(topic ?? '', payload);
     default: {
       const never: never = format;
-      throw new MappingError(`unknown format ${String(never)}`);
+      throw new MappingError({ en: `unknown format ${String(never)}`, zh: `未知的格式 ${String(never)}` });
     }
   }
 }
@@ -236,9 +236,9 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
     try {
       mapped = mapPayload(format, topic, parseJsonPreservingIds(text));
     } catch (err) {
-      const reason = err instanceof MappingError ? err.message : 'the payload could not be read';
+      const text = err instanceof MappingError ? err.text : { en: 'the payload could not be read', zh: '无法读取推送内容' };
       if (!(err instanceof MappingError)) log.error({ err, tenant_id: tenantId, format, topic }, 'webhook payload mapping failed unexpectedly');
-      return { outcome: 'rejected', reason, topic, orderExternalId: null, createdOrder: false, error: invalid(reason) };
+      return { outcome: 'rejected', reason: text.en, topic, orderExternalId: null, createdOrder: false, error: invalid(text) };
     }
     const actor = actorFor(tenantId, `webhook:${format}`, requestId);
     const steps: Step[] = [];
@@ -353,7 +353,7 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
       if (!verdict.ok) {
         log.warn({ tenant_id: tenantId, format, reason: verdict.reason }, 'webhook refused');
         // One answer whatever the cause: a caller learns nothing about tenants or secrets.
-        throw new AppError('unauthorized', 'invalid webhook signature');
+        throw new AppError('unauthorized', { en: 'invalid webhook signature', zh: 'Webhook 签名无效' });
       }
 
       const given =
@@ -405,8 +405,16 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
 
       let result: Processed;
       if ((format === 'shopify' || format === 'woocommerce') && !topicHeader) {
-        const reason = `missing ${format === 'shopify' ? 'X-Shopify-Topic' : 'X-WC-Webhook-Topic'}`;
-        result = { outcome: 'rejected', reason, topic: null, orderExternalId: null, createdOrder: false, error: invalid(reason) };
+        const header = format === 'shopify' ? 'X-Shopify-Topic' : 'X-WC-Webhook-Topic';
+        const reason = `missing ${header}`;
+        result = {
+          outcome: 'rejected',
+          reason,
+          topic: null,
+          orderExternalId: null,
+          createdOrder: false,
+          error: invalid({ en: reason, zh: `缺少 ${header} 请求头` }),
+        };
       } else {
         try {
           result = await process(tenantId, format, topicHeader ?? null, text, input.requestId, log);
@@ -538,7 +546,7 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
       const tenantId = tenantOf(actor.principal);
       const row = await ingestRepo.getDelivery(db, tenantId, id);
       if (!row) throw notFound('delivery');
-      if (!row.payload_enc) throw invalid("this delivery's payload is no longer kept");
+      if (!row.payload_enc) throw invalid({ en: "this delivery's payload is no longer kept", zh: '该推送记录的内容已不再保存' });
       const r = await process(tenantId, row.format, row.topic, keyring.decrypt(row.payload_enc), actor.requestId, log);
       const now = clock.now();
       await ingestRepo.updateOutcome(db, row.id, { outcome: r.outcome, reason: r.reason, updated_at: now });

@@ -132,8 +132,10 @@ export function createOrdersService(deps: {
   /** Checks what needs no database, then joins the tenant's next batch of events. */
   function submitEvent(actor: Actor, externalId: string, body: OrderEventBody, idempotencyKey: string | undefined): Promise<EventAnswer> {
     requirePermission(actor.principal, 'orders:write');
-    if (body.type === 'refunded' && body.refund_fen === undefined && !body.items) throw invalid('refunded needs refund_fen (or items)');
-    if (body.type !== 'refunded' && (body.refund_fen !== undefined || body.items)) throw invalid(`${body.type} takes no refund_fen or items`);
+    if (body.type === 'refunded' && body.refund_fen === undefined && !body.items)
+      throw invalid({ en: 'refunded needs refund_fen (or items)', zh: 'refunded 事件须给出 refund_fen（或 items）' });
+    if (body.type !== 'refunded' && (body.refund_fen !== undefined || body.items))
+      throw invalid({ en: `${body.type} takes no refund_fen or items`, zh: `${body.type} 事件不接受 refund_fen 或 items` });
     return eventCommits.submit(tenantOf(actor.principal), { actor, externalId, body, hash: requestHash(body), idempotencyKey });
   }
 
@@ -256,7 +258,8 @@ export function createOrdersService(deps: {
 
     /** POST /v1/jobs/auto-receive: the job run by a caller (as of now unless told), for its tenant (root: ''). */
     async runAutoReceive(actor: Actor, asOf: Date | undefined): Promise<{ received: number }> {
-      if (actor.principal.kind === 'admin' && actor.principal.role === 'auditor') throw new AppError('forbidden', 'auditors cannot run jobs');
+      if (actor.principal.kind === 'admin' && actor.principal.role === 'auditor')
+        throw new AppError('forbidden', { en: 'auditors cannot run jobs', zh: '审计员不能运行任务' });
       const tenantId = actor.principal.kind === 'root' ? '' : actor.principal.tenantId;
       return autoReceive(tenantId, asOf ?? clock.now());
     },

@@ -58,6 +58,7 @@ import { createAmqpSource } from '../adapters/broker/amqp.ts';
 import { createMemorySource } from '../adapters/broker/memory.ts';
 import type { OrderEventSource } from '../adapters/broker/types.ts';
 import { webhooksRoutes } from '../modules/webhooks/routes.ts';
+import { openapiWebhooks } from './webhook-payloads.ts';
 import { logisticsRoutes } from '../modules/logistics/routes.ts';
 import { createDeliveryWorker, type DeliveryWorker } from '../modules/webhooks/worker.ts';
 import { webhooksRepo } from '../modules/webhooks/repo.ts';
@@ -198,6 +199,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
         },
       },
       security: [{ bearer: [] }],
+      webhooks: openapiWebhooks() as never,
     },
     transform: openapiSecurityTransform as never,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },

@@ -142,7 +142,7 @@ export function createServices(deps: ServiceDeps) {
       { initialize: (tx, tenantId) => ledger.openTenant(tx, tenantId) },
     ],
   });
-  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, analytics: analyticsRecorder, audit, program });
+  const risk = createRiskService({ db, clock, limiter: deps.limiter, ledger, analytics: analyticsRecorder, audit, program, outbox });
   const customers = createCustomersService({
     clock,
     onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
@@ -292,7 +292,7 @@ export function createServices(deps: ServiceDeps) {
     nudge: () => deps.webhooks?.nudge?.(),
   });
   // Carriers' tracking pushes move orders to shipped and received through the order path.
-  const logistics = createLogisticsService({ db, clock, keyring: deps.keyring, audit, orders });
+  const logistics = createLogisticsService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
 
   // WeChat sign-in (网页授权), the JS-SDK signature and the transfer confirmation (docs/wechat.md).
   const wechat = createWechatService({

@@ -1,10 +1,12 @@
 /**
  * The console's webhooks page (issue 12) in Chromium: an owner adds an endpoint (the secret shown
  * once), sends a test that a local receiver gets signed, sees the attempt in the deliveries, and
- * sends it again; the API keys page is covered in admin.test.ts.
+ * sends it again; and the inbound secrets (order webhooks, tracking pushes) are made and rotated
+ * there, each shown once. The API keys page is covered in api-keys.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleLogin, expectNoCriticalA11yViolations, launch, screenshot, startLiveServer, type Browser, type LiveServer } from './harness.ts';
+import { createHmac } from 'node:crypto';
 import { startReceiver, verifyFenxiaoSignature, type Receiver } from '../support/receiver.ts';
 
 let t: LiveServer;
@@ -75,5 +77,64 @@ describe('webhooks page', () => {
     await screenshot(page, 'admin-webhook-deliveries');
     await attempts.getByRole('button', { name: '重新推送' }).click();
     await until('the replay', () => rx.got.filter((g) => g.body.id === test.body.id).length === 2);
+  });
+
+  it('makes and rotates the inbound secrets, each shown once, and a tracking push signed with the shown one is accepted', async () => {
+    const { page } = b;
+    // A fresh page: the deliveries drawer of the test before is closed.
+    await page.reload();
+    const table = page.getByTestId('inbound-secrets');
+    await table.getByText('物流推送（通用格式 / 快递100）').waitFor();
+    await table.getByText(`${t.base}/v1/logistics/${tenant.id}/kuaidi100`).waitFor();
+    await expect(page.getByTestId('inbound-hint-logistics').textContent()).resolves.toBe('未设置');
+
+    const showSecret = async (source: string) => {
+      await page.getByTestId(`inbound-rotate-${source}`).click();
+      await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
+      const secret = (await page.getByTestId('inbound-secret').textContent())!.trim();
+      await page
+        .getByRole('dialog')
+        .filter({ has: page.getByTestId('inbound-secret') })
+        .getByRole('button', { name: '确定' })
+        .click();
+      await page.getByTestId('inbound-secret').waitFor({ state: 'hidden' });
+      return secret;
+    };
+    const push = (secret: string) => {
+      const raw = JSON.stringify({ event_id: `trk-${Math.random()}`, tracking_number: 'SF-NOT-AN-ORDER', status: 'signed' });
+      const ts = String(Math.floor(Date.now() / 1000));
+      const sig = createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex');
+      return t.call('POST', `/v1/logistics/${tenant.id}/generic`, {
+        headers: { 'content-type': 'application/json', 'x-fenxiao-timestamp': ts, 'x-fenxiao-signature': `v1=${sig}` },
+        rawBody: raw,
+      });
+    };
+
+    const first = await showSecret('logistics');
+    expect(first).toMatch(/^lgs_/);
+    await expect(page.getByTestId('inbound-hint-logistics').textContent()).resolves.toBe(`…${first.slice(-4)}`);
+    expect(await page.content()).not.toContain(first);
+    const accepted = await push(first);
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    expect(accepted.data.outcome).toBe('ignored');
+    expect((await push('lgs_not-the-secret-at-all')).statusCode).toBe(401);
+
+    // Rotated: a new secret, the old one still verifying during its grace period.
+    const second = await showSecret('logistics');
+    expect(second).not.toBe(first);
+    await page
+      .getByTestId('inbound-hint-logistics')
+      .getByText(`…${second.slice(-4)}`)
+      .waitFor();
+    await table.getByText(/旧密钥有效至/).waitFor();
+    expect((await push(second)).statusCode).toBe(200);
+    expect((await push(first)).statusCode).toBe(200);
+
+    // An order webhook format: the secret shown is the one the settings now hold.
+    const generic = await showSecret('generic');
+    await expect(page.getByTestId('inbound-hint-generic').textContent()).resolves.toBe(`…${generic.slice(-4)}`);
+    const settings = (await t.call('GET', '/v1/webhooks/settings', { token: tenant.key })).data;
+    expect(settings.formats.find((f: { format: string }) => f.format === 'generic')).toMatchObject({ configured: true, secret_hint: `…${generic.slice(-4)}` });
+    await screenshot(page, 'admin-inbound-secrets');
   });
 });

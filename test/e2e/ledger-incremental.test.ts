@@ -14,6 +14,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 const BALANCED = 'every journal balances (debits = credits)';
 const CACHED = 'each cached balance equals the sum of its postings';
 const RUNNING = "each posting's balance_after is the running balance of its account";
+const LINKED = 'every posting has its journal and commission line, every commission line its order and order item';
 
 interface Verification {
   ok: boolean;
@@ -152,6 +153,35 @@ describe('incremental ledger verification', () => {
     expect(r.breaks.map((b) => [b.invariant, b.subject])).toEqual([[CACHED, pending.account_id]]);
     await sql`update accounts set balance = balance - 2 where id = ${pending.account_id}`.execute(t.database.db);
     expect((await m.verify('incremental')).ok).toBe(true);
+  });
+
+  it('names a posting without its journal and a commission line without its order, in both passes (the order path writes them without foreign keys)', async () => {
+    const m = await merchant();
+    await m.order();
+    const base = await m.verify('full');
+    expect(base.ok).toBe(true);
+    const created = await m.order(7000);
+    const fresh = (await postingsOf(m.id)).filter((p) => p.id > base.checkpoint_posting_id!);
+    const line = (
+      await sql<{ id: string; order_id: string }>`select id, order_id from commissions where order_id = ${created.id} order by id limit 1`.execute(
+        t.database.db,
+      )
+    ).rows[0]!;
+    const linked = (r: Verification) => r.breaks.filter((b) => b.invariant === LINKED).map((b) => [b.subject, b.detail]);
+
+    // Both passes see a posting whose journal is gone: its journal id points at nothing.
+    await corrupt(sql`update postings set journal_id = 'je_missing' where id = ${fresh[0]!.id}`);
+    for (const mode of ['incremental', 'full'] as const) {
+      expect(linked(await m.verify(mode))).toEqual([[String(fresh[0]!.id), 'posting without its journal je_missing']]);
+    }
+    await corrupt(sql`update postings set journal_id = ${fresh[0]!.journal_id} where id = ${fresh[0]!.id}`);
+
+    // A commission line whose order is gone.
+    await sql`update commissions set order_id = 'ord_missing' where id = ${line.id}`.execute(t.database.db);
+    expect(linked(await m.verify('full'))).toEqual([[line.id, 'commission line without its order ord_missing']]);
+    expect(linked(await m.verify('incremental'))).toEqual([[line.id, 'commission line without its order or order item ord_missing']]);
+    await sql`update commissions set order_id = ${line.order_id} where id = ${line.id}`.execute(t.database.db);
+    expect((await m.verify('full')).ok).toBe(true);
   });
 
   it('leaves a change before the checkpoint to the full pass, which finds it', async () => {

@@ -5,6 +5,7 @@
  * order per object, nothing for a transaction that rolled back, rotation, disable/enable,
  * replay, and the SSRF guard with a hosts table of the test's own (no real DNS is asked).
  */
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -12,6 +13,9 @@ import { startReceiver, verifyFenxiaoSignature, type Receiver } from '../support
 import { ManualClock } from '../../src/core/context.ts';
 import { inTransaction } from '../../src/db/database.ts';
 import type { JsonBody } from '../support/json.ts';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { addFenxiaoFormats } from '../../src/core/formats.ts';
+import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION } from '../../src/modules/webhooks/schema.ts';
 
 let t: TestServer;
 let rx: Receiver;
@@ -219,10 +223,12 @@ describe('delivery', () => {
     const { tenantId, key, a, ep } = await merchant(['distributor.approved']);
     rx.answer(200);
     const before = rx.got.length;
+    // The payload a real distributor.approved carries (the last test checks every payload against its schema).
+    const data = (await t.call('GET', `/v1/distributors/${a.id}`, { token: key })).data;
     await expect(
       inTransaction(t.services.db, async (tx) => {
         await sql`update distributors set status = 'active' where id = ${a.id}`.execute(tx);
-        await t.services.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: a.id, data: { id: a.id } }]);
+        await t.services.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: a.id, data }]);
         throw new Error('the cause failed after its event was recorded');
       }),
     ).rejects.toThrow('the cause failed');
@@ -233,7 +239,7 @@ describe('delivery', () => {
     expect(await attempts(key, ep.id)).toEqual([]);
     // The same event in a transaction that commits is sent.
     await inTransaction(t.services.db, (tx) =>
-      t.services.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: a.id, data: { id: a.id } }]),
+      t.services.outbox.record(tx, tenantId, [{ type: 'distributor.approved', objectType: 'distributor', objectId: a.id, data }]),
     );
     await t.webhookWorker.runOnce();
     expect(rx.got.length).toBe(before + 1);
@@ -344,6 +350,96 @@ describe('the rest of the catalogue', () => {
     // Of one order, in the order they happened.
     const cat1 = got.filter((g) => (g.body.data as { external_id?: string }).external_id === 'cat-1').map((g) => g.body.type);
     expect(cat1).toEqual(['order.shipped', 'order.received', 'order.refunded']);
+  });
+});
+
+describe('receipt by the scheduler or a carrier, and risk events', () => {
+  it("order.received when the auto-receipt job confirms receipt: the order as GET answers it, in the job's transaction", async () => {
+    const { tenantId, key, a } = await merchant(['order.received']);
+    rx.answer(200);
+    const before = rx.got.length;
+    await order(key, 'auto-1', a.invite_code);
+    await order(key, 'auto-2', a.invite_code);
+    ok(await t.call('POST', '/v1/orders/auto-1/events', { token: key, body: { type: 'shipped' } }));
+    ok(await t.call('POST', '/v1/orders/auto-2/events', { token: key, body: { type: 'shipped' } }));
+    // Received by the buyer before the job runs: the job does not announce it again.
+    ok(await t.call('POST', '/v1/orders/auto-2/events', { token: key, body: { type: 'received' } }));
+    clock.advance(16 * 86_400_000); // past the default auto_receive_days (15)
+    expect(await t.services.orders.autoReceive(tenantId, clock.now())).toEqual({ received: 1 });
+    expect(await t.services.orders.autoReceive(tenantId, clock.now())).toEqual({ received: 0 });
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before).filter((g) => g.body.type === 'order.received');
+    expect(got.map((g) => (g.body.data as { external_id: string }).external_id).sort()).toEqual(['auto-1', 'auto-2']);
+    const auto = got.find((g) => (g.body.data as { external_id: string }).external_id === 'auto-1')!;
+    const { event, ...data } = auto.body.data as Record<string, unknown>;
+    expect(data).toEqual((await t.call('GET', '/v1/orders/auto-1', { token: key })).data);
+    expect(data.status).toBe('received');
+    expect(event).toEqual({ type: 'received', at: data.received_at, refund_fen: null });
+  });
+
+  it('order.received when a signed 签收 push marks the order received, once however often it is pushed', async () => {
+    const { tenantId, key, a } = await merchant(['order.shipped', 'order.received']);
+    rx.answer(200);
+    const before = rx.got.length;
+    await order(key, 'trk-1', a.invite_code);
+    ok(await t.call('PUT', '/v1/orders/trk-1/tracking', { token: key, body: { carrier: 'sf', tracking_number: 'SF100200300' } }));
+    const secret = ok(await t.call('POST', '/v1/logistics/secret', { token: key })).data.secret as string;
+    const push = (body: object) => {
+      const raw = JSON.stringify(body);
+      const ts = Math.floor(clock.now().getTime() / 1000);
+      const sig = `v1=${createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')}`;
+      return t.call('POST', `/v1/logistics/${tenantId}/generic`, { rawBody: raw, headers: { 'x-fenxiao-timestamp': String(ts), 'x-fenxiao-signature': sig } });
+    };
+    expect(ok(await push({ event_id: 'p1', tracking_number: 'SF100200300', status: 'shipped' })).data.outcome).toBe('applied');
+    expect(ok(await push({ event_id: 'p2', tracking_number: 'SF100200300', status: 'signed' })).data.outcome).toBe('applied');
+    expect(ok(await push({ event_id: 'p2', tracking_number: 'SF100200300', status: 'signed' })).data.outcome).toBe('duplicate');
+    expect(ok(await push({ event_id: 'p3', tracking_number: 'SF100200300', status: 'signed' })).data.outcome).toBe('ignored');
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before).filter((g) => (g.body.data as { external_id?: string }).external_id === 'trk-1');
+    expect(got.map((g) => g.body.type)).toEqual(['order.shipped', 'order.received']);
+    const { event, ...data } = got[1]!.body.data as Record<string, unknown>;
+    expect(data).toEqual((await t.call('GET', '/v1/orders/trk-1', { token: key })).data);
+    expect(data).toMatchObject({ status: 'received', tracking_number: 'SF100200300' });
+    expect(event).toMatchObject({ type: 'received' });
+  });
+
+  it('risk_event.opened when the order path opens a risk event (a cap cut a line), as the risk events list shows it', async () => {
+    const { key, a } = await merchant(['risk_event.opened']);
+    ok(await t.call('PUT', '/v1/program', { token: key, body: { caps: { per_order_fen: 300 } } }));
+    rx.answer(200);
+    const before = rx.got.length;
+    await order(key, 'cap-1', a.invite_code, 10000); // 10% = 1000 fen, cut to 300
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before).filter((g) => g.body.type === 'risk_event.opened');
+    const listed = (await t.call('GET', '/v1/risk-events', { token: key })).data.items as JsonBody[];
+    expect(listed.map((e) => e.kind)).toContain('cap_hit');
+    expect(got.map((g) => g.body.data)).toEqual(listed);
+    expect(got[0]!.body.data).toMatchObject({ kind: 'cap_hit', status: 'open' });
+  });
+
+  it('risk_event.opened for a shared identity, and nothing when the rule blocks the change and it rolls back', async () => {
+    const { tenantId, key } = await merchant(['risk_event.opened']);
+    rx.answer(200);
+    const before = rx.got.length;
+    ok(await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'S1', name: 'S1', phone: '13800138000' } }));
+    ok(await t.call('PUT', '/v1/program', { token: key, body: { risk: { shared_identity: { enabled: true, effect: 'block' } } } }));
+    const refused = await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'S2', name: 'S2', phone: '13800138000' } });
+    expect(refused.statusCode).toBeGreaterThanOrEqual(400);
+    expect(refused.data.error.code).toBe('risk_blocked');
+    await drain(0.05, 10_000);
+    expect(rx.got.slice(before).filter((g) => g.body.type === 'risk_event.opened')).toEqual([]);
+    const none = await t.services.db.selectFrom('webhook_events').select('id').where('tenant_id', '=', tenantId).execute();
+    expect(none).toEqual([]);
+
+    ok(await t.call('PUT', '/v1/program', { token: key, body: { risk: { shared_identity: { enabled: true, effect: 'flag' } } } }));
+    const s3 = ok(await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'S3', name: 'S3', phone: '13800138000' } })).data;
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before).filter((g) => g.body.type === 'risk_event.opened');
+    expect(got).toHaveLength(1);
+    const listed = (await t.call('GET', '/v1/risk-events', { token: key })).data.items as JsonBody[];
+    expect(listed).toHaveLength(1);
+    expect(got[0]!.body.data).toEqual(listed[0]);
+    expect(got[0]!.body.data).toMatchObject({ kind: 'shared_identity', severity: 'flag', status: 'open', subject_id: s3.id });
   });
 });
 
@@ -548,5 +644,44 @@ describe('refused targets (SSRF)', () => {
     const log = (await guarded.call('GET', `/v1/webhook-endpoints/${ep.data.id}/deliveries`, { token: key })).data.items;
     expect(log[0]).toMatchObject({ status: 'failed', http_status: null });
     expect(log[0].error).toMatch(/127\.0\.0\.1.*loopback/);
+  });
+});
+
+describe('payload schemas in the OpenAPI document', () => {
+  // Last in the file on purpose: it checks every event the tests above made the server send.
+  it('has a versioned schema for every event type, and every payload sent by the tests above validates against its schema', async () => {
+    const doc = (await t.call('GET', '/openapi.json')).data as {
+      openapi: string;
+      webhooks: Record<string, { post: { 'x-payload-version': string; requestBody: { content: { 'application/json': { schema: object } } } } }>;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE].sort());
+    for (const op of Object.values(doc.webhooks)) expect(op.post['x-payload-version']).toBe(WEBHOOK_PAYLOAD_VERSION);
+
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFenxiaoFormats(ajv as never);
+    const validators = new Map(Object.entries(doc.webhooks).map(([type, op]) => [type, ajv.compile(op.post.requestBody.content['application/json'].schema)]));
+    const seen = new Set<string>();
+    const failures: string[] = [];
+    for (const g of rx.got) {
+      seen.add(g.body.type);
+      const validate = validators.get(g.body.type);
+      if (!validate) {
+        failures.push(`${g.body.type}: no schema`);
+        continue;
+      }
+      if (!validate(JSON.parse(g.raw))) failures.push(`${g.body.type}: ${ajv.errorsText(validate.errors)}`);
+    }
+    expect([...new Set(failures)]).toEqual([]);
+    // Every type the server can emit was emitted above, so each schema was checked against a real payload.
+    expect([...seen].sort()).toEqual([...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE].sort());
+
+    // The schemas are not vacuous: a payload missing a field, or with one too many, is refused.
+    const credited = rx.got.find((g) => g.body.type === 'order.credited')!;
+    const body = JSON.parse(credited.raw) as { data: Record<string, unknown> };
+    const validate = validators.get('order.credited')!;
+    expect(validate({ ...body, data: { ...body.data, paid_fen: undefined } })).toBe(false);
+    expect(validate({ ...body, data: { ...body.data, surprise: 1 } })).toBe(false);
+    expect(validate({ ...body, type: 'order.shipped' })).toBe(false);
   });
 });

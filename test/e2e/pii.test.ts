@@ -665,7 +665,7 @@ describe('personal data (PIPL): a full run', () => {
     expect(findValues(s.errorBodies.join('\n'), { ...P, ...BAD, adminPassword: ADMIN_PASSWORD, masterKey })).toEqual([]);
     expect(s.errorBodies.length).toBeGreaterThan(10);
     // The capture works: requests, the search by phone (its query redacted), and that error.
-    expect(logs).toContain('incoming request');
+    expect(logs).toContain('request completed');
     expect(logs).toContain('/v1/distributors?q=…');
     expect(logs).toContain('23502');
     expect(logs).toContain('req-erase');

@@ -105,6 +105,22 @@ export const LEDGER_CHECKS: Check[] = [
       where x.expense <> coalesce(y.lines, 0)`,
   },
   {
+    // The order path writes these rows without foreign keys (migration 2026_12_08_0001): each
+    // comes from the same statement as what it points to, and this is the proof.
+    invariant: 'every posting has its journal and commission line, every commission line its order and order item',
+    query: (t) => sql`select p.id::text as subject, 'posting without its journal ' || p.journal_id as detail
+        from postings p where ${t('p')} and not exists (select 1 from journal_entries j where j.id = p.journal_id)
+      union all
+      select p.id::text, 'posting without its commission line ' || p.commission_id
+        from postings p where ${t('p')} and p.commission_id is not null and not exists (select 1 from commissions c where c.id = p.commission_id)
+      union all
+      select c.id, 'commission line without its order ' || c.order_id
+        from commissions c where ${t('c')} and not exists (select 1 from orders o where o.id = c.order_id)
+      union all
+      select c.id, 'commission line without its order item ' || c.order_item_id
+        from commissions c where ${t('c')} and c.order_item_id is not null and not exists (select 1 from order_items i where i.id = c.order_item_id)`,
+  },
+  {
     invariant: 'postings and journal entries are never changed (append-only triggers are in place)',
     query: () => sql`select t.name as subject, 'trigger missing' as detail
       from (values ('postings_append_only'), ('journal_entries_append_only'), ('postings_balanced')) t(name)
@@ -189,6 +205,21 @@ const INCREMENTAL_CHECKS: { invariant: string; query: (tenantId: string, since: 
               left join ledger_checkpoint_balances c on c.account_id = p.account_id
              where a.cached and p.tenant_id = ${t} and p.id > ${since}) r
       where r.balance_after is distinct from r.running`,
+  },
+  {
+    invariant: 'every posting has its journal and commission line, every commission line its order and order item',
+    query: (t, since) => sql`select p.id::text as subject, 'posting without its journal ' || p.journal_id as detail
+        from postings p where p.tenant_id = ${t} and p.id > ${since} and not exists (select 1 from journal_entries j where j.id = p.journal_id)
+      union all
+      select p.id::text, 'posting without its commission line ' || p.commission_id
+        from postings p where p.tenant_id = ${t} and p.id > ${since} and p.commission_id is not null
+         and not exists (select 1 from commissions c where c.id = p.commission_id)
+      union all
+      select c.id, 'commission line without its order or order item ' || c.order_id
+        from commissions c
+       where c.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+         and (not exists (select 1 from orders o where o.id = c.order_id)
+              or (c.order_item_id is not null and not exists (select 1 from order_items i where i.id = c.order_item_id)))`,
   },
   {
     invariant: 'no bounded account is below zero',

@@ -16,6 +16,28 @@ const PUSH_LIMIT = 256 * 1024;
 export const logisticsRoutes = moduleRoutes<LogisticsService>((app, logistics) => {
   const tags = ['logistics'];
 
+  app.get(
+    '/v1/logistics/settings',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: 'Whether the logistics secret is set (masked) and the URLs carriers push tracking to',
+        response: {
+          200: Strict({
+            configured: Type.Boolean(),
+            secret_hint: Nullable(Type.String({ description: 'the secret masked but for its last four characters' })),
+            created_at: Nullable(Timestamp()),
+            previous_valid_until: Nullable(Timestamp('until then the previous secret still verifies')),
+            endpoints: Strict({ generic: Type.String(), kuaidi100: Type.String() }),
+          }),
+          ...errors(403),
+        },
+      },
+    },
+    async (req) => logistics.settings(actor(req)),
+  );
+
   app.post(
     '/v1/logistics/secret',
     {

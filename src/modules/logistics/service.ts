@@ -15,6 +15,14 @@ import { kuaidi100Sign, parseGeneric, parseKuaidi100, PushFormatError, type Trac
 const GRACE_MS = 24 * 3_600_000;
 const TOLERANCE_SECONDS = 300;
 
+export interface LogisticsSettings {
+  configured: boolean;
+  secret_hint: string | null;
+  created_at: string | null;
+  previous_valid_until: string | null;
+  endpoints: { generic: string; kuaidi100: string };
+}
+
 export interface PushAnswer {
   outcome: 'applied' | 'duplicate' | 'ignored';
   order_external_id: string | null;
@@ -28,7 +36,7 @@ export interface PushAnswer {
  * Idempotency-Key, so the same push twice (or two at once) moves the order once, and an event the
  * order has gone past (a replayed 'shipped' after 签收) changes nothing.
  */
-export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: KeyRing; audit: AuditService; orders: OrdersService }) {
+export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: KeyRing; audit: AuditService; orders: OrdersService; publicUrl: string }) {
   const { db, clock, keyring, audit, orders } = deps;
 
   async function secretsOf(tenantId: string): Promise<string[]> {
@@ -56,6 +64,25 @@ export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: Ke
   }
 
   return {
+    /** Whether the logistics secret is set (masked), and the URLs carriers push to: what the console shows. */
+    async settings(actor: Actor): Promise<LogisticsSettings> {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      const row = await db.selectFrom('logistics_secrets').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+      const now = clock.now();
+      return {
+        configured: !!row,
+        secret_hint: row ? `…${row.hint}` : null,
+        created_at: row?.created_at.toISOString() ?? null,
+        previous_valid_until:
+          row?.previous_secret_enc && row.previous_valid_until && row.previous_valid_until > now ? row.previous_valid_until.toISOString() : null,
+        endpoints: {
+          generic: `${deps.publicUrl}/v1/logistics/${tenantId}/generic`,
+          kuaidi100: `${deps.publicUrl}/v1/logistics/${tenantId}/kuaidi100`,
+        },
+      };
+    },
+
     /** Creates or rotates the tenant's logistics secret (shown once); the previous one verifies for 24 hours. */
     async rotateSecret(actor: Actor): Promise<{ secret: string; previous_valid_until: string | null }> {
       requirePermission(actor.principal, 'keys:write');

@@ -426,23 +426,23 @@ export const ordersRepo = {
 
   /**
    * Receipt of up to `limit` orders of a tenant shipped at or before `cutoff` that the buyer never
-   * confirmed, in one statement: each received `days` after it was shipped, with its event. SKIP
-   * LOCKED: several workers share the due orders, and an order whose event is being applied is
-   * left for the next pass.
+   * confirmed, in one statement: each received `days` after it was shipped, with its event; answers
+   * the orders as they now stand. SKIP LOCKED: several workers share the due orders, and an order
+   * whose event is being applied is left for the next pass.
    */
   async autoReceive(
     db: Executor,
     tenantId: string,
     a: { cutoff: Date; days: number; now: Date; limit: number; eventIds: string[]; actorType: string; actorId: string | null },
-  ): Promise<number> {
-    const r = await sql<{ n: number }>`
+  ): Promise<OrderRow[]> {
+    const r = await sql<OrderRow>`
       with due as (
         select id from orders where tenant_id = ${tenantId} and status = 'shipped' and shipped_at <= ${a.cutoff}
          order by shipped_at, id limit ${a.limit} for update skip locked
       ), received as (
         update orders o set status = 'received', received_at = o.shipped_at + ${a.days * 86_400} * interval '1 second', updated_at = ${a.now}
           from due where o.id = due.id
-        returning o.id, o.received_at, o.shipped_at
+        returning o.*
       ), events as (
         insert into order_events (id, tenant_id, order_id, type, at, refund_fen, details, actor_type, actor_id, request_id)
         select (${a.eventIds}::text[])[(row_number() over (order by r.shipped_at, r.id))::int], ${tenantId}, r.id, 'received', r.received_at, null, '{}'::jsonb,
@@ -450,8 +450,14 @@ export const ordersRepo = {
           from received r
         returning 1
       )
-      select count(*)::int as n from events`.execute(db);
-    return onlyRow(r.rows, 'auto-receive').n;
+      select * from received order by shipped_at, id`.execute(db);
+    return r.rows;
+  },
+
+  /** The items of these orders, each order's in position order. */
+  async itemsOfOrders(db: Executor, orderIds: string[]) {
+    if (orderIds.length === 0) return [];
+    return db.selectFrom('order_items').selectAll().where('order_id', 'in', orderIds).orderBy('order_id').orderBy('position').execute();
   },
 
   /** The carrier and tracking number of an order (logistics pushes find it by them); answers the row, or undefined. */

@@ -1,5 +1,6 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
+import { withGenericPlans } from '../../db/prepare.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid, isDatabaseUnavailable, notFound } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
@@ -72,7 +73,7 @@ export function createOrdersService(deps: {
   async function settle(tenantId: string, requests: OrderRequest[]): Promise<Settled<{ created: boolean; order: OrderView }>[]> {
     let outcomes: OrderOutcome[];
     try {
-      outcomes = await inTransaction(db, (tx) => batch.createMany(tx, tenantId, requests));
+      outcomes = await withGenericPlans(() => inTransaction(db, (tx) => batch.createMany(tx, tenantId, requests)));
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);
@@ -115,7 +116,7 @@ export function createOrdersService(deps: {
   /** A batch of events in one transaction; split in halves when it fails as a whole, as `settle` does. */
   async function settleEvents(tenantId: string, requests: EventRequest[]): Promise<Settled<EventAnswer>[]> {
     try {
-      return await inTransaction(db, (tx) => events.applyMany(tx, tenantId, requests));
+      return await withGenericPlans(() => inTransaction(db, (tx) => events.applyMany(tx, tenantId, requests)));
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);
@@ -146,8 +147,10 @@ export function createOrdersService(deps: {
 
   /**
    * Confirms receipt of orders shipped `auto_receive_days` ago that the buyer never confirmed, up
-   * to 100 orders a statement (their rows and their events together); SKIP LOCKED lets several
-   * workers share the work and leaves an order whose event is being applied for the next pass.
+   * to 100 orders a transaction (their rows and their events in one statement); SKIP LOCKED lets
+   * several workers share the work and leaves an order whose event is being applied for the next
+   * pass. Each order received is announced as `order.received` (the order as answered, and the
+   * event, as when the merchant sends it) in the same transaction, when an endpoint wants it.
    */
   async function autoReceive(tenantId: string, asOf: Date): Promise<{ received: number }> {
     const settings = await program.read(db, tenantId);
@@ -156,15 +159,38 @@ export function createOrdersService(deps: {
     const limit = 100;
     let received = 0;
     for (;;) {
-      // One statement is one transaction: nothing more is needed around it.
-      const n = await ordersRepo.autoReceive(db, tenantId, {
-        cutoff,
-        days: settings.auto_receive_days,
-        now: clock.now(),
-        limit,
-        eventIds: Array.from({ length: limit }, () => newId('evt')),
-        actorType,
-        actorId,
+      const n = await inTransaction(db, async (tx) => {
+        const rows = await ordersRepo.autoReceive(tx, tenantId, {
+          cutoff,
+          days: settings.auto_receive_days,
+          now: clock.now(),
+          limit,
+          eventIds: Array.from({ length: limit }, () => newId('evt')),
+          actorType,
+          actorId,
+        });
+        if (rows.length > 0 && (await deps.outbox.wanted(tx, tenantId, 'order.received'))) {
+          const ids = rows.map((o) => o.id);
+          const [items, lines] = await Promise.all([ordersRepo.itemsOfOrders(tx, ids), ordersRepo.commissionsOfOrders(tx, ids)]);
+          await deps.outbox.record(
+            tx,
+            tenantId,
+            rows.map((o) => ({
+              type: 'order.received' as const,
+              objectType: 'order',
+              objectId: o.id,
+              data: {
+                ...orderViewOf(
+                  o,
+                  items.filter((i) => i.order_id === o.id),
+                  lines.filter((c) => c.order_id === o.id),
+                ),
+                event: { type: 'received', at: (o.received_at ?? o.updated_at).toISOString(), refund_fen: null },
+              },
+            })),
+          );
+        }
+        return rows.length;
       });
       received += n;
       if (n < limit) break;

@@ -5,7 +5,8 @@ import { newId } from '../../core/ids.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import { commissionsRepo } from '../commissions/repo.ts';
 import { distributorsRepo } from '../distributors/repo.ts';
-import { riskRepo } from './repo.ts';
+import type { Outbox } from '../webhooks/outbox.ts';
+import { riskRepo, type NewRiskEvent } from './repo.ts';
 
 export type Effect = 'flag' | 'hold' | 'block';
 
@@ -62,6 +63,40 @@ export function daysBefore(day: string, n: number): string {
   return d.toISOString().slice(0, 10);
 }
 
+export interface RiskEventView {
+  id: string;
+  kind: string;
+  severity: string;
+  subject_type: string;
+  subject_id: string | null;
+  details: Record<string, unknown>;
+  status: string;
+  created_at: string;
+}
+
+/** A risk event as the API (and the `risk_event.opened` webhook) shows it. */
+export function riskEventView(r: {
+  id: string;
+  kind: string;
+  severity: string;
+  subject_type: string;
+  subject_id: string | null;
+  details: Record<string, unknown>;
+  status: string;
+  created_at: Date;
+}): RiskEventView {
+  return {
+    id: r.id,
+    kind: r.kind,
+    severity: r.severity,
+    subject_type: r.subject_type,
+    subject_id: r.subject_id,
+    details: r.details,
+    status: r.status,
+    created_at: r.created_at.toISOString(),
+  };
+}
+
 export const DISTRIBUTOR_HOLD_KINDS = ['refund_rate', 'shared_identity', 'surge'];
 
 /**
@@ -70,12 +105,12 @@ export const DISTRIBUTOR_HOLD_KINDS = ['refund_rate', 'shared_identity', 'surge'
  * 7-day average, a buyer earning on its own purchase (self-purchase loops), caps that cut a
  * line, and beneficiaries already on hold. Each rule's effect is the program's choice.
  */
-export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
+export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter; outbox: Pick<Outbox, 'record'> }) {
   const { clock, limiter } = deps;
 
   async function insertEvent(ex: Executor, tenantId: string, e: Omit<PendingEvent, 'id'>): Promise<string> {
     const id = newId('rsk');
-    await riskRepo.insertMany(ex, [
+    await openEvents(ex, tenantId, [
       {
         id,
         tenant_id: tenantId,
@@ -90,7 +125,24 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
     return id;
   }
 
+  /**
+   * Every risk event this module opens is written here, with its `risk_event.opened` for
+   * merchants' webhook endpoints in the same executor: the caller's transaction, so an event the
+   * transaction rolls back (a refused identity under `block`) is never announced.
+   */
+  async function openEvents(ex: Executor, tenantId: string, events: (NewRiskEvent & { created_at: Date })[]): Promise<void> {
+    if (events.length === 0) return;
+    await riskRepo.insertMany(ex, events);
+    await deps.outbox.record(
+      ex,
+      tenantId,
+      events.map((e) => ({ type: 'risk_event.opened' as const, objectType: 'risk_event', objectId: e.id, data: riskEventView({ ...e, status: 'open' }) })),
+    );
+  }
+
   return {
+    openEvents,
+
     async assessOrder(input: OrderRiskInput): Promise<OrderRiskDecision> {
       const risk = input.settings.risk;
       const decision: OrderRiskDecision = { hold: new Set(), block: new Set(), events: [] };
@@ -232,8 +284,9 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter }) {
         }
       }
       if (fresh.length > 0) {
-        await riskRepo.insertMany(
+        await openEvents(
           ex,
+          tenantId,
           fresh.map((e) => ({
             id: e.id,
             tenant_id: tenantId,

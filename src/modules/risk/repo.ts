@@ -20,13 +20,6 @@ export interface NewRiskEvent {
 export const riskRepo = {
   // ——— risk_events ———
 
-  async insert(db: Executor, e: NewRiskEvent) {
-    await db
-      .insertInto('risk_events')
-      .values({ ...e, details: JSON.stringify(e.details) })
-      .execute();
-  },
-
   /** Events with their creation time given (the engine's, which decides on the batch's clock). */
   async insertMany(db: Executor, events: (NewRiskEvent & { created_at: Date })[]) {
     await db

@@ -5,6 +5,18 @@ import type { RiskService } from './service.ts';
 
 const Decision = Strict({ id: Type.String(), status: Type.String(), lines: Type.Integer({ description: 'commission lines released or reversed' }) });
 
+/** A risk event as the list answers it (and risk_event.opened carries it). */
+export const RiskEvent = Strict({
+  id: Type.String(),
+  kind: Type.String(),
+  severity: Type.String(),
+  subject_type: Type.String(),
+  subject_id: Nullable(Type.String()),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  status: Type.String(),
+  created_at: Timestamp(),
+});
+
 export const riskRoutes = moduleRoutes<RiskService>((app, risk) => {
   const tags = ['risk'];
 
@@ -18,14 +30,7 @@ export const riskRoutes = moduleRoutes<RiskService>((app, risk) => {
         params: IdParams,
         response: {
           200: Strict({
-            id: Type.String(),
-            kind: Type.String(),
-            severity: Type.String(),
-            subject_type: Type.String(),
-            subject_id: Nullable(Type.String()),
-            details: Type.Record(Type.String(), Type.Unknown()),
-            status: Type.String(),
-            created_at: Timestamp(),
+            ...RiskEvent.properties,
             review_note: Nullable(Type.String()),
             reviewed_at: Nullable(Timestamp()),
             lines: Type.Array(

@@ -11,46 +11,17 @@ import { newId } from '../../core/ids.ts';
 import { riskRepo } from './repo.ts';
 import { commissionsRepo } from '../commissions/repo.ts';
 import { distributorsRepo } from '../distributors/repo.ts';
-import { createRiskEngine } from './engine.ts';
+import { createRiskEngine, riskEventView as eventView } from './engine.ts';
+import type { Outbox } from '../webhooks/outbox.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import { zhStatus } from '../../core/error-text.ts';
 
-export interface RiskEventView {
-  id: string;
-  kind: string;
-  severity: string;
-  subject_type: string;
-  subject_id: string | null;
-  details: Record<string, unknown>;
-  status: string;
-  created_at: string;
-}
+import type { RiskEventView } from './engine.ts';
+export type { RiskEventView };
 
 export interface WindowLimit {
   limit: number;
   window_seconds: number;
-}
-
-function eventView(r: {
-  id: string;
-  kind: string;
-  severity: string;
-  subject_type: string;
-  subject_id: string | null;
-  details: Record<string, unknown>;
-  status: string;
-  created_at: Date;
-}): RiskEventView {
-  return {
-    id: r.id,
-    kind: r.kind,
-    severity: r.severity,
-    subject_type: r.subject_type,
-    subject_id: r.subject_id,
-    details: r.details,
-    status: r.status,
-    created_at: r.created_at.toISOString(),
-  };
 }
 
 export function createRiskService(deps: {
@@ -63,10 +34,12 @@ export function createRiskService(deps: {
   audit: AuditService;
   /** The program's settings: its risk rules. */
   program: { read(ex: Executor, tenantId: string): Promise<ProgramSettings> };
+  /** Where `risk_event.opened` is recorded, in the transaction that opens the event. */
+  outbox: Pick<Outbox, 'record'>;
 }) {
   const { db, clock, limiter, ledger, analytics, audit, program } = deps;
   // The rules that decide on orders, refunds and identities, in the caller's transaction.
-  const engine = createRiskEngine({ clock, limiter });
+  const engine = createRiskEngine({ clock, limiter, outbox: deps.outbox });
 
   async function record(
     ex: Executor,
@@ -74,15 +47,18 @@ export function createRiskService(deps: {
     e: { kind: string; severity?: 'flag' | 'hold' | 'block'; subjectType: string; subjectId: string | null; details: Record<string, unknown> },
   ): Promise<string> {
     const id = newId('rsk');
-    await riskRepo.insert(ex, {
-      id,
-      tenant_id: tenantId,
-      kind: e.kind,
-      severity: e.severity ?? 'flag',
-      subject_type: e.subjectType,
-      subject_id: e.subjectId,
-      details: e.details,
-    });
+    await engine.openEvents(ex, tenantId, [
+      {
+        id,
+        tenant_id: tenantId,
+        kind: e.kind,
+        severity: e.severity ?? 'flag',
+        subject_type: e.subjectType,
+        subject_id: e.subjectId,
+        details: e.details,
+        created_at: clock.now(),
+      },
+    ]);
     return id;
   }
 
@@ -148,17 +124,19 @@ export function createRiskService(deps: {
           // (the same store, so every process agrees, Redis included).
           const firstRefusal = await limiter.hit(`${tenantId}:${scope}:${c.dimension}:${c.value}:event`, 1, c.limit.window_seconds * 1000, nowMs);
           if (firstRefusal.allowed)
-            await record(db, tenantId, {
-              kind: `${scope}_${c.dimension}_limit`,
-              subjectType: c.dimension,
-              subjectId: c.value,
-              details: {
-                scope,
-                limit: c.limit.limit,
-                window_seconds: c.limit.window_seconds,
-                ...(subject.subjectId ? { attempted_for: subject.subjectId } : {}),
-              },
-            });
+            await inTransaction(db, (tx) =>
+              record(tx, tenantId, {
+                kind: `${scope}_${c.dimension}_limit`,
+                subjectType: c.dimension,
+                subjectId: c.value,
+                details: {
+                  scope,
+                  limit: c.limit.limit,
+                  window_seconds: c.limit.window_seconds,
+                  ...(subject.subjectId ? { attempted_for: subject.subjectId } : {}),
+                },
+              }),
+            );
           throw new AppError(
             'rate_limited',
             {

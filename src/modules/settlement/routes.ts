@@ -3,7 +3,8 @@ import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../core/schema.ts';
 import type { SettlementService } from './service.ts';
 
-const Statement = Strict({
+/** A statement as the API answers it (and statement.approved / statement.rejected carry it). */
+export const Statement = Strict({
   id: Type.String(),
   distributor_id: Type.String(),
   amount_fen: Type.Integer(),

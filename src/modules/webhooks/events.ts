@@ -21,5 +21,6 @@ export const WEBHOOK_EVENT_TYPES = [
   'distributor.applied',
   'distributor.approved',
   'distributor.suspended',
+  'risk_event.opened',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

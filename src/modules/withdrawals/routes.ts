@@ -7,7 +7,8 @@ import type { WithdrawalsService } from './service.ts';
 
 const Channel = Type.Union([Type.Literal('manual'), Type.Literal('alipay'), Type.Literal('wechat'), Type.Literal('bank')]);
 
-const Withdrawal = Strict({
+/** A withdrawal as the API answers it (and the withdrawal.* webhook events carry it). */
+export const Withdrawal = Strict({
   id: Type.String(),
   distributor_id: Type.String(),
   amount_fen: Type.Integer(),

@@ -4,6 +4,7 @@ import { PlusOutlined } from '@ant-design/icons';
 import { formatTime } from '../../../shared/format.ts';
 import type { ApiKeyScope, ApiKeyView } from '../../../shared/types.ts';
 import { messageOf } from '../components/errors.ts';
+import { SecretOnce } from '../components/SecretOnce.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 
@@ -149,19 +150,7 @@ export default function ApiKeysPage() {
           </Form.Item>
         </Form>
       </Modal>
-      <Modal
-        open={shown !== null}
-        title={t('keys.shown')}
-        onOk={() => setShown(null)}
-        onCancel={() => setShown(null)}
-        okText={t('common.confirm')}
-        cancelButtonProps={{ style: { display: 'none' } }}
-      >
-        <Alert type="warning" showIcon title={t('keys.shown')} style={{ marginBottom: 12 }} />
-        <Typography.Paragraph copyable={{ text: shown ?? '' }} code data-testid="api-key">
-          {shown}
-        </Typography.Paragraph>
-      </Modal>
+      <SecretOnce secret={shown} title={t('keys.shown')} testId="api-key" onClose={() => setShown(null)} />
     </Space>
   );
 }

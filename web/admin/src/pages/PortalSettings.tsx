@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
-import { Alert, App, Button, Card, Descriptions, Image, Modal, Space, Spin, Typography, Upload } from 'antd';
+import { App, Button, Card, Descriptions, Image, Space, Spin, Typography, Upload } from 'antd';
 import { UploadOutlined } from '@ant-design/icons';
 import { formatTime } from '../../../shared/format.ts';
 import type { PortalSettingsView } from '../../../shared/types.ts';
 import { messageOf } from '../components/errors.ts';
+import { SecretOnce } from '../components/SecretOnce.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 import { WechatSettingsCard } from '../components/WechatSettingsCard.tsx';
@@ -145,19 +146,7 @@ export default function PortalSettingsPage() {
           </Space>
         </Card>
       )}
-      <Modal
-        open={secret !== null}
-        title={t('portal.secretShown')}
-        onOk={() => setSecret(null)}
-        onCancel={() => setSecret(null)}
-        okText={t('common.confirm')}
-        cancelButtonProps={{ style: { display: 'none' } }}
-      >
-        <Alert type="warning" showIcon title={t('portal.secretShown')} style={{ marginBottom: 12 }} />
-        <Typography.Paragraph copyable={{ text: secret ?? '' }} code data-testid="signing-secret">
-          {secret}
-        </Typography.Paragraph>
-      </Modal>
+      <SecretOnce secret={secret} title={t('portal.secretShown')} testId="signing-secret" onClose={() => setSecret(null)} />
     </Space>
   );
 }

@@ -4,6 +4,8 @@ import { PlusOutlined } from '@ant-design/icons';
 import { formatTime } from '../../../shared/format.ts';
 import { WEBHOOK_EVENT_TYPES } from '../../../../src/modules/webhooks/events.ts';
 import { messageOf } from '../components/errors.ts';
+import { SecretOnce } from '../components/SecretOnce.tsx';
+import { InboundSecrets } from '../components/InboundSecrets.tsx';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 
@@ -221,18 +223,8 @@ export default function WebhooksPage() {
           </Form.Item>
         </Form>
       </Modal>
-      <Modal
-        open={secret !== null}
-        title={t('webhooks.secretShown')}
-        onOk={() => setSecret(null)}
-        onCancel={() => setSecret(null)}
-        okText={t('common.confirm')}
-        cancelButtonProps={{ style: { display: 'none' } }}
-      >
-        <Typography.Paragraph copyable={{ text: secret ?? '' }} code data-testid="webhook-secret">
-          {secret}
-        </Typography.Paragraph>
-      </Modal>
+      <InboundSecrets writer={writer} />
+      <SecretOnce secret={secret} title={t('webhooks.secretShown')} testId="webhook-secret" onClose={() => setSecret(null)} />
       <Drawer open={open !== null} onClose={() => setOpen(null)} title={`${t('webhooks.deliveries')} · ${open?.url ?? ''}`} size="large">
         <Space direction="vertical" style={{ width: '100%' }}>
           <Button size="small" onClick={() => open && loadAttempts(open)}>

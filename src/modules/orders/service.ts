@@ -290,7 +290,8 @@ export function createOrdersService(deps: {
      */
     async logisticsOfEarned(actor: Actor, externalIds: readonly string[]): Promise<EarnedOrderLogistics[]> {
       const p = actor.principal;
-      if (p.kind !== 'distributor') throw new AppError('forbidden', 'only a distributor sees the orders it earns from');
+      if (p.kind !== 'distributor')
+        throw new AppError('forbidden', { en: 'only a distributor sees the orders it earns from', zh: '只有分销员本人能查看其获得佣金的订单' });
       const rows = await ordersRepo.logisticsEarnedBy(db, p.tenantId, p.distributorId, [...new Set(externalIds)]);
       return rows.map((r) => ({
         external_id: r.external_id,

@@ -285,7 +285,7 @@ export function createServices(deps: ServiceDeps) {
   const compliance = createComplianceService({ db, clock, program, moreFindings: [(tenantId) => agents.complianceFindings(tenantId)] });
   const exportsService = createExportsService({ db, program, reconciliation });
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
-  const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
+  const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, agents, publicUrl: deps.publicUrl });
   const webhooks = createWebhooksService({
     db,
     clock,

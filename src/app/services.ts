@@ -52,6 +52,8 @@ import { createDbTokenCache } from '../modules/wechat/token-cache-db.ts';
 
 export interface ServiceDeps {
   db: Db;
+  /** Database.keyed: the order path's batch transactions (generic plans). Default: db. */
+  keyedDb?: Db | undefined;
   clock: Clock;
   keyring: KeyRing;
   limiter: RateLimiter;
@@ -194,6 +196,7 @@ export function createServices(deps: ServiceDeps) {
   const orders = createOrdersService({
     pilots: pilots.orderPath,
     db,
+    batchDb: deps.keyedDb,
     clock,
     program,
     rules,
@@ -282,7 +285,7 @@ export function createServices(deps: ServiceDeps) {
   const compliance = createComplianceService({ db, clock, program, moreFindings: [(tenantId) => agents.complianceFindings(tenantId)] });
   const exportsService = createExportsService({ db, program, reconciliation });
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
-  const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, publicUrl: deps.publicUrl });
+  const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, agents, publicUrl: deps.publicUrl });
   const webhooks = createWebhooksService({
     db,
     clock,

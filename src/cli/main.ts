@@ -51,6 +51,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
     const limiter = createMemoryRateLimiter();
     const services = createServices({
       db: database.db,
+      keyedDb: database.keyed,
       clock: systemClock,
       keyring: keyRingFromConfig(config),
       limiter,

@@ -95,7 +95,8 @@ export type IdPrefix =
   | 'aev'
   | 'apo'
   | 'lot'
-  | 'srt';
+  | 'srt'
+  | 'scr';
 
 /** A time-ordered id with a type prefix: `dst_01JD…`. */
 export function newId(prefix: IdPrefix): string {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -8,6 +9,8 @@ let desk: Browser;
 let phone: Browser;
 let tenant: { id: string; key: string };
 let agentDistributor: { id: string; external_id: string };
+/** The online payment callback's address, as the console shows it to the merchant. */
+let callbackUrl = '';
 
 const OWNER = { email: 'owner-agents@example.com', password: 'owner-password-1' };
 
@@ -97,6 +100,8 @@ describe('agent mode in the console and the portal', () => {
     await page.getByTestId('prices-table').getByText('70.00').waitFor();
 
     await page.getByRole('tab', { name: '进货单' }).click();
+    callbackUrl = (await page.getByTestId('po-callback-url').textContent()) ?? '';
+    expect(callbackUrl).toBe(`${t.base}/v1/webhooks/${tenant.id}/purchase-payments`);
     await choose(page, page.locator('#purchaseOrder_agent_id'), '广东省深圳市南山区');
     await page.locator('#purchaseOrder_sku').fill('tea');
     await page.locator('#purchaseOrder_quantity').fill('3');
@@ -115,8 +120,43 @@ describe('agent mode in the console and the portal', () => {
     await choose(page, page.getByRole('combobox', { name: '选择代理' }), '广东省深圳市南山区');
     await page.getByTestId('stock-table').getByRole('cell', { name: '3', exact: true }).waitFor();
     await page.getByTestId('movements-table').getByText('进货').waitFor();
+
+    // A stocktake: one unit missing (its 70 yuan written off), then one found (at no cost).
+    const correction = page.locator('form#correction');
+    await correction.locator('#correction_sku').fill('tea');
+    await correction.locator('#correction_quantity').fill('-1');
+    await correction.locator('#correction_reason').fill('盘点破损 1 件');
+    await page.getByTestId('stock-correction').click();
+    await page.getByText('已调整，核销成本 ¥70.00').first().waitFor();
+    await page.getByTestId('movements-table').getByText('盘点破损 1 件').waitFor();
+    await page.getByTestId('stock-table').getByRole('cell', { name: '2', exact: true }).waitFor();
+    await correction.locator('#correction_sku').fill('tea');
+    await correction.locator('#correction_quantity').fill('1');
+    await correction.locator('#correction_reason').fill('盘点多出 1 件');
+    await page.getByTestId('stock-correction').click();
+    await page.getByTestId('movements-table').getByText('盘点多出 1 件').waitFor();
+    await page.getByTestId('stock-table').getByRole('cell', { name: '3', exact: true }).waitFor();
+    await page.getByTestId('stock-table').getByText('140.00').waitFor();
+    const agentId = (await t.call('GET', '/v1/agents', { token: tenant.key })).data.items[0].id as string;
+    const corrections = (await t.call('GET', `/v1/agents/${agentId}/stock-movements`, { token: tenant.key })).data.items.filter(
+      (m: { kind: string }) => m.kind === 'correction',
+    );
+    expect(corrections.map((m: { quantity: number; unit_cost_fen: number; reason: string }) => [m.quantity, m.unit_cost_fen, m.reason])).toEqual([
+      [1, 0, '盘点多出 1 件'],
+      [-1, 7000, '盘点破损 1 件'],
+    ]);
+    expect((await t.call('GET', '/v1/ledger/verify', { token: tenant.key })).data.breaks).toEqual([]);
     await expectNoCriticalA11yViolations(page, 'admin-agents-stock');
     await screenshot(page, 'admin-agents-stock');
+
+    // Territory results: the agent's stock at cost, per territory and summed per rank.
+    await page.getByRole('tab', { name: '区域业绩' }).click();
+    const territories = page.getByTestId('territory-table');
+    await territories.getByText('广东省深圳市南山区（440305）').waitFor();
+    await territories.getByText('3 / ¥140.00').waitFor();
+    await page.getByTestId('territory-ranks').getByRole('row').filter({ hasText: '区县级' }).getByText('¥140.00').waitFor();
+    await expectNoCriticalA11yViolations(page, 'admin-agents-territories');
+    await screenshot(page, 'admin-agents-territories');
   });
 
   it('the agent sees its territory, stock and earnings on its phone, and places a purchase order', async () => {
@@ -159,6 +199,33 @@ describe('agent mode in the console and the portal', () => {
       ['pending_payment', 7000],
       ['paid', 21000],
     ]);
+    // The agent pays online: the payment channel calls the address the console shows, signed with
+    // the generic secret; the portal then shows the order paid and the unit in stock.
+    const hookSecret = (await t.call('POST', '/v1/webhooks/secret', { token: tenant.key, body: { format: 'generic' } })).data.secret as string;
+    const raw = JSON.stringify({ purchase_order_id: pos[0].id, reference: 'WX-PORTAL-1', amount_fen: 7000 });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const paid = await fetch(callbackUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-fenxiao-timestamp': ts,
+        'x-fenxiao-signature': `v1=${createHmac('sha256', hookSecret).update(`${ts}.${raw}`).digest('hex')}`,
+      },
+      body: raw,
+    });
+    expect(paid.status).toBe(200);
+    await page.reload();
+    await page.getByTestId('agent-stock').getByText('3 件').waitFor();
+    await expect(page.getByTestId('agent-orders').getByText('已付款').count()).resolves.toBe(2);
+
+    // A buyback of one unsold unit, at the 70 yuan it cost.
+    await page.getByTestId('buyback-sku').locator('input').fill('tea');
+    await page.getByTestId('buyback-quantity').locator('input').fill('1');
+    await page.getByTestId('buyback-submit').click();
+    await page.getByText('已回购，退回金额 ¥70.00').waitFor();
+    await page.getByTestId('agent-stock').getByText('2 件').waitFor();
+    const returns = (await t.call('GET', `/v1/agents/${agent.id}/stock-returns`, { token: tenant.key })).data.items;
+    expect(returns.map((r: { amount_fen: number }) => r.amount_fen)).toEqual([7000]);
     await expectNoCriticalA11yViolations(page, 'portal-agent');
     await screenshot(page, 'portal-agent');
     expect((await t.call('GET', '/v1/ledger/verify', { token: tenant.key })).data.breaks).toEqual([]);

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/context.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -27,7 +28,7 @@ type Line = {
 
 /** A tenant with the agent program on (province 1%, city 2%, district 3%) and a helper per call. */
 async function setup(program: Record<string, unknown> = { enabled: true, territory_bp: { province: 100, city: 200, district: 300 } }) {
-  const { key } = await t.tenant();
+  const { key, id: tenantId } = await t.tenant();
   const call = (method: string, url: string, body?: unknown, headers?: Record<string, string>) =>
     t.call(method, url, { token: key, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
   await call('PUT', '/v1/program', { levels: 1, freeze_days: 7 });
@@ -54,7 +55,7 @@ async function setup(program: Record<string, unknown> = { enabled: true, territo
       .filter((l) => l.kind === 'territory')
       .map((l) => ({ rank: l.rank, beneficiary_id: l.beneficiary_id, amount_fen: l.amount_fen, status: l.status, level: l.level }))
       .sort((a, b) => (a.rank ?? '').localeCompare(b.rank ?? ''));
-  return { key, call, distributor, agent, order, verify, inventory, territory };
+  return { key, tenantId, call, distributor, agent, order, verify, inventory, territory };
 }
 
 /** A tenant with a tea price list, a city agent holding `units` units bought at the city price (6000). */
@@ -513,6 +514,244 @@ describe('buyback', () => {
       ['agent_purchases', 12000],
       ['agent_stock', -12000],
     ]);
+    expect(await verify()).toEqual([]);
+  });
+});
+
+describe('stock corrections', () => {
+  it('writes a stocktake’s missing and found units as correction movements with the reason, writes off what the missing cost, audited and idempotent', async () => {
+    const { call, a, inventory, verify } = await stocked(5);
+    const body = { items: [{ sku: 'tea', quantity: -2 }], reason: '盘点短少 2 件' };
+    const r = await call('POST', `/v1/agents/${a.id}/stock-corrections`, body, { 'idempotency-key': 'count-1' });
+    expect(r.statusCode).toBe(201);
+    expect(r.data).toMatchObject({ agent_id: a.id, reason: '盘点短少 2 件', amount_fen: 12000, items: [{ sku: 'tea', quantity: -2, amount_fen: 12000 }] });
+    // A retry answers the first answer and moves nothing again; another body under the key is a 409.
+    const again = await call('POST', `/v1/agents/${a.id}/stock-corrections`, body, { 'idempotency-key': 'count-1' });
+    expect(again.statusCode).toBe(201);
+    expect(again.data).toEqual(r.data);
+    const other = await call('POST', `/v1/agents/${a.id}/stock-corrections`, { ...body, reason: 'x' }, { 'idempotency-key': 'count-1' });
+    expect(other.statusCode).toBe(409);
+    expect(await inventory(a.id)).toEqual([expect.objectContaining({ sku: 'tea', quantity: 3, value_fen: 18000 })]);
+
+    // Units found join the stock at no cost: no money moves, and a buyback of them pays nothing.
+    const found = await call('POST', `/v1/agents/${a.id}/stock-corrections`, { items: [{ sku: 'tea', quantity: 1 }], reason: '盘点多出 1 件' });
+    expect(found.statusCode).toBe(201);
+    expect(found.data.amount_fen).toBe(0);
+    expect(await inventory(a.id)).toEqual([expect.objectContaining({ sku: 'tea', quantity: 4, value_fen: 18000 })]);
+
+    const moves = (await call('GET', `/v1/agents/${a.id}/stock-movements`)).data.items as {
+      kind: string;
+      quantity: number;
+      reason: string | null;
+      ref_id: string;
+    }[];
+    expect(moves.filter((m) => m.kind === 'correction').map((m) => [m.quantity, m.reason, m.ref_id])).toEqual([
+      [1, '盘点多出 1 件', found.data.id],
+      [-2, '盘点短少 2 件', r.data.id],
+    ]);
+    const journal = (await call('GET', `/v1/journal-entries?ref_id=${r.data.id}`)).data.items;
+    expect(journal).toHaveLength(1);
+    expect(journal[0].postings.map((p: { purpose: string; amount_fen: number }) => [p.purpose, p.amount_fen]).sort()).toEqual([
+      ['agent_stock', -12000],
+      ['agent_stock_corrections', 12000],
+    ]);
+    expect((await call('GET', `/v1/journal-entries?ref_id=${found.data.id}`)).data.items).toEqual([]);
+    const audit = (await call('GET', `/v1/audit-log?action=agent.stock_correction&target_id=${a.id}`)).data.items as { reason: string | null }[];
+    expect(audit.map((e) => e.reason).sort()).toEqual(['盘点多出 1 件', '盘点短少 2 件']);
+    expect(await verify()).toEqual([]);
+  });
+
+  it('refuses a correction beyond stock (422), of 0 units, without a reason or of an unknown agent, writing nothing', async () => {
+    const { call, a, inventory, verify } = await stocked(2);
+    const beyond = await call('POST', `/v1/agents/${a.id}/stock-corrections`, {
+      items: [
+        { sku: 'tea', quantity: 1 },
+        { sku: 'tea-2', quantity: -1 },
+      ],
+      reason: '盘点',
+    });
+    expect(beyond.statusCode).toBe(422);
+    expect(beyond.data.error.code).toBe('insufficient_stock');
+    const over = await call('POST', `/v1/agents/${a.id}/stock-corrections`, { items: [{ sku: 'tea', quantity: -3 }], reason: '盘点' });
+    expect(over.statusCode).toBe(422);
+    for (const bad of [
+      { items: [{ sku: 'tea', quantity: 0 }], reason: '盘点' },
+      { items: [{ sku: 'tea', quantity: -1 }] },
+      { items: [{ sku: 'tea', quantity: -1 }], reason: '' },
+      { items: [], reason: '盘点' },
+      {
+        items: [
+          { sku: 'tea', quantity: -1 },
+          { sku: 'tea', quantity: -1 },
+        ],
+        reason: '盘点',
+      },
+      { items: [{ sku: 'tea', quantity: '-1' }], reason: '盘点' },
+      { items: [{ sku: 'tea', quantity: -1 }], reason: '盘点', amount_fen: 1 },
+    ]) {
+      const res = await call('POST', `/v1/agents/${a.id}/stock-corrections`, bad);
+      expect(res.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(res.data.error.code).toBe('invalid_request');
+    }
+    expect((await call('POST', '/v1/agents/agt_nobody/stock-corrections', { items: [{ sku: 'tea', quantity: -1 }], reason: '盘点' })).statusCode).toBe(404);
+    // Another tenant's key does not find the agent.
+    const stranger = await t.tenant();
+    expect(
+      (await t.call('POST', `/v1/agents/${a.id}/stock-corrections`, { token: stranger.key, body: { items: [{ sku: 'tea', quantity: -1 }], reason: '盘点' } }))
+        .statusCode,
+    ).toBe(404);
+    expect(await inventory(a.id)).toEqual([expect.objectContaining({ sku: 'tea', quantity: 2, value_fen: 12000 })]);
+    const moves = (await call('GET', `/v1/agents/${a.id}/stock-movements`)).data.items as { kind: string }[];
+    expect(moves.map((m) => m.kind)).toEqual(['purchase']);
+    expect(await verify()).toEqual([]);
+  });
+});
+
+describe('territory report', () => {
+  it('sums each territory’s orders and territory commission after refunds, price differences, stock and slow stock, per agent and per rank', async () => {
+    const { call, agent, order } = await setup();
+    expect((await call('PUT', '/v1/agent-prices/tea', { retail_fen: 10000, province_fen: 5000, city_fen: 6000, district_fen: 7000 })).statusCode).toBe(200);
+    const dA = await agent('district', '440305');
+    const cA = await agent('city', '440300');
+    const pA = await agent('province', '440000');
+    const po = await call(
+      'POST',
+      '/v1/purchase-orders',
+      { agent_id: dA.id, items: [{ sku: 'tea', quantity: 4 }] },
+      { 'idempotency-key': `po-report-${dA.id}` },
+    );
+    expect((await call('POST', `/v1/purchase-orders/${po.data.id}/pay`, { reference: 'bank-r' })).statusCode).toBe(200);
+    // Nanshan: 100 yuan from the district agent's stock; Shenzhen without a district: 50 yuan; Guangzhou: 20 yuan.
+    expect((await order('tr-1', { region_code: '440305', fulfilled_by: dA.id })).statusCode).toBe(201);
+    expect((await order('tr-2', { region_code: '440300' }, [{ sku: 'cup', quantity: 1, unit_price_fen: 5000, paid_fen: 5000 }])).statusCode).toBe(201);
+    expect((await order('tr-3', { region_code: '440106' }, [{ sku: 'cup', quantity: 1, unit_price_fen: 2000, paid_fen: 2000 }])).statusCode).toBe(201);
+    // Half of tr-2 refunded: 2500 left, city floor(2500 × 2%) = 50, province 25.
+    expect((await call('POST', '/v1/orders/tr-2/events', { type: 'refunded', refund_fen: 2500 })).statusCode).toBe(200);
+    clock.advance(61 * 86_400_000);
+    try {
+      const r = await call('GET', '/v1/agent-territories?slow_days=60');
+      expect(r.statusCode).toBe(200);
+      const row = (id: string) => r.data.items.find((i: { agent_id: string }) => i.agent_id === id);
+      // The report's default period is the last 30 days: the orders are older.
+      expect(row(dA.id)).toMatchObject({ orders: 0, sales_fen: 0, territory_commission_fen: 0, stock_units: 3, stock_value_fen: 21000, slow_units: 3 });
+      const from = '2026-01-01T00:00:00Z';
+      const all = (await call('GET', `/v1/agent-territories?from=${from}&slow_days=90`)).data;
+      const get = (id: string) => all.items.find((i: { agent_id: string }) => i.agent_id === id);
+      expect(get(dA.id)).toMatchObject({
+        rank: 'district',
+        region_full_name: '广东省深圳市南山区',
+        orders: 1,
+        sales_fen: 10000,
+        refunded_fen: 0,
+        territory_commission_fen: 300,
+        price_difference_fen: 3000,
+        stock_units: 3,
+        stock_value_fen: 21000,
+        slow_units: 0,
+        slow_value_fen: 0,
+      });
+      expect(get(cA.id)).toMatchObject({
+        orders: 2,
+        sales_fen: 15000,
+        refunded_fen: 2500,
+        territory_commission_fen: 200 + 50,
+        price_difference_fen: 0,
+        stock_units: 0,
+      });
+      expect(get(pA.id)).toMatchObject({ orders: 3, sales_fen: 17000, refunded_fen: 2500, territory_commission_fen: 100 + 25 + 20 });
+      expect(all.by_rank).toEqual([
+        { rank: 'province', agents: 1, orders: 3, sales_fen: 17000, refunded_fen: 2500, territory_commission_fen: 145, stock_value_fen: 0 },
+        { rank: 'city', agents: 1, orders: 2, sales_fen: 15000, refunded_fen: 2500, territory_commission_fen: 250, stock_value_fen: 0 },
+        { rank: 'district', agents: 1, orders: 1, sales_fen: 10000, refunded_fen: 0, territory_commission_fen: 300, stock_value_fen: 21000 },
+      ]);
+      // The figures are what the order lines say.
+      const lines = (await call('GET', '/v1/orders/tr-2')).data.commissions as Line[];
+      expect(lines.filter((l) => l.kind === 'territory' && l.beneficiary_id === cA.distributor_id).reduce((s, l) => s + l.amount_fen, 0)).toBe(50);
+      // A transferred territory: the new agent counts only what was paid after it took over.
+      const d2 = (await call('POST', '/v1/distributors', { external_id: 'heir', name: 'Heir' })).data;
+      const moved = await call('POST', `/v1/agents/${cA.id}/transfer`, { distributor_id: d2.id, reason: '转让' });
+      expect(moved.statusCode).toBe(200);
+      clock.advance(1000);
+      expect((await order('tr-4', { region_code: '440304' }, [{ sku: 'cup', quantity: 1, unit_price_fen: 1000, paid_fen: 1000 }])).statusCode).toBe(201);
+      clock.advance(1000);
+      const after = (await call('GET', `/v1/agent-territories?from=${from}`)).data;
+      expect(after.items.find((i: { agent_id: string }) => i.agent_id === moved.data.id)).toMatchObject({
+        orders: 1,
+        sales_fen: 1000,
+        territory_commission_fen: 20,
+      });
+      expect(after.items.find((i: { agent_id: string }) => i.agent_id === cA.id)).toMatchObject({ status: 'ended', orders: 2, territory_commission_fen: 250 });
+      for (const bad of ['from=yesterday', 'slow_days=0', 'slow_days=x', `from=${from}&to=${from}`, 'rank=city']) {
+        const res = await call('GET', `/v1/agent-territories?${bad}`);
+        expect(res.statusCode, bad).toBe(400);
+        expect(res.data.error.code).toBe('invalid_request');
+      }
+    } finally {
+      clock.advance(-61 * 86_400_000 - 2000);
+    }
+    // Another tenant sees none of it.
+    const stranger = await t.tenant();
+    expect((await t.call('GET', '/v1/agent-territories', { token: stranger.key })).data.items).toEqual([]);
+  });
+});
+
+describe('purchase order payment callback', () => {
+  it('a signed callback from the payment channel pays the order once; retries answer the same; bad signatures, amounts and bodies change nothing', async () => {
+    const s = await setup();
+    const { call, tenantId, inventory, verify } = s;
+    expect((await call('PUT', '/v1/agent-prices/tea', { retail_fen: 10000, province_fen: 5000, city_fen: 6000, district_fen: 7000 })).statusCode).toBe(200);
+    const a = await s.agent('district', '440305');
+    const po = (await call('POST', '/v1/purchase-orders', { agent_id: a.id, items: [{ sku: 'tea', quantity: 3 }] }, { 'idempotency-key': 'cb-1' })).data;
+    expect(po.amount_fen).toBe(21000);
+    const secret = (await call('POST', '/v1/webhooks/secret', { format: 'generic' })).data.secret as string;
+    const url = `/v1/webhooks/${tenantId}/purchase-payments`;
+    const send = (body: unknown, opts: { key?: string; at?: number } = {}) => {
+      const raw = typeof body === 'string' ? body : JSON.stringify(body);
+      const ts = String(opts.at ?? Math.floor(clock.now().getTime() / 1000));
+      const sig = createHmac('sha256', opts.key ?? secret)
+        .update(`${ts}.${raw}`)
+        .digest('hex');
+      return t.call('POST', url, {
+        rawBody: raw,
+        headers: { 'content-type': 'application/json', 'x-fenxiao-timestamp': ts, 'x-fenxiao-signature': `v1=${sig}` },
+      });
+    };
+    const payment = { purchase_order_id: po.id, reference: 'WX-4200001', amount_fen: 21000 };
+
+    // Refused, nothing written: a wrong secret, a stale timestamp, another amount, a bad body, an unknown order.
+    expect((await send(payment, { key: 'fxw_not-the-secret' })).statusCode).toBe(401);
+    expect((await send(payment, { at: Math.floor(clock.now().getTime() / 1000) - 3600 })).statusCode).toBe(401);
+    const short = await send({ ...payment, amount_fen: 20000 });
+    expect(short.statusCode).toBe(400);
+    expect(short.data.error.message).toContain('21000');
+    for (const bad of ['{', { ...payment, amount_fen: -1 }, { ...payment, reference: '' }, { ...payment, extra: 1 }, { purchase_order_id: po.id }]) {
+      const res = await send(bad);
+      expect(res.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(res.data.error.code).toBe('invalid_request');
+    }
+    expect((await send({ ...payment, purchase_order_id: 'apo_nothing' })).statusCode).toBe(404);
+    expect((await call('GET', `/v1/purchase-orders/${po.id}`)).data.status).toBe('pending_payment');
+    expect(await inventory(a.id)).toEqual([]);
+
+    const paid = await send(payment);
+    expect(paid.statusCode).toBe(200);
+    expect(paid.data).toMatchObject({ id: po.id, status: 'paid', reference: 'WX-4200001', amount_fen: 21000 });
+    // The channel retries: the same answer, the stock and the money once.
+    const again = await send(payment);
+    expect(again.statusCode).toBe(200);
+    expect(again.data).toEqual(paid.data);
+    expect((await send({ ...payment, reference: 'WX-other' })).statusCode).toBe(409);
+    expect(await inventory(a.id)).toEqual([expect.objectContaining({ sku: 'tea', quantity: 3, value_fen: 21000 })]);
+    const journal = (await call('GET', `/v1/journal-entries?ref_id=${po.id}`)).data.items;
+    expect(journal).toHaveLength(1);
+    const audit = (await call('GET', `/v1/audit-log?action=purchase_order.pay&target_id=${po.id}`)).data.items as { actor_type: string }[];
+    expect(audit.map((e) => e.actor_type)).toEqual(['system']);
+    // Another tenant's secret does not pay this tenant's orders.
+    const other = await t.tenant();
+    const otherSecret = (await t.call('POST', '/v1/webhooks/secret', { token: other.key, body: { format: 'generic' } })).data.secret as string;
+    const po2 = (await call('POST', '/v1/purchase-orders', { agent_id: a.id, items: [{ sku: 'tea', quantity: 1 }] }, { 'idempotency-key': 'cb-2' })).data;
+    expect((await send({ purchase_order_id: po2.id, reference: 'WX-2', amount_fen: 7000 }, { key: otherSecret })).statusCode).toBe(401);
+    expect((await call('GET', `/v1/purchase-orders/${po2.id}`)).data.status).toBe('pending_payment');
     expect(await verify()).toEqual([]);
   });
 });

@@ -83,10 +83,10 @@ describe.skipIf(!onPostgres())('agent stock races on PostgreSQL (needs DATABASE_
     expect(v.ok).toBe(true);
   });
 
-  it('sales, refunds returning units and buybacks racing on one stock never take more than it holds, and the movements add up', async () => {
+  it('sales, refunds returning units, buybacks and stock corrections racing on one stock never take more than it holds, and the movements add up', async () => {
     const { call, agent, inventory, verify, sell } = await stocked(12, 2);
     // Four sales of 2 first (8 units), then race: 6 more sales of 2, refunds of 1 unit of each
-    // earlier sale, and 4 buybacks of 1.
+    // earlier sale, 4 buybacks of 1 and 2 corrections of a missing unit.
     for (let i = 0; i < 4; i++) expect((await sell(i, 2)).statusCode).toBe(201);
     expect(await inventory()).toBe(4);
     const racing = await Promise.all([
@@ -97,16 +97,22 @@ describe.skipIf(!onPostgres())('agent stock races on PostgreSQL (needs DATABASE_
       ...Array.from({ length: 4 }, (_, k) =>
         call(k % 2 === 0 ? a : b, 'POST', `/v1/agents/${agent.id}/stock-returns`, { items: [{ sku: 'tea', quantity: 1 }] }),
       ),
+      // Stocktake corrections racing too: two of a missing unit each.
+      ...Array.from({ length: 2 }, (_, k) =>
+        call(k % 2 === 0 ? b : a, 'POST', `/v1/agents/${agent.id}/stock-corrections`, { items: [{ sku: 'tea', quantity: -1 }], reason: `missing ${k}` }),
+      ),
     ]);
     const sales = racing.slice(0, 6);
     const refunds = racing.slice(6, 10);
-    const buybacks = racing.slice(10);
-    for (const r of [...sales, ...buybacks]) expect([201, 422]).toContain(r.statusCode);
+    const buybacks = racing.slice(10, 14);
+    const corrections = racing.slice(14);
+    for (const r of [...sales, ...buybacks, ...corrections]) expect([201, 422]).toContain(r.statusCode);
     for (const r of refunds) expect(r.statusCode).toBe(200);
     const sold = 8 + 2 * sales.filter((r) => r.statusCode === 201).length;
     const returned = 4;
     const bought = buybacks.filter((r) => r.statusCode === 201).length;
-    expect(await inventory()).toBe(12 - sold + returned - bought);
+    const missing = corrections.filter((r) => r.statusCode === 201).length;
+    expect(await inventory()).toBe(12 - sold + returned - bought - missing);
     expect(await inventory()).toBeGreaterThanOrEqual(0);
     const moves = (await call(a, 'GET', `/v1/agents/${agent.id}/stock-movements?limit=200`)).data.items as { quantity: number }[];
     expect(moves.reduce((s, m) => s + m.quantity, 0)).toBe(await inventory());

@@ -7,7 +7,8 @@ import { startTestServer, type TestServer } from '../support/server.ts';
  * Model-based property test of agents' stock and its money. fast-check draws a sequence of
  * purchases (paid purchase orders, at prices that change between them), sales from the agent's
  * stock (sometimes more than it holds), refunds of sales by units and by amount, buybacks
- * (sometimes more than it holds, or than it bought within the window) and the passing of days;
+ * (sometimes more than it holds, or than it bought within the window), stocktake corrections
+ * (units found at no cost, units missing written off) and the passing of days;
  * each runs against the real server, and a tiny model keeps the purchase lots (FIFO out, refunded
  * units back into the lots they came from, buybacks of lots within 30 days at their cost). Then:
  * - each request succeeds or is refused (422 insufficient_stock) exactly when the model says;
@@ -36,6 +37,7 @@ type Action =
   | { kind: 'refund_units'; sale: number; quantity: number }
   | { kind: 'refund_fen'; sale: number; fen: number }
   | { kind: 'buyback'; sku: Sku; quantity: number }
+  | { kind: 'correction'; sku: Sku; quantity: number }
   | { kind: 'days'; days: number };
 
 const skuArb = fc.constantFrom(...SKUS);
@@ -61,6 +63,14 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('refund_units' as const), sale: fc.nat(20), quantity: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('refund_fen' as const), sale: fc.nat(20), fen: fc.integer({ min: 1, max: 20000 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('buyback' as const), sku: skuArb, quantity: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('correction' as const),
+      sku: skuArb,
+      quantity: fc.integer({ min: -4, max: 4 }).filter((q) => q !== 0),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('days' as const), days: fc.integer({ min: 1, max: 40 }) }) },
 );
 
@@ -223,6 +233,39 @@ describe('agents: stock and money against a model', () => {
               let left = act.quantity;
               let amount = 0;
               for (const l of eligible) {
+                const q = Math.min(l.remaining, left);
+                l.remaining -= q;
+                left -= q;
+                amount += q * l.cost;
+              }
+              expect(r.data.amount_fen).toBe(amount);
+              break;
+            }
+            case 'correction': {
+              // A stocktake: units found join as a lot that cost nothing; units missing leave the
+              // oldest lots and their cost is written off.
+              const r = await call(
+                'POST',
+                `/v1/agents/${agent.id}/stock-corrections`,
+                { items: [{ sku: act.sku, quantity: act.quantity }], reason: `count ${step}` },
+                { 'idempotency-key': `c${step}` },
+              );
+              if (act.quantity > 0) {
+                expect(r.statusCode).toBe(201);
+                expect(r.data.amount_fen).toBe(0);
+                lots.push({ n: lotN++, sku: act.sku, cost: 0, remaining: act.quantity, at: clock.now().getTime() });
+                clock.advance(60_000);
+                break;
+              }
+              if (held(lots, act.sku) < -act.quantity) {
+                expect(r.statusCode).toBe(422);
+                expect(r.data.error.code).toBe('insufficient_stock');
+                break;
+              }
+              expect(r.statusCode).toBe(201);
+              let left = -act.quantity;
+              let amount = 0;
+              for (const l of lots.filter((x) => x.sku === act.sku && x.remaining > 0).sort((a, b) => a.at - b.at || a.n - b.n)) {
                 const q = Math.min(l.remaining, left);
                 l.remaining -= q;
                 left -= q;

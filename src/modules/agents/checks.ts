@@ -4,7 +4,7 @@ import type { LedgerCheck } from '../ledger/verify.ts';
 /**
  * Agent mode's invariants, run by `ledger verify` with the ledger's own: stock is the sum of its
  * movements, an agent's stock account is what the units it holds cost, the merchant's account of
- * stock sold is what orders took, and a price-difference line is never more than its order line
+ * stock sold is what orders took, its account of stock corrections is what stocktakes found missing, and a price-difference line is never more than its order line
  * still paid less what its units still sold cost.
  */
 export const AGENT_LEDGER_CHECKS: LedgerCheck[] = [
@@ -31,6 +31,15 @@ export const AGENT_LEDGER_CHECKS: LedgerCheck[] = [
              where a.owner_id = 'tenant' and a.purpose = 'agent_stock_sold' and ${t('a')} group by a.tenant_id) x
       left join (select tenant_id, -sum(quantity * unit_cost_fen) as cost from agent_stock_movements
                   where kind in ('sale', 'refund_return') group by tenant_id) y on y.tenant_id = x.tenant_id
+      where x.total <> coalesce(y.cost, 0)`,
+  },
+  {
+    invariant: "agents: the merchant's stock-corrections account equals the cost of the units stocktakes found missing",
+    query: (t) => sql`select x.tenant_id as subject, 'agent_stock_corrections ' || x.total || ', missing units cost ' || coalesce(y.cost, 0) as detail
+      from (select a.tenant_id, sum(p.amount) as total from postings p join accounts a on a.id = p.account_id
+             where a.owner_id = 'tenant' and a.purpose = 'agent_stock_corrections' and ${t('a')} group by a.tenant_id) x
+      left join (select tenant_id, -sum(quantity * unit_cost_fen) as cost from agent_stock_movements
+                  where kind = 'correction' group by tenant_id) y on y.tenant_id = x.tenant_id
       where x.total <> coalesce(y.cost, 0)`,
   },
   {

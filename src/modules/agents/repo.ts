@@ -319,6 +319,75 @@ export const agentsRepo = {
       .execute();
   },
 
+  /**
+   * Per agent (newest first): the orders shipped into its territory and paid in [from, to) while it
+   * held it, their territory lines to it (with the clawbacks of those lines), the price-difference
+   * lines of orders served from its stock, and its stock now: units, cost, and what was bought
+   * before `slowBefore` and is still held. A territory is a prefix of the order's region code: the
+   * province's 2 digits, the city's 4, the district's 6.
+   */
+  async territoryReport(ex: Executor, tenantId: string, q: { from: Date; to: Date; slowBefore: Date }) {
+    const r = await sql<{
+      agent_id: string;
+      distributor_id: string;
+      distributor_name: string;
+      rank: AgentRank;
+      region_code: string;
+      status: AgentRow['status'];
+      orders: string;
+      sales_fen: string;
+      refunded_fen: string;
+      territory_commission_fen: string;
+      price_difference_fen: string;
+      stock_units: string;
+      stock_value_fen: string;
+      slow_units: string;
+      slow_value_fen: string;
+    }>`
+      with ag as (
+        select a.*, d.name as distributor_name,
+               (case a.rank when 'province' then left(a.region_code, 2) when 'city' then left(a.region_code, 4) else a.region_code end) || '%' as prefix,
+               greatest(${q.from}::timestamptz, a.created_at) as since,
+               case when a.status = 'ended' then least(${q.to}::timestamptz, a.updated_at) else ${q.to}::timestamptz end as until
+          from agents a join distributors d on d.id = a.distributor_id
+         where a.tenant_id = ${tenantId}
+         order by a.id desc
+         limit 500
+      )
+      select ag.id as agent_id, ag.distributor_id, ag.distributor_name, ag.rank, ag.region_code, ag.status,
+             s.orders, s.sales_fen, s.refunded_fen, tc.amount as territory_commission_fen, pd.amount as price_difference_fen,
+             k.units as stock_units, k.value as stock_value_fen, k.slow_units, k.slow_value as slow_value_fen
+        from ag
+        cross join lateral (
+          select count(*) as orders, coalesce(sum(o.paid_fen), 0) as sales_fen, coalesce(sum(o.refunded_fen), 0) as refunded_fen
+            from orders o
+           where o.tenant_id = ${tenantId} and o.status <> 'cancelled' and o.region_code like ag.prefix
+             and o.paid_at >= ag.since and o.paid_at < ag.until) s
+        cross join lateral (
+          select coalesce(sum(c.amount_fen), 0) as amount
+            from commissions c
+            join orders o on o.id = c.order_id
+            left join commissions orig on orig.id = c.clawback_of
+           where c.tenant_id = ${tenantId} and c.beneficiary_id = ag.distributor_id
+             and coalesce(orig.rate_source, c.rate_source) = 'territory' and coalesce(orig.territory_rank, c.territory_rank) = ag.rank
+             and o.region_code like ag.prefix and o.paid_at >= ag.since and o.paid_at < ag.until) tc
+        cross join lateral (
+          select coalesce(sum(c.amount_fen), 0) as amount
+            from commissions c
+            join orders o on o.id = c.order_id
+            left join commissions orig on orig.id = c.clawback_of
+           where c.tenant_id = ${tenantId} and c.beneficiary_id = ag.distributor_id and o.fulfilled_by = ag.id
+             and coalesce(orig.rate_source, c.rate_source) = 'price_difference'
+             and o.paid_at >= ${q.from} and o.paid_at < ${q.to}) pd
+        cross join lateral (
+          select coalesce(sum(l.remaining), 0) as units, coalesce(sum(l.remaining * l.unit_cost_fen), 0) as value,
+                 coalesce(sum(l.remaining) filter (where l.acquired_at <= ${q.slowBefore}), 0) as slow_units,
+                 coalesce(sum(l.remaining * l.unit_cost_fen) filter (where l.acquired_at <= ${q.slowBefore}), 0) as slow_value
+            from agent_stock_lots l where l.agent_id = ag.id and l.remaining > 0) k
+       order by ag.id desc`.execute(ex);
+    return r.rows;
+  },
+
   distributor(ex: Executor, tenantId: string, id: string) {
     return ex.selectFrom('distributors').select(['id', 'status', 'name']).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   },

@@ -20,8 +20,12 @@ import {
   PurchaseOrderView,
   ReasonBody,
   SkuParams,
+  StockCorrectionBody,
+  StockCorrectionView,
   StockReturnBody,
   StockReturnView,
+  TerritoryReport,
+  TerritoryReportQuery,
   TransferBody,
 } from './schema.ts';
 
@@ -79,6 +83,21 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
       },
     },
     async (req) => agents.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+  );
+
+  app.get(
+    '/v1/agent-territories',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary:
+          'Per agent’s territory and per rank: orders shipped there and their territory commission over a period, price differences earned, stock on hand with its cost and its slow-moving part',
+        querystring: TerritoryReportQuery,
+        response: { 200: TerritoryReport, ...errors(403) },
+      },
+    },
+    async (req) => agents.territoryReport(actor(req), req.query),
   );
 
   app.get(
@@ -236,7 +255,7 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
       config: { auth: 'tenant_or_distributor', permission: 'read' },
       schema: {
         tags,
-        summary: 'The agent’s stock movements (purchase, sale, refund_return, buyback), newest first',
+        summary: 'The agent’s stock movements (purchase, sale, refund_return, buyback, correction with its reason), newest first',
         params: IdParams,
         querystring: PageQuery,
         response: { 200: List(MovementView), ...errors(404) },
@@ -258,6 +277,31 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
       },
     },
     async (req, reply) => reply.code(201).send(await agents.stockReturn(actor(req), req.params.id, req.body.items)),
+  );
+
+  app.post(
+    '/v1/agents/:id/stock-corrections',
+    {
+      config: { auth: 'tenant', permission: 'finance:write' },
+      schema: {
+        tags,
+        summary:
+          'A stocktake’s corrections with a reason (Idempotency-Key honoured): units found (+) join the stock at no cost, units missing (−) leave it oldest first and their cost is written off (422 insufficient_stock beyond what is held)',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
+        params: IdParams,
+        body: StockCorrectionBody,
+        response: { 201: StockCorrectionView, ...errors(403, 404, 409, 422) },
+      },
+    },
+    async (req, reply) => {
+      const key = req.headers['idempotency-key'];
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+        throw new AppError('invalid_request', {
+          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
+          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
+        });
+      return reply.code(201).send(await agents.stockCorrection(actor(req), req.params.id, req.body, key));
+    },
   );
 
   app.get(

@@ -88,6 +88,13 @@ export const PurchaseOrderView = Strict({
 });
 export type PurchaseOrderView = Static<typeof PurchaseOrderView>;
 export const PayBody = Strict({ reference: Text(200, { minLength: 1 }) });
+/** A payment channel's (or the merchant's payment backend's) signed word that a purchase order was paid. */
+export const PurchasePaymentCallback = Strict({
+  purchase_order_id: Type.String({ minLength: 1, maxLength: 64 }),
+  reference: Text(200, { minLength: 1, description: 'the channel’s transaction id' }),
+  amount_fen: Fen(),
+});
+export type PurchasePaymentCallback = Static<typeof PurchasePaymentCallback>;
 export const PurchaseOrderListQuery = Strict({
   agent_id: Type.Optional(Type.String({ maxLength: 64 })),
   status: Type.Optional(Type.Union([Type.Literal('pending_payment'), Type.Literal('paid')])),
@@ -120,6 +127,31 @@ export const MovementView = Strict({
   created_at: Timestamp(),
 });
 
+export const StockCorrectionBody = Strict({
+  items: Type.Array(
+    Strict({
+      sku: Sku,
+      quantity: Type.Integer({
+        minimum: -1_000_000,
+        maximum: 1_000_000,
+        description: 'units found (+) or missing (−) at the stocktake; never 0',
+      }),
+    }),
+    { minItems: 1, maxItems: 200 },
+  ),
+  reason: Text(500, { minLength: 1 }),
+});
+export type StockCorrectionBody = Static<typeof StockCorrectionBody>;
+export const StockCorrectionView = Strict({
+  id: Type.String(),
+  agent_id: Type.String(),
+  reason: Type.String(),
+  amount_fen: Type.Integer({ description: 'what the missing units cost the agent (written off its stock account); found units cost nothing' }),
+  items: Type.Array(Strict({ sku: Type.String(), quantity: Type.Integer(), amount_fen: Type.Integer() })),
+  created_at: Timestamp(),
+});
+export type StockCorrectionView = Static<typeof StockCorrectionView>;
+
 export const StockReturnBody = Strict({ items: StockItems });
 export const StockReturnView = Strict({
   id: Type.String(),
@@ -129,3 +161,41 @@ export const StockReturnView = Strict({
   created_at: Timestamp(),
 });
 export type StockReturnView = Static<typeof StockReturnView>;
+
+export const TerritoryReportQuery = Strict({
+  from: Type.Optional(Timestamp('orders paid at or after (default: 30 days before `to`)')),
+  to: Type.Optional(Timestamp('orders paid before (default: now)')),
+  slow_days: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 3650, description: 'stock bought this many days ago and still held is slow-moving (囤货); default 60' }),
+  ),
+});
+const Figures = {
+  orders: Type.Integer(),
+  sales_fen: Type.Integer({ description: 'what the orders shipped into the territory paid' }),
+  refunded_fen: Type.Integer(),
+  territory_commission_fen: Type.Integer({ description: 'the territory lines of those orders, after refunds and clawbacks' }),
+};
+export const TerritoryReport = Strict({
+  from: Timestamp(),
+  to: Timestamp(),
+  slow_days: Type.Integer(),
+  items: Type.Array(
+    Strict({
+      agent_id: Type.String(),
+      distributor_id: Type.String(),
+      distributor_name: Type.String(),
+      rank: Rank,
+      region_code: Type.String(),
+      region_full_name: Type.String(),
+      status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('ended')]),
+      ...Figures,
+      price_difference_fen: Type.Integer({ description: 'the price-difference lines of orders served from its stock' }),
+      stock_units: Type.Integer(),
+      stock_value_fen: Type.Integer({ description: 'what the units held cost the agent' }),
+      slow_units: Type.Integer({ description: 'units bought at least slow_days ago and still held' }),
+      slow_value_fen: Type.Integer(),
+    }),
+  ),
+  by_rank: Type.Array(Strict({ rank: Rank, agents: Type.Integer(), ...Figures, stock_value_fen: Type.Integer() })),
+});
+export type TerritoryReport = Static<typeof TerritoryReport>;

@@ -10,8 +10,20 @@ import type { AuditService } from '../audit/service.ts';
 import type { Finding } from '../compliance/rules.ts';
 import { claimKey, requestHash } from '../idempotency/service.ts';
 import { AGENT_DISTRIBUTOR_PURPOSES, AGENT_TENANT_PURPOSES, type Ledger } from '../ledger/service.ts';
-import { agentsRepo, type AgentProgramRow, type AgentRow, type PriceRow, type PurchaseOrderRow } from './repo.ts';
-import type { AgentProgram, AgentProgramPatch, AgentView, InventoryView, PriceView, PurchaseOrderBody, PurchaseOrderView, StockReturnView } from './schema.ts';
+import { agentsRepo, type AgentProgramRow, type AgentRow, type NewLot as NewLotRow, type PriceRow, type PurchaseOrderRow } from './repo.ts';
+import type {
+  AgentProgram,
+  AgentProgramPatch,
+  AgentView,
+  InventoryView,
+  PriceView,
+  PurchaseOrderBody,
+  PurchaseOrderView,
+  StockCorrectionBody,
+  StockCorrectionView,
+  StockReturnView,
+  TerritoryReport,
+} from './schema.ts';
 import { costOf, fifoOrder, takeFifo, type Lot } from './stock.ts';
 import { zhStatus } from '../../core/error-text.ts';
 
@@ -62,6 +74,30 @@ function purchaseOrderView(p: PurchaseOrderRow): PurchaseOrderView {
     created_at: p.created_at.toISOString(),
     paid_at: p.paid_at?.toISOString() ?? null,
   };
+}
+
+/** Stock bought this many days ago and still held is slow-moving (囤货) unless the caller says otherwise. */
+export const SLOW_STOCK_DAYS = 60;
+
+const RANKS: AgentRank[] = ['province', 'city', 'district'];
+
+/** A territory report's rows summed per rank (every rank present, in rank order). */
+export function byRank(
+  items: readonly { rank: AgentRank; orders: number; sales_fen: number; refunded_fen: number; territory_commission_fen: number; stock_value_fen: number }[],
+) {
+  return RANKS.map((rank) => {
+    const of = items.filter((i) => i.rank === rank);
+    const sum = (f: (i: (typeof of)[number]) => number) => of.reduce((s, i) => s + f(i), 0);
+    return {
+      rank,
+      agents: of.length,
+      orders: sum((i) => i.orders),
+      sales_fen: sum((i) => i.sales_fen),
+      refunded_fen: sum((i) => i.refunded_fen),
+      territory_commission_fen: sum((i) => i.territory_commission_fen),
+      stock_value_fen: sum((i) => i.stock_value_fen),
+    };
+  });
 }
 
 export function rankPrice(p: PriceRow, rank: AgentRank): number {
@@ -401,13 +437,21 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
      * a lot of the agent's stock (a purchase movement), and the amount moves from the merchant's
      * agent_purchases account to the agent's stock account. Paying twice is a 409.
      */
-    async payPurchaseOrder(actor: Actor, id: string, reference: string): Promise<PurchaseOrderView> {
+    async payPurchaseOrder(actor: Actor, id: string, reference: string, callback?: { amount_fen: number }): Promise<PurchaseOrderView> {
       const tenantId = tenantFor(actor, 'finance:write');
       return inTransaction(db, async (tx) => {
         const po = await agentsRepo.findPurchaseOrder(tx, tenantId, id, true);
         if (!po) throw notFound('purchase order');
+        // A payment channel retries its callback until it is answered: the same payment again is
+        // answered as the first time, and moves nothing.
+        if (callback && po.status === 'paid' && po.reference === reference && po.amount_fen === callback.amount_fen) return purchaseOrderView(po);
         if (po.status !== 'pending_payment')
           throw invalidState({ en: `a ${po.status} purchase order cannot be paid`, zh: `状态为${zhStatus(po.status)}的进货单不能付款` });
+        if (callback && callback.amount_fen !== po.amount_fen)
+          throw invalid({
+            en: `amount_fen ${callback.amount_fen} is not the purchase order's amount (${po.amount_fen}): nothing recorded`,
+            zh: `amount_fen ${callback.amount_fen} 与进货单金额（${po.amount_fen} 分）不符：未作记录`,
+          });
         const agent = await agentsRepo.find(tx, tenantId, po.agent_id);
         if (!agent) throw new Error(`purchase order ${po.id} names agent ${po.agent_id}, which is not there`);
         const now = clock.now();
@@ -622,6 +666,167 @@ export function createAgentsService(deps: { db: Db; clock: Clock; audit: AuditSe
         });
         return { id: returnId, agent_id: agent.id, amount_fen: amount, items: lines, created_at: now.toISOString() };
       });
+    },
+
+    /**
+     * POST /v1/agents/{id}/stock-corrections (Idempotency-Key): a stocktake's differences, with a
+     * reason, as correction movements (never an edit of earlier ones). Missing units leave the
+     * lots oldest first and what they cost leaves the agent's stock account for the merchant's
+     * agent_stock_corrections account (the agent's loss, on the books); more than the agent holds
+     * is 422 insufficient_stock, nothing written. Found units join the stock as a new lot that cost
+     * nothing (so a buyback of them pays nothing, and no money moves).
+     */
+    async stockCorrection(actor: Actor, id: string, body: StockCorrectionBody, idempotencyKey: string | undefined): Promise<StockCorrectionView> {
+      const tenantId = tenantFor(actor, 'finance:write');
+      if (body.items.some((i) => i.quantity === 0))
+        throw invalid({ en: 'items: a correction of 0 units corrects nothing', zh: 'items：更正 0 件等于没有更正' });
+      const skus = body.items.map((i) => i.sku);
+      if (new Set(skus).size !== skus.length) throw invalid({ en: 'items: name each SKU once', zh: 'items：每个 SKU 只能出现一次' });
+      return inTransaction(db, async (tx) => {
+        let claim: { save(status: number, body: unknown): Promise<void> } | null = null;
+        if (idempotencyKey !== undefined) {
+          const { actorType, actorId } = actorOf(actor.principal);
+          const claimed = await claimKey<StockCorrectionView>(
+            tx,
+            tenantId,
+            `stock_correction:${id}:${actorType}:${actorId ?? ''}`,
+            idempotencyKey,
+            requestHash(body),
+          );
+          if (claimed.replay) return claimed.answer;
+          claim = claimed.claim;
+        }
+        const agent = await agentsRepo.find(tx, tenantId, id);
+        if (!agent) throw notFound('agent');
+        const now = clock.now();
+        const correctionId = newId('scr');
+        const open = await agentsRepo.lockOpenLots(tx, tenantId, [agent.id], skus);
+        const lots = new Map<string, Lot[]>();
+        for (const l of open) {
+          const list = lots.get(l.sku) ?? [];
+          list.push({ id: l.id, sku: l.sku, unit_cost_fen: l.unit_cost_fen, remaining: l.remaining, acquired_at: l.acquired_at });
+          lots.set(l.sku, list);
+        }
+        const deltas: { lotId: string; delta: number }[] = [];
+        const moves: { sku: string; lotId: string; quantity: number; unitCostFen: number }[] = [];
+        const found: NewLotRow[] = [];
+        const lines: { sku: string; quantity: number; amount_fen: number }[] = [];
+        for (const i of body.items) {
+          if (i.quantity > 0) {
+            const lotId = newId('lot');
+            found.push({
+              id: lotId,
+              tenant_id: tenantId,
+              agent_id: agent.id,
+              sku: i.sku,
+              purchase_order_id: null,
+              unit_cost_fen: 0,
+              quantity: i.quantity,
+              remaining: 0,
+              acquired_at: now,
+            });
+            deltas.push({ lotId, delta: i.quantity });
+            moves.push({ sku: i.sku, lotId, quantity: i.quantity, unitCostFen: 0 });
+            lines.push({ sku: i.sku, quantity: i.quantity, amount_fen: 0 });
+            continue;
+          }
+          const all = (lots.get(i.sku) ?? []).sort(fifoOrder);
+          const taken = takeFifo(all, -i.quantity);
+          if (!taken) {
+            const held = all.reduce((s, l) => s + l.remaining, 0);
+            throw new AppError('insufficient_stock', {
+              en: `agent ${agent.id} holds ${held} unit(s) of ${i.sku} (the correction takes ${-i.quantity})`,
+              zh: `代理 ${agent.id} 的 ${i.sku} 库存为 ${held} 件（更正要扣减 ${-i.quantity} 件）`,
+            });
+          }
+          for (const t of taken) {
+            deltas.push({ lotId: t.lotId, delta: -t.quantity });
+            moves.push({ sku: i.sku, lotId: t.lotId, quantity: -t.quantity, unitCostFen: t.unitCostFen });
+          }
+          lines.push({ sku: i.sku, quantity: i.quantity, amount_fen: costOf(taken) });
+        }
+        await agentsRepo.insertLots(tx, found);
+        const ctes = agentsRepo.stockCtes(
+          deltas,
+          moves.map((m) => ({
+            tenant_id: tenantId,
+            agent_id: agent.id,
+            sku: m.sku,
+            lot_id: m.lotId,
+            kind: 'correction' as const,
+            quantity: m.quantity,
+            unit_cost_fen: m.unitCostFen,
+            ref_type: 'stock_correction',
+            ref_id: correctionId,
+            order_item_id: null,
+            reason: body.reason,
+            created_at: now,
+          })),
+        );
+        const amount = lines.reduce((s, l) => s + l.amount_fen, 0);
+        if (amount > 0) {
+          await ledger.openAccounts(tx, tenantId, 'tenant', 'tenant', AGENT_TENANT_PURPOSES);
+          const plan = await ledger.plan(tx, [
+            {
+              tenantId,
+              kind: 'agent_stock_correction',
+              refType: 'stock_correction',
+              refId: correctionId,
+              memo: body.reason,
+              legs: [
+                { owner: agent.distributor_id, purpose: 'agent_stock', amount: -amount },
+                { owner: 'tenant', purpose: 'agent_stock_corrections', amount },
+              ],
+            },
+          ]);
+          ctes.unshift(...plan.ctes);
+        }
+        await agentsRepo.run(tx, ctes);
+        const view: StockCorrectionView = {
+          id: correctionId,
+          agent_id: agent.id,
+          reason: body.reason,
+          amount_fen: amount,
+          items: lines,
+          created_at: now.toISOString(),
+        };
+        await audit.record(tx, actor, { action: 'agent.stock_correction', targetType: 'agent', targetId: agent.id, after: view, reason: body.reason });
+        await claim?.save(201, view);
+        return view;
+      });
+    },
+
+    /**
+     * GET /v1/agent-territories: sales and territory commission per agent's territory and per
+     * rank over a period, price differences earned, and stock on hand with its slow-moving part.
+     */
+    async territoryReport(actor: Actor, q: { from?: string | undefined; to?: string | undefined; slow_days?: number | undefined }): Promise<TerritoryReport> {
+      const tenantId = tenantFor(actor, 'read');
+      const now = clock.now();
+      const to = q.to !== undefined ? new Date(q.to) : now;
+      const from = q.from !== undefined ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
+      if (!(from.getTime() < to.getTime())) throw invalid({ en: 'from must be before to', zh: 'from 须早于 to' });
+      const slowDays = q.slow_days ?? SLOW_STOCK_DAYS;
+      const rows = await agentsRepo.territoryReport(db, tenantId, { from, to, slowBefore: new Date(now.getTime() - slowDays * 86_400_000) });
+      const items = rows.map((r) => ({
+        agent_id: r.agent_id,
+        distributor_id: r.distributor_id,
+        distributor_name: r.distributor_name,
+        rank: r.rank,
+        region_code: r.region_code,
+        region_full_name: regionFullName(r.region_code) ?? r.region_code,
+        status: r.status,
+        orders: Number(r.orders),
+        sales_fen: Number(r.sales_fen),
+        refunded_fen: Number(r.refunded_fen),
+        territory_commission_fen: Number(r.territory_commission_fen),
+        price_difference_fen: Number(r.price_difference_fen),
+        stock_units: Number(r.stock_units),
+        stock_value_fen: Number(r.stock_value_fen),
+        slow_units: Number(r.slow_units),
+        slow_value_fen: Number(r.slow_value_fen),
+      }));
+      return { from: from.toISOString(), to: to.toISOString(), slow_days: slowDays, items, by_rank: byRank(items) };
     },
 
     async stockReturns(actor: Actor, id: string) {

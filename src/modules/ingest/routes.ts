@@ -2,7 +2,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actor, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, errors } from '../../core/schema.ts';
 import type { IngestService } from './service.ts';
-import { DeliveryListQuery, DeliveryView, RotateSecretBody, WebhookAnswer, WebhookParams, WebhookSecretView, WebhookSettingsView } from './schema.ts';
+import { PurchaseOrderView } from '../agents/schema.ts';
+import {
+  DeliveryListQuery,
+  DeliveryView,
+  RotateSecretBody,
+  TenantParams,
+  WebhookAnswer,
+  WebhookParams,
+  WebhookSecretView,
+  WebhookSettingsView,
+} from './schema.ts';
 
 /** Platforms' order payloads run large (addresses, line properties); still bounded. */
 const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
@@ -95,6 +105,30 @@ export const ingestRoutes = moduleRoutes<IngestService>((app, ingest) => {
         });
         return reply.code(status).send(answer);
       },
+    );
+    scope.post(
+      '/v1/webhooks/:tenant_id/purchase-payments',
+      {
+        config: { auth: 'public' },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+        schema: {
+          tags: [...tags, 'agents'],
+          summary: 'A purchase order paid online: the payment channel’s (or the merchant’s payment backend’s) callback, signed like generic order webhooks',
+          description:
+            'Body `{"purchase_order_id","reference","amount_fen"}`; headers `X-Fenxiao-Timestamp` and `X-Fenxiao-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` under the generic secret. 200 the purchase order, paid (again for a retry of the same payment); 401 bad signature; 400 a body that is not one, or an amount other than the order’s; 404 unknown order; 409 paid already under another reference.',
+          params: TenantParams,
+          consumes: ['application/json'],
+          response: { 200: PurchaseOrderView, ...errors(404, 409, 413) },
+        },
+      },
+      async (req) =>
+        ingest.purchasePayment({
+          tenantId: req.params.tenant_id,
+          headers: req.headers,
+          raw: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          requestId: req.id,
+          log: req.log,
+        }),
     );
   });
 });

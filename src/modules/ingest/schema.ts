@@ -31,6 +31,7 @@ export type OrderCommand = Static<typeof OrderCommand>;
 export type EventCommand = Static<typeof EventCommand>;
 
 const TenantId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_]+$' });
+export const TenantParams = Strict({ tenant_id: TenantId });
 export const OrderMessage = Strict({ tenant_id: TenantId, ...OrderCommand.properties });
 export const EventMessage = Strict({ tenant_id: TenantId, ...EventCommand.properties });
 export type OrderMessage = Static<typeof OrderMessage>;

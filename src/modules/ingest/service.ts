@@ -8,7 +8,10 @@ import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { IngestDeliveriesTable, IngestFormat, IngestOutcome } from '../../db/schema.ts';
 import { randomToken, type KeyRing } from '../../lib/crypto.ts';
 import { ulid } from '../../core/ids.ts';
+import { Value } from '@sinclair/typebox/value';
 import type { AuditService } from '../audit/service.ts';
+import { PurchasePaymentCallback, type PurchaseOrderView } from '../agents/schema.ts';
+import type { AgentsService } from '../agents/service.ts';
 import type { OrdersService } from '../orders/service.ts';
 import type { OrderView } from '../orders/schema.ts';
 import { mapGeneric } from './formats/generic.ts';
@@ -93,8 +96,16 @@ function mapPayload(format: IngestFormat, topic: string | null, payload: unknown
  * exactly as POST /v1/orders and POST /v1/orders/{id}/events would, as a system principal of
  * the tenant. Every authenticated delivery is recorded for support and replay.
  */
-export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRing; audit: AuditService; orders: OrdersService; publicUrl: string }) {
-  const { db, clock, keyring, audit, orders } = deps;
+export function createIngestService(deps: {
+  db: Db;
+  clock: Clock;
+  keyring: KeyRing;
+  audit: AuditService;
+  orders: OrdersService;
+  agents: AgentsService;
+  publicUrl: string;
+}) {
+  const { db, clock, keyring, audit, orders, agents } = deps;
   const prunedAt = new Map<string, number>();
 
   /** At most hourly per tenant and process, on the tenant's own deliveries. */
@@ -309,6 +320,50 @@ export function createIngestService(deps: { db: Db; clock: Clock; keyring: KeyRi
   }
 
   return {
+    /**
+     * A purchase order's payment, from the channel that collected it (or the merchant's payment
+     * backend relaying it), signed as generic order webhooks are, with the tenant's generic secret:
+     * 401 for a bad signature, 400 for a body that is not one or an amount that is not the order's,
+     * 404 for an unknown order, 409 for one already paid under another reference; the same payment
+     * again answers as the first time.
+     */
+    async purchasePayment(input: { tenantId: string; headers: Headers; raw: Buffer; requestId: string | null; log: IngestLog }): Promise<PurchaseOrderView> {
+      const { tenantId, headers, raw, log } = input;
+      const now = clock.now();
+      const secrets = await secretsOf(tenantId, 'generic', now);
+      const verdict: Verdict =
+        secrets.length === 0
+          ? { ok: false, reason: 'no generic secret (or no such active tenant)' }
+          : verifyGeneric({
+              timestamp: header(headers, 'x-fenxiao-timestamp'),
+              signature: header(headers, 'x-fenxiao-signature'),
+              raw,
+              secrets,
+              nowMs: now.getTime(),
+              toleranceSeconds: TIMESTAMP_TOLERANCE_SECONDS,
+            });
+      if (!verdict.ok) {
+        log.warn({ tenant_id: tenantId, reason: verdict.reason }, 'purchase payment callback refused');
+        throw new AppError('unauthorized', { en: 'invalid webhook signature', zh: 'Webhook 签名无效' });
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw invalid({ en: 'the body is not JSON', zh: '请求体不是 JSON' });
+      }
+      if (!Value.Check(PurchasePaymentCallback, body)) {
+        const first = Value.Errors(PurchasePaymentCallback, body).First();
+        throw invalid({
+          en: `body${first?.path ?? ''}: ${first?.message ?? 'not a purchase payment'}`,
+          zh: `body${first?.path ?? ''} 不符合进货付款回调的格式（${first?.message ?? 'not a purchase payment'}）`,
+        });
+      }
+      return agents.payPurchaseOrder(actorFor(tenantId, 'purchase_payment_callback', input.requestId), body.purchase_order_id, body.reference, {
+        amount_fen: body.amount_fen,
+      });
+    },
+
     /**
      * One webhook delivery: 401 for a bad signature (nothing stored), 400 for a payload that
      * cannot be mapped, 2xx otherwise, the same answer again for a delivery already handled.

@@ -22,11 +22,11 @@ export type DistributorPurpose = (typeof DISTRIBUTOR_PURPOSES)[number];
 export type TenantPurpose = (typeof TENANT_PURPOSES)[number];
 /**
  * Agent mode (src/modules/agents): an agent's stock at what it paid (a bounded account, opened when
- * it is appointed), and the merchant's side: what agents paid for stock less buybacks, and the cost
- * of agent stock that orders sold.
+ * it is appointed), and the merchant's side: what agents paid for stock less buybacks, the cost
+ * of agent stock that orders sold, and the cost of units a stocktake found missing.
  */
 export const AGENT_DISTRIBUTOR_PURPOSES = ['agent_stock'] as const;
-export const AGENT_TENANT_PURPOSES = ['agent_purchases', 'agent_stock_sold'] as const;
+export const AGENT_TENANT_PURPOSES = ['agent_purchases', 'agent_stock_sold', 'agent_stock_corrections'] as const;
 export type AgentDistributorPurpose = (typeof AGENT_DISTRIBUTOR_PURPOSES)[number];
 export type AgentTenantPurpose = (typeof AGENT_TENANT_PURPOSES)[number];
 

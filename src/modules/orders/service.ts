@@ -1,6 +1,5 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import { withGenericPlans } from '../../db/prepare.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid, isDatabaseUnavailable, notFound } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
@@ -31,6 +30,8 @@ export { accountOfStatus, commissionView } from './view.ts';
 
 export function createOrdersService(deps: {
   db: Db;
+  /** The batches' transactions: the same database, planning their key lookups once (Database.keyed). Default: db. */
+  batchDb?: Db | undefined;
   clock: Clock;
   program: ProgramService;
   rules: RulesService;
@@ -61,6 +62,7 @@ export function createOrdersService(deps: {
   pilots?: OrderPathPilots | undefined;
 }) {
   const { db, clock, program } = deps;
+  const batchDb = deps.batchDb ?? db;
   const contexts = createTenantContexts(deps);
   const batch = createOrderBatch({ ...deps, contexts });
   const events = createOrderEvents({ ...deps, contexts });
@@ -73,7 +75,7 @@ export function createOrdersService(deps: {
   async function settle(tenantId: string, requests: OrderRequest[]): Promise<Settled<{ created: boolean; order: OrderView }>[]> {
     let outcomes: OrderOutcome[];
     try {
-      outcomes = await withGenericPlans(() => inTransaction(db, (tx) => batch.createMany(tx, tenantId, requests)));
+      outcomes = await inTransaction(batchDb, (tx) => batch.createMany(tx, tenantId, requests));
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);
@@ -116,7 +118,7 @@ export function createOrdersService(deps: {
   /** A batch of events in one transaction; split in halves when it fails as a whole, as `settle` does. */
   async function settleEvents(tenantId: string, requests: EventRequest[]): Promise<Settled<EventAnswer>[]> {
     try {
-      return await withGenericPlans(() => inTransaction(db, (tx) => events.applyMany(tx, tenantId, requests)));
+      return await inTransaction(batchDb, (tx) => events.applyMany(tx, tenantId, requests));
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Alert, App, Button, Card, Form, Input, InputNumber, Select, Space, Switch, Table, Tabs, Tag, Typography } from 'antd';
-import { formatYuan } from '../../../shared/format.ts';
+import { formatYuan, newIdempotencyKey } from '../../../shared/format.ts';
 import { messageOf } from '../components/errors.ts';
 import { DistributorLink, ReasonDialog } from '../components/money.tsx';
 import { useI18n } from '../i18n.ts';
@@ -52,6 +52,7 @@ interface Movement {
   quantity: number;
   unit_cost_fen: number;
   ref_id: string;
+  reason: string | null;
   created_at: string;
 }
 
@@ -274,7 +275,7 @@ function PricesTab() {
 
 function PurchasesTab({ agents }: { agents: Agent[] }) {
   const { t } = useI18n();
-  const { api, can } = useAuthed();
+  const { api, can, session } = useAuthed();
   const { message } = App.useApp();
   const [orders, reload] = useLoad<{ items: PurchaseOrder[] }>('/v1/purchase-orders', { items: [] });
   const [form] = Form.useForm<{ agent_id: string; sku: string; quantity: number }>();
@@ -294,8 +295,23 @@ function PurchasesTab({ agents }: { agents: Agent[] }) {
       void message.error(t('common.error', { message: messageOf(err) }));
     }
   }
+  // Where a payment channel (or the merchant's payment backend) reports a purchase order paid online.
+  const callbackUrl = `${window.location.origin}/v1/webhooks/${session.tenant_id}/purchase-payments`;
   return (
     <Space direction="vertical" style={{ width: '100%' }} size="large">
+      <Alert
+        type="info"
+        showIcon
+        message={t('agents.po.callbackTitle')}
+        description={
+          <>
+            <Typography.Text copyable code data-testid="po-callback-url">
+              {callbackUrl}
+            </Typography.Text>
+            <div>{t('agents.po.callbackHint')}</div>
+          </>
+        }
+      />
       {can('finance:write') && (
         <Card title={t('agents.po.create')}>
           <Form form={form} name="purchaseOrder" layout="inline" initialValues={{ quantity: 1 }}>
@@ -365,6 +381,27 @@ function StockTab({ agents }: { agents: Agent[] }) {
   const [stock, reloadStock] = useLoad<{ items: StockItem[] }>(agentId ? `/v1/agents/${agentId}/inventory` : null, { items: [] });
   const [moves, reloadMoves] = useLoad<{ items: Movement[] }>(agentId ? `/v1/agents/${agentId}/stock-movements` : null, { items: [] });
   const [form] = Form.useForm<{ sku: string; quantity: number }>();
+  const [correction] = Form.useForm<{ sku: string; quantity: number; reason: string }>();
+  // One key per filled-in form: a double click or a retry after a lost answer corrects once.
+  const [correctionKey, setCorrectionKey] = useState(() => newIdempotencyKey('scr'));
+  async function correct() {
+    if (!agentId) return;
+    const v = await correction.validateFields();
+    try {
+      const r = await api.post<{ amount_fen: number }>(
+        `/v1/agents/${agentId}/stock-corrections`,
+        { items: [{ sku: v.sku.trim(), quantity: v.quantity }], reason: v.reason.trim() },
+        { headers: { 'Idempotency-Key': correctionKey } },
+      );
+      void message.success(t('agents.stock.correctionDone', { amount: formatYuan(r.amount_fen) }));
+      correction.resetFields();
+      setCorrectionKey(newIdempotencyKey('scr'));
+      reloadStock();
+      reloadMoves();
+    } catch (err) {
+      void message.error(t('common.error', { message: messageOf(err) }));
+    }
+  }
   async function buyback() {
     if (!agentId) return;
     const v = await form.validateFields();
@@ -430,6 +467,32 @@ function StockTab({ agents }: { agents: Agent[] }) {
               </Form>
             </Card>
           )}
+          {can('finance:write') && (
+            <Card title={t('agents.stock.correction')}>
+              <Typography.Paragraph type="secondary">{t('agents.stock.correctionHint')}</Typography.Paragraph>
+              <Form form={correction} name="correction" layout="inline" onValuesChange={() => setCorrectionKey(newIdempotencyKey('scr'))}>
+                <Form.Item name="sku" label={t('agents.sku')} rules={[{ required: true }]}>
+                  <Input style={{ width: 140 }} />
+                </Form.Item>
+                <Form.Item
+                  name="quantity"
+                  label={t('agents.stock.correctionQuantity')}
+                  rules={[
+                    { required: true },
+                    { validator: (_, v) => (v === 0 ? Promise.reject(new Error(t('agents.stock.correctionZero'))) : Promise.resolve()) },
+                  ]}
+                >
+                  <InputNumber precision={0} style={{ width: 120 }} />
+                </Form.Item>
+                <Form.Item name="reason" label={t('agents.reason')} rules={[{ required: true, whitespace: true }]}>
+                  <Input style={{ width: 220 }} maxLength={500} />
+                </Form.Item>
+                <Button onClick={() => void correct()} data-testid="stock-correction">
+                  {t('agents.stock.correct')}
+                </Button>
+              </Form>
+            </Card>
+          )}
           <Typography.Title level={5}>{t('agents.stock.movements')}</Typography.Title>
           <Table<Movement>
             rowKey="id"
@@ -442,11 +505,105 @@ function StockTab({ agents }: { agents: Agent[] }) {
               { title: t('agents.stock.kind'), render: (_, m) => t(`agents.stock.kind.${m.kind}` as MessageKey) },
               { title: t('agents.quantity'), dataIndex: 'quantity' },
               { title: t('agents.unitPrice'), render: (_, m) => formatYuan(m.unit_cost_fen) },
+              { title: t('agents.reason'), render: (_, m) => m.reason ?? '' },
               { title: 'Ref', dataIndex: 'ref_id' },
             ]}
           />
         </>
       )}
+    </Space>
+  );
+}
+
+interface TerritoryRow {
+  agent_id: string;
+  distributor_id: string;
+  distributor_name: string;
+  rank: 'province' | 'city' | 'district';
+  region_code: string;
+  region_full_name: string;
+  status: 'active' | 'suspended' | 'ended';
+  orders: number;
+  sales_fen: number;
+  refunded_fen: number;
+  territory_commission_fen: number;
+  price_difference_fen: number;
+  stock_units: number;
+  stock_value_fen: number;
+  slow_units: number;
+  slow_value_fen: number;
+}
+interface RankRow {
+  rank: 'province' | 'city' | 'district';
+  agents: number;
+  orders: number;
+  sales_fen: number;
+  refunded_fen: number;
+  territory_commission_fen: number;
+  stock_value_fen: number;
+}
+
+/** Sales and territory commission per territory and per rank over a period; stock on hand and its slow part. */
+function TerritoriesTab() {
+  const { t } = useI18n();
+  const [days, setDays] = useState(30);
+  // The period's start, fixed when the period is chosen (not on every render).
+  const [from, setFrom] = useState(() => new Date(Date.now() - 30 * 86_400_000).toISOString());
+  const [report] = useLoad<{ items: TerritoryRow[]; by_rank: RankRow[] }>(`/v1/agent-territories?from=${encodeURIComponent(from)}&slow_days=${SLOW_DAYS}`, {
+    items: [],
+    by_rank: [],
+  });
+  return (
+    <Space direction="vertical" style={{ width: '100%' }} size="large">
+      <Select
+        aria-label={t('agents.report.period')}
+        style={{ width: 200 }}
+        value={days}
+        onChange={(d) => {
+          setDays(d);
+          setFrom(new Date(Date.now() - d * 86_400_000).toISOString());
+        }}
+        options={[7, 30, 90, 365].map((d) => ({ value: d, label: t('agents.report.lastDays', { days: d }) }))}
+        data-testid="territory-period"
+      />
+      <Table<RankRow>
+        rowKey="rank"
+        dataSource={report.by_rank}
+        pagination={false}
+        size="small"
+        data-testid="territory-ranks"
+        columns={[
+          { title: t('agents.rank'), render: (_, r) => t(`agents.rank.${r.rank}` as MessageKey) },
+          { title: t('agents.report.agents'), dataIndex: 'agents' },
+          { title: t('agents.report.orders'), dataIndex: 'orders' },
+          { title: t('agents.report.sales'), render: (_, r) => formatYuan(r.sales_fen) },
+          { title: t('agents.report.refunded'), render: (_, r) => formatYuan(r.refunded_fen) },
+          { title: t('agents.report.commission'), render: (_, r) => formatYuan(r.territory_commission_fen) },
+          { title: t('agents.report.stockValue'), render: (_, r) => formatYuan(r.stock_value_fen) },
+        ]}
+      />
+      <Table<TerritoryRow>
+        rowKey="agent_id"
+        dataSource={report.items}
+        pagination={{ pageSize: 50, hideOnSinglePage: true }}
+        scroll={{ x: true }}
+        data-testid="territory-table"
+        columns={[
+          { title: t('agents.region'), render: (_, r) => `${r.region_full_name}（${r.region_code}）` },
+          { title: t('agents.rank'), render: (_, r) => t(`agents.rank.${r.rank}` as MessageKey) },
+          { title: t('agents.distributor'), render: (_, r) => r.distributor_name },
+          { title: t('agents.report.orders'), dataIndex: 'orders' },
+          { title: t('agents.report.sales'), render: (_, r) => formatYuan(r.sales_fen) },
+          { title: t('agents.report.refunded'), render: (_, r) => formatYuan(r.refunded_fen) },
+          { title: t('agents.report.commission'), render: (_, r) => formatYuan(r.territory_commission_fen) },
+          { title: t('agents.report.priceDifference'), render: (_, r) => formatYuan(r.price_difference_fen) },
+          { title: t('agents.report.stock'), render: (_, r) => `${r.stock_units} / ${formatYuan(r.stock_value_fen)}` },
+          {
+            title: t('agents.report.slow', { days: SLOW_DAYS }),
+            render: (_, r) => (r.slow_units > 0 ? <Tag color="red">{`${r.slow_units} / ${formatYuan(r.slow_value_fen)}`}</Tag> : '—'),
+          },
+        ]}
+      />
     </Space>
   );
 }
@@ -465,6 +622,7 @@ export default function AgentsPage() {
           { key: 'prices', label: t('agents.tab.prices'), children: <PricesTab /> },
           { key: 'purchases', label: t('agents.tab.purchases'), children: <PurchasesTab agents={agents.items} /> },
           { key: 'stock', label: t('agents.tab.stock'), children: <StockTab agents={agents.items} /> },
+          { key: 'territories', label: t('agents.tab.territories'), children: <TerritoriesTab /> },
         ]}
       />
     </>

@@ -187,22 +187,6 @@ export function createServices(deps: ServiceDeps) {
     secureCookies: deps.publicUrl.startsWith('https:'),
     onVisit: [(tx, tenantId, distributorId, at, timezone) => analyticsRecorder.record(tx, { type: 'visit', tenantId, distributorId, at, timezone })],
   });
-  const portal = createPortalService({
-    db,
-    clock,
-    keyring: deps.keyring,
-    storage: deps.storage,
-    audit,
-    admin,
-    tenants,
-    distributors,
-    referral,
-    publicUrl: deps.publicUrl,
-    limiter: deps.limiter,
-    sms: deps.sms,
-    program,
-    payoutChannels: deps.payoutChannels,
-  });
 
   const grades = createGradesService({ db, clock });
   // Pilots (灰度): rule changes for a cohort of sellers, read by the order batch.
@@ -225,6 +209,23 @@ export function createServices(deps: ServiceDeps) {
     agents: createAgentOrderPath({ ledger }),
     maxBatch: deps.orderBatchMax,
     maxInFlight: deps.orderBatchesInFlight,
+  });
+  const portal = createPortalService({
+    db,
+    clock,
+    keyring: deps.keyring,
+    storage: deps.storage,
+    audit,
+    admin,
+    tenants,
+    distributors,
+    referral,
+    publicUrl: deps.publicUrl,
+    limiter: deps.limiter,
+    sms: deps.sms,
+    program,
+    payoutChannels: deps.payoutChannels,
+    orders,
   });
   const agents = createAgentsService({ db, clock, audit, ledger });
   const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit, outbox });

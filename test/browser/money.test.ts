@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,7 @@ let secret: string;
 let upline: { id: string; invite_code: string };
 let wang: { id: string; invite_code: string };
 const ORDER = 'SO-20260301-0001';
+const TRACKING = 'YT9876543210';
 
 async function api(method: string, url: string, body?: unknown) {
   const res = await t.call(method, url, { token: tenant.key, body });
@@ -250,6 +252,19 @@ describe('money pages: console and portal', () => {
         .map((l) => l.amount_fen)
         .sort(),
     ).toEqual([10000, 900]);
+    // The carrier's signed push (generic format) ships it: the line shows where the goods are.
+    await api('PUT', `/v1/orders/${ORDER}/tracking`, { carrier: 'yuantong', tracking_number: TRACKING });
+    const logisticsSecret = (await api('POST', '/v1/logistics/secret')).secret as string;
+    const push = JSON.stringify({ event_id: 'money-ship', tracking_number: TRACKING, status: 'shipped' });
+    const ts = Math.floor(Date.now() / 1000);
+    const pushed = await t.call('POST', `/v1/logistics/${tenant.id}/generic`, {
+      rawBody: push,
+      headers: {
+        'x-fenxiao-timestamp': String(ts),
+        'x-fenxiao-signature': `v1=${createHmac('sha256', logisticsSecret).update(`${ts}.${push}`).digest('hex')}`,
+      },
+    });
+    expect(pushed.data, pushed.body).toMatchObject({ outcome: 'applied', order_external_id: ORDER });
 
     const { page } = phone;
     await page.goto(`${t.base}/portal/?token=${encodeURIComponent(await mint('wang'))}&tenant=${tenant.id}`);
@@ -264,6 +279,8 @@ describe('money pages: console and portal', () => {
     await expect(page.getByTestId('balance-withdrawable').textContent()).resolves.toBe('¥0.00');
     const lineList = page.getByTestId('commission-lines');
     await lineList.getByText(`订单 ${ORDER} · 销售佣金`).first().waitFor();
+    // Each line of the order says it shipped, with the carrier and the tracking number.
+    await expect.poll(() => lineList.getByText(`已发货 · 圆通速递 ${TRACKING}`, { exact: true }).count()).toBe(2);
     await screenshot(page, 'portal-earnings');
     await expectNoCriticalA11yViolations(page, 'portal-earnings');
 
@@ -275,6 +292,7 @@ describe('money pages: console and portal', () => {
     await expect(explanation.getByTestId('explain-formula').textContent()).resolves.toBe('¥1,000.00 × 10.00% = ¥100.00（不足一分的部分舍去）');
     await explanation.getByText('商品实付 ¥1,000.00，减去退款 ¥0.00，计佣金额 ¥1,000.00（不含运费和税费）').waitFor();
     await explanation.getByText('你的等级比例', { exact: false }).waitFor();
+    await expect.poll(() => explanation.getByTestId('explain-logistics').textContent()).toBe(`已发货 · 圆通速递 ${TRACKING}`);
     // The chain is data: the upline's hostile name is shown as text.
     await explanation.getByText(HOSTILE, { exact: true }).waitFor();
     await expectNoInjection(page, phone);
@@ -320,7 +338,7 @@ describe('money pages: console and portal', () => {
   });
 
   it('runs settlement with an as-of time, approves one statement and rejects the other into hold', async () => {
-    await api('POST', `/v1/orders/${ORDER}/events`, { type: 'shipped' });
+    // Shipped already, by the carrier's push above.
     await api('POST', `/v1/orders/${ORDER}/events`, { type: 'received' });
     const { page } = desk;
     await menu(page, '结算').click();

@@ -1,10 +1,12 @@
 /**
  * Logistics: carriers' tracking pushes move orders to shipped and received (签收) exactly once,
- * in the generic format and in Kuaidi100's; forged or replayed pushes change nothing. On both
- * databases.
+ * in the generic format and in Kuaidi100's; forged or replayed pushes change nothing; the
+ * distributor portal shows the state and tracking number of the orders a distributor earns from,
+ * and of no other. On both databases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, createHmac } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { ManualClock } from '../../src/core/context.ts';
 
@@ -174,5 +176,136 @@ describe('Kuaidi100 pushes', () => {
     for (let i = 0; i < 2; i++) expect((await kuaidi100(tenantId, secret, 'YT3000001', '3', '2026-03-02 10:00:00')).data.outcome.outcome).toBe('duplicate');
     expect((await kuaidi100(tenantId, secret, 'YT3000001', '5', '2026-03-02 11:00:00')).data.outcome.outcome).toBe('ignored');
     expect(await events(key, 'k-1')).toEqual(after);
+  });
+});
+
+describe("the portal: my commission lines' orders", () => {
+  /** A merchant whose distributors log in to the portal: A invites B; C stands alone. */
+  async function network() {
+    const m = await merchant();
+    const signing = ok(await t.call('POST', '/v1/portal/signing-secret', { token: m.key })).data.secret as string;
+    const dist = async (external_id: string, referrer_code?: string) =>
+      ok(await t.call('POST', '/v1/distributors', { token: m.key, body: { external_id, name: external_id, ...(referrer_code ? { referrer_code } : {}) } }))
+        .data as { id: string; invite_code: string };
+    ok(await t.call('PUT', '/v1/grades/default', { token: m.key, body: { name: '普通', rank: 0, sales_bp: 1000, override_bp: [500] } }));
+    const up = await dist('up');
+    const seller = await dist('seller', up.invite_code);
+    const alone = await dist('alone');
+    const sell = async (ext: string, buyer: string, inviteCode: string) =>
+      ok(
+        await t.call('POST', '/v1/orders', {
+          token: m.key,
+          body: {
+            external_id: ext,
+            buyer_external_id: buyer,
+            invite_code: inviteCode,
+            items: [{ sku: 'S', quantity: 1, unit_price_fen: 2000, paid_fen: 2000 }],
+          },
+        }),
+      );
+    const login = async (sub: string) => {
+      const iat = Math.floor(clock.now().getTime() / 1000);
+      const jwt = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(sub)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 300)
+        .setJti(`jti-${sub}-${Math.random().toString(36).slice(2)}`)
+        .sign(new TextEncoder().encode(signing));
+      return ok(await t.call('POST', '/v1/portal/token-login', { body: { tenant_id: m.tenantId, token: jwt } })).data.token as string;
+    };
+    return { ...m, up, seller, alone, sell, login };
+  }
+
+  const mine = async (token: string, ...externalIds: string[]) => {
+    const r = await t.call('GET', `/v1/me/orders?${externalIds.map((x) => `external_id=${encodeURIComponent(x)}`).join('&')}`, { token });
+    expect(r.statusCode, r.body).toBe(200);
+    return { body: r.body, items: r.data.items as Record<string, unknown>[] };
+  };
+
+  it('shows the tracking number and state after signed pushes, to the seller and its upline only, and nothing of the buyer', async () => {
+    const m = await network();
+    await m.sell('p-1', 'buyer-13912345678', m.seller.invite_code);
+    await m.sell('p-2', 'buyer-other', m.alone.invite_code);
+    const seller = await m.login('seller');
+    const up = await m.login('up');
+    const alone = await m.login('alone');
+
+    // Paid, no tracking yet.
+    expect((await mine(seller, 'p-1')).items).toEqual([
+      {
+        external_id: 'p-1',
+        status: 'paid',
+        logistics: 'not_shipped',
+        paid_at: expect.any(String),
+        shipped_at: null,
+        received_at: null,
+        tracking_carrier: null,
+        tracking_number: null,
+      },
+    ]);
+
+    ok(await t.call('PUT', '/v1/orders/p-1/tracking', { token: m.key, body: { carrier: 'yuantong', tracking_number: 'YT7000001' } }));
+    const shipped = await generic(m.tenantId, m.secret, { event_id: 'p-ship', tracking_number: 'YT7000001', status: 'shipped', at: '2026-03-01T09:00:00Z' });
+    expect(shipped.data).toMatchObject({ outcome: 'applied', order_external_id: 'p-1' });
+    expect((await mine(seller, 'p-1', 'p-2')).items).toEqual([
+      expect.objectContaining({
+        external_id: 'p-1',
+        status: 'shipped',
+        logistics: 'shipped',
+        shipped_at: '2026-03-01T09:00:00.000Z',
+        tracking_carrier: 'yuantong',
+        tracking_number: 'YT7000001',
+      }),
+    ]);
+
+    const signed = await generic(m.tenantId, m.secret, { event_id: 'p-sign', tracking_number: 'YT7000001', status: 'signed', at: '2026-03-02T10:00:00Z' });
+    expect(signed.data).toMatchObject({ outcome: 'applied' });
+    const afterSign = await mine(seller, 'p-1', 'p-2', 'no-such-order');
+    expect(afterSign.items).toEqual([
+      expect.objectContaining({
+        external_id: 'p-1',
+        status: 'received',
+        logistics: 'received',
+        received_at: '2026-03-02T10:00:00.000Z',
+        tracking_number: 'YT7000001',
+      }),
+    ]);
+    // Nothing of the buyer: not its id, not the order's amounts.
+    expect(afterSign.body).not.toContain('buyer');
+    expect(afterSign.body).not.toContain('13912345678');
+    expect(afterSign.body).not.toContain('2000');
+
+    // The upline earns from p-1 too (level 1) and sees it; the distributor who earns nothing from it does not.
+    expect((await mine(up, 'p-1')).items.map((o) => o.tracking_number)).toEqual(['YT7000001']);
+    const theirs = await mine(alone, 'p-1', 'p-2');
+    expect(theirs.items.map((o) => o.external_id)).toEqual(['p-2']);
+    expect(theirs.body).not.toContain('YT7000001');
+  });
+
+  it("never answers another tenant's order of the same number; refuses the merchant's key and bad queries", async () => {
+    const one = await network();
+    const two = await network();
+    await one.sell('same-1', 'b1', one.seller.invite_code);
+    await two.sell('same-1', 'b2', two.seller.invite_code);
+    ok(await t.call('PUT', '/v1/orders/same-1/tracking', { token: one.key, body: { carrier: 'shunfeng', tracking_number: 'SF8000001' } }));
+    ok(await t.call('PUT', '/v1/orders/same-1/tracking', { token: two.key, body: { carrier: 'zhongtong', tracking_number: 'ZT8000002' } }));
+    expect((await generic(two.tenantId, two.secret, { event_id: 's', tracking_number: 'ZT8000002', status: 'shipped' })).data.outcome).toBe('applied');
+
+    const mineOne = await mine(await one.login('seller'), 'same-1');
+    expect(mineOne.items).toEqual([expect.objectContaining({ logistics: 'not_shipped', tracking_carrier: 'shunfeng', tracking_number: 'SF8000001' })]);
+    expect(mineOne.body).not.toContain('ZT8000002');
+    expect((await mine(await two.login('seller'), 'same-1')).items).toEqual([expect.objectContaining({ logistics: 'shipped', tracking_number: 'ZT8000002' })]);
+    // Tenant two's distributor who earns nothing from its own same-1: nothing.
+    expect((await mine(await two.login('alone'), 'same-1')).items).toEqual([]);
+
+    expect((await t.call('GET', '/v1/me/orders?external_id=same-1', { token: one.key })).statusCode).toBe(403);
+    expect((await t.call('GET', '/v1/me/orders?external_id=same-1')).statusCode).toBe(401);
+    const token = await one.login('seller');
+    for (const url of ['/v1/me/orders', `/v1/me/orders?${Array.from({ length: 51 }, (_, i) => `external_id=x${i}`).join('&')}`, '/v1/me/orders?external_id=']) {
+      const r = await t.call('GET', url, { token });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.data.error.code).toBe('invalid_request');
+    }
   });
 });

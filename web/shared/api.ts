@@ -15,13 +15,15 @@ export class ApiError extends Error {
   }
 }
 
-export type Query = Record<string, string | number | boolean | null | undefined>;
+/** A list is sent as the parameter repeated, once per value (`?id=a&id=b`). */
+export type Query = Record<string, string | number | boolean | readonly string[] | null | undefined>;
 
 export function withQuery(path: string, query?: Query): string {
   if (!query) return path;
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
-    if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+    if (Array.isArray(v)) for (const x of v as readonly string[]) params.append(k, x);
+    else if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
   }
   const qs = params.toString();
   return qs ? `${path}?${qs}` : path;

@@ -47,6 +47,7 @@ export type Invite = Static<typeof PortalSchemas.Invite>;
 export type PortalSession = Static<typeof PortalSchemas.PortalSession>;
 export type ApplyStarted = Static<typeof PortalSchemas.ApplyStarted>;
 export type PortalSettingsView = Static<typeof PortalSchemas.PortalSettingsView>;
+export type PortalOrder = Static<typeof PortalSchemas.PortalOrder>;
 export type { AdminRole };
 
 export interface Page<T> {

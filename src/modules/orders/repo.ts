@@ -471,6 +471,33 @@ export const ordersRepo = {
       .executeTakeFirst();
   },
 
+  /**
+   * The logistics of those of `externalIds` that `beneficiaryId` earns from: an order of the
+   * tenant with a commission line of the beneficiary's own (a clawback counts). Both the order and
+   * the line are filtered by tenant, so a distributor never sees another tenant's or another
+   * distributor's order by naming it. No buyer data is selected.
+   */
+  async logisticsEarnedBy(db: Executor, tenantId: string, beneficiaryId: string, externalIds: readonly string[]) {
+    if (externalIds.length === 0) return [];
+    return db
+      .selectFrom('orders')
+      .select(['external_id', 'status', 'paid_at', 'shipped_at', 'received_at', 'tracking_carrier', 'tracking_number'])
+      .where('orders.tenant_id', '=', tenantId)
+      .where('orders.external_id', 'in', externalIds)
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('commissions')
+            .select('commissions.id')
+            .where('commissions.tenant_id', '=', tenantId)
+            .whereRef('commissions.order_id', '=', 'orders.id')
+            .where('commissions.beneficiary_id', '=', beneficiaryId),
+        ),
+      )
+      .orderBy('orders.external_id')
+      .execute();
+  },
+
   /** The newest order of a tenant with this tracking number. */
   async findByTracking(db: Executor, tenantId: string, trackingNumber: string) {
     return db

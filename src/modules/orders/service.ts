@@ -280,6 +280,27 @@ export function createOrdersService(deps: {
       return (await ordersRepo.findByTracking(db, tenantId, trackingNumber))?.external_id ?? null;
     },
 
+    /**
+     * The portal's view of orders a distributor earns from (GET /v1/me/orders): their state,
+     * shipment and receipt times, carrier and tracking number. Only for a distributor's own
+     * session, and only orders of its tenant on which it has a commission line; others are left
+     * out, as if they did not exist.
+     */
+    async logisticsOfEarned(actor: Actor, externalIds: readonly string[]): Promise<EarnedOrderLogistics[]> {
+      const p = actor.principal;
+      if (p.kind !== 'distributor') throw new AppError('forbidden', 'only a distributor sees the orders it earns from');
+      const rows = await ordersRepo.logisticsEarnedBy(db, p.tenantId, p.distributorId, [...new Set(externalIds)]);
+      return rows.map((r) => ({
+        external_id: r.external_id,
+        status: r.status,
+        paid_at: r.paid_at.toISOString(),
+        shipped_at: r.shipped_at?.toISOString() ?? null,
+        received_at: r.received_at?.toISOString() ?? null,
+        tracking_carrier: r.tracking_carrier,
+        tracking_number: r.tracking_number,
+      }));
+    },
+
     /** POST /v1/jobs/auto-receive: the job run by a caller (as of now unless told), for its tenant (root: ''). */
     async runAutoReceive(actor: Actor, asOf: Date | undefined): Promise<{ received: number }> {
       if (actor.principal.kind === 'admin' && actor.principal.role === 'auditor') throw new AppError('forbidden', 'auditors cannot run jobs');
@@ -292,3 +313,14 @@ export function createOrdersService(deps: {
 }
 
 export type OrdersService = ReturnType<typeof createOrdersService>;
+
+/** An order's logistics as a distributor that earns from it may see them: no buyer, no amounts. */
+export interface EarnedOrderLogistics {
+  external_id: string;
+  status: OrderStatus;
+  paid_at: string;
+  shipped_at: string | null;
+  received_at: string | null;
+  tracking_carrier: string | null;
+  tracking_number: string | null;
+}

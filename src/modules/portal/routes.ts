@@ -10,9 +10,11 @@ import {
   DownlineQuery,
   Invite,
   Me,
+  MyOrdersQuery,
   PasswordLoginBody,
   PortalApplyBody,
   PortalLink,
+  PortalOrder,
   PortalSession,
   PortalSettingsView,
   PortalTeamMember,
@@ -241,6 +243,22 @@ export const portalRoutes = moduleRoutes<PortalService>((app, portal) => {
       },
     },
     async (req) => portal.downline(actor(req), (req.query.level ?? 1) as 1 | 2 | 3, req.query.cursor, req.query.limit ?? 20),
+  );
+
+  app.get(
+    '/v1/me/orders',
+    {
+      config: { auth: 'distributor' },
+      schema: {
+        tags: me,
+        summary: 'The orders of my commission lines: state, shipped and received, carrier and tracking number',
+        description:
+          'Only orders I earn from (a commission line of mine) are answered; any other order number, of this tenant or another, is left out as if it did not exist. Nothing about the buyer is shown.',
+        querystring: MyOrdersQuery,
+        response: { 200: List(PortalOrder), ...errors() },
+      },
+    },
+    async (req) => portal.orders(actor(req), req.query.external_id),
   );
 
   app.get(

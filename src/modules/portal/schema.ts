@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
+import { ExternalId, Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
 import { ApplicationProfile, Distributor, InviteCodeInput, Phone } from '../distributors/schema.ts';
+import { OrderView } from '../orders/schema.ts';
 
 /**
  * The distributor portal's wire types. The web portal imports these as types, so each shape is
@@ -139,3 +140,30 @@ export const WithdrawalRules = Strict({
   channels: Type.Array(PayoutChannelName, { description: 'payout channels configured on this server' }),
 });
 export type WithdrawalRules = Static<typeof WithdrawalRules>;
+
+/** GET /v1/me/orders: the orders of the commission lines on screen (a page's worth at a time). */
+export const MyOrdersQuery = Strict({
+  external_id: Type.Array(ExternalId(), {
+    minItems: 1,
+    maxItems: 50,
+    description: "order numbers (a commission line's order_external_id), the parameter repeated for each",
+  }),
+});
+
+/**
+ * An order as a distributor that earns from it sees it: where the goods are, not who bought them
+ * (no buyer, no address, no amounts beyond its own lines).
+ */
+export const PortalOrder = Strict({
+  external_id: Type.String(),
+  status: OrderView.properties.status,
+  logistics: Type.Union([Type.Literal('not_shipped'), Type.Literal('shipped'), Type.Literal('received')], {
+    description: 'received once the buyer signed for it (签收), else shipped once it left, else not_shipped',
+  }),
+  paid_at: Timestamp(),
+  shipped_at: Nullable(Timestamp()),
+  received_at: Nullable(Timestamp()),
+  tracking_carrier: Nullable(Type.String({ description: 'the carrier code (Kuaidi100 codes: shunfeng, yuantong …)' })),
+  tracking_number: Nullable(Type.String({ description: "the carrier's tracking number (运单号)" })),
+});
+export type PortalOrder = Static<typeof PortalOrder>;

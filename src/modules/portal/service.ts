@@ -25,7 +25,8 @@ import type { TenantsService } from '../tenants/service.ts';
 import { adminRepo } from '../admin/repo.ts';
 import { portalRepo } from './repo.ts';
 import { renderPoster, sniffImage, type PosterLang } from './poster.ts';
-import type { ApplyStarted, Invite, Me, PortalApplyBody, PortalSession, PortalSettingsView, PortalTeamMember } from './schema.ts';
+import type { OrdersService } from '../orders/service.ts';
+import type { ApplyStarted, Invite, Me, PortalApplyBody, PortalOrder, PortalSession, PortalSettingsView, PortalTeamMember } from './schema.ts';
 
 const SECRET_PREFIX = 'fxp_';
 /** A login token may live at most this long: it is a hand-off, not a credential to keep. */
@@ -76,6 +77,14 @@ interface PendingApplication {
 
 const codeHash = (id: string, code: string) => sha256Hex(`${id}:${code}`);
 
+/**
+ * Where the goods are, from what the order recorded: a receipt (签收) counts even when the order
+ * was refunded since, and an order received without a shipped event was still received.
+ */
+export function logisticsStage(o: { shipped_at: string | null; received_at: string | null }): PortalOrder['logistics'] {
+  return o.received_at ? 'received' : o.shipped_at ? 'shipped' : 'not_shipped';
+}
+
 export function createPortalService(deps: {
   db: Db;
   clock: Clock;
@@ -92,6 +101,8 @@ export function createPortalService(deps: {
   /** The withdrawal rules a distributor's form shows (GET /v1/me/withdrawal-rules). */
   program: ProgramService;
   payoutChannels: Pick<PayoutChannels, 'configured'>;
+  /** The orders of the distributor's commission lines, with their logistics (GET /v1/me/orders). */
+  orders: Pick<OrdersService, 'logisticsOfEarned'>;
 }) {
   const { db, clock, keyring, storage, audit, admin, tenants, distributors, referral, limiter, sms } = deps;
 
@@ -527,6 +538,13 @@ export function createPortalService(deps: {
         })),
         next_cursor: page.next_cursor,
       };
+    },
+
+    /** The logistics of the orders the distributor earns from among these; the others are left out. */
+    async orders(actorIn: Actor, externalIds: readonly string[]): Promise<{ items: PortalOrder[]; next_cursor: null }> {
+      const actor = asDistributor(actorIn);
+      const rows = await deps.orders.logisticsOfEarned(actor, externalIds);
+      return { items: rows.map((o) => ({ ...o, logistics: logisticsStage(o) })), next_cursor: null };
     },
 
     async invite(actorIn: Actor): Promise<Invite> {

@@ -4,6 +4,7 @@ import { authEn, authZh } from './messages-auth.ts';
 import { insightsEn, insightsZh } from './messages-insights.ts';
 import { agentEn, agentZh } from './messages-agents.ts';
 import { wechatEn, wechatZh } from './messages-wechat.ts';
+import { logisticsEn, logisticsZh } from './messages-logistics.ts';
 
 const base = {
   'app.title': '分销员中心',
@@ -95,7 +96,7 @@ const base = {
   'team.noMore': '没有更多了',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...authZh, ...agentZh, ...insightsZh, ...wechatZh };
+const zh = { ...base, ...moneyZh, ...authZh, ...agentZh, ...insightsZh, ...wechatZh, ...logisticsZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Distributor centre',
@@ -187,7 +188,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'team.noMore': 'No more',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn, ...agentEn, ...insightsEn, ...wechatEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn, ...agentEn, ...insightsEn, ...wechatEn, ...logisticsEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

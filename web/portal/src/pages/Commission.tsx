@@ -4,6 +4,7 @@ import { Card, DotLoading, ErrorBlock, List, Steps, Tag } from 'antd-mobile';
 import { formatBp, formatTime, formatYuan } from '../../../shared/format.ts';
 import type { CommissionExplained, StatementDetail } from '../../../shared/types.ts';
 import { Money, StatusTag, useWord } from '../components/money.tsx';
+import { LogisticsText, useOrderLogistics } from '../components/logistics.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
@@ -26,6 +27,7 @@ export function CommissionPage() {
   const { api, session } = useSession();
   const [line, setLine] = useState<CommissionExplained | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const orders = useOrderLogistics(line ? [line.order_external_id] : []);
 
   useEffect(() => {
     api.get<CommissionExplained>(`/v1/commissions/${encodeURIComponent(id)}`).then(setLine, (err: unknown) => setError(messageOf(err)));
@@ -38,6 +40,7 @@ export function CommissionPage() {
   const computed = percent ? Number((BigInt(line.base_fen) * BigInt(line.rate_bp)) / 10000n) : line.fixed_fen * line.units;
   const seller = x.chain[0];
   const mine = session?.distributor_id === line.beneficiary_id;
+  const order = orders.get(line.order_external_id);
 
   return (
     <div style={{ padding: 12, display: 'flex', flexDirection: 'column', gap: 12 }} data-testid="commission-explanation">
@@ -114,6 +117,7 @@ export function CommissionPage() {
         <List>
           <List.Item extra={x.order.external_id}>{t('explain.orderNo')}</List.Item>
           <List.Item extra={formatTime(x.order.paid_at, lang)}>{t('explain.paidAt')}</List.Item>
+          {order && <List.Item extra={<LogisticsText order={order} testId="explain-logistics" />}>{t('logistics.state')}</List.Item>}
           {line.sku && <List.Item extra={line.sku}>SKU</List.Item>}
         </List>
       </Card>

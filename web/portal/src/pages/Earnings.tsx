@@ -2,7 +2,8 @@ import { useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { Button, Card, ErrorBlock, Grid, InfiniteScroll, List, NoticeBar, Tabs } from 'antd-mobile';
 import { formatTime, formatYuan } from '../../../shared/format.ts';
-import type { Balance, CommissionLine, Statement } from '../../../shared/types.ts';
+import type { Balance, CommissionLine, PortalOrder, Statement } from '../../../shared/types.ts';
+import { LogisticsText, useOrderLogistics } from '../components/logistics.tsx';
 import { Money, StatusTag, usePagedList } from '../components/money.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
@@ -67,7 +68,7 @@ export function BalanceCard({ balance }: { balance: Balance }) {
   );
 }
 
-function LineItem({ c, onClick }: { c: CommissionLine; onClick: () => void }) {
+function LineItem({ c, order, onClick }: { c: CommissionLine; order: PortalOrder | undefined; onClick: () => void }) {
   const { t, lang } = useI18n();
   const level =
     c.kind === 'clawback'
@@ -89,6 +90,12 @@ function LineItem({ c, onClick }: { c: CommissionLine; onClick: () => void }) {
         <span>
           {formatTime(c.created_at, lang)} · <StatusTag prefix="commissionStatus" value={c.status} />
           {c.held ? ` · ${t('earnings.held')}` : ''}
+          {order && (
+            <>
+              <br />
+              <LogisticsText order={order} testId={`line-logistics-${c.id}`} />
+            </>
+          )}
         </span>
       }
     >
@@ -102,12 +109,13 @@ function Lines() {
   const { session } = useSession();
   const navigate = useNavigate();
   const list = usePagedList<CommissionLine>(`/v1/distributors/${encodeURIComponent(session?.distributor_id ?? '')}/commissions`);
+  const orders = useOrderLogistics(list.items.map((c) => c.order_external_id));
   if (list.error) return <ErrorBlock status="default" title={t('common.error', { message: list.error })} />;
   return (
     <>
       <List data-testid="commission-lines">
         {list.items.map((c) => (
-          <LineItem key={c.id} c={c} onClick={() => navigate(`/earnings/commissions/${encodeURIComponent(c.id)}`)} />
+          <LineItem key={c.id} c={c} order={orders.get(c.order_external_id)} onClick={() => navigate(`/earnings/commissions/${encodeURIComponent(c.id)}`)} />
         ))}
       </List>
       <InfiniteScroll loadMore={list.loadMore} hasMore={list.hasMore}>

@@ -28,7 +28,7 @@ interface Range {
 
 /**
  * The dashboard and portal figures, read from the rollups the recorder keeps: a KPI or a series
- * reads the tenant's daily rows (a few per day), a breakdown monthly segment rows, top-N a little
+ * reads the tenant's daily rows (a few per day), a breakdown its level's monthly and daily rows, top-N a little
  * of each period's ranking, never the orders.
  */
 export function createAnalyticsService(deps: { db: Db; clock: Clock; program: ProgramService; ledger: Ledger }) {
@@ -185,7 +185,7 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const tenantId = tenantReader(actor);
       const r = await rangeOf(tenantId, q);
       const level = q.by === 'region' ? (q.level ?? 'province') : null;
-      const rows = await analyticsRepo.segments(db, tenantId, rangeParts(r.from, r.to), q.by === 'grade' ? 'grade' : (level ?? 'province'));
+      const rows = await analyticsRepo.breakdown(db, tenantId, rangeParts(r.from, r.to), q.by === 'grade' ? 'grade' : (level ?? 'province'));
       const names = new Map<string, string>();
       if (q.by === 'grade') {
         for (const g of await analyticsRepo.gradeNames(db, tenantId)) names.set(g.code, g.name);

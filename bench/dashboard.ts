@@ -1,5 +1,5 @@
 /**
- * The dashboard benchmark: p50/p95 of the console's KPI, time-series and top-10 queries through
+ * The dashboard benchmark: p50/p95 of the console's KPI, time-series, top-10 and breakdown queries through
  * the HTTP API of a real `fenxiao serve` process, on a PostgreSQL database seeded with 1,000,000
  * distributors and 10,000,000 orders spread over the last year.
  *
@@ -15,7 +15,8 @@
  *     at its grade's sales rate, its referrer at its grade's level-1 rate, floor per order on what
  *     is still paid), then per distributor and day/month, per tenant and day (each day spread over
  *     8 slots, more than this order rate would ever open: it costs the reads, not the seed), per
- *     grade and city, and each seller's latest order day with its histogram.
+ *     grade, per province and per city (2 slots: the breakdown rows, at the level each is read),
+ *     and each seller's latest order day with its histogram.
  * Order lines, commission lines and ledger postings are not seeded: none of the measured queries
  * reads them (the KPI's balances read the same daily rows whatever they hold).
  * Secondary indexes are dropped for the load and rebuilt after it, then VACUUM ANALYZE (this
@@ -40,7 +41,7 @@ import { int, ms, printTable } from './lib/table.ts';
 import { formatDuration, nowMs, peakRssMiB, peakRssOfPid } from './lib/timing.ts';
 import type { JsonBody } from '../test/support/json.ts';
 
-export const description = 'p50/p95 of the KPI, time-series and top-10 queries over HTTP on 1M distributors and 10M orders (PostgreSQL)';
+export const description = 'p50/p95 of the KPI, time-series, top-10 and breakdown queries over HTTP on 1M distributors and 10M orders (PostgreSQL)';
 export const usage = [
   '--distributors 1000000      distributors seeded',
   '--orders 10000000           orders seeded, over the last 365 days',
@@ -127,8 +128,8 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
     'distributors',
     'orders',
     'analytics_daily',
-    'analytics_segment_daily',
-    'analytics_segment_monthly',
+    'analytics_breakdown_daily',
+    'analytics_breakdown_monthly',
     'analytics_distributor_daily',
     'analytics_distributor_monthly',
     'analytics_distributor_activity',
@@ -288,23 +289,29 @@ async function seed(c: pg.Client, tenantId: string, o: { distributors: number; o
         on h.day = coalesce(a.day, b.day) and h.slot = coalesce(a.slot, b.slot)`,
     [tenantId],
   );
+  // Breakdown rows at each level they are read at (grade, province, city), as the recorder keeps them.
   for (const [table, period, trunc] of [
-    ['analytics_segment_daily', 'day', 'day'],
-    ['analytics_segment_monthly', 'month', 'month'],
+    ['analytics_breakdown_daily', 'day', 'day'],
+    ['analytics_breakdown_monthly', 'month', 'month'],
   ] as const) {
     await step(
       c,
-      `${table} (2 slots)`,
+      `${table} (grade, province, city; 2 slots)`,
       `
-      insert into ${table} (tenant_id, ${period}, grade_code, region_code, slot, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors)
-      select $1, coalesce(a.p, b.p), coalesce(a.grade, b.grade), coalesce(a.city, b.city), coalesce(a.slot, b.slot),
-             coalesce(a.orders, 0), coalesce(a.gross, 0), coalesce(a.refunded, 0), coalesce(a.commission, 0), coalesce(b.n, 0)
-        from (select date_trunc('${trunc}', day)::date as p, grade, city, slot % 2 as slot, count(*) as orders, sum(paid) as gross, sum(refunded) as refunded, sum(c0 + c1) as commission
-                from seed_lines group by 1, 2, 3, 4) a
-        full join (select date_trunc('${trunc}', (created_at at time zone '${TZ}')::date)::date as p, grade_code as grade, left(region_code, 4) || '00' as city,
-                          abs(hashtext(id)) % 2 as slot, count(*) as n
-                     from distributors where tenant_id = $1 group by 1, 2, 3, 4) b
-          on b.p = a.p and b.grade = a.grade and b.city = a.city and b.slot = a.slot`,
+      with seg as (
+        select coalesce(a.p, b.p) as p, coalesce(a.grade, b.grade) as grade, coalesce(a.city, b.city) as city, coalesce(a.slot, b.slot) as slot,
+               coalesce(a.orders, 0) as orders, coalesce(a.gross, 0) as gross, coalesce(a.refunded, 0) as refunded, coalesce(a.commission, 0) as commission, coalesce(b.n, 0) as n
+          from (select date_trunc('${trunc}', day)::date as p, grade, city, slot % 2 as slot, count(*) as orders, sum(paid) as gross, sum(refunded) as refunded, sum(c0 + c1) as commission
+                  from seed_lines group by 1, 2, 3, 4) a
+          full join (select date_trunc('${trunc}', (created_at at time zone '${TZ}')::date)::date as p, grade_code as grade, left(region_code, 4) || '00' as city,
+                            abs(hashtext(id)) % 2 as slot, count(*) as n
+                       from distributors where tenant_id = $1 group by 1, 2, 3, 4) b
+            on b.p = a.p and b.grade = a.grade and b.city = a.city and b.slot = a.slot
+      )
+      insert into ${table} (tenant_id, level, ${period}, code, slot, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors)
+      select $1, l.level, seg.p, l.code, seg.slot, sum(seg.orders), sum(seg.gross), sum(seg.refunded), sum(seg.commission), sum(seg.n)
+        from seg cross join lateral (values ('grade', seg.grade), ('province', case when seg.city = '' then '' else left(seg.city, 2) || '0000' end), ('city', seg.city)) as l(level, code)
+       group by 2, 3, 4, 5`,
       [tenantId],
     );
   }
@@ -408,7 +415,10 @@ export async function main(argv: string[]): Promise<void> {
       { op: 'top 10 by sales, a random 30 days', url: () => `/v1/analytics/top?metric=sales&limit=10&${random30()}` },
       { op: 'top 10 by sales, a random month', url: () => `/v1/analytics/top?metric=sales&limit=10&${randomMonth()}` },
       { op: 'breakdown by province, a year', url: () => `/v1/analytics/breakdown?by=region&level=province&${year}` },
+      { op: 'breakdown by city, a year', url: () => `/v1/analytics/breakdown?by=region&level=city&${year}` },
+      { op: 'breakdown by grade, a year', url: () => `/v1/analytics/breakdown?by=grade&${year}` },
       { op: 'breakdown by grade, a random 30 days', url: () => `/v1/analytics/breakdown?by=grade&${random30()}` },
+      { op: 'breakdown by city, a random 30 days', url: () => `/v1/analytics/breakdown?by=region&level=city&${random30()}` },
     ];
     const sample = await api(s, key, 'GET', `/v1/analytics/kpis?${year}`);
     log(

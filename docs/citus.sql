@@ -253,8 +253,8 @@ select create_distributed_table('agent_stock_returns', 'tenant_id', colocate_wit
 select create_distributed_table('analytics_distributor_activity', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('analytics_distributor_daily', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('analytics_distributor_monthly', 'tenant_id', colocate_with => 'accounts');
-select create_distributed_table('analytics_segment_daily', 'tenant_id', colocate_with => 'accounts');
-select create_distributed_table('analytics_segment_monthly', 'tenant_id', colocate_with => 'accounts');
+select create_distributed_table('analytics_breakdown_daily', 'tenant_id', colocate_with => 'accounts');
+select create_distributed_table('analytics_breakdown_monthly', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('api_keys', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('audit_heads', 'chain', colocate_with => 'accounts');
 select create_distributed_table('audit_log', 'chain', colocate_with => 'accounts');

@@ -9,6 +9,7 @@ import { createExportJobs, type ExportJob } from '../lib/export/jobs.ts';
 import { databaseExportJobStore, storageExportFileStore } from '../modules/jobs/exports.ts';
 import { ExportJobResponse, exportJobView } from '../modules/exports/jobs.ts';
 import { contentDisposition } from '../lib/export/format.ts';
+import { zhStatus } from '../core/error-text.ts';
 
 /**
  * Export jobs: the registry (as `app.exportJobs`: state in the jobs table, finished files in the
@@ -66,7 +67,7 @@ export function exportRoutes(app: App, s: Services, options: { dataDir: string; 
     async (req, reply) => {
       const job = await jobFor(actor(req).principal, req.params.id);
       const file = await jobs.file(job.tenantId, job.id);
-      if (!file) throw invalidState(`the export is ${job.status}, not ready for download`);
+      if (!file) throw invalidState({ en: `the export is ${job.status}, not ready for download`, zh: `导出任务状态为${zhStatus(job.status)}，尚不能下载` });
       // Read before answering: a file swept meanwhile is a 404, not a broken stream.
       const data = await file.read().catch(() => null);
       if (!data) throw notFound('export');

@@ -274,7 +274,9 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
     code = codeForStatus(fe.statusCode);
     status = ERROR_STATUS[code];
     message =
-      fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError ? localised(MESSAGES.invalidJson()) : new AppError(code, err.message).messageIn(lang);
+      fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError
+        ? localised(MESSAGES.invalidJson())
+        : localised(MESSAGES.frameworkRefusal(code, err.message));
   } else {
     const mapped = fromPgError(err) ?? (isDatabaseUnavailable(err) ? databaseUnavailable() : undefined);
     if (mapped) {

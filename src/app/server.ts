@@ -138,6 +138,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
 
   const services = createServices({
     db: database.db,
+    keyedDb: database.keyed,
     clock,
     keyring,
     limiter,

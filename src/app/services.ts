@@ -52,6 +52,8 @@ import { createDbTokenCache } from '../modules/wechat/token-cache-db.ts';
 
 export interface ServiceDeps {
   db: Db;
+  /** Database.keyed: the order path's batch transactions (generic plans). Default: db. */
+  keyedDb?: Db | undefined;
   clock: Clock;
   keyring: KeyRing;
   limiter: RateLimiter;
@@ -194,6 +196,7 @@ export function createServices(deps: ServiceDeps) {
   const orders = createOrdersService({
     pilots: pilots.orderPath,
     db,
+    batchDb: deps.keyedDb,
     clock,
     program,
     rules,

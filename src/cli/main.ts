@@ -51,6 +51,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
     const limiter = createMemoryRateLimiter();
     const services = createServices({
       db: database.db,
+      keyedDb: database.keyed,
       clock: systemClock,
       keyring: keyRingFromConfig(config),
       limiter,
@@ -94,7 +95,10 @@ cli
       return;
     }
     if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > MAX_WORKERS)) {
-      throw new AppError('invalid_request', `--workers takes a whole number from 1 to ${MAX_WORKERS}`);
+      throw new AppError('invalid_request', {
+        en: `--workers takes a whole number from 1 to ${MAX_WORKERS}`,
+        zh: `--workers 应为 1 到 ${MAX_WORKERS} 之间的整数`,
+      });
     }
     const config = loadConfig();
     const { count, note } = workerCount(opts.workers, config);
@@ -119,7 +123,8 @@ cli
       ['--distributors', opts.distributors, 10_000],
       ['--orders', opts.orders, 100_000],
     ] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > max) throw new AppError('invalid_request', `${name} takes a whole number from 1 to ${max}`);
+      if (!Number.isInteger(v) || v < 1 || v > max)
+        throw new AppError('invalid_request', { en: `${name} takes a whole number from 1 to ${max}`, zh: `${name} 应为 1 到 ${max} 之间的整数` });
     }
     const config = loadConfig({ ...process.env, FENXIAO_RUN_JOBS: 'false', FENXIAO_RUN_CONSUMERS: 'false', LOG_LEVEL: 'warn' });
     const password = opts.password ?? config.password ?? 'demo-password-2026';
@@ -251,10 +256,11 @@ user
   .option('--name <name>', 'display name')
   .action(async (opts: { tenant: string; email: string; role: AdminRole; password?: string; name?: string }) => {
     const password = opts.password ?? loadConfig().password;
-    if (!password) throw new AppError('invalid_request', 'give a password with FENXIAO_PASSWORD or --password');
+    if (!password)
+      throw new AppError('invalid_request', { en: 'give a password with FENXIAO_PASSWORD or --password', zh: '请用 FENXIAO_PASSWORD 或 --password 提供密码' });
     const u = await withServices(async (s) => {
       const tenantId = (await s.tenants.resolve(opts.tenant))?.id;
-      if (!tenantId) throw new AppError('not_found', `tenant ${opts.tenant} not found`);
+      if (!tenantId) throw new AppError('not_found', { en: `tenant ${opts.tenant} not found`, zh: `商户 ${opts.tenant} 不存在` });
       return s.admin.createUser({ principal: { kind: 'root' }, requestId: 'cli' }, { email: opts.email, password, role: opts.role, name: opts.name }, tenantId);
     });
     console.log(`user ${u.id} ${u.email} (${u.role})`);
@@ -319,7 +325,11 @@ audit
   .action(async (opts: { tenant?: string; anchor: string[]; json?: boolean }) => {
     const anchors = opts.anchor.map((text) => {
       const m = /^([^:]+):([0-9]{1,15}):([0-9a-f]{64})$/.exec(text);
-      if (!m) throw new AppError('invalid_request', `--anchor takes <chain>:<seq>:<hash> as verify prints the heads, got "${text.slice(0, 100)}"`);
+      if (!m)
+        throw new AppError('invalid_request', {
+          en: `--anchor takes <chain>:<seq>:<hash> as verify prints the heads, got "${text.slice(0, 100)}"`,
+          zh: `--anchor 的格式为 <chain>:<seq>:<hash>（即 verify 打印的链头），收到的是 "${text.slice(0, 100)}"`,
+        });
       const [, chain = '', seq, hash = ''] = m;
       return { chain, seq: Number(seq), hash };
     });
@@ -384,7 +394,11 @@ cli
       },
     ) => {
       const kind = EXPORT_KIND_NAMES[kindName];
-      if (!kind) throw new AppError('invalid_request', `unknown export "${kindName}": statements, withdrawals, commissions, reconciliation or mismatches`);
+      if (!kind)
+        throw new AppError('invalid_request', {
+          en: `unknown export "${kindName}": statements, withdrawals, commissions, reconciliation or mismatches`,
+          zh: `未知的导出类型 "${kindName}"：可选 statements、withdrawals、commissions、reconciliation 或 mismatches`,
+        });
       const fs = await import('node:fs');
       const fsp = await import('node:fs/promises');
       const { createProgress } = await import('./progress.ts');
@@ -435,7 +449,7 @@ cli
   .action(async (opts: { tenant: string; from?: string; to?: string; json?: boolean }) => {
     const report = await withServices(async (s) => {
       const known = await s.db.selectFrom('tenants').select('id').where('id', '=', opts.tenant).executeTakeFirst();
-      if (!known) throw new AppError('not_found', `tenant ${opts.tenant} not found`);
+      if (!known) throw new AppError('not_found', { en: `tenant ${opts.tenant} not found`, zh: `商户 ${opts.tenant} 不存在` });
       return s.reconciliation.summary(opts.tenant, { from: opts.from, to: opts.to });
     });
     if (opts.json) console.log(JSON.stringify(report));
@@ -491,7 +505,7 @@ pii
   .action(async (opts: { batch: string; json?: boolean }) => {
     const batchSize = Number(opts.batch);
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
-      throw new AppError('invalid_request', '--batch must be an integer from 1 to 10000');
+      throw new AppError('invalid_request', { en: '--batch must be an integer from 1 to 10000', zh: '--batch 应为 1 到 10000 之间的整数' });
     const config = loadConfig();
     const keyring = keyRingFromConfig(config);
     const { documents, ...report } = await withServices(async (s) => {

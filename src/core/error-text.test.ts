@@ -1,6 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError, ERROR_STATUS, type ErrorCode } from './errors.ts';
-import { answerLanguage, CODE_TEXT, MESSAGES, NOUNS, type Noun } from './error-text.ts';
+import { AppError, CODE_TEXT_OF, ERROR_STATUS, type ErrorCode } from './errors.ts';
+import { answerLanguage, MESSAGES, NOUNS, zhAction, zhChannel, zhStatus, type Noun } from './error-text.ts';
 
 const HAN = /\p{Script=Han}/u;
 
@@ -29,6 +31,7 @@ const SAMPLES: { [K in keyof typeof MESSAGES]: Parameters<(typeof MESSAGES)[K]> 
   missingField: ['body', 'name'],
   invalidValue: ['body/amount_fen', 'minimum', { comparison: '>=', limit: 100 }, 'must be >= 100'],
   internal: [],
+  frameworkRefusal: ['invalid_request', "'%' is not a valid url component"],
   databaseUnavailable: [],
   duplicateKey: [],
   missingReference: [],
@@ -52,15 +55,14 @@ const SAMPLES: { [K in keyof typeof MESSAGES]: Parameters<(typeof MESSAGES)[K]> 
 
 describe('the error catalogue: every code and every message in English and Chinese', () => {
   it.each(Object.keys(ERROR_STATUS) as ErrorCode[])('code %s has a general text in both languages', (code) => {
-    const text = (CODE_TEXT as Record<string, { en: string; zh: string }>)[code];
-    expect(text, code).toBeDefined();
-    expect(text!.en).toMatch(/^[ -~]+$/);
-    expect(text!.zh).toMatch(HAN);
-    // The Chinese answer of an uncatalogued message starts with its code's Chinese text and keeps the English detail.
-    const err = new AppError(code, 'some English detail');
-    expect(err.messageIn('en')).toBe('some English detail');
-    expect(err.messageIn('zh')).toBe(`${text!.zh}（some English detail）`);
+    const text = CODE_TEXT_OF[code];
+    expect(text.en).toMatch(/^[ -~]+$/);
+    expect(text.zh).toMatch(HAN);
+    const err = new AppError(code, text);
+    expect(err.messageIn('en')).toBe(text.en);
+    expect(err.messageIn('zh')).toBe(text.zh);
     expect(err.code).toBe(code);
+    expect(err.status).toBe(ERROR_STATUS[code]);
   });
 
   it.each(Object.keys(MESSAGES) as (keyof typeof MESSAGES)[])('message %s is said in both languages', (key) => {
@@ -88,6 +90,90 @@ describe('the error catalogue: every code and every message in English and Chine
       'body/channel 应为以下之一：manual、alipay',
     );
     expect(MESSAGES.invalidValue('body/quantity', 'type', { type: 'integer' }, 'must be integer').zh).toBe('body/quantity 应为整数');
+  });
+});
+
+/** Every .ts file under src/, less the tests. */
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return sources(full);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+/**
+ * The JavaScript string literal ('…', "…" or `…` with its ${…} parts, nested literals and all)
+ * starting at `at`: its end and its static text (the interpolations left out).
+ */
+function literalAt(text: string, at: number): { end: number; fixed: string } | undefined {
+  const quote = text[at];
+  if (quote !== "'" && quote !== '"' && quote !== '`') return undefined;
+  let i = at + 1;
+  let fixed = '';
+  while (i < text.length && text[i] !== quote) {
+    if (text[i] === '\\') {
+      fixed += text.slice(i, i + 2);
+      i += 2;
+    } else if (quote === '`' && text.startsWith('${', i)) {
+      let depth = 1;
+      i += 2;
+      while (depth > 0 && i < text.length) {
+        const inner = literalAt(text, i);
+        if (inner) {
+          i = inner.end;
+          continue;
+        }
+        if (text[i] === '{') depth++;
+        if (text[i] === '}') depth--;
+        i++;
+      }
+    } else fixed += text[i++];
+  }
+  return { end: i + 1, fixed };
+}
+
+/** Every `{ en: <literal>, zh: <literal> }` in src/: the messages written where they are thrown. */
+function messagePairs(): { where: string; en: string; zh: string }[] {
+  const root = path.resolve(import.meta.dirname, '..');
+  const pairs: { where: string; en: string; zh: string }[] = [];
+  for (const file of sources(root)) {
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/\{\s*en:\s*/g)) {
+      const en = literalAt(text, m.index + m[0].length);
+      if (!en) continue;
+      const sep = /^,\s*zh:\s*/.exec(text.slice(en.end));
+      const zh = sep ? literalAt(text, en.end + sep[0].length) : undefined;
+      const line = text.slice(0, m.index).split('\n').length;
+      pairs.push({ where: `${path.relative(root, file)}:${line}`, en: en.fixed, zh: zh?.fixed ?? '(no zh literal beside it)' });
+    }
+  }
+  return pairs;
+}
+
+describe('every message thrown in src/ is said in Chinese', () => {
+  // AppError takes only { en, zh } (errors.ts), so the compiler refuses a message without its
+  // Chinese; this reads every pair written in the code to refuse a Chinese that is not Chinese
+  // (the English copied, or left empty).
+  const pairs = messagePairs();
+
+  it('finds the messages: several hundred pairs in src/', () => {
+    expect(pairs.length).toBeGreaterThan(250);
+  });
+
+  it.each(pairs.map((p) => [p.where, p] as const))('%s', (_where, p) => {
+    // English words written here need Chinese written here; a message made wholly of its
+    // parameters (MESSAGES.invalidValue) has its words in the functions it calls, tested above.
+    if (/[A-Za-z]{2}/.test(p.en)) expect(p.zh, p.en).toMatch(HAN);
+    expect(p.en, p.zh).not.toMatch(HAN);
+  });
+
+  it('names statuses, channels and actions in Chinese inside a message', () => {
+    expect(zhStatus('suspended')).toBe('已暂停');
+    expect(zhStatus('pending_payment')).toBe('待付款');
+    expect(zhChannel('alipay')).toBe('支付宝');
+    expect(zhAction('reject')).toBe('驳回');
+    expect(zhStatus('some_new_status')).toBe('some_new_status');
   });
 });
 

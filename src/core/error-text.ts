@@ -3,8 +3,10 @@
  * with the language (CONTRACT.md): only `message` does, chosen by the request's Accept-Language
  * (`answerLanguage`). Every entry is a `LocalText`, so the compiler refuses a message without both
  * languages; a message with parameters is a function answering a `LocalText`. errors.ts checks
- * that every error code has its general text here (`CODE_TEXT`), which is what a message not yet
- * in this catalogue falls back to in Chinese, followed by its English detail.
+ * that every error code has its general text here (`CODE_TEXT`). An `AppError` takes only a
+ * `LocalText`, so no message the server can answer lacks its Chinese: the messages used in one
+ * place are written where they are thrown (`{ en, zh }`), those used in several are here, and
+ * error-text.test.ts reads every such pair in src/ to check that its Chinese is Chinese.
  */
 export interface LocalText {
   readonly en: string;
@@ -87,6 +89,56 @@ const TYPE_ZH: Record<string, string> = {
 const COMPARISON_ZH: Record<string, string> = { '>=': '不小于', '<=': '不大于', '>': '大于', '<': '小于' };
 
 /**
+ * What a status, an agent's rank, a payout channel or an action is called in a Chinese message
+ * (the English message says the code itself). A value not listed stays as it is.
+ */
+const STATUS_ZH: Record<string, string> = {
+  active: '正常',
+  suspended: '已暂停',
+  ended: '已终止',
+  pending: '待处理',
+  pending_payment: '待付款',
+  approved: '已批准',
+  rejected: '已驳回',
+  confirmed: '已确认',
+  dismissed: '已驳回',
+  released: '已放行',
+  cancelled: '已取消',
+  paid: '已付款',
+  failed: '失败',
+  done: '已完成',
+  succeeded: '已成功',
+  queued: '排队中',
+  running: '进行中',
+  open: '待审核',
+  promoted: '已转正',
+  stopped: '已停止',
+  settled: '已结算',
+  reversed: '已冲正',
+  frozen: '冻结中',
+  available: '可结算',
+  held: '已冻结',
+  erased: '已删除个人信息',
+  expired: '已过期',
+  processing: '处理中',
+  completed: '已完成',
+  created: '已创建',
+  shipped: '已发货',
+  received: '已收货',
+  refunded: '已退款',
+  province: '省',
+  city: '市',
+  district: '区县',
+};
+export const zhStatus = (status: string): string => STATUS_ZH[status] ?? status;
+
+const CHANNEL_ZH: Record<string, string> = { wechat: '微信', alipay: '支付宝', manual: '手动', bank: '银行' };
+export const zhChannel = (channel: string): string => CHANNEL_ZH[channel] ?? channel;
+
+const ACTION_ZH: Record<string, string> = { confirm: '确认', reject: '驳回', approve: '批准', complete: '完成' };
+export const zhAction = (action: string): string => ACTION_ZH[action] ?? action;
+
+/**
  * The catalogue of messages with their parameters. Each answers both languages; the test beside
  * it (error-text.test.ts) calls every one with sample parameters the compiler asks for.
  */
@@ -131,6 +183,12 @@ export const MESSAGES = {
     zh: `${where} ${schemaRuleZh(keyword, params)}`,
   }),
   internal: (): LocalText => CODE_TEXT.internal_error,
+  /**
+   * A 4xx Fastify itself answers before any route runs (a malformed URL, a path parameter too
+   * long): its English is the framework's, so Chinese says what kind of refusal it is and keeps
+   * that detail.
+   */
+  frameworkRefusal: (code: keyof typeof CODE_TEXT, detail: string): LocalText => ({ en: detail, zh: `${CODE_TEXT[code].zh}（${detail}）` }),
   databaseUnavailable: (): LocalText => ({
     en: 'the database is unavailable for a moment; retry shortly (with the same idempotency key or external_id)',
     zh: '数据库暂不可用，请稍后重试（使用相同的幂等键或 external_id）',

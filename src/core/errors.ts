@@ -30,42 +30,37 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** Every code has its general text in both languages (error-text.ts): the compiler checks it here. */
-const CODE_TEXT_CHECKED: { readonly [C in ErrorCode]: LocalText } = CODE_TEXT;
+export const CODE_TEXT_OF: { readonly [C in ErrorCode]: LocalText } = CODE_TEXT;
 
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
-  /** The Chinese message, when the message came from the catalogue (error-text.ts). */
-  readonly zh: string | undefined;
+  /** The message in Chinese; `message` is its English. */
+  readonly zh: string;
 
-  /** `message` in English only, or both languages from the catalogue (`MESSAGES`). */
-  constructor(code: ErrorCode, message: string | LocalText, details?: Record<string, unknown>) {
-    super(typeof message === 'string' ? message : message.en);
+  /** The message in both languages: written where it is thrown, or from the catalogue (`MESSAGES`). */
+  constructor(code: ErrorCode, message: LocalText, details?: Record<string, unknown>) {
+    super(message.en);
     this.name = 'AppError';
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.details = details;
-    this.zh = typeof message === 'string' ? undefined : message.zh;
+    this.zh = message.zh;
   }
 
-  /**
-   * The message in `lang`. A message not yet in the catalogue is said in Chinese by its code's
-   * general text with the English detail after it, so a Chinese reader always learns what kind
-   * of error it is.
-   */
+  /** The message in `lang`. */
   messageIn(lang: Language): string {
-    if (lang === 'en') return this.message;
-    return this.zh ?? `${CODE_TEXT_CHECKED[this.code].zh}（${this.message}）`;
+    return lang === 'en' ? this.message : this.zh;
   }
 }
 
-export const invalid = (message: string | LocalText, details?: Record<string, unknown>) => new AppError('invalid_request', message, details);
+export const invalid = (message: LocalText, details?: Record<string, unknown>) => new AppError('invalid_request', message, details);
 export const notFound = (what: Noun) => new AppError('not_found', MESSAGES.notFound(what));
-export const conflict = (message: string | LocalText) => new AppError('conflict', message);
-export const invalidState = (message: string | LocalText) => new AppError('invalid_state', message);
-export const compliance = (message: string | LocalText) => new AppError('compliance_violation', message);
-export const forbidden = (message: string | LocalText = MESSAGES.roleMayNot()) => new AppError('forbidden', message);
+export const conflict = (message: LocalText) => new AppError('conflict', message);
+export const invalidState = (message: LocalText) => new AppError('invalid_state', message);
+export const compliance = (message: LocalText) => new AppError('compliance_violation', message);
+export const forbidden = (message: LocalText = MESSAGES.roleMayNot()) => new AppError('forbidden', message);
 
 /** PostgreSQL SQLSTATEs worth translating; everything else is a 500. */
 export function fromPgError(err: unknown): AppError | undefined {

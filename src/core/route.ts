@@ -38,7 +38,7 @@ export interface Authenticator {
 }
 
 export function actor(req: FastifyRequest): Actor {
-  if (!req.principal) throw new AppError('unauthorized', 'missing or invalid credentials');
+  if (!req.principal) throw new AppError('unauthorized', { en: 'missing or invalid credentials', zh: '缺少凭据或凭据无效' });
   return { principal: req.principal, requestId: req.id };
 }
 

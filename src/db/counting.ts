@@ -1,4 +1,4 @@
-import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Dialect, type Driver, type QueryResult, type TransactionSettings } from 'kysely';
 
 /**
  * What this process has sent to its database: every query is one round trip (node-postgres and
@@ -8,13 +8,17 @@ import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, T
  */
 export const dbStats = { queries: 0, commits: 0, rollbacks: 0, connectionsLost: 0 };
 
-/** Wraps a dialect so every query through it, and every commit, is counted in `dbStats`. */
-export function countingDialect(inner: Dialect): Dialect {
+/**
+ * Wraps a dialect so every query through it, and every commit, is counted in `dbStats`.
+ * `begin`: the text a transaction begins with instead of BEGIN (one round trip still);
+ * `shared`: another Kysely instance owns the pool, so destroying this one leaves it open.
+ */
+export function countingDialect(inner: Dialect, options: { begin?: string; shared?: boolean } = {}): Dialect {
   return {
     createAdapter: () => inner.createAdapter(),
     createQueryCompiler: () => inner.createQueryCompiler(),
     createIntrospector: (db) => inner.createIntrospector(db),
-    createDriver: () => new CountingDriver(inner.createDriver()),
+    createDriver: () => new CountingDriver(inner.createDriver(), options),
   };
 }
 
@@ -22,7 +26,10 @@ class CountingDriver implements Driver {
   private readonly wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
   private readonly unwrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
 
-  constructor(private readonly inner: Driver) {}
+  constructor(
+    private readonly inner: Driver,
+    private readonly options: { begin?: string; shared?: boolean },
+  ) {}
 
   init(): Promise<void> {
     return this.inner.init();
@@ -52,9 +59,11 @@ class CountingDriver implements Driver {
     return this.unwrapped.get(c) ?? c;
   }
 
-  beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  async beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     dbStats.queries++;
-    return this.inner.beginTransaction(this.raw(c), settings);
+    const begin = this.options.begin;
+    if (begin !== undefined && !settings.isolationLevel && !settings.accessMode) await this.raw(c).executeQuery(CompiledQuery.raw(begin));
+    else await this.inner.beginTransaction(this.raw(c), settings);
   }
 
   async commitTransaction(c: DatabaseConnection): Promise<void> {
@@ -92,6 +101,6 @@ class CountingDriver implements Driver {
   }
 
   destroy(): Promise<void> {
-    return this.inner.destroy();
+    return this.options.shared ? Promise.resolve() : this.inner.destroy();
   }
 }

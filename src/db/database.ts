@@ -6,7 +6,7 @@ import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { countingDialect, dbStats } from './counting.ts';
-import { autoPrepare } from './prepare.ts';
+import { autoPrepare, GENERIC_BEGIN } from './prepare.ts';
 import type { DB } from './schema.ts';
 import { isRetryableTxError } from '../core/errors.ts';
 
@@ -17,6 +17,12 @@ export type Executor = Kysely<DB> | Transaction<DB>;
 
 export interface Database {
   db: Db;
+  /**
+   * The same database, for transactions whose statements all find their rows by key (the order
+   * path's batches): they plan their named statements once, generically (GENERIC_BEGIN in
+   * prepare.ts). On PGlite, `db` itself.
+   */
+  keyed: Db;
   kind: 'pglite' | 'postgres';
   /** The PGlite instance when embedded (tests dump it; the CLI backs it up). */
   pglite?: PGlite;
@@ -106,7 +112,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // listener above has reported it already.
     pool.on('error', () => {});
     const db = new Kysely<DB>({ dialect: countingDialect(new PostgresDialect({ pool })) });
-    const database: Database = { db, kind: 'postgres', close: () => db.destroy() };
+    const keyed = new Kysely<DB>({ dialect: countingDialect(new PostgresDialect({ pool }), { begin: GENERIC_BEGIN, shared: true }) });
+    const database: Database = { db, keyed, kind: 'postgres', close: () => db.destroy() };
     return database;
   }
 
@@ -125,7 +132,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     await client.waitReady;
     const db = new Kysely<DB>({ dialect: countingDialect(new PGliteDialect(client)) });
-    return { db, kind: 'pglite', pglite: client, close: () => db.destroy().finally(unlock) };
+    return { db, keyed: db, kind: 'pglite', pglite: client, close: () => db.destroy().finally(unlock) };
   } catch (err) {
     unlock();
     throw err;

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { isLostPreparedStatement } from '../core/errors.ts';
@@ -21,21 +20,17 @@ import { isLostPreparedStatement } from '../core/errors.ts';
  * naming statements from then on, tells `onOff`, and the statement's error stands (its
  * transaction is retried as a serialization failure is, see isRetryableTxError).
  */
-const genericPlans = new AsyncLocalStorage<boolean>();
-const GENERIC_BEGIN = 'begin; set local plan_cache_mode = force_generic_plan';
-
 /**
- * Runs `fn` so that a transaction it begins plans its named statements once, generically
- * (`plan_cache_mode = force_generic_plan`, set in the same round trip as BEGIN), where PostgreSQL
- * would otherwise plan statements over `= any($1)` arrays again on every execution: their
- * custom plans look cheaper than the generic one, so the default mode never settles on it.
- * For the order path's batches, whose statements find every row by key (the ingest bench:
- * about 0.7 ms of planning per batch before). Statements outside such transactions (dashboards,
- * reports, where a value's selectivity matters) keep PostgreSQL's default.
+ * What a transaction of `Database.keyed` begins with: BEGIN and `plan_cache_mode =
+ * force_generic_plan` in one round trip (one simple-protocol query), so that its named statements
+ * are planned once, generically, where PostgreSQL would otherwise plan statements over `= any($1)`
+ * arrays again on every execution (their custom plans look cheaper than the generic one, so the
+ * default mode never settles on it). For the order path's batches, whose statements find every
+ * row by key (the ingest bench: about 0.7 ms of planning per batch before, docs/scaling.md).
+ * Statements outside such transactions (dashboards, reports, where a value's selectivity
+ * matters) keep PostgreSQL's default.
  */
-export function withGenericPlans<T>(fn: () => Promise<T>): Promise<T> {
-  return genericPlans.run(true, fn);
-}
+export const GENERIC_BEGIN = 'begin; set local plan_cache_mode = force_generic_plan';
 
 export interface AutoPrepare {
   /** Wraps one pooled client so that Kysely's `query(text, values)` calls use named statements. */
@@ -84,10 +79,8 @@ export function autoPrepare(options: { threshold?: number; maxStatements?: numbe
     attach(client) {
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as { query: (...args: unknown[]) => unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
-        if (config === 'begin' && !off && genericPlans.getStore() === true && Array.isArray(values) && values.length === 0 && callback === undefined) {
-          // One round trip still: BEGIN and the setting go as one simple-protocol query.
-          return (query(GENERIC_BEGIN) as Promise<unknown>).then((r) => (Array.isArray(r) ? r[0] : r));
-        }
+        // Two statements in one simple-protocol query: never a named statement.
+        if (config === GENERIC_BEGIN) return query(config);
         if (typeof config === 'string' && Array.isArray(values) && callback === undefined) {
           const name = nameFor(config);
           if (name !== undefined) {

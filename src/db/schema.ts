@@ -770,11 +770,12 @@ export interface AnalyticsDailyTable {
   settled_fen: Generated<number>;
 }
 
-export interface AnalyticsSegmentDailyTable {
+/** A breakdown's rows: one per level (grade, province or city), code, day and slot. */
+export interface AnalyticsBreakdownDailyTable {
   tenant_id: string;
+  level: 'grade' | 'province' | 'city';
   day: ColumnType<string, string, string>;
-  grade_code: string;
-  region_code: string;
+  code: string;
   slot: number;
   orders: Generated<number>;
   gross_sales_fen: Generated<number>;
@@ -783,11 +784,11 @@ export interface AnalyticsSegmentDailyTable {
   new_distributors: Generated<number>;
 }
 
-export interface AnalyticsSegmentMonthlyTable {
+export interface AnalyticsBreakdownMonthlyTable {
   tenant_id: string;
+  level: 'grade' | 'province' | 'city';
   month: ColumnType<string, string, string>;
-  grade_code: string;
-  region_code: string;
+  code: string;
   slot: number;
   orders: Generated<number>;
   gross_sales_fen: Generated<number>;
@@ -902,8 +903,8 @@ export interface DB {
   payouts: PayoutsTable;
   payout_events: PayoutEventsTable;
   analytics_daily: AnalyticsDailyTable;
-  analytics_segment_daily: AnalyticsSegmentDailyTable;
-  analytics_segment_monthly: AnalyticsSegmentMonthlyTable;
+  analytics_breakdown_daily: AnalyticsBreakdownDailyTable;
+  analytics_breakdown_monthly: AnalyticsBreakdownMonthlyTable;
   analytics_distributor_daily: AnalyticsDistributorDailyTable;
   analytics_distributor_monthly: AnalyticsDistributorMonthlyTable;
   analytics_distributor_activity: AnalyticsDistributorActivityTable;

@@ -72,7 +72,7 @@ describe('agent mode in the console and the portal', () => {
     await page.getByLabel('分销员编号（dst_…）').fill(agentDistributor.id);
     await page.getByLabel('区域代码（GB/T 2260，6 位）').fill('440300');
     await page.getByTestId('appoint-agent').click();
-    await page.getByText('is not a district code').first().waitFor();
+    await page.getByText('不是 GB/T 2260 中的区县级代码').first().waitFor();
 
     await table.getByRole('button', { name: '暂停' }).click();
     const dialog = page.getByRole('dialog');

@@ -67,7 +67,7 @@ describe('distributor portal on a phone', () => {
     await expectNoCriticalA11yViolations(page, 'portal-apply-code');
     await page.getByLabel('验证码').fill('000000' === lastCode(t, PHONE) ? '111111' : '000000');
     await page.getByRole('button', { name: '确认并完成申请' }).click();
-    await expect(page.getByTestId('apply-error').textContent()).resolves.toContain('wrong code');
+    await expect(page.getByTestId('apply-error').textContent()).resolves.toContain('验证码错误');
     await page.getByLabel('验证码').fill(lastCode(t, PHONE)!);
     await page.getByRole('button', { name: '确认并完成申请' }).click();
 
@@ -141,7 +141,7 @@ describe('distributor portal on a phone', () => {
     // Signed out, the same token again is a replay.
     await page.evaluate(() => localStorage.removeItem('fenxiao.portal.session'));
     await page.goto(`${t.base}/portal/?token=${encodeURIComponent(token)}&tenant=${tenant.id}`);
-    await page.getByText(/^登录链接无效或已过期：.*this login token was already used/).waitFor();
+    await page.getByText(/^登录链接无效或已过期：.*该登录令牌已被使用/).waitFor();
   });
 
   it("asks before a sign-in link replaces another distributor's session (issue 14, item 17)", async () => {

@@ -173,18 +173,28 @@ describe('error messages follow Accept-Language; status and code do not', () => 
     expect(await ask('de')).toBe('distributor not found');
   });
 
-  it('says a message not yet catalogued by its code in Chinese, with the English detail', async () => {
+  it('says a message thrown by a module in Chinese, with its details in place (no English left in it)', async () => {
     const order = await t.call('POST', '/v1/orders', {
       token: key,
       body: { external_id: 'o-lang', buyer_external_id: 'b-lang', items: [{ sku: 's', quantity: 1, unit_price_fen: 1000, paid_fen: 1000 }] },
     });
     expect(order.statusCode).toBe(201);
-    const refund = (headers: Record<string, string>) => t.call('POST', '/v1/orders/o-lang/events', { token: key, body: { type: 'refunded' }, headers });
-    const en = await refund({});
-    const zh = await refund({ 'accept-language': 'zh-CN' });
+    const refund = (body: Record<string, unknown>, headers: Record<string, string>) =>
+      t.call('POST', '/v1/orders/o-lang/events', { token: key, body, headers });
+    const en = await refund({ type: 'refunded' }, {});
+    const zh = await refund({ type: 'refunded' }, { 'accept-language': 'zh-CN' });
     expect(en.statusCode).toBe(400);
     expect(zh.statusCode).toBe(400);
     expect(zh.data.error.code).toBe(en.data.error.code);
-    expect(zh.data.error.message).toBe(`请求无效（${en.data.error.message}）`);
+    expect(en.data.error.message).toBe('refunded needs refund_fen (or items)');
+    expect(zh.data.error.message).toBe('refunded 事件须给出 refund_fen（或 items）');
+    const tooMuch = await refund({ type: 'refunded', refund_fen: 5000 }, { 'accept-language': 'zh-CN' });
+    expect(tooMuch.statusCode, tooMuch.body).toBe(400);
+    expect(tooMuch.data.error.message).toBe('refund_fen 5000 超出仍已支付的金额（1000 分）');
+    const cancelled = await t.call('POST', '/v1/orders/o-lang/events', { token: key, body: { type: 'cancelled' } });
+    expect(cancelled.statusCode, cancelled.body).toBeLessThan(300);
+    const afterCancel = await refund({ type: 'shipped' }, { 'accept-language': 'zh-CN' });
+    expect(afterCancel.statusCode, afterCancel.body).toBe(409);
+    expect(afterCancel.data.error.message).toMatch(/^状态为已取消的订单不能标记为已发货$/);
   });
 });

@@ -9,7 +9,6 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { onPostgres } from '../support/db.ts';
 import { openDatabase, type Database, type Executor } from '../../src/db/database.ts';
 import { dbStats } from '../../src/db/counting.ts';
-import { withGenericPlans } from '../../src/db/prepare.ts';
 
 const opened: Database[] = [];
 afterAll(async () => {
@@ -79,26 +78,23 @@ describe.skipIf(!onPostgres())('prepared statements', () => {
     expect((await sql<{ v: number }>`select 6 / ${2}::int as v`.execute(d.db)).rows[0]!.v).toBe(3);
   });
 
-  it('plans named statements generically in a transaction begun under withGenericPlans, with BEGIN in the same round trip, and not elsewhere', async () => {
+  it('plans named statements generically in a transaction of Database.keyed, with BEGIN in the same round trip, and not elsewhere', async () => {
     const d = await open(true);
     const mode = async (ex: Executor) => (await sql<{ m: string }>`select current_setting('plan_cache_mode') as m`.execute(ex)).rows[0]!.m;
     const before = dbStats.queries;
-    const inside = await withGenericPlans(() => d.db.transaction().execute(async (tx) => mode(tx)));
+    const inside = await d.keyed.transaction().execute(async (tx) => mode(tx));
     // BEGIN (with the setting), the select, COMMIT: three round trips, as any transaction of one statement.
     expect(dbStats.queries - before).toBe(3);
     expect(inside).toBe('force_generic_plan');
     // Local to that transaction: the next one, and a statement outside any, keep the default.
+    expect(await mode(d.keyed)).toBe('auto');
     expect(await d.db.transaction().execute(async (tx) => mode(tx))).toBe('auto');
     expect(await mode(d.db)).toBe('auto');
     // A named statement run in such transactions is planned once: its generic plan is used.
     for (let i = 0; i < 6; i++) {
-      await withGenericPlans(() =>
-        d.db
-          .transaction()
-          .execute(async (tx) =>
-            sql`select count(*) from pg_class where relname = any(${['pg_class', `x${i}`]}::text[]) and 'generic_marker' <> ''`.execute(tx),
-          ),
-      );
+      await d.keyed
+        .transaction()
+        .execute(async (tx) => sql`select count(*) from pg_class where relname = any(${['pg_class', `x${i}`]}::text[]) and 'generic_marker' <> ''`.execute(tx));
     }
     const plans = await sql<{ generic_plans: string; custom_plans: string }>`
       select generic_plans::text, custom_plans::text from pg_prepared_statements where name like 'fx\_%' and statement like '%generic_marker%'`.execute(d.db);

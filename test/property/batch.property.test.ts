@@ -269,12 +269,12 @@ async function stateOf(tenantId: string, answers: unknown[]) {
       await q(sql`select day::text, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission,
         sum(new_bindings)::bigint as bindings, sum(last_order_distributors)::bigint as active, sum(ledger_pending_fen)::bigint as pending, sum(ledger_expense_fen)::bigint as expense
       from analytics_daily where tenant_id = ${tenantId} group by day order by day`),
-    analyticsSegments:
-      await q(sql`select day::text, grade_code, region_code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission
-      from analytics_segment_daily where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
+    analyticsBreakdowns:
+      await q(sql`select level, day::text, code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission
+      from analytics_breakdown_daily where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
     analyticsMonths:
-      await q(sql`select month::text, grade_code, region_code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission
-      from analytics_segment_monthly where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
+      await q(sql`select level, month::text, code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(commission_fen)::bigint as commission
+      from analytics_breakdown_monthly where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
     analyticsDistributors: await q(
       sql`select distributor_id, day::text, orders, sales_fen, commission_fen from analytics_distributor_daily where tenant_id = ${tenantId} order by 1, 2`,
     ),

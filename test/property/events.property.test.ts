@@ -297,12 +297,12 @@ async function stateOf(tenantId: string, answers: unknown[]) {
         sum(commission_fen)::bigint as commission, sum(commission_reversed_fen)::bigint as reversed, sum(ledger_pending_fen)::bigint as pending,
         sum(ledger_available_fen)::bigint as available, sum(ledger_withdrawable_fen)::bigint as withdrawable, sum(ledger_expense_fen)::bigint as expense
       from analytics_daily where tenant_id = ${tenantId} group by day order by day`),
-    analyticsSegments:
-      await q(sql`select day::text, grade_code, region_code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(refunded_fen)::bigint as refunded,
-        sum(commission_fen)::bigint as commission from analytics_segment_daily where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
+    analyticsBreakdowns:
+      await q(sql`select level, day::text, code, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as sales, sum(refunded_fen)::bigint as refunded,
+        sum(commission_fen)::bigint as commission from analytics_breakdown_daily where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
     analyticsMonths:
-      await q(sql`select month::text, grade_code, region_code, sum(orders)::bigint as orders, sum(refunded_fen)::bigint as refunded, sum(commission_fen)::bigint as commission
-      from analytics_segment_monthly where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
+      await q(sql`select level, month::text, code, sum(orders)::bigint as orders, sum(refunded_fen)::bigint as refunded, sum(commission_fen)::bigint as commission
+      from analytics_breakdown_monthly where tenant_id = ${tenantId} group by 1, 2, 3 order by 1, 2, 3`),
     analyticsDistributors: await q(
       sql`select distributor_id, day::text, orders, sales_fen, commission_fen from analytics_distributor_daily where tenant_id = ${tenantId} order by 1, 2`,
     ),

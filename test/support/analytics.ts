@@ -153,22 +153,39 @@ export async function rollupBreaks(db: Executor, tenantId: string, timeZone: str
     );
   }
 
-  // Segments: whatever the grade and region, each day's and month's segments sum to the day's totals.
+  // Breakdowns: at each level (grade, province, city), each day's and month's rows sum to the
+  // day's totals; and each province's rows are its cities' rows, summed.
   for (const [table, period, trunc] of [
-    ['analytics_segment_daily', 'day', 'day'],
-    ['analytics_segment_monthly', 'month', 'month'],
+    ['analytics_breakdown_daily', 'day', 'day'],
+    ['analytics_breakdown_monthly', 'month', 'month'],
   ] as const) {
+    for (const level of ['grade', 'province', 'city'] as const) {
+      await compare(
+        `${table} ${level} sums to the totals`,
+        sql`
+        with r as (select ${sql.ref(period)} as p, sum(orders) as orders, sum(gross_sales_fen) as gross, sum(refunded_fen) as refunded, sum(commission_fen) as commission, sum(new_distributors) as nd
+                     from ${sql.table(table)} where tenant_id = ${tenantId} and level = ${level} group by 1),
+        t as (select date_trunc(${trunc}, day)::date as p, sum(orders) as orders, sum(gross_sales_fen) as gross, sum(refunded_fen) as refunded, sum(commission_fen) as commission, sum(new_distributors) as nd
+                from analytics_daily where tenant_id = ${tenantId} group by 1)
+        select coalesce(r.p, t.p)::text as key, concat_ws(' ', r.orders, r.gross, r.refunded, r.commission, r.nd) as rollup, concat_ws(' ', t.orders, t.gross, t.refunded, t.commission, t.nd) as base
+          from r full join t on t.p = r.p
+         where (coalesce(r.orders, 0), coalesce(r.gross, 0), coalesce(r.refunded, 0), coalesce(r.commission, 0), coalesce(r.nd, 0))
+           is distinct from (coalesce(t.orders, 0), coalesce(t.gross, 0), coalesce(t.refunded, 0), coalesce(t.commission, 0), coalesce(t.nd, 0))`,
+      );
+    }
     await compare(
-      `${table} sums to the totals`,
+      `${table} provinces are their cities`,
       sql`
-      with r as (select ${sql.ref(period)} as p, sum(orders) as orders, sum(gross_sales_fen) as gross, sum(refunded_fen) as refunded, sum(commission_fen) as commission, sum(new_distributors) as nd
-                   from ${sql.table(table)} where tenant_id = ${tenantId} group by 1),
-      t as (select date_trunc(${trunc}, day)::date as p, sum(orders) as orders, sum(gross_sales_fen) as gross, sum(refunded_fen) as refunded, sum(commission_fen) as commission, sum(new_distributors) as nd
-              from analytics_daily where tenant_id = ${tenantId} group by 1)
-      select coalesce(r.p, t.p)::text as key, concat_ws(' ', r.orders, r.gross, r.refunded, r.commission, r.nd) as rollup, concat_ws(' ', t.orders, t.gross, t.refunded, t.commission, t.nd) as base
-        from r full join t on t.p = r.p
-       where (coalesce(r.orders, 0), coalesce(r.gross, 0), coalesce(r.refunded, 0), coalesce(r.commission, 0), coalesce(r.nd, 0))
-         is distinct from (coalesce(t.orders, 0), coalesce(t.gross, 0), coalesce(t.refunded, 0), coalesce(t.commission, 0), coalesce(t.nd, 0))`,
+      with p as (select ${sql.ref(period)} as p, code, sum(orders) as orders, sum(gross_sales_fen) as gross, sum(refunded_fen) as refunded, sum(commission_fen) as commission, sum(new_distributors) as nd
+                   from ${sql.table(table)} where tenant_id = ${tenantId} and level = 'province' group by 1, 2),
+      c as (select ${sql.ref(period)} as p, case when code = '' then '' else left(code, 2) || '0000' end as code, sum(orders) as orders, sum(gross_sales_fen) as gross,
+                   sum(refunded_fen) as refunded, sum(commission_fen) as commission, sum(new_distributors) as nd
+              from ${sql.table(table)} where tenant_id = ${tenantId} and level = 'city' group by 1, 2)
+      select coalesce(p.p, c.p)::text || ' ' || coalesce(p.code, c.code) as key, concat_ws(' ', p.orders, p.gross, p.refunded, p.commission, p.nd) as rollup,
+             concat_ws(' ', c.orders, c.gross, c.refunded, c.commission, c.nd) as base
+        from p full join c on c.p = p.p and c.code = p.code
+       where (coalesce(p.orders, 0), coalesce(p.gross, 0), coalesce(p.refunded, 0), coalesce(p.commission, 0), coalesce(p.nd, 0))
+         is distinct from (coalesce(c.orders, 0), coalesce(c.gross, 0), coalesce(c.refunded, 0), coalesce(c.commission, 0), coalesce(c.nd, 0))`,
     );
   }
   return breaks;

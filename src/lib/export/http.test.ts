@@ -61,7 +61,10 @@ function failingSource(q: { n: number; fail_at?: number; app_error?: boolean }) 
   async function* gen() {
     try {
       for (let i = 0; i < q.n; i++) {
-        if (i === q.fail_at) throw q.app_error ? new AppError('invalid_request', 'unknown distributor filter') : new Error('connection to the database lost');
+        if (i === q.fail_at)
+          throw q.app_error
+            ? new AppError('invalid_request', { en: 'unknown distributor filter', zh: '未知的分销员筛选条件' })
+            : new Error('connection to the database lost');
         state.pulled = i + 1;
         yield sampleRow(i);
       }

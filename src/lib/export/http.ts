@@ -39,9 +39,9 @@ export interface SendExportOptions {
 export async function sendExport<Row>(reply: FastifyReply, spec: ExportSpec<Row>, rows: RowSource<Row>, options: SendExportOptions): Promise<FastifyReply> {
   const { format } = options;
   const lang = options.lang ?? 'zh';
-  if (!isExportFormat(format)) throw invalid('format must be xlsx or csv');
-  if (!isLang(lang)) throw invalid('lang must be zh or en');
-  if (!isValidTimeZone(options.tz)) throw invalid(`unknown time zone "${options.tz}"`);
+  if (!isExportFormat(format)) throw invalid({ en: 'format must be xlsx or csv', zh: 'format 应为 xlsx 或 csv' });
+  if (!isLang(lang)) throw invalid({ en: 'lang must be zh or en', zh: 'lang 应为 zh 或 en' });
+  if (!isValidTimeZone(options.tz)) throw invalid({ en: `unknown time zone "${options.tz}"`, zh: `未知的时区 "${options.tz}"` });
   plan(spec, lang, options.tz);
 
   const primed = await primeRows(rows);

@@ -185,7 +185,7 @@ describe('export job routes', () => {
 
     async function* refused() {
       yield* [];
-      throw new AppError('invalid_request', 'the period is not closed yet');
+      throw new AppError('invalid_request', { en: 'the period is not closed yet', zh: '该期间尚未结束' });
     }
     const j2 = await t.app.exportJobs.start({ tenantId: a.id, spec: sampleSpec, rows: () => refused(), format: 'csv', tz: 'Asia/Shanghai', filename: 'x' });
     await t.app.exportJobs.settled(a.id, j2.id);

@@ -345,19 +345,23 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
   }
 
   async function start<Row>(input: StartExportJob<Row>): Promise<ExportJob> {
-    if (closed) throw new AppError('service_unavailable', 'the server is shutting down');
+    if (closed) throw new AppError('service_unavailable', { en: 'the server is shutting down', zh: '服务器正在关闭' });
     const lang = input.lang ?? 'zh';
-    if (!isExportFormat(input.format)) throw new AppError('invalid_request', 'format must be xlsx or csv');
-    if (!isLang(lang)) throw new AppError('invalid_request', 'lang must be zh or en');
-    if (!isValidTimeZone(input.tz)) throw new AppError('invalid_request', `unknown time zone "${input.tz}"`);
+    if (!isExportFormat(input.format)) throw new AppError('invalid_request', { en: 'format must be xlsx or csv', zh: 'format 应为 xlsx 或 csv' });
+    if (!isLang(lang)) throw new AppError('invalid_request', { en: 'lang must be zh or en', zh: 'lang 应为 zh 或 en' });
+    if (!isValidTimeZone(input.tz)) throw new AppError('invalid_request', { en: `unknown time zone "${input.tz}"`, zh: `未知的时区 "${input.tz}"` });
     const p = plan(input.spec, lang, input.tz);
     // A count query that fails is no reason to fail the export (the percentage is just unknown).
     if (input.total instanceof Promise) input.total.catch(() => {});
     const active = await store.activeCount(input.tenantId);
     if (active >= maxActivePerTenant) {
-      throw new AppError('rate_limited', `${active} exports are already in progress; wait for one to finish`, { retry_after_seconds: 30 });
+      throw new AppError(
+        'rate_limited',
+        { en: `${active} exports are already in progress; wait for one to finish`, zh: `已有 ${active} 个导出任务在进行中，请等待其中一个完成` },
+        { retry_after_seconds: 30 },
+      );
     }
-    if (closed) throw new AppError('service_unavailable', 'the server is shutting down');
+    if (closed) throw new AppError('service_unavailable', { en: 'the server is shutting down', zh: '服务器正在关闭' });
     const job: ExportJob = {
       id: newId('exp'),
       tenantId: input.tenantId,
@@ -436,7 +440,7 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       // A job of another process: its row says when it has finished.
       for (;;) {
         const job = await get(tenantId, id);
-        if (!job) throw new AppError('not_found', 'export not found');
+        if (!job) throw new AppError('not_found', { en: 'export not found', zh: '导出任务不存在' });
         if (job.status !== 'queued' && job.status !== 'running') return job;
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -40,13 +40,13 @@ function view(u: Selectable<AdminUsersTable>): AdminUserView {
 }
 
 export function checkPassword(password: string): void {
-  if (password.length < 10) throw invalid('password must be at least 10 characters');
+  if (password.length < 10) throw invalid({ en: 'password must be at least 10 characters', zh: '密码至少需要 10 个字符' });
 }
 
 /** `<seq>:<hash>` as the verify report's heads print it. */
 export function parseAnchor(chain: string, text: string): AuditAnchor {
   const [seq, hash] = text.split(':');
-  if (hash === undefined) throw invalid('an anchor is <seq>:<hash>');
+  if (hash === undefined) throw invalid({ en: 'an anchor is <seq>:<hash>', zh: '锚点的格式为 <seq>:<hash>' });
   return { chain, seq: Number(seq), hash };
 }
 
@@ -104,7 +104,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
             role: input.role,
           });
         } catch (err) {
-          if (isUniqueViolation(err)) throw new AppError('conflict', 'an admin user with this email exists');
+          if (isUniqueViolation(err)) throw new AppError('conflict', { en: 'an admin user with this email exists', zh: '已存在使用此邮箱的管理员' });
           throw err;
         }
         const user = view(await mustFindUser(tx, tenantId, id));
@@ -138,7 +138,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
         const disabling = patch.disabled === true && before.disabled_at === null;
         const demoting = patch.role !== undefined && patch.role !== 'owner' && before.role === 'owner';
         if ((disabling || demoting) && before.role === 'owner' && (await adminRepo.countOwners(tx, tenantId)) <= 1) {
-          throw new AppError('invalid_state', 'a tenant keeps at least one active owner');
+          throw new AppError('invalid_state', { en: 'a tenant keeps at least one active owner', zh: '商户至少须保留一名有效的所有者（owner）' });
         }
         const now = clock.now();
         await adminRepo.updateUser(tx, tenantId, id, {
@@ -204,7 +204,7 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
       if (user.tenant_status !== 'active') {
         // The right password: no guess, but no session while the merchant is suspended.
         await attempt.void();
-        throw new AppError('unauthorized', 'this merchant is suspended: signing in is closed');
+        throw new AppError('unauthorized', { en: 'this merchant is suspended: signing in is closed', zh: '该商户已被暂停，无法登录' });
       }
       await attempt.succeeded();
       const session = await issueSession(user.tenant_id, 'admin', user.id, user.role);
@@ -223,7 +223,8 @@ export function createAdminService(deps: { db: Db; clock: Clock; audit: AuditSer
 
     async logout(actor: Actor): Promise<void> {
       const p = actor.principal;
-      if (p.kind !== 'admin' && p.kind !== 'distributor') throw new AppError('invalid_request', 'only a session can log out');
+      if (p.kind !== 'admin' && p.kind !== 'distributor')
+        throw new AppError('invalid_request', { en: 'only a session can log out', zh: '只有会话登录才能退出登录' });
       await adminRepo.revokeSession(db, p.sessionId, clock.now());
     },
 

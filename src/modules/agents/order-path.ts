@@ -7,6 +7,7 @@ import { territoriesOf } from '../../lib/regions.ts';
 import type { JournalInput, Ledger } from '../ledger/service.ts';
 import { agentsRepo, type NewMovement, type TerritoryAgent } from './repo.ts';
 import { costOf, fifoOrder, priceDifference, returnToLots, takeFifo, territoryAmount, type Lot, type Take } from './stock.ts';
+import { zhStatus } from '../../core/error-text.ts';
 
 /** What an order of a batch gets from agent mode, decided before anything is written. */
 export interface AgentOrderPlan {
@@ -93,8 +94,12 @@ export function createAgentOrderPath(deps: { ledger: Ledger }) {
       let fulfilled: AgentOrderPlan['fulfilled'] = null;
       if (o.fulfilled_by !== undefined) {
         const agent = serving.get(o.fulfilled_by);
-        if (!agent) return invalid(`fulfilled_by: no agent ${o.fulfilled_by}`);
-        if (agent.status !== 'active') return invalidState(`agent ${agent.id} is ${agent.status}: it cannot serve orders`);
+        if (!agent) return invalid({ en: `fulfilled_by: no agent ${o.fulfilled_by}`, zh: `fulfilled_by：没有代理 ${o.fulfilled_by}` });
+        if (agent.status !== 'active')
+          return invalidState({
+            en: `agent ${agent.id} is ${agent.status}: it cannot serve orders`,
+            zh: `代理 ${agent.id} 状态为${zhStatus(agent.status)}，不能承接订单`,
+          });
         // Taken on copies first: an order that cannot be served whole takes nothing.
         const trial = new Map<string, Lot[]>();
         const takes: Take[][] = [];
@@ -105,7 +110,10 @@ export function createAgentOrderPath(deps: { ledger: Ledger }) {
           const taken = takeFifo(list, item.quantity);
           if (!taken) {
             const held = list.reduce((s, l) => s + l.remaining, 0);
-            return new AppError('insufficient_stock', `agent ${agent.id} holds ${held} unit(s) of ${item.sku} (asked ${item.quantity})`);
+            return new AppError('insufficient_stock', {
+              en: `agent ${agent.id} holds ${held} unit(s) of ${item.sku} (asked ${item.quantity})`,
+              zh: `代理 ${agent.id} 的 ${item.sku} 库存为 ${held} 件（需要 ${item.quantity} 件）`,
+            });
           }
           takes.push(taken);
         }

@@ -191,7 +191,11 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1-128 printable ASCII characters');
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+        throw new AppError('invalid_request', {
+          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
+          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
+        });
       const { order } = await agents.createPurchaseOrder(actor(req), req.body, key);
       // A replay answers as the first answer did.
       return reply.code(201).send(order);
@@ -291,7 +295,11 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1-128 printable ASCII characters');
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+        throw new AppError('invalid_request', {
+          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
+          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
+        });
       return reply.code(201).send(await agents.stockCorrection(actor(req), req.params.id, req.body, key));
     },
   );

@@ -26,6 +26,7 @@ import type {
   TerritoryReport,
 } from './schema.ts';
 import { costOf, fifoOrder, takeFifo, type Lot } from './stock.ts';
+import { zhStatus } from '../../core/error-text.ts';
 
 /** The unsold-stock buyback window the direct-selling rules require at the least. */
 export const MIN_BUYBACK_DAYS = 30;
@@ -203,7 +204,10 @@ export function createAgentsService(deps: {
     async updateProgram(actor: Actor, patch: AgentProgramPatch): Promise<AgentProgram> {
       const tenantId = tenantFor(actor, 'program:write');
       if (patch.buyback_days !== undefined && patch.buyback_days < MIN_BUYBACK_DAYS)
-        throw compliance(`buyback_days must be at least ${MIN_BUYBACK_DAYS}: unsold stock is taken back for at least 30 days`);
+        throw compliance({
+          en: `buyback_days must be at least ${MIN_BUYBACK_DAYS}: unsold stock is taken back for at least 30 days`,
+          zh: `buyback_days 至少为 ${MIN_BUYBACK_DAYS}：未售出的库存至少在 30 天内可回购`,
+        });
       return inTransaction(db, async (tx) => {
         const row = await agentsRepo.lockProgram(tx, tenantId);
         const before = programView(row);
@@ -227,11 +231,19 @@ export function createAgentsService(deps: {
     /** POST /v1/agents: a distributor appointed to a territory; one active agent per territory (409). */
     async appoint(actor: Actor, body: { distributor_id: string; rank: AgentRank; region_code: string }): Promise<AgentView> {
       const tenantId = tenantFor(actor, 'distributors:write');
-      if (!isRegionOfRank(body.region_code, body.rank)) throw invalid(`region_code ${body.region_code} is not a ${body.rank} code of GB/T 2260`);
+      if (!isRegionOfRank(body.region_code, body.rank))
+        throw invalid({
+          en: `region_code ${body.region_code} is not a ${body.rank} code of GB/T 2260`,
+          zh: `region_code ${body.region_code} 不是 GB/T 2260 中的${zhStatus(body.rank)}级代码`,
+        });
       return inTransaction(db, async (tx) => {
         const d = await agentsRepo.distributor(tx, tenantId, body.distributor_id);
-        if (!d) throw invalid(`distributor_id: no distributor ${body.distributor_id}`);
-        if (d.status !== 'active') throw invalidState(`distributor ${d.id} is ${d.status}: only an active distributor can be an agent`);
+        if (!d) throw invalid({ en: `distributor_id: no distributor ${body.distributor_id}`, zh: `distributor_id：没有分销员 ${body.distributor_id}` });
+        if (d.status !== 'active')
+          throw invalidState({
+            en: `distributor ${d.id} is ${d.status}: only an active distributor can be an agent`,
+            zh: `分销员 ${d.id} 状态为${zhStatus(d.status)}：只有正常状态的分销员才能成为代理`,
+          });
         const now = clock.now();
         let row: AgentRow;
         try {
@@ -247,7 +259,8 @@ export function createAgentsService(deps: {
             updated_at: now,
           });
         } catch (error) {
-          if ((error as { code?: unknown }).code === '23505') throw conflict(`territory ${body.region_code} already has an active agent`);
+          if ((error as { code?: unknown }).code === '23505')
+            throw conflict({ en: `territory ${body.region_code} already has an active agent`, zh: `区域 ${body.region_code} 已有一个有效的代理` });
           throw error;
         }
         await openAgentAccounts(tx, tenantId, body.distributor_id);
@@ -277,11 +290,16 @@ export function createAgentsService(deps: {
         const a = await agentsRepo.findForUpdate(tx, tenantId, id);
         if (!a) throw notFound('agent');
         const allowed: Record<typeof to, AgentRow['status'][]> = { suspended: ['active'], active: ['suspended'], ended: ['active', 'suspended'] };
-        if (!allowed[to].includes(a.status)) throw invalidState(`a ${a.status} agent cannot be ${to === 'active' ? 'reinstated' : to}`);
+        if (!allowed[to].includes(a.status))
+          throw invalidState({
+            en: `a ${a.status} agent cannot be ${to === 'active' ? 'reinstated' : to}`,
+            zh: `状态为${zhStatus(a.status)}的代理不能${to === 'active' ? '恢复' : `改为${zhStatus(to)}`}`,
+          });
         try {
           await agentsRepo.setStatus(tx, tenantId, id, a.status, to, reason, clock.now());
         } catch (error) {
-          if ((error as { code?: unknown }).code === '23505') throw conflict(`territory ${a.region_code} already has another active agent`);
+          if ((error as { code?: unknown }).code === '23505')
+            throw conflict({ en: `territory ${a.region_code} already has another active agent`, zh: `区域 ${a.region_code} 已有另一个有效的代理` });
           throw error;
         }
         await event(tx, actor, tenantId, id, to === 'active' ? 'reinstated' : to, reason, { from: a.status, to });
@@ -301,11 +319,11 @@ export function createAgentsService(deps: {
       return inTransaction(db, async (tx) => {
         const a = await agentsRepo.findForUpdate(tx, tenantId, id);
         if (!a) throw notFound('agent');
-        if (a.status === 'ended') throw invalidState('an ended agent cannot be transferred');
-        if (a.distributor_id === distributorId) throw invalid('the territory is already this distributor’s');
+        if (a.status === 'ended') throw invalidState({ en: 'an ended agent cannot be transferred', zh: '已终止的代理不能转让' });
+        if (a.distributor_id === distributorId) throw invalid({ en: 'the territory is already this distributor’s', zh: '该区域已属于这位分销员' });
         const d = await agentsRepo.distributor(tx, tenantId, distributorId);
-        if (!d) throw invalid(`distributor_id: no distributor ${distributorId}`);
-        if (d.status !== 'active') throw invalidState(`distributor ${d.id} is ${d.status}`);
+        if (!d) throw invalid({ en: `distributor_id: no distributor ${distributorId}`, zh: `distributor_id：没有分销员 ${distributorId}` });
+        if (d.status !== 'active') throw invalidState({ en: `distributor ${d.id} is ${d.status}`, zh: `分销员 ${d.id} 状态为${zhStatus(d.status)}` });
         const now = clock.now();
         await agentsRepo.setStatus(tx, tenantId, id, a.status, 'ended', reason, now);
         const row = await agentsRepo.insertAgent(tx, {
@@ -357,7 +375,10 @@ export function createAgentsService(deps: {
     async setPrice(actor: Actor, sku: string, body: { retail_fen: number; province_fen: number; city_fen: number; district_fen: number }): Promise<PriceView> {
       const tenantId = tenantFor(actor, 'program:write');
       if (!(body.province_fen <= body.city_fen && body.city_fen <= body.district_fen && body.district_fen <= body.retail_fen))
-        throw invalid('prices must satisfy province_fen ≤ city_fen ≤ district_fen ≤ retail_fen');
+        throw invalid({
+          en: 'prices must satisfy province_fen ≤ city_fen ≤ district_fen ≤ retail_fen',
+          zh: '价格须满足 province_fen ≤ city_fen ≤ district_fen ≤ retail_fen',
+        });
       return inTransaction(db, async (tx) => {
         const row = await agentsRepo.upsertPrice(tx, { tenant_id: tenantId, sku, ...body, updated_at: clock.now() });
         await audit.record(tx, actor, { action: 'agent_price.set', targetType: 'agent_price', targetId: sku, after: body });
@@ -394,17 +415,21 @@ export function createAgentsService(deps: {
         // A portal session finds only its own agents: another distributor's is not found (404), as
         // on every other route of the portal.
         if (p.kind === 'distributor' && (!agent || agent.distributor_id !== p.distributorId)) throw notFound('agent');
-        if (!agent) throw invalid(`agent_id: no agent ${body.agent_id}`);
-        if (agent.status !== 'active') throw invalidState(`agent ${agent.id} is ${agent.status}: it cannot buy stock`);
+        if (!agent) throw invalid({ en: `agent_id: no agent ${body.agent_id}`, zh: `agent_id：没有代理 ${body.agent_id}` });
+        if (agent.status !== 'active')
+          throw invalidState({
+            en: `agent ${agent.id} is ${agent.status}: it cannot buy stock`,
+            zh: `代理 ${agent.id} 状态为${zhStatus(agent.status)}，不能进货`,
+          });
         const prices = new Map((await agentsRepo.prices(tx, tenantId, [...new Set(body.items.map((i) => i.sku))])).map((r) => [r.sku, r]));
         const items = body.items.map((i) => {
           const price = prices.get(i.sku);
-          if (!price) throw invalid(`sku ${i.sku} has no agent price list`);
+          if (!price) throw invalid({ en: `sku ${i.sku} has no agent price list`, zh: `SKU ${i.sku} 没有代理价目表` });
           return { sku: i.sku, quantity: i.quantity, unit_price_fen: rankPrice(price, agent.rank) };
         });
         const amount = items.reduce((s, i) => s + i.quantity * i.unit_price_fen, 0);
         if (!Number.isSafeInteger(amount) || amount > 1_000_000_000_000)
-          throw new AppError('limit_exceeded', 'a purchase order may total at most 10 billion yuan');
+          throw new AppError('limit_exceeded', { en: 'a purchase order may total at most 10 billion yuan', zh: '一张进货单的总额至多为 100 亿元' });
         const row = await agentsRepo.insertPurchaseOrder(tx, {
           id: newId('apo'),
           tenant_id: tenantId,
@@ -437,14 +462,18 @@ export function createAgentsService(deps: {
         // A payment channel retries its callback until it is answered: the same payment again is
         // answered as the first time, and moves nothing.
         if (callback && po.status === 'paid' && po.reference === reference && po.amount_fen === callback.amount_fen) return purchaseOrderView(po);
-        if (po.status !== 'pending_payment') throw invalidState(`a ${po.status} purchase order cannot be paid`);
+        if (po.status !== 'pending_payment')
+          throw invalidState({ en: `a ${po.status} purchase order cannot be paid`, zh: `状态为${zhStatus(po.status)}的进货单不能付款` });
         if (callback && callback.amount_fen !== po.amount_fen)
-          throw invalid(`amount_fen ${callback.amount_fen} is not the purchase order's amount (${po.amount_fen}): nothing recorded`);
+          throw invalid({
+            en: `amount_fen ${callback.amount_fen} is not the purchase order's amount (${po.amount_fen}): nothing recorded`,
+            zh: `amount_fen ${callback.amount_fen} 与进货单金额（${po.amount_fen} 分）不符：未作记录`,
+          });
         const agent = await agentsRepo.find(tx, tenantId, po.agent_id);
         if (!agent) throw new Error(`purchase order ${po.id} names agent ${po.agent_id}, which is not there`);
         const now = clock.now();
         const paid = await agentsRepo.markPaid(tx, po.id, reference, now);
-        if (!paid) throw invalidState('the purchase order was paid meanwhile');
+        if (!paid) throw invalidState({ en: 'the purchase order was paid meanwhile', zh: '该进货单已在此期间付款' });
         const lots = po.items.map((i) => ({
           id: newId('lot'),
           tenant_id: tenantId,
@@ -512,7 +541,7 @@ export function createAgentsService(deps: {
       const p = actor.principal;
       const tenantId = p.kind === 'distributor' ? p.tenantId : tenantFor(actor, 'read');
       if (p.kind === 'distributor') {
-        if (!q.agent_id) throw invalid('agent_id is required');
+        if (!q.agent_id) throw invalid({ en: 'agent_id is required', zh: '缺少 agent_id' });
         await agentOf(db, actor, q.agent_id);
       }
       const rows = await agentsRepo.listPurchaseOrders(db, tenantId, { agentId: q.agent_id, status: q.status, beforeId: q.cursor, limit: q.limit + 1 });
@@ -586,15 +615,18 @@ export function createAgentsService(deps: {
           const all = (lots.get(i.sku) ?? []).sort(fifoOrder);
           const held = all.reduce((s, l) => s + l.remaining, 0);
           if (held < i.quantity)
-            throw new AppError('insufficient_stock', `agent ${agent.id} holds ${held} unit(s) of ${i.sku} (asked to return ${i.quantity})`);
+            throw new AppError('insufficient_stock', {
+              en: `agent ${agent.id} holds ${held} unit(s) of ${i.sku} (asked to return ${i.quantity})`,
+              zh: `代理 ${agent.id} 的 ${i.sku} 库存为 ${held} 件（要求退回 ${i.quantity} 件）`,
+            });
           const eligible = all.filter((l) => l.acquired_at.getTime() >= since);
           const taken = takeFifo(eligible, i.quantity);
           if (!taken) {
             const inWindow = eligible.reduce((s, l) => s + l.remaining, 0);
-            throw new AppError(
-              'insufficient_stock',
-              `only ${inWindow} unit(s) of ${i.sku} were bought within the last ${program.buyback_days} days (the buyback window); asked ${i.quantity}`,
-            );
+            throw new AppError('insufficient_stock', {
+              en: `only ${inWindow} unit(s) of ${i.sku} were bought within the last ${program.buyback_days} days (the buyback window); asked ${i.quantity}`,
+              zh: `最近 ${program.buyback_days} 天（回购期）内只购入了 ${inWindow} 件 ${i.sku}，要求回购 ${i.quantity} 件`,
+            });
           }
           for (const t of taken) {
             deltas.set(t.lotId, (deltas.get(t.lotId) ?? 0) - t.quantity);
@@ -666,9 +698,10 @@ export function createAgentsService(deps: {
      */
     async stockCorrection(actor: Actor, id: string, body: StockCorrectionBody, idempotencyKey: string | undefined): Promise<StockCorrectionView> {
       const tenantId = tenantFor(actor, 'finance:write');
-      if (body.items.some((i) => i.quantity === 0)) throw invalid('items: a correction of 0 units corrects nothing');
+      if (body.items.some((i) => i.quantity === 0))
+        throw invalid({ en: 'items: a correction of 0 units corrects nothing', zh: 'items：更正 0 件等于没有更正' });
       const skus = body.items.map((i) => i.sku);
-      if (new Set(skus).size !== skus.length) throw invalid('items: name each SKU once');
+      if (new Set(skus).size !== skus.length) throw invalid({ en: 'items: name each SKU once', zh: 'items：每个 SKU 只能出现一次' });
       return inTransaction(db, async (tx) => {
         let claim: { save(status: number, body: unknown): Promise<void> } | null = null;
         if (idempotencyKey !== undefined) {
@@ -721,7 +754,10 @@ export function createAgentsService(deps: {
           const taken = takeFifo(all, -i.quantity);
           if (!taken) {
             const held = all.reduce((s, l) => s + l.remaining, 0);
-            throw new AppError('insufficient_stock', `agent ${agent.id} holds ${held} unit(s) of ${i.sku} (the correction takes ${-i.quantity})`);
+            throw new AppError('insufficient_stock', {
+              en: `agent ${agent.id} holds ${held} unit(s) of ${i.sku} (the correction takes ${-i.quantity})`,
+              zh: `代理 ${agent.id} 的 ${i.sku} 库存为 ${held} 件（更正要扣减 ${-i.quantity} 件）`,
+            });
           }
           for (const t of taken) {
             deltas.push({ lotId: t.lotId, delta: -t.quantity });
@@ -789,7 +825,7 @@ export function createAgentsService(deps: {
       const now = clock.now();
       const to = q.to !== undefined ? new Date(q.to) : now;
       const from = q.from !== undefined ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
-      if (!(from.getTime() < to.getTime())) throw invalid('from must be before to');
+      if (!(from.getTime() < to.getTime())) throw invalid({ en: 'from must be before to', zh: 'from 须早于 to' });
       const slowDays = q.slow_days ?? SLOW_STOCK_DAYS;
       const rows = await agentsRepo.territoryReport(db, tenantId, { from, to, slowBefore: new Date(now.getTime() - slowDays * 86_400_000) });
       const items = rows.map((r) => ({

@@ -7,12 +7,13 @@ import {
   analyticsRepo,
   type DailyCounter,
   type DistributorDayDelta,
+  type BreakdownCounter,
+  type BreakdownLevel,
   type DistributorDelta,
-  type SegmentCounter,
   type SlotDelta,
   type SlotTable,
 } from './repo.ts';
-import { cityOf, monthOf } from './periods.ts';
+import { cityOf, monthOf, provinceOf } from './periods.ts';
 
 /** What happened, as the service where it happened tells it; each is recorded in its transaction. */
 export type AnalyticsEvent =
@@ -41,7 +42,7 @@ export interface PaidOrder {
  * What a batch of orders adds to the rollups, in two parts for two of the batch's statements: the
  * distributors' rows and the sellers' latest order days (`distributorCtes`, run after the WITH
  * entry named `after`; `moved` says whose latest day moved), then the tenant's days and the
- * sellers' segments (`slots`, given what moved), whose `finish` opens any slot row that had no
+ * sellers' breakdown rows (`slots`, given what moved), whose `finish` opens any slot row that had no
  * free slot yet.
  */
 export interface OrdersPaidPlan {
@@ -57,7 +58,7 @@ export interface OrdersPaidPlan {
 /**
  * What a refund of an order adds to the rollups, as parts of the refund's own statement: the
  * distributors' rows (`ctes`, run after the WITH entry named `after`) and the tenant's day and the
- * seller's segments (slot rows, which never wait), with `found` saying which slot rows found a
+ * seller's breakdown rows (slot rows, which never wait), with `found` saying which slot rows found a
  * slot; `finish`, run after that statement, adds the refund journal's legs to today's ledger
  * columns, then opens a slot for the slot rows that found none.
  */
@@ -112,6 +113,26 @@ const LEDGER_COLUMN: Record<string, DailyCounter> = {
   commission_expense: 'ledger_expense_fen',
 };
 
+type Segment = { grade_code: string; region_code: string | null } | null;
+
+/**
+ * The breakdown rows a seller's figures land in: its grade, province and city ('' when unknown),
+ * each on the day and in the month, as many rows as a breakdown reads at each level.
+ */
+function breakdownRows(tenantId: string, day: string, segment: Segment): { table: SlotTable; key: Record<string, string> }[] {
+  const city = cityOf(segment?.region_code);
+  const codes: [BreakdownLevel, string][] = [
+    ['grade', segment?.grade_code ?? ''],
+    ['province', provinceOf(city)],
+    ['city', city],
+  ];
+  const month = monthOf(day);
+  return codes.flatMap(([level, code]): { table: SlotTable; key: Record<string, string> }[] => [
+    { table: 'analytics_breakdown_daily', key: { tenant_id: tenantId, level, day, code } },
+    { table: 'analytics_breakdown_monthly', key: { tenant_id: tenantId, level, month, code } },
+  ]);
+}
+
 /** How long a tenant's time zone is remembered: a change takes at most this long to reach the day of events. */
 const TZ_TTL_MS = 60_000;
 
@@ -138,16 +159,11 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     await analyticsRepo.addToSlot(ex, 'analytics_daily', { tenant_id: tenantId, day }, deltas);
   }
 
-  async function addSegment(
-    ex: Executor,
-    tenantId: string,
-    day: string,
-    segment: { grade_code: string; region_code: string | null } | null,
-    deltas: Partial<Record<SegmentCounter, number>>,
-  ) {
-    const key = { grade_code: segment?.grade_code ?? '', region_code: cityOf(segment?.region_code) };
-    await analyticsRepo.addToSlot(ex, 'analytics_segment_daily', { tenant_id: tenantId, day, ...key }, deltas);
-    await analyticsRepo.addToSlot(ex, 'analytics_segment_monthly', { tenant_id: tenantId, month: monthOf(day), ...key }, deltas);
+  async function addBreakdown(ex: Executor, tenantId: string, day: string, segment: Segment, deltas: Partial<Record<BreakdownCounter, number>>) {
+    await analyticsRepo.addToSlots(
+      ex,
+      breakdownRows(tenantId, day, segment).map((r) => ({ ...r, deltas })),
+    );
   }
 
   /**
@@ -190,11 +206,7 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       add(daily, 'commission_fen', commission);
       add(daily, 'ledger_pending_fen', commission);
       add(daily, 'ledger_expense_fen', -commission);
-      const seg = { grade_code: o.seller?.grade_code ?? '', region_code: cityOf(o.seller?.region_code) };
-      for (const d of [
-        slot('analytics_segment_daily', { tenant_id: tenantId, day, ...seg }),
-        slot('analytics_segment_monthly', { tenant_id: tenantId, month, ...seg }),
-      ]) {
+      for (const d of breakdownRows(tenantId, day, o.seller).map((r) => slot(r.table, r.key))) {
         add(d, 'orders', 1);
         add(d, 'gross_sales_fen', o.paidFen);
         add(d, 'commission_fen', commission);
@@ -258,7 +270,7 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     for (const g of groups.values()) {
       await addDaily(ex, tenantId, g.day, { commission_fen: g.fen, commission_reversed_fen: -g.fen });
       const segment = g.sellerId ? ((await analyticsRepo.segmentOf(ex, tenantId, g.sellerId)) ?? null) : null;
-      await addSegment(ex, tenantId, g.day, segment, { commission_fen: g.fen });
+      await addBreakdown(ex, tenantId, g.day, segment, { commission_fen: g.fen });
     }
   }
 
@@ -318,15 +330,13 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     }
     const live = [...rows.values()].filter((r) => r.sales !== 0 || r.commission !== 0).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const { ctes } = analyticsRepo.distributorOrdersCtes(tenantId, live, [], after);
-    const segment = { grade_code: e.segment?.grade_code ?? '', region_code: cityOf(e.segment?.region_code) };
     const updates: SlotDelta[] = [
       {
         table: 'analytics_daily',
         key: { tenant_id: tenantId, day },
         deltas: { refunded_fen: e.refundFen, refunds: 1, commission_fen: -reversed, commission_reversed_fen: reversed },
       },
-      { table: 'analytics_segment_daily', key: { tenant_id: tenantId, day, ...segment }, deltas: { refunded_fen: e.refundFen, commission_fen: -reversed } },
-      { table: 'analytics_segment_monthly', key: { tenant_id: tenantId, month, ...segment }, deltas: { refunded_fen: e.refundFen, commission_fen: -reversed } },
+      ...breakdownRows(tenantId, day, e.segment).map((r) => ({ ...r, deltas: { refunded_fen: e.refundFen, commission_fen: -reversed } })),
     ];
     const slots = analyticsRepo.slotUpdateCtes(updates);
     return {
@@ -352,7 +362,7 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
           const d = await analyticsRepo.segmentOf(ex, e.tenantId, e.distributorId);
           const day = localDate(clock.now(), await timezoneOf(ex, e.tenantId));
           await addDaily(ex, e.tenantId, day, { new_distributors: 1 });
-          await addSegment(ex, e.tenantId, day, d ?? null, { new_distributors: 1 });
+          await addBreakdown(ex, e.tenantId, day, d ?? null, { new_distributors: 1 });
           return;
         }
         case 'bound': {

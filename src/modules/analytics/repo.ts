@@ -19,15 +19,11 @@ const SERIES_EXPR: Record<Metric, RawBuilder<unknown>> = {
   withdrawn_fen: sql`t.ledger_withdrawn_fen`,
 };
 
-/** The segment key a breakdown groups by: the grade, the city, or its province (the code's first two digits). */
-const SEGMENT_GROUP: Record<'grade' | 'city' | 'province', RawBuilder<unknown>> = {
-  grade: sql`grade_code`,
-  city: sql`region_code`,
-  province: sql`case when region_code = '' then '' else left(region_code, 2) || '0000' end`,
-};
-
 /** Tables whose rows are spread over slots (see the analytics migration). */
-export type SlotTable = 'analytics_daily' | 'analytics_segment_daily' | 'analytics_segment_monthly';
+export type SlotTable = 'analytics_daily' | 'analytics_breakdown_daily' | 'analytics_breakdown_monthly';
+
+/** The levels a breakdown is read at, each its own rows (see the analytics_breakdowns migration). */
+export type BreakdownLevel = 'grade' | 'province' | 'city';
 
 export const DAILY_COUNTERS = [
   'orders',
@@ -53,8 +49,8 @@ export const DAILY_COUNTERS = [
 ] as const;
 export type DailyCounter = (typeof DAILY_COUNTERS)[number];
 
-export const SEGMENT_COUNTERS = ['orders', 'gross_sales_fen', 'refunded_fen', 'commission_fen', 'new_distributors'] as const;
-export type SegmentCounter = (typeof SEGMENT_COUNTERS)[number];
+export const BREAKDOWN_COUNTERS = ['orders', 'gross_sales_fen', 'refunded_fen', 'commission_fen', 'new_distributors'] as const;
+export type BreakdownCounter = (typeof BREAKDOWN_COUNTERS)[number];
 
 /** New slots are drawn from 0..SLOTS-1 when every existing slot of a row is held by others. */
 const SLOTS = 64;
@@ -234,6 +230,21 @@ export const analyticsRepo = {
   },
 
   /**
+   * Adds to many logical slot rows in one statement (slotUpdateCtes), then opens a slot for each
+   * that found none free (addToSlot).
+   */
+  async addToSlots(ex: Executor, updates: SlotDelta[]): Promise<void> {
+    if (updates.length === 0) return;
+    const { ctes, found } = analyticsRepo.slotUpdateCtes(updates);
+    const r = await sql<{ found: number[] | null }>`with ${sql.join(ctes)} select ${found} as found`.execute(ex);
+    const flags = r.rows[0]?.found ?? null;
+    for (const [i, u] of updates.entries()) {
+      if (flags && Number(flags[i]) > 0) continue;
+      await analyticsRepo.addToSlot(ex, u.table, u.key, u.deltas, { skipFirstUpdate: true });
+    }
+  },
+
+  /**
    * Adds to distributors' daily and monthly rows, in distributor id order (concurrent writers of
    * overlapping sets lock them in the same order).
    */
@@ -355,9 +366,11 @@ export const analyticsRepo = {
     return new Map(r.rows.map((x) => [x.period, Number(x.value ?? 0)]));
   },
 
-  /** Segment sums over whole months and loose days, grouped by grade or by region prefix. */
-  async segments(ex: Executor, tenantId: string, parts: RangeParts, by: 'grade' | 'city' | 'province') {
-    const group = SEGMENT_GROUP[by];
+  /**
+   * One level's sums over whole months and loose days, by code: the monthly and daily rows of
+   * that level only (one index range each), a few rows per code and period.
+   */
+  async breakdown(ex: Executor, tenantId: string, parts: RangeParts, level: BreakdownLevel) {
     const days = parts.dayRuns.length
       ? sql.join(
           parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`),
@@ -366,16 +379,16 @@ export const analyticsRepo = {
       : sql`false`;
     const months = parts.monthSpan ? sql`month between ${parts.monthSpan[0]}::date and ${parts.monthSpan[1]}::date` : sql`false`;
     const r = await sql<{ key: string; orders: number; gross_sales_fen: number; refunded_fen: number; commission_fen: number; new_distributors: number }>`
-      select ${group} as key, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as gross_sales_fen, sum(refunded_fen)::bigint as refunded_fen,
+      select code as key, sum(orders)::bigint as orders, sum(gross_sales_fen)::bigint as gross_sales_fen, sum(refunded_fen)::bigint as refunded_fen,
              sum(commission_fen)::bigint as commission_fen, sum(new_distributors)::bigint as new_distributors
         from (
-          select grade_code, region_code, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors
-            from analytics_segment_monthly where tenant_id = ${tenantId} and (${months})
+          select code, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors
+            from analytics_breakdown_monthly where tenant_id = ${tenantId} and level = ${level} and (${months})
           union all
-          select grade_code, region_code, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors
-            from analytics_segment_daily where tenant_id = ${tenantId} and (${days})
+          select code, orders, gross_sales_fen, refunded_fen, commission_fen, new_distributors
+            from analytics_breakdown_daily where tenant_id = ${tenantId} and level = ${level} and (${days})
         ) s
-       group by 1`.execute(ex);
+       group by code`.execute(ex);
     return r.rows.map((x) => ({
       key: x.key,
       orders: Number(x.orders),

@@ -28,7 +28,7 @@ interface Range {
 
 /**
  * The dashboard and portal figures, read from the rollups the recorder keeps: a KPI or a series
- * reads the tenant's daily rows (a few per day), a breakdown monthly segment rows, top-N a little
+ * reads the tenant's daily rows (a few per day), a breakdown its level's monthly and daily rows, top-N a little
  * of each period's ranking, never the orders.
  */
 export function createAnalyticsService(deps: { db: Db; clock: Clock; program: ProgramService; ledger: Ledger }) {
@@ -38,11 +38,12 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
     const timezone = (await program.read(db, tenantId)).timezone;
     const today = localDate(clock.now(), timezone);
     const to = q.to === undefined ? today : parseDay(q.to);
-    if (to === null) throw invalid('to is not a calendar date (YYYY-MM-DD)');
+    if (to === null) throw invalid({ en: 'to is not a calendar date (YYYY-MM-DD)', zh: 'to 不是有效的日期（YYYY-MM-DD）' });
     const from = q.from === undefined ? addDays(to, -29) : parseDay(q.from);
-    if (from === null) throw invalid('from is not a calendar date (YYYY-MM-DD)');
-    if (from > to) throw invalid('from is after to');
-    if (daysBetween(from, to) >= MAX_RANGE_DAYS) throw invalid(`a range covers at most ${MAX_RANGE_DAYS} days`);
+    if (from === null) throw invalid({ en: 'from is not a calendar date (YYYY-MM-DD)', zh: 'from 不是有效的日期（YYYY-MM-DD）' });
+    if (from > to) throw invalid({ en: 'from is after to', zh: 'from 晚于 to' });
+    if (daysBetween(from, to) >= MAX_RANGE_DAYS)
+      throw invalid({ en: `a range covers at most ${MAX_RANGE_DAYS} days`, zh: `时间范围至多 ${MAX_RANGE_DAYS} 天` });
     return { from, to, timezone, today };
   }
 
@@ -170,7 +171,11 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const r = await rangeOf(tenantId, q);
       const interval = q.interval ?? 'day';
       const periods = periodsBetween(r.from, r.to, interval);
-      if (periods.length > MAX_POINTS) throw invalid(`at most ${MAX_POINTS} points: choose a longer interval or a shorter range`);
+      if (periods.length > MAX_POINTS)
+        throw invalid({
+          en: `at most ${MAX_POINTS} points: choose a longer interval or a shorter range`,
+          zh: `至多 ${MAX_POINTS} 个数据点：请选择更长的间隔或更短的时间范围`,
+        });
       const values = await analyticsRepo.series(db, tenantId, q.metric, r.from, r.to, interval);
       const points = periods.map((period) => ({ period, value: values.get(period) ?? 0 }));
       return { range: rangeView(r), metric: q.metric, interval, total: points.reduce((s, p) => s + p.value, 0), points };
@@ -180,7 +185,7 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const tenantId = tenantReader(actor);
       const r = await rangeOf(tenantId, q);
       const level = q.by === 'region' ? (q.level ?? 'province') : null;
-      const rows = await analyticsRepo.segments(db, tenantId, rangeParts(r.from, r.to), q.by === 'grade' ? 'grade' : (level ?? 'province'));
+      const rows = await analyticsRepo.breakdown(db, tenantId, rangeParts(r.from, r.to), q.by === 'grade' ? 'grade' : (level ?? 'province'));
       const names = new Map<string, string>();
       if (q.by === 'grade') {
         for (const g of await analyticsRepo.gradeNames(db, tenantId)) names.set(g.code, g.name);
@@ -234,7 +239,11 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       const r = await rangeOf(p.tenantId, q);
       const interval = q.interval ?? 'day';
       const periods = periodsBetween(r.from, r.to, interval);
-      if (periods.length > MAX_POINTS) throw invalid(`at most ${MAX_POINTS} points: choose a longer interval or a shorter range`);
+      if (periods.length > MAX_POINTS)
+        throw invalid({
+          en: `at most ${MAX_POINTS} points: choose a longer interval or a shorter range`,
+          zh: `至多 ${MAX_POINTS} 个数据点：请选择更长的间隔或更短的时间范围`,
+        });
       const [days, b] = await Promise.all([analyticsRepo.distributorDays(db, p.distributorId, r.from, r.to), ledger.balances(db, p.tenantId, p.distributorId)]);
       const byPeriod = new Map(periods.map((period) => [period, { period, orders: 0, sales_fen: 0, commission_fen: 0 }]));
       for (const d of days) {

@@ -18,6 +18,7 @@ import { ordersRepo } from '../orders/repo.ts';
 import { maskExternalId } from '../pii/mask.ts';
 import { commissionsRepo } from './repo.ts';
 import type { Outbox } from '../webhooks/outbox.ts';
+import { zhStatus } from '../../core/error-text.ts';
 
 function lastId(page: { id: string }[]): string {
   const last = page.at(-1);
@@ -241,8 +242,16 @@ export function createCommissionsService(deps: {
       return inTransaction(db, async (tx) => {
         const c = await commissionsRepo.findForUpdate(tx, tenantId, id);
         if (!c) throw notFound('commission');
-        if (c.status === 'settled' || c.status === 'reversed') throw invalidState(`a ${c.status} line cannot be ${held ? 'held' : 'released'}`);
-        if (c.statement_id !== null && held) throw invalidState('the line is in a statement under review; reject the statement to hold it');
+        if (c.status === 'settled' || c.status === 'reversed')
+          throw invalidState({
+            en: `a ${c.status} line cannot be ${held ? 'held' : 'released'}`,
+            zh: `状态为${zhStatus(c.status)}的佣金不能${held ? '冻结' : '解除冻结'}`,
+          });
+        if (c.statement_id !== null && held)
+          throw invalidState({
+            en: 'the line is in a statement under review; reject the statement to hold it',
+            zh: '该佣金所在的结算单正在审核中；请驳回结算单以冻结它',
+          });
         await commissionsRepo.setHeld(tx, [id], held);
         await deps.audit.record(tx, actor, {
           action: held ? 'commission.hold' : 'commission.release',

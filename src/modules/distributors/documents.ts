@@ -70,12 +70,15 @@ export function documentTypeOf(data: Buffer, claimed: string): DocumentType {
   const sniffed = sniffDocumentType(data);
   const claim = (claimed.split(';')[0] ?? '').trim().toLowerCase();
   if (!sniffed)
-    throw new AppError(
-      'unsupported_media_type',
-      `documents must be PNG, JPEG, WebP or PDF files (${DOCUMENT_CONTENT_TYPES.join(', ')}); this file is none of them`,
-    );
+    throw new AppError('unsupported_media_type', {
+      en: `documents must be PNG, JPEG, WebP or PDF files (${DOCUMENT_CONTENT_TYPES.join(', ')}); this file is none of them`,
+      zh: `资料文件须为 PNG、JPEG、WebP 或 PDF（${DOCUMENT_CONTENT_TYPES.join(', ')}）；此文件都不是`,
+    });
   if (!NO_CLAIM.has(claim) && claim !== sniffed.contentType && !(claim === 'image/jpg' && sniffed.contentType === 'image/jpeg')) {
-    throw new AppError('unsupported_media_type', `the file is ${sniffed.label}, not ${claim.slice(0, 100)}`);
+    throw new AppError('unsupported_media_type', {
+      en: `the file is ${sniffed.label}, not ${claim.slice(0, 100)}`,
+      zh: `文件实际是 ${sniffed.label}，而不是 ${claim.slice(0, 100)}`,
+    });
   }
   return sniffed;
 }
@@ -137,15 +140,25 @@ interface Usage {
 export function quotaRefusal(limits: DocumentLimits, usage: Usage, size: number): AppError | null {
   const mb = (n: number) => (n >= 1024 * 1024 ? ` (${Math.round(n / 1024 / 1024)} MB)` : '');
   if (usage.distributorCount + 1 > limits.perDistributor)
-    return new AppError('limit_exceeded', `a distributor holds at most ${limits.perDistributor} documents: a reviewer deletes one before another is uploaded`);
+    return new AppError('limit_exceeded', {
+      en: `a distributor holds at most ${limits.perDistributor} documents: a reviewer deletes one before another is uploaded`,
+      zh: `每位分销员至多保存 ${limits.perDistributor} 份资料文件：须由审核人删除一份后才能再上传`,
+    });
   if (usage.distributorBytes + size > limits.bytesPerDistributor)
-    return new AppError(
-      'limit_exceeded',
-      `a distributor's documents take at most ${limits.bytesPerDistributor} bytes${mb(limits.bytesPerDistributor)} in all; ${usage.distributorBytes} are taken`,
-    );
-  if (usage.tenantCount + 1 > limits.perTenant) return new AppError('limit_exceeded', `this merchant holds at most ${limits.perTenant} documents`);
+    return new AppError('limit_exceeded', {
+      en: `a distributor's documents take at most ${limits.bytesPerDistributor} bytes${mb(limits.bytesPerDistributor)} in all; ${usage.distributorBytes} are taken`,
+      zh: `每位分销员的资料文件合计至多 ${limits.bytesPerDistributor} 字节${mb(limits.bytesPerDistributor)}；已使用 ${usage.distributorBytes} 字节`,
+    });
+  if (usage.tenantCount + 1 > limits.perTenant)
+    return new AppError('limit_exceeded', {
+      en: `this merchant holds at most ${limits.perTenant} documents`,
+      zh: `本商户至多保存 ${limits.perTenant} 份资料文件`,
+    });
   if (usage.tenantBytes + size > limits.bytesPerTenant)
-    return new AppError('limit_exceeded', `this merchant's documents take at most ${limits.bytesPerTenant} bytes${mb(limits.bytesPerTenant)} in all`);
+    return new AppError('limit_exceeded', {
+      en: `this merchant's documents take at most ${limits.bytesPerTenant} bytes${mb(limits.bytesPerTenant)} in all`,
+      zh: `本商户的资料文件合计至多 ${limits.bytesPerTenant} 字节${mb(limits.bytesPerTenant)}`,
+    });
   return null;
 }
 
@@ -190,10 +203,12 @@ export function createDocuments(deps: {
     async upload(actor: Actor, distributorId: string, file: { kind: string; filename: string; claimedType: string; data: Buffer }): Promise<DocumentView> {
       authorizeOwn(actor, distributorId, 'distributors:write');
       const tenantId = tenantOf(actor.principal);
-      if (file.data.length === 0) throw invalid('the file is empty');
-      if (file.data.length > limits.maxBytes) throw new AppError('payload_too_large', `documents are at most ${limits.maxBytes} bytes`);
+      if (file.data.length === 0) throw invalid({ en: 'the file is empty', zh: '文件为空' });
+      if (file.data.length > limits.maxBytes)
+        throw new AppError('payload_too_large', { en: `documents are at most ${limits.maxBytes} bytes`, zh: `资料文件至多 ${limits.maxBytes} 字节` });
       const type = documentTypeOf(file.data, file.claimedType);
-      if ((await deps.loadDistributor(db, tenantId, distributorId)).status === 'erased') throw invalidState('an erased distributor takes no documents');
+      if ((await deps.loadDistributor(db, tenantId, distributorId)).status === 'erased')
+        throw invalidState({ en: 'an erased distributor takes no documents', zh: '已删除个人信息的分销员不能再上传资料文件' });
       // Refused before a byte is written; checked again under the lock below.
       const early = quotaRefusal(limits, await usage(db, tenantId, distributorId), file.data.length);
       if (early) throw early;

@@ -349,17 +349,20 @@ export const distributorsRoutes = moduleRoutes<DistributorsService>((app, distri
       },
     },
     async (req, reply) => {
-      if (!req.isMultipart()) throw new AppError('unsupported_media_type', 'send the document as multipart/form-data');
+      if (!req.isMultipart())
+        throw new AppError('unsupported_media_type', { en: 'send the document as multipart/form-data', zh: '请以 multipart/form-data 发送资料文件' });
       const maxBytes = distributors.documentLimits.maxBytes;
       let kind = 'document';
       for await (const part of req.parts({ limits: { fileSize: maxBytes, files: 1, fields: 5 } })) {
         if (part.type === 'field') {
           if (part.fieldname === 'kind' && typeof part.value === 'string' && /^[a-z_]{1,32}$/.test(part.value)) kind = part.value;
-          else if (part.fieldname === 'kind') throw new AppError('invalid_request', 'kind must be 1-32 lower-case letters or _');
+          else if (part.fieldname === 'kind')
+            throw new AppError('invalid_request', { en: 'kind must be 1-32 lower-case letters or _', zh: 'kind 须为 1 到 32 个小写字母或下划线' });
           continue;
         }
         const data = await part.toBuffer();
-        if (part.file.truncated) throw new AppError('payload_too_large', `documents are at most ${maxBytes} bytes`);
+        if (part.file.truncated)
+          throw new AppError('payload_too_large', { en: `documents are at most ${maxBytes} bytes`, zh: `资料文件至多 ${maxBytes} 字节` });
         const doc = await distributors.uploadDocument(actor(req), req.params.id, {
           kind,
           filename: part.filename || 'upload',
@@ -368,7 +371,7 @@ export const distributorsRoutes = moduleRoutes<DistributorsService>((app, distri
         });
         return reply.code(201).send(doc);
       }
-      throw new AppError('invalid_request', 'no file in the upload');
+      throw new AppError('invalid_request', { en: 'no file in the upload', zh: '上传内容中没有文件' });
     },
   );
 

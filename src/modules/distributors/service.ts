@@ -1,6 +1,6 @@
 import type { Outbox } from '../webhooks/outbox.ts';
 import { regionFullName } from '../../lib/regions.ts';
-import { MESSAGES } from '../../core/error-text.ts';
+import { MESSAGES, zhStatus } from '../../core/error-text.ts';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { advisoryXactLock, advisoryXactLockShared, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
@@ -173,7 +173,10 @@ export function createDistributorsService(deps: {
     const contact = { wechat: profile?.wechat, email: profile?.email, address: profile?.address };
     const beyondPhone = !!realName?.trim() || !!idNumber || Object.values(contact).some((v) => !!v?.trim());
     if (beyondPhone && !consent)
-      throw compliance("real_name, id_number and contact details need the person's consent: send consent: true once the merchant has obtained it");
+      throw compliance({
+        en: "real_name, id_number and contact details need the person's consent: send consent: true once the merchant has obtained it",
+        zh: 'real_name、id_number 和联系方式须取得本人同意：商户取得同意后请发送 consent: true',
+      });
     return {
       ...personal.phone(input.phone ?? null),
       ...personal.realName(realName ?? null),
@@ -210,7 +213,7 @@ export function createDistributorsService(deps: {
       await distributorsRepo.insert(tx, { ...row, invite_code: code });
       return code;
     }
-    throw new AppError('internal_error', 'could not draw a free invite code');
+    throw new AppError('internal_error', { en: 'could not draw a free invite code', zh: '未能生成可用的邀请码' });
   }
 
   async function conditionsOf(ex: Executor, d: DistributorRow, settings: ProgramSettings): Promise<Conditions> {
@@ -241,8 +244,12 @@ export function createDistributorsService(deps: {
    */
   async function reparent(tx: Tx, d: DistributorRow, newReferrer: DistributorRow | null): Promise<void> {
     if (newReferrer) {
-      if (newReferrer.id === d.id) throw compliance('a distributor cannot be its own referrer');
-      if (newReferrer.ancestors.includes(d.id)) throw compliance("the new referrer is in this distributor's own downline: that would close a cycle");
+      if (newReferrer.id === d.id) throw compliance({ en: 'a distributor cannot be its own referrer', zh: '分销员不能是自己的推荐人' });
+      if (newReferrer.ancestors.includes(d.id))
+        throw compliance({
+          en: "the new referrer is in this distributor's own downline: that would close a cycle",
+          zh: '新推荐人在该分销员自己的下线中：这会形成循环',
+        });
     }
     await distributorsRepo.lockSubtree(tx, d.tenant_id, d.id);
     const chain = newReferrer ? [newReferrer.id, ...newReferrer.ancestors] : [];
@@ -268,7 +275,7 @@ export function createDistributorsService(deps: {
         if (input.referrer_code !== undefined) {
           claimed = await byInviteCode(tx, tenantId, input.referrer_code);
           if (!claimed) throw invalid(MESSAGES.unknownReferrerCode());
-          if (claimed.status !== 'active') throw invalidState('the referrer is not an active distributor');
+          if (claimed.status !== 'active') throw invalidState({ en: 'the referrer is not an active distributor', zh: '推荐人不是正常状态的分销员' });
         }
         const customer = await customers.lock(tx, tenantId, input.external_id);
         if (await distributorsRepo.findByExternalId(tx, tenantId, input.external_id)) {
@@ -352,11 +359,19 @@ export function createDistributorsService(deps: {
       if (!before) throw notFound('distributor');
       // Approving an active distributor again answers as the first approval did.
       if (name === 'approve' && before.status === 'active') return view(before);
-      if (!t.from.includes(before.status)) throw invalidState(`a ${before.status} distributor cannot be ${t.to === 'active' ? 'activated' : t.to}`);
+      if (!t.from.includes(before.status))
+        throw invalidState({
+          en: `a ${before.status} distributor cannot be ${t.to === 'active' ? 'activated' : t.to}`,
+          zh: `状态为${zhStatus(before.status)}的分销员不能${t.to === 'active' ? '激活' : `改为${zhStatus(t.to)}`}`,
+        });
       if (name === 'approve') {
         const settings = await program.read(tx, tenantId);
         const c = await conditionsOf(tx, before, settings);
-        if (!c.met) throw new AppError('admission_conditions_unmet', `admission conditions not met: ${c.unmet.join('; ')}`);
+        if (!c.met)
+          throw new AppError('admission_conditions_unmet', {
+            en: `admission conditions not met: ${c.unmet.join('; ')}`,
+            zh: `未满足准入条件：${c.unmet.join('；')}`,
+          });
       }
       const now = clock.now();
       await distributorsRepo.updateStatus(tx, tenantId, id, t.from, t.to, {
@@ -457,12 +472,15 @@ export function createDistributorsService(deps: {
       return inTransaction(db, async (tx) => {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
         if (!before) throw notFound('distributor');
-        if (before.status === 'erased') throw invalidState('an erased distributor cannot be changed');
-        if (patch.grade !== undefined && !(await programRepo.findGrade(tx, tenantId, patch.grade))) throw invalid('unknown grade');
+        if (before.status === 'erased') throw invalidState({ en: 'an erased distributor cannot be changed', zh: '已删除个人信息的分销员不能修改' });
+        if (patch.grade !== undefined && !(await programRepo.findGrade(tx, tenantId, patch.grade))) throw invalid({ en: 'unknown grade', zh: '未知的等级' });
         const contactChanged = patch.wechat !== undefined || patch.email !== undefined || patch.address !== undefined;
         const adds = [patch.real_name, idNumber, patch.wechat, patch.email, patch.address].some((v) => typeof v === 'string' && v.trim() !== '');
         if (adds && before.consent_at === null && patch.consent !== true)
-          throw compliance("real_name, id_number and contact details need the person's consent: send consent: true once the merchant has obtained it");
+          throw compliance({
+            en: "real_name, id_number and contact details need the person's consent: send consent: true once the merchant has obtained it",
+            zh: 'real_name、id_number 和联系方式须取得本人同意：商户取得同意后请发送 consent: true',
+          });
         const now = clock.now();
         await distributorsRepo.update(tx, tenantId, id, {
           ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -512,7 +530,7 @@ export function createDistributorsService(deps: {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
         if (!before) throw notFound('distributor');
         if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen < before.deposit_refunded_fen)
-          throw invalid('deposit paid cannot be less than what was refunded');
+          throw invalid({ en: 'deposit paid cannot be less than what was refunded', zh: '已缴保证金不能少于已退还的金额' });
         const now = clock.now();
         await distributorsRepo.update(tx, tenantId, id, {
           ...(input.deposit_paid_fen !== undefined ? { deposit_paid_fen: input.deposit_paid_fen } : {}),
@@ -539,7 +557,7 @@ export function createDistributorsService(deps: {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
         if (!before) throw notFound('distributor');
         const held = before.deposit_paid_fen - before.deposit_refunded_fen;
-        if (held <= 0) throw invalidState('no deposit is held');
+        if (held <= 0) throw invalidState({ en: 'no deposit is held', zh: '没有持有中的保证金' });
         await distributorsRepo.update(tx, tenantId, id, { deposit_refunded_fen: before.deposit_paid_fen, updated_at: clock.now() });
         const after = await load(tx, tenantId, id);
         await audit.record(tx, actor, {
@@ -566,8 +584,9 @@ export function createDistributorsService(deps: {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
         if (!before) throw notFound('distributor');
         const target = input.referrer_id === null ? null : await distributorsRepo.find(tx, tenantId, input.referrer_id);
-        if (input.referrer_id !== null && !target) throw invalid('unknown referrer_id');
-        if (before.referrer_id === (target?.id ?? null)) throw invalidState('the distributor already has this referrer');
+        if (input.referrer_id !== null && !target) throw invalid({ en: 'unknown referrer_id', zh: '未知的 referrer_id' });
+        if (before.referrer_id === (target?.id ?? null))
+          throw invalidState({ en: 'the distributor already has this referrer', zh: '该分销员的推荐人已是此人' });
         await reparent(tx, before, target ?? null);
         await customers.lock(tx, tenantId, before.external_id);
         await customers.move(tx, actor, tenantId, before.external_id, before.referrer_id, target?.id ?? null, input.reason);

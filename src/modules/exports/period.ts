@@ -19,7 +19,8 @@ export const PERIOD_PATTERN = '^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}(:\\d{2}(
 export function periodOf(input: { from?: string | undefined; to?: string | undefined }, timeZone: string): Period {
   const from = input.from === undefined ? null : boundOf(input.from, timeZone, 'from');
   const to = input.to === undefined ? null : boundOf(input.to, timeZone, 'to');
-  if (from && to && from.getTime() >= to.getTime()) throw invalid('from must be before to (the period is [from, to))');
+  if (from && to && from.getTime() >= to.getTime())
+    throw invalid({ en: 'from must be before to (the period is [from, to))', zh: 'from 须早于 to（期间为 [from, to)）' });
   return { from, to };
 }
 
@@ -30,11 +31,13 @@ function boundOf(text: string, timeZone: string, name: string): Date {
   if (m) {
     const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
     const probe = new Date(Date.UTC(year, month - 1, day));
-    if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) throw invalid(`${name} is not a calendar date`);
+    if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day)
+      throw invalid({ en: `${name} is not a calendar date`, zh: `${name} 不是有效的日期` });
     return localMidnight(year, month, day, timeZone);
   }
   const at = new Date(text);
-  if (!DATE_TIME.test(text) || Number.isNaN(at.getTime())) throw invalid(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time`);
+  if (!DATE_TIME.test(text) || Number.isNaN(at.getTime()))
+    throw invalid({ en: `${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time`, zh: `${name} 须为日期（YYYY-MM-DD）或 ISO 8601 日期时间` });
   return at;
 }
 

@@ -76,11 +76,12 @@ function check(kind: ExportKind, f: ExportFilters): void {
     ['channel', f.channel, allowed.channel],
   ] as const) {
     if (!values?.length) continue;
-    if (!ok) throw invalid(`the ${kind} export takes no ${name} filter`);
+    if (!ok) throw invalid({ en: `the ${kind} export takes no ${name} filter`, zh: `${kind} 导出不接受 ${name} 筛选条件` });
     const bad = values.find((v) => !ok.includes(v));
-    if (bad !== undefined) throw invalid(`${name} "${bad}" is not one of ${ok.join(', ')}`);
+    if (bad !== undefined) throw invalid({ en: `${name} "${bad}" is not one of ${ok.join(', ')}`, zh: `${name} "${bad}" 不在可选值 ${ok.join('、')} 之中` });
   }
-  if (f.distributor_id !== undefined && !allowed.distributor) throw invalid(`the ${kind} export takes no distributor_id filter`);
+  if (f.distributor_id !== undefined && !allowed.distributor)
+    throw invalid({ en: `the ${kind} export takes no distributor_id filter`, zh: `${kind} 导出不接受 distributor_id 筛选条件` });
 }
 
 /**
@@ -137,7 +138,7 @@ export function createExportsService(deps: { db: Db; program: ProgramService; re
   async function prepare(actor: Actor, kind: ExportKind, filters: ExportFilters, lang: Lang = 'zh'): Promise<PreparedExport> {
     requirePermission(actor.principal, 'finance:read');
     const tenantId = tenantOf(actor.principal);
-    if (!(EXPORT_KINDS as readonly string[]).includes(kind)) throw invalid(`unknown export ${kind}`);
+    if (!(EXPORT_KINDS as readonly string[]).includes(kind)) throw invalid({ en: `unknown export ${kind}`, zh: `未知的导出类型 ${kind}` });
     check(kind, filters);
     const tenant = await exportsRepo.tenantExists(db, tenantId);
     if (!tenant) throw notFound('tenant');
@@ -233,7 +234,7 @@ export function createExportsService(deps: { db: Db; program: ProgramService; re
         );
       default: {
         const never: never = kind;
-        throw invalid(`unknown export ${String(never)}`);
+        throw invalid({ en: `unknown export ${String(never)}`, zh: `未知的导出类型 ${String(never)}` });
       }
     }
   }

@@ -16,12 +16,12 @@ export function parseQueueMessage(content: Buffer): QueueMessage {
   try {
     value = JSON.parse(content.toString('utf8'));
   } catch {
-    throw new MappingError('the message is not JSON');
+    throw new MappingError({ en: 'the message is not JSON', zh: '消息不是 JSON' });
   }
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
   if (type === 'order') return checkOrder(value);
   if (type === 'event') return checkEvent(value);
-  throw new MappingError('message/type must be "order" or "event"');
+  throw new MappingError({ en: 'message/type must be "order" or "event"', zh: 'message/type 须为 "order" 或 "event"' });
 }
 
 /**

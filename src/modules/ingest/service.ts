@@ -84,7 +84,7 @@ function mapPayload(format: IngestFormat, topic: string | null, payload: unknown
       return mapWooCommerce(topic ?? '', payload);
     default: {
       const never: never = format;
-      throw new MappingError(`unknown format ${String(never)}`);
+      throw new MappingError({ en: `unknown format ${String(never)}`, zh: `未知的格式 ${String(never)}` });
     }
   }
 }
@@ -247,9 +247,9 @@ export function createIngestService(deps: {
     try {
       mapped = mapPayload(format, topic, parseJsonPreservingIds(text));
     } catch (err) {
-      const reason = err instanceof MappingError ? err.message : 'the payload could not be read';
+      const text = err instanceof MappingError ? err.text : { en: 'the payload could not be read', zh: '无法读取推送内容' };
       if (!(err instanceof MappingError)) log.error({ err, tenant_id: tenantId, format, topic }, 'webhook payload mapping failed unexpectedly');
-      return { outcome: 'rejected', reason, topic, orderExternalId: null, createdOrder: false, error: invalid(reason) };
+      return { outcome: 'rejected', reason: text.en, topic, orderExternalId: null, createdOrder: false, error: invalid(text) };
     }
     const actor = actorFor(tenantId, `webhook:${format}`, requestId);
     const steps: Step[] = [];
@@ -344,17 +344,20 @@ export function createIngestService(deps: {
             });
       if (!verdict.ok) {
         log.warn({ tenant_id: tenantId, reason: verdict.reason }, 'purchase payment callback refused');
-        throw new AppError('unauthorized', 'invalid webhook signature');
+        throw new AppError('unauthorized', { en: 'invalid webhook signature', zh: 'Webhook 签名无效' });
       }
       let body: unknown;
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch {
-        throw invalid('the body is not JSON');
+        throw invalid({ en: 'the body is not JSON', zh: '请求体不是 JSON' });
       }
       if (!Value.Check(PurchasePaymentCallback, body)) {
         const first = Value.Errors(PurchasePaymentCallback, body).First();
-        throw invalid(`body${first?.path ?? ''}: ${first?.message ?? 'not a purchase payment'}`);
+        throw invalid({
+          en: `body${first?.path ?? ''}: ${first?.message ?? 'not a purchase payment'}`,
+          zh: `body${first?.path ?? ''} 不符合进货付款回调的格式（${first?.message ?? 'not a purchase payment'}）`,
+        });
       }
       return agents.payPurchaseOrder(actorFor(tenantId, 'purchase_payment_callback', input.requestId), body.purchase_order_id, body.reference, {
         amount_fen: body.amount_fen,
@@ -405,7 +408,7 @@ export function createIngestService(deps: {
       if (!verdict.ok) {
         log.warn({ tenant_id: tenantId, format, reason: verdict.reason }, 'webhook refused');
         // One answer whatever the cause: a caller learns nothing about tenants or secrets.
-        throw new AppError('unauthorized', 'invalid webhook signature');
+        throw new AppError('unauthorized', { en: 'invalid webhook signature', zh: 'Webhook 签名无效' });
       }
 
       const given =
@@ -457,8 +460,16 @@ export function createIngestService(deps: {
 
       let result: Processed;
       if ((format === 'shopify' || format === 'woocommerce') && !topicHeader) {
-        const reason = `missing ${format === 'shopify' ? 'X-Shopify-Topic' : 'X-WC-Webhook-Topic'}`;
-        result = { outcome: 'rejected', reason, topic: null, orderExternalId: null, createdOrder: false, error: invalid(reason) };
+        const header = format === 'shopify' ? 'X-Shopify-Topic' : 'X-WC-Webhook-Topic';
+        const reason = `missing ${header}`;
+        result = {
+          outcome: 'rejected',
+          reason,
+          topic: null,
+          orderExternalId: null,
+          createdOrder: false,
+          error: invalid({ en: reason, zh: `缺少 ${header} 请求头` }),
+        };
       } else {
         try {
           result = await process(tenantId, format, topicHeader ?? null, text, input.requestId, log);
@@ -590,7 +601,7 @@ export function createIngestService(deps: {
       const tenantId = tenantOf(actor.principal);
       const row = await ingestRepo.getDelivery(db, tenantId, id);
       if (!row) throw notFound('delivery');
-      if (!row.payload_enc) throw invalid("this delivery's payload is no longer kept");
+      if (!row.payload_enc) throw invalid({ en: "this delivery's payload is no longer kept", zh: '该推送记录的内容已不再保存' });
       const r = await process(tenantId, row.format, row.topic, keyring.decrypt(row.payload_enc), actor.requestId, log);
       const now = clock.now();
       await ingestRepo.updateOutcome(db, row.id, { outcome: r.outcome, reason: r.reason, updated_at: now });

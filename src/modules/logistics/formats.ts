@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { LocalText } from '../../core/error-text.ts';
 
 /**
  * The two tracking push formats, parsed from the raw body; no I/O. A push says a tracking number
@@ -13,7 +14,13 @@ export interface TrackingPush {
   at: string | null;
 }
 
-export class PushFormatError extends Error {}
+export class PushFormatError extends Error {
+  readonly text: LocalText;
+  constructor(text: LocalText) {
+    super(text.en);
+    this.text = text;
+  }
+}
 
 /**
  * Generic: `{"event_id","tracking_number","carrier"?,"status":"shipped"|"in_transit"|"delivering"|"signed"|"returned"|…,"at"?}`,
@@ -24,16 +31,20 @@ export function parseGeneric(raw: Buffer): TrackingPush {
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new PushFormatError('the body is not JSON');
+    throw new PushFormatError({ en: 'the body is not JSON', zh: '请求体不是 JSON' });
   }
   const b = body as Record<string, unknown>;
   const str = (k: string, max: number) => (typeof b[k] === 'string' && (b[k] as string).length > 0 && (b[k] as string).length <= max ? (b[k] as string) : null);
   const eventId = str('event_id', 128);
   const trackingNumber = str('tracking_number', 64);
   const status = str('status', 40);
-  if (!eventId || !trackingNumber || !status) throw new PushFormatError('event_id, tracking_number and status are required strings');
+  if (!eventId || !trackingNumber || !status)
+    throw new PushFormatError({
+      en: 'event_id, tracking_number and status are required strings',
+      zh: 'event_id、tracking_number 和 status 须为字符串且不能缺少',
+    });
   const at = str('at', 40);
-  if (at !== null && Number.isNaN(Date.parse(at))) throw new PushFormatError('at is not a time');
+  if (at !== null && Number.isNaN(Date.parse(at))) throw new PushFormatError({ en: 'at is not a time', zh: 'at 不是有效的时间' });
   const stage = ['shipped', 'picked_up', 'in_transit', 'delivering'].includes(status)
     ? 'shipped'
     : status === 'signed' || status === 'delivered'
@@ -63,16 +74,16 @@ export function parseKuaidi100(raw: Buffer): { param: string; sign: string; push
   const form = new URLSearchParams(raw.toString('utf8'));
   const param = form.get('param');
   const sign = form.get('sign');
-  if (!param || !sign) throw new PushFormatError('param and sign are required form fields');
+  if (!param || !sign) throw new PushFormatError({ en: 'param and sign are required form fields', zh: 'param 和 sign 是必填的表单字段' });
   let body: unknown;
   try {
     body = JSON.parse(param);
   } catch {
-    throw new PushFormatError('param is not JSON');
+    throw new PushFormatError({ en: 'param is not JSON', zh: 'param 不是 JSON' });
   }
   const last = (body as { lastResult?: unknown }).lastResult as { nu?: unknown; com?: unknown; state?: unknown; data?: unknown } | undefined;
   if (!last || typeof last.nu !== 'string' || last.nu.length === 0 || last.nu.length > 64 || typeof last.state !== 'string')
-    throw new PushFormatError('lastResult.nu and lastResult.state are required');
+    throw new PushFormatError({ en: 'lastResult.nu and lastResult.state are required', zh: 'lastResult.nu 和 lastResult.state 不能缺少' });
   const newest = Array.isArray(last.data) ? (last.data[0] as { ftime?: unknown } | undefined) : undefined;
   const ftime = typeof newest?.ftime === 'string' ? newest.ftime : null;
   const stage = last.state === KUAIDI100_SIGNED ? 'received' : KUAIDI100_SHIPPED.has(last.state) ? 'shipped' : null;

@@ -136,12 +136,15 @@ export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: Ke
         toleranceSeconds: TOLERANCE_SECONDS,
       });
       if (secrets.length === 0 || !verdict.ok)
-        throw new AppError('unauthorized', `tracking push refused: ${verdict.ok ? 'no logistics secret is set' : verdict.reason}`);
+        throw new AppError('unauthorized', {
+          en: `tracking push refused: ${verdict.ok ? 'no logistics secret is set' : verdict.reason}`,
+          zh: `物流推送被拒绝：${verdict.ok ? '未设置物流密钥' : verdict.reason}`,
+        });
       let push: TrackingPush;
       try {
         push = parseGeneric(input.raw);
       } catch (err) {
-        if (err instanceof PushFormatError) throw new AppError('invalid_request', err.message);
+        if (err instanceof PushFormatError) throw new AppError('invalid_request', err.text);
         throw err;
       }
       return apply(input.tenantId, push, input.requestId);
@@ -153,7 +156,8 @@ export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: Ke
       try {
         parsed = parseKuaidi100(input.raw);
       } catch (err) {
-        if (err instanceof PushFormatError) throw new AppError('unauthorized', `tracking push refused: ${err.message}`);
+        if (err instanceof PushFormatError)
+          throw new AppError('unauthorized', { en: `tracking push refused: ${err.message}`, zh: `物流推送被拒绝：${err.message}` });
         throw err;
       }
       const secrets = await secretsOf(input.tenantId);
@@ -162,7 +166,7 @@ export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: Ke
         const expected = Buffer.from(kuaidi100Sign(parsed.param, s), 'utf8');
         return expected.length === given.length && timingSafeEqual(expected, given);
       });
-      if (!ok) throw new AppError('unauthorized', 'tracking push refused: sign does not match');
+      if (!ok) throw new AppError('unauthorized', { en: 'tracking push refused: sign does not match', zh: '物流推送被拒绝：签名不匹配' });
       return apply(input.tenantId, parsed.push, input.requestId);
     },
   };

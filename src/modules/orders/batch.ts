@@ -162,7 +162,10 @@ export function createOrderBatch(deps: {
       if (r.body.items.reduce((sum, it) => sum + it.paid_fen, 0) > MAX_FEN) {
         // Each line is at most MAX_FEN; so is an order: past it, a few orders could carry a
         // distributor's balance beyond what an integer in fen holds exactly.
-        outcomes[i] = { kind: 'refused', error: new AppError('limit_exceeded', `an order may total at most ${MAX_FEN} fen`) };
+        outcomes[i] = {
+          kind: 'refused',
+          error: new AppError('limit_exceeded', { en: `an order may total at most ${MAX_FEN} fen`, zh: `一笔订单的总额至多为 ${MAX_FEN} 分` }),
+        };
       } else if (prior) {
         outcomes[i] = prior.request_hash === r.hash ? { kind: 'existing', row: prior } : { kind: 'refused', error: conflict(MESSAGES.orderBodyDiffers()) };
       } else if (earlier !== undefined) {

@@ -22,6 +22,7 @@ import type { TenantContexts } from './contexts.ts';
 import { known, ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
 import type { OrderEventBody, OrderView } from './schema.ts';
 import { accountOfStatus, commissionView, orderViewOf, TRANSITIONS } from './view.ts';
+import { zhStatus } from '../../core/error-text.ts';
 
 /** One POST /v1/orders/{external_id}/events (or a webhook's or a queue message's event) waiting for its batch. */
 export interface EventRequest {
@@ -217,7 +218,8 @@ export function createOrderEvents(deps: {
     const now = clock.now();
     const at = body.at ? new Date(body.at) : now;
     const order = w.row;
-    if (!TRANSITIONS[body.type].includes(order.status)) throw invalidState(`a ${order.status} order cannot be ${body.type}`);
+    if (!TRANSITIONS[body.type].includes(order.status))
+      throw invalidState({ en: `a ${order.status} order cannot be ${body.type}`, zh: `状态为${zhStatus(order.status)}的订单不能标记为${zhStatus(body.type)}` });
     const eventId = newId('evt');
     let refundFen: number | null = null;
     let held = false;
@@ -234,7 +236,8 @@ export function createOrderEvents(deps: {
       case 'cancelled':
       case 'refunded': {
         const cancel = body.type === 'cancelled';
-        if (!cancel && order.paid_fen - order.refunded_fen === 0 && !body.items) throw invalidState('nothing is left to refund');
+        if (!cancel && order.paid_fen - order.refunded_fen === 0 && !body.items)
+          throw invalidState({ en: 'nothing is left to refund', zh: '已没有可退款的金额' });
         const plan = planRefund(w.items, body, cancel);
         const settings = await prepareRefunds().catch((error: unknown) => {
           throw new FailBatch(error);
@@ -268,7 +271,7 @@ export function createOrderEvents(deps: {
       }
       default: {
         const never: never = body.type;
-        throw invalid(`unknown event ${String(never)}`);
+        throw invalid({ en: `unknown event ${String(never)}`, zh: `未知的事件 ${String(never)}` });
       }
     }
     const { actorType, actorId } = actorOf(r.actor.principal);
@@ -496,13 +499,18 @@ export function planRefund(items: OrderItemRow[], body: OrderEventBody, cancelAl
     });
     return plan;
   }
-  if (body.items && body.refund_fen !== undefined) throw invalid('give refund_fen or items, not both');
+  if (body.items && body.refund_fen !== undefined) throw invalid({ en: 'give refund_fen or items, not both', zh: 'refund_fen 与 items 只能二选一' });
   if (body.items) {
     for (const r of body.items) {
       const matches = items.filter((i) => (r.position !== undefined ? i.position === r.position : r.sku !== undefined && i.sku === r.sku));
-      if (r.position === undefined && r.sku === undefined) throw invalid('each refunded item needs a position or a sku');
+      if (r.position === undefined && r.sku === undefined)
+        throw invalid({ en: 'each refunded item needs a position or a sku', zh: '每个退款商品须给出 position 或 sku' });
       const item = matches.find((i) => i.quantity - i.refunded_quantity - (plan.get(i.id)?.quantity ?? 0) >= r.quantity);
-      if (!item) throw invalid(`no order line ${r.position ?? r.sku} with ${r.quantity} unit(s) left to refund`);
+      if (!item)
+        throw invalid({
+          en: `no order line ${r.position ?? r.sku} with ${r.quantity} unit(s) left to refund`,
+          zh: `没有剩余 ${r.quantity} 件可退款的订单行 ${r.position ?? r.sku}`,
+        });
       const prior = plan.get(item.id) ?? { fen: 0, quantity: 0 };
       const heldUnits = item.quantity - item.refunded_quantity - prior.quantity;
       const fen = refundForUnits(item.paid_fen - item.refunded_fen - prior.fen, heldUnits, r.quantity);
@@ -510,8 +518,12 @@ export function planRefund(items: OrderItemRow[], body: OrderEventBody, cancelAl
     }
     return plan;
   }
-  if (body.refund_fen === undefined) throw invalid('refunded needs refund_fen (or items)');
-  if (body.refund_fen > still) throw invalid(`refund_fen ${body.refund_fen} exceeds what is still paid (${still})`);
+  if (body.refund_fen === undefined) throw invalid({ en: 'refunded needs refund_fen (or items)', zh: 'refunded 事件须给出 refund_fen（或 items）' });
+  if (body.refund_fen > still)
+    throw invalid({
+      en: `refund_fen ${body.refund_fen} exceeds what is still paid (${still})`,
+      zh: `refund_fen ${body.refund_fen} 超出仍已支付的金额（${still} 分）`,
+    });
   const shares = allocateRefund(remaining, body.refund_fen);
   items.forEach((i, k) => {
     const share = shares[k] ?? 0;

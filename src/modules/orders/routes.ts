@@ -66,7 +66,11 @@ export const ordersRoutes = moduleRoutes<OrdersService>((app, orders) => {
     },
     async (req) => {
       const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1-128 printable ASCII characters');
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+        throw new AppError('invalid_request', {
+          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
+          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
+        });
       return orders.event(actor(req), req.params.external_id, req.body, key);
     },
   );

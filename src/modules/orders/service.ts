@@ -1,6 +1,5 @@
 import type { Db, Executor } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
-import { withGenericPlans } from '../../db/prepare.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid, isDatabaseUnavailable, notFound } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
@@ -31,6 +30,8 @@ export { accountOfStatus, commissionView } from './view.ts';
 
 export function createOrdersService(deps: {
   db: Db;
+  /** The batches' transactions: the same database, planning their key lookups once (Database.keyed). Default: db. */
+  batchDb?: Db | undefined;
   clock: Clock;
   program: ProgramService;
   rules: RulesService;
@@ -61,6 +62,7 @@ export function createOrdersService(deps: {
   pilots?: OrderPathPilots | undefined;
 }) {
   const { db, clock, program } = deps;
+  const batchDb = deps.batchDb ?? db;
   const contexts = createTenantContexts(deps);
   const batch = createOrderBatch({ ...deps, contexts });
   const events = createOrderEvents({ ...deps, contexts });
@@ -73,7 +75,7 @@ export function createOrdersService(deps: {
   async function settle(tenantId: string, requests: OrderRequest[]): Promise<Settled<{ created: boolean; order: OrderView }>[]> {
     let outcomes: OrderOutcome[];
     try {
-      outcomes = await withGenericPlans(() => inTransaction(db, (tx) => batch.createMany(tx, tenantId, requests)));
+      outcomes = await inTransaction(batchDb, (tx) => batch.createMany(tx, tenantId, requests));
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);
@@ -116,7 +118,7 @@ export function createOrdersService(deps: {
   /** A batch of events in one transaction; split in halves when it fails as a whole, as `settle` does. */
   async function settleEvents(tenantId: string, requests: EventRequest[]): Promise<Settled<EventAnswer>[]> {
     try {
-      return await withGenericPlans(() => inTransaction(db, (tx) => events.applyMany(tx, tenantId, requests)));
+      return await inTransaction(batchDb, (tx) => events.applyMany(tx, tenantId, requests));
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);
@@ -133,8 +135,10 @@ export function createOrdersService(deps: {
   /** Checks what needs no database, then joins the tenant's next batch of events. */
   function submitEvent(actor: Actor, externalId: string, body: OrderEventBody, idempotencyKey: string | undefined): Promise<EventAnswer> {
     requirePermission(actor.principal, 'orders:write');
-    if (body.type === 'refunded' && body.refund_fen === undefined && !body.items) throw invalid('refunded needs refund_fen (or items)');
-    if (body.type !== 'refunded' && (body.refund_fen !== undefined || body.items)) throw invalid(`${body.type} takes no refund_fen or items`);
+    if (body.type === 'refunded' && body.refund_fen === undefined && !body.items)
+      throw invalid({ en: 'refunded needs refund_fen (or items)', zh: 'refunded 事件须给出 refund_fen（或 items）' });
+    if (body.type !== 'refunded' && (body.refund_fen !== undefined || body.items))
+      throw invalid({ en: `${body.type} takes no refund_fen or items`, zh: `${body.type} 事件不接受 refund_fen 或 items` });
     return eventCommits.submit(tenantOf(actor.principal), { actor, externalId, body, hash: requestHash(body), idempotencyKey });
   }
 
@@ -288,7 +292,8 @@ export function createOrdersService(deps: {
      */
     async logisticsOfEarned(actor: Actor, externalIds: readonly string[]): Promise<EarnedOrderLogistics[]> {
       const p = actor.principal;
-      if (p.kind !== 'distributor') throw new AppError('forbidden', 'only a distributor sees the orders it earns from');
+      if (p.kind !== 'distributor')
+        throw new AppError('forbidden', { en: 'only a distributor sees the orders it earns from', zh: '只有分销员本人能查看其获得佣金的订单' });
       const rows = await ordersRepo.logisticsEarnedBy(db, p.tenantId, p.distributorId, [...new Set(externalIds)]);
       return rows.map((r) => ({
         external_id: r.external_id,
@@ -303,7 +308,8 @@ export function createOrdersService(deps: {
 
     /** POST /v1/jobs/auto-receive: the job run by a caller (as of now unless told), for its tenant (root: ''). */
     async runAutoReceive(actor: Actor, asOf: Date | undefined): Promise<{ received: number }> {
-      if (actor.principal.kind === 'admin' && actor.principal.role === 'auditor') throw new AppError('forbidden', 'auditors cannot run jobs');
+      if (actor.principal.kind === 'admin' && actor.principal.role === 'auditor')
+        throw new AppError('forbidden', { en: 'auditors cannot run jobs', zh: '审计员不能运行任务' });
       const tenantId = actor.principal.kind === 'root' ? '' : actor.principal.tenantId;
       return autoReceive(tenantId, asOf ?? clock.now());
     },

@@ -1,3 +1,5 @@
+import type { LocalText } from '../../core/error-text.ts';
+
 /**
  * PRC resident identity card numbers (GB 11643-1999): 6 digits of the issuing region, the birth
  * date as YYYYMMDD, a 3-digit sequence (odd for men, even for women) and a check character
@@ -42,14 +44,17 @@ export function isValidIdNumber(value: string): boolean {
  * The message a caller gets for a bad number. It names the problem and never the number: an
  * error message can end up in a log line or a screenshot.
  */
-export function idNumberMessage(problem: IdNumberProblem): string {
+export function idNumberMessage(problem: IdNumberProblem): LocalText {
   switch (problem) {
     case 'format':
-      return 'id_number must be 18 characters: 17 digits and a check digit or X';
+      return {
+        en: 'id_number must be 18 characters: 17 digits and a check digit or X',
+        zh: '身份证号（id_number）须为 18 位：17 位数字加一位校验码（数字或 X）',
+      };
     case 'birth_date':
-      return 'id_number does not hold a valid birth date';
+      return { en: 'id_number does not hold a valid birth date', zh: '身份证号（id_number）中的出生日期无效' };
     case 'checksum':
-      return 'id_number fails its check digit';
+      return { en: 'id_number fails its check digit', zh: '身份证号（id_number）校验码不正确' };
     default: {
       const never: never = problem;
       return never;

@@ -175,7 +175,7 @@ export function createPiiService(deps: {
       requirePermission(actor.principal, 'pii:read');
       const tenantId = tenantOf(actor.principal);
       const wanted = [...new Set(fields)];
-      if (wanted.length === 0) throw invalid('name at least one field');
+      if (wanted.length === 0) throw invalid({ en: 'name at least one field', zh: '请至少填写一个字段' });
       return inTransaction(db, async (tx) => {
         const d = await distributors.load(tx, tenantId, distributorId);
         const data = personal.decode(d);
@@ -242,7 +242,10 @@ export function createPiiService(deps: {
         ).filter(([, v]) => v > 0);
         if (owed.length > 0 || open > 0) {
           const parts = [...owed.map(([k, v]) => `${k} ${v} fen`), ...(open > 0 ? [`${open} withdrawal(s) under review or being paid`] : [])];
-          throw invalidState(`the distributor still has money in Fenxiao (${parts.join(', ')}): settle and pay it out before erasing`);
+          throw invalidState({
+            en: `the distributor still has money in Fenxiao (${parts.join(', ')}): settle and pay it out before erasing`,
+            zh: `该分销员在 Fenxiao 中仍有资金（${parts.join('，')}）：请先结算并打款，再删除个人信息`,
+          });
         }
         const present = personal.present(before);
         await distributorsRepo.anonymise(tx, tenantId, distributorId, { name: `${ERASED_NAME} ${distributorId.slice(-6)}`, status_reason: reason, at: now });
@@ -293,7 +296,7 @@ export function createPiiService(deps: {
         // The distributor's row is locked: two taps at once make one request.
         const d = await piiRepo.findForUpdate(tx, p.tenantId, p.distributorId);
         if (!d) throw notFound('distributor');
-        if (d.status === 'erased') throw invalidState('the personal data is already erased');
+        if (d.status === 'erased') throw invalidState({ en: 'the personal data is already erased', zh: '个人信息已被删除' });
         const open = await piiRepo.openErasureRequest(tx, p.tenantId, p.distributorId);
         if (open) return erasureRequestView(open);
         const row = await piiRepo.insertErasureRequest(tx, {

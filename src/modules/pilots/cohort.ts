@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RulesSnapshot } from '../commissions/calculator.ts';
+import type { LocalText } from '../../core/error-text.ts';
 
 /**
  * Pilots (灰度): who is in a cohort and what a pilot's changes do to the rules. Pure: a batch of
@@ -111,12 +112,12 @@ export function withPilot(rules: RulesSnapshot, changes: PilotChanges): RulesSna
 }
 
 /** Two cohorts share a seller: a listed id, a grade, a region, or both take a percent (the same buckets). */
-export function cohortsOverlap(tenantId: string, a: Cohort, b: Cohort, distributors: readonly { id: string; grade_code: string }[]): string | null {
-  if ((a.percent ?? 0) > 0 && (b.percent ?? 0) > 0) return 'both take a percentage of the distributors';
+export function cohortsOverlap(tenantId: string, a: Cohort, b: Cohort, distributors: readonly { id: string; grade_code: string }[]): LocalText | null {
+  if ((a.percent ?? 0) > 0 && (b.percent ?? 0) > 0) return { en: 'both take a percentage of the distributors', zh: '两者都按百分比选取分销员' };
   const region = (a.region_codes ?? []).find((r) => (b.region_codes ?? []).includes(r));
-  if (region) return `both hold region ${region}`;
+  if (region) return { en: `both hold region ${region}`, zh: `两者都包含地区 ${region}` };
   const shared = distributors.find((d) => sellerInCohort(tenantId, a, d) && sellerInCohort(tenantId, b, d));
-  return shared ? `distributor ${shared.id} is in both` : null;
+  return shared ? { en: `distributor ${shared.id} is in both`, zh: `分销员 ${shared.id} 同时在两者之中` } : null;
 }
 
 /** Normal-approximation 95 % interval of a difference of two means (Welch), from sums. */

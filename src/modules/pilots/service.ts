@@ -27,6 +27,7 @@ import {
 } from './cohort.ts';
 import { pilotsRepo } from './repo.ts';
 import type { Pilot, PilotBody, PilotReport } from './schema.ts';
+import { zhStatus } from '../../core/error-text.ts';
 
 /** What the order batch asks of the pilots: the rules an order is computed with, and the pilot if any. */
 export type PilotAt = (
@@ -100,22 +101,31 @@ export function createPilotsService(deps: { db: Db; clock: Clock; audit: AuditSe
   }
 
   async function validate(tx: Tx, tenantId: string, body: PilotBody): Promise<{ changes: PilotChanges }> {
-    if (cohortIsEmpty(body.cohort)) throw invalid('the cohort is empty: list distributors, grades or regions, or give a percent above 0');
+    if (cohortIsEmpty(body.cohort))
+      throw invalid({
+        en: 'the cohort is empty: list distributors, grades or regions, or give a percent above 0',
+        zh: '灰度范围为空：请列出分销员、等级或地区，或给出大于 0 的百分比',
+      });
     const ids = body.cohort.distributor_ids ?? [];
     const found = new Set((await pilotsRepo.existingDistributors(tx, tenantId, ids)).map((r) => r.id));
     const unknown = ids.filter((id) => !found.has(id));
-    if (unknown.length > 0) throw invalid(`unknown distributor(s) in the cohort: ${unknown.slice(0, 10).join(', ')}`);
+    if (unknown.length > 0)
+      throw invalid({
+        en: `unknown distributor(s) in the cohort: ${unknown.slice(0, 10).join(', ')}`,
+        zh: `灰度范围中有未知的分销员：${unknown.slice(0, 10).join('、')}`,
+      });
     const state = await timeline.stateNow(tx, tenantId);
     const unknownGrades = (body.cohort.grades ?? []).filter((g) => !state.grades[g]);
-    if (unknownGrades.length > 0) throw invalid(`unknown grade(s) in the cohort: ${unknownGrades.join(', ')}`);
+    if (unknownGrades.length > 0)
+      throw invalid({ en: `unknown grade(s) in the cohort: ${unknownGrades.join(', ')}`, zh: `灰度范围中有未知的等级：${unknownGrades.join('、')}` });
     const changes: PilotChanges = {
       ...(body.program && Object.keys(body.program).length > 0 ? { program: body.program } : {}),
       ...(body.grades && Object.keys(body.grades).length > 0 ? { grades: body.grades } : {}),
     };
-    if (!changes.program && !changes.grades) throw invalid('a pilot needs changes: program or grades');
+    if (!changes.program && !changes.grades) throw invalid({ en: 'a pilot needs changes: program or grades', zh: '灰度方案须包含变更：program 或 grades' });
     for (const [code, g] of Object.entries(changes.grades ?? {})) {
-      if (!state.grades[code]) throw invalid(`unknown grade ${code} in the changes`);
-      if (Object.keys(g).length === 0) throw invalid(`the changes of grade ${code} are empty`);
+      if (!state.grades[code]) throw invalid({ en: `unknown grade ${code} in the changes`, zh: `变更中有未知的等级 ${code}` });
+      if (Object.keys(g).length === 0) throw invalid({ en: `the changes of grade ${code} are empty`, zh: `等级 ${code} 的变更为空` });
     }
     // The pilot's rules obey every rule the program does, refused now rather than when it runs.
     const merged = mergeSettings<ProgramSettings>(state.program, (changes.program ?? {}) as DeepPartial<ProgramSettings>);
@@ -188,7 +198,7 @@ export function createPilotsService(deps: { db: Db; clock: Clock; audit: AuditSe
       const tenantId = tenantOf(actor.principal);
       const now = clock.now();
       const endsAt = body.ends_at === undefined ? null : new Date(body.ends_at);
-      if (endsAt && endsAt.getTime() <= now.getTime()) throw invalid('ends_at must be later than now');
+      if (endsAt && endsAt.getTime() <= now.getTime()) throw invalid({ en: 'ends_at must be later than now', zh: 'ends_at 须晚于当前时间' });
       return inTransaction(db, async (tx) => {
         // Pilots of a tenant start one at a time (the program row, as every rule writer).
         await programRepo.findForUpdate(tx, tenantId);
@@ -199,7 +209,11 @@ export function createPilotsService(deps: { db: Db; clock: Clock; audit: AuditSe
           const distributors = await pilotsRepo.distributorGrades(tx, tenantId);
           for (const r of running) {
             const why = cohortsOverlap(tenantId, body.cohort, r.cohort as Cohort, distributors);
-            if (why) throw conflict(`a seller may be in one running pilot only: ${why} of pilot ${r.id} (${r.name})`);
+            if (why)
+              throw conflict({
+                en: `a seller may be in one running pilot only: ${why.en} of pilot ${r.id} (${r.name})`,
+                zh: `一个卖家同时只能参加一个进行中的灰度方案：与灰度方案 ${r.id}（${r.name}）重叠，${why.zh}`,
+              });
           }
         }
         const id = newId('plt');
@@ -247,7 +261,8 @@ export function createPilotsService(deps: { db: Db; clock: Clock; audit: AuditSe
       await settleExpired(actor, tenantId);
       return inTransaction(db, async (tx) => {
         const row = await locked(tx, actor, id);
-        if (row.status !== 'running') throw invalidState(`a ${row.status} pilot cannot be promoted`);
+        if (row.status !== 'running')
+          throw invalidState({ en: `a ${row.status} pilot cannot be promoted`, zh: `状态为${zhStatus(row.status)}的灰度方案不能转正` });
         const now = clock.now();
         const state = await timeline.stateNow(tx, tenantId);
         const changes = changesOf(row);
@@ -257,7 +272,7 @@ export function createPilotsService(deps: { db: Db; clock: Clock; audit: AuditSe
         const grades: Record<string, GradeState> = {};
         for (const [code, g] of Object.entries(changes.grades ?? {})) {
           const cur = state.grades[code];
-          if (!cur) throw invalidState(`grade ${code} no longer exists`);
+          if (!cur) throw invalidState({ en: `grade ${code} no longer exists`, zh: `等级 ${code} 已不存在` });
           grades[code] = {
             name: g.name ?? cur.name,
             rank: g.rank ?? cur.rank,
@@ -288,7 +303,8 @@ export function createPilotsService(deps: { db: Db; clock: Clock; audit: AuditSe
       await settleExpired(actor, tenantId);
       return inTransaction(db, async (tx) => {
         const row = await locked(tx, actor, id);
-        if (row.status !== 'running') throw invalidState(`a ${row.status} pilot cannot be stopped`);
+        if (row.status !== 'running')
+          throw invalidState({ en: `a ${row.status} pilot cannot be stopped`, zh: `状态为${zhStatus(row.status)}的灰度方案不能停止` });
         const now = clock.now();
         await pilotsRepo.end(tx, id, 'stopped', now, null);
         // A version at now marks it in the history, and tells every process's order path.

@@ -101,12 +101,15 @@ export const portalRoutes = moduleRoutes<PortalService>((app, portal) => {
           for await (const part of req.parts({ limits: { fileSize: MAX_BACKGROUND_BYTES, files: 1, fields: 2 } })) {
             if (part.type !== 'file') continue;
             data = await part.toBuffer();
-            if (part.file.truncated) throw new AppError('payload_too_large', 'a poster background is at most 5 MB');
+            if (part.file.truncated) throw new AppError('payload_too_large', { en: 'a poster background is at most 5 MB', zh: '海报背景至多 5 MB' });
           }
         } else {
-          throw new AppError('unsupported_media_type', 'send the image as image/png, image/jpeg or multipart/form-data');
+          throw new AppError('unsupported_media_type', {
+            en: 'send the image as image/png, image/jpeg or multipart/form-data',
+            zh: '请以 image/png、image/jpeg 或 multipart/form-data 发送图片',
+          });
         }
-        if (!data) throw new AppError('invalid_request', 'no image in the request');
+        if (!data) throw new AppError('invalid_request', { en: 'no image in the request', zh: '请求中没有图片' });
         return portal.putPosterBackground(actor(req), data);
       },
     );

@@ -1,4 +1,4 @@
-import { MESSAGES } from '../../core/error-text.ts';
+import { MESSAGES, zhStatus } from '../../core/error-text.ts';
 import { createHash, randomInt } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import type { Db } from '../../db/database.ts';
@@ -175,12 +175,15 @@ export function createPortalService(deps: {
     async putPosterBackground(actor: Actor, data: Buffer): Promise<PortalSettingsView> {
       requirePermission(actor.principal, 'program:write');
       const tenantId = tenantOf(actor.principal);
-      if (data.length === 0) throw invalid('the file is empty');
-      if (data.length > MAX_BACKGROUND_BYTES) throw new AppError('payload_too_large', 'a poster background is at most 5 MB');
+      if (data.length === 0) throw invalid({ en: 'the file is empty', zh: '文件为空' });
+      if (data.length > MAX_BACKGROUND_BYTES) throw new AppError('payload_too_large', { en: 'a poster background is at most 5 MB', zh: '海报背景至多 5 MB' });
       const image = sniffImage(data);
-      if (!image) throw new AppError('unsupported_media_type', 'a poster background must be a PNG or JPEG image');
+      if (!image) throw new AppError('unsupported_media_type', { en: 'a poster background must be a PNG or JPEG image', zh: '海报背景须为 PNG 或 JPEG 图片' });
       if (image.width < 1 || image.height < 1 || image.width > MAX_BACKGROUND_SIDE || image.height > MAX_BACKGROUND_SIDE) {
-        throw invalid(`a poster background is at most ${MAX_BACKGROUND_SIDE}×${MAX_BACKGROUND_SIDE} pixels (750×1334 fits best)`);
+        throw invalid({
+          en: `a poster background is at most ${MAX_BACKGROUND_SIDE}×${MAX_BACKGROUND_SIDE} pixels (750×1334 fits best)`,
+          zh: `海报背景至多 ${MAX_BACKGROUND_SIDE}×${MAX_BACKGROUND_SIDE} 像素（750×1334 最合适）`,
+        });
       }
       const key = `${tenantId}/portal/poster-background-${ulid()}`;
       await storage.put(key, data, image.contentType);
@@ -242,7 +245,7 @@ export function createPortalService(deps: {
     async tokenLogin(input: { tenant_id: string; token: string }, requestId: string | null): Promise<PortalSession> {
       await activeTenant(input.tenant_id, requestId);
       const settings = await portalRepo.findSettings(db, input.tenant_id);
-      if (!settings?.signing_secret_enc) throw new AppError('unauthorized', 'token login is not set up for this tenant');
+      if (!settings?.signing_secret_enc) throw new AppError('unauthorized', { en: 'token login is not set up for this tenant', zh: '该商户未开启令牌登录' });
       const key = new TextEncoder().encode(keyring.decrypt(settings.signing_secret_enc));
       const now = clock.now();
       let claims: { sub?: unknown; jti?: unknown; exp?: number; iat?: number };
@@ -255,43 +258,53 @@ export function createPortalService(deps: {
           requiredClaims: ['sub', 'iat', 'exp', 'jti'],
         }));
       } catch (err) {
-        if (err instanceof joseErrors.JWTExpired) throw new AppError('unauthorized', 'the login token has expired');
-        if (err instanceof joseErrors.JWTClaimValidationFailed) throw new AppError('unauthorized', `invalid login token: ${err.message}`);
-        throw new AppError('unauthorized', 'invalid login token');
+        if (err instanceof joseErrors.JWTExpired) throw new AppError('unauthorized', { en: 'the login token has expired', zh: '登录令牌已过期' });
+        if (err instanceof joseErrors.JWTClaimValidationFailed)
+          throw new AppError('unauthorized', { en: `invalid login token: ${err.message}`, zh: `登录令牌无效：${err.message}` });
+        throw new AppError('unauthorized', { en: 'invalid login token', zh: '登录令牌无效' });
       }
       const nowSeconds = Math.floor(now.getTime() / 1000);
       // jwtVerify required exp; the check keeps the type honest.
       const exp = claims.exp;
-      if (exp === undefined) throw new AppError('unauthorized', 'invalid login token');
+      if (exp === undefined) throw new AppError('unauthorized', { en: 'invalid login token', zh: '登录令牌无效' });
       if (exp > nowSeconds + TOKEN_MAX_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS) {
-        throw new AppError('unauthorized', `invalid login token: exp may be at most ${TOKEN_MAX_SECONDS} seconds ahead`);
+        throw new AppError('unauthorized', {
+          en: `invalid login token: exp may be at most ${TOKEN_MAX_SECONDS} seconds ahead`,
+          zh: `登录令牌无效：exp 至多为 ${TOKEN_MAX_SECONDS} 秒之后`,
+        });
       }
       // jose checks that the claims are present, not their types: a number or an object as `sub`
       // must not reach the lookup (PostgreSQL would compare it as text, or fail).
       if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string')
-        throw new AppError('unauthorized', 'invalid login token: sub and jti must be strings');
+        throw new AppError('unauthorized', { en: 'invalid login token: sub and jti must be strings', zh: '登录令牌无效：sub 和 jti 须为字符串' });
       const { jti, sub } = claims;
-      if (jti.length < 8 || jti.length > 128) throw new AppError('unauthorized', 'invalid login token: jti must be 8 to 128 characters');
-      if (sub.length < 1 || sub.length > 128) throw new AppError('unauthorized', 'invalid login token: sub must be 1 to 128 characters');
+      if (jti.length < 8 || jti.length > 128)
+        throw new AppError('unauthorized', { en: 'invalid login token: jti must be 8 to 128 characters', zh: '登录令牌无效：jti 须为 8 到 128 个字符' });
+      if (sub.length < 1 || sub.length > 128)
+        throw new AppError('unauthorized', { en: 'invalid login token: sub must be 1 to 128 characters', zh: '登录令牌无效：sub 须为 1 到 128 个字符' });
       const d = await distributorsRepo.findByExternalId(db, input.tenant_id, sub);
-      if (!d) throw new AppError('unauthorized', 'no distributor has this external_id (sub)');
+      if (!d) throw new AppError('unauthorized', { en: 'no distributor has this external_id (sub)', zh: '没有此 external_id（sub）的分销员' });
       // Erasure ends the account: its data is gone and it may not log in again, by token either;
       // a suspended or rejected distributor is shut out until the merchant lets it back in.
-      if (!SIGN_IN_STATUSES.has(d.status)) throw new AppError('unauthorized', `this distributor is ${d.status}: signing in is closed`);
+      if (!SIGN_IN_STATUSES.has(d.status))
+        throw new AppError('unauthorized', {
+          en: `this distributor is ${d.status}: signing in is closed`,
+          zh: `该分销员状态为${zhStatus(d.status)}，无法登录`,
+        });
       // A token is the merchant's word for its own user; an account the public form made was never
       // vouched for, so a token does not adopt it until the merchant links it.
       const credential = await portalRepo.findCredential(db, input.tenant_id, d.id);
       if (credential?.self_registered && !credential.linked_at) {
-        throw new AppError(
-          'unauthorized',
-          "this distributor registered through the portal's form: the merchant links it (POST /v1/distributors/{id}/portal-link) before a login token signs it in",
-        );
+        throw new AppError('unauthorized', {
+          en: "this distributor registered through the portal's form: the merchant links it (POST /v1/distributors/{id}/portal-link) before a login token signs it in",
+          zh: '该分销员是通过分销员中心的申请表注册的：须由商户先关联（POST /v1/distributors/{id}/portal-link），登录令牌才能使其登录',
+        });
       }
       const claimed = await inTransaction(db, async (tx) => {
         await portalRepo.pruneTokenIds(tx, new Date(now.getTime() - 86400_000));
         return portalRepo.claimTokenId(tx, { tenant_id: input.tenant_id, jti, distributor_id: d.id, expires_at: new Date(exp * 1000), used_at: now });
       });
-      if (!claimed) throw new AppError('unauthorized', 'this login token was already used');
+      if (!claimed) throw new AppError('unauthorized', { en: 'this login token was already used', zh: '该登录令牌已被使用' });
       return session(input.tenant_id, d.id);
     },
 
@@ -316,8 +329,11 @@ export function createPortalService(deps: {
           throw new AppError(
             'unauthorized',
             tenant !== 'active'
-              ? 'this merchant is suspended: signing in is closed'
-              : `this distributor is ${c.status}: signing in is closed; contact the merchant`,
+              ? { en: 'this merchant is suspended: signing in is closed', zh: '该商户已被暂停，无法登录' }
+              : {
+                  en: `this distributor is ${c.status}: signing in is closed; contact the merchant`,
+                  zh: `该分销员状态为${zhStatus(c.status)}，无法登录；请联系商户`,
+                },
           );
         }
         await attempt.succeeded();
@@ -332,16 +348,23 @@ export function createPortalService(deps: {
       const actor = asDistributor(actorIn);
       const { tenantId, distributorId, sessionId } = actor.principal;
       const d = await distributors.load(db, tenantId, distributorId);
-      if (!d.phone_bidx || !d.phone_enc) throw invalidState('a password needs a phone number to log in with; ask the merchant to add one');
+      if (!d.phone_bidx || !d.phone_enc)
+        throw invalidState({
+          en: 'a password needs a phone number to log in with; ask the merchant to add one',
+          zh: '设置密码须有手机号用于登录；请联系商户添加手机号',
+        });
       const existing = await portalRepo.findCredential(db, tenantId, distributorId);
       if (existing) {
-        if (input.current_password === undefined) throw invalid('current_password is required to change the password');
-        if (!(await verifyPassword(input.current_password, existing.password_hash))) throw forbidden('the current password is wrong');
+        if (input.current_password === undefined)
+          throw invalid({ en: 'current_password is required to change the password', zh: '修改密码须提供 current_password' });
+        if (!(await verifyPassword(input.current_password, existing.password_hash)))
+          throw forbidden({ en: 'the current password is wrong', zh: '当前密码错误' });
       }
       const others = (await portalRepo.credentialsByPhone(db, tenantId, keyring.blindIndexes(normalizePhone(keyring.decrypt(d.phone_enc))))).filter(
         (c) => c.distributor_id !== distributorId,
       );
-      if (others.length > 0) throw conflict('another distributor with this phone number already has a password');
+      if (others.length > 0)
+        throw conflict({ en: 'another distributor with this phone number already has a password', zh: '另一位使用此手机号的分销员已设置密码' });
       const hash = await hashPassword(input.password);
       const now = clock.now();
       await inTransaction(db, async (tx) => {
@@ -374,15 +397,19 @@ export function createPortalService(deps: {
       ] as const) {
         const hit = await limiter.hit(key, limit, windowMs, nowMs);
         if (!hit.allowed) {
-          throw new AppError('rate_limited', 'too many applications from here or for this phone; try again later', {
-            retry_after_seconds: Math.max(1, Math.ceil(hit.retryAfterMs / 1000)),
-          });
+          throw new AppError(
+            'rate_limited',
+            { en: 'too many applications from here or for this phone; try again later', zh: '来自此处或此手机号的申请过多，请稍后再试' },
+            {
+              retry_after_seconds: Math.max(1, Math.ceil(hit.retryAfterMs / 1000)),
+            },
+          );
         }
       }
       if (input.referrer_code !== undefined) {
         const referrer = await distributors.byInviteCode(db, input.tenant_id, input.referrer_code);
         if (!referrer) throw invalid(MESSAGES.unknownReferrerCode());
-        if (referrer.status !== 'active') throw invalidState('the referrer is not an active distributor');
+        if (referrer.status !== 'active') throw invalidState({ en: 'the referrer is not an active distributor', zh: '推荐人不是正常状态的分销员' });
       }
       if (input.profile?.id_number) checkIdNumber(input.profile.id_number);
       const id = newId('pap');
@@ -416,7 +443,11 @@ export function createPortalService(deps: {
           text: `【${tenant.name}】验证码 ${code}，${APPLY_CODE_MINUTES} 分钟内有效，用于申请成为分销员。如非本人操作，请忽略。`,
         });
       } catch {
-        throw new AppError('service_unavailable', 'the code could not be sent; try again in a minute', { retry_after_seconds: 60 });
+        throw new AppError(
+          'service_unavailable',
+          { en: 'the code could not be sent; try again in a minute', zh: '验证码发送失败，请一分钟后再试' },
+          { retry_after_seconds: 60 },
+        );
       }
       return { verification_id: id, expires_at: expiresAt.toISOString(), status: 'code_sent' };
     },
@@ -435,11 +466,15 @@ export function createPortalService(deps: {
       await activeTenant(input.tenant_id, ctx.requestId);
       const now = clock.now();
       const row = await portalRepo.claimApplicationAttempt(db, input.tenant_id, input.verification_id, now, MAX_CODE_ATTEMPTS);
-      if (!row) throw invalidState('this application has expired, was completed, or had too many wrong codes: apply again');
-      if (!safeEqual(codeHash(row.id, input.code), row.code_hash)) throw invalid('wrong code');
+      if (!row)
+        throw invalidState({
+          en: 'this application has expired, was completed, or had too many wrong codes: apply again',
+          zh: '该申请已过期、已完成或验证码错误次数过多：请重新申请',
+        });
+      if (!safeEqual(codeHash(row.id, input.code), row.code_hash)) throw invalid({ en: 'wrong code', zh: '验证码错误' });
       const app = JSON.parse(keyring.decrypt(row.payload_enc)) as PendingApplication;
       if ((await portalRepo.distributorIdsByPhone(db, input.tenant_id, keyring.blindIndexes(app.phone))).length > 0) {
-        throw conflict('a distributor with this phone number exists: log in instead');
+        throw conflict({ en: 'a distributor with this phone number exists: log in instead', zh: '已有使用此手机号的分销员：请直接登录' });
       }
       let consumed = false;
       try {
@@ -447,7 +482,7 @@ export function createPortalService(deps: {
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
       }
-      if (!consumed) throw conflict('this phone number is being registered already: log in instead');
+      if (!consumed) throw conflict({ en: 'this phone number is being registered already: log in instead', zh: '此手机号正在注册中：请直接登录' });
       const actor: Actor = { principal: { kind: 'system', tenantId: input.tenant_id, job: 'portal.apply' }, requestId: ctx.requestId };
       try {
         const created = await distributors.apply(actor, {
@@ -482,7 +517,11 @@ export function createPortalService(deps: {
       return inTransaction(db, async (tx) => {
         const d = await distributors.load(tx, tenantId, distributorId);
         const credential = await portalRepo.findCredential(tx, tenantId, distributorId);
-        if (!credential?.self_registered) throw invalidState("this distributor did not register through the portal's form: login tokens sign it in already");
+        if (!credential?.self_registered)
+          throw invalidState({
+            en: "this distributor did not register through the portal's form: login tokens sign it in already",
+            zh: '该分销员不是通过分销员中心的申请表注册的：登录令牌已可使其登录',
+          });
         if (credential.linked_at) return { distributor_id: d.id, external_id: d.external_id, linked_at: credential.linked_at.toISOString() };
         const now = clock.now();
         await portalRepo.linkCredential(tx, tenantId, distributorId, now);
@@ -566,7 +605,8 @@ export function createPortalService(deps: {
       const actor = asDistributor(actorIn);
       const { tenantId, distributorId } = actor.principal;
       const d = distributors.view(await distributors.load(db, tenantId, distributorId));
-      if (d.status !== 'active') throw invalidState('the invite poster is ready once the distributor is active');
+      if (d.status !== 'active')
+        throw invalidState({ en: 'the invite poster is ready once the distributor is active', zh: '分销员审核通过后才能生成邀请海报' });
       const [tenant, settings] = await Promise.all([tenants.get(actor), portalRepo.findSettings(db, tenantId)]);
       const background =
         settings?.poster_background_key && settings.poster_background_type

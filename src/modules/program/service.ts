@@ -1,4 +1,4 @@
-import { MESSAGES } from '../../core/error-text.ts';
+import { MESSAGES, zhAction, zhStatus } from '../../core/error-text.ts';
 import { isDeepStrictEqual } from 'node:util';
 import type { Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
@@ -220,12 +220,15 @@ export function createProgramService(deps: {
       const before = normalizeSettings(row.settings);
       const merged = mergeSettings<ProgramSettings>(before, patch);
       if (moneyChanges(before, merged).length > 0 && !can(actor.principal, 'program:money')) {
-        throw forbidden('a change to the money controls with an effective time needs program:money (finance or the owner)');
+        throw forbidden({
+          en: 'a change to the money controls with an effective time needs program:money (finance or the owner)',
+          zh: '带生效时间的资金控制变更须有 program:money 权限（财务或所有者）',
+        });
       }
       complianceCheck(merged, await gradesForCompliance(tx, tenantId));
       for (const check of deps.validate ?? []) await check(tx, tenantId, before, merged);
       const leaves = programLeaves(before, patch, merged);
-      if (Object.keys(leaves).length === 0) throw invalid('the change changes nothing');
+      if (Object.keys(leaves).length === 0) throw invalid({ en: 'the change changes nothing', zh: '此变更没有改变任何内容' });
       const { change } = await timeline.record(tx, actor, tenantId, {
         kind: 'program',
         target: null,
@@ -282,10 +285,14 @@ export function createProgramService(deps: {
   async function decidable(tx: Tx, actor: Actor, tenantId: string, id: string, what: 'confirm' | 'reject') {
     const p = await programRepo.findProposalForUpdate(tx, tenantId, id);
     if (!p) throw notFound('proposal');
-    if (p.status !== 'pending') throw invalidState(`a ${p.status} proposal cannot be ${what}ed`);
+    if (p.status !== 'pending')
+      throw invalidState({ en: `a ${p.status} proposal cannot be ${what}ed`, zh: `状态为${zhStatus(p.status)}的变更提议不能${zhAction(what)}` });
     const { actorType, actorId } = actorOf(actor.principal);
     if (what === 'confirm' && actorType === p.proposed_by_type && actorId === p.proposed_by_id) {
-      throw new AppError('second_person_required', 'a change to the money controls is confirmed by a second person, not the one who proposed it');
+      throw new AppError('second_person_required', {
+        en: 'a change to the money controls is confirmed by a second person, not the one who proposed it',
+        zh: '资金控制的变更须由提议人以外的另一人确认',
+      });
     }
     return p;
   }
@@ -349,7 +356,11 @@ export function createProgramService(deps: {
         const before = normalizeSettings(row.settings);
         const changes = p.changes as MoneyChange[];
         const moved = changes.filter((c) => !isDeepStrictEqual(moneyValue(before, c.field), c.from)).map((c) => c.field);
-        if (moved.length > 0) throw invalidState(`${moved.join(', ')} changed since this was proposed: reject it and propose again`);
+        if (moved.length > 0)
+          throw invalidState({
+            en: `${moved.join(', ')} changed since this was proposed: reject it and propose again`,
+            zh: `${moved.join('、')} 在提议之后已被修改：请驳回并重新提议`,
+          });
         const after = withMoneyValues(before, changes, 'to');
         const { actorType, actorId } = actorOf(actor.principal);
         await programRepo.decideProposal(tx, id, {
@@ -408,7 +419,7 @@ export function createProgramService(deps: {
     async putGrade(actor: Actor, code: string, body: GradeBody, timing: ChangeTiming = {}): Promise<Grade & { change?: Static<typeof RuleChange> }> {
       requirePermission(actor.principal, 'program:write');
       const tenantId = tenantOf(actor.principal);
-      if (body.override_bp.length > MAX_LEVELS) throw invalid('override_bp holds at most 3 rates');
+      if (body.override_bp.length > MAX_LEVELS) throw invalid({ en: 'override_bp holds at most 3 rates', zh: 'override_bp 至多包含 3 个比例' });
       return inTransaction(db, async (tx) => {
         const row = await lockedCurrent(tx, tenantId);
         const before = await programRepo.findGrade(tx, tenantId, code);

@@ -8,6 +8,7 @@ import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import { referralRepo } from './repo.ts';
+import type { LocalText } from '../../core/error-text.ts';
 
 /**
  * Where a tenant's invite links may send visitors. `/i/<code>` is the platform's own address, so a
@@ -62,19 +63,23 @@ const within = (host: string, domain: string) => host === domain || host.endsWit
  * Why `landingUrl` may not be a tenant's landing page, or null: the platform's own host, or a
  * verified domain of the tenant (or below one) over https, without credentials in the URL.
  */
-export function landingRefusal(landingUrl: string, verified: readonly string[], platformUrl: string): string | null {
+export function landingRefusal(landingUrl: string, verified: readonly string[], platformUrl: string): LocalText | null {
   let url: URL;
   try {
     url = new URL(landingUrl);
   } catch {
-    return 'landing_url is not a URL';
+    return { en: 'landing_url is not a URL', zh: 'landing_url 不是有效的网址' };
   }
   const platform = new URL(platformUrl);
-  if (url.username || url.password) return 'landing_url may not carry a user name or password';
+  if (url.username || url.password) return { en: 'landing_url may not carry a user name or password', zh: 'landing_url 不能包含用户名或密码' };
   if (url.host === platform.host && url.protocol === platform.protocol) return null;
-  if (url.protocol !== 'https:') return "landing_url must be https (or the platform's own address)";
+  if (url.protocol !== 'https:')
+    return { en: "landing_url must be https (or the platform's own address)", zh: 'landing_url 须为 https 地址（或平台自己的地址）' };
   if (!verified.some((d) => within(url.hostname, d))) {
-    return `landing_url must be on a domain this merchant has verified (POST /v1/landing-domains, then its DNS TXT record and POST /v1/landing-domains/{id}/verify); ${url.hostname} is not`;
+    return {
+      en: `landing_url must be on a domain this merchant has verified (POST /v1/landing-domains, then its DNS TXT record and POST /v1/landing-domains/{id}/verify); ${url.hostname} is not`,
+      zh: `landing_url 须在本商户已验证的域名上（先 POST /v1/landing-domains，发布其 DNS TXT 记录，再 POST /v1/landing-domains/{id}/verify）；${url.hostname} 尚未验证`,
+    };
   }
   return null;
 }
@@ -135,8 +140,13 @@ export function createLandingDomains(deps: {
       requirePermission(actor.principal, 'keys:write');
       const tenantId = tenantOf(actor.principal);
       const domain = normalizeDomain(input);
-      if (!domain) throw invalid('domain must be a host name such as shop.example.com: no scheme, path, port, wildcard or IP address');
-      if (within(domain, new URL(deps.publicUrl).hostname)) throw invalid("the platform's own domain needs no verification");
+      if (!domain)
+        throw invalid({
+          en: 'domain must be a host name such as shop.example.com: no scheme, path, port, wildcard or IP address',
+          zh: 'domain 须为主机名，例如 shop.example.com：不含协议、路径、端口、通配符或 IP 地址',
+        });
+      if (within(domain, new URL(deps.publicUrl).hostname))
+        throw invalid({ en: "the platform's own domain needs no verification", zh: '平台自己的域名无需验证' });
       try {
         return await inTransaction(db, async (tx) => {
           const row = await referralRepo.insertDomain(tx, {
@@ -150,7 +160,7 @@ export function createLandingDomains(deps: {
           return view(row);
         });
       } catch (err) {
-        if (isUniqueViolation(err)) throw conflict('this domain is already on the list');
+        if (isUniqueViolation(err)) throw conflict({ en: 'this domain is already on the list', zh: '该域名已在列表中' });
         throw err;
       }
     },
@@ -173,9 +183,10 @@ export function createLandingDomains(deps: {
       }
       // A long TXT record arrives in chunks of 255 characters: each record is their concatenation.
       if (!records.some((chunks) => chunks.join('').trim() === `${TXT_PREFIX}${row.token}`)) {
-        throw invalidState(
-          `no TXT record ${name} holding ${TXT_PREFIX}${row.token} was found${failure}; publish it and try again (DNS changes can take minutes)`,
-        );
+        throw invalidState({
+          en: `no TXT record ${name} holding ${TXT_PREFIX}${row.token} was found${failure}; publish it and try again (DNS changes can take minutes)`,
+          zh: `未找到内容为 ${TXT_PREFIX}${row.token} 的 TXT 记录 ${name}${failure}；请发布后重试（DNS 变更可能需要几分钟生效）`,
+        });
       }
       return inTransaction(db, async (tx) => {
         const locked = await find(tx, tenantId, id, true);
@@ -201,7 +212,10 @@ export function createLandingDomains(deps: {
         if (landingUrl !== null) {
           const others = (await verifiedDomains(tx, tenantId)).filter((d) => d !== row.domain);
           if (landingRefusal(landingUrl, others, deps.publicUrl) !== null && landingRefusal(landingUrl, [...others, row.domain], deps.publicUrl) === null) {
-            throw new AppError('invalid_state', 'the landing page (landing_url) is on this domain: change landing_url first');
+            throw new AppError('invalid_state', {
+              en: 'the landing page (landing_url) is on this domain: change landing_url first',
+              zh: '落地页（landing_url）在此域名上：请先修改 landing_url',
+            });
           }
         }
         await referralRepo.deleteDomain(tx, id);

@@ -32,7 +32,7 @@ export interface BindingResult {
 
 /** A customer claiming a distributor of its own external id: it is that distributor. */
 export function selfBindingRefusal(target: DistributorRow, customerExternalId: string): AppError | null {
-  return target.external_id === customerExternalId ? compliance('a distributor cannot bind to itself') : null;
+  return target.external_id === customerExternalId ? compliance({ en: 'a distributor cannot bind to itself', zh: '分销员不能绑定自己' }) : null;
 }
 
 /**
@@ -40,15 +40,19 @@ export function selfBindingRefusal(target: DistributorRow, customerExternalId: s
  * distributor that has a referrer keeps it), or null. `target` as it stands under the tree lock.
  */
 export function attachRefusal(me: DistributorRow, target: DistributorRow): AppError | null {
-  if (target.ancestors.includes(me.id)) return compliance("the invite code belongs to this distributor's own downline: that would close a cycle");
+  if (target.ancestors.includes(me.id))
+    return compliance({
+      en: "the invite code belongs to this distributor's own downline: that would close a cycle",
+      zh: '该邀请码属于此分销员自己的下线：这会形成循环',
+    });
   if (me.referrer_id !== null) return conflict(MESSAGES.customerAlreadyBound());
-  if (target.status !== 'active') return invalidState('the distributor of this invite code is not active');
+  if (target.status !== 'active') return invalidState({ en: 'the distributor of this invite code is not active', zh: '该邀请码所属的分销员不是正常状态' });
   return null;
 }
 
 /** Why a plain customer may not be bound to `target`, or null. */
 export function bindingTargetRefusal(target: DistributorRow): AppError | null {
-  return target.status !== 'active' ? invalidState('the distributor of this invite code is not active') : null;
+  return target.status !== 'active' ? invalidState({ en: 'the distributor of this invite code is not active', zh: '该邀请码所属的分销员不是正常状态' }) : null;
 }
 
 export function createReferralService(deps: {
@@ -154,7 +158,7 @@ export function createReferralService(deps: {
       );
       return inTransaction(db, async (tx) => {
         const target = await distributors.byInviteCode(tx, tenantId, input.invite_code);
-        if (!target) throw invalid('unknown invite_code');
+        if (!target) throw invalid({ en: 'unknown invite_code', zh: '未知的邀请码（invite_code）' });
         return bindWithin(tx, actor, tenantId, settings, input.customer_external_id, target, { source: 'invite_code', final: false });
       });
     },
@@ -185,8 +189,9 @@ export function createReferralService(deps: {
         const customer = await customers.find(tx, tenantId, externalId);
         if (!customer) throw notFound('customer');
         const locked = await customers.lock(tx, tenantId, externalId);
-        if (input.distributor_id !== null && !(await distributorsRepo.find(tx, tenantId, input.distributor_id))) throw invalid('unknown distributor_id');
-        if (locked.distributor_id === input.distributor_id) throw invalidState('the customer is already bound there');
+        if (input.distributor_id !== null && !(await distributorsRepo.find(tx, tenantId, input.distributor_id)))
+          throw invalid({ en: 'unknown distributor_id', zh: '未知的 distributor_id' });
+        if (locked.distributor_id === input.distributor_id) throw invalidState({ en: 'the customer is already bound there', zh: '该客户已绑定到这位分销员' });
         await customers.move(tx, actor, tenantId, externalId, locked.distributor_id, input.distributor_id, input.reason);
         await audit.record(tx, actor, {
           action: 'binding.move',

@@ -14,6 +14,7 @@ import { distributorsRepo } from '../distributors/repo.ts';
 import { createRiskEngine, riskEventView as eventView } from './engine.ts';
 import type { Outbox } from '../webhooks/outbox.ts';
 import type { ProgramSettings } from '../program/schema.ts';
+import { zhStatus } from '../../core/error-text.ts';
 
 import type { RiskEventView } from './engine.ts';
 export type { RiskEventView };
@@ -84,7 +85,11 @@ export function createRiskService(deps: {
       identities: { kind: 'phone' | 'id_number'; bidx: string }[],
     ): Promise<void> {
       const blocked = await engine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), distributorId, identities);
-      if (blocked) throw new AppError('risk_blocked', 'this phone number or ID number already belongs to another distributor');
+      if (blocked)
+        throw new AppError('risk_blocked', {
+          en: 'this phone number or ID number already belongs to another distributor',
+          zh: '此手机号或身份证号已属于另一位分销员',
+        });
     },
 
     /** The same for a payout account being added (compared by its identity's blind index). */
@@ -92,7 +97,7 @@ export function createRiskService(deps: {
       const blocked = await engine.assessIdentity(tx, tenantId, await program.read(tx, tenantId), distributorId, [
         { kind: 'payout_account', bidx: identityBidx },
       ]);
-      if (blocked) throw new AppError('risk_blocked', 'this payout account already belongs to another distributor');
+      if (blocked) throw new AppError('risk_blocked', { en: 'this payout account already belongs to another distributor', zh: '此收款账户已属于另一位分销员' });
     },
 
     /**
@@ -134,7 +139,10 @@ export function createRiskService(deps: {
             );
           throw new AppError(
             'rate_limited',
-            `too many ${scope === 'registration' ? 'registrations' : 'bindings'} from this ${c.dimension === 'ip' ? 'IP address' : 'device'}; try again later`,
+            {
+              en: `too many ${scope === 'registration' ? 'registrations' : 'bindings'} from this ${c.dimension === 'ip' ? 'IP address' : 'device'}; try again later`,
+              zh: `来自此${c.dimension === 'ip' ? ' IP 地址' : '设备'}的${scope === 'registration' ? '注册' : '绑定'}过多，请稍后再试`,
+            },
             {
               retry_after_seconds: Math.ceil(r.retryAfterMs / 1000),
             },
@@ -156,7 +164,7 @@ export function createRiskService(deps: {
       return inTransaction(db, async (tx) => {
         const ev = await riskRepo.findForUpdate(tx, tenantId, eventId);
         if (!ev) throw notFound('risk event');
-        if (ev.status !== 'open') throw invalidState(`the event is already ${ev.status}`);
+        if (ev.status !== 'open') throw invalidState({ en: `the event is already ${ev.status}`, zh: `该事件已是${zhStatus(ev.status)}状态` });
         const lines = await riskRepo.linesOfEventForUpdate(tx, eventId);
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
@@ -232,9 +240,10 @@ export function createRiskService(deps: {
       return inTransaction(db, async (tx) => {
         const d = await riskRepo.distributorHoldForUpdate(tx, tenantId, distributorId);
         if (!d) throw notFound('distributor');
-        if (!d.risk_hold) throw invalidState('the distributor is not on hold');
+        if (!d.risk_hold) throw invalidState({ en: 'the distributor is not on hold', zh: '该分销员未被冻结' });
         const open = await riskRepo.anyOpenHold(tx, tenantId, distributorId);
-        if (open) throw invalidState(`risk event ${open.id} still holds the distributor: review it`);
+        if (open)
+          throw invalidState({ en: `risk event ${open.id} still holds the distributor: review it`, zh: `风险事件 ${open.id} 仍在冻结该分销员：请先审核它` });
         const held = await riskRepo.heldLinesNoOpenEventHolds(tx, tenantId, distributorId);
         if (held.length > 0)
           await commissionsRepo.setHeld(

@@ -201,7 +201,7 @@ export function createRuleTimeline(deps: { db: Db; clock: Clock; audit: AuditSer
      * of which breaks compliance, whenever it would take effect.
      */
     async record(tx: Tx, actor: Actor, tenantId: string, change: RuleChangeInput): Promise<{ change: RuleChangeView; versions: number[] }> {
-      if (patchIsEmpty(change.patch)) throw invalid('the change changes nothing');
+      if (patchIsEmpty(change.patch)) throw invalid({ en: 'the change changes nothing', zh: '此变更没有改变任何内容' });
       await programRepo.findForUpdate(tx, tenantId);
       const { actorType, actorId } = actorOf(actor.principal);
       const id = newId('rch');
@@ -288,8 +288,9 @@ export function createRuleTimeline(deps: { db: Db; clock: Clock; audit: AuditSer
         const row = await rulesRepo.findChange(tx, tenantId, id);
         if (!row) throw notFound('rule change');
         const now = clock.now();
-        if (row.status === 'cancelled') throw invalidState('this change is already cancelled');
-        if (row.effective_from.getTime() <= now.getTime()) throw invalidState('this change has taken effect: make a new change instead');
+        if (row.status === 'cancelled') throw invalidState({ en: 'this change is already cancelled', zh: '此变更已取消' });
+        if (row.effective_from.getTime() <= now.getTime())
+          throw invalidState({ en: 'this change has taken effect: make a new change instead', zh: '此变更已生效：请另行创建新的变更' });
         await rulesRepo.cancelChange(tx, id, now);
         await rebuildFrom(tx, tenantId, row.effective_from, `cancel ${id}`);
         const after = await rulesRepo.findChange(tx, tenantId, id);

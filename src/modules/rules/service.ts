@@ -151,7 +151,7 @@ export function createRulesService(deps: {
     async putSkuRule(actor: Actor, sku: string, rates: SkuRates, effectiveFrom?: Date, reason?: string | null) {
       requirePermission(actor.principal, 'program:write');
       const tenantId = tenantOf(actor.principal);
-      if (Object.keys(rates).length === 0) throw invalid('give a rate for at least one level');
+      if (Object.keys(rates).length === 0) throw invalid({ en: 'give a rate for at least one level', zh: '请至少为一个层级给出比例' });
       return inTransaction(db, async (tx) => {
         const before = await rulesRepo.findSkuRule(tx, tenantId, sku);
         const { change, versions } = await timeline.record(tx, actor, tenantId, {

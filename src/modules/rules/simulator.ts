@@ -43,7 +43,7 @@ export function applyChanges(base: RulesSnapshot, changes: RuleChanges): RulesSn
   const grades: Record<string, GradeRules> = { ...base.grades };
   for (const [code, g] of Object.entries(changes.grades ?? {})) {
     const was = grades[code];
-    if (!was) throw invalid(`no grade ${code}: the simulator changes rates of existing grades`);
+    if (!was) throw invalid({ en: `no grade ${code}: the simulator changes rates of existing grades`, zh: `没有等级 ${code}：模拟器只修改现有等级的比例` });
     grades[code] = {
       ...was,
       ...(g.sales_bp !== undefined ? { sales_bp: g.sales_bp } : {}),
@@ -101,10 +101,10 @@ export function createRuleSimulator(deps: {
       const tz = settings.timezone;
       const to = input.to ?? addDays(localDate(deps.clock.now(), tz), 1);
       const from = input.from ?? addDays(to, -30);
-      if (!parseDay(from) || !parseDay(to)) throw invalid('from and to must be calendar dates');
+      if (!parseDay(from) || !parseDay(to)) throw invalid({ en: 'from and to must be calendar dates', zh: 'from 和 to 须为有效的日期' });
       const days = daysBetween(from, to);
-      if (days <= 0) throw invalid('to must be after from');
-      if (days > MAX_DAYS) throw invalid(`a simulation covers at most ${MAX_DAYS} days`);
+      if (days <= 0) throw invalid({ en: 'to must be after from', zh: 'to 须晚于 from' });
+      if (days > MAX_DAYS) throw invalid({ en: `a simulation covers at most ${MAX_DAYS} days`, zh: `一次模拟至多覆盖 ${MAX_DAYS} 天` });
       if (input.changes.levels !== undefined && input.changes.levels > 3) {
         throw new AppError('compliance_violation', MESSAGES.atMostThreeLevels());
       }
@@ -115,7 +115,10 @@ export function createRuleSimulator(deps: {
 
       const count = await rulesRepo.countPaidBetween(db, tenantId, fromAt, toAt);
       if (count > MAX_SIMULATED_ORDERS)
-        throw new AppError('limit_exceeded', `the period holds ${count} orders; simulate at most ${MAX_SIMULATED_ORDERS} at once (a shorter period)`);
+        throw new AppError('limit_exceeded', {
+          en: `the period holds ${count} orders; simulate at most ${MAX_SIMULATED_ORDERS} at once (a shorter period)`,
+          zh: `该期间有 ${count} 笔订单；一次至多模拟 ${MAX_SIMULATED_ORDERS} 笔（请缩短期间）`,
+        });
 
       // Own sales of the month of `from` before it, for monthly tiers.
       const monthStart = startOfLocalDay(`${monthOf(from)}`, tz);

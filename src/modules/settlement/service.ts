@@ -1,5 +1,5 @@
 import type { Outbox } from '../webhooks/outbox.ts';
-import { MESSAGES } from '../../core/error-text.ts';
+import { MESSAGES, zhStatus } from '../../core/error-text.ts';
 import type { RawBuilder, Selectable } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
@@ -556,7 +556,8 @@ export function createSettlementService(deps: {
         const s = await settlementRepo.findStatementForUpdate(tx, tenantId, id);
         if (!s) throw notFound('statement');
         if (s.status === 'approved') return statementView(s);
-        if (s.status !== 'pending_review') throw invalidState(`a ${s.status} statement cannot be approved`);
+        if (s.status !== 'pending_review')
+          throw invalidState({ en: `a ${s.status} statement cannot be approved`, zh: `状态为${zhStatus(s.status)}的结算单不能批准` });
         // Lines refunded while the statement waited changed themselves; it pays what they are now.
         const lines = await commissionsRepo.availableOfStatementForUpdate(tx, id);
         const amount = lines.reduce((sum, l) => sum + l.amount_fen, 0);
@@ -610,7 +611,8 @@ export function createSettlementService(deps: {
       return inTransaction(db, async (tx) => {
         const s = await settlementRepo.findStatementForUpdate(tx, tenantId, id);
         if (!s) throw notFound('statement');
-        if (s.status !== 'pending_review') throw invalidState(`a ${s.status} statement cannot be rejected`);
+        if (s.status !== 'pending_review')
+          throw invalidState({ en: `a ${s.status} statement cannot be rejected`, zh: `状态为${zhStatus(s.status)}的结算单不能驳回` });
         const now = clock.now();
         await commissionsRepo.releaseFromStatement(tx, id, input.lines === 'hold');
         const { actorId } = actorOf(actor.principal);

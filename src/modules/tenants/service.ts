@@ -9,6 +9,7 @@ import { randomToken, safeEqual, sha256Hex } from '../../lib/crypto.ts';
 import type { AuditService } from '../audit/service.ts';
 import { tenantsRepo } from './repo.ts';
 import { isTenantId, normalizeSlug, randomSlug, slugFromName } from './slug.ts';
+import { zhStatus } from '../../core/error-text.ts';
 
 /** `fxk_` + the key's ulid (26) + a random secret. Only the secret's hash is stored. */
 const KEY_PREFIX = 'fxk_';
@@ -83,7 +84,7 @@ export function createTenantsService(deps: {
   async function requireActive(ex: Executor, tenantId: string): Promise<void> {
     const tenant = await tenantsRepo.find(ex, tenantId);
     if (!tenant) throw notFound('tenant');
-    if (tenant.status !== 'active') throw new AppError('invalid_state', 'this tenant is suspended');
+    if (tenant.status !== 'active') throw new AppError('invalid_state', { en: 'this tenant is suspended', zh: '该商户已被暂停' });
   }
 
   async function resolveTenant(idOrSlug: string) {
@@ -94,13 +95,15 @@ export function createTenantsService(deps: {
   }
 
   async function changeStatus(actor: Actor, tenantId: string, to: 'active' | 'suspended', reason: string | undefined) {
-    if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator suspends and reactivates tenants');
+    if (actor.principal.kind !== 'root')
+      throw new AppError('forbidden', { en: 'only the platform operator suspends and reactivates tenants', zh: '只有平台运营者可以暂停和恢复商户' });
     const from = to === 'active' ? 'suspended' : 'active';
     const result = await inTransaction(db, async (tx) => {
       const before = await tenantsRepo.findForUpdate(tx, tenantId);
       if (!before) throw notFound('tenant');
-      if (before.status === to) throw new AppError('invalid_state', `the tenant is already ${to}`);
-      if (!(await tenantsRepo.setStatus(tx, tenantId, from, to))) throw new AppError('invalid_state', `the tenant is not ${from}`);
+      if (before.status === to) throw new AppError('invalid_state', { en: `the tenant is already ${to}`, zh: `该商户已是${zhStatus(to)}状态` });
+      if (!(await tenantsRepo.setStatus(tx, tenantId, from, to)))
+        throw new AppError('invalid_state', { en: `the tenant is not ${from}`, zh: `该商户不是${zhStatus(from)}状态` });
       if (to === 'suspended') for (const hook of deps.onSuspended ?? []) await hook(tx, tenantId);
       await audit.record(tx, actor, {
         tenantId,
@@ -138,18 +141,24 @@ export function createTenantsService(deps: {
      * from the name's ASCII words, else a random `shop-xxxxxx`.
      */
     async create(actor: Actor, input: { name: string; slug?: string | undefined }): Promise<{ id: string; name: string; slug: string; api_key: string }> {
-      if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator creates tenants');
-      if (input.name.trim() === '') throw invalid('name must not be blank');
+      if (actor.principal.kind !== 'root')
+        throw new AppError('forbidden', { en: 'only the platform operator creates tenants', zh: '只有平台运营者可以创建商户' });
+      if (input.name.trim() === '') throw invalid({ en: 'name must not be blank', zh: '名称不能为空' });
       let wanted: string | null = null;
       if (input.slug !== undefined) {
         wanted = normalizeSlug(input.slug);
-        if (!wanted) throw invalid('slug must be 3 to 32 lower-case letters, digits or inner hyphens');
+        if (!wanted)
+          throw invalid({
+            en: 'slug must be 3 to 32 lower-case letters, digits or inner hyphens',
+            zh: '简称（slug）须为 3 到 32 个小写字母、数字或中间的连字符',
+          });
       }
       return inTransaction(db, async (tx) => {
         const id = `tnt_${ulid()}`;
         let slug = wanted;
         if (slug !== null) {
-          if (await tenantsRepo.slugTaken(tx, slug)) throw conflict('another merchant has this short name (slug)');
+          if (await tenantsRepo.slugTaken(tx, slug))
+            throw conflict({ en: 'another merchant has this short name (slug)', zh: '另一个商户已使用此简称（slug）' });
         } else {
           const fromName = slugFromName(input.name);
           slug = fromName !== null && !(await tenantsRepo.slugTaken(tx, fromName)) ? fromName : randomSlug();
@@ -173,7 +182,8 @@ export function createTenantsService(deps: {
 
     /** Every tenant, oldest first (platform root): the platform page lists them to suspend or reactivate. */
     async list(actor: Actor) {
-      if (actor.principal.kind !== 'root') throw new AppError('forbidden', 'only the platform operator lists tenants');
+      if (actor.principal.kind !== 'root')
+        throw new AppError('forbidden', { en: 'only the platform operator lists tenants', zh: '只有平台运营者可以列出商户' });
       return (await tenantsRepo.list(db)).map((t) => ({ id: t.id, name: t.name, status: t.status, created_at: t.created_at.toISOString() }));
     },
 
@@ -223,7 +233,8 @@ export function createTenantsService(deps: {
         await requireActive(tx, tenantId);
         const old = await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId);
         if (!old) throw notFound('api key');
-        if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now()))) throw new AppError('invalid_state', 'the key is already revoked');
+        if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now())))
+          throw new AppError('invalid_state', { en: 'the key is already revoked', zh: '该密钥已被吊销' });
         // The new key does what the old one did.
         const key = await issueKey(tx, tenantId, old.name, old.scope);
         await audit.record(tx, actor, { action: 'api_key.rotate', targetType: 'api_key', targetId: keyId, after: { replaced_by: key.id } });
@@ -241,7 +252,8 @@ export function createTenantsService(deps: {
       const view = await inTransaction(db, async (tx) => {
         const old = await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId);
         if (!old) throw notFound('api key');
-        if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now()))) throw new AppError('invalid_state', 'the key is already revoked');
+        if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, clock.now())))
+          throw new AppError('invalid_state', { en: 'the key is already revoked', zh: '该密钥已被吊销' });
         await audit.record(tx, actor, { action: 'api_key.revoke', targetType: 'api_key', targetId: keyId });
         const row = await tenantsRepo.findKeyOfTenant(tx, tenantId, keyId);
         if (!row) throw new Error(`api key ${keyId} vanished within its own transaction`);

@@ -11,6 +11,7 @@ import type { ResolveHost } from '../../adapters/webhooks/http.ts';
 import type { AuditService } from '../audit/service.ts';
 import { webhooksRepo, type EndpointRow } from './repo.ts';
 import { TEST_EVENT_TYPE, type AttemptView, type CreateEndpointBody, type EndpointCreated, type EndpointView, type UpdateEndpointBody } from './schema.ts';
+import type { LocalText } from '../../core/error-text.ts';
 
 const SECRET_PREFIX = 'whsec_';
 const DEFAULT_GRACE_HOURS = 24;
@@ -36,31 +37,31 @@ export function endpointView(r: EndpointRow, now: Date): EndpointView {
  * (unless private targets are allowed) its host, an address or every address its name resolves
  * to, must be public (lib/net-guard.ts). The worker checks the addresses again at each delivery.
  */
-export async function urlRefusal(url: string, opts: { allowPrivate: boolean; resolve: ResolveHost }): Promise<string | null> {
+export async function urlRefusal(url: string, opts: { allowPrivate: boolean; resolve: ResolveHost }): Promise<LocalText | null> {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    return 'url is not a valid URL';
+    return { en: 'url is not a valid URL', zh: 'url 不是有效的网址' };
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'url must be http or https';
-  if (u.username || u.password) return 'url must not carry credentials';
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { en: 'url must be http or https', zh: 'url 须为 http 或 https 地址' };
+  if (u.username || u.password) return { en: 'url must not carry credentials', zh: 'url 不能包含凭据' };
   if (opts.allowPrivate) return null;
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   if (isIP(host)) {
     const why = addressRefusal(host);
-    return why ? `url points at a ${why} address` : null;
+    return why ? { en: `url points at a ${why} address`, zh: `url 指向${why}地址` } : null;
   }
   let addresses: { address: string }[];
   try {
     addresses = await opts.resolve(host);
   } catch {
-    return `url's host ${host} does not resolve`;
+    return { en: `url's host ${host} does not resolve`, zh: `无法解析 url 的主机 ${host}` };
   }
-  if (addresses.length === 0) return `url's host ${host} does not resolve`;
+  if (addresses.length === 0) return { en: `url's host ${host} does not resolve`, zh: `无法解析 url 的主机 ${host}` };
   for (const a of addresses) {
     const why = addressRefusal(a.address);
-    if (why) return `url's host ${host} resolves to a ${why} address (${a.address})`;
+    if (why) return { en: `url's host ${host} resolves to a ${why} address (${a.address})`, zh: `url 的主机 ${host} 解析到${why}地址（${a.address}）` };
   }
   return null;
 }
@@ -217,7 +218,7 @@ export function createWebhooksService(deps: {
     async replay(actor: Actor, id: string, filter: { eventId: string } | { from: Date; to: Date }): Promise<{ replayed: number }> {
       requirePermission(actor.principal, 'keys:write');
       const tenantId = tenantOf(actor.principal);
-      if ('from' in filter && !(filter.from < filter.to)) throw invalid('from must be before to');
+      if ('from' in filter && !(filter.from < filter.to)) throw invalid({ en: 'from must be before to', zh: 'from 须早于 to' });
       const replayed = await inTransaction(db, async (tx) => {
         const ep = await webhooksRepo.endpointForUpdate(tx, tenantId, id);
         if (!ep) throw notFound('webhook endpoint');

@@ -9,6 +9,7 @@ import { newId } from '../../core/ids.ts';
 import type { PayoutAccount } from '../../adapters/payout/index.ts';
 import type { AuditService } from '../audit/service.ts';
 import { payoutAccountsRepo } from './repo.ts';
+import { zhChannel } from '../../core/error-text.ts';
 
 export type PayoutAccountInput =
   | { channel: 'alipay'; identity: string; identity_type: 'ALIPAY_USER_ID' | 'ALIPAY_LOGON_ID' | 'ALIPAY_OPEN_ID'; name?: string | undefined }
@@ -131,7 +132,7 @@ export function createPayoutAccountsService(deps: {
       return inTransaction(db, async (tx) => {
         const d = await payoutAccountsRepo.distributorStatus(tx, tenantId, distributorId);
         if (!d) throw notFound('distributor');
-        if (d.status === 'erased') throw invalidState('an erased distributor takes no payout account');
+        if (d.status === 'erased') throw invalidState({ en: 'an erased distributor takes no payout account', zh: '已删除个人信息的分销员不能添加收款账户' });
         // The newest confirmed account of a channel is its default.
         if (confirmed) await payoutAccountsRepo.clearDefault(tx, distributorId, input.channel);
         const id = newId('pac');
@@ -175,9 +176,12 @@ export function createPayoutAccountsService(deps: {
         const a = await payoutAccountsRepo.findEnabledForUpdate(tx, tenantId, distributorId, accountId);
         if (!a) throw notFound('payout account');
         if (a.confirmed_at !== null) return view(a);
-        if (a.details_enc === null) throw invalidState('this payout account was erased');
+        if (a.details_enc === null) throw invalidState({ en: 'this payout account was erased', zh: '该收款账户已被删除' });
         if (p.kind === 'admin' && a.added_by_type === 'admin' && a.added_by_id === p.userId) {
-          throw new AppError('second_person_required', 'the user who added a payout account cannot confirm it: the distributor or another finance user must');
+          throw new AppError('second_person_required', {
+            en: 'the user who added a payout account cannot confirm it: the distributor or another finance user must',
+            zh: '添加收款账户的用户不能确认它：须由分销员本人或另一位财务人员确认',
+          });
         }
         const now = clock.now();
         await payoutAccountsRepo.clearDefault(tx, distributorId, a.channel);
@@ -228,13 +232,19 @@ export function createPayoutAccountsService(deps: {
       accountId?: string,
     ): Promise<{ id: string } | null> {
       const row = await payoutAccountsRepo.pick(ex, tenantId, distributorId, channel, accountId);
-      if (accountId && (!row || row.channel !== channel)) throw invalid('payout_account_id is not an account of this distributor for this channel');
+      if (accountId && (!row || row.channel !== channel))
+        throw invalid({ en: 'payout_account_id is not an account of this distributor for this channel', zh: 'payout_account_id 不是该分销员在此渠道的账户' });
       // Money never goes to an account a console user added until the distributor (or a second person) confirms it.
-      if (row && row.confirmed_at === null) throw invalidState("this payout account waits for the distributor's confirmation");
+      if (row && row.confirmed_at === null)
+        throw invalidState({ en: "this payout account waits for the distributor's confirmation", zh: '该收款账户正等待分销员确认' });
       if (!row) {
         const waiting = await payoutAccountsRepo.unconfirmed(ex, tenantId, distributorId, channel);
-        if (waiting) throw invalidState(`the distributor's ${channel} payout account waits for its confirmation`);
-        if (channel !== 'bank') throw invalid(`the distributor has no ${channel} payout account`);
+        if (waiting)
+          throw invalidState({
+            en: `the distributor's ${channel} payout account waits for its confirmation`,
+            zh: `该分销员的${zhChannel(channel)}收款账户正等待其确认`,
+          });
+        if (channel !== 'bank') throw invalid({ en: `the distributor has no ${channel} payout account`, zh: `该分销员没有${zhChannel(channel)}收款账户` });
       }
       return row ? { id: row.id } : null;
     },
@@ -253,7 +263,7 @@ export function createPayoutAccountsService(deps: {
     async decrypt(ex: Executor, accountId: string): Promise<PayoutAccount> {
       const row = await payoutAccountsRepo.details(ex, accountId);
       // Erasure destroys the details; it waits until no withdrawal is in flight, so none pays here.
-      if (row.details_enc === null) throw invalidState('this payout account was erased');
+      if (row.details_enc === null) throw invalidState({ en: 'this payout account was erased', zh: '该收款账户已被删除' });
       const a = JSON.parse(keyring.decrypt(row.details_enc)) as PayoutAccountInput;
       switch (a.channel) {
         case 'alipay':

@@ -1,5 +1,5 @@
 import type { Outbox } from '../webhooks/outbox.ts';
-import { MESSAGES } from '../../core/error-text.ts';
+import { MESSAGES, zhAction, zhChannel, zhStatus } from '../../core/error-text.ts';
 import type { Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
@@ -126,7 +126,10 @@ function systemActor(tenantId: string, job: string, requestId: string | null): A
 function refuseRequester(actor: Actor, w: WithdrawalRow, what: 'approve' | 'complete'): void {
   const p = actor.principal;
   if (p.kind === 'admin' && w.requested_by_type === 'admin' && w.requested_by_id === p.userId) {
-    throw new AppError('second_person_required', `the user who asked for a withdrawal cannot ${what} it: another finance user must`);
+    throw new AppError('second_person_required', {
+      en: `the user who asked for a withdrawal cannot ${what} it: another finance user must`,
+      zh: `申请提现的用户不能${zhAction(what)}该提现：须由另一位财务人员处理`,
+    });
   }
 }
 
@@ -359,8 +362,9 @@ export function createWithdrawalsService(deps: {
     const tenantId = scopeFor(actor, body.distributor_id);
     const settings = await program.read(db, tenantId);
     const w = settings.withdrawal;
-    if (body.amount_fen < w.min_fen) throw invalid(`the minimum withdrawal is ${w.min_fen} fen`);
-    if (!channels.configured.includes(body.channel)) throw invalid(`payout channel ${body.channel} is not available`);
+    if (body.amount_fen < w.min_fen) throw invalid({ en: `the minimum withdrawal is ${w.min_fen} fen`, zh: `最低提现金额为 ${w.min_fen} 分` });
+    if (!channels.configured.includes(body.channel))
+      throw invalid({ en: `payout channel ${body.channel} is not available`, zh: `打款渠道 ${zhChannel(body.channel)} 不可用` });
     const hash = requestHash(body);
     const { actorType, actorId } = actorOf(actor.principal);
     const scope = withdrawalScope(actorType, actorId);
@@ -377,8 +381,12 @@ export function createWithdrawalsService(deps: {
       }
       const d = await withdrawalsRepo.distributorStanding(tx, tenantId, body.distributor_id);
       if (!d) throw notFound('distributor');
-      if (d.status !== 'active') throw invalidState(`a ${d.status} distributor cannot withdraw`);
-      if (d.risk_hold) throw invalidState('the distributor is under risk review; withdrawals wait until the review ends');
+      if (d.status !== 'active') throw invalidState({ en: `a ${d.status} distributor cannot withdraw`, zh: `状态为${zhStatus(d.status)}的分销员不能提现` });
+      if (d.risk_hold)
+        throw invalidState({
+          en: 'the distributor is under risk review; withdrawals wait until the review ends',
+          zh: '该分销员正在接受风险审核；提现须等审核结束',
+        });
       const account = body.channel === 'manual' ? null : await accounts.pick(tx, tenantId, body.distributor_id, body.channel, body.payout_account_id);
       // The balance is read under its row lock: concurrent withdrawals queue here, and each
       // sees what the one before left. Never read, decide, then write blind.
@@ -389,9 +397,9 @@ export function createWithdrawalsService(deps: {
       if (w.daily_count_limit > 0 || w.daily_amount_limit_fen > 0) {
         const today = await withdrawalsRepo.dayTotals(tx, body.distributor_id, day);
         if (w.daily_count_limit > 0 && Number(today.n) + 1 > w.daily_count_limit)
-          throw new AppError('limit_exceeded', `at most ${w.daily_count_limit} withdrawals a day`);
+          throw new AppError('limit_exceeded', { en: `at most ${w.daily_count_limit} withdrawals a day`, zh: `每天至多提现 ${w.daily_count_limit} 次` });
         if (w.daily_amount_limit_fen > 0 && Number(today.total) + body.amount_fen > w.daily_amount_limit_fen)
-          throw new AppError('limit_exceeded', `at most ${w.daily_amount_limit_fen} fen a day`);
+          throw new AppError('limit_exceeded', { en: `at most ${w.daily_amount_limit_fen} fen a day`, zh: `每天至多提现 ${w.daily_amount_limit_fen} 分` });
       }
       const id = newId('wd');
       const fee = withdrawalFee(body.amount_fen, w.fee_bp, w.fixed_fee_fen);
@@ -507,7 +515,7 @@ export function createWithdrawalsService(deps: {
         if (!w) throw notFound('withdrawal');
         if (w.status !== 'pending_review') {
           if (w.status === 'approved' || w.status === 'paid') return withdrawalView(w, await withdrawalsRepo.payoutOfWithdrawal(tx, id));
-          throw invalidState(`a ${w.status} withdrawal cannot be approved`);
+          throw invalidState({ en: `a ${w.status} withdrawal cannot be approved`, zh: `状态为${zhStatus(w.status)}的提现申请不能批准` });
         }
         refuseRequester(actor, w, 'approve');
         const now = clock.now();
@@ -536,7 +544,8 @@ export function createWithdrawalsService(deps: {
       return inTransaction(db, async (tx) => {
         const w = await withdrawalsRepo.findWithdrawalForUpdate(tx, tenantId, id);
         if (!w) throw notFound('withdrawal');
-        if (w.status !== 'pending_review') throw invalidState(`a ${w.status} withdrawal cannot be rejected`);
+        if (w.status !== 'pending_review')
+          throw invalidState({ en: `a ${w.status} withdrawal cannot be rejected`, zh: `状态为${zhStatus(w.status)}的提现申请不能驳回` });
         const now = clock.now();
         const { actorId } = actorOf(actor.principal);
         await post(tx, {
@@ -571,8 +580,16 @@ export function createWithdrawalsService(deps: {
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
         const { w, p } = await load(tx, tenantId, id);
-        if (channels.get(w.channel).online) throw invalidState(`${w.channel} payouts are settled by the provider, not by hand`);
-        if (w.status !== 'approved' || !p) throw invalidState(`a ${w.status} withdrawal cannot be ${outcome.paid ? 'completed' : 'failed'}`);
+        if (channels.get(w.channel).online)
+          throw invalidState({
+            en: `${w.channel} payouts are settled by the provider, not by hand`,
+            zh: `${zhChannel(w.channel)}打款由支付机构结算，不能手动处理`,
+          });
+        if (w.status !== 'approved' || !p)
+          throw invalidState({
+            en: `a ${w.status} withdrawal cannot be ${outcome.paid ? 'completed' : 'failed'}`,
+            zh: `状态为${zhStatus(w.status)}的提现申请不能标记为${outcome.paid ? '已完成' : '失败'}`,
+          });
         // Failing gives the money back; completing says it left: not by the person who asked for it.
         if (outcome.paid) refuseRequester(actor, w, 'complete');
         if (outcome.paid) {
@@ -585,7 +602,7 @@ export function createWithdrawalsService(deps: {
             ? { source: 'manual', outcome: 'succeeded', providerRef: outcome.reference }
             : { source: 'manual', outcome: 'failed', failCode: 'MANUAL', failReason: outcome.reason },
         );
-        if (!changed) throw invalidState('the payout already has its outcome');
+        if (!changed) throw invalidState({ en: 'the payout already has its outcome', zh: '该打款已有结果' });
         await audit.record(tx, actor, {
           action: outcome.paid ? 'withdrawal.complete' : 'withdrawal.fail',
           targetType: 'withdrawal',
@@ -647,8 +664,10 @@ export function createWithdrawalsService(deps: {
       if (!w) throw notFound('withdrawal');
       const p = await withdrawalsRepo.latestPayoutOfWithdrawal(db, w.id);
       const channel = p ? channels.get(p.channel as WithdrawalChannel) : null;
-      if (!p || p.state !== 'wait_user_confirm' || !channel?.cancel) throw invalidState('only a transfer waiting for the payee to confirm can be cancelled');
-      if (!(await lease(p.id, ['wait_user_confirm'], false))) throw conflict('the payout is being worked on; try again in a minute');
+      if (!p || p.state !== 'wait_user_confirm' || !channel?.cancel)
+        throw invalidState({ en: 'only a transfer waiting for the payee to confirm can be cancelled', zh: '只有等待收款人确认的转账才能取消' });
+      if (!(await lease(p.id, ['wait_user_confirm'], false)))
+        throw conflict({ en: 'the payout is being worked on; try again in a minute', zh: '该打款正在处理中，请一分钟后再试' });
       let result: PayoutResult & { source: string };
       try {
         result = { source: 'cancel', ...(await channel.cancel(p.out_no)) };
@@ -754,7 +773,7 @@ export function createWithdrawalsService(deps: {
     /** A provider's notification, verified on its raw bytes by the channel, then applied. */
     async callback(channelName: 'wechat' | 'alipay', headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<{ applied: boolean }> {
       const channel = channels.get(channelName);
-      if (!channel.verifyCallback) throw invalid(`${channelName} sends no callbacks`);
+      if (!channel.verifyCallback) throw invalid({ en: `${channelName} sends no callbacks`, zh: `${zhChannel(channelName)}不发送回调通知` });
       const cb = await channel.verifyCallback(headers, rawBody);
       const p = await withdrawalsRepo.payoutByOutNo(db, cb.outNo, channelName);
       if (!p) throw notFound('payout');
@@ -767,7 +786,7 @@ export function createWithdrawalsService(deps: {
           detail: JSON.stringify({ amount_fen: cb.amountFen, raw: cb.raw }),
           at: clock.now(),
         });
-        throw invalid("the notification's amount does not match the payout");
+        throw invalid({ en: "the notification's amount does not match the payout", zh: '通知中的金额与打款金额不符' });
       }
       const applied = await inTransaction(db, (tx) =>
         transition(tx, p.id, {

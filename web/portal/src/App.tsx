@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { Button, ConfigProvider, DotLoading, ErrorBlock, NavBar, SafeArea, Space, TabBar } from 'antd-mobile';
 import { BankcardOutline, PayCircleOutline, TeamOutline, UserOutline } from 'antd-mobile-icons';
@@ -9,18 +9,36 @@ import { LangSwitch } from './components/LangSwitch.tsx';
 import { messageOf } from './errors.ts';
 import { I18nProvider, useI18n } from './i18n.ts';
 import type { MessageKey } from './messages.ts';
+
+/*
+ * Each page is a chunk of its own, loaded when first shown (issue 16 item 14): a distributor
+ * opening an invite or sign-in link on a phone downloads React, the router, the shell and the one
+ * page it lands on, not every page and the antd-mobile components only they use.
+ * test/e2e/web-first-load.test.ts bounds what the first load of /portal/ and /portal/login fetches.
+ */
+const ApplyPage = lazy(() => import('./pages/Apply.tsx').then((m) => ({ default: m.ApplyPage })));
+const HomePage = lazy(() => import('./pages/Home.tsx').then((m) => ({ default: m.HomePage })));
+const LoginPage = lazy(() => import('./pages/Login.tsx').then((m) => ({ default: m.LoginPage })));
+const TeamPage = lazy(() => import('./pages/Team.tsx').then((m) => ({ default: m.TeamPage })));
+const AgentPage = lazy(() => import('./pages/Agent.tsx').then((m) => ({ default: m.AgentPage })));
+const EarningsPage = lazy(() => import('./pages/Earnings.tsx').then((m) => ({ default: m.EarningsPage })));
+const CommissionPage = lazy(() => import('./pages/Commission.tsx').then((m) => ({ default: m.CommissionPage })));
+const StatementPage = lazy(() => import('./pages/Commission.tsx').then((m) => ({ default: m.StatementPage })));
+const WithdrawPage = lazy(() => import('./pages/Withdraw.tsx').then((m) => ({ default: m.WithdrawPage })));
+const WithdrawalHistoryPage = lazy(() => import('./pages/Withdraw.tsx').then((m) => ({ default: m.WithdrawalHistoryPage })));
+const WithdrawalPage = lazy(() => import('./pages/Withdraw.tsx').then((m) => ({ default: m.WithdrawalPage })));
+const InsightsPage = lazy(() => import('./pages/Insights.tsx').then((m) => ({ default: m.InsightsPage })));
+const PrivacyPage = lazy(() => import('./pages/Privacy.tsx').then((m) => ({ default: m.PrivacyPage })));
+const WechatCallbackPage = lazy(() => import('./pages/WechatCallback.tsx').then((m) => ({ default: m.WechatCallbackPage })));
+
+function Loading() {
+  return (
+    <div style={{ padding: 48, textAlign: 'center' }} role="status">
+      <DotLoading />
+    </div>
+  );
+}
 import { rememberTenant, SessionProvider, tenantIdOf, useSession } from './session.tsx';
-import { ApplyPage } from './pages/Apply.tsx';
-import { HomePage } from './pages/Home.tsx';
-import { LoginPage } from './pages/Login.tsx';
-import { TeamPage } from './pages/Team.tsx';
-import { AgentPage } from './pages/Agent.tsx';
-import { EarningsPage } from './pages/Earnings.tsx';
-import { CommissionPage, StatementPage } from './pages/Commission.tsx';
-import { WithdrawalHistoryPage, WithdrawalPage, WithdrawPage } from './pages/Withdraw.tsx';
-import { InsightsPage } from './pages/Insights.tsx';
-import { PrivacyPage } from './pages/Privacy.tsx';
-import { WechatCallbackPage } from './pages/WechatCallback.tsx';
 
 const TABS = ['/earnings', '/withdraw', '/team'] as const;
 
@@ -59,7 +77,9 @@ function Shell({ title, back, children }: { title: string; back?: string; childr
           <h1 style={{ fontSize: 17, margin: 0 }}>{title}</h1>
         </NavBar>
       </header>
-      <main style={{ flex: 1, paddingBottom: 64 }}>{children}</main>
+      <main style={{ flex: 1, paddingBottom: 64 }}>
+        <Suspense fallback={<Loading />}>{children}</Suspense>
+      </main>
       <nav aria-label={t('app.title')} style={{ position: 'fixed', bottom: 0, left: 0, right: 0, background: '#fff', borderTop: '1px solid #eee' }}>
         <TabBar activeKey={TABS.find((p) => location.pathname.startsWith(p)) ?? '/'} onChange={(key) => navigate(key)}>
           <TabBar.Item key="/" icon={<UserOutline />} title={t('nav.home')} />
@@ -238,93 +258,95 @@ export function App() {
       <Localized>
         <SessionProvider>
           <BrowserRouter basename="/portal">
-            <Routes>
-              <Route path="/" element={<Entry />} />
-              <Route path="/login" element={<LoginPage />} />
-              <Route path="/apply" element={<ApplyPage />} />
-              <Route path="/wechat/callback" element={<WechatCallbackPage />} />
-              <Route
-                path="/agent"
-                element={
-                  <Page title="agent.title" back="/">
-                    <AgentPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/team"
-                element={
-                  <Page title="team.title">
-                    <TeamPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/earnings"
-                element={
-                  <Page title="earnings.title">
-                    <EarningsPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/earnings/commissions/:id"
-                element={
-                  <Page title="explain.title" back="/earnings">
-                    <CommissionPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/earnings/statements/:id"
-                element={
-                  <Page title="statement.title" back="/earnings">
-                    <StatementPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/withdraw"
-                element={
-                  <Page title="withdraw.title">
-                    <WithdrawPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/withdraw/history"
-                element={
-                  <Page title="withdraw.historyTitle" back="/withdraw">
-                    <WithdrawalHistoryPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/withdraw/:id"
-                element={
-                  <Page title="withdraw.detailTitle" back="/withdraw/history">
-                    <WithdrawalPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/insights"
-                element={
-                  <Page title="insights.title" back="/">
-                    <InsightsPage />
-                  </Page>
-                }
-              />
-              <Route
-                path="/privacy"
-                element={
-                  <Page title="privacy.title" back="/">
-                    <PrivacyPage />
-                  </Page>
-                }
-              />
-              <Route path="*" element={<Navigate to="/" replace />} />
-            </Routes>
+            <Suspense fallback={<Loading />}>
+              <Routes>
+                <Route path="/" element={<Entry />} />
+                <Route path="/login" element={<LoginPage />} />
+                <Route path="/apply" element={<ApplyPage />} />
+                <Route path="/wechat/callback" element={<WechatCallbackPage />} />
+                <Route
+                  path="/agent"
+                  element={
+                    <Page title="agent.title" back="/">
+                      <AgentPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/team"
+                  element={
+                    <Page title="team.title">
+                      <TeamPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/earnings"
+                  element={
+                    <Page title="earnings.title">
+                      <EarningsPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/earnings/commissions/:id"
+                  element={
+                    <Page title="explain.title" back="/earnings">
+                      <CommissionPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/earnings/statements/:id"
+                  element={
+                    <Page title="statement.title" back="/earnings">
+                      <StatementPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/withdraw"
+                  element={
+                    <Page title="withdraw.title">
+                      <WithdrawPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/withdraw/history"
+                  element={
+                    <Page title="withdraw.historyTitle" back="/withdraw">
+                      <WithdrawalHistoryPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/withdraw/:id"
+                  element={
+                    <Page title="withdraw.detailTitle" back="/withdraw/history">
+                      <WithdrawalPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/insights"
+                  element={
+                    <Page title="insights.title" back="/">
+                      <InsightsPage />
+                    </Page>
+                  }
+                />
+                <Route
+                  path="/privacy"
+                  element={
+                    <Page title="privacy.title" back="/">
+                      <PrivacyPage />
+                    </Page>
+                  }
+                />
+                <Route path="*" element={<Navigate to="/" replace />} />
+              </Routes>
+            </Suspense>
           </BrowserRouter>
         </SessionProvider>
       </Localized>

@@ -11,7 +11,7 @@ const checkEvent = validator(EventCommand, 'body');
  * the very schemas of those routes.
  */
 export function mapGeneric(payload: unknown): Mapped {
-  if (!isObject(payload)) throw new MappingError('body must be a JSON object');
+  if (!isObject(payload)) throw new MappingError({ en: 'body must be a JSON object', zh: '请求体须为 JSON 对象' });
   switch (payload.type) {
     case 'order': {
       const c = checkOrder(payload);
@@ -26,6 +26,6 @@ export function mapGeneric(payload: unknown): Mapped {
       };
     }
     default:
-      throw new MappingError('body/type must be "order" or "event"');
+      throw new MappingError({ en: 'body/type must be "order" or "event"', zh: 'body/type 须为 "order" 或 "event"' });
   }
 }

@@ -35,6 +35,6 @@ export function parseJsonPreservingIds(text: string): unknown {
   try {
     return JSON.parse(last === 0 ? text : out + text.slice(last));
   } catch {
-    throw new MappingError('the body is not valid JSON');
+    throw new MappingError({ en: 'the body is not valid JSON', zh: '请求体不是有效的 JSON' });
   }
 }

@@ -13,14 +13,14 @@ export function decimalToFen(value: unknown, field: string): number {
   // A JSON number reads as the shortest decimal that round-trips (19.9 → "19.9"); exponent
   // forms (1e-7, 1e21) fail the pattern below, as they should.
   else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
-  else throw new MappingError(`${field} is not a money amount`);
+  else throw new MappingError({ en: `${field} is not a money amount`, zh: `${field} 不是金额` });
   const m = DECIMAL.exec(text);
-  if (!m) throw new MappingError(`${field} is not a money amount: "${text.slice(0, 32)}"`);
+  if (!m) throw new MappingError({ en: `${field} is not a money amount: "${text.slice(0, 32)}"`, zh: `${field} 不是金额："${text.slice(0, 32)}"` });
   const [, sign, whole, fraction = ''] = m;
   let fen = Number(whole) * 100 + Number((fraction + '00').slice(0, 2));
   const rest = fraction.slice(2);
   if (rest !== '' && Number(rest[0]) >= 5) fen += 1;
-  if (!Number.isSafeInteger(fen)) throw new MappingError(`${field} is too large`);
+  if (!Number.isSafeInteger(fen)) throw new MappingError({ en: `${field} is too large`, zh: `${field} 过大` });
   return sign === '-' && fen !== 0 ? -fen : fen;
 }
 

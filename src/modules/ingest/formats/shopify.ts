@@ -52,7 +52,7 @@ export function shopifyLineSku(line: JsonObject): string {
 export function shopifyLinePaid(line: JsonObject, taxesIncluded: boolean, where: string): { unit: number; quantity: number; paid: number } {
   const quantity = positiveInt(line.quantity, `${where}.quantity`);
   const unit = shopMoney(line, 'price', `${where}.price`);
-  if (unit === undefined || unit < 0) throw new MappingError(`${where}.price is missing`);
+  if (unit === undefined || unit < 0) throw new MappingError({ en: `${where}.price is missing`, zh: `缺少 ${where}.price` });
   const allocations = Array.isArray(line.discount_allocations) ? arr(line.discount_allocations) : null;
   const discount =
     allocations !== null
@@ -80,7 +80,7 @@ export function shopifyOrder(order: JsonObject): { body: CreateOrderBody; notes:
       const { unit, quantity, paid } = shopifyLinePaid(line, taxesIncluded, `line_items[${k}]`);
       return { sku: shopifyLineSku(line), quantity, unit_price_fen: unit, paid_fen: paid };
     });
-  if (items.length === 0) throw new MappingError('the order has no line items');
+  if (items.length === 0) throw new MappingError({ en: 'the order has no line items', zh: '订单没有商品行' });
   const customer = isObject(order.customer) ? optionalIdString(order.customer.id) : undefined;
   const shipping =
     shopMoney(order, 'total_shipping_price', 'total_shipping_price_set') ??
@@ -120,9 +120,9 @@ export function shopifyRefund(refund: JsonObject): { orderExternalId: string; in
   if (lines.length > 0) {
     const items = lines.map((r, k) => {
       const quantity = positiveInt(r.quantity, `refund_line_items[${k}].quantity`);
-      if (quantity < 1) throw new MappingError(`refund_line_items[${k}].quantity must be at least 1`);
+      if (quantity < 1) throw new MappingError({ en: `refund_line_items[${k}].quantity must be at least 1`, zh: `refund_line_items[${k}].quantity 至少为 1` });
       const line = isObject(r.line_item) ? r.line_item : null;
-      if (!line) throw new MappingError(`refund_line_items[${k}].line_item is missing`);
+      if (!line) throw new MappingError({ en: `refund_line_items[${k}].line_item is missing`, zh: `缺少 refund_line_items[${k}].line_item` });
       return { sku: shopifyLineSku(line), quantity };
     });
     return {
@@ -170,7 +170,7 @@ export function shopifyRefund(refund: JsonObject): { orderExternalId: string; in
  * Events for an order Fenxiao has not seen wait for it (Shopify delivers topics in no set order).
  */
 export function mapShopify(topic: string, payload: unknown): Mapped {
-  if (!isObject(payload)) throw new MappingError('body must be a JSON object');
+  if (!isObject(payload)) throw new MappingError({ en: 'body must be a JSON object', zh: '请求体须为 JSON 对象' });
   switch (topic) {
     case 'orders/paid': {
       const { body, notes } = shopifyOrder(payload);

@@ -1,10 +1,14 @@
 import type { CreateOrderBody, OrderEventBody } from '../../orders/schema.ts';
+import type { LocalText } from '../../../core/error-text.ts';
 
 /** A payload that cannot become a Fenxiao order or event: answered 400, nothing stored. */
 export class MappingError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** The message in both languages: `message` is its English, for the delivery log. */
+  readonly text: LocalText;
+  constructor(text: LocalText) {
+    super(text.en);
     this.name = 'MappingError';
+    this.text = text;
   }
 }
 
@@ -61,7 +65,7 @@ export function isObject(v: unknown): v is JsonObject {
 export function idString(v: unknown, field: string): string {
   if (typeof v === 'string' && v.trim() !== '') return v.trim();
   if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
-  throw new MappingError(`${field} is missing or not an id`);
+  throw new MappingError({ en: `${field} is missing or not an id`, zh: `${field} 缺失或不是有效的 ID` });
 }
 
 export function optionalIdString(v: unknown): string | undefined {
@@ -116,5 +120,5 @@ export function text(v: unknown, max: number): string | undefined {
 export function positiveInt(v: unknown, field: string): number {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
   if (typeof v === 'string' && /^\d{1,9}$/.test(v)) return Number(v);
-  throw new MappingError(`${field} is not a whole number`);
+  throw new MappingError({ en: `${field} is not a whole number`, zh: `${field} 不是整数` });
 }

@@ -60,15 +60,15 @@ export function wooOrder(order: JsonObject): { body: CreateOrderBody; notes: str
     .map(({ line, k }) => {
       const where = `line_items[${k}]`;
       const quantity = positiveInt(line.quantity, `${where}.quantity`);
-      if (quantity < 1) throw new MappingError(`${where}.quantity must be at least 1`);
+      if (quantity < 1) throw new MappingError({ en: `${where}.quantity must be at least 1`, zh: `${where}.quantity 至少为 1` });
       const paid = decimalToFen(line.total, `${where}.total`);
       const subtotal = line.subtotal === undefined ? paid : decimalToFen(line.subtotal, `${where}.subtotal`);
-      if (paid < 0 || subtotal < 0) throw new MappingError(`${where} has a negative amount`);
+      if (paid < 0 || subtotal < 0) throw new MappingError({ en: `${where} has a negative amount`, zh: `${where} 的金额为负数` });
       // Half up, in integers: (2 × subtotal + quantity) ÷ (2 × quantity).
       const unit = Math.floor((2 * subtotal + quantity) / (2 * quantity));
       return { sku: wooLineSku(line), quantity, unit_price_fen: unit, paid_fen: paid };
     });
-  if (items.length === 0) throw new MappingError('the order has no line items');
+  if (items.length === 0) throw new MappingError({ en: 'the order has no line items', zh: '订单没有商品行' });
   const customerId = optionalIdString(order.customer_id);
   const code = inviteCode(order, notes);
   const paidAt = isoTime(order.date_paid_gmt, true) ?? isoTime(order.date_created_gmt, true) ?? isoTime(order.date_paid) ?? isoTime(order.date_created);
@@ -119,7 +119,7 @@ function wooRefunds(order: JsonObject, orderExternalId: string): Intent[] {
  * listed on a processing or completed order are applied once each.
  */
 export function mapWooCommerce(topic: string, payload: unknown): Mapped {
-  if (!isObject(payload)) throw new MappingError('body must be a JSON object');
+  if (!isObject(payload)) throw new MappingError({ en: 'body must be a JSON object', zh: '请求体须为 JSON 对象' });
   if (!(WOOCOMMERCE_TOPICS as readonly string[]).includes(topic)) {
     return {
       topic,

@@ -464,6 +464,25 @@ describe('managing an endpoint', () => {
     expect(verifyFenxiaoSignature(h.headers['fenxiao-signature'] as string, h.raw, ep.secret)).toBe(false);
   });
 
+  it("an endpoint whose secret this server cannot decrypt fails alone, with the reason; the tenant's other endpoint gets its event", async () => {
+    const { key, a, ep } = await merchant(['order.credited']);
+    const other = ok(await t.call('POST', '/v1/webhook-endpoints', { token: key, body: { url: `${rx.url}?other`, events: ['order.credited'] } })).data as {
+      id: string;
+    };
+    rx.answer(200);
+    // As if the endpoint had been made under another master key.
+    await sql`update webhook_endpoints set secret_enc = ${'v1:' + 'A'.repeat(60)} where id = ${ep.id}`.execute(t.database.db);
+    const before = rx.got.length;
+    await order(key, 'unreadable-1', a.invite_code);
+    await t.webhookWorker.runOnce();
+    expect(rx.got.slice(before).map((g) => (g.body.data as { external_id: string }).external_id)).toEqual(['unreadable-1']);
+    expect((await attempts(key, other.id)).map((x) => x.status)).toEqual(['succeeded']);
+    const failed = await attempts(key, ep.id);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ status: 'failed', http_status: null, delivery_status: 'pending' });
+    expect(failed[0]!.error).toContain('cannot be decrypted');
+  });
+
   it('a disabled endpoint keeps its deliveries waiting; enabled again, they go out', async () => {
     const { key, a, ep } = await merchant(['order.credited']);
     rx.answer(200);

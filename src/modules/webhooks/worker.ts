@@ -55,13 +55,23 @@ export function createDeliveryWorker(deps: {
   let stopped = false;
   let away = false;
 
-  async function deliver(d: ClaimedDelivery, leaseUntil: Date): Promise<'delivered' | 'failed'> {
-    const now = clock.now();
-    const secrets = [keyring.decrypt(d.secret_enc)];
-    if (d.previous_secret_enc && d.previous_valid_until && d.previous_valid_until > now) secrets.push(keyring.decrypt(d.previous_secret_enc));
+  /**
+   * Signs and sends one delivery. A secret this server cannot decrypt (the endpoint was made under
+   * another master key) fails that delivery alone, recorded with the reason and retried like any
+   * failure, and every other endpoint's deliveries go on.
+   */
+  async function send(d: ClaimedDelivery, now: Date): Promise<{ status: number | null; error: string | null; ms: number }> {
+    let secrets: string[];
+    try {
+      secrets = [keyring.decrypt(d.secret_enc)];
+      if (d.previous_secret_enc && d.previous_valid_until && d.previous_valid_until > now) secrets.push(keyring.decrypt(d.previous_secret_enc));
+    } catch {
+      log.error({ tenant_id: d.tenant_id, endpoint_id: d.endpoint_id }, "webhook endpoint's secret cannot be decrypted with this server's master key");
+      return { status: null, error: "the endpoint's signing secret cannot be decrypted with this server's master key: rotate the secret", ms: 0 };
+    }
     const body = envelope({ id: d.event_id, type: d.type, created_at: d.event_created_at, data: d.data });
     const t = Math.floor(now.getTime() / 1000);
-    const answer = await deps.send({
+    return deps.send({
       url: d.url,
       body,
       timeoutMs,
@@ -74,6 +84,11 @@ export function createDeliveryWorker(deps: {
         'fenxiao-attempt': String(d.attempts + 1),
       },
     });
+  }
+
+  async function deliver(d: ClaimedDelivery, leaseUntil: Date): Promise<'delivered' | 'failed'> {
+    const now = clock.now();
+    const answer = await send(d, now);
     const ok = answer.status !== null && answer.status >= 200 && answer.status < 300;
     const at = clock.now();
     await inTransaction(db, async (tx) => {

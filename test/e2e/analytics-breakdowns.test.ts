@@ -94,6 +94,8 @@ async function scenario() {
   await order('o10', 'bQ', '2026-03-15T03:00:00Z', [4000, 4000]);
   await order('o11', 'bP', '2026-02-27T03:00:00Z', [2500]);
   await event('o8', { type: 'refunded', refund_fen: 1000 });
+  // A refund after the grade change of an order paid before it: it counts where the order was paid (普通), not in 金牌.
+  await event('o7', { type: 'refunded', refund_fen: 3000 });
   return { tenant, key };
 }
 
@@ -172,13 +174,13 @@ describe('analytics breakdowns', () => {
   it('puts the orders before and after a grade change in the grade each was paid at, refunds included', async () => {
     const got = await ok(t.call('GET', '/v1/analytics/breakdown?by=grade&from=2026-01-01&to=2026-12-31', { token: s.key }));
     const g = new Map((got.items as Record<string, unknown>[]).map((i) => [String(i.key), pick(i)]));
-    // Q: o2 (refunded in full) and o7 as 普通; o8 (1,000 refunded) and o10 as 金牌. R: o3 as 普通, o9 as 银牌.
+    // Q: o2 (refunded in full) and o7 (3,000 refunded after the change) as 普通; o8 (1,000 refunded) and o10 as 金牌. R: o3 as 普通, o9 as 银牌.
     expect(g.get('gold')).toMatchObject({ orders: 2, gross_sales_fen: 38000, refunded_fen: 1000 });
     expect(g.get('silver')).toMatchObject({ orders: 1, gross_sales_fen: 11000, refunded_fen: 0 });
     expect(g.get('default')).toMatchObject({
       orders: 7,
       gross_sales_fen: 10000 + 12000 + 25000 + 8000 + 6000 + 9000 + 2500,
-      refunded_fen: 16000,
+      refunded_fen: 19000,
       new_distributors: 5,
     });
     expect(g.get('null')).toMatchObject({ orders: 1, gross_sales_fen: 7000 });

@@ -297,7 +297,7 @@ export const ordersRepo = {
   /**
    * The first statement of a refund: the buyer's purchases and the order lines' refunded amounts
    * go down and up, then the order's commission lines are locked (id order) and answered, with the
-   * seller's grade and region (the rollups' segment). In that order: a customer's row is what
+   * seller's grade when the order was paid and its region (the rollups' segment). In that order: a customer's row is what
    * every transaction on a buyer takes before its lines and accounts (an order takes the buyer
    * and then its chain's accounts; the other way round deadlocked a refund against an order).
    */
@@ -318,7 +318,12 @@ export const ordersRepo = {
         select * from commissions where order_id = ${r.orderId} and (select count(*) from items) >= 0 order by id for update
       )
       select (select json_agg(l order by l.id) from locked l) as lines,
-             (select json_build_object('grade_code', d.grade_code, 'region_code', d.region_code) from distributors d where d.tenant_id = ${tenantId} and d.id = ${r.sellerId}) as segment`.execute(
+             -- The grade the order was paid at (its seller's sales line), so a refund after a grade change
+             -- leaves the rollups where the sale was counted; the seller's grade now when it has no line.
+             (select json_build_object('grade_code', coalesce(
+                       (select l.beneficiary_grade from locked l where l.beneficiary_id = d.id and l.kind = 'commission' and l.level = 0 limit 1), d.grade_code),
+                     'region_code', d.region_code)
+                from distributors d where d.tenant_id = ${tenantId} and d.id = ${r.sellerId}) as segment`.execute(
       db,
     );
     const row = onlyRow(q.rows, "a refund's first statement");

@@ -323,9 +323,7 @@ export const ordersRepo = {
              (select json_build_object('grade_code', coalesce(
                        (select l.beneficiary_grade from locked l where l.beneficiary_id = d.id and l.kind = 'commission' and l.level = 0 limit 1), d.grade_code),
                      'region_code', d.region_code)
-                from distributors d where d.tenant_id = ${tenantId} and d.id = ${r.sellerId}) as segment`.execute(
-      db,
-    );
+                from distributors d where d.tenant_id = ${tenantId} and d.id = ${r.sellerId}) as segment`.execute(db);
     const row = onlyRow(q.rows, "a refund's first statement");
     return { lines: (row.lines ?? []).map(commissionOfJson), segment: row.segment };
   },

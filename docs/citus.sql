@@ -22,6 +22,8 @@ alter table risk_event_lines alter column tenant_id set not null;
 alter table audit_log alter column chain set not null;
 -- foreign keys between distributed tables carry the distribution column: dropped here, made again below
 alter table agent_events drop constraint agent_events_agent_id_fkey;
+alter table agent_applications drop constraint agent_applications_agent_id_fkey;
+alter table agent_applications drop constraint agent_applications_distributor_id_fkey;
 alter table agent_purchase_orders drop constraint agent_purchase_orders_agent_id_fkey;
 alter table agent_stock_lots drop constraint agent_stock_lots_agent_id_fkey;
 alter table agent_stock_lots drop constraint agent_stock_lots_purchase_order_id_fkey;
@@ -74,6 +76,8 @@ alter table admin_users drop constraint admin_users_pkey;
 alter table admin_users add constraint admin_users_pkey primary key (tenant_id, id);
 alter table agent_events drop constraint agent_events_pkey;
 alter table agent_events add constraint agent_events_pkey primary key (tenant_id, id);
+alter table agent_applications drop constraint agent_applications_pkey;
+alter table agent_applications add constraint agent_applications_pkey primary key (tenant_id, id);
 alter table agent_purchase_orders drop constraint agent_purchase_orders_pkey;
 alter table agent_purchase_orders add constraint agent_purchase_orders_pkey primary key (tenant_id, id);
 alter table agent_stock_lots drop constraint agent_stock_lots_pkey;
@@ -189,6 +193,8 @@ create unique index journal_entries_payout_final on journal_entries (tenant_id, 
 drop index journal_entries_withdrawal_request;
 create unique index journal_entries_withdrawal_request on journal_entries (tenant_id, ref_id) where ((ref_type = 'withdrawal') and (kind = 'withdraw_request'));
 alter table agent_events add constraint agent_events_agent_id_fkey foreign key (tenant_id, agent_id) references agents (tenant_id, id);
+alter table agent_applications add constraint agent_applications_agent_id_fkey foreign key (tenant_id, agent_id) references agents (tenant_id, id);
+alter table agent_applications add constraint agent_applications_distributor_id_fkey foreign key (tenant_id, distributor_id) references distributors (tenant_id, id);
 alter table agent_purchase_orders add constraint agent_purchase_orders_agent_id_fkey foreign key (tenant_id, agent_id) references agents (tenant_id, id);
 alter table agent_stock_lots add constraint agent_stock_lots_agent_id_fkey foreign key (tenant_id, agent_id) references agents (tenant_id, id);
 alter table agent_stock_lots add constraint agent_stock_lots_purchase_order_id_fkey foreign key (tenant_id, purchase_order_id) references agent_purchase_orders (tenant_id, id);
@@ -250,6 +256,7 @@ select create_distributed_table('agent_events', 'tenant_id', colocate_with => 'a
 select create_distributed_table('agent_purchase_orders', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('agent_stock_lots', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('agent_stock_returns', 'tenant_id', colocate_with => 'accounts');
+select create_distributed_table('agent_applications', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('analytics_distributor_activity', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('analytics_distributor_daily', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('analytics_distributor_monthly', 'tenant_id', colocate_with => 'accounts');

@@ -29,6 +29,7 @@ import { programRoutes } from '../modules/program/routes.ts';
 import { distributorsRoutes } from '../modules/distributors/routes.ts';
 import { referralRoutes } from '../modules/referral/routes.ts';
 import { agentsRoutes } from '../modules/agents/routes.ts';
+import { agentApplicationsRoutes } from '../modules/agents/application-routes.ts';
 import { ordersRoutes } from '../modules/orders/routes.ts';
 import { commissionsRoutes } from '../modules/commissions/routes.ts';
 import { rulesRoutes } from '../modules/rules/routes.ts';
@@ -242,6 +243,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(referralRoutes, { service: services.referral });
   await app.register(ordersRoutes, { service: services.orders });
   await app.register(agentsRoutes, { service: services.agents });
+  await app.register(agentApplicationsRoutes, { service: services.agentApplications });
   await app.register(commissionsRoutes, { service: services.commissions });
   await app.register(rulesRoutes, { service: services.rules });
   await app.register(pilotsRoutes, { service: services.pilots });

@@ -37,6 +37,7 @@ import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.t
 import { AGENT_LEDGER_CHECKS } from '../modules/agents/checks.ts';
 import { createAgentOrderPath } from '../modules/agents/order-path.ts';
 import { createAgentsService } from '../modules/agents/service.ts';
+import { createAgentApplications } from '../modules/agents/applications.ts';
 import { createExportsService } from '../modules/exports/service.ts';
 import { createIngestService } from '../modules/ingest/service.ts';
 import { createPilotsService } from '../modules/pilots/service.ts';
@@ -231,6 +232,14 @@ export function createServices(deps: ServiceDeps) {
     orders,
   });
   const agents = createAgentsService({ db, clock, audit, ledger, outbox });
+  const agentApplications = createAgentApplications({
+    db,
+    clock,
+    audit,
+    outbox,
+    appointIn: agents.appointIn,
+    documents: { ownedBy: distributors.documentsOwnedBy, readOwnedBy: distributors.readDocumentOwnedBy },
+  });
   const commissions = createCommissionsService({ db, clock, ledger, analytics: analyticsRecorder, program, rules, grades, audit, outbox });
 
   const settlement = createSettlementService({
@@ -341,6 +350,7 @@ export function createServices(deps: ServiceDeps) {
     grades,
     orders,
     agents,
+    agentApplications,
     commissions,
     settlement,
     jobs,

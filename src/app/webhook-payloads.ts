@@ -5,7 +5,7 @@ import { Distributor } from '../modules/distributors/schema.ts';
 import { Statement } from '../modules/settlement/routes.ts';
 import { Withdrawal } from '../modules/withdrawals/routes.ts';
 import { RiskEvent } from '../modules/risk/routes.ts';
-import { AgentView, PurchaseOrderView, StockReturnView } from '../modules/agents/schema.ts';
+import { AgentView, ApplicationView, PurchaseOrderView, StockReturnView } from '../modules/agents/schema.ts';
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION, type WebhookEventType } from '../modules/webhooks/schema.ts';
 
 /** What an order event adds to the order: the event itself. */
@@ -50,6 +50,7 @@ export const WEBHOOK_PAYLOADS: Record<WebhookEventType | typeof TEST_EVENT_TYPE,
   'agent.suspended': AgentView,
   'agent.reinstated': AgentView,
   'agent.ended': AgentView,
+  'agent_application.submitted': ApplicationView,
   'purchase_order.created': PurchaseOrderView,
   'purchase_order.paid': PurchaseOrderView,
   'stock_return.created': StockReturnView,

@@ -66,6 +66,7 @@ export const NOUNS = {
   delivery: { en: 'delivery', zh: '推送记录' },
   'admin user': { en: 'admin user', zh: '管理员' },
   agent: { en: 'agent', zh: '代理' },
+  agent_application: { en: 'agent_application', zh: '代理申请' },
   pilot: { en: 'pilot', zh: '灰度方案' },
   'rule change': { en: 'rule change', zh: '规则变更' },
   'webhook endpoint': { en: 'webhook endpoint', zh: 'Webhook 地址' },

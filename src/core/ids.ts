@@ -92,6 +92,7 @@ export type IdPrefix =
   | 'era'
   // agent mode: agents, their events, purchase orders, stock lots, stock returns (buybacks)
   | 'agt'
+  | 'aap'
   | 'aev'
   | 'apo'
   | 'lot'

@@ -923,6 +923,7 @@ export interface DB {
   agent_stock_lots: AgentStockLotsTable;
   agent_stock_returns: AgentStockReturnsTable;
   agent_stock_movements: AgentStockMovementsTable;
+  agent_applications: AgentApplicationsTable;
 }
 
 export type AgentRank = 'province' | 'city' | 'district';
@@ -945,6 +946,23 @@ export interface AgentsTable {
   region_code: string;
   status: 'active' | 'suspended' | 'ended';
   status_reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AgentApplicationsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  rank: AgentRank;
+  region_code: string;
+  note: string;
+  document_ids: string[];
+  status: 'pending' | 'approved' | 'rejected';
+  reason: string | null;
+  agent_id: string | null;
+  reviewed_by: string | null;
+  reviewed_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -230,4 +230,62 @@ describe('agent mode in the console and the portal', () => {
     await screenshot(page, 'portal-agent');
     expect((await t.call('GET', '/v1/ledger/verify', { token: tenant.key })).data.breaks).toEqual([]);
   });
+
+  it('a distributor applies for a territory from its phone with a document; the owner reads it and approves in the console; the applicant is the agent', async () => {
+    const applicant = (await t.call('POST', '/v1/distributors', { token: tenant.key, body: { external_id: 'applicant-ft', name: '福田申请人' } })).data;
+    const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key })).data.secret as string;
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(applicant.external_id)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .setJti(`agent-apply-${now}`)
+      .sign(new TextEncoder().encode(secret));
+    const mobile = phone.page;
+    await mobile.goto(`${t.base}/portal/?token=${encodeURIComponent(token)}&tenant=${encodeURIComponent(tenant.id)}`);
+    // The phone is signed in as the agent of the test before: switch to the applicant.
+    await mobile.getByTestId('link-switch-confirm').click();
+    await mobile.getByTestId('agent-apply-entry').click();
+    await mobile.getByTestId('apply-region').locator('input').fill('440304');
+    await mobile.getByTestId('apply-note').locator('textarea').fill('福田区茶叶门店两家');
+    await mobile.getByTestId('apply-documents').setInputFiles({
+      name: '营业执照.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n'),
+    });
+    await mobile.getByTestId('apply-submit').click();
+    await mobile.getByTestId('agent-applications').getByText('审核中').waitFor();
+    await mobile.getByTestId('agent-applications').getByText('广东省深圳市福田区').waitFor();
+    await expectNoCriticalA11yViolations(mobile, 'portal-agent-apply');
+    await screenshot(mobile, 'portal-agent-apply');
+    const submitted = (await t.call('GET', '/v1/agent-applications', { token: tenant.key })).data.items;
+    expect(submitted.map((a: { distributor_id: string; region_code: string; status: string }) => [a.distributor_id, a.region_code, a.status])).toEqual([
+      [applicant.id, '440304', 'pending'],
+    ]);
+    expect(submitted[0].documents.map((d: { filename: string; content_type: string }) => [d.filename, d.content_type])).toEqual([
+      ['营业执照.pdf', 'application/pdf'],
+    ]);
+
+    const { page } = desk;
+    await menu(page, '区域代理').click();
+    await page.getByRole('tab', { name: '代理申请' }).click();
+    const apps = page.getByTestId('agent-applications-table');
+    await apps.getByText('广东省深圳市福田区（440304）').waitFor();
+    await apps.getByText('福田区茶叶门店两家').waitFor();
+    // The reviewer opens the document: the decrypted file is downloaded, and the read is audited.
+    const [download] = await Promise.all([page.waitForEvent('download'), apps.getByTestId('agent-application-document').click()]);
+    expect(download.suggestedFilename()).toBe('营业执照.pdf');
+    await expectNoCriticalA11yViolations(page, 'admin-agent-applications');
+    await screenshot(page, 'admin-agent-applications');
+    await apps.getByTestId('approve-application').click();
+    await apps.getByText('已批准').waitFor();
+    const appointed = (await t.call('GET', `/v1/agents?distributor_id=${applicant.id}`, { token: tenant.key })).data.items;
+    expect(appointed.map((a: { region_code: string; status: string }) => [a.region_code, a.status])).toEqual([['440304', 'active']]);
+    expect((await t.call('GET', '/v1/audit-log?action=document.read', { token: tenant.key })).data.items.length).toBeGreaterThan(0);
+
+    // The applicant's portal now shows its territory.
+    await mobile.goto(`${t.base}/portal/agent`);
+    await expect(mobile.getByTestId('agent-territory').textContent()).resolves.toBe('广东省深圳市福田区');
+  });
 });

@@ -13,6 +13,7 @@ import { startReceiver, verifyFenxiaoSignature, type Receiver } from '../support
 import { ManualClock } from '../../src/core/context.ts';
 import { inTransaction } from '../../src/db/database.ts';
 import type { JsonBody } from '../support/json.ts';
+import { portalSession } from '../security/world.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { addFenxiaoFormats } from '../../src/core/formats.ts';
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION } from '../../src/modules/webhooks/schema.ts';
@@ -783,6 +784,36 @@ describe('agents', () => {
     expect(data('purchase_order.paid')[0]).toMatchObject({ status: 'paid', reference: 'BANK-9', amount_fen: 20000 });
     expect(data('stock_return.created')).toEqual([ret]);
     expect(ret).toMatchObject({ agent_id: agent.id, amount_fen: 5000 });
+  });
+});
+
+describe('agent applications', () => {
+  it('agent_application.submitted as GET answers the application, then agent.appointed on approval; nothing for a refused one', async () => {
+    const { tenantId, key, a } = await merchant(['agent_application.submitted', 'agent.appointed']);
+    rx.answer(200);
+    const before = rx.got.length;
+    ok(await t.call('PUT', '/v1/agent-program', { token: key, body: { enabled: true } }));
+    const secret = ok(await t.call('POST', '/v1/portal/signing-secret', { token: key })).data.secret as string;
+    const session = await portalSession(t, tenantId, secret, 'A');
+    const app = ok(
+      await t.call('POST', '/v1/agent-applications', { token: session, body: { rank: 'district', region_code: '110105', note: '申请', document_ids: [] } }),
+    ).data;
+    // A second open application is refused and records nothing.
+    expect(
+      (await t.call('POST', '/v1/agent-applications', { token: session, body: { rank: 'district', region_code: '110108', document_ids: [] } })).statusCode,
+    ).toBe(409);
+    const approved = ok(await t.call('POST', `/v1/agent-applications/${app.id}/approve`, { token: key })).data;
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before);
+    expect(got.map((g) => g.body.type)).toEqual(['agent_application.submitted', 'agent.appointed']);
+    expect(got[0]!.body.data).toEqual({
+      ...ok(await t.call('GET', `/v1/agent-applications/${app.id}`, { token: key })).data,
+      status: 'pending',
+      agent_id: null,
+      reviewed_at: null,
+    });
+    expect(got[0]!.body.data).toMatchObject({ distributor_id: a.id, region_full_name: '北京市朝阳区' });
+    expect(got[1]!.body.data).toEqual(ok(await t.call('GET', `/v1/agents/${approved.agent_id}`, { token: key })).data);
   });
 });
 

@@ -209,6 +209,7 @@ describe("(d) a distributor's portal session", () => {
       w1.other.commission!,
       w1.other.payout_account!,
       w1.other.agent!,
+      w1.other.agent_application!,
       w1.other.purchase_order!,
     ];
     const token = w1.portal.C;

@@ -42,6 +42,7 @@ export type Kind =
   | 'journal'
   | 'delivery'
   | 'agent'
+  | 'agent_application'
   | 'agent_price'
   | 'purchase_order'
   | 'pilot'
@@ -71,6 +72,7 @@ export const KIND_OF_COLLECTION: Record<string, Kind> = {
   deliveries: 'delivery',
   jobs: 'settlement_job',
   agents: 'agent',
+  'agent-applications': 'agent_application',
   'agent-prices': 'agent_price',
   'purchase-orders': 'purchase_order',
   pilots: 'pilot',
@@ -295,6 +297,24 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const job = await t.app.exportJobs.start({ tenantId, spec: sampleSpec, rows: sampleRows(3), format: 'csv', tz: 'Asia/Shanghai', filename: `walker-${tag}` });
   expect((await t.app.exportJobs.settled(tenantId, job.id)).status).toBe('done');
 
+  // Agent applications: C and A each apply for a district with a document of their own, before
+  // the merchant appoints them below (so both stay pending: a reviewer's approval is refused, 409).
+  const applyAsAgent = async (d: Dist, session: string, region_code: string) => {
+    const up = multipartBody({ kind: 'business_licence' }, { field: 'file', filename: 'licence.png', contentType: 'image/png', data: TINY_PNG });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v1/distributors/${d.id}/documents`,
+      headers: { authorization: `Bearer ${session}`, 'content-type': up.contentType },
+      payload: up.payload,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const doc = (JSON.parse(res.body) as { id: string }).id;
+    const app = await ok(t, 'POST', '/v1/agent-applications', { token: session, body: { rank: 'district', region_code, note: 'walker', document_ids: [doc] } });
+    return { doc, app: app.id as string };
+  };
+  const applicationC = await applyAsAgent(C, portal.C, '110101');
+  const applicationA = await applyAsAgent(A, portal.A, '110102');
+
   // Regional agents: C and A each an agent of a district, a SKU's price list, purchase orders (C's
   // first paid, so C holds stock; its second and A's waiting for payment).
   await ok(t, 'PUT', '/v1/agent-program', { ...k, body: { enabled: true } });
@@ -361,6 +381,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     ...(journal ? { journal: journal.id } : {}),
     delivery: delivery.id,
     agent: agentC.id,
+    agent_application: applicationC.app,
     agent_price: agentSku,
     purchase_order: poC.id,
     pilot: pilot.id,
@@ -375,6 +396,8 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     withdrawal: wPending.id,
     payout_account: accC.id,
     agent: agentC.id,
+    agent_application: applicationC.app,
+    document: applicationC.doc,
     purchase_order: poC.id,
   };
   const other: Partial<Record<Kind, string>> = {
@@ -385,6 +408,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     payout_account: accA.id,
     document: documentId,
     agent: agentA.id,
+    agent_application: applicationA.app,
     purchase_order: poA.id,
   };
   void wApproved;

@@ -1,6 +1,7 @@
 import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type {
+  AgentApplicationsTable,
   AgentEventsTable,
   AgentPricesTable,
   AgentProgramsTable,
@@ -14,6 +15,7 @@ import type {
 import { columnsOf, selectOf, unnestRows, type UnnestColumn } from '../../db/unnest.ts';
 
 export type AgentRow = Selectable<AgentsTable>;
+export type ApplicationRow = Selectable<AgentApplicationsTable>;
 export type AgentProgramRow = Selectable<AgentProgramsTable>;
 export type PriceRow = Selectable<AgentPricesTable>;
 export type PurchaseOrderRow = Selectable<AgentPurchaseOrdersTable>;
@@ -390,5 +392,76 @@ export const agentsRepo = {
 
   distributor(ex: Executor, tenantId: string, id: string) {
     return ex.selectFrom('distributors').select(['id', 'status', 'name']).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  },
+
+  async insertApplication(ex: Executor, row: Insertable<AgentApplicationsTable>): Promise<ApplicationRow> {
+    return ex.insertInto('agent_applications').values(row).returningAll().executeTakeFirstOrThrow();
+  },
+
+  findApplication(ex: Executor, tenantId: string, id: string) {
+    return ex.selectFrom('agent_applications').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  },
+
+  findApplicationForUpdate(ex: Executor, tenantId: string, id: string) {
+    return ex.selectFrom('agent_applications').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+  },
+
+  /** Open applications first, then newest first; `after` is the last row of the previous page. */
+  listApplications(
+    ex: Executor,
+    tenantId: string,
+    q: { status?: string | undefined; distributorId?: string | undefined; after?: { open: boolean; id: string } | undefined; limit: number },
+  ) {
+    let query = ex.selectFrom('agent_applications').selectAll().where('tenant_id', '=', tenantId);
+    if (q.status) query = query.where('status', '=', q.status as ApplicationRow['status']);
+    if (q.distributorId) query = query.where('distributor_id', '=', q.distributorId);
+    const after = q.after;
+    if (after)
+      query = after.open
+        ? query.where((eb) => eb.or([eb('status', '<>', 'pending'), eb.and([eb('status', '=', 'pending'), eb('id', '<', after.id)])]))
+        : query.where('status', '<>', 'pending').where('id', '<', after.id);
+    return query
+      .orderBy(sql`(status = 'pending')`, 'desc')
+      .orderBy('id', 'desc')
+      .limit(q.limit)
+      .execute();
+  },
+
+  /** The review of a pending application, compare-and-set: false when it was no longer pending. */
+  async decideApplication(
+    ex: Executor,
+    tenantId: string,
+    id: string,
+    to: { status: 'approved' | 'rejected'; reason: string | null; agent_id: string | null; reviewed_by: string | null; at: Date },
+  ): Promise<boolean> {
+    const r = await ex
+      .updateTable('agent_applications')
+      .set({ status: to.status, reason: to.reason, agent_id: to.agent_id, reviewed_by: to.reviewed_by, reviewed_at: to.at, updated_at: to.at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** The distributor's agents that hold a territory (active or suspended). */
+  heldBy(ex: Executor, tenantId: string, distributorId: string) {
+    return ex
+      .selectFrom('agents')
+      .select(['id', 'region_code', 'status'])
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .where('status', 'in', ['active', 'suspended'])
+      .execute();
+  },
+
+  activeIn(ex: Executor, tenantId: string, regionCode: string) {
+    return ex
+      .selectFrom('agents')
+      .select(['id'])
+      .where('tenant_id', '=', tenantId)
+      .where('region_code', '=', regionCode)
+      .where('status', '=', 'active')
+      .executeTakeFirst();
   },
 };

@@ -199,3 +199,54 @@ export const TerritoryReport = Strict({
   by_rank: Type.Array(Strict({ rank: Rank, agents: Type.Integer(), ...Figures, stock_value_fen: Type.Integer() })),
 });
 export type TerritoryReport = Static<typeof TerritoryReport>;
+
+export const ApplicationStatus = Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')]);
+
+export const ApplicationBody = Strict({
+  rank: Rank,
+  region_code: TerritoryCode,
+  note: Type.Optional(Text(2000)),
+  document_ids: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+    maxItems: 10,
+    uniqueItems: true,
+    description: 'documents the distributor uploaded (POST /v1/distributors/{id}/documents): business licence, ID photos',
+  }),
+});
+export type ApplicationBody = Static<typeof ApplicationBody>;
+
+export const ApplicationDocument = Strict({
+  id: Type.String(),
+  kind: Type.String(),
+  filename: Type.String(),
+  content_type: Type.String(),
+  size_bytes: Type.Integer(),
+});
+
+export const ApplicationView = Strict({
+  id: Type.String(),
+  distributor_id: Type.String(),
+  rank: Rank,
+  region_code: Type.String(),
+  region_name: Type.String(),
+  region_full_name: Type.String(),
+  note: Type.String(),
+  documents: Type.Array(ApplicationDocument, { description: 'documents deleted since are left out' }),
+  status: ApplicationStatus,
+  reason: Nullable(Type.String({ description: 'why it was rejected' })),
+  agent_id: Nullable(Type.String({ description: 'the agent appointed on approval' })),
+  reviewed_at: Nullable(Timestamp()),
+  created_at: Timestamp(),
+});
+export type ApplicationView = Static<typeof ApplicationView>;
+
+export const ApplicationListQuery = Strict({
+  status: Type.Optional(ApplicationStatus),
+  distributor_id: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 80 })),
+});
+
+export const ApplicationDocumentParams = Strict({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  document_id: Type.String({ minLength: 1, maxLength: 64 }),
+});

@@ -168,6 +168,55 @@ export function createAgentsService(deps: {
     await audit.record(tx, actor, { action: `agent.${type}`, targetType: 'agent', targetId: agentId, after: details, reason });
   }
 
+  /** A GB/T 2260 code of the rank, or 400. */
+  function checkTerritory(regionCode: string, rank: AgentRank): void {
+    if (!isRegionOfRank(regionCode, rank))
+      throw invalid({
+        en: `region_code ${regionCode} is not a ${rank} code of GB/T 2260`,
+        zh: `region_code ${regionCode} 不是 GB/T 2260 中的${zhStatus(rank)}级代码`,
+      });
+  }
+
+  /**
+   * The appointment itself, in the caller's transaction (POST /v1/agents, and an approved agent
+   * application): an active distributor, one active agent per territory (the partial unique index
+   * decides between racing appointments: 23505 → 409), the agent's ledger accounts, its history,
+   * the audit entry and agent.appointed, all or nothing. The caller has authorised `actor`.
+   */
+  async function appointIn(tx: Tx, actor: Actor, tenantId: string, body: { distributor_id: string; rank: AgentRank; region_code: string }): Promise<AgentView> {
+    checkTerritory(body.region_code, body.rank);
+    const d = await agentsRepo.distributor(tx, tenantId, body.distributor_id);
+    if (!d) throw invalid({ en: `distributor_id: no distributor ${body.distributor_id}`, zh: `distributor_id：没有分销员 ${body.distributor_id}` });
+    if (d.status !== 'active')
+      throw invalidState({
+        en: `distributor ${d.id} is ${d.status}: only an active distributor can be an agent`,
+        zh: `分销员 ${d.id} 状态为${zhStatus(d.status)}：只有正常状态的分销员才能成为代理`,
+      });
+    const now = clock.now();
+    let row: AgentRow;
+    try {
+      row = await agentsRepo.insertAgent(tx, {
+        id: newId('agt'),
+        tenant_id: tenantId,
+        distributor_id: body.distributor_id,
+        rank: body.rank,
+        region_code: body.region_code,
+        status: 'active',
+        status_reason: null,
+        created_at: now,
+        updated_at: now,
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === '23505')
+        throw conflict({ en: `territory ${body.region_code} already has an active agent`, zh: `区域 ${body.region_code} 已有一个有效的代理` });
+      throw error;
+    }
+    await openAgentAccounts(tx, tenantId, body.distributor_id);
+    await event(tx, actor, tenantId, row.id, 'appointed', null, { distributor_id: row.distributor_id, rank: row.rank, region_code: row.region_code });
+    await outbox.record(tx, tenantId, [{ type: 'agent.appointed', objectType: 'agent', objectId: row.id, data: agentView(row) }]);
+    return agentView(row);
+  }
+
   return {
     /**
      * What the compliance report states of agent mode: the buyback window of unsold stock (at
@@ -231,44 +280,11 @@ export function createAgentsService(deps: {
     /** POST /v1/agents: a distributor appointed to a territory; one active agent per territory (409). */
     async appoint(actor: Actor, body: { distributor_id: string; rank: AgentRank; region_code: string }): Promise<AgentView> {
       const tenantId = tenantFor(actor, 'distributors:write');
-      if (!isRegionOfRank(body.region_code, body.rank))
-        throw invalid({
-          en: `region_code ${body.region_code} is not a ${body.rank} code of GB/T 2260`,
-          zh: `region_code ${body.region_code} 不是 GB/T 2260 中的${zhStatus(body.rank)}级代码`,
-        });
-      return inTransaction(db, async (tx) => {
-        const d = await agentsRepo.distributor(tx, tenantId, body.distributor_id);
-        if (!d) throw invalid({ en: `distributor_id: no distributor ${body.distributor_id}`, zh: `distributor_id：没有分销员 ${body.distributor_id}` });
-        if (d.status !== 'active')
-          throw invalidState({
-            en: `distributor ${d.id} is ${d.status}: only an active distributor can be an agent`,
-            zh: `分销员 ${d.id} 状态为${zhStatus(d.status)}：只有正常状态的分销员才能成为代理`,
-          });
-        const now = clock.now();
-        let row: AgentRow;
-        try {
-          row = await agentsRepo.insertAgent(tx, {
-            id: newId('agt'),
-            tenant_id: tenantId,
-            distributor_id: body.distributor_id,
-            rank: body.rank,
-            region_code: body.region_code,
-            status: 'active',
-            status_reason: null,
-            created_at: now,
-            updated_at: now,
-          });
-        } catch (error) {
-          if ((error as { code?: unknown }).code === '23505')
-            throw conflict({ en: `territory ${body.region_code} already has an active agent`, zh: `区域 ${body.region_code} 已有一个有效的代理` });
-          throw error;
-        }
-        await openAgentAccounts(tx, tenantId, body.distributor_id);
-        await event(tx, actor, tenantId, row.id, 'appointed', null, { distributor_id: row.distributor_id, rank: row.rank, region_code: row.region_code });
-        await outbox.record(tx, tenantId, [{ type: 'agent.appointed', objectType: 'agent', objectId: row.id, data: agentView(row) }]);
-        return agentView(row);
-      });
+      checkTerritory(body.region_code, body.rank);
+      return inTransaction(db, (tx) => appointIn(tx, actor, tenantId, body));
     },
+
+    appointIn,
 
     async get(actor: Actor, id: string): Promise<AgentView> {
       return agentView(await agentOf(db, actor, id));

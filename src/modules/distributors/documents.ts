@@ -197,6 +197,26 @@ export function createDocuments(deps: {
     return openBytes(unwrapDataKey(keyring, row.data_key_enc), stored, row.id);
   }
 
+  async function readOf(
+    actor: Actor,
+    tenantId: string,
+    docId: string,
+    distributorId: string | null,
+  ): Promise<{ meta: DocumentView; data: Buffer; contentType: string }> {
+    const row = await documentsRepo.find(db, tenantId, docId);
+    if (!row || (distributorId !== null && row.distributor_id !== distributorId)) throw notFound('document');
+    const data = await contentOf(row);
+    await audit.record(db, actor, {
+      action: 'document.read',
+      targetType: 'distributor',
+      targetId: row.distributor_id,
+      after: { document_id: row.id, kind: row.kind },
+    });
+    // A document an earlier version stored under its claimed type is served as what its bytes are.
+    const contentType = sniffDocumentType(data)?.contentType === row.content_type ? row.content_type : 'application/octet-stream';
+    return { meta: documentView(row), data, contentType };
+  }
+
   return {
     limits,
 
@@ -263,21 +283,20 @@ export function createDocuments(deps: {
     /** The document itself, for a reviewer; every read is audited. */
     async read(actor: Actor, docId: string): Promise<{ meta: DocumentView; data: Buffer; contentType: string }> {
       requirePermission(actor.principal, 'distributors:write');
-      const tenantId = tenantOf(actor.principal);
-      const row = await documentsRepo.find(db, tenantId, docId);
-      if (!row) throw notFound('document');
-      const data = await contentOf(row);
-      await audit.record(db, actor, {
-        action: 'document.read',
-        targetType: 'distributor',
-        targetId: row.distributor_id,
-        after: { document_id: row.id, kind: row.kind },
-      });
-      // A document an earlier version stored under its claimed type is served as what its bytes are.
-      const contentType = sniffDocumentType(data)?.contentType === row.content_type ? row.content_type : 'application/octet-stream';
-      return { meta: documentView(row), data, contentType };
+      return readOf(actor, tenantOf(actor.principal), docId, null);
     },
 
+    /** A distributor's documents (their descriptions), for a module that refers to them by id. */
+    async ownedBy(tenantId: string, distributorId: string): Promise<DocumentView[]> {
+      return (await documentsRepo.listOf(db, tenantId, distributorId)).map(documentView);
+    },
+
+    /**
+     * One of a distributor's documents, read for a caller another module has authorised (an agent
+     * application's reviewer or its applicant); audited like every read. Another distributor's
+     * document is not found.
+     */
+    readOwnedBy: (actor: Actor, tenantId: string, distributorId: string, docId: string) => readOf(actor, tenantId, docId, distributorId),
     /**
      * A reviewer deletes a document (a wrong or unreadable scan, data not needed any more):
      * the row and with it the wrapped data key go in one audited transaction, then the file.

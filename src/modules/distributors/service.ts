@@ -664,6 +664,8 @@ export function createDistributorsService(deps: {
       documents.upload(actor, id, file),
     listDocuments: (actor: Actor, id: string) => documents.list(actor, id),
     readDocument: (actor: Actor, docId: string) => documents.read(actor, docId),
+    documentsOwnedBy: (tenantId: string, distributorId: string) => documents.ownedBy(tenantId, distributorId),
+    readDocumentOwnedBy: (actor: Actor, tenantId: string, distributorId: string, docId: string) => documents.readOwnedBy(actor, tenantId, distributorId, docId),
     deleteDocument: (actor: Actor, docId: string, reason: string | undefined) => documents.remove(actor, docId, reason),
     encryptLegacyDocuments: (limit: number) => documents.encryptLegacy(limit),
     plaintextDocuments: () => documents.plaintextCount(),

@@ -28,6 +28,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'agent.suspended',
   'agent.reinstated',
   'agent.ended',
+  'agent_application.submitted',
   'purchase_order.created',
   'purchase_order.paid',
   'stock_return.created',

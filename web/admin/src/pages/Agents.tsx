@@ -6,6 +6,7 @@ import { DistributorLink, ReasonDialog } from '../components/money.tsx';
 import { useI18n } from '../i18n.ts';
 import type { MessageKey } from '../messages.ts';
 import { useAuthed } from '../session.tsx';
+import { ApplicationsTab } from './AgentApplications.tsx';
 
 interface AgentProgram {
   enabled: boolean;
@@ -618,6 +619,7 @@ export default function AgentsPage() {
       <Tabs
         items={[
           { key: 'agents', label: t('agents.tab.agents'), children: <AgentsTab agents={agents.items} reload={reloadAgents} /> },
+          { key: 'applications', label: t('agents.tab.applications'), children: <ApplicationsTab onAppointed={reloadAgents} /> },
           { key: 'program', label: t('agents.tab.program'), children: <ProgramTab /> },
           { key: 'prices', label: t('agents.tab.prices'), children: <PricesTab /> },
           { key: 'purchases', label: t('agents.tab.purchases'), children: <PurchasesTab agents={agents.items} /> },

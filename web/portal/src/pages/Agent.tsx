@@ -6,6 +6,7 @@ import type { Page } from '../../../shared/types.ts';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
+import { AgentApply } from './AgentApply.tsx';
 
 interface Agent {
   id: string;
@@ -36,22 +37,40 @@ interface Line {
 function useAgents() {
   const { api } = useSession();
   const [agents, setAgents] = useState<Agent[] | null>(null);
+  const [version, setVersion] = useState(0);
   useEffect(() => {
     api.get<Page<Agent>>('/v1/agents').then(
       (p) => setAgents(p.items.filter((a) => a.status !== 'ended')),
       () => setAgents([]),
     );
-  }, [api]);
-  return agents;
+  }, [api, version]);
+  const reload = useCallback(() => setVersion((v) => v + 1), []);
+  return { agents, reload };
 }
 
 /** On the home page: a way to the agent page, shown only to an agent. */
 export function AgentEntry() {
   const { t } = useI18n();
   const navigate = useNavigate();
-  const agents = useAgents();
+  const { api } = useSession();
+  const { agents } = useAgents();
+  const [programOn, setProgramOn] = useState(false);
+  useEffect(() => {
+    api.get<{ enabled: boolean }>('/v1/agent-program').then(
+      (p) => setProgramOn(p.enabled),
+      () => setProgramOn(false),
+    );
+  }, [api]);
   const first = agents?.[0];
-  if (!first) return null;
+  if (agents === null) return null;
+  if (!first)
+    return programOn ? (
+      <Card title={t('agent.applyEntry')} onClick={() => navigate('/agent')} data-testid="agent-apply-entry">
+        <Button size="small" fill="none" color="primary" style={{ paddingInline: 0 }}>
+          {t('agent.apply')}
+        </Button>
+      </Card>
+    ) : null;
   return (
     <Card title={t('agent.entry', { region: first.region_full_name })} onClick={() => navigate('/agent')} data-testid="agent-entry">
       <Button size="small" fill="none" color="primary" style={{ paddingInline: 0 }}>
@@ -64,7 +83,7 @@ export function AgentEntry() {
 export function AgentPage() {
   const { t } = useI18n();
   const { api } = useSession();
-  const agents = useAgents();
+  const { agents, reload } = useAgents();
   const agent = agents?.[0];
   const [stock, setStock] = useState<StockItem[]>([]);
   const [orders, setOrders] = useState<PurchaseOrder[]>([]);
@@ -103,7 +122,7 @@ export function AgentPage() {
   }, [api]);
 
   if (agents === null) return null;
-  if (!agent) return <ErrorBlock status="empty" title={t('agent.none')} />;
+  if (!agent) return <AgentApply onApproved={reload} />;
   if (error) return <ErrorBlock status="default" title={t('common.error', { message: error })} />;
 
   async function order() {

@@ -108,7 +108,7 @@ describe('fenxiao serve (what npm start runs)', () => {
     async () => {
       const dataDir = tempDir();
       const root = 'cli-test-root-token-0123456789';
-      const server = await spawnServer({ FENXIAO_DATA_DIR: dataDir, FENXIAO_ROOT_TOKEN: root, LOG_LEVEL: 'info' });
+      const server = await spawnServer({ FENXIAO_DATA_DIR: dataDir, FENXIAO_ROOT_TOKEN: root, LOG_LEVEL: 'debug' }); // debug: the request's arrival is logged (info logs it when answered)
       servers.push(server);
       expect(await json(`${server.url}/health`)).toEqual({ status: 200, data: { status: 'ok' } });
       expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(true);

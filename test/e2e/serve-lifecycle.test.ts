@@ -276,9 +276,9 @@ describe('fenxiao serve: stopping never hangs', () => {
 
   it('a second signal exits at once, without waiting for the request in flight', { timeout: 180_000 }, async () => {
     const root = 'second-signal-root-token-0123456789';
-    const server = await spawnServer({ FENXIAO_DATA_DIR: tempDir(), FENXIAO_ROOT_TOKEN: root, FENXIAO_SHUTDOWN_GRACE_SECONDS: '600', LOG_LEVEL: 'info' });
+    const server = await spawnServer({ FENXIAO_DATA_DIR: tempDir(), FENXIAO_ROOT_TOKEN: root, FENXIAO_SHUTDOWN_GRACE_SECONDS: '600', LOG_LEVEL: 'debug' });
     servers.push(server);
-    // A request whose body never finishes arriving: the graceful stop would wait for it (600 s).
+    // A request whose body never finishes arriving: the graceful stop would wait for it (600 s). At debug, its arrival is logged.
     const req = http.request(`${server.url}/v1/tenants`, {
       method: 'POST',
       headers: { authorization: `Bearer ${root}`, 'content-type': 'application/json', 'content-length': 100, 'x-request-id': 'never-finished-1' },

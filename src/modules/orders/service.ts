@@ -160,40 +160,46 @@ export function createOrdersService(deps: {
     const { actorType, actorId } = actorOf({ kind: 'system', tenantId, job: 'auto-receive' });
     const limit = 100;
     let received = 0;
-    for (;;) {
-      const n = await inTransaction(db, async (tx) => {
-        const rows = await ordersRepo.autoReceive(tx, tenantId, {
-          cutoff,
-          days: settings.auto_receive_days,
-          now: clock.now(),
-          limit,
-          eventIds: Array.from({ length: limit }, () => newId('evt')),
-          actorType,
-          actorId,
-        });
-        if (rows.length > 0 && (await deps.outbox.wanted(tx, tenantId, 'order.received'))) {
-          const ids = rows.map((o) => o.id);
-          const [items, lines] = await Promise.all([ordersRepo.itemsOfOrders(tx, ids), ordersRepo.commissionsOfOrders(tx, ids)]);
-          await deps.outbox.record(
-            tx,
-            tenantId,
-            rows.map((o) => ({
-              type: 'order.received' as const,
-              objectType: 'order',
-              objectId: o.id,
-              data: {
-                ...orderViewOf(
-                  o,
-                  items.filter((i) => i.order_id === o.id),
-                  lines.filter((c) => c.order_id === o.id),
-                ),
-                event: { type: 'received', at: (o.received_at ?? o.updated_at).toISOString(), refund_fen: null },
-              },
-            })),
-          );
-        }
-        return rows.length;
+    // Asked once: with no endpoint wanting order.received, each chunk is its one statement.
+    const announce = await deps.outbox.wanted(db, tenantId, 'order.received');
+    const chunk = (ex: Executor) =>
+      ordersRepo.autoReceive(ex, tenantId, {
+        cutoff,
+        days: settings.auto_receive_days,
+        now: clock.now(),
+        limit,
+        eventIds: Array.from({ length: limit }, () => newId('evt')),
+        actorType,
+        actorId,
       });
+    for (;;) {
+      const n = !announce
+        ? (await chunk(db)).length
+        : await inTransaction(db, async (tx) => {
+            const rows = await chunk(tx);
+            if (rows.length > 0) {
+              const ids = rows.map((o) => o.id);
+              const [items, lines] = await Promise.all([ordersRepo.itemsOfOrders(tx, ids), ordersRepo.commissionsOfOrders(tx, ids)]);
+              await deps.outbox.record(
+                tx,
+                tenantId,
+                rows.map((o) => ({
+                  type: 'order.received' as const,
+                  objectType: 'order',
+                  objectId: o.id,
+                  data: {
+                    ...orderViewOf(
+                      o,
+                      items.filter((i) => i.order_id === o.id),
+                      lines.filter((c) => c.order_id === o.id),
+                    ),
+                    event: { type: 'received', at: (o.received_at ?? o.updated_at).toISOString(), refund_fen: null },
+                  },
+                })),
+              );
+            }
+            return rows.length;
+          });
       received += n;
       if (n < limit) break;
     }

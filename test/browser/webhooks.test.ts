@@ -92,11 +92,19 @@ describe('webhooks page', () => {
       await page.getByTestId(`inbound-rotate-${source}`).click();
       await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
       const secret = (await page.getByTestId('inbound-secret').textContent())!.trim();
-      await page
-        .getByRole('dialog')
-        .filter({ has: page.getByTestId('inbound-secret') })
-        .getByRole('button', { name: '确定' })
-        .click();
+      // Closed with its 确定. On a loaded machine a click landing while antd still animates the
+      // dialog in (the confirmation fading out beneath it) can go unheard: click again then.
+      const shown = page.getByRole('dialog').filter({ has: page.getByTestId('inbound-secret') });
+      for (let attempt = 1; attempt <= 3 && (await shown.count()) > 0; attempt++) {
+        await shown
+          .getByRole('button', { name: '确定' })
+          .click({ timeout: 5_000 })
+          .catch(() => {});
+        await page
+          .getByTestId('inbound-secret')
+          .waitFor({ state: 'hidden', timeout: 5_000 })
+          .catch(() => {});
+      }
       await page.getByTestId('inbound-secret').waitFor({ state: 'hidden' });
       return secret;
     };

@@ -6,7 +6,7 @@ import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { countingDialect, dbStats } from './counting.ts';
-import { autoPrepare, GENERIC_BEGIN } from './prepare.ts';
+import { autoPrepare, GENERIC_BEGIN, statementNames } from './prepare.ts';
 import type { DB } from './schema.ts';
 import { isRetryableTxError } from '../core/errors.ts';
 
@@ -20,7 +20,7 @@ export interface Database {
   /**
    * The same database, for transactions whose statements all find their rows by key (the order
    * path's batches): they plan their named statements once, generically (GENERIC_BEGIN in
-   * prepare.ts). On PGlite, `db` itself.
+   * prepare.ts). On PGlite, a second Kysely over the same session.
    */
   keyed: Db;
   kind: 'pglite' | 'postgres';
@@ -61,9 +61,9 @@ export interface DatabaseOptions {
   /** Embedded only: keep the data in memory (tests). */
   inMemory?: boolean | undefined;
   /**
-   * PostgreSQL only: statements sent again and again become named (prepared) statements, parsed
-   * and planned once per connection (prepare.ts). On unless turned off (`FENXIAO_DB_PREPARE=off`, for
-   * a pooler that cannot keep them).
+   * Statements sent again and again become named (prepared) statements, parsed and planned once
+   * per connection (prepare.ts), on PostgreSQL and on the embedded database alike. On unless
+   * turned off (`FENXIAO_DB_PREPARE=off`, for a pooler that cannot keep them).
    */
   prepare?: boolean | undefined;
 }
@@ -131,8 +131,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       parsers: { [pgliteTypes.INT8]: parseInt8 },
     });
     await client.waitReady;
-    const db = new Kysely<DB>({ dialect: countingDialect(new PGliteDialect(client)) });
-    return { db, keyed: db, kind: 'pglite', pglite: client, close: () => db.destroy().finally(unlock) };
+    // One dialect (one driver, one queue for the one session) under both Kysely instances.
+    const dialect = new PGliteDialect(client, options.prepare === false ? undefined : statementNames());
+    const db = new Kysely<DB>({ dialect: countingDialect(dialect) });
+    const keyed = new Kysely<DB>({ dialect: countingDialect(dialect, { begin: GENERIC_BEGIN, shared: true }) });
+    return { db, keyed, kind: 'pglite', pglite: client, close: () => db.destroy().finally(unlock) };
   } catch (err) {
     unlock();
     throw err;

@@ -1,4 +1,4 @@
-import type { PGlite, Results } from '@electric-sql/pglite';
+import { parse as pgliteParse, protocol, type PGlite, type Results } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -10,6 +10,7 @@ import {
   type Kysely,
   type QueryResult,
 } from 'kysely';
+import type { StatementNames } from './prepare.ts';
 
 /**
  * Kysely dialect for PGlite.
@@ -21,12 +22,22 @@ import {
  * COMMIT/ROLLBACK and everything else waits in FIFO order.
  */
 export class PGliteDialect implements Dialect {
-  constructor(private readonly client: PGlite) {}
+  private readonly driver: PGliteDriver;
+
+  /**
+   * `names`: which statement texts become named prepared statements of the session (prepare.ts),
+   * as on PostgreSQL: the order path's batch statements are large CTEs that PGlite would otherwise
+   * parse and plan again on every batch, in the server's own thread.
+   */
+  constructor(client: PGlite, names?: StatementNames) {
+    this.driver = new PGliteDriver(client, names);
+  }
   createAdapter() {
     return new PostgresAdapter();
   }
+  /** One driver for every Kysely over this dialect: they share the one session and its queue. */
   createDriver(): Driver {
-    return new PGliteDriver(this.client);
+    return this.driver;
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();
@@ -40,8 +51,11 @@ class PGliteDriver implements Driver {
   private tail: Promise<void> = Promise.resolve();
   private readonly connection: PGliteConnection;
 
-  constructor(private readonly client: PGlite) {
-    this.connection = new PGliteConnection(client);
+  constructor(
+    private readonly client: PGlite,
+    names: StatementNames | undefined,
+  ) {
+    this.connection = new PGliteConnection(client, names);
   }
 
   async init(): Promise<void> {
@@ -86,16 +100,25 @@ class PGliteDriver implements Driver {
 
 class PGliteConnection implements DatabaseConnection {
   release: (() => void) | undefined;
+  /** The session's named statements, with their parameters' type oids (from Describe). */
+  private readonly prepared = new Map<string, number[]>();
 
-  constructor(private readonly client: PGlite) {}
+  constructor(
+    private readonly client: PGlite,
+    private readonly names: StatementNames | undefined,
+  ) {}
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const params = compiledQuery.parameters;
+    const name = params.length === 0 ? undefined : this.names?.nameFor(compiledQuery.sql);
     // Without parameters the simple protocol runs scripts of several statements (migrations);
     // its last result is the one a caller expects.
     const result =
-      compiledQuery.parameters.length === 0
+      params.length === 0
         ? (lastOf(await this.client.exec(compiledQuery.sql)) as Results<R>)
-        : await this.client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
+        : name !== undefined
+          ? await this.named<R>(name, compiledQuery.sql, params)
+          : await this.client.query<R>(compiledQuery.sql, [...params]);
     const affected = result.affectedRows;
     return {
       rows: result.rows,
@@ -103,10 +126,74 @@ class PGliteConnection implements DatabaseConnection {
     };
   }
 
+  /**
+   * A named statement: parsed and described once per session, then Bind, Describe, Execute and
+   * Sync in one call into the database, where `query` makes five (an unnamed Parse and Describe
+   * first, each planned anew). Parameters are serialized by their types as `query` does. A plan
+   * the session can no longer use (0A000: a table it reads changed shape; 26000: gone) is
+   * dropped and named afresh later; outside a transaction the statement runs again unnamed, so
+   * nothing fails for it.
+   */
+  private async named<R>(name: string, text: string, params: readonly unknown[]): Promise<Results<R>> {
+    const client = this.client;
+    try {
+      return await client._runExclusiveQuery(async () => {
+        let types = this.prepared.get(name);
+        if (types === undefined) {
+          const described = await client.execProtocol(
+            concat([
+              // A name a failed statement left behind (see below) is closed first: closing none is no error.
+              protocol.serialize.close({ type: 'S', name }),
+              protocol.serialize.parse({ name, text, types: [] }),
+              protocol.serialize.describe({ type: 'S', name }),
+              protocol.serialize.sync(),
+            ]),
+            { syncToFs: false },
+          );
+          types = pgliteParse.parseDescribeStatementResults(described.messages);
+          this.prepared.set(name, types);
+        }
+        const values = params.map((p, i) => {
+          if (p === null || p === undefined) return null;
+          const serialize = client.serializers[types[i] ?? 0];
+          return serialize ? serialize(p) : String(p as string);
+        });
+        const ran = await client.execProtocol(
+          concat([
+            protocol.serialize.bind({ statement: name, values }),
+            protocol.serialize.describe({ type: 'P' }),
+            protocol.serialize.execute({}),
+            protocol.serialize.sync(),
+          ]),
+          { syncToFs: !client.isInTransaction() },
+        );
+        return pgliteParse.parseResults(ran.messages, client.parsers)[0] as Results<R>;
+      });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== '0A000' && code !== '26000') throw err;
+      this.prepared.delete(name);
+      this.names?.forget(text);
+      // Inside a transaction the error has aborted it: it stands (the caller's retry runs unnamed).
+      if (client.isInTransaction()) throw err;
+      return client.query<R>(text, [...params]);
+    }
+  }
+
   // eslint-disable-next-line require-yield
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('PGlite does not stream results; page with keyset queries instead');
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function lastOf<T>(results: T[]): T {

@@ -40,41 +40,76 @@ export interface AutoPrepare {
   readonly off: boolean;
 }
 
-export function autoPrepare(options: { threshold?: number; maxStatements?: number; onOff?: ((err: Error) => void) | undefined } = {}): AutoPrepare {
+/**
+ * Which statement texts get a name: a text seen `threshold` times, among at most `maxStatements`
+ * named texts (an `in (…)` list of every length stays unnamed), so neither a process nor a
+ * backend holds an unbounded set of plans. Shared by PostgreSQL's pooled clients (autoPrepare)
+ * and the embedded database's one session (pglite-dialect.ts).
+ */
+export interface StatementNames {
+  nameFor(text: string): string | undefined;
+  /** Forgets a text's name: it is counted again from 0 (its plan could not be used any more). */
+  forget(text: string): void;
+  /** Stops naming statements for good (a pooler lost one). */
+  stop(): void;
+  readonly stopped: boolean;
+  readonly stats: { named: number; prepared: number };
+}
+
+export function statementNames(options: { threshold?: number; maxStatements?: number } = {}): StatementNames {
   const threshold = options.threshold ?? 3;
   const maxStatements = options.maxStatements ?? 500;
   const seen = new Map<string, number>();
   const names = new Map<string, string>();
   const stats = { named: 0, prepared: 0 };
+  let stopped = false;
+  return {
+    stats,
+    get stopped() {
+      return stopped;
+    },
+    stop() {
+      stopped = true;
+    },
+    forget(text) {
+      names.delete(text);
+    },
+    nameFor(text) {
+      if (stopped) return undefined;
+      const name = names.get(text);
+      if (name !== undefined) {
+        stats.named++;
+        return name;
+      }
+      if (names.size >= maxStatements) return undefined;
+      const n = (seen.get(text) ?? 0) + 1;
+      if (n < threshold) {
+        // Forget one-off texts now and then rather than hold them all.
+        if (seen.size >= maxStatements * 8) seen.clear();
+        seen.set(text, n);
+        return undefined;
+      }
+      seen.delete(text);
+      const named = `fx_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+      names.set(text, named);
+      stats.prepared++;
+      stats.named++;
+      return named;
+    },
+  };
+}
+
+export function autoPrepare(options: { threshold?: number; maxStatements?: number; onOff?: ((err: Error) => void) | undefined } = {}): AutoPrepare {
   // Behind a pooler that loses named statements (PgBouncer 1.18 in transaction mode, Debian 12's)
   // with FENXIAO_DB_PREPARE left on, the first lost statement turns naming off for the process:
   // the transaction it failed is retried (isRetryableTxError) and every statement after it is
   // unnamed, so a misconfiguration costs a retry and a log line, not a stream of failures.
-  let off = false;
-
-  function nameFor(text: string): string | undefined {
-    if (off) return undefined;
-    const name = names.get(text);
-    if (name !== undefined) return name;
-    if (names.size >= maxStatements) return undefined;
-    const n = (seen.get(text) ?? 0) + 1;
-    if (n < threshold) {
-      // Forget one-off texts now and then rather than hold them all.
-      if (seen.size >= maxStatements * 8) seen.clear();
-      seen.set(text, n);
-      return undefined;
-    }
-    seen.delete(text);
-    const named = `fx_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
-    names.set(text, named);
-    stats.prepared++;
-    return named;
-  }
+  const namer = statementNames(options);
 
   return {
-    stats,
+    stats: namer.stats,
     get off() {
-      return off;
+      return namer.stopped;
     },
     attach(client) {
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
@@ -82,12 +117,11 @@ export function autoPrepare(options: { threshold?: number; maxStatements?: numbe
         // Two statements in one simple-protocol query: never a named statement.
         if (config === GENERIC_BEGIN) return query(config);
         if (typeof config === 'string' && Array.isArray(values) && callback === undefined) {
-          const name = nameFor(config);
+          const name = namer.nameFor(config);
           if (name !== undefined) {
-            stats.named++;
             return (query({ name, text: config, values }) as Promise<unknown>).catch((err: unknown) => {
-              if (!off && isLostPreparedStatement(err)) {
-                off = true;
+              if (!namer.stopped && isLostPreparedStatement(err)) {
+                namer.stop();
                 try {
                   options.onOff?.(err as Error);
                 } catch {

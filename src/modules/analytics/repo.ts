@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { ident } from '../../db/ident.ts';
 import type { Executor } from '../../db/database.ts';
 import type { RangeParts } from './periods.ts';
 import type { Metric } from './schema.ts';
@@ -66,7 +67,7 @@ type Key = Record<string, string | RawBuilder<unknown>>;
 
 const eq = (alias: string, key: Key): RawBuilder<unknown> =>
   sql.join(
-    Object.entries(key).map(([k, v]) => sql`${sql.ref(`${alias}.${k}`)} = ${v}`),
+    Object.entries(key).map(([k, v]) => sql`${ident(`${alias}.${k}`)} = ${v}`),
     sql` and `,
   );
 
@@ -78,10 +79,10 @@ type Deltas = Partial<Record<string, number | RawBuilder<unknown>>>;
  * another part of the same statement computes).
  */
 function slotUpdate(table: SlotTable, key: Key, deltas: Deltas, only: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
-  const t = sql.table(table);
+  const t = ident(table);
   const entries = Object.entries(deltas).filter((e): e is [string, number | RawBuilder<unknown>] => e[1] !== undefined && e[1] !== 0);
   return sql`
-    update ${t} as t set ${sql.join(entries.map(([c, v]) => sql`${sql.ref(c)} = ${sql.ref(`t.${c}`)} + ${v}`))}
+    update ${t} as t set ${sql.join(entries.map(([c, v]) => sql`${ident(c)} = ${ident(`t.${c}`)} + ${v}`))}
      where ${only} and ${eq('t', key)}
        and t.slot = (select s.slot from ${t} as s where ${eq('s', key)} order by s.slot limit 1 for update skip locked)
     returning t.slot`;
@@ -116,9 +117,9 @@ export const analyticsRepo = {
   ): Promise<void> {
     const entries = Object.entries(deltas).filter((e): e is [string, number] => e[1] !== undefined && e[1] !== 0);
     if (entries.length === 0) return;
-    const t = sql.table(table);
+    const t = ident(table);
     const keyCols = Object.keys(key);
-    const cols = sql.join([...keyCols, 'slot', ...entries.map(([c]) => c)].map((c) => sql.ref(c)));
+    const cols = sql.join([...keyCols, 'slot', ...entries.map(([c]) => c)].map((c) => ident(c)));
     // An insert must never wait, or it can close a cycle with another transaction (deadlock). It
     // would wait on a row of the same slot that another transaction is inserting or updating (not
     // yet committed). So a new slot is only ever one no visible row has (an existing row may be
@@ -148,8 +149,8 @@ export const analyticsRepo = {
     await sql`select pg_advisory_xact_lock(hashtextextended(${`${lockPrefix}${slot}`}, 0))`.execute(ex);
     await sql`
       insert into ${t} as t (${cols}) values (${keyValues}, ${slot}, ${deltaValues})
-      on conflict (${sql.join([...keyCols, 'slot'].map((c) => sql.ref(c)))}) do update
-        set ${sql.join(entries.map(([c]) => sql`${sql.ref(c)} = ${sql.ref(`t.${c}`)} + ${sql.ref(`excluded.${c}`)}`))}`.execute(ex);
+      on conflict (${sql.join([...keyCols, 'slot'].map((c) => ident(c)))}) do update
+        set ${sql.join(entries.map(([c]) => sql`${ident(c)} = ${ident(`t.${c}`)} + ${ident(`excluded.${c}`)}`))}`.execute(ex);
   },
 
   /**
@@ -404,7 +405,7 @@ export const analyticsRepo = {
    * (each a short index range on (tenant, period, metric desc)).
    */
   async rankings(ex: Executor, tenantId: string, metric: 'sales_fen' | 'commission_fen', months: string[], days: string[], depth: number) {
-    const m = sql.ref(metric);
+    const m = ident(metric);
     const r = await sql<{ list: string; distributor_id: string; value: number }>`
       select 'm' || l.k::text as list, x.distributor_id, x.value
         from unnest(${months}::date[]) as l(k)
@@ -453,7 +454,7 @@ export const analyticsRepo = {
 
   /** The same for every distributor of the tenant (the fallback when rankings are flat). */
   async totalsAll(ex: Executor, tenantId: string, metric: 'sales_fen' | 'commission_fen', parts: RangeParts, limit: number) {
-    const m = sql.ref(metric);
+    const m = ident(metric);
     const days = parts.dayRuns.length
       ? sql.join(
           parts.dayRuns.map(([a, b]) => sql`day between ${a}::date and ${b}::date`),

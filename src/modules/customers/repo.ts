@@ -1,6 +1,7 @@
 import type { Executor } from '../../db/database.ts';
 import type { BindingEventsTable } from '../../db/schema.ts';
 import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
+import { ident } from '../../db/ident.ts';
 import { columnsOf, selectOf, unnestRows, type UnnestColumn } from '../../db/unnest.ts';
 import type { CustomersTable } from '../../db/schema.ts';
 
@@ -50,7 +51,7 @@ export const customersRepo = {
     const ids = [...new Set(externalIds)].sort();
     const names = Object.keys(extra);
     // Extra scalars come back as `x_<name>` on every row (the buyers of a batch are never none).
-    const extras = names.length > 0 ? sql`, ${sql.join(names.map((n) => sql`${extra[n]} as ${sql.ref(`x_${n}`)}`))}` : sql``;
+    const extras = names.length > 0 ? sql`, ${sql.join(names.map((n) => sql`${extra[n]} as ${ident(`x_${n}`)}`))}` : sql``;
     const r = await sql<CustomerRow & Record<string, unknown>>`
       with created as (
         insert into customers (tenant_id, external_id, created_at)

@@ -1,4 +1,5 @@
 import { sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
+import { ident } from '../../db/ident.ts';
 import { columnsOf, selectOf, unnestRows, type UnnestColumn } from '../../db/unnest.ts';
 import type { Executor } from '../../db/database.ts';
 import { idempotencyRepo } from '../idempotency/repo.ts';
@@ -115,7 +116,7 @@ function insertRows<R>(
   tail: RawBuilder<unknown> = sql``,
   where: RawBuilder<unknown> = sql`true`,
 ) {
-  return sql`insert into ${sql.table(table)} (${columnsOf(columns)})
+  return sql`insert into ${ident(table)} (${columnsOf(columns)})
     select ${selectOf(columns, 'v')} from ${unnestRows(columns, rows, 'v')} where ${where} order by v.n ${tail}`;
 }
 

@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { ident } from '../../db/ident.ts';
 import type { Executor } from '../../db/database.ts';
 import type { Clock } from '../../core/context.ts';
 import { newId } from '../../core/ids.ts';
@@ -33,7 +34,7 @@ export function createOutbox(deps: { clock: Clock }) {
     const name = options.name ?? 'outbox';
     const now = clock.now();
     const ids = events.map(() => newId('evt'));
-    const objectId = sql.ref('v.object_id');
+    const objectId = ident('v.object_id');
     const keep = options.only ? options.only(objectId) : sql`true`;
     return [
       sql`${sql.raw(`${name}_events`)} as (

@@ -173,6 +173,21 @@ describe('agent mode in the console and the portal', () => {
       },
     });
     expect(order.statusCode).toBe(201);
+    // A second order shipped into the territory, not from its stock: 50 yuan, 20 of it refunded.
+    expect(
+      (
+        await t.call('POST', '/v1/orders', {
+          token: tenant.key,
+          body: {
+            external_id: 'o-agent-2',
+            buyer_external_id: 'buyer-2',
+            region_code: '440305',
+            items: [{ sku: 'cup', quantity: 1, unit_price_fen: 5000, paid_fen: 5000 }],
+          },
+        })
+      ).statusCode,
+    ).toBe(201);
+    expect((await t.call('POST', '/v1/orders/o-agent-2/events', { token: tenant.key, body: { type: 'refunded', refund_fen: 2000 } })).statusCode).toBe(200);
     const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key })).data.secret as string;
     const now = Math.floor(Date.now() / 1000);
     const token = await new SignJWT({})
@@ -188,9 +203,46 @@ describe('agent mode in the console and the portal', () => {
     await page.getByRole('heading', { name: '我的代理区域' }).waitFor();
     await expect(page.getByTestId('agent-territory').textContent()).resolves.toBe('广东省深圳市南山区');
     await page.getByTestId('agent-stock').getByText('2 件').waitFor();
-    // 3% of 100 yuan, and 100 − 70 yuan.
-    await page.getByTestId('agent-territory-earnings').filter({ hasText: '3.00' }).waitFor();
-    await page.getByTestId('agent-diff-earnings').filter({ hasText: '30.00' }).waitFor();
+    // The territory over the last 30 days: two orders, 150 yuan paid, 20 refunded; 3% of 100 + 30 yuan
+    // pending, and 100 − 70 yuan of price difference; the stock at cost (one unit left at 70, one found at 0).
+    const sales = page.getByTestId('agent-sales');
+    await sales.getByRole('heading', { name: '区域销售与收益' }).waitFor();
+    await page.getByTestId('agent-sales-orders').filter({ hasText: /^2$/ }).waitFor();
+    await expect(page.getByTestId('agent-sales-amount').textContent()).resolves.toBe('¥150.00');
+    await expect(page.getByTestId('agent-sales-refunded').textContent()).resolves.toBe('¥20.00');
+    await expect(page.getByTestId('agent-territory-earnings').textContent()).resolves.toBe('¥3.90');
+    await expect(page.getByTestId('agent-diff-earnings').textContent()).resolves.toBe('¥30.00');
+    await sales.getByText('待结算 ¥3.90，可结算 ¥0.00，已结算 ¥0.00').waitFor();
+    await expect(page.getByTestId('agent-stock-value').textContent()).resolves.toBe('¥70.00');
+    await sales.getByText('进货超过 60 天仍未售出').waitFor();
+    // The charts: 30 days, today's column the only one, as the server's series says.
+    const served = (await t.call('GET', `/v1/agents/${agent.id}/territory-sales`, { token: tenant.key })).data as {
+      range: { to: string };
+      points: { period: string; sales_fen: number }[];
+    };
+    expect(served.points).toHaveLength(30);
+    const today = served.range.to;
+    const columns = page.getByTestId('agent-sales-chart').locator('rect');
+    await expect(columns.count()).resolves.toBe(30);
+    await expect(page.getByTestId('agent-sales-chart').locator(`rect[data-period="${today}"]`).getAttribute('data-fen')).resolves.toBe('15000');
+    await expect(page.getByTestId('agent-earnings-chart').locator(`rect[data-period="${today}"]`).getAttribute('data-fen')).resolves.toBe('3390');
+    await expect(page.getByTestId('agent-sales-chart').locator('rect[data-fen="0"]').count()).resolves.toBe(29);
+    // 7 days: seven columns, the same figures.
+    await sales.getByText('7 天').click();
+    await page.getByTestId('agent-sales-chart').locator('rect').nth(6).waitFor();
+    await expect(page.getByTestId('agent-sales-chart').locator('rect').count()).resolves.toBe(7);
+    await expect(page.getByTestId('agent-sales-amount').textContent()).resolves.toBe('¥150.00');
+    // In English (the switch is on the home page).
+    await page.goBack();
+    await page.getByTestId('lang-switch').click();
+    await page.getByTestId('agent-entry').click();
+    await sales.getByRole('heading', { name: 'Territory sales and earnings' }).waitFor();
+    await sales.getByText('pending ¥3.90, available ¥0.00, settled ¥0.00').waitFor();
+    await sales.getByText('Territory sales by day').waitFor();
+    await page.goBack();
+    await page.getByTestId('lang-switch').click();
+    await page.getByTestId('agent-entry').click();
+    await sales.getByRole('heading', { name: '区域销售与收益' }).waitFor();
     await page.getByTestId('po-sku').locator('input').fill('tea');
     await page.getByTestId('po-submit').click();
     await page.getByTestId('agent-orders').getByText('待付款').waitFor();

@@ -340,4 +340,36 @@ describe('agent mode in the console and the portal', () => {
     await mobile.goto(`${t.base}/portal/agent`);
     await expect(mobile.getByTestId('agent-territory').textContent()).resolves.toBe('广东省深圳市福田区');
   });
+
+  it('the console charts each territory’s sales and commission, and one territory’s by day with its commission by status', async () => {
+    const { page } = desk;
+    await menu(page, '区域代理').click();
+    await page.getByRole('tab', { name: '区域业绩' }).click();
+    // Nanshan over the last 30 days: o-agent-1 (100 yuan) and o-agent-2 (50, 20 refunded); Futian has none.
+    const chart = page.getByTestId('territory-chart');
+    await chart.locator('canvas').waitFor();
+    await expect
+      .poll(() => chart.getAttribute('aria-label'), { timeout: 15_000 })
+      .toBe('各区域销售额与区域佣金：广东省深圳市福田区 销售额 ¥0.00，区域佣金 ¥0.00; 广东省深圳市南山区 销售额 ¥150.00，区域佣金 ¥3.90');
+    await page.getByTestId('territory-table').getByRole('row').filter({ hasText: '南山区' }).getByTestId('territory-detail-open').click();
+    const detail = page.getByTestId('territory-detail');
+    await detail.getByTestId('territory-detail-status').filter({ hasText: '待结算 ¥3.90，可结算 ¥0.00，已结算 ¥0.00' }).waitFor();
+    await expect(detail.getByTestId('territory-detail-commission').textContent()).resolves.toBe('¥3.90');
+    const nanshan = (await t.call('GET', '/v1/agents?status=active', { token: tenant.key })).data.items.find(
+      (a: { region_code: string }) => a.region_code === '440305',
+    );
+    const served = (await t.call('GET', `/v1/agents/${nanshan.id}/territory-sales`, { token: tenant.key })).data as { range: { to: string } };
+    const detailChart = detail.getByTestId('territory-detail-chart');
+    await detailChart.locator('canvas').waitFor();
+    await expect
+      .poll(() => detailChart.getAttribute('aria-label'), { timeout: 15_000 })
+      .toBe(`每日销售额、区域佣金和差价收益：${served.range.to} 销售额 ¥150.00，区域佣金 ¥3.90，差价 ¥30.00`);
+    // A year: by month.
+    await choose(page, page.getByTestId('territory-period'), '最近 365 天');
+    await expect
+      .poll(() => detailChart.getAttribute('aria-label'), { timeout: 15_000 })
+      .toBe(`每月销售额、区域佣金和差价收益：${served.range.to.slice(0, 8)}01 销售额 ¥150.00，区域佣金 ¥3.90，差价 ¥30.00`);
+    await expectNoCriticalA11yViolations(page, 'admin-agents-territory-detail');
+    await screenshot(page, 'admin-agents-territory-detail');
+  });
 });

@@ -33,6 +33,31 @@ function menu(page: Page, label: string) {
   return page.getByRole('menuitem').filter({ hasText: new RegExp(`^${label}$`) });
 }
 
+/**
+ * Fills a reason dialog's field and confirms it, until the dialog closes. On a loaded machine the
+ * dialog's opening can swallow the work: its form is reset once it opens (a fill before that is
+ * lost) and a click while antd still animates it in can go unheard. Fill and click again then.
+ */
+async function confirmDialog(page: Page, label: string, value: string) {
+  const dialog = page.getByRole('dialog');
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await dialog
+      .getByLabel(label)
+      .fill(value, { timeout: 5_000 })
+      .catch(() => {});
+    await dialog
+      .getByRole('button', { name: '确定' })
+      .click({ timeout: 5_000 })
+      .catch(() => {});
+    const closed = await dialog.waitFor({ state: 'hidden', timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (closed) return;
+  }
+  throw new Error(`the dialog with ${label} did not close`);
+}
+
 /** Picks `option` of an antd Select. */
 async function choose(page: Page, select: ReturnType<Page['locator']>, option: string) {
   await select.click();
@@ -75,14 +100,11 @@ describe('agent mode in the console and the portal', () => {
     await page.getByText('不是 GB/T 2260 中的区县级代码').first().waitFor();
 
     await table.getByRole('button', { name: '暂停' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('原因').fill('跨区销售');
-    await dialog.getByRole('button', { name: '确定' }).click();
+    await confirmDialog(page, '原因', '跨区销售');
     await table.getByText('已暂停').waitFor();
     await table.getByText('跨区销售').waitFor();
     await table.getByRole('button', { name: '恢复' }).click();
-    await page.getByRole('dialog').getByLabel('原因').fill('整改完成');
-    await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
+    await confirmDialog(page, '原因', '整改完成');
     await table.getByText('正常').waitFor();
     const agents = (await t.call('GET', '/v1/agents', { token: tenant.key })).data.items;
     expect(agents).toEqual([expect.objectContaining({ region_code: '440305', status: 'active', status_reason: '整改完成' })]);
@@ -110,9 +132,9 @@ describe('agent mode in the console and the portal', () => {
     await pos.getByText('待付款').waitFor();
     await pos.getByText('210.00').waitFor();
     await pos.getByRole('button', { name: '标记已付款' }).click();
-    await page.getByRole('dialog').getByLabel('付款凭证号').fill('BANK-001');
-    await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
-    await pos.getByText('已付款').waitFor();
+    await confirmDialog(page, '付款凭证号', 'BANK-001');
+    // Exactly: the row's 标记已付款 button holds the words too.
+    await pos.getByText('已付款', { exact: true }).waitFor();
     await pos.getByText('BANK-001').waitFor();
     await screenshot(page, 'admin-agents-purchases');
 
@@ -371,5 +393,52 @@ describe('agent mode in the console and the portal', () => {
       .toBe(`每月销售额、区域佣金和差价收益：${served.range.to.slice(0, 8)}01 销售额 ¥150.00，区域佣金 ¥3.90，差价 ¥30.00`);
     await expectNoCriticalA11yViolations(page, 'admin-agents-territory-detail');
     await screenshot(page, 'admin-agents-territory-detail');
+  });
+
+  it('an agent of two territories switches between them on its phone, each with its own figures', async () => {
+    // The Nanshan agent is also appointed for the city of Shenzhen (2%); an order to Luohu after that is the city's alone.
+    const city = await t.call('POST', '/v1/agents', { token: tenant.key, body: { distributor_id: agentDistributor.id, rank: 'city', region_code: '440300' } });
+    expect(city.statusCode).toBe(201);
+    const order = await t.call('POST', '/v1/orders', {
+      token: tenant.key,
+      body: {
+        external_id: 'o-agent-city',
+        buyer_external_id: 'buyer-3',
+        region_code: '440303',
+        items: [{ sku: 'cup', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }],
+      },
+    });
+    expect(order.statusCode).toBe(201);
+    const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key })).data.secret as string;
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(agentDistributor.external_id)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .setJti(`agents-two-${now}`)
+      .sign(new TextEncoder().encode(secret));
+    const { page } = phone;
+    await page.goto(`${t.base}/portal/?token=${encodeURIComponent(token)}&tenant=${encodeURIComponent(tenant.id)}`);
+    // The phone is signed in as the applicant of the test before: switch back to the agent.
+    await page.getByTestId('link-switch-confirm').click();
+    await page.getByTestId('agent-entry').click();
+    // The newest appointment first: the city, with only what was paid since it was appointed.
+    const territory = page.getByTestId('agent-territory');
+    await territory.filter({ hasText: /^广东省深圳市$/ }).waitFor();
+    await page.getByTestId('agent-sales-orders').filter({ hasText: /^1$/ }).waitFor();
+    await expect(page.getByTestId('agent-territory-earnings').textContent()).resolves.toBe('¥2.00');
+    await expect(page.getByTestId('agent-sales-amount').textContent()).resolves.toBe('¥100.00');
+    await page.getByTestId('agent-switch').getByText('广东省深圳市南山区 · 区县代理').click();
+    await territory.filter({ hasText: /^广东省深圳市南山区$/ }).waitFor();
+    await page.getByTestId('agent-sales-orders').filter({ hasText: /^2$/ }).waitFor();
+    await expect(page.getByTestId('agent-territory-earnings').textContent()).resolves.toBe('¥3.90');
+    await page.getByTestId('agent-stock').getByText('2 件').waitFor();
+    await page.getByTestId('agent-switch').getByText('广东省深圳市 · 市级代理').click();
+    await territory.filter({ hasText: /^广东省深圳市$/ }).waitFor();
+    await page.getByTestId('agent-stock').getByText('暂无库存').waitFor();
+    await expect(page.getByTestId('agent-territory-earnings').textContent()).resolves.toBe('¥2.00');
+    await expectNoCriticalA11yViolations(page, 'portal-agent-two');
+    await screenshot(page, 'portal-agent-two');
   });
 });

@@ -188,7 +188,9 @@ export function AgentPage() {
   const { t } = useI18n();
   const { api } = useSession();
   const { agents, reload } = useAgents();
-  const agent = agents?.[0];
+  // A distributor may hold several territories: one at a time, the first unless another is chosen.
+  const [chosen, setChosen] = useState<string | null>(null);
+  const agent = agents?.find((a) => a.id === chosen) ?? agents?.[0];
   const [stock, setStock] = useState<StockItem[]>([]);
   const [orders, setOrders] = useState<PurchaseOrder[]>([]);
   const [version, setVersion] = useState(0);
@@ -260,6 +262,17 @@ export function AgentPage() {
   return (
     <Space direction="vertical" block style={{ padding: 12 }}>
       <Card title={t('agent.territory')}>
+        {agents.length > 1 && (
+          <Selector
+            aria-label={t('agent.choose')}
+            columns={1}
+            value={[agent.id]}
+            onChange={(v) => v[0] && setChosen(v[0])}
+            options={agents.map((a) => ({ value: a.id, label: `${a.region_full_name} · ${t(`agent.rank.${a.rank}`)}` }))}
+            data-testid="agent-switch"
+            style={{ marginBottom: 12 }}
+          />
+        )}
         <p style={{ margin: 0, fontSize: 18 }} data-testid="agent-territory">
           {agent.region_full_name}
         </p>
@@ -268,7 +281,7 @@ export function AgentPage() {
           <Tag color={agent.status === 'active' ? 'success' : 'warning'}>{t(`agent.status.${agent.status}`)}</Tag>
         </Space>
       </Card>
-      <TerritorySalesCard agentId={agent.id} version={version} />
+      <TerritorySalesCard key={agent.id} agentId={agent.id} version={version} />
       <Card title={t('agent.stock')}>
         <List data-testid="agent-stock">
           {stock.length === 0 && <List.Item>{t('agent.stockEmpty')}</List.Item>}

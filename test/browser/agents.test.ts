@@ -386,6 +386,11 @@ describe('agent mode in the console and the portal', () => {
     await expect
       .poll(() => detailChart.getAttribute('aria-label'), { timeout: 15_000 })
       .toBe(`每日销售额、区域佣金和差价收益：${served.range.to} 销售额 ¥150.00，区域佣金 ¥3.90，差价 ¥30.00`);
+    // The slow-stock line: the report is asked again with it, and the column says it.
+    const asked = page.waitForRequest((r) => r.url().includes('/v1/agent-territories?') && r.url().includes('slow_days=90'));
+    await choose(page, page.getByTestId('territory-slow-days'), '库存超过 90 天算囤货');
+    await asked;
+    await page.getByTestId('territory-table').getByRole('columnheader', { name: '囤货（90 天以上）' }).waitFor();
     // A year: by month.
     await choose(page, page.getByTestId('territory-period'), '最近 365 天');
     await expect

@@ -702,24 +702,36 @@ function TerritoriesTab() {
   const [days, setDays] = useState(30);
   // The period's start, fixed when the period is chosen (not on every render).
   const [from, setFrom] = useState(() => new Date(Date.now() - 30 * 86_400_000).toISOString());
-  const [report] = useLoad<{ items: TerritoryRow[]; by_rank: RankRow[] }>(`/v1/agent-territories?from=${encodeURIComponent(from)}&slow_days=${SLOW_DAYS}`, {
+  // Stock held longer than this is slow-moving (囤货): the merchant's warning line, chosen here.
+  const [slowDays, setSlowDays] = useState(SLOW_DAYS);
+  const [report] = useLoad<{ items: TerritoryRow[]; by_rank: RankRow[] }>(`/v1/agent-territories?from=${encodeURIComponent(from)}&slow_days=${slowDays}`, {
     items: [],
     by_rank: [],
   });
   const [selected, setSelected] = useState<string | null>(null);
   return (
     <Space direction="vertical" style={{ width: '100%' }} size="large">
-      <Select
-        aria-label={t('agents.report.period')}
-        style={{ width: 200 }}
-        value={days}
-        onChange={(d) => {
-          setDays(d);
-          setFrom(new Date(Date.now() - d * 86_400_000).toISOString());
-        }}
-        options={[7, 30, 90, 365].map((d) => ({ value: d, label: t('agents.report.lastDays', { days: d }) }))}
-        data-testid="territory-period"
-      />
+      <Space wrap>
+        <Select
+          aria-label={t('agents.report.period')}
+          style={{ width: 200 }}
+          value={days}
+          onChange={(d) => {
+            setDays(d);
+            setFrom(new Date(Date.now() - d * 86_400_000).toISOString());
+          }}
+          options={[7, 30, 90, 365].map((d) => ({ value: d, label: t('agents.report.lastDays', { days: d }) }))}
+          data-testid="territory-period"
+        />
+        <Select
+          aria-label={t('agents.report.slowDays')}
+          style={{ width: 240 }}
+          value={slowDays}
+          onChange={setSlowDays}
+          options={[30, 60, 90, 180].map((d) => ({ value: d, label: t('agents.report.slowOption', { days: d }) }))}
+          data-testid="territory-slow-days"
+        />
+      </Space>
       <Table<RankRow>
         rowKey="rank"
         dataSource={report.by_rank}
@@ -754,7 +766,7 @@ function TerritoriesTab() {
           { title: t('agents.report.priceDifference'), render: (_, r) => formatYuan(r.price_difference_fen) },
           { title: t('agents.report.stock'), render: (_, r) => `${r.stock_units} / ${formatYuan(r.stock_value_fen)}` },
           {
-            title: t('agents.report.slow', { days: SLOW_DAYS }),
+            title: t('agents.report.slow', { days: slowDays }),
             render: (_, r) => (r.slow_units > 0 ? <Tag color="red">{`${r.slow_units} / ${formatYuan(r.slow_value_fen)}`}</Tag> : '—'),
           },
           {

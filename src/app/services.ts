@@ -231,7 +231,7 @@ export function createServices(deps: ServiceDeps) {
     payoutChannels: deps.payoutChannels,
     orders,
   });
-  const agents = createAgentsService({ db, clock, audit, ledger, outbox });
+  const agents = createAgentsService({ db, clock, audit, ledger, outbox, program });
   const agentApplications = createAgentApplications({
     db,
     clock,

@@ -33,6 +33,31 @@ function menu(page: Page, label: string) {
   return page.getByRole('menuitem').filter({ hasText: new RegExp(`^${label}$`) });
 }
 
+/**
+ * Fills a reason dialog's field and confirms it, until the dialog closes. On a loaded machine the
+ * dialog's opening can swallow the work: its form is reset once it opens (a fill before that is
+ * lost) and a click while antd still animates it in can go unheard. Fill and click again then.
+ */
+async function confirmDialog(page: Page, label: string, value: string) {
+  const dialog = page.getByRole('dialog');
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await dialog
+      .getByLabel(label)
+      .fill(value, { timeout: 5_000 })
+      .catch(() => {});
+    await dialog
+      .getByRole('button', { name: '确定' })
+      .click({ timeout: 5_000 })
+      .catch(() => {});
+    const closed = await dialog.waitFor({ state: 'hidden', timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (closed) return;
+  }
+  throw new Error(`the dialog with ${label} did not close`);
+}
+
 /** Picks `option` of an antd Select. */
 async function choose(page: Page, select: ReturnType<Page['locator']>, option: string) {
   await select.click();
@@ -75,14 +100,11 @@ describe('agent mode in the console and the portal', () => {
     await page.getByText('不是 GB/T 2260 中的区县级代码').first().waitFor();
 
     await table.getByRole('button', { name: '暂停' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('原因').fill('跨区销售');
-    await dialog.getByRole('button', { name: '确定' }).click();
+    await confirmDialog(page, '原因', '跨区销售');
     await table.getByText('已暂停').waitFor();
     await table.getByText('跨区销售').waitFor();
     await table.getByRole('button', { name: '恢复' }).click();
-    await page.getByRole('dialog').getByLabel('原因').fill('整改完成');
-    await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
+    await confirmDialog(page, '原因', '整改完成');
     await table.getByText('正常').waitFor();
     const agents = (await t.call('GET', '/v1/agents', { token: tenant.key })).data.items;
     expect(agents).toEqual([expect.objectContaining({ region_code: '440305', status: 'active', status_reason: '整改完成' })]);
@@ -110,9 +132,9 @@ describe('agent mode in the console and the portal', () => {
     await pos.getByText('待付款').waitFor();
     await pos.getByText('210.00').waitFor();
     await pos.getByRole('button', { name: '标记已付款' }).click();
-    await page.getByRole('dialog').getByLabel('付款凭证号').fill('BANK-001');
-    await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
-    await pos.getByText('已付款').waitFor();
+    await confirmDialog(page, '付款凭证号', 'BANK-001');
+    // Exactly: the row's 标记已付款 button holds the words too.
+    await pos.getByText('已付款', { exact: true }).waitFor();
     await pos.getByText('BANK-001').waitFor();
     await screenshot(page, 'admin-agents-purchases');
 
@@ -173,6 +195,21 @@ describe('agent mode in the console and the portal', () => {
       },
     });
     expect(order.statusCode).toBe(201);
+    // A second order shipped into the territory, not from its stock: 50 yuan, 20 of it refunded.
+    expect(
+      (
+        await t.call('POST', '/v1/orders', {
+          token: tenant.key,
+          body: {
+            external_id: 'o-agent-2',
+            buyer_external_id: 'buyer-2',
+            region_code: '440305',
+            items: [{ sku: 'cup', quantity: 1, unit_price_fen: 5000, paid_fen: 5000 }],
+          },
+        })
+      ).statusCode,
+    ).toBe(201);
+    expect((await t.call('POST', '/v1/orders/o-agent-2/events', { token: tenant.key, body: { type: 'refunded', refund_fen: 2000 } })).statusCode).toBe(200);
     const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key })).data.secret as string;
     const now = Math.floor(Date.now() / 1000);
     const token = await new SignJWT({})
@@ -188,9 +225,46 @@ describe('agent mode in the console and the portal', () => {
     await page.getByRole('heading', { name: '我的代理区域' }).waitFor();
     await expect(page.getByTestId('agent-territory').textContent()).resolves.toBe('广东省深圳市南山区');
     await page.getByTestId('agent-stock').getByText('2 件').waitFor();
-    // 3% of 100 yuan, and 100 − 70 yuan.
-    await page.getByTestId('agent-territory-earnings').filter({ hasText: '3.00' }).waitFor();
-    await page.getByTestId('agent-diff-earnings').filter({ hasText: '30.00' }).waitFor();
+    // The territory over the last 30 days: two orders, 150 yuan paid, 20 refunded; 3% of 100 + 30 yuan
+    // pending, and 100 − 70 yuan of price difference; the stock at cost (one unit left at 70, one found at 0).
+    const sales = page.getByTestId('agent-sales');
+    await sales.getByRole('heading', { name: '区域销售与收益' }).waitFor();
+    await page.getByTestId('agent-sales-orders').filter({ hasText: /^2$/ }).waitFor();
+    await expect(page.getByTestId('agent-sales-amount').textContent()).resolves.toBe('¥150.00');
+    await expect(page.getByTestId('agent-sales-refunded').textContent()).resolves.toBe('¥20.00');
+    await expect(page.getByTestId('agent-territory-earnings').textContent()).resolves.toBe('¥3.90');
+    await expect(page.getByTestId('agent-diff-earnings').textContent()).resolves.toBe('¥30.00');
+    await sales.getByText('待结算 ¥3.90，可结算 ¥0.00，已结算 ¥0.00').waitFor();
+    await expect(page.getByTestId('agent-stock-value').textContent()).resolves.toBe('¥70.00');
+    await sales.getByText('进货超过 60 天仍未售出').waitFor();
+    // The charts: 30 days, today's column the only one, as the server's series says.
+    const served = (await t.call('GET', `/v1/agents/${agent.id}/territory-sales`, { token: tenant.key })).data as {
+      range: { to: string };
+      points: { period: string; sales_fen: number }[];
+    };
+    expect(served.points).toHaveLength(30);
+    const today = served.range.to;
+    const columns = page.getByTestId('agent-sales-chart').locator('rect');
+    await expect(columns.count()).resolves.toBe(30);
+    await expect(page.getByTestId('agent-sales-chart').locator(`rect[data-period="${today}"]`).getAttribute('data-fen')).resolves.toBe('15000');
+    await expect(page.getByTestId('agent-earnings-chart').locator(`rect[data-period="${today}"]`).getAttribute('data-fen')).resolves.toBe('3390');
+    await expect(page.getByTestId('agent-sales-chart').locator('rect[data-fen="0"]').count()).resolves.toBe(29);
+    // 7 days: seven columns, the same figures.
+    await sales.getByText('7 天').click();
+    await page.getByTestId('agent-sales-chart').locator('rect').nth(6).waitFor();
+    await expect(page.getByTestId('agent-sales-chart').locator('rect').count()).resolves.toBe(7);
+    await expect(page.getByTestId('agent-sales-amount').textContent()).resolves.toBe('¥150.00');
+    // In English (the switch is on the home page).
+    await page.goBack();
+    await page.getByTestId('lang-switch').click();
+    await page.getByTestId('agent-entry').click();
+    await sales.getByRole('heading', { name: 'Territory sales and earnings' }).waitFor();
+    await sales.getByText('pending ¥3.90, available ¥0.00, settled ¥0.00').waitFor();
+    await sales.getByText('Territory sales by day').waitFor();
+    await page.goBack();
+    await page.getByTestId('lang-switch').click();
+    await page.getByTestId('agent-entry').click();
+    await sales.getByRole('heading', { name: '区域销售与收益' }).waitFor();
     await page.getByTestId('po-sku').locator('input').fill('tea');
     await page.getByTestId('po-submit').click();
     await page.getByTestId('agent-orders').getByText('待付款').waitFor();
@@ -287,5 +361,89 @@ describe('agent mode in the console and the portal', () => {
     // The applicant's portal now shows its territory.
     await mobile.goto(`${t.base}/portal/agent`);
     await expect(mobile.getByTestId('agent-territory').textContent()).resolves.toBe('广东省深圳市福田区');
+  });
+
+  it('the console charts each territory’s sales and commission, and one territory’s by day with its commission by status', async () => {
+    const { page } = desk;
+    await menu(page, '区域代理').click();
+    await page.getByRole('tab', { name: '区域业绩' }).click();
+    // Nanshan over the last 30 days: o-agent-1 (100 yuan) and o-agent-2 (50, 20 refunded); Futian has none.
+    const chart = page.getByTestId('territory-chart');
+    await chart.locator('canvas').waitFor();
+    await expect
+      .poll(() => chart.getAttribute('aria-label'), { timeout: 15_000 })
+      .toBe('各区域销售额与区域佣金：广东省深圳市福田区 销售额 ¥0.00，区域佣金 ¥0.00; 广东省深圳市南山区 销售额 ¥150.00，区域佣金 ¥3.90');
+    await page.getByTestId('territory-table').getByRole('row').filter({ hasText: '南山区' }).getByTestId('territory-detail-open').click();
+    const detail = page.getByTestId('territory-detail');
+    await detail.getByTestId('territory-detail-status').filter({ hasText: '待结算 ¥3.90，可结算 ¥0.00，已结算 ¥0.00' }).waitFor();
+    await expect(detail.getByTestId('territory-detail-commission').textContent()).resolves.toBe('¥3.90');
+    const nanshan = (await t.call('GET', '/v1/agents?status=active', { token: tenant.key })).data.items.find(
+      (a: { region_code: string }) => a.region_code === '440305',
+    );
+    const served = (await t.call('GET', `/v1/agents/${nanshan.id}/territory-sales`, { token: tenant.key })).data as { range: { to: string } };
+    const detailChart = detail.getByTestId('territory-detail-chart');
+    await detailChart.locator('canvas').waitFor();
+    await expect
+      .poll(() => detailChart.getAttribute('aria-label'), { timeout: 15_000 })
+      .toBe(`每日销售额、区域佣金和差价收益：${served.range.to} 销售额 ¥150.00，区域佣金 ¥3.90，差价 ¥30.00`);
+    // The slow-stock line: the report is asked again with it, and the column says it.
+    const asked = page.waitForRequest((r) => r.url().includes('/v1/agent-territories?') && r.url().includes('slow_days=90'));
+    await choose(page, page.getByTestId('territory-slow-days'), '库存超过 90 天算囤货');
+    await asked;
+    await page.getByTestId('territory-table').getByRole('columnheader', { name: '囤货（90 天以上）' }).waitFor();
+    // A year: by month.
+    await choose(page, page.getByTestId('territory-period'), '最近 365 天');
+    await expect
+      .poll(() => detailChart.getAttribute('aria-label'), { timeout: 15_000 })
+      .toBe(`每月销售额、区域佣金和差价收益：${served.range.to.slice(0, 8)}01 销售额 ¥150.00，区域佣金 ¥3.90，差价 ¥30.00`);
+    await expectNoCriticalA11yViolations(page, 'admin-agents-territory-detail');
+    await screenshot(page, 'admin-agents-territory-detail');
+  });
+
+  it('an agent of two territories switches between them on its phone, each with its own figures', async () => {
+    // The Nanshan agent is also appointed for the city of Shenzhen (2%); an order to Luohu after that is the city's alone.
+    const city = await t.call('POST', '/v1/agents', { token: tenant.key, body: { distributor_id: agentDistributor.id, rank: 'city', region_code: '440300' } });
+    expect(city.statusCode).toBe(201);
+    const order = await t.call('POST', '/v1/orders', {
+      token: tenant.key,
+      body: {
+        external_id: 'o-agent-city',
+        buyer_external_id: 'buyer-3',
+        region_code: '440303',
+        items: [{ sku: 'cup', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }],
+      },
+    });
+    expect(order.statusCode).toBe(201);
+    const secret = (await t.call('POST', '/v1/portal/signing-secret', { token: tenant.key })).data.secret as string;
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(agentDistributor.external_id)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .setJti(`agents-two-${now}`)
+      .sign(new TextEncoder().encode(secret));
+    const { page } = phone;
+    await page.goto(`${t.base}/portal/?token=${encodeURIComponent(token)}&tenant=${encodeURIComponent(tenant.id)}`);
+    // The phone is signed in as the applicant of the test before: switch back to the agent.
+    await page.getByTestId('link-switch-confirm').click();
+    await page.getByTestId('agent-entry').click();
+    // The newest appointment first: the city, with only what was paid since it was appointed.
+    const territory = page.getByTestId('agent-territory');
+    await territory.filter({ hasText: /^广东省深圳市$/ }).waitFor();
+    await page.getByTestId('agent-sales-orders').filter({ hasText: /^1$/ }).waitFor();
+    await expect(page.getByTestId('agent-territory-earnings').textContent()).resolves.toBe('¥2.00');
+    await expect(page.getByTestId('agent-sales-amount').textContent()).resolves.toBe('¥100.00');
+    await page.getByTestId('agent-switch').getByText('广东省深圳市南山区 · 区县代理').click();
+    await territory.filter({ hasText: /^广东省深圳市南山区$/ }).waitFor();
+    await page.getByTestId('agent-sales-orders').filter({ hasText: /^2$/ }).waitFor();
+    await expect(page.getByTestId('agent-territory-earnings').textContent()).resolves.toBe('¥3.90');
+    await page.getByTestId('agent-stock').getByText('2 件').waitFor();
+    await page.getByTestId('agent-switch').getByText('广东省深圳市 · 市级代理').click();
+    await territory.filter({ hasText: /^广东省深圳市$/ }).waitFor();
+    await page.getByTestId('agent-stock').getByText('暂无库存').waitFor();
+    await expect(page.getByTestId('agent-territory-earnings').textContent()).resolves.toBe('¥2.00');
+    await expectNoCriticalA11yViolations(page, 'portal-agent-two');
+    await screenshot(page, 'portal-agent-two');
   });
 });

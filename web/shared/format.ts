@@ -77,3 +77,9 @@ export function newIdempotencyKey(prefix = 'fx'): string {
   crypto.getRandomValues(bytes);
   return `${prefix}-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
+
+/** `day` (YYYY-MM-DD) moved by `delta` days, by the calendar, with no time zone in the way. */
+export function shiftDay(day: string, delta: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + delta)).toISOString().slice(0, 10);
+}

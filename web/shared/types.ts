@@ -7,6 +7,7 @@ import type * as ReconciliationSchemas from '../../src/modules/reconciliation/sc
 import type * as AnalyticsSchemas from '../../src/modules/analytics/schema.ts';
 import type * as RulesSchemas from '../../src/modules/rules/schema.ts';
 import type * as PiiSchemas from '../../src/modules/pii/schema.ts';
+import type * as AgentSchemas from '../../src/modules/agents/schema.ts';
 import type { AdminRole } from '../../src/db/schema.ts';
 
 /**
@@ -35,6 +36,8 @@ export type AnalyticsSeries = Static<typeof AnalyticsSchemas.Series>;
 export type AnalyticsBreakdown = Static<typeof AnalyticsSchemas.Breakdown>;
 export type AnalyticsTop = Static<typeof AnalyticsSchemas.Top>;
 export type AnalyticsFunnel = Static<typeof AnalyticsSchemas.Funnel>;
+export type TerritorySales = Static<typeof AgentSchemas.TerritorySales>;
+export type TerritoryReport = Static<typeof AgentSchemas.TerritoryReport>;
 export type MyEarnings = Static<typeof AnalyticsSchemas.Earnings>;
 export type SeriesMetric = (typeof AnalyticsSchemas.METRICS)[number];
 export type ReconciliationReport = Static<typeof ReconciliationSchemas.ReconciliationReport>;

@@ -323,12 +323,14 @@ export const agentsRepo = {
 
   /**
    * Per agent (newest first): the orders shipped into its territory and paid in [from, to) while it
-   * held it, their territory lines to it (with the clawbacks of those lines), the price-difference
-   * lines of orders served from its stock, and its stock now: units, cost, and what was bought
-   * before `slowBefore` and is still held. A territory is a prefix of the order's region code: the
-   * province's 2 digits, the city's 4, the district's 6.
+   * held it, their territory lines to it (with the clawbacks of those lines) in all and per status,
+   * the price-difference lines of orders served from its stock, and its stock now: units, cost, and
+   * what was bought before `slowBefore` and is still held. A territory is a prefix of the order's
+   * region code: the province's 2 digits, the city's 4, the district's 6. `agentId` narrows it to
+   * one agent (the portal's and the console's view of one territory).
    */
-  async territoryReport(ex: Executor, tenantId: string, q: { from: Date; to: Date; slowBefore: Date }) {
+  async territoryReport(ex: Executor, tenantId: string, q: { from: Date; to: Date; slowBefore: Date; agentId?: string | undefined }) {
+    const f = territoryFilters(tenantId, q);
     const r = await sql<{
       agent_id: string;
       distributor_id: string;
@@ -340,53 +342,86 @@ export const agentsRepo = {
       sales_fen: string;
       refunded_fen: string;
       territory_commission_fen: string;
+      territory_pending_fen: string;
+      territory_available_fen: string;
+      territory_settled_fen: string;
       price_difference_fen: string;
       stock_units: string;
       stock_value_fen: string;
       slow_units: string;
       slow_value_fen: string;
     }>`
-      with ag as (
-        select a.*, d.name as distributor_name,
-               (case a.rank when 'province' then left(a.region_code, 2) when 'city' then left(a.region_code, 4) else a.region_code end) || '%' as prefix,
-               greatest(${q.from}::timestamptz, a.created_at) as since,
-               case when a.status = 'ended' then least(${q.to}::timestamptz, a.updated_at) else ${q.to}::timestamptz end as until
-          from agents a join distributors d on d.id = a.distributor_id
-         where a.tenant_id = ${tenantId}
-         order by a.id desc
-         limit 500
-      )
+      with ${f.agents}
       select ag.id as agent_id, ag.distributor_id, ag.distributor_name, ag.rank, ag.region_code, ag.status,
-             s.orders, s.sales_fen, s.refunded_fen, tc.amount as territory_commission_fen, pd.amount as price_difference_fen,
+             s.orders, s.sales_fen, s.refunded_fen, tc.amount as territory_commission_fen,
+             tc.pending as territory_pending_fen, tc.available as territory_available_fen, tc.settled as territory_settled_fen,
+             pd.amount as price_difference_fen,
              k.units as stock_units, k.value as stock_value_fen, k.slow_units, k.slow_value as slow_value_fen
         from ag
         cross join lateral (
           select count(*) as orders, coalesce(sum(o.paid_fen), 0) as sales_fen, coalesce(sum(o.refunded_fen), 0) as refunded_fen
-            from orders o
-           where o.tenant_id = ${tenantId} and o.status <> 'cancelled' and o.region_code like ag.prefix
-             and o.paid_at >= ag.since and o.paid_at < ag.until) s
+            from orders o where ${f.ordersShipped}) s
+        cross join lateral (
+          select coalesce(sum(c.amount_fen), 0) as amount,
+                 coalesce(sum(c.amount_fen) filter (where c.status = 'pending'), 0) as pending,
+                 coalesce(sum(c.amount_fen) filter (where c.status = 'available'), 0) as available,
+                 coalesce(sum(c.amount_fen) filter (where c.status = 'settled'), 0) as settled
+            from commissions c
+            join orders o on o.id = c.order_id
+            left join commissions orig on orig.id = c.clawback_of
+           where ${f.territoryLines}) tc
         cross join lateral (
           select coalesce(sum(c.amount_fen), 0) as amount
             from commissions c
             join orders o on o.id = c.order_id
             left join commissions orig on orig.id = c.clawback_of
-           where c.tenant_id = ${tenantId} and c.beneficiary_id = ag.distributor_id
-             and coalesce(orig.rate_source, c.rate_source) = 'territory' and coalesce(orig.territory_rank, c.territory_rank) = ag.rank
-             and o.region_code like ag.prefix and o.paid_at >= ag.since and o.paid_at < ag.until) tc
-        cross join lateral (
-          select coalesce(sum(c.amount_fen), 0) as amount
-            from commissions c
-            join orders o on o.id = c.order_id
-            left join commissions orig on orig.id = c.clawback_of
-           where c.tenant_id = ${tenantId} and c.beneficiary_id = ag.distributor_id and o.fulfilled_by = ag.id
-             and coalesce(orig.rate_source, c.rate_source) = 'price_difference'
-             and o.paid_at >= ${q.from} and o.paid_at < ${q.to}) pd
+           where ${f.priceDifferenceLines}) pd
         cross join lateral (
           select coalesce(sum(l.remaining), 0) as units, coalesce(sum(l.remaining * l.unit_cost_fen), 0) as value,
                  coalesce(sum(l.remaining) filter (where l.acquired_at <= ${q.slowBefore}), 0) as slow_units,
                  coalesce(sum(l.remaining * l.unit_cost_fen) filter (where l.acquired_at <= ${q.slowBefore}), 0) as slow_value
             from agent_stock_lots l where l.agent_id = ag.id and l.remaining > 0) k
        order by ag.id desc`.execute(ex);
+    return r.rows;
+  },
+
+  /**
+   * One agent's territory report by local day of payment in `timeZone`: the same orders and lines
+   * as `territoryReport` (the same filters), so the days sum to its figures. Days without any are
+   * left out.
+   */
+  async territoryDays(ex: Executor, tenantId: string, q: { from: Date; to: Date; agentId: string; timeZone: string }) {
+    const f = territoryFilters(tenantId, q);
+    const day = sql`to_char(o.paid_at at time zone ${q.timeZone}, 'YYYY-MM-DD')`;
+    const r = await sql<{
+      day: string;
+      orders: string;
+      sales_fen: string;
+      refunded_fen: string;
+      territory_commission_fen: string;
+      price_difference_fen: string;
+    }>`
+      with ${f.agents}
+      select day, sum(orders) as orders, sum(sales_fen) as sales_fen, sum(refunded_fen) as refunded_fen,
+             sum(territory_commission_fen) as territory_commission_fen, sum(price_difference_fen) as price_difference_fen
+        from (
+          select ${day} as day, 1 as orders, o.paid_fen as sales_fen, o.refunded_fen, 0 as territory_commission_fen, 0 as price_difference_fen
+            from ag join orders o on ${f.ordersShipped}
+          union all
+          select ${day}, 0, 0, 0, c.amount_fen, 0
+            from ag join commissions c on c.beneficiary_id = ag.distributor_id
+            join orders o on o.id = c.order_id
+            left join commissions orig on orig.id = c.clawback_of
+           where ${f.territoryLines}
+          union all
+          select ${day}, 0, 0, 0, 0, c.amount_fen
+            from ag join commissions c on c.beneficiary_id = ag.distributor_id
+            join orders o on o.id = c.order_id
+            left join commissions orig on orig.id = c.clawback_of
+           where ${f.priceDifferenceLines}
+        ) x
+       group by day
+       order by day`.execute(ex);
     return r.rows;
   },
 
@@ -465,3 +500,33 @@ export const agentsRepo = {
       .executeTakeFirst();
   },
 };
+
+/**
+ * The territory report's filters, written once for the report and its days: `ag` is each agent
+ * (or the one asked for) with its territory's prefix and the part of [from, to) it held the
+ * territory; the others match, against `ag`, an order `o` shipped there and paid then, a
+ * territory line `c` (or its clawback, `orig` the line it claws back) of such an order to the
+ * agent at its rank, and a price-difference line of an order served from its stock.
+ */
+function territoryFilters(tenantId: string, q: { from: Date; to: Date; agentId?: string | undefined }) {
+  return {
+    agents: sql`ag as (
+        select a.*, d.name as distributor_name,
+               (case a.rank when 'province' then left(a.region_code, 2) when 'city' then left(a.region_code, 4) else a.region_code end) || '%' as prefix,
+               greatest(${q.from}::timestamptz, a.created_at) as since,
+               case when a.status = 'ended' then least(${q.to}::timestamptz, a.updated_at) else ${q.to}::timestamptz end as until
+          from agents a join distributors d on d.id = a.distributor_id
+         where a.tenant_id = ${tenantId}${q.agentId !== undefined ? sql` and a.id = ${q.agentId}` : sql``}
+         order by a.id desc
+         limit 500
+      )`,
+    ordersShipped: sql`o.tenant_id = ${tenantId} and o.status <> 'cancelled' and o.region_code like ag.prefix
+             and o.paid_at >= ag.since and o.paid_at < ag.until`,
+    territoryLines: sql`c.tenant_id = ${tenantId} and c.beneficiary_id = ag.distributor_id
+             and coalesce(orig.rate_source, c.rate_source) = 'territory' and coalesce(orig.territory_rank, c.territory_rank) = ag.rank
+             and o.region_code like ag.prefix and o.paid_at >= ag.since and o.paid_at < ag.until`,
+    priceDifferenceLines: sql`c.tenant_id = ${tenantId} and c.beneficiary_id = ag.distributor_id and o.fulfilled_by = ag.id
+             and coalesce(orig.rate_source, c.rate_source) = 'price_difference'
+             and o.paid_at >= ${q.from} and o.paid_at < ${q.to}`,
+  };
+}

@@ -26,6 +26,8 @@ import {
   StockReturnView,
   TerritoryReport,
   TerritoryReportQuery,
+  TerritorySales,
+  TerritorySalesQuery,
   TransferBody,
 } from './schema.ts';
 
@@ -247,6 +249,22 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
       },
     },
     async (req) => agents.inventory(actor(req), req.params.id),
+  );
+
+  app.get(
+    '/v1/agents/:id/territory-sales',
+    {
+      config: { auth: 'tenant_or_distributor', permission: 'read' },
+      schema: {
+        tags,
+        summary:
+          'One agent’s territory over a range of days (a distributor: its own agents only): orders shipped there, territory commission by status, price differences, a series by day or month, stock on hand and its slow-moving part',
+        params: IdParams,
+        querystring: TerritorySalesQuery,
+        response: { 200: TerritorySales, ...errors(404) },
+      },
+    },
+    async (req) => agents.territorySales(actor(req), req.params.id, req.query),
   );
 
   app.get(

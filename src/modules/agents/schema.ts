@@ -200,6 +200,51 @@ export const TerritoryReport = Strict({
 });
 export type TerritoryReport = Static<typeof TerritoryReport>;
 
+const Day = (description: string) => Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description });
+
+export const TerritorySalesQuery = Strict({
+  from: Type.Optional(Day("first day, YYYY-MM-DD in the program's time zone (default: 29 days before `to`)")),
+  to: Type.Optional(Day('last day, included (default: today)')),
+  interval: Type.Optional(
+    Type.Union([Type.Literal('day'), Type.Literal('month')], { description: 'the series by day or by month (default: day up to 92 days, month beyond)' }),
+  ),
+  slow_days: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 3650, description: 'stock bought this many days ago and still held is slow-moving (囤货); default 60' }),
+  ),
+});
+export type TerritorySalesQuery = Static<typeof TerritorySalesQuery>;
+
+const SeriesFigures = {
+  orders: Type.Integer({ description: 'orders shipped into the territory and paid in the period, while the agent held it' }),
+  sales_fen: Type.Integer({ description: 'what those orders paid' }),
+  refunded_fen: Type.Integer({ description: 'refunded of it so far' }),
+  territory_commission_fen: Type.Integer({ description: 'the territory lines of those orders to the agent, after refunds and clawbacks' }),
+  price_difference_fen: Type.Integer({ description: 'the price-difference lines of orders served from its stock' }),
+};
+export const TerritorySales = Strict({
+  agent_id: Type.String(),
+  rank: Rank,
+  region_code: Type.String(),
+  region_full_name: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('ended')]),
+  range: Strict({ from: Type.String(), to: Type.String(), timezone: Type.String() }),
+  interval: Type.Union([Type.Literal('day'), Type.Literal('month')]),
+  slow_days: Type.Integer(),
+  ...SeriesFigures,
+  territory_commission: Strict(
+    { pending_fen: Type.Integer(), available_fen: Type.Integer(), settled_fen: Type.Integer({ description: 'clawbacks included' }) },
+    { description: 'territory_commission_fen by the lines’ status now' },
+  ),
+  stock_units: Type.Integer(),
+  stock_value_fen: Type.Integer({ description: 'what the units held cost the agent' }),
+  slow_units: Type.Integer({ description: 'units bought at least slow_days ago and still held (囤货)' }),
+  slow_value_fen: Type.Integer(),
+  points: Type.Array(
+    Strict({ period: Type.String({ description: 'the day, or the first of the month; every period of the range, in order' }), ...SeriesFigures }),
+  ),
+});
+export type TerritorySales = Static<typeof TerritorySales>;
+
 export const ApplicationStatus = Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')]);
 
 export const ApplicationBody = Strict({

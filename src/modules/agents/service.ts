@@ -1,4 +1,4 @@
-import type { Db, Tx } from '../../db/database.ts';
+import type { Db, Executor, Tx } from '../../db/database.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, compliance, conflict, invalid, invalidState, notFound } from '../../core/errors.ts';
@@ -24,9 +24,14 @@ import type {
   StockCorrectionView,
   StockReturnView,
   TerritoryReport,
+  TerritorySales,
+  TerritorySalesQuery,
 } from './schema.ts';
 import { costOf, fifoOrder, takeFifo, type Lot } from './stock.ts';
 import { zhStatus } from '../../core/error-text.ts';
+import { localDate, startOfLocalDay } from '../../core/time.ts';
+import { addDays, daysBetween, parseDay, periodOf, periodsBetween } from '../analytics/periods.ts';
+import type { ProgramSettings } from '../program/schema.ts';
 
 /** The unsold-stock buyback window the direct-selling rules require at the least. */
 export const MIN_BUYBACK_DAYS = 30;
@@ -80,6 +85,11 @@ function purchaseOrderView(p: PurchaseOrderRow): PurchaseOrderView {
 /** Stock bought this many days ago and still held is slow-moving (囤货) unless the caller says otherwise. */
 export const SLOW_STOCK_DAYS = 60;
 
+/** A territory's sales over at most this many days; by day up to DAILY_DAYS of them, by month beyond unless asked. */
+export const MAX_TERRITORY_DAYS = 3660;
+const DAILY_DAYS = 92;
+const MAX_DAILY_POINTS = 400;
+
 const RANKS: AgentRank[] = ['province', 'city', 'district'];
 
 /** A territory report's rows summed per rank (every rank present, in rank order). */
@@ -120,8 +130,10 @@ export function createAgentsService(deps: {
   ledger: Ledger;
   /** agent.*, purchase_order.* and stock_return.created for merchants' webhook endpoints, in the transaction of each change. */
   outbox: Pick<Outbox, 'record'>;
+  /** The program's time zone: a territory's sales by local day. */
+  program: { read(ex: Executor, tenantId: string): Promise<Pick<ProgramSettings, 'timezone'>> };
 }) {
-  const { db, clock, audit, ledger, outbox } = deps;
+  const { db, clock, audit, ledger, outbox, program } = deps;
 
   /** The tenant of a caller allowed `permission`; a distributor may only read its own agent's data (see `ownAgent`). */
   function tenantFor(actor: Actor, permission: Permission): string {
@@ -863,6 +875,77 @@ export function createAgentsService(deps: {
         slow_value_fen: Number(r.slow_value_fen),
       }));
       return { from: from.toISOString(), to: to.toISOString(), slow_days: slowDays, items, by_rank: byRank(items) };
+    },
+
+    /**
+     * One agent's territory over a range of local days: the territory report's figures for it (the
+     * same query), its territory commission by status, and a series by day or month. A distributor
+     * reads only its own agents (another's is not found).
+     */
+    async territorySales(actor: Actor, id: string, q: TerritorySalesQuery): Promise<TerritorySales> {
+      const a = await agentOf(db, actor, id);
+      const timezone = (await program.read(db, a.tenant_id)).timezone;
+      const now = clock.now();
+      const to = q.to === undefined ? localDate(now, timezone) : parseDay(q.to);
+      if (to === null) throw invalid({ en: 'to is not a calendar date (YYYY-MM-DD)', zh: 'to 不是有效的日期（YYYY-MM-DD）' });
+      const from = q.from === undefined ? addDays(to, -29) : parseDay(q.from);
+      if (from === null) throw invalid({ en: 'from is not a calendar date (YYYY-MM-DD)', zh: 'from 不是有效的日期（YYYY-MM-DD）' });
+      if (from > to) throw invalid({ en: 'from is after to', zh: 'from 晚于 to' });
+      const days = daysBetween(from, to) + 1;
+      if (days > MAX_TERRITORY_DAYS) throw invalid({ en: `a range covers at most ${MAX_TERRITORY_DAYS} days`, zh: `时间范围至多 ${MAX_TERRITORY_DAYS} 天` });
+      const interval = q.interval ?? (days <= DAILY_DAYS ? 'day' : 'month');
+      if (interval === 'day' && days > MAX_DAILY_POINTS)
+        throw invalid({
+          en: `by day a range covers at most ${MAX_DAILY_POINTS} days: ask by month`,
+          zh: `按日统计时间范围至多 ${MAX_DAILY_POINTS} 天：请按月统计`,
+        });
+      const slowDays = q.slow_days ?? SLOW_STOCK_DAYS;
+      const window = { from: startOfLocalDay(from, timezone), to: startOfLocalDay(addDays(to, 1), timezone), agentId: a.id };
+      const [[r], dayRows] = await Promise.all([
+        agentsRepo.territoryReport(db, a.tenant_id, { ...window, slowBefore: new Date(now.getTime() - slowDays * 86_400_000) }),
+        agentsRepo.territoryDays(db, a.tenant_id, { ...window, timeZone: timezone }),
+      ]);
+      if (!r) throw notFound('agent');
+      const points = new Map(
+        periodsBetween(from, to, interval).map((period) => [
+          period,
+          { period, orders: 0, sales_fen: 0, refunded_fen: 0, territory_commission_fen: 0, price_difference_fen: 0 },
+        ]),
+      );
+      for (const d of dayRows) {
+        const p = points.get(periodOf(d.day, interval));
+        if (!p) throw new Error(`day ${d.day} falls outside the periods of its own range`);
+        p.orders += Number(d.orders);
+        p.sales_fen += Number(d.sales_fen);
+        p.refunded_fen += Number(d.refunded_fen);
+        p.territory_commission_fen += Number(d.territory_commission_fen);
+        p.price_difference_fen += Number(d.price_difference_fen);
+      }
+      return {
+        agent_id: a.id,
+        rank: a.rank,
+        region_code: a.region_code,
+        region_full_name: regionFullName(a.region_code) ?? a.region_code,
+        status: a.status,
+        range: { from, to, timezone },
+        interval,
+        slow_days: slowDays,
+        orders: Number(r.orders),
+        sales_fen: Number(r.sales_fen),
+        refunded_fen: Number(r.refunded_fen),
+        territory_commission_fen: Number(r.territory_commission_fen),
+        price_difference_fen: Number(r.price_difference_fen),
+        territory_commission: {
+          pending_fen: Number(r.territory_pending_fen),
+          available_fen: Number(r.territory_available_fen),
+          settled_fen: Number(r.territory_settled_fen),
+        },
+        stock_units: Number(r.stock_units),
+        stock_value_fen: Number(r.stock_value_fen),
+        slow_units: Number(r.slow_units),
+        slow_value_fen: Number(r.slow_value_fen),
+        points: [...points.values()],
+      };
     },
 
     async stockReturns(actor: Actor, id: string) {

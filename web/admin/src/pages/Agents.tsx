@@ -1,6 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
-import { Alert, App, Button, Card, Form, Input, InputNumber, Select, Space, Switch, Table, Tabs, Tag, Typography } from 'antd';
-import { formatYuan, newIdempotencyKey } from '../../../shared/format.ts';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Alert, App, Button, Card, Descriptions, Form, Input, InputNumber, Select, Space, Switch, Table, Tabs, Tag, Typography } from 'antd';
+import { formatYuan, hundredths, newIdempotencyKey, shiftDay } from '../../../shared/format.ts';
+import type { TerritorySales } from '../../../shared/types.ts';
+import { Chart } from '../components/Chart.tsx';
 import { messageOf } from '../components/errors.ts';
 import { DistributorLink, ReasonDialog } from '../components/money.tsx';
 import { useI18n } from '../i18n.ts';
@@ -544,29 +546,192 @@ interface RankRow {
   stock_value_fen: number;
 }
 
+const SALES_COLOR = '#c2300a';
+const COMMISSION_COLOR = '#e6a23c';
+const DIFFERENCE_COLOR = '#5b8ff9';
+
+/** Each territory's sales and territory commission over the period, as bars. */
+function TerritoryChart({ items }: { items: TerritoryRow[] }) {
+  const { t } = useI18n();
+  const option = useMemo(
+    () => ({
+      tooltip: { trigger: 'axis', valueFormatter: (v: number) => formatYuan(v) },
+      legend: { data: [t('agents.report.sales'), t('agents.report.commission')], top: 0 },
+      grid: { left: 72, right: 16, top: 32, bottom: 48 },
+      xAxis: { type: 'category', data: items.map((i) => i.region_full_name), axisLabel: { interval: 0, rotate: items.length > 4 ? 30 : 0 } },
+      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => hundredths(v) } },
+      series: [
+        { name: t('agents.report.sales'), type: 'bar', data: items.map((i) => i.sales_fen), itemStyle: { color: SALES_COLOR }, barMaxWidth: 36 },
+        {
+          name: t('agents.report.commission'),
+          type: 'bar',
+          data: items.map((i) => i.territory_commission_fen),
+          itemStyle: { color: COMMISSION_COLOR },
+          barMaxWidth: 36,
+        },
+      ],
+    }),
+    [items, t],
+  );
+  return (
+    <Chart
+      option={option}
+      height={280}
+      testId="territory-chart"
+      label={t('agents.report.chartAria', {
+        items: items
+          .map((i) =>
+            t('agents.report.chartItem', { region: i.region_full_name, sales: formatYuan(i.sales_fen), commission: formatYuan(i.territory_commission_fen) }),
+          )
+          .join('; '),
+      })}
+    />
+  );
+}
+
+/** One agent's territory over the period: its commission by status and its sales and earnings by day (or month). */
+function TerritoryDetail({ agentId, days }: { agentId: string; days: number }) {
+  const { t } = useI18n();
+  const { api } = useAuthed();
+  const [today, setToday] = useState<string | null>(null);
+  const [sales, setSales] = useState<TerritorySales | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    const query = today ? { from: shiftDay(today, -(days - 1)), to: today } : undefined;
+    api.get<TerritorySales>(`/v1/agents/${agentId}/territory-sales`, query).then(
+      (r) => {
+        if (!live) return;
+        setSales(r);
+        setError(null);
+        if (!today) setToday(r.range.to);
+      },
+      (err: unknown) => live && setError(messageOf(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, agentId, days, today]);
+  const option = useMemo(
+    () =>
+      sales && {
+        tooltip: { trigger: 'axis', valueFormatter: (v: number) => formatYuan(v) },
+        legend: { data: [t('agents.report.sales'), t('agents.report.commission'), t('agents.report.priceDifference')], top: 0 },
+        grid: { left: 72, right: 72, top: 32, bottom: 32 },
+        xAxis: { type: 'category', data: sales.points.map((p) => p.period) },
+        yAxis: [
+          { type: 'value', axisLabel: { formatter: (v: number) => hundredths(v) } },
+          { type: 'value', axisLabel: { formatter: (v: number) => hundredths(v) } },
+        ],
+        series: [
+          { name: t('agents.report.sales'), type: 'bar', data: sales.points.map((p) => p.sales_fen), itemStyle: { color: SALES_COLOR }, barMaxWidth: 24 },
+          {
+            name: t('agents.report.commission'),
+            type: 'line',
+            yAxisIndex: 1,
+            data: sales.points.map((p) => p.territory_commission_fen),
+            itemStyle: { color: COMMISSION_COLOR },
+            lineStyle: { color: COMMISSION_COLOR },
+          },
+          {
+            name: t('agents.report.priceDifference'),
+            type: 'line',
+            yAxisIndex: 1,
+            data: sales.points.map((p) => p.price_difference_fen),
+            itemStyle: { color: DIFFERENCE_COLOR },
+            lineStyle: { color: DIFFERENCE_COLOR },
+          },
+        ],
+      },
+    [sales, t],
+  );
+  if (error) return <Alert type="error" showIcon title={t('common.error', { message: error })} />;
+  if (!sales || !option) return null;
+  const busy = sales.points.filter((p) => p.orders !== 0 || p.territory_commission_fen !== 0 || p.price_difference_fen !== 0);
+  return (
+    <Card
+      size="small"
+      title={t('agents.report.detail', { region: sales.region_full_name, from: sales.range.from, to: sales.range.to })}
+      data-testid="territory-detail"
+    >
+      <Descriptions size="small" column={{ xs: 1, md: 3 }}>
+        <Descriptions.Item label={t('agents.report.orders')}>{sales.orders}</Descriptions.Item>
+        <Descriptions.Item label={t('agents.report.sales')}>{formatYuan(sales.sales_fen)}</Descriptions.Item>
+        <Descriptions.Item label={t('agents.report.refunded')}>{formatYuan(sales.refunded_fen)}</Descriptions.Item>
+        <Descriptions.Item label={t('agents.report.commission')}>
+          <span data-testid="territory-detail-commission">{formatYuan(sales.territory_commission_fen)}</span>
+        </Descriptions.Item>
+        <Descriptions.Item label={t('agents.report.byStatus')}>
+          <span data-testid="territory-detail-status">
+            {t('agents.report.statusSplit', {
+              pending: formatYuan(sales.territory_commission.pending_fen),
+              available: formatYuan(sales.territory_commission.available_fen),
+              settled: formatYuan(sales.territory_commission.settled_fen),
+            })}
+          </span>
+        </Descriptions.Item>
+        <Descriptions.Item label={t('agents.report.priceDifference')}>{formatYuan(sales.price_difference_fen)}</Descriptions.Item>
+      </Descriptions>
+      <Chart
+        option={option}
+        height={260}
+        testId="territory-detail-chart"
+        label={t('agents.report.detailAria', {
+          interval: t(sales.interval === 'day' ? 'agents.report.byDay' : 'agents.report.byMonth'),
+          points: busy.length
+            ? busy
+                .map((p) =>
+                  t('agents.report.point', {
+                    period: p.period,
+                    sales: formatYuan(p.sales_fen),
+                    commission: formatYuan(p.territory_commission_fen),
+                    difference: formatYuan(p.price_difference_fen),
+                  }),
+                )
+                .join('; ')
+            : t('agents.report.none'),
+        })}
+      />
+    </Card>
+  );
+}
+
 /** Sales and territory commission per territory and per rank over a period; stock on hand and its slow part. */
 function TerritoriesTab() {
   const { t } = useI18n();
   const [days, setDays] = useState(30);
   // The period's start, fixed when the period is chosen (not on every render).
   const [from, setFrom] = useState(() => new Date(Date.now() - 30 * 86_400_000).toISOString());
-  const [report] = useLoad<{ items: TerritoryRow[]; by_rank: RankRow[] }>(`/v1/agent-territories?from=${encodeURIComponent(from)}&slow_days=${SLOW_DAYS}`, {
+  // Stock held longer than this is slow-moving (囤货): the merchant's warning line, chosen here.
+  const [slowDays, setSlowDays] = useState(SLOW_DAYS);
+  const [report] = useLoad<{ items: TerritoryRow[]; by_rank: RankRow[] }>(`/v1/agent-territories?from=${encodeURIComponent(from)}&slow_days=${slowDays}`, {
     items: [],
     by_rank: [],
   });
+  const [selected, setSelected] = useState<string | null>(null);
   return (
     <Space direction="vertical" style={{ width: '100%' }} size="large">
-      <Select
-        aria-label={t('agents.report.period')}
-        style={{ width: 200 }}
-        value={days}
-        onChange={(d) => {
-          setDays(d);
-          setFrom(new Date(Date.now() - d * 86_400_000).toISOString());
-        }}
-        options={[7, 30, 90, 365].map((d) => ({ value: d, label: t('agents.report.lastDays', { days: d }) }))}
-        data-testid="territory-period"
-      />
+      <Space wrap>
+        <Select
+          aria-label={t('agents.report.period')}
+          style={{ width: 200 }}
+          value={days}
+          onChange={(d) => {
+            setDays(d);
+            setFrom(new Date(Date.now() - d * 86_400_000).toISOString());
+          }}
+          options={[7, 30, 90, 365].map((d) => ({ value: d, label: t('agents.report.lastDays', { days: d }) }))}
+          data-testid="territory-period"
+        />
+        <Select
+          aria-label={t('agents.report.slowDays')}
+          style={{ width: 240 }}
+          value={slowDays}
+          onChange={setSlowDays}
+          options={[30, 60, 90, 180].map((d) => ({ value: d, label: t('agents.report.slowOption', { days: d }) }))}
+          data-testid="territory-slow-days"
+        />
+      </Space>
       <Table<RankRow>
         rowKey="rank"
         dataSource={report.by_rank}
@@ -583,6 +748,7 @@ function TerritoriesTab() {
           { title: t('agents.report.stockValue'), render: (_, r) => formatYuan(r.stock_value_fen) },
         ]}
       />
+      {report.items.length > 0 && <TerritoryChart items={report.items} />}
       <Table<TerritoryRow>
         rowKey="agent_id"
         dataSource={report.items}
@@ -600,11 +766,26 @@ function TerritoriesTab() {
           { title: t('agents.report.priceDifference'), render: (_, r) => formatYuan(r.price_difference_fen) },
           { title: t('agents.report.stock'), render: (_, r) => `${r.stock_units} / ${formatYuan(r.stock_value_fen)}` },
           {
-            title: t('agents.report.slow', { days: SLOW_DAYS }),
+            title: t('agents.report.slow', { days: slowDays }),
             render: (_, r) => (r.slow_units > 0 ? <Tag color="red">{`${r.slow_units} / ${formatYuan(r.slow_value_fen)}`}</Tag> : '—'),
+          },
+          {
+            title: '',
+            key: 'detail',
+            render: (_, r) => (
+              <Button
+                size="small"
+                type={selected === r.agent_id ? 'primary' : 'default'}
+                onClick={() => setSelected(r.agent_id)}
+                data-testid="territory-detail-open"
+              >
+                {t('agents.report.open')}
+              </Button>
+            ),
           },
         ]}
       />
+      {selected && <TerritoryDetail key={selected} agentId={selected} days={days} />}
     </Space>
   );
 }
@@ -613,10 +794,13 @@ function TerritoriesTab() {
 export default function AgentsPage() {
   const { t } = useI18n();
   const [agents, reloadAgents] = useLoad<{ items: Agent[] }>('/v1/agents?limit=500', { items: [] });
+  // The territory results are read afresh each time their tab is opened: orders arrive meanwhile.
+  const [territoryVisits, setTerritoryVisits] = useState(0);
   return (
     <>
       <Typography.Title level={3}>{t('agents.title')}</Typography.Title>
       <Tabs
+        onChange={(key) => key === 'territories' && setTerritoryVisits((n) => n + 1)}
         items={[
           { key: 'agents', label: t('agents.tab.agents'), children: <AgentsTab agents={agents.items} reload={reloadAgents} /> },
           { key: 'applications', label: t('agents.tab.applications'), children: <ApplicationsTab onAppointed={reloadAgents} /> },
@@ -624,7 +808,7 @@ export default function AgentsPage() {
           { key: 'prices', label: t('agents.tab.prices'), children: <PricesTab /> },
           { key: 'purchases', label: t('agents.tab.purchases'), children: <PurchasesTab agents={agents.items} /> },
           { key: 'stock', label: t('agents.tab.stock'), children: <StockTab agents={agents.items} /> },
-          { key: 'territories', label: t('agents.tab.territories'), children: <TerritoriesTab /> },
+          { key: 'territories', label: t('agents.tab.territories'), children: <TerritoriesTab key={territoryVisits} /> },
         ]}
       />
     </>

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
-import { Button, Card, ErrorBlock, Form, Input, List, Space, Tag, Toast } from 'antd-mobile';
+import { Button, Card, ErrorBlock, Form, Grid, Input, List, Selector, Space, Tag, Toast } from 'antd-mobile';
 import { useNavigate } from 'react-router-dom';
-import { formatYuan } from '../../../shared/format.ts';
-import type { Page } from '../../../shared/types.ts';
+import { formatYuan, shiftDay } from '../../../shared/format.ts';
+import type { Page, TerritorySales } from '../../../shared/types.ts';
+import { ColumnChart } from '../components/column-chart.tsx';
+import { Money } from '../components/money.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
@@ -28,10 +30,9 @@ interface PurchaseOrder {
   items: { sku: string; quantity: number; unit_price_fen: number }[];
   created_at: string;
 }
-interface Line {
-  kind: string;
-  amount_fen: number;
-}
+
+const RANGES = [7, 30, 90] as const;
+type Days = (typeof RANGES)[number];
 
 /** The distributor's agencies (its own only: the server scopes a portal session to them). */
 function useAgents() {
@@ -80,14 +81,119 @@ export function AgentEntry() {
   );
 }
 
+/**
+ * The territory's sales and the agent's earnings over the last 7, 30 or 90 days (the server's
+ * territory report for this agent): orders shipped there, territory commission by status, price
+ * differences, a chart by day, and the stock with its slow-moving part.
+ */
+function TerritorySalesCard({ agentId, version }: { agentId: string; version: number }) {
+  const { t } = useI18n();
+  const { api } = useSession();
+  const [days, setDays] = useState<Days>(30);
+  const [today, setToday] = useState<string | null>(null);
+  const [sales, setSales] = useState<TerritorySales | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    const query = today ? { from: shiftDay(today, -(days - 1)), to: today } : undefined;
+    api.get<TerritorySales>(`/v1/agents/${agentId}/territory-sales`, query).then(
+      (s) => {
+        if (!live) return;
+        setSales(s);
+        setError(null);
+        if (!today) setToday(s.range.to);
+      },
+      (err: unknown) => live && setError(messageOf(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, agentId, days, today, version]);
+
+  const cell = (label: string, content: React.ReactNode, testId: string) => (
+    <Grid.Item>
+      <div style={{ color: '#666', fontSize: 13 }}>{label}</div>
+      <div style={{ fontSize: 17, marginTop: 2 }} data-testid={testId}>
+        {content}
+      </div>
+    </Grid.Item>
+  );
+  return (
+    <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t('agent.sales')}</h2>} data-testid="agent-sales">
+      <Selector
+        aria-label={t('agent.salesRange')}
+        columns={3}
+        value={[days]}
+        onChange={(v) => v[0] && setDays(v[0])}
+        options={RANGES.map((d) => ({ value: d, label: t(`agent.days${d}`) }))}
+      />
+      {error && <ErrorBlock status="default" title={t('common.error', { message: error })} />}
+      {sales && (
+        <>
+          <div style={{ color: '#666', fontSize: 13, margin: '8px 0' }} data-testid="agent-sales-range">
+            {t('agent.range', { from: sales.range.from, to: sales.range.to })}
+          </div>
+          <Grid columns={3} gap={12}>
+            {cell(t('agent.orderCount'), sales.orders, 'agent-sales-orders')}
+            {cell(t('agent.salesAmount'), <Money fen={sales.sales_fen} />, 'agent-sales-amount')}
+            {cell(t('agent.refunded'), <Money fen={sales.refunded_fen} />, 'agent-sales-refunded')}
+          </Grid>
+          <List header={t('agent.earnings')} style={{ marginTop: 12 }}>
+            <List.Item
+              extra={<Money fen={sales.territory_commission_fen} strong testId="agent-territory-earnings" />}
+              description={t('agent.byStatus', {
+                pending: formatYuan(sales.territory_commission.pending_fen),
+                available: formatYuan(sales.territory_commission.available_fen),
+                settled: formatYuan(sales.territory_commission.settled_fen),
+              })}
+            >
+              {t('agent.territoryEarnings')}
+            </List.Item>
+            <List.Item extra={<Money fen={sales.price_difference_fen} strong testId="agent-diff-earnings" />}>{t('agent.diffEarnings')}</List.Item>
+          </List>
+          <div style={{ marginTop: 12, color: '#666', fontSize: 13 }}>{t('agent.salesByDay')}</div>
+          {sales.points.some((p) => p.sales_fen !== 0) ? (
+            <ColumnChart points={sales.points.map((p) => ({ period: p.period, fen: p.sales_fen }))} label={t('agent.salesByDay')} testId="agent-sales-chart" />
+          ) : (
+            <div style={{ color: '#999', padding: '12px 0' }}>{t('agent.noSales')}</div>
+          )}
+          <div style={{ marginTop: 12, color: '#666', fontSize: 13 }}>{t('agent.earningsByDay')}</div>
+          {sales.points.some((p) => p.territory_commission_fen + p.price_difference_fen !== 0) ? (
+            <ColumnChart
+              points={sales.points.map((p) => ({ period: p.period, fen: p.territory_commission_fen + p.price_difference_fen }))}
+              label={t('agent.earningsByDay')}
+              testId="agent-earnings-chart"
+              color="#e66f3c"
+            />
+          ) : (
+            <div style={{ color: '#999', padding: '12px 0' }}>{t('agent.noSales')}</div>
+          )}
+          <List header={t('agent.stockValue')} style={{ marginTop: 12 }}>
+            <List.Item extra={<Money fen={sales.stock_value_fen} testId="agent-stock-value" />}>{t('agent.units', { n: sales.stock_units })}</List.Item>
+            <List.Item
+              extra={<Money fen={sales.slow_value_fen} testId="agent-slow-value" />}
+              description={t('agent.slowHint', { days: sales.slow_days })}
+              data-testid="agent-slow"
+            >
+              {sales.slow_units > 0 ? <Tag color="warning">{t('agent.slow', { n: sales.slow_units })}</Tag> : t('agent.slow', { n: 0 })}
+            </List.Item>
+          </List>
+        </>
+      )}
+    </Card>
+  );
+}
+
 export function AgentPage() {
   const { t } = useI18n();
   const { api } = useSession();
   const { agents, reload } = useAgents();
-  const agent = agents?.[0];
+  // A distributor may hold several territories: one at a time, the first unless another is chosen.
+  const [chosen, setChosen] = useState<string | null>(null);
+  const agent = agents?.find((a) => a.id === chosen) ?? agents?.[0];
   const [stock, setStock] = useState<StockItem[]>([]);
   const [orders, setOrders] = useState<PurchaseOrder[]>([]);
-  const [earned, setEarned] = useState<{ territory: number; diff: number } | null>(null);
+  const [version, setVersion] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [sku, setSku] = useState('');
   const [quantity, setQuantity] = useState('1');
@@ -98,15 +204,12 @@ export function AgentPage() {
   const load = useCallback(async () => {
     if (!agent) return;
     try {
-      const [inv, pos, lines] = await Promise.all([
+      const [inv, pos] = await Promise.all([
         api.get<{ items: StockItem[] }>(`/v1/agents/${agent.id}/inventory`),
         api.get<Page<PurchaseOrder>>('/v1/purchase-orders', { agent_id: agent.id }),
-        api.get<Page<Line>>(`/v1/distributors/${agent.distributor_id}/commissions`, { limit: 500 }),
       ]);
       setStock(inv.items.filter((i) => i.quantity > 0));
       setOrders(pos.items);
-      const sum = (kind: string) => lines.items.filter((l) => l.kind === kind).reduce((s, l) => s + l.amount_fen, 0);
-      setEarned({ territory: sum('territory'), diff: sum('price_difference') });
     } catch (err) {
       setError(messageOf(err));
     }
@@ -136,6 +239,7 @@ export function AgentPage() {
       Toast.show({ content: t('agent.ordered', { amount: formatYuan(po.amount_fen) }) });
       setSku('');
       await load();
+      setVersion((v) => v + 1);
     } catch (err) {
       Toast.show({ content: t('common.error', { message: messageOf(err) }) });
     }
@@ -149,6 +253,7 @@ export function AgentPage() {
       Toast.show({ content: t('agent.buybackDone', { amount: formatYuan(r.amount_fen) }) });
       setBackSku('');
       await load();
+      setVersion((v) => v + 1);
     } catch (err) {
       Toast.show({ content: t('common.error', { message: messageOf(err) }) });
     }
@@ -157,6 +262,17 @@ export function AgentPage() {
   return (
     <Space direction="vertical" block style={{ padding: 12 }}>
       <Card title={t('agent.territory')}>
+        {agents.length > 1 && (
+          <Selector
+            aria-label={t('agent.choose')}
+            columns={1}
+            value={[agent.id]}
+            onChange={(v) => v[0] && setChosen(v[0])}
+            options={agents.map((a) => ({ value: a.id, label: `${a.region_full_name} · ${t(`agent.rank.${a.rank}`)}` }))}
+            data-testid="agent-switch"
+            style={{ marginBottom: 12 }}
+          />
+        )}
         <p style={{ margin: 0, fontSize: 18 }} data-testid="agent-territory">
           {agent.region_full_name}
         </p>
@@ -165,14 +281,7 @@ export function AgentPage() {
           <Tag color={agent.status === 'active' ? 'success' : 'warning'}>{t(`agent.status.${agent.status}`)}</Tag>
         </Space>
       </Card>
-      <Card title={t('agent.earnings')}>
-        <List>
-          <List.Item extra={<strong data-testid="agent-territory-earnings">{formatYuan(earned?.territory ?? 0)}</strong>}>
-            {t('agent.territoryEarnings')}
-          </List.Item>
-          <List.Item extra={<strong data-testid="agent-diff-earnings">{formatYuan(earned?.diff ?? 0)}</strong>}>{t('agent.diffEarnings')}</List.Item>
-        </List>
-      </Card>
+      <TerritorySalesCard key={agent.id} agentId={agent.id} version={version} />
       <Card title={t('agent.stock')}>
         <List data-testid="agent-stock">
           {stock.length === 0 && <List.Item>{t('agent.stockEmpty')}</List.Item>}

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
 import { Card, DotLoading, ErrorBlock, Grid, Selector } from 'antd-mobile';
-import { formatBp } from '../../../shared/format.ts';
+import { formatBp, shiftDay } from '../../../shared/format.ts';
 import type { AnalyticsFunnel, MyEarnings } from '../../../shared/types.ts';
+import { ColumnChart } from '../components/column-chart.tsx';
 import { Money } from '../components/money.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
@@ -9,12 +10,6 @@ import { useSession } from '../session.tsx';
 
 const RANGES = [7, 30, 90] as const;
 type Days = (typeof RANGES)[number];
-
-/** `day` (YYYY-MM-DD) moved by `delta` days, by the calendar, with no time zone in the way. */
-function shiftDay(day: string, delta: number): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + delta)).toISOString().slice(0, 10);
-}
 
 /**
  * The funnel as horizontal bars, each as long as its count against the first: visitors of the
@@ -63,36 +58,6 @@ function FunnelChart({ funnel }: { funnel: AnalyticsFunnel }) {
           </g>
         );
       })}
-    </svg>
-  );
-}
-
-/** Commission by day as columns (negative days, clawbacks, below the line). */
-function DailyChart({ points }: { points: MyEarnings['points'] }) {
-  const { t } = useI18n();
-  const W = 320;
-  const H = 100;
-  const max = Math.max(1, ...points.map((p) => Math.abs(p.commission_fen)));
-  const bar = W / Math.max(1, points.length);
-  const mid = points.some((p) => p.commission_fen < 0) ? H / 2 : H;
-  return (
-    <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={t('insights.byDay')} data-testid="daily-chart">
-      {points.map((p, i) => {
-        const h = Math.round((Math.abs(p.commission_fen) / max) * (mid - 2));
-        return (
-          <rect
-            key={p.period}
-            x={i * bar + 1}
-            y={p.commission_fen >= 0 ? mid - h : mid}
-            width={Math.max(1, bar - 2)}
-            height={h}
-            fill={p.commission_fen >= 0 ? '#c2300a' : '#8c8c8c'}
-          >
-            <title>{`${p.period}: ${(p.commission_fen / 100).toFixed(2)}`}</title>
-          </rect>
-        );
-      })}
-      <line x1={0} x2={W} y1={mid} y2={mid} stroke="#ddd" />
     </svg>
   );
 }
@@ -164,7 +129,7 @@ export function InsightsPage() {
         </Grid>
         <div style={{ marginTop: 16, color: '#666', fontSize: 13 }}>{t('insights.byDay')}</div>
         {earnings.points.some((p) => p.commission_fen !== 0) ? (
-          <DailyChart points={earnings.points} />
+          <ColumnChart points={earnings.points.map((p) => ({ period: p.period, fen: p.commission_fen }))} label={t('insights.byDay')} testId="daily-chart" />
         ) : (
           <div style={{ color: '#999', padding: '12px 0' }}>{t('insights.noData')}</div>
         )}

@@ -157,7 +157,7 @@ export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: Ke
         parsed = parseKuaidi100(input.raw);
       } catch (err) {
         if (err instanceof PushFormatError)
-          throw new AppError('unauthorized', { en: `tracking push refused: ${err.message}`, zh: `物流推送被拒绝：${err.message}` });
+          throw new AppError('unauthorized', { en: `tracking push refused: ${err.message}`, zh: `物流推送被拒绝：${err.text.zh}` });
         throw err;
       }
       const secrets = await secretsOf(input.tenantId);

@@ -3,6 +3,7 @@
  * (and zh, zh-Hans…, weights honoured), English otherwise; the status and `code` never change
  * with the language (CONTRACT.md).
  */
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulid } from '../../src/core/ids.ts';
 import { createJobs } from '../../src/modules/jobs/service.ts';
@@ -458,6 +459,35 @@ describe('a refusal carrying a detail from below says the detail in Chinese too'
     expect(en.statusCode, en.body).toBe(401);
     expect(en.data.error.message).toBe('tracking push refused: param is not JSON');
     expect(zh.data.error).toEqual({ code: 'unauthorized', message: '物流推送被拒绝：param 不是 JSON' });
+  });
+
+  it('a tracking push whose signature headers are missing', async () => {
+    expect((await t.call('POST', '/v1/logistics/secret', { token: key })).statusCode).toBeLessThan(300);
+    const push = (lang: string) =>
+      t.call('POST', `/v1/logistics/${tenantId}/generic`, {
+        rawBody: JSON.stringify({ event_id: 'e1', tracking_number: 'YT1', status: 'signed' }),
+        headers: { 'content-type': 'application/json', 'accept-language': lang },
+      });
+    const [en, zh] = [await push('en'), await push('zh-CN')];
+    expect(en.statusCode, en.body).toBe(401);
+    expect(en.data.error.message).toBe('tracking push refused: missing or malformed X-Fenxiao-Timestamp');
+    expect(zh.data.error.message).toBe('物流推送被拒绝：缺少 X-Fenxiao-Timestamp 请求头或其格式错误');
+  });
+
+  it('a purchase payment callback whose body breaks its schema', async () => {
+    const secret = (await t.call('POST', '/v1/webhooks/secret', { token: key, body: { format: 'generic' } })).data.secret as string;
+    const raw = JSON.stringify({ purchase_order_id: 'apo_x', reference: 'WX-1', amount_fen: -1 });
+    const ts = String(Math.floor(t.clock.now().getTime() / 1000));
+    const sig = createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex');
+    const pay = (lang: string) =>
+      t.call('POST', `/v1/webhooks/${tenantId}/purchase-payments`, {
+        rawBody: raw,
+        headers: { 'content-type': 'application/json', 'x-fenxiao-timestamp': ts, 'x-fenxiao-signature': `v1=${sig}`, 'accept-language': lang },
+      });
+    const [en, zh] = [await pay('en'), await pay('zh-CN')];
+    expect(en.statusCode, en.body).toBe(400);
+    expect(en.data.error.message).toMatch(/^body\/amount_fen must be >= \d+$/);
+    expect(zh.data.error.message).toMatch(/^请求体 amount_fen 不能小于 \d+$/);
   });
 });
 

@@ -138,7 +138,7 @@ export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: Ke
       if (secrets.length === 0 || !verdict.ok)
         throw new AppError('unauthorized', {
           en: `tracking push refused: ${verdict.ok ? 'no logistics secret is set' : verdict.reason}`,
-          zh: `物流推送被拒绝：${verdict.ok ? '未设置物流密钥' : verdict.reason}`,
+          zh: `物流推送被拒绝：${verdict.ok ? '未设置物流密钥' : verdict.zh}`,
         });
       let push: TrackingPush;
       try {

@@ -154,7 +154,7 @@ export const MESSAGES = {
     zh: '缺少凭据：请发送 Authorization: Bearer <token>',
   }),
   invalidCredentials: (): LocalText => ({ en: 'invalid or expired credentials', zh: '凭据无效或已过期' }),
-  rootTokenNeeded: (): LocalText => ({ en: 'this route needs the platform root token', zh: '此接口需要平台 root 令牌' }),
+  rootTokenNeeded: (): LocalText => ({ en: 'this route needs the platform root token', zh: '此接口需要平台根令牌' }),
   wrongCredentialKind: (): LocalText => ({ en: 'these credentials cannot use this route', zh: '此凭据不能调用该接口' }),
   roleMayNot: (): LocalText => ({ en: 'this role may not do that', zh: '当前角色无权执行此操作' }),
   callerMayNot: (action: string): LocalText => ({ en: `this caller may not ${action}`, zh: `调用方无权执行：${action}` }),

@@ -448,6 +448,77 @@ describe('a validation error answered in Chinese has no English in it', () => {
   });
 });
 
+/**
+ * Every operation of the served OpenAPI document, sent what its schema refuses: an unknown field, a
+ * wrong type for each body field, a text one character too long, an integer far out of range, and
+ * each query parameter as an object or as a 30-digit number, with Path ids made up. Whatever answers
+ * 4xx in Chinese (a schema violation, or a refusal of the route itself) may name fields, parameters
+ * and the codes the document lists, and nothing else in Latin letters.
+ */
+describe('every operation refusing bad input answers a Chinese client in Chinese', () => {
+  it('has no English words in any Chinese 4xx answer', { timeout: 300_000 }, async () => {
+    type Node = Record<string, unknown>;
+    const doc = (await t.call('GET', '/openapi.json')).data as {
+      paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: Node }> }; parameters?: { in: string; name: string }[] }>>;
+      components: { schemas: Record<string, Node> };
+    };
+    const deref = (s: Node | undefined): Node => (s && typeof s.$ref === 'string' ? (doc.components.schemas[s.$ref.split('/').pop()!] ?? {}) : (s ?? {}));
+    // The names a message may use: every field and parameter name and every code the document lists.
+    const names = new Set<string>();
+    const collect = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(collect);
+      if (node === null || typeof node !== 'object') return;
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'properties') Object.keys(v as object).forEach((n) => names.add(n));
+        if ((k === 'enum' && Array.isArray(v)) || k === 'const') [v].flat().forEach((x) => names.add(String(x)));
+        if (k === 'name' && typeof v === 'string') names.add(v);
+        collect(v);
+      }
+    };
+    collect(doc);
+    // Rendering, whole-ledger and password routes cost seconds a call and refuse the same way.
+    const SLOW = /poster|\/exports\/|verify|login|password|\/apply|qrcode/;
+    const found: string[] = [];
+    let refused = 0;
+    for (const [route, ops] of Object.entries(doc.paths)) {
+      if (SLOW.test(route)) continue;
+      const url = route.replace(/\{[^}]+\}/g, 'x1');
+      for (const [method, op] of Object.entries(ops)) {
+        const schema = deref(op.requestBody?.content?.['application/json']?.schema);
+        const properties = (schema.properties ?? {}) as Record<string, Node>;
+        const requests: { body?: unknown; query?: string }[] = [];
+        if (schema.properties) {
+          requests.push({ body: { not_a_field: 1 } });
+          for (const [name, p] of Object.entries(properties)) {
+            const d = deref(p);
+            requests.push({ body: { [name]: d.type === 'string' ? 12 : 'wrong' } });
+            if (d.type === 'string' && typeof d.maxLength === 'number') requests.push({ body: { [name]: 'x'.repeat(d.maxLength + 1) } });
+            if (d.type === 'integer') requests.push({ body: { [name]: -1e15 } });
+          }
+        }
+        for (const p of op.parameters ?? [])
+          if (p.in === 'query')
+            requests.push({ query: `${p.name}=%7B%7D`, ...(schema.properties ? { body: {} } : {}) }, { query: `${p.name}=${'9'.repeat(30)}` });
+        for (const r of requests) {
+          const res = await t.call(method.toUpperCase(), r.query ? `${url}?${r.query}` : url, {
+            token: key,
+            ...(r.body !== undefined ? { body: r.body } : {}),
+            headers: { 'accept-language': 'zh-CN' },
+          });
+          if (res.statusCode < 400) continue;
+          expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(500);
+          refused++;
+          const message = String(res.data.error.message);
+          const english = englishWords(message, [...names]);
+          if (english.length > 0) found.push(`${method.toUpperCase()} ${url}${r.query ? `?${r.query}` : ''}: ${message} [${english.join(', ')}]`);
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(400);
+    expect(found).toEqual([]);
+  });
+});
+
 describe('a refusal carrying a detail from below says the detail in Chinese too', () => {
   it('a Kuaidi100 push whose param is not JSON', async () => {
     const push = (lang: string) =>

@@ -10,6 +10,7 @@ import { databaseExportJobStore, storageExportFileStore } from '../modules/jobs/
 import { ExportJobResponse, exportJobView } from '../modules/exports/jobs.ts';
 import { contentDisposition } from '../lib/export/format.ts';
 import { zhStatus } from '../core/error-text.ts';
+import { languageOf } from '../core/route.ts';
 
 /**
  * Export jobs: the registry (as `app.exportJobs`: state in the jobs table, finished files in the
@@ -50,7 +51,7 @@ export function exportRoutes(app: App, s: Services, options: { dataDir: string; 
         response: { 200: ExportJobResponse, ...errors(403, 404) },
       },
     },
-    async (req) => exportJobView(await jobFor(actor(req).principal, req.params.id)),
+    async (req) => exportJobView(await jobFor(actor(req).principal, req.params.id), languageOf(req)),
   );
 
   app.get(

@@ -15,6 +15,7 @@ import {
   type ErrorCode,
 } from '../core/errors.ts';
 import { answerLanguage, MESSAGES, type LocalText } from '../core/error-text.ts';
+import { validationText } from '../core/validation-text.ts';
 import { requirePermission } from '../core/principal.ts';
 import { actor, type App, type AuthMode, type Authenticator, type RoutePermission } from '../core/route.ts';
 
@@ -218,26 +219,6 @@ function codeForStatus(status: number): ErrorCode {
 }
 
 /**
- * Names a field as the caller wrote it only when it looks like a field name: a JSON key or a
- * record key is caller input too, and a phone number typed as a key must not come back in the
- * error (or go into the log line that records it). Ajv's messages never quote the value itself.
- */
-const fieldName = (name: string) => (/^[A-Za-z_][A-Za-z0-9_-]{0,63}$|^[0-9]{1,6}$/.test(name) ? name : '…');
-
-function validationMessage(err: FastifyError): LocalText {
-  const v = err.validation?.[0];
-  if (!v) return { en: err.message, zh: `请求无效（${err.message}）` };
-  const where = `${err.validationContext ?? 'body'}${(v.instancePath || '')
-    .split('/')
-    .map((p, i) => (i === 0 ? p : fieldName(p)))
-    .join('/')}`;
-  if (v.keyword === 'additionalProperties')
-    return MESSAGES.unknownField(where, fieldName(String((v.params as { additionalProperty?: string }).additionalProperty)));
-  if (v.keyword === 'required') return MESSAGES.missingField(where, fieldName(String((v.params as { missingProperty?: string }).missingProperty)));
-  return MESSAGES.invalidValue(where, v.keyword, v.params as Record<string, unknown>, v.message);
-}
-
-/**
  * The error answer: its code and status never depend on the language; its message is in Chinese
  * when the request's Accept-Language prefers Chinese (error-text.ts `answerLanguage`), else English.
  */
@@ -255,7 +236,7 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
   } else if (fe.validation) {
     status = 400;
     code = 'invalid_request';
-    message = localised(validationMessage(fe));
+    message = localised(validationText(fe.validationContext ?? 'body', fe.validation));
   } else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     status = 413;
     code = 'payload_too_large';
@@ -276,7 +257,7 @@ export function sendError(err: FastifyError | AppError | Error, req: FastifyRequ
     message =
       fe.code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError
         ? localised(MESSAGES.invalidJson())
-        : localised(MESSAGES.frameworkRefusal(code, err.message));
+        : localised(MESSAGES.frameworkRefusal(code, err.message, fe.code));
   } else {
     const mapped = fromPgError(err) ?? (isDatabaseUnavailable(err) ? databaseUnavailable() : undefined);
     if (mapped) {

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import v8 from 'node:v8';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../app/config.ts';
 import { openDatabase } from '../db/database.ts';
@@ -72,10 +73,25 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
   }
 }
 
+/**
+ * Commands that open the embedded database for a few statements. PGlite is PostgreSQL compiled to
+ * WebAssembly: V8 compiles it with its baseline compiler (Liftoff) and then, on background threads,
+ * recompiles what runs hot with its optimizing one (TurboFan), about 0.7 s of CPU that a command
+ * of a few statements never earns back (`fenxiao migrate` on an existing database took 1.6 s of
+ * CPU with it, 0.9 s without; docs/operations.md). The server and the commands that do bulk work
+ * (demo, verify, export, reconcile, jobs, key rotation) keep the optimizing compiler.
+ */
+const SHORT_COMMANDS = new Set(['migrate', 'tenant create', 'tenant suspend', 'tenant reactivate', 'tenant list', 'user create', 'pii new-key', 'pii status']);
+
 const cli = new Command('fenxiao')
   .description('Fenxiao distribution platform')
   .version(packageVersion(), '-v, --version', 'print the version')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .hook('preAction', (_cli, action) => {
+    const parent = action.parent && action.parent !== cli ? `${action.parent.name()} ` : '';
+    // Before the database is opened, so before PGlite's module is compiled; the flag applies to compilations after it.
+    if (SHORT_COMMANDS.has(`${parent}${action.name()}`)) v8.setFlagsFromString('--liftoff-only');
+  });
 
 cli
   .command('serve')

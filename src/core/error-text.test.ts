@@ -27,11 +27,15 @@ const SAMPLES: { [K in keyof typeof MESSAGES]: Parameters<(typeof MESSAGES)[K]> 
   malformedMultipart: [],
   sendJson: [],
   invalidJson: [],
-  unknownField: ['body', 'colour'],
-  missingField: ['body', 'name'],
-  invalidValue: ['body/amount_fen', 'minimum', { comparison: '>=', limit: 100 }, 'must be >= 100'],
+  unknownField: [{ en: 'body', zh: '请求体' }, 'colour'],
+  missingField: [{ en: 'body', zh: '请求体' }, 'name'],
+  invalidValue: [
+    { en: 'body/amount_fen', zh: '请求体 amount_fen' },
+    { en: 'must be >= 100', zh: '不能小于 100' },
+  ],
+  invalidPart: ['querystring'],
   internal: [],
-  frameworkRefusal: ['invalid_request', "'%' is not a valid url component"],
+  frameworkRefusal: ['invalid_request', "'%' is not a valid url component", 'FST_ERR_BAD_URL'],
   databaseUnavailable: [],
   duplicateKey: [],
   missingReference: [],
@@ -82,14 +86,17 @@ describe('the error catalogue: every code and every message in English and Chine
 
   it('carries the parameters into both languages', () => {
     expect(MESSAGES.insufficientBalance(500)).toEqual({ en: 'withdrawable balance is 500 fen', zh: '可提现余额为 500 分' });
-    expect(MESSAGES.invalidValue('body/amount_fen', 'minimum', { comparison: '>=', limit: 100 }, 'must be >= 100')).toEqual({
-      en: 'body/amount_fen must be >= 100',
-      zh: 'body/amount_fen 应不小于 100',
+    expect(MESSAGES.nulCharacter('query')).toEqual({
+      en: 'query: text must not contain the NUL character (U+0000)',
+      zh: '查询参数：文本不能包含空字符（U+0000）',
     });
-    expect(MESSAGES.invalidValue('body/channel', 'enum', { allowedValues: ['manual', 'alipay'] }, 'must be equal to one of the allowed values').zh).toBe(
-      'body/channel 应为以下之一：manual、alipay',
-    );
-    expect(MESSAGES.invalidValue('body/quantity', 'type', { type: 'integer' }, 'must be integer').zh).toBe('body/quantity 应为整数');
+  });
+
+  it("says a framework refusal in Chinese without the framework's English", () => {
+    const bad = MESSAGES.frameworkRefusal('invalid_request', "'%' is not a valid url component", 'FST_ERR_BAD_URL');
+    expect(bad.en).toBe("'%' is not a valid url component");
+    expect(bad.zh).not.toMatch(/[A-Za-z]{2}/);
+    expect(MESSAGES.frameworkRefusal('invalid_request', 'Some future refusal', 'FST_ERR_SOMETHING_NEW').zh).toBe('请求无效');
   });
 });
 

@@ -76,18 +76,19 @@ export const NOUNS = {
 
 export type Noun = keyof typeof NOUNS;
 
-const TYPE_ZH: Record<string, string> = {
-  integer: '整数',
-  number: '数字',
-  string: '文本',
-  boolean: '布尔值',
-  object: '对象',
-  array: '数组',
-  null: 'null',
+/** The part of a request (Fastify's validation context) or of a queued message a field path starts from. */
+const PART_ZH: Record<string, string> = {
+  body: '请求体',
+  querystring: '查询参数',
+  query: '查询参数',
+  params: '路径参数',
+  path: '路径参数',
+  headers: '请求头',
+  message: '消息',
 };
 
-/** How Ajv states a comparison, in Chinese. */
-const COMPARISON_ZH: Record<string, string> = { '>=': '不小于', '<=': '不大于', '>': '大于', '<': '小于' };
+/** The name of a part of the request in Chinese (`body` → 请求体). */
+export const partZh = (part: string): string => PART_ZH[part] ?? part;
 
 /**
  * What a status, an agent's rank, a payout channel or an action is called in a Chinese message
@@ -153,7 +154,7 @@ export const MESSAGES = {
     zh: '缺少凭据：请发送 Authorization: Bearer <token>',
   }),
   invalidCredentials: (): LocalText => ({ en: 'invalid or expired credentials', zh: '凭据无效或已过期' }),
-  rootTokenNeeded: (): LocalText => ({ en: 'this route needs the platform root token', zh: '此接口需要平台 root 令牌' }),
+  rootTokenNeeded: (): LocalText => ({ en: 'this route needs the platform root token', zh: '此接口需要平台根令牌' }),
   wrongCredentialKind: (): LocalText => ({ en: 'these credentials cannot use this route', zh: '此凭据不能调用该接口' }),
   roleMayNot: (): LocalText => ({ en: 'this role may not do that', zh: '当前角色无权执行此操作' }),
   callerMayNot: (action: string): LocalText => ({ en: `this caller may not ${action}`, zh: `调用方无权执行：${action}` }),
@@ -170,26 +171,29 @@ export const MESSAGES = {
   // The HTTP layer.
   nulCharacter: (part: string): LocalText => ({
     en: `${part}: text must not contain the NUL character (U+0000)`,
-    zh: `${part}：文本不能包含 NUL 字符（U+0000）`,
+    zh: `${partZh(part)}：文本不能包含空字符（U+0000）`,
   }),
   bodyTooLarge: (): LocalText => ({ en: 'the request body is too large', zh: '请求内容过大' }),
   malformedMultipart: (): LocalText => ({ en: 'the multipart/form-data body is malformed', zh: 'multipart/form-data 请求体格式错误' }),
   sendJson: (): LocalText => ({ en: 'send JSON with Content-Type: application/json', zh: '请以 Content-Type: application/json 发送 JSON' }),
   invalidJson: (): LocalText => ({ en: 'the body is not valid JSON', zh: '请求体不是有效的 JSON' }),
-  unknownField: (where: string, field: string): LocalText => ({ en: `${where}: unknown field "${field}"`, zh: `${where}：未知字段 "${field}"` }),
-  missingField: (where: string, field: string): LocalText => ({ en: `${where}: missing field "${field}"`, zh: `${where}：缺少字段 "${field}"` }),
-  /** A schema violation other than a field too many or too few: Ajv's keyword and parameters. */
-  invalidValue: (where: string, keyword: string, params: Record<string, unknown>, ajvMessage: string | undefined): LocalText => ({
-    en: `${where} ${ajvMessage ?? 'is invalid'}`,
-    zh: `${where} ${schemaRuleZh(keyword, params)}`,
-  }),
+  /** Where (core/validation-text.ts `locationOf`) is a field path in both languages. */
+  unknownField: (where: LocalText, field: string): LocalText => ({ en: `${where.en}: unknown field "${field}"`, zh: `${where.zh}：未知字段 "${field}"` }),
+  missingField: (where: LocalText, field: string): LocalText => ({ en: `${where.en}: missing field "${field}"`, zh: `${where.zh}：缺少字段 "${field}"` }),
+  /** Any other schema rule broken (core/validation-text.ts says the rule in both languages). */
+  invalidValue: (where: LocalText, rule: LocalText): LocalText => ({ en: `${where.en} ${rule.en}`, zh: `${where.zh} ${rule.zh}` }),
+  /** A part of the request refused by its schema without a detail from the validator. */
+  invalidPart: (part: string): LocalText => ({ en: `${part} is invalid`, zh: `${partZh(part)}无效` }),
   internal: (): LocalText => CODE_TEXT.internal_error,
   /**
    * A 4xx Fastify itself answers before any route runs (a malformed URL, a path parameter too
-   * long): its English is the framework's, so Chinese says what kind of refusal it is and keeps
-   * that detail.
+   * long): its English is the framework's; Chinese says the same from the framework's error code,
+   * or the refusal's general text when the code is not one listed here (never the English).
    */
-  frameworkRefusal: (code: keyof typeof CODE_TEXT, detail: string): LocalText => ({ en: detail, zh: `${CODE_TEXT[code].zh}（${detail}）` }),
+  frameworkRefusal: (code: keyof typeof CODE_TEXT, detail: string, frameworkCode?: string): LocalText => ({
+    en: detail,
+    zh: (frameworkCode !== undefined ? FRAMEWORK_ZH[frameworkCode] : undefined) ?? CODE_TEXT[code].zh,
+  }),
   databaseUnavailable: (): LocalText => ({
     en: 'the database is unavailable for a moment; retry shortly (with the same idempotency key or external_id)',
     zh: '数据库暂不可用，请稍后重试（使用相同的幂等键或 external_id）',
@@ -230,50 +234,19 @@ export const MESSAGES = {
   reasonRequired: (): LocalText => ({ en: 'a reason is required', zh: '请填写原因' }),
 } as const satisfies Record<string, (...args: never[]) => LocalText>;
 
-/** An Ajv schema rule broken, said in Chinese from its keyword and parameters. */
-function schemaRuleZh(keyword: string, params: Record<string, unknown>): string {
-  switch (keyword) {
-    case 'type':
-      return `应为${String(params.type)
-        .split(',')
-        .map((t) => TYPE_ZH[t] ?? t)
-        .join('或')}`;
-    case 'minimum':
-    case 'maximum':
-    case 'exclusiveMinimum':
-    case 'exclusiveMaximum':
-      return `应${COMPARISON_ZH[String(params.comparison)] ?? String(params.comparison)} ${String(params.limit)}`;
-    case 'minLength':
-      return `长度至少为 ${String(params.limit)} 个字符`;
-    case 'maxLength':
-      return `长度至多为 ${String(params.limit)} 个字符`;
-    case 'minItems':
-      return `至少需要 ${String(params.limit)} 项`;
-    case 'maxItems':
-      return `至多 ${String(params.limit)} 项`;
-    case 'minProperties':
-      return `至少需要 ${String(params.limit)} 个字段`;
-    case 'maxProperties':
-      return `至多 ${String(params.limit)} 个字段`;
-    case 'uniqueItems':
-      return '不能有重复项';
-    case 'pattern':
-      return '格式不正确';
-    case 'format':
-      return `应为 ${String(params.format)} 格式`;
-    case 'enum':
-      return Array.isArray(params.allowedValues) ? `应为以下之一：${params.allowedValues.map(String).join('、')}` : '应为允许的值之一';
-    case 'const':
-      return `应为 ${String(params.allowedValue)}`;
-    case 'multipleOf':
-      return `应为 ${String(params.multipleOf)} 的倍数`;
-    case 'anyOf':
-    case 'oneOf':
-      return '不符合任何允许的形式';
-    default:
-      return '无效';
-  }
-}
+/** Fastify's own refusals (its error codes), in Chinese. */
+const FRAMEWORK_ZH: Record<string, string> = {
+  FST_ERR_BAD_URL: '网址中有无法解析的部分（例如不完整的 % 转义）',
+  FST_ERR_MAX_PARAM_LENGTH: '路径参数过长',
+  FST_ERR_INVALID_URL: '网址无效',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'Content-Type 为 application/json 时请求体不能为空',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length 与请求体的实际长度不符',
+  FST_ERR_CTP_EMPTY_TYPE: 'Content-Type 不能为空',
+  FST_ERR_CTP_INVALID_TYPE: 'Content-Type 格式错误',
+  FST_ERR_CTP_INVALID_PARSE_TYPE: 'Content-Type 格式错误',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: '不支持该内容类型',
+  FST_ERR_CTP_BODY_TOO_LARGE: '请求内容过大',
+};
 
 /**
  * The language to answer in, from an Accept-Language header (RFC 9110 §12.5.4): the acceptable

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { databaseUnavailable, fromPgError, isDatabaseUnavailable } from './errors.ts';
+import { AppError, databaseUnavailable, fromPgError, isDatabaseUnavailable, jobErrorIn, jobErrorOf } from './errors.ts';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
@@ -60,5 +60,26 @@ describe('isDatabaseUnavailable: the database away, not the statement wrong', ()
     expect(e.details?.retry_after_seconds).toBeGreaterThanOrEqual(1);
     expect(e.details?.retry_after_seconds).toBeLessThanOrEqual(10);
     expect(e.message).not.toMatch(/ECONN|terminat|127\.0\.0\.1|5432/);
+  });
+});
+
+describe("a background job's failure, kept in both languages and read in one", () => {
+  it('keeps what an AppError says in English and Chinese', () => {
+    const e = jobErrorOf(new AppError('invalid_state', { en: 'the period is closed', zh: '该期间已关闭' }), { en: 'failed', zh: '失败' });
+    expect(e).toEqual({ code: 'invalid_state', message: 'the period is closed', zh: '该期间已关闭' });
+    expect(jobErrorIn(e, 'en')).toEqual({ code: 'invalid_state', message: 'the period is closed' });
+    expect(jobErrorIn(e, 'zh')).toEqual({ code: 'invalid_state', message: '该期间已关闭' });
+  });
+
+  it("says the job's own words for anything else, never the thrown message", () => {
+    const e = jobErrorOf(new TypeError('Cannot read properties of undefined'), { en: 'the export failed', zh: '导出失败' });
+    expect(e).toEqual({ code: 'internal_error', message: 'the export failed', zh: '导出失败' });
+    expect(jobErrorIn(e, 'zh')?.message).toBe('导出失败');
+  });
+
+  it('reads a failure stored before the Chinese was kept as its code in Chinese', () => {
+    expect(jobErrorIn({ code: 'internal_error', message: 'the run stopped' }, 'zh')).toEqual({ code: 'internal_error', message: '服务器内部错误' });
+    expect(jobErrorIn({ code: 'internal', message: 'the run stopped' }, 'zh')).toEqual({ code: 'internal', message: '任务失败（internal）' });
+    expect(jobErrorIn(null, 'zh')).toBeNull();
   });
 });

@@ -184,3 +184,27 @@ export function isLostPreparedStatement(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   return (e?.code === '26000' || e?.code === '42P05') && typeof e.message === 'string' && /prepared statement "fx_[0-9a-f]+"/.test(e.message);
 }
+
+/**
+ * Why a background job failed, as the jobs table keeps it: the code, the English message and its
+ * Chinese, so whoever reads the job later is answered in the language it asks for (`jobErrorIn`).
+ * Rows written before `zh` was kept read in Chinese as their code's general text.
+ */
+export interface JobError {
+  code: string;
+  message: string;
+  zh?: string;
+}
+
+/** A job's failure from what it threw: an AppError says itself, anything else says `otherwise` (the cause goes to the log). */
+export function jobErrorOf(err: unknown, otherwise: LocalText, code = 'internal_error'): JobError {
+  return err instanceof AppError ? { code: err.code, message: err.message, zh: err.zh } : { code, message: otherwise.en, zh: otherwise.zh };
+}
+
+/** A job's failure as an API answer shows it: `{ code, message }` in the reader's language. */
+export function jobErrorIn(error: JobError | null, lang: Language): { code: string; message: string } | null {
+  if (!error) return null;
+  if (lang === 'en') return { code: error.code, message: error.message };
+  const general = (CODE_TEXT as Record<string, LocalText | undefined>)[error.code]?.zh;
+  return { code: error.code, message: error.zh ?? general ?? `任务失败（${error.code}）` };
+}

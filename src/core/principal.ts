@@ -107,7 +107,7 @@ export function requirePermission(principal: Principal, permission: Permission):
 }
 
 export function tenantOf(principal: Principal): string {
-  if (principal.kind === 'root') throw new AppError('forbidden', { en: 'the root token acts on no tenant', zh: 'root 令牌不代表任何商户' });
+  if (principal.kind === 'root') throw new AppError('forbidden', { en: 'the root token acts on no tenant', zh: '平台根令牌不代表任何商户' });
   return principal.tenantId;
 }
 

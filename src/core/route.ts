@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest, RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { answerLanguage, type Language } from './error-text.ts';
 import { AppError } from './errors.ts';
 import type { Permission, Principal } from './principal.ts';
 import type { Actor } from './context.ts';
@@ -40,6 +41,11 @@ export interface Authenticator {
 export function actor(req: FastifyRequest): Actor {
   if (!req.principal) throw new AppError('unauthorized', { en: 'missing or invalid credentials', zh: '缺少凭据或凭据无效' });
   return { principal: req.principal, requestId: req.id };
+}
+
+/** The language the request asks to be answered in (Accept-Language; error-text.ts `answerLanguage`). */
+export function languageOf(req: FastifyRequest): Language {
+  return answerLanguage(req.headers['accept-language']);
 }
 
 /**

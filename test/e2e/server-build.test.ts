@@ -177,10 +177,12 @@ describe('the server build', () => {
       // Targets (issue 16 item 1): a CLI command on an existing embedded database < 2 s, a fresh
       // embedded server answering /health < 8 s. Measured as CPU time, the process's own cost: this
       // machine is shared (2 cores, load average 4–40), where wall time measures the neighbours. On
-      // 2026-12-07 `migrate` took 2.3–2.5 s of CPU and a fresh serve 7.2 s (docs/operations.md); the
-      // bounds are twice the targets, which a return of run-time TypeScript compilation (tsx: 3.6 s
-      // and 8.3 s of CPU with its cache warm, far more cold) or of the HTTP stack loaded by every
-      // command would still approach, and a doubling of start-up cost would cross.
+      // 2026-12-07 `migrate` took 2.3–2.5 s of CPU and a fresh serve 7.2 s (docs/operations.md); since
+      // a current schema is checked in two reads and short commands run PGlite without the
+      // optimizing compiler, `migrate` takes 0.8–1.0 s of CPU. Its bound is the target itself, twice
+      // what it costs now; the server's stays twice its target, which a return of run-time
+      // TypeScript compilation (tsx: 3.6 s and 8.3 s of CPU with its cache warm, far more cold) or
+      // of the HTTP stack loaded by every command would still approach, and a doubling would cross.
       if (childrenCpuMs() === undefined) return;
       const migrateCpu: number[] = [];
       for (let i = 0; i < 3; i++) {
@@ -192,7 +194,7 @@ describe('the server build', () => {
       }
       // Read at all (a child not reaped would read as nothing) and within the bound.
       expect(Math.min(...migrateCpu), `fenxiao migrate on an existing database, CPU ms: ${migrateCpu.join(', ')}`).toBeGreaterThan(100);
-      expect(Math.min(...migrateCpu), `fenxiao migrate on an existing database, CPU ms: ${migrateCpu.join(', ')}`).toBeLessThan(4_000);
+      expect(Math.min(...migrateCpu), `fenxiao migrate on an existing database, CPU ms: ${migrateCpu.join(', ')}`).toBeLessThan(2_000);
 
       const port = await freePort();
       const before = childrenCpuMs()!;

@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
-import { AppError } from '../../core/errors.ts';
-import type { ErrorCode } from '../../core/errors.ts';
+import { AppError, jobErrorOf, type JobError } from '../../core/errors.ts';
 import type { Permission } from '../../core/principal.ts';
 import { newId } from '../../core/ids.ts';
 import { isValidTimeZone } from '../../core/time.ts';
@@ -37,7 +36,7 @@ export interface ExportJob {
   /** When the file and the job are forgotten: an hour (ttl) after it finished. */
   expiresAt: Date | null;
   /** Why it failed, safe to show (internal errors are logged, not shown). */
-  error: { code: ErrorCode; message: string } | null;
+  error: JobError | null;
   /** The totals row's sums by column key, in fen (int columns: units), once done. */
   totals: Record<string, string> | null;
   /** Bytes of the finished file. */
@@ -334,10 +333,10 @@ export function createExportJobs(options: ExportJobsOptions): ExportJobs {
       if (signal.aborted || err instanceof ExportAbortedError) {
         await finish(e, 'cancelled');
       } else {
-        job.error =
-          err instanceof AppError
-            ? { code: err.code, message: err.message }
-            : { code: 'internal_error', message: `the export failed (job ${job.id}); the server log has the cause` };
+        job.error = jobErrorOf(err, {
+          en: `the export failed (job ${job.id}); the server log has the cause`,
+          zh: `导出失败（任务 ${job.id}），原因见服务器日志`,
+        });
         log?.error({ err, export_job: job.id, export: job.name, tenant_id: job.tenantId }, 'export job failed');
         await finish(e, 'failed');
       }

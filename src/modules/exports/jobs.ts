@@ -1,4 +1,6 @@
 import { Type } from '@sinclair/typebox';
+import type { Language } from '../../core/error-text.ts';
+import { jobErrorIn } from '../../core/errors.ts';
 import { Nullable, Strict, Timestamp } from '../../core/schema.ts';
 import type { ExportJob, ExportJobs } from '../../lib/export/jobs.ts';
 
@@ -41,7 +43,8 @@ export const ExportJobResponse = Strict(
   { title: 'Export job' },
 );
 
-export function exportJobView(job: ExportJob) {
+/** The job as the API answers it, a failure's message in `lang` (the job keeps both). */
+export function exportJobView(job: ExportJob, lang: Language) {
   const percent =
     job.status === 'done'
       ? 100
@@ -66,7 +69,7 @@ export function exportJobView(job: ExportJob) {
     started_at: job.startedAt?.toISOString() ?? null,
     finished_at: job.finishedAt?.toISOString() ?? null,
     expires_at: job.expiresAt?.toISOString() ?? null,
-    error: job.error,
+    error: jobErrorIn(job.error, lang),
     download_url: job.status === 'done' ? `/v1/exports/${job.id}/download` : null,
   };
 }

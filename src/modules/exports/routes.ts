@@ -1,5 +1,5 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { actor, moduleRoutes } from '../../core/route.ts';
+import { actor, languageOf, moduleRoutes } from '../../core/route.ts';
 import { Strict, errors } from '../../core/schema.ts';
 import type { ExportsService } from './service.ts';
 import { ExportJobResponse, exportJobView } from './jobs.ts';
@@ -109,7 +109,10 @@ export const exportsRoutes = moduleRoutes<ExportsService>((app, exportsService) 
       const body = req.body as { kind: ExportKind; format: ExportFormat; lang?: 'zh' | 'en'; filters?: ExportFilters };
       const prepared = await exportsService.prepare(actor(req), body.kind, body.filters ?? {}, body.lang ?? 'zh');
       const job = await prepared.startJob(app.exportJobs, body.format);
-      return reply.code(202).header('location', `/v1/exports/${job.id}`).send(exportJobView(job));
+      return reply
+        .code(202)
+        .header('location', `/v1/exports/${job.id}`)
+        .send(exportJobView(job, languageOf(req)));
     },
   );
 });

@@ -149,7 +149,13 @@ describe('jobs shared by two servers on one database', () => {
     clock.advance(2);
     expect(await jobs.activeCount(tenant.id, 'settlement')).toBe(0);
     const failed = await b.call('GET', `/v1/settlements/jobs/${id}`, { token: tenant.key });
-    expect(failed.data).toMatchObject({ status: 'failed', error: STALE_ERROR, finished_at: clock.now().toISOString() });
+    // Answered in the reader's language: English here (no Accept-Language), the stored Chinese not shown.
+    expect(failed.data).toMatchObject({
+      status: 'failed',
+      error: { code: STALE_ERROR.code, message: STALE_ERROR.message },
+      finished_at: clock.now().toISOString(),
+    });
+    expect(Object.keys(failed.data.error)).toEqual(['code', 'message']);
     // Stored so: the answer does not change when the clock moves on.
     clock.advance(60_000);
     expect((await a.call('GET', `/v1/settlements/jobs/${id}`, { token: tenant.key })).data).toEqual(failed.data);

@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/context.ts';
+import type { JobError } from '../../core/errors.ts';
 import type { Db } from '../../db/database.ts';
 import type { JobsTable } from '../../db/schema.ts';
 import type { Selectable } from 'kysely';
@@ -17,7 +18,7 @@ export interface Job {
   /** What the job was started with (a period, a file name): whatever its kind keeps. */
   params: Record<string, unknown>;
   result: unknown;
-  error: { code: string; message: string } | null;
+  error: JobError | null;
   createdBy: string | null;
   createdAt: Date;
   startedAt: Date | null;
@@ -34,10 +35,7 @@ export interface JobRun {
   progress(done: number, total?: number | null): void;
   /** Stops reporting without an outcome: another process took the work (and its job) over. */
   release(): void;
-  finish(
-    status: 'done' | 'failed' | 'cancelled',
-    outcome?: { result?: unknown; error?: { code: string; message: string } | null; done?: number; total?: number | null },
-  ): Promise<void>;
+  finish(status: 'done' | 'failed' | 'cancelled', outcome?: { result?: unknown; error?: JobError | null; done?: number; total?: number | null }): Promise<void>;
 }
 
 export interface JobsOptions {
@@ -55,7 +53,11 @@ export interface JobsOptions {
 export const JOB_STALE_MS = 60_000;
 
 /** What a job whose process died says: the cause is in that process's log, if anywhere. */
-export const STALE_ERROR = { code: 'internal_error', message: 'the process running this job stopped before it finished' } as const;
+export const STALE_ERROR: JobError = {
+  code: 'internal_error',
+  message: 'the process running this job stopped before it finished',
+  zh: '运行此任务的进程在任务完成前停止了',
+};
 
 function jobOf(r: Selectable<JobsTable>): Job {
   return {

@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { actor, moduleRoutes } from '../../core/route.ts';
+import type { FastifyRequest } from 'fastify';
+import { jobErrorIn } from '../../core/errors.ts';
+import { actor, languageOf, moduleRoutes } from '../../core/route.ts';
 import { Nullable, SignedFen, Strict, Text, Timestamp, errors } from '../../core/schema.ts';
-import type { Ledger } from './service.ts';
+import type { Ledger, VerifyJob } from './service.ts';
+
+/** A verification job as answered: a failure's message in the reader's language (the job keeps both). */
+const jobView = (job: VerifyJob, req: FastifyRequest) => ({ ...job, error: jobErrorIn(job.error, languageOf(req)) });
 
 export const ledgerRoutes = moduleRoutes<Ledger>((app, ledger) => {
   const tags = ['ledger'];
@@ -72,7 +77,10 @@ export const ledgerRoutes = moduleRoutes<Ledger>((app, ledger) => {
         },
       },
     },
-    async (req) => ledger.verifyStatus(actor(req)),
+    async (req) => {
+      const status = await ledger.verifyStatus(actor(req));
+      return { ...status, job: status.job && jobView(status.job, req) };
+    },
   );
 
   app.post(
@@ -86,7 +94,7 @@ export const ledgerRoutes = moduleRoutes<Ledger>((app, ledger) => {
         response: { 202: Job, ...errors(403) },
       },
     },
-    async (req, reply) => reply.code(202).send(await ledger.startVerifyJob(actor(req), req.body.mode ?? 'incremental', req.log)),
+    async (req, reply) => reply.code(202).send(jobView(await ledger.startVerifyJob(actor(req), req.body.mode ?? 'incremental', req.log), req)),
   );
 
   app.get(
@@ -100,7 +108,7 @@ export const ledgerRoutes = moduleRoutes<Ledger>((app, ledger) => {
         response: { 200: Job, ...errors(404) },
       },
     },
-    async (req) => ledger.getVerifyJob(actor(req), req.params.id),
+    async (req) => jobView(await ledger.getVerifyJob(actor(req), req.params.id), req),
   );
 
   app.get(

@@ -3,7 +3,7 @@ import type { Db, Executor } from '../../db/database.ts';
 import { newId } from '../../core/ids.ts';
 import { inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
-import { AppError, notFound } from '../../core/errors.ts';
+import { AppError, jobErrorOf, notFound, type JobError } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { Job, JobsService } from '../jobs/service.ts';
 import { checkpointRepo, ledgerRepo } from './repo.ts';
@@ -138,7 +138,7 @@ export interface VerifyJob {
   started_at: string;
   finished_at: string | null;
   result: LedgerVerification | null;
-  error: { code: string; message: string } | null;
+  error: JobError | null;
 }
 
 export const VERIFY_JOB_KIND = 'ledger-verify';
@@ -515,10 +515,7 @@ export function createLedger(options: {
           (err: unknown) => {
             if (!(err instanceof AppError)) log?.error({ err, job: job.id }, 'ledger verification job failed');
             return run.finish('failed', {
-              error:
-                err instanceof AppError
-                  ? { code: err.code, message: err.message }
-                  : { code: 'internal', message: 'the verification failed (see the server log)' },
+              error: jobErrorOf(err, { en: 'the verification failed (see the server log)', zh: '账本校验失败（原因见服务器日志）' }),
             });
           },
         )

@@ -138,7 +138,7 @@ export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: Ke
       if (secrets.length === 0 || !verdict.ok)
         throw new AppError('unauthorized', {
           en: `tracking push refused: ${verdict.ok ? 'no logistics secret is set' : verdict.reason}`,
-          zh: `物流推送被拒绝：${verdict.ok ? '未设置物流密钥' : verdict.reason}`,
+          zh: `物流推送被拒绝：${verdict.ok ? '未设置物流密钥' : verdict.zh}`,
         });
       let push: TrackingPush;
       try {
@@ -157,7 +157,7 @@ export function createLogisticsService(deps: { db: Db; clock: Clock; keyring: Ke
         parsed = parseKuaidi100(input.raw);
       } catch (err) {
         if (err instanceof PushFormatError)
-          throw new AppError('unauthorized', { en: `tracking push refused: ${err.message}`, zh: `物流推送被拒绝：${err.message}` });
+          throw new AppError('unauthorized', { en: `tracking push refused: ${err.message}`, zh: `物流推送被拒绝：${err.text.zh}` });
         throw err;
       }
       const secrets = await secretsOf(input.tenantId);

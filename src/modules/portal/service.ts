@@ -260,7 +260,11 @@ export function createPortalService(deps: {
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) throw new AppError('unauthorized', { en: 'the login token has expired', zh: '登录令牌已过期' });
         if (err instanceof joseErrors.JWTClaimValidationFailed)
-          throw new AppError('unauthorized', { en: `invalid login token: ${err.message}`, zh: `登录令牌无效：${err.message}` });
+          // jose's message is English: the Chinese names the claim that failed and how.
+          throw new AppError('unauthorized', {
+            en: `invalid login token: ${err.message}`,
+            zh: `登录令牌无效：${err.claim} 声明${err.reason === 'missing' ? '缺失' : err.reason === 'check_failed' ? '校验未通过' : '的值无效'}`,
+          });
         throw new AppError('unauthorized', { en: 'invalid login token', zh: '登录令牌无效' });
       }
       const nowSeconds = Math.floor(now.getTime() / 1000);

@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { actor, moduleRoutes } from '../../core/route.ts';
+import type { FastifyRequest } from 'fastify';
+import { jobErrorIn } from '../../core/errors.ts';
+import { actor, languageOf, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../core/schema.ts';
 import type { SettlementService } from './service.ts';
 
@@ -49,7 +51,11 @@ export const settlementRoutes = moduleRoutes<SettlementService>((app, settlement
     },
     { title: 'SettlementJob' },
   );
-  const jobView = ({ tenantId: _tenant, ...job }: Awaited<ReturnType<SettlementService['getJob']>>) => job;
+  // A failed job's message in the reader's language (the job keeps both).
+  const jobView = ({ tenantId: _tenant, ...job }: Awaited<ReturnType<SettlementService['getJob']>>, req: FastifyRequest) => ({
+    ...job,
+    error: jobErrorIn(job.error, languageOf(req)),
+  });
 
   app.post(
     '/v1/settlements/jobs',
@@ -63,7 +69,7 @@ export const settlementRoutes = moduleRoutes<SettlementService>((app, settlement
         response: { 202: Job, ...errors(403) },
       },
     },
-    async (req, reply) => reply.code(202).send(jobView(await settlement.startJob(actor(req), new Date(req.body.as_of), req.log))),
+    async (req, reply) => reply.code(202).send(jobView(await settlement.startJob(actor(req), new Date(req.body.as_of), req.log), req)),
   );
 
   app.get(
@@ -77,7 +83,7 @@ export const settlementRoutes = moduleRoutes<SettlementService>((app, settlement
         response: { 200: Job, ...errors(404) },
       },
     },
-    async (req) => jobView(await settlement.getJob(actor(req), req.params.id)),
+    async (req) => jobView(await settlement.getJob(actor(req), req.params.id), req),
   );
 
   app.get(

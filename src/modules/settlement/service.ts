@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../db/database.ts';
 import { advisoryXactLock, inTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import type { Principal } from '../../core/principal.ts';
-import { AppError, invalid, invalidState, notFound } from '../../core/errors.ts';
+import { AppError, invalid, invalidState, jobErrorOf, notFound } from '../../core/errors.ts';
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { SettlementRunsTable, StatementsTable } from '../../db/schema.ts';
 import { newId, ulid } from '../../core/ids.ts';
@@ -421,10 +421,10 @@ export function createSettlementService(deps: {
       // What was committed stays; the run is picked up again at once by the next run or pass.
       await settlementRepo.releaseLease(db, runId, owner, clock.now()).catch(() => undefined);
       await handle?.finish('failed', {
-        error:
-          err instanceof AppError
-            ? { code: err.code, message: err.message }
-            : { code: 'internal', message: 'the run stopped; its settled batches are kept and it resumes with the next run (see the server log)' },
+        error: jobErrorOf(err, {
+          en: 'the run stopped; its settled batches are kept and it resumes with the next run (see the server log)',
+          zh: '结算运行中断：已结算的批次会保留，下次运行时从中断处继续（原因见服务器日志）',
+        }),
       });
       throw err;
     }
@@ -450,8 +450,7 @@ export function createSettlementService(deps: {
       // Once work() has the job it reports the outcome; before that, a failure is told here.
       if (input.job && !handed)
         await input.job.finish('failed', {
-          error:
-            err instanceof AppError ? { code: err.code, message: err.message } : { code: 'internal', message: 'the run failed to start (see the server log)' },
+          error: jobErrorOf(err, { en: 'the run failed to start (see the server log)', zh: '结算运行未能开始（原因见服务器日志）' }),
         });
       throw err;
     }

@@ -25,7 +25,10 @@ interface LockEntry {
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  engines: { node: string };
+  overrides?: Record<string, string | Record<string, string>>;
+};
 const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
 const engines = pkg.engines.node;
 /** The lowest release of each line `engines` admits: 20.19.0, 22.13.0, 24.0.0. */
@@ -34,7 +37,9 @@ const lowest = engines.split('||').map((r) => semver.minVersion(r.trim())!.versi
 /**
  * Peer ranges no version choice satisfies, each with why it is accepted: antd-mobile 5.43 (the
  * newest) supports React 19 but depends on staged-components 1.1.3 (the newest), whose peer
- * range stops at React 18; it uses only hooks React 19 keeps.
+ * range stops at React 18; it uses only hooks React 19 keeps. Each is settled by an `overrides`
+ * entry in package.json giving it the project's own version (`"react": "$react"`), so `npm install`
+ * prints no ERESOLVE warning for it.
  */
 const ACCEPTED_PEERS = new Set(['node_modules/antd-mobile/node_modules/staged-components → react']);
 
@@ -90,5 +95,13 @@ describe('the supported Node.js versions', () => {
       }
     }
     expect(unmet).toEqual([]);
+  });
+
+  it('override each accepted peer range with the project’s own version, so installing warns of none', () => {
+    for (const accepted of ACCEPTED_PEERS) {
+      const [where, peer] = accepted.split(' → ') as [string, string];
+      const name = where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      expect(pkg.overrides?.[name], accepted).toEqual(expect.objectContaining({ [peer]: `$${peer}` }));
+    }
   });
 });

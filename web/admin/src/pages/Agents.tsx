@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Alert, App, Button, Card, Descriptions, Form, Input, InputNumber, Select, Space, Switch, Table, Tabs, Tag, Typography } from 'antd';
-import { formatYuan, hundredths, newIdempotencyKey, shiftDay } from '../../../shared/format.ts';
+import { formatYuan, hundredths, newIdempotencyKey } from '../../../shared/format.ts';
+import { useLastDays } from '../../../shared/last-days.ts';
 import type { TerritorySales } from '../../../shared/types.ts';
 import { Chart } from '../components/Chart.tsx';
 import { messageOf } from '../components/errors.ts';
@@ -593,25 +594,7 @@ function TerritoryChart({ items }: { items: TerritoryRow[] }) {
 function TerritoryDetail({ agentId, days }: { agentId: string; days: number }) {
   const { t } = useI18n();
   const { api } = useAuthed();
-  const [today, setToday] = useState<string | null>(null);
-  const [sales, setSales] = useState<TerritorySales | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    const query = today ? { from: shiftDay(today, -(days - 1)), to: today } : undefined;
-    api.get<TerritorySales>(`/v1/agents/${agentId}/territory-sales`, query).then(
-      (r) => {
-        if (!live) return;
-        setSales(r);
-        setError(null);
-        if (!today) setToday(r.range.to);
-      },
-      (err: unknown) => live && setError(messageOf(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, agentId, days, today]);
+  const { data: sales, error } = useLastDays((query) => api.get<TerritorySales>(`/v1/agents/${agentId}/territory-sales`, query), days, agentId, messageOf);
   const option = useMemo(
     () =>
       sales && {

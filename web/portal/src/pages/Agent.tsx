@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Button, Card, ErrorBlock, Form, Grid, Input, List, Selector, Space, Tag, Toast } from 'antd-mobile';
 import { useNavigate } from 'react-router-dom';
-import { formatYuan, shiftDay } from '../../../shared/format.ts';
+import { formatYuan } from '../../../shared/format.ts';
+import { useLastDays } from '../../../shared/last-days.ts';
 import type { Page, TerritorySales } from '../../../shared/types.ts';
 import { ColumnChart } from '../components/column-chart.tsx';
 import { Money } from '../components/money.tsx';
@@ -90,25 +91,12 @@ function TerritorySalesCard({ agentId, version }: { agentId: string; version: nu
   const { t } = useI18n();
   const { api } = useSession();
   const [days, setDays] = useState<Days>(30);
-  const [today, setToday] = useState<string | null>(null);
-  const [sales, setSales] = useState<TerritorySales | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    const query = today ? { from: shiftDay(today, -(days - 1)), to: today } : undefined;
-    api.get<TerritorySales>(`/v1/agents/${agentId}/territory-sales`, query).then(
-      (s) => {
-        if (!live) return;
-        setSales(s);
-        setError(null);
-        if (!today) setToday(s.range.to);
-      },
-      (err: unknown) => live && setError(messageOf(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, agentId, days, today, version]);
+  const { data: sales, error } = useLastDays(
+    (query) => api.get<TerritorySales>(`/v1/agents/${agentId}/territory-sales`, query),
+    days,
+    `${agentId}|${version}`,
+    messageOf,
+  );
 
   const cell = (label: string, content: React.ReactNode, testId: string) => (
     <Grid.Item>

@@ -183,6 +183,28 @@ describe('WeChat Pay payment notification (支付成功通知) for a purchase or
     expect(text).not.toContain(genuine.headers['wechatpay-signature']);
   });
 
+  it('concurrent deliveries of one payment pay once; of two payments, exactly one wins (races mean something on PostgreSQL)', async () => {
+    const s = await pendingPurchase(500, 2);
+    const url = `/v1/webhooks/${s.tenantId}/purchase-payments/wechat`;
+    const tx = { outTradeNo: s.po.id, transactionId: '4200000000000000000000000001', totalFen: 1000 };
+    const same = await Promise.all(Array.from({ length: 8 }, () => wx.buildPaymentNotification(tx)).map((n) => post(t, url, n.headers, n.body)));
+    expect(same.map((r) => r.statusCode)).toEqual(Array(8).fill(204));
+    expect(await s.state()).toEqual({ order: expect.objectContaining({ status: 'paid', reference: tx.transactionId }), stock: [['tea', 2]], journal: 1 });
+
+    const po = await s.newPo('race-2', 2);
+    const rivals = await Promise.all(
+      ['4200000000000000000000000002', '4200000000000000000000000003'].map((transactionId) => {
+        const n = wx.buildPaymentNotification({ outTradeNo: po.id, transactionId, totalFen: 1000 });
+        return post(t, url, n.headers, n.body);
+      }),
+    );
+    expect(rivals.map((r) => r.statusCode).sort()).toEqual([204, 409]);
+    const won = ['4200000000000000000000000002', '4200000000000000000000000003'][rivals.findIndex((r) => r.statusCode === 204)];
+    expect((await s.call('GET', `/v1/purchase-orders/${po.id}`)).data).toMatchObject({ status: 'paid', reference: won });
+    expect(((await s.call('GET', `/v1/journal-entries?ref_id=${po.id}`)).data.items as unknown[]).length).toBe(1);
+    expect(await s.verify()).toEqual([]);
+  });
+
   it('refuses with FAIL when the deployment has no WeChat Pay merchant, and in the error shape when the framework refuses first', async () => {
     const { id } = await bare.tenant();
     const n = wx.buildPaymentNotification({ outTradeNo: 'apo_01JNOTHERE0000000000000000', transactionId: '42000', totalFen: 1 });

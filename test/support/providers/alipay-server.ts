@@ -497,8 +497,9 @@ export class AlipaySimulator {
 
   private signNotify(params: Map<string, string>, forgery: NotifyForgery): Buffer {
     if (forgery.alipayCertSn !== undefined) params.set('alipay_cert_sn', forgery.alipayCertSn);
-    // Notifications are signed without sign and sign_type.
+    // Notifications are signed without sign and sign_type, and without empty values.
     const content = [...params.entries()]
+      .filter(([, v]) => v !== '')
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([k, v]) => `${k}=${v}`)
       .join('&');

@@ -414,7 +414,7 @@ export function createIngestService(deps: {
           notice = await deps.paymentChannels.alipay.verifyPayment(input.raw);
         }
       } catch (err) {
-        if (err instanceof CallbackRejected) return refuse(401, 'invalid notification signature', err.message);
+        if (err instanceof CallbackRejected) return refuse(401, 'the notification does not verify', err.message);
         throw err;
       }
       const about = { ...context, purchase_order_id: notice.outTradeNo, reference: notice.transactionId ?? null, state: notice.state };

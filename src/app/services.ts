@@ -294,7 +294,18 @@ export function createServices(deps: ServiceDeps) {
   const compliance = createComplianceService({ db, clock, program, moreFindings: [(tenantId) => agents.complianceFindings(tenantId)] });
   const exportsService = createExportsService({ db, program, reconciliation });
   // Orders from merchants' shops by signed webhook, and the RabbitMQ consumer's shared part.
-  const ingest = createIngestService({ db, clock, keyring: deps.keyring, audit, orders, agents, publicUrl: deps.publicUrl });
+  // A purchase order paid online through the deployment's WeChat Pay merchant or Alipay app is
+  // verified with the keys its payouts use.
+  const ingest = createIngestService({
+    db,
+    clock,
+    keyring: deps.keyring,
+    audit,
+    orders,
+    agents,
+    publicUrl: deps.publicUrl,
+    paymentChannels: deps.payoutChannels,
+  });
   const webhooks = createWebhooksService({
     db,
     clock,

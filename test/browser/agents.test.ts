@@ -124,6 +124,8 @@ describe('agent mode in the console and the portal', () => {
     await page.getByRole('tab', { name: '进货单' }).click();
     callbackUrl = (await page.getByTestId('po-callback-url').textContent()) ?? '';
     expect(callbackUrl).toBe(`${t.base}/v1/webhooks/${tenant.id}/purchase-payments`);
+    expect(await page.getByTestId('po-callback-url-wechat').textContent()).toBe(`${callbackUrl}/wechat`);
+    expect(await page.getByTestId('po-callback-url-alipay').textContent()).toBe(`${callbackUrl}/alipay`);
     await choose(page, page.locator('#purchaseOrder_agent_id'), '广东省深圳市南山区');
     await page.locator('#purchaseOrder_sku').fill('tea');
     await page.locator('#purchaseOrder_quantity').fill('3');

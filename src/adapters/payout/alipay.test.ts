@@ -352,3 +352,49 @@ describe('order.changed notifications', () => {
     expect(() => createAlipayChannel(config({ alipayPublicCert: notACert }))).toThrow();
   });
 });
+
+describe('trade notifications (异步通知) to the same app', () => {
+  const trade = { outTradeNo: 'apo_01JQ00000000000000000000AB', tradeNo: '2026030122001400000000000001', totalAmount: '19.99' };
+
+  it('verifies a TRADE_SUCCESS into the order number, the trade number and exact fen', async () => {
+    expect(await channel.verifyPayment(sim.buildTradeNotify(trade))).toEqual({
+      outTradeNo: trade.outTradeNo,
+      transactionId: trade.tradeNo,
+      amountFen: 1999,
+      paid: true,
+      state: 'TRADE_SUCCESS',
+    });
+    for (const [totalAmount, fen] of [
+      ['0.10', 10],
+      ['0.1', 10],
+      ['100', 10_000],
+      ['0.01', 1],
+      ['99999999.99', 9_999_999_999],
+    ] as const) {
+      expect((await channel.verifyPayment(sim.buildTradeNotify({ ...trade, totalAmount }))).amountFen, totalAmount).toBe(fen);
+    }
+    expect(await channel.verifyPayment(sim.buildTradeNotify({ ...trade, tradeStatus: 'TRADE_FINISHED' }))).toMatchObject({ paid: true, amountFen: 1999 });
+  });
+
+  it('reports WAIT_BUYER_PAY and TRADE_CLOSED as not paid', async () => {
+    for (const tradeStatus of ['WAIT_BUYER_PAY', 'TRADE_CLOSED']) {
+      expect(await channel.verifyPayment(sim.buildTradeNotify({ ...trade, tradeStatus }))).toMatchObject({
+        paid: false,
+        amountFen: undefined,
+        state: tradeStatus,
+      });
+    }
+  });
+
+  it('refuses a forged or tampered notification, another app, a malformed amount and a transfer notification', async () => {
+    const stranger = createPrivateKey(generateRsaKeyPair().privateKeyPem);
+    await expect(channel.verifyPayment(sim.buildTradeNotify(trade, { signWith: stranger }))).rejects.toThrow(/bad signature/);
+    await expect(channel.verifyPayment(sim.buildTradeNotify(trade, { tamper: (p) => p.set('total_amount', '0.01') }))).rejects.toThrow(/bad signature/);
+    await expect(channel.verifyPayment(sim.buildTradeNotify(trade, { appId: '2021999999999999' }))).rejects.toThrow(/another app/);
+    for (const totalAmount of ['19.999', '-19.99', '19,99', '1e3', ''])
+      await expect(channel.verifyPayment(sim.buildTradeNotify({ ...trade, totalAmount })), totalAmount).rejects.toThrow(/total_amount/);
+    const no = outNo();
+    await channel.submit(request(no));
+    await expect(channel.verifyPayment(sim.buildNotify(no))).rejects.toThrow(/notify_type/);
+  });
+});

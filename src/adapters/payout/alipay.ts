@@ -5,7 +5,15 @@ const alipaySdk = lazy(() => (requirePackage('alipay-sdk') as { AlipaySdk: typeo
 import { localDateTime } from '../../core/time.ts';
 import { fenToYuan, yuanToFen } from './amount.ts';
 import { loadCertificate, loadPrivateKey } from './keys.ts';
-import { CallbackRejected, type CallbackResult, type PayoutChannel, type PayoutOutcome, type PayoutResult, type QueryResult } from './types.ts';
+import {
+  CallbackRejected,
+  type CallbackResult,
+  type PaymentNotification,
+  type PayoutChannel,
+  type PayoutOutcome,
+  type PayoutResult,
+  type QueryResult,
+} from './types.ts';
 
 /**
  * Alipay 单笔转账 (`alipay.fund.trans.uni.transfer`) through the official alipay-sdk (v4) in
@@ -18,6 +26,8 @@ export const ALIPAY_DEFAULT_GATEWAY = 'https://openapi.alipay.com/gateway.do';
 const TRANSFER_METHOD = 'alipay.fund.trans.uni.transfer';
 const QUERY_METHOD = 'alipay.fund.trans.common.query';
 const ORDER_CHANGED = 'alipay.fund.trans.order.changed';
+/** 异步通知 of a trade (当面付, 电脑网站, 手机网站, App 支付). */
+const TRADE_NOTIFY = 'trade_status_sync';
 const PRODUCT_CODE = 'TRANS_ACCOUNT_NO_PWD';
 const BIZ_SCENE = 'DIRECT_TRANSFER';
 
@@ -129,6 +139,8 @@ export function alipayNotifySignContent(params: Map<string, string>): string {
 export interface AlipayChannel extends PayoutChannel {
   readonly name: 'alipay';
   verifyCallback(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<CallbackResult>;
+  /** A trade's asynchronous notification (异步通知) to the same app, its signature verified; throws CallbackRejected. */
+  verifyPayment(rawBody: Buffer): Promise<PaymentNotification>;
   /** The certificate SNs the SDK derived (for diagnostics and the operator's config check). */
   readonly certSn: { app: string; alipay: string; root: string };
 }
@@ -171,6 +183,35 @@ export function createAlipayChannel(config: AlipayConfig, deps: AlipayDeps = {})
       failReason: outcome === 'failed' ? str(data.fail_reason) : undefined,
       raw: data,
     };
+  }
+
+  /**
+   * A notification's parameters once its RSA2 signature holds, for this app and this Alipay
+   * certificate. The same app's keys serve transfer notifications (payouts) and trade
+   * notifications (purchase orders an agent pays online).
+   */
+  function verifiedParams(rawBody: Buffer, what: string): Map<string, string> {
+    const params = new Map<string, string>();
+    for (const [key, value] of new URLSearchParams(rawBody.toString('utf8'))) {
+      // A repeated key has no place in a signed notification and could mean two readings.
+      if (params.has(key)) throw new CallbackRejected(`${what}: repeated parameter ${key}`);
+      params.set(key, value);
+    }
+    const signature = params.get('sign');
+    if (!signature) throw new CallbackRejected(`${what}: unsigned`);
+    if (params.get('sign_type') !== 'RSA2') throw new CallbackRejected(`${what}: sign_type must be RSA2`);
+    if (params.get('app_id') !== config.appId) throw new CallbackRejected(`${what}: for another app`);
+    const certSn = params.get('alipay_cert_sn');
+    if (certSn !== undefined && certSn !== sdk.config.alipayCertSn) throw new CallbackRejected(`${what}: unknown alipay_cert_sn`);
+    let verified: boolean;
+    try {
+      // rsaCheck verifies with the public key the SDK read from the Alipay certificate.
+      verified = sdk.rsaCheck(alipayNotifySignContent(params), signature, 'RSA2');
+    } catch {
+      verified = false;
+    }
+    if (!verified) throw new CallbackRejected(`${what}: bad signature`);
+    return params;
   }
 
   return {
@@ -229,26 +270,7 @@ export function createAlipayChannel(config: AlipayConfig, deps: AlipayDeps = {})
     },
 
     async verifyCallback(_headers, rawBody) {
-      const params = new Map<string, string>();
-      for (const [key, value] of new URLSearchParams(rawBody.toString('utf8'))) {
-        // A repeated key has no place in a signed notification and could mean two readings.
-        if (params.has(key)) throw new CallbackRejected(`alipay callback: repeated parameter ${key}`);
-        params.set(key, value);
-      }
-      const signature = params.get('sign');
-      if (!signature) throw new CallbackRejected('alipay callback: unsigned');
-      if (params.get('sign_type') !== 'RSA2') throw new CallbackRejected('alipay callback: sign_type must be RSA2');
-      if (params.get('app_id') !== config.appId) throw new CallbackRejected('alipay callback: for another app');
-      const certSn = params.get('alipay_cert_sn');
-      if (certSn !== undefined && certSn !== sdk.config.alipayCertSn) throw new CallbackRejected('alipay callback: unknown alipay_cert_sn');
-      let verified: boolean;
-      try {
-        // rsaCheck verifies with the public key the SDK read from the Alipay certificate.
-        verified = sdk.rsaCheck(alipayNotifySignContent(params), signature, 'RSA2');
-      } catch {
-        verified = false;
-      }
-      if (!verified) throw new CallbackRejected('alipay callback: bad signature');
+      const params = verifiedParams(rawBody, 'alipay callback');
       if (params.get('msg_method') !== ORDER_CHANGED) throw new CallbackRejected(`alipay callback: unsupported msg_method ${params.get('msg_method') ?? ''}`);
 
       let biz: Record<string, unknown>;
@@ -273,6 +295,23 @@ export function createAlipayChannel(config: AlipayConfig, deps: AlipayDeps = {})
         failReason: result.failReason,
         raw: Object.fromEntries(params),
       };
+    },
+
+    async verifyPayment(rawBody) {
+      const what = 'alipay trade notification';
+      const params = verifiedParams(rawBody, what);
+      if (params.get('notify_type') !== TRADE_NOTIFY) throw new CallbackRejected(`${what}: unsupported notify_type ${params.get('notify_type') ?? ''}`);
+      const outTradeNo = params.get('out_trade_no');
+      if (!outTradeNo) throw new CallbackRejected(`${what}: no out_trade_no`);
+      const state = params.get('trade_status') ?? '';
+      const transactionId = str(params.get('trade_no'));
+      // TRADE_FINISHED follows TRADE_SUCCESS once the trade can no longer be refunded: the same
+      // payment again. WAIT_BUYER_PAY and TRADE_CLOSED carry no money.
+      if (state !== 'TRADE_SUCCESS' && state !== 'TRADE_FINISHED') return { outTradeNo, transactionId, amountFen: undefined, paid: false, state };
+      if (!transactionId) throw new CallbackRejected(`${what}: no trade_no`);
+      const amountFen = amountOf(params.get('total_amount'));
+      if (amountFen === undefined) throw new CallbackRejected(`${what}: malformed total_amount`);
+      return { outTradeNo, transactionId, amountFen, paid: true, state };
     },
   };
 }

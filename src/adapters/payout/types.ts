@@ -88,3 +88,19 @@ export interface PayoutChannel {
 }
 
 export class CallbackRejected extends Error {}
+
+/**
+ * A payment to the merchant reported by the provider (WeChat Pay 支付成功通知, Alipay 异步通知),
+ * its signature verified. Only `paid` moves money; other states are acknowledged and ignored.
+ */
+export interface PaymentNotification {
+  /** The merchant's order number the payment was made for (out_trade_no). */
+  outTradeNo: string;
+  /** The provider's number for the payment (transaction_id, trade_no): the reference recorded. */
+  transactionId: string | undefined;
+  /** Integer fen; set when paid. */
+  amountFen: number | undefined;
+  paid: boolean;
+  /** The provider's state as sent (SUCCESS, TRADE_SUCCESS, TRADE_CLOSED …), for the log. */
+  state: string;
+}

@@ -465,3 +465,47 @@ describe('callbacks', () => {
     }
   });
 });
+
+describe('payment notifications (支付成功通知) to the same merchant', () => {
+  const tx = { outTradeNo: 'apo_01JQ00000000000000000000AB', transactionId: '4200002345202603011234567890', totalFen: 21_000 };
+
+  it('verifies and decrypts a TRANSACTION.SUCCESS into the order number, the transaction id and the fen', async () => {
+    const { headers, body } = sim.buildPaymentNotification(tx);
+    expect(await channel.verifyPayment(headers, body)).toEqual({
+      outTradeNo: tx.outTradeNo,
+      transactionId: tx.transactionId,
+      amountFen: 21_000,
+      paid: true,
+      state: 'SUCCESS',
+    });
+  });
+
+  it('reports a trade_state other than SUCCESS as not paid, with no amount', async () => {
+    const { headers, body } = sim.buildPaymentNotification({ ...tx, tradeState: 'PAYERROR' });
+    expect(await channel.verifyPayment(headers, body)).toMatchObject({ outTradeNo: tx.outTradeNo, paid: false, amountFen: undefined, state: 'PAYERROR' });
+  });
+
+  it('keeps transfers and payments apart: neither verifies as the other', async () => {
+    const no = outNo();
+    await channel.submit(request(no));
+    const transfer = sim.buildCallback(no);
+    await expect(channel.verifyPayment(transfer.headers, transfer.body)).rejects.toThrow(/unsupported event_type MCHTRANSFER.BILL.FINISHED/);
+    const payment = sim.buildPaymentNotification(tx);
+    await expect(channel.verifyCallback(payment.headers, payment.body)).rejects.toThrow(/unsupported event_type TRANSACTION.SUCCESS/);
+  });
+
+  it('refuses a forged signature, a tampered ciphertext, another merchant, a malformed amount and another currency', async () => {
+    const cases: [Parameters<WechatPaySimulator['buildPaymentNotification']>[1], RegExp][] = [
+      [{ signWith: createPrivateKey(generateRsaKeyPair().privateKeyPem) }, /bad signature/],
+      [{ tamperCiphertext: true }, /decrypt/],
+      [{ payload: { mchid: '1999999999' } }, /another merchant/],
+      [{ payload: { amount: { total: '210.00', currency: 'CNY' } } }, /amount.total/],
+      [{ payload: { amount: { total: 21_000, currency: 'USD' } } }, /currency USD/],
+      [{ payload: { transaction_id: '' } }, /transaction_id/],
+    ];
+    for (const [forgery, reason] of cases) {
+      const { headers, body } = sim.buildPaymentNotification(tx, forgery);
+      await expect(channel.verifyPayment(headers, body), String(reason)).rejects.toThrow(reason);
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { loadPrivateKey, loadPublicKey } from './keys.ts';
 import {
   CallbackRejected,
   type CallbackResult,
+  type PaymentNotification,
   type PayoutChannel,
   type PayoutOutcome,
   type PayoutRequest,
@@ -23,6 +24,8 @@ export const WECHATPAY_DEFAULT_BASE_URL = 'https://api.mch.weixin.qq.com';
 const TRANSFER_PATH = '/v3/fund-app/mch-transfer/transfer-bills';
 const AUTH_SCHEMA = 'WECHATPAY2-SHA256-RSA2048';
 const FINISHED_EVENT = 'MCHTRANSFER.BILL.FINISHED';
+/** 支付成功通知: the only event a payment's notify_url receives. */
+const PAYMENT_EVENT = 'TRANSACTION.SUCCESS';
 
 export interface WechatPlatformKey {
   /** `Wechatpay-Serial` it answers to: a public key id (PUB_KEY_ID_…) or a platform certificate serial. */
@@ -209,6 +212,8 @@ export interface WechatPayChannel extends PayoutChannel {
   readonly appId: string;
   cancel(outNo: string): Promise<PayoutResult>;
   verifyCallback(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<CallbackResult>;
+  /** A payment notification (支付成功通知) to the same merchant, verified and decrypted; throws CallbackRejected. */
+  verifyPayment(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<PaymentNotification>;
 }
 
 export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayDeps = {}): WechatPayChannel {
@@ -319,6 +324,58 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
     return undefined;
   }
 
+  /**
+   * A notification's decrypted resource, once its signature holds (verify first, then decrypt),
+   * for the one event type the caller handles. The same merchant keys serve transfer callbacks
+   * (payouts) and payment notifications (purchase orders an agent pays online).
+   */
+  function openNotification(headers: Record<string, string | string[] | undefined>, rawBody: Buffer, eventType: string, what: string): Record<string, unknown> {
+    const refused = checkSigned(
+      headerValue(headers, 'wechatpay-timestamp'),
+      headerValue(headers, 'wechatpay-nonce'),
+      headerValue(headers, 'wechatpay-signature'),
+      headerValue(headers, 'wechatpay-serial'),
+      rawBody,
+    );
+    if (refused) throw new CallbackRejected(`${what}: ${refused}`);
+
+    let envelope: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(rawBody.toString('utf8'));
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      envelope = parsed as Record<string, unknown>;
+    } catch {
+      throw new CallbackRejected(`${what}: body is not a JSON object`);
+    }
+    if (envelope.event_type !== eventType) throw new CallbackRejected(`${what}: unsupported event_type ${String(envelope.event_type)}`);
+    const resource = envelope.resource as Record<string, unknown> | undefined;
+    if (
+      envelope.resource_type !== 'encrypt-resource' ||
+      !resource ||
+      typeof resource !== 'object' ||
+      typeof resource.ciphertext !== 'string' ||
+      typeof resource.nonce !== 'string' ||
+      typeof resource.algorithm !== 'string' ||
+      (resource.associated_data !== undefined && typeof resource.associated_data !== 'string')
+    ) {
+      throw new CallbackRejected(`${what}: malformed resource`);
+    }
+
+    try {
+      const plain = decryptWechatResource(config.apiV3Key, {
+        algorithm: resource.algorithm,
+        ciphertext: resource.ciphertext,
+        nonce: resource.nonce,
+        associated_data: resource.associated_data as string | undefined,
+      });
+      const parsed: unknown = JSON.parse(plain);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      return parsed as Record<string, unknown>;
+    } catch {
+      throw new CallbackRejected(`${what}: resource does not decrypt`);
+    }
+  }
+
   return {
     name: 'wechat',
     online: true,
@@ -389,52 +446,7 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
     },
 
     async verifyCallback(headers, rawBody) {
-      const refused = checkSigned(
-        headerValue(headers, 'wechatpay-timestamp'),
-        headerValue(headers, 'wechatpay-nonce'),
-        headerValue(headers, 'wechatpay-signature'),
-        headerValue(headers, 'wechatpay-serial'),
-        rawBody,
-      );
-      if (refused) throw new CallbackRejected(`wechat callback: ${refused}`);
-
-      let envelope: Record<string, unknown>;
-      try {
-        const parsed: unknown = JSON.parse(rawBody.toString('utf8'));
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-        envelope = parsed as Record<string, unknown>;
-      } catch {
-        throw new CallbackRejected('wechat callback: body is not a JSON object');
-      }
-      if (envelope.event_type !== FINISHED_EVENT) throw new CallbackRejected(`wechat callback: unsupported event_type ${String(envelope.event_type)}`);
-      const resource = envelope.resource as Record<string, unknown> | undefined;
-      if (
-        envelope.resource_type !== 'encrypt-resource' ||
-        !resource ||
-        typeof resource !== 'object' ||
-        typeof resource.ciphertext !== 'string' ||
-        typeof resource.nonce !== 'string' ||
-        typeof resource.algorithm !== 'string' ||
-        (resource.associated_data !== undefined && typeof resource.associated_data !== 'string')
-      ) {
-        throw new CallbackRejected('wechat callback: malformed resource');
-      }
-
-      let payload: Record<string, unknown>;
-      try {
-        const plain = decryptWechatResource(config.apiV3Key, {
-          algorithm: resource.algorithm,
-          ciphertext: resource.ciphertext,
-          nonce: resource.nonce,
-          associated_data: resource.associated_data as string | undefined,
-        });
-        const parsed: unknown = JSON.parse(plain);
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-        payload = parsed as Record<string, unknown>;
-      } catch {
-        throw new CallbackRejected('wechat callback: resource does not decrypt');
-      }
-
+      const payload = openNotification(headers, rawBody, FINISHED_EVENT, 'wechat callback');
       const outNo = str(payload.out_bill_no);
       if (!outNo) throw new CallbackRejected('wechat callback: no out_bill_no');
       if (payload.mch_id !== undefined && payload.mch_id !== config.mchId) throw new CallbackRejected('wechat callback: for another merchant');
@@ -451,6 +463,24 @@ export function createWechatPayChannel(config: WechatPayConfig, deps: WechatPayD
         failCode: outcome === 'failed' ? (str(payload.fail_reason) ?? 'FAIL') : undefined,
         raw: payload,
       };
+    },
+
+    async verifyPayment(headers, rawBody) {
+      const payload = openNotification(headers, rawBody, PAYMENT_EVENT, 'wechat payment notification');
+      if (payload.mchid !== config.mchId) throw new CallbackRejected('wechat payment notification: for another merchant');
+      const outTradeNo = str(payload.out_trade_no);
+      if (!outTradeNo) throw new CallbackRejected('wechat payment notification: no out_trade_no');
+      const state = str(payload.trade_state) ?? '';
+      const amount = payload.amount as Record<string, unknown> | undefined;
+      const total = amount && typeof amount === 'object' ? amount.total : undefined;
+      const transactionId = str(payload.transaction_id);
+      if (state !== 'SUCCESS') return { outTradeNo, transactionId, amountFen: undefined, paid: false, state };
+      if (!transactionId) throw new CallbackRejected('wechat payment notification: no transaction_id');
+      if (!(typeof total === 'number' && Number.isSafeInteger(total) && total >= 0))
+        throw new CallbackRejected('wechat payment notification: malformed amount.total');
+      if (amount?.currency !== undefined && amount.currency !== 'CNY')
+        throw new CallbackRejected(`wechat payment notification: currency ${String(amount.currency)}`);
+      return { outTradeNo, transactionId, amountFen: total, paid: true, state };
     },
   };
 }

@@ -1,6 +1,6 @@
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actor, moduleRoutes } from '../../core/route.ts';
-import { IdParams, List, errors } from '../../core/schema.ts';
+import { ErrorRef, IdParams, List, errors } from '../../core/schema.ts';
 import type { IngestService } from './service.ts';
 import { PurchaseOrderView } from '../agents/schema.ts';
 import {
@@ -129,6 +129,95 @@ export const ingestRoutes = moduleRoutes<IngestService>((app, ingest) => {
           requestId: req.id,
           log: req.log,
         }),
+    );
+
+    // The channels' own notifications answer in the channels' own terms: WeChat Pay reads the
+    // status (2xx received; 4xx/5xx with {"code":"FAIL"} to be sent again), Alipay the text
+    // (`success`, anything else to be sent again).
+    // A request the framework refuses before the handler (a malformed tenant id, a body too large)
+    // gets the usual error shape: a 4xx either way, which both channels read as "send again".
+    const WechatFail = Type.Union([Type.Object({ code: Type.Literal('FAIL'), message: Type.String() }, { additionalProperties: false }), ErrorRef], {
+      description: 'refused: WeChat Pay sends the notification again',
+    });
+    const AlipayFail = Type.Union([Type.Literal('failure'), ErrorRef], { description: 'refused: Alipay sends the notification again' });
+    scope.post(
+      '/v1/webhooks/:tenant_id/purchase-payments/wechat',
+      {
+        config: { auth: 'public' },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+        schema: {
+          tags: [...tags, 'agents'],
+          summary: 'A purchase order paid through WeChat Pay: the 支付成功通知 (TRANSACTION.SUCCESS) sent to the payment’s notify_url',
+          description:
+            'Set this URL as `notify_url` when the merchant’s WeChat Pay merchant (the one configured for payouts) collects an agent’s purchase, with `out_trade_no` = the purchase order id. Verified with the WeChat Pay platform key (`Wechatpay-Signature` over "timestamp\nnonce\nbody\n"), the resource decrypted with the APIv3 key; `transaction_id` becomes the reference, `amount.total` must equal the order’s amount. 204 received: paid, paid already by this payment, or a trade_state other than SUCCESS (nothing done). Refused with `{"code":"FAIL","message"}` and nothing written: 401 bad signature, 400 another amount, 404 unknown order (or WeChat Pay not configured), 409 paid under another reference. See docs/agents.md.',
+          params: TenantParams,
+          consumes: ['application/json'],
+          response: {
+            204: Type.Null({ description: 'received' }),
+            400: WechatFail,
+            401: WechatFail,
+            403: WechatFail,
+            404: WechatFail,
+            409: WechatFail,
+            413: ErrorRef,
+            422: WechatFail,
+            503: ErrorRef,
+          },
+        },
+      },
+      async (req, reply) => {
+        const answer = await ingest.channelPurchasePayment({
+          tenantId: req.params.tenant_id,
+          channel: 'wechat',
+          headers: req.headers,
+          raw: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          requestId: req.id,
+          log: req.log,
+        });
+        if (answer.ok) return reply.code(204).send(null);
+        return reply.code(answer.status).send({ code: 'FAIL', message: answer.reason });
+      },
+    );
+    scope.post(
+      '/v1/webhooks/:tenant_id/purchase-payments/alipay',
+      {
+        config: { auth: 'public' },
+        bodyLimit: WEBHOOK_BODY_LIMIT,
+        schema: {
+          tags: [...tags, 'agents'],
+          summary: 'A purchase order paid through Alipay: the trade’s 异步通知 sent to the payment’s notify_url',
+          description:
+            'Set this URL as `notify_url` when the merchant’s Alipay app (the one configured for payouts) collects an agent’s purchase, with `out_trade_no` = the purchase order id. Form-encoded, verified with Alipay’s public key (RSA2 over the sorted parameters but sign and sign_type); `trade_no` becomes the reference, `total_amount` (yuan) must equal the order’s amount. TRADE_SUCCESS and TRADE_FINISHED pay; other trade_status values are acknowledged and change nothing. Answers the text `success` (200), or `failure` with nothing written: 401 bad signature, 400 another amount, 404 unknown order (or Alipay not configured), 409 paid under another reference. See docs/agents.md.',
+          params: TenantParams,
+          consumes: ['application/x-www-form-urlencoded'],
+          produces: ['text/plain'],
+          response: {
+            200: Type.Literal('success'),
+            400: AlipayFail,
+            401: AlipayFail,
+            403: AlipayFail,
+            404: AlipayFail,
+            409: AlipayFail,
+            413: ErrorRef,
+            422: AlipayFail,
+            503: ErrorRef,
+          },
+        },
+      },
+      async (req, reply) => {
+        const answer = await ingest.channelPurchasePayment({
+          tenantId: req.params.tenant_id,
+          channel: 'alipay',
+          headers: req.headers,
+          raw: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          requestId: req.id,
+          log: req.log,
+        });
+        return reply
+          .code(answer.ok ? 200 : answer.status)
+          .type('text/plain; charset=utf-8')
+          .send(answer.ok ? 'success' : 'failure');
+      },
     );
   });
 });

@@ -8,6 +8,7 @@ import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { IngestDeliveriesTable, IngestFormat, IngestOutcome } from '../../db/schema.ts';
 import { randomToken, type KeyRing } from '../../lib/crypto.ts';
 import { ulid } from '../../core/ids.ts';
+import { CallbackRejected, type PaymentNotification } from '../../adapters/payout/types.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Static } from '@sinclair/typebox';
 import { PurchasePaymentCallback, type PurchaseOrderView } from '../agents/schema.ts';
@@ -42,6 +43,20 @@ export interface IngestLog {
 }
 
 type Headers = Record<string, string | string[] | undefined>;
+
+export type PaymentChannelName = 'wechat' | 'alipay';
+
+/** What verifies a payment channel's own notification: the payout channels of the same merchant. */
+export interface PaymentChannels {
+  wechat?: { verifyPayment(headers: Headers, raw: Buffer): Promise<PaymentNotification> } | undefined;
+  alipay?: { verifyPayment(raw: Buffer): Promise<PaymentNotification> } | undefined;
+}
+
+/** A channel notification's fate: acknowledged (paid, paid again, or nothing to pay), or refused with a status. */
+export type ChannelPaymentAnswer = { ok: true } | { ok: false; status: ChannelRefusalStatus; reason: string };
+export type ChannelRefusalStatus = 400 | 401 | 403 | 404 | 409 | 422;
+const REFUSAL_STATUSES: readonly number[] = [400, 401, 403, 404, 409, 422] satisfies ChannelRefusalStatus[];
+const refusalStatus = (status: number): ChannelRefusalStatus => (REFUSAL_STATUSES.includes(status) ? (status as ChannelRefusalStatus) : 400);
 
 /** What one intent came to. */
 interface Step {
@@ -106,6 +121,8 @@ export function createIngestService(deps: {
   orders: OrdersService;
   agents: AgentsService;
   publicUrl: string;
+  /** The deployment's WeChat Pay merchant and Alipay app, when configured (the payout channels' keys). */
+  paymentChannels?: PaymentChannels | undefined;
 }) {
   const { db, clock, keyring, audit, orders, agents } = deps;
   const prunedAt = new Map<string, number>();
@@ -365,6 +382,63 @@ export function createIngestService(deps: {
       return agents.payPurchaseOrder(actorFor(tenantId, 'purchase_payment_callback', input.requestId), payment.purchase_order_id, payment.reference, {
         amount_fen: payment.amount_fen,
       });
+    },
+
+    /**
+     * A purchase order paid through WeChat Pay or Alipay, told by the channel's own notification
+     * (out_trade_no = the purchase order id). Same effect as the generic callback: the first
+     * payment marks it paid and adds the stock, the same payment again changes nothing, anything
+     * else is refused with nothing written. A notification of a payment that did not complete is
+     * acknowledged, so the channel stops sending it, and ignored.
+     */
+    async channelPurchasePayment(input: {
+      tenantId: string;
+      channel: PaymentChannelName;
+      headers: Headers;
+      raw: Buffer;
+      requestId: string | null;
+      log: IngestLog;
+    }): Promise<ChannelPaymentAnswer> {
+      const { tenantId, channel, log } = input;
+      const context = { tenant_id: tenantId, channel };
+      // The caller hears what it could know anyway; why a signature failed, or that a channel is
+      // not configured here, goes to the log only.
+      const refuse = (status: ChannelRefusalStatus, answer: string, reason: string): ChannelPaymentAnswer => {
+        log.warn({ ...context, status, reason }, 'purchase payment notification refused');
+        return { ok: false, status, reason: answer };
+      };
+      let notice: PaymentNotification;
+      try {
+        if (channel === 'wechat') {
+          if (!deps.paymentChannels?.wechat) return refuse(404, 'not found', 'WeChat Pay is not configured on this deployment');
+          notice = await deps.paymentChannels.wechat.verifyPayment(input.headers, input.raw);
+        } else {
+          if (!deps.paymentChannels?.alipay) return refuse(404, 'not found', 'Alipay is not configured on this deployment');
+          notice = await deps.paymentChannels.alipay.verifyPayment(input.raw);
+        }
+      } catch (err) {
+        if (err instanceof CallbackRejected) return refuse(401, 'the notification does not verify', err.message);
+        throw err;
+      }
+      const about = { ...context, purchase_order_id: notice.outTradeNo, reference: notice.transactionId ?? null, state: notice.state };
+      if (!notice.paid || notice.transactionId === undefined || notice.amountFen === undefined) {
+        log.info(about, 'purchase payment notification acknowledged: no payment in it');
+        return { ok: true };
+      }
+      try {
+        const po = await agents.payPurchaseOrder(actorFor(tenantId, `purchase_payment:${channel}`, input.requestId), notice.outTradeNo, notice.transactionId, {
+          amount_fen: notice.amountFen,
+        });
+        log.info({ ...about, amount_fen: notice.amountFen, paid_at: po.paid_at }, 'purchase payment notification accepted');
+        return { ok: true };
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        log.warn(
+          { ...about, amount_fen: notice.amountFen, status: err.status, reason: `${err.code}: ${err.message}` },
+          'purchase payment notification refused',
+        );
+        return { ok: false, status: refusalStatus(err.status), reason: err.message };
+      }
     },
 
     /**

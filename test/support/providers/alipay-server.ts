@@ -75,6 +75,8 @@ export interface NotifyForgery {
   alipayCertSn?: string;
   /** Fields to override in biz_content before signing. */
   biz?: Record<string, unknown>;
+  /** Change any parameter after signing. */
+  tamper?: (params: Map<string, string>) => void;
 }
 
 export interface RecordedRequest {
@@ -457,9 +459,47 @@ export class AlipaySimulator {
       ['biz_content', JSON.stringify(biz)],
       ['charset', 'utf-8'],
     ]);
+    return this.signNotify(params, forgery);
+  }
+
+  /**
+   * A trade's 异步通知 (notify_type trade_status_sync) as Alipay posts it to the payment's
+   * notify_url, signed with Alipay's key. `totalAmount` is the yuan text Alipay sends.
+   */
+  buildTradeNotify(trade: { outTradeNo: string; tradeNo: string; totalAmount: string; tradeStatus?: string }, forgery: NotifyForgery = {}): Buffer {
+    const now = beijingPlain(this.now());
+    const params = new Map<string, string>([
+      ['gmt_create', now],
+      ['charset', 'utf-8'],
+      ['seller_email', 'merchant@example.com'],
+      ['subject', '进货单'],
+      ['buyer_id', '2088102177846880'],
+      ['invoice_amount', trade.totalAmount],
+      ['notify_id', randomBytes(16).toString('hex')],
+      ['fund_bill_list', JSON.stringify([{ amount: trade.totalAmount, fundChannel: 'ALIPAYACCOUNT' }])],
+      ['notify_type', 'trade_status_sync'],
+      ['trade_status', trade.tradeStatus ?? 'TRADE_SUCCESS'],
+      ['receipt_amount', trade.totalAmount],
+      ['app_id', forgery.appId ?? this.options.appId],
+      ['buyer_pay_amount', trade.totalAmount],
+      ['gmt_payment', now],
+      ['notify_time', now],
+      ['version', '1.0'],
+      ['out_trade_no', trade.outTradeNo],
+      ['total_amount', trade.totalAmount],
+      ['trade_no', trade.tradeNo],
+      ['auth_app_id', forgery.appId ?? this.options.appId],
+      ['point_amount', '0.00'],
+      ['seller_id', '2088102177649450'],
+    ]);
+    return this.signNotify(params, forgery);
+  }
+
+  private signNotify(params: Map<string, string>, forgery: NotifyForgery): Buffer {
     if (forgery.alipayCertSn !== undefined) params.set('alipay_cert_sn', forgery.alipayCertSn);
-    // Notifications are signed without sign and sign_type.
+    // Notifications are signed without sign and sign_type, and without empty values.
     const content = [...params.entries()]
+      .filter(([, v]) => v !== '')
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([k, v]) => `${k}=${v}`)
       .join('&');
@@ -468,11 +508,12 @@ export class AlipaySimulator {
       .sign(forgery.signWith ?? this.alipayPrivateKey, 'base64');
     params.set('sign_type', forgery.signType ?? 'RSA2');
     params.set('sign', sign);
-    if (forgery.tamperBizContent) {
+    if (forgery.tamperBizContent && params.has('biz_content')) {
       const tampered = JSON.parse(params.get('biz_content')!) as Record<string, unknown>;
       forgery.tamperBizContent(tampered);
       params.set('biz_content', JSON.stringify(tampered));
     }
+    if (forgery.tamper) forgery.tamper(params);
     return Buffer.from(new URLSearchParams([...params.entries()]).toString(), 'utf8');
   }
 

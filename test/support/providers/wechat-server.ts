@@ -476,8 +476,47 @@ export class WechatPaySimulator {
       update_time: beijingIso(bill.updatedAt),
       ...forgery.payload,
     };
+    return this.seal(
+      { eventType: 'MCHTRANSFER.BILL.FINISHED', summary: '商家转账单据终态通知', originalType: 'mch_payment', associatedData: 'mch_payment' },
+      payload,
+      forgery,
+    );
+  }
+
+  /**
+   * A 支付成功通知 (TRANSACTION.SUCCESS) of a payment the merchant collected, as WeChat Pay sends
+   * it to the payment's notify_url: the transaction encrypted with the APIv3 key, signed with the
+   * platform key.
+   */
+  buildPaymentNotification(
+    tx: { outTradeNo: string; transactionId: string; totalFen: number; tradeState?: string; appId?: string },
+    forgery: CallbackForgery = {},
+  ): BuiltCallback {
+    const payload = {
+      appid: tx.appId ?? this.options.appId,
+      mchid: this.options.mchId,
+      out_trade_no: tx.outTradeNo,
+      transaction_id: tx.transactionId,
+      trade_type: 'JSAPI',
+      trade_state: tx.tradeState ?? 'SUCCESS',
+      trade_state_desc: '支付成功',
+      bank_type: 'OTHERS',
+      attach: '',
+      success_time: beijingIso(this.now()),
+      payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' },
+      amount: { total: tx.totalFen, payer_total: tx.totalFen, currency: 'CNY', payer_currency: 'CNY' },
+      ...forgery.payload,
+    };
+    return this.seal({ eventType: 'TRANSACTION.SUCCESS', summary: '支付成功', originalType: 'transaction', associatedData: 'transaction' }, payload, forgery);
+  }
+
+  private seal(
+    kind: { eventType: string; summary: string; originalType: string; associatedData: string },
+    payload: Record<string, unknown>,
+    forgery: CallbackForgery,
+  ): BuiltCallback {
     const nonce = randomBytes(9).toString('base64url').slice(0, 12);
-    const associatedData = 'mch_payment';
+    const associatedData = kind.associatedData;
     const cipher = createCipheriv('aes-256-gcm', Buffer.from(forgery.apiV3Key ?? this.options.apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
     cipher.setAAD(Buffer.from(associatedData, 'utf8'));
     const sealed = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final(), cipher.getAuthTag()]);
@@ -486,10 +525,10 @@ export class WechatPaySimulator {
       id: randomUUID(),
       create_time: beijingIso(this.now()),
       resource_type: 'encrypt-resource',
-      event_type: 'MCHTRANSFER.BILL.FINISHED',
-      summary: '商家转账单据终态通知',
+      event_type: kind.eventType,
+      summary: kind.summary,
       resource: {
-        original_type: 'mch_payment',
+        original_type: kind.originalType,
         algorithm: 'AEAD_AES_256_GCM',
         ciphertext: sealed.toString('base64'),
         associated_data: associatedData,

@@ -25,6 +25,10 @@ export const agentsZh = {
   'agents.po.callbackTitle': '在线收款回调地址',
   'agents.po.callbackHint':
     '代理在线付款时，由支付渠道或商家支付后台向此地址推送 {"purchase_order_id","reference","amount_fen"}，按通用订单 Webhook 的方式签名（X-Fenxiao-Timestamp、X-Fenxiao-Signature，通用密钥）。金额须与进货单一致；重复推送只入账一次。',
+  'agents.po.wechatNotify': '微信支付 notify_url：',
+  'agents.po.alipayNotify': '支付宝 notify_url：',
+  'agents.po.channelNotifyHint':
+    '由本部署配置的微信支付商户号或支付宝应用（打款所用的同一套密钥）直接收款时，下单把 out_trade_no 设为进货单 id（apo_…）、notify_url 设为上面的地址：渠道的支付通知验签后即记为付款，交易号为凭证号，金额须与进货单一致。',
   'agents.report.period': '统计期间',
   'agents.report.lastDays': '最近 {days} 天',
   'agents.report.agents': '代理数',
@@ -150,6 +154,10 @@ export const agentsEn: Record<keyof typeof agentsZh, string> = {
   'agents.po.callbackTitle': 'Online payment callback',
   'agents.po.callbackHint':
     'When an agent pays online, the payment channel or your payment backend posts {"purchase_order_id","reference","amount_fen"} here, signed as generic order webhooks are (X-Fenxiao-Timestamp, X-Fenxiao-Signature, the generic secret). The amount must be the order’s; a repeated callback is recorded once.',
+  'agents.po.wechatNotify': 'WeChat Pay notify_url:',
+  'agents.po.alipayNotify': 'Alipay notify_url:',
+  'agents.po.channelNotifyHint':
+    'When the WeChat Pay merchant or Alipay app configured on this deployment (the keys payouts use) collects the payment itself, create the payment with out_trade_no = the purchase order id and notify_url = the address above: the channel’s notification, once verified, records the payment with its transaction number as the reference; the amount must be the order’s.',
   'agents.report.period': 'Period',
   'agents.report.lastDays': 'Last {days} days',
   'agents.report.agents': 'Agents',

@@ -313,6 +313,19 @@ function PurchasesTab({ agents }: { agents: Agent[] }) {
               {callbackUrl}
             </Typography.Text>
             <div>{t('agents.po.callbackHint')}</div>
+            <div style={{ marginTop: 8 }}>
+              {t('agents.po.wechatNotify')}{' '}
+              <Typography.Text copyable code data-testid="po-callback-url-wechat">
+                {`${callbackUrl}/wechat`}
+              </Typography.Text>
+            </div>
+            <div>
+              {t('agents.po.alipayNotify')}{' '}
+              <Typography.Text copyable code data-testid="po-callback-url-alipay">
+                {`${callbackUrl}/alipay`}
+              </Typography.Text>
+            </div>
+            <div>{t('agents.po.channelNotifyHint')}</div>
           </>
         }
       />

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest, RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { answerLanguage, type Language } from './error-text.ts';
 import { AppError } from './errors.ts';
 import type { Permission, Principal } from './principal.ts';
@@ -60,4 +61,24 @@ export function moduleRoutes<S>(register: (app: App, service: S) => void): Modul
   return async (instance, options) => {
     register(instance.withTypeProvider<TypeBoxTypeProvider>() as App, options.service);
   };
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+/** The optional `Idempotency-Key` header, as a route's `headers` schema declares it. */
+export const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) });
+
+/**
+ * A request's `Idempotency-Key`: absent, or 1 to 128 printable ASCII characters; anything else is
+ * a 400 before the service is called (the schema bounds its length, not its characters).
+ */
+export function idempotencyKeyOf(req: FastifyRequest): string | undefined {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))
+    throw new AppError('invalid_request', {
+      en: 'Idempotency-Key must be 1-128 printable ASCII characters',
+      zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
+    });
+  return key;
 }

@@ -1,11 +1,7 @@
-import { Type } from '@sinclair/typebox';
-import { actor, moduleRoutes } from '../../core/route.ts';
-import { AppError } from '../../core/errors.ts';
+import { actor, idempotencyKeyOf, IdempotencyHeaders, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, errors } from '../../core/schema.ts';
 import type { AgentApplications } from './applications.ts';
 import { ApplicationBody, ApplicationDocumentParams, ApplicationListQuery, ApplicationView, ReasonBody } from './schema.ts';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 export const agentApplicationsRoutes = moduleRoutes<AgentApplications>((app, applications) => {
   const tags = ['agents'];
@@ -18,18 +14,13 @@ export const agentApplicationsRoutes = moduleRoutes<AgentApplications>((app, app
         tags,
         summary:
           'A distributor applies to be the agent of one territory of one rank, with a note and documents it uploaded (Idempotency-Key honoured); one open application per distributor, refused if already an agent or the territory has an active agent (409)',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
+        headers: IdempotencyHeaders,
         body: ApplicationBody,
         response: { 201: ApplicationView, ...errors(409) },
       },
     },
     async (req, reply) => {
-      const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
-        throw new AppError('invalid_request', {
-          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
-          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
-        });
+      const key = idempotencyKeyOf(req);
       return reply.code(201).send(await applications.submit(actor(req), req.body, key));
     },
   );

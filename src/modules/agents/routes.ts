@@ -1,6 +1,4 @@
-import { Type } from '@sinclair/typebox';
-import { actor, moduleRoutes } from '../../core/route.ts';
-import { AppError } from '../../core/errors.ts';
+import { actor, idempotencyKeyOf, IdempotencyHeaders, moduleRoutes } from '../../core/route.ts';
 import { IdParams, List, PageQuery, errors } from '../../core/schema.ts';
 import type { AgentsService } from './service.ts';
 import {
@@ -30,8 +28,6 @@ import {
   TerritorySalesQuery,
   TransferBody,
 } from './schema.ts';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
   const tags = ['agents'];
@@ -186,18 +182,13 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
       schema: {
         tags,
         summary: 'A purchase order of stock at the agent’s rank price (Idempotency-Key honoured)',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
+        headers: IdempotencyHeaders,
         body: PurchaseOrderBody,
         response: { 201: PurchaseOrderView, 200: PurchaseOrderView, ...errors(403, 409) },
       },
     },
     async (req, reply) => {
-      const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
-        throw new AppError('invalid_request', {
-          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
-          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
-        });
+      const key = idempotencyKeyOf(req);
       const { order } = await agents.createPurchaseOrder(actor(req), req.body, key);
       // A replay answers as the first answer did.
       return reply.code(201).send(order);
@@ -305,19 +296,14 @@ export const agentsRoutes = moduleRoutes<AgentsService>((app, agents) => {
         tags,
         summary:
           'A stocktake’s corrections with a reason (Idempotency-Key honoured): units found (+) join the stock at no cost, units missing (−) leave it oldest first and their cost is written off (422 insufficient_stock beyond what is held)',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
+        headers: IdempotencyHeaders,
         params: IdParams,
         body: StockCorrectionBody,
         response: { 201: StockCorrectionView, ...errors(403, 404, 409, 422) },
       },
     },
     async (req, reply) => {
-      const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
-        throw new AppError('invalid_request', {
-          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
-          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
-        });
+      const key = idempotencyKeyOf(req);
       return reply.code(201).send(await agents.stockCorrection(actor(req), req.params.id, req.body, key));
     },
   );

@@ -1,11 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { actor, moduleRoutes } from '../../core/route.ts';
-import { AppError } from '../../core/errors.ts';
+import { actor, idempotencyKeyOf, IdempotencyHeaders, moduleRoutes } from '../../core/route.ts';
 import { ExternalId, List, Strict, Timestamp, errors } from '../../core/schema.ts';
 import type { OrdersService } from './service.ts';
 import { CreateOrderBody, OrderEventBody, OrderListQuery, OrderView } from './schema.ts';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 export const ordersRoutes = moduleRoutes<OrdersService>((app, orders) => {
   const tags = ['orders'];
@@ -59,18 +56,13 @@ export const ordersRoutes = moduleRoutes<OrdersService>((app, orders) => {
         tags,
         summary: 'shipped, received, refunded (refund_fen or items) or cancelled; Idempotency-Key honoured',
         params: Strict({ external_id: ExternalId() }),
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
+        headers: IdempotencyHeaders,
         body: OrderEventBody,
         response: { 200: OrderView, ...errors(404, 409) },
       },
     },
     async (req) => {
-      const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
-        throw new AppError('invalid_request', {
-          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
-          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
-        });
+      const key = idempotencyKeyOf(req);
       return orders.event(actor(req), req.params.external_id, req.body, key);
     },
   );

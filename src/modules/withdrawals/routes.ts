@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { actor, moduleRoutes } from '../../core/route.ts';
+import { actor, idempotencyKeyOf, IdempotencyHeaders, moduleRoutes } from '../../core/route.ts';
 import { AppError } from '../../core/errors.ts';
 import { Fen, IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../core/schema.ts';
 import { CallbackRejected } from '../../adapters/payout/index.ts';
@@ -71,8 +71,6 @@ const AccountView = Strict({
 });
 const AccountParams = Strict({ id: Type.String({ maxLength: 64 }), account_id: Type.String({ maxLength: 64 }) });
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
-
 export const withdrawalsRoutes = moduleRoutes<WithdrawalsService>((app, withdrawals) => {
   const tags = ['withdrawals'];
 
@@ -83,7 +81,7 @@ export const withdrawalsRoutes = moduleRoutes<WithdrawalsService>((app, withdraw
       schema: {
         tags,
         summary: 'Ask for a payout of withdrawable money (Idempotency-Key honoured)',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }),
+        headers: IdempotencyHeaders,
         body: Strict({
           distributor_id: Type.String({ minLength: 1, maxLength: 64 }),
           amount_fen: Fen({ minimum: 1 }),
@@ -94,12 +92,7 @@ export const withdrawalsRoutes = moduleRoutes<WithdrawalsService>((app, withdraw
       },
     },
     async (req, reply) => {
-      const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
-        throw new AppError('invalid_request', {
-          en: 'Idempotency-Key must be 1-128 printable ASCII characters',
-          zh: 'Idempotency-Key 须为 1 到 128 个可打印 ASCII 字符',
-        });
+      const key = idempotencyKeyOf(req);
       return reply.code(201).send(await withdrawals.create(actor(req), req.body, key));
     },
   );

@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import { Tag } from 'antd-mobile';
+import { Grid, Tag } from 'antd-mobile';
 import { formatYuan } from '../../../shared/format.ts';
 import type { Query } from '../../../shared/api.ts';
 import type { Page } from '../../../shared/types.ts';
@@ -82,4 +82,16 @@ export function usePagedList<T>(path: string, query: Query = {}) {
     }
   }, [api, path, key, cursor]);
   return { items, hasMore, error, loadMore };
+}
+
+/** One figure of a grid of figures: its label above, its value (a count, a Money) below. */
+export function figureCell(label: string, content: React.ReactNode, testId: string) {
+  return (
+    <Grid.Item>
+      <div style={{ color: '#666', fontSize: 13 }}>{label}</div>
+      <div style={{ fontSize: 17, marginTop: 2 }} data-testid={testId}>
+        {content}
+      </div>
+    </Grid.Item>
+  );
 }

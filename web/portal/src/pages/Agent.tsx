@@ -5,7 +5,7 @@ import { formatYuan } from '../../../shared/format.ts';
 import { useLastDays } from '../../../shared/last-days.ts';
 import type { Page, TerritorySales } from '../../../shared/types.ts';
 import { ColumnChart } from '../components/column-chart.tsx';
-import { Money } from '../components/money.tsx';
+import { figureCell, Money } from '../components/money.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
@@ -98,14 +98,6 @@ function TerritorySalesCard({ agentId, version }: { agentId: string; version: nu
     messageOf,
   );
 
-  const cell = (label: string, content: React.ReactNode, testId: string) => (
-    <Grid.Item>
-      <div style={{ color: '#666', fontSize: 13 }}>{label}</div>
-      <div style={{ fontSize: 17, marginTop: 2 }} data-testid={testId}>
-        {content}
-      </div>
-    </Grid.Item>
-  );
   return (
     <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t('agent.sales')}</h2>} data-testid="agent-sales">
       <Selector
@@ -122,9 +114,9 @@ function TerritorySalesCard({ agentId, version }: { agentId: string; version: nu
             {t('agent.range', { from: sales.range.from, to: sales.range.to })}
           </div>
           <Grid columns={3} gap={12}>
-            {cell(t('agent.orderCount'), sales.orders, 'agent-sales-orders')}
-            {cell(t('agent.salesAmount'), <Money fen={sales.sales_fen} />, 'agent-sales-amount')}
-            {cell(t('agent.refunded'), <Money fen={sales.refunded_fen} />, 'agent-sales-refunded')}
+            {figureCell(t('agent.orderCount'), sales.orders, 'agent-sales-orders')}
+            {figureCell(t('agent.salesAmount'), <Money fen={sales.sales_fen} />, 'agent-sales-amount')}
+            {figureCell(t('agent.refunded'), <Money fen={sales.refunded_fen} />, 'agent-sales-refunded')}
           </Grid>
           <List header={t('agent.earnings')} style={{ marginTop: 12 }}>
             <List.Item

@@ -3,7 +3,7 @@ import { Card, DotLoading, ErrorBlock, Grid, Selector } from 'antd-mobile';
 import { formatBp, shiftDay } from '../../../shared/format.ts';
 import type { AnalyticsFunnel, MyEarnings } from '../../../shared/types.ts';
 import { ColumnChart } from '../components/column-chart.tsx';
-import { Money } from '../components/money.tsx';
+import { figureCell, Money } from '../components/money.tsx';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
@@ -98,14 +98,6 @@ export function InsightsPage() {
         <DotLoading />
       </div>
     );
-  const cell = (label: string, content: React.ReactNode, testId: string) => (
-    <Grid.Item>
-      <div style={{ color: '#666', fontSize: 13 }}>{label}</div>
-      <div style={{ fontSize: 17, marginTop: 2 }} data-testid={testId}>
-        {content}
-      </div>
-    </Grid.Item>
-  );
   return (
     <div style={{ padding: 12, display: 'flex', flexDirection: 'column', gap: 12 }}>
       <Selector
@@ -123,9 +115,9 @@ export function InsightsPage() {
       </Card>
       <Card title={<h2 style={{ fontSize: 16, margin: 0 }}>{t('insights.summary')}</h2>}>
         <Grid columns={3} gap={12}>
-          {cell(t('insights.orderCount'), earnings.orders, 'insights-orders')}
-          {cell(t('insights.sales'), <Money fen={earnings.sales_fen} />, 'insights-sales')}
-          {cell(t('insights.commission'), <Money fen={earnings.commission_fen} strong />, 'insights-commission')}
+          {figureCell(t('insights.orderCount'), earnings.orders, 'insights-orders')}
+          {figureCell(t('insights.sales'), <Money fen={earnings.sales_fen} />, 'insights-sales')}
+          {figureCell(t('insights.commission'), <Money fen={earnings.commission_fen} strong />, 'insights-commission')}
         </Grid>
         <div style={{ marginTop: 16, color: '#666', fontSize: 13 }}>{t('insights.byDay')}</div>
         {earnings.points.some((p) => p.commission_fen !== 0) ? (
@@ -135,9 +127,9 @@ export function InsightsPage() {
         )}
         <div style={{ marginTop: 12, color: '#666', fontSize: 13 }}>{t('insights.balances')}</div>
         <Grid columns={3} gap={12} style={{ marginTop: 4 }}>
-          {cell(t('earnings.withdrawable'), <Money fen={earnings.balances.withdrawable_fen} />, 'insights-withdrawable')}
-          {cell(t('earnings.pending'), <Money fen={earnings.balances.pending_fen} />, 'insights-pending')}
-          {cell(t('earnings.withdrawn'), <Money fen={earnings.balances.withdrawn_fen} />, 'insights-withdrawn')}
+          {figureCell(t('earnings.withdrawable'), <Money fen={earnings.balances.withdrawable_fen} />, 'insights-withdrawable')}
+          {figureCell(t('earnings.pending'), <Money fen={earnings.balances.pending_fen} />, 'insights-pending')}
+          {figureCell(t('earnings.withdrawn'), <Money fen={earnings.balances.withdrawn_fen} />, 'insights-withdrawn')}
         </Grid>
       </Card>
     </div>

@@ -151,12 +151,25 @@ export const commissionsRepo = {
     return ex.selectFrom('commissions').select(['id', 'amount_fen', 'created_at']).where('clawback_of', '=', id).orderBy('id').execute();
   },
 
-  /** Every journal posting of a line in the beneficiary's accounts. */
+  /**
+   * Every journal posting of a line in the beneficiary's accounts: those naming the line, and its
+   * share of its statement's settle journal (one journal per statement moves its lines together:
+   * the line's share is its amount, on the same side as the journal's leg).
+   */
   async postingsOf(ex: Executor, id: string) {
     const r = await sql<{ kind: string; purpose: string; amount: number; at: Date; journal_id: string }>`
-        select j.kind, a.purpose, p.amount, p.created_at as at, p.journal_id
-          from postings p join accounts a on a.id = p.account_id join journal_entries j on j.id = p.journal_id
-         where p.commission_id = ${id} and a.owner_type = 'distributor' order by p.id`.execute(ex);
+        select kind, purpose, amount, at, journal_id from (
+          select j.kind, a.purpose, p.amount, p.created_at as at, p.journal_id, p.id
+            from postings p join accounts a on a.id = p.account_id join journal_entries j on j.id = p.journal_id
+           where p.commission_id = ${id} and a.owner_type = 'distributor'
+          union all
+          select j.kind, a.purpose, sign(p.amount)::bigint * c.amount_fen, p.created_at, p.journal_id, p.id
+            from commissions c
+            join journal_entries j on j.tenant_id = c.tenant_id and j.ref_type = 'statement' and j.ref_id = c.statement_id and j.kind = 'settle'
+            join postings p on p.journal_id = j.id and p.commission_id is null
+            join accounts a on a.id = p.account_id and a.owner_id = c.beneficiary_id
+           where c.id = ${id} and c.status = 'settled' and c.kind = 'commission') x
+         order by id, amount`.execute(ex);
     return r.rows;
   },
 

@@ -27,6 +27,45 @@ type Scope = (alias: string) => RawBuilder<unknown>;
 type Check = { invariant: string; query: (t: Scope) => RawBuilder<{ subject: string; detail: string }> };
 
 /**
+ * A commission line's own postings (those naming it): they add up to its amount, and sit in the
+ * account of its status. A settled line sits in withdrawable when it was settled line by line
+ * (before 2026-12-07), or stays in available when its statement's one journal moved it: then the
+ * statement check below proves that journal moved exactly the statement's settled lines.
+ */
+const LINE_DETAIL = sql`c.status || ' line of ' || c.amount_fen || ' fen: postings total ' || coalesce(s.total, 0)
+        || ', in ' || h.purpose || ' ' || coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0)`;
+const LINE_BREAKS = sql`(coalesce(s.total, 0) <> c.amount_fen
+          or (c.status <> 'reversed'
+              and coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) <> c.amount_fen
+              and not (c.status = 'settled' and c.kind = 'commission' and c.statement_id is not null
+                       and coalesce(s.available, 0) = c.amount_fen and coalesce(s.withdrawable, 0) = 0)))`;
+
+/**
+ * A statement against its settle journals (in the statement's distributor's accounts): an
+ * approved one moved from available to withdrawable exactly what its settled lines add up to,
+ * counting the line-by-line legs of statements settled before 2026-12-07 (whose lines then sit in
+ * withdrawable themselves); one waiting or rejected moved nothing.
+ */
+const STATEMENT_DETAIL = sql`s.status || ' statement: settled lines ' || coalesce(l.total, 0) || ' fen (' || coalesce(l.n, 0) || '), settle journals moved '
+        || coalesce(-m.available, 0) || ' fen from available, ' || coalesce(m.withdrawable, 0) || ' to withdrawable'
+        || case when coalesce(m.other, 0) <> 0 then ', ' || m.other || ' elsewhere' else '' end`;
+const STATEMENT_BREAKS = sql`(coalesce(m.other, 0) <> 0
+          or case when s.status = 'approved'
+                  then coalesce(m.withdrawable, 0) <> coalesce(l.total, 0) or coalesce(m.available, 0) <> -coalesce(l.total, 0)
+                  else m.ref_id is not null or l.statement_id is not null end)`;
+
+const MOVED = sql`sum(p.amount) filter (where a.owner_id = st.distributor_id and a.purpose = 'available') as available,
+                        sum(p.amount) filter (where a.owner_id = st.distributor_id and a.purpose = 'withdrawable') as withdrawable,
+                        sum(p.amount) filter (where a.owner_id <> st.distributor_id or a.purpose not in ('available', 'withdrawable')) as other`;
+
+/** The statements a settle journal with a posting after `since` moved (the incremental pass). */
+function settledSince(t: string, since: number): RawBuilder<unknown> {
+  return sql`select j.ref_id from journal_entries j
+      where j.tenant_id = ${t} and j.ref_type = 'statement' and j.kind = 'settle'
+        and j.id in (select n.journal_id from postings n where n.tenant_id = ${t} and n.id > ${since})`;
+}
+
+/**
  * Every invariant of DESIGN.md ("Money"), each a query that lists what breaks it. An empty
  * result is the proof; each break is named with the journal, account or line it concerns.
  * Checks that other modules own (withdrawals, payouts) register themselves with `extraChecks`.
@@ -66,8 +105,7 @@ export const LEDGER_CHECKS: Check[] = [
     // One grouped pass over the postings joined to the lines (hash joins), not a lookup per line:
     // the plan stays sound whatever the statistics say (a bulk load not yet analyzed made the
     // per-line form scan the accounts for each line and run for many minutes).
-    query: (t) => sql`select c.id as subject, c.status || ' line of ' || c.amount_fen || ' fen: postings total ' || coalesce(s.total, 0)
-        || ', in ' || h.purpose || ' ' || coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) as detail
+    query: (t) => sql`select c.id as subject, ${LINE_DETAIL} as detail
       from commissions c
       cross join lateral (select case c.status when 'available' then 'available' when 'settled' then 'withdrawable' else 'pending' end as purpose) h
       left join (
@@ -78,9 +116,18 @@ export const LEDGER_CHECKS: Check[] = [
           from postings p join accounts a on a.id = p.account_id
          where p.commission_id is not null and a.owner_type = 'distributor' and ${t('p')}
          group by p.commission_id) s on s.commission_id = c.id
-      where ${t('c')}
-        and (coalesce(s.total, 0) <> c.amount_fen
-          or (c.status <> 'reversed' and coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) <> c.amount_fen))`,
+      where ${t('c')} and ${LINE_BREAKS}`,
+  },
+  {
+    invariant: 'each approved statement moved exactly its settled lines from available to withdrawable, and no other statement moved money',
+    query: (t) => sql`select s.id as subject, ${STATEMENT_DETAIL} as detail
+      from statements s
+      left join (select x.statement_id, sum(x.amount_fen) as total, count(*) as n from commissions x
+                  where ${t('x')} and x.statement_id is not null and x.kind = 'commission' and x.status = 'settled' group by x.statement_id) l on l.statement_id = s.id
+      left join (select j.ref_id, ${MOVED}
+                   from journal_entries j join statements st on st.id = j.ref_id join postings p on p.journal_id = j.id join accounts a on a.id = p.account_id
+                  where ${t('j')} and j.ref_type = 'statement' and j.kind = 'settle' group by j.ref_id) m on m.ref_id = s.id
+      where ${t('s')} and ${STATEMENT_BREAKS}`,
   },
   {
     // A settled line keeps its figures; the clawbacks that later refunds added count against it.
@@ -228,8 +275,11 @@ const INCREMENTAL_CHECKS: { invariant: string; query: (tenantId: string, since: 
   },
   {
     invariant: "each commission line's postings add up to its amount, in the account of its status",
-    query: (t, since) => sql`select c.id as subject, c.status || ' line of ' || c.amount_fen || ' fen: postings total ' || coalesce(s.total, 0)
-        || ', in ' || h.purpose || ' ' || coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) as detail
+    // The lines a new posting names, and the lines of statements a new settle journal moved.
+    query: (t, since) => sql`with touched as (
+        select n.commission_id as id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null
+        union select x.id from commissions x where x.tenant_id = ${t} and x.statement_id in (${settledSince(t, since)}))
+      select c.id as subject, ${LINE_DETAIL} as detail
       from commissions c
       cross join lateral (select case c.status when 'available' then 'available' when 'settled' then 'withdrawable' else 'pending' end as purpose) h
       left join (
@@ -238,13 +288,22 @@ const INCREMENTAL_CHECKS: { invariant: string; query: (tenantId: string, since: 
                sum(p.amount) filter (where a.purpose = 'available') as available,
                sum(p.amount) filter (where a.purpose = 'withdrawable') as withdrawable
           from postings p join accounts a on a.id = p.account_id
-         where a.owner_type = 'distributor' and p.tenant_id = ${t}
-           and p.commission_id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+         where a.owner_type = 'distributor' and p.tenant_id = ${t} and p.commission_id in (select id from touched)
          group by p.commission_id) s on s.commission_id = c.id
-      where c.tenant_id = ${t}
-        and c.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
-        and (coalesce(s.total, 0) <> c.amount_fen
-          or (c.status <> 'reversed' and coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) <> c.amount_fen))`,
+      where c.tenant_id = ${t} and c.id in (select id from touched) and ${LINE_BREAKS}`,
+  },
+  {
+    invariant: 'each approved statement moved exactly its settled lines from available to withdrawable, and no other statement moved money',
+    query: (t, since) => sql`select s.id as subject, ${STATEMENT_DETAIL} as detail
+      from statements s
+      left join (select x.statement_id, sum(x.amount_fen) as total, count(*) as n from commissions x
+                  where x.tenant_id = ${t} and x.statement_id in (${settledSince(t, since)}) and x.kind = 'commission' and x.status = 'settled'
+                  group by x.statement_id) l on l.statement_id = s.id
+      left join (select j.ref_id, ${MOVED}
+                   from journal_entries j join statements st on st.id = j.ref_id join postings p on p.journal_id = j.id join accounts a on a.id = p.account_id
+                  where j.tenant_id = ${t} and j.ref_type = 'statement' and j.kind = 'settle' and j.ref_id in (${settledSince(t, since)})
+                  group by j.ref_id) m on m.ref_id = s.id
+      where s.tenant_id = ${t} and s.id in (${settledSince(t, since)}) and ${STATEMENT_BREAKS}`,
   },
   {
     invariant: "no commission line exceeds its rule's share of what its order line still paid",

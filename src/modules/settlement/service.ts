@@ -15,7 +15,7 @@ import type { AuditService } from '../audit/service.ts';
 import { lineEventData, type CommissionsService } from '../commissions/service.ts';
 import { commissionsRepo } from '../commissions/repo.ts';
 import { settlementRepo } from './repo.ts';
-import { postedLegs, type JournalInput, type Ledger, type Leg } from '../ledger/service.ts';
+import { postedLegs, type JournalInput, type Ledger } from '../ledger/service.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { ProgramSettings } from '../program/schema.ts';
@@ -221,13 +221,7 @@ export function createSettlementService(deps: {
     const events = await settledEvents(tx, tenantId, settledLines, run.as_of);
     await commissionsRepo.assignToStatements(tx, { ids: lineIds, statementIds: lineStatements, settled: lineSettled }, run.as_of, events);
     const automatic = statements.filter((x) => x.approved);
-    const journals: JournalInput[] = automatic.map((x) =>
-      settleJournal(
-        tenantId,
-        x.id,
-        x.lines.map((l) => ({ ...l, beneficiary_id: x.distributorId })),
-      ),
-    );
+    const journals: JournalInput[] = automatic.map((x) => settleJournal(tenantId, x.id, x.distributorId, x.amount));
     await ledger.postMany(tx, journals);
     if (journals.length > 0) await analytics.posted(tx, tenantId, postedLegs(journals));
     if (automatic.length > 0) {
@@ -262,17 +256,22 @@ export function createSettlementService(deps: {
     return { statements: statements.length, lines: lineIds.length, amount: statements.reduce((sum, x) => sum + x.amount, 0) };
   }
 
-  /** available → withdrawable, line by line, so each fen still names the line it came from. */
-  function settleJournal(tenantId: string, statementId: string, lines: { id: string; beneficiary_id: string; amount_fen: number }[]): JournalInput {
+  /**
+   * available → withdrawable, one journal of two legs per statement: the statement names its
+   * lines (each line's statement_id), so each fen still traces to the line it came from, and
+   * ledger verify proves that the journal moved exactly the lines the statement settled. (Until
+   * 2026-12-07 the journal had two legs per line: ten times the postings for the same money.)
+   */
+  function settleJournal(tenantId: string, statementId: string, distributorId: string, amount: number): JournalInput {
     return {
       tenantId,
       kind: 'settle',
       refType: 'statement',
       refId: statementId,
-      legs: lines.flatMap((l): Leg[] => [
-        { owner: l.beneficiary_id, purpose: 'available', amount: -l.amount_fen, commissionId: l.id },
-        { owner: l.beneficiary_id, purpose: 'withdrawable', amount: l.amount_fen, commissionId: l.id },
-      ]),
+      legs: [
+        { owner: distributorId, purpose: 'available', amount: -amount },
+        { owner: distributorId, purpose: 'withdrawable', amount },
+      ],
     };
   }
 
@@ -574,9 +573,8 @@ export function createSettlementService(deps: {
               now,
             ),
           );
-          const payable = lines.filter((l) => l.amount_fen > 0);
-          if (payable.length > 0) {
-            const journal = settleJournal(tenantId, id, payable);
+          if (amount > 0) {
+            const journal = settleJournal(tenantId, id, s.distributor_id, amount);
             await ledger.post(tx, journal);
             await analytics.posted(tx, tenantId, postedLegs([journal]));
           }

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { ulid } from '../core/ids.ts';
 import { isDatabaseUnavailable } from '../core/errors.ts';
 
-export type JobName = 'auto-receive' | 'settlement' | 'payouts' | 'maintenance' | 'documents' | 'ledger-verify';
+export type JobName = 'auto-receive' | 'binding-lapse' | 'settlement' | 'payouts' | 'maintenance' | 'documents' | 'ledger-verify';
 export type JobOutcome = 'done' | 'skipped' | 'failed';
 
 export interface JobResult {
@@ -17,10 +17,11 @@ export interface JobResult {
 
 /**
  * The scheduled work of every process: confirm receipt of shipped orders after
- * auto_receive_days, run settlement cycles that are due, and look at payouts waiting on a
+ * auto_receive_days, end bindings past the program's validity window, run settlement cycles that are due, and look at payouts waiting on a
  * provider, and encrypt identity documents an earlier version left in plaintext. Any number of
  * processes may run it at once: settlement takes a per-tenant advisory
- * lock and skips a cycle another process already ran, auto-receipt skips locked orders, and
+ * lock and skips a cycle another process already ran, auto-receipt and the binding lapse skip
+ * locked rows, and
  * payouts are leased one at a time. Each run logs its run id and an outcome: done, skipped or
  * failed.
  */
@@ -80,6 +81,13 @@ export function createScheduler(deps: {
         await runJob('auto-receive', id, async () => {
           const r = await services.orders.autoReceive(id, now);
           return { outcome: r.received > 0 ? 'done' : 'skipped', detail: r };
+        }),
+      );
+      // Bindings past the program's validity window end (attribution already ignores them).
+      results.push(
+        await runJob('binding-lapse', id, async () => {
+          const r = await services.referral.lapseDue(id, now);
+          return { outcome: r.lapsed > 0 ? 'done' : 'skipped', detail: r };
         }),
       );
       results.push(

@@ -159,7 +159,7 @@ export interface BindingEventsTable {
   id: string;
   tenant_id: string;
   customer_external_id: string;
-  kind: 'bind' | 'rebind' | 'tentative' | 'move' | 'unbind';
+  kind: 'bind' | 'rebind' | 'tentative' | 'move' | 'unbind' | 'lapse';
   from_distributor_id: string | null;
   to_distributor_id: string | null;
   source: string;

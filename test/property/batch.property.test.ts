@@ -8,8 +8,8 @@ import type { CreateOrderBody } from '../../src/modules/orders/schema.ts';
 
 /**
  * Group commit writes a batch of orders with the same result as writing them one at a time. A
- * model check: fast-check draws a program (levels, self-purchase, binding mode and when claims
- * become bindings, tiers, caps, a grade upgrade, risk windows and surges), a forest of
+ * model check: fast-check draws a program (levels, self-purchase, binding mode — permanent,
+ * rebindable, override — with protection and validity windows, and when claims become bindings, tiers, caps, a grade upgrade, risk windows and surges), a forest of
  * distributors with customers bound and claimed, and a sequence of orders (bound, unbound and
  * distributor buyers; invite codes good, unknown and the buyer's own; days back; repeated IPs;
  * replays and conflicting bodies). Two tenants set up alike take the sequence: one order at a
@@ -31,7 +31,11 @@ afterAll(async () => {
 const programArb = fc.record({
   levels: fc.integer({ min: 0, max: 3 }),
   self_purchase: fc.boolean(),
-  mode: fc.constantFrom('permanent' as const, 'rebindable' as const),
+  mode: fc.constantFrom('permanent' as const, 'rebindable' as const, 'override' as const),
+  // Set-up bindings are two days old when the orders come: a window of 1 day is over, of 3 not.
+  protection_days: fc.constantFrom(0, 1, 3),
+  validity_days: fc.constantFrom(0, 0, 1, 3),
+  validity_from: fc.constantFrom('bound' as const, 'last_order' as const),
   bind_on: fc.constantFrom('registration' as const, 'first_order' as const),
   per_order_cap: fc.constantFrom(0, 0, 3_000),
   per_day_cap: fc.constantFrom(0, 2_000, 8_000),
@@ -92,7 +96,14 @@ async function setUp(name: string, program: Program, parents: (number | null)[])
   await call('PUT', '/v1/program', {
     levels: program.levels,
     self_purchase: program.self_purchase,
-    binding: { mode: program.mode, rebind_after_days: 1, bind_on: program.bind_on },
+    binding: {
+      mode: program.mode,
+      rebind_after_days: 1,
+      bind_on: program.bind_on,
+      protection_days: program.protection_days,
+      validity_days: program.validity_days,
+      validity_from: program.validity_from,
+    },
     caps: { per_order_fen: program.per_order_cap, per_day_fen: program.per_day_cap },
     risk: {
       order_ip: { limit: program.ip_limit, window_seconds: 3600, effect: program.ip_effect },
@@ -250,7 +261,7 @@ async function stateOf(tenantId: string, answers: unknown[]) {
     customers: await q(sql`select external_id, distributor_id, bound_at, binding_source, tentative_distributor_id, last_order_at, purchases_fen
       from customers where tenant_id = ${tenantId} order by external_id`),
     bindings: await q(
-      sql`select customer_external_id, kind, from_distributor_id, to_distributor_id, source from binding_events where tenant_id = ${tenantId} order by id`,
+      sql`select customer_external_id, kind, from_distributor_id, to_distributor_id, source, reason from binding_events where tenant_id = ${tenantId} order by id`,
     ),
     distributors: await q(
       sql`select external_id, referrer_id, ancestors, grade_code, risk_hold from distributors where tenant_id = ${tenantId} order by external_id`,

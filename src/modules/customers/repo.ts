@@ -104,6 +104,40 @@ export const customersRepo = {
       select ${selectOf(BINDING_EVENT_COLUMNS, 'v')} from ${unnestRows(BINDING_EVENT_COLUMNS, events, 'v')} order by v.n returning 1)`;
   },
 
+  /**
+   * Bindings of plain customers past the validity window (their start at or before `cutoff`),
+   * locked, those other transactions hold skipped. The partial index customers_bound_at finds
+   * them by bound_at (counted from the last order, the start is never before bound_at).
+   */
+  async lockLapsed(db: Executor, tenantId: string, from: 'bound' | 'last_order', cutoff: Date, limit: number) {
+    const start = from === 'bound' ? sql`c.bound_at` : sql`greatest(c.bound_at, c.last_order_at)`;
+    const r = await sql<Pick<CustomerRow, 'external_id' | 'distributor_id' | 'bound_at' | 'last_order_at'>>`
+      select c.external_id, c.distributor_id, c.bound_at, c.last_order_at from customers c
+      where c.tenant_id = ${tenantId} and c.distributor_id is not null and c.bound_at <= ${cutoff} and ${start} <= ${cutoff}
+        and not exists (select 1 from distributors d where d.tenant_id = c.tenant_id and d.external_id = c.external_id)
+      order by c.bound_at, c.external_id limit ${limit} for update of c skip locked`.execute(db);
+    return r.rows;
+  },
+
+  /** Ends the bindings found by lockLapsed, each only if it is still the one found; writes their events. Answers how many ended. */
+  async endBindings(
+    db: Executor,
+    tenantId: string,
+    rows: Pick<CustomerRow, 'external_id' | 'distributor_id' | 'bound_at'>[],
+    events: Insertable<BindingEventsTable>[],
+  ): Promise<number> {
+    const ended = await sql<{ external_id: string }>`
+      update customers c set distributor_id = null, bound_at = null, binding_source = null
+      from unnest(${rows.map((r) => r.external_id)}::text[], ${rows.map((r) => r.distributor_id)}::text[], ${rows.map((r) => r.bound_at)}::timestamptz[])
+        as v(external_id, distributor_id, bound_at)
+      where c.tenant_id = ${tenantId} and c.external_id = v.external_id and c.distributor_id = v.distributor_id and c.bound_at = v.bound_at
+      returning c.external_id`.execute(db);
+    const done = new Set(ended.rows.map((r) => r.external_id));
+    const kept = events.filter((e) => done.has(e.customer_external_id));
+    if (kept.length > 0) await db.insertInto('binding_events').values(kept).execute();
+    return done.size;
+  },
+
   async find(db: Executor, tenantId: string, externalId: string) {
     return db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', externalId).executeTakeFirst();
   },

@@ -5,7 +5,7 @@ import { newId } from '../../core/ids.ts';
 import type { Insertable, RawBuilder } from 'kysely';
 import type { BindingEventsTable } from '../../db/schema.ts';
 import { customersRepo, type CustomerRow } from './repo.ts';
-import { decideBinding, type BindingDecision, type BindingRules } from './rules.ts';
+import { decideBinding, hasLapsed, lapseReason, lapsesAt, type BindingDecision, type BindingRules } from './rules.ts';
 
 export interface CustomerBindingView {
   customer_external_id: string;
@@ -19,6 +19,34 @@ export interface CustomerBindingView {
  * The customer → distributor bindings and their history. Every change goes through `apply` or
  * `move` inside the caller's transaction, with the customer row locked.
  */
+/** The lapse event of a binding past its validity window at `now`, or undefined while it stands. */
+function lapseOf(
+  actor: Actor,
+  tenantId: string,
+  customerExternalId: string,
+  current: { distributorId: string | null; boundAt: Date | null; lastOrderAt: Date | null },
+  rules: BindingRules,
+  now: Date,
+): Insertable<BindingEventsTable> | undefined {
+  if (current.distributorId === null || !hasLapsed(current, rules, now)) return undefined;
+  const at = lapsesAt(current, rules) ?? now;
+  const { actorType, actorId } = actorOf(actor.principal);
+  return {
+    id: newId('bnd'),
+    tenant_id: tenantId,
+    customer_external_id: customerExternalId,
+    kind: 'lapse',
+    from_distributor_id: current.distributorId,
+    to_distributor_id: null,
+    source: 'validity',
+    reason: lapseReason(rules, at),
+    actor_type: actorType,
+    actor_id: actorId,
+    request_id: actor.requestId,
+    at: now,
+  };
+}
+
 export function createCustomersService(deps: {
   clock: Clock;
   /** Run in the binding's transaction when customers are bound or rebound (analytics counts them). */
@@ -71,12 +99,15 @@ export function createCustomersService(deps: {
       },
     ): Promise<BindingDecision> {
       const now = clock.now();
-      const decision = decideBinding(
-        { distributorId: input.current.distributor_id, boundAt: input.current.bound_at, lastOrderAt: input.current.last_order_at },
-        input.distributorId,
-        input.rules,
-        now,
-      );
+      let current = { distributorId: input.current.distributor_id, boundAt: input.current.bound_at, lastOrderAt: input.current.last_order_at };
+      const lapse = lapseOf(actor, tenantId, input.customerExternalId, current, input.rules, now);
+      if (lapse) {
+        // A lapsed binding the job has not ended yet: it ends here, in the history, before the claim.
+        await customersRepo.setBinding(tx, tenantId, input.customerExternalId, { distributor_id: null, bound_at: null, binding_source: null });
+        await customersRepo.insertEvent(tx, lapse);
+        current = { ...current, distributorId: null, boundAt: null };
+      }
+      const decision = decideBinding(current, input.distributorId, input.rules, now);
       if (decision.action === 'keep') return decision;
       const { actorType, actorId } = actorOf(actor.principal);
       if (input.tentative) {
@@ -86,7 +117,7 @@ export function createCustomersService(deps: {
           tenant_id: tenantId,
           customer_external_id: input.customerExternalId,
           kind: 'tentative',
-          from_distributor_id: input.current.distributor_id,
+          from_distributor_id: current.distributorId,
           to_distributor_id: input.distributorId,
           source: input.source,
           actor_type: actorType,
@@ -150,6 +181,7 @@ export function createCustomersService(deps: {
       row: CustomerRow,
       input: { distributorId: string; source: string; rules: BindingRules; now: Date },
     ): { decision: BindingDecision; event?: Insertable<BindingEventsTable> } {
+      // The batch ends a lapsed binding (lapseInMemory) before it claims anew.
       const decision = decideBinding(
         { distributorId: row.distributor_id, boundAt: row.bound_at, lastOrderAt: row.last_order_at },
         input.distributorId,
@@ -179,6 +211,50 @@ export function createCustomersService(deps: {
         tentative_at: null,
       });
       return { decision, event };
+    },
+
+    /**
+     * A batch's order finds its buyer's binding lapsed (the validity window passed, the job has not
+     * ended it yet): it ends on the locked row in place, and the lapse event to write with the
+     * batch is answered. Nothing when the binding stands.
+     */
+    lapseInMemory(actor: Actor, row: CustomerRow, rules: BindingRules, now: Date): Insertable<BindingEventsTable> | undefined {
+      const event = lapseOf(
+        actor,
+        row.tenant_id,
+        row.external_id,
+        { distributorId: row.distributor_id, boundAt: row.bound_at, lastOrderAt: row.last_order_at },
+        rules,
+        now,
+      );
+      if (event) Object.assign(row, { distributor_id: null, bound_at: null, binding_source: null });
+      return event;
+    },
+
+    /**
+     * The lapse job's step: up to `limit` bindings of plain customers (a distributor's binding to
+     * its referrer is the tree, which does not lapse) past the validity window at `now` are ended,
+     * each with a lapse event giving the reason. Rows another process holds are skipped (it is
+     * ending them, or binding them anew); a row is ended only if it is still the binding that was
+     * found (compare-and-set), so a run repeated or racing changes each binding once.
+     */
+    async sweepLapsed(tx: Executor, actor: Actor, tenantId: string, rules: BindingRules, now: Date, limit: number): Promise<number> {
+      if (rules.validity_days <= 0) return 0;
+      const due = await customersRepo.lockLapsed(tx, tenantId, rules.validity_from, new Date(now.getTime() - rules.validity_days * 86_400_000), limit);
+      if (due.length === 0) return 0;
+      const events: Insertable<BindingEventsTable>[] = [];
+      for (const row of due) {
+        const event = lapseOf(
+          actor,
+          tenantId,
+          row.external_id,
+          { distributorId: row.distributor_id, boundAt: row.bound_at, lastOrderAt: row.last_order_at },
+          rules,
+          now,
+        );
+        if (event) events.push(event);
+      }
+      return customersRepo.endBindings(tx, tenantId, due, events);
     },
 
     /**

@@ -346,10 +346,16 @@ export function createOrderBatch(deps: {
       from: Resume | undefined,
     ): Attribution | { tree: TreeBinding } {
       const buyerId = req.body.buyer_external_id;
+      const asDistributor = byExternal.get(buyerId);
+      if (!from && !asDistributor) {
+        // A binding past its validity window earns nothing, whether or not the lapse job has
+        // ended it yet: it ends here, before this order counts as the customer's last.
+        const lapse = customers.lapseInMemory(req.actor, customer, settings.binding, now);
+        if (lapse) bindingEvents.push(lapse);
+      }
       let boundTo = from ? from.boundTo : customer.distributor_id;
       let how = from ? from.how : boundTo ? 'binding' : 'none';
       const notes = from ? [...from.notes] : [];
-      const asDistributor = byExternal.get(buyerId);
       /** A claim as ReferralService.bindWithin decides it; refusals are noted, never fatal. */
       const claim = (target: DistributorRow, source: string, stage: Resume['stage']): TreeBinding | undefined => {
         const self = selfBindingRefusal(target, buyerId);
@@ -377,7 +383,7 @@ export function createOrderBatch(deps: {
         how = source;
         return undefined;
       };
-      if (!from && req.body.invite_code !== undefined && (boundTo === null || settings.binding.mode === 'rebindable')) {
+      if (!from && req.body.invite_code !== undefined && (boundTo === null || settings.binding.mode !== 'permanent')) {
         const code = normalizeInviteCode(req.body.invite_code);
         const target = code === null ? undefined : byCode.get(code);
         if (!target) notes.push('unknown invite_code');

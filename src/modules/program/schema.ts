@@ -35,9 +35,25 @@ export const ProgramSettings = Strict({
     daily_amount_limit_fen: Fen({ description: 'amount per distributor per day; 0: no limit' }),
   }),
   binding: Strict({
-    mode: Type.Union([Type.Literal('permanent'), Type.Literal('rebindable')]),
+    mode: Type.Union([Type.Literal('permanent'), Type.Literal('rebindable'), Type.Literal('override')], {
+      description:
+        'permanent: a binding stays (only an admin moves it); rebindable: another invite may take a customer idle for rebind_after_days; override: the latest valid invite wins',
+    }),
     rebind_after_days: Type.Integer({ minimum: 1, maximum: 3650, description: 'rebindable: a customer without an order for this many days may be bound anew' }),
     bind_on: Type.Union([Type.Literal('registration'), Type.Literal('first_order')], { description: 'when a claimed invitation becomes the binding' }),
+    protection_days: Type.Integer({
+      minimum: 0,
+      maximum: 3650,
+      description: 'protection window (抢客保护): a new binding cannot be taken by another invite for this many days, in every mode that rebinds; 0: none',
+    }),
+    validity_days: Type.Integer({
+      minimum: 0,
+      maximum: 3650,
+      description: 'validity window: a binding lapses this many days after validity_from (it earns nothing from then, and a job ends it); 0: never',
+    }),
+    validity_from: Type.Union([Type.Literal('bound'), Type.Literal('last_order')], {
+      description: "bound: counted from when the binding was made; last_order: from the customer's last order (or the binding, if later)",
+    }),
   }),
   admission_conditions: Strict({
     deposit_fen: Fen({ description: 'refundable deposit required before approval; 0: none' }),
@@ -129,7 +145,7 @@ export function defaultProgramSettings(): ProgramSettings {
     review_threshold_fen: 1_000_000,
     admission: 'open',
     withdrawal: { min_fen: 100, fee_bp: 0, auto_approve_max_fen: 0, fixed_fee_fen: 0, daily_count_limit: 0, daily_amount_limit_fen: 0 },
-    binding: { mode: 'permanent', rebind_after_days: 30, bind_on: 'registration' },
+    binding: { mode: 'permanent', rebind_after_days: 30, bind_on: 'registration', protection_days: 0, validity_days: 0, validity_from: 'bound' },
     admission_conditions: { deposit_fen: 0, deposit_refundable: true, training_required: false, min_purchases_fen: 0 },
     anti_cheat: {
       registration: { per_ip: { limit: 20, window_seconds: 3600 }, per_device: { limit: 5, window_seconds: 86400 } },

@@ -15,6 +15,7 @@ import type { ProgramSettings } from '../program/schema.ts';
 import type { RiskService } from '../risk/service.ts';
 import type { LandingDomains } from './landing.ts';
 import { referralRepo } from './repo.ts';
+import { hasLapsed } from '../customers/rules.ts';
 
 export interface BindInput {
   customer_external_id: string;
@@ -109,7 +110,8 @@ export function createReferralService(deps: {
         customerExternalId,
         distributorId: fresh.id,
         source: opts.source,
-        rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days },
+        // A distributor's referrer is the tree: it neither moves by invite nor lapses.
+        rules: { mode: 'permanent', rebind_after_days: settings.binding.rebind_after_days, protection_days: 0, validity_days: 0, validity_from: 'bound' },
         current: { ...customer, distributor_id: null },
       });
       return { customer_external_id: customerExternalId, distributor_id: fresh.id, status: 'bound', bound_at: clock.now().toISOString() };
@@ -122,7 +124,11 @@ export function createReferralService(deps: {
     // lock (it holds that row until it commits). Then this must be the distributor path, which
     // needs the tree lock alone: start the transaction over.
     if (await distributorsRepo.findByExternalId(tx, tenantId, customerExternalId)) throw new RetryTransaction('the customer became a distributor');
-    const tentative = !opts.final && settings.binding.bind_on === 'first_order' && customer.distributor_id === null;
+    // A lapsed binding is none: the claim waits for the first order as it would for a new customer.
+    const unbound =
+      customer.distributor_id === null ||
+      hasLapsed({ distributorId: customer.distributor_id, boundAt: customer.bound_at, lastOrderAt: customer.last_order_at }, settings.binding, clock.now());
+    const tentative = !opts.final && settings.binding.bind_on === 'first_order' && unbound;
     const decision = await customers.apply(tx, actor, tenantId, {
       customerExternalId,
       distributorId: target.id,
@@ -164,6 +170,26 @@ export function createReferralService(deps: {
     },
 
     bindWithin,
+
+    /**
+     * The lapse job for one tenant: bindings past the program's validity window end, in batches
+     * of `batch` (each its own transaction), at most `maxBatches` per run. Several processes may
+     * run it at once: each skips the rows another holds, and a binding ends once.
+     */
+    async lapseDue(tenantId: string, now: Date, batch = 500, maxBatches = 20): Promise<{ lapsed: number; batches: number }> {
+      const settings = await program.read(db, tenantId);
+      if (settings.binding.validity_days <= 0) return { lapsed: 0, batches: 0 };
+      const actor: Actor = { principal: { kind: 'system', tenantId, job: 'binding-lapse' }, requestId: null };
+      let lapsed = 0;
+      let batches = 0;
+      while (batches < maxBatches) {
+        const n = await inTransaction(db, (tx) => customers.sweepLapsed(tx, actor, tenantId, settings.binding, now, batch));
+        batches++;
+        lapsed += n;
+        if (n < batch) break;
+      }
+      return { lapsed, batches };
+    },
 
     async getCustomer(actor: Actor, externalId: string) {
       requirePermission(actor.principal, 'read');

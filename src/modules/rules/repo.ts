@@ -183,7 +183,7 @@ export const rulesRepo = {
   async paidPage(db: Executor, tenantId: string, from: Date, to: Date, cursor: { paid_at: Date; id: string } | null, limit: number) {
     let q = db
       .selectFrom('orders')
-      .select(['id', 'seller_id', 'chain', 'paid_at', 'paid_fen', 'refunded_fen'])
+      .select(['id', 'seller_id', 'chain', 'paid_at', 'paid_fen', 'refunded_fen', 'buyer_external_id', 'invite_code'])
       .where('tenant_id', '=', tenantId)
       .where('paid_at', '>=', from)
       .where('paid_at', '<', to);
@@ -216,6 +216,50 @@ export const rulesRepo = {
 
   async distributorNames(db: Executor, tenantId: string, ids: string[]) {
     return db.selectFrom('distributors').select(['id', 'name']).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+  },
+
+  // ——— what the binding replay reads (rules/binding-replay.ts) ———
+
+  /** The distributors among these buyers, and those these invite codes name. */
+  async distributorsByExternalOrCode(db: Executor, tenantId: string, externalIds: string[], codes: string[]) {
+    if (externalIds.length === 0 && codes.length === 0) return [];
+    return db
+      .selectFrom('distributors')
+      .select(['id', 'external_id', 'invite_code', 'status'])
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([...(externalIds.length ? [eb('external_id', 'in', externalIds)] : []), ...(codes.length ? [eb('invite_code', 'in', codes)] : [])]))
+      .execute();
+  },
+
+  /** Each customer's binding as it stood at `before`: its last binding event (claims waiting aside) and its last order before then. */
+  async bindingsBefore(db: Executor, tenantId: string, customers: string[], before: Date) {
+    const events = await sql<{ customer_external_id: string; to_distributor_id: string | null; at: Date }>`
+      select distinct on (customer_external_id) customer_external_id, to_distributor_id, at from binding_events
+      where tenant_id = ${tenantId} and customer_external_id = any(${customers}::text[]) and at < ${before} and kind <> 'tentative'
+      order by customer_external_id, at desc, id desc`.execute(db);
+    const orders = await sql<{ buyer_external_id: string; last: Date }>`
+      select buyer_external_id, max(paid_at) as last from orders
+      where tenant_id = ${tenantId} and buyer_external_id = any(${customers}::text[]) and paid_at < ${before} group by buyer_external_id`.execute(db);
+    return { events: events.rows, orders: orders.rows };
+  },
+
+  /** Binding events from `from` up to `upTo` (inclusive), after `cursor`, in time order. */
+  async bindingEventsUpTo(db: Executor, tenantId: string, from: Date, upTo: Date, cursor: { at: Date; id: string } | null) {
+    let q = db
+      .selectFrom('binding_events')
+      .select(['id', 'customer_external_id', 'kind', 'to_distributor_id', 'at'])
+      .where('tenant_id', '=', tenantId)
+      .where('at', '>=', from)
+      .where('at', '<=', upTo);
+    if (cursor) {
+      const c = cursor;
+      q = q.where((eb) => eb.or([eb('at', '>', c.at), eb.and([eb('at', '=', c.at), eb('id', '>', c.id)])]));
+    }
+    return q.orderBy('at').orderBy('id').execute();
+  },
+
+  async distributorAncestors(db: Executor, tenantId: string, ids: string[]) {
+    return db.selectFrom('distributors').select(['id', 'ancestors', 'grade_code', 'status']).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
   },
 
   async distributorGrades(db: Executor, tenantId: string, ids: string[]) {

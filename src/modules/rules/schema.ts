@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Bp, Fen, Nullable, Strict } from '../../core/schema.ts';
-import { TierSchema } from '../program/schema.ts';
+import { ProgramSettings, TierSchema } from '../program/schema.ts';
 import type { RateSpec } from '../commissions/calculator.ts';
 
 /** A SKU's rates by level ("0" the seller, "1".."3" overrides). */
@@ -40,6 +40,18 @@ export const SimulateBody = Strict({
           description: "a SKU's proposed rates, or null to drop its override",
         }),
       ),
+      binding: Type.Optional(
+        Strict(
+          {
+            mode: Type.Optional(ProgramSettings.properties.binding.properties.mode),
+            rebind_after_days: Type.Optional(ProgramSettings.properties.binding.properties.rebind_after_days),
+            protection_days: Type.Optional(ProgramSettings.properties.binding.properties.protection_days),
+            validity_days: Type.Optional(ProgramSettings.properties.binding.properties.validity_days),
+            validity_from: Type.Optional(ProgramSettings.properties.binding.properties.validity_from),
+          },
+          { description: "a proposed binding policy: the period's orders are attributed anew under it and under today's" },
+        ),
+      ),
     },
     { description: 'only what changes, over the rules in force today' },
   ),
@@ -64,6 +76,24 @@ export const Simulation = Strict(
     distributors_gaining: Type.Integer(),
     distributors_losing: Type.Integer(),
     top_changes: Type.Array(Strict({ distributor_id: Type.String(), name: Type.String(), ...Figures })),
+    binding: Type.Optional(
+      Strict(
+        {
+          current: Type.Unknown({ description: 'the binding policy in force' }),
+          proposed: Type.Unknown({ description: 'the binding policy proposed' }),
+          orders_moved: Type.Integer({ description: 'orders credited to a different seller (or to none) under the proposed policy' }),
+          moved_paid_fen: Type.Integer({ description: 'what those orders paid' }),
+          moved_current_fen: Type.Integer({ description: "their commissions under today's policy" }),
+          moved_proposed_fen: Type.Integer({ description: 'their commissions under the proposed policy' }),
+          orders_without_seller_current: Type.Integer(),
+          orders_without_seller_proposed: Type.Integer(),
+        },
+        {
+          description:
+            "attribution replayed from the bindings as they stood when the period began: invites from orders and from the bindings made, admins' moves as made; invites refused by today's policy without an order left no trace",
+        },
+      ),
+    ),
   },
   { title: 'RuleSimulation' },
 );

@@ -5,7 +5,9 @@ import { AppError, invalid } from '../../core/errors.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { localDate } from '../../core/time.ts';
 import { addDays, daysBetween, monthOf, parseDay, startOfLocalDay } from '../analytics/periods.ts';
-import { computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
+import { chainOf, computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
+import { normalizeInviteCode } from '../../lib/invite-code.ts';
+import { BindingReplay } from './binding-replay.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { SkuRates } from './schema.ts';
 import { rulesRepo } from './repo.ts';
@@ -18,6 +20,8 @@ export interface RuleChanges {
   grades?: Record<string, { sales_bp?: number | undefined; override_bp?: number[] | undefined; tiers?: Tier[] | undefined }> | undefined;
   /** A SKU's new rates by level, or null to remove its override. */
   sku?: Record<string, SkuRates | null> | undefined;
+  /** A proposed binding policy: attribution of the period's orders is replayed under it and under today's. */
+  binding?: Partial<ProgramSettings['binding']> | undefined;
 }
 
 export interface SimulationInput {
@@ -126,6 +130,14 @@ export function createRuleSimulator(deps: {
       const replays = [new Replay(current), new Replay(proposed)];
       for (const r of replays) for (const b of before) r.monthly.set(`${b.seller_id}|${monthOf(from)}`, Number(b.s));
 
+      // A proposed binding policy: attribution replayed under today's policy and under it, from
+      // the bindings as they stood when the period began (binding-replay.ts).
+      const proposedBinding = input.changes.binding ? { ...settings.binding, ...dropUndefined(input.changes.binding) } : null;
+      const bindingReplays = proposedBinding ? [new BindingReplay(settings.binding), new BindingReplay(proposedBinding)] : null;
+      const shift = { orders: 0, paid_fen: 0, current_fen: 0, proposed_fen: 0, unattributed_current: 0, unattributed_proposed: 0 };
+      let eventCursor: { at: Date; id: string } | null = null;
+      const ancestorsOf = new Map<string, string[]>();
+
       const totals = { orders: 0, paid_fen: 0, refunded_fen: 0, actual_fen: 0 };
       const sum: Figures = { current_fen: 0, proposed_fen: 0 };
       const byLevel = new Map<number, Figures>();
@@ -138,6 +150,64 @@ export function createRuleSimulator(deps: {
         m.set(k, f);
       };
       const gradeOf = new Map<string, { grade: string; active: boolean }>();
+
+      /** The page's orders replayed under each policy, with the binding events up to its last order: order id → seller per policy. */
+      async function replayPage(
+        page: { id: string; seller_id: string | null; paid_at: Date; buyer_external_id: string; invite_code: string | null }[],
+        replaying: BindingReplay[],
+      ): Promise<Map<string, (string | null)[]>> {
+        const last = page.at(-1);
+        if (!last) return new Map();
+        const events = await rulesRepo.bindingEventsUpTo(db, tenantId, fromAt, last.paid_at, eventCursor);
+        const lastEvent = events.at(-1);
+        if (lastEvent) eventCursor = { at: lastEvent.at, id: lastEvent.id };
+        const codes = [
+          ...new Set(page.map((o) => (o.invite_code === null ? null : normalizeInviteCode(o.invite_code))).filter((c): c is string => c !== null)),
+        ];
+        const buyers = [...new Set(page.map((o) => o.buyer_external_id))];
+        const found = await rulesRepo.distributorsByExternalOrCode(db, tenantId, buyers, codes);
+        const buyerIsDistributor = new Set(found.map((d) => d.external_id));
+        const byCode = new Map(found.filter((d) => d.status === 'active').map((d) => [d.invite_code, d.id]));
+        const seeds = [...new Set([...buyers, ...events.map((e) => e.customer_external_id)])].filter((c) => !replaying[0]?.known(c));
+        if (seeds.length > 0) {
+          const before = await rulesRepo.bindingsBefore(db, tenantId, seeds, fromAt);
+          const lastOrder = new Map(before.orders.map((o) => [o.buyer_external_id, new Date(o.last)]));
+          const bound = new Map(before.events.map((e) => [e.customer_external_id, e]));
+          for (const c of seeds) {
+            const e = bound.get(c);
+            const seed = {
+              distributorId: e?.to_distributor_id ?? null,
+              boundAt: e?.to_distributor_id ? new Date(e.at) : null,
+              lastOrderAt: lastOrder.get(c) ?? null,
+              tentative: null,
+            };
+            for (const r of replaying) r.seed(c, seed);
+          }
+        }
+        const out = new Map<string, (string | null)[]>();
+        let k = 0;
+        for (const o of page) {
+          for (; k < events.length && known(events[k]).at.getTime() <= o.paid_at.getTime(); k++) {
+            const e = known(events[k]);
+            for (const r of replaying) r.event({ customer: e.customer_external_id, kind: e.kind, to: e.to_distributor_id, at: new Date(e.at) });
+          }
+          // A distributor's own orders follow the tree (its referrer, or itself): no binding policy moves them.
+          if (buyerIsDistributor.has(o.buyer_external_id)) {
+            out.set(
+              o.id,
+              replaying.map(() => o.seller_id),
+            );
+            continue;
+          }
+          const code = o.invite_code === null ? null : normalizeInviteCode(o.invite_code);
+          const invite = code === null ? null : (byCode.get(code) ?? null);
+          out.set(
+            o.id,
+            replaying.map((r) => r.order(o.buyer_external_id, invite, o.paid_at)),
+          );
+        }
+        return out;
+      }
 
       let cursor: { paid_at: Date; id: string } | null = null;
       for (;;) {
@@ -153,6 +223,18 @@ export function createRuleSimulator(deps: {
           for (const d of await rulesRepo.distributorGrades(db, tenantId, unknown)) {
             gradeOf.set(d.id, { grade: d.grade_code, active: d.status === 'active' });
           }
+        }
+        // Each order's seller under each binding policy (the seller it was paid to, without one).
+        const sellersOf = bindingReplays ? await replayPage(page, bindingReplays) : null;
+        if (sellersOf) {
+          const unknownSellers = [...new Set([...sellersOf.values()].flat())].filter((id): id is string => id !== null && !ancestorsOf.has(id));
+          for (const d of unknownSellers.length ? await rulesRepo.distributorAncestors(db, tenantId, unknownSellers) : []) {
+            ancestorsOf.set(d.id, d.ancestors);
+            if (!gradeOf.has(d.id)) gradeOf.set(d.id, { grade: d.grade_code, active: d.status === 'active' });
+          }
+          const more = [...new Set([...ancestorsOf.values()].flat())].filter((id) => !gradeOf.has(id));
+          for (const d of more.length ? await rulesRepo.distributorGrades(db, tenantId, more) : [])
+            gradeOf.set(d.id, { grade: d.grade_code, active: d.status === 'active' });
         }
         const itemsOf = new Map<string, typeof items>();
         for (const i of items) {
@@ -173,8 +255,15 @@ export function createRuleSimulator(deps: {
           const day = localDate(o.paid_at, tz);
           const month = monthOf(day);
           const orderItems = (itemsOf.get(o.id) ?? []).map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen }));
+          const sellers = sellersOf?.get(o.id);
+          const chainFor = (which: number): string[] => {
+            const seller = sellers ? (sellers[which] ?? null) : o.seller_id;
+            if (seller === o.seller_id) return o.chain;
+            return chainOf(seller, seller === null ? [] : (ancestorsOf.get(seller) ?? []), current.levels);
+          };
+          const paidBy: [number, number] = [0, 0];
           replays.forEach((r, which) => {
-            const chain: Beneficiary[] = o.chain.map((id, level) => {
+            const chain: Beneficiary[] = chainFor(which).map((id, level) => {
               const grade = recorded.get(`${o.id}|${id}`);
               const now = gradeOf.get(id);
               return {
@@ -188,6 +277,7 @@ export function createRuleSimulator(deps: {
             });
             for (const l of computeOrderCommissions(orderItems, chain, r.rules)) {
               const w = which as 0 | 1;
+              paidBy[w] += l.amountFen;
               if (w === 0) sum.current_fen += l.amountFen;
               else sum.proposed_fen += l.amountFen;
               add(byLevel, l.level, w, l.amountFen);
@@ -195,8 +285,19 @@ export function createRuleSimulator(deps: {
               add(byDistributor, l.beneficiaryId, w, l.amountFen);
               r.daily.set(`${l.beneficiaryId}|${day}`, (r.daily.get(`${l.beneficiaryId}|${day}`) ?? 0) + l.amountFen);
             }
-            if (o.seller_id) r.monthly.set(`${o.seller_id}|${month}`, (r.monthly.get(`${o.seller_id}|${month}`) ?? 0) + o.paid_fen);
+            const seller = sellers ? (sellers[which] ?? null) : o.seller_id;
+            if (seller) r.monthly.set(`${seller}|${month}`, (r.monthly.get(`${seller}|${month}`) ?? 0) + o.paid_fen);
           });
+          if (sellers) {
+            if (sellers[0] === null) shift.unattributed_current += 1;
+            if (sellers[1] === null) shift.unattributed_proposed += 1;
+            if (sellers[0] !== sellers[1]) {
+              shift.orders += 1;
+              shift.paid_fen += o.paid_fen;
+              shift.current_fen += paidBy[0];
+              shift.proposed_fen += paidBy[1];
+            }
+          }
         }
         if (page.length < PAGE) break;
       }
@@ -233,6 +334,20 @@ export function createRuleSimulator(deps: {
           .map(([grade, f]) => ({ grade, ...f, delta_fen: f.proposed_fen - f.current_fen })),
         distributors_gaining: moved.filter((d) => d.delta_fen > 0).length,
         distributors_losing: moved.filter((d) => d.delta_fen < 0).length,
+        ...(proposedBinding
+          ? {
+              binding: {
+                current: settings.binding,
+                proposed: proposedBinding,
+                orders_moved: shift.orders,
+                moved_paid_fen: shift.paid_fen,
+                moved_current_fen: shift.current_fen,
+                moved_proposed_fen: shift.proposed_fen,
+                orders_without_seller_current: shift.unattributed_current,
+                orders_without_seller_proposed: shift.unattributed_proposed,
+              },
+            }
+          : {}),
         top_changes: top.map((d) => ({
           distributor_id: d.id,
           name: nameOf.get(d.id) ?? '',
@@ -246,3 +361,12 @@ export function createRuleSimulator(deps: {
 }
 
 export type RuleSimulator = ReturnType<typeof createRuleSimulator>;
+
+function known<T>(x: T | undefined): T {
+  if (x === undefined) throw new Error('an index out of range in the binding replay');
+  return x;
+}
+
+function dropUndefined<T extends object>(o: T): { [K in keyof T]-?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]-?: Exclude<T[K], undefined> };
+}

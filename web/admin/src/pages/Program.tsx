@@ -243,10 +243,46 @@ export default function ProgramPage() {
         </Card>
         <Card title={t('program.section.binding')} style={{ marginBottom: 16 }}>
           <Form.Item name={['binding', 'mode']} label={t('program.binding.mode')}>
-            <Select style={{ width: 220 }} options={(['permanent', 'rebindable'] as const).map((v) => ({ value: v, label: t(`program.binding.mode.${v}`) }))} />
+            <Select
+              data-testid="binding-mode"
+              style={{ width: 220 }}
+              options={(['permanent', 'rebindable', 'override'] as const).map((v) => ({ value: v, label: t(`program.binding.mode.${v}`) }))}
+            />
+          </Form.Item>
+          <Form.Item noStyle shouldUpdate={(a, b) => a.binding?.mode !== b.binding?.mode}>
+            {({ getFieldValue }) => {
+              const mode = (getFieldValue(['binding', 'mode']) ?? 'permanent') as 'permanent' | 'rebindable' | 'override';
+              return <Alert data-testid="binding-mode-help" type="info" showIcon style={{ marginBottom: 16 }} title={t(`program.binding.help.${mode}`)} />;
+            }}
           </Form.Item>
           <Form.Item name={['binding', 'rebind_after_days']} label={t('program.binding.rebindAfter')}>
             <InputNumber min={1} max={3650} precision={0} style={{ width: 120 }} />
+          </Form.Item>
+          <Form.Item name={['binding', 'protection_days']} label={t('program.binding.protection')} extra={t('program.binding.protection.help')}>
+            <InputNumber
+              aria-label={t('program.binding.protection')}
+              min={0}
+              max={3650}
+              precision={0}
+              style={{ width: 120 }}
+              addonAfter={t('program.binding.days')}
+            />
+          </Form.Item>
+          <Form.Item name={['binding', 'validity_days']} label={t('program.binding.validity')} extra={t('program.binding.validity.help')}>
+            <InputNumber
+              aria-label={t('program.binding.validity')}
+              min={0}
+              max={3650}
+              precision={0}
+              style={{ width: 120 }}
+              addonAfter={t('program.binding.days')}
+            />
+          </Form.Item>
+          <Form.Item name={['binding', 'validity_from']} label={t('program.binding.validityFrom')}>
+            <Radio.Group
+              options={(['bound', 'last_order'] as const).map((v) => ({ value: v, label: t(`program.binding.validityFrom.${v}`) }))}
+              optionType="button"
+            />
           </Form.Item>
           <Form.Item name={['binding', 'bind_on']} label={t('program.binding.bindOn')}>
             <Select

@@ -24,6 +24,7 @@ alter table audit_log alter column chain set not null;
 alter table agent_events drop constraint agent_events_agent_id_fkey;
 alter table agent_applications drop constraint agent_applications_agent_id_fkey;
 alter table agent_applications drop constraint agent_applications_distributor_id_fkey;
+alter table application_reviews drop constraint application_reviews_distributor_id_fkey;
 alter table agent_purchase_orders drop constraint agent_purchase_orders_agent_id_fkey;
 alter table agent_stock_lots drop constraint agent_stock_lots_agent_id_fkey;
 alter table agent_stock_lots drop constraint agent_stock_lots_purchase_order_id_fkey;
@@ -195,6 +196,7 @@ create unique index journal_entries_withdrawal_request on journal_entries (tenan
 alter table agent_events add constraint agent_events_agent_id_fkey foreign key (tenant_id, agent_id) references agents (tenant_id, id);
 alter table agent_applications add constraint agent_applications_agent_id_fkey foreign key (tenant_id, agent_id) references agents (tenant_id, id);
 alter table agent_applications add constraint agent_applications_distributor_id_fkey foreign key (tenant_id, distributor_id) references distributors (tenant_id, id);
+alter table application_reviews add constraint application_reviews_distributor_id_fkey foreign key (tenant_id, distributor_id) references distributors (tenant_id, id);
 alter table agent_purchase_orders add constraint agent_purchase_orders_agent_id_fkey foreign key (tenant_id, agent_id) references agents (tenant_id, id);
 alter table agent_stock_lots add constraint agent_stock_lots_agent_id_fkey foreign key (tenant_id, agent_id) references agents (tenant_id, id);
 alter table agent_stock_lots add constraint agent_stock_lots_purchase_order_id_fkey foreign key (tenant_id, purchase_order_id) references agent_purchase_orders (tenant_id, id);
@@ -252,6 +254,7 @@ select create_distributed_table('analytics_daily', 'tenant_id', colocate_with =>
 select create_distributed_table('grades', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('distributors', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('agents', 'tenant_id', colocate_with => 'accounts');
+select create_distributed_table('application_reviews', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('agent_events', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('agent_purchase_orders', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('agent_stock_lots', 'tenant_id', colocate_with => 'accounts');
@@ -292,6 +295,7 @@ select create_distributed_table('payouts', 'tenant_id', colocate_with => 'accoun
 select create_distributed_table('payout_events', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('pilots', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('portal_applications', 'tenant_id', colocate_with => 'accounts');
+select create_distributed_table('phone_verifications', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('portal_credentials', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('portal_settings', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('portal_token_uses', 'tenant_id', colocate_with => 'accounts');

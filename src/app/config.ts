@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { PayoutChannelsConfig } from '../adapters/payout/index.ts';
+import type { SmsConfig } from '../adapters/sms/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS } from '../modules/distributors/documents.ts';
 
 /**
@@ -34,11 +35,11 @@ export const ConfigSchema = Type.Object({
   previousMasterKeys: Type.Optional(Type.Array(Type.String())),
   redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /**
-   * The SMS gateway the portal's verification codes go to (adapters/sms/webhook.ts), and the
-   * secret its requests are signed with; unset, codes go to the log (development only).
+   * The SMS provider one-time codes go through (smsFromEnv below): the simulator (development:
+   * nothing is sent, GET /v1/dev/sms shows the codes), a signed webhook to a gateway the operator
+   * runs, Aliyun SMS or Tencent Cloud SMS.
    */
-  smsWebhookUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
-  smsWebhookSecret: Type.Optional(Type.String({ minLength: 16 })),
+  sms: Type.Unsafe<SmsConfig>(Type.Object({ provider: Type.String() })),
   amqpUrl: Type.Optional(Type.String({ pattern: '^amqps?://' })),
   /** Order messages (docs/integration.md): the durable queue; `.retry` and `.dead` sit beside it. */
   amqpQueue: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,200}$' }),
@@ -159,6 +160,64 @@ function optInt(env: Env, name: string): number | undefined {
  * key material is a PEM, a bare base64 body or a file path. Read once at boot: bad key material
  * stops the start, not a payout.
  */
+/**
+ * FENXIAO_SMS_PROVIDER: `simulator`, `webhook`, `aliyun` or `tencent`; unset, `webhook` when
+ * FENXIAO_SMS_WEBHOOK_URL is set, else the simulator. Each provider's variables are required
+ * with it, so a deployment never believes it sends codes that go nowhere.
+ */
+function smsFromEnv(env: Env): SmsConfig {
+  const webhookUrl = opt(env, 'FENXIAO_SMS_WEBHOOK_URL');
+  const provider = opt(env, 'FENXIAO_SMS_PROVIDER') ?? (webhookUrl ? 'webhook' : 'simulator');
+  const need = (name: string) => {
+    const v = opt(env, name);
+    if (v === undefined) throw new ConfigError(`FENXIAO_SMS_PROVIDER=${provider} needs ${name}`);
+    return v;
+  };
+  const templates = (prefix: string) => {
+    const verification = need(`${prefix}_TEMPLATE`);
+    return { phone_verification_code: verification, portal_apply_code: opt(env, `${prefix}_APPLY_TEMPLATE`) ?? verification };
+  };
+  switch (provider) {
+    case 'simulator':
+      return { provider };
+    case 'webhook': {
+      const url = need('FENXIAO_SMS_WEBHOOK_URL');
+      if (!/^https?:\/\//.test(url)) throw new ConfigError('FENXIAO_SMS_WEBHOOK_URL must be an http(s) URL');
+      const secret = opt(env, 'FENXIAO_SMS_WEBHOOK_SECRET');
+      if (secret === undefined || secret.length < 16)
+        throw new ConfigError('FENXIAO_SMS_WEBHOOK_URL needs FENXIAO_SMS_WEBHOOK_SECRET (16 characters or more) to sign its requests');
+      return { provider, url, secret };
+    }
+    case 'aliyun': {
+      const endpoint = opt(env, 'FENXIAO_SMS_ALIYUN_ENDPOINT');
+      return {
+        provider,
+        accessKeyId: need('FENXIAO_SMS_ALIYUN_ACCESS_KEY_ID'),
+        accessKeySecret: need('FENXIAO_SMS_ALIYUN_ACCESS_KEY_SECRET'),
+        signName: need('FENXIAO_SMS_ALIYUN_SIGN_NAME'),
+        templates: templates('FENXIAO_SMS_ALIYUN'),
+        ...(endpoint ? { endpoint } : {}),
+      };
+    }
+    case 'tencent': {
+      const endpoint = opt(env, 'FENXIAO_SMS_TENCENT_ENDPOINT');
+      const region = opt(env, 'FENXIAO_SMS_TENCENT_REGION');
+      return {
+        provider,
+        secretId: need('FENXIAO_SMS_TENCENT_SECRET_ID'),
+        secretKey: need('FENXIAO_SMS_TENCENT_SECRET_KEY'),
+        sdkAppId: need('FENXIAO_SMS_TENCENT_SDK_APP_ID'),
+        signName: need('FENXIAO_SMS_TENCENT_SIGN_NAME'),
+        templates: templates('FENXIAO_SMS_TENCENT'),
+        ...(region ? { region } : {}),
+        ...(endpoint ? { endpoint } : {}),
+      };
+    }
+    default:
+      throw new ConfigError(`FENXIAO_SMS_PROVIDER must be simulator, webhook, aliyun or tencent, not ${provider}`);
+  }
+}
+
 function payoutsFromEnv(env: Env): PayoutChannelsConfig {
   const config: PayoutChannelsConfig = { bank: { enabled: !/^(0|false|no|off)$/i.test(opt(env, 'FENXIAO_PAYOUT_BANK_ENABLED') ?? 'true') } };
   if (opt(env, 'FENXIAO_WECHATPAY_MCH_ID')) {
@@ -229,8 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
       .map((k) => k.trim())
       .filter((k) => k !== ''),
     redisUrl: opt(env, 'REDIS_URL'),
-    smsWebhookUrl: opt(env, 'FENXIAO_SMS_WEBHOOK_URL'),
-    smsWebhookSecret: opt(env, 'FENXIAO_SMS_WEBHOOK_SECRET'),
+    sms: smsFromEnv(env),
     amqpUrl: opt(env, 'AMQP_URL'),
     amqpQueue: opt(env, 'FENXIAO_AMQP_QUEUE') ?? 'fenxiao.orders',
     amqpPrefetch: int(env, 'FENXIAO_AMQP_PREFETCH', 16),
@@ -275,27 +333,13 @@ export function loadConfig(env: Env = process.env): Config {
     password: env.FENXIAO_PASSWORD,
   };
   if (config.databaseUrl === undefined) delete config.databaseUrl;
-  for (const key of [
-    'rootToken',
-    'metricsToken',
-    'masterKey',
-    'previousMasterKeys',
-    'redisUrl',
-    'smsWebhookUrl',
-    'smsWebhookSecret',
-    'amqpUrl',
-    's3',
-    'password',
-  ] as const) {
+  for (const key of ['rootToken', 'metricsToken', 'masterKey', 'previousMasterKeys', 'redisUrl', 'amqpUrl', 's3', 'password'] as const) {
     // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the keys are this fixed list of Config's optional fields, not data
     if (config[key] === undefined) delete config[key];
   }
   const [first] = [...Value.Errors(ConfigSchema, config)];
   if (first) {
     throw new ConfigError(`invalid configuration at ${first.path || '/'}: ${first.message}`);
-  }
-  if (config.smsWebhookUrl !== undefined && config.smsWebhookSecret === undefined) {
-    throw new ConfigError('FENXIAO_SMS_WEBHOOK_URL needs FENXIAO_SMS_WEBHOOK_SECRET (16 characters or more) to sign its requests');
   }
   if (config.masterKey !== undefined && Buffer.from(config.masterKey, 'base64').length !== 32) {
     throw new ConfigError('FENXIAO_MASTER_KEY must be base64 of exactly 32 bytes');

@@ -17,9 +17,8 @@ import { piiRoutes } from '../modules/pii/routes.ts';
 import { createMemoryRateLimiter } from '../adapters/ratelimit/memory.ts';
 import { createRedisRateLimiter } from '../adapters/ratelimit/redis.ts';
 import type { RateLimiter } from '../adapters/ratelimit/types.ts';
-import { createLogSmsSender } from '../adapters/sms/log.ts';
+import { createSmsSender } from '../adapters/sms/index.ts';
 import type { SmsSender } from '../adapters/sms/types.ts';
-import { createWebhookSmsSender } from '../adapters/sms/webhook.ts';
 import { createLocalStorage } from '../adapters/storage/local.ts';
 import { createS3Storage } from '../adapters/storage/s3.ts';
 import type { FileStorage } from '../adapters/storage/types.ts';
@@ -27,6 +26,7 @@ import { tenantsRoutes } from '../modules/tenants/routes.ts';
 import { adminRoutes } from '../modules/admin/routes.ts';
 import { programRoutes } from '../modules/program/routes.ts';
 import { distributorsRoutes } from '../modules/distributors/routes.ts';
+import { verificationRoutes } from '../modules/verification/routes.ts';
 import { referralRoutes } from '../modules/referral/routes.ts';
 import { agentsRoutes } from '../modules/agents/routes.ts';
 import { agentApplicationsRoutes } from '../modules/agents/application-routes.ts';
@@ -124,15 +124,16 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   // Personal data that older versions kept in plaintext is encrypted before anything is served.
   const legacyProfiles = await encryptLegacyProfiles(database.db, keyring);
   const limiter = overrides.limiter ?? (config.redisUrl ? createRedisRateLimiter(config.redisUrl) : createMemoryRateLimiter());
-  // Without a gateway the codes go to the log: development only (docs/configuration.md). The log
-  // is the server's, made below; a message is only ever sent once it serves.
+  const clock = overrides.clock ?? systemClock;
+  // Without a provider the simulator keeps the codes (GET /v1/dev/sms): development only
+  // (docs/configuration.md). The log is the server's, made below; a message is only ever sent once it serves.
   const sms =
     overrides.sms ??
-    (config.smsWebhookUrl && config.smsWebhookSecret
-      ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
-      : createLogSmsSender((m) => app.log.warn({ sms: m }, 'SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): development only')));
+    createSmsSender(config.sms, {
+      log: (m) => app.log.warn({ sms: m }, 'SMS simulated, not sent (FENXIAO_SMS_PROVIDER unset): development only'),
+      now: () => clock.now(),
+    });
   const storage = overrides.storage ?? (config.s3 ? createS3Storage(config.s3) : createLocalStorage(path.resolve(config.dataDir, 'files')));
-  const clock = overrides.clock ?? systemClock;
   const resolveHost = overrides.resolveHost ?? systemResolveHost;
   // WeChat's access_token and jsapi_ticket: in Redis when there is one, else in the database.
   const wechatTokens = config.redisUrl ? createRedisTokenCache(config.redisUrl) : undefined;
@@ -240,6 +241,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
   await app.register(adminRoutes, { service: services.admin });
   await app.register(programRoutes, { service: services.program });
   await app.register(distributorsRoutes, { service: services.distributors });
+  await app.register(verificationRoutes, { service: services.phoneVerifications });
   await app.register(referralRoutes, { service: services.referral });
   await app.register(ordersRoutes, { service: services.orders });
   await app.register(agentsRoutes, { service: services.agents });

@@ -50,6 +50,7 @@ import { createWechatMpClient, type WechatMpClient } from '../adapters/wechat/mp
 import type { TokenCache } from '../adapters/wechat/token-cache.ts';
 import { createWechatService } from '../modules/wechat/service.ts';
 import { createDbTokenCache } from '../modules/wechat/token-cache-db.ts';
+import { createPhoneVerificationService } from '../modules/verification/service.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -150,7 +151,9 @@ export function createServices(deps: ServiceDeps) {
     clock,
     onBound: [(tx, tenantId, bindings) => analyticsRecorder.record(tx, { type: 'bound', tenantId, bindings })],
   });
+  const phoneVerifications = createPhoneVerificationService({ db, clock, keyring: deps.keyring, limiter: deps.limiter, sms: deps.sms, tenants });
   const distributors = createDistributorsService({
+    phoneVerifications,
     db,
     clock,
     audit,
@@ -345,6 +348,7 @@ export function createServices(deps: ServiceDeps) {
     db,
     clock,
     sms: deps.sms,
+    phoneVerifications,
     audit,
     ledger,
     rules,

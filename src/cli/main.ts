@@ -23,8 +23,7 @@ import { AppError } from '../core/errors.ts';
 import { fenToYuan } from '../core/money.ts';
 import { createPayoutChannels } from '../adapters/payout/index.ts';
 import { verifyLedger } from '../modules/ledger/verify.ts';
-import { createLogSmsSender } from '../adapters/sms/log.ts';
-import { createWebhookSmsSender } from '../adapters/sms/webhook.ts';
+import { createSmsSender } from '../adapters/sms/index.ts';
 
 /** The version in package.json, found upwards from this file (the sources or the server build). */
 function packageVersion(): string {
@@ -60,10 +59,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
       publicUrl: config.publicUrl,
       rootToken: config.rootToken,
       // No command sends a text; should one, it goes where the server's would.
-      sms:
-        config.smsWebhookUrl && config.smsWebhookSecret
-          ? createWebhookSmsSender({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret })
-          : createLogSmsSender((m) => console.warn(`SMS not sent (no FENXIAO_SMS_WEBHOOK_URL): to ${m.to}: ${m.text}`)),
+      sms: createSmsSender(config.sms, { log: (m) => console.warn(`SMS simulated, not sent (FENXIAO_SMS_PROVIDER unset): to ${m.to}`) }),
       documentLimits: config.documents,
       payoutChannels: createPayoutChannels(config.payouts, { clock: systemClock }),
     });

@@ -67,6 +67,8 @@ export const NOUNS = {
   'admin user': { en: 'admin user', zh: '管理员' },
   agent: { en: 'agent', zh: '代理' },
   agent_application: { en: 'agent_application', zh: '代理申请' },
+  phone_verification: { en: 'phone verification', zh: '手机验证' },
+  application_review: { en: 'application review', zh: '申请审核结果' },
   pilot: { en: 'pilot', zh: '灰度方案' },
   'rule change': { en: 'rule change', zh: '规则变更' },
   'webhook endpoint': { en: 'webhook endpoint', zh: 'Webhook 地址' },

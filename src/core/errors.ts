@@ -58,7 +58,7 @@ export class AppError extends Error {
 export const invalid = (message: LocalText, details?: Record<string, unknown>) => new AppError('invalid_request', message, details);
 export const notFound = (what: Noun) => new AppError('not_found', MESSAGES.notFound(what));
 export const conflict = (message: LocalText) => new AppError('conflict', message);
-export const invalidState = (message: LocalText) => new AppError('invalid_state', message);
+export const invalidState = (message: LocalText, details?: Record<string, unknown>) => new AppError('invalid_state', message, details);
 export const compliance = (message: LocalText) => new AppError('compliance_violation', message);
 export const forbidden = (message: LocalText = MESSAGES.roleMayNot()) => new AppError('forbidden', message);
 

@@ -311,6 +311,33 @@ export interface PortalApplicationsTable {
   created_at: Timestamp;
 }
 
+/** A one-time code texted to an applicant's phone (migration 2026_12_09_0100). */
+export interface PhoneVerificationsTable {
+  tenant_id: string;
+  id: string;
+  phone_bidx: string;
+  /** sha256 of "<id>:<code>". */
+  code_hash: string;
+  attempts: Generated<number>;
+  expires_at: Timestamp;
+  verified_at: NullableTimestamp;
+  consumed_at: NullableTimestamp;
+  /** The distributor whose application the verified phone vouched for. */
+  consumed_by: string | null;
+  idempotency_key: string | null;
+  created_at: Timestamp;
+}
+
+/** The automatic review of an application (migration 2026_12_09_0100). */
+export interface ApplicationReviewsTable {
+  tenant_id: string;
+  distributor_id: string;
+  outcome: 'approved' | 'referred' | 'rejected';
+  checks: AnyJson;
+  rules: AnyJson;
+  decided_at: Timestamp;
+}
+
 export interface PortalTokenUsesTable {
   tenant_id: string;
   jti: string;
@@ -875,6 +902,8 @@ export interface DB {
   portal_settings: PortalSettingsTable;
   portal_credentials: PortalCredentialsTable;
   portal_applications: PortalApplicationsTable;
+  phone_verifications: PhoneVerificationsTable;
+  application_reviews: ApplicationReviewsTable;
   portal_token_uses: PortalTokenUsesTable;
   wechat_settings: WechatSettingsTable;
   erasure_requests: ErasureRequestsTable;

@@ -582,8 +582,13 @@ function describeRequest(p: Planned, status: number, body: string): string {
 /** Who may leave a trace while refusing: failed-login counters, and the risk event a rate limit records. */
 function allowedTrace(p: Planned, status: number, tables: string[]): boolean {
   const login = /^\/v1\/(auth|portal)\/(login|token-login)/.test(p.url);
+  // A wrong code counts its attempt before it is refused: that is what bounds guessing.
+  const codeCheck = /^\/v1\/phone-verifications\/[^/?]+\/verify/.test(p.url) && status === 400;
   return tables.every(
-    (x) => (login && (status === 401 || status === 429) && /(admin_users|portal_credentials)$/.test(x)) || (status === 429 && /INSERT risk_events$/.test(x)),
+    (x) =>
+      (login && (status === 401 || status === 429) && /(admin_users|portal_credentials)$/.test(x)) ||
+      (status === 429 && /INSERT risk_events$/.test(x)) ||
+      (codeCheck && /UPDATE phone_verifications$/.test(x)),
   );
 }
 

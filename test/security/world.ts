@@ -43,6 +43,7 @@ export type Kind =
   | 'delivery'
   | 'agent'
   | 'agent_application'
+  | 'phone_verification'
   | 'agent_price'
   | 'purchase_order'
   | 'pilot'
@@ -73,6 +74,7 @@ export const KIND_OF_COLLECTION: Record<string, Kind> = {
   jobs: 'settlement_job',
   agents: 'agent',
   'agent-applications': 'agent_application',
+  'phone-verifications': 'phone_verification',
   'agent-prices': 'agent_price',
   'purchase-orders': 'purchase_order',
   pilots: 'pilot',
@@ -351,6 +353,9 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   const testEvent = await ok(t, 'POST', `/v1/webhook-endpoints/${endpoint.id}/test`, k, [200, 201, 202]);
   expect(testEvent.event_id, JSON.stringify(testEvent)).toBeTruthy();
 
+  // A code texted to an applicant's phone (the SMS simulator keeps it).
+  const phoneVerification = await ok(t, 'POST', '/v1/phone-verifications', { ...k, body: { phone: '13700009999' } });
+
   const lineOf = (o: { commissions: { id: string; beneficiary_id: string }[] }, d: Dist) => o.commissions.find((c) => c.beneficiary_id === d.id)?.id;
   const commissionC = lineOf(o1, C);
   const commissionA = lineOf(o1, A);
@@ -388,6 +393,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     rule_change: ruleChange.id,
     webhook_endpoint: endpoint.id,
     webhook_event: testEvent.event_id,
+    phone_verification: phoneVerification.id,
   };
   const own: Partial<Record<Kind, string>> = {
     distributor: C.id,

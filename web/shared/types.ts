@@ -15,6 +15,7 @@ import type { AdminRole } from '../../src/db/schema.ts';
  * server is bundled). A change of a route schema shows up here at `npm run typecheck:web`.
  */
 export type Distributor = Static<typeof DistributorSchemas.Distributor>;
+export type ApplicationReview = Static<typeof DistributorSchemas.ApplicationReview>;
 export type DistributorStatus = Distributor['status'];
 export type TeamMember = Static<typeof DistributorSchemas.TeamMember>;
 export type TeamCounts = Static<typeof DistributorSchemas.TeamCounts>;

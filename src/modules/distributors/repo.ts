@@ -111,6 +111,39 @@ export const distributorsRepo = {
   },
 
   /** The blind indexes of a distributor's phone and ID number, by id alone. */
+  /** Other distributors of the tenant holding this phone or ID number (the review's shared-identity check). */
+  async sharingIdentity(db: Executor, tenantId: string, id: string, phoneBidx: string | null, idNumberBidx: string | null) {
+    const count = async (column: 'phone_bidx' | 'id_number_bidx', bidx: string | null) =>
+      bidx === null
+        ? 0
+        : Number(
+            (
+              await db
+                .selectFrom('distributors')
+                .select((eb) => eb.fn.countAll<string>().as('n'))
+                .where('tenant_id', '=', tenantId)
+                .where('id', '<>', id)
+                .where(column, '=', bidx)
+                .executeTakeFirstOrThrow()
+            ).n,
+          );
+    return { phone: await count('phone_bidx', phoneBidx), idNumber: await count('id_number_bidx', idNumberBidx) };
+  },
+
+  async insertReview(
+    db: Executor,
+    row: { tenant_id: string; distributor_id: string; outcome: 'approved' | 'referred' | 'rejected'; checks: unknown; rules: unknown; decided_at: Date },
+  ) {
+    await db
+      .insertInto('application_reviews')
+      .values({ ...row, checks: JSON.stringify(row.checks), rules: JSON.stringify(row.rules) })
+      .execute();
+  },
+
+  async findReview(db: Executor, tenantId: string, distributorId: string) {
+    return db.selectFrom('application_reviews').selectAll().where('tenant_id', '=', tenantId).where('distributor_id', '=', distributorId).executeTakeFirst();
+  },
+
   async identityIndexes(db: Executor, id: string) {
     return db.selectFrom('distributors').select(['phone_bidx', 'id_number_bidx']).where('id', '=', id).executeTakeFirstOrThrow();
   },

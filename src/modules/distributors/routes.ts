@@ -5,6 +5,7 @@ import { IdParams, List, Nullable, OptionalBody, Strict, Timestamp, errors } fro
 import type { DistributorsService } from './service.ts';
 import {
   ApplicationBody,
+  ApplicationReview,
   Conditions,
   ConditionsBody,
   CreateDistributorBody,
@@ -77,6 +78,20 @@ export const distributorsRoutes = moduleRoutes<DistributorsService>((app, distri
       schema: { tags, summary: 'One distributor', params: IdParams, response: { 200: Distributor, ...errors(404) } },
     },
     async (req) => distributors.get(actor(req), req.params.id),
+  );
+
+  app.get(
+    '/v1/distributors/:id/review',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: "The automatic review of the distributor's application: each check and why (404: not reviewed automatically)",
+        params: IdParams,
+        response: { 200: ApplicationReview, ...errors(404) },
+      },
+    },
+    async (req) => distributors.review(actor(req), req.params.id),
   );
 
   app.patch(

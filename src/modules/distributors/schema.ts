@@ -33,6 +33,13 @@ export const CreateDistributorBody = Strict({
   ),
   client_ip: Type.Optional(ClientIp),
   device_id: Type.Optional(DeviceId),
+  phone_verification_id: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: "a verified POST /v1/phone-verifications of this phone: the program's review counts the phone as verified",
+    }),
+  ),
 });
 export type CreateDistributorBody = Static<typeof CreateDistributorBody>;
 
@@ -59,6 +66,13 @@ export const ApplicationBody = Strict({
   consent: Type.Literal(true, { description: 'the applicant agreed to the processing of personal data (PIPL)' }),
   client_ip: Type.Optional(ClientIp),
   device_id: Type.Optional(DeviceId),
+  phone_verification_id: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: "a verified POST /v1/phone-verifications of this phone: the program's review counts the phone as verified",
+    }),
+  ),
 });
 export type ApplicationBody = Static<typeof ApplicationBody>;
 
@@ -94,6 +108,34 @@ export const Distributor = Strict({
   approved_at: Nullable(Timestamp()),
 });
 export type Distributor = Static<typeof Distributor>;
+
+const LocalText = Strict({ en: Type.String(), zh: Type.String() });
+
+export const ApplicationReview = Strict(
+  {
+    distributor_id: Type.String(),
+    outcome: Type.Union([Type.Literal('approved'), Type.Literal('referred'), Type.Literal('rejected')], {
+      description: 'approved automatically; referred: waits for a person (POST …/approve or …/reject); rejected automatically',
+    }),
+    checks: Type.Array(
+      Strict({
+        check: Type.Union([
+          Type.Literal('phone_verified'),
+          Type.Literal('uscc'),
+          Type.Literal('id_number'),
+          Type.Literal('shared_identity'),
+          Type.Literal('admission_conditions'),
+        ]),
+        outcome: Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('not_applicable')]),
+        reason: LocalText,
+      }),
+    ),
+    rules: Type.Unknown({ description: 'the application_review settings the decision was taken under' }),
+    decided_at: Timestamp(),
+  },
+  { title: 'ApplicationReview', description: "the program's automatic review of an application: each check, passed or failed, and why" },
+);
+export type ApplicationReview = Static<typeof ApplicationReview>;
 
 export const ReasonBody = Strict({ reason: Text(500, { minLength: 1 }) });
 export const OptionalReasonBody = Strict({ reason: Type.Optional(Text(500)) });

@@ -20,7 +20,9 @@ import { checkIdNumber, createPersonalFields, PROFILE_PERSONAL_KEYS, type Person
 import { maskName } from '../pii/mask.ts';
 import { distributorsRepo, type DistributorRow } from './repo.ts';
 import { createDocuments, DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from './documents.ts';
-import type { ApplicationProfile, Conditions, Distributor } from './schema.ts';
+import type { ApplicationProfile, ApplicationReview, Conditions, Distributor } from './schema.ts';
+import { reviewApplication } from './review.ts';
+import { normalizeIdNumber } from '../pii/idnumber.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 
 export const TREE_LOCK = 'tree';
@@ -41,12 +43,21 @@ export interface CreateInput {
   consent?: boolean | undefined;
   client_ip?: string | undefined;
   device_id?: string | undefined;
+  /** A verified one-time code of this phone (POST /v1/phone-verifications), used up by this application. */
+  phone_verification_id?: string | undefined;
 }
 
 interface CreateOptions {
   source: 'api' | 'application' | 'admin';
   profile?: ApplicationProfile | undefined;
   consent?: boolean;
+  /** The caller proved the phone itself (the portal's form texts a code before it applies). */
+  phoneVerified?: boolean;
+}
+
+/** What the distributors service needs of the phone verifications (modules/verification). */
+export interface PhoneVerifications {
+  consume(tx: Executor, tenantId: string, id: string, phone: string, distributorId: string): Promise<void>;
 }
 
 /**
@@ -87,6 +98,8 @@ export function createDistributorsService(deps: {
    * change, with the blind indexes now held (the shared-identity risk rule); may refuse by throwing.
    */
   onIdentity?: ((tx: Executor, tenantId: string, distributorId: string, identities: { kind: 'phone' | 'id_number'; bidx: string }[]) => Promise<void>)[];
+  /** Verified phones (the review's phone check); without it, phone_verification_id is refused. */
+  phoneVerifications?: PhoneVerifications | undefined;
   /** Run in the transaction that suspended or rejected a distributor (the admin module ends its sessions). */
   onShutOut?: ((tx: Executor, tenantId: string, distributorId: string) => Promise<void>)[];
 }) {
@@ -256,9 +269,66 @@ export function createDistributorsService(deps: {
     await distributorsRepo.rewriteSubtree(tx, d.tenant_id, d.id, newReferrer?.id ?? null, chain, clock.now());
   }
 
+  /**
+   * The program's automatic review of a new pending application, in its transaction: the checks
+   * (review.ts), the decision stored with its reasons and audited; approved or rejected here, or
+   * left pending for a person.
+   */
+  async function autoReview(
+    tx: Tx,
+    actor: Actor,
+    row: DistributorRow,
+    settings: ProgramSettings,
+    facts: { phoneVerified: boolean; profile: ApplicationProfile | undefined; idNumber: string | undefined },
+  ) {
+    const rules = settings.application_review;
+    const shared = await distributorsRepo.sharingIdentity(tx, row.tenant_id, row.id, row.phone_bidx, row.id_number_bidx);
+    const conditions = await conditionsOf(tx, row, settings);
+    const decision = reviewApplication(rules, {
+      phoneVerified: facts.phoneVerified,
+      company: facts.profile?.company ?? null,
+      licenceNo: facts.profile?.licence_no ?? null,
+      idNumber: facts.idNumber ? normalizeIdNumber(facts.idNumber) : null,
+      sharedPhone: shared.phone,
+      sharedIdNumber: shared.idNumber,
+      conditionsUnmet: conditions.unmet,
+    });
+    const now = clock.now();
+    await distributorsRepo.insertReview(tx, {
+      tenant_id: row.tenant_id,
+      distributor_id: row.id,
+      outcome: decision.outcome,
+      checks: decision.checks,
+      rules,
+      decided_at: now,
+    });
+    const failedChecks = decision.checks.filter((c) => c.outcome === 'failed');
+    if (decision.outcome === 'approved')
+      await distributorsRepo.updateStatus(tx, row.tenant_id, row.id, ['pending'], 'active', { approved_at: now, updated_at: now });
+    if (decision.outcome === 'rejected')
+      await distributorsRepo.updateStatus(tx, row.tenant_id, row.id, ['pending'], 'rejected', {
+        status_reason: `automatic review: ${failedChecks.map((c) => c.reason.en).join('; ')}`,
+        updated_at: now,
+      });
+    const reviewer: Actor = { principal: { kind: 'system', tenantId: row.tenant_id, job: 'application_review' }, requestId: actor.requestId };
+    await audit.record(tx, reviewer, {
+      action: 'distributor.auto_review',
+      targetType: 'distributor',
+      targetId: row.id,
+      after: { outcome: decision.outcome, checks: decision.checks.map((c) => ({ check: c.check, outcome: c.outcome, reason: c.reason.en })) },
+      reason: failedChecks.length ? failedChecks.map((c) => c.reason.en).join('; ') : null,
+    });
+    const after = await load(tx, row.tenant_id, row.id);
+    if (decision.outcome === 'approved')
+      await deps.outbox.record(tx, row.tenant_id, [{ type: 'distributor.approved', objectType: 'distributor', objectId: row.id, data: view(after) }]);
+    return after;
+  }
+
   async function create(actor: Actor, input: CreateInput, options: CreateOptions): Promise<Distributor> {
     const tenantId = tenantOf(actor.principal);
     const settings = await program.read(db, tenantId);
+    if (input.phone_verification_id !== undefined && !input.phone)
+      throw invalid({ en: 'phone_verification_id needs the phone it verified', zh: 'phone_verification_id 须与其验证的手机号（phone）一同提交' });
     const pii = personalColumnsOf(input, options.profile, options.consent === true);
     await risk.enforceLimits(
       tenantId,
@@ -326,10 +396,22 @@ export function createDistributorsService(deps: {
         });
         for (const hook of deps.onCreated ?? []) await hook(tx, tenantId, id);
         await identityChanged(tx, tenantId, id, null);
-        const row = await load(tx, tenantId, id);
+        let phoneVerified = options.phoneVerified === true;
+        if (input.phone_verification_id !== undefined && input.phone) {
+          if (!deps.phoneVerifications) throw new Error('distributors service: no phoneVerifications given (createServices hands them in)');
+          await deps.phoneVerifications.consume(tx, tenantId, input.phone_verification_id, input.phone, id);
+          phoneVerified = true;
+        }
+        let row = await load(tx, tenantId, id);
         // An application that waits for review (admission review): the merchant's systems may review it.
         if (status === 'pending')
           await deps.outbox.record(tx, tenantId, [{ type: 'distributor.applied', objectType: 'distributor', objectId: id, data: view(row) }]);
+        if (status === 'pending' && settings.application_review.enabled)
+          row = await autoReview(tx, actor, row, settings, {
+            phoneVerified,
+            profile: options.profile,
+            idNumber: input.id_number ?? options.profile?.id_number,
+          });
         if (actor.principal.kind === 'admin') {
           await audit.record(tx, actor, { action: 'distributor.create', targetType: 'distributor', targetId: id, after: auditView(row) });
         }
@@ -410,9 +492,14 @@ export function createDistributorsService(deps: {
     },
 
     /** An application: the profile and documents a reviewer reads, and consent to use them. */
-    apply(actor: Actor, input: CreateInput & { profile?: ApplicationProfile | undefined; consent: true }): Promise<Distributor> {
+    /** `phoneVerified`: the caller texted the phone a code and got it back (the portal's form). */
+    apply(
+      actor: Actor,
+      input: CreateInput & { profile?: ApplicationProfile | undefined; consent: true },
+      opts: { phoneVerified?: boolean } = {},
+    ): Promise<Distributor> {
       if (actor.principal.kind !== 'distributor') requirePermission(actor.principal, 'distributors:write');
-      return create(actor, input, { source: 'application', profile: input.profile, consent: input.consent });
+      return create(actor, input, { source: 'application', profile: input.profile, consent: input.consent, phoneVerified: opts.phoneVerified === true });
     },
 
     async get(actor: Actor, id: string): Promise<Distributor> {
@@ -505,6 +592,22 @@ export function createDistributorsService(deps: {
         });
         return view(after);
       });
+    },
+
+    /** The automatic review of an application, as stored when it was decided. */
+    async review(actor: Actor, id: string): Promise<ApplicationReview> {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      await load(db, tenantId, id);
+      const r = await distributorsRepo.findReview(db, tenantId, id);
+      if (!r) throw notFound('application_review');
+      return {
+        distributor_id: r.distributor_id,
+        outcome: r.outcome,
+        checks: r.checks as ApplicationReview['checks'],
+        rules: r.rules,
+        decided_at: r.decided_at.toISOString(),
+      };
     },
 
     approve: (actor: Actor, id: string) => transition(actor, id, 'approve', undefined),

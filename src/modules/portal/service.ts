@@ -442,8 +442,9 @@ export function createPortalService(deps: {
       try {
         await sms.send({
           to: phone,
+          tenant_id: input.tenant_id,
           template: 'portal_apply_code',
-          params: { code, merchant: tenant.name },
+          params: { code, merchant: tenant.name, minutes: APPLY_CODE_MINUTES },
           text: `【${tenant.name}】验证码 ${code}，${APPLY_CODE_MINUTES} 分钟内有效，用于申请成为分销员。如非本人操作，请忽略。`,
         });
       } catch {
@@ -489,16 +490,21 @@ export function createPortalService(deps: {
       if (!consumed) throw conflict({ en: 'this phone number is being registered already: log in instead', zh: '此手机号正在注册中：请直接登录' });
       const actor: Actor = { principal: { kind: 'system', tenantId: input.tenant_id, job: 'portal.apply' }, requestId: ctx.requestId };
       try {
-        const created = await distributors.apply(actor, {
-          external_id: `portal-${ulid()}`,
-          name: app.name,
-          phone: app.phone,
-          referrer_code: app.referrer_code,
-          profile: app.profile,
-          consent: true,
-          client_ip: app.client_ip,
-          device_id: app.device_id,
-        });
+        const created = await distributors.apply(
+          actor,
+          {
+            external_id: `portal-${ulid()}`,
+            name: app.name,
+            phone: app.phone,
+            referrer_code: app.referrer_code,
+            profile: app.profile,
+            consent: true,
+            client_ip: app.client_ip,
+            device_id: app.device_id,
+          },
+          // The code texted to the phone came back: the program's review counts the phone as verified.
+          { phoneVerified: true },
+        );
         await portalRepo.upsertCredential(db, input.tenant_id, created.id, row.password_hash, clock.now(), true);
         // Done with: what the applicant typed lives on in the distributor, encrypted there.
         await portalRepo.deleteApplication(db, input.tenant_id, row.id);

@@ -126,6 +126,21 @@ export const ProgramSettings = Strict({
     }),
     caps_hit: Strict({ enabled: Type.Boolean({ description: 'a risk event when a per-order or per-day cap cut a commission' }) }),
   }),
+  application_review: Strict(
+    {
+      enabled: Type.Boolean({ description: 'with admission review: decide each application by the checks below; off, every application waits for a person' }),
+      phone_verified: Type.Boolean({ description: "the applicant entered a code texted to its phone (the portal's form, or phone_verification_id)" }),
+      uscc_for_companies: Type.Boolean({
+        description: 'a company applicant (profile.company) gives a unified social credit code (licence_no) that passes its GB 32100 check',
+      }),
+      id_number: Type.Boolean({ description: 'the applicant gives a resident ID number that passes its check digit' }),
+      no_shared_identity: Type.Boolean({ description: 'no other distributor holds the same phone or ID number' }),
+      on_failure: Type.Union([Type.Literal('refer'), Type.Literal('reject')], {
+        description: 'a failed check: refer (the application waits for a person, with the reasons) or reject; all passing approves',
+      }),
+    },
+    { description: 'automatic review of applications under admission review; each decision is stored (GET /v1/distributors/{id}/review) and audited' },
+  ),
   auto_receive_days: Type.Integer({ minimum: 1, maximum: 365, description: 'receipt is confirmed automatically this many days after shipping' }),
   timezone: Type.String({
     minLength: 1,
@@ -165,6 +180,7 @@ export function defaultProgramSettings(): ProgramSettings {
       shared_identity: { enabled: true, effect: 'flag' },
       caps_hit: { enabled: true },
     },
+    application_review: { enabled: false, phone_verified: true, uscc_for_companies: true, id_number: false, no_shared_identity: true, on_failure: 'refer' },
     auto_receive_days: 15,
     timezone: 'Asia/Shanghai',
   };

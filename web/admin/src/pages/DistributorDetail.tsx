@@ -17,6 +17,7 @@ import {
   Row,
   Select,
   Space,
+  Tag,
   Spin,
   Statistic,
   Table,
@@ -24,9 +25,9 @@ import {
   Typography,
 } from 'antd';
 import type { TreeDataNode } from 'antd';
-import { saveBlob } from '../../../shared/api.ts';
+import { ApiError, saveBlob } from '../../../shared/api.ts';
 import { fenToYuan, formatBytes, formatTime } from '../../../shared/format.ts';
-import type { Distributor, DocumentView, Grade, Page, Profile, TeamMember, UplineMember } from '../../../shared/types.ts';
+import type { ApplicationReview, Distributor, DocumentView, Grade, Page, Profile, TeamMember, UplineMember } from '../../../shared/types.ts';
 import { Chart } from '../components/Chart.tsx';
 import { DistributorFunnel } from '../components/DistributorFunnel.tsx';
 import { DistributorMoney } from '../components/DistributorMoney.tsx';
@@ -189,6 +190,26 @@ function ConditionsView({ profile }: { profile: Profile }) {
   );
 }
 
+/** The program's automatic review of the application (GET …/review): each check, passed or failed, and why. */
+function ReviewView({ review }: { review: ApplicationReview }) {
+  const { t, lang } = useI18n();
+  const color = { passed: 'green', failed: 'red', not_applicable: 'default' } as const;
+  return (
+    <Space direction="vertical" style={{ width: '100%' }} data-testid="application-review">
+      <Typography.Text strong data-testid="review-outcome">
+        {t(`detail.review.outcome.${review.outcome}`)} · {formatTime(review.decided_at, lang)}
+      </Typography.Text>
+      {review.checks.map((c) => (
+        <div key={c.check} data-testid={`review-check-${c.check}`}>
+          <Tag color={color[c.outcome]}>{t(`detail.review.${c.outcome}`)}</Tag>
+          <Typography.Text strong>{t(`detail.review.check.${c.check}`)}</Typography.Text>
+          <Typography.Text type="secondary"> — {lang === 'en' ? c.reason.en : c.reason.zh}</Typography.Text>
+        </div>
+      ))}
+    </Space>
+  );
+}
+
 export default function DistributorDetailPage() {
   const { id = '' } = useParams();
   const { t, lang } = useI18n();
@@ -198,6 +219,7 @@ export default function DistributorDetailPage() {
   const [upline, setUpline] = useState<UplineMember[]>([]);
   const [documents, setDocuments] = useState<DocumentView[]>([]);
   const [grades, setGrades] = useState<Grade[]>([]);
+  const [review, setReview] = useState<ApplicationReview | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [action, setAction] = useState<Action>(null);
   const [busy, setBusy] = useState(false);
@@ -208,12 +230,18 @@ export default function DistributorDetailPage() {
 
   const load = useCallback(async () => {
     try {
-      const [p, u, docs, g] = await Promise.all([
+      const [p, u, docs, g, r] = await Promise.all([
         api.get<Profile>(`${path}/profile`),
         api.get<{ items: UplineMember[] }>(`${path}/upline`),
         api.get<{ items: DocumentView[] }>(`${path}/documents`),
         api.get<{ items: Grade[] }>('/v1/grades'),
+        // 404: the application was not reviewed automatically (review off, or admission open).
+        api.get<ApplicationReview>(`${path}/review`).catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 404) return null;
+          throw err;
+        }),
       ]);
+      setReview(r);
       setProfile(p);
       setUpline(u.items);
       setDocuments(docs.items);
@@ -464,6 +492,11 @@ export default function DistributorDetailPage() {
           >
             <ConditionsView profile={profile} />
           </Card>
+          {review && (
+            <Card title={t('detail.review')} style={{ marginTop: 16 }}>
+              <ReviewView review={review} />
+            </Card>
+          )}
         </Col>
         <Col xs={24} xl={12}>
           <Card title={t('detail.upline')}>

@@ -302,6 +302,25 @@ export default function ProgramPage() {
             <HundredthsInput suffix={yuan} />
           </Form.Item>
         </Card>
+        <Card title={t('program.section.review')} style={{ marginBottom: 16 }} data-testid="application-review">
+          <Typography.Paragraph type="secondary">{t('program.review.note')}</Typography.Paragraph>
+          <Form.Item name={['application_review', 'enabled']} label={t('program.review.enabled')} valuePropName="checked">
+            <Switch data-testid="review-enabled" />
+          </Form.Item>
+          {(['phone_verified', 'uscc_for_companies', 'id_number', 'no_shared_identity'] as const).map((check) => (
+            <Form.Item key={check} name={['application_review', check]} valuePropName="checked" style={{ marginBottom: 8 }}>
+              <Checkbox data-testid={`review-${check}`}>{t(`program.review.${check}`)}</Checkbox>
+            </Form.Item>
+          ))}
+          <Form.Item name={['application_review', 'on_failure']} label={t('program.review.onFailure')}>
+            <Radio.Group
+              options={(['refer', 'reject'] as const).map((v) => ({
+                value: v,
+                label: <span data-testid={`review-on-failure-${v}`}>{t(`program.review.onFailure.${v}`)}</span>,
+              }))}
+            />
+          </Form.Item>
+        </Card>
         <Card title={t('program.section.antiCheat')} style={{ marginBottom: 16 }}>
           {(['registration', 'binding'] as const).map((scope) => (
             <Form.Item key={scope} label={t(`program.antiCheat.${scope}`)} style={{ marginBottom: 8 }}>

@@ -28,6 +28,7 @@ import * as logistics from './2026_12_07_0310_logistics.ts';
 import * as orderPathKeys from './2026_12_08_0001_order_path_keys.ts';
 import * as agentApplications from './2026_12_08_0400_agent_applications.ts';
 import * as analyticsBreakdowns from './2026_12_08_0300_analytics_breakdowns.ts';
+import * as unpaidOrders from './2026_12_09_0300_unpaid_orders.ts';
 import * as erasureRequests from './2026_12_07_0700_erasure_requests.ts';
 import * as ruleReleases from './2026_12_07_0200_rule_releases.ts';
 
@@ -67,4 +68,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_08_0001_order_path_keys': orderPathKeys,
   '2026_12_08_0300_analytics_breakdowns': analyticsBreakdowns,
   '2026_12_08_0400_agent_applications': agentApplications,
+  '2026_12_09_0300_unpaid_orders': unpaidOrders,
 };

@@ -111,6 +111,10 @@ export const ProgramSettings = Strict({
     caps_hit: Strict({ enabled: Type.Boolean({ description: 'a risk event when a per-order or per-day cap cut a commission' }) }),
   }),
   auto_receive_days: Type.Integer({ minimum: 1, maximum: 365, description: 'receipt is confirmed automatically this many days after shipping' }),
+  profile: Type.Union([Type.Literal('standard'), Type.Literal('wechat_safe')], {
+    description:
+      'wechat_safe: a program run inside WeChat (mini-program, official account), whose operating rules forbid multi-level distribution (多级分销): at most two levels are paid from a sale (the seller and its direct referrer, levels ≤ 1), and the portal and posters use wording without 下线, 拉人头, 团队 … (docs/wechat.md)',
+  }),
   timezone: Type.String({
     minLength: 1,
     maxLength: 64,
@@ -150,6 +154,7 @@ export function defaultProgramSettings(): ProgramSettings {
       caps_hit: { enabled: true },
     },
     auto_receive_days: 15,
+    profile: 'standard',
     timezone: 'Asia/Shanghai',
   };
 }

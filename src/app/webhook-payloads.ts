@@ -12,7 +12,7 @@ import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOAD_VERSION, type Web
 const OrderWithEvent = Strict({
   ...OrderView.properties,
   event: Strict({
-    type: Type.Union([Type.Literal('shipped'), Type.Literal('received'), Type.Literal('refunded'), Type.Literal('cancelled')]),
+    type: Type.Union([Type.Literal('shipped'), Type.Literal('received'), Type.Literal('refunded'), Type.Literal('cancelled'), Type.Literal('closed')]),
     at: Timestamp(),
     refund_fen: Nullable(Type.Integer({ description: 'refunded: the amount of this refund' })),
   }),
@@ -32,6 +32,7 @@ export const WEBHOOK_PAYLOADS: Record<WebhookEventType | typeof TEST_EVENT_TYPE,
   'order.received': OrderWithEvent,
   'order.refunded': OrderWithEvent,
   'order.cancelled': OrderWithEvent,
+  'order.closed': OrderWithEvent,
   'commission.available': LineOfOrder,
   'commission.settled': LineOfOrder,
   'commission.clawed_back': LineOfOrder,

@@ -49,6 +49,8 @@ const SAMPLES: { [K in keyof typeof MESSAGES]: Parameters<(typeof MESSAGES)[K]> 
   valueTooLarge: [],
   unknownReferrerCode: [],
   distributorExists: [],
+  orderClosedUnpaid: [],
+  orderAwaitsPayment: ['shipped'],
   orderBodyDiffers: [],
   idempotencyKeyReused: [],
   customerAlreadyBound: [],

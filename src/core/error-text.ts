@@ -130,6 +130,7 @@ const STATUS_ZH: Record<string, string> = {
   shipped: '已发货',
   received: '已收货',
   refunded: '已退款',
+  closed: '已关闭',
   province: '省',
   city: '市',
   district: '区县',
@@ -219,6 +220,14 @@ export const MESSAGES = {
   // The integration API's own refusals (CONTRACT.md).
   unknownReferrerCode: (): LocalText => ({ en: 'unknown referrer_code', zh: '未知的推荐码（referrer_code）' }),
   distributorExists: (): LocalText => ({ en: 'a distributor with this external_id exists', zh: '已存在此 external_id 的分销员' }),
+  orderClosedUnpaid: (): LocalText => ({
+    en: 'this order was closed unpaid: it cannot be paid any more',
+    zh: '该订单已在未付款时关闭，不能再付款',
+  }),
+  orderAwaitsPayment: (event: string): LocalText => ({
+    en: `the order awaits payment (pending_payment): it cannot be ${event} before it is paid; an unpaid order can only be paid (POST /v1/orders again, paid) or closed`,
+    zh: `订单待付款：付款前不能标记为${zhStatus(event)}；待付款的订单只能付款（再次提交 POST /v1/orders，已付款）或关闭`,
+  }),
   orderBodyDiffers: (): LocalText => ({
     en: 'an order with this external_id exists with a different body',
     zh: '已存在此 external_id 的订单，且内容不同',

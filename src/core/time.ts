@@ -251,3 +251,12 @@ export function localMonthOf(at: Date, timeZone: string): LocalSpan {
   const date = localMonth(at, timeZone);
   return { date, start: startOfLocalDay(date, timeZone), end: startOfLocalDay(nextMonth(date), timeZone) };
 }
+
+/**
+ * The moment an order was paid, where only a paid order can be (its commission lines, refunds,
+ * settlement): an unpaid order (pending_payment, closed) has none, and reaching one here is a bug.
+ */
+export function paidMoment(order: { id: string; paid_at: Date | null }): Date {
+  if (order.paid_at === null) throw new Error(`order ${order.id} is not paid`);
+  return order.paid_at;
+}

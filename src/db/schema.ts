@@ -461,7 +461,7 @@ export interface SkuRulesTable {
   updated_at: Timestamp;
 }
 
-export type OrderStatus = 'paid' | 'shipped' | 'received' | 'completed' | 'cancelled' | 'refunded';
+export type OrderStatus = 'pending_payment' | 'paid' | 'shipped' | 'received' | 'completed' | 'cancelled' | 'refunded' | 'closed';
 
 export interface OrdersTable {
   id: string;
@@ -484,7 +484,11 @@ export interface OrdersTable {
   refunded_fen: Generated<number>;
   shipping_fen: Generated<number>;
   tax_fen: Generated<number>;
-  paid_at: Timestamp;
+  /** Null while the order awaits payment (pending_payment) and when it was closed unpaid. */
+  paid_at: NullableTimestamp;
+  /** The hash of the body without status and paid_at: an order's unpaid and paid arrivals share it. */
+  core_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  closed_at: NullableTimestamp;
   device_bidx: string | null;
   client_ip: string | null;
   shipped_at: NullableTimestamp;

@@ -290,6 +290,7 @@ describe('the rest of the catalogue', () => {
       'order.received',
       'order.refunded',
       'order.cancelled',
+      'order.closed',
       'withdrawal.requested',
       'withdrawal.approved',
       'withdrawal.rejected',
@@ -307,6 +308,18 @@ describe('the rest of the catalogue', () => {
     ok(await t.call('POST', '/v1/orders/cat-1/events', { token: key, body: { type: 'received' } }));
     ok(await t.call('POST', '/v1/orders/cat-1/events', { token: key, body: { type: 'refunded', refund_fen: 10000 } }));
     ok(await t.call('POST', '/v1/orders/cat-2/events', { token: key, body: { type: 'cancelled' } }));
+    ok(
+      await t.call('POST', '/v1/orders', {
+        token: key,
+        body: {
+          external_id: 'cat-3',
+          buyer_external_id: 'buyer-cat-3',
+          status: 'pending_payment',
+          items: [{ sku: 'S', quantity: 1, unit_price_fen: 10, paid_fen: 10 }],
+        },
+      }),
+    );
+    ok(await t.call('POST', '/v1/orders/cat-3/events', { token: key, body: { type: 'closed' } }));
     const afterRefund = (await t.call('GET', '/v1/orders/cat-1', { token: key })).data;
     clock.advance(60_000);
     const st = ok(await t.call('POST', '/v1/settlements/run', { token: key, body: { as_of: clock.now().toISOString() } })).data.statements[0];
@@ -339,6 +352,7 @@ describe('the rest of the catalogue', () => {
     expect(of('order.received')).toMatchObject([{ external_id: 'cat-1', status: 'received' }]);
     expect(of('order.refunded')).toMatchObject([{ external_id: 'cat-1', refunded_fen: 10000, event: { type: 'refunded', refund_fen: 10000 } }]);
     expect(of('order.cancelled')).toMatchObject([{ external_id: 'cat-2' }]);
+    expect(of('order.closed')).toMatchObject([{ external_id: 'cat-3', status: 'closed', paid_at: null, event: { type: 'closed' } }]);
     // order.refunded carried the order as GET answered it right after the refund.
     const { event: _event, ...refunded } = of('order.refunded')[0]!;
     expect(refunded).toEqual(afterRefund);
@@ -351,6 +365,26 @@ describe('the rest of the catalogue', () => {
     // Of one order, in the order they happened.
     const cat1 = got.filter((g) => (g.body.data as { external_id?: string }).external_id === 'cat-1').map((g) => g.body.type);
     expect(cat1).toEqual(['order.shipped', 'order.received', 'order.refunded']);
+  });
+});
+
+describe('unpaid orders', () => {
+  it('order.credited when an unpaid order is paid, not when it arrives unpaid', async () => {
+    const { key, a } = await merchant(['order.credited']);
+    rx.answer(200);
+    const before = rx.got.length;
+    const unpaid = {
+      external_id: 'unpaid-1',
+      buyer_external_id: 'buyer-unpaid-1',
+      invite_code: a.invite_code,
+      items: [{ sku: 'S', quantity: 1, unit_price_fen: 5000, paid_fen: 5000 }],
+    };
+    ok(await t.call('POST', '/v1/orders', { token: key, body: { ...unpaid, status: 'pending_payment' } }));
+    const paid = ok(await t.call('POST', '/v1/orders', { token: key, body: unpaid })).data;
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before).filter((g) => g.body.type === 'order.credited');
+    expect(got.map((g) => g.body.data)).toEqual([paid]);
+    expect(paid.status).toBe('paid');
   });
 });
 

@@ -90,8 +90,10 @@ describe('compliance guard', () => {
       'refundable_deposits',
       'rewards_from_real_sales',
       'upgrades_on_sales_only',
+      'wechat_profile',
     ]);
     expect(byRule.max_levels).toMatchObject({ status: 'compliant', setting: { levels: 3 } });
+    expect(byRule.wechat_profile).toMatchObject({ status: 'compliant', setting: { profile: 'standard', levels: 3 } });
     expect(byRule.refundable_deposits).toMatchObject({ status: 'compliant', setting: { deposit_fen: 20000, deposit_refundable: true } });
     expect(byRule.upgrades_on_sales_only.setting).toEqual([{ grade: 'senior', upgrade: { metric: 'sales_fen', min_fen: 10_000_000 } }]);
     expect(byRule.commission_caps.status).toBe('advisory');

@@ -12,7 +12,8 @@ import type { CreateOrderBody } from '../../src/modules/orders/schema.ts';
  * rebindable, override — with protection and validity windows, and when claims become bindings, tiers, caps, a grade upgrade, risk windows and surges), a forest of
  * distributors with customers bound and claimed, and a sequence of orders (bound, unbound and
  * distributor buyers; invite codes good, unknown and the buyer's own; days back; repeated IPs;
- * replays and conflicting bodies). Two tenants set up alike take the sequence: one order at a
+ * replays and conflicting bodies; orders arriving unpaid, then paid by their paid arrival or
+ * left unpaid, and the unpaid arrival replayed before and after). Two tenants set up alike take the sequence: one order at a
  * time, and in batches of random sizes (each batch submitted at once, so it is one
  * transaction). Then everything each tenant holds — orders, lines, journals with every
  * posting's running balance, accounts, customers and binding history, the tree, grades and
@@ -53,8 +54,15 @@ type OrderAction = {
   days_back: number;
   ip: number | null;
   items: { sku: 'plain' | 'promo'; quantity: number; paid: number }[];
+  /** Arrives unpaid (pending_payment): no commission until a `pay` action pays it. */
+  unpaid: boolean;
 };
-type Action = OrderAction | { kind: 'replay'; which: number } | { kind: 'conflict'; which: number };
+type Action =
+  | OrderAction
+  | { kind: 'replay'; which: number }
+  | { kind: 'conflict'; which: number }
+  /** The paid arrival of an earlier unpaid order (the same body, paid `days_back` days ago). */
+  | { kind: 'pay'; which: number; days_back: number };
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -73,8 +81,10 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
         }),
         { minLength: 1, maxLength: 3 },
       ),
+      unpaid: fc.constantFrom(false, false, false, true),
     }),
   },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('pay' as const), which: fc.nat(60), days_back: fc.constantFrom(0, 0, 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replay' as const), which: fc.nat(60) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('conflict' as const), which: fc.nat(60) }) },
 );
@@ -160,17 +170,23 @@ describe('group commit', () => {
           const bodies: CreateOrderBody[] = [];
           const build = (codes: string[]): CreateOrderBody[] => {
             const out: CreateOrderBody[] = [];
+            const unpaid: CreateOrderBody[] = [];
             for (const a of actions) {
-              if (a.kind === 'order') {
+              if (a.kind === 'pay') {
+                if (unpaid.length === 0) continue;
+                const { status: _, ...rest } = unpaid[a.which % unpaid.length]!;
+                out.push({ ...rest, paid_at: new Date(t.clock.now().getTime() - a.days_back * 86_400_000).toISOString() });
+              } else if (a.kind === 'order') {
                 const paidAt = new Date(t.clock.now().getTime() - a.days_back * 86_400_000).toISOString();
                 out.push({
                   external_id: `o${out.length}`,
                   buyer_external_id: buyers[a.buyer % buyers.length]!,
-                  paid_at: paidAt,
+                  ...(a.unpaid ? { status: 'pending_payment' as const } : { paid_at: paidAt }),
                   ...(a.code === null ? {} : { invite_code: a.code >= codes.length ? 'ZZZZZZZZ' : codes[a.code]! }),
                   ...(a.ip === null ? {} : { client_ip: `10.0.0.${a.ip}` }),
                   items: a.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unit_price_fen: i.paid, paid_fen: i.paid })),
                 });
+                if (a.unpaid) unpaid.push(out.at(-1)!);
               } else if (out.length > 0) {
                 const earlier = out[a.which % out.length]!;
                 out.push(
@@ -249,9 +265,15 @@ async function stateOf(tenantId: string, answers: unknown[]) {
   return {
     answers: rename(answers),
     orders:
-      await q(sql`select external_id, buyer_external_id, invite_code, status, seller_id, chain, rule_version, attribution, paid_fen, paid_at, region_code, client_ip
+      await q(sql`select external_id, buyer_external_id, invite_code, status, seller_id, chain, rule_version, attribution, paid_fen, paid_at, region_code, client_ip,
+        core_hash is not null as has_core_hash
       from orders where tenant_id = ${tenantId} order by external_id`),
-    items: await q(sql`select order_id, position, sku, quantity, paid_fen from order_items where tenant_id = ${tenantId} order by order_id, position`),
+    events: await q(
+      sql`select e.order_id, e.type, e.at from order_events e join orders o on o.id = e.order_id where e.tenant_id = ${tenantId} order by o.external_id, e.type`,
+    ),
+    items: await q(
+      sql`select i.order_id, i.position, i.sku, i.quantity, i.paid_fen from order_items i join orders o on o.id = i.order_id where i.tenant_id = ${tenantId} order by o.external_id, i.position`,
+    ),
     lines:
       await q(sql`select id, order_id, order_item_id, beneficiary_id, level, kind, rule_version, rate_source, rate_kind, rate_bp, fixed_fen, beneficiary_grade,
         units, base_fen, amount_fen, capped_fen, status, held from commissions where tenant_id = ${tenantId} order by id`),

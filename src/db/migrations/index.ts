@@ -30,6 +30,7 @@ import * as bindingPolicies from './2026_12_09_0200_binding_policies.ts';
 import * as agentApplications from './2026_12_08_0400_agent_applications.ts';
 import * as applicationReview from './2026_12_09_0100_application_review.ts';
 import * as analyticsBreakdowns from './2026_12_08_0300_analytics_breakdowns.ts';
+import * as unpaidOrders from './2026_12_09_0300_unpaid_orders.ts';
 import * as erasureRequests from './2026_12_07_0700_erasure_requests.ts';
 import * as ruleReleases from './2026_12_07_0200_rule_releases.ts';
 
@@ -71,4 +72,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_08_0400_agent_applications': agentApplications,
   '2026_12_09_0100_application_review': applicationReview,
   '2026_12_09_0200_binding_policies': bindingPolicies,
+  '2026_12_09_0300_unpaid_orders': unpaidOrders,
 };

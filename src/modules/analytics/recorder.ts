@@ -1,7 +1,7 @@
 import type { RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.ts';
 import type { Clock } from '../../core/context.ts';
-import { localDate } from '../../core/time.ts';
+import { localDate, paidMoment } from '../../core/time.ts';
 import type { ProgramService } from '../program/service.ts';
 import {
   analyticsRepo,
@@ -255,7 +255,7 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     const perDistributorDay = new Map<string, { day: string; row: DistributorDelta }>();
     for (const l of lines) {
       const fen = byLine.get(l.id) ?? 0;
-      const day = localDate(l.paid_at, tz);
+      const day = localDate(paidMoment({ id: l.id, paid_at: l.paid_at }), tz);
       const g = groups.get(`${day}|${l.seller_id ?? ''}`) ?? { day, sellerId: l.seller_id, fen: 0 };
       g.fen += fen;
       groups.set(`${day}|${l.seller_id ?? ''}`, g);

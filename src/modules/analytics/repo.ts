@@ -489,7 +489,7 @@ export const analyticsRepo = {
 
   /** The funnel's counts for one distributor between two instants, from the base tables' per-distributor indexes. */
   async funnelCounts(ex: Executor, tenantId: string, distributorId: string, start: Date, end: Date) {
-    const [visits, bindings, orders] = await Promise.all([
+    const [visits, bindings, orders, unpaid] = await Promise.all([
       sql<{ visits: number; visitors: number }>`
         select count(*)::bigint as visits, count(distinct visitor_id)::bigint as visitors from visits
          where distributor_id = ${distributorId} and tenant_id = ${tenantId} and at >= ${start} and at < ${end}`.execute(ex),
@@ -499,8 +499,14 @@ export const analyticsRepo = {
       sql<{ orders: number; buyers: number; sales_fen: number | null }>`
         select count(*)::bigint as orders, count(distinct buyer_external_id)::bigint as buyers, sum(paid_fen - refunded_fen)::bigint as sales_fen from orders
          where seller_id = ${distributorId} and tenant_id = ${tenantId} and paid_at >= ${start} and paid_at < ${end}`.execute(ex),
+      // Unpaid orders (no paid_at) placed in the range, by the seller they would be credited to.
+      sql<{ pending: number; closed: number }>`
+        select count(*) filter (where status = 'pending_payment')::bigint as pending, count(*) filter (where status = 'closed')::bigint as closed from orders
+         where seller_id = ${distributorId} and tenant_id = ${tenantId} and paid_at is null and created_at >= ${start} and created_at < ${end}`.execute(ex),
     ]);
     return {
+      pending_payment_orders: Number(unpaid.rows[0]?.pending ?? 0),
+      closed_orders: Number(unpaid.rows[0]?.closed ?? 0),
       visits: Number(visits.rows[0]?.visits ?? 0),
       unique_visitors: Number(visits.rows[0]?.visitors ?? 0),
       bindings: Number(bindings.rows[0]?.bindings ?? 0),
@@ -508,6 +514,14 @@ export const analyticsRepo = {
       buyers: Number(orders.rows[0]?.buyers ?? 0),
       sales_fen: Number(orders.rows[0]?.sales_fen ?? 0),
     };
+  },
+
+  /** The tenant's unpaid orders placed between two instants: still awaiting payment, and closed unpaid (not in any rollup: they have no paid_at). */
+  async unpaidCounts(ex: Executor, tenantId: string, start: Date, end: Date) {
+    const r = await sql<{ pending: number; closed: number }>`
+      select count(*) filter (where status = 'pending_payment')::bigint as pending, count(*) filter (where status = 'closed')::bigint as closed from orders
+       where tenant_id = ${tenantId} and paid_at is null and created_at >= ${start} and created_at < ${end}`.execute(ex);
+    return { pending_payment_orders: Number(r.rows[0]?.pending ?? 0), closed_orders: Number(r.rows[0]?.closed ?? 0) };
   },
 
   // ——— what the reports name (other modules' rows, read) ———

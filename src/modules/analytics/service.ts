@@ -136,13 +136,17 @@ export function createAnalyticsService(deps: { db: Db; clock: Clock; program: Pr
       // Active distributors are a figure of now, like the balances: sold in the 30 days up to today
       // (the latest-order histogram answers that with a month of daily rows, whatever the range).
       const activeFrom = addDays(r.today, -29);
-      const s = await analyticsRepo.kpiSums(db, tenantId, r.from, r.to, activeFrom);
+      const [s, unpaid] = await Promise.all([
+        analyticsRepo.kpiSums(db, tenantId, r.from, r.to, activeFrom),
+        analyticsRepo.unpaidCounts(db, tenantId, startOfLocalDay(r.from, r.timezone), startOfLocalDay(addDays(r.to, 1), r.timezone)),
+      ]);
       return {
         range: rangeView(r),
         sales_fen: s.gross_sales_fen - s.refunded_fen,
         gross_sales_fen: s.gross_sales_fen,
         refunded_fen: s.refunded_fen,
         orders: s.orders,
+        ...unpaid,
         refunds: s.refunds,
         commission_fen: s.commission_fen,
         commission_reversed_fen: s.commission_reversed_fen,

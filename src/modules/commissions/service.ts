@@ -5,7 +5,7 @@ import type { Actor, Clock } from '../../core/context.ts';
 import { invalidState, notFound } from '../../core/errors.ts';
 import type { AuditService } from '../audit/service.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
-import { localMonth } from '../../core/time.ts';
+import { localMonth, paidMoment } from '../../core/time.ts';
 import type { CommissionStatus } from '../../db/schema.ts';
 import { postedLegs, type Ledger, type Leg } from '../ledger/service.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
@@ -129,7 +129,7 @@ export function createCommissionsService(deps: {
           order: {
             external_id: order.external_id,
             status: order.status,
-            paid_at: order.paid_at.toISOString(),
+            paid_at: paidMoment(order).toISOString(),
             // Merchants' user ids are phone numbers and openids: a distributor reading an override
             // line sees its downline's buyer masked, as it sees no customer of its team whole.
             buyer_external_id: p.kind === 'distributor' && c.level > 0 ? maskExternalId(order.buyer_external_id) : order.buyer_external_id,
@@ -226,7 +226,13 @@ export function createCommissionsService(deps: {
         const snapshot = await rules.versionAt(tx, tenantId, asOf);
         for (const order of due) {
           if (!order.seller_id) continue;
-          await ordersRepo.addSettledSales(tx, tenantId, order.seller_id, localMonth(order.paid_at, settings.timezone), order.paid_fen - order.refunded_fen);
+          await ordersRepo.addSettledSales(
+            tx,
+            tenantId,
+            order.seller_id,
+            localMonth(paidMoment(order), settings.timezone),
+            order.paid_fen - order.refunded_fen,
+          );
           await grades.evaluate(tx, tenantId, order.seller_id, snapshot);
         }
         totals.orders += due.length;

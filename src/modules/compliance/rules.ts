@@ -6,6 +6,33 @@ import type { ProgramSettings } from '../program/schema.ts';
  * at most three levels, deposits refundable. Pure: the program and its grades in, findings out.
  */
 export const MAX_LEVELS = 3;
+/**
+ * Under the WeChat-safe profile: levels above the seller that may be paid (1: the seller and its
+ * direct referrer, "two levels", as WeChat's rule against 多级分销 is commonly applied; docs/wechat.md).
+ */
+export const WECHAT_SAFE_MAX_LEVELS = 1;
+
+/** Words a WeChat-safe program keeps out of what distributors and their customers see (portal, posters). */
+export const WECHAT_FORBIDDEN_WORDS = [
+  '下线',
+  '下级',
+  '上线',
+  '拉人头',
+  '发展会员',
+  '发展下线',
+  '团队',
+  '多级',
+  '层级',
+  '三级',
+  '二级',
+  '躺赚',
+  '入门费',
+] as const;
+
+/** The forbidden words found in a text (none: it may be shown under the WeChat-safe profile). */
+export function forbiddenWordsIn(text: string): string[] {
+  return WECHAT_FORBIDDEN_WORDS.filter((w) => text.includes(w));
+}
 
 export type ComplianceRuleId =
   | 'max_levels'
@@ -14,6 +41,8 @@ export type ComplianceRuleId =
   | 'refundable_deposits'
   | 'rewards_from_real_sales'
   | 'commission_caps'
+  /** The program's profile: under wechat_safe, at most two levels (WeChat forbids 多级分销). */
+  | 'wechat_profile'
   /** Agent mode (src/modules/agents): stock bought back for at least 30 days, no purchase to join, no extra levels. */
   | 'agent_stock_buyback';
 
@@ -84,6 +113,7 @@ export function complianceFindings(settings: ProgramSettings, grades: GradeForCo
       setting: { commission_base: 'paid price of each order line, without shipping and tax, less refunds' },
       detail: 'commission is computed only on orders actually paid, on what each line paid; refunds take it back before or after settlement (clawback)',
     },
+    wechatProfile(settings),
     {
       rule: 'commission_caps',
       status: caps ? 'compliant' : 'advisory',
@@ -92,6 +122,22 @@ export function complianceFindings(settings: ProgramSettings, grades: GradeForCo
       detail: caps ? 'caps limit what one beneficiary earns per order and per day' : 'no cap is set: consider per-order and per-day caps to limit abuse',
     },
   ];
+}
+
+function wechatProfile(settings: ProgramSettings): Finding {
+  const safe = settings.profile === 'wechat_safe';
+  const over = safe && settings.levels > WECHAT_SAFE_MAX_LEVELS;
+  return {
+    rule: 'wechat_profile',
+    status: over ? 'violation' : 'compliant',
+    title: { zh: '微信内经营：不做多级分销（至多两级）', en: 'Inside WeChat: no multi-level distribution (at most two levels)' },
+    setting: { profile: settings.profile, levels: settings.levels },
+    detail: !safe
+      ? 'profile standard: not restricted for WeChat; a program run inside a WeChat mini-program or official account should use profile wechat_safe (WeChat Mini Program Platform Operating Rules 5.9, multi-level distribution)'
+      : over
+        ? `profile wechat_safe allows at most ${WECHAT_SAFE_MAX_LEVELS} level above the seller (two levels in all); levels is ${settings.levels}`
+        : `profile wechat_safe: commission reaches at most ${settings.levels} level(s) above the seller (two levels in all at most), and the portal and posters avoid ${WECHAT_FORBIDDEN_WORDS.slice(0, 4).join(', ')} …`,
+  };
 }
 
 /** The violations only, as one sentence each (the program and grade writes refuse on these). */

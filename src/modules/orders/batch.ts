@@ -3,11 +3,12 @@ import type { Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
-import { AppError, conflict } from '../../core/errors.ts';
+import { AppError, conflict, invalidState } from '../../core/errors.ts';
 import { MAX_FEN } from '../../core/schema.ts';
 import { actorOf } from '../../core/principal.ts';
 import type { BindingEventsTable, CommissionsTable, OrderEventsTable, OrderItemsTable, OrdersTable } from '../../db/schema.ts';
 import { newId } from '../../core/ids.ts';
+import { requestHash } from '../../lib/hash.ts';
 import { normalizeInviteCode } from '../../lib/invite-code.ts';
 import { regionFullName } from '../../lib/regions.ts';
 import { localDate, localMonth } from '../../core/time.ts';
@@ -29,8 +30,8 @@ import type { AgentOrderPath, AgentOrderPlan, StockChange } from '../agents/orde
 import { daysBefore, type OrderRiskDecision } from '../risk/engine.ts';
 import type { OrderPathRisk } from '../risk/service.ts';
 import type { OrderPathPilots, PilotAt } from '../pilots/service.ts';
-import { known, ordersRepo, type OrderRow } from './repo.ts';
-import { lineKind } from './view.ts';
+import { known, ordersRepo, type OrderItemRow, type OrderRow } from './repo.ts';
+import { lineKind, orderViewOf } from './view.ts';
 import type { CommissionLine, CreateOrderBody, OrderView } from './schema.ts';
 import { sql } from 'kysely';
 import type { Outbox } from '../webhooks/outbox.ts';
@@ -41,6 +42,23 @@ export interface OrderRequest {
   body: CreateOrderBody;
   /** requestHash(body): the same external id with another body is a conflict. */
   hash: string;
+  /** coreHash(body), without status and paid_at: the unpaid and the paid arrival of one order share it. */
+  core: string;
+}
+
+/** The hash of an order's body without `status` and `paid_at`: what its unpaid and paid arrivals have in common. */
+export function coreHash(body: CreateOrderBody): string {
+  return requestHash({ ...body, status: undefined, paid_at: undefined });
+}
+
+/** An unpaid order: recorded before the batch (its row), or placed by a request of the batch. */
+type Unpaid = { row: OrderRow } | { request: number; target: PayTarget };
+
+/** An unpaid order a paid arrival pays: its id and the ids of its items (by position), kept from its unpaid arrival. */
+interface PayTarget {
+  orderId: string;
+  itemIds: string[];
+  createdAt: Date;
 }
 
 /** What became of one request of a batch, in the batch's transaction. */
@@ -50,6 +68,8 @@ export type OrderOutcome =
   | { kind: 'replay'; of: number }
   /** Recorded before this batch, with the same body: answered as it stands after the batch. */
   | { kind: 'existing'; row: OrderRow }
+  /** An unpaid arrival (201 when it placed the order) or its replay, answered with the unpaid order as it then stood. */
+  | { kind: 'answered'; created: boolean; order: OrderView }
   | { kind: 'refused'; error: AppError };
 
 /** How far an order's attribution got before a binding that moves the tree (see `runSegment`). */
@@ -153,12 +173,38 @@ export function createOrderBatch(deps: {
         existing.set(o.external_id, o);
     }
     const context = await contexts.at(tx, tenantId, head.version);
-    const firstOf = new Map<string, number>();
-    const work: number[] = [];
+    /**
+     * Each external id as the requests before this one left it, as if they ran one at a time:
+     * its status, the hash of the body that made it what it is, the core hash its unpaid and paid
+     * arrivals share, the request of this batch that created it paid (its replays are answered
+     * as it), and, while unpaid, what a paid arrival needs to pay it.
+     */
+    interface Known {
+      status: OrderRow['status'];
+      hash: string;
+      core: string | null;
+      by?: number;
+      unpaid?: Unpaid;
+    }
+    const state = new Map<string, Known>();
+    for (const row of existing.values())
+      state.set(row.external_id, {
+        status: row.status,
+        hash: row.request_hash,
+        core: row.core_hash,
+        ...(row.status === 'pending_payment' ? { unpaid: { row } } : {}),
+      });
+    let work: number[] = [];
+    /** Unpaid arrivals of new orders: the order's id and its items' ids, made now so that a paid arrival of this batch can name them. */
+    const placing = new Map<OrderRequest, PayTarget>();
+    /** Paid arrivals of unpaid orders (of before this batch, by their row; of this batch, by the arrival's request). */
+    const paying = new Map<number, Unpaid>();
+    /** Replays of the unpaid arrival of an order still unpaid from before this batch: answered with it as it stood. */
+    const unpaidReplays: { index: number; row: OrderRow }[] = [];
     requests.forEach((r, i) => {
       const ext = r.body.external_id;
-      const prior = existing.get(ext);
-      const earlier = firstOf.get(ext);
+      const st = state.get(ext);
+      const unpaid = r.body.status === 'pending_payment';
       if (r.body.items.reduce((sum, it) => sum + it.paid_fen, 0) > MAX_FEN) {
         // Each line is at most MAX_FEN; so is an order: past it, a few orders could carry a
         // distributor's balance beyond what an integer in fen holds exactly.
@@ -166,20 +212,54 @@ export function createOrderBatch(deps: {
           kind: 'refused',
           error: new AppError('limit_exceeded', { en: `an order may total at most ${MAX_FEN} fen`, zh: `一笔订单的总额至多为 ${MAX_FEN} 分` }),
         };
-      } else if (prior) {
-        outcomes[i] = prior.request_hash === r.hash ? { kind: 'existing', row: prior } : { kind: 'refused', error: conflict(MESSAGES.orderBodyDiffers()) };
-      } else if (earlier !== undefined) {
-        outcomes[i] =
-          known(requests[earlier], 'the earlier request').hash === r.hash
-            ? { kind: 'replay', of: earlier }
-            : { kind: 'refused', error: conflict(MESSAGES.orderBodyDiffers()) };
-      } else {
-        firstOf.set(ext, i);
+      } else if (!st) {
+        if (unpaid) {
+          const target: PayTarget = { orderId: newId('ord'), itemIds: r.body.items.map(() => newId('oit')), createdAt: clock.now() };
+          placing.set(r, target);
+          state.set(ext, { status: 'pending_payment', hash: r.hash, core: r.core, by: i, unpaid: { request: i, target } });
+        } else {
+          state.set(ext, { status: 'paid', hash: r.hash, core: r.core, by: i });
+        }
         work.push(i);
+      } else if (st.hash === r.hash || (unpaid && st.core === r.core)) {
+        // The same body again, or the unpaid arrival of an order since paid or closed: answered
+        // as the order then stood (the answer of this batch's request that made it so).
+        if (st.by !== undefined) outcomes[i] = { kind: 'replay', of: st.by };
+        else if (st.unpaid && 'row' in st.unpaid) unpaidReplays.push({ index: i, row: st.unpaid.row });
+        else outcomes[i] = { kind: 'existing', row: known(existing.get(ext), 'an order of before the batch') };
+      } else if (!unpaid && st.core === r.core && st.status === 'pending_payment' && st.unpaid) {
+        // The paid arrival of an unpaid order: computed now, as a paid order arriving now would be.
+        paying.set(i, st.unpaid);
+        st.status = 'paid';
+        st.hash = r.hash;
+        st.by = i;
+        delete st.unpaid;
+        work.push(i);
+      } else if (!unpaid && st.core === r.core && st.status === 'closed') {
+        outcomes[i] = { kind: 'refused', error: invalidState(MESSAGES.orderClosedUnpaid()) };
+      } else {
+        outcomes[i] = { kind: 'refused', error: conflict(MESSAGES.orderBodyDiffers()) };
       }
     });
+    // The items of unpaid orders of before this batch that it answers or pays: one read, only when there are such.
+    const priorIds = [...new Set([...[...paying.values()].flatMap((u) => ('row' in u ? [u.row.id] : [])), ...unpaidReplays.map((u) => u.row.id)])];
+    const priorItems = priorIds.length > 0 ? await ordersRepo.itemsOfOrders(tx, priorIds) : [];
+    const itemsOf = (orderId: string) => priorItems.filter((x) => x.order_id === orderId);
+    for (const u of unpaidReplays) outcomes[u.index] = { kind: 'answered', created: false, order: orderViewOf(u.row, itemsOf(u.row.id), []) };
     if (work.length === 0) return done();
-    const agentPlans = await planAgents(tx, tenantId, requests, work, outcomes);
+    const payTargets = new Map<OrderRequest, PayTarget>();
+    for (const [i, u] of paying)
+      payTargets.set(
+        known(requests[i], 'a paid arrival'),
+        'row' in u ? { orderId: u.row.id, itemIds: itemsOf(u.row.id).map((x) => x.id), createdAt: u.row.created_at } : u.target,
+      );
+    // Agent mode plans the paid orders only: an unpaid one takes nothing from stock until it is paid.
+    const paidWork = work.filter((i) => !placing.has(known(requests[i], 'a request of the batch')));
+    const agentPlans = await planAgents(tx, tenantId, requests, paidWork, outcomes);
+    if (placing.size > 0) {
+      const kept = new Set(paidWork);
+      work = work.filter((i) => kept.has(i) || placing.has(known(requests[i], 'a request of the batch')));
+    }
     if (work.length === 0) return done();
 
     const { settings, versions } = context;
@@ -209,6 +289,7 @@ export function createOrderBatch(deps: {
         locked,
         credited,
         agentPlans,
+        { placing, paying: payTargets },
         pilotAt,
       );
       locked = undefined;
@@ -235,6 +316,83 @@ export function createOrderBatch(deps: {
       }
     }
     return done();
+  }
+
+  /**
+   * An unpaid arrival (待付款) as written: the order with its items and a `placed` event, and
+   * nothing else — no commission line, no journal, no sales, no binding (its invite code binds
+   * when it is paid, as a paid order's does). seller_id keeps the distributor it would be
+   * credited to if it were paid now, for the funnel; its payment finds the seller again.
+   */
+  function unpaidOrder(
+    tenantId: string,
+    req: OrderRequest,
+    target: PayTarget,
+    prospect: string | null,
+  ): { row: OrderRow; items: OrderItemRow[]; event: Insertable<OrderEventsTable> } {
+    const { body, hash, core, actor } = req;
+    const at = target.createdAt;
+    // Whole rows, as the database will hold them: the answer is made from them.
+    const row: OrderRow = {
+      id: target.orderId,
+      tenant_id: tenantId,
+      external_id: body.external_id,
+      request_hash: hash,
+      core_hash: core,
+      buyer_external_id: body.buyer_external_id,
+      invite_code: body.invite_code ?? null,
+      status: 'pending_payment',
+      seller_id: prospect,
+      chain: [],
+      rule_version: 0,
+      pilot_id: null,
+      attribution: 'awaiting payment',
+      region_code: body.region_code ?? null,
+      // The agent whose stock serves it is checked, and recorded, when it is paid.
+      fulfilled_by: null,
+      paid_fen: body.items.reduce((s, i) => s + i.paid_fen, 0),
+      refunded_fen: 0,
+      shipping_fen: body.shipping_fen ?? 0,
+      tax_fen: body.tax_fen ?? 0,
+      paid_at: null,
+      closed_at: null,
+      shipped_at: null,
+      received_at: null,
+      completed_at: null,
+      cancelled_at: null,
+      created_at: at,
+      updated_at: at,
+      device_bidx: body.device_id ? deps.deviceIndex(body.device_id) : null,
+      client_ip: body.client_ip ?? null,
+      tracking_carrier: null,
+      tracking_number: null,
+    };
+    const items = body.items.map((it, position): OrderItemRow => ({
+      id: known(target.itemIds[position], 'an item id'),
+      tenant_id: tenantId,
+      order_id: target.orderId,
+      position,
+      sku: it.sku,
+      quantity: it.quantity,
+      unit_price_fen: it.unit_price_fen,
+      paid_fen: it.paid_fen,
+      refunded_fen: 0,
+      refunded_quantity: 0,
+    }));
+    const { actorType, actorId } = actorOf(actor.principal);
+    const event = {
+      id: newId('evt'),
+      tenant_id: tenantId,
+      order_id: target.orderId,
+      type: 'placed',
+      at,
+      refund_fen: null,
+      details: JSON.stringify({}),
+      actor_type: actorType,
+      actor_id: actorId,
+      request_id: actor.requestId,
+    };
+    return { row, items, event };
   }
 
   /**
@@ -283,6 +441,7 @@ export function createOrderBatch(deps: {
     locked: Map<string, CustomerRow> | undefined,
     credited: boolean,
     agentPlans: Map<OrderRequest, AgentOrderPlan> | undefined,
+    unpaid: { placing: Map<OrderRequest, PayTarget>; paying: Map<OrderRequest, PayTarget> },
     pilotAt?: PilotAt,
   ): Promise<{ created: OrderView[]; tree?: TreeBinding }> {
     const tz = settings.timezone;
@@ -317,13 +476,29 @@ export function createOrderBatch(deps: {
     // ---- attribution, order by order (bindings an order makes are seen by the next)
     const bindingEvents: Insertable<BindingEventsTable>[] = [];
     const touched = new Set<CustomerRow>();
-    const planned: { req: OrderRequest; now: Date; paidAt: Date; snapshot: RulesSnapshot; a: Attribution; pilotId: string | null }[] = [];
+    const planned: {
+      req: OrderRequest;
+      now: Date;
+      paidAt: Date;
+      snapshot: RulesSnapshot;
+      a: Attribution;
+      pilotId: string | null;
+      /** An unpaid arrival: the order and items to place, and the seller it would be credited to if paid now. */
+      placing?: { target: PayTarget; prospect: string | null };
+    }[] = [];
     let tree: TreeBinding | undefined;
     for (const [k, req] of requests.entries()) {
       const now = clock.now();
       const paidAt = req.body.paid_at ? new Date(req.body.paid_at) : now;
       const snapshot = await snapshotAt(paidAt);
       const customer = known(customerRows.get(req.body.buyer_external_id), "the buyer's customer row");
+      const target = unpaid.placing.get(req);
+      if (target) {
+        // Placed unpaid: no binding, no seller, nothing counted; its prospect is for the funnel.
+        const a: Attribution = { seller: null, attribution: 'awaiting payment', buyerDistributorId: null };
+        planned.push({ req, now, paidAt: now, snapshot, a, pilotId: null, placing: { target, prospect: prospectOf(req, customer, snapshot) } });
+        continue;
+      }
       const a = attribute(req, customer, snapshot, now, k === 0 ? resume : undefined);
       if ('tree' in a) {
         tree = a.tree;
@@ -336,6 +511,23 @@ export function createOrderBatch(deps: {
       // A seller in a running pilot's cohort: the rules in force with the pilot's changes.
       const piloted = pilotAt ? pilotAt(snapshot, a.seller, req.body.region_code ?? null, paidAt, now) : { snapshot, pilotId: null };
       planned.push({ req, now, paidAt, snapshot: piloted.snapshot, a, pilotId: piloted.pilotId });
+    }
+
+    /**
+     * The distributor an unpaid order would be credited to if it were paid now, as `attribute`
+     * would find it, binding nothing: the buyer itself under self-purchase, the invite code's
+     * distributor where the code would bind, else the buyer's binding.
+     */
+    function prospectOf(req: OrderRequest, customer: CustomerRow, snapshot: RulesSnapshot): string | null {
+      const buyerId = req.body.buyer_external_id;
+      const asDistributor = byExternal.get(buyerId);
+      if (snapshot.self_purchase && asDistributor?.status === 'active') return asDistributor.id;
+      const code = req.body.invite_code === undefined ? null : normalizeInviteCode(req.body.invite_code);
+      const invited = code === null ? undefined : byCode.get(code);
+      const boundTo = customer.distributor_id;
+      if (invited && invited.status === 'active' && invited.external_id !== buyerId && (boundTo === null || settings.binding.mode === 'rebindable'))
+        return invited.id;
+      return boundTo;
     }
 
     function attribute(
@@ -440,6 +632,8 @@ export function createOrderBatch(deps: {
 
     // ---- the orders, one after another, in memory
     const orderRows: Insertable<OrdersTable>[] = [];
+    /** Unpaid orders these paid arrivals pay: updated (compare-and-set), not inserted. */
+    const paidRows: Insertable<OrdersTable>[] = [];
     const itemRows: Insertable<OrderItemsTable>[] = [];
     const lineRows: Insertable<CommissionsTable>[] = [];
     const eventRows: Insertable<OrderEventsTable>[] = [];
@@ -460,6 +654,14 @@ export function createOrderBatch(deps: {
     for (const [k, p] of planned.entries()) {
       const { req, now, paidAt, snapshot, a, pilotId } = p;
       const body = req.body;
+      if (p.placing) {
+        const u = unpaidOrder(tenantId, req, p.placing.target, p.placing.prospect);
+        orderRows.push(u.row);
+        itemRows.push(...u.items);
+        eventRows.push(u.event);
+        created.push(orderViewOf(u.row, u.items, []));
+        continue;
+      }
       const chain = known(chains[k], "an order's chain");
       const month = localMonth(paidAt, tz);
       const day = localDate(paidAt, tz);
@@ -476,8 +678,10 @@ export function createOrderBatch(deps: {
           earned_today_fen: tracked ? (daily.get(`${id}|${day}`) ?? 0) : 0,
         };
       });
-      const orderId = newId('ord');
-      const items = body.items.map((it, position) => ({ id: newId('oit'), position, ...it }));
+      // The paid arrival of an unpaid order keeps its id and its items' (written when it arrived).
+      const pay = unpaid.paying.get(req);
+      const orderId = pay?.orderId ?? newId('ord');
+      const items = body.items.map((it, position) => ({ id: pay ? known(pay.itemIds[position], "an unpaid order's item") : newId('oit'), position, ...it }));
       const computed = computeOrderCommissions(
         items.map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen })),
         beneficiaries,
@@ -515,11 +719,12 @@ export function createOrderBatch(deps: {
       });
       const lines = computed.filter((l) => !decision.block.has(l.beneficiaryId));
 
-      orderRows.push({
+      const orderRow: Insertable<OrdersTable> = {
         id: orderId,
         tenant_id: tenantId,
         external_id: body.external_id,
         request_hash: req.hash,
+        core_hash: req.core,
         buyer_external_id: body.buyer_external_id,
         invite_code: body.invite_code ?? null,
         status: 'paid',
@@ -538,8 +743,14 @@ export function createOrderBatch(deps: {
         updated_at: now,
         device_bidx: deviceBidx,
         client_ip: body.client_ip ?? null,
-      });
-      for (const i of items) {
+      };
+      if (pay) {
+        // Placed by this segment: it goes in paid (its placed event and items with it); else its row is updated.
+        const placedHere = orderRows.findIndex((o) => o.id === pay.orderId);
+        if (placedHere >= 0) orderRows[placedHere] = { ...orderRow, created_at: pay.createdAt, updated_at: now };
+        else paidRows.push(orderRow);
+      } else orderRows.push(orderRow);
+      for (const i of pay ? [] : items) {
         itemRows.push({
           id: i.id,
           tenant_id: tenantId,
@@ -653,7 +864,7 @@ export function createOrderBatch(deps: {
         }
       }
       paidForAnalytics.push({ paidAt, paidFen, seller: sellerAtPayment, lines: commissionRows });
-      created.push(viewOf(known(orderRows.at(-1), 'the order just planned'), items, commissionRows, body.external_id));
+      created.push(viewOf(orderRow, items, commissionRows, body.external_id));
     }
 
     // ---- written: rows only these orders touch first, then the rows every order of a team
@@ -668,42 +879,54 @@ export function createOrderBatch(deps: {
       // order a concurrent copy (another process) beat is left out: then the batch starts over
       // and will find that order and answer it.
       const customerWrite = customers.batchWrite(tenantId, [...touched], bindingEvents);
-      const written = await ordersRepo.batchInsert(tx, [
-        ...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows }),
-        ...customerWrite.ctes,
-        // order.credited of each order written (not of one a concurrent copy beat), in the same statement.
-        ...(credited
-          ? deps.outbox.ctes(
-              tenantId,
-              created.map((o) => ({ type: 'order.credited' as const, objectType: 'order', objectId: o.id, data: o })),
-              { name: 'webhook', only: (id) => sql`${id} in (select id from orders_new)` },
-            )
-          : []),
-      ]);
-      if (written !== orderRows.length) throw new RetryTransaction('an order of the batch was recorded meanwhile');
+      const paying = paidRows.length > 0;
+      const written = await ordersRepo.batchInsert(
+        tx,
+        [
+          ...ordersRepo.batchInsertCtes({ orders: orderRows, items: itemRows, lines: lineRows, events: eventRows, paid: paidRows }),
+          ...customerWrite.ctes,
+          // order.credited of each order written (not of one a concurrent copy beat), in the same statement.
+          ...(credited
+            ? deps.outbox.ctes(
+                tenantId,
+                created.filter((o) => o.status === 'paid').map((o) => ({ type: 'order.credited' as const, objectType: 'order', objectId: o.id, data: o })),
+                {
+                  name: 'webhook',
+                  only: (id) =>
+                    paying ? sql`${id} in (select id from orders_new union all select id from orders_paid)` : sql`${id} in (select id from orders_new)`,
+                },
+              )
+            : []),
+        ],
+        paying,
+      );
+      if (written !== orderRows.length + paidRows.length) throw new RetryTransaction('an order of the batch was recorded (or closed) meanwhile');
       if (deps.agents) await deps.agents.writeStock(tx, stock);
       if (risky.length > 0) await risk.recordOrderEvents(tx, tenantId, risky);
-      // Statement two: the journals (accounts locked in id order), then, in that order, monthly
-      // sales, daily totals and the distributors' rollup rows.
-      const journal = await ledger.plan(tx, journals);
-      let last = journal.ctes.length > 0 ? 'ledger_postings' : 'orders_none';
-      const ctes = [...journal.ctes, ...(journal.ctes.length > 0 ? [] : [ordersRepo.noneCte])];
-      if (sales.size > 0) {
-        ctes.push(ordersRepo.salesCte(tenantId, [...sales.values()], last));
-        last = 'sales_added';
+      // Only unpaid orders placed: nothing moved money, sales or figures (and statement two would be empty).
+      if (paidForAnalytics.length > 0 || customerWrite.bindings.length > 0) {
+        // Statement two: the journals (accounts locked in id order), then, in that order, monthly
+        // sales, daily totals and the distributors' rollup rows.
+        const journal = await ledger.plan(tx, journals);
+        let last = journal.ctes.length > 0 ? 'ledger_postings' : 'orders_none';
+        const ctes = [...journal.ctes, ...(journal.ctes.length > 0 ? [] : [ordersRepo.noneCte])];
+        if (sales.size > 0) {
+          ctes.push(ordersRepo.salesCte(tenantId, [...sales.values()], last));
+          last = 'sales_added';
+        }
+        if (dailyAdds.size > 0) {
+          ctes.push(ordersRepo.dailyCte([...dailyAdds.values()], last));
+          last = 'daily_added';
+        }
+        const rollups = deps.analytics.planOrdersPaid(tenantId, tz, paidForAnalytics, customerWrite.bindings, last);
+        ctes.push(...rollups.distributorCtes);
+        const moved = await ordersRepo.batchShared(tx, ctes, rollups.moved);
+        await grades.applyUpgrades(tx, tenantId, gradeUps);
+        // Statement three: the tenant's days and segments (slot rows, which never wait).
+        const slots = rollups.slots(moved);
+        const found = await ordersRepo.batchSlots(tx, slots.ctes, slots.found);
+        await slots.finish(tx, found);
       }
-      if (dailyAdds.size > 0) {
-        ctes.push(ordersRepo.dailyCte([...dailyAdds.values()], last));
-        last = 'daily_added';
-      }
-      const rollups = deps.analytics.planOrdersPaid(tenantId, tz, paidForAnalytics, customerWrite.bindings, last);
-      ctes.push(...rollups.distributorCtes);
-      const moved = await ordersRepo.batchShared(tx, ctes, rollups.moved);
-      await grades.applyUpgrades(tx, tenantId, gradeUps);
-      // Statement three: the tenant's days and segments (slot rows, which never wait).
-      const slots = rollups.slots(moved);
-      const found = await ordersRepo.batchSlots(tx, slots.ctes, slots.found);
-      await slots.finish(tx, found);
     }
     return tree ? { created, tree } : { created };
   }
@@ -756,6 +979,7 @@ export function createOrderBatch(deps: {
       region_name: regionFullName(o.region_code),
       fulfilled_by: o.fulfilled_by ?? null,
       paid_at: (o.paid_at as Date).toISOString(),
+      closed_at: null,
       shipped_at: null,
       received_at: null,
       completed_at: null,

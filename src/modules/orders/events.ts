@@ -7,7 +7,7 @@ import { AppError, invalid, invalidState, isDatabaseUnavailable, isRetryableTxEr
 import { actorOf } from '../../core/principal.ts';
 import type { CommissionsTable, OrderEventsTable, OrderStatus } from '../../db/schema.ts';
 import { newId } from '../../core/ids.ts';
-import { localDate, localMonth } from '../../core/time.ts';
+import { localDate, localMonth, paidMoment } from '../../core/time.ts';
 import type { Settled } from '../../lib/group-commit.ts';
 import { allocateRefund, recomputeLine, refundForUnits } from '../commissions/calculator.ts';
 import type { Ledger, Leg } from '../ledger/service.ts';
@@ -22,7 +22,7 @@ import type { TenantContexts } from './contexts.ts';
 import { known, ordersRepo, type CommissionRow, type OrderItemRow, type OrderRow } from './repo.ts';
 import type { OrderEventBody, OrderView } from './schema.ts';
 import { accountOfStatus, commissionView, orderViewOf, TRANSITIONS } from './view.ts';
-import { zhStatus } from '../../core/error-text.ts';
+import { MESSAGES, zhStatus } from '../../core/error-text.ts';
 
 /** One POST /v1/orders/{external_id}/events (or a webhook's or a queue message's event) waiting for its batch. */
 export interface EventRequest {
@@ -218,6 +218,7 @@ export function createOrderEvents(deps: {
     const now = clock.now();
     const at = body.at ? new Date(body.at) : now;
     const order = w.row;
+    if (order.status === 'pending_payment' && body.type !== 'closed') throw invalidState(MESSAGES.orderAwaitsPayment(body.type));
     if (!TRANSITIONS[body.type].includes(order.status))
       throw invalidState({ en: `a ${order.status} order cannot be ${body.type}`, zh: `状态为${zhStatus(order.status)}的订单不能标记为${zhStatus(body.type)}` });
     const eventId = newId('evt');
@@ -231,6 +232,11 @@ export function createOrderEvents(deps: {
         break;
       case 'received':
         w.row = { ...order, status: 'received', received_at: at, updated_at: now };
+        w.dirty = true;
+        break;
+      case 'closed':
+        // Closed unpaid: it never had commission lines, sales or journal entries to undo.
+        w.row = { ...order, status: 'closed', closed_at: at, updated_at: now };
         w.dirty = true;
         break;
       case 'cancelled':
@@ -434,11 +440,11 @@ export function createOrderEvents(deps: {
       last = 'ledger_postings';
     }
     if (order.seller_id) {
-      ctes.push(ordersRepo.refundSalesCte(tenantId, order.seller_id, localMonth(order.paid_at, settings.timezone), total, last));
+      ctes.push(ordersRepo.refundSalesCte(tenantId, order.seller_id, localMonth(paidMoment(order), settings.timezone), total, last));
       last = 'refund_sales';
     }
     if (settings.caps.per_day_fen > 0 && dailyDelta.size > 0) {
-      ctes.push(ordersRepo.refundDailyCte(tenantId, localDate(order.paid_at, settings.timezone), dailyDelta, last));
+      ctes.push(ordersRepo.refundDailyCte(tenantId, localDate(paidMoment(order), settings.timezone), dailyDelta, last));
       last = 'refund_daily';
     }
     // Analytics is told once, here: the refund's rollups and, after the statement, its journal.
@@ -451,7 +457,7 @@ export function createOrderEvents(deps: {
         tenantId,
         settings.timezone,
         {
-          paidAt: order.paid_at,
+          paidAt: paidMoment(order),
           sellerId: order.seller_id,
           segment: begun.segment,
           refundFen: total,

@@ -37,6 +37,20 @@ const ORDER_COLUMNS: UnnestColumn<NewOrder>[] = [
   { name: 'device_bidx', type: 'text', value: (o) => o.device_bidx },
   { name: 'client_ip', type: 'text', value: (o) => o.client_ip },
   { name: 'pilot_id', type: 'text', value: (o) => o.pilot_id ?? null },
+  { name: 'core_hash', type: 'text', value: (o) => o.core_hash ?? null },
+];
+/** What the payment of an unpaid order sets (`paidCte`): the rest it kept from its unpaid arrival. */
+const PAID_COLUMNS: UnnestColumn<NewOrder>[] = [
+  { name: 'id', type: 'text', value: (o) => o.id },
+  { name: 'request_hash', type: 'text', value: (o) => o.request_hash },
+  { name: 'seller_id', type: 'text', value: (o) => o.seller_id },
+  { name: 'chain', type: 'text[]', value: (o) => o.chain ?? [] },
+  { name: 'rule_version', type: 'integer', value: (o) => o.rule_version },
+  { name: 'pilot_id', type: 'text', value: (o) => o.pilot_id ?? null },
+  { name: 'attribution', type: 'text', value: (o) => o.attribution },
+  { name: 'fulfilled_by', type: 'text', value: (o) => o.fulfilled_by ?? null },
+  { name: 'paid_at', type: 'timestamptz', value: (o) => o.paid_at },
+  { name: 'updated_at', type: 'timestamptz', value: (o) => o.updated_at },
 ];
 const ITEM_COLUMNS: UnnestColumn<NewItem>[] = [
   { name: 'id', type: 'text', value: (i) => i.id },
@@ -138,16 +152,30 @@ export const ordersRepo = {
   /**
    * A batch's new orders with their items, lines and paid events, as common table expressions of
    * one statement: `orders_new` answers the ids that went in (an order a concurrent copy beat is
-   * left out, and so are its items, lines and event). The caller puts them in a WITH.
+   * left out, and so are its items, lines and event). The caller puts them in a WITH. With `paid`,
+   * `orders_paid` answers the unpaid orders the batch paid (their items were written when they
+   * arrived unpaid; their lines and paid events go in as a new order's do).
    *
    * `lines_new` writes commission lines, the commissions module's table (src/modules/commissions
    * owns its writes): the one exception, with the refund's `refund_lines` and `refund_clawbacks`
    * below, so that a batch of orders and a refund stay one statement per step, whatever their size.
    */
-  batchInsertCtes(b: { orders: NewOrder[]; items: NewItem[]; lines: NewLine[]; events: NewEvent[] }): RawBuilder<unknown>[] {
-    const mine = sql`v.order_id in (select id from orders_new)`;
+  batchInsertCtes(b: { orders: NewOrder[]; items: NewItem[]; lines: NewLine[]; events: NewEvent[]; paid?: NewOrder[] | undefined }): RawBuilder<unknown>[] {
+    const paying = b.paid !== undefined && b.paid.length > 0;
+    const mine = paying ? sql`v.order_id in (select id from orders_new union all select id from orders_paid)` : sql`v.order_id in (select id from orders_new)`;
     return [
       sql`orders_new as (${insertRows('orders', ORDER_COLUMNS, b.orders, sql`on conflict (tenant_id, external_id) do nothing returning id`)})`,
+      // Unpaid orders paid by this batch: compare-and-set on pending_payment, so one closed (or
+      // paid by another process) meanwhile is left out, and the batch starts over.
+      ...(paying
+        ? [
+            sql`orders_paid as (update orders t set status = 'paid', request_hash = v.request_hash, seller_id = v.seller_id,
+                  chain = coalesce(array(select jsonb_array_elements_text(v.chain::jsonb)), '{}')::text[], rule_version = v.rule_version,
+                  pilot_id = v.pilot_id, attribution = v.attribution, fulfilled_by = v.fulfilled_by, paid_at = v.paid_at, updated_at = v.updated_at
+                from ${unnestRows(PAID_COLUMNS, b.paid ?? [], 'v')}
+               where t.id = v.id and t.status = 'pending_payment' returning t.id)`,
+          ]
+        : []),
       sql`items_new as (${insertRows('order_items', ITEM_COLUMNS, b.items, sql`returning 1`, mine)})`,
       sql`lines_new as (${insertRows('commissions', LINE_COLUMNS, b.lines, sql`returning 1`, mine)})`,
       sql`events_new as (${insertRows('order_events', EVENT_COLUMNS, b.events, sql`returning 1`, mine)})`,
@@ -158,10 +186,10 @@ export const ordersRepo = {
    * Statement one of a batch of orders (batch.ts): the new orders with their items, lines and
    * events (`batchInsertCtes`) and the customers, as one WITH; answers how many orders went in.
    */
-  async batchInsert(tx: Executor, ctes: RawBuilder<unknown>[]): Promise<number> {
+  async batchInsert(tx: Executor, ctes: RawBuilder<unknown>[], paying = false): Promise<number> {
     const r = await sql<{ orders: number }>`
         with ${sql.join(ctes)}
-        select (select count(*) from orders_new)::int as orders`.execute(tx);
+        select (select count(*) from orders_new)::int ${paying ? sql`+ (select count(*) from orders_paid)::int` : sql``} as orders`.execute(tx);
     return onlyRow(r.rows, 'batch insert').orders;
   },
 
@@ -418,10 +446,12 @@ export const ordersRepo = {
     const o = w.orders;
     await sql`
       with states as (
-        update orders t set status = v.status, shipped_at = v.shipped_at, received_at = v.received_at, cancelled_at = v.cancelled_at, updated_at = v.updated_at
+        update orders t set status = v.status, shipped_at = v.shipped_at, received_at = v.received_at, cancelled_at = v.cancelled_at,
+                            closed_at = v.closed_at, updated_at = v.updated_at
           from unnest(${o.map((x) => x.id)}::text[], ${o.map((x) => x.status)}::text[], ${o.map((x) => x.shipped_at)}::timestamptz[],
-                      ${o.map((x) => x.received_at)}::timestamptz[], ${o.map((x) => x.cancelled_at)}::timestamptz[], ${o.map((x) => x.updated_at)}::timestamptz[])
-            as v(id, status, shipped_at, received_at, cancelled_at, updated_at)
+                      ${o.map((x) => x.received_at)}::timestamptz[], ${o.map((x) => x.cancelled_at)}::timestamptz[],
+                      ${o.map((x) => x.closed_at)}::timestamptz[], ${o.map((x) => x.updated_at)}::timestamptz[])
+            as v(id, status, shipped_at, received_at, cancelled_at, closed_at, updated_at)
          where t.id = v.id returning 1
       ), events as (${insertRows('order_events', EVENT_COLUMNS, w.events, sql`returning 1`)}),
       keys as (${idempotencyRepo.insertManySql(tenantId, w.keys)})${extra.length > 0 ? sql`, ${sql.join(extra)}` : sql``}

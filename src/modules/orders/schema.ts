@@ -14,6 +14,12 @@ export const CreateOrderBody = Strict({
   buyer_external_id: ExternalId("the merchant's user id of the buyer"),
   invite_code: Type.Optional(InviteCodeInput),
   paid_at: Type.Optional(Timestamp()),
+  status: Type.Optional(
+    Type.Union([Type.Literal('paid'), Type.Literal('pending_payment')], {
+      description:
+        'pending_payment: the order is placed and awaits payment (待付款): no commission yet, no paid_at. It is paid by the same body again without status (or with status paid) and with the paid_at of the payment; it is closed unpaid by the event closed. Default: paid',
+    }),
+  ),
   items: Type.Array(OrderItemInput, { minItems: 1, maxItems: 500 }),
   shipping_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
   tax_fen: Type.Optional(Fen({ description: 'never part of the commission base' })),
@@ -65,12 +71,14 @@ export const OrderView = Strict({
   id: Type.String(),
   external_id: Type.String(),
   status: Type.Union([
+    Type.Literal('pending_payment'),
     Type.Literal('paid'),
     Type.Literal('shipped'),
     Type.Literal('received'),
     Type.Literal('completed'),
     Type.Literal('cancelled'),
     Type.Literal('refunded'),
+    Type.Literal('closed'),
   ]),
   seller_id: Nullable(Type.String()),
   paid_fen: Type.Integer(),
@@ -85,7 +93,8 @@ export const OrderView = Strict({
   region_code: Type.Optional(Nullable(Type.String({ description: "the shipping address's GB/T 2260 code" }))),
   region_name: Type.Optional(Nullable(Type.String({ description: 'its name (广东省深圳市南山区)' }))),
   fulfilled_by: Type.Optional(Nullable(Type.String({ description: 'the agent whose stock served the order' }))),
-  paid_at: Timestamp(),
+  paid_at: Nullable(Timestamp('null while the order awaits payment, and when it was closed unpaid')),
+  closed_at: Type.Optional(Nullable(Timestamp('when an unpaid order was closed (event closed)'))),
   shipped_at: Nullable(Timestamp()),
   received_at: Nullable(Timestamp()),
   completed_at: Nullable(Timestamp()),
@@ -102,7 +111,9 @@ export const TrackingBody = Strict({
 export type TrackingBody = Static<typeof TrackingBody>;
 
 export const OrderEventBody = Strict({
-  type: Type.Union([Type.Literal('shipped'), Type.Literal('received'), Type.Literal('refunded'), Type.Literal('cancelled')]),
+  type: Type.Union([Type.Literal('shipped'), Type.Literal('received'), Type.Literal('refunded'), Type.Literal('cancelled'), Type.Literal('closed')], {
+    description: 'closed: an order awaiting payment (pending_payment) is closed unpaid; every other event needs a paid order',
+  }),
   at: Type.Optional(Timestamp()),
   refund_fen: Type.Optional(Fen({ minimum: 1 })),
   items: Type.Optional(
@@ -122,12 +133,14 @@ export type OrderEventBody = Static<typeof OrderEventBody>;
 export const OrderListQuery = Strict({
   status: Type.Optional(
     Type.Union([
+      Type.Literal('pending_payment'),
       Type.Literal('paid'),
       Type.Literal('shipped'),
       Type.Literal('received'),
       Type.Literal('completed'),
       Type.Literal('cancelled'),
       Type.Literal('refunded'),
+      Type.Literal('closed'),
     ]),
   ),
   seller_id: Type.Optional(Type.String({ maxLength: 64 })),

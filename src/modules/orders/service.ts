@@ -5,6 +5,7 @@ import { AppError, invalid, isDatabaseUnavailable, notFound } from '../../core/e
 import { actorOf, requirePermission, tenantOf } from '../../core/principal.ts';
 import type { OrderStatus } from '../../db/schema.ts';
 import { newId } from '../../core/ids.ts';
+import { paidMoment } from '../../core/time.ts';
 import { requestHash } from '../../lib/hash.ts';
 import { createGroupCommit, type Settled } from '../../lib/group-commit.ts';
 import type { CustomersService } from '../customers/service.ts';
@@ -18,7 +19,7 @@ import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { OrderPathRisk } from '../risk/service.ts';
 import type { AgentOrderPath } from '../agents/order-path.ts';
 import { ordersRepo, type OrderRow } from './repo.ts';
-import { createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.ts';
+import { coreHash, createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.ts';
 import { createTenantContexts } from './contexts.ts';
 import { createOrderEvents, type EventAnswer, type EventRequest } from './events.ts';
 import { orderViewOf } from './view.ts';
@@ -92,6 +93,8 @@ export function createOrdersService(deps: {
               ? { ok: true, value: { created: false, order: first.order } }
               : { ok: false, error: new Error('replay of an order that was not created') };
           }
+          case 'answered':
+            return { ok: true, value: { created: o.created, order: o.order } };
           case 'existing':
             try {
               return { ok: true, value: { created: false, order: await view(db, o.row) } };
@@ -217,7 +220,9 @@ export function createOrdersService(deps: {
      */
     async create(actor: Actor, body: CreateOrderBody): Promise<{ created: boolean; order: OrderView }> {
       requirePermission(actor.principal, 'orders:write');
-      return commits.submit(tenantOf(actor.principal), { actor, body, hash: requestHash(body) });
+      if (body.status === 'pending_payment' && body.paid_at !== undefined)
+        throw invalid({ en: 'an order awaiting payment (pending_payment) has no paid_at', zh: '待付款（pending_payment）的订单没有 paid_at' });
+      return commits.submit(tenantOf(actor.principal), { actor, body, hash: requestHash(body), core: coreHash(body) });
     },
 
     /** Resolves when no batch of orders or of events is queued or running. */
@@ -304,7 +309,8 @@ export function createOrdersService(deps: {
       return rows.map((r) => ({
         external_id: r.external_id,
         status: r.status,
-        paid_at: r.paid_at.toISOString(),
+        // Only a paid order has commission lines.
+        paid_at: paidMoment({ id: r.external_id, paid_at: r.paid_at }).toISOString(),
         shipped_at: r.shipped_at?.toISOString() ?? null,
         received_at: r.received_at?.toISOString() ?? null,
         tracking_carrier: r.tracking_carrier,

@@ -9,11 +9,12 @@ export function accountOfStatus(status: 'pending' | 'available' | 'settled'): 'p
 }
 
 /** The statuses an order may be in for each event. */
-export const TRANSITIONS: Record<'shipped' | 'received' | 'cancelled' | 'refunded', OrderStatus[]> = {
+export const TRANSITIONS: Record<'shipped' | 'received' | 'cancelled' | 'refunded' | 'closed', OrderStatus[]> = {
   shipped: ['paid'],
   received: ['paid', 'shipped'],
   cancelled: ['paid', 'shipped'],
   refunded: ['paid', 'shipped', 'received', 'completed'],
+  closed: ['pending_payment'],
 };
 
 /** A line's kind as the API names it: territory and price-difference lines are commission lines of agent mode. */
@@ -77,7 +78,8 @@ export function orderViewOf(order: OrderRow, items: readonly OrderItemRow[], lin
     region_code: order.region_code,
     region_name: regionFullName(order.region_code),
     fulfilled_by: order.fulfilled_by,
-    paid_at: order.paid_at.toISOString(),
+    paid_at: order.paid_at?.toISOString() ?? null,
+    closed_at: order.closed_at?.toISOString() ?? null,
     shipped_at: order.shipped_at?.toISOString() ?? null,
     received_at: order.received_at?.toISOString() ?? null,
     completed_at: order.completed_at?.toISOString() ?? null,

@@ -103,7 +103,7 @@ export const piiRepo = {
       .select(['id', 'external_id', 'status', 'paid_fen', 'refunded_fen', 'paid_at'])
       .where('tenant_id', '=', tenantId)
       .where('buyer_external_id', '=', externalId)
-      .orderBy('paid_at')
+      .orderBy('created_at')
       .orderBy('id')
       .execute();
   },

@@ -145,7 +145,7 @@ export function createPiiService(deps: {
       },
       payout_accounts: accounts.map(accountView),
       bindings: bindings.map((b) => ({ ...b, at: b.at.toISOString() })),
-      orders: orders.map((o) => ({ ...o, paid_at: o.paid_at.toISOString() })),
+      orders: orders.map((o) => ({ ...o, paid_at: o.paid_at?.toISOString() ?? null })),
       commissions: commissions.map((c) => ({ ...c, created_at: c.created_at.toISOString(), settled_at: iso(c.settled_at) })),
       statements: statements.map((s) => ({
         ...s,

@@ -53,7 +53,7 @@ export interface PersonalDataExport {
     reason: string | null;
     at: string;
   }[];
-  orders: { id: string; external_id: string; status: string; paid_fen: number; refunded_fen: number; paid_at: string }[];
+  orders: { id: string; external_id: string; status: string; paid_fen: number; refunded_fen: number; paid_at: string | null }[];
   commissions: {
     id: string;
     order_id: string;

@@ -27,11 +27,23 @@ export interface PosterInput {
   /** The merchant's uploaded background, or none for the built-in design. */
   background?: { contentType: 'image/png' | 'image/jpeg'; data: Buffer } | undefined;
   lang: PosterLang;
+  /**
+   * wechat_safe (the program's WeChat-safe profile): a recommendation to shop, never an invitation
+   * to join a network; no word of WECHAT_FORBIDDEN_WORDS (src/modules/compliance/rules.ts).
+   */
+  wording?: 'standard' | 'wechat_safe' | undefined;
 }
 
-const TEXT: Record<PosterLang, { invites: (tenant: string) => string; code: string; scan: string }> = {
-  'zh-CN': { invites: (t) => `邀请你加入 ${t}`, code: '邀请码', scan: '长按或扫描二维码加入' },
-  en: { invites: (t) => `invites you to join ${t}`, code: 'Invite code', scan: 'Scan the QR code to join' },
+type PosterText = { invites: (tenant: string) => string; code: string; scan: string };
+export const POSTER_TEXT: Record<'standard' | 'wechat_safe', Record<PosterLang, PosterText>> = {
+  standard: {
+    'zh-CN': { invites: (t) => `邀请你加入 ${t}`, code: '邀请码', scan: '长按或扫描二维码加入' },
+    en: { invites: (t) => `invites you to join ${t}`, code: 'Invite code', scan: 'Scan the QR code to join' },
+  },
+  wechat_safe: {
+    'zh-CN': { invites: (t) => `为你推荐 ${t} 的好物`, code: '推荐码', scan: '长按识别二维码，进店选购' },
+    en: { invites: (t) => `recommends ${t} to you`, code: 'Referral code', scan: 'Scan the QR code to shop' },
+  },
 };
 
 /** Characters XML 1.0 cannot hold at all (most C0 controls, lone surrogates, U+FFFE/FFFF). */
@@ -96,7 +108,7 @@ export function qrPath(url: string): { d: string; size: number } {
 export function posterSvg(input: PosterInput): string {
   const W = POSTER_WIDTH;
   const H = POSTER_HEIGHT;
-  const text = TEXT[input.lang];
+  const text = POSTER_TEXT[input.wording ?? 'standard'][input.lang];
   const qr = qrPath(input.inviteUrl);
   const qrBox = 360;
   const scale = qrBox / qr.size;

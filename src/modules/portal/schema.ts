@@ -82,6 +82,9 @@ export const Me = Strict({
   has_password: Type.Boolean(),
   tenant_name: Type.String(),
   grade_name: Type.String({ description: "the grade's name as the merchant set it (e.g. 金牌); its code when the grade is gone" }),
+  program_profile: Type.Union([Type.Literal('standard'), Type.Literal('wechat_safe')], {
+    description: "the program's profile: under wechat_safe the portal words things without 下线, 团队, levels … (docs/wechat.md)",
+  }),
 });
 export type Me = Static<typeof Me>;
 

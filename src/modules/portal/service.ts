@@ -550,13 +550,20 @@ export function createPortalService(deps: {
     async me(actorIn: Actor): Promise<Me> {
       const actor = asDistributor(actorIn);
       const { tenantId, distributorId } = actor.principal;
-      const [row, credential, tenant, names] = await Promise.all([
+      const [row, credential, tenant, names, settings] = await Promise.all([
         distributors.load(db, tenantId, distributorId),
         portalRepo.findCredential(db, tenantId, distributorId),
         tenants.get(actor),
         gradeNames(actor),
+        deps.program.read(db, tenantId),
       ]);
-      return { ...distributors.view(row), has_password: !!credential, tenant_name: tenant.name, grade_name: names.get(row.grade_code) ?? row.grade_code };
+      return {
+        ...distributors.view(row),
+        has_password: !!credential,
+        tenant_name: tenant.name,
+        grade_name: names.get(row.grade_code) ?? row.grade_code,
+        program_profile: settings.profile,
+      };
     },
 
     async team(actorIn: Actor) {
@@ -617,12 +624,20 @@ export function createPortalService(deps: {
       const d = distributors.view(await distributors.load(db, tenantId, distributorId));
       if (d.status !== 'active')
         throw invalidState({ en: 'the invite poster is ready once the distributor is active', zh: '分销员审核通过后才能生成邀请海报' });
-      const [tenant, settings] = await Promise.all([tenants.get(actor), portalRepo.findSettings(db, tenantId)]);
+      const [tenant, settings, program] = await Promise.all([tenants.get(actor), portalRepo.findSettings(db, tenantId), deps.program.read(db, tenantId)]);
       const background =
         settings?.poster_background_key && settings.poster_background_type
           ? { contentType: settings.poster_background_type, data: await storage.get(settings.poster_background_key) }
           : undefined;
-      return renderPoster({ distributorName: d.name, tenantName: tenant.name, inviteCode: d.invite_code, inviteUrl: d.invite_url, background, lang });
+      return renderPoster({
+        distributorName: d.name,
+        tenantName: tenant.name,
+        inviteCode: d.invite_code,
+        inviteUrl: d.invite_url,
+        background,
+        lang,
+        wording: program.profile === 'wechat_safe' ? 'wechat_safe' : 'standard',
+      });
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Db, Executor } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid } from '../../core/errors.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
-import { localDate } from '../../core/time.ts';
+import { localDate, paidMoment } from '../../core/time.ts';
 import { addDays, daysBetween, monthOf, parseDay, startOfLocalDay } from '../analytics/periods.ts';
 import { chainOf, computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
 import { normalizeInviteCode } from '../../lib/invite-code.ts';
@@ -214,7 +214,7 @@ export function createRuleSimulator(deps: {
         const page = await rulesRepo.paidPage(db, tenantId, fromAt, toAt, cursor, PAGE);
         const last = page.at(-1);
         if (!last) break;
-        cursor = { paid_at: last.paid_at, id: last.id };
+        cursor = { paid_at: paidMoment(last), id: last.id };
         const ids = page.map((o) => o.id);
         const items = await rulesRepo.itemsOfOrders(db, ids);
         const lines = await rulesRepo.linesOfOrders(db, ids);
@@ -252,7 +252,7 @@ export function createRuleSimulator(deps: {
           totals.orders += 1;
           totals.paid_fen += o.paid_fen;
           totals.refunded_fen += o.refunded_fen;
-          const day = localDate(o.paid_at, tz);
+          const day = localDate(paidMoment(o), tz);
           const month = monthOf(day);
           const orderItems = (itemsOf.get(o.id) ?? []).map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen }));
           const sellers = sellersOf?.get(o.id);

@@ -10,6 +10,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'order.received',
   'order.refunded',
   'order.cancelled',
+  'order.closed',
   'commission.available',
   'commission.settled',
   'commission.clawed_back',

@@ -7,7 +7,7 @@ import enUS from 'antd-mobile/es/locales/en-US';
 import type { Me, PortalSession } from '../../shared/types.ts';
 import { LangSwitch } from './components/LangSwitch.tsx';
 import { messageOf } from './errors.ts';
-import { I18nProvider, useI18n } from './i18n.ts';
+import { I18nProvider, useI18n, useWording, WordingProvider } from './i18n.ts';
 import type { MessageKey } from './messages.ts';
 
 /*
@@ -48,9 +48,17 @@ function Shell({ title, back, children }: { title: string; back?: string; childr
   const { api, signOut } = useSession();
   const navigate = useNavigate();
   const location = useLocation();
+  const { setSafe } = useWording();
   useEffect(() => {
     document.title = `${title} · ${t('app.title')}`;
   }, [title, t]);
+  // The program's profile decides the wording (WeChat-safe: no team, levels or uplines).
+  useEffect(() => {
+    api.get<Me>('/v1/me').then(
+      (me) => setSafe(me.program_profile === 'wechat_safe'),
+      () => undefined,
+    );
+  }, [api, setSafe]);
   async function logout() {
     try {
       await api.post('/v1/auth/logout');
@@ -255,101 +263,103 @@ function Page({ title, back, children }: { title: MessageKey; back?: string; chi
 export function App() {
   return (
     <I18nProvider>
-      <Localized>
-        <SessionProvider>
-          <BrowserRouter basename="/portal">
-            <Suspense fallback={<Loading />}>
-              <Routes>
-                <Route path="/" element={<Entry />} />
-                <Route path="/login" element={<LoginPage />} />
-                <Route path="/apply" element={<ApplyPage />} />
-                <Route path="/wechat/callback" element={<WechatCallbackPage />} />
-                <Route
-                  path="/agent"
-                  element={
-                    <Page title="agent.title" back="/">
-                      <AgentPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/team"
-                  element={
-                    <Page title="team.title">
-                      <TeamPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/earnings"
-                  element={
-                    <Page title="earnings.title">
-                      <EarningsPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/earnings/commissions/:id"
-                  element={
-                    <Page title="explain.title" back="/earnings">
-                      <CommissionPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/earnings/statements/:id"
-                  element={
-                    <Page title="statement.title" back="/earnings">
-                      <StatementPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/withdraw"
-                  element={
-                    <Page title="withdraw.title">
-                      <WithdrawPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/withdraw/history"
-                  element={
-                    <Page title="withdraw.historyTitle" back="/withdraw">
-                      <WithdrawalHistoryPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/withdraw/:id"
-                  element={
-                    <Page title="withdraw.detailTitle" back="/withdraw/history">
-                      <WithdrawalPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/insights"
-                  element={
-                    <Page title="insights.title" back="/">
-                      <InsightsPage />
-                    </Page>
-                  }
-                />
-                <Route
-                  path="/privacy"
-                  element={
-                    <Page title="privacy.title" back="/">
-                      <PrivacyPage />
-                    </Page>
-                  }
-                />
-                <Route path="*" element={<Navigate to="/" replace />} />
-              </Routes>
-            </Suspense>
-          </BrowserRouter>
-        </SessionProvider>
-      </Localized>
+      <WordingProvider>
+        <Localized>
+          <SessionProvider>
+            <BrowserRouter basename="/portal">
+              <Suspense fallback={<Loading />}>
+                <Routes>
+                  <Route path="/" element={<Entry />} />
+                  <Route path="/login" element={<LoginPage />} />
+                  <Route path="/apply" element={<ApplyPage />} />
+                  <Route path="/wechat/callback" element={<WechatCallbackPage />} />
+                  <Route
+                    path="/agent"
+                    element={
+                      <Page title="agent.title" back="/">
+                        <AgentPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/team"
+                    element={
+                      <Page title="team.title">
+                        <TeamPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/earnings"
+                    element={
+                      <Page title="earnings.title">
+                        <EarningsPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/earnings/commissions/:id"
+                    element={
+                      <Page title="explain.title" back="/earnings">
+                        <CommissionPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/earnings/statements/:id"
+                    element={
+                      <Page title="statement.title" back="/earnings">
+                        <StatementPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/withdraw"
+                    element={
+                      <Page title="withdraw.title">
+                        <WithdrawPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/withdraw/history"
+                    element={
+                      <Page title="withdraw.historyTitle" back="/withdraw">
+                        <WithdrawalHistoryPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/withdraw/:id"
+                    element={
+                      <Page title="withdraw.detailTitle" back="/withdraw/history">
+                        <WithdrawalPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/insights"
+                    element={
+                      <Page title="insights.title" back="/">
+                        <InsightsPage />
+                      </Page>
+                    }
+                  />
+                  <Route
+                    path="/privacy"
+                    element={
+                      <Page title="privacy.title" back="/">
+                        <PrivacyPage />
+                      </Page>
+                    }
+                  />
+                  <Route path="*" element={<Navigate to="/" replace />} />
+                </Routes>
+              </Suspense>
+            </BrowserRouter>
+          </SessionProvider>
+        </Localized>
+      </WordingProvider>
     </I18nProvider>
   );
 }

@@ -36,6 +36,12 @@ export function DistributorFunnel({ id }: { id: string }) {
             <Col span={8}>
               <Statistic title={t('funnel.orders')} value={f.orders} />
             </Col>
+            <Col span={12}>
+              <Statistic title={t('funnel.pendingPayment')} value={f.pending_payment_orders} data-testid="funnel-pending-payment" />
+            </Col>
+            <Col span={12}>
+              <Statistic title={t('funnel.closedUnpaid')} value={f.closed_orders} data-testid="funnel-closed-unpaid" />
+            </Col>
             <Col span={8}>
               <Statistic title={t('funnel.visitToBinding')} value={rate(f.visit_to_binding_bp)} />
             </Col>

@@ -25,6 +25,8 @@ export function Money({ fen, strong, testId }: { fen: number; strong?: boolean; 
 }
 
 const ORDER_COLORS: Record<OrderStatus, string> = {
+  pending_payment: 'gold',
+  closed: 'default',
   paid: 'blue',
   shipped: 'cyan',
   received: 'geekblue',

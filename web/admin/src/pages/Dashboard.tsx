@@ -333,6 +333,8 @@ export default function DashboardPage() {
               [
                 ['sales_fen', t('dash.sales'), true],
                 ['orders', t('dash.orders'), false],
+                ['pending_payment_orders', t('dash.pendingPayment'), false],
+                ['closed_orders', t('dash.closedUnpaid'), false],
                 ['commission_fen', t('dash.commission'), true],
                 ['distributors', t('dash.distributors'), false],
                 ['new_distributors', t('dash.newDistributors'), false],

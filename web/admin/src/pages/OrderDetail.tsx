@@ -17,14 +17,17 @@ export function rateText(c: Pick<CommissionLine, 'rate_kind' | 'rate_bp' | 'fixe
 
 /** The order's life as its timestamps and lines tell it, oldest first. */
 function timeline(o: OrderView, t: ReturnType<typeof useI18n>['t'], lang: string) {
-  const items: { at: string; title: string; color: string; detail?: string }[] = [
-    {
-      at: o.paid_at,
-      title: t('orderEvent.paid'),
-      color: 'blue',
-      detail: t('orderEvent.paidDetail', { paid: formatYuan(o.paid_fen), version: o.rule_version }),
-    },
-  ];
+  const items: { at: string; title: string; color: string; detail?: string }[] =
+    o.paid_at === null
+      ? [{ at: '', title: t('orderEvent.placed'), color: 'gold', detail: t('orderEvent.placedDetail') }]
+      : [
+          {
+            at: o.paid_at,
+            title: t('orderEvent.paid'),
+            color: 'blue',
+            detail: t('orderEvent.paidDetail', { paid: formatYuan(o.paid_fen), version: o.rule_version }),
+          },
+        ];
   if (o.shipped_at) items.push({ at: o.shipped_at, title: t('orderEvent.shipped'), color: 'blue' });
   if (o.received_at) items.push({ at: o.received_at, title: t('orderEvent.received'), color: 'blue', detail: t('orderEvent.receivedDetail') });
   if (o.completed_at) items.push({ at: o.completed_at, title: t('orderEvent.completed'), color: 'green', detail: t('orderEvent.completedDetail') });
@@ -35,6 +38,7 @@ function timeline(o: OrderView, t: ReturnType<typeof useI18n>['t'], lang: string
   if (o.refunded_fen > 0)
     items.push({ at: '', title: t('orderEvent.refunded', { refunded: formatYuan(o.refunded_fen), paid: formatYuan(o.paid_fen) }), color: 'red' });
   if (o.status === 'cancelled') items.push({ at: '', title: t('orderEvent.cancelled'), color: 'gray' });
+  if (o.status === 'closed') items.push({ at: o.closed_at ?? '', title: t('orderEvent.closed'), color: 'gray' });
   return items.map((i, n) => ({
     key: n,
     color: i.color,

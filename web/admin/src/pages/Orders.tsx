@@ -9,7 +9,7 @@ import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 import { Pager } from './Distributors.tsx';
 
-const STATUSES: OrderStatus[] = ['paid', 'shipped', 'received', 'completed', 'refunded', 'cancelled'];
+const STATUSES: OrderStatus[] = ['pending_payment', 'paid', 'shipped', 'received', 'completed', 'refunded', 'cancelled', 'closed'];
 const PAGE_SIZE = 20;
 
 interface Filters {

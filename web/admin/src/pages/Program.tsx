@@ -151,6 +151,15 @@ export default function ProgramPage() {
           >
             <InputNumber min={0} max={99} precision={0} style={{ width: 120 }} />
           </Form.Item>
+          <Form.Item name="profile" label={t('program.profile')} extra={<span data-testid="profile-note">{t('program.profileNote')}</span>}>
+            <Radio.Group
+              data-testid="profile"
+              options={[
+                { value: 'standard', label: t('program.profile.standard') },
+                { value: 'wechat_safe', label: t('program.profile.wechat_safe') },
+              ]}
+            />
+          </Form.Item>
           <Form.Item name="self_purchase" label={t('program.selfPurchase')} valuePropName="checked">
             <Switch />
           </Form.Item>

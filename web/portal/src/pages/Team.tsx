@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { ErrorBlock, InfiniteScroll, List, Tabs, Tag } from 'antd-mobile';
 import type { Page, PortalTeamMember, TeamCounts } from '../../../shared/types.ts';
 import { messageOf } from '../errors.ts';
-import { useI18n } from '../i18n.ts';
+import { useI18n, useWording } from '../i18n.ts';
 import { useSession } from '../session.tsx';
 
 type Level = 1 | 2 | 3;
@@ -50,12 +50,21 @@ function LevelList({ level }: { level: Level }) {
 
 export function TeamPage() {
   const { t } = useI18n();
+  const { safe } = useWording();
   const { api } = useSession();
   const [counts, setCounts] = useState<TeamCounts | null>(null);
   useEffect(() => {
     api.get<TeamCounts>('/v1/me/team').then(setCounts, () => setCounts(null));
   }, [api]);
   const n = (v: number | undefined) => (v === undefined ? '…' : v);
+  // WeChat-safe: only whom the distributor referred itself; no levels beyond (WeChat forbids 多级分销).
+  if (safe)
+    return (
+      <div>
+        <h2 style={{ fontSize: 15, margin: '12px 16px' }}>{t('team.level1', { n: n(counts?.direct) })}</h2>
+        <LevelList level={1} />
+      </div>
+    );
   return (
     <Tabs defaultActiveKey="1">
       <Tabs.Tab title={t('team.level1', { n: n(counts?.direct) })} key="1">

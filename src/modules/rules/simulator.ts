@@ -225,7 +225,12 @@ export function createRuleSimulator(deps: {
           }
         }
         // Each order's seller under each binding policy (the seller it was paid to, without one).
-        const sellersOf = bindingReplays ? await replayPage(page, bindingReplays) : null;
+        const sellersOf = bindingReplays
+          ? await replayPage(
+              page.map((o) => ({ ...o, paid_at: paidMoment(o) })),
+              bindingReplays,
+            )
+          : null;
         if (sellersOf) {
           const unknownSellers = [...new Set([...sellersOf.values()].flat())].filter((id): id is string => id !== null && !ancestorsOf.has(id));
           for (const d of unknownSellers.length ? await rulesRepo.distributorAncestors(db, tenantId, unknownSellers) : []) {

@@ -41,7 +41,6 @@ alter table binding_events drop constraint binding_events_to_distributor_id_fkey
 alter table commission_daily drop constraint commission_daily_distributor_id_fkey;
 alter table commissions drop constraint commissions_beneficiary_id_fkey;
 alter table commissions drop constraint commissions_clawback_of_fkey;
-alter table commissions drop constraint commissions_statement_fk;
 alter table customers drop constraint customers_distributor_id_fkey;
 alter table customers drop constraint customers_tentative_distributor_id_fkey;
 alter table distributors drop constraint distributors_referrer_id_fkey;
@@ -213,7 +212,6 @@ alter table binding_events add constraint binding_events_to_distributor_id_fkey 
 alter table commission_daily add constraint commission_daily_distributor_id_fkey foreign key (tenant_id, distributor_id) references distributors (tenant_id, id);
 alter table commissions add constraint commissions_beneficiary_id_fkey foreign key (tenant_id, beneficiary_id) references distributors (tenant_id, id);
 alter table commissions add constraint commissions_clawback_of_fkey foreign key (tenant_id, clawback_of) references commissions (tenant_id, id);
-alter table commissions add constraint commissions_statement_fk foreign key (tenant_id, statement_id) references statements (tenant_id, id);
 alter table customers add constraint customers_distributor_id_fkey foreign key (tenant_id, distributor_id) references distributors (tenant_id, id);
 alter table customers add constraint customers_tentative_distributor_id_fkey foreign key (tenant_id, tentative_distributor_id) references distributors (tenant_id, id);
 alter table distributors add constraint distributors_referrer_id_fkey foreign key (tenant_id, referrer_id) references distributors (tenant_id, id);

@@ -109,6 +109,13 @@ describe('ledger verify: a statement against its settle journal', () => {
     const outside = (await verify()).breaks;
     expect(outside).toContainEqual({ invariant: LINE_INVARIANT, subject: second.id, detail: 'settled line of 700 fen: postings total 700, in withdrawable 0' });
     expect(outside).toContainEqual(expect.objectContaining({ invariant: STATEMENT_INVARIANT, subject: st.id }));
+    // A line naming a statement that does not exist (no foreign key holds the column since 2026-12-09).
+    await sql`update commissions set statement_id = 'stm_missing' where id = ${second.id}`.execute(db);
+    expect((await verify()).breaks).toContainEqual({
+      invariant: STATEMENT_INVARIANT,
+      subject: 'stm_missing',
+      detail: 'missing statement: settled lines 700 fen (1), settle journals moved 0 fen from available, 0 to withdrawable',
+    });
     await sql`update commissions set statement_id = ${st.id} where id = ${second.id}`.execute(db);
 
     // A statement waiting for review moved nothing: one marked so while its journal stands is named.

@@ -310,9 +310,9 @@ const keywordCases: KeywordCase[] = [
     keyword: 'anyOf in the query',
     method: 'GET',
     url: '/v1/orders?status=lost',
-    en: 'querystring/status must be one of: paid, shipped, received, completed, cancelled, refunded',
-    zh: '查询参数 status 应为以下之一：paid、shipped、received、completed、cancelled、refunded',
-    allowed: ['paid', 'shipped', 'received', 'completed', 'cancelled', 'refunded'],
+    en: 'querystring/status must be one of: pending_payment, paid, shipped, received, completed, cancelled, refunded, closed',
+    zh: '查询参数 status 应为以下之一：pending_payment、paid、shipped、received、completed、cancelled、refunded、closed',
+    allowed: ['pending_payment', 'paid', 'shipped', 'received', 'completed', 'cancelled', 'refunded', 'closed'],
   },
   {
     keyword: 'minItems',

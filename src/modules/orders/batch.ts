@@ -256,7 +256,8 @@ export function createOrderBatch(deps: {
     // Agent mode plans the paid orders only: an unpaid one takes nothing from stock until it is paid.
     const paidWork = work.filter((i) => !placing.has(known(requests[i], 'a request of the batch')));
     const agentPlans = await planAgents(tx, tenantId, requests, paidWork, outcomes);
-    if (placing.size > 0) {
+    // planAgents takes the orders an agent's stock refuses out of paidWork: out of work too.
+    if (agentPlans) {
       const kept = new Set(paidWork);
       work = work.filter((i) => kept.has(i) || placing.has(known(requests[i], 'a request of the batch')));
     }

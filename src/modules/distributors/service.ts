@@ -600,7 +600,7 @@ export function createDistributorsService(deps: {
       const tenantId = tenantOf(actor.principal);
       await load(db, tenantId, id);
       const r = await distributorsRepo.findReview(db, tenantId, id);
-      if (!r) throw notFound('application_review');
+      if (!r) throw notFound('application review');
       return {
         distributor_id: r.distributor_id,
         outcome: r.outcome,

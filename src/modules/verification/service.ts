@@ -152,7 +152,7 @@ export function createPhoneVerificationService(deps: {
         );
       }
       const row = await verificationRepo.find(db, tenantId, id);
-      if (!row) throw notFound('phone_verification');
+      if (!row) throw notFound('phone verification');
       return { ...view(row, phone), created: true };
     },
 
@@ -168,7 +168,7 @@ export function createPhoneVerificationService(deps: {
       const row = await verificationRepo.claimAttempt(db, tenantId, id, now, PHONE_CODE.maxAttempts);
       if (!row) {
         const existing = await verificationRepo.find(db, tenantId, id);
-        if (!existing) throw notFound('phone_verification');
+        if (!existing) throw notFound('phone verification');
         if (existing.verified_at) {
           if (safeEqual(codeHash(existing.id, code), existing.code_hash)) return view(existing, null);
           throw invalidState({ en: 'this phone is verified already', zh: '此手机号已验证' }, { reason: 'already_verified' });
@@ -182,7 +182,7 @@ export function createPhoneVerificationService(deps: {
         throw invalid({ en: `wrong code (${left} attempts left)`, zh: `验证码错误（还可尝试 ${left} 次）` }, { attempts_left: left });
       }
       const verified = (await verificationRepo.markVerified(db, tenantId, id, now)) ?? (await verificationRepo.find(db, tenantId, id));
-      if (!verified) throw notFound('phone_verification');
+      if (!verified) throw notFound('phone verification');
       return view(verified, null);
     },
 
@@ -207,7 +207,7 @@ export function createPhoneVerificationService(deps: {
     async get(actor: Actor, id: string): Promise<PhoneVerification> {
       requirePermission(actor.principal, 'read');
       const row = await verificationRepo.find(db, tenantOf(actor.principal), id);
-      if (!row) throw notFound('phone_verification');
+      if (!row) throw notFound('phone verification');
       return view(row, null);
     },
 

@@ -114,7 +114,7 @@ describe('admin console', () => {
     expect((await t.call('GET', '/v1/program', { token: tenant.key })).data.levels).toBe(2);
 
     await levels.fill('3');
-    await page.getByRole('radio', { name: '审核' }).check();
+    await page.getByRole('radio', { name: '审核', exact: true }).check();
     await page.getByLabel('冻结天数（退货期）').fill('10');
     await page.getByRole('button', { name: '保存' }).click();
     // Freeze days are a money control: an operator's change waits for finance (issue 14).

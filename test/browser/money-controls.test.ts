@@ -49,7 +49,7 @@ describe('money controls in the console', () => {
     await programPage(page);
     await page.getByTestId('money-hint').waitFor();
     await page.getByLabel('自动审核上限（0 表示全部人工审核）').fill('500');
-    await page.getByRole('radio', { name: '审核' }).check();
+    await page.getByRole('radio', { name: '审核', exact: true }).check();
     await page.getByRole('button', { name: '保存' }).click();
     await page.getByText('等待财务或所有者确认').first().waitFor();
     const proposals = page.getByTestId('program-proposals');
@@ -85,7 +85,7 @@ describe('money controls in the console', () => {
 
   it('finance sets a money control directly; the other settings stay read-only for it', async () => {
     const { page } = desk;
-    await expect(page.getByRole('radio', { name: '审核' }).isDisabled()).resolves.toBe(true);
+    await expect(page.getByRole('radio', { name: '审核', exact: true }).isDisabled()).resolves.toBe(true);
     await page.getByLabel('冻结天数（退货期）').fill('3');
     await page.getByRole('button', { name: '保存' }).click();
     await page.getByText('已保存').first().waitFor();

@@ -139,7 +139,7 @@ describe('money pages: console and portal', () => {
     ]);
     await menu(page, '方案设置').click();
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
-    await page.getByRole('radio', { name: '审核' }).check();
+    await page.getByRole('radio', { name: '审核', exact: true }).check();
     await page.getByLabel('冻结天数（退货期）').fill('1');
     await page.getByLabel('结算人工审核阈值').fill('50');
     await page.getByLabel('提现手续费率').fill('1');

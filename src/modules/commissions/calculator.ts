@@ -137,6 +137,15 @@ export function fixedFields(r: FixedRates): FixedRates {
   };
 }
 
+/** The fixed amounts that pay something: nulls and empty lists left out, and `fixed_per` only beside an amount. */
+export function compactFixed(r: FixedRates): FixedRates {
+  const sales = r.sales_fixed_fen ?? null;
+  const over = [...(r.override_fixed_fen ?? [])];
+  while (over.length && over.at(-1) === null) over.pop();
+  if (sales === null && over.length === 0) return {};
+  return { ...(sales !== null ? { sales_fixed_fen: sales } : {}), ...(over.length ? { override_fixed_fen: over } : {}), fixed_per: r.fixed_per ?? 'unit' };
+}
+
 /**
  * Rate lookup: SKU override > the beneficiary's tier > its grade > the program default. Within
  * a tier, a grade or the default, a fixed amount set for the level wins over its percentage.

@@ -11,7 +11,7 @@ import { actorOf, can, requirePermission, tenantOf } from '../../core/principal.
 import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import { moneyChanges, moneyValue, withMoneyValues, type MoneyChange } from './money-controls.ts';
-import { fixedFields, type FixedRates } from '../commissions/calculator.ts';
+import { compactFixed, fixedFields, type FixedRates } from '../commissions/calculator.ts';
 import { programRepo } from './repo.ts';
 import { programDiffLeaves, programLeaves } from './leaves.ts';
 import {
@@ -433,7 +433,7 @@ export function createProgramService(deps: {
           tiers: body.tiers ?? previous.tiers ?? [],
           upgrade: body.upgrade === undefined ? (previous.upgrade ?? null) : body.upgrade,
           // Fixed amounts, like tiers: kept when the body leaves them out (null clears one).
-          ...fixedFields({
+          ...compactFixed({
             sales_fixed_fen: body.sales_fixed_fen === undefined ? previous.sales_fixed_fen : body.sales_fixed_fen,
             override_fixed_fen: body.override_fixed_fen ?? previous.override_fixed_fen,
             fixed_per: body.fixed_per ?? previous.fixed_per,

@@ -107,6 +107,29 @@ describe('fixed amounts per grade', () => {
     const r2 = await t.call('POST', '/v1/orders/o-1/events', { token: key, body: { type: 'refunded', items: [{ sku: 'kit', quantity: 1 }] } });
     expect(summary(r2.data.commissions).slice(0, 1)).toEqual([[c.id, 0, 500]]);
     await verified(key);
+    // 10 yuan over 1 + 2 units: 333 and 667; the 667 is kept at 334 per unit, and explained as a share.
+    const o2 = await t.call('POST', '/v1/orders', {
+      token: key,
+      body: {
+        external_id: 'o-2',
+        buyer_external_id: 'x',
+        items: [
+          { sku: 'cup', quantity: 1, unit_price_fen: 5000, paid_fen: 5000 },
+          { sku: 'kit', quantity: 2, unit_price_fen: 10000, paid_fen: 20000 },
+        ],
+      },
+    });
+    expect(summary(o2.data.commissions).slice(0, 2)).toEqual([
+      [c.id, 0, 333],
+      [c.id, 0, 667],
+    ]);
+    const share = o2.data.commissions[1] as Line & { id: string };
+    expect(share).toMatchObject({ fixed_fen: 334, units: 2 });
+    const ex = (await t.call('GET', `/v1/commissions/${share.id}`, { token: key })).data;
+    expect(ex.explanation.formula).toBe("667: this line's share, by units, of a fixed amount per order (within 334 × 2 units = 668)");
+    const first = (await t.call('GET', `/v1/commissions/${(o2.data.commissions[0] as { id: string }).id}`, { token: key })).data;
+    expect(first.explanation.formula).toBe('333 × 1 units = 333');
+    await verified(key);
   });
 
   it('refuses a negative or non-integer fixed amount and an unknown fixed_per with 400, changing nothing', async () => {

@@ -81,6 +81,26 @@ describe('rule simulator', () => {
     });
   });
 
+  it('fixed amounts per grade (per order) and per program default (per unit) cost what the calculator says; the default is kept under other changes', async () => {
+    const w = await world();
+    // Level 1 at 1 yuan once per order: 100 on each of o1, o2, o3 instead of 1000, 500 and 300.
+    expect((await w.simulate({ grades: { default: { override_fixed_fen: [100], fixed_per: 'order' } } })).data.by_level[0]).toEqual({
+      level: 1,
+      current_fen: 1800,
+      proposed_fen: 300,
+      delta_fen: -1500,
+    });
+    // Today: the grade pays level 1 only; the program default 0.40 yuan per unit at level 2 (o2: 1 unit, o3: 3).
+    await t.call('PUT', '/v1/grades/default', { token: w.key, body: { name: '普通', rank: 0, sales_bp: 0, override_bp: [1000] } });
+    const put = await t.call('PUT', '/v1/program', { token: w.key, body: { default_rates: { override_fixed_fen: [null, 40], fixed_per: 'unit' } } });
+    expect(put.statusCode).toBe(200);
+    const other = (await w.simulate({ grades: { default: { sales_bp: 0 } } })).data;
+    expect(other).toMatchObject({ current_fen: 1960, proposed_fen: 1960, delta_fen: 0 });
+    expect((await w.simulate({ default_rates: { override_fixed_fen: [null, 50] } })).data.delta_fen).toBe(40);
+    // A fixed amount the grade sets for level 2 wins over the default's: 0.10 yuan per unit.
+    expect((await w.simulate({ grades: { default: { override_bp: [1000], override_fixed_fen: [null, 10] } } })).data.delta_fen).toBe(-120);
+  });
+
   it("refuses more than three levels as a compliance violation, a bad period, an unknown grade; sees only its tenant's orders", async () => {
     const w = await world();
     const four = await w.simulate({ levels: 4 });

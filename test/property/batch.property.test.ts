@@ -9,7 +9,7 @@ import type { CreateOrderBody } from '../../src/modules/orders/schema.ts';
 /**
  * Group commit writes a batch of orders with the same result as writing them one at a time. A
  * model check: fast-check draws a program (levels, self-purchase, binding mode — permanent,
- * rebindable, override — with protection and validity windows, and when claims become bindings, tiers, caps, a grade upgrade, risk windows and surges), a forest of
+ * rebindable, override — with protection and validity windows, and when claims become bindings, tiers, fixed amounts per unit or per order on a grade, its tier and the program default, caps, a grade upgrade, risk windows and surges), a forest of
  * distributors with customers bound and claimed, and a sequence of orders (bound, unbound and
  * distributor buyers; invite codes good, unknown and the buyer's own; days back; repeated IPs;
  * replays and conflicting bodies; orders arriving unpaid, then paid by their paid arrival or
@@ -45,6 +45,8 @@ const programArb = fc.record({
   surge: fc.boolean(),
   tiers: fc.boolean(),
   upgrade_at: fc.constantFrom(0, 20_000, 60_000),
+  /** Fixed amounts on the default grade, its tier and the program default (issue 17): none, per unit or per order. */
+  fixed: fc.constantFrom('none' as const, 'unit' as const, 'order' as const),
 });
 
 type OrderAction = {
@@ -115,6 +117,7 @@ async function setUp(name: string, program: Program, parents: (number | null)[])
       validity_from: program.validity_from,
     },
     caps: { per_order_fen: program.per_order_cap, per_day_fen: program.per_day_cap },
+    ...(program.fixed !== 'none' ? { default_rates: { sales_bp: null, override_bp: [], override_fixed_fen: [null, 90, 40], fixed_per: program.fixed } } : {}),
     risk: {
       order_ip: { limit: program.ip_limit, window_seconds: 3600, effect: program.ip_effect },
       surge: { multiplier: program.surge ? 2 : 0, min_fen: 500, effect: 'hold' },
@@ -126,13 +129,26 @@ async function setUp(name: string, program: Program, parents: (number | null)[])
     rank: 0,
     sales_bp: 800,
     override_bp: [500, 300, 200],
-    ...(program.tiers ? { tiers: [{ min_monthly_sales_fen: 30_000, sales_bp: 1_200, override_bp: [700] }] } : {}),
+    ...(program.tiers
+      ? {
+          tiers: [
+            {
+              min_monthly_sales_fen: 30_000,
+              sales_bp: 1_200,
+              override_bp: [700],
+              ...(program.fixed !== 'none' ? { override_fixed_fen: [333], fixed_per: program.fixed } : {}),
+            },
+          ],
+        }
+      : {}),
+    ...(program.fixed !== 'none' ? { sales_fixed_fen: 250, fixed_per: program.fixed } : {}),
   });
   await call('PUT', '/v1/grades/gold', {
     name: '金牌',
     rank: 5,
     sales_bp: 1_500,
-    override_bp: [900, 400, 100],
+    // With fixed amounts drawn, gold's levels 2 and 3 fall to the program default's.
+    override_bp: program.fixed !== 'none' ? [900] : [900, 400, 100],
     ...(program.upgrade_at > 0 ? { upgrade: { metric: 'sales_fen', min_fen: program.upgrade_at } } : {}),
   });
   await call('PUT', '/v1/sku-rules/promo', { rates: { '0': { kind: 'fixed', fen: 150 }, '1': { kind: 'percent', bp: 2_000 } } });

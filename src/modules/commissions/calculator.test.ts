@@ -10,6 +10,7 @@ import {
   percentOf,
   recomputeLine,
   refundForUnits,
+  splitPerOrder,
   type Beneficiary,
   type ItemInput,
   type RulesSnapshot,
@@ -196,6 +197,131 @@ describe('labelled calculator cases', () => {
       expected: [['U2', 2, 500]],
     },
     {
+      label: 'fixed per grade, per unit: the grade pays fen per unit at each level, replacing its percentage',
+      items: [item('i1', 30000, { quantity: 3 }), item('i2', 5000)],
+      chain: [who('S', 0), who('U', 1), who('U2', 2)],
+      rules: rules({ grades: { default: { rank: 0, sales_bp: 1000, override_bp: [1000, 500], tiers: [], sales_fixed_fen: 400, override_fixed_fen: [150] } } }),
+      // Level 2 has no fixed amount: it keeps the grade's 5%.
+      expected: [
+        ['S', 0, 1200],
+        ['S', 0, 400],
+        ['U', 1, 450],
+        ['U', 1, 150],
+        ['U2', 2, 1500],
+        ['U2', 2, 250],
+      ],
+    },
+    {
+      label: 'fixed per grade, per order: 10 yuan once per order, split by units (floor), the rounding fen on the last line',
+      items: [item('i1', 30000, { quantity: 2 }), item('i2', 5000), item('i3', 100)],
+      chain: [who('S', 0)],
+      rules: rules({ grades: { default: { rank: 0, sales_bp: 1000, override_bp: [], tiers: [], sales_fixed_fen: 1000, fixed_per: 'order' } } }),
+      expected: [
+        ['S', 0, 500],
+        ['S', 0, 250],
+        ['S', 0, 250],
+      ],
+    },
+    {
+      label: 'fixed per order with indivisible units: 1000 fen over 3 units is 333 + 333 + 334',
+      items: [item('i1', 100), item('i2', 100), item('i3', 100)],
+      chain: [who('S', 0)],
+      rules: rules({ grades: { default: { rank: 0, sales_bp: 0, override_bp: [], tiers: [], sales_fixed_fen: 1000, fixed_per: 'order' } } }),
+      expected: [
+        ['S', 0, 333],
+        ['S', 0, 333],
+        ['S', 0, 334],
+      ],
+    },
+    {
+      label: 'fixed per program default: used where the grade has no rate for the level (level 2 here)',
+      items: [item('i1', 10000, { quantity: 2 })],
+      chain: [who('S', 0), who('U', 1), who('U2', 2)],
+      rules: rules({
+        default_rates: { sales_bp: null, override_bp: [null, 300], sales_fixed_fen: 999, override_fixed_fen: [null, 120] },
+        grades: { default: { rank: 0, sales_bp: 500, override_bp: [1000], tiers: [] } },
+      }),
+      expected: [
+        ['S', 0, 500],
+        ['U', 1, 1000],
+        ['U2', 2, 240],
+      ],
+    },
+    {
+      label: 'fixed per program default, per order: paid once for the whole order, a SKU rule still wins on its line',
+      items: [item('i1', 10000, { quantity: 3 }), item('i2', 10000, { sku: 'promo', quantity: 5 })],
+      chain: [who('S', 0)],
+      rules: rules({
+        default_rates: { sales_bp: null, override_bp: [], sales_fixed_fen: 800, fixed_per: 'order' },
+        grades: {},
+        sku: { promo: { '0': { kind: 'percent', bp: 100 } } },
+      }),
+      expected: [
+        ['S', 0, 800],
+        ['S', 0, 100],
+      ],
+    },
+    {
+      label: 'fixed per order is capped like any line (per-order cap)',
+      items: [item('i1', 100), item('i2', 100)],
+      chain: [who('S', 0)],
+      rules: rules({
+        grades: { default: { rank: 0, sales_bp: 0, override_bp: [], tiers: [], sales_fixed_fen: 1001, fixed_per: 'order' } },
+        caps: { per_order_fen: 600, per_day_fen: 0 },
+      }),
+      expected: [
+        ['S', 0, 500],
+        ['S', 0, 100],
+      ],
+    },
+    {
+      label: 'tier with a fixed rate: reached, it pays fen per unit instead of the grade percentage',
+      items: [item('i1', 10000, { quantity: 4 })],
+      chain: [who('S', 0, { monthly_sales_fen: 500000 }), who('U', 1, { monthly_sales_fen: 0 })],
+      rules: rules({
+        grades: {
+          default: {
+            rank: 0,
+            sales_bp: 1000,
+            override_bp: [1000],
+            tiers: [
+              { min_monthly_sales_fen: 100000, sales_fixed_fen: 300, override_fixed_fen: [50] },
+              { min_monthly_sales_fen: 400000, sales_fixed_fen: 450, sales_bp: 9000 },
+            ],
+          },
+        },
+      }),
+      // S reached the 4000-yuan bracket (fixed wins over its percentage); U reached none.
+      expected: [
+        ['S', 0, 1800],
+        ['U', 1, 1000],
+      ],
+    },
+    {
+      label: 'tier with a fixed rate per order, and a higher tier with a percentage',
+      items: [item('i1', 10000, { quantity: 1 }), item('i2', 10000, { quantity: 1 })],
+      chain: [who('S', 0, { monthly_sales_fen: 150000 }), who('U', 1, { monthly_sales_fen: 999999 })],
+      rules: rules({
+        grades: {
+          default: {
+            rank: 0,
+            sales_bp: 0,
+            override_bp: [0],
+            tiers: [
+              { min_monthly_sales_fen: 100000, sales_fixed_fen: 777, override_fixed_fen: [333], fixed_per: 'order' },
+              { min_monthly_sales_fen: 900000, override_bp: [2000] },
+            ],
+          },
+        },
+      }),
+      expected: [
+        ['S', 0, 388],
+        ['S', 0, 389],
+        ['U', 1, 2000],
+        ['U', 1, 2000],
+      ],
+    },
+    {
       label: 'a free line (paid 0) earns nothing, even at a fixed rate',
       items: [item('i1', 0, { sku: 'kit', quantity: 2 })],
       chain: [who('S', 0)],
@@ -243,6 +369,74 @@ describe('rate lookup order', () => {
     expect(chooseRate(r, 'y', { level: 0, grade: 'default', monthly_sales_fen: 9 })).toEqual({ source: 'grade', rate: { kind: 'percent', bp: 200 } });
     expect(chooseRate(r, 'y', { level: 1, grade: 'default', monthly_sales_fen: 0 })).toEqual({ source: 'default', rate: { kind: 'percent', bp: 100 } });
     expect(chooseRate(rules(), 'y', { level: 3, grade: 'default', monthly_sales_fen: 0 })).toBeNull();
+  });
+});
+
+describe('fixed rates per grade and program', () => {
+  it('a fixed amount wins over the percentage of the same tier, grade or default; SKU > tier > grade > default still holds', () => {
+    const r = rules({
+      default_rates: { sales_bp: 100, override_bp: [100], sales_fixed_fen: 11, override_fixed_fen: [12] },
+      grades: {
+        default: {
+          rank: 0,
+          sales_bp: 200,
+          override_bp: [],
+          tiers: [{ min_monthly_sales_fen: 10, sales_fixed_fen: 33, fixed_per: 'order' }],
+          sales_fixed_fen: 22,
+        },
+      },
+      sku: { x: { '0': { kind: 'percent', bp: 400 } } },
+    });
+    expect(chooseRate(r, 'x', { level: 0, grade: 'default', monthly_sales_fen: 10 })).toEqual({ source: 'sku', rate: { kind: 'percent', bp: 400 } });
+    expect(chooseRate(r, 'y', { level: 0, grade: 'default', monthly_sales_fen: 10 })).toEqual({
+      source: 'tier',
+      rate: { kind: 'fixed', fen: 33, per: 'order' },
+    });
+    expect(chooseRate(r, 'y', { level: 0, grade: 'default', monthly_sales_fen: 9 })).toEqual({ source: 'grade', rate: { kind: 'fixed', fen: 22 } });
+    expect(chooseRate(r, 'y', { level: 1, grade: 'default', monthly_sales_fen: 0 })).toEqual({ source: 'default', rate: { kind: 'fixed', fen: 12 } });
+    expect(chooseRate(r, 'y', { level: 0, grade: 'none', monthly_sales_fen: 0 })).toEqual({ source: 'default', rate: { kind: 'fixed', fen: 11 } });
+  });
+
+  it('a per-order split sums exactly to the amount, each line within fixed_fen × units (ledger verify), and refunds never raise it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.array(fc.record({ quantity: fc.integer({ min: 1, max: 50 }), paid: fc.integer({ min: 0, max: 1_000_000 }) }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 0, max: 100 }),
+        (fen, its, refundPct) => {
+          const items = its.map((x, i) => item(`i${i}`, x.paid, { quantity: x.quantity }));
+          const r = rules({ grades: { default: { rank: 0, sales_bp: 0, override_bp: [], tiers: [], sales_fixed_fen: fen, fixed_per: 'order' } } });
+          const lines = computeOrderCommissions(items, [who('S', 0)], r);
+          const anyPaid = its.some((x) => x.paid > 0);
+          expect(lines.reduce((s, l) => s + l.amountFen, 0)).toBe(anyPaid ? fen : 0);
+          for (const l of lines) {
+            const it = its[Number(l.itemId.slice(1))]!;
+            expect(l.rateKind).toBe('fixed');
+            expect(l.amountFen).toBeLessThanOrEqual(l.fixedFen * l.units);
+            expect(l.amountFen).toBeLessThanOrEqual(l.fixedFen * it.quantity);
+            const remaining = Math.floor((it.paid * (100 - refundPct)) / 100);
+            const after = recomputeLine(
+              { rateKind: 'fixed', rateBp: 0, fixedFen: l.fixedFen, currentFen: l.amountFen },
+              {
+                quantity: it.quantity,
+                paid_fen: it.paid,
+                remaining_fen: remaining,
+                refunded_quantity: 0,
+              },
+            );
+            expect(after.amountFen).toBeLessThanOrEqual(l.amountFen);
+            expect(after.amountFen).toBeLessThanOrEqual(l.fixedFen * after.units);
+            if (remaining === 0) expect(after.amountFen).toBe(0);
+          }
+        },
+      ),
+    );
+  });
+
+  it('splitPerOrder: floor by units, the rest on the last line with units', () => {
+    expect(splitPerOrder(1000, [1, 1, 1])).toEqual([333, 333, 334]);
+    expect(splitPerOrder(1000, [1, 1, 0])).toEqual([500, 500, 0]);
+    expect(splitPerOrder(7, [0, 0])).toEqual([0, 0]);
   });
 });
 

@@ -5,21 +5,38 @@
  *   of it), less what was refunded.
  * - Each commission line is floor(base × bp / 10000), per order line — never per unit, never
  *   per order — or, for a fixed rate, fen per unit × units.
+ * - A fixed rate per order (grade, tier or program default with fixed_per 'order') pays its
+ *   amount once per order and beneficiary, split over the order lines it applies to in
+ *   proportion to their units: floor each share, the fen left by rounding on the last such
+ *   line. Each such line is kept as a per-unit fixed line at ceil(share / units) fen per unit,
+ *   so a refund recomputes it per unit like any fixed line (and it never rises).
  * - A refund recomputes each line on the remaining base; the line can only go down, so a
  *   sequence of partial refunds reverses exactly what was credited, to the fen.
  */
 
-export type RateSpec = { kind: 'percent'; bp: number } | { kind: 'fixed'; fen: number };
+export type FixedPer = 'unit' | 'order';
+export type RateSpec = { kind: 'percent'; bp: number } | { kind: 'fixed'; fen: number; per?: FixedPer | undefined };
+
+/**
+ * Fixed amounts beside the percentages of a grade, a tier or the program default. Where one is
+ * set for a level it replaces the percentage of the same grade, tier or default at that level.
+ */
+export interface FixedRates {
+  sales_fixed_fen?: number | null | undefined;
+  override_fixed_fen?: (number | null)[] | undefined;
+  /** unit (default): fen per unit paid for; order: fen once per order, split over its lines. */
+  fixed_per?: FixedPer | undefined;
+}
 export type RateSource = 'sku' | 'tier' | 'grade' | 'default';
 
-export interface Tier {
+export interface Tier extends FixedRates {
   /** The bracket applies once the beneficiary's own sales this month reach this. */
   min_monthly_sales_fen: number;
   sales_bp?: number | undefined;
   override_bp?: number[] | undefined;
 }
 
-export interface GradeRules {
+export interface GradeRules extends FixedRates {
   rank: number;
   sales_bp: number;
   override_bp: number[];
@@ -34,7 +51,7 @@ export interface RulesSnapshot {
   levels: number;
   self_purchase: boolean;
   /** Program defaults, used where a grade has no rate for a level. */
-  default_rates: { sales_bp: number | null; override_bp: (number | null)[] };
+  default_rates: { sales_bp: number | null; override_bp: (number | null)[] } & FixedRates;
   grades: Record<string, GradeRules>;
   /** SKU overrides by level ("0".."3"); they win over everything else. */
   sku: Record<string, Partial<Record<'0' | '1' | '2' | '3', RateSpec>>>;
@@ -104,28 +121,76 @@ export function amountFor(rate: RateSpec, baseFen: number, units: number): numbe
   return rate.kind === 'percent' ? percentOf(baseFen, rate.bp) : rate.fen * units;
 }
 
-/** Rate lookup: SKU override > the beneficiary's tier > its grade > the program default. */
+/** The fixed amount `r` sets for a level, if any. */
+export function fixedAt(r: FixedRates, level: number): RateSpec | null {
+  const fen = level === 0 ? r.sales_fixed_fen : r.override_fixed_fen?.[level - 1];
+  if (fen === undefined || fen === null) return null;
+  return r.fixed_per === 'order' ? { kind: 'fixed', fen, per: 'order' } : { kind: 'fixed', fen };
+}
+
+/** Only the fixed-rate fields that are set: snapshots of rules without them stay as they were. */
+export function fixedFields(r: FixedRates): FixedRates {
+  return {
+    ...(r.sales_fixed_fen !== undefined ? { sales_fixed_fen: r.sales_fixed_fen } : {}),
+    ...(r.override_fixed_fen !== undefined ? { override_fixed_fen: [...r.override_fixed_fen] } : {}),
+    ...(r.fixed_per !== undefined ? { fixed_per: r.fixed_per } : {}),
+  };
+}
+
+/** The fixed amounts that pay something: nulls and empty lists left out, and `fixed_per` only beside an amount. */
+export function compactFixed(r: FixedRates): FixedRates {
+  const sales = r.sales_fixed_fen ?? null;
+  const over = [...(r.override_fixed_fen ?? [])];
+  while (over.length && over.at(-1) === null) over.pop();
+  if (sales === null && over.length === 0) return {};
+  return { ...(sales !== null ? { sales_fixed_fen: sales } : {}), ...(over.length ? { override_fixed_fen: over } : {}), fixed_per: r.fixed_per ?? 'unit' };
+}
+
+/**
+ * Rate lookup: SKU override > the beneficiary's tier > its grade > the program default. Within
+ * a tier, a grade or the default, a fixed amount set for the level wins over its percentage.
+ */
 export function chooseRate(rules: RulesSnapshot, sku: string, b: Pick<Beneficiary, 'level' | 'grade' | 'monthly_sales_fen'>): RateChoice | null {
   const key = String(b.level) as '0' | '1' | '2' | '3';
   const skuRate = rules.sku[sku]?.[key];
   if (skuRate) return { source: 'sku', rate: skuRate };
   const grade = rules.grades[b.grade];
   if (grade) {
+    const tierBp = (t: Tier): number | undefined => (b.level === 0 ? t.sales_bp : t.override_bp?.[b.level - 1]);
     const tier = [...grade.tiers]
       .filter((t) => t.min_monthly_sales_fen <= b.monthly_sales_fen)
       .sort((x, y) => y.min_monthly_sales_fen - x.min_monthly_sales_fen)
-      .find((t) => (b.level === 0 ? t.sales_bp !== undefined : t.override_bp?.[b.level - 1] !== undefined));
+      .find((t) => fixedAt(t, b.level) !== null || tierBp(t) !== undefined);
     if (tier) {
-      const bp = b.level === 0 ? tier.sales_bp : tier.override_bp?.[b.level - 1];
+      const fixed = fixedAt(tier, b.level);
+      if (fixed) return { source: 'tier', rate: fixed };
+      const bp = tierBp(tier);
       if (bp === undefined) throw new Error(`the tier found for level ${b.level} has no rate for it`);
       return { source: 'tier', rate: { kind: 'percent', bp } };
     }
+    const gradeFixed = fixedAt(grade, b.level);
+    if (gradeFixed) return { source: 'grade', rate: gradeFixed };
     const gradeBp = b.level === 0 ? grade.sales_bp : grade.override_bp[b.level - 1];
     if (gradeBp !== undefined) return { source: 'grade', rate: { kind: 'percent', bp: gradeBp } };
   }
+  const defaultFixed = fixedAt(rules.default_rates, b.level);
+  if (defaultFixed) return { source: 'default', rate: defaultFixed };
   const defaultBp = b.level === 0 ? rules.default_rates.sales_bp : rules.default_rates.override_bp[b.level - 1];
   if (defaultBp !== undefined && defaultBp !== null) return { source: 'default', rate: { kind: 'percent', bp: defaultBp } };
   return null;
+}
+
+/**
+ * A fixed amount per order over the units of the lines it applies to: floor(amount × units /
+ * all units) each, the fen left by rounding on the last line with units. Sums to the amount.
+ */
+export function splitPerOrder(amountFen: number, units: number[]): number[] {
+  const total = units.reduce((s, u) => s + u, 0);
+  if (amountFen <= 0 || total <= 0) return units.map(() => 0);
+  const shares = units.map((u) => Number((BigInt(amountFen) * BigInt(u)) / BigInt(total)));
+  const last = units.findLastIndex((u) => u > 0);
+  shares[last] = (shares[last] ?? 0) + amountFen - shares.reduce((s, x) => s + x, 0);
+  return shares;
 }
 
 /**
@@ -149,6 +214,7 @@ export function computeOrderCommissions(items: ItemInput[], chain: Beneficiary[]
   const lines: ComputedLine[] = [];
   for (const b of chain) {
     if (b.level > rules.levels || !b.active) continue;
+    const perOrder: { line: number; fen: number }[] = [];
     const own: ComputedLine[] = [];
     for (const item of items) {
       const choice = chooseRate(rules, item.sku, b);
@@ -168,6 +234,27 @@ export function computeOrderCommissions(items: ItemInput[], chain: Beneficiary[]
         baseFen: item.paid_fen,
         uncappedFen: uncapped,
         amountFen: uncapped,
+      });
+      if (choice.rate.kind === 'fixed' && choice.rate.per === 'order') perOrder.push({ line: own.length - 1, fen: choice.rate.fen });
+    }
+    // A per-order amount (one rate per beneficiary: SKU rules are per unit) split over its lines.
+    if (perOrder.length > 0) {
+      const fen = Math.max(...perOrder.map((p) => p.fen));
+      const lineOf = (i: number): ComputedLine => {
+        const l = own[i];
+        if (!l) throw new Error('a per-order share for a line that is not there');
+        return l;
+      };
+      const shares = splitPerOrder(
+        fen,
+        perOrder.map((p) => lineOf(p.line).units),
+      );
+      perOrder.forEach((p, k) => {
+        const l = lineOf(p.line);
+        const share = shares[k] ?? 0;
+        l.fixedFen = l.units > 0 ? Math.ceil(share / l.units) : 0;
+        l.uncappedFen = share;
+        l.amountFen = share;
       });
     }
     let amounts = own.map((l) => l.amountFen);

@@ -87,7 +87,9 @@ export function createCommissionsService(deps: {
           ? `${c.base_fen} paid − what its units cost the agent = ${c.amount_fen}`
           : c.rate_kind === 'percent'
             ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
-            : `${c.fixed_fen} × ${c.units} units = ${c.fixed_fen * c.units}`;
+            : perOrderShare(c, item)
+              ? `${c.original_amount_fen + c.capped_fen}: this line's share, by units, of a fixed amount per order (within ${c.fixed_fen} × ${c.units} units = ${c.fixed_fen * c.units})`
+              : `${c.fixed_fen} × ${c.units} units = ${c.fixed_fen * c.units}`;
       return {
         ...commissionView(c, order.external_id, item?.sku ?? null),
         original_base_fen: c.original_base_fen,
@@ -299,6 +301,16 @@ export function createCommissionsService(deps: {
 export type CommissionsService = ReturnType<typeof createCommissionsService>;
 
 /** The territory a territory line was earned in: its rank, code and name, and the rank's rate. */
+/**
+ * A fixed line holding a share of a fixed amount per order (calculator.ts): what it paid before
+ * caps is below its per-unit rate × the units the line was paid for, which a rate per unit never is.
+ */
+function perOrderShare(c: CommissionRow, item: { quantity: number; paid_fen: number } | undefined): boolean {
+  if (c.rate_kind !== 'fixed' || c.kind !== 'commission' || !item || item.paid_fen <= 0) return false;
+  if (c.rate_source !== 'grade' && c.rate_source !== 'tier' && c.rate_source !== 'default') return false;
+  return c.original_amount_fen + c.capped_fen < c.fixed_fen * item.quantity;
+}
+
 function territoryOf(rank: 'province' | 'city' | 'district', orderRegion: string | null, rateBp: number) {
   const code = orderRegion === null ? null : (territoriesOf(orderRegion).find((t) => t.rank === rank)?.code ?? null);
   return {

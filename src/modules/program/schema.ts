@@ -11,6 +11,19 @@ export const RiskEffect = Type.Union([Type.Literal('flag'), Type.Literal('hold')
     'flag: a risk event to review; hold: the commissions concerned wait for review (not settled, not withdrawn); block: they are not credited at all',
 });
 
+export const FixedPer = Type.Union([Type.Literal('unit'), Type.Literal('order')], {
+  description: "unit (default): the fixed amounts are fen per unit paid for; order: fen once per order and beneficiary, split over the order's lines by units",
+});
+
+/** Fixed amounts beside the percentages: where one is set for a level, it replaces the percentage there. */
+export const FixedRateFields = {
+  sales_fixed_fen: Type.Optional(Nullable(Fen({ description: 'level-0 fixed amount; replaces the percentage at level 0 when set' }))),
+  override_fixed_fen: Type.Optional(
+    Type.Array(Nullable(Fen()), { maxItems: 3, description: 'override_fixed_fen[k-1]: the level-k fixed amount; replaces the percentage there when set' }),
+  ),
+  fixed_per: Type.Optional(FixedPer),
+};
+
 const AntiCheatScope = Strict({
   per_ip: Nullable(Window),
   per_device: Nullable(Window),
@@ -69,6 +82,7 @@ export const ProgramSettings = Strict({
   default_rates: Strict({
     sales_bp: Nullable(Bp('level-0 rate for a grade without one')),
     override_bp: Type.Array(Nullable(Bp()), { maxItems: 3, description: "level-k rates where the beneficiary's grade has none" }),
+    ...FixedRateFields,
   }),
   caps: Strict({
     per_order_fen: Fen({ description: 'most one beneficiary earns from one order; 0: no cap' }),
@@ -288,6 +302,7 @@ export const TierSchema = Strict({
   min_monthly_sales_fen: Fen({ description: "the bracket applies once the beneficiary's own sales this month reach this" }),
   sales_bp: Type.Optional(Bp()),
   override_bp: Type.Optional(Type.Array(Bp(), { maxItems: 3 })),
+  ...FixedRateFields,
 });
 
 export const UpgradeRule = Strict({
@@ -305,6 +320,7 @@ export const GradeBody = Strict({
   override_bp: Type.Array(Bp(), { maxItems: 3, description: 'override_bp[k-1]: the level-k rate for a beneficiary of this grade' }),
   tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20, description: "rates by the beneficiary's own sales this month" })),
   upgrade: Type.Optional(Nullable(UpgradeRule)),
+  ...FixedRateFields,
 });
 export type GradeBody = Static<typeof GradeBody>;
 
@@ -316,6 +332,7 @@ export const Grade = Strict({
   override_bp: Type.Array(Type.Integer()),
   tiers: Type.Optional(Type.Array(TierSchema)),
   upgrade: Type.Optional(Nullable(UpgradeRule)),
+  ...FixedRateFields,
 });
 export type Grade = Static<typeof Grade>;
 

@@ -11,6 +11,7 @@ import { actorOf, can, requirePermission, tenantOf } from '../../core/principal.
 import { newId } from '../../core/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import { moneyChanges, moneyValue, withMoneyValues, type MoneyChange } from './money-controls.ts';
+import { compactFixed, fixedFields, type FixedRates } from '../commissions/calculator.ts';
 import { programRepo } from './repo.ts';
 import { programDiffLeaves, programLeaves } from './leaves.ts';
 import {
@@ -60,7 +61,7 @@ export function complianceCheck(settings: ProgramSettings, grades: GradeForCompl
   throw compliance({ en: found.join('; '), zh: `违反合规规则：${titles.join('；')}` });
 }
 
-export interface GradeSettings {
+export interface GradeSettings extends FixedRates {
   tiers?: Tier[] | undefined;
   upgrade?: UpgradeRule | null | undefined;
 }
@@ -76,6 +77,7 @@ export function gradeView(g: { code: string; name: string; rank: number; sales_b
     override_bp: [...g.override_bp],
     ...(settings.tiers && settings.tiers.length > 0 ? { tiers: settings.tiers } : {}),
     ...(settings.upgrade ? { upgrade: settings.upgrade } : {}),
+    ...fixedFields(settings),
   };
 }
 
@@ -430,6 +432,12 @@ export function createProgramService(deps: {
         const settings: GradeSettings = {
           tiers: body.tiers ?? previous.tiers ?? [],
           upgrade: body.upgrade === undefined ? (previous.upgrade ?? null) : body.upgrade,
+          // Fixed amounts, like tiers: kept when the body leaves them out (null clears one).
+          ...compactFixed({
+            sales_fixed_fen: body.sales_fixed_fen === undefined ? previous.sales_fixed_fen : body.sales_fixed_fen,
+            override_fixed_fen: body.override_fixed_fen ?? previous.override_fixed_fen,
+            fixed_per: body.fixed_per ?? previous.fixed_per,
+          }),
         };
         // Upgrades on head count pay for recruiting: refused like any other compliance breach.
         const others = (await programRepo.listGrades(tx, tenantId))

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Bp, Fen, Nullable, Strict } from '../../core/schema.ts';
-import { ProgramSettings, TierSchema } from '../program/schema.ts';
+import { FixedRateFields, ProgramSettings, TierSchema } from '../program/schema.ts';
 import type { RateSpec } from '../commissions/calculator.ts';
 
 /** A SKU's rates by level ("0" the seller, "1".."3" overrides). */
@@ -20,7 +20,11 @@ export const SimulateBody = Strict({
     {
       levels: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'override levels; above 3 is refused as compliance_violation' })),
       default_rates: Type.Optional(
-        Strict({ sales_bp: Type.Optional(Nullable(Bp())), override_bp: Type.Optional(Type.Array(Nullable(Bp()), { maxItems: 3 })) }),
+        Strict({
+          sales_bp: Type.Optional(Nullable(Bp())),
+          override_bp: Type.Optional(Type.Array(Nullable(Bp()), { maxItems: 3 })),
+          ...FixedRateFields,
+        }),
       ),
       caps: Type.Optional(Strict({ per_order_fen: Type.Optional(Fen()), per_day_fen: Type.Optional(Fen()) })),
       grades: Type.Optional(
@@ -30,6 +34,7 @@ export const SimulateBody = Strict({
             sales_bp: Type.Optional(Bp()),
             override_bp: Type.Optional(Type.Array(Bp(), { maxItems: 3 })),
             tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20 })),
+            ...FixedRateFields,
           }),
           { maxProperties: 100 },
         ),

@@ -7,7 +7,7 @@ import { requirePermission, tenantOf } from '../../core/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import { programRepo } from '../program/repo.ts';
 import { normalizeSettings, type GradeSettings } from '../program/service.ts';
-import type { RulesSnapshot } from '../commissions/calculator.ts';
+import { fixedFields, type RulesSnapshot } from '../commissions/calculator.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { SkuRates } from './schema.ts';
 import { createRuleSimulator, type SimulationInput } from './simulator.ts';
@@ -70,7 +70,7 @@ export function createRulesService(deps: {
       version,
       levels: settings.levels,
       self_purchase: settings.self_purchase,
-      default_rates: { sales_bp: settings.default_rates.sales_bp, override_bp: settings.default_rates.override_bp },
+      default_rates: { sales_bp: settings.default_rates.sales_bp, override_bp: settings.default_rates.override_bp, ...fixedFields(settings.default_rates) },
       grades: Object.fromEntries(
         grades.map((g) => {
           const gs = (g.settings ?? {}) as GradeSettings;
@@ -79,7 +79,7 @@ export function createRulesService(deps: {
             gs.upgrade && (gs.upgrade.metric === 'sales_fen' || gs.upgrade.metric === 'settled_sales_fen')
               ? { metric: gs.upgrade.metric, min_fen: gs.upgrade.min_fen }
               : null;
-          return [g.code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp, tiers: gs.tiers ?? [], upgrade }];
+          return [g.code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: g.override_bp, tiers: gs.tiers ?? [], upgrade, ...fixedFields(gs) }];
         }),
       ),
       sku: Object.fromEntries(skus.map((s) => [s.sku, s.rates as SkuRates])),

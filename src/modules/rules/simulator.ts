@@ -5,7 +5,16 @@ import { AppError, invalid } from '../../core/errors.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { localDate, paidMoment } from '../../core/time.ts';
 import { addDays, daysBetween, monthOf, parseDay, startOfLocalDay } from '../analytics/periods.ts';
-import { chainOf, computeOrderCommissions, type Beneficiary, type GradeRules, type RulesSnapshot, type Tier } from '../commissions/calculator.ts';
+import {
+  chainOf,
+  compactFixed,
+  computeOrderCommissions,
+  type Beneficiary,
+  type FixedRates,
+  type GradeRules,
+  type RulesSnapshot,
+  type Tier,
+} from '../commissions/calculator.ts';
 import { normalizeInviteCode } from '../../lib/invite-code.ts';
 import { BindingReplay } from './binding-replay.ts';
 import type { ProgramSettings } from '../program/schema.ts';
@@ -15,9 +24,9 @@ import { rulesRepo } from './repo.ts';
 /** A proposed change to the rules in force, as the simulator takes it: only what changes. */
 export interface RuleChanges {
   levels?: number | undefined;
-  default_rates?: { sales_bp?: number | null | undefined; override_bp?: (number | null)[] | undefined } | undefined;
+  default_rates?: ({ sales_bp?: number | null | undefined; override_bp?: (number | null)[] | undefined } & FixedRates) | undefined;
   caps?: { per_order_fen?: number | undefined; per_day_fen?: number | undefined } | undefined;
-  grades?: Record<string, { sales_bp?: number | undefined; override_bp?: number[] | undefined; tiers?: Tier[] | undefined }> | undefined;
+  grades?: Record<string, { sales_bp?: number | undefined; override_bp?: number[] | undefined; tiers?: Tier[] | undefined } & FixedRates> | undefined;
   /** A SKU's new rates by level, or null to remove its override. */
   sku?: Record<string, SkuRates | null> | undefined;
   /** A proposed binding policy: attribution of the period's orders is replayed under it and under today's. */
@@ -48,11 +57,18 @@ export function applyChanges(base: RulesSnapshot, changes: RuleChanges): RulesSn
   for (const [code, g] of Object.entries(changes.grades ?? {})) {
     const was = grades[code];
     if (!was) throw invalid({ en: `no grade ${code}: the simulator changes rates of existing grades`, zh: `没有等级 ${code}：模拟器只修改现有等级的比例` });
+    const { sales_fixed_fen: _s, override_fixed_fen: _o, fixed_per: _p, ...rest } = was;
     grades[code] = {
-      ...was,
+      ...rest,
       ...(g.sales_bp !== undefined ? { sales_bp: g.sales_bp } : {}),
       ...(g.override_bp !== undefined ? { override_bp: g.override_bp } : {}),
       ...(g.tiers !== undefined ? { tiers: g.tiers } : {}),
+      // Fixed amounts: those given replace the grade's (null clears one).
+      ...compactFixed({
+        sales_fixed_fen: g.sales_fixed_fen !== undefined ? g.sales_fixed_fen : was.sales_fixed_fen,
+        override_fixed_fen: g.override_fixed_fen ?? was.override_fixed_fen,
+        fixed_per: g.fixed_per ?? was.fixed_per,
+      }),
     };
   }
   const sku = new Map(Object.entries(base.sku));
@@ -66,6 +82,12 @@ export function applyChanges(base: RulesSnapshot, changes: RuleChanges): RulesSn
     default_rates: {
       sales_bp: changes.default_rates?.sales_bp !== undefined ? changes.default_rates.sales_bp : base.default_rates.sales_bp,
       override_bp: changes.default_rates?.override_bp ?? base.default_rates.override_bp,
+      // The program's fixed amounts are kept unless the changes give others.
+      ...compactFixed({
+        sales_fixed_fen: changes.default_rates?.sales_fixed_fen !== undefined ? changes.default_rates.sales_fixed_fen : base.default_rates.sales_fixed_fen,
+        override_fixed_fen: changes.default_rates?.override_fixed_fen ?? base.default_rates.override_fixed_fen,
+        fixed_per: changes.default_rates?.fixed_per ?? base.default_rates.fixed_per,
+      }),
     },
     caps: { ...base.caps, ...Object.fromEntries(Object.entries(changes.caps ?? {}).filter(([, v]) => v !== undefined)) },
     grades,

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { RulesSnapshot } from '../commissions/calculator.ts';
+import { fixedFields, type FixedRates, type RulesSnapshot } from '../commissions/calculator.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import type { SkuRates } from './schema.ts';
 import { programDiffLeaves } from '../program/leaves.ts';
@@ -86,7 +86,7 @@ export function sameState(a: RulesState, b: RulesState): boolean {
   return isDeepStrictEqual(a, b);
 }
 
-interface GradeSettingsLike {
+interface GradeSettingsLike extends FixedRates {
   tiers?: RulesSnapshot['grades'][string]['tiers'];
   upgrade?: { metric: string; min_fen: number } | null;
 }
@@ -98,7 +98,7 @@ export function snapshotOf(state: RulesState, version: number): RulesSnapshot {
     version,
     levels: s.levels,
     self_purchase: s.self_purchase,
-    default_rates: { sales_bp: s.default_rates.sales_bp, override_bp: [...s.default_rates.override_bp] },
+    default_rates: { sales_bp: s.default_rates.sales_bp, override_bp: [...s.default_rates.override_bp], ...fixedFields(s.default_rates) },
     grades: Object.fromEntries(
       Object.entries(state.grades).map(([code, g]) => {
         const gs = g.settings as GradeSettingsLike;
@@ -107,7 +107,7 @@ export function snapshotOf(state: RulesState, version: number): RulesSnapshot {
           gs.upgrade && (gs.upgrade.metric === 'sales_fen' || gs.upgrade.metric === 'settled_sales_fen')
             ? { metric: gs.upgrade.metric as 'sales_fen' | 'settled_sales_fen', min_fen: gs.upgrade.min_fen }
             : null;
-        return [code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: [...g.override_bp], tiers: gs.tiers ?? [], upgrade }];
+        return [code, { rank: g.rank, sales_bp: g.sales_bp, override_bp: [...g.override_bp], tiers: gs.tiers ?? [], upgrade, ...fixedFields(gs) }];
       }),
     ),
     sku: clone(state.sku),
@@ -138,7 +138,7 @@ export function stateFromSnapshot(snapshot: RulesSnapshot, known: RulesState): R
             rank: g.rank,
             sales_bp: g.sales_bp,
             override_bp: [...g.override_bp],
-            settings: { tiers: clone(g.tiers), upgrade: knownUpgrade ?? g.upgrade ?? null },
+            settings: { tiers: clone(g.tiers), upgrade: knownUpgrade ?? g.upgrade ?? null, ...fixedFields(g) },
           },
         ];
       }),

@@ -10,12 +10,25 @@ import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 import { forgetGradeNames } from '../components/GradeName.tsx';
 
-interface TierForm {
+interface TierForm extends FixedForm {
   min: number | null;
   sales_bp: number | null;
   l1: number | null;
   l2: number | null;
   l3: number | null;
+}
+/** Fixed amounts in fen beside the percentages (null: the percentage applies at that level). */
+export interface FixedForm {
+  f0: number | null;
+  f1: number | null;
+  f2: number | null;
+  f3: number | null;
+}
+type FixedPer = 'unit' | 'order';
+interface FixedRates {
+  sales_fixed_fen?: number | null | undefined;
+  override_fixed_fen?: (number | null)[] | undefined;
+  fixed_per?: FixedPer | undefined;
 }
 interface GradeForm {
   code: string;
@@ -29,6 +42,11 @@ interface GradeForm {
   upgrade_on: boolean;
   upgrade_metric: UpgradeRule['metric'];
   upgrade_min_fen: number | null;
+  f0: number | null;
+  f1: number | null;
+  f2: number | null;
+  f3: number | null;
+  fixed_per: FixedPer;
 }
 
 /** Level rates of a form row as the API's array: trailing empty levels left out. */
@@ -38,8 +56,24 @@ function levelRates(values: (number | null | undefined)[]): (number | null)[] {
   return levels;
 }
 
+/** Fixed amounts as a form's fields. */
+export function fixedToForm(r: FixedRates): FixedForm {
+  return {
+    f0: r.sales_fixed_fen ?? null,
+    f1: r.override_fixed_fen?.[0] ?? null,
+    f2: r.override_fixed_fen?.[1] ?? null,
+    f3: r.override_fixed_fen?.[2] ?? null,
+  };
+}
+
+/** A form's fixed amounts as the API takes them: a level left empty is null (it keeps its percentage). */
+export function formToFixed(f: Partial<FixedForm>): { sales_fixed_fen: number | null; override_fixed_fen: (number | null)[] } {
+  return { sales_fixed_fen: f.f0 ?? null, override_fixed_fen: levelRates([f.f1, f.f2, f.f3]) };
+}
+
 function tierToForm(tier: Tier): TierForm {
   return {
+    ...fixedToForm(tier),
     min: tier.min_monthly_sales_fen,
     sales_bp: tier.sales_bp ?? null,
     l1: tier.override_bp?.[0] ?? null,
@@ -49,11 +83,17 @@ function tierToForm(tier: Tier): TierForm {
 }
 
 /** A tier row as the API takes it; null when a level is empty before a filled one (a tier's rates have no gaps). */
-function formToTier(f: TierForm): Tier | null {
+function formToTier(f: TierForm, per: FixedPer): Tier | null {
   const levels = levelRates([f.l1, f.l2, f.l3]);
   if (levels.some((v) => v === null)) return null;
+  const fixed = formToFixed(f);
+  const hasFixed = fixed.sales_fixed_fen !== null || fixed.override_fixed_fen.length > 0;
   return {
     min_monthly_sales_fen: f.min ?? 0,
+    // A tier's fixed amounts are counted as its grade's are (per unit or per order).
+    ...(hasFixed
+      ? { ...(fixed.sales_fixed_fen !== null ? { sales_fixed_fen: fixed.sales_fixed_fen } : {}), override_fixed_fen: fixed.override_fixed_fen, fixed_per: per }
+      : {}),
     ...(f.sales_bp !== null && f.sales_bp !== undefined ? { sales_bp: f.sales_bp } : {}),
     ...(levels.length ? { override_bp: levels as number[] } : {}),
   };
@@ -63,7 +103,18 @@ export function tierSummary(tier: Tier): string {
   const parts = [`≥ ${formatYuan(tier.min_monthly_sales_fen)}`];
   if (tier.sales_bp !== undefined) parts.push(`L0 ${formatBp(tier.sales_bp)}`);
   (tier.override_bp ?? []).forEach((bp, i) => parts.push(`L${i + 1} ${formatBp(bp)}`));
+  parts.push(...fixedParts(tier));
   return parts.join(' · ');
+}
+
+/** Fixed amounts by level: "L0 ¥2.00", … (the way they are counted is shown beside them). */
+export function fixedParts(r: FixedRates): string[] {
+  const parts: string[] = [];
+  if (r.sales_fixed_fen !== undefined && r.sales_fixed_fen !== null) parts.push(`L0 ${formatYuan(r.sales_fixed_fen)}`);
+  (r.override_fixed_fen ?? []).forEach((fen, i) => {
+    if (fen !== null) parts.push(`L${i + 1} ${formatYuan(fen)}`);
+  });
+  return parts;
 }
 
 export default function GradesPage() {
@@ -102,8 +153,15 @@ export default function GradesPage() {
             upgrade_on: false,
             upgrade_metric: 'sales_fen',
             upgrade_min_fen: null,
+            f0: null,
+            f1: null,
+            f2: null,
+            f3: null,
+            fixed_per: 'unit',
           }
         : {
+            ...fixedToForm(g),
+            fixed_per: g.fixed_per ?? 'unit',
             code: g.code,
             name: g.name,
             rank: g.rank,
@@ -128,7 +186,7 @@ export default function GradesPage() {
     } // the form shows what is missing
     // Trailing empty levels are left out; a gap in the middle is a 0 rate.
     const levels = levelRates([v.l1, v.l2, v.l3]);
-    const tiers = (v.tiers ?? []).map(formToTier);
+    const tiers = (v.tiers ?? []).map((tier) => formToTier(tier, v.fixed_per));
     const gap = tiers.findIndex((tier) => tier === null);
     if (gap >= 0) {
       form.setFields([{ name: ['tiers', gap, 'l1'], errors: [t('grades.tierGap')] }]);
@@ -141,6 +199,8 @@ export default function GradesPage() {
       override_bp: levels.map((x) => x ?? 0),
       tiers: tiers as Tier[],
       upgrade: v.upgrade_on && v.upgrade_min_fen ? { metric: v.upgrade_metric, min_fen: v.upgrade_min_fen } : null,
+      ...formToFixed(v),
+      fixed_per: v.fixed_per,
     };
     setSaving(true);
     try {
@@ -186,6 +246,14 @@ export default function GradesPage() {
             key: `l${level}`,
             render: (_: unknown, g: Grade) => pct(g.override_bp[level - 1]),
           })),
+          {
+            title: t('grades.fixed'),
+            key: 'fixed',
+            render: (_: unknown, g: Grade) => {
+              const parts = fixedParts(g);
+              return parts.length ? `${parts.join(' · ')} ${t(`grades.fixedPer.${g.fixed_per ?? 'unit'}`)}` : '—';
+            },
+          },
           {
             title: t('grades.tiers'),
             key: 'tiers',
@@ -248,6 +316,26 @@ export default function GradesPage() {
             </Form.Item>
           ))}
 
+          <Divider titlePlacement="start">{t('grades.fixed')}</Divider>
+          <Typography.Paragraph type="secondary">{t('grades.fixedHint')}</Typography.Paragraph>
+          <Form.Item name="fixed_per" label={t('grades.fixedPer')}>
+            <Select
+              style={{ width: 200 }}
+              data-testid="grade-fixed-per"
+              options={(['unit', 'order'] as const).map((m) => ({ value: m, label: t(`grades.fixedPer.${m}`) }))}
+            />
+          </Form.Item>
+          <Space wrap>
+            <Form.Item name="f0" label={t('grades.fixedSales')}>
+              <HundredthsInput suffix={t('common.yuan')} aria-label={t('grades.fixedSales')} />
+            </Form.Item>
+            {[1, 2, 3].map((level) => (
+              <Form.Item key={level} name={`f${level}`} label={t('grades.fixedOverride', { level })}>
+                <HundredthsInput suffix={t('common.yuan')} aria-label={t('grades.fixedOverride', { level })} />
+              </Form.Item>
+            ))}
+          </Space>
+
           <Divider titlePlacement="start">{t('grades.tiers')}</Divider>
           <Typography.Paragraph type="secondary">{t('grades.tiersHint')}</Typography.Paragraph>
           <Form.List name="tiers">
@@ -283,9 +371,26 @@ export default function GradesPage() {
                         </Form.Item>
                       ))}
                     </Space>
+                    <Space wrap>
+                      <Form.Item name={[field.name, 'f0']} label={t('grades.fixedSales')}>
+                        <HundredthsInput suffix={t('common.yuan')} aria-label={`${t('grades.tierN', { n: i + 1 })} ${t('grades.fixedSales')}`} />
+                      </Form.Item>
+                      {[1, 2, 3].map((level) => (
+                        <Form.Item key={level} name={[field.name, `f${level}`]} label={t('grades.fixedOverride', { level })}>
+                          <HundredthsInput
+                            suffix={t('common.yuan')}
+                            aria-label={`${t('grades.tierN', { n: i + 1 })} ${t('grades.fixedOverride', { level })}`}
+                          />
+                        </Form.Item>
+                      ))}
+                    </Space>
                   </Card>
                 ))}
-                <Button icon={<PlusOutlined />} onClick={() => add({ min: null, sales_bp: null, l1: null, l2: null, l3: null })} data-testid="tier-add">
+                <Button
+                  icon={<PlusOutlined />}
+                  onClick={() => add({ min: null, sales_bp: null, l1: null, l2: null, l3: null, f0: null, f1: null, f2: null, f3: null })}
+                  data-testid="tier-add"
+                >
                   {t('grades.tierAdd')}
                 </Button>
               </Space>

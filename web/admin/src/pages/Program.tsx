@@ -95,10 +95,22 @@ export default function ProgramPage() {
         // Default override rates: empty levels at the end are left out, one in the middle stays null.
         const overrides = [0, 1, 2].map((i) => values.default_rates?.override_bp?.[i] ?? null);
         while (overrides.length && overrides.at(-1) === null) overrides.pop();
+        const fixedOverrides = [0, 1, 2].map((i) => values.default_rates?.override_fixed_fen?.[i] ?? null);
+        while (fixedOverrides.length && fixedOverrides.at(-1) === null) fixedOverrides.pop();
         const body = {
           ...values,
           landing_url: values.landing_url ? values.landing_url : null,
-          ...(values.default_rates ? { default_rates: { sales_bp: values.default_rates.sales_bp ?? null, override_bp: overrides } } : {}),
+          ...(values.default_rates
+            ? {
+                default_rates: {
+                  sales_bp: values.default_rates.sales_bp ?? null,
+                  override_bp: overrides,
+                  sales_fixed_fen: values.default_rates.sales_fixed_fen ?? null,
+                  override_fixed_fen: fixedOverrides,
+                  fixed_per: values.default_rates.fixed_per ?? 'unit',
+                },
+              }
+            : {}),
         };
         answer = await api.put<ProgramAnswer>('/v1/program', body);
       } else {
@@ -214,6 +226,22 @@ export default function ProgramPage() {
           {[0, 1, 2].map((i) => (
             <Form.Item key={i} name={['default_rates', 'override_bp', i]} label={t('program.rates.override', { level: i + 1 })}>
               <HundredthsInput suffix={pct} max={10000} />
+            </Form.Item>
+          ))}
+          <Typography.Paragraph type="secondary">{t('program.rates.fixedHint')}</Typography.Paragraph>
+          <Form.Item name={['default_rates', 'fixed_per']} label={t('grades.fixedPer')} initialValue="unit">
+            <Select
+              style={{ width: 200 }}
+              data-testid="program-fixed-per"
+              options={(['unit', 'order'] as const).map((m) => ({ value: m, label: t(`grades.fixedPer.${m}`) }))}
+            />
+          </Form.Item>
+          <Form.Item name={['default_rates', 'sales_fixed_fen']} label={t('program.rates.fixedSales')}>
+            <HundredthsInput suffix={yuan} aria-label={t('program.rates.fixedSales')} />
+          </Form.Item>
+          {[0, 1, 2].map((i) => (
+            <Form.Item key={i} name={['default_rates', 'override_fixed_fen', i]} label={t('program.rates.fixedOverride', { level: i + 1 })}>
+              <HundredthsInput suffix={yuan} aria-label={t('program.rates.fixedOverride', { level: i + 1 })} />
             </Form.Item>
           ))}
           <Form.Item name={['caps', 'per_order_fen']} label={t('program.caps.perOrder')} extra={t('program.caps.zero')}>

@@ -1,24 +1,15 @@
-import { createAliyunSmsSender } from './aliyun.ts';
+import { createAliyunSmsSender, type AliyunSmsOptions } from './aliyun.ts';
 import { createSmsSimulator, type SimulatedSms } from './simulator.ts';
-import { createTencentSmsSender } from './tencent.ts';
-import type { SmsSender, SmsTemplate } from './types.ts';
+import { createTencentSmsSender, type TencentSmsOptions } from './tencent.ts';
+import type { SmsSender } from './types.ts';
 import { createWebhookSmsSender } from './webhook.ts';
 
 /** Which SMS provider a deployment sends through (FENXIAO_SMS_PROVIDER; docs/configuration.md lists the variables). */
 export type SmsConfig =
   | { provider: 'simulator' }
   | { provider: 'webhook'; url: string; secret: string }
-  | { provider: 'aliyun'; accessKeyId: string; accessKeySecret: string; signName: string; templates: Record<SmsTemplate, string>; endpoint?: string }
-  | {
-      provider: 'tencent';
-      secretId: string;
-      secretKey: string;
-      sdkAppId: string;
-      signName: string;
-      templates: Record<SmsTemplate, string>;
-      region?: string;
-      endpoint?: string;
-    };
+  | ({ provider: 'aliyun' } & Pick<AliyunSmsOptions, 'accessKeyId' | 'accessKeySecret' | 'signName' | 'templates' | 'endpoint'>)
+  | ({ provider: 'tencent' } & Pick<TencentSmsOptions, 'secretId' | 'secretKey' | 'sdkAppId' | 'signName' | 'templates' | 'region' | 'endpoint'>);
 
 /** The configured provider; the simulator logs through `log` (the server's logger). */
 export function createSmsSender(config: SmsConfig, deps: { log: (entry: Partial<SimulatedSms>) => void; now?: () => Date }): SmsSender {

@@ -35,6 +35,7 @@ import { createAnalyticsService } from '../modules/analytics/service.ts';
 import { createReconciliationService } from '../modules/reconciliation/service.ts';
 import { RECONCILIATION_LEDGER_CHECKS } from '../modules/reconciliation/checks.ts';
 import { AGENT_LEDGER_CHECKS } from '../modules/agents/checks.ts';
+import { DEPOSIT_LEDGER_CHECKS } from '../modules/distributors/checks.ts';
 import { createAgentOrderPath } from '../modules/agents/order-path.ts';
 import { createAgentsService } from '../modules/agents/service.ts';
 import { createAgentApplications } from '../modules/agents/applications.ts';
@@ -117,7 +118,7 @@ export function createServices(deps: ServiceDeps) {
   // order path its orders and refunds, settlement, withdrawals, commissions and risk their journals).
   const analyticsRecorder = createAnalyticsRecorder({ clock, program });
   // Invariant checks other modules own (withdrawals, payouts), run by `ledger verify` after the ledger's own.
-  const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS, ...AGENT_LEDGER_CHECKS];
+  const ledgerChecks: LedgerCheck[] = [...RECONCILIATION_LEDGER_CHECKS, ...AGENT_LEDGER_CHECKS, ...DEPOSIT_LEDGER_CHECKS];
   // Background jobs (settlement, exports, ledger verification) are rows any process answers.
   const jobs = createJobs({ db, clock });
   const ledger = createLedger({
@@ -157,6 +158,7 @@ export function createServices(deps: ServiceDeps) {
     db,
     clock,
     audit,
+    ledger,
     keyring: deps.keyring,
     risk,
     customers,

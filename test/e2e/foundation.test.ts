@@ -291,6 +291,9 @@ describe('distributors', () => {
     const cond = await t.call('POST', `/v1/distributors/${d.id}/conditions`, { token: key, body: { training_completed: true } });
     expect(cond.data).toMatchObject({ met: true, unmet: [] });
     expect((await t.call('POST', `/v1/distributors/${d.id}/approve`, { token: key })).data.status).toBe('active');
+    // A deposit is refunded on exit: not while the distributor is active.
+    expect((await t.call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: key, body: { reason: 'left the program' } })).statusCode).toBe(409);
+    await t.call('POST', `/v1/distributors/${d.id}/suspend`, { token: key, body: { reason: 'left the program' } });
     const refund = await t.call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: key, body: { reason: 'left the program' } });
     expect(refund.data).toMatchObject({ deposit_paid_fen: 50000, deposit_refunded_fen: 50000 });
   });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { actor, moduleRoutes } from '../../core/route.ts';
+import { actor, idempotencyKeyOf, IdempotencyHeaders, moduleRoutes } from '../../core/route.ts';
 import { AppError } from '../../core/errors.ts';
 import { IdParams, List, Nullable, OptionalBody, Strict, Timestamp, errors } from '../../core/schema.ts';
 import type { DistributorsService } from './service.ts';
@@ -8,6 +8,8 @@ import {
   ApplicationReview,
   Conditions,
   ConditionsBody,
+  Deposit,
+  DepositBody,
   CreateDistributorBody,
   Distributor,
   DistributorListQuery,
@@ -193,13 +195,43 @@ export const distributorsRoutes = moduleRoutes<DistributorsService>((app, distri
     async (req) => distributors.recordConditions(actor(req), req.params.id, req.body),
   );
 
+  app.get(
+    '/v1/distributors/:id/deposit',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags,
+        summary: 'The admission deposit held for the distributor (its ledger account)',
+        params: IdParams,
+        response: { 200: Deposit, ...errors(404) },
+      },
+    },
+    async (req) => distributors.deposit(actor(req), req.params.id),
+  );
+
+  app.post(
+    '/v1/distributors/:id/deposit',
+    {
+      config: { auth: 'tenant', permission: 'finance:write' },
+      schema: {
+        tags,
+        summary: 'Record a deposit received (finance; Idempotency-Key honoured): held on the ledger until refunded',
+        headers: IdempotencyHeaders,
+        params: IdParams,
+        body: DepositBody,
+        response: { 200: Deposit, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => distributors.recordDeposit(actor(req), req.params.id, req.body, idempotencyKeyOf(req)),
+  );
+
   app.post(
     '/v1/distributors/:id/deposit/refund',
     {
-      config: { auth: 'tenant', permission: 'distributors:write' },
+      config: { auth: 'tenant', permission: 'finance:write' },
       schema: {
         tags,
-        summary: 'Record the refund of the deposit held',
+        summary: 'Refund the whole deposit held, on exit (finance; the distributor suspended, rejected or pending)',
         params: IdParams,
         body: ReasonBody,
         response: { 200: Conditions, ...errors(403, 404, 409) },

@@ -158,6 +158,23 @@ export const Conditions = Strict({
 });
 export type Conditions = Static<typeof Conditions>;
 
+export const DepositBody = Strict({
+  amount_fen: Fen({ minimum: 1, description: 'the deposit received now (added to what was received before)' }),
+  reference: Type.Optional(Text(200, { description: "the payment's reference: a bank transfer's serial number, a receipt number" })),
+});
+export type DepositBody = Static<typeof DepositBody>;
+
+/** The admission deposit the merchant holds for a distributor (a liability on the ledger). */
+export const Deposit = Strict({
+  distributor_id: Type.String(),
+  status: Type.String({ description: "the distributor's status: pending until its admission conditions are met" }),
+  required_fen: Type.Integer({ description: "the program's deposit (admission_conditions.deposit_fen)" }),
+  paid_fen: Type.Integer({ description: 'received so far, in total' }),
+  refunded_fen: Type.Integer({ description: 'refunded so far, in total' }),
+  held_fen: Type.Integer({ description: "held now: the distributor's deposit account on the ledger (paid − refunded)" }),
+});
+export type Deposit = Static<typeof Deposit>;
+
 export const MoveBody = Strict({
   referrer_id: Nullable(Type.String({ minLength: 1, maxLength: 64 })),
   reason: Text(500, { minLength: 1 }),

@@ -20,10 +20,12 @@ import { checkIdNumber, createPersonalFields, PROFILE_PERSONAL_KEYS, type Person
 import { maskName } from '../pii/mask.ts';
 import { distributorsRepo, type DistributorRow } from './repo.ts';
 import { createDocuments, DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from './documents.ts';
-import type { ApplicationProfile, ApplicationReview, Conditions, Distributor } from './schema.ts';
+import type { ApplicationProfile, ApplicationReview, Conditions, Deposit, DepositBody, Distributor } from './schema.ts';
 import { reviewApplication } from './review.ts';
 import { normalizeIdNumber } from '../pii/idnumber.ts';
 import type { ProgramSettings } from '../program/schema.ts';
+import { DEPOSIT_DISTRIBUTOR_PURPOSES, DEPOSIT_TENANT_PURPOSES, type Ledger } from '../ledger/service.ts';
+import { claimKey, requestHash } from '../idempotency/service.ts';
 
 export const TREE_LOCK = 'tree';
 
@@ -102,6 +104,8 @@ export function createDistributorsService(deps: {
   phoneVerifications?: PhoneVerifications | undefined;
   /** Run in the transaction that suspended or rejected a distributor (the admin module ends its sessions). */
   onShutOut?: ((tx: Executor, tenantId: string, distributorId: string) => Promise<void>)[];
+  /** The ledger: admission deposits are held in each distributor's `deposit` account. */
+  ledger?: Ledger | undefined;
 }) {
   const { db, clock, audit, keyring, risk, customers, program, storage } = deps;
   // Personal data (phone, real name, ID number, contact) is encrypted at rest and masked here,
@@ -227,6 +231,67 @@ export function createDistributorsService(deps: {
       return code;
     }
     throw new AppError('internal_error', { en: 'could not draw a free invite code', zh: '未能生成可用的邀请码' });
+  }
+
+  function ledgerOf(): Ledger {
+    if (!deps.ledger) throw new Error('distributors service: no ledger given (createServices hands it in)');
+    return deps.ledger;
+  }
+
+  /**
+   * Moves `amount` (signed) into the deposit the merchant holds for a distributor, in the caller's
+   * transaction: the distributor's `deposit` account (a liability, bounded at zero) is credited
+   * and the merchant's `deposit_cash` (the money it holds) debited; a refund the other way.
+   */
+  async function postDeposit(tx: Tx, tenantId: string, distributorId: string, amount: number, kind: string, memo: string | null): Promise<void> {
+    if (amount === 0) return;
+    const ledger = ledgerOf();
+    await ledger.openAccounts(tx, tenantId, 'tenant', 'tenant', DEPOSIT_TENANT_PURPOSES);
+    await ledger.openAccounts(tx, tenantId, 'distributor', distributorId, DEPOSIT_DISTRIBUTOR_PURPOSES);
+    await ledger.post(tx, {
+      tenantId,
+      kind,
+      refType: 'distributor',
+      refId: distributorId,
+      memo: memo ?? undefined,
+      legs: [
+        { owner: distributorId, purpose: 'deposit', amount },
+        { owner: 'tenant', purpose: 'deposit_cash', amount: -amount },
+      ],
+    });
+  }
+
+  async function depositOf(ex: Executor, d: DistributorRow, settings: ProgramSettings): Promise<Deposit> {
+    return {
+      distributor_id: d.id,
+      status: d.status,
+      required_fen: settings.admission_conditions.deposit_fen,
+      paid_fen: d.deposit_paid_fen,
+      refunded_fen: d.deposit_refunded_fen,
+      held_fen: await ledgerOf().depositHeld(ex, d.tenant_id, d.id),
+    };
+  }
+
+  /**
+   * Open admission with admission conditions: a distributor waits `pending` until they are met,
+   * then becomes active here (under review admission a person approves it once they are met).
+   */
+  async function admitIfMet(tx: Tx, actor: Actor, d: DistributorRow, settings: ProgramSettings): Promise<DistributorRow> {
+    if (settings.admission !== 'open' || d.status !== 'pending') return d;
+    if (!(await conditionsOf(tx, d, settings)).met) return d;
+    const now = clock.now();
+    await distributorsRepo.updateStatus(tx, d.tenant_id, d.id, ['pending'], 'active', { approved_at: now, updated_at: now });
+    const after = await load(tx, d.tenant_id, d.id);
+    await deps.outbox.record(tx, d.tenant_id, [{ type: 'distributor.approved', objectType: 'distributor', objectId: d.id, data: view(after) }]);
+    await audit.record(tx, actor, {
+      action: 'distributor.admit',
+      targetType: 'distributor',
+      targetId: d.id,
+      before: auditView(d),
+      after: auditView(after),
+      reason: 'open admission: the admission conditions are met',
+    });
+    return after;
   }
 
   async function conditionsOf(ex: Executor, d: DistributorRow, settings: ProgramSettings): Promise<Conditions> {
@@ -371,7 +436,11 @@ export function createDistributorsService(deps: {
           ancestors = [referrer.id, ...referrer.ancestors];
         }
         const grade = await programRepo.lowestGrade(tx, tenantId);
-        const status: DistributorStatus = settings.admission === 'open' ? 'active' : 'pending';
+        // Open admission admits at once only when nothing is asked first: with a deposit, training
+        // or purchases required, the distributor waits pending until they are met (admitIfMet).
+        const ac = settings.admission_conditions;
+        const nothingAsked = ac.deposit_fen === 0 && !ac.training_required && customer.purchases_fen >= ac.min_purchases_fen;
+        const status: DistributorStatus = settings.admission === 'open' && nothingAsked ? 'active' : 'pending';
         const id = newId('dst');
         await insertWithFreshCode(tx, {
           id,
@@ -406,7 +475,7 @@ export function createDistributorsService(deps: {
         // An application that waits for review (admission review): the merchant's systems may review it.
         if (status === 'pending')
           await deps.outbox.record(tx, tenantId, [{ type: 'distributor.applied', objectType: 'distributor', objectId: id, data: view(row) }]);
-        if (status === 'pending' && settings.application_review.enabled)
+        if (status === 'pending' && settings.admission !== 'open' && settings.application_review.enabled)
           row = await autoReview(tx, actor, row, settings, {
             phoneVerified,
             profile: options.profile,
@@ -446,7 +515,8 @@ export function createDistributorsService(deps: {
           en: `a ${before.status} distributor cannot be ${t.to === 'active' ? 'activated' : t.to}`,
           zh: `状态为${zhStatus(before.status)}的分销员不能${t.to === 'active' ? '激活' : `改为${zhStatus(t.to)}`}`,
         });
-      if (name === 'approve') {
+      // Approval, and reactivation (a deposit refunded on exit is paid again before coming back).
+      if (name === 'approve' || name === 'reactivate') {
         const settings = await program.read(tx, tenantId);
         const c = await conditionsOf(tx, before, settings);
         if (!c.met)
@@ -628,6 +698,8 @@ export function createDistributorsService(deps: {
       input: { deposit_paid_fen?: number | undefined; training_completed?: boolean | undefined },
     ): Promise<Conditions> {
       requirePermission(actor.principal, 'distributors:write');
+      // Money received is finance's to record (as on POST /v1/distributors/{id}/deposit).
+      if (input.deposit_paid_fen !== undefined) requirePermission(actor.principal, 'finance:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
@@ -635,6 +707,15 @@ export function createDistributorsService(deps: {
         if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen < before.deposit_refunded_fen)
           throw invalid({ en: 'deposit paid cannot be less than what was refunded', zh: '已缴保证金不能少于已退还的金额' });
         const now = clock.now();
+        if (input.deposit_paid_fen !== undefined)
+          await postDeposit(
+            tx,
+            tenantId,
+            id,
+            input.deposit_paid_fen - before.deposit_paid_fen,
+            'deposit_received',
+            'deposit received: total set by the conditions',
+          );
         await distributorsRepo.update(tx, tenantId, id, {
           ...(input.deposit_paid_fen !== undefined ? { deposit_paid_fen: input.deposit_paid_fen } : {}),
           ...(input.training_completed !== undefined ? { training_completed_at: input.training_completed ? (before.training_completed_at ?? now) : null } : {}),
@@ -648,20 +729,81 @@ export function createDistributorsService(deps: {
           before: { deposit_paid_fen: before.deposit_paid_fen, training_completed_at: before.training_completed_at },
           after: { deposit_paid_fen: after.deposit_paid_fen, training_completed_at: after.training_completed_at },
         });
-        return conditionsOf(tx, after, await program.read(tx, tenantId));
+        const settings = await program.read(tx, tenantId);
+        return conditionsOf(tx, await admitIfMet(tx, actor, after, settings), settings);
       });
     },
 
-    /** Deposits are refundable (compliance): records the refund of what is still held. */
+    /**
+     * Finance records a deposit received (POST /v1/distributors/{id}/deposit, Idempotency-Key):
+     * added to what was received before, held on the ledger; never more than the program asks.
+     * Under open admission a pending distributor whose conditions are now met becomes active.
+     */
+    async recordDeposit(actor: Actor, id: string, body: DepositBody, idempotencyKey: string | undefined): Promise<Deposit> {
+      requirePermission(actor.principal, 'finance:write');
+      const tenantId = tenantOf(actor.principal);
+      return inTransaction(db, async (tx) => {
+        let claim: { save(status: number, body: unknown): Promise<void> } | null = null;
+        if (idempotencyKey !== undefined) {
+          const claimed = await claimKey<Deposit>(tx, tenantId, `deposit:${id}`, idempotencyKey, requestHash(body));
+          if (claimed.replay) return claimed.answer;
+          claim = claimed.claim;
+        }
+        const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
+        if (!before) throw notFound('distributor');
+        if (before.status === 'erased' || before.status === 'rejected')
+          throw invalidState({ en: `a ${before.status} distributor pays no deposit`, zh: `状态为${zhStatus(before.status)}的分销员无需缴纳保证金` });
+        const settings = await program.read(tx, tenantId);
+        const required = settings.admission_conditions.deposit_fen;
+        const held = before.deposit_paid_fen - before.deposit_refunded_fen;
+        if (held + body.amount_fen > required)
+          throw invalidState({
+            en: `the deposit required is ${required} fen and ${held} fen is held: at most ${Math.max(0, required - held)} fen more can be received`,
+            zh: `所需保证金为 ${required} 分，已持有 ${held} 分：至多还可收取 ${Math.max(0, required - held)} 分`,
+          });
+        await distributorsRepo.update(tx, tenantId, id, { deposit_paid_fen: before.deposit_paid_fen + body.amount_fen, updated_at: clock.now() });
+        await postDeposit(tx, tenantId, id, body.amount_fen, 'deposit_received', body.reference ?? null);
+        const after = await load(tx, tenantId, id);
+        await audit.record(tx, actor, {
+          action: 'distributor.deposit_received',
+          targetType: 'distributor',
+          targetId: id,
+          before: { deposit_paid_fen: before.deposit_paid_fen, held_fen: held },
+          after: { deposit_paid_fen: after.deposit_paid_fen, held_fen: held + body.amount_fen, reference: body.reference ?? null },
+        });
+        const answer = await depositOf(tx, await admitIfMet(tx, actor, after, settings), settings);
+        await claim?.save(200, answer);
+        return answer;
+      });
+    },
+
+    /** The deposit held for a distributor, from its ledger account. */
+    async deposit(actor: Actor, id: string): Promise<Deposit> {
+      requirePermission(actor.principal, 'read');
+      const tenantId = tenantOf(actor.principal);
+      return depositOf(db, await load(db, tenantId, id), await program.read(db, tenantId));
+    },
+
+    /**
+     * Deposits are refundable (compliance): on exit (the distributor suspended, rejected or still
+     * pending: an active one is suspended first) finance records the refund of the whole deposit
+     * held, never a part: the ledger's deposit account goes back to the merchant's cash.
+     */
     async refundDeposit(actor: Actor, id: string, reason: string): Promise<Conditions> {
-      requirePermission(actor.principal, 'distributors:write');
+      requirePermission(actor.principal, 'finance:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
         if (!before) throw notFound('distributor');
         const held = before.deposit_paid_fen - before.deposit_refunded_fen;
         if (held <= 0) throw invalidState({ en: 'no deposit is held', zh: '没有持有中的保证金' });
+        if (before.status === 'active')
+          throw invalidState({
+            en: 'a deposit is refunded on exit: suspend the distributor first',
+            zh: '保证金在退出时退还：请先暂停该分销员',
+          });
         await distributorsRepo.update(tx, tenantId, id, { deposit_refunded_fen: before.deposit_paid_fen, updated_at: clock.now() });
+        await postDeposit(tx, tenantId, id, -held, 'deposit_refunded', reason);
         const after = await load(tx, tenantId, id);
         await audit.record(tx, actor, {
           action: 'distributor.deposit_refund',

@@ -29,10 +29,31 @@ export const AGENT_DISTRIBUTOR_PURPOSES = ['agent_stock'] as const;
 export const AGENT_TENANT_PURPOSES = ['agent_purchases', 'agent_stock_sold', 'agent_stock_corrections'] as const;
 export type AgentDistributorPurpose = (typeof AGENT_DISTRIBUTOR_PURPOSES)[number];
 export type AgentTenantPurpose = (typeof AGENT_TENANT_PURPOSES)[number];
+/**
+ * Admission deposits (src/modules/distributors): what the merchant holds for a distributor (a
+ * bounded liability account, credited when finance records a deposit received and debited when it
+ * is refunded), and the merchant's side: the cash it holds for deposits (a debit balance).
+ */
+export const DEPOSIT_DISTRIBUTOR_PURPOSES = ['deposit'] as const;
+export const DEPOSIT_TENANT_PURPOSES = ['deposit_cash'] as const;
+export type DepositDistributorPurpose = (typeof DEPOSIT_DISTRIBUTOR_PURPOSES)[number];
+export type DepositTenantPurpose = (typeof DEPOSIT_TENANT_PURPOSES)[number];
 
 export type Leg =
-  | { owner: 'tenant'; purpose: TenantPurpose | AgentTenantPurpose; amount: number; party?: string | undefined; commissionId?: string | undefined }
-  | { owner: string; purpose: DistributorPurpose | AgentDistributorPurpose; amount: number; party?: string | undefined; commissionId?: string | undefined };
+  | {
+      owner: 'tenant';
+      purpose: TenantPurpose | AgentTenantPurpose | DepositTenantPurpose;
+      amount: number;
+      party?: string | undefined;
+      commissionId?: string | undefined;
+    }
+  | {
+      owner: string;
+      purpose: DistributorPurpose | AgentDistributorPurpose | DepositDistributorPurpose;
+      amount: number;
+      party?: string | undefined;
+      commissionId?: string | undefined;
+    };
 
 export interface JournalInput {
   tenantId: string;
@@ -59,7 +80,10 @@ function must<T>(value: T | undefined, what: string): T {
 /** Distributor accounts are bounded at zero except withdrawable, which a clawback may overdraw. */
 function isBounded(purpose: string): boolean {
   return (
-    purpose !== 'withdrawable' && !(TENANT_PURPOSES as readonly string[]).includes(purpose) && !(AGENT_TENANT_PURPOSES as readonly string[]).includes(purpose)
+    purpose !== 'withdrawable' &&
+    !(TENANT_PURPOSES as readonly string[]).includes(purpose) &&
+    !(AGENT_TENANT_PURPOSES as readonly string[]).includes(purpose) &&
+    !(DEPOSIT_TENANT_PURPOSES as readonly string[]).includes(purpose)
   );
 }
 
@@ -439,6 +463,12 @@ export function createLedger(options: {
         out.in_flight = await ledgerRepo.partySum(ex, clearing, distributorId);
       }
       return out;
+    },
+
+    /** The deposit the merchant holds for a distributor: its cached `deposit` account (0 before any). */
+    async depositHeld(ex: Executor, tenantId: string, distributorId: string): Promise<number> {
+      const rows = await ledgerRepo.accountsOf(ex, tenantId, distributorId);
+      return rows.find((r) => r.purpose === 'deposit')?.balance ?? 0;
     },
 
     /** The merchant-side balance of one purpose: the sum of its postings. */

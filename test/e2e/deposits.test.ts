@@ -105,6 +105,10 @@ describe('admission deposits', () => {
     const balance = (await call('GET', `/v1/distributors/${d.id}/balance`)).data;
     expect(balance).not.toHaveProperty('deposit');
     expect((await verify()).ok).toBe(true);
+    // Reconciliation covers deposits: the merchant's deposit cash against the deposits recorded.
+    const recon = (await call('GET', '/v1/reconciliation', { token: finance })).data;
+    expect(recon.ok).toBe(true);
+    expect(recon.ledger).toMatchObject({ deposit_cash_fen: 50000, deposits_held_fen: 50000 });
 
     // Refunded on exit only: an active distributor is suspended first.
     const early = await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'leaving' } });
@@ -123,6 +127,7 @@ describe('admission deposits', () => {
       ].sort(),
     );
     expect((await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'again' } })).statusCode).toBe(409);
+    expect((await call('GET', '/v1/reconciliation', { token: finance })).data.ledger).toMatchObject({ deposit_cash_fen: 0, deposits_held_fen: 0 });
     // Coming back needs the deposit again.
     const back = await call('POST', `/v1/distributors/${d.id}/reactivate`, { body: {} });
     expect(back.statusCode).toBe(422);
@@ -177,8 +182,14 @@ describe('admission deposits', () => {
     await sql`update distributors set deposit_paid_fen = 9000 where tenant_id = ${tenantId} and id = ${d.id}`.execute(t.database.db);
     const report = await verify();
     expect(report.ok).toBe(false);
-    expect(report.breaks.map((b) => b.invariant)).toContain(
-      "deposits: each distributor's deposit account equals the deposit received less the deposit refunded",
+    expect(report.breaks.map((b) => b.invariant)).toEqual(
+      expect.arrayContaining([
+        "deposits: each distributor's deposit account equals the deposit received less the deposit refunded",
+        "reconciliation: the merchant's deposit cash equals the admission deposits received less those refunded",
+      ]),
     );
+    const recon = (await call('GET', '/v1/reconciliation', { token: finance })).data;
+    expect(recon.ok).toBe(false);
+    expect(recon.mismatches).toEqual([expect.objectContaining({ code: 'deposit_mismatch', expected_fen: 9000, actual_fen: 10000 })]);
   });
 });

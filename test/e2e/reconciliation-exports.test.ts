@@ -268,7 +268,14 @@ describe('reconciliation on a healthy tenant', () => {
     expect(o.failed).toMatchObject({ count: 2, amount_fen: 7_000 });
     expect(o.rejected).toMatchObject({ count: 1, amount_fen: 3_000 });
     expect(o.returned).toMatchObject({ count: 3, amount_fen: 10_000 });
-    expect(r.ledger).toEqual({ payout_clearing_fen: clearing, in_flight_fen: 4_000, fee_income_fen: feeIncome, paid_fees_fen: 396 });
+    expect(r.ledger).toEqual({
+      payout_clearing_fen: clearing,
+      in_flight_fen: 4_000,
+      fee_income_fen: feeIncome,
+      paid_fees_fen: 396,
+      deposit_cash_fen: 0,
+      deposits_held_fen: 0,
+    });
     const wechat = r.totals.by_channel.find((c: { channel: string }) => c.channel === 'wechat');
     expect(wechat).toMatchObject({
       requested: { count: 3, amount_fen: 10_000 },

@@ -35,6 +35,7 @@ export const MISMATCH_CODES = [
   'clearing_balance_mismatch',
   'fee_income_mismatch',
   'provider_state_mismatch',
+  'deposit_mismatch',
 ] as const;
 export type MismatchCode = (typeof MISMATCH_CODES)[number];
 
@@ -243,6 +244,21 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck[] = [
         cross join lateral (select coalesce(sum(x.amount), 0)::bigint as fen from postings x where x.account_id = a.id) c
         cross join lateral (select coalesce(sum(w.fee_fen), 0)::bigint as fen from withdrawals w where w.tenant_id = a.tenant_id and w.status = 'paid') f
        where ${t('a')} and a.owner_id = 'tenant' and a.purpose = 'fee_income' and c.fen <> f.fen`,
+  },
+  {
+    codes: ['deposit_mismatch'],
+    invariant: "the merchant's deposit cash equals the admission deposits received less those refunded",
+    scope: 'tenant',
+    // deposit_cash carries a debit (−) for each deposit received and a credit (+) for each refund.
+    query: (t) => sql<MismatchRow>`
+      select 'deposit_mismatch' as code, a.tenant_id as subject, null::text as withdrawal_id, null::text as payout_id, null::text as journal_id,
+             r.fen as expected_fen, -c.fen as actual_fen,
+             'deposit cash holds ' || -c.fen || ' fen; the deposits received less refunded are ' || r.fen || ' fen' as detail
+        from accounts a
+        cross join lateral (select coalesce(sum(x.amount), 0)::bigint as fen from postings x where x.account_id = a.id) c
+        cross join lateral (select coalesce(sum(d.deposit_paid_fen - d.deposit_refunded_fen), 0)::bigint as fen
+                              from distributors d where d.tenant_id = a.tenant_id) r
+       where ${t('a')} and a.owner_id = 'tenant' and a.purpose = 'deposit_cash' and -c.fen <> r.fen`,
   },
   {
     codes: ['provider_state_mismatch'],

@@ -164,14 +164,24 @@ export const reconciliationRepo = {
 
   /** The merchant's payout clearing and fee income as the ledger has them, and what they should be. */
   async ledgerTotals(ex: Executor, tenantId: string) {
-    const r = await sql<{ payout_clearing_fen: number; in_flight_fen: number; fee_income_fen: number; paid_fees_fen: number }>`
+    const r = await sql<{
+      payout_clearing_fen: number;
+      in_flight_fen: number;
+      fee_income_fen: number;
+      paid_fees_fen: number;
+      deposit_cash_fen: number;
+      deposits_held_fen: number;
+    }>`
       select (select coalesce(sum(x.amount), 0) from postings x join accounts a on a.id = x.account_id
                where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = 'payout_clearing')::bigint as payout_clearing_fen,
              (select coalesce(sum(w.amount_fen), 0) from payouts p join withdrawals w on w.id = p.withdrawal_id
                where p.tenant_id = ${tenantId} and p.state in ('created', 'submitted', 'processing', 'wait_user_confirm', 'unknown'))::bigint as in_flight_fen,
              (select coalesce(sum(x.amount), 0) from postings x join accounts a on a.id = x.account_id
                where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = 'fee_income')::bigint as fee_income_fen,
-             (select coalesce(sum(w.fee_fen), 0) from withdrawals w where w.tenant_id = ${tenantId} and w.status = 'paid')::bigint as paid_fees_fen`.execute(
+             (select coalesce(sum(w.fee_fen), 0) from withdrawals w where w.tenant_id = ${tenantId} and w.status = 'paid')::bigint as paid_fees_fen,
+             (select coalesce(-sum(x.amount), 0) from postings x join accounts a on a.id = x.account_id
+               where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = 'deposit_cash')::bigint as deposit_cash_fen,
+             (select coalesce(sum(d.deposit_paid_fen - d.deposit_refunded_fen), 0) from distributors d where d.tenant_id = ${tenantId})::bigint as deposits_held_fen`.execute(
       ex,
     );
     return required(r.rows[0], 'the totals row');

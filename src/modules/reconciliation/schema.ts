@@ -99,6 +99,8 @@ export const ReconciliationReport = Strict(
       in_flight_fen: SignedFen('amounts of the payouts not yet finished (all periods)'),
       fee_income_fen: SignedFen("the merchant's fee income balance"),
       paid_fees_fen: SignedFen('fees of every paid withdrawal'),
+      deposit_cash_fen: SignedFen("admission deposits: the merchant's deposit cash on the ledger (received less refunded)"),
+      deposits_held_fen: SignedFen("admission deposits: received less refunded, by the distributors' records"),
     }),
     mismatches: Type.Array(Mismatch),
     items: Type.Array(ReconciliationItem),

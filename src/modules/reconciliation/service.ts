@@ -43,7 +43,15 @@ export interface ReconciliationReport {
   as_of: string;
   ok: boolean;
   totals: { overall: StatusTotals; by_channel: (StatusTotals & { channel: WithdrawalChannel })[] };
-  ledger: { payout_clearing_fen: number; in_flight_fen: number; fee_income_fen: number; paid_fees_fen: number };
+  ledger: {
+    payout_clearing_fen: number;
+    in_flight_fen: number;
+    fee_income_fen: number;
+    paid_fees_fen: number;
+    /** Admission deposits: the merchant's deposit cash on the ledger, and received less refunded by the distributors' records. */
+    deposit_cash_fen: number;
+    deposits_held_fen: number;
+  };
   mismatches: MismatchRow[];
   items: ReconciliationRow[];
   next_cursor: string | null;

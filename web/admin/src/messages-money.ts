@@ -433,6 +433,8 @@ export const moneyZh = {
   'recon.inFlight': '在途打款（全部期间）',
   'recon.feeIncome': '手续费收入余额',
   'recon.paidFees': '已打款提现的手续费',
+  'recon.depositCash': '保证金资金（账本）',
+  'recon.depositsHeld': '已收减已退的保证金',
   'recon.mismatches': '不一致',
   'recon.noMismatches': '没有不一致',
   'recon.code': '类型',
@@ -458,6 +460,7 @@ export const moneyZh = {
   'mismatch.clearing_not_in_flight': '在途打款的清算金额不符',
   'mismatch.clearing_balance_mismatch': '清算账户余额与在途打款不符',
   'mismatch.fee_income_mismatch': '手续费收入与已打款手续费不符',
+  'mismatch.deposit_mismatch': '保证金资金与已收减已退的保证金不符',
   'mismatch.provider_state_mismatch': '渠道结果与打款状态不符',
 } satisfies Record<string, string>;
 
@@ -903,6 +906,8 @@ export const moneyEn: Record<keyof typeof moneyZh, string> = {
   'recon.inFlight': 'Payouts in flight (all periods)',
   'recon.feeIncome': 'Fee income balance',
   'recon.paidFees': 'Fees of paid withdrawals',
+  'recon.depositCash': 'Deposit cash (ledger)',
+  'recon.depositsHeld': 'Deposits received less refunded',
   'recon.mismatches': 'Mismatches',
   'recon.noMismatches': 'No mismatches',
   'recon.code': 'Kind',
@@ -928,5 +933,6 @@ export const moneyEn: Record<keyof typeof moneyZh, string> = {
   'mismatch.clearing_not_in_flight': "An in-flight payout's clearing is off",
   'mismatch.clearing_balance_mismatch': 'The clearing balance differs from the payouts in flight',
   'mismatch.fee_income_mismatch': 'Fee income differs from the fees of paid withdrawals',
+  'mismatch.deposit_mismatch': 'Deposit cash differs from the deposits received less refunded',
   'mismatch.provider_state_mismatch': "The provider's outcome disagrees with the payout",
 };

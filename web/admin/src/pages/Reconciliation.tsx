@@ -135,6 +135,8 @@ export default function ReconciliationPage() {
                 { key: 'flight', label: t('recon.inFlight'), children: <Money fen={report.ledger.in_flight_fen} /> },
                 { key: 'fee', label: t('recon.feeIncome'), children: <Money fen={report.ledger.fee_income_fen} /> },
                 { key: 'paidFees', label: t('recon.paidFees'), children: <Money fen={report.ledger.paid_fees_fen} /> },
+                { key: 'depositCash', label: t('recon.depositCash'), children: <Money fen={report.ledger.deposit_cash_fen} /> },
+                { key: 'depositsHeld', label: t('recon.depositsHeld'), children: <Money fen={report.ledger.deposits_held_fen} /> },
               ]}
             />
           </Card>

@@ -698,12 +698,13 @@ export function createDistributorsService(deps: {
       input: { deposit_paid_fen?: number | undefined; training_completed?: boolean | undefined },
     ): Promise<Conditions> {
       requirePermission(actor.principal, 'distributors:write');
-      // Money received is finance's to record (as on POST /v1/distributors/{id}/deposit).
-      if (input.deposit_paid_fen !== undefined) requirePermission(actor.principal, 'finance:write');
       const tenantId = tenantOf(actor.principal);
       return inTransaction(db, async (tx) => {
         const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
         if (!before) throw notFound('distributor');
+        // Money received is finance's to record (as on POST /v1/distributors/{id}/deposit); the
+        // console's form sends the total unchanged with the training, which anyone may record.
+        if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen !== before.deposit_paid_fen) requirePermission(actor.principal, 'finance:write');
         if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen < before.deposit_refunded_fen)
           throw invalid({ en: 'deposit paid cannot be less than what was refunded', zh: '已缴保证金不能少于已退还的金额' });
         const now = clock.now();

@@ -1,0 +1,85 @@
+/**
+ * Races on admission deposits, on a real PostgreSQL: two server instances (two pools, as two app
+ * processes) recording deposits for one distributor at once, retrying under one Idempotency-Key at
+ * once, and refunding while a receipt is being recorded. PGlite runs one transaction at a time, so
+ * these only mean something here.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { onPostgres } from '../support/db.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+
+describe.skipIf(!onPostgres())('admission deposit races on PostgreSQL (needs DATABASE_URL: PostgreSQL only)', () => {
+  let a: TestServer;
+  let b: TestServer;
+  const pools: Database[] = [];
+
+  beforeAll(async () => {
+    const url = inject('databaseUrl');
+    pools.push(await openDatabase({ databaseUrl: url, poolSize: 10 }), await openDatabase({ databaseUrl: url, poolSize: 10 }));
+    const env = { FENXIAO_MASTER_KEY: randomBytes(32).toString('base64') };
+    [a, b] = await Promise.all([startTestServer({ env, database: pools[0]! }), startTestServer({ env, database: pools[1]! })]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await Promise.all(pools.map((p) => p.close()));
+  });
+
+  async function distributor(deposit: number) {
+    const { key } = await a.tenant();
+    expect((await a.call('PUT', '/v1/program', { token: key, body: { admission: 'open', admission_conditions: { deposit_fen: deposit } } })).statusCode).toBe(
+      200,
+    );
+    const d = (await a.call('POST', '/v1/distributors', { token: key, body: { external_id: 'race-1', name: 'R' } })).data as { id: string; status: string };
+    expect(d.status).toBe('pending');
+    const deposit_ = async () => (await a.call('GET', `/v1/distributors/${d.id}/deposit`, { token: key })).data;
+    const verify = async () => (await a.call('GET', '/v1/ledger/verify', { token: key })).data as { ok: boolean; breaks: unknown[] };
+    return { key, id: d.id, deposit: deposit_, verify };
+  }
+
+  it('two receipts at once never hold more than the program asks', async () => {
+    const { key, id, deposit, verify } = await distributor(50000);
+    const answers = await Promise.all(
+      [a, b, a, b].map((s, i) =>
+        s.call('POST', `/v1/distributors/${id}/deposit`, { token: key, body: { amount_fen: 30000 }, headers: { 'idempotency-key': `race-${i}` } }),
+      ),
+    );
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 409, 409, 409]);
+    expect(await deposit()).toMatchObject({ paid_fen: 30000, held_fen: 30000, status: 'pending' });
+    expect((await verify()).breaks).toEqual([]);
+  });
+
+  it('one key retried at once from two processes records the deposit once', async () => {
+    const { key, id, deposit, verify } = await distributor(50000);
+    const answers = await Promise.all(
+      [a, b, a, b].map((s) =>
+        s.call('POST', `/v1/distributors/${id}/deposit`, { token: key, body: { amount_fen: 50000 }, headers: { 'idempotency-key': 'one-key' } }),
+      ),
+    );
+    // Each answer is the first answer, or a 409 for a retry that arrived while it was being made.
+    for (const r of answers) expect([200, 409]).toContain(r.statusCode);
+    const ok = answers.filter((r) => r.statusCode === 200);
+    expect(ok.length).toBeGreaterThan(0);
+    for (const r of ok) expect(r.data).toMatchObject({ paid_fen: 50000, held_fen: 50000, status: 'active' });
+    expect(await deposit()).toMatchObject({ paid_fen: 50000, held_fen: 50000, status: 'active' });
+    expect((await verify()).breaks).toEqual([]);
+  });
+
+  it('a refund racing a receipt refunds the whole deposit held, and the ledger agrees', async () => {
+    const { key, id, deposit, verify } = await distributor(50000);
+    expect((await a.call('POST', `/v1/distributors/${id}/deposit`, { token: key, body: { amount_fen: 20000 } })).statusCode).toBe(200);
+    const [refund, more] = await Promise.all([
+      a.call('POST', `/v1/distributors/${id}/deposit/refund`, { token: key, body: { reason: 'application withdrawn' } }),
+      b.call('POST', `/v1/distributors/${id}/deposit`, { token: key, body: { amount_fen: 10000 } }),
+    ]);
+    expect(refund.statusCode).toBe(200);
+    expect(more.statusCode).toBe(200);
+    const after = await deposit();
+    // Whichever went first, the refund took everything held at its turn, and the rest is held.
+    expect(after.paid_fen).toBe(30000);
+    expect(after.held_fen).toBe(after.paid_fen - after.refunded_fen);
+    expect([20000, 30000]).toContain(after.refunded_fen);
+    expect((await verify()).breaks).toEqual([]);
+  });
+});

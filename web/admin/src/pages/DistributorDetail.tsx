@@ -26,7 +26,7 @@ import {
 } from 'antd';
 import type { TreeDataNode } from 'antd';
 import { ApiError, saveBlob } from '../../../shared/api.ts';
-import { fenToYuan, formatBytes, formatTime } from '../../../shared/format.ts';
+import { fenToYuan, formatBytes, formatTime, newIdempotencyKey } from '../../../shared/format.ts';
 import type { ApplicationReview, Distributor, DocumentView, Grade, Page, Profile, TeamMember, UplineMember } from '../../../shared/types.ts';
 import { Chart } from '../components/Chart.tsx';
 import { DistributorFunnel } from '../components/DistributorFunnel.tsx';
@@ -39,7 +39,7 @@ import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 import { GradeName } from '../components/GradeName.tsx';
 
-type Action = 'reject' | 'suspend' | 'grade' | 'move' | 'conditions' | null;
+type Action = 'reject' | 'suspend' | 'grade' | 'move' | 'conditions' | 'deposit' | 'refundDeposit' | null;
 
 interface TeamNode extends TreeDataNode {
   key: string;
@@ -226,6 +226,10 @@ export default function DistributorDetailPage() {
   const [moveOptions, setMoveOptions] = useState<Distributor[]>([]);
   const [form] = Form.useForm();
   const writable = can('distributors:write');
+  // Admission deposits are money: finance records them received and refunds them.
+  const finance = can('finance:write');
+  // One key per opened deposit form: a double click or a retry after a lost answer records once.
+  const [depositKey, setDepositKey] = useState(() => newIdempotencyKey('dep'));
   const path = `/v1/distributors/${encodeURIComponent(id)}`;
 
   const load = useCallback(async () => {
@@ -286,13 +290,14 @@ export default function DistributorDetailPage() {
   function openAction(a: Action) {
     form.resetFields();
     if (a === 'grade' && profile) form.setFieldsValue({ grade: profile.distributor.grade });
+    if (a === 'deposit') setDepositKey(newIdempotencyKey('dep'));
     if (a === 'conditions' && profile)
       form.setFieldsValue({ deposit_paid_fen: profile.conditions.deposit_paid_fen, training_completed: !!profile.conditions.training_completed_at });
     setAction(a);
   }
 
   async function submitAction() {
-    let v: { reason?: string; grade?: string; referrer_id?: string; deposit_paid_fen?: number; training_completed?: boolean };
+    let v: { reason?: string; grade?: string; referrer_id?: string; deposit_paid_fen?: number; training_completed?: boolean; amount_fen?: number };
     try {
       v = await form.validateFields();
     } catch {
@@ -311,6 +316,12 @@ export default function DistributorDetailPage() {
         return run(t('detail.conditionsSaved'), () =>
           api.post(`${path}/conditions`, { deposit_paid_fen: v.deposit_paid_fen ?? 0, training_completed: !!v.training_completed }),
         );
+      case 'deposit':
+        return run(t('detail.depositRecorded'), () =>
+          api.post(`${path}/deposit`, { amount_fen: v.amount_fen }, { headers: { 'Idempotency-Key': depositKey } }),
+        );
+      case 'refundDeposit':
+        return run(t('detail.depositRefunded'), () => api.post(`${path}/deposit/refund`, { reason: v.reason }));
       case null:
         return undefined;
       default: {
@@ -369,7 +380,11 @@ export default function DistributorDetailPage() {
     grade: t('detail.changeGrade'),
     move: t('detail.move'),
     conditions: t('detail.recordConditions'),
+    deposit: t('detail.recordDeposit'),
+    refundDeposit: t('detail.refundDeposit'),
   };
+  const held = profile.conditions.deposit_paid_fen - profile.conditions.deposit_refunded_fen;
+  const owed = Math.max(0, profile.conditions.deposit_required_fen - held);
   const actionBody: Record<Exclude<Action, null>, ReactNode> = {
     reject: reasonField(true),
     suspend: reasonField(true),
@@ -408,6 +423,20 @@ export default function DistributorDetailPage() {
         <Form.Item name="training_completed" valuePropName="checked">
           <Checkbox>{t('detail.trainingCompleted')}</Checkbox>
         </Form.Item>
+      </>
+    ),
+    deposit: (
+      <>
+        <Alert type="info" showIcon title={t('detail.recordDepositHint', { owed: fenToYuan(owed) })} style={{ marginBottom: 16 }} />
+        <Form.Item name="amount_fen" label={t('detail.depositAmount')} rules={[{ required: true }]}>
+          <HundredthsInput suffix={t('common.yuan')} />
+        </Form.Item>
+      </>
+    ),
+    refundDeposit: (
+      <>
+        <Alert type="warning" showIcon title={t('detail.refundDepositHint', { held: fenToYuan(held) })} style={{ marginBottom: 16 }} />
+        {reasonField(true)}
       </>
     ),
   };
@@ -483,11 +512,23 @@ export default function DistributorDetailPage() {
           <Card
             title={t('detail.conditions')}
             extra={
-              writable && (
-                <Button size="small" onClick={() => openAction('conditions')}>
-                  {t('detail.recordConditions')}
-                </Button>
-              )
+              <Space wrap>
+                {writable && (
+                  <Button size="small" onClick={() => openAction('conditions')}>
+                    {t('detail.recordConditions')}
+                  </Button>
+                )}
+                {finance && owed > 0 && d.status !== 'rejected' && d.status !== 'erased' && (
+                  <Button size="small" onClick={() => openAction('deposit')} data-testid="record-deposit">
+                    {t('detail.recordDeposit')}
+                  </Button>
+                )}
+                {finance && held > 0 && d.status !== 'active' && (
+                  <Button size="small" danger onClick={() => openAction('refundDeposit')} data-testid="refund-deposit">
+                    {t('detail.refundDeposit')}
+                  </Button>
+                )}
+              </Space>
             }
           >
             <ConditionsView profile={profile} />

@@ -41,6 +41,29 @@ const LINE_BREAKS = sql`(coalesce(s.total, 0) <> c.amount_fen
                        and coalesce(s.available, 0) = c.amount_fen and coalesce(s.withdrawable, 0) = 0)))`;
 
 /**
+ * A month-end tier true-up: each adjustment line, with its tier line and the clawbacks later
+ * refunds added against that line, stays within the final bracket's share (the adjustment's
+ * rate) of what the order line still paid, and names a tier line of the same order line, level
+ * and beneficiary. `which` narrows the adjustments checked (the incremental pass).
+ */
+const ADJUSTMENT_INVARIANT = "a tier line with its true-up adjustment stays within the final bracket's share of what its order line still paid";
+function adjustmentCheck(scope: Scope, which: RawBuilder<unknown>) {
+  return sql<{ subject: string; detail: string }>`select a.id as subject,
+        case when c.id is null then 'adjusts ' || a.adjusts || ', which is not a tier line of the same order line, level and beneficiary'
+             else 'line ' || (c.amount_fen + coalesce(k.amount, 0)) || ' + adjustment ' || a.amount_fen || ' on base ' || (c.base_fen + coalesce(k.base, 0))
+                  || ' at ' || case a.rate_kind when 'percent' then a.rate_bp || ' bp' else a.fixed_fen || ' fen × ' || c.units end end as detail
+      from commissions a
+      left join commissions c on c.id = a.adjusts and c.kind = 'commission' and c.rate_source = 'tier' and c.order_item_id = a.order_item_id
+                              and c.level = a.level and c.beneficiary_id = a.beneficiary_id and c.tenant_id = a.tenant_id
+      left join (select x.clawback_of, sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x
+                  where x.clawback_of is not null and ${scope('x')} group by x.clawback_of) k on k.clawback_of = c.id
+      where a.kind = 'adjustment' and ${scope('a')} and ${which}
+        and (c.id is null
+          or c.amount_fen + coalesce(k.amount, 0) + a.amount_fen
+             > case a.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * a.rate_bp) / 10000 else a.fixed_fen * c.units end)`;
+}
+
+/**
  * A statement against its settle journals (in the statement's distributor's accounts): an
  * approved one moved from available to withdrawable exactly what its settled lines add up to,
  * counting the line-by-line legs of statements settled before 2026-12-07 (whose lines then sit in
@@ -152,6 +175,10 @@ export const LEDGER_CHECKS: Check[] = [
         and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
           or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end
           or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,
+  },
+  {
+    invariant: ADJUSTMENT_INVARIANT,
+    query: (t) => adjustmentCheck(t, sql`true`),
   },
   {
     invariant: "the merchant's commission expense equals the sum of all commission lines",
@@ -326,6 +353,18 @@ const INCREMENTAL_CHECKS: { invariant: string; query: (tenantId: string, since: 
         and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
           or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end
           or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,
+  },
+  {
+    invariant: ADJUSTMENT_INVARIANT,
+    // The adjustments posted since, and those whose tier line a later posting (a refund, a clawback) touched.
+    query: (t, since) =>
+      adjustmentCheck(
+        (alias) => sql`${sql.ref(`${alias}.tenant_id`)} = ${t}`,
+        sql`(a.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+          or a.adjusts in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+          or a.adjusts in (select x.clawback_of from commissions x where x.tenant_id = ${t} and x.clawback_of is not null
+                             and x.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)))`,
+      ),
   },
 ];
 

@@ -37,7 +37,7 @@ const LINE_DETAIL = sql`c.status || ' line of ' || c.amount_fen || ' fen: postin
 const LINE_BREAKS = sql`(coalesce(s.total, 0) <> c.amount_fen
           or (c.status <> 'reversed'
               and coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) <> c.amount_fen
-              and not (c.status = 'settled' and c.kind = 'commission' and c.statement_id is not null
+              and not (c.status = 'settled' and c.kind in ('commission', 'adjustment') and c.statement_id is not null
                        and coalesce(s.available, 0) = c.amount_fen and coalesce(s.withdrawable, 0) = 0)))`;
 
 /**
@@ -84,7 +84,7 @@ function statementCheck(scope: (alias: string) => RawBuilder<unknown>, within: (
               from statements s where ${scope('s')} and ${within('s.id')}
             union all
             select x.statement_id, null, null, null, null, x.amount_fen, 1, 0
-              from commissions x where ${scope('x')} and x.statement_id is not null and x.kind = 'commission' and x.status = 'settled' and ${within('x.statement_id')}
+              from commissions x where ${scope('x')} and x.statement_id is not null and x.kind in ('commission', 'adjustment') and x.status = 'settled' and ${within('x.statement_id')}
             union all
             select j.ref_id, null, st.distributor_id, a.owner_id, a.purpose, 0, 0, p.amount
               from journal_entries j join statements st on st.id = j.ref_id join postings p on p.journal_id = j.id join accounts a on a.id = p.account_id

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/context.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * Month-end tier true-up (issue 17 item 2): with the program's tier_true_up on, the scheduler's
+ * first pass after a month ends (program time zone, Asia/Shanghai here) raises that month's tier
+ * lines to the bracket each beneficiary finally reached, as adjustment lines accrued in the
+ * ledger; once per beneficiary and month; ledger verify clean. On PGlite, and on PostgreSQL when
+ * DATABASE_URL is set.
+ */
+let t: TestServer;
+let clock: ManualClock;
+beforeAll(async () => {
+  clock = new ManualClock('2026-05-10T04:00:00Z');
+  t = await startTestServer({ clock });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+interface Setup {
+  id: string;
+  key: string;
+  A: { id: string; invite_code: string };
+}
+
+// 5% from the first fen, 8% once the month's own sales reach 1,000 yuan.
+async function setup(trueUp: boolean): Promise<Setup> {
+  clock.set('2026-05-10T04:00:00Z');
+  const { id, key } = await t.tenant();
+  const put = await t.call('PUT', '/v1/program', { token: key, body: { levels: 0, tier_true_up: trueUp } });
+  expect(put.statusCode, put.body).toBe(200);
+  const g = await t.call('PUT', '/v1/grades/default', {
+    token: key,
+    body: {
+      name: 'g',
+      rank: 0,
+      sales_bp: 0,
+      override_bp: [],
+      tiers: [
+        { min_monthly_sales_fen: 0, sales_bp: 500 },
+        { min_monthly_sales_fen: 100_000, sales_bp: 800 },
+      ],
+    },
+  });
+  expect(g.statusCode, g.body).toBe(200);
+  const A = (await t.call('POST', '/v1/distributors', { token: key, body: { external_id: 'A', name: 'A' } })).data;
+  expect((await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'c', invite_code: A.invite_code } })).statusCode).toBe(201);
+  return { id, key, A };
+}
+
+async function order(s: Setup, ext: string, paid: number) {
+  const r = await t.call('POST', '/v1/orders', {
+    token: s.key,
+    body: { external_id: ext, buyer_external_id: 'c', items: [{ sku: 's', quantity: 1, unit_price_fen: paid, paid_fen: paid }] },
+  });
+  expect(r.statusCode, r.body).toBe(201);
+  return r.data as { commissions: { id: string; amount_fen: number; rate_bp: number; kind: string }[] };
+}
+
+type Row = { id: string; kind: string; adjusts: string | null; amount_fen: number; rate_bp: number; status: string; order_id: string };
+const lines = async (s: Setup) =>
+  (await t.services.db
+    .selectFrom('commissions')
+    .select(['id', 'kind', 'adjusts', 'amount_fen', 'rate_bp', 'status', 'order_id'])
+    .where('tenant_id', '=', s.id)
+    .orderBy('id')
+    .execute()) as Row[];
+const trueUps = (results: { tenant_id: string | null; job: string }[], s: Setup) => results.filter((r) => r.tenant_id === s.id && r.job === 'tier-true-up');
+const verify = async (s: Setup) => (await t.call('GET', '/v1/ledger/verify', { token: s.key })).data;
+const balance = async (s: Setup) => (await t.call('GET', `/v1/distributors/${s.A.id}/balance`, { token: s.key })).data;
+
+describe('month-end tier true-up', () => {
+  it('is off by default and shown in the program', async () => {
+    const { key } = await t.tenant();
+    expect((await t.call('GET', '/v1/program', { token: key })).data.tier_true_up).toBe(false);
+    expect((await t.call('PUT', '/v1/program', { token: key, body: { tier_true_up: 'yes' } })).statusCode).toBe(400);
+  });
+
+  it('after the month ends, the lines paid below the bracket finally reached are raised to it, exactly, once', async () => {
+    const s = await setup(true);
+    // 600.00 at 5% = 30.00; 450.01 at 5% = 22.50; 333.33 after 1,050.01 of sales at 8% = 26.66.
+    const a = await order(s, 'oA', 60_000);
+    const b = await order(s, 'oB', 45_001);
+    const c = await order(s, 'oC', 33_333);
+    expect([a, b, c].map((o) => o.commissions.map((l) => [l.rate_bp, l.amount_fen]))).toEqual([[[500, 3000]], [[500, 2250]], [[800, 2666]]]);
+
+    // 23:59:59 on 31 May in Shanghai: the month is not over.
+    clock.set('2026-05-31T15:59:59Z');
+    expect(trueUps(await t.scheduler.tick(), s)).toMatchObject([{ outcome: 'skipped', detail: { beneficiaries: 0 } }]);
+    expect((await lines(s)).filter((l) => l.kind === 'adjustment')).toEqual([]);
+
+    clock.set('2026-05-31T16:00:00Z');
+    expect(trueUps(await t.scheduler.tick(), s)).toMatchObject([{ outcome: 'done', detail: { beneficiaries: 1, lines: 2, fen: 3150 } }]);
+    const all = await lines(s);
+    const adj = all.filter((l) => l.kind === 'adjustment');
+    const lineA = all.find((l) => l.id === a.commissions[0]!.id)!;
+    const lineB = all.find((l) => l.id === b.commissions[0]!.id)!;
+    expect(adj.map((l) => [l.adjusts, Number(l.amount_fen), l.rate_bp, l.status])).toEqual([
+      [lineA.id, 1800, 800, 'pending'],
+      [lineB.id, 1350, 800, 'pending'],
+    ]);
+    // Each line with its adjustment is floor(its base × 8%); the month's total is 8% of each line, to the fen.
+    expect(Number(lineA.amount_fen) + 1800).toBe(4800);
+    expect(Number(lineB.amount_fen) + 1350).toBe(3600);
+    expect((await balance(s)).pending_fen).toBe(3000 + 2250 + 2666 + 3150);
+    expect((await verify(s)).breaks).toEqual([]);
+
+    // A second pass, and two more at once: nothing more.
+    expect(trueUps(await t.scheduler.tick(), s)).toMatchObject([{ outcome: 'skipped' }]);
+    const again = await Promise.all([t.services.commissions.trueUpDue(s.id, clock.now()), t.services.commissions.trueUpDue(s.id, clock.now())]);
+    expect(again.map((r) => r.lines)).toEqual([0, 0]);
+    expect((await lines(s)).filter((l) => l.kind === 'adjustment')).toHaveLength(2);
+    expect((await balance(s)).pending_fen).toBe(11_066);
+
+    // The adjustment is shown as such on its order.
+    const shown = (await t.call('GET', '/v1/orders/oA', { token: s.key })).data;
+    expect(shown.commissions.map((l: { kind: string; amount_fen: number }) => [l.kind, l.amount_fen])).toEqual([
+      ['commission', 3000],
+      ['adjustment', 1800],
+    ]);
+  });
+
+  it('two passes at once on a month not yet trued up write it once', async () => {
+    const s = await setup(true);
+    await order(s, 'p1', 80_000);
+    await order(s, 'p2', 30_000);
+    clock.set('2026-06-01T00:00:00Z');
+    const r = await Promise.all([t.services.commissions.trueUpDue(s.id, clock.now()), t.services.commissions.trueUpDue(s.id, clock.now())]);
+    // 800.00 at 5% = 40.00 → 64.00 at 8% (+24.00); 300.00 after 800.00 at 5% = 15.00 → 24.00 (+9.00): one pass writes both, the other nothing.
+    expect(r.map((x) => x.fen).sort((x, y) => x - y)).toEqual([0, 3300]);
+    expect((await lines(s)).filter((l) => l.kind === 'adjustment').map((l) => Number(l.amount_fen))).toEqual([2400, 900]);
+    expect((await verify(s)).breaks).toEqual([]);
+  });
+
+  it('with tier_true_up off, nothing is adjusted', async () => {
+    const s = await setup(false);
+    await order(s, 'q1', 60_000);
+    await order(s, 'q2', 60_000);
+    clock.set('2026-06-01T00:00:00Z');
+    expect(trueUps(await t.scheduler.tick(), s)).toMatchObject([{ outcome: 'skipped' }]);
+    expect((await lines(s)).filter((l) => l.kind === 'adjustment')).toEqual([]);
+  });
+});

@@ -122,6 +122,46 @@ describe('month-end tier true-up', () => {
     ]);
   });
 
+  it('a refund recomputes a trued-up line and its adjustment (never above the final share); verify names an adjustment beyond it', async () => {
+    const s = await setup(true);
+    const a = await order(s, 'rA', 60_000);
+    await order(s, 'rB', 45_001);
+    clock.set('2026-06-01T00:00:00Z');
+    expect((await t.services.commissions.trueUpDue(s.id, clock.now())).fen).toBe(1800 + 1350);
+    expect((await balance(s)).pending_fen).toBe(4800 + 3600);
+    const adjA = (await lines(s)).find((l) => l.kind === 'adjustment' && l.adjusts === a.commissions[0]!.id)!;
+
+    // verify names an adjustment that holds more than the final bracket gives (rate lowered behind the ledger's back).
+    const INVARIANT = "a tier line with its true-up adjustment stays within the final bracket's share of what its order line still paid";
+    await t.services.db.updateTable('commissions').set({ rate_bp: 600 }).where('id', '=', adjA.id).execute();
+    expect((await verify(s)).breaks.filter((b: { invariant: string }) => b.invariant === INVARIANT)).toEqual([
+      { invariant: INVARIANT, subject: adjA.id, detail: 'line 3000 + adjustment 1800 on base 60000 at 600 bp' },
+    ]);
+    await t.services.db.updateTable('commissions').set({ rate_bp: 800 }).where('id', '=', adjA.id).execute();
+    expect((await verify(s)).breaks).toEqual([]);
+
+    // Half of rA refunded: the line is 5% of 300.00 = 15.00, and with its adjustment 8% of 300.00 = 24.00: 9.00.
+    const half = await t.call('POST', '/v1/orders/rA/events', { token: s.key, body: { type: 'refunded', refund_fen: 30_000 } });
+    expect(half.statusCode, half.body).toBeLessThan(300);
+    let now = await lines(s);
+    expect(now.filter((l) => l.order_id === adjA.order_id).map((l) => [l.kind, Number(l.amount_fen), l.status])).toEqual([
+      ['commission', 1500, 'pending'],
+      ['adjustment', 900, 'pending'],
+    ]);
+    expect((await balance(s)).pending_fen).toBe(2400 + 3600);
+    expect((await verify(s)).breaks).toEqual([]);
+    // The rest: both at 0, reversed; the reversals sum exactly to what was credited.
+    const rest = await t.call('POST', '/v1/orders/rA/events', { token: s.key, body: { type: 'refunded', refund_fen: 30_000 } });
+    expect(rest.statusCode, rest.body).toBeLessThan(300);
+    now = await lines(s);
+    expect(now.filter((l) => l.order_id === adjA.order_id).map((l) => [l.kind, Number(l.amount_fen), l.status])).toEqual([
+      ['commission', 0, 'reversed'],
+      ['adjustment', 0, 'reversed'],
+    ]);
+    expect((await balance(s)).pending_fen).toBe(3600);
+    expect((await verify(s)).breaks).toEqual([]);
+  });
+
   it('two passes at once on a month not yet trued up write it once', async () => {
     const s = await setup(true);
     await order(s, 'p1', 80_000);

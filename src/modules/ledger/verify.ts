@@ -42,7 +42,7 @@ const LINE_BREAKS = sql`(coalesce(s.total, 0) <> c.amount_fen
 
 /**
  * A month-end tier true-up: each adjustment line, with its tier line and the clawbacks later
- * refunds added against that line, stays within the final bracket's share (the adjustment's
+ * refunds added against either, stays within the final bracket's share (the adjustment's
  * rate) of what the order line still paid, and names a tier line of the same order line, level
  * and beneficiary. `which` narrows the adjustments checked (the incremental pass).
  */
@@ -50,16 +50,18 @@ const ADJUSTMENT_INVARIANT = "a tier line with its true-up adjustment stays with
 function adjustmentCheck(scope: Scope, which: RawBuilder<unknown>) {
   return sql<{ subject: string; detail: string }>`select a.id as subject,
         case when c.id is null then 'adjusts ' || a.adjusts || ', which is not a tier line of the same order line, level and beneficiary'
-             else 'line ' || (c.amount_fen + coalesce(k.amount, 0)) || ' + adjustment ' || a.amount_fen || ' on base ' || (c.base_fen + coalesce(k.base, 0))
+             else 'line ' || (c.amount_fen + coalesce(k.amount, 0)) || ' + adjustment ' || (a.amount_fen + coalesce(ka.amount, 0)) || ' on base ' || (c.base_fen + coalesce(k.base, 0))
                   || ' at ' || case a.rate_kind when 'percent' then a.rate_bp || ' bp' else a.fixed_fen || ' fen × ' || c.units end end as detail
       from commissions a
       left join commissions c on c.id = a.adjusts and c.kind = 'commission' and c.rate_source = 'tier' and c.order_item_id = a.order_item_id
                               and c.level = a.level and c.beneficiary_id = a.beneficiary_id and c.tenant_id = a.tenant_id
       left join (select x.clawback_of, sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x
                   where x.clawback_of is not null and ${scope('x')} group by x.clawback_of) k on k.clawback_of = c.id
+      left join (select x.clawback_of, sum(x.amount_fen) as amount from commissions x
+                  where x.clawback_of is not null and ${scope('x')} group by x.clawback_of) ka on ka.clawback_of = a.id
       where a.kind = 'adjustment' and ${scope('a')} and ${which}
         and (c.id is null
-          or c.amount_fen + coalesce(k.amount, 0) + a.amount_fen
+          or c.amount_fen + coalesce(k.amount, 0) + a.amount_fen + coalesce(ka.amount, 0)
              > case a.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * a.rate_bp) / 10000 else a.fixed_fen * c.units end)`;
 }
 
@@ -362,6 +364,8 @@ const INCREMENTAL_CHECKS: { invariant: string; query: (tenantId: string, since: 
         (alias) => sql`${sql.ref(`${alias}.tenant_id`)} = ${t}`,
         sql`(a.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
           or a.adjusts in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+          or a.id in (select x.clawback_of from commissions x where x.tenant_id = ${t} and x.clawback_of is not null
+                        and x.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null))
           or a.adjusts in (select x.clawback_of from commissions x where x.tenant_id = ${t} and x.clawback_of is not null
                              and x.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)))`,
       ),

@@ -114,6 +114,12 @@ describe('month-end tier true-up', () => {
     expect((await lines(s)).filter((l) => l.kind === 'adjustment')).toHaveLength(2);
     expect((await balance(s)).pending_fen).toBe(11_066);
 
+    // The adjustment explains itself: the final bracket's share less what its line holds.
+    const explained = (await t.call('GET', `/v1/commissions/${adj[0]!.id}`, { token: s.key })).data;
+    expect(explained).toMatchObject({ kind: 'adjustment', adjusts: lineA.id, amount_fen: 1800, rate_bp: 800 });
+    expect(explained.explanation.formula).toBe(
+      `4800 at the bracket finally reached this month (floor(60000 × 800 / 10000)) − 3000 line ${lineA.id} holds = 1800: month-end tier true-up`,
+    );
     // The adjustment is shown as such on its order.
     const shown = (await t.call('GET', '/v1/orders/oA', { token: s.key })).data;
     expect(shown.commissions.map((l: { kind: string; amount_fen: number }) => [l.kind, l.amount_fen])).toEqual([

@@ -224,9 +224,12 @@ export function createCommissionsService(deps: {
       const names = new Map(chainRows.map((r) => [r.id, r.name]));
       const version = await commissionsRepo.ruleVersion(db, tenantId, c.rule_version);
       const postings = await commissionsRepo.postingsOf(db, c.id);
-      const clawbacks = c.kind === 'commission' ? await commissionsRepo.clawbacksOf(db, c.id) : [];
-      const formula =
-        c.rate_source === 'price_difference'
+      const clawbacks = c.kind === 'commission' || c.kind === 'adjustment' ? await commissionsRepo.clawbacksOf(db, c.id) : [];
+      const adjusted = c.kind === 'adjustment' && c.adjusts ? await commissionsRepo.find(db, tenantId, c.adjusts) : undefined;
+      const finalShare = c.rate_kind === 'percent' ? Math.floor((c.base_fen * c.rate_bp) / 10000) : c.fixed_fen * c.units;
+      const formula = adjusted
+        ? `${finalShare} at the bracket finally reached this month (${c.rate_kind === 'percent' ? `floor(${c.base_fen} × ${c.rate_bp} / 10000)` : `${c.fixed_fen} × ${c.units} units`}) − ${adjusted.amount_fen} line ${adjusted.id} holds = ${c.amount_fen}: month-end tier true-up`
+        : c.rate_source === 'price_difference'
           ? `${c.base_fen} paid − what its units cost the agent = ${c.amount_fen}`
           : c.rate_kind === 'percent'
             ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
@@ -239,6 +242,7 @@ export function createCommissionsService(deps: {
         original_amount_fen: c.original_amount_fen,
         capped_fen: c.capped_fen,
         beneficiary_grade: c.beneficiary_grade,
+        ...(c.adjusts ? { adjusts: c.adjusts } : {}),
         explanation: {
           level: c.level,
           level_meaning:

@@ -168,6 +168,34 @@ describe('month-end tier true-up', () => {
     expect((await verify(s)).breaks).toEqual([]);
   });
 
+  it('a line already available gets its adjustment available at once; a line still pending, pending (it follows its order)', async () => {
+    const s = await setup(true);
+    const a = await order(s, 'vA', 60_000);
+    for (const type of ['shipped', 'received']) {
+      const r = await t.call('POST', '/v1/orders/vA/events', { token: s.key, body: { type } });
+      expect(r.statusCode, r.body).toBeLessThan(300);
+    }
+    clock.set('2026-05-20T04:00:00Z');
+    expect((await t.services.commissions.makeAvailable(s.id, clock.now())).lines).toBe(1);
+    await order(s, 'vB', 45_001);
+    clock.set('2026-06-01T00:00:00Z');
+    expect(trueUps(await t.scheduler.tick(), s)).toMatchObject([{ outcome: 'done', detail: { lines: 2, fen: 1800 + 1350 } }]);
+    const adj = (await lines(s)).filter((l) => l.kind === 'adjustment');
+    expect(adj.map((l) => [l.adjusts === a.commissions[0]!.id, Number(l.amount_fen), l.status])).toEqual([
+      [true, 1800, 'available'],
+      [false, 1350, 'pending'],
+    ]);
+    expect(await balance(s)).toMatchObject({ available_fen: 3000 + 1800, pending_fen: 2250 + 1350 });
+    expect((await verify(s)).breaks).toEqual([]);
+    // vB's line and its adjustment become available together with their order.
+    for (const type of ['shipped', 'received'])
+      expect((await t.call('POST', '/v1/orders/vB/events', { token: s.key, body: { type } })).statusCode).toBeLessThan(300);
+    clock.set('2026-06-10T00:00:00Z');
+    expect((await t.services.commissions.makeAvailable(s.id, clock.now())).lines).toBe(2);
+    expect(await balance(s)).toMatchObject({ available_fen: 4800 + 3600, pending_fen: 0 });
+    expect((await verify(s)).breaks).toEqual([]);
+  });
+
   it('two passes at once on a month not yet trued up write it once', async () => {
     const s = await setup(true);
     await order(s, 'p1', 80_000);

@@ -168,7 +168,7 @@ describe('month-end tier true-up', () => {
     expect((await verify(s)).breaks).toEqual([]);
   });
 
-  it('a line already available gets its adjustment available at once; a line still pending, pending (it follows its order)', async () => {
+  it('a line already available or settled gets its adjustment available at once, settled in the next statement; a line still pending, pending (it follows its order)', async () => {
     const s = await setup(true);
     const a = await order(s, 'vA', 60_000);
     for (const type of ['shipped', 'received']) {
@@ -177,6 +177,9 @@ describe('month-end tier true-up', () => {
     }
     clock.set('2026-05-20T04:00:00Z');
     expect((await t.services.commissions.makeAvailable(s.id, clock.now())).lines).toBe(1);
+    // Settled mid-month (a manual run): the line keeps its figures; its adjustment settles later.
+    const mid = await t.call('POST', '/v1/settlements/run', { token: s.key, body: { as_of: '2026-05-20T04:00:00Z' } });
+    expect(mid.data.statements).toEqual([expect.objectContaining({ amount_fen: 3000, status: 'approved' })]);
     await order(s, 'vB', 45_001);
     clock.set('2026-06-01T00:00:00Z');
     expect(trueUps(await t.scheduler.tick(), s)).toMatchObject([{ outcome: 'done', detail: { lines: 2, fen: 1800 + 1350 } }]);
@@ -185,14 +188,20 @@ describe('month-end tier true-up', () => {
       [true, 1800, 'available'],
       [false, 1350, 'pending'],
     ]);
-    expect(await balance(s)).toMatchObject({ available_fen: 3000 + 1800, pending_fen: 2250 + 1350 });
+    expect(await balance(s)).toMatchObject({ withdrawable_fen: 3000, available_fen: 1800, pending_fen: 2250 + 1350 });
     expect((await verify(s)).breaks).toEqual([]);
     // vB's line and its adjustment become available together with their order.
     for (const type of ['shipped', 'received'])
       expect((await t.call('POST', '/v1/orders/vB/events', { token: s.key, body: { type } })).statusCode).toBeLessThan(300);
     clock.set('2026-06-10T00:00:00Z');
     expect((await t.services.commissions.makeAvailable(s.id, clock.now())).lines).toBe(2);
-    expect(await balance(s)).toMatchObject({ available_fen: 4800 + 3600, pending_fen: 0 });
+    expect(await balance(s)).toMatchObject({ withdrawable_fen: 3000, available_fen: 1800 + 3600, pending_fen: 0 });
+    expect((await verify(s)).breaks).toEqual([]);
+    // The next statement settles the adjustments with the month's other lines.
+    const next = await t.call('POST', '/v1/settlements/run', { token: s.key, body: { as_of: '2026-06-10T00:00:00Z' } });
+    expect(next.data.statements).toEqual([expect.objectContaining({ amount_fen: 1800 + 2250 + 1350, status: 'approved' })]);
+    expect(await balance(s)).toMatchObject({ withdrawable_fen: 4800 + 3600, available_fen: 0, pending_fen: 0 });
+    expect((await lines(s)).every((l) => l.status === 'settled')).toBe(true);
     expect((await verify(s)).breaks).toEqual([]);
   });
 

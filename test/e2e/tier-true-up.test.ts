@@ -205,6 +205,44 @@ describe('month-end tier true-up', () => {
     expect((await verify(s)).breaks).toEqual([]);
   });
 
+  it('the adjustment of a line a risk event holds is held by that event too: confirming fraud reverses both', async () => {
+    const s = await setup(true);
+    expect(
+      (await t.call('PUT', '/v1/program', { token: s.key, body: { risk: { order_ip: { limit: 1, window_seconds: 3600, effect: 'hold' } } } })).statusCode,
+    ).toBe(200);
+    const ip = async (ext: string, paid: number, client_ip?: string) => {
+      const r = await t.call('POST', '/v1/orders', {
+        token: s.key,
+        body: {
+          external_id: ext,
+          buyer_external_id: 'c',
+          ...(client_ip ? { client_ip } : {}),
+          items: [{ sku: 's', quantity: 1, unit_price_fen: paid, paid_fen: paid }],
+        },
+      });
+      expect(r.statusCode, r.body).toBe(201);
+      return r.data as { commissions: { id: string; held: boolean }[] };
+    };
+    await ip('h1', 60_000, '203.0.113.9');
+    const h2 = await ip('h2', 45_001, '203.0.113.9');
+    await ip('h3', 33_333);
+    expect(h2.commissions[0]!.held).toBe(true);
+    const ev = (await t.call('GET', '/v1/risk-events?kind=order_ip_limit', { token: s.key })).data.items[0];
+    clock.set('2026-06-01T00:00:00Z');
+    expect((await t.services.commissions.trueUpDue(s.id, clock.now())).fen).toBe(1800 + 1350);
+    const adj2 = (await lines(s)).find((l) => l.kind === 'adjustment' && l.adjusts === h2.commissions[0]!.id)!;
+    const detail = (await t.call('GET', `/v1/risk-events/${ev.id}`, { token: s.key })).data;
+    expect(detail.lines.map((l: { id: string }) => l.id).sort()).toEqual([h2.commissions[0]!.id, adj2.id].sort());
+    expect((await t.call('POST', `/v1/risk-events/${ev.id}/confirm`, { token: s.key, body: { note: 'fake orders' } })).data.status).toBe('confirmed');
+    const after = (await lines(s)).filter((l) => l.order_id === adj2.order_id);
+    expect(after.map((l) => [l.kind, Number(l.amount_fen), l.status])).toEqual([
+      ['commission', 0, 'reversed'],
+      ['adjustment', 0, 'reversed'],
+    ]);
+    expect((await balance(s)).pending_fen).toBe(3000 + 1800 + 2666);
+    expect((await verify(s)).breaks).toEqual([]);
+  });
+
   it('two passes at once on a month not yet trued up write it once', async () => {
     const s = await setup(true);
     await order(s, 'p1', 80_000);

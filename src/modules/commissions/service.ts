@@ -149,6 +149,14 @@ export function createCommissionsService(deps: {
       .executeTakeFirst();
     if (!claimed || rows.length === 0) return { lines: 0, fen: 0 };
     await tx.insertInto('commissions').values(rows).execute();
+    // The adjustment of a line a risk event holds is held by the same open events, so releasing
+    // or confirming the event reaches it too.
+    const held = rows.filter((r) => r.held);
+    if (held.length > 0)
+      await sql`insert into risk_event_lines (event_id, commission_id)
+          select l.event_id, a.id from commissions a join risk_event_lines l on l.commission_id = a.adjusts join risk_events e on e.id = l.event_id
+           where a.id = any(${held.map((r) => r.id)}::text[]) and e.status = 'open'
+          on conflict do nothing`.execute(tx);
     const journals: JournalInput[] = [];
     const byOrder = new Map<string, typeof rows>();
     for (const r of rows) byOrder.set(r.order_id, [...(byOrder.get(r.order_id) ?? []), r]);

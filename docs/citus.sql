@@ -267,6 +267,7 @@ select create_distributed_table('api_keys', 'tenant_id', colocate_with => 'accou
 select create_distributed_table('audit_heads', 'chain', colocate_with => 'accounts');
 select create_distributed_table('audit_log', 'chain', colocate_with => 'accounts');
 select create_distributed_table('binding_events', 'tenant_id', colocate_with => 'accounts');
+select create_distributed_table('tier_true_ups', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('commission_daily', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('orders', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('order_items', 'tenant_id', colocate_with => 'accounts');

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { ulid } from '../core/ids.ts';
 import { isDatabaseUnavailable } from '../core/errors.ts';
 
-export type JobName = 'auto-receive' | 'binding-lapse' | 'settlement' | 'payouts' | 'maintenance' | 'documents' | 'ledger-verify';
+export type JobName = 'auto-receive' | 'binding-lapse' | 'tier-true-up' | 'settlement' | 'payouts' | 'maintenance' | 'documents' | 'ledger-verify';
 export type JobOutcome = 'done' | 'skipped' | 'failed';
 
 export interface JobResult {
@@ -88,6 +88,13 @@ export function createScheduler(deps: {
         await runJob('binding-lapse', id, async () => {
           const r = await services.referral.lapseDue(id, now);
           return { outcome: r.lapsed > 0 ? 'done' : 'skipped', detail: r };
+        }),
+      );
+      // The month-end tier true-up of last month (program setting tier_true_up), before settlement in the same pass.
+      results.push(
+        await runJob('tier-true-up', id, async () => {
+          const r = await services.commissions.trueUpDue(id, now);
+          return { outcome: r.beneficiaries > 0 ? 'done' : 'skipped', detail: r };
         }),
       );
       results.push(

@@ -537,8 +537,10 @@ export interface CommissionsTable {
   order_item_id: string | null;
   beneficiary_id: string;
   level: number;
-  kind: Generated<'commission' | 'clawback'>;
+  kind: Generated<'commission' | 'clawback' | 'adjustment'>;
   clawback_of: string | null;
+  /** An adjustment's tier line (month-end true-up); null on every other line. */
+  adjusts: ColumnType<string | null, string | null | undefined, never>;
   rule_version: number;
   rate_source: 'sku' | 'grade' | 'default' | 'tier' | 'clawback' | 'territory' | 'price_difference';
   rate_kind: 'percent' | 'fixed';
@@ -560,6 +562,17 @@ export interface CommissionsTable {
   settled_at: NullableTimestamp;
   reversed_at: NullableTimestamp;
   pilot_id: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+}
+
+/** One month-end tier true-up per beneficiary and month (commissions/trueup.ts). */
+export interface TierTrueUpsTable {
+  tenant_id: string;
+  distributor_id: string;
+  month: string;
+  final_sales_fen: number;
+  lines: number;
+  adjusted_fen: number;
   created_at: Timestamp;
 }
 
@@ -923,6 +936,7 @@ export interface DB {
   order_events: OrderEventsTable;
   commissions: CommissionsTable;
   sales_monthly: SalesMonthlyTable;
+  tier_true_ups: TierTrueUpsTable;
   commission_daily: CommissionDailyTable;
   grade_changes: GradeChangesTable;
   accounts: AccountsTable;

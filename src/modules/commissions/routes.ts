@@ -18,6 +18,7 @@ const Explained = Strict({
   original_amount_fen: SignedFen(),
   capped_fen: Type.Integer(),
   beneficiary_grade: Type.String(),
+  adjusts: Type.Optional(Type.String({ description: 'an adjustment line (month-end tier true-up): the tier line it raises' })),
   explanation: Type.Object({}, { additionalProperties: true }),
   clawbacks: Type.Array(Strict({ id: Type.String(), amount_fen: SignedFen(), created_at: Timestamp() })),
   postings: Type.Array(Strict({ journal_id: Type.String(), kind: Type.String(), account: Type.String(), amount_fen: SignedFen(), at: Timestamp() })),

@@ -5,9 +5,13 @@ import type { Actor, Clock } from '../../core/context.ts';
 import { invalidState, notFound } from '../../core/errors.ts';
 import type { AuditService } from '../audit/service.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
-import { localMonth, paidMoment } from '../../core/time.ts';
-import type { CommissionStatus } from '../../db/schema.ts';
-import { postedLegs, type Ledger, type Leg } from '../ledger/service.ts';
+import { localMonth, localMonthOf, paidMoment } from '../../core/time.ts';
+import { newId } from '../../core/ids.ts';
+import { sql } from 'kysely';
+import { trueUpAdjustments, type TrueUpLine } from './trueup.ts';
+import type { CommissionStatus, CommissionsTable } from '../../db/schema.ts';
+import type { Insertable } from 'kysely';
+import { postedLegs, type JournalInput, type Ledger, type Leg } from '../ledger/service.ts';
 import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { ProgramService } from '../program/service.ts';
 import type { RulesService } from '../rules/service.ts';
@@ -40,6 +44,153 @@ export function createCommissionsService(deps: {
   audit: AuditService;
 }) {
   const { db, clock, ledger, analytics, program, rules, grades } = deps;
+
+  /** One beneficiary's true-up of one month, in the caller's transaction (see trueUpDue). */
+  async function trueUpOne(
+    tx: Executor,
+    tenantId: string,
+    beneficiaryId: string,
+    month: { date: string; start: Date; end: Date },
+    asOf: Date,
+  ): Promise<{ lines: number; fen: number }> {
+    const lines = await tx
+      .selectFrom('commissions as c')
+      .innerJoin('orders as o', 'o.id', 'c.order_id')
+      .selectAll('c')
+      .where('c.tenant_id', '=', tenantId)
+      .where('c.beneficiary_id', '=', beneficiaryId)
+      .where('c.kind', '=', 'commission')
+      .where('c.rate_source', '=', 'tier')
+      .where('o.paid_at', '>=', month.start)
+      .where('o.paid_at', '<', month.end)
+      .orderBy('c.id')
+      .forUpdate('c')
+      .execute();
+    const sales = await tx
+      .selectFrom('sales_monthly')
+      .select('sales_fen')
+      .where('distributor_id', '=', beneficiaryId)
+      .where('month', '=', month.date)
+      .executeTakeFirst();
+    const finalSales = Number(sales?.sales_fen ?? 0);
+    // The lines of each rule version and grade, repriced at that version's tiers of that grade.
+    const groups = new Map<string, typeof lines>();
+    for (const c of lines) groups.set(`${c.rule_version}|${c.beneficiary_grade}`, [...(groups.get(`${c.rule_version}|${c.beneficiary_grade}`) ?? []), c]);
+    const rows: (Insertable<CommissionsTable> & { id: string })[] = [];
+    for (const group of groups.values()) {
+      const first = group[0];
+      if (!first) continue;
+      const snapshot = await rules.version(tx, tenantId, first.rule_version);
+      const tiers = snapshot.grades[first.beneficiary_grade]?.tiers ?? [];
+      const input: TrueUpLine[] = group
+        .filter((c) => c.status !== 'reversed' && c.order_item_id !== null)
+        .map((c) => ({
+          id: c.id,
+          level: c.level,
+          rateKind: c.rate_kind,
+          rateBp: c.rate_bp,
+          fixedFen: c.fixed_fen,
+          units: c.units,
+          baseFen: Number(c.base_fen),
+          amountFen: Number(c.amount_fen),
+          adjustedFen: 0,
+          cappedFen: Number(c.capped_fen),
+        }));
+      const byId = new Map(group.map((c) => [c.id, c]));
+      for (const a of trueUpAdjustments(tiers, finalSales, input)) {
+        const c = byId.get(a.lineId);
+        if (!c) throw new Error(`the true-up answered a line it was not given: ${a.lineId}`);
+        const available = c.status === 'available' || c.status === 'settled';
+        rows.push({
+          id: newId('cm'),
+          tenant_id: tenantId,
+          order_id: c.order_id,
+          order_item_id: c.order_item_id,
+          beneficiary_id: c.beneficiary_id,
+          level: c.level,
+          kind: 'adjustment',
+          adjusts: c.id,
+          clawback_of: null,
+          rule_version: c.rule_version,
+          rate_source: 'tier',
+          rate_kind: a.rate.kind,
+          rate_bp: a.rate.kind === 'percent' ? a.rate.bp : 0,
+          fixed_fen: a.rate.kind === 'fixed' ? a.rate.fen : 0,
+          beneficiary_grade: c.beneficiary_grade,
+          units: c.units,
+          base_fen: c.base_fen,
+          original_base_fen: c.base_fen,
+          amount_fen: a.adjustmentFen,
+          original_amount_fen: a.adjustmentFen,
+          status: available ? 'available' : 'pending',
+          held: c.held,
+          statement_id: null,
+          available_at: available ? asOf : null,
+          created_at: asOf,
+        });
+      }
+    }
+    const fen = rows.reduce((s, r) => s + Number(r.amount_fen), 0);
+    // The claim: one true-up per beneficiary and month. A second process waits here for the
+    // first one's transaction and, once it committed, finds the row taken and writes nothing.
+    const claimed = await tx
+      .insertInto('tier_true_ups')
+      .values({
+        tenant_id: tenantId,
+        distributor_id: beneficiaryId,
+        month: month.date,
+        final_sales_fen: finalSales,
+        lines: rows.length,
+        adjusted_fen: fen,
+        created_at: asOf,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('month')
+      .executeTakeFirst();
+    if (!claimed || rows.length === 0) return { lines: 0, fen: 0 };
+    await tx.insertInto('commissions').values(rows).execute();
+    // The adjustment of a line a risk event holds is held by the same open events, so releasing
+    // or confirming the event reaches it too.
+    const held = rows.filter((r) => r.held);
+    if (held.length > 0)
+      await sql`insert into risk_event_lines (event_id, commission_id)
+          select l.event_id, a.id from commissions a join risk_event_lines l on l.commission_id = a.adjusts join risk_events e on e.id = l.event_id
+           where a.id = any(${held.map((r) => r.id)}::text[]) and e.status = 'open'
+          on conflict do nothing`.execute(tx);
+    const journals: JournalInput[] = [];
+    const byOrder = new Map<string, typeof rows>();
+    for (const r of rows) byOrder.set(r.order_id, [...(byOrder.get(r.order_id) ?? []), r]);
+    for (const [orderId, rs] of byOrder) {
+      const total = rs.reduce((s, r) => s + Number(r.amount_fen), 0);
+      journals.push({
+        tenantId,
+        kind: 'accrue',
+        refType: 'order',
+        refId: orderId,
+        memo: `tier true-up ${month.date.slice(0, 7)}`,
+        legs: [
+          ...rs.map((r): Leg => ({ owner: r.beneficiary_id, purpose: 'pending', amount: Number(r.amount_fen), commissionId: r.id })),
+          { owner: 'tenant', purpose: 'commission_expense', amount: -total },
+        ],
+      });
+      const made = rs.filter((r) => r.status === 'available');
+      if (made.length > 0)
+        journals.push({
+          tenantId,
+          kind: 'make_available',
+          refType: 'order',
+          refId: orderId,
+          memo: `tier true-up ${month.date.slice(0, 7)}`,
+          legs: made.flatMap((r): Leg[] => [
+            { owner: r.beneficiary_id, purpose: 'pending', amount: -Number(r.amount_fen), commissionId: r.id },
+            { owner: r.beneficiary_id, purpose: 'available', amount: Number(r.amount_fen), commissionId: r.id },
+          ]),
+        });
+    }
+    await ledger.postMany(tx, journals);
+    await analytics.posted(tx, tenantId, postedLegs(journals));
+    return { lines: rows.length, fen };
+  }
 
   /** Who may read a distributor's lines: the merchant, or that distributor itself. */
   function scopeOf(actor: Actor, distributorId: string): string {
@@ -81,9 +232,12 @@ export function createCommissionsService(deps: {
       const names = new Map(chainRows.map((r) => [r.id, r.name]));
       const version = await commissionsRepo.ruleVersion(db, tenantId, c.rule_version);
       const postings = await commissionsRepo.postingsOf(db, c.id);
-      const clawbacks = c.kind === 'commission' ? await commissionsRepo.clawbacksOf(db, c.id) : [];
-      const formula =
-        c.rate_source === 'price_difference'
+      const clawbacks = c.kind === 'commission' || c.kind === 'adjustment' ? await commissionsRepo.clawbacksOf(db, c.id) : [];
+      const adjusted = c.kind === 'adjustment' && c.adjusts ? await commissionsRepo.find(db, tenantId, c.adjusts) : undefined;
+      const finalShare = c.rate_kind === 'percent' ? Math.floor((c.base_fen * c.rate_bp) / 10000) : c.fixed_fen * c.units;
+      const formula = adjusted
+        ? `${finalShare} at the bracket finally reached this month (${c.rate_kind === 'percent' ? `floor(${c.base_fen} × ${c.rate_bp} / 10000)` : `${c.fixed_fen} × ${c.units} units`}) − ${adjusted.amount_fen} line ${adjusted.id} holds = ${c.amount_fen}: month-end tier true-up`
+        : c.rate_source === 'price_difference'
           ? `${c.base_fen} paid − what its units cost the agent = ${c.amount_fen}`
           : c.rate_kind === 'percent'
             ? `floor(${c.base_fen} × ${c.rate_bp} / 10000) = ${Math.floor((c.base_fen * c.rate_bp) / 10000)}`
@@ -96,6 +250,7 @@ export function createCommissionsService(deps: {
         original_amount_fen: c.original_amount_fen,
         capped_fen: c.capped_fen,
         beneficiary_grade: c.beneficiary_grade,
+        ...(c.adjusts ? { adjusts: c.adjusts } : {}),
         explanation: {
           level: c.level,
           level_meaning:
@@ -239,6 +394,39 @@ export function createCommissionsService(deps: {
         }
         totals.orders += due.length;
         totals.lines += lines.length;
+      }
+      return totals;
+    },
+
+    /**
+     * The month-end tier true-up (program setting `tier_true_up`): for the month before the one
+     * `asOf` falls in (program time zone), each beneficiary's tier lines of orders paid that month
+     * are repriced at the bracket its own sales of the whole month (net of refunds) reached, under
+     * the rule version and grade each line was computed with, and what they gain is written as
+     * adjustment lines (commissions/trueup.ts) with their accrue journals. An adjustment of a line
+     * still pending is pending (it becomes available with its order); of a line already available
+     * or settled, it is accrued and made available at once. One true-up per beneficiary and month
+     * (tier_true_ups): a second run, or another process, writes nothing more.
+     */
+    async trueUpDue(tenantId: string, asOf: Date): Promise<{ beneficiaries: number; lines: number; fen: number }> {
+      const totals = { beneficiaries: 0, lines: 0, fen: 0 };
+      const settings = await program.read(db, tenantId);
+      if (!settings.tier_true_up) return totals;
+      const tz = settings.timezone;
+      const month = localMonthOf(new Date(localMonthOf(asOf, tz).start.getTime() - 1), tz);
+      for (;;) {
+        const due = await sql<{ beneficiary_id: string }>`select distinct c.beneficiary_id from commissions c join orders o on o.id = c.order_id
+            where c.tenant_id = ${tenantId} and c.kind = 'commission' and c.rate_source = 'tier'
+              and o.paid_at >= ${month.start} and o.paid_at < ${month.end}
+              and not exists (select 1 from tier_true_ups u where u.tenant_id = ${tenantId} and u.distributor_id = c.beneficiary_id and u.month = ${month.date}::date)
+            order by c.beneficiary_id limit 100`.execute(db);
+        if (due.rows.length === 0) break;
+        for (const { beneficiary_id } of due.rows) {
+          const r = await inTransaction(db, (tx) => trueUpOne(tx, tenantId, beneficiary_id, month, asOf));
+          totals.beneficiaries += 1;
+          totals.lines += r.lines;
+          totals.fen += r.fen;
+        }
       }
       return totals;
     },

@@ -35,8 +35,8 @@ export interface CommissionExportRow {
   beneficiary_external_id: string;
   beneficiary_name: string;
   level: number;
-  /** Agent mode's lines say what they are: territory, price_difference. */
-  kind: 'commission' | 'clawback' | 'territory' | 'price_difference';
+  /** Agent mode's lines say what they are: territory, price_difference; a month-end tier true-up's, adjustment. */
+  kind: 'commission' | 'clawback' | 'territory' | 'price_difference' | 'adjustment';
   /** A territory line's rank. */
   territory_rank: string | null;
   /** The order's shipping region, by its GB/T 2260 name. */

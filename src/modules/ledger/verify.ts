@@ -37,8 +37,33 @@ const LINE_DETAIL = sql`c.status || ' line of ' || c.amount_fen || ' fen: postin
 const LINE_BREAKS = sql`(coalesce(s.total, 0) <> c.amount_fen
           or (c.status <> 'reversed'
               and coalesce(case h.purpose when 'available' then s.available when 'withdrawable' then s.withdrawable else s.pending end, 0) <> c.amount_fen
-              and not (c.status = 'settled' and c.kind = 'commission' and c.statement_id is not null
+              and not (c.status = 'settled' and c.kind in ('commission', 'adjustment') and c.statement_id is not null
                        and coalesce(s.available, 0) = c.amount_fen and coalesce(s.withdrawable, 0) = 0)))`;
+
+/**
+ * A month-end tier true-up: each adjustment line, with its tier line and the clawbacks later
+ * refunds added against either, stays within the final bracket's share (the adjustment's
+ * rate) of what the order line still paid, and names a tier line of the same order line, level
+ * and beneficiary. `which` narrows the adjustments checked (the incremental pass).
+ */
+const ADJUSTMENT_INVARIANT = "a tier line with its true-up adjustment stays within the final bracket's share of what its order line still paid";
+function adjustmentCheck(scope: Scope, which: RawBuilder<unknown>) {
+  return sql<{ subject: string; detail: string }>`select a.id as subject,
+        case when c.id is null then 'adjusts ' || a.adjusts || ', which is not a tier line of the same order line, level and beneficiary'
+             else 'line ' || (c.amount_fen + coalesce(k.amount, 0)) || ' + adjustment ' || (a.amount_fen + coalesce(ka.amount, 0)) || ' on base ' || (c.base_fen + coalesce(k.base, 0))
+                  || ' at ' || case a.rate_kind when 'percent' then a.rate_bp || ' bp' else a.fixed_fen || ' fen × ' || c.units end end as detail
+      from commissions a
+      left join commissions c on c.id = a.adjusts and c.kind = 'commission' and c.rate_source = 'tier' and c.order_item_id = a.order_item_id
+                              and c.level = a.level and c.beneficiary_id = a.beneficiary_id and c.tenant_id = a.tenant_id
+      left join (select x.clawback_of, sum(x.amount_fen) as amount, sum(x.base_fen) as base from commissions x
+                  where x.clawback_of is not null and ${scope('x')} group by x.clawback_of) k on k.clawback_of = c.id
+      left join (select x.clawback_of, sum(x.amount_fen) as amount from commissions x
+                  where x.clawback_of is not null and ${scope('x')} group by x.clawback_of) ka on ka.clawback_of = a.id
+      where a.kind = 'adjustment' and ${scope('a')} and ${which}
+        and (c.id is null
+          or c.amount_fen + coalesce(k.amount, 0) + a.amount_fen + coalesce(ka.amount, 0)
+             > case a.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * a.rate_bp) / 10000 else a.fixed_fen * c.units end)`;
+}
 
 /**
  * A statement against its settle journals (in the statement's distributor's accounts): an
@@ -61,7 +86,7 @@ function statementCheck(scope: (alias: string) => RawBuilder<unknown>, within: (
               from statements s where ${scope('s')} and ${within('s.id')}
             union all
             select x.statement_id, null, null, null, null, x.amount_fen, 1, 0
-              from commissions x where ${scope('x')} and x.statement_id is not null and x.kind = 'commission' and x.status = 'settled' and ${within('x.statement_id')}
+              from commissions x where ${scope('x')} and x.statement_id is not null and x.kind in ('commission', 'adjustment') and x.status = 'settled' and ${within('x.statement_id')}
             union all
             select j.ref_id, null, st.distributor_id, a.owner_id, a.purpose, 0, 0, p.amount
               from journal_entries j join statements st on st.id = j.ref_id join postings p on p.journal_id = j.id join accounts a on a.id = p.account_id
@@ -152,6 +177,10 @@ export const LEDGER_CHECKS: Check[] = [
         and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
           or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end
           or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,
+  },
+  {
+    invariant: ADJUSTMENT_INVARIANT,
+    query: (t) => adjustmentCheck(t, sql`true`),
   },
   {
     invariant: "the merchant's commission expense equals the sum of all commission lines",
@@ -326,6 +355,20 @@ const INCREMENTAL_CHECKS: { invariant: string; query: (tenantId: string, since: 
         and (c.base_fen + coalesce(k.base, 0) > i.paid_fen - i.refunded_fen
           or c.amount_fen + coalesce(k.amount, 0) > case c.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * c.rate_bp) / 10000 else c.fixed_fen * c.units end
           or c.original_amount_fen > case c.rate_kind when 'percent' then (c.original_base_fen * c.rate_bp) / 10000 else c.fixed_fen * i.quantity end)`,
+  },
+  {
+    invariant: ADJUSTMENT_INVARIANT,
+    // The adjustments posted since, and those whose tier line a later posting (a refund, a clawback) touched.
+    query: (t, since) =>
+      adjustmentCheck(
+        (alias) => sql`${sql.ref(`${alias}.tenant_id`)} = ${t}`,
+        sql`(a.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+          or a.adjusts in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)
+          or a.id in (select x.clawback_of from commissions x where x.tenant_id = ${t} and x.clawback_of is not null
+                        and x.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null))
+          or a.adjusts in (select x.clawback_of from commissions x where x.tenant_id = ${t} and x.clawback_of is not null
+                             and x.id in (select n.commission_id from postings n where n.tenant_id = ${t} and n.id > ${since} and n.commission_id is not null)))`,
+      ),
   },
 ];
 

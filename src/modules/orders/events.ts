@@ -350,6 +350,11 @@ export function createOrderEvents(deps: {
     const legs: Leg[] = [];
     const dailyDelta = new Map<string, number>();
     let reversedTotal = 0;
+    // Each line recomputed on what its order line still pays, then each tier true-up adjustment
+    // (kind 'adjustment') as what the final bracket's rate gives on that base beyond its line's
+    // new amount: never above what it holds, and the line with it never above the final share.
+    const recomputed: { c: (typeof lines)[number]; line: { amountFen: number; baseFen: number; units: number }; effective: number }[] = [];
+    const lineAfter = new Map<string, number>();
     for (const c of lines) {
       if (c.kind !== 'commission' || !c.order_item_id || !refunds.has(c.order_item_id)) continue;
       const item = known(after.get(c.order_item_id), "a line's order item");
@@ -368,6 +373,22 @@ export function createOrderEvents(deps: {
               { rateKind: c.rate_kind, rateBp: c.rate_bp, fixedFen: c.fixed_fen, currentFen: effective },
               { quantity: item.quantity, paid_fen: item.paid_fen, remaining_fen: item.paid_fen - item.refunded_fen, refunded_quantity: item.refunded_quantity },
             );
+      recomputed.push({ c, line, effective });
+      lineAfter.set(c.id, c.status === 'reversed' ? 0 : line.amountFen);
+    }
+    for (const c of lines) {
+      if (c.kind !== 'adjustment' || !c.adjusts || !c.order_item_id || !refunds.has(c.order_item_id)) continue;
+      const parent = lineAfter.get(c.adjusts);
+      if (parent === undefined) continue;
+      const item = known(after.get(c.order_item_id), "a line's order item");
+      const effective = c.amount_fen + (clawedBack.get(c.id) ?? 0);
+      const whole = recomputeLine(
+        { rateKind: c.rate_kind, rateBp: c.rate_bp, fixedFen: c.fixed_fen, currentFen: parent + effective },
+        { quantity: item.quantity, paid_fen: item.paid_fen, remaining_fen: item.paid_fen - item.refunded_fen, refunded_quantity: item.refunded_quantity },
+      );
+      recomputed.push({ c, line: { ...whole, amountFen: Math.min(effective, Math.max(0, whole.amountFen - parent)) }, effective });
+    }
+    for (const { c, line, effective } of recomputed) {
       const delta = effective - line.amountFen;
       const unchanged = { id: c.id, base_fen: c.base_fen, units: c.units, amount_fen: c.amount_fen, status: c.status, reversed_at: c.reversed_at };
       if (c.status === 'reversed') {

@@ -38,7 +38,13 @@ export const CommissionLine = Strict({
   rate_bp: Type.Integer(),
   amount_fen: SignedFen(),
   status: Type.Union([Type.Literal('pending'), Type.Literal('available'), Type.Literal('settled'), Type.Literal('reversed')]),
-  kind: Type.Union([Type.Literal('commission'), Type.Literal('clawback'), Type.Literal('territory'), Type.Literal('price_difference')]),
+  kind: Type.Union(
+    [Type.Literal('commission'), Type.Literal('clawback'), Type.Literal('territory'), Type.Literal('price_difference'), Type.Literal('adjustment')],
+    {
+      description:
+        'adjustment: a month-end tier true-up raising a tier line to the bracket its beneficiary finally reached that month (program setting tier_true_up)',
+    },
+  ),
   rank: Type.Optional(
     Type.Union([Type.Literal('province'), Type.Literal('city'), Type.Literal('district')], { description: 'a territory line: its agent’s rank' }),
   ),

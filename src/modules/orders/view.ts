@@ -19,11 +19,12 @@ export const TRANSITIONS: Record<'shipped' | 'received' | 'cancelled' | 'refunde
 
 /** A line's kind as the API names it: territory and price-difference lines are commission lines of agent mode. */
 export function lineKind(c: {
-  kind?: 'commission' | 'clawback' | undefined;
+  kind?: 'commission' | 'clawback' | 'adjustment' | undefined;
   rate_source: string;
   territory_rank?: 'province' | 'city' | 'district' | null | undefined;
 }): { kind: CommissionLine['kind']; rank?: 'province' | 'city' | 'district' } {
   if (c.kind === 'clawback') return { kind: 'clawback' };
+  if (c.kind === 'adjustment') return { kind: 'adjustment' };
   if (c.rate_source === 'territory' && c.territory_rank) return { kind: 'territory', rank: c.territory_rank };
   if (c.rate_source === 'price_difference') return { kind: 'price_difference' };
   return { kind: 'commission' };

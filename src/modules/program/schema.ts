@@ -156,6 +156,10 @@ export const ProgramSettings = Strict({
     { description: 'automatic review of applications under admission review; each decision is stored (GET /v1/distributors/{id}/review) and audited' },
   ),
   auto_receive_days: Type.Integer({ minimum: 1, maximum: 365, description: 'receipt is confirmed automatically this many days after shipping' }),
+  tier_true_up: Type.Boolean({
+    description:
+      "month-end tier true-up: once a month is over (in the program's time zone), each beneficiary's tier lines of that month are repriced at the bracket it finally reached, and what they gain is credited as adjustment lines (a true-up only raises)",
+  }),
   profile: Type.Union([Type.Literal('standard'), Type.Literal('wechat_safe')], {
     description:
       'wechat_safe: a program run inside WeChat (mini-program, official account), whose operating rules forbid multi-level distribution (多级分销): at most two levels are paid from a sale (the seller and its direct referrer, levels ≤ 1), and the portal and posters use wording without 下线, 拉人头, 团队 … (docs/wechat.md)',
@@ -200,6 +204,7 @@ export function defaultProgramSettings(): ProgramSettings {
     },
     application_review: { enabled: false, phone_verified: true, uscc_for_companies: true, id_number: false, no_shared_identity: true, on_failure: 'refer' },
     auto_receive_days: 15,
+    tier_true_up: false,
     profile: 'standard',
     timezone: 'Asia/Shanghai',
   };

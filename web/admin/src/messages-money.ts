@@ -25,6 +25,7 @@ export const moneyZh = {
   'commissionStatus.reversed': '已冲回',
   'commissionKind.commission': '佣金',
   'commissionKind.clawback': '追回',
+  'commissionKind.adjustment': '阶梯补差',
   'statementStatus.pending_review': '待审核',
   'statementStatus.approved': '已通过',
   'statementStatus.rejected': '已驳回',
@@ -250,6 +251,9 @@ export const moneyZh = {
   'program.settlement.threshold': '结算金额门槛',
   'program.autoReceiveDays': '发货后自动确认收货天数',
   'program.timezone': '时区（IANA）',
+  'program.tierTrueUp': '阶梯月末补差',
+  'program.tierTrueUp.help':
+    '开启后，每月结束（按方案时区）时，将分销员当月按阶梯费率计算的佣金按其当月最终达到的阶梯重新计算，差额作为补差佣金记入账本；补差只增不减，在当月结算前完成。',
   'program.money.hint': '资金相关设置（冻结天数、结算人工审核阈值、提现规则、结算周期）由财务或所有者确认后才生效：你的修改会作为提议，等待第二个人确认。',
   'program.money.financeHint': '你可以修改资金相关设置（冻结天数、结算人工审核阈值、提现规则、结算周期）；其他设置由运营维护。',
   'program.money.tag': '需财务确认',
@@ -490,6 +494,7 @@ export const moneyEn: Record<keyof typeof moneyZh, string> = {
   'commissionStatus.reversed': 'Reversed',
   'commissionKind.commission': 'Commission',
   'commissionKind.clawback': 'Clawback',
+  'commissionKind.adjustment': 'Tier true-up',
   'statementStatus.pending_review': 'Awaiting review',
   'statementStatus.approved': 'Approved',
   'statementStatus.rejected': 'Rejected',
@@ -717,6 +722,9 @@ export const moneyEn: Record<keyof typeof moneyZh, string> = {
   'program.settlement.threshold': 'Settle from this amount',
   'program.autoReceiveDays': 'Receipt confirmed automatically after shipping, days',
   'program.timezone': 'Time zone (IANA)',
+  'program.tierTrueUp': 'Month-end tier true-up',
+  'program.tierTrueUp.help':
+    "When a month ends (in the program's time zone), each distributor's tier lines of that month are repriced at the bracket it finally reached, and the difference is credited as adjustment lines in the ledger; a true-up only raises, and runs before the month is settled.",
   'program.money.hint':
     'Money settings (freeze days, statement review threshold, withdrawal rules, settlement cycle) take effect once finance or the owner confirms them: your change is saved as a proposal for a second person.',
   'program.money.financeHint':

@@ -274,6 +274,9 @@ export default function ProgramPage() {
           <Form.Item name="auto_receive_days" label={t('program.autoReceiveDays')}>
             <InputNumber min={1} max={365} precision={0} style={{ width: 120 }} />
           </Form.Item>
+          <Form.Item name="tier_true_up" label={t('program.tierTrueUp')} valuePropName="checked" extra={t('program.tierTrueUp.help')}>
+            <Switch data-testid="tier-true-up" />
+          </Form.Item>
           <Form.Item name="timezone" label={t('program.timezone')} rules={[{ pattern: /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, message: 'Asia/Shanghai' }]}>
             <Input style={{ width: 220 }} />
           </Form.Item>

@@ -73,13 +73,15 @@ function LineItem({ c, order, onClick }: { c: CommissionLine; order: PortalOrder
   const level =
     c.kind === 'clawback'
       ? t('earnings.clawback')
-      : c.kind === 'territory'
-        ? t('agent.territoryEarnings')
-        : c.kind === 'price_difference'
-          ? t('agent.diffEarnings')
-          : c.level === 0
-            ? t('earnings.level0')
-            : t('earnings.levelK', { level: c.level });
+      : c.kind === 'adjustment'
+        ? t('earnings.adjustment')
+        : c.kind === 'territory'
+          ? t('agent.territoryEarnings')
+          : c.kind === 'price_difference'
+            ? t('agent.diffEarnings')
+            : c.level === 0
+              ? t('earnings.level0')
+              : t('earnings.levelK', { level: c.level });
   return (
     <List.Item
       onClick={onClick}

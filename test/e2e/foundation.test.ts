@@ -490,7 +490,7 @@ describe('invite links and QR codes', () => {
 
 describe('bad input', () => {
   it('answers 400 invalid_request to wrong types, unknown fields, long strings and malformed JSON, storing nothing', async () => {
-    const { key } = await t.tenant();
+    const { id: tenantId, key } = await t.tenant();
     const bad: unknown[] = [
       { external_id: 123, name: 'A' },
       { external_id: 'a', name: 5 },
@@ -519,7 +519,8 @@ describe('bad input', () => {
     const bindBad = await t.call('POST', '/v1/bindings', { token: key, body: { customer_external_id: 'c', invite_code: 'ABCDEFGH', extra: true } });
     expect(bindBad.statusCode).toBe(400);
     expect((await t.call('GET', '/v1/distributors', { token: key })).data.items).toEqual([]);
-    expect(await t.database.db.selectFrom('customers').selectAll().where('external_id', '=', 'c').execute()).toEqual([]);
+    // This tenant's customers only: other test files on the same database may have a customer 'c'.
+    expect(await t.database.db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('external_id', '=', 'c').execute()).toEqual([]);
   });
 
   it('stores hostile strings verbatim and returns them as given', async () => {

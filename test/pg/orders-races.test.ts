@@ -17,6 +17,8 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { verifyLedger } from '../../src/modules/ledger/verify.ts';
+import { analyticsRepo } from '../../src/modules/analytics/repo.ts';
+import { sql } from 'kysely';
 
 interface Dist {
   id: string;
@@ -766,6 +768,88 @@ describe.skipIf(!onPostgres())('order and ledger races on PostgreSQL (needs DATA
     });
 
     // Last in the file: the servers are stopped so that their connections report their counts.
+    /**
+     * An order whose invite code attaches an existing distributor moves the tree, which needs the
+     * tree lock alone. A batch used to find that part-way, after it had locked its buyers' rows
+     * and written under the shared lock, and then waited for the lock alone while holding them:
+     * a holder of the shared lock that then wanted one of those rows closed a cycle. Now the
+     * batch starts over with the tree lock taken first, before it locks anything else.
+     */
+    it('an order attaching an existing distributor takes the tree lock before any row: a shared holder locking its buyer does not wait', async () => {
+      const { tenantId, key, C: c } = await chainTenant();
+      const top = (await a.call('POST', '/v1/distributors', { token: key, body: { external_id: 'T', name: 'T' } })).data as Dist;
+      // T has bought before: its customer row exists (committed).
+      expect((await a.call('POST', '/v1/orders', { token: key, body: orderBody('t-before', 'T', [1_000, 100]) })).statusCode).toBe(201);
+      const holder = new pg.Client({ connectionString: url });
+      const watcher = new pg.Client({ connectionString: url });
+      await holder.connect();
+      await watcher.connect();
+      try {
+        await holder.query('begin');
+        await holder.query(`select pg_advisory_xact_lock_shared(hashtextextended('tree:' || $1, 0))`, [tenantId]);
+        const order = a.call('POST', '/v1/orders', { token: key, body: orderBody('t-attach', 'T', [4_000, 400], { invite_code: c.invite_code }) });
+        for (let i = 0; ; i++) {
+          const r = await watcher.query(
+            `select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock%'`,
+          );
+          if (r.rows.length > 0) break;
+          if (i > 2000) throw new Error('the order never waited for the tree lock');
+          await new Promise((res) => setTimeout(res, 10));
+        }
+        // The order waits for the tree lock holding nothing of T's: the holder takes T's row at once.
+        await holder.query(`set local lock_timeout = '2s'`);
+        const row = await holder.query(`select external_id from customers where tenant_id = $1 and external_id = 'T' for update`, [tenantId]);
+        expect(row.rows).toHaveLength(1);
+        await holder.query('commit');
+        const res = await order;
+        expect(res.statusCode).toBe(201);
+        expect((await a.call('GET', `/v1/distributors/${top.id}`, { token: key })).data.referrer_id).toBe(c.id);
+      } finally {
+        await holder.query('rollback').catch(() => undefined);
+        await holder.end();
+        await watcher.end();
+      }
+    });
+
+    /**
+     * Rollup rows spread over slots never make a writer wait: a transaction that opens a slot
+     * holds that slot's lock only (it used to try-lock every free slot of the row at once, so the
+     * next writer found none free and fell back to waiting, which could close a cycle).
+     */
+    it('a writer opening a rollup slot holds one slot; another writer of the same row meanwhile opens its own without waiting', async () => {
+      const { id: tenantId } = await a.tenant();
+      const key = { tenant_id: tenantId, day: '2026-01-01' };
+      const advisoryLocks = async (tx: Parameters<typeof analyticsRepo.addToSlot>[0]) =>
+        (await sql<{ n: number }>`select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`.execute(tx)).rows[0]!.n;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let opened!: () => void;
+      const first = new Promise<void>((r) => (opened = r));
+      const one = pools[0]!.db.transaction().execute(async (tx) => {
+        await analyticsRepo.addToSlot(tx, 'analytics_daily', key, { orders: 1 });
+        expect(await advisoryLocks(tx)).toBe(1);
+        opened();
+        await held;
+      });
+      await first;
+      try {
+        await pools[1]!.db.transaction().execute(async (tx) => {
+          await sql`set local lock_timeout = '2s'`.execute(tx);
+          await analyticsRepo.addToSlot(tx, 'analytics_daily', key, { orders: 2 });
+          expect(await advisoryLocks(tx)).toBe(1);
+        });
+      } finally {
+        release();
+        await one;
+      }
+      const rows = await sql<{ slot: number; orders: number }>`
+        select slot, orders::int as orders from analytics_daily where tenant_id = ${tenantId} and day = '2026-01-01' order by slot`.execute(pools[0]!.db);
+      expect(rows.rows).toEqual([
+        { slot: 0, orders: 1 },
+        { slot: 1, orders: 2 },
+      ]);
+    });
+
     it('no transaction of this file deadlocked', async () => {
       await Promise.all([a.close(), b.close()]);
       await Promise.all(pools.map((p) => p.close()));

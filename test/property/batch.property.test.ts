@@ -242,7 +242,11 @@ describe('group commit', () => {
           expect((await verifyLedger(t.database.db, many.tenantId)).breaks).toEqual([]);
         },
       ),
-      { numRuns: Number(process.env.FENXIAO_PROPERTY_RUNS ?? 25), endOnFailure: true },
+      {
+        numRuns: Number(process.env.FENXIAO_PROPERTY_RUNS ?? 25),
+        endOnFailure: true,
+        ...(process.env.FENXIAO_PROPERTY_SEED ? { seed: Number(process.env.FENXIAO_PROPERTY_SEED), path: process.env.FENXIAO_PROPERTY_PATH } : {}),
+      },
     );
   }, 900_000);
 });

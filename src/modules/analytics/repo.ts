@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { ident } from '../../db/ident.ts';
-import type { Executor } from '../../db/database.ts';
+import { RetryTransaction, type Executor } from '../../db/database.ts';
 import type { RangeParts } from './periods.ts';
 import type { Metric } from './schema.ts';
 
@@ -56,6 +56,9 @@ export type BreakdownCounter = (typeof BREAKDOWN_COUNTERS)[number];
 /** New slots are drawn from 0..SLOTS-1 when every existing slot of a row is held by others. */
 const SLOTS = 64;
 
+/** Tries at a free slot before a transaction gives up and starts over (about 0.4 s of pauses). */
+const SLOT_ATTEMPTS = 25;
+
 export interface DistributorDelta {
   id: string;
   orders: number;
@@ -106,7 +109,8 @@ export const analyticsRepo = {
    * a new slot. Exact under any concurrency (every add is an UPDATE of a row this transaction
    * locked) and it does not wait on other writers: a binding adds to the day's row early in an
    * order's transaction, so a wait here could close a cycle with an order holding the accounts.
-   * Only when new slots keep colliding does it fall back to an upsert that may wait.
+   * When every slot stays busy it pauses and tries again, and in the end starts the transaction
+   * over (RetryTransaction); it never waits on a row or a lock.
    */
   async addToSlot(
     ex: Executor,
@@ -128,29 +132,33 @@ export const analyticsRepo = {
     const lockPrefix = `analytics|${table}|${keyCols.map((k) => key[k]).join('|')}|`;
     const keyValues = sql.join(keyCols.map((k) => sql`${key[k]}`));
     const deltaValues = sql.join(entries.map(([, v]) => sql`${v}`));
+    // The free slots are listed first (materialized, in slot order) and only then tried one by
+    // one until one locks: a try-lock in the same WHERE as the listing would be pushed down to
+    // the slot series and taken on every slot before the sort and the limit, so one opener held
+    // all 64 and every other transaction found none free.
     const openFreeSlot = () =>
       sql<{ slot: number }>`
-      insert into ${t} (${cols})
-      select ${keyValues}, x.s, ${deltaValues} from (
+      with free as materialized (
         select g.s from generate_series(0, ${SLOTS - 1}) as g(s)
          where not exists (select 1 from ${t} as e where ${eq('e', key)} and e.slot = g.s)
-           and pg_try_advisory_xact_lock(hashtextextended(${lockPrefix} || g.s::text, 0))
-         order by g.s limit 1) as x
+         order by g.s)
+      insert into ${t} (${cols})
+      select ${keyValues}, x.s, ${deltaValues} from (
+        select f.s from free as f where pg_try_advisory_xact_lock(hashtextextended(${lockPrefix} || f.s::text, 0)) limit 1) as x
       on conflict do nothing returning slot`.execute(ex);
-    for (let attempt = 0; attempt < 4; attempt++) {
+    // Never wait for a row or a lock here: this runs late in transactions that hold other rows
+    // and locks, and a wait could close a cycle. Every slot busy is brief (each holder commits
+    // soon), so try again after a short pause; after a long run of busy slots, start the whole
+    // transaction over (it releases what it holds).
+    for (let attempt = 0; attempt < SLOT_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sql`select pg_sleep(${Math.min(attempt, 10) * 0.002 + Math.random() * 0.002})`.execute(ex);
       if (attempt > 0 || !opts.skipFirstUpdate) {
         const updated = await slotUpdate(table, key, deltas).execute(ex);
         if (updated.rows.length > 0) return;
       }
       if ((await openFreeSlot()).rows.length > 0) return;
     }
-    // Every slot exists and is busy, or is being opened: wait for one slot's lock, then add to it.
-    const slot = Math.floor(Math.random() * SLOTS);
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`${lockPrefix}${slot}`}, 0))`.execute(ex);
-    await sql`
-      insert into ${t} as t (${cols}) values (${keyValues}, ${slot}, ${deltaValues})
-      on conflict (${sql.join([...keyCols, 'slot'].map((c) => ident(c)))}) do update
-        set ${sql.join(entries.map(([c]) => sql`${ident(c)} = ${ident(`t.${c}`)} + ${ident(`excluded.${c}`)}`))}`.execute(ex);
+    throw new RetryTransaction(`every slot of ${table} ${keyCols.map((k) => key[k]).join('|')} stayed busy`);
   },
 
   /**

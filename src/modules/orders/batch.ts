@@ -1,7 +1,7 @@
 import { MESSAGES } from '../../core/error-text.ts';
 import type { Insertable } from 'kysely';
 import type { Tx } from '../../db/database.ts';
-import { advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
+import { advisoryXactLock, advisoryXactLockShared, RetryTransaction } from '../../db/database.ts';
 import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, conflict, invalidState } from '../../core/errors.ts';
 import { MAX_FEN } from '../../core/schema.ts';
@@ -37,6 +37,18 @@ import { sql } from 'kysely';
 import type { Outbox } from '../webhooks/outbox.ts';
 
 /** One POST /v1/orders (or a webhook's or a queue message's order) waiting for its batch. */
+/**
+ * Thrown by a batch that finds, part-way, an order attaching an existing distributor (which
+ * moves the tree): the transaction starts over with the tree lock taken alone first.
+ */
+export class TreeMoveFirst extends RetryTransaction {}
+
+/** A hit an order put in a risk limiter window (see OrderRiskDecision.hits). */
+export interface LimiterHit {
+  key: string;
+  id: string;
+}
+
 export interface OrderRequest {
   actor: Actor;
   body: CreateOrderBody;
@@ -134,7 +146,20 @@ export function createOrderBatch(deps: {
   const { clock, rules, ledger, customers, referral, grades, risk } = deps;
   const contexts = deps.contexts ?? createTenantContexts(deps);
 
-  async function createMany(tx: Tx, tenantId: string, requests: OrderRequest[]): Promise<OrderOutcome[]> {
+  /**
+   * Writes a batch in the caller's transaction. `opts.hits` collects what the batch put in the
+   * risk limiter's windows (outside the database), for the caller to take back if the
+   * transaction does not commit.
+   */
+  async function createMany(
+    tx: Tx,
+    tenantId: string,
+    requests: OrderRequest[],
+    opts: { treeLockFirst?: boolean; hits?: LimiterHit[] } = {},
+  ): Promise<OrderOutcome[]> {
+    // A batch that attaches an existing distributor moves the tree: it takes the tree lock alone
+    // before anything else, as ReferralService.bindWithin does (see TreeMoveFirst).
+    if (opts.treeLockFirst) await advisoryXactLock(tx, TREE_LOCK, tenantId);
     const outcomes: OrderOutcome[] = new Array(requests.length);
     // A refused request changes nothing: the buyers the first read created only for refused
     // orders go again before the batch commits (one statement, and only when there are such).
@@ -291,6 +316,7 @@ export function createOrderBatch(deps: {
         credited,
         agentPlans,
         { placing, paying: payTargets },
+        opts.hits ?? [],
         pilotAt,
       );
       locked = undefined;
@@ -300,6 +326,10 @@ export function createOrderBatch(deps: {
       pos += r.created.length;
       resume = undefined;
       if (r.tree) {
+        // Taking the tree lock alone now, after this transaction wrote orders, their rollups and
+        // its buyers' rows under the shared lock, would wait on every other holder of the shared
+        // lock while holding what they may wait for (a deadlock). Start over with it taken first.
+        if (!opts.treeLockFirst) throw new TreeMoveFirst('an order attaches an existing distributor');
         const req = known(requests[known(work[pos], 'the request that moves the tree')], 'the request that moves the tree');
         const t = r.tree;
         let boundTo = t.boundTo;
@@ -443,6 +473,7 @@ export function createOrderBatch(deps: {
     credited: boolean,
     agentPlans: Map<OrderRequest, AgentOrderPlan> | undefined,
     unpaid: { placing: Map<OrderRequest, PayTarget>; paying: Map<OrderRequest, PayTarget> },
+    hits: LimiterHit[],
     pilotAt?: PilotAt,
   ): Promise<{ created: OrderView[]; tree?: TreeBinding }> {
     const tz = settings.timezone;
@@ -718,6 +749,7 @@ export function createOrderBatch(deps: {
         openHolds,
         earnedOn: (id, d) => daily.get(`${id}|${d}`) ?? 0,
       });
+      hits.push(...decision.hits);
       const lines = computed.filter((l) => !decision.block.has(l.beneficiaryId));
 
       const orderRow: Insertable<OrdersTable> = {

@@ -19,7 +19,7 @@ import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { OrderPathRisk } from '../risk/service.ts';
 import type { AgentOrderPath } from '../agents/order-path.ts';
 import { ordersRepo, type OrderRow } from './repo.ts';
-import { coreHash, createOrderBatch, type OrderOutcome, type OrderRequest } from './batch.ts';
+import { coreHash, createOrderBatch, TreeMoveFirst, type LimiterHit, type OrderOutcome, type OrderRequest } from './batch.ts';
 import { createTenantContexts } from './contexts.ts';
 import { createOrderEvents, type EventAnswer, type EventRequest } from './events.ts';
 import { orderViewOf } from './view.ts';
@@ -76,7 +76,24 @@ export function createOrdersService(deps: {
   async function settle(tenantId: string, requests: OrderRequest[]): Promise<Settled<{ created: boolean; order: OrderView }>[]> {
     let outcomes: OrderOutcome[];
     try {
-      outcomes = await inTransaction(batchDb, (tx) => batch.createMany(tx, tenantId, requests));
+      let treeLockFirst = false;
+      // What an attempt put in the risk limiter's windows: taken back when it did not commit
+      // (a retry or a split counts each order once).
+      const hits: LimiterHit[] = [];
+      try {
+        outcomes = await inTransaction(batchDb, async (tx) => {
+          if (hits.length > 0) await deps.risk.forgetHits(hits.splice(0));
+          try {
+            return await batch.createMany(tx, tenantId, requests, { treeLockFirst, hits });
+          } catch (error) {
+            if (error instanceof TreeMoveFirst) treeLockFirst = true;
+            throw error;
+          }
+        });
+      } catch (error) {
+        await deps.risk.forgetHits(hits).catch(() => undefined);
+        throw error;
+      }
     } catch (error) {
       if (requests.length === 1 || isDatabaseUnavailable(error)) return requests.map(() => ({ ok: false, error }));
       const half = Math.ceil(requests.length / 2);

@@ -18,6 +18,12 @@ export interface OrderRiskDecision {
   block: Set<string>;
   /** Events to write once the lines exist (they link the lines they held). */
   events: PendingEvent[];
+  /**
+   * The hits this order put in the limiter's windows (outside the database): taken back by the
+   * caller when the transaction that assessed it does not commit, so a retried or split batch
+   * counts each order once.
+   */
+  hits: { key: string; id: string }[];
 }
 
 export interface PendingEvent {
@@ -145,7 +151,7 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter; out
 
     async assessOrder(input: OrderRiskInput): Promise<OrderRiskDecision> {
       const risk = input.settings.risk;
-      const decision: OrderRiskDecision = { hold: new Set(), block: new Set(), events: [] };
+      const decision: OrderRiskDecision = { hold: new Set(), block: new Set(), events: [], hits: [] };
       const beneficiaries = [...input.earning.keys()];
       const apply = (effect: Effect, who: string[]) => {
         for (const id of who) {
@@ -179,7 +185,9 @@ export function createRiskEngine(deps: { clock: Clock; limiter: RateLimiter; out
       ];
       for (const [dimension, value, rule] of windows) {
         if (!value || rule.limit <= 0) continue;
-        const r = await limiter.hit(`${input.tenantId}:order:${dimension}:${value}`, rule.limit, rule.window_seconds * 1000, input.now.getTime());
+        const key = `${input.tenantId}:order:${dimension}:${value}`;
+        const r = await limiter.hit(key, rule.limit, rule.window_seconds * 1000, input.now.getTime());
+        if (r.id !== undefined) decision.hits.push({ key, id: r.id });
         if (r.allowed) continue;
         apply(rule.effect, beneficiaries);
         decision.events.push({

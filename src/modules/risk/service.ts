@@ -72,6 +72,10 @@ export function createRiskService(deps: {
     recordOrderEvents: engine.recordOrderEvents,
     openHolds: engine.openHolds,
     assessRefund: engine.assessRefund,
+    /** Takes back the limiter hits of orders whose transaction did not commit (OrderRiskDecision.hits). */
+    async forgetHits(hits: readonly { key: string; id: string }[]): Promise<void> {
+      for (const h of hits) await limiter.undo(h.key, h.id);
+    },
 
     /**
      * A phone number or ID number a distributor now holds that belongs to another distributor:
@@ -296,4 +300,4 @@ export function createRiskService(deps: {
 export type RiskService = ReturnType<typeof createRiskService>;
 
 /** What the order path asks of the risk service. */
-export type OrderPathRisk = Pick<RiskService, 'assessOrder' | 'recordOrderEvents' | 'openHolds' | 'assessRefund'>;
+export type OrderPathRisk = Pick<RiskService, 'assessOrder' | 'recordOrderEvents' | 'openHolds' | 'assessRefund' | 'forgetHits'>;

@@ -733,6 +733,46 @@ describe('commission lines settled and clawed back', () => {
     expect(got.filter((g) => g.body.type === 'commission.clawed_back').map((g) => g.body.data)).toEqual(clawbacks.map((c) => ({ ...c, order_id: o.id })));
     expect(clawbacks[0]).toMatchObject({ status: 'settled', clawback_of: o.commissions[0].id, beneficiary_id: a.id, sku: 'S' });
   });
+
+  it('commission.adjusted per adjustment line the month-end tier true-up writes, as the order shows the line', async () => {
+    const { tenantId, key, a } = await merchant(['commission.adjusted']);
+    ok(await t.call('PUT', '/v1/program', { token: key, body: { levels: 0, tier_true_up: true } }));
+    ok(
+      await t.call('PUT', '/v1/grades/default', {
+        token: key,
+        body: {
+          name: '普通',
+          rank: 0,
+          sales_bp: 0,
+          override_bp: [],
+          tiers: [
+            { min_monthly_sales_fen: 0, sales_bp: 500 },
+            { min_monthly_sales_fen: 15_000, sales_bp: 800 },
+          ],
+        },
+      }),
+    );
+    rx.answer(200);
+    const before = rx.got.length;
+    await order(key, 'tu-1', a.invite_code, 10000);
+    await order(key, 'tu-2', a.invite_code, 10000);
+    const now = clock.now();
+    const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 0, 0));
+    // Both orders were paid at 5% below the bracket; the month ended at 8%: one adjustment each.
+    expect((await t.services.commissions.trueUpDue(tenantId, nextMonth)).lines).toBe(2);
+    await drain(0.05, 10_000);
+    const got = rx.got.slice(before);
+    const want: JsonBody[] = [];
+    for (const ext of ['tu-1', 'tu-2']) {
+      const o = (await t.call('GET', `/v1/orders/${ext}`, { token: key })).data;
+      const adjustments = (o.commissions as JsonBody[]).filter((c) => c.kind === 'adjustment');
+      expect(adjustments).toHaveLength(1);
+      expect(adjustments[0]).toMatchObject({ amount_fen: 300, rate_bp: 800, adjusts: o.commissions[0].id, beneficiary_id: a.id, sku: 'S' });
+      want.push({ ...adjustments[0], order_id: o.id });
+    }
+    expect(got.map((g) => g.body.type)).toEqual(['commission.adjusted', 'commission.adjusted']);
+    expect(got.map((g) => g.body.data).sort((x, y) => String(x.order_external_id).localeCompare(String(y.order_external_id)))).toEqual(want);
+  });
 });
 
 describe('agents', () => {

@@ -13,7 +13,7 @@ let t: TestServer;
 let clock: ManualClock;
 beforeAll(async () => {
   clock = new ManualClock('2026-05-10T04:00:00Z');
-  t = await startTestServer({ clock });
+  t = await startTestServer({ clock, env: { FENXIAO_WEBHOOKS_ALLOW_PRIVATE: '1' } });
 });
 afterAll(async () => {
   await t?.close();
@@ -84,6 +84,8 @@ describe('month-end tier true-up', () => {
     const a = await order(s, 'oA', 60_000);
     const b = await order(s, 'oB', 45_001);
     const c = await order(s, 'oC', 33_333);
+    const hook = await t.call('POST', '/v1/webhook-endpoints', { token: s.key, body: { url: 'http://127.0.0.1:9/hooks', events: ['commission.adjusted'] } });
+    expect(hook.statusCode, hook.body).toBe(201);
     expect([a, b, c].map((o) => o.commissions.map((l) => [l.rate_bp, l.amount_fen]))).toEqual([[[500, 3000]], [[500, 2250]], [[800, 2666]]]);
 
     // 23:59:59 on 31 May in Shanghai: the month is not over.
@@ -106,6 +108,21 @@ describe('month-end tier true-up', () => {
     expect(Number(lineB.amount_fen) + 1350).toBe(3600);
     expect((await balance(s)).pending_fen).toBe(3000 + 2250 + 2666 + 3150);
     expect((await verify(s)).breaks).toEqual([]);
+    // commission.adjusted per adjustment line, in the true-up's transaction, keyed by the line's order.
+    const events = await t.services.db
+      .selectFrom('webhook_events')
+      .select(['type', 'object_key', 'data'])
+      .where('tenant_id', '=', s.id)
+      .orderBy('seq')
+      .execute();
+    expect(
+      events.map((e) => {
+        const d = e.data as { id: string; kind: string; adjusts: string; amount_fen: number; order_external_id: string };
+        return [e.type, e.object_key, d.id, d.kind, d.adjusts, d.amount_fen, d.order_external_id];
+      }),
+    ).toEqual(
+      adj.map((l) => ['commission.adjusted', `order:${l.order_id}`, l.id, 'adjustment', l.adjusts, Number(l.amount_fen), l.adjusts === lineA.id ? 'oA' : 'oB']),
+    );
 
     // A second pass, and two more at once: nothing more.
     expect(trueUps(await t.scheduler.tick(), s)).toMatchObject([{ outcome: 'skipped' }]);

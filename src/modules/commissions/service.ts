@@ -189,6 +189,45 @@ export function createCommissionsService(deps: {
     }
     await ledger.postMany(tx, journals);
     await analytics.posted(tx, tenantId, postedLegs(journals));
+    // commission.adjusted per adjustment line, keyed by its order (after the order's own events).
+    if (await deps.outbox.wanted(tx, tenantId, 'commission.adjusted')) {
+      const orders = await tx
+        .selectFrom('orders')
+        .select(['id', 'external_id'])
+        .where('id', 'in', [...byOrder.keys()])
+        .execute();
+      const externalOf = new Map(orders.map((o) => [o.id, o.external_id]));
+      const skus = await tx
+        .selectFrom('order_items')
+        .select(['id', 'sku'])
+        .where(
+          'id',
+          'in',
+          rows.flatMap((r) => (r.order_item_id ? [r.order_item_id] : [])),
+        )
+        .execute();
+      const skuOf = new Map(skus.map((i) => [i.id, i.sku]));
+      const written = await tx
+        .selectFrom('commissions')
+        .selectAll()
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .orderBy('id')
+        .execute();
+      await deps.outbox.record(
+        tx,
+        tenantId,
+        written.map((c) => ({
+          type: 'commission.adjusted' as const,
+          objectType: 'order',
+          objectId: c.order_id,
+          data: lineEventData(c, externalOf.get(c.order_id) ?? '', c.order_item_id ? (skuOf.get(c.order_item_id) ?? null) : null),
+        })),
+      );
+    }
     return { lines: rows.length, fen };
   }
 

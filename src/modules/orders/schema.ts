@@ -57,6 +57,7 @@ export const CommissionLine = Strict({
   rule_version: Type.Integer(),
   held: Type.Boolean(),
   clawback_of: Nullable(Type.String()),
+  adjusts: Type.Optional(Type.String({ description: 'an adjustment line: the line it raises; absent on other lines' })),
   statement_id: Nullable(Type.String()),
   created_at: Timestamp(),
   pilot_id: Type.Optional(Type.String({ description: 'the pilot (灰度) whose changes this line was computed with; absent when none' })),

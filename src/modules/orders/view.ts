@@ -49,6 +49,7 @@ export function commissionView(c: CommissionRow, orderExternalId: string, sku: s
     rule_version: c.rule_version,
     held: c.held,
     clawback_of: c.clawback_of,
+    ...(c.adjusts ? { adjusts: c.adjusts } : {}),
     statement_id: c.statement_id,
     created_at: c.created_at.toISOString(),
     ...(c.pilot_id ? { pilot_id: c.pilot_id } : {}),

@@ -14,6 +14,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'commission.available',
   'commission.settled',
   'commission.clawed_back',
+  'commission.adjusted',
   'statement.approved',
   'statement.rejected',
   'withdrawal.requested',

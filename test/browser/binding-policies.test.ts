@@ -1,6 +1,6 @@
 /**
  * The binding policies on the console's program page (issue 17, item 1): each mode is explained
- * as it is chosen, in Chinese and in English; the protection and validity windows are edited and
+ * in the list it is chosen from and once chosen, in Chinese and in English; the protection and validity windows are edited and
  * saved; a lapsed binding shows in the customer's history.
  */
 import type { Page } from 'playwright-core';
@@ -46,6 +46,18 @@ describe('binding policies on the program page', () => {
     await page.getByRole('heading', { name: '分销方案' }).waitFor();
     const help = page.getByTestId('binding-mode-help');
     await help.getByText('永久绑定：客户一经绑定', { exact: false }).waitFor();
+    // Every mode is explained in the list it is chosen from.
+    await page.getByTestId('binding-mode').click();
+    const list = page.locator('.ant-select-dropdown:visible');
+    for (const [mode, text] of [
+      ['permanent', '永久绑定：客户一经绑定'],
+      ['rebindable', '可换绑：客户连续若干天没有下单后'],
+      ['override', '覆盖：最新的有效邀请生效'],
+    ] as const)
+      await list.getByTestId(`binding-mode-option-${mode}`).getByText(text, { exact: false }).waitFor();
+    await screenshot(page, 'program-binding-modes-explained');
+    await page.keyboard.press('Escape');
+    await list.waitFor({ state: 'hidden' });
     await chooseMode(page, '可换绑');
     await help.getByText('可换绑：客户连续若干天没有下单后', { exact: false }).waitFor();
     await chooseMode(page, '覆盖（最新邀请生效）');

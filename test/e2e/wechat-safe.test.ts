@@ -78,7 +78,9 @@ describe('the compliance report', () => {
     const standard = (await t.call('GET', '/v1/compliance/report', { token: key })).data;
     const ruleOf = (r: { rules: { rule: string }[] }) => r.rules.find((x) => x.rule === 'wechat_profile') as Record<string, unknown>;
     expect(ruleOf(standard)).toMatchObject({ status: 'compliant', setting: { profile: 'standard', levels: 2 } });
-    expect(ruleOf(standard).detail).toContain('5.9');
+    // The rule cited as WeChat's own violation notices cite it (docs/wechat.md).
+    expect(ruleOf(standard).detail).toContain('《微信小程序平台运营规范》5.行为规范-5.9多级分销经营行为');
+    expect(ruleOf(standard).detail).toContain('https://developers.weixin.qq.com/miniprogram/product/');
     await t.call('PUT', '/v1/program', { token: key, body: { profile: 'wechat_safe', levels: 1 } });
     const safe = (await t.call('GET', '/v1/compliance/report', { token: key })).data;
     expect(safe.compliant).toBe(true);
@@ -88,6 +90,7 @@ describe('the compliance report', () => {
       setting: { profile: 'wechat_safe', levels: 1 },
     });
     expect(ruleOf(safe).detail).toContain('profile wechat_safe');
+    expect(ruleOf(safe).detail).toContain('5.9多级分销经营行为');
   });
 });
 

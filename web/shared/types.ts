@@ -20,6 +20,8 @@ export type DistributorStatus = Distributor['status'];
 export type TeamMember = Static<typeof DistributorSchemas.TeamMember>;
 export type TeamCounts = Static<typeof DistributorSchemas.TeamCounts>;
 export type Conditions = Static<typeof DistributorSchemas.Conditions>;
+/** GET /v1/distributors/{id}/deposit, and the portal's GET /v1/me/deposit. */
+export type Deposit = Static<typeof DistributorSchemas.Deposit>;
 export type DocumentView = Static<typeof DistributorSchemas.DocumentView>;
 export type ProgramSettings = Static<typeof ProgramSchemas.ProgramSettings>;
 export type Grade = Static<typeof ProgramSchemas.Grade>;

@@ -124,6 +124,13 @@ export function complianceFindings(settings: ProgramSettings, grades: GradeForCo
   ];
 }
 
+/**
+ * The WeChat rule the wechat_profile finding rests on, cited as WeChat's own violation notices cite
+ * it (docs/wechat.md has the sources, and what of the rule's wording could not be confirmed).
+ */
+export const WECHAT_RULE_CITATION =
+  '《微信小程序平台运营规范》5.行为规范-5.9多级分销经营行为 (WeChat Mini Program Platform Operation Rules, 5.9 multi-level distribution, https://developers.weixin.qq.com/miniprogram/product/); official accounts: 《微信公众平台运营规范》, 多级分销';
+
 function wechatProfile(settings: ProgramSettings): Finding {
   const safe = settings.profile === 'wechat_safe';
   const over = safe && settings.levels > WECHAT_SAFE_MAX_LEVELS;
@@ -133,10 +140,10 @@ function wechatProfile(settings: ProgramSettings): Finding {
     title: { zh: '微信内经营：不做多级分销（至多两级）', en: 'Inside WeChat: no multi-level distribution (at most two levels)' },
     setting: { profile: settings.profile, levels: settings.levels },
     detail: !safe
-      ? 'profile standard: not restricted for WeChat; a program run inside a WeChat mini-program or official account should use profile wechat_safe (WeChat Mini Program Platform Operating Rules 5.9, multi-level distribution)'
+      ? `profile standard: not restricted for WeChat; a program run inside a WeChat mini-program or official account should use profile wechat_safe (${WECHAT_RULE_CITATION})`
       : over
-        ? `profile wechat_safe allows at most ${WECHAT_SAFE_MAX_LEVELS} level above the seller (two levels in all); levels is ${settings.levels}`
-        : `profile wechat_safe: commission reaches at most ${settings.levels} level(s) above the seller (two levels in all at most), and the portal and posters avoid ${WECHAT_FORBIDDEN_WORDS.slice(0, 4).join(', ')} …`,
+        ? `profile wechat_safe allows at most ${WECHAT_SAFE_MAX_LEVELS} level above the seller (two levels in all); levels is ${settings.levels} (${WECHAT_RULE_CITATION})`
+        : `profile wechat_safe: commission reaches at most ${settings.levels} level(s) above the seller (two levels in all at most), and the portal and posters avoid ${WECHAT_FORBIDDEN_WORDS.slice(0, 4).join(', ')} … (${WECHAT_RULE_CITATION})`,
   };
 }
 

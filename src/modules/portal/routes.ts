@@ -3,7 +3,7 @@ import { actor, moduleRoutes } from '../../core/route.ts';
 import { AppError } from '../../core/errors.ts';
 import { IdParams, List, OptionalBody, Strict, errors } from '../../core/schema.ts';
 import type { PortalService } from './service.ts';
-import { TeamCounts } from '../distributors/schema.ts';
+import { Deposit, TeamCounts } from '../distributors/schema.ts';
 import {
   ApplyStarted,
   ApplyVerifyBody,
@@ -292,6 +292,21 @@ export const portalRoutes = moduleRoutes<PortalService>((app, portal) => {
         .header('cache-control', 'private, no-store')
         .send(png);
     },
+  );
+
+  app.get(
+    '/v1/me/deposit',
+    {
+      config: { auth: 'distributor' },
+      schema: {
+        tags: me,
+        summary: 'My admission deposit: what the program asks, what I paid, what the merchant holds, what was refunded',
+        description:
+          "The signed-in distributor's own deposit, as `GET /v1/distributors/{id}/deposit` answers it to the merchant; no other distributor's deposit can be read here.",
+        response: { 200: Deposit, ...errors() },
+      },
+    },
+    async (req) => portal.deposit(actor(req)),
   );
 
   app.get(

@@ -566,6 +566,12 @@ export function createPortalService(deps: {
       };
     },
 
+    /** The distributor's own admission deposit (the merchant's view of it, for this session's distributor only). */
+    async deposit(actorIn: Actor) {
+      const actor = asDistributor(actorIn);
+      return distributors.deposit(onBehalfOf(actor), actor.principal.distributorId);
+    },
+
     async team(actorIn: Actor) {
       const actor = asDistributor(actorIn);
       return distributors.team(onBehalfOf(actor), actor.principal.distributorId);

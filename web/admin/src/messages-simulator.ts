@@ -25,6 +25,23 @@ export const simulatorZh = {
   'sim.gaining': '增加 {n} 人，减少 {m} 人',
   'sim.chartAria': '按层级对比：{points}',
   'sim.nothing': '请至少改动一项',
+  'sim.binding': '绑定规则（留空为不变）',
+  'sim.bindingHint': '按拟议的绑定规则重放这段时间的客户归属：从期初各客户的绑定出发，重放订单上的邀请码、邀请绑定和管理员改绑。',
+  'sim.policy.current': '现行绑定规则',
+  'sim.policy.proposed': '拟议绑定规则',
+  'sim.policy.rebind': '{days} 天无订单可换绑',
+  'sim.policy.protection': '保护期 {days} 天',
+  'sim.policy.validity': '有效期 {days} 天（{from}）',
+  'sim.shift.title': '绑定变化',
+  'sim.shift.moved': '改变归属的订单',
+  'sim.shift.ofOrders': '/ {n} 单',
+  'sim.shift.movedPaid': '这些订单的实付',
+  'sim.shift.movedCommission': '这些订单的佣金（现行 → 拟议）',
+  'sim.shift.withSeller': '有归属分销员的订单',
+  'sim.shift.withoutSeller': '无归属分销员的订单',
+  'sim.shift.chartAria': '订单归属：有分销员 {withCurrent} → {withProposed} 单，无分销员 {withoutCurrent} → {withoutProposed} 单',
+  'sim.shift.note':
+    '“改变归属”指订单在拟议规则下归给另一位分销员或无人（例如绑定已失效）。现行规则拒绝且未随订单出现的邀请没有记录，因此更宽松的规则实际改变的可能比这里多。分销员本人的订单按上下级关系计算，不受绑定规则影响。',
 } as const;
 
 export const simulatorEn: Record<keyof typeof simulatorZh, string> = {
@@ -54,4 +71,22 @@ export const simulatorEn: Record<keyof typeof simulatorZh, string> = {
   'sim.gaining': '{n} gain, {m} lose',
   'sim.chartAria': 'By level: {points}',
   'sim.nothing': 'Change at least one thing',
+  'sim.binding': 'Binding policy (blank: unchanged)',
+  'sim.bindingHint':
+    "Replays who each customer's orders went to under the proposed binding policy: from each customer's binding when the period began, with the invite codes on orders, the invites bound and admins' moves.",
+  'sim.policy.current': 'Binding policy in force',
+  'sim.policy.proposed': 'Proposed binding policy',
+  'sim.policy.rebind': 'rebind after {days} days without an order',
+  'sim.policy.protection': 'protected {days} days',
+  'sim.policy.validity': 'valid {days} days ({from})',
+  'sim.shift.title': 'Binding changes',
+  'sim.shift.moved': 'Orders changing seller',
+  'sim.shift.ofOrders': '/ {n} orders',
+  'sim.shift.movedPaid': 'Paid on those orders',
+  'sim.shift.movedCommission': 'Their commission (in force → proposed)',
+  'sim.shift.withSeller': 'Orders with a seller',
+  'sim.shift.withoutSeller': 'Orders without a seller',
+  'sim.shift.chartAria': 'Orders with a seller {withCurrent} → {withProposed}; without a seller {withoutCurrent} → {withoutProposed}',
+  'sim.shift.note':
+    "Changing seller: under the proposed policy the order goes to another distributor, or to none (the binding lapsed, say). Invites the policy in force refused left no record unless an order carried them, so a more permissive policy may move more than shown. A distributor's own orders follow the referral tree and do not move.",
 };

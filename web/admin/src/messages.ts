@@ -86,7 +86,7 @@ const base = {
   'program.profile.standard': '标准',
   'program.profile.wechat_safe': '微信合规（小程序、公众号内经营）',
   'program.profileNote':
-    '微信平台运营规范禁止在小程序、公众号内开展多级分销。选择“微信合规”后，一笔订单至多两级获得佣金（卖出者及其直接推荐人，分佣层级不超过 1），分销员中心和推广海报不再出现“下线”“团队”“层级”等字样；层级超过 1 时无法开启。',
+    '《微信小程序平台运营规范》5.9「多级分销经营行为」和《微信公众平台运营规范》禁止在小程序、公众号内开展多级分销。选择“微信合规”后，一笔订单至多两级获得佣金（卖出者及其直接推荐人，分佣层级不超过 1），分销员中心和推广海报不再出现“下线”“团队”“层级”等字样；层级超过 1 时无法开启。',
   'program.freezeDays': '冻结天数（退货期）',
   'program.reviewThreshold': '结算人工审核阈值',
   'program.admission': '入驻方式',
@@ -402,7 +402,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'program.profile.standard': 'Standard',
   'program.profile.wechat_safe': 'WeChat-safe (inside a mini-program or official account)',
   'program.profileNote':
-    "WeChat's operating rules forbid multi-level distribution inside mini-programs and official accounts. WeChat-safe pays at most two levels from a sale (the seller and its direct referrer: override levels at most 1), and the distributor portal and posters drop words such as downline, team and levels; it cannot be switched on while levels are above 1.",
+    "WeChat's operating rules (Mini Program Platform Operation Rules 5.9, multi-level distribution; the Official Accounts Platform Operation Rules) forbid multi-level distribution inside mini-programs and official accounts. WeChat-safe pays at most two levels from a sale (the seller and its direct referrer: override levels at most 1), and the distributor portal and posters drop words such as downline, team and levels; it cannot be switched on while levels are above 1.",
   'program.freezeDays': 'Freeze days (return window)',
   'program.reviewThreshold': 'Statements above this wait for a person',
   'program.admission': 'Admission',

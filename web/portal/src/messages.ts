@@ -5,6 +5,7 @@ import { insightsEn, insightsZh } from './messages-insights.ts';
 import { agentEn, agentZh } from './messages-agents.ts';
 import { wechatEn, wechatZh } from './messages-wechat.ts';
 import { logisticsEn, logisticsZh } from './messages-logistics.ts';
+import { depositEn, depositZh } from './messages-deposit.ts';
 
 const base = {
   'app.title': '分销员中心',
@@ -96,7 +97,7 @@ const base = {
   'team.noMore': '没有更多了',
 } satisfies Record<string, string>;
 
-const zh = { ...base, ...moneyZh, ...authZh, ...agentZh, ...insightsZh, ...wechatZh, ...logisticsZh };
+const zh = { ...base, ...moneyZh, ...authZh, ...agentZh, ...insightsZh, ...wechatZh, ...logisticsZh, ...depositZh };
 
 const baseEn: Record<keyof typeof base, string> = {
   'app.title': 'Distributor centre',
@@ -188,7 +189,7 @@ const baseEn: Record<keyof typeof base, string> = {
   'team.noMore': 'No more',
 };
 
-const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn, ...agentEn, ...insightsEn, ...wechatEn, ...logisticsEn };
+const en: Record<keyof typeof zh, string> = { ...baseEn, ...moneyEn, ...authEn, ...agentEn, ...insightsEn, ...wechatEn, ...logisticsEn, ...depositEn };
 
 export const messages = { 'zh-CN': zh, en };
 export type MessageKey = keyof typeof zh;

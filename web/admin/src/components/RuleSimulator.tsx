@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { Alert, Button, Card, Col, Form, Input, Row, Select, Space, Statistic, Table, Typography } from 'antd';
+import { Alert, Button, Card, Col, Divider, Form, Input, InputNumber, Row, Select, Space, Statistic, Table, Typography } from 'antd';
 import { formatBp, formatYuan, hundredths } from '../../../shared/format.ts';
 import type { Grade, RuleSimulation, SimulateBody } from '../../../shared/types.ts';
 import { Chart } from './Chart.tsx';
@@ -17,6 +17,32 @@ interface SimForm {
   l1?: number | null;
   l2?: number | null;
   l3?: number | null;
+  /** A proposed binding policy (changes.binding): only the fields set are sent. */
+  binding?: {
+    mode?: BindingMode;
+    rebind_after_days?: number | null;
+    protection_days?: number | null;
+    validity_days?: number | null;
+    validity_from?: ValidityFrom;
+  };
+}
+
+type BindingChanges = NonNullable<NonNullable<SimulateBody['changes']>['binding']>;
+type BindingMode = NonNullable<BindingChanges['mode']>;
+type ValidityFrom = NonNullable<BindingChanges['validity_from']>;
+const MODES: readonly BindingMode[] = ['permanent', 'rebindable', 'override'];
+const VALIDITY_FROM: readonly ValidityFrom[] = ['bound', 'last_order'];
+
+/** The binding fields of the form as the API takes them (changes.binding), or null when none is set. */
+export function bindingChanges(b: SimForm['binding']): BindingChanges | null {
+  if (!b) return null;
+  const out: BindingChanges = {};
+  if (b.mode) out.mode = b.mode;
+  if (b.rebind_after_days != null) out.rebind_after_days = b.rebind_after_days;
+  if (b.protection_days != null) out.protection_days = b.protection_days;
+  if (b.validity_days != null) out.validity_days = b.validity_days;
+  if (b.validity_from) out.validity_from = b.validity_from;
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 const dayText = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
@@ -54,6 +80,8 @@ export function RuleSimulator() {
       });
       changes.grades = { [grade.code]: { ...(v.sales != null ? { sales_bp: v.sales } : {}), override_bp: override.map((bp) => bp ?? 0) } };
     }
+    const binding = bindingChanges(v.binding);
+    if (binding) changes.binding = binding;
     if (Object.keys(changes).length === 0) {
       setError(t('sim.nothing'));
       return;
@@ -107,6 +135,67 @@ export function RuleSimulator() {
             <HundredthsInput aria-label={t('sim.level', { level: i + 1 })} suffix="%" max={10000} />
           </Form.Item>
         ))}
+        <div style={{ flexBasis: '100%' }}>
+          <Divider titlePlacement="start" plain style={{ margin: '4px 0' }}>
+            {t('sim.binding')}
+          </Divider>
+        </div>
+        <Form.Item name={['binding', 'mode']} label={t('program.binding.mode')}>
+          <Select
+            allowClear
+            data-testid="sim-binding-mode"
+            aria-label={t('program.binding.mode')}
+            placeholder={t('sim.unchanged')}
+            style={{ width: 220 }}
+            options={MODES.map((m) => ({ value: m, label: t(`program.binding.mode.${m}`) }))}
+          />
+        </Form.Item>
+        <Form.Item name={['binding', 'rebind_after_days']} label={t('program.binding.rebindAfter')}>
+          <InputNumber
+            aria-label={t('program.binding.rebindAfter')}
+            placeholder={t('sim.unchanged')}
+            min={1}
+            max={3650}
+            precision={0}
+            style={{ width: 140 }}
+            addonAfter={t('program.binding.days')}
+          />
+        </Form.Item>
+        <Form.Item name={['binding', 'protection_days']} label={t('program.binding.protection')}>
+          <InputNumber
+            aria-label={t('program.binding.protection')}
+            placeholder={t('sim.unchanged')}
+            min={0}
+            max={3650}
+            precision={0}
+            style={{ width: 140 }}
+            addonAfter={t('program.binding.days')}
+          />
+        </Form.Item>
+        <Form.Item name={['binding', 'validity_days']} label={t('program.binding.validity')}>
+          <InputNumber
+            aria-label={t('program.binding.validity')}
+            placeholder={t('sim.unchanged')}
+            min={0}
+            max={3650}
+            precision={0}
+            style={{ width: 140 }}
+            addonAfter={t('program.binding.days')}
+          />
+        </Form.Item>
+        <Form.Item name={['binding', 'validity_from']} label={t('program.binding.validityFrom')}>
+          <Select
+            allowClear
+            data-testid="sim-binding-validity-from"
+            aria-label={t('program.binding.validityFrom')}
+            placeholder={t('sim.unchanged')}
+            style={{ width: 160 }}
+            options={VALIDITY_FROM.map((v) => ({ value: v, label: t(`program.binding.validityFrom.${v}`) }))}
+          />
+        </Form.Item>
+        <Typography.Text type="secondary" style={{ flexBasis: '100%' }}>
+          {t('sim.bindingHint')}
+        </Typography.Text>
         <Form.Item>
           <Button type="primary" htmlType="submit" loading={running}>
             {running ? t('sim.running') : t('sim.run')}
@@ -155,6 +244,7 @@ export function RuleSimulator() {
               })}
             />
           )}
+          {result.binding && <BindingShift result={result} />}
           <Table
             size="small"
             rowKey="distributor_id"
@@ -171,6 +261,87 @@ export function RuleSimulator() {
           />
         </Space>
       )}
+    </Card>
+  );
+}
+
+/** A binding policy (the simulator's `binding.current` or `binding.proposed`) in words. */
+function policyText(p: unknown, t: ReturnType<typeof useI18n>['t']): string {
+  if (!p || typeof p !== 'object') return '—';
+  const b = p as Partial<Record<keyof BindingChanges, unknown>>;
+  const parts: string[] = [];
+  if (typeof b.mode === 'string' && (MODES as readonly string[]).includes(b.mode)) parts.push(t(`program.binding.mode.${b.mode as BindingMode}`));
+  if (b.mode === 'rebindable' && typeof b.rebind_after_days === 'number') parts.push(t('sim.policy.rebind', { days: b.rebind_after_days }));
+  if (typeof b.protection_days === 'number' && b.protection_days > 0) parts.push(t('sim.policy.protection', { days: b.protection_days }));
+  if (typeof b.validity_days === 'number' && b.validity_days > 0) {
+    const from =
+      typeof b.validity_from === 'string' && (VALIDITY_FROM as readonly string[]).includes(b.validity_from) ? (b.validity_from as ValidityFrom) : 'bound';
+    parts.push(t('sim.policy.validity', { days: b.validity_days, from: t(`program.binding.validityFrom.${from}`) }));
+  }
+  return parts.join(' · ');
+}
+
+/** What a proposed binding policy changes: the orders that go to another seller (or none), and their commissions. */
+function BindingShift({ result }: { result: RuleSimulation }) {
+  const { t } = useI18n();
+  const b = result.binding;
+  if (!b) return null;
+  const withSeller = (without: number) => Math.max(0, result.orders - without);
+  const categories = [t('sim.shift.withSeller'), t('sim.shift.withoutSeller')];
+  const current = [withSeller(b.orders_without_seller_current), b.orders_without_seller_current];
+  const proposed = [withSeller(b.orders_without_seller_proposed), b.orders_without_seller_proposed];
+  const option = {
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0, data: [t('sim.policy.current'), t('sim.policy.proposed')] },
+    grid: { left: 48, right: 16, top: 32, bottom: 32 },
+    xAxis: { type: 'category', data: categories },
+    yAxis: { type: 'value', minInterval: 1 },
+    series: [
+      { name: t('sim.policy.current'), type: 'bar', data: current, itemStyle: { color: '#8c8c8c' }, barMaxWidth: 40 },
+      { name: t('sim.policy.proposed'), type: 'bar', data: proposed, itemStyle: { color: '#c2300a' }, barMaxWidth: 40 },
+    ],
+  };
+  return (
+    <Card size="small" type="inner" title={t('sim.shift.title')} data-testid="sim-binding">
+      <Space direction="vertical" size="small" style={{ width: '100%' }}>
+        <Typography.Text type="secondary" data-testid="sim-binding-policies">
+          {t('sim.policy.current')}：{policyText(b.current, t)} → {t('sim.policy.proposed')}：{policyText(b.proposed, t)}
+        </Typography.Text>
+        <Row gutter={[16, 16]}>
+          <Col xs={12} md={6}>
+            <div data-testid="sim-orders-moved" data-value={b.orders_moved}>
+              <Statistic title={t('sim.shift.moved')} value={b.orders_moved} suffix={t('sim.shift.ofOrders', { n: result.orders })} />
+            </div>
+          </Col>
+          <Col xs={12} md={6}>
+            <div data-testid="sim-moved-paid" data-value={b.moved_paid_fen}>
+              <Statistic title={t('sim.shift.movedPaid')} value={formatYuan(b.moved_paid_fen)} />
+            </div>
+          </Col>
+          <Col xs={12} md={6}>
+            <div data-testid="sim-moved-commission" data-current={b.moved_current_fen} data-proposed={b.moved_proposed_fen}>
+              <Statistic title={t('sim.shift.movedCommission')} value={`${formatYuan(b.moved_current_fen)} → ${formatYuan(b.moved_proposed_fen)}`} />
+            </div>
+          </Col>
+          <Col xs={12} md={6}>
+            <div data-testid="sim-without-seller" data-current={b.orders_without_seller_current} data-proposed={b.orders_without_seller_proposed}>
+              <Statistic title={t('sim.shift.withoutSeller')} value={`${b.orders_without_seller_current} → ${b.orders_without_seller_proposed}`} />
+            </div>
+          </Col>
+        </Row>
+        <Chart
+          option={option}
+          testId="sim-binding-chart"
+          height={200}
+          label={t('sim.shift.chartAria', {
+            withCurrent: current[0] ?? 0,
+            withProposed: proposed[0] ?? 0,
+            withoutCurrent: current[1] ?? 0,
+            withoutProposed: proposed[1] ?? 0,
+          })}
+        />
+        <Typography.Text type="secondary">{t('sim.shift.note')}</Typography.Text>
+      </Space>
     </Card>
   );
 }

@@ -286,7 +286,22 @@ export default function ProgramPage() {
             <Select
               data-testid="binding-mode"
               style={{ width: 220 }}
-              options={(['permanent', 'rebindable', 'override'] as const).map((v) => ({ value: v, label: t(`program.binding.mode.${v}`) }))}
+              popupMatchSelectWidth={480}
+              options={(['permanent', 'rebindable', 'override'] as const).map((v) => ({
+                value: v,
+                label: t(`program.binding.mode.${v}`),
+                title: t(`program.binding.mode.${v}`),
+                help: t(`program.binding.help.${v}`),
+              }))}
+              // Each mode explained where it is chosen, not only once chosen (the alert below).
+              optionRender={(o) => (
+                <div data-testid={`binding-mode-option-${String(o.value)}`} style={{ whiteSpace: 'normal', padding: '2px 0' }}>
+                  <div>{o.label}</div>
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {String(o.data.help)}
+                  </Typography.Text>
+                </div>
+              )}
             />
           </Form.Item>
           <Form.Item noStyle shouldUpdate={(a, b) => a.binding?.mode !== b.binding?.mode}>

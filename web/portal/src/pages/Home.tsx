@@ -7,6 +7,7 @@ import type { DocumentView, Invite, Me, TeamCounts } from '../../../shared/types
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { AgentEntry } from './Agent.tsx';
+import { DepositCard } from '../components/DepositCard.tsx';
 import { useSession } from '../session.tsx';
 import { PosterImage, ShareReady, useWechatShare, WechatCard } from '../components/Wechat.tsx';
 import { inWechat } from '../wechat.ts';
@@ -241,6 +242,8 @@ export function HomePage() {
       {me.status === 'pending' && <NoticeBar color="alert" content={t('home.pendingNotice')} wrap data-testid="pending-notice" />}
       {me.status === 'suspended' && <NoticeBar color="error" content={t('home.suspendedNotice')} wrap />}
       {me.status === 'rejected' && <NoticeBar color="error" content={t('home.rejectedNotice', { reason: me.status_reason ?? '' })} wrap />}
+
+      <DepositCard />
 
       {invite.usable && (
         <Card title={t('home.invite')}>

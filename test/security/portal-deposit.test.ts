@@ -1,0 +1,101 @@
+/**
+ * The portal's deposit card reads GET /v1/me/deposit (issue 17): a distributor reads its own
+ * admission deposit and no one else's, neither another distributor's of its tenant nor a
+ * distributor's of another tenant under the same external id; the merchant's route for a
+ * distributor's deposit stays closed to a portal session.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { portalSession } from './world.ts';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const PASSWORD = 'finance-password-0123456789';
+
+/** A tenant asking a deposit, with two distributors: A paid part of it, B all of it. */
+async function tenantWithDeposits(tag: string, deposits: { A: number; B: number }) {
+  const { id: tenantId, key } = await t.tenant(`Deposit scope ${tag}`);
+  const call = (method: string, url: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+    t.call(method, url, { token: key, ...opts });
+  expect((await call('PUT', '/v1/program', { body: { admission: 'open', admission_conditions: { deposit_fen: 50000 } } })).statusCode).toBe(200);
+  const email = `finance-${tag}@deposit-scope.example`;
+  expect((await call('POST', '/v1/admin-users', { body: { email, password: PASSWORD, role: 'finance' } })).statusCode).toBe(201);
+  const finance = (await t.call('POST', '/v1/auth/login', { body: { tenant_id: tenantId, email, password: PASSWORD } })).data.token as string;
+  const secret = (await call('POST', '/v1/portal/signing-secret')).data.secret as string;
+  const made: Record<'A' | 'B', { id: string; token: string }> = {} as never;
+  for (const who of ['A', 'B'] as const) {
+    const d = (await call('POST', '/v1/distributors', { body: { external_id: `dep-${who}`, name: `${tag} ${who}` } })).data;
+    if (deposits[who] > 0) {
+      const r = await call('POST', `/v1/distributors/${d.id}/deposit`, {
+        token: finance,
+        body: { amount_fen: deposits[who] },
+        headers: { 'idempotency-key': `${tag}-${who}` },
+      });
+      expect(r.statusCode, r.body).toBe(200);
+    }
+    made[who] = { id: d.id, token: await portalSession(t, tenantId, secret, `dep-${who}`) };
+  }
+  return { key, call, finance, ...made };
+}
+
+describe("a distributor's own deposit in the portal", () => {
+  it('answers its own deposit as the merchant sees it, and nothing of anyone else', async () => {
+    const one = await tenantWithDeposits('one', { A: 20000, B: 50000 });
+    const two = await tenantWithDeposits('two', { A: 0, B: 0 });
+
+    const mine = await t.call('GET', '/v1/me/deposit', { token: one.A.token });
+    expect(mine.statusCode, mine.body).toBe(200);
+    expect(mine.data).toEqual({ distributor_id: one.A.id, status: 'pending', required_fen: 50000, paid_fen: 20000, refunded_fen: 0, held_fen: 20000 });
+    // The same answer as the merchant's route gives for A.
+    expect(mine.data).toEqual((await one.call('GET', `/v1/distributors/${one.A.id}/deposit`)).data);
+
+    // B reads B's: paid in full, so active.
+    expect((await t.call('GET', '/v1/me/deposit', { token: one.B.token })).data).toMatchObject({ distributor_id: one.B.id, status: 'active', held_fen: 50000 });
+
+    // Naming another distributor changes nothing: the route takes no id, and a query is not read.
+    const aimed = await t.call('GET', `/v1/me/deposit?distributor_id=${one.B.id}&id=${one.B.id}`, { token: one.A.token });
+    expect(aimed.statusCode === 400 || aimed.data.distributor_id === one.A.id, aimed.body).toBe(true);
+    expect(aimed.body).not.toContain(one.B.id);
+
+    // The merchant's route is closed to a portal session, for another's deposit and its own.
+    for (const id of [one.B.id, one.A.id, two.A.id]) {
+      const r = await t.call('GET', `/v1/distributors/${id}/deposit`, { token: one.A.token });
+      expect(r.statusCode, `${id}: ${r.body}`).toBe(403);
+      expect(r.body).not.toContain('held_fen');
+    }
+
+    // The same external id in another tenant is another distributor: its own figures only.
+    expect((await t.call('GET', '/v1/me/deposit', { token: two.A.token })).data).toEqual({
+      distributor_id: two.A.id,
+      status: 'pending',
+      required_fen: 50000,
+      paid_fen: 0,
+      refunded_fen: 0,
+      held_fen: 0,
+    });
+
+    // A merchant's key is not a distributor, and nobody signed in is nobody.
+    expect((await one.call('GET', '/v1/me/deposit')).statusCode).toBe(403);
+    expect((await t.call('GET', '/v1/me/deposit')).statusCode).toBe(401);
+  });
+
+  it('shows the refund once the merchant has refunded the whole deposit (a pending distributor leaving)', async () => {
+    const one = await tenantWithDeposits('refund', { A: 20000, B: 0 });
+    const r = await one.call('POST', `/v1/distributors/${one.A.id}/deposit/refund`, { token: one.finance, body: { reason: 'left before admission' } });
+    expect(r.statusCode, r.body).toBe(200);
+    expect((await t.call('GET', '/v1/me/deposit', { token: one.A.token })).data).toEqual({
+      distributor_id: one.A.id,
+      status: 'pending',
+      required_fen: 50000,
+      paid_fen: 20000,
+      refunded_fen: 20000,
+      held_fen: 0,
+    });
+  });
+});

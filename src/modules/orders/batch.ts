@@ -549,8 +549,8 @@ export function createOrderBatch(deps: {
       // A seller in a running pilot's cohort: the rules in force with the pilot's changes.
       const piloted = pilotAt ? pilotAt(snapshot, a.seller, req.body.region_code ?? null, paidAt, now) : { snapshot, pilotId: null };
       planned.push({ req, now, paidAt, snapshot: piloted.snapshot, a, pilotId: piloted.pilotId });
-      // The buyer a pending distributor whose own purchases this order brings to the minimum,
-      // every other condition met: active from the next order on (as if admitted in between).
+      // A buyer that is a pending distributor, its own purchases brought to the minimum by this
+      // order and every other condition met, is admitted: active from the next order on.
       const self = byExternal.get(req.body.buyer_external_id);
       if (
         self &&

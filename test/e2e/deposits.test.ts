@@ -1,18 +1,25 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
 
 /**
  * Admission deposits on the ledger (issue 17 item 3): recorded by finance, held in the
  * distributor's deposit account, a distributor pending until it is paid (open admission too),
- * refunded in full on exit, and `ledger verify` clean throughout.
+ * refunded in full on exit, and `ledger verify` clean throughout. And minimum own purchases
+ * (issue 17 point 3): under open admission the paid order that reaches the minimum admits the
+ * pending distributor by itself; under review it only shows the condition met.
  */
 let t: TestServer;
+let rx: Receiver;
 beforeAll(async () => {
-  t = await startTestServer();
+  rx = await startReceiver();
+  // The receiver is on loopback: the distributor.approved event needs an endpoint to be recorded.
+  t = await startTestServer({ env: { FENXIAO_WEBHOOKS_ALLOW_PRIVATE: '1' } });
 });
 afterAll(async () => {
   await t?.close();
+  await rx?.close();
 });
 
 const PASSWORD = 'correct horse battery staple 42';
@@ -195,5 +202,164 @@ describe('admission deposits', () => {
     const recon = (await call('GET', '/v1/reconciliation', { token: finance })).data;
     expect(recon.ok).toBe(false);
     expect(recon.mismatches).toEqual([expect.objectContaining({ code: 'deposit_mismatch', expected_fen: 9000, actual_fen: 10000 })]);
+  });
+});
+
+describe('admission by minimum purchases', () => {
+  const order = (external_id: string, buyer: string, paid: number, extra: Record<string, unknown> = {}) => ({
+    external_id,
+    buyer_external_id: buyer,
+    items: [{ sku: 'sku-1', quantity: 1, unit_price_fen: paid, paid_fen: paid }],
+    ...extra,
+  });
+  const auditOf = async (call: Awaited<ReturnType<typeof setup>>['call'], id: string) =>
+    (await call('GET', `/v1/audit-log?target_id=${id}`)).data.items as {
+      action: string;
+      reason: string | null;
+      actor_type: string;
+      after: { status?: string };
+    }[];
+
+  it('open admission: pending until its own paid orders reach the minimum; that order admits it, audited, with distributor.approved', async () => {
+    const { call, tenantId } = await setup({ admission: 'open', admission_conditions: { min_purchases_fen: 10000 } });
+    const hook = await call('POST', '/v1/webhook-endpoints', { body: { url: rx.url, events: ['distributor.approved'] } });
+    expect(hook.statusCode, hook.body).toBe(201);
+    const d = (await call('POST', '/v1/distributors', { body: { external_id: 'mp-1', name: 'M1' } })).data;
+    expect(d.status).toBe('pending');
+    const approvedEvents = async () =>
+      (await t.services.db.selectFrom('webhook_events').select(['type', 'object_key', 'data']).where('tenant_id', '=', tenantId).execute()).filter(
+        (e) => e.type === 'distributor.approved',
+      );
+
+    // Below the minimum: still pending.
+    expect((await call('POST', '/v1/orders', { body: order('mp-o1', 'mp-1', 4000) })).statusCode).toBe(201);
+    expect((await call('GET', `/v1/distributors/${d.id}`)).data.status).toBe('pending');
+    expect((await call('GET', `/v1/distributors/${d.id}/conditions`)).data).toMatchObject({
+      purchases_fen: 4000,
+      met: false,
+      unmet: ['purchases: 4000 of 10000 fen'],
+    });
+
+    // An unpaid order does not count, however large, until it is paid.
+    const placed = await call('POST', '/v1/orders', { body: order('mp-o2', 'mp-1', 6000, { status: 'pending_payment' }) });
+    expect(placed.statusCode, placed.body).toBe(201);
+    expect(placed.data.status).toBe('pending_payment');
+    expect((await call('GET', `/v1/distributors/${d.id}`)).data.status).toBe('pending');
+    expect((await call('GET', `/v1/distributors/${d.id}/conditions`)).data).toMatchObject({ purchases_fen: 4000, met: false });
+    expect(await approvedEvents()).toEqual([]);
+
+    // Its paid arrival reaches the minimum: admitted by that order.
+    const paid = await call('POST', '/v1/orders', { body: order('mp-o2', 'mp-1', 6000) });
+    expect(paid.statusCode, paid.body).toBe(201);
+    expect(paid.data.status).toBe('paid');
+    const now = (await call('GET', `/v1/distributors/${d.id}`)).data;
+    expect(now).toMatchObject({ status: 'active' });
+    expect(now.approved_at).not.toBeNull();
+    expect((await call('GET', `/v1/distributors/${d.id}/conditions`)).data).toMatchObject({ purchases_fen: 10000, met: true, unmet: [] });
+    const [admitted] = await auditOf(call, d.id);
+    expect(admitted).toMatchObject({
+      action: 'distributor.admit',
+      reason: 'admission conditions met: purchases',
+      actor_type: 'system',
+      after: { status: 'active' },
+    });
+    const events = await approvedEvents();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ object_key: `distributor:${d.id}`, data: { id: d.id, status: 'active' } });
+
+    // A refund that takes the purchases below the minimum again does not undo the admission.
+    const refund = await call('POST', '/v1/orders/mp-o2/events', { body: { type: 'refunded', refund_fen: 6000 }, headers: { 'idempotency-key': 'mp-r1' } });
+    expect(refund.statusCode, refund.body).toBe(200);
+    expect((await call('GET', `/v1/distributors/${d.id}/conditions`)).data).toMatchObject({ purchases_fen: 4000, met: false });
+    expect((await call('GET', `/v1/distributors/${d.id}`)).data.status).toBe('active');
+    // Later orders admit nothing again.
+    await call('POST', '/v1/orders', { body: order('mp-o3', 'mp-1', 9000) });
+    expect((await auditOf(call, d.id)).filter((e) => e.action === 'distributor.admit')).toHaveLength(1);
+    expect(await approvedEvents()).toHaveLength(1);
+  });
+
+  it('open admission with training too: the order reaching the minimum admits only once the training is recorded, and either may come last', async () => {
+    const { call } = await setup({ admission: 'open', admission_conditions: { min_purchases_fen: 5000, training_required: true } });
+    // Purchases first: the order meets the minimum but the training is missing.
+    const a = (await call('POST', '/v1/distributors', { body: { external_id: 'mpt-a', name: 'A' } })).data;
+    await call('POST', '/v1/orders', { body: order('mpt-a1', 'mpt-a', 5000) });
+    expect((await call('GET', `/v1/distributors/${a.id}`)).data.status).toBe('pending');
+    expect((await call('GET', `/v1/distributors/${a.id}/conditions`)).data).toMatchObject({ purchases_fen: 5000, unmet: ['training: not completed'] });
+    const trained = await call('POST', `/v1/distributors/${a.id}/conditions`, { body: { training_completed: true } });
+    expect(trained.data).toMatchObject({ met: true });
+    expect((await call('GET', `/v1/distributors/${a.id}`)).data.status).toBe('active');
+
+    // Training first: the order reaching the minimum admits.
+    const b = (await call('POST', '/v1/distributors', { body: { external_id: 'mpt-b', name: 'B' } })).data;
+    await call('POST', `/v1/distributors/${b.id}/conditions`, { body: { training_completed: true } });
+    expect((await call('GET', `/v1/distributors/${b.id}`)).data.status).toBe('pending');
+    await call('POST', '/v1/orders', { body: order('mpt-b1', 'mpt-b', 2000) });
+    expect((await call('GET', `/v1/distributors/${b.id}`)).data.status).toBe('pending');
+    await call('POST', '/v1/orders', { body: order('mpt-b2', 'mpt-b', 3000) });
+    expect((await call('GET', `/v1/distributors/${b.id}`)).data.status).toBe('active');
+    expect((await auditOf(call, b.id))[0]).toMatchObject({ action: 'distributor.admit', reason: 'admission conditions met: purchases' });
+  });
+
+  it('review admission: the minimum reached approves nothing; the conditions show it met and a person approves', async () => {
+    const { call } = await setup({ admission: 'review', admission_conditions: { min_purchases_fen: 10000 } });
+    const d = (await call('POST', '/v1/distributors', { body: { external_id: 'mpr-1', name: 'R1' } })).data;
+    expect(d.status).toBe('pending');
+    await call('POST', '/v1/orders', { body: order('mpr-o1', 'mpr-1', 12000) });
+    expect((await call('GET', `/v1/distributors/${d.id}`)).data.status).toBe('pending');
+    expect((await call('GET', `/v1/distributors/${d.id}/conditions`)).data).toMatchObject({
+      min_purchases_fen: 10000,
+      purchases_fen: 12000,
+      met: true,
+      unmet: [],
+    });
+    expect((await auditOf(call, d.id)).map((e) => e.action)).not.toContain('distributor.admit');
+    expect((await call('POST', `/v1/distributors/${d.id}/approve`)).data.status).toBe('active');
+  });
+
+  it('several orders of one batch: the one reaching the minimum admits; the orders before it see a pending distributor, those after an active one', async () => {
+    const { call, tenantId } = await setup({ admission: 'open', self_purchase: true, levels: 1 });
+    expect((await call('PUT', '/v1/grades/default', { body: { name: '普通', rank: 0, sales_bp: 1000, override_bp: [500] } })).statusCode).toBe(200);
+    // X, active, is moved under D, who registers once a minimum is asked and waits pending.
+    const x = (await call('POST', '/v1/distributors', { body: { external_id: 'mpb-x', name: 'X' } })).data;
+    expect(x.status).toBe('active');
+    expect((await call('PUT', '/v1/program', { body: { admission_conditions: { min_purchases_fen: 5000 } } })).statusCode).toBe(200);
+    const d = (await call('POST', '/v1/distributors', { body: { external_id: 'mpb-1', name: 'B1' } })).data;
+    expect(d.status).toBe('pending');
+    expect((await call('POST', `/v1/distributors/${x.id}/move`, { body: { referrer_id: d.id, reason: 'test' } })).statusCode).toBe(200);
+    // Submitted at once behind two others (each of which takes one of the two batches a tenant
+    // may have in flight): the rest wait and are written by one batch, with the result of one at a time.
+    const bodies = [
+      order('mpb-f1', 'mpb-y', 100),
+      order('mpb-f2', 'mpb-z', 100),
+      order('mpb-x1', 'mpb-x', 2000),
+      order('mpb-o1', 'mpb-1', 5000),
+      order('mpb-o2', 'mpb-1', 3000),
+      order('mpb-x2', 'mpb-x', 2000),
+    ];
+    const answers = await Promise.all(bodies.map((body) => call('POST', '/v1/orders', { body })));
+    expect(answers.map((a) => a.statusCode)).toEqual(bodies.map(() => 201));
+    const tx = await sql<{
+      xmin: string;
+    }>`select xmin::text as xmin from orders where tenant_id = ${tenantId} and external_id like 'mpb-%' and external_id not like 'mpb-f%'`.execute(
+      t.database.db,
+    );
+    expect(tx.rows).toHaveLength(4);
+    expect(new Set(tx.rows.map((r) => r.xmin)).size, 'the four orders were written by one transaction').toBe(1);
+    const [x1, o1, o2, x2] = answers.slice(2).map((a) => a.data);
+    const lines = (o: { commissions: { beneficiary_id: string; amount_fen: number }[] }) => o.commissions.map((c) => [c.beneficiary_id, c.amount_fen]);
+    // Before D's order reaches the minimum: D pending earns nothing on X's sale, and buys without self-purchase.
+    expect(lines(x1)).toEqual([[x.id, 200]]);
+    expect(o1).toMatchObject({ seller_id: null, commissions: [] });
+    // After it: D active, its own purchase is self-purchase, and it earns its level on X's.
+    expect(o2).toMatchObject({ seller_id: d.id, attribution: 'self_purchase' });
+    expect(lines(o2)).toEqual([[d.id, 300]]);
+    expect(lines(x2).sort()).toEqual(
+      [
+        [d.id, 100],
+        [x.id, 200],
+      ].sort(),
+    );
+    expect((await call('GET', `/v1/distributors/${d.id}`)).data.status).toBe('active');
+    expect((await auditOf(call, d.id)).filter((e) => e.action === 'distributor.admit')).toHaveLength(1);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Races on admission deposits, on a real PostgreSQL: two server instances (two pools, as two app
  * processes) recording deposits for one distributor at once, retrying under one Idempotency-Key at
- * once, and refunding while a receipt is being recorded. PGlite runs one transaction at a time, so
- * these only mean something here.
+ * once, and refunding while a receipt is being recorded; and the last two admission conditions met
+ * at once (training recorded, an own order reaching the minimum purchases), which must admit.
+ * PGlite runs one transaction at a time, so these only mean something here.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -64,6 +65,33 @@ describe.skipIf(!onPostgres())('admission deposit races on PostgreSQL (needs DAT
     for (const r of ok) expect(r.data).toMatchObject({ paid_fen: 50000, held_fen: 50000, status: 'active' });
     expect(await deposit()).toMatchObject({ paid_fen: 50000, held_fen: 50000, status: 'active' });
     expect((await verify()).breaks).toEqual([]);
+  });
+
+  it('training recorded while an own order reaches the minimum: whichever commits second admits, once', async () => {
+    const { key } = await a.tenant();
+    const program = { admission: 'open', admission_conditions: { training_required: true, min_purchases_fen: 10000 } };
+    expect((await a.call('PUT', '/v1/program', { token: key, body: program })).statusCode).toBe(200);
+    const ds: { id: string; external_id: string }[] = [];
+    for (let i = 0; i < 12; i++) {
+      const d = (await a.call('POST', '/v1/distributors', { token: key, body: { external_id: `mp-${i}`, name: `M${i}` } })).data;
+      expect(d.status).toBe('pending');
+      ds.push(d);
+    }
+    const answers = await Promise.all(
+      ds.flatMap((d, i) => [
+        (i % 2 ? a : b).call('POST', `/v1/distributors/${d.id}/conditions`, { token: key, body: { training_completed: true } }),
+        (i % 2 ? b : a).call('POST', '/v1/orders', {
+          token: key,
+          body: { external_id: `mp-o-${i}`, buyer_external_id: d.external_id, items: [{ sku: 's', quantity: 1, unit_price_fen: 10000, paid_fen: 10000 }] },
+        }),
+      ]),
+    );
+    expect(answers.map((r) => r.statusCode)).toEqual(ds.flatMap(() => [200, 201]));
+    for (const d of ds) {
+      expect((await a.call('GET', `/v1/distributors/${d.id}`, { token: key })).data.status, d.external_id).toBe('active');
+      const audit = (await a.call('GET', `/v1/audit-log?target_id=${d.id}`, { token: key })).data.items as { action: string }[];
+      expect(audit.filter((e) => e.action === 'distributor.admit')).toHaveLength(1);
+    }
   });
 
   it('a refund racing a receipt refunds the whole deposit held, and the ledger agrees', async () => {

@@ -50,6 +50,12 @@ export const distributorsRepo = {
     return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
   },
 
+  /** Several distributors locked in id order (as every multi-row lock of them is taken), as they stand now. */
+  async findManyForUpdate(db: Executor, tenantId: string, ids: string[]) {
+    if (ids.length === 0) return [];
+    return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).orderBy('id').forUpdate().execute();
+  },
+
   /** A share lock on the referrer freezes its ancestors until the new child is written. */
   async findForShare(db: Executor, tenantId: string, id: string) {
     return db.selectFrom('distributors').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forShare().executeTakeFirst();

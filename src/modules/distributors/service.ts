@@ -22,6 +22,7 @@ import { distributorsRepo, type DistributorRow } from './repo.ts';
 import { createDocuments, DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from './documents.ts';
 import type { ApplicationProfile, ApplicationReview, Conditions, Deposit, DepositBody, Distributor } from './schema.ts';
 import { reviewApplication } from './review.ts';
+import { unmetConditions } from './admission.ts';
 import { normalizeIdNumber } from '../pii/idnumber.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import { DEPOSIT_DISTRIBUTOR_PURPOSES, DEPOSIT_TENANT_PURPOSES, type Ledger } from '../ledger/service.ts';
@@ -279,8 +280,19 @@ export function createDistributorsService(deps: {
   async function admitIfMet(tx: Tx, actor: Actor, d: DistributorRow, settings: ProgramSettings): Promise<DistributorRow> {
     if (settings.admission !== 'open' || d.status !== 'pending') return d;
     if (!(await conditionsOf(tx, d, settings)).met) return d;
+    return admit(tx, actor, d, 'open admission: the admission conditions are met');
+  }
+
+  /**
+   * A pending distributor (`d`, locked by the caller) admitted by itself under open admission,
+   * its conditions met: active, a `distributor.approved` event, audited as `distributor.admit`
+   * with `reason`. (new_distributors counts registrations, not admissions: nothing for analytics;
+   * an application review, if one was stored, keeps its outcome, as on approval.)
+   */
+  async function admit(tx: Tx, actor: Actor, d: DistributorRow, reason: string): Promise<DistributorRow> {
     const now = clock.now();
-    await distributorsRepo.updateStatus(tx, d.tenant_id, d.id, ['pending'], 'active', { approved_at: now, updated_at: now });
+    if (!(await distributorsRepo.updateStatus(tx, d.tenant_id, d.id, ['pending'], 'active', { approved_at: now, updated_at: now })))
+      throw new Error(`distributor ${d.id} admitted while not pending: its row was not locked`);
     const after = await load(tx, d.tenant_id, d.id);
     await deps.outbox.record(tx, d.tenant_id, [{ type: 'distributor.approved', objectType: 'distributor', objectId: d.id, data: view(after) }]);
     await audit.record(tx, actor, {
@@ -289,7 +301,7 @@ export function createDistributorsService(deps: {
       targetId: d.id,
       before: auditView(d),
       after: auditView(after),
-      reason: 'open admission: the admission conditions are met',
+      reason,
     });
     return after;
   }
@@ -298,11 +310,7 @@ export function createDistributorsService(deps: {
     const c = settings.admission_conditions;
     const customer = await customers.find(ex, d.tenant_id, d.external_id);
     const purchases = customer?.purchases_fen ?? 0;
-    const depositHeld = d.deposit_paid_fen - d.deposit_refunded_fen;
-    const unmet: string[] = [];
-    if (c.deposit_fen > 0 && depositHeld < c.deposit_fen) unmet.push(`deposit: ${depositHeld} of ${c.deposit_fen} fen paid`);
-    if (c.training_required && d.training_completed_at === null) unmet.push('training: not completed');
-    if (c.min_purchases_fen > 0 && purchases < c.min_purchases_fen) unmet.push(`purchases: ${purchases} of ${c.min_purchases_fen} fen`);
+    const unmet = unmetConditions(c, d, purchases);
     return {
       deposit_required_fen: c.deposit_fen,
       deposit_paid_fen: d.deposit_paid_fen,
@@ -555,6 +563,19 @@ export function createDistributorsService(deps: {
     byInviteCode,
     reparent,
     conditionsOf,
+
+    /**
+     * Pending distributors an order batch admits (open admission): the order of `requestId`
+     * brought the distributor's own purchases to the minimum with every other condition met, as
+     * the batch decided under the distributor's row lock (the `before` row). In the batch's
+     * transaction, after its orders and the buyers' purchases are written.
+     */
+    async admitByPurchases(tx: Tx, tenantId: string, admitted: { before: DistributorRow; requestId: string | null }[]): Promise<void> {
+      for (const a of admitted) {
+        const actor: Actor = { principal: { kind: 'system', tenantId, job: 'admission' }, requestId: a.requestId };
+        await admit(tx, actor, a.before, 'admission conditions met: purchases');
+      }
+    },
 
     create(actor: Actor, input: CreateInput): Promise<Distributor> {
       requirePermission(actor.principal, 'distributors:write');

@@ -16,7 +16,8 @@ import { chainOf, computeOrderCommissions, type Beneficiary, type RulesSnapshot 
 import type { CustomersService } from '../customers/service.ts';
 import type { CustomerRow } from '../customers/repo.ts';
 import { distributorsRepo, type DistributorRow } from '../distributors/repo.ts';
-import { TREE_LOCK } from '../distributors/service.ts';
+import { TREE_LOCK, type DistributorsService } from '../distributors/service.ts';
+import { unmetConditions } from '../distributors/admission.ts';
 import type { GradesService } from '../grades/service.ts';
 import { upgradeFor } from '../grades/service.ts';
 import type { JournalInput, Ledger, Leg } from '../ledger/service.ts';
@@ -142,6 +143,8 @@ export function createOrderBatch(deps: {
   agents?: AgentOrderPath | undefined;
   /** Running pilots (灰度): an order whose seller is in a cohort is computed with the pilot's changes. */
   pilots?: OrderPathPilots | undefined;
+  /** Admits a pending distributor its own orders bring to the minimum purchases (see `runSegment`). */
+  distributors?: Pick<DistributorsService, 'admitByPurchases'> | undefined;
 }) {
   const { clock, rules, ledger, customers, referral, grades, risk } = deps;
   const contexts = deps.contexts ?? createTenantContexts(deps);
@@ -504,6 +507,9 @@ export function createOrderBatch(deps: {
       // Bindings of plain customers share the tree lock, as in ReferralService.bindWithin.
       await advisoryXactLockShared(tx, TREE_LOCK, tenantId);
     }
+    const admittable = await lockAdmittable(tx, tenantId, settings, requests, unpaid.placing, customerRows, byExternal);
+    /** Distributors this segment admits, with the index (in `planned`) of the order that admitted each. */
+    const admitted: { before: DistributorRow; requestId: string | null; at: number }[] = [];
 
     // ---- attribution, order by order (bindings an order makes are seen by the next)
     const bindingEvents: Insertable<BindingEventsTable>[] = [];
@@ -543,6 +549,19 @@ export function createOrderBatch(deps: {
       // A seller in a running pilot's cohort: the rules in force with the pilot's changes.
       const piloted = pilotAt ? pilotAt(snapshot, a.seller, req.body.region_code ?? null, paidAt, now) : { snapshot, pilotId: null };
       planned.push({ req, now, paidAt, snapshot: piloted.snapshot, a, pilotId: piloted.pilotId });
+      // A buyer that is a pending distributor, its own purchases brought to the minimum by this
+      // order and every other condition met, is admitted: active from the next order on.
+      const self = byExternal.get(req.body.buyer_external_id);
+      if (
+        self &&
+        admittable.has(self.id) &&
+        self.status === 'pending' &&
+        unmetConditions(settings.admission_conditions, self, customer.purchases_fen).length === 0
+      ) {
+        admitted.push({ before: { ...self }, requestId: req.actor.requestId, at: planned.length - 1 });
+        self.status = 'active';
+        self.approved_at = now;
+      }
     }
 
     /**
@@ -705,7 +724,8 @@ export function createOrderBatch(deps: {
           id,
           level,
           grade: r.grade_code,
-          active: r.status === 'active',
+          // One admitted by an order of this batch is pending for the orders up to that one.
+          active: r.status === 'active' && !admitted.some((x) => x.before.id === id && x.at >= k),
           monthly_sales_fen: needsTiers ? (monthly.get(`${id}|${month}`) ?? 0) : 0,
           earned_today_fen: tracked ? (daily.get(`${id}|${day}`) ?? 0) : 0,
         };
@@ -960,8 +980,61 @@ export function createOrderBatch(deps: {
         const found = await ordersRepo.batchSlots(tx, slots.ctes, slots.found);
         await slots.finish(tx, found);
       }
+      // Last: the admissions (rare, once in a distributor's life), after its purchases are written.
+      if (admitted.length > 0) await known(deps.distributors, 'the distributors service').admitByPurchases(tx, tenantId, admitted);
     }
     return tree ? { created, tree } : { created };
+  }
+
+  /**
+   * Admission by purchases (open admission with `admission_conditions.min_purchases_fen`): a
+   * registrant waits `pending` until its conditions are met, and its own orders count towards the
+   * minimum (its customer row's purchases_fen). The order that brings them there, every other
+   * condition met, admits it, in the batch's transaction, as an approval would: the status, a
+   * `distributor.approved` event, the audit entry (DistributorsService.admitByPurchases). Under
+   * review admission nothing is approved here: the conditions page shows them met.
+   *
+   * Done in the batch rather than by a job after commit so that the batch keeps writing what one
+   * order at a time would: the order after the admitting one sees an active distributor (its
+   * self-purchase, a customer's invite code to it). It costs a batch nothing unless a buyer is
+   * a pending distributor whose paid orders here may reach the minimum: then one statement locks
+   * those distributors (after the buyers, as every transaction that takes both locks them) and
+   * reads them as they stand, so the deposit and training recorded by a concurrent request are
+   * seen — that request locks the row first and reads the purchases after (READ COMMITTED), so
+   * between the two one admits. Unpaid orders count once paid; a refund that later takes the
+   * purchases below the minimum does not undo an admission.
+   */
+  async function lockAdmittable(
+    tx: Tx,
+    tenantId: string,
+    settings: ProgramSettings,
+    requests: OrderRequest[],
+    placing: Map<OrderRequest, PayTarget>,
+    customerRows: Map<string, CustomerRow>,
+    byExternal: Map<string, DistributorRow>,
+  ): Promise<Set<string>> {
+    const admittable = new Set<string>();
+    const min = settings.admission_conditions.min_purchases_fen;
+    if (settings.admission !== 'open' || min <= 0 || !deps.distributors) return admittable;
+    const paidBy = new Map<string, number>();
+    for (const r of requests) {
+      if (placing.has(r)) continue;
+      const buyer = r.body.buyer_external_id;
+      paidBy.set(buyer, (paidBy.get(buyer) ?? 0) + r.body.items.reduce((s, i) => s + i.paid_fen, 0));
+    }
+    const ids: string[] = [];
+    for (const [buyer, fen] of paidBy) {
+      const d = byExternal.get(buyer);
+      const purchases = customerRows.get(buyer)?.purchases_fen ?? 0;
+      if (d?.status === 'pending' && purchases + fen >= min) ids.push(d.id);
+    }
+    if (ids.length === 0) return admittable;
+    for (const row of await distributorsRepo.findManyForUpdate(tx, tenantId, ids.sort(byString))) {
+      const d = byExternal.get(row.external_id);
+      if (d) Object.assign(d, row);
+      if (row.status === 'pending') admittable.add(row.id);
+    }
+    return admittable;
   }
 
   /** The order as GET /v1/orders/{external_id} answers it, from what was just written. */

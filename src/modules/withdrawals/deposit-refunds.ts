@@ -128,15 +128,13 @@ export function createDepositRefunds(deps: {
   ledger: Ledger;
   channels: PayoutChannels;
   accounts: PayoutAccountsService;
-  /** Posts a journal (and tells analytics), in the caller's transaction. */
-  post: (tx: Tx, journal: JournalInput) => Promise<void>;
   /** The withdrawals service's one transition to a payout's outcome. */
   transition: (tx: Tx, payoutId: string, result: PayoutResult & { source: string }) => Promise<boolean>;
   /** The withdrawals service's cancel of a WeChat transfer waiting for its payee. */
   cancelPayout: (actor: Actor, p: PayoutRow, target: { type: string; id: string }, reason: string) => Promise<void>;
   onHandoff?: ((payoutId: string) => void) | undefined;
 }) {
-  const { db, clock, audit, ledger, channels, accounts, post } = deps;
+  const { db, clock, audit, ledger, channels, accounts } = deps;
 
   async function load(ex: Executor, tenantId: string, id: string) {
     const r = await withdrawalsRepo.findDepositRefund(ex, tenantId, id);
@@ -147,7 +145,8 @@ export function createDepositRefunds(deps: {
   async function journal(tx: Tx, r: DepositRefundRow, kind: string, legs: JournalInput['legs'], memo?: string) {
     await ledger.openAccounts(tx, r.tenant_id, 'tenant', 'tenant', DEPOSIT_TENANT_PURPOSES);
     await ledger.openAccounts(tx, r.tenant_id, 'distributor', r.distributor_id, DEPOSIT_DISTRIBUTOR_PURPOSES);
-    await post(tx, { tenantId: r.tenant_id, kind, refType: 'deposit_refund', refId: r.id, ...(memo ? { memo } : {}), legs });
+    // Deposits are not in the analytics' money columns (no commission moves): the ledger only, as for receipts.
+    await ledger.post(tx, { tenantId: r.tenant_id, kind, refType: 'deposit_refund', refId: r.id, ...(memo ? { memo } : {}), legs });
   }
 
   /** Which channel and account a refund pays to: the one named, or the distributor's default on file. */

@@ -416,7 +416,6 @@ export function createWithdrawalsService(deps: {
     ledger,
     channels,
     accounts,
-    post,
     transition,
     cancelPayout: cancelPayoutRow,
     onHandoff: deps.onHandoff,

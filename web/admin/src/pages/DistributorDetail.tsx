@@ -715,7 +715,7 @@ export default function DistributorDetailPage() {
                     ...(refund.reference ? [{ key: 'ref', label: t('withdrawals.reference'), children: refund.reference }] : []),
                     ...(refund.status_reason ? [{ key: 'why', label: t('withdrawals.statusReason'), children: refund.status_reason }] : []),
                     { key: 'reason', label: t('common.reason'), children: refund.reason },
-                    { key: 'at', label: t('distributors.createdAt'), children: formatTime(refund.created_at, lang) },
+                    { key: 'at', label: t('detail.refundAskedAt'), children: formatTime(refund.created_at, lang) },
                   ]}
                 />
               </Card>

@@ -308,6 +308,48 @@ describe('admission deposits', () => {
     expect((await reconciliation()).ok).toBe(true);
   });
 
+  it('a WeChat refund transfer the payee never confirms is cancelled by finance: the deposit is held again', async () => {
+    const { call, finance, checker, d, deposit, verify, reconciliation } = await exited(15000, 'cancel-1');
+    const refund = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit' } })).data;
+    wx.behave('*', { outcome: 'wait_user_confirm' });
+    const approved = (await call('POST', `/v1/deposit-refunds/${refund.id}/approve`, { token: checker })).data;
+    expect(await t.services.withdrawals.work(approved.payout.id)).toBe('wait_user_confirm');
+    expect((await deposit(d.id)).refund).toMatchObject({ status: 'approved', payout: { state: 'wait_user_confirm', package_info: expect.any(String) } });
+    const cancelled = await call('POST', `/v1/deposit-refunds/${refund.id}/cancel`, { token: finance, body: { reason: 'not confirmed within a week' } });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.data).toMatchObject({ status: 'failed', payout: { state: 'cancelled' } });
+    expect(wx.bills.get(approved.payout.out_no)?.state).toBe('CANCELLED');
+    expect(await deposit(d.id)).toMatchObject({ held_fen: 15000, refunding_fen: 0, refunded_fen: 0 });
+    // Nothing left to cancel.
+    expect((await call('POST', `/v1/deposit-refunds/${refund.id}/cancel`, { token: finance, body: { reason: 'again' } })).statusCode).toBe(409);
+    expect((await verify()).breaks).toEqual([]);
+    expect((await reconciliation()).ok).toBe(true);
+  });
+
+  it('a refund to a bank card is in the bank batch file, then recorded paid by a second person', async () => {
+    const s = await setup({ admission: 'open', admission_conditions: { deposit_fen: 8000 } });
+    const finance = await s.login('finance', 'a');
+    const checker = await s.login('finance', 'b');
+    const d = (await s.call('POST', '/v1/distributors', { body: { external_id: 'bank-1', name: '李四' } })).data;
+    await s.call('POST', `/v1/distributors/${d.id}/deposit`, { token: finance, body: { amount_fen: 8000 } });
+    const card = { channel: 'bank', account_no: '6222020200112233445', account_name: '李四', bank_name: '工商银行' };
+    expect((await s.call('POST', `/v1/distributors/${d.id}/payout-accounts`, { body: card })).statusCode).toBe(201);
+    await s.call('POST', `/v1/distributors/${d.id}/suspend`, { body: { reason: 'exit' } });
+    // The only account on file is the bank card: the refund goes there.
+    const refund = (await s.call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit' } })).data;
+    expect(refund).toMatchObject({ channel: 'bank', payout_account_id: expect.any(String) });
+    const approved = (await s.call('POST', `/v1/deposit-refunds/${refund.id}/approve`, { token: checker })).data;
+    expect(approved.payout.state).toBe('submitted');
+    const file = await s.call('GET', '/v1/payouts/bank-file', { token: finance });
+    expect(file.statusCode).toBe(200);
+    const line = file.body.split('\r\n').find((l: string) => l.startsWith(approved.payout.out_no));
+    expect(line).toBe(`${approved.payout.out_no},李四,6222020200112233445,工商银行,,80.00,保证金退还`);
+    expect((await s.call('POST', `/v1/deposit-refunds/${refund.id}/complete`, { token: checker, body: { reference: 'BANK-B1' } })).statusCode).toBe(200);
+    expect(await s.deposit(d.id)).toMatchObject({ refunded_fen: 8000, held_fen: 0, refunding_fen: 0 });
+    expect((await s.verify()).breaks).toEqual([]);
+    expect((await s.reconciliation()).ok).toBe(true);
+  });
+
   it('rejected, the deposit is held again; paid outside Fenxiao (manual), a second person records it', async () => {
     const { call, finance, checker, d, deposit, verify, reconciliation } = await exited(20000, 'man-1');
     const first = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit' } })).data;

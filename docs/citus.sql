@@ -290,6 +290,7 @@ select create_distributed_table('logistics_secrets', 'tenant_id', colocate_with 
 select create_distributed_table('order_events', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('payout_accounts', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('withdrawals', 'tenant_id', colocate_with => 'accounts');
+select create_distributed_table('deposit_refunds', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('payouts', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('payout_events', 'tenant_id', colocate_with => 'accounts');
 select create_distributed_table('pilots', 'tenant_id', colocate_with => 'accounts');

@@ -479,7 +479,9 @@ cli
       console.log(
         `payout clearing ${yuan(l.payout_clearing_fen)} (payouts in flight ${yuan(l.in_flight_fen)}); fee income ${yuan(l.fee_income_fen)} (fees of paid withdrawals ${yuan(l.paid_fees_fen)})`,
       );
-      console.log(`admission deposits: deposit cash ${yuan(l.deposit_cash_fen)} (received less refunded ${yuan(l.deposits_held_fen)})`);
+      console.log(
+        `admission deposits: deposit cash ${yuan(l.deposit_cash_fen)} (received less paid back ${yuan(l.deposits_held_fen)}; on its way back ${yuan(l.deposits_refunding_fen)})`,
+      );
       for (const m of report.mismatches) console.log(`MISMATCH ${m.code} ${m.subject}: ${m.detail}`);
       console.log(report.ok ? 'no mismatches' : `${report.mismatches.length} mismatch(es)`);
     }

@@ -48,6 +48,7 @@ export const NOUNS = {
   order: { en: 'order', zh: '订单' },
   'risk event': { en: 'risk event', zh: '风险事件' },
   payout: { en: 'payout', zh: '打款' },
+  'deposit refund': { en: 'deposit refund', zh: '保证金退还' },
   'payout account': { en: 'payout account', zh: '收款账户' },
   'invite link': { en: 'invite link', zh: '邀请链接' },
   export: { en: 'export', zh: '导出任务' },

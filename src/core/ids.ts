@@ -66,6 +66,7 @@ export type IdPrefix =
   | 'usr'
   | 'ses'
   | 'dst'
+  | 'drf'
   | 'phv'
   | 'bnd'
   | 'doc'

@@ -133,6 +133,8 @@ export interface DistributorsTable {
   status_reason: string | null;
   deposit_paid_fen: Generated<number>;
   deposit_refunded_fen: Generated<number>;
+  /** The amount of the distributor's deposit refund under way (asked for, not yet paid or failed). */
+  deposit_refunding_fen: Generated<number>;
   risk_hold: Generated<boolean>;
   device_bidx: string | null;
   training_completed_at: NullableTimestamp;
@@ -755,12 +757,40 @@ export interface WithdrawalsTable {
   updated_at: Timestamp;
 }
 
+/** The refund of a distributor's admission deposit, paid through the payout path (one payout). */
+export interface DepositRefundsTable {
+  id: string;
+  tenant_id: string;
+  distributor_id: string;
+  amount_fen: number;
+  channel: WithdrawalChannel;
+  payout_account_id: string | null;
+  status: WithdrawalStatus;
+  reason: string;
+  status_reason: string | null;
+  reference: string | null;
+  requested_by_type: string;
+  requested_by_id: string | null;
+  reviewed_by: string | null;
+  created_at: Timestamp;
+  approved_at: NullableTimestamp;
+  paid_at: NullableTimestamp;
+  failed_at: NullableTimestamp;
+  rejected_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
 export type PayoutState = 'created' | 'submitted' | 'processing' | 'wait_user_confirm' | 'unknown' | 'succeeded' | 'failed' | 'cancelled';
+
+export type PayoutKind = 'withdrawal' | 'deposit_refund';
 
 export interface PayoutsTable {
   id: string;
   tenant_id: string;
-  withdrawal_id: string;
+  /** What the payout pays: a withdrawal, or the refund of an admission deposit. */
+  kind: ColumnType<PayoutKind, PayoutKind | undefined, never>;
+  withdrawal_id: string | null;
+  deposit_refund_id: string | null;
   channel: string;
   out_no: string;
   amount_fen: number;
@@ -948,6 +978,7 @@ export interface DB {
   program_proposals: ProgramProposalsTable;
   withdrawals: WithdrawalsTable;
   payouts: PayoutsTable;
+  deposit_refunds: DepositRefundsTable;
   payout_events: PayoutEventsTable;
   analytics_daily: AnalyticsDailyTable;
   analytics_breakdown_daily: AnalyticsBreakdownDailyTable;

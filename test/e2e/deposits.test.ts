@@ -2,23 +2,56 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { createPayoutChannels } from '../../src/adapters/payout/index.ts';
+import { generateRsaKeyPair } from '../support/providers/pki.ts';
+import { WechatPaySimulator } from '../support/providers/wechat-server.ts';
 
 /**
  * Admission deposits on the ledger (issue 17 item 3): recorded by finance, held in the
  * distributor's deposit account, a distributor pending until it is paid (open admission too),
- * refunded in full on exit, and `ledger verify` clean throughout. And minimum own purchases
- * (issue 17 point 3): under open admission the paid order that reaches the minimum admits the
- * pending distributor by itself; under review it only shows the condition met.
+ * refunded in full on exit through the payout path (asked for by one finance user, approved by a
+ * second, paid by WeChat Pay against the local simulator, the outcome from its callback), and
+ * `ledger verify` and reconciliation clean throughout. And minimum own purchases (issue 17 point
+ * 3): under open admission the paid order that reaches the minimum admits the pending
+ * distributor by itself; under review it only shows the condition met.
  */
+const MCH_ID = '1900000109';
+const WX_APP = 'wxd678efh567hg6787';
+const SERIAL = '5157F09EFDC096DE15EBE81A47057A7232F1B8E1';
+const APIV3 = 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6';
+const merchant = generateRsaKeyPair();
+
 let t: TestServer;
+let wx: WechatPaySimulator;
 let rx: Receiver;
 beforeAll(async () => {
   rx = await startReceiver();
+  wx = await WechatPaySimulator.start({ mchId: MCH_ID, appId: WX_APP, merchantPublicKeyPem: merchant.publicKeyPem, merchantSerialNo: SERIAL, apiV3Key: APIV3 });
+  const channels = createPayoutChannels({
+    wechat: {
+      mchId: MCH_ID,
+      appId: WX_APP,
+      merchantPrivateKey: merchant.privateKeyPem,
+      merchantSerialNo: SERIAL,
+      platformPublicKeys: [{ serial: wx.platformPublicKeyId, publicKey: wx.platformPublicKeyPem }],
+      apiV3Key: APIV3,
+      transferSceneId: '1005',
+      transferSceneReportInfos: [
+        { infoType: '岗位类型', infoContent: '分销员' },
+        { infoType: '报酬说明', infoContent: '分销佣金' },
+      ],
+      notifyUrl: 'https://fenxiao.test/v1/payouts/callbacks/wechat',
+      baseUrl: wx.origin,
+      timeoutMs: 1500,
+    },
+  });
+  // The payout worker is driven by hand so each step is seen.
   // The receiver is on loopback: the distributor.approved event needs an endpoint to be recorded.
-  t = await startTestServer({ env: { FENXIAO_WEBHOOKS_ALLOW_PRIVATE: '1' } });
+  t = await startTestServer({ env: { FENXIAO_WEBHOOKS_ALLOW_PRIVATE: '1' }, overrides: { payoutChannels: channels, submitPayoutsInline: false } });
 });
 afterAll(async () => {
   await t?.close();
+  await wx?.close();
   await rx?.close();
 });
 
@@ -29,8 +62,8 @@ async function setup(program: Record<string, unknown>) {
   const call = (method: string, url: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
     t.call(method, url, { token: key, ...opts });
   expect((await call('PUT', '/v1/program', { body: program })).statusCode).toBe(200);
-  const login = async (role: 'finance' | 'operator') => {
-    const email = `${role}-${tenantId}@deposits.example`;
+  const login = async (role: 'finance' | 'operator', who = '') => {
+    const email = `${role}${who}-${tenantId}@deposits.example`;
     expect((await call('POST', '/v1/admin-users', { body: { email, password: PASSWORD, role } })).statusCode).toBe(201);
     const res = await t.call('POST', '/v1/auth/login', { body: { tenant_id: tenantId, email, password: PASSWORD } });
     expect(res.statusCode, res.body).toBe(200);
@@ -41,13 +74,45 @@ async function setup(program: Record<string, unknown>) {
     expect(r.statusCode).toBe(200);
     return r.data as { ok: boolean; breaks: { invariant: string; detail: string }[] };
   };
-  return { key, tenantId, call, login, verify };
+  const deposit = async (id: string) => (await call('GET', `/v1/distributors/${id}/deposit`)).data;
+  const reconciliation = async () => {
+    const r = await call('GET', '/v1/reconciliation');
+    expect(r.statusCode).toBe(200);
+    return r.data as { ok: boolean; mismatches: { code: string; detail: string }[]; ledger: Record<string, number> };
+  };
+  return { key, tenantId, call, login, verify, deposit, reconciliation };
+}
+
+/** Delivers WeChat's signed callback for a bill, as WeChat Pay would. */
+async function wechatCallback(outNo: string) {
+  const cb = wx.buildCallback(outNo);
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/payouts/callbacks/wechat',
+    headers: { ...cb.headers, 'content-type': 'application/json' },
+    payload: cb.body,
+  });
+  expect(res.statusCode, res.body).toBe(200);
+}
+
+/** A suspended distributor of an open-admission program holding a deposit of `fen`, with a WeChat payout account. */
+async function exited(fen: number, externalId: string) {
+  const s = await setup({ admission: 'open', admission_conditions: { deposit_fen: fen } });
+  const finance = await s.login('finance', 'a');
+  const checker = await s.login('finance', 'b');
+  const d = (await s.call('POST', '/v1/distributors', { body: { external_id: externalId, name: '张三' } })).data;
+  expect((await s.call('POST', `/v1/distributors/${d.id}/deposit`, { token: finance, body: { amount_fen: fen } })).data.status).toBe('active');
+  const openid = `o-${d.id}`;
+  expect((await s.call('POST', `/v1/distributors/${d.id}/payout-accounts`, { body: { channel: 'wechat', openid, user_name: '张三' } })).statusCode).toBe(201);
+  expect((await s.call('POST', `/v1/distributors/${d.id}/suspend`, { body: { reason: 'left the program' } })).statusCode).toBe(200);
+  return { ...s, finance, checker, d, openid };
 }
 
 describe('admission deposits', () => {
-  it('open admission: pending until finance records the whole deposit, held on the ledger, refunded in full on exit', async () => {
-    const { call, login, verify } = await setup({ admission: 'open', admission_conditions: { deposit_fen: 50000 } });
+  it('open admission: pending until finance records the whole deposit, held on the ledger, refunded in full on exit through a WeChat payout', async () => {
+    const { call, login, verify, deposit, reconciliation } = await setup({ admission: 'open', admission_conditions: { deposit_fen: 50000 } });
     const finance = await login('finance');
+    const checker = await login('finance', '2');
     const d = (await call('POST', '/v1/distributors', { body: { external_id: 'dep-1', name: 'D1' } })).data;
     // Open admission does not skip the deposit: the distributor waits.
     expect(d.status).toBe('pending');
@@ -57,7 +122,9 @@ describe('admission deposits', () => {
       required_fen: 50000,
       paid_fen: 0,
       refunded_fen: 0,
+      refunding_fen: 0,
       held_fen: 0,
+      refund: null,
     });
 
     // A part: held, still pending.
@@ -121,25 +188,202 @@ describe('admission deposits', () => {
     const early = await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'leaving' } });
     expect(early.statusCode).toBe(409);
     expect((await call('POST', `/v1/distributors/${d.id}/suspend`, { body: { reason: 'left the program' } })).statusCode).toBe(200);
-    const refund = await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'left the program' } });
+    // The refund goes to the payout account on file: without one it is refused, and nothing moves.
+    const noAccount = await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'left the program' } });
+    expect(noAccount.statusCode, noAccount.body).toBe(409);
+    expect(noAccount.data.error.message).toMatch(/no payout account on file/);
+    expect(await deposit(d.id)).toMatchObject({ held_fen: 50000, refunding_fen: 0, refund: null });
+    const openid = `o-${d.id}`;
+    expect((await call('POST', `/v1/distributors/${d.id}/payout-accounts`, { body: { channel: 'wechat', openid, user_name: 'D1' } })).statusCode).toBe(201);
+
+    // One finance user asks (Idempotency-Key): the whole deposit moves to deposit_refunding and waits for a second person.
+    const ask = () =>
+      call('POST', `/v1/distributors/${d.id}/deposit/refund`, {
+        token: finance,
+        body: { reason: 'left the program' },
+        headers: { 'idempotency-key': 'refund-1' },
+      });
+    const refund = await ask();
     expect(refund.statusCode, refund.body).toBe(200);
-    expect(refund.data).toMatchObject({ deposit_paid_fen: 50000, deposit_refunded_fen: 50000 });
-    // In full: nothing is held afterwards, and a second refund has nothing to refund.
-    expect((await call('GET', `/v1/distributors/${d.id}/deposit`)).data).toMatchObject({ held_fen: 0, refunded_fen: 50000 });
-    const refundJournal = ((await call('GET', `/v1/journal-entries?ref_id=${d.id}`)).data.items as typeof journals).find((j) => j.kind === 'deposit_refunded');
-    expect(refundJournal?.postings.map((p) => [p.owner_id, p.purpose, p.amount_fen]).sort()).toEqual(
+    expect(refund.data).toMatchObject({ distributor_id: d.id, amount_fen: 50000, channel: 'wechat', status: 'pending_review', payout: null });
+    expect(await deposit(d.id)).toMatchObject({
+      paid_fen: 50000,
+      refunded_fen: 0,
+      refunding_fen: 50000,
+      held_fen: 0,
+      refund: { id: refund.data.id, status: 'pending_review' },
+    });
+    // A retry under the same key answers the same refund and moves nothing; another request is refused while it is under way.
+    const again = await ask();
+    expect(again.statusCode).toBe(200);
+    expect(again.data).toEqual(refund.data);
+    expect((await call('GET', `/v1/deposit-refunds?distributor_id=${d.id}`)).data.items).toHaveLength(1);
+    expect((await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: checker, body: { reason: 'twice' } })).statusCode).toBe(409);
+    // No money is received while the refund is under way.
+    expect((await call('POST', `/v1/distributors/${d.id}/deposit`, { token: finance, body: { amount_fen: 100 } })).statusCode).toBe(409);
+    expect((await verify()).breaks).toEqual([]);
+    expect((await reconciliation()).ok).toBe(true);
+
+    // Two people: the one who asked cannot approve it.
+    const alone = await call('POST', `/v1/deposit-refunds/${refund.data.id}/approve`, { token: finance });
+    expect(alone.statusCode).toBe(403);
+    expect(alone.data.error.code).toBe('second_person_required');
+    expect((await deposit(d.id)).refund).toMatchObject({ status: 'pending_review', payout: null });
+    // The second finance user approves: a payout of kind deposit_refund, handed to WeChat Pay.
+    wx.behave('*', { outcome: 'processing' });
+    const approved = await call('POST', `/v1/deposit-refunds/${refund.data.id}/approve`, { token: checker });
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.data).toMatchObject({ status: 'approved', payout: { state: 'created' } });
+    const payout = approved.data.payout as { id: string; out_no: string };
+    expect(
+      (await t.database.db.selectFrom('payouts').select(['kind', 'amount_fen', 'channel']).where('id', '=', payout.id).executeTakeFirstOrThrow()).kind,
+    ).toBe('deposit_refund');
+    expect(await t.services.withdrawals.work(payout.id)).toBe('processing');
+    expect(wx.createdCount(payout.out_no)).toBe(1);
+    expect(await deposit(d.id)).toMatchObject({ refunding_fen: 50000, held_fen: 0, refund: { status: 'approved', payout: { state: 'processing' } } });
+    expect((await verify()).breaks).toEqual([]);
+    expect((await reconciliation()).ledger).toMatchObject({ deposit_cash_fen: 50000, deposits_held_fen: 50000, deposits_refunding_fen: 50000 });
+
+    // WeChat pays and says so in its callback (twice: the second changes nothing).
+    await wx.setState(payout.out_no, 'SUCCESS');
+    await wechatCallback(payout.out_no);
+    await wechatCallback(payout.out_no);
+    expect(wx.paidToFen(openid)).toBe(50000);
+    // In full: nothing is held or on its way afterwards, and a second refund has nothing to refund.
+    const after = await deposit(d.id);
+    expect(after).toMatchObject({ paid_fen: 50000, refunded_fen: 50000, refunding_fen: 0, held_fen: 0 });
+    expect(after.refund).toMatchObject({ id: refund.data.id, status: 'paid', payout: { id: payout.id, state: 'succeeded' } });
+    const refundJournals = (
+      await t.database.db
+        .selectFrom('journal_entries')
+        .select(['id', 'kind'])
+        .where('ref_type', '=', 'deposit_refund')
+        .where('ref_id', '=', refund.data.id)
+        .execute()
+    ).map((j) => j.kind);
+    expect(refundJournals.sort()).toEqual(['deposit_refund_request', 'deposit_refunded']);
+    const paidJournal = ((await call('GET', `/v1/journal-entries?ref_id=${refund.data.id}`)).data.items as typeof journals).find(
+      (j) => j.kind === 'deposit_refunded',
+    );
+    expect(paidJournal?.postings.map((p) => [p.owner_id, p.purpose, p.amount_fen]).sort()).toEqual(
       [
-        [d.id, 'deposit', -50000],
+        [d.id, 'deposit_refunding', -50000],
         ['tenant', 'deposit_cash', 50000],
       ].sort(),
     );
     expect((await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'again' } })).statusCode).toBe(409);
-    expect((await call('GET', '/v1/reconciliation', { token: finance })).data.ledger).toMatchObject({ deposit_cash_fen: 0, deposits_held_fen: 0 });
+    const closed = await reconciliation();
+    expect(closed.ok).toBe(true);
+    expect(closed.ledger).toMatchObject({ deposit_cash_fen: 0, deposits_held_fen: 0, deposits_refunding_fen: 0 });
     // Coming back needs the deposit again.
     const back = await call('POST', `/v1/distributors/${d.id}/reactivate`, { body: {} });
     expect(back.statusCode).toBe(422);
     expect(back.data.error.code).toBe('admission_conditions_unmet');
-    expect((await verify()).ok).toBe(true);
+    expect((await verify()).breaks).toEqual([]);
+  });
+
+  it('a failed transfer puts the deposit back to held; a new refund can be asked for and paid', async () => {
+    const { call, finance, checker, d, deposit, verify, reconciliation } = await exited(30000, 'fail-1');
+    const refund = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit' } })).data;
+    expect(refund).toMatchObject({ status: 'pending_review', amount_fen: 30000, channel: 'wechat' });
+    wx.behave('*', { outcome: 'fail', failReason: 'ACCOUNT_FROZEN' });
+    const approved = (await call('POST', `/v1/deposit-refunds/${refund.id}/approve`, { token: checker })).data;
+    expect(await t.services.withdrawals.work(approved.payout.id)).toBe('failed');
+    expect(await deposit(d.id)).toMatchObject({
+      paid_fen: 30000,
+      refunded_fen: 0,
+      refunding_fen: 0,
+      held_fen: 30000,
+      refund: { id: refund.id, status: 'failed', payout: { state: 'failed', fail_code: 'ACCOUNT_FROZEN' } },
+    });
+    const kinds = (
+      await t.database.db.selectFrom('journal_entries').select('kind').where('ref_type', '=', 'deposit_refund').where('ref_id', '=', refund.id).execute()
+    ).map((j) => j.kind);
+    expect(kinds.sort()).toEqual(['deposit_refund_fail', 'deposit_refund_request']);
+    expect((await verify()).breaks).toEqual([]);
+    expect((await reconciliation()).ok).toBe(true);
+
+    // Again, paid this time; the checker asks and the first user approves (any two people).
+    wx.behave('*', { outcome: 'succeed' });
+    const second = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: checker, body: { reason: 'exit, second try' } })).data;
+    expect(second.id).not.toBe(refund.id);
+    expect((await call('POST', `/v1/deposit-refunds/${second.id}/approve`, { token: checker })).statusCode).toBe(403);
+    const ok = (await call('POST', `/v1/deposit-refunds/${second.id}/approve`, { token: finance })).data;
+    expect(await t.services.withdrawals.work(ok.payout.id)).toBe('succeeded');
+    expect(await deposit(d.id)).toMatchObject({ refunded_fen: 30000, refunding_fen: 0, held_fen: 0, refund: { id: second.id, status: 'paid' } });
+    expect((await verify()).breaks).toEqual([]);
+    expect((await reconciliation()).ok).toBe(true);
+  });
+
+  it('a WeChat refund transfer the payee never confirms is cancelled by finance: the deposit is held again', async () => {
+    const { call, finance, checker, d, deposit, verify, reconciliation } = await exited(15000, 'cancel-1');
+    const refund = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit' } })).data;
+    wx.behave('*', { outcome: 'wait_user_confirm' });
+    const approved = (await call('POST', `/v1/deposit-refunds/${refund.id}/approve`, { token: checker })).data;
+    expect(await t.services.withdrawals.work(approved.payout.id)).toBe('wait_user_confirm');
+    expect((await deposit(d.id)).refund).toMatchObject({ status: 'approved', payout: { state: 'wait_user_confirm', package_info: expect.any(String) } });
+    const cancelled = await call('POST', `/v1/deposit-refunds/${refund.id}/cancel`, { token: finance, body: { reason: 'not confirmed within a week' } });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(cancelled.data).toMatchObject({ status: 'failed', payout: { state: 'cancelled' } });
+    expect(wx.bills.get(approved.payout.out_no)?.state).toBe('CANCELLED');
+    expect(await deposit(d.id)).toMatchObject({ held_fen: 15000, refunding_fen: 0, refunded_fen: 0 });
+    // Nothing left to cancel.
+    expect((await call('POST', `/v1/deposit-refunds/${refund.id}/cancel`, { token: finance, body: { reason: 'again' } })).statusCode).toBe(409);
+    expect((await verify()).breaks).toEqual([]);
+    expect((await reconciliation()).ok).toBe(true);
+  });
+
+  it('a refund to a bank card is in the bank batch file, then recorded paid by a second person', async () => {
+    const s = await setup({ admission: 'open', admission_conditions: { deposit_fen: 8000 } });
+    const finance = await s.login('finance', 'a');
+    const checker = await s.login('finance', 'b');
+    const d = (await s.call('POST', '/v1/distributors', { body: { external_id: 'bank-1', name: '李四' } })).data;
+    await s.call('POST', `/v1/distributors/${d.id}/deposit`, { token: finance, body: { amount_fen: 8000 } });
+    const card = { channel: 'bank', account_no: '6222020200112233445', account_name: '李四', bank_name: '工商银行' };
+    expect((await s.call('POST', `/v1/distributors/${d.id}/payout-accounts`, { body: card })).statusCode).toBe(201);
+    await s.call('POST', `/v1/distributors/${d.id}/suspend`, { body: { reason: 'exit' } });
+    // The only account on file is the bank card: the refund goes there.
+    const refund = (await s.call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit' } })).data;
+    expect(refund).toMatchObject({ channel: 'bank', payout_account_id: expect.any(String) });
+    const approved = (await s.call('POST', `/v1/deposit-refunds/${refund.id}/approve`, { token: checker })).data;
+    expect(approved.payout.state).toBe('submitted');
+    const file = await s.call('GET', '/v1/payouts/bank-file', { token: finance });
+    expect(file.statusCode).toBe(200);
+    const line = file.body.split('\r\n').find((l: string) => l.startsWith(approved.payout.out_no));
+    expect(line).toBe(`${approved.payout.out_no},李四,6222020200112233445,工商银行,,80.00,保证金退还`);
+    expect((await s.call('POST', `/v1/deposit-refunds/${refund.id}/complete`, { token: checker, body: { reference: 'BANK-B1' } })).statusCode).toBe(200);
+    expect(await s.deposit(d.id)).toMatchObject({ refunded_fen: 8000, held_fen: 0, refunding_fen: 0 });
+    expect((await s.verify()).breaks).toEqual([]);
+    expect((await s.reconciliation()).ok).toBe(true);
+  });
+
+  it('rejected, the deposit is held again; paid outside Fenxiao (manual), a second person records it', async () => {
+    const { call, finance, checker, d, deposit, verify, reconciliation } = await exited(20000, 'man-1');
+    const first = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit' } })).data;
+    const rejected = await call('POST', `/v1/deposit-refunds/${first.id}/reject`, { token: checker, body: { reason: 'the account is wrong' } });
+    expect(rejected.data).toMatchObject({ status: 'rejected', status_reason: 'the account is wrong', payout: null });
+    expect(await deposit(d.id)).toMatchObject({ held_fen: 20000, refunding_fen: 0 });
+    expect((await verify()).breaks).toEqual([]);
+
+    const manual = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit', channel: 'manual' } })).data;
+    expect(manual).toMatchObject({ channel: 'manual', payout_account_id: null, status: 'pending_review' });
+    const approved = (await call('POST', `/v1/deposit-refunds/${manual.id}/approve`, { token: checker })).data;
+    expect(approved).toMatchObject({ status: 'approved', payout: { state: 'submitted' } });
+    // The user who asked cannot record it paid either.
+    const self = await call('POST', `/v1/deposit-refunds/${manual.id}/complete`, { token: finance, body: { reference: 'BANK-RET-1' } });
+    expect(self.statusCode).toBe(403);
+    expect(self.data.error.code).toBe('second_person_required');
+    expect(await deposit(d.id)).toMatchObject({ refunding_fen: 20000, refunded_fen: 0 });
+    const done = await call('POST', `/v1/deposit-refunds/${manual.id}/complete`, { token: checker, body: { reference: 'BANK-RET-1' } });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.data).toMatchObject({ status: 'paid', reference: 'BANK-RET-1', payout: { state: 'succeeded' } });
+    expect(await deposit(d.id)).toMatchObject({ refunded_fen: 20000, refunding_fen: 0, held_fen: 0 });
+    const audit = (await call('GET', `/v1/audit-log?target_id=${d.id}`)).data.items as { action: string }[];
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining(['distributor.deposit_refund_request', 'distributor.deposit_refund_approve', 'distributor.deposit_refund_complete']),
+    );
+    expect((await verify()).breaks).toEqual([]);
+    expect((await reconciliation()).ok).toBe(true);
   });
 
   it('review admission: approvable once the deposit is paid; open admission without conditions admits at once', async () => {
@@ -195,13 +439,35 @@ describe('admission deposits', () => {
     expect(report.ok).toBe(false);
     expect(report.breaks.map((b) => b.invariant)).toEqual(
       expect.arrayContaining([
-        "deposits: each distributor's deposit account equals the deposit received less the deposit refunded",
+        "deposits: each distributor's deposit account equals the deposit received less the deposit refunded and the refund under way",
         "reconciliation: the merchant's deposit cash equals the admission deposits received less those refunded",
       ]),
     );
     const recon = (await call('GET', '/v1/reconciliation', { token: finance })).data;
     expect(recon.ok).toBe(false);
     expect(recon.mismatches).toEqual([expect.objectContaining({ code: 'deposit_mismatch', expected_fen: 9000, actual_fen: 10000 })]);
+  });
+
+  it('ledger verify and reconciliation report a refund in flight that disagrees with the ledger or its journals', async () => {
+    const { call, finance, tenantId, d, verify, reconciliation } = await exited(10000, 'v-2');
+    const refund = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'exit' } })).data;
+    expect((await verify()).breaks).toEqual([]);
+    // The record of the refund under way no longer matches the deposit_refunding account.
+    await sql`update distributors set deposit_refunding_fen = 0 where tenant_id = ${tenantId} and id = ${d.id}`.execute(t.database.db);
+    const report = await verify();
+    expect(report.breaks.map((b) => b.invariant)).toEqual(
+      expect.arrayContaining(['reconciliation: the deposits on their way back (deposit_refunding) equal the deposit refunds under way, for each distributor']),
+    );
+    expect((await reconciliation()).mismatches.map((m) => m.code)).toContain('deposit_in_flight_mismatch');
+    await sql`update distributors set deposit_refunding_fen = 10000 where tenant_id = ${tenantId} and id = ${d.id}`.execute(t.database.db);
+    expect((await verify()).breaks).toEqual([]);
+    // A refund marked paid without its payout or its journal.
+    await sql`update deposit_refunds set status = 'paid' where tenant_id = ${tenantId} and id = ${refund.id}`.execute(t.database.db);
+    const recon = await reconciliation();
+    expect(recon.ok).toBe(false);
+    expect(recon.mismatches.filter((m) => m.code === 'deposit_refund_mismatch').map((m) => m.detail)).toEqual(
+      expect.arrayContaining(['a paid deposit refund has no deposit_refunded journal', 'a paid deposit refund of 10000 fen whose payout is missing']),
+    );
   });
 });
 

@@ -294,8 +294,16 @@ describe('distributors', () => {
     // A deposit is refunded on exit: not while the distributor is active.
     expect((await t.call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: key, body: { reason: 'left the program' } })).statusCode).toBe(409);
     await t.call('POST', `/v1/distributors/${d.id}/suspend`, { token: key, body: { reason: 'left the program' } });
-    const refund = await t.call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: key, body: { reason: 'left the program' } });
-    expect(refund.data).toMatchObject({ deposit_paid_fen: 50000, deposit_refunded_fen: 50000 });
+    // Paid back through the payout path (here by hand: the test server has no online channel); the merchant's key asks and approves.
+    const refund = await t.call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: key, body: { reason: 'left the program', channel: 'manual' } });
+    expect(refund.data).toMatchObject({ amount_fen: 50000, status: 'pending_review' });
+    expect((await t.call('POST', `/v1/deposit-refunds/${refund.data.id}/approve`, { token: key })).data).toMatchObject({ payout: { state: 'submitted' } });
+    const paid = await t.call('POST', `/v1/deposit-refunds/${refund.data.id}/complete`, { token: key, body: { reference: 'RET-1' } });
+    expect(paid.data).toMatchObject({ status: 'paid', payout: { state: 'succeeded' } });
+    expect((await t.call('GET', `/v1/distributors/${d.id}/conditions`, { token: key })).data).toMatchObject({
+      deposit_paid_fen: 50000,
+      deposit_refunded_fen: 50000,
+    });
   });
 
   it('accepts applications with profile and consent, and requires consent', async () => {

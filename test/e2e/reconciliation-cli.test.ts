@@ -158,7 +158,7 @@ describe('fenxiao reconcile', () => {
     const text = await runCli(['reconcile', '--tenant', made.tenantId], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('all\t6 / 460.00\t1 / 10.00\t1 / 70.00\t2 / 300.00\t1 / 50.00\t1 / 30.00\t');
-    expect(text.stdout).toContain('admission deposits: deposit cash 0.00 (received less refunded 0.00)');
+    expect(text.stdout).toContain('admission deposits: deposit cash 0.00 (received less paid back 0.00; on its way back 0.00)');
     expect(text.stdout.trim().split('\n').at(-1)).toBe('no mismatches');
 
     // A fee booked past the services: fee income no longer equals the paid withdrawals' fees.

@@ -275,6 +275,7 @@ describe('reconciliation on a healthy tenant', () => {
       paid_fees_fen: 396,
       deposit_cash_fen: 0,
       deposits_held_fen: 0,
+      deposits_refunding_fen: 0,
     });
     const wechat = r.totals.by_channel.find((c: { channel: string }) => c.channel === 'wechat');
     expect(wechat).toMatchObject({

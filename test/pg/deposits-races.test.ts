@@ -94,20 +94,48 @@ describe.skipIf(!onPostgres())('admission deposit races on PostgreSQL (needs DAT
     }
   });
 
-  it('a refund racing a receipt refunds the whole deposit held, and the ledger agrees', async () => {
+  it('a refund racing a receipt takes the whole deposit held at its turn (a receipt after it waits for its end), and the ledger agrees', async () => {
     const { key, id, deposit, verify } = await distributor(50000);
     expect((await a.call('POST', `/v1/distributors/${id}/deposit`, { token: key, body: { amount_fen: 20000 } })).statusCode).toBe(200);
     const [refund, more] = await Promise.all([
-      a.call('POST', `/v1/distributors/${id}/deposit/refund`, { token: key, body: { reason: 'application withdrawn' } }),
+      a.call('POST', `/v1/distributors/${id}/deposit/refund`, { token: key, body: { reason: 'application withdrawn', channel: 'manual' } }),
       b.call('POST', `/v1/distributors/${id}/deposit`, { token: key, body: { amount_fen: 10000 } }),
     ]);
-    expect(refund.statusCode).toBe(200);
-    expect(more.statusCode).toBe(200);
-    const after = await deposit();
-    // Whichever went first, the refund took everything held at its turn, and the rest is held.
-    expect(after.paid_fen).toBe(30000);
-    expect(after.held_fen).toBe(after.paid_fen - after.refunded_fen);
-    expect([20000, 30000]).toContain(after.refunded_fen);
+    expect(refund.statusCode, refund.body).toBe(200);
+    // Whichever went first: the receipt then the refund of both, or the refund and a receipt refused while it is under way.
+    expect([200, 409]).toContain(more.statusCode);
+    const paid = more.statusCode === 200 ? 30000 : 20000;
+    expect(refund.data).toMatchObject({ amount_fen: paid, status: 'pending_review' });
+    expect(await deposit()).toMatchObject({ paid_fen: paid, held_fen: 0, refunding_fen: paid, refunded_fen: 0 });
+    expect((await verify()).breaks).toEqual([]);
+    // Approved and recorded paid (the merchant's API key is its own system, not a person: it may do both).
+    expect((await b.call('POST', `/v1/deposit-refunds/${refund.data.id}/approve`, { token: key })).statusCode).toBe(200);
+    const done = await a.call('POST', `/v1/deposit-refunds/${refund.data.id}/complete`, { token: key, body: { reference: 'RET-1' } });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(await deposit()).toMatchObject({ paid_fen: paid, held_fen: 0, refunding_fen: 0, refunded_fen: paid });
+    expect((await verify()).breaks).toEqual([]);
+  });
+
+  it('two refund requests at once make one refund; two approvals at once make one payout', async () => {
+    const { key, id, deposit, verify } = await distributor(50000);
+    expect((await a.call('POST', `/v1/distributors/${id}/deposit`, { token: key, body: { amount_fen: 50000 } })).statusCode).toBe(200);
+    expect((await a.call('POST', `/v1/distributors/${id}/suspend`, { token: key, body: { reason: 'exit' } })).statusCode).toBe(200);
+    const asks = await Promise.all(
+      [a, b, a, b].map((s, i) =>
+        s.call('POST', `/v1/distributors/${id}/deposit/refund`, {
+          token: key,
+          body: { reason: 'exit', channel: 'manual' },
+          headers: { 'idempotency-key': `refund-${i}` },
+        }),
+      ),
+    );
+    expect(asks.map((r) => r.statusCode).sort()).toEqual([200, 409, 409, 409]);
+    const refund = asks.find((r) => r.statusCode === 200)?.data as { id: string };
+    expect(await deposit()).toMatchObject({ held_fen: 0, refunding_fen: 50000 });
+    const approvals = await Promise.all([a, b, a, b].map((s) => s.call('POST', `/v1/deposit-refunds/${refund.id}/approve`, { token: key })));
+    for (const r of approvals) expect(r.statusCode, r.body).toBe(200);
+    const payouts = new Set(approvals.map((r) => (r.data as { payout: { id: string } }).payout.id));
+    expect(payouts.size).toBe(1);
     expect((await verify()).breaks).toEqual([]);
   });
 });

@@ -27,6 +27,10 @@ async function tenantWithDeposits(tag: string, deposits: { A: number; B: number 
   const email = `finance-${tag}@deposit-scope.example`;
   expect((await call('POST', '/v1/admin-users', { body: { email, password: PASSWORD, role: 'finance' } })).statusCode).toBe(201);
   const finance = (await t.call('POST', '/v1/auth/login', { body: { tenant_id: tenantId, email, password: PASSWORD } })).data.token as string;
+  // A deposit refund is asked for by one finance user and approved and recorded by another.
+  const email2 = `checker-${tag}@deposit-scope.example`;
+  expect((await call('POST', '/v1/admin-users', { body: { email: email2, password: PASSWORD, role: 'finance' } })).statusCode).toBe(201);
+  const checker = (await t.call('POST', '/v1/auth/login', { body: { tenant_id: tenantId, email: email2, password: PASSWORD } })).data.token as string;
   const secret = (await call('POST', '/v1/portal/signing-secret')).data.secret as string;
   const made: Record<'A' | 'B', { id: string; token: string }> = {} as never;
   for (const who of ['A', 'B'] as const) {
@@ -41,7 +45,7 @@ async function tenantWithDeposits(tag: string, deposits: { A: number; B: number 
     }
     made[who] = { id: d.id, token: await portalSession(t, tenantId, secret, `dep-${who}`) };
   }
-  return { key, call, finance, ...made };
+  return { key, call, finance, checker, ...made };
 }
 
 describe("a distributor's own deposit in the portal", () => {
@@ -51,7 +55,16 @@ describe("a distributor's own deposit in the portal", () => {
 
     const mine = await t.call('GET', '/v1/me/deposit', { token: one.A.token });
     expect(mine.statusCode, mine.body).toBe(200);
-    expect(mine.data).toEqual({ distributor_id: one.A.id, status: 'pending', required_fen: 50000, paid_fen: 20000, refunded_fen: 0, held_fen: 20000 });
+    expect(mine.data).toEqual({
+      distributor_id: one.A.id,
+      status: 'pending',
+      required_fen: 50000,
+      paid_fen: 20000,
+      refunded_fen: 0,
+      refunding_fen: 0,
+      held_fen: 20000,
+      refund: null,
+    });
     // The same answer as the merchant's route gives for A.
     expect(mine.data).toEqual((await one.call('GET', `/v1/distributors/${one.A.id}/deposit`)).data);
 
@@ -77,7 +90,9 @@ describe("a distributor's own deposit in the portal", () => {
       required_fen: 50000,
       paid_fen: 0,
       refunded_fen: 0,
+      refunding_fen: 0,
       held_fen: 0,
+      refund: null,
     });
 
     // A merchant's key is not a distributor, and nobody signed in is nobody.
@@ -85,17 +100,33 @@ describe("a distributor's own deposit in the portal", () => {
     expect((await t.call('GET', '/v1/me/deposit')).statusCode).toBe(401);
   });
 
-  it('shows the refund once the merchant has refunded the whole deposit (a pending distributor leaving)', async () => {
+  it('shows the refund under way, then refunded, once the merchant has refunded the whole deposit (a pending distributor leaving)', async () => {
     const one = await tenantWithDeposits('refund', { A: 20000, B: 0 });
-    const r = await one.call('POST', `/v1/distributors/${one.A.id}/deposit/refund`, { token: one.finance, body: { reason: 'left before admission' } });
+    const r = await one.call('POST', `/v1/distributors/${one.A.id}/deposit/refund`, {
+      token: one.finance,
+      body: { reason: 'left before admission', channel: 'manual' },
+    });
     expect(r.statusCode, r.body).toBe(200);
-    expect((await t.call('GET', '/v1/me/deposit', { token: one.A.token })).data).toEqual({
+    const asked = (await t.call('GET', '/v1/me/deposit', { token: one.A.token })).data;
+    expect(asked).toMatchObject({ distributor_id: one.A.id, paid_fen: 20000, refunded_fen: 0, refunding_fen: 20000, held_fen: 0 });
+    expect(asked.refund).toMatchObject({ id: r.data.id, status: 'pending_review', amount_fen: 20000 });
+    // B sees nothing of A's refund.
+    expect((await t.call('GET', '/v1/me/deposit', { token: one.B.token })).body).not.toContain(r.data.id);
+    expect((await one.call('POST', `/v1/deposit-refunds/${r.data.id}/approve`, { token: one.checker })).statusCode).toBe(200);
+    const done = await one.call('POST', `/v1/deposit-refunds/${r.data.id}/complete`, { token: one.checker, body: { reference: 'BANK-RET-9' } });
+    expect(done.statusCode, done.body).toBe(200);
+    const after = (await t.call('GET', '/v1/me/deposit', { token: one.A.token })).data;
+    expect(after).toMatchObject({
       distributor_id: one.A.id,
       status: 'pending',
       required_fen: 50000,
       paid_fen: 20000,
       refunded_fen: 20000,
+      refunding_fen: 0,
       held_fen: 0,
     });
+    expect(after.refund).toMatchObject({ id: r.data.id, status: 'paid' });
+    // The portal answer is the merchant's view of the same deposit.
+    expect(after).toEqual((await one.call('GET', `/v1/distributors/${one.A.id}/deposit`)).data);
   });
 });

@@ -49,7 +49,8 @@ export type Kind =
   | 'pilot'
   | 'rule_change'
   | 'webhook_endpoint'
-  | 'webhook_event';
+  | 'webhook_event'
+  | 'deposit_refund';
 
 export const KIND_OF_COLLECTION: Record<string, Kind> = {
   distributors: 'distributor',
@@ -81,6 +82,7 @@ export const KIND_OF_COLLECTION: Record<string, Kind> = {
   'rule-changes': 'rule_change',
   'webhook-endpoints': 'webhook_endpoint',
   events: 'webhook_event',
+  'deposit-refunds': 'deposit_refund',
 };
 
 export interface World {
@@ -356,6 +358,15 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
   // A code texted to an applicant's phone (the SMS simulator keeps it).
   const phoneVerification = await ok(t, 'POST', '/v1/phone-verifications', { ...k, body: { phone: '13700009999' } });
 
+  // An admission deposit on its way back: R paid one while the program asked it, then left; the
+  // refund (paid outside Fenxiao) waits for its approval. The program asks no deposit afterwards.
+  const R = await dist('R', {});
+  await ok(t, 'PUT', '/v1/program', { ...k, body: { admission_conditions: { deposit_fen: 10000 } } });
+  await ok(t, 'POST', `/v1/distributors/${R.id}/deposit`, { ...k, body: { amount_fen: 10000 } });
+  await ok(t, 'PUT', '/v1/program', { ...k, body: { admission_conditions: { deposit_fen: 0 } } });
+  await ok(t, 'POST', `/v1/distributors/${R.id}/suspend`, { ...k, body: { reason: 'left' } });
+  const depositRefund = await ok(t, 'POST', `/v1/distributors/${R.id}/deposit/refund`, { ...k, body: { reason: 'left', channel: 'manual' } });
+
   const lineOf = (o: { commissions: { id: string; beneficiary_id: string }[] }, d: Dist) => o.commissions.find((c) => c.beneficiary_id === d.id)?.id;
   const commissionC = lineOf(o1, C);
   const commissionA = lineOf(o1, A);
@@ -394,6 +405,7 @@ export async function buildWorld(t: TestServer, tag: string): Promise<World> {
     webhook_endpoint: endpoint.id,
     webhook_event: testEvent.event_id,
     phone_verification: phoneVerification.id,
+    deposit_refund: depositRefund.id,
   };
   const own: Partial<Record<Kind, string>> = {
     distributor: C.id,

@@ -33,6 +33,7 @@ import * as analyticsBreakdowns from './2026_12_08_0300_analytics_breakdowns.ts'
 import * as unpaidOrders from './2026_12_09_0300_unpaid_orders.ts';
 import * as statementLineKey from './2026_12_09_0400_statement_line_key.ts';
 import * as tierTrueUp from './2026_12_09_0700_tier_true_up.ts';
+import * as depositRefunds from './2026_12_10_0110_deposit_refunds.ts';
 import * as erasureRequests from './2026_12_07_0700_erasure_requests.ts';
 import * as ruleReleases from './2026_12_07_0200_rule_releases.ts';
 
@@ -77,4 +78,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_09_0300_unpaid_orders': unpaidOrders,
   '2026_12_09_0400_statement_line_key': statementLineKey,
   '2026_12_09_0700_tier_true_up': tierTrueUp,
+  '2026_12_10_0110_deposit_refunds': depositRefunds,
 };

@@ -9,10 +9,11 @@ import type { DistributorRow } from './repo.ts';
  */
 export function unmetConditions(
   c: ProgramSettings['admission_conditions'],
-  d: Pick<DistributorRow, 'deposit_paid_fen' | 'deposit_refunded_fen' | 'training_completed_at'>,
+  d: Pick<DistributorRow, 'deposit_paid_fen' | 'deposit_refunded_fen' | 'deposit_refunding_fen' | 'training_completed_at'>,
   purchases: number,
 ): string[] {
-  const depositHeld = d.deposit_paid_fen - d.deposit_refunded_fen;
+  // A deposit on its way back (a refund under way) is no longer held.
+  const depositHeld = d.deposit_paid_fen - d.deposit_refunded_fen - d.deposit_refunding_fen;
   const unmet: string[] = [];
   if (c.deposit_fen > 0 && depositHeld < c.deposit_fen) unmet.push(`deposit: ${depositHeld} of ${c.deposit_fen} fen paid`);
   if (c.training_required && d.training_completed_at === null) unmet.push('training: not completed');

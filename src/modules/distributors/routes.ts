@@ -226,21 +226,6 @@ export const distributorsRoutes = moduleRoutes<DistributorsService>((app, distri
   );
 
   app.post(
-    '/v1/distributors/:id/deposit/refund',
-    {
-      config: { auth: 'tenant', permission: 'finance:write' },
-      schema: {
-        tags,
-        summary: 'Refund the whole deposit held, on exit (finance; the distributor suspended, rejected or pending)',
-        params: IdParams,
-        body: ReasonBody,
-        response: { 200: Conditions, ...errors(403, 404, 409) },
-      },
-    },
-    async (req) => distributors.refundDeposit(actor(req), req.params.id, req.body.reason),
-  );
-
-  app.post(
     '/v1/distributors/:id/move',
     {
       config: { auth: 'tenant', permission: 'distributors:write' },

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ExternalId, Fen, Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
+import { DepositRefund } from '../withdrawals/deposit-refund-schema.ts';
 
 export const Phone = Type.String({ minLength: 5, maxLength: 20, pattern: '^\\+?[0-9][0-9 -]{3,18}[0-9]$', 'x-pii': true });
 /** PRC resident ID (18 characters); the check digit and birth date are checked by the service. */
@@ -170,8 +171,13 @@ export const Deposit = Strict({
   status: Type.String({ description: "the distributor's status: pending until its admission conditions are met" }),
   required_fen: Type.Integer({ description: "the program's deposit (admission_conditions.deposit_fen)" }),
   paid_fen: Type.Integer({ description: 'received so far, in total' }),
-  refunded_fen: Type.Integer({ description: 'refunded so far, in total' }),
-  held_fen: Type.Integer({ description: "held now: the distributor's deposit account on the ledger (paid − refunded)" }),
+  refunded_fen: Type.Integer({ description: 'refunded so far, in total: refunds whose payout was paid' }),
+  refunding_fen: Type.Integer({
+    description: "on its way back: a refund asked for whose payout is not yet paid or failed (the distributor's deposit_refunding account)",
+  }),
+  held_fen: Type.Integer({ description: "held now: the distributor's deposit account on the ledger (paid − refunded − refunding)" }),
+  /** The newest refund of the deposit, with its payout. */
+  refund: Nullable(DepositRefund),
 });
 export type Deposit = Static<typeof Deposit>;
 

@@ -26,6 +26,7 @@ import { unmetConditions } from './admission.ts';
 import { normalizeIdNumber } from '../pii/idnumber.ts';
 import type { ProgramSettings } from '../program/schema.ts';
 import { DEPOSIT_DISTRIBUTOR_PURPOSES, DEPOSIT_TENANT_PURPOSES, type Ledger } from '../ledger/service.ts';
+import { latestDepositRefund } from '../withdrawals/deposit-refunds.ts';
 import { claimKey, requestHash } from '../idempotency/service.ts';
 
 export const TREE_LOCK = 'tree';
@@ -269,7 +270,9 @@ export function createDistributorsService(deps: {
       required_fen: settings.admission_conditions.deposit_fen,
       paid_fen: d.deposit_paid_fen,
       refunded_fen: d.deposit_refunded_fen,
+      refunding_fen: await ledgerOf().depositRefunding(ex, d.tenant_id, d.id),
       held_fen: await ledgerOf().depositHeld(ex, d.tenant_id, d.id),
+      refund: await latestDepositRefund(ex, d.tenant_id, d.id),
     };
   }
 
@@ -726,6 +729,8 @@ export function createDistributorsService(deps: {
         // Money received is finance's to record (as on POST /v1/distributors/{id}/deposit); the
         // console's form sends the total unchanged with the training, which anyone may record.
         if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen !== before.deposit_paid_fen) requirePermission(actor.principal, 'finance:write');
+        if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen !== before.deposit_paid_fen && before.deposit_refunding_fen > 0)
+          throw invalidState({ en: 'a refund of the deposit is under way', zh: '保证金退还正在进行中' });
         if (input.deposit_paid_fen !== undefined && input.deposit_paid_fen < before.deposit_refunded_fen)
           throw invalid({ en: 'deposit paid cannot be less than what was refunded', zh: '已缴保证金不能少于已退还的金额' });
         const now = clock.now();
@@ -775,6 +780,11 @@ export function createDistributorsService(deps: {
         if (!before) throw notFound('distributor');
         if (before.status === 'erased' || before.status === 'rejected')
           throw invalidState({ en: `a ${before.status} distributor pays no deposit`, zh: `状态为${zhStatus(before.status)}的分销员无需缴纳保证金` });
+        if (before.deposit_refunding_fen > 0)
+          throw invalidState({
+            en: 'a refund of the deposit is under way: record money received once it is paid or has failed',
+            zh: '保证金退还正在进行中：请在退还完成或失败后再登记收款',
+          });
         const settings = await program.read(tx, tenantId);
         const required = settings.admission_conditions.deposit_fen;
         const held = before.deposit_paid_fen - before.deposit_refunded_fen;
@@ -804,39 +814,6 @@ export function createDistributorsService(deps: {
       requirePermission(actor.principal, 'read');
       const tenantId = tenantOf(actor.principal);
       return depositOf(db, await load(db, tenantId, id), await program.read(db, tenantId));
-    },
-
-    /**
-     * Deposits are refundable (compliance): on exit (the distributor suspended, rejected or still
-     * pending: an active one is suspended first) finance records the refund of the whole deposit
-     * held, never a part: the ledger's deposit account goes back to the merchant's cash.
-     */
-    async refundDeposit(actor: Actor, id: string, reason: string): Promise<Conditions> {
-      requirePermission(actor.principal, 'finance:write');
-      const tenantId = tenantOf(actor.principal);
-      return inTransaction(db, async (tx) => {
-        const before = await distributorsRepo.findForUpdate(tx, tenantId, id);
-        if (!before) throw notFound('distributor');
-        const held = before.deposit_paid_fen - before.deposit_refunded_fen;
-        if (held <= 0) throw invalidState({ en: 'no deposit is held', zh: '没有持有中的保证金' });
-        if (before.status === 'active')
-          throw invalidState({
-            en: 'a deposit is refunded on exit: suspend the distributor first',
-            zh: '保证金在退出时退还：请先暂停该分销员',
-          });
-        await distributorsRepo.update(tx, tenantId, id, { deposit_refunded_fen: before.deposit_paid_fen, updated_at: clock.now() });
-        await postDeposit(tx, tenantId, id, -held, 'deposit_refunded', reason);
-        const after = await load(tx, tenantId, id);
-        await audit.record(tx, actor, {
-          action: 'distributor.deposit_refund',
-          targetType: 'distributor',
-          targetId: id,
-          before: { held_fen: held },
-          after: { refunded_fen: held },
-          reason,
-        });
-        return conditionsOf(tx, after, await program.read(tx, tenantId));
-      });
     },
 
     /**

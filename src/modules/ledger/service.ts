@@ -31,10 +31,12 @@ export type AgentDistributorPurpose = (typeof AGENT_DISTRIBUTOR_PURPOSES)[number
 export type AgentTenantPurpose = (typeof AGENT_TENANT_PURPOSES)[number];
 /**
  * Admission deposits (src/modules/distributors): what the merchant holds for a distributor (a
- * bounded liability account, credited when finance records a deposit received and debited when it
- * is refunded), and the merchant's side: the cash it holds for deposits (a debit balance).
+ * bounded liability account, credited when finance records a deposit received), the part of it on
+ * its way back (`deposit_refunding`: a refund asked for, until its payout is paid or fails;
+ * src/modules/withdrawals/deposit-refunds.ts), and the merchant's side: the cash it holds for
+ * deposits (a debit balance), credited when a refund's payout is paid.
  */
-export const DEPOSIT_DISTRIBUTOR_PURPOSES = ['deposit'] as const;
+export const DEPOSIT_DISTRIBUTOR_PURPOSES = ['deposit', 'deposit_refunding'] as const;
 export const DEPOSIT_TENANT_PURPOSES = ['deposit_cash'] as const;
 export type DepositDistributorPurpose = (typeof DEPOSIT_DISTRIBUTOR_PURPOSES)[number];
 export type DepositTenantPurpose = (typeof DEPOSIT_TENANT_PURPOSES)[number];
@@ -469,6 +471,12 @@ export function createLedger(options: {
     async depositHeld(ex: Executor, tenantId: string, distributorId: string): Promise<number> {
       const rows = await ledgerRepo.accountsOf(ex, tenantId, distributorId);
       return rows.find((r) => r.purpose === 'deposit')?.balance ?? 0;
+    },
+
+    /** The part of a distributor's deposit on its way back (a refund asked for, not yet paid or failed). */
+    async depositRefunding(ex: Executor, tenantId: string, distributorId: string): Promise<number> {
+      const rows = await ledgerRepo.accountsOf(ex, tenantId, distributorId);
+      return rows.find((r) => r.purpose === 'deposit_refunding')?.balance ?? 0;
     },
 
     /** The merchant-side balance of one purpose: the sum of its postings. */

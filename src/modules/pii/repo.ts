@@ -168,7 +168,15 @@ export const piiRepo = {
       .where('distributor_id', '=', distributorId)
       .where('status', 'in', ['pending_review', 'approved'])
       .executeTakeFirstOrThrow();
-    return Number(r.n);
+    // A deposit refund under way pays to a payout account too: erasure waits for it as well.
+    const d = await db
+      .selectFrom('deposit_refunds')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .where('status', 'in', ['pending_review', 'approved'])
+      .executeTakeFirstOrThrow();
+    return Number(r.n) + Number(d.n);
   },
 
   /** Blind indexes of one kind that several distributors of the tenant hold (of `only`'s, when given), with their ids. */

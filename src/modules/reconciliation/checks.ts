@@ -18,6 +18,17 @@ import type { LedgerCheck } from '../ledger/verify.ts';
  * The clearing account carries A (the gross amount) while a payout is in flight, although the
  * payout row's amount_fen is what the payee gets (A − F): the fee leaves clearing only when the
  * payout succeeds.
+ *
+ * Admission deposits refunded through a payout (src/modules/withdrawals/deposit-refunds.ts), per
+ * refund of amount A, each journal referring to the refund:
+ *
+ *   deposit_refund_request  deposit −A, deposit_refunding +A
+ *   deposit_refund_reject   deposit_refunding −A, deposit +A
+ *   deposit_refunded        deposit_refunding −A, deposit_cash +A (party: the distributor)
+ *   deposit_refund_fail     deposit_refunding −A, deposit +A
+ *
+ * So the merchant's deposit cash holds the deposits received less those paid back, and the
+ * distributors' deposit_refunding accounts hold the refunds under way.
  */
 
 export const MISMATCH_CODES = [
@@ -36,6 +47,8 @@ export const MISMATCH_CODES = [
   'fee_income_mismatch',
   'provider_state_mismatch',
   'deposit_mismatch',
+  'deposit_in_flight_mismatch',
+  'deposit_refund_mismatch',
 ] as const;
 export type MismatchCode = (typeof MISMATCH_CODES)[number];
 
@@ -261,6 +274,82 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck[] = [
        where ${t('a')} and a.owner_id = 'tenant' and a.purpose = 'deposit_cash' and -c.fen <> r.fen`,
   },
   {
+    codes: ['deposit_in_flight_mismatch'],
+    invariant: 'the deposits on their way back (deposit_refunding) equal the deposit refunds under way, for each distributor',
+    scope: 'tenant',
+    query: (t) => sql<MismatchRow>`
+      select 'deposit_in_flight_mismatch' as code, d.id as subject, null::text as withdrawal_id, null::text as payout_id, null::text as journal_id,
+             coalesce(o.fen, 0)::bigint as expected_fen, coalesce(a.balance, 0)::bigint as actual_fen,
+             'distributor ' || d.id || ': deposit_refunding holds ' || coalesce(a.balance, 0) || ' fen, the record says ' || d.deposit_refunding_fen
+               || ' fen, its refunds under way amount to ' || coalesce(o.fen, 0) || ' fen' as detail
+        from distributors d
+        left join accounts a on a.tenant_id = d.tenant_id and a.owner_id = d.id and a.purpose = 'deposit_refunding'
+        left join lateral (select sum(r.amount_fen)::bigint as fen from deposit_refunds r
+                            where r.tenant_id = d.tenant_id and r.distributor_id = d.id and r.status in ('pending_review', 'approved')) o on true
+       where ${t('d')}
+         and (coalesce(a.balance, 0) <> d.deposit_refunding_fen or d.deposit_refunding_fen <> coalesce(o.fen, 0))`,
+  },
+  {
+    codes: ['deposit_refund_mismatch'],
+    invariant: "each deposit refund has exactly the journals of its status, each moving the refund's amount, and a payout in the state its status says",
+    scope: 'period',
+    query: (t, within) => sql<MismatchRow>`
+      with r as (
+        select r.id, r.tenant_id, r.distributor_id, r.amount_fen, r.status, p.id as payout_id, p.state as payout_state, p.amount_fen as payout_fen
+          from deposit_refunds r left join payouts p on p.tenant_id = r.tenant_id and p.deposit_refund_id = r.id
+         where ${t('r')} and ${within('r.created_at')}),
+      needed(status, kind) as (values
+        ('pending_review', 'deposit_refund_request'), ('approved', 'deposit_refund_request'),
+        ('rejected', 'deposit_refund_request'), ('rejected', 'deposit_refund_reject'),
+        ('paid', 'deposit_refund_request'), ('paid', 'deposit_refunded'),
+        ('failed', 'deposit_refund_request'), ('failed', 'deposit_refund_fail')),
+      need as (select r.id as rid, n.kind from r join needed n on n.status = r.status),
+      have as (
+        select r.id as rid, je.kind, count(*)::bigint as n, min(je.id) as jid
+          from r join journal_entries je on je.tenant_id = r.tenant_id and je.ref_type = 'deposit_refund' and je.ref_id = r.id group by 1, 2),
+      legs(kind, leg, sign) as (values
+        ('deposit_refund_request', 'deposit', -1), ('deposit_refund_request', 'deposit_refunding', 1),
+        ('deposit_refund_reject', 'deposit_refunding', -1), ('deposit_refund_reject', 'deposit', 1),
+        ('deposit_refunded', 'deposit_refunding', -1), ('deposit_refunded', 'tenant deposit_cash', 1),
+        ('deposit_refund_fail', 'deposit_refunding', -1), ('deposit_refund_fail', 'deposit', 1)),
+      j as (select r.id as rid, r.payout_id, r.distributor_id, r.amount_fen, je.id as jid, je.kind
+              from r join journal_entries je on je.tenant_id = r.tenant_id and je.ref_type = 'deposit_refund' and je.ref_id = r.id),
+      expected as (select j.rid, j.payout_id, j.jid, j.kind, l.leg, (l.sign * j.amount_fen)::bigint as fen from j join legs l on l.kind = j.kind),
+      actual as (
+        select j.rid, j.payout_id, j.jid, j.kind,
+               case when a.owner_id = j.distributor_id then a.purpose
+                    when a.owner_id = 'tenant' and x.party_id is not distinct from j.distributor_id then 'tenant ' || a.purpose
+                    when a.owner_id = 'tenant' then 'tenant ' || a.purpose || ' for ' || coalesce(x.party_id, 'nobody')
+                    else a.purpose || ' of ' || a.owner_id end as leg,
+               sum(x.amount)::bigint as fen
+          from j join postings x on x.journal_id = j.jid join accounts a on a.id = x.account_id
+         group by 1, 2, 3, 4, 5)
+      select 'deposit_refund_mismatch' as code, r.id as subject, null::text as withdrawal_id, r.payout_id, h.jid as journal_id,
+             null::bigint as expected_fen, null::bigint as actual_fen,
+             case when h.kind is null then 'a ' || r.status || ' deposit refund has no ' || x.kind || ' journal'
+                  when x.kind is null then 'a ' || r.status || ' deposit refund has a ' || h.kind || ' journal (' || h.jid || ')'
+                  else 'a ' || r.status || ' deposit refund has ' || h.n || ' ' || h.kind || ' journals' end as detail
+        from need x full join have h on h.rid = x.rid and h.kind = x.kind
+        join r on r.id = coalesce(x.rid, h.rid)
+       where x.kind is null or h.kind is null or h.n <> 1
+      union all
+      select 'deposit_refund_mismatch', coalesce(e.rid, a.rid), null, coalesce(e.payout_id, a.payout_id), coalesce(e.jid, a.jid),
+             coalesce(e.fen, 0)::bigint, coalesce(a.fen, 0)::bigint,
+             coalesce(e.kind, a.kind) || ' ' || coalesce(e.jid, a.jid) || ': ' || coalesce(e.leg, a.leg) || ' should move '
+               || coalesce(e.fen, 0) || ' fen, the journal moves ' || coalesce(a.fen, 0)
+        from expected e full join actual a on a.jid = e.jid and a.leg = e.leg
+       where coalesce(e.fen, 0) <> coalesce(a.fen, 0)
+      union all
+      select 'deposit_refund_mismatch', r.id, null, r.payout_id, null, r.amount_fen::bigint, r.payout_fen::bigint,
+             'a ' || r.status || ' deposit refund of ' || r.amount_fen || ' fen whose payout is '
+               || coalesce(r.payout_state || ' (' || r.payout_fen || ' fen)', 'missing')
+        from r
+       where not coalesce((r.status in ('pending_review', 'rejected') and r.payout_id is null)
+               or (r.status = 'approved' and r.payout_state in ${OPEN} and r.payout_fen = r.amount_fen)
+               or (r.status = 'paid' and r.payout_state = 'succeeded' and r.payout_fen = r.amount_fen)
+               or (r.status = 'failed' and r.payout_state in ('failed', 'cancelled') and r.payout_fen = r.amount_fen), false)`,
+  },
+  {
     codes: ['provider_state_mismatch'],
     invariant: "each payout agrees with the provider's last word on it (its last query or callback with an outcome)",
     scope: 'period',
@@ -270,12 +359,13 @@ export const RECONCILIATION_CHECKS: readonly ReconciliationCheck[] = [
       select 'provider_state_mismatch' as code, p.id as subject, w.id as withdrawal_id, p.id as payout_id, null::text as journal_id,
              null::bigint as expected_fen, null::bigint as actual_fen,
              'payout ' || p.id || ' is ' || p.state || '; the provider''s last word (' || e.source || ' event ' || e.id || ') is ' || e.outcome as detail
-        from payouts p join withdrawals w on w.id = p.withdrawal_id
+        from payouts p left join withdrawals w on w.id = p.withdrawal_id
+        left join deposit_refunds r on r.tenant_id = p.tenant_id and r.id = p.deposit_refund_id
         cross join lateral (
           select e.id, e.source, e.outcome from payout_events e
            where e.payout_id = p.id and e.source in ('query', 'callback') and e.outcome in ('succeeded', 'failed', 'cancelled')
            order by e.id desc limit 1) e
-       where ${t('p')} and ${within('w.created_at')}
+       where ${t('p')} and (case when w.id is null then ${within('r.created_at')} else ${within('w.created_at')} end)
          and (p.state not in ${TERMINAL} or (p.state = 'succeeded') <> (e.outcome = 'succeeded'))`,
   },
 ];

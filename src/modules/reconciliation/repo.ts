@@ -171,6 +171,7 @@ export const reconciliationRepo = {
       paid_fees_fen: number;
       deposit_cash_fen: number;
       deposits_held_fen: number;
+      deposits_refunding_fen: number;
     }>`
       select (select coalesce(sum(x.amount), 0) from postings x join accounts a on a.id = x.account_id
                where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = 'payout_clearing')::bigint as payout_clearing_fen,
@@ -181,7 +182,9 @@ export const reconciliationRepo = {
              (select coalesce(sum(w.fee_fen), 0) from withdrawals w where w.tenant_id = ${tenantId} and w.status = 'paid')::bigint as paid_fees_fen,
              (select coalesce(-sum(x.amount), 0) from postings x join accounts a on a.id = x.account_id
                where a.tenant_id = ${tenantId} and a.owner_id = 'tenant' and a.purpose = 'deposit_cash')::bigint as deposit_cash_fen,
-             (select coalesce(sum(d.deposit_paid_fen - d.deposit_refunded_fen), 0) from distributors d where d.tenant_id = ${tenantId})::bigint as deposits_held_fen`.execute(
+             (select coalesce(sum(d.deposit_paid_fen - d.deposit_refunded_fen), 0) from distributors d where d.tenant_id = ${tenantId})::bigint as deposits_held_fen,
+             (select coalesce(sum(x.amount), 0) from postings x join accounts a on a.id = x.account_id
+               where a.tenant_id = ${tenantId} and a.owner_type = 'distributor' and a.purpose = 'deposit_refunding')::bigint as deposits_refunding_fen`.execute(
       ex,
     );
     return required(r.rows[0], 'the totals row');

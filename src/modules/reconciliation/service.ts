@@ -48,9 +48,11 @@ export interface ReconciliationReport {
     in_flight_fen: number;
     fee_income_fen: number;
     paid_fees_fen: number;
-    /** Admission deposits: the merchant's deposit cash on the ledger, and received less refunded by the distributors' records. */
+    /** Admission deposits: the merchant's deposit cash on the ledger, and received less refunded (paid back) by the distributors' records. */
     deposit_cash_fen: number;
     deposits_held_fen: number;
+    /** Admission deposits on their way back: the distributors' deposit_refunding accounts (refunds asked for, not yet paid or failed). */
+    deposits_refunding_fen: number;
   };
   mismatches: MismatchRow[];
   items: ReconciliationRow[];

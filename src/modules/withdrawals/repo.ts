@@ -1,6 +1,6 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.ts';
-import type { PayoutAccountsTable, PayoutEventsTable, PayoutState, PayoutsTable, WithdrawalsTable } from '../../db/schema.ts';
+import type { DepositRefundsTable, PayoutAccountsTable, PayoutEventsTable, PayoutState, PayoutsTable, WithdrawalsTable } from '../../db/schema.ts';
 
 type PayoutRow = Selectable<PayoutsTable>;
 type PayoutAccountChannel = PayoutAccountsTable['channel'];
@@ -157,17 +157,98 @@ export const withdrawalsRepo = {
     await ex.insertInto('payout_events').values(values).execute();
   },
 
-  /** Bank payouts handed off and waiting for the batch upload, with the account each goes to. */
+  /** Bank payouts handed off and waiting for the batch upload (withdrawals and deposit refunds), with the account each goes to. */
   async bankPayoutsWaiting(ex: Executor, tenantId: string) {
     return ex
       .selectFrom('payouts as p')
-      .innerJoin('withdrawals as w', 'w.id', 'p.withdrawal_id')
-      .select(['p.out_no', 'p.amount_fen', 'w.payout_account_id', 'w.id as withdrawal_id'])
+      .leftJoin('withdrawals as w', (j) => j.onRef('w.tenant_id', '=', 'p.tenant_id').onRef('w.id', '=', 'p.withdrawal_id'))
+      .leftJoin('deposit_refunds as r', (j) => j.onRef('r.tenant_id', '=', 'p.tenant_id').onRef('r.id', '=', 'p.deposit_refund_id'))
+      .select((eb) => [
+        'p.out_no',
+        'p.amount_fen',
+        'p.kind',
+        eb.fn.coalesce('w.payout_account_id', 'r.payout_account_id').as('payout_account_id'),
+        'w.id as withdrawal_id',
+      ])
       .where('p.tenant_id', '=', tenantId)
       .where('p.channel', '=', 'bank')
       .where('p.state', '=', 'submitted')
       .orderBy('p.id')
       .execute();
+  },
+
+  // ——— deposit refunds (a distributor's admission deposit paid back through a payout) ———
+
+  async insertDepositRefund(ex: Executor, values: Insertable<DepositRefundsTable>): Promise<void> {
+    await ex.insertInto('deposit_refunds').values(values).execute();
+  },
+
+  async findDepositRefund(ex: Executor, tenantId: string, id: string) {
+    return ex.selectFrom('deposit_refunds').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  },
+
+  async findDepositRefundForUpdate(ex: Executor, tenantId: string, id: string) {
+    return ex.selectFrom('deposit_refunds').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).forUpdate().executeTakeFirst();
+  },
+
+  async updateDepositRefund(ex: Executor, tenantId: string, id: string, set: Updateable<DepositRefundsTable>): Promise<void> {
+    await ex.updateTable('deposit_refunds').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  },
+
+  /** A distributor's newest deposit refund. */
+  async latestDepositRefund(ex: Executor, tenantId: string, distributorId: string) {
+    return ex
+      .selectFrom('deposit_refunds')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('distributor_id', '=', distributorId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  },
+
+  /** A page of deposit refunds, newest first, and one more to tell whether another page follows. */
+  async depositRefundPage(
+    ex: Executor,
+    tenantId: string,
+    q: { status?: string | undefined; distributor_id?: string | undefined; cursor?: string | undefined; limit: number },
+  ) {
+    let query = ex.selectFrom('deposit_refunds').selectAll().where('tenant_id', '=', tenantId);
+    if (q.distributor_id) query = query.where('distributor_id', '=', q.distributor_id);
+    if (q.status) query = query.where('status', '=', q.status as 'approved');
+    if (q.cursor) query = query.where('id', '<', q.cursor);
+    return query
+      .orderBy('id', 'desc')
+      .limit(q.limit + 1)
+      .execute();
+  },
+
+  async payoutOfDepositRefund(ex: Executor, tenantId: string, refundId: string) {
+    return ex.selectFrom('payouts').selectAll().where('tenant_id', '=', tenantId).where('deposit_refund_id', '=', refundId).executeTakeFirst();
+  },
+
+  async payoutsOfDepositRefunds(ex: Executor, tenantId: string, refundIds: string[]) {
+    return ex.selectFrom('payouts').selectAll().where('tenant_id', '=', tenantId).where('deposit_refund_id', 'in', refundIds).execute();
+  },
+
+  /** The deposit figures of a distributor, locked (the distributors module's row). */
+  async distributorDepositForUpdate(ex: Executor, tenantId: string, distributorId: string) {
+    return ex
+      .selectFrom('distributors')
+      .select(['id', 'status', 'deposit_paid_fen', 'deposit_refunded_fen', 'deposit_refunding_fen'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', distributorId)
+      .forUpdate()
+      .executeTakeFirst();
+  },
+
+  async setDistributorDeposit(
+    ex: Executor,
+    tenantId: string,
+    distributorId: string,
+    set: { deposit_refunded_fen?: number; deposit_refunding_fen: number; updated_at: Date },
+  ) {
+    await ex.updateTable('distributors').set(set).where('tenant_id', '=', tenantId).where('id', '=', distributorId).execute();
   },
 
   // ——— Idempotency-Keys of withdrawal requests (the keys are src/modules/idempotency's; this reads the old, unscoped ones) ———

@@ -4,6 +4,7 @@ import { AppError } from '../../core/errors.ts';
 import { Fen, IdParams, List, Nullable, PageQuery, Strict, Text, Timestamp, errors, OptionalBody } from '../../core/schema.ts';
 import { CallbackRejected } from '../../adapters/payout/index.ts';
 import type { WithdrawalsService } from './service.ts';
+import { DepositRefund } from './deposit-refund-schema.ts';
 
 const Channel = Type.Union([Type.Literal('manual'), Type.Literal('alipay'), Type.Literal('wechat'), Type.Literal('bank')]);
 
@@ -199,6 +200,132 @@ export const withdrawalsRoutes = moduleRoutes<WithdrawalsService>((app, withdraw
       },
     },
     async (req) => withdrawals.cancelPayout(actor(req), req.params.id, req.body.reason),
+  );
+
+  // ——— deposit refunds: a distributor's admission deposit paid back through the payout path ———
+
+  const depositTags = ['distributors'];
+  app.post(
+    '/v1/distributors/:id/deposit/refund',
+    {
+      config: { auth: 'tenant', permission: 'finance:write' },
+      schema: {
+        tags: depositTags,
+        summary:
+          'Ask for the whole deposit held to be refunded, on exit (finance; the distributor suspended, rejected or pending; Idempotency-Key honoured): paid to the payout account on file once a second finance user approves',
+        headers: IdempotencyHeaders,
+        params: IdParams,
+        body: Strict({
+          reason: Text(500, { minLength: 1 }),
+          channel: Type.Optional(Channel),
+          payout_account_id: Type.Optional(Type.String({ maxLength: 64 })),
+        }),
+        response: { 200: DepositRefund, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => withdrawals.depositRefunds.request(actor(req), req.params.id, req.body, idempotencyKeyOf(req)),
+  );
+
+  app.get(
+    '/v1/deposit-refunds',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: {
+        tags: depositTags,
+        summary: 'Deposit refunds, newest first',
+        querystring: Strict({
+          ...PageQuery.properties,
+          status: Type.Optional(Type.String({ maxLength: 32 })),
+          distributor_id: Type.Optional(Type.String({ maxLength: 64 })),
+        }),
+        response: { 200: List(DepositRefund), ...errors() },
+      },
+    },
+    async (req) => withdrawals.depositRefunds.list(actor(req), { ...req.query, limit: req.query.limit ?? 50 }),
+  );
+
+  app.get(
+    '/v1/deposit-refunds/:id',
+    {
+      config: { auth: 'tenant', permission: 'read' },
+      schema: { tags: depositTags, summary: 'One deposit refund and its payout', params: IdParams, response: { 200: DepositRefund, ...errors(404) } },
+    },
+    async (req) => withdrawals.depositRefunds.get(actor(req), req.params.id),
+  );
+
+  app.post(
+    '/v1/deposit-refunds/:id/approve',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags: depositTags,
+        summary: 'Approve (a second person: not the user who asked): the payout is handed to its channel',
+        params: IdParams,
+        body: OptionalBody(Strict({})),
+        response: { 200: DepositRefund, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => withdrawals.depositRefunds.approve(actor(req), req.params.id),
+  );
+
+  app.post(
+    '/v1/deposit-refunds/:id/reject',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags: depositTags,
+        summary: 'Reject: the money goes back to the deposit held',
+        params: IdParams,
+        body: Strict({ reason: Text(500, { minLength: 1 }) }),
+        response: { 200: DepositRefund, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => withdrawals.depositRefunds.reject(actor(req), req.params.id, req.body.reason),
+  );
+
+  app.post(
+    '/v1/deposit-refunds/:id/complete',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags: depositTags,
+        summary: 'Manual and bank channels: record the refund paid (a second person: not the user who asked)',
+        params: IdParams,
+        body: Strict({ reference: Text(128, { minLength: 1 }) }),
+        response: { 200: DepositRefund, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => withdrawals.depositRefunds.record(actor(req), req.params.id, { paid: true, reference: req.body.reference }),
+  );
+
+  app.post(
+    '/v1/deposit-refunds/:id/fail',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags: depositTags,
+        summary: 'Manual and bank channels: record the refund failed; the money goes back to the deposit held',
+        params: IdParams,
+        body: Strict({ reason: Text(500, { minLength: 1 }) }),
+        response: { 200: DepositRefund, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => withdrawals.depositRefunds.record(actor(req), req.params.id, { paid: false, reason: req.body.reason }),
+  );
+
+  app.post(
+    '/v1/deposit-refunds/:id/cancel',
+    {
+      config: { auth: 'tenant', permission: 'finance:approve' },
+      schema: {
+        tags: depositTags,
+        summary: 'WeChat Pay: cancel the refund transfer still waiting for the payee to confirm; the money goes back to the deposit held (audited)',
+        params: IdParams,
+        body: Strict({ reason: Text(500, { minLength: 1 }) }),
+        response: { 200: DepositRefund, ...errors(403, 404, 409) },
+      },
+    },
+    async (req) => withdrawals.depositRefunds.cancel(actor(req), req.params.id, req.body.reason),
   );
 
   app.get(

@@ -18,6 +18,7 @@ import type { AnalyticsRecorder } from '../analytics/recorder.ts';
 import type { ProgramService } from '../program/service.ts';
 import { withdrawalsRepo } from './repo.ts';
 import type { PayoutAccountInput, PayoutAccountsService, PayoutAccountView } from './accounts.ts';
+import { createDepositRefunds } from './deposit-refunds.ts';
 
 export type WithdrawalRow = Selectable<WithdrawalsTable>;
 export type PayoutRow = Selectable<PayoutsTable>;
@@ -269,10 +270,27 @@ export function createWithdrawalsService(deps: {
       at: now,
     });
     if (TERMINAL.includes(p.state)) return false;
-    const w = await withdrawalsRepo.withdrawalForUpdate(tx, p.withdrawal_id);
-    if (!w) throw new Error(`payout ${p.id} names withdrawal ${p.withdrawal_id}, which is not there`);
+    if (p.kind === 'deposit_refund' && (result.outcome === 'succeeded' || result.outcome === 'failed' || result.outcome === 'cancelled')) {
+      // A deposit refund's payout: the same outcome on the payout, its own journal and record.
+      await withdrawalsRepo.updateOpenPayout(tx, p.id, OPEN, {
+        state: result.outcome,
+        ...(result.outcome === 'succeeded' ? {} : { fail_code: result.failCode ?? null, fail_reason: result.failReason ?? null }),
+        provider_ref: result.providerRef ?? p.provider_ref,
+        finished_at: now,
+        updated_at: now,
+        lease_until: null,
+      });
+      await depositRefunds.close(tx, p, result);
+      return true;
+    }
+    const withdrawal = async () => {
+      const w = p.withdrawal_id === null ? undefined : await withdrawalsRepo.withdrawalForUpdate(tx, p.withdrawal_id);
+      if (!w) throw new Error(`payout ${p.id} names withdrawal ${p.withdrawal_id ?? '(none)'}, which is not there`);
+      return w;
+    };
     switch (result.outcome) {
       case 'succeeded': {
+        const w = await withdrawal();
         await post(tx, {
           tenantId: p.tenant_id,
           kind: 'payout_success',
@@ -303,6 +321,7 @@ export function createWithdrawalsService(deps: {
       }
       case 'failed':
       case 'cancelled': {
+        const w = await withdrawal();
         await post(tx, {
           tenantId: p.tenant_id,
           kind: 'payout_fail',
@@ -351,6 +370,56 @@ export function createWithdrawalsService(deps: {
       }
     }
   }
+
+  /**
+   * Cancels a WeChat transfer still waiting for the payee to confirm (the payee never opened it,
+   * or the merchant withdrew it): the cancel is sent under the payout's lease, then the bill is
+   * queried, and whatever WeChat says goes through `transition` — cancelled: the money goes back
+   * (to withdrawable, or to the deposit held); still CANCELING or unknown: the poll finishes it;
+   * confirmed meanwhile: paid.
+   */
+  async function cancelPayoutRow(actor: Actor, p: PayoutRow, target: { type: string; id: string }, reason: string): Promise<void> {
+    const channel = channels.get(p.channel as WithdrawalChannel);
+    if (p.state !== 'wait_user_confirm' || !channel.cancel)
+      throw invalidState({ en: 'only a transfer waiting for the payee to confirm can be cancelled', zh: '只有等待收款人确认的转账才能取消' });
+    if (!(await lease(p.id, ['wait_user_confirm'], false)))
+      throw conflict({ en: 'the payout is being worked on; try again in a minute', zh: '该打款正在处理中，请一分钟后再试' });
+    let result: PayoutResult & { source: string };
+    try {
+      result = { source: 'cancel', ...(await channel.cancel(p.out_no)) };
+      if (result.outcome !== 'cancelled') {
+        const q = await channel.query(p.out_no);
+        if (q.found) result = { source: 'query', ...q };
+      }
+    } catch (err) {
+      // Recorded as the payout's event; the poll finds out what became of the cancel.
+      log.warn({ err, payout_id: p.id, out_no: p.out_no, channel: p.channel }, 'payout cancel failed at the provider; the poll finishes it');
+      result = { source: 'error', outcome: 'unknown', failReason: err instanceof Error ? err.message : String(err) };
+    }
+    await inTransaction(db, async (tx) => {
+      await transition(tx, p.id, result);
+      await audit.record(tx, actor, {
+        action: 'payout.cancel',
+        targetType: target.type,
+        targetId: target.id,
+        before: { payout_state: p.state },
+        after: { outcome: result.outcome },
+        reason,
+      });
+    });
+  }
+
+  const depositRefunds = createDepositRefunds({
+    db,
+    clock,
+    audit,
+    ledger,
+    channels,
+    accounts,
+    transition,
+    cancelPayout: cancelPayoutRow,
+    onHandoff: deps.onHandoff,
+  });
 
   async function create(
     actor: Actor,
@@ -663,36 +732,13 @@ export function createWithdrawalsService(deps: {
       const w = await withdrawalsRepo.findWithdrawal(db, tenantId, withdrawalId);
       if (!w) throw notFound('withdrawal');
       const p = await withdrawalsRepo.latestPayoutOfWithdrawal(db, w.id);
-      const channel = p ? channels.get(p.channel as WithdrawalChannel) : null;
-      if (!p || p.state !== 'wait_user_confirm' || !channel?.cancel)
-        throw invalidState({ en: 'only a transfer waiting for the payee to confirm can be cancelled', zh: '只有等待收款人确认的转账才能取消' });
-      if (!(await lease(p.id, ['wait_user_confirm'], false)))
-        throw conflict({ en: 'the payout is being worked on; try again in a minute', zh: '该打款正在处理中，请一分钟后再试' });
-      let result: PayoutResult & { source: string };
-      try {
-        result = { source: 'cancel', ...(await channel.cancel(p.out_no)) };
-        if (result.outcome !== 'cancelled') {
-          const q = await channel.query(p.out_no);
-          if (q.found) result = { source: 'query', ...q };
-        }
-      } catch (err) {
-        // Recorded as the payout's event; the poll finds out what became of the cancel.
-        log.warn({ err, payout_id: p.id, out_no: p.out_no, channel: p.channel }, 'payout cancel failed at the provider; the poll finishes it');
-        result = { source: 'error', outcome: 'unknown', failReason: err instanceof Error ? err.message : String(err) };
-      }
-      await inTransaction(db, async (tx) => {
-        await transition(tx, p.id, result);
-        await audit.record(tx, actor, {
-          action: 'payout.cancel',
-          targetType: 'withdrawal',
-          targetId: w.id,
-          before: { payout_state: p.state },
-          after: { outcome: result.outcome },
-          reason,
-        });
-      });
+      if (!p) throw invalidState({ en: 'only a transfer waiting for the payee to confirm can be cancelled', zh: '只有等待收款人确认的转账才能取消' });
+      await cancelPayoutRow(actor, p, { type: 'withdrawal', id: w.id }, reason);
       return this.get(actor, w.id);
     },
+
+    /** Deposit refunds: the admission deposit paid back through this payout path (deposit-refunds.ts). */
+    depositRefunds,
 
     /** Every online payout due for a look, a batch at a time (the scheduler and tests call this). */
     async workDue(limit = 50): Promise<number> {
@@ -764,7 +810,7 @@ export function createWithdrawalsService(deps: {
         if (!r.payout_account_id) continue;
         const account = await accounts.decrypt(db, r.payout_account_id);
         if (account.channel !== 'bank') continue;
-        lines.push({ outNo: r.out_no, amountFen: r.amount_fen, remark: '佣金提现', account });
+        lines.push({ outNo: r.out_no, amountFen: r.amount_fen, remark: r.kind === 'deposit_refund' ? '保证金退还' : '佣金提现', account });
       }
       await audit.record(db, actor, { action: 'payout.bank_file', targetType: 'payout', targetId: null, after: { rows: lines.length } });
       return renderBankBatchFile(lines);
@@ -803,6 +849,7 @@ export function createWithdrawalsService(deps: {
   };
 
   async function requestFor(p: PayoutRow) {
+    if (p.kind === 'deposit_refund' || p.withdrawal_id === null) return depositRefunds.requestFor(p);
     const w = await withdrawalsRepo.withdrawal(db, p.withdrawal_id);
     const account = w.payout_account_id ? await accounts.decrypt(db, w.payout_account_id) : { channel: 'manual' as const };
     return { outNo: p.out_no, amountFen: p.amount_fen, account, remark: '佣金提现' };

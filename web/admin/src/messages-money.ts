@@ -439,6 +439,7 @@ export const moneyZh = {
   'recon.paidFees': '已打款提现的手续费',
   'recon.depositCash': '保证金资金（账本）',
   'recon.depositsHeld': '已收减已退的保证金',
+  'recon.depositsRefunding': '退还中的保证金（在途）',
   'recon.mismatches': '不一致',
   'recon.noMismatches': '没有不一致',
   'recon.code': '类型',
@@ -465,6 +466,8 @@ export const moneyZh = {
   'mismatch.clearing_balance_mismatch': '清算账户余额与在途打款不符',
   'mismatch.fee_income_mismatch': '手续费收入与已打款手续费不符',
   'mismatch.deposit_mismatch': '保证金资金与已收减已退的保证金不符',
+  'mismatch.deposit_in_flight_mismatch': '退还中的保证金与进行中的退还不符',
+  'mismatch.deposit_refund_mismatch': '保证金退还与其账本分录或打款不符',
   'mismatch.provider_state_mismatch': '渠道结果与打款状态不符',
 } satisfies Record<string, string>;
 
@@ -916,6 +919,7 @@ export const moneyEn: Record<keyof typeof moneyZh, string> = {
   'recon.paidFees': 'Fees of paid withdrawals',
   'recon.depositCash': 'Deposit cash (ledger)',
   'recon.depositsHeld': 'Deposits received less refunded',
+  'recon.depositsRefunding': 'Deposits being refunded (in flight)',
   'recon.mismatches': 'Mismatches',
   'recon.noMismatches': 'No mismatches',
   'recon.code': 'Kind',
@@ -942,5 +946,7 @@ export const moneyEn: Record<keyof typeof moneyZh, string> = {
   'mismatch.clearing_balance_mismatch': 'The clearing balance differs from the payouts in flight',
   'mismatch.fee_income_mismatch': 'Fee income differs from the fees of paid withdrawals',
   'mismatch.deposit_mismatch': 'Deposit cash differs from the deposits received less refunded',
+  'mismatch.deposit_in_flight_mismatch': 'Deposits being refunded differ from the refunds under way',
+  'mismatch.deposit_refund_mismatch': 'A deposit refund disagrees with its journals or its payout',
   'mismatch.provider_state_mismatch': "The provider's outcome disagrees with the payout",
 };

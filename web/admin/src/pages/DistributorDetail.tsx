@@ -39,7 +39,41 @@ import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
 import { GradeName } from '../components/GradeName.tsx';
 
-type Action = 'reject' | 'suspend' | 'grade' | 'move' | 'conditions' | 'deposit' | 'refundDeposit' | null;
+type Action =
+  | 'reject'
+  | 'suspend'
+  | 'grade'
+  | 'move'
+  | 'conditions'
+  | 'deposit'
+  | 'refundDeposit'
+  | 'rejectRefund'
+  | 'completeRefund'
+  | 'failRefund'
+  | 'cancelRefund'
+  | null;
+
+/** The refund of the deposit, paid through the payout path (GET /v1/distributors/{id}/deposit answers the newest). */
+interface DepositRefund {
+  id: string;
+  amount_fen: number;
+  channel: 'manual' | 'bank' | 'wechat' | 'alipay';
+  status: 'pending_review' | 'approved' | 'paid' | 'failed' | 'rejected';
+  reason: string;
+  status_reason: string | null;
+  reference: string | null;
+  requested_by: { type: string; id: string | null };
+  created_at: string;
+  payout: { id: string; out_no: string; state: string; fail_code: string | null; fail_reason: string | null } | null;
+}
+
+interface DepositState {
+  paid_fen: number;
+  refunded_fen: number;
+  refunding_fen: number;
+  held_fen: number;
+  refund: DepositRefund | null;
+}
 
 interface TeamNode extends TreeDataNode {
   key: string;
@@ -228,13 +262,19 @@ export default function DistributorDetailPage() {
   const writable = can('distributors:write');
   // Admission deposits are money: finance records them received and refunds them.
   const finance = can('finance:write');
+  // Money out needs a second person: another finance user approves a refund and records it paid.
+  const approver = can('finance:approve');
   // One key per opened deposit form: a double click or a retry after a lost answer records once.
   const [depositKey, setDepositKey] = useState(() => newIdempotencyKey('dep'));
+  const [refundKey, setRefundKey] = useState(() => newIdempotencyKey('drf'));
+  const [deposit, setDeposit] = useState<DepositState | null>(null);
   const path = `/v1/distributors/${encodeURIComponent(id)}`;
+  const refund = deposit?.refund ?? null;
+  const refundPath = `/v1/deposit-refunds/${encodeURIComponent(refund?.id ?? '')}`;
 
   const load = useCallback(async () => {
     try {
-      const [p, u, docs, g, r] = await Promise.all([
+      const [p, u, docs, g, r, dep] = await Promise.all([
         api.get<Profile>(`${path}/profile`),
         api.get<{ items: UplineMember[] }>(`${path}/upline`),
         api.get<{ items: DocumentView[] }>(`${path}/documents`),
@@ -244,7 +284,9 @@ export default function DistributorDetailPage() {
           if (err instanceof ApiError && err.status === 404) return null;
           throw err;
         }),
+        api.get<DepositState>(`${path}/deposit`),
       ]);
+      setDeposit(dep);
       setReview(r);
       setProfile(p);
       setUpline(u.items);
@@ -291,13 +333,23 @@ export default function DistributorDetailPage() {
     form.resetFields();
     if (a === 'grade' && profile) form.setFieldsValue({ grade: profile.distributor.grade });
     if (a === 'deposit') setDepositKey(newIdempotencyKey('dep'));
+    if (a === 'refundDeposit') setRefundKey(newIdempotencyKey('drf'));
     if (a === 'conditions' && profile)
       form.setFieldsValue({ deposit_paid_fen: profile.conditions.deposit_paid_fen, training_completed: !!profile.conditions.training_completed_at });
     setAction(a);
   }
 
   async function submitAction() {
-    let v: { reason?: string; grade?: string; referrer_id?: string; deposit_paid_fen?: number; training_completed?: boolean; amount_fen?: number };
+    let v: {
+      reason?: string;
+      grade?: string;
+      referrer_id?: string;
+      deposit_paid_fen?: number;
+      training_completed?: boolean;
+      amount_fen?: number;
+      channel?: string;
+      reference?: string;
+    };
     try {
       v = await form.validateFields();
     } catch {
@@ -321,7 +373,21 @@ export default function DistributorDetailPage() {
           api.post(`${path}/deposit`, { amount_fen: v.amount_fen }, { headers: { 'Idempotency-Key': depositKey } }),
         );
       case 'refundDeposit':
-        return run(t('detail.depositRefunded'), () => api.post(`${path}/deposit/refund`, { reason: v.reason }));
+        return run(t('detail.depositRefundAsked'), () =>
+          api.post(
+            `${path}/deposit/refund`,
+            { reason: v.reason, ...(v.channel === 'manual' ? { channel: 'manual' } : {}) },
+            { headers: { 'Idempotency-Key': refundKey } },
+          ),
+        );
+      case 'rejectRefund':
+        return run(t('detail.refundRejected'), () => api.post(`${refundPath}/reject`, { reason: v.reason }));
+      case 'completeRefund':
+        return run(t('detail.refundCompleted'), () => api.post(`${refundPath}/complete`, { reference: v.reference }));
+      case 'failRefund':
+        return run(t('detail.refundFailed'), () => api.post(`${refundPath}/fail`, { reason: v.reason }));
+      case 'cancelRefund':
+        return run(t('detail.refundCancelled'), () => api.post(`${refundPath}/cancel`, { reason: v.reason }));
       case null:
         return undefined;
       default: {
@@ -382,8 +448,14 @@ export default function DistributorDetailPage() {
     conditions: t('detail.recordConditions'),
     deposit: t('detail.recordDeposit'),
     refundDeposit: t('detail.refundDeposit'),
+    rejectRefund: t('detail.refundReject'),
+    completeRefund: t('detail.refundComplete'),
+    failRefund: t('detail.refundFail'),
+    cancelRefund: t('detail.refundCancel'),
   };
-  const held = profile.conditions.deposit_paid_fen - profile.conditions.deposit_refunded_fen;
+  // Held now: the deposit account on the ledger (a refund under way is no longer held).
+  const held = deposit?.held_fen ?? profile.conditions.deposit_paid_fen - profile.conditions.deposit_refunded_fen;
+  const refundOpen = refund !== null && (refund.status === 'pending_review' || refund.status === 'approved');
   const owed = Math.max(0, profile.conditions.deposit_required_fen - held);
   const actionBody: Record<Exclude<Action, null>, ReactNode> = {
     reject: reasonField(true),
@@ -436,9 +508,26 @@ export default function DistributorDetailPage() {
     refundDeposit: (
       <>
         <Alert type="warning" showIcon title={t('detail.refundDepositHint', { held: fenToYuan(held) })} style={{ marginBottom: 16 }} />
+        <Form.Item name="channel" label={t('detail.refundHow')} initialValue="account">
+          <Select
+            data-testid="refund-channel"
+            options={[
+              { value: 'account', label: t('detail.refundToAccount') },
+              { value: 'manual', label: t('detail.refundOutside') },
+            ]}
+          />
+        </Form.Item>
         {reasonField(true)}
       </>
     ),
+    rejectRefund: reasonField(true),
+    completeRefund: (
+      <Form.Item name="reference" label={t('withdrawals.reference')} rules={[{ required: true, whitespace: true }]}>
+        <Input maxLength={128} />
+      </Form.Item>
+    ),
+    failRefund: reasonField(true),
+    cancelRefund: reasonField(true),
   };
 
   return (
@@ -523,7 +612,7 @@ export default function DistributorDetailPage() {
                     {t('detail.recordDeposit')}
                   </Button>
                 )}
-                {finance && held > 0 && d.status !== 'active' && (
+                {finance && held > 0 && !refundOpen && d.status !== 'active' && (
                   <Button size="small" danger onClick={() => openAction('refundDeposit')} data-testid="refund-deposit">
                     {t('detail.refundDeposit')}
                   </Button>
@@ -532,6 +621,105 @@ export default function DistributorDetailPage() {
             }
           >
             <ConditionsView profile={profile} />
+            {deposit && (deposit.paid_fen > 0 || refund) && (
+              <Descriptions
+                column={1}
+                size="small"
+                style={{ marginTop: 12 }}
+                data-testid="deposit-ledger"
+                items={[
+                  {
+                    key: 'held',
+                    label: t('detail.depositNow'),
+                    children: t('detail.depositNowValue', {
+                      held: fenToYuan(deposit.held_fen),
+                      refunding: fenToYuan(deposit.refunding_fen),
+                      refunded: fenToYuan(deposit.refunded_fen),
+                    }),
+                  },
+                ]}
+              />
+            )}
+            {refund && (
+              <Card
+                size="small"
+                type="inner"
+                title={t('detail.depositRefund')}
+                style={{ marginTop: 12 }}
+                data-testid="deposit-refund"
+                extra={
+                  approver && (
+                    <Space wrap>
+                      {refund.status === 'pending_review' && (
+                        <Popconfirm
+                          title={t('detail.refundApproveConfirm')}
+                          onConfirm={() => void run(t('detail.refundApproved'), () => api.post(`${refundPath}/approve`))}
+                        >
+                          <Button size="small" type="primary" loading={busy} data-testid="approve-refund">
+                            {t('withdrawals.approve')}
+                          </Button>
+                        </Popconfirm>
+                      )}
+                      {refund.status === 'pending_review' && (
+                        <Button size="small" danger onClick={() => openAction('rejectRefund')}>
+                          {t('detail.refundReject')}
+                        </Button>
+                      )}
+                      {refund.status === 'approved' && refund.payout?.state === 'submitted' && (
+                        <Button size="small" onClick={() => openAction('completeRefund')} data-testid="complete-refund">
+                          {t('detail.refundComplete')}
+                        </Button>
+                      )}
+                      {refund.status === 'approved' && refund.payout?.state === 'submitted' && (
+                        <Button size="small" danger onClick={() => openAction('failRefund')}>
+                          {t('detail.refundFail')}
+                        </Button>
+                      )}
+                      {refund.status === 'approved' && refund.payout?.state === 'wait_user_confirm' && (
+                        <Button size="small" danger onClick={() => openAction('cancelRefund')}>
+                          {t('detail.refundCancel')}
+                        </Button>
+                      )}
+                    </Space>
+                  )
+                }
+              >
+                <Descriptions
+                  column={1}
+                  size="small"
+                  items={[
+                    {
+                      key: 'status',
+                      label: t('withdrawals.status'),
+                      children: <Tag data-testid="deposit-refund-status">{t(`withdrawalStatus.${refund.status}`)}</Tag>,
+                    },
+                    { key: 'amount', label: t('detail.depositAmountRefunded'), children: `${fenToYuan(refund.amount_fen)} ${t('common.yuan')}` },
+                    {
+                      key: 'channel',
+                      label: t('withdrawals.channel'),
+                      children: refund.channel === 'manual' ? t('detail.refundOutside') : t(`channel.${refund.channel}`),
+                    },
+                    {
+                      key: 'payout',
+                      label: t('withdrawals.payoutState'),
+                      children: refund.payout ? (
+                        <Tag data-testid="deposit-refund-payout">
+                          {t(`payoutState.${refund.payout.state}` as 'payoutState.created')}
+                          {refund.payout.fail_reason ? ` · ${refund.payout.fail_reason}` : ''}
+                        </Tag>
+                      ) : (
+                        t('detail.refundAwaitingApproval')
+                      ),
+                    },
+                    ...(refund.payout ? [{ key: 'outNo', label: t('withdrawals.outNo'), children: refund.payout.out_no }] : []),
+                    ...(refund.reference ? [{ key: 'ref', label: t('withdrawals.reference'), children: refund.reference }] : []),
+                    ...(refund.status_reason ? [{ key: 'why', label: t('withdrawals.statusReason'), children: refund.status_reason }] : []),
+                    { key: 'reason', label: t('common.reason'), children: refund.reason },
+                    { key: 'at', label: t('detail.refundAskedAt'), children: formatTime(refund.created_at, lang) },
+                  ]}
+                />
+              </Card>
+            )}
           </Card>
           {review && (
             <Card title={t('detail.review')} style={{ marginTop: 16 }}>

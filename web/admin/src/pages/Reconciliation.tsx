@@ -137,6 +137,7 @@ export default function ReconciliationPage() {
                 { key: 'paidFees', label: t('recon.paidFees'), children: <Money fen={report.ledger.paid_fees_fen} /> },
                 { key: 'depositCash', label: t('recon.depositCash'), children: <Money fen={report.ledger.deposit_cash_fen} /> },
                 { key: 'depositsHeld', label: t('recon.depositsHeld'), children: <Money fen={report.ledger.deposits_held_fen} /> },
+                { key: 'depositsRefunding', label: t('recon.depositsRefunding'), children: <Money fen={report.ledger.deposits_refunding_fen} /> },
               ]}
             />
           </Card>

@@ -40,6 +40,15 @@ const fixed = fc.record(
   },
   { requiredKeys: [] },
 );
+/** The program default's: every override level set, so that it pays wherever a pilot's grade leaves a level without a rate. */
+const defaultFixed = fc.record(
+  {
+    sales_fixed_fen: fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }),
+    override_fixed_fen: fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 3, maxLength: 3 }),
+    fixed_per: fc.constantFrom<'unit' | 'order'>('unit', 'order'),
+  },
+  { requiredKeys: ['override_fixed_fen'] },
+);
 type Fixed = { sales_fixed_fen?: number | null; override_fixed_fen?: (number | null)[]; fixed_per?: 'unit' | 'order' };
 
 const world = fc.record({
@@ -52,9 +61,13 @@ const world = fc.record({
     ids: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
     percent: fc.constantFrom(0, 0, 30, 70),
     levels: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
-    grade: fc.option(rates, { nil: undefined }),
+    // At most one override rate: levels above it fall to the program default (the pilot's fixed amounts there).
+    grade: fc.option(
+      fc.record({ sales_bp: fc.integer({ min: 0, max: 2000 }), override_bp: fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 0, maxLength: 1 }) }),
+      { nil: undefined },
+    ),
     gradeFixed: fc.option(fixed, { nil: undefined }),
-    defaultFixed: fc.option(fixed, { nil: undefined }),
+    defaultFixed: fc.option(defaultFixed, { nil: undefined }),
   }),
   orders: fc.array(
     fc.record({
@@ -189,7 +202,7 @@ describe('rule releases (property)', () => {
         // The next run starts later, so that its tenant's changes are its own.
         clock.advance(3 * DAY);
       }),
-      { numRuns: 8 },
+      { numRuns: 12 },
     );
   });
 });

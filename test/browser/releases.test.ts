@@ -122,4 +122,51 @@ describe('releases page', () => {
     await screenshot(page, 'releases-promoted');
     expect(desk.pageErrors).toEqual([]);
   });
+
+  it('pilots a fixed amount per unit: the cohort gets the fixed line, the rest the percentage; promoted, the history says so', async () => {
+    // The tenant of the first test: A and B, the grade at 3 % / 10 % / 5 % since its promotion.
+    const { page } = desk;
+    const a = (await api('GET', '/v1/distributors?q=A')).items.find((d: { external_id: string }) => d.external_id === 'A');
+    await page.reload();
+    await page.getByRole('heading', { name: '规则发布：定时生效、补录与灰度' }).waitFor();
+    const pilotForm = page.getByTestId('pilot-form');
+    await pilotForm.getByLabel('名称').fill('甲每件2元');
+    await pilotForm.getByLabel('分销员 ID（逗号分隔）').fill(a.id);
+    await pickGrade(page, 'pilot', '普通');
+    await pilotForm.getByLabel('销售佣金').fill('3');
+    await pilotForm.getByLabel('1 级佣金').fill('10');
+    await pilotForm.getByLabel('2 级佣金').fill('5');
+    await pilotForm.getByText('填写后替换该等级的固定金额', { exact: false }).waitFor();
+    await pilotForm.getByLabel('销售固定佣金').fill('2');
+    await pilotForm.getByRole('button', { name: '开始灰度' }).click();
+    await page.getByText('灰度已开始').first().waitFor();
+    const pilot = (await api('GET', '/v1/pilots')).items[0];
+    expect(pilot).toMatchObject({
+      name: '甲每件2元',
+      status: 'running',
+      grades: { default: { sales_bp: 300, override_bp: [1000, 500, 0], sales_fixed_fen: 200, override_fixed_fen: [], fixed_per: 'unit' } },
+    });
+
+    // A sells 3 units: ¥2.00 × 3 for A, in the pilot; B's sale (control) pays B 3 %.
+    const order = (id: string, buyer: string) =>
+      api('POST', '/v1/orders', { external_id: id, buyer_external_id: buyer, items: [{ sku: 'tea', quantity: 3, unit_price_fen: 10000, paid_fen: 30000 }] });
+    const inPilot = await order('f-a', 'buyer-a');
+    expect(inPilot.commissions).toMatchObject([{ amount_fen: 600, rate_kind: 'fixed', fixed_fen: 200, units: 3, pilot_id: pilot.id }]);
+    const control = await order('f-b', 'buyer-b');
+    expect(control.commissions.map((l: { amount_fen: number; rate_kind: string }) => [l.amount_fen, l.rate_kind])).toEqual([
+      [900, 'percent'],
+      [3000, 'percent'],
+    ]);
+
+    await page.reload();
+    const report = page.getByTestId(`pilot-report-${pilot.id as string}`);
+    await report.getByRole('row').filter({ hasText: '灰度组' }).getByText('¥6.00').first().waitFor();
+    await report.getByRole('button', { name: '全量推广' }).click();
+    await page.locator('.ant-popover:visible').getByRole('button', { name: '全量推广' }).click();
+    await page.getByText('已推广为新版本').first().waitFor();
+    expect((await api('GET', '/v1/grades/default')).sales_fixed_fen).toBe(200);
+    await page.getByTestId('version-history').getByText('等级 default 固定金额 — → L0 ¥2.00 (按件)').first().waitFor();
+    await screenshot(page, 'releases-pilot-fixed');
+    expect(desk.pageErrors).toEqual([]);
+  });
 });

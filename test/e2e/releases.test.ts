@@ -250,6 +250,85 @@ describe('pilots', () => {
     expect(actions.sort()).toEqual(['pilot.create', 'pilot.promote']);
   });
 
+  it('fixed amounts: cohort orders get the fixed lines, others the percentage; the report counts them; promote makes them the rules for everyone', async () => {
+    const w = await pilotWorld();
+    // 3 units of 100 yuan: percentages pay on 30000, fixed amounts per unit × 3.
+    const order = async (id: string, buyer: string) => {
+      const res = await w.call('POST', '/v1/orders', {
+        external_id: id,
+        buyer_external_id: buyer,
+        items: [{ sku: 'tea', quantity: 3, unit_price_fen: 10000, paid_fen: 30000 }],
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.data as { paid_fen: number; commissions: (Line & { rate_kind: string; fixed_fen: number; units: number; rate_source: string })[] };
+    };
+    // The grade pays its seller 2 yuan per unit and loses its level-2 rate; the program default pays level 2 0.90 per unit.
+    const body = {
+      name: '固定金额',
+      cohort: { distributor_ids: [w.c.id] },
+      grades: { default: { sales_fixed_fen: 200, override_bp: [1000], fixed_per: 'unit' } },
+      program: { default_rates: { override_fixed_fen: [null, 90] } },
+    };
+    const created = await w.call('POST', '/v1/pilots', body);
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.data).toMatchObject({ grades: body.grades, program: body.program });
+    const id = created.data.id as string;
+
+    const inPilot = await order('f1', 'buyer-c');
+    expect(w.amounts(inPilot)).toEqual({ C: 600, B: 3000, A: 270 });
+    const byLevel = new Map(inPilot.commissions.map((l) => [l.level, l]));
+    expect(byLevel.get(0)).toMatchObject({ rate_kind: 'fixed', fixed_fen: 200, units: 3, rate_source: 'grade', pilot_id: id });
+    expect(byLevel.get(1)).toMatchObject({ rate_kind: 'percent', rate_bp: 1000, pilot_id: id });
+    expect(byLevel.get(2)).toMatchObject({ rate_kind: 'fixed', fixed_fen: 90, units: 3, rate_source: 'default', pilot_id: id });
+    // B's own sale is not in the cohort: the grade's percentages (0 % for the seller, 10 % above).
+    const control = await order('f2', 'buyer-b');
+    expect(w.amounts(control)).toEqual({ A: 3000 });
+    expect(control.commissions.every((l) => l.rate_kind === 'percent' && l.pilot_id === undefined)).toBe(true);
+
+    const report = (await w.call('GET', `/v1/pilots/${id}/report`)).data;
+    expect(report.pilot).toMatchObject({ orders: 1, sales_fen: 30000, commission_fen: 3870 });
+    expect(report.control).toMatchObject({ orders: 1, sales_fen: 30000, commission_fen: 3000 });
+
+    const promoted = await w.call('POST', `/v1/pilots/${id}/promote`, {});
+    expect(promoted.statusCode, promoted.body).toBe(200);
+    expect((await w.call('GET', '/v1/grades/default')).data).toMatchObject({ sales_bp: 0, override_bp: [1000], sales_fixed_fen: 200, fixed_per: 'unit' });
+    expect((await w.call('GET', '/v1/program')).data.default_rates).toMatchObject({ override_fixed_fen: [null, 90] });
+    // Everyone now, without a pilot id: B's own sale pays B the fixed amount, C's as in the pilot.
+    const after = await order('f3', 'buyer-b');
+    expect(w.amounts(after)).toEqual({ B: 600, A: 3000 });
+    const afterC = await order('f4', 'buyer-c');
+    expect(w.amounts(afterC)).toEqual({ C: 600, B: 3000, A: 270 });
+    expect([...after.commissions, ...afterC.commissions].every((l) => l.pilot_id === undefined)).toBe(true);
+  });
+
+  it('refuses bad fixed amounts as PUT /v1/grades/{code} and PUT /v1/program do, with 400 and nothing changed', async () => {
+    const w = await pilotWorld();
+    const grade = (await w.call('GET', '/v1/grades/default')).data;
+    const program = (await w.call('GET', '/v1/program')).data;
+    const bad = [
+      { grades: { default: { sales_fixed_fen: -1 } } },
+      { grades: { default: { override_fixed_fen: [1.5] } } },
+      { grades: { default: { fixed_per: 'month' } } },
+      { grades: { default: { override_fixed_fen: [1, 2, 3, 4] } } },
+      { grades: { default: { sales_fixed_fen: '200' } } },
+      { program: { default_rates: { sales_fixed_fen: -5 } } },
+      { program: { default_rates: { override_fixed_fen: [null, null, null, 1] } } },
+      { program: { default_rates: { fixed_per: 'day' } } },
+      { program: { default_rates: { sales_fixed_fen: 100, extra_fen: 1 } } },
+    ];
+    for (const changes of bad) {
+      const res = await w.call('POST', '/v1/pilots', { name: 'bad', cohort: { distributor_ids: [w.c.id] }, ...changes });
+      expect(res.statusCode, JSON.stringify(changes)).toBe(400);
+      expect(res.data.error.code).toBe('invalid_request');
+    }
+    expect((await w.call('GET', '/v1/pilots')).data.items).toEqual([]);
+    expect((await w.call('GET', '/v1/grades/default')).data).toEqual(grade);
+    expect((await w.call('GET', '/v1/program')).data).toEqual(program);
+    const o = await w.order('b1', 'buyer-c', 10000);
+    expect(w.amounts(o)).toEqual({ B: 1000, A: 500 });
+    expect(o.commissions.every((l) => l.pilot_id === undefined)).toBe(true);
+  });
+
   it('refuses an empty or unknown cohort, no changes, more than 3 levels and a seller already in a running pilot, writing nothing', async () => {
     const w = await pilotWorld();
     const post = (body: unknown) => w.call('POST', '/v1/pilots', body);

@@ -120,3 +120,114 @@ describe('rule simulator', () => {
     expect((await w.simulate({}, {})).data).toMatchObject({ orders: 3, to: w.next });
   });
 });
+
+describe('rule simulator: the month-end tier true-up', () => {
+  it('replays the true-up of the whole months that are over, exactly what the tier-true-up job then writes', async () => {
+    const { id: tenantId, key } = await t.tenant();
+    const call = (method: string, url: string, body?: unknown) => t.call(method, url, { token: key, body });
+    // The month before the one the clock is in (Asia/Shanghai), whole and over.
+    const today = new Date(t.clock.now().getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+    const thisMonth = `${today.slice(0, 7)}-01`;
+    const d = new Date(`${thisMonth}T00:00:00Z`);
+    const lastMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 10);
+    // The same rules since before that month (back-dated, as for imported orders) and now (the tenant's first rules are of its creation).
+    const since = `?effective_from=${new Date(Date.parse(`${lastMonth}T00:00:00Z`) - 86_400_000).toISOString()}&reason=import`;
+    for (const when of [since, '']) {
+      expect((await call('PUT', `/v1/program${when}`, { levels: 1, timezone: 'Asia/Shanghai' })).statusCode).toBe(200);
+      // 5 % / 2 % from the first fen, 8 % / 3 % from 1,000 yuan, 10 % / 5 % from 2,000 yuan of own sales in the month.
+      const grade = await call('PUT', `/v1/grades/default${when}`, {
+        name: '普通',
+        rank: 0,
+        sales_bp: 0,
+        override_bp: [],
+        tiers: [
+          { min_monthly_sales_fen: 0, sales_bp: 500, override_bp: [200] },
+          { min_monthly_sales_fen: 100_000, sales_bp: 800, override_bp: [300] },
+          { min_monthly_sales_fen: 200_000, sales_bp: 1000, override_bp: [500] },
+        ],
+      });
+      expect(grade.statusCode, grade.body).toBe(200);
+    }
+    const a = (await call('POST', '/v1/distributors', { external_id: 'A', name: 'A' })).data;
+    const b = (await call('POST', '/v1/distributors', { external_id: 'B', name: 'B', referrer_code: a.invite_code })).data;
+    await call('POST', '/v1/bindings', { customer_external_id: 'buyer-a', invite_code: a.invite_code });
+    await call('POST', '/v1/bindings', { customer_external_id: 'buyer-b', invite_code: b.invite_code });
+    const order = async (id: string, buyer: string, day: number, quantity: number, paid: number) => {
+      const res = await call('POST', '/v1/orders', {
+        external_id: id,
+        buyer_external_id: buyer,
+        paid_at: `${lastMonth.slice(0, 8)}${String(day).padStart(2, '0')}T04:00:00Z`,
+        items: [{ sku: 'tea', quantity, unit_price_fen: Math.ceil(paid / quantity), paid_fen: paid }],
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return (res.data.commissions as { amount_fen: number }[]).map((l) => l.amount_fen);
+    };
+    // B's sales cross 1,000 yuan on b3 (B ends at 8 %); A's cross 2,000 yuan on a2 (A ends at 10 % / 5 %).
+    expect(await order('b1', 'buyer-b', 3, 2, 60_000)).toEqual([3000, 1200]);
+    expect(await order('a1', 'buyer-a', 5, 1, 150_000)).toEqual([7500]);
+    expect(await order('b2', 'buyer-b', 10, 3, 45_001)).toEqual([2250, 1350]);
+    expect(await order('a2', 'buyer-a', 12, 1, 60_000)).toEqual([4800]);
+    expect(await order('b3', 'buyer-b', 20, 1, 20_000)).toEqual([1600, 1000]);
+    // B: b1 4800 − 3000, b2 3600 − 2250; A: a1 15000 − 7500, a2 6000 − 4800, b1 3000 − 1200, b2 2250 − 1350 (b3 already at 5 %).
+    const expected = 1800 + 1350 + 7500 + 1200 + 1800 + 900;
+    const credited = 3000 + 1200 + 7500 + 2250 + 1350 + 4800 + 1600 + 1000;
+    const simulate = async (changes: Record<string, unknown>, from = lastMonth) => {
+      const res = await call('POST', '/v1/rules/simulate', { from, to: thisMonth, changes });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.data;
+    };
+
+    const proposed = await simulate({ tier_true_up: true });
+    expect(proposed.true_up).toEqual({
+      months: [lastMonth.slice(0, 7)],
+      current: false,
+      proposed: true,
+      current_fen: 0,
+      proposed_fen: expected,
+      delta_fen: expected,
+    });
+    expect(proposed).toMatchObject({ orders: 5, actual_fen: credited, current_fen: credited, proposed_fen: credited + expected, delta_fen: expected });
+    expect(proposed.by_level).toEqual([
+      { level: 0, current_fen: 3000 + 7500 + 2250 + 4800 + 1600, proposed_fen: 3000 + 7500 + 2250 + 4800 + 1600 + 1800 + 1350 + 7500 + 1200, delta_fen: 11850 },
+      { level: 1, current_fen: 1200 + 1350 + 1000, proposed_fen: 1200 + 1350 + 1000 + 1800 + 900, delta_fen: 2700 },
+    ]);
+    expect(proposed.top_changes.map((c: { distributor_id: string; delta_fen: number }) => [c.distributor_id, c.delta_fen])).toEqual([
+      [a.id, 7500 + 1200 + 1800 + 900],
+      [b.id, 1800 + 1350],
+    ]);
+    // A period that starts within the month has no whole month: nothing to true up.
+    expect((await simulate({ tier_true_up: true }, `${lastMonth.slice(0, 8)}02`)).true_up).toMatchObject({ months: [], proposed_fen: 0 });
+    // Combined with a rate change: the true-up reprices at the proposed tiers.
+    const raised = await simulate({
+      tier_true_up: true,
+      grades: {
+        default: {
+          tiers: [
+            { min_monthly_sales_fen: 0, sales_bp: 500, override_bp: [200] },
+            { min_monthly_sales_fen: 100_000, sales_bp: 900, override_bp: [300] },
+          ],
+        },
+      },
+    });
+    // B ends at 9 %: b1 5400 − 3000, b2 4050 − 2250, b3 (9 % when paid) nothing; A ends at 9 % / 3 %: a1 13500 − 7500; a2 was 9 % already; b1 1800 − 1200, b2 1350 − 1350.
+    expect(raised.true_up.proposed_fen).toBe(2400 + 1800 + 6000 + 600);
+
+    // On in the program: today's rules have it, the job writes exactly what was simulated.
+    expect((await call('PUT', '/v1/program', { tier_true_up: true })).statusCode).toBe(200);
+    const before = await simulate({});
+    expect(before.true_up).toMatchObject({ current: true, proposed: true, current_fen: expected, proposed_fen: expected, delta_fen: 0 });
+    expect((await simulate({ tier_true_up: false })).true_up).toMatchObject({ current_fen: expected, proposed_fen: 0, delta_fen: -expected });
+    const job = await t.services.commissions.trueUpDue(tenantId, t.clock.now());
+    expect(job.fen).toBe(proposed.true_up.proposed_fen);
+    const written = await t.services.db
+      .selectFrom('commissions')
+      .select((eb) => eb.fn.sum<string>('amount_fen').as('fen'))
+      .where('tenant_id', '=', tenantId)
+      .where('kind', '=', 'adjustment')
+      .executeTakeFirstOrThrow();
+    expect(Number(written.fen)).toBe(expected);
+    // What was credited now holds the adjustments, and replays to exactly that.
+    const after = await simulate({});
+    expect(after).toMatchObject({ actual_fen: credited + expected, current_fen: credited + expected });
+  });
+});

@@ -12,7 +12,8 @@ import { hashBucket } from '../../src/modules/pilots/cohort.ts';
  * changes, and orders paid from two weeks ago to two days ahead. Every line of every order must
  * be what the calculator gives under the rules that applied to its seller when it was paid —
  * worked out here from the changes themselves (the fold in order of effective time, the pilot
- * laid over for a seller in its cohort paid since it started) — and carry the pilot's id exactly
+ * laid over for a seller in its cohort paid since it started, its fixed amounts per unit or per
+ * order on the grade and the program default included) — and carry the pilot's id exactly
  * when the pilot applied.
  */
 
@@ -30,6 +31,26 @@ const rates = fc.record({
   override_bp: fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 0, maxLength: 3 }),
 });
 
+/** Fixed amounts a pilot may set (on a grade or the program default): null clears one, fixed_per unit or order. */
+const fixed = fc.record(
+  {
+    sales_fixed_fen: fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }),
+    override_fixed_fen: fc.array(fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }), { minLength: 0, maxLength: 3 }),
+    fixed_per: fc.constantFrom<'unit' | 'order'>('unit', 'order'),
+  },
+  { requiredKeys: [] },
+);
+/** The program default's: every override level set, so that it pays wherever a pilot's grade leaves a level without a rate. */
+const defaultFixed = fc.record(
+  {
+    sales_fixed_fen: fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }),
+    override_fixed_fen: fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 3, maxLength: 3 }),
+    fixed_per: fc.constantFrom<'unit' | 'order'>('unit', 'order'),
+  },
+  { requiredKeys: ['override_fixed_fen'] },
+);
+type Fixed = { sales_fixed_fen?: number | null; override_fixed_fen?: (number | null)[]; fixed_per?: 'unit' | 'order' };
+
 const world = fc.record({
   parents: fc.array(fc.nat(), { minLength: 5, maxLength: 5 }),
   roots: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
@@ -40,12 +61,19 @@ const world = fc.record({
     ids: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
     percent: fc.constantFrom(0, 0, 30, 70),
     levels: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
-    grade: fc.option(rates, { nil: undefined }),
+    // At most one override rate: levels above it fall to the program default (the pilot's fixed amounts there).
+    grade: fc.option(
+      fc.record({ sales_bp: fc.integer({ min: 0, max: 2000 }), override_bp: fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 0, maxLength: 1 }) }),
+      { nil: undefined },
+    ),
+    gradeFixed: fc.option(fixed, { nil: undefined }),
+    defaultFixed: fc.option(defaultFixed, { nil: undefined }),
   }),
   orders: fc.array(
     fc.record({
       buyer: fc.nat({ max: 5 }),
-      hours: fc.integer({ min: -15 * 24, max: 2 * 24 }),
+      // Half of them paid since the pilot started (now), where its changes apply.
+      hours: fc.oneof(fc.integer({ min: -15 * 24, max: -1 }), fc.integer({ min: 0, max: 2 * 24 })),
       items: fc.array(fc.record({ sku: fc.constantFrom('a', 'b'), quantity: fc.integer({ min: 1, max: 3 }), paid_fen: fc.integer({ min: 0, max: 50_000 }) }), {
         minLength: 1,
         maxLength: 3,
@@ -93,8 +121,15 @@ describe('rule releases (property)', () => {
         const pilotBody = {
           name: 'p',
           cohort: { distributor_ids: cohortIds, percent: w.pilot.percent },
-          ...(w.pilot.levels !== undefined ? { program: { levels: w.pilot.levels } } : {}),
-          grades: { default: w.pilot.grade ?? { sales_bp: 123 } },
+          ...(w.pilot.levels !== undefined || w.pilot.defaultFixed
+            ? {
+                program: {
+                  ...(w.pilot.levels !== undefined ? { levels: w.pilot.levels } : {}),
+                  ...(w.pilot.defaultFixed ? { default_rates: w.pilot.defaultFixed } : {}),
+                },
+              }
+            : {}),
+          grades: { default: { ...(w.pilot.grade ?? { sales_bp: 123 }), ...w.pilot.gradeFixed } },
         };
         const inCohortByModel = (i: number) => !!w.pilot.ids[i] || hashBucket(tenantId, ids[i] as string) < w.pilot.percent;
         const empty = cohortIds.length === 0 && w.pilot.percent === 0;
@@ -104,18 +139,32 @@ describe('rule releases (property)', () => {
         const rulesFor = (i: number, at: number): RulesSnapshot => {
           // Levels: 2 from the start, the back-dated value from ten days ago (nothing later sets them).
           let levels = at >= T0 - 10 * DAY ? w.back.levels : 2;
-          let g: Rates = at < T0 - 10 * DAY ? { sales_bp: 0, override_bp: [0, 0, 0] } : at < T0 ? w.back.grade : at < T0 + DAY ? w.now : w.scheduled;
+          let g: Rates & Fixed = at < T0 - 10 * DAY ? { sales_bp: 0, override_bp: [0, 0, 0] } : at < T0 ? w.back.grade : at < T0 + DAY ? w.now : w.scheduled;
+          let defaults: Fixed = {};
           const piloted = pilot !== null && at >= T0 && inCohortByModel(i);
           if (piloted) {
             if (w.pilot.levels !== undefined) levels = w.pilot.levels;
-            g = { ...g, ...(w.pilot.grade ?? { sales_bp: 123 }) };
+            // The grade had no fixed amounts nor the program default: the pilot's are the ones (null: none; fixed_per unit unless order).
+            g = { ...g, ...(w.pilot.grade ?? { sales_bp: 123 }), ...w.pilot.gradeFixed };
+            defaults = w.pilot.defaultFixed ?? {};
           }
           return {
             version: 0,
             levels,
             self_purchase: false,
-            default_rates: { sales_bp: program.default_rates.sales_bp, override_bp: program.default_rates.override_bp },
-            grades: { default: { rank: 0, sales_bp: g.sales_bp, override_bp: g.override_bp, tiers: [], upgrade: null } },
+            default_rates: { sales_bp: program.default_rates.sales_bp, override_bp: program.default_rates.override_bp, ...defaults },
+            grades: {
+              default: {
+                rank: 0,
+                sales_bp: g.sales_bp,
+                override_bp: g.override_bp,
+                tiers: [],
+                upgrade: null,
+                sales_fixed_fen: g.sales_fixed_fen,
+                override_fixed_fen: g.override_fixed_fen,
+                fixed_per: g.fixed_per,
+              },
+            },
             sku: {},
             caps: { per_order_fen: 0, per_day_fen: 0 },
           };
@@ -153,7 +202,7 @@ describe('rule releases (property)', () => {
         // The next run starts later, so that its tenant's changes are its own.
         clock.advance(3 * DAY);
       }),
-      { numRuns: 8 },
+      { numRuns: 12 },
     );
   });
 });

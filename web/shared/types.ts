@@ -314,7 +314,19 @@ export interface RulesSnapshot {
   levels: number;
   self_purchase: boolean;
   default_rates: { sales_bp: number | null; override_bp: (number | null)[] };
-  grades: Record<string, { rank: number; sales_bp: number; override_bp: number[]; tiers: Tier[]; upgrade?: UpgradeRule | null }>;
+  grades: Record<
+    string,
+    {
+      rank: number;
+      sales_bp: number;
+      override_bp: number[];
+      tiers: Tier[];
+      upgrade?: UpgradeRule | null;
+      sales_fixed_fen?: number | null;
+      override_fixed_fen?: (number | null)[];
+      fixed_per?: 'unit' | 'order';
+    }
+  >;
   sku: Record<string, SkuRates>;
   caps: { per_order_fen: number; per_day_fen: number };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RulesSnapshot } from '../commissions/calculator.ts';
+import { compactFixed, type FixedRates, type RulesSnapshot } from '../commissions/calculator.ts';
 import type { LocalText } from '../../core/error-text.ts';
 
 /**
@@ -13,7 +13,7 @@ export interface Cohort {
   percent?: number | undefined;
 }
 
-export interface PilotGradeChange {
+export interface PilotGradeChange extends FixedRates {
   name?: string | undefined;
   rank?: number | undefined;
   sales_bp?: number | undefined;
@@ -25,7 +25,7 @@ export interface PilotChanges {
   program?:
     | {
         levels?: number | undefined;
-        default_rates?: { sales_bp?: number | null | undefined; override_bp?: (number | null)[] | undefined } | undefined;
+        default_rates?: ({ sales_bp?: number | null | undefined; override_bp?: (number | null)[] | undefined } & FixedRates) | undefined;
         caps?: { per_order_fen?: number | undefined; per_day_fen?: number | undefined } | undefined;
       }
     | undefined;
@@ -95,13 +95,20 @@ export function withPilot(rules: RulesSnapshot, changes: PilotChanges): RulesSna
   if (p.default_rates) {
     if (p.default_rates.sales_bp !== undefined) out.default_rates.sales_bp = p.default_rates.sales_bp;
     if (p.default_rates.override_bp !== undefined) out.default_rates.override_bp = [...p.default_rates.override_bp];
+    // As PUT /v1/program merges them: each fixed field given replaces the default's (null clears one).
+    if (p.default_rates.sales_fixed_fen !== undefined) out.default_rates.sales_fixed_fen = p.default_rates.sales_fixed_fen;
+    if (p.default_rates.override_fixed_fen !== undefined) out.default_rates.override_fixed_fen = [...p.default_rates.override_fixed_fen];
+    if (p.default_rates.fixed_per !== undefined) out.default_rates.fixed_per = p.default_rates.fixed_per;
   }
   if (p.caps) out.caps = { ...out.caps, ...Object.fromEntries(Object.entries(p.caps).filter(([, v]) => v !== undefined)) };
   for (const [code, g] of Object.entries(changes.grades ?? {})) {
-    const base = out.grades[code];
-    if (!base) continue;
+    const was = out.grades[code];
+    if (!was) continue;
+    const { sales_fixed_fen: _s, override_fixed_fen: _o, fixed_per: _p, ...base } = was;
     out.grades[code] = {
       ...base,
+      // As PUT /v1/grades/{code}: the grade's fixed amounts kept unless given (null clears one).
+      ...gradeFixed(was, g),
       ...(g.rank !== undefined ? { rank: g.rank } : {}),
       ...(g.sales_bp !== undefined ? { sales_bp: g.sales_bp } : {}),
       ...(g.override_bp !== undefined ? { override_bp: [...g.override_bp] } : {}),
@@ -109,6 +116,15 @@ export function withPilot(rules: RulesSnapshot, changes: PilotChanges): RulesSna
     };
   }
   return out;
+}
+
+/** A grade's fixed amounts once a change is laid over them, as PUT /v1/grades/{code} keeps them. */
+export function gradeFixed(was: FixedRates, g: FixedRates): FixedRates {
+  return compactFixed({
+    sales_fixed_fen: g.sales_fixed_fen !== undefined ? g.sales_fixed_fen : was.sales_fixed_fen,
+    override_fixed_fen: g.override_fixed_fen ?? was.override_fixed_fen,
+    fixed_per: g.fixed_per ?? was.fixed_per,
+  });
 }
 
 /** Two cohorts share a seller: a listed id, a grade, a region, or both take a percent (the same buckets). */

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Bp, Fen, Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
-import { GradeCode, TierSchema } from '../program/schema.ts';
+import { FixedRateFields, GradeCode, TierSchema } from '../program/schema.ts';
 
 const DistributorId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const Region = Type.String({ pattern: '^[0-9]{6}$', description: 'GB/T 2260 code of the region an order ships to' });
@@ -18,19 +18,28 @@ export const CohortSchema = Strict(
 export const PilotProgramChanges = Strict(
   {
     levels: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'above 3 is refused as compliance_violation' })),
-    default_rates: Type.Optional(Strict({ sales_bp: Type.Optional(Nullable(Bp())), override_bp: Type.Optional(Type.Array(Nullable(Bp()), { maxItems: 3 })) })),
+    default_rates: Type.Optional(
+      Strict(
+        { sales_bp: Type.Optional(Nullable(Bp())), override_bp: Type.Optional(Type.Array(Nullable(Bp()), { maxItems: 3 })), ...FixedRateFields },
+        { description: 'as PUT /v1/program: the fixed amounts given replace the default ones (null clears one)' },
+      ),
+    ),
     caps: Type.Optional(Strict({ per_order_fen: Type.Optional(Fen()), per_day_fen: Type.Optional(Fen()) })),
   },
   { description: 'the commission rules of the program a pilot may change (partial)' },
 );
 
-export const PilotGradeChanges = Strict({
-  name: Type.Optional(Text(64, { minLength: 1 })),
-  rank: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
-  sales_bp: Type.Optional(Bp()),
-  override_bp: Type.Optional(Type.Array(Bp(), { maxItems: 3 })),
-  tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20 })),
-});
+export const PilotGradeChanges = Strict(
+  {
+    name: Type.Optional(Text(64, { minLength: 1 })),
+    rank: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    sales_bp: Type.Optional(Bp()),
+    override_bp: Type.Optional(Type.Array(Bp(), { maxItems: 3 })),
+    tiers: Type.Optional(Type.Array(TierSchema, { maxItems: 20 })),
+    ...FixedRateFields,
+  },
+  { description: "as PUT /v1/grades/{code}: what is left out stays the grade's; a fixed amount given replaces the grade's (null clears one)" },
+);
 
 export const PilotBody = Strict({
   name: Text(100, { minLength: 1 }),

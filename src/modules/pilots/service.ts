@@ -20,9 +20,11 @@ import {
   differenceInterval,
   pilotFor,
   sellerInCohort,
+  gradeFixed,
   withPilot,
   type Cohort,
   type PilotChanges,
+  type PilotGradeChange,
   type RunningPilot,
 } from './cohort.ts';
 import { pilotsRepo } from './repo.ts';
@@ -70,6 +72,12 @@ export function pilotView(row: PilotRow, now: Date): Pilot {
     promoted_change_id: row.promoted_change_id,
     created_by: { type: row.created_by_type, id: row.created_by_id },
   };
+}
+
+/** A grade's settings once a pilot's change of it is promoted: tiers replaced when given, fixed amounts as PUT /v1/grades/{code} keeps them. */
+function promotedSettings(settings: Record<string, unknown>, g: PilotGradeChange): Record<string, unknown> {
+  const { sales_fixed_fen: _s, override_fixed_fen: _o, fixed_per: _p, ...rest } = settings as GradeSettings & Record<string, unknown>;
+  return { ...rest, ...(g.tiers ? { tiers: g.tiers } : {}), ...gradeFixed(settings as GradeSettings, g) };
 }
 
 const num = (v: string | number | null | undefined) => Number(v ?? 0);
@@ -278,7 +286,7 @@ export function createPilotsService(deps: { db: Db; clock: Clock; audit: AuditSe
             rank: g.rank ?? cur.rank,
             sales_bp: g.sales_bp ?? cur.sales_bp,
             override_bp: g.override_bp ? [...g.override_bp] : [...cur.override_bp],
-            settings: { ...cur.settings, ...(g.tiers ? { tiers: g.tiers } : {}) },
+            settings: promotedSettings(cur.settings, g),
           };
         }
         const { change } = await timeline.record(tx, actor, tenantId, {

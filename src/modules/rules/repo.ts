@@ -206,12 +206,15 @@ export const rulesRepo = {
 
   /** The commission lines (not clawbacks) of these orders, as they were computed. */
   async linesOfOrders(db: Executor, orderIds: string[]) {
-    return db
-      .selectFrom('commissions')
-      .select(['order_id', 'beneficiary_id', 'beneficiary_grade', 'original_amount_fen'])
-      .where('order_id', 'in', orderIds)
-      .where('kind', '=', 'commission')
-      .execute();
+    return (
+      db
+        .selectFrom('commissions')
+        .select(['order_id', 'beneficiary_id', 'beneficiary_grade', 'original_amount_fen'])
+        .where('order_id', 'in', orderIds)
+        // The lines credited at payment and the true-up's adjustments of them (clawbacks are refunds).
+        .where('kind', 'in', ['commission', 'adjustment'])
+        .execute()
+    );
   },
 
   async distributorNames(db: Executor, tenantId: string, ids: string[]) {

@@ -57,6 +57,11 @@ export const SimulateBody = Strict({
           { description: "a proposed binding policy: the period's orders are attributed anew under it and under today's" },
         ),
       ),
+      tier_true_up: Type.Optional(
+        Type.Boolean({
+          description: "the month-end tier true-up (the program's tier_true_up) proposed on or off: replayed for the period's whole months that are over",
+        }),
+      ),
     },
     { description: 'only what changes, over the rules in force today' },
   ),
@@ -71,13 +76,27 @@ export const Simulation = Strict(
     paid_fen: Type.Integer(),
     refunded_fen: Type.Integer(),
     actual_fen: Type.Integer({ description: 'what these orders were credited when paid' }),
-    current_fen: Type.Integer({ description: "these orders replayed under today's rules" }),
-    proposed_fen: Type.Integer({ description: 'these orders replayed under the proposed rules' }),
+    current_fen: Type.Integer({ description: "these orders replayed under today's rules (with the true-up, where they have it)" }),
+    proposed_fen: Type.Integer({ description: 'these orders replayed under the proposed rules (with the true-up, where they have it)' }),
     delta_fen: Type.Integer(),
     current_rate_bp: Type.Integer(),
     proposed_rate_bp: Type.Integer(),
     by_level: Type.Array(Strict({ level: Type.Integer(), ...Figures })),
     by_grade: Type.Array(Strict({ grade: Type.String(), ...Figures })),
+    true_up: Strict(
+      {
+        months: Type.Array(Type.String(), { description: 'the whole months of the period that are over (YYYY-MM): those a true-up is replayed for' }),
+        current: Type.Boolean({ description: 'tier_true_up in force' }),
+        proposed: Type.Boolean({ description: 'tier_true_up as proposed' }),
+        current_fen: Type.Integer({ description: "what the true-up adds under today's rules (included in current_fen)" }),
+        proposed_fen: Type.Integer({ description: 'what it adds under the proposed rules (included in proposed_fen)' }),
+        delta_fen: Type.Integer(),
+      },
+      {
+        description:
+          "the month-end tier true-up replayed: each beneficiary's simulated tier lines of a whole month repriced at the bracket its simulated sales of the month reached (only raising), as the tier-true-up job does; 0 where the rules do not have it",
+      },
+    ),
     distributors_gaining: Type.Integer(),
     distributors_losing: Type.Integer(),
     top_changes: Type.Array(Strict({ distributor_id: Type.String(), name: Type.String(), ...Figures })),

@@ -4,7 +4,7 @@ import type { Actor, Clock } from '../../core/context.ts';
 import { AppError, invalid } from '../../core/errors.ts';
 import { requirePermission, tenantOf } from '../../core/principal.ts';
 import { localDate, paidMoment } from '../../core/time.ts';
-import { addDays, daysBetween, monthOf, parseDay, startOfLocalDay } from '../analytics/periods.ts';
+import { addDays, addMonths, daysBetween, monthOf, parseDay, startOfLocalDay } from '../analytics/periods.ts';
 import {
   chainOf,
   compactFixed,
@@ -15,6 +15,7 @@ import {
   type RulesSnapshot,
   type Tier,
 } from '../commissions/calculator.ts';
+import { trueUpAdjustments, type TrueUpLine } from '../commissions/trueup.ts';
 import { normalizeInviteCode } from '../../lib/invite-code.ts';
 import { BindingReplay } from './binding-replay.ts';
 import type { ProgramSettings } from '../program/schema.ts';
@@ -31,6 +32,8 @@ export interface RuleChanges {
   sku?: Record<string, SkuRates | null> | undefined;
   /** A proposed binding policy: attribution of the period's orders is replayed under it and under today's. */
   binding?: Partial<ProgramSettings['binding']> | undefined;
+  /** The month-end tier true-up proposed on or off (program `tier_true_up`). */
+  tier_true_up?: boolean | undefined;
 }
 
 export interface SimulationInput {
@@ -95,11 +98,25 @@ export function applyChanges(base: RulesSnapshot, changes: RuleChanges): RulesSn
   };
 }
 
-/** Running state of one rule set through the replay: tiers read monthly sales, the per-day cap daily earnings. */
+/** A simulated tier line waiting for its month's true-up, with what the figures need. */
+interface PendingTierLine extends TrueUpLine {
+  grade: string;
+}
+
+/**
+ * Running state of one rule set through the replay: tiers read monthly sales, the per-day cap
+ * daily earnings; with the true-up on, each beneficiary's tier lines of the whole months, by
+ * month, beneficiary and grade, until their month is over.
+ */
 class Replay {
   readonly monthly = new Map<string, number>();
   readonly daily = new Map<string, number>();
-  constructor(readonly rules: RulesSnapshot) {}
+  readonly tierLines = new Map<string, Map<string, PendingTierLine[]>>();
+  trueUpFen = 0;
+  constructor(
+    readonly rules: RulesSnapshot,
+    readonly trueUp: boolean,
+  ) {}
 }
 
 /**
@@ -149,7 +166,13 @@ export function createRuleSimulator(deps: {
       // Own sales of the month of `from` before it, for monthly tiers.
       const monthStart = startOfLocalDay(`${monthOf(from)}`, tz);
       const before = monthStart < fromAt ? await rulesRepo.salesBetween(db, tenantId, monthStart, fromAt) : [];
-      const replays = [new Replay(current), new Replay(proposed)];
+      // The month-end true-up, where the rules have it: for the whole months of the period that are
+      // over now (a true-up runs once its month has ended), as the tier-true-up job would.
+      const nowDay = localDate(deps.clock.now(), tz);
+      const trueUpMonths = new Set<string>();
+      for (let m = monthOf(from) === from ? from : addMonths(monthOf(from), 1); addMonths(m, 1) <= to && addMonths(m, 1) <= nowDay; m = addMonths(m, 1))
+        trueUpMonths.add(m);
+      const replays = [new Replay(current, settings.tier_true_up), new Replay(proposed, input.changes.tier_true_up ?? settings.tier_true_up)];
       for (const r of replays) for (const b of before) r.monthly.set(`${b.seller_id}|${monthOf(from)}`, Number(b.s));
 
       // A proposed binding policy: attribution replayed under today's policy and under it, from
@@ -172,6 +195,32 @@ export function createRuleSimulator(deps: {
         m.set(k, f);
       };
       const gradeOf = new Map<string, { grade: string; active: boolean }>();
+
+      /**
+       * The true-up of the months before `upTo` (all with null) of one replay: each beneficiary's
+       * tier lines of a month repriced at the bracket its simulated sales of the whole month reached
+       * (commissions/trueup.ts, as the job does per grade), added to the figures.
+       */
+      const trueUp = (r: Replay, which: 0 | 1, upTo: string | null) => {
+        for (const [month, groups] of r.tierLines) {
+          if (upTo !== null && month >= upTo) continue;
+          for (const [key, group] of groups) {
+            const beneficiary = key.slice(0, key.indexOf('|'));
+            const first = group[0];
+            if (!first) continue;
+            const tiers = r.rules.grades[first.grade]?.tiers ?? [];
+            for (const a of trueUpAdjustments(tiers, r.monthly.get(`${beneficiary}|${month}`) ?? 0, group)) {
+              r.trueUpFen += a.adjustmentFen;
+              if (which === 0) sum.current_fen += a.adjustmentFen;
+              else sum.proposed_fen += a.adjustmentFen;
+              add(byLevel, a.level, which, a.adjustmentFen);
+              add(byGrade, first.grade, which, a.adjustmentFen);
+              add(byDistributor, beneficiary, which, a.adjustmentFen);
+            }
+          }
+          r.tierLines.delete(month);
+        }
+      };
 
       /** The page's orders replayed under each policy, with the binding events up to its last order: order id → seller per policy. */
       async function replayPage(
@@ -290,6 +339,8 @@ export function createRuleSimulator(deps: {
           };
           const paidBy: [number, number] = [0, 0];
           replays.forEach((r, which) => {
+            // Months before this order's are over in the replay: their true-up is known.
+            if (r.trueUp && r.tierLines.size > 0) trueUp(r, which as 0 | 1, month);
             const chain: Beneficiary[] = chainFor(which).map((id, level) => {
               const grade = recorded.get(`${o.id}|${id}`);
               const now = gradeOf.get(id);
@@ -311,6 +362,26 @@ export function createRuleSimulator(deps: {
               add(byGrade, l.grade, w, l.amountFen);
               add(byDistributor, l.beneficiaryId, w, l.amountFen);
               r.daily.set(`${l.beneficiaryId}|${day}`, (r.daily.get(`${l.beneficiaryId}|${day}`) ?? 0) + l.amountFen);
+              if (r.trueUp && l.source === 'tier' && trueUpMonths.has(month)) {
+                let groups = r.tierLines.get(month);
+                if (!groups) r.tierLines.set(month, (groups = new Map()));
+                const key = `${l.beneficiaryId}|${l.grade}`;
+                let group = groups.get(key);
+                if (!group) groups.set(key, (group = []));
+                group.push({
+                  id: String(group.length),
+                  grade: l.grade,
+                  level: l.level,
+                  rateKind: l.rateKind,
+                  rateBp: l.rateBp,
+                  fixedFen: l.fixedFen,
+                  units: l.units,
+                  baseFen: l.baseFen,
+                  amountFen: l.amountFen,
+                  adjustedFen: 0,
+                  cappedFen: l.uncappedFen - l.amountFen,
+                });
+              }
             }
             const seller = sellers ? (sellers[which] ?? null) : o.seller_id;
             if (seller) r.monthly.set(`${seller}|${month}`, (r.monthly.get(`${seller}|${month}`) ?? 0) + o.paid_fen);
@@ -328,6 +399,9 @@ export function createRuleSimulator(deps: {
         }
         if (page.length < PAGE) break;
       }
+      replays.forEach((r, which) => {
+        if (r.trueUp) trueUp(r, which as 0 | 1, null);
+      });
 
       const moved = [...byDistributor.entries()].map(([id, f]) => ({ id, ...f, delta_fen: f.proposed_fen - f.current_fen })).filter((d) => d.delta_fen !== 0);
       const top = moved.sort((a, b) => Math.abs(b.delta_fen) - Math.abs(a.delta_fen) || (a.id < b.id ? -1 : 1)).slice(0, 10);
@@ -359,6 +433,14 @@ export function createRuleSimulator(deps: {
         by_grade: [...byGrade.entries()]
           .sort((a, b) => (a[0] < b[0] ? -1 : 1))
           .map(([grade, f]) => ({ grade, ...f, delta_fen: f.proposed_fen - f.current_fen })),
+        true_up: {
+          months: [...trueUpMonths].map((m) => m.slice(0, 7)),
+          current: replays[0]?.trueUp ?? false,
+          proposed: replays[1]?.trueUp ?? false,
+          current_fen: replays[0]?.trueUpFen ?? 0,
+          proposed_fen: replays[1]?.trueUpFen ?? 0,
+          delta_fen: (replays[1]?.trueUpFen ?? 0) - (replays[0]?.trueUpFen ?? 0),
+        },
         distributors_gaining: moved.filter((d) => d.delta_fen > 0).length,
         distributors_losing: moved.filter((d) => d.delta_fen < 0).length,
         ...(proposedBinding

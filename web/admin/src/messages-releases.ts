@@ -64,6 +64,10 @@ export const releasesZh = {
   'rel.diff.sku': 'SKU {sku} 的规则变更',
   'rel.diff.caps': '佣金上限变更',
   'rel.diff.defaults': '默认费率变更',
+  'rel.diff.fixed': '等级 {code} 固定金额 {from} → {to}',
+  'rel.pilotFixedHint':
+    '固定金额（可选）：填写后替换该等级的固定金额，填写了固定金额的层级按固定金额计佣，留空的层级按上面的比例；全部留空则沿用等级原有的固定金额。',
+  'rel.yuan': '元',
 } as const;
 
 export const releasesEn: Record<keyof typeof releasesZh, string> = {
@@ -132,4 +136,8 @@ export const releasesEn: Record<keyof typeof releasesZh, string> = {
   'rel.diff.sku': 'Rules of SKU {sku} changed',
   'rel.diff.caps': 'Commission caps changed',
   'rel.diff.defaults': 'Default rates changed',
+  'rel.diff.fixed': 'Grade {code} fixed amounts {from} → {to}',
+  'rel.pilotFixedHint':
+    "Fixed amounts (optional): filled in, they replace the grade's; a level with a fixed amount pays it, a level left empty pays its percentage above. All left empty, the grade keeps its own fixed amounts.",
+  'rel.yuan': 'yuan',
 };

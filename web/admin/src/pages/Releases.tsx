@@ -3,6 +3,8 @@ import { App, Button, Card, Descriptions, Form, Input, InputNumber, Popconfirm, 
 import { formatBp, formatTime, formatYuan } from '../../../shared/format.ts';
 import type { Grade, RulesSnapshot } from '../../../shared/types.ts';
 import { Chart } from '../components/Chart.tsx';
+import { HundredthsInput } from '../components/HundredthsInput.tsx';
+import { fixedParts, formToFixed } from './Grades.tsx';
 import { messageOf } from '../components/errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useAuthed } from '../session.tsx';
@@ -62,6 +64,9 @@ export function diffInWords(t: T, before: RulesSnapshot | undefined, after: Rule
       continue;
     }
     if (b.sales_bp !== g.sales_bp) out.push(t('rel.diff.sales', { code, from: formatBp(b.sales_bp), to: formatBp(g.sales_bp) }));
+    const fixedFrom = fixedInWords(t, b);
+    const fixedTo = fixedInWords(t, g);
+    if (fixedFrom !== fixedTo) out.push(t('rel.diff.fixed', { code, from: fixedFrom, to: fixedTo }));
     for (let k = 0; k < 3; k++) {
       const from = b.override_bp[k] ?? 0;
       const to = g.override_bp[k] ?? 0;
@@ -72,6 +77,12 @@ export function diffInWords(t: T, before: RulesSnapshot | undefined, after: Rule
     if (JSON.stringify(before.sku[sku]) !== JSON.stringify(after.sku[sku])) out.push(t('rel.diff.sku', { sku }));
   }
   return out;
+}
+
+/** A grade's fixed amounts in words: "L0 ¥2.00, L1 ¥1.00（按件）", or "—" without any. */
+function fixedInWords(t: T, g: { sales_fixed_fen?: number | null; override_fixed_fen?: (number | null)[]; fixed_per?: 'unit' | 'order' }): string {
+  const parts = fixedParts(g);
+  return parts.length === 0 ? '—' : `${parts.join(', ')} (${t(`grades.fixedPer.${g.fixed_per ?? 'unit'}`)})`;
 }
 
 function changeInWords(t: T, c: RuleChange): string {
@@ -180,7 +191,21 @@ export function ReleasesPage() {
   const [pilots, setPilots] = useState<Pilot[]>([]);
   const [versions, setVersions] = useState<Version[]>([]);
   const [scheduleForm] = Form.useForm<{ code: string; sales: number; l1: number; l2: number; l3: number; when: string; reason?: string }>();
-  const [pilotForm] = Form.useForm<{ name: string; ids?: string; percent?: number; code: string; sales: number; l1: number; l2: number; l3: number }>();
+  const [pilotForm] = Form.useForm<{
+    name: string;
+    ids?: string;
+    percent?: number;
+    code: string;
+    sales: number;
+    l1: number;
+    l2: number;
+    l3: number;
+    f0?: number | null;
+    f1?: number | null;
+    f2?: number | null;
+    f3?: number | null;
+    fixed_per: 'unit' | 'order';
+  }>();
 
   const load = useCallback(() => {
     const fail = (err: unknown) => void message.error(t('common.error', { message: messageOf(err) }));
@@ -243,11 +268,21 @@ export function ReleasesPage() {
       .split(/[,，\s]+/)
       .map((s) => s.trim())
       .filter(Boolean);
+    // Fixed amounts only when one is filled in: they then replace the grade's (a level left empty pays its
+    // percentage); all empty, the grade keeps its own.
+    const fixed = formToFixed(v);
+    const withFixed = fixed.sales_fixed_fen !== null || fixed.override_fixed_fen.length > 0;
     try {
       await api.post('/v1/pilots', {
         name: v.name,
         cohort: { ...(ids.length ? { distributor_ids: ids } : {}), ...(v.percent ? { percent: v.percent } : {}) },
-        grades: { [v.code]: { sales_bp: percentToBp(v.sales), override_bp: [percentToBp(v.l1), percentToBp(v.l2), percentToBp(v.l3)] } },
+        grades: {
+          [v.code]: {
+            sales_bp: percentToBp(v.sales),
+            override_bp: [percentToBp(v.l1), percentToBp(v.l2), percentToBp(v.l3)],
+            ...(withFixed ? { ...fixed, fixed_per: v.fixed_per } : {}),
+          },
+        },
       });
       void message.success(t('rel.started'));
       pilotForm.resetFields();
@@ -360,6 +395,24 @@ export function ReleasesPage() {
               <Select style={{ width: 160 }} options={grades.map((g) => ({ value: g.code, label: g.name }))} />
             </Form.Item>
             {rateFields}
+            <Typography.Paragraph type="secondary" style={{ width: '100%', margin: '8px 0' }}>
+              {t('rel.pilotFixedHint')}
+            </Typography.Paragraph>
+            <Form.Item name="fixed_per" label={t('grades.fixedPer')} initialValue="unit">
+              <Select
+                style={{ width: 120 }}
+                data-testid="pilot-fixed-per"
+                options={(['unit', 'order'] as const).map((m) => ({ value: m, label: t(`grades.fixedPer.${m}`) }))}
+              />
+            </Form.Item>
+            <Form.Item name="f0" label={t('grades.fixedSales')}>
+              <HundredthsInput suffix={t('rel.yuan')} aria-label={t('grades.fixedSales')} />
+            </Form.Item>
+            {[1, 2, 3].map((k) => (
+              <Form.Item key={k} name={`f${k}`} label={t('grades.fixedOverride', { level: k })}>
+                <HundredthsInput suffix={t('rel.yuan')} aria-label={t('grades.fixedOverride', { level: k })} />
+              </Form.Item>
+            ))}
             <Button type="primary" htmlType="submit">
               {t('rel.start')}
             </Button>

@@ -5,6 +5,7 @@ import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { createPayoutChannels } from '../../src/adapters/payout/index.ts';
 import { generateRsaKeyPair } from '../support/providers/pki.ts';
 import { WechatPaySimulator } from '../support/providers/wechat-server.ts';
+import { portalSession } from '../security/world.ts';
 
 /**
  * Admission deposits on the ledger (issue 17 item 3): recorded by finance, held in the
@@ -331,6 +332,62 @@ describe('admission deposits', () => {
     expect((await call('POST', `/v1/deposit-refunds/${refund.id}/cancel`, { token: finance, body: { reason: 'again' } })).statusCode).toBe(409);
     expect((await verify()).breaks).toEqual([]);
     expect((await reconciliation()).ok).toBe(true);
+  });
+
+  it("a pending distributor's WeChat refund waiting for it: the portal says so and answers the package to confirm it with, to that distributor only", async () => {
+    const { call, login, deposit, tenantId } = await setup({ admission: 'open', admission_conditions: { deposit_fen: 50000 } });
+    const finance = await login('finance', 'a');
+    const checker = await login('finance', 'b');
+    // Paid part of the deposit, then left before admission (pending: it can still sign in to the portal).
+    const d = (await call('POST', '/v1/distributors', { body: { external_id: 'confirm-1', name: '王五' } })).data;
+    expect((await call('POST', `/v1/distributors/${d.id}/deposit`, { token: finance, body: { amount_fen: 20000 } })).data.status).toBe('pending');
+    expect(
+      (await call('POST', `/v1/distributors/${d.id}/payout-accounts`, { body: { channel: 'wechat', openid: `o-${d.id}`, user_name: '王五' } })).statusCode,
+    ).toBe(201);
+    const secret = (await call('POST', '/v1/portal/signing-secret')).data.secret as string;
+    const mine = await portalSession(t, tenantId, secret, 'confirm-1');
+    expect((await call('POST', '/v1/distributors', { body: { external_id: 'confirm-2', name: '赵六' } })).statusCode).toBe(201);
+    const another = await portalSession(t, tenantId, secret, 'confirm-2');
+
+    const refund = (await call('POST', `/v1/distributors/${d.id}/deposit/refund`, { token: finance, body: { reason: 'left before admission' } })).data;
+    expect((await t.call('GET', '/v1/me/deposit', { token: mine })).data).toMatchObject({
+      refunding_fen: 20000,
+      held_fen: 0,
+      refund: { id: refund.id, status: 'pending_review', channel: 'wechat', awaiting_confirmation: false },
+    });
+    // Not yet paid: nothing to confirm.
+    expect((await t.call('GET', `/v1/me/deposit-refunds/${refund.id}/wechat-confirmation`, { token: mine })).statusCode).toBe(409);
+
+    wx.behave('*', { outcome: 'wait_user_confirm' });
+    const approved = (await call('POST', `/v1/deposit-refunds/${refund.id}/approve`, { token: checker })).data;
+    expect(await t.services.withdrawals.work(approved.payout.id)).toBe('wait_user_confirm');
+    const waiting = (await deposit(d.id)).refund;
+    expect(waiting).toMatchObject({ status: 'approved', payout: { state: 'wait_user_confirm', package_info: expect.any(String) } });
+
+    const portal = await t.call('GET', '/v1/me/deposit', { token: mine });
+    expect(portal.data).toMatchObject({ refunding_fen: 20000, refund: { id: refund.id, status: 'approved', awaiting_confirmation: true } });
+    // The package is not in the deposit's answer: only the confirmation route gives it.
+    expect(portal.body).not.toContain(waiting.payout.package_info);
+    const confirmation = await t.call('GET', `/v1/me/deposit-refunds/${refund.id}/wechat-confirmation`, { token: mine });
+    expect(confirmation.statusCode, confirmation.body).toBe(200);
+    expect(confirmation.data).toEqual({ mch_id: MCH_ID, app_id: WX_APP, package: waiting.payout.package_info });
+    expect(confirmation.headers['cache-control']).toBe('no-store');
+    // Another distributor of the same merchant: not found, the package never shown.
+    const aimed = await t.call('GET', `/v1/me/deposit-refunds/${refund.id}/wechat-confirmation`, { token: another });
+    expect(aimed.statusCode, aimed.body).toBe(404);
+    expect(aimed.body).not.toContain(waiting.payout.package_info);
+    // The merchant's key is no distributor.
+    expect((await call('GET', `/v1/me/deposit-refunds/${refund.id}/wechat-confirmation`)).statusCode).toBe(403);
+
+    // Confirmed by the payee, WeChat Pay reports success: refunded, nothing left to confirm.
+    await wx.setState(approved.payout.out_no, 'SUCCESS');
+    await wechatCallback(approved.payout.out_no);
+    expect((await t.call('GET', '/v1/me/deposit', { token: mine })).data).toMatchObject({
+      refunded_fen: 20000,
+      refunding_fen: 0,
+      refund: { status: 'paid', awaiting_confirmation: false },
+    });
+    expect((await t.call('GET', `/v1/me/deposit-refunds/${refund.id}/wechat-confirmation`, { token: mine })).statusCode).toBe(409);
   });
 
   it('a refund to a bank card is in the bank batch file, then recorded paid by a second person', async () => {

@@ -2,7 +2,9 @@
  * The portal's deposit card reads GET /v1/me/deposit (issue 17): a distributor reads its own
  * admission deposit and no one else's, neither another distributor's of its tenant nor a
  * distributor's of another tenant under the same external id; the merchant's route for a
- * distributor's deposit stays closed to a portal session.
+ * distributor's deposit stays closed to a portal session. The portal answers the merchant's
+ * figures and the refund's status and dates, never the merchant's internal fields (who asked and
+ * approved, the reason, references); the WeChat confirmation of a refund is its own distributor's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -48,6 +50,32 @@ async function tenantWithDeposits(tag: string, deposits: { A: number; B: number 
   return { key, call, finance, checker, ...made };
 }
 
+/** The merchant's view of a deposit as the portal answers it: the same figures, the refund without internal fields. */
+function shared(merchant: Record<string, unknown> & { refund: Record<string, unknown> | null }) {
+  const { distributor_id, status, required_fen, paid_fen, refunded_fen, refunding_fen, held_fen, refund } = merchant;
+  return {
+    distributor_id,
+    status,
+    required_fen,
+    paid_fen,
+    refunded_fen,
+    refunding_fen,
+    held_fen,
+    refund: refund && {
+      id: refund.id,
+      amount_fen: refund.amount_fen,
+      channel: refund.channel,
+      status: refund.status,
+      created_at: refund.created_at,
+      approved_at: refund.approved_at,
+      paid_at: refund.paid_at,
+      failed_at: refund.failed_at,
+      rejected_at: refund.rejected_at,
+      awaiting_confirmation: expect.any(Boolean),
+    },
+  };
+}
+
 describe("a distributor's own deposit in the portal", () => {
   it('answers its own deposit as the merchant sees it, and nothing of anyone else', async () => {
     const one = await tenantWithDeposits('one', { A: 20000, B: 50000 });
@@ -65,8 +93,8 @@ describe("a distributor's own deposit in the portal", () => {
       held_fen: 20000,
       refund: null,
     });
-    // The same answer as the merchant's route gives for A.
-    expect(mine.data).toEqual((await one.call('GET', `/v1/distributors/${one.A.id}/deposit`)).data);
+    // The same figures as the merchant's route gives for A.
+    expect(mine.data).toEqual(shared((await one.call('GET', `/v1/distributors/${one.A.id}/deposit`)).data));
 
     // B reads B's: paid in full, so active.
     expect((await t.call('GET', '/v1/me/deposit', { token: one.B.token })).data).toMatchObject({ distributor_id: one.B.id, status: 'active', held_fen: 50000 });
@@ -125,8 +153,45 @@ describe("a distributor's own deposit in the portal", () => {
       refunding_fen: 0,
       held_fen: 0,
     });
-    expect(after.refund).toMatchObject({ id: r.data.id, status: 'paid' });
-    // The portal answer is the merchant's view of the same deposit.
-    expect(after).toEqual((await one.call('GET', `/v1/distributors/${one.A.id}/deposit`)).data);
+    expect(after.refund).toMatchObject({ id: r.data.id, status: 'paid', channel: 'manual', amount_fen: 20000, awaiting_confirmation: false });
+    // The portal answer has the merchant's figures of the same deposit, and the refund's dates and status.
+    const merchant = (await one.call('GET', `/v1/distributors/${one.A.id}/deposit`)).data;
+    expect(after).toEqual(shared(merchant));
+    expect(Object.keys(after.refund).sort()).toEqual(
+      ['amount_fen', 'approved_at', 'awaiting_confirmation', 'channel', 'created_at', 'failed_at', 'id', 'paid_at', 'rejected_at', 'status'].sort(),
+    );
+    // Nothing internal reaches the distributor: who asked and who approved, the merchant's reason,
+    // the payment's reference, the payout's numbers.
+    const body = (await t.call('GET', '/v1/me/deposit', { token: one.A.token })).body;
+    expect(merchant.refund.requested_by.id).toBeTruthy();
+    expect(merchant.refund.reviewed_by).toBeTruthy();
+    expect(merchant.refund.payout.out_no).toBeTruthy();
+    for (const internal of [merchant.refund.requested_by.id, merchant.refund.reviewed_by, 'left before admission', 'BANK-RET-9', merchant.refund.payout.out_no])
+      expect(body, internal).not.toContain(internal);
+    for (const key of ['requested_by', 'reviewed_by', 'reason', 'status_reason', 'reference', 'payout', 'out_no', 'provider_ref', 'package_info'])
+      expect(body, key).not.toContain(`"${key}"`);
+  });
+
+  it("answers the WeChat confirmation of one's own deposit refund only, and only while its transfer waits", async () => {
+    const one = await tenantWithDeposits('confirm', { A: 20000, B: 20000 });
+    const r = await one.call('POST', `/v1/distributors/${one.A.id}/deposit/refund`, {
+      token: one.finance,
+      body: { reason: 'left before admission', channel: 'manual' },
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    const other = await tenantWithDeposits('confirm-other', { A: 0, B: 0 });
+    // Another distributor of the same tenant, or of another tenant under the same external id: not found.
+    for (const token of [one.B.token, other.A.token]) {
+      const res = await t.call('GET', `/v1/me/deposit-refunds/${r.data.id}/wechat-confirmation`, { token });
+      expect(res.statusCode, res.body).toBe(404);
+      expect(res.body).not.toContain(r.data.id);
+    }
+    expect((await t.call('GET', '/v1/me/deposit-refunds/dr_nope/wechat-confirmation', { token: one.A.token })).statusCode).toBe(404);
+    // One's own, paid by hand: nothing waits in WeChat.
+    const own = await t.call('GET', `/v1/me/deposit-refunds/${r.data.id}/wechat-confirmation`, { token: one.A.token });
+    expect(own.statusCode, own.body).toBe(409);
+    // Not for a merchant's key, nor for nobody.
+    expect((await one.call('GET', `/v1/me/deposit-refunds/${r.data.id}/wechat-confirmation`)).statusCode).toBe(403);
+    expect((await t.call('GET', `/v1/me/deposit-refunds/${r.data.id}/wechat-confirmation`)).statusCode).toBe(401);
   });
 });

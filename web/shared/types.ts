@@ -20,8 +20,10 @@ export type DistributorStatus = Distributor['status'];
 export type TeamMember = Static<typeof DistributorSchemas.TeamMember>;
 export type TeamCounts = Static<typeof DistributorSchemas.TeamCounts>;
 export type Conditions = Static<typeof DistributorSchemas.Conditions>;
-/** GET /v1/distributors/{id}/deposit, and the portal's GET /v1/me/deposit. */
+/** GET /v1/distributors/{id}/deposit (the merchant's view). */
 export type Deposit = Static<typeof DistributorSchemas.Deposit>;
+/** The portal's GET /v1/me/deposit (no internal fields of the refund). */
+export type MyDeposit = Static<typeof PortalSchemas.MyDeposit>;
 export type DocumentView = Static<typeof DistributorSchemas.DocumentView>;
 export type ProgramSettings = Static<typeof ProgramSchemas.ProgramSettings>;
 export type Grade = Static<typeof ProgramSchemas.Grade>;

@@ -3,13 +3,14 @@ import { actor, moduleRoutes } from '../../core/route.ts';
 import { AppError } from '../../core/errors.ts';
 import { IdParams, List, OptionalBody, Strict, errors } from '../../core/schema.ts';
 import type { PortalService } from './service.ts';
-import { Deposit, TeamCounts } from '../distributors/schema.ts';
+import { TeamCounts } from '../distributors/schema.ts';
 import {
   ApplyStarted,
   ApplyVerifyBody,
   DownlineQuery,
   Invite,
   Me,
+  MyDeposit,
   MyOrdersQuery,
   PasswordLoginBody,
   PortalApplyBody,
@@ -302,8 +303,8 @@ export const portalRoutes = moduleRoutes<PortalService>((app, portal) => {
         tags: me,
         summary: 'My admission deposit: what the program asks, what I paid, what the merchant holds, what was refunded',
         description:
-          "The signed-in distributor's own deposit, as `GET /v1/distributors/{id}/deposit` answers it to the merchant; no other distributor's deposit can be read here.",
-        response: { 200: Deposit, ...errors() },
+          "The signed-in distributor's own deposit: the figures `GET /v1/distributors/{id}/deposit` answers the merchant, and the newest refund without the merchant's internal fields (who asked and approved it, the merchant's reason, payout references). No other distributor's deposit can be read here.",
+        response: { 200: MyDeposit, ...errors() },
       },
     },
     async (req) => portal.deposit(actor(req)),

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ExternalId, Nullable, Strict, Text, Timestamp } from '../../core/schema.ts';
 import { ApplicationProfile, Distributor, InviteCodeInput, Phone } from '../distributors/schema.ts';
 import { OrderView } from '../orders/schema.ts';
+import { DepositRefund, PayoutChannel } from '../withdrawals/deposit-refund-schema.ts';
 
 /**
  * The distributor portal's wire types. The web portal imports these as types, so each shape is
@@ -170,3 +171,37 @@ export const PortalOrder = Strict({
   tracking_number: Nullable(Type.String({ description: "the carrier's tracking number (运单号)" })),
 });
 export type PortalOrder = Static<typeof PortalOrder>;
+
+/**
+ * The distributor's own admission deposit (GET /v1/me/deposit): the figures the merchant sees, and
+ * the newest refund without the merchant's internal fields (no staff ids, no reason written by the
+ * merchant, no payout references).
+ */
+export const MyDeposit = Strict({
+  distributor_id: Type.String(),
+  status: Type.String({ description: "the distributor's status: pending until its admission conditions are met" }),
+  required_fen: Type.Integer({ description: "the program's deposit" }),
+  paid_fen: Type.Integer({ description: 'received so far, in total' }),
+  refunded_fen: Type.Integer({ description: 'refunded so far, in total' }),
+  refunding_fen: Type.Integer({ description: 'on its way back: a refund asked for whose payout is not yet paid or failed' }),
+  held_fen: Type.Integer({ description: 'held by the merchant now (paid − refunded − refunding)' }),
+  /** The newest refund of my deposit, or null. */
+  refund: Nullable(
+    Strict({
+      id: Type.String(),
+      amount_fen: Type.Integer(),
+      channel: PayoutChannel,
+      status: DepositRefund.properties.status,
+      created_at: Timestamp(),
+      approved_at: Nullable(Timestamp()),
+      paid_at: Nullable(Timestamp()),
+      failed_at: Nullable(Timestamp()),
+      rejected_at: Nullable(Timestamp()),
+      awaiting_confirmation: Type.Boolean({
+        description:
+          'its WeChat transfer waits for me to confirm receipt (GET /v1/me/deposit-refunds/{id}/wechat-confirmation, then wx.requestMerchantTransfer)',
+      }),
+    }),
+  ),
+});
+export type MyDeposit = Static<typeof MyDeposit>;

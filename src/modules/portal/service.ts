@@ -26,7 +26,7 @@ import { adminRepo } from '../admin/repo.ts';
 import { portalRepo } from './repo.ts';
 import { renderPoster, sniffImage, type PosterLang } from './poster.ts';
 import type { OrdersService } from '../orders/service.ts';
-import type { ApplyStarted, Invite, Me, PortalApplyBody, PortalOrder, PortalSession, PortalSettingsView, PortalTeamMember } from './schema.ts';
+import type { ApplyStarted, Invite, Me, MyDeposit, PortalApplyBody, PortalOrder, PortalSession, PortalSettingsView, PortalTeamMember } from './schema.ts';
 
 const SECRET_PREFIX = 'fxp_';
 /** A login token may live at most this long: it is a hand-off, not a credential to keep. */
@@ -566,10 +566,39 @@ export function createPortalService(deps: {
       };
     },
 
-    /** The distributor's own admission deposit (the merchant's view of it, for this session's distributor only). */
-    async deposit(actorIn: Actor) {
+    /**
+     * The distributor's own admission deposit: the merchant's figures, and the newest refund
+     * without the merchant's internal fields (who asked and approved, the merchant's reason, payout
+     * references). awaiting_confirmation: its WeChat transfer waits for the payee, as a
+     * withdrawal's does (GET /v1/me/deposit-refunds/{id}/wechat-confirmation).
+     */
+    async deposit(actorIn: Actor): Promise<MyDeposit> {
       const actor = asDistributor(actorIn);
-      return distributors.deposit(onBehalfOf(actor), actor.principal.distributorId);
+      const d = await distributors.deposit(onBehalfOf(actor), actor.principal.distributorId);
+      const r = d.refund;
+      return {
+        distributor_id: d.distributor_id,
+        status: d.status,
+        required_fen: d.required_fen,
+        paid_fen: d.paid_fen,
+        refunded_fen: d.refunded_fen,
+        refunding_fen: d.refunding_fen,
+        held_fen: d.held_fen,
+        refund: r
+          ? {
+              id: r.id,
+              amount_fen: r.amount_fen,
+              channel: r.channel,
+              status: r.status,
+              created_at: r.created_at,
+              approved_at: r.approved_at,
+              paid_at: r.paid_at,
+              failed_at: r.failed_at,
+              rejected_at: r.rejected_at,
+              awaiting_confirmation: r.channel === 'wechat' && r.payout?.state === 'wait_user_confirm' && !!r.payout.package_info,
+            }
+          : null,
+      };
     },
 
     async team(actorIn: Actor) {

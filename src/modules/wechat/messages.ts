@@ -36,4 +36,6 @@ export const WX = {
   foreignUrl: (origin: string): LocalText => ({ en: `url must be a page of ${origin}`, zh: `url 必须是 ${origin} 下的页面` }),
   notWechatPay: (): LocalText => ({ en: 'this withdrawal is not paid through WeChat Pay', zh: '这笔提现不是通过微信支付打款' }),
   notWaiting: (): LocalText => ({ en: "this withdrawal is not waiting for the payee's confirmation", zh: '这笔提现当前不需要收款人确认' }),
+  refundNotWechatPay: (): LocalText => ({ en: 'this deposit refund is not paid through WeChat Pay', zh: '这笔保证金退还不是通过微信支付打款' }),
+  refundNotWaiting: (): LocalText => ({ en: "this deposit refund is not waiting for the payee's confirmation", zh: '这笔保证金退还当前不需要收款人确认' }),
 };

@@ -204,4 +204,22 @@ export const wechatRoutes = moduleRoutes<WechatService>((app, wechat) => {
       return wechat.transferConfirmation(actor(req), req.params.id);
     },
   );
+
+  app.get(
+    '/v1/me/deposit-refunds/:id/wechat-confirmation',
+    {
+      config: { auth: 'distributor' },
+      schema: {
+        tags: me,
+        summary: 'What wx.requestMerchantTransfer needs to confirm the WeChat transfer refunding my deposit (mchId, appId, package)',
+        description: "Only for my deposit refund whose WeChat Pay transfer waits for me (WAIT_USER_CONFIRM); else 409. Another distributor's refund: 404.",
+        params: IdParams,
+        response: { 200: TransferConfirmation, ...errors(404, 409) },
+      },
+    },
+    async (req, reply) => {
+      reply.header('cache-control', 'no-store');
+      return wechat.depositRefundConfirmation(actor(req), req.params.id);
+    },
+  );
 });

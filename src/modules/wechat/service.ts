@@ -53,7 +53,7 @@ export function createWechatService(deps: {
   tenants: TenantsService;
   distributors: DistributorsService;
   payoutAccounts: PayoutAccountsService;
-  withdrawals: Pick<WithdrawalsService, 'get'>;
+  withdrawals: Pick<WithdrawalsService, 'get' | 'depositRefunds'>;
   /** The deployment's WeChat Pay channel, if on: its app id and merchant id. */
   wechatPay: () => Pick<WechatPayChannel, 'mchId' | 'appId'> | undefined;
   mp: WechatMpClient;
@@ -442,6 +442,16 @@ export function createWechatService(deps: {
       if (w.channel !== 'wechat' || !pay) throw invalidState(WX.notWechatPay());
       if (w.payout?.state !== 'wait_user_confirm' || !w.payout.package_info) throw invalidState(WX.notWaiting());
       return { mch_id: pay.mchId, app_id: pay.appId, package: w.payout.package_info };
+    },
+
+    /** The same for my deposit refund whose WeChat transfer waits for me (another distributor's: 404). */
+    async depositRefundConfirmation(actorIn: Actor, refundId: string): Promise<TransferConfirmation> {
+      const actor = asDistributor(actorIn);
+      const r = await deps.withdrawals.depositRefunds.get(actor, refundId);
+      const pay = deps.wechatPay();
+      if (r.channel !== 'wechat' || !pay) throw invalidState(WX.refundNotWechatPay());
+      if (r.payout?.state !== 'wait_user_confirm' || !r.payout.package_info) throw invalidState(WX.refundNotWaiting());
+      return { mch_id: pay.mchId, app_id: pay.appId, package: r.payout.package_info };
     },
   };
 }

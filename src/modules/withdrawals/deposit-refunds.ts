@@ -250,9 +250,12 @@ export function createDepositRefunds(deps: {
       });
     },
 
+    /** A refund by id: a merchant's user with read, or the distributor it refunds (another's is 404). */
     async get(actor: Actor, id: string): Promise<DepositRefundView> {
-      requirePermission(actor.principal, 'read');
-      const { r, p } = await load(db, tenantOf(actor.principal), id);
+      const principal = actor.principal;
+      if (principal.kind !== 'distributor') requirePermission(principal, 'read');
+      const { r, p } = await load(db, tenantOf(principal), id);
+      if (principal.kind === 'distributor' && r.distributor_id !== principal.distributorId) throw notFound('deposit refund');
       return depositRefundView(r, p);
     },
 

@@ -122,7 +122,16 @@ export async function configureJssdk(api: ApiClient, jsApiList: string[]): Promi
 
 /** WeChat's own confirmation page for a transfer waiting for the payee; resolves with its err_msg. */
 export async function requestMerchantTransfer(api: ApiClient, withdrawalId: string): Promise<string> {
-  const c = await api.get<TransferConfirmation>(`/v1/me/withdrawals/${encodeURIComponent(withdrawalId)}/wechat-confirmation`);
+  return confirmTransfer(api, `/v1/me/withdrawals/${encodeURIComponent(withdrawalId)}/wechat-confirmation`);
+}
+
+/** The same for the WeChat transfer refunding the distributor's deposit. */
+export async function requestDepositRefundTransfer(api: ApiClient, refundId: string): Promise<string> {
+  return confirmTransfer(api, `/v1/me/deposit-refunds/${encodeURIComponent(refundId)}/wechat-confirmation`);
+}
+
+async function confirmTransfer(api: ApiClient, confirmationPath: string): Promise<string> {
+  const c = await api.get<TransferConfirmation>(confirmationPath);
   await configureJssdk(api, ['requestMerchantTransfer']);
   const bridge = await bridgeReady();
   return new Promise<string>((resolve) => {

@@ -1,18 +1,17 @@
-import { useEffect, useState } from 'react';
-import { Card, List, Tag } from 'antd-mobile';
+import { useCallback, useEffect, useState } from 'react';
+import { Button, Card, List, NoticeBar, Tag, Toast } from 'antd-mobile';
 import { formatTime, formatYuan } from '../../../shared/format.ts';
-import type { Deposit } from '../../../shared/types.ts';
+import type { MyDeposit } from '../../../shared/types.ts';
 import { messageOf } from '../errors.ts';
 import { useI18n } from '../i18n.ts';
 import { useSession } from '../session.tsx';
-
-/** The fields this card knows; anything else the server adds later is listed as it comes (see extras). */
-const KNOWN = new Set(['distributor_id', 'status', 'required_fen', 'paid_fen', 'refunded_fen', 'held_fen']);
+import { inWechat, requestDepositRefundTransfer } from '../wechat.ts';
 
 type State = 'none' | 'due' | 'partial' | 'held' | 'refunded';
+type Refund = NonNullable<MyDeposit['refund']>;
 
 /** Where the deposit stands, from the four amounts alone. */
-export function depositState(d: Pick<Deposit, 'required_fen' | 'paid_fen' | 'refunded_fen' | 'held_fen'>): State {
+export function depositState(d: Pick<MyDeposit, 'required_fen' | 'paid_fen' | 'refunded_fen' | 'held_fen'>): State {
   if (d.held_fen <= 0 && d.refunded_fen > 0) return 'refunded';
   if (d.required_fen <= 0) return d.held_fen > 0 ? 'held' : 'none';
   if (d.held_fen >= d.required_fen) return 'held';
@@ -27,50 +26,39 @@ const STATE_COLOR: Record<State, 'success' | 'warning' | 'default' | 'primary'> 
   refunded: 'primary',
 };
 
-/**
- * Fields of the answer this card does not know (a refund in progress, say), flattened one level
- * deep: amounts in fen shown as yuan, times as local times, anything else as it came. A field
- * added to the API shows here before the portal learns to word it.
- */
-function extras(d: Record<string, unknown>, lang: string, yesNo: (b: boolean) => string): { key: string; value: string }[] {
-  const out: { key: string; value: string }[] = [];
-  const show = (key: string, v: unknown): void => {
-    if (v === null || v === undefined) return;
-    if (typeof v === 'number') out.push({ key, value: key.endsWith('_fen') ? formatYuan(v) : String(v) });
-    else if (typeof v === 'boolean') out.push({ key, value: yesNo(v) });
-    else if (typeof v === 'string') out.push({ key, value: /(_at|_on)$/.test(key) ? formatTime(v, lang) : v });
-    else if (Array.isArray(v)) out.push({ key, value: v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ') });
-    else out.push({ key, value: JSON.stringify(v) });
-  };
-  for (const [key, v] of Object.entries(d)) {
-    if (KNOWN.has(key)) continue;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [sub, w] of Object.entries(v)) show(`${key}.${sub}`, w);
-    else show(key, v);
-  }
-  return out;
-}
+const REFUND_COLOR: Record<Refund['status'], 'success' | 'warning' | 'default' | 'primary' | 'danger'> = {
+  pending_review: 'warning',
+  approved: 'primary',
+  paid: 'success',
+  failed: 'danger',
+  rejected: 'default',
+};
 
 /**
- * The distributor's admission deposit (GET /v1/me/deposit), read only: what the program asks, what
- * it paid, what the merchant holds for it and what was refunded. Shown when there is a deposit to
- * speak of (one is asked, or was ever paid).
+ * The distributor's admission deposit (GET /v1/me/deposit): what the program asks, what it paid,
+ * what the merchant holds for it, what is on its way back and what was refunded, and the newest
+ * refund's status. A refund whose WeChat transfer waits for the payee offers WeChat's own
+ * confirmation (wx.requestMerchantTransfer), as the withdrawals page does for a withdrawal. Shown
+ * when there is a deposit to speak of (one is asked, or was ever paid).
  */
 export function DepositCard() {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const { api } = useSession();
-  const [deposit, setDeposit] = useState<Deposit | null>(null);
+  const [deposit, setDeposit] = useState<MyDeposit | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [reloads, setReloads] = useState(0);
+  const reload = useCallback(() => setReloads((n) => n + 1), []);
 
   useEffect(() => {
     let live = true;
-    api.get<Deposit>('/v1/me/deposit').then(
+    api.get<MyDeposit>('/v1/me/deposit').then(
       (d) => live && setDeposit(d),
       (err: unknown) => live && setError(messageOf(err)),
     );
     return () => {
       live = false;
     };
-  }, [api]);
+  }, [api, reloads]);
 
   if (error)
     return (
@@ -82,8 +70,7 @@ export function DepositCard() {
 
   const state = depositState(deposit);
   const due = Math.max(0, deposit.required_fen - deposit.held_fen);
-  const more = extras(deposit as unknown as Record<string, unknown>, lang, (b) => (b ? t('deposit.yes') : t('deposit.no')));
-  const row = (key: 'required' | 'paid' | 'held' | 'refunded', fen: number) => (
+  const row = (key: 'required' | 'paid' | 'held' | 'refunding' | 'refunded', fen: number) => (
     <List.Item
       extra={
         <strong data-testid={`deposit-${key}`} data-value={fen}>
@@ -105,18 +92,68 @@ export function DepositCard() {
         {row('required', deposit.required_fen)}
         {row('paid', deposit.paid_fen)}
         {row('held', deposit.held_fen)}
+        {deposit.refunding_fen !== 0 && row('refunding', deposit.refunding_fen)}
         {row('refunded', deposit.refunded_fen)}
       </List>
-      {more.length > 0 && (
-        <List header={t('deposit.more')} data-testid="deposit-more">
-          {more.map((m) => (
-            <List.Item key={m.key} extra={<span style={{ wordBreak: 'break-all' }}>{m.value}</span>}>
-              <code>{m.key}</code>
-            </List.Item>
-          ))}
-        </List>
-      )}
+      {deposit.refund && <RefundLine refund={deposit.refund} onConfirmed={reload} />}
       <p style={{ margin: '8px 0 0', color: '#666', fontSize: 13 }}>{t('deposit.hint')}</p>
     </Card>
+  );
+}
+
+/** The newest refund: its amount, when it was asked for, its status in words; and the confirmation a WeChat transfer waits for. */
+function RefundLine({ refund, onConfirmed }: { refund: Refund; onConfirmed: () => void }) {
+  const { t, lang } = useI18n();
+  const { api } = useSession();
+  const [confirming, setConfirming] = useState(false);
+  const wechat = inWechat();
+
+  /** WeChat's own confirmation page; the status changes when WeChat Pay reports the transfer. */
+  async function confirm() {
+    setConfirming(true);
+    try {
+      const result = await requestDepositRefundTransfer(api, refund.id);
+      if (result === 'requestMerchantTransfer:ok') {
+        Toast.show({ icon: 'success', content: t('wx.confirmSent') });
+        onConfirmed();
+      } else if (/cancel/i.test(result)) {
+        Toast.show({ content: t('wx.confirmCancelled') });
+      } else {
+        Toast.show({ icon: 'fail', content: t('wx.confirmFailed', { message: result }) });
+      }
+    } catch (err) {
+      Toast.show({ icon: 'fail', content: t('wx.confirmFailed', { message: messageOf(err) }) });
+    } finally {
+      setConfirming(false);
+    }
+  }
+
+  return (
+    <List header={t('deposit.refund.title')} data-testid="deposit-refund" data-refund-id={refund.id}>
+      <List.Item
+        description={t('deposit.refund.asked', { amount: formatYuan(refund.amount_fen), time: formatTime(refund.created_at, lang) })}
+        extra={
+          <Tag color={REFUND_COLOR[refund.status]} fill="outline" data-testid="deposit-refund-status" data-status={refund.status}>
+            {t(`deposit.refund.status.${refund.status}`)}
+          </Tag>
+        }
+      >
+        <span data-testid="deposit-refund-amount" data-value={refund.amount_fen}>
+          {formatYuan(refund.amount_fen)}
+        </span>
+      </List.Item>
+      {refund.awaiting_confirmation && (
+        <div style={{ padding: '8px 0' }} data-testid="deposit-refund-waiting">
+          <NoticeBar color="alert" wrap content={t('deposit.refund.waiting')} />
+          {wechat ? (
+            <Button block color="success" style={{ marginTop: 8 }} loading={confirming} onClick={() => void confirm()} data-testid="deposit-refund-confirm">
+              {t('deposit.refund.confirm')}
+            </Button>
+          ) : (
+            <p style={{ margin: '8px 0 0', fontSize: 13, color: '#666' }}>{t('deposit.refund.openInWechat')}</p>
+          )}
+        </div>
+      )}
+    </List>
   );
 }

@@ -57,7 +57,9 @@ async function simulate(page: Page): Promise<Record<string, unknown>> {
   const sim = page.getByTestId('rule-simulator');
   const sent = page.waitForRequest((r: Request) => r.url().endsWith('/v1/rules/simulate') && r.method() === 'POST');
   const answered = page.waitForResponse((r) => r.url().endsWith('/v1/rules/simulate'));
-  await sim.getByRole('button', { name: /^(模拟|Simulate)$/ }).click();
+  // Not anchored at the start: antd's loading icon (role img, "loading") can linger in the
+  // button's name after a run while its leave animation has not ended.
+  await sim.getByRole('button', { name: /(模拟|Simulate)$/ }).click();
   const body = (await sent).postDataJSON() as Record<string, unknown>;
   expect((await answered).status()).toBe(200);
   await sim.getByTestId('sim-binding').waitFor();

@@ -43,6 +43,7 @@ export const usage = [
   '--seed-only                 seed and keep the database, without running (then --reuse NAME)',
   "--cpu-prof DIR              write the server's V8 CPU profile into DIR",
   '--batch 1000                FENXIAO_SETTLEMENT_BATCH: distributors per transaction of the run',
+  '--workers 1                 FENXIAO_SETTLEMENT_WORKERS: batches of the run in flight at once',
   '--order-clients 8           clients sending orders before and during the run (0: none)',
   '--order-seconds 15          seconds of orders before the run, unloaded',
 ].join('\n');
@@ -288,6 +289,7 @@ export async function main(argv: string[]): Promise<void> {
     seedOnly: options.has('seed-only'),
     cpuProf: options.get('cpu-prof'),
     batch: intOption(options, 'batch', 1000),
+    workers: intOption(options, 'workers', 1),
     orderClients: intOption(options, 'order-clients', 8),
     orderSeconds: intOption(options, 'order-seconds', 15),
   };
@@ -306,6 +308,7 @@ export async function main(argv: string[]): Promise<void> {
     FENXIAO_ROOT_TOKEN: rootToken,
     FENXIAO_MASTER_KEY: randomBytes(32).toString('base64'),
     FENXIAO_SETTLEMENT_BATCH: String(o.batch),
+    FENXIAO_SETTLEMENT_WORKERS: String(o.workers),
   };
   // node:http, not fetch: undici gives up on a response whose headers take over 5 minutes, and a
   // run on a busy machine can take longer than that.
@@ -376,7 +379,9 @@ export async function main(argv: string[]): Promise<void> {
     }
     const before = await ledgerBalances();
     log(`before: available ${int(before.balances.available_fen / 100)} yuan, withdrawable ${int(before.balances.withdrawable_fen / 100)} yuan`);
-    log(`POST /v1/settlements/run (batches of ${int(o.batch)} distributors)${orders ? `, ${o.orderClients} clients sending orders meanwhile` : ''} …`);
+    log(
+      `POST /v1/settlements/run (batches of ${int(o.batch)} distributors, ${o.workers} at once)${orders ? `, ${o.orderClients} clients sending orders meanwhile` : ''} …`,
+    );
     const t0 = nowMs();
     const running = call(server, key, 'POST', '/v1/settlements/run', { as_of: new Date().toISOString() });
     const duringRun = orders ? orders.until(running.catch(() => undefined)) : null;
@@ -449,7 +454,7 @@ export async function main(argv: string[]): Promise<void> {
       },
     ];
     printTable(
-      `Settlement of ${int(o.lines)} available lines over ${int(o.distributors)} distributors, one run in batches of ${int(o.batch)} (PostgreSQL)`,
+      `Settlement of ${int(o.lines)} available lines over ${int(o.distributors)} distributors, one run in batches of ${int(o.batch)}, ${o.workers} at once (PostgreSQL)`,
       [
         { header: 'measure', value: (r: { what: string }) => r.what },
         { header: 'value', value: (r: { value: string }) => r.value, align: 'right' },

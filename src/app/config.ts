@@ -22,6 +22,8 @@ export const ConfigSchema = Type.Object({
   orderBatchesInFlight: Type.Integer({ minimum: 0, maximum: 16 }),
   /** Distributors a settlement run settles per transaction. */
   settlementBatch: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  /** Batches of a settlement run in flight at once, each on its own connection (more than one only helps on PostgreSQL with cores to spare). */
+  settlementWorkers: Type.Integer({ minimum: 1, maximum: 16 }),
   /** Seconds a settlement run's owner may go without finishing a batch before another process takes the run over. */
   settlementLeaseSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
   dataDir: Type.String({ minLength: 1 }),
@@ -279,6 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
     orderBatchMax: int(env, 'FENXIAO_ORDER_BATCH_MAX', 256),
     orderBatchesInFlight: int(env, 'FENXIAO_ORDER_BATCHES_IN_FLIGHT', 0),
     settlementBatch: int(env, 'FENXIAO_SETTLEMENT_BATCH', 1000),
+    settlementWorkers: int(env, 'FENXIAO_SETTLEMENT_WORKERS', 1),
     settlementLeaseSeconds: int(env, 'FENXIAO_SETTLEMENT_LEASE_SECONDS', 60),
     dataDir: opt(env, 'FENXIAO_DATA_DIR') ?? './data',
     rootToken: opt(env, 'FENXIAO_ROOT_TOKEN'),

@@ -152,6 +152,7 @@ export async function buildServer(config: Config, overrides: ServerOverrides = {
     orderBatchMax: config.orderBatchMax,
     orderBatchesInFlight: config.orderBatchesInFlight || (database.kind === 'pglite' ? 1 : 2),
     settlementBatch: config.settlementBatch,
+    settlementWorkers: config.settlementWorkers,
     settlementLeaseMs: config.settlementLeaseSeconds * 1000,
     ...(overrides.settlementAfterBatch ? { settlementAfterBatch: overrides.settlementAfterBatch } : {}),
     payoutChannels: overrides.payoutChannels ?? createPayoutChannels(config.payouts, { clock }),

@@ -70,6 +70,8 @@ export interface ServiceDeps {
   orderBatchesInFlight?: number | undefined;
   /** Settlement runs: distributors per transaction, and how long a run may go unrenewed before another process takes it over. */
   settlementBatch?: number | undefined;
+  /** Batches of a settlement run in flight at once, each on its own connection. */
+  settlementWorkers?: number | undefined;
   settlementLeaseMs?: number | undefined;
   /** Called after each committed batch of a settlement run (tests stop a run between batches). */
   settlementAfterBatch?: ((runId: string, batch: number) => void | Promise<void>) | undefined;
@@ -258,6 +260,7 @@ export function createServices(deps: ServiceDeps) {
     jobs,
     outbox,
     batchSize: deps.settlementBatch,
+    workers: deps.settlementWorkers,
     leaseMs: deps.settlementLeaseMs,
     afterBatch: deps.settlementAfterBatch,
   });

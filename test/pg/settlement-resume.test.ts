@@ -26,14 +26,14 @@ describe.skipIf(!onPostgres())('settlement runs resumed after a stop between bat
   const faults = new Map<string, (batch: number) => Promise<void>>();
   let onNextRun: ((runId: string) => void) | null = null;
   let one: TestServer; // settles the reference tenant in one batch
-  let failing: TestServer; // batches of two; its runs stop as the test says
-  let other: TestServer; // batches of two; picks abandoned runs up
+  let failing: TestServer; // batches of two, one at a time; its runs stop as the test says
+  let other: TestServer; // batches of two, two at once; picks abandoned runs up
 
   beforeAll(async () => {
     // One after another: three at once can outlast a plugin's start-up timeout on a busy machine.
-    one = await startTestServer({ env: { ...env, FENXIAO_SETTLEMENT_BATCH: '100000' }, clock });
+    one = await startTestServer({ env: { ...env, FENXIAO_SETTLEMENT_BATCH: '100000', FENXIAO_SETTLEMENT_WORKERS: '1' }, clock });
     failing = await startTestServer({
-      env: { ...env, FENXIAO_SETTLEMENT_BATCH: '2' },
+      env: { ...env, FENXIAO_SETTLEMENT_BATCH: '2', FENXIAO_SETTLEMENT_WORKERS: '1' },
       clock,
       overrides: {
         settlementAfterBatch: async (runId, batch) => {
@@ -45,7 +45,7 @@ describe.skipIf(!onPostgres())('settlement runs resumed after a stop between bat
         },
       },
     });
-    other = await startTestServer({ env: { ...env, FENXIAO_SETTLEMENT_BATCH: '2' }, clock });
+    other = await startTestServer({ env: { ...env, FENXIAO_SETTLEMENT_BATCH: '2', FENXIAO_SETTLEMENT_WORKERS: '2' }, clock });
   });
   afterAll(async () => {
     await Promise.all([one?.close(), failing?.close(), other?.close()]);
@@ -166,6 +166,53 @@ describe.skipIf(!onPostgres())('settlement runs resumed after a stop between bat
     expect(want.lines.filter((l) => l.held && l.status === 'available')).toHaveLength(1);
     expect(want.lines.filter((l) => l.o === 'late').every((l) => l.status === 'pending')).toBe(true);
     expect((await verifyLedger(one.database.db, reference.id)).breaks).toEqual([]);
+    expect((await verifyLedger(one.database.db, stopped.id)).breaks).toEqual([]);
+  }, 240_000);
+
+  it("batches past the run's cursor that committed before a stop are not settled again when it resumes", async () => {
+    const reference = await world(one);
+    const stopped = await world(one);
+    /** Rejects D1's statement waiting for review: its lines are available again, outside any statement. */
+    const rejectD1 = async (tenant: { id: string; key: string }) => {
+      const d1 = await sql<{ id: string }>`
+        select s.id from statements s join distributors d on d.id = s.distributor_id
+         where s.tenant_id = ${tenant.id} and d.external_id = 'D1' and s.status = 'pending_review'`.execute(one.database.db);
+      expect(d1.rows).toHaveLength(1);
+      const r = await one.call('POST', `/v1/statements/${d1.rows[0]!.id}/reject`, { token: tenant.key, body: { reason: 'checking', lines: 'available' } });
+      expect(r.statusCode, r.body).toBe(200);
+    };
+    expect((await one.call('POST', '/v1/settlements/run', { token: reference.key, body: { as_of: AS_OF } })).statusCode).toBe(200);
+    await rejectD1(reference);
+
+    let runId = '';
+    onNextRun = (id) => {
+      runId = id;
+      faults.set(id, async (batch) => {
+        if (batch === 3) throw new Error('injected: the process fails between batches');
+      });
+    };
+    expect((await failing.call('POST', '/v1/settlements/run', { token: stopped.key, body: { as_of: AS_OF } })).statusCode).toBe(500);
+    faults.delete(runId);
+    // D0 to D3 have their statements; D1's waits for review and is rejected before the run
+    // resumes, so D1 has settleable lines again and a statement in this run.
+    expect(await failing.database.db.selectFrom('statements').select('distributor_id').where('run_id', '=', runId).execute()).toHaveLength(4);
+    await rejectD1(stopped);
+    // With batches in flight at once, a later batch can commit while an earlier one does not, and
+    // the durable cursor stays before both: here the two committed batches are behind it.
+    await sql`update settlement_runs set settled_through = null where id = ${runId}`.execute(failing.database.db);
+
+    const results = await other.scheduler.tick();
+    expect(results.find((r) => r.job === 'settlement' && r.tenant_id === stopped.id)).toMatchObject({ outcome: 'done', detail: { resumed: 1 } });
+    const want = await outcome(one, reference);
+    const got = await outcome(one, stopped);
+    // One statement per distributor in the run, and D1's lines are left for the next run, as a
+    // person's rejection after the run left them.
+    expect(got.statements.every((s) => s.runs === 1)).toBe(true);
+    expect(got.statements).toEqual(want.statements);
+    expect(got.lines).toEqual(want.lines);
+    expect(got.postings).toEqual(want.postings);
+    expect(got.balances).toEqual(want.balances);
+    expect(got.runs).toEqual(want.runs);
     expect((await verifyLedger(one.database.db, stopped.id)).breaks).toEqual([]);
   }, 240_000);
 

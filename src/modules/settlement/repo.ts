@@ -153,7 +153,6 @@ export const settlementRepo = {
     v: {
       phase?: 'settle';
       total?: number;
-      settled_through?: string;
       done?: number;
       made_available?: number;
       statements?: number;
@@ -168,7 +167,6 @@ export const settlementRepo = {
         lease_until: v.lease_until,
         ...(v.phase ? { phase: v.phase } : {}),
         ...(v.total !== undefined ? { total: v.total } : {}),
-        ...(v.settled_through !== undefined ? { settled_through: v.settled_through } : {}),
         ...(v.done ? { done: eb('done', '+', v.done) } : {}),
         ...(v.made_available ? { made_available: eb('made_available', '+', v.made_available) } : {}),
         ...(v.statements ? { statements: eb('statements', '+', v.statements) } : {}),
@@ -177,6 +175,42 @@ export const settlementRepo = {
       }))
       .where('id', '=', id)
       .execute();
+  },
+
+  /**
+   * A batch done, if the run is still running and this owner's (compare-and-set): its counters
+   * move, and the cursor only forward. Undefined when the run was taken over or ended.
+   */
+  async advanceOwned(
+    ex: Executor,
+    id: string,
+    owner: string,
+    v: { settled_through: string | null; done?: number; statements?: number; lines?: number; amount_fen?: number; lease_until: Date },
+  ): Promise<{ done: number; total: number | null } | undefined> {
+    return ex
+      .updateTable('settlement_runs')
+      .set((eb) => ({
+        lease_until: v.lease_until,
+        ...(v.settled_through !== null ? { settled_through: sql<string>`greatest(settled_through, ${v.settled_through}::text)` } : {}),
+        ...(v.done ? { done: eb('done', '+', v.done) } : {}),
+        ...(v.statements ? { statements: eb('statements', '+', v.statements) } : {}),
+        ...(v.lines ? { lines: eb('lines', '+', v.lines) } : {}),
+        ...(v.amount_fen ? { amount_fen: eb('amount_fen', '+', v.amount_fen) } : {}),
+      }))
+      .where('id', '=', id)
+      .where('owner', '=', owner)
+      .where('status', '=', 'running')
+      .returning(['done', 'total'])
+      .executeTakeFirst();
+  },
+
+  /** Which of these distributors already have their statement in the run. */
+  async distributorsWithStatementIn(ex: Executor, tenantId: string, runId: string, distributorIds: string[]): Promise<string[]> {
+    if (distributorIds.length === 0) return [];
+    const r = await sql<{ distributor_id: string }>`
+      select distributor_id from statements
+       where tenant_id = ${tenantId} and run_id = ${runId} and distributor_id = any(${distributorIds}::text[])`.execute(ex);
+    return r.rows.map((x) => x.distributor_id);
   },
 
   /** The owner gives its lease back at once (it failed): the next run or scheduler pass picks the run up. */

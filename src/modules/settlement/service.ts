@@ -90,6 +90,8 @@ function settlementJobOf(j: Job): SettlementJob {
 
 /** Distributors settled per transaction of a run. */
 export const SETTLEMENT_BATCH = 1000;
+/** Batches of a run in flight at once (one: a run leaves the other cores to orders). */
+export const SETTLEMENT_WORKERS = 1;
 /** Orders made final per transaction of a run's first phase. */
 const MAKE_AVAILABLE_BATCH = 1000;
 /** A run's owner renews its lease at every batch; a run not renewed for this long was abandoned. */
@@ -139,6 +141,8 @@ export function createSettlementService(deps: {
   jobs: JobsService;
   /** Distributors per batch (FENXIAO_SETTLEMENT_BATCH). */
   batchSize?: number | undefined;
+  /** Batches of a run in flight at once, each on its own connection (FENXIAO_SETTLEMENT_WORKERS). */
+  workers?: number | undefined;
   /** How long a run's owner may go without finishing a batch before another process may take the run over (FENXIAO_SETTLEMENT_LEASE_SECONDS). */
   leaseMs?: number | undefined;
   /** Failures between batches, for tests of resumption: called after each committed batch. */
@@ -146,6 +150,7 @@ export function createSettlementService(deps: {
 }) {
   const { db, clock, audit, ledger, analytics, program, commissions, jobs } = deps;
   const batchSize = deps.batchSize ?? SETTLEMENT_BATCH;
+  const workers = deps.workers ?? SETTLEMENT_WORKERS;
   const leaseMs = deps.leaseMs ?? SETTLEMENT_LEASE_MS;
   const lease = () => new Date(clock.now().getTime() + leaseMs);
 
@@ -178,14 +183,17 @@ export function createSettlementService(deps: {
   async function settleBatch(tx: Tx, run: RunRow, distributorIds: string[]): Promise<{ statements: number; lines: number; amount: number }> {
     const tenantId = run.tenant_id;
     const reviewThreshold = run.review_threshold_fen ?? 0;
-    const lines = await commissionsRepo.settleableForUpdate(tx, tenantId, distributorIds);
+    // A batch past the run's cursor may have committed before a stop: its distributors have their statement in this run.
+    const done = new Set(await settlementRepo.distributorsWithStatementIn(tx, tenantId, run.id, distributorIds));
+    const todo = done.size === 0 ? distributorIds : distributorIds.filter((id) => !done.has(id));
+    const lines = await commissionsRepo.settleableForUpdate(tx, tenantId, todo);
     const byDistributor = new Map<string, { id: string; amount_fen: number }[]>();
     for (const l of lines) {
       const list = byDistributor.get(l.beneficiary_id);
       if (list) list.push(l);
       else byDistributor.set(l.beneficiary_id, [l]);
     }
-    const withdrawable = await ledger.withdrawableBalances(tx, tenantId, distributorIds);
+    const withdrawable = await ledger.withdrawableBalances(tx, tenantId, todo);
     const statements = [...byDistributor.entries()].map(([distributorId, ls]) => {
       const amount = ls.reduce((sum, l) => sum + l.amount_fen, 0);
       const approved = amount <= reviewThreshold;
@@ -283,6 +291,84 @@ export function createSettlementService(deps: {
   }
 
   /**
+   * The settle phase of a run this process owns: batches of distributors (in id order from the
+   * run's cursor) handed out one after another by a cursor in memory and settled by `workers`
+   * transactions at once, each ending with a compare-and-set on the run (still running, still
+   * this owner's) that moves its counters: a batch that finds the run taken over rolls back. No
+   * batch holds the run's row while it works, so batches overlap, and their distributors are
+   * disjoint. The durable cursor (`settled_through`) moves only over batches that all committed,
+   * so a run resumed after a stop starts at or before every batch it did not finish; a batch past
+   * that cursor which did commit left a statement per distributor in the run, and settleBatch
+   * leaves those distributors out.
+   */
+  async function settleInBatches(runId: string, owner: string, onProgress: Progress | undefined, after: () => Promise<void>): Promise<void> {
+    const run = await settlementRepo.run(db, runId);
+    if (!run || run.status !== 'running' || run.owner !== owner) throw new RunTakenOver(runId);
+    let cursor = run.settled_through;
+    let handedOut = 0;
+    let stop = false;
+    // The durable cursor: the last distributor of the longest run of committed batches from the start.
+    let committedThrough = run.settled_through;
+    let contiguous = 0;
+    const committed = new Map<number, string>();
+    let queue: Promise<unknown> = Promise.resolve();
+    const take = (): Promise<{ seq: number; ids: string[] } | null> => {
+      const next = queue.then(async () => {
+        if (stop) return null;
+        const ids = await commissionsRepo.nextSettlementCandidates(db, run.tenant_id, cursor, run.threshold_fen, batchSize);
+        const through = ids.at(-1);
+        if (through === undefined) {
+          stop = true;
+          return null;
+        }
+        cursor = through;
+        return { seq: ++handedOut, ids };
+      });
+      queue = next.catch(() => undefined);
+      return next;
+    };
+    const worker = async () => {
+      for (;;) {
+        const batch = await take();
+        if (!batch) return;
+        const through = batch.ids[batch.ids.length - 1] as string;
+        const progress = await inTransaction(db, async (tx) => {
+          const made = await settleBatch(tx, run, batch.ids);
+          const moved = await settlementRepo.advanceOwned(tx, runId, owner, {
+            settled_through: committedThrough,
+            done: batch.ids.length,
+            statements: made.statements,
+            lines: made.lines,
+            amount_fen: made.amount,
+            lease_until: lease(),
+          });
+          if (!moved) throw new RunTakenOver(runId);
+          return moved;
+        });
+        committed.set(batch.seq, through);
+        for (let next = committed.get(contiguous + 1); next !== undefined; next = committed.get(contiguous + 1)) {
+          committed.delete(++contiguous);
+          committedThrough = next;
+        }
+        onProgress?.(progress.done, Math.max(progress.total ?? 0, progress.done));
+        await after();
+      }
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: workers }, () =>
+        worker().catch((err: unknown) => {
+          stop = true;
+          throw err;
+        }),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    // Every batch committed: the cursor stands at the last one.
+    if (committedThrough !== null) await settlementRepo.advanceOwned(db, runId, owner, { settled_through: committedThrough, lease_until: lease() });
+  }
+
+  /**
    * Works a run this process owns to its end, batch after batch from where it stands, and
    * answers its statements. Null when a threshold cycle's look found nothing (its run is deleted).
    */
@@ -312,28 +398,8 @@ export function createSettlementService(deps: {
     // How many distributors it found (and has settled, when resumed), before the first batch.
     const found = await settlementRepo.run(db, runId);
     if (found) onProgress?.(found.done, found.total ?? 0);
-    // Phase 2: a batch of distributors at a time, in id order from the run's cursor.
-    for (;;) {
-      const progress = await inTransaction(db, async (tx) => {
-        const run = await lockOwned(tx, runId, owner);
-        const ids = await commissionsRepo.nextSettlementCandidates(tx, run.tenant_id, run.settled_through, run.threshold_fen, batchSize);
-        const through = ids.at(-1);
-        if (through === undefined) return null;
-        const made = await settleBatch(tx, run, ids);
-        await settlementRepo.advance(tx, runId, {
-          settled_through: through,
-          done: ids.length,
-          statements: made.statements,
-          lines: made.lines,
-          amount_fen: made.amount,
-          lease_until: lease(),
-        });
-        return { done: run.done + ids.length, total: Math.max(run.total ?? 0, run.done + ids.length) };
-      });
-      if (!progress) break;
-      onProgress?.(progress.done, progress.total);
-      await after();
-    }
+    // Phase 2: batches of distributors in id order from the run's cursor, `workers` at a time.
+    await settleInBatches(runId, owner, onProgress, after);
     return inTransaction(db, async (tx) => {
       const run = await lockOwned(tx, runId, owner);
       if (run.trigger === 'threshold' && run.statements === 0 && run.made_available === 0) {

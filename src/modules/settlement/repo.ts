@@ -207,9 +207,13 @@ export const settlementRepo = {
   /** Which of these distributors already have their statement in the run. */
   async distributorsWithStatementIn(ex: Executor, tenantId: string, runId: string, distributorIds: string[]): Promise<string[]> {
     if (distributorIds.length === 0) return [];
+    // One probe of the (tenant, run, distributor) index per distributor (the lateral subquery
+    // forces it): as `= any(…)`, or as `exists`, the generic plan of a run thought to have two
+    // statements read every statement of the run, batch after batch.
     const r = await sql<{ distributor_id: string }>`
-      select distributor_id from statements
-       where tenant_id = ${tenantId} and run_id = ${runId} and distributor_id = any(${distributorIds}::text[])`.execute(ex);
+      select d.distributor_id from unnest(${distributorIds}::text[]) as d(distributor_id)
+       cross join lateral (select 1 from statements s
+                            where s.tenant_id = ${tenantId} and s.run_id = ${runId} and s.distributor_id = d.distributor_id limit 1) as found`.execute(ex);
     return r.rows.map((x) => x.distributor_id);
   },
 

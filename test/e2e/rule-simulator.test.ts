@@ -211,6 +211,21 @@ describe('rule simulator: the month-end tier true-up', () => {
     });
     // B ends at 9 %: b1 5400 − 3000, b2 4050 − 2250, b3 (9 % when paid) nothing; A ends at 9 % / 3 %: a1 13500 − 7500; a2 was 9 % already; b1 1800 − 1200, b2 1350 − 1350.
     expect(raised.true_up.proposed_fen).toBe(2400 + 1800 + 6000 + 600);
+    // A final bracket paying 20.00 yuan per unit: lines paid at 5 % are raised to 20.00 × their units.
+    const perUnit = await simulate({
+      tier_true_up: true,
+      grades: {
+        default: {
+          tiers: [
+            { min_monthly_sales_fen: 0, sales_bp: 500, override_bp: [200] },
+            { min_monthly_sales_fen: 100_000, sales_fixed_fen: 2000, override_bp: [300] },
+          ],
+        },
+      },
+    });
+    // B ends at 20.00 per unit: b1 (2 units) 4000 − 3000, b2 (3 units) 6000 − 2250, b3 (20.00 × 1 when paid) nothing;
+    // A's own a1 (1 unit) holds 7500, above 2000; A's override of b1 ends at 3 %: 1800 − 1200.
+    expect(perUnit.true_up.proposed_fen).toBe(1000 + 3750 + 600);
 
     // On in the program: today's rules have it, the job writes exactly what was simulated.
     expect((await call('PUT', '/v1/program', { tier_true_up: true })).statusCode).toBe(200);

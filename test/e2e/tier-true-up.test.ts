@@ -185,6 +185,58 @@ describe('month-end tier true-up', () => {
     expect((await verify(s)).breaks).toEqual([]);
   });
 
+  it('a line paid at a percentage whose final bracket pays fen per unit is raised to fen × its units still paid; verify bounds it by them', async () => {
+    const s = await setup(true);
+    // 5% from the first fen, 15.00 yuan per unit once the month's own sales reach 1,000 yuan.
+    const g = await t.call('PUT', '/v1/grades/default', {
+      token: s.key,
+      body: {
+        name: 'g',
+        rank: 0,
+        sales_bp: 0,
+        override_bp: [],
+        tiers: [
+          { min_monthly_sales_fen: 0, sales_bp: 500 },
+          { min_monthly_sales_fen: 100_000, sales_fixed_fen: 1500 },
+        ],
+      },
+    });
+    expect(g.statusCode, g.body).toBe(200);
+    const r = await t.call('POST', '/v1/orders', {
+      token: s.key,
+      body: { external_id: 'u3', buyer_external_id: 'c', items: [{ sku: 's', quantity: 3, unit_price_fen: 20_000, paid_fen: 60_000 }] },
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    const line = (r.data as { commissions: { id: string; amount_fen: number; rate_kind: string; units: number }[] }).commissions[0]!;
+    expect(line).toMatchObject({ amount_fen: 3000, rate_kind: 'percent', units: 0 });
+    // 1 unit at 5% (2,250) is above 15.00 × 1: it gets nothing.
+    await order(s, 'u1', 45_001);
+    clock.set('2026-06-01T00:00:00Z');
+    expect((await t.services.commissions.trueUpDue(s.id, clock.now())).fen).toBe(4500 - 3000);
+    const adj = await t.services.db.selectFrom('commissions').selectAll().where('tenant_id', '=', s.id).where('kind', '=', 'adjustment').execute();
+    expect(adj.map((a) => [a.adjusts, a.rate_kind, a.fixed_fen, a.units, Number(a.amount_fen)])).toEqual([[line.id, 'fixed', 1500, 3, 1500]]);
+    expect((await verify(s)).breaks).toEqual([]);
+
+    // verify bounds the line and its adjustment by 15.00 × the units the adjustment was written on.
+    const INVARIANT = "a tier line with its true-up adjustment stays within the final bracket's share of what its order line still paid";
+    await t.services.db.updateTable('commissions').set({ units: 2 }).where('id', '=', adj[0]!.id).execute();
+    expect((await verify(s)).breaks.filter((b: { invariant: string }) => b.invariant === INVARIANT)).toEqual([
+      { invariant: INVARIANT, subject: adj[0]!.id, detail: 'line 3000 + adjustment 1500 on base 60000 at 1500 fen × 2 units' },
+    ]);
+    await t.services.db.updateTable('commissions').set({ units: 3 }).where('id', '=', adj[0]!.id).execute();
+
+    // Half refunded: 1 unit still paid (floor of 1.5); the line is 5% of 300.00 = 15.00, which is
+    // already 15.00 × 1: the adjustment goes to 0.
+    const half = await t.call('POST', '/v1/orders/u3/events', { token: s.key, body: { type: 'refunded', refund_fen: 30_000 } });
+    expect(half.statusCode, half.body).toBeLessThan(300);
+    const now = await t.services.db.selectFrom('commissions').selectAll().where('order_id', '=', adj[0]!.order_id).orderBy('id').execute();
+    expect(now.map((l) => [l.kind, Number(l.amount_fen), l.units])).toEqual([
+      ['commission', 1500, 0],
+      ['adjustment', 0, 1],
+    ]);
+    expect((await verify(s)).breaks).toEqual([]);
+  });
+
   it('a line already available or settled gets its adjustment available at once, settled in the next statement; a line still pending, pending (it follows its order)', async () => {
     const s = await setup(true);
     const a = await order(s, 'vA', 60_000);

@@ -9,6 +9,7 @@ import { localMonth, localMonthOf, paidMoment } from '../../core/time.ts';
 import { newId } from '../../core/ids.ts';
 import { sql } from 'kysely';
 import { trueUpAdjustments, type TrueUpLine } from './trueup.ts';
+import { paidUnits } from './calculator.ts';
 import type { CommissionStatus, CommissionsTable } from '../../db/schema.ts';
 import type { Insertable } from 'kysely';
 import { postedLegs, type JournalInput, type Ledger, type Leg } from '../ledger/service.ts';
@@ -56,7 +57,14 @@ export function createCommissionsService(deps: {
     const lines = await tx
       .selectFrom('commissions as c')
       .innerJoin('orders as o', 'o.id', 'c.order_id')
+      .leftJoin('order_items as i', 'i.id', 'c.order_item_id')
       .selectAll('c')
+      .select([
+        'i.quantity as item_quantity',
+        'i.paid_fen as item_paid_fen',
+        'i.refunded_fen as item_refunded_fen',
+        'i.refunded_quantity as item_refunded_quantity',
+      ])
       .where('c.tenant_id', '=', tenantId)
       .where('c.beneficiary_id', '=', beneficiaryId)
       .where('c.kind', '=', 'commission')
@@ -82,6 +90,11 @@ export function createCommissionsService(deps: {
       if (!first) continue;
       const snapshot = await rules.version(tx, tenantId, first.rule_version);
       const tiers = snapshot.grades[first.beneficiary_grade]?.tiers ?? [];
+      // Units still paid for: a percentage line keeps none of its own, and its final bracket may pay per unit.
+      const unitsOf = (c: (typeof lines)[number]) =>
+        c.rate_kind === 'fixed'
+          ? c.units
+          : paidUnits(c.item_quantity ?? 0, c.item_paid_fen ?? 0, (c.item_paid_fen ?? 0) - (c.item_refunded_fen ?? 0), c.item_refunded_quantity ?? 0);
       const input: TrueUpLine[] = group
         .filter((c) => c.status !== 'reversed' && c.order_item_id !== null)
         .map((c) => ({
@@ -90,7 +103,7 @@ export function createCommissionsService(deps: {
           rateKind: c.rate_kind,
           rateBp: c.rate_bp,
           fixedFen: c.fixed_fen,
-          units: c.units,
+          units: unitsOf(c),
           baseFen: Number(c.base_fen),
           amountFen: Number(c.amount_fen),
           adjustedFen: 0,
@@ -117,7 +130,8 @@ export function createCommissionsService(deps: {
           rate_bp: a.rate.kind === 'percent' ? a.rate.bp : 0,
           fixed_fen: a.rate.kind === 'fixed' ? a.rate.fen : 0,
           beneficiary_grade: c.beneficiary_grade,
-          units: c.units,
+          // What a fixed adjustment pays on (ledger verify bounds it by its own units).
+          units: a.rate.kind === 'fixed' ? unitsOf(c) : c.units,
           base_fen: c.base_fen,
           original_base_fen: c.base_fen,
           amount_fen: a.adjustmentFen,

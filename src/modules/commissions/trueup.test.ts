@@ -93,6 +93,17 @@ describe('month-end tier true-up: labelled cases', () => {
     expect(trueUpAdjustments(perOrder, 60_000, [l])).toEqual([]);
   });
 
+  it('a line paid at a percentage, final bracket fen per unit: fen × the units still paid, when above what it holds', () => {
+    const mixed: Tier[] = [
+      { min_monthly_sales_fen: 0, sales_bp: 500 },
+      { min_monthly_sales_fen: 100_000, sales_fixed_fen: 1500 },
+    ];
+    // 600.00 for 3 units at 5% = 30.00; at 15.00 per unit: 45.00. One unit of 450.01 at 5% = 22.50: above 15.00, nothing.
+    expect(trueUpAdjustments(mixed, 105_001, [line('P', 60_000, 500, { units: 3 }), line('Q', 45_001, 500, { units: 1 })])).toEqual([
+      { lineId: 'P', level: 0, rate: { kind: 'fixed', fen: 1500 }, targetFen: 4500, adjustmentFen: 1500 },
+    ]);
+  });
+
   it('only raises: a month whose refunds left the beneficiary below the bracket, or a higher bracket paying less, takes nothing back', () => {
     expect(trueUpAdjustments(tiers, 90_000, [line('A', 50_000, 800)])).toEqual([]);
     const lower: Tier[] = [

@@ -27,7 +27,10 @@ export interface TrueUpLine {
   rateKind: 'percent' | 'fixed';
   rateBp: number;
   fixedFen: number;
-  /** Units still paid for (fixed rates). */
+  /**
+   * Units of the order line still paid for, whatever the line's own rate: a line paid at a
+   * percentage whose final bracket pays fen per unit is priced on them.
+   */
   units: number;
   /** What the order line still paid (percentages). */
   baseFen: number;

@@ -43,15 +43,16 @@ const LINE_BREAKS = sql`(coalesce(s.total, 0) <> c.amount_fen
 /**
  * A month-end tier true-up: each adjustment line, with its tier line and the clawbacks later
  * refunds added against either, stays within the final bracket's share (the adjustment's
- * rate) of what the order line still paid, and names a tier line of the same order line, level
- * and beneficiary. `which` narrows the adjustments checked (the incremental pass).
+ * rate: bp of its base, or fen × the units it was written on, which for a line paid at a
+ * percentage are the order line's units still paid) of what the order line still paid, and names
+ * a tier line of the same order line, level and beneficiary. `which` narrows the adjustments checked (the incremental pass).
  */
 const ADJUSTMENT_INVARIANT = "a tier line with its true-up adjustment stays within the final bracket's share of what its order line still paid";
 function adjustmentCheck(scope: Scope, which: RawBuilder<unknown>) {
   return sql<{ subject: string; detail: string }>`select a.id as subject,
         case when c.id is null then 'adjusts ' || a.adjusts || ', which is not a tier line of the same order line, level and beneficiary'
              else 'line ' || (c.amount_fen + coalesce(k.amount, 0)) || ' + adjustment ' || (a.amount_fen + coalesce(ka.amount, 0)) || ' on base ' || (c.base_fen + coalesce(k.base, 0))
-                  || ' at ' || case a.rate_kind when 'percent' then a.rate_bp || ' bp' else a.fixed_fen || ' fen × ' || c.units end end as detail
+                  || ' at ' || case a.rate_kind when 'percent' then a.rate_bp || ' bp' else a.fixed_fen || ' fen × ' || a.units || ' units' end end as detail
       from commissions a
       left join commissions c on c.id = a.adjusts and c.kind = 'commission' and c.rate_source = 'tier' and c.order_item_id = a.order_item_id
                               and c.level = a.level and c.beneficiary_id = a.beneficiary_id and c.tenant_id = a.tenant_id
@@ -62,7 +63,7 @@ function adjustmentCheck(scope: Scope, which: RawBuilder<unknown>) {
       where a.kind = 'adjustment' and ${scope('a')} and ${which}
         and (c.id is null
           or c.amount_fen + coalesce(k.amount, 0) + a.amount_fen + coalesce(ka.amount, 0)
-             > case a.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * a.rate_bp) / 10000 else a.fixed_fen * c.units end)`;
+             > case a.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * a.rate_bp) / 10000 else a.fixed_fen * a.units end)`;
 }
 
 /**

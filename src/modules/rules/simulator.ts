@@ -9,6 +9,7 @@ import {
   chainOf,
   compactFixed,
   computeOrderCommissions,
+  paidUnits,
   type Beneficiary,
   type FixedRates,
   type GradeRules,
@@ -331,6 +332,10 @@ export function createRuleSimulator(deps: {
           const day = localDate(paidMoment(o), tz);
           const month = monthOf(day);
           const orderItems = (itemsOf.get(o.id) ?? []).map((i) => ({ id: i.id, sku: i.sku, quantity: i.quantity, paid_fen: i.paid_fen }));
+          const unitsOf = (itemId: string) => {
+            const item = orderItems.find((i) => i.id === itemId);
+            return item ? paidUnits(item.quantity, item.paid_fen, item.paid_fen) : 0;
+          };
           const sellers = sellersOf?.get(o.id);
           const chainFor = (which: number): string[] => {
             const seller = sellers ? (sellers[which] ?? null) : o.seller_id;
@@ -375,7 +380,8 @@ export function createRuleSimulator(deps: {
                   rateKind: l.rateKind,
                   rateBp: l.rateBp,
                   fixedFen: l.fixedFen,
-                  units: l.units,
+                  // Units still paid for, as the job reads them: a percentage line's final bracket may pay per unit.
+                  units: l.rateKind === 'fixed' ? l.units : unitsOf(l.itemId),
                   baseFen: l.baseFen,
                   amountFen: l.amountFen,
                   adjustedFen: 0,

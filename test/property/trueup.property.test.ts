@@ -3,13 +3,14 @@ import fc from 'fast-check';
 import { ManualClock } from '../../src/core/context.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { tierRateAt } from '../../src/modules/commissions/trueup.ts';
-import type { Tier } from '../../src/modules/commissions/calculator.ts';
+import { paidUnits, type Tier } from '../../src/modules/commissions/calculator.ts';
 
 /**
  * Month-end tier true-up against the real server (issue 17 item 2, the property test extended):
- * random brackets, a month of orders for one seller, refunds before and after the true-up. After
- * the true-up each tier line's adjustment is exactly max(0, floor(what it still has × the final
- * bracket's rate) − what it holds), so the month's lines with their adjustments sum exactly to the
+ * random brackets (percentages or fen per unit), a month of orders of several units for one
+ * seller, refunds before and after the true-up. After the true-up each tier line's adjustment is
+ * exactly max(0, the final bracket's share of what it still has − what it holds), the share being
+ * floor(base × bp / 10000) or fen × the units still paid, whatever the line's own rate, so the month's lines with their adjustments sum exactly to the
  * final bracket's share line by line; a second pass adds nothing; a later refund never raises an
  * adjustment; and the ledger verifies clean after every step.
  */
@@ -22,20 +23,22 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** A bracket's rate for the seller: basis points, or fen per unit. */
+const rateArb = fc.oneof(
+  fc.integer({ min: 0, max: 3000 }).map((bp) => ({ sales_bp: bp })),
+  fc.integer({ min: 1, max: 3000 }).map((fen) => ({ sales_fixed_fen: fen })),
+);
 const tiersArb = fc
-  .tuple(
-    fc.integer({ min: 0, max: 3000 }),
-    fc.array(fc.record({ step: fc.integer({ min: 1, max: 300_000 }), bp: fc.integer({ min: 0, max: 3000 }) }), { minLength: 1, maxLength: 3 }),
-  )
-  .map(([bp0, rest]) => {
-    const tiers: Tier[] = [{ min_monthly_sales_fen: 0, sales_bp: bp0 }];
+  .tuple(rateArb, fc.array(fc.record({ step: fc.integer({ min: 1, max: 300_000 }), rate: rateArb }), { minLength: 1, maxLength: 3 }))
+  .map(([rate0, rest]) => {
+    const tiers: Tier[] = [{ min_monthly_sales_fen: 0, ...rate0 }];
     let min = 0;
-    for (const r of rest) tiers.push({ min_monthly_sales_fen: (min += r.step), sales_bp: r.bp });
+    for (const r of rest) tiers.push({ min_monthly_sales_fen: (min += r.step), ...r.rate });
     return tiers;
   });
 const refundArb = fc.record({ which: fc.nat(7), fraction: fc.double({ min: 0.05, max: 1, noNaN: true }) });
 
-type Row = { id: string; kind: string; adjusts: string | null; amount_fen: number; base_fen: number; rate_source: string; status: string };
+type Row = { id: string; kind: string; adjusts: string | null; amount_fen: number; base_fen: number; rate_source: string; status: string; order_id: string };
 
 describe('tier true-up properties', () => {
   it('adjustments sum exactly to the final bracket’s share, once, never raised by refunds; ledger clean throughout', async () => {
@@ -43,7 +46,7 @@ describe('tier true-up properties', () => {
     await fc.assert(
       fc.asyncProperty(
         tiersArb,
-        fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.record({ fen: fc.integer({ min: 1, max: 300_000 }), quantity: fc.integer({ min: 1, max: 5 }) }), { minLength: 1, maxLength: 6 }),
         fc.array(refundArb, { maxLength: 3 }),
         fc.array(refundArb, { maxLength: 3 }),
         async (tiers, orders, before, afterwards) => {
@@ -57,15 +60,17 @@ describe('tier true-up properties', () => {
           const A = (await call('POST', '/v1/distributors', { external_id: 'A', name: 'A' })).data;
           expect((await call('POST', '/v1/bindings', { customer_external_id: 'c', invite_code: A.invite_code })).statusCode).toBe(201);
           const paid: number[] = [];
+          const quantities: number[] = [];
           const refunded: number[] = [];
-          for (const [i, fen] of orders.entries()) {
+          for (const [i, { fen, quantity }] of orders.entries()) {
             const r = await call('POST', '/v1/orders', {
               external_id: `o${i}`,
               buyer_external_id: 'c',
-              items: [{ sku: 's', quantity: 1, unit_price_fen: fen, paid_fen: fen }],
+              items: [{ sku: 's', quantity, unit_price_fen: Math.ceil(fen / quantity), paid_fen: fen }],
             });
             expect(r.statusCode, r.body).toBe(201);
             paid.push(fen);
+            quantities.push(quantity);
             refunded.push(0);
           }
           const refund = async (r: { which: number; fraction: number }) => {
@@ -84,16 +89,28 @@ describe('tier true-up properties', () => {
           await verify();
           const rows = (await t.services.db
             .selectFrom('commissions')
-            .select(['id', 'kind', 'adjusts', 'amount_fen', 'base_fen', 'rate_source', 'status'])
+            .select(['id', 'kind', 'adjusts', 'amount_fen', 'base_fen', 'rate_source', 'status', 'order_id'])
             .where('tenant_id', '=', id)
             .execute()) as Row[];
+          const orderIndex = new Map(
+            (await t.services.db.selectFrom('orders').select(['id', 'external_id']).where('tenant_id', '=', id).execute()).map((o) => [
+              o.id,
+              Number(o.external_id.slice(1)),
+            ]),
+          );
           const finalSales = paid.reduce((s, p, i) => s + p - refunded[i]!, 0);
-          const finalBp = (tierRateAt(tiers, 0, finalSales) as { bp: number }).bp;
+          const finalRate = tierRateAt(tiers, 0, finalSales);
           const adjustments = new Map(rows.filter((r) => r.kind === 'adjustment').map((r) => [r.adjusts, Number(r.amount_fen)]));
           let expectedTotal = 0;
           for (const l of rows.filter((r) => r.kind === 'commission')) {
             expect(l.rate_source).toBe('tier');
-            const share = Number((BigInt(l.base_fen) * BigInt(finalBp)) / 10000n);
+            const i = orderIndex.get(l.order_id)!;
+            const share =
+              finalRate === null
+                ? 0
+                : finalRate.kind === 'percent'
+                  ? Number((BigInt(l.base_fen) * BigInt(finalRate.bp)) / 10000n)
+                  : finalRate.fen * paidUnits(quantities[i]!, paid[i]!, paid[i]! - refunded[i]!);
             const expected = l.status === 'reversed' ? 0 : Math.max(0, share - Number(l.amount_fen));
             expect(adjustments.get(l.id) ?? 0).toBe(expected);
             expectedTotal += expected;

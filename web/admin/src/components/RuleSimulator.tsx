@@ -17,6 +17,8 @@ interface SimForm {
   l1?: number | null;
   l2?: number | null;
   l3?: number | null;
+  /** The month-end tier true-up proposed on or off (changes.tier_true_up); unset: unchanged. */
+  trueUp?: 'on' | 'off';
   /** A proposed binding policy (changes.binding): only the fields set are sent. */
   binding?: {
     mode?: BindingMode;
@@ -80,6 +82,7 @@ export function RuleSimulator() {
       });
       changes.grades = { [grade.code]: { ...(v.sales != null ? { sales_bp: v.sales } : {}), override_bp: override.map((bp) => bp ?? 0) } };
     }
+    if (v.trueUp) changes.tier_true_up = v.trueUp === 'on';
     const binding = bindingChanges(v.binding);
     if (binding) changes.binding = binding;
     if (Object.keys(changes).length === 0) {
@@ -135,6 +138,19 @@ export function RuleSimulator() {
             <HundredthsInput aria-label={t('sim.level', { level: i + 1 })} suffix="%" max={10000} />
           </Form.Item>
         ))}
+        <Form.Item name="trueUp" label={t('sim.trueUp')}>
+          <Select
+            allowClear
+            data-testid="sim-true-up-switch"
+            aria-label={t('sim.trueUp')}
+            placeholder={t('sim.unchanged')}
+            style={{ width: 120 }}
+            options={[
+              { value: 'on', label: t('sim.trueUp.on') },
+              { value: 'off', label: t('sim.trueUp.off') },
+            ]}
+          />
+        </Form.Item>
         <div style={{ flexBasis: '100%' }}>
           <Divider titlePlacement="start" plain style={{ margin: '4px 0' }}>
             {t('sim.binding')}
@@ -244,6 +260,7 @@ export function RuleSimulator() {
               })}
             />
           )}
+          {(result.true_up.current || result.true_up.proposed) && <TrueUpFigures result={result} />}
           {result.binding && <BindingShift result={result} />}
           <Table
             size="small"
@@ -341,6 +358,26 @@ function BindingShift({ result }: { result: RuleSimulation }) {
           })}
         />
         <Typography.Text type="secondary">{t('sim.shift.note')}</Typography.Text>
+      </Space>
+    </Card>
+  );
+}
+
+/** What the month-end true-up adds over the period's whole months, under the rules in force and as proposed. */
+function TrueUpFigures({ result }: { result: RuleSimulation }) {
+  const { t } = useI18n();
+  const u = result.true_up;
+  const onOff = (on: boolean) => t(on ? 'sim.trueUp.on' : 'sim.trueUp.off');
+  return (
+    <Card size="small" type="inner" title={t('sim.trueUp.title')} data-testid="sim-true-up">
+      <Space direction="vertical" size="small" style={{ width: '100%' }}>
+        <Typography.Text type="secondary" data-testid="sim-true-up-state">
+          {t('sim.trueUp.state', { current: onOff(u.current), proposed: onOff(u.proposed) })} ·{' '}
+          {u.months.length > 0 ? t('sim.trueUp.months', { months: u.months.join('、') }) : t('sim.trueUp.noMonths')}
+        </Typography.Text>
+        <div data-testid="sim-true-up-fen" data-current={u.current_fen} data-proposed={u.proposed_fen} data-delta={u.delta_fen}>
+          <Statistic title={t('sim.trueUp.added')} value={`${formatYuan(u.current_fen)} → ${formatYuan(u.proposed_fen)}`} />
+        </div>
       </Space>
     </Card>
   );

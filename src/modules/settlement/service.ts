@@ -301,9 +301,8 @@ export function createSettlementService(deps: {
    * that cursor which did commit left a statement per distributor in the run, and settleBatch
    * leaves those distributors out.
    */
-  async function settleInBatches(runId: string, owner: string, onProgress: Progress | undefined, after: () => Promise<void>): Promise<void> {
-    const run = await settlementRepo.run(db, runId);
-    if (!run || run.status !== 'running' || run.owner !== owner) throw new RunTakenOver(runId);
+  async function settleInBatches(run: RunRow, owner: string, onProgress: Progress | undefined, after: () => Promise<void>): Promise<void> {
+    const runId = run.id;
     let cursor = run.settled_through;
     let handedOut = 0;
     let stop = false;
@@ -312,7 +311,7 @@ export function createSettlementService(deps: {
     let contiguous = 0;
     const committed = new Map<number, string>();
     let queue: Promise<unknown> = Promise.resolve();
-    const take = (): Promise<{ seq: number; ids: string[] } | null> => {
+    const take = (): Promise<{ seq: number; ids: string[]; through: string } | null> => {
       const next = queue.then(async () => {
         if (stop) return null;
         const ids = await commissionsRepo.nextSettlementCandidates(db, run.tenant_id, cursor, run.threshold_fen, batchSize);
@@ -322,7 +321,7 @@ export function createSettlementService(deps: {
           return null;
         }
         cursor = through;
-        return { seq: ++handedOut, ids };
+        return { seq: ++handedOut, ids, through };
       });
       queue = next.catch(() => undefined);
       return next;
@@ -331,7 +330,6 @@ export function createSettlementService(deps: {
       for (;;) {
         const batch = await take();
         if (!batch) return;
-        const through = batch.ids[batch.ids.length - 1] as string;
         const progress = await inTransaction(db, async (tx) => {
           const made = await settleBatch(tx, run, batch.ids);
           const moved = await settlementRepo.advanceOwned(tx, runId, owner, {
@@ -345,7 +343,7 @@ export function createSettlementService(deps: {
           if (!moved) throw new RunTakenOver(runId);
           return moved;
         });
-        committed.set(batch.seq, through);
+        committed.set(batch.seq, batch.through);
         for (let next = committed.get(contiguous + 1); next !== undefined; next = committed.get(contiguous + 1)) {
           committed.delete(++contiguous);
           committedThrough = next;
@@ -397,9 +395,10 @@ export function createSettlementService(deps: {
     }
     // How many distributors it found (and has settled, when resumed), before the first batch.
     const found = await settlementRepo.run(db, runId);
-    if (found) onProgress?.(found.done, found.total ?? 0);
+    if (!found || found.status !== 'running' || found.owner !== owner) throw new RunTakenOver(runId);
+    onProgress?.(found.done, found.total ?? 0);
     // Phase 2: batches of distributors in id order from the run's cursor, `workers` at a time.
-    await settleInBatches(runId, owner, onProgress, after);
+    await settleInBatches(found, owner, onProgress, after);
     return inTransaction(db, async (tx) => {
       const run = await lockOwned(tx, runId, owner);
       if (run.trigger === 'threshold' && run.statements === 0 && run.made_available === 0) {

@@ -110,6 +110,12 @@ export async function servePrimary(config: Config, count: number): Promise<void>
 
   cluster.on('listening', (worker, address) => {
     const w = live.get(worker);
+    // Stopping already: a worker asked before it had loaded its handlers (a stop right after the
+    // start) never got the request. It has them now (src/main.ts installs them before listening).
+    if (stopping) {
+      askToStop(worker);
+      return;
+    }
     log.info({ worker: w?.slot, worker_pid: worker.process.pid, port: address.port }, 'worker listening');
     if (++listening === count) {
       log.info({ workers: count, port: config.port, host: config.host }, `fenxiao is serving with ${count} workers`);
@@ -175,12 +181,13 @@ export async function servePrimary(config: Config, count: number): Promise<void>
     }
     // Asked over IPC (src/main.ts serve): a worker that also got the signal itself (Ctrl-C reaches
     // the whole process group) must not take this for a second one. SIGTERM if the channel is gone.
-    for (const worker of live.keys()) {
-      try {
-        if (!worker.isConnected() || !worker.send({ fenxiao: 'shutdown' })) worker.process.kill('SIGTERM');
-      } catch {
-        worker.process.kill('SIGTERM');
-      }
+    for (const worker of live.keys()) askToStop(worker);
+  };
+  const askToStop = (worker: Worker) => {
+    try {
+      if (!worker.isConnected() || !worker.send({ fenxiao: 'shutdown' })) worker.process.kill('SIGTERM');
+    } catch {
+      worker.process.kill('SIGTERM');
     }
   };
   process.on('SIGTERM', () => {

@@ -3,7 +3,7 @@
  * items 2 and 6): where to go once it serves, `/` leading to the console, `--version`, no
  * deprecation warnings, a taken port or an unreachable DATABASE_URL said in one line naming the
  * setting; and a stop that never hangs, whatever becomes of the pipe its stdout goes to, with a
- * second signal exiting at once.
+ * second signal exiting at once; with workers, a stop that reaches them while they start.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -271,6 +271,42 @@ describe('fenxiao serve: stopping never hangs', () => {
       expect(out).not.toContain('second signal');
       expect((out.match(/"msg":"stopped"/g) ?? []).length).toBe(3);
       for (const pid of workers) expect(alive(pid)).toBe(false);
+    },
+  );
+
+  it.skipIf(!inject('databaseUrl'))(
+    'with workers, a stop right after the start (the workers still loading) stops every worker gracefully, none left to the grace timer (needs DATABASE_URL)',
+    { timeout: 180_000 },
+    async () => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [path.join(REPO, 'bin/fenxiao.js'), 'serve', '--workers', '2'], {
+        cwd: REPO,
+        env: {
+          ...cleanEnv(),
+          DATABASE_URL: inject('databaseUrl')!,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'info',
+          FENXIAO_RUN_JOBS: 'false',
+          FENXIAO_SHUTDOWN_GRACE_SECONDS: '20',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      strays.push(child.pid!);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // The primary forks right after saying this: the workers are still loading their modules.
+      await waitFor('the workers starting', () => out.includes('"msg":"starting 2 workers"'), 2400);
+      process.kill(child.pid!, 'SIGTERM');
+      expect(await exited, out.slice(-3000)).toBe(0);
+      expect(out).not.toContain('grace period over');
+      expect(out).toContain('"unclean_exits":0');
     },
   );
 

@@ -370,6 +370,22 @@ export async function main(argv: string[]): Promise<void> {
         await c.end();
       }
     };
+    // Where the run's time went, from its own timestamps: the first and the last batch (each
+    // batch stamps its statements when it starts), the run's end, against the answer's arrival.
+    const runTimeline = async () => {
+      const c = new pg.Client({ connectionString: url.toString() });
+      await c.connect();
+      try {
+        const r = await c.query<{ first_s: number; last_s: number; finished_s: number }>(
+          `select extract(epoch from min(s.created_at) - r.started_at)::float8 as first_s, extract(epoch from max(s.created_at) - r.started_at)::float8 as last_s,
+                  extract(epoch from r.finished_at - r.started_at)::float8 as finished_s
+             from settlement_runs r join statements s on s.run_id = r.id group by r.id order by r.started_at desc limit 1`,
+        );
+        return r.rows[0];
+      } finally {
+        await c.end();
+      }
+    };
     const orders = o.orderClients > 0 ? await orderLoad(server.url, url.toString(), key, o.distributors, o.orderClients) : null;
     let unloaded: OrderPhase | null = null;
     if (orders) {
@@ -394,6 +410,7 @@ export async function main(argv: string[]): Promise<void> {
     const settledFen = statements.reduce((s, x) => s + x.amount_fen, 0);
     log(`settled ${int(statements.length)} statements, ${int(settledFen / 100)} yuan in ${formatDuration(runMs)}`);
     const after = await ledgerBalances();
+    const timeline = await runTimeline();
     log('GET /v1/ledger/verify …');
     const v0 = nowMs();
     const verify = await call(server, key, 'GET', '/v1/ledger/verify');
@@ -441,6 +458,14 @@ export async function main(argv: string[]): Promise<void> {
         : [];
     const rows = [
       { what: 'POST /v1/settlements/run', value: `${(runMs / 1000).toFixed(1)} s (target < 40 s: ${runMs < 40_000 ? 'met' : 'NOT met'})` },
+      ...(timeline
+        ? [
+            {
+              what: 'first batch → last batch → run finished',
+              value: `${timeline.first_s.toFixed(1)} → ${timeline.last_s.toFixed(1)} → ${timeline.finished_s.toFixed(1)} s after it started (the answer after ${(runMs / 1000).toFixed(1)} s)`,
+            },
+          ]
+        : []),
       ...orderRows,
       { what: 'lines settled', value: int(statements.reduce((s, x) => s + ((x as { line_count?: number }).line_count ?? 0), 0)) },
       { what: 'statements', value: `${int(statements.length)} (${int(statements.filter((x) => x.status === 'approved').length)} approved)` },

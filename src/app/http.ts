@@ -113,6 +113,10 @@ export function createHttp(options: {
       void sendError(error, req, reply);
     },
     ajv: { customOptions: {} },
+    // fast-json-stringify's own Ajv only tells anyOf branches apart in answers, which were
+    // validated on the way in: Fenxiao's own formats need no check there (and unknown, each
+    // printed a warning on stderr the first time an answer used it).
+    serializerOpts: { ajv: { formats: { 'time-zone': true } } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const bodyAjv = ajvFor({ coerceTypes: false });

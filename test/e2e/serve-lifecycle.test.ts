@@ -64,6 +64,25 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** `fenxiao serve --workers 2` on DATABASE_URL, its stdout and stderr gathered in one string. */
+async function serveWithTwoWorkers(env: Record<string, string> = {}) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(REPO, 'bin/fenxiao.js'), 'serve', '--workers', '2'], {
+    cwd: REPO,
+    env: { ...cleanEnv(), DATABASE_URL: inject('databaseUrl')!, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', FENXIAO_RUN_JOBS: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  strays.push(child.pid!);
+  let out = '';
+  const gather = (d: Buffer) => {
+    out += d.toString();
+  };
+  child.stdout.on('data', gather);
+  child.stderr.on('data', gather);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
 async function waitFor(what: string, done: () => boolean, tries = 600): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (done()) return;
@@ -245,31 +264,17 @@ describe('fenxiao serve: stopping never hangs', () => {
     'with workers, Ctrl-C reaching every process of the group is one stop, not a second signal: each worker finishes gracefully (needs DATABASE_URL)',
     { timeout: 180_000 },
     async () => {
-      const port = await freePort();
-      const child = spawn(process.execPath, [path.join(REPO, 'bin/fenxiao.js'), 'serve', '--workers', '2'], {
-        cwd: REPO,
-        env: { ...cleanEnv(), DATABASE_URL: inject('databaseUrl')!, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', FENXIAO_RUN_JOBS: 'false' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      strays.push(child.pid!);
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await waitFor('two workers listening', () => (out.match(/"msg":"worker listening"/g) ?? []).length >= 2, 2400);
-      const workers = [...out.matchAll(/"worker_pid":(\d+)/g)].map((m) => Number(m[1]));
+      const { child, output, exited } = await serveWithTwoWorkers();
+      await waitFor('two workers listening', () => (output().match(/"msg":"worker listening"/g) ?? []).length >= 2, 2400);
+      const workers = [...output().matchAll(/"worker_pid":(\d+)/g)].map((m) => Number(m[1]));
       expect(workers).toHaveLength(2);
       strays.push(...workers);
       // What a terminal does on Ctrl-C: SIGINT to the primary and to each worker.
       process.kill(child.pid!, 'SIGINT');
       for (const pid of workers) process.kill(pid, 'SIGINT');
-      expect(await exited, out.slice(-3000)).toBe(0);
-      expect(out).not.toContain('second signal');
-      expect((out.match(/"msg":"stopped"/g) ?? []).length).toBe(3);
+      expect(await exited, output().slice(-3000)).toBe(0);
+      expect(output()).not.toContain('second signal');
+      expect((output().match(/"msg":"stopped"/g) ?? []).length).toBe(3);
       for (const pid of workers) expect(alive(pid)).toBe(false);
     },
   );
@@ -278,35 +283,13 @@ describe('fenxiao serve: stopping never hangs', () => {
     'with workers, a stop right after the start (the workers still loading) stops every worker gracefully, none left to the grace timer (needs DATABASE_URL)',
     { timeout: 180_000 },
     async () => {
-      const port = await freePort();
-      const child = spawn(process.execPath, [path.join(REPO, 'bin/fenxiao.js'), 'serve', '--workers', '2'], {
-        cwd: REPO,
-        env: {
-          ...cleanEnv(),
-          DATABASE_URL: inject('databaseUrl')!,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'info',
-          FENXIAO_RUN_JOBS: 'false',
-          FENXIAO_SHUTDOWN_GRACE_SECONDS: '20',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      strays.push(child.pid!);
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const { child, output, exited } = await serveWithTwoWorkers({ FENXIAO_SHUTDOWN_GRACE_SECONDS: '20' });
       // The primary forks right after saying this: the workers are still loading their modules.
-      await waitFor('the workers starting', () => out.includes('"msg":"starting 2 workers"'), 2400);
+      await waitFor('the workers starting', () => output().includes('"msg":"starting 2 workers"'), 2400);
       process.kill(child.pid!, 'SIGTERM');
-      expect(await exited, out.slice(-3000)).toBe(0);
-      expect(out).not.toContain('grace period over');
-      expect(out).toContain('"unclean_exits":0');
+      expect(await exited, output().slice(-3000)).toBe(0);
+      expect(output()).not.toContain('grace period over');
+      expect(output()).toContain('"unclean_exits":0');
     },
   );
 

@@ -396,11 +396,14 @@ describe.skipIf(!onPostgres() || (missing !== null && !onCi))(
       // Nobody calls settlement: the scheduler (every second, in each process) does it.
       const deadline = Date.now() + 60_000;
       let statements: { distributor_id: string; amount_fen: string }[] = [];
+      // Lines first, statements after: a line is settled in the transaction that writes its
+      // statement, so once none is left every statement is there to read (read the other way
+      // round, a pass committing between the two reads left its statement out).
       while (Date.now() < deadline) {
-        statements = await direct(`select distributor_id, amount_fen::text from statements where tenant_id = $1`, [tenantId]);
         const { left } = await first<{ left: string }>(`select count(*)::text as left from commissions where tenant_id = $1 and status <> 'settled'`, [
           tenantId,
         ]);
+        statements = await direct(`select distributor_id, amount_fen::text from statements where tenant_id = $1`, [tenantId]);
         if (statements.length > 0 && Number(left) === 0) break;
         await sleep(250);
       }

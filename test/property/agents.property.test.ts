@@ -311,5 +311,5 @@ describe('agents: stock and money against a model', () => {
         ],
       },
     );
-  });
+  }, 600_000);
 });

@@ -204,5 +204,5 @@ describe('rule releases (property)', () => {
       }),
       { numRuns: 12 },
     );
-  });
+  }, 600_000);
 });

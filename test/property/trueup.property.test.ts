@@ -141,5 +141,5 @@ describe('tier true-up properties', () => {
       ),
       { numRuns: 20 },
     );
-  });
+  }, 600_000);
 });

@@ -41,11 +41,14 @@ const LINE_BREAKS = sql`(coalesce(s.total, 0) <> c.amount_fen
                        and coalesce(s.available, 0) = c.amount_fen and coalesce(s.withdrawable, 0) = 0)))`;
 
 /**
- * A month-end tier true-up: each adjustment line, with its tier line and the clawbacks later
- * refunds added against either, stays within the final bracket's share (the adjustment's
+ * A month-end tier true-up: each adjustment line still worth something, with its tier line and
+ * the clawbacks later refunds added against either, stays within the final bracket's share (the adjustment's
  * rate: bp of its base, or fen × the units it was written on, which for a line paid at a
  * percentage are the order line's units still paid) of what the order line still paid, and names
- * a tier line of the same order line, level and beneficiary. `which` narrows the adjustments checked (the incremental pass).
+ * a tier line of the same order line, level and beneficiary. An adjustment refunds took down to
+ * 0 bounds nothing: the true-up only tops a line up, so a line at its own rate may stay above the
+ * final share (a percentage of what is left can round down less than fen × the units left).
+ * `which` narrows the adjustments checked (the incremental pass).
  */
 const ADJUSTMENT_INVARIANT = "a tier line with its true-up adjustment stays within the final bracket's share of what its order line still paid";
 function adjustmentCheck(scope: Scope, which: RawBuilder<unknown>) {
@@ -62,8 +65,9 @@ function adjustmentCheck(scope: Scope, which: RawBuilder<unknown>) {
                   where x.clawback_of is not null and ${scope('x')} group by x.clawback_of) ka on ka.clawback_of = a.id
       where a.kind = 'adjustment' and ${scope('a')} and ${which}
         and (c.id is null
-          or c.amount_fen + coalesce(k.amount, 0) + a.amount_fen + coalesce(ka.amount, 0)
-             > case a.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * a.rate_bp) / 10000 else a.fixed_fen * a.units end)`;
+          or a.amount_fen + coalesce(ka.amount, 0) > 0
+             and c.amount_fen + coalesce(k.amount, 0) + a.amount_fen + coalesce(ka.amount, 0)
+                 > case a.rate_kind when 'percent' then ((c.base_fen + coalesce(k.base, 0)) * a.rate_bp) / 10000 else a.fixed_fen * a.units end)`;
 }
 
 /**

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { dbStats } from '../../src/db/counting.ts';
 import type { ManualClock } from '../../src/core/context.ts';
+import { rollupBreaks } from '../support/analytics.ts';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -214,6 +215,33 @@ describe('round trips per event', () => {
     expect(refund).toBeLessThanOrEqual(8);
     expect(refunds / 20).toBeLessThan(7);
     expect(replay).toBeLessThanOrEqual(4);
+    expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
+  });
+
+  it('an order alone: six round trips, its rollups in its ledger statement (seven while the slot rows had their own)', async () => {
+    const { tenantId, key, orders } = await chainTenant();
+    // Warm: the program, rules and grades are read once and kept; the statements get their names.
+    await orders(4, 'warm');
+    const body = (id: string) => ({
+      external_id: id,
+      buyer_external_id: 'buyer',
+      items: [
+        { sku: 'a', quantity: 2, unit_price_fen: 5_000, paid_fen: 10_000 },
+        { sku: 'b', quantity: 1, unit_price_fen: 3_000, paid_fen: 3_000 },
+      ],
+    });
+    const trips: number[] = [];
+    for (const id of ['rt-1', 'rt-2', 'rt-3']) {
+      trips.push(await roundTrips(async () => expect((await t.call('POST', '/v1/orders', { token: key, body: body(id) })).statusCode).toBe(201)));
+    }
+    console.log(`round trips per order alone: ${trips.join(', ')}`);
+    // BEGIN (with the batch's plan setting), the buyers (with the rules' version and the orders
+    // that exist), the distributors, the order with its items and lines, the ledger with the
+    // sales, the daily totals and every rollup row, COMMIT.
+    expect(Math.max(...trips)).toBeLessThanOrEqual(6);
+    // Every rollup, the slot rows of the day included, equals the base tables.
+    const tz = (await t.call('GET', '/v1/program', { token: key })).data.timezone as string;
+    expect(await rollupBreaks(t.database.db, tenantId, tz)).toEqual([]);
     expect((await t.call('GET', '/v1/ledger/verify', { token: key })).data).toMatchObject({ ok: true, breaks: [] });
   });
 

@@ -12,6 +12,7 @@ import {
   type DistributorDelta,
   type SlotDelta,
   type SlotTable,
+  slotsFound,
 } from './repo.ts';
 import { cityOf, monthOf, provinceOf } from './periods.ts';
 
@@ -39,20 +40,27 @@ export interface PaidOrder {
 }
 
 /**
- * What a batch of orders adds to the rollups, in two parts for two of the batch's statements: the
- * distributors' rows and the sellers' latest order days (`distributorCtes`, run after the WITH
- * entry named `after`; `moved` says whose latest day moved), then the tenant's days and the
- * sellers' breakdown rows (`slots`, given what moved), whose `finish` opens any slot row that had no
- * free slot yet.
+ * What a batch of orders adds to the rollups, as WITH entries of one of the batch's statements
+ * (`ctes`, run after the WITH entry named `after`): the distributors' rows, the sellers' latest
+ * order days, then the tenant's days and the sellers' breakdown rows (slot rows, which never
+ * wait). A day's count of distributors by latest order day moves in the same statement, by the
+ * latest days that moved (computed there, so no slot row is updated twice). The statement selects
+ * `moved` (whose latest day moved, and from which day) and `found` (which slot rows found a
+ * slot); `finish`, given both, opens a slot for the slot rows that found none and moves the days
+ * the batch has no row of (a latest day moved from a day no order of the batch was paid on).
  */
 export interface OrdersPaidPlan {
-  distributorCtes: RawBuilder<unknown>[];
+  ctes: RawBuilder<unknown>[];
   moved: RawBuilder<unknown>;
-  slots(moved: { id: string; day: string; prev: string | null }[] | null): {
-    ctes: RawBuilder<unknown>[];
-    found: RawBuilder<unknown>;
-    finish(ex: Executor, found: number[] | null): Promise<void>;
-  };
+  found: RawBuilder<unknown>;
+  finish(ex: Executor, moved: readonly MovedDay[] | null, found: number[] | null): Promise<void>;
+}
+
+/** A seller whose latest order day moved, from `prev` (null: its first order). */
+export interface MovedDay {
+  id: string;
+  day: string;
+  prev: string | null;
 }
 
 /**
@@ -217,28 +225,34 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
     const rows = [...perDistributorDay.values()].sort((a, b) => byId(a, b) || (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
     const sellers = [...latest.entries()].map(([id, day]) => ({ id, day })).sort(byId);
     const { ctes, moved } = analyticsRepo.distributorOrdersCtes(tenantId, rows, sellers, after);
+    // Each day row of the batch also moves by the sellers whose latest order day moved to it
+    // (+1) or from it (−1), counted in the statement from its latest-day entry.
+    const updates = [...slots.values()];
+    const days = new Set(updates.filter((u) => u.table === 'analytics_daily').map((u) => u.key.day));
+    const found = analyticsRepo.slotUpdateCtes(updates, { latestMoves: true });
     return {
-      distributorCtes: ctes,
+      ctes: [...ctes, ...found.ctes],
       moved,
-      slots(movedRows) {
-        // Active distributors by latest order day: one more on the day a seller's latest order
-        // moved to, one fewer on the day it moved from.
+      found: found.found,
+      async finish(ex, movedRows, flags) {
+        const done = slotsFound(flags);
+        // What the statement added to each day row, in numbers: the same count, from its answer.
+        const moves = new Map<string, number>();
         for (const m of movedRows ?? []) {
-          add(slot('analytics_daily', { tenant_id: tenantId, day: m.day }), 'last_order_distributors', 1);
-          if (m.prev !== null) add(slot('analytics_daily', { tenant_id: tenantId, day: m.prev }), 'last_order_distributors', -1);
+          moves.set(m.day, (moves.get(m.day) ?? 0) + 1);
+          if (m.prev !== null) moves.set(m.prev, (moves.get(m.prev) ?? 0) - 1);
         }
-        const updates = [...slots.values()];
-        const { ctes: slotCtes, found } = analyticsRepo.slotUpdateCtes(updates);
-        return {
-          ctes: slotCtes,
-          found,
-          async finish(ex, flags) {
-            for (const [i, u] of updates.entries()) {
-              if (flags && Number(flags[i]) > 0) continue;
-              await analyticsRepo.addToSlot(ex, u.table, u.key, u.deltas as Partial<Record<string, number>>, { skipFirstUpdate: true });
-            }
-          },
-        };
+        for (const [i, u] of updates.entries()) {
+          if (done.has(i)) continue;
+          const deltas = u.table === 'analytics_daily' ? { ...u.deltas, last_order_distributors: moves.get(u.key.day ?? '') ?? 0 } : u.deltas;
+          await analyticsRepo.addToSlot(ex, u.table, u.key, deltas, { skipFirstUpdate: true });
+        }
+        const elsewhere = [...moves].filter(([day, n]) => n !== 0 && !days.has(day));
+        if (elsewhere.length > 0)
+          await analyticsRepo.addToSlots(
+            ex,
+            elsewhere.map(([day, n]) => ({ table: 'analytics_daily', key: { tenant_id: tenantId, day }, deltas: { last_order_distributors: n } })),
+          );
       },
     };
   }
@@ -344,8 +358,9 @@ export function createAnalyticsRecorder(deps: { clock: Clock; program: ProgramSe
       found: slots.found,
       async finish(ex, flags) {
         await journal(ex);
+        const done = slotsFound(flags);
         for (const [i, u] of updates.entries()) {
-          if (flags && Number(flags[i]) > 0) continue;
+          if (done.has(i)) continue;
           await analyticsRepo.addToSlot(ex, u.table, u.key, u.deltas, { skipFirstUpdate: true });
         }
       },

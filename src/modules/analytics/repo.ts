@@ -91,12 +91,49 @@ function slotUpdate(table: SlotTable, key: Key, deltas: Deltas, only: RawBuilder
     returning t.slot`;
 }
 
-/** One logical row's deltas, for slotUpdateCtes. */
+/** One logical row's deltas, for addToSlots. */
 export interface SlotDelta {
   table: SlotTable;
   key: Record<string, string>;
   deltas: Partial<Record<string, number>>;
 }
+
+/** Each slot table's key (besides the slot) with its columns' types, and its counters. */
+const SLOT_SHAPE: Record<SlotTable, { key: readonly (readonly [string, 'text' | 'date'])[]; counters: readonly string[] }> = {
+  analytics_daily: {
+    key: [
+      ['tenant_id', 'text'],
+      ['day', 'date'],
+    ],
+    counters: DAILY_COUNTERS,
+  },
+  analytics_breakdown_daily: {
+    key: [
+      ['tenant_id', 'text'],
+      ['level', 'text'],
+      ['day', 'date'],
+      ['code', 'text'],
+    ],
+    counters: BREAKDOWN_COUNTERS,
+  },
+  analytics_breakdown_monthly: {
+    key: [
+      ['tenant_id', 'text'],
+      ['level', 'text'],
+      ['month', 'date'],
+      ['code', 'text'],
+    ],
+    counters: BREAKDOWN_COUNTERS,
+  },
+};
+
+/** The indexes of the updates that found a slot, from slotUpdateCtes' `found`. */
+export function slotsFound(found: readonly number[] | null): Set<number> {
+  return new Set((found ?? []).map(Number));
+}
+
+/** The slot tables in the order a statement updates them. */
+const SLOT_TABLES: readonly SlotTable[] = ['analytics_daily', 'analytics_breakdown_daily', 'analytics_breakdown_monthly'];
 
 export interface DistributorDayDelta extends DistributorDelta {
   day: string;
@@ -222,20 +259,53 @@ export const analyticsRepo = {
   },
 
   /**
-   * Adds to many logical slot rows, each into its lowest slot no other transaction holds
-   * (slotUpdate: it never waits), as common table expressions of the caller's statement.
-   * `found` (a scalar subquery, JSON array) answers, per row, whether it found one; the caller
-   * opens a slot (addToSlot) for those that did not.
+   * Adds to many logical slot rows, each into its lowest slot no other transaction holds (SKIP
+   * LOCKED: it never waits), as common table expressions of the caller's statement: two per
+   * table whatever the number of rows (the rows travel as arrays, every counter of the table
+   * with 0 where it does not move), so the statement's text is one of a few and stays prepared.
+   * `found` (a scalar subquery, JSON) answers the indexes in `updates` that found a slot; the
+   * caller opens a slot (addToSlot) for the others. With `latestMoves`, each day row of
+   * analytics_daily also moves by the sellers whose latest order day moved to it (+1) or from it
+   * (−1), as the statement's `analytics_latest` entry (distributorOrdersCtes) answers them.
    */
-  slotUpdateCtes(updates: SlotDelta[]): { ctes: RawBuilder<unknown>[]; found: RawBuilder<number[] | null> } {
-    const live = updates.map((u, i) => ({ u, i, entries: Object.entries(u.deltas).filter(([, v]) => v !== undefined && v !== 0) }));
-    const ctes = live.map((x) =>
-      x.entries.length > 0
-        ? sql`${sql.raw(`slot_${x.i}`)} as (${slotUpdate(x.u.table, x.u.key, Object.fromEntries(x.entries))})`
-        : sql`${sql.raw(`slot_${x.i}`)} as (select 0 as slot)`,
-    );
-    const counts = live.map((x) => sql`(select count(*) from ${sql.raw(`slot_${x.i}`)})`);
-    return { ctes, found: counts.length > 0 ? sql`json_build_array(${sql.join(counts)})` : sql`null` };
+  slotUpdateCtes(updates: readonly SlotDelta[], opts: { latestMoves?: boolean } = {}): { ctes: RawBuilder<unknown>[]; found: RawBuilder<number[] | null> } {
+    const ctes: RawBuilder<unknown>[] = [];
+    const sets: RawBuilder<unknown>[] = [];
+    for (const table of SLOT_TABLES) {
+      const rows = [...updates.entries()].filter(([, u]) => u.table === table);
+      if (rows.length === 0) continue;
+      const { key, counters } = SLOT_SHAPE[table];
+      const t = ident(table);
+      const pick = ident(`slot_pick_${table}`);
+      const set = ident(`slot_set_${table}`);
+      const arrays = [
+        ...key.map(([c, type]) => sql`${rows.map(([, u]) => u.key[c] ?? null)}::${sql.raw(type)}[]`),
+        ...counters.map((c) => sql`${rows.map(([, u]) => u.deltas[c] ?? 0)}::bigint[]`),
+        sql`${rows.map(([i]) => i)}::int[]`,
+      ];
+      const names = sql.join([...key.map(([c]) => ident(c)), ...counters.map((c) => ident(c)), sql`i`]);
+      const match = (a: string, b: string) =>
+        sql.join(
+          key.map(([c]) => sql`${ident(`${a}.${c}`)} = ${ident(`${b}.${c}`)}`),
+          sql` and `,
+        );
+      const moves = (c: string) =>
+        opts.latestMoves && table === 'analytics_daily' && c === 'last_order_distributors'
+          ? sql` + (select count(*) from analytics_latest m where m.last_order_day = v.day) - (select count(*) from analytics_latest m where m.prev_order_day = v.day)`
+          : sql``;
+      ctes.push(
+        sql`${pick} as materialized (
+          select v.*, (select s.slot from ${t} as s where ${match('s', 'v')} order by s.slot limit 1 for update skip locked) as slot
+            from unnest(${sql.join(arrays)}) as v(${names}))`,
+        sql`${set} as (
+          update ${t} as t set ${sql.join(counters.map((c) => sql`${ident(c)} = ${ident(`t.${c}`)} + v.${ident(c)}${moves(c)}`))}
+            from ${pick} as v
+           where v.slot is not null and ${match('t', 'v')} and t.slot = v.slot
+          returning v.i)`,
+      );
+      sets.push(sql`select i from ${set}`);
+    }
+    return { ctes, found: sets.length > 0 ? sql`(select coalesce(json_agg(f.i), '[]'::json) from (${sql.join(sets, sql` union all `)}) as f)` : sql`null` };
   },
 
   /**
@@ -244,11 +314,11 @@ export const analyticsRepo = {
    */
   async addToSlots(ex: Executor, updates: SlotDelta[]): Promise<void> {
     if (updates.length === 0) return;
-    const { ctes, found } = analyticsRepo.slotUpdateCtes(updates);
-    const r = await sql<{ found: number[] | null }>`with ${sql.join(ctes)} select ${found} as found`.execute(ex);
-    const flags = r.rows[0]?.found ?? null;
+    const plan = analyticsRepo.slotUpdateCtes(updates);
+    const r = await sql<{ found: number[] | null }>`with ${sql.join(plan.ctes)} select ${plan.found} as found`.execute(ex);
+    const found = slotsFound(r.rows[0]?.found ?? null);
     for (const [i, u] of updates.entries()) {
-      if (flags && Number(flags[i]) > 0) continue;
+      if (found.has(i)) continue;
       await analyticsRepo.addToSlot(ex, u.table, u.key, u.deltas, { skipFirstUpdate: true });
     }
   },

@@ -959,7 +959,8 @@ export function createOrderBatch(deps: {
       // Only unpaid orders placed: nothing moved money, sales or figures (and statement two would be empty).
       if (paidForAnalytics.length > 0 || customerWrite.bindings.length > 0) {
         // Statement two: the journals (accounts locked in id order), then, in that order, monthly
-        // sales, daily totals and the distributors' rollup rows.
+        // sales, daily totals, the distributors' rollup rows, then the tenant's days and
+        // segments (slot rows, which never wait).
         const journal = await ledger.plan(tx, journals);
         let last = journal.ctes.length > 0 ? 'ledger_postings' : 'orders_none';
         const ctes = [...journal.ctes, ...(journal.ctes.length > 0 ? [] : [ordersRepo.noneCte])];
@@ -972,13 +973,10 @@ export function createOrderBatch(deps: {
           last = 'daily_added';
         }
         const rollups = deps.analytics.planOrdersPaid(tenantId, tz, paidForAnalytics, customerWrite.bindings, last);
-        ctes.push(...rollups.distributorCtes);
-        const moved = await ordersRepo.batchShared(tx, ctes, rollups.moved);
+        ctes.push(...rollups.ctes);
+        const shared = await ordersRepo.batchShared(tx, ctes, rollups);
+        await rollups.finish(tx, shared.moved, shared.found);
         await grades.applyUpgrades(tx, tenantId, gradeUps);
-        // Statement three: the tenant's days and segments (slot rows, which never wait).
-        const slots = rollups.slots(moved);
-        const found = await ordersRepo.batchSlots(tx, slots.ctes, slots.found);
-        await slots.finish(tx, found);
       }
       // Last: the admissions (rare, once in a distributor's life), after its purchases are written.
       if (admitted.length > 0) await known(deps.distributors, 'the distributors service').admitByPurchases(tx, tenantId, admitted);

@@ -197,20 +197,18 @@ export const ordersRepo = {
   noneCte: sql`orders_none as (select 1)` as RawBuilder<unknown>,
 
   /**
-   * Statement two of a batch of orders: the journals, monthly sales, daily totals and the
-   * distributors' rollup rows (in that order, as chained by `after`); answers `moved` (whose
-   * latest order day moved, as the analytics plan selects it).
+   * Statement two of a batch of orders: the journals, monthly sales, daily totals, the
+   * distributors' rollup rows and the tenant's slot rows (in that order, as chained by `after`);
+   * answers `moved` and `found` as the analytics plan selects them.
    */
-  async batchShared(tx: Executor, ctes: RawBuilder<unknown>[], moved: RawBuilder<unknown>): Promise<{ id: string; day: string; prev: string | null }[] | null> {
-    const r = await sql<{ moved: { id: string; day: string; prev: string | null }[] | null }>`
-        with ${sql.join(ctes)} select ${moved} as moved`.execute(tx);
-    return onlyRow(r.rows, 'batch shared rows').moved;
-  },
-
-  /** Statement three of a batch of orders: the tenant's days and segments (slot rows); answers which found a slot. */
-  async batchSlots(tx: Executor, ctes: RawBuilder<unknown>[], found: RawBuilder<unknown>): Promise<number[] | null> {
-    const r = await sql<{ found: number[] | null }>`with ${sql.join(ctes)} select ${found} as found`.execute(tx);
-    return onlyRow(r.rows, 'batch slots').found;
+  async batchShared(
+    tx: Executor,
+    ctes: RawBuilder<unknown>[],
+    selects: { moved: RawBuilder<unknown>; found: RawBuilder<unknown> },
+  ): Promise<{ moved: { id: string; day: string; prev: string | null }[] | null; found: number[] | null }> {
+    const r = await sql<{ moved: { id: string; day: string; prev: string | null }[] | null; found: number[] | null }>`
+        with ${sql.join(ctes)} select ${selects.moved} as moved, ${selects.found} as found`.execute(tx);
+    return onlyRow(r.rows, 'batch shared rows');
   },
 
   /** A savepoint in the caller's transaction (an event of a batch runs under its own). */

@@ -296,7 +296,8 @@ export function createLedger(options: {
         .where('tenant_id', '=', tenantId)
         .where('owner_id', 'in', owners)
         .execute();
-      const missing = owners.filter((o) => !rows.some((r) => r.owner_id === o));
+      const found = new Set(rows.map((r) => r.owner_id));
+      const missing = owners.filter((o) => !found.has(o));
       if (missing.length > 0) {
         for (const o of missing) {
           if (o === 'tenant') await openAccounts(ex, tenantId, 'tenant', 'tenant', TENANT_PURPOSES);

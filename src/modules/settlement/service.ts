@@ -251,10 +251,14 @@ export function createSettlementService(deps: {
           },
         },
       );
-      const approved = await settlementRepo.statementsByIds(
-        tx,
-        automatic.map((x) => x.id),
-      );
+      // Their statement.approved events: read back and built only when an endpoint wants them
+      // (one index probe; the outbox's own check would discard them, after 1,000 payloads).
+      const approved = (await deps.outbox.wanted(tx, tenantId, 'statement.approved'))
+        ? await settlementRepo.statementsByIds(
+            tx,
+            automatic.map((x) => x.id),
+          )
+        : [];
       await deps.outbox.record(
         tx,
         tenantId,

@@ -269,6 +269,9 @@ export const analyticsRepo = {
    * (−1), as the statement's `analytics_latest` entry (distributorOrdersCtes) answers them.
    */
   slotUpdateCtes(updates: readonly SlotDelta[], opts: { latestMoves?: boolean } = {}): { ctes: RawBuilder<unknown>[]; found: RawBuilder<number[] | null> } {
+    // A row twice would pick the same slot twice, and an UPDATE moves a row once: one delta lost.
+    const keys = new Set(updates.map((u) => `${u.table}|${Object.values(u.key).join('|')}`));
+    if (keys.size !== updates.length) throw new Error('slotUpdateCtes takes each logical row once');
     const ctes: RawBuilder<unknown>[] = [];
     const sets: RawBuilder<unknown>[] = [];
     for (const table of SLOT_TABLES) {

@@ -74,19 +74,16 @@ const eq = (alias: string, key: Key): RawBuilder<unknown> =>
     sql` and `,
   );
 
-type Deltas = Partial<Record<string, number | RawBuilder<unknown>>>;
-
 /**
  * UPDATE of the lowest slot of one logical row that no other transaction holds (SKIP LOCKED: it
- * never waits), adding `deltas`; RETURNING one row when it found one. A delta may be SQL (a value
- * another part of the same statement computes).
+ * never waits), adding `deltas`; RETURNING one row when it found one.
  */
-function slotUpdate(table: SlotTable, key: Key, deltas: Deltas, only: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+function slotUpdate(table: SlotTable, key: Key, deltas: Partial<Record<string, number>>): RawBuilder<unknown> {
   const t = ident(table);
-  const entries = Object.entries(deltas).filter((e): e is [string, number | RawBuilder<unknown>] => e[1] !== undefined && e[1] !== 0);
+  const entries = Object.entries(deltas).filter((e): e is [string, number] => e[1] !== undefined && e[1] !== 0);
   return sql`
     update ${t} as t set ${sql.join(entries.map(([c, v]) => sql`${ident(c)} = ${ident(`t.${c}`)} + ${v}`))}
-     where ${only} and ${eq('t', key)}
+     where ${eq('t', key)}
        and t.slot = (select s.slot from ${t} as s where ${eq('s', key)} order by s.slot limit 1 for update skip locked)
     returning t.slot`;
 }

@@ -3,6 +3,7 @@ import { ident } from '../../db/ident.ts';
 import { columnsOf, selectOf, unnestRows, type UnnestColumn } from '../../db/unnest.ts';
 import type { Executor } from '../../db/database.ts';
 import { idempotencyRepo } from '../idempotency/repo.ts';
+import type { MovedDay } from '../analytics/recorder.ts';
 import type { CommissionsTable, OrderEventsTable, OrderItemsTable, OrdersTable, OrderStatus } from '../../db/schema.ts';
 
 export type OrderRow = Selectable<OrdersTable>;
@@ -205,8 +206,8 @@ export const ordersRepo = {
     tx: Executor,
     ctes: RawBuilder<unknown>[],
     selects: { moved: RawBuilder<unknown>; found: RawBuilder<unknown> },
-  ): Promise<{ moved: { id: string; day: string; prev: string | null }[] | null; found: number[] | null }> {
-    const r = await sql<{ moved: { id: string; day: string; prev: string | null }[] | null; found: number[] | null }>`
+  ): Promise<{ moved: MovedDay[] | null; found: number[] | null }> {
+    const r = await sql<{ moved: MovedDay[] | null; found: number[] | null }>`
         with ${sql.join(ctes)} select ${selects.moved} as moved, ${selects.found} as found`.execute(tx);
     return onlyRow(r.rows, 'batch shared rows');
   },
